@@ -1,0 +1,3 @@
+from rnntools.cli import main
+
+main()

@@ -1,0 +1,103 @@
+"""``rnntools rnn-train``: one command for every recurrent task; the task modules add their own options."""
+
+from __future__ import annotations
+
+import click
+
+from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option, seed_option, threads_option
+from rnntools.cli.tasks import TASKS, available, collect_options, reject_foreign_options, task_kwargs
+
+# Shared engine options. None means "the task's measured default" (each task documents its own).
+ENGINE_OPTIONS = [
+    option("--level", type=click.Choice(["char", "word"]), default=None, group="Data",
+           help="Tokens are characters or words [default: per task]."),
+    option("--vocab", "vocab_path", type=click.Path(dir_okay=False), default=None, group="Data",
+           help="Vocabulary file from `rnntools vocab` [default: built from the training data]."),
+    option("--min-count", type=click.IntRange(1), default=None, group="Data",
+           help="Drop tokens seen fewer times when building the vocabulary."),
+    option("--max-vocab", type=click.IntRange(1), default=None, group="Data",
+           help="Keep at most this many tokens (the most frequent)."),
+    option("--val-fraction", type=click.FloatRange(0, 0.5), default=None, group="Data",
+           help="Share of the data held out for validation and early stopping."),
+    option("--encoding-errors", type=click.Choice(["strict", "replace"]), default="strict", show_default=True,
+           group="Data", help="On invalid UTF-8: stop with an error, or replace the bytes."),
+    option("--cell", type=click.Choice(["rnn", "lstm", "gru"]), default=None, group="Model",
+           help="Recurrent cell [default: per task]."),
+    option("--hidden", type=click.IntRange(1), default=None, group="Model", help="Hidden state size."),
+    option("--layers", type=click.IntRange(1), default=None, group="Model", help="Stacked recurrent layers."),
+    option("--embed-dim", type=click.IntRange(1), default=None, group="Model", help="Embedding size."),
+    option("--embeddings", type=click.Path(dir_okay=False), default=None, group="Model",
+           help="Initialise the embedding from a `w2v-train` vectors file."),
+    option("--freeze-embeddings", is_flag=True, group="Model", help="Keep pretrained embeddings fixed."),
+    option("--dropout", type=click.FloatRange(0, 0.95), default=None, group="Model",
+           help="Dropout between layers."),
+    option("--epochs", type=click.IntRange(1), default=None, group="Optimisation",
+           help="At most this many passes over the data (early stopping may end sooner)."),
+    option("--max-steps", type=click.IntRange(1), default=None, group="Optimisation",
+           help="Stop after this many updates."),
+    option("--max-time", type=click.FloatRange(0, min_open=True), default=None, group="Optimisation",
+           help="Stop after this many seconds of training."),
+    option("--patience", type=click.IntRange(1), default=None, group="Optimisation",
+           help="Stop after this many evaluations without a better validation loss."),
+    option("--batch", type=click.IntRange(1), default=None, group="Optimisation", help="Sequences per batch."),
+    option("--seq-len", type=click.IntRange(1), default=None, group="Optimisation",
+           help="Time steps per truncated-BPTT segment."),
+    option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True,
+           group="Optimisation", help="Update rule."),
+    option("--lr", type=click.FloatRange(0, min_open=True), default=None, group="Optimisation",
+           help="Learning rate [default: per task and optimiser]."),
+    option("--clip", type=click.FloatRange(0), default=5.0, show_default=True, group="Optimisation",
+           help="Clip the global gradient norm to this (0: no clipping)."),
+    option("--resume", type=click.Path(dir_okay=False), default=None, group="Optimisation",
+           help="Continue training a saved model, with its optimiser state."),
+    option("--checkpoint-every", type=click.IntRange(1), default=None, group="Output",
+           help="Also save the model every N updates."),
+    option("--log", "log_path", type=click.Path(dir_okay=False), default=None, group="Output",
+           help="Append training progress as JSONL to this file."),
+]
+
+_modules = available(TASKS)
+_task_options, _owners = collect_options(_modules, "TRAIN_OPTIONS")
+_engine_names = set()
+for _decorator in ENGINE_OPTIONS:
+    _engine_names.add(_decorator(lambda: None).__click_params__[-1].name)
+
+
+def _command(**kwargs):
+    ctx = click.get_current_context()
+    task = kwargs.pop("task")
+    inputs = list(kwargs.pop("inputs")) or ["-"]
+    output = kwargs.pop("output")
+    reject_foreign_options(ctx, _owners, task, f"--task {task}")
+    engine = {name: kwargs[name] for name in _engine_names}
+    engine["seed"], engine["threads"] = kwargs["seed"], kwargs["threads"]
+    _modules[task].train(inputs, output, engine, **task_kwargs(kwargs, _owners, task))
+
+
+def _build():
+    command = _command
+    for decorator in reversed([*ENGINE_OPTIONS, seed_option, threads_option, *_task_options]):
+        command = decorator(command)
+    command = option("-o", "--output", type=click.Path(dir_okay=False), required=True, group="Output",
+                     help="Model file to write (.npz), atomically.")(command)
+    command = option("--task", type=click.Choice(sorted(_modules)), required=True, group="Task",
+                     help="lm: language model; classify: many-to-one; forecast: time series; "
+                          "seq2seq: encoder-decoder.")(command)
+    command = inputs_argument()(command)
+    return click.command(name="rnn-train", cls=GroupedCommand, context_settings=CONTEXT,
+                         help=HELP)(command)
+
+
+HELP = """Train a recurrent network (RNN, LSTM or GRU) for one of the four sequence shapes.
+
+\b
+    rnntools rnn-train --task lm --level char --cell lstm book.txt -o lm.npz
+    rnntools rnn-train --task classify reviews.jsonl -o clf.npz
+    rnntools rnn-train --task forecast sales.csv -o f.npz
+    rnntools rnn-train --task seq2seq pairs.jsonl -o s2s.npz
+
+Defaults are chosen per task from measurements; training stops on its own when the validation loss
+stops improving. Ctrl-C saves the model trained so far and exits 130.
+"""
+
+rnn_train = _build()

@@ -1,0 +1,130 @@
+"""Everything rnntools says on stderr: messages, warnings, progress bars and the JSONL training log.
+
+stdout carries data only. Progress bars are drawn only when stderr is a terminal and ``--quiet`` is off;
+messages and warnings are plain lines on stderr unless quiet. rich is imported on first use so that
+commands which never draw a bar do not pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+_state = {"quiet": False, "command": "rnntools", "console": None}
+
+
+def configure(*, quiet: bool = False, command: str = "rnntools") -> None:
+    _state["quiet"] = quiet
+    _state["command"] = command
+
+
+def is_quiet() -> bool:
+    return bool(_state["quiet"])
+
+
+def command_name() -> str:
+    return str(_state["command"])
+
+
+def _console():
+    if _state["console"] is None:
+        from rich.console import Console
+
+        _state["console"] = Console(stderr=True, highlight=False)
+    return _state["console"]
+
+
+def info(message: str) -> None:
+    """A progress or summary line on stderr (silent with --quiet)."""
+    if not _state["quiet"]:
+        print(f"{_state['command']}: {message}", file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr (silent with --quiet)."""
+    if not _state["quiet"]:
+        print(f"{_state['command']}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A rich table on stderr, for summaries people read (the data itself goes to stdout as JSONL)."""
+    if _state["quiet"]:
+        return
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(str(column))
+    for row in rows:
+        table.add_row(*[_fmt(v) for v in row])
+    _console().print(table)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def progress_enabled() -> bool:
+    return not _state["quiet"] and sys.stderr.isatty()
+
+
+class _Bar:
+    """A progress bar whose fields (loss, lr, words/s...) are shown beside it; a no-op when disabled."""
+
+    def __init__(self, progress, task):
+        self._progress, self._task = progress, task
+
+    def update(self, advance: float = 0, **fields: Any) -> None:
+        if self._progress is not None:
+            text = "  ".join(f"{k} {_fmt(v)}" for k, v in fields.items())
+            self._progress.update(self._task, advance=advance, fields=text)
+
+    def set_total(self, total: float | None) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, total=total)
+
+
+@contextmanager
+def progress(description: str, total: float | None = None) -> Iterator[_Bar]:
+    """``with progress("training", total=n) as bar: bar.update(k, loss=0.5)``."""
+    if not progress_enabled():
+        yield _Bar(None, None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[fields]}")]
+    with Progress(*columns, console=_console(), transient=False) as bar_progress:
+        task = bar_progress.add_task(description, total=total, fields="")
+        yield _Bar(bar_progress, task)
+
+
+class JsonlLog:
+    """Machine-readable progress (``--log FILE``): one JSON object per event, flushed at once."""
+
+    def __init__(self, path: str | None):
+        self._file = open(path, "a", encoding="utf-8") if path else None
+        self._start = time.time()
+
+    def write(self, event: str, **fields: Any) -> None:
+        if self._file is None:
+            return
+        record = {"event": event, "time": round(time.time() - self._start, 3), **fields}
+        self._file.write(json.dumps(record, ensure_ascii=False, default=float) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "JsonlLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
