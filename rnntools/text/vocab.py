@@ -1,0 +1,276 @@
+"""Vocabularies: count tokens, prune, add the special tokens, map tokens to ids and back.
+
+Ids are positions in ``tokens``. When a vocabulary has specials (the default), they come first, in this
+order, so every task can rely on the ids:
+
+    0 <pad>   padding in batches of unequal lengths
+    1 <unk>   any token not in the vocabulary
+    2 <s>     START: the first input of a decoder or generator
+    3 </s>    EOS: end of a sequence; generation stops when it is produced
+
+The other tokens follow by count (most frequent first), ties broken by the token's code points, so the same
+corpus always gives the same ids. ``--max-size`` counts the ordinary tokens only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from rnntools.errors import InputError
+from rnntools.text.tokenize import WORD_RE, tokenize_chars, tokenize_words
+
+PAD, UNK, START, EOS = "<pad>", "<unk>", "<s>", "</s>"
+SPECIALS = (PAD, UNK, START, EOS)
+LEVELS = ("word", "char")
+FILE_FORMAT = "rnntools-vocab"
+FILE_VERSION = 1
+
+
+class TokenCounter:
+    """Counts tokens and document frequencies (a document is a line) over batches of lines."""
+
+    def __init__(self, level: str = "word", lowercase: bool = True):
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        self.level, self.lowercase = level, lowercase
+        self.counts: Counter[str] = Counter()
+        self.doc_freq: Counter[str] = Counter()
+        self.documents = 0
+
+    def add_lines(self, lines: Sequence[str]) -> None:
+        counts, doc_freq = self.counts, self.doc_freq
+        if self.level == "word":
+            findall = WORD_RE.findall
+            for line in lines:
+                tokens = findall(line.lower() if self.lowercase else line)
+                counts.update(tokens)
+                doc_freq.update(set(tokens))
+        else:
+            for line in lines:
+                text = line.lower() if self.lowercase else line
+                counts.update(text)
+                doc_freq.update(set(text))
+            # a character LM sees the line breaks too
+            counts["\n"] += len(lines)
+            doc_freq["\n"] += len(lines)
+        self.documents += len(lines)
+
+    def vocab(self, *, min_count: int = 1, max_size: int | None = None, specials: bool = True) -> "Vocab":
+        return Vocab.build(self.counts, level=self.level, lowercase=self.lowercase, min_count=min_count,
+                           max_size=max_size, specials=specials, doc_freq=self.doc_freq,
+                           documents=self.documents)
+
+
+class Vocab:
+    """Tokens with ids, counts and document frequencies, and how text is split into them."""
+
+    def __init__(self, tokens: Sequence[str], counts: Sequence[int] | None = None,
+                 doc_freq: Sequence[int] | None = None, *, level: str = "word", lowercase: bool = True,
+                 n_special: int = 0, documents: int = 0):
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        self.tokens = list(tokens)
+        n = len(self.tokens)
+        self.counts = np.asarray(counts if counts is not None else np.zeros(n), dtype=np.int64)
+        self.doc_freq = np.asarray(doc_freq if doc_freq is not None else np.zeros(n), dtype=np.int64)
+        if self.counts.shape != (n,) or self.doc_freq.shape != (n,):
+            raise ValueError("counts and doc_freq must have one entry per token")
+        self.level, self.lowercase, self.documents = level, lowercase, int(documents)
+        self.n_special = int(n_special)
+        if self.n_special and tuple(self.tokens[: self.n_special]) != SPECIALS[: self.n_special]:
+            raise ValueError(f"the first {self.n_special} tokens must be {SPECIALS[: self.n_special]}")
+        self.index = {token: i for i, token in enumerate(self.tokens)}
+        if len(self.index) != n:
+            raise ValueError("tokens must be unique")
+
+    # -- building -----------------------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, counts: Mapping[str, int], *, level: str = "word", lowercase: bool = True,
+              min_count: int = 1, max_size: int | None = None, specials: bool = True,
+              doc_freq: Mapping[str, int] | None = None, documents: int = 0) -> "Vocab":
+        """A vocabulary of the tokens counted at least ``min_count`` times, the ``max_size`` most frequent."""
+        kept = [(token, count) for token, count in counts.items() if count >= min_count and token not in SPECIALS]
+        kept.sort(key=lambda item: (-item[1], item[0]))
+        if max_size is not None:
+            kept = kept[:max_size]
+        head = list(SPECIALS) if specials else []
+        tokens = head + [token for token, _ in kept]
+        freq = [0] * len(head) + [count for _, count in kept]
+        doc_freq = doc_freq or {}
+        dfs = [0] * len(head) + [doc_freq.get(token, 0) for token, _ in kept]
+        return cls(tokens, freq, dfs, level=level, lowercase=lowercase, n_special=len(head), documents=documents)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], *, level: str = "word", lowercase: bool | None = None,
+                   min_count: int = 1, max_size: int | None = None, specials: bool = True) -> "Vocab":
+        """Count ``texts`` (each one document) and build; lowercase defaults to True for words, False for chars."""
+        if lowercase is None:
+            lowercase = level == "word"
+        counter = TokenCounter(level, lowercase)
+        batch: list[str] = []
+        for text in texts:
+            batch.append(text)
+            if len(batch) >= 4096:
+                counter.add_lines(batch)
+                batch = []
+        counter.add_lines(batch)
+        if level == "char":
+            # texts are whole documents here, not lines of one: no implicit line breaks
+            counter.counts["\n"] -= counter.documents
+            counter.doc_freq["\n"] -= counter.documents
+            counter.counts = +counter.counts
+        return counter.vocab(min_count=min_count, max_size=max_size, specials=specials)
+
+    # -- ids ------------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.index
+
+    def __repr__(self) -> str:
+        return f"Vocab({len(self)} tokens, level={self.level!r}, lowercase={self.lowercase})"
+
+    def _special_id(self, token: str) -> int:
+        if token not in self.index or self.index[token] >= self.n_special:
+            raise ValueError(f"this vocabulary has no {token} token")
+        return self.index[token]
+
+    @property
+    def pad_id(self) -> int:
+        return self._special_id(PAD)
+
+    @property
+    def unk_id(self) -> int:
+        return self._special_id(UNK)
+
+    @property
+    def start_id(self) -> int:
+        return self._special_id(START)
+
+    @property
+    def eos_id(self) -> int:
+        return self._special_id(EOS)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Split ``text`` the way this vocabulary was counted."""
+        if self.level == "word":
+            return tokenize_words(text, self.lowercase)
+        return tokenize_chars(text, self.lowercase)
+
+    def encode(self, text_or_tokens: str | Iterable[str]) -> np.ndarray:
+        """Token ids (int32). Unknown tokens become ``<unk>``; without specials they are dropped."""
+        tokens = self.tokenize(text_or_tokens) if isinstance(text_or_tokens, str) else text_or_tokens
+        get = self.index.get
+        if self.n_special > 1:
+            unk = self.unk_id
+            ids = [get(token, unk) for token in tokens]
+        else:
+            ids = [i for i in map(get, tokens) if i is not None]
+        return np.array(ids, dtype=np.int32)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of ``ids``, specials left out: characters joined, words joined by spaces."""
+        tokens = [self.tokens[i] for i in ids if i >= self.n_special]
+        return ("" if self.level == "char" else " ").join(tokens)
+
+    # -- files and model metadata -------------------------------------------------------------------------
+
+    def header(self) -> dict:
+        return {"format": FILE_FORMAT, "version": FILE_VERSION, "level": self.level, "lowercase": self.lowercase,
+                "documents": self.documents, "size": len(self), "specials": self.n_special,
+                "total": int(self.counts.sum())}
+
+    def records(self) -> Iterator[dict]:
+        for i, token in enumerate(self.tokens):
+            record = {"token": token, "id": i, "count": int(self.counts[i]), "df": int(self.doc_freq[i])}
+            if i < self.n_special:
+                record["special"] = True
+            yield record
+
+    def write(self, writer) -> None:
+        """Write as JSONL: a header object, then one ``{"token", "id", "count", "df"}`` per token."""
+        writer.write(self.header())
+        for record in self.records():
+            writer.write(record)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "Vocab":
+        """Read a vocabulary file written by ``rnntools vocab`` (or any JSONL of ``{"token", "count"}``)."""
+        from rnntools.io import iter_jsonl
+
+        header: dict = {}
+        tokens: list[str] = []
+        counts: list[int] = []
+        dfs: list[int] = []
+        for line_no, record in iter_jsonl(path):
+            if "format" in record and not tokens and not header:
+                if record.get("format") != FILE_FORMAT:
+                    raise InputError(f"not a vocabulary file (format {record.get('format')!r})", path, line_no)
+                if not isinstance(record.get("version"), int) or record["version"] > FILE_VERSION:
+                    raise InputError(f"vocabulary format version {record.get('version')} is newer than this "
+                                     "rnntools reads; upgrade rnntools", path, line_no)
+                header = record
+                continue
+            token = record.get("token")
+            if not isinstance(token, str) or not token:
+                raise InputError("expected a vocabulary record with a non-empty string \"token\" "
+                                 "(is this a vocabulary file from `rnntools vocab`?)", path, line_no)
+            if "id" in record and record["id"] != len(tokens):
+                raise InputError(f"expected id {len(tokens)} for {token!r}, got {record['id']!r} "
+                                 "(ids must count up from 0)", path, line_no)
+            count, df = record.get("count", 0), record.get("df", 0)
+            if not isinstance(count, int) or not isinstance(df, int) or count < 0 or df < 0:
+                raise InputError("\"count\" and \"df\" must be non-negative integers", path, line_no)
+            tokens.append(token)
+            counts.append(count)
+            dfs.append(df)
+        if not tokens:
+            raise InputError("empty vocabulary file (no token records)", path)
+        n_special = 0
+        while n_special < len(SPECIALS) and n_special < len(tokens) and tokens[n_special] == SPECIALS[n_special]:
+            n_special += 1
+        level = header.get("level", "word")
+        if level not in LEVELS:
+            raise InputError(f"unknown level {level!r} in the header", path, 1)
+        try:
+            return cls(tokens, counts, dfs, level=level, lowercase=bool(header.get("lowercase", level == "word")),
+                       n_special=n_special, documents=int(header.get("documents", 0)))
+        except ValueError as exc:
+            raise InputError(str(exc), path) from None
+
+    def to_meta(self, counts: bool = True) -> dict:
+        """JSON-able description for a model file's metadata; ``from_meta`` reads it back."""
+        meta = {"level": self.level, "lowercase": self.lowercase, "n_special": self.n_special,
+                "documents": self.documents, "tokens": self.tokens}
+        if counts:
+            meta["counts"] = self.counts.tolist()
+        return meta
+
+    @classmethod
+    def from_meta(cls, meta: Mapping) -> "Vocab":
+        return cls(meta["tokens"], meta.get("counts"), None, level=meta["level"], lowercase=meta["lowercase"],
+                   n_special=meta.get("n_special", 0), documents=meta.get("documents", 0))
+
+
+def merge_counts(vocabs: Iterable[Vocab]) -> TokenCounter:
+    """Sum the counts, document frequencies and documents of vocabularies counted on shards."""
+    merged: TokenCounter | None = None
+    for vocab in vocabs:
+        if merged is None:
+            merged = TokenCounter(vocab.level, vocab.lowercase)
+        elif (vocab.level, vocab.lowercase) != (merged.level, merged.lowercase):
+            raise ValueError("cannot merge vocabularies counted with different --level or case settings")
+        start = vocab.n_special
+        merged.counts.update(dict(zip(vocab.tokens[start:], vocab.counts[start:].tolist())))
+        merged.doc_freq.update(dict(zip(vocab.tokens[start:], vocab.doc_freq[start:].tolist())))
+        merged.documents += vocab.documents
+    if merged is None:
+        raise ValueError("nothing to merge")
+    return merged
