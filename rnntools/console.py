@@ -1,7 +1,7 @@
 """Everything rnntools says on stderr: messages, warnings, progress bars and the JSONL training log.
 
-stdout carries data only. Progress bars are drawn only when stderr is a terminal and ``--quiet`` is off;
-messages and warnings are plain lines on stderr unless quiet. rich is imported on first use so that
+stdout carries data only. Progress bars and informational lines appear only when stderr is a terminal and ``--quiet`` is off;
+warnings always appear on stderr unless ``--quiet``, so batch jobs keep them in their logs. rich is imported on first use so that
 commands which never draw a bar do not pay for it.
 """
 
@@ -38,13 +38,13 @@ def _console():
 
 
 def info(message: str) -> None:
-    """A progress or summary line on stderr (silent with --quiet)."""
-    if not _state["quiet"]:
+    """A progress or summary line for people watching: only when stderr is a terminal, and not with --quiet."""
+    if not _state["quiet"] and sys.stderr.isatty():
         print(f"{_state['command']}: {message}", file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:
-    """A warning on stderr (silent with --quiet)."""
+    """A warning on stderr, terminal or not (a cron job's mail should carry it); silent with --quiet."""
     if not _state["quiet"]:
         print(f"{_state['command']}: warning: {message}", file=sys.stderr, flush=True)
 

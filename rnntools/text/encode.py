@@ -1,0 +1,94 @@
+"""The classic word representations of one document at a time: one-hot ids, bag of words, binary, tf-idf.
+
+Sparse vectors are ``(indices, values)`` with indices ascending. tf-idf follows scikit-learn's defaults
+(raw counts times smoothed idf, ``ln((1 + N) / (1 + df)) + 1``, then each row scaled to unit L2 norm), so the
+numbers can be checked against ``TfidfVectorizer`` and people get what they expect.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from rnntools.text.vocab import Vocab
+
+MODES = ("ids", "onehot", "counts", "binary", "tfidf")
+
+
+class BowEncoder:
+    """Turns texts into one of the representations of ``MODES`` using ``vocab``."""
+
+    def __init__(self, vocab: Vocab, mode: str):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.vocab, self.mode = vocab, mode
+        self.size = len(vocab)
+        self.unknown = 0  # tokens not in the vocabulary, over all documents
+        self._unk = vocab.unk_id if vocab.n_special > 1 else None
+        self._idf = None
+        if mode == "tfidf":
+            if vocab.documents <= 0:
+                raise ValueError("tf-idf needs document frequencies: the vocabulary file has none "
+                                 "(build it with `rnntools vocab`, which counts them)")
+            self._idf = (np.log((1.0 + vocab.documents) / (1.0 + vocab.doc_freq)) + 1.0).tolist()
+
+    def ids(self, text: str) -> list[int]:
+        """Token ids in order; unknown words map to ``<unk>`` (or are dropped when there is none)."""
+        tokens = self.vocab.tokenize(text)
+        get = self.vocab.index.get
+        ids = [get(token, self._unk) for token in tokens]
+        unknown = ids.count(self._unk) if self._unk is not None else 0
+        if self._unk is None:
+            before = len(ids)
+            ids = [i for i in ids if i is not None]
+            unknown = before - len(ids)
+        self.unknown += unknown
+        return ids
+
+    def sparse(self, text: str) -> tuple[list[int], list[float]]:
+        """The document as a sparse vector of the vocabulary's size (counts, binary or tf-idf)."""
+        counts = sorted(Counter(self.ids(text)).items())
+        indices = [i for i, _ in counts]
+        if self.mode == "counts":
+            return indices, [c for _, c in counts]
+        if self.mode == "binary":
+            return indices, [1] * len(indices)
+        idf = self._idf
+        weights = [c * idf[i] for i, c in counts]
+        norm = sum(w * w for w in weights) ** 0.5
+        return indices, [w / norm for w in weights] if norm > 0 else weights
+
+    def record(self, text: str) -> dict:
+        """The JSONL fields for one document."""
+        if self.mode == "ids":
+            return {"ids": self.ids(text)}
+        if self.mode == "onehot":
+            ids = self.ids(text)
+            # row t is the one-hot vector of token t: a COO matrix with ones at (t, ids[t])
+            return {"shape": [len(ids), self.size], "indices": ids}
+        indices, values = self.sparse(text)
+        return {"size": self.size, "indices": indices, "values": values}
+
+
+class CsrBuilder:
+    """Accumulates sparse rows into CSR arrays (data, indices, indptr, shape) for ``--format npz``."""
+
+    def __init__(self, n_columns: int, dtype=np.float32):
+        self.n_columns, self.dtype = n_columns, dtype
+        self._indices: list[np.ndarray] = []
+        self._data: list[np.ndarray] = []
+        self._lengths: list[int] = []
+
+    def add(self, indices: list[int], values: list[float]) -> None:
+        self._indices.append(np.asarray(indices, dtype=np.int32))
+        self._data.append(np.asarray(values, dtype=self.dtype))
+        self._lengths.append(len(indices))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        indptr = np.zeros(len(self._lengths) + 1, dtype=np.int64)
+        np.cumsum(self._lengths, out=indptr[1:])
+        empty_i, empty_d = np.zeros(0, np.int32), np.zeros(0, self.dtype)
+        return {"data": np.concatenate(self._data) if self._data else empty_d,
+                "indices": np.concatenate(self._indices) if self._indices else empty_i,
+                "indptr": indptr, "shape": np.array([len(self._lengths), self.n_columns], dtype=np.int64)}

@@ -1,0 +1,117 @@
+"""The library side of the ``vocab`` and ``bow`` commands: streams in, records or arrays out."""
+
+from __future__ import annotations
+
+import os
+from typing import IO, Sequence
+
+import numpy as np
+
+from rnntools import console
+from rnntools.errors import InputError, UsageError
+from rnntools.io import JsonlWriter, iter_jsonl, iter_line_batches, iter_lines, read_text_field, save_model
+from rnntools.text.encode import BowEncoder, CsrBuilder
+from rnntools.text.vocab import TokenCounter, Vocab, merge_counts
+
+
+def count_vocab(inputs: Sequence[str], *, level: str = "word", lowercase: bool = True, min_count: int = 1,
+                max_size: int | None = None, specials: bool = True, field: str | None = None,
+                errors: str = "strict") -> Vocab:
+    """Count the tokens of text files (a line is a document) or of one JSONL field, and build a vocabulary."""
+    counter = TokenCounter(level, lowercase)
+    for path in inputs:
+        if field is None:
+            for _, lines in iter_line_batches(path, errors):
+                counter.add_lines(lines)
+        else:
+            batch: list[str] = []
+            for line_no, record in iter_jsonl(path, errors):
+                batch.append(read_text_field(record, field, path, line_no))
+                if len(batch) >= 4096:
+                    counter.add_lines(batch)
+                    batch.clear()
+            counter.add_lines(batch)
+    return _pruned(counter, inputs, min_count, max_size, specials)
+
+
+def merge_vocabs(paths: Sequence[str], *, min_count: int = 1, max_size: int | None = None,
+                 specials: bool = True) -> Vocab:
+    """One vocabulary from vocabularies counted on shards of a corpus (counts and frequencies summed)."""
+    vocabs = [Vocab.read(path) for path in paths]
+    try:
+        counter = merge_counts(vocabs)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return _pruned(counter, paths, min_count, max_size, specials)
+
+
+def _pruned(counter: TokenCounter, inputs: Sequence[str], min_count: int, max_size: int | None,
+            specials: bool) -> Vocab:
+    names = ", ".join(os.fspath(p) if p != "-" else "<stdin>" for p in inputs)
+    if not counter.counts:
+        raise InputError(f"no {counter.level}s found in {names} (is it empty, or the wrong file?)")
+    vocab = counter.vocab(min_count=min_count, max_size=max_size, specials=specials)
+    if len(vocab) == vocab.n_special:
+        best = max(counter.counts.values())
+        raise InputError(f"every {counter.level} of {names} was dropped by --min-count {min_count} "
+                         f"(the most frequent occurs {best} times); lower --min-count")
+    console.info(f"{counter.documents} lines, {sum(counter.counts.values())} {counter.level}s, "
+                 f"{len(counter.counts)} distinct; kept {len(vocab) - vocab.n_special}")
+    return vocab
+
+
+def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field: str | None = None,
+                     output_format: str = "jsonl", output: str | None = None, stream: IO[str] | None = None,
+                     errors: str = "strict") -> None:
+    """Encode every line (or the JSONL ``field`` of every record) with ``mode``; JSONL to ``stream``, or a
+    CSR matrix in an .npz file at ``output``."""
+    vocab = Vocab.read(vocab_path)
+    try:
+        encoder = BowEncoder(vocab, mode)
+    except ValueError as exc:
+        raise UsageError(f"{vocab_path}: {exc}") from None
+    if output_format == "npz":
+        _encode_to_npz(inputs, encoder, field, output, errors)
+    else:
+        writer = JsonlWriter(stream)
+        for record, text in _documents(inputs, field, errors):
+            record.update(encoder.record(text))
+            writer.write(record)
+        writer.flush()
+    if encoder.unknown:
+        console.warn(f"{encoder.unknown} tokens not in the vocabulary "
+                     f"({'mapped to <unk>' if vocab.n_special > 1 else 'dropped'})")
+
+
+def _documents(inputs: Sequence[str], field: str | None, errors: str):
+    for path in inputs:
+        if field is None:
+            for _, text in iter_lines(path, errors):
+                yield {}, text
+        else:
+            for line_no, record in iter_jsonl(path, errors):
+                yield record, read_text_field(record, field, path, line_no)
+
+
+def _encode_to_npz(inputs, encoder: BowEncoder, field, output, errors) -> None:
+    if output is None:
+        raise UsageError("--format npz needs an output file (-o FILE.npz)")
+    token_rows = encoder.mode in ("ids", "onehot")
+    matrix = CsrBuilder(encoder.size, np.float32)
+    doc_indptr = [0]
+    for _, text in _documents(inputs, field, errors):
+        if token_rows:
+            for token_id in encoder.ids(text):
+                matrix.add([token_id], [1.0])
+            doc_indptr.append(len(matrix._lengths))
+        else:
+            matrix.add(*encoder.sparse(text))
+    arrays = matrix.arrays()
+    # scipy.sparse.load_npz reads these names; "format" says the layout
+    arrays["format"] = np.array("csr")
+    meta = {"mode": encoder.mode, "vocab_size": encoder.size}
+    if token_rows:
+        # one-hot rows are tokens; document d is rows doc_indptr[d]:doc_indptr[d+1]
+        arrays["doc_indptr"] = np.asarray(doc_indptr, dtype=np.int64)
+    save_model(output, "bow", arrays, meta)
+    console.info(f"wrote a {arrays['shape'][0]} x {arrays['shape'][1]} CSR matrix to {output}")
