@@ -1,0 +1,442 @@
+"""The generic training loop every recurrent task reuses (language model, classifier, forecaster, seq2seq).
+
+A task owns its data, its network and its optimiser; the trainer owns everything around the updates:
+epochs, ``--max-steps``/``--max-time``, evaluation on the validation split, early stopping on the validation
+loss (``--patience``) keeping the best parameters, saving the best model atomically, ``--checkpoint-every``,
+``--resume``, Ctrl-C, NaN/exploding-loss detection, the progress bar and the ``--log`` JSONL lines.
+
+How a task plugs in
+-------------------
+Build an object with these attributes (duck-typed; see ``TrainableTask``) and call
+``fit(task, config, output)``::
+
+    kind: str                                   # meta["kind"] of the model file, e.g. "lm"
+    unit: str                                   # what count counts, for tokens/s: "tokens", "chars", ...
+    steps_per_epoch() -> int                    # len(epoch_batches(...)), known before the epoch starts
+    epoch_batches(epoch, rng) -> Sequence       # batches of one epoch, indexable (resume skips into it);
+                                                #   rng: np.random.Generator fixed by (seed, epoch), for shuffling
+    start_epoch(epoch) -> None                  # e.g. reset carried state; NOT called when resuming mid-epoch
+    train_step(batch, rng, lr) -> (loss_sum, count)
+                                                # forward, backward, clip, update in place; loss_sum is the
+                                                #   summed loss of `count` predictions; rng: fixed by (seed, step)
+    evaluate() -> dict | None                   # validation metrics, must hold "val_loss" (mean per
+                                                #   prediction); None when there is no validation data
+    params() -> dict[str, ndarray]              # the LIVE trainable arrays (the trainer copies into them)
+    train_state() -> dict[str, ndarray]         # the LIVE optimiser moments, carried state, ... (may be {})
+    train_meta() -> dict                        # JSON scalars of the optimiser etc. (e.g. Adam's step count)
+    load_train_meta(meta: dict) -> None
+    save(path, arrays, meta) -> None            # add kind/vocabulary/hyperparameters and call io.save_model
+
+Randomness is a pure function of the seed and the counters: the generator for step ``s`` is
+``np.random.default_rng([seed, 1, s])`` and the one for epoch ``e`` is ``default_rng([seed, 2, e])``, so
+the seed plus the step/epoch counters in the model file ARE the RNG state, and ``--resume`` continues
+exactly as an uninterrupted run would (with ``--threads 1``; BLAS with several threads may sum in another
+order). Numba kernels that need random numbers get them as explicit arrays or xorshift states drawn from
+these generators.
+
+The model file written by ``fit`` holds the best parameters (by validation loss) under the task's names,
+so ``sample``/``predict`` read them directly. For ``--resume`` it also holds: ``state.<name>`` (the task's
+``train_state()``), ``resume.<name>`` (the latest parameters, only when they differ from the best ones)
+and ``meta["training"]`` (counters, best validation loss, patience count, the task's ``train_meta()``).
+``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
+command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from rnntools import console
+from rnntools.errors import TrainingError, UsageError
+
+DEFAULT_LR = {"adam": 2e-3, "sgd": 0.5}
+
+
+@dataclass
+class EngineConfig:
+    """The shared engine options of ``rnn-train`` as plain values (no click). ``None`` in the CLI dict
+    means "the task's default"; ``from_options`` fills those from the task's defaults, then from here."""
+
+    # data
+    level: str | None = None
+    vocab_path: str | None = None
+    min_count: int = 1
+    max_vocab: int | None = None
+    val_fraction: float = 0.1
+    encoding_errors: str = "strict"
+    # model
+    cell: str = "lstm"
+    hidden: int = 128
+    layers: int = 1
+    embed_dim: int = 64
+    embeddings: str | None = None
+    freeze_embeddings: bool = False
+    dropout: float = 0.0
+    # optimisation
+    epochs: int = 10
+    max_steps: int | None = None
+    max_time: float | None = None
+    patience: int = 3
+    batch: int = 32
+    seq_len: int = 64
+    optimizer: str = "adam"
+    lr: float | None = None  # None: DEFAULT_LR[optimizer] unless the task says otherwise
+    clip: float = 5.0
+    resume: str | None = None
+    # output
+    checkpoint_every: int | None = None
+    log_path: str | None = None
+    # run
+    seed: int = 1
+    threads: int | None = None
+    # not on the command line: tasks set these
+    eval_every: int | None = None  # also evaluate every N steps (besides each epoch's end)
+    log_every: int = 20  # a "step" line in --log every N steps
+    explode_factor: float = 4.0  # smoothed loss above this times the early loss is "exploding"
+
+    @classmethod
+    def from_options(cls, engine: Mapping[str, Any] | None = None, **defaults: Any) -> "EngineConfig":
+        """Merge the CLI's ``engine`` dict (None = unset) over the task's ``defaults`` over the dataclass's."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(defaults) - names - {"lr_by_optimizer"}
+        if unknown:
+            raise TypeError(f"unknown engine defaults: {sorted(unknown)}")
+        lr_by_optimizer = {**DEFAULT_LR, **defaults.pop("lr_by_optimizer", {})}
+        values = dict(defaults)
+        for name, value in (engine or {}).items():
+            if name in names and value is not None:
+                values[name] = value
+        config = cls(**values)
+        if config.lr is None:
+            config.lr = lr_by_optimizer[config.optimizer]
+        return config
+
+    def to_meta(self) -> dict:
+        return asdict(self)
+
+
+class TrainableTask(Protocol):  # documentation of the plug-in interface; tasks need not inherit it
+    kind: str
+    unit: str
+
+    def steps_per_epoch(self) -> int: ...
+    def epoch_batches(self, epoch: int, rng: np.random.Generator) -> Sequence[Any]: ...
+    def start_epoch(self, epoch: int) -> None: ...
+    def train_step(self, batch: Any, rng: np.random.Generator, lr: float) -> tuple[float, int]: ...
+    def evaluate(self) -> dict | None: ...
+    def params(self) -> dict[str, np.ndarray]: ...
+    def train_state(self) -> dict[str, np.ndarray]: ...
+    def train_meta(self) -> dict: ...
+    def load_train_meta(self, meta: dict) -> None: ...
+    def save(self, path: str, arrays: dict[str, np.ndarray], meta: dict) -> None: ...
+
+
+def step_rng(seed: int, step: int) -> np.random.Generator:
+    """The generator of update number ``step`` (dropout masks, sampling inside a step)."""
+    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, 1, step])
+
+
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The generator of epoch ``epoch`` (shuffling)."""
+    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, 2, epoch])
+
+
+def set_threads(threads: int | None) -> None:
+    """Use at most ``threads`` threads in numba kernels and, when threadpoolctl is installed, in BLAS."""
+    if threads is None:
+        return
+    try:
+        import numba
+
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # BLAS then follows OPENBLAS_NUM_THREADS / OMP_NUM_THREADS
+        return
+    threadpool_limits(threads)
+
+
+@dataclass
+class _Counters:
+    step: int = 0  # updates done since the start of training
+    epoch: int = 0  # completed epochs
+    batch_in_epoch: int = 0  # next batch of the current epoch
+    best_val_loss: float | None = None
+    best_step: int | None = None
+    bad_evals: int = 0  # evaluations in a row without a better validation loss
+    evals: int = 0
+    eval_step: int | None = None  # step of the last evaluation
+    elapsed: float = 0.0  # seconds of training over all runs
+    stopped: str = ""  # why the last run ended
+
+
+class _Interrupt:
+    """Turns the first Ctrl-C into a flag checked between updates (an update cut in half would leave the
+    parameters inconsistent); a second Ctrl-C interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: Ctrl-C is not ours to handle
+            self._previous = None
+        return self
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def fit(task: TrainableTask, config: EngineConfig, output: str, *, resume=None) -> dict:
+    """Train ``task`` until a limit or early stopping; the best model is in ``output``. Returns a summary.
+
+    ``resume``: a loaded ``rnntools.io.ModelFile`` written by ``fit`` for the same task (the task was built
+    from its meta); parameters, optimiser state, counters and carried state continue from it.
+    """
+    trainer = _Trainer(task, config, output)
+    if resume is not None:
+        trainer.restore(resume)
+    return trainer.run()
+
+
+class _Trainer:
+    def __init__(self, task: TrainableTask, config: EngineConfig, output: str):
+        self.task, self.config, self.output = task, config, os.fspath(output)
+        self.c = _Counters()
+        self.best: dict[str, np.ndarray] | None = None
+        self.last_eval: dict | None = None
+        self.log = console.JsonlLog(config.log_path)
+        self.baseline: float | None = None  # mean loss of the first steps, the yardstick for "exploding"
+        self.smooth: float | None = None
+        self.early: list[float] = []
+        self.saved_step: int | None = None
+
+    # --- resume -----------------------------------------------------------------------------------
+    def restore(self, model) -> None:
+        training = model.meta.get("training")
+        if not isinstance(training, dict):
+            raise UsageError(f"{model.path}: cannot --resume: the model file has no training state")
+        arrays = model.arrays
+        for name, live in self.task.params().items():
+            source = arrays.get(f"resume.{name}", arrays.get(name))
+            if source is None or source.shape != live.shape:
+                raise UsageError(f"{model.path}: cannot --resume: parameter {name!r} is missing or has "
+                                 f"another shape; the model options must match the saved model")
+            live[...] = source
+        for name, live in self.task.train_state().items():
+            source = arrays.get(f"state.{name}")
+            if source is None or source.shape != live.shape:
+                raise UsageError(f"{model.path}: cannot --resume: training state {name!r} is missing or has "
+                                 f"another shape (batch size and model options must match the saved model)")
+            live[...] = source
+        counters = training.get("counters", {})
+        for f in fields(_Counters):
+            if f.name in counters:
+                setattr(self.c, f.name, counters[f.name])
+        if counters.get("best_val_loss") is not None:
+            self.best = {name: np.array(arrays[name]) for name in self.task.params()}
+        self.task.load_train_meta(training.get("task", {}))
+        self.baseline = training.get("baseline")
+        self.smooth = training.get("smooth")
+        self.last_eval = training.get("last_eval")
+        if self.c.stopped == "early stopping":
+            # the user asks for more: give the patience a fresh start
+            self.c.bad_evals = 0
+        self.saved_step = self.c.step
+        console.info(f"resuming {model.path} at step {self.c.step}, epoch {self.c.epoch + 1}"
+                     + (f" (batch {self.c.batch_in_epoch + 1})" if self.c.batch_in_epoch else ""))
+
+    # --- saving -----------------------------------------------------------------------------------
+    def save(self, reason: str) -> None:
+        live = self.task.params()
+        arrays: dict[str, np.ndarray] = {}
+        best_is_live = self.best is None or self.c.best_step == self.c.step
+        for name, array in live.items():
+            arrays[name] = array if best_is_live else self.best[name]
+            if not best_is_live:
+                arrays[f"resume.{name}"] = array
+        for name, array in self.task.train_state().items():
+            arrays[f"state.{name}"] = array
+        training = {"counters": asdict(self.c), "task": self.task.train_meta(), "baseline": self.baseline,
+                    "smooth": self.smooth, "last_eval": self.last_eval, "config": self.config.to_meta(),
+                    "saved": reason}
+        self.task.save(self.output, arrays, {"training": _finite(training)})
+        self.saved_step = self.c.step
+        self.log.write("save", step=self.c.step, reason=reason, path=self.output)
+
+    # --- evaluation -------------------------------------------------------------------------------
+    def evaluate(self) -> None:
+        metrics = self.task.evaluate()
+        self.c.evals += 1
+        self.c.eval_step = self.c.step
+        fields_ = {"step": self.c.step, "epoch": self.c.epoch + (self.c.batch_in_epoch > 0)}
+        if metrics is None or metrics.get("val_loss") is None:
+            # no validation data: the latest parameters are the best we know
+            self.c.best_step, self.best = self.c.step, None
+            self.log.write("eval", **fields_)
+            self.save("no validation data")
+            return
+        val = float(metrics["val_loss"])
+        self.last_eval = {k: float(v) for k, v in metrics.items()}
+        improved = math.isfinite(val) and (self.c.best_val_loss is None or val < self.c.best_val_loss)
+        if improved:
+            self.c.best_val_loss, self.c.best_step, self.c.bad_evals = val, self.c.step, 0
+            self.best = {name: np.array(a) for name, a in self.task.params().items()}
+        else:
+            self.c.bad_evals += 1
+        self.log.write("eval", **fields_, **self.last_eval, best=improved)
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in self.last_eval.items())
+        console.info(f"step {self.c.step} epoch {fields_['epoch']}: {shown}" + ("  (best)" if improved else ""))
+        self.save("best" if improved else "evaluation")
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def run(self) -> dict:
+        cfg, task, c = self.config, self.task, self.c
+        per_epoch = task.steps_per_epoch()
+        if per_epoch <= 0:
+            raise TrainingError("no training batches: the training data is shorter than one batch")
+        limit = cfg.epochs * per_epoch
+        if cfg.max_steps is not None:
+            limit = min(limit, cfg.max_steps)
+        start, run_steps, run_count = time.perf_counter(), 0, 0
+        elapsed_before = c.elapsed
+        window_loss, window_count, window_start = 0.0, 0, start
+        stopped = ""
+        self.log.write("start", step=c.step, epoch=c.epoch, steps_per_epoch=per_epoch, total_steps=limit,
+                       lr=cfg.lr, **{k: v for k, v in cfg.to_meta().items() if k not in ("lr",)})
+        try:
+            with _Interrupt() as interrupt, console.progress("training", total=limit) as bar:
+                bar.update(c.step)
+                while not stopped:
+                    if c.epoch >= cfg.epochs:
+                        stopped = "epochs"
+                        break
+                    batches = task.epoch_batches(c.epoch, epoch_rng(cfg.seed, c.epoch))
+                    if c.batch_in_epoch == 0:
+                        task.start_epoch(c.epoch)
+                    for i in range(c.batch_in_epoch, len(batches)):
+                        if interrupt.requested:
+                            raise KeyboardInterrupt
+                        if cfg.max_steps is not None and c.step >= cfg.max_steps:
+                            stopped = "max steps"
+                            break
+                        if cfg.max_time is not None and time.perf_counter() - start >= cfg.max_time:
+                            stopped = "max time"
+                            break
+                        loss_sum, count = task.train_step(batches[i], step_rng(cfg.seed, c.step), cfg.lr)
+                        c.step += 1
+                        c.batch_in_epoch = i + 1
+                        run_steps += 1
+                        run_count += count
+                        self._check_loss(loss_sum, count)
+                        window_loss += loss_sum
+                        window_count += count
+                        now = time.perf_counter()
+                        c.elapsed = elapsed_before + now - start
+                        if c.step % cfg.log_every == 0 or i == len(batches) - 1:
+                            rate = window_count / max(now - window_start, 1e-9)
+                            loss = window_loss / max(window_count, 1)
+                            self.log.write("step", step=c.step, epoch=c.epoch + 1, loss=loss, lr=cfg.lr,
+                                           **{f"{task.unit}_per_s": rate})
+                            bar.update(0, epoch=c.epoch + 1, loss=loss,
+                                       val=(self.last_eval or {}).get("val_loss", float("nan")),
+                                       **{f"{task.unit}/s": rate})
+                            window_loss, window_count, window_start = 0.0, 0, now
+                        bar.update(1)
+                        if cfg.eval_every and c.step % cfg.eval_every == 0 and i < len(batches) - 1:
+                            self.evaluate()
+                            if c.bad_evals >= cfg.patience:
+                                stopped = "early stopping"
+                                break
+                        if cfg.checkpoint_every and c.step % cfg.checkpoint_every == 0 and self.saved_step != c.step:
+                            self.save("checkpoint")
+                    else:
+                        c.epoch += 1
+                        c.batch_in_epoch = 0
+                        self.evaluate()
+                        if c.bad_evals >= cfg.patience:
+                            stopped = "early stopping"
+            if c.eval_step != c.step:
+                self.evaluate()  # a limit ended training between evaluations: consider the last parameters
+        except KeyboardInterrupt:
+            c.stopped = "interrupted"
+            c.elapsed = elapsed_before + time.perf_counter() - start
+            self.save("interrupted")
+            # a warning, not info: it must reach stderr even when stderr is not a terminal
+            console.warn(f"interrupted at step {c.step}; saved to {self.output} "
+                         f"(continue with the same command and --resume {self.output})")
+            self.log.write("end", step=c.step, stopped="interrupted")
+            self.log.close()
+            raise
+        except BaseException:
+            self.log.close()
+            raise
+        c.stopped = stopped
+        c.elapsed = elapsed_before + time.perf_counter() - start
+        self.save(stopped)
+        seconds = time.perf_counter() - start
+        summary = {"steps": c.step, "epochs": c.epoch, "stopped": stopped, "best_val_loss": c.best_val_loss,
+                   "best_step": c.best_step, "seconds": round(seconds, 3),
+                   f"{task.unit}_per_s": run_count / max(seconds, 1e-9), "run_steps": run_steps,
+                   **({"last_eval": self.last_eval} if self.last_eval else {})}
+        self.log.write("end", **{k: v for k, v in summary.items() if k != "last_eval"})
+        self.log.close()
+        console.info(f"stopped ({stopped}) after {c.step} steps, {c.epoch} epochs; best validation loss "
+                     f"{_fmt(c.best_val_loss)} at step {c.best_step}; saved {self.output}")
+        return summary
+
+    def _check_loss(self, loss_sum: float, count: int) -> None:
+        c = self.c
+        loss = loss_sum / max(count, 1)
+        if not math.isfinite(loss):
+            self._fail(f"the training loss became {loss} at step {c.step}")
+        if self.baseline is None:
+            self.early.append(loss)
+            if len(self.early) >= 10:
+                self.baseline = float(np.mean(self.early))
+            return
+        self.smooth = loss if self.smooth is None else 0.9 * self.smooth + 0.1 * loss
+        if self.smooth > self.config.explode_factor * self.baseline:
+            self._fail(f"the training loss is exploding at step {c.step} (smoothed {self.smooth:.4g}, "
+                       f"{self.smooth / self.baseline:.1f}x its early value {self.baseline:.4g})")
+
+    def _fail(self, what: str) -> None:
+        if self.best is not None or (self.saved_step is not None and os.path.exists(self.output)):
+            kept = (f"{self.output} keeps the model of step {self.c.best_step} "
+                    f"(validation loss {_fmt(self.c.best_val_loss)})")
+        else:
+            kept = "no model was saved"
+        self.log.write("error", step=self.c.step, message=what)
+        raise TrainingError(f"{what}; {kept}; try a lower --lr or a smaller --clip")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def _finite(value):
+    """JSON has no NaN: non-finite floats become None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,243 @@
+"""The generic trainer, on a toy task with no recurrent engine: a softmax regression with momentum SGD,
+dropout on the inputs (so randomness matters) and a carried "state" (so resume must restore it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from rnntools.errors import TrainingError
+from rnntools.io import load_model, save_model
+from rnntools.tasks.trainer import EngineConfig, fit
+
+
+class ToyTask:
+    kind = "toy"
+    unit = "examples"
+
+    def __init__(self, n=96, d=5, k=3, batch=8, seed=0, val=True, nan_at=None, interrupt_at=None,
+                 lr_scale=1.0):
+        rng = np.random.default_rng(seed)
+        w_true = rng.normal(size=(d, k))
+        self.x = rng.normal(size=(n, d))
+        self.y = np.argmax(self.x @ w_true + 0.5 * rng.normal(size=(n, k)), axis=1)
+        self.n_train = n * 3 // 4 if val else n
+        self.batch, self.val = batch, val
+        self.W = np.zeros((d, k))
+        self.m = np.zeros((d, k))  # momentum: optimiser state
+        self.carry = np.zeros(k)  # stands for an LM's carried hidden state
+        self.t = 0
+        self.nan_at, self.interrupt_at, self.lr_scale = nan_at, interrupt_at, lr_scale
+        self.steps = 0
+        self.saves = []
+
+    def steps_per_epoch(self):
+        return self.n_train // self.batch
+
+    def epoch_batches(self, epoch, rng):
+        order = rng.permutation(self.n_train)
+        return [order[i * self.batch:(i + 1) * self.batch] for i in range(self.steps_per_epoch())]
+
+    def start_epoch(self, epoch):
+        self.carry[:] = 0
+
+    def _loss(self, idx, W):
+        z = self.x[idx] @ W
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -logp[np.arange(len(idx)), self.y[idx]], logp
+
+    def train_step(self, idx, rng, lr):
+        self.steps += 1
+        if self.interrupt_at is not None and self.steps == self.interrupt_at:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag; this step completes
+        mask = (rng.random(self.x.shape[1]) > 0.2) / 0.8
+        x = self.x[idx] * mask
+        z = x @ self.W
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        loss = -np.log(p[np.arange(len(idx)), self.y[idx]])
+        p[np.arange(len(idx)), self.y[idx]] -= 1
+        grad = x.T @ p / len(idx)
+        self.m[...] = 0.9 * self.m + grad
+        self.W -= lr * self.lr_scale * self.m
+        self.carry += loss.mean()
+        self.t += 1
+        total = float(loss.sum())
+        if self.nan_at is not None and self.steps >= self.nan_at:
+            total = float("nan")
+        return total, len(idx)
+
+    def evaluate(self):
+        if not self.val:
+            return None
+        idx = np.arange(self.n_train, len(self.x))
+        loss, _ = self._loss(idx, self.W)
+        return {"val_loss": float(loss.mean()), "val_acc": 0.5}
+
+    def params(self):
+        return {"W": self.W}
+
+    def train_state(self):
+        return {"m": self.m, "carry": self.carry}
+
+    def train_meta(self):
+        return {"t": self.t}
+
+    def load_train_meta(self, meta):
+        self.t = meta["t"]
+
+    def save(self, path, arrays, meta):
+        self.saves.append(meta["training"]["saved"])
+        save_model(path, self.kind, arrays, {**meta, "toy": True})
+
+
+def cfg(**kw):
+    base = dict(epochs=4, patience=100, lr=0.5, seed=3, log_every=1)
+    base.update(kw)
+    return EngineConfig.from_options(None, **base)
+
+
+def test_config_merges_cli_over_task_defaults():
+    c = EngineConfig.from_options({"hidden": None, "batch": 7, "lr": None, "optimizer": "sgd"}, hidden=99)
+    assert (c.hidden, c.batch, c.lr) == (99, 7, 0.5)
+    c = EngineConfig.from_options({"lr": 0.1}, lr_by_optimizer={"adam": 1e-2})
+    assert c.lr == 0.1
+    assert EngineConfig.from_options({}, lr_by_optimizer={"adam": 1e-2}).lr == 1e-2
+    with pytest.raises(TypeError):
+        EngineConfig.from_options({}, no_such_option=1)
+
+
+def test_training_lowers_validation_loss_and_saves_best(tmp_path):
+    out = str(tmp_path / "m.npz")
+    task = ToyTask()
+    summary = fit(task, cfg(log_path=str(tmp_path / "log.jsonl")), out)
+    model = load_model(out, "toy")
+    assert summary["epochs"] == 4 and summary["steps"] == 4 * task.steps_per_epoch()
+    assert summary["best_val_loss"] < np.log(3) - 0.1
+    assert model.meta["training"]["counters"]["best_val_loss"] == summary["best_val_loss"]
+    import json
+
+    events = [json.loads(line)["event"] for line in open(tmp_path / "log.jsonl")]
+    assert events[0] == "start" and events[-1] == "end" and events.count("eval") == 4
+    step = next(json.loads(line) for line in open(tmp_path / "log.jsonl") if '"step"' in line
+                and json.loads(line)["event"] == "step")
+    assert {"loss", "lr", "examples_per_s", "epoch"} <= set(step)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    a, b = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
+    fit(ToyTask(), cfg(epochs=3), a)
+    fit(ToyTask(), cfg(epochs=1), b)
+    task = ToyTask()
+    fit(task, cfg(epochs=3), b, resume=load_model(b, "toy"))
+    ma, mb = load_model(a), load_model(b)
+    np.testing.assert_array_equal(ma.arrays["W"], mb.arrays["W"])
+    np.testing.assert_array_equal(ma.arrays["state.m"], mb.arrays["state.m"])
+    assert ma.meta["training"]["counters"]["step"] == mb.meta["training"]["counters"]["step"]
+    assert ma.meta["training"]["task"] == mb.meta["training"]["task"]
+
+
+def test_resume_mid_epoch_after_max_steps(tmp_path):
+    a, b = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
+    fit(ToyTask(), cfg(epochs=2), a)
+    fit(ToyTask(), cfg(epochs=2, max_steps=13), b)  # 9 steps per epoch: stops inside epoch 2
+    m = load_model(b)
+    assert m.meta["training"]["counters"]["batch_in_epoch"] == 4
+    fit(ToyTask(), cfg(epochs=2), b, resume=m)
+    np.testing.assert_array_equal(load_model(a).arrays["W"], load_model(b).arrays["W"])
+    np.testing.assert_array_equal(load_model(a).arrays["state.carry"], load_model(b).arrays["state.carry"])
+
+
+def test_early_stopping_keeps_the_best_parameters(tmp_path):
+    out = str(tmp_path / "m.npz")
+    # far too large a step: validation loss gets worse after a while
+    task = ToyTask(lr_scale=40.0)
+    summary = fit(task, cfg(epochs=30, patience=2, explode_factor=1e9), out)
+    model = load_model(out)
+    if summary["stopped"] == "early stopping":
+        assert summary["epochs"] < 30
+    best = model.meta["training"]["counters"]["best_val_loss"]
+    check = ToyTask()
+    check.W[...] = model.arrays["W"]
+    assert check.evaluate()["val_loss"] == pytest.approx(best)
+    if model.meta["training"]["counters"]["best_step"] != summary["steps"]:
+        assert "resume.W" in model.arrays  # the latest parameters, for --resume
+
+
+def test_patience_stops_training(tmp_path):
+    class Worse(ToyTask):
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            return {"val_loss": float(self.evals)}  # never improves after the first
+
+    summary = fit(Worse(), cfg(epochs=50, patience=3), str(tmp_path / "m.npz"))
+    assert summary["stopped"] == "early stopping" and summary["epochs"] == 4
+    assert summary["best_step"] == Worse().steps_per_epoch()
+
+
+def test_nan_loss_stops_with_a_clear_error_keeping_the_last_good_model(tmp_path):
+    out = str(tmp_path / "m.npz")
+    task = ToyTask(nan_at=20)  # epoch 1 (9 steps) and 2 finish; NaN in epoch 3
+    with pytest.raises(TrainingError, match=r"loss became nan at step 20.*keeps the model of step 18"):
+        fit(task, cfg(), out)
+    model = load_model(out)
+    assert np.isfinite(model.arrays["W"]).all()
+    assert model.meta["training"]["counters"]["step"] == 18
+
+
+def test_nan_before_any_evaluation_says_nothing_was_saved(tmp_path):
+    out = str(tmp_path / "m.npz")
+    with pytest.raises(TrainingError, match="no model was saved"):
+        fit(ToyTask(nan_at=2), cfg(), out)
+    assert not os.path.exists(out)
+
+
+def test_exploding_loss_is_detected(tmp_path):
+    class Exploding(ToyTask):
+        def train_step(self, idx, rng, lr):
+            loss, n = super().train_step(idx, rng, lr)
+            return (loss * 10 ** max(0, self.steps - 12), n)
+
+    with pytest.raises(TrainingError, match="exploding"):
+        fit(Exploding(), cfg(), str(tmp_path / "m.npz"))
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, capsys):
+    a, b = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
+    fit(ToyTask(), cfg(epochs=2), a)
+    with pytest.raises(KeyboardInterrupt):
+        fit(ToyTask(interrupt_at=5), cfg(epochs=2), b)
+    assert "saved to" in capsys.readouterr().err
+    m = load_model(b)
+    assert m.meta["training"]["counters"]["step"] == 5
+    assert m.meta["training"]["counters"]["stopped"] == "interrupted"
+    fit(ToyTask(), cfg(epochs=2), b, resume=m)
+    np.testing.assert_array_equal(load_model(a).arrays["W"], load_model(b).arrays["W"])
+
+
+def test_checkpoint_every_and_max_time(tmp_path):
+    task = ToyTask()
+    fit(task, cfg(epochs=1, checkpoint_every=4), str(tmp_path / "m.npz"))
+    assert task.saves.count("checkpoint") == 2  # steps 4 and 8 (9 steps, evaluation saves step 9)
+    task = ToyTask()
+    summary = fit(task, cfg(epochs=1000, max_time=0.3), str(tmp_path / "t.npz"))
+    assert summary["stopped"] == "max time" and 0 < summary["steps"] < 9000
+
+
+def test_no_validation_data_saves_the_latest(tmp_path):
+    out = str(tmp_path / "m.npz")
+    task = ToyTask(val=False)
+    summary = fit(task, cfg(epochs=2), out)
+    np.testing.assert_array_equal(load_model(out).arrays["W"], task.W)
+    assert summary["best_val_loss"] is None
+
+
+def test_no_batches_is_an_error(tmp_path):
+    task = ToyTask(n=4)
+    with pytest.raises(TrainingError, match="no training batches"):
+        fit(task, cfg(), str(tmp_path / "m.npz"))
