@@ -207,3 +207,238 @@ def metrics_from_confusion(cm: np.ndarray) -> dict:
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
         "precision": precision, "recall": recall, "f1": f1, "support": support.astype(np.int64),
     }
+
+
+# --- the network --------------------------------------------------------------------------------------
+#
+# ids (T, B) -> embedding (T, B, E) -> recurrent stack (L layers; with --bidirectional each layer reads
+# the text both ways and passes [forward, backward] (T, B, 2H) up) -> sentence vector (B, F) by pooling
+# -> dense (F, C) -> softmax cross-entropy, weighted per class.
+#
+# The recurrent math is the engine's (rnntools.nn.kernels.seq_forward/seq_backward over (T, B) with a
+# per-(t, b) mask that carries the state over padding); the input projections and weight gradients of
+# all time steps are single BLAS products around them. The readout (pooling, dense, softmax) is a few
+# numpy lines on (B, F) arrays: it is far too small to need a kernel.
+
+CELLS = {"rnn": 0, "lstm": 1, "gru": 2}
+GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+@dataclass
+class NetConfig:
+    cell: str
+    vocab_size: int
+    n_classes: int
+    embed_dim: int
+    hidden: int
+    layers: int = 1
+    pooling: str = "last"
+    bidirectional: bool = False
+    dropout: float = 0.0
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("f", "b") if self.bidirectional else ("f",)
+
+    @property
+    def features(self) -> int:
+        return self.hidden * len(self.directions)
+
+
+def init_params(cfg: NetConfig, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
+    """PyTorch's initialisation (uniform +-1/sqrt(H) for recurrent and dense weights, N(0, 1) scaled to 0.1
+    for the embedding; LSTM forget-gate bias 1 so that it remembers by default)."""
+    H, G = cfg.hidden, GATE_COUNT[cfg.cell]
+    k = 1.0 / np.sqrt(H)
+    p = {"embed": rng.normal(0.0, 0.1, (cfg.vocab_size, cfg.embed_dim))}
+    d_in = cfg.embed_dim
+    for layer in range(cfg.layers):
+        for d in cfg.directions:
+            name = f"enc.{d}{layer}"
+            p[f"{name}.Wx"] = rng.uniform(-k, k, (d_in, G * H))
+            p[f"{name}.Wh"] = rng.uniform(-k, k, (H, G * H))
+            b = np.zeros(G * H)
+            if cfg.cell == "lstm":
+                b[:H] = 1.0  # engine gate order f, i, o, g
+            p[f"{name}.b"] = b
+            p[f"{name}.bn"] = np.zeros(H)  # GRU's recurrent candidate bias; unused (zero gradient) otherwise
+        d_in = cfg.features
+    kf = 1.0 / np.sqrt(cfg.features)
+    p["out.W"] = rng.uniform(-kf, kf, (cfg.features, cfg.n_classes))
+    p["out.b"] = np.zeros(cfg.n_classes)
+    return {name: np.ascontiguousarray(a, dtype=dtype) for name, a in p.items()}
+
+
+def reverse_index(lengths: np.ndarray, T: int) -> np.ndarray:
+    """(T, B) time index that reverses each sequence within its length and leaves padding in place;
+    its own inverse. ``Y[rev, cols]`` reverses right-padded (T, B, ...) arrays."""
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+class Network:
+    """Forward and backward of the whole classifier for one padded batch (float32 or float64)."""
+
+    def __init__(self, cfg: NetConfig, params: dict[str, np.ndarray]):
+        self.cfg, self.params = cfg, params
+
+    def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
+        """Logits (B, C) and a cache for ``backward``. ids: (T, B) right-padded; lengths: (B,) >= 1.
+        ``rng``: dropout masks (training); None means no dropout."""
+        from rnntools.nn.kernels import seq_forward
+
+        cfg, p = self.cfg, self.params
+        T, B = ids.shape
+        H, G = cfg.hidden, GATE_COUNT[cfg.cell]
+        dtype = p["embed"].dtype
+        mask = length_mask(lengths, T, dtype)
+        cols = np.arange(B)[None, :]
+        rev = reverse_index(lengths, T) if cfg.bidirectional else None
+        X = p["embed"][ids]  # (T, B, E)
+        cache = {"ids": ids, "lengths": lengths, "mask": mask, "rev": rev, "layers": []}
+        zeros = np.zeros((B, H), dtype)
+        for layer in range(cfg.layers):
+            outs, saved = [], []
+            for d in cfg.directions:
+                name = f"enc.{d}{layer}"
+                Xin = X if d == "f" else X[rev, cols]
+                D = Xin.shape[2]
+                P = (Xin.reshape(T * B, D) @ p[f"{name}.Wx"] + p[f"{name}.b"]).reshape(T, B, G * H)
+                Y = np.empty((T, B, H), dtype)
+                Hs = np.empty((T, B, H), dtype)
+                Cs = np.empty((T, B, H), dtype) if cfg.cell == "lstm" else np.empty((1, 1, 1), dtype)
+                Gs = np.empty((T, B, G * H), dtype)
+                Rn = np.empty((T, B, H), dtype) if cfg.cell == "gru" else np.empty((1, 1, 1), dtype)
+                seq_forward(CELLS[cfg.cell], P, p[f"{name}.Wh"], p[f"{name}.bn"], zeros, zeros, mask,
+                            0, B, Y, Hs, Cs, Gs, Rn)
+                saved.append((Xin, Hs, Cs, Gs, Rn))
+                outs.append(Y if d == "f" else Y[rev, cols])
+            X = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, B, F)
+            drop = None
+            if rng is not None and cfg.dropout > 0 and layer < cfg.layers - 1:
+                drop = (rng.random(X.shape) >= cfg.dropout).astype(dtype) / (1 - cfg.dropout)
+                X = X * drop
+            cache["layers"].append((saved, drop))
+        feats, pool_cache = pool_forward(X, lengths, mask, cfg.pooling, cfg.hidden, cfg.bidirectional)
+        drop = None
+        if rng is not None and cfg.dropout > 0:
+            drop = (rng.random(feats.shape) >= cfg.dropout).astype(dtype) / (1 - cfg.dropout)
+            feats = feats * drop
+        cache.update(T=T, pool=pool_cache, feats=feats, feat_drop=drop)
+        return feats @ p["out.W"] + p["out.b"], cache
+
+    def backward(self, dlogits: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
+        """Gradients of every parameter given dloss/dlogits (B, C)."""
+        from rnntools.nn.kernels import scatter_add_rows, seq_backward
+
+        cfg, p = self.cfg, self.params
+        T, lengths, mask, rev = cache["T"], cache["lengths"], cache["mask"], cache["rev"]
+        B = dlogits.shape[0]
+        H = cfg.hidden
+        dtype = p["embed"].dtype
+        cols = np.arange(B)[None, :]
+        g = {"out.W": cache["feats"].T @ dlogits, "out.b": dlogits.sum(axis=0)}
+        dfeats = dlogits @ p["out.W"].T
+        if cache["feat_drop"] is not None:
+            dfeats = dfeats * cache["feat_drop"]
+        dX = pool_backward(dfeats, cache["pool"], T, lengths, cfg.pooling, H, cfg.bidirectional)
+        zeros = np.zeros((B, H), dtype)
+        for layer in range(cfg.layers - 1, -1, -1):
+            saved, drop = cache["layers"][layer]
+            if drop is not None:
+                dX = dX * drop
+            dX_below = None
+            for k, d in enumerate(cfg.directions):
+                name = f"enc.{d}{layer}"
+                Xin, Hs, Cs, Gs, Rn = saved[k]
+                dY = np.ascontiguousarray(dX[:, :, k * H:(k + 1) * H])
+                if d == "b":
+                    dY = dY[rev, cols]
+                GH = Gs.shape[2]
+                dAx = np.empty((T, B, GH), dtype)
+                dAh = np.empty((T, B, GH), dtype) if cfg.cell == "gru" else dAx
+                dh0 = np.empty((B, H), dtype)
+                dc0 = np.empty((B, H), dtype)
+                WhT = np.ascontiguousarray(p[f"{name}.Wh"].T)
+                seq_backward(CELLS[cfg.cell], WhT, zeros, zeros, mask, Hs, Cs, Gs, Rn, dY, zeros, zeros,
+                             0, B, dAx, dAh, dh0, dc0)
+                D = Xin.shape[2]
+                Hprev = np.concatenate([zeros[None], Hs[:-1]], axis=0)  # h_{t-1}: (T, B, H)
+                g[f"{name}.Wx"] = Xin.reshape(T * B, D).T @ dAx.reshape(T * B, GH)
+                g[f"{name}.b"] = dAx.reshape(T * B, GH).sum(axis=0)
+                g[f"{name}.Wh"] = Hprev.reshape(T * B, H).T @ dAh.reshape(T * B, GH)
+                g[f"{name}.bn"] = (dAh[:, :, 2 * H:3 * H].reshape(T * B, H).sum(axis=0) if cfg.cell == "gru"
+                                   else np.zeros(H, dtype))
+                dXin = (dAx.reshape(T * B, GH) @ p[f"{name}.Wx"].T).reshape(T, B, D)
+                if d == "b":
+                    dXin = dXin[rev, cols]
+                dX_below = dXin if dX_below is None else dX_below + dXin
+            dX = dX_below
+        dE = np.zeros_like(p["embed"])
+        E = dE.shape[1]
+        scatter_add_rows(dE, cache["ids"].reshape(-1), np.ascontiguousarray(dX.reshape(-1, E)))
+        g["embed"] = dE
+        return {name: np.ascontiguousarray(v, dtype=dtype) for name, v in g.items()}
+
+
+def pool_forward(X: np.ndarray, lengths: np.ndarray, mask: np.ndarray, pooling: str, H: int,
+                 bidirectional: bool):
+    """Sentence vectors (B, F) from the top layer's outputs X (T, B, F), zero at padding.
+
+    last: the forward direction's state after the last real token (and, bidirectional, the backward
+    direction's state after reading back to the first token, which sits at t = 0); mean: average over
+    the real tokens; max: elementwise maximum over the real tokens."""
+    T, B, F = X.shape
+    b = np.arange(B)
+    if pooling == "last":
+        feats = X[lengths - 1, b].copy()
+        if bidirectional:
+            feats[:, H:] = X[0, :, H:]
+        return feats, None
+    if pooling == "mean":
+        return X.sum(axis=0) / lengths[:, None].astype(X.dtype), None
+    if pooling == "max":
+        masked = np.where(mask[:, :, None] > 0, X, -np.inf)
+        arg = masked.argmax(axis=0)  # (B, F)
+        return np.take_along_axis(X, arg[None], axis=0)[0], arg
+    raise ValueError(pooling)
+
+
+def pool_backward(dfeats: np.ndarray, arg, T: int, lengths: np.ndarray, pooling: str, H: int,
+                  bidirectional: bool) -> np.ndarray:
+    """dloss/dX (T, B, F) from dloss/dfeats (B, F)."""
+    B, F = dfeats.shape
+    b = np.arange(B)
+    dX = np.zeros((T, B, F), dfeats.dtype)
+    if pooling == "last":
+        if bidirectional:
+            dX[lengths - 1, b, :H] = dfeats[:, :H]
+            dX[0, :, H:] += dfeats[:, H:]
+        else:
+            dX[lengths - 1, b] = dfeats
+    elif pooling == "mean":
+        mask = length_mask(lengths, T, dfeats.dtype)
+        dX[...] = mask[:, :, None] * (dfeats / lengths[:, None].astype(dfeats.dtype))[None]
+    else:
+        np.put_along_axis(dX, arg[None], dfeats[None], axis=0)
+    return dX
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy weighted per example (``sum w_i nll_i / sum w_i``, PyTorch's ``weight=``
+    convention) and its gradient with respect to the logits (B, C)."""
+    probs = softmax(logits)
+    B = len(y)
+    nll = -np.log(np.maximum(probs[np.arange(B), y], np.finfo(probs.dtype).tiny))
+    total = float(w.sum())
+    loss = float((w * nll).sum() / total)
+    d = probs.copy()
+    d[np.arange(B), y] -= 1.0
+    d *= (w / total)[:, None].astype(d.dtype)
+    return loss, d
