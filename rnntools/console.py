@@ -1,8 +1,8 @@
 """Everything rnntools says on stderr: messages, warnings, progress bars and the JSONL training log.
 
-stdout carries data only. Progress bars and informational lines appear only when stderr is a terminal and ``--quiet`` is off;
-warnings always appear on stderr unless ``--quiet``, so batch jobs keep them in their logs. rich is imported on first use so that
-commands which never draw a bar do not pay for it.
+stdout carries data only. Progress bars and informational lines appear only when stderr is a terminal and
+``--quiet`` is off; warnings always appear on stderr unless ``--quiet``, so batch jobs keep them in their logs.
+rich is imported on first use so that commands which never draw a bar do not pay for it.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 _state = {"quiet": False, "command": "rnntools", "console": None}
 
@@ -123,7 +124,7 @@ class JsonlLog:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> "JsonlLog":
+    def __enter__(self) -> JsonlLog:
         return self
 
     def __exit__(self, *exc) -> None:

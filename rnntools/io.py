@@ -16,9 +16,10 @@ import lzma
 import os
 import sys
 import zipfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -28,8 +29,13 @@ from rnntools.errors import InputError, ModelFileError, where
 STDIN = "-"
 CHUNK_BYTES = 1 << 20  # lines are read and decoded in batches of about this many bytes
 
-_MAGIC = {b"\x1f\x8b": gzip.GzipFile, b"BZh": bz2.BZ2File, b"\xfd7zXZ": lzma.LZMAFile}
-_SUFFIX = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
+def _gzip(raw):
+    return gzip.GzipFile(fileobj=raw)
+
+
+# wrap a raw binary stream in a decompressor
+_MAGIC = {b"\x1f\x8b": _gzip, b"BZh": bz2.BZ2File, b"\xfd7zXZ": lzma.LZMAFile}
+_SUFFIX = {".gz": _gzip, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
 
 
 def display_name(path: str | os.PathLike) -> str:
@@ -48,7 +54,7 @@ def open_binary(path: str | os.PathLike) -> Iterator[IO[bytes]]:
         if hasattr(raw, "peek"):
             head = raw.peek(6)[:6]
             opener = next((o for magic, o in _MAGIC.items() if head.startswith(magic)), None)
-        yield opener(fileobj=raw) if opener else raw
+        yield opener(raw) if opener else raw
         return
     try:
         raw = open(path, "rb")
@@ -60,16 +66,24 @@ def open_binary(path: str | os.PathLike) -> Iterator[IO[bytes]]:
         raise InputError("permission denied", path) from None
     try:
         opener = _SUFFIX.get(os.path.splitext(path)[1].lower())
-        yield opener(fileobj=raw) if opener else raw
+        yield opener(raw) if opener else raw
     finally:
         raw.close()
 
 
 def _decode_chunk(lines: list[bytes], path, first_line: int, first_offset: int, errors: str) -> list[str]:
     try:
-        return b"".join(lines).decode("utf-8", errors).splitlines()
+        text = b"".join(lines).decode("utf-8", errors)
     except UnicodeDecodeError:
         pass
+    else:
+        # split on \n only: str.splitlines would also split on \x85, \u2028 and friends inside JSON strings
+        texts = text.split("\n")
+        if text.endswith("\n"):
+            texts.pop()
+        if "\r" in text:
+            texts = [t[:-1] if t.endswith("\r") else t for t in texts]
+        return texts
     offset = first_offset
     for i, line in enumerate(lines):
         try:
@@ -283,9 +297,9 @@ def load_model(path: str | os.PathLike, kinds: str | Iterable[str] | None = None
         npz = _open_npz(path)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ModelFileError(f"not an rnntools model file (cannot read it as .npz: {exc})", path) from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ModelFileError("not an rnntools model file (a plain .npy array, not an .npz)", path)
     with npz:
-        if not hasattr(npz, "files"):
-            raise ModelFileError("not an rnntools model file (a plain .npy array, not an .npz)", path)
         if META_KEY not in npz.files:
             raise ModelFileError("not an rnntools model file (no 'meta' entry; written by another program?)",
                                  path)

@@ -19,13 +19,10 @@ def run_cli():
     (stdout, stderr and exit_code kept apart)."""
     from click.testing import CliRunner
 
-    from rnntools.cli import cli
+    from rnntools.cli import main
 
     def run(args, input=None):
-        from rnntools.cli import main
-
-        runner = CliRunner()
-        return runner.invoke(_Main(main), [str(a) for a in args], input=input)
+        return CliRunner().invoke(_Main(main), [str(a) for a in args], input=input)
 
     return run
 

@@ -43,7 +43,17 @@ SHORT_HELP = {
 }
 
 
+class _PipeClosed(Exception):
+    """The reader of stdout went away; carried past click, which would turn it into exit status 1."""
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _PipeClosed() from exc
+
     def list_commands(self, ctx):
         return [name for name in COMMANDS if _available(name)]
 
@@ -110,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print("rnntools: interrupted", file=sys.stderr)
         _exit(EXIT_INTERRUPTED)
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
     except RnnToolsError as exc:
         if debug:

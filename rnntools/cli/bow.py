@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from rnntools.cli.common import CONTEXT, GroupedCommand, default_inputs, encoding_errors_option, inputs_argument, option
+from rnntools.cli.common import (
+    CONTEXT,
+    GroupedCommand,
+    default_inputs,
+    encoding_errors_option,
+    inputs_argument,
+    option,
+)
 
 
 @click.command(name="bow", cls=GroupedCommand, context_settings=CONTEXT)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import IO, Sequence
+from collections.abc import Sequence
+from typing import IO
 
 import numpy as np
 

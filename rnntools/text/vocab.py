@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class TokenCounter:
             doc_freq["\n"] += len(lines)
         self.documents += len(lines)
 
-    def vocab(self, *, min_count: int = 1, max_size: int | None = None, specials: bool = True) -> "Vocab":
+    def vocab(self, *, min_count: int = 1, max_size: int | None = None, specials: bool = True) -> Vocab:
         return Vocab.build(self.counts, level=self.level, lowercase=self.lowercase, min_count=min_count,
                            max_size=max_size, specials=specials, doc_freq=self.doc_freq,
                            documents=self.documents)
@@ -92,7 +92,7 @@ class Vocab:
     @classmethod
     def build(cls, counts: Mapping[str, int], *, level: str = "word", lowercase: bool = True,
               min_count: int = 1, max_size: int | None = None, specials: bool = True,
-              doc_freq: Mapping[str, int] | None = None, documents: int = 0) -> "Vocab":
+              doc_freq: Mapping[str, int] | None = None, documents: int = 0) -> Vocab:
         """A vocabulary of the tokens counted at least ``min_count`` times, the ``max_size`` most frequent."""
         kept = [(token, count) for token, count in counts.items() if count >= min_count and token not in SPECIALS]
         kept.sort(key=lambda item: (-item[1], item[0]))
@@ -107,7 +107,7 @@ class Vocab:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], *, level: str = "word", lowercase: bool | None = None,
-                   min_count: int = 1, max_size: int | None = None, specials: bool = True) -> "Vocab":
+                   min_count: int = 1, max_size: int | None = None, specials: bool = True) -> Vocab:
         """Count ``texts`` (each one document) and build; lowercase defaults to True for words, False for chars."""
         if lowercase is None:
             lowercase = level == "word"
@@ -201,7 +201,7 @@ class Vocab:
             writer.write(record)
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "Vocab":
+    def read(cls, path: str | os.PathLike) -> Vocab:
         """Read a vocabulary file written by ``rnntools vocab`` (or any JSONL of ``{"token", "count"}``)."""
         from rnntools.io import iter_jsonl
 
@@ -254,7 +254,7 @@ class Vocab:
         return meta
 
     @classmethod
-    def from_meta(cls, meta: Mapping) -> "Vocab":
+    def from_meta(cls, meta: Mapping) -> Vocab:
         return cls(meta["tokens"], meta.get("counts"), None, level=meta["level"], lowercase=meta["lowercase"],
                    n_special=meta.get("n_special", 0), documents=meta.get("documents", 0))
 

@@ -1,0 +1,172 @@
+"""Tokenizers, vocabularies and the bag-of-words encodings."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnntools.text import SPECIALS, Vocab, tokenize_chars, tokenize_words
+from rnntools.text.encode import BowEncoder
+from rnntools.text.vocab import TokenCounter, merge_counts
+
+
+def test_tokenize_words_curriculum_example():
+    assert tokenize_words("We like TensorLayer, do we?") == ["we", "like", "tensorlayer", "do", "we"]
+
+
+@pytest.mark.parametrize("text,tokens", [
+    ("don't stop, l'homme", ["don't", "stop", "l'homme"]),
+    ("rock\u2019n\u2019roll 'quoted'", ["rock\u2019n\u2019roll", "quoted"]),
+    ("Ünïcödé ЖУК 東京 42nd", ["ünïcödé", "жук", "東京", "42nd"]),
+    ("snake_case a-b", ["snake", "case", "a", "b"]),
+    ("", []),
+])
+def test_tokenize_words(text, tokens):
+    assert tokenize_words(text) == tokens
+
+
+def test_keep_case():
+    assert tokenize_words("The THE the", lowercase=False) == ["The", "THE", "the"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_unicode_tokenizes_to_clean_words(text):
+    for token in tokenize_words(text):
+        assert token
+        assert not any(c.isspace() for c in token)
+        assert token[0] not in "'\u2019" and token[-1] not in "'\u2019"
+    assert "".join(tokenize_chars(text)) == text
+
+
+def test_vocab_order_is_count_then_token():
+    vocab = Vocab.build({"b": 2, "a": 2, "c": 5, "d": 1}, min_count=2)
+    assert vocab.tokens == [*SPECIALS, "c", "a", "b"]
+    assert (vocab.pad_id, vocab.unk_id, vocab.start_id, vocab.eos_id) == (0, 1, 2, 3)
+    assert vocab.counts.tolist() == [0, 0, 0, 0, 5, 2, 2]
+
+
+def test_vocab_max_size_counts_ordinary_tokens():
+    vocab = Vocab.build({"a": 3, "b": 2, "c": 1}, max_size=2)
+    assert vocab.tokens[vocab.n_special:] == ["a", "b"]
+    bare = Vocab.build({"a": 3, "b": 2, "c": 1}, max_size=2, specials=False)
+    assert bare.tokens == ["a", "b"] and bare.n_special == 0
+    with pytest.raises(ValueError):
+        bare.unk_id
+
+
+def test_encode_unknown_and_decode():
+    vocab = Vocab.from_texts(["the cat", "the dog"])
+    ids = vocab.encode("The zebra dog")
+    assert ids.dtype == np.int32
+    assert ids.tolist() == [vocab.index["the"], vocab.unk_id, vocab.index["dog"]]
+    assert vocab.decode(ids) == "the dog"
+    bare = Vocab.from_texts(["the cat"], specials=False)
+    assert bare.encode("the zebra").tolist() == [bare.index["the"]]
+
+
+def test_char_vocab():
+    vocab = Vocab.from_texts(["abba", "Ab"], level="char")
+    assert vocab.level == "char" and not vocab.lowercase
+    assert vocab.tokens[vocab.n_special:] == ["b", "a", "A"]
+    assert vocab.decode(vocab.encode("ab\u00e9")) == "ab"
+
+
+def test_token_counter_document_frequency_and_lines():
+    counter = TokenCounter("word")
+    counter.add_lines(["a a b", "b c", ""])
+    assert counter.counts == Counter({"a": 2, "b": 2, "c": 1})
+    assert counter.doc_freq == Counter({"b": 2, "a": 1, "c": 1})
+    assert counter.documents == 3
+    chars = TokenCounter("char", lowercase=False)
+    chars.add_lines(["ab", "a"])
+    assert chars.counts["\n"] == 2 and chars.counts["a"] == 2
+
+
+def test_merge_equals_counting_everything():
+    lines = ["the cat sat", "on the mat", "the end", "a cat"]
+    whole = TokenCounter()
+    whole.add_lines(lines)
+    shards = []
+    for part in (lines[:1], lines[1:]):
+        counter = TokenCounter()
+        counter.add_lines(part)
+        shards.append(counter.vocab())
+    merged = merge_counts(shards)
+    assert merged.counts == whole.counts and merged.doc_freq == whole.doc_freq
+    assert merged.documents == whole.documents
+    assert merged.vocab().tokens == whole.vocab().tokens
+
+
+def test_merge_refuses_mixed_levels():
+    with pytest.raises(ValueError, match="different --level"):
+        merge_counts([Vocab.from_texts(["ab"], level="char"), Vocab.from_texts(["ab"])])
+
+
+def test_vocab_meta_round_trip():
+    vocab = Vocab.from_texts(["x y y", "z"])
+    again = Vocab.from_meta(vocab.to_meta())
+    assert again.tokens == vocab.tokens and again.level == vocab.level and again.n_special == 4
+    assert again.counts.tolist() == vocab.counts.tolist()
+
+
+# --- bag of words --------------------------------------------------------------------------------------
+
+DOCS = ["We like TensorLayer, do we?", "the cat sat on the mat", "", "the dog likes the cat"]
+
+
+def test_bow_counts_curriculum_example():
+    vocab = Vocab.from_texts(DOCS)
+    indices, values = BowEncoder(vocab, "counts").sparse(DOCS[0])
+    counts = {vocab.tokens[i]: v for i, v in zip(indices, values)}
+    assert counts == {"we": 2, "like": 1, "tensorlayer": 1, "do": 1}
+    assert indices == sorted(indices)
+
+
+def test_bow_binary_ids_onehot():
+    vocab = Vocab.from_texts(DOCS)
+    enc = BowEncoder(vocab, "binary")
+    assert enc.sparse("we we zebra")[1] == [1, 1]
+    ids = BowEncoder(vocab, "ids")
+    assert ids.record("we zebra") == {"ids": [vocab.index["we"], vocab.unk_id]}
+    assert ids.unknown == 1
+    onehot = BowEncoder(vocab, "onehot").record("the cat")
+    assert onehot == {"shape": [2, len(vocab)], "indices": [vocab.index["the"], vocab.index["cat"]]}
+
+
+def test_tfidf_matches_scikit_learn_formula():
+    vocab = Vocab.from_texts(DOCS)
+    enc = BowEncoder(vocab, "tfidf")
+    indices, values = enc.sparse(DOCS[1])
+    n = vocab.documents
+    expected = {}
+    for token, tf in Counter(tokenize_words(DOCS[1])).items():
+        df = vocab.doc_freq[vocab.index[token]]
+        expected[vocab.index[token]] = tf * (math.log((1 + n) / (1 + df)) + 1)
+    norm = math.sqrt(sum(v * v for v in expected.values()))
+    assert indices == sorted(expected)
+    np.testing.assert_allclose(values, [expected[i] / norm for i in indices], rtol=1e-12)
+
+
+def test_tfidf_against_scikit_learn_when_installed():
+    sklearn = pytest.importorskip("sklearn.feature_extraction.text")
+    vocab = Vocab.from_texts(DOCS)
+    tokens = vocab.tokens[vocab.n_special:]
+    vec = sklearn.TfidfVectorizer(vocabulary=tokens, tokenizer=tokenize_words, token_pattern=None,
+                                  lowercase=False).fit(DOCS)
+    expected = vec.transform(DOCS).toarray()
+    enc = BowEncoder(vocab, "tfidf")
+    for row, doc in zip(expected, DOCS):
+        dense = np.zeros(len(vocab))
+        indices, values = enc.sparse(doc)
+        dense[indices] = values
+        np.testing.assert_allclose(dense[vocab.n_special:], row, atol=1e-12)
+
+
+def test_tfidf_needs_document_frequencies():
+    vocab = Vocab(["a", "b"], [1, 1], level="word")
+    with pytest.raises(ValueError, match="document frequencies"):
+        BowEncoder(vocab, "tfidf")
