@@ -1,0 +1,79 @@
+"""The recurrent engine: layers with a flat ``dict[str, np.ndarray]`` of parameters, numba kernels inside.
+
+Everything is explicit: a layer's ``forward`` returns its output and a cache, ``backward`` takes the
+gradient of the output and the cache, ACCUMULATES parameter gradients into a ``grads`` dict (same names as
+``params``; missing keys are created) and returns the input gradient. Parameters live in one flat dict
+shared by all layers of a model, so a task saves them with ``rnntools.io.save_model(path, kind, params |
+opt.state_arrays(), meta)`` and loads them by passing the loaded dict to the constructors (present
+parameters are shape-checked and used; missing ones are initialised).
+
+Shapes: T time, B batch, D input, H hidden, V vocabulary. Sequences are time-major (T, B, ...).
+float32 for training; every kernel also runs in float64 (pass ``dtype=np.float64``; gradient checks).
+
+Cells (``[h_{t-1}, x_t] W``: W is (H+D, G*H), rows 0..H-1 multiply h_{t-1}, rows H.. multiply x_t)
+    rnn:  h_t = tanh([h_{t-1}, x_t] W + b)
+    lstm: gates in order f, i, o, g:  f, i, o = sigmoid(.), g = C~ = tanh(.);  C_t = f*C_{t-1} + i*g;
+          h_t = o * tanh(C_t).  Forget-gate bias initialised to 1.
+    gru:  the "reset after" formulation (cuDNN, PyTorch, Keras reset_after=True), gates r, z, n:
+          r, z = sigmoid([h, x] W_{r,z} + b_{r,z});  n = tanh(x W_xn + b_n + r * (h W_hn + bn));
+          h_t = (1 - z) * n + z * h_{t-1}.   The reset applies after the recurrent product, so one BLAS
+          product per step covers all three gates (Cho et al.'s r*h before the product needs two, serially).
+          Extra parameter ``bn`` (H,).
+    mask (T, B): 1 real, 0 padding (nonzero counts as 1). Where 0 the state is carried unchanged and the
+    output is 0, so the final state is the state after each row's last real token, and a padded batch has
+    exactly the gradients of its rows run one by one.
+
+API
+    Recurrent(params, name, cell, input_size, hidden, layers=1, dropout=0.0, rng=None, dtype=np.float32)
+        .zero_state(B) -> state: (h,) or (h, c) for lstm, each (L, B, H)
+        .forward(x (T,B,D), state=None, mask=None, *, train=False, rng=None, dropout_masks=None)
+              -> y (T,B,H), final state, cache          (dropout between layers when train)
+        .backward(dy (T,B,H) | None, cache, grads, dstate=None, need_dx=True) -> dx (T,B,D), dstate0
+        .step(x (B,D), state, proj_W=None, proj_b=None) -> out (B,O) logits or (B,H), new state
+              (one numba call for the whole stack + projection: generation, forecasting, beam search)
+        .names() -> parameter names
+    cell_forward / cell_backward: the same for one layer, functional (W, b, bn arrays).
+    Embedding(params, name, V, E, pretrained=None, trainable=True, rng=None, dtype)
+        .forward(ids) -> (vectors (...,E), cache); .backward(dout, cache, grads)   (scatter-add; frozen: no-op)
+    Dense(params, name, I, O, rng=None, dtype): .forward(x (...,I)) -> (y, cache); .backward(dy, cache, grads)
+    softmax_cross_entropy(logits (N,V), targets (N,), weights=None, normalize=True) -> (loss, dlogits)
+    log_softmax(logits) ; dropout_mask(rng, shape, p, dtype)
+    Adam(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8), SGD(params, lr, momentum=0):
+        .step(grads) updates the parameters named in grads, in place; .state_arrays(prefix="optim.") ->
+        dict of arrays for a model file; .load_state(arrays, prefix); .config() -> JSON-able dict
+    clip_grad_norm(grads, max_norm) -> norm before clipping ; global_norm(grads)
+    set_threads(n): forward/backward time loops over n batch slices in parallel threads.
+
+Example: one training step of a char LM with truncated BPTT (state carried across segments)
+    import numpy as np
+    from rnntools import nn
+    rng = np.random.default_rng(1)
+    params, V, E, H = {}, 65, 64, 256
+    emb = nn.Embedding(params, "embed", V, E, rng=rng)
+    rnn = nn.Recurrent(params, "rnn", "lstm", E, H, layers=2, dropout=0.1, rng=rng)
+    out = nn.Dense(params, "out", H, V, rng=rng)
+    opt = nn.Adam(params, lr=2e-3)
+    state = rnn.zero_state(32)
+    for inputs, targets in batches:               # (T, B) int32 each
+        x, ec = emb.forward(inputs)
+        y, state, rc = rnn.forward(x, state, train=True, rng=rng)
+        logits, oc = out.forward(y)
+        loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+        grads = {}
+        dy = out.backward(dlogits.reshape(logits.shape), oc, grads)
+        dx, _ = rnn.backward(dy, rc, grads)
+        emb.backward(dx, ec, grads)
+        nn.clip_grad_norm(grads, 5.0)
+        opt.step(grads)
+    # generation: one fused call per character
+    logits, st = rnn.step(params["embed.W"][[token]], st, params["out.W"], params["out.b"])
+"""
+
+from rnntools.nn.layers import Dense, Embedding, log_softmax, softmax_cross_entropy
+from rnntools.nn.optim import SGD, Adam, clip_grad_norm, global_norm, make_optimizer
+from rnntools.nn.recurrent import (CELLS, Recurrent, cell_backward, cell_forward, dropout_mask, get_threads,
+                                   set_threads)
+
+__all__ = ["Dense", "Embedding", "log_softmax", "softmax_cross_entropy", "SGD", "Adam", "clip_grad_norm",
+           "global_norm", "make_optimizer", "CELLS", "Recurrent", "cell_backward", "cell_forward",
+           "dropout_mask", "get_threads", "set_threads"]

@@ -1,0 +1,112 @@
+"""Embedding, dense layer and softmax cross-entropy, parameters in a shared flat dict."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnntools.nn import kernels as K
+
+
+class Embedding:
+    """``{name}.W`` (V, E). ``pretrained`` (V, E) initialises it; ``trainable=False`` freezes it (backward
+    then leaves ``grads`` alone, so optimisers never touch it)."""
+
+    def __init__(self, params: dict, name: str, vocab_size: int, dim: int, *, pretrained: np.ndarray | None = None,
+                 trainable: bool = True, rng: np.random.Generator | None = None, dtype=np.float32):
+        self.params, self.name, self.trainable = params, name, trainable
+        key = f"{name}.W"
+        if key in params:
+            if params[key].shape != (vocab_size, dim):
+                raise ValueError(f"{key} has shape {params[key].shape}, expected {(vocab_size, dim)}")
+        elif pretrained is not None:
+            if pretrained.shape != (vocab_size, dim):
+                raise ValueError(f"pretrained vectors have shape {pretrained.shape}, expected {(vocab_size, dim)}")
+            params[key] = np.array(pretrained, dtype=dtype)
+        else:
+            rng = rng if rng is not None else np.random.default_rng(0)
+            params[key] = rng.normal(0.0, 1.0, (vocab_size, dim)).astype(dtype)
+
+    def names(self) -> list[str]:
+        return [f"{self.name}.W"] if self.trainable else []
+
+    def forward(self, ids: np.ndarray):
+        """ids: int array of any shape (...) -> vectors (..., E); the cache is the ids."""
+        return self.params[f"{self.name}.W"][ids], ids
+
+    def backward(self, dout: np.ndarray, ids: np.ndarray, grads: dict) -> None:
+        """Scatter-adds dout (..., E) into ``grads[name.W]`` (created as zeros when missing)."""
+        if not self.trainable:
+            return
+        key = f"{self.name}.W"
+        W = self.params[key]
+        if key not in grads:
+            grads[key] = np.zeros_like(W)
+        flat = np.ascontiguousarray(dout, dtype=W.dtype).reshape(-1, W.shape[1])
+        K.scatter_add_rows(grads[key], np.ascontiguousarray(ids).reshape(-1), flat)
+
+
+class Dense:
+    """``y = x W + b``: ``{name}.W`` (I, O), ``{name}.b`` (O,). Works on (..., I) inputs."""
+
+    def __init__(self, params: dict, name: str, in_size: int, out_size: int, *,
+                 rng: np.random.Generator | None = None, dtype=np.float32):
+        self.params, self.name = params, name
+        rng = rng if rng is not None else np.random.default_rng(0)
+        scale = 1.0 / np.sqrt(in_size)
+        for key, shape in ((f"{name}.W", (in_size, out_size)), (f"{name}.b", (out_size,))):
+            if key in params:
+                if params[key].shape != shape:
+                    raise ValueError(f"{key} has shape {params[key].shape}, expected {shape}")
+            else:
+                params[key] = rng.uniform(-scale, scale, shape).astype(dtype)
+
+    def names(self) -> list[str]:
+        return [f"{self.name}.W", f"{self.name}.b"]
+
+    def forward(self, x: np.ndarray):
+        W, b = self.params[f"{self.name}.W"], self.params[f"{self.name}.b"]
+        x2 = x.reshape(-1, W.shape[0])
+        y = x2 @ W
+        y += b
+        return y.reshape(*x.shape[:-1], W.shape[1]), x
+
+    def backward(self, dy: np.ndarray, x: np.ndarray, grads: dict, need_dx: bool = True):
+        W = self.params[f"{self.name}.W"]
+        x2 = x.reshape(-1, W.shape[0])
+        dy2 = dy.reshape(-1, W.shape[1])
+        for key, value in ((f"{self.name}.W", x2.T @ dy2), (f"{self.name}.b", dy2.sum(axis=0))):
+            if key in grads:
+                grads[key] += value
+            else:
+                grads[key] = value
+        return (dy2 @ W.T).reshape(x.shape) if need_dx else None
+
+
+def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None,
+                          normalize: bool = True, out: np.ndarray | None = None):
+    """Weighted softmax cross-entropy over rows.
+
+    logits: (N, V) (or (..., V), flattened); targets: (N,) int ids; weights: (N,) per-position weights
+    (padding mask times class weights; None: all 1). Returns ``(loss, dlogits)`` where loss is
+    ``sum(w * nll) / sum(w)`` (``normalize``) or ``sum(w * nll)``, and dlogits its gradient (N, V).
+    ``out=logits`` computes the gradient in place.
+    """
+    V = logits.shape[-1]
+    L = np.ascontiguousarray(logits).reshape(-1, V)
+    t = np.ascontiguousarray(targets).reshape(-1)
+    if t.size and (t.min() < 0 or t.max() >= V):
+        raise ValueError(f"target ids must lie in [0, {V})")
+    w = np.ones(L.shape[0], L.dtype) if weights is None else np.ascontiguousarray(weights, dtype=L.dtype).reshape(-1)
+    denom = float(w.sum()) if normalize else 1.0
+    scale = 1.0 / denom if denom > 0 else 0.0
+    d = np.empty_like(L) if out is None else out.reshape(-1, V)
+    total = K.softmax_xent(L, t, w, scale, d)
+    return total * scale if normalize else total, d
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax of (N, V) logits."""
+    L = np.ascontiguousarray(logits)
+    out = np.empty_like(L)
+    K.log_softmax_rows(L.reshape(-1, L.shape[-1]), out.reshape(-1, L.shape[-1]))
+    return out

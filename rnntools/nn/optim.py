@@ -1,0 +1,113 @@
+"""Optimisers over a named-parameter dict, global-norm clipping; state exportable as plain arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnntools.nn import kernels as K
+
+
+def global_norm(grads: dict) -> float:
+    return float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads.values())))
+
+
+def clip_grad_norm(grads: dict, max_norm: float) -> float:
+    """Scales all gradients in place so that their global L2 norm is at most ``max_norm`` (<= 0: no clip).
+    Returns the norm before clipping (NaN/inf tells the caller that training diverged)."""
+    norm = global_norm(grads)
+    if max_norm > 0 and np.isfinite(norm) and norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in grads.values():
+            g *= scale
+    return norm
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    if not a.flags.c_contiguous:
+        raise ValueError("parameters must be C-contiguous arrays (updated in place)")
+    return a.reshape(-1)
+
+
+class Adam:
+    """Adam (Kingma & Ba; PyTorch's update) over ``params``; ``step(grads)`` updates the parameters named in
+    ``grads`` in place. ``state_arrays()``/``load_state()`` round-trip its state through a model file."""
+
+    kind = "adam"
+
+    def __init__(self, params: dict, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        self.params, self.lr, self.betas, self.eps, self.weight_decay = params, lr, betas, eps, weight_decay
+        self.t = 0
+        self.m: dict[str, np.ndarray] = {}
+        self.v: dict[str, np.ndarray] = {}
+
+    def step(self, grads: dict) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        bc1, bc2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
+        for name, g in grads.items():
+            p = self.params[name]
+            if name not in self.m:
+                self.m[name] = np.zeros_like(p)
+                self.v[name] = np.zeros_like(p)
+            K.adam_update(_flat(p), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), _flat(self.m[name]),
+                          _flat(self.v[name]), self.lr, b1, b2, self.eps, bc1, bc2, self.weight_decay)
+
+    def state_arrays(self, prefix: str = "optim.") -> dict[str, np.ndarray]:
+        out = {f"{prefix}t": np.array(self.t, np.int64)}
+        for name in self.m:
+            out[f"{prefix}m.{name}"] = self.m[name]
+            out[f"{prefix}v.{name}"] = self.v[name]
+        return out
+
+    def load_state(self, arrays: dict, prefix: str = "optim.") -> None:
+        self.t = int(arrays[f"{prefix}t"])
+        for key, value in arrays.items():
+            for slot, table in (("m.", self.m), ("v.", self.v)):
+                if key.startswith(prefix + slot):
+                    name = key[len(prefix + slot):]
+                    table[name] = np.array(value, dtype=self.params[name].dtype)
+
+    def config(self) -> dict:
+        return {"optimizer": "adam", "lr": self.lr, "betas": list(self.betas), "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+
+class SGD:
+    """Plain SGD with optional momentum; same interface as ``Adam``."""
+
+    kind = "sgd"
+
+    def __init__(self, params: dict, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
+        self.params, self.lr, self.momentum, self.weight_decay = params, lr, momentum, weight_decay
+        self.t = 0
+        self.buf: dict[str, np.ndarray] = {}
+
+    def step(self, grads: dict) -> None:
+        self.t += 1
+        for name, g in grads.items():
+            p = self.params[name]
+            if name not in self.buf:
+                self.buf[name] = np.zeros_like(p) if self.momentum else np.zeros(1, p.dtype)
+            K.sgd_update(_flat(p), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), _flat(self.buf[name]),
+                         self.lr, self.momentum, self.weight_decay)
+
+    def state_arrays(self, prefix: str = "optim.") -> dict[str, np.ndarray]:
+        out = {f"{prefix}t": np.array(self.t, np.int64)}
+        if self.momentum:
+            out.update({f"{prefix}buf.{name}": b for name, b in self.buf.items()})
+        return out
+
+    def load_state(self, arrays: dict, prefix: str = "optim.") -> None:
+        self.t = int(arrays[f"{prefix}t"])
+        for key, value in arrays.items():
+            if key.startswith(prefix + "buf."):
+                name = key[len(prefix + "buf."):]
+                self.buf[name] = np.array(value, dtype=self.params[name].dtype)
+
+    def config(self) -> dict:
+        return {"optimizer": "sgd", "lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
+
+
+def make_optimizer(name: str, params: dict, **kwargs):
+    return {"adam": Adam, "sgd": SGD}[name](params, **kwargs)

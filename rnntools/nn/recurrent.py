@@ -1,0 +1,296 @@
+"""Recurrent cells and multi-layer stacks: forward over (T, B, D), backward through time, fused single step."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnntools.nn import kernels as K
+
+CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
+_THREADS = {"n": 1, "pool": None}
+_MIN_ROWS_PER_THREAD = 8  # below this, splitting the batch costs more than it gains
+
+
+def set_threads(n: int) -> None:
+    """Run the time loops of forward/backward over ``n`` batch slices in parallel threads (kernels release
+    the GIL). 1 runs everything in the calling thread."""
+    n = max(1, int(n))
+    if n != _THREADS["n"]:
+        if _THREADS["pool"] is not None:
+            _THREADS["pool"].shutdown()
+        _THREADS["pool"] = ThreadPoolExecutor(n, thread_name_prefix="rnntools-nn") if n > 1 else None
+        _THREADS["n"] = n
+
+
+def get_threads() -> int:
+    return _THREADS["n"]
+
+
+def _row_ranges(B: int) -> list[tuple[int, int]]:
+    n = min(_THREADS["n"], max(1, B // _MIN_ROWS_PER_THREAD))
+    edges = np.linspace(0, B, n + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _run_rows(fn, B: int, *args) -> None:
+    """fn(*args, b0, b1) over disjoint batch row ranges, in parallel when threads are enabled."""
+    ranges = _row_ranges(B)
+    if len(ranges) == 1:
+        fn(*args, 0, B)
+        return
+    futures = [_THREADS["pool"].submit(fn, *args, b0, b1) for b0, b1 in ranges]
+    for f in futures:
+        f.result()
+
+
+def _fwd(kind, P, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
+    K.seq_forward(kind, P, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn)
+
+
+def _bwd(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, b0, b1):
+    K.seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0)
+
+
+@dataclass
+class CellCache:
+    """What one layer's backward needs from its forward."""
+
+    x: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    mask: np.ndarray
+    Hs: np.ndarray
+    Cs: np.ndarray
+    G: np.ndarray
+    Rn: np.ndarray
+
+
+def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x: np.ndarray,
+                 h0: np.ndarray, c0: np.ndarray | None = None, mask: np.ndarray | None = None):
+    """One recurrent layer over a whole sequence.
+
+    W: (H+D, G*H) with rows ``[h_{t-1}, x_t]``; b: (G*H,); bn: (H,) GRU only; x: (T, B, D); h0, c0: (B, H);
+    mask: (T, B) or None. Returns ``y (T, B, H), (h_T, c_T), cache``; c is None except for LSTM.
+    """
+    kind = CELLS[cell]
+    T, B, D = x.shape
+    H = W.shape[0] - D
+    GH = W.shape[1]
+    dt = W.dtype
+    Wh, Wx = W[:H], W[H:]                       # contiguous row blocks: (H, GH), (D, GH)
+    P = (x.reshape(T * B, D) @ Wx).reshape(T, B, GH)   # all time steps' input projections: ONE product
+    P += b
+    m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
+    h0 = np.ascontiguousarray(h0, dtype=dt)
+    c0 = np.zeros((B, H), dt) if c0 is None or kind != K.LSTM else np.ascontiguousarray(c0, dtype=dt)
+    Hs = np.empty((T, B, H), dt)
+    Y = Hs if mask is None else np.empty((T, B, H), dt)
+    Cs = np.empty((T, B, H), dt) if kind == K.LSTM else np.empty((1, 1, 1), dt)
+    G = np.empty((T, B, GH), dt)
+    Rn = np.empty((T, B, H), dt) if kind == K.GRU else np.empty((1, 1, 1), dt)
+    bnv = bn if bn is not None else np.zeros(H, dt)
+    _run_rows(_fwd, B, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    if T > 0:
+        hT = Hs[-1].copy()
+        cT = Cs[-1].copy() if kind == K.LSTM else None
+    else:
+        hT, cT = h0.copy(), (c0.copy() if kind == K.LSTM else None)
+    return Y, (hT, cT), CellCache(x, h0, c0, m, Hs, Cs, G, Rn)
+
+
+def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | None,
+                  dhT: np.ndarray | None = None, dcT: np.ndarray | None = None, need_dx: bool = True):
+    """Backward of ``cell_forward``. dy: (T, B, H) or None; dhT, dcT: (B, H) gradient into the final state.
+
+    Returns ``dx (T, B, D) or None, (dh0, dc0), {"W": dW, "b": db, "bn": dbn}`` (dbn GRU only).
+    """
+    kind = CELLS[cell]
+    x = cache.x
+    T, B, D = x.shape
+    H = W.shape[0] - D
+    GH = W.shape[1]
+    dt = W.dtype
+    WhT = np.ascontiguousarray(W[:H].T)          # (GH, H)
+    dY = np.zeros((T, B, H), dt) if dy is None else np.ascontiguousarray(dy, dtype=dt)
+    dhT = np.zeros((B, H), dt) if dhT is None else np.ascontiguousarray(dhT, dtype=dt)
+    dcT = np.zeros((B, H), dt) if dcT is None or kind != K.LSTM else np.ascontiguousarray(dcT, dtype=dt)
+    dAx = np.empty((T, B, GH), dt)
+    dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
+    dh0 = np.empty((B, H), dt)
+    dc0 = np.zeros((B, H), dt)
+    _run_rows(_bwd, B, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G, cache.Rn,
+              dY, dhT, dcT, dAx, dAh, dh0, dc0)
+    # weight gradients: one big product over all time steps each
+    dW = np.empty_like(W)
+    dAx2 = dAx.reshape(T * B, GH)
+    np.dot(x.reshape(T * B, D).T, dAx2, out=dW[H:])
+    dWh = dW[:H]
+    if T > 0:
+        np.dot(cache.h0.T, dAh[0], out=dWh)
+        if T > 1:
+            dWh += cache.Hs[:T - 1].reshape((T - 1) * B, H).T @ dAh[1:].reshape((T - 1) * B, GH)
+    else:
+        dWh[...] = 0
+    grads = {"W": dW, "b": dAx2.sum(axis=0)}
+    if kind == K.GRU:
+        grads["bn"] = dAh[:, :, 2 * H:].sum(axis=(0, 1))
+    dx = (dAx2 @ W[H:].T).reshape(T, B, D) if need_dx else None
+    return dx, (dh0, dc0 if kind == K.LSTM else None), grads
+
+
+def dropout_mask(rng: np.random.Generator, shape, p: float, dtype=np.float32) -> np.ndarray:
+    """Inverted dropout mask: 0 with probability p, else 1/(1-p)."""
+    if p <= 0:
+        return np.ones(shape, dtype)
+    return ((rng.random(shape, dtype=np.float32) >= p) / (1.0 - p)).astype(dtype)
+
+
+@dataclass
+class StackCache:
+    layers: list = field(default_factory=list)
+    drops: list = field(default_factory=list)
+
+
+class Recurrent:
+    """A stack of ``layers`` recurrent layers of one cell type, parameters in a shared flat dict.
+
+    Parameters (in ``params``): ``{name}.{l}.W`` (H+D_l, G*H) rows ``[h; x]``, ``{name}.{l}.b`` (G*H,),
+    and for GRU ``{name}.{l}.bn`` (H,). Missing ones are initialised (uniform +-1/sqrt(H), LSTM forget
+    bias 1); present ones are checked and used as they are (a loaded model).
+
+    State is a tuple: ``(h,)`` for rnn/gru, ``(h, c)`` for lstm, each (L, B, H).
+    """
+
+    def __init__(self, params: dict, name: str, cell: str, input_size: int, hidden: int, layers: int = 1,
+                 dropout: float = 0.0, rng: np.random.Generator | None = None, dtype=np.float32):
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r} (rnn, lstm, gru)")
+        self.params, self.name, self.cell = params, name, cell
+        self.kind = CELLS[cell]
+        self.input_size, self.hidden, self.layers, self.dropout = input_size, hidden, layers, dropout
+        G = K.GATES[self.kind]
+        rng = rng if rng is not None else np.random.default_rng(0)
+        scale = 1.0 / np.sqrt(hidden)
+        for l in range(layers):
+            D = input_size if l == 0 else hidden
+            shapes = {"W": (hidden + D, G * hidden), "b": (G * hidden,)}
+            if self.kind == K.GRU:
+                shapes["bn"] = (hidden,)
+            for key, shape in shapes.items():
+                full = f"{name}.{l}.{key}"
+                if full in params:
+                    if tuple(params[full].shape) != shape:
+                        raise ValueError(f"{full} has shape {params[full].shape}, expected {shape}")
+                    continue
+                value = rng.uniform(-scale, scale, shape).astype(dtype)
+                if key == "b" and self.kind == K.LSTM:
+                    value[:hidden] = 1.0   # forget-gate bias 1 (gate order f, i, o, g)
+                params[full] = value
+
+    def names(self) -> list[str]:
+        keys = ["W", "b"] + (["bn"] if self.kind == K.GRU else [])
+        return [f"{self.name}.{l}.{k}" for l in range(self.layers) for k in keys]
+
+    def _p(self, l, key):
+        return self.params.get(f"{self.name}.{l}.{key}")
+
+    @property
+    def dtype(self):
+        return self._p(0, "W").dtype
+
+    def zero_state(self, batch: int) -> tuple:
+        shape = (self.layers, batch, self.hidden)
+        if self.kind == K.LSTM:
+            return (np.zeros(shape, self.dtype), np.zeros(shape, self.dtype))
+        return (np.zeros(shape, self.dtype),)
+
+    def forward(self, x: np.ndarray, state: tuple | None = None, mask: np.ndarray | None = None, *,
+                train: bool = False, rng: np.random.Generator | None = None,
+                dropout_masks: list | None = None):
+        """x: (T, B, D); state: from ``zero_state``/a previous call (None: zeros); mask: (T, B) or None.
+
+        Dropout (``self.dropout`` when ``train``) applies between layers, with ``dropout_masks[l]`` (T, B, H)
+        for l = 0..L-2 when given, else masks drawn from ``rng``. Returns ``y (T, B, H), state, cache``.
+        """
+        T, B, _ = x.shape
+        if state is None:
+            state = self.zero_state(B)
+        cache = StackCache()
+        hs, cs = [], []
+        inp = x
+        for l in range(self.layers):
+            if l > 0 and train and (dropout_masks is not None or self.dropout > 0):
+                dm = dropout_masks[l - 1] if dropout_masks is not None else dropout_mask(
+                    rng if rng is not None else np.random.default_rng(), inp.shape, self.dropout, inp.dtype)
+                inp = inp * dm
+                cache.drops.append(dm)
+            elif l > 0:
+                cache.drops.append(None)
+            c0 = state[1][l] if self.kind == K.LSTM else None
+            y, (hT, cT), lc = cell_forward(self.cell, self._p(l, "W"), self._p(l, "b"), self._p(l, "bn"),
+                                           inp, state[0][l], c0, mask)
+            cache.layers.append(lc)
+            hs.append(hT)
+            cs.append(cT)
+            inp = y
+        new_state = (np.stack(hs), np.stack(cs)) if self.kind == K.LSTM else (np.stack(hs),)
+        return inp, new_state, cache
+
+    def backward(self, dy: np.ndarray | None, cache: StackCache, grads: dict, dstate: tuple | None = None,
+                 need_dx: bool = True):
+        """Accumulates parameter gradients into ``grads`` (keys created as needed). dy: (T, B, H) or None;
+        dstate: gradient into the final state (same structure as the state) or None.
+        Returns ``dx (T, B, D) or None, dstate0`` (gradient of the initial state)."""
+        dh0s, dc0s = [None] * self.layers, [None] * self.layers
+        d = dy
+        for l in range(self.layers - 1, -1, -1):
+            dhT = dstate[0][l] if dstate is not None else None
+            dcT = dstate[1][l] if dstate is not None and self.kind == K.LSTM else None
+            dx, (dh0, dc0), g = cell_backward(self.cell, self._p(l, "W"), cache.layers[l], d, dhT, dcT,
+                                              need_dx=need_dx or l > 0)
+            for key, value in g.items():
+                full = f"{self.name}.{l}.{key}"
+                if full in grads:
+                    grads[full] += value
+                else:
+                    grads[full] = value
+            dh0s[l], dc0s[l] = dh0, dc0
+            if l > 0 and cache.drops[l - 1] is not None:
+                dx = dx * cache.drops[l - 1]
+            d = dx
+        dstate0 = (np.stack(dh0s), np.stack(dc0s)) if self.kind == K.LSTM else (np.stack(dh0s),)
+        return d, dstate0
+
+    def step(self, x: np.ndarray, state: tuple | None = None, proj_W: np.ndarray | None = None,
+             proj_b: np.ndarray | None = None):
+        """One time step of the whole stack (and the output projection when given) in one numba call.
+
+        x: (B, D); state as in ``forward``; proj_W: (H, O), proj_b: (O,). Returns ``out, new_state`` where
+        out is (B, O) logits with a projection, else the top layer's output (B, H). No dropout (inference).
+        """
+        dt = self.dtype
+        x = np.ascontiguousarray(x, dtype=dt)
+        B = x.shape[0]
+        if state is None:
+            state = self.zero_state(B)
+        H = self.hidden
+        Ws = [self._p(l, "W") for l in range(self.layers)]
+        Whs = tuple(W[:H] for W in Ws)
+        Wxs = tuple(W[H:] for W in Ws)
+        bs = tuple(self._p(l, "b") for l in range(self.layers))
+        bns = tuple(self._p(l, "bn") for l in range(self.layers)) if self.kind == K.GRU else bs
+        h = np.ascontiguousarray(state[0], dtype=dt)
+        c = np.ascontiguousarray(state[1], dtype=dt) if self.kind == K.LSTM else h
+        h_out = np.empty_like(h)
+        c_out = np.empty_like(h) if self.kind == K.LSTM else h_out
+        if proj_W is None:
+            pW, pb = np.empty((H, 0), dt), np.empty(0, dt)
+            out = np.empty((B, H), dt)
+        else:
+            pW, pb = np.ascontiguousarray(proj_W, dtype=dt), np.ascontiguousarray(proj_b, dtype=dt)
+            out = np.empty((B, pW.shape[1]), dt)
+        K.step_forward(self.kind, x, Whs, Wxs, bs, bns, h, c, pW, pb, h_out, c_out, out)
+        return out, ((h_out, c_out) if self.kind == K.LSTM else (h_out,))

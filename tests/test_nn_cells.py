@@ -1,0 +1,210 @@
+"""Recurrent cells and stacks: numpy references, float64 gradient checks, masking, BPTT, single step."""
+
+import numpy as np
+import pytest
+from gradcheck import assert_grad, rel_error
+
+from rnntools import nn
+
+T, B, D, H = 3, 2, 4, 5
+CELLS = ["rnn", "lstm", "gru"]
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def ref_cell(cell, W, b, bn, x, h0, c0=None, mask=None):
+    """Plain numpy forward straight from the equations, one step at a time."""
+    Hn = W.shape[0] - x.shape[2]
+    h, c = h0.copy(), (c0.copy() if c0 is not None else np.zeros_like(h0))
+    ys = []
+    for t in range(x.shape[0]):
+        z = np.concatenate([h, x[t]], axis=1)
+        if cell == "rnn":
+            hn, cn = np.tanh(z @ W + b), c
+        elif cell == "lstm":
+            a = z @ W + b
+            f, i, o = sigmoid(a[:, :Hn]), sigmoid(a[:, Hn:2 * Hn]), sigmoid(a[:, 2 * Hn:3 * Hn])
+            g = np.tanh(a[:, 3 * Hn:])
+            cn = f * c + i * g
+            hn = o * np.tanh(cn)
+        else:
+            a = z @ W + b
+            r, u = sigmoid(a[:, :Hn]), sigmoid(a[:, Hn:2 * Hn])
+            n = np.tanh(x[t] @ W[Hn:, 2 * Hn:] + b[2 * Hn:] + r * (h @ W[:Hn, 2 * Hn:] + bn))
+            hn, cn = (1 - u) * n + u * h, c
+        m = np.ones((h.shape[0], 1)) if mask is None else (mask[t][:, None] != 0)
+        h = np.where(m, hn, h)
+        c = np.where(m, cn, c)
+        ys.append(np.where(m, hn, 0.0))
+    return np.stack(ys), h, c
+
+
+def make(cell, layers=1, dtype=np.float64, seed=0, dropout=0.0):
+    rng = np.random.default_rng(seed)
+    params = {}
+    rnn = nn.Recurrent(params, "rnn", cell, D, H, layers=layers, dropout=dropout, rng=rng, dtype=dtype)
+    for k in params:   # nonzero biases everywhere so every path is exercised
+        params[k] += rng.normal(0, 0.1, params[k].shape).astype(dtype)
+    return rnn, params, rng
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("masked", [False, True])
+def test_forward_matches_numpy_reference(cell, masked):
+    rnn, p, rng = make(cell)
+    x = rng.normal(size=(T, B, D))
+    state = tuple(rng.normal(size=s.shape) for s in rnn.zero_state(B))
+    mask = np.array([[1, 1], [1, 0], [0, 0]], float) if masked else None
+    y, st, _ = rnn.forward(x, state, mask)
+    ry, rh, rc = ref_cell(cell, p["rnn.0.W"], p["rnn.0.b"], p.get("rnn.0.bn"), x, state[0][0],
+                          state[1][0] if cell == "lstm" else None, mask)
+    assert np.abs(y - ry).max() < 1e-12
+    assert np.abs(st[0][0] - rh).max() < 1e-12
+    if cell == "lstm":
+        assert np.abs(st[1][0] - rc).max() < 1e-12
+
+
+def test_lstm_forget_bias_is_one():
+    rnn, p, _ = nn.Recurrent({}, "r", "lstm", D, H), None, None
+    assert np.all(rnn.params["r.0.b"][:H] == 1) and np.all(np.abs(rnn.params["r.0.b"][H:]) < 1)
+
+
+def _loss_fn(rnn, x, state, mask, wy, ws, dropout_masks=None):
+    """A scalar of outputs and final state with fixed random weights (so every output matters)."""
+    def f():
+        y, st, _ = rnn.forward(x, state, mask, train=dropout_masks is not None, dropout_masks=dropout_masks)
+        return float(np.sum(y * wy) + sum(np.sum(s * w) for s, w in zip(st, ws)))
+    return f
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("layers,masked", [(1, False), (2, False), (2, True)])
+def test_gradients(cell, layers, masked):
+    rnn, p, rng = make(cell, layers)
+    x = rng.normal(size=(T, B, D))
+    state = tuple(rng.normal(size=s.shape) for s in rnn.zero_state(B))
+    mask = np.array([[1, 1], [1, 1], [1, 0]], float) if masked else None
+    wy = rng.normal(size=(T, B, H))
+    ws = tuple(rng.normal(size=s.shape) for s in state)
+    drops = [nn.dropout_mask(rng, (T, B, H), 0.3, np.float64) for _ in range(layers - 1)] if layers > 1 else None
+    f = _loss_fn(rnn, x, state, mask, wy, ws, drops)
+    y, st, cache = rnn.forward(x, state, mask, train=drops is not None, dropout_masks=drops)
+    grads = {}
+    dx, dstate0 = rnn.backward(wy, cache, grads, dstate=ws)
+    for name in rnn.names():
+        assert_grad(f, p[name], grads[name], name=name)
+    assert_grad(f, x, dx, name="x")
+    for s, ds in zip(state, dstate0):
+        assert_grad(f, s, ds, name="initial state")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_masked_batch_equals_one_by_one(cell):
+    """A padded batch gives each row's own outputs, final state and the summed gradients."""
+    rnn, p, rng = make(cell, layers=2)
+    lengths = [3, 1, 2]
+    Bn = len(lengths)
+    x = rng.normal(size=(T, Bn, D))
+    mask = (np.arange(T)[:, None] < np.array(lengths)[None, :]).astype(float)
+    wy = rng.normal(size=(T, Bn, H)) * mask[:, :, None]
+    wh = rng.normal(size=(2, Bn, H))
+    y, st, cache = rnn.forward(x, None, mask)
+    grads = {}
+    dstate = (wh, np.zeros_like(wh)) if cell == "lstm" else (wh,)
+    rnn.backward(wy, cache, grads, dstate=dstate)
+    total = {k: np.zeros_like(v) for k, v in grads.items()}
+    for i, n in enumerate(lengths):
+        yi, sti, ci = rnn.forward(x[:n, i:i + 1])
+        assert np.abs(yi - y[:n, i:i + 1]).max() < 1e-12
+        assert np.all(y[n:, i] == 0)
+        assert np.abs(sti[0] - st[0][:, i:i + 1]).max() < 1e-12
+        g = {}
+        ds = (wh[:, i:i + 1], np.zeros((2, 1, H))) if cell == "lstm" else (wh[:, i:i + 1],)
+        rnn.backward(wy[:n, i:i + 1], ci, g, dstate=ds)
+        for k in total:
+            total[k] += g[k]
+    for k in total:
+        assert rel_error(total[k], grads[k]) < 1e-12, k
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_truncated_bptt_with_carried_state(cell):
+    """Two consecutive segments: the state carried from the first into the second, gradients flowing back
+    through it (dstate of segment 2 into segment 1), equal the gradients of the whole sequence."""
+    rnn, p, rng = make(cell, layers=2)
+    x = rng.normal(size=(2 * T, B, D))
+    wy = rng.normal(size=(2 * T, B, H))
+    f = _loss_fn(rnn, x, None, None, wy, ())
+    y, _, cache = rnn.forward(x)
+    whole = {}
+    rnn.backward(wy, cache, whole)
+    y1, s1, c1 = rnn.forward(x[:T])
+    y2, s2, c2 = rnn.forward(x[T:], s1)
+    assert np.abs(np.concatenate([y1, y2]) - y).max() < 1e-12
+    seg = {}
+    _, ds1 = rnn.backward(wy[T:], c2, seg)
+    rnn.backward(wy[:T], c1, seg, dstate=ds1)
+    for name in rnn.names():
+        assert rel_error(seg[name], whole[name]) < 1e-12
+        assert_grad(f, p[name], seg[name], name=name)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_equals_sequence_forward(cell, dtype):
+    rnn, p, rng = make(cell, layers=2, dtype=dtype)
+    x = rng.normal(size=(T, B, D)).astype(dtype)
+    Wo, bo = rng.normal(size=(H, 7)).astype(dtype), rng.normal(size=7).astype(dtype)
+    y, st, _ = rnn.forward(x)
+    state = None
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for t in range(T):
+        out, state = rnn.step(x[t], state)
+        assert out.dtype == dtype
+        assert np.abs(out - y[t]).max() < tol
+    for a, b in zip(state, st):
+        assert np.abs(a - b).max() < tol
+    logits, _ = rnn.step(x[0], None, Wo, bo)
+    y0, _, _ = rnn.forward(x[:1])
+    assert np.abs(logits - (y0[0] @ Wo + bo)).max() < 10 * tol
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_float32_runs_and_agrees_with_float64(cell):
+    rnn64, p64, rng = make(cell, layers=2)
+    p32 = {k: v.astype(np.float32) for k, v in p64.items()}
+    rnn32 = nn.Recurrent(p32, "rnn", cell, D, H, layers=2)
+    x = rng.normal(size=(T, B, D))
+    y64, _, c64 = rnn64.forward(x)
+    y32, _, c32 = rnn32.forward(x.astype(np.float32))
+    assert y32.dtype == np.float32 and np.abs(y32 - y64).max() < 1e-5
+    g32, g64 = {}, {}
+    rnn32.backward(np.ones_like(y32), c32, g32)
+    rnn64.backward(np.ones_like(y64), c64, g64)
+    for k in g64:
+        assert g32[k].dtype == np.float32 and rel_error(g32[k], g64[k]) < 1e-5
+
+
+def test_threaded_rows_equal_single_thread():
+    rnn, p, rng = make("lstm", layers=1)
+    Bn = 40
+    x = rng.normal(size=(T, Bn, D))
+    mask = (rng.random((T, Bn)) < 0.8).astype(float)
+    wy = rng.normal(size=(T, Bn, H))
+    old = nn.get_threads()
+    try:
+        results = []
+        for n in (1, 3):
+            nn.set_threads(n)
+            y, st, c = rnn.forward(x, None, mask)
+            g = {}
+            dx, _ = rnn.backward(wy, c, g)
+            results.append((y, dx, g))
+    finally:
+        nn.set_threads(old)
+    (y1, dx1, g1), (y2, dx2, g2) = results
+    assert np.array_equal(y1, y2) and np.abs(dx1 - dx2).max() < 1e-12
+    for k in g1:
+        assert rel_error(g1[k], g2[k]) < 1e-12

@@ -1,0 +1,200 @@
+"""Embedding, dense, softmax cross-entropy, dropout, optimisers and a whole tiny LM."""
+
+import numpy as np
+import pytest
+from gradcheck import assert_grad, rel_error
+
+from rnntools import nn
+
+
+def test_embedding_forward_backward_and_frozen():
+    rng = np.random.default_rng(0)
+    params = {}
+    pre = rng.normal(size=(6, 3))
+    emb = nn.Embedding(params, "e", 6, 3, pretrained=pre, dtype=np.float64)
+    assert np.array_equal(params["e.W"], pre) and params["e.W"] is not pre
+    ids = np.array([[1, 4], [1, 0], [5, 1]], np.int32)
+    w = rng.normal(size=(3, 2, 3))
+    f = lambda: float(np.sum(emb.forward(ids)[0] * w))
+    out, cache = emb.forward(ids)
+    assert np.array_equal(out, pre[ids])
+    grads = {}
+    emb.backward(w, cache, grads)
+    assert_grad(f, params["e.W"], grads["e.W"], name="embedding")
+    frozen = nn.Embedding({}, "e", 6, 3, pretrained=pre, trainable=False)
+    g = {}
+    frozen.backward(w, cache, g)
+    assert g == {} and frozen.names() == []
+
+
+def test_dense_gradients():
+    rng = np.random.default_rng(1)
+    params = {}
+    dense = nn.Dense(params, "d", 4, 3, rng=rng, dtype=np.float64)
+    x = rng.normal(size=(2, 5, 4))
+    w = rng.normal(size=(2, 5, 3))
+    f = lambda: float(np.sum(dense.forward(x)[0] * w))
+    y, cache = dense.forward(x)
+    assert np.abs(y - (x @ params["d.W"] + params["d.b"])).max() < 1e-12
+    grads = {}
+    dx = dense.backward(w, cache, grads)
+    assert_grad(f, params["d.W"], grads["d.W"], name="W")
+    assert_grad(f, params["d.b"], grads["d.b"], name="b")
+    assert_grad(f, x, dx, name="x")
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_softmax_cross_entropy_reference_and_gradient(normalize):
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(6, 5)) * 3
+    targets = rng.integers(0, 5, 6)
+    weights = np.array([1, 0, 2, 1, 0.5, 1.0])
+    loss, d = nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize)
+    lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    ref = -(weights * lp[np.arange(6), targets]).sum() / (weights.sum() if normalize else 1)
+    assert abs(loss - ref) < 1e-12
+    f = lambda: nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize)[0]
+    assert_grad(f, logits, d, name="logits")
+    assert np.abs(nn.log_softmax(logits) - lp).max() < 1e-12
+    with pytest.raises(ValueError):
+        nn.softmax_cross_entropy(logits, np.array([0, 1, 2, 3, 4, 5]))
+
+
+def test_softmax_cross_entropy_is_stable_for_large_logits():
+    loss, d = nn.softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, -1000.0]], np.float32), np.array([1, 0]))
+    assert np.isfinite(loss) and np.all(np.isfinite(d)) and abs(loss - 500) < 1e-3
+
+
+def test_dropout_mask_statistics_and_seed():
+    a = nn.dropout_mask(np.random.default_rng(3), (200, 100), 0.25)
+    b = nn.dropout_mask(np.random.default_rng(3), (200, 100), 0.25)
+    assert np.array_equal(a, b)
+    assert set(np.unique(a)) == {0.0, np.float32(1 / 0.75)}
+    assert abs((a == 0).mean() - 0.25) < 0.02
+    assert np.all(nn.dropout_mask(np.random.default_rng(3), (3,), 0.0) == 1)
+
+
+def test_optimisers_lr_zero_change_nothing():
+    rng = np.random.default_rng(4)
+    for opt_cls in (nn.Adam, nn.SGD):
+        params = {"w": rng.normal(size=(3, 4)).astype(np.float32)}
+        before = params["w"].copy()
+        opt = opt_cls(params, lr=0.0)
+        for _ in range(3):
+            opt.step({"w": rng.normal(size=(3, 4)).astype(np.float32)})
+        assert np.array_equal(params["w"], before)
+
+
+def test_adam_matches_reference_and_state_round_trips():
+    rng = np.random.default_rng(5)
+    p0 = rng.normal(size=(4, 3))
+    params = {"w": p0.copy()}
+    opt = nn.Adam(params, lr=0.01)
+    gs = [rng.normal(size=(4, 3)) for _ in range(5)]
+    m = v = 0
+    ref = p0.copy()
+    for t, g in enumerate(gs, 1):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        ref -= 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    for g in gs[:3]:
+        opt.step({"w": g})
+    saved = {k: v.copy() for k, v in opt.state_arrays().items()}
+    resumed = nn.Adam(params, lr=0.01)
+    resumed.load_state(saved)
+    for g in gs[3:]:
+        resumed.step({"w": g})
+    assert np.abs(params["w"] - ref).max() < 1e-12
+
+
+def test_sgd_momentum_state_round_trips():
+    rng = np.random.default_rng(6)
+    gs = [rng.normal(size=5) for _ in range(4)]
+    a = {"w": np.zeros(5)}
+    oa = nn.SGD(a, lr=0.1, momentum=0.9)
+    for g in gs:
+        oa.step({"w": g})
+    b = {"w": np.zeros(5)}
+    ob = nn.SGD(b, lr=0.1, momentum=0.9)
+    for g in gs[:2]:
+        ob.step({"w": g})
+    ob2 = nn.SGD(b, lr=0.1, momentum=0.9)
+    ob2.load_state({k: v.copy() for k, v in ob.state_arrays().items()})
+    for g in gs[2:]:
+        ob2.step({"w": g})
+    assert np.abs(a["w"] - b["w"]).max() < 1e-15 and np.abs(a["w"]).max() > 0
+
+
+def test_clip_grad_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    assert nn.clip_grad_norm(grads, 1.0) == pytest.approx(5.0)
+    assert nn.global_norm(grads) == pytest.approx(1.0, rel=1e-5)
+    grads = {"a": np.array([0.3, 0.4])}
+    nn.clip_grad_norm(grads, 1.0)
+    assert np.allclose(grads["a"], [0.3, 0.4])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_full_lm_gradient_float64(cell):
+    """embedding -> 2-layer stack with a fixed dropout mask -> dense -> weighted softmax CE, end to end."""
+    rng = np.random.default_rng(7)
+    T, B, V, E, H = 3, 2, 6, 3, 4
+    params = {}
+    emb = nn.Embedding(params, "e", V, E, rng=rng, dtype=np.float64)
+    rnn = nn.Recurrent(params, "r", cell, E, H, layers=2, dropout=0.5, rng=rng, dtype=np.float64)
+    out = nn.Dense(params, "o", H, V, rng=rng, dtype=np.float64)
+    ids = rng.integers(0, V, (T, B))
+    targets = rng.integers(0, V, (T, B))
+    weights = rng.random((T, B))
+    drops = [nn.dropout_mask(rng, (T, B, H), 0.5, np.float64)]
+
+    def run():
+        x, ec = emb.forward(ids)
+        y, _, rc = rnn.forward(x, train=True, dropout_masks=drops)
+        logits, oc = out.forward(y)
+        loss, d = nn.softmax_cross_entropy(logits.reshape(-1, V), targets.reshape(-1), weights.reshape(-1))
+        return loss, d.reshape(logits.shape), ec, rc, oc
+
+    loss, d, ec, rc, oc = run()
+    grads = {}
+    dy = out.backward(d, oc, grads)
+    dx, _ = rnn.backward(dy, rc, grads)
+    emb.backward(dx, ec, grads)
+    assert set(grads) == set(params)
+    for name in params:
+        assert_grad(lambda: run()[0], params[name], grads[name], name=name)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_tiny_lm_memorises_text_float32(cell):
+    """Adam + clipping + truncated BPTT on a short text: the loss must fall close to zero."""
+    text = "hello world, hello rnn. "
+    chars = sorted(set(text))
+    data = np.array([chars.index(ch) for ch in text * 4], np.int32)
+    V, T, B = len(chars), 8, 4
+    rng = np.random.default_rng(8)
+    params = {}
+    emb = nn.Embedding(params, "e", V, 8, rng=rng)
+    rnn = nn.Recurrent(params, "r", cell, 8, 32, rng=rng)
+    out = nn.Dense(params, "o", 32, V, rng=rng)
+    opt = nn.Adam(params, lr=0.02)
+    n = (len(data) - 1) // B
+    streams = np.stack([data[i * n:(i + 1) * n + 1] for i in range(B)], axis=1)  # (n+1, B)
+    first = last = None
+    for epoch in range(60):
+        state = rnn.zero_state(B)
+        losses = []
+        for s in range(0, n - T + 1, T):
+            x, ec = emb.forward(streams[s:s + T])
+            y, state, rc = rnn.forward(x, state)
+            logits, oc = out.forward(y)
+            loss, d = nn.softmax_cross_entropy(logits.reshape(-1, V), streams[s + 1:s + T + 1].reshape(-1))
+            grads = {}
+            dx, _ = rnn.backward(out.backward(d.reshape(logits.shape), oc, grads), rc, grads)
+            emb.backward(dx, ec, grads)
+            nn.clip_grad_norm(grads, 5.0)
+            opt.step(grads)
+            losses.append(loss)
+        first = first if first is not None else np.mean(losses)
+        last = np.mean(losses)
+    assert first > 2.0 and last < 0.35, (first, last)
