@@ -165,10 +165,7 @@ def austen_paragraphs() -> list[tuple[str, str]]:
 
 def mobydick_paragraphs() -> list[str]:
     """Paragraphs of Moby Dick (r-cran-tokenizers), Gutenberg boilerplate cut."""
-    code = (
-        "data(mobydick, package='tokenizers'); "
-        "writeLines(enc2utf8(mobydick), useBytes=TRUE)"
-    )
+    code = "data(mobydick, package='tokenizers'); writeLines(enc2utf8(mobydick), useBytes=TRUE)"
     text = _rscript(code, "r-cran-tokenizers").lstrip("\ufeff")
     start = text.find("*** START OF")
     if start >= 0:
@@ -184,16 +181,15 @@ def mobydick_paragraphs() -> list[str]:
     # drop the transcriber's notes (they mention the e-text's provenance)
     if "ETYMOLOGY." in paras:
         cut = paras.index("ETYMOLOGY.")
-        paras = [p for p in paras[:cut] if not p.startswith(("Original Transcriber", "This text is a combination", "In chapters 24"))] + paras[cut:]
+        notes = ("Original Transcriber", "This text is a combination", "In chapters 24")
+        paras = [p for p in paras[:cut] if not p.startswith(notes)] + paras[cut:]
     return paras
 
 
 _GCIDE_TAG = re.compile(r"\[(?:1913 Webster|PJC|WordNet[^\]]*|Century[^\]]*|RHD|Chambers[^\]]*|[A-Z]{2,5})\]")
 _GCIDE_PRON = re.compile(r"\\[^\\\n]*\\")
 # ASCII accent codes: ['e], [=a], [.u], [i^], [imac], [aum], [-o] -> the letter
-_GCIDE_ACCENT = re.compile(
-    r"\[[=`'^\"~.,-]?([A-Za-z]{1,2})(?:\^|mac|um|acute|grave|cir|til|ced|dot|[=`'~.])?\]"
-)
+_GCIDE_ACCENT = re.compile(r"\[[=`'^\"~.,-]?([A-Za-z]{1,2})(?:\^|mac|um|acute|grave|cir|til|ced|dot|[=`'~.])?\]")
 
 
 def gcide_paragraphs() -> list[str]:
@@ -320,17 +316,51 @@ def classification_set(split: bool = False, test_fraction: float = 0.2, seed: in
 
 # lexnames(5WN): file number -> name
 _LEXNAMES = [
-    "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal",
-    "noun.artifact", "noun.attribute", "noun.body", "noun.cognition",
-    "noun.communication", "noun.event", "noun.feeling", "noun.food",
-    "noun.group", "noun.location", "noun.motive", "noun.object", "noun.person",
-    "noun.phenomenon", "noun.plant", "noun.possession", "noun.process",
-    "noun.quantity", "noun.relation", "noun.shape", "noun.state",
-    "noun.substance", "noun.time", "verb.body", "verb.change",
-    "verb.cognition", "verb.communication", "verb.competition",
-    "verb.consumption", "verb.contact", "verb.creation", "verb.emotion",
-    "verb.motion", "verb.perception", "verb.possession", "verb.social",
-    "verb.stative", "verb.weather", "adj.ppl",
+    "adj.all",
+    "adj.pert",
+    "adv.all",
+    "noun.Tops",
+    "noun.act",
+    "noun.animal",
+    "noun.artifact",
+    "noun.attribute",
+    "noun.body",
+    "noun.cognition",
+    "noun.communication",
+    "noun.event",
+    "noun.feeling",
+    "noun.food",
+    "noun.group",
+    "noun.location",
+    "noun.motive",
+    "noun.object",
+    "noun.person",
+    "noun.phenomenon",
+    "noun.plant",
+    "noun.possession",
+    "noun.process",
+    "noun.quantity",
+    "noun.relation",
+    "noun.shape",
+    "noun.state",
+    "noun.substance",
+    "noun.time",
+    "verb.body",
+    "verb.change",
+    "verb.cognition",
+    "verb.communication",
+    "verb.competition",
+    "verb.consumption",
+    "verb.contact",
+    "verb.creation",
+    "verb.emotion",
+    "verb.motion",
+    "verb.perception",
+    "verb.possession",
+    "verb.social",
+    "verb.stative",
+    "verb.weather",
+    "adj.ppl",
 ]
 
 
@@ -341,31 +371,98 @@ _LEXNAMES = [
 class Series(NamedTuple):
     name: str
     season: int  # observations per seasonal cycle (1 = none)
-    values: "object"  # 1-D float64 numpy array
+    values: object  # 1-D float64 numpy array
 
 
 # name -> frequency label, first period, source
 SERIES_META: dict[str, dict[str, str]] = {
-    "airpassengers": {"freq": "monthly", "start": "1949-01", "source": "pmdarima (R datasets AirPassengers, Box & Jenkins)"},
-    "wineind": {"freq": "monthly", "start": "1980-01", "source": "pmdarima (R forecast wineind, Australian wine sales)"},
-    "sunspots_monthly": {"freq": "monthly", "start": "1749-01", "source": "pmdarima (R datasets sunspots)"},
-    "elnino_sst": {"freq": "monthly", "start": "1950-01", "source": "statsmodels elnino (NOAA sea surface temperature)"},
-    "co2_weekly": {"freq": "weekly", "start": "1958-03-29", "source": "statsmodels co2 (Mauna Loa, gaps linearly interpolated)"},
-    "woolyrnq": {"freq": "quarterly", "start": "1965Q1", "source": "pmdarima (R forecast woolyrnq, Australian yarn production)"},
-    "ausbeer": {"freq": "quarterly", "start": "1956Q1", "source": "pmdarima (R fpp ausbeer, Australian beer production)"},
-    "austres": {"freq": "quarterly", "start": "1971Q2", "source": "pmdarima (R datasets austres, Australian residents)"},
-    "us_realgdp": {"freq": "quarterly", "start": "1959Q1", "source": "statsmodels macrodata realgdp"},
-    "lynx": {"freq": "annual", "start": "1821", "source": "pmdarima (R datasets lynx trappings)"},
-    "nile": {"freq": "annual", "start": "1871", "source": "statsmodels nile (Nile flow at Aswan)"},
-    "sunspots_annual": {"freq": "annual", "start": "1700", "source": "statsmodels sunspots"},
-    "taylor": {"freq": "half-hourly", "start": "2000-06-05", "source": "pmdarima (R forecast taylor, England & Wales electricity demand)"},
-    "heartrate": {"freq": "0.5s", "start": "0", "source": "pmdarima (heart rate series, Goldberger & Rigney)"},
+    "airpassengers": {
+        "freq": "monthly",
+        "start": "1949-01",
+        "source": "pmdarima (R datasets AirPassengers, Box & Jenkins)",
+    },
+    "wineind": {
+        "freq": "monthly",
+        "start": "1980-01",
+        "source": "pmdarima (R forecast wineind, Australian wine sales)",
+    },
+    "sunspots_monthly": {
+        "freq": "monthly",
+        "start": "1749-01",
+        "source": "pmdarima (R datasets sunspots)",
+    },
+    "elnino_sst": {
+        "freq": "monthly",
+        "start": "1950-01",
+        "source": "statsmodels elnino (NOAA sea surface temperature)",
+    },
+    "co2_weekly": {
+        "freq": "weekly",
+        "start": "1958-03-29",
+        "source": "statsmodels co2 (Mauna Loa, gaps linearly interpolated)",
+    },
+    "woolyrnq": {
+        "freq": "quarterly",
+        "start": "1965Q1",
+        "source": "pmdarima (R forecast woolyrnq, Australian yarn production)",
+    },
+    "ausbeer": {
+        "freq": "quarterly",
+        "start": "1956Q1",
+        "source": "pmdarima (R fpp ausbeer, Australian beer production)",
+    },
+    "austres": {
+        "freq": "quarterly",
+        "start": "1971Q2",
+        "source": "pmdarima (R datasets austres, Australian residents)",
+    },
+    "us_realgdp": {
+        "freq": "quarterly",
+        "start": "1959Q1",
+        "source": "statsmodels macrodata realgdp",
+    },
+    "lynx": {
+        "freq": "annual",
+        "start": "1821",
+        "source": "pmdarima (R datasets lynx trappings)",
+    },
+    "nile": {
+        "freq": "annual",
+        "start": "1871",
+        "source": "statsmodels nile (Nile flow at Aswan)",
+    },
+    "sunspots_annual": {
+        "freq": "annual",
+        "start": "1700",
+        "source": "statsmodels sunspots",
+    },
+    "taylor": {
+        "freq": "half-hourly",
+        "start": "2000-06-05",
+        "source": "pmdarima (R forecast taylor, England & Wales electricity demand)",
+    },
+    "heartrate": {
+        "freq": "0.5s",
+        "start": "0",
+        "source": "pmdarima (heart rate series, Goldberger & Rigney)",
+    },
 }
 
 _SEASON = {
-    "airpassengers": 12, "wineind": 12, "sunspots_monthly": 132, "elnino_sst": 12,
-    "co2_weekly": 52, "woolyrnq": 4, "ausbeer": 4, "austres": 4, "us_realgdp": 4,
-    "lynx": 10, "nile": 1, "sunspots_annual": 11, "taylor": 48, "heartrate": 1,
+    "airpassengers": 12,
+    "wineind": 12,
+    "sunspots_monthly": 132,
+    "elnino_sst": 12,
+    "co2_weekly": 52,
+    "woolyrnq": 4,
+    "ausbeer": 4,
+    "austres": 4,
+    "us_realgdp": 4,
+    "lynx": 10,
+    "nile": 1,
+    "sunspots_annual": 11,
+    "taylor": 48,
+    "heartrate": 1,
 }
 
 
