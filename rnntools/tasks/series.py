@@ -268,6 +268,7 @@ class Series:
     covariates: np.ndarray | None = None  # (T, C) float64, past covariates aligned with values
     source: str = ""                      # file:line for messages
     missing: int = 0                      # how many values were missing before the policy was applied
+    season: int | None = None             # a JSONL record's own "season", if it has one
 
     def __len__(self) -> int:
         return len(self.values)
@@ -330,7 +331,9 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
                 if c not in header or c in (timestamp_column, target, id_column):
                     raise UsageError(f"covariate {c!r} is not a value column of {_w(path)} "
                                      f"(columns: {', '.join(value_columns)})")
-        sid = row[id_column].strip() if id_column else _basename(path)
+        # one series per file is named after its target column, so predict finds it again whatever the
+        # file is called (or when it comes on stdin)
+        sid = row[id_column].strip() if id_column else target
         stamp = row[timestamp_column]
         try:
             kind, t, style = parse_timestamp(stamp)
@@ -467,7 +470,10 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
             month_end = kind == "month" and _month_end(start) and start.day > 1
             axis = TimeAxis(kind, step, style if kind == "month" or style != "month" else "date", month_end,
                             start.strftime("%z") or None)
-        out.append(Series(sid, arr, axis, start, None, f"{_w(path)}:{line_no}"))
+        season = rec.get("season")
+        if season is not None and (isinstance(season, bool) or not isinstance(season, int) or season < 1):
+            raise InputError(f"'season' should be a positive integer, got {season!r}", path, line_no)
+        out.append(Series(sid, arr, axis, start, None, f"{_w(path)}:{line_no}", season=season))
     return out
 
 

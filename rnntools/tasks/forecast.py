@@ -1,0 +1,623 @@
+"""Synchronous many-to-many forecasting: one global recurrent model over many series.
+
+The shape (torch-rnn's "an input at every step, an output at every step"):
+
+* every series is scaled by its own :class:`~rnntools.tasks.series.Scaler` (mean and mean absolute
+  deviation of its training part, after ``log1p`` when its seasonality is multiplicative) and stored in the
+  model by id, so forecasts come back in the original units;
+* at every time step t the network reads a few level-free features of the scaled series (value, first
+  difference, seasonal difference, deviation from the local mean, calendar phase as sin/cos) and outputs
+  the next ``horizon`` values as residuals over a baseline known at t (``difference``: the seasonal-naive
+  forecast, or the last value) -- the forecast is baseline + output, so an untrained network forecasts the
+  baseline and training learns what it misses;
+* ``direct`` (default) reads all horizons from the last step's output at once; ``recursive`` has one
+  output (the next value), fed back ``horizon`` times. Training uses the outputs of every step of a window
+  (each step is a forecast origin; "forking sequences", MQ-RNN), with targets masked at the end of the
+  training part, so no window ever sees a value it is asked to forecast;
+* validation is the last part of every series (forecast origins whose targets all lie after the training
+  part), so early stopping and the prediction intervals measure honest out-of-sample errors;
+* intervals: per-horizon quantiles of the absolute validation errors in scaled units (split conformal),
+  applied around the forecast in scaled (possibly log) space, so they are asymmetric in the original units
+  when the series is log-scaled.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from rnntools import console
+from rnntools.errors import InputError, ModelFileError, TrainingError, UsageError
+from rnntools.tasks import forecast_net as net
+from rnntools.tasks.series import (Scaler, Series, TimeAxis, coverage, mase, multiplicative, seasonal_naive,
+                                   smape)
+
+KIND = "forecaster"
+FORMAT = 1
+
+# M4 competition horizons by frequency (the forecasting community's usual "how far ahead")
+HORIZON_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "h": 48}
+
+
+@dataclass
+class ForecastConfig:
+    """Hyperparameters of the forecaster; ``None`` means "pick from the data" (see :func:`resolve`)."""
+
+    season: int | None = None
+    horizon: int | None = None
+    lookback: int | None = None
+    strategy: str = "direct"          # direct | recursive
+    difference: str = "auto"          # auto | season | 1 | none: the baseline the network corrects
+    transform: str = "auto"           # auto | log | none
+    ensemble: int = 1
+    intervals: tuple = (80, 95)
+    cell: str = "gru"
+    hidden: int = 32
+    missing: str = "error"
+
+    def to_meta(self) -> dict:
+        d = asdict(self)
+        d["intervals"] = list(self.intervals)
+        return d
+
+
+def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int]) -> ForecastConfig:
+    """Fill the data-dependent defaults: season from the frequency, horizon M4-style, lookback."""
+    c = ForecastConfig(**{**asdict(cfg)})
+    if c.season is None:
+        c.season = axis.default_season()
+    freq = axis.freq
+    if c.horizon is None:
+        c.horizon = HORIZON_BY_FREQ.get(freq, max(2 * c.season, 8) if c.season > 1 else 8)
+        if c.season > 1 and freq not in HORIZON_BY_FREQ:
+            c.horizon = c.season
+    if c.difference == "auto":
+        c.difference = "season" if c.season > 1 else "1"
+    if c.lookback is None:
+        # two seasons (the network then sees every phase twice), at least 16 steps
+        c.lookback = max(2 * c.season, 16)
+        # but leave room for windows in the shortest series: at least half of it for training origins
+        room = (min(lengths) - c.horizon) // 2 - _need(c)
+        if room >= 8:
+            c.lookback = min(c.lookback, room)
+    return c
+
+
+def _need(cfg: ForecastConfig) -> int:
+    """Steps of history before the first usable feature row (seasonal difference, local mean)."""
+    return max(cfg.season, 2)
+
+
+def min_length(cfg: ForecastConfig) -> int:
+    """The shortest series that yields one training window: history for the features, the lookback, the
+    horizon."""
+    return _need(cfg) + cfg.lookback + cfg.horizon
+
+
+# --- features and targets ------------------------------------------------------------------------------
+
+N_FEATURES = 6
+
+
+def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int) -> np.ndarray:
+    """Per-step inputs for the last ``W - need`` columns of the scaled tails ``Z`` (B, W).
+
+    Returns (W - need, B, F): z, z - z[-1], z - z[-season] (0 without season), z - mean of the last
+    max(season, 2) values, sin and cos of the calendar phase (0 without season). ``phase_end`` (B,): the
+    calendar ordinal of each row's last column. Only values at or before a step enter its features.
+    """
+    B, W = Z.shape
+    T = W - need
+    out = np.zeros((T, B, N_FEATURES), np.float64)
+    cols = np.arange(need, W)
+    zt = Z[:, cols]                                   # (B, T)
+    out[:, :, 0] = zt.T
+    out[:, :, 1] = (zt - Z[:, cols - 1]).T
+    if season > 1:
+        out[:, :, 2] = (zt - Z[:, cols - season]).T
+    k = max(season, 2)
+    csum = np.concatenate([np.zeros((B, 1)), np.cumsum(Z, axis=1)], axis=1)
+    local = (csum[:, cols + 1] - csum[:, cols + 1 - k]) / k
+    out[:, :, 3] = (zt - local).T
+    if season > 1:
+        phase = (phase_end[:, None] - (W - 1 - cols)[None, :]) % season   # (B, T)
+        ang = 2 * np.pi * phase / season
+        out[:, :, 4] = np.sin(ang).T
+        out[:, :, 5] = np.cos(ang).T
+    return out
+
+
+def baseline(Z: np.ndarray, horizon: int, season: int, difference: str) -> np.ndarray:
+    """(B, horizon) baseline forecasts from the last column of each row of Z (B, W):
+    seasonal naive (``season``), the last value (``1``) or zero (``none``)."""
+    B, W = Z.shape
+    if difference == "none":
+        return np.zeros((B, horizon))
+    m = season if difference == "season" else 1
+    idx = W - m + (np.arange(horizon) % m)
+    return Z[:, idx]
+
+
+def targets(z: np.ndarray, horizon: int, season: int, difference: str) -> np.ndarray:
+    """(n, horizon) residual targets for every origin t of one scaled series z (n,): z[t+h] - baseline_t(h),
+    NaN where t + h is past the end or the baseline needs values before the start."""
+    n = len(z)
+    R = np.full((n, horizon), np.nan)
+    m = season if difference == "season" else 1
+    for h in range(1, horizon + 1):
+        t = np.arange(n)
+        ok = t + h < n
+        if difference == "none":
+            base = np.zeros(n)
+            valid = ok
+        else:
+            src = t - m + 1 + (h - 1) % m
+            valid = ok & (src >= 0)
+            base = z[np.clip(src, 0, n - 1)]
+        R[valid, h - 1] = z[np.minimum(t + h, n - 1)][valid] - base[valid]
+    return R
+
+
+# --- the model -----------------------------------------------------------------------------------------
+
+@dataclass
+class Model:
+    """A trained forecaster: config, ensemble members' parameters, per-series scalers, interval table."""
+
+    cfg: ForecastConfig
+    axis: TimeAxis
+    members: list = field(default_factory=list)          # list of param dicts
+    scalers: dict = field(default_factory=dict)           # id -> Scaler
+    levels: list = field(default_factory=list)            # interval levels (percent)
+    qtable: np.ndarray | None = None                      # (levels, horizon) scaled abs-error quantiles
+    summary: dict = field(default_factory=dict)
+    train_arrays: dict = field(default_factory=dict)      # the trainer's state.* / resume.* arrays
+    training: dict | None = None                          # the trainer's meta["training"]
+    input_options: dict = field(default_factory=dict)     # CSV columns/freq/missing used in training
+
+    def engine_options(self) -> dict:
+        """The engine options the model was trained with (for backtest refits)."""
+        conf = dict((self.training or {}).get("config") or {})
+        keep = ("val_fraction", "epochs", "patience", "batch", "lr", "clip", "seed", "max_time", "max_steps",
+                "optimizer")
+        out = {k: conf[k] for k in keep if conf.get(k) is not None}
+        out.update(cell=self.cfg.cell, hidden=self.cfg.hidden)
+        return out
+
+    @property
+    def outputs(self) -> int:
+        return self.cfg.horizon if self.cfg.strategy == "direct" else 1
+
+    def scaler_for(self, s: Series) -> Scaler:
+        sc = self.scalers.get(s.id)
+        if sc is None:
+            sc = fit_scaler(s.values, self.cfg)
+        return sc
+
+    def forecast_scaled(self, Z: np.ndarray, phase_end: np.ndarray, horizon: int,
+                        members: list | None = None) -> np.ndarray:
+        """(B, horizon) forecasts in scaled units from tails Z (B, need + lookback), averaged over members.
+
+        Direct: the last step's outputs, chained block by block past the trained horizon. Recursive: one
+        step ahead, fed back."""
+        cfg = self.cfg
+        need, L = _need(cfg), cfg.lookback
+        W = need + L
+        if Z.shape[1] < W:
+            raise ValueError("tails shorter than need + lookback")
+        Z = np.array(Z[:, -W:], dtype=np.float64)
+        members = self.members if members is None else members
+        out = np.empty((Z.shape[0], horizon))
+        done = 0
+        pe = np.asarray(phase_end, np.int64).copy()
+        while done < horizon:
+            X = features(Z, pe, cfg.season, need).astype(members[0]["Wx"].dtype)
+            k = self.outputs
+            base = baseline(Z, k, cfg.season, cfg.difference)
+            y = np.zeros((Z.shape[0], k))
+            for p in members:
+                y += net.forward(cfg.cell, p, X, last_only=True)[0]
+            block = base + y / len(members)
+            take = min(k, horizon - done)
+            out[:, done:done + take] = block[:, :take]
+            Z = np.concatenate([Z[:, take:], block[:, :take]], axis=1)
+            pe += take
+            done += take
+        return out
+
+
+def fit_scaler(y: np.ndarray, cfg: ForecastConfig) -> Scaler:
+    log = cfg.transform == "log" or (cfg.transform == "auto" and multiplicative(y, cfg.season))
+    if log and np.any(y < 0):
+        log = False
+    return Scaler.fit(y, log=log)
+
+
+def tails(series: list[Series], model: Model, cut: list[int] | None = None):
+    """Scaled tails (B, need + lookback), each row's calendar ordinal at its end, and the scalers.
+
+    ``cut``: use only ``values[:cut]`` of each series (backtests)."""
+    cfg = model.cfg
+    W = _need(cfg) + cfg.lookback
+    Z = np.empty((len(series), W))
+    pe = np.empty(len(series), np.int64)
+    scalers = []
+    for i, s in enumerate(series):
+        v = s.values if cut is None else s.values[:cut[i]]
+        if len(v) < W:
+            raise InputError(f"series {s.id!r} has {len(v)} values; the model needs at least {W} "
+                             f"(lookback {cfg.lookback} + {_need(cfg)} for seasonal features)",
+                             s.source or None)
+        sc = model.scaler_for(s) if cut is None else fit_scaler(v, cfg)
+        scalers.append(sc)
+        Z[i] = sc.transform(v[-W:])
+        pe[i] = s.phase0 + len(v) - 1
+    return Z, pe, scalers
+
+
+def predict(model: Model, series: list[Series], horizon: int, levels: Sequence[int] | None = None,
+            cut: list[int] | None = None) -> list[dict]:
+    """Forecasts for every series in one batched pass: ``forecast`` and per-level ``lower``/``upper`` in
+    original units, plus the future timestamps."""
+    levels = list(model.levels if levels is None else levels)
+    Z, pe, scalers = tails(series, model, cut)
+    F = model.forecast_scaled(Z, pe, horizon)
+    Q = interval_widths(model, levels, horizon)
+    out = []
+    for i, s in enumerate(series):
+        sc = scalers[i]
+        rec = {"id": s.id, "forecast": sc.inverse(F[i])}
+        n = len(s.values) if cut is None else cut[i]
+        rec["timestamps"] = [s.timestamp(n + k) for k in range(horizon)]
+        for j, lev in enumerate(levels):
+            rec[f"lower_{lev}"] = sc.inverse(F[i] - Q[j])
+            rec[f"upper_{lev}"] = sc.inverse(F[i] + Q[j])
+        out.append(rec)
+    return out
+
+
+def interval_widths(model: Model, levels: Sequence[int], horizon: int) -> np.ndarray:
+    """(len(levels), horizon) half-widths in scaled units; past the validated horizon they grow like
+    sqrt(h) (a random-walk error), the usual honest extrapolation."""
+    if model.qtable is None or not len(model.levels):
+        if levels:
+            raise UsageError("this model has no interval table (trained without validation data)")
+        return np.zeros((0, horizon))
+    Hq = model.qtable.shape[1]
+    out = np.empty((len(levels), horizon))
+    for j, lev in enumerate(levels):
+        if lev in model.levels:
+            q = model.qtable[model.levels.index(lev)]
+        else:
+            raise UsageError(f"--intervals {lev} was not computed at training time "
+                             f"(the model has {', '.join(map(str, model.levels))}); retrain with --intervals")
+        for h in range(horizon):
+            out[j, h] = q[h] if h < Hq else q[-1] * math.sqrt((h + 1) / Hq)
+    return out
+
+
+# --- training ------------------------------------------------------------------------------------------
+
+@dataclass
+class _Data:
+    X: np.ndarray                  # (N, F) feature rows of all series, concatenated
+    R: np.ndarray                  # (N, O) targets (residuals), NaN -> 0 with M = 0
+    M: np.ndarray                  # (N, O) mask of usable training targets
+    starts: np.ndarray             # (windows,) first row of each training window
+    val_Z: np.ndarray              # (V, need + lookback) scaled tails at validation origins
+    val_pe: np.ndarray             # (V,)
+    val_Y: np.ndarray              # (V, horizon) scaled truths
+
+
+def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data:
+    """Training windows and validation origins. Each series' last ``max(horizon, val_fraction * n)``
+    values are held out: training targets stop before them, validation forecasts them."""
+    cfg = model.cfg
+    need, L, Hh, O = _need(cfg), cfg.lookback, cfg.horizon, model.outputs
+    W = need + L
+    Xs, Rs, Ms, starts = [], [], [], []
+    vZ, vpe, vY = [], [], []
+    offset = 0
+    for s in series:
+        y = s.values
+        n = len(y)
+        if n < min_length(cfg):
+            raise InputError(f"series {s.id!r} has {n} values; it needs at least {min_length(cfg)} "
+                             f"(lookback {L} + horizon {Hh} + {need} for seasonal features); pass a "
+                             f"smaller --lookback or --horizon, or drop the series", s.source or None)
+        V = max(Hh, int(math.ceil(val_fraction * n))) if val_fraction > 0 else 0
+        if n - V < min_length(cfg):
+            V = 0  # too short to hold anything out: all of it trains (no validation from this series)
+        train_end = n - V
+        sc = fit_scaler(y[:train_end], cfg)
+        model.scalers[s.id] = sc
+        z = sc.transform(y)
+        F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need)[:, 0, :]  # (n-need, F)
+        R = targets(z, O, cfg.season, cfg.difference)[need:]                                # (n-need, O)
+        t = np.arange(need, n)
+        M = ~np.isnan(R) & ((t[:, None] + np.arange(1, O + 1)[None, :]) < train_end)
+        # windows of L rows ending at origins e (row index e - need) with at least one usable target
+        last_e = train_end - 2
+        for e in range(need + L - 1, last_e + 1):
+            starts.append(offset + e - need - L + 1)
+        Xs.append(F)
+        Rs.append(np.nan_to_num(R))
+        Ms.append(M)
+        offset += len(F)
+        for o in range(train_end - 1, n - Hh):
+            vZ.append(z[o + 1 - W:o + 1])
+            vpe.append(s.phase0 + o)
+            vY.append(z[o + 1:o + 1 + Hh])
+    d = _Data(np.concatenate(Xs).astype(np.float32), np.concatenate(Rs).astype(np.float32),
+              np.concatenate(Ms).astype(np.float32), np.asarray(starts, np.int64),
+              np.asarray(vZ).reshape(-1, W), np.asarray(vpe, np.int64), np.asarray(vY).reshape(-1, Hh))
+    if not len(d.starts):
+        raise InputError("no training windows: the series are too short for the lookback and horizon")
+    return d
+
+
+class ForecastTask:
+    """The forecaster as a trainer task (see rnntools.tasks.trainer): K ensemble members trained side by
+    side on the same batches; the validation loss is the ensemble's mean absolute scaled error."""
+
+    kind = KIND
+    unit = "windows"
+
+    def __init__(self, model: Model, data: _Data, batch: int, seed: int, clip: float, save_fn=None):
+        self.model, self.data, self.batch = model, data, batch
+        rng = np.random.default_rng([seed, 7])
+        if not model.members:
+            model.members = [net.init_params(model.cfg.cell, N_FEATURES, model.cfg.hidden, model.outputs, rng)
+                             for _ in range(model.cfg.ensemble)]
+        self._params = {f"m{k}.{n}": a for k, p in enumerate(model.members) for n, a in p.items()}
+        self.opt = net.Adam(self._params, clip=clip)
+        self.save_fn = save_fn
+
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.data.starts) / self.batch))
+
+    def epoch_batches(self, epoch: int, rng: np.random.Generator):
+        order = rng.permutation(len(self.data.starts))
+        return [order[i:i + self.batch] for i in range(0, len(order), self.batch)]
+
+    def start_epoch(self, epoch: int) -> None:
+        pass
+
+    def train_step(self, batch, rng, lr: float) -> tuple[float, int]:
+        d, cfg = self.data, self.model.cfg
+        rows = d.starts[batch][None, :] + np.arange(cfg.lookback)[:, None]   # (L, B)
+        X, R, M = d.X[rows], d.R[rows], d.M[rows]                             # (L, B, F), (L, B, O)
+        grads, total, count = {}, 0.0, 0
+        for k, p in enumerate(self.model.members):
+            Y, cache = net.forward(cfg.cell, p, X)
+            loss, cnt, dY = net.masked_l1(Y, R, M)
+            g = net.backward(cfg.cell, p, cache, dY / max(cnt, 1))
+            for n in p:
+                grads[f"m{k}.{n}"] = g[n]
+            total += loss / len(self.model.members)
+            count = cnt
+        self.opt.update(self._params, grads, lr)
+        return total, count
+
+    def evaluate(self) -> dict | None:
+        d = self.data
+        if not len(d.val_Z):
+            return None
+        F = self.model.forecast_scaled(d.val_Z, d.val_pe, self.model.cfg.horizon)
+        return {"val_loss": float(np.mean(np.abs(F - d.val_Y)))}
+
+    def params(self) -> dict:
+        return self._params
+
+    def train_state(self) -> dict:
+        return self.opt.state
+
+    def train_meta(self) -> dict:
+        return {"adam_t": self.opt.t}
+
+    def load_train_meta(self, meta: dict) -> None:
+        self.opt.t = int(meta.get("adam_t", 0))
+
+    def save(self, path, arrays: dict, meta: dict) -> None:
+        if self.save_fn is not None:
+            self.save_fn(path, arrays, meta)
+
+
+def calibrate(model: Model, data: _Data, levels: Sequence[int]) -> None:
+    """Interval table from the validation errors of the final parameters (split conformal).
+
+    Per-horizon quantiles from a handful of validation origins are noisy, so the errors are pooled:
+    each horizon's absolute errors are divided by that horizon's mean absolute error (made non-decreasing
+    in h), one ceil((n+1) q)/n quantile is taken over all of them, and scaled back per horizon."""
+    model.levels = [int(v) for v in levels]
+    if not len(data.val_Z):
+        model.qtable, model.levels = None, []
+        return
+    F = model.forecast_scaled(data.val_Z, data.val_pe, model.cfg.horizon)
+    E = np.abs(F - data.val_Y)                                  # (V, horizon)
+    spread = np.maximum.accumulate(np.maximum(E.mean(0), 1e-9))  # (horizon,)
+    pooled = np.sort((E / spread).ravel())
+    n = len(pooled)
+    table = np.empty((len(model.levels), model.cfg.horizon))
+    for j, lev in enumerate(model.levels):
+        rank = min(n - 1, max(0, math.ceil((n + 1) * lev / 100) - 1))
+        table[j] = pooled[rank] * spread
+    model.qtable = table
+    if len(E) < 10:
+        console.warn(f"only {len(E)} validation forecast origins to calibrate the intervals; they are rough")
+
+
+def _params_copy(model: Model) -> list:
+    return [{n: a.copy() for n, a in p.items()} for p in model.members]
+
+
+def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: str | None = None,
+              resume=None, quiet: bool = False, input_options: dict | None = None) -> Model:
+    """Train a forecaster on ``series`` with the shared trainer (early stopping on the held-out ends,
+    best parameters kept); ``output`` None keeps everything in memory (backtests, benchmarks)."""
+    from rnntools.tasks.trainer import EngineConfig
+    from rnntools.tasks.trainer import fit as trainer_fit
+
+    axis = series[0].axis
+    for s in series:
+        if (s.axis.kind, s.axis.step) != (axis.kind, axis.step):
+            raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but {series[0].id!r} has "
+                             f"{axis.freq}; one model forecasts one frequency")
+    cfg = resolve(cfg, axis, [len(s) for s in series])
+    config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
+    cfg.cell = engine.get("cell") or cfg.cell
+    cfg.hidden = engine.get("hidden") or cfg.hidden
+    if cfg.cell not in net.GATES:
+        raise UsageError(f"--cell {cfg.cell} is not available for forecasting yet (use gru or rnn)")
+    if engine.get("layers") not in (None, 1):
+        raise UsageError("the forecaster has one recurrent layer (--layers 1)")
+    if config.optimizer != "adam":
+        raise UsageError("the forecaster trains with --optimizer adam")
+    model = Model(cfg, axis, input_options={**(input_options or {}), "missing": cfg.missing})
+    data = build_data(series, model, config.val_fraction)
+    if resume is not None:
+        model.members = [{n: resume.arrays[f"m{k}.{n}"].copy() for n in ("Wx", "Wh", "b", "bn", "Wo", "bo")}
+                         for k in range(cfg.ensemble)]
+    saved = {}
+
+    def save_(path, arrays, meta):
+        # the trainer saves the best parameters under their plain names, plus optimiser state for --resume
+        saved["arrays"], saved["training"] = arrays, meta.get("training")
+        if output is not None:
+            model.train_arrays, model.training = arrays, meta.get("training")
+            save(model, output)
+
+    task = ForecastTask(model, data, config.batch, config.seed, config.clip, save_fn=save_)
+    was_quiet = console.is_quiet()
+    if quiet:
+        console.configure(quiet=True, command=console.command_name())
+    try:
+        summary = trainer_fit(task, config, output or "<memory>", resume=resume)
+        best = saved["arrays"]
+        for k, p in enumerate(model.members):
+            for n in p:
+                p[n][...] = best[f"m{k}.{n}"]
+        calibrate(model, data, cfg.intervals)
+    finally:
+        if quiet:
+            console.configure(quiet=was_quiet, command=console.command_name())
+    model.summary = {k: v for k, v in summary.items() if k != "last_eval"}
+    model.summary["val_loss"] = summary.get("best_val_loss")
+    if len(data.val_Z):
+        naive = baseline(data.val_Z, cfg.horizon, cfg.season, "season" if cfg.season > 1 else "1")
+        model.summary["val_naive"] = float(np.mean(np.abs(naive - data.val_Y)))
+    model.train_arrays = {k: np.array(v) for k, v in best.items() if k.startswith(("state.", "resume."))}
+    model.training = saved["training"]
+    if output is not None:
+        save(model, output)
+    return model
+
+
+ENGINE_DEFAULTS = dict(cell="gru", hidden=32, layers=1, epochs=200, patience=10, batch=32, lr=3e-3,
+                       val_fraction=0.2, clip=5.0, log_every=50)
+
+
+# --- model files ---------------------------------------------------------------------------------------
+
+def save(model: Model, path: str) -> None:
+    from rnntools.io import save_model
+
+    arrays = {f"m{k}.{n}": a for k, p in enumerate(model.members) for n, a in p.items()}
+    # the trainer's extra arrays (optimiser moments, latest parameters) make --resume continue exactly
+    arrays.update({k: v for k, v in model.train_arrays.items() if k.startswith(("state.", "resume."))})
+    if model.qtable is not None:
+        arrays["interval_q"] = model.qtable
+    ids = list(model.scalers)
+    meta = {
+        "forecast_format": FORMAT,
+        "config": model.cfg.to_meta(),
+        "axis": model.axis.to_meta(),
+        "levels": model.levels,
+        "series": {"ids": ids, "scalers": [model.scalers[i].to_list() for i in ids]},
+        "input": model.input_options,
+        "summary": model.summary,
+    }
+    if model.training:
+        meta["training"] = model.training
+    save_model(path, KIND, arrays, meta)
+
+
+def load(path: str) -> Model:
+    from rnntools.io import load_model
+
+    mf = load_model(path, KIND)
+    meta = mf.meta
+    try:
+        c = dict(meta["config"])
+        c["intervals"] = tuple(c.get("intervals", ()))
+        cfg = ForecastConfig(**c)
+        axis = TimeAxis.from_meta(meta["axis"])
+        members = [{n: mf.arrays[f"m{k}.{n}"] for n in ("Wx", "Wh", "b", "bn", "Wo", "bo")}
+                   for k in range(cfg.ensemble)]
+        ids, sc = meta["series"]["ids"], meta["series"]["scalers"]
+        scalers = {i: Scaler.from_list(v) for i, v in zip(ids, sc)}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"corrupt forecaster metadata ({exc.__class__.__name__}: {exc})", path) from None
+    m = Model(cfg, axis, members, scalers, list(meta.get("levels", [])), mf.arrays.get("interval_q"),
+              dict(meta.get("summary", {})), training=meta.get("training"),
+              input_options=dict(meta.get("input", {})))
+    return m
+
+
+def _round(values) -> list:
+    return [float(f"{v:.6g}") for v in np.asarray(values, np.float64)]
+
+
+def output_record(rec: dict, levels: Sequence[int]) -> dict:
+    """The JSONL record of ``predict``: id, timestamps, forecast, then ``lower``/``upper`` of the first
+    level (with ``level``), then ``lower_L``/``upper_L`` for every further level."""
+    out = {"id": rec["id"], "timestamps": rec["timestamps"], "forecast": _round(rec["forecast"])}
+    for j, lev in enumerate(levels):
+        if j == 0:
+            out["level"] = lev
+            out["lower"], out["upper"] = _round(rec[f"lower_{lev}"]), _round(rec[f"upper_{lev}"])
+        else:
+            out[f"lower_{lev}"], out[f"upper_{lev}"] = _round(rec[f"lower_{lev}"]), _round(rec[f"upper_{lev}"])
+    return out
+
+
+# --- evaluation ----------------------------------------------------------------------------------------
+
+def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int, horizon: int | None = None,
+             model: Model | None = None, refit: bool = True) -> dict:
+    """Rolling-origin backtest: fold k cuts every series ``horizon * k`` before its end; the model (refit on
+    each fold's history with the same hyperparameters, or the given one) and seasonal naive forecast the
+    next ``horizon`` values; MASE (scaled by the in-sample seasonal-naive error of the fold's history),
+    sMAPE and interval coverage, averaged over series and folds."""
+    base_cfg = model.cfg if model is not None else resolve(cfg, series[0].axis, [len(s) for s in series])
+    Hh = horizon or base_cfg.horizon
+    m = base_cfg.season
+    rows = []
+    for k in range(folds, 0, -1):
+        cuts = [len(s) - Hh * k for s in series]
+        hist = [Series(s.id, s.values[:c], s.axis, s.start, None, s.source) for s, c in zip(series, cuts)]
+        if refit:
+            fold_cfg = ForecastConfig(**{**asdict(base_cfg)})
+            fold_model = fit_model(hist, fold_cfg, engine, quiet=True)
+        else:
+            fold_model = model
+        preds = predict(fold_model, hist, Hh, fold_model.levels)
+        for s, c, p in zip(series, cuts, preds):
+            actual = s.values[c:c + Hh]
+            h_ = s.values[:c]
+            naive = seasonal_naive(h_, Hh, m)
+            row = {"id": s.id, "fold": folds - k + 1, "mase": mase(actual, p["forecast"], h_, m),
+                   "smape": smape(actual, p["forecast"]), "naive_mase": mase(actual, naive, h_, m),
+                   "naive_smape": smape(actual, naive)}
+            for lev in fold_model.levels:
+                row[f"coverage_{lev}"] = coverage(actual, p[f"lower_{lev}"], p[f"upper_{lev}"])
+            rows.append(row)
+    keys = [k for k in rows[0] if k not in ("id", "fold")]
+    summary = {"folds": folds, "horizon": Hh, "season": m, "series": len(series)}
+    for key in keys:
+        vals = np.array([r[key] for r in rows], np.float64)
+        summary[key] = float(np.mean(vals[np.isfinite(vals)])) if np.isfinite(vals).any() else None
+    return {"summary": summary, "rows": rows}

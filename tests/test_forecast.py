@@ -1,0 +1,246 @@
+"""Forecasting: series input, transforms, leakage, accuracy on synthetic series, intervals, errors, CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnntools.errors import InputError
+from rnntools.tasks import forecast as F
+from rnntools.tasks import series as S
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAST = {"epochs": 30, "patience": 5}
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _seasonal(n, season=12, noise=0.3, seed=0, level=10.0, trend=0.0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return level + trend * t + 2.0 * np.sin(2 * np.pi * t / season) + noise * rng.normal(size=n)
+
+
+# --- transforms ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("log", [False, True])
+def test_scaler_round_trip(log):
+    y = np.abs(_seasonal(100, trend=0.1)) + 1
+    sc = S.Scaler.fit(y, log=log)
+    z = sc.transform(y)
+    assert abs(np.mean(z)) < 1e-9
+    np.testing.assert_allclose(sc.inverse(z), y, rtol=1e-12)
+    np.testing.assert_allclose(S.Scaler.from_list(sc.to_list()).inverse(z), y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("lag", [1, 4, 12])
+def test_differencing_round_trip(lag):
+    y = _seasonal(60, seed=lag)
+    d = S.difference(y, lag)
+    assert len(d) == 60 - lag
+    np.testing.assert_allclose(S.undifference(d[20:], y[:20 + lag], lag), y[20 + lag:], atol=1e-12)
+
+
+def test_baseline_is_seasonal_naive_and_targets_invert_it():
+    z = _seasonal(40, season=5)
+    H, m = 7, 5
+    base = F.baseline(z[None, :30], H, m, "season")[0]
+    np.testing.assert_allclose(base, S.seasonal_naive(z[:30], H, m))
+    R = F.targets(z, H, m, "season")
+    np.testing.assert_allclose(R[29] + base, z[30:37], atol=1e-12)   # residual + baseline = future values
+    assert np.isnan(R[35, 6]) and np.isnan(R[2, 0])                  # past the end; baseline before start
+
+
+# --- no look-ahead ------------------------------------------------------------------------------------
+
+def test_features_use_no_future_values():
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(2, 30))
+    a = F.features(Z, np.array([29, 29]), 4, 4)
+    Z2 = Z.copy()
+    Z2[:, 20:] = rng.normal(size=(2, 10)) * 100   # change the future of step 19
+    b = F.features(Z2, np.array([29, 29]), 4, 4)
+    np.testing.assert_array_equal(a[:20 - 4], b[:20 - 4])                 # rows of steps 4..19 unchanged
+    assert not np.allclose(a[20 - 4], b[20 - 4])
+
+
+def test_training_windows_never_see_held_out_values():
+    y = _seasonal(120, season=12)
+    s = S.Series("a", y.copy(), S.TimeAxis("int", 1), 0)
+    cfg = F.resolve(F.ForecastConfig(season=12, horizon=6, lookback=24), s.axis, [120])
+    m1 = F.Model(cfg, s.axis)
+    d1 = F.build_data([s], m1, 0.2)
+    y2 = y.copy()
+    y2[-24:] += 1000.0   # the held-out end (V = ceil(0.2 * 120) = 24)
+    m2 = F.Model(cfg, s.axis)
+    d2 = F.build_data([S.Series("a", y2, s.axis, 0)], m2, 0.2)
+    rows = d1.starts[:, None] + np.arange(cfg.lookback)[None, :]
+    np.testing.assert_array_equal(d1.X[rows], d2.X[rows])                 # inputs of every training window
+    np.testing.assert_array_equal(d1.R * d1.M, d2.R * d2.M)               # every usable training target
+    assert m1.scalers["a"] == m2.scalers["a"]                              # scaling fitted before the hold-out
+    assert not np.allclose(d1.val_Y, d2.val_Y)                             # while validation does see it
+
+
+# --- accuracy and intervals ---------------------------------------------------------------------------
+
+def test_noisy_sine_is_forecast_well():
+    n, H, m = 240, 12, 12
+    y = _seasonal(n, season=m, noise=0.3, seed=1, trend=0.02)
+    train, test = y[:-H], y[-H:]
+    s = S.Series("sine", train, S.TimeAxis("int", 1), 0)
+    model = F.fit_model([s], F.ForecastConfig(season=m, horizon=H), dict(FAST), quiet=True)
+    f = F.predict(model, [s], H)[0]["forecast"]
+    naive = S.seasonal_naive(train, H, m)
+    # the noise floor: MAE of a perfect forecast is 0.3 * sqrt(2/pi) = 0.24
+    assert np.mean(np.abs(f - test)) < 0.45
+    assert S.mase(test, f, train, m) < S.mase(test, naive, train, m)
+
+
+def test_interval_coverage_on_known_noise():
+    # 30 series: a seasonal pattern plus N(0, 1) noise; the 80% interval of a good model is about +-1.28
+    axis = S.TimeAxis("int", 1)
+    series = [S.Series(f"s{i}", _seasonal(150, season=6, noise=1.0, seed=100 + i, level=20.0), axis, 0)
+              for i in range(30)]
+    H = 6
+    model = F.fit_model([S.Series(s.id, s.values[:-H], axis, 0) for s in series],
+                        F.ForecastConfig(season=6, horizon=H, intervals=(80,)), dict(FAST), quiet=True)
+    preds = F.predict(model, [S.Series(s.id, s.values[:-H], axis, 0) for s in series], H)
+    actual = np.array([s.values[-H:] for s in series])
+    lo = np.array([p["lower_80"] for p in preds])
+    hi = np.array([p["upper_80"] for p in preds])
+    cov = S.coverage(actual, lo, hi)
+    assert 0.65 <= cov <= 0.95, cov
+    # and the width is about right for unit noise (2 * 1.28 = 2.56)
+    assert 1.5 < float(np.mean(hi - lo)) < 4.5
+
+
+# --- input --------------------------------------------------------------------------------------------
+
+CSV_GAPS = "date,sales\n2024-01-01,1\n2024-01-02,\n2024-01-03,3\n2024-01-05,5\n2024-01-06,NA\n2024-01-07,7\n"
+
+
+@pytest.mark.parametrize("policy,expected", [
+    ("interpolate", [1, 2, 3, 4, 5, 6, 7]),
+    ("ffill", [1, 1, 3, 3, 5, 5, 7]),
+])
+def test_gaps_under_each_policy(tmp_path, policy, expected):
+    s = S.read_series([_write(tmp_path, "g.csv", CSV_GAPS)])[0]
+    assert s.axis.freq == "D"
+    assert S.apply_missing(s, policy) == 3    # two empty cells and one missing day
+    np.testing.assert_array_equal(s.values, expected)
+    assert s.future_timestamps(2) == ["2024-01-08", "2024-01-09"]
+
+
+def test_gaps_with_error_policy_name_the_series_and_date(tmp_path):
+    s = S.read_series([_write(tmp_path, "g.csv", CSV_GAPS)])[0]
+    with pytest.raises(InputError, match=r"'sales' has 3 missing.*2024-01-02.*--missing interpolate"):
+        S.apply_missing(s, "error")
+
+
+@pytest.mark.parametrize("stamps,freq,future", [
+    (["2020-01", "2020-02", "2020-03"], "M", "2020-04"),
+    (["2020-01-31", "2020-02-29", "2020-03-31"], "M", "2020-04-30"),
+    (["1990Q1", "1990Q2", "1990Q3"], "Q", "1990Q4"),
+    (["1990", "1991", "1992"], "1", 1993),
+    (["2020-01-01T00:00", "2020-01-01T00:30", "2020-01-01T01:00"], "30min", "2020-01-01T01:30:00"),
+    (["2020-01-04", "2020-01-11", "2020-01-18"], "W", "2020-01-25"),
+])
+def test_frequency_inference_and_future_timestamps(tmp_path, stamps, freq, future):
+    text = "t,v\n" + "".join(f"{t},{i}\n" for i, t in enumerate(stamps))
+    s = S.read_series([_write(tmp_path, "f.csv", text)])[0]
+    assert s.axis.freq == freq
+    assert s.future_timestamps(1) == [future]
+
+
+def test_jsonl_many_series_and_pandas_freq_aliases(tmp_path):
+    path = _write(tmp_path, "m.jsonl", '{"id": "a", "start": "1958-03-29", "freq": "W-SAT", "values": [1, 2, null]}\n'
+                                        '\n{"id": "b", "values": [3, 4, 5]}\n')
+    a, b = S.read_series([path])
+    assert (a.axis.freq, b.axis.freq) == ("W", "1")
+    assert np.isnan(a.values[2]) and a.future_timestamps(1) == ["1958-04-19"]
+    assert b.future_timestamps(2) == [3, 4]
+
+
+BAD = [
+    ("t,v\n2020-01-01,1\n2020-01-02,abc\n", r"x\.csv:3: column 'v': 'abc' is not a number"),
+    ("t,v\n2020-01-02,1\n2020-01-01,2\n", r"x\.csv:3: timestamp .* comes after .*sort"),
+    ("t,v\n2020-01-01,1\n2020-01-01,2\n", r"x\.csv:3: duplicate timestamp .*line 2"),
+    ("t,v\nyesterday,1\n", r"x\.csv:2: column 't': 'yesterday' is not a timestamp"),
+    ("t,v\n2020-01-01,1\n2020-01-02,2,3\n", r"x\.csv:3: expected 2 fields"),
+    ("t,v\n", r"x\.csv: no data rows"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD)
+def test_bad_csv_inputs(tmp_path, text, message):
+    with pytest.raises(InputError, match=message):
+        S.read_series([_write(tmp_path, "x.csv", text)])
+
+
+@pytest.mark.parametrize("line,message", [
+    ('{"id": "a", "values": [1, "x"]}', r"x\.jsonl:1: column 'values\[1\]': 'x' is not a number"),
+    ('{"id": "a", "start": "2020-01-01", "freq": "fortnight", "values": [1]}', r"x\.jsonl:1: unknown freq"),
+    ('{"id": "a", "start": "2020-01-01", "values": [1]}', r"x\.jsonl:1: field 'freq' is needed"),
+    ('{"id": "a"}', r"x\.jsonl:1: record has no field 'values'"),
+    ('[1, 2]', r"x\.jsonl:1: expected a JSON object"),
+])
+def test_bad_jsonl_inputs(tmp_path, line, message):
+    with pytest.raises(InputError, match=message):
+        S.read_series([_write(tmp_path, "x.jsonl", line + "\n")])
+
+
+def test_too_short_series_is_an_error_naming_it():
+    axis = S.TimeAxis("int", 1)
+    series = [S.Series("long", _seasonal(200), axis, 0), S.Series("tiny", _seasonal(20), axis, 0, source="in.jsonl:2")]
+    with pytest.raises(InputError, match=r"in\.jsonl:2: series 'tiny' has 20 values; it needs at least 48"):
+        F.fit_model(series, F.ForecastConfig(season=12, horizon=12, lookback=24), dict(FAST), quiet=True)
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+def test_cli_train_predict_evaluate(run_cli, samples_dir, tmp_path):
+    csv = os.path.join(samples_dir, "airline.csv")
+    model = tmp_path / "f.npz"
+    r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", model, "--epochs", 15, "--horizon", 12])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""
+    r = run_cli(["predict", model, "--horizon", 3], input=open(csv).read())
+    assert r.exit_code == 0, r.stderr
+    rec = json.loads(r.stdout)
+    assert rec["id"] == "passengers" and rec["timestamps"] == ["1961-01", "1961-02", "1961-03"]
+    assert all(lo <= f <= hi for lo, f, hi in zip(rec["lower"], rec["forecast"], rec["upper"]))
+    assert rec["level"] == 80 and len(rec["upper_95"]) == 3
+    assert 300 < rec["forecast"][0] < 700    # original units (the last observed value is 432)
+    r = run_cli(["evaluate", model, csv, "--backtest", 1, "--no-refit"])
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["folds"] == 1 and summary["horizon"] == 12 and "naive_mase" in summary
+    # options of other tasks and kinds are usage errors
+    r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", model, "--layers", 2])
+    assert r.exit_code == 2 and "--layers" in r.stderr
+
+
+@pytest.mark.slow
+def test_cron_style_pipeline(samples_dir, tmp_path):
+    """A nightly job: train a global model on the quarterly series, forecast them all in one pass."""
+    data = tmp_path / "q.jsonl"
+    lines = [ln for ln in open(os.path.join(samples_dir, "series.jsonl")) if '"freq": "Q"' in ln]
+    data.write_text("".join(lines))
+    py = f"'{sys.executable}' -m rnntools"
+    cmd = (f"set -euo pipefail; {py} rnn-train --task forecast {data} -o {tmp_path}/q.npz --epochs 20 && "
+           f"{py} predict {tmp_path}/q.npz {data} --horizon 4 > {tmp_path}/out.jsonl && "
+           f"{py} predict {tmp_path}/q.npz {data} | head -1")
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    result = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(ln) for ln in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in out] == ["woolyrnq", "ausbeer"]
+    assert all(len(r["forecast"]) == 4 and r["timestamps"][0].endswith(("Q1", "Q2", "Q3", "Q4")) for r in out)
+    assert len(result.stdout.splitlines()) == 1
