@@ -1,0 +1,40 @@
+"""``rnntools sample``: generate text from a language model, one token at a time (click + stdlib only)."""
+
+from __future__ import annotations
+
+import click
+
+from rnntools.cli.common import CONTEXT, GroupedCommand, option, seed_option
+
+
+@click.command(name="sample", cls=GroupedCommand, context_settings=CONTEXT)
+@click.argument("model", type=click.Path(dir_okay=False))
+@option("--prime", default="", group="Sampling",
+        help="Text to start from (backslash escapes such as '\\n' work); it is printed first.")
+@option("--length", type=click.IntRange(1), default=500, show_default=True, group="Sampling",
+        help="Tokens to generate (characters or words, as the model was trained).")
+@option("--temperature", type=click.FloatRange(0), default=1.0, show_default=True, group="Sampling",
+        help="Below 1: safer, more repetitive; above 1: wilder; 0: always the most likely token.")
+@option("--top-k", type=click.IntRange(0), default=0, show_default=True, group="Sampling",
+        help="Draw only from the K most likely tokens (0: all).")
+@option("--until", default=None, group="Sampling",
+        help="Stop a sample after this token, e.g. '\\n' for one line or '.' (escapes work).")
+@option("--count", type=click.IntRange(1), default=1, show_default=True, group="Sampling",
+        help="Number of samples.")
+@option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default=None, group="Output",
+        help="text: streamed as generated; jsonl: one record per sample [default: text for one sample, "
+             "jsonl for several].")
+@option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
+        help="Write here instead of stdout.")
+@seed_option
+def sample(model, prime, length, temperature, top_k, until, count, fmt, output, seed):
+    """Generate text from a language model trained with `rnn-train --task lm`.
+
+    \b
+        rnntools sample lm.npz --prime 'It is a truth' --length 300 --temperature 0.8
+        rnntools sample lm.npz --count 5 --top-k 10 --until '\\n'    # five lines as JSONL
+    """
+    from rnntools.tasks.lm import sample_to_stream
+
+    sample_to_stream(model, output, prime=prime, length=length, temperature=temperature, top_k=top_k,
+                     until=until, count=count, fmt=fmt or ("text" if count == 1 else "jsonl"), seed=seed)
