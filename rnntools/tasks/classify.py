@@ -442,3 +442,390 @@ def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[flo
     d[np.arange(B), y] -= 1.0
     d *= (w / total)[:, None].astype(d.dtype)
     return loss, d
+
+
+# --- training ------------------------------------------------------------------------------------------
+
+KIND = "classifier"
+
+# Defaults, measured on WordNet noun glosses (26 classes) -- see docs/readme/classify.md.
+DEFAULTS = dict(level="word", cell="gru", hidden=128, layers=1, embed_dim=64, batch=32, epochs=30,
+                patience=2, val_fraction=0.1, min_count=1, seq_len=200, dropout=0.0,
+                lr_by_optimizer={"adam": 2e-3})
+DEFAULT_POOLING = "last"
+DEFAULT_BIDIRECTIONAL = False
+
+
+def encode_texts(vocab, texts: Sequence[str], max_len: int) -> tuple[list[np.ndarray], int, int]:
+    """int32 ids per text, at most ``max_len`` (the first tokens). An empty text (or one whose every token
+    is dropped) becomes a single ``<unk>``: the network still reads one step and predicts. Returns the
+    sequences and how many texts were empty and how many truncated."""
+    seqs, empty, truncated = [], 0, 0
+    unk = np.array([vocab.unk_id], np.int32)
+    for text in texts:
+        ids = vocab.encode(text)
+        if len(ids) == 0:
+            ids, empty = unk, empty + 1
+        elif len(ids) > max_len:
+            ids, truncated = ids[:max_len], truncated + 1
+        seqs.append(np.asarray(ids, np.int32))
+    return seqs, empty, truncated
+
+
+class Adam:
+    """Adam on a dict of arrays with the engine's kernel; moments are arrays, so --resume keeps them."""
+
+    def __init__(self, params: dict[str, np.ndarray], beta1=0.9, beta2=0.999, eps=1e-8):
+        self.params = params
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+
+    def step(self, grads: dict[str, np.ndarray], lr: float, skip=()) -> None:
+        from rnntools.nn.kernels import adam_update
+
+        self.t += 1
+        bc1, bc2 = 1 - self.beta1 ** self.t, 1 - self.beta2 ** self.t
+        for name, p in self.params.items():
+            if name in skip:
+                continue
+            adam_update(p.reshape(-1), grads[name].reshape(-1), self.m[name].reshape(-1),
+                        self.v[name].reshape(-1), lr, self.beta1, self.beta2, self.eps, bc1, bc2, 0.0)
+
+
+class ClassifierTask:
+    """The classifier as a ``rnntools.tasks.trainer`` task."""
+
+    kind = KIND
+    unit = "texts"
+
+    def __init__(self, net: Network, meta: dict, train_seqs, y_train, val_seqs, y_val, weights,
+                 batch: int, clip: float, freeze_embeddings: bool = False):
+        self.net, self.meta = net, meta
+        self.train_seqs, self.y_train = train_seqs, y_train
+        self.val_seqs, self.y_val = val_seqs, y_val
+        self.train_len = np.fromiter(map(len, train_seqs), np.int64, len(train_seqs))
+        self.weights = weights  # (C,) float32
+        self.batch, self.clip = batch, clip
+        self.skip = ("embed",) if freeze_embeddings else ()
+        self.opt = Adam(net.params)
+        self._per_epoch = (len(train_seqs) + batch - 1) // batch
+
+    def steps_per_epoch(self) -> int:
+        return self._per_epoch
+
+    def epoch_batches(self, epoch, rng):
+        return bucket_batches(self.train_len, self.batch, rng)
+
+    def start_epoch(self, epoch) -> None:
+        pass
+
+    def train_step(self, idx, rng, lr):
+        ids, lengths = pad_batch([self.train_seqs[i] for i in idx])
+        y = self.y_train[idx]
+        logits, cache = self.net.forward(ids, lengths, rng)
+        loss, dlogits = weighted_xent(logits, y, self.weights[y])
+        grads = self.net.backward(dlogits.astype(np.float32), cache)
+        if self.clip > 0:
+            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+            if norm > self.clip:
+                scale = np.float32(self.clip / norm)
+                for g in grads.values():
+                    g *= scale
+        self.opt.step(grads, lr, self.skip)
+        return loss * len(idx), len(idx)
+
+    def evaluate(self):
+        if len(self.val_seqs) == 0:
+            return None
+        probs = predict_probs(self.net, self.val_seqs)
+        y = self.y_val
+        w = self.weights[y]
+        nll = -np.log(np.maximum(probs[np.arange(len(y)), y], 1e-30))
+        cm = confusion_matrix(y, probs.argmax(axis=1), self.net.cfg.n_classes)
+        m = metrics_from_confusion(cm)
+        return {"val_loss": float((w * nll).sum() / w.sum()), "val_accuracy": m["accuracy"],
+                "val_macro_f1": m["macro_f1"]}
+
+    def params(self):
+        return self.net.params
+
+    def train_state(self):
+        return {**{f"adam.m.{k}": v for k, v in self.opt.m.items()},
+                **{f"adam.v.{k}": v for k, v in self.opt.v.items()}}
+
+    def train_meta(self):
+        return {"adam_t": self.opt.t}
+
+    def load_train_meta(self, meta):
+        self.opt.t = int(meta.get("adam_t", 0))
+
+    def save(self, path, arrays, meta):
+        from rnntools.io import save_model
+
+        save_model(path, KIND, arrays, {**self.meta, **meta})
+
+
+def predict_probs(net: Network, seqs: Sequence[np.ndarray], batch: int = 256) -> np.ndarray:
+    """Class probabilities (N, C) for encoded texts, in their order; batches grouped by length."""
+    lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
+    out = np.empty((len(seqs), net.cfg.n_classes), np.float64)
+    for idx in bucket_batches(lengths, batch, None):
+        ids, lens = pad_batch([seqs[i] for i in idx])
+        logits, _ = net.forward(ids, lens)
+        out[idx] = softmax(logits.astype(np.float64))
+    return out
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Use ``threads`` BLAS threads (default 1). The per-time-step products here are small ((B, H) x
+    (H, G*H)); a multi-threaded OpenBLAS spends more on waking and syncing its threads than on the math,
+    and on a busy 2-core machine it was 13x slower per training step (0.29 s vs 0.021 s, GRU 128, batch 32).
+    numba's np.dot goes through scipy's BLAS, so that library is loaded first for threadpoolctl to see it.
+    Without threadpoolctl (a scikit-learn dependency, not ours) OPENBLAS_NUM_THREADS=1 does the same."""
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(threads)
+
+
+def _resolve(value, default):
+    return default if value is None else value
+
+
+def train_classifier(inputs: Sequence[str], output: str, engine: dict, *, text_field: str = "text",
+                     label_field: str = "label", class_weight: str = "none", pooling: str | None = None,
+                     bidirectional: bool | None = None) -> dict:
+    """Read labelled texts, build the vocabulary and label set, split off a stratified validation set and
+    train until early stopping; the best model (by validation loss) is written to ``output``."""
+    from rnntools import console
+    from rnntools.errors import UsageError
+    from rnntools.io import load_model
+    from rnntools.tasks.trainer import EngineConfig, fit, set_threads
+    from rnntools.text import Vocab
+
+    config = EngineConfig.from_options(engine, **DEFAULTS)
+    set_threads(config.threads)
+    limit_blas_threads(config.threads or 1)
+    if config.optimizer != "adam":
+        raise UsageError("--task classify trains with --optimizer adam")
+    resume = load_model(config.resume, KIND) if config.resume else None
+    data = read_labelled(inputs, text_field, label_field, config.encoding_errors)
+    if resume is not None:
+        saved = resume.meta
+        labels = saved["labels"]
+        vocab = Vocab.from_meta(saved["vocab"])
+        pooling, bidirectional = saved["pooling"], saved["bidirectional"]
+        for key in ("cell", "hidden", "layers", "embed_dim", "seq_len", "level"):
+            setattr(config, key, saved["net" if key not in ("seq_len", "level") else "data"][key])
+    else:
+        labels = label_set(data.labels, "the training data")
+        pooling = _resolve(pooling, DEFAULT_POOLING)
+        bidirectional = _resolve(bidirectional, DEFAULT_BIDIRECTIONAL)
+    index = {label: i for i, label in enumerate(labels)}
+    unknown = [lab for lab in data.labels if lab not in index]
+    if unknown:
+        raise UsageError(f"cannot --resume: the data has labels the model does not know ({unknown[0]!r})")
+    y = np.fromiter((index[lab] for lab in data.labels), np.int64, len(data))
+    rng = np.random.default_rng([config.seed, 3])
+    train_idx, val_idx = (stratified_split(y, config.val_fraction, rng) if config.val_fraction > 0
+                          else (np.arange(len(y)), np.arange(0)))
+    if len(val_idx) == 0:
+        console.warn("no validation data (too few records or --val-fraction 0): training runs for "
+                     f"--epochs {config.epochs} without early stopping")
+    if resume is None:
+        if config.vocab_path:
+            vocab = Vocab.read(config.vocab_path)
+        else:
+            vocab = Vocab.from_texts((data.texts[i] for i in train_idx), level=config.level,
+                                     min_count=config.min_count, max_size=config.max_vocab)
+        if vocab.n_special == 0:
+            raise UsageError(f"{config.vocab_path}: the classifier needs a vocabulary with the special "
+                             "tokens (<pad>, <unk>); build it without --no-specials")
+    seqs, empty, truncated = encode_texts(vocab, data.texts, config.seq_len)
+    if empty:
+        console.warn(f"{empty} of {len(seqs)} texts have no known tokens; each is read as one <unk>")
+    if truncated:
+        console.info(f"{truncated} texts longer than {config.seq_len} tokens were cut (--seq-len)")
+    cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels),
+                    embed_dim=config.embed_dim, hidden=config.hidden, layers=config.layers, pooling=pooling,
+                    bidirectional=bidirectional, dropout=config.dropout)
+    params = init_params(cfg, np.random.default_rng([config.seed, 4]))
+    if config.embeddings and resume is None:
+        load_embeddings(params["embed"], vocab, config.embeddings)
+    weights = class_weights(y[train_idx], len(labels), class_weight)
+    meta = {"labels": labels, "vocab": vocab.to_meta(),
+            "net": {"cell": cfg.cell, "hidden": cfg.hidden, "layers": cfg.layers, "embed_dim": cfg.embed_dim},
+            "pooling": pooling, "bidirectional": bidirectional,
+            "data": {"level": vocab.level, "seq_len": config.seq_len, "text_field": text_field,
+                     "label_field": label_field, "class_weight": class_weight,
+                     "train": int(len(train_idx)), "validation": int(len(val_idx))},
+            "class_weights": weights.tolist()}
+    console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
+                 f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
+                 f"{' bidirectional' if bidirectional else ''}, {pooling} pooling")
+    net = Network(cfg, params)
+    task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], [seqs[i] for i in val_idx],
+                          y[val_idx], weights, config.batch, config.clip, config.freeze_embeddings)
+    return fit(task, config, output, resume=resume)
+
+
+def load_embeddings(embed: np.ndarray, vocab, path: str) -> None:
+    """Copy the vectors of ``path`` (a ``w2v-train`` vectors file) into the rows of the words they share;
+    a different size is an error."""
+    from rnntools import console
+    from rnntools.errors import UsageError
+    from rnntools.io import load_model
+    from rnntools.text import Vocab
+
+    model = load_model(path, "vectors")
+    vectors = next((model.arrays[k] for k in ("vectors", "W", "embeddings", "w_in") if k in model.arrays), None)
+    if vectors is None or "vocab" not in model.meta:
+        raise UsageError(f"{path}: no vectors and vocabulary found in this vectors file")
+    words = Vocab.from_meta(model.meta["vocab"])
+    if vectors.shape[1] != embed.shape[1]:
+        raise UsageError(f"{path}: vectors have {vectors.shape[1]} dimensions but --embed-dim is "
+                         f"{embed.shape[1]}; pass --embed-dim {vectors.shape[1]}")
+    found = 0
+    for i, token in enumerate(vocab.tokens):
+        j = words.index.get(token)
+        if j is not None and i >= vocab.n_special:
+            embed[i] = vectors[j]
+            found += 1
+    console.info(f"pretrained vectors for {found} of {len(vocab) - vocab.n_special} words from {path}")
+
+
+# --- using a trained model -----------------------------------------------------------------------------
+
+def load_classifier(path: str):
+    """(network, vocabulary, labels, meta) of a classifier file."""
+    from rnntools.io import load_model
+    from rnntools.text import Vocab
+
+    model = load_model(path, KIND)
+    meta = model.meta
+    vocab = Vocab.from_meta(meta["vocab"])
+    net_meta = meta["net"]
+    cfg = NetConfig(cell=net_meta["cell"], vocab_size=len(vocab), n_classes=len(meta["labels"]),
+                    embed_dim=net_meta["embed_dim"], hidden=net_meta["hidden"], layers=net_meta["layers"],
+                    pooling=meta["pooling"], bidirectional=meta["bidirectional"])
+    names = init_params(cfg, np.random.default_rng(0)).keys()
+    params = {name: model.arrays[name] for name in names}
+    return Network(cfg, params), vocab, meta["labels"], meta
+
+
+def _label_key(label: Label) -> str:
+    return label if isinstance(label, str) else json.dumps(label)
+
+
+def predict_records(model_path: str, inputs: Sequence[str], output: str | None, *, text_field: str = "text",
+                    top_k: int | None = None, chunk: int = 512, errors: str = "strict") -> int:
+    """Stream records (JSONL, or plain text lines read as ``{"text": line}``), adding ``label`` (the most
+    probable) and ``probs`` (label -> probability, most probable first, ``top_k`` of them). Every input
+    field is kept. Returns the number of records."""
+    from rnntools import console
+    from rnntools.io import JsonlWriter, open_output, read_text_field
+
+    limit_blas_threads(1)
+    net, vocab, labels, meta = load_classifier(model_path)
+    max_len = meta["data"]["seq_len"]
+    keys = [_label_key(label) for label in labels]
+    k = len(labels) if top_k is None else min(top_k, len(labels))
+    count = empty_total = replaced = 0
+
+    def flush(records, texts, writer):
+        nonlocal empty_total
+        seqs, empty, _ = encode_texts(vocab, texts, max_len)
+        empty_total += empty
+        probs = predict_probs(net, seqs)
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        for record, p, o in zip(records, probs, order):
+            record["label"] = labels[o[0]]
+            record["probs"] = {keys[j]: round(float(p[j]), 6) for j in o}
+            writer.write(record)
+
+    with open_output(output) as stream:
+        writer = JsonlWriter(stream)
+        records, texts = [], []
+        for path in inputs:
+            for line_no, record in iter_records(path, errors):
+                texts.append(read_text_field(record, text_field, path, line_no))
+                if "label" in record:
+                    replaced += 1
+                records.append(record)
+                if len(records) >= chunk:
+                    flush(records, texts, writer)
+                    count += len(records)
+                    records, texts = [], []
+                    writer.flush()
+        if records:
+            flush(records, texts, writer)
+            count += len(records)
+    if replaced:
+        console.warn(f"{replaced} input records had a \"label\" field; it was replaced by the prediction "
+                     "(score a labelled file with `rnntools evaluate`)")
+    if empty_total:
+        console.warn(f"{empty_total} of {count} texts had no known tokens; they were predicted from <unk> alone")
+    return count
+
+
+def evaluate_classifier(model_path: str, inputs: Sequence[str], output: str | None, *, text_field: str = "text",
+                        label_field: str = "label", errors: str = "strict") -> dict:
+    """Accuracy, macro-F1, log loss, per-class precision/recall/F1 and the confusion matrix of a labelled
+    file: one JSON object on ``output`` (stdout) and tables on stderr. Labels the model never saw count as
+    errors (with a warning) and get their own row."""
+    from rnntools import console
+    from rnntools.io import JsonlWriter, open_output
+
+    limit_blas_threads(1)
+    net, vocab, labels, meta = load_classifier(model_path)
+    data = read_labelled(inputs, text_field, label_field, errors)
+    if not len(data):
+        from rnntools.errors import InputError as _InputError
+
+        raise _InputError("no labelled records to evaluate", inputs[0] if len(inputs) == 1 else None)
+    index = {label: i for i, label in enumerate(labels)}
+    unseen = sorted({lab for lab in data.labels if lab not in index}, key=lambda v: (isinstance(v, int), v))
+    all_labels = list(labels) + unseen
+    for lab in unseen:
+        index[lab] = len(index)
+    y = np.fromiter((index[lab] for lab in data.labels), np.int64, len(data))
+    seqs, empty, _ = encode_texts(vocab, data.texts, meta["data"]["seq_len"])
+    probs = predict_probs(net, seqs)
+    pred = probs.argmax(axis=1)
+    cm = confusion_matrix(y, pred, len(all_labels))
+    m = metrics_from_confusion(cm)
+    seen = y < len(labels)
+    log_loss = (float(-np.mean(np.log(np.maximum(probs[np.flatnonzero(seen), y[seen]], 1e-15))))
+                if seen.any() else None)
+    if unseen:
+        n = int((~seen).sum())
+        console.warn(f"{n} records have labels the model was not trained on "
+                     f"({', '.join(_label_key(v) for v in unseen[:5])}{', ...' if len(unseen) > 5 else ''}); "
+                     "they count as errors")
+    if empty:
+        console.warn(f"{empty} of {len(data)} texts had no known tokens; they were predicted from <unk> alone")
+    keys = [_label_key(v) for v in all_labels]
+    result = {
+        "examples": int(len(data)), "accuracy": round(m["accuracy"], 6), "macro_f1": round(m["macro_f1"], 6),
+        "log_loss": None if log_loss is None else round(log_loss, 6), "unseen_labels": int((~seen).sum()),
+        "per_class": {key: {"precision": round(float(m["precision"][i]), 6),
+                            "recall": round(float(m["recall"][i]), 6), "f1": round(float(m["f1"][i]), 6),
+                            "support": int(m["support"][i])} for i, key in enumerate(keys)},
+        "labels": keys,
+        "confusion": cm.tolist(),
+    }
+    with open_output(output) as stream:
+        writer = JsonlWriter(stream)
+        writer.write(result)
+    console.print_table(f"{len(data)} examples: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}",
+                        ["label", "precision", "recall", "f1", "support"],
+                        [[key, *(float(m[s][i]) for s in ("precision", "recall", "f1")), int(m["support"][i])]
+                         for i, key in enumerate(keys)])
+    if len(keys) <= 12:
+        console.print_table("confusion (rows: true, columns: predicted)", ["true \\ predicted", *keys],
+                            [[key, *row] for key, row in zip(keys, cm.tolist())])
+    return result
