@@ -1,0 +1,62 @@
+"""``rnntools export`` and ``rnntools import``: word2vec text and binary vector files."""
+
+from __future__ import annotations
+
+import click
+
+from rnntools.cli.common import CONTEXT, GroupedCommand, option
+
+FORMATS = ["word2vec-text", "word2vec-binary"]
+
+
+@click.command(name="export", cls=GroupedCommand, context_settings=CONTEXT)
+@click.argument("model", type=click.Path(dir_okay=False))
+@option("--format", "fmt", type=click.Choice(FORMATS), default="word2vec-text", show_default=True,
+        group="Output", help="word2vec.c's text or binary format (gensim's load_word2vec_format reads both).")
+@option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
+        help="Write here (atomically) instead of stdout.")
+def export(model, fmt, output):
+    """Write a vectors file in word2vec's text or binary format.
+
+    \b
+        rnntools export vectors.npz > vectors.txt
+        rnntools export vectors.npz --format word2vec-binary -o vectors.bin
+
+    Words come most frequent first; text values are written with 9 significant digits, so float32
+    vectors read back exactly.
+    """
+    from rnntools.io import open_output
+    from rnntools.w2v.vectors import load, write_word2vec
+
+    vectors = load(model)
+    with open_output(output) as stream:
+        stream.flush()
+        write_word2vec(vectors.tokens, vectors.vectors, stream.buffer, binary=fmt == "word2vec-binary")
+        stream.buffer.flush()
+
+
+@click.command(name="import", cls=GroupedCommand, context_settings=CONTEXT)
+@click.argument("source", type=click.Path(allow_dash=True, dir_okay=False))
+@option("--format", "fmt", type=click.Choice(["auto", *FORMATS, "glove-text"]), default="auto",
+        show_default=True, group="Input", help="Input format; auto tells binary from text, and a word2vec "
+        "'V D' header from GloVe's headerless text.")
+@option("-o", "--output", type=click.Path(dir_okay=False), required=True, group="Output",
+        help="Vectors file to write (.npz), atomically.")
+def import_(source, fmt, output):
+    """Read word2vec (text or binary) or GloVe vectors into a vectors file for neighbors and evaluate.
+
+    \b
+        rnntools import vectors.bin -o vectors.npz
+        gzip -dc glove.6B.100d.txt.gz | rnntools import - -o glove.npz
+
+    Words keep the file's order (word2vec files are sorted by frequency, which --restrict relies on);
+    counts are unknown. The vocabulary is lowercase (queries get lowercased) only if every word is.
+    """
+    from rnntools import console
+    from rnntools.w2v.vectors import read_word2vec, save, vocab_for_tokens
+
+    binary = {"auto": None, "word2vec-binary": True}.get(fmt, False)
+    tokens, vectors, found = read_word2vec(source, binary)
+    vocab = vocab_for_tokens(tokens, source)
+    save(output, vocab, vectors, source={"format": found, "file": source})
+    console.info(f"imported {len(tokens):,} vectors of size {vectors.shape[1]} ({found}) to {output}")

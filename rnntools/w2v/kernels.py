@@ -1,0 +1,263 @@
+"""Numba kernels for word2vec with negative sampling: one update, and one batch of corpus words.
+
+Nothing here knows files, vocabularies or logging: int32 ids and float arrays in, arrays updated in
+place, a loss out. The kernels are dtype-generic: float32 for training, float64 for the reference and
+gradient tests.
+
+Shapes: V vocabulary size, D vector size, K negatives, N words in a batch.
+    w_in:  (V, D)  input vectors (the word vectors users get)        word2vec's syn0
+    w_out: (V, D)  output weights of the negative-sampling classifier word2vec's syn1neg
+
+Rows are always indexed in place (``w[row, d]``), never taken as views: a view costs an atomic
+reference-count increment and decrement on the whole matrix, which threads sharing it fight over.
+
+Randomness comes in as ``state``, a (1,) uint64 xorshift64 state per thread, updated in place; the
+same state and the same inputs give the same updates. Sentences in a batch are separated by -1.
+
+Why fused loops rather than BLAS (gensim calls sdot/saxpy per 100-float vector): at D≈100 the call
+overhead dominates; a loop over D compiled with fastmath vectorises, and the pair update reads each row
+once (dot product) and writes it once (fused axpy into the output row and the input gradient).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+MAX_F = 20.0  # |u.v| is clipped here before exp: sigmoid is 1 - 2e-9 at 20, and exp cannot overflow
+
+_M32 = np.uint64(0xFFFFFFFF)
+_S13 = np.uint64(13)
+_S7 = np.uint64(7)
+_S17 = np.uint64(17)
+_S32 = np.uint64(32)
+
+
+@njit(cache=True, nogil=True)
+def xorshift(s):
+    """Next state of a xorshift64 generator (Marsaglia 2003, shifts 13/7/17); s: uint64, never 0."""
+    s ^= s << _S13
+    s ^= s >> _S7
+    s ^= s << _S17
+    return s
+
+
+@njit(cache=True, nogil=True)
+def draw_negative(s, alias_prob, alias_idx):
+    """A word from the noise distribution by Walker's alias method, from one 64-bit random number:
+    the high 32 bits pick a column (multiply-shift, no modulo), the low 32 bits choose it or its alias.
+    alias_prob: (V,) uint64 thresholds in [0, 2**32]; alias_idx: (V,) int32."""
+    V = np.uint64(alias_prob.shape[0])
+    col = ((s >> _S32) * V) >> _S32
+    if (s & _M32) < alias_prob[col]:
+        return np.int64(col)
+    return np.int64(alias_idx[col])
+
+
+TABLE_MAX = 8.0  # sigmoid tables cover [-8, 8]; beyond it sigmoid is within 3.4e-4 of 0 or 1
+TABLE_SIZE = 2048  # bins of 1/128: the sigmoid is within 1e-3 of exact (word2vec's table: 1000 over [-6, 6])
+
+
+def sigmoid_tables(size: int = TABLE_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """(sigmoid, -log sigmoid) at the centres of ``size`` bins over [-TABLE_MAX, TABLE_MAX], float64.
+
+    Why tables: an exact exp and log1p per prediction cost more than the 100-float dot product and
+    updates around them (measured: the kernels ran at half gensim's speed with them). word2vec and
+    gensim use the same trick. Pass empty tables for the exact math (the gradient checks do).
+    """
+    x = -TABLE_MAX + (np.arange(size) + 0.5) * (2 * TABLE_MAX / size)
+    return 1.0 / (1.0 + np.exp(-x)), np.log1p(np.exp(-x))
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
+    """Negative-sampling update of one input vector ``src[row]`` against ``targets``; returns the loss.
+
+    src: (R, D) holding the input in row ``row`` (w_in for skip-gram, the (1, D) context mean for CBOW),
+    read only here; targets: (K+1,) int32, targets[0] the true word (label 1), the rest noise words
+    (label 0), -1 = skip; work: (D,) receives the input's step, += lr * -dL/dsrc[row] (the caller adds
+    it to the input rows); the targets' rows of w_out are updated in place by lr * -dL/dw_out[t], one
+    target after another (word2vec's order: the input's step uses each output row before its update).
+    sig, logsig: (T,) sigmoid and -log sigmoid tables from sigmoid_tables(), or empty for exact math.
+    Loss: -log sigmoid(src[row].w_out[t0]) - sum_k log sigmoid(-src[row].w_out[tk]).
+    """
+    D = src.shape[1]
+    T = sig.shape[0]
+    scale = T / (2.0 * TABLE_MAX)
+    loss = 0.0
+    for k in range(targets.shape[0]):
+        t = targets[k]
+        if t < 0:
+            continue
+        f = work.dtype.type(0)
+        for d in range(D):
+            f += src[row, d] * w_out[t, d]
+        x = float(f)
+        if k != 0:
+            x = -x  # a noise word's loss is -log sigmoid(-f)
+        if T == 0:
+            x = min(max(x, -MAX_F), MAX_F)
+            e = math.exp(-x)
+            q = 1.0 / (1.0 + e)  # sigmoid(x)
+            loss += math.log1p(e)
+        elif x >= TABLE_MAX:
+            q = 1.0
+        elif x <= -TABLE_MAX:
+            q = 0.0
+            loss -= x
+        else:
+            i = int((x + TABLE_MAX) * scale)
+            q = sig[i]
+            loss += logsig[i]
+        # label 1: g = lr (1 - sigmoid(f)) = lr (1 - q); label 0: g = -lr sigmoid(f) = -lr (1 - q)
+        g = work.dtype.type((1.0 - q) * lr if k == 0 else (q - 1.0) * lr)
+        for d in range(D):
+            work[d] += g * w_out[t, d]
+            w_out[t, d] += g * src[row, d]
+    return loss
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def sg_pair(w_in, w_out, context, targets, lr, work, sig, logsig):
+    """One skip-gram update: the input vector of ``context`` predicts targets; returns the loss."""
+    D = w_in.shape[1]
+    for d in range(D):
+        work[d] = 0
+    loss = ns_update(w_in, context, w_out, targets, lr, work, sig, logsig)
+    for d in range(D):
+        w_in[context, d] += work[d]
+    return loss
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def cbow_update(w_in, w_out, ids, lo, pos, hi, targets, lr, neu1, work, sig, logsig):
+    """One CBOW update: the mean of the input vectors of ids[lo:hi] except ids[pos] (pos outside
+    lo..hi-1: none left out) predicts targets; returns the loss. neu1: (1, D) and work: (D,) scratch.
+
+    As word2vec and gensim (cbow_mean=1) do, the input step for the mean is added to every context row
+    undivided: each row moves by C times its own gradient, C the context size.
+    """
+    D = w_in.shape[1]
+    for d in range(D):
+        neu1[0, d] = 0
+        work[d] = 0
+    C = 0
+    for j in range(lo, hi):
+        if j == pos:
+            continue
+        C += 1
+        w = ids[j]
+        for d in range(D):
+            neu1[0, d] += w_in[w, d]
+    inv = neu1.dtype.type(1.0 / C)
+    for d in range(D):
+        neu1[0, d] *= inv
+    loss = ns_update(neu1, 0, w_out, targets, lr, work, sig, logsig)
+    for j in range(lo, hi):
+        if j == pos:
+            continue
+        w = ids[j]
+        for d in range(D):
+            w_in[w, d] += work[d]
+    return loss
+
+
+@njit(cache=True, nogil=True)
+def fill_targets(s, word, targets, alias_prob, alias_idx):
+    """targets[0] = word, targets[1:] = noise words (-1 where a draw hit ``word``: word2vec skips it).
+    Returns the new random state."""
+    targets[0] = word
+    for k in range(1, targets.shape[0]):
+        s = xorshift(s)
+        t = draw_negative(s, alias_prob, alias_idx)
+        targets[k] = -1 if t == word else t
+    return s
+
+
+@njit(cache=True, nogil=True)
+def subsample_sentence(words, start, keep, s, buf):
+    """Copy words[start:] up to the next -1 into buf, keeping word w with probability keep[w] / 2**32.
+    Returns (number kept, index after the sentence end, new state, words read)."""
+    N = words.shape[0]
+    n = 0
+    i = start
+    while i < N and words[i] >= 0:
+        w = words[i]
+        s = xorshift(s)
+        if (s & _M32) < keep[w]:
+            buf[n] = w
+            n += 1
+        i += 1
+    return n, i + 1, s, i - start
+
+
+@njit(cache=True, nogil=True)
+def reduced_window(s, window, pos, n):
+    """word2vec's dynamic window: b uniform in 0..window-1, context positions lo..hi-1 (pos excluded)."""
+    b = np.int64(s % np.uint64(window))
+    return max(0, pos - window + b), min(n, pos + window + 1 - b)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
+                   sig, logsig):
+    """Skip-gram with negative sampling over a batch of sentences; returns (loss sum, predictions, words).
+
+    words: (N,) int32 ids, -1 between sentences; keep: (V,) uint64 subsampling thresholds (2**32: always);
+    alias_prob/alias_idx: the noise distribution (see draw_negative); window: the maximum window (each
+    position draws its own, see reduced_window); buf: (N,) int32 scratch; targets: (K+1,) int32 scratch
+    (K negatives); work: (D,) scratch; state: (1,) uint64; sig, logsig: see ns_update.
+    Each (centre, context) pair trains the context word's input vector to predict the centre word
+    (word2vec's and gensim's order). ``words`` counts the corpus words read, before subsampling.
+    Random draws, in order: one per word (subsampling) for the sentence; then per position one for the
+    window and, per context word, one per negative.
+    """
+    s = state[0]
+    N = words.shape[0]
+    loss = 0.0
+    predictions = 0
+    read = 0
+    start = 0
+    while start < N:
+        n, start, s, r = subsample_sentence(words, start, keep, s, buf)
+        read += r
+        for pos in range(n):
+            s = xorshift(s)
+            lo, hi = reduced_window(s, window, pos, n)
+            for j in range(lo, hi):
+                if j == pos:
+                    continue
+                s = fill_targets(s, buf[pos], targets, alias_prob, alias_idx)
+                loss += sg_pair(w_in, w_out, buf[j], targets, lr, work, sig, logsig)
+                predictions += targets.shape[0]
+    state[0] = s
+    return loss, predictions, read
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
+                     neu1, sig, logsig):
+    """CBOW (context mean) with negative sampling over a batch of sentences; returns
+    (loss sum, predictions, words). Arguments as train_batch_sg, plus neu1: (1, D) scratch.
+    Random draws: per sentence as skip-gram; per position one for the window, then one per negative."""
+    s = state[0]
+    N = words.shape[0]
+    loss = 0.0
+    predictions = 0
+    read = 0
+    start = 0
+    while start < N:
+        n, start, s, r = subsample_sentence(words, start, keep, s, buf)
+        read += r
+        for pos in range(n):
+            s = xorshift(s)
+            lo, hi = reduced_window(s, window, pos, n)
+            if hi - lo <= 1:
+                continue
+            s = fill_targets(s, buf[pos], targets, alias_prob, alias_idx)
+            loss += cbow_update(w_in, w_out, buf, lo, pos, hi, targets, lr, neu1, work, sig, logsig)
+            predictions += targets.shape[0]
+    state[0] = s
+    return loss, predictions, read

@@ -1,0 +1,428 @@
+"""Training word vectors: one pass to count and encode the corpus, then lock-free threads over it.
+
+The plan, and why:
+
+1. **One tokenizing pass.** The corpus is read once (files or stdin), tokenized, and every token gets a
+   provisional id as it is first seen; the ids go to an unnamed temporary file as int32 (4 bytes a word,
+   plus one per line for the line break) while the counts accumulate. Tokenizing is the slowest thing Python does
+   here (CBOW trains faster than a regex splits text), so doing it once instead of once per epoch is the
+   biggest single speed-up, and it makes stdin work with no extra spooling of text.
+2. **Vocabulary.** Counts become a ``Vocab`` (no specials: ordered by count, then token), pruned by
+   ``min_count``/``max_vocab`` or taken from ``--vocab``; a lookup table maps provisional ids to final ids
+   (-2 = dropped, -1 = sentence break).
+3. **Training.** Each epoch re-reads the int32 file in batches of ``batch_words``; worker threads take
+   batches under a lock (the only shared Python state), map them through the table (numpy) and call a
+   numba kernel that releases the GIL for the whole batch: subsampling, the dynamic window, noise draws
+   and the updates all happen inside it. Threads update the shared matrices without locks (Hogwild, as
+   word2vec and gensim do). Memory: the two (V, D) matrices, the vocabulary and a few batches.
+4. **Learning rate** falls linearly from ``alpha`` to ``min_alpha`` over all words of all epochs, set per
+   batch from the words handed out so far (word2vec and gensim semantics).
+5. **Ctrl-C** sets a flag; workers finish their batch, the vectors trained so far are saved atomically,
+   and KeyboardInterrupt goes up to the CLI (exit 130).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rnntools import console
+from rnntools.errors import InputError, TrainingError, UsageError
+from rnntools.io import iter_line_batches, save_model
+
+SEP = "\n"  # the provisional token for a line break: the tokenizer never yields it
+BATCH_WORDS = 10000  # corpus items per kernel call (as gensim's MAX_WORDS_IN_BATCH)
+
+
+@dataclass
+class Params:
+    """Hyperparameters; defaults are word2vec's and gensim's (alpha None: 0.025 for sg, 0.05 for cbow)."""
+
+    arch: str = "sg"
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    sample: float = 1e-3
+    min_count: int = 5
+    max_vocab: int | None = None
+    alpha: float | None = None
+    min_alpha: float = 0.0001
+    epochs: int = 5
+    threads: int | None = None
+    seed: int = 1
+    lowercase: bool = True
+    batch_words: int = BATCH_WORDS
+
+    def resolved(self) -> "Params":
+        p = Params(**asdict(self))
+        if p.alpha is None:
+            p.alpha = 0.05 if p.arch == "cbow" else 0.025
+        if p.threads is None:
+            p.threads = _cpu_count()
+        if p.arch not in ("sg", "cbow"):
+            raise UsageError(f"unknown architecture {p.arch!r}; use sg or cbow")
+        if p.min_alpha > p.alpha:
+            raise UsageError(f"--min-alpha {p.min_alpha} is above --alpha {p.alpha}")
+        return p
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# --- pass 1: tokenize once, count, spool provisional ids ---------------------------------------------
+
+
+class Spool:
+    """The corpus as provisional int32 ids in an unnamed temporary file, with the counts of each id."""
+
+    def __init__(self, tokenize, directory: str | None = None):
+        self._tokenize = tokenize
+        self.file = tempfile.TemporaryFile(prefix="rnntools-w2v-", dir=directory)
+        self.index: dict[str, int] = {SEP: 0}
+        self.counts = np.zeros(1, np.int64)
+        self.items = 0  # int32 values written (words and line breaks)
+        self.lines = 0
+
+    def add_lines(self, lines: list[str]) -> int:
+        """Tokenize and spool a batch of lines; returns the number of words."""
+        flat: list[str] = []
+        extend, append, tokenize = flat.extend, flat.append, self._tokenize
+        for line in lines:
+            tokens = tokenize(line)
+            if tokens:
+                extend(tokens)
+                append(SEP)
+        self.lines += len(lines)
+        if not flat:
+            return 0
+        index = self.index
+        new = set(flat).difference(index)
+        if new:
+            index.update(zip(new, range(len(index), len(index) + len(new))))
+        ids = np.fromiter(map(index.__getitem__, flat), np.int32, len(flat))
+        self.file.write(ids.tobytes())
+        self.items += len(ids)
+        if len(self.counts) < len(index):
+            self.counts = np.concatenate([self.counts, np.zeros(len(index) - len(self.counts), np.int64)])
+        self.counts += np.bincount(ids, minlength=len(self.counts))
+        return len(ids) - int(np.count_nonzero(ids == 0))
+
+    def words(self) -> int:
+        return int(self.counts.sum() - self.counts[0])
+
+    def tokens_and_counts(self) -> tuple[list[str], np.ndarray]:
+        tokens = [""] * len(self.index)
+        for token, i in self.index.items():
+            tokens[i] = token
+        return tokens, self.counts
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def read_corpus(inputs: list[str], tokenize, errors: str = "strict", directory: str | None = None) -> Spool:
+    spool = Spool(tokenize, directory)
+    try:
+        with console.progress("reading") as bar:
+            for path in inputs:
+                for _, lines in iter_line_batches(path, errors):
+                    spool.add_lines(lines)
+                    bar.update(len(lines), words=spool.words())
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+# --- vocabulary, noise distribution, subsampling -----------------------------------------------------
+
+
+def build_vocab(spool: Spool, inputs: list[str], params: Params, vocab=None):
+    """The vocabulary (no specials) and the provisional -> final id table (-1 line break, -2 dropped)."""
+    from rnntools.text import Vocab
+
+    tokens, counts = spool.tokens_and_counts()
+    where = inputs[0] if len(inputs) == 1 else None
+    if spool.words() == 0:
+        raise InputError("no words in the corpus (empty input, or no letters or digits in it)", where)
+    if vocab is None:
+        vocab = Vocab.build(dict(zip(tokens[1:], counts[1:].tolist())), level="word",
+                            lowercase=params.lowercase, min_count=params.min_count, max_size=params.max_vocab,
+                            specials=False, documents=spool.lines)
+        if len(vocab) == 0:
+            top = int(np.argmax(counts[1:])) + 1
+            raise InputError(f"no word occurs at least --min-count {params.min_count} times in "
+                             f"{spool.words()} words (the most frequent, {tokens[top]!r}, occurs "
+                             f"{int(counts[top])} times); lower --min-count", where)
+    else:
+        # a given vocabulary: its tokens (specials left out) in its order; the corpus counts drive
+        # subsampling and the noise distribution, since they describe the text being trained on
+        words = vocab.tokens[vocab.n_special:]
+        corpus_counts = [int(counts[spool.index[t]]) if t in spool.index else 0 for t in words]
+        vocab = Vocab(words, corpus_counts, None, level="word", lowercase=vocab.lowercase, n_special=0,
+                      documents=spool.lines)
+        if not any(corpus_counts):
+            raise InputError("no word of the --vocab file occurs in the corpus (a different language or "
+                             "case setting?)", where)
+    table = np.full(len(tokens), -2, np.int32)
+    table[0] = -1
+    final = vocab.index
+    for i, token in enumerate(tokens[1:], 1):
+        j = final.get(token)
+        if j is not None:
+            table[i] = j
+    return vocab, table
+
+
+def noise_table(counts: np.ndarray, power: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+    """Walker alias tables for P(w) ∝ count(w)**power: (thresholds as uint64 in [0, 2**32], aliases int32).
+
+    O(1) per draw with two memory reads of (V,) arrays, exact, and V*12 bytes instead of word2vec's 1e8-entry
+    unigram table (400 MB) or gensim's binary search over a cumulative table.
+    """
+    p = np.asarray(counts, np.float64) ** power
+    V = len(p)
+    if p.sum() <= 0:
+        p = np.ones(V)
+    q = p * (V / p.sum())  # mean 1
+    alias = np.arange(V, dtype=np.int32)
+    prob = np.ones(V)
+    small = [i for i in range(V) if q[i] < 1.0]
+    large = [i for i in range(V) if q[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        prob[s] = q[s]
+        alias[s] = g
+        q[g] -= 1.0 - q[s]
+        (small if q[g] < 1.0 else large).append(g)
+    thresholds = np.minimum(np.round(prob * 2.0**32), 2.0**32).astype(np.uint64)
+    return thresholds, alias
+
+
+def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
+    """Subsampling as word2vec.c and gensim: keep a word of frequency f with probability
+    (sqrt(f / (sample * total)) + 1) * (sample * total) / f, capped at 1; as uint64 thresholds on 2**32."""
+    counts = np.asarray(counts, np.float64)
+    if sample <= 0:
+        return np.full(len(counts), 2**32, np.uint64)
+    t = sample * counts.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = (np.sqrt(counts / t) + 1.0) * t / counts
+    prob = np.where(counts > 0, np.minimum(prob, 1.0), 1.0)
+    return np.round(prob * 2.0**32).astype(np.uint64)
+
+
+def seed_states(seed: int, n: int) -> list[np.ndarray]:
+    """A nonzero (1,) uint64 xorshift state per thread, from numpy's SeedSequence."""
+    raw = np.random.SeedSequence(seed).generate_state(n, np.uint64)
+    return [np.array([s if s else np.uint64(0x9E3779B97F4A7C15)], np.uint64) for s in raw]
+
+
+def init_vectors(V: int, D: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """word2vec's initialisation: inputs uniform in [-0.5/D, 0.5/D), output weights zero."""
+    rng = np.random.default_rng(seed)
+    w_in = (rng.random((V, D), dtype=np.float32) - np.float32(0.5)) / np.float32(D)
+    return w_in, np.zeros((V, D), np.float32)
+
+
+# --- pass 2..: the training loop -----------------------------------------------------------------------
+
+
+class _Feeder:
+    """Hands out batches of final ids with their learning rate, epoch after epoch, under one lock."""
+
+    def __init__(self, spool: Spool, table: np.ndarray, params: Params, total_words: int):
+        self.spool, self.table, self.p = spool, table, params
+        self.total = total_words * params.epochs  # in-vocabulary words over all epochs
+        self.lock = threading.Lock()
+        self.epoch = 0
+        self.items_left = 0
+        self.handed = 0  # in-vocabulary words handed out so far
+        self._start_epoch()
+
+    def _start_epoch(self) -> None:
+        self.spool.file.seek(0)
+        self.items_left = self.spool.items
+
+    def next(self):
+        with self.lock:
+            if self.items_left == 0:
+                if self.epoch + 1 >= self.p.epochs:
+                    return None
+                self.epoch += 1
+                self._start_epoch()
+            n = min(self.p.batch_words, self.items_left)
+            raw = np.empty(n, np.int32)
+            got = self.spool.file.readinto(memoryview(raw).cast("B"))
+            if got != 4 * n:  # pragma: no cover - the spool is ours
+                raise TrainingError("the temporary corpus file was truncated")
+            self.items_left -= n
+            words = self.table[raw]
+            words = words[words != -2]
+            n_words = int(np.count_nonzero(words >= 0))
+            progress = self.handed / self.total
+            lr = self.p.alpha - (self.p.alpha - self.p.min_alpha) * progress
+            self.handed += n_words
+            return words, max(lr, self.p.min_alpha), self.epoch, n_words
+
+
+def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | None = None,
+          errors: str = "strict", log=None) -> dict:
+    """Train word vectors on ``inputs`` (paths or ``-``) and save them to ``output`` (kind "vectors").
+
+    Returns the training summary (also stored in the file's meta). Raises KeyboardInterrupt after saving
+    the vectors trained so far when interrupted.
+    """
+    from rnntools.text import Vocab, tokenize_words
+    from rnntools.text.tokenize import WORD_RE
+
+    p = params.resolved()
+    given = Vocab.read(vocab_path) if vocab_path else None
+    if given is not None:
+        if given.level != "word":
+            raise InputError("--vocab must be a word vocabulary (it has level 'char')", vocab_path)
+        p.lowercase = given.lowercase
+    findall = WORD_RE.findall
+    # the same tokenizer as rnntools.text.tokenize_words, bound once for the hot loop
+    tokenize = (lambda s: findall(s.lower())) if p.lowercase else findall
+    assert tokenize("A b") == tokenize_words("A b", p.lowercase)
+
+    t0 = time.perf_counter()
+    spool = read_corpus(inputs, tokenize, errors)
+    try:
+        vocab, table = build_vocab(spool, inputs, p, given)
+        t_read = time.perf_counter() - t0
+        counts = vocab.counts
+        train_words = int(counts.sum())
+        console.info(f"{spool.words():,} words, {len(spool.index) - 1:,} distinct; vocabulary {len(vocab):,} "
+                     f"words covering {train_words:,} ({t_read:.1f}s); training {p.arch} dim {p.dim}, "
+                     f"{p.epochs} epochs, {p.threads} threads")
+        if log is not None:
+            log.write("vocab", words=spool.words(), distinct=len(spool.index) - 1, vocab=len(vocab),
+                      retained=train_words, seconds=round(t_read, 3))
+        w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
+        summary = _run(spool, table, vocab, w_in, w_out, p, train_words, log)
+    finally:
+        spool.close()
+    summary["read_seconds"] = round(t_read, 3)
+    summary["corpus_words"] = spool.words()
+    _save(output, vocab, w_in, p, summary)
+    if summary["interrupted"]:
+        console.info(f"interrupted: saved the vectors after {summary['progress']:.0%} of training to {output}")
+        raise KeyboardInterrupt
+    console.info(f"trained {summary['words_per_second']:,.0f} words/s, final loss "
+                 f"{summary['loss']:.4f}; saved {output}")
+    return summary
+
+
+def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log) -> dict:
+    from rnntools.w2v import kernels
+
+    feeder = _Feeder(spool, table, p, train_words)
+    keep = keep_thresholds(vocab.counts, p.sample)
+    alias_prob, alias_idx = noise_table(vocab.counts)
+    states = seed_states(p.seed, p.threads)
+    sig, logsig = kernels.sigmoid_tables()
+    stop = threading.Event()
+    stats_lock = threading.Lock()
+    stats = {"loss": np.zeros(p.epochs), "pred": np.zeros(p.epochs), "words": 0, "errors": []}
+
+    def worker(state):
+        D = p.dim
+        buf = np.empty(p.batch_words, np.int32)
+        targets = np.empty(p.negative + 1, np.int32)
+        work = np.empty(D, np.float32)
+        neu1 = np.empty((1, D), np.float32)
+        try:
+            while not stop.is_set():
+                item = feeder.next()
+                if item is None:
+                    return
+                words, lr, epoch, n_words = item
+                if p.arch == "sg":
+                    loss, pred, _ = kernels.train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx,
+                                                           p.window, lr, state, buf, targets, work, sig, logsig)
+                else:
+                    loss, pred, _ = kernels.train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx,
+                                                             p.window, lr, state, buf, targets, work, neu1,
+                                                             sig, logsig)
+                if not math.isfinite(loss):
+                    raise TrainingError(f"the loss became {loss} in epoch {epoch + 1}; lower --alpha")
+                with stats_lock:
+                    stats["loss"][epoch] += loss
+                    stats["pred"][epoch] += pred
+                    stats["words"] += n_words
+        except BaseException as exc:  # surfaced in the main thread
+            stats["errors"].append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=worker, args=(s,), daemon=True, name=f"w2v-{i}")
+               for i, s in enumerate(states)]
+    total = feeder.total
+    interrupted = False
+    t0 = time.perf_counter()
+    with console.progress("training", total=total) as bar:
+        for t in threads:
+            t.start()
+        done_before, last_log = 0, t0
+        try:
+            while any(t.is_alive() for t in threads):
+                alive = [t for t in threads if t.is_alive()]
+                if alive:
+                    alive[0].join(0.2)
+                with stats_lock:
+                    done, epoch = stats["words"], feeder.epoch
+                    loss = stats["loss"][epoch] / max(stats["pred"][epoch], 1)
+                now = time.perf_counter()
+                rate = done / max(now - t0, 1e-9)
+                lr = p.alpha - (p.alpha - p.min_alpha) * min(done / total, 1.0)
+                bar.update(done - done_before, epoch=epoch + 1, lr=lr, loss=loss, words_s=rate)
+                done_before = done
+                if log is not None and now - last_log >= 1.0:
+                    log.write("progress", epoch=epoch + 1, words=done, lr=round(lr, 6), loss=round(loss, 5),
+                              words_per_second=round(rate))
+                    last_log = now
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.set()
+            for t in threads:
+                t.join()
+    seconds = time.perf_counter() - t0
+    if stats["errors"]:
+        raise stats["errors"][0]
+    pred = stats["pred"]
+    epoch_loss = [float(stats["loss"][e] / pred[e]) for e in range(p.epochs) if pred[e] > 0]
+    summary = {
+        "words": int(stats["words"]),
+        "seconds": round(seconds, 3),
+        "words_per_second": round(stats["words"] / max(seconds, 1e-9)),
+        "epochs_completed": (feeder.epoch + 1) if not interrupted else feeder.epoch,
+        "loss": epoch_loss[-1] if epoch_loss else float("nan"),
+        "epoch_loss": epoch_loss,
+        "progress": min(stats["words"] / total, 1.0),
+        "interrupted": interrupted,
+    }
+    if not epoch_loss:
+        summary["loss"] = 0.0
+    if log is not None:
+        for e, value in enumerate(epoch_loss, 1):
+            log.write("epoch", epoch=e, loss=round(value, 6))
+        log.write("done", **{k: v for k, v in summary.items() if k != "epoch_loss"})
+    return summary
+
+
+def _save(output: str, vocab, w_in: np.ndarray, p: Params, summary: dict) -> None:
+    hyper = asdict(p)
+    hyper.pop("batch_words")
+    meta = {"vocab": vocab.to_meta(), "hyperparameters": hyper, "training": summary}
+    save_model(output, "vectors", {"vectors": w_in}, meta)
