@@ -459,14 +459,16 @@ DEFAULT_BIDIRECTIONAL = False
 def encode_texts(vocab, texts: Sequence[str], max_len: int) -> tuple[list[np.ndarray], int, int]:
     """int32 ids per text, at most ``max_len`` (the first tokens). An empty text (or one whose every token
     is dropped) becomes a single ``<unk>``: the network still reads one step and predicts. Returns the
-    sequences and how many texts were empty and how many truncated."""
+    sequences, how many texts had no known token (empty or all ``<unk>``) and how many were cut."""
     seqs, empty, truncated = [], 0, 0
     unk = np.array([vocab.unk_id], np.int32)
     for text in texts:
         ids = vocab.encode(text)
         if len(ids) == 0:
             ids, empty = unk, empty + 1
-        elif len(ids) > max_len:
+        elif not np.any(ids != vocab.unk_id):
+            empty += 1
+        if len(ids) > max_len:
             ids, truncated = ids[:max_len], truncated + 1
         seqs.append(np.asarray(ids, np.int32))
     return seqs, empty, truncated

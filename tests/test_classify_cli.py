@@ -1,0 +1,171 @@
+"""rnn-train --task classify, predict and evaluate: round trip, bad inputs, and a task only an RNN solves."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rnntools.tasks import classify as C
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def order_task(n, seed):
+    """Two words, 'a' and 'b', in random order among fillers; the label is which comes first. Every text
+    has the same bag of words, so a bag-of-words model is at chance."""
+    rng = np.random.default_rng(seed)
+    fillers = ["x", "y", "z", "w"]
+    records = []
+    for _ in range(n):
+        words = list(rng.choice(fillers, rng.integers(2, 6)))
+        i, j = sorted(rng.choice(len(words) + 1, 2, replace=False))
+        first, second = ("a", "b") if rng.random() < 0.5 else ("b", "a")
+        words.insert(i, first)
+        words.insert(j + 1, second)
+        records.append({"text": " ".join(words), "label": f"{first}-first"})
+    return records
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One small model trained through the CLI, shared by the tests below."""
+    from click.testing import CliRunner
+
+    from rnntools.cli import main
+
+    d = tmp_path_factory.mktemp("clf")
+    train = write_jsonl(d / "train.jsonl", order_task(1200, 1))
+    test = write_jsonl(d / "test.jsonl", order_task(300, 2))
+    model = str(d / "clf.npz")
+
+    class Main:
+        name = "rnntools"
+
+        def main(self, args=None, **kw):
+            main(list(args))
+
+    result = CliRunner().invoke(Main(), ["rnn-train", "--task", "classify", train, "-o", model,
+                                         "--hidden", "16", "--embed-dim", "8", "--epochs", "12",
+                                         "--lr", "0.01", "--log", str(d / "log.jsonl")])
+    assert result.exit_code == 0, result.stderr
+    return {"dir": d, "train": train, "test": test, "model": model, "log": str(d / "log.jsonl")}
+
+
+def test_learns_an_order_dependent_task_a_bag_of_words_cannot(trained, run_cli):
+    result = run_cli(["evaluate", trained["model"], trained["test"]])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["accuracy"] > 0.95 and summary["examples"] == 300
+    # a linear model on counts is at chance: both classes have the same bags
+    from collections import Counter
+
+    test = [json.loads(line) for line in open(trained["test"])]
+    assert Counter(r["text"].split().count("a") for r in test) == Counter({1: 300})
+
+
+def test_log_has_per_epoch_validation_metrics(trained):
+    events = [json.loads(line) for line in open(trained["log"])]
+    evals = [e for e in events if e["event"] == "eval"]
+    assert evals and {"val_loss", "val_accuracy", "val_macro_f1"} <= set(evals[-1])
+
+
+def test_predict_keeps_fields_adds_label_and_probs(trained, run_cli):
+    lines = '{"id": 7, "text": "x a y b"}\n{"id": 8, "text": ""}\n{"id": 9, "text": "zzz qqq"}\n'
+    result = run_cli(["predict", trained["model"], "--top-k", "1"], input=lines)
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in out] == [7, 8, 9]
+    assert out[0]["label"] == "a-first" and list(out[0]["probs"]) == ["a-first"]
+    assert all(len(r["probs"]) == 1 for r in out)
+    assert "2 of 3 texts had no known tokens" in result.stderr
+    full = run_cli(["predict", trained["model"]], input=lines)
+    probs = json.loads(full.stdout.splitlines()[0])["probs"]
+    assert set(probs) == {"a-first", "b-first"} and abs(sum(probs.values()) - 1) < 1e-5
+    assert list(probs.values()) == sorted(probs.values(), reverse=True)
+
+
+def test_predict_plain_lines_and_missing_field(trained, run_cli):
+    result = run_cli(["predict", trained["model"]], input="b x a\n")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) ["text"] == "b x a"
+    result = run_cli(["predict", trained["model"]], input='{"text": "a b"}\n{"body": "a b"}\n')
+    assert result.exit_code == 1
+    assert "<stdin>:2: record has no field 'text'" in result.stderr
+
+
+def test_evaluate_unseen_label_counts_as_error(trained, run_cli, tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [{"text": "a x b", "label": "a-first"},
+                                              {"text": "b x a", "label": "neither"}])
+    result = run_cli(["evaluate", trained["model"], path])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["unseen_labels"] == 1 and summary["accuracy"] <= 0.5
+    assert "neither" in summary["labels"] and summary["per_class"]["neither"]["recall"] == 0
+    assert "1 records have labels the model was not trained on (neither)" in result.stderr
+
+
+@pytest.mark.parametrize("records, message", [
+    ([{"text": "a", "label": "x"}, {"text": "b", "label": "x"}], "only one label (\"x\")"),
+    ([{"text": "a", "label": "x"}, {"txt": "b", "label": "y"}], "train.jsonl:2: record has no field 'text'"),
+    ([{"text": "a", "label": "x"}, {"text": "b"}], "train.jsonl:2: record has no field 'label'"),
+])
+def test_bad_training_inputs(run_cli, tmp_path, records, message):
+    path = write_jsonl(tmp_path / "train.jsonl", records)
+    result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz"])
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_option_of_another_task_is_a_usage_error(trained, run_cli):
+    result = run_cli(["predict", trained["model"], "--label-field", "x"], input="")
+    assert result.exit_code == 2 and "--label-field" in result.stderr
+
+
+def test_tsv_training_and_class_weights(run_cli, tmp_path):
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(300):
+        rare = rng.random() < 0.15
+        word = "good" if rare else "bad"
+        lines.append(f"{'pos' if rare else 'neg'}\t{word} {' '.join(rng.choice(['x', 'y'], 3))}\n")
+    path = tmp_path / "train.tsv"
+    path.write_text("".join(lines))
+    model = tmp_path / "m.npz"
+    result = run_cli(["rnn-train", "--task", "classify", path, "-o", model, "--class-weight", "balanced",
+                      "--hidden", "8", "--embed-dim", "8", "--epochs", "3", "--lr", "0.02"])
+    assert result.exit_code == 0, result.stderr
+    from rnntools.io import load_model
+
+    meta = load_model(model, "classifier").meta
+    assert meta["labels"] == ["neg", "pos"] and meta["class_weights"][1] > 2 * meta["class_weights"][0]
+    result = run_cli(["evaluate", model, path])
+    assert json.loads(result.stdout)["accuracy"] == 1.0
+
+
+def test_same_seed_same_model(run_cli, tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", order_task(100, 3))
+    outs = []
+    for name in ("a.npz", "b.npz"):
+        result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / name, "--hidden", "4",
+                          "--embed-dim", "4", "--epochs", "2", "--threads", "1"])
+        assert result.exit_code == 0, result.stderr
+        from rnntools.io import load_model
+
+        outs.append(load_model(tmp_path / name).arrays)
+    for name in outs[0]:
+        np.testing.assert_array_equal(outs[0][name], outs[1][name], err_msg=name)
+
+
+def test_encode_empty_text_is_one_unk():
+    from rnntools.text import Vocab
+
+    vocab = Vocab.from_texts(["a b c"])
+    seqs, empty, truncated = C.encode_texts(vocab, ["", "a b c a", "zzz"], max_len=3)
+    empty -= 1  # "zzz" has no known token either
+    assert seqs[0].tolist() == [vocab.unk_id] and empty == 1 and truncated == 1 and len(seqs[1]) == 3
+    assert seqs[2].tolist() == [vocab.unk_id]
+    assert C.encode_texts(vocab, ["zzz qqq"], 5)[1] == 1
