@@ -419,8 +419,8 @@ class _Trainer:
 
     def _fail(self, what: str) -> None:
         if self.best is not None or (self.saved_step is not None and os.path.exists(self.output)):
-            kept = (f"{self.output} keeps the model of step {self.c.best_step} "
-                    f"(validation loss {_fmt(self.c.best_val_loss)})")
+            kept = f"{self.output} keeps the model of step {self.c.best_step}" + (
+                f" (validation loss {self.c.best_val_loss:.4g})" if self.c.best_val_loss is not None else "")
         else:
             kept = "no model was saved"
         self.log.write("error", step=self.c.step, message=what)

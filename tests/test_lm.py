@@ -1,0 +1,279 @@
+"""Language-model task: data layout, sampling kernels against plain numpy, training, resume, bad inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnntools.errors import InputError, ModelFileError, TrainingError
+from rnntools.io import load_model, save_model
+from rnntools.tasks import lm
+from rnntools.tasks.lm_kernels import generate_step, pick_token
+from rnntools.text import Vocab
+
+# --- data ---------------------------------------------------------------------------------------------------
+
+
+def test_char_stream_has_line_breaks_and_matches_vocab_encode():
+    lines = ["Café au lait", "naïve ünïcode ✓"]
+    vocab = lm.build_vocab(lines, "char")
+    ids = lm.encode_lines(vocab, lines)
+    text = "\n".join(lines) + "\n"
+    np.testing.assert_array_equal(ids, vocab.encode(list(text)))
+    assert vocab.decode(ids) == text
+    # unknown characters (here: a letter never seen) map to <unk>, not out of range
+    unknown = lm.encode_chars(vocab, "Zé")
+    assert unknown.tolist() == [vocab.unk_id, vocab.index["é"]]
+
+
+def test_word_stream_ends_lines_with_eos():
+    vocab = lm.build_vocab(["the cat sat", "the mat"], "word")
+    ids = lm.encode_lines(vocab, ["the cat sat", "the mat"])
+    assert ids.tolist() == [vocab.index["the"], vocab.index["cat"], vocab.index["sat"], vocab.eos_id,
+                            vocab.index["the"], vocab.index["mat"], vocab.eos_id]
+
+
+def test_stream_batches_layout_and_carry_continuity():
+    ids = np.arange(103, dtype=np.int32)
+    b = lm.StreamBatches(ids, batch=4, seq_len=10)  # S = 25 per row: windows 10, 10, 5
+    assert len(b) == 3
+    x0, y0 = b[0]
+    x2, y2 = b[2]
+    assert x0.shape == (10, 4) and x2.shape == (5, 4)
+    np.testing.assert_array_equal(y0, x0 + 1)
+    # row r is the contiguous stream r*25 .. r*25+24 across the windows: state carries along it
+    row = np.concatenate([b[k][0][:, 1] for k in range(3)])
+    np.testing.assert_array_equal(row, np.arange(25, 50))
+    with pytest.raises(IndexError):
+        b[3]
+
+
+def test_split_stream_holds_out_the_end():
+    ids = np.arange(1000)
+    train, val = lm.split_stream(ids, 0.1)
+    assert len(val) == 100 and val[0] == 900 and len(train) == 900
+    train, val = lm.split_stream(ids, 0.0)
+    assert len(val) == 0 and len(train) == 1000
+
+
+def test_unescape():
+    assert lm.unescape(r"a\nb\t\\") == "a\nb\t\\"
+    assert lm.unescape("plain é") == "plain é"
+
+
+# --- kernels against plain numpy ----------------------------------------------------------------------------
+
+
+def pick_reference(logits, temperature, top_k, u):
+    logits = np.asarray(logits, np.float64)
+    if temperature <= 0:
+        return int(np.argmax(logits))
+    keep = np.ones_like(logits, bool)
+    if 0 < top_k < len(logits):
+        keep = logits >= np.sort(logits)[len(logits) - top_k]
+    p = np.where(keep, np.exp((logits - logits.max()) / temperature), 0.0)
+    c = np.cumsum(p)
+    return int(min(np.searchsorted(c, u * c[-1], side="right"), np.flatnonzero(keep)[-1]))
+
+
+@pytest.mark.parametrize("temperature,top_k", [(1.0, 0), (0.5, 0), (2.0, 3), (1.0, 1), (0.0, 0), (0.7, 20)])
+def test_pick_token_matches_numpy(temperature, top_k):
+    rng = np.random.default_rng(7)
+    probs = np.zeros(12)
+    for trial in range(50):
+        logits = rng.normal(size=12) * 3
+        u = rng.random()
+        assert pick_token(logits, temperature, top_k, u, probs) == pick_reference(logits, temperature, top_k, u)
+
+
+def test_pick_token_frequencies_follow_softmax():
+    logits = np.log(np.array([0.5, 0.3, 0.2]))
+    probs = np.zeros(3)
+    rng = np.random.default_rng(0)
+    draws = np.array([pick_token(logits, 1.0, 0, rng.random(), probs) for _ in range(4000)])
+    freq = np.bincount(draws, minlength=3) / len(draws)
+    np.testing.assert_allclose(freq, [0.5, 0.3, 0.2], atol=0.03)
+    top2 = np.array([pick_token(logits, 1.0, 2, rng.random(), probs) for _ in range(4000)])
+    assert not (top2 == 2).any()
+
+
+def numpy_step(model, token, h, c):
+    """One step of the stack and the projection in plain numpy (float64), the equations of rnntools.nn."""
+    p, H = model.params, model.hidden
+    x = p["embed.W"][token]
+    h, c = h.copy(), c.copy()
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    for l in range(model.layers):
+        W, b = p[f"rnn.{l}.W"], p[f"rnn.{l}.b"]
+        a_h, a_x = h[l] @ W[:H], x @ W[H:]
+        if model.cell == "lstm":
+            a = a_h + a_x + b
+            f, i, o, g = sig(a[:H]), sig(a[H:2 * H]), sig(a[2 * H:3 * H]), np.tanh(a[3 * H:])
+            c[l] = f * c[l] + i * g
+            h[l] = o * np.tanh(c[l])
+        elif model.cell == "gru":
+            r = sig(a_h[:H] + a_x[:H] + b[:H])
+            z = sig(a_h[H:2 * H] + a_x[H:2 * H] + b[H:2 * H])
+            n = np.tanh(a_x[2 * H:] + b[2 * H:] + r * (a_h[2 * H:] + p[f"rnn.{l}.bn"]))
+            h[l] = (1 - z) * n + z * h[l]
+        else:
+            h[l] = np.tanh(a_h + a_x + b)
+        x = h[l]
+    return x @ p["out.W"] + p["out.b"], h, c
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_generate_step_matches_numpy(cell):
+    V, E, H, L = 7, 3, 4, 2
+    model = lm.LanguageModel(V, cell=cell, hidden=H, layers=L, embed_dim=E, seed=5, dtype=np.float64)
+    vocab = Vocab.build({"a": 3, "b": 2, "\n": 1}, level="char", lowercase=False)
+    sampler = lm.Sampler(lm.LoadedLM(model, vocab, {}))
+    h = np.zeros((L, H))
+    c = np.zeros((L, H))
+    token = 4
+    for _ in range(4):
+        logits, h, c = numpy_step(model, token, h, c)
+        u = 0.37
+        got = sampler._step(token, 0.9, 0, u)
+        np.testing.assert_allclose(sampler.logits[0], logits, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(sampler.h[:, 0], h, rtol=0, atol=1e-12)
+        assert got == pick_reference(logits, 0.9, 0, u)
+        token = got
+
+
+def test_greedy_sampling_agrees_with_the_training_forward():
+    """The fused step and the sequence forward used in training are the same function."""
+    vocab = lm.build_vocab(["abcabc", "cab"], "char")
+    model = lm.LanguageModel(len(vocab), cell="lstm", hidden=8, layers=2, embed_dim=4, seed=2,
+                             dtype=np.float64)
+    sampler = lm.Sampler(lm.LoadedLM(model, vocab, {}))
+    tokens = [t for t, _ in sampler.generate("ab", 12, temperature=0.0, rng=np.random.default_rng(0))]
+    seq = np.array([sampler.end] + sampler.prime_ids("ab").tolist() + tokens, np.int32)
+    e, _ = model.embed.forward(seq[:-1, None])
+    y, _, _ = model.rnn.forward(e)
+    logits, _ = model.out.forward(y)
+    greedy = logits[:, 0].argmax(axis=1)[-len(tokens):]
+    np.testing.assert_array_equal(greedy, tokens)
+
+
+# --- training -----------------------------------------------------------------------------------------------
+
+TEXT = ["the cat sat on the mat.", "a dog ate my hat!"] * 6
+
+
+def write(tmp_path, lines, name="text.txt"):
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+def tiny(**kw):
+    base = dict(level="char", hidden=32, embed_dim=16, batch=4, seq_len=16, val_fraction=0.0, epochs=1,
+                threads=1, lr=1e-2, seed=3)
+    base.update(kw)
+    return base
+
+
+def test_tiny_lm_memorises_a_short_text(tmp_path):
+    src = write(tmp_path, TEXT)
+    out = str(tmp_path / "lm.npz")
+    summary = lm.train([src], out, tiny(epochs=150, batch=2))
+    assert summary["steps"] > 100
+    loaded = lm.load(out)
+    total, n = lm.stream_nll(loaded.model, lm.encode_lines(loaded.vocab, TEXT), 1, 50)
+    assert total / n < 0.35  # nats per char; the untrained model is at ~ln(21) = 3.0
+    sampler = lm.Sampler(loaded)
+    text = "".join(t for _, t in sampler.generate("the cat ", 15, temperature=0.0,
+                                                     rng=np.random.default_rng(0)))
+    assert text == "sat on the mat."
+
+
+def test_resume_equals_uninterrupted_training(tmp_path):
+    src = write(tmp_path, TEXT * 2)
+    a, b = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
+    options = dict(layers=2, dropout=0.2, val_fraction=0.1, cell="gru")
+    lm.train([src], a, tiny(epochs=3, **options))
+    lm.train([src], b, tiny(epochs=1, **options))
+    lm.train([src], b, tiny(epochs=3, resume=b, **options))
+    ma, mb = load_model(a), load_model(b)
+    assert sorted(ma.arrays) == sorted(mb.arrays)
+    for name in ma.arrays:
+        np.testing.assert_array_equal(ma.arrays[name], mb.arrays[name], err_msg=name)
+    assert ma.meta["training"]["counters"] == {**mb.meta["training"]["counters"],
+                                               "elapsed": ma.meta["training"]["counters"]["elapsed"]}
+
+
+def test_validation_metrics_are_consistent(tmp_path):
+    src = write(tmp_path, TEXT * 4)
+    summary = lm.train([src], str(tmp_path / "m.npz"), tiny(epochs=2, val_fraction=0.2))
+    ev = summary["last_eval"]
+    assert ev["val_perplexity"] == pytest.approx(math.exp(ev["val_loss"]))
+    assert ev["val_bpc"] == pytest.approx(ev["val_loss"] / math.log(2))
+
+
+def test_word_level_training_and_scoring(tmp_path):
+    src = write(tmp_path, TEXT * 2)
+    out = str(tmp_path / "w.npz")
+    lm.train([src], out, tiny(level="word", epochs=3, seq_len=5, min_count=1))
+    loaded = lm.load(out)
+    assert loaded.vocab.level == "word" and "cat" in loaded.vocab
+    scores = lm.score_lines(loaded, ["the cat sat on the mat.", "zebra"])
+    assert scores[0]["tokens"] == 7 and scores[1]["tokens"] == 2  # words + </s>
+    for s in scores:
+        assert s["perplexity"] == pytest.approx(math.exp(-s["log_likelihood"] / s["tokens"]))
+
+
+def test_score_lines_batched_equals_one_by_one(tmp_path):
+    vocab = lm.build_vocab(TEXT, "char")
+    model = lm.LanguageModel(len(vocab), cell="lstm", hidden=8, layers=1, embed_dim=4, seed=1)
+    loaded = lm.LoadedLM(model, vocab, {})
+    lines = ["the cat", "a dog ate my hat and more", "", "mat"]
+    together = lm.score_lines(loaded, lines)
+    for line, score in zip(lines, together):
+        alone = lm.score_lines(loaded, [line])[0]
+        assert score["log_likelihood"] == pytest.approx(alone["log_likelihood"], rel=1e-5)
+
+
+# --- bad inputs ---------------------------------------------------------------------------------------------
+
+
+def test_empty_text_is_a_clear_error(tmp_path):
+    src = write(tmp_path, ["", "   "])
+    with pytest.raises(InputError, match="no text to learn from"):
+        lm.train([src], str(tmp_path / "m.npz"), tiny())
+
+
+def test_seq_len_longer_than_the_data(tmp_path):
+    src = write(tmp_path, ["short"])
+    with pytest.raises(InputError, match=r"6 tokens, too few for --seq-len 50"):
+        lm.train([src], str(tmp_path / "m.npz"), tiny(seq_len=50))
+
+
+def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
+    src = write(tmp_path, TEXT)
+    out = str(tmp_path / "m.npz")
+    original = lm.LanguageModel.loss_and_grads
+    calls = {"n": 0}
+
+    def poisoned(self, *args, **kwargs):
+        loss, grads, state = original(self, *args, **kwargs)
+        calls["n"] += 1
+        return (float("nan") if calls["n"] > 8 else loss), grads, state
+
+    monkeypatch.setattr(lm.LanguageModel, "loss_and_grads", poisoned)
+    with pytest.raises(TrainingError, match="loss became nan at step 9; .* keeps the model of step 8"):
+        lm.train([src], out, tiny(epochs=50, batch=2))
+    assert np.isfinite(load_model(out).arrays["out.W"]).all()  # the last good model is kept
+
+
+def test_corrupt_and_wrong_kind_models(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 this is not a zip file")
+    with pytest.raises(ModelFileError, match="not an rnntools model file"):
+        lm.load(str(bad))
+    other = str(tmp_path / "vectors.npz")
+    save_model(other, "vectors", {"vectors": np.zeros((2, 2), np.float32)}, {})
+    with pytest.raises(ModelFileError, match="is a 'vectors' model, expected 'lm'"):
+        lm.load(other)
