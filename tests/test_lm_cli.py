@@ -1,0 +1,169 @@
+"""`rnn-train --task lm`, `sample`, `predict` and `evaluate` on language models, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnntools.io import save_model
+
+LINES = ["It is a truth universally acknowledged.", "However little known the feelings may be."] * 8
+TRAIN = ["--task", "lm", "--hidden", "24", "--embed-dim", "8", "--batch", "4", "--seq-len", "20",
+         "--threads", "1", "--val-fraction", "0.1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from rnntools.cli import main
+
+    d = tmp_path_factory.mktemp("lmcli")
+    text = d / "text.txt"
+    text.write_text("".join(line + "\n" for line in LINES), encoding="utf-8")
+    model = d / "lm.npz"
+    log = d / "log.jsonl"
+
+    class Main:
+        name = "rnntools"
+
+        def main(self, args=None, **kw):
+            main(list(args))
+
+    result = CliRunner().invoke(Main(), ["rnn-train", *TRAIN, "--epochs", "3", str(text), "-o", str(model),
+                                         "--log", str(log)])
+    assert result.exit_code == 0, result.stderr
+    return {"dir": d, "text": str(text), "model": str(model), "log": str(log), "train": result}
+
+
+def test_train_writes_model_and_log(trained):
+    assert trained["train"].stdout == ""  # stdout is for data only
+    events = [json.loads(line) for line in open(trained["log"])]
+    evals = [e for e in events if e["event"] == "eval"]
+    assert len(evals) == 3 and {"val_loss", "val_perplexity", "val_bpc"} <= set(evals[0])
+    steps = [e for e in events if e["event"] == "step"]
+    assert steps and {"loss", "lr", "chars_per_s", "epoch", "step"} <= set(steps[0])
+
+
+def test_sample_is_reproducible_with_seed(run_cli, trained):
+    args = ["sample", trained["model"], "--length", "60", "--prime", "It is", "--temperature", "0.8"]
+    first = run_cli([*args, "--seed", "5"])
+    again = run_cli([*args, "--seed", "5"])
+    other = run_cli([*args, "--seed", "6"])
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout == again.stdout != other.stdout
+    assert first.stdout.startswith("It is") and first.stdout.endswith("\n")
+
+
+def test_sample_count_until_jsonl(run_cli, trained):
+    result = run_cli(["sample", trained["model"], "--count", "3", "--until", r"\n", "--length", "200",
+                      "--top-k", "5"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["sample"] for r in records] == [0, 1, 2]
+    for r in records:
+        assert "\n" not in r["text"] and r["stopped"] in ("until", "length")
+    # sample i does not depend on how many samples were asked for
+    one = run_cli(["sample", trained["model"], "--count", "1", "--format", "jsonl", "--until", r"\n",
+                   "--length", "200", "--top-k", "5"])
+    assert json.loads(one.stdout)["text"] == records[0]["text"]
+
+
+def test_sample_non_ascii_prime_and_unknown_until(run_cli, trained):
+    result = run_cli(["sample", trained["model"], "--prime", "Naïve ✓", "--length", "5"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Naïve ✓")
+    result = run_cli(["sample", trained["model"], "--until", "✓"])
+    assert result.exit_code == 2 and "--until '✓' is not a token" in result.stderr
+
+
+def test_predict_plain_and_jsonl_field(run_cli, trained):
+    result = run_cli(["predict", trained["model"]], input="It is a truth.\nzzzz qqq\n")
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in rows] == ["It is a truth.", "zzzz qqq"]
+    assert rows[0]["bpc"] < rows[1]["bpc"]  # the familiar sentence is more likely
+    assert rows[0]["tokens"] == len("It is a truth.") + 1
+    records = '{"id": 7, "body": "It is a truth."}\n'
+    result = run_cli(["predict", trained["model"], "--field", "body"], input=records)
+    row = json.loads(result.stdout)
+    assert row["id"] == 7 and row["body"] == "It is a truth." and row["bpc"] == pytest.approx(rows[0]["bpc"])
+    result = run_cli(["predict", trained["model"], "--field", "text"], input=records)
+    assert result.exit_code == 1 and "<stdin>:1: record has no field 'text'" in result.stderr
+
+
+def test_evaluate_reports_bpc(run_cli, trained):
+    result = run_cli(["evaluate", trained["model"], trained["text"]])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["characters"] == sum(len(line) + 1 for line in LINES)
+    assert 0 < summary["bpc"] < 5
+
+
+def test_bad_inputs(run_cli, trained, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    out = str(tmp_path / "m.npz")
+    result = run_cli(["rnn-train", *TRAIN, str(empty), "-o", out])
+    assert result.exit_code == 1 and "no text to learn from" in result.stderr
+    result = run_cli(["rnn-train", *TRAIN, "--seq-len", "5000", trained["text"], "-o", out])
+    assert result.exit_code == 1 and "too few for --seq-len 5000" in result.stderr
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(open(trained["model"], "rb").read()[:300])
+    result = run_cli(["sample", str(corrupt)])
+    assert result.exit_code == 1 and "rnntools sample: error:" in result.stderr
+    vectors = str(tmp_path / "v.npz")
+    save_model(vectors, "vectors", {"vectors": np.zeros((2, 2), np.float32)}, {})
+    result = run_cli(["sample", vectors])
+    assert result.exit_code == 1 and "is a 'vectors' model, expected 'lm'" in result.stderr
+    result = run_cli(["rnn-train", *TRAIN, "--resume", vectors, trained["text"], "-o", out])
+    assert result.exit_code == 1 and "expected 'lm'" in result.stderr
+    result = run_cli(["rnn-train", *TRAIN, "--hidden", "99", "--resume", trained["model"], trained["text"],
+                      "-o", out])
+    assert result.exit_code == 2 and "--hidden 99 differs" in result.stderr
+
+
+def test_resume_continues_from_the_saved_step(run_cli, trained, tmp_path):
+    out = str(tmp_path / "r.npz")
+    import shutil
+
+    shutil.copy(trained["model"], out)
+    result = run_cli(["rnn-train", "--task", "lm", "--threads", "1", "--epochs", "4", "--resume", out,
+                      trained["text"], "-o", out])
+    assert result.exit_code == 0, result.stderr
+    from rnntools.io import load_model
+
+    counters = load_model(out).meta["training"]["counters"]
+    first = load_model(trained["model"]).meta["training"]["counters"]
+    assert counters["epoch"] == 4 and counters["step"] > first["step"]
+
+
+def test_help_has_examples_and_does_not_import_numba():
+    code = ("import sys; from rnntools.cli import main\n"
+            "try:\n    main(['sample', '--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'numba' not in sys.modules, 'numba imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "rnntools sample lm.npz" in result.stdout and "--temperature" in result.stdout
+
+
+@pytest.mark.slow
+def test_subprocess_pipeline_sample_into_predict(trained):
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    rnntools = [sys.executable, "-m", "rnntools"]
+    sample = subprocess.Popen([*rnntools, "sample", trained["model"], "--count", "4", "--length", "40"],
+                              stdout=subprocess.PIPE, env=env)
+    predict = subprocess.run([*rnntools, "predict", trained["model"], "--field", "text"], stdin=sample.stdout,
+                             capture_output=True, text=True, env=env)
+    sample.stdout.close()
+    assert sample.wait() == 0 and predict.returncode == 0, predict.stderr
+    rows = [json.loads(line) for line in predict.stdout.splitlines()]
+    assert [r["sample"] for r in rows] == [0, 1, 2, 3] and all(np.isfinite(r["bpc"]) for r in rows)
+    head = subprocess.run(f"{sys.executable} -m rnntools sample {trained['model']} --length 2000 | head -c 10",
+                          shell=True, capture_output=True, text=True, env=env)
+    assert len(head.stdout) == 10 and head.stderr == ""
