@@ -58,6 +58,17 @@ def test_baseline_is_seasonal_naive_and_targets_invert_it():
     assert np.isnan(R[35, 6]) and np.isnan(R[2, 0])                  # past the end; baseline before start
 
 
+def test_masked_l1_gradient():
+    from gradcheck import assert_grad
+
+    rng = np.random.default_rng(2)
+    Y, R = rng.normal(size=(3, 2, 4)), rng.normal(size=(3, 2, 4))
+    M = (rng.random((3, 2, 4)) > 0.3).astype(float)
+    total, count, dY = F.masked_l1(Y, R, M)
+    assert count == M.sum() and total == pytest.approx(np.sum(np.abs(Y - R) * M))
+    assert_grad(lambda: F.masked_l1(Y, R, M)[0], Y, dY, name="Y")
+
+
 # --- no look-ahead ------------------------------------------------------------------------------------
 
 def test_features_use_no_future_values():
@@ -222,9 +233,9 @@ def test_cli_train_predict_evaluate(run_cli, samples_dir, tmp_path):
     assert r.exit_code == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["folds"] == 1 and summary["horizon"] == 12 and "naive_mase" in summary
-    # options of other tasks and kinds are usage errors
-    r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", model, "--layers", 2])
-    assert r.exit_code == 2 and "--layers" in r.stderr
+    # bad option values are usage errors
+    r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", model, "--intervals", "80,150"])
+    assert r.exit_code == 2 and "--intervals" in r.stderr
 
 
 @pytest.mark.slow

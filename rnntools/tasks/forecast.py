@@ -31,7 +31,6 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, TrainingError, UsageError
-from rnntools.tasks import forecast_net as net
 from rnntools.tasks.series import (Scaler, Series, TimeAxis, coverage, mase, multiplicative, seasonal_naive,
                                    smape)
 
@@ -56,7 +55,11 @@ class ForecastConfig:
     intervals: tuple = (80, 95)
     cell: str = "gru"
     hidden: int = 32
+    layers: int = 1
+    dropout: float = 0.0
     missing: str = "error"
+    refit: bool = True                # after early stopping, retrain on all data for the best epoch count
+    level_input: bool = True          # feed the scaled value itself (besides level-free features)
 
     def to_meta(self) -> dict:
         d = asdict(self)
@@ -102,7 +105,67 @@ def min_length(cfg: ForecastConfig) -> int:
 N_FEATURES = 6
 
 
-def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int) -> np.ndarray:
+class Member:
+    """One network of the ensemble on the shared engine: ``rnntools.nn.Recurrent`` over the (T, B, F)
+    features and a ``Dense`` head at every step. Parameters live in one flat dict (``rnn.0.W``,
+    ``out.W``...), optimiser moments in an engine ``Adam``."""
+
+    def __init__(self, cfg: "ForecastConfig", outputs: int, params: dict | None = None,
+                 rng: np.random.Generator | None = None):
+        from rnntools import nn
+
+        fresh = params is None
+        self.params = {} if fresh else params
+        self.rnn = nn.Recurrent(self.params, "rnn", cfg.cell, N_FEATURES, cfg.hidden, layers=cfg.layers,
+                                dropout=cfg.dropout, rng=rng)
+        self.out = nn.Dense(self.params, "out", cfg.hidden, outputs, rng=rng)
+        if fresh:
+            # a small head: the untrained forecast is the baseline, training learns the residual
+            self.params["out.W"] *= 0.1
+            self.params["out.b"][:] = 0.0
+        self.opt = None
+
+    def forward_last(self, X: np.ndarray) -> np.ndarray:
+        """(B, O) outputs of the last step for inputs X (T, B, F)."""
+        y, _, _ = self.rnn.forward(np.ascontiguousarray(X, dtype=self.params["out.W"].dtype))
+        return self.out.forward(y[-1])[0]
+
+    def train_step(self, X, R, M, lr: float, clip: float, rng) -> tuple[float, int]:
+        from rnntools import nn
+
+        if self.opt is None:
+            self.make_optimizer()
+        y, _, rc = self.rnn.forward(X, train=True, rng=rng)
+        Y, oc = self.out.forward(y)                      # (T, B, O)
+        loss, count, dY = masked_l1(Y, R, M)
+        grads: dict = {}
+        dy = self.out.backward(dY / max(count, 1), oc, grads)
+        self.rnn.backward(dy, rc, grads, need_dx=False)
+        if clip:
+            nn.clip_grad_norm(grads, clip)
+        self.opt.lr = lr
+        self.opt.step(grads)
+        return loss, count
+
+    def make_optimizer(self):
+        from rnntools import nn
+
+        self.opt = nn.Adam(self.params)
+        for name, a in self.params.items():   # moments exist from the start, so --resume can fill them
+            self.opt.m[name] = np.zeros_like(a)
+            self.opt.v[name] = np.zeros_like(a)
+
+
+def masked_l1(Y: np.ndarray, R: np.ndarray, M: np.ndarray) -> tuple[float, int, np.ndarray]:
+    """Sum of ``|Y - R|`` where the mask M is 1, the number of terms, and the gradient of the sum w.r.t. Y.
+
+    L1 because forecasts are scored by MASE (a mean absolute error): the forecast that minimises it is
+    the median, which also keeps outliers of short real series from dragging the fit."""
+    diff = (Y - R) * M
+    return float(np.abs(diff).sum()), int(M.sum()), np.sign(diff).astype(Y.dtype)
+
+
+def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int, level: bool = True) -> np.ndarray:
     """Per-step inputs for the last ``W - need`` columns of the scaled tails ``Z`` (B, W).
 
     Returns (W - need, B, F): z, z - z[-1], z - z[-season] (0 without season), z - mean of the last
@@ -114,7 +177,8 @@ def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int) -> np
     out = np.zeros((T, B, N_FEATURES), np.float64)
     cols = np.arange(need, W)
     zt = Z[:, cols]                                   # (B, T)
-    out[:, :, 0] = zt.T
+    if level:
+        out[:, :, 0] = zt.T
     out[:, :, 1] = (zt - Z[:, cols - 1]).T
     if season > 1:
         out[:, :, 2] = (zt - Z[:, cols - season]).T
@@ -169,7 +233,7 @@ class Model:
 
     cfg: ForecastConfig
     axis: TimeAxis
-    members: list = field(default_factory=list)          # list of param dicts
+    members: list = field(default_factory=list)          # list of Member
     scalers: dict = field(default_factory=dict)           # id -> Scaler
     levels: list = field(default_factory=list)            # interval levels (percent)
     qtable: np.ndarray | None = None                      # (levels, horizon) scaled abs-error quantiles
@@ -184,7 +248,7 @@ class Model:
         keep = ("val_fraction", "epochs", "patience", "batch", "lr", "clip", "seed", "max_time", "max_steps",
                 "optimizer")
         out = {k: conf[k] for k in keep if conf.get(k) is not None}
-        out.update(cell=self.cfg.cell, hidden=self.cfg.hidden)
+        out.update(cell=self.cfg.cell, hidden=self.cfg.hidden, layers=self.cfg.layers, dropout=self.cfg.dropout)
         return out
 
     @property
@@ -214,12 +278,12 @@ class Model:
         done = 0
         pe = np.asarray(phase_end, np.int64).copy()
         while done < horizon:
-            X = features(Z, pe, cfg.season, need).astype(members[0]["Wx"].dtype)
+            X = features(Z, pe, cfg.season, need, cfg.level_input).astype(np.float32)
             k = self.outputs
             base = baseline(Z, k, cfg.season, cfg.difference)
             y = np.zeros((Z.shape[0], k))
-            for p in members:
-                y += net.forward(cfg.cell, p, X, last_only=True)[0]
+            for member in members:
+                y += member.forward_last(X)
             block = base + y / len(members)
             take = min(k, horizon - done)
             out[:, done:done + take] = block[:, :take]
@@ -335,7 +399,7 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         sc = fit_scaler(y[:train_end], cfg)
         model.scalers[s.id] = sc
         z = sc.transform(y)
-        F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need)[:, 0, :]  # (n-need, F)
+        F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need, cfg.level_input)[:, 0, :]
         R = targets(z, O, cfg.season, cfg.difference)[need:]                                # (n-need, O)
         t = np.arange(need, n)
         M = ~np.isnan(R) & ((t[:, None] + np.arange(1, O + 1)[None, :]) < train_end)
@@ -367,13 +431,17 @@ class ForecastTask:
     unit = "windows"
 
     def __init__(self, model: Model, data: _Data, batch: int, seed: int, clip: float, save_fn=None):
-        self.model, self.data, self.batch = model, data, batch
+        self.model, self.data, self.batch, self.clip = model, data, batch, clip
         rng = np.random.default_rng([seed, 7])
         if not model.members:
-            model.members = [net.init_params(model.cfg.cell, N_FEATURES, model.cfg.hidden, model.outputs, rng)
-                             for _ in range(model.cfg.ensemble)]
-        self._params = {f"m{k}.{n}": a for k, p in enumerate(model.members) for n, a in p.items()}
-        self.opt = net.Adam(self._params, clip=clip)
+            model.members = [Member(model.cfg, model.outputs, rng=rng) for _ in range(model.cfg.ensemble)]
+        self._params, self._state = {}, {}
+        for k, m in enumerate(model.members):
+            m.make_optimizer()
+            for n, a in m.params.items():
+                self._params[f"m{k}.{n}"] = a
+                self._state[f"m{k}.adam_m.{n}"] = m.opt.m[n]
+                self._state[f"m{k}.adam_v.{n}"] = m.opt.v[n]
         self.save_fn = save_fn
 
     def steps_per_epoch(self) -> int:
@@ -390,16 +458,10 @@ class ForecastTask:
         d, cfg = self.data, self.model.cfg
         rows = d.starts[batch][None, :] + np.arange(cfg.lookback)[:, None]   # (L, B)
         X, R, M = d.X[rows], d.R[rows], d.M[rows]                             # (L, B, F), (L, B, O)
-        grads, total, count = {}, 0.0, 0
-        for k, p in enumerate(self.model.members):
-            Y, cache = net.forward(cfg.cell, p, X)
-            loss, cnt, dY = net.masked_l1(Y, R, M)
-            g = net.backward(cfg.cell, p, cache, dY / max(cnt, 1))
-            for n in p:
-                grads[f"m{k}.{n}"] = g[n]
+        total, count = 0.0, 0
+        for k, member in enumerate(self.model.members):
+            loss, count = member.train_step(X, R, M, lr, self.clip, rng)
             total += loss / len(self.model.members)
-            count = cnt
-        self.opt.update(self._params, grads, lr)
         return total, count
 
     def evaluate(self) -> dict | None:
@@ -413,13 +475,14 @@ class ForecastTask:
         return self._params
 
     def train_state(self) -> dict:
-        return self.opt.state
+        return self._state
 
     def train_meta(self) -> dict:
-        return {"adam_t": self.opt.t}
+        return {"adam_t": [m.opt.t for m in self.model.members]}
 
     def load_train_meta(self, meta: dict) -> None:
-        self.opt.t = int(meta.get("adam_t", 0))
+        for m, t in zip(self.model.members, meta.get("adam_t", [])):
+            m.opt.t = int(t)
 
     def save(self, path, arrays: dict, meta: dict) -> None:
         if self.save_fn is not None:
@@ -468,19 +531,11 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
                              f"{axis.freq}; one model forecasts one frequency")
     cfg = resolve(cfg, axis, [len(s) for s in series])
     config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
-    cfg.cell = engine.get("cell") or cfg.cell
-    cfg.hidden = engine.get("hidden") or cfg.hidden
-    if cfg.cell not in net.GATES:
-        raise UsageError(f"--cell {cfg.cell} is not available for forecasting yet (use gru or rnn)")
-    if engine.get("layers") not in (None, 1):
-        raise UsageError("the forecaster has one recurrent layer (--layers 1)")
+    cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
     if config.optimizer != "adam":
         raise UsageError("the forecaster trains with --optimizer adam")
     model = Model(cfg, axis, input_options={**(input_options or {}), "missing": cfg.missing})
     data = build_data(series, model, config.val_fraction)
-    if resume is not None:
-        model.members = [{n: resume.arrays[f"m{k}.{n}"].copy() for n in ("Wx", "Wh", "b", "bn", "Wo", "bo")}
-                         for k in range(cfg.ensemble)]
     saved = {}
 
     def save_(path, arrays, meta):
@@ -492,20 +547,27 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
 
     task = ForecastTask(model, data, config.batch, config.seed, config.clip, save_fn=save_)
     was_quiet = console.is_quiet()
+    refit_epochs = 0
     if quiet:
         console.configure(quiet=True, command=console.command_name())
     try:
         summary = trainer_fit(task, config, output or "<memory>", resume=resume)
         best = saved["arrays"]
-        for k, p in enumerate(model.members):
-            for n in p:
-                p[n][...] = best[f"m{k}.{n}"]
+        for k, member in enumerate(model.members):
+            for n, a in member.params.items():
+                a[...] = best[f"m{k}.{n}"]
         calibrate(model, data, cfg.intervals)
+        if output is not None:
+            model.train_arrays, model.training = saved["arrays"], saved["training"]
+            save(model, output)   # a complete model, in case the refit below is interrupted
+        if cfg.refit and len(data.val_Z) and summary.get("best_step"):
+            refit_epochs = _refit(model, series, config, summary, task.steps_per_epoch())
     finally:
         if quiet:
             console.configure(quiet=was_quiet, command=console.command_name())
     model.summary = {k: v for k, v in summary.items() if k != "last_eval"}
     model.summary["val_loss"] = summary.get("best_val_loss")
+    model.summary["refit_epochs"] = refit_epochs
     if len(data.val_Z):
         naive = baseline(data.val_Z, cfg.horizon, cfg.season, "season" if cfg.season > 1 else "1")
         model.summary["val_naive"] = float(np.mean(np.abs(naive - data.val_Y)))
@@ -516,7 +578,36 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     return model
 
 
-ENGINE_DEFAULTS = dict(cell="gru", hidden=32, layers=1, epochs=200, patience=10, batch=32, lr=3e-3,
+def _refit(model: Model, series: list[Series], config, summary: dict, steps_per_epoch: int) -> int:
+    """Retrain from the same initialisation on every value (the held-out ends are the most recent, most
+    telling data of short series) for as many epochs as early stopping chose; scalers are refitted too.
+    The interval table stays the one calibrated on the validation split."""
+    from dataclasses import replace
+
+    from rnntools.tasks.trainer import fit as trainer_fit
+
+    epochs = max(1, math.ceil(summary["best_step"] / steps_per_epoch))
+    data = build_data(series, model, 0.0)
+    members = model.members
+    model.members = []
+    saved = {}
+    task = ForecastTask(model, data, config.batch, config.seed, config.clip,
+                        save_fn=lambda path, arrays, meta: saved.update(arrays=arrays))
+    cfg2 = replace(config, val_fraction=0.0, epochs=epochs, max_steps=None, max_time=None, log_path=None,
+                   checkpoint_every=None, resume=None)
+    was_quiet = console.is_quiet()
+    console.configure(quiet=True, command=console.command_name())
+    try:
+        trainer_fit(task, cfg2, "<memory>")
+    except BaseException:
+        model.members = members
+        raise
+    finally:
+        console.configure(quiet=was_quiet, command=console.command_name())
+    return epochs
+
+
+ENGINE_DEFAULTS = dict(cell="gru", hidden=32, layers=1, dropout=0.0, epochs=200, patience=10, batch=32, lr=3e-3,
                        val_fraction=0.2, clip=5.0, log_every=50)
 
 
@@ -525,7 +616,7 @@ ENGINE_DEFAULTS = dict(cell="gru", hidden=32, layers=1, epochs=200, patience=10,
 def save(model: Model, path: str) -> None:
     from rnntools.io import save_model
 
-    arrays = {f"m{k}.{n}": a for k, p in enumerate(model.members) for n, a in p.items()}
+    arrays = {f"m{k}.{n}": a for k, m in enumerate(model.members) for n, a in m.params.items()}
     # the trainer's extra arrays (optimiser moments, latest parameters) make --resume continue exactly
     arrays.update({k: v for k, v in model.train_arrays.items() if k.startswith(("state.", "resume."))})
     if model.qtable is not None:
@@ -555,11 +646,14 @@ def load(path: str) -> Model:
         c["intervals"] = tuple(c.get("intervals", ()))
         cfg = ForecastConfig(**c)
         axis = TimeAxis.from_meta(meta["axis"])
-        members = [{n: mf.arrays[f"m{k}.{n}"] for n in ("Wx", "Wh", "b", "bn", "Wo", "bo")}
-                   for k in range(cfg.ensemble)]
+        members = []
+        for k in range(cfg.ensemble):
+            prefix = f"m{k}."
+            params = {n[len(prefix):]: np.array(a) for n, a in mf.arrays.items() if n.startswith(prefix)}
+            members.append(Member(cfg, cfg.horizon if cfg.strategy == "direct" else 1, params))
         ids, sc = meta["series"]["ids"], meta["series"]["scalers"]
         scalers = {i: Scaler.from_list(v) for i, v in zip(ids, sc)}
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFileError(f"corrupt forecaster metadata ({exc.__class__.__name__}: {exc})", path) from None
     m = Model(cfg, axis, members, scalers, list(meta.get("levels", [])), mf.arrays.get("interval_q"),
               dict(meta.get("summary", {})), training=meta.get("training"),
