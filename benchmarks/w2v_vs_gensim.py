@@ -1,0 +1,172 @@
+"""rnntools w2v-train against gensim 4.x Word2Vec: speed, memory and quality, side by side.
+
+    flock /tmp/rnntools-bench.lock python benchmarks/w2v_vs_gensim.py [--reps 3] [--arch sg cbow]
+
+Data: benchmarks/datasets.py's English corpus (~5.8M words; Austen, Melville, GCIDE) and gensim's own
+questions-words.txt and wordsim353.tsv. The corpus is tokenized once with rnntools' tokenizer and written
+as space-separated lowercase tokens, one paragraph a line; gensim reads it with LineSentence (its streamed
+iterable path) and rnntools reads the same file, so both see exactly the same words.
+
+Hyperparameters, both sides: dim 100, window 5, negative 5, sample 1e-3, min-count 5, epochs 5, 2 threads,
+alpha 0.025 (sg) / 0.05 (cbow), min_alpha 0.0001.
+
+Each training runs in its own process (peak RSS per process); sides alternate within each repetition and
+the order flips between repetitions. words/s = corpus words x epochs / training seconds (gensim: the
+train() call; rnntools: the training loop after its reading pass), plus an end-to-end rate that includes
+vocabulary building (gensim's build_vocab; rnntools' read-and-count pass). Quality: gensim's
+KeyedVectors.evaluate_word_analogies (restrict_vocab=30000) and evaluate_word_pairs on wordsim353, on the
+vectors each side exported in word2vec text format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+HYPER = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5, threads=2)
+ALPHA = {"sg": 0.025, "cbow": 0.05}
+
+GENSIM_CHILD = r"""
+import json, resource, sys, time
+from gensim.models import Word2Vec
+from gensim.models.word2vec import LineSentence
+corpus, arch, alpha, out, h = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5])
+sentences = LineSentence(corpus)
+t0 = time.perf_counter()
+model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"], hs=0, sample=h["sample"],
+                 min_count=h["min_count"], sg=1 if arch == "sg" else 0, cbow_mean=1, workers=h["threads"],
+                 alpha=alpha, min_alpha=0.0001, seed=1)
+model.build_vocab(sentences)
+t1 = time.perf_counter()
+model.train(sentences, total_examples=model.corpus_count, epochs=h["epochs"])
+t2 = time.perf_counter()
+model.wv.save_word2vec_format(out)
+print(json.dumps({"vocab_seconds": t1 - t0, "train_seconds": t2 - t1, "vocab": len(model.wv),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RNNTOOLS_CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from rnntools.w2v.train import Params, train
+from rnntools.w2v.vectors import load, write_word2vec
+corpus, arch, alpha, out, h = sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], json.loads(sys.argv[6])
+model = out + ".npz"
+t0 = time.perf_counter()
+s = train([corpus], model, Params(arch=arch, dim=h["dim"], window=h["window"], negative=h["negative"],
+          sample=h["sample"], min_count=h["min_count"], epochs=h["epochs"], threads=h["threads"], alpha=alpha,
+          min_alpha=0.0001, seed=1))
+t1 = time.perf_counter()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+v = load(model)
+with open(out, "wb") as f:
+    write_word2vec(v.tokens, v.vectors, f, binary=False)
+print(json.dumps({"vocab_seconds": s["read_seconds"], "train_seconds": s["seconds"], "total_seconds": t1 - t0,
+                  "vocab": len(v.tokens), "peak_mb": peak}))
+"""
+
+QUALITY_CHILD = r"""
+import json, sys, logging
+logging.disable(logging.WARNING)
+from gensim.models import KeyedVectors
+kv = KeyedVectors.load_word2vec_format(sys.argv[1])
+acc, _ = kv.evaluate_word_analogies(sys.argv[2], restrict_vocab=30000)
+pearson, spearman, oov = kv.evaluate_word_pairs(sys.argv[3])
+print(json.dumps({"analogy": acc, "spearman": spearman.correlation, "pearson": pearson.statistic
+                  if hasattr(pearson, "statistic") else pearson[0], "oov": oov}))
+"""
+
+
+def prepare_corpus(path: str, out: str) -> int:
+    """The corpus as rnntools tokens, space-separated, one paragraph a line; returns the word count."""
+    sys.path.insert(0, ROOT)
+    from rnntools.text import tokenize_words
+
+    words = 0
+    with open(path, encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
+        for line in src:
+            tokens = tokenize_words(line)
+            if tokens:
+                words += len(tokens)
+                dst.write(" ".join(tokens) + "\n")
+    return words
+
+
+def run(code: list[str]) -> dict:
+    result = subprocess.run([sys.executable, "-c", *code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    if result.returncode != 0:
+        sys.exit(f"child failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--arch", nargs="+", default=["sg", "cbow"], choices=["sg", "cbow"])
+    parser.add_argument("--corpus", default=None, help="a text file instead of datasets.text_corpus_path()")
+    parser.add_argument("--epochs", type=int, default=HYPER["epochs"])
+    args = parser.parse_args()
+    import datasets
+
+    hyper = {**HYPER, "epochs": args.epochs}
+    source = args.corpus or str(datasets.text_corpus_path())
+    analogies, wordsim = str(datasets.analogy_path()), str(datasets.wordsim_path())
+    tmp = tempfile.mkdtemp(prefix="w2v-bench-")
+    corpus = os.path.join(tmp, "corpus.txt")
+    words = prepare_corpus(source, corpus)
+    print(f"corpus: {source}: {words:,} words (tokenized, {os.path.getsize(corpus) / 1e6:.0f} MB); "
+          f"{json.dumps(hyper)}; python {sys.version.split()[0]}")
+    print(f"load at start: {os.getloadavg()}")
+    rows = []
+    for arch in args.arch:
+        alpha = ALPHA[arch]
+        runs: dict[str, list[dict]] = {"gensim": [], "rnntools": []}
+        for rep in range(args.reps):
+            order = ["gensim", "rnntools"] if rep % 2 == 0 else ["rnntools", "gensim"]
+            for side in order:
+                out = os.path.join(tmp, f"{side}-{arch}-{rep}.txt")
+                h = json.dumps(hyper)
+                if side == "gensim":
+                    r = run([GENSIM_CHILD, corpus, arch, str(alpha), out, h])
+                    r["total_seconds"] = r["vocab_seconds"] + r["train_seconds"]
+                else:
+                    r = run([RNNTOOLS_CHILD, ROOT, corpus, arch, str(alpha), out, h])
+                r.update(run([QUALITY_CHILD, out, analogies, wordsim]))
+                r["wps"] = words * hyper["epochs"] / r["train_seconds"]
+                r["wps_total"] = words * hyper["epochs"] / r["total_seconds"]
+                os.remove(out)
+                runs[side].append(r)
+                print(f"  {arch} rep {rep + 1} {side:8s}: {r['wps'] / 1e6:.3f}M words/s train, "
+                      f"{r['wps_total'] / 1e6:.3f}M end-to-end, peak {r['peak_mb']:.0f} MB, vocab {r['vocab']}, "
+                      f"analogy {r['analogy']:.4f}, wordsim353 spearman {r['spearman']:.4f}  "
+                      f"(load {os.getloadavg()[0]:.2f})", flush=True)
+        med = {side: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for side, rs in runs.items()}
+        rows.append((arch, med))
+    print()
+    print(f"medians of {args.reps} alternating runs (2 threads; load now {os.getloadavg()})")
+    print(f"{'arch':5s} {'side':9s} {'train w/s':>11s} {'e2e w/s':>11s} {'peak MB':>8s} {'analogy':>8s} "
+          f"{'spearman':>9s}")
+    for arch, med in rows:
+        for side in ("gensim", "rnntools"):
+            m = med[side]
+            print(f"{arch:5s} {side:9s} {m['wps']:11,.0f} {m['wps_total']:11,.0f} {m['peak_mb']:8.0f} "
+                  f"{m['analogy']:8.4f} {m['spearman']:9.4f}")
+        g, r = med["gensim"], med["rnntools"]
+        print(f"{arch:5s} ratio rnntools/gensim: train {r['wps'] / g['wps']:.2f}x, end-to-end "
+              f"{r['wps_total'] / g['wps_total']:.2f}x; analogy {100 * (r['analogy'] - g['analogy']):+.2f} "
+              f"points, spearman {r['spearman'] - g['spearman']:+.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""word2vec end to end: training recovers planted structure, reproducibility, queries, evaluation,
+word2vec formats, bad inputs and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from rnntools.io import load_model
+
+GROUP_A = [f"apple{c}" for c in "abcdefghijkl"]
+GROUP_B = [f"stone{c}" for c in "abcdefghijkl"]
+
+
+def planted_corpus(path, lines=1200, seed=0):
+    """Two vocabularies that never share a line."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(lines):
+            group = GROUP_A if i % 2 else GROUP_B
+            f.write(" ".join(rng.choice(group, 8)) + "\n")
+    return path
+
+
+def train_args(corpus, out, *extra):
+    return ["w2v-train", str(corpus), "-o", str(out), "--dim", "16", "--window", "3", "--min-count", "1",
+            "--threads", "1", "--epochs", "3", "--sample", "0", *extra]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return planted_corpus(tmp_path_factory.mktemp("w2v") / "planted.txt")
+
+
+@pytest.mark.parametrize("arch", ["sg", "cbow"])
+def test_training_recovers_two_planted_vocabularies(run_cli, planted, tmp_path, arch):
+    out = tmp_path / "v.npz"
+    result = run_cli(train_args(planted, out, "--arch", arch))
+    assert result.exit_code == 0, result.output
+    from rnntools.w2v.vectors import load
+
+    model = load(out)
+    assert sorted(model.tokens) == sorted(GROUP_A + GROUP_B)
+    unit = model.unit
+    group = np.array([t in GROUP_A for t in model.tokens])
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, np.nan)
+    within = np.nanmean(sims[np.ix_(group, group)]) + np.nanmean(sims[np.ix_(~group, ~group)])
+    across = np.nanmean(sims[np.ix_(group, ~group)])
+    assert within / 2 > across + 0.3, (within / 2, across)
+    # every word's nearest neighbour is from its own vocabulary
+    nearest = np.nanargmax(sims, axis=1)
+    assert (group[nearest] == group).all()
+    meta = load_model(out).meta
+    assert meta["hyperparameters"]["arch"] == arch and meta["training"]["epochs_completed"] == 3
+    assert meta["training"]["epoch_loss"][-1] < meta["training"]["epoch_loss"][0]
+
+
+def test_same_seed_same_bytes_with_one_thread(run_cli, planted, tmp_path):
+    a, b, c = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "c.npz"
+    for out, seed in ((a, 7), (b, 7), (c, 8)):
+        assert run_cli(train_args(planted, out, "--seed", seed)).exit_code == 0
+    va, vb, vc = (load_model(p).arrays["vectors"] for p in (a, b, c))
+    assert va.tobytes() == vb.tobytes()
+    assert not np.array_equal(va, vc)
+
+
+def test_stdin_trains_like_a_file_and_logs_jsonl(run_cli, planted, tmp_path):
+    a, b, log = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "log.jsonl"
+    assert run_cli(train_args(planted, a)).exit_code == 0
+    result = run_cli(train_args("-", b, "--log", log), input=open(planted, encoding="utf-8").read())
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert np.array_equal(load_model(a).arrays["vectors"], load_model(b).arrays["vectors"])
+    events = [json.loads(line)["event"] for line in open(log)]
+    assert events[0] == "vocab" and events[-1] == "done" and events.count("epoch") == 3
+
+
+def test_vocab_file_restricts_the_words(run_cli, planted, tmp_path):
+    vocab = tmp_path / "vocab.jsonl"
+    vocab.write_text("".join(json.dumps({"token": t, "count": 1}) + "\n" for t in GROUP_A[:5] + ["unseen"]))
+    out = tmp_path / "v.npz"
+    result = run_cli(train_args(planted, out, "--vocab", vocab))
+    assert result.exit_code == 0, result.output
+    from rnntools.w2v.vectors import load
+
+    model = load(out)
+    assert model.tokens == GROUP_A[:5] + ["unseen"]
+    assert model.vocab.counts[-1] == 0 and model.vocab.counts[0] > 0
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("", "no words in the corpus"),
+    ("!!! ...\n\n---\n", "no words in the corpus"),
+    ("one two three\n", "no word occurs at least --min-count 5 times"),
+])
+def test_bad_corpora_get_a_clear_error(run_cli, tmp_path, text, needle):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(text)
+    result = run_cli(["w2v-train", corpus, "-o", tmp_path / "v.npz"])
+    assert result.exit_code == 1
+    assert needle in result.stderr and "c.txt" in result.stderr
+    assert not (tmp_path / "v.npz").exists()
+
+
+def test_interrupt_saves_what_was_trained(planted, tmp_path, monkeypatch):
+    """Ctrl-C in the training loop: the workers stop, the vectors are saved, KeyboardInterrupt goes on."""
+    from rnntools import console
+    from rnntools.w2v import train as train_module
+
+    class Bar:
+        def __init__(self, description):
+            self.description = description
+
+        def update(self, *a, **k):
+            if self.description == "training":
+                raise KeyboardInterrupt
+
+    class Progress:
+        def __init__(self, description, *a, **k):
+            self.description = description
+
+        def __enter__(self):
+            return Bar(self.description)
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(console, "progress", Progress)
+    out = tmp_path / "v.npz"
+    params = train_module.Params(dim=8, min_count=1, epochs=50, threads=2, sample=0)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train([str(planted)], str(out), params)
+    meta = load_model(out).meta
+    assert meta["training"]["interrupted"] is True and meta["training"]["progress"] < 1
+    assert not os.path.exists(f"{out}.tmp")
+
+
+# --- queries and evaluation on vectors with known geometry ------------------------------------------------
+
+KNOWN = {  # king - man + woman = queen exactly; paris - france + italy = rome
+    "the": [0.1, 0.1, 0.1, 1.0], "man": [1, 0, 0, 0], "woman": [1, 1, 0, 0], "king": [3, 0, 0, 0.2],
+    "queen": [3, 1, 0, 0.2], "france": [0, 0, 1, 0], "paris": [0, 0, 1, 1], "italy": [0, 0, 2, 0],
+    "rome": [0, 0, 2, 1], "prince": [3, 0.05, 0, 0.2],
+}
+
+
+@pytest.fixture
+def known(tmp_path, run_cli):
+    text = f"{len(KNOWN)} 4\n" + "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in KNOWN.items())
+    src = tmp_path / "known.txt"
+    src.write_text(text)
+    out = tmp_path / "known.npz"
+    result = run_cli(["import", src, "-o", out])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_neighbors_cosine_analogies_and_unknown_words(run_cli, known):
+    result = run_cli(["neighbors", known, "king", "King - man + woman", "paris - france + italy", "nosuch",
+                      "-k", "2"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["query"] == "king" and records[0]["neighbors"][0]["token"] == "prince"
+    vec = np.array(list(KNOWN.values()), float)
+    unit = vec / np.linalg.norm(vec, axis=1, keepdims=True)
+    ids = {w: i for i, w in enumerate(KNOWN)}
+    assert records[0]["neighbors"][0]["score"] == pytest.approx(unit[ids["king"]] @ unit[ids["prince"]], abs=1e-6)
+    assert records[1]["neighbors"][0]["token"] == "queen"
+    assert records[2]["neighbors"][0]["token"] == "rome"
+    assert all(n["token"] not in ("paris", "france", "italy") for n in records[2]["neighbors"])
+    assert records[3] == {"query": "nosuch", "error": "unknown word: nosuch"}
+    assert "1 query with unknown words" in result.stderr
+    strict = run_cli(["neighbors", known, "--strict"], input="king\nnosuch\n")
+    assert strict.exit_code == 1 and "<stdin>:2: unknown word: nosuch" in strict.stderr
+
+
+def test_neighbors_jsonl_field_cosmul_and_restrict(run_cli, known):
+    lines = json.dumps({"id": 7, "q": "king - man + woman"}) + "\n"
+    result = run_cli(["neighbors", known, "--field", "q", "--method", "cosmul", "-k", "1"], input=lines)
+    record = json.loads(result.stdout)
+    assert record["id"] == 7 and record["neighbors"][0]["token"] == "queen"
+    result = run_cli(["neighbors", known, "king", "--restrict", "3", "-k", "5"])
+    found = json.loads(result.stdout)["neighbors"]
+    assert sorted(n["token"] for n in found) == ["man", "the", "woman"]  # only the 3 most frequent
+    assert [n["score"] for n in found] == sorted((n["score"] for n in found), reverse=True)
+
+
+def test_evaluate_analogies_and_similarity(run_cli, known, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text(": family\nman woman king queen\nMAN KING woman queen\n: capitals\n"
+                         "france paris italy rome\nfrance paris spain madrid\n")
+    pairs = tmp_path / "ws.tsv"
+    pairs.write_text("# word1\tword2\tscore\nking\tqueen\t9\nking\tprince\t9.5\nman\tparis\t1\n"
+                     "the\tman\t3\nfoo\tbar\t5\n")
+    result = run_cli(["evaluate", known, "--analogies", questions, "--similarity", pairs])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    total = records[-2]
+    assert total["section"] == "total" and total["questions"] == 3 and total["skipped"] == 1
+    assert records[0]["section"] == "family" and records[0]["correct"] >= 1
+    assert records[1] == {"task": "analogies", "section": "capitals", "accuracy": 1.0, "correct": 1,
+                          "questions": 1, "skipped": 1}
+    sim = records[-1]
+    assert sim["pairs"] == 4 and sim["skipped"] == 1 and -1 <= sim["spearman"] <= 1
+    vec = {w: np.array(v, float) / np.linalg.norm(v) for w, v in KNOWN.items()}
+    cos = [vec["king"] @ vec["queen"], vec["king"] @ vec["prince"], vec["man"] @ vec["paris"], vec["the"] @ vec["man"]]
+    from scipy.stats import spearmanr
+
+    assert sim["spearman"] == pytest.approx(spearmanr(cos, [9, 9.5, 1, 3]).correlation, abs=1e-6)
+    assert "analogies: total" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["word2vec-text", "word2vec-binary"])
+def test_export_import_round_trip_is_exact(run_cli, planted, tmp_path, fmt):
+    out = tmp_path / "v.npz"
+    assert run_cli(train_args(planted, out, "--epochs", "1")).exit_code == 0
+    exported = tmp_path / "v.w2v"
+    result = run_cli(["export", out, "--format", fmt, "-o", exported])
+    assert result.exit_code == 0, result.output
+    back = tmp_path / "back.npz"
+    assert run_cli(["import", exported, "-o", back]).exit_code == 0
+    a, b = load_model(out), load_model(back)
+    assert a.meta["vocab"]["tokens"] == b.meta["vocab"]["tokens"]
+    assert a.arrays["vectors"].tobytes() == b.arrays["vectors"].tobytes()
+    assert b.meta["source"]["format"] == fmt
+    gensim = pytest.importorskip("gensim")
+    kv = gensim.models.KeyedVectors.load_word2vec_format(str(exported), binary=fmt.endswith("binary"))
+    assert kv.index_to_key == a.meta["vocab"]["tokens"]
+    np.testing.assert_array_equal(kv.vectors, a.arrays["vectors"])
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"not a zip", "not an rnntools model file"),
+    (b"PK\x03\x04truncated", "not an rnntools model file"),
+])
+def test_corrupt_vectors_file(run_cli, tmp_path, content, needle):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(content)
+    for args in (["neighbors", bad, "king"], ["export", bad], ["evaluate", bad, "--analogies", bad]):
+        result = run_cli(args)
+        assert result.exit_code == 1 and needle in result.stderr, (args, result.stderr)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("2 3\na 1 2 3\n", "the header says 2 words, found 1"),
+    ("1 3\na 1 2\n", "expected a word and 3 numbers"),
+    ("1 2\na 1 x\n", "not a number"),
+    ("2 2\na 1 2\na 3 4\n", "appears twice"),
+])
+def test_bad_word2vec_files(run_cli, tmp_path, text, needle):
+    src = tmp_path / "v.txt"
+    src.write_text(text)
+    result = run_cli(["import", src, "-o", tmp_path / "v.npz"])
+    assert result.exit_code == 1 and needle in result.stderr, result.stderr
+
+
+def test_query_path_does_not_import_numba(known):
+    code = ("import sys\nfrom rnntools.cli import main\n"
+            f"try:\n    main(['neighbors', {str(known)!r}, 'king'])\nexcept SystemExit:\n    pass\n"
+            "print('NUMBA', 'numba' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": ROOT})
+    assert "NUMBA False" in result.stdout and '"token": "prince"' in result.stdout
+
+
+def test_load_vectors_for_embeddings(known):
+    from rnntools.w2v.vectors import load_vectors
+
+    vocab, vectors = load_vectors(known)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(KNOWN), 4)
+    assert vocab.n_special == 0 and vocab.lowercase
+    np.testing.assert_array_equal(vectors[vocab.index["rome"]], KNOWN["rome"])

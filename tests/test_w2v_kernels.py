@@ -1,0 +1,243 @@
+"""word2vec kernels against plain numpy/Python references (float64), and gradient checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gradcheck import assert_grad
+from rnntools.w2v import kernels
+from rnntools.w2v.train import keep_thresholds, noise_table
+
+M64 = (1 << 64) - 1
+M32 = (1 << 32) - 1
+EMPTY = np.zeros(0)  # no sigmoid tables: exact math
+
+
+def xs(s: int) -> int:
+    s ^= (s << 13) & M64
+    s ^= s >> 7
+    s ^= (s << 17) & M64
+    return s
+
+
+def draw(s: int, alias_prob, alias_idx) -> int:
+    col = ((s >> 32) * len(alias_prob)) >> 32
+    return col if (s & M32) < int(alias_prob[col]) else int(alias_idx[col])
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def ref_ns(l1, w_out, targets, lr):
+    """One negative-sampling update in numpy: returns (input step, loss); w_out changed in place."""
+    work = np.zeros_like(l1)
+    loss = 0.0
+    for k, t in enumerate(targets):
+        if t < 0:
+            continue
+        label = 1.0 if k == 0 else 0.0
+        f = float(l1 @ w_out[t])
+        p = sigmoid(f)
+        loss += -math.log(p) if k == 0 else -math.log(1 - p)
+        g = (label - p) * lr
+        work += g * w_out[t]
+        w_out[t] += g * l1
+    return work, loss
+
+
+def loss_of(l1, w_out, targets):
+    f = w_out[targets] @ l1
+    return float(-np.log(1 / (1 + np.exp(-f[0]))) - np.sum(np.log(1 / (1 + np.exp(f[1:])))))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_sg_pair_matches_numpy(rng):
+    V, D = 7, 4
+    w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D)) * 0.5
+    targets = np.array([3, 1, 5, -1, 3], np.int32)  # a skipped draw and a repeated noise word
+    ref_in, ref_out = w_in.copy(), w_out.copy()
+    step, ref_loss = ref_ns(ref_in[2].copy(), ref_out, targets, 0.1)
+    ref_in[2] += step
+    loss = kernels.sg_pair(w_in, w_out, 2, targets, 0.1, np.zeros(D), EMPTY, EMPTY)
+    np.testing.assert_allclose(w_in, ref_in, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+
+
+def test_cbow_update_matches_numpy(rng):
+    V, D = 9, 5
+    w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D)) * 0.5
+    ids = np.array([4, 2, 7, 2, 0], np.int32)  # position 2 is the centre; word 2 twice in the context
+    targets = np.array([7, 1, 8], np.int32)
+    ref_in, ref_out = w_in.copy(), w_out.copy()
+    context = [4, 2, 2, 0]
+    step, ref_loss = ref_ns(ref_in[context].mean(axis=0), ref_out, targets, 0.05)
+    for c in context:
+        ref_in[c] += step
+    loss = kernels.cbow_update(w_in, w_out, ids, 0, 2, 5, targets, 0.05, np.zeros((1, D)), np.zeros(D),
+                               EMPTY, EMPTY)
+    np.testing.assert_allclose(w_in, ref_in, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+
+
+def test_ns_update_is_a_gradient_step(rng):
+    """With distinct targets, the update is exactly -lr times the gradient of the loss."""
+    V, D, lr = 6, 5, 1e-3
+    w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D))
+    targets = np.array([2, 0, 4, 5], np.int32)
+    before_in, before_out = w_in.copy(), w_out.copy()
+    kernels.sg_pair(w_in, w_out, 1, targets, lr, np.zeros(D), EMPTY, EMPTY)
+    l1, wo = before_in[1].copy(), before_out.copy()
+    assert_grad(lambda: loss_of(l1, wo, targets), l1, (before_in[1] - w_in[1]) / lr, name="input vector")
+    assert_grad(lambda: loss_of(l1, wo, targets), wo, (before_out - w_out) / lr, name="output weights")
+
+
+def test_cbow_step_is_context_size_times_the_gradient(rng):
+    V, D, lr = 6, 4, 1e-3
+    w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D))
+    ids = np.array([0, 3, 5], np.int32)
+    targets = np.array([1, 2, 4], np.int32)
+    before_in, before_out = w_in.copy(), w_out.copy()
+    kernels.cbow_update(w_in, w_out, ids, 0, -1, 3, targets, lr, np.zeros((1, D)), np.zeros(D), EMPTY, EMPTY)
+    rows, wo = before_in[[0, 3, 5]].copy(), before_out.copy()
+    f = lambda: loss_of(rows.mean(axis=0), wo, targets)  # noqa: E731
+    assert_grad(f, rows, (before_in[[0, 3, 5]] - w_in[[0, 3, 5]]) / lr / 3, name="context vectors")
+    assert_grad(f, wo, (before_out - w_out) / lr, name="output weights")
+
+
+def test_sigmoid_tables_are_close_to_exact(rng):
+    V, D = 50, 8
+    w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D))
+    targets = np.array([3, 7, 11, 19], np.int32)
+    sig, logsig = kernels.sigmoid_tables()
+    a_in, a_out, b_in, b_out = w_in.copy(), w_out.copy(), w_in.copy(), w_out.copy()
+    la = kernels.sg_pair(a_in, a_out, 5, targets, 0.1, np.zeros(D), EMPTY, EMPTY)
+    lb = kernels.sg_pair(b_in, b_out, 5, targets, 0.1, np.zeros(D), sig, logsig)
+    assert abs(la - lb) < 0.01 * len(targets)
+    np.testing.assert_allclose(b_in, a_in, atol=0.1 * 1e-3 * 4 * 4)
+    assert not np.array_equal(b_in, w_in)
+
+
+def test_zero_learning_rate_changes_nothing(rng):
+    V, D = 20, 6
+    w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D))
+    before = w_in.copy(), w_out.copy()
+    words = rng.integers(0, V, 200).astype(np.int32)
+    keep, (ap, ai) = keep_thresholds(np.arange(V, 0, -1), 1e-3), noise_table(np.arange(V, 0, -1))
+    state = np.array([99], np.uint64)
+    kernels.train_batch_sg(words, w_in, w_out, keep, ap, ai, 3, 0.0, state, np.empty(200, np.int32),
+                           np.empty(4, np.int32), np.zeros(D), EMPTY, EMPTY)
+    np.testing.assert_array_equal(w_in, before[0])
+    np.testing.assert_array_equal(w_out, before[1])
+
+
+def _batch_inputs(rng, V=12, D=4, N=60):
+    counts = rng.integers(1, 50, V)
+    words = rng.integers(0, V, N).astype(np.int32)
+    words[[0, 17, 18, 40]] = -1  # sentence breaks, an empty sentence among them
+    keep = keep_thresholds(counts, 0.02)  # some words are dropped
+    assert (keep < 2**32).any()
+    ap, ai = noise_table(counts)
+    return words, rng.normal(size=(V, D)) * 0.3, rng.normal(size=(V, D)) * 0.3, keep, ap, ai
+
+
+def _sentence(words, i, keep, s):
+    """The subsampled sentence starting at words[i]: (words kept, index after it, state)."""
+    sent = []
+    while i < len(words) and words[i] >= 0:
+        s = xs(s)
+        if (s & M32) < int(keep[words[i]]):
+            sent.append(int(words[i]))
+        i += 1
+    return sent, i + 1, s
+
+
+def _window(s, window, pos, n):
+    b = s % window
+    return max(0, pos - window + b), min(n, pos + window + 1 - b)
+
+
+def _targets(s, word, K, ap, ai):
+    targets = [word]
+    for _ in range(K):
+        s = xs(s)
+        t = draw(s, ap, ai)
+        targets.append(-1 if t == word else t)
+    return s, np.array(targets)
+
+
+@pytest.mark.parametrize("arch", ["sg", "cbow"])
+def test_batch_kernel_matches_python_reference(rng, arch):
+    words, w_in, w_out, keep, ap, ai = _batch_inputs(rng)
+    K, window, lr, seed = 3, 3, 0.05, 0x1234567
+    ref_in, ref_out = w_in.copy(), w_out.copy()
+    s, ref_loss, ref_pred, i = seed, 0.0, 0, 0
+    while i < len(words):
+        sent, i, s = _sentence(words, i, keep, s)
+        n = len(sent)
+        for pos in range(n):
+            s = xs(s)
+            lo, hi = _window(s, window, pos, n)
+            if arch == "sg":
+                for j in range(lo, hi):
+                    if j == pos:
+                        continue
+                    s, targets = _targets(s, sent[pos], K, ap, ai)
+                    step, loss = ref_ns(ref_in[sent[j]].copy(), ref_out, targets, lr)
+                    ref_in[sent[j]] += step
+                    ref_loss, ref_pred = ref_loss + loss, ref_pred + K + 1
+            elif hi - lo > 1:
+                s, targets = _targets(s, sent[pos], K, ap, ai)
+                context = [sent[j] for j in range(lo, hi) if j != pos]
+                step, loss = ref_ns(ref_in[context].mean(axis=0), ref_out, targets, lr)
+                for c in context:
+                    ref_in[c] += step
+                ref_loss, ref_pred = ref_loss + loss, ref_pred + K + 1
+    state = np.array([seed], np.uint64)
+    scratch = (np.empty(len(words), np.int32), np.empty(K + 1, np.int32), np.zeros(w_in.shape[1]))
+    if arch == "sg":
+        loss, pred, read = kernels.train_batch_sg(words, w_in, w_out, keep, ap, ai, window, lr, state, *scratch,
+                                                  EMPTY, EMPTY)
+    else:
+        loss, pred, read = kernels.train_batch_cbow(words, w_in, w_out, keep, ap, ai, window, lr, state,
+                                                    *scratch, np.zeros((1, w_in.shape[1])), EMPTY, EMPTY)
+    assert read == int(np.count_nonzero(words >= 0))
+    assert pred == ref_pred > 0
+    assert loss == pytest.approx(ref_loss, rel=1e-10)
+    np.testing.assert_allclose(w_in, ref_in, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w_out, ref_out, rtol=1e-10, atol=1e-12)
+    assert int(state[0]) == s
+
+
+def test_alias_sampling_follows_counts_to_the_three_quarters():
+    counts = np.array([1000, 300, 50, 7, 1, 0, 120])
+    ap, ai = noise_table(counts)
+    s, hits = 0xDEADBEEF, np.zeros(len(counts))
+    for _ in range(200_000):
+        s = xs(s)
+        hits[draw(s, ap, ai)] += 1
+    expected = counts**0.75 / (counts**0.75).sum()
+    np.testing.assert_allclose(hits / hits.sum(), expected, atol=0.004)
+    assert hits[5] == 0
+    # the numba draw agrees with the Python one
+    assert all(kernels.draw_negative(np.uint64(x), ap, ai) == draw(x, ap, ai)
+               for x in (1, 2**40 + 17, M64, 0xABCDEF0123456789))
+
+
+def test_subsampling_thresholds_follow_word2vec():
+    counts = np.array([10_000, 1000, 10, 0])
+    keep = keep_thresholds(counts, 1e-3)
+    t = 1e-3 * counts.sum()
+    for c, k in zip(counts[:3], keep[:3]):
+        assert k / 2**32 == pytest.approx(min(1.0, (math.sqrt(c / t) + 1) * t / c), abs=1e-9)
+    assert keep[3] == 2**32
+    assert (keep_thresholds(counts, 0) == 2**32).all()
