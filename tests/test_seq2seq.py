@@ -1,0 +1,276 @@
+"""seq2seq: batches, gradients (float64 central differences), masking, decoding, metrics, CLI."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from gradcheck import numeric_grad, rel_error
+
+from rnntools.errors import InputError
+from rnntools.tasks import attention as att
+from rnntools.tasks import seq2seq as s2s
+from rnntools.tasks.seq2seq_cells import init_layer, layer_backward, layer_forward
+
+START, EOS = 2, 3
+
+
+def _model(cell="gru", attention="general", layers=2, H=5, E=4, Vs=7, Vt=6, shared=False, seed=0, noise=0.5):
+    cfg = s2s.Config(cell=cell, hidden=H, layers=layers, embed_dim=E, attention=attention, shared_vocab=shared,
+                     src_vocab_size=Vs, tgt_vocab_size=Vs if shared else Vt)
+    p = s2s.init_params(cfg, 1, np.float64)
+    rng = np.random.default_rng(seed)
+    for k in p:  # larger weights than at init: every path carries gradient worth checking
+        p[k] += rng.normal(0, noise, p[k].shape)
+    return cfg, p
+
+
+def _pairs():
+    srcs = [np.array([4, 5, 6]), np.array([5]), np.array([6, 4])]
+    tgts = [np.array([4, 5]), np.array([5, 5, 4]), np.array([], dtype=np.int32)]
+    return srcs, tgts
+
+
+def test_make_batch_teacher_forcing_layout():
+    b = s2s.make_batch([np.array([7, 8]), np.array([9])], [np.array([4, 5, 6]), np.array([4])], START, EOS)
+    assert b.src.T.tolist() == [[7, 8], [9, 0]]
+    assert b.src_mask.T.tolist() == [[1, 1], [1, 0]]
+    assert b.dec_in.T.tolist() == [[START, 4, 5, 6], [START, 4, 0, 0]]
+    assert b.dec_out.T.tolist() == [[4, 5, 6, EOS], [4, EOS, 0, 0]]
+    assert b.tgt_mask.T.tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
+    assert b.tokens == 6
+
+
+@pytest.mark.parametrize("cell,attention", [("gru", "general"), ("lstm", "dot"), ("rnn", "none"),
+                                            ("gru", "none"), ("lstm", "general")])
+def test_gradients_of_teacher_forced_loss(cell, attention):
+    """Encoder, decoder, attention, embeddings and output layer: every parameter, float64."""
+    cfg, p = _model(cell, attention)
+    srcs, tgts = _pairs()
+    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+    _, grads = s2s.loss_and_grads(p, cfg, batch)
+    assert set(grads) == set(p)
+    for name in p:
+        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False)[0], p[name])
+        assert np.abs(numeric).max() > 0, name
+        err = rel_error(grads[name], numeric)
+        assert err < 1e-6, f"{cell}/{attention} {name}: relative error {err:.2e}"
+
+
+def test_gradients_with_shared_vocabulary():
+    cfg, p = _model("gru", "dot", layers=1, shared=True)
+    srcs, tgts = _pairs()
+    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+    _, grads = s2s.loss_and_grads(p, cfg, batch)
+    assert "embed" in p and "enc.embed" not in p
+    numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False)[0], p["embed"])
+    assert rel_error(grads["embed"], numeric) < 1e-6
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_layer_gradients_into_inputs_and_both_states(cell):
+    rng = np.random.default_rng(1)
+    T, B, D, H = 3, 2, 4, 5
+    p = {k: v + rng.normal(0, 0.3, v.shape) for k, v in init_layer(cell, D, H, rng, np.float64).items()}
+    S = 2 * H if cell == "lstm" else H
+    X = rng.normal(size=(T, B, D))
+    s0 = rng.normal(size=(B, S)) * 0.5
+    mask = np.array([[1, 1], [1, 0], [1, 0]], np.float64)
+    wy, ws = rng.normal(size=(T, B, H)), rng.normal(size=(B, S))
+
+    def f():
+        y, sT, _ = layer_forward(cell, p, X, mask, s0)
+        return float((y * wy).sum() + (sT * ws).sum())
+
+    _, _, cache = layer_forward(cell, p, X, mask, s0)
+    dX, ds0, g = layer_backward(cell, p, cache, wy, ws)
+    assert rel_error(dX, numeric_grad(f, X)) < 1e-6
+    assert rel_error(ds0, numeric_grad(f, s0)) < 1e-6
+    for name in p:
+        assert rel_error(g[name], numeric_grad(f, p[name])) < 1e-6, name
+
+
+def test_attention_gradients_and_masking():
+    rng = np.random.default_rng(2)
+    B, T, S, H = 2, 3, 4, 5
+    p = {k: v + rng.normal(0, 0.3, v.shape) for k, v in att.init_attention("general", H, rng, np.float64).items()}
+    Hd, He = rng.normal(size=(B, T, H)), rng.normal(size=(B, S, H))
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], np.float64)
+    w = rng.normal(size=(B, T, H))
+
+    def f():
+        out, _, _ = att.attention_forward(p, Hd, He, att.keys(p, He), mask)
+        return float((out * w).sum())
+
+    out, weights, cache = att.attention_forward(p, Hd, He, att.keys(p, He), mask)
+    assert np.allclose(weights.sum(axis=2), 1) and np.all(weights[1, :, 2:] == 0)
+    dHd, dHe, g = att.attention_backward(p, cache, w)
+    assert rel_error(dHd, numeric_grad(f, Hd)) < 1e-6
+    assert rel_error(dHe, numeric_grad(f, He)) < 1e-6
+    assert np.all(dHe[1, 2:] == 0)  # padding gets no gradient
+    for name in p:
+        assert rel_error(g[name], numeric_grad(f, p[name])) < 1e-6, name
+
+
+@pytest.mark.parametrize("attention", ["none", "general"])
+def test_masked_batch_equals_one_by_one(attention):
+    cfg, p = _model("lstm", attention)
+    srcs, tgts = _pairs()
+    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+    loss, grads = s2s.loss_and_grads(p, cfg, batch)
+    total, summed = 0.0, {k: np.zeros_like(v) for k, v in p.items()}
+    for src, tgt in zip(srcs, tgts):
+        one = s2s.make_batch([src], [tgt], START, EOS, dtype=np.float64)
+        l1, g1 = s2s.loss_and_grads(p, cfg, one)
+        total += l1
+        for k in g1:
+            summed[k] += g1[k]
+    assert loss == pytest.approx(total, rel=1e-12)
+    for k in p:
+        np.testing.assert_allclose(grads[k], summed[k], rtol=1e-10, atol=1e-12)
+
+
+def test_decoder_steps_match_teacher_forced_forward():
+    """The step-by-step decoder (inference) computes the same log-probabilities as training."""
+    cfg, p = _model("gru", "general")
+    src, tgt = np.array([4, 5, 6]), np.array([4, 5])
+    batch = s2s.make_batch([src], [tgt], START, EOS, dtype=np.float64)
+    loss, _ = s2s.loss_and_grads(p, cfg, batch, grad=False)
+    dec = s2s.Decoder(p, cfg, [src])
+    step_loss = 0.0
+    for token, nxt in zip(batch.dec_in[:, 0], batch.dec_out[:, 0]):
+        step_loss -= dec.step(np.array([token], np.int32))[0, nxt]
+    assert step_loss == pytest.approx(loss, rel=1e-10)
+
+
+@pytest.mark.parametrize("attention", ["none", "dot"])
+def test_beam_one_equals_greedy_and_wider_beams_score_higher(attention):
+    cfg, p = _model("gru", attention, layers=1, H=8, Vs=9, Vt=9, noise=1.0, seed=3)
+    rng = np.random.default_rng(4)
+    sources = [rng.integers(4, 9, rng.integers(1, 6)) for _ in range(12)]
+    greedy = s2s.greedy(p, cfg, sources, START, EOS, max_length=8, alpha=1.0)
+    raw_greedy = s2s.greedy(p, cfg, sources, START, EOS, max_length=8, alpha=0.0)
+    for src, (seq, score), (_, raw) in zip(sources, greedy, raw_greedy):
+        (bseq, bscore), = s2s.beam_search(p, cfg, src, START, EOS, max_length=8, beam=1)
+        assert bseq == seq and bscore == pytest.approx(score, abs=1e-12)
+        best = s2s.beam_search(p, cfg, src, START, EOS, max_length=8, beam=5, nbest=5, alpha=0.0)
+        assert best[0][1] >= raw - 1e-12
+        assert [b[1] for b in best] == sorted((b[1] for b in best), reverse=True)
+    assert any(len(seq) > 0 for seq, _ in greedy)
+
+
+def test_metrics():
+    assert s2s.edit_distance("kitten", "sitting") == 3
+    assert s2s.edit_distance([], ["a"]) == 1
+    ref = "the cat sat on the mat".split()
+    assert s2s.corpus_bleu([ref], [ref]) == pytest.approx(100.0)
+    # clipped n-gram precisions counted by hand
+    hyp = "the cat sat on mat".split()  # 5/5, 3/4, 2/3, 1/2; shorter: brevity penalty exp(1 - 6/5)
+    expected = 100 * math.exp(1 - 6 / 5) * math.exp(sum(map(math.log, [1, 3 / 4, 2 / 3, 1 / 2])) / 4)
+    assert s2s.corpus_bleu([hyp], [ref]) == pytest.approx(expected)
+    hyp2 = "the cat sat on the red mat".split()  # 6/7, 4/6, 3/5, 2/4; longer: no penalty
+    expected = 100 * math.exp(sum(map(math.log, [6 / 7, 4 / 6, 3 / 5, 2 / 4])) / 4)
+    assert s2s.corpus_bleu([hyp2], [ref]) == pytest.approx(expected)
+    assert s2s.corpus_bleu([["mat", "on"]], [ref]) == 0.0  # no matching 4-gram, no smoothing
+    m = s2s.score_predictions(["abc", "abd"], ["abc", "abc"], "char", False)
+    assert m["exact_match"] == 0.5 and m["cer"] == pytest.approx(1 / 6)
+    w = s2s.score_predictions(["a b c"], ["a b d"], "word", False)
+    assert w["wer"] == pytest.approx(1 / 3) and "bleu" in w
+
+
+def _write(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+@pytest.mark.parametrize("records,message", [
+    ([{"source": "ab", "target": "ba"}, {"source": "ab"}], "x.jsonl:2: record has no field 'target'"),
+    ([{"target": "ba"}], "x.jsonl:1: record has no field 'source'"),
+    ([{"source": "", "target": "ba"}], "x.jsonl:1: empty source"),
+    ([{"source": "ab", "target": 5}], "x.jsonl:1: field 'target' should be a string"),
+    ([{"source": "ab", "target": "abcdefg"}], "x.jsonl:1: the target has 7 chars, more than the limit of 5"),
+])
+def test_bad_pairs_name_the_line(tmp_path, records, message):
+    path = _write(tmp_path / "x.jsonl", records)
+    with pytest.raises(InputError) as exc:
+        list(s2s.read_pairs([path], max_length=5))
+    assert message in str(exc.value)
+
+
+def _copy_data(tmp_path, n, seed, name):
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(n):
+        text = "".join(rng.choice(list("abcde"), rng.integers(1, 6)))
+        records.append({"id": len(records), "source": text, "target": text[::-1]})
+    return _write(tmp_path / name, records), records
+
+
+ENGINE = {"hidden": 32, "embed_dim": 16, "batch": 32, "seed": 1}
+
+
+@pytest.mark.slow
+def test_reversal_task_learnt_perfectly(tmp_path):
+    train_path, _ = _copy_data(tmp_path, 1500, 0, "train.jsonl")
+    test_path, test = _copy_data(tmp_path, 100, 1, "test.jsonl")
+    out = str(tmp_path / "rev.npz")
+    s2s.train([train_path], out, {**ENGINE, "epochs": 40, "patience": 4}, attention="dot")
+    model = s2s.load(out)
+    summary = s2s.evaluate_pairs(model, [test_path])
+    assert summary["exact_match"] == 1.0, summary
+    assert s2s.evaluate_pairs(model, [test_path], beam=4)["exact_match"] == 1.0
+
+
+def test_cli_train_predict_evaluate(tmp_path, run_cli):
+    train_path, _ = _copy_data(tmp_path, 200, 0, "train.jsonl")
+    test_path, test = _copy_data(tmp_path, 20, 1, "test.jsonl")
+    model = tmp_path / "m.npz"
+    result = run_cli(["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "16",
+                      "--embed-dim", "8", "--max-steps", "15", "--attention", "dot"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    result = run_cli(["predict", model, test_path, "--beam", "3", "--nbest", "2"])
+    assert result.exit_code == 0, result.stderr
+    predicted = result.stdout
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(test)
+    assert lines[0]["id"] == 0 and lines[0]["source"] == test[0]["source"]
+    assert isinstance(lines[0]["prediction"], str) and len(lines[0]["nbest"]) <= 2
+    assert lines[0]["nbest"][0]["prediction"] == lines[0]["prediction"]
+    result = run_cli(["evaluate", model, test_path])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["pairs"] == 20 and 0 <= summary["exact_match"] <= 1 and summary["cer"] >= 0
+    # the same seed gives the same predictions
+    model2 = tmp_path / "m2.npz"
+    run_cli(["rnn-train", "--task", "seq2seq", train_path, "-o", model2, "--hidden", "16", "--embed-dim", "8",
+             "--max-steps", "15", "--attention", "dot"])
+    again = run_cli(["predict", model2, test_path, "--beam", "3", "--nbest", "2"])
+    assert again.stdout == predicted
+
+
+def test_cli_errors(tmp_path, run_cli):
+    bad = _write(tmp_path / "bad.jsonl", [{"source": "ab", "target": "ba"}, {"src": "x", "target": "y"}])
+    result = run_cli(["rnn-train", "--task", "seq2seq", bad, "-o", tmp_path / "m.npz"])
+    assert result.exit_code == 1
+    assert "bad.jsonl:2: record has no field 'source'" in result.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = run_cli(["rnn-train", "--task", "seq2seq", str(empty), "-o", tmp_path / "m.npz"])
+    assert result.exit_code == 1 and "no pairs" in result.stderr
+    result = run_cli(["rnn-train", "--task", "seq2seq", bad, "-o", tmp_path / "m.npz", "--pooling", "max"])
+    assert result.exit_code == 2
+
+
+def test_resume_continues(tmp_path, run_cli):
+    train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
+    model = tmp_path / "m.npz"
+    args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "8", "--embed-dim", "4",
+            "--attention", "none"]
+    assert run_cli([*args, "--max-steps", "4"]).exit_code == 0
+    result = run_cli([*args, "--max-steps", "8", "--resume", model])
+    assert result.exit_code == 0, result.stderr
+    from rnntools.io import load_model
+
+    meta = load_model(str(model)).meta
+    assert meta["training"]["counters"]["step"] == 8
