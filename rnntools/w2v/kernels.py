@@ -8,6 +8,9 @@ Shapes: V vocabulary size, D vector size, K negatives, N words in a batch.
     w_in:  (V, D)  input vectors (the word vectors users get)        word2vec's syn0
     w_out: (V, D)  output weights of the negative-sampling classifier word2vec's syn1neg
 
+The helpers are ``inline="always"`` (inlined into the batch kernels at numba's IR level): measured
+on 2 threads, calls between jitted functions that pass arrays kept the two threads from scaling (each call
+touches the arrays' shared reference counts).
 Rows are always indexed in place (``w[row, d]``), never taken as views: a view costs an atomic
 reference-count increment and decrement on the whole matrix, which threads sharing it fight over.
 
@@ -35,7 +38,7 @@ _S17 = np.uint64(17)
 _S32 = np.uint64(32)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def xorshift(s):
     """Next state of a xorshift64 generator (Marsaglia 2003, shifts 13/7/17); s: uint64, never 0."""
     s ^= s << _S13
@@ -44,7 +47,7 @@ def xorshift(s):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def draw_negative(s, alias_prob, alias_idx):
     """A word from the noise distribution by Walker's alias method, from one 64-bit random number:
     the high 32 bits pick a column (multiply-shift, no modulo), the low 32 bits choose it or its alias.
@@ -71,7 +74,7 @@ def sigmoid_tables(size: int = TABLE_SIZE) -> tuple[np.ndarray, np.ndarray]:
     return 1.0 / (1.0 + np.exp(-x)), np.log1p(np.exp(-x))
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
 def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
     """Negative-sampling update of one input vector ``src[row]`` against ``targets``; returns the loss.
 
@@ -119,7 +122,7 @@ def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
     return loss
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
 def sg_pair(w_in, w_out, context, targets, lr, work, sig, logsig):
     """One skip-gram update: the input vector of ``context`` predicts targets; returns the loss."""
     D = w_in.shape[1]
@@ -131,7 +134,7 @@ def sg_pair(w_in, w_out, context, targets, lr, work, sig, logsig):
     return loss
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
 def cbow_update(w_in, w_out, ids, lo, pos, hi, targets, lr, neu1, work, sig, logsig):
     """One CBOW update: the mean of the input vectors of ids[lo:hi] except ids[pos] (pos outside
     lo..hi-1: none left out) predicts targets; returns the loss. neu1: (1, D) and work: (D,) scratch.
@@ -164,7 +167,7 @@ def cbow_update(w_in, w_out, ids, lo, pos, hi, targets, lr, neu1, work, sig, log
     return loss
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def fill_targets(s, word, targets, alias_prob, alias_idx):
     """targets[0] = word, targets[1:] = noise words (-1 where a draw hit ``word``: word2vec skips it).
     Returns the new random state."""
@@ -176,7 +179,7 @@ def fill_targets(s, word, targets, alias_prob, alias_idx):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def subsample_sentence(words, start, keep, s, buf):
     """Copy words[start:] up to the next -1 into buf, keeping word w with probability keep[w] / 2**32.
     Returns (number kept, index after the sentence end, new state, words read)."""
@@ -193,7 +196,7 @@ def subsample_sentence(words, start, keep, s, buf):
     return n, i + 1, s, i - start
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def reduced_window(s, window, pos, n):
     """word2vec's dynamic window: b uniform in 0..window-1, context positions lo..hi-1 (pos excluded)."""
     b = np.int64(s % np.uint64(window))
