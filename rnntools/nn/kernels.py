@@ -18,18 +18,69 @@ the GIL). They work in float32 (training) and float64 (gradient checks): the dty
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 RNN, LSTM, GRU = 0, 1, 2
 GATES = {RNN: 1, LSTM: 4, GRU: 3}
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _sigmoid(x):
+# Activations. float64 (gradient checks) uses libm's exact tanh. float32 (training) uses Eigen's rational
+# approximation of tanh (generic_fast_tanh_float: a degree 13/6 odd/even polynomial ratio on [-9, 9], error
+# a few ulp), which is plain arithmetic and so vectorises (AVX) where calls to libm do not: the gate math
+# was ~70% of a forward pass with libm calls. sigmoid(x) = (1 + tanh(x/2)) / 2 shares it.
+def _tanh(x):  # pragma: no cover - replaced by the overload inside kernels
+    return np.tanh(x)
+
+
+@overload(_tanh)
+def _tanh_impl(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        def tanh32(x):
+            # clamp with selects, not min/max (whose NaN handling blocks vectorisation)
+            x = x if x < np.float32(9.0) else np.float32(9.0)
+            x = x if x > np.float32(-9.0) else np.float32(-9.0)
+            x2 = x * x
+            p = x2 * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
+            p = p * x2 + np.float32(-8.60467152213735e-11)
+            p = p * x2 + np.float32(5.12229709037114e-08)
+            p = p * x2 + np.float32(1.48572235717979e-05)
+            p = p * x2 + np.float32(6.37261928875436e-04)
+            p = p * x2 + np.float32(4.89352455891786e-03)
+            p = p * x
+            q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
+            q = q * x2 + np.float32(2.26843463243900e-03)
+            q = q * x2 + np.float32(4.89352518554385e-03)
+            return p / q
+        return tanh32
+    return lambda x: np.tanh(x)
+
+
+def _sigmoid(x):  # pragma: no cover
     return 1.0 / (1.0 + np.exp(-x))
 
 
-@njit(cache=True, nogil=True)
+@overload(_sigmoid)
+def _sigmoid_impl(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        def sigmoid32(x):
+            return np.float32(0.5) + np.float32(0.5) * _tanh(np.float32(0.5) * x)
+        return sigmoid32
+    return lambda x: 1.0 / (1.0 + np.exp(-x))
+
+
+def _one(x):  # pragma: no cover
+    return 1.0
+
+
+@overload(_one)
+def _one_impl(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        return lambda x: np.float32(1.0)
+    return lambda x: 1.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def seq_forward(kind, P, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     """Forward over all T steps for batch rows b0..b1-1.
 
@@ -42,9 +93,10 @@ def seq_forward(kind, P, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     T = P.shape[0]
     H = Wh.shape[0]
     nb = b1 - b0
+    one = _one(Wh[0, 0])
     h = np.empty((nb, H), P.dtype)   # state h_{t-1}: (nb, H), contiguous for BLAS
     c = np.empty((nb, H), P.dtype)
-    A = np.empty((nb, Wh.shape[1]), P.dtype)  # recurrent product: (nb, GH)
+    A = np.empty((nb, Wh.shape[1]), P.dtype)  # recurrent product h_{t-1} Wh: (nb, GH)
     for j in range(nb):
         h[j] = h0[b0 + j]
         if kind == LSTM:
@@ -53,54 +105,63 @@ def seq_forward(kind, P, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
         np.dot(h, Wh, A)
         for j in range(nb):
             b = b0 + j
+            hj = h[j]
+            a = A[j]
+            p = P[t, b]
+            y = Y[t, b]
+            hs = Hs[t, b]
+            gt = G[t, b]
             if mask[t, b] == 0:
                 for k in range(H):
-                    Y[t, b, k] = 0.0
-                    Hs[t, b, k] = h[j, k]
-                    if kind == LSTM:
-                        Cs[t, b, k] = c[j, k]
+                    y[k] = 0.0
+                    hs[k] = hj[k]
+                if kind == LSTM:
+                    Cs[t, b, :] = c[j]
                 continue
+            # Few arrays per loop: LLVM vectorises a loop only when it can rule out aliasing between the
+            # arrays it writes and the others with a handful of runtime checks (8 pairs), so the hot loops
+            # work in place on the step's scratch rows and results are copied out afterwards.
             if kind == LSTM:
+                cj = c[j]
+                for q in range(4 * H):
+                    a[q] += p[q]
                 for k in range(H):
-                    f = _sigmoid(A[j, k] + P[t, b, k])
-                    i = _sigmoid(A[j, H + k] + P[t, b, H + k])
-                    o = _sigmoid(A[j, 2 * H + k] + P[t, b, 2 * H + k])
-                    g = np.tanh(A[j, 3 * H + k] + P[t, b, 3 * H + k])
-                    cn = f * c[j, k] + i * g
-                    hn = o * np.tanh(cn)
-                    G[t, b, k] = f
-                    G[t, b, H + k] = i
-                    G[t, b, 2 * H + k] = o
-                    G[t, b, 3 * H + k] = g
-                    c[j, k] = cn
-                    h[j, k] = hn
-                    Cs[t, b, k] = cn
-                    Hs[t, b, k] = hn
-                    Y[t, b, k] = hn
+                    f = _sigmoid(a[k])
+                    i = _sigmoid(a[H + k])
+                    o = _sigmoid(a[2 * H + k])
+                    g = _tanh(a[3 * H + k])
+                    gt[k] = f
+                    gt[H + k] = i
+                    gt[2 * H + k] = o
+                    gt[3 * H + k] = g
+                    cn = f * cj[k] + i * g
+                    cj[k] = cn
+                    hj[k] = o * _tanh(cn)
+                Cs[t, b, :] = cj
             elif kind == GRU:
+                for q in range(2 * H):
+                    a[q] += p[q]
                 for k in range(H):
-                    r = _sigmoid(A[j, k] + P[t, b, k])
-                    z = _sigmoid(A[j, H + k] + P[t, b, H + k])
-                    rn = A[j, 2 * H + k] + bn[k]
-                    n = np.tanh(P[t, b, 2 * H + k] + r * rn)
-                    hn = (1.0 - z) * n + z * h[j, k]
-                    G[t, b, k] = r
-                    G[t, b, H + k] = z
-                    G[t, b, 2 * H + k] = n
-                    Rn[t, b, k] = rn
-                    h[j, k] = hn
-                    Hs[t, b, k] = hn
-                    Y[t, b, k] = hn
+                    a[2 * H + k] += bn[k]
+                rnt = Rn[t, b]
+                rnt[:] = a[2 * H:]
+                for k in range(H):
+                    r = _sigmoid(a[k])
+                    z = _sigmoid(a[H + k])
+                    n = _tanh(p[2 * H + k] + r * a[2 * H + k])
+                    gt[k] = r
+                    gt[H + k] = z
+                    gt[2 * H + k] = n
+                    hj[k] = (one - z) * n + z * hj[k]
             else:
                 for k in range(H):
-                    hn = np.tanh(A[j, k] + P[t, b, k])
-                    G[t, b, k] = hn
-                    h[j, k] = hn
-                    Hs[t, b, k] = hn
-                    Y[t, b, k] = hn
+                    hj[k] = _tanh(a[k] + p[k])
+                gt[:] = hj
+            hs[:] = hj
+            y[:] = hj
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0):
     """Backward through all T steps for batch rows b0..b1-1.
 
@@ -114,7 +175,8 @@ def seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, d
     H = WhT.shape[1]
     GH = WhT.shape[0]
     nb = b1 - b0
-    dh = np.empty((nb, H), G.dtype)
+    one = _one(WhT[0, 0])
+    dh = np.empty((nb, H), G.dtype)      # gradient w.r.t. the state after step t: (nb, H)
     dc = np.zeros((nb, H), G.dtype)
     direct = np.zeros((nb, H), G.dtype)  # GRU: the z * h_{t-1} path
     dA = np.empty((nb, GH), G.dtype)     # recurrent-side pre-activation gradient of step t: (nb, GH)
@@ -126,58 +188,76 @@ def seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, d
     for t in range(T - 1, -1, -1):
         for j in range(nb):
             b = b0 + j
+            da = dA[j]
+            dax = dAx[t, b]
+            dah = dAh[t, b]
             if mask[t, b] == 0:
                 for q in range(GH):
-                    dA[j, q] = 0.0
-                    dAx[t, b, q] = 0.0
-                    dAh[t, b, q] = 0.0
+                    da[q] = 0.0
+                    dax[q] = 0.0
+                    dah[q] = 0.0
                 continue
+            dy = dY[t, b]
+            dhj = dh[j]
+            gt = G[t, b]
+            for k in range(H):
+                dhj[k] += dy[k]        # dhj: gradient w.r.t. this step's output h_t
             if kind == LSTM:
+                dcj = dc[j]
+                cs = Cs[t, b]
+                cp = Cs[t - 1, b] if t > 0 else c0[b]
                 for k in range(H):
-                    g = dY[t, b, k] + dh[j, k]
-                    f = G[t, b, k]
-                    i = G[t, b, H + k]
-                    o = G[t, b, 2 * H + k]
-                    gg = G[t, b, 3 * H + k]
-                    tc = np.tanh(Cs[t, b, k])
-                    cp = Cs[t - 1, b, k] if t > 0 else c0[b, k]
-                    dct = dc[j, k] + g * o * (1.0 - tc * tc)
-                    dA[j, k] = dct * cp * f * (1.0 - f)
-                    dA[j, H + k] = dct * gg * i * (1.0 - i)
-                    dA[j, 2 * H + k] = g * tc * o * (1.0 - o)
-                    dA[j, 3 * H + k] = dct * i * (1.0 - gg * gg)
-                    dc[j, k] = dct * f
+                    g = dhj[k]
+                    o = gt[2 * H + k]
+                    tc = _tanh(cs[k])
+                    da[2 * H + k] = g * tc * o * (one - o)
+                    dcj[k] += g * o * (one - tc * tc)
+                for k in range(H):
+                    dct = dcj[k]
+                    f = gt[k]
+                    i = gt[H + k]
+                    gg = gt[3 * H + k]
+                    da[k] = dct * cp[k] * f * (one - f)
+                    da[H + k] = dct * gg * i * (one - i)
+                    da[3 * H + k] = dct * i * (one - gg * gg)
+                    dcj[k] = dct * f
+                dax[:] = da
             elif kind == GRU:
+                rnt = Rn[t, b]
+                hp = Hs[t - 1, b] if t > 0 else h0[b]
+                dj = direct[j]
                 for k in range(H):
-                    g = dY[t, b, k] + dh[j, k]
-                    r = G[t, b, k]
-                    z = G[t, b, H + k]
-                    n = G[t, b, 2 * H + k]
-                    hp = Hs[t - 1, b, k] if t > 0 else h0[b, k]
-                    dan = g * (1.0 - z) * (1.0 - n * n)
-                    dA[j, k] = dan * Rn[t, b, k] * r * (1.0 - r)
-                    dA[j, H + k] = g * (hp - n) * z * (1.0 - z)
-                    dA[j, 2 * H + k] = dan * r
-                    dAx[t, b, 2 * H + k] = dan
-                    direct[j, k] = g * z
-            else:
+                    dj[k] = dhj[k] * gt[H + k]
                 for k in range(H):
-                    g = dY[t, b, k] + dh[j, k]
-                    hn = Hs[t, b, k]
-                    dA[j, k] = g * (1.0 - hn * hn)
-            for q in range(GH):
-                dAh[t, b, q] = dA[j, q]
-            if kind != GRU:
-                for q in range(GH):
-                    dAx[t, b, q] = dA[j, q]
+                    g = dhj[k]
+                    r = gt[k]
+                    z = gt[H + k]
+                    n = gt[2 * H + k]
+                    dan = g * (one - z) * (one - n * n)
+                    da[k] = dan * rnt[k] * r * (one - r)
+                    da[H + k] = g * (hp[k] - n) * z * (one - z)
+                    da[2 * H + k] = dan
+                dax[:] = da
+                for k in range(H):
+                    da[2 * H + k] *= gt[k]
+                dah[:] = da
             else:
-                for q in range(2 * H):
-                    dAx[t, b, q] = dA[j, q]
+                hs = Hs[t, b]
+                for k in range(H):
+                    da[k] = dhj[k] * (one - hs[k] * hs[k])
+                dax[:] = da
         np.dot(dA, WhT, tmp)
         for j in range(nb):
             if mask[t, b0 + j] != 0:
-                for k in range(H):
-                    dh[j, k] = tmp[j, k] + direct[j, k]
+                dhj = dh[j]
+                tj = tmp[j]
+                if kind == GRU:
+                    dj = direct[j]
+                    for k in range(H):
+                        dhj[k] = tj[k] + dj[k]
+                else:
+                    for k in range(H):
+                        dhj[k] = tj[k]
             # masked: dh and dc pass through unchanged (the state was carried over)
     for j in range(nb):
         dh0[b0 + j] = dh[j]
@@ -185,7 +265,7 @@ def seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, d
             dc0[b0 + j] = dc[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h_out, c_out, out):
     """One time step of a whole L-layer stack, plus an optional output projection, in one call.
 
@@ -197,45 +277,52 @@ def step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h_out, c_out, o
     B = h.shape[1]
     H = h.shape[2]
     GH = Whs[0].shape[1]
+    one = _one(x[0, 0])
     A = np.empty((B, GH), x.dtype)
     Ax = np.empty((B, GH), x.dtype)
     inp = x
     for layer in range(L):
-        hp = h[layer]
-        np.dot(hp, Whs[layer], A)
+        np.dot(h[layer], Whs[layer], A)
         np.dot(inp, Wxs[layer], Ax)
         bias = bs[layer]
         for b in range(B):
+            a = A[b]
+            ax = Ax[b]
+            ho = h_out[layer, b]
             if kind == LSTM:
+                cp = c[layer, b]
+                co = c_out[layer, b]
                 for k in range(H):
-                    f = _sigmoid(A[b, k] + Ax[b, k] + bias[k])
-                    i = _sigmoid(A[b, H + k] + Ax[b, H + k] + bias[H + k])
-                    o = _sigmoid(A[b, 2 * H + k] + Ax[b, 2 * H + k] + bias[2 * H + k])
-                    g = np.tanh(A[b, 3 * H + k] + Ax[b, 3 * H + k] + bias[3 * H + k])
-                    cn = f * c[layer, b, k] + i * g
-                    c_out[layer, b, k] = cn
-                    h_out[layer, b, k] = o * np.tanh(cn)
+                    f = _sigmoid(a[k] + ax[k] + bias[k])
+                    i = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
+                    o = _sigmoid(a[2 * H + k] + ax[2 * H + k] + bias[2 * H + k])
+                    g = _tanh(a[3 * H + k] + ax[3 * H + k] + bias[3 * H + k])
+                    cn = f * cp[k] + i * g
+                    co[k] = cn
+                    ho[k] = o * _tanh(cn)
             elif kind == GRU:
                 bn = bns[layer]
+                hp = h[layer, b]
                 for k in range(H):
-                    r = _sigmoid(A[b, k] + Ax[b, k] + bias[k])
-                    z = _sigmoid(A[b, H + k] + Ax[b, H + k] + bias[H + k])
-                    n = np.tanh(Ax[b, 2 * H + k] + bias[2 * H + k] + r * (A[b, 2 * H + k] + bn[k]))
-                    h_out[layer, b, k] = (1.0 - z) * n + z * hp[b, k]
+                    r = _sigmoid(a[k] + ax[k] + bias[k])
+                    z = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
+                    n = _tanh(ax[2 * H + k] + bias[2 * H + k] + r * (a[2 * H + k] + bn[k]))
+                    ho[k] = (one - z) * n + z * hp[k]
             else:
                 for k in range(H):
-                    h_out[layer, b, k] = np.tanh(A[b, k] + Ax[b, k] + bias[k])
+                    ho[k] = _tanh(a[k] + ax[k] + bias[k])
         inp = h_out[layer]
     if projW.shape[1] > 0:
         np.dot(inp, projW, out)
         for b in range(B):
+            ob = out[b]
             for k in range(projW.shape[1]):
-                out[b, k] += projb[k]
+                ob[k] += projb[k]
     else:
         out[:, :] = inp
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def softmax_xent(logits, targets, weights, scale, dlogits):
     """Weighted softmax cross-entropy. logits, dlogits: (N, V) (may be the same array); targets: (N,) int;
     weights: (N,). Returns sum_n weights[n] * nll[n]; dlogits = scale * weights[n] * (softmax - onehot)."""
@@ -261,7 +348,7 @@ def softmax_xent(logits, targets, weights, scale, dlogits):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def log_softmax_rows(logits, out):
     """out[n] = log softmax(logits[n]); logits, out: (N, V)."""
     N, V = logits.shape
@@ -278,7 +365,7 @@ def log_softmax_rows(logits, out):
             out[n, v] = logits[n, v] - lse
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def scatter_add_rows(dW, ids, dout):
     """dW[ids[n]] += dout[n]; dW: (V, E); ids: (N,) int; dout: (N, E)."""
     E = dW.shape[1]
@@ -288,7 +375,7 @@ def scatter_add_rows(dW, ids, dout):
             dW[r, k] += dout[n, k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def adam_update(p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, weight_decay):
     """In-place Adam (PyTorch's formula) on flat arrays p, g, m, v: (N,); bc1, bc2 = 1 - beta^t."""
     step = lr / bc1
@@ -302,7 +389,7 @@ def adam_update(p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, weight_decay):
         p[n] -= step * mn / (np.sqrt(vn) / sq + eps)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def sgd_update(p, g, buf, lr, momentum, weight_decay):
     """In-place SGD with optional (heavy-ball, PyTorch-style) momentum on flat arrays: (N,)."""
     for n in range(p.shape[0]):

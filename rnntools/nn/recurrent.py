@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnntools.nn import blas
 from rnntools.nn import kernels as K
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
@@ -14,14 +15,18 @@ _THREADS = {"n": 1, "pool": None}
 _MIN_ROWS_PER_THREAD = 8  # below this, splitting the batch costs more than it gains
 
 
+def _init_worker() -> None:
+    blas.set_thread_local_blas_threads(1)
+
+
 def set_threads(n: int) -> None:
-    """Run the time loops of forward/backward over ``n`` batch slices in parallel threads (kernels release
-    the GIL). 1 runs everything in the calling thread."""
+    """Run the time loops of forward/backward over ``n`` batch slices in parallel worker threads (the
+    kernels release the GIL); each worker uses single-threaded BLAS (see ``rnntools.nn.blas``)."""
     n = max(1, int(n))
-    if n != _THREADS["n"]:
+    if n != _THREADS["n"] or _THREADS["pool"] is None:
         if _THREADS["pool"] is not None:
             _THREADS["pool"].shutdown()
-        _THREADS["pool"] = ThreadPoolExecutor(n, thread_name_prefix="rnntools-nn") if n > 1 else None
+        _THREADS["pool"] = ThreadPoolExecutor(n, thread_name_prefix="rnntools-nn", initializer=_init_worker)
         _THREADS["n"] = n
 
 
@@ -37,10 +42,9 @@ def _row_ranges(B: int) -> list[tuple[int, int]]:
 
 def _run_rows(fn, B: int, *args) -> None:
     """fn(*args, b0, b1) over disjoint batch row ranges, in parallel when threads are enabled."""
+    if _THREADS["pool"] is None:
+        set_threads(_THREADS["n"])
     ranges = _row_ranges(B)
-    if len(ranges) == 1:
-        fn(*args, 0, B)
-        return
     futures = [_THREADS["pool"].submit(fn, *args, b0, b1) for b0, b1 in ranges]
     for f in futures:
         f.result()

@@ -1,0 +1,210 @@
+"""rnntools' recurrent engine vs PyTorch CPU: char-LM training and batch-1 generation throughput.
+
+Both sides in one process, same text, same hyperparameters, alternating repetitions, medians.
+
+    flock /tmp/rnntools-bench.lock python benchmarks/rnn_vs_torch.py                 # all configs
+    flock /tmp/rnntools-bench.lock python benchmarks/rnn_vs_torch.py --config lstm-256 --reps 5
+
+The training step measured on both sides: embedding + recurrent stack + dense + softmax cross-entropy +
+backward + gradient clipping + Adam, on consecutive real-text batches (truncated BPTT, state carried).
+Text: samples/book.txt (see samples/SOURCES.md). PyTorch runs with torch.set_num_threads(THREADS); rnntools
+with nn.set_threads(THREADS) and OpenBLAS limited to one thread per engine thread inside the time loops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+CONFIGS = {   # name: (cell, hidden, layers)
+    "lstm-128": ("lstm", 128, 1),
+    "lstm-256": ("lstm", 256, 1),
+    "lstm-512": ("lstm", 512, 1),
+    "lstm-256x2": ("lstm", 256, 2),
+    "gru-256": ("gru", 256, 1),
+    "rnn-256": ("rnn", 256, 1),
+}
+EMBED, BATCH, SEQ = 64, 32, 100
+
+
+def load_text(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    chars = sorted(set(text))
+    ids = np.array([chars.index(c) if False else 0 for c in ()], np.int32)  # placeholder for linters
+    index = {c: i for i, c in enumerate(chars)}
+    ids = np.fromiter((index[c] for c in text), np.int32, len(text))
+    return ids, len(chars)
+
+
+def batches(ids, batch, seq):
+    """Consecutive (seq, batch) input/target windows of `batch` parallel streams, cycled forever."""
+    n = (len(ids) - 1) // batch
+    streams = np.stack([ids[i * n:(i + 1) * n + 1] for i in range(batch)], axis=1)  # (n+1, B)
+    while True:
+        for s in range(0, n - seq, seq):
+            yield np.ascontiguousarray(streams[s:s + seq]), np.ascontiguousarray(streams[s + 1:s + seq + 1])
+
+
+# --- rnntools ---------------------------------------------------------------------------------------------
+
+class Ours:
+    def __init__(self, cell, hidden, layers, V, seed=0):
+        from rnntools import nn
+        self.nn = nn
+        rng = np.random.default_rng(seed)
+        self.params = {}
+        self.emb = nn.Embedding(self.params, "embed", V, EMBED, rng=rng)
+        self.rnn = nn.Recurrent(self.params, "rnn", cell, EMBED, hidden, layers=layers, rng=rng)
+        self.out = nn.Dense(self.params, "out", hidden, V, rng=rng)
+        self.opt = nn.Adam(self.params, lr=2e-3)
+        self.V = V
+        self.state = None
+
+    def train_step(self, x_ids, y_ids):
+        nn = self.nn
+        x, ec = self.emb.forward(x_ids)
+        y, self.state, rc = self.rnn.forward(x, self.state)
+        logits, oc = self.out.forward(y)
+        loss, d = nn.softmax_cross_entropy(logits.reshape(-1, self.V), y_ids.reshape(-1), out=logits)
+        grads = {}
+        dy = self.out.backward(d.reshape(logits.shape), oc, grads)
+        dx, _ = self.rnn.backward(dy, rc, grads)
+        self.emb.backward(dx, ec, grads)
+        nn.clip_grad_norm(grads, 5.0)
+        self.opt.step(grads)
+        return loss
+
+    def generate(self, n, seed=0):
+        rng = np.random.default_rng(seed)
+        E, W, b = self.params["embed.W"], self.params["out.W"], self.params["out.b"]
+        state, tok, out = None, 0, []
+        for _ in range(n):
+            logits, state = self.rnn.step(E[tok:tok + 1], state, W, b)
+            p = np.exp(logits[0] - logits[0].max())
+            c = np.cumsum(p)
+            tok = int(np.searchsorted(c, rng.random() * c[-1], side="right"))
+            tok = min(tok, self.V - 1)
+            out.append(tok)
+        return out
+
+
+# --- PyTorch ----------------------------------------------------------------------------------------------
+
+class Torch:
+    def __init__(self, cell, hidden, layers, V, seed=0):
+        import torch
+        self.torch = torch
+        torch.manual_seed(seed)
+        rnn_cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
+        self.emb = torch.nn.Embedding(V, EMBED)
+        self.rnn = rnn_cls(EMBED, hidden, num_layers=layers)
+        self.out = torch.nn.Linear(hidden, V)
+        self.params = [*self.emb.parameters(), *self.rnn.parameters(), *self.out.parameters()]
+        self.opt = torch.optim.Adam(self.params, lr=2e-3)
+        self.V = V
+        self.state = None
+
+    def train_step(self, x_ids, y_ids):
+        torch = self.torch
+        x = self.emb(torch.from_numpy(x_ids).long())
+        if self.state is not None:
+            self.state = tuple(s.detach() for s in self.state) if isinstance(self.state, tuple) \
+                else self.state.detach()
+        y, self.state = self.rnn(x, self.state)
+        logits = self.out(y)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, self.V), torch.from_numpy(y_ids).long().reshape(-1))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+        self.opt.step()
+        return float(loss)
+
+    def generate(self, n, seed=0):
+        torch = self.torch
+        g = torch.Generator().manual_seed(seed)
+        out, state = [], None
+        tok = torch.zeros((1, 1), dtype=torch.long)
+        with torch.no_grad():
+            for _ in range(n):
+                y, state = self.rnn(self.emb(tok), state)
+                p = torch.softmax(self.out(y[0, 0]), -1)
+                t = int(torch.multinomial(p, 1, generator=g))
+                out.append(t)
+                tok = torch.tensor([[t]])
+        return out
+
+
+def time_train(model, gen, steps):
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        x, y = next(gen)
+        loss = model.train_step(x, y)
+    dt = time.perf_counter() - t0
+    return steps * BATCH * SEQ / dt, loss
+
+
+def time_generate(model, n):
+    t0 = time.perf_counter()
+    model.generate(n)
+    return n / (time.perf_counter() - t0)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", action="append", choices=sorted(CONFIGS), help="repeatable; default all")
+    ap.add_argument("--reps", type=int, default=5, help="alternating repetitions per side")
+    ap.add_argument("--steps", type=int, default=5, help="training steps per repetition")
+    ap.add_argument("--gen-chars", type=int, default=500, help="characters per generation repetition")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--text", default=os.path.join(ROOT, "samples", "book.txt"))
+    ap.add_argument("--no-generate", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from rnntools import nn
+    torch.set_num_threads(args.threads)
+    nn.set_threads(args.threads)
+    ids, V = load_text(args.text)
+    print(f"text {args.text}: {len(ids):,} chars, vocabulary {V}; embed {EMBED}, batch {BATCH}, seq {SEQ}; "
+          f"threads {args.threads}; torch {torch.__version__}")
+    print(f"{'config':<12} {'what':<10} {'rnntools/s':>12} {'torch/s':>12} {'ratio':>7}   loss (ours / torch)")
+    for name in args.config or list(CONFIGS):
+        cell, hidden, layers = CONFIGS[name]
+        ours, theirs = Ours(cell, hidden, layers, V), Torch(cell, hidden, layers, V)
+        gens = {"ours": batches(ids, BATCH, SEQ), "torch": batches(ids, BATCH, SEQ)}
+        time_train(ours, gens["ours"], 2)      # warm-up: compilation, allocator, caches
+        time_train(theirs, gens["torch"], 2)
+        rates = {"ours": [], "torch": []}
+        losses = {}
+        for _ in range(args.reps):
+            for side, model in (("ours", ours), ("torch", theirs)):
+                r, losses[side] = time_train(model, gens[side], args.steps)
+                rates[side].append(r)
+        mo, mt = statistics.median(rates["ours"]), statistics.median(rates["torch"])
+        print(f"{name:<12} {'train':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   "
+              f"{losses['ours']:.3f} / {losses['torch']:.3f}", flush=True)
+        if not args.no_generate:
+            ours.generate(20)
+            theirs.generate(20)
+            g = {"ours": [], "torch": []}
+            for _ in range(args.reps):
+                g["ours"].append(time_generate(ours, args.gen_chars))
+                g["torch"].append(time_generate(theirs, args.gen_chars))
+            mo, mt = statistics.median(g["ours"]), statistics.median(g["torch"])
+            print(f"{name:<12} {'generate':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   (batch 1)",
+                  flush=True)
+    print("load:", os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
