@@ -103,3 +103,31 @@ def test_pooling_against_plain_numpy():
 def test_reverse_index_reverses_within_length():
     rev = C.reverse_index(np.array([3, 1]), 4)
     assert rev[:, 0].tolist() == [2, 1, 0, 3] and rev[:, 1].tolist() == [0, 1, 2, 3]
+
+
+def test_sparse_embedding_gradient_matches_dense():
+    net = make("gru", "last", False)
+    _, ids, lengths, y, w = batch()
+    logits, cache = net.forward(ids, lengths)
+    _, d = C.weighted_xent(logits, y, w)
+    dense = net.backward(d, cache)["embed"]
+    sparse = net.backward(d, cache, sparse_embed=True)
+    rebuilt = np.zeros_like(dense)
+    rebuilt[sparse["embed.rows"]] = sparse["embed"]
+    np.testing.assert_allclose(rebuilt, dense, rtol=1e-12, atol=1e-15)
+
+
+def test_lazy_adam_updates_only_used_rows_like_dense_adam_on_them():
+    rng = np.random.default_rng(5)
+    p = {"embed": rng.normal(size=(6, 3)), "w": rng.normal(size=(2,))}
+    q = {k: v.copy() for k, v in p.items()}
+    lazy, dense = C.Adam(p), C.Adam(q)
+    g_rows = rng.normal(size=(2, 3))
+    full = np.zeros((6, 3))
+    full[[1, 4]] = g_rows
+    gw = rng.normal(size=(2,))
+    lazy.step({"embed": g_rows.copy(), "embed.rows": np.array([1, 4]), "w": gw.copy()}, 0.1)
+    dense.step({"embed": full, "w": gw.copy()}, 0.1)
+    np.testing.assert_allclose(p["embed"], q["embed"], rtol=1e-12)  # first step: untouched rows stay
+    np.testing.assert_allclose(p["w"], q["w"], rtol=1e-12)
+    assert np.all(p["embed"][[0, 2, 3, 5]] == q["embed"][[0, 2, 3, 5]])

@@ -327,8 +327,9 @@ class Network:
         cache.update(T=T, pool=pool_cache, feats=feats, feat_drop=drop)
         return feats @ p["out.W"] + p["out.b"], cache
 
-    def backward(self, dlogits: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
-        """Gradients of every parameter given dloss/dlogits (B, C)."""
+    def backward(self, dlogits: np.ndarray, cache: dict, sparse_embed: bool = False) -> dict[str, np.ndarray]:
+        """Gradients of every parameter given dloss/dlogits (B, C). ``sparse_embed``: the embedding's
+        gradient only for the rows the batch uses, as ``embed`` (U, E) and ``embed.rows`` (U,)."""
         from rnntools.nn.kernels import scatter_add_rows, seq_backward
 
         cfg, p = self.cfg, self.params
@@ -374,11 +375,18 @@ class Network:
                     dXin = dXin[rev, cols]
                 dX_below = dXin if dX_below is None else dX_below + dXin
             dX = dX_below
-        dE = np.zeros_like(p["embed"])
-        E = dE.shape[1]
-        scatter_add_rows(dE, cache["ids"].reshape(-1), np.ascontiguousarray(dX.reshape(-1, E)))
+        E = p["embed"].shape[1]
+        ids = cache["ids"].reshape(-1)
+        if sparse_embed:
+            rows, inverse = np.unique(ids, return_inverse=True)
+            dE = np.zeros((len(rows), E), dtype)
+            scatter_add_rows(dE, inverse.astype(np.int64), np.ascontiguousarray(dX.reshape(-1, E)))
+            g["embed.rows"] = rows
+        else:
+            dE = np.zeros_like(p["embed"])
+            scatter_add_rows(dE, ids, np.ascontiguousarray(dX.reshape(-1, E)))
         g["embed"] = dE
-        return {name: np.ascontiguousarray(v, dtype=dtype) for name, v in g.items()}
+        return {name: v if name == "embed.rows" else np.ascontiguousarray(v, dtype=dtype) for name, v in g.items()}
 
 
 def pool_forward(X: np.ndarray, lengths: np.ndarray, mask: np.ndarray, pooling: str, H: int,
@@ -492,6 +500,17 @@ class Adam:
         for name, p in self.params.items():
             if name in skip:
                 continue
+            if name == "embed" and "embed.rows" in grads:
+                # lazy Adam (TensorFlow's LazyAdam): only the rows this batch used are updated, moments
+                # included. Dense Adam would sweep all V x E embedding values every step -- with a 8k-word
+                # vocabulary that was the largest single cost of a step; the rows of words a batch does not
+                # contain have a zero gradient, so only their momentum would have moved.
+                rows = grads["embed.rows"]
+                pr, mr, vr = p[rows], self.m[name][rows], self.v[name][rows]
+                adam_update(pr.reshape(-1), grads[name].reshape(-1), mr.reshape(-1), vr.reshape(-1), lr,
+                            self.beta1, self.beta2, self.eps, bc1, bc2, 0.0)
+                p[rows], self.m[name][rows], self.v[name][rows] = pr, mr, vr
+                continue
             adam_update(p.reshape(-1), grads[name].reshape(-1), self.m[name].reshape(-1),
                         self.v[name].reshape(-1), lr, self.beta1, self.beta2, self.eps, bc1, bc2, 0.0)
 
@@ -528,13 +547,14 @@ class ClassifierTask:
         y = self.y_train[idx]
         logits, cache = self.net.forward(ids, lengths, rng)
         loss, dlogits = weighted_xent(logits, y, self.weights[y])
-        grads = self.net.backward(dlogits.astype(np.float32), cache)
+        grads = self.net.backward(dlogits.astype(np.float32), cache, sparse_embed=True)
         if self.clip > 0:
-            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for k, g in grads.items() if k != "embed.rows")))
             if norm > self.clip:
                 scale = np.float32(self.clip / norm)
-                for g in grads.values():
-                    g *= scale
+                for k, g in grads.items():
+                    if k != "embed.rows":
+                        g *= scale
         self.opt.step(grads, lr, self.skip)
         return loss * len(idx), len(idx)
 
