@@ -72,7 +72,10 @@ def prepare(train, test, target_level):
 
     sv = Vocab.build(Counter(t for s in src_tokens for t in s), level="char", lowercase=False)
     tv = Vocab.build(Counter(t for s in tgt_tokens for t in s), level=target_level, lowercase=False)
-    enc = lambda pairs: ([sv.encode(split_s(a)) for a, _ in pairs], [tv.encode(split_t(b)) for _, b in pairs])
+
+    def enc(pairs):
+        return [sv.encode(split_s(a)) for a, _ in pairs], [tv.encode(split_t(b)) for _, b in pairs]
+
     return sv, tv, enc(train), enc(test)
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnntools.tasks import seq2seq_kernels as kern
+
 MODES = ("none", "dot", "general")
 
 
@@ -29,20 +31,22 @@ def init_attention(mode: str, hidden: int, rng: np.random.Generator, dtype=np.fl
 
 def keys(p: dict, He: np.ndarray) -> np.ndarray:
     """The encoder side of the score, computed once per source: He (B, S, H) or He @ Wa."""
-    return He @ p["Wa"] if "Wa" in p else He
+    if "Wa" not in p:
+        return He
+    B, S, H = He.shape
+    return (He.reshape(B * S, H) @ p["Wa"]).reshape(B, S, H)  # 2-D: one BLAS call, not one per row
 
 
 def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, src_mask: np.ndarray):
     """Hd (B, T, H), He and K (B, S, H), src_mask (B, S). Returns h~ (B, T, H), the weights (B, T, S)
     and a cache for ``attention_backward``."""
-    scores = Hd @ K.transpose(0, 2, 1)  # (B, T, S)
-    scores = np.where(src_mask[:, None, :] > 0, scores, -np.inf)
-    scores = scores - scores.max(axis=2, keepdims=True)
-    W = np.exp(scores)
-    W /= W.sum(axis=2, keepdims=True)
-    C = W @ He  # (B, T, H)
+    B, T, H = Hd.shape
+    Hd, K, He = (np.ascontiguousarray(a) for a in (Hd, K, He))
+    W = np.empty((B, T, K.shape[1]), dtype=Hd.dtype)
+    C = np.empty_like(Hd)
+    kern.attn_forward(Hd, K, He, np.ascontiguousarray(src_mask), W, C)  # scores, softmax, context
     cat = np.concatenate([C, Hd], axis=2)  # (B, T, 2H)
-    out = np.tanh(cat @ p["Wc"] + p["bc"])
+    out = np.tanh((cat.reshape(B * T, 2 * H) @ p["Wc"]).reshape(B, T, H) + p["bc"])
     return out, W, (Hd, He, K, W, cat, out)
 
 
@@ -52,16 +56,13 @@ def attention_backward(p: dict, cache, dout: np.ndarray):
     B, T, H = Hd.shape
     dpre = dout * (1.0 - out * out)  # (B, T, H)
     grads = {"Wc": cat.reshape(B * T, 2 * H).T @ dpre.reshape(B * T, H), "bc": dpre.sum(axis=(0, 1))}
-    dcat = dpre @ p["Wc"].T
-    dC, dHd = dcat[:, :, :H], dcat[:, :, H:].copy()
-    dW = dC @ He.transpose(0, 2, 1)  # (B, T, S)
-    dHe = W.transpose(0, 2, 1) @ dC  # (B, S, H)
-    dscores = W * (dW - (dW * W).sum(axis=2, keepdims=True))
-    dHd += dscores @ K
-    dK = dscores.transpose(0, 2, 1) @ Hd  # (B, S, H)
+    dcat = (dpre.reshape(B * T, H) @ p["Wc"].T).reshape(B, T, 2 * H)
+    dC, dHd = np.ascontiguousarray(dcat[:, :, :H]), np.ascontiguousarray(dcat[:, :, H:])
+    dK, dHe = np.empty_like(He), np.empty_like(He)
+    kern.attn_backward(Hd, K, He, W, dC, dHd, dK, dHe)  # dHd accumulates
     if "Wa" in p:
         grads["Wa"] = He.reshape(-1, H).T @ dK.reshape(-1, H)
-        dHe += dK @ p["Wa"].T
+        dHe += (dK.reshape(-1, H) @ p["Wa"].T).reshape(dHe.shape)
     else:
         dHe += dK
     return dHd, dHe, grads

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnntools.tasks import seq2seq_kernels as kern
+
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
@@ -104,6 +106,14 @@ def layer_forward(cell: str, p: dict, X: np.ndarray, mask: np.ndarray, s0: np.nd
     A = (X.reshape(T * B, D) @ p["Wx"]).reshape(T, B, -1) + p["b"]  # (T, B, G*H)
     states = np.empty((T + 1,) + s0.shape, dtype=A.dtype)  # (T+1, B, S)
     states[0] = s0
+    if cell == "gru":  # fused numba gates (seq2seq_kernels.gru_step); the products stay in BLAS
+        gates = np.empty((4, T, B, H), dtype=A.dtype)  # r, z, n, hn
+        Wh, bhn = p["Wh"], p["bhn"].astype(A.dtype)
+        mask_t = np.ascontiguousarray(mask, dtype=A.dtype)
+        for t in range(T):
+            kern.gru_step(A[t], states[t] @ Wh, states[t], bhn, mask_t[t], states[t + 1], gates[0, t], gates[1, t],
+                          gates[2, t], gates[3, t])
+        return states[1:], states[T], (X, mask_t, states, gates)
     vals = []
     for t in range(T):
         new, v = cell_step(cell, p, A[t], states[t])
@@ -124,7 +134,17 @@ def layer_backward(cell: str, p: dict, cache, dY: np.ndarray | None, dsT: np.nda
     dHH = np.empty_like(dA)
     dbhn = np.zeros(H, dtype=states.dtype) if cell == "gru" else None
     WhT = p["Wh"].T
-    for t in range(T - 1, -1, -1):
+    if cell == "gru":
+        gates = vals
+        ds_prev = np.empty_like(ds)
+        for t in range(T - 1, -1, -1):
+            if dY is not None:
+                ds += dY[t]
+            kern.gru_step_backward(ds, states[t], gates[0, t], gates[1, t], gates[2, t], gates[3, t], mask[t],
+                                   dA[t], dHH[t], ds_prev, dbhn)
+            ds_prev += dHH[t] @ WhT
+            ds, ds_prev = ds_prev, ds
+    for t in range(T - 1 if cell != "gru" else -1, -1, -1):
         if dY is not None:
             ds[:, :H] += dY[t]
         m = mask[t][:, None]
