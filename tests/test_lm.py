@@ -277,3 +277,23 @@ def test_corrupt_and_wrong_kind_models(tmp_path):
     save_model(other, "vectors", {"vectors": np.zeros((2, 2), np.float32)}, {})
     with pytest.raises(ModelFileError, match="is a 'vectors' model, expected 'lm'"):
         lm.load(other)
+
+
+def test_pretrained_embeddings_initialise_and_freeze(tmp_path):
+    from rnntools.w2v.vectors import save as save_vectors
+
+    src = write(tmp_path, TEXT)
+    wv = Vocab.build({"cat": 5, "mat": 4, "zebra": 3}, level="word", specials=False)
+    vectors = np.arange(15, dtype=np.float32).reshape(3, 5)
+    vec_path = str(tmp_path / "vec.npz")
+    save_vectors(vec_path, wv, vectors)
+    out = str(tmp_path / "w.npz")
+    lm.train([src], out, tiny(level="word", seq_len=5, embeddings=vec_path, freeze_embeddings=True, epochs=2,
+                                    embed_dim=None))
+    loaded = lm.load(out)
+    assert loaded.model.embed_dim == 5
+    E = loaded.model.params["embed.W"]
+    np.testing.assert_array_equal(E[loaded.vocab.index["cat"]], vectors[0])
+    np.testing.assert_array_equal(E[loaded.vocab.index["mat"]], vectors[1])
+    with pytest.raises(InputError, match="no token of the vocabulary has a vector"):
+        lm.train([src], out, tiny(level="char", embeddings=vec_path, embed_dim=None))

@@ -411,33 +411,26 @@ def train(inputs: Sequence[str], output: str, engine: dict | None = None) -> dic
 
 def load_pretrained(path: str, vocab, embed_dim: int | None) -> np.ndarray:
     """(V, E) initial embedding rows from a `w2v-train` vectors file: rows of known words copied, the others
-    (and the specials) drawn small at random."""
-    from rnntools.io import load_model
-    from rnntools.text import Vocab
+    (and the specials) drawn at random with a tenth of the vectors' spread."""
+    from rnntools.w2v.vectors import load_vectors
 
-    model = load_model(path, "vectors")
-    vectors = None
-    for name in ("vectors", "w_in", "W", "syn0"):
-        if name in model.arrays:
-            vectors = model.arrays[name]
-            break
-    if vectors is None or "vocab" not in model.meta:
-        raise ModelFileError("a vectors file without a 'vectors' array and a vocabulary", path)
-    source = Vocab.from_meta(model.meta["vocab"])
+    source, vectors = load_vectors(path)
     E = vectors.shape[1]
     if embed_dim is not None and embed_dim != E:
         raise UsageError(f"--embed-dim {embed_dim} differs from the {E} dimensions of {path}; leave it out")
     rng = np.random.default_rng(0)
-    out = (rng.normal(0.0, 0.1 * float(np.std(vectors)) or 0.1, (len(vocab), E))).astype(np.float32)
+    out = rng.normal(0.0, 0.1 * float(np.std(vectors)) or 0.1, (len(vocab), E)).astype(np.float32)
     hits = 0
-    for i, token in enumerate(vocab.tokens):
-        j = source.index.get(token)
-        if j is not None and i >= vocab.n_special:
+    for i in range(vocab.n_special, len(vocab)):
+        token = vocab.tokens[i]
+        j = source.index.get(token.lower() if source.lowercase else token)
+        if j is not None:
             out[i] = vectors[j]
             hits += 1
     if hits == 0:
-        raise InputError("no word of the vocabulary has a vector in this file (another language or level?)", path)
-    console.info(f"{hits} of {len(vocab) - vocab.n_special} words initialised from {path}")
+        raise InputError("no token of the vocabulary has a vector in this file (another language or level?)",
+                         path)
+    console.info(f"{hits} of {len(vocab) - vocab.n_special} tokens initialised from {path}")
     return out
 
 
