@@ -167,3 +167,27 @@ def test_subprocess_pipeline_sample_into_predict(trained):
     head = subprocess.run(f"{sys.executable} -m rnntools sample {trained['model']} --length 2000 | head -c 10",
                           shell=True, capture_output=True, text=True, env=env)
     assert len(head.stdout) == 10 and head.stderr == ""
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_and_exits_130(trained, tmp_path):
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    out, log = str(tmp_path / "int.npz"), str(tmp_path / "int.jsonl")
+    proc = subprocess.Popen([sys.executable, "-m", "rnntools", "rnn-train", *TRAIN, "--epochs", "100000",
+                             trained["text"], "-o", out, "--log", log], stderr=subprocess.PIPE, text=True,
+                            env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if os.path.exists(log) and '"event": "step"' in open(log).read():
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert f"saved to {out}" in err and "--resume" in err
+    from rnntools.io import load_model
+
+    assert load_model(out, "lm").meta["training"]["counters"]["stopped"] == "interrupted"

@@ -355,9 +355,10 @@ class _Trainer:
                             loss = window_loss / max(window_count, 1)
                             self.log.write("step", step=c.step, epoch=c.epoch + 1, loss=loss, lr=cfg.lr,
                                            **{f"{task.unit}_per_s": rate})
-                            bar.update(0, epoch=c.epoch + 1, loss=loss,
-                                       val=(self.last_eval or {}).get("val_loss", float("nan")),
-                                       **{f"{task.unit}/s": rate})
+                            shown = {"epoch": c.epoch + 1, "loss": loss}
+                            if self.last_eval and "val_loss" in self.last_eval:
+                                shown["val"] = self.last_eval["val_loss"]
+                            bar.update(0, **shown, **{f"{task.unit}/s": rate})
                             window_loss, window_count, window_start = 0.0, 0, now
                         bar.update(1)
                         if cfg.eval_every and c.step % cfg.eval_every == 0 and i < len(batches) - 1:
