@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 from gradcheck import assert_grad
+
 from rnntools.w2v import kernels
 from rnntools.w2v.train import keep_thresholds, noise_table
 

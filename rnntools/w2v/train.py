@@ -59,7 +59,7 @@ class Params:
     lowercase: bool = True
     batch_words: int = BATCH_WORDS
 
-    def resolved(self) -> "Params":
+    def resolved(self) -> Params:
         p = Params(**asdict(self))
         if p.alpha is None:
             p.alpha = 0.05 if p.arch == "cbow" else 0.025
@@ -306,7 +306,7 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
         train_words = int(counts.sum())
         console.info(f"{spool.words():,} words, {len(spool.index) - 1:,} distinct; vocabulary {len(vocab):,} "
                      f"words covering {train_words:,} ({t_read:.1f}s); training {p.arch} dim {p.dim}, "
-                     f"{p.epochs} epochs, {p.threads} threads")
+                     f"{p.epochs} epochs, {p.threads} thread{'s' if p.threads > 1 else ''}")
         if log is not None:
             log.write("vocab", words=spool.words(), distinct=len(spool.index) - 1, vocab=len(vocab),
                       retained=train_words, seconds=round(t_read, 3))
@@ -318,7 +318,8 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     summary["corpus_words"] = spool.words()
     _save(output, vocab, w_in, p, summary)
     if summary["interrupted"]:
-        console.info(f"interrupted: saved the vectors after {summary['progress']:.0%} of training to {output}")
+        # said even when stderr is not a terminal: the user must know the file is a partial model
+        console.warn(f"interrupted: saved the vectors after {summary['progress']:.0%} of training to {output}")
         raise KeyboardInterrupt
     console.info(f"trained {summary['words_per_second']:,.0f} words/s, final loss "
                  f"{summary['loss']:.4f}; saved {output}")
@@ -386,7 +387,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log) -> 
                 now = time.perf_counter()
                 rate = done / max(now - t0, 1e-9)
                 lr = p.alpha - (p.alpha - p.min_alpha) * min(done / total, 1.0)
-                bar.update(done - done_before, epoch=epoch + 1, lr=lr, loss=loss, words_s=rate)
+                bar.update(done - done_before, epoch=epoch + 1, lr=lr, loss=loss, **{"words/s": f"{rate:,.0f}"})
                 done_before = done
                 if log is not None and now - last_log >= 1.0:
                     log.write("progress", epoch=epoch + 1, words=done, lr=round(lr, 6), loss=round(loss, 5),
