@@ -169,3 +169,20 @@ def test_encode_empty_text_is_one_unk():
     assert seqs[0].tolist() == [vocab.unk_id] and empty == 1 and truncated == 1 and len(seqs[1]) == 3
     assert seqs[2].tolist() == [vocab.unk_id]
     assert C.encode_texts(vocab, ["zzz qqq"], 5)[1] == 1
+
+
+def test_resume_continues_exactly(run_cli, tmp_path):
+    from rnntools.io import load_model
+
+    path = write_jsonl(tmp_path / "t.jsonl", order_task(120, 4))
+    small = ["--hidden", "4", "--embed-dim", "4", "--threads", "1", "--patience", "5"]
+    assert run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "full.npz", "--epochs", "2",
+                    *small]).exit_code == 0
+    assert run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "part.npz", "--epochs", "1",
+                    *small]).exit_code == 0
+    result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "part.npz", "--epochs", "2",
+                      "--resume", tmp_path / "part.npz", *small])
+    assert result.exit_code == 0, result.stderr
+    full, part = load_model(tmp_path / "full.npz").arrays, load_model(tmp_path / "part.npz").arrays
+    for name in ("embed", "enc.f0.Wh", "out.W"):
+        np.testing.assert_array_equal(full[name], part[name], err_msg=name)

@@ -848,6 +848,8 @@ def evaluate_classifier(model_path: str, inputs: Sequence[str], output: str | No
                         [[key, *(float(m[s][i]) for s in ("precision", "recall", "f1")), int(m["support"][i])]
                          for i, key in enumerate(keys)])
     if len(keys) <= 12:
-        console.print_table("confusion (rows: true, columns: predicted)", ["true \\ predicted", *keys],
-                            [[key, *row] for key, row in zip(keys, cm.tolist())])
+        # columns by number: full label names would not fit a terminal's width
+        console.print_table("confusion (rows: true, columns: predicted, by number)",
+                            ["true", *map(str, range(len(keys)))],
+                            [[f"{i} {key}", *row] for i, (key, row) in enumerate(zip(keys, cm.tolist()))])
     return result
