@@ -186,3 +186,22 @@ def test_resume_continues_exactly(run_cli, tmp_path):
     full, part = load_model(tmp_path / "full.npz").arrays, load_model(tmp_path / "part.npz").arrays
     for name in ("embed", "enc.f0.Wh", "out.W"):
         np.testing.assert_array_equal(full[name], part[name], err_msg=name)
+
+
+def test_pretrained_frozen_embeddings(run_cli, tmp_path):
+    from rnntools.io import load_model, save_model
+    from rnntools.text import Vocab
+
+    words = Vocab.from_texts(["a b x y"], specials=False)
+    vectors = np.arange(len(words) * 3, dtype=np.float32).reshape(len(words), 3)
+    save_model(tmp_path / "v.npz", "vectors", {"vectors": vectors}, {"vocab": words.to_meta()})
+    path = write_jsonl(tmp_path / "t.jsonl", order_task(60, 5))
+    result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz", "--embeddings",
+                      tmp_path / "v.npz", "--freeze-embeddings", "--hidden", "4", "--epochs", "2"])
+    assert result.exit_code == 0, result.stderr
+    model = load_model(tmp_path / "m.npz")
+    vocab = Vocab.from_meta(model.meta["vocab"])
+    embed = model.arrays["embed"]
+    assert embed.shape[1] == 3
+    for word in ("a", "b", "x"):
+        np.testing.assert_array_equal(embed[vocab.index[word]], vectors[words.index[word]])

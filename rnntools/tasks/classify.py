@@ -672,12 +672,17 @@ def train_classifier(inputs: Sequence[str], output: str, engine: dict, *, text_f
         console.warn(f"{empty} of {len(seqs)} texts have no known tokens; each is read as one <unk>")
     if truncated:
         console.info(f"{truncated} texts longer than {config.seq_len} tokens were cut (--seq-len)")
+    pretrained = None
+    if config.embeddings and resume is None:
+        pretrained = read_vectors(config.embeddings)
+        if engine.get("embed_dim") is None:  # the vectors decide the size unless --embed-dim says otherwise
+            config.embed_dim = int(pretrained[0].shape[1])
     cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels),
                     embed_dim=config.embed_dim, hidden=config.hidden, layers=config.layers, pooling=pooling,
                     bidirectional=bidirectional, dropout=config.dropout)
     params = init_params(cfg, np.random.default_rng([config.seed, 4]))
-    if config.embeddings and resume is None:
-        load_embeddings(params["embed"], vocab, config.embeddings)
+    if pretrained is not None:
+        load_embeddings(params["embed"], vocab, *pretrained, config.embeddings)
     weights = class_weights(y[train_idx], len(labels), class_weight)
     meta = {"labels": labels, "vocab": vocab.to_meta(),
             "net": {"cell": cfg.cell, "hidden": cfg.hidden, "layers": cfg.layers, "embed_dim": cfg.embed_dim},
@@ -695,22 +700,27 @@ def train_classifier(inputs: Sequence[str], output: str, engine: dict, *, text_f
     return fit(task, config, output, resume=resume)
 
 
-def load_embeddings(embed: np.ndarray, vocab, path: str) -> None:
-    """Copy the vectors of ``path`` (a ``w2v-train`` vectors file) into the rows of the words they share;
-    a different size is an error."""
-    from rnntools import console
-    from rnntools.errors import UsageError
+def read_vectors(path: str):
+    """(vectors (V, D), vocabulary) of a ``w2v-train`` vectors file (kind "vectors")."""
+    from rnntools.errors import ModelFileError
     from rnntools.io import load_model
     from rnntools.text import Vocab
 
     model = load_model(path, "vectors")
-    vectors = next((model.arrays[k] for k in ("vectors", "W", "embeddings", "w_in") if k in model.arrays), None)
-    if vectors is None or "vocab" not in model.meta:
-        raise UsageError(f"{path}: no vectors and vocabulary found in this vectors file")
-    words = Vocab.from_meta(model.meta["vocab"])
+    if "vectors" not in model.arrays or "vocab" not in model.meta:
+        raise ModelFileError("no 'vectors' array and vocabulary in this vectors file", path)
+    return model.arrays["vectors"], Vocab.from_meta(model.meta["vocab"])
+
+
+def load_embeddings(embed: np.ndarray, vocab, vectors: np.ndarray, words, path: str) -> None:
+    """Copy the vectors of the words ``vocab`` shares with ``words`` into ``embed``'s rows (specials keep
+    their random start); a different size is an error."""
+    from rnntools import console
+    from rnntools.errors import UsageError
+
     if vectors.shape[1] != embed.shape[1]:
-        raise UsageError(f"{path}: vectors have {vectors.shape[1]} dimensions but --embed-dim is "
-                         f"{embed.shape[1]}; pass --embed-dim {vectors.shape[1]}")
+        raise UsageError(f"{path}: the vectors have {vectors.shape[1]} dimensions but --embed-dim is "
+                         f"{embed.shape[1]}; leave --embed-dim out to take the vectors' size")
     found = 0
     for i, token in enumerate(vocab.tokens):
         j = words.index.get(token)
@@ -718,6 +728,8 @@ def load_embeddings(embed: np.ndarray, vocab, path: str) -> None:
             embed[i] = vectors[j]
             found += 1
     console.info(f"pretrained vectors for {found} of {len(vocab) - vocab.n_special} words from {path}")
+    if found == 0:
+        console.warn(f"{path}: none of the vocabulary's words has a vector (another language or level?)")
 
 
 # --- using a trained model -----------------------------------------------------------------------------
