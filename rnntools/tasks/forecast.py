@@ -330,17 +330,39 @@ def predict(model: Model, series: list[Series], horizon: int, levels: Sequence[i
     Z, pe, scalers = tails(series, model, cut)
     F = model.forecast_scaled(Z, pe, horizon)
     Q = interval_widths(model, levels, horizon)
-    out = []
+    # undo the scaling for all rows at once: (B, 1) columns of every series' scaler
+    sc = np.array([x.to_list() for x in scalers]).reshape(-1, 4)
+    shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
+
+    def inverse(z):
+        y = z * scale + shift
+        return np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
+
+    fc = inverse(F)
+    bounds = [(inverse(F - Q[j]), inverse(F + Q[j])) for j in range(len(levels))]
+    out, stamps = [], {}
     for i, s in enumerate(series):
-        sc = scalers[i]
-        rec = {"id": s.id, "forecast": sc.inverse(F[i])}
+        rec = {"id": s.id, "forecast": fc[i]}
         n = len(s.values) if cut is None else cut[i]
-        rec["timestamps"] = [s.timestamp(n + k) for k in range(horizon)]
+        key = (s.axis, s.start, n)
+        if key not in stamps:  # series that end together share their future timestamps
+            stamps[key] = [s.timestamp(n + k) for k in range(horizon)]
+        rec["timestamps"] = stamps[key]
         for j, lev in enumerate(levels):
-            rec[f"lower_{lev}"] = sc.inverse(F[i] - Q[j])
-            rec[f"upper_{lev}"] = sc.inverse(F[i] + Q[j])
+            rec[f"lower_{lev}"], rec[f"upper_{lev}"] = bounds[j][0][i], bounds[j][1][i]
         out.append(rec)
     return out
+
+
+def round_rows(a: np.ndarray, ref: np.ndarray, digits: int = 6) -> np.ndarray:
+    """Round each row of ``a`` to ``digits`` significant digits of the row's largest |ref| (vectorised;
+    dividing an integer by a power of ten gives the double nearest the decimal, so JSON stays short)."""
+    top = np.max(np.abs(ref), axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        d = np.where(top > 0, digits - 1 - np.floor(np.log10(np.where(top > 0, top, 1.0))), digits)
+    d = np.clip(d, 0, 15)
+    p = 10.0 ** d
+    return np.round(a * p) / p
 
 
 def interval_widths(model: Model, levels: Sequence[int], horizon: int) -> np.ndarray:
@@ -536,6 +558,10 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
         raise UsageError("the forecaster trains with --optimizer adam")
     model = Model(cfg, axis, input_options={**(input_options or {}), "missing": cfg.missing})
     data = build_data(series, model, config.val_fraction)
+    if not (engine or {}).get("batch"):
+        # small data: small batches (more updates per epoch); many series: wider batches keep an epoch to
+        # about a hundred updates, where the engine's per-step cost is spread over more rows
+        config.batch = int(min(256, max(32, len(data.starts) // 100)))
     saved = {}
 
     def save_(path, arrays, meta):
@@ -661,20 +687,23 @@ def load(path: str) -> Model:
     return m
 
 
-def _round(values) -> list:
-    return [float(f"{v:.6g}") for v in np.asarray(values, np.float64)]
+def _round(values, ref=None) -> list:
+    a = np.asarray(values, np.float64)
+    return round_rows(a, a if ref is None else np.asarray(ref, np.float64)).tolist()
 
 
 def output_record(rec: dict, levels: Sequence[int]) -> dict:
     """The JSONL record of ``predict``: id, timestamps, forecast, then ``lower``/``upper`` of the first
     level (with ``level``), then ``lower_L``/``upper_L`` for every further level."""
+    ref = rec["forecast"]
     out = {"id": rec["id"], "timestamps": rec["timestamps"], "forecast": _round(rec["forecast"])}
     for j, lev in enumerate(levels):
         if j == 0:
             out["level"] = lev
-            out["lower"], out["upper"] = _round(rec[f"lower_{lev}"]), _round(rec[f"upper_{lev}"])
+            out["lower"], out["upper"] = _round(rec[f"lower_{lev}"], ref), _round(rec[f"upper_{lev}"], ref)
         else:
-            out[f"lower_{lev}"], out[f"upper_{lev}"] = _round(rec[f"lower_{lev}"]), _round(rec[f"upper_{lev}"])
+            out[f"lower_{lev}"] = _round(rec[f"lower_{lev}"], ref)
+            out[f"upper_{lev}"] = _round(rec[f"upper_{lev}"], ref)
     return out
 
 

@@ -422,8 +422,10 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
         if sid in seen:
             raise InputError(f"series id {sid!r} appears again (first on line {seen[sid]})", path, line_no)
         seen[sid] = line_no
-        arr = np.empty(len(vals))
-        for i, v in enumerate(vals):
+        arr = _fast_values(vals)
+        for i, v in enumerate(vals if arr is None else ()):
+            if i == 0:
+                arr = np.empty(len(vals))
             if v is None:
                 arr[i] = np.nan
             elif isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -433,6 +435,8 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
                 raise InputError(f"values[{i}] is not a number: {v!r}", path, line_no)
             else:
                 arr[i] = float(v)
+                if math.isinf(arr[i]):
+                    raise InputError(f"values[{i}] is infinite", path, line_no)
         freq = rec.get("freq")
         start = rec.get("start", 0)
         try:
@@ -475,6 +479,22 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
             raise InputError(f"'season' should be a positive integer, got {season!r}", path, line_no)
         out.append(Series(sid, arr, axis, start, None, f"{_w(path)}:{line_no}", season=season))
     return out
+
+
+_PLAIN = {int, float, type(None)}
+
+
+def _fast_values(vals: list):
+    """float64 (None -> NaN) when every value is a plain number or null, else None (the slow path then
+    checks each value and names the bad one)."""
+    types = set(map(type, vals))
+    if not types <= _PLAIN:
+        return None
+    try:
+        arr = np.array(vals, dtype=np.float64) if vals else np.empty(0)
+    except OverflowError:
+        return None
+    return None if np.isinf(arr).any() else arr
 
 
 def read_series(paths: list[str], *, fmt: str | None = None, **csv_options) -> list[Series]:
@@ -639,9 +659,11 @@ def multiplicative(y: np.ndarray, season: int) -> bool:
     n = len(y) // season * season
     cycles = y[len(y) - n:].reshape(-1, season)
     level, swing = cycles.mean(1), cycles.max(1) - cycles.min(1)
-    if np.std(level) < 1e-12 or np.std(swing) < 1e-12:
+    if level.max() / level.min() <= 1.3:
         return False
-    return float(np.corrcoef(level, swing)[0, 1]) > 0.5 and level.max() / level.min() > 1.3
+    a, b = level - level.mean(), swing - swing.mean()
+    den = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    return bool(den > 0 and np.dot(a, b) / den > 0.5)
 
 
 # --- baselines and metrics ------------------------------------------------------------------------------
