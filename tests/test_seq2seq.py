@@ -274,3 +274,15 @@ def test_resume_continues(tmp_path, run_cli):
 
     meta = load_model(str(model)).meta
     assert meta["training"]["counters"]["step"] == 8
+
+
+def test_gradients_with_dropout_masks():
+    cfg, p = _model("gru", "general", layers=2)
+    srcs, tgts = _pairs()
+    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+    drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64)
+    assert {v.min() for v in drops.values()} == {0.0}
+    _, grads = s2s.loss_and_grads(p, cfg, batch, drops=drops)
+    for name in ("enc.embed", "enc.1.Wx", "dec.0.Wh", "att.Wc", "out.W"):
+        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops)[0], p[name])
+        assert rel_error(grads[name], numeric) < 1e-6, name

@@ -221,12 +221,29 @@ def _att(p: dict) -> dict:
     return {k[4:]: v for k, v in p.items() if k.startswith("att.")}
 
 
-def encode(p: dict, cfg: Config, src: np.ndarray, src_mask: np.ndarray):
+def dropout_masks(cfg: Config, batch: "Batch", rate: float, rng: np.random.Generator, dtype=np.float32) -> dict:
+    """Inverted-dropout masks (kept units scaled by 1/(1-rate)) for every layer's input on both sides and
+    for the decoder's top output (before attention and the softmax layer)."""
+    keep = 1.0 - rate
+    S, B = batch.src.shape
+    T = batch.dec_in.shape[0]
+    out = {}
+    for side, length in (("enc", S), ("dec", T)):
+        for layer in range(cfg.layers):
+            width = cfg.embed_dim if layer == 0 else cfg.hidden
+            out[(side, layer)] = ((rng.random((length, B, width)) < keep) / keep).astype(dtype)
+    out["top"] = ((rng.random((T, B, cfg.hidden)) < keep) / keep).astype(dtype)
+    return out
+
+
+def encode(p: dict, cfg: Config, src: np.ndarray, src_mask: np.ndarray, drops: dict | None = None):
     """Run the encoder stack. Returns top outputs (S, B, H), final states per layer [(B, St)], caches."""
     x = p[_embed_name(cfg, "enc")][src]  # (S, B, E)
     B = src.shape[1]
     finals, caches = [], []
     for layer in range(cfg.layers):
+        if drops:
+            x = x * drops[("enc", layer)]
         s0 = np.zeros((B, state_size(cfg.cell, cfg.hidden)), x.dtype)
         x, sT, cache = layer_forward(cfg.cell, _layer(p, "enc", layer), x, src_mask, s0)
         finals.append(sT)
@@ -234,16 +251,19 @@ def encode(p: dict, cfg: Config, src: np.ndarray, src_mask: np.ndarray):
     return x, finals, caches
 
 
-def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True):
+def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops: dict | None = None):
     """Teacher-forced loss: the sum over target positions of -log p(token) times ``tgt_mask``, and the
-    gradients of that sum by parameter name (None when ``grad`` is false). Returns (loss_sum, grads)."""
-    He, finals, enc_caches = encode(p, cfg, batch.src, batch.src_mask)
+    gradients of that sum by parameter name (None when ``grad`` is false). Returns (loss_sum, grads).
+    ``drops``: dropout masks from ``dropout_masks`` (training only)."""
+    He, finals, enc_caches = encode(p, cfg, batch.src, batch.src_mask, drops)
     x = p[_embed_name(cfg, "dec")][batch.dec_in]  # (T, B, E)
     dec_caches = []
     for layer in range(cfg.layers):
+        if drops:
+            x = x * drops[("dec", layer)]
         x, _, cache = layer_forward(cfg.cell, _layer(p, "dec", layer), x, batch.tgt_mask, finals[layer])
         dec_caches.append(cache)
-    Hd = x  # (T, B, H)
+    Hd = x * drops["top"] if drops else x  # (T, B, H)
     T, B, H = Hd.shape
     if cfg.attention != "none":
         ap = _att(p)
@@ -278,16 +298,22 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True):
         dHe = dHe_b.transpose(1, 0, 2)
     else:
         dHd = dO
+    if drops:
+        dHd = dHd * drops["top"]
     dfinals = [None] * cfg.layers
     dx = dHd
     for layer in reversed(range(cfg.layers)):
         dx, ds0, gl = layer_backward(cfg.cell, _layer(p, "dec", layer), dec_caches[layer], dx, None)
+        if drops:
+            dx = dx * drops[("dec", layer)]
         dfinals[layer] = ds0
         g.update({f"dec.{layer}.{k}": v for k, v in gl.items()})
     dembed_dec = dx
     dx = dHe
     for layer in reversed(range(cfg.layers)):
         dx, _, gl = layer_backward(cfg.cell, _layer(p, "enc", layer), enc_caches[layer], dx, dfinals[layer])
+        if drops:
+            dx = dx * drops[("enc", layer)]
         g.update({f"enc.{layer}.{k}": v for k, v in gl.items()})
     for side, ids, d in (("enc", batch.src, dx), ("dec", batch.dec_in, dembed_dec)):
         name = _embed_name(cfg, side)
@@ -588,13 +614,14 @@ class Seq2SeqTask:
 
     def __init__(self, model: Seq2SeqModel, train: tuple[list, list], val: tuple[list, list] | None,
                  batch: int, clip: float, optimizer: str = "adam", teacher_forcing: float = 1.0,
-                 val_references: list[str] | None = None):
+                 val_references: list[str] | None = None, dropout: float = 0.0):
         self.model, self.cfg, self.p = model, model.cfg, model.params
         self.train_src, self.train_tgt = train
         self.val = val
         self.val_references = val_references
         self.batch = batch
         self.teacher_forcing = teacher_forcing
+        self.dropout = dropout
         self.opt = Adam(self.p, clip=clip, sgd=optimizer == "sgd")
         self.unit = "tokens"
         self._lengths = np.array([len(t) + len(s) for s, t in zip(self.train_src, self.train_tgt)])
@@ -617,7 +644,10 @@ class Seq2SeqTask:
         batch = self._batch(idx, self.train_src, self.train_tgt)
         if self.teacher_forcing < 1.0:
             scheduled_sampling(self.p, self.cfg, batch, self.teacher_forcing, rng)
-        loss, grads = loss_and_grads(self.p, self.cfg, batch)
+        drops = None
+        if self.dropout > 0:
+            drops = dropout_masks(self.cfg, batch, self.dropout, rng, self.p["out.W"].dtype)
+        loss, grads = loss_and_grads(self.p, self.cfg, batch, drops=drops)
         n = batch.tokens
         self.opt.update(grads, lr, 1.0 / n)
         return loss, n
@@ -684,9 +714,8 @@ def train(inputs: Sequence[str], output: str, engine: dict, *, source_field: str
     from rnntools.tasks.trainer import EngineConfig, fit, set_threads
 
     config = EngineConfig.from_options(engine, **DEFAULTS)
-    for name, default in (("embeddings", None), ("dropout", 0.0)):
-        if getattr(config, name) not in (default,):
-            raise UsageError(f"--{name.replace('_', '-')} is not supported by --task seq2seq yet")
+    if config.embeddings is not None:
+        raise UsageError("--embeddings is not supported by --task seq2seq yet")
     set_threads(config.threads)
     blas_threads(config.threads or 1)
     resume = load_model(config.resume, KIND) if config.resume else None
@@ -736,7 +765,7 @@ def train(inputs: Sequence[str], output: str, engine: dict, *, source_field: str
     model.extra["data"] = {"pairs": n, "train_pairs": len(train_idx), "val_pairs": n_val,
                            "source_field": source_field, "target_field": target_field}
     task = Seq2SeqTask(model, train_data, val_data, config.batch, config.clip, config.optimizer,
-                       teacher_forcing, val_references=[] if n_val else None)
+                       teacher_forcing, val_references=[] if n_val else None, dropout=config.dropout)
     if callback is not None:
         callback(task, config)
     console.info(f"{n} pairs ({len(train_idx)} training, {n_val} validation); vocabularies "
