@@ -221,7 +221,7 @@ def _att(p: dict) -> dict:
     return {k[4:]: v for k, v in p.items() if k.startswith("att.")}
 
 
-def dropout_masks(cfg: Config, batch: "Batch", rate: float, rng: np.random.Generator, dtype=np.float32) -> dict:
+def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generator, dtype=np.float32) -> dict:
     """Inverted-dropout masks (kept units scaled by 1/(1-rate)) for every layer's input on both sides and
     for the decoder's top output (before attention and the softmax layer)."""
     keep = 1.0 - rate
