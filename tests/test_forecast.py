@@ -53,9 +53,18 @@ def test_baseline_is_seasonal_naive_and_targets_invert_it():
     H, m = 7, 5
     base = F.baseline(z[None, :30], H, m, "season")[0]
     np.testing.assert_allclose(base, S.seasonal_naive(z[:30], H, m))
-    R = F.targets(z, H, m, "season")
+    R = F.targets(z, H, m, "season", m)
     np.testing.assert_allclose(R[29] + base, z[30:37], atol=1e-12)   # residual + baseline = future values
     assert np.isnan(R[35, 6]) and np.isnan(R[2, 0])                  # past the end; baseline before start
+
+
+def test_drift_baseline_continues_a_trend():
+    t = np.arange(40.0)
+    z = 0.5 * t + np.tile([0.0, 1.0, -1.0, 0.0], 10)                  # linear trend + season 4
+    base = F.baseline(z[None, :32], 8, 4, "drift")[0]
+    np.testing.assert_allclose(base, z[32:40], atol=1e-12)           # exact on trend + fixed season
+    R = F.targets(z, 8, 4, "drift", 8)
+    assert np.nanmax(np.abs(R)) < 1e-12
 
 
 def test_masked_l1_gradient():

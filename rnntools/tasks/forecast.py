@@ -90,8 +90,16 @@ def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int]) -> Fore
 
 
 def _need(cfg: ForecastConfig) -> int:
-    """Steps of history before the first usable feature row (seasonal difference, local mean)."""
-    return max(cfg.season, 2)
+    """Steps of history before the first usable feature row (seasonal difference, local mean) and
+    baseline (two drift windows for ``drift``)."""
+    need = max(cfg.season, 2)
+    if cfg.difference == "drift":
+        need = max(need, 2 * _drift_window(cfg.season))
+    return need
+
+
+def _drift_window(season: int) -> int:
+    return season if season > 1 else 4
 
 
 def min_length(cfg: ForecastConfig) -> int:
@@ -196,32 +204,35 @@ def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int, level
 
 def baseline(Z: np.ndarray, horizon: int, season: int, difference: str) -> np.ndarray:
     """(B, horizon) baseline forecasts from the last column of each row of Z (B, W):
-    seasonal naive (``season``), the last value (``1``) or zero (``none``)."""
+    seasonal naive (``season``), the last value (``1``), zero (``none``), or seasonal naive plus the
+    growth between the last two windows of max(season, 4) steps per elapsed window (``drift``)."""
     B, W = Z.shape
     if difference == "none":
         return np.zeros((B, horizon))
-    m = season if difference == "season" else 1
+    m = season if difference in ("season", "drift") else 1
     idx = W - m + (np.arange(horizon) % m)
-    return Z[:, idx]
+    base = Z[:, idx]
+    if difference == "drift":
+        k = _drift_window(season)
+        growth = (Z[:, W - k:].mean(1) - Z[:, W - 2 * k:W - k].mean(1)) / k   # per step, (B,)
+        steps = (np.arange(horizon) // m + 1) * m if m > 1 else np.arange(1, horizon + 1)
+        base = base + growth[:, None] * steps[None, :]
+    return base
 
 
-def targets(z: np.ndarray, horizon: int, season: int, difference: str) -> np.ndarray:
-    """(n, horizon) residual targets for every origin t of one scaled series z (n,): z[t+h] - baseline_t(h),
-    NaN where t + h is past the end or the baseline needs values before the start."""
+def targets(z: np.ndarray, horizon: int, season: int, difference: str, need: int) -> np.ndarray:
+    """(n, horizon) residual targets for every origin t of one scaled series z (n,): z[t+h] - baseline_t(h)
+    with the baseline computed by :func:`baseline` from ``z[t-need+1..t]`` (the same code as at forecast
+    time); NaN where t + h is past the end or t has less than ``need`` values of history."""
     n = len(z)
     R = np.full((n, horizon), np.nan)
-    m = season if difference == "season" else 1
-    for h in range(1, horizon + 1):
-        t = np.arange(n)
-        ok = t + h < n
-        if difference == "none":
-            base = np.zeros(n)
-            valid = ok
-        else:
-            src = t - m + 1 + (h - 1) % m
-            valid = ok & (src >= 0)
-            base = z[np.clip(src, 0, n - 1)]
-        R[valid, h - 1] = z[np.minimum(t + h, n - 1)][valid] - base[valid]
+    if n < need:
+        return R
+    windows = np.lib.stride_tricks.sliding_window_view(z, need)      # origins t = need-1 .. n-1
+    base = baseline(windows, horizon, season, difference)           # (n-need+1, horizon)
+    pad = np.concatenate([z, np.full(horizon, np.nan)])
+    future = np.lib.stride_tricks.sliding_window_view(pad[1:], horizon)[:n]   # z[t+1..t+h]
+    R[need - 1:] = future[need - 1:] - base
     return R
 
 
@@ -422,7 +433,7 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         model.scalers[s.id] = sc
         z = sc.transform(y)
         F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need, cfg.level_input)[:, 0, :]
-        R = targets(z, O, cfg.season, cfg.difference)[need:]                                # (n-need, O)
+        R = targets(z, O, cfg.season, cfg.difference, need)[need:]                                # (n-need, O)
         t = np.arange(need, n)
         M = ~np.isnan(R) & ((t[:, None] + np.arange(1, O + 1)[None, :]) < train_end)
         # windows of L rows ending at origins e (row index e - need) with at least one usable target
