@@ -277,3 +277,59 @@ def test_load_vectors_for_embeddings(known):
     assert vectors.dtype == np.float32 and vectors.shape == (len(KNOWN), 4)
     assert vocab.n_special == 0 and vocab.lowercase
     np.testing.assert_array_equal(vectors[vocab.index["rome"]], KNOWN["rome"])
+
+
+def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted, tmp_path, monkeypatch):
+    from rnntools import console
+    from rnntools.w2v import train as train_module
+
+    calls = {"n": 0}
+
+    class Bar:
+        def __init__(self, description):
+            self.description = description
+
+        def update(self, *a, **k):
+            calls["n"] += 1
+            if self.description == "training" and calls["n"] > 2:
+                raise KeyboardInterrupt
+
+    class Progress:
+        def __init__(self, description, *a, **k):
+            self.description = description
+
+        def __enter__(self):
+            return Bar(self.description)
+
+        def __exit__(self, *exc):
+            return False
+
+    part, rest = tmp_path / "part.npz", tmp_path / "rest.npz"
+    params = train_module.Params(dim=8, min_count=1, epochs=200, threads=1, sample=0)
+    with monkeypatch.context() as m:
+        m.setattr(console, "progress", Progress)
+        with pytest.raises(KeyboardInterrupt):
+            train_module.train([str(planted)], str(part), params)
+    saved = load_model(part)
+    assert "output_weights" in saved.arrays and saved.meta["training"]["interrupted"]
+    done = saved.meta["training"]["progress"]
+    assert 0 < done < 1
+    result = run_cli(["w2v-train", planted, "-o", rest, "--resume", part, "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    meta = load_model(rest).meta
+    assert meta["training"]["progress"] == 1.0 and meta["training"]["resumed_from"]["progress"] == done
+    assert meta["training"]["words"] < 200 * 9600 * (1 - done) * 1.05  # only the rest of the schedule
+    assert meta["hyperparameters"]["epochs"] == 200 and meta["hyperparameters"]["dim"] == 8
+    assert "output_weights" not in load_model(rest).arrays
+    # a finished file without output weights cannot be resumed; with them it can, for --epochs more
+    refused = run_cli(["w2v-train", planted, "-o", tmp_path / "x.npz", "--resume", rest])
+    assert refused.exit_code == 2 and "--resumable" in refused.stderr
+    first, more = tmp_path / "first.npz", tmp_path / "more.npz"
+    assert run_cli(train_args(planted, first, "--resumable")).exit_code == 0
+    conflict = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--dim", "32"])
+    assert conflict.exit_code == 2 and "--dim differs" in conflict.stderr
+    result = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--epochs", "2", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    a, b = load_model(first), load_model(more)
+    assert b.meta["training"]["epochs_completed"] == 2 and b.meta["hyperparameters"]["dim"] == 16
+    assert not np.array_equal(a.arrays["vectors"], b.arrays["vectors"])

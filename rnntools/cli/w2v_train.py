@@ -36,10 +36,15 @@ from rnntools.cli.common import CONTEXT, GroupedCommand, encoding_errors_option,
 @seed_option
 @option("-o", "--output", type=click.Path(dir_okay=False), required=True, group="Output",
         help="Vectors file to write (.npz), atomically.")
+@option("--resumable", is_flag=True, group="Output",
+        help="Also save the output weights (doubling the file) so that --resume can continue training.")
+@option("--resume", type=click.Path(dir_okay=False), default=None, group="Optimisation",
+        help="Continue training a vectors file saved with --resumable or interrupted by Ctrl-C (its "
+             "vocabulary and model settings are kept).")
 @option("--log", "log_path", type=click.Path(dir_okay=False), default=None, group="Output",
         help="Append training progress as JSONL to this file.")
 def w2v_train(corpus, min_count, max_vocab, vocab_path, keep_case, encoding_errors, arch, dim, window, negative,
-              sample, alpha, min_alpha, epochs, threads, seed, output, log_path):
+              sample, alpha, min_alpha, epochs, threads, seed, output, resumable, resume, log_path):
     """Learn word vectors from raw text (skip-gram or CBOW with negative sampling).
 
     \b
@@ -49,7 +54,7 @@ def w2v_train(corpus, min_count, max_vocab, vocab_path, keep_case, encoding_erro
 
     One line is one sentence; words are runs of letters and digits, lowercased. The corpus is read once
     (into a temporary file of 4 bytes a word) and streamed from there each epoch. Ctrl-C saves the
-    vectors trained so far and exits 130.
+    vectors trained so far (resumable with --resume) and exits 130.
     """
     from rnntools.console import JsonlLog
     from rnntools.w2v.train import Params, train
@@ -57,5 +62,10 @@ def w2v_train(corpus, min_count, max_vocab, vocab_path, keep_case, encoding_erro
     params = Params(arch=arch, dim=dim, window=window, negative=negative, sample=sample, min_count=min_count,
                     max_vocab=max_vocab, alpha=alpha, min_alpha=min_alpha, epochs=epochs, threads=threads,
                     seed=seed, lowercase=not keep_case)
+    ctx = click.get_current_context()
+    given = {name for name in ctx.params
+             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    explicit = frozenset({"keep_case": "lowercase"}.get(name, name) for name in given)
     with JsonlLog(log_path) as log:
-        train(list(corpus) or ["-"], output, params, vocab_path=vocab_path, errors=encoding_errors, log=log)
+        train(list(corpus) or ["-"], output, params, vocab_path=vocab_path, errors=encoding_errors, log=log,
+              resume=resume, explicit=explicit, resumable=resumable)

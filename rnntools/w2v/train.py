@@ -147,8 +147,10 @@ def read_corpus(inputs: list[str], tokenize, errors: str = "strict", directory: 
 # --- vocabulary, noise distribution, subsampling -----------------------------------------------------
 
 
-def build_vocab(spool: Spool, inputs: list[str], params: Params, vocab=None):
-    """The vocabulary (no specials) and the provisional -> final id table (-1 line break, -2 dropped)."""
+def build_vocab(spool: Spool, inputs: list[str], params: Params, vocab=None, keep_counts: bool = False):
+    """The vocabulary (no specials) and the provisional -> final id table (-1 line break, -2 dropped).
+    With ``vocab`` given, its words are kept in its order; ``keep_counts`` keeps its counts too (resuming),
+    else the corpus counts replace them."""
     from rnntools.text import Vocab
 
     tokens, counts = spool.tokens_and_counts()
@@ -164,6 +166,9 @@ def build_vocab(spool: Spool, inputs: list[str], params: Params, vocab=None):
             raise InputError(f"no word occurs at least --min-count {params.min_count} times in "
                              f"{spool.words()} words (the most frequent, {tokens[top]!r}, occurs "
                              f"{int(counts[top])} times); lower --min-count", where)
+    elif keep_counts:
+        if not any(w in spool.index for w in vocab.tokens):
+            raise InputError("no word of the resumed model's vocabulary occurs in the corpus", where)
     else:
         # a given vocabulary: its tokens (specials left out) in its order; the corpus counts drive
         # subsampling and the noise distribution, since they describe the text being trained on
@@ -241,18 +246,21 @@ def init_vectors(V: int, D: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 class _Feeder:
     """Hands out batches of final ids with their learning rate, epoch after epoch, under one lock."""
 
-    def __init__(self, spool: Spool, table: np.ndarray, params: Params, total_words: int):
+    def __init__(self, spool: Spool, table: np.ndarray, params: Params, total_words: int, start: float = 0.0):
         self.spool, self.table, self.p = spool, table, params
         self.total = total_words * params.epochs  # in-vocabulary words over all epochs
         self.lock = threading.Lock()
-        self.epoch = 0
+        # resuming at a fraction ``start`` of the schedule: that epoch, that far into the corpus
+        self.epoch = min(int(start * params.epochs), params.epochs - 1)
         self.items_left = 0
-        self.handed = 0  # in-vocabulary words handed out so far
-        self._start_epoch()
+        self.handed = int(start * self.total)  # in-vocabulary words handed out so far
+        self.handed_at_start = self.handed
+        self._start_epoch(start * params.epochs - self.epoch)
 
-    def _start_epoch(self) -> None:
-        self.spool.file.seek(0)
-        self.items_left = self.spool.items
+    def _start_epoch(self, fraction: float = 0.0) -> None:
+        skip = min(int(fraction * self.spool.items), self.spool.items)
+        self.spool.file.seek(4 * skip)
+        self.items_left = self.spool.items - skip
 
     def next(self):
         with self.lock:
@@ -276,17 +284,26 @@ class _Feeder:
             return words, max(lr, self.p.min_alpha), self.epoch, n_words
 
 
+STRUCTURE = ("arch", "dim", "window", "negative", "sample", "lowercase", "min_count", "max_vocab")
+
+
 def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | None = None,
-          errors: str = "strict", log=None) -> dict:
+          errors: str = "strict", log=None, resume: str | None = None, explicit: frozenset = frozenset(),
+          resumable: bool = False) -> dict:
     """Train word vectors on ``inputs`` (paths or ``-``) and save them to ``output`` (kind "vectors").
 
+    ``resume``: continue a vectors file saved with its output weights (``resumable``, or interrupted): an
+    interrupted run goes on where its schedule stopped; a finished one trains ``params.epochs`` more on
+    ``inputs`` with a new schedule. Its vocabulary and model settings are kept (``explicit`` names the
+    params the user set: a conflicting one is a usage error).
     Returns the training summary (also stored in the file's meta). Raises KeyboardInterrupt after saving
-    the vectors trained so far when interrupted.
+    the vectors trained so far (with the output weights, so it can be resumed) when interrupted.
     """
     from rnntools.text import Vocab, tokenize_words
     from rnntools.text.tokenize import WORD_RE
 
     p = params.resolved()
+    state = _load_resume(resume, p, explicit, vocab_path) if resume else None
     given = Vocab.read(vocab_path) if vocab_path else None
     if given is not None:
         if given.level != "word":
@@ -300,7 +317,10 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     t0 = time.perf_counter()
     spool = read_corpus(inputs, tokenize, errors)
     try:
-        vocab, table = build_vocab(spool, inputs, p, given)
+        if state is not None:
+            vocab, table = build_vocab(spool, inputs, p, state["vocab"], keep_counts=True)
+        else:
+            vocab, table = build_vocab(spool, inputs, p, given)
         t_read = time.perf_counter() - t0
         counts = vocab.counts
         train_words = int(counts.sum())
@@ -310,13 +330,19 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
         if log is not None:
             log.write("vocab", words=spool.words(), distinct=len(spool.index) - 1, vocab=len(vocab),
                       retained=train_words, seconds=round(t_read, 3))
-        w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
-        summary = _run(spool, table, vocab, w_in, w_out, p, train_words, log)
+        if state is not None:
+            w_in, w_out, start = state["w_in"], state["w_out"], state["start"]
+        else:
+            w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
+            start = 0.0
+        summary = _run(spool, table, vocab, w_in, w_out, p, train_words, log, start)
     finally:
         spool.close()
     summary["read_seconds"] = round(t_read, 3)
     summary["corpus_words"] = spool.words()
-    _save(output, vocab, w_in, p, summary)
+    if state is not None:
+        summary["resumed_from"] = {"file": resume, "progress": start, "training": state["training"]}
+    _save(output, vocab, w_in, p, summary, w_out if resumable or summary["interrupted"] else None)
     if summary["interrupted"]:
         # said even when stderr is not a terminal: the user must know the file is a partial model
         console.warn(f"interrupted: saved the vectors after {summary['progress']:.0%} of training to {output}")
@@ -326,13 +352,47 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     return summary
 
 
-def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log) -> dict:
+def _load_resume(path: str, p: Params, explicit: frozenset, vocab_path: str | None) -> dict:
+    """Vectors, output weights, vocabulary and schedule position of a file to resume; updates ``p``."""
+    from rnntools.io import load_model
+    from rnntools.text import Vocab
+
+    if vocab_path:
+        raise UsageError("--vocab and --resume do not go together: a resumed model keeps its vocabulary")
+    model = load_model(path, "vectors")
+    if "output_weights" not in model.arrays:
+        raise UsageError(f"{path} has no output weights to continue from; train it with --resumable "
+                         "(interrupted runs always keep them)")
+    saved, training = model.meta.get("hyperparameters", {}), model.meta.get("training", {})
+    for name in STRUCTURE:
+        if name in explicit and getattr(p, name) != saved.get(name):
+            flag = "--keep-case" if name == "lowercase" else "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} differs from the resumed model's ({saved.get(name)!r}); a resumed model "
+                             "keeps its settings")
+        setattr(p, name, saved.get(name, getattr(p, name)))
+    start = 0.0
+    if training.get("interrupted"):
+        # go on with the interrupted schedule unless told otherwise
+        start = float(training.get("progress", 0.0))
+        for name in ("alpha", "min_alpha", "epochs"):
+            if name not in explicit and name in saved:
+                setattr(p, name, saved[name])
+        if "epochs" in explicit or "alpha" in explicit:
+            start = 0.0
+    w_in, w_out = model.arrays["vectors"], model.arrays["output_weights"]
+    if w_in.shape != w_out.shape:
+        raise UsageError(f"{path}: output weights {w_out.shape} do not match the vectors {w_in.shape}")
+    return {"vocab": Vocab.from_meta(model.meta["vocab"]), "w_in": np.array(w_in, np.float32),
+            "w_out": np.array(w_out, np.float32), "start": start, "training": training}
+
+
+def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, start: float = 0.0) -> dict:
     from rnntools.w2v import kernels
 
-    feeder = _Feeder(spool, table, p, train_words)
+    feeder = _Feeder(spool, table, p, train_words, start)
     keep = keep_thresholds(vocab.counts, p.sample)
     alias_prob, alias_idx = noise_table(vocab.counts)
-    states = seed_states(p.seed, p.threads)
+    states = seed_states(p.seed if not start else hash((p.seed, start)) & (2**63 - 1), p.threads)
     sig, logsig = kernels.sigmoid_tables()
     stop = threading.Event()
     stats_lock = threading.Lock()
@@ -369,10 +429,10 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log) -> 
 
     threads = [threading.Thread(target=worker, args=(s,), daemon=True, name=f"w2v-{i}")
                for i, s in enumerate(states)]
-    total = feeder.total
+    total, base = feeder.total, feeder.handed_at_start
     interrupted = False
     t0 = time.perf_counter()
-    with console.progress("training", total=total) as bar:
+    with console.progress("training", total=total - base) as bar:
         for t in threads:
             t.start()
         done_before, last_log = 0, t0
@@ -386,7 +446,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log) -> 
                     loss = stats["loss"][epoch] / max(stats["pred"][epoch], 1)
                 now = time.perf_counter()
                 rate = done / max(now - t0, 1e-9)
-                lr = p.alpha - (p.alpha - p.min_alpha) * min(done / total, 1.0)
+                lr = p.alpha - (p.alpha - p.min_alpha) * min((base + done) / total, 1.0)
                 bar.update(done - done_before, epoch=epoch + 1, lr=lr, loss=loss, **{"words/s": f"{rate:,.0f}"})
                 done_before = done
                 if log is not None and now - last_log >= 1.0:
@@ -410,7 +470,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log) -> 
         "epochs_completed": (feeder.epoch + 1) if not interrupted else feeder.epoch,
         "loss": epoch_loss[-1] if epoch_loss else float("nan"),
         "epoch_loss": epoch_loss,
-        "progress": min(stats["words"] / total, 1.0),
+        "progress": min((feeder.handed_at_start + stats["words"]) / total, 1.0),
         "interrupted": interrupted,
     }
     if not epoch_loss:
@@ -422,8 +482,11 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log) -> 
     return summary
 
 
-def _save(output: str, vocab, w_in: np.ndarray, p: Params, summary: dict) -> None:
+def _save(output: str, vocab, w_in: np.ndarray, p: Params, summary: dict, w_out: np.ndarray | None) -> None:
     hyper = asdict(p)
     hyper.pop("batch_words")
     meta = {"vocab": vocab.to_meta(), "hyperparameters": hyper, "training": summary}
-    save_model(output, "vectors", {"vectors": w_in}, meta)
+    arrays = {"vectors": w_in}
+    if w_out is not None:
+        arrays["output_weights"] = w_out  # only for --resume; queries never read it
+    save_model(output, "vectors", arrays, meta)
