@@ -333,3 +333,25 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
     a, b = load_model(first), load_model(more)
     assert b.meta["training"]["epochs_completed"] == 2 and b.meta["hyperparameters"]["dim"] == 16
     assert not np.array_equal(a.arrays["vectors"], b.arrays["vectors"])
+
+
+@pytest.mark.parametrize("option, text, code, needle", [
+    ("--analogies", "".join(f"w{i}\tv{i}\t{i}\n" for i in range(12)), 1, "expected 4 words per line"),
+    ("--similarity", "king\tqueen\thigh\n", 1, "is not a number"),
+    ("--similarity", "king queen\n", 1, "expected 'word1<TAB>word2<TAB>score'"),
+    ("--similarity", "# only comments\n", 1, "no word pairs"),
+    ("--similarity", "foo\tbar\t3\nbaz\tqux\t4\n", 0, '"spearman": null'),
+])
+def test_bad_evaluation_files(run_cli, known, tmp_path, option, text, code, needle):
+    path = tmp_path / "test.txt"
+    path.write_text(text)
+    result = run_cli(["evaluate", known, option, path])
+    assert result.exit_code == code, result.output
+    assert needle in (result.stderr if code else result.stdout)
+    if code:
+        assert "test.txt" in result.stderr
+
+
+def test_evaluate_needs_a_test_file(run_cli, known, tmp_path):
+    result = run_cli(["evaluate", known])
+    assert result.exit_code == 2 and "--analogies" in result.stderr
