@@ -240,6 +240,7 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
             if eval_every and step % eval_every == 0:
                 exact, err = exact_and_cer(side, test, tv, max_len)
                 history.append((step, trained, exact))
+                print(f"  {side.name} step {step} {trained:.1f}s exact {exact:.4f}", file=sys.stderr, flush=True)
                 if exact > best[0]:
                     best = (exact, err, trained)
                 if target is not None and exact >= target:
@@ -251,6 +252,8 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
         if not eval_every:
             exact, err = exact_and_cer(side, test, tv, max_len)
             history.append((step, trained, exact))
+            print(f"  {side.name} epoch {epoch} {trained:.1f}s exact {exact:.4f} err {err:.4f}", file=sys.stderr,
+                  flush=True)
             if exact > best[0]:
                 best = (exact, err, trained)
         if epochs is not None and epoch >= epochs:
@@ -266,12 +269,13 @@ def main():
                     help="attention: rnntools only, attention none/dot/general, one run each")
     ap.add_argument("--epochs", type=int, default=12, help="g2p: epochs per run")
     ap.add_argument("--max-seconds", type=float, default=900, help="addition: give up after this long")
+    ap.add_argument("--train-pairs", type=int, default=None, help="g2p: training pairs [20000]")
     args = ap.parse_args()
     if args.task == "addition":
         train, test, level = addition_data()
         kw = dict(target=0.99, eval_every=200, max_seconds=args.max_seconds)
     else:
-        train, test, level = g2p_data()
+        train, test, level = g2p_data(n_train=args.train_pairs or 20_000)
         kw = dict(epochs=args.epochs)
     data = prepare(train, test, level)
     print(f"task {args.task}: {len(train)} training pairs, {len(test)} test pairs; "
