@@ -264,3 +264,16 @@ def test_cron_style_pipeline(samples_dir, tmp_path):
     assert [r["id"] for r in out] == ["woolyrnq", "ausbeer"]
     assert all(len(r["forecast"]) == 4 and r["timestamps"][0].endswith(("Q1", "Q2", "Q3", "Q4")) for r in out)
     assert len(result.stdout.splitlines()) == 1
+
+
+def test_resume_continues_exactly(run_cli, samples_dir, tmp_path):
+    csv = os.path.join(samples_dir, "airline.csv")
+    common = ["rnn-train", "--task", "forecast", csv, "--horizon", 6, "--threads", 1]
+    assert run_cli([*common, "-o", tmp_path / "a.npz", "--epochs", 6]).exit_code == 0
+    assert run_cli([*common, "-o", tmp_path / "b.npz", "--epochs", 3]).exit_code == 0
+    r = run_cli([*common, "-o", tmp_path / "b.npz", "--epochs", 6, "--resume", tmp_path / "b.npz"])
+    assert r.exit_code == 0, r.stderr
+    a, b = F.load(str(tmp_path / "a.npz")), F.load(str(tmp_path / "b.npz"))
+    for name, value in a.members[0].params.items():
+        np.testing.assert_array_equal(value, b.members[0].params[name], err_msg=name)
+    np.testing.assert_array_equal(a.qtable, b.qtable)

@@ -567,6 +567,11 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
     if config.optimizer != "adam":
         raise UsageError("the forecaster trains with --optimizer adam")
+    if resume is not None:
+        # the trainer takes the best-so-far parameters from the plain names, which hold the refitted
+        # network after a finished run: give it the validated ones instead
+        for k in [n for n in resume.arrays if n.startswith("valbest.")]:
+            resume.arrays[k[len("valbest."):]] = resume.arrays[k]
     model = Model(cfg, axis, input_options={**(input_options or {}), "missing": cfg.missing})
     data = build_data(series, model, config.val_fraction)
     if not (engine or {}).get("batch"):
@@ -579,8 +584,8 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
         # the trainer saves the best parameters under their plain names, plus optimiser state for --resume
         saved["arrays"], saved["training"] = arrays, meta.get("training")
         if output is not None:
-            model.train_arrays, model.training = arrays, meta.get("training")
-            save(model, output)
+            model.training = meta.get("training")
+            save(model, output, trainer_arrays=arrays)   # best parameters under the plain names
 
     task = ForecastTask(model, data, config.batch, config.seed, config.clip, save_fn=save_)
     was_quiet = console.is_quiet()
@@ -589,13 +594,18 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
         console.configure(quiet=True, command=console.command_name())
     try:
         summary = trainer_fit(task, config, output or "<memory>", resume=resume)
+        # --resume continues the validated run from its latest parameters (not from the refit below)
+        latest = {f"resume.{k}": np.array(v) for k, v in task.params().items()}
         best = saved["arrays"]
+        # the validated best parameters, kept beside the refitted ones that predict uses
+        latest.update({f"valbest.{k}": np.array(best[k]) for k in task.params()})
         for k, member in enumerate(model.members):
             for n, a in member.params.items():
                 a[...] = best[f"m{k}.{n}"]
         calibrate(model, data, cfg.intervals)
         if output is not None:
-            model.train_arrays, model.training = saved["arrays"], saved["training"]
+            model.train_arrays = {**{k: v for k, v in saved["arrays"].items() if k.startswith("state.")}, **latest}
+            model.training = saved["training"]
             save(model, output)   # a complete model, in case the refit below is interrupted
         if cfg.refit and len(data.val_Z) and summary.get("best_step"):
             refit_epochs = _refit(model, series, config, summary, task.steps_per_epoch())
@@ -608,7 +618,7 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     if len(data.val_Z):
         naive = baseline(data.val_Z, cfg.horizon, cfg.season, "season" if cfg.season > 1 else "1")
         model.summary["val_naive"] = float(np.mean(np.abs(naive - data.val_Y)))
-    model.train_arrays = {k: np.array(v) for k, v in best.items() if k.startswith(("state.", "resume."))}
+    model.train_arrays = {**{k: np.array(v) for k, v in best.items() if k.startswith("state.")}, **latest}
     model.training = saved["training"]
     if output is not None:
         save(model, output)
@@ -650,12 +660,18 @@ ENGINE_DEFAULTS = dict(cell="gru", hidden=32, layers=1, dropout=0.0, epochs=200,
 
 # --- model files ---------------------------------------------------------------------------------------
 
-def save(model: Model, path: str) -> None:
+def save(model: Model, path: str, trainer_arrays: dict | None = None) -> None:
+    """Write the model file; ``trainer_arrays``: the trainer's own save (best parameters under the plain
+    names, optimiser state and latest parameters for --resume) while training runs."""
     from rnntools.io import save_model
 
-    arrays = {f"m{k}.{n}": a for k, m in enumerate(model.members) for n, a in m.params.items()}
-    # the trainer's extra arrays (optimiser moments, latest parameters) make --resume continue exactly
-    arrays.update({k: v for k, v in model.train_arrays.items() if k.startswith(("state.", "resume."))})
+    if trainer_arrays is not None:
+        arrays = dict(trainer_arrays)
+    else:
+        arrays = {f"m{k}.{n}": a for k, m in enumerate(model.members) for n, a in m.params.items()}
+        # the trainer's extra arrays (optimiser moments, latest parameters) make --resume continue exactly
+        arrays.update({k: v for k, v in model.train_arrays.items()
+                       if k.startswith(("state.", "resume.", "valbest."))})
     if model.qtable is not None:
         arrays["interval_q"] = model.qtable
     ids = list(model.scalers)
