@@ -170,3 +170,32 @@ def test_tfidf_needs_document_frequencies():
     vocab = Vocab(["a", "b"], [1, 1], level="word")
     with pytest.raises(ValueError, match="document frequencies"):
         BowEncoder(vocab, "tfidf")
+
+
+def test_parallel_counting_and_encoding_match_serial(tmp_path):
+    import io
+
+    from rnntools.text.pipeline import count_vocab, encode_documents
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    text = "\n".join(" ".join(rng.choice(words, size=rng.integers(0, 30))) for _ in range(20000)) + "\n"
+    path = tmp_path / "c.txt"
+    path.write_text(text)
+    serial = count_vocab([str(path)], workers=1)
+    parallel = count_vocab([str(path)], workers=2)
+    assert serial.tokens == parallel.tokens
+    assert serial.counts.tolist() == parallel.counts.tolist()
+    assert serial.doc_freq.tolist() == parallel.doc_freq.tolist() and serial.documents == parallel.documents == 20000
+    vocab_path = tmp_path / "v.jsonl"
+    from rnntools.io import JsonlWriter
+
+    with open(vocab_path, "w") as f:
+        Vocab.build(dict(zip(serial.tokens[4:150], serial.counts[4:150].tolist())),
+                    doc_freq=dict(zip(serial.tokens, serial.doc_freq.tolist())), documents=20000).write(JsonlWriter(f))
+    outputs = {}
+    for workers in (1, 2):
+        buffer = io.StringIO()
+        encode_documents([str(path)], str(vocab_path), "tfidf", stream=buffer, workers=workers)
+        outputs[workers] = buffer.getvalue()
+    assert outputs[1] == outputs[2] and outputs[1].count("\n") == 20000

@@ -11,6 +11,7 @@ from rnntools.cli.common import (
     encoding_errors_option,
     inputs_argument,
     option,
+    threads_option,
 )
 
 
@@ -29,7 +30,8 @@ from rnntools.cli.common import (
         group="Output", help="JSONL records, or one CSR matrix (data, indices, indptr, shape) in an .npz.")
 @option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
         help="Write here instead of stdout (required with --format npz).")
-def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output):
+@threads_option
+def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output, threads):
     """Encode each line (or JSONL record) as word ids or a sparse vector over the vocabulary.
 
     JSONL out, one record per input line, in order: {"ids": [...]} for ids; {"shape", "indices"} for
@@ -49,4 +51,5 @@ def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output)
                          errors=encoding_errors)
         return
     with open_output(output) as stream:
-        encode_documents(inputs, vocab_path, mode, field=field, stream=stream, errors=encoding_errors)
+        encode_documents(inputs, vocab_path, mode, field=field, stream=stream, errors=encoding_errors,
+                         workers=threads)

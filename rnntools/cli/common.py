@@ -51,4 +51,4 @@ seed_option = option("--seed", type=int, default=1, show_default=True, group="Op
                      help="Random seed; the same seed gives the same result with --threads 1.")
 
 threads_option = option("--threads", type=click.IntRange(1), default=None, group="Options",
-                        help="Worker threads [default: all cores].")
+                        help="Worker threads or processes [default: all cores for large inputs].")

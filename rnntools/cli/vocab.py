@@ -11,6 +11,7 @@ from rnntools.cli.common import (
     encoding_errors_option,
     inputs_argument,
     option,
+    threads_option,
 )
 
 
@@ -34,8 +35,9 @@ from rnntools.cli.common import (
         help="Inputs are vocabulary files counted on shards: sum their counts.")
 @option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
         help="Write here instead of stdout.")
+@threads_option
 def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count, max_size, no_specials, merge,
-          output):
+          output, threads):
     """Count the tokens of text (one document per line) into a vocabulary, as JSONL.
 
     The first line is a header (level, case, number of documents); then one record per token,
@@ -56,7 +58,7 @@ def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count
     else:
         case_folded = (not keep_case) if level == "word" else lowercase
         result = count_vocab(inputs, level=level, lowercase=case_folded, min_count=min_count, max_size=max_size,
-                             specials=not no_specials, field=field, errors=encoding_errors)
+                             specials=not no_specials, field=field, errors=encoding_errors, workers=threads)
     with open_output(output) as stream:
         writer = JsonlWriter(stream)
         result.write(writer)

@@ -8,6 +8,7 @@ numbers can be checked against ``TfidfVectorizer`` and people get what they expe
 from __future__ import annotations
 
 from collections import Counter
+from itertools import repeat
 
 import numpy as np
 
@@ -36,26 +37,35 @@ class BowEncoder:
     def ids(self, text: str) -> list[int]:
         """Token ids in order; unknown words map to ``<unk>`` (or are dropped when there is none)."""
         tokens = self.vocab.tokenize(text)
-        get = self.vocab.index.get
-        ids = [get(token, self._unk) for token in tokens]
-        unknown = ids.count(self._unk) if self._unk is not None else 0
-        if self._unk is None:
-            before = len(ids)
-            ids = [i for i in ids if i is not None]
-            unknown = before - len(ids)
-        self.unknown += unknown
-        return ids
+        ids = list(map(self.vocab.index.get, tokens, repeat(self._unk)))
+        if self._unk is not None:
+            self.unknown += ids.count(self._unk)
+            return ids
+        known = [i for i in ids if i is not None]
+        self.unknown += len(ids) - len(known)
+        return known
 
     def sparse(self, text: str) -> tuple[list[int], list[float]]:
         """The document as a sparse vector of the vocabulary's size (counts, binary or tf-idf)."""
-        counts = sorted(Counter(self.ids(text)).items())
-        indices = [i for i, _ in counts]
+        # count the tokens first (C speed), then look up each distinct token once
+        get, unknown, by_id = self.vocab.index.get, 0, {}
+        for token, count in Counter(self.vocab.tokenize(text)).items():
+            i = get(token)
+            if i is None:
+                unknown += count
+            else:
+                by_id[i] = count
+        if unknown:
+            self.unknown += unknown
+            if self._unk is not None:
+                by_id[self._unk] = unknown
+        indices = sorted(by_id)
         if self.mode == "counts":
-            return indices, [c for _, c in counts]
+            return indices, [by_id[i] for i in indices]
         if self.mode == "binary":
             return indices, [1] * len(indices)
         idf = self._idf
-        weights = [c * idf[i] for i, c in counts]
+        weights = [by_id[i] * idf[i] for i in indices]
         norm = sum(w * w for w in weights) ** 0.5
         return indices, [w / norm for w in weights] if norm > 0 else weights
 
@@ -69,6 +79,33 @@ class BowEncoder:
             return {"shape": [len(ids), self.size], "indices": ids}
         indices, values = self.sparse(text)
         return {"size": self.size, "indices": indices, "values": values}
+
+    def jsonl_counting_unknown(self, lines: list[str]) -> tuple[str, int]:
+        """``jsonl(lines)`` and how many unknown tokens it met (for worker processes, whose counter is lost)."""
+        before = self.unknown
+        text = self.jsonl(lines)
+        unknown, self.unknown = self.unknown - before, before
+        return text, unknown
+
+    def jsonl(self, lines: list[str]) -> str:
+        """JSONL for plain-text documents, formatted directly: the same bytes ``JsonlWriter`` would write
+        for ``record()``, several times faster (this is the hot path of ``bow`` on a corpus)."""
+        out = []
+        if self.mode in ("ids", "onehot"):
+            for text in lines:
+                ids = ", ".join(map(str, self.ids(text)))
+                if self.mode == "ids":
+                    out.append(f'{{"ids": [{ids}]}}\n')
+                else:
+                    out.append(f'{{"shape": [{ids.count(",") + 1 if ids else 0}, {self.size}], '
+                               f'"indices": [{ids}]}}\n')
+            return "".join(out)
+        number = str if self.mode != "tfidf" else float.__repr__
+        for text in lines:
+            indices, values = self.sparse(text)
+            out.append(f'{{"size": {self.size}, "indices": [{", ".join(map(str, indices))}], '
+                       f'"values": [{", ".join(map(number, values))}]}}\n')
+        return "".join(out)
 
 
 class CsrBuilder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from typing import IO
 
@@ -10,21 +11,37 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, UsageError
-from rnntools.io import JsonlWriter, iter_jsonl, iter_line_batches, iter_lines, read_text_field, save_model
+from rnntools.io import (
+    JsonlWriter,
+    iter_jsonl,
+    iter_line_batches,
+    iter_lines,
+    iter_text_chunks,
+    read_text_field,
+    save_model,
+)
+from rnntools.parallel import available_cores, ordered_map
 from rnntools.text.encode import BowEncoder, CsrBuilder
 from rnntools.text.vocab import TokenCounter, Vocab, merge_counts
+
+PARALLEL_MIN_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves
 
 
 def count_vocab(inputs: Sequence[str], *, level: str = "word", lowercase: bool = True, min_count: int = 1,
                 max_size: int | None = None, specials: bool = True, field: str | None = None,
-                errors: str = "strict") -> Vocab:
-    """Count the tokens of text files (a line is a document) or of one JSONL field, and build a vocabulary."""
+                errors: str = "strict", workers: int | None = None) -> Vocab:
+    """Count the tokens of text files (a line is a document) or of one JSONL field, and build a vocabulary.
+
+    ``workers`` processes count in parallel (default: one per core, for inputs of a few MB or more).
+    """
     counter = TokenCounter(level, lowercase)
-    for path in inputs:
-        if field is None:
-            for _, lines in iter_line_batches(path, errors):
-                counter.add_lines(lines)
-        else:
+    if field is None:
+        if workers is None:
+            workers = available_cores() if _input_bytes(inputs) >= PARALLEL_MIN_BYTES else 1
+        chunks = (text for path in inputs for _, _, text in iter_text_chunks(path, errors))
+        counter.count_chunks(chunks, workers)
+    else:
+        for path in inputs:
             batch: list[str] = []
             for line_no, record in iter_jsonl(path, errors):
                 batch.append(read_text_field(record, field, path, line_no))
@@ -33,6 +50,16 @@ def count_vocab(inputs: Sequence[str], *, level: str = "word", lowercase: bool =
                     batch.clear()
             counter.add_lines(batch)
     return _pruned(counter, inputs, min_count, max_size, specials)
+
+
+def _input_bytes(inputs: Sequence[str]) -> float:
+    """Size of the inputs on disk; stdin counts as large (it may be)."""
+    total = 0.0
+    for path in inputs:
+        if path == "-" or not os.path.isfile(path):
+            return float("inf")
+        total += os.path.getsize(path)
+    return total
 
 
 def merge_vocabs(paths: Sequence[str], *, min_count: int = 1, max_size: int | None = None,
@@ -63,7 +90,7 @@ def _pruned(counter: TokenCounter, inputs: Sequence[str], min_count: int, max_si
 
 def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field: str | None = None,
                      output_format: str = "jsonl", output: str | None = None, stream: IO[str] | None = None,
-                     errors: str = "strict") -> None:
+                     errors: str = "strict", workers: int | None = None) -> None:
     """Encode every line (or the JSONL ``field`` of every record) with ``mode``; JSONL to ``stream``, or a
     CSR matrix in an .npz file at ``output``."""
     vocab = Vocab.read(vocab_path)
@@ -73,6 +100,15 @@ def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field
         raise UsageError(f"{vocab_path}: {exc}") from None
     if output_format == "npz":
         _encode_to_npz(inputs, encoder, field, output, errors)
+    elif field is None:
+        stream = stream if stream is not None else sys.stdout
+        if workers is None:
+            workers = available_cores() if _input_bytes(inputs) >= PARALLEL_MIN_BYTES else 1
+        batches = (lines for path in inputs for _, lines in iter_line_batches(path, errors))
+        for text, unknown in ordered_map(encoder.jsonl_counting_unknown, batches, workers):
+            stream.write(text)
+            encoder.unknown += unknown
+        stream.flush()
     else:
         writer = JsonlWriter(stream)
         for record, text in _documents(inputs, field, errors):

@@ -59,10 +59,81 @@ class TokenCounter:
             doc_freq["\n"] += len(lines)
         self.documents += len(lines)
 
+    def add_text(self, text: str) -> None:
+        """Count a chunk of whole lines separated by ``\\n`` (as ``rnntools.io.iter_text_chunks`` gives)."""
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        self.add_lines(lines)
+
+    def update(self, other: TokenCounter) -> None:
+        self.counts.update(other.counts)
+        self.doc_freq.update(other.doc_freq)
+        self.documents += other.documents
+
+    def count_chunks(self, chunks: Iterable[str], workers: int = 1) -> None:
+        """Count text chunks, in ``workers`` processes when more than one.
+
+        Counting is CPU-bound Python (regex, Counter): processes, not threads, are what scale. The reader
+        stays in this process (so decoding errors still name file and line); workers get chunks through a
+        bounded queue, so memory stays flat however long the input, and send their counts back once.
+        """
+        if workers <= 1:
+            for text in chunks:
+                self.add_text(text)
+            return
+        import multiprocessing
+        import queue
+
+        context = multiprocessing.get_context("fork")
+        tasks = context.Queue(maxsize=2 * workers)
+        results = context.Queue()
+        procs = [context.Process(target=_count_worker, args=(self.level, self.lowercase, tasks, results),
+                                 daemon=True) for _ in range(workers)]
+        for proc in procs:
+            proc.start()
+
+        def check_workers():
+            if any(proc.exitcode not in (None, 0) for proc in procs):
+                raise RuntimeError("a counting worker process died")
+
+        try:
+            for text in [*chunks, *[None] * workers]:
+                while True:
+                    try:
+                        tasks.put(text, timeout=1.0)
+                        break
+                    except queue.Full:
+                        check_workers()
+            pending = workers
+            while pending:
+                try:
+                    self.update(results.get(timeout=1.0))
+                    pending -= 1
+                except queue.Empty:
+                    check_workers()
+            for proc in procs:
+                proc.join()
+        finally:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
+
     def vocab(self, *, min_count: int = 1, max_size: int | None = None, specials: bool = True) -> Vocab:
         return Vocab.build(self.counts, level=self.level, lowercase=self.lowercase, min_count=min_count,
                            max_size=max_size, specials=specials, doc_freq=self.doc_freq,
                            documents=self.documents)
+
+
+def _count_worker(level: str, lowercase: bool, tasks, results) -> None:
+    import signal
+
+    # Ctrl-C is the parent's to handle; it terminates the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    counter = TokenCounter(level, lowercase)
+    while (text := tasks.get()) is not None:
+        counter.add_text(text)
+    results.put(counter)
 
 
 class Vocab:
