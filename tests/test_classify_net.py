@@ -131,3 +131,14 @@ def test_lazy_adam_updates_only_used_rows_like_dense_adam_on_them():
     np.testing.assert_allclose(p["embed"], q["embed"], rtol=1e-12)  # first step: untouched rows stay
     np.testing.assert_allclose(p["w"], q["w"], rtol=1e-12)
     assert np.all(p["embed"][[0, 2, 3, 5]] == q["embed"][[0, 2, 3, 5]])
+
+
+def test_sgd_step_is_minus_lr_times_gradient():
+    rng = np.random.default_rng(6)
+    p = {"embed": rng.normal(size=(5, 2)).astype(np.float32), "w": rng.normal(size=(3,)).astype(np.float32)}
+    before = {k: v.copy() for k, v in p.items()}
+    g = {"embed": np.ones((2, 2), np.float32), "embed.rows": np.array([0, 3]), "w": np.full(3, 2.0, np.float32)}
+    C.SGD(p).step(g, 0.5)
+    np.testing.assert_allclose(p["w"], before["w"] - 1.0)
+    np.testing.assert_allclose(p["embed"][[0, 3]], before["embed"][[0, 3]] - 0.5)
+    np.testing.assert_array_equal(p["embed"][[1, 2, 4]], before["embed"][[1, 2, 4]])

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -515,6 +516,27 @@ class Adam:
                         self.v[name].reshape(-1), lr, self.beta1, self.beta2, self.eps, bc1, bc2, 0.0)
 
 
+class SGD:
+    """Plain SGD with the engine's kernel (no momentum, so no state); embedding rows updated lazily."""
+
+    def __init__(self, params: dict[str, np.ndarray]):
+        self.params, self.m, self.v, self.t = params, {}, {}, 0
+
+    def step(self, grads: dict[str, np.ndarray], lr: float, skip=()) -> None:
+        from rnntools.nn.kernels import sgd_update
+
+        self.t += 1
+        empty = np.zeros(0, np.float32)
+        for name, p in self.params.items():
+            if name in skip:
+                continue
+            if name == "embed" and "embed.rows" in grads:
+                rows = grads["embed.rows"]
+                p[rows] -= np.asarray(lr, p.dtype) * grads[name]
+                continue
+            sgd_update(p.reshape(-1), grads[name].reshape(-1), empty, lr, 0.0, 0.0)
+
+
 class ClassifierTask:
     """The classifier as a ``rnntools.tasks.trainer`` task."""
 
@@ -522,7 +544,7 @@ class ClassifierTask:
     unit = "texts"
 
     def __init__(self, net: Network, meta: dict, train_seqs, y_train, val_seqs, y_val, weights,
-                 batch: int, clip: float, freeze_embeddings: bool = False):
+                 batch: int, clip: float, freeze_embeddings: bool = False, optimizer: str = "adam"):
         self.net, self.meta = net, meta
         self.train_seqs, self.y_train = train_seqs, y_train
         self.val_seqs, self.y_val = val_seqs, y_val
@@ -530,7 +552,7 @@ class ClassifierTask:
         self.weights = weights  # (C,) float32
         self.batch, self.clip = batch, clip
         self.skip = ("embed",) if freeze_embeddings else ()
-        self.opt = Adam(net.params)
+        self.opt = Adam(net.params) if optimizer == "adam" else SGD(net.params)
         self._per_epoch = (len(train_seqs) + batch - 1) // batch
 
     def steps_per_epoch(self) -> int:
@@ -632,8 +654,6 @@ def train_classifier(inputs: Sequence[str], output: str, engine: dict, *, text_f
     config = EngineConfig.from_options(engine, **DEFAULTS)
     set_threads(config.threads)
     limit_blas_threads(config.threads or 1)
-    if config.optimizer != "adam":
-        raise UsageError("--task classify trains with --optimizer adam")
     resume = load_model(config.resume, KIND) if config.resume else None
     data = read_labelled(inputs, text_field, label_field, config.encoding_errors)
     if resume is not None:
@@ -696,7 +716,8 @@ def train_classifier(inputs: Sequence[str], output: str, engine: dict, *, text_f
                  f"{' bidirectional' if bidirectional else ''}, {pooling} pooling")
     net = Network(cfg, params)
     task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], [seqs[i] for i in val_idx],
-                          y[val_idx], weights, config.batch, config.clip, config.freeze_embeddings)
+                          y[val_idx], weights, config.batch, config.clip, config.freeze_embeddings,
+                          config.optimizer)
     return fit(task, config, output, resume=resume)
 
 
