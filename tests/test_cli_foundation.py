@@ -204,3 +204,31 @@ def test_gzip_input_by_magic_on_stdin(tmp_path):
     assert proc.returncode == 0, proc.stderr
     tokens = [json.loads(line)["token"] for line in proc.stdout.decode().splitlines()[1:]]
     assert tokens[4:] == ["beta", "alpha"]
+
+
+@pytest.mark.parametrize("attribute", ["TRAIN_OPTIONS", "PREDICT_OPTIONS", "EVALUATE_OPTIONS"])
+def test_task_options_with_the_same_name_are_the_same_option(attribute):
+    from rnntools.cli.tasks import KINDS, TASKS, available
+
+    seen = {}
+    for name, module in {**available(TASKS), **available(KINDS)}.items():
+        for decorator in getattr(module, attribute, []):
+            param = decorator(lambda: None).__click_params__[-1]
+            signature = (tuple(param.opts), repr(param.type), param.default, param.is_flag if hasattr(param, "is_flag")
+                         else None, param.multiple)
+            if param.name in seen:
+                assert seen[param.name][1] == signature, (
+                    f"{attribute}: {param.name} differs between {seen[param.name][0]} and {name}")
+            else:
+                seen[param.name] = (name, signature)
+
+
+def test_option_of_another_task_is_a_usage_error(run_cli, tmp_path):
+    from rnntools.cli.tasks import TASKS, available
+
+    modules = available(TASKS)
+    if not {"lm", "forecast"} <= set(modules):
+        pytest.skip("needs the lm and forecast tasks")
+    result = run_cli(["rnn-train", "--task", "lm", "--lookback", "3", "-o", tmp_path / "m.npz", "-"], input="abc\n")
+    assert result.exit_code == 2
+    assert "--lookback does not apply to --task lm" in result.stderr
