@@ -277,3 +277,16 @@ def test_resume_continues_exactly(run_cli, samples_dir, tmp_path):
     for name, value in a.members[0].params.items():
         np.testing.assert_array_equal(value, b.members[0].params[name], err_msg=name)
     np.testing.assert_array_equal(a.qtable, b.qtable)
+
+
+def test_long_format_csv_and_year_starts(tmp_path):
+    text = "store,date,sales\na,2024-01-01,1\na,2024-01-02,2\nb,2024-01-01,5\nb,2024-01-02,\n"
+    a, b = S.read_series([_write(tmp_path, "long.csv", text)])   # the text column is the id
+    assert (a.id, b.id) == ("a", "b") and np.isnan(b.values[1])
+    assert b.future_timestamps(1) == ["2024-01-03"]
+    y = S.read_series([_write(tmp_path, "y.jsonl", '{"id": "lynx", "start": "1821", "freq": "Y", "values": [1, 2]}\n')])
+    assert y[0].future_timestamps(2) == ["1823", "1824"]
+    with pytest.raises(InputError, match=r"long\.csv:4: timestamp 2024-01-01 comes after 2024-01-02 in series "
+                                         r"'sales'.*--id-column"):
+        S.read_series([_write(tmp_path, "long.csv", text.replace("store", "shop").replace("a,", "1,")
+                              .replace("b,", "2,"))], id_column=None, target="sales")

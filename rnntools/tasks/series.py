@@ -238,6 +238,8 @@ def format_timestamp(axis: TimeAxis, start, k: int):
         d = start + timedelta(seconds=k * axis.step)
     if axis.style == "month":
         return f"{d.year:04d}-{d.month:02d}"
+    if axis.style == "year":
+        return f"{d.year:04d}"
     if axis.style == "quarter":
         return f"{d.year:04d}Q{(d.month - 1) // 3 + 1}"
     if axis.style == "date":
@@ -285,6 +287,14 @@ class Series:
         return [self.timestamp(n + k) for k in range(horizon)]
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return text.strip().lower() in MISSING_TEXT
+
+
 def _number(text: str, column: str, path, line: int) -> float:
     s = text.strip()
     if s.lower() in MISSING_TEXT:
@@ -314,8 +324,12 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
             header = list(row)
             timestamp_column = _pick_time_column(header, timestamp_column, path)
             if id_column is None:
+                # a column named like an id, else the first text column (long format: store,date,sales)
                 id_column = next((h for h in header if h.lower() in ID_COLUMN_NAMES and h != timestamp_column),
                                  None)
+                if id_column is None:
+                    id_column = next((h for h in header if h not in (timestamp_column, target)
+                                      and not _is_number(row[h])), None)
             elif id_column not in header:
                 raise UsageError(f"--id-column {id_column!r} is not a column of {_w(path)} "
                                  f"(columns: {', '.join(header)})")
@@ -323,7 +337,8 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
             if target is None:
                 if not value_columns:
                     raise InputError("no value column besides the timestamp column", path, 1)
-                target = value_columns[0]
+                # the first column that holds a number (or a missing value) on the first row
+                target = next((h for h in value_columns if _is_number(row[h])), value_columns[0])
             elif target not in header:
                 raise UsageError(f"--target {target!r} is not a column of {_w(path)} "
                                  f"(columns: {', '.join(header)})")
@@ -387,10 +402,10 @@ def _assemble(sid: str, recs: list, path, freq, with_cov: bool) -> Series:
             raise InputError("timestamps mix plain numbers and dates", path, recs[i][4]) from None
         if order == 0:
             raise InputError(f"duplicate timestamp {_show(b)} (also on line {recs[i - 1][4]}) in series "
-                             f"{sid!r}", path, recs[i][4])
+                             f"{sid!r}; several series in one file need --id-column", path, recs[i][4])
         if order < 0:
-            raise InputError(f"timestamp {_show(b)} comes after {_show(a)}; sort the rows by time "
-                             f"(e.g. sort -t, -k1,1)", path, recs[i][4])
+            raise InputError(f"timestamp {_show(b)} comes after {_show(a)} in series {sid!r}; sort the rows "
+                             f"by time (several series in one file need --id-column)", path, recs[i][4])
     axis, pos = infer_axis(stamps, {r[1] for r in recs}, f"{_w(path)}:{recs[0][4]}", freq)
     n = int(pos[-1]) + 1
     values = np.full(n, np.nan)
@@ -403,7 +418,9 @@ def _assemble(sid: str, recs: list, path, freq, with_cov: bool) -> Series:
 
 
 def _show(t) -> str:
-    return t.isoformat() if isinstance(t, datetime) else str(t)
+    if isinstance(t, datetime):
+        return t.date().isoformat() if t.time() == datetime.min.time() and t.tzinfo is None else t.isoformat()
+    return str(t)
 
 
 def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series]:
@@ -467,11 +484,15 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
                                  path, line_no)
             try:
                 skind, start, style = parse_timestamp(start)
+                if skind == "int" and kind == "month" and re.fullmatch(r"\d{4}", rec["start"].strip()):
+                    skind, start, style = "dt", datetime(start, 1, 1), "year"   # "start": "1821"
             except ValueError:
                 skind = "bad"
             if skind != "dt":
                 raise InputError(f"'start' {rec['start']!r} is not a date", path, line_no)
             month_end = kind == "month" and _month_end(start) and start.day > 1
+            if style == "year" and step % 12:
+                style = "month"
             axis = TimeAxis(kind, step, style if kind == "month" or style != "month" else "date", month_end,
                             start.strftime("%z") or None)
         season = rec.get("season")
