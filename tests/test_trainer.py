@@ -241,3 +241,23 @@ def test_no_batches_is_an_error(tmp_path):
     task = ToyTask(n=4)
     with pytest.raises(TrainingError, match="no training batches"):
         fit(task, cfg(), str(tmp_path / "m.npz"))
+
+
+def test_plateau_decay_halves_the_learning_rate_and_resumes_with_it(tmp_path):
+    class Worse(ToyTask):
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            return {"val_loss": float(self.evals)}
+
+    out = str(tmp_path / "m.npz")
+    seen = []
+
+    class Recording(Worse):
+        def train_step(self, idx, rng, lr):
+            seen.append(lr)
+            return super().train_step(idx, rng, lr)
+
+    fit(Recording(), cfg(epochs=3, plateau_decay=0.5, lr=0.4), out)
+    per = Recording().steps_per_epoch()
+    assert seen[0] == 0.4 and seen[per] == 0.4 and seen[2 * per] == 0.2  # epoch 1 best, epoch 2 worse
+    assert load_model(out).meta["training"]["counters"]["lr"] == 0.1

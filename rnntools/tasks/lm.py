@@ -39,10 +39,11 @@ TOKEN_BUDGET = 1 << 22  # scoring: at most this many logits (B * T * V) at once
 # Defaults chosen by measuring on samples/book.txt (see docs/readme/lm.md).
 DEFAULTS = {
     "char": dict(level="char", cell="lstm", hidden=256, layers=1, embed_dim=64, batch=32, seq_len=100,
-                 dropout=0.0, epochs=20, patience=3, val_fraction=0.05, min_count=1,
-                 lr_by_optimizer={"adam": 2e-3, "sgd": 1.0}),
+                 dropout=0.0, epochs=50, patience=3, val_fraction=0.05, min_count=1, plateau_decay=0.5,
+                 lr_by_optimizer={"adam": 5e-3, "sgd": 1.0}),
     "word": dict(level="word", cell="lstm", hidden=256, layers=1, embed_dim=128, batch=32, seq_len=35,
-                 dropout=0.0, epochs=20, patience=2, val_fraction=0.05, min_count=2, max_vocab=30000,
+                 dropout=0.0, epochs=50, patience=3, val_fraction=0.05, min_count=2, max_vocab=30000,
+                 plateau_decay=0.5,
                  lr_by_optimizer={"adam": 2e-3, "sgd": 1.0}),
 }
 

@@ -38,6 +38,8 @@ The model file written by ``fit`` holds the best parameters (by validation loss)
 so ``sample``/``predict`` read them directly. For ``--resume`` it also holds: ``state.<name>`` (the task's
 ``train_state()``), ``resume.<name>`` (the latest parameters, only when they differ from the best ones)
 and ``meta["training"]`` (counters, best validation loss, patience count, the task's ``train_meta()``).
+Each evaluation without a better validation loss multiplies the learning rate by ``plateau_decay`` (1:
+off; the LM uses 0.5) and counts towards ``patience``; the current rate is part of the saved state.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
 command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
 """
@@ -100,6 +102,7 @@ class EngineConfig:
     eval_every: int | None = None  # also evaluate every N steps (besides each epoch's end)
     log_every: int = 20  # a "step" line in --log every N steps
     explode_factor: float = 4.0  # smoothed loss above this times the early loss is "exploding"
+    plateau_decay: float = 1.0  # multiply the learning rate by this after an evaluation without progress
 
     @classmethod
     def from_options(cls, engine: Mapping[str, Any] | None = None, **defaults: Any) -> "EngineConfig":
@@ -177,6 +180,7 @@ class _Counters:
     eval_step: int | None = None  # step of the last evaluation
     elapsed: float = 0.0  # seconds of training over all runs
     stopped: str = ""  # why the last run ended
+    lr: float | None = None  # the current learning rate (after plateau decays)
 
 
 class _Interrupt:
@@ -301,6 +305,8 @@ class _Trainer:
             self.best = {name: np.array(a) for name, a in self.task.params().items()}
         else:
             self.c.bad_evals += 1
+            if self.config.plateau_decay < 1.0:
+                self.c.lr *= self.config.plateau_decay
         self.log.write("eval", **fields_, **self.last_eval, best=improved)
         shown = "  ".join(f"{k} {v:.4g}" for k, v in self.last_eval.items())
         console.info(f"step {self.c.step} epoch {fields_['epoch']}: {shown}" + ("  (best)" if improved else ""))
@@ -309,6 +315,8 @@ class _Trainer:
     # --- the loop ---------------------------------------------------------------------------------
     def run(self) -> dict:
         cfg, task, c = self.config, self.task, self.c
+        if c.lr is None:
+            c.lr = cfg.lr
         per_epoch = task.steps_per_epoch()
         if per_epoch <= 0:
             raise TrainingError("no training batches: the training data is shorter than one batch")
@@ -340,7 +348,7 @@ class _Trainer:
                         if cfg.max_time is not None and time.perf_counter() - start >= cfg.max_time:
                             stopped = "max time"
                             break
-                        loss_sum, count = task.train_step(batches[i], step_rng(cfg.seed, c.step), cfg.lr)
+                        loss_sum, count = task.train_step(batches[i], step_rng(cfg.seed, c.step), c.lr)
                         c.step += 1
                         c.batch_in_epoch = i + 1
                         run_steps += 1
@@ -353,9 +361,9 @@ class _Trainer:
                         if c.step % cfg.log_every == 0 or i == len(batches) - 1:
                             rate = window_count / max(now - window_start, 1e-9)
                             loss = window_loss / max(window_count, 1)
-                            self.log.write("step", step=c.step, epoch=c.epoch + 1, loss=loss, lr=cfg.lr,
+                            self.log.write("step", step=c.step, epoch=c.epoch + 1, loss=loss, lr=c.lr,
                                            **{f"{task.unit}_per_s": rate})
-                            shown = {"epoch": c.epoch + 1, "loss": loss}
+                            shown = {"epoch": c.epoch + 1, "loss": loss, "lr": c.lr}
                             if self.last_eval and "val_loss" in self.last_eval:
                                 shown["val"] = self.last_eval["val_loss"]
                             bar.update(0, **shown, **{f"{task.unit}/s": rate})
