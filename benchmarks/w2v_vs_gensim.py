@@ -15,7 +15,8 @@ the order flips between repetitions. words/s = corpus words x epochs / training 
 train() call; rnntools: the training loop after its reading pass), plus an end-to-end rate that includes
 vocabulary building (gensim's build_vocab; rnntools' read-and-count pass). Quality: gensim's
 KeyedVectors.evaluate_word_analogies (restrict_vocab=30000) and evaluate_word_pairs on wordsim353, on the
-vectors each side exported in word2vec text format.
+vectors each side exported in word2vec text format. Words per CPU-second (all threads, training only)
+is printed too: on a shared, overloaded machine it moves less with the load than wall-clock rates do.
 """
 
 from __future__ import annotations
@@ -47,10 +48,14 @@ model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"
                  alpha=alpha, min_alpha=0.0001, seed=1)
 model.build_vocab(sentences)
 t1 = time.perf_counter()
+r = resource.getrusage(resource.RUSAGE_SELF)
+c1 = r.ru_utime + r.ru_stime
 model.train(sentences, total_examples=model.corpus_count, epochs=h["epochs"])
 t2 = time.perf_counter()
+r = resource.getrusage(resource.RUSAGE_SELF)
+cpu = r.ru_utime + r.ru_stime - c1
 model.wv.save_word2vec_format(out)
-print(json.dumps({"vocab_seconds": t1 - t0, "train_seconds": t2 - t1, "vocab": len(model.wv),
+print(json.dumps({"vocab_seconds": t1 - t0, "train_seconds": t2 - t1, "vocab": len(model.wv), "cpu_seconds": cpu,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -66,12 +71,16 @@ s = train([corpus], model, Params(arch=arch, dim=h["dim"], window=h["window"], n
           sample=h["sample"], min_count=h["min_count"], epochs=h["epochs"], threads=h["threads"], alpha=alpha,
           min_alpha=0.0001, seed=1))
 t1 = time.perf_counter()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+r = resource.getrusage(resource.RUSAGE_SELF)
+peak = r.ru_maxrss / 1024
+# CPU of the training loop: the whole process minus the reading pass (single-threaded, so its CPU time
+# is about its wall time)
+cpu = r.ru_utime + r.ru_stime - s["read_seconds"]
 v = load(model)
 with open(out, "wb") as f:
     write_word2vec(v.tokens, v.vectors, f, binary=False)
 print(json.dumps({"vocab_seconds": s["read_seconds"], "train_seconds": s["seconds"], "total_seconds": t1 - t0,
-                  "vocab": len(v.tokens), "peak_mb": peak}))
+                  "vocab": len(v.tokens), "peak_mb": peak, "cpu_seconds": cpu}))
 """
 
 QUALITY_CHILD = r"""
@@ -115,6 +124,7 @@ def main() -> None:
     parser.add_argument("--arch", nargs="+", default=["sg", "cbow"], choices=["sg", "cbow"])
     parser.add_argument("--corpus", default=None, help="a text file instead of datasets.text_corpus_path()")
     parser.add_argument("--epochs", type=int, default=HYPER["epochs"])
+    parser.add_argument("--reps-sg", type=int, default=None, help="repetitions for skip-gram (default --reps)")
     args = parser.parse_args()
     import datasets
 
@@ -131,7 +141,8 @@ def main() -> None:
     for arch in args.arch:
         alpha = ALPHA[arch]
         runs: dict[str, list[dict]] = {"gensim": [], "rnntools": []}
-        for rep in range(args.reps):
+        reps = args.reps_sg if arch == "sg" and args.reps_sg else args.reps
+        for rep in range(reps):
             order = ["gensim", "rnntools"] if rep % 2 == 0 else ["rnntools", "gensim"]
             for side in order:
                 out = os.path.join(tmp, f"{side}-{arch}-{rep}.txt")
@@ -144,26 +155,29 @@ def main() -> None:
                 r.update(run([QUALITY_CHILD, out, analogies, wordsim]))
                 r["wps"] = words * hyper["epochs"] / r["train_seconds"]
                 r["wps_total"] = words * hyper["epochs"] / r["total_seconds"]
+                r["wpcpu"] = words * hyper["epochs"] / r["cpu_seconds"]
                 os.remove(out)
                 runs[side].append(r)
                 print(f"  {arch} rep {rep + 1} {side:8s}: {r['wps'] / 1e6:.3f}M words/s train, "
-                      f"{r['wps_total'] / 1e6:.3f}M end-to-end, peak {r['peak_mb']:.0f} MB, vocab {r['vocab']}, "
+                      f"{r['wps_total'] / 1e6:.3f}M end-to-end, {r['wpcpu'] / 1e6:.3f}M per CPU-s, "
+                      f"peak {r['peak_mb']:.0f} MB, vocab {r['vocab']}, "
                       f"analogy {r['analogy']:.4f}, wordsim353 spearman {r['spearman']:.4f}  "
                       f"(load {os.getloadavg()[0]:.2f})", flush=True)
         med = {side: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for side, rs in runs.items()}
         rows.append((arch, med))
     print()
-    print(f"medians of {args.reps} alternating runs (2 threads; load now {os.getloadavg()})")
+    print(f"medians of the alternating runs (2 threads; load now {os.getloadavg()})")
     print(f"{'arch':5s} {'side':9s} {'train w/s':>11s} {'e2e w/s':>11s} {'peak MB':>8s} {'analogy':>8s} "
-          f"{'spearman':>9s}")
+          f"{'spearman':>9s} {'w/CPU-s':>10s}")
     for arch, med in rows:
         for side in ("gensim", "rnntools"):
             m = med[side]
             print(f"{arch:5s} {side:9s} {m['wps']:11,.0f} {m['wps_total']:11,.0f} {m['peak_mb']:8.0f} "
-                  f"{m['analogy']:8.4f} {m['spearman']:9.4f}")
+                  f"{m['analogy']:8.4f} {m['spearman']:9.4f} {m['wpcpu']:10,.0f}")
         g, r = med["gensim"], med["rnntools"]
         print(f"{arch:5s} ratio rnntools/gensim: train {r['wps'] / g['wps']:.2f}x, end-to-end "
-              f"{r['wps_total'] / g['wps_total']:.2f}x; analogy {100 * (r['analogy'] - g['analogy']):+.2f} "
+              f"{r['wps_total'] / g['wps_total']:.2f}x, per CPU-second {r['wpcpu'] / g['wpcpu']:.2f}x; "
+              f"analogy {100 * (r['analogy'] - g['analogy']):+.2f} "
               f"points, spearman {r['spearman'] - g['spearman']:+.4f}")
 
 
