@@ -42,7 +42,8 @@ API
         .step(grads) updates the parameters named in grads, in place; .state_arrays(prefix="optim.") ->
         dict of arrays for a model file; .load_state(arrays, prefix); .config() -> JSON-able dict
     clip_grad_norm(grads, max_norm) -> norm before clipping ; global_norm(grads)
-    set_threads(n): forward/backward time loops over n batch slices in parallel threads.
+    set_threads(n): the engine's worker threads (default min(2, CPUs)): time loops over batch slices and
+        the big products by row blocks, each worker with single-threaded BLAS. matmul(a, b, out=None).
 
 Example: one training step of a char LM with truncated BPTT (state carried across segments)
     import numpy as np
@@ -71,9 +72,9 @@ Example: one training step of a char LM with truncated BPTT (state carried acros
 
 from rnntools.nn.layers import Dense, Embedding, log_softmax, softmax_cross_entropy
 from rnntools.nn.optim import SGD, Adam, clip_grad_norm, global_norm, make_optimizer
-from rnntools.nn.recurrent import (CELLS, Recurrent, cell_backward, cell_forward, dropout_mask, get_threads,
-                                   set_threads)
+from rnntools.nn.parallel import get_threads, matmul, set_threads
+from rnntools.nn.recurrent import CELLS, Recurrent, cell_backward, cell_forward, dropout_mask
 
 __all__ = ["Dense", "Embedding", "log_softmax", "softmax_cross_entropy", "SGD", "Adam", "clip_grad_norm",
            "global_norm", "make_optimizer", "CELLS", "Recurrent", "cell_backward", "cell_forward",
-           "dropout_mask", "get_threads", "set_threads"]
+           "dropout_mask", "get_threads", "set_threads", "matmul"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnntools.nn import kernels as K
+from rnntools.nn.parallel import matmul, run_rows
 
 
 class Embedding:
@@ -66,7 +67,7 @@ class Dense:
     def forward(self, x: np.ndarray):
         W, b = self.params[f"{self.name}.W"], self.params[f"{self.name}.b"]
         x2 = x.reshape(-1, W.shape[0])
-        y = x2 @ W
+        y = matmul(x2, W)
         y += b
         return y.reshape(*x.shape[:-1], W.shape[1]), x
 
@@ -74,12 +75,12 @@ class Dense:
         W = self.params[f"{self.name}.W"]
         x2 = x.reshape(-1, W.shape[0])
         dy2 = dy.reshape(-1, W.shape[1])
-        for key, value in ((f"{self.name}.W", x2.T @ dy2), (f"{self.name}.b", dy2.sum(axis=0))):
+        for key, value in ((f"{self.name}.W", matmul(x2.T, dy2)), (f"{self.name}.b", dy2.sum(axis=0))):
             if key in grads:
                 grads[key] += value
             else:
                 grads[key] = value
-        return (dy2 @ W.T).reshape(x.shape) if need_dx else None
+        return matmul(dy2, W.T).reshape(x.shape) if need_dx else None
 
 
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None,
@@ -100,8 +101,12 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, weights: np.n
     denom = float(w.sum()) if normalize else 1.0
     scale = 1.0 / denom if denom > 0 else 0.0
     d = np.empty_like(L) if out is None else out.reshape(-1, V)
-    total = K.softmax_xent(L, t, w, scale, d)
+    total = sum(run_rows(_xent_rows, L.shape[0], L, t, w, scale, d, min_rows=256))
     return total * scale if normalize else total, d
+
+
+def _xent_rows(L, t, w, scale, d, r0, r1):
+    return K.softmax_xent(L[r0:r1], t[r0:r1], w[r0:r1], scale, d[r0:r1])
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -2,52 +2,14 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnntools.nn import blas
 from rnntools.nn import kernels as K
+from rnntools.nn.parallel import get_threads, matmul, run_rows, set_threads  # noqa: F401
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
-_THREADS = {"n": 1, "pool": None}
-_MIN_ROWS_PER_THREAD = 8  # below this, splitting the batch costs more than it gains
-
-
-def _init_worker() -> None:
-    blas.set_thread_local_blas_threads(1)
-
-
-def set_threads(n: int) -> None:
-    """Run the time loops of forward/backward over ``n`` batch slices in parallel worker threads (the
-    kernels release the GIL); each worker uses single-threaded BLAS (see ``rnntools.nn.blas``)."""
-    n = max(1, int(n))
-    if n != _THREADS["n"] or _THREADS["pool"] is None:
-        if _THREADS["pool"] is not None:
-            _THREADS["pool"].shutdown()
-        _THREADS["pool"] = ThreadPoolExecutor(n, thread_name_prefix="rnntools-nn", initializer=_init_worker)
-        _THREADS["n"] = n
-
-
-def get_threads() -> int:
-    return _THREADS["n"]
-
-
-def _row_ranges(B: int) -> list[tuple[int, int]]:
-    n = min(_THREADS["n"], max(1, B // _MIN_ROWS_PER_THREAD))
-    edges = np.linspace(0, B, n + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-
-
-def _run_rows(fn, B: int, *args) -> None:
-    """fn(*args, b0, b1) over disjoint batch row ranges, in parallel when threads are enabled."""
-    if _THREADS["pool"] is None:
-        set_threads(_THREADS["n"])
-    ranges = _row_ranges(B)
-    futures = [_THREADS["pool"].submit(fn, *args, b0, b1) for b0, b1 in ranges]
-    for f in futures:
-        f.result()
 
 
 def _fwd(kind, P, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
@@ -70,6 +32,7 @@ class CellCache:
     Cs: np.ndarray
     G: np.ndarray
     Rn: np.ndarray
+    Hfull: np.ndarray
 
 
 def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x: np.ndarray,
@@ -85,24 +48,26 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     GH = W.shape[1]
     dt = W.dtype
     Wh, Wx = W[:H], W[H:]                       # contiguous row blocks: (H, GH), (D, GH)
-    P = (x.reshape(T * B, D) @ Wx).reshape(T, B, GH)   # all time steps' input projections: ONE product
-    P += b
+    P = matmul(np.ascontiguousarray(x, dtype=dt).reshape(T * B, D), Wx).reshape(T, B, GH)  # ONE product
+    P += b                                      # all time steps' input projections: (T, B, GH)
     m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
     h0 = np.ascontiguousarray(h0, dtype=dt)
     c0 = np.zeros((B, H), dt) if c0 is None or kind != K.LSTM else np.ascontiguousarray(c0, dtype=dt)
-    Hs = np.empty((T, B, H), dt)
+    Hfull = np.empty((T + 1, B, H), dt)          # [h0, h_1..h_T]: h_{t-1} for all t is one contiguous block
+    Hfull[0] = h0
+    Hs = Hfull[1:]
     Y = Hs if mask is None else np.empty((T, B, H), dt)
     Cs = np.empty((T, B, H), dt) if kind == K.LSTM else np.empty((1, 1, 1), dt)
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == K.GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    _run_rows(_fwd, B, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    run_rows(_fwd, B, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
     if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == K.LSTM else None
     else:
         hT, cT = h0.copy(), (c0.copy() if kind == K.LSTM else None)
-    return Y, (hT, cT), CellCache(x, h0, c0, m, Hs, Cs, G, Rn)
+    return Y, (hT, cT), CellCache(x, h0, c0, m, Hs, Cs, G, Rn, Hfull)
 
 
 def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | None,
@@ -125,23 +90,17 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
-    _run_rows(_bwd, B, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G, cache.Rn,
+    run_rows(_bwd, B, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G, cache.Rn,
               dY, dhT, dcT, dAx, dAh, dh0, dc0)
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
     dAx2 = dAx.reshape(T * B, GH)
-    np.dot(x.reshape(T * B, D).T, dAx2, out=dW[H:])
-    dWh = dW[:H]
-    if T > 0:
-        np.dot(cache.h0.T, dAh[0], out=dWh)
-        if T > 1:
-            dWh += cache.Hs[:T - 1].reshape((T - 1) * B, H).T @ dAh[1:].reshape((T - 1) * B, GH)
-    else:
-        dWh[...] = 0
+    matmul(np.ascontiguousarray(x, dtype=dt).reshape(T * B, D).T, dAx2, out=dW[H:])
+    matmul(cache.Hfull[:T].reshape(T * B, H).T, dAh.reshape(T * B, GH), out=dW[:H])
     grads = {"W": dW, "b": dAx2.sum(axis=0)}
     if kind == K.GRU:
         grads["bn"] = dAh[:, :, 2 * H:].sum(axis=(0, 1))
-    dx = (dAx2 @ W[H:].T).reshape(T, B, D) if need_dx else None
+    dx = matmul(dAx2, W[H:].T).reshape(T, B, D) if need_dx else None
     return dx, (dh0, dc0 if kind == K.LSTM else None), grads
 
 

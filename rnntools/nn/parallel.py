@@ -1,0 +1,76 @@
+"""The engine's worker threads: batch-row slices of the time loops, row blocks of the big products.
+
+Why own threads rather than OpenBLAS's: the time loops call BLAS once per step on small matrices, where
+OpenBLAS's busy-waiting threads cost more than they give (and oversubscribe a shared machine); splitting
+the batch across workers, each with single-threaded BLAS, keeps both cores busy with no spinning. The big
+products (all time steps' input projections, weight gradients) are split by output rows the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from rnntools.nn import blas
+
+_STATE = {"n": min(2, os.cpu_count() or 1), "pool": None}
+MIN_ROWS_PER_THREAD = 8        # below this, splitting costs more than it gains
+MIN_FLOPS_PARALLEL = 1 << 21   # products smaller than this run in the calling thread
+
+
+def _init_worker() -> None:
+    blas.set_thread_local_blas_threads(1)
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` worker threads (each with single-threaded BLAS). Default: min(2, CPUs)."""
+    n = max(1, int(n))
+    if n != _STATE["n"] or _STATE["pool"] is None:
+        if _STATE["pool"] is not None:
+            _STATE["pool"].shutdown()
+        _STATE["pool"] = ThreadPoolExecutor(n, thread_name_prefix="rnntools-nn", initializer=_init_worker)
+        _STATE["n"] = n
+
+
+def get_threads() -> int:
+    return _STATE["n"]
+
+
+def _pool() -> ThreadPoolExecutor:
+    if _STATE["pool"] is None:
+        set_threads(_STATE["n"])
+    return _STATE["pool"]
+
+
+def row_ranges(N: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list[tuple[int, int]]:
+    n = min(_STATE["n"], max(1, N // min_rows))
+    edges = np.linspace(0, N, n + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a] or [(0, N)]
+
+
+def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
+    """``fn(*args, r0, r1)`` over disjoint row ranges of [0, N) on the workers; returns their results.
+    Always on the workers, even for one range, so that BLAS inside runs single-threaded."""
+    pool = _pool()
+    futures = [pool.submit(fn, *args, r0, r1) for r0, r1 in row_ranges(N, min_rows)]
+    return [f.result() for f in futures]
+
+
+def _dot_rows(a, b, out, r0, r1):
+    np.dot(a[r0:r1], b, out=out[r0:r1])
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for 2-D arrays, the rows of the result split across the workers. ``out`` (C-contiguous,
+    the result dtype) is written in place when given."""
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = np.empty((M, N), np.result_type(a, b))
+    if 2 * M * N * K < MIN_FLOPS_PARALLEL or M < 2 * MIN_ROWS_PER_THREAD:
+        np.dot(a, b, out=out)
+    else:
+        run_rows(_dot_rows, M, a, b, out, min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
+    return out
