@@ -26,12 +26,12 @@ def _levels(ctx, param, value):
 # columns the model was trained with, hence no defaults here)
 INPUT_OPTIONS = [
     option("--target", type=str, default=None, group="Forecast input",
-           help="CSV column to forecast [default: the first column after the timestamp]."),
+           help="CSV column to forecast [default: the first numeric column besides the timestamp]."),
     option("--timestamp-column", type=str, default=None, group="Forecast input",
            help="CSV timestamp column [default: one named date/time/timestamp/month..., else the first]."),
     option("--id-column", type=str, default=None, group="Forecast input",
            help="CSV column naming the series in long format (id,timestamp,value) [default: a column "
-                "named id/series/unique_id if any]."),
+                "named id/series/unique_id, else the first text column, if any]."),
     option("--freq", type=str, default=None, group="Forecast input",
            help="Frequency (s, 15min, h, D, W, M, Q, Y) [default: inferred from the timestamps]."),
     option("--missing", type=click.Choice(["error", "interpolate", "ffill"]), default=None, group="Forecast input",

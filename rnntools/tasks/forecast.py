@@ -769,5 +769,5 @@ def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int
     summary = {"folds": folds, "horizon": Hh, "season": m, "series": len(series)}
     for key in keys:
         vals = np.array([r[key] for r in rows], np.float64)
-        summary[key] = float(np.mean(vals[np.isfinite(vals)])) if np.isfinite(vals).any() else None
+        summary[key] = round(float(np.mean(vals[np.isfinite(vals)])), 4) if np.isfinite(vals).any() else None
     return {"summary": summary, "rows": rows}
