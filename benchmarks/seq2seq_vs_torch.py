@@ -84,18 +84,19 @@ def prepare(train, test, target_level):
 class Ours:
     name = "rnntools"
 
-    def __init__(self, sv, tv, train, attention="general", seed=1):
+    def __init__(self, sv, tv, train, attention="general", seed=1, dropout=0.0):
         from rnntools.tasks import seq2seq as s2s
 
         s2s.blas_threads(1)
         cfg = s2s.Config(cell="gru", hidden=HIDDEN, layers=1, embed_dim=EMBED, attention=attention,
                          src_vocab_size=len(sv), tgt_vocab_size=len(tv))
         self.model = s2s.Seq2SeqModel(cfg, sv, tv, s2s.init_params(cfg, seed), 0)
-        self.task = s2s.Seq2SeqTask(self.model, train, None, BATCH, CLIP)
+        self.task = s2s.Seq2SeqTask(self.model, train, None, BATCH, CLIP, dropout=dropout)
         self.tv = tv
+        self.rng = np.random.default_rng([seed, 9])
 
     def step(self, idx):
-        self.task.train_step(idx, None, LR)
+        self.task.train_step(idx, self.rng, LR)
 
     def decode(self, sources, max_len):
         found = self.model.translate_ids(sources, beam=1, nbest=1, max_length=max_len)
@@ -220,11 +221,11 @@ def exact_and_cer(side, test, tv, max_len):
 
 
 def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_seconds=600, attention="general",
-        seed=1):
+        seed=1, **extra):
     from rnntools.tasks.seq2seq import length_batches
 
     sv, tv, train, test = data
-    side = side_cls(sv, tv, train, attention=attention, seed=seed)
+    side = side_cls(sv, tv, train, attention=attention, seed=seed, **extra)
     lengths = np.array([len(s) + len(t) for s, t in zip(*train)])
     max_len = max(len(t) for t in test[1]) + 2
     trained, step, history = 0.0, 0, []
@@ -265,8 +266,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", choices=["addition", "g2p"], default="addition")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--study", choices=["none", "attention"], default="none",
-                    help="attention: rnntools only, attention none/dot/general, one run each")
+    ap.add_argument("--study", choices=["none", "attention", "dropout"], default="none",
+                    help="rnntools only, one run each: attention none/dot/general, or dropout 0/0.2/0.4")
     ap.add_argument("--epochs", type=int, default=12, help="g2p: epochs per run")
     ap.add_argument("--max-seconds", type=float, default=900, help="addition: give up after this long")
     ap.add_argument("--train-pairs", type=int, default=None, help="g2p: training pairs [20000]")
@@ -284,6 +285,12 @@ def main():
         for mode in ("none", "dot", "general"):
             r = run(Ours, data, attention=mode, **kw)
             print(f"attention {mode:8s} {_fmt(r)}", flush=True)
+        print(f"load: {os.getloadavg()}")
+        return
+    if args.study == "dropout":
+        for rate in (0.0, 0.2, 0.4):
+            r = run(Ours, data, dropout=rate, **kw)
+            print(f"dropout {rate:.1f} {_fmt(r)}", flush=True)
         print(f"load: {os.getloadavg()}")
         return
     results = {"rnntools": [], "torch": []}
