@@ -39,7 +39,6 @@ def load_text(path):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     chars = sorted(set(text))
-    ids = np.array([chars.index(c) if False else 0 for c in ()], np.int32)  # placeholder for linters
     index = {c: i for i, c in enumerate(chars)}
     ids = np.fromiter((index[c] for c in text), np.int32, len(text))
     return ids, len(chars)
@@ -84,15 +83,39 @@ class Ours:
         return loss
 
     def generate(self, n, seed=0):
+        """Batch-1 sampling at temperature 1 the way `rnntools sample` does it: one fused numba call per
+        character (embedding row, whole stack, projection, sampling) when rnntools.tasks.lm_kernels is
+        there; else Recurrent.step plus numpy sampling."""
         rng = np.random.default_rng(seed)
-        E, W, b = self.params["embed.W"], self.params["out.W"], self.params["out.b"]
+        try:
+            from rnntools.tasks.lm_kernels import generate_step
+        except ImportError:
+            generate_step = None
+        p, H, L = self.params, self.rnn.hidden, self.rnn.layers
+        if generate_step is not None:
+            Ws = [p[f"rnn.{i}.W"] for i in range(L)]
+            Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
+            Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
+            bs = tuple(p[f"rnn.{i}.b"] for i in range(L))
+            bns = tuple(p[f"rnn.{i}.bn"] for i in range(L)) if self.rnn.cell == "gru" else bs
+            dt = p["embed.W"].dtype
+            lstm = self.rnn.cell == "lstm"
+            h, h2 = np.zeros((L, 1, H), dt), np.zeros((L, 1, H), dt)
+            c, c2 = (np.zeros((L, 1, H), dt), np.zeros((L, 1, H), dt)) if lstm else (h, h2)
+            x, logits, probs = np.zeros((1, EMBED), dt), np.zeros((1, self.V), dt), np.zeros(self.V)
+            tok, out = 0, []
+            for _ in range(n):
+                tok = int(generate_step(self.rnn.kind, tok, p["embed.W"], Whs, Wxs, bs, bns, h, c, p["out.W"],
+                                        p["out.b"], h2, c2, x, logits, probs, 1.0, 0, float(rng.random())))
+                out.append(tok)
+            return out
+        E, W, b = p["embed.W"], p["out.W"], p["out.b"]
         state, tok, out = None, 0, []
         for _ in range(n):
             logits, state = self.rnn.step(E[tok:tok + 1], state, W, b)
-            p = np.exp(logits[0] - logits[0].max())
-            c = np.cumsum(p)
-            tok = int(np.searchsorted(c, rng.random() * c[-1], side="right"))
-            tok = min(tok, self.V - 1)
+            q = np.exp(logits[0] - logits[0].max())
+            cdf = np.cumsum(q)
+            tok = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), self.V - 1)
             out.append(tok)
         return out
 
@@ -126,7 +149,7 @@ class Torch:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, 5.0)
         self.opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     def generate(self, n, seed=0):
         torch = self.torch

@@ -67,7 +67,7 @@ def test_forward_matches_numpy_reference(cell, masked):
 
 
 def test_lstm_forget_bias_is_one():
-    rnn, p, _ = nn.Recurrent({}, "r", "lstm", D, H), None, None
+    rnn = nn.Recurrent({}, "r", "lstm", D, H)
     assert np.all(rnn.params["r.0.b"][:H] == 1) and np.all(np.abs(rnn.params["r.0.b"][H:]) < 1)
 
 

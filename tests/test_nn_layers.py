@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from gradcheck import assert_grad, rel_error
+from gradcheck import assert_grad
 
 from rnntools import nn
 
@@ -15,7 +15,8 @@ def test_embedding_forward_backward_and_frozen():
     assert np.array_equal(params["e.W"], pre) and params["e.W"] is not pre
     ids = np.array([[1, 4], [1, 0], [5, 1]], np.int32)
     w = rng.normal(size=(3, 2, 3))
-    f = lambda: float(np.sum(emb.forward(ids)[0] * w))
+    def f():
+        return float(np.sum(emb.forward(ids)[0] * w))
     out, cache = emb.forward(ids)
     assert np.array_equal(out, pre[ids])
     grads = {}
@@ -33,7 +34,8 @@ def test_dense_gradients():
     dense = nn.Dense(params, "d", 4, 3, rng=rng, dtype=np.float64)
     x = rng.normal(size=(2, 5, 4))
     w = rng.normal(size=(2, 5, 3))
-    f = lambda: float(np.sum(dense.forward(x)[0] * w))
+    def f():
+        return float(np.sum(dense.forward(x)[0] * w))
     y, cache = dense.forward(x)
     assert np.abs(y - (x @ params["d.W"] + params["d.b"])).max() < 1e-12
     grads = {}
@@ -53,7 +55,8 @@ def test_softmax_cross_entropy_reference_and_gradient(normalize):
     lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     ref = -(weights * lp[np.arange(6), targets]).sum() / (weights.sum() if normalize else 1)
     assert abs(loss - ref) < 1e-12
-    f = lambda: nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize)[0]
+    def f():
+        return nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize)[0]
     assert_grad(f, logits, d, name="logits")
     assert np.abs(nn.log_softmax(logits) - lp).max() < 1e-12
     with pytest.raises(ValueError):
@@ -181,7 +184,7 @@ def test_tiny_lm_memorises_text_float32(cell):
     n = (len(data) - 1) // B
     streams = np.stack([data[i * n:(i + 1) * n + 1] for i in range(B)], axis=1)  # (n+1, B)
     first = last = None
-    for epoch in range(60):
+    for _epoch in range(60):
         state = rnn.zero_state(B)
         losses = []
         for s in range(0, n - T + 1, T):

@@ -137,13 +137,13 @@ class Recurrent:
         G = K.GATES[self.kind]
         rng = rng if rng is not None else np.random.default_rng(0)
         scale = 1.0 / np.sqrt(hidden)
-        for l in range(layers):
-            D = input_size if l == 0 else hidden
+        for li in range(layers):
+            D = input_size if li == 0 else hidden
             shapes = {"W": (hidden + D, G * hidden), "b": (G * hidden,)}
             if self.kind == K.GRU:
                 shapes["bn"] = (hidden,)
             for key, shape in shapes.items():
-                full = f"{name}.{l}.{key}"
+                full = f"{name}.{li}.{key}"
                 if full in params:
                     if tuple(params[full].shape) != shape:
                         raise ValueError(f"{full} has shape {params[full].shape}, expected {shape}")
@@ -155,10 +155,10 @@ class Recurrent:
 
     def names(self) -> list[str]:
         keys = ["W", "b"] + (["bn"] if self.kind == K.GRU else [])
-        return [f"{self.name}.{l}.{k}" for l in range(self.layers) for k in keys]
+        return [f"{self.name}.{li}.{k}" for li in range(self.layers) for k in keys]
 
-    def _p(self, l, key):
-        return self.params.get(f"{self.name}.{l}.{key}")
+    def _p(self, li, key):
+        return self.params.get(f"{self.name}.{li}.{key}")
 
     @property
     def dtype(self):
@@ -175,8 +175,8 @@ class Recurrent:
                 dropout_masks: list | None = None):
         """x: (T, B, D); state: from ``zero_state``/a previous call (None: zeros); mask: (T, B) or None.
 
-        Dropout (``self.dropout`` when ``train``) applies between layers, with ``dropout_masks[l]`` (T, B, H)
-        for l = 0..L-2 when given, else masks drawn from ``rng``. Returns ``y (T, B, H), state, cache``.
+        Dropout (``self.dropout`` when ``train``) applies between layers, with ``dropout_masks[li]`` (T, B, H)
+        for li = 0..L-2 when given, else masks drawn from ``rng``. Returns ``y (T, B, H), state, cache``.
         """
         T, B, _ = x.shape
         if state is None:
@@ -184,17 +184,17 @@ class Recurrent:
         cache = StackCache()
         hs, cs = [], []
         inp = x
-        for l in range(self.layers):
-            if l > 0 and train and (dropout_masks is not None or self.dropout > 0):
-                dm = dropout_masks[l - 1] if dropout_masks is not None else dropout_mask(
+        for li in range(self.layers):
+            if li > 0 and train and (dropout_masks is not None or self.dropout > 0):
+                dm = dropout_masks[li - 1] if dropout_masks is not None else dropout_mask(
                     rng if rng is not None else np.random.default_rng(), inp.shape, self.dropout, inp.dtype)
                 inp = inp * dm
                 cache.drops.append(dm)
-            elif l > 0:
+            elif li > 0:
                 cache.drops.append(None)
-            c0 = state[1][l] if self.kind == K.LSTM else None
-            y, (hT, cT), lc = cell_forward(self.cell, self._p(l, "W"), self._p(l, "b"), self._p(l, "bn"),
-                                           inp, state[0][l], c0, mask)
+            c0 = state[1][li] if self.kind == K.LSTM else None
+            y, (hT, cT), lc = cell_forward(self.cell, self._p(li, "W"), self._p(li, "b"), self._p(li, "bn"),
+                                           inp, state[0][li], c0, mask)
             cache.layers.append(lc)
             hs.append(hT)
             cs.append(cT)
@@ -209,20 +209,20 @@ class Recurrent:
         Returns ``dx (T, B, D) or None, dstate0`` (gradient of the initial state)."""
         dh0s, dc0s = [None] * self.layers, [None] * self.layers
         d = dy
-        for l in range(self.layers - 1, -1, -1):
-            dhT = dstate[0][l] if dstate is not None else None
-            dcT = dstate[1][l] if dstate is not None and self.kind == K.LSTM else None
-            dx, (dh0, dc0), g = cell_backward(self.cell, self._p(l, "W"), cache.layers[l], d, dhT, dcT,
-                                              need_dx=need_dx or l > 0)
+        for li in range(self.layers - 1, -1, -1):
+            dhT = dstate[0][li] if dstate is not None else None
+            dcT = dstate[1][li] if dstate is not None and self.kind == K.LSTM else None
+            dx, (dh0, dc0), g = cell_backward(self.cell, self._p(li, "W"), cache.layers[li], d, dhT, dcT,
+                                              need_dx=need_dx or li > 0)
             for key, value in g.items():
-                full = f"{self.name}.{l}.{key}"
+                full = f"{self.name}.{li}.{key}"
                 if full in grads:
                     grads[full] += value
                 else:
                     grads[full] = value
-            dh0s[l], dc0s[l] = dh0, dc0
-            if l > 0 and cache.drops[l - 1] is not None:
-                dx = dx * cache.drops[l - 1]
+            dh0s[li], dc0s[li] = dh0, dc0
+            if li > 0 and cache.drops[li - 1] is not None:
+                dx = dx * cache.drops[li - 1]
             d = dx
         dstate0 = (np.stack(dh0s), np.stack(dc0s)) if self.kind == K.LSTM else (np.stack(dh0s),)
         return d, dstate0
@@ -240,11 +240,11 @@ class Recurrent:
         if state is None:
             state = self.zero_state(B)
         H = self.hidden
-        Ws = [self._p(l, "W") for l in range(self.layers)]
+        Ws = [self._p(li, "W") for li in range(self.layers)]
         Whs = tuple(W[:H] for W in Ws)
         Wxs = tuple(W[H:] for W in Ws)
-        bs = tuple(self._p(l, "b") for l in range(self.layers))
-        bns = tuple(self._p(l, "bn") for l in range(self.layers)) if self.kind == K.GRU else bs
+        bs = tuple(self._p(li, "b") for li in range(self.layers))
+        bns = tuple(self._p(li, "bn") for li in range(self.layers)) if self.kind == K.GRU else bs
         h = np.ascontiguousarray(state[0], dtype=dt)
         c = np.ascontiguousarray(state[1], dtype=dt) if self.kind == K.LSTM else h
         h_out = np.empty_like(h)
