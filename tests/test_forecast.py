@@ -290,3 +290,16 @@ def test_long_format_csv_and_year_starts(tmp_path):
                                          r"'sales'.*--id-column"):
         S.read_series([_write(tmp_path, "long.csv", text.replace("store", "shop").replace("a,", "1,")
                               .replace("b,", "2,"))], id_column=None, target="sales")
+
+
+def test_predict_rejects_other_frequencies_and_short_series():
+    axis = S.TimeAxis("month", 1, "month")
+    train = [S.Series("a", _seasonal(120), axis, S.parse_timestamp("2000-01")[1])]
+    model = F.fit_model(train, F.ForecastConfig(season=12, horizon=6), {"epochs": 2}, quiet=True)
+    daily = S.Series("d", _seasonal(120), S.TimeAxis("fixed", 86400, "date"), S.parse_timestamp("2000-01-01")[1],
+                     source="x.jsonl:3")
+    with pytest.raises(InputError, match=r"x\.jsonl:3: series 'd' has frequency D but the model forecasts M"):
+        F.predict(model, [daily], 6)
+    short = S.Series("s", _seasonal(10), axis, S.parse_timestamp("2000-01")[1], source="x.jsonl:4")
+    with pytest.raises(InputError, match=r"x\.jsonl:4: series 's' has 10 values; the model needs at least"):
+        F.predict(model, [short], 6)

@@ -322,6 +322,9 @@ def tails(series: list[Series], model: Model, cut: list[int] | None = None):
     scalers = []
     for i, s in enumerate(series):
         v = s.values if cut is None else s.values[:cut[i]]
+        if (s.axis.kind, s.axis.step) != (model.axis.kind, model.axis.step):
+            raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but the model forecasts "
+                             f"{model.axis.freq} series (pass --freq if the timestamps mislead)", s.source or None)
         if len(v) < W:
             raise InputError(f"series {s.id!r} has {len(v)} values; the model needs at least {W} "
                              f"(lookback {cfg.lookback} + {_need(cfg)} for seasonal features)",
