@@ -10,7 +10,7 @@ import pytest
 from rnntools.errors import InputError, ModelFileError, TrainingError
 from rnntools.io import load_model, save_model
 from rnntools.tasks import lm
-from rnntools.tasks.lm_kernels import generate_step, pick_token
+from rnntools.tasks.lm_kernels import pick_token
 from rnntools.text import Vocab
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def pick_reference(logits, temperature, top_k, u):
 def test_pick_token_matches_numpy(temperature, top_k):
     rng = np.random.default_rng(7)
     probs = np.zeros(12)
-    for trial in range(50):
+    for _trial in range(50):
         logits = rng.normal(size=12) * 3
         u = rng.random()
         assert pick_token(logits, temperature, top_k, u, probs) == pick_reference(logits, temperature, top_k, u)
@@ -105,7 +105,7 @@ def numpy_step(model, token, h, c):
     x = p["embed.W"][token]
     h, c = h.copy(), c.copy()
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    for l in range(model.layers):
+    for l in range(model.layers):  # noqa: E741
         W, b = p[f"rnn.{l}.W"], p[f"rnn.{l}.b"]
         a_h, a_x = h[l] @ W[:H], x @ W[H:]
         if model.cell == "lstm":

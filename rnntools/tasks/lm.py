@@ -22,13 +22,13 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError, ModelFileError, TrainingError, UsageError
+from rnntools.errors import InputError, ModelFileError, UsageError
 from rnntools.tasks.trainer import EngineConfig, fit, set_threads
 
 KIND = "lm"
@@ -484,11 +484,11 @@ class Sampler:
         p = m.params
         H, L = m.hidden, m.layers
         self.kind = m.rnn.kind
-        Ws = [p[f"rnn.{l}.W"] for l in range(L)]
+        Ws = [p[f"rnn.{layer}.W"] for layer in range(L)]
         self.Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
         self.Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
-        self.bs = tuple(p[f"rnn.{l}.b"] for l in range(L))
-        self.bns = tuple(p[f"rnn.{l}.bn"] for l in range(L)) if m.cell == "gru" else self.bs
+        self.bs = tuple(p[f"rnn.{layer}.b"] for layer in range(L))
+        self.bns = tuple(p[f"rnn.{layer}.bn"] for layer in range(L)) if m.cell == "gru" else self.bs
         self.embed = np.ascontiguousarray(p["embed.W"])
         self.projW, self.projb = np.ascontiguousarray(p["out.W"]), np.ascontiguousarray(p["out.b"])
         dt = self.embed.dtype
@@ -685,8 +685,8 @@ def sample_to_stream(model_path: str, output: str | None, *, prime: str = "", le
             if fmt == "text":
                 stream.write(prime)
                 last = prime
-                for token, text in sampler.generate(prime, length, temperature=temperature, top_k=top_k,
-                                                    until=until, rng=rng):
+                for _, text in sampler.generate(prime, length, temperature=temperature, top_k=top_k,
+                                                until=until, rng=rng):
                     if text:
                         stream.write(text)
                         stream.flush()

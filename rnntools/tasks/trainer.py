@@ -50,8 +50,9 @@ import math
 import os
 import signal
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class EngineConfig:
     plateau_decay: float = 1.0  # multiply the learning rate by this after an evaluation without progress
 
     @classmethod
-    def from_options(cls, engine: Mapping[str, Any] | None = None, **defaults: Any) -> "EngineConfig":
+    def from_options(cls, engine: Mapping[str, Any] | None = None, **defaults: Any) -> EngineConfig:
         """Merge the CLI's ``engine`` dict (None = unset) over the task's ``defaults`` over the dataclass's."""
         names = {f.name for f in fields(cls)}
         unknown = set(defaults) - names - {"lr_by_optimizer"}
