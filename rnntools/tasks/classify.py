@@ -365,10 +365,10 @@ class Network:
                 seq_backward(CELLS[cfg.cell], WhT, zeros, zeros, mask, Hs, Cs, Gs, Rn, dY, zeros, zeros,
                              0, B, dAx, dAh, dh0, dc0)
                 D = Xin.shape[2]
-                Hprev = np.concatenate([zeros[None], Hs[:-1]], axis=0)  # h_{t-1}: (T, B, H)
                 g[f"{name}.Wx"] = Xin.reshape(T * B, D).T @ dAx.reshape(T * B, GH)
                 g[f"{name}.b"] = dAx.reshape(T * B, GH).sum(axis=0)
-                g[f"{name}.Wh"] = Hprev.reshape(T * B, H).T @ dAh.reshape(T * B, GH)
+                # h_{t-1} is Hs[t-1], and the zero initial state at t = 0 adds nothing
+                g[f"{name}.Wh"] = Hs[:-1].reshape((T - 1) * B, H).T @ dAh[1:].reshape((T - 1) * B, GH)
                 g[f"{name}.bn"] = (dAh[:, :, 2 * H:3 * H].reshape(T * B, H).sum(axis=0) if cfg.cell == "gru"
                                    else np.zeros(H, dtype))
                 dXin = (dAx.reshape(T * B, GH) @ p[f"{name}.Wx"].T).reshape(T, B, D)
