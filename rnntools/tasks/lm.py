@@ -216,7 +216,7 @@ class LMTask:
     unit = "tokens"
 
     def __init__(self, model: LanguageModel, vocab, train_ids: np.ndarray, val_ids: np.ndarray,
-                 config: EngineConfig, meta_extra: dict):
+                 config: EngineConfig, meta_extra: dict, chars_per_token: float | None = None):
         from rnntools import nn
 
         self.model, self.vocab, self.config, self.meta_extra = model, vocab, config, meta_extra
@@ -231,7 +231,7 @@ class LMTask:
                 self.opt.m[n] = np.zeros_like(trainable[n])
                 self.opt.v[n] = np.zeros_like(trainable[n])
         self.carry = model.rnn.zero_state(config.batch)
-        self.chars_per_token = _chars_per_token(vocab, train_ids)
+        self.chars_per_token = chars_per_token or _chars_per_token(vocab, train_ids)
         self.unit = "chars" if vocab.level == "char" else "words"
 
     # the protocol of rnntools.tasks.trainer
@@ -376,6 +376,9 @@ def train(inputs: Sequence[str], output: str, engine: dict | None = None) -> dic
     else:
         vocab = build_vocab(lines, level, min_count=config.min_count, max_size=config.max_vocab)
     ids = encode_lines(vocab, lines)
+    # bits per character count the characters of the raw text (punctuation and line breaks included), the
+    # same denominator `predict` uses, so char- and word-level models compare
+    raw_chars = sum(len(line) + 1 for line in lines)
     del lines
     if vocab.n_special > 1:
         unknown = float(np.mean(ids == vocab.unk_id)) if len(ids) else 0.0
@@ -403,7 +406,8 @@ def train(inputs: Sequence[str], output: str, engine: dict | None = None) -> dic
     console.info(f"{len(vocab)} {level} types, {len(train_ids)} training and {len(val_ids)} validation tokens "
                  f"(read in {time.perf_counter() - started:.1f}s); {sum(a.size for a in model.params.values())} "
                  f"parameters")
-    task = LMTask(model, vocab, train_ids, val_ids, config, {"task": "lm"})
+    task = LMTask(model, vocab, train_ids, val_ids, config, {"task": "lm"},
+                  chars_per_token=raw_chars / max(len(ids), 1))
     summary = fit(task, config, output, resume=resume)
     if summary.get("last_eval"):
         summary["val_bpc"] = summary["last_eval"].get("val_bpc")
