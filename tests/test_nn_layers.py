@@ -201,3 +201,32 @@ def test_tiny_lm_memorises_text_float32(cell):
         first = first if first is not None else np.mean(losses)
         last = np.mean(losses)
     assert first > 2.0 and last < 0.35, (first, last)
+
+
+def test_parallel_matmul_equals_numpy_for_every_thread_count():
+    rng = np.random.default_rng(9)
+    a = rng.normal(size=(300, 70)).astype(np.float32)
+    b = rng.normal(size=(70, 130)).astype(np.float32)
+    c = rng.normal(size=(300, 130)).astype(np.float32)
+    old = nn.get_threads()
+    try:
+        for n in (1, 2, 3):
+            nn.set_threads(n)
+            got = nn.matmul(a, b)
+            assert got.shape == (300, 130) and np.abs(got - a @ b).max() < 1e-4
+            out = np.empty((70, 130), np.float32)
+            nn.matmul(a.T, c, out=out)          # a transposed view, written into out
+            assert np.abs(out - a.T @ c).max() < 1e-3
+    finally:
+        nn.set_threads(old)
+
+
+def test_blas_thread_helpers_do_not_fail():
+    import threading
+
+    from rnntools.nn import blas
+    before = blas.blas_threads()
+    worker = threading.Thread(target=blas.set_thread_local_blas_threads, args=(1,))
+    worker.start()
+    worker.join()
+    assert blas.blas_threads() == before   # thread-local: the process-wide setting is untouched
