@@ -184,6 +184,10 @@ class _Counters:
     lr: float | None = None  # the current learning rate (after plateau decays)
 
 
+class _CleanInterrupt(KeyboardInterrupt):
+    """Ctrl-C noticed between two updates: the state is consistent and can be saved."""
+
+
 class _Interrupt:
     """Turns the first Ctrl-C into a flag checked between updates (an update cut in half would leave the
     parameters inconsistent); a second Ctrl-C interrupts at once."""
@@ -342,7 +346,7 @@ class _Trainer:
                         task.start_epoch(c.epoch)
                     for i in range(c.batch_in_epoch, len(batches)):
                         if interrupt.requested:
-                            raise KeyboardInterrupt
+                            raise _CleanInterrupt
                         if cfg.max_steps is not None and c.step >= cfg.max_steps:
                             stopped = "max steps"
                             break
@@ -385,7 +389,13 @@ class _Trainer:
                             stopped = "early stopping"
             if c.eval_step != c.step:
                 self.evaluate()  # a limit ended training between evaluations: consider the last parameters
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            if not isinstance(exc, _CleanInterrupt):
+                # a second Ctrl-C (or one outside the loop): an update may be half done, keep the file as is
+                console.warn(f"interrupted at step {c.step}; {self.output} keeps the last saved model")
+                self.log.write("end", step=c.step, stopped="interrupted")
+                self.log.close()
+                raise
             c.stopped = "interrupted"
             c.elapsed = elapsed_before + time.perf_counter() - start
             self.save("interrupted")
@@ -394,7 +404,7 @@ class _Trainer:
                          f"(continue with the same command and --resume {self.output})")
             self.log.write("end", step=c.step, stopped="interrupted")
             self.log.close()
-            raise
+            raise KeyboardInterrupt from None
         except BaseException:
             self.log.close()
             raise
