@@ -348,6 +348,8 @@ def train(inputs: Sequence[str], output: str, engine: dict | None = None) -> dic
                 engine[key] = previous[key]
     level = engine.get("level") or "char"
     config = EngineConfig.from_options(engine, **DEFAULTS[level])
+    if config.dropout > 0 and config.layers == 1:
+        console.warn("--dropout applies between recurrent layers; with --layers 1 it does nothing")
     set_threads(config.threads)
     if config.threads:
         from rnntools import nn
