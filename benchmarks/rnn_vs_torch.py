@@ -181,6 +181,32 @@ def time_generate(model, n):
     return n / (time.perf_counter() - t0)
 
 
+def profile(model, gen, steps):
+    """Where rnntools' training step spends its time, stage by stage (ms per step)."""
+    nn, V, acc = model.nn, model.V, {}
+
+    def timed(name, fn, *args, **kwargs):
+        t = time.perf_counter()
+        result = fn(*args, **kwargs)
+        acc[name] = acc.get(name, 0.0) + time.perf_counter() - t
+        return result
+
+    for _ in range(steps):
+        x_ids, y_ids = next(gen)
+        x, ec = timed("embedding fwd", model.emb.forward, x_ids)
+        y, model.state, rc = timed("recurrent fwd", model.rnn.forward, x, model.state)
+        logits, oc = timed("dense fwd", model.out.forward, y)
+        _, d = timed("softmax CE", nn.softmax_cross_entropy, logits.reshape(-1, V), y_ids.reshape(-1), out=logits)
+        grads = {}
+        dy = timed("dense bwd", model.out.backward, d.reshape(logits.shape), oc, grads)
+        dx, _ = timed("recurrent bwd", model.rnn.backward, dy, rc, grads)
+        timed("embedding bwd", model.emb.backward, dx, ec, grads)
+        timed("clip", nn.clip_grad_norm, grads, 5.0)
+        timed("adam", model.opt.step, grads)
+    total = sum(acc.values())
+    return "; ".join(f"{k} {v / steps * 1e3:.1f} ms ({100 * v / total:.0f}%)" for k, v in acc.items())
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS), help="repeatable; default all")
@@ -190,6 +216,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--text", default=os.path.join(ROOT, "samples", "book.txt"))
     ap.add_argument("--no-generate", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="also print where rnntools' step spends its time")
     args = ap.parse_args(argv)
 
     import torch
@@ -216,6 +243,8 @@ def main(argv=None):
         mo, mt = statistics.median(rates["ours"]), statistics.median(rates["torch"])
         print(f"{name:<12} {'train':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   "
               f"{losses['ours']:.3f} / {losses['torch']:.3f}", flush=True)
+        if args.profile:
+            print(f"{'':<12} profile    {profile(ours, gens['ours'], args.steps)}", flush=True)
         if not args.no_generate:
             ours.generate(20)
             theirs.generate(20)

@@ -208,3 +208,29 @@ def test_threaded_rows_equal_single_thread():
     assert np.array_equal(y1, y2) and np.abs(dx1 - dx2).max() < 1e-12
     for k in g1:
         assert rel_error(g1[k], g2[k]) < 1e-12
+
+
+@pytest.mark.parametrize("batch", [1, 3, 9])
+def test_step_small_and_large_batches_match_forward(batch):
+    """step_forward uses hand-written products up to kernels.SMALL_BATCH rows and BLAS above."""
+    rng = np.random.default_rng(3)
+    params = {}
+    rnn = nn.Recurrent(params, "r", "lstm", 7, 6, layers=2, rng=rng, dtype=np.float64)
+    x = rng.normal(size=(2, batch, 7))
+    Wo, bo = rng.normal(size=(6, 5)), rng.normal(size=5)
+    y, st, _ = rnn.forward(x)
+    out1, s1 = rnn.step(x[0], None)
+    logits, s2 = rnn.step(x[1], s1, Wo, bo)
+    assert np.abs(out1 - y[0]).max() < 1e-12
+    assert np.abs(logits - (y[1] @ Wo + bo)).max() < 1e-12
+    assert np.abs(s2[1] - st[1]).max() < 1e-12
+
+
+def test_small_matmul_reference():
+    from rnntools.nn.kernels import small_matmul
+    rng = np.random.default_rng(4)
+    for K_ in (1, 4, 7, 13):
+        x, W = rng.normal(size=(3, K_)), rng.normal(size=(K_, 10))
+        out = np.full((3, 10), np.nan)
+        small_matmul(x, W, out)
+        assert np.abs(out - x @ W).max() < 1e-12
