@@ -458,7 +458,7 @@ def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[flo
 KIND = "classifier"
 
 # Defaults, measured on WordNet noun glosses (26 classes) -- see docs/readme/classify.md.
-DEFAULTS = dict(level="word", cell="gru", hidden=128, layers=1, embed_dim=64, batch=32, epochs=30,
+DEFAULTS = dict(level="word", cell="gru", hidden=128, layers=1, embed_dim=128, batch=32, epochs=30,
                 patience=2, val_fraction=0.1, min_count=1, seq_len=200, dropout=0.0,
                 lr_by_optimizer={"adam": 2e-3})
 DEFAULT_POOLING = "last"
