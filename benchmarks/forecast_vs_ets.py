@@ -202,6 +202,11 @@ def speed(args):
         print(f"forecast {n} series x {length} points, horizon {model.cfg.horizon}, {args.reps} reps (medians): "
               f"read {read_s:.2f} s + batched forecast {pred_s:.2f} s; whole CLI (JSONL in -> JSONL out, "
               f"process start included) {statistics.median(cli):.2f} s  [target < 10 s]")
+        import resource
+
+        print(f"peak RSS of the rnntools subprocesses (training, CLI predict): "
+              f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB; of this process "
+              f"(library read + predict): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 def main():

@@ -268,7 +268,7 @@ def test_cron_style_pipeline(samples_dir, tmp_path):
 
 def test_resume_continues_exactly(run_cli, samples_dir, tmp_path):
     csv = os.path.join(samples_dir, "airline.csv")
-    common = ["rnn-train", "--task", "forecast", csv, "--horizon", 6, "--threads", 1]
+    common = ["rnn-train", "--task", "forecast", csv, "--horizon", 6, "--threads", 1, "--refit-all"]
     assert run_cli([*common, "-o", tmp_path / "a.npz", "--epochs", 6]).exit_code == 0
     assert run_cli([*common, "-o", tmp_path / "b.npz", "--epochs", 3]).exit_code == 0
     r = run_cli([*common, "-o", tmp_path / "b.npz", "--epochs", 6, "--resume", tmp_path / "b.npz"])

@@ -59,6 +59,10 @@ TRAIN_OPTIONS = [
                                         "grows with the level."),
     option("--ensemble", type=click.IntRange(1), default=1, show_default=True, group="Forecast model",
            help="Average this many networks trained from different seeds."),
+    option("--refit-all", is_flag=True, group="Forecast model",
+           help="After early stopping, retrain on every value (the held-out ends too) for the chosen number "
+                "of epochs; intervals stay calibrated on the validation split. Measured: better on 13 of 14 "
+                "benchmark series, much worse on one, twice the training time; off by default."),
     option("--intervals", type=str, callback=_levels, default="80,95", show_default=True,
            group="Forecast model", help="Prediction interval levels (percent) calibrated on the validation "
                                         "split; 'none' for none."),
@@ -96,7 +100,7 @@ def _season(series, season):
 
 
 def train(inputs, output, engine, *, target, timestamp_column, id_column, freq, missing, horizon, lookback,
-          season, strategy, difference, transform, ensemble, intervals):
+          season, strategy, difference, transform, ensemble, refit_all, intervals):
     from rnntools import console
     from rnntools.io import load_model
     from rnntools.tasks import forecast as F
@@ -104,6 +108,7 @@ def train(inputs, output, engine, *, target, timestamp_column, id_column, freq, 
     series, pick, policy = _read(inputs, locals(), {}, engine.get("encoding_errors") or "strict")
     cfg = F.ForecastConfig(season=_season(series, season), horizon=horizon, lookback=lookback,
                            strategy=strategy, difference=difference, transform=transform, ensemble=ensemble,
+                           refit=refit_all,
                            intervals=tuple(intervals if intervals is not None else (80, 95)), missing=policy)
     resume = load_model(engine["resume"], F.KIND) if engine.get("resume") else None
     model = F.fit_model(series, cfg, engine, output=output, resume=resume, input_options=pick)

@@ -58,7 +58,7 @@ class ForecastConfig:
     layers: int = 1
     dropout: float = 0.0
     missing: str = "error"
-    refit: bool = True                # after early stopping, retrain on all data for the best epoch count
+    refit: bool = False               # after early stopping, retrain on all data for the best epoch count
     level_input: bool = True          # feed the scaled value itself (besides level-free features)
 
     def to_meta(self) -> dict:
