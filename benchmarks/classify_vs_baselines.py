@@ -37,7 +37,8 @@ def load(n_train: int, n_test: int):
 
 def tfidf_baseline(tr_x, tr_y, te_x, te_y):
     """Word 1-2 grams, sublinear tf, L2 logistic regression with C=10 (the best of {1, 3, 10, 30} on a
-    validation split of 3,000 training glosses; a search per run cost minutes on the shared machine)."""
+    validation split of 3,000 training glosses; a search per run cost minutes on the shared machine).
+    solver saga: same accuracy as lbfgs on 20k glosses (0.7604 vs 0.7598) in 53 s instead of 353 s."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
@@ -45,7 +46,7 @@ def tfidf_baseline(tr_x, tr_y, te_x, te_y):
     with threadpool_limits(1):
         start = time.perf_counter()
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        clf = LogisticRegression(C=10, max_iter=1000).fit(vec.fit_transform(tr_x), tr_y)
+        clf = LogisticRegression(C=10, solver="saga", max_iter=1000).fit(vec.fit_transform(tr_x), tr_y)
         seconds = time.perf_counter() - start
         acc = float(np.mean(clf.predict(vec.transform(te_x)) == np.array(te_y)))
     return {"accuracy": acc, "seconds": seconds, "C": 10}
@@ -185,7 +186,7 @@ def main():
     console.configure(quiet=True)
     tr_x, tr_y, te_x, te_y = load(args.train, args.test)
     engine = {"threads": 1, **json.loads(args.engine)}
-    print(f"data: WordNet noun glosses, {len(tr_x)} train / {len(te_x)} test, {len(set(tr_y))} classes")
+    print(f"data: WordNet noun glosses, {len(tr_x)} train / {len(te_x)} test, {len(set(tr_y))} classes", flush=True)
     base = tfidf_baseline(tr_x, tr_y, te_x, te_y)
     print(f"tfidf+logreg: accuracy {base['accuracy']:.4f}  time {base['seconds']:.1f}s  (C={base['C']})", flush=True)
     results = {"rnntools": [], "torch": []}
