@@ -230,3 +230,31 @@ def test_blas_thread_helpers_do_not_fail():
     worker.start()
     worker.join()
     assert blas.blas_threads() == before   # thread-local: the process-wide setting is untouched
+
+
+def test_sgd_matches_reference():
+    rng = np.random.default_rng(10)
+    p0 = rng.normal(size=7)
+    gs = [rng.normal(size=7) for _ in range(4)]
+    params = {"w": p0.copy()}
+    opt = nn.SGD(params, lr=0.05, momentum=0.9, weight_decay=0.01)
+    ref, buf = p0.copy(), np.zeros(7)
+    for g in gs:
+        opt.step({"w": g})
+        d = g + 0.01 * ref
+        buf = 0.9 * buf + d
+        ref -= 0.05 * buf
+    assert np.abs(params["w"] - ref).max() < 1e-14
+
+
+def test_embedding_scatter_add_matches_numpy_add_at():
+    rng = np.random.default_rng(11)
+    params = {}
+    emb = nn.Embedding(params, "e", 9, 4, rng=rng, dtype=np.float64)
+    ids = rng.integers(0, 9, (6, 5))
+    dout = rng.normal(size=(6, 5, 4))
+    grads = {}
+    emb.backward(dout, ids, grads)
+    ref = np.zeros((9, 4))
+    np.add.at(ref, ids.reshape(-1), dout.reshape(-1, 4))
+    assert np.abs(grads["e.W"] - ref).max() < 1e-12
