@@ -4,7 +4,8 @@ as noun.animal, noun.artifact; Debian ``wordnet-base``, see benchmarks/datasets.
 
 Same run, same data, same split: rnntools and the PyTorch twin train alternately ``--reps`` times each;
 medians of the training time and the test accuracy are printed with the ratio. The twin is the same
-network (embedding -> GRU -> last real token's state -> dense -> softmax) started from the SAME initial
+network (embedding -> GRU, both directions -> max over the real tokens -> dense -> softmax, or whatever
+--pooling/--bidirectional say) started from the SAME initial
 weights, fed the SAME length-bucketed batches, with the same Adam, clipping, validation split and early
 stopping (patience, best model kept), so only the implementation differs. Both use one thread.
 
@@ -72,7 +73,7 @@ def run_rnntools(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir
     return {"accuracy": acc, "seconds": seconds, "epochs": summary["epochs"], "steps": summary["steps"]}
 
 
-def run_torch(train_path, te_x, te_y, engine, out_dir):
+def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
     """The PyTorch twin: rebuilt from rnntools' own data preparation and initial weights."""
     import torch
     from torch import nn
@@ -92,31 +93,38 @@ def run_torch(train_path, te_x, te_y, engine, out_dir):
     vocab = Vocab.from_texts((data.texts[i] for i in train_idx), level=config.level, min_count=config.min_count)
     seqs, _, _ = C.encode_texts(vocab, data.texts, config.seq_len)
     cfg = C.NetConfig(cell="gru", vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
-                      hidden=config.hidden)
+                      hidden=config.hidden, pooling=pooling or C.DEFAULT_POOLING,
+                      bidirectional=C.DEFAULT_BIDIRECTIONAL if bidirectional is None else bidirectional)
     p = C.init_params(cfg, np.random.default_rng([config.seed, 4]))
 
     class Twin(nn.Module):
         def __init__(self):
             super().__init__()
             self.embed = nn.Embedding(cfg.vocab_size, cfg.embed_dim)
-            self.rnn = nn.GRU(cfg.embed_dim, cfg.hidden)
-            self.out = nn.Linear(cfg.hidden, cfg.n_classes)
+            self.rnn = nn.GRU(cfg.embed_dim, cfg.hidden, bidirectional=cfg.bidirectional)
+            self.out = nn.Linear(cfg.features, cfg.n_classes)
             H = cfg.hidden
             with torch.no_grad():  # the same numbers: gate order r, z, n in both
                 self.embed.weight.copy_(torch.from_numpy(p["embed"]))
-                self.rnn.weight_ih_l0.copy_(torch.from_numpy(p["enc.f0.Wx"].T.copy()))
-                self.rnn.weight_hh_l0.copy_(torch.from_numpy(p["enc.f0.Wh"].T.copy()))
-                self.rnn.bias_ih_l0.copy_(torch.from_numpy(p["enc.f0.b"]))
-                bhh = np.zeros(3 * H, np.float32)
-                bhh[2 * H:] = p["enc.f0.bn"]
-                self.rnn.bias_hh_l0.copy_(torch.from_numpy(bhh))
+                for d, suffix in (("f", ""), ("b", "_reverse"))[:len(cfg.directions)]:
+                    getattr(self.rnn, f"weight_ih_l0{suffix}").copy_(torch.from_numpy(p[f"enc.{d}0.Wx"].T.copy()))
+                    getattr(self.rnn, f"weight_hh_l0{suffix}").copy_(torch.from_numpy(p[f"enc.{d}0.Wh"].T.copy()))
+                    getattr(self.rnn, f"bias_ih_l0{suffix}").copy_(torch.from_numpy(p[f"enc.{d}0.b"]))
+                    bhh = np.zeros(3 * H, np.float32)
+                    bhh[2 * H:] = p[f"enc.{d}0.bn"]
+                    getattr(self.rnn, f"bias_hh_l0{suffix}").copy_(torch.from_numpy(bhh))
                 self.out.weight.copy_(torch.from_numpy(p["out.W"].T.copy()))
                 self.out.bias.copy_(torch.from_numpy(p["out.b"]))
 
         def forward(self, ids, lengths):
             packed = nn.utils.rnn.pack_padded_sequence(self.embed(ids), lengths, enforce_sorted=False)
-            _, h = self.rnn(packed)
-            return self.out(h[-1])
+            out, h = self.rnn(packed)
+            if cfg.pooling == "last":  # h: (directions, B, H); backward's final state is after the first token
+                return self.out(torch.cat(list(h), dim=1))
+            fill = float("-inf") if cfg.pooling == "max" else 0.0
+            Y, _ = nn.utils.rnn.pad_packed_sequence(out, padding_value=fill)  # (T, B, F)
+            feats = Y.max(0).values if cfg.pooling == "max" else Y.sum(0) / lengths[:, None].to(Y.dtype)
+            return self.out(feats)
 
     model = Twin()
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -178,7 +186,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--skip-torch", action="store_true")
     ap.add_argument("--pooling", default=None)
-    ap.add_argument("--bidirectional", action="store_true", default=None)
+    ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
     ap.add_argument("--engine", default="{}", help='JSON of engine options, e.g. {"hidden": 64}')
     args = ap.parse_args()
     from rnntools import console
@@ -198,7 +206,7 @@ def main():
             results["rnntools"].append(r)
             print(f"rep {rep} rnntools: {r}", flush=True)
             if not args.skip_torch:
-                t = run_torch(train_path, te_x, te_y, engine, tmp)
+                t = run_torch(train_path, te_x, te_y, engine, args.pooling, args.bidirectional, tmp)
                 results["torch"].append(t)
                 print(f"rep {rep} torch:    {t}", flush=True)
     for side, rs in results.items():

@@ -461,8 +461,8 @@ KIND = "classifier"
 DEFAULTS = dict(level="word", cell="gru", hidden=128, layers=1, embed_dim=128, batch=32, epochs=30,
                 patience=2, val_fraction=0.1, min_count=1, seq_len=200, dropout=0.0,
                 lr_by_optimizer={"adam": 2e-3})
-DEFAULT_POOLING = "last"
-DEFAULT_BIDIRECTIONAL = False
+DEFAULT_POOLING = "max"
+DEFAULT_BIDIRECTIONAL = True
 
 
 def encode_texts(vocab, texts: Sequence[str], max_len: int) -> tuple[list[np.ndarray], int, int]:
