@@ -139,15 +139,19 @@ def iter_lines(path: str | os.PathLike, errors: str = "strict") -> Iterator[tupl
 def iter_jsonl(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` for every non-blank line of a JSONL input; anything but an object is an error."""
     for line_no, text in iter_lines(path, errors):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, line_no) from None
-        if not isinstance(record, dict):
-            raise InputError(f"expected a JSON object, got {_json_type(record)}", path, line_no)
-        yield line_no, record
+        if text.strip():
+            yield line_no, parse_json_object(text, path, line_no)
+
+
+def parse_json_object(text: str, path, line_no: int) -> dict:
+    """One JSONL line as an object, or an error naming the line (for readers that sniff their format)."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, line_no) from None
+    if not isinstance(record, dict):
+        raise InputError(f"expected a JSON object, got {_json_type(record)}", path, line_no)
+    return record
 
 
 def _json_type(value: Any) -> str:

@@ -77,3 +77,32 @@ def reject_foreign_options(ctx: click.Context, owners: dict[str, set[str]], chos
 def task_kwargs(kwargs: dict, owners: dict[str, set[str]], chosen: str) -> dict:
     """The options ``chosen`` takes, out of all the parsed ones."""
     return {name: value for name, value in kwargs.items() if chosen in owners.get(name, ())}
+
+
+def model_command(name: str, help: str, output_help: str, stdin_default: bool) -> click.Command:
+    """``predict`` or ``evaluate``: ``MODEL [INPUTS]...``; the model file's kind picks the module whose
+    function ``name`` runs, with the options that module declares in ``NAME_OPTIONS``."""
+    from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option
+
+    modules = {kind: m for kind, m in available(KINDS).items() if hasattr(m, name)}
+    options, owners = collect_options(modules, f"{name.upper()}_OPTIONS")
+
+    def command(model, inputs, output, **kwargs):
+        from rnntools.errors import ModelFileError
+        from rnntools.io import read_model_meta
+
+        kind = read_model_meta(model)["kind"]
+        if kind not in modules:
+            raise ModelFileError(f"`{name}` does not take a {kind!r} model; it takes "
+                                 f"{', '.join(sorted(modules))} models", model)
+        reject_foreign_options(click.get_current_context(), owners, kind, f"a {kind} model")
+        inputs = list(inputs) or (["-"] if stdin_default else [])
+        getattr(modules[kind], name)(model, inputs, output, **task_kwargs(kwargs, owners, kind))
+
+    for decorator in reversed(options):
+        command = decorator(command)
+    command = option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+                     group="Output", help=output_help)(command)
+    command = inputs_argument()(command)
+    command = click.argument("model", type=click.Path(dir_okay=False, allow_dash=True))(command)
+    return click.command(name=name, cls=GroupedCommand, context_settings=CONTEXT, help=help)(command)
