@@ -21,10 +21,11 @@ TRAIN_OPTIONS = [
            group="Classifier",
            help="balanced: weight each class's loss by n / (classes * n_class), for imbalanced data."),
     option("--pooling", type=click.Choice(["last", "mean", "max"]), default=None, group="Classifier",
-           help="Sentence vector: the last real token's state, or the mean/max over time "
-                "[default: measured, see README]."),
+           help="Sentence vector: the state after the last real token, or the mean/max over the "
+                "real tokens [default: max, measured; see README]."),
     option("--bidirectional/--no-bidirectional", default=None, group="Classifier",
-           help="Also read the text right to left and join both final states [default: measured]."),
+           help="Also read the text right to left and join both directions' states "
+                "[default: bidirectional, measured; see README]."),
 ]
 
 PREDICT_OPTIONS = [
