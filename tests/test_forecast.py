@@ -303,3 +303,36 @@ def test_predict_rejects_other_frequencies_and_short_series():
     short = S.Series("s", _seasonal(10), axis, S.parse_timestamp("2000-01")[1], source="x.jsonl:4")
     with pytest.raises(InputError, match=r"x\.jsonl:4: series 's' has 10 values; the model needs at least"):
         F.predict(model, [short], 6)
+
+
+def test_past_covariates_help_when_they_lead_the_target(tmp_path, run_cli):
+    rng = np.random.default_rng(5)
+    n = 300
+    x = np.zeros(n)
+    for i in range(1, n):
+        x[i] = 0.8 * x[i - 1] + rng.normal()
+    y = 10 + np.concatenate([[0.0], 3 * x[:-1]]) + 0.1 * rng.normal(size=n)   # y[t] = 3 x[t-1] + noise
+    axis = S.TimeAxis("int", 1)
+    H = 1
+    errors = {}
+    for with_cov in (False, True):
+        s = S.Series("y", y[:-20], axis, 0, covariates=x[:-20, None] if with_cov else None)
+        cfg = F.ForecastConfig(season=1, horizon=H, covariates=("x",) if with_cov else ())
+        model = F.fit_model([s], cfg, dict(FAST), quiet=True)
+        errs = []
+        for cut in range(n - 20, n):   # one-step forecasts over the last 20 points
+            hist = S.Series("y", y[:cut], axis, 0, covariates=x[:cut, None] if with_cov else None)
+            errs.append(abs(F.predict(model, [hist], H)[0]["forecast"][0] - y[cut]))
+        errors[with_cov] = float(np.mean(errs))
+    assert errors[True] < 0.5 * errors[False], errors
+    # the CLI stores the covariate columns and predict reads them again
+    csv = tmp_path / "c.csv"
+    csv.write_text("t,y,x\n" + "".join(f"{i},{y[i]:.4f},{x[i]:.4f}\n" for i in range(n)))
+    r = run_cli(["rnn-train", "--task", "forecast", csv, "--covariates", "x", "--horizon", 1, "--season", 1,
+                 "--epochs", 3, "-o", tmp_path / "c.npz"])
+    assert r.exit_code == 0, r.stderr
+    r = run_cli(["predict", tmp_path / "c.npz", csv])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["timestamps"] == [n]
+    r = run_cli(["predict", tmp_path / "c.npz"], input="t,y\n" + "".join(f"{i},{y[i]}\n" for i in range(n)))
+    assert r.exit_code == 2 and "covariate 'x'" in r.stderr

@@ -41,6 +41,10 @@ INPUT_OPTIONS = [
 
 TRAIN_OPTIONS = [
     *INPUT_OPTIONS,
+    option("--covariates", type=str, default=None, group="Forecast model",
+           callback=lambda ctx, param, v: tuple(c.strip() for c in v.split(",") if c.strip()) if v else (),
+           help="CSV value columns (comma-separated) fed to the network as extra inputs; only their past "
+                "is used, so predict needs no future values."),
     option("--horizon", type=click.IntRange(1), default=None, group="Forecast model",
            help="Steps to forecast [default: by frequency as in M4: Y 6, Q 8, M 18, W 13, D 14, h 48]."),
     option("--lookback", type=click.IntRange(1), default=None, group="Forecast model",
@@ -75,7 +79,9 @@ def _read(inputs, opts: dict, defaults: dict, encoding_errors: str = "strict"):
 
     pick = {k: opts.get(k) if opts.get(k) is not None else defaults.get(k)
             for k in ("target", "timestamp_column", "id_column", "freq")}
-    series = read_series(list(inputs), encoding_errors=encoding_errors, **pick)
+    covariates = tuple(opts.get("covariates") or defaults.get("covariates") or ())
+    series = read_series(list(inputs), encoding_errors=encoding_errors, covariates=covariates, **pick)
+    pick["covariates"] = list(covariates)
     policy = opts.get("missing") or defaults.get("missing") or "interpolate"
     total, hit = 0, 0
     for s in series:
@@ -99,8 +105,8 @@ def _season(series, season):
     return given.pop() if given else None
 
 
-def train(inputs, output, engine, *, target, timestamp_column, id_column, freq, missing, horizon, lookback,
-          season, strategy, difference, transform, ensemble, refit_all, intervals):
+def train(inputs, output, engine, *, target, timestamp_column, id_column, freq, missing, covariates, horizon,
+          lookback, season, strategy, difference, transform, ensemble, refit_all, intervals):
     from rnntools import console
     from rnntools.io import load_model
     from rnntools.tasks import forecast as F
@@ -108,7 +114,7 @@ def train(inputs, output, engine, *, target, timestamp_column, id_column, freq, 
     series, pick, policy = _read(inputs, locals(), {}, engine.get("encoding_errors") or "strict")
     cfg = F.ForecastConfig(season=_season(series, season), horizon=horizon, lookback=lookback,
                            strategy=strategy, difference=difference, transform=transform, ensemble=ensemble,
-                           refit=refit_all,
+                           refit=refit_all, covariates=tuple(covariates or ()),
                            intervals=tuple(intervals if intervals is not None else (80, 95)), missing=policy)
     resume = load_model(engine["resume"], F.KIND) if engine.get("resume") else None
     model = F.fit_model(series, cfg, engine, output=output, resume=resume, input_options=pick)

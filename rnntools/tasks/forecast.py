@@ -60,10 +60,12 @@ class ForecastConfig:
     missing: str = "error"
     refit: bool = False               # after early stopping, retrain on all data for the best epoch count
     level_input: bool = True          # feed the scaled value itself (besides level-free features)
+    covariates: tuple = ()            # CSV columns fed as extra inputs (past values only)
 
     def to_meta(self) -> dict:
         d = asdict(self)
         d["intervals"] = list(self.intervals)
+        d["covariates"] = list(self.covariates)
         return d
 
 
@@ -124,7 +126,8 @@ class Member:
 
         fresh = params is None
         self.params = {} if fresh else params
-        self.rnn = nn.Recurrent(self.params, "rnn", cfg.cell, N_FEATURES, cfg.hidden, layers=cfg.layers,
+        self.rnn = nn.Recurrent(self.params, "rnn", cfg.cell, N_FEATURES + len(cfg.covariates), cfg.hidden,
+                                layers=cfg.layers,
                                 dropout=cfg.dropout, rng=rng)
         self.out = nn.Dense(self.params, "out", cfg.hidden, outputs, rng=rng)
         if fresh:
@@ -173,16 +176,21 @@ def masked_l1(Y: np.ndarray, R: np.ndarray, M: np.ndarray) -> tuple[float, int, 
     return float(np.abs(diff).sum()), int(M.sum()), np.sign(diff).astype(Y.dtype)
 
 
-def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int, level: bool = True) -> np.ndarray:
+def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int, level: bool = True,
+             C: np.ndarray | None = None) -> np.ndarray:
     """Per-step inputs for the last ``W - need`` columns of the scaled tails ``Z`` (B, W).
 
     Returns (W - need, B, F): z, z - z[-1], z - z[-season] (0 without season), z - mean of the last
     max(season, 2) values, sin and cos of the calendar phase (0 without season). ``phase_end`` (B,): the
     calendar ordinal of each row's last column. Only values at or before a step enter its features.
+    ``C`` (B, W, K): scaled past covariates, appended as K more inputs per step.
     """
     B, W = Z.shape
     T = W - need
-    out = np.zeros((T, B, N_FEATURES), np.float64)
+    K = 0 if C is None else C.shape[2]
+    out = np.zeros((T, B, N_FEATURES + K), np.float64)
+    if K:
+        out[:, :, N_FEATURES:] = C[:, need:, :].transpose(1, 0, 2)
     cols = np.arange(need, W)
     zt = Z[:, cols]                                   # (B, T)
     if level:
@@ -273,23 +281,26 @@ class Model:
         return sc
 
     def forecast_scaled(self, Z: np.ndarray, phase_end: np.ndarray, horizon: int,
-                        members: list | None = None) -> np.ndarray:
+                        members: list | None = None, C: np.ndarray | None = None) -> np.ndarray:
         """(B, horizon) forecasts in scaled units from tails Z (B, need + lookback), averaged over members.
 
         Direct: the last step's outputs, chained block by block past the trained horizon. Recursive: one
-        step ahead, fed back."""
+        step ahead, fed back. ``C`` (B, >= W, K): scaled past covariates; past the end they are held
+        at their last value (their future is unknown)."""
         cfg = self.cfg
         need, L = _need(cfg), cfg.lookback
         W = need + L
         if Z.shape[1] < W:
             raise ValueError("tails shorter than need + lookback")
         Z = np.array(Z[:, -W:], dtype=np.float64)
+        if C is not None:
+            C = np.array(C[:, -W:, :], dtype=np.float64)
         members = self.members if members is None else members
         out = np.empty((Z.shape[0], horizon))
         done = 0
         pe = np.asarray(phase_end, np.int64).copy()
         while done < horizon:
-            X = features(Z, pe, cfg.season, need, cfg.level_input).astype(np.float32)
+            X = features(Z, pe, cfg.season, need, cfg.level_input, C).astype(np.float32)
             k = self.outputs
             base = baseline(Z, k, cfg.season, cfg.difference)
             y = np.zeros((Z.shape[0], k))
@@ -299,9 +310,27 @@ class Model:
             take = min(k, horizon - done)
             out[:, done:done + take] = block[:, :take]
             Z = np.concatenate([Z[:, take:], block[:, :take]], axis=1)
+            if C is not None:
+                C = np.concatenate([C[:, take:], np.repeat(C[:, -1:], take, axis=1)], axis=1)
             pe += take
             done += take
         return out
+
+
+def scale_covariates(c: np.ndarray, upto: int) -> np.ndarray:
+    """(n, K) covariates standardised per column by the mean and mean absolute deviation of ``c[:upto]``."""
+    ref = c[:upto]
+    mu = ref.mean(0)
+    mad = np.abs(ref - mu).mean(0)
+    return (c - mu) / np.where(mad > 1e-12, mad, 1.0)
+
+
+def _covariates(s: Series, cfg: ForecastConfig) -> np.ndarray:
+    K = len(cfg.covariates)
+    if s.covariates is None or s.covariates.shape[1] != K:
+        raise InputError(f"series {s.id!r} lacks the covariates {', '.join(cfg.covariates)} the model was "
+                         f"trained with", s.source or None)
+    return s.covariates
 
 
 def fit_scaler(y: np.ndarray, cfg: ForecastConfig) -> Scaler:
@@ -318,6 +347,8 @@ def tails(series: list[Series], model: Model, cut: list[int] | None = None):
     cfg = model.cfg
     W = _need(cfg) + cfg.lookback
     Z = np.empty((len(series), W))
+    K = len(cfg.covariates)
+    C = np.empty((len(series), W, K)) if K else None
     pe = np.empty(len(series), np.int64)
     scalers = []
     for i, s in enumerate(series):
@@ -332,8 +363,10 @@ def tails(series: list[Series], model: Model, cut: list[int] | None = None):
         sc = model.scaler_for(s) if cut is None else fit_scaler(v, cfg)
         scalers.append(sc)
         Z[i] = sc.transform(v[-W:])
+        if K:
+            C[i] = scale_covariates(_covariates(s, cfg)[:len(v)], len(v))[-W:]
         pe[i] = s.phase0 + len(v) - 1
-    return Z, pe, scalers
+    return Z, pe, scalers, C
 
 
 def predict(model: Model, series: list[Series], horizon: int, levels: Sequence[int] | None = None,
@@ -341,8 +374,8 @@ def predict(model: Model, series: list[Series], horizon: int, levels: Sequence[i
     """Forecasts for every series in one batched pass: ``forecast`` and per-level ``lower``/``upper`` in
     original units, plus the future timestamps."""
     levels = list(model.levels if levels is None else levels)
-    Z, pe, scalers = tails(series, model, cut)
-    F = model.forecast_scaled(Z, pe, horizon)
+    Z, pe, scalers, C = tails(series, model, cut)
+    F = model.forecast_scaled(Z, pe, horizon, C=C)
     Q = interval_widths(model, levels, horizon)
     # undo the scaling for all rows at once: (B, 1) columns of every series' scaler
     sc = np.array([x.to_list() for x in scalers]).reshape(-1, 4)
@@ -410,6 +443,7 @@ class _Data:
     val_Z: np.ndarray              # (V, need + lookback) scaled tails at validation origins
     val_pe: np.ndarray             # (V,)
     val_Y: np.ndarray              # (V, horizon) scaled truths
+    val_C: np.ndarray | None = None  # (V, need + lookback, K) scaled covariates at validation origins
 
 
 def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data:
@@ -419,7 +453,8 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
     need, L, Hh, O = _need(cfg), cfg.lookback, cfg.horizon, model.outputs
     W = need + L
     Xs, Rs, Ms, starts = [], [], [], []
-    vZ, vpe, vY = [], [], []
+    vZ, vpe, vY, vC = [], [], [], []
+    K = len(cfg.covariates)
     offset = 0
     for s in series:
         y = s.values
@@ -435,7 +470,8 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         sc = fit_scaler(y[:train_end], cfg)
         model.scalers[s.id] = sc
         z = sc.transform(y)
-        F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need, cfg.level_input)[:, 0, :]
+        cz = scale_covariates(_covariates(s, cfg), train_end)[None] if K else None   # (1, n, K)
+        F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need, cfg.level_input, cz)[:, 0, :]
         R = targets(z, O, cfg.season, cfg.difference, need)[need:]                                # (n-need, O)
         t = np.arange(need, n)
         M = ~np.isnan(R) & ((t[:, None] + np.arange(1, O + 1)[None, :]) < train_end)
@@ -451,9 +487,12 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
             vZ.append(z[o + 1 - W:o + 1])
             vpe.append(s.phase0 + o)
             vY.append(z[o + 1:o + 1 + Hh])
+            if K:
+                vC.append(cz[0, o + 1 - W:o + 1])
     d = _Data(np.concatenate(Xs).astype(np.float32), np.concatenate(Rs).astype(np.float32),
               np.concatenate(Ms).astype(np.float32), np.asarray(starts, np.int64),
-              np.asarray(vZ).reshape(-1, W), np.asarray(vpe, np.int64), np.asarray(vY).reshape(-1, Hh))
+              np.asarray(vZ).reshape(-1, W), np.asarray(vpe, np.int64), np.asarray(vY).reshape(-1, Hh),
+              np.asarray(vC).reshape(-1, W, K) if K else None)
     if not len(d.starts):
         raise InputError("no training windows: the series are too short for the lookback and horizon")
     return d
@@ -504,7 +543,7 @@ class ForecastTask:
         d = self.data
         if not len(d.val_Z):
             return None
-        F = self.model.forecast_scaled(d.val_Z, d.val_pe, self.model.cfg.horizon)
+        F = self.model.forecast_scaled(d.val_Z, d.val_pe, self.model.cfg.horizon, C=d.val_C)
         return {"val_loss": float(np.mean(np.abs(F - d.val_Y)))}
 
     def params(self) -> dict:
@@ -535,7 +574,7 @@ def calibrate(model: Model, data: _Data, levels: Sequence[int]) -> None:
     if not len(data.val_Z):
         model.qtable, model.levels = None, []
         return
-    F = model.forecast_scaled(data.val_Z, data.val_pe, model.cfg.horizon)
+    F = model.forecast_scaled(data.val_Z, data.val_pe, model.cfg.horizon, C=data.val_C)
     E = np.abs(F - data.val_Y)                                  # (V, horizon)
     spread = np.maximum.accumulate(np.maximum(E.mean(0), 1e-9))  # (horizon,)
     pooled = np.sort((E / spread).ravel())
@@ -700,6 +739,7 @@ def load(path: str) -> Model:
     try:
         c = dict(meta["config"])
         c["intervals"] = tuple(c.get("intervals", ()))
+        c["covariates"] = tuple(c.get("covariates", ()))
         cfg = ForecastConfig(**c)
         axis = TimeAxis.from_meta(meta["axis"])
         members = []
@@ -751,7 +791,8 @@ def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int
     rows = []
     for k in range(folds, 0, -1):
         cuts = [len(s) - Hh * k for s in series]
-        hist = [Series(s.id, s.values[:c], s.axis, s.start, None, s.source) for s, c in zip(series, cuts)]
+        hist = [Series(s.id, s.values[:c], s.axis, s.start, None if s.covariates is None else s.covariates[:c],
+                       s.source) for s, c in zip(series, cuts)]
         if refit:
             fold_cfg = ForecastConfig(**{**asdict(base_cfg)})
             fold_model = fit_model(hist, fold_cfg, engine, quiet=True)

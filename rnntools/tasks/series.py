@@ -525,6 +525,8 @@ def read_series(paths: list[str], *, fmt: str | None = None, **csv_options) -> l
     for path in paths:
         kind = fmt or _sniff(path, encoding_errors)
         if kind == "jsonl":
+            if csv_options.get("covariates"):
+                raise UsageError(f"covariates are read from CSV columns; {_w(path)} is JSONL")
             out.extend(read_jsonl_series(path, encoding_errors))
         else:
             out.extend(read_csv_series(path, **csv_options))
