@@ -578,11 +578,13 @@ def calibrate(model: Model, data: _Data, levels: Sequence[int]) -> None:
     E = np.abs(F - data.val_Y)                                  # (V, horizon)
     spread = np.maximum.accumulate(np.maximum(E.mean(0), 1e-9))  # (horizon,)
     pooled = np.sort((E / spread).ravel())
-    n = len(pooled)
+    # the H errors of one origin move together (one bad stretch spoils them all), so the finite-sample
+    # correction counts origins, not errors: the ceil((V+1) q)/V quantile of the pooled errors
+    V = len(E)
     table = np.empty((len(model.levels), model.cfg.horizon))
     for j, lev in enumerate(model.levels):
-        rank = min(n - 1, max(0, math.ceil((n + 1) * lev / 100) - 1))
-        table[j] = pooled[rank] * spread
+        q = min(1.0, math.ceil((V + 1) * lev / 100) / V)
+        table[j] = np.quantile(pooled, q, method="higher") * spread
     model.qtable = table
     if len(E) < 10:
         console.warn(f"only {len(E)} validation forecast origins to calibrate the intervals; they are rough")
