@@ -53,7 +53,8 @@ TRAIN_OPTIONS = [
            help="Seasonal period [default: from the frequency: M 12, Q 4, W 52, D 7, h 24; 1 = none]."),
     option("--strategy", type=click.Choice(["direct", "recursive"]), default="direct", show_default=True,
            group="Forecast model", help="All horizons at once, or one step at a time fed back."),
-    option("--difference", type=click.Choice(["auto", "season", "drift", "1", "none"]), default="auto", show_default=True,
+    option("--difference", type=click.Choice(["auto", "season", "drift", "1", "none"]), default="auto",
+           show_default=True,
            group="Forecast model", help="The network learns the residual over the seasonal-naive forecast "
                                         "(season), over seasonal naive plus the recent growth (drift), over "
                                         "the last value (1), or the values themselves (none); auto: season "

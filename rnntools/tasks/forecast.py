@@ -24,15 +24,14 @@ The shape (torch-rnn's "an input at every step, an output at every step"):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError, ModelFileError, TrainingError, UsageError
-from rnntools.tasks.series import (Scaler, Series, TimeAxis, coverage, mase, multiplicative, seasonal_naive,
-                                   smape)
+from rnntools.errors import InputError, ModelFileError, UsageError
+from rnntools.tasks.series import Scaler, Series, TimeAxis, coverage, mase, multiplicative, seasonal_naive, smape
 
 KIND = "forecaster"
 FORMAT = 1
@@ -120,7 +119,7 @@ class Member:
     features and a ``Dense`` head at every step. Parameters live in one flat dict (``rnn.0.W``,
     ``out.W``...), optimiser moments in an engine ``Adam``."""
 
-    def __init__(self, cfg: "ForecastConfig", outputs: int, params: dict | None = None,
+    def __init__(self, cfg: ForecastConfig, outputs: int, params: dict | None = None,
                  rng: np.random.Generator | None = None):
         from rnntools import nn
 
@@ -450,7 +449,7 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
     """Training windows and validation origins. Each series' last ``max(horizon, val_fraction * n)``
     values are held out: training targets stop before them, validation forecasts them."""
     cfg = model.cfg
-    need, L, Hh, O = _need(cfg), cfg.lookback, cfg.horizon, model.outputs
+    need, L, Hh, O = _need(cfg), cfg.lookback, cfg.horizon, model.outputs  # noqa: E741
     W = need + L
     Xs, Rs, Ms, starts = [], [], [], []
     vZ, vpe, vY, vC = [], [], [], []
@@ -534,7 +533,7 @@ class ForecastTask:
         rows = d.starts[batch][None, :] + np.arange(cfg.lookback)[:, None]   # (L, B)
         X, R, M = d.X[rows], d.R[rows], d.M[rows]                             # (L, B, F), (L, B, O)
         total, count = 0.0, 0
-        for k, member in enumerate(self.model.members):
+        for member in self.model.members:
             loss, count = member.train_step(X, R, M, lr, self.clip, rng)
             total += loss / len(self.model.members)
         return total, count

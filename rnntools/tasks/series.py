@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -82,7 +82,7 @@ class TimeAxis:
                 "tz": self.tz}
 
     @staticmethod
-    def from_meta(d: dict) -> "TimeAxis":
+    def from_meta(d: dict) -> TimeAxis:
         return TimeAxis(d["kind"], int(d["step"]), d.get("style", "int"), bool(d.get("month_end")), d.get("tz"))
 
 
@@ -167,7 +167,7 @@ _EPOCH = datetime(1970, 1, 5)  # a Monday: weekly ordinals count weeks that star
 
 def _seconds(d: datetime) -> float:
     if d.tzinfo is not None:
-        d = d.astimezone(timezone.utc).replace(tzinfo=None)
+        d = d.astimezone(UTC).replace(tzinfo=None)
     return (d - _EPOCH).total_seconds()
 
 
@@ -574,9 +574,9 @@ def apply_missing(series: Series, policy: str) -> int:
     first, last = int(np.argmax(ok)), len(v) - 1 - int(np.argmax(ok[::-1]))
     missing = int((~ok).sum())
     if missing and policy == "error":
-        i = int(np.argmax(~ok))
-        raise InputError(f"series {series.id!r} has {missing} missing value(s), the first at "
-                         f"{_show(series.timestamp(i)) if not isinstance(series.timestamp(i), str) else series.timestamp(i)}; "
+        stamp = series.timestamp(int(np.argmax(~ok)))
+        stamp = stamp if isinstance(stamp, str) else _show(stamp)
+        raise InputError(f"series {series.id!r} has {missing} missing value(s), the first at {stamp}; "
                          f"pass --missing interpolate or --missing ffill", series.source or None)
     if first or last < len(v) - 1:
         series.start = _shift_start(series, first)
@@ -644,7 +644,7 @@ class Scaler:
     floor: float = 0.0
 
     @staticmethod
-    def fit(y: np.ndarray, log: bool = False) -> "Scaler":
+    def fit(y: np.ndarray, log: bool = False) -> Scaler:
         floor = 0.0
         if log:
             floor = min(0.0, float(np.min(y)))
@@ -670,7 +670,7 @@ class Scaler:
         return [self.shift, self.scale, float(self.log), self.floor]
 
     @staticmethod
-    def from_list(v) -> "Scaler":
+    def from_list(v) -> Scaler:
         return Scaler(float(v[0]), float(v[1]), bool(v[2]), float(v[3]))
 
 
