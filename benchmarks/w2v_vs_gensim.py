@@ -164,6 +164,10 @@ def main() -> None:
                       f"analogy {r['analogy']:.4f}, wordsim353 spearman {r['spearman']:.4f}  "
                       f"(load {os.getloadavg()[0]:.2f})", flush=True)
         med = {side: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for side, rs in runs.items()}
+        # the ratio within each repetition (the two sides ran back to back), then its median: the load
+        # of a shared machine drifts over minutes, and this cancels most of the drift
+        med["paired"] = {k: statistics.median(r[k] / g[k] for g, r in zip(runs["gensim"], runs["rnntools"]))
+                         for k in ("wps", "wps_total", "wpcpu")}
         rows.append((arch, med))
     print()
     print(f"medians of the alternating runs (2 threads; load now {os.getloadavg()})")
@@ -174,9 +178,11 @@ def main() -> None:
             m = med[side]
             print(f"{arch:5s} {side:9s} {m['wps']:11,.0f} {m['wps_total']:11,.0f} {m['peak_mb']:8.0f} "
                   f"{m['analogy']:8.4f} {m['spearman']:9.4f} {m['wpcpu']:10,.0f}")
-        g, r = med["gensim"], med["rnntools"]
+        g, r, paired = med["gensim"], med["rnntools"], med["paired"]
         print(f"{arch:5s} ratio rnntools/gensim: train {r['wps'] / g['wps']:.2f}x, end-to-end "
               f"{r['wps_total'] / g['wps_total']:.2f}x, per CPU-second {r['wpcpu'] / g['wpcpu']:.2f}x; "
+              f"(median of per-repetition ratios: train {paired['wps']:.2f}x, end-to-end "
+              f"{paired['wps_total']:.2f}x, per CPU-second {paired['wpcpu']:.2f}x); "
               f"analogy {100 * (r['analogy'] - g['analogy']):+.2f} "
               f"points, spearman {r['spearman'] - g['spearman']:+.4f}")
 
