@@ -429,6 +429,14 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
 
     threads = [threading.Thread(target=worker, args=(s,), daemon=True, name=f"w2v-{i}")
                for i, s in enumerate(states)]
+    # load the compiled kernel (numba's cache) before the clock starts: a one-off start-up cost, not
+    # training speed (it is in the command's total time either way)
+    _warm = (np.empty(0, np.int32), w_in, w_out, keep, alias_prob, alias_idx, p.window, 0.0, states[0].copy(),
+             np.empty(1, np.int32), np.empty(p.negative + 1, np.int32), np.empty(p.dim, np.float32))
+    if p.arch == "sg":
+        kernels.train_batch_sg(*_warm, sig, logsig)
+    else:
+        kernels.train_batch_cbow(*_warm, np.empty((1, p.dim), np.float32), sig, logsig)
     total, base = feeder.total, feeder.handed_at_start
     interrupted = False
     t0 = time.perf_counter()
