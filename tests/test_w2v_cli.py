@@ -355,3 +355,16 @@ def test_bad_evaluation_files(run_cli, known, tmp_path, option, text, code, need
 def test_evaluate_needs_a_test_file(run_cli, known, tmp_path):
     result = run_cli(["evaluate", known])
     assert result.exit_code == 2 and "--analogies" in result.stderr
+
+
+def test_import_reads_glove_text_without_a_header(run_cli, tmp_path):
+    src = tmp_path / "glove.txt"
+    src.write_text("The 1 0\ncat 0.5 0.5\ndog 0.4 0.6\n")
+    out = tmp_path / "g.npz"
+    result = run_cli(["import", src, "-o", out])
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert model.meta["vocab"]["tokens"] == ["The", "cat", "dog"] and not model.meta["vocab"]["lowercase"]
+    assert model.meta["source"]["format"] == "glove-text"
+    nb = run_cli(["neighbors", out, "cat", "-k", "1"])
+    assert json.loads(nb.stdout)["neighbors"][0]["token"] == "dog"
