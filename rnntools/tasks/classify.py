@@ -461,6 +461,10 @@ KIND = "classifier"
 DEFAULTS = dict(level="word", cell="gru", hidden=128, layers=1, embed_dim=128, batch=32, epochs=30,
                 patience=2, val_fraction=0.1, min_count=1, seq_len=200, dropout=0.0,
                 lr_by_optimizer={"adam": 2e-3})
+# Update only the embedding rows a batch uses (lazy Adam, see Adam.step)? Measured on 20k WordNet glosses:
+# 0.7396 test accuracy lazy vs 0.7644 dense (the PyTorch twin, dense: 0.765), for 25% less training time.
+# The moments of rare words keep moving them after their batch under dense Adam, and that helps here.
+LAZY_EMBEDDING = False
 DEFAULT_POOLING = "max"
 DEFAULT_BIDIRECTIONAL = True
 
@@ -503,9 +507,8 @@ class Adam:
                 continue
             if name == "embed" and "embed.rows" in grads:
                 # lazy Adam (TensorFlow's LazyAdam): only the rows this batch used are updated, moments
-                # included. Dense Adam would sweep all V x E embedding values every step -- with a 8k-word
-                # vocabulary that was the largest single cost of a step; the rows of words a batch does not
-                # contain have a zero gradient, so only their momentum would have moved.
+                # included. Cheaper than sweeping all V x E values every step, but less accurate here:
+                # off by default (LAZY_EMBEDDING).
                 rows = grads["embed.rows"]
                 pr, mr, vr = p[rows], self.m[name][rows], self.v[name][rows]
                 adam_update(pr.reshape(-1), grads[name].reshape(-1), mr.reshape(-1), vr.reshape(-1), lr,
@@ -544,7 +547,8 @@ class ClassifierTask:
     unit = "texts"
 
     def __init__(self, net: Network, meta: dict, train_seqs, y_train, val_seqs, y_val, weights,
-                 batch: int, clip: float, freeze_embeddings: bool = False, optimizer: str = "adam"):
+                 batch: int, clip: float, freeze_embeddings: bool = False, optimizer: str = "adam",
+                 lazy_embedding: bool | None = None):
         self.net, self.meta = net, meta
         self.train_seqs, self.y_train = train_seqs, y_train
         self.val_seqs, self.y_val = val_seqs, y_val
@@ -553,6 +557,7 @@ class ClassifierTask:
         self.batch, self.clip = batch, clip
         self.skip = ("embed",) if freeze_embeddings else ()
         self.opt = Adam(net.params) if optimizer == "adam" else SGD(net.params)
+        self.lazy_embedding = LAZY_EMBEDDING if lazy_embedding is None else lazy_embedding
         self._per_epoch = (len(train_seqs) + batch - 1) // batch
 
     def steps_per_epoch(self) -> int:
@@ -569,7 +574,7 @@ class ClassifierTask:
         y = self.y_train[idx]
         logits, cache = self.net.forward(ids, lengths, rng)
         loss, dlogits = weighted_xent(logits, y, self.weights[y])
-        grads = self.net.backward(dlogits.astype(np.float32), cache, sparse_embed=True)
+        grads = self.net.backward(dlogits.astype(np.float32), cache, sparse_embed=self.lazy_embedding)
         if self.clip > 0:
             norm = float(np.sqrt(sum(float(np.vdot(g, g)) for k, g in grads.items() if k != "embed.rows")))
             if norm > self.clip:
