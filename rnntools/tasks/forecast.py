@@ -16,9 +16,12 @@ The shape (torch-rnn's "an input at every step, an output at every step"):
   training part, so no window ever sees a value it is asked to forecast;
 * validation is the last part of every series (forecast origins whose targets all lie after the training
   part), so early stopping and the prediction intervals measure honest out-of-sample errors;
-* intervals: per-horizon quantiles of the absolute validation errors in scaled units (split conformal),
-  applied around the forecast in scaled (possibly log) space, so they are asymmetric in the original units
-  when the series is log-scaled.
+* intervals: split conformal on the validation errors in scaled units (pooled over horizons after
+  dividing by each horizon's mean error; finite-sample level counted in origins), applied around the
+  forecast in scaled (possibly log) space, so they are asymmetric in the original units when the series is
+  log-scaled;
+* optional past covariates (other CSV columns) are extra per-step inputs; ``refit`` retrains on all data
+  after early stopping (opt-in: measured in docs/readme/forecast.md).
 """
 
 from __future__ import annotations
@@ -596,10 +599,6 @@ def calibrate(model: Model, data: _Data, levels: Sequence[int]) -> None:
     model.qtable = table
     if len(E) < 10:
         console.warn(f"only {len(E)} validation forecast origins to calibrate the intervals; they are rough")
-
-
-def _params_copy(model: Model) -> list:
-    return [{n: a.copy() for n, a in p.items()} for p in model.members]
 
 
 def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: str | None = None,
