@@ -605,7 +605,8 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
               resume=None, quiet: bool = False, input_options: dict | None = None) -> Model:
     """Train a forecaster on ``series`` with the shared trainer (early stopping on the held-out ends,
     best parameters kept); ``output`` None keeps everything in memory (backtests, benchmarks)."""
-    from rnntools.tasks.trainer import EngineConfig
+    from rnntools import nn
+    from rnntools.tasks.trainer import EngineConfig, set_threads
     from rnntools.tasks.trainer import fit as trainer_fit
 
     axis = series[0].axis
@@ -616,6 +617,9 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     cfg = resolve(cfg, axis, [len(s) for s in series])
     config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
     cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
+    if config.threads:
+        set_threads(config.threads)       # numba and BLAS
+        nn.set_threads(config.threads)    # the engine's batch slices
     if config.optimizer != "adam":
         raise UsageError("the forecaster trains with --optimizer adam")
     if resume is not None:
