@@ -142,3 +142,21 @@ def test_sgd_step_is_minus_lr_times_gradient():
     np.testing.assert_allclose(p["w"], before["w"] - 1.0)
     np.testing.assert_allclose(p["embed"][[0, 3]], before["embed"][[0, 3]] - 0.5)
     np.testing.assert_array_equal(p["embed"][[1, 2, 4]], before["embed"][[1, 2, 4]])
+
+
+def test_threads_split_rows_without_changing_results():
+    rng = np.random.default_rng(7)
+    cfg = C.NetConfig(cell="gru", vocab_size=V, n_classes=K, embed_dim=E, hidden=H, pooling="max",
+                      bidirectional=True)
+    params = C.init_params(cfg, rng, dtype=np.float64)
+    seqs = [rng.integers(1, V, n).astype(np.int32) for n in rng.integers(1, 7, 40)]
+    ids, lengths = C.pad_batch(seqs)
+    y, w = rng.integers(0, K, 40), np.ones(40)
+    results = []
+    for threads in (1, 3):
+        net = C.Network(cfg, params, threads=threads)
+        logits, cache = net.forward(ids, lengths)
+        results.append((logits, net.backward(C.weighted_xent(logits, y, w)[1], cache)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12, atol=1e-14)
+    for name in results[0][1]:
+        np.testing.assert_allclose(results[0][1][name], results[1][1][name], rtol=1e-10, atol=1e-14, err_msg=name)

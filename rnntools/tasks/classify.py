@@ -280,8 +280,21 @@ def reverse_index(lengths: np.ndarray, T: int) -> np.ndarray:
 class Network:
     """Forward and backward of the whole classifier for one padded batch (float32 or float64)."""
 
-    def __init__(self, cfg: NetConfig, params: dict[str, np.ndarray]):
-        self.cfg, self.params = cfg, params
+    def __init__(self, cfg: NetConfig, params: dict[str, np.ndarray], threads: int = 1):
+        self.cfg, self.params, self.threads = cfg, params, threads
+
+    def _rows(self, kernel, B: int, head: tuple, tail: tuple) -> None:
+        """``kernel(*head, b0, b1, *tail)`` over the batch rows, split across ``threads`` workers (the
+        engine's kernels release the GIL and write disjoint rows)."""
+        k = min(self.threads, B // 8)
+        if k <= 1:
+            kernel(*head, 0, B, *tail)
+            return
+        bounds = np.linspace(0, B, k + 1).astype(int)
+        pool = _pool(k)
+        futures = [pool.submit(kernel, *head, int(a), int(b), *tail) for a, b in zip(bounds[:-1], bounds[1:])]
+        for future in futures:
+            future.result()
 
     def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
         """Logits (B, C) and a cache for ``backward``. ids: (T, B) right-padded; lengths: (B,) >= 1.
@@ -310,8 +323,8 @@ class Network:
                 Cs = np.empty((T, B, H), dtype) if cfg.cell == "lstm" else np.empty((1, 1, 1), dtype)
                 Gs = np.empty((T, B, G * H), dtype)
                 Rn = np.empty((T, B, H), dtype) if cfg.cell == "gru" else np.empty((1, 1, 1), dtype)
-                seq_forward(CELLS[cfg.cell], P, p[f"{name}.Wh"], p[f"{name}.bn"], zeros, zeros, mask,
-                            0, B, Y, Hs, Cs, Gs, Rn)
+                self._rows(seq_forward, B, (CELLS[cfg.cell], P, p[f"{name}.Wh"], p[f"{name}.bn"], zeros, zeros,
+                                            mask), (Y, Hs, Cs, Gs, Rn))
                 saved.append((Xin, Hs, Cs, Gs, Rn))
                 outs.append(Y if d == "f" else Y[rev, cols])
             X = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, B, F)
@@ -362,8 +375,8 @@ class Network:
                 dh0 = np.empty((B, H), dtype)
                 dc0 = np.empty((B, H), dtype)
                 WhT = np.ascontiguousarray(p[f"{name}.Wh"].T)
-                seq_backward(CELLS[cfg.cell], WhT, zeros, zeros, mask, Hs, Cs, Gs, Rn, dY, zeros, zeros,
-                             0, B, dAx, dAh, dh0, dc0)
+                self._rows(seq_backward, B, (CELLS[cfg.cell], WhT, zeros, zeros, mask, Hs, Cs, Gs, Rn, dY, zeros,
+                                             zeros), (dAx, dAh, dh0, dc0))
                 D = Xin.shape[2]
                 g[f"{name}.Wx"] = Xin.reshape(T * B, D).T @ dAx.reshape(T * B, GH)
                 g[f"{name}.b"] = dAx.reshape(T * B, GH).sum(axis=0)
@@ -388,6 +401,17 @@ class Network:
             scatter_add_rows(dE, ids, np.ascontiguousarray(dX.reshape(-1, E)))
         g["embed"] = dE
         return {name: v if name == "embed.rows" else np.ascontiguousarray(v, dtype=dtype) for name, v in g.items()}
+
+
+_POOLS: dict = {}
+
+
+def _pool(k: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if k not in _POOLS:
+        _POOLS[k] = ThreadPoolExecutor(max_workers=k, thread_name_prefix="rnntools-classify")
+    return _POOLS[k]
 
 
 def pool_forward(X: np.ndarray, lengths: np.ndarray, mask: np.ndarray, pooling: str, H: int,
@@ -719,7 +743,7 @@ def train_classifier(inputs: Sequence[str], output: str, engine: dict, *, text_f
     console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
                  f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
                  f"{' bidirectional' if bidirectional else ''}, {pooling} pooling")
-    net = Network(cfg, params)
+    net = Network(cfg, params, threads=config.threads or 1)
     task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], [seqs[i] for i in val_idx],
                           y[val_idx], weights, config.batch, config.clip, config.freeze_embeddings,
                           config.optimizer)
