@@ -588,6 +588,15 @@ def calibrate(model: Model, data: _Data, levels: Sequence[int]) -> None:
     F = model.forecast_scaled(data.val_Z, data.val_pe, model.cfg.horizon, C=data.val_C)
     E = np.abs(F - data.val_Y)                                  # (V, horizon)
     spread = np.maximum.accumulate(np.maximum(E.mean(0), 1e-9))  # (horizon,)
+    if model.cfg.strategy == "direct" and model.cfg.difference != "none":
+        # the error scale per horizon from the whole training history, through the baseline: the training
+        # targets ARE the baseline's in-sample errors (no fitted parameters, so not optimistic), times how
+        # much better than the baseline the model was on the validation origins. A calm validation
+        # window then no longer makes the intervals narrow.
+        naive_hist = (np.abs(data.R) * data.M).sum(0) / np.maximum(data.M.sum(0), 1)        # (horizon,)
+        base = baseline(data.val_Z, model.cfg.horizon, model.cfg.season, model.cfg.difference)
+        ratio = E.sum() / max(float(np.abs(base - data.val_Y).sum()), 1e-9)
+        spread = np.maximum(spread, np.maximum.accumulate(np.maximum(ratio * naive_hist, 1e-9)))
     pooled = np.sort((E / spread).ravel())
     # the H errors of one origin move together (one bad stretch spoils them all), so the finite-sample
     # correction counts origins, not errors: the ceil((V+1) q)/V quantile of the pooled errors
