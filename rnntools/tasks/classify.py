@@ -682,7 +682,9 @@ def train_classifier(inputs: Sequence[str], output: str, engine: dict, *, text_f
 
     config = EngineConfig.from_options(engine, **DEFAULTS)
     set_threads(config.threads)
-    limit_blas_threads(config.threads or 1)
+    # --threads N: N workers over the batch rows of the recurrent kernels, each with one BLAS thread
+    # (N BLAS threads inside each of N workers would oversubscribe the cores)
+    limit_blas_threads(1)
     resume = load_model(config.resume, KIND) if config.resume else None
     data = read_labelled(inputs, text_field, label_field, config.encoding_errors)
     if resume is not None:
