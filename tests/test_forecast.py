@@ -336,3 +336,15 @@ def test_past_covariates_help_when_they_lead_the_target(tmp_path, run_cli):
     assert json.loads(r.stdout)["timestamps"] == [n]
     r = run_cli(["predict", tmp_path / "c.npz"], input="t,y\n" + "".join(f"{i},{y[i]}\n" for i in range(n)))
     assert r.exit_code == 2 and "covariate 'x'" in r.stderr
+
+
+def test_non_finite_forecasts_are_an_error_not_a_crash():
+    axis = S.TimeAxis("int", 1)
+    y = np.abs(_seasonal(150)) + 1
+    model = F.fit_model([S.Series("a", y, axis, 0)], F.ForecastConfig(season=12, horizon=6, transform="log"),
+                        {"epochs": 2}, quiet=True)
+    huge = S.Series("a", y, axis, 0, source="x.csv:2")
+    # a network that has gone wild: scaled forecasts of 1e4 overflow exp() of the log transform
+    model.forecast_scaled = lambda Z, pe, horizon, C=None: np.full((len(Z), horizon), 1e4)
+    with pytest.raises(InputError, match=r"x\.csv:2: the forecast of series 'a' is not finite"):
+        F.predict(model, [huge], 6)

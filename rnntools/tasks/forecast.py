@@ -387,8 +387,16 @@ def predict(model: Model, series: list[Series], horizon: int, levels: Sequence[i
         y = z * scale + shift
         return np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
 
-    fc = inverse(F)
-    bounds = [(inverse(F - Q[j]), inverse(F + Q[j])) for j in range(len(levels))]
+    with np.errstate(over="ignore", invalid="ignore"):
+        fc = inverse(F)
+        bounds = [(inverse(F - Q[j]), inverse(F + Q[j])) for j in range(len(levels))]
+    bad = ~np.isfinite(fc).all(1)
+    for lo, hi in bounds:
+        bad |= ~(np.isfinite(lo).all(1) & np.isfinite(hi).all(1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"the forecast of series {series[i].id!r} is not finite (values far outside what the "
+                         f"model was trained on?)", series[i].source or None)
     out, stamps = [], {}
     for i, s in enumerate(series):
         rec = {"id": s.id, "forecast": fc[i]}
