@@ -234,3 +234,21 @@ def test_small_matmul_reference():
         out = np.full((3, 10), np.nan)
         small_matmul(x, W, out)
         assert np.abs(out - x @ W).max() < 1e-12
+
+
+def test_wide_weights_time_loop_on_one_worker_gives_the_same_results(monkeypatch):
+    from rnntools.nn import recurrent
+    rnn, p, rng = make("gru", layers=1)
+    x = rng.normal(size=(T, 20, D))
+    wy = rng.normal(size=(T, 20, H))
+    results = []
+    for limit in (1 << 40, 0):     # batch split, then "wide": one worker, BLAS threads
+        monkeypatch.setattr(recurrent, "WIDE_WEIGHT_BYTES", limit)
+        y, _, c = rnn.forward(x)
+        g = {}
+        dx, _ = rnn.backward(wy, c, g)
+        results.append((y, dx, g))
+    (y1, dx1, g1), (y2, dx2, g2) = results
+    assert np.abs(y1 - y2).max() < 1e-12 and np.abs(dx1 - dx2).max() < 1e-12
+    for k in g1:
+        assert rel_error(g1[k], g2[k]) < 1e-12

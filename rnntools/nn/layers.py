@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnntools.nn import kernels as K
-from rnntools.nn.parallel import matmul, run_rows
+from rnntools.nn.parallel import column_sums, matmul, run_rows
 
 
 class Embedding:
@@ -67,15 +67,14 @@ class Dense:
     def forward(self, x: np.ndarray):
         W, b = self.params[f"{self.name}.W"], self.params[f"{self.name}.b"]
         x2 = x.reshape(-1, W.shape[0])
-        y = matmul(x2, W)
-        y += b
+        y = matmul(x2, W, bias=b)
         return y.reshape(*x.shape[:-1], W.shape[1]), x
 
     def backward(self, dy: np.ndarray, x: np.ndarray, grads: dict, need_dx: bool = True):
         W = self.params[f"{self.name}.W"]
         x2 = x.reshape(-1, W.shape[0])
         dy2 = dy.reshape(-1, W.shape[1])
-        for key, value in ((f"{self.name}.W", matmul(x2.T, dy2)), (f"{self.name}.b", dy2.sum(axis=0))):
+        for key, value in ((f"{self.name}.W", matmul(x2.T, dy2)), (f"{self.name}.b", column_sums(dy2))):
             if key in grads:
                 grads[key] += value
             else:

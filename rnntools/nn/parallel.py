@@ -58,19 +58,54 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
     return [f.result() for f in futures]
 
 
-def _dot_rows(a, b, out, r0, r1):
+def _with_blas_threads(fn, n, *args):
+    blas.set_thread_local_blas_threads(n)
+    try:
+        return fn(*args)
+    finally:
+        blas.set_thread_local_blas_threads(1)
+
+
+def run_whole(fn, N: int, *args) -> list:
+    """``fn(*args, 0, N)`` on one worker whose BLAS uses all the workers' threads: for recurrent weights too
+    big for a core's cache, where splitting the batch would make every worker stream all of them each step
+    while BLAS splits the weight columns between its threads."""
+    return [_pool().submit(_with_blas_threads, fn, _STATE["n"], *args, 0, N).result()]
+
+
+def _dot_rows(a, b, bias, out, r0, r1):
     np.dot(a[r0:r1], b, out=out[r0:r1])
+    if bias is not None:
+        out[r0:r1] += bias
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` for 2-D arrays, the rows of the result split across the workers. ``out`` (C-contiguous,
-    the result dtype) is written in place when given."""
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
+           bias: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b (+ bias)`` for 2-D arrays, the rows of the result split across the workers. ``out``
+    (C-contiguous, the result dtype) is written in place when given."""
     M, K = a.shape
     N = b.shape[1]
     if out is None:
         out = np.empty((M, N), np.result_type(a, b))
     if 2 * M * N * K < MIN_FLOPS_PARALLEL or M < 2 * MIN_ROWS_PER_THREAD:
         np.dot(a, b, out=out)
+        if bias is not None:
+            out += bias
     else:
-        run_rows(_dot_rows, M, a, b, out, min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
+        run_rows(_dot_rows, M, a, b, bias, out, min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
     return out
+
+
+def _sum_rows(a, r0, r1):
+    return a[r0:r1].sum(axis=0)
+
+
+def column_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` of a 2-D array, row blocks summed on the workers."""
+    if a.size < (1 << 16):
+        return a.sum(axis=0)
+    parts = run_rows(_sum_rows, a.shape[0], a, min_rows=max(MIN_ROWS_PER_THREAD, a.shape[0] // get_threads()))
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total

@@ -7,9 +7,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntools.nn import kernels as K
-from rnntools.nn.parallel import get_threads, matmul, run_rows, set_threads  # noqa: F401
+from rnntools.nn.parallel import column_sums, get_threads, matmul, run_rows, run_whole, set_threads  # noqa: F401
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
+# Recurrent weights of at least this many bytes (H x G*H float32: LSTM 512 is 4 MB) no longer sit in a
+# core's L2: the time loop then runs on one worker and lets BLAS split the weight columns between threads,
+# instead of splitting the batch (every worker would stream all the weights every step).
+WIDE_WEIGHT_BYTES = 3 << 20
+
+
+def _time_loop(fn, B: int, Wh: np.ndarray, *args) -> None:
+    if Wh.nbytes >= WIDE_WEIGHT_BYTES and get_threads() > 1:
+        run_whole(fn, B, *args)
+    else:
+        run_rows(fn, B, *args)
 
 
 def _fwd(kind, P, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
@@ -48,8 +59,8 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     GH = W.shape[1]
     dt = W.dtype
     Wh, Wx = W[:H], W[H:]                       # contiguous row blocks: (H, GH), (D, GH)
-    P = matmul(np.ascontiguousarray(x, dtype=dt).reshape(T * B, D), Wx).reshape(T, B, GH)  # ONE product
-    P += b                                      # all time steps' input projections: (T, B, GH)
+    # all time steps' input projections x_t Wx + b: (T, B, GH), ONE product
+    P = matmul(np.ascontiguousarray(x, dtype=dt).reshape(T * B, D), Wx, bias=b).reshape(T, B, GH)
     m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
     h0 = np.ascontiguousarray(h0, dtype=dt)
     c0 = np.zeros((B, H), dt) if c0 is None or kind != K.LSTM else np.ascontiguousarray(c0, dtype=dt)
@@ -61,7 +72,7 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == K.GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    run_rows(_fwd, B, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    _time_loop(_fwd, B, Wh, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
     if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == K.LSTM else None
@@ -90,14 +101,14 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
-    run_rows(_bwd, B, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G, cache.Rn,
+    _time_loop(_bwd, B, WhT, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G, cache.Rn,
               dY, dhT, dcT, dAx, dAh, dh0, dc0)
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
     dAx2 = dAx.reshape(T * B, GH)
     matmul(np.ascontiguousarray(x, dtype=dt).reshape(T * B, D).T, dAx2, out=dW[H:])
     matmul(cache.Hfull[:T].reshape(T * B, H).T, dAh.reshape(T * B, GH), out=dW[:H])
-    grads = {"W": dW, "b": dAx2.sum(axis=0)}
+    grads = {"W": dW, "b": column_sums(dAx2)}
     if kind == K.GRU:
         grads["bn"] = dAh[:, :, 2 * H:].sum(axis=(0, 1))
     dx = matmul(dAx2, W[H:].T).reshape(T, B, D) if need_dx else None
