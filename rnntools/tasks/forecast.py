@@ -55,7 +55,7 @@ class ForecastConfig:
     transform: str = "auto"           # auto | log | none
     ensemble: int = 1
     intervals: tuple = (80, 95)
-    cell: str = "gru"
+    cell: str = "lstm"
     hidden: int = 32
     layers: int = 1
     dropout: float = 0.0
@@ -726,7 +726,7 @@ def _refit(model: Model, series: list[Series], config, summary: dict, steps_per_
     return epochs
 
 
-ENGINE_DEFAULTS = dict(cell="gru", hidden=32, layers=1, dropout=0.0, epochs=200, patience=10, batch=32, lr=3e-3,
+ENGINE_DEFAULTS = dict(cell="lstm", hidden=32, layers=1, dropout=0.0, epochs=200, patience=10, batch=32, lr=3e-3,
                        val_fraction=0.2, clip=5.0, log_every=50)
 
 
