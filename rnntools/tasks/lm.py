@@ -166,9 +166,8 @@ class LanguageModel:
         self.embed_dim, self.dropout = embed_dim, dropout
         self.embed = nn.Embedding(self.params, "embed", vocab_size, embed_dim, pretrained=pretrained,
                                   trainable=not freeze_embeddings, rng=rng, dtype=dtype)
-        if pretrained is None and params is None:
-            # N(0, 1) rows feed sigmoid/tanh gates with inputs of size ~sqrt(E); 0.1 keeps them unsaturated
-            self.params["embed.W"] *= 0.1
+        # embedding rows stay N(0, 1) as nn.Embedding draws them (PyTorch's choice too): measured on
+        # book.txt, scaling them by 0.1 cost 0.36 bpc after 135 updates (3.25 vs 2.89)
         self.rnn = nn.Recurrent(self.params, "rnn", cell, embed_dim, hidden, layers, dropout=dropout, rng=rng,
                                 dtype=dtype)
         self.out = nn.Dense(self.params, "out", hidden, vocab_size, rng=rng, dtype=dtype)
