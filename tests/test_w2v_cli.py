@@ -134,7 +134,8 @@ def test_interrupt_saves_what_was_trained(planted, tmp_path, monkeypatch):
 
     monkeypatch.setattr(console, "progress", Progress)
     out = tmp_path / "v.npz"
-    params = train_module.Params(dim=8, min_count=1, epochs=50, threads=2, sample=0)
+    # far more epochs than can run before the first progress update (0.2 s), so the interrupt lands mid-way
+    params = train_module.Params(dim=8, min_count=1, epochs=2000, threads=2, sample=0)
     with pytest.raises(KeyboardInterrupt):
         train_module.train([str(planted)], str(out), params)
     meta = load_model(out).meta
@@ -305,7 +306,7 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
             return False
 
     part, rest = tmp_path / "part.npz", tmp_path / "rest.npz"
-    params = train_module.Params(dim=8, min_count=1, epochs=200, threads=1, sample=0)
+    params = train_module.Params(dim=8, min_count=1, epochs=1000, threads=1, sample=0)
     with monkeypatch.context() as m:
         m.setattr(console, "progress", Progress)
         with pytest.raises(KeyboardInterrupt):
@@ -318,8 +319,8 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
     assert result.exit_code == 0, result.output
     meta = load_model(rest).meta
     assert meta["training"]["progress"] == 1.0 and meta["training"]["resumed_from"]["progress"] == done
-    assert meta["training"]["words"] < 200 * 9600 * (1 - done) * 1.05  # only the rest of the schedule
-    assert meta["hyperparameters"]["epochs"] == 200 and meta["hyperparameters"]["dim"] == 8
+    assert meta["training"]["words"] < 1000 * 9600 * (1 - done) * 1.05  # only the rest of the schedule
+    assert meta["hyperparameters"]["epochs"] == 1000 and meta["hyperparameters"]["dim"] == 8
     assert "output_weights" not in load_model(rest).arrays
     # a finished file without output weights cannot be resumed; with them it can, for --epochs more
     refused = run_cli(["w2v-train", planted, "-o", tmp_path / "x.npz", "--resume", rest])
