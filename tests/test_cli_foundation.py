@@ -87,7 +87,7 @@ def test_bow_field_keeps_other_fields(run_cli, tmp_path):
     assert out[0]["id"] == 7 and out[0]["extra"] == [1] and out[0]["text"] == "the cat"
     assert list(out[0]) == ["id", "text", "extra", "ids"]
     assert out[1]["ids"] == [1]
-    assert "1 tokens not in the vocabulary" in result.stderr
+    assert "1 token not in the vocabulary (mapped to <unk>)" in result.stderr
 
 
 def test_bow_npz_is_a_scipy_csr_matrix(run_cli, tmp_path):

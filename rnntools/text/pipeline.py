@@ -116,7 +116,7 @@ def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field
             writer.write(record)
         writer.flush()
     if encoder.unknown:
-        console.warn(f"{encoder.unknown} tokens not in the vocabulary "
+        console.warn(f"{encoder.unknown} token{'s' if encoder.unknown != 1 else ''} not in the vocabulary "
                      f"({'mapped to <unk>' if vocab.n_special > 1 else 'dropped'})")
 
 
