@@ -655,14 +655,11 @@ def limit_blas_threads(threads: int) -> None:
     """Use ``threads`` BLAS threads (default 1). The per-time-step products here are small ((B, H) x
     (H, G*H)); a multi-threaded OpenBLAS spends more on waking and syncing its threads than on the math,
     and on a busy 2-core machine it was 13x slower per training step (0.29 s vs 0.021 s, GRU 128, batch 32).
-    numba's np.dot goes through scipy's BLAS, so that library is loaded first for threadpoolctl to see it.
-    Without threadpoolctl (a scikit-learn dependency, not ours) OPENBLAS_NUM_THREADS=1 does the same."""
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(threads)
+    One mechanism for the whole project: ``rnntools.nn.blas`` (ctypes on every loaded OpenBLAS, numpy's
+    and scipy's, which numba's np.dot uses; no extra dependency)."""
+    from rnntools.nn import blas
+
+    blas.set_blas_threads(threads)
 
 
 def _resolve(value, default):

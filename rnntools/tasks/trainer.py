@@ -153,7 +153,8 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
 
 
 def set_threads(threads: int | None) -> None:
-    """Use at most ``threads`` threads in numba kernels and, when threadpoolctl is installed, in BLAS."""
+    """Use at most ``threads`` threads in numba kernels and in BLAS (``rnntools.nn.blas``: ctypes on every
+    loaded OpenBLAS, the project's one BLAS-threads mechanism)."""
     if threads is None:
         return
     try:
@@ -162,11 +163,9 @@ def set_threads(threads: int | None) -> None:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     except ImportError:  # pragma: no cover
         pass
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # BLAS then follows OPENBLAS_NUM_THREADS / OMP_NUM_THREADS
-        return
-    threadpool_limits(threads)
+    from rnntools.nn import blas
+
+    blas.set_blas_threads(threads)
 
 
 @dataclass
