@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnntools.errors import InputError, TrainingError
-from rnntools.io import iter_lines, read_text_field
+from rnntools.io import iter_lines, parse_json_object, read_text_field
 
 Label = Any  # a JSON string or integer, kept as it came so predictions echo the user's own labels
 
@@ -43,15 +43,8 @@ def iter_records(path: str | os.PathLike, errors: str = "strict", tsv_fields: tu
         if fmt is None:
             fmt = "jsonl" if text.lstrip().startswith("{") else "plain"
         if fmt == "jsonl":
-            # the same messages as rnntools.io.iter_jsonl; this reader also sniffs the format on stdin,
-            # which cannot be read twice
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, line_no) from None
-            if not isinstance(record, dict):
-                raise InputError(f"expected a JSON object, got {_json_type(record)}", path, line_no)
-            yield line_no, record
+            # line by line rather than iter_jsonl: the format is sniffed, and stdin cannot be read twice
+            yield line_no, parse_json_object(text, path, line_no)
         elif tsv_fields is None:
             yield line_no, {"text": text}
         else:
