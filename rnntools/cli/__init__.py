@@ -39,7 +39,7 @@ SHORT_HELP = {
     "rnn-train": "Train an RNN/LSTM/GRU: language model, classifier, forecaster or seq2seq.",
     "sample": "Generate text from a language model, one token at a time.",
     "predict": "Apply a trained model to records on stdin or files.",
-    "evaluate": "Score a model: vectors, classifier, forecaster or seq2seq.",
+    "evaluate": "Score a model: vectors, language model, classifier, forecaster or seq2seq.",
 }
 
 
