@@ -137,10 +137,70 @@ def test_generate_step_matches_numpy(cell):
         logits, h, c = numpy_step(model, token, h, c)
         u = 0.37
         got = sampler._step(token, 0.9, 0, u)
-        np.testing.assert_allclose(sampler.logits[0], logits, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(sampler.h[:, 0], h, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(sampler.logits, logits, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(sampler.h, h, rtol=0, atol=1e-12)
+        if cell == "lstm":
+            np.testing.assert_allclose(sampler.c, c, rtol=0, atol=1e-12)
         assert got == pick_reference(logits, 0.9, 0, u)
         token = got
+
+
+def step_forward_reference(sampler, token, h, c):
+    """The engine's batch-1 step (rnntools.nn.kernels.step_forward) on (L, 1, H) copies of the state."""
+    from rnntools.nn.kernels import step_forward
+
+    L, H = h.shape
+    h3, c3 = h.reshape(L, 1, H).copy(), c.reshape(L, 1, H).copy()
+    h_out, c_out = np.zeros_like(h3), np.zeros_like(c3)
+    out = np.zeros((1, sampler.projW.shape[1]), h.dtype)
+    x = sampler.embed[token][None, :].copy()
+    step_forward(sampler.kind, x, sampler.Whs, sampler.Wxs, sampler.bs, sampler.bns, h3, c3, sampler.projW,
+                 sampler.projb, h_out, c_out, out)
+    return out[0], h_out[:, 0], (c_out[:, 0] if sampler.c is not sampler.h else h_out[:, 0])
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_sample_step_matches_the_engine_step(cell, dtype, tol):
+    """The BLAS-free sampling kernels compute what the engine's step_forward computes (and the legacy
+    generate_step signature, which the engine benchmark calls, gives the same tokens)."""
+    from rnntools.tasks.lm_kernels import generate_step
+
+    V, E, H, L = 9, 5, 6, 2  # E, H not multiples of 4: the remainder rows of matvec run too
+    model = lm.LanguageModel(V, cell=cell, hidden=H, layers=L, embed_dim=E, seed=11, dtype=dtype)
+    rng = np.random.default_rng(4)
+    for a in model.params.values():  # biases nonzero too, so that every term is checked
+        a[...] = rng.normal(0, 0.6, a.shape)
+    vocab = Vocab.build({"a": 3, "b": 2, "c": 2, "d": 1, "\n": 1}, level="char", lowercase=False)
+    sampler = lm.Sampler(lm.LoadedLM(model, vocab, {}))
+    other = lm.Sampler(lm.LoadedLM(model, vocab, {}))
+    h3 = np.zeros((L, 1, H), dtype)
+    c3 = np.zeros((L, 1, H), dtype) if cell == "lstm" else h3
+    scratch = (np.zeros((L, 1, H), dtype), np.zeros((L, 1, H), dtype), np.zeros((1, E), dtype))
+    logits3 = np.zeros((1, V), dtype)
+    token = 5
+    for t in range(6):
+        want_logits, want_h, want_c = step_forward_reference(sampler, token, sampler.h, sampler.c)
+        u = (t + 0.5) / 6
+        got = sampler._step(token, 0.8, 3 if t % 2 else 0, u)
+        np.testing.assert_allclose(sampler.logits, want_logits, rtol=tol, atol=tol)
+        np.testing.assert_allclose(sampler.h, want_h, rtol=tol, atol=tol)
+        np.testing.assert_allclose(sampler.c, want_c, rtol=tol, atol=tol)
+        legacy = generate_step(sampler.kind, token, sampler.embed, sampler.Whs, sampler.Wxs, sampler.bs,
+                               sampler.bns, h3, c3, sampler.projW, sampler.projb, *scratch, logits3,
+                               np.zeros(V), 0.8, 3 if t % 2 else 0, u)
+        assert legacy == got
+        np.testing.assert_array_equal(h3[:, 0], sampler.h)
+        token = got
+    # reading a prime in one call equals stepping through it
+    ids = np.array([1, 4, 5, 6, 8, 0], np.int32)
+    other._feed(ids)
+    sampler.h[...] = 0
+    sampler.c[...] = 0
+    for token in ids:
+        sampler._step(int(token), 1.0, 0, 0.5)
+    np.testing.assert_array_equal(other.h, sampler.h)
+    np.testing.assert_array_equal(other.c, sampler.c)
 
 
 def test_greedy_sampling_agrees_with_the_training_forward():

@@ -12,6 +12,7 @@ import pytest
 
 from rnntools.io import save_model
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINES = ["It is a truth universally acknowledged.", "However little known the feelings may be."] * 8
 TRAIN = ["--task", "lm", "--hidden", "24", "--embed-dim", "8", "--batch", "4", "--seq-len", "20",
          "--threads", "1", "--val-fraction", "0.1"]
@@ -147,14 +148,30 @@ def test_help_has_examples_and_does_not_import_numba():
     code = ("import sys; from rnntools.cli import main\n"
             "try:\n    main(['sample', '--help'])\nexcept SystemExit:\n    pass\n"
             "assert 'numba' not in sys.modules, 'numba imported'\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # the repository root on the path and as cwd: the test must pass without rnntools installed
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": ROOT})
     assert result.returncode == 0, result.stderr
     assert "rnntools sample lm.npz" in result.stdout and "--temperature" in result.stdout
 
 
+def test_sample_process_does_not_load_scipy_linalg(trained):
+    """Start-up is most of a `sample` process: numba would import scipy.linalg (~0.2-0.45 s) when it sets up
+    its CPU target; the sampling kernels need no BLAS, so `sample` keeps it out (lm_kernels)."""
+    code = ("import sys; from rnntools.cli import main\n"
+            f"try:\n    main(['sample', {trained['model']!r}, '--length', '20', '--seed', '3'])\n"
+            "except SystemExit as e:\n    assert not e.code, e.code\n"
+            "assert 'numba.np.arraymath' in sys.modules  # numba's target was set up\n"
+            "assert 'scipy.linalg' not in sys.modules, 'scipy.linalg imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) > 0
+
+
 @pytest.mark.slow
 def test_subprocess_pipeline_sample_into_predict(trained):
-    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    env = {**os.environ, "PYTHONPATH": ROOT}
     rnntools = [sys.executable, "-m", "rnntools"]
     sample = subprocess.Popen([*rnntools, "sample", trained["model"], "--count", "4", "--length", "40"],
                               stdout=subprocess.PIPE, env=env)
@@ -174,7 +191,7 @@ def test_ctrl_c_saves_and_exits_130(trained, tmp_path):
     import signal
     import time
 
-    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    env = {**os.environ, "PYTHONPATH": ROOT}
     out, log = str(tmp_path / "int.npz"), str(tmp_path / "int.jsonl")
     proc = subprocess.Popen([sys.executable, "-m", "rnntools", "rnn-train", *TRAIN, "--epochs", "100000",
                              trained["text"], "-o", out, "--log", log], stderr=subprocess.PIPE, text=True,

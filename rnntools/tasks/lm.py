@@ -24,12 +24,15 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError
-from rnntools.tasks.trainer import EngineConfig, fit, set_threads
+
+if TYPE_CHECKING:
+    from rnntools.tasks.trainer import EngineConfig
 
 KIND = "lm"
 MAX_VAL_TOKENS = 200_000  # validation cost stays bounded on big corpora
@@ -346,6 +349,8 @@ def train(inputs: Sequence[str], output: str, engine: dict | None = None) -> dic
             if engine.get(key) is None and previous.get(key) is not None:
                 engine[key] = previous[key]
     level = engine.get("level") or "char"
+    from rnntools.tasks.trainer import EngineConfig, fit, set_threads  # not on the `sample` path
+
     config = EngineConfig.from_options(engine, **DEFAULTS[level])
     if config.dropout > 0 and config.layers == 1:
         console.warn("--dropout applies between recurrent layers; with --layers 1 it does nothing")
@@ -479,10 +484,14 @@ def unescape(text: str) -> str:
 
 
 class Sampler:
-    """Generates tokens one at a time with a fused numba step per token (batch 1)."""
+    """Generates tokens one at a time at batch 1: one fused numba call per token
+    (``rnntools.tasks.lm_kernels.sample_step``), one call for the whole prime (``feed_tokens``).
+
+    State: ``h``, ``c`` (L, H) (``c`` is ``h`` for rnn/gru); ``logits`` (V,) holds the last step's logits.
+    """
 
     def __init__(self, lm: LoadedLM):
-        from rnntools.nn.kernels import GATES, LSTM  # noqa: F401
+        from rnntools.nn.kernels import GATES
 
         m = lm.model
         self.lm, self.vocab = lm, lm.vocab
@@ -492,26 +501,32 @@ class Sampler:
         Ws = [p[f"rnn.{layer}.W"] for layer in range(L)]
         self.Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
         self.Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
-        self.bs = tuple(p[f"rnn.{layer}.b"] for layer in range(L))
-        self.bns = tuple(p[f"rnn.{layer}.bn"] for layer in range(L)) if m.cell == "gru" else self.bs
+        self.bs = tuple(np.ascontiguousarray(p[f"rnn.{layer}.b"]) for layer in range(L))
+        self.bns = tuple(np.ascontiguousarray(p[f"rnn.{layer}.bn"]) for layer in range(L)) \
+            if m.cell == "gru" else self.bs
         self.embed = np.ascontiguousarray(p["embed.W"])
         self.projW, self.projb = np.ascontiguousarray(p["out.W"]), np.ascontiguousarray(p["out.b"])
         dt = self.embed.dtype
-        self.h = np.zeros((L, 1, H), dt)
-        self.c = np.zeros((L, 1, H), dt) if m.cell == "lstm" else self.h
-        self.h2 = np.zeros((L, 1, H), dt)
-        self.c2 = np.zeros((L, 1, H), dt) if m.cell == "lstm" else self.h2
-        self.x = np.zeros((1, m.embed_dim), dt)
-        self.logits = np.zeros((1, m.vocab_size), dt)
+        self.h = np.zeros((L, H), dt)
+        self.c = np.zeros((L, H), dt) if m.cell == "lstm" else self.h
+        self.a = np.zeros(GATES[self.kind] * H, dt)
+        self.ax = np.zeros(GATES[self.kind] * H, dt)
+        self.logits = np.zeros(m.vocab_size, dt)
         self.probs = np.zeros(m.vocab_size, np.float64)
         self.end = line_end_id(self.vocab)
 
     def _step(self, token: int, temperature: float, top_k: int, u: float) -> int:
-        from rnntools.tasks.lm_kernels import generate_step
+        from rnntools.tasks.lm_kernels import sample_step
 
-        return int(generate_step(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h,
-                                 self.c, self.projW, self.projb, self.h2, self.c2, self.x, self.logits,
-                                 self.probs, temperature, top_k, u))
+        return int(sample_step(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h,
+                               self.c, self.projW, self.projb, self.a, self.ax, self.logits, self.probs,
+                               temperature, top_k, u))
+
+    def _feed(self, ids: np.ndarray) -> None:
+        from rnntools.tasks.lm_kernels import feed_tokens
+
+        feed_tokens(self.kind, np.ascontiguousarray(ids, np.int32), self.embed, self.Whs, self.Wxs, self.bs,
+                    self.bns, self.h, self.c, self.a, self.ax)
 
     def prime_ids(self, prime: str) -> np.ndarray:
         if self.vocab.level == "char":
@@ -545,11 +560,10 @@ class Sampler:
         level). The model first reads a line break (the start of a line), then ``prime``."""
         self.h[...] = 0
         self.c[...] = 0
-        ids = [self.end] + self.prime_ids(prime).tolist()
-        for token in ids[:-1]:
-            self._step(token, 1.0, 0, 0.0)
+        ids = np.concatenate([[self.end], self.prime_ids(prime)]).astype(np.int32)
+        self._feed(ids[:-1])
         until_id = self.until_id(until)
-        token = ids[-1]
+        token = int(ids[-1])
         previous_text = prime
         for _ in range(length):
             token = self._step(token, temperature, top_k, float(rng.random()))
@@ -677,7 +691,9 @@ def sample_to_stream(model_path: str, output: str | None, *, prime: str = "", le
     samples, and sample 3 of ``--count 5`` is sample 3 of ``--count 10``.
     """
     from rnntools.io import JsonlWriter, open_output
+    from rnntools.tasks.lm_kernels import load_numba_target_without_scipy
 
+    load_numba_target_without_scipy()  # a short process: start-up is most of its time (see lm_kernels)
     lm = load(model_path)
     prime = unescape(prime)
     until = unescape(until) if until is not None else None

@@ -1,16 +1,50 @@
 """Numba kernels of language-model generation: choosing a token from logits, and one fused generation step.
 
-A generation step is ONE numba call per token: embedding row -> the whole recurrent stack and the output
-projection (``rnntools.nn.kernels.step_forward``) -> temperature / top-k sampling. Randomness comes in as a
-uniform number ``u`` drawn by the caller from a seeded ``np.random.Generator``, so the kernel is pure.
+A generation step is ONE numba call per token: embedding row -> the whole recurrent stack -> the output
+projection -> temperature / top-k sampling. Randomness comes in as a uniform number ``u`` drawn by the caller
+from a seeded ``np.random.Generator``, so the kernel is pure.
+
+Start-up matters here as much as speed: ``rnntools sample`` is a short process (200 characters take ~10 ms
+of arithmetic), so these kernels use explicit loops, never ``np.dot``: loading a BLAS-using function from the
+cache costs scipy.linalg (~0.2-0.45 s of imports), and at batch 1 a matrix-vector loop is as fast as a BLAS
+call anyway. See ``load_numba_target_without_scipy`` for the other half of that saving.
+The products keep the summation order of ``rnntools.nn.kernels.small_matmul`` (four rows of W per sweep), so
+in float32 the sampler computes the same logits as the engine's batch-1 ``step_forward``.
 """
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
-from rnntools.nn.kernels import LSTM, step_forward
+from rnntools.nn.kernels import GRU, LSTM, _one, _sigmoid, _tanh
+
+
+def load_numba_target_without_scipy() -> None:
+    """Initialise numba's CPU target without importing scipy.linalg, when nothing has initialised it yet.
+
+    numba imports ``scipy.linalg.cython_blas`` while it sets up its CPU target (``numba.np.arraymath`` checks
+    at import whether BLAS exists, for ``np.correlate``/``np.convolve``), i.e. at the first call of ANY
+    jitted function, cached or not: ~0.2 s CPU on an idle machine, most of a warm `sample` process's excess
+    over 1 s. Hiding that one module during the set-up makes the check answer "no BLAS" (those two functions
+    then use a plain loop; nothing in rnntools uses them in a kernel); ``np.dot`` compiles as before, since
+    it imports scipy itself when a kernel using it is compiled. Called by ``sample`` only; a no-op when the
+    target is already set up or numba's internals differ (then start-up is just slower).
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg.cython_blas" in sys.modules:
+        return
+    sys.modules["scipy.linalg.cython_blas"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    except Exception:  # pragma: no cover - another numba version: fall back to the ordinary set-up
+        pass
+    finally:
+        if sys.modules.get("scipy.linalg.cython_blas", 0) is None:
+            del sys.modules["scipy.linalg.cython_blas"]
 
 
 @njit(cache=True, nogil=True)
@@ -52,17 +86,109 @@ def pick_token(logits, temperature, top_k, u, probs):
     return last  # u * total rounded above the sum
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def matvec(x, W, out):
+    """out = x @ W with loops (no BLAS). x: (K,); W: (K, N); out: (N,).
+
+    Four rows of W per sweep over ``out`` (vectorised over N, a quarter of the loads and stores of out),
+    the summation order of ``rnntools.nn.kernels.small_matmul``."""
+    K = x.shape[0]
+    N = W.shape[1]
+    out[:] = 0.0
+    k = 0
+    while k + 4 <= K:
+        x0 = x[k]
+        x1 = x[k + 1]
+        x2 = x[k + 2]
+        x3 = x[k + 3]
+        w0 = W[k]
+        w1 = W[k + 1]
+        w2 = W[k + 2]
+        w3 = W[k + 3]
+        for n in range(N):
+            out[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n]
+        k += 4
+    while k < K:
+        xk = x[k]
+        w = W[k]
+        for n in range(N):
+            out[n] += xk * w[n]
+        k += 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax):
+    """Feed ``token`` through the L-layer stack at batch 1, updating the state in place.
+
+    embed: (V, E); Whs[l]: (H, GH) recurrent rows of layer l's W; Wxs[l]: (D_l, GH) input rows; bs[l]: (GH,);
+    bns[l]: (H,) (GRU; anything otherwise); h, c: (L, H) state (c may be h itself for rnn/gru);
+    a, ax: (GH,) scratch. Gate order as in rnntools.nn: LSTM f, i, o, g; GRU r, z, n (reset after).
+    """
+    L = h.shape[0]
+    H = h.shape[1]
+    one = _one(embed[0, 0])  # 1 in the arrays' dtype: float32 math stays float32
+    inp = embed[token]
+    for layer in range(L):
+        hl = h[layer]
+        matvec(hl, Whs[layer], a)  # reads the old state before it is overwritten below
+        matvec(inp, Wxs[layer], ax)
+        bias = bs[layer]
+        if kind == LSTM:
+            cl = c[layer]
+            for k in range(H):
+                f = _sigmoid(a[k] + ax[k] + bias[k])
+                i = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
+                o = _sigmoid(a[2 * H + k] + ax[2 * H + k] + bias[2 * H + k])
+                g = _tanh(a[3 * H + k] + ax[3 * H + k] + bias[3 * H + k])
+                cn = f * cl[k] + i * g
+                cl[k] = cn
+                hl[k] = o * _tanh(cn)
+        elif kind == GRU:
+            bn = bns[layer]
+            for k in range(H):
+                r = _sigmoid(a[k] + ax[k] + bias[k])
+                z = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
+                n = _tanh(ax[2 * H + k] + bias[2 * H + k] + r * (a[2 * H + k] + bn[k]))
+                hl[k] = (one - z) * n + z * hl[k]
+        else:
+            for k in range(H):
+                hl[k] = _tanh(a[k] + ax[k] + bias[k])
+        inp = hl
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def feed_tokens(kind, ids, embed, Whs, Wxs, bs, bns, h, c, a, ax):
+    """Read a prime: ``stack_step`` for each of ids (n,) int32, without the output projection."""
+    for t in range(ids.shape[0]):
+        stack_step(kind, ids[t], embed, Whs, Wxs, bs, bns, h, c, a, ax)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sample_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, ax, logits, probs,
+                temperature, top_k, u):
+    """Feed ``token`` and return the next one: the stack, logits = h_top @ projW + projb, ``pick_token``.
+
+    h, c: (L, H) state updated in place; projW: (H, V); projb: (V,); a, ax: (GH,) scratch; logits: (V,);
+    probs: (V,) float64 scratch.
+    """
+    stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax)
+    top = h[h.shape[0] - 1]
+    matvec(top, projW, logits)
+    for v in range(logits.shape[0]):
+        logits[v] += projb[v]
+    return pick_token(logits, temperature, top_k, u, probs)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def generate_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, h2, c2, x, logits, probs,
                   temperature, top_k, u):
-    """Feed ``token`` and return the next one, updating the state in place.
-
-    embed: (V, E); Whs/Wxs/bs/bns: per-layer tuples as in ``step_forward``; h, c: (L, 1, H) state (c is
-    h for rnn/gru); h2, c2: (L, 1, H) scratch; x: (1, E) scratch; logits: (1, V); probs: (V,) float64.
-    """
-    x[0, :] = embed[token]
-    step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h2, c2, logits)
-    h[:, :, :] = h2
-    if kind == LSTM:
-        c[:, :, :] = c2
-    return pick_token(logits[0], temperature, top_k, u, probs)
+    """``sample_step`` with the (L, 1, H) state layout and the arguments of the first version of this
+    kernel (kept for callers such as benchmarks/rnn_vs_torch.py). h, c: (L, 1, H) updated in place;
+    h2, c2, x: unused; logits: (1, V)."""
+    L = h.shape[0]
+    H = h.shape[2]
+    GH = Whs[0].shape[1]
+    a = np.empty(GH, embed.dtype)
+    ax = np.empty(GH, embed.dtype)
+    return sample_step(kind, token, embed, Whs, Wxs, bs, bns, h.reshape((L, H)), c.reshape((L, H)), projW,
+                       projb, a, ax, logits[0], probs, temperature, top_k, u)
