@@ -9,6 +9,10 @@ repetitions give medians.
 
     flock /tmp/rnntools-bench.lock python benchmarks/lm_quality_vs_torch.py               # 120 s, 3 reps
     flock /tmp/rnntools-bench.lock python benchmarks/lm_quality_vs_torch.py --budget 60 --reps 1
+    python benchmarks/lm_quality_vs_torch.py --steps 300 --reps 1     # quality per update, no time limit
+
+``--steps N`` trains each side for exactly N updates instead (no time budget): it separates the quality of
+an update from the speed of the engine, and needs no lock (the result does not depend on the load).
 """
 
 from __future__ import annotations
@@ -58,20 +62,22 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_rnntools(path: str, budget: float, threads: int) -> dict:
+def run_rnntools(path: str, budget: float, threads: int, steps: int = 0) -> dict:
     sys.path.insert(0, ROOT)
     from rnntools.tasks import lm
 
     out = os.path.join("/tmp", f"lm-quality-{os.getpid()}.npz")
-    engine = dict(level="char", cell="lstm", epochs=1000, max_time=budget, threads=threads, optimizer="adam",
-                  eval_every=10**9, seed=1, **CONFIG)
+    engine = dict(level="char", cell="lstm", epochs=1000, max_time=None if steps else budget, threads=threads,
+                  optimizer="adam", eval_every=10**9, seed=1, **CONFIG)
+    if steps:
+        engine["max_steps"] = steps
     summary = lm.train([path], out, engine)
     os.remove(out)
     return {"val_bpc": summary["last_eval"]["val_bpc"], "steps": summary["steps"],
             "chars_per_s": summary["chars_per_s"], "train_seconds": summary["seconds"]}
 
 
-def run_torch(path: str, budget: float, threads: int) -> dict:
+def run_torch(path: str, budget: float, threads: int, steps: int = 0) -> dict:
     import numpy as np
     import torch
 
@@ -100,13 +106,14 @@ def run_torch(path: str, budget: float, threads: int) -> dict:
     model = Twin()
     opt = torch.optim.Adam(model.parameters(), lr=CONFIG["lr"])
     x, y, S = layout(train, B)
-    steps, chars = 0, 0
+    n_steps, chars = 0, 0
+
     start = time.perf_counter()
     done = False
     while not done:
         state = None
         for a in range(0, S, T):
-            if time.perf_counter() - start >= budget:
+            if (steps and n_steps >= steps) or (not steps and time.perf_counter() - start >= budget):
                 done = True
                 break
             xb, yb = x[a:a + T], y[a:a + T]
@@ -117,7 +124,7 @@ def run_torch(path: str, budget: float, threads: int) -> dict:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), CONFIG["clip"])
             opt.step()
-            steps += 1
+            n_steps += 1
             chars += yb.numel()
     seconds = time.perf_counter() - start
     vb = max(1, min(B, (len(val) - 1) // T))
@@ -130,13 +137,13 @@ def run_torch(path: str, budget: float, threads: int) -> dict:
             total += float(torch.nn.functional.cross_entropy(logits.reshape(-1, V), vy[a:a + T].reshape(-1),
                                                              reduction="sum"))
             n += vy[a:a + T].numel()
-    return {"val_bpc": total / n / math.log(2), "steps": steps, "chars_per_s": chars / seconds,
+    return {"val_bpc": total / n / math.log(2), "steps": n_steps, "chars_per_s": chars / seconds,
             "train_seconds": seconds}
 
 
 def child(args) -> None:
     fn = run_rnntools if args.side == "rnntools" else run_torch
-    result = fn(args.text, args.budget, args.threads)
+    result = fn(args.text, args.budget, args.threads, args.steps)
     result["peak_mb"] = peak_mb()
     print(json.dumps(result))
 
@@ -146,6 +153,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=120.0, help="training seconds per side and repetition")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=0, help="train N updates per side instead of --budget")
     parser.add_argument("--side", choices=["rnntools", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--text", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -156,14 +164,17 @@ def main() -> None:
     vocab, train, val = data(path)
     print(f"text: {path} (Austen, 6 novels): {len(train):,} training and {len(val):,} validation characters, "
           f"{len(vocab)} symbols; char LSTM E{CONFIG['embed_dim']} H{CONFIG['hidden']} B{CONFIG['batch']} "
-          f"T{CONFIG['seq_len']} Adam {CONFIG['lr']}; budget {args.budget:.0f} s per side, {args.threads} threads")
+          f"T{CONFIG['seq_len']} Adam {CONFIG['lr']}; " + (f"{args.steps} updates per side" if args.steps else
+                                                          f"budget {args.budget:.0f} s per side")
+          + f", {args.threads} threads")
     env = {**os.environ, "PYTHONPATH": ROOT}
     results: dict[str, list[dict]] = {"rnntools": [], "torch": []}
     for rep in range(args.reps):
         order = ["rnntools", "torch"] if rep % 2 == 0 else ["torch", "rnntools"]
         for side in order:
             out = subprocess.run([sys.executable, __file__, "--side", side, "--text", path, "--budget",
-                                  str(args.budget), "--threads", str(args.threads)], capture_output=True,
+                                  str(args.budget), "--threads", str(args.threads), "--steps", str(args.steps)],
+                                 capture_output=True,
                                  text=True, env=env)
             if out.returncode != 0:
                 sys.exit(f"{side} failed:\n{out.stderr}")
