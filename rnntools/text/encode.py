@@ -7,12 +7,11 @@ numbers can be checked against ``TfidfVectorizer`` and people get what they expe
 
 from __future__ import annotations
 
-from collections import Counter
 from itertools import repeat
 
 import numpy as np
 
-from rnntools.text.vocab import Vocab
+from rnntools.text.vocab import Vocab, _count_elements
 
 MODES = ("ids", "onehot", "counts", "binary", "tfidf")
 
@@ -47,25 +46,31 @@ class BowEncoder:
 
     def sparse(self, text: str) -> tuple[list[int], list[float]]:
         """The document as a sparse vector of the vocabulary's size (counts, binary or tf-idf)."""
-        # count the tokens first (C speed), then look up each distinct token once
-        get, unknown, by_id = self.vocab.index.get, 0, {}
-        for token, count in Counter(self.vocab.tokenize(text)).items():
-            i = get(token)
-            if i is None:
-                unknown += count
-            else:
-                by_id[i] = count
-        if unknown:
+        # count the tokens first, then look up each distinct token once; all C loops but the sort's key
+        counts: dict[str, int] = {}
+        _count_elements(counts, self.vocab.tokenize(text))
+        ids = list(map(self.vocab.index.get, counts))
+        if None in ids:
+            by_id, unknown = {}, 0
+            for i, count in zip(ids, counts.values()):
+                if i is None:
+                    unknown += count
+                else:
+                    by_id[i] = count
             self.unknown += unknown
             if self._unk is not None:
                 by_id[self._unk] = unknown
-        indices = sorted(by_id)
+            indices = sorted(by_id)
+            values = [by_id[i] for i in indices]
+        else:
+            pairs = sorted(zip(ids, counts.values()))
+            indices, values = [i for i, _ in pairs], [c for _, c in pairs]
         if self.mode == "counts":
-            return indices, [by_id[i] for i in indices]
+            return indices, values
         if self.mode == "binary":
             return indices, [1] * len(indices)
         idf = self._idf
-        weights = [by_id[i] * idf[i] for i in indices]
+        weights = [c * idf[i] for i, c in zip(indices, values)]
         norm = sum(w * w for w in weights) ** 0.5
         return indices, [w / norm for w in weights] if norm > 0 else weights
 
