@@ -3,7 +3,6 @@
 import numpy as np
 
 from rnntools.tasks import seq2seq_kernels as kern
-from rnntools.tasks.seq2seq_cells import _cell_step_backward, cell_step, init_layer
 
 
 def _attention_reference(Hd, K, He, mask):
@@ -35,28 +34,3 @@ def test_attention_kernels_match_numpy():
     np.testing.assert_allclose(dHe, W_ref.transpose(0, 2, 1) @ dC, atol=1e-12)
     np.testing.assert_allclose(dHd, dHd0 + dscores @ K, atol=1e-12)
     np.testing.assert_allclose(dK, dscores.transpose(0, 2, 1) @ Hd, atol=1e-12)
-
-
-def test_gru_step_kernels_match_numpy():
-    rng = np.random.default_rng(1)
-    B, D, H = 4, 3, 5
-    p = {k: v + rng.normal(0, 0.3, v.shape) for k, v in init_layer("gru", D, H, rng, np.float64).items()}
-    a = rng.normal(size=(B, 3 * H))
-    s = rng.normal(size=(B, H))
-    m = np.array([1.0, 0.0, 1.0, 1.0])
-    new_ref, (r_ref, z_ref, n_ref, hn_ref) = cell_step("gru", p, a, s)
-    new_ref = m[:, None] * new_ref + (1 - m[:, None]) * s
-    new, r, z, n, hn = (np.empty((B, H)) for _ in range(5))
-    kern.gru_step(a, s @ p["Wh"], s, p["bhn"], m, new, r, z, n, hn)
-    for got, ref in ((new, new_ref), (r, r_ref), (z, z_ref), (n, n_ref), (hn, hn_ref)):
-        np.testing.assert_allclose(got, ref, atol=1e-12)
-    ds = rng.normal(size=(B, H))
-    da, dhh, ds_prev, dbn = _cell_step_backward("gru", p, s, (r, z, n, hn), ds * m[:, None])
-    ds_prev = ds_prev + (1 - m[:, None]) * ds
-    kda, kdhh, kds = np.empty((B, 3 * H)), np.empty((B, 3 * H)), np.empty((B, H))
-    kdbhn = np.zeros(H)
-    kern.gru_step_backward(ds, s, r, z, n, hn, m, kda, kdhh, kds, kdbhn)
-    np.testing.assert_allclose(kda, da, atol=1e-12)
-    np.testing.assert_allclose(kdhh, dhh, atol=1e-12)
-    np.testing.assert_allclose(kds, ds_prev, atol=1e-12)
-    np.testing.assert_allclose(kdbhn, dbn.sum(axis=0), atol=1e-12)

@@ -23,7 +23,6 @@ import numpy as np
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError
 from rnntools.tasks import attention as att
-from rnntools.tasks.seq2seq_cells import init_layer, layer_backward, layer_forward, state_size
 from rnntools.text import Vocab, tokenize_chars, tokenize_words
 
 KIND = "seq2seq"
@@ -196,11 +195,12 @@ def init_params(cfg: Config, seed: int = 1, dtype=np.float32) -> dict[str, np.nd
     else:
         p["enc.embed"] = rng.standard_normal((cfg.src_vocab_size, cfg.embed_dim)).astype(dtype)
         p["dec.embed"] = rng.standard_normal((cfg.tgt_vocab_size, cfg.embed_dim)).astype(dtype)
+    # Encoder and decoder stacks are the shared engine's (rnntools.nn): parameters enc.L.W (H+D, G*H) with
+    # rows [h; x], enc.L.b (G*H,), enc.L.bn (H,) for GRU; initialised by nn.Recurrent.
+    from rnntools.nn import Recurrent
+
     for side in ("enc", "dec"):
-        for layer in range(cfg.layers):
-            d_in = cfg.embed_dim if layer == 0 else cfg.hidden
-            for name, value in init_layer(cfg.cell, d_in, cfg.hidden, rng, dtype).items():
-                p[f"{side}.{layer}.{name}"] = value
+        Recurrent(p, side, cfg.cell, cfg.embed_dim, cfg.hidden, cfg.layers, rng=rng, dtype=dtype)
     if cfg.attention != "none":
         for name, value in att.init_attention(cfg.attention, cfg.hidden, rng, dtype).items():
             p[f"att.{name}"] = value
@@ -239,18 +239,34 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
 
 
 def encode(p: dict, cfg: Config, src: np.ndarray, src_mask: np.ndarray, drops: dict | None = None):
-    """Run the encoder stack. Returns top outputs (S, B, H), final states per layer [(B, St)], caches."""
+    """Run the encoder stack. Returns top outputs (S, B, H) (0 at padding), final states per layer
+    [(h (B, H), c (B, H) or None)], caches."""
     x = p[_embed_name(cfg, "enc")][src]  # (S, B, E)
     B = src.shape[1]
+    h0 = np.zeros((B, cfg.hidden), x.dtype)
     finals, caches = [], []
     for layer in range(cfg.layers):
         if drops:
             x = x * drops[("enc", layer)]
-        s0 = np.zeros((B, state_size(cfg.cell, cfg.hidden)), x.dtype)
-        x, sT, cache = layer_forward(cfg.cell, _layer(p, "enc", layer), x, src_mask, s0)
+        x, sT, cache = _forward(cfg.cell, _layer(p, "enc", layer), x, src_mask, (h0, None))
         finals.append(sT)
         caches.append(cache)
     return x, finals, caches
+
+
+def _forward(cell: str, lp: dict, x: np.ndarray, mask: np.ndarray | None, state: tuple):
+    """One layer of the shared engine over (T, B, D); state (h, c or None). Returns y, (hT, cT), cache."""
+    from rnntools.nn.recurrent import cell_forward
+
+    return cell_forward(cell, lp["W"], lp["b"], lp.get("bn"), x, state[0], state[1], mask)
+
+
+def _backward(cell: str, lp: dict, cache, dy: np.ndarray | None, dstate: tuple | None):
+    """Backward of ``_forward``: dx (T, B, D), (dh0, dc0), parameter gradients {W, b[, bn]}."""
+    from rnntools.nn.recurrent import cell_backward
+
+    dh, dc = dstate if dstate is not None else (None, None)
+    return cell_backward(cell, lp["W"], cache, dy, dh, dc)
 
 
 def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops: dict | None = None):
@@ -263,7 +279,7 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
     for layer in range(cfg.layers):
         if drops:
             x = x * drops[("dec", layer)]
-        x, _, cache = layer_forward(cfg.cell, _layer(p, "dec", layer), x, batch.tgt_mask, finals[layer])
+        x, _, cache = _forward(cfg.cell, _layer(p, "dec", layer), x, batch.tgt_mask, finals[layer])
         dec_caches.append(cache)
     Hd = x * drops["top"] if drops else x  # (T, B, H)
     T, B, H = Hd.shape
@@ -305,7 +321,7 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
     dfinals = [None] * cfg.layers
     dx = dHd
     for layer in reversed(range(cfg.layers)):
-        dx, ds0, gl = layer_backward(cfg.cell, _layer(p, "dec", layer), dec_caches[layer], dx, None)
+        dx, ds0, gl = _backward(cfg.cell, _layer(p, "dec", layer), dec_caches[layer], dx, None)
         if drops:
             dx = dx * drops[("dec", layer)]
         dfinals[layer] = ds0
@@ -313,7 +329,7 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
     dembed_dec = dx
     dx = dHe
     for layer in reversed(range(cfg.layers)):
-        dx, _, gl = layer_backward(cfg.cell, _layer(p, "enc", layer), enc_caches[layer], dx, dfinals[layer])
+        dx, _, gl = _backward(cfg.cell, _layer(p, "enc", layer), enc_caches[layer], dx, dfinals[layer])
         if drops:
             dx = dx * drops[("enc", layer)]
         g.update({f"enc.{layer}.{k}": v for k, v in gl.items()})
@@ -344,7 +360,7 @@ class Decoder:
 
     def select(self, rows: np.ndarray) -> None:
         """Keep (and repeat) rows: beam search reorders its hypotheses with this."""
-        self.states = [s[rows] for s in self.states]
+        self.states = [(h[rows], None if c is None else c[rows]) for h, c in self.states]
         self.mask = self.mask[rows]
         if self.cfg.attention != "none":
             self.He, self.K = self.He[rows], self.K[rows]
@@ -353,9 +369,8 @@ class Decoder:
         """Feed tokens (N,); returns log-probabilities of the next token (N, V)."""
         cfg = self.cfg
         x = self.p[_embed_name(cfg, "dec")][tokens][None]  # (1, N, E)
-        ones = np.ones((1, len(tokens)), x.dtype)
         for layer, lp in enumerate(self.layers):
-            x, self.states[layer], _ = layer_forward(cfg.cell, lp, x, ones, self.states[layer])
+            x, self.states[layer], _ = _forward(cfg.cell, lp, x, None, self.states[layer])
         h = x[0]  # (N, H)
         if cfg.attention != "none":
             o, _, _ = att.attention_forward(self.ap, h[:, None, :], self.He, self.K, self.mask)
