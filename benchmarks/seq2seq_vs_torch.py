@@ -16,7 +16,8 @@ Tasks
 Both sides: char embedding 64, 1-layer GRU 128 encoder whose final state (at each row's last real token)
 starts a 1-layer GRU 128 decoder, Luong "general" attention without input feeding, softmax output; loss
 summed over target tokens / tokens; Adam lr 3e-3, global-norm clip 5; batch 64, the same batches in the same
-order (length-bucketed, seeded); greedy decoding. Single-threaded on both sides (torch.set_num_threads(1),
+order (length-bucketed, seeded); greedy decoding. ``--lr``, ``--batch`` and ``--lr-half-life`` (exponential decay,
+lr * 0.5 ** (update / half-life)) change both sides alike. Single-threaded on both sides (torch.set_num_threads(1),
 OpenBLAS 1 thread) on a shared 2-core machine.
 """
 
@@ -34,6 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 EMBED, HIDDEN, BATCH, LR, CLIP = 64, 128, 64, 3e-3, 5.0
+HALF_LIFE = 0  # learning-rate half-life in updates (0: constant); --lr-half-life
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -85,9 +87,11 @@ class Ours:
     name = "rnntools"
 
     def __init__(self, sv, tv, train, attention="general", seed=1, dropout=0.0):
+        from rnntools.nn.parallel import set_threads
         from rnntools.tasks import seq2seq as s2s
 
         s2s.blas_threads(1)
+        set_threads(1)  # one engine worker (single-threaded BLAS): one core, as the twin's set_num_threads(1)
         cfg = s2s.Config(cell="gru", hidden=HIDDEN, layers=1, embed_dim=EMBED, attention=attention,
                          src_vocab_size=len(sv), tgt_vocab_size=len(tv))
         self.model = s2s.Seq2SeqModel(cfg, sv, tv, s2s.init_params(cfg, seed), 0)
@@ -95,8 +99,8 @@ class Ours:
         self.tv = tv
         self.rng = np.random.default_rng([seed, 9])
 
-    def step(self, idx):
-        self.task.train_step(idx, self.rng, LR)
+    def step(self, idx, lr):
+        self.task.train_step(idx, self.rng, lr)
 
     def decode(self, sources, max_len):
         found = self.model.translate_ids(sources, beam=1, nbest=1, max_length=max_len)
@@ -159,8 +163,10 @@ class Twin:
         mask = torch.arange(S)[None, :] < lengths[:, None]
         return torch.from_numpy(src), lengths, mask
 
-    def step(self, idx):
+    def step(self, idx, lr):
         torch = self.torch
+        for group in self.opt.param_groups:
+            group["lr"] = lr
         from rnntools.tasks.seq2seq import make_batch
 
         b = make_batch([self.src_train[i] for i in idx], [self.tgt_train[i] for i in idx], self.tv.start_id,
@@ -235,7 +241,7 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
         batches = length_batches(lengths, BATCH, np.random.default_rng([seed, 2, epoch]))
         for idx in batches:
             t0 = time.perf_counter()
-            side.step(idx)
+            side.step(idx, LR * 0.5 ** (step / HALF_LIFE) if HALF_LIFE else LR)
             trained += time.perf_counter() - t0
             step += 1
             if eval_every and step % eval_every == 0:
@@ -263,6 +269,7 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
 
 
 def main():
+    global LR, BATCH, HALF_LIFE
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", choices=["addition", "g2p"], default="addition")
     ap.add_argument("--reps", type=int, default=3)
@@ -271,7 +278,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=12, help="g2p: epochs per run")
     ap.add_argument("--max-seconds", type=float, default=900, help="addition: give up after this long")
     ap.add_argument("--train-pairs", type=int, default=None, help="g2p: training pairs [20000]")
+    ap.add_argument("--lr", type=float, default=LR, help="Adam learning rate, both sides [3e-3]")
+    ap.add_argument("--batch", type=int, default=BATCH, help="batch size, both sides [64]")
+    ap.add_argument("--lr-half-life", type=float, default=0,
+                    help="halve the learning rate every this many updates, both sides (0: constant)")
     args = ap.parse_args()
+    LR, BATCH, HALF_LIFE = args.lr, args.batch, args.lr_half_life
+    print(f"settings: lr {LR} batch {BATCH} lr half-life {HALF_LIFE or 'none'} updates", flush=True)
     if args.task == "addition":
         train, test, level = addition_data()
         kw = dict(target=0.99, eval_every=200, max_seconds=args.max_seconds)
