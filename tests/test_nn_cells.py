@@ -236,19 +236,56 @@ def test_small_matmul_reference():
         assert np.abs(out - x @ W).max() < 1e-12
 
 
-def test_wide_weights_time_loop_on_one_worker_gives_the_same_results(monkeypatch):
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("threads", [2, 3])
+def test_hidden_unit_split_equals_batch_split(monkeypatch, cell, threads):
+    """The unit-split time loops (workers own hidden units, barrier per step) against the batch-row split,
+    with padding, carried state and gradients into the final state."""
     from rnntools.nn import recurrent
-    rnn, p, rng = make("gru", layers=1)
-    x = rng.normal(size=(T, 20, D))
-    wy = rng.normal(size=(T, 20, H))
+    Hn, Bn = 11, 6
+    rng = np.random.default_rng(7)
+    params = {}
+    rnn = nn.Recurrent(params, "u", cell, D, Hn, layers=2, rng=rng, dtype=np.float64)
+    for k in params:
+        params[k] += rng.normal(0, 0.1, params[k].shape)
+    x = rng.normal(size=(5, Bn, D))
+    mask = (rng.random((5, Bn)) < 0.7).astype(float)
+    state = tuple(rng.normal(size=s.shape) for s in rnn.zero_state(Bn))
+    dstate = tuple(rng.normal(size=s.shape) for s in state)
+    wy = rng.normal(size=(5, Bn, Hn))
+    old = nn.get_threads()
     results = []
-    for limit in (1 << 40, 0):     # batch split, then "wide": one worker, BLAS threads
-        monkeypatch.setattr(recurrent, "WIDE_WEIGHT_BYTES", limit)
-        y, _, c = rnn.forward(x)
-        g = {}
-        dx, _ = rnn.backward(wy, c, g)
-        results.append((y, dx, g))
-    (y1, dx1, g1), (y2, dx2, g2) = results
+    try:
+        nn.set_threads(threads)
+        for min_hidden in (1 << 30, 1):       # batch split, then unit split
+            monkeypatch.setattr(recurrent, "UNIT_SPLIT_MIN_HIDDEN", min_hidden)
+            assert (recurrent._split_units(Hn) is None) == (min_hidden > Hn)
+            y, st, c = rnn.forward(x, state, mask)
+            g = {}
+            dx, ds0 = rnn.backward(wy, c, g, dstate=dstate)
+            results.append((y, st, dx, ds0, g))
+    finally:
+        nn.set_threads(old)
+    (y1, st1, dx1, ds1, g1), (y2, st2, dx2, ds2, g2) = results
     assert np.abs(y1 - y2).max() < 1e-12 and np.abs(dx1 - dx2).max() < 1e-12
+    for a, b in zip(st1 + ds1, st2 + ds2):
+        assert np.abs(a - b).max() < 1e-12
     for k in g1:
         assert rel_error(g1[k], g2[k]) < 1e-12
+
+
+def test_unit_ranges_cover_hidden_units_aligned():
+    from rnntools.nn.recurrent import unit_ranges
+    assert unit_ranges(256, 2) == [(0, 128), (128, 256)]
+    assert unit_ranges(5, 2) == [(0, 2), (2, 5)]
+    for H_, n in ((100, 3), (512, 2), (7, 3)):
+        r = unit_ranges(H_, n)
+        assert r[0][0] == 0 and r[-1][1] == H_ and all(a[1] == b[0] for a, b in zip(r, r[1:]))
+
+
+def test_barrier_kernel_counts_arrivals():
+    from rnntools.nn.kernels import barrier
+    sync = np.zeros(1, np.int64)
+    barrier(sync, 1)
+    barrier(sync, 2)
+    assert sync[0] == 2

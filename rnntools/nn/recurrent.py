@@ -7,22 +7,49 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntools.nn import kernels as K
-from rnntools.nn.parallel import column_sums, get_threads, matmul, run_rows, run_whole, set_threads  # noqa: F401
+from rnntools.nn.parallel import column_sums, get_threads, matmul, run_rows, set_threads  # noqa: F401
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
-# For recurrent weights of at least this many bytes, run the time loop on one worker and let BLAS split the
-# weight columns between threads instead of splitting the batch. Idea: LSTM 512's 4 MB weights do not fit a
-# core's L2, so with batch slices every worker streams all of them every step. MEASURED SLOWER (LSTM 512
-# training 12,355 -> 10,416 chars/s, benchmarks/rnn_vs_torch.py, same load), so it is off; kept for
-# experiments (the test covers both paths).
-WIDE_WEIGHT_BYTES = 1 << 62
+# Hidden sizes from which the time loops split the hidden UNITS between the workers (each multiplies the whole
+# state by its units' weight columns; a barrier per step) instead of the batch rows (each multiplies its
+# rows by all the weights; no barrier). See kernels.seq_forward_units for why; measured with
+# benchmarks/rnn_vs_torch.py (README, engine section).
+UNIT_SPLIT_MIN_HIDDEN = 256
+UNIT_ALIGN = 8   # unit blocks start at multiples of 8 floats where possible (whole AVX vectors)
+
+
+def unit_ranges(H: int, n: int) -> list[tuple[int, int]]:
+    """Split [0, H) into n contiguous blocks, edges rounded to UNIT_ALIGN when H allows."""
+    align = UNIT_ALIGN if H >= UNIT_ALIGN * n else 1
+    edges = [min(H, int(round(H * i / n / align)) * align) for i in range(n)] + [H]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _split_units(H: int) -> list[tuple[int, int]] | None:
+    n = get_threads()
+    if n < 2 or H < UNIT_SPLIT_MIN_HIDDEN:
+        return None
+    ranges = unit_ranges(H, n)
+    return ranges if len(ranges) > 1 else None
+
+
+def _run_together(fn, jobs: list[tuple]) -> None:
+    """Run ``fn(*job)`` for every job at the same time, one per worker (they meet at per-step barriers, so
+    they must all be running: never more jobs than workers)."""
+    from rnntools.nn.parallel import _pool
+
+    assert len(jobs) <= get_threads()
+    futures = [_pool().submit(fn, *job) for job in jobs]
+    for f in futures:
+        f.result()
+
+
+def _gate_columns(H: int, ng: int, u0: int, u1: int) -> np.ndarray:
+    return np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(ng)])
 
 
 def _time_loop(fn, B: int, Wh: np.ndarray, *args) -> None:
-    if Wh.nbytes >= WIDE_WEIGHT_BYTES and get_threads() > 1:
-        run_whole(fn, B, *args)
-    else:
-        run_rows(fn, B, *args)
+    run_rows(fn, B, *args)
 
 
 def _fwd(kind, P, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
@@ -74,7 +101,15 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == K.GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    _time_loop(_fwd, B, Wh, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    units = _split_units(H)
+    if units is None:
+        _time_loop(_fwd, B, Wh, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    else:
+        ng = GH // H
+        sync = np.zeros(1, np.int64)
+        _run_together(K.seq_forward_units, [
+            (kind, P, np.ascontiguousarray(Wh[:, _gate_columns(H, ng, u0, u1)]), bnv, c0, m, u0, u1, Hfull, Y,
+             Cs, G, Rn, sync, len(units)) for u0, u1 in units])
     if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == K.LSTM else None
@@ -103,8 +138,15 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
-    _time_loop(_bwd, B, WhT, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G, cache.Rn,
-              dY, dhT, dcT, dAx, dAh, dh0, dc0)
+    units = _split_units(H)
+    if units is None:
+        _time_loop(_bwd, B, WhT, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
+                   cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0)
+    else:
+        sync = np.zeros(1, np.int64)
+        _run_together(K.seq_backward_units, [
+            (kind, np.ascontiguousarray(WhT[:, u0:u1]), cache.c0, cache.mask, cache.Hfull, cache.Cs, cache.G,
+             cache.Rn, dY, dhT, dcT, u0, u1, dAx, dAh, dh0, dc0, sync, len(units)) for u0, u1 in units])
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
     dAx2 = dAx.reshape(T * B, GH)
