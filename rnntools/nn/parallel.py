@@ -58,21 +58,6 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
     return [f.result() for f in futures]
 
 
-def _with_blas_threads(fn, n, *args):
-    blas.set_thread_local_blas_threads(n)
-    try:
-        return fn(*args)
-    finally:
-        blas.set_thread_local_blas_threads(1)
-
-
-def run_whole(fn, N: int, *args) -> list:
-    """``fn(*args, 0, N)`` on one worker whose BLAS uses all the workers' threads: for recurrent weights too
-    big for a core's cache, where splitting the batch would make every worker stream all of them each step
-    while BLAS splits the weight columns between its threads."""
-    return [_pool().submit(_with_blas_threads, fn, _STATE["n"], *args, 0, N).result()]
-
-
 def _dot_rows(a, b, bias, out, r0, r1):
     np.dot(a[r0:r1], b, out=out[r0:r1])
     if bias is not None:
