@@ -12,9 +12,13 @@ from rnntools.nn.parallel import column_sums, get_threads, matmul, run_rows, set
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
 # Hidden sizes from which the time loops split the hidden UNITS between the workers (each multiplies the whole
 # state by its units' weight columns; a barrier per step) instead of the batch rows (each multiplies its
-# rows by all the weights; no barrier). See kernels.seq_forward_units for why; measured with
-# benchmarks/rnn_vs_torch.py (README, engine section).
-UNIT_SPLIT_MIN_HIDDEN = 256
+# rows by all the weights; no barrier). See kernels.seq_forward_units for why. MEASURED SLOWER on this
+# shared 2-core machine (training chars/s, unit/batch split, alternating, 5 reps each, load ~4, under the
+# benchmark lock: lstm-128 0.79x, lstm-256 0.85x, lstm-512 0.84x, gru-256 0.89x, rnn-256 0.95x): the
+# products do run faster (42 vs 28 GFLOP/s per core in isolation), but a barrier per step makes every step
+# wait for the slower worker, and with other processes on the cores one of the two is often descheduled.
+# So it is off; kept (and tested against the batch split) for quiet or many-core machines.
+UNIT_SPLIT_MIN_HIDDEN = 1 << 62
 UNIT_ALIGN = 8   # unit blocks start at multiples of 8 floats where possible (whole AVX vectors)
 
 
