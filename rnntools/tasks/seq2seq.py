@@ -735,6 +735,10 @@ def train(inputs: Sequence[str], output: str, engine: dict, *, source_field: str
         raise UsageError("--embeddings is not supported by --task seq2seq yet")
     set_threads(config.threads)
     blas_threads(config.threads or 1)
+    if config.threads:
+        from rnntools.nn import set_threads as engine_workers
+
+        engine_workers(config.threads)  # the recurrent engine's time loops split the batch over this many
     resume = load_model(config.resume, KIND) if config.resume else None
     level, target_level = config.level, target_level or config.level
     if resume is not None:
