@@ -299,3 +299,42 @@ def test_gradients_with_dropout_masks():
     for name in ("enc.embed", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"):
         numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops)[0], p[name])
         assert rel_error(grads[name], numeric) < 1e-6, name
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+def test_init_matches_pytorch_distributions(cell):
+    """Each parameter's spread equals PyTorch's for the twin layers (nn.GRU/LSTM/RNN with b_ih + b_hh,
+    nn.Linear for attention and output): U(+-a) has variance a^2/3, a sum of two such draws 2a^2/3."""
+    H, E, V = 128, 16, 50
+    cfg = s2s.Config(cell=cell, hidden=H, layers=2, embed_dim=E, attention="general",
+                     src_vocab_size=V, tgt_vocab_size=V)
+    p = s2s.init_params(cfg, 3, np.float64)
+    k, kc = 1 / math.sqrt(H), 1 / math.sqrt(2 * H)
+
+    def check(x, bound, draws=1):
+        x = np.asarray(x).ravel()
+        assert np.abs(x).max() <= draws * bound
+        # relative standard error of a variance estimate is sqrt((kurtosis - 1) / n) <= sqrt(1.4 / n) here;
+        # a single draw where two belong (or a zero bias, or identity Wa) is off by a factor >= 2
+        tol = 4.5 * math.sqrt(1.4 / x.size)
+        assert abs(x.var() / (draws * bound**2 / 3) - 1) < tol, (x.var(), draws * bound**2 / 3, tol)
+        assert abs(x.mean()) < 4 * math.sqrt(draws * bound**2 / 3 / x.size)
+
+    for side in ("enc", "dec"):
+        for layer in range(2):
+            check(p[f"{side}.{layer}.W"], k)
+            b = p[f"{side}.{layer}.b"]
+            if cell == "gru":
+                check(b[:2 * H], k, draws=2)  # r, z: b_ih + b_hh
+                check(b[2 * H:], k)           # candidate: b_in; its b_hn is bn
+                check(p[f"{side}.{layer}.bn"], k)
+            elif cell == "lstm":
+                assert np.all(b[:H] == 1.0)   # forget bias 1 kept on purpose
+                check(b[H:], k, draws=2)
+            else:
+                check(b, k, draws=2)
+    check(p["att.Wa"], k)  # nn.Linear(H, H, bias=False): no identity
+    check(p["att.Wc"], kc)
+    check(p["att.bc"], kc)
+    check(p["out.W"], k)
+    check(p["out.b"], k)

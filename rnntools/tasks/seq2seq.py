@@ -196,17 +196,38 @@ def init_params(cfg: Config, seed: int = 1, dtype=np.float32) -> dict[str, np.nd
         p["enc.embed"] = rng.standard_normal((cfg.src_vocab_size, cfg.embed_dim)).astype(dtype)
         p["dec.embed"] = rng.standard_normal((cfg.tgt_vocab_size, cfg.embed_dim)).astype(dtype)
     # Encoder and decoder stacks are the shared engine's (rnntools.nn): parameters enc.L.W (H+D, G*H) with
-    # rows [h; x], enc.L.b (G*H,), enc.L.bn (H,) for GRU; initialised by nn.Recurrent.
+    # rows [h; x], enc.L.b (G*H,), enc.L.bn (H,) for GRU; initialised by nn.Recurrent (W and b uniform
+    # +-1/sqrt(H), as PyTorch's weights).
     from rnntools.nn import Recurrent
 
+    k = 1.0 / math.sqrt(cfg.hidden)
     for side in ("enc", "dec"):
         Recurrent(p, side, cfg.cell, cfg.embed_dim, cfg.hidden, cfg.layers, rng=rng, dtype=dtype)
+        # PyTorch's recurrent layers carry two bias vectors, b_ih and b_hh, each U(+-1/sqrt(H)); wherever
+        # the two are simply added (rnn; GRU r and z gates; LSTM gates) the engine's single b stands for
+        # their sum, so it gets a second draw: a triangular distribution on +-2/sqrt(H), PyTorch's exactly.
+        # The GRU candidate's b_hh sits inside r * (h W_hn + b_hn) and is the engine's separate ``bn``,
+        # already U(+-1/sqrt(H)). The LSTM forget-gate bias stays the engine's deliberate 1.
+        H = cfg.hidden
+        for layer in range(cfg.layers):
+            b = p[f"{side}.{layer}.b"]
+            summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(H if cfg.cell == "lstm" else 0, None)
+            b[summed] += rng.uniform(-k, k, b[summed].shape).astype(dtype)
     if cfg.attention != "none":
-        for name, value in att.init_attention(cfg.attention, cfg.hidden, rng, dtype).items():
-            p[f"att.{name}"] = value
-    k = 1.0 / math.sqrt(cfg.hidden)
+        # As PyTorch's nn.Linear (U(+-1/sqrt(fan_in)) for weights and biases), not attention.init_attention's
+        # identity-plus-noise Wa and zero bc: the PyTorch twin of benchmarks/seq2seq_vs_torch.py computes
+        # the same gradients from the same weights, and with this start reaches its higher accuracy.
+        H = cfg.hidden
+        kc = 1.0 / math.sqrt(2 * H)
+        p["att.Wc"] = rng.uniform(-kc, kc, (2 * H, H)).astype(dtype)  # fan_in 2H: [context; h]
+        p["att.bc"] = rng.uniform(-kc, kc, H).astype(dtype)
+        if cfg.attention == "general":
+            p["att.Wa"] = rng.uniform(-k, k, (H, H)).astype(dtype)  # no bias, as Linear(H, H, bias=False)
+        expected = set(att.init_attention(cfg.attention, H, np.random.default_rng(0), dtype))
+        assert expected == {n[4:] for n in p if n.startswith("att.")}, "attention parameters changed"
+    # Output layer as nn.Linear(H, V): weights and bias U(+-1/sqrt(H)).
     p["out.W"] = rng.uniform(-k, k, (cfg.hidden, cfg.tgt_vocab_size)).astype(dtype)
-    p["out.b"] = np.zeros(cfg.tgt_vocab_size, dtype)
+    p["out.b"] = rng.uniform(-k, k, cfg.tgt_vocab_size).astype(dtype)
     return p
 
 
