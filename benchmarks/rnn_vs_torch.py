@@ -207,30 +207,6 @@ def profile(model, gen, steps):
     return "; ".join(f"{k} {v / steps * 1e3:.1f} ms ({100 * v / total:.0f}%)" for k, v in acc.items())
 
 
-def split_ab(args):
-    """Training chars/s of the two ways to share the time loops between the workers, alternating."""
-    from rnntools import nn
-    from rnntools.nn import recurrent
-    nn.set_threads(args.threads)
-    ids, V = load_text(args.text)
-    default = recurrent.UNIT_SPLIT_MIN_HIDDEN
-    print(f"{'config':<12} {'batch split':>12} {'unit split':>12} {'ratio':>7}")
-    for name in args.config or list(CONFIGS):
-        cell, hidden, layers = CONFIGS[name]
-        model, gen = Ours(cell, hidden, layers, V), batches(ids, BATCH, SEQ)
-        rates = {"batch": [], "units": []}
-        for rep in range(args.reps + 1):          # the first round is warm-up
-            for mode, limit in (("batch", 1 << 62), ("units", 1)):
-                recurrent.UNIT_SPLIT_MIN_HIDDEN = limit
-                r, _ = time_train(model, gen, args.steps)
-                if rep:
-                    rates[mode].append(r)
-        recurrent.UNIT_SPLIT_MIN_HIDDEN = default
-        mb, mu = statistics.median(rates["batch"]), statistics.median(rates["units"])
-        print(f"{name:<12} {mb:>12,.0f} {mu:>12,.0f} {mu / mb:>6.2f}x", flush=True)
-    print("load:", os.getloadavg())
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS), help="repeatable; default all")
@@ -241,11 +217,7 @@ def main(argv=None):
     ap.add_argument("--text", default=os.path.join(ROOT, "samples", "book.txt"))
     ap.add_argument("--no-generate", action="store_true")
     ap.add_argument("--profile", action="store_true", help="also print where rnntools' step spends its time")
-    ap.add_argument("--split-ab", action="store_true",
-                    help="instead: rnntools only, batch-row split vs hidden-unit split of the time loops")
     args = ap.parse_args(argv)
-    if args.split_ab:
-        return split_ab(args)
 
     import torch
 

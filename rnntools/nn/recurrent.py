@@ -10,46 +10,6 @@ from rnntools.nn import kernels as K
 from rnntools.nn.parallel import column_sums, get_threads, matmul, run_rows, set_threads  # noqa: F401
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
-# Hidden sizes from which the time loops split the hidden UNITS between the workers (each multiplies the whole
-# state by its units' weight columns; a barrier per step) instead of the batch rows (each multiplies its
-# rows by all the weights; no barrier). See kernels.seq_forward_units for why. MEASURED SLOWER on this
-# shared 2-core machine (training chars/s, unit/batch split, alternating, 5 reps each, load ~4, under the
-# benchmark lock: lstm-128 0.79x, lstm-256 0.85x, lstm-512 0.84x, gru-256 0.89x, rnn-256 0.95x): the
-# products do run faster (42 vs 28 GFLOP/s per core in isolation), but a barrier per step makes every step
-# wait for the slower worker, and with other processes on the cores one of the two is often descheduled.
-# So it is off; kept (and tested against the batch split) for quiet or many-core machines.
-UNIT_SPLIT_MIN_HIDDEN = 1 << 62
-UNIT_ALIGN = 8   # unit blocks start at multiples of 8 floats where possible (whole AVX vectors)
-
-
-def unit_ranges(H: int, n: int) -> list[tuple[int, int]]:
-    """Split [0, H) into n contiguous blocks, edges rounded to UNIT_ALIGN when H allows."""
-    align = UNIT_ALIGN if H >= UNIT_ALIGN * n else 1
-    edges = [min(H, int(round(H * i / n / align)) * align) for i in range(n)] + [H]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-
-
-def _split_units(H: int) -> list[tuple[int, int]] | None:
-    n = get_threads()
-    if n < 2 or H < UNIT_SPLIT_MIN_HIDDEN:
-        return None
-    ranges = unit_ranges(H, n)
-    return ranges if len(ranges) > 1 else None
-
-
-def _run_together(fn, jobs: list[tuple]) -> None:
-    """Run ``fn(*job)`` for every job at the same time, one per worker (they meet at per-step barriers, so
-    they must all be running: never more jobs than workers)."""
-    from rnntools.nn.parallel import _pool
-
-    assert len(jobs) <= get_threads()
-    futures = [_pool().submit(fn, *job) for job in jobs]
-    for f in futures:
-        f.result()
-
-
-def _gate_columns(H: int, ng: int, u0: int, u1: int) -> np.ndarray:
-    return np.concatenate([np.arange(q * H + u0, q * H + u1) for q in range(ng)])
 
 
 def _time_loop(fn, B: int, Wh: np.ndarray, *args) -> None:
@@ -105,15 +65,7 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == K.GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    units = _split_units(H)
-    if units is None:
-        _time_loop(_fwd, B, Wh, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
-    else:
-        ng = GH // H
-        sync = np.zeros(1, np.int64)
-        _run_together(K.seq_forward_units, [
-            (kind, P, np.ascontiguousarray(Wh[:, _gate_columns(H, ng, u0, u1)]), bnv, c0, m, u0, u1, Hfull, Y,
-             Cs, G, Rn, sync, len(units)) for u0, u1 in units])
+    _time_loop(_fwd, B, Wh, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
     if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == K.LSTM else None
@@ -142,15 +94,8 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
-    units = _split_units(H)
-    if units is None:
-        _time_loop(_bwd, B, WhT, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
-                   cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0)
-    else:
-        sync = np.zeros(1, np.int64)
-        _run_together(K.seq_backward_units, [
-            (kind, np.ascontiguousarray(WhT[:, u0:u1]), cache.c0, cache.mask, cache.Hfull, cache.Cs, cache.G,
-             cache.Rn, dY, dhT, dcT, u0, u1, dAx, dAh, dh0, dc0, sync, len(units)) for u0, u1 in units])
+    _time_loop(_bwd, B, WhT, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
+               cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0)
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
     dAx2 = dAx.reshape(T * B, GH)
