@@ -199,3 +199,13 @@ def test_parallel_counting_and_encoding_match_serial(tmp_path):
         encode_documents([str(path)], str(vocab_path), "tfidf", stream=buffer, workers=workers)
         outputs[workers] = buffer.getvalue()
     assert outputs[1] == outputs[2] and outputs[1].count("\n") == 20000
+    matrices = []
+    for workers in (1, 2):
+        out = tmp_path / f"m{workers}.npz"
+        encode_documents([str(path)], str(vocab_path), "counts", output_format="npz", output=str(out),
+                         workers=workers)
+        with np.load(out, allow_pickle=False) as npz:
+            matrices.append({k: npz[k] for k in ("data", "indices", "indptr", "shape")})
+    for key in matrices[0]:
+        np.testing.assert_array_equal(matrices[0][key], matrices[1][key])
+    assert matrices[0]["shape"].tolist() == [20000, 150]

@@ -48,7 +48,7 @@ def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output,
     inputs = default_inputs(inputs)
     if output_format == "npz":
         encode_documents(inputs, vocab_path, mode, field=field, output_format="npz", output=output,
-                         errors=encoding_errors)
+                         errors=encoding_errors, workers=threads)
         return
     with open_output(output) as stream:
         encode_documents(inputs, vocab_path, mode, field=field, stream=stream, errors=encoding_errors,

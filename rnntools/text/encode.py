@@ -85,6 +85,21 @@ class BowEncoder:
         indices, values = self.sparse(text)
         return {"size": self.size, "indices": indices, "values": values}
 
+    def sparse_rows(self, lines: list[str]) -> tuple[list[int], list[float], list[int], int]:
+        """The documents' sparse vectors as CSR pieces (indices, values, row lengths) and how many unknown
+        tokens they had (for worker processes, whose counter is lost)."""
+        before = self.unknown
+        indices: list[int] = []
+        values: list[float] = []
+        lengths: list[int] = []
+        for text in lines:
+            row_indices, row_values = self.sparse(text)
+            indices += row_indices
+            values += row_values
+            lengths.append(len(row_indices))
+        unknown, self.unknown = self.unknown - before, before
+        return indices, values, lengths, unknown
+
     def jsonl_counting_unknown(self, lines: list[str]) -> tuple[str, int]:
         """``jsonl(lines)`` and how many unknown tokens it met (for worker processes, whose counter is lost)."""
         before = self.unknown
@@ -120,17 +135,21 @@ class CsrBuilder:
         self.n_columns, self.dtype = n_columns, dtype
         self._indices: list[np.ndarray] = []
         self._data: list[np.ndarray] = []
-        self._lengths: list[int] = []
+        self._lengths: list[np.ndarray] = []
+        self.rows = 0
 
-    def add(self, indices: list[int], values: list[float]) -> None:
+    def add_rows(self, indices: list[int], values: list[float], lengths: list[int]) -> None:
+        """Rows given as their concatenated indices and values and each row's length."""
         self._indices.append(np.asarray(indices, dtype=np.int32))
         self._data.append(np.asarray(values, dtype=self.dtype))
-        self._lengths.append(len(indices))
+        self._lengths.append(np.asarray(lengths, dtype=np.int64))
+        self.rows += len(lengths)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        indptr = np.zeros(len(self._lengths) + 1, dtype=np.int64)
-        np.cumsum(self._lengths, out=indptr[1:])
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
         empty_i, empty_d = np.zeros(0, np.int32), np.zeros(0, self.dtype)
         return {"data": np.concatenate(self._data) if self._data else empty_d,
                 "indices": np.concatenate(self._indices) if self._indices else empty_i,
-                "indptr": indptr, "shape": np.array([len(self._lengths), self.n_columns], dtype=np.int64)}
+                "indptr": indptr, "shape": np.array([len(lengths), self.n_columns], dtype=np.int64)}

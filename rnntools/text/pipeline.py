@@ -36,8 +36,7 @@ def count_vocab(inputs: Sequence[str], *, level: str = "word", lowercase: bool =
     """
     counter = TokenCounter(level, lowercase)
     if field is None:
-        if workers is None:
-            workers = available_cores() if _input_bytes(inputs) >= PARALLEL_MIN_BYTES else 1
+        workers = _workers(workers, inputs)
         chunks = (text for path in inputs for _, _, text in iter_text_chunks(path, errors))
         counter.count_chunks(chunks, workers)
     else:
@@ -50,6 +49,13 @@ def count_vocab(inputs: Sequence[str], *, level: str = "word", lowercase: bool =
                     batch.clear()
             counter.add_lines(batch)
     return _pruned(counter, inputs, min_count, max_size, specials)
+
+
+def _workers(workers: int | None, inputs: Sequence[str]) -> int:
+    """``workers`` if given, else one per core for inputs large enough to repay starting processes."""
+    if workers is not None:
+        return workers
+    return available_cores() if _input_bytes(inputs) >= PARALLEL_MIN_BYTES else 1
 
 
 def _input_bytes(inputs: Sequence[str]) -> float:
@@ -99,13 +105,11 @@ def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field
     except ValueError as exc:
         raise UsageError(f"{vocab_path}: {exc}") from None
     if output_format == "npz":
-        _encode_to_npz(inputs, encoder, field, output, errors)
+        _encode_to_npz(inputs, encoder, field, output, errors, workers)
     elif field is None:
         stream = stream if stream is not None else sys.stdout
-        if workers is None:
-            workers = available_cores() if _input_bytes(inputs) >= PARALLEL_MIN_BYTES else 1
         batches = (lines for path in inputs for _, lines in iter_line_batches(path, errors))
-        for text, unknown in ordered_map(encoder.jsonl_counting_unknown, batches, workers):
+        for text, unknown in ordered_map(encoder.jsonl_counting_unknown, batches, _workers(workers, inputs)):
             stream.write(text)
             encoder.unknown += unknown
         stream.flush()
@@ -130,19 +134,27 @@ def _documents(inputs: Sequence[str], field: str | None, errors: str):
                 yield record, read_text_field(record, field, path, line_no)
 
 
-def _encode_to_npz(inputs, encoder: BowEncoder, field, output, errors) -> None:
+def _encode_to_npz(inputs, encoder: BowEncoder, field, output, errors, workers) -> None:
     if output is None:
         raise UsageError("--format npz needs an output file (-o FILE.npz)")
     token_rows = encoder.mode in ("ids", "onehot")
     matrix = CsrBuilder(encoder.size, np.float32)
     doc_indptr = [0]
-    for _, text in _documents(inputs, field, errors):
-        if token_rows:
-            for token_id in encoder.ids(text):
-                matrix.add([token_id], [1.0])
-            doc_indptr.append(len(matrix._lengths))
-        else:
-            matrix.add(*encoder.sparse(text))
+    if token_rows:
+        for _, text in _documents(inputs, field, errors):
+            ids = encoder.ids(text)
+            matrix.add_rows(ids, [1.0] * len(ids), [1] * len(ids))
+            doc_indptr.append(matrix.rows)
+    elif field is None:
+        batches = (lines for path in inputs for _, lines in iter_line_batches(path, errors))
+        for indices, values, lengths, unknown in ordered_map(encoder.sparse_rows, batches,
+                                                             _workers(workers, inputs)):
+            matrix.add_rows(indices, values, lengths)
+            encoder.unknown += unknown
+    else:
+        for _, text in _documents(inputs, field, errors):
+            indices, values = encoder.sparse(text)
+            matrix.add_rows(indices, values, [len(indices)])
     arrays = matrix.arrays()
     # scipy.sparse.load_npz reads these names; "format" says the layout
     arrays["format"] = np.array("csr")
