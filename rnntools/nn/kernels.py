@@ -301,6 +301,33 @@ def small_matmul(x, W, out):
             k += 1
 
 
+@njit(inline="always", error_model="numpy")
+def cell_units(kind, a, ax, bias, bns, layer, hp, cp, ho, co, one):
+    """The gate math of one step for one batch row, shared by every single-step kernel (step_forward here,
+    the LM sampler's stack_step): a = h_{t-1} Wh, ax = x_t Wx: (GH,); hp, cp: (H,) old state; writes ho
+    (and co for LSTM). ho/co may be hp/cp themselves: each unit is read before it is written."""
+    H = ho.shape[0]
+    if kind == LSTM:
+        for k in range(H):
+            f = _sigmoid(a[k] + ax[k] + bias[k])
+            i = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
+            o = _sigmoid(a[2 * H + k] + ax[2 * H + k] + bias[2 * H + k])
+            g = _tanh(a[3 * H + k] + ax[3 * H + k] + bias[3 * H + k])
+            cn = f * cp[k] + i * g
+            co[k] = cn
+            ho[k] = o * _tanh(cn)
+    elif kind == GRU:
+        bn = bns[layer]
+        for k in range(H):
+            r = _sigmoid(a[k] + ax[k] + bias[k])
+            z = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
+            n = _tanh(ax[2 * H + k] + bias[2 * H + k] + r * (a[2 * H + k] + bn[k]))
+            ho[k] = (one - z) * n + z * hp[k]
+    else:
+        for k in range(H):
+            ho[k] = _tanh(a[k] + ax[k] + bias[k])
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h_out, c_out, out):
     """One time step of a whole L-layer stack, plus an optional output projection, in one call.
@@ -311,7 +338,6 @@ def step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h_out, c_out, o
     """
     L = h.shape[0]
     B = h.shape[1]
-    H = h.shape[2]
     GH = Whs[0].shape[1]
     one = _one(x[0, 0])
     A = np.empty((B, GH), x.dtype)
@@ -327,31 +353,8 @@ def step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h_out, c_out, o
             np.dot(inp, Wxs[layer], Ax)
         bias = bs[layer]
         for b in range(B):
-            a = A[b]
-            ax = Ax[b]
-            ho = h_out[layer, b]
-            if kind == LSTM:
-                cp = c[layer, b]
-                co = c_out[layer, b]
-                for k in range(H):
-                    f = _sigmoid(a[k] + ax[k] + bias[k])
-                    i = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
-                    o = _sigmoid(a[2 * H + k] + ax[2 * H + k] + bias[2 * H + k])
-                    g = _tanh(a[3 * H + k] + ax[3 * H + k] + bias[3 * H + k])
-                    cn = f * cp[k] + i * g
-                    co[k] = cn
-                    ho[k] = o * _tanh(cn)
-            elif kind == GRU:
-                bn = bns[layer]
-                hp = h[layer, b]
-                for k in range(H):
-                    r = _sigmoid(a[k] + ax[k] + bias[k])
-                    z = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
-                    n = _tanh(ax[2 * H + k] + bias[2 * H + k] + r * (a[2 * H + k] + bn[k]))
-                    ho[k] = (one - z) * n + z * hp[k]
-            else:
-                for k in range(H):
-                    ho[k] = _tanh(a[k] + ax[k] + bias[k])
+            cell_units(kind, A[b], Ax[b], bias, bns, layer, h[layer, b], c[layer, b], h_out[layer, b],
+                       c_out[layer, b], one)
         inp = h_out[layer]
     if projW.shape[1] > 0:
         if small:

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 from numba import njit
 
-from rnntools.nn.kernels import GRU, LSTM, _one, _sigmoid, _tanh
+from rnntools.nn.kernels import _one, cell_units
 
 
 def load_numba_target_without_scipy() -> None:
@@ -125,34 +125,13 @@ def stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax):
     a, ax: (GH,) scratch. Gate order as in rnntools.nn: LSTM f, i, o, g; GRU r, z, n (reset after).
     """
     L = h.shape[0]
-    H = h.shape[1]
     one = _one(embed[0, 0])  # 1 in the arrays' dtype: float32 math stays float32
     inp = embed[token]
     for layer in range(L):
         hl = h[layer]
         matvec(hl, Whs[layer], a)  # reads the old state before it is overwritten below
         matvec(inp, Wxs[layer], ax)
-        bias = bs[layer]
-        if kind == LSTM:
-            cl = c[layer]
-            for k in range(H):
-                f = _sigmoid(a[k] + ax[k] + bias[k])
-                i = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
-                o = _sigmoid(a[2 * H + k] + ax[2 * H + k] + bias[2 * H + k])
-                g = _tanh(a[3 * H + k] + ax[3 * H + k] + bias[3 * H + k])
-                cn = f * cl[k] + i * g
-                cl[k] = cn
-                hl[k] = o * _tanh(cn)
-        elif kind == GRU:
-            bn = bns[layer]
-            for k in range(H):
-                r = _sigmoid(a[k] + ax[k] + bias[k])
-                z = _sigmoid(a[H + k] + ax[H + k] + bias[H + k])
-                n = _tanh(ax[2 * H + k] + bias[2 * H + k] + r * (a[2 * H + k] + bn[k]))
-                hl[k] = (one - z) * n + z * hl[k]
-        else:
-            for k in range(H):
-                hl[k] = _tanh(a[k] + ax[k] + bias[k])
+        cell_units(kind, a, ax, bs[layer], bns, layer, hl, c[layer], hl, c[layer], one)
         inp = hl
 
 
