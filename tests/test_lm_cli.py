@@ -193,14 +193,16 @@ def test_ctrl_c_saves_and_exits_130(trained, tmp_path):
 
     env = {**os.environ, "PYTHONPATH": ROOT}
     out, log = str(tmp_path / "int.npz"), str(tmp_path / "int.jsonl")
+    # --patience: early stopping must not end the run before the signal comes, however slow the machine
     proc = subprocess.Popen([sys.executable, "-m", "rnntools", "rnn-train", *TRAIN, "--epochs", "100000",
-                             trained["text"], "-o", out, "--log", log], stderr=subprocess.PIPE, text=True,
-                            env=env)
+                             "--patience", "1000000", trained["text"], "-o", out, "--log", log],
+                            stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while time.time() < deadline:
         if os.path.exists(log) and '"event": "step"' in open(log).read():
             break
         time.sleep(0.2)
+    assert proc.poll() is None, "training ended before the signal: " + proc.communicate()[1]
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
