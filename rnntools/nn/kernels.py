@@ -269,36 +269,41 @@ SMALL_BATCH = 4  # step_forward: up to this many rows, hand-written products ins
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def small_matmul(x, W, out):
-    """out = x @ W for a few rows. x: (B, K); W: (K, N); out: (B, N).
+def matvec(x, W, out):
+    """out = x @ W with loops, no BLAS. x: (K,); W: (K, N); out: (N,).
 
-    For batch-1 generation a BLAS sgemm call costs more than the arithmetic (and OpenBLAS may wake its
-    threads for a 512x2048 matrix, which on a loaded machine took 5-15 ms instead of 0.2 ms); four rows of W
-    per sweep over ``out`` keep the loop vectorised and the loads of ``out`` down."""
-    B, K = x.shape
+    For batch-1 generation a BLAS call costs more than the arithmetic (and OpenBLAS may wake its threads for
+    a 512x2048 matrix, which on a loaded machine took 5-15 ms instead of 0.2 ms); four rows of W per sweep
+    over ``out`` keep the loop vectorised and the loads and stores of ``out`` down."""
+    K = x.shape[0]
     N = W.shape[1]
-    for b in range(B):
-        o = out[b]
-        o[:] = 0.0
-        k = 0
-        while k + 4 <= K:
-            x0 = x[b, k]
-            x1 = x[b, k + 1]
-            x2 = x[b, k + 2]
-            x3 = x[b, k + 3]
-            w0 = W[k]
-            w1 = W[k + 1]
-            w2 = W[k + 2]
-            w3 = W[k + 3]
-            for n in range(N):
-                o[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n]
-            k += 4
-        while k < K:
-            xk = x[b, k]
-            w = W[k]
-            for n in range(N):
-                o[n] += xk * w[n]
-            k += 1
+    out[:] = 0.0
+    k = 0
+    while k + 4 <= K:
+        x0 = x[k]
+        x1 = x[k + 1]
+        x2 = x[k + 2]
+        x3 = x[k + 3]
+        w0 = W[k]
+        w1 = W[k + 1]
+        w2 = W[k + 2]
+        w3 = W[k + 3]
+        for n in range(N):
+            out[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n]
+        k += 4
+    while k < K:
+        xk = x[k]
+        w = W[k]
+        for n in range(N):
+            out[n] += xk * w[n]
+        k += 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def small_matmul(x, W, out):
+    """out = x @ W for a few rows, one ``matvec`` per row. x: (B, K); W: (K, N); out: (B, N)."""
+    for b in range(x.shape[0]):
+        matvec(x[b], W, out[b])
 
 
 @njit(inline="always", error_model="numpy")

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 from numba import njit
 
-from rnntools.nn.kernels import _one, cell_units
+from rnntools.nn.kernels import _one, cell_units, matvec
 
 
 def load_numba_target_without_scipy() -> None:
@@ -84,36 +84,6 @@ def pick_token(logits, temperature, top_k, u, probs):
             if acc > target:
                 return v
     return last  # u * total rounded above the sum
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def matvec(x, W, out):
-    """out = x @ W with loops (no BLAS). x: (K,); W: (K, N); out: (N,).
-
-    Four rows of W per sweep over ``out`` (vectorised over N, a quarter of the loads and stores of out),
-    the summation order of ``rnntools.nn.kernels.small_matmul``."""
-    K = x.shape[0]
-    N = W.shape[1]
-    out[:] = 0.0
-    k = 0
-    while k + 4 <= K:
-        x0 = x[k]
-        x1 = x[k + 1]
-        x2 = x[k + 2]
-        x3 = x[k + 3]
-        w0 = W[k]
-        w1 = W[k + 1]
-        w2 = W[k + 2]
-        w3 = W[k + 3]
-        for n in range(N):
-            out[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n]
-        k += 4
-    while k < K:
-        xk = x[k]
-        w = W[k]
-        for n in range(N):
-            out[n] += xk * w[n]
-        k += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
