@@ -374,6 +374,19 @@ def step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h_out, c_out, o
         out[:, :] = inp
 
 
+@njit(inline="always", error_model="numpy")
+def _logsumexp(row):
+    """log(sum(exp(row))) without overflow: the max is taken out first."""
+    m = row[0]
+    for v in range(1, row.shape[0]):
+        if row[v] > m:
+            m = row[v]
+    s = 0.0
+    for v in range(row.shape[0]):
+        s += np.exp(row[v] - m)
+    return m + np.log(s)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def softmax_xent(logits, targets, weights, scale, dlogits):
     """Weighted softmax cross-entropy. logits, dlogits: (N, V) (may be the same array); targets: (N,) int;
@@ -382,14 +395,7 @@ def softmax_xent(logits, targets, weights, scale, dlogits):
     total = 0.0
     for n in range(N):
         w = weights[n]
-        m = logits[n, 0]
-        for v in range(1, V):
-            if logits[n, v] > m:
-                m = logits[n, v]
-        s = 0.0
-        for v in range(V):
-            s += np.exp(logits[n, v] - m)
-        lse = m + np.log(s)
+        lse = _logsumexp(logits[n])
         y = targets[n]
         if w != 0.0:
             total += w * (lse - logits[n, y])
@@ -405,14 +411,7 @@ def log_softmax_rows(logits, out):
     """out[n] = log softmax(logits[n]); logits, out: (N, V)."""
     N, V = logits.shape
     for n in range(N):
-        m = logits[n, 0]
-        for v in range(1, V):
-            if logits[n, v] > m:
-                m = logits[n, v]
-        s = 0.0
-        for v in range(V):
-            s += np.exp(logits[n, v] - m)
-        lse = m + np.log(s)
+        lse = _logsumexp(logits[n])
         for v in range(V):
             out[n, v] = logits[n, v] - lse
 
