@@ -234,3 +234,22 @@ def test_small_matmul_reference():
         out = np.full((3, 10), np.nan)
         small_matmul(x, W, out)
         assert np.abs(out - x @ W).max() < 1e-12
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dot_nt_reference(dtype):
+    """The time loops' per-step product against numpy, over every remainder of the 2x4 blocking."""
+    from rnntools.nn.kernels import dot_nt
+    rng = np.random.default_rng(5)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    for M, K_, N in [(1, 1, 1), (2, 3, 4), (3, 5, 7), (16, 64, 256), (5, 33, 10), (7, 256, 13)]:
+        a = rng.normal(size=(M, K_)).astype(dtype)
+        bt = rng.normal(size=(N, K_)).astype(dtype)
+        out = np.full((M, N), np.nan, dtype)
+        dot_nt(a, bt, out)
+        assert out.dtype == dtype
+        assert np.abs(out - a @ bt.T).max() < tol * np.sqrt(K_)
+    a = np.array([[1.0, np.nan], [1.0, 1.0]], dtype)
+    out = np.zeros((2, 4), dtype)
+    dot_nt(a, np.ones((4, 2), dtype), out)
+    assert np.isnan(out[0]).all() and (out[1] == 2).all()   # NaN propagates: no fast-math nnan

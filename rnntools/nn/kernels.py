@@ -9,8 +9,9 @@ Conventions (shapes named torch-rnn style):
                      and the output is 0.
     Gate order: LSTM f, i, o, g (g = C~); GRU r, z, n.
 
-The time loop runs inside the kernel; the recurrent product per step is ``np.dot`` on contiguous scratch
-arrays (BLAS sgemm/dgemm through scipy), the elementwise gate math is fused around it. Kernels take a batch
+The time loop runs inside the kernel; the recurrent product per step is ``dot_nt`` (register-blocked dot
+products on weights transposed once per sequence; faster than BLAS at these shapes, see its docstring), the
+elementwise gate math is fused around it. Kernels take a batch
 row range ``[b0, b1)`` so that the caller can run disjoint row ranges in parallel threads (the kernels release
 the GIL). They work in float32 (training) and float64 (gradient checks): the dtype follows the arrays.
 """
@@ -80,29 +81,115 @@ def _one_impl(x):
     return lambda x: 1.0
 
 
+def _zero(x):  # pragma: no cover
+    return 0.0
+
+
+@overload(_zero)
+def _zero_impl(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        return lambda x: np.float32(0.0)
+    return lambda x: 0.0
+
+
+# reassoc lets LLVM vectorise the k-loop reductions (8 vector accumulators), contract makes them FMAs; no
+# other fast-math flags, so NaN and inf propagate as in IEEE arithmetic (the trainer's NaN check relies on it).
+_DOT_FLAGS = {"reassoc", "contract"}
+
+
+@njit(cache=True, nogil=True, fastmath=_DOT_FLAGS, error_model="numpy")
+def dot_nt(a, bt, out):
+    """out = a @ bt.T, without BLAS. a: (M, K); bt: (N, K); out: (M, N); all C-contiguous.
+
+    Why not BLAS: the time loops multiply a few batch rows by the same weights at every step (16x256 by
+    256x1024 for an LSTM-256 on two workers), and OpenBLAS re-packs the 1-4 MB weight operand on every call.
+    Here the weights are stored transposed once per sequence, so every output is a dot product of two
+    contiguous rows; a block of 2 rows of ``a`` by 4 rows of ``bt`` keeps 8 running sums in vector registers
+    and loads 6 vectors per 8 FMAs. Measured on this machine (one core, 200 calls): 16x256x1024 at 91
+    GFLOP/s against OpenBLAS's 46; two workers together 153 against 99 (/tmp benchmark, see the README).
+    """
+    M, K = a.shape
+    N = bt.shape[0]
+    if M == 0 or N == 0:
+        return
+    zero = _zero(out[0, 0])
+    n4 = N - N % 4
+    m2 = M - M % 2
+    for n in range(0, n4, 4):
+        w0 = bt[n]
+        w1 = bt[n + 1]
+        w2 = bt[n + 2]
+        w3 = bt[n + 3]
+        for m in range(0, m2, 2):
+            x0 = a[m]
+            x1 = a[m + 1]
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+            for k in range(K):
+                u = x0[k]
+                v = x1[k]
+                s00 += u * w0[k]
+                s01 += u * w1[k]
+                s02 += u * w2[k]
+                s03 += u * w3[k]
+                s10 += v * w0[k]
+                s11 += v * w1[k]
+                s12 += v * w2[k]
+                s13 += v * w3[k]
+            out[m, n] = s00
+            out[m, n + 1] = s01
+            out[m, n + 2] = s02
+            out[m, n + 3] = s03
+            out[m + 1, n] = s10
+            out[m + 1, n + 1] = s11
+            out[m + 1, n + 2] = s12
+            out[m + 1, n + 3] = s13
+        if m2 < M:
+            x0 = a[m2]
+            s00 = s01 = s02 = s03 = zero
+            for k in range(K):
+                u = x0[k]
+                s00 += u * w0[k]
+                s01 += u * w1[k]
+                s02 += u * w2[k]
+                s03 += u * w3[k]
+            out[m2, n] = s00
+            out[m2, n + 1] = s01
+            out[m2, n + 2] = s02
+            out[m2, n + 3] = s03
+    for n in range(n4, N):
+        w0 = bt[n]
+        for m in range(M):
+            x0 = a[m]
+            s00 = zero
+            for k in range(K):
+                s00 += x0[k] * w0[k]
+            out[m, n] = s00
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def seq_forward(kind, P, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
+def seq_forward(kind, P, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     """Forward over all T steps for batch rows b0..b1-1.
 
-    P: (T, B, GH) input projections incl. bias; Wh: (H, GH); bn: (H,) GRU recurrent n-bias (else unused);
+    P: (T, B, GH) input projections incl. bias; WhT: (GH, H) the recurrent weights transposed;
+    bn: (H,) GRU recurrent n-bias (else unused);
     h0, c0: (B, H) initial state (c0 LSTM only); mask: (T, B).
     Out: Y (T, B, H) outputs (0 where masked; may be the same array as Hs when nothing is masked);
     Hs (T, B, H) states after each step (carried where masked); Cs (T, B, H) LSTM cells;
     G (T, B, GH) gate activations; Rn (T, B, H) GRU ``h_{t-1} Wh_n + bn``.
     """
     T = P.shape[0]
-    H = Wh.shape[0]
+    H = WhT.shape[1]
     nb = b1 - b0
-    one = _one(Wh[0, 0])
-    h = np.empty((nb, H), P.dtype)   # state h_{t-1}: (nb, H), contiguous for BLAS
+    one = _one(WhT[0, 0])
+    h = np.empty((nb, H), P.dtype)   # state h_{t-1}: (nb, H)
     c = np.empty((nb, H), P.dtype)
-    A = np.empty((nb, Wh.shape[1]), P.dtype)  # recurrent product h_{t-1} Wh: (nb, GH)
+    A = np.empty((nb, WhT.shape[0]), P.dtype)  # recurrent product h_{t-1} Wh: (nb, GH)
     for j in range(nb):
         h[j] = h0[b0 + j]
         if kind == LSTM:
             c[j] = c0[b0 + j]
     for t in range(T):
-        np.dot(h, Wh, A)
+        dot_nt(h, WhT, A)
         for j in range(nb):
             b = b0 + j
             hj = h[j]
@@ -162,20 +249,21 @@ def seq_forward(kind, P, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0):
+def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0):
     """Backward through all T steps for batch rows b0..b1-1.
 
-    WhT: (GH, H) transposed recurrent weights; h0, c0, mask, Hs, Cs, G, Rn as saved by ``seq_forward``;
+    Wh: (H, GH) the recurrent weights (dh_{t-1} = dA_t Wh^T, one ``dot_nt``);
+    h0, c0, mask, Hs, Cs, G, Rn as saved by ``seq_forward``;
     dY: (T, B, H) gradient of the outputs; dhT, dcT: (B, H) gradient of the final state.
     Out: dAx (T, B, GH) gradient of the pre-activations on the input side (= of P, gives dWx, db and dx);
     dAh (T, B, GH) on the recurrent side (gives dWh; the same array as dAx except for GRU, whose n-part is
     multiplied by r); dh0, dc0 (B, H) gradient of the initial state.
     """
     T = G.shape[0]
-    H = WhT.shape[1]
-    GH = WhT.shape[0]
+    H = Wh.shape[0]
+    GH = Wh.shape[1]
     nb = b1 - b0
-    one = _one(WhT[0, 0])
+    one = _one(Wh[0, 0])
     dh = np.empty((nb, H), G.dtype)      # gradient w.r.t. the state after step t: (nb, H)
     dc = np.zeros((nb, H), G.dtype)
     direct = np.zeros((nb, H), G.dtype)  # GRU: the z * h_{t-1} path
@@ -246,7 +334,7 @@ def seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, d
                 for k in range(H):
                     da[k] = dhj[k] * (one - hs[k] * hs[k])
                 dax[:] = da
-        np.dot(dA, WhT, tmp)
+        dot_nt(dA, Wh, tmp)
         for j in range(nb):
             if mask[t, b0 + j] != 0:
                 dhj = dh[j]

@@ -12,16 +12,12 @@ from rnntools.nn.parallel import column_sums, get_threads, matmul, run_rows, set
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
 
 
-def _time_loop(fn, B: int, Wh: np.ndarray, *args) -> None:
-    run_rows(fn, B, *args)
+def _fwd(kind, P, WhT, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
+    K.seq_forward(kind, P, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn)
 
 
-def _fwd(kind, P, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
-    K.seq_forward(kind, P, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn)
-
-
-def _bwd(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, b0, b1):
-    K.seq_backward(kind, WhT, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0)
+def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, b0, b1):
+    K.seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0)
 
 
 @dataclass
@@ -52,6 +48,7 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     GH = W.shape[1]
     dt = W.dtype
     Wh, Wx = W[:H], W[H:]                       # contiguous row blocks: (H, GH), (D, GH)
+    WhT = np.ascontiguousarray(Wh.T)             # (GH, H): rows the per-step dot_nt reads
     # all time steps' input projections x_t Wx + b: (T, B, GH), ONE product
     P = matmul(np.ascontiguousarray(x, dtype=dt).reshape(T * B, D), Wx, bias=b).reshape(T, B, GH)
     m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
@@ -65,7 +62,7 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == K.GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    _time_loop(_fwd, B, Wh, kind, P, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    run_rows(_fwd, B, kind, P, WhT, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
     if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == K.LSTM else None
@@ -86,7 +83,6 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     H = W.shape[0] - D
     GH = W.shape[1]
     dt = W.dtype
-    WhT = np.ascontiguousarray(W[:H].T)          # (GH, H)
     dY = np.zeros((T, B, H), dt) if dy is None else np.ascontiguousarray(dy, dtype=dt)
     dhT = np.zeros((B, H), dt) if dhT is None else np.ascontiguousarray(dhT, dtype=dt)
     dcT = np.zeros((B, H), dt) if dcT is None or kind != K.LSTM else np.ascontiguousarray(dcT, dtype=dt)
@@ -94,7 +90,7 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
-    _time_loop(_bwd, B, WhT, kind, WhT, cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
+    run_rows(_bwd, B, kind, W[:H], cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
                cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0)
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)

@@ -316,8 +316,9 @@ class Network:
                 Cs = np.empty((T, B, H), dtype) if cfg.cell == "lstm" else np.empty((1, 1, 1), dtype)
                 Gs = np.empty((T, B, G * H), dtype)
                 Rn = np.empty((T, B, H), dtype) if cfg.cell == "gru" else np.empty((1, 1, 1), dtype)
-                self._rows(seq_forward, B, (CELLS[cfg.cell], P, p[f"{name}.Wh"], p[f"{name}.bn"], zeros, zeros,
-                                            mask), (Y, Hs, Cs, Gs, Rn))
+                WhT = np.ascontiguousarray(p[f"{name}.Wh"].T)
+                self._rows(seq_forward, B, (CELLS[cfg.cell], P, WhT, p[f"{name}.bn"], zeros, zeros, mask),
+                           (Y, Hs, Cs, Gs, Rn))
                 saved.append((Xin, Hs, Cs, Gs, Rn))
                 outs.append(Y if d == "f" else Y[rev, cols])
             X = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, B, F)
@@ -367,9 +368,8 @@ class Network:
                 dAh = np.empty((T, B, GH), dtype) if cfg.cell == "gru" else dAx
                 dh0 = np.empty((B, H), dtype)
                 dc0 = np.empty((B, H), dtype)
-                WhT = np.ascontiguousarray(p[f"{name}.Wh"].T)
-                self._rows(seq_backward, B, (CELLS[cfg.cell], WhT, zeros, zeros, mask, Hs, Cs, Gs, Rn, dY, zeros,
-                                             zeros), (dAx, dAh, dh0, dc0))
+                self._rows(seq_backward, B, (CELLS[cfg.cell], p[f"{name}.Wh"], zeros, zeros, mask, Hs, Cs, Gs,
+                                             Rn, dY, zeros, zeros), (dAx, dAh, dh0, dc0))
                 D = Xin.shape[2]
                 g[f"{name}.Wx"] = Xin.reshape(T * B, D).T @ dAx.reshape(T * B, GH)
                 g[f"{name}.b"] = dAx.reshape(T * B, GH).sum(axis=0)
