@@ -40,6 +40,44 @@ def test_make_batch_teacher_forcing_layout():
     assert b.tokens == 6
 
 
+def test_padded_pairs_gather_the_same_batches_as_make_batch():
+    rng = np.random.default_rng(5)
+    srcs = [rng.integers(4, 9, rng.integers(1, 6)).astype(np.int32) for _ in range(20)]
+    tgts = [rng.integers(4, 9, rng.integers(0, 5)).astype(np.int32) for _ in range(20)]
+    padded = s2s.PaddedPairs(srcs, tgts, START, EOS)
+    for idx in (np.arange(20), np.array([3, 17, 0]), np.array([5])):
+        got = padded.batch(idx)
+        want = s2s.make_batch([srcs[i] for i in idx], [tgts[i] for i in idx], START, EOS)
+        for field in ("src", "src_mask", "dec_in", "dec_out", "tgt_mask"):
+            a, b = getattr(got, field), getattr(want, field)
+            assert a.dtype == b.dtype and a.flags.c_contiguous, field
+            np.testing.assert_array_equal(a, b, err_msg=field)
+
+
+def test_adam_is_pytorchs_update_with_its_clipping():
+    """Against the formulas of torch.optim.Adam and clip_grad_norm_ written out in numpy (float64)."""
+    rng = np.random.default_rng(6)
+    p = {"a": rng.normal(size=(3, 4)), "b": rng.normal(size=5)}
+    ref = {k: v.copy() for k, v in p.items()}
+    m = {k: np.zeros_like(v) for k, v in p.items()}
+    v2 = {k: np.zeros_like(v) for k, v in p.items()}
+    opt = s2s.Adam(p, clip=1.0)
+    for t in range(1, 4):
+        grads = {k: rng.normal(size=v.shape) * 3 for k, v in p.items()}
+        scale = 0.5
+        norm = math.sqrt(sum(float(((g * scale) ** 2).sum()) for g in grads.values()))
+        coef = min(1.0, 1.0 / (norm + 1e-6))
+        for k, g in grads.items():
+            g = g * scale * coef
+            m[k] = 0.9 * m[k] + 0.1 * g
+            v2[k] = 0.999 * v2[k] + 0.001 * g * g
+            denom = np.sqrt(v2[k]) / math.sqrt(1 - 0.999 ** t) + 1e-8
+            ref[k] -= (0.01 / (1 - 0.9 ** t)) * m[k] / denom
+        assert opt.update(grads, 0.01, scale) == pytest.approx(norm)
+        for k in p:
+            np.testing.assert_allclose(p[k], ref[k], rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("cell,attention", [("gru", "general"), ("lstm", "dot"), ("rnn", "none"),
                                             ("gru", "none"), ("lstm", "general")])
 def test_gradients_of_teacher_forced_loss(cell, attention):
@@ -104,23 +142,24 @@ def test_layer_gradients_into_inputs_and_both_states(cell):
 
 
 def test_attention_gradients_and_masking():
+    """Time-major, as the engine's layers: Hd (T, B, H), He (S, B, H), mask (S, B)."""
     rng = np.random.default_rng(2)
     B, T, S, H = 2, 3, 4, 5
     p = {k: v + rng.normal(0, 0.3, v.shape) for k, v in att.init_attention("general", H, rng, np.float64).items()}
-    Hd, He = rng.normal(size=(B, T, H)), rng.normal(size=(B, S, H))
-    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], np.float64)
-    w = rng.normal(size=(B, T, H))
+    Hd, He = rng.normal(size=(T, B, H)), rng.normal(size=(S, B, H))
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], np.float64).T
+    w = rng.normal(size=(T, B, H))
 
     def f():
         out, _, _ = att.attention_forward(p, Hd, He, att.keys(p, He), mask)
         return float((out * w).sum())
 
     out, weights, cache = att.attention_forward(p, Hd, He, att.keys(p, He), mask)
-    assert np.allclose(weights.sum(axis=2), 1) and np.all(weights[1, :, 2:] == 0)
+    assert np.allclose(weights.sum(axis=2), 1) and np.all(weights[:, 1, 2:] == 0)
     dHd, dHe, g = att.attention_backward(p, cache, w)
     assert rel_error(dHd, numeric_grad(f, Hd)) < 1e-6
     assert rel_error(dHe, numeric_grad(f, He)) < 1e-6
-    assert np.all(dHe[1, 2:] == 0)  # padding gets no gradient
+    assert np.all(dHe[2:, 1] == 0)  # padding gets no gradient
     for name in p:
         assert rel_error(g[name], numeric_grad(f, p[name])) < 1e-6, name
 

@@ -7,9 +7,9 @@ For every decoder output h_t and encoder outputs e_1..e_S (padding masked out):
     h~_t = tanh([c_t; h_t] Wc + bc)    -> the output layer reads h~_t instead of h_t
 
 Without input feeding the decoder's recurrence does not depend on the attention, so attention runs over all
-decoder steps at once as batched BLAS products, after the recurrent layers (and one step at a time when
-decoding). Arrays are batch-first here: decoder outputs Hd (B, T, H), encoder outputs He (B, S, H),
-source mask (B, S).
+decoder steps at once, after the recurrent layers (and one step at a time when decoding). Arrays are
+time-major, as the recurrent engine's: decoder outputs Hd (T, B, H), encoder outputs He (S, B, H), source
+mask (S, B); every product is one 2-D BLAS call over all (time, row) pairs.
 """
 
 from __future__ import annotations
@@ -30,39 +30,41 @@ def init_attention(mode: str, hidden: int, rng: np.random.Generator, dtype=np.fl
 
 
 def keys(p: dict, He: np.ndarray) -> np.ndarray:
-    """The encoder side of the score, computed once per source: He (B, S, H) or He @ Wa."""
+    """The encoder side of the score, computed once per source: He (S, B, H) or He @ Wa."""
     if "Wa" not in p:
         return He
-    B, S, H = He.shape
-    return (He.reshape(B * S, H) @ p["Wa"]).reshape(B, S, H)  # 2-D: one BLAS call, not one per row
+    S, B, H = He.shape
+    return (He.reshape(S * B, H) @ p["Wa"]).reshape(S, B, H)
 
 
 def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, src_mask: np.ndarray):
-    """Hd (B, T, H), He and K (B, S, H), src_mask (B, S). Returns h~ (B, T, H), the weights (B, T, S)
+    """Hd (T, B, H), He and K (S, B, H), src_mask (S, B). Returns h~ (T, B, H), the weights (T, B, S)
     and a cache for ``attention_backward``."""
-    B, T, H = Hd.shape
+    T, B, H = Hd.shape
     Hd, K, He = (np.ascontiguousarray(a) for a in (Hd, K, He))
-    W = np.empty((B, T, K.shape[1]), dtype=Hd.dtype)
-    C = np.empty_like(Hd)
-    kern.attn_forward(Hd, K, He, np.ascontiguousarray(src_mask), W, C)  # scores, softmax, context
-    cat = np.concatenate([C, Hd], axis=2)  # (B, T, 2H)
-    out = np.tanh((cat.reshape(B * T, 2 * H) @ p["Wc"]).reshape(B, T, H) + p["bc"])
-    return out, W, (Hd, He, K, W, cat, out)
+    W = np.empty((T, B, K.shape[0]), dtype=Hd.dtype)
+    cat = np.empty((T, B, 2 * H), dtype=Hd.dtype)
+    kern.attn_forward(Hd, K, He, np.ascontiguousarray(src_mask), W, cat)  # scores, softmax, [context; Hd]
+    out = cat.reshape(T * B, 2 * H) @ p["Wc"]
+    out += p["bc"]
+    np.tanh(out, out=out)
+    return out.reshape(T, B, H), W, (Hd, He, K, W, cat, out)
 
 
 def attention_backward(p: dict, cache, dout: np.ndarray):
-    """dout (B, T, H). Returns dHd (B, T, H), dHe (B, S, H) and the parameter gradients."""
+    """dout (T, B, H). Returns dHd (T, B, H), dHe (S, B, H) and the parameter gradients."""
     Hd, He, K, W, cat, out = cache
-    B, T, H = Hd.shape
-    dpre = dout * (1.0 - out * out)  # (B, T, H)
-    grads = {"Wc": cat.reshape(B * T, 2 * H).T @ dpre.reshape(B * T, H), "bc": dpre.sum(axis=(0, 1))}
-    dcat = (dpre.reshape(B * T, H) @ p["Wc"].T).reshape(B, T, 2 * H)
-    dC, dHd = np.ascontiguousarray(dcat[:, :, :H]), np.ascontiguousarray(dcat[:, :, H:])
-    dK, dHe = np.empty_like(He), np.empty_like(He)
-    kern.attn_backward(Hd, K, He, W, dC, dHd, dK, dHe)  # dHd accumulates
+    T, B, H = Hd.shape
+    dpre, dbc = np.empty_like(out), np.empty(H, out.dtype)
+    kern.tanh_backward(out, np.ascontiguousarray(dout).reshape(T * B, H), dpre, dbc)
+    grads = {"Wc": cat.reshape(T * B, 2 * H).T @ dpre, "bc": dbc}
+    dcat = (dpre @ p["Wc"].T).reshape(T, B, 2 * H)
+    dHd, dK, dHe = np.empty_like(Hd), np.empty_like(He), np.empty_like(He)
+    kern.attn_backward(Hd, K, He, W, dcat, dHd, dK, dHe)
     if "Wa" in p:
-        grads["Wa"] = He.reshape(-1, H).T @ dK.reshape(-1, H)
-        dHe += (dK.reshape(-1, H) @ p["Wa"].T).reshape(dHe.shape)
+        S = He.shape[0]
+        grads["Wa"] = He.reshape(S * B, H).T @ dK.reshape(S * B, H)
+        dHe += (dK.reshape(S * B, H) @ p["Wa"].T).reshape(dHe.shape)
     else:
         dHe += dK
     return dHd, dHe, grads

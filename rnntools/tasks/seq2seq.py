@@ -22,6 +22,7 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError
+from rnntools.nn.kernels import adam_update, scatter_add_rows, softmax_xent
 from rnntools.tasks import attention as att
 from rnntools.text import Vocab, tokenize_chars, tokenize_words
 
@@ -139,6 +140,37 @@ def make_batch(sources: Sequence[np.ndarray], targets: Sequence[np.ndarray], sta
     return Batch(src, src_mask, dec_in, dec_out, tgt_mask)
 
 
+class PaddedPairs:
+    """All pairs padded once: ``batch(idx)`` gathers the same ``Batch`` as ``make_batch`` with array indexing
+    instead of a Python loop over rows (that loop was ~3% of an update at batch 128)."""
+
+    def __init__(self, sources: Sequence[np.ndarray], targets: Sequence[np.ndarray], start_id: int,
+                 eos_id: int, pad_id: int = 0, dtype=np.float32):
+        self.start_id, self.eos_id, self.pad_id, self.dtype = start_id, eos_id, pad_id, dtype
+        self.src_len = np.array([len(s) for s in sources], np.int64)
+        self.tgt_len = np.array([len(t) for t in targets], np.int64)
+        self.src = np.full((len(sources), max(self.src_len, default=0)), pad_id, np.int32)
+        self.tgt = np.full((len(targets), max(self.tgt_len, default=0) + 1), pad_id, np.int32)
+        for i, (s, t) in enumerate(zip(sources, targets)):
+            self.src[i, :len(s)] = s
+            self.tgt[i, :len(t)] = t
+
+    def batch(self, idx: np.ndarray) -> Batch:
+        idx = np.asarray(idx)
+        B = len(idx)
+        sl, tl = self.src_len[idx], self.tgt_len[idx]
+        S, T = int(sl.max()), int(tl.max()) + 1
+        src = np.ascontiguousarray(self.src[idx, :S].T)
+        src_mask = (np.arange(S)[:, None] < sl[None, :]).astype(self.dtype)
+        dec_out = np.ascontiguousarray(self.tgt[idx, :T].T)
+        dec_out[tl, np.arange(B)] = self.eos_id
+        dec_in = np.empty((T, B), np.int32)
+        dec_in[0] = self.start_id
+        dec_in[1:] = self.tgt[idx, :T - 1].T
+        tgt_mask = (np.arange(T)[:, None] <= tl[None, :]).astype(self.dtype)
+        return Batch(src, src_mask, dec_in, dec_out, tgt_mask)
+
+
 def make_source_batch(sources: Sequence[np.ndarray], pad_id: int = 0, dtype=np.float32):
     S = max(len(s) for s in sources)
     src = np.full((S, len(sources)), pad_id, np.int32)
@@ -231,6 +263,16 @@ def init_params(cfg: Config, seed: int = 1, dtype=np.float32) -> dict[str, np.nd
     return p
 
 
+def summed_bias_slices(cfg: Config) -> dict[str, slice]:
+    """Where the engine's single bias stands for PyTorch's b_ih + b_hh (see ``init_params``): GRU r and z
+    gates, all of RNN's and LSTM's. Trained as two parameters (PyTorch), each gets the same gradient and the
+    same Adam step, so their sum moves twice as far as one parameter would; ``Adam(doubled=...)`` does the
+    same for these slices, so the two sides of the benchmark train the same way, not only start the same."""
+    H = cfg.hidden
+    summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(0, None)
+    return {f"{side}.{layer}.b": summed for side in ("enc", "dec") for layer in range(cfg.layers)}
+
+
 def _embed_name(cfg: Config, side: str) -> str:
     return "embed" if cfg.shared_vocab else f"{side}.embed"
 
@@ -306,35 +348,27 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
     T, B, H = Hd.shape
     if cfg.attention != "none":
         ap = _att(p)
-        He_b = He.transpose(1, 0, 2)  # (B, S, H)
-        K = att.keys(ap, He_b)
-        Out, _, att_cache = att.attention_forward(ap, Hd.transpose(1, 0, 2), He_b, K, batch.src_mask.T)
-        Out = Out.transpose(1, 0, 2)  # (T, B, H)
+        Out, _, att_cache = att.attention_forward(ap, Hd, He, att.keys(ap, He), batch.src_mask)
     else:
         Out = Hd
-    logits = Out.reshape(T * B, H) @ p["out.W"] + p["out.b"]  # (T*B, V)
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    z = e.sum(axis=1, keepdims=True)
+    Out2 = Out.reshape(T * B, H)
+    logits = Out2 @ p["out.W"]  # (T*B, V)
+    logits += p["out.b"]
     target = batch.dec_out.reshape(-1)
     w = batch.tgt_mask.reshape(-1)
-    rows = np.arange(T * B)
-    loss = float(np.sum((np.log(z[:, 0]) - logits[rows, target]) * w))
+    # one pass: the masked loss sum and, in place, its gradient (softmax - onehot) * mask
+    loss = float(softmax_xent(logits, target, w, 1.0, logits))
     if not grad:
         return loss, None
     g: dict[str, np.ndarray] = {}
-    dlogits = e / z
-    dlogits[rows, target] -= 1.0
-    dlogits *= w[:, None]
-    g["out.W"] = Out.reshape(T * B, H).T @ dlogits
+    dlogits = logits
+    g["out.W"] = Out2.T @ dlogits
     g["out.b"] = dlogits.sum(axis=0)
     dO = (dlogits @ p["out.W"].T).reshape(T, B, H)
     dHe = None
     if cfg.attention != "none":
-        dHd_b, dHe_b, ga = att.attention_backward(ap, att_cache, dO.transpose(1, 0, 2))
+        dHd, dHe, ga = att.attention_backward(ap, att_cache, dO)
         g.update({f"att.{k}": v for k, v in ga.items()})
-        dHd = dHd_b.transpose(1, 0, 2)
-        dHe = dHe_b.transpose(1, 0, 2)
     else:
         dHd = dO
     if drops:
@@ -358,7 +392,7 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
         name = _embed_name(cfg, side)
         if name not in g:
             g[name] = np.zeros_like(p[name])
-        np.add.at(g[name], ids.reshape(-1), d.reshape(-1, d.shape[-1]))
+        scatter_add_rows(g[name], ids.reshape(-1), np.ascontiguousarray(d).reshape(-1, d.shape[-1]))
     return loss, g
 
 
@@ -372,19 +406,19 @@ class Decoder:
         src, mask = make_source_batch(sources, dtype=p["out.W"].dtype)
         He, finals, _ = encode(p, cfg, src, mask)
         self.states = finals  # per layer (N, St)
-        self.mask = mask.T  # (N, S)
+        self.mask = mask  # (S, N)
         if cfg.attention != "none":
             self.ap = _att(p)
-            self.He = He.transpose(1, 0, 2)  # (N, S, H)
-            self.K = att.keys(self.ap, self.He)
+            self.He = He  # (S, N, H)
+            self.K = att.keys(self.ap, He)
         self.layers = [_layer(p, "dec", layer) for layer in range(cfg.layers)]
 
     def select(self, rows: np.ndarray) -> None:
         """Keep (and repeat) rows: beam search reorders its hypotheses with this."""
         self.states = [(h[rows], None if c is None else c[rows]) for h, c in self.states]
-        self.mask = self.mask[rows]
+        self.mask = self.mask[:, rows]
         if self.cfg.attention != "none":
-            self.He, self.K = self.He[rows], self.K[rows]
+            self.He, self.K = self.He[:, rows], self.K[:, rows]
 
     def step(self, tokens: np.ndarray) -> np.ndarray:
         """Feed tokens (N,); returns log-probabilities of the next token (N, V)."""
@@ -394,8 +428,8 @@ class Decoder:
             x, self.states[layer], _ = _forward(cfg.cell, lp, x, None, self.states[layer])
         h = x[0]  # (N, H)
         if cfg.attention != "none":
-            o, _, _ = att.attention_forward(self.ap, h[:, None, :], self.He, self.K, self.mask)
-            h = o[:, 0, :]
+            o, _, _ = att.attention_forward(self.ap, h[None], self.He, self.K, self.mask)
+            h = o[0]
         logits = h @ self.p["out.W"] + self.p["out.b"]
         logits = logits - logits.max(axis=1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
@@ -545,34 +579,50 @@ def score_predictions(predictions: Sequence[str], references: Sequence[str], lev
 # --- optimiser -----------------------------------------------------------------------------------------
 
 class Adam:
-    """Adam (Kingma & Ba) with global-norm clipping; moments live in ``state`` for --resume."""
+    """Adam (Kingma & Ba) with global-norm clipping; moments live in ``state`` for --resume.
+
+    The update is PyTorch's (``torch.optim.Adam``: eps added to sqrt(v / (1 - b2^t)), the engine's
+    ``adam_update`` kernel) and so is the clipping coefficient (``clip_grad_norm_``: max / (norm + 1e-6)), so
+    that the benchmark's twin and this side follow the same recipe, not two readings of the paper."""
 
     def __init__(self, params: dict, clip: float = 5.0, betas=(0.9, 0.999), eps: float = 1e-8,
-                 sgd: bool = False):
+                 sgd: bool = False, doubled: dict | None = None):
         self.params, self.clip, self.b1, self.b2, self.eps, self.sgd = params, clip, *betas, eps, sgd
+        self.doubled = doubled or {}
         self.t = 0
         self.state = {} if sgd else {f"{k}.{m}": np.zeros_like(v) for k, v in params.items() for m in "mv"}
 
     def update(self, grads: dict, lr: float, scale: float = 1.0) -> float:
-        """Apply ``grads * scale``; returns the gradient norm before clipping."""
-        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())) * scale
+        """Apply ``grads * scale`` (the arrays in ``grads`` are scaled in place); returns the gradient norm
+        before clipping. Slices in ``doubled`` (name -> slice) stand for the sum of two parameters with equal
+        gradients (``summed_bias_slices``): they count twice in the norm and move twice the step."""
+        sq = sum(float(np.vdot(g, g)) for g in grads.values())
+        sq += sum(float(np.vdot(grads[k][sl], grads[k][sl])) for k, sl in self.doubled.items() if k in grads)
+        norm = math.sqrt(sq) * scale
         if self.clip and norm > self.clip:
-            scale *= self.clip / norm
+            scale *= self.clip / (norm + 1e-6)
         self.t += 1
         if self.sgd:
             for k, g in grads.items():
                 self.params[k] -= (lr * scale) * g
+                if k in self.doubled:
+                    self.params[k][self.doubled[k]] -= (lr * scale) * g[self.doubled[k]]
             return norm
         b1, b2 = self.b1, self.b2
-        step = lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        bc1, bc2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
         for k, g in grads.items():
-            m, v = self.state[f"{k}.m"], self.state[f"{k}.v"]
-            g = g * scale
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            self.params[k] -= step * m / (np.sqrt(v) + self.eps)
+            p, m, v = self.params[k], self.state[f"{k}.m"], self.state[f"{k}.v"]
+            if not (p.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
+                raise ValueError(f"parameter {k} and its moments must be C-contiguous (updated in place)")
+            g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+            if scale != 1.0:
+                g *= scale
+            sl = self.doubled.get(k)
+            before = p[sl].copy() if sl is not None else None
+            adam_update(p.reshape(-1), g, m.reshape(-1), v.reshape(-1), lr, b1, b2, self.eps, bc1, bc2, 0.0)
+            if sl is not None:
+                # both of the two parameters take this same step (same gradients, so same moments)
+                p[sl] += p[sl] - before
         return norm
 
 
@@ -660,11 +710,13 @@ class Seq2SeqTask:
         self.batch = batch
         self.teacher_forcing = teacher_forcing
         self.dropout = dropout
-        self.opt = Adam(self.p, clip=clip, sgd=optimizer == "sgd")
+        self.opt = Adam(self.p, clip=clip, sgd=optimizer == "sgd", doubled=summed_bias_slices(self.cfg))
         self.unit = "tokens"
         self._lengths = np.array([len(t) + len(s) for s, t in zip(self.train_src, self.train_tgt)])
         tv = model.tgt_vocab
         self.start_id, self.eos_id = tv.start_id, tv.eos_id
+        self.padded = PaddedPairs(self.train_src, self.train_tgt, self.start_id, self.eos_id,
+                                  dtype=self.p["out.W"].dtype)
 
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.train_src) / self.batch)
@@ -679,7 +731,7 @@ class Seq2SeqTask:
         return make_batch([sources[i] for i in idx], [targets[i] for i in idx], self.start_id, self.eos_id)
 
     def train_step(self, idx, rng: np.random.Generator, lr: float) -> tuple[float, int]:
-        batch = self._batch(idx, self.train_src, self.train_tgt)
+        batch = self.padded.batch(idx)
         if self.teacher_forcing < 1.0:
             scheduled_sampling(self.p, self.cfg, batch, self.teacher_forcing, rng)
         drops = None
