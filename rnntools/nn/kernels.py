@@ -267,7 +267,6 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
     dh = np.empty((nb, H), G.dtype)      # gradient w.r.t. the state after step t: (nb, H)
     dc = np.zeros((nb, H), G.dtype)
     direct = np.zeros((nb, H), G.dtype)  # GRU: the z * h_{t-1} path
-    dA = np.empty((nb, GH), G.dtype)     # recurrent-side pre-activation gradient of step t: (nb, GH)
     tmp = np.empty((nb, H), G.dtype)
     for j in range(nb):
         dh[j] = dhT[b0 + j]
@@ -276,13 +275,12 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
     for t in range(T - 1, -1, -1):
         for j in range(nb):
             b = b0 + j
-            da = dA[j]
-            dax = dAx[t, b]
+            # written in place: rows b0..b1-1 of dAh[t] are the next product's contiguous left operand
+            da = dAx[t, b]
             dah = dAh[t, b]
             if mask[t, b] == 0:
                 for q in range(GH):
                     da[q] = 0.0
-                    dax[q] = 0.0
                     dah[q] = 0.0
                 continue
             dy = dY[t, b]
@@ -309,7 +307,6 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
                     da[H + k] = dct * gg * i * (one - i)
                     da[3 * H + k] = dct * i * (one - gg * gg)
                     dcj[k] = dct * f
-                dax[:] = da
             elif kind == GRU:
                 rnt = Rn[t, b]
                 hp = Hs[t - 1, b] if t > 0 else h0[b]
@@ -325,16 +322,14 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
                     da[k] = dan * rnt[k] * r * (one - r)
                     da[H + k] = g * (hp[k] - n) * z * (one - z)
                     da[2 * H + k] = dan
-                dax[:] = da
+                dah[:2 * H] = da[:2 * H]
                 for k in range(H):
-                    da[2 * H + k] *= gt[k]
-                dah[:] = da
+                    dah[2 * H + k] = da[2 * H + k] * gt[k]
             else:
                 hs = Hs[t, b]
                 for k in range(H):
                     da[k] = dhj[k] * (one - hs[k] * hs[k])
-                dax[:] = da
-        dot_nt(dA, Wh, tmp)
+        dot_nt(dAh[t, b0:b1], Wh, tmp)
         for j in range(nb):
             if mask[t, b0 + j] != 0:
                 dhj = dh[j]
