@@ -70,14 +70,14 @@ class Ours:
 
     def train_step(self, x_ids, y_ids):
         nn = self.nn
-        x, ec = self.emb.forward(x_ids)
-        y, self.state, rc = self.rnn.forward(x, self.state)
+        # as rnntools.tasks.lm does it: the stack reads the embedding table by id
+        y, self.state, rc = self.rnn.forward(self.emb.table, self.state, ids=x_ids)
         logits, oc = self.out.forward(y)
         loss, d = nn.softmax_cross_entropy(logits.reshape(-1, self.V), y_ids.reshape(-1), out=logits)
         grads = {}
         dy = self.out.backward(d.reshape(logits.shape), oc, grads)
-        dx, _ = self.rnn.backward(dy, rc, grads)
-        self.emb.backward(dx, ec, grads)
+        dtable, _ = self.rnn.backward(dy, rc, grads)
+        self.emb.backward(dtable, None, grads)
         nn.clip_grad_norm(grads, 5.0)
         self.opt.step(grads)
         return loss
@@ -193,14 +193,13 @@ def profile(model, gen, steps):
 
     for _ in range(steps):
         x_ids, y_ids = next(gen)
-        x, ec = timed("embedding fwd", model.emb.forward, x_ids)
-        y, model.state, rc = timed("recurrent fwd", model.rnn.forward, x, model.state)
+        y, model.state, rc = timed("recurrent fwd", model.rnn.forward, model.emb.table, model.state, ids=x_ids)
         logits, oc = timed("dense fwd", model.out.forward, y)
         _, d = timed("softmax CE", nn.softmax_cross_entropy, logits.reshape(-1, V), y_ids.reshape(-1), out=logits)
         grads = {}
         dy = timed("dense bwd", model.out.backward, d.reshape(logits.shape), oc, grads)
-        dx, _ = timed("recurrent bwd", model.rnn.backward, dy, rc, grads)
-        timed("embedding bwd", model.emb.backward, dx, ec, grads)
+        dtable, _ = timed("recurrent bwd", model.rnn.backward, dy, rc, grads)
+        timed("embedding bwd", model.emb.backward, dtable, None, grads)
         timed("clip", nn.clip_grad_norm, grads, 5.0)
         timed("adam", model.opt.step, grads)
     total = sum(acc.values())

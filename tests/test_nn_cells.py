@@ -253,3 +253,59 @@ def test_dot_nt_reference(dtype):
     out = np.zeros((2, 4), dtype)
     dot_nt(a, np.ones((4, 2), dtype), out)
     assert np.isnan(out[0]).all() and (out[1] == 2).all()   # NaN propagates: no fast-math nnan
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("V", [3, 40])   # 3: read by id (V small against T*B); 40: gathered first
+def test_table_input_equals_gathered_input(cell, V):
+    """forward(table, ids=...) is the forward of table[ids]; its backward returns the table's gradient, the
+    scatter-add of the input gradient, and the same parameter gradients."""
+    rnn, p, rng = make(cell, layers=2)
+    Tn, Bn = 5, 3
+    table = rng.normal(size=(V, D))
+    ids = rng.integers(0, V, (Tn, Bn))
+    ids[:, 0] = 1                       # repeated ids: their gradients must add up
+    mask = np.ones((Tn, Bn))
+    mask[3:, 2] = 0
+    state = tuple(rng.normal(size=s.shape) for s in rnn.zero_state(Bn))
+    dy = rng.normal(size=(Tn, Bn, H))
+    y1, s1, c1 = rnn.forward(table, state, mask, ids=ids)
+    y2, s2, c2 = rnn.forward(table[ids], state, mask)
+    assert rel_error(y1, y2) < 1e-12 and rel_error(s1[0], s2[0]) < 1e-12
+    g1, g2 = {}, {}
+    dtable, d01 = rnn.backward(dy, c1, g1)
+    dx, d02 = rnn.backward(dy, c2, g2)
+    expected = np.zeros_like(table)
+    np.add.at(expected, ids, dx)
+    assert dtable.shape == table.shape and rel_error(dtable, expected) < 1e-12
+    for k in g2:
+        assert rel_error(g1[k], g2[k]) < 1e-12, k
+    assert rel_error(d01[0], d02[0]) < 1e-12
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_table_input_gradients_finite_differences(cell):
+    rnn, p, rng = make(cell)
+    Tn, Bn, V = 4, 3, 2
+    table = rng.normal(size=(V, D))
+    ids = rng.integers(0, V, (Tn, Bn))
+    dy = rng.normal(size=(Tn, Bn, H))
+
+    def loss():
+        return float((rnn.forward(table, None, ids=ids)[0] * dy).sum())
+
+    grads = {}
+    dtable, _ = rnn.backward(dy, rnn.forward(table, None, ids=ids)[2], grads)
+    assert_grad(loss, table, dtable, name="table")
+    for k in ("rnn.0.W", "rnn.0.b"):
+        assert_grad(loss, p[k], grads[k], name=k)
+
+
+def test_sum_rows_by_id_reference():
+    from rnntools.nn.recurrent import per_id_sums
+    rng = np.random.default_rng(6)
+    ids = rng.integers(0, 7, 500)
+    rows = rng.normal(size=(500, 300)).astype(np.float32)
+    expected = np.zeros((7, 300))
+    np.add.at(expected, ids, rows.astype(np.float64))
+    assert np.abs(per_id_sums(ids, rows, 7) - expected).max() < 1e-4

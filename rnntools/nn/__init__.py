@@ -26,9 +26,11 @@ Cells (``[h_{t-1}, x_t] W``: W is (H+D, G*H), rows 0..H-1 multiply h_{t-1}, rows
 API
     Recurrent(params, name, cell, input_size, hidden, layers=1, dropout=0.0, rng=None, dtype=np.float32)
         .zero_state(B) -> state: (h,) or (h, c) for lstm, each (L, B, H)
-        .forward(x (T,B,D), state=None, mask=None, *, train=False, rng=None, dropout_masks=None)
+        .forward(x (T,B,D), state=None, mask=None, *, train=False, rng=None, dropout_masks=None, ids=None)
               -> y (T,B,H), final state, cache          (dropout between layers when train)
+              ids (T,B): x is an embedding table (V,D) read by id (small V: per-id input projections)
         .backward(dy (T,B,H) | None, cache, grads, dstate=None, need_dx=True) -> dx (T,B,D), dstate0
+              (dx is the table's gradient (V,D) when forward had ids; Embedding.backward(dx, None, grads))
         .step(x (B,D), state, proj_W=None, proj_b=None) -> out (B,O) logits or (B,H), new state
               (one numba call for the whole stack + projection: generation, forecasting, beam search)
         .names() -> parameter names
@@ -56,14 +58,13 @@ Example: one training step of a char LM with truncated BPTT (state carried acros
     opt = nn.Adam(params, lr=2e-3)
     state = rnn.zero_state(32)
     for inputs, targets in batches:               # (T, B) int32 each
-        x, ec = emb.forward(inputs)
-        y, state, rc = rnn.forward(x, state, train=True, rng=rng)
+        y, state, rc = rnn.forward(emb.table, state, train=True, rng=rng, ids=inputs)
         logits, oc = out.forward(y)
         loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
         grads = {}
         dy = out.backward(dlogits.reshape(logits.shape), oc, grads)
-        dx, _ = rnn.backward(dy, rc, grads)
-        emb.backward(dx, ec, grads)
+        dtable, _ = rnn.backward(dy, rc, grads)
+        emb.backward(dtable, None, grads)
         nn.clip_grad_norm(grads, 5.0)
         opt.step(grads)
     # generation: one fused call per character

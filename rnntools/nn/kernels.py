@@ -167,17 +167,19 @@ def dot_nt(a, bt, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def seq_forward(kind, P, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
+def seq_forward(kind, P, pidx, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     """Forward over all T steps for batch rows b0..b1-1.
 
-    P: (T, B, GH) input projections incl. bias; WhT: (GH, H) the recurrent weights transposed;
+    P: (R, GH) input projections incl. bias, the one of step t, row b being ``P[pidx[t, b]]`` (pidx: (T, B)
+    int; ``arange(T*B)`` for one projection per position, token ids when P is a projected embedding table);
+    WhT: (GH, H) the recurrent weights transposed;
     bn: (H,) GRU recurrent n-bias (else unused);
     h0, c0: (B, H) initial state (c0 LSTM only); mask: (T, B).
     Out: Y (T, B, H) outputs (0 where masked; may be the same array as Hs when nothing is masked);
     Hs (T, B, H) states after each step (carried where masked); Cs (T, B, H) LSTM cells;
     G (T, B, GH) gate activations; Rn (T, B, H) GRU ``h_{t-1} Wh_n + bn``.
     """
-    T = P.shape[0]
+    T = pidx.shape[0]
     H = WhT.shape[1]
     nb = b1 - b0
     one = _one(WhT[0, 0])
@@ -194,7 +196,7 @@ def seq_forward(kind, P, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
             b = b0 + j
             hj = h[j]
             a = A[j]
-            p = P[t, b]
+            p = P[pidx[t, b]]
             y = Y[t, b]
             hs = Hs[t, b]
             gt = G[t, b]
@@ -497,6 +499,17 @@ def log_softmax_rows(logits, out):
         lse = _logsumexp(logits[n])
         for v in range(V):
             out[n, v] = logits[n, v] - lse
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sum_rows_by_id(ids, rows, out, c0, c1):
+    """out[ids[n], c0:c1] += rows[n, c0:c1] for every n. ids: (N,) int; rows: (N, C); out: (V, C).
+    Workers take disjoint column ranges, so no two write the same element."""
+    for n in range(ids.shape[0]):
+        o = out[ids[n]]
+        r = rows[n]
+        for c in range(c0, c1):
+            o[c] += r[c]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

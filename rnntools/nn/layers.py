@@ -30,16 +30,26 @@ class Embedding:
     def names(self) -> list[str]:
         return [f"{self.name}.W"] if self.trainable else []
 
+    @property
+    def table(self) -> np.ndarray:
+        """The (V, E) weights, for layers that read them by id (``Recurrent.forward(table, ids=...)``)."""
+        return self.params[f"{self.name}.W"]
+
     def forward(self, ids: np.ndarray):
         """ids: int array of any shape (...) -> vectors (..., E); the cache is the ids."""
         return self.params[f"{self.name}.W"][ids], ids
 
-    def backward(self, dout: np.ndarray, ids: np.ndarray, grads: dict) -> None:
-        """Scatter-adds dout (..., E) into ``grads[name.W]`` (created as zeros when missing)."""
+    def backward(self, dout: np.ndarray, ids: np.ndarray | None, grads: dict) -> None:
+        """Scatter-adds dout (..., E) into ``grads[name.W]`` (created as zeros when missing). ``ids=None``:
+        dout is already the gradient of the whole table (V, E), as ``Recurrent.backward`` returns it when
+        its forward pass read the table by id."""
         if not self.trainable:
             return
         key = f"{self.name}.W"
         W = self.params[key]
+        if ids is None:
+            grads[key] = grads[key] + dout if key in grads else np.ascontiguousarray(dout, dtype=W.dtype)
+            return
         if key not in grads:
             grads[key] = np.zeros_like(W)
         flat = np.ascontiguousarray(dout, dtype=W.dtype).reshape(-1, W.shape[1])

@@ -293,6 +293,7 @@ class Network:
         """Logits (B, C) and a cache for ``backward``. ids: (T, B) right-padded; lengths: (B,) >= 1.
         ``rng``: dropout masks (training); None means no dropout."""
         from rnntools.nn.kernels import seq_forward
+        from rnntools.nn.recurrent import step_rows
 
         cfg, p = self.cfg, self.params
         T, B = ids.shape
@@ -317,8 +318,8 @@ class Network:
                 Gs = np.empty((T, B, G * H), dtype)
                 Rn = np.empty((T, B, H), dtype) if cfg.cell == "gru" else np.empty((1, 1, 1), dtype)
                 WhT = np.ascontiguousarray(p[f"{name}.Wh"].T)
-                self._rows(seq_forward, B, (CELLS[cfg.cell], P, WhT, p[f"{name}.bn"], zeros, zeros, mask),
-                           (Y, Hs, Cs, Gs, Rn))
+                self._rows(seq_forward, B, (CELLS[cfg.cell], P.reshape(T * B, G * H), step_rows(T, B), WhT,
+                                            p[f"{name}.bn"], zeros, zeros, mask), (Y, Hs, Cs, Gs, Rn))
                 saved.append((Xin, Hs, Cs, Gs, Rn))
                 outs.append(Y if d == "f" else Y[rev, cols])
             X = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, B, F)

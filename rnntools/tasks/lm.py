@@ -186,25 +186,24 @@ class LanguageModel:
         """x, y: (T, B) ids. Returns (mean loss, grads, new state)."""
         from rnntools import nn
 
-        e, ec = self.embed.forward(x)
-        h, new_state, rc = self.rnn.forward(e, state, train=train, rng=rng)
+        # the recurrent stack reads the embedding table by id (no (T, B, E) copy; see Recurrent.forward)
+        h, new_state, rc = self.rnn.forward(self.embed.table, state, train=train, rng=rng, ids=x)
         logits, oc = self.out.forward(h)
         V = self.vocab_size
         loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, V), y.reshape(-1),
                                                  out=logits.reshape(-1, V))
         grads: dict = {}
         dh = self.out.backward(dlogits.reshape(logits.shape), oc, grads)
-        dx, _ = self.rnn.backward(dh, rc, grads, need_dx=self.embed.trainable)
+        dtable, _ = self.rnn.backward(dh, rc, grads, need_dx=self.embed.trainable)
         if self.embed.trainable:
-            self.embed.backward(dx, ec, grads)
+            self.embed.backward(dtable, None, grads)
         return float(loss), grads, new_state
 
     def log_probs(self, x: np.ndarray, y: np.ndarray, state=None, mask=None):
         """Per-position log-probabilities (T, B) of the targets y given inputs x, and the final state."""
         from rnntools import nn
 
-        e, _ = self.embed.forward(x)
-        h, new_state, _ = self.rnn.forward(e, state, mask=mask)
+        h, new_state, _ = self.rnn.forward(self.embed.table, state, mask=mask, ids=x)
         logits, _ = self.out.forward(h)
         logp = nn.log_softmax(logits.reshape(-1, self.vocab_size))
         picked = logp[np.arange(logp.shape[0]), y.reshape(-1)].reshape(y.shape)
