@@ -309,3 +309,23 @@ def test_sum_rows_by_id_reference():
     expected = np.zeros((7, 300))
     np.add.at(expected, ids, rows.astype(np.float64))
     assert np.abs(per_id_sums(ids, rows, 7) - expected).max() < 1e-4
+
+
+def test_exp32_against_numpy():
+    """The float32 exp of the softmax kernels (vectorised Cephes expf) against numpy's float64 exp."""
+    from numba import njit
+
+    from rnntools.nn.kernels import _exp
+
+    @njit
+    def exp_all(x, out):
+        for i in range(x.shape[0]):
+            out[i] = _exp(x[i])
+
+    x = np.concatenate([np.linspace(-87, 88, 20001), [-1e30, 1e30, 0.0, -0.0]]).astype(np.float32)
+    out = np.empty_like(x)
+    exp_all(x, out)
+    ref = np.exp(np.clip(x.astype(np.float64), -87, 88))
+    assert np.max(np.abs(out - ref) / ref) < 5e-7
+    exp_all(np.array([np.nan], np.float32), out[:1])
+    assert np.isnan(out[0])
