@@ -253,6 +253,34 @@ def twin_weights(twin, template: dict) -> dict:
     return p
 
 
+def set_twin_weights(twin, p: dict) -> None:
+    """rnntools parameters ``p`` into the twin (the inverse of ``twin_weights``). The engine's summed biases
+    go to b_ih with b_hh 0: any split of the same sum gives the same outputs, gradients and (two equal Adam
+    steps) updates."""
+    import torch
+
+    net, H = twin.net, HIDDEN
+
+    def put(param, value):
+        with torch.no_grad():
+            param.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)))
+
+    put(net.enc_embed.weight, p["enc.embed"])
+    put(net.dec_embed.weight, p["dec.embed"])
+    for side, gru in (("enc", net.enc), ("dec", net.dec)):
+        put(gru.weight_hh_l0, p[f"{side}.0.W"][:H].T)
+        put(gru.weight_ih_l0, p[f"{side}.0.W"][H:].T)
+        put(gru.bias_ih_l0, p[f"{side}.0.b"])
+        put(gru.bias_hh_l0, np.concatenate([np.zeros(2 * H, np.float32), p[f"{side}.0.bn"]]))
+    if "att.Wc" in p:
+        put(net.Wc.weight, p["att.Wc"].T)
+        put(net.Wc.bias, p["att.bc"])
+        if "att.Wa" in p:
+            put(net.Wa.weight, p["att.Wa"].T)
+    put(net.out.weight, p["out.W"].T)
+    put(net.out.bias, p["out.b"])
+
+
 def twin_check(data, updates=200):
     """Same initial weights, same batches, same learning rates on both sides: how far apart are the parameters
     after n Adam steps, relative to how far they moved? This checks the whole recipe (loss normalisation,
@@ -319,11 +347,18 @@ def exact_and_cer(side, test, tv, max_len):
 
 
 def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_seconds=600, attention="general",
-        seed=1, **extra):
+        seed=1, swap_init=False, **extra):
     from rnntools.tasks.seq2seq import length_batches
 
     sv, tv, train, test = data
     side = side_cls(sv, tv, train, attention=attention, seed=seed, **extra)
+    if swap_init:  # start from the OTHER side's initial weights for this seed
+        if side_cls is Ours:
+            twin = Twin(sv, tv, train, attention=attention, seed=seed)
+            for k, v in twin_weights(twin, side.model.params).items():
+                side.model.params[k][:] = v
+        else:
+            set_twin_weights(side, Ours(sv, tv, train, attention=attention, seed=seed).model.params)
     lengths = np.array([len(s) + len(t) for s, t in zip(*train)])
     max_len = max(len(t) for t in test[1]) + 2
     trained, step, history = 0.0, 0, []
@@ -368,6 +403,11 @@ def main():
     ap.add_argument("--study", choices=["none", "attention", "dropout", "speed", "twin-check"], default="none",
                     help="attention/dropout: rnntools only, one run each (none/dot/general, 0/0.2/0.4); "
                          "speed: ms per update, both sides; twin-check: both sides from the same weights")
+    ap.add_argument("--swap-init", action="store_true",
+                    help="each side starts from the other side's initial weights for its seed (is a slow start "
+                         "the draw or the method?)")
+    ap.add_argument("--seeds", type=str, default=None,
+                    help="comma-separated seeds, one repetition each (default: 1..reps)")
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="threads per side: torch.set_num_threads and the rnntools engine's workers [1]")
     ap.add_argument("--epochs", type=int, default=12, help="g2p: epochs per run")
@@ -410,12 +450,14 @@ def main():
         print(f"load: {os.getloadavg()}")
         return
     results = {"rnntools": [], "torch": []}
-    for rep in range(args.reps):
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [rep + 1 for rep in range(args.reps)]
+    for rep, seed in enumerate(seeds):
         order = (Ours, Twin) if rep % 2 == 0 else (Twin, Ours)
         for cls in order:
-            r = run(cls, data, seed=rep + 1, **kw)
+            r = run(cls, data, seed=seed, swap_init=args.swap_init, **kw)
             results[cls.name].append(r)
-            print(f"rep {rep} {cls.name:8s} {_fmt(r)}  load {os.getloadavg()[0]:.2f}", flush=True)
+            print(f"rep {rep} seed {seed}{' (swapped init)' if args.swap_init else ''} {cls.name:8s} {_fmt(r)}  "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
     print()
     med = {name: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "steps", "exact", "err")}
            for name, rs in results.items()}
