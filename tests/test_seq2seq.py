@@ -96,6 +96,21 @@ def test_gradients_of_teacher_forced_loss(cell, attention):
         assert err < 1e-6, f"{cell}/{attention} {name}: relative error {err:.2e}"
 
 
+@pytest.mark.parametrize("attention", ["general", "none"])
+def test_embedding_read_by_id_equals_gathered(attention, monkeypatch):
+    """Small vocabularies go to the engine as (table, ids); the gathered (T, B, E) input gives the same."""
+    cfg, p = _model("gru", attention)
+    srcs, tgts = _pairs()
+    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+    assert p["enc.embed"].shape[0] < batch.src.size and p["dec.embed"].shape[0] < batch.dec_in.size
+    loss, grads = s2s.loss_and_grads(p, cfg, batch)
+    monkeypatch.setattr(s2s, "_embedded", lambda table, ids, drops: (table[ids], None))
+    loss2, grads2 = s2s.loss_and_grads(p, cfg, batch)
+    assert loss == pytest.approx(loss2, rel=1e-12)
+    for k in p:
+        np.testing.assert_allclose(grads[k], grads2[k], rtol=1e-10, atol=1e-12, err_msg=k)
+
+
 def test_gradients_with_shared_vocabulary():
     cfg, p = _model("gru", "dot", layers=1, shared=True)
     srcs, tgts = _pairs()

@@ -304,24 +304,39 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
 def encode(p: dict, cfg: Config, src: np.ndarray, src_mask: np.ndarray, drops: dict | None = None):
     """Run the encoder stack. Returns top outputs (S, B, H) (0 at padding), final states per layer
     [(h (B, H), c (B, H) or None)], caches."""
-    x = p[_embed_name(cfg, "enc")][src]  # (S, B, E)
+    x, ids = _embedded(p[_embed_name(cfg, "enc")], src, drops)
     B = src.shape[1]
     h0 = np.zeros((B, cfg.hidden), x.dtype)
     finals, caches = [], []
     for layer in range(cfg.layers):
         if drops:
             x = x * drops[("enc", layer)]
-        x, sT, cache = _forward(cfg.cell, _layer(p, "enc", layer), x, src_mask, (h0, None))
+        x, sT, cache = _forward(cfg.cell, _layer(p, "enc", layer), x, src_mask, (h0, None),
+                                ids if layer == 0 else None)
         finals.append(sT)
         caches.append(cache)
     return x, finals, caches
 
 
-def _forward(cell: str, lp: dict, x: np.ndarray, mask: np.ndarray | None, state: tuple):
-    """One layer of the shared engine over (T, B, D); state (h, c or None). Returns y, (hT, cT), cache."""
+def _embedded(table: np.ndarray, ids: np.ndarray, drops: dict | None):
+    """The first layer's input: ``(table, ids)`` for the engine to read by id when the vocabulary has fewer
+    rows than the batch has positions (characters: the input projection is then V rows, not T*B, and the
+    embedding gradient comes back per row, no scatter), else ``(table[ids] (T, B, E), None)``; always the
+    latter with dropout, whose masks are per position."""
+    if not drops and table.shape[0] < ids.size:
+        return table, ids
+    return table[ids], None
+
+
+def _forward(cell: str, lp: dict, x: np.ndarray, mask: np.ndarray | None, state: tuple,
+             ids: np.ndarray | None = None):
+    """One layer of the shared engine over (T, B, D) (or a (V, D) table read by ``ids`` (T, B)); state
+    (h, c or None). Returns y, (hT, cT), cache."""
     from rnntools.nn.recurrent import cell_forward
 
-    return cell_forward(cell, lp["W"], lp["b"], lp.get("bn"), x, state[0], state[1], mask)
+    if ids is None:
+        return cell_forward(cell, lp["W"], lp["b"], lp.get("bn"), x, state[0], state[1], mask)
+    return cell_forward(cell, lp["W"], lp["b"], lp.get("bn"), x, state[0], state[1], mask, ids=ids)
 
 
 def _backward(cell: str, lp: dict, cache, dy: np.ndarray | None, dstate: tuple | None):
@@ -337,12 +352,13 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
     gradients of that sum by parameter name (None when ``grad`` is false). Returns (loss_sum, grads).
     ``drops``: dropout masks from ``dropout_masks`` (training only)."""
     He, finals, enc_caches = encode(p, cfg, batch.src, batch.src_mask, drops)
-    x = p[_embed_name(cfg, "dec")][batch.dec_in]  # (T, B, E)
+    x, ids = _embedded(p[_embed_name(cfg, "dec")], batch.dec_in, drops)  # (T, B, E) or the table
     dec_caches = []
     for layer in range(cfg.layers):
         if drops:
             x = x * drops[("dec", layer)]
-        x, _, cache = _forward(cfg.cell, _layer(p, "dec", layer), x, batch.tgt_mask, finals[layer])
+        x, _, cache = _forward(cfg.cell, _layer(p, "dec", layer), x, batch.tgt_mask, finals[layer],
+                               ids if layer == 0 else None)
         dec_caches.append(cache)
     Hd = x * drops["top"] if drops else x  # (T, B, H)
     T, B, H = Hd.shape
@@ -388,11 +404,15 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
         if drops:
             dx = dx * drops[("enc", layer)]
         g.update({f"enc.{layer}.{k}": v for k, v in gl.items()})
-    for side, ids, d in (("enc", batch.src, dx), ("dec", batch.dec_in, dembed_dec)):
+    for side, ids, d, cache in (("enc", batch.src, dx, enc_caches[0]), ("dec", batch.dec_in, dembed_dec,
+                                                                        dec_caches[0])):
         name = _embed_name(cfg, side)
         if name not in g:
             g[name] = np.zeros_like(p[name])
-        scatter_add_rows(g[name], ids.reshape(-1), np.ascontiguousarray(d).reshape(-1, d.shape[-1]))
+        if getattr(cache, "ids", None) is not None:
+            g[name] += d  # read by id: d is already the table's gradient (V, E)
+        else:
+            scatter_add_rows(g[name], ids.reshape(-1), np.ascontiguousarray(d).reshape(-1, d.shape[-1]))
     return loss, g
 
 
