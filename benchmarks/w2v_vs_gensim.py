@@ -11,12 +11,15 @@ Hyperparameters, both sides: dim 100, window 5, negative 5, sample 1e-3, min-cou
 alpha 0.025 (sg) / 0.05 (cbow), min_alpha 0.0001.
 
 Each training runs in its own process (peak RSS per process); sides alternate within each repetition and
-the order flips between repetitions. words/s = corpus words x epochs / training seconds (gensim: the
-train() call; rnntools: the training loop after its reading pass), plus an end-to-end rate that includes
-vocabulary building (gensim's build_vocab; rnntools' read-and-count pass). Quality: gensim's
-KeyedVectors.evaluate_word_analogies (restrict_vocab=30000) and evaluate_word_pairs on wordsim353, on the
-vectors each side exported in word2vec text format. Words per CPU-second (all threads, training only)
-is printed too: on a shared, overloaded machine it moves less with the load than wall-clock rates do.
+the order flips between repetitions. Repetition r uses seed r on both sides unless --seed fixes one: with
+one fixed seed, every repetition of a side starts from the same initial vectors, and the medians compare
+two single draws of a quantity (analogy accuracy) that moves by about a point from run to run.
+words/s = corpus words x epochs / training seconds (gensim: the train() call; rnntools: the training loop
+after its reading pass), plus an end-to-end rate that includes vocabulary building (gensim's build_vocab;
+rnntools' read-and-count pass). Quality: gensim's KeyedVectors.evaluate_word_analogies
+(restrict_vocab=30000) and evaluate_word_pairs on wordsim353, on the vectors each side exported in word2vec
+text format. Words per CPU-second (all threads, training only) is printed too: on a shared, overloaded
+machine it moves less with the load than wall-clock rates do.
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ import json, resource, sys, time
 from gensim.models import Word2Vec
 from gensim.models.word2vec import LineSentence
 corpus, arch, alpha, out, h = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], json.loads(sys.argv[5])
+seed = int(sys.argv[6])
 sentences = LineSentence(corpus)
 t0 = time.perf_counter()
 model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"], hs=0, sample=h["sample"],
                  min_count=h["min_count"], sg=1 if arch == "sg" else 0, cbow_mean=1, workers=h["threads"],
-                 alpha=alpha, min_alpha=0.0001, seed=1)
+                 alpha=alpha, min_alpha=0.0001, seed=seed)
 model.build_vocab(sentences)
 t1 = time.perf_counter()
 r = resource.getrusage(resource.RUSAGE_SELF)
@@ -65,11 +69,12 @@ sys.path.insert(0, sys.argv[1])
 from rnntools.w2v.train import Params, train
 from rnntools.w2v.vectors import load, write_word2vec
 corpus, arch, alpha, out, h = sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], json.loads(sys.argv[6])
+seed = int(sys.argv[7])
 model = out + ".npz"
 t0 = time.perf_counter()
 s = train([corpus], model, Params(arch=arch, dim=h["dim"], window=h["window"], negative=h["negative"],
           sample=h["sample"], min_count=h["min_count"], epochs=h["epochs"], threads=h["threads"], alpha=alpha,
-          min_alpha=0.0001, seed=1))
+          min_alpha=0.0001, seed=seed))
 t1 = time.perf_counter()
 r = resource.getrusage(resource.RUSAGE_SELF)
 peak = r.ru_maxrss / 1024
@@ -125,6 +130,8 @@ def main() -> None:
     parser.add_argument("--corpus", default=None, help="a text file instead of datasets.text_corpus_path()")
     parser.add_argument("--epochs", type=int, default=HYPER["epochs"])
     parser.add_argument("--reps-sg", type=int, default=None, help="repetitions for skip-gram (default --reps)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="one seed for every repetition (default: repetition r uses seed r on both sides)")
     args = parser.parse_args()
     import datasets
 
@@ -144,21 +151,22 @@ def main() -> None:
         reps = args.reps_sg if arch == "sg" and args.reps_sg else args.reps
         for rep in range(reps):
             order = ["gensim", "rnntools"] if rep % 2 == 0 else ["rnntools", "gensim"]
+            seed = str(args.seed if args.seed is not None else rep + 1)
             for side in order:
                 out = os.path.join(tmp, f"{side}-{arch}-{rep}.txt")
                 h = json.dumps(hyper)
                 if side == "gensim":
-                    r = run([GENSIM_CHILD, corpus, arch, str(alpha), out, h])
+                    r = run([GENSIM_CHILD, corpus, arch, str(alpha), out, h, seed])
                     r["total_seconds"] = r["vocab_seconds"] + r["train_seconds"]
                 else:
-                    r = run([RNNTOOLS_CHILD, ROOT, corpus, arch, str(alpha), out, h])
+                    r = run([RNNTOOLS_CHILD, ROOT, corpus, arch, str(alpha), out, h, seed])
                 r.update(run([QUALITY_CHILD, out, analogies, wordsim]))
                 r["wps"] = words * hyper["epochs"] / r["train_seconds"]
                 r["wps_total"] = words * hyper["epochs"] / r["total_seconds"]
                 r["wpcpu"] = words * hyper["epochs"] / r["cpu_seconds"]
                 os.remove(out)
                 runs[side].append(r)
-                print(f"  {arch} rep {rep + 1} {side:8s}: {r['wps'] / 1e6:.3f}M words/s train, "
+                print(f"  {arch} rep {rep + 1} seed {seed} {side:8s}: {r['wps'] / 1e6:.3f}M words/s train, "
                       f"{r['wps_total'] / 1e6:.3f}M end-to-end, {r['wpcpu'] / 1e6:.3f}M per CPU-s, "
                       f"peak {r['peak_mb']:.0f} MB, vocab {r['vocab']}, "
                       f"analogy {r['analogy']:.4f}, wordsim353 spearman {r['spearman']:.4f}  "
