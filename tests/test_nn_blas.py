@@ -1,6 +1,9 @@
 """rnntools.nn.blas: the project's one BLAS-threads mechanism (ctypes, no threadpoolctl)."""
 
+import sys
+
 import numpy as np
+import pytest
 
 from rnntools.nn import blas
 
@@ -30,3 +33,30 @@ def test_callers_use_the_one_mechanism(monkeypatch):
     trainer.set_threads(2)
     classify.limit_blas_threads(1)
     assert calls == [2, 1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt and getrusage fault counts")
+def test_training_steps_reuse_memory_without_page_faults():
+    """The engine keeps freed blocks for reuse (parallel.keep_freed_memory): a repeated forward/backward
+    with MB-sized activations must not fault its arrays back in every step."""
+    import resource
+
+    from rnntools import nn
+    from rnntools.nn.parallel import keep_freed_memory
+
+    assert keep_freed_memory()
+    params = {}
+    rnn = nn.Recurrent(params, "rnn", "lstm", 16, 64, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(50, 32, 16)).astype(np.float32)   # G: 50*32*256*4 = 1.6 MB
+
+    def step():
+        y, _, cache = rnn.forward(x)
+        rnn.backward(y, cache, {})
+
+    for _ in range(3):
+        step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        step()
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
+    assert faults < 100, f"{faults} page faults per step (one fresh 1.6 MB array alone costs ~400)"
