@@ -516,16 +516,31 @@ def softmax_xent(logits, targets, weights, scale, dlogits):
     weights: (N,). Returns sum_n weights[n] * nll[n]; dlogits = scale * weights[n] * (softmax - onehot)."""
     N, V = logits.shape
     total = 0.0
+    # one exp per logit, kept in a scratch row: each loop then reads one array and writes another that
+    # never overlaps it, so LLVM's runtime alias check passes and the loops vectorise even when dlogits
+    # is logits (in place); writing back into logits directly kept the loop scalar
+    e = np.empty(V, logits.dtype)
     for n in range(N):
-        w = weights[n]
-        lse = _logsumexp(logits[n])
-        y = targets[n]
-        if w != 0.0:
-            total += w * (lse - logits[n, y])
-        sw = scale * w
+        row = logits[n]
+        m = row[0]
+        for v in range(1, V):
+            if row[v] > m:
+                m = row[v]
+        s = _zero(m)
         for v in range(V):
-            dlogits[n, v] = sw * _exp(logits[n, v] - lse)   # lse has the logits' dtype, so float32 stays
-        dlogits[n, y] -= sw
+            x = _exp(row[v] - m)
+            e[v] = x
+            s += x
+        y = targets[n]
+        lse = m + np.log(s)
+        w = weights[n]
+        if w != 0.0:
+            total += w * (lse - row[y])
+        k = scale * w / s
+        out = dlogits[n]
+        for v in range(V):
+            out[v] = k * e[v]
+        out[y] -= scale * w
     return total
 
 
