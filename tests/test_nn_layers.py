@@ -258,3 +258,15 @@ def test_embedding_scatter_add_matches_numpy_add_at():
     ref = np.zeros((9, 4))
     np.add.at(ref, ids.reshape(-1), dout.reshape(-1, 4))
     assert np.abs(grads["e.W"] - ref).max() < 1e-12
+
+
+@pytest.mark.parametrize("K_, M, N", [(5, 3, 4), (3200, 64, 256), (1000, 7, 9)])
+def test_matmul_tn_reference(K_, M, N):
+    """a.T @ b with the shared dimension split across the workers and the partial products added."""
+    from rnntools.nn.parallel import matmul_tn
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(K_, M)), rng.normal(size=(K_, N))
+    out = np.full((M, N), np.nan)
+    assert matmul_tn(a, b, out=out) is out
+    assert np.abs(out - a.T @ b).max() < 1e-10
+    assert np.abs(matmul_tn(a.astype(np.float32), b.astype(np.float32)) - a.T @ b).max() < 1e-3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnntools.nn import kernels as K
-from rnntools.nn.parallel import column_sums, matmul, run_rows
+from rnntools.nn.parallel import column_sums, matmul, matmul_tn, run_rows
 
 
 class Embedding:
@@ -84,7 +84,7 @@ class Dense:
         W = self.params[f"{self.name}.W"]
         x2 = x.reshape(-1, W.shape[0])
         dy2 = dy.reshape(-1, W.shape[1])
-        for key, value in ((f"{self.name}.W", matmul(x2.T, dy2)), (f"{self.name}.b", column_sums(dy2))):
+        for key, value in ((f"{self.name}.W", matmul_tn(x2, dy2)), (f"{self.name}.b", column_sums(dy2))):
             if key in grads:
                 grads[key] += value
             else:

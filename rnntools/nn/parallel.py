@@ -107,6 +107,33 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
     return out
 
 
+def _dot_tn_part(a, b, parts, ranges, r0, r1):
+    np.dot(a[r0:r1].T, b[r0:r1], out=parts[ranges.index((r0, r1))])
+
+
+def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a.T @ b`` for 2-D a (K, M) and b (K, N) with a long shared dimension K (the weight gradients: K is
+    every time step of every batch row). Each worker multiplies its own block of K rows and the partial
+    (M, N) products are added. Why not split the output rows as ``matmul`` does: that hands each worker a
+    strided slice of a transposed operand; measured on this machine, 3,200 x 256 by 3,200 x 1,024 took
+    9.7 ms this way against 13.6 ms split by output rows (3.3 -> 2.7 ms at 128 x 512)."""
+    K, M = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = np.empty((M, N), np.result_type(a, b))
+    ranges = row_ranges(K, max(MIN_ROWS_PER_THREAD, 64))
+    if len(ranges) == 1 or 2 * M * N * K < MIN_FLOPS_PARALLEL:
+        np.dot(a.T, b, out=out)
+        return out
+    parts = [out] + [np.empty_like(out) for _ in ranges[1:]]
+    futures = [_pool().submit(_dot_tn_part, a, b, parts, ranges, r0, r1) for r0, r1 in ranges]
+    for f in futures:
+        f.result()
+    for part in parts[1:]:
+        out += part
+    return out
+
+
 def _sum_rows(a, r0, r1):
     return a[r0:r1].sum(axis=0)
 

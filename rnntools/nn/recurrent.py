@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntools.nn import kernels as K
-from rnntools.nn.parallel import column_sums, get_threads, matmul, run_rows, set_threads  # noqa: F401
+from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, run_rows, set_threads  # noqa: F401
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
 
@@ -122,7 +122,7 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dW = np.empty_like(W)
     dAx2 = dAx.reshape(T * B, GH)
     if cache.ids is None:
-        matmul(x.reshape(T * B, D).T, dAx2, out=dW[H:])
+        matmul_tn(x.reshape(T * B, D), dAx2, out=dW[H:])
         db = column_sums(dAx2)
     else:
         # the input-side gradient summed per id: the input at (t, b) is the table row ids[t, b], so
@@ -130,7 +130,7 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
         dAx2 = per_id_sums(cache.ids.reshape(-1), dAx2, x.shape[0])
         matmul(x.T, dAx2, out=dW[H:])
         db = dAx2.sum(axis=0)
-    matmul(cache.Hfull[:T].reshape(T * B, H).T, dAh.reshape(T * B, GH), out=dW[:H])
+    matmul_tn(cache.Hfull[:T].reshape(T * B, H), dAh.reshape(T * B, GH), out=dW[:H])
     grads = {"W": dW, "b": db}
     if kind == K.GRU:
         grads["bn"] = dAh[:, :, 2 * H:].sum(axis=(0, 1))
