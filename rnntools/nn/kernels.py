@@ -498,16 +498,21 @@ def step_forward(kind, x, Whs, Wxs, bs, bns, h, c, projW, projb, h_out, c_out, o
 
 
 @njit(inline="always", error_model="numpy")
-def _logsumexp(row):
-    """log(sum(exp(row))) without overflow: the max is taken out first."""
+def _shifted_exps(row, e):
+    """e[v] = exp(row[v] - m) with m = max(row), so nothing overflows; returns (m, sum(e)), and
+    log(sum(exp(row))) is m + log(sum(e)). The exps go to a scratch row rather than back into ``row`` (or
+    an output that may be ``row``): a loop that reads one array and writes another that never overlaps it
+    passes LLVM's runtime alias check and vectorises; writing in place kept it scalar."""
     m = row[0]
     for v in range(1, row.shape[0]):
         if row[v] > m:
             m = row[v]
     s = _zero(m)       # in the row's dtype: a float64 sum would send float32 rows through the scalar exp
     for v in range(row.shape[0]):
-        s += _exp(row[v] - m)
-    return m + np.log(s)
+        x = _exp(row[v] - m)
+        e[v] = x
+        s += x
+    return m, s
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -516,21 +521,10 @@ def softmax_xent(logits, targets, weights, scale, dlogits):
     weights: (N,). Returns sum_n weights[n] * nll[n]; dlogits = scale * weights[n] * (softmax - onehot)."""
     N, V = logits.shape
     total = 0.0
-    # one exp per logit, kept in a scratch row: each loop then reads one array and writes another that
-    # never overlaps it, so LLVM's runtime alias check passes and the loops vectorise even when dlogits
-    # is logits (in place); writing back into logits directly kept the loop scalar
-    e = np.empty(V, logits.dtype)
+    e = np.empty(V, logits.dtype)   # one exp per logit, reused for the gradient
     for n in range(N):
         row = logits[n]
-        m = row[0]
-        for v in range(1, V):
-            if row[v] > m:
-                m = row[v]
-        s = _zero(m)
-        for v in range(V):
-            x = _exp(row[v] - m)
-            e[v] = x
-            s += x
+        m, s = _shifted_exps(row, e)
         y = targets[n]
         lse = m + np.log(s)
         w = weights[n]
@@ -548,8 +542,10 @@ def softmax_xent(logits, targets, weights, scale, dlogits):
 def log_softmax_rows(logits, out):
     """out[n] = log softmax(logits[n]); logits, out: (N, V)."""
     N, V = logits.shape
+    e = np.empty(V, logits.dtype)
     for n in range(N):
-        lse = _logsumexp(logits[n])
+        m, s = _shifted_exps(logits[n], e)
+        lse = m + np.log(s)
         for v in range(V):
             out[n, v] = logits[n, v] - lse
 

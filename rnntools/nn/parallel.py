@@ -107,8 +107,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
     return out
 
 
-def _dot_tn_part(a, b, parts, ranges, r0, r1):
-    np.dot(a[r0:r1].T, b[r0:r1], out=parts[ranges.index((r0, r1))])
+def _dot_tn_part(a, b, out, r0, r1):
+    np.dot(a[r0:r1].T, b[r0:r1], out=out)
 
 
 def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -126,7 +126,7 @@ def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np
         np.dot(a.T, b, out=out)
         return out
     parts = [out] + [np.empty_like(out) for _ in ranges[1:]]
-    futures = [_pool().submit(_dot_tn_part, a, b, parts, ranges, r0, r1) for r0, r1 in ranges]
+    futures = [_pool().submit(_dot_tn_part, a, b, part, r0, r1) for part, (r0, r1) in zip(parts, ranges)]
     for f in futures:
         f.result()
     for part in parts[1:]:
