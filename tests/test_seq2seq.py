@@ -54,30 +54,6 @@ def test_padded_pairs_gather_the_same_batches_as_make_batch():
             np.testing.assert_array_equal(a, b, err_msg=field)
 
 
-def test_adam_is_pytorchs_update_with_its_clipping():
-    """Against the formulas of torch.optim.Adam and clip_grad_norm_ written out in numpy (float64)."""
-    rng = np.random.default_rng(6)
-    p = {"a": rng.normal(size=(3, 4)), "b": rng.normal(size=5)}
-    ref = {k: v.copy() for k, v in p.items()}
-    m = {k: np.zeros_like(v) for k, v in p.items()}
-    v2 = {k: np.zeros_like(v) for k, v in p.items()}
-    opt = s2s.Adam(p, clip=1.0)
-    for t in range(1, 4):
-        grads = {k: rng.normal(size=v.shape) * 3 for k, v in p.items()}
-        scale = 0.5
-        norm = math.sqrt(sum(float(((g * scale) ** 2).sum()) for g in grads.values()))
-        coef = min(1.0, 1.0 / (norm + 1e-6))
-        for k, g in grads.items():
-            g = g * scale * coef
-            m[k] = 0.9 * m[k] + 0.1 * g
-            v2[k] = 0.999 * v2[k] + 0.001 * g * g
-            denom = np.sqrt(v2[k]) / math.sqrt(1 - 0.999 ** t) + 1e-8
-            ref[k] -= (0.01 / (1 - 0.9 ** t)) * m[k] / denom
-        assert opt.update(grads, 0.01, scale) == pytest.approx(norm)
-        for k in p:
-            np.testing.assert_allclose(p[k], ref[k], rtol=1e-12, atol=1e-14)
-
-
 @pytest.mark.parametrize("cell,attention", [("gru", "general"), ("lstm", "dot"), ("rnn", "none"),
                                             ("gru", "none"), ("lstm", "general")])
 def test_gradients_of_teacher_forced_loss(cell, attention):
@@ -341,6 +317,39 @@ def test_resume_continues(tmp_path, run_cli):
 
     meta = load_model(str(model)).meta
     assert meta["training"]["counters"]["step"] == 8
+
+
+def test_resume_from_a_file_with_the_old_optimiser_state_names(tmp_path, run_cli):
+    """Files written before seq2seq used the shared optimiser (rnntools.nn.optim) hold the same Adam state as
+    ``state.adam.<param>.m``/``.v`` and ``adam_t``. Such a file (rebuilt here from a new one: the same values
+    under the old names) resumes exactly as the uninterrupted run goes on."""
+    from rnntools.io import load_model, save_model
+
+    train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
+    args = ["rnn-train", "--task", "seq2seq", train_path, "--hidden", "8", "--embed-dim", "4",
+            "--attention", "none", "--threads", "1"]
+    assert run_cli([*args, "-o", tmp_path / "full.npz", "--max-steps", "8"]).exit_code == 0
+    assert run_cli([*args, "-o", tmp_path / "half.npz", "--max-steps", "4"]).exit_code == 0
+    half = load_model(str(tmp_path / "half.npz"))
+    arrays = {}
+    for key, value in half.arrays.items():
+        if key.startswith("state.optim."):
+            _, _, slot, name = key.split(".", 3)
+            key = f"state.adam.{name}.{slot}"
+        arrays[key] = value
+    assert {"state.adam.enc.0.W.m", "state.adam.dec.embed.v", "state.adam.out.b.m"} <= set(arrays)
+    meta = {k: v for k, v in half.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    meta["training"]["task"] = {"adam_t": meta["training"]["task"]["t"]}
+    old = tmp_path / "old.npz"
+    save_model(old, "seq2seq", arrays, meta)
+
+    result = run_cli([*args, "-o", old, "--max-steps", "8", "--resume", old])
+    assert result.exit_code == 0, result.stderr
+    resumed, full = load_model(str(old)), load_model(str(tmp_path / "full.npz"))
+    assert resumed.meta["training"]["task"] == {"optimizer": "adam", "t": 8}
+    assert set(resumed.arrays) == set(full.arrays)
+    for key, value in full.arrays.items():
+        np.testing.assert_array_equal(resumed.arrays[key], value, err_msg=key)
 
 
 def test_gradients_with_dropout_masks():

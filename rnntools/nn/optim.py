@@ -7,18 +7,31 @@ import numpy as np
 from rnntools.nn import kernels as K
 
 
-def global_norm(grads: dict) -> float:
-    return float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads.values())))
+def global_norm(grads: dict, doubled: dict | None = None) -> float:
+    """The L2 norm over all gradients. ``doubled`` (name -> slice): parts that stand for two parameters with
+    equal gradients (see ``Adam``), so they count twice, as they would in PyTorch's norm over both."""
+    sq = sum(float(np.dot(g.ravel(), g.ravel())) for g in grads.values())
+    if doubled:
+        sq += sum(float(np.dot(grads[k][sl].ravel(), grads[k][sl].ravel())) for k, sl in doubled.items()
+                  if k in grads)
+    return float(np.sqrt(sq))
 
 
-def clip_grad_norm(grads: dict, max_norm: float) -> float:
-    """Scales all gradients in place so that their global L2 norm is at most ``max_norm`` (<= 0: no clip).
-    Returns the norm before clipping (NaN/inf tells the caller that training diverged)."""
-    norm = global_norm(grads)
+def clip_grad_norm(grads: dict, max_norm: float, *, scale: float = 1.0, doubled: dict | None = None) -> float:
+    """Scales all gradients in place so that their global L2 norm is at most ``max_norm`` (<= 0: no clip),
+    with PyTorch's coefficient (``clip_grad_norm_``: max_norm / (norm + 1e-6)). Returns the norm before
+    clipping (NaN/inf tells the caller that training diverged).
+
+    ``scale``: the gradients are first multiplied by it (a loss summed over tokens becomes a mean), folded
+    into the one in-place multiplication so that the scaled gradients are rounded once, not twice.
+    ``doubled``: see ``global_norm``."""
+    norm = global_norm(grads, doubled) * scale
+    coef = scale
     if max_norm > 0 and np.isfinite(norm) and norm > max_norm:
-        scale = max_norm / (norm + 1e-6)
+        coef = scale * (max_norm / (norm + 1e-6))
+    if coef != 1.0:
         for g in grads.values():
-            g *= scale
+            g *= coef
     return norm
 
 
@@ -28,18 +41,40 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1)
 
 
+def _check_doubled(params: dict, doubled: dict | None) -> dict:
+    doubled = dict(doubled or {})
+    unknown = set(doubled) - set(params)
+    if unknown:
+        raise ValueError(f"doubled names no parameter: {', '.join(sorted(unknown))}")
+    return doubled
+
+
 class Adam:
     """Adam (Kingma & Ba; PyTorch's update) over ``params``; ``step(grads)`` updates the parameters named in
-    ``grads`` in place. ``state_arrays()``/``load_state()`` round-trip its state through a model file."""
+    ``grads`` in place. ``state_arrays()``/``load_state()`` round-trip its state through a model file.
+
+    ``doubled`` (name -> slice or index): parts of a parameter that stand for the SUM of two parameters of
+    another formulation, e.g. PyTorch's b_ih + b_hh where the engine has one bias. Trained as two, each gets
+    the same gradient, so the same moments and the same step, and their sum moves twice as far: these parts
+    take their step twice. (Pair with ``clip_grad_norm(..., doubled=...)``, where they count twice.)"""
 
     kind = "adam"
 
     def __init__(self, params: dict, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+                 weight_decay: float = 0.0, doubled: dict | None = None):
         self.params, self.lr, self.betas, self.eps, self.weight_decay = params, lr, betas, eps, weight_decay
+        self.doubled = _check_doubled(params, doubled)
         self.t = 0
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
+
+    def init_state(self) -> None:
+        """Create the (zero) moments of every parameter now rather than at its first step, so that
+        ``--resume`` has arrays to load into. Changes no update."""
+        for name, p in self.params.items():
+            if name not in self.m:
+                self.m[name] = np.zeros_like(p)
+                self.v[name] = np.zeros_like(p)
 
     def step(self, grads: dict) -> None:
         self.t += 1
@@ -50,8 +85,12 @@ class Adam:
             if name not in self.m:
                 self.m[name] = np.zeros_like(p)
                 self.v[name] = np.zeros_like(p)
+            sl = self.doubled.get(name)
+            before = None if sl is None else p[sl].copy()
             K.adam_update(_flat(p), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), _flat(self.m[name]),
                           _flat(self.v[name]), self.lr, b1, b2, self.eps, bc1, bc2, self.weight_decay)
+            if sl is not None:
+                p[sl] += p[sl] - before
 
     def state_arrays(self, prefix: str = "optim.") -> dict[str, np.ndarray]:
         out = {f"{prefix}t": np.array(self.t, np.int64)}
@@ -74,12 +113,14 @@ class Adam:
 
 
 class SGD:
-    """Plain SGD with optional momentum; same interface as ``Adam``."""
+    """Plain SGD with optional momentum; same interface as ``Adam`` (``doubled`` included)."""
 
     kind = "sgd"
 
-    def __init__(self, params: dict, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, params: dict, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0,
+                 doubled: dict | None = None):
         self.params, self.lr, self.momentum, self.weight_decay = params, lr, momentum, weight_decay
+        self.doubled = _check_doubled(params, doubled)
         self.t = 0
         self.buf: dict[str, np.ndarray] = {}
 
@@ -89,8 +130,18 @@ class SGD:
             p = self.params[name]
             if name not in self.buf:
                 self.buf[name] = np.zeros_like(p) if self.momentum else np.zeros(1, p.dtype)
+            sl = self.doubled.get(name)
+            before = None if sl is None else p[sl].copy()
             K.sgd_update(_flat(p), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), _flat(self.buf[name]),
                          self.lr, self.momentum, self.weight_decay)
+            if sl is not None:
+                p[sl] += p[sl] - before
+
+    def init_state(self) -> None:
+        """As ``Adam.init_state`` (momentum buffers)."""
+        for name, p in self.params.items():
+            if name not in self.buf:
+                self.buf[name] = np.zeros_like(p) if self.momentum else np.zeros(1, p.dtype)
 
     def state_arrays(self, prefix: str = "optim.") -> dict[str, np.ndarray]:
         out = {f"{prefix}t": np.array(self.t, np.int64)}

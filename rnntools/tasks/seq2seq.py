@@ -22,7 +22,8 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError
-from rnntools.nn.kernels import adam_update, scatter_add_rows, softmax_xent
+from rnntools.nn.kernels import scatter_add_rows, softmax_xent
+from rnntools.nn.optim import clip_grad_norm, make_optimizer
 from rnntools.tasks import attention as att
 from rnntools.text import Vocab, tokenize_chars, tokenize_words
 
@@ -266,8 +267,9 @@ def init_params(cfg: Config, seed: int = 1, dtype=np.float32) -> dict[str, np.nd
 def summed_bias_slices(cfg: Config) -> dict[str, slice]:
     """Where the engine's single bias stands for PyTorch's b_ih + b_hh (see ``init_params``): GRU r and z
     gates, all of RNN's and LSTM's. Trained as two parameters (PyTorch), each gets the same gradient and the
-    same Adam step, so their sum moves twice as far as one parameter would; ``Adam(doubled=...)`` does the
-    same for these slices, so the two sides of the benchmark train the same way, not only start the same."""
+    same Adam step, so their sum moves twice as far as one parameter would; the shared optimiser's
+    ``doubled`` option (``rnntools.nn.optim``) does the same for these slices, and ``clip_grad_norm`` counts
+    them twice, so the two sides of the benchmark train the same way, not only start the same."""
     H = cfg.hidden
     summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(0, None)
     return {f"{side}.{layer}.b": summed for side in ("enc", "dec") for layer in range(cfg.layers)}
@@ -596,56 +598,6 @@ def score_predictions(predictions: Sequence[str], references: Sequence[str], lev
     return out
 
 
-# --- optimiser -----------------------------------------------------------------------------------------
-
-class Adam:
-    """Adam (Kingma & Ba) with global-norm clipping; moments live in ``state`` for --resume.
-
-    The update is PyTorch's (``torch.optim.Adam``: eps added to sqrt(v / (1 - b2^t)), the engine's
-    ``adam_update`` kernel) and so is the clipping coefficient (``clip_grad_norm_``: max / (norm + 1e-6)), so
-    that the benchmark's twin and this side follow the same recipe, not two readings of the paper."""
-
-    def __init__(self, params: dict, clip: float = 5.0, betas=(0.9, 0.999), eps: float = 1e-8,
-                 sgd: bool = False, doubled: dict | None = None):
-        self.params, self.clip, self.b1, self.b2, self.eps, self.sgd = params, clip, *betas, eps, sgd
-        self.doubled = doubled or {}
-        self.t = 0
-        self.state = {} if sgd else {f"{k}.{m}": np.zeros_like(v) for k, v in params.items() for m in "mv"}
-
-    def update(self, grads: dict, lr: float, scale: float = 1.0) -> float:
-        """Apply ``grads * scale`` (the arrays in ``grads`` are scaled in place); returns the gradient norm
-        before clipping. Slices in ``doubled`` (name -> slice) stand for the sum of two parameters with equal
-        gradients (``summed_bias_slices``): they count twice in the norm and move twice the step."""
-        sq = sum(float(np.vdot(g, g)) for g in grads.values())
-        sq += sum(float(np.vdot(grads[k][sl], grads[k][sl])) for k, sl in self.doubled.items() if k in grads)
-        norm = math.sqrt(sq) * scale
-        if self.clip and norm > self.clip:
-            scale *= self.clip / (norm + 1e-6)
-        self.t += 1
-        if self.sgd:
-            for k, g in grads.items():
-                self.params[k] -= (lr * scale) * g
-                if k in self.doubled:
-                    self.params[k][self.doubled[k]] -= (lr * scale) * g[self.doubled[k]]
-            return norm
-        b1, b2 = self.b1, self.b2
-        bc1, bc2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
-        for k, g in grads.items():
-            p, m, v = self.params[k], self.state[f"{k}.m"], self.state[f"{k}.v"]
-            if not (p.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
-                raise ValueError(f"parameter {k} and its moments must be C-contiguous (updated in place)")
-            g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
-            if scale != 1.0:
-                g *= scale
-            sl = self.doubled.get(k)
-            before = p[sl].copy() if sl is not None else None
-            adam_update(p.reshape(-1), g, m.reshape(-1), v.reshape(-1), lr, b1, b2, self.eps, bc1, bc2, 0.0)
-            if sl is not None:
-                # both of the two parameters take this same step (same gradients, so same moments)
-                p[sl] += p[sl] - before
-        return norm
-
-
 # --- the task for the trainer --------------------------------------------------------------------------
 
 @dataclass
@@ -730,7 +682,13 @@ class Seq2SeqTask:
         self.batch = batch
         self.teacher_forcing = teacher_forcing
         self.dropout = dropout
-        self.opt = Adam(self.p, clip=clip, sgd=optimizer == "sgd", doubled=summed_bias_slices(self.cfg))
+        # PyTorch's recipe, so that the benchmark's twin and this side follow one reading of the paper:
+        # torch.optim.Adam's update and clip_grad_norm_'s coefficient (both the shared optimiser's), with
+        # the summed biases stepped as the two parameters they stand for
+        self.clip, self.optimizer = clip, optimizer
+        self.doubled = summed_bias_slices(self.cfg)
+        self.opt = make_optimizer(optimizer, self.p, doubled=self.doubled)
+        self.opt.init_state()  # the moments exist from the start, so --resume can load into them
         self.unit = "tokens"
         self._lengths = np.array([len(t) + len(s) for s, t in zip(self.train_src, self.train_tgt)])
         tv = model.tgt_vocab
@@ -759,7 +717,12 @@ class Seq2SeqTask:
             drops = dropout_masks(self.cfg, batch, self.dropout, rng, self.p["out.W"].dtype)
         loss, grads = loss_and_grads(self.p, self.cfg, batch, drops=drops)
         n = batch.tokens
-        self.opt.update(grads, lr, 1.0 / n)
+        # the loss is summed over tokens: its mean's gradients are these times 1/n (folded into the clip)
+        norm = clip_grad_norm(grads, self.clip, scale=1.0 / n, doubled=self.doubled)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            return float("nan"), n  # the trainer stops; the parameters stay as they were
+        self.opt.lr = lr
+        self.opt.step(grads)
         return loss, n
 
     def evaluate(self) -> dict | None:
@@ -784,13 +747,22 @@ class Seq2SeqTask:
         return self.p
 
     def train_state(self) -> dict:
-        return {f"adam.{k}": v for k, v in self.opt.state.items()}
+        if self.optimizer != "adam":
+            return {}
+        out = {}
+        for k in self.p:
+            out[f"optim.m.{k}"] = self.opt.m[k]
+            out[f"optim.v.{k}"] = self.opt.v[k]
+        return out
 
     def train_meta(self) -> dict:
-        return {"adam_t": self.opt.t}
+        return {"optimizer": self.optimizer, "t": self.opt.t}
 
     def load_train_meta(self, meta: dict) -> None:
-        self.opt.t = int(meta.get("adam_t", 0))
+        if meta.get("optimizer", self.optimizer) != self.optimizer:
+            raise UsageError(f"cannot --resume with --optimizer {self.optimizer}: the model was trained with "
+                             f"{meta['optimizer']}")
+        self.opt.t = int(meta.get("t", 0))
 
     def save(self, path: str, arrays: dict, meta: dict) -> None:
         from rnntools.io import save_model
@@ -833,6 +805,8 @@ def train(inputs: Sequence[str], output: str, engine: dict, *, source_field: str
 
         engine_workers(config.threads)  # the recurrent engine's time loops split the batch over this many
     resume = load_model(config.resume, KIND) if config.resume else None
+    if resume is not None:
+        migrate_training_state(resume)
     level, target_level = config.level, target_level or config.level
     if resume is not None:
         prior = Seq2SeqModel.from_file(resume)
@@ -887,6 +861,25 @@ def train(inputs: Sequence[str], output: str, engine: dict, *, source_field: str
                  f"{model.cfg.cell} "
                  f"{model.cfg.layers}x{model.cfg.hidden}, attention {model.cfg.attention}")
     return fit(task, config, output, resume=resume)
+
+
+def migrate_training_state(model) -> None:
+    """Renames, in place, the optimiser state of a model file written before seq2seq used the shared
+    optimiser (``rnntools.nn.optim``): arrays ``state.adam.<param>.m``/``.v`` become
+    ``state.optim.m.<param>``/``state.optim.v.<param>`` and the step count ``adam_t`` becomes ``t``.
+    The values are the same (the same Adam), so such a file resumes exactly where it stopped."""
+    arrays = model.arrays
+    moved = 0
+    for key in [k for k in arrays if k.startswith("state.adam.")]:
+        name, slot = key[len("state.adam."):].rsplit(".", 1)
+        if slot in ("m", "v"):
+            arrays[f"state.optim.{slot}.{name}"] = arrays.pop(key)
+            moved += 1
+    task = model.meta.get("training", {}).get("task")
+    if isinstance(task, dict) and "adam_t" in task:
+        if moved:  # an old SGD run saved its step count under the same name, but no moments
+            task.setdefault("optimizer", "adam")
+        task["t"] = task.pop("adam_t")
 
 
 def blas_threads(n: int) -> None:
