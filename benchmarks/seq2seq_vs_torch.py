@@ -16,8 +16,9 @@ Tasks
 Both sides: char embedding 64, 1-layer GRU 128 encoder whose final state (at each row's last real token)
 starts a 1-layer GRU 128 decoder, Luong "general" attention without input feeding, softmax output; loss
 summed over target tokens / tokens; Adam lr 3e-3, global-norm clip 5; batch 64, the same batches in the same
-order (length-bucketed, seeded); greedy decoding. ``--lr``, ``--batch`` and ``--lr-half-life`` (exponential decay,
-lr * 0.5 ** (update / half-life)) change both sides alike. Repetition r uses seed r + 1 on both sides (initial
+order (length-bucketed, seeded); greedy decoding. ``--lr``, ``--batch``, ``--lr-half-life`` (exponential decay,
+lr * 0.5 ** (update / half-life)) and ``--lr-floor`` (the decayed rate never below it; ``lr_at``) change both
+sides alike. Repetition r uses seed r + 1 on both sides (initial
 weights and batch order), sides alternating which goes first.
 
 Threads: one per side by default (torch.set_num_threads(1); the rnntools engine's single worker with
@@ -46,6 +47,14 @@ sys.path.insert(0, ROOT)
 
 EMBED, HIDDEN, BATCH, LR, CLIP = 64, 128, 64, 3e-3, 5.0
 HALF_LIFE = 0  # learning-rate half-life in updates (0: constant); --lr-half-life
+LR_FLOOR = 0.0  # the decayed rate never goes below this; --lr-floor
+THRESHOLDS = (0.95, 0.98, 0.99)  # addition: time and updates to each are reported
+
+
+def lr_at(step: int) -> float:
+    """The learning rate for update ``step`` (0-based), the same function on both sides."""
+    lr = LR * 0.5 ** (step / HALF_LIFE) if HALF_LIFE else LR
+    return max(lr, LR_FLOOR)
 THREADS = 1  # threads per side: torch.set_num_threads and the rnntools engine's workers; --threads
 
 
@@ -297,7 +306,7 @@ def twin_check(data, updates=200):
     lengths = np.array([len(s) + len(t) for s, t in zip(*train)])
     batches = length_batches(lengths, BATCH, np.random.default_rng([1, 2, 0]))
     for step, idx in enumerate(batches[:updates], 1):
-        lr = LR * 0.5 ** (step / HALF_LIFE) if HALF_LIFE else LR
+        lr = lr_at(step)
         ours.step(idx, lr)
         twin.step(idx, lr)
         if step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) or step == updates:
@@ -362,13 +371,14 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
     lengths = np.array([len(s) + len(t) for s, t in zip(*train)])
     max_len = max(len(t) for t in test[1]) + 2
     trained, step, history = 0.0, 0, []
+    first = {}  # threshold -> (seconds, updates) of the first evaluation at or above it
     best = (0.0, 1.0, 0.0)
     epoch = 0
     while True:
         batches = length_batches(lengths, BATCH, np.random.default_rng([seed, 2, epoch]))
         for idx in batches:
             t0 = time.perf_counter()
-            side.step(idx, LR * 0.5 ** (step / HALF_LIFE) if HALF_LIFE else LR)
+            side.step(idx, lr_at(step))
             trained += time.perf_counter() - t0
             step += 1
             if eval_every and step % eval_every == 0:
@@ -377,11 +387,15 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
                 print(f"  {side.name} step {step} {trained:.1f}s exact {exact:.4f}", file=sys.stderr, flush=True)
                 if exact > best[0]:
                     best = (exact, err, trained)
+                for th in THRESHOLDS:
+                    if exact >= th and th not in first:
+                        first[th] = (trained, step)
                 if target is not None and exact >= target:
-                    return {"reached": True, "seconds": trained, "steps": step, "exact": exact, "err": err}
+                    return {"reached": True, "seconds": trained, "steps": step, "exact": exact, "err": err,
+                            "first": first}
             if trained > max_seconds:
                 return {"reached": False, "seconds": trained, "steps": step, "exact": best[0], "err": best[1],
-                        "history": history}
+                        "history": history, "first": first}
         epoch += 1
         if not eval_every:
             exact, err = exact_and_cer(side, test, tv, max_len)
@@ -396,7 +410,7 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
 
 
 def main():
-    global LR, BATCH, HALF_LIFE, THREADS
+    global LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", choices=["addition", "g2p"], default="addition")
     ap.add_argument("--reps", type=int, default=3)
@@ -417,10 +431,12 @@ def main():
     ap.add_argument("--batch", type=int, default=BATCH, help="batch size, both sides [64]")
     ap.add_argument("--lr-half-life", type=float, default=0,
                     help="halve the learning rate every this many updates, both sides (0: constant)")
+    ap.add_argument("--lr-floor", type=float, default=0.0,
+                    help="the halved learning rate stops at this value, both sides (0: no floor)")
     args = ap.parse_args()
-    LR, BATCH, HALF_LIFE, THREADS = args.lr, args.batch, args.lr_half_life, args.threads
-    print(f"settings: lr {LR} batch {BATCH} lr half-life {HALF_LIFE or 'none'} updates, {THREADS} thread(s) "
-          "per side", flush=True)
+    LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS = args.lr, args.batch, args.lr_half_life, args.lr_floor, args.threads
+    print(f"settings: lr {LR} batch {BATCH} lr half-life {HALF_LIFE or 'none'} updates, floor {LR_FLOOR or 'none'}, "
+          f"{THREADS} thread(s) per side", flush=True)
     if args.task == "addition":
         train, test, level = addition_data()
         kw = dict(target=0.99, eval_every=200, max_seconds=args.max_seconds)
@@ -469,6 +485,17 @@ def main():
               f"reached target: {reached}")
     if any(r["reached"] is False for rs in results.values() for r in rs):
         print("(a run that did not reach the target counts with its capped time: that median is a lower bound)")
+    if args.task == "addition":
+        for name, rs in results.items():
+            parts = []
+            for th in THRESHOLDS:
+                got = [r["first"][th] for r in rs if th in r.get("first", {})]
+                if got:
+                    secs, ups = statistics.median(g[0] for g in got), statistics.median(g[1] for g in got)
+                    parts.append(f"{th:.0%}: {len(got)} of {len(rs)}, median {secs:.1f} s ({ups:.0f} updates)")
+                else:
+                    parts.append(f"{th:.0%}: 0 of {len(rs)}")
+            print(f"time to threshold {name:8s} " + "; ".join(parts))
     print(f"time ratio torch/rnntools: {med['torch']['seconds'] / med['rnntools']['seconds']:.2f}")
     print(f"exact-match difference rnntools - torch: {100 * (med['rnntools']['exact'] - med['torch']['exact']):+.2f} "
           "points")
@@ -477,6 +504,8 @@ def main():
 
 def _fmt(r):
     extra = f" best_at {r['best_at']:.1f}s" if "best_at" in r else ""
+    for th, (secs, steps) in sorted(r.get("first", {}).items()):
+        extra += f" {th:.0%}@{secs:.1f}s/{steps}"
     return (f"seconds {r['seconds']:.1f} steps {r['steps']} exact {r['exact']:.4f} err {r['err']:.4f} "
             f"reached {r['reached']}{extra}")
 
