@@ -72,10 +72,8 @@ class Ours:
         nn = self.nn
         # as rnntools.tasks.lm does it: the stack reads the embedding table by id
         y, self.state, rc = self.rnn.forward(self.emb.table, self.state, ids=x_ids)
-        logits, oc = self.out.forward(y)
-        loss, d = nn.softmax_cross_entropy(logits.reshape(-1, self.V), y_ids.reshape(-1), out=logits)
         grads = {}
-        dy = self.out.backward(d.reshape(logits.shape), oc, grads)
+        loss, dy = self.out.softmax_cross_entropy(y, y_ids, grads)
         dtable, _ = self.rnn.backward(dy, rc, grads)
         self.emb.backward(dtable, None, grads)
         nn.clip_grad_norm(grads, 5.0)
@@ -183,7 +181,7 @@ def time_generate(model, n):
 
 def profile(model, gen, steps):
     """Where rnntools' training step spends its time, stage by stage (ms per step)."""
-    nn, V, acc = model.nn, model.V, {}
+    nn, acc = model.nn, {}
 
     def timed(name, fn, *args, **kwargs):
         t = time.perf_counter()
@@ -194,10 +192,8 @@ def profile(model, gen, steps):
     for _ in range(steps):
         x_ids, y_ids = next(gen)
         y, model.state, rc = timed("recurrent fwd", model.rnn.forward, model.emb.table, model.state, ids=x_ids)
-        logits, oc = timed("dense fwd", model.out.forward, y)
-        _, d = timed("softmax CE", nn.softmax_cross_entropy, logits.reshape(-1, V), y_ids.reshape(-1), out=logits)
         grads = {}
-        dy = timed("dense bwd", model.out.backward, d.reshape(logits.shape), oc, grads)
+        _, dy = timed("dense + softmax CE", model.out.softmax_cross_entropy, y, y_ids, grads)
         dtable, _ = timed("recurrent bwd", model.rnn.backward, dy, rc, grads)
         timed("embedding bwd", model.emb.backward, dtable, None, grads)
         timed("clip", nn.clip_grad_norm, grads, 5.0)

@@ -256,17 +256,20 @@ def test_dot_nt_reference(dtype):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("V", [3, 40])   # 3: read by id (V small against T*B); 40: gathered first
-def test_table_input_equals_gathered_input(cell, V):
+@pytest.mark.parametrize("V, Bn", [(3, 3), (40, 3), (3, 20)])   # V 3: read by id (V small against T*B);
+def test_table_input_equals_gathered_input(cell, V, Bn):          # 40: gathered first; Bn 20: two workers
     """forward(table, ids=...) is the forward of table[ids]; its backward returns the table's gradient, the
-    scatter-add of the input gradient, and the same parameter gradients."""
+    scatter-add of the input gradient, and the same parameter gradients. With Bn 20 on two workers, each
+    worker sums its own rows' input gradients per id inside the time loop, and the partial sums add up."""
+    nn.set_threads(2)
     rnn, p, rng = make(cell, layers=2)
-    Tn, Bn = 5, 3
+    Tn = 5
     table = rng.normal(size=(V, D))
     ids = rng.integers(0, V, (Tn, Bn))
     ids[:, 0] = 1                       # repeated ids: their gradients must add up
     mask = np.ones((Tn, Bn))
     mask[3:, 2] = 0
+    assert len(nn.parallel.row_ranges(Bn)) == (2 if Bn == 20 else 1)
     state = tuple(rng.normal(size=s.shape) for s in rnn.zero_state(Bn))
     dy = rng.normal(size=(Tn, Bn, H))
     y1, s1, c1 = rnn.forward(table, state, mask, ids=ids)
@@ -299,16 +302,6 @@ def test_table_input_gradients_finite_differences(cell):
     assert_grad(loss, table, dtable, name="table")
     for k in ("rnn.0.W", "rnn.0.b"):
         assert_grad(loss, p[k], grads[k], name=k)
-
-
-def test_sum_rows_by_id_reference():
-    from rnntools.nn.recurrent import per_id_sums
-    rng = np.random.default_rng(6)
-    ids = rng.integers(0, 7, 500)
-    rows = rng.normal(size=(500, 300)).astype(np.float32)
-    expected = np.zeros((7, 300))
-    np.add.at(expected, ids, rows.astype(np.float64))
-    assert np.abs(per_id_sums(ids, rows, 7) - expected).max() < 1e-4
 
 
 def test_exp32_against_numpy():

@@ -46,10 +46,12 @@ def test_dense_gradients():
 
 
 @pytest.mark.parametrize("normalize", [True, False])
-def test_softmax_cross_entropy_reference_and_gradient(normalize):
+@pytest.mark.parametrize("V", [5, 19])     # 19: the 8-lane max and sum of the kernel, and their tails
+def test_softmax_cross_entropy_reference_and_gradient(normalize, V):
     rng = np.random.default_rng(2)
-    logits = rng.normal(size=(6, 5)) * 3
-    targets = rng.integers(0, 5, 6)
+    logits = rng.normal(size=(6, V)) * 3
+    logits[2, 17 % V] = 9.0                      # the maximum in a tail lane / in a vector lane
+    targets = rng.integers(0, V, 6)
     weights = np.array([1, 0, 2, 1, 0.5, 1.0])
     loss, d = nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize)
     lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
@@ -60,7 +62,39 @@ def test_softmax_cross_entropy_reference_and_gradient(normalize):
     assert_grad(f, logits, d, name="logits")
     assert np.abs(nn.log_softmax(logits) - lp).max() < 1e-12
     with pytest.raises(ValueError):
-        nn.softmax_cross_entropy(logits, np.array([0, 1, 2, 3, 4, 5]))
+        nn.softmax_cross_entropy(logits, np.array([0, 1, 2, 3, 4, V]))
+
+
+@pytest.mark.parametrize("N", [6, 600])    # 600 rows: two workers, whose dW and db parts add up
+def test_dense_softmax_cross_entropy_equals_the_separate_steps(N):
+    nn.set_threads(2)
+    rng = np.random.default_rng(5)
+    params = {}
+    dense = nn.Dense(params, "d", 4, 11, rng=rng, dtype=np.float64)
+    x = rng.normal(size=(2, N // 2, 4)) * 2
+    targets = rng.integers(0, 11, (2, N // 2))
+    weights = rng.uniform(0, 2, (2, N // 2))
+    weights[0, 1] = 0
+    grads = {"d.b": np.ones(11)}             # gradients add to what is there, as in backward
+    loss, dx = dense.softmax_cross_entropy(x, targets, grads, weights)
+    logits, cache = dense.forward(x)
+    ref_loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, 11), targets, weights)
+    ref = {"d.b": np.ones(11)}
+    ref_dx = dense.backward(dlogits.reshape(logits.shape), cache, ref)
+    assert abs(loss - ref_loss) < 1e-12 * abs(ref_loss) and dx.shape == x.shape
+    assert np.abs(dx - ref_dx).max() < 1e-12
+    for key in ref:
+        assert np.abs(grads[key] - ref[key]).max() < 1e-12, key
+    if N == 6:
+        def f():
+            return dense.softmax_cross_entropy(x, targets, {}, weights)[0]
+        fresh = {}
+        dense.softmax_cross_entropy(x, targets, fresh, weights)
+        assert_grad(f, params["d.W"], fresh["d.W"], name="W")
+        assert_grad(f, params["d.b"], fresh["d.b"], name="b")
+        assert_grad(f, x, dx, name="x")
+    with pytest.raises(ValueError):
+        dense.softmax_cross_entropy(x, targets[:, :1], {})
 
 
 def test_softmax_cross_entropy_is_stable_for_large_logits():

@@ -76,11 +76,17 @@ def row_ranges(N: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list[tuple[int, i
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a] or [(0, N)]
 
 
-def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
+def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
+             ranges: list[tuple[int, int]] | None = None, each: list[tuple] | None = None) -> list:
     """``fn(*args, r0, r1)`` over disjoint row ranges of [0, N) on the workers; returns their results.
-    Always on the workers, even for one range, so that BLAS inside runs single-threaded."""
+    Always on the workers, even for one range, so that BLAS inside runs single-threaded.
+
+    ``ranges``: the ranges to use (from ``row_ranges``); ``each``: one tuple per range, its items passed
+    after ``args`` (``fn(*args, *each[i], r0, r1)``), for outputs each worker needs its own of."""
     pool = _pool()
-    futures = [pool.submit(fn, *args, r0, r1) for r0, r1 in row_ranges(N, min_rows)]
+    ranges = row_ranges(N, min_rows) if ranges is None else ranges
+    each = [()] * len(ranges) if each is None else each
+    futures = [pool.submit(fn, *args, *extra, r0, r1) for (r0, r1), extra in zip(ranges, each, strict=True)]
     return [f.result() for f in futures]
 
 

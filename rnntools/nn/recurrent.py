@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntools.nn import kernels as K
-from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, run_rows, set_threads  # noqa: F401
+from rnntools.nn.parallel import (column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows,  # noqa: F401
+                                  set_threads)
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
 
@@ -16,8 +17,8 @@ def _fwd(kind, P, pidx, WhT, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
     K.seq_forward(kind, P, pidx, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn)
 
 
-def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, b0, b1):
-    K.seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0)
+def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, b0, b1):
+    K.seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0, sidx, S)
 
 
 @dataclass
@@ -116,8 +117,12 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
+    ranges = row_ranges(B)
+    # with a table input: each worker's per-id sums of dAx (V, GH), made inside the time loop
+    S = np.zeros((len(ranges), x.shape[0] if cache.ids is not None else 0, GH), dt)
+    sidx = cache.ids if cache.ids is not None else np.zeros((1, 1), np.int64)
     run_rows(_bwd, B, kind, W[:H], cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
-               cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0)
+             cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, ranges=ranges, each=[(s,) for s in S])
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
     dAx2 = dAx.reshape(T * B, GH)
@@ -125,9 +130,9 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
         matmul_tn(x.reshape(T * B, D), dAx2, out=dW[H:])
         db = column_sums(dAx2)
     else:
-        # the input-side gradient summed per id: the input at (t, b) is the table row ids[t, b], so
-        # dWx = table^T S, db = the column sums of S, dtable = S Wx^T, with S (V, GH) = per-id sums of dAx
-        dAx2 = per_id_sums(cache.ids.reshape(-1), dAx2, x.shape[0])
+        # the input at (t, b) is the table row ids[t, b], so with S (V, GH) the per-id sums of dAx:
+        # dWx = table^T S, db = the column sums of S, dtable = S Wx^T
+        dAx2 = S.sum(axis=0)
         matmul(x.T, dAx2, out=dW[H:])
         db = dAx2.sum(axis=0)
     matmul_tn(cache.Hfull[:T].reshape(T * B, H), dAh.reshape(T * B, GH), out=dW[:H])
@@ -136,13 +141,6 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
         grads["bn"] = dAh[:, :, 2 * H:].sum(axis=(0, 1))
     dx = matmul(dAx2, W[H:].T).reshape(x.shape) if need_dx else None
     return dx, (dh0, dc0 if kind == K.LSTM else None), grads
-
-
-def per_id_sums(ids: np.ndarray, rows: np.ndarray, V: int) -> np.ndarray:
-    """(V, C) sums of the rows (N, C) with the same id (N,), the columns split across the workers."""
-    out = np.zeros((V, rows.shape[1]), rows.dtype)
-    run_rows(K.sum_rows_by_id, rows.shape[1], ids, rows, out, min_rows=64)
-    return out
 
 
 def dropout_mask(rng: np.random.Generator, shape, p: float, dtype=np.float32) -> np.ndarray:

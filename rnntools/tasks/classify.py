@@ -369,8 +369,9 @@ class Network:
                 dAh = np.empty((T, B, GH), dtype) if cfg.cell == "gru" else dAx
                 dh0 = np.empty((B, H), dtype)
                 dc0 = np.empty((B, H), dtype)
+                no_ids, no_sums = np.zeros((1, 1), np.int64), np.empty((0, GH), dtype)   # no per-id sums
                 self._rows(seq_backward, B, (CELLS[cfg.cell], p[f"{name}.Wh"], zeros, zeros, mask, Hs, Cs, Gs,
-                                             Rn, dY, zeros, zeros), (dAx, dAh, dh0, dc0))
+                                             Rn, dY, zeros, zeros), (dAx, dAh, dh0, dc0, no_ids, no_sums))
                 D = Xin.shape[2]
                 g[f"{name}.Wx"] = Xin.reshape(T * B, D).T @ dAx.reshape(T * B, GH)
                 g[f"{name}.b"] = dAx.reshape(T * B, GH).sum(axis=0)

@@ -188,12 +188,8 @@ class LanguageModel:
 
         # the recurrent stack reads the embedding table by id (no (T, B, E) copy; see Recurrent.forward)
         h, new_state, rc = self.rnn.forward(self.embed.table, state, train=train, rng=rng, ids=x)
-        logits, oc = self.out.forward(h)
-        V = self.vocab_size
-        loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, V), y.reshape(-1),
-                                                 out=logits.reshape(-1, V))
         grads: dict = {}
-        dh = self.out.backward(dlogits.reshape(logits.shape), oc, grads)
+        loss, dh = self.out.softmax_cross_entropy(h, y, grads)   # output layer, loss and their backward
         dtable, _ = self.rnn.backward(dh, rc, grads, need_dx=self.embed.trainable)
         if self.embed.trainable:
             self.embed.backward(dtable, None, grads)
