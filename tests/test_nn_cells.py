@@ -238,7 +238,7 @@ def test_small_matmul_reference():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_dot_nt_reference(dtype):
-    """The time loops' per-step product against numpy, over every remainder of the 2x4 blocking."""
+    """The time loops' per-step product against numpy, over every remainder of the 4x4 blocking."""
     from rnntools.nn.kernels import dot_nt
     rng = np.random.default_rng(5)
     tol = 1e-12 if dtype == np.float64 else 1e-4
