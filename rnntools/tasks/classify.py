@@ -279,15 +279,14 @@ class Network:
     def _rows(self, kernel, B: int, head: tuple, tail: tuple) -> None:
         """``kernel(*head, b0, b1, *tail)`` over the batch rows, split across ``threads`` workers (the
         engine's kernels release the GIL and write disjoint rows)."""
+        from rnntools.nn.parallel import run_rows
+
         k = min(self.threads, B // 8)
         if k <= 1:
             kernel(*head, 0, B, *tail)
             return
-        bounds = np.linspace(0, B, k + 1).astype(int)
-        pool = _pool(k)
-        futures = [pool.submit(kernel, *head, int(a), int(b), *tail) for a, b in zip(bounds[:-1], bounds[1:])]
-        for future in futures:
-            future.result()
+        edges = [int(e) for e in np.linspace(0, B, k + 1)]
+        run_rows(_head_rows_tail, B, kernel, head, tail, ranges=list(zip(edges[:-1], edges[1:])))
 
     def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
         """Logits (B, C) and a cache for ``backward``. ids: (T, B) right-padded; lengths: (B,) >= 1.
@@ -398,15 +397,8 @@ class Network:
         return {name: v if name == "embed.rows" else np.ascontiguousarray(v, dtype=dtype) for name, v in g.items()}
 
 
-_POOLS: dict = {}
-
-
-def _pool(k: int):
-    from concurrent.futures import ThreadPoolExecutor
-
-    if k not in _POOLS:
-        _POOLS[k] = ThreadPoolExecutor(max_workers=k, thread_name_prefix="rnntools-classify")
-    return _POOLS[k]
+def _head_rows_tail(kernel, head: tuple, tail: tuple, b0: int, b1: int) -> None:
+    kernel(*head, b0, b1, *tail)
 
 
 def pool_forward(X: np.ndarray, lengths: np.ndarray, mask: np.ndarray, pooling: str, H: int,
