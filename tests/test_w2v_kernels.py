@@ -114,17 +114,53 @@ def test_cbow_step_is_context_size_times_the_gradient(rng):
     assert_grad(f, wo, (before_out - w_out) / lr, name="output weights")
 
 
-def test_sigmoid_tables_are_close_to_exact(rng):
-    V, D = 50, 8
+def w2v_sigmoid(f: float) -> float:
+    """word2vec.c's lookup, written out: expTable[(int)((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]
+    with expTable[i] = sigmoid((i / 1000 * 2 - 1) * 6), C's integer 1000 / 6 / 2 = 83, and the
+    saturation of its negative-sampling branch beyond +-6."""
+    if f >= 6:
+        return 1.0
+    if f <= -6:
+        return 0.0
+    return sigmoid((int((f + 6) * (1000 // 6 // 2)) / 1000 * 2 - 1) * 6)
+
+
+def test_sigmoid_tables_are_word2vec_lookup(rng):
+    V, D, lr = 50, 8, 0.1
     w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D))
-    targets = np.array([3, 7, 11, 19], np.int32)
+    w_in[5] *= 1.5  # dot products from 0.25 to 8.6 in size, on both sides of 6
+    targets = np.array([3, 7, 11, 19, 23, 29, 31, 37], np.int32)
     sig, logsig = kernels.sigmoid_tables()
-    a_in, a_out, b_in, b_out = w_in.copy(), w_out.copy(), w_in.copy(), w_out.copy()
-    la = kernels.sg_pair(a_in, a_out, 5, targets, 0.1, np.zeros(D), EMPTY, EMPTY)
-    lb = kernels.sg_pair(b_in, b_out, 5, targets, 0.1, np.zeros(D), sig, logsig)
-    assert abs(la - lb) < 0.01 * len(targets)
-    np.testing.assert_allclose(b_in, a_in, atol=0.1 * 1e-3 * 4 * 4)
-    assert not np.array_equal(b_in, w_in)
+    f = w_out[targets] @ w_in[5]
+    assert np.any(np.abs(f) >= 6) and np.any(np.abs(f) < 6)  # both branches are exercised
+    # reference: ref_ns's update with word2vec's lookup in place of the sigmoid
+    ref_out, work, loss = w_out.copy(), np.zeros(D), 0.0
+    for k, t in enumerate(targets):
+        x = float(w_in[5] @ ref_out[t])
+        q = w2v_sigmoid(x)
+        if k == 0:
+            loss += -math.log(q) if q > 0 else -x
+        else:
+            loss += -math.log1p(-q) if q < 1 else x
+        g = ((1.0 if k == 0 else 0.0) - q) * lr
+        work += g * ref_out[t]
+        ref_out[t] += g * w_in[5]
+    b_in, b_out = w_in.copy(), w_out.copy()
+    got = kernels.sg_pair(b_in, b_out, 5, targets, lr, np.zeros(D), sig, logsig)
+    np.testing.assert_allclose(b_in[5], w_in[5] + work, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(b_out, ref_out, rtol=1e-12, atol=1e-14)
+    assert got == pytest.approx(loss, rel=1e-12)
+
+
+def test_word2vec_lookup_is_close_to_the_sigmoid_and_biased_low():
+    x = np.linspace(-5.99, 5.99, 20001)
+    q = np.array([w2v_sigmoid(v) for v in x])
+    exact = 1 / (1 + np.exp(-x))
+    assert np.max(np.abs(q - exact)) < 0.012
+    # the integer 83 and the left bin edges: on average sigmoid(0.996 x - 0.030)
+    np.testing.assert_allclose(np.mean(q - exact), np.mean(1 / (1 + np.exp(-(0.996 * x - 0.030))) - exact),
+                               atol=2e-4)
+    assert np.mean(q - exact) < -0.002
 
 
 def test_zero_learning_rate_changes_nothing(rng):
