@@ -76,7 +76,8 @@ def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
     both references run: with an unbiased table (2048 bin centres over +-8, used here before) our
     skip-gram's positive pairs ended with a higher loss and its noise words with a lower one than
     gensim's, by about what a 0.03 shift of the logit predicts, and its analogy accuracy was about a
-    point lower (README, "Speed and quality against gensim").
+    point lower; with this lookup both match within the noise (CBOW, though, scored about half a point
+    lower with it: open; README, "Speed and quality against gensim").
     Tables rather than exp and log1p: an exact pair of them per prediction cost more than the 100-float
     dot product and updates around them. Pass empty tables for the exact math (the gradient checks do).
 
