@@ -38,12 +38,16 @@ API
     Embedding(params, name, V, E, pretrained=None, trainable=True, rng=None, dtype)
         .forward(ids) -> (vectors (...,E), cache); .backward(dout, cache, grads)   (scatter-add; frozen: no-op)
     Dense(params, name, I, O, rng=None, dtype): .forward(x (...,I)) -> (y, cache); .backward(dy, cache, grads)
+        .softmax_cross_entropy(x, targets, grads, weights=None, normalize=True, need_dx=True) -> (loss, dx):
+        forward, loss and backward of an output layer in one pass per worker (the logits are not kept)
     softmax_cross_entropy(logits (N,V), targets (N,), weights=None, normalize=True) -> (loss, dlogits)
     log_softmax(logits) ; dropout_mask(rng, shape, p, dtype)
-    Adam(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8), SGD(params, lr, momentum=0):
+    Adam(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, doubled=None), SGD(params, lr, momentum=0, doubled=None):
         .step(grads) updates the parameters named in grads, in place; .state_arrays(prefix="optim.") ->
-        dict of arrays for a model file; .load_state(arrays, prefix); .config() -> JSON-able dict
-    clip_grad_norm(grads, max_norm) -> norm before clipping ; global_norm(grads)
+        dict of arrays for a model file; .load_state(arrays, prefix); .init_state(); .config() -> JSON-able
+        dict. doubled {name: slice}: parts standing for two summed parameters (PyTorch's b_ih + b_hh) step twice
+    clip_grad_norm(grads, max_norm, *, scale=1.0, doubled=None) -> norm before clipping (PyTorch's
+        coefficient max_norm / (norm + 1e-6)) ; global_norm(grads, doubled=None)
     set_threads(n): the engine's worker threads (default min(2, CPUs)): time loops over batch slices and
         the big products by row blocks, each worker with single-threaded BLAS. matmul(a, b, out=None).
 
@@ -59,11 +63,9 @@ Example: one training step of a char LM with truncated BPTT (state carried acros
     state = rnn.zero_state(32)
     for inputs, targets in batches:               # (T, B) int32 each
         y, state, rc = rnn.forward(emb.table, state, train=True, rng=rng, ids=inputs)
-        logits, oc = out.forward(y)
-        loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
         grads = {}
-        dy = out.backward(dlogits.reshape(logits.shape), oc, grads)
-        dtable, _ = rnn.backward(dy, rc, grads)
+        loss, dy = out.softmax_cross_entropy(y, targets, grads)   # = out.forward, nn.softmax_cross_entropy,
+        dtable, _ = rnn.backward(dy, rc, grads)                    #   out.backward, in one pass
         emb.backward(dtable, None, grads)
         nn.clip_grad_norm(grads, 5.0)
         opt.step(grads)
