@@ -8,6 +8,16 @@ from rnntools.nn import kernels as K
 from rnntools.nn.parallel import column_sums, matmul, matmul_tn, run_rows
 
 
+def add_grads(grads: dict, new: dict) -> None:
+    """Accumulates ``new`` into ``grads`` by name, as every layer's backward does (a name first seen takes
+    the array itself, no copy)."""
+    for key, value in new.items():
+        if key in grads:
+            grads[key] += value
+        else:
+            grads[key] = value
+
+
 class Embedding:
     """``{name}.W`` (V, E). ``pretrained`` (V, E) initialises it; ``trainable=False`` freezes it (backward
     then leaves ``grads`` alone, so optimisers never touch it)."""
@@ -84,11 +94,7 @@ class Dense:
         W = self.params[f"{self.name}.W"]
         x2 = x.reshape(-1, W.shape[0])
         dy2 = dy.reshape(-1, W.shape[1])
-        for key, value in ((f"{self.name}.W", matmul_tn(x2, dy2)), (f"{self.name}.b", column_sums(dy2))):
-            if key in grads:
-                grads[key] += value
-            else:
-                grads[key] = value
+        add_grads(grads, {f"{self.name}.W": matmul_tn(x2, dy2), f"{self.name}.b": column_sums(dy2)})
         return matmul(dy2, W.T).reshape(x.shape) if need_dx else None
 
     def softmax_cross_entropy(self, x: np.ndarray, targets: np.ndarray, grads: dict,
@@ -98,7 +104,7 @@ class Dense:
         logits never leave its cache, and one hand-off to the workers replaces five. Gradients go into
         ``grads`` as ``backward`` puts them. Returns ``(loss, dx (..., I) or None)``; the logits are not kept.
         Why: for a char LM's 74-symbol output (3,200 x 128 by 128 x 74) the separate steps cost 3.0 ms of a
-        17 ms LSTM-128 step, fused 1.6 ms (benchmarks/rnn_vs_torch.py --profile)."""
+        17 ms LSTM-128 step, fused 2.3 ms (stage timings inside the benchmark's training step)."""
         W, b = self.params[f"{self.name}.W"], self.params[f"{self.name}.b"]
         x2 = np.ascontiguousarray(x, dtype=W.dtype).reshape(-1, W.shape[0])
         t, w, scale = _xent_targets(x2.shape[0], W.shape[1], targets, weights, normalize, W.dtype)
@@ -109,11 +115,7 @@ class Dense:
         for _, pW, pb in parts[1:]:
             dW += pW
             db += pb
-        for key, value in ((f"{self.name}.W", dW), (f"{self.name}.b", db)):
-            if key in grads:
-                grads[key] += value
-            else:
-                grads[key] = value
+        add_grads(grads, {f"{self.name}.W": dW, f"{self.name}.b": db})
         return (total * scale if normalize else total), (dx.reshape(x.shape) if need_dx else None)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntools.nn import kernels as K
+from rnntools.nn.layers import add_grads
 from rnntools.nn.parallel import (column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows,  # noqa: F401
                                   set_threads)
 
@@ -143,6 +144,14 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     return dx, (dh0, dc0 if kind == K.LSTM else None), grads
 
 
+def reads_table_by_id(vocab_size: int, positions: int) -> bool:
+    """Whether a layer fed from a (V, D) table at ``positions`` (T*B) places should read it by id
+    (``cell_forward(..., ids=)``: V projected rows, gradients summed per id) rather than gather the rows
+    first: only while the table has at most half as many rows as there are positions, since reading by id
+    projects every row, used or not."""
+    return 2 * vocab_size <= positions
+
+
 def dropout_mask(rng: np.random.Generator, shape, p: float, dtype=np.float32) -> np.ndarray:
     """Inverted dropout mask: 0 with probability p, else 1/(1-p)."""
     if p <= 0:
@@ -226,7 +235,7 @@ class Recurrent:
         if state is None:
             state = self.zero_state(B)
         cache = StackCache()
-        if ids is not None and 2 * x.shape[0] > T * B:
+        if ids is not None and not reads_table_by_id(x.shape[0], T * B):
             # a large vocabulary: gathering the rows and projecting per position is cheaper
             cache.gathered = (ids, x.shape[0])
             x, ids = x[ids], None
@@ -263,12 +272,7 @@ class Recurrent:
             dcT = dstate[1][li] if dstate is not None and self.kind == K.LSTM else None
             dx, (dh0, dc0), g = cell_backward(self.cell, self._p(li, "W"), cache.layers[li], d, dhT, dcT,
                                               need_dx=need_dx or li > 0)
-            for key, value in g.items():
-                full = f"{self.name}.{li}.{key}"
-                if full in grads:
-                    grads[full] += value
-                else:
-                    grads[full] = value
+            add_grads(grads, {f"{self.name}.{li}.{key}": value for key, value in g.items()})
             dh0s[li], dc0s[li] = dh0, dc0
             if li > 0 and cache.drops[li - 1] is not None:
                 dx = dx * cache.drops[li - 1]

@@ -321,11 +321,13 @@ def encode(p: dict, cfg: Config, src: np.ndarray, src_mask: np.ndarray, drops: d
 
 
 def _embedded(table: np.ndarray, ids: np.ndarray, drops: dict | None):
-    """The first layer's input: ``(table, ids)`` for the engine to read by id when the vocabulary has fewer
-    rows than the batch has positions (characters: the input projection is then V rows, not T*B, and the
-    embedding gradient comes back per row, no scatter), else ``(table[ids] (T, B, E), None)``; always the
-    latter with dropout, whose masks are per position."""
-    if not drops and table.shape[0] < ids.size:
+    """The first layer's input: ``(table, ids)`` for the engine to read by id when the engine's rule says so
+    (``reads_table_by_id``; characters: the input projection is then V rows, not T*B, and the embedding
+    gradient comes back per row, no scatter), else ``(table[ids] (T, B, E), None)``; always the latter with
+    dropout, whose masks are per position."""
+    from rnntools.nn.recurrent import reads_table_by_id
+
+    if not drops and reads_table_by_id(table.shape[0], ids.size):
         return table, ids
     return table[ids], None
 
@@ -336,8 +338,6 @@ def _forward(cell: str, lp: dict, x: np.ndarray, mask: np.ndarray | None, state:
     (h, c or None). Returns y, (hT, cT), cache."""
     from rnntools.nn.recurrent import cell_forward
 
-    if ids is None:
-        return cell_forward(cell, lp["W"], lp["b"], lp.get("bn"), x, state[0], state[1], mask)
     return cell_forward(cell, lp["W"], lp["b"], lp.get("bn"), x, state[0], state[1], mask, ids=ids)
 
 
