@@ -4,7 +4,7 @@ test:
 	bin/test
 
 lint:
-	ruff check rnntools tests benchmarks
+	bin/lint
 
 bench:
 	python3 benchmarks/text_throughput.py

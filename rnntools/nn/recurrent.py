@@ -8,8 +8,7 @@ import numpy as np
 
 from rnntools.nn import kernels as K
 from rnntools.nn.layers import add_grads
-from rnntools.nn.parallel import (column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows,  # noqa: F401
-                                  set_threads)
+from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows, set_threads  # noqa: F401
 
 CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
 

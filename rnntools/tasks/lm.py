@@ -184,7 +184,6 @@ class LanguageModel:
 
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray, state, rng=None, train: bool = True):
         """x, y: (T, B) ids. Returns (mean loss, grads, new state)."""
-        from rnntools import nn
 
         # the recurrent stack reads the embedding table by id (no (T, B, E) copy; see Recurrent.forward)
         h, new_state, rc = self.rnn.forward(self.embed.table, state, train=train, rng=rng, ids=x)
