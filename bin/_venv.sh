@@ -20,9 +20,17 @@ ensure_venv() {
   fi
   echo "rnntools: setting up $VENV (first run only)..." >&2
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  local spec="$ROOT"
+  local spec="$ROOT" log
   [ -n "$extras" ] && spec="$ROOT[$extras]"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec" >&2
+  # pip's and setuptools' chatter goes to a log that is shown only if the install fails
+  log="$(mktemp "${TMPDIR:-/tmp}/rnntools-setup.XXXXXX")"
+  if ! { "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "rnntools: setting up $VENV failed (the messages above say why)" >&2
+    return 1
+  fi
+  rm -f "$log"
   echo "$want" > "$stamp"
 }
