@@ -38,7 +38,7 @@ sys.path[:0] = [ROOT, HERE]
 
 from rnntools import console  # noqa: E402
 from rnntools.tasks import forecast as F  # noqa: E402
-from rnntools.tasks.series import Series, TimeAxis, coverage, mase, seasonal_naive, smape  # noqa: E402
+from rnntools.tasks.forecast.series import Series, TimeAxis, coverage, mase, seasonal_naive, smape  # noqa: E402
 
 H_BY_FREQ = {"monthly": 18, "quarterly": 8, "annual": 6, "weekly": 13, "half-hourly": 48, "0.5s": 20}
 
@@ -88,7 +88,7 @@ def rnn_forecast(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, n
     s = Series(name, y, TimeAxis("int", 1), 0)
     cfg = F.ForecastConfig(season=m, horizon=h, **overrides)
     model = F.fit_model([s], cfg, dict(engine), quiet=True)
-    p = F.predict(model, [s], h)[0]
+    p = F.forecast(model, [s], h)[0]
     return p, model
 
 
@@ -182,7 +182,7 @@ def speed(args):
         subprocess.run([*cmd, "rnn-train", "--task", "forecast", train_path, "-o", model_path, "--max-time", "60"],
                        check=True, env=env)
         print(f"global model: trained on 500 series in {time.perf_counter() - t0:.1f} s")
-        from rnntools.tasks.series import read_series
+        from rnntools.tasks.forecast.series import read_series
 
         model = F.load(model_path)
         lib, cli = [], []
@@ -190,7 +190,7 @@ def speed(args):
             t0 = time.perf_counter()
             series = read_series([path])
             t1 = time.perf_counter()
-            out = F.predict(model, series, model.cfg.horizon)
+            out = F.forecast(model, series, model.cfg.horizon)
             lib.append((t1 - t0, time.perf_counter() - t1))
             t0 = time.perf_counter()
             with open(os.devnull, "w") as devnull:

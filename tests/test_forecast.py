@@ -10,7 +10,10 @@ import pytest
 
 from rnntools.errors import InputError
 from rnntools.tasks import forecast as F
-from rnntools.tasks import series as S
+from rnntools.tasks.forecast import data as D
+from rnntools.tasks.forecast import metrics as MT
+from rnntools.tasks.forecast import model as FM
+from rnntools.tasks.forecast import series as S
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = {"epochs": 30, "patience": 5}
@@ -33,27 +36,27 @@ def _seasonal(n, season=12, noise=0.3, seed=0, level=10.0, trend=0.0):
 @pytest.mark.parametrize("log", [False, True])
 def test_scaler_round_trip(log):
     y = np.abs(_seasonal(100, trend=0.1)) + 1
-    sc = S.Scaler.fit(y, log=log)
+    sc = D.Scaler.fit(y, log=log)
     z = sc.transform(y)
     assert abs(np.mean(z)) < 1e-9
     np.testing.assert_allclose(sc.inverse(z), y, rtol=1e-12)
-    np.testing.assert_allclose(S.Scaler.from_list(sc.to_list()).inverse(z), y, rtol=1e-12)
+    np.testing.assert_allclose(D.Scaler.from_list(sc.to_list()).inverse(z), y, rtol=1e-12)
 
 
 @pytest.mark.parametrize("lag", [1, 4, 12])
 def test_differencing_round_trip(lag):
     y = _seasonal(60, seed=lag)
-    d = S.difference(y, lag)
+    d = D.difference(y, lag)
     assert len(d) == 60 - lag
-    np.testing.assert_allclose(S.undifference(d[20:], y[:20 + lag], lag), y[20 + lag:], atol=1e-12)
+    np.testing.assert_allclose(D.undifference(d[20:], y[:20 + lag], lag), y[20 + lag:], atol=1e-12)
 
 
 def test_baseline_is_seasonal_naive_and_targets_invert_it():
     z = _seasonal(40, season=5)
     H, m = 7, 5
-    base = F.baseline(z[None, :30], H, m, "season")[0]
-    np.testing.assert_allclose(base, S.seasonal_naive(z[:30], H, m))
-    R = F.targets(z, H, m, "season", m)
+    base = D.baseline(z[None, :30], H, m, "season")[0]
+    np.testing.assert_allclose(base, MT.seasonal_naive(z[:30], H, m))
+    R = D.targets(z, H, m, "season", m)
     np.testing.assert_allclose(R[29] + base, z[30:37], atol=1e-12)   # residual + baseline = future values
     assert np.isnan(R[35, 6]) and np.isnan(R[2, 0])                  # past the end; baseline before start
 
@@ -61,9 +64,9 @@ def test_baseline_is_seasonal_naive_and_targets_invert_it():
 def test_drift_baseline_continues_a_trend():
     t = np.arange(40.0)
     z = 0.5 * t + np.tile([0.0, 1.0, -1.0, 0.0], 10)                  # linear trend + season 4
-    base = F.baseline(z[None, :32], 8, 4, "drift")[0]
+    base = D.baseline(z[None, :32], 8, 4, "drift")[0]
     np.testing.assert_allclose(base, z[32:40], atol=1e-12)           # exact on trend + fixed season
-    R = F.targets(z, 8, 4, "drift", 8)
+    R = D.targets(z, 8, 4, "drift", 8)
     assert np.nanmax(np.abs(R)) < 1e-12
 
 
@@ -73,9 +76,9 @@ def test_masked_l1_gradient():
     rng = np.random.default_rng(2)
     Y, R = rng.normal(size=(3, 2, 4)), rng.normal(size=(3, 2, 4))
     M = (rng.random((3, 2, 4)) > 0.3).astype(float)
-    total, count, dY = F.masked_l1(Y, R, M)
+    total, count, dY = FM.masked_l1(Y, R, M)
     assert count == M.sum() and total == pytest.approx(np.sum(np.abs(Y - R) * M))
-    assert_grad(lambda: F.masked_l1(Y, R, M)[0], Y, dY, name="Y")
+    assert_grad(lambda: FM.masked_l1(Y, R, M)[0], Y, dY, name="Y")
 
 
 # --- no look-ahead ------------------------------------------------------------------------------------
@@ -83,10 +86,10 @@ def test_masked_l1_gradient():
 def test_features_use_no_future_values():
     rng = np.random.default_rng(3)
     Z = rng.normal(size=(2, 30))
-    a = F.features(Z, np.array([29, 29]), 4, 4)
+    a = D.features(Z, np.array([29, 29]), 4, 4)
     Z2 = Z.copy()
     Z2[:, 20:] = rng.normal(size=(2, 10)) * 100   # change the future of step 19
-    b = F.features(Z2, np.array([29, 29]), 4, 4)
+    b = D.features(Z2, np.array([29, 29]), 4, 4)
     np.testing.assert_array_equal(a[:20 - 4], b[:20 - 4])                 # rows of steps 4..19 unchanged
     assert not np.allclose(a[20 - 4], b[20 - 4])
 
@@ -96,11 +99,11 @@ def test_training_windows_never_see_held_out_values():
     s = S.Series("a", y.copy(), S.TimeAxis("int", 1), 0)
     cfg = F.resolve(F.ForecastConfig(season=12, horizon=6, lookback=24), s.axis, [120])
     m1 = F.Model(cfg, s.axis)
-    d1 = F.build_data([s], m1, 0.2)
+    d1 = D.build_data([s], m1, 0.2)
     y2 = y.copy()
     y2[-24:] += 1000.0   # the held-out end (V = ceil(0.2 * 120) = 24)
     m2 = F.Model(cfg, s.axis)
-    d2 = F.build_data([S.Series("a", y2, s.axis, 0)], m2, 0.2)
+    d2 = D.build_data([S.Series("a", y2, s.axis, 0)], m2, 0.2)
     rows = d1.starts[:, None] + np.arange(cfg.lookback)[None, :]
     np.testing.assert_array_equal(d1.X[rows], d2.X[rows])                 # inputs of every training window
     np.testing.assert_array_equal(d1.R * d1.M, d2.R * d2.M)               # every usable training target
@@ -116,11 +119,11 @@ def test_noisy_sine_is_forecast_well():
     train, test = y[:-H], y[-H:]
     s = S.Series("sine", train, S.TimeAxis("int", 1), 0)
     model = F.fit_model([s], F.ForecastConfig(season=m, horizon=H), dict(FAST), quiet=True)
-    f = F.predict(model, [s], H)[0]["forecast"]
-    naive = S.seasonal_naive(train, H, m)
+    f = F.forecast(model, [s], H)[0]["forecast"]
+    naive = MT.seasonal_naive(train, H, m)
     # the noise floor: MAE of a perfect forecast is 0.3 * sqrt(2/pi) = 0.24
     assert np.mean(np.abs(f - test)) < 0.45
-    assert S.mase(test, f, train, m) < S.mase(test, naive, train, m)
+    assert MT.mase(test, f, train, m) < MT.mase(test, naive, train, m)
 
 
 def test_interval_coverage_on_known_noise():
@@ -131,11 +134,11 @@ def test_interval_coverage_on_known_noise():
     H = 6
     model = F.fit_model([S.Series(s.id, s.values[:-H], axis, 0) for s in series],
                         F.ForecastConfig(season=6, horizon=H, intervals=(80,)), dict(FAST), quiet=True)
-    preds = F.predict(model, [S.Series(s.id, s.values[:-H], axis, 0) for s in series], H)
+    preds = F.forecast(model, [S.Series(s.id, s.values[:-H], axis, 0) for s in series], H)
     actual = np.array([s.values[-H:] for s in series])
     lo = np.array([p["lower_80"] for p in preds])
     hi = np.array([p["upper_80"] for p in preds])
-    cov = S.coverage(actual, lo, hi)
+    cov = MT.coverage(actual, lo, hi)
     assert 0.65 <= cov <= 0.95, cov
     # and the width is about right for unit noise (2 * 1.28 = 2.56)
     assert 1.5 < float(np.mean(hi - lo)) < 4.5
@@ -299,10 +302,10 @@ def test_predict_rejects_other_frequencies_and_short_series():
     daily = S.Series("d", _seasonal(120), S.TimeAxis("fixed", 86400, "date"), S.parse_timestamp("2000-01-01")[1],
                      source="x.jsonl:3")
     with pytest.raises(InputError, match=r"x\.jsonl:3: series 'd' has frequency D but the model forecasts M"):
-        F.predict(model, [daily], 6)
+        F.forecast(model, [daily], 6)
     short = S.Series("s", _seasonal(10), axis, S.parse_timestamp("2000-01")[1], source="x.jsonl:4")
     with pytest.raises(InputError, match=r"x\.jsonl:4: series 's' has 10 values; the model needs at least"):
-        F.predict(model, [short], 6)
+        F.forecast(model, [short], 6)
 
 
 def test_past_covariates_help_when_they_lead_the_target(tmp_path, run_cli):
@@ -322,7 +325,7 @@ def test_past_covariates_help_when_they_lead_the_target(tmp_path, run_cli):
         errs = []
         for cut in range(n - 20, n):   # one-step forecasts over the last 20 points
             hist = S.Series("y", y[:cut], axis, 0, covariates=x[:cut, None] if with_cov else None)
-            errs.append(abs(F.predict(model, [hist], H)[0]["forecast"][0] - y[cut]))
+            errs.append(abs(F.forecast(model, [hist], H)[0]["forecast"][0] - y[cut]))
         errors[with_cov] = float(np.mean(errs))
     assert errors[True] < 0.5 * errors[False], errors
     # the CLI stores the covariate columns and predict reads them again
@@ -347,4 +350,4 @@ def test_non_finite_forecasts_are_an_error_not_a_crash():
     # a network that has gone wild: scaled forecasts of 1e4 overflow exp() of the log transform
     model.forecast_scaled = lambda Z, pe, horizon, C=None: np.full((len(Z), horizon), 1e4)
     with pytest.raises(InputError, match=r"x\.csv:2: the forecast of series 'a' is not finite"):
-        F.predict(model, [huge], 6)
+        F.forecast(model, [huge], 6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rnntools.cli.common import option
+from rnntools.tasks.forecast import DEFAULTS as D
 
 
 def _levels(ctx, param, value):
@@ -36,7 +37,7 @@ INPUT_OPTIONS = [
            help="Frequency (s, 15min, h, D, W, M, Q, Y) [default: inferred from the timestamps]."),
     option("--missing", type=click.Choice(["error", "interpolate", "ffill"]), default=None, group="Forecast input",
            help="Missing values and gaps: stop with an error, interpolate linearly, or carry the last value "
-                "forward; the count is reported [default: interpolate]."),
+                f"forward; the count is reported [default: {D['missing']}]."),
 ]
 
 TRAIN_OPTIONS = [
@@ -51,82 +52,33 @@ TRAIN_OPTIONS = [
            help="Steps the network reads before forecasting [default: two seasons, at least 16]."),
     option("--season", type=click.IntRange(1), default=None, group="Forecast model",
            help="Seasonal period [default: from the frequency: M 12, Q 4, W 52, D 7, h 24; 1 = none]."),
-    option("--strategy", type=click.Choice(["direct", "recursive"]), default="direct", show_default=True,
-           group="Forecast model", help="All horizons at once, or one step at a time fed back."),
-    option("--difference", type=click.Choice(["auto", "season", "drift", "1", "none"]), default="auto",
-           show_default=True,
+    option("--strategy", type=click.Choice(["direct", "recursive"]), default=None,
+           group="Forecast model", help="All horizons at once, or one step at a time fed back "
+                                        f"[default: {D['strategy']}]."),
+    option("--difference", type=click.Choice(["auto", "season", "drift", "1", "none"]), default=None,
            group="Forecast model", help="The network learns the residual over the seasonal-naive forecast "
                                         "(season), over seasonal naive plus the recent growth (drift), over "
                                         "the last value (1), or the values themselves (none); auto: season "
-                                        "when there is one, else 1."),
-    option("--transform", type=click.Choice(["auto", "log", "none"]), default="auto", show_default=True,
+                                        f"when there is one, else 1 [default: {D['difference']}]."),
+    option("--transform", type=click.Choice(["auto", "log", "none"]), default=None,
            group="Forecast model", help="log1p before scaling; auto: for positive series whose seasonal swing "
-                                        "grows with the level."),
-    option("--ensemble", type=click.IntRange(1), default=1, show_default=True, group="Forecast model",
-           help="Average this many networks trained from different seeds."),
-    option("--refit-all", is_flag=True, group="Forecast model",
+                                        f"grows with the level [default: {D['transform']}]."),
+    option("--ensemble", type=click.IntRange(1), default=None, group="Forecast model",
+           help=f"Average this many networks trained from different seeds [default: {D['ensemble']}]."),
+    option("--refit-all", "refit", is_flag=True, default=None, group="Forecast model",
            help="After early stopping, retrain on every value (the held-out ends too) for the chosen number "
                 "of epochs; intervals stay calibrated on the validation split. Measured: better on 13 of 14 "
                 "benchmark series, much worse on one, twice the training time; off by default."),
-    option("--intervals", type=str, callback=_levels, default="80,95", show_default=True,
+    option("--intervals", type=str, callback=_levels, default=None,
            group="Forecast model", help="Prediction interval levels (percent) calibrated on the validation "
-                                        "split; 'none' for none."),
+                                        f"split; 'none' for none [default: {','.join(map(str, D['intervals']))}]."),
 ]
 
 
-def _read(inputs, opts: dict, defaults: dict, encoding_errors: str = "strict"):
-    from rnntools import console
-    from rnntools.tasks.series import apply_missing, read_series
-
-    pick = {k: opts.get(k) if opts.get(k) is not None else defaults.get(k)
-            for k in ("target", "timestamp_column", "id_column", "freq")}
-    covariates = tuple(opts.get("covariates") or defaults.get("covariates") or ())
-    series = read_series(list(inputs), encoding_errors=encoding_errors, covariates=covariates, **pick)
-    pick["covariates"] = list(covariates)
-    policy = opts.get("missing") or defaults.get("missing") or "interpolate"
-    total, hit = 0, 0
-    for s in series:
-        n = apply_missing(s, policy)
-        total += n
-        hit += n > 0
-    if total:
-        console.warn(f"{total} missing value(s) in {hit} series filled by --missing {policy}")
-    return series, pick, policy
-
-
-def _season(series, season):
-    if season is not None:
-        return season
-    given = {s.season for s in series if s.season is not None}
-    if len(given) > 1:
-        from rnntools.errors import InputError
-
-        raise InputError(f"the series give different seasons ({', '.join(map(str, sorted(given)))}); one model "
-                         f"has one season: train one model per frequency (e.g. jq -c 'select(.freq == \"M\")')")
-    return given.pop() if given else None
-
-
-def train(inputs, output, engine, *, target, timestamp_column, id_column, freq, missing, covariates, horizon,
-          lookback, season, strategy, difference, transform, ensemble, refit_all, intervals):
-    from rnntools import console
-    from rnntools.io import load_model
+def train(inputs, output, engine, **options):
     from rnntools.tasks import forecast as F
 
-    series, pick, policy = _read(inputs, locals(), {}, engine.get("encoding_errors") or "strict")
-    cfg = F.ForecastConfig(season=_season(series, season), horizon=horizon, lookback=lookback,
-                           strategy=strategy, difference=difference, transform=transform, ensemble=ensemble,
-                           refit=refit_all, covariates=tuple(covariates or ()),
-                           intervals=tuple(intervals if intervals is not None else (80, 95)), missing=policy)
-    resume = load_model(engine["resume"], F.KIND) if engine.get("resume") else None
-    model = F.fit_model(series, cfg, engine, output=output, resume=resume, input_options=pick)
-    c = model.cfg
-    console.info(f"{len(series)} series, frequency {model.axis.freq}, season {c.season}, horizon {c.horizon}, "
-                 f"lookback {c.lookback}, {c.strategy}; validation MAE (scaled) "
-                 f"{_fmt(model.summary.get('val_loss'))}, naive {_fmt(model.summary.get('val_naive'))}")
-
-
-def _fmt(v):
-    return "n/a" if v is None else f"{v:.4g}"
+    F.train(list(inputs), output, {**engine, **options})
 
 
 PREDICT_OPTIONS = [
@@ -138,18 +90,23 @@ PREDICT_OPTIONS = [
 ]
 
 
-def predict(model, inputs, output, *, target, timestamp_column, id_column, freq, missing, horizon, intervals):
+def _load(model):
+    from rnntools.io import load_model
+    from rnntools.tasks import forecast as F
+
+    return F.load(load_model(model, F.KIND))
+
+
+def predict(model, inputs, output, **options):
     from rnntools.io import JsonlWriter, open_output
     from rnntools.tasks import forecast as F
 
-    m = F.load(model)
-    series, _, _ = _read(inputs, locals(), m.input_options)
-    levels = list(m.levels if intervals is None else intervals)
-    records = F.predict(m, series, horizon or m.cfg.horizon, levels)
+    m = _load(model)
+    records = F.predict(m, F.read(inputs, m, **options), **options)
     with open_output(output) as stream:
         writer = JsonlWriter(stream)
         for rec in records:
-            writer.write(F.output_record(rec, levels))
+            writer.write(rec)
 
 
 EVALUATE_OPTIONS = [
@@ -162,7 +119,7 @@ EVALUATE_OPTIONS = [
 ]
 
 
-def evaluate(model, inputs, output, *, target, timestamp_column, id_column, freq, missing, backtest, refit):
+def evaluate(model, inputs, output, *, backtest, refit, **options):
     from rnntools import console
     from rnntools.errors import UsageError
     from rnntools.io import JsonlWriter, open_output
@@ -170,10 +127,8 @@ def evaluate(model, inputs, output, *, target, timestamp_column, id_column, freq
 
     if not inputs:
         raise UsageError("give the series to backtest: rnntools evaluate f.npz sales.csv --backtest 3")
-    m = F.load(model)
-    series, _, _ = _read(inputs, locals(), m.input_options)
-    result = F.backtest(series, m.cfg, m.engine_options(), backtest, model=m, refit=refit)
-    s = result["summary"]
+    m = _load(model)
+    s = F.evaluate(m, F.read(inputs, m, **options), folds=backtest, refit=refit)
     rows = [["MASE", s["mase"], s["naive_mase"]], ["sMAPE %", s["smape"], s["naive_smape"]]]
     rows += [[f"coverage {lev}%", s[f"coverage_{lev}"], ""] for lev in m.levels if f"coverage_{lev}" in s]
     console.print_table(f"backtest: {s['folds']} folds x horizon {s['horizon']}, {s['series']} series",

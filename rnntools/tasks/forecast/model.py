@@ -1,0 +1,353 @@
+"""The forecaster's network and model object, and its model file.
+
+* Each ensemble member is ``rnntools.nn.Recurrent`` over the (T, B, F) features of data.py with a ``Dense``
+  head at every step; the forecast is the baseline plus the head's output, so an untrained network
+  forecasts the baseline and training learns what it misses.
+* ``direct`` (default) reads all horizons from the last step's output at once; ``recursive`` has one
+  output (the next value), fed back ``horizon`` times; past the trained horizon direct blocks are chained.
+* The model file: members' parameters (``m0.rnn.0.W``...), per-series scalers by id, the interval table,
+  ``meta["config"]`` (every option the model was trained with, once) and the trainer's state for --resume
+  (optimiser moments in rnntools.nn.optim's names, ``optim.m.<param>``/``optim.v.<param>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from rnntools.errors import ModelFileError
+from rnntools.tasks.forecast import DEFAULTS, KIND
+from rnntools.tasks.forecast.data import N_FEATURES, Scaler, _need, baseline, features, fit_scaler
+from rnntools.tasks.forecast.series import Series, TimeAxis
+
+FORMAT = 1
+
+# M4 competition horizons by frequency (the forecasting community's usual "how far ahead")
+HORIZON_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "h": 48}
+
+
+@dataclass
+class ForecastConfig:
+    """Hyperparameters of the forecaster; ``None`` means "pick from the data" (see :func:`resolve`)."""
+
+    season: int | None = DEFAULTS["season"]
+    horizon: int | None = DEFAULTS["horizon"]
+    lookback: int | None = DEFAULTS["lookback"]
+    strategy: str = DEFAULTS["strategy"]          # direct | recursive
+    difference: str = DEFAULTS["difference"]      # auto | season | drift | 1 | none: the baseline corrected
+    transform: str = DEFAULTS["transform"]        # auto | log | none
+    ensemble: int = DEFAULTS["ensemble"]
+    intervals: tuple = DEFAULTS["intervals"]
+    cell: str = DEFAULTS["cell"]
+    hidden: int = DEFAULTS["hidden"]
+    layers: int = DEFAULTS["layers"]
+    dropout: float = DEFAULTS["dropout"]
+    missing: str = DEFAULTS["missing"]
+    refit: bool = DEFAULTS["refit"]               # after early stopping, retrain on all data for the best epochs
+    level_input: bool = DEFAULTS["level_input"]   # feed the scaled value itself (besides level-free features)
+    covariates: tuple = DEFAULTS["covariates"]    # CSV columns fed as extra inputs (past values only)
+
+    def to_meta(self) -> dict:
+        d = asdict(self)
+        d["intervals"] = list(self.intervals)
+        d["covariates"] = list(self.covariates)
+        return d
+
+
+def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int]) -> ForecastConfig:
+    """Fill the data-dependent defaults: season from the frequency, horizon M4-style, lookback."""
+    c = ForecastConfig(**{**asdict(cfg)})
+    if c.season is None:
+        c.season = axis.default_season()
+    freq = axis.freq
+    if c.horizon is None:
+        c.horizon = HORIZON_BY_FREQ.get(freq, max(2 * c.season, 8) if c.season > 1 else 8)
+        if c.season > 1 and freq not in HORIZON_BY_FREQ:
+            c.horizon = c.season
+    if c.difference == "auto":
+        c.difference = "season" if c.season > 1 else "1"
+    if c.lookback is None:
+        # two seasons (the network then sees every phase twice), at least 16 steps
+        c.lookback = max(2 * c.season, 16)
+        # but leave room for windows in the shortest series: at least half of it for training origins
+        room = (min(lengths) - c.horizon) // 2 - _need(c)
+        if room >= 8:
+            c.lookback = min(c.lookback, room)
+    return c
+
+
+class Member:
+    """One network of the ensemble on the shared engine: ``rnntools.nn.Recurrent`` over the (T, B, F)
+    features and a ``Dense`` head at every step. Parameters live in one flat dict (``rnn.0.W``,
+    ``out.W``...), optimiser moments in an engine ``Adam``."""
+
+    def __init__(self, cfg: ForecastConfig, outputs: int, params: dict | None = None,
+                 rng: np.random.Generator | None = None):
+        from rnntools import nn
+
+        fresh = params is None
+        self.params = {} if fresh else params
+        self.rnn = nn.Recurrent(self.params, "rnn", cfg.cell, N_FEATURES + len(cfg.covariates), cfg.hidden,
+                                layers=cfg.layers,
+                                dropout=cfg.dropout, rng=rng)
+        self.out = nn.Dense(self.params, "out", cfg.hidden, outputs, rng=rng)
+        if fresh:
+            # a small head: the untrained forecast is the baseline, training learns the residual
+            self.params["out.W"] *= 0.1
+            self.params["out.b"][:] = 0.0
+        self.opt = None
+
+    def forward_last(self, X: np.ndarray) -> np.ndarray:
+        """(B, O) outputs of the last step for inputs X (T, B, F)."""
+        y, _, _ = self.rnn.forward(np.ascontiguousarray(X, dtype=self.params["out.W"].dtype))
+        return self.out.forward(y[-1])[0]
+
+    def train_step(self, X, R, M, lr: float, clip: float, rng) -> tuple[float, int]:
+        from rnntools import nn
+
+        if self.opt is None:
+            self.make_optimizer()
+        y, _, rc = self.rnn.forward(X, train=True, rng=rng)
+        Y, oc = self.out.forward(y)                      # (T, B, O)
+        loss, count, dY = masked_l1(Y, R, M)
+        grads: dict = {}
+        dy = self.out.backward(dY / max(count, 1), oc, grads)
+        self.rnn.backward(dy, rc, grads, need_dx=False)
+        if clip:
+            nn.clip_grad_norm(grads, clip)
+        self.opt.lr = lr
+        self.opt.step(grads)
+        return loss, count
+
+    def make_optimizer(self):
+        from rnntools import nn
+
+        self.opt = nn.Adam(self.params)
+        for name, a in self.params.items():   # moments exist from the start, so --resume can fill them
+            self.opt.m[name] = np.zeros_like(a)
+            self.opt.v[name] = np.zeros_like(a)
+
+
+def masked_l1(Y: np.ndarray, R: np.ndarray, M: np.ndarray) -> tuple[float, int, np.ndarray]:
+    """Sum of ``|Y - R|`` where the mask M is 1, the number of terms, and the gradient of the sum w.r.t. Y.
+
+    L1 because forecasts are scored by MASE (a mean absolute error): the forecast that minimises it is
+    the median, which also keeps outliers of short real series from dragging the fit."""
+    diff = (Y - R) * M
+    return float(np.abs(diff).sum()), int(M.sum()), np.sign(diff).astype(Y.dtype)
+
+
+# --- the model -----------------------------------------------------------------------------------------
+
+@dataclass
+class Model:
+    """A trained forecaster: config, ensemble members' parameters, per-series scalers, interval table."""
+
+    cfg: ForecastConfig
+    axis: TimeAxis
+    members: list = field(default_factory=list)          # list of Member
+    scalers: dict = field(default_factory=dict)           # id -> Scaler
+    levels: list = field(default_factory=list)            # interval levels (percent)
+    qtable: np.ndarray | None = None                      # (levels, horizon) scaled abs-error quantiles
+    summary: dict = field(default_factory=dict)
+    train_arrays: dict = field(default_factory=dict)      # the trainer's state.* / resume.* arrays
+    training: dict | None = None                          # the trainer's meta["training"]
+    input_options: dict = field(default_factory=dict)     # CSV columns/freq/missing used in training
+    engine: dict = field(default_factory=dict)            # the engine options trained with (epochs, lr...)
+    path: str = ""
+
+    def config(self) -> dict:
+        """Every option the model was trained with, once: ``meta["config"]`` of its file."""
+        return {**self.engine, **self.input_options, **self.cfg.to_meta()}
+
+    def engine_options(self) -> dict:
+        """The engine options the model was trained with (for backtest refits)."""
+        keep = ("val_fraction", "epochs", "patience", "batch", "lr", "clip", "seed", "max_time", "max_steps",
+                "optimizer")
+        conf = {**dict((self.training or {}).get("config") or {}), **self.engine}
+        out = {k: conf[k] for k in keep if conf.get(k) is not None}
+        out.update(cell=self.cfg.cell, hidden=self.cfg.hidden, layers=self.cfg.layers, dropout=self.cfg.dropout)
+        return out
+
+    @property
+    def outputs(self) -> int:
+        return self.cfg.horizon if self.cfg.strategy == "direct" else 1
+
+    def scaler_for(self, s: Series) -> Scaler:
+        sc = self.scalers.get(s.id)
+        if sc is None:
+            sc = fit_scaler(s.values, self.cfg)
+        return sc
+
+    def forecast_scaled(self, Z: np.ndarray, phase_end: np.ndarray, horizon: int,
+                        members: list | None = None, C: np.ndarray | None = None) -> np.ndarray:
+        """(B, horizon) forecasts in scaled units from tails Z (B, need + lookback), averaged over members.
+
+        Direct: the last step's outputs, chained block by block past the trained horizon. Recursive: one
+        step ahead, fed back. ``C`` (B, >= W, K): scaled past covariates; past the end they are held
+        at their last value (their future is unknown)."""
+        cfg = self.cfg
+        need, L = _need(cfg), cfg.lookback
+        W = need + L
+        if Z.shape[1] < W:
+            raise ValueError("tails shorter than need + lookback")
+        Z = np.array(Z[:, -W:], dtype=np.float64)
+        if C is not None:
+            C = np.array(C[:, -W:, :], dtype=np.float64)
+        members = self.members if members is None else members
+        out = np.empty((Z.shape[0], horizon))
+        done = 0
+        pe = np.asarray(phase_end, np.int64).copy()
+        while done < horizon:
+            X = features(Z, pe, cfg.season, need, cfg.level_input, C).astype(np.float32)
+            k = self.outputs
+            base = baseline(Z, k, cfg.season, cfg.difference)
+            y = np.zeros((Z.shape[0], k))
+            for member in members:
+                y += member.forward_last(X)
+            block = base + y / len(members)
+            take = min(k, horizon - done)
+            out[:, done:done + take] = block[:, :take]
+            Z = np.concatenate([Z[:, take:], block[:, :take]], axis=1)
+            if C is not None:
+                C = np.concatenate([C[:, take:], np.repeat(C[:, -1:], take, axis=1)], axis=1)
+            pe += take
+            done += take
+        return out
+
+
+# --- model files ---------------------------------------------------------------------------------------
+
+def save(model: Model, path: str, trainer_arrays: dict | None = None) -> None:
+    """Write the model file; ``trainer_arrays``: the trainer's own save (best parameters under the plain
+    names, optimiser state and latest parameters for --resume) while training runs."""
+    from rnntools.io import save_model
+
+    if trainer_arrays is not None:
+        arrays = dict(trainer_arrays)
+    else:
+        arrays = {f"m{k}.{n}": a for k, m in enumerate(model.members) for n, a in m.params.items()}
+        # the trainer's extra arrays (optimiser moments, latest parameters) make --resume continue exactly
+        arrays.update({k: v for k, v in model.train_arrays.items()
+                       if k.startswith(("state.", "resume.", "valbest."))})
+    if model.qtable is not None:
+        arrays["interval_q"] = model.qtable
+    ids = list(model.scalers)
+    meta = {
+        "forecast_format": FORMAT,
+        "config": model.config(),
+        "axis": model.axis.to_meta(),
+        "levels": model.levels,
+        "series": {"ids": ids, "scalers": [model.scalers[i].to_list() for i in ids]},
+        "summary": model.summary,
+    }
+    if model.training:
+        meta["training"] = model.training
+    save_model(path, KIND, arrays, meta)
+
+
+INPUT_KEYS = ("target", "timestamp_column", "id_column", "freq", "covariates", "missing")
+
+
+def load(source) -> Model:
+    """A forecaster from a path, ``-`` (stdin), the bytes of a file, or a loaded ``rnntools.io.ModelFile``.
+
+    Files written before the task contract are migrated: their options were split between ``config``,
+    ``input`` and the trainer's ``training.config``, and their optimiser state had per-member names
+    (``state.m0.adam_m.<param>``, ``adam_t``); both now read as the contract's names."""
+    from rnntools.io import ModelFile, load_model
+
+    if isinstance(source, ModelFile):
+        mf = source
+        if mf.kind != KIND:
+            raise ModelFileError(f"is a {mf.kind!r} model, expected {KIND!r}", mf.path)
+    elif isinstance(source, (bytes, bytearray)):
+        mf = _load_bytes(bytes(source))
+    else:
+        mf = load_model(source, KIND)
+    path = mf.path
+    meta = mf.meta
+    try:
+        options = _migrate_options(meta)
+        names = set(ForecastConfig.__dataclass_fields__)
+        c = {k: v for k, v in options.items() if k in names}
+        c["intervals"] = tuple(c.get("intervals", ()))
+        c["covariates"] = tuple(c.get("covariates", ()))
+        cfg = ForecastConfig(**c)
+        axis = TimeAxis.from_meta(meta["axis"])
+        members = []
+        for k in range(cfg.ensemble):
+            prefix = f"m{k}."
+            params = {n[len(prefix):]: np.array(a) for n, a in mf.arrays.items() if n.startswith(prefix)}
+            members.append(Member(cfg, cfg.horizon if cfg.strategy == "direct" else 1, params))
+        ids, sc = meta["series"]["ids"], meta["series"]["scalers"]
+        scalers = {i: Scaler.from_list(v) for i, v in zip(ids, sc)}
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelFileError(f"corrupt forecaster metadata ({exc.__class__.__name__}: {exc})", path) from None
+    training = _migrate_training(meta.get("training"))
+    m = Model(cfg, axis, members, scalers, list(meta.get("levels", [])), mf.arrays.get("interval_q"),
+              dict(meta.get("summary", {})), training=training,
+              input_options={k: options.get(k) for k in INPUT_KEYS},
+              engine={k: v for k, v in options.items() if k not in names and k not in INPUT_KEYS})
+    m.train_arrays = _migrate_arrays(mf.arrays)
+    m.path = path
+    return m
+
+
+def _load_bytes(raw: bytes):
+    import os
+    import tempfile
+
+    from rnntools.io import load_model
+
+    fd, tmp = tempfile.mkstemp(suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        mf = load_model(tmp, KIND)
+    finally:
+        os.remove(tmp)
+    mf.path = "<bytes>"
+    return mf
+
+
+def _migrate_options(meta: dict) -> dict:
+    """Every option the model was trained with, from ``meta["config"]`` (and, in files written before the
+    contract, ``meta["input"]`` and the trainer's ``training.config``)."""
+    options = dict(meta["config"])
+    for k, v in (meta.get("input") or {}).items():
+        options.setdefault(k, v)
+    old_engine = ((meta.get("training") or {}).get("config") or {})
+    for k in ("epochs", "patience", "batch", "lr", "val_fraction", "clip", "optimizer", "seed"):
+        if k not in options and old_engine.get(k) is not None:
+            options[k] = old_engine[k]
+    return options
+
+
+def _migrate_training(training):
+    if not isinstance(training, dict):
+        return training
+    training = dict(training)
+    task = dict(training.get("task") or {})
+    if "adam_t" in task:          # one Adam per member, all at the same step count
+        ts = task.pop("adam_t")
+        task["optim.t"] = int(ts[0]) if ts else 0
+    training["task"] = task
+    return training
+
+
+def _migrate_arrays(arrays: dict) -> dict:
+    """The trainer's arrays of a model file (``state.*``, ``resume.*``, ``valbest.*``), with the old
+    per-member optimiser names ``state.m<k>.adam_m.<p>`` renamed to nn.optim's ``state.optim.m.m<k>.<p>``."""
+    import re
+
+    out = {}
+    for k, v in arrays.items():
+        m = re.match(r"^state\.(m\d+)\.adam_([mv])\.(.+)$", k)
+        if m:
+            out[f"state.optim.{m.group(2)}.{m.group(1)}.{m.group(3)}"] = v
+        elif k.startswith(("state.", "resume.", "valbest.")):
+            out[k] = v
+    return out

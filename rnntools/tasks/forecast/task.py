@@ -1,0 +1,508 @@
+"""The forecaster's glue: training with the shared trainer, interval calibration, batched forecasts, backtests,
+and the task contract's ``train``/``read``/``predict``/``evaluate`` (records in, records out; the CLI opens
+and writes every file).
+
+Training uses the outputs of every step of a window (each step is a forecast origin; "forking sequences",
+MQ-RNN) with targets masked at the end of the training part; validation is the last part of every series
+(origins whose targets all lie after the training part), so early stopping and the intervals measure honest
+out-of-sample errors. Intervals: split conformal on the validation errors in scaled units (pooled over
+horizons after dividing by each horizon's mean error; finite-sample level counted in origins), applied in
+scaled (possibly log) space, so they are asymmetric in the original units when the series is log-scaled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
+
+import numpy as np
+
+from rnntools import console
+from rnntools.errors import InputError, UsageError
+from rnntools.tasks.forecast import DEFAULTS, KIND, STRUCTURAL
+from rnntools.tasks.forecast.data import (
+    _Data,
+    baseline,
+    build_data,
+    tails,
+)
+from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape
+from rnntools.tasks.forecast.model import INPUT_KEYS, ForecastConfig, Member, Model, load, resolve, save
+from rnntools.tasks.forecast.series import Series
+
+__all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate", "fit_model",
+           "forecast", "backtest", "ForecastConfig", "Model", "save"]
+
+
+def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[int] | None = None,
+             cut: list[int] | None = None) -> list[dict]:
+    """Forecasts for every series in one batched pass: ``forecast`` and per-level ``lower``/``upper`` in
+    original units, plus the future timestamps."""
+    levels = list(model.levels if levels is None else levels)
+    Z, pe, scalers, C = tails(series, model, cut)
+    F = model.forecast_scaled(Z, pe, horizon, C=C)
+    Q = interval_widths(model, levels, horizon)
+    # undo the scaling for all rows at once: (B, 1) columns of every series' scaler
+    sc = np.array([x.to_list() for x in scalers]).reshape(-1, 4)
+    shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
+
+    def inverse(z):
+        y = z * scale + shift
+        return np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        fc = inverse(F)
+        bounds = [(inverse(F - Q[j]), inverse(F + Q[j])) for j in range(len(levels))]
+    bad = ~np.isfinite(fc).all(1)
+    for lo, hi in bounds:
+        bad |= ~(np.isfinite(lo).all(1) & np.isfinite(hi).all(1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"the forecast of series {series[i].id!r} is not finite (values far outside what the "
+                         f"model was trained on?)", series[i].source or None)
+    out, stamps = [], {}
+    for i, s in enumerate(series):
+        rec = {"id": s.id, "forecast": fc[i]}
+        n = len(s.values) if cut is None else cut[i]
+        key = (s.axis, s.start, n)
+        if key not in stamps:  # series that end together share their future timestamps
+            stamps[key] = [s.timestamp(n + k) for k in range(horizon)]
+        rec["timestamps"] = stamps[key]
+        for j, lev in enumerate(levels):
+            rec[f"lower_{lev}"], rec[f"upper_{lev}"] = bounds[j][0][i], bounds[j][1][i]
+        out.append(rec)
+    return out
+
+
+def round_rows(a: np.ndarray, ref: np.ndarray, digits: int = 6) -> np.ndarray:
+    """Round each row of ``a`` to ``digits`` significant digits of the row's largest |ref| (vectorised;
+    dividing an integer by a power of ten gives the double nearest the decimal, so JSON stays short)."""
+    top = np.max(np.abs(ref), axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        d = np.where(top > 0, digits - 1 - np.floor(np.log10(np.where(top > 0, top, 1.0))), digits)
+    d = np.clip(d, 0, 15)
+    p = 10.0 ** d
+    return np.round(a * p) / p
+
+
+def interval_widths(model: Model, levels: Sequence[int], horizon: int) -> np.ndarray:
+    """(len(levels), horizon) half-widths in scaled units; past the validated horizon they grow like
+    sqrt(h) (a random-walk error), the usual honest extrapolation."""
+    if model.qtable is None or not len(model.levels):
+        if levels:
+            raise UsageError("this model has no interval table (trained without validation data)")
+        return np.zeros((0, horizon))
+    Hq = model.qtable.shape[1]
+    out = np.empty((len(levels), horizon))
+    for j, lev in enumerate(levels):
+        if lev in model.levels:
+            q = model.qtable[model.levels.index(lev)]
+        else:
+            raise UsageError(f"--intervals {lev} was not computed at training time "
+                             f"(the model has {', '.join(map(str, model.levels))}); retrain with --intervals")
+        for h in range(horizon):
+            out[j, h] = q[h] if h < Hq else q[-1] * math.sqrt((h + 1) / Hq)
+    return out
+
+
+class ForecastTask:
+    """The forecaster as a trainer task (see rnntools.tasks.trainer): K ensemble members trained side by
+    side on the same batches; the validation loss is the ensemble's mean absolute scaled error."""
+
+    kind = KIND
+    unit = "windows"
+
+    def __init__(self, model: Model, data: _Data, batch: int, seed: int, clip: float, save_fn=None):
+        self.model, self.data, self.batch, self.clip = model, data, batch, clip
+        rng = np.random.default_rng([seed, 7])
+        if not model.members:
+            model.members = [Member(model.cfg, model.outputs, rng=rng) for _ in range(model.cfg.ensemble)]
+        self._params, self._state = {}, {}
+        for k, m in enumerate(model.members):
+            m.make_optimizer()
+            for n, a in m.params.items():
+                self._params[f"m{k}.{n}"] = a
+                # one name space for every member's Adam: nn.optim's optim.m.<param>/optim.v.<param>
+                self._state[f"optim.m.m{k}.{n}"] = m.opt.m[n]
+                self._state[f"optim.v.m{k}.{n}"] = m.opt.v[n]
+        self.save_fn = save_fn
+
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.data.starts) / self.batch))
+
+    def epoch_batches(self, epoch: int, rng: np.random.Generator):
+        order = rng.permutation(len(self.data.starts))
+        return [order[i:i + self.batch] for i in range(0, len(order), self.batch)]
+
+    def start_epoch(self, epoch: int) -> None:
+        pass
+
+    def train_step(self, batch, rng, lr: float) -> tuple[float, int]:
+        d, cfg = self.data, self.model.cfg
+        rows = d.starts[batch][None, :] + np.arange(cfg.lookback)[:, None]   # (L, B)
+        X, R, M = d.X[rows], d.R[rows], d.M[rows]                             # (L, B, F), (L, B, O)
+        total, count = 0.0, 0
+        for member in self.model.members:
+            loss, count = member.train_step(X, R, M, lr, self.clip, rng)
+            total += loss / len(self.model.members)
+        return total, count
+
+    def evaluate(self) -> dict | None:
+        d = self.data
+        if not len(d.val_Z):
+            return None
+        F = self.model.forecast_scaled(d.val_Z, d.val_pe, self.model.cfg.horizon, C=d.val_C)
+        return {"val_loss": float(np.mean(np.abs(F - d.val_Y)))}
+
+    def params(self) -> dict:
+        return self._params
+
+    def train_state(self) -> dict:
+        return self._state
+
+    def train_meta(self) -> dict:
+        # the members step together, so one step count serves them all
+        return {"optim.t": self.model.members[0].opt.t}
+
+    def load_train_meta(self, meta: dict) -> None:
+        for m in self.model.members:
+            m.opt.t = int(meta.get("optim.t", 0))
+
+    def save(self, path, arrays: dict, meta: dict) -> None:
+        if self.save_fn is not None:
+            self.save_fn(path, arrays, meta)
+
+
+def calibrate(model: Model, data: _Data, levels: Sequence[int]) -> None:
+    """Interval table from the validation errors of the final parameters (split conformal).
+
+    Per-horizon quantiles from a handful of validation origins are noisy, so the errors are pooled:
+    each horizon's absolute errors are divided by that horizon's mean absolute error (made non-decreasing
+    in h), one ceil((n+1) q)/n quantile is taken over all of them, and scaled back per horizon."""
+    model.levels = [int(v) for v in levels]
+    if not len(data.val_Z):
+        model.qtable, model.levels = None, []
+        return
+    F = model.forecast_scaled(data.val_Z, data.val_pe, model.cfg.horizon, C=data.val_C)
+    E = np.abs(F - data.val_Y)                                  # (V, horizon)
+    spread = np.maximum.accumulate(np.maximum(E.mean(0), 1e-9))  # (horizon,)
+    if model.cfg.strategy == "direct" and model.cfg.difference != "none":
+        # the error scale per horizon from the whole training history, through the baseline: the training
+        # targets ARE the baseline's in-sample errors (no fitted parameters, so not optimistic), times how
+        # much better than the baseline the model was on the validation origins. A calm validation
+        # window then no longer makes the intervals narrow.
+        naive_hist = (np.abs(data.R) * data.M).sum(0) / np.maximum(data.M.sum(0), 1)        # (horizon,)
+        base = baseline(data.val_Z, model.cfg.horizon, model.cfg.season, model.cfg.difference)
+        ratio = E.sum() / max(float(np.abs(base - data.val_Y).sum()), 1e-9)
+        spread = np.maximum(spread, np.maximum.accumulate(np.maximum(ratio * naive_hist, 1e-9)))
+    pooled = np.sort((E / spread).ravel())
+    # the H errors of one origin move together (one bad stretch spoils them all), so the finite-sample
+    # correction counts origins, not errors: the ceil((V+1) q)/V quantile of the pooled errors
+    V = len(E)
+    table = np.empty((len(model.levels), model.cfg.horizon))
+    for j, lev in enumerate(model.levels):
+        q = min(1.0, math.ceil((V + 1) * lev / 100) / V)
+        table[j] = np.quantile(pooled, q, method="higher") * spread
+    model.qtable = table
+    if len(E) < 10:
+        console.warn(f"only {len(E)} validation forecast origins to calibrate the intervals; they are rough")
+
+
+def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: str | None = None,
+              resume=None, quiet: bool = False, input_options: dict | None = None) -> Model:
+    """Train a forecaster on ``series`` with the shared trainer (early stopping on the held-out ends,
+    best parameters kept); ``output`` None keeps everything in memory (backtests, benchmarks)."""
+    from rnntools import nn
+    from rnntools.tasks.trainer import EngineConfig, set_threads
+    from rnntools.tasks.trainer import fit as trainer_fit
+
+    axis = series[0].axis
+    for s in series:
+        if (s.axis.kind, s.axis.step) != (axis.kind, axis.step):
+            raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but {series[0].id!r} has "
+                             f"{axis.freq}; one model forecasts one frequency")
+    cfg = resolve(cfg, axis, [len(s) for s in series])
+    config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
+    cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
+    if config.threads:
+        set_threads(config.threads)       # numba and BLAS
+        nn.set_threads(config.threads)    # the engine's batch slices
+    if config.optimizer != "adam":
+        raise UsageError("the forecaster trains with --optimizer adam")
+    if resume is not None:
+        # the trainer takes the best-so-far parameters from the plain names, which hold the refitted
+        # network after a finished run: give it the validated ones instead
+        for k in [n for n in resume.arrays if n.startswith("valbest.")]:
+            resume.arrays[k[len("valbest."):]] = resume.arrays[k]
+    model = Model(cfg, axis, input_options={**(input_options or {}), "missing": cfg.missing},
+                  engine={k: getattr(config, k) for k in ("epochs", "patience", "lr", "val_fraction", "clip",
+                                                          "optimizer", "seed")})
+    data = build_data(series, model, config.val_fraction)
+    if not (engine or {}).get("batch"):
+        # small data: small batches (more updates per epoch); many series: wider batches keep an epoch to
+        # about a hundred updates, where the engine's per-step cost is spread over more rows
+        config.batch = int(min(256, max(32, len(data.starts) // 100)))
+    saved = {}
+
+    def save_(path, arrays, meta):
+        # the trainer saves the best parameters under their plain names, plus optimiser state for --resume
+        saved["arrays"], saved["training"] = arrays, meta.get("training")
+        if output is not None:
+            model.training = meta.get("training")
+            save(model, output, trainer_arrays=arrays)   # best parameters under the plain names
+
+    task = ForecastTask(model, data, config.batch, config.seed, config.clip, save_fn=save_)
+    was_quiet = console.is_quiet()
+    refit_epochs = 0
+    if quiet:
+        console.configure(quiet=True, command=console.command_name())
+    try:
+        summary = trainer_fit(task, config, output or "<memory>", resume=resume)
+        # --resume continues the validated run from its latest parameters (not from the refit below)
+        latest = {f"resume.{k}": np.array(v) for k, v in task.params().items()}
+        best = saved["arrays"]
+        # the validated best parameters, kept beside the refitted ones that predict uses
+        latest.update({f"valbest.{k}": np.array(best[k]) for k in task.params()})
+        for k, member in enumerate(model.members):
+            for n, a in member.params.items():
+                a[...] = best[f"m{k}.{n}"]
+        calibrate(model, data, cfg.intervals)
+        if output is not None:
+            model.train_arrays = {**{k: v for k, v in saved["arrays"].items() if k.startswith("state.")}, **latest}
+            model.training = saved["training"]
+            save(model, output)   # a complete model, in case the refit below is interrupted
+        if cfg.refit and len(data.val_Z) and summary.get("best_step"):
+            refit_epochs = _refit(model, series, config, summary, task.steps_per_epoch())
+    finally:
+        if quiet:
+            console.configure(quiet=was_quiet, command=console.command_name())
+    model.summary = {k: v for k, v in summary.items() if k != "last_eval"}
+    model.summary["val_loss"] = summary.get("best_val_loss")
+    model.summary["refit_epochs"] = refit_epochs
+    if len(data.val_Z):
+        naive = baseline(data.val_Z, cfg.horizon, cfg.season, "season" if cfg.season > 1 else "1")
+        model.summary["val_naive"] = float(np.mean(np.abs(naive - data.val_Y)))
+    model.train_arrays = {**{k: np.array(v) for k, v in best.items() if k.startswith("state.")}, **latest}
+    model.training = saved["training"]
+    if output is not None:
+        save(model, output)
+    return model
+
+
+def _refit(model: Model, series: list[Series], config, summary: dict, steps_per_epoch: int) -> int:
+    """Retrain from the same initialisation on every value (the held-out ends are the most recent, most
+    telling data of short series) for as many epochs as early stopping chose; scalers are refitted too.
+    The interval table stays the one calibrated on the validation split."""
+    from dataclasses import replace
+
+    from rnntools.tasks.trainer import fit as trainer_fit
+
+    epochs = max(1, math.ceil(summary["best_step"] / steps_per_epoch))
+    data = build_data(series, model, 0.0)
+    members = model.members
+    model.members = []
+    saved = {}
+    task = ForecastTask(model, data, config.batch, config.seed, config.clip,
+                        save_fn=lambda path, arrays, meta: saved.update(arrays=arrays))
+    cfg2 = replace(config, val_fraction=0.0, epochs=epochs, max_steps=None, max_time=None, log_path=None,
+                   checkpoint_every=None, resume=None)
+    was_quiet = console.is_quiet()
+    console.configure(quiet=True, command=console.command_name())
+    try:
+        trainer_fit(task, cfg2, "<memory>")
+    except BaseException:
+        model.members = members
+        raise
+    finally:
+        console.configure(quiet=was_quiet, command=console.command_name())
+    return epochs
+
+
+# the engine's share of DEFAULTS (batch None = chosen from the number of training windows)
+ENGINE_DEFAULTS = {k: DEFAULTS[k] for k in ("cell", "hidden", "layers", "dropout", "epochs", "patience", "lr",
+                                            "val_fraction", "clip", "seed")}
+ENGINE_DEFAULTS.update(batch=32, log_every=50)
+
+
+def _round(values, ref=None) -> list:
+    a = np.asarray(values, np.float64)
+    return round_rows(a, a if ref is None else np.asarray(ref, np.float64)).tolist()
+
+
+def output_record(rec: dict, levels: Sequence[int]) -> dict:
+    """The JSONL record of ``predict``: id, timestamps, forecast, then ``lower``/``upper`` of the first
+    level (with ``level``), then ``lower_L``/``upper_L`` for every further level."""
+    ref = rec["forecast"]
+    out = {"id": rec["id"], "timestamps": rec["timestamps"], "forecast": _round(rec["forecast"])}
+    for j, lev in enumerate(levels):
+        if j == 0:
+            out["level"] = lev
+            out["lower"], out["upper"] = _round(rec[f"lower_{lev}"], ref), _round(rec[f"upper_{lev}"], ref)
+        else:
+            out[f"lower_{lev}"] = _round(rec[f"lower_{lev}"], ref)
+            out[f"upper_{lev}"] = _round(rec[f"upper_{lev}"], ref)
+    return out
+
+
+# --- evaluation ----------------------------------------------------------------------------------------
+
+def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int, horizon: int | None = None,
+             model: Model | None = None, refit: bool = True) -> dict:
+    """Rolling-origin backtest: fold k cuts every series ``horizon * k`` before its end; the model (refit on
+    each fold's history with the same hyperparameters, or the given one) and seasonal naive forecast the
+    next ``horizon`` values; MASE (scaled by the in-sample seasonal-naive error of the fold's history),
+    sMAPE and interval coverage, averaged over series and folds."""
+    base_cfg = model.cfg if model is not None else resolve(cfg, series[0].axis, [len(s) for s in series])
+    Hh = horizon or base_cfg.horizon
+    m = base_cfg.season
+    rows = []
+    for k in range(folds, 0, -1):
+        cuts = [len(s) - Hh * k for s in series]
+        hist = [Series(s.id, s.values[:c], s.axis, s.start, None if s.covariates is None else s.covariates[:c],
+                       s.source) for s, c in zip(series, cuts)]
+        if refit:
+            fold_cfg = ForecastConfig(**{**asdict(base_cfg)})
+            fold_model = fit_model(hist, fold_cfg, engine, quiet=True)
+        else:
+            fold_model = model
+        preds = forecast(fold_model, hist, Hh, fold_model.levels)
+        for s, c, p in zip(series, cuts, preds):
+            actual = s.values[c:c + Hh]
+            h_ = s.values[:c]
+            naive = seasonal_naive(h_, Hh, m)
+            row = {"id": s.id, "fold": folds - k + 1, "mase": mase(actual, p["forecast"], h_, m),
+                   "smape": smape(actual, p["forecast"]), "naive_mase": mase(actual, naive, h_, m),
+                   "naive_smape": smape(actual, naive)}
+            for lev in fold_model.levels:
+                row[f"coverage_{lev}"] = coverage(actual, p[f"lower_{lev}"], p[f"upper_{lev}"])
+            rows.append(row)
+    keys = [k for k in rows[0] if k not in ("id", "fold")]
+    summary = {"folds": folds, "horizon": Hh, "season": m, "series": len(series)}
+    for key in keys:
+        vals = np.array([r[key] for r in rows], np.float64)
+        summary[key] = round(float(np.mean(vals[np.isfinite(vals)])), 4) if np.isfinite(vals).any() else None
+    return {"summary": summary, "rows": rows}
+
+
+
+# --- the task contract ---------------------------------------------------------------------------------
+
+def resume_options(saved: dict, given: dict, structural: frozenset, path: str) -> dict:
+    """The one resume rule: structural options not given take the saved value; a given one that differs
+    is a usage error naming both; training options take the new value."""
+    out = dict(given)
+    for name in structural:
+        if name not in saved:
+            continue
+        old, new = saved[name], given.get(name)
+        if new is None:
+            out[name] = old
+        elif _norm(new) != _norm(old):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} {_show(new)} differs from the saved model's {_show(old)} (structural "
+                             f"options cannot change on --resume; {path})")
+    return out
+
+
+def _norm(v):
+    return list(v) if isinstance(v, (tuple, list)) else v
+
+
+def _show(v) -> str:
+    return ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
+
+
+def read(inputs: list[str], model: Model | None = None, **options) -> Iterator[Series]:
+    """Series from CSV/JSONL inputs, with the missing-value policy applied (a count goes to stderr). Columns,
+    frequency and policy default to the ones the model was trained with, then to DEFAULTS."""
+    from rnntools.tasks.forecast.series import apply_missing, read_series
+
+    saved = model.input_options if model is not None else {}
+
+    def pick(k):
+        for source in (options, saved, DEFAULTS):
+            if source.get(k) is not None:
+                return source[k]
+        return None
+
+    columns = {k: pick(k) for k in ("target", "timestamp_column", "id_column", "freq")}
+    series = read_series(list(inputs), encoding_errors=options.get("encoding_errors") or "strict",
+                         covariates=tuple(pick("covariates") or ()), **columns)
+    policy = pick("missing")
+    total, hit = 0, 0
+    for s in series:
+        n = apply_missing(s, policy)
+        total += n
+        hit += n > 0
+    if total:
+        console.warn(f"{total} missing value(s) in {hit} series filled by --missing {policy}")
+    yield from series
+
+
+def train(inputs: list[str], output: str, options: dict) -> dict:
+    """Train a forecaster on every series of ``inputs`` (one global model) and save it to ``output``.
+    ``options``: DEFAULTS' names (None = not given) plus the engine's (resume, threads, max_steps, ...)."""
+    from rnntools.io import load_model
+
+    given = {k: v for k, v in options.items()}
+    resume = None
+    if given.get("resume"):
+        resume = load_model(given["resume"], KIND)
+        saved = load(resume)
+        given = resume_options(saved.config(), given, STRUCTURAL, given["resume"])
+        resume.arrays = {**{k: v for k, v in resume.arrays.items() if not k.startswith("state.")},
+                         **saved.train_arrays}
+        resume.meta = {**resume.meta, "training": saved.training}
+    series = list(read(inputs, None, **given))
+    season = given.get("season")
+    if season is None:
+        season = _season_of(series)
+    names = set(ForecastConfig.__dataclass_fields__)
+    cfg_values = {k: given[k] for k in names if given.get(k) is not None}
+    cfg_values["season"] = season
+    cfg_values["missing"] = given.get("missing") or DEFAULTS["missing"]
+    for k in ("intervals", "covariates"):
+        if k in cfg_values:
+            cfg_values[k] = tuple(cfg_values[k])
+    cfg = ForecastConfig(**cfg_values)
+    input_options = {k: (list(given[k]) if k == "covariates" else given.get(k)) for k in INPUT_KEYS
+                     if k != "missing"}
+    input_options["covariates"] = list(given.get("covariates") or ())
+    shared = ("cell", "hidden", "layers", "dropout")   # engine options the config also records
+    engine = {k: v for k, v in given.items() if (k not in names or k in shared) and k not in INPUT_KEYS}
+    model = fit_model(series, cfg, engine, output=output, resume=resume, input_options=input_options)
+    c = model.cfg
+    console.info(f"{len(series)} series, frequency {model.axis.freq}, season {c.season}, horizon {c.horizon}, "
+                 f"lookback {c.lookback}, {c.strategy}; validation MAE (scaled) "
+                 f"{_fmt(model.summary.get('val_loss'))}, naive {_fmt(model.summary.get('val_naive'))}")
+    return {**model.summary, "series": len(series), "season": c.season, "horizon": c.horizon,
+            "lookback": c.lookback, "freq": model.axis.freq}
+
+
+def _fmt(v):
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def _season_of(series: list[Series]):
+    given = {s.season for s in series if s.season is not None}
+    if len(given) > 1:
+        raise InputError(f"the series give different seasons ({', '.join(map(str, sorted(given)))}); one model "
+                         f"has one season: train one model per frequency (e.g. jq -c 'select(.freq == \"M\")')")
+    return given.pop() if given else None
+
+
+def predict(model: Model, records: Iterable[Series], horizon: int | None = None,
+            intervals: Sequence[int] | None = None, **_) -> Iterator[dict]:
+    """Output records for every series: id, timestamps, forecast, intervals. All series are forecast in
+    one batched pass (the network's cost is per batch, not per series)."""
+    levels = list(model.levels if intervals is None else intervals)
+    series = list(records)
+    for rec in forecast(model, series, horizon or model.cfg.horizon, levels):
+        yield output_record(rec, levels)
+
+
+def evaluate(model: Model, records: Iterable[Series], folds: int = 3, refit: bool = True, **_) -> dict:
+    """Rolling-origin backtest summary (see :func:`backtest`): MASE, sMAPE and coverage of the model and of
+    seasonal naive over the last ``folds`` horizons of every series."""
+    return backtest(list(records), model.cfg, model.engine_options(), folds, model=model, refit=refit)["summary"]

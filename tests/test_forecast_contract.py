@@ -1,0 +1,71 @@
+"""The forecaster under the task contract (docs/tasks.md): names, the resume table, old files."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from rnntools.io import load_model
+from rnntools.tasks import forecast as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# written by the code before the task contract (per-member optimiser names, options in three places):
+# rnn-train --task forecast samples/airline.csv --threads 1 --seed 1 --hidden 4 --max-steps 6
+OLD = os.path.join(HERE, "data", "forecaster_pre_contract.npz")
+OLD_OUT = os.path.join(HERE, "data", "forecaster_pre_contract.jsonl")
+
+
+def test_contract_names():
+    assert F.KIND == "forecaster"
+    assert F.STRUCTURAL <= set(F.DEFAULTS)
+    for name in ("train", "load", "read", "predict", "evaluate"):
+        assert callable(getattr(F, name))
+
+
+def test_old_file_predicts_identically_and_loads_from_bytes(run_cli, samples_dir):
+    csv = os.path.join(samples_dir, "airline.csv")
+    r = run_cli(["predict", OLD, csv, "--horizon", 6])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == open(OLD_OUT).read()
+    model = F.load(open(OLD, "rb").read())
+    out = list(F.predict(model, F.read([csv], model), horizon=6))
+    assert json.dumps(out[0]) + "\n" == open(OLD_OUT).read()
+
+
+def test_old_file_resumes_with_migrated_optimiser_state(run_cli, samples_dir, tmp_path):
+    csv = os.path.join(samples_dir, "airline.csv")
+    out = tmp_path / "r.npz"
+    r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", out, "--resume", OLD, "--max-steps", 9,
+                 "--threads", 1])
+    assert r.exit_code == 0, r.stderr
+    mf = load_model(out)
+    assert mf.meta["config"]["hidden"] == 4
+    assert mf.meta["training"]["counters"]["step"] == 9
+    assert any(k.startswith("state.optim.m.m0.") for k in mf.arrays)
+    assert not any(".adam_" in k for k in mf.arrays)
+
+
+@pytest.mark.parametrize("extra, code, message", [
+    ([], 0, None),                                             # same options: continues
+    (["--hidden", 4], 0, None),                                # the saved value given again
+    (["--lr", 0.01], 0, None),                                 # training option: new value used
+    (["--hidden", 8], 2, "--hidden 8 differs from the saved model's 4"),
+    (["--season", 4], 2, "--season 4 differs from the saved model's 12"),
+])
+def test_resume_table(run_cli, samples_dir, tmp_path, extra, code, message):
+    csv = os.path.join(samples_dir, "airline.csv")
+    first = tmp_path / "a.npz"
+    base = ["rnn-train", "--task", "forecast", csv, "--threads", 1, "--horizon", 6]
+    assert run_cli([*base, "-o", first, "--hidden", 4, "--max-steps", 4]).exit_code == 0
+    r = run_cli([*base, "-o", tmp_path / "b.npz", "--resume", first, "--max-steps", 8, *extra])
+    assert r.exit_code == code, r.stderr
+    if message:
+        assert message in r.stderr
+        return
+    mf = load_model(tmp_path / "b.npz")
+    assert mf.meta["config"]["hidden"] == 4
+    assert mf.meta["training"]["counters"]["step"] == 8          # counters continue from 4
+    if "--lr" in extra:
+        assert mf.meta["config"]["lr"] == 0.01
+    np.testing.assert_equal(mf.meta["config"]["season"], 12)
