@@ -60,16 +60,15 @@ def write_jsonl(path, texts, labels):
 
 
 def run_rnntools(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
-    from rnntools.tasks import classify as C
+    from rnntools.tasks import classify
 
     model = os.path.join(out_dir, "clf.npz")
     start = time.perf_counter()
-    summary = C.train_classifier([train_path], model, dict(engine), pooling=pooling, bidirectional=bidirectional)
+    summary = classify.train([train_path], model, {**engine, "pooling": pooling, "bidirectional": bidirectional})
     seconds = time.perf_counter() - start
-    net, vocab, labels, meta = C.load_classifier(model)
-    seqs, _, _ = C.encode_texts(vocab, te_x, meta["data"]["seq_len"])
-    pred = C.predict_probs(net, seqs).argmax(axis=1)
-    acc = float(np.mean(np.array(labels, dtype=object)[pred] == np.array(te_y, dtype=object)))
+    loaded = classify.load(model)
+    pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]
+    acc = float(np.mean(np.array(pred, dtype=object) == np.array(te_y, dtype=object)))
     return {"accuracy": acc, "seconds": seconds, "epochs": summary["epochs"], "steps": summary["steps"]}
 
 
@@ -78,12 +77,15 @@ def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
     import torch
     from torch import nn
 
-    from rnntools.tasks import classify as C
+    from rnntools.tasks import classify
+    from rnntools.tasks.classify import data as C
+    from rnntools.tasks.classify.model import NetConfig, init_params
     from rnntools.tasks.trainer import EngineConfig, epoch_rng
     from rnntools.text import Vocab
 
     torch.set_num_threads(1)
-    config = EngineConfig.from_options(engine, **C.DEFAULTS)
+    defaults = {k: v for k, v in classify.DEFAULTS.items() if k not in classify.task.TASK_OPTIONS}
+    config = EngineConfig.from_options(engine, **defaults)
     start = time.perf_counter()
     data = C.read_labelled([train_path])
     labels = C.label_set(data.labels)
@@ -92,10 +94,10 @@ def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
     train_idx, val_idx = C.stratified_split(y, config.val_fraction, np.random.default_rng([config.seed, 3]))
     vocab = Vocab.from_texts((data.texts[i] for i in train_idx), level=config.level, min_count=config.min_count)
     seqs, _, _ = C.encode_texts(vocab, data.texts, config.seq_len)
-    cfg = C.NetConfig(cell="gru", vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
-                      hidden=config.hidden, pooling=pooling or C.DEFAULT_POOLING,
-                      bidirectional=C.DEFAULT_BIDIRECTIONAL if bidirectional is None else bidirectional)
-    p = C.init_params(cfg, np.random.default_rng([config.seed, 4]))
+    cfg = NetConfig(cell="gru", vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
+                    hidden=config.hidden, pooling=pooling or classify.DEFAULTS["pooling"],
+                    bidirectional=classify.DEFAULTS["bidirectional"] if bidirectional is None else bidirectional)
+    p = init_params(cfg, np.random.default_rng([config.seed, 4]))
 
     class Twin(nn.Module):
         def __init__(self):
@@ -105,13 +107,14 @@ def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
             self.out = nn.Linear(cfg.features, cfg.n_classes)
             H = cfg.hidden
             with torch.no_grad():  # the same numbers: gate order r, z, n in both
-                self.embed.weight.copy_(torch.from_numpy(p["embed"]))
+                self.embed.weight.copy_(torch.from_numpy(p["embed.W"]))
                 for d, suffix in (("f", ""), ("b", "_reverse"))[:len(cfg.directions)]:
-                    getattr(self.rnn, f"weight_ih_l0{suffix}").copy_(torch.from_numpy(p[f"enc.{d}0.Wx"].T.copy()))
-                    getattr(self.rnn, f"weight_hh_l0{suffix}").copy_(torch.from_numpy(p[f"enc.{d}0.Wh"].T.copy()))
-                    getattr(self.rnn, f"bias_ih_l0{suffix}").copy_(torch.from_numpy(p[f"enc.{d}0.b"]))
+                    W = p[f"enc.{d}0.0.W"]      # rows [h; x]
+                    getattr(self.rnn, f"weight_ih_l0{suffix}").copy_(torch.from_numpy(W[H:].T.copy()))
+                    getattr(self.rnn, f"weight_hh_l0{suffix}").copy_(torch.from_numpy(W[:H].T.copy()))
+                    getattr(self.rnn, f"bias_ih_l0{suffix}").copy_(torch.from_numpy(p[f"enc.{d}0.0.b"]))
                     bhh = np.zeros(3 * H, np.float32)
-                    bhh[2 * H:] = p[f"enc.{d}0.bn"]
+                    bhh[2 * H:] = p[f"enc.{d}0.0.bn"]
                     getattr(self.rnn, f"bias_hh_l0{suffix}").copy_(torch.from_numpy(bhh))
                 self.out.weight.copy_(torch.from_numpy(p["out.W"].T.copy()))
                 self.out.bias.copy_(torch.from_numpy(p["out.b"]))

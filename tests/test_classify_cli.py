@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rnntools.tasks import classify as C
+from rnntools.tasks.classify import data as C
 
 
 def write_jsonl(path, records):
@@ -184,7 +184,7 @@ def test_resume_continues_exactly(run_cli, tmp_path):
                       "--resume", tmp_path / "part.npz", *small])
     assert result.exit_code == 0, result.stderr
     full, part = load_model(tmp_path / "full.npz").arrays, load_model(tmp_path / "part.npz").arrays
-    for name in ("embed", "enc.f0.Wh", "out.W"):
+    for name in ("embed.W", "enc.f0.0.W", "out.W"):
         np.testing.assert_array_equal(full[name], part[name], err_msg=name)
 
 
@@ -201,7 +201,7 @@ def test_pretrained_frozen_embeddings(run_cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     model = load_model(tmp_path / "m.npz")
     vocab = Vocab.from_meta(model.meta["vocab"])
-    embed = model.arrays["embed"]
+    embed = model.arrays["embed.W"]
     assert embed.shape[1] == 3
     for word in ("a", "b", "x"):
         np.testing.assert_array_equal(embed[vocab.index[word]], vectors[words.index[word]])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnntools.errors import InputError, TrainingError
-from rnntools.tasks import classify as C
+from rnntools.tasks.classify import data as C
 
 
 def write(tmp_path, name, text):

@@ -28,11 +28,10 @@ def test_set_blas_threads_changes_every_library_and_restores():
 def test_callers_use_the_one_mechanism(monkeypatch):
     calls = []
     monkeypatch.setattr(blas, "set_blas_threads", lambda n: calls.append(n))
-    from rnntools.tasks import classify, trainer
+    from rnntools.tasks import trainer
 
     trainer.set_threads(2)
-    classify.limit_blas_threads(1)
-    assert calls == [2, 1]
+    assert calls == [2]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt and getrusage fault counts")

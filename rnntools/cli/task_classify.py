@@ -1,6 +1,7 @@
 """``rnn-train --task classify``, and ``predict``/``evaluate`` for ``classifier`` models (click + stdlib only).
 
-The work is done by ``rnntools.tasks.classify``; this module only declares options and passes them on.
+The work is done by ``rnntools.tasks.classify``; this module declares options, opens the outputs and
+writes what the task yields.
 """
 
 from __future__ import annotations
@@ -9,23 +10,25 @@ import click
 
 from rnntools.cli.common import option
 
-_text_field = option("--text-field", default="text", show_default=True, group="Classifier",
-                     help="JSONL field holding the text (plain `label<TAB>text` lines need none).")
-_label_field = option("--label-field", default="label", show_default=True, group="Classifier",
-                      help="JSONL field holding the label (a string or an integer).")
+_text_field = option("--text-field", default=None, group="Classifier",
+                     help="JSONL field holding the text [default: text; at predict/evaluate: the model's]. "
+                          "Plain `label<TAB>text` lines need none.")
+_label_field = option("--label-field", default=None, group="Classifier",
+                      help="JSONL field holding the label, a string or an integer "
+                           "[default: label; at evaluate: the model's].")
 
 TRAIN_OPTIONS = [
     _text_field,
     _label_field,
-    option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
-           group="Classifier",
-           help="balanced: weight each class's loss by n / (classes * n_class), for imbalanced data."),
+    option("--class-weight", type=click.Choice(["none", "balanced"]), default=None, group="Classifier",
+           help="balanced: weight each class's loss by n / (classes * n_class), for imbalanced data "
+                "[default: none]."),
     option("--pooling", type=click.Choice(["last", "mean", "max"]), default=None, group="Classifier",
            help="Sentence vector: the state after the last real token, or the mean/max over the "
-                "real tokens [default: max, measured; see README]."),
+                "real tokens [default: max, measured; see docs/classify.md]."),
     option("--bidirectional/--no-bidirectional", default=None, group="Classifier",
            help="Also read the text right to left and join both directions' states "
-                "[default: bidirectional, measured; see README]."),
+                "[default: bidirectional, measured; see docs/classify.md]."),
 ]
 
 PREDICT_OPTIONS = [
@@ -38,24 +41,38 @@ EVALUATE_OPTIONS = [_text_field, _label_field]
 
 
 def train(inputs, output, engine, text_field, label_field, class_weight, pooling, bidirectional):
-    from rnntools.tasks.classify import train_classifier
+    from rnntools.tasks import classify
 
-    train_classifier(inputs, output, engine, text_field=text_field, label_field=label_field,
-                     class_weight=class_weight, pooling=pooling, bidirectional=bidirectional)
+    classify.train(inputs, output, {**engine, "text_field": text_field, "label_field": label_field,
+                                    "class_weight": class_weight, "pooling": pooling,
+                                    "bidirectional": bidirectional})
 
 
 def predict(model, inputs, output, text_field, top_k):
-    from rnntools.tasks.classify import predict_records
+    from rnntools.io import JsonlWriter, open_output
+    from rnntools.tasks import classify
 
-    predict_records(model, inputs, output, text_field=text_field, top_k=top_k)
+    loaded = classify.load(model)
+    records = classify.read(inputs, loaded, text_field=text_field)
+    with open_output(output) as stream:
+        writer = JsonlWriter(stream)
+        for i, record in enumerate(classify.predict(loaded, records, text_field=text_field, top_k=top_k)):
+            writer.write(record)
+            if i % 512 == 511:
+                writer.flush()
 
 
 def evaluate(model, inputs, output, text_field, label_field):
     from rnntools.errors import UsageError
-    from rnntools.tasks.classify import evaluate_classifier
+    from rnntools.io import JsonlWriter, open_output
+    from rnntools.tasks import classify
 
     if not inputs:
         inputs = ["-"]
     if any(i == "-" for i in inputs) and model == "-":
         raise UsageError("the model and the test data cannot both come from stdin")
-    evaluate_classifier(model, inputs, output, text_field=text_field, label_field=label_field)
+    loaded = classify.load(model)
+    records = classify.read(inputs, loaded, text_field=text_field, label_field=label_field)
+    result = classify.evaluate(loaded, records, text_field=text_field, label_field=label_field)
+    with open_output(output) as stream:
+        JsonlWriter(stream).write(result)

@@ -1,0 +1,175 @@
+"""Reading a whole padded sequence: recurrent stacks that read it one way or both ways, and pooling the
+outputs into one vector per sequence (many-to-one).
+
+Batches are right-padded and time-major: ``(T, B, ...)`` with ``lengths (B,)`` real positions per row.
+
+``RecurrentStack(params, name, cell, input_size, hidden, layers=1, bidirectional=False, dropout=0.0)``
+    Layer ``l`` reads its input left to right (``{name}.f{l}``, a one-layer ``Recurrent``) and, when
+    bidirectional, also right to left (``{name}.b{l}``); the layer's output is ``[forward, backward]``
+    (T, B, 2H), which the next layer reads. Right to left means each row is reversed WITHIN its length
+    (padding stays at the end), so the backward direction starts at the row's last real token and its
+    output at position t belongs to token t. Dropout (train only) applies between layers.
+    Why one ``Recurrent`` per layer and direction rather than a multi-layer ``Recurrent``: a bidirectional
+    layer's input is both directions of the layer below, so the stack has to join them between layers.
+
+``pool(y, lengths, how, reversed_from=None) -> (vectors (B, F), cache)``; ``pool_backward(dvec, cache)``
+    last: the output after each row's last real token; for a bidirectional stack the backward half
+    (features ``reversed_from``..F-1) has read the whole row when it reaches t = 0, so that half comes from
+    t = 0. mean: the average over the real tokens. max: the elementwise maximum over the real tokens
+    (the gradient goes to the position that won).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnntools.nn.recurrent import Recurrent, dropout_mask
+
+POOLINGS = ("last", "mean", "max")
+
+
+def length_mask(lengths: np.ndarray, T: int, dtype=np.float32) -> np.ndarray:
+    """``(T, B)`` with 1 where ``t < lengths[b]``, else 0."""
+    return (np.arange(T)[:, None] < np.asarray(lengths)[None, :]).astype(dtype)
+
+
+def reverse_index(lengths: np.ndarray, T: int) -> np.ndarray:
+    """(T, B) time index that reverses each row within its length and leaves padding in place; its own
+    inverse. ``Y[rev, np.arange(B)]`` reverses right-padded (T, B, ...) arrays."""
+    t = np.arange(T)[:, None]
+    lengths = np.asarray(lengths)[None, :]
+    return np.where(t < lengths, lengths - 1 - t, t)
+
+
+@dataclass
+class _StackCache:
+    T: int
+    rev: np.ndarray | None
+    layers: list          # per layer: list of Recurrent caches, one per direction
+    drops: list           # per layer above the first: the dropout mask on its input, or None
+    by_id: bool
+
+
+class RecurrentStack:
+    """Recurrent layers over a padded batch, one direction or both (see the module docstring)."""
+
+    def __init__(self, params: dict, name: str, cell: str, input_size: int, hidden: int, layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, rng: np.random.Generator | None = None,
+                 dtype=np.float32):
+        self.name, self.cell, self.hidden, self.layers = name, cell, hidden, layers
+        self.bidirectional, self.dropout = bidirectional, dropout
+        self.directions = ("f", "b") if bidirectional else ("f",)
+        self.rnns: list[list[Recurrent]] = []
+        for li in range(layers):
+            size = input_size if li == 0 else self.features
+            self.rnns.append([Recurrent(params, f"{name}.{d}{li}", cell, size, hidden, 1, rng=rng, dtype=dtype)
+                              for d in self.directions])
+
+    @property
+    def features(self) -> int:
+        """Size of each position's output: H, or 2H when bidirectional ([forward, backward])."""
+        return self.hidden * len(self.directions)
+
+    def names(self) -> list[str]:
+        return [n for layer in self.rnns for rnn in layer for n in rnn.names()]
+
+    def forward(self, x: np.ndarray, lengths: np.ndarray, *, ids: np.ndarray | None = None, train: bool = False,
+                rng: np.random.Generator | None = None):
+        """x: (T, B, D), or a (V, D) table read at ``ids`` (T, B) (an embedding's weights: the first layer
+        then reads it by id, see ``Recurrent.forward``); lengths: (B,) >= 1. Returns ``y (T, B, F), cache``
+        with y zero at padding."""
+        T, B = ids.shape if ids is not None else x.shape[:2]
+        lengths = np.asarray(lengths)
+        mask = length_mask(lengths, T, x.dtype)
+        cols = np.arange(B)[None, :]
+        rev = reverse_index(lengths, T) if self.bidirectional else None
+        cache = _StackCache(T, rev, [], [], ids is not None)
+        inp = x
+        for li, layer in enumerate(self.rnns):
+            if li > 0:
+                drop = None
+                if train and self.dropout > 0:
+                    drop = dropout_mask(rng if rng is not None else np.random.default_rng(), inp.shape,
+                                        self.dropout, inp.dtype)
+                    inp = inp * drop
+                cache.drops.append(drop)
+            outs, caches = [], []
+            for d, rnn in zip(self.directions, layer):
+                if li == 0 and ids is not None:
+                    # reversing the ids reverses the rows; the table itself is shared
+                    y, _, c = rnn.forward(inp, None, mask, ids=ids if d == "f" else ids[rev, cols])
+                else:
+                    y, _, c = rnn.forward(inp if d == "f" else inp[rev, cols], None, mask)
+                outs.append(y if d == "f" else y[rev, cols])
+                caches.append(c)
+            cache.layers.append(caches)
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+        return inp, cache
+
+    def backward(self, dy: np.ndarray, cache: _StackCache, grads: dict, need_dx: bool = True):
+        """Accumulates parameter gradients into ``grads``; dy: (T, B, F). Returns dx (T, B, D), or the
+        gradient of the (V, D) table when ``forward`` read one by id; None when not ``need_dx``."""
+        H = self.hidden
+        T, B = dy.shape[:2]
+        cols = np.arange(B)[None, :]
+        rev = cache.rev
+        d_out = dy
+        for li in range(self.layers - 1, -1, -1):
+            want_dx = need_dx or li > 0
+            d_in = None
+            for k, (d, rnn) in enumerate(zip(self.directions, self.rnns[li])):
+                dY = d_out[:, :, k * H:(k + 1) * H]
+                dY = np.ascontiguousarray(dY if d == "f" else dY[rev, cols])
+                dx, _ = rnn.backward(dY, cache.layers[li][k], grads, need_dx=want_dx)
+                if not want_dx:
+                    continue
+                if d == "b" and not (li == 0 and cache.by_id):
+                    dx = dx[rev, cols]      # back to left-to-right order (a table's gradient has no order)
+                d_in = dx if d_in is None else d_in + dx
+            if li > 0 and cache.drops[li - 1] is not None:
+                d_in = d_in * cache.drops[li - 1]
+            d_out = d_in
+        return d_out if need_dx else None
+
+
+def pool(y: np.ndarray, lengths: np.ndarray, how: str, reversed_from: int | None = None):
+    """One vector per row from ``y`` (T, B, F), zero at padding, over each row's ``lengths`` real positions.
+
+    ``reversed_from``: with ``last``, features from this index on were read right to left (a bidirectional
+    stack's backward half, F // 2) and are taken at t = 0. Returns ``(vectors (B, F), cache)``."""
+    T, B, F = y.shape
+    lengths = np.asarray(lengths)
+    rows = np.arange(B)
+    if how == "last":
+        vec = y[lengths - 1, rows].copy()
+        if reversed_from is not None:
+            vec[:, reversed_from:] = y[0, :, reversed_from:]
+        return vec, (how, T, lengths, reversed_from)
+    if how == "mean":
+        mask = length_mask(lengths, T, y.dtype)
+        return (y * mask[:, :, None]).sum(axis=0) / lengths[:, None].astype(y.dtype), (how, T, lengths, mask)
+    if how == "max":
+        mask = length_mask(lengths, T, y.dtype)
+        arg = np.where(mask[:, :, None] > 0, y, -np.inf).argmax(axis=0)     # (B, F)
+        return np.take_along_axis(y, arg[None], axis=0)[0], (how, T, lengths, arg)
+    raise ValueError(f"unknown pooling {how!r} ({', '.join(POOLINGS)})")
+
+
+def pool_backward(dvec: np.ndarray, cache) -> np.ndarray:
+    """dloss/dy (T, B, F) from dloss/dvectors (B, F)."""
+    how, T, lengths, extra = cache
+    B, F = dvec.shape
+    rows = np.arange(B)
+    dy = np.zeros((T, B, F), dvec.dtype)
+    if how == "last":
+        split = F if extra is None else extra
+        dy[lengths - 1, rows, :split] = dvec[:, :split]
+        if extra is not None:
+            dy[0, :, split:] += dvec[:, split:]
+    elif how == "mean":
+        dy[...] = extra[:, :, None] * (dvec / lengths[:, None].astype(dvec.dtype))[None]
+    else:
+        np.put_along_axis(dy, extra[None], dvec[None], axis=0)
+    return dy

@@ -1,0 +1,188 @@
+"""The classifier network, built from ``rnntools.nn``'s public layers only:
+
+    ids (T, B) -> Embedding (V, E) -> RecurrentStack (L layers, one or both directions) -> y (T, B, F)
+    -> pool over the real tokens (last / mean / max) -> sentence vector (B, F) -> dropout -> Dense (F, C)
+    -> softmax cross-entropy, weighted per class.
+
+Parameter names: ``embed.W``; ``enc.{f,b}{layer}.0.{W,b,bn}`` (``Recurrent``'s, W rows ``[h; x]``);
+``out.W``, ``out.b``. Files written before this layout (``embed``, ``enc.f0.Wx``/``Wh``, optimiser state
+``adam.m.*``) are renamed on load by ``migrate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rnntools.nn import Dense, Embedding, dropout_mask
+from rnntools.nn.recurrent import CELLS
+from rnntools.nn.sequence import RecurrentStack, pool, pool_backward
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+@dataclass
+class NetConfig:
+    cell: str
+    vocab_size: int
+    n_classes: int
+    embed_dim: int
+    hidden: int
+    layers: int = 1
+    pooling: str = "last"
+    bidirectional: bool = False
+    dropout: float = 0.0
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("f", "b") if self.bidirectional else ("f",)
+
+    @property
+    def features(self) -> int:
+        return self.hidden * len(self.directions)
+
+    def to_meta(self) -> dict:
+        return asdict(self)
+
+
+def init_params(cfg: NetConfig, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
+    """PyTorch's initialisation: uniform +-1/sqrt(H) for recurrent and dense weights, zero biases (LSTM
+    forget-gate bias 1, so that it remembers by default), N(0, 0.1^2) for the embedding. The draws come in
+    a fixed order (embedding; per layer and direction the input weights, then the recurrent ones; output),
+    so a seed gives the same network as the classifier always has."""
+    if cfg.cell not in CELLS:
+        raise ValueError(f"unknown cell {cfg.cell!r}")
+    H, G = cfg.hidden, GATES[cfg.cell]
+    k = 1.0 / np.sqrt(H)
+    p = {"embed.W": rng.normal(0.0, 0.1, (cfg.vocab_size, cfg.embed_dim))}
+    d_in = cfg.embed_dim
+    for layer in range(cfg.layers):
+        for d in cfg.directions:
+            name = f"enc.{d}{layer}.0"
+            Wx = rng.uniform(-k, k, (d_in, G * H))
+            Wh = rng.uniform(-k, k, (H, G * H))
+            p[f"{name}.W"] = np.concatenate([Wh, Wx])       # rows [h; x], as Recurrent reads them
+            b = np.zeros(G * H)
+            if cfg.cell == "lstm":
+                b[:H] = 1.0  # gate order f, i, o, g
+            p[f"{name}.b"] = b
+            if cfg.cell == "gru":
+                p[f"{name}.bn"] = np.zeros(H)
+        d_in = cfg.features
+    kf = 1.0 / np.sqrt(cfg.features)
+    p["out.W"] = rng.uniform(-kf, kf, (cfg.features, cfg.n_classes))
+    p["out.b"] = np.zeros(cfg.n_classes)
+    return {name: np.ascontiguousarray(a, dtype=dtype) for name, a in p.items()}
+
+
+class Network:
+    """Forward and backward of the classifier for one padded batch (float32, or float64 for gradient checks).
+
+    ``params`` is the flat dict the layers share (present arrays are used, so a loaded model passes its
+    arrays); ``freeze_embeddings`` keeps the embedding out of the gradients."""
+
+    def __init__(self, cfg: NetConfig, params: dict[str, np.ndarray], freeze_embeddings: bool = False):
+        dtype = params["embed.W"].dtype if "embed.W" in params else np.float32
+        self.cfg, self.params = cfg, params
+        self.embed = Embedding(params, "embed", cfg.vocab_size, cfg.embed_dim, trainable=not freeze_embeddings,
+                               dtype=dtype)
+        self.rnn = RecurrentStack(params, "enc", cfg.cell, cfg.embed_dim, cfg.hidden, cfg.layers,
+                                  cfg.bidirectional, cfg.dropout, dtype=dtype)
+        self.out = Dense(params, "out", cfg.features, cfg.n_classes, dtype=dtype)
+
+    def names(self) -> list[str]:
+        """The trainable parameters."""
+        return self.embed.names() + self.rnn.names() + self.out.names()
+
+    def features(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
+        """Sentence vectors (B, F) and a cache. ids: (T, B) right-padded; lengths: (B,) >= 1; ``rng``:
+        dropout (training); None: no dropout."""
+        train = rng is not None and self.cfg.dropout > 0
+        y, rc = self.rnn.forward(self.embed.table, lengths, ids=ids, train=train, rng=rng)
+        feats, pc = pool(y, lengths, self.cfg.pooling, self.cfg.hidden if self.cfg.bidirectional else None)
+        drop = dropout_mask(rng, feats.shape, self.cfg.dropout, feats.dtype) if train else None
+        if drop is not None:
+            feats = feats * drop
+        return feats, (rc, pc, drop)
+
+    def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
+        """Logits (B, C) and a cache for ``backward``."""
+        feats, cache = self.features(ids, lengths, rng)
+        logits, _ = self.out.forward(feats)
+        return logits, (feats, cache)
+
+    def backward_features(self, dfeats: np.ndarray, cache, grads: dict) -> None:
+        """Gradients below the sentence vectors, accumulated into ``grads``."""
+        rc, pc, drop = cache
+        if drop is not None:
+            dfeats = dfeats * drop
+        dy = pool_backward(dfeats, pc)
+        dtable = self.rnn.backward(dy, rc, grads, need_dx=self.embed.trainable)
+        if dtable is not None:
+            self.embed.backward(dtable, None, grads)
+
+    def backward(self, dlogits: np.ndarray, cache) -> dict[str, np.ndarray]:
+        """Gradients of every trainable parameter given dloss/dlogits (B, C)."""
+        feats, fcache = cache
+        grads: dict[str, np.ndarray] = {}
+        dfeats = self.out.backward(dlogits, feats, grads)
+        self.backward_features(dfeats, fcache, grads)
+        return grads
+
+    def loss_and_grads(self, ids, lengths, y, weights, rng=None) -> tuple[float, dict[str, np.ndarray]]:
+        """Weighted mean cross-entropy of a batch (``sum w_i nll_i / sum w_i``) and its gradients, the output
+        layer's forward, loss and backward fused (``Dense.softmax_cross_entropy``)."""
+        feats, cache = self.features(ids, lengths, rng)
+        grads: dict[str, np.ndarray] = {}
+        loss, dfeats = self.out.softmax_cross_entropy(feats, y, grads, weights=weights)
+        self.backward_features(dfeats, cache, grads)
+        return float(loss), grads
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict_probs(net: Network, seqs: Sequence[np.ndarray], batch: int = 256) -> np.ndarray:
+    """Class probabilities (N, C) in float64 for encoded texts, in their order; batches grouped by length."""
+    from rnntools.tasks.classify.data import bucket_batches, pad_batch
+
+    lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
+    out = np.empty((len(seqs), net.cfg.n_classes), np.float64)
+    for idx in bucket_batches(lengths, batch, None):
+        ids, lens = pad_batch([seqs[i] for i in idx])
+        logits, _ = net.forward(ids, lens)
+        out[idx] = softmax(logits.astype(np.float64))
+    return out
+
+
+# --- files written before the task contract ----------------------------------------------------------------
+
+def migrate_arrays(arrays: dict[str, np.ndarray], cell: str) -> dict[str, np.ndarray]:
+    """Arrays of a pre-contract classifier file under today's names: ``embed`` -> ``embed.W``;
+    ``enc.f0.Wx`` and ``enc.f0.Wh`` -> ``enc.f0.0.W`` (rows ``[Wh; Wx]``); ``enc.f0.b``/``bn`` ->
+    ``enc.f0.0.b``/``bn`` (``bn`` kept only for GRU, the one cell that uses it); the same under the
+    ``resume.`` prefix; Adam's moments ``state.adam.m.<old>``/``v`` -> ``state.optim.m.<new>``/``v``.
+    A file already in today's layout comes back unchanged."""
+    if "embed" not in arrays:
+        return arrays
+    renamed = {"": "", "resume.": "resume.", "state.adam.m.": "state.optim.m.", "state.adam.v.": "state.optim.v."}
+    out: dict[str, np.ndarray] = {}
+    for name, value in arrays.items():
+        prefix = next((p for p in renamed if p and name.startswith(p)), "")
+        rest, new = name[len(prefix):], renamed[prefix]
+        if rest == "embed":
+            out[f"{new}embed.W"] = value
+        elif rest.startswith("enc."):
+            base, key = rest.rsplit(".", 1)
+            if key == "Wx":
+                out[f"{new}{base}.0.W"] = np.concatenate([arrays[f"{prefix}{base}.Wh"], value])
+            elif key in ("b", "bn") and (key == "b" or cell == "gru"):
+                out[f"{new}{base}.0.{key}"] = value
+        else:
+            out[f"{new}{rest}"] = value
+    return out

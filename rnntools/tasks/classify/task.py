@@ -1,0 +1,443 @@
+"""Many-to-one classification: the glue between records (``data.py``), the network (``model.py``) and the
+trainer. ``train`` writes a model file; ``load`` reads one (old layouts migrated); ``read`` turns input files
+into records; ``predict`` and ``evaluate`` take a loaded model and records and never open outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rnntools.tasks.classify.data import (
+    Label,
+    bucket_batches,
+    class_weights,
+    confusion_matrix,
+    encode_texts,
+    iter_records,
+    label_set,
+    metrics_from_confusion,
+    pad_batch,
+    read_label,
+    read_labelled,
+    stratified_split,
+)
+from rnntools.tasks.classify.model import NetConfig, Network, init_params, migrate_arrays, predict_probs
+
+KIND = "classifier"
+
+# THE defaults of rnn-train --task classify (engine options included), measured on WordNet noun glosses
+# (26 classes), see docs/classify.md.
+DEFAULTS: dict[str, Any] = dict(
+    level="word", cell="gru", hidden=128, layers=1, embed_dim=128, batch=32, epochs=30, patience=2,
+    val_fraction=0.1, min_count=1, seq_len=200, dropout=0.0, optimizer="adam", clip=5.0,
+    lr=None,  # None: the optimiser's own (rnntools.tasks.trainer.DEFAULT_LR: adam 2e-3, sgd 0.5)
+    pooling="max", bidirectional=True, class_weight="none", text_field="text", label_field="label",
+)
+
+# Options that decide the network's shape or how text becomes arrays: on --resume the saved value holds,
+# and a different value given on the command line is a usage error.
+STRUCTURAL = frozenset({"level", "cell", "hidden", "layers", "embed_dim", "pooling", "bidirectional",
+                        "seq_len", "min_count", "max_vocab", "vocab_path"})
+
+# the task's own options (the rest of DEFAULTS are the engine's, rnntools.tasks.trainer.EngineConfig)
+TASK_OPTIONS = ("pooling", "bidirectional", "class_weight", "text_field", "label_field")
+
+
+@dataclass
+class Model:
+    """A loaded classifier: the network, its vocabulary and labels, and the options it was trained with."""
+
+    net: Network
+    vocab: Any
+    labels: list
+    config: dict
+    meta: dict
+
+    @property
+    def keys(self) -> list[str]:
+        return [label_key(v) for v in self.labels]
+
+
+def label_key(label: Label) -> str:
+    """The JSON object key of a label (``probs``, per-class tables): strings as they are, integers as JSON."""
+    return label if isinstance(label, str) else json.dumps(label)
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+
+def _config_from_old_meta(meta: dict) -> dict:
+    """``meta["config"]`` of a file written before the task contract (options spread over several keys)."""
+    net, data = meta.get("net", {}), meta.get("data", {})
+    training = meta.get("training", {}).get("config", {})
+    config = {**DEFAULTS, **{k: v for k, v in training.items() if k in DEFAULTS}}
+    config.update({k: net[k] for k in ("cell", "hidden", "layers", "embed_dim") if k in net})
+    config.update({k: data[k] for k in ("level", "seq_len", "text_field", "label_field", "class_weight") if k in data})
+    config.update(pooling=meta.get("pooling", "last"), bidirectional=bool(meta.get("bidirectional", False)))
+    return config
+
+
+def load(source) -> Model:
+    """A classifier from a path, the bytes of a file, or a loaded ``rnntools.io.ModelFile``. Files written
+    before the task contract are migrated (parameter and optimiser-state names, configuration)."""
+    from rnntools.io import ModelFile, load_model
+    from rnntools.text import Vocab
+
+    if isinstance(source, ModelFile):
+        model = source
+        if model.kind != KIND:
+            from rnntools.errors import ModelFileError
+
+            raise ModelFileError(f"is a {model.kind!r} model, expected {KIND!r}", model.path)
+    elif isinstance(source, (bytes, bytearray)):
+        import io as _io
+
+        model = load_model(_io.BytesIO(bytes(source)), KIND)
+    else:
+        model = load_model(source, KIND)
+    meta = model.meta
+    config = meta["config"] if "config" in meta else _config_from_old_meta(meta)
+    arrays = migrate_arrays(model.arrays, config["cell"])
+    model.arrays = arrays
+    vocab = Vocab.from_meta(meta["vocab"])
+    cfg = NetConfig(cell=config["cell"], vocab_size=len(vocab), n_classes=len(meta["labels"]),
+                    embed_dim=config["embed_dim"], hidden=config["hidden"], layers=config["layers"],
+                    pooling=config["pooling"], bidirectional=bool(config["bidirectional"]))
+    names = init_params(cfg, np.random.default_rng(0)).keys()
+    params = {name: arrays[name] for name in names}
+    return Model(Network(cfg, params), vocab, list(meta["labels"]), config, meta)
+
+
+# --- records -----------------------------------------------------------------------------------------------
+
+def read(inputs: Sequence[str], model: Model | None = None, *, text_field: str | None = None,
+         label_field: str | None = None, errors: str = "strict") -> Iterator[dict]:
+    """Records of ``inputs`` (JSONL, or plain lines: ``label<TAB>text`` when a tab is present, else the whole
+    line is the text). Field names default to the model's. Each record carries where it came from in
+    ``_place`` (file, line) for messages; ``predict`` and ``evaluate`` drop it."""
+    text_field = text_field or (model.config.get("text_field") if model else None) or "text"
+    label_field = label_field or (model.config.get("label_field") if model else None) or "label"
+    for path in inputs:
+        for line_no, record in iter_records(path, errors, tsv_fields=(label_field, text_field), plain_text=True):
+            record["_place"] = (path, line_no)
+            yield record
+
+
+def _text(record: dict, field: str) -> str:
+    from rnntools.io import read_text_field
+
+    path, line_no = record.get("_place", (None, 0))
+    return read_text_field(record, field, path, line_no)
+
+
+def predict(model: Model, records: Iterable[dict], *, text_field: str | None = None, top_k: int | None = None,
+            chunk: int = 512, warn: bool = True) -> Iterator[dict]:
+    """Each record (its fields kept) with ``label`` (the most probable) and ``probs`` (label -> probability,
+    most probable first, ``top_k`` of them) added."""
+    from rnntools import console
+
+    field = text_field or model.config.get("text_field", "text")
+    label_field = model.config.get("label_field", "label")
+    keys = model.keys
+    k = len(keys) if top_k is None else min(top_k, len(keys))
+    count = empty_total = replaced = 0
+    seq_len = model.config["seq_len"]
+
+    def flush(batch: list[dict]):
+        nonlocal empty_total
+        seqs, empty, _ = encode_texts(model.vocab, [_text(r, field) for r in batch], seq_len)
+        empty_total += empty
+        probs = predict_probs(model.net, seqs)
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        for record, p, o in zip(batch, probs, order):
+            record.pop("_place", None)
+            record["label"] = model.labels[o[0]]
+            record["probs"] = {keys[j]: round(float(p[j]), 6) for j in o}
+            yield record
+
+    batch: list[dict] = []
+    for record in records:
+        if "label" in record or label_field in record:
+            replaced += 1
+        batch.append(record)
+        if len(batch) >= chunk:
+            count += len(batch)
+            yield from flush(batch)
+            batch = []
+    if batch:
+        count += len(batch)
+        yield from flush(batch)
+    if warn and replaced:
+        console.warn(f"{replaced} input records had a \"label\" field; it was replaced by the prediction "
+                     "(score a labelled file with `rnntools evaluate`)")
+    if warn and empty_total:
+        console.warn(f"{empty_total} of {count} texts had no known tokens; they were predicted from <unk> alone")
+
+
+def evaluate(model: Model, records: Iterable[dict], *, text_field: str | None = None,
+             label_field: str | None = None) -> dict:
+    """Accuracy, macro-F1, log loss, per-class precision/recall/F1 and the confusion matrix of labelled
+    records. Labels the model never saw count as errors (with a warning) and get their own row."""
+    from rnntools import console
+    from rnntools.errors import InputError
+
+    tf = text_field or model.config.get("text_field", "text")
+    lf = label_field or model.config.get("label_field", "label")
+    texts, gold = [], []
+    first = None
+    for record in records:
+        path, line_no = record.get("_place", (None, 0))
+        first = first or path
+        texts.append(_text(record, tf))
+        gold.append(read_label(record, lf, path, line_no))
+    if not texts:
+        raise InputError("no labelled records to evaluate", first)
+    labels = model.labels
+    index = {(type(lab), lab): i for i, lab in enumerate(labels)}
+    unseen = sorted({lab for lab in gold if (type(lab), lab) not in index}, key=lambda v: (isinstance(v, int), v))
+    all_labels = list(labels) + unseen
+    for lab in unseen:
+        index[(type(lab), lab)] = len(index)
+    y = np.fromiter((index[(type(lab), lab)] for lab in gold), np.int64, len(gold))
+    seqs, empty, _ = encode_texts(model.vocab, texts, model.config["seq_len"])
+    probs = predict_probs(model.net, seqs)
+    pred = probs.argmax(axis=1)
+    cm = confusion_matrix(y, pred, len(all_labels))
+    m = metrics_from_confusion(cm)
+    seen = y < len(labels)
+    log_loss = (float(-np.mean(np.log(np.maximum(probs[np.flatnonzero(seen), y[seen]], 1e-15))))
+                if seen.any() else None)
+    if unseen:
+        console.warn(f"{int((~seen).sum())} records have labels the model was not trained on "
+                     f"({', '.join(label_key(v) for v in unseen[:5])}{', ...' if len(unseen) > 5 else ''}); "
+                     "they count as errors")
+    if empty:
+        console.warn(f"{empty} of {len(texts)} texts had no known tokens; they were predicted from <unk> alone")
+    keys = [label_key(v) for v in all_labels]
+    result = {
+        "examples": len(texts), "accuracy": round(m["accuracy"], 6), "macro_f1": round(m["macro_f1"], 6),
+        "log_loss": None if log_loss is None else round(log_loss, 6), "unseen_labels": int((~seen).sum()),
+        "per_class": {key: {"precision": round(float(m["precision"][i]), 6),
+                            "recall": round(float(m["recall"][i]), 6), "f1": round(float(m["f1"][i]), 6),
+                            "support": int(m["support"][i])} for i, key in enumerate(keys)},
+        "labels": keys,
+        "confusion": cm.tolist(),
+    }
+    console.print_table(f"{len(texts)} examples: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}",
+                        ["label", "precision", "recall", "f1", "support"],
+                        [[key, *(float(m[s][i]) for s in ("precision", "recall", "f1")), int(m["support"][i])]
+                         for i, key in enumerate(keys)])
+    if len(keys) <= 12:
+        # columns by number: full label names would not fit a terminal's width
+        console.print_table("confusion (rows: true, columns: predicted, by number)",
+                            ["true", *map(str, range(len(keys)))],
+                            [[f"{i} {key}", *row] for i, (key, row) in enumerate(zip(keys, cm.tolist()))])
+    return result
+
+
+# --- training ----------------------------------------------------------------------------------------------
+
+class ClassifierTask:
+    """The classifier as a ``rnntools.tasks.trainer`` task; the optimiser is ``rnntools.nn``'s."""
+
+    kind = KIND
+    unit = "texts"
+
+    def __init__(self, net: Network, meta: dict, train_seqs, y_train, val_seqs, y_val, weights,
+                 batch: int, clip: float, optimizer: str = "adam", lr: float = 2e-3):
+        from rnntools.nn import make_optimizer
+
+        self.net, self.meta = net, meta
+        self.train_seqs, self.y_train = train_seqs, y_train
+        self.val_seqs, self.y_val = val_seqs, y_val
+        self.train_len = np.fromiter(map(len, train_seqs), np.int64, len(train_seqs))
+        self.weights = weights  # (C,) float32
+        self.batch, self.clip = batch, clip
+        trainable = {name: net.params[name] for name in net.names()}
+        self.opt = make_optimizer(optimizer, trainable, lr=lr)
+        self.opt.init_state()
+        self._per_epoch = (len(train_seqs) + batch - 1) // batch
+
+    def steps_per_epoch(self) -> int:
+        return self._per_epoch
+
+    def epoch_batches(self, epoch, rng):
+        return bucket_batches(self.train_len, self.batch, rng)
+
+    def start_epoch(self, epoch) -> None:
+        pass
+
+    def train_step(self, idx, rng, lr):
+        from rnntools.nn import clip_grad_norm
+
+        ids, lengths = pad_batch([self.train_seqs[i] for i in idx])
+        y = self.y_train[idx]
+        loss, grads = self.net.loss_and_grads(ids, lengths, y, self.weights[y], rng)
+        clip_grad_norm(grads, self.clip)
+        self.opt.lr = lr
+        self.opt.step(grads)
+        return loss * len(idx), len(idx)
+
+    def evaluate(self):
+        if len(self.val_seqs) == 0:
+            return None
+        probs = predict_probs(self.net, self.val_seqs)
+        y = self.y_val
+        w = self.weights[y]
+        nll = -np.log(np.maximum(probs[np.arange(len(y)), y], 1e-30))
+        m = metrics_from_confusion(confusion_matrix(y, probs.argmax(axis=1), self.net.cfg.n_classes))
+        return {"val_loss": float((w * nll).sum() / w.sum()), "val_accuracy": m["accuracy"],
+                "val_macro_f1": m["macro_f1"]}
+
+    def params(self):
+        return self.net.params
+
+    def train_state(self):
+        return {k: v for k, v in self.opt.state_arrays().items() if k != "optim.t"}
+
+    def train_meta(self):
+        return {"optim_t": self.opt.t}
+
+    def load_train_meta(self, meta):
+        self.opt.t = int(meta.get("optim_t", meta.get("adam_t", 0)))
+
+    def save(self, path, arrays, meta):
+        from rnntools.io import save_model
+
+        save_model(path, KIND, arrays, {**self.meta, **meta})
+
+
+def _resume_config(saved: dict, given: dict, path: str) -> dict:
+    """The options of a resumed run: the saved structure wins; a structural option given with another value
+    is a usage error naming both; training options may change."""
+    from rnntools.errors import UsageError
+
+    config = dict(saved)
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name in STRUCTURAL and saved.get(name) != value:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} {json.dumps(value)} differs from the saved model's {json.dumps(saved.get(name))} "
+                             f"(structural options cannot change on --resume; {path})")
+        config[name] = value
+    return config
+
+
+def train(inputs: Sequence[str], output: str, options: dict) -> dict:
+    """Read labelled texts, build the vocabulary and label set, split off a stratified validation set and
+    train until early stopping; the best model (by validation loss) is written to ``output``.
+
+    ``options``: any of ``DEFAULTS``' names and the engine's run options (``resume``, ``embeddings``,
+    ``freeze_embeddings``, ``seed``, ``threads``, ``log_path``, ...); None means not given."""
+    from rnntools import console, nn
+    from rnntools.errors import UsageError
+    from rnntools.io import load_model
+    from rnntools.tasks.trainer import EngineConfig, fit, set_threads
+    from rnntools.text import Vocab
+
+    given = {k: v for k, v in options.items() if v is not None}
+    resume = None
+    if given.get("resume"):
+        resume = load_model(given["resume"], KIND)
+        saved = resume.meta["config"] if "config" in resume.meta else _config_from_old_meta(resume.meta)
+        resume.arrays = migrate_arrays(resume.arrays, saved["cell"])
+        options = _resume_config(saved, given, given["resume"])
+    else:
+        options = {**DEFAULTS, **given}
+    engine = {k: v for k, v in options.items() if k not in TASK_OPTIONS}
+    config = EngineConfig.from_options(engine)
+    set_threads(config.threads)
+    # --threads N: N engine workers over the batch rows, each with one BLAS thread
+    nn.set_threads(config.threads or 1)
+    text_field, label_field = options["text_field"], options["label_field"]
+    data = read_labelled(inputs, text_field, label_field, config.encoding_errors)
+    if resume is not None:
+        labels = resume.meta["labels"]
+        vocab = Vocab.from_meta(resume.meta["vocab"])
+    else:
+        labels = label_set(data.labels, "the training data")
+    index = {(type(lab), lab): i for i, lab in enumerate(labels)}
+    unknown = [lab for lab in data.labels if (type(lab), lab) not in index]
+    if unknown:
+        raise UsageError(f"cannot --resume: the data has labels the model does not know ({unknown[0]!r})")
+    y = np.fromiter((index[(type(lab), lab)] for lab in data.labels), np.int64, len(data))
+    rng = np.random.default_rng([config.seed, 3])
+    train_idx, val_idx = (stratified_split(y, config.val_fraction, rng) if config.val_fraction > 0
+                          else (np.arange(len(y)), np.arange(0)))
+    if len(val_idx) == 0:
+        console.warn("no validation data (too few records or --val-fraction 0): training runs for "
+                     f"--epochs {config.epochs} without early stopping")
+    if resume is None:
+        if config.vocab_path:
+            vocab = Vocab.read(config.vocab_path)
+        else:
+            vocab = Vocab.from_texts((data.texts[i] for i in train_idx), level=config.level,
+                                     min_count=config.min_count, max_size=config.max_vocab)
+        if vocab.n_special == 0:
+            raise UsageError(f"{config.vocab_path}: the classifier needs a vocabulary with the special "
+                             "tokens (<pad>, <unk>); build it without --no-specials")
+    seqs, empty, truncated = encode_texts(vocab, data.texts, config.seq_len)
+    if empty:
+        console.warn(f"{empty} of {len(seqs)} texts have no known tokens; each is read as one <unk>")
+    if truncated:
+        console.info(f"{truncated} texts longer than {config.seq_len} tokens were cut (--seq-len)")
+    pretrained = None
+    if config.embeddings and resume is None:
+        pretrained = read_vectors(config.embeddings)
+        if "embed_dim" not in given:  # the vectors decide the size unless --embed-dim says otherwise
+            config.embed_dim = options["embed_dim"] = int(pretrained[0].shape[1])
+    cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
+                    hidden=config.hidden, layers=config.layers, pooling=options["pooling"],
+                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout)
+    params = init_params(cfg, np.random.default_rng([config.seed, 4]))
+    if pretrained is not None:
+        load_embeddings(params["embed.W"], vocab, *pretrained, config.embeddings)
+    weights = class_weights(y[train_idx], len(labels), options["class_weight"])
+    saved_config = {k: options.get(k) for k in DEFAULTS}
+    saved_config.update(level=vocab.level, embed_dim=cfg.embed_dim)
+    meta = {"config": saved_config, "labels": labels, "vocab": vocab.to_meta(),
+            "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
+            "class_weights": weights.tolist()}
+    console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
+                 f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
+                 f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
+    net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings)
+    task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], [seqs[i] for i in val_idx],
+                          y[val_idx], weights, config.batch, config.clip, config.optimizer, config.lr)
+    return fit(task, config, output, resume=resume)
+
+
+def read_vectors(path: str):
+    """(vectors (V, D), vocabulary) of a ``w2v-train`` vectors file (kind "vectors")."""
+    from rnntools.errors import ModelFileError
+    from rnntools.io import load_model
+    from rnntools.text import Vocab
+
+    model = load_model(path, "vectors")
+    if "vectors" not in model.arrays or "vocab" not in model.meta:
+        raise ModelFileError("no 'vectors' array and vocabulary in this vectors file", path)
+    return model.arrays["vectors"], Vocab.from_meta(model.meta["vocab"])
+
+
+def load_embeddings(embed: np.ndarray, vocab, vectors: np.ndarray, words, path: str) -> None:
+    """Copy the vectors of the words ``vocab`` shares with ``words`` into ``embed``'s rows (specials keep
+    their random start); a different size is an error."""
+    from rnntools import console
+    from rnntools.errors import UsageError
+
+    if vectors.shape[1] != embed.shape[1]:
+        raise UsageError(f"{path}: the vectors have {vectors.shape[1]} dimensions but --embed-dim is "
+                         f"{embed.shape[1]}; leave --embed-dim out to take the vectors' size")
+    found = 0
+    for i, token in enumerate(vocab.tokens):
+        j = words.index.get(token)
+        if j is not None and i >= vocab.n_special:
+            embed[i] = vectors[j]
+            found += 1
+    console.info(f"pretrained vectors for {found} of {len(vocab) - vocab.n_special} words from {path}")
+    if found == 0:
+        console.warn(f"{path}: none of the vocabulary's words has a vector (another language or level?)")
