@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnntools.nn.recurrent import Recurrent, dropout_mask
+from rnntools.nn import kernels as K
+from rnntools.nn.recurrent import Recurrent, dropout_mask, reads_table_by_id
 
 POOLINGS = ("last", "mean", "max")
 
@@ -49,7 +50,8 @@ class _StackCache:
     rev: np.ndarray | None
     layers: list          # per layer: list of Recurrent caches, one per direction
     drops: list           # per layer above the first: the dropout mask on its input, or None
-    by_id: bool
+    by_id: bool           # the first layer read a table by id (its input gradient is the table's)
+    gathered: tuple | None = None   # (ids, V): a table input gathered once for both directions
 
 
 class RecurrentStack:
@@ -86,6 +88,11 @@ class RecurrentStack:
         cols = np.arange(B)[None, :]
         rev = reverse_index(lengths, T) if self.bidirectional else None
         cache = _StackCache(T, rev, [], [], ids is not None)
+        if ids is not None and not reads_table_by_id(x.shape[0], T * B):
+            # a large table: gather its rows once for both directions and scatter the gradient once,
+            # rather than have each direction build a (V, D) gradient of its own
+            cache.gathered, cache.by_id = (ids, x.shape[0]), False
+            x, ids = x[ids], None
         inp = x
         for li, layer in enumerate(self.rnns):
             if li > 0:
@@ -131,7 +138,15 @@ class RecurrentStack:
             if li > 0 and cache.drops[li - 1] is not None:
                 d_in = d_in * cache.drops[li - 1]
             d_out = d_in
-        return d_out if need_dx else None
+        if not need_dx:
+            return None
+        if cache.gathered is not None:
+            ids, V = cache.gathered
+            table_grad = np.zeros((V, d_out.shape[-1]), d_out.dtype)
+            K.scatter_add_rows(table_grad, np.ascontiguousarray(ids).reshape(-1),
+                               np.ascontiguousarray(d_out).reshape(-1, d_out.shape[-1]))
+            return table_grad
+        return d_out
 
 
 def pool(y: np.ndarray, lengths: np.ndarray, how: str, reversed_from: int | None = None):

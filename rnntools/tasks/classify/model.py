@@ -132,19 +132,32 @@ class Network:
         return grads
 
     def loss_and_grads(self, ids, lengths, y, weights, rng=None) -> tuple[float, dict[str, np.ndarray]]:
-        """Weighted mean cross-entropy of a batch (``sum w_i nll_i / sum w_i``) and its gradients, the output
-        layer's forward, loss and backward fused (``Dense.softmax_cross_entropy``)."""
-        feats, cache = self.features(ids, lengths, rng)
-        grads: dict[str, np.ndarray] = {}
-        loss, dfeats = self.out.softmax_cross_entropy(feats, y, grads, weights=weights)
-        self.backward_features(dfeats, cache, grads)
-        return float(loss), grads
+        """Weighted mean cross-entropy of a batch (``sum w_i nll_i / sum w_i``) and its gradients.
+        The (B, C) readout is a few numpy lines: for one row per text, ``Dense.softmax_cross_entropy``'s
+        hand-off to the engine's workers costs more than the arithmetic (0.4 against 0.14 ms a batch of 32)."""
+        logits, cache = self.forward(ids, lengths, rng)
+        loss, dlogits = weighted_xent(logits, y, weights)
+        return loss, self.backward(dlogits, cache)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy weighted per example (``sum w_i nll_i / sum w_i``, PyTorch's ``weight=``
+    convention) and its gradient with respect to the logits (B, C), in the logits' dtype."""
+    probs = softmax(logits)
+    B = len(y)
+    nll = -np.log(np.maximum(probs[np.arange(B), y], np.finfo(probs.dtype).tiny))
+    total = float(w.sum())
+    loss = float((w * nll).sum() / total)
+    d = probs
+    d[np.arange(B), y] -= 1.0
+    d *= (w / total)[:, None].astype(d.dtype)
+    return loss, d
 
 
 def predict_probs(net: Network, seqs: Sequence[np.ndarray], batch: int = 256) -> np.ndarray:
