@@ -33,7 +33,8 @@ KIND = "classifier"
 # (26 classes), see docs/classify.md.
 DEFAULTS: dict[str, Any] = dict(
     level="word", cell="gru", hidden=128, layers=1, embed_dim=128, batch=32, epochs=30, patience=2,
-    val_fraction=0.1, min_count=1, max_vocab=None, vocab_path=None, seq_len=200, dropout=0.0, optimizer="adam", clip=5.0,
+    val_fraction=0.1, min_count=1, max_vocab=None, vocab_path=None, seq_len=200, dropout=0.0, optimizer="adam",
+    clip=5.0,
     lr=None,  # None: the optimiser's own (rnntools.tasks.trainer.DEFAULT_LR: adam 2e-3, sgd 0.5)
     pooling="max", bidirectional=True, class_weight="none", text_field="text", label_field="label",
 )
