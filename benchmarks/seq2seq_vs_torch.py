@@ -107,10 +107,11 @@ class Ours:
     name = "rnntools"
 
     def __init__(self, sv, tv, train, attention="general", seed=1, dropout=0.0):
+        from rnntools.nn.blas import set_blas_threads
         from rnntools.nn.parallel import set_threads
         from rnntools.tasks import seq2seq as s2s
 
-        s2s.blas_threads(1)
+        set_blas_threads(1)
         set_threads(THREADS)  # engine workers, each with single-threaded BLAS; as the twin's set_num_threads
         cfg = s2s.Config(cell="gru", hidden=HIDDEN, layers=1, embed_dim=EMBED, attention=attention,
                          src_vocab_size=len(sv), tgt_vocab_size=len(tv))
@@ -244,8 +245,8 @@ def twin_weights(twin, template: dict) -> dict:
     def a(t):
         return t.detach().numpy().astype(np.float32)
 
-    p["enc.embed"][:] = a(net.enc_embed.weight)
-    p["dec.embed"][:] = a(net.dec_embed.weight)
+    p["enc.embed.W"][:] = a(net.enc_embed.weight)
+    p["dec.embed.W"][:] = a(net.dec_embed.weight)
     for side, gru in (("enc", net.enc), ("dec", net.dec)):
         p[f"{side}.0.W"][:H] = a(gru.weight_hh_l0).T
         p[f"{side}.0.W"][H:] = a(gru.weight_ih_l0).T
@@ -274,8 +275,8 @@ def set_twin_weights(twin, p: dict) -> None:
         with torch.no_grad():
             param.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)))
 
-    put(net.enc_embed.weight, p["enc.embed"])
-    put(net.dec_embed.weight, p["dec.embed"])
+    put(net.enc_embed.weight, p["enc.embed.W"])
+    put(net.dec_embed.weight, p["dec.embed.W"])
     for side, gru in (("enc", net.enc), ("dec", net.dec)):
         put(gru.weight_hh_l0, p[f"{side}.0.W"][:H].T)
         put(gru.weight_ih_l0, p[f"{side}.0.W"][H:].T)

@@ -8,7 +8,7 @@ import pytest
 from gradcheck import numeric_grad, rel_error
 
 from rnntools.errors import InputError
-from rnntools.tasks import attention as att
+from rnntools.nn import attention as att
 from rnntools.tasks import seq2seq as s2s
 
 START, EOS = 2, 3
@@ -78,9 +78,11 @@ def test_embedding_read_by_id_equals_gathered(attention, monkeypatch):
     cfg, p = _model("gru", attention)
     srcs, tgts = _pairs()
     batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
-    assert p["enc.embed"].shape[0] < batch.src.size and p["dec.embed"].shape[0] < batch.dec_in.size
+    assert p["enc.embed.W"].shape[0] < batch.src.size and p["dec.embed.W"].shape[0] < batch.dec_in.size
     loss, grads = s2s.loss_and_grads(p, cfg, batch)
-    monkeypatch.setattr(s2s, "_embedded", lambda table, ids, drops: (table[ids], None))
+    import rnntools.nn.recurrent
+
+    monkeypatch.setattr(rnntools.nn.recurrent, "reads_table_by_id", lambda V, n: False)
     loss2, grads2 = s2s.loss_and_grads(p, cfg, batch)
     assert loss == pytest.approx(loss2, rel=1e-12)
     for k in p:
@@ -92,16 +94,16 @@ def test_gradients_with_shared_vocabulary():
     srcs, tgts = _pairs()
     batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
     _, grads = s2s.loss_and_grads(p, cfg, batch)
-    assert "embed" in p and "enc.embed" not in p
-    numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False)[0], p["embed"])
-    assert rel_error(grads["embed"], numeric) < 1e-6
+    assert "embed.W" in p and "enc.embed.W" not in p
+    numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False)[0], p["embed.W"])
+    assert rel_error(grads["embed.W"], numeric) < 1e-6
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_layer_gradients_into_inputs_and_both_states(cell):
     """The engine layer as seq2seq uses it: masked (T, B) input, gradients into x, the initial state (the
     encoder -> decoder hand-over) and from the final state, every parameter."""
-    from rnntools.nn import Recurrent
+    from rnntools.nn import Recurrent, cell_backward, cell_forward
 
     rng = np.random.default_rng(1)
     T, B, D, H = 3, 2, 4, 5
@@ -116,14 +118,14 @@ def test_layer_gradients_into_inputs_and_both_states(cell):
     wc = rng.normal(size=(B, H)) if cell == "lstm" else None
 
     def f():
-        y, (hT, cT), _ = s2s._forward(cell, p, X, mask, (h0, c0))
+        y, (hT, cT), _ = cell_forward(cell, p["W"], p["b"], p.get("bn"), X, h0, c0, mask)
         return float((y * wy).sum() + (hT * wh).sum() + (0.0 if cT is None else (cT * wc).sum()))
 
-    _, (hT, _), cache = s2s._forward(cell, p, X, mask, (h0, c0))
+    _, (hT, _), cache = cell_forward(cell, p["W"], p["b"], p.get("bn"), X, h0, c0, mask)
     # the final state of the padded row is the state after its last real token
-    alone = s2s._forward(cell, p, X[:1, 1:], None, (h0[1:], None if c0 is None else c0[1:]))[1][0]
+    alone = cell_forward(cell, p["W"], p["b"], p.get("bn"), X[:1, 1:], h0[1:], None if c0 is None else c0[1:])[1][0]
     np.testing.assert_allclose(hT[1:], alone, atol=1e-12)
-    dX, (dh0, dc0), g = s2s._backward(cell, p, cache, wy, (wh, wc))
+    dX, (dh0, dc0), g = cell_backward(cell, p["W"], cache, wy, wh, wc)
     assert rel_error(dX, numeric_grad(f, X)) < 1e-6
     assert rel_error(dh0, numeric_grad(f, h0)) < 1e-6
     if cell == "lstm":
@@ -136,7 +138,9 @@ def test_attention_gradients_and_masking():
     """Time-major, as the engine's layers: Hd (T, B, H), He (S, B, H), mask (S, B)."""
     rng = np.random.default_rng(2)
     B, T, S, H = 2, 3, 4, 5
-    p = {k: v + rng.normal(0, 0.3, v.shape) for k, v in att.init_attention("general", H, rng, np.float64).items()}
+    params = {}
+    att.Attention(params, "att", "general", H, rng=rng, dtype=np.float64)
+    p = {k[4:]: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
     Hd, He = rng.normal(size=(T, B, H)), rng.normal(size=(S, B, H))
     mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], np.float64).T
     w = rng.normal(size=(T, B, H))
@@ -257,11 +261,11 @@ def test_reversal_task_learnt_perfectly(tmp_path):
     train_path, _ = _copy_data(tmp_path, 1500, 0, "train.jsonl")
     test_path, test = _copy_data(tmp_path, 100, 1, "test.jsonl")
     out = str(tmp_path / "rev.npz")
-    s2s.train([train_path], out, {**ENGINE, "epochs": 40, "patience": 4}, attention="dot")
+    s2s.train([train_path], out, {**ENGINE, "epochs": 40, "patience": 4, "attention": "dot"})
     model = s2s.load(out)
-    summary = s2s.evaluate_pairs(model, [test_path])
+    summary = s2s.evaluate(model, s2s.read([test_path], model, targets=True))
     assert summary["exact_match"] == 1.0, summary
-    assert s2s.evaluate_pairs(model, [test_path], beam=4)["exact_match"] == 1.0
+    assert s2s.evaluate(model, s2s.read([test_path], model, targets=True), beam=4)["exact_match"] == 1.0
 
 
 def test_cli_train_predict_evaluate(tmp_path, run_cli):
@@ -319,10 +323,11 @@ def test_resume_continues(tmp_path, run_cli):
     assert meta["training"]["counters"]["step"] == 8
 
 
-def test_resume_from_a_file_with_the_old_optimiser_state_names(tmp_path, run_cli):
+def test_resume_from_a_file_with_the_old_names(tmp_path, run_cli):
     """Files written before seq2seq used the shared optimiser (rnntools.nn.optim) hold the same Adam state as
-    ``state.adam.<param>.m``/``.v`` and ``adam_t``. Such a file (rebuilt here from a new one: the same values
-    under the old names) resumes exactly as the uninterrupted run goes on."""
+    ``state.adam.<param>.m``/``.v`` and ``adam_t``, and before the task contract the embeddings were
+    ``enc.embed``/``dec.embed`` (now nn.Embedding's ``enc.embed.W``). Such a file (rebuilt here from a new one:
+    the same values under the old names) resumes exactly as the uninterrupted run goes on."""
     from rnntools.io import load_model, save_model
 
     train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
@@ -333,6 +338,7 @@ def test_resume_from_a_file_with_the_old_optimiser_state_names(tmp_path, run_cli
     half = load_model(str(tmp_path / "half.npz"))
     arrays = {}
     for key, value in half.arrays.items():
+        key = key.replace("embed.W", "embed")
         if key.startswith("state.optim."):
             _, _, slot, name = key.split(".", 3)
             key = f"state.adam.{name}.{slot}"
@@ -340,6 +346,7 @@ def test_resume_from_a_file_with_the_old_optimiser_state_names(tmp_path, run_cli
     assert {"state.adam.enc.0.W.m", "state.adam.dec.embed.v", "state.adam.out.b.m"} <= set(arrays)
     meta = {k: v for k, v in half.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
     meta["training"]["task"] = {"adam_t": meta["training"]["task"]["t"]}
+    del meta["config"]  # older files have no stored options: they are read from the model's entries
     old = tmp_path / "old.npz"
     save_model(old, "seq2seq", arrays, meta)
 
@@ -359,7 +366,7 @@ def test_gradients_with_dropout_masks():
     drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64)
     assert {v.min() for v in drops.values()} == {0.0}
     _, grads = s2s.loss_and_grads(p, cfg, batch, drops=drops)
-    for name in ("enc.embed", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"):
+    for name in ("enc.embed.W", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"):
         numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops)[0], p[name])
         assert rel_error(grads[name], numeric) < 1e-6, name
 
@@ -401,3 +408,61 @@ def test_init_matches_pytorch_distributions(cell):
     check(p["att.bc"], kc)
     check(p["out.W"], k)
     check(p["out.b"], k)
+
+
+def test_resume_rule(tmp_path, run_cli):
+    """docs/tasks.md: structural options not given take the saved value, a differing one is exit 2 naming
+    both values, training options may change and are used, counters continue."""
+    from rnntools.io import load_model
+
+    train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
+    model = tmp_path / "m.npz"
+    base = ["rnn-train", "--task", "seq2seq", train_path, "-o", model]
+    assert run_cli([*base, "--hidden", "8", "--embed-dim", "4", "--attention", "dot", "--max-steps", "3"]).exit_code == 0
+    # nothing structural repeated: the saved structure is used
+    result = run_cli([*base, "--max-steps", "5", "--resume", model, "--lr", "0.001"])
+    assert result.exit_code == 0, result.stderr
+    meta = load_model(str(model)).meta
+    assert meta["training"]["counters"]["step"] == 5
+    assert meta["config"]["hidden"] == 8 and meta["config"]["attention"] == "dot" and meta["config"]["lr"] == 0.001
+    # the same value again: fine
+    assert run_cli([*base, "--max-steps", "6", "--resume", model, "--hidden", "8"]).exit_code == 0
+    for option, value, saved in (("--hidden", "16", "8"), ("--attention", "general", "dot"),
+                                 ("--source-field", "src", "source")):
+        result = run_cli([*base, "--max-steps", "7", "--resume", model, option, value])
+        assert result.exit_code == 2, (option, result.stderr)
+        assert f"{option} {value} differs from the saved model's {saved}" in result.stderr
+
+
+def test_predict_plain_text_lines_and_limits(tmp_path, run_cli):
+    train_path, _ = _copy_data(tmp_path, 60, 0, "train.jsonl")
+    model = tmp_path / "m.npz"
+    args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "8", "--embed-dim", "4"]
+    assert run_cli([*args, "--max-steps", "2"]).exit_code == 0
+    plain = tmp_path / "plain.txt"
+    plain.write_text("abc\n\nde\n")
+    as_jsonl = _write(tmp_path / "same.jsonl", [{"source": "abc"}, {"source": "de"}])
+    result = run_cli(["predict", model, str(plain)])
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["source"] for r in lines] == ["abc", "de"]
+    assert result.stdout == run_cli(["predict", model, as_jsonl]).stdout
+    # decoding length is bounded: a request or a model file cannot ask for endless work
+    assert run_cli(["predict", model, str(plain), "--max-length", "100000000"]).exit_code == 2
+    from rnntools.io import load_model, save_model
+
+    loaded = load_model(str(model))
+    meta = {k: v for k, v in loaded.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    meta["max_target"] = 100000000
+    save_model(tmp_path / "bad.npz", "seq2seq", loaded.arrays, meta)
+    result = run_cli(["predict", tmp_path / "bad.npz", str(plain)])
+    assert result.exit_code == 1 and "max_target" in result.stderr
+
+
+def test_vocab_file_needs_one_level(tmp_path, run_cli):
+    train_path, _ = _copy_data(tmp_path, 30, 0, "train.jsonl")
+    vocab = tmp_path / "v.txt"
+    vocab.write_text("a\n")
+    result = run_cli(["rnn-train", "--task", "seq2seq", train_path, "-o", tmp_path / "m.npz", "--vocab", str(vocab),
+                      "--target-level", "word"])
+    assert result.exit_code == 2 and "--vocab" in result.stderr and "--target-level word" in result.stderr

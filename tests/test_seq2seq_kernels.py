@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rnntools.tasks import seq2seq_kernels as kern
+from rnntools.nn import attention_kernels as kern
 
 
 def _attention_reference(Hd, K, He, mask):

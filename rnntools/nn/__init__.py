@@ -40,6 +40,9 @@ API
     Dense(params, name, I, O, rng=None, dtype): .forward(x (...,I)) -> (y, cache); .backward(dy, cache, grads)
         .softmax_cross_entropy(x, targets, grads, weights=None, normalize=True, need_dx=True) -> (loss, dx):
         forward, loss and backward of an output layer in one pass per worker (the logits are not kept)
+    Attention(params, name, mode ("dot" | "general"), H, rng=None, dtype): Luong attention without input
+        feeding; .forward(Hd (T,B,H), He (S,B,H), mask (S,B), K=None) -> (h~ (T,B,H), weights, cache);
+        .backward(dout, cache, grads) -> dHd, dHe; .keys(He) (reused at every decoding step)
     softmax_cross_entropy(logits (N,V), targets (N,), weights=None, normalize=True) -> (loss, dlogits)
     log_softmax(logits) ; dropout_mask(rng, shape, p, dtype)
     Adam(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, doubled=None), SGD(params, lr, momentum=0, doubled=None):
@@ -73,11 +76,12 @@ Example: one training step of a char LM with truncated BPTT (state carried acros
     logits, st = rnn.step(params["embed.W"][[token]], st, params["out.W"], params["out.b"])
 """
 
+from rnntools.nn.attention import Attention
 from rnntools.nn.layers import Dense, Embedding, log_softmax, softmax_cross_entropy
 from rnntools.nn.optim import SGD, Adam, clip_grad_norm, global_norm, make_optimizer
 from rnntools.nn.parallel import get_threads, matmul, set_threads
 from rnntools.nn.recurrent import CELLS, Recurrent, cell_backward, cell_forward, dropout_mask
 
-__all__ = ["Dense", "Embedding", "log_softmax", "softmax_cross_entropy", "SGD", "Adam", "clip_grad_norm",
+__all__ = ["Attention", "Dense", "Embedding", "log_softmax", "softmax_cross_entropy", "SGD", "Adam", "clip_grad_norm",
            "global_norm", "make_optimizer", "CELLS", "Recurrent", "cell_backward", "cell_forward",
            "dropout_mask", "get_threads", "set_threads", "matmul"]

@@ -1,7 +1,6 @@
-"""Numba kernels of the seq2seq task: the attention core and the backward of its tanh output layer (the
-recurrent layers are the shared engine's, ``rnntools.nn``).
+"""Numba kernels of ``rnntools.nn.attention``: the attention core and the backward of its tanh output layer.
 
-Why: with the small matrices of seq2seq (batch 64-128, 128 units, sources of ~10 tokens) numpy spends its
+Why: with the small matrices of encoder-decoders (batch 64-128, 128 units, sources of ~10 tokens) numpy spends its
 time on temporaries, transposes and batched ``matmul`` calls of tiny (T x H) @ (H x S) products, not on
 arithmetic. The big products (keys He @ Wa, [context; h] @ Wc, the output layer) stay in BLAS; the rest is
 fused here. (Not the forward tanh: numba's scalar math.tanh measured 2.0 ms for 640 x 128 values against

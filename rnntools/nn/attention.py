@@ -1,0 +1,115 @@
+"""Luong attention (Luong, Pham & Manning 2015, "global attention" without input feeding), as a layer.
+
+For every decoder output h_t and encoder outputs e_1..e_S (padding masked out):
+
+    score(t, i) = h_t . e_i            (dot)      or   h_t . (e_i Wa)   (general)
+    a_t = softmax_i(score(t, i))       c_t = sum_i a_t,i e_i
+    h~_t = tanh([c_t; h_t] Wc + bc)    -> the output layer reads h~_t instead of h_t
+
+Without input feeding the decoder's recurrence does not depend on the attention, so attention runs over all
+decoder steps at once, after the recurrent layers (and one step at a time when decoding). Arrays are
+time-major, as the recurrent engine's: decoder outputs Hd (T, B, H), encoder outputs He (S, B, H), source
+mask (S, B); every product is one 2-D BLAS call over all (time, row) pairs; the scores, the masked softmax
+and the context (and their gradients) are fused numba kernels (``attention_kernels``).
+
+Parameters (in the model's flat dict): ``{name}.Wc`` (2H, H), ``{name}.bc`` (H,), and for ``general``
+``{name}.Wa`` (H, H). Initialised as PyTorch's ``nn.Linear`` (weights and biases U(+-1/sqrt(fan_in))), so
+that a PyTorch twin computes the same gradients from the same start.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnntools.nn import attention_kernels as kern
+from rnntools.nn.layers import add_grads
+
+MODES = ("none", "dot", "general")
+
+
+class Attention:
+    """Luong attention over encoder outputs; see the module docstring. ``mode``: ``dot`` or ``general``."""
+
+    def __init__(self, params: dict, name: str, mode: str, hidden: int, *, rng: np.random.Generator | None = None,
+                 dtype=np.float32):
+        if mode not in ("dot", "general"):
+            raise ValueError(f"unknown attention {mode!r} (dot, general)")
+        self.params, self.name, self.mode, self.hidden = params, name, mode, hidden
+        rng = rng if rng is not None else np.random.default_rng(0)
+        H = hidden
+        kc, ka = 1.0 / math.sqrt(2 * H), 1.0 / math.sqrt(H)
+        shapes = [("Wc", (2 * H, H), kc), ("bc", (H,), kc)]  # fan_in 2H: [context; h]
+        if mode == "general":
+            shapes.append(("Wa", (H, H), ka))  # no bias, as Linear(H, H, bias=False)
+        for key, shape, k in shapes:
+            full = f"{name}.{key}"
+            if full in params:
+                if tuple(params[full].shape) != shape:
+                    raise ValueError(f"{full} has shape {params[full].shape}, expected {shape}")
+                continue
+            params[full] = rng.uniform(-k, k, shape).astype(dtype)
+
+    def names(self) -> list[str]:
+        return [f"{self.name}.{k}" for k in (("Wc", "bc", "Wa") if self.mode == "general" else ("Wc", "bc"))]
+
+    def _p(self) -> dict:
+        return {k: self.params[f"{self.name}.{k}"] for k in ("Wc", "bc", "Wa") if f"{self.name}.{k}" in self.params}
+
+    def keys(self, He: np.ndarray) -> np.ndarray:
+        """The encoder side of the scores, computed once per source (decoding reuses it every step)."""
+        return keys(self._p(), He)
+
+    def forward(self, Hd: np.ndarray, He: np.ndarray, mask: np.ndarray, K: np.ndarray | None = None):
+        """Hd (T, B, H), He (S, B, H), mask (S, B); K: ``keys(He)`` when already computed. Returns h~ (T, B, H),
+        the attention weights (T, B, S) and a cache for ``backward``."""
+        p = self._p()
+        return attention_forward(p, Hd, He, keys(p, He) if K is None else K, mask)
+
+    def backward(self, dout: np.ndarray, cache, grads: dict):
+        """dout (T, B, H); accumulates the parameter gradients into ``grads``. Returns dHd (T, B, H), dHe (S, B, H)."""
+        dHd, dHe, g = attention_backward(self._p(), cache, dout)
+        add_grads(grads, {f"{self.name}.{k}": v for k, v in g.items()})
+        return dHd, dHe
+
+
+def keys(p: dict, He: np.ndarray) -> np.ndarray:
+    """The encoder side of the score, computed once per source: He (S, B, H) or He @ Wa."""
+    if "Wa" not in p:
+        return He
+    S, B, H = He.shape
+    return (He.reshape(S * B, H) @ p["Wa"]).reshape(S, B, H)
+
+
+def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, src_mask: np.ndarray):
+    """Hd (T, B, H), He and K (S, B, H), src_mask (S, B); p: {Wc, bc[, Wa]}. Returns h~ (T, B, H), the
+    weights (T, B, S) and a cache for ``attention_backward``."""
+    T, B, H = Hd.shape
+    Hd, K, He = (np.ascontiguousarray(a) for a in (Hd, K, He))
+    W = np.empty((T, B, K.shape[0]), dtype=Hd.dtype)
+    cat = np.empty((T, B, 2 * H), dtype=Hd.dtype)
+    kern.attn_forward(Hd, K, He, np.ascontiguousarray(src_mask), W, cat)  # scores, softmax, [context; Hd]
+    out = cat.reshape(T * B, 2 * H) @ p["Wc"]
+    out += p["bc"]
+    np.tanh(out, out=out)
+    return out.reshape(T, B, H), W, (Hd, He, K, W, cat, out)
+
+
+def attention_backward(p: dict, cache, dout: np.ndarray):
+    """dout (T, B, H). Returns dHd (T, B, H), dHe (S, B, H) and the parameter gradients by short name."""
+    Hd, He, K, W, cat, out = cache
+    T, B, H = Hd.shape
+    dpre, dbc = np.empty_like(out), np.empty(H, out.dtype)
+    kern.tanh_backward(out, np.ascontiguousarray(dout).reshape(T * B, H), dpre, dbc)
+    grads = {"Wc": cat.reshape(T * B, 2 * H).T @ dpre, "bc": dbc}
+    dcat = (dpre @ p["Wc"].T).reshape(T, B, 2 * H)
+    dHd, dK, dHe = np.empty_like(Hd), np.empty_like(He), np.empty_like(He)
+    kern.attn_backward(Hd, K, He, W, dcat, dHd, dK, dHe)
+    if "Wa" in p:
+        S = He.shape[0]
+        grads["Wa"] = He.reshape(S * B, H).T @ dK.reshape(S * B, H)
+        dHe += (dK.reshape(S * B, H) @ p["Wa"].T).reshape(dHe.shape)
+    else:
+        dHe += dK
+    return dHd, dHe, grads

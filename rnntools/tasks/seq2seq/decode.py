@@ -1,0 +1,127 @@
+"""Decoding: the decoder's own output is fed back until ``</s>``, greedily (many sources at once) or by beam
+search with length normalisation and n-best lists (one source at a time)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rnntools.tasks.seq2seq.data import make_source_batch
+from rnntools.tasks.seq2seq.model import Config, Net
+
+
+class Decoder:
+    """Step-by-step decoding: the encoder's outputs for attention and the decoder states of N rows."""
+
+    def __init__(self, p: dict, cfg: Config, sources: Sequence[np.ndarray], banned: Sequence[int] = (),
+                 net: Net | None = None):
+        self.net = net if net is not None else Net(cfg, p)
+        self.cfg, self.banned = cfg, list(banned)
+        src, mask = make_source_batch(sources, dtype=p["out.W"].dtype)
+        He, self.state, _ = self.net.encode(src, mask)
+        self.mask = mask  # (S, N)
+        if self.net.attention is not None:
+            self.He = He  # (S, N, H)
+            self.K = self.net.attention.keys(He)
+
+    def select(self, rows: np.ndarray) -> None:
+        """Keep (and repeat) rows: beam search reorders its hypotheses with this."""
+        self.state = tuple(s[:, rows] for s in self.state)
+        self.mask = self.mask[:, rows]
+        if self.net.attention is not None:
+            self.He, self.K = self.He[:, rows], self.K[:, rows]
+
+    def step(self, tokens: np.ndarray) -> np.ndarray:
+        """Feed tokens (N,); returns log-probabilities of the next token (N, V)."""
+        h, self.state = self.net.step(tokens, self.state)  # (N, H)
+        if self.net.attention is not None:
+            o, _, _ = self.net.attention.forward(h[None], self.He, self.mask, self.K)
+            h = o[0]
+        logits = self.net.logits(h)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        if self.banned:
+            # <pad> and <s> are never outputs; the others keep their true (unrenormalised) log-probability
+            logp[:, self.banned] = -np.inf
+        return logp
+
+
+def normalised(logp: float, length: int, alpha: float) -> float:
+    """Length-normalised score: log-probability / length**alpha (length counts </s>)."""
+    return logp / (max(length, 1) ** alpha)
+
+
+def greedy(p: dict, cfg: Config, sources: Sequence[np.ndarray], start_id: int, eos_id: int, max_length: int,
+           alpha: float = 1.0, net: Net | None = None) -> list[tuple[list[int], float]]:
+    """Greedy decoding of many sources at once: [(ids without </s>, normalised score)].
+
+    An output that reaches ``max_length`` tokens is ended there, scored as if </s> came next."""
+    dec = Decoder(p, cfg, sources, banned=(0, start_id), net=net)
+    N = len(sources)
+    tokens = np.full(N, start_id, np.int32)
+    out = [[] for _ in range(N)]
+    logp = np.zeros(N)
+    done = np.zeros(N, bool)
+    lengths = np.zeros(N, np.int64)
+    for step in range(max_length + 1):
+        lp = dec.step(tokens)
+        if step == max_length:
+            tokens = np.full(N, eos_id, np.int32)
+        else:
+            tokens = lp.argmax(axis=1).astype(np.int32)
+        live = ~done
+        logp[live] += lp[np.arange(N), tokens][live]
+        lengths[live] += 1
+        for i in np.flatnonzero(live):
+            if tokens[i] == eos_id:
+                done[i] = True
+            else:
+                out[i].append(int(tokens[i]))
+        if done.all():
+            break
+    return [(out[i], normalised(float(logp[i]), int(lengths[i]), alpha)) for i in range(N)]
+
+
+def beam_search(p: dict, cfg: Config, source: np.ndarray, start_id: int, eos_id: int, max_length: int,
+                beam: int, nbest: int = 1, alpha: float = 1.0, net: Net | None = None) -> list[tuple[list[int], float]]:
+    """Beam search for one source: the ``nbest`` best [(ids without </s>, normalised score)], best first.
+
+    Hypotheses are ranked by raw log-probability while growing (the usual beam) and by length-normalised
+    score when finished; search stops when ``beam`` hypotheses have finished or at ``max_length`` tokens
+    (unfinished ones are then ended with </s>, as in ``greedy``). With beam 1 this is exactly greedy."""
+    dec = Decoder(p, cfg, [source], banned=(0, start_id), net=net)
+    seqs: list[list[int]] = [[]]
+    scores = np.zeros(1)
+    finished: list[tuple[float, list[int]]] = []
+    tokens = np.array([start_id], np.int32)
+    for length in range(max_length + 1):
+        lp = dec.step(tokens)  # (n, V)
+        if length == max_length:
+            ended = np.full_like(lp, -np.inf)
+            ended[:, eos_id] = lp[:, eos_id]
+            lp = ended
+        total = scores[:, None] + lp
+        V = total.shape[1]
+        flat = total.ravel()
+        k = min(beam, int(np.isfinite(flat).sum()))
+        best = np.argpartition(-flat, k - 1)[:k]
+        best = best[np.lexsort((best, -flat[best]))]  # by score, ties by index: deterministic
+        keep_rows, keep_tokens, keep_scores, new_seqs = [], [], [], []
+        for idx in best:
+            row, tok = divmod(int(idx), V)
+            if tok == eos_id:
+                finished.append((normalised(float(flat[idx]), length + 1, alpha), seqs[row]))
+            else:
+                keep_rows.append(row)
+                keep_tokens.append(tok)
+                keep_scores.append(flat[idx])
+                new_seqs.append(seqs[row] + [tok])
+        if len(finished) >= beam or not keep_rows:
+            break
+        dec.select(np.array(keep_rows))
+        tokens = np.array(keep_tokens, np.int32)
+        scores = np.array(keep_scores)
+        seqs = new_seqs
+    finished.sort(key=lambda item: -item[0])
+    return [(seq, score) for score, seq in finished[:max(nbest, 1)]]

@@ -1,0 +1,37 @@
+"""The seq2seq task's defaults and option classes, importable without numpy or numba (the CLI's --help
+shows these values)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KIND = "seq2seq"
+
+# THE defaults of ``rnn-train --task seq2seq`` (engine options included); the CLI shows these values.
+# Chosen by measurement: docs/seq2seq.md.
+DEFAULTS: dict[str, Any] = dict(
+    # data
+    level="char", target_level=None, source_field="source", target_field="target", vocab_path=None,
+    min_count=1, max_vocab=None, shared_vocab=False, max_target_length=None, val_fraction=0.1,
+    encoding_errors="strict",
+    # model
+    cell="gru", hidden=128, layers=1, embed_dim=64, attention="general", dropout=0.0, embeddings=None,
+    freeze_embeddings=False,
+    # optimisation
+    epochs=100, max_steps=None, max_time=None, patience=3, batch=64, optimizer="adam", lr=None, clip=5.0,
+    teacher_forcing=1.0,
+    # run and output
+    seed=1, threads=None, resume=None, checkpoint_every=None, log_path=None,
+)
+LR = {"adam": 3e-3, "sgd": 0.5}  # --lr when not given, by optimiser
+
+# Options that change the network or how records become arrays: on --resume the saved value wins, and a
+# different value on the command line is a usage error.
+STRUCTURAL = frozenset({"level", "target_level", "source_field", "target_field", "vocab_path", "min_count",
+                        "max_vocab", "shared_vocab", "cell", "hidden", "layers", "embed_dim", "attention",
+                        "optimizer"})
+
+MAX_VAL = 2000  # validation pairs at most: enough for a stable loss, cheap to evaluate every epoch
+# The longest output decoding may produce, in tokens: a bound on the work a request (--max-length) or a
+# model file (its max_target) can ask for; far above any real target (CMUdict's longest has 20 phones).
+MAX_DECODE_LENGTH = 4096

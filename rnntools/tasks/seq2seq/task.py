@@ -1,0 +1,528 @@
+"""The seq2seq task's glue: options and resume, the trainer plug-in, and train/load/read/predict/evaluate.
+
+Nothing here knows click or opens an output: ``predict`` and ``evaluate`` yield records and return a summary,
+the CLI writes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnntools import console
+from rnntools.errors import InputError, ModelFileError, UsageError
+from rnntools.nn import clip_grad_norm, make_optimizer
+from rnntools.tasks.seq2seq.data import (
+    Batch,
+    PaddedPairs,
+    Pair,
+    build_vocabs,
+    encode_pairs,
+    length_batches,
+    make_batch,
+    read_pairs,
+    tokenizer,
+)
+from rnntools.tasks.seq2seq.decode import Decoder, beam_search, greedy
+from rnntools.tasks.seq2seq.metrics import score_predictions
+from rnntools.tasks.seq2seq.model import Config, Net, dropout_masks, init_params, summed_bias_slices
+from rnntools.tasks.seq2seq.options import DEFAULTS, KIND, LR, MAX_DECODE_LENGTH, MAX_VAL, STRUCTURAL
+from rnntools.text import Vocab
+
+# --- options and resume -----------------------------------------------------------------------------
+
+def resume_options(saved: dict, given: dict, structural: Iterable[str], path: str) -> dict:
+    """The contract's one resume rule (docs/tasks.md): structural options not given take the saved value; a
+    given one that differs is a usage error naming both; the rest are as given."""
+    out = dict(given)
+    for name in structural:
+        value, old = given.get(name), saved.get(name)
+        if value is None:
+            out[name] = old
+        elif value != old:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} {value} differs from the saved model's {old} (structural options cannot "
+                             f"change on --resume; {path})")
+    return out
+
+
+def saved_options(meta: dict) -> dict:
+    """The options a model file was trained with: ``meta["config"]``, or for files written before it existed,
+    what their ``model``, vocabularies, ``data`` and ``training.config`` entries say."""
+    if isinstance(meta.get("config"), dict):
+        return dict(meta["config"])
+    model = meta.get("model", {})
+    engine = meta.get("training", {}).get("config", {}) if isinstance(meta.get("training"), dict) else {}
+    data = meta.get("data", {})
+    vocab = meta.get("vocab") or meta.get("source_vocab") or {}
+    tvocab = meta.get("vocab") or meta.get("target_vocab") or {}
+    out = {k: engine.get(k) for k in ("vocab_path", "min_count", "max_vocab", "optimizer") if k in engine}
+    out.update({k: model.get(k) for k in ("cell", "hidden", "layers", "embed_dim", "attention", "shared_vocab")})
+    out.update(level=vocab.get("level"), target_level=tvocab.get("level"),
+               source_field=data.get("source_field", "source"), target_field=data.get("target_field", "target"))
+    return out
+
+
+def run_options(given: dict, resume_meta: dict | None = None, path: str = "") -> dict:
+    """The options of one training run: DEFAULTS overridden by ``given`` (None = not given), with the resume
+    rule applied against ``resume_meta``."""
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown seq2seq options: {sorted(unknown)}")
+    given = {k: v for k, v in given.items() if v is not None}
+    if resume_meta is not None:
+        given = resume_options(saved_options(resume_meta), given, STRUCTURAL, path)
+    options = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
+    if options["target_level"] is None:
+        options["target_level"] = options["level"]
+    if options["lr"] is None:
+        options["lr"] = LR[options["optimizer"]]
+    return options
+
+
+def check_options(options: dict) -> None:
+    if options["embeddings"] is not None or options["freeze_embeddings"]:
+        raise UsageError("--embeddings/--freeze-embeddings are not supported by --task seq2seq")
+    if options["vocab_path"] and options["target_level"] != options["level"]:
+        raise UsageError(f"--vocab gives one vocabulary for both sides, so it needs one level (--level "
+                         f"{options['level']}, --target-level {options['target_level']})")
+    if options["shared_vocab"] and options["target_level"] != options["level"]:
+        raise UsageError(f"--shared-vocab needs one level for both sides (--level {options['level']}, "
+                         f"--target-level {options['target_level']})")
+
+
+def check_max_length(max_length: int | None) -> None:
+    if max_length is not None and not 1 <= max_length <= MAX_DECODE_LENGTH:
+        raise UsageError(f"--max-length {max_length} is outside 1..{MAX_DECODE_LENGTH} tokens")
+
+
+# --- the model ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Seq2SeqModel:
+    """Everything ``predict`` and ``evaluate`` need: configuration, vocabularies and parameters."""
+
+    cfg: Config
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    params: dict
+    max_target: int = 0  # the longest training target (tokens): the default --max-length comes from it
+    extra: dict = field(default_factory=dict)
+    path: str = ""
+
+    def __post_init__(self):
+        self.net = Net(self.cfg, self.params)
+
+    def default_max_length(self) -> int:
+        return min(max(2 * self.max_target + 2, 10), MAX_DECODE_LENGTH)
+
+    def meta(self) -> dict:
+        vocab = {"vocab": self.src_vocab.to_meta(counts=False)} if self.cfg.shared_vocab else {
+            "source_vocab": self.src_vocab.to_meta(counts=False),
+            "target_vocab": self.tgt_vocab.to_meta(counts=False)}
+        return {"model": self.cfg.to_meta(), **vocab, "max_target": self.max_target, **self.extra}
+
+    @classmethod
+    def from_file(cls, model) -> Seq2SeqModel:
+        migrate_names(model)
+        meta = model.meta
+        try:
+            cfg = Config(**meta["model"])
+            if cfg.shared_vocab:
+                src = tgt = Vocab.from_meta(meta["vocab"])
+            else:
+                src, tgt = Vocab.from_meta(meta["source_vocab"]), Vocab.from_meta(meta["target_vocab"])
+            max_target = int(meta.get("max_target", 0))
+            if cfg.src_vocab_size != len(src) or cfg.tgt_vocab_size != len(tgt):
+                raise ValueError("the vocabulary sizes differ from the model's")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"corrupt seq2seq model metadata ({exc.__class__.__name__}: {exc})",
+                                 model.path) from None
+        if not 0 <= max_target <= MAX_DECODE_LENGTH:
+            raise ModelFileError(f"corrupt seq2seq model metadata (max_target {max_target} outside "
+                                 f"0..{MAX_DECODE_LENGTH})", model.path)
+        params = {k: np.array(v, dtype=np.float32) for k, v in model.arrays.items()
+                  if not k.startswith(("state.", "resume."))}
+        try:
+            Net(cfg, params, rng=_NoDraw())  # checks every parameter's presence and shape
+        except _Missing as exc:
+            raise ModelFileError(f"corrupt seq2seq model (parameter {exc} missing)", model.path) from None
+        except ValueError as exc:
+            raise ModelFileError(f"corrupt seq2seq model ({exc})", model.path) from None
+        extra = {k: meta[k] for k in ("data", "config") if k in meta}
+        return cls(cfg, src, tgt, params, max_target, extra, model.path)
+
+    def translate(self, sources: Sequence, *, beam: int = 1, nbest: int = 1, max_length: int | None = None,
+                  alpha: float = 1.0, chunk: int = 256) -> list[list[tuple[str, float]]]:
+        """Decode texts (or token lists): per source, the n-best (text, normalised log-probability), best first."""
+        ids = [self.src_vocab.encode(s) if isinstance(s, str) else self.src_vocab.encode(list(s))
+               for s in sources]
+        return self.translate_ids(ids, beam=beam, nbest=nbest, max_length=max_length, alpha=alpha, chunk=chunk)
+
+    def translate_ids(self, ids, *, beam, nbest, max_length=None, alpha=1.0, chunk=256):
+        if max_length is None:
+            max_length = self.default_max_length()
+        check_max_length(max_length)
+        tv = self.tgt_vocab
+        results: list[list[tuple[str, float]]] = []
+        if beam <= 1 and nbest <= 1:
+            for i in range(0, len(ids), chunk):
+                for seq, score in greedy(self.params, self.cfg, ids[i:i + chunk], tv.start_id, tv.eos_id,
+                                         max_length, alpha, net=self.net):
+                    results.append([(tv.decode(seq), score)])
+            return results
+        for source in ids:
+            found = beam_search(self.params, self.cfg, source, tv.start_id, tv.eos_id, max_length,
+                                max(beam, nbest), nbest, alpha, net=self.net)
+            results.append([(tv.decode(seq), score) for seq, score in found])
+        return results
+
+
+class _Missing(Exception):
+    pass
+
+
+class _NoDraw:
+    """The generator given to the layers when loading: a parameter they would have to draw is missing."""
+
+    def uniform(self, low, high, shape):
+        raise _Missing(f"of shape {shape}")
+
+    normal = uniform
+
+
+OLD_NAMES = {"embed": "embed.W", "enc.embed": "enc.embed.W", "dec.embed": "dec.embed.W"}
+
+
+def migrate_names(model) -> None:
+    """Renames, in place, what files from before the task contract call otherwise:
+    - the embeddings ``embed``/``enc.embed``/``dec.embed`` are now ``nn.Embedding``'s ``<name>.W``, in the
+      parameters, their ``resume.`` copies and their optimiser state;
+    - optimiser state from before seq2seq used the shared optimiser: ``state.adam.<param>.m``/``.v`` become
+      ``state.optim.m.<param>``/``state.optim.v.<param>``, and the step count ``adam_t`` becomes ``t``.
+    The values are the same, so such a file predicts the same and resumes exactly where it stopped."""
+    arrays = model.arrays
+    moved = 0
+    for key in [k for k in arrays if k.startswith("state.adam.")]:
+        name, slot = key[len("state.adam."):].rsplit(".", 1)
+        if slot in ("m", "v"):
+            arrays[f"state.optim.{slot}.{name}"] = arrays.pop(key)
+            moved += 1
+    task = model.meta.get("training", {}).get("task") if isinstance(model.meta.get("training"), dict) else None
+    if isinstance(task, dict) and "adam_t" in task:
+        if moved:  # an old SGD run saved its step count under the same name, but no moments
+            task.setdefault("optimizer", "adam")
+        task["t"] = task.pop("adam_t")
+    for key in list(arrays):
+        for prefix in ("", "resume.", "state.optim.m.", "state.optim.v.", "state.optim.buf."):
+            if key.startswith(prefix) and key[len(prefix):] in OLD_NAMES:
+                arrays[prefix + OLD_NAMES[key[len(prefix):]]] = arrays.pop(key)
+                break
+
+
+# --- the trainer plug-in ------------------------------------------------------------------------------------
+
+class Seq2SeqTask:
+    """The seq2seq model as a ``rnntools.tasks.trainer`` task."""
+
+    kind = KIND
+
+    def __init__(self, model: Seq2SeqModel, train: tuple[list, list], val: tuple[list, list] | None,
+                 batch: int, clip: float, optimizer: str = "adam", teacher_forcing: float = 1.0,
+                 val_references: list[str] | None = None, dropout: float = 0.0, options: dict | None = None):
+        self.model, self.cfg, self.p, self.net = model, model.cfg, model.params, model.net
+        self.train_src, self.train_tgt = train
+        self.val = val
+        self.val_references = val_references
+        self.batch = batch
+        self.teacher_forcing = teacher_forcing
+        self.dropout = dropout
+        self.options = options or {}
+        # PyTorch's recipe, so that the benchmark's twin and this side follow one reading of the paper:
+        # torch.optim.Adam's update and clip_grad_norm_'s coefficient (both the shared optimiser's), with
+        # the summed biases stepped as the two parameters they stand for
+        self.clip, self.optimizer = clip, optimizer
+        self.doubled = summed_bias_slices(self.cfg)
+        self.opt = make_optimizer(optimizer, self.p, doubled=self.doubled)
+        self.opt.init_state()  # the moments exist from the start, so --resume can load into them
+        self.unit = "tokens"
+        self._lengths = np.array([len(t) + len(s) for s, t in zip(self.train_src, self.train_tgt)])
+        tv = model.tgt_vocab
+        self.start_id, self.eos_id = tv.start_id, tv.eos_id
+        self.padded = PaddedPairs(self.train_src, self.train_tgt, self.start_id, self.eos_id,
+                                  dtype=self.p["out.W"].dtype)
+
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train_src) / self.batch)
+
+    def epoch_batches(self, epoch: int, rng: np.random.Generator):
+        return length_batches(self._lengths, self.batch, rng)
+
+    def start_epoch(self, epoch: int) -> None:
+        pass
+
+    def _batch(self, idx, sources, targets) -> Batch:
+        return make_batch([sources[i] for i in idx], [targets[i] for i in idx], self.start_id, self.eos_id)
+
+    def train_step(self, idx, rng: np.random.Generator, lr: float) -> tuple[float, int]:
+        batch = self.padded.batch(idx)
+        if self.teacher_forcing < 1.0:
+            scheduled_sampling(self.net, batch, self.teacher_forcing, rng)
+        drops = None
+        if self.dropout > 0:
+            drops = dropout_masks(self.cfg, batch, self.dropout, rng, self.p["out.W"].dtype)
+        loss, grads = self.net.loss_and_grads(batch, drops=drops)
+        n = batch.tokens
+        # the loss is summed over tokens: its mean's gradients are these times 1/n (folded into the clip)
+        norm = clip_grad_norm(grads, self.clip, scale=1.0 / n, doubled=self.doubled)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            return float("nan"), n  # the trainer stops; the parameters stay as they were
+        self.opt.lr = lr
+        self.opt.step(grads)
+        return loss, n
+
+    def evaluate(self) -> dict | None:
+        if not self.val:
+            return None
+        sources, targets = self.val
+        total, count = 0.0, 0
+        for idx in length_batches(np.array([len(t) for t in targets]), 256, None):
+            batch = self._batch(idx, sources, targets)
+            loss, _ = self.net.loss_and_grads(batch, grad=False)
+            total += loss
+            count += batch.tokens
+        out = {"val_loss": total / max(count, 1)}
+        if self.val_references is not None:
+            max_len = max(len(t) for t in targets) + 2
+            found = self.model.translate_ids(sources, beam=1, nbest=1, max_length=max_len)
+            tv = self.model.tgt_vocab
+            out["val_exact"] = float(np.mean([f[0][0] == tv.decode(t) for f, t in zip(found, targets)]))
+        return out
+
+    def params(self) -> dict:
+        return self.p
+
+    def train_state(self) -> dict:
+        if self.optimizer != "adam":
+            return {}
+        out = {}
+        for k in self.p:
+            out[f"optim.m.{k}"] = self.opt.m[k]
+            out[f"optim.v.{k}"] = self.opt.v[k]
+        return out
+
+    def train_meta(self) -> dict:
+        return {"optimizer": self.optimizer, "t": self.opt.t}
+
+    def load_train_meta(self, meta: dict) -> None:
+        if meta.get("optimizer", self.optimizer) != self.optimizer:
+            raise UsageError(f"cannot --resume with --optimizer {self.optimizer}: the model was trained with "
+                             f"{meta['optimizer']}")
+        self.opt.t = int(meta.get("t", 0))
+
+    def save(self, path: str, arrays: dict, meta: dict) -> None:
+        from rnntools.io import save_model
+
+        save_model(path, KIND, arrays, {**self.model.meta(), "config": self.options, **meta})
+
+
+def scheduled_sampling(net: Net, batch: Batch, ratio: float, rng: np.random.Generator) -> None:
+    """Scheduled sampling (Bengio et al. 2015): each decoder input after <s> is, with probability
+    1 - ratio, the model's own greedy choice at the previous step instead of the true token. The choices
+    are made in a forward pass without gradients and then treated as given inputs (as in the paper)."""
+    dec = Decoder(net.params, net.cfg, [batch.src[: int(batch.src_mask[:, b].sum()), b]
+                                        for b in range(batch.src.shape[1])], net=net)
+    T = batch.dec_in.shape[0]
+    tokens = batch.dec_in[0].copy()
+    for t in range(1, T):
+        lp = dec.step(tokens)
+        own = lp.argmax(axis=1).astype(np.int32)
+        use_own = (rng.random(len(own)) >= ratio) & (batch.tgt_mask[t] > 0)
+        batch.dec_in[t] = np.where(use_own, own, batch.dec_in[t])
+        tokens = batch.dec_in[t]
+
+
+# --- the contract's entry points ------------------------------------------------------------------------
+
+def _set_threads(threads: int | None) -> None:
+    """Until the shared ``configure_threads``: numba and BLAS threads, and the engine's workers.
+
+    Why one BLAS thread unless asked: seq2seq multiplies small matrices (a batch of 64 by 128 units) once
+    per time step; a threaded BLAS spends more on waking its threads than on the product (one update took
+    400 ms with OpenBLAS's default threads against 22 ms with one on a busy 2-core machine)."""
+    from rnntools.nn import set_threads as engine_workers
+    from rnntools.nn.blas import set_blas_threads
+    from rnntools.tasks.trainer import set_threads
+
+    set_threads(threads)
+    set_blas_threads(threads or 1)
+    if threads:
+        engine_workers(threads)  # the recurrent engine's time loops split the batch over this many
+
+
+def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> dict:
+    """Read pairs, build vocabularies and the network, train with early stopping, save ``output``.
+    ``options``: any of DEFAULTS' names, None meaning not given."""
+    from rnntools.io import load_model
+    from rnntools.tasks.trainer import EngineConfig, fit
+
+    resume = None
+    if options.get("resume"):
+        resume = load_model(options["resume"], KIND)
+        migrate_names(resume)
+    options = run_options(options, resume.meta if resume is not None else None, options.get("resume") or "")
+    check_options(options)
+    config = EngineConfig.from_options({k: options[k] for k in options if k in EngineConfig.__dataclass_fields__})
+    _set_threads(config.threads)
+    level, target_level = options["level"], options["target_level"]
+    prior = Seq2SeqModel.from_file(resume) if resume is not None else None
+    # Case is kept on both sides: what a seq2seq model writes is returned to the user as is (a spelling,
+    # a pronunciation, a reply), so lowercasing would change the answer, not just the statistics.
+    lowercase = False
+    source_field, target_field = options["source_field"], options["target_field"]
+    pairs = list(read_pairs(inputs, level=level, target_level=target_level, lowercase=lowercase,
+                            source_field=source_field, target_field=target_field,
+                            max_length=options["max_target_length"], errors=config.encoding_errors))
+    if not pairs:
+        raise InputError("no pairs to learn from (the input is empty)", inputs[0] if len(inputs) == 1 else None)
+    if prior is not None:
+        model = prior
+    else:
+        shared_vocab = options["shared_vocab"]
+        if options["vocab_path"]:
+            src_vocab = tgt_vocab = Vocab.read(options["vocab_path"])
+            if src_vocab.n_special < 4:
+                raise InputError("the vocabulary needs the specials <pad> <unk> <s> </s> (build it with "
+                                 "`rnntools vocab` without --no-specials)", options["vocab_path"])
+            shared_vocab = True
+        else:
+            src_vocab, tgt_vocab = build_vocabs(pairs, level=level, lowercase=lowercase, shared=shared_vocab,
+                                                min_count=options["min_count"], max_size=options["max_vocab"],
+                                                target_level=target_level)
+        cfg = Config(cell=options["cell"], hidden=options["hidden"], layers=options["layers"],
+                     embed_dim=options["embed_dim"], attention=options["attention"], shared_vocab=shared_vocab,
+                     src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab))
+        model = Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, config.seed),
+                             min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH))
+    sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
+    # validation split: a seeded shuffle, at most MAX_VAL pairs
+    n = len(pairs)
+    n_val = min(int(round(n * config.val_fraction)), MAX_VAL) if n >= 20 else 0
+    order = np.random.default_rng([config.seed, 3]).permutation(n)
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    if n_val == 0:
+        console.warn(f"only {n} pairs: no validation split, training for --epochs {config.epochs} "
+                     "without early stopping")
+    train_data = ([sources[i] for i in train_idx], [targets[i] for i in train_idx])
+    val_data = ([sources[i] for i in val_idx], [targets[i] for i in val_idx]) if n_val else None
+    model.extra["data"] = {"pairs": n, "train_pairs": len(train_idx), "val_pairs": n_val,
+                           "source_field": source_field, "target_field": target_field}
+    stored = {k: v for k, v in options.items() if k not in ("resume", "threads", "log_path")}
+    task = Seq2SeqTask(model, train_data, val_data, config.batch, config.clip, config.optimizer,
+                       options["teacher_forcing"], val_references=[] if n_val else None, dropout=config.dropout,
+                       options=stored)
+    if callback is not None:
+        callback(task, config)
+    console.info(f"{n} pairs ({len(train_idx)} training, {n_val} validation); vocabularies "
+                 f"{len(model.src_vocab)} source {level}s, {len(model.tgt_vocab)} target {target_level}s; "
+                 f"{model.cfg.cell} {model.cfg.layers}x{model.cfg.hidden}, attention {model.cfg.attention}")
+    return fit(task, config, output, resume=resume)
+
+
+def load(source) -> Seq2SeqModel:
+    """A model from a path (``-``: stdin) or a loaded ``rnntools.io.ModelFile``."""
+    from rnntools.io import ModelFile, load_model
+
+    _set_threads(None)
+    if not isinstance(source, ModelFile):
+        source = load_model(source, KIND)
+    elif source.kind != KIND:
+        raise ModelFileError(f"is a {source.kind!r} model, expected {KIND!r}", source.path)
+    return Seq2SeqModel.from_file(source)
+
+
+def read(inputs: Sequence[str], model: Seq2SeqModel | None = None, *, source_field: str | None = None,
+         target_field: str | None = None, targets: bool = False, errors: str = "strict") -> Iterator[dict]:
+    """Records from JSONL or plain-text inputs (one source per line; ``source<TAB>target`` with ``targets``),
+    each checked to hold a source (and with ``targets`` a target) that tokenises to something, errors naming
+    file and line. Field names: the options, else the model's, else ``source``/``target``."""
+    data = model.extra.get("data", {}) if model is not None else {}
+    source_field = source_field or data.get("source_field") or "source"
+    target_field = (target_field or data.get("target_field") or "target") if targets else None
+    level = model.src_vocab.level if model is not None else "char"
+    target_level = model.tgt_vocab.level if model is not None else None
+    for pair in read_pairs(inputs, level=level, target_level=target_level, source_field=source_field,
+                           target_field=target_field, errors=errors):
+        yield pair.record
+
+
+def _source_tokens(model: Seq2SeqModel, record: dict, source_field: str) -> list[str]:
+    from rnntools.io import read_text_field
+
+    split = tokenizer(model.src_vocab.level, model.src_vocab.lowercase)
+    tokens = split(read_text_field(record, source_field, None, None))
+    if not tokens:
+        raise InputError(f"empty source in field {source_field!r}")
+    return tokens
+
+
+def predict(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str | None = None, beam: int = 1,
+            nbest: int = 1, max_length: int | None = None, alpha: float = 1.0, chunk: int = 256) -> Iterator[dict]:
+    """Each record with ``prediction`` (and ``score``; ``nbest`` when more than one is asked) added."""
+    check_max_length(max_length)
+    source_field = source_field or model.extra.get("data", {}).get("source_field") or "source"
+    buffer: list[dict] = []
+
+    def flush():
+        found = model.translate([_source_tokens(model, r, source_field) for r in buffer], beam=beam, nbest=nbest,
+                                max_length=max_length, alpha=alpha, chunk=chunk)
+        for record, best in zip(buffer, found):
+            out = dict(record)
+            out["prediction"], out["score"] = best[0][0], round(best[0][1], 6)
+            if nbest > 1:
+                out["nbest"] = [{"prediction": t, "score": round(s, 6)} for t, s in best]
+            yield out
+        buffer.clear()
+
+    for record in records:
+        buffer.append(record)
+        if len(buffer) >= chunk:
+            yield from flush()
+    if buffer:
+        yield from flush()
+
+
+def evaluate(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str | None = None,
+             target_field: str | None = None, beam: int = 1, max_length: int | None = None,
+             alpha: float = 1.0) -> dict:
+    """Decode held-out pairs and score them (``metrics.score_predictions``); also the teacher-forced loss."""
+    from rnntools.io import read_text_field
+
+    check_max_length(max_length)
+    data = model.extra.get("data", {})
+    source_field = source_field or data.get("source_field") or "source"
+    target_field = target_field or data.get("target_field") or "target"
+    split_target = tokenizer(model.tgt_vocab.level, model.tgt_vocab.lowercase)
+    pairs = [Pair(_source_tokens(model, r, source_field), split_target(read_text_field(r, target_field, None, None)),
+                  r, "", 0) for r in records]
+    if not pairs:
+        raise InputError("no pairs to evaluate (the input is empty)")
+    found = model.translate([p.source for p in pairs], beam=beam, nbest=1, max_length=max_length, alpha=alpha)
+    predictions = [f[0][0] for f in found]
+    target_level = model.tgt_vocab.level
+    join = "".join if target_level == "char" else " ".join
+    references = [join(p.target) for p in pairs]
+    summary = score_predictions(predictions, references, target_level, model.src_vocab.lowercase)
+    sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
+    tv = model.tgt_vocab
+    total = count = 0.0
+    for idx in length_batches(np.array([len(t) for t in targets]), 256, None):
+        batch = make_batch([sources[i] for i in idx], [targets[i] for i in idx], tv.start_id, tv.eos_id)
+        total += model.net.loss_and_grads(batch, grad=False)[0]
+        count += batch.tokens
+    summary["loss"] = total / count
+    summary["beam"] = beam
+    return summary
