@@ -72,13 +72,25 @@ def corpus_path() -> str:
 def data(path: str):
     """The shared vocabulary and split, built with rnntools' data code (not part of the timing)."""
     sys.path.insert(0, ROOT)
-    from rnntools.tasks import lm
+    lm = _lm()
 
     lines = lm.read_lines([path])
     vocab = lm.build_vocab(lines, "char")
     ids = lm.encode_lines(vocab, lines)
     train, val = lm.split_stream(ids, CONFIG["val_fraction"])
     return vocab, train, val
+
+
+def _lm():
+    """rnntools' language-model modules (rnntools.tasks.lm: data, model, task) under one name."""
+    import types
+
+    from rnntools.tasks.lm import data, model, task
+
+    names: dict = {}
+    for module in (data, model, task):
+        names.update(vars(module))
+    return types.SimpleNamespace(**names)
 
 
 def peak_mb() -> float:
@@ -112,7 +124,7 @@ def doubled_bias_step(self, batch, rng, lr):
     from rnntools import nn
 
     x, y = batch
-    self.opt.lr = lr
+    self.optimizer.lr = lr
     loss, grads, state = self.model.loss_and_grads(x, y, self.carry, rng=rng, train=True)
     g = grads["rnn.0.b"]
     norm = math.sqrt(nn.global_norm(grads) ** 2 + float(np.dot(g, g)))
@@ -121,7 +133,7 @@ def doubled_bias_step(self, batch, rng, lr):
             v *= self.config.clip / (norm + 1e-6)
     b = self.model.params["rnn.0.b"]
     before = b.copy()
-    self.opt.step(grads)
+    self.optimizer.step(grads)
     b += b - before
     for live, new in zip(self.carry, state):
         live[...] = new
@@ -131,7 +143,7 @@ def doubled_bias_step(self, batch, rng, lr):
 def run_rnntools(path: str, budget: float, threads: int, steps: int = 0, seed: int = 1,
                  recipe: str = "own") -> dict:
     sys.path.insert(0, ROOT)
-    from rnntools.tasks import lm
+    lm = _lm()
 
     if recipe.startswith("ours-"):
         init = lm.LanguageModel.__init__
@@ -148,6 +160,9 @@ def run_rnntools(path: str, budget: float, threads: int, steps: int = 0, seed: i
                   optimizer="adam", eval_every=10**9, seed=seed, **CONFIG)
     if steps:
         engine["max_steps"] = steps
+    from rnntools.parallel import configure_threads
+
+    configure_threads(threads)  # as --threads does: tasks never set threads themselves
     summary = lm.train([path], out, engine)
     os.remove(out)
     return {"val_bpc": summary["last_eval"]["val_bpc"], "steps": summary["steps"],
@@ -256,7 +271,7 @@ def twin_check(path: str, steps: int, seed: int, recipe: str = "own") -> None:
 
     sys.path.insert(0, ROOT)
     from rnntools import nn
-    from rnntools.tasks import lm
+    lm = _lm()
 
     torch.set_num_threads(1)
     nn.set_threads(1)
@@ -291,7 +306,7 @@ def twin_check(path: str, steps: int, seed: int, recipe: str = "own") -> None:
 
     task = Task()
     task.model, task.carry = model, model.rnn.zero_state(B)
-    task.opt = nn.make_optimizer("adam", {n: model.params[n] for n in names}, lr=CONFIG["lr"])
+    task.optimizer = nn.make_optimizer("adam", {n: model.params[n] for n in names}, lr=CONFIG["lr"])
     task.config = argparse.Namespace(clip=CONFIG["clip"])
     step_ours = doubled_bias_step if summed else lm.LMTask.train_step
     batches = lm.StreamBatches(train, B, T)

@@ -82,11 +82,11 @@ class Ours:
 
     def generate(self, n, seed=0):
         """Batch-1 sampling at temperature 1 the way `rnntools sample` does it: one fused numba call per
-        character (embedding row, whole stack, projection, sampling) when rnntools.tasks.lm_kernels is
+        character (embedding row, whole stack, projection, sampling) when rnntools.tasks.lm.kernels is
         there; else Recurrent.step plus numpy sampling."""
         rng = np.random.default_rng(seed)
         try:
-            from rnntools.tasks.lm_kernels import generate_step
+            from rnntools.tasks.lm.kernels import generate_step
         except ImportError:
             generate_step = None
         p, H, L = self.params, self.rnn.hidden, self.rnn.layers

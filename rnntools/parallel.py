@@ -1,5 +1,6 @@
-"""Order-keeping parallel map over worker processes, for the CPU-bound pure-Python stages (tokenising,
-counting, formatting JSON) that threads cannot speed up because of the GIL.
+"""How many cores a command may use (``configure_threads``, the one meaning of ``--threads``), and an
+order-keeping parallel map over worker processes for the CPU-bound pure-Python stages (tokenising, counting,
+formatting JSON) that threads cannot speed up because of the GIL.
 
 Workers are forked, so they inherit the state ``setup`` builds (a vocabulary, an encoder) without pickling
 it. At most ``window`` items are in flight, so memory stays flat on endless input.
@@ -15,11 +16,101 @@ from typing import Any
 _worker_state: dict[str, Any] = {}
 
 
+_configured: dict[str, int] = {}
+
+
 def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or `taskset` may narrow)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Let this process use ``n`` cores (None: every core it may run on); returns ``n``.
+
+    The one place ``--threads`` is applied, once per process, before any work: the engine's worker pool
+    (``rnntools.nn.parallel``: batch rows of the time loops, row blocks of big products), numba's thread
+    count and the process-wide OpenBLAS thread count (the engine's workers keep one BLAS thread each, so
+    the two never multiply). Libraries not imported yet are configured through their environment
+    variables, so that a command that never needs numba does not pay for importing it."""
+    import sys
+
+    n = max(1, int(n)) if n is not None else available_cores()
+    _configured["n"] = n
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(n)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)  # libraries loaded later (scipy's OpenBLAS) read these
+    set_blas_threads(n)  # the ones already loaded
+    if "rnntools.nn.parallel" in sys.modules:
+        sys.modules["rnntools.nn.parallel"].set_threads(n)
+    return n
+
+
+# --- OpenBLAS threads, by ctypes on the libraries already loaded (no extra dependency) -------------------
+# numpy and scipy each ship their own OpenBLAS (numba's np.dot uses scipy's); both are found in the process's
+# memory map, so setting the count never imports anything.
+
+_LIBS: dict[str, Any] = {}
+
+
+def _openblas_libraries() -> list:
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                name = os.path.basename(fields[-1]).lower() if len(fields) >= 6 else ""
+                if "openblas" in name and ".so" in name and fields[-1] not in _LIBS:
+                    try:
+                        _LIBS[fields[-1]] = ctypes.CDLL(fields[-1])
+                    except OSError:
+                        _LIBS[fields[-1]] = None
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return [lib for _, lib in sorted(_LIBS.items()) if lib is not None]
+
+
+def _blas_call(names: list[str], *args: int) -> list[int]:
+    import ctypes
+
+    out = []
+    for lib in _openblas_libraries():
+        fn = next((getattr(lib, name) for name in names if hasattr(lib, name)), None)
+        if fn is not None:
+            fn.argtypes = [ctypes.c_int] * len(args)
+            fn.restype = ctypes.c_int if not args else None
+            out.append(fn(*args))
+    return out
+
+
+def set_blas_threads(n: int) -> None:
+    """The process-wide OpenBLAS thread count of every loaded OpenBLAS (no-op where unsupported)."""
+    _blas_call(["scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                "openblas_set_num_threads64_", "openblas_set_num_threads"], int(n))
+
+
+def set_thread_local_blas_threads(n: int) -> None:
+    """This thread's OpenBLAS thread count, in every loaded OpenBLAS (OpenBLAS >= 0.3.27; else no-op)."""
+    _blas_call(["openblas_set_num_threads_local"], int(n))
+
+
+def blas_threads() -> list[int]:
+    """The process-wide thread count of each loaded OpenBLAS."""
+    return [int(v) for v in _blas_call(["scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                                        "openblas_get_num_threads64_", "openblas_get_num_threads"])]
+
+
+def configured_threads() -> int:
+    """The cores ``configure_threads`` allowed (every available core when it was not called)."""
+    return _configured.get("n") or available_cores()
 
 
 def _init(func: Callable) -> None:

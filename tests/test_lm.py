@@ -10,7 +10,10 @@ import pytest
 from rnntools.errors import InputError, ModelFileError, TrainingError
 from rnntools.io import load_model, save_model
 from rnntools.tasks import lm
-from rnntools.tasks.lm_kernels import pick_token
+from rnntools.tasks.lm import data as D
+from rnntools.tasks.lm import model as M
+from rnntools.tasks.lm import sample as S
+from rnntools.tasks.lm.kernels import pick_token
 from rnntools.text import Vocab
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -18,26 +21,26 @@ from rnntools.text import Vocab
 
 def test_char_stream_has_line_breaks_and_matches_vocab_encode():
     lines = ["Café au lait", "naïve ünïcode ✓"]
-    vocab = lm.build_vocab(lines, "char")
-    ids = lm.encode_lines(vocab, lines)
+    vocab = D.build_vocab(lines, "char")
+    ids = D.encode_lines(vocab, lines)
     text = "\n".join(lines) + "\n"
     np.testing.assert_array_equal(ids, vocab.encode(list(text)))
     assert vocab.decode(ids) == text
     # unknown characters (here: a letter never seen) map to <unk>, not out of range
-    unknown = lm.encode_chars(vocab, "Zé")
+    unknown = D.encode_chars(vocab, "Zé")
     assert unknown.tolist() == [vocab.unk_id, vocab.index["é"]]
 
 
 def test_word_stream_ends_lines_with_eos():
-    vocab = lm.build_vocab(["the cat sat", "the mat"], "word")
-    ids = lm.encode_lines(vocab, ["the cat sat", "the mat"])
+    vocab = D.build_vocab(["the cat sat", "the mat"], "word")
+    ids = D.encode_lines(vocab, ["the cat sat", "the mat"])
     assert ids.tolist() == [vocab.index["the"], vocab.index["cat"], vocab.index["sat"], vocab.eos_id,
                             vocab.index["the"], vocab.index["mat"], vocab.eos_id]
 
 
 def test_stream_batches_layout_and_carry_continuity():
     ids = np.arange(103, dtype=np.int32)
-    b = lm.StreamBatches(ids, batch=4, seq_len=10)  # S = 25 per row: windows 10, 10, 5
+    b = D.StreamBatches(ids, batch=4, seq_len=10)  # S = 25 per row: windows 10, 10, 5
     assert len(b) == 3
     x0, y0 = b[0]
     x2, y2 = b[2]
@@ -52,15 +55,15 @@ def test_stream_batches_layout_and_carry_continuity():
 
 def test_split_stream_holds_out_the_end():
     ids = np.arange(1000)
-    train, val = lm.split_stream(ids, 0.1)
+    train, val = D.split_stream(ids, 0.1)
     assert len(val) == 100 and val[0] == 900 and len(train) == 900
-    train, val = lm.split_stream(ids, 0.0)
+    train, val = D.split_stream(ids, 0.0)
     assert len(val) == 0 and len(train) == 1000
 
 
 def test_unescape():
-    assert lm.unescape(r"a\nb\t\\") == "a\nb\t\\"
-    assert lm.unescape("plain é") == "plain é"
+    assert S.unescape(r"a\nb\t\\") == "a\nb\t\\"
+    assert S.unescape("plain é") == "plain é"
 
 
 # --- kernels against plain numpy ----------------------------------------------------------------------------
@@ -127,9 +130,9 @@ def numpy_step(model, token, h, c):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_generate_step_matches_numpy(cell):
     V, E, H, L = 7, 3, 4, 2
-    model = lm.LanguageModel(V, cell=cell, hidden=H, layers=L, embed_dim=E, seed=5, dtype=np.float64)
+    model = M.LanguageModel(V, cell=cell, hidden=H, layers=L, embed_dim=E, seed=5, dtype=np.float64)
     vocab = Vocab.build({"a": 3, "b": 2, "\n": 1}, level="char", lowercase=False)
-    sampler = lm.Sampler(lm.LoadedLM(model, vocab, {}))
+    sampler = S.Sampler(M.LoadedLM(model, vocab, {}))
     h = np.zeros((L, H))
     c = np.zeros((L, H))
     token = 4
@@ -164,16 +167,16 @@ def step_forward_reference(sampler, token, h, c):
 def test_sample_step_matches_the_engine_step(cell, dtype, tol):
     """The BLAS-free sampling kernels compute what the engine's step_forward computes (and the legacy
     generate_step signature, which the engine benchmark calls, gives the same tokens)."""
-    from rnntools.tasks.lm_kernels import generate_step
+    from rnntools.tasks.lm.kernels import generate_step
 
     V, E, H, L = 9, 5, 6, 2  # E, H not multiples of 4: the remainder rows of matvec run too
-    model = lm.LanguageModel(V, cell=cell, hidden=H, layers=L, embed_dim=E, seed=11, dtype=dtype)
+    model = M.LanguageModel(V, cell=cell, hidden=H, layers=L, embed_dim=E, seed=11, dtype=dtype)
     rng = np.random.default_rng(4)
     for a in model.params.values():  # biases nonzero too, so that every term is checked
         a[...] = rng.normal(0, 0.6, a.shape)
     vocab = Vocab.build({"a": 3, "b": 2, "c": 2, "d": 1, "\n": 1}, level="char", lowercase=False)
-    sampler = lm.Sampler(lm.LoadedLM(model, vocab, {}))
-    other = lm.Sampler(lm.LoadedLM(model, vocab, {}))
+    sampler = S.Sampler(M.LoadedLM(model, vocab, {}))
+    other = S.Sampler(M.LoadedLM(model, vocab, {}))
     h3 = np.zeros((L, 1, H), dtype)
     c3 = np.zeros((L, 1, H), dtype) if cell == "lstm" else h3
     scratch = (np.zeros((L, 1, H), dtype), np.zeros((L, 1, H), dtype), np.zeros((1, E), dtype))
@@ -205,10 +208,10 @@ def test_sample_step_matches_the_engine_step(cell, dtype, tol):
 
 def test_greedy_sampling_agrees_with_the_training_forward():
     """The fused step and the sequence forward used in training are the same function."""
-    vocab = lm.build_vocab(["abcabc", "cab"], "char")
-    model = lm.LanguageModel(len(vocab), cell="lstm", hidden=8, layers=2, embed_dim=4, seed=2,
+    vocab = D.build_vocab(["abcabc", "cab"], "char")
+    model = M.LanguageModel(len(vocab), cell="lstm", hidden=8, layers=2, embed_dim=4, seed=2,
                              dtype=np.float64)
-    sampler = lm.Sampler(lm.LoadedLM(model, vocab, {}))
+    sampler = S.Sampler(M.LoadedLM(model, vocab, {}))
     tokens = [t for t, _ in sampler.generate("ab", 12, temperature=0.0, rng=np.random.default_rng(0))]
     seq = np.array([sampler.end] + sampler.prime_ids("ab").tolist() + tokens, np.int32)
     e, _ = model.embed.forward(seq[:-1, None])
@@ -242,9 +245,9 @@ def test_tiny_lm_memorises_a_short_text(tmp_path):
     summary = lm.train([src], out, tiny(epochs=150, batch=2))
     assert summary["steps"] > 100
     loaded = lm.load(out)
-    total, n = lm.stream_nll(loaded.model, lm.encode_lines(loaded.vocab, TEXT), 1, 50)
+    total, n = M.stream_nll(loaded.model, D.encode_lines(loaded.vocab, TEXT), 1, 50)
     assert total / n < 0.35  # nats per char; the untrained model is at ~ln(21) = 3.0
-    sampler = lm.Sampler(loaded)
+    sampler = S.Sampler(loaded)
     text = "".join(t for _, t in sampler.generate("the cat ", 15, temperature=0.0,
                                                      rng=np.random.default_rng(0)))
     assert text == "sat on the mat."
@@ -279,20 +282,20 @@ def test_word_level_training_and_scoring(tmp_path):
     lm.train([src], out, tiny(level="word", epochs=3, seq_len=5, min_count=1))
     loaded = lm.load(out)
     assert loaded.vocab.level == "word" and "cat" in loaded.vocab
-    scores = lm.score_lines(loaded, ["the cat sat on the mat.", "zebra"])
+    scores = M.score_lines(loaded, ["the cat sat on the mat.", "zebra"])
     assert scores[0]["tokens"] == 7 and scores[1]["tokens"] == 2  # words + </s>
     for s in scores:
         assert s["perplexity"] == pytest.approx(math.exp(-s["log_likelihood"] / s["tokens"]))
 
 
 def test_score_lines_batched_equals_one_by_one(tmp_path):
-    vocab = lm.build_vocab(TEXT, "char")
-    model = lm.LanguageModel(len(vocab), cell="lstm", hidden=8, layers=1, embed_dim=4, seed=1)
-    loaded = lm.LoadedLM(model, vocab, {})
+    vocab = D.build_vocab(TEXT, "char")
+    model = M.LanguageModel(len(vocab), cell="lstm", hidden=8, layers=1, embed_dim=4, seed=1)
+    loaded = M.LoadedLM(model, vocab, {})
     lines = ["the cat", "a dog ate my hat and more", "", "mat"]
-    together = lm.score_lines(loaded, lines)
+    together = M.score_lines(loaded, lines)
     for line, score in zip(lines, together):
-        alone = lm.score_lines(loaded, [line])[0]
+        alone = M.score_lines(loaded, [line])[0]
         assert score["log_likelihood"] == pytest.approx(alone["log_likelihood"], rel=1e-5)
 
 
@@ -314,7 +317,7 @@ def test_seq_len_longer_than_the_data(tmp_path):
 def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
     src = write(tmp_path, TEXT)
     out = str(tmp_path / "m.npz")
-    original = lm.LanguageModel.loss_and_grads
+    original = M.LanguageModel.loss_and_grads
     calls = {"n": 0}
 
     def poisoned(self, *args, **kwargs):
@@ -322,7 +325,7 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
         calls["n"] += 1
         return (float("nan") if calls["n"] > 8 else loss), grads, state
 
-    monkeypatch.setattr(lm.LanguageModel, "loss_and_grads", poisoned)
+    monkeypatch.setattr(M.LanguageModel, "loss_and_grads", poisoned)
     with pytest.raises(TrainingError, match="loss became nan at step 9; .* keeps the model of step 8"):
         lm.train([src], out, tiny(epochs=50, batch=2))
     assert np.isfinite(load_model(out).arrays["out.W"]).all()  # the last good model is kept

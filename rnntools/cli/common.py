@@ -50,5 +50,16 @@ encoding_errors_option = option(
 seed_option = option("--seed", type=int, default=1, show_default=True, group="Options",
                      help="Random seed; the same seed gives the same result with --threads 1.")
 
+def _configure_threads(ctx, param, value):
+    """Applies --threads once, while the command line is parsed (before the command runs), in this one
+    place; the command still receives the value as given (None: not given)."""
+    from rnntools.parallel import configure_threads
+
+    configure_threads(value)
+    return value
+
+
+THREADS_HELP = "Cores this command may use (worker threads and processes, numba, BLAS) [default: all available]."
+
 threads_option = option("--threads", type=click.IntRange(1), default=None, group="Options",
-                        help="Worker threads or processes [default: all cores for large inputs].")
+                        callback=_configure_threads, help=THREADS_HELP)

@@ -34,7 +34,32 @@ def sample(model, prime, length, temperature, top_k, until, count, fmt, output, 
         rnntools sample lm.npz --prime 'It is a truth' --length 300 --temperature 0.8
         rnntools sample lm.npz --count 5 --top-k 10 --until '\\n'    # five lines as JSONL
     """
-    from rnntools.tasks.lm import sample_to_stream
+    from rnntools.io import JsonlWriter, open_output
+    from rnntools.tasks.lm.kernels import load_numba_target_without_scipy
 
-    sample_to_stream(model, output, prime=prime, length=length, temperature=temperature, top_k=top_k,
-                     until=until, count=count, fmt=fmt or ("text" if count == 1 else "jsonl"), seed=seed)
+    load_numba_target_without_scipy()  # a short process: start-up is most of its time (see lm.kernels)
+    from rnntools.tasks.lm import load
+    from rnntools.tasks.lm.sample import sample_records, sample_text, unescape
+
+    lm = load(model)
+    options = dict(prime=unescape(prime), length=length, temperature=temperature, top_k=top_k,
+                   until=unescape(until) if until is not None else None, count=count, seed=seed)
+    fmt = fmt or ("text" if count == 1 else "jsonl")
+    pieces = sample_text(lm, **options) if fmt == "text" else sample_records(lm, **options)
+    first = next(pieces, None)  # a usage error (--until) before the output is opened
+    with open_output(output) as stream:
+        writer = JsonlWriter(stream)
+        for piece in ([first] if first is not None else []):
+            _write(stream, writer, piece)
+        for piece in pieces:
+            _write(stream, writer, piece)
+
+
+def _write(stream, writer, piece) -> None:
+    """Text streams as it is generated; records go one per line."""
+    if isinstance(piece, str):
+        stream.write(piece)
+        stream.flush()
+    else:
+        writer.write(piece)
+        writer.flush()

@@ -1,7 +1,5 @@
-"""``rnn-train --task lm``, and ``predict``/``evaluate`` for ``lm`` models (click + stdlib only).
-
-The work is done by ``rnntools.tasks.lm``; this module only declares options and passes them on.
-"""
+"""The options only ``lm`` takes: ``rnn-train --task lm``, and ``predict``/``evaluate`` of ``lm`` models
+(click + stdlib only). The work is done by the package ``rnntools.tasks.lm`` (the task contract)."""
 
 from __future__ import annotations
 
@@ -21,24 +19,3 @@ _field = option("--field", default=None, group="Language model",
 
 PREDICT_OPTIONS = [_field]
 EVALUATE_OPTIONS = [_field]
-
-
-def train(inputs, output, engine, eval_every=None):
-    from rnntools.tasks.lm import train as train_lm
-
-    engine = dict(engine)
-    if eval_every is not None:
-        engine["eval_every"] = eval_every
-    train_lm(inputs, output, engine)
-
-
-def predict(model, inputs, output, field=None):
-    from rnntools.tasks.lm import predict_records
-
-    predict_records(model, inputs, output, field=field)
-
-
-def evaluate(model, inputs, output, field=None):
-    from rnntools.tasks.lm import evaluate_text
-
-    evaluate_text(model, inputs or ["-"], output, field=field)

@@ -1,15 +1,17 @@
 """The task registry behind the polymorphic commands ``rnn-train``, ``predict`` and ``evaluate``.
 
-Each task has a CLI module (click and the standard library only at import time) that may define:
+A task is served in one of two ways while the tasks move to the task contract (docs/tasks.md) one at a time:
 
-    TRAIN_OPTIONS    list of option decorators only ``rnn-train --task T`` takes
-    train(inputs, output, engine, **options)           engine: dict of the shared engine options
-    PREDICT_OPTIONS  options of ``predict`` for this task's model kind
-    predict(model, inputs, output, **options)
-    EVALUATE_OPTIONS options of ``evaluate`` for this task's model kind
-    evaluate(model, inputs, output, **options)
+- while its CLI module still defines ``train``/``predict``/``evaluate`` (the pre-contract interface), those
+  do the work and the writing; the model, already loaded once, reaches them as a path (a model read from
+  stdin is copied to a temporary file first);
+- once the CLI module no longer defines the function and the package ``rnntools.tasks.<task>`` follows the
+  contract (exposes ``CONTRACT``), the command loads the model ONCE (``rnntools.io.load_model``, from a
+  path or ``-`` for stdin), calls the package's ``load``/``read``/``predict``/``evaluate`` and writes every
+  output itself.
 
-``predict`` and ``evaluate`` read the model file's kind and call the module that owns it. An option that
+Either way the task's CLI module (click and the standard library only at import time) declares the
+options only that task takes: ``TRAIN_OPTIONS``, ``PREDICT_OPTIONS``, ``EVALUATE_OPTIONS``. An option that
 belongs to another task is a usage error (exit 2) naming the option and the task.
 """
 
@@ -22,7 +24,7 @@ import click
 
 from rnntools.errors import UsageError
 
-# rnn-train --task NAME -> module
+# rnn-train --task NAME -> its CLI module
 TASKS: dict[str, str] = {
     "lm": "rnntools.cli.task_lm",
     "classify": "rnntools.cli.task_classify",
@@ -30,7 +32,7 @@ TASKS: dict[str, str] = {
     "seq2seq": "rnntools.cli.task_seq2seq",
 }
 
-# model kind (meta["kind"]) -> module
+# model kind (meta["kind"]) -> CLI module
 KINDS: dict[str, str] = {
     "lm": "rnntools.cli.task_lm",
     "classifier": "rnntools.cli.task_classify",
@@ -38,6 +40,26 @@ KINDS: dict[str, str] = {
     "seq2seq": "rnntools.cli.task_seq2seq",
     "vectors": "rnntools.cli.task_vectors",
 }
+
+# model kind -> the task whose package reads it
+KIND_TASK: dict[str, str] = {"lm": "lm", "classifier": "classify", "forecaster": "forecast", "seq2seq": "seq2seq"}
+
+# what a task package exposes (docs/tasks.md)
+CONTRACT = ("KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate")
+
+
+def package(task: str | None) -> ModuleType | None:
+    """The task's package when it follows the contract, else None. Its ``__init__`` imports nothing heavy,
+    so asking costs little."""
+    if task is None:
+        return None
+    name = f"rnntools.tasks.{task}"
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:  # absent, or a pre-contract module
+        return None
+    module = importlib.import_module(name)
+    names = set(vars(module)) | set(getattr(module, "__all__", ()))  # no hasattr: it may import lazily
+    return module if all(attr in names for attr in CONTRACT) else None
 
 
 def available(table: dict[str, str]) -> dict[str, ModuleType]:
@@ -79,28 +101,83 @@ def task_kwargs(kwargs: dict, owners: dict[str, set[str]], chosen: str) -> dict:
     return {name: value for name, value in kwargs.items() if chosen in owners.get(name, ())}
 
 
-def model_command(name: str, help: str, output_help: str, stdin_default: bool) -> click.Command:
-    """``predict`` or ``evaluate``: ``MODEL [INPUTS]...``; the model file's kind picks the module whose
-    function ``name`` runs, with the options that module declares in ``NAME_OPTIONS``."""
-    from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option
+def _as_path(model_file) -> str:
+    """A path holding ``model_file``: its own, or (read from stdin) a temporary copy removed at exit."""
+    if model_file.path != "-":
+        return model_file.path
+    import atexit
+    import os
+    import tempfile
 
-    modules = {kind: m for kind, m in available(KINDS).items() if hasattr(m, name)}
+    from rnntools.io import save_model
+
+    handle, path = tempfile.mkstemp(prefix="rnntools-stdin-", suffix=".npz")
+    os.close(handle)
+    atexit.register(lambda: os.path.exists(path) and os.remove(path))
+    meta = {k: v for k, v in model_file.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    save_model(path, model_file.kind, model_file.arrays, meta)
+    return path
+
+
+def run_model_command(name: str, model: str, inputs: list[str], output: str | None, options: dict,
+                      modules: dict[str, ModuleType], owners: dict[str, set[str]], stdin_default: bool) -> None:
+    """``predict``/``evaluate`` once the command line is parsed: load the model once, pick its task."""
+    from rnntools.errors import ModelFileError
+    from rnntools.io import load_model
+
+    def stdin_check(inputs: list[str]) -> list[str]:
+        if model == "-" and "-" in inputs:
+            raise UsageError("the model is read from stdin (-), so the inputs cannot be: give them as files")
+        return inputs
+
+    stdin_check(inputs)
+    model_file = load_model(model)
+    kind = model_file.kind
+    if kind not in modules:
+        raise ModelFileError(f"`{name}` does not take a {kind!r} model; it takes "
+                             f"{', '.join(sorted(modules))} models", model)
+    reject_foreign_options(click.get_current_context(), owners, kind, f"a {kind} model")
+    options = task_kwargs(options, owners, kind)
+    pkg = package(KIND_TASK.get(kind))
+    if hasattr(modules[kind], name) or pkg is None:  # a task not converted to the contract yet
+        inputs = stdin_check(inputs or (["-"] if stdin_default else []))
+        getattr(modules[kind], name)(_as_path(model_file), inputs, output, **options)
+        return
+    inputs = stdin_check(inputs or ["-"])
+    from rnntools.io import JsonlWriter, open_output
+
+    loaded = pkg.load(model_file)
+    records = pkg.read(inputs, loaded, **options)
+    if name == "predict":
+        with open_output(output) as stream:
+            writer = JsonlWriter(stream)
+            for record in pkg.predict(loaded, records, **options):
+                writer.write(record)
+        return
+    summary = pkg.evaluate(loaded, records, **options)
+    with open_output(output) as stream:
+        JsonlWriter(stream).write(summary)
+    if hasattr(pkg, "summary_table"):
+        from rnntools import console
+
+        console.print_table(*pkg.summary_table(summary))
+
+
+def model_command(name: str, help: str, output_help: str, stdin_default: bool) -> click.Command:
+    """``predict`` or ``evaluate``: ``MODEL [INPUTS]...``; the model file's kind picks the task, with the
+    options its CLI module declares in ``NAME_OPTIONS``."""
+    from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option, threads_option
+
+    modules = {kind: m for kind, m in available(KINDS).items() if hasattr(m, name)
+               or package(KIND_TASK.get(kind)) is not None}
     options, owners = collect_options(modules, f"{name.upper()}_OPTIONS")
 
-    def command(model, inputs, output, **kwargs):
-        from rnntools.errors import ModelFileError
-        from rnntools.io import read_model_meta
-
-        kind = read_model_meta(model)["kind"]
-        if kind not in modules:
-            raise ModelFileError(f"`{name}` does not take a {kind!r} model; it takes "
-                                 f"{', '.join(sorted(modules))} models", model)
-        reject_foreign_options(click.get_current_context(), owners, kind, f"a {kind} model")
-        inputs = list(inputs) or (["-"] if stdin_default else [])
-        getattr(modules[kind], name)(model, inputs, output, **task_kwargs(kwargs, owners, kind))
+    def command(model, inputs, output, threads, **kwargs):
+        run_model_command(name, model, list(inputs), output, kwargs, modules, owners, stdin_default)
 
     for decorator in reversed(options):
         command = decorator(command)
+    command = threads_option(command)
     command = option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
                      group="Output", help=output_help)(command)
     command = inputs_argument()(command)

@@ -51,8 +51,9 @@ API
         dict. doubled {name: slice}: parts standing for two summed parameters (PyTorch's b_ih + b_hh) step twice
     clip_grad_norm(grads, max_norm, *, scale=1.0, doubled=None) -> norm before clipping (PyTorch's
         coefficient max_norm / (norm + 1e-6)) ; global_norm(grads, doubled=None)
-    set_threads(n): the engine's worker threads (default min(2, CPUs)): time loops over batch slices and
-        the big products by row blocks, each worker with single-threaded BLAS. matmul(a, b, out=None).
+    set_threads(n): the engine's worker threads (default: what rnntools.parallel.configure_threads set, i.e.
+        --threads): time loops over batch slices and the big products by row blocks, each worker with
+        single-threaded BLAS. matmul(a, b, out=None).
 
 Example: one training step of a char LM with truncated BPTT (state carried across segments)
     import numpy as np

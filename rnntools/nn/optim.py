@@ -100,7 +100,7 @@ class Adam:
         return out
 
     def load_state(self, arrays: dict, prefix: str = "optim.") -> None:
-        self.t = int(arrays[f"{prefix}t"])
+        self.t = int(np.asarray(arrays[f"{prefix}t"]).item())  # saved 0-d, read back (1,) from an npz
         for key, value in arrays.items():
             for slot, table in (("m.", self.m), ("v.", self.v)):
                 if key.startswith(prefix + slot):
@@ -150,7 +150,7 @@ class SGD:
         return out
 
     def load_state(self, arrays: dict, prefix: str = "optim.") -> None:
-        self.t = int(arrays[f"{prefix}t"])
+        self.t = int(np.asarray(arrays[f"{prefix}t"]).item())  # saved 0-d, read back (1,) from an npz
         for key, value in arrays.items():
             if key.startswith(prefix + "buf."):
                 name = key[len(prefix + "buf."):]

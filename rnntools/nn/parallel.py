@@ -8,14 +8,14 @@ products (all time steps' input projections, weight gradients) are split by outp
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from rnntools.nn import blas
+from rnntools.parallel import configured_threads, set_thread_local_blas_threads
 
-_STATE = {"n": min(2, os.cpu_count() or 1), "pool": None}
+# "n": None until first use, then the cores rnntools.parallel.configure_threads allowed (--threads)
+_STATE: dict = {"n": None, "pool": None}
 MIN_ROWS_PER_THREAD = 8        # below this, splitting costs more than it gains
 # products smaller than this run in the calling thread: up to ~50 MFLOP (74x256 by 256x1024, a char table's
 # input projection) handing them to the workers cost more than it saved (measured 460 vs 597 us there)
@@ -23,7 +23,7 @@ MIN_FLOPS_PARALLEL = 1 << 25
 
 
 def _init_worker() -> None:
-    blas.set_thread_local_blas_threads(1)
+    set_thread_local_blas_threads(1)
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # glibc's mallopt parameters
@@ -51,7 +51,8 @@ def keep_freed_memory() -> bool:
 
 
 def set_threads(n: int) -> None:
-    """Use ``n`` worker threads (each with single-threaded BLAS). Default: min(2, CPUs)."""
+    """Use ``n`` worker threads (each with single-threaded BLAS). Commands do not call this:
+    ``rnntools.parallel.configure_threads`` (``--threads``) does; the default is the cores it allowed."""
     n = max(1, int(n))
     if n != _STATE["n"] or _STATE["pool"] is None:
         if _STATE["pool"] is not None:
@@ -63,17 +64,19 @@ def set_threads(n: int) -> None:
 
 
 def get_threads() -> int:
+    if _STATE["n"] is None:
+        return configured_threads()
     return _STATE["n"]
 
 
 def _pool() -> ThreadPoolExecutor:
     if _STATE["pool"] is None:
-        set_threads(_STATE["n"])
+        set_threads(get_threads())
     return _STATE["pool"]
 
 
 def row_ranges(N: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list[tuple[int, int]]:
-    n = min(_STATE["n"], max(1, N // min_rows))
+    n = min(get_threads(), max(1, N // min_rows))
     edges = np.linspace(0, N, n + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a] or [(0, N)]
 

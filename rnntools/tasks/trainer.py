@@ -16,16 +16,33 @@ Build an object with these attributes (duck-typed; see ``TrainableTask``) and ca
     epoch_batches(epoch, rng) -> Sequence       # batches of one epoch, indexable (resume skips into it);
                                                 #   rng: np.random.Generator fixed by (seed, epoch), for shuffling
     start_epoch(epoch) -> None                  # e.g. reset carried state; NOT called when resuming mid-epoch
+    trainable() -> dict[str, ndarray]           # the LIVE arrays the optimiser updates (see "Optimiser")
+    optimizer_options() -> dict                 # optional: extra keyword arguments of the optimiser
+                                                #   (e.g. doubled=...)
     train_step(batch, rng, lr) -> (loss_sum, count)
-                                                # forward, backward, clip, update in place; loss_sum is the
-                                                #   summed loss of `count` predictions; rng: fixed by (seed, step)
+                                                # forward, backward, clip, and self.optimizer.step(grads);
+                                                #   loss_sum is the summed loss of `count` predictions;
+                                                #   rng: fixed by (seed, step); lr: the current rate (already
+                                                #   set on self.optimizer)
     evaluate() -> dict | None                   # validation metrics, must hold "val_loss" (mean per
                                                 #   prediction); None when there is no validation data
     params() -> dict[str, ndarray]              # the LIVE trainable arrays (the trainer copies into them)
-    train_state() -> dict[str, ndarray]         # the LIVE optimiser moments, carried state, ... (may be {})
-    train_meta() -> dict                        # JSON scalars of the optimiser etc. (e.g. Adam's step count)
+    train_state() -> dict[str, ndarray]         # the LIVE carried state, ... (may be {})
+    train_meta() -> dict                        # JSON scalars the task needs to continue (may be {})
     load_train_meta(meta: dict) -> None
     save(path, arrays, meta) -> None            # add kind/vocabulary/hyperparameters and call io.save_model
+
+Optimiser
+    The trainer owns it: for a task with ``trainable()`` it builds ``nn.make_optimizer(config.optimizer,
+    task.trainable(), lr=config.lr, **task.optimizer_options())``, creates its state up front, hands it to
+    the task as ``task.optimizer`` and saves/restores its state as ``nn.optim``'s named arrays
+    (``optim.t``, ``optim.m.<param>``, ``optim.v.<param>``, ``optim.buf.<param>``). A file written before
+    that keeps the optimiser's arrays elsewhere: the task's ``load`` renames them (``migrate_state``).
+    (Tasks without ``trainable()`` still keep their optimiser in ``train_state()``/``train_meta()``; that
+    path goes when every task follows the contract.)
+Options
+    ``fit(..., options=...)``: the options the run trains with (``rnntools.tasks.options.resolve``), stored
+    ONCE in the model file as ``meta["config"]``; ``resume_options`` is the resume rule.
 
 Randomness is a pure function of the seed and the counters: the generator for step ``s`` is
 ``np.random.default_rng([seed, 1, s])`` and the one for epoch ``e`` is ``default_rng([seed, 2, e])``, so
@@ -58,6 +75,7 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import TrainingError, UsageError
+from rnntools.tasks.options import Per, resolve, resume_options  # noqa: F401  (the contract's names)
 
 DEFAULT_LR = {"adam": 2e-3, "sgd": 0.5}
 
@@ -153,19 +171,12 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
 
 
 def set_threads(threads: int | None) -> None:
-    """Use at most ``threads`` threads in numba kernels and in BLAS (``rnntools.nn.blas``: ctypes on every
-    loaded OpenBLAS, the project's one BLAS-threads mechanism)."""
-    if threads is None:
-        return
-    try:
-        import numba
+    """Deprecated: the CLI applies ``--threads`` once per process (``rnntools.parallel.configure_threads``).
+    Kept for the tasks not converted to the task contract yet; it applies the same setting again."""
+    if threads is not None:
+        from rnntools.parallel import configure_threads
 
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    except ImportError:  # pragma: no cover
-        pass
-    from rnntools.nn import blas
-
-    blas.set_blas_threads(threads)
+        configure_threads(threads)
 
 
 @dataclass
@@ -212,21 +223,35 @@ class _Interrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def fit(task: TrainableTask, config: EngineConfig, output: str, *, resume=None) -> dict:
+def fit(task: TrainableTask, config: EngineConfig, output: str, *, resume=None,
+        options: Mapping[str, Any] | None = None) -> dict:
     """Train ``task`` until a limit or early stopping; the best model is in ``output``. Returns a summary.
 
     ``resume``: a loaded ``rnntools.io.ModelFile`` written by ``fit`` for the same task (the task was built
     from its meta); parameters, optimiser state, counters and carried state continue from it.
+    ``options``: the run's options, saved as ``meta["config"]`` (JSON values; ``resume`` and ``threads``
+    are left out: they describe this process, not the model).
     """
-    trainer = _Trainer(task, config, output)
+    trainer = _Trainer(task, config, output, options)
     if resume is not None:
         trainer.restore(resume)
     return trainer.run()
 
 
 class _Trainer:
-    def __init__(self, task: TrainableTask, config: EngineConfig, output: str):
+    def __init__(self, task: TrainableTask, config: EngineConfig, output: str,
+                 options: Mapping[str, Any] | None = None):
         self.task, self.config, self.output = task, config, os.fspath(output)
+        self.options = None if options is None else {k: v for k, v in options.items()
+                                                     if k not in ("resume", "threads")}
+        self.opt = None
+        if hasattr(task, "trainable"):
+            from rnntools import nn
+
+            extra = task.optimizer_options() if hasattr(task, "optimizer_options") else {}
+            self.opt = nn.make_optimizer(config.optimizer, task.trainable(), lr=config.lr, **extra)
+            self.opt.init_state()  # arrays for --resume to load into; changes no update
+            task.optimizer = self.opt
         self.c = _Counters()
         self.best: dict[str, np.ndarray] | None = None
         self.last_eval: dict | None = None
@@ -254,12 +279,17 @@ class _Trainer:
                 raise UsageError(f"{model.path}: cannot --resume: training state {name!r} is missing or has "
                                  f"another shape (batch size and model options must match the saved model)")
             live[...] = source
+        if self.opt is not None:
+            self._restore_optimizer(model)
         counters = training.get("counters", {})
         for f in fields(_Counters):
             if f.name in counters:
                 setattr(self.c, f.name, counters[f.name])
         if counters.get("best_val_loss") is not None:
             self.best = {name: np.array(arrays[name]) for name in self.task.params()}
+        saved_lr = self._saved_options(model).get("lr")
+        if self.options is not None and saved_lr is not None and self.config.lr != saved_lr:
+            self.c.lr = self.config.lr  # a new --lr: the schedule goes on from the new rate
         self.task.load_train_meta(training.get("task", {}))
         self.baseline = training.get("baseline")
         self.smooth = training.get("smooth")
@@ -270,6 +300,26 @@ class _Trainer:
         self.saved_step = self.c.step
         console.info(f"resuming {model.path} at step {self.c.step}, epoch {self.c.epoch + 1}"
                      + (f" (batch {self.c.batch_in_epoch + 1})" if self.c.batch_in_epoch else ""))
+
+    @staticmethod
+    def _saved_options(model) -> dict:
+        config = model.meta.get("config")
+        if isinstance(config, dict):
+            return config
+        return model.meta.get("training", {}).get("config", {}) or {}
+
+    def _restore_optimizer(self, model) -> None:
+        state = {k: v for k, v in model.arrays.items() if k.startswith("optim.")}
+        if "optim.t" not in state:
+            raise UsageError(f"{model.path}: cannot --resume: the model file has no optimiser state")
+        live = self.opt.state_arrays()
+        for name, value in state.items():
+            if name == "optim.t":
+                continue
+            if name not in live or live[name].shape != value.shape:
+                raise UsageError(f"{model.path}: cannot --resume: optimiser state {name!r} does not fit the "
+                                 f"model (written for other options?)")
+        self.opt.load_state(state)
 
     # --- saving -----------------------------------------------------------------------------------
     def save(self, reason: str) -> None:
@@ -282,10 +332,16 @@ class _Trainer:
                 arrays[f"resume.{name}"] = array
         for name, array in self.task.train_state().items():
             arrays[f"state.{name}"] = array
+        if self.opt is not None:
+            arrays.update(self.opt.state_arrays())
         training = {"counters": asdict(self.c), "task": self.task.train_meta(), "baseline": self.baseline,
-                    "smooth": self.smooth, "last_eval": self.last_eval, "config": self.config.to_meta(),
-                    "saved": reason}
-        self.task.save(self.output, arrays, {"training": _finite(training)})
+                    "smooth": self.smooth, "last_eval": self.last_eval, "saved": reason}
+        meta = {"training": training}
+        if self.options is None:
+            training["config"] = self.config.to_meta()
+        else:
+            meta["config"] = self.options
+        self.task.save(self.output, arrays, _finite(meta))
         self.saved_step = self.c.step
         self.log.write("save", step=self.c.step, reason=reason, path=self.output)
 
@@ -352,6 +408,8 @@ class _Trainer:
                         if cfg.max_time is not None and time.perf_counter() - start >= cfg.max_time:
                             stopped = "max time"
                             break
+                        if self.opt is not None:
+                            self.opt.lr = c.lr
                         loss_sum, count = task.train_step(batches[i], step_rng(cfg.seed, c.step), c.lr)
                         c.step += 1
                         c.batch_in_epoch = i + 1

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 from numba import njit
 
-from rnntools.nn.kernels import _one, cell_units, matvec
+from rnntools.nn.kernels import GATES, _one, cell_units, matvec  # noqa: F401  (GATES: for the sampler)
 
 
 def load_numba_target_without_scipy() -> None:

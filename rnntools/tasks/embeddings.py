@@ -1,0 +1,65 @@
+"""Pretrained word vectors (a ``w2v-train`` or ``import`` vectors file) into a task's embedding table.
+
+Every task with ``--embeddings FILE`` uses these: ``read_vectors`` opens the file, ``copy_vectors`` copies
+the rows of the tokens both vocabularies share (looked up as the vectors file cased them), and
+``pretrained_table`` builds a whole initial table, the rows without a vector drawn at random.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnntools import console
+from rnntools.errors import InputError, UsageError
+
+
+def read_vectors(path: str):
+    """``(Vocab, vectors (W, D) float32)`` of a vectors file, checked (rnntools.w2v.vectors.load)."""
+    from rnntools.w2v.vectors import load_vectors
+
+    return load_vectors(path)
+
+
+def check_dim(path: str, vectors: np.ndarray, embed_dim: int | None) -> int:
+    """The embedding size: the vectors' own; a different ``--embed-dim`` given by the user is an error."""
+    E = vectors.shape[1]
+    if embed_dim is not None and embed_dim != E:
+        raise UsageError(f"--embed-dim {embed_dim} differs from the {E} dimensions of {path}; leave it out")
+    return E
+
+
+def copy_vectors(table: np.ndarray, vocab, words, vectors: np.ndarray, path: str, *,
+                 required: bool = True) -> int:
+    """Copy into ``table`` (V, D) the vector of every token of ``vocab`` that ``words`` (the vectors
+    file's vocabulary) knows; the specials' rows are left alone. Returns how many rows were copied; none
+    is an error when ``required`` (another language or level?), else a warning."""
+    if vectors.shape[1] != table.shape[1]:
+        raise UsageError(f"{path}: the vectors have {vectors.shape[1]} dimensions but --embed-dim is "
+                         f"{table.shape[1]}; leave --embed-dim out to take the vectors' size")
+    hits = 0
+    for i in range(vocab.n_special, len(vocab)):
+        token = vocab.tokens[i]
+        j = words.index.get(token.lower() if words.lowercase else token)
+        if j is not None:
+            table[i] = vectors[j]
+            hits += 1
+    if hits == 0:
+        what = "no token of the vocabulary has a vector in this file (another language or level?)"
+        if required:
+            raise InputError(what, path)
+        console.warn(f"{path}: {what}")
+    else:
+        console.info(f"{hits} of {len(vocab) - vocab.n_special} tokens initialised from {path}")
+    return hits
+
+
+def pretrained_table(path: str, vocab, embed_dim: int | None = None, seed: int = 0) -> np.ndarray:
+    """(V, D) float32 initial embedding rows: the vectors of known tokens, the others (and the specials)
+    drawn from N(0, (0.1 * the vectors' spread)^2) -- small beside the trained vectors, but not zero, so
+    that they train. ``embed_dim``: the size the user asked for (None: the file's)."""
+    words, vectors = read_vectors(path)
+    E = check_dim(path, vectors, embed_dim)
+    rng = np.random.default_rng(seed)
+    out = rng.normal(0.0, 0.1 * float(np.std(vectors)) or 0.1, (len(vocab), E)).astype(np.float32)
+    copy_vectors(out, vocab, words, vectors, path)
+    return out

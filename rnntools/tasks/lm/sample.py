@@ -1,0 +1,157 @@
+"""One-to-many: generating text from a language model, one token at a time.
+
+Sample ``i`` draws its random numbers from ``default_rng([seed, i])``: the same seed gives the same samples,
+and sample 3 of ``--count 5`` is sample 3 of ``--count 10``. The model first reads a line break (the start of
+a line), then the prime text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from rnntools.errors import UsageError
+from rnntools.tasks.lm.data import encode_chars, line_end_id
+
+
+def unescape(text: str) -> str:
+    r"""Backslash escapes of the shell-friendly kind: ``\n``, ``\t``, ``\\``, ``\u00e9``."""
+    if "\\" not in text:
+        return text
+    return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+
+
+class Sampler:
+    """Generates tokens one at a time at batch 1: one fused numba call per token
+    (``rnntools.tasks.lm.kernels.sample_step``), one call for the whole prime (``feed_tokens``).
+
+    State: ``h``, ``c`` (L, H) (``c`` is ``h`` for rnn/gru); ``logits`` (V,) holds the last step's logits.
+    """
+
+    def __init__(self, lm):
+        from rnntools.tasks.lm.kernels import GATES
+
+        m = lm.model
+        self.lm, self.vocab = lm, lm.vocab
+        p = m.params
+        H, L = m.hidden, m.layers
+        self.kind = m.rnn.kind
+        Ws = [p[f"rnn.{layer}.W"] for layer in range(L)]
+        self.Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
+        self.Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
+        self.bs = tuple(np.ascontiguousarray(p[f"rnn.{layer}.b"]) for layer in range(L))
+        self.bns = tuple(np.ascontiguousarray(p[f"rnn.{layer}.bn"]) for layer in range(L)) \
+            if m.cell == "gru" else self.bs
+        self.embed = np.ascontiguousarray(p["embed.W"])
+        self.projW, self.projb = np.ascontiguousarray(p["out.W"]), np.ascontiguousarray(p["out.b"])
+        dt = self.embed.dtype
+        self.h = np.zeros((L, H), dt)
+        self.c = np.zeros((L, H), dt) if m.cell == "lstm" else self.h
+        self.a = np.zeros(GATES[self.kind] * H, dt)
+        self.ax = np.zeros(GATES[self.kind] * H, dt)
+        self.logits = np.zeros(m.vocab_size, dt)
+        self.probs = np.zeros(m.vocab_size, np.float64)
+        self.end = line_end_id(self.vocab)
+
+    def _step(self, token: int, temperature: float, top_k: int, u: float) -> int:
+        from rnntools.tasks.lm.kernels import sample_step
+
+        return int(sample_step(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h,
+                               self.c, self.projW, self.projb, self.a, self.ax, self.logits, self.probs,
+                               temperature, top_k, u))
+
+    def _feed(self, ids: np.ndarray) -> None:
+        from rnntools.tasks.lm.kernels import feed_tokens
+
+        feed_tokens(self.kind, np.ascontiguousarray(ids, np.int32), self.embed, self.Whs, self.Wxs, self.bs,
+                    self.bns, self.h, self.c, self.a, self.ax)
+
+    def prime_ids(self, prime: str) -> np.ndarray:
+        if self.vocab.level == "char":
+            return encode_chars(self.vocab, prime)
+        parts = prime.split("\n")
+        ids: list[int] = []
+        for i, part in enumerate(parts):
+            ids.extend(self.vocab.encode(part).tolist())
+            if i < len(parts) - 1:
+                ids.append(self.end)
+        return np.array(ids, np.int32)
+
+    def until_id(self, until: str | None) -> int | None:
+        if until is None:
+            return None
+        found = self.end if until == "\n" else self.vocab.index.get(until)
+        if found is None:
+            raise UsageError(f"--until {until!r} is not a token of the model's vocabulary")
+        return found
+
+    def token_text(self, token: int) -> str:
+        if token == self.end:
+            return "\n"
+        if token < self.vocab.n_special:
+            return ""
+        return self.vocab.tokens[token]
+
+    def generate(self, prime: str, length: int, *, temperature: float = 1.0, top_k: int = 0,
+                 until: str | None = None, rng: np.random.Generator) -> Iterator[tuple[int, str]]:
+        """Yields ``(token id, text)`` for each generated token (text includes a joining space at word
+        level). The model first reads a line break (the start of a line), then ``prime``."""
+        self.h[...] = 0
+        self.c[...] = 0
+        ids = np.concatenate([[self.end], self.prime_ids(prime)]).astype(np.int32)
+        self._feed(ids[:-1])
+        until_id = self.until_id(until)
+        token = int(ids[-1])
+        previous_text = prime
+        for _ in range(length):
+            token = self._step(token, temperature, top_k, float(rng.random()))
+            text = self.token_text(token)
+            if self.vocab.level == "word" and text and text != "\n" and previous_text and \
+                    not previous_text.endswith(("\n", " ")):
+                text = " " + text
+            if text:
+                previous_text = text
+            yield token, text
+            if token == until_id:
+                return
+
+
+def sample_rng(seed: int, i: int) -> np.random.Generator:
+    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, i])
+
+
+def sample_text(lm, *, prime: str = "", length: int = 500, temperature: float = 1.0, top_k: int = 0,
+                until: str | None = None, count: int = 1, seed: int = 1) -> Iterator[str]:
+    """Text pieces to write as they come (``--format text``): each sample is the prime, then its tokens,
+    then a line break unless it ended with one."""
+    sampler = Sampler(lm)
+    sampler.until_id(until)  # an unknown --until is a usage error before any output
+    for i in range(count):
+        yield prime
+        last = prime
+        for _, text in sampler.generate(prime, length, temperature=temperature, top_k=top_k, until=until,
+                                        rng=sample_rng(seed, i)):
+            if text:
+                yield text
+                last = text
+        if not last.endswith("\n"):
+            yield "\n"
+
+
+def sample_records(lm, *, prime: str = "", length: int = 500, temperature: float = 1.0, top_k: int = 0,
+                   until: str | None = None, count: int = 1, seed: int = 1) -> Iterator[dict]:
+    """One record per sample (``--format jsonl``): the text without the prime and without the ``--until``
+    token, and why it stopped."""
+    sampler = Sampler(lm)
+    until_id = sampler.until_id(until)
+    for i in range(count):
+        pieces, stopped = [], "length"
+        for token, text in sampler.generate(prime, length, temperature=temperature, top_k=top_k, until=until,
+                                            rng=sample_rng(seed, i)):
+            if token == until_id:
+                stopped = "until"
+                break
+            pieces.append(text)
+        yield {"sample": i, "prime": prime, "text": "".join(pieces).lstrip(" ") if not prime else "".join(pieces),
+               "stopped": stopped, "seed": seed}
