@@ -207,9 +207,12 @@ class _SpyPool:
 
     def submit(self, fn, *args, **kwargs):
         import threading
+        import time
 
         def run(*a, **k):
             self.seen.add(threading.current_thread().name)
+            if len(self.seen) < 2:
+                time.sleep(0.002)  # stay busy a moment, so that work submitted alongside goes to another worker
             return fn(*a, **k)
 
         return self.pool.submit(run, *args, **kwargs)
