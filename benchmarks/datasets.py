@@ -541,3 +541,78 @@ def seq2seq_pairs(first_variant_only: bool = True) -> list[tuple[str, str]]:
         for pron in prons[:1] if first_variant_only else prons:
             pairs.append((word, " ".join(pron)))
     return pairs
+
+
+# --------------------------------------------------------------------------
+# forecasting benchmark: many real series from packages
+
+
+def forecast_series() -> list[tuple[str, str, int, "object", str]]:
+    """Real series that ship inside pmdarima, statsmodels and sktime (nothing is downloaded), as
+    ``(name, freq, season, values, source)``; freq one of Y, Q, M, W, D, 30min, 0.5s.
+
+    The 14 of :func:`series` plus statsmodels macrodata (11 quarterly US series), elec_equip, danish_data,
+    interest_inflation and copper; sktime's PBS_dataset, seatbelts and Uschange; pmdarima's
+    msft daily closes. Gaps are interpolated; licences are those of the packages (BSD/MIT; the data are
+    public-domain statistics or the R datasets they come from).
+    """
+    import csv
+    import os
+
+    import numpy as np
+
+    import pmdarima
+    import sktime
+    import statsmodels
+
+    freq_of = {"monthly": "M", "quarterly": "Q", "annual": "Y", "weekly": "W", "half-hourly": "30min",
+               "0.5s": "0.5s"}
+    out = []
+    for s in series():
+        if s.name == "sunspots_monthly":
+            continue   # an 11-year cycle on a monthly axis: the same data as sunspots_annual, at length 2820
+        out.append((s.name, freq_of[SERIES_META[s.name]["freq"]], s.season, np.asarray(s.values, np.float64),
+                    SERIES_META[s.name]["source"]))
+    out.append(("taylor_weekly", "30min", 336, [v for n, _, _, v, _ in out if n == "taylor"][0],
+                "pmdarima taylor with its weekly season (336 half-hours)"))
+    import statsmodels.datasets as smd
+
+    macro = smd.macrodata.load_pandas().data
+    for col in ("realcons", "realinv", "realgovt", "realdpi", "cpi", "m1", "tbilrate", "unemp", "pop",
+                "infl", "realint"):
+        out.append((f"us_{col}", "Q", 4, macro[col].to_numpy(np.float64), f"statsmodels macrodata {col}"))
+    smdir = os.path.dirname(statsmodels.__file__) + "/datasets"
+
+    def rows(path):
+        with open(path, encoding="utf-8-sig") as f:
+            return list(csv.reader(f))
+
+    r = rows(f"{smdir}/elec_equip/elec_equip.csv")[1:]
+    out.append(("elec_equip", "M", 12, np.array([float(x[1]) for x in r]), "statsmodels elec_equip (euro area)"))
+    r = rows(f"{smdir}/danish_data/data.csv")
+    for j, col in enumerate(r[0][1:], 1):
+        if col in ("lrm", "lry", "ibo"):
+            out.append((f"danish_{col}", "Q", 4, np.array([float(x[j]) for x in r[1:]]),
+                        f"statsmodels danish_data {col}"))
+    r = rows(f"{smdir}/interest_inflation/E6.csv")
+    for j, col in ((2, "Dp"), (3, "R")):
+        out.append((f"de_{col}", "Q", 4, np.array([float(x[j]) for x in r[1:]]),
+                    f"statsmodels interest_inflation {col} (Germany)"))
+    r = rows(f"{smdir}/copper/copper.csv")
+    out.append(("copper_consumption", "Y", 1, np.array([float(x[1]) for x in r[1:]]),
+                "statsmodels copper WORLDCONSUMPTION"))
+    skdir = os.path.dirname(sktime.__file__) + "/datasets/data"
+    r = rows(f"{skdir}/PBS_dataset/PBS_dataset.csv")[1:]
+    out.append(("pbs_scripts", "M", 12, np.array([float(x[1]) for x in r]), "sktime PBS_dataset (Australia)"))
+    r = rows(f"{skdir}/seatbelts/seatbelts.csv")
+    out.append(("uk_ksi", "M", 12, np.array([float(x[1]) for x in r[1:]]), "sktime seatbelts KSI (R Seatbelts)"))
+    r = rows(f"{skdir}/Uschange/Uschange.csv")
+    for j, col in enumerate(r[0][2:], 2):
+        out.append((f"uschange_{col.lower()}", "Q", 4, np.array([float(x[j]) for x in r[1:]]),
+                    f"sktime Uschange {col} (fpp2)"))
+    import pandas as pd
+
+    msft = pd.read_csv(os.path.dirname(pmdarima.__file__) + "/datasets/data/msft.tar.gz")
+    close = msft.iloc[:, 4].to_numpy(np.float64) if msft.shape[1] > 4 else msft.iloc[:, -1].to_numpy(np.float64)
+    out.append(("msft_close", "D", 5, close[-600:], "pmdarima msft daily close (last 600 trading days)"))
+    return [(n, f, m, _interpolate(v), src) for n, f, m, v, src in out]

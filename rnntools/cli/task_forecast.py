@@ -69,6 +69,10 @@ TRAIN_OPTIONS = [
            help="After early stopping, retrain on every value (the held-out ends too) for the chosen number "
                 "of epochs; intervals stay calibrated on the validation split. Measured: better on 13 of 14 "
                 "benchmark series, much worse on one, twice the training time; off by default."),
+    option("--select", type=click.Choice(["auto", "rnn"]), default=None, group="Forecast model",
+           help="auto: per series, the network, seasonal naive, naive, drift, Theta or network+Theta, whichever "
+                "forecast the validation origins best (predict reports it as 'method'); rnn: the network "
+                f"alone [default: {D['select']}]."),
     option("--intervals", type=str, callback=_levels, default=None,
            group="Forecast model", help="Prediction interval levels (percent) calibrated on the validation "
                                         f"split; 'none' for none [default: {','.join(map(str, D['intervals']))}]."),

@@ -5,6 +5,8 @@ The task contract (docs/tasks.md): ``KIND``, ``DEFAULTS``, ``STRUCTURAL`` and ``
 
     series.py   CSV/JSONL to Series on a regular time axis; frequencies, timestamps, missing values
     data.py     Series to arrays: scaling, level-free features, baselines, residual targets, windows
+    methods.py  the statistical candidates (naive, seasonal naive, drift, Theta), from any origin
+    choose.py   per series, the network or a candidate by validation error; intervals per candidate
     model.py    the network (rnntools.nn Recurrent + Dense per ensemble member), Model, the model file
     metrics.py  MASE, sMAPE, coverage
     task.py     training with the shared trainer, selection per series, intervals, predict, backtests
@@ -24,6 +26,7 @@ DEFAULTS: dict = {
     # model
     "season": None, "horizon": None, "lookback": None, "strategy": "direct", "difference": "auto",
     "transform": "auto", "ensemble": 1, "refit": False, "level_input": True, "intervals": (80, 95),
+    "select": "auto",
     # engine
     "cell": "lstm", "hidden": 32, "layers": 1, "dropout": 0.0,
     "epochs": 200, "patience": 10, "batch": None, "lr": 3e-3, "val_fraction": 0.2, "clip": 5.0,

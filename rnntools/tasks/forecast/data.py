@@ -206,6 +206,21 @@ def fit_scaler(y: np.ndarray, cfg: ForecastConfig) -> Scaler:
     return Scaler.fit(y, log=log)
 
 
+def check_inputs(series: list[Series], model: Model, cut: list[int] | None = None) -> None:
+    """Every series to forecast is on the model's frequency and long enough for the network's window."""
+    cfg = model.cfg
+    W = _need(cfg) + cfg.lookback
+    for i, s in enumerate(series):
+        n = len(s.values) if cut is None else cut[i]
+        if (s.axis.kind, s.axis.step) != (model.axis.kind, model.axis.step):
+            raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but the model forecasts "
+                             f"{model.axis.freq} series (pass --freq if the timestamps mislead)", s.source or None)
+        if n < W:
+            raise InputError(f"series {s.id!r} has {n} values; the model needs at least {W} "
+                             f"(lookback {cfg.lookback} + {_need(cfg)} for seasonal features)",
+                             s.source or None)
+
+
 def tails(series: list[Series], model: Model, cut: list[int] | None = None):
     """Scaled tails (B, need + lookback), each row's calendar ordinal at its end, and the scalers.
 
@@ -217,15 +232,9 @@ def tails(series: list[Series], model: Model, cut: list[int] | None = None):
     C = np.empty((len(series), W, K)) if K else None
     pe = np.empty(len(series), np.int64)
     scalers = []
+    check_inputs(series, model, cut)
     for i, s in enumerate(series):
         v = s.values if cut is None else s.values[:cut[i]]
-        if (s.axis.kind, s.axis.step) != (model.axis.kind, model.axis.step):
-            raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but the model forecasts "
-                             f"{model.axis.freq} series (pass --freq if the timestamps mislead)", s.source or None)
-        if len(v) < W:
-            raise InputError(f"series {s.id!r} has {len(v)} values; the model needs at least {W} "
-                             f"(lookback {cfg.lookback} + {_need(cfg)} for seasonal features)",
-                             s.source or None)
         sc = model.scaler_for(s) if cut is None else fit_scaler(v, cfg)
         scalers.append(sc)
         Z[i] = sc.transform(v[-W:])
@@ -247,6 +256,8 @@ class _Data:
     val_pe: np.ndarray             # (V,)
     val_Y: np.ndarray              # (V, horizon) scaled truths
     val_C: np.ndarray | None = None  # (V, need + lookback, K) scaled covariates at validation origins
+    val_sid: np.ndarray | None = None  # (V,) index of each validation origin's series in the input list
+    val_o: np.ndarray | None = None    # (V,) the origin: index of its last known value in that series
 
 
 def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data:
@@ -256,10 +267,10 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
     need, L, Hh, O = _need(cfg), cfg.lookback, cfg.horizon, model.outputs  # noqa: E741
     W = need + L
     Xs, Rs, Ms, starts = [], [], [], []
-    vZ, vpe, vY, vC = [], [], [], []
+    vZ, vpe, vY, vC, vsid, vo = [], [], [], [], [], []
     K = len(cfg.covariates)
     offset = 0
-    for s in series:
+    for si, s in enumerate(series):
         y = s.values
         n = len(y)
         if n < min_length(cfg):
@@ -290,12 +301,15 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
             vZ.append(z[o + 1 - W:o + 1])
             vpe.append(s.phase0 + o)
             vY.append(z[o + 1:o + 1 + Hh])
+            vsid.append(si)
+            vo.append(o)
             if K:
                 vC.append(cz[0, o + 1 - W:o + 1])
     d = _Data(np.concatenate(Xs).astype(np.float32), np.concatenate(Rs).astype(np.float32),
               np.concatenate(Ms).astype(np.float32), np.asarray(starts, np.int64),
               np.asarray(vZ).reshape(-1, W), np.asarray(vpe, np.int64), np.asarray(vY).reshape(-1, Hh),
-              np.asarray(vC).reshape(-1, W, K) if K else None)
+              np.asarray(vC).reshape(-1, W, K) if K else None, np.asarray(vsid, np.int64),
+              np.asarray(vo, np.int64))
     if not len(d.starts):
         raise InputError("no training windows: the series are too short for the lookback and horizon")
     if len(d.val_Z) > MAX_VAL_ORIGINS:
@@ -304,6 +318,7 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         keep = np.unique(np.linspace(0, len(d.val_Z) - 1, MAX_VAL_ORIGINS).astype(np.int64))
         d.val_Z, d.val_pe, d.val_Y = d.val_Z[keep], d.val_pe[keep], d.val_Y[keep]
         d.val_C = None if d.val_C is None else d.val_C[keep]
+        d.val_sid, d.val_o = d.val_sid[keep], d.val_o[keep]
     return d
 
 

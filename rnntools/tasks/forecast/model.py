@@ -48,6 +48,7 @@ class ForecastConfig:
     refit: bool = DEFAULTS["refit"]               # after early stopping, retrain on all data for the best epochs
     level_input: bool = DEFAULTS["level_input"]   # feed the scaled value itself (besides level-free features)
     covariates: tuple = DEFAULTS["covariates"]    # CSV columns fed as extra inputs (past values only)
+    select: str = DEFAULTS["select"]              # auto: per series, the network or a baseline (choose.py)
 
     def to_meta(self) -> dict:
         d = asdict(self)
@@ -73,7 +74,7 @@ def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int]) -> Fore
         c.lookback = max(2 * c.season, 16)
         # but leave room for windows in the shortest series: at least half of it for training origins
         room = (min(lengths) - c.horizon) // 2 - _need(c)
-        if room >= 8:
+        if room >= 4:
             c.lookback = min(c.lookback, room)
     return c
 
@@ -157,6 +158,8 @@ class Model:
     input_options: dict = field(default_factory=dict)     # CSV columns/freq/missing used in training
     engine: dict = field(default_factory=dict)            # the engine options trained with (epochs, lr...)
     path: str = ""
+    selection: dict | None = None                         # choose.py: {"choice": {id: method}, "default", ...}
+    tables: dict = field(default_factory=dict)            # method -> (levels, horizon) interval half-widths
 
     def config(self) -> dict:
         """Every option the model was trained with, once: ``meta["config"]`` of its file."""
@@ -234,6 +237,8 @@ def save(model: Model, path: str, trainer_arrays: dict | None = None) -> None:
                        if k.startswith(("state.", "resume.", "valbest."))})
     if model.qtable is not None:
         arrays["interval_q"] = model.qtable
+    for name, table in model.tables.items():
+        arrays[f"interval_q.{name}"] = table
     ids = list(model.scalers)
     meta = {
         "forecast_format": FORMAT,
@@ -243,6 +248,8 @@ def save(model: Model, path: str, trainer_arrays: dict | None = None) -> None:
         "series": {"ids": ids, "scalers": [model.scalers[i].to_list() for i in ids]},
         "summary": model.summary,
     }
+    if model.selection is not None:
+        meta["selection"] = model.selection
     if model.training:
         meta["training"] = model.training
     save_model(path, KIND, arrays, meta)
@@ -293,6 +300,20 @@ def load(source) -> Model:
               engine={k: v for k, v in options.items() if k not in names and k not in INPUT_KEYS})
     m.train_arrays = _migrate_arrays(mf.arrays)
     m.path = path
+    sel = meta.get("selection")
+    if sel is not None:
+        from rnntools.tasks.forecast.choose import CANDIDATES
+
+        if (not isinstance(sel, dict) or not isinstance(sel.get("choice"), dict)
+                or sel.get("default") not in CANDIDATES
+                or any(c not in CANDIDATES for c in sel["choice"].values())):
+            raise ModelFileError("corrupt forecaster metadata (selection)", path)
+        m.selection = sel
+        m.tables = {k[len("interval_q."):]: np.asarray(v, np.float64) for k, v in mf.arrays.items()
+                    if k.startswith("interval_q.")}
+        for name, table in m.tables.items():
+            if table.shape != (len(m.levels), cfg.horizon):
+                raise ModelFileError(f"corrupt model file (interval_q.{name} has shape {list(table.shape)})", path)
     return m
 
 

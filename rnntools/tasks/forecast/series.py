@@ -33,6 +33,9 @@ MISSING_TEXT = {"", "na", "nan", "n/a", "null", "none", "nil", "-", "?"}
 TIME_COLUMN_NAMES = ("timestamp", "time", "date", "datetime", "ds", "period", "month", "year", "week",
                      "day", "hour", "quarter")
 ID_COLUMN_NAMES = ("id", "series", "series_id", "unique_id", "item_id")
+# the largest magnitude a value may have: squares and sums of millions of such values stay finite in float64,
+# so scaling, errors and intervals never overflow (1e308 is a valid double but not a forecastable quantity)
+MAX_ABS = 1e150
 
 
 # --- time axes ----------------------------------------------------------------------------------------
@@ -179,7 +182,7 @@ def infer_axis(values: list, styles: set[str], where_: str, freq: str | None = N
     """
     if all(isinstance(v, int) for v in values):
         if freq is not None:
-            kind, step = parse_freq(freq)
+            kind, step = _user_freq(freq)
             if kind != "int":
                 raise UsageError(f"--freq {freq} needs date timestamps; {where_} has an integer index")
         else:
@@ -197,7 +200,7 @@ def infer_axis(values: list, styles: set[str], where_: str, freq: str | None = N
     same_day = all(v.day == values[0].day and v.time() == values[0].time() for v in values)
     month_end = len(values) > 1 and all(_month_end(v) for v in values) and not same_day
     if freq is not None:
-        kind, step = parse_freq(freq)
+        kind, step = _user_freq(freq)
         if kind == "int":
             raise UsageError(f"--freq {freq} is an index step but {where_} has date timestamps")
     elif len(values) < 2:
@@ -223,8 +226,15 @@ def infer_axis(values: list, styles: set[str], where_: str, freq: str | None = N
             bad = int(np.argmax(np.abs(off - pos * step) > 1e-6))
             raise InputError(f"timestamp {values[bad].isoformat()} is not on the regular "
                              f"{TimeAxis(kind, step).freq} step of the others (pass --freq?)", where_)
+    if freq is not None and len(pos) > 1 and pos[-1] + 1 > 2 * len(pos):
+        # a --freq finer than the data (D on monthly dates) would invent most of the series by filling gaps
+        raise UsageError(f"--freq {freq} puts the {len(pos)} timestamps of {where_} on {int(pos[-1]) + 1} steps: "
+                         f"most values would be made up; the timestamps look like another frequency (drop "
+                         f"--freq to infer it)")
     if style == "quarter" and not (kind == "month" and step % 3 == 0):
         style = "month"
+    if style == "month" and not (kind == "month"):
+        style = "date"
     return TimeAxis(kind, step, style, month_end, tz), pos
 
 
@@ -280,7 +290,12 @@ class Series:
         return ordinal(self.axis, self.start)
 
     def timestamp(self, k: int):
-        return format_timestamp(self.axis, self.start, k)
+        try:
+            return format_timestamp(self.axis, self.start, k)
+        except (ValueError, OverflowError):
+            raise InputError(f"series {self.id!r}: {k} steps of {self.axis.freq} from its start run past the "
+                             f"years a timestamp can hold (9999); forecast a shorter --horizon",
+                             self.source or None) from None
 
     def future_timestamps(self, horizon: int) -> list:
         n = len(self.values)
@@ -306,6 +321,9 @@ def _number(text: str, column: str, path, line: int) -> float:
                          f"empty, NA or NaN)", path, line) from None
     if math.isinf(value):
         raise InputError(f"column {column!r}: {text.strip()!r} is infinite", path, line)
+    if abs(value) > MAX_ABS:
+        raise InputError(f"column {column!r}: {text.strip()!r} is too large to forecast (the limit is "
+                         f"{MAX_ABS:g}; rescale the column)", path, line)
     return value
 
 
@@ -362,6 +380,20 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
     if header is None:
         raise InputError("no data rows after the header", path)
     return [_assemble(sid, recs, path, freq, bool(covariates)) for sid, recs in groups.items()]
+
+
+def _json_name(value) -> str:
+    return "null" if value is None else "a list" if isinstance(value, list) else \
+        "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _user_freq(freq: str) -> tuple[str, int]:
+    """parse_freq for a --freq the user typed: an unknown name is a usage error."""
+    try:
+        return parse_freq(freq)
+    except ValueError:
+        raise UsageError(f"--freq {freq!r} is not a frequency (try s, min, h, D, W, M, Q, Y, optionally with a "
+                         f"multiple like 15min)") from None
 
 
 def _basename(path: str) -> str:
@@ -435,7 +467,10 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
         vals = rec["values"]
         if not isinstance(vals, list):
             raise InputError("field 'values' should be a list of numbers", path, line_no)
-        sid = str(rec.get("id", f"{_basename(path)}:{line_no}"))
+        sid = rec.get("id", f"{_basename(path)}:{line_no}")
+        if isinstance(sid, bool) or not isinstance(sid, (str, int, float)):
+            raise InputError(f"field 'id' should be a string or a number, got {_json_name(sid)}", path, line_no)
+        sid = str(sid)
         if sid in seen:
             raise InputError(f"series id {sid!r} appears again (first on line {seen[sid]})", path, line_no)
         seen[sid] = line_no
@@ -454,6 +489,10 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
                 arr[i] = float(v)
                 if math.isinf(arr[i]):
                     raise InputError(f"values[{i}] is infinite", path, line_no)
+        big = np.nonzero(np.abs(arr) > MAX_ABS)[0]
+        if len(big):
+            raise InputError(f"values[{int(big[0])}] = {arr[big[0]]:g} is too large to forecast (the limit is "
+                             f"{MAX_ABS:g}; rescale the series)", path, line_no)
         freq = rec.get("freq")
         start = rec.get("start", 0)
         try:

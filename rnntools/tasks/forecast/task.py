@@ -25,6 +25,7 @@ from rnntools.tasks.forecast.data import (
     _Data,
     baseline,
     build_data,
+    check_inputs,
     tails,
 )
 from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape
@@ -37,23 +38,18 @@ __all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict",
 
 def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[int] | None = None,
              cut: list[int] | None = None) -> list[dict]:
-    """Forecasts for every series in one batched pass: ``forecast`` and per-level ``lower``/``upper`` in
-    original units, plus the future timestamps."""
+    """Forecasts for every series in one batched pass: ``forecast``, per-level ``lower``/``upper`` in
+    original units, the future timestamps and (models with a per-series choice) the ``method`` used.
+
+    ``cut``: use only ``values[:cut]`` of each series (backtests)."""
     levels = list(model.levels if levels is None else levels)
-    Z, pe, scalers, C = tails(series, model, cut)
-    F = model.forecast_scaled(Z, pe, horizon, C=C)
-    Q = interval_widths(model, levels, horizon)
-    # undo the scaling for all rows at once: (B, 1) columns of every series' scaler
-    sc = np.array([x.to_list() for x in scalers]).reshape(-1, 4)
-    shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
-
-    def inverse(z):
-        y = z * scale + shift
-        return np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
-
-    with np.errstate(over="ignore", invalid="ignore"):
-        fc = inverse(F)
-        bounds = [(inverse(F - Q[j]), inverse(F + Q[j])) for j in range(len(levels))]
+    B = len(series)
+    with np.errstate(all="ignore"):
+        if model.selection is None:   # models from before the per-series choice: the network alone
+            fc, bounds = _rnn_forecast(model, series, horizon, levels, cut)
+            methods = None
+        else:
+            fc, bounds, methods = _chosen_forecast(model, series, horizon, levels, cut)
     bad = ~np.isfinite(fc).all(1)
     for lo, hi in bounds:
         bad |= ~(np.isfinite(lo).all(1) & np.isfinite(hi).all(1))
@@ -62,7 +58,8 @@ def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[
         raise InputError(f"the forecast of series {series[i].id!r} is not finite (values far outside what the "
                          f"model was trained on?)", series[i].source or None)
     out, stamps = [], {}
-    for i, s in enumerate(series):
+    for i in range(B):
+        s = series[i]
         rec = {"id": s.id, "forecast": fc[i]}
         n = len(s.values) if cut is None else cut[i]
         key = (s.axis, s.start, n)
@@ -71,8 +68,80 @@ def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[
         rec["timestamps"] = stamps[key]
         for j, lev in enumerate(levels):
             rec[f"lower_{lev}"], rec[f"upper_{lev}"] = bounds[j][0][i], bounds[j][1][i]
+        if methods is not None:
+            rec["method"] = methods[i]
         out.append(rec)
     return out
+
+
+def _rnn_point(model: Model, series: list[Series], horizon: int, cut):
+    """The network's forecasts in scaled units (B, horizon) and the inverse of each row's scaling."""
+    Z, pe, scalers, C = tails(series, model, cut)
+    F = model.forecast_scaled(Z, pe, horizon, C=C)
+    # undo the scaling for all rows at once: (B, 1) columns of every series' scaler
+    sc = np.array([x.to_list() for x in scalers]).reshape(-1, 4)
+    shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
+
+    def inverse(z):
+        y = z * scale + shift
+        return np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
+
+    return F, inverse
+
+
+def _rnn_forecast(model: Model, series: list[Series], horizon: int, levels: list, cut):
+    F, inverse = _rnn_point(model, series, horizon, cut)
+    Q = interval_widths(model, levels, horizon)
+    return inverse(F), [(inverse(F - Q[j]), inverse(F + Q[j])) for j in range(len(levels))]
+
+
+def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: list, cut):
+    """Each series by its chosen candidate (choose.py), intervals from that candidate's table."""
+    from rnntools.tasks.forecast import choose as CH
+
+    sel, m = model.selection, model.cfg.season
+    check_inputs(series, model, cut)
+    for lev in levels:
+        if lev not in model.levels:
+            raise UsageError(f"--intervals {lev} was not computed at training time (the model has "
+                             f"{', '.join(map(str, model.levels)) or 'none'}); retrain with --intervals")
+    hist = [s.values if cut is None else s.values[:cut[i]] for i, s in enumerate(series)]
+    methods = [sel["choice"].get(s.id, sel["default"]) for s in series]
+    B = len(series)
+    fc = np.empty((B, horizon))
+    rnn_rows = [i for i, c in enumerate(methods) if c in CH.NEEDS_RNN]
+    theta_rows = [i for i, c in enumerate(methods) if c in ("theta", "rnn+theta")]
+    if rnn_rows:
+        F, inverse = _rnn_point(model, [series[i] for i in rnn_rows], horizon,
+                                None if cut is None else [cut[i] for i in rnn_rows])
+        fc[rnn_rows] = inverse(F)
+    if theta_rows:
+        th = CH.stat_forecasts("theta", [hist[i] for i in theta_rows], horizon, m)
+        for r, i in enumerate(theta_rows):
+            fc[i] = th[r] if methods[i] == "theta" else (fc[i] + th[r]) / 2
+    for meth in ("naive", "snaive", "drift"):
+        rows = [i for i, c in enumerate(methods) if c == meth]
+        if rows:
+            fc[rows] = CH.stat_forecasts(meth, [hist[i] for i in rows], horizon, m)
+    scale = np.array([CH.series_scale(h, m) for h in hist])
+    nonneg = np.array([bool(len(h)) and float(np.min(h)) >= 0 for h in hist])
+    half = np.zeros((len(levels), B, horizon))
+    for meth in set(methods):
+        if not levels:
+            break
+        table = model.tables.get(meth)
+        if table is None:
+            raise UsageError("this model has no interval table (trained without validation data)")
+        rows = [i for i, c in enumerate(methods) if c == meth]
+        W = CH.widths(table[[model.levels.index(lev) for lev in levels]], horizon)   # (levels, horizon)
+        half[:, rows, :] = W[:, None, :] * scale[rows][None, :, None]
+    bounds = []
+    for j in range(len(levels)):
+        lo = fc - half[j]
+        # a series that never went below zero is not forecast below it
+        lo = np.where(nonneg[:, None], np.maximum(lo, 0.0), lo)
+        bounds.append((lo, fc + half[j]))
+    return fc, bounds, methods
 
 
 def round_rows(a: np.ndarray, ref: np.ndarray, digits: int = 6) -> np.ndarray:
@@ -268,6 +337,8 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
             for n, a in member.params.items():
                 a[...] = best[f"m{k}.{n}"]
         calibrate(model, data, cfg.intervals)
+        if cfg.select == "auto" and len(data.val_Z):
+            choose_methods(model, data, series)
         if output is not None:
             model.train_arrays = {**{k: v for k, v in saved["arrays"].items() if k.startswith("state.")}, **latest}
             model.training = saved["training"]
@@ -288,6 +359,32 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     if output is not None:
         save(model, output)
     return model
+
+
+def choose_methods(model: Model, data: _Data, series: list[Series]) -> None:
+    """Per series, the network or a statistical method by their errors at the validation origins
+    (choose.py); the choice, the pooled scores and one interval table per candidate go into the model."""
+    from rnntools.tasks.forecast import choose as CH
+
+    cfg = model.cfg
+    F = model.forecast_scaled(data.val_Z, data.val_pe, cfg.horizon, C=data.val_C)
+    sc = np.array([model.scalers[series[i].id].to_list() for i in data.val_sid]).reshape(-1, 4)
+    shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
+    with np.errstate(all="ignore"):
+        y = F * scale + shift
+        rnn = np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
+        result = CH.choose(series, rnn, data.val_sid, data.val_o, cfg.horizon, cfg.season, model.levels)
+    model.tables = {c: t for c, t in result["tables"].items() if np.all(np.isfinite(t))}
+    counts: dict[str, int] = {}
+    for c in result["choice"].values():
+        counts[c] = counts.get(c, 0) + 1
+    model.selection = {"choice": result["choice"], "default": result["default"],
+                       "scores": {c: round(v, 6) for c, v in result["scores"].items()}, "counts": counts}
+    if model.selection["default"] not in model.tables and model.levels:
+        model.selection["default"] = "rnn"
+    console.info("per-series choice on the validation origins: "
+                 + ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+                 + f"; unseen series: {model.selection['default']}")
 
 
 def _refit(model: Model, series: list[Series], config, summary: dict, steps_per_epoch: int) -> int:
@@ -335,6 +432,8 @@ def output_record(rec: dict, levels: Sequence[int]) -> dict:
     level (with ``level``), then ``lower_L``/``upper_L`` for every further level."""
     ref = rec["forecast"]
     out = {"id": rec["id"], "timestamps": rec["timestamps"], "forecast": _round(rec["forecast"])}
+    if "method" in rec:
+        out["method"] = rec["method"]
     for j, lev in enumerate(levels):
         if j == 0:
             out["level"] = lev

@@ -1,0 +1,192 @@
+"""rnntools forecaster (defaults) vs seasonal naive, naive, drift, ETS, auto-ARIMA and Theta on 40 real series.
+
+    nice -n 19 python benchmarks/forecast_vs_baselines.py                  # every series, one seed
+    python benchmarks/forecast_vs_baselines.py --only airpassengers,us_realgdp --set select=rnn
+    python benchmarks/forecast_vs_baselines.py --json rows.json            # rows for docs/forecast.md
+
+Data: ``datasets.forecast_series()``: 40 series that ship inside pmdarima, statsmodels and sktime
+(yearly, quarterly, monthly, weekly, daily, half-hourly, 0.5 s). Each method sees the same history (the
+series without its last h points, at most ``--max-history`` of them) and is scored on those h points
+(h by frequency as in M4: Y 6, Q 8, M 18, W 13, D 14, half-hourly 48, 0.5 s 20). MASE is scaled by the
+in-sample seasonal-naive MAE of that history; "rel" is MASE / seasonal naive's MASE, summarised by its
+geometric mean. Peers (benchmark-only, never runtime dependencies): statsforecast's AutoETS, AutoARIMA and
+AutoTheta with the same season (ETS and ARIMA get no season above 24, as R's ets(); a seasonal ARIMA at
+m = 52 or 336 takes hours); their 80/95% intervals are
+scored too. rnntools: ``fit_model`` with the CLI's defaults, one model per series, season and horizon given
+(as the held-out evaluation runs it), ``--threads 1``.
+
+HELD_ASIDE series were not looked at while choosing defaults; they are summarised on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [ROOT, HERE]
+
+from rnntools import console  # noqa: E402
+from rnntools.tasks import forecast as F  # noqa: E402
+from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape  # noqa: E402
+from rnntools.tasks.forecast.series import Series, TimeAxis  # noqa: E402
+
+H_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "30min": 48, "0.5s": 20}
+HELD_ASIDE = {"us_realcons", "us_realdpi", "us_unemp", "elec_equip", "danish_lry", "de_R", "uk_ksi",
+              "uschange_income", "msft_close", "copper_consumption"}
+PEERS = ("ets", "arima", "theta")
+
+
+def peer_forecast(name: str, y: np.ndarray, h: int, m: int) -> dict:
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if name == "ets":
+                model = AutoETS(season_length=m if 1 < m <= 24 else 1)
+            elif name == "arima":
+                # a seasonal ARIMA with m > 24 takes minutes to hours per fit (R's auto.arima suggests
+                # Fourier terms instead): above 24 the peer is non-seasonal, as ETS
+                model = AutoARIMA(season_length=m if m <= 24 else 1)
+            else:
+                model = AutoTheta(season_length=m if m > 1 and len(y) >= 2 * m else 1)
+            out = model.forecast(y=y.astype(np.float64), h=h, level=[80, 95])
+            fc = np.asarray(out["mean"], np.float64)
+            if not np.all(np.isfinite(fc)):
+                raise ValueError("non-finite")
+            return {"forecast": fc, "lo80": out["lo-80"], "hi80": out["hi-80"], "lo95": out["lo-95"],
+                    "hi95": out["hi-95"]}
+        except Exception as exc:  # noqa: BLE001 - a peer that fails falls back to seasonal naive, and says so
+            print(f"  {name} failed ({exc.__class__.__name__}: {exc}); seasonal naive instead", flush=True)
+            return {"forecast": seasonal_naive(y, h, m)}
+
+
+def ours(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, name: str):
+    s = Series(name, y, TimeAxis("int", 1), 0)
+    cfg = F.ForecastConfig(season=m, horizon=h, **overrides)
+    model = F.fit_model([s], cfg, {"threads": 1, **engine}, quiet=True)
+    return F.forecast(model, [s], h)[0], model
+
+
+def run(args, overrides, engine):
+    import datasets
+
+    rows = []
+    shard, n_shards = map(int, args.shard.split("/"))
+    for i, (name, freq, m, values, source) in enumerate(datasets.forecast_series()):
+        if args.only and name not in args.only or i % n_shards != shard:
+            continue
+        h = H_BY_FREQ[freq]
+        y = np.asarray(values, np.float64)
+        train, test = y[:-h][-args.max_history:], y[-h:]
+        row = {"series": name, "freq": freq, "n": len(train), "h": h, "m": m, "held_aside": name in HELD_ASIDE}
+        fc = {"snaive": seasonal_naive(train, h, m), "naive": np.repeat(train[-1], h),
+              "drift": train[-1] + (train[-1] - train[0]) / (len(train) - 1) * np.arange(1, h + 1)}
+        t0 = time.perf_counter()
+        p, model = ours(train, h, m, overrides, engine, name)
+        row["s_rnntools"] = time.perf_counter() - t0
+        fc["rnntools"] = p["forecast"]
+        row["method"] = p.get("method", "rnn")
+        for lev in (80, 95):
+            if f"lower_{lev}" in p:
+                row[f"cov{lev}_rnntools"] = coverage(test, p[f"lower_{lev}"], p[f"upper_{lev}"])
+        if not args.no_peers:
+            for peer in PEERS:
+                t0 = time.perf_counter()
+                out = peer_forecast(peer, train, h, m)
+                row[f"s_{peer}"] = time.perf_counter() - t0
+                fc[peer] = out["forecast"]
+                for lev in (80, 95):
+                    if f"lo{lev}" in out:
+                        row[f"cov{lev}_{peer}"] = coverage(test, np.asarray(out[f"lo{lev}"]),
+                                                           np.asarray(out[f"hi{lev}"]))
+        for k, f in fc.items():
+            row[f"mase_{k}"] = mase(test, f, train, m)
+            row[f"smape_{k}"] = smape(test, f)
+        for k in fc:
+            row[f"rel_{k}"] = row[f"mase_{k}"] / row["mase_snaive"] if row["mase_snaive"] > 0 else 1.0
+        rows.append(row)
+        print(f"{name:22s} {freq:5s} n={len(train):5d} h={h:2d} m={m:3d} {row['method']:9s} "
+              + " ".join(f"{k} {row[f'mase_{k}']:.3f}" for k in fc)
+              + f"  fit {row['s_rnntools']:.1f}s", flush=True)
+    return rows
+
+
+def summarise(rows: list[dict], title: str) -> None:
+    if not rows:
+        return
+    keys = [k[5:] for k in rows[0] if k.startswith("mase_")]
+    print(f"\n{title}: {len(rows)} series")
+    print(f"{'method':10s} {'mean MASE':>9s} {'geo rel':>8s} {'sMAPE':>7s} {'cov80':>6s} {'cov95':>6s} "
+          f"{'time s':>7s}")
+    for k in keys:
+        mm = np.mean([r[f"mase_{k}"] for r in rows])
+        rel = np.exp(np.mean([np.log(max(r[f"rel_{k}"], 1e-9)) for r in rows]))
+        sm = np.mean([r[f"smape_{k}"] for r in rows])
+        c80 = [r[f"cov80_{k}"] for r in rows if f"cov80_{k}" in r]
+        c95 = [r[f"cov95_{k}"] for r in rows if f"cov95_{k}" in r]
+        tt = [r[f"s_{k}"] for r in rows if f"s_{k}" in r]
+        print(f"{k:10s} {mm:9.3f} {rel:8.3f} {sm:7.2f} "
+              f"{(np.mean(c80) if c80 else float('nan')):6.3f} {(np.mean(c95) if c95 else float('nan')):6.3f} "
+              f"{(sum(tt) if tt else 0):7.1f}")
+    worse = [r["series"] for r in rows
+             if r["mase_rnntools"] > 1.1 * min(r["mase_naive"], r["mase_snaive"]) + 1e-12]
+    beats = sum(r["mase_rnntools"] < r["mase_snaive"] for r in rows)
+    print(f"rnntools beats seasonal naive on {beats}/{len(rows)}; worse than 1.1x the better of naive and "
+          f"seasonal naive on {len(worse)}: {', '.join(worse) or 'none'}")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["method"]] = counts.get(r["method"], 0) + 1
+    print("methods chosen: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", type=lambda s: s.split(","), default=None)
+    ap.add_argument("--max-history", type=int, default=2016)
+    ap.add_argument("--set", action="append", default=[], help="ForecastConfig override, e.g. select=rnn")
+    ap.add_argument("--engine", action="append", default=[], help="engine option, e.g. hidden=64")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--json", default=None, help="write the rows here")
+    ap.add_argument("--shard", default="0/1", help="K/N: run every N-th series from the K-th (parallel runs)")
+    ap.add_argument("--summarise", nargs="*", default=None, help="only summarise these --json files")
+    args = ap.parse_args()
+    console.configure(quiet=True)
+
+    def value(v):
+        for cast in (int, float):
+            try:
+                return cast(v)
+            except ValueError:
+                pass
+        return v
+
+    overrides = {k: value(v) for k, v in (i.split("=", 1) for i in args.set)}
+    engine = {k: value(v) for k, v in (i.split("=", 1) for i in args.engine)}
+    import platform
+
+    print(f"load {os.getloadavg()[0]:.2f}; {platform.processor() or platform.machine()}; overrides {overrides} "
+          f"engine {engine}", flush=True)
+    if args.summarise:
+        rows = [r for path in args.summarise for r in json.load(open(path))]
+    else:
+        rows = run(args, overrides, engine)
+    summarise(rows, "all")
+    summarise([r for r in rows if not r["held_aside"]], "chosen on")
+    summarise([r for r in rows if r["held_aside"]], "held aside")
+    print(f"load {os.getloadavg()[0]:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()

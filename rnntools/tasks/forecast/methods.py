@@ -1,0 +1,207 @@
+"""The statistical candidates the network is measured against, per series: naive, seasonal naive, drift and
+the Theta method, each forecasting from any origin using only the values up to it.
+
+Why these: seasonal naive is the yardstick of MASE; naive and drift are what trending, non-seasonal
+series (GDP, population) need; Theta (Assimakopoulos & Nikolopoulos 2000; Hyndman & Billah's
+SES-with-drift form, R's ``thetaf``) won M3 and is a strong, cheap baseline on monthly, quarterly and yearly
+data. The forecaster picks, per series, whichever of these and the network (or their average) forecast its
+validation origins best, so it is never beaten by a baseline it could have used.
+
+Theta here: when the series is seasonal (autocorrelation at lag m beyond the 90% band, as thetaf tests), a
+classical decomposition's seasonal indices (multiplicative for positive series, else additive) are taken
+off; then simple exponential smoothing (alpha on a grid, chosen by the one-step squared error up to the
+origin) plus half the least-squares slope: ``l_t + b/2 * (k - 1 + (1 - (1 - a)^n) / a)``; the indices go
+back on. All origins of a series come from one pass over it: the level, the error sums and the regression
+sums up to every t are running sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METHODS = ("naive", "snaive", "drift", "theta")
+ALPHAS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+
+
+def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
+    """(m,) indices by phase (phase 0 = the first value of ``y``) and whether they are multiplicative, or None
+    when ``y`` shows no seasonality at lag m (the 90% test of thetaf) or is shorter than two seasons."""
+    n = len(y)
+    if m < 2 or n < 2 * m + 1:
+        return None
+    x = y - y.mean()
+    den = float(np.dot(x, x))
+    if den <= 0:
+        return None
+    acf = np.array([np.dot(x[k:], x[:-k]) / den for k in range(1, m + 1)])
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:-1] ** 2)) / n)
+    if abs(acf[-1]) <= limit:
+        return None
+    mult = bool(np.all(y > 0))
+    # centred moving average of order m (2 x m when m is even)
+    if m % 2:
+        w = np.ones(m) / m
+    else:
+        w = np.r_[0.5, np.ones(m - 1), 0.5] / m
+    trend = np.convolve(y, w, mode="valid")
+    off = (len(w) - 1) // 2
+    part = y[off:off + len(trend)]
+    ratio = part / trend if mult else part - trend
+    phase = (np.arange(len(trend)) + off) % m
+    idx = np.array([ratio[phase == p].mean() for p in range(m)])
+    if mult:
+        if np.any(idx <= 0) or not np.all(np.isfinite(idx)):
+            return None
+        idx = idx / idx.mean()
+    else:
+        idx = idx - idx.mean()
+    return idx, mult
+
+
+def _theta_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
+    """(len(origins), h) Theta forecasts of the (seasonally adjusted) series x from each origin (an index
+    into x; the forecast uses x[:origin + 1])."""
+    n = len(x)
+    A = ALPHAS
+    level = np.full(len(A), x[0])
+    sse = np.zeros(len(A))
+    out = np.empty((len(origins), h))
+    want = np.zeros(n, bool)
+    want[origins] = True
+    row = {int(o): i for i, o in enumerate(origins)}
+    t = np.arange(n, dtype=np.float64)
+    # running sums for the least-squares slope of x on t over x[:o+1]
+    st, stt, sx, stx = np.cumsum(t), np.cumsum(t * t), np.cumsum(x), np.cumsum(t * x)
+    k = np.arange(h, dtype=np.float64)
+    for i in range(n):
+        if i:
+            err = x[i] - level
+            sse += err * err
+            level = level + A * err
+        if want[i]:
+            j = int(np.argmin(sse)) if i else len(A) - 1
+            a = A[j]
+            cnt = i + 1
+            den = cnt * stt[i] - st[i] ** 2
+            b = (cnt * stx[i] - st[i] * sx[i]) / den if den > 0 else 0.0
+            out[row[i]] = level[j] + b / 2 * (k + (1 - (1 - a) ** cnt) / a)
+    return out
+
+
+def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
+              indices: tuple[np.ndarray, bool] | None = None) -> np.ndarray:
+    """(len(origins), h) forecasts of ``method`` for one series y (original units) from each origin o (the
+    forecast uses y[:o + 1]). ``indices``: Theta's seasonal indices, computed on the part of y before the
+    first origin when not given (so no origin sees its future)."""
+    origins = np.asarray(origins, np.int64)
+    steps = np.arange(1, h + 1)
+    last = y[origins]
+    if method == "naive":
+        return np.repeat(last[:, None], h, axis=1)
+    if method == "snaive":
+        mm = m if m > 1 else 1
+        back = (steps - 1) % mm - mm + 1                       # -m+1 .. 0
+        idx = np.clip(origins[:, None] + back[None, :], 0, None)
+        return y[idx]
+    if method == "drift":
+        slope = np.where(origins > 0, (last - y[0]) / np.maximum(origins, 1), 0.0)
+        return last[:, None] + slope[:, None] * steps[None, :]
+    if method == "theta":
+        if indices is None and m > 1:
+            indices = seasonal_indices(y[:int(origins.min()) + 1], m)
+        if indices is None:
+            return _theta_scan(y, origins, h)
+        idx, mult = indices
+        season = idx[np.arange(len(y)) % m]
+        x = y / season if mult else y - season
+        f = _theta_scan(x, origins, h)
+        future = idx[(origins[:, None] + steps[None, :]) % m]
+        return f * future if mult else f + future
+    raise ValueError(method)
+
+
+def forecast_last(method: str, y: np.ndarray, h: int, m: int) -> np.ndarray:
+    """(h,) forecast of ``method`` from the end of y, fitted on all of it."""
+    o = np.array([len(y) - 1])
+    indices = seasonal_indices(y, m) if method == "theta" and m > 1 else None
+    return forecasts(method, y, o, h, m, indices)[0]
+
+
+def _indices_batch(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`seasonal_indices` for every row of Y (B, n) at once: (B, m) indices, (B,) multiplicative,
+    (B,) seasonal (rows without seasonality get neutral indices)."""
+    B, n = Y.shape
+    neutral = np.zeros((B, m))
+    if m < 2 or n < 2 * m + 1:
+        return neutral, np.zeros(B, bool), np.zeros(B, bool)
+    X = Y - Y.mean(1, keepdims=True)
+    den = np.einsum("ij,ij->i", X, X)
+    ok = den > 0
+    den = np.where(ok, den, 1.0)
+    acf = np.stack([np.einsum("ij,ij->i", X[:, k:], X[:, :-k]) / den for k in range(1, m + 1)], 1)   # (B, m)
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:, :-1] ** 2, 1)) / n)
+    seasonal = ok & (np.abs(acf[:, -1]) > limit)
+    mult = np.all(Y > 0, 1)
+    w = np.ones(m) / m if m % 2 else np.r_[0.5, np.ones(m - 1), 0.5] / m
+    L = len(w)
+    c = np.concatenate([np.zeros((B, 1)), np.cumsum(Y, 1)], 1)
+    if m % 2:
+        trend = (c[:, L:] - c[:, :-L]) / m
+    else:  # 2 x m: the mean of two adjacent m-means
+        mm = (c[:, m:] - c[:, :-m]) / m
+        trend = (mm[:, 1:] + mm[:, :-1]) / 2
+    off = (L - 1) // 2
+    part = Y[:, off:off + trend.shape[1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(mult[:, None], part / trend, part - trend)
+    phase = (np.arange(trend.shape[1]) + off) % m
+    idx = np.stack([ratio[:, phase == p].mean(1) for p in range(m)], 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        idx = np.where(mult[:, None], idx / idx.mean(1, keepdims=True), idx - idx.mean(1, keepdims=True))
+    bad = ~np.all(np.isfinite(idx), 1) | (mult & np.any(idx <= 0, 1))
+    seasonal &= ~bad
+    idx = np.where(seasonal[:, None], idx, np.where(mult[:, None], 1.0, 0.0))
+    return idx, mult, seasonal
+
+
+def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
+    """(B, h) forecasts of ``method`` from the end of every row of Y (B, n) (equal-length series), fitted on
+    all of each row: the batched form of :func:`forecast_last`, for predict over many series."""
+    B, n = Y.shape
+    steps = np.arange(1, h + 1)
+    last = Y[:, -1]
+    if method == "naive":
+        return np.repeat(last[:, None], h, 1)
+    if method == "snaive":
+        mm = max(1, min(m, n))
+        return Y[:, n - mm + (steps - 1) % mm]
+    if method == "drift":
+        slope = (last - Y[:, 0]) / max(n - 1, 1)
+        return last[:, None] + slope[:, None] * steps[None, :]
+    if method != "theta":
+        raise ValueError(method)
+    idx, mult, seasonal = _indices_batch(Y, m) if m > 1 else (None, None, np.zeros(B, bool))
+    if seasonal.any():
+        season = idx[:, np.arange(n) % m]
+        X = np.where(mult[:, None], Y / np.where(mult[:, None], season, 1.0), Y - season)
+    else:
+        X = Y
+    A = ALPHAS[None, :]
+    level = np.repeat(X[:, :1], len(ALPHAS), 1)
+    sse = np.zeros_like(level)
+    for i in range(1, n):
+        err = X[:, i:i + 1] - level
+        sse += err * err
+        level += A * err
+    j = np.argmin(sse, 1)
+    a = ALPHAS[j]
+    lv = level[np.arange(B), j]
+    t = np.arange(n, dtype=np.float64)
+    tc = t - t.mean()
+    b = (X - X.mean(1, keepdims=True)) @ tc / np.dot(tc, tc) if n > 1 else np.zeros(B)
+    k = np.arange(h, dtype=np.float64)
+    f = lv[:, None] + (b / 2)[:, None] * (k[None, :] + ((1 - (1 - a) ** n) / a)[:, None])
+    if seasonal.any():
+        future = idx[:, (n - 1 + steps) % m]
+        f = np.where(mult[:, None], f * future, f + future)
+    return f

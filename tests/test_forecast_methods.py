@@ -1,0 +1,162 @@
+"""The statistical candidates, the per-series choice and its intervals, and hostile forecast inputs."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from rnntools.errors import InputError, ModelFileError
+from rnntools.tasks import forecast as F
+from rnntools.tasks.forecast import choose as CH
+from rnntools.tasks.forecast import methods as M
+from rnntools.tasks.forecast.series import Series, TimeAxis
+
+FAST = {"epochs": 8, "patience": 3, "threads": 1}
+
+
+def _seasonal(n, m=12, seed=0, trend=0.5):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 100 + trend * t + 10 * np.sin(2 * np.pi * t / m) + rng.normal(0, 1, n)
+
+
+def _theta_reference(x, h):
+    """Theta by its definition, one plain loop: SES with the grid alpha of least one-step squared error,
+    plus half the least-squares slope times (k - 1 + (1 - (1 - a)^n) / a)."""
+    best = None
+    for a in M.ALPHAS:
+        level, sse = x[0], 0.0
+        for v in x[1:]:
+            sse += (v - level) ** 2
+            level = level + a * (v - level)
+        if best is None or sse < best[0]:
+            best = (sse, a, level)
+    _, a, level = best
+    b = np.polyfit(np.arange(len(x)), x, 1)[0]
+    return np.array([level + b / 2 * (k + (1 - (1 - a) ** len(x)) / a) for k in range(h)])
+
+
+@pytest.mark.parametrize("m", [1, 4, 12])
+def test_methods_match_references_and_batch(m):
+    Y = np.stack([_seasonal(60, m=max(m, 2), seed=s) for s in range(4)])
+    for y in Y:
+        np.testing.assert_allclose(M.forecast_last("naive", y, 5, m), np.repeat(y[-1], 5))
+        np.testing.assert_allclose(M.forecast_last("drift", y, 3, m), y[-1] + (y[-1] - y[0]) / 59 * np.arange(1, 4))
+        np.testing.assert_allclose(M.forecast_last("snaive", y, 2 * m, m), np.tile(y[-m:], 2))
+        if M.seasonal_indices(y, m) is None:
+            np.testing.assert_allclose(M.forecast_last("theta", y, 6, m), _theta_reference(y, 6), rtol=1e-10)
+    for meth in M.METHODS:
+        batch = M.forecast_batch(meth, Y, 7, m)
+        one = np.stack([M.forecast_last(meth, y, 7, m) for y in Y])
+        np.testing.assert_allclose(batch, one, rtol=1e-9, atol=1e-9)
+
+
+def test_theta_deseasonalises_multiplicative_series():
+    t = np.arange(96)
+    y = (100 + 2 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    idx, mult = M.seasonal_indices(y, 12)
+    assert mult and abs(idx.mean() - 1) < 1e-12
+    f = M.forecast_last("theta", y, 12, 12)
+    truth = (100 + 2 * np.arange(96, 108)) * (1 + 0.2 * np.sin(2 * np.pi * np.arange(96, 108) / 12))
+    assert np.mean(np.abs(f - truth)) / np.mean(np.abs(y[12:] - y[:-12])) < 0.5
+
+
+def test_origin_forecasts_use_no_future_values():
+    y = _seasonal(80)
+    origins = np.array([40, 50, 60])
+    for meth in M.METHODS:
+        a = M.forecasts(meth, y, origins, 6, 12)
+        z = y.copy()
+        z[61:] += 1000.0
+        b = M.forecasts(meth, z, origins, 6, 12)
+        np.testing.assert_array_equal(a, b, err_msg=meth)
+
+
+def test_choice_falls_back_to_the_baseline_that_wins_and_predict_reports_it(tmp_path):
+    # an exactly repeating season: seasonal naive is perfect, nothing can beat it
+    y = np.tile(np.array([5.0, 9, 14, 11, 7, 3, 2, 4, 8, 12, 10, 6]), 12)
+    s = Series("rep", y, TimeAxis("int", 1), 0)
+    model = F.fit_model([s], F.ForecastConfig(season=12, horizon=6), dict(FAST), quiet=True)
+    assert model.selection["choice"]["rep"] == "snaive"
+    p = F.forecast(model, [s], 6)[0]
+    assert p["method"] == "snaive"
+    np.testing.assert_allclose(p["forecast"], y[-12:-6])
+    assert np.all(p["lower_80"] <= p["forecast"]) and np.all(p["forecast"] <= p["upper_80"])
+    # round trip through the model file keeps the choice and the tables
+    F.save(model, str(tmp_path / "m.npz"))
+    again = F.load(str(tmp_path / "m.npz"))
+    assert again.selection["choice"] == model.selection["choice"]
+    np.testing.assert_array_equal(F.forecast(again, [s], 6)[0]["upper_95"], p["upper_95"])
+    # --select rnn: the network alone, as before the choice existed
+    net = F.fit_model([s], F.ForecastConfig(season=12, horizon=6, select="rnn"), dict(FAST), quiet=True)
+    assert net.selection is None and "method" not in F.forecast(net, [s], 6)[0]
+
+
+def test_corrupt_selection_is_a_model_file_error(tmp_path):
+    from rnntools.io import load_model, save_model
+
+    y = _seasonal(96)
+    s = Series("a", y, TimeAxis("int", 1), 0)
+    model = F.fit_model([s], F.ForecastConfig(season=12, horizon=6), dict(FAST), quiet=True)
+    F.save(model, str(tmp_path / "m.npz"))
+    mf = load_model(tmp_path / "m.npz")
+    meta = {k: v for k, v in mf.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    meta["selection"]["choice"]["a"] = "oracle"
+    save_model(tmp_path / "bad.npz", "forecaster", mf.arrays, meta)
+    with pytest.raises(ModelFileError, match="selection"):
+        F.load(str(tmp_path / "bad.npz"))
+
+
+def test_interval_table_is_a_conformal_quantile():
+    rng = np.random.default_rng(0)
+    E = np.abs(rng.normal(0, 1, (400, 3))) * np.array([1.0, 2.0, 3.0])
+    table = CH.interval_table(E, [80, 95])
+    for j, q in enumerate((0.80, 0.95)):
+        covered = np.mean(E <= table[j][None, :])
+        assert abs(covered - q) < 0.03
+    w = CH.widths(table, 12)
+    assert w.shape == (2, 12) and np.all(np.diff(w[:, 2:], axis=1) > 0)
+
+
+# --- hostile inputs ------------------------------------------------------------------------------------
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("date,y\n2020-01,1\n2020-02,1e308\n2020-03,2\n", "too large to forecast"),
+])
+def test_huge_values_are_a_clear_error(tmp_path, text, message):
+    from rnntools.tasks.forecast.series import read_series
+
+    with pytest.raises(InputError, match=message):
+        read_series([_write(tmp_path, "a.csv", text)])
+
+
+@pytest.mark.parametrize("sid", ["null", "[1, 2]", "{\"a\": 1}", "true"])
+def test_jsonl_ids_must_be_strings_or_numbers(tmp_path, sid):
+    from rnntools.tasks.forecast.series import read_series
+
+    path = _write(tmp_path, "a.jsonl", f'{{"id": {sid}, "values": [1, 2, 3]}}\n')
+    with pytest.raises(InputError, match="'id' should be a string or a number"):
+        read_series([path])
+
+
+def test_freq_and_horizon_misuse_are_one_line_errors(run_cli, samples_dir, tmp_path):
+    csv = os.path.join(samples_dir, "airline.csv")
+    model = tmp_path / "f.npz"
+    assert run_cli(["rnn-train", "--task", "forecast", csv, "-o", model, "--epochs", 2, "--threads", 1]).exit_code == 0
+    r = run_cli(["predict", model, csv, "--freq", "D"])
+    assert r.exit_code == 2 and "most values would be made up" in r.stderr and r.stdout == ""
+    r = run_cli(["predict", model, csv, "--freq", "fortnight"])
+    assert r.exit_code == 2 and "'fortnight' is not a frequency" in r.stderr
+    r = run_cli(["predict", model, csv, "--horizon", 100000])
+    assert r.exit_code == 1 and "9999" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli(["predict", model, csv, "--horizon", 2])
+    assert r.exit_code == 0
+    rec = json.loads(r.stdout)
+    assert rec["method"] in CH.CANDIDATES
