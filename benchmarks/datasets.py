@@ -547,7 +547,7 @@ def seq2seq_pairs(first_variant_only: bool = True) -> list[tuple[str, str]]:
 # forecasting benchmark: many real series from packages
 
 
-def forecast_series() -> list[tuple[str, str, int, "object", str]]:
+def forecast_series() -> list[tuple]:
     """Real series that ship inside pmdarima, statsmodels and sktime (nothing is downloaded), as
     ``(name, freq, season, values, source)``; freq one of Y, Q, M, W, D, 30min, 0.5s.
 
@@ -560,7 +560,6 @@ def forecast_series() -> list[tuple[str, str, int, "object", str]]:
     import os
 
     import numpy as np
-
     import pmdarima
     import sktime
     import statsmodels

@@ -81,7 +81,7 @@ def run(args, overrides, engine):
 
     rows = []
     shard, n_shards = map(int, args.shard.split("/"))
-    for i, (name, freq, m, values, source) in enumerate(datasets.forecast_series()):
+    for i, (name, freq, m, values, _source) in enumerate(datasets.forecast_series()):
         if args.only and name not in args.only or i % n_shards != shard:
             continue
         h = H_BY_FREQ[freq]
@@ -114,6 +114,9 @@ def run(args, overrides, engine):
         for k in fc:
             row[f"rel_{k}"] = row[f"mase_{k}"] / row["mase_snaive"] if row["mase_snaive"] > 0 else 1.0
         rows.append(row)
+        if args.rows:
+            with open(args.rows, "a") as f:
+                f.write(json.dumps(row, default=float) + "\n")
         print(f"{name:22s} {freq:5s} n={len(train):5d} h={h:2d} m={m:3d} {row['method']:9s} "
               + " ".join(f"{k} {row[f'mase_{k}']:.3f}" for k in fc)
               + f"  fit {row['s_rnntools']:.1f}s", flush=True)
@@ -156,6 +159,7 @@ def main():
     ap.add_argument("--engine", action="append", default=[], help="engine option, e.g. hidden=64")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--json", default=None, help="write the rows here")
+    ap.add_argument("--rows", default=None, help="append each row to this JSONL file as it is done")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th series from the K-th (parallel runs)")
     ap.add_argument("--summarise", nargs="*", default=None, help="only summarise these --json files")
     args = ap.parse_args()
@@ -176,7 +180,10 @@ def main():
     print(f"load {os.getloadavg()[0]:.2f}; {platform.processor() or platform.machine()}; overrides {overrides} "
           f"engine {engine}", flush=True)
     if args.summarise:
-        rows = [r for path in args.summarise for r in json.load(open(path))]
+        rows = []
+        for path in args.summarise:
+            text = open(path).read()
+            rows += json.loads(text) if text.lstrip().startswith("[") else [json.loads(ln) for ln in text.splitlines()]
     else:
         rows = run(args, overrides, engine)
     summarise(rows, "all")

@@ -25,6 +25,7 @@ from rnntools.tasks.forecast.series import Series, TimeAxis
 FORMAT = 1
 
 # M4 competition horizons by frequency (the forecasting community's usual "how far ahead")
+MAX_LOOKBACK = 192
 HORIZON_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "h": 48}
 
 
@@ -70,8 +71,10 @@ def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int]) -> Fore
     if c.difference == "auto":
         c.difference = "season" if c.season > 1 else "1"
     if c.lookback is None:
-        # two seasons (the network then sees every phase twice), at least 16 steps
-        c.lookback = max(2 * c.season, 16)
+        # two seasons (the network then sees every phase twice), at least 16 steps, at most MAX_LOOKBACK:
+        # a long season (336 half-hours in a week) reaches the network through the seasonal difference and
+        # the calendar phase, and windows of 672 steps cost 7x those of 96 for no measured gain
+        c.lookback = min(max(2 * c.season, 16), MAX_LOOKBACK)
         # but leave room for windows in the shortest series: at least half of it for training origins
         room = (min(lengths) - c.horizon) // 2 - _need(c)
         if room >= 4:
