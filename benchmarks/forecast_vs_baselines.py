@@ -164,6 +164,9 @@ def main():
     ap.add_argument("--summarise", nargs="*", default=None, help="only summarise these --json files")
     args = ap.parse_args()
     console.configure(quiet=True)
+    from rnntools.parallel import configure_threads
+
+    configure_threads(1)   # one core per process: accuracy runs share the machine
 
     def value(v):
         for cast in (int, float):

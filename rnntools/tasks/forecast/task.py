@@ -31,6 +31,7 @@ from rnntools.tasks.forecast.data import (
 from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape
 from rnntools.tasks.forecast.model import INPUT_KEYS, ForecastConfig, Member, Model, load, resolve, save
 from rnntools.tasks.forecast.series import Series
+from rnntools.tasks.options import resume_options
 
 __all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate", "fit_model",
            "forecast", "backtest", "ForecastConfig", "Model", "save"]
@@ -282,8 +283,7 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
               resume=None, quiet: bool = False, input_options: dict | None = None) -> Model:
     """Train a forecaster on ``series`` with the shared trainer (early stopping on the held-out ends,
     best parameters kept); ``output`` None keeps everything in memory (backtests, benchmarks)."""
-    from rnntools import nn
-    from rnntools.tasks.trainer import EngineConfig, set_threads
+    from rnntools.tasks.trainer import EngineConfig
     from rnntools.tasks.trainer import fit as trainer_fit
 
     axis = series[0].axis
@@ -294,9 +294,6 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     cfg = resolve(cfg, axis, [len(s) for s in series])
     config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
     cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
-    if config.threads:
-        set_threads(config.threads)       # numba and BLAS
-        nn.set_threads(config.threads)    # the engine's batch slices
     if config.optimizer != "adam":
         raise UsageError("the forecaster trains with --optimizer adam")
     if resume is not None:
@@ -486,31 +483,6 @@ def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int
 
 
 # --- the task contract ---------------------------------------------------------------------------------
-
-def resume_options(saved: dict, given: dict, structural: frozenset, path: str) -> dict:
-    """The one resume rule: structural options not given take the saved value; a given one that differs
-    is a usage error naming both; training options take the new value."""
-    out = dict(given)
-    for name in structural:
-        if name not in saved:
-            continue
-        old, new = saved[name], given.get(name)
-        if new is None:
-            out[name] = old
-        elif _norm(new) != _norm(old):
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} {_show(new)} differs from the saved model's {_show(old)} (structural "
-                             f"options cannot change on --resume; {path})")
-    return out
-
-
-def _norm(v):
-    return list(v) if isinstance(v, (tuple, list)) else v
-
-
-def _show(v) -> str:
-    return ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
-
 
 def read(inputs: list[str], model: Model | None = None, **options) -> Iterator[Series]:
     """Series from CSV/JSONL inputs, with the missing-value policy applied (a count goes to stderr). Columns,
