@@ -159,6 +159,7 @@ def main():
     ap.add_argument("--engine", action="append", default=[], help="engine option, e.g. hidden=64")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--json", default=None, help="write the rows here")
+    ap.add_argument("--handicap", type=float, default=None, help="choose.RNN_HANDICAP for this run (ablation)")
     ap.add_argument("--rows", default=None, help="append each row to this JSONL file as it is done")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th series from the K-th (parallel runs)")
     ap.add_argument("--summarise", nargs="*", default=None, help="only summarise these --json files")
@@ -167,6 +168,10 @@ def main():
     from rnntools.parallel import configure_threads
 
     configure_threads(1)   # one core per process: accuracy runs share the machine
+    if args.handicap is not None:
+        from rnntools.tasks.forecast import choose
+
+        choose.RNN_HANDICAP = args.handicap
 
     def value(v):
         for cast in (int, float):
