@@ -1,6 +1,7 @@
 """rnntools w2v-train against gensim 4.x Word2Vec: speed, memory and quality, side by side.
 
     flock /tmp/rnntools-bench.lock python benchmarks/w2v_vs_gensim.py [--reps 3] [--arch sg cbow]
+        [--loss ns|hs] [--isa native|avx2]
 
 Data: benchmarks/datasets.py's English corpus (~5.8M words; Austen, Melville, GCIDE) and gensim's own
 questions-words.txt and wordsim353.tsv. The corpus is tokenized once with rnntools' tokenizer and written
@@ -8,7 +9,13 @@ as space-separated lowercase tokens, one paragraph a line; gensim reads it with 
 iterable path) and rnntools reads the same file, so both see exactly the same words.
 
 Hyperparameters, both sides: dim 100, window 5, negative 5, sample 1e-3, min-count 5, epochs 5, 2 threads,
-alpha 0.025 (sg) / 0.05 (cbow), min_alpha 0.0001.
+alpha 0.025 (sg) / 0.05 (cbow), min_alpha 0.0001. --loss hs: hierarchical softmax on both sides (gensim hs=1,
+negative=0; rnntools --loss hs).
+
+Instruction sets: --isa avx2 restricts both sides to AVX2 on an AVX-512 machine: numba compiles for
+NUMBA_CPU_NAME=haswell, and gensim's BLAS calls (sdot/saxpy from scipy's OpenBLAS, where its inner loops
+spend their time) run OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell); gensim's own compiled Cython
+is what its wheel shipped. The header prints what each side used.
 
 Each training runs in its own process (peak RSS per process); sides alternate within each repetition and
 the order flips between repetitions. Repetition r uses seed r on both sides unless --seed fixes one: with
@@ -47,7 +54,9 @@ corpus, arch, alpha, out, h = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.
 seed = int(sys.argv[6])
 sentences = LineSentence(corpus)
 t0 = time.perf_counter()
-model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=h["negative"], hs=0, sample=h["sample"],
+hs = h.get("loss") == "hs"
+model = Word2Vec(vector_size=h["dim"], window=h["window"], negative=0 if hs else h["negative"], hs=int(hs),
+                 sample=h["sample"],
                  min_count=h["min_count"], sg=1 if arch == "sg" else 0, cbow_mean=1, workers=h["threads"],
                  alpha=alpha, min_alpha=0.0001, seed=seed)
 model.build_vocab(sentences)
@@ -74,7 +83,7 @@ model = out + ".npz"
 t0 = time.perf_counter()
 s = train([corpus], model, Params(arch=arch, dim=h["dim"], window=h["window"], negative=h["negative"],
           sample=h["sample"], min_count=h["min_count"], epochs=h["epochs"], threads=h["threads"], alpha=alpha,
-          min_alpha=0.0001, seed=seed))
+          min_alpha=0.0001, seed=seed, loss=h.get("loss", "ns")))
 t1 = time.perf_counter()
 r = resource.getrusage(resource.RUSAGE_SELF)
 peak = r.ru_maxrss / 1024
@@ -115,9 +124,37 @@ def prepare_corpus(path: str, out: str) -> int:
     return words
 
 
-def run(code: list[str]) -> dict:
+ISA_ENV = {"native": {}, "avx2": {"rnntools": {"NUMBA_CPU_NAME": "haswell"},
+                                  "gensim": {"OPENBLAS_CORETYPE": "Haswell"}}}
+
+
+def isa_report(isa: str) -> str:
+    """CPU model, its vector extensions, and what each side compiles or dispatches for."""
+    model, flags = "?", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "?":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    cpu_isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+    env = ISA_ENV[isa]
+    numba_cpu = subprocess.run([sys.executable, "-c", "import os, llvmlite.binding as ll; "
+                                "print(os.environ.get('NUMBA_CPU_NAME') or ll.get_host_cpu_name())"],
+                               capture_output=True, text=True, env={**os.environ, **env.get("rnntools", {})})
+    blas = subprocess.run([sys.executable, "-c", "import threadpoolctl, scipy.linalg; print(','.join(sorted("
+                           "{str(i.get('architecture')) for i in threadpoolctl.threadpool_info()})))"],
+                          capture_output=True, text=True, env={**os.environ, **env.get("gensim", {})})
+    return (f"CPU: {model} ({cpu_isa}); isa mode {isa}: rnntools numba target "
+            f"{numba_cpu.stdout.strip() or '?'}, gensim OpenBLAS kernels {blas.stdout.strip() or '?'}")
+
+
+def run(code: list[str], env: dict | None = None) -> dict:
     result = subprocess.run([sys.executable, "-c", *code], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONHASHSEED": "0"})
+                            env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
     if result.returncode != 0:
         sys.exit(f"child failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -130,12 +167,15 @@ def main() -> None:
     parser.add_argument("--corpus", default=None, help="a text file instead of datasets.text_corpus_path()")
     parser.add_argument("--epochs", type=int, default=HYPER["epochs"])
     parser.add_argument("--reps-sg", type=int, default=None, help="repetitions for skip-gram (default --reps)")
+    parser.add_argument("--loss", choices=["ns", "hs"], default="ns")
+    parser.add_argument("--isa", choices=["native", "avx2"], default="native",
+                        help="avx2: restrict both sides to AVX2 (see the module docstring)")
     parser.add_argument("--seed", type=int, default=None,
                         help="one seed for every repetition (default: repetition r uses seed r on both sides)")
     args = parser.parse_args()
     import datasets
 
-    hyper = {**HYPER, "epochs": args.epochs}
+    hyper = {**HYPER, "epochs": args.epochs, "loss": args.loss}
     source = args.corpus or str(datasets.text_corpus_path())
     analogies, wordsim = str(datasets.analogy_path()), str(datasets.wordsim_path())
     tmp = tempfile.mkdtemp(prefix="w2v-bench-")
@@ -143,6 +183,7 @@ def main() -> None:
     words = prepare_corpus(source, corpus)
     print(f"corpus: {source}: {words:,} words (tokenized, {os.path.getsize(corpus) / 1e6:.0f} MB); "
           f"{json.dumps(hyper)}; python {sys.version.split()[0]}")
+    print(isa_report(args.isa))
     print(f"load at start: {os.getloadavg()}")
     rows = []
     for arch in args.arch:
@@ -156,10 +197,11 @@ def main() -> None:
                 out = os.path.join(tmp, f"{side}-{arch}-{rep}.txt")
                 h = json.dumps(hyper)
                 if side == "gensim":
-                    r = run([GENSIM_CHILD, corpus, arch, str(alpha), out, h, seed])
+                    r = run([GENSIM_CHILD, corpus, arch, str(alpha), out, h, seed], ISA_ENV[args.isa].get("gensim"))
                     r["total_seconds"] = r["vocab_seconds"] + r["train_seconds"]
                 else:
-                    r = run([RNNTOOLS_CHILD, ROOT, corpus, arch, str(alpha), out, h, seed])
+                    r = run([RNNTOOLS_CHILD, ROOT, corpus, arch, str(alpha), out, h, seed],
+                            ISA_ENV[args.isa].get("rnntools"))
                 r.update(run([QUALITY_CHILD, out, analogies, wordsim]))
                 r["wps"] = words * hyper["epochs"] / r["train_seconds"]
                 r["wps_total"] = words * hyper["epochs"] / r["total_seconds"]

@@ -9,7 +9,7 @@ import pytest
 from gradcheck import assert_grad
 
 from rnntools.w2v import kernels
-from rnntools.w2v.train import keep_thresholds, noise_table
+from rnntools.w2v.train import hot_slots, huffman, keep_thresholds, noise_table
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
@@ -54,6 +54,30 @@ def loss_of(l1, w_out, targets):
     return float(-np.log(1 / (1 + np.exp(-f[0]))) - np.sum(np.log(1 / (1 + np.exp(f[1:])))))
 
 
+E32 = np.zeros(0, np.int32)
+NO_HS = (np.zeros(0, np.int64), np.zeros(0, np.uint8), E32)  # negative sampling
+NO_SUB = (np.zeros(0, np.int64), E32)  # one row per word
+
+
+def sg_pair(w_in, w_out, context, targets, lr, work, sig, logsig):
+    """One skip-gram negative-sampling update as the batch kernel makes it (ns_update, then the input row)."""
+    work[:] = 0
+    loss = kernels.ns_update(w_in, context, w_out, targets, lr, work, sig, logsig)
+    w_in[context] += work
+    return loss
+
+
+def cbow_update(w_in, w_out, ids, lo, pos, hi, targets, lr, sig=EMPTY, logsig=EMPTY):
+    """One CBOW update as the batch kernel makes it: the mean of ids[lo:hi] except pos predicts targets."""
+    D = w_in.shape[1]
+    rows = np.array([ids[j] for j in range(lo, hi) if j != pos], np.int32)
+    hidden, work = np.zeros((1, D)), np.zeros(D)
+    kernels.mean_rows(w_in, rows, len(rows), hidden, work)
+    loss = kernels.ns_update(hidden, 0, w_out, targets, lr, work, sig, logsig)
+    kernels.add_rows(w_in, rows, len(rows), work)
+    return loss
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
@@ -66,7 +90,7 @@ def test_sg_pair_matches_numpy(rng):
     ref_in, ref_out = w_in.copy(), w_out.copy()
     step, ref_loss = ref_ns(ref_in[2].copy(), ref_out, targets, 0.1)
     ref_in[2] += step
-    loss = kernels.sg_pair(w_in, w_out, 2, targets, 0.1, np.zeros(D), EMPTY, EMPTY)
+    loss = sg_pair(w_in, w_out, 2, targets, 0.1, np.zeros(D), EMPTY, EMPTY)
     np.testing.assert_allclose(w_in, ref_in, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
@@ -82,8 +106,7 @@ def test_cbow_update_matches_numpy(rng):
     step, ref_loss = ref_ns(ref_in[context].mean(axis=0), ref_out, targets, 0.05)
     for c in context:
         ref_in[c] += step
-    loss = kernels.cbow_update(w_in, w_out, ids, 0, 2, 5, targets, 0.05, np.zeros((1, D)), np.zeros(D),
-                               EMPTY, EMPTY)
+    loss = cbow_update(w_in, w_out, ids, 0, 2, 5, targets, 0.05)
     np.testing.assert_allclose(w_in, ref_in, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
@@ -95,7 +118,7 @@ def test_ns_update_is_a_gradient_step(rng):
     w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V, D))
     targets = np.array([2, 0, 4, 5], np.int32)
     before_in, before_out = w_in.copy(), w_out.copy()
-    kernels.sg_pair(w_in, w_out, 1, targets, lr, np.zeros(D), EMPTY, EMPTY)
+    sg_pair(w_in, w_out, 1, targets, lr, np.zeros(D), EMPTY, EMPTY)
     l1, wo = before_in[1].copy(), before_out.copy()
     assert_grad(lambda: loss_of(l1, wo, targets), l1, (before_in[1] - w_in[1]) / lr, name="input vector")
     assert_grad(lambda: loss_of(l1, wo, targets), wo, (before_out - w_out) / lr, name="output weights")
@@ -107,7 +130,7 @@ def test_cbow_step_is_context_size_times_the_gradient(rng):
     ids = np.array([0, 3, 5], np.int32)
     targets = np.array([1, 2, 4], np.int32)
     before_in, before_out = w_in.copy(), w_out.copy()
-    kernels.cbow_update(w_in, w_out, ids, 0, -1, 3, targets, lr, np.zeros((1, D)), np.zeros(D), EMPTY, EMPTY)
+    cbow_update(w_in, w_out, ids, 0, -1, 3, targets, lr)
     rows, wo = before_in[[0, 3, 5]].copy(), before_out.copy()
     f = lambda: loss_of(rows.mean(axis=0), wo, targets)  # noqa: E731
     assert_grad(f, rows, (before_in[[0, 3, 5]] - w_in[[0, 3, 5]]) / lr / 3, name="context vectors")
@@ -146,7 +169,7 @@ def test_sigmoid_tables_are_word2vec_lookup(rng):
         work += g * ref_out[t]
         ref_out[t] += g * w_in[5]
     b_in, b_out = w_in.copy(), w_out.copy()
-    got = kernels.sg_pair(b_in, b_out, 5, targets, lr, np.zeros(D), sig, logsig)
+    got = sg_pair(b_in, b_out, 5, targets, lr, np.zeros(D), sig, logsig)
     np.testing.assert_allclose(b_in[5], w_in[5] + work, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(b_out, ref_out, rtol=1e-12, atol=1e-14)
     assert got == pytest.approx(loss, rel=1e-12)
@@ -171,7 +194,8 @@ def test_zero_learning_rate_changes_nothing(rng):
     keep, (ap, ai) = keep_thresholds(np.arange(V, 0, -1), 1e-3), noise_table(np.arange(V, 0, -1))
     state = np.array([99], np.uint64)
     kernels.train_batch_sg(words, w_in, w_out, keep, ap, ai, 3, 0.0, state, np.empty(200, np.int32),
-                           np.empty(4, np.int32), np.zeros(D), EMPTY, EMPTY)
+                           np.empty(4, np.int32), np.zeros(D), EMPTY, EMPTY, *NO_HS, *NO_SUB,
+                           np.empty(1, np.int32), np.zeros((1, D)), np.zeros((0, D)), np.zeros(0, np.uint8), E32, E32)
     np.testing.assert_array_equal(w_in, before[0])
     np.testing.assert_array_equal(w_out, before[1])
 
@@ -211,47 +235,231 @@ def _targets(s, word, K, ap, ai):
     return s, np.array(targets)
 
 
-@pytest.mark.parametrize("arch", ["sg", "cbow"])
-def test_batch_kernel_matches_python_reference(rng, arch):
+def ref_hs(l1, w_out, points, codes, lr, acc=None, slot=None):
+    """One hierarchical-softmax update in numpy: returns (input step, loss); w_out changed in place, except
+    the steps of nodes with slot[node] >= 0 (the top of the tree), which go to acc[slot] when acc is given."""
+    work = np.zeros_like(l1)
+    loss = 0.0
+    for k, (node, code) in enumerate(zip(points, codes)):
+        label = 1.0 - code
+        p = sigmoid(float(l1 @ w_out[node]))
+        loss += -math.log(p) if label else -math.log(1 - p)
+        g = (label - p) * lr
+        work += g * w_out[node]
+        if acc is None or slot[node] < 0:
+            w_out[node] += g * l1
+        else:
+            acc[slot[node]] += g * l1
+    return work, loss
+
+
+@pytest.mark.parametrize("arch, loss_kind, sub", [
+    ("sg", "ns", False), ("cbow", "ns", False), ("sg", "hs", False), ("cbow", "hs", False),
+    ("sg", "ns", True), ("cbow", "hs", True),
+])
+def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
     words, w_in, w_out, keep, ap, ai = _batch_inputs(rng)
+    V, D = w_in.shape
     K, window, lr, seed = 3, 3, 0.05, 0x1234567
+    counts = np.arange(V, 0, -1) * 7
+    hs = huffman(counts) if loss_kind == "hs" else NO_HS
+    # the top 2 levels (3 nodes) take summed steps, the others step at once
+    slot, hot = hot_slots(hs[0], hs[2], V - 1, 2) if loss_kind == "hs" else (E32, E32)
+    assert loss_kind == "ns" or (len(hot) == 3 and np.diff(hs[0]).max() > 2)
+    acc = np.zeros((len(hot), D))
+    if loss_kind == "hs":
+        w_out = rng.normal(size=(V - 1, D)) * 0.3
+    if sub:
+        # each word: its own row and two of 5 buckets (rows V..V+4), one bucket shared by several words
+        buckets = np.array([[V + i % 5, V + (i * 3 + 1) % 5] for i in range(V)])
+        sub_off = np.arange(0, 3 * V + 1, 3).astype(np.int64)
+        sub_ids = np.concatenate([[i, *buckets[i]] for i in range(V)]).astype(np.int32)
+        w_in = np.concatenate([w_in, rng.normal(size=(5, D)) * 0.3])
+        rows_of = {i: [i, *buckets[i]] for i in range(V)}
+    else:
+        sub_off, sub_ids = NO_SUB
+        rows_of = {i: [i] for i in range(V)}
     ref_in, ref_out = w_in.copy(), w_out.copy()
-    s, ref_loss, ref_pred, i = seed, 0.0, 0, 0
+
+    def ref_predict(l1, word, s, acc=None):
+        if loss_kind == "hs":
+            lo, hi = hs[0][word], hs[0][word + 1]
+            step, loss = ref_hs(l1, ref_out, hs[2][lo:hi], hs[1][lo:hi], lr, acc, slot)
+            return step, loss, hi - lo, s
+        s, targets = _targets(s, word, K, ap, ai)
+        step, loss = ref_ns(l1, ref_out, targets, lr)
+        return step, loss, K + 1, s
+
+    s, ref_loss, ref_pred, i, since = seed, 0.0, 0, 0, 0
     while i < len(words):
         sent, i, s = _sentence(words, i, keep, s)
         n = len(sent)
         for pos in range(n):
             s = xs(s)
             lo, hi = _window(s, window, pos, n)
-            if arch == "sg":
+            if arch == "sg" and not sub:
+                # with hs, the hot nodes take the window's summed steps at its end
                 for j in range(lo, hi):
                     if j == pos:
                         continue
-                    s, targets = _targets(s, sent[pos], K, ap, ai)
-                    step, loss = ref_ns(ref_in[sent[j]].copy(), ref_out, targets, lr)
+                    step, loss, k, s = ref_predict(ref_in[sent[j]].copy(), sent[pos], s, acc)
                     ref_in[sent[j]] += step
-                    ref_loss, ref_pred = ref_loss + loss, ref_pred + K + 1
-            elif hi - lo > 1:
-                s, targets = _targets(s, sent[pos], K, ap, ai)
-                context = [sent[j] for j in range(lo, hi) if j != pos]
-                step, loss = ref_ns(ref_in[context].mean(axis=0), ref_out, targets, lr)
-                for c in context:
-                    ref_in[c] += step
-                ref_loss, ref_pred = ref_loss + loss, ref_pred + K + 1
+                    ref_loss, ref_pred = ref_loss + loss, ref_pred + k
+                ref_out[hot] += acc
+                acc[:] = 0
+            elif arch == "sg" and hi - lo > 1:
+                rows = rows_of[sent[pos]]
+                hidden, total = ref_in[rows].mean(axis=0), np.zeros(D)
+                for j in range(lo, hi):
+                    if j == pos:
+                        continue
+                    step, loss, k, s = ref_predict(hidden, sent[j], s)
+                    total += step
+                    ref_loss, ref_pred = ref_loss + loss, ref_pred + k
+                for r in rows:
+                    ref_in[r] += total
+            elif arch == "cbow" and hi - lo > 1:
+                rows = [r for j in range(lo, hi) if j != pos for r in rows_of[sent[j]]]
+                step, loss, k, s = ref_predict(ref_in[rows].mean(axis=0), sent[pos], s, acc)
+                for r in rows:
+                    ref_in[r] += step
+                ref_loss, ref_pred = ref_loss + loss, ref_pred + k
+                since += 1
+                if since == kernels.HS_FLUSH:
+                    ref_out[hot] += acc
+                    acc[:] = 0
+                    since = 0
+    if arch == "cbow":
+        ref_out[hot] += acc
     state = np.array([seed], np.uint64)
-    scratch = (np.empty(len(words), np.int32), np.empty(K + 1, np.int32), np.zeros(w_in.shape[1]))
-    if arch == "sg":
-        loss, pred, read = kernels.train_batch_sg(words, w_in, w_out, keep, ap, ai, window, lr, state, *scratch,
-                                                  EMPTY, EMPTY)
-    else:
-        loss, pred, read = kernels.train_batch_cbow(words, w_in, w_out, keep, ap, ai, window, lr, state,
-                                                    *scratch, np.zeros((1, w_in.shape[1])), EMPTY, EMPTY)
+    scratch = (np.empty(len(words), np.int32), np.empty(K + 1, np.int32), np.zeros(D))
+    kernel = kernels.train_batch_sg if arch == "sg" else kernels.train_batch_cbow
+    loss, pred, read = kernel(words, w_in, w_out, keep, ap, ai, window, lr, state, *scratch, EMPTY, EMPTY,
+                              *hs, sub_off, sub_ids, np.empty(2 * window * 3, np.int32), np.zeros((1, D)),
+                              np.zeros((len(hot), D)), np.zeros(len(hot), np.uint8), slot, hot)
     assert read == int(np.count_nonzero(words >= 0))
     assert pred == ref_pred > 0
     assert loss == pytest.approx(ref_loss, rel=1e-10)
     np.testing.assert_allclose(w_in, ref_in, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-10, atol=1e-12)
     assert int(state[0]) == s
+
+
+def test_hs_update_matches_numpy_and_is_a_gradient_step(rng):
+    V, D, lr = 9, 5, 1e-3
+    off, codes, points = huffman(rng.integers(1, 100, V))
+    w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V - 1, D))
+    word = 4
+    lo, hi = off[word], off[word + 1]
+    assert hi - lo >= 2
+    ref_out = w_out.copy()
+    step, ref_loss = ref_hs(w_in[2].copy(), ref_out, points[lo:hi], codes[lo:hi], lr)
+    before_in, before_out = w_in.copy(), w_out.copy()
+    work = np.zeros(D)
+    loss = kernels.hs_update(w_in, 2, w_out, points, codes, lo, hi, lr, work, EMPTY, EMPTY, np.zeros((0, D)), np.zeros(0, np.uint8), E32)
+    np.testing.assert_allclose(work, step, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    # with distinct nodes on a path the update is exactly -lr times the gradient of the path's loss
+    l1, wo = before_in[2].copy(), before_out.copy()
+    sign = 1 - 2 * codes[lo:hi].astype(float)
+
+    def path_loss():
+        f = wo[points[lo:hi]] @ l1
+        return float(np.sum(np.log1p(np.exp(-sign * f))))
+
+    assert_grad(path_loss, l1, -work / lr, name="input vector")
+    assert_grad(path_loss, wo, (before_out - w_out) / lr, name="node weights")
+
+
+def test_hs_lookup_skips_saturated_nodes_as_word2vec(rng):
+    V, D, lr = 12, 6, 0.1
+    off, codes, points = huffman(np.arange(V, 0, -1) ** 2)
+    word = V - 1  # the rarest word: the longest path
+    lo, hi = off[word], off[word + 1]
+    w_in, w_out = rng.normal(size=(V, D)) * 1.5, rng.normal(size=(V - 1, D)) * 2.5
+    f = w_out[points[lo:hi]] @ w_in[0]
+    assert np.any(np.abs(f) >= 6) and np.any(np.abs(f) < 6)
+    sig, logsig = kernels.sigmoid_tables()
+    ref_out, work = w_out.copy(), np.zeros(D)
+    for node, code in zip(points[lo:hi], codes[lo:hi]):
+        x = float(w_in[0] @ ref_out[node])
+        if abs(x) >= 6:
+            continue  # word2vec.c: if (f <= -MAX_EXP) continue; else if (f >= MAX_EXP) continue;
+        g = (1 - code - w2v_sigmoid(x)) * lr
+        work += g * ref_out[node]
+        ref_out[node] += g * w_in[0]
+    got = np.zeros(D)
+    kernels.hs_update(w_in, 0, w_out, points, codes, lo, hi, lr, got, sig, logsig, np.zeros((0, D)), np.zeros(0, np.uint8), E32)
+    np.testing.assert_allclose(got, work, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
+
+
+def word2vec_huffman(counts):
+    """word2vec.c's CreateBinaryTree, line for line (counts sorted most frequent first)."""
+    V = len(counts)
+    count = list(counts) + [10**15] * (V - 1)
+    binary, parent = [0] * (2 * V), [0] * (2 * V)
+    pos1, pos2 = V - 1, V
+    for a in range(V - 1):
+        mins = []
+        for _ in range(2):
+            if pos1 >= 0 and count[pos1] < count[pos2]:
+                mins.append(pos1)
+                pos1 -= 1
+            else:
+                mins.append(pos2)
+                pos2 += 1
+        count[V + a] = count[mins[0]] + count[mins[1]]
+        parent[mins[0]] = parent[mins[1]] = V + a
+        binary[mins[1]] = 1
+    out = []
+    for a in range(V):
+        code, point, b = [], [], a
+        while True:
+            code.append(binary[b])
+            point.append(b)
+            b = parent[b]
+            if b == V * 2 - 2:
+                break
+        n = len(code)
+        vcode, vpoint = [0] * n, [0] * (n + 1)
+        vpoint[0] = V - 2
+        for k in range(n):
+            vcode[n - k - 1] = code[k]
+            vpoint[n - k] = point[k] - V
+        out.append((vcode, vpoint[:n]))
+    return out
+
+
+@pytest.mark.parametrize("counts", [[5, 3], [9, 9, 9, 9], [100, 40, 40, 12, 7, 7, 3, 1, 1, 1, 1],
+                                    list(np.random.default_rng(3).zipf(1.3, 300).clip(1, 10**6))])
+def test_huffman_tree_is_word2vec_tree(counts):
+    counts = sorted(counts, reverse=True)
+    off, codes, points = huffman(np.array(counts))
+    want = word2vec_huffman(counts)
+    for w, (code, point) in enumerate(want):
+        assert codes[off[w]:off[w + 1]].tolist() == code
+        assert points[off[w]:off[w + 1]].tolist() == point
+    V = len(counts)
+    assert points.min() >= 0 and points.max() == V - 2  # inner nodes, the root first on every path
+    assert all(points[off[w]] == V - 2 for w in range(V))
+    paths = {tuple(codes[off[w]:off[w + 1]]) for w in range(V)}
+    assert len(paths) == V
+    assert sum(2.0 ** -(off[w + 1] - off[w]) for w in range(V)) == pytest.approx(1.0)  # a full binary tree
+    lengths = np.diff(off)
+    assert all(lengths[i] <= lengths[j] for i in range(V) for j in range(V) if counts[i] > counts[j])
+
+
+def test_huffman_of_one_word_and_unsorted_counts():
+    off, codes, points = huffman(np.array([7]))
+    assert off.tolist() == [0, 1] and points.tolist() == [0]
+    counts = np.array([3, 50, 1, 20])
+    off, codes, points = huffman(counts)
+    s_off, s_codes, s_points = huffman(np.sort(counts)[::-1])
+    order = np.argsort(-counts, kind="stable")
+    for rank, w in enumerate(order):
+        assert codes[off[w]:off[w + 1]].tolist() == s_codes[s_off[rank]:s_off[rank + 1]].tolist()
 
 
 def test_alias_sampling_follows_counts_to_the_three_quarters():

@@ -19,6 +19,7 @@ from rnntools import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "vocab": ("rnntools.cli.vocab", "vocab"),
     "bow": ("rnntools.cli.bow", "bow"),
+    "phrases": ("rnntools.cli.phrases", "phrases"),
     "w2v-train": ("rnntools.cli.w2v_train", "w2v_train"),
     "neighbors": ("rnntools.cli.neighbors", "neighbors"),
     "export": ("rnntools.cli.interop", "export"),
@@ -32,7 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 SHORT_HELP = {
     "vocab": "Count tokens into a vocabulary (JSONL).",
     "bow": "One-hot ids, bag of words, binary or tf-idf vectors per line.",
-    "w2v-train": "Learn word vectors (skip-gram or CBOW, negative sampling).",
+    "phrases": "Join frequent word pairs (new_york) before w2v-train, as word2phrase.",
+    "w2v-train": "Learn word vectors (skip-gram or CBOW; negative sampling or hierarchical softmax; subwords).",
     "neighbors": "Nearest words and analogies from a vectors file.",
     "export": "Write vectors in word2vec text or binary format.",
     "import": "Read word2vec text or binary vectors into a vectors file.",

@@ -1,4 +1,4 @@
-"""Numba kernels for word2vec with negative sampling: one update, and one batch of corpus words.
+"""Numba kernels for word2vec: negative sampling or hierarchical softmax, plain or subword inputs.
 
 Nothing here knows files, vocabularies or logging: int32 ids and float arrays in, arrays updated in
 place, a loss out. The kernels are dtype-generic: float32 for training, float64 for the reference and
@@ -7,6 +7,15 @@ gradient tests.
 Shapes: V vocabulary size, D vector size, K negatives, N words in a batch.
     w_in:  (V, D)  input vectors (the word vectors users get)        word2vec's syn0
     w_out: (V, D)  output weights of the negative-sampling classifier word2vec's syn1neg
+           (V-1, D) with hierarchical softmax: one row per inner node of the Huffman tree (syn1)
+    Subword models (fastText): w_in is (V + B, D), the words' own rows then B hashed n-gram buckets.
+
+Optional parts come in as arrays that are empty when unused (numba compiles one kernel for all of them):
+    hs_off (V+1,) int64, hs_codes (L,) uint8, hs_points (L,) int32: word w's Huffman path is
+        hs_points[hs_off[w]:hs_off[w+1]] (inner nodes from the root) with the branches taken, hs_codes;
+        empty hs_off means negative sampling.
+    sub_off (V+1,) int64, sub_ids (S,) int32: word w's input rows are sub_ids[sub_off[w]:sub_off[w+1]]
+        (its own row and its n-gram buckets); empty sub_off means one row per word, row w.
 
 The helpers are ``inline="always"`` (inlined into the batch kernels at numba's IR level): calls between
 jitted functions that pass arrays touch the arrays' shared reference counts; in a quick test, two threads
@@ -58,6 +67,9 @@ def draw_negative(s, alias_prob, alias_idx):
         return np.int64(col)
     return np.int64(alias_idx[col])
 
+
+HS_SHARED_DEPTH = 6  # hierarchical softmax: the tree's top levels (<= 63 nodes), whose steps are summed
+HS_FLUSH = 8  # CBOW with hs: predictions between writes of the summed steps
 
 TABLE_MAX = 6.0  # word2vec.c's MAX_EXP: beyond +-6 the sigmoid saturates to 1 or 0 (|error| < 2.5e-3)
 TABLE_SIZE = 996  # bins of 1/83: word2vec.c's lookup, see sigmoid_tables
@@ -140,6 +152,127 @@ def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
+def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc, touched, slot):
+    """Hierarchical-softmax update of ``src[row]`` along one word's Huffman path; returns the loss.
+
+    points[lo:hi]: the inner nodes (rows of w_out) from the root down; codes[lo:hi]: the branch taken at
+    each (word2vec's convention: the node's label is 1 - code). work += lr * -dL/dsrc[row]; the nodes'
+    rows are updated in place, one after another, as ns_update does.
+    Loss: sum over the path of -log sigmoid((1 - 2 code) src[row].w_out[node]).
+    With the lookup tables, a node whose |dot| is beyond TABLE_MAX gets no update (word2vec.c and gensim
+    ``continue`` there: the prediction is already saturated); with empty tables the math is exact.
+    acc: (R, D), possibly empty, touched: (R,) uint8, slot: (rows of w_out,) int32: the steps of a node
+    with slot[node] = a >= 0 (the top HS_SHARED_DEPTH levels of the tree) are added to acc[a] instead of
+    w_out and flagged in touched; flush_hot writes them later. Empty acc: every node steps at once.
+    """
+    defer = acc.shape[0] > 0
+    D = src.shape[1]
+    T = sig.shape[0]
+    scale = T / (2.0 * TABLE_MAX)
+    loss = 0.0
+    for k in range(lo, hi):
+        t = points[k]
+        label = 1.0 - codes[k]
+        f = work.dtype.type(0)
+        for d in range(D):
+            f += src[row, d] * w_out[t, d]
+        x = float(f)
+        if T == 0:
+            x = min(max(x, -MAX_F), MAX_F)
+            q = 1.0 / (1.0 + math.exp(-x))
+            loss += math.log1p(math.exp(-x if label > 0.5 else x))
+        elif x >= TABLE_MAX:
+            if label < 0.5:
+                loss += x
+            continue
+        elif x <= -TABLE_MAX:
+            if label > 0.5:
+                loss -= x
+            continue
+        else:
+            i = int((x + TABLE_MAX) * scale)
+            q = sig[i]
+            loss += logsig[i] if label > 0.5 else logsig[T + i]
+        g = work.dtype.type((label - q) * lr)
+        a = slot[t] if defer else -1
+        if a >= 0:
+            touched[a] = 1
+            for d in range(D):
+                work[d] += g * w_out[t, d]
+                acc[a, d] += g * src[row, d]
+        else:
+            for d in range(D):
+                work[d] += g * w_out[t, d]
+                w_out[t, d] += g * src[row, d]
+    return loss
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
+def predict(src, row, w_out, word, lr, work, sig, logsig, s, targets, alias_prob, alias_idx, hs_off, hs_codes,
+            hs_points, acc, touched, slot):
+    """``src[row]`` predicts ``word`` by negative sampling (noise words drawn here) or, when hs_off is not
+    empty, along its Huffman path (acc: see hs_update); returns (loss, predictions made, new random state)."""
+    if hs_off.shape[0] > 0:
+        lo, hi = hs_off[word], hs_off[word + 1]
+        return (hs_update(src, row, w_out, hs_points, hs_codes, lo, hi, lr, work, sig, logsig, acc, touched, slot),
+                np.int64(hi - lo), s)
+    s = fill_targets(s, word, targets, alias_prob, alias_idx)
+    return ns_update(src, row, w_out, targets, lr, work, sig, logsig), np.int64(targets.shape[0]), s
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
+def flush_hot(w_out, acc, touched, hot_nodes):
+    """Write the summed steps of the top nodes (see hs_update) and clear them; hot_nodes: (R,) int32,
+    the node of each slot."""
+    R, D = acc.shape
+    for a in range(R):
+        if touched[a]:
+            touched[a] = 0
+            t = hot_nodes[a]
+            for d in range(D):
+                w_out[t, d] += acc[a, d]
+                acc[a, d] = 0
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
+def mean_rows(w_in, rows, n, hidden, work):
+    """hidden[0] = mean of w_in[rows[:n]]; work zeroed."""
+    D = w_in.shape[1]
+    for d in range(D):
+        hidden[0, d] = 0
+        work[d] = 0
+    for j in range(n):
+        w = rows[j]
+        for d in range(D):
+            hidden[0, d] += w_in[w, d]
+    inv = hidden.dtype.type(1.0 / n)
+    for d in range(D):
+        hidden[0, d] *= inv
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
+def add_rows(w_in, rows, n, work):
+    """w_in[rows[:n]] += work, each row the whole step (word2vec's CBOW and fastText do not divide it)."""
+    D = w_in.shape[1]
+    for j in range(n):
+        w = rows[j]
+        for d in range(D):
+            w_in[w, d] += work[d]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gather_rows(word, sub_off, sub_ids, rows, n):
+    """Append word's input rows (itself, or its subword rows) to rows[n:]; returns the new count."""
+    if sub_off.shape[0] == 0:
+        rows[n] = word
+        return n + 1
+    for k in range(sub_off[word], sub_off[word + 1]):
+        rows[n] = sub_ids[k]
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
 def sg_pair(w_in, w_out, context, targets, lr, work, sig, logsig):
     """One skip-gram update: the input vector of ``context`` predicts targets; returns the loss."""
     D = w_in.shape[1]
@@ -148,39 +281,6 @@ def sg_pair(w_in, w_out, context, targets, lr, work, sig, logsig):
     loss = ns_update(w_in, context, w_out, targets, lr, work, sig, logsig)
     for d in range(D):
         w_in[context, d] += work[d]
-    return loss
-
-
-@njit(cache=True, nogil=True, inline="always", fastmath=True)
-def cbow_update(w_in, w_out, ids, lo, pos, hi, targets, lr, neu1, work, sig, logsig):
-    """One CBOW update: the mean of the input vectors of ids[lo:hi] except ids[pos] (pos outside
-    lo..hi-1: none left out) predicts targets; returns the loss. neu1: (1, D) and work: (D,) scratch.
-
-    As word2vec and gensim (cbow_mean=1) do, the input step for the mean is added to every context row
-    undivided: each row moves by C times its own gradient, C the context size.
-    """
-    D = w_in.shape[1]
-    for d in range(D):
-        neu1[0, d] = 0
-        work[d] = 0
-    C = 0
-    for j in range(lo, hi):
-        if j == pos:
-            continue
-        C += 1
-        w = ids[j]
-        for d in range(D):
-            neu1[0, d] += w_in[w, d]
-    inv = neu1.dtype.type(1.0 / C)
-    for d in range(D):
-        neu1[0, d] *= inv
-    loss = ns_update(neu1, 0, w_out, targets, lr, work, sig, logsig)
-    for j in range(lo, hi):
-        if j == pos:
-            continue
-        w = ids[j]
-        for d in range(D):
-            w_in[w, d] += work[d]
     return loss
 
 
@@ -222,15 +322,24 @@ def reduced_window(s, window, pos, n):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
-                   sig, logsig):
-    """Skip-gram with negative sampling over a batch of sentences; returns (loss sum, predictions, words).
+                   sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden, acc, touched, slot,
+                   hot_nodes):
+    """Skip-gram over a batch of sentences; returns (loss sum, predictions, words).
 
     words: (N,) int32 ids, -1 between sentences; keep: (V,) uint64 subsampling thresholds (2**32: always);
     alias_prob/alias_idx: the noise distribution (see draw_negative); window: the maximum window (each
     position draws its own, see reduced_window); buf: (N,) int32 scratch; targets: (K+1,) int32 scratch
-    (K negatives); work: (D,) scratch; state: (1,) uint64; sig, logsig: see ns_update.
-    Each (centre, context) pair trains the context word's input vector to predict the centre word
-    (word2vec's and gensim's order). ``words`` counts the corpus words read, before subsampling.
+    (K negatives); work: (D,) scratch; state: (1,) uint64; sig, logsig: see ns_update; hs_*, sub_*: see
+    the module docstring; rows: (max subword rows,) int32 scratch; hidden: (1, D) scratch; with
+    hierarchical softmax, slot: (V-1,) int32, the acc row of each node at the top HS_SHARED_DEPTH levels
+    of the tree, else -1; hot_nodes: (R,) int32 the node of each acc row; acc: (R, D) and touched: (R,)
+    uint8, zeros. Without: all four empty.
+    Plain: each (centre, context) pair trains the context word's input vector to predict the centre word
+    (word2vec's and gensim's order); with hierarchical softmax the centre's path nodes take their steps
+    once per window (summed), not after each context word. Subword: the mean of the centre word's rows predicts each context
+    word (fastText's order: the n-grams of the word in hand describe it), and the summed step is added
+    to those rows once per centre (the mean is computed once, not once per pair).
+    ``words`` counts the corpus words read, before subsampling.
     Random draws, in order: one per word (subsampling) for the sentence; then per position one for the
     window and, per context word, one per negative.
     """
@@ -240,27 +349,62 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     predictions = 0
     read = 0
     start = 0
+    subword = sub_off.shape[0] > 0
+    hs = hs_off.shape[0] > 0
+    no_acc = acc[:0]
     while start < N:
         n, start, s, r = subsample_sentence(words, start, keep, s, buf)
         read += r
         for pos in range(n):
             s = xorshift(s)
             lo, hi = reduced_window(s, window, pos, n)
+            if subword:
+                if hi - lo <= 1:
+                    continue
+                m = gather_rows(buf[pos], sub_off, sub_ids, rows, 0)
+                mean_rows(w_in, rows, m, hidden, work)
+                for j in range(lo, hi):
+                    if j == pos:
+                        continue
+                    l_, k_, s = predict(hidden, 0, w_out, buf[j], lr, work, sig, logsig, s, targets, alias_prob,
+                                        alias_idx, hs_off, hs_codes, hs_points, no_acc, touched, slot)
+                    loss += l_
+                    predictions += k_
+                add_rows(w_in, rows, m, work)
+                continue
+            D = w_in.shape[1]
             for j in range(lo, hi):
                 if j == pos:
                     continue
-                s = fill_targets(s, buf[pos], targets, alias_prob, alias_idx)
-                loss += sg_pair(w_in, w_out, buf[j], targets, lr, work, sig, logsig)
-                predictions += targets.shape[0]
+                c = buf[j]
+                for d in range(D):
+                    work[d] = 0
+                l_, k_, s = predict(w_in, c, w_out, buf[pos], lr, work, sig, logsig, s, targets, alias_prob,
+                                    alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot)
+                for d in range(D):
+                    w_in[c, d] += work[d]
+                loss += l_
+                predictions += k_
+            if hs:
+                # every context word of this window predicts the same path (the centre's), and its top
+                # nodes are on most paths: every prediction of every thread writes them and the threads
+                # fight over their cache lines. Their steps are summed over the window and written once;
+                # the deeper nodes, specific to the word, step at once as in word2vec (deferring those too
+                # cost about two points of analogy accuracy).
+                flush_hot(w_out, acc, touched, hot_nodes)
     state[0] = s
     return loss, predictions, read
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
-                     neu1, sig, logsig):
-    """CBOW (context mean) with negative sampling over a batch of sentences; returns
-    (loss sum, predictions, words). Arguments as train_batch_sg, plus neu1: (1, D) scratch.
+                     sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden, acc, touched, slot,
+                     hot_nodes):
+    """CBOW (context mean) over a batch of sentences; returns (loss sum, predictions, words).
+    Arguments as train_batch_sg; rows: (2 * window * max rows per word,) int32 scratch. The mean is over
+    the context words' rows (with subwords: all their n-gram rows, as fastText); each row gets the whole
+    step, as word2vec and gensim (cbow_mean=1) do. With hierarchical softmax the most visited nodes take
+    their summed steps every HS_FLUSH positions (see train_batch_sg for why).
     Random draws: per sentence as skip-gram; per position one for the window, then one per negative."""
     s = state[0]
     N = words.shape[0]
@@ -268,6 +412,7 @@ def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr
     predictions = 0
     read = 0
     start = 0
+    since = 0
     while start < N:
         n, start, s, r = subsample_sentence(words, start, keep, s, buf)
         read += r
@@ -276,8 +421,20 @@ def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr
             lo, hi = reduced_window(s, window, pos, n)
             if hi - lo <= 1:
                 continue
-            s = fill_targets(s, buf[pos], targets, alias_prob, alias_idx)
-            loss += cbow_update(w_in, w_out, buf, lo, pos, hi, targets, lr, neu1, work, sig, logsig)
-            predictions += targets.shape[0]
+            m = 0
+            for j in range(lo, hi):
+                if j != pos:
+                    m = gather_rows(buf[j], sub_off, sub_ids, rows, m)
+            mean_rows(w_in, rows, m, hidden, work)
+            l_, k_, s = predict(hidden, 0, w_out, buf[pos], lr, work, sig, logsig, s, targets, alias_prob,
+                                alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot)
+            add_rows(w_in, rows, m, work)
+            loss += l_
+            predictions += k_
+            since += 1
+            if since == HS_FLUSH:
+                flush_hot(w_out, acc, touched, hot_nodes)
+                since = 0
+    flush_hot(w_out, acc, touched, hot_nodes)
     state[0] = s
     return loss, predictions, read

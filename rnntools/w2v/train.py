@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import threading
 import time
@@ -57,6 +58,9 @@ class Params:
     threads: int | None = None
     seed: int = 1
     lowercase: bool = True
+    loss: str = "ns"  # "ns" negative sampling, "hs" hierarchical softmax
+    subword: tuple[int, int] | None = None  # (MIN, MAX) character n-gram lengths, fastText-style
+    buckets: int | None = None  # n-gram hash buckets (None: subword.default_buckets)
     batch_words: int = BATCH_WORDS
 
     def resolved(self) -> Params:
@@ -69,6 +73,15 @@ class Params:
             raise UsageError(f"unknown architecture {p.arch!r}; use sg or cbow")
         if p.min_alpha > p.alpha:
             raise UsageError(f"--min-alpha {p.min_alpha} is above --alpha {p.alpha}")
+        if p.loss not in ("ns", "hs"):
+            raise UsageError(f"unknown loss {p.loss!r}; use ns or hs")
+        for name in ("sample", "alpha", "min_alpha"):
+            if not math.isfinite(getattr(p, name)):
+                raise UsageError(f"--{name.replace('_', '-')} must be a finite number, not {getattr(p, name)}")
+        if p.subword is not None:
+            p.subword = (int(p.subword[0]), int(p.subword[1]))
+            if not 1 <= p.subword[0] <= p.subword[1]:
+                raise UsageError(f"--subword {p.subword[0]}-{p.subword[1]}: expected MIN-MAX with 1 <= MIN <= MAX")
         return p
 
 
@@ -227,17 +240,157 @@ def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     return np.round(prob * 2.0**32).astype(np.uint64)
 
 
+def huffman(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """word2vec.c's Huffman tree over word counts, as the kernels read it: (offsets (V+1,) int64,
+    codes (L,) uint8, points (L,) int32); word w's path from the root is points[offsets[w]:offsets[w+1]]
+    (inner nodes 0..V-2, the root is V-2) with the branch taken at each, codes (1: the second-smaller child).
+
+    Frequent words get short paths, so the average prediction costs about log2 of the perplexity of the
+    unigram distribution rather than log2(V). Built as word2vec.c does (two pointers over counts sorted
+    most frequent first, no heap): ties go the same way, so the same counts give word2vec.c's tree.
+    A one-word vocabulary gets a one-node path (the model is then a bias, but training does not break).
+    """
+    counts = np.asarray(counts, np.int64)
+    V = len(counts)
+    if V == 1:
+        return np.array([0, 1], np.int64), np.zeros(1, np.uint8), np.zeros(1, np.int32)
+    order = np.argsort(-counts, kind="stable")  # the vocabulary is already sorted; this makes sure
+    count = np.concatenate([counts[order], np.full(V - 1, 10**15, np.int64)]).tolist()
+    parent = [0] * (2 * V - 1)
+    binary = [0] * (2 * V - 1)
+    pos1, pos2 = V - 1, V
+    for a in range(V - 1):
+        mins = []
+        for _ in range(2):
+            if pos1 >= 0 and count[pos1] < count[pos2]:
+                mins.append(pos1)
+                pos1 -= 1
+            else:
+                mins.append(pos2)
+                pos2 += 1
+        count[V + a] = count[mins[0]] + count[mins[1]]
+        parent[mins[0]] = parent[mins[1]] = V + a
+        binary[mins[1]] = 1
+    parent_a, binary_a = np.array(parent, np.int64), np.array(binary, np.uint8)
+    root = 2 * V - 2
+    depth = np.zeros(2 * V - 1, np.int64)
+    for node in range(root - 1, -1, -1):  # parents come after their children
+        depth[node] = depth[parent_a[node]] + 1
+    lengths = np.empty(V, np.int64)
+    lengths[order] = depth[:V]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    codes = np.empty(offsets[-1], np.uint8)
+    points = np.empty(offsets[-1], np.int32)
+    # walk every word up to the root at once; step k fills position length - 1 - k of its path
+    cur = np.arange(V)
+    end = offsets[order] + depth[:V] - 1  # position of the leaf's own branch, per sorted word
+    k = 0
+    active = np.ones(V, bool)
+    while active.any():
+        at = end[active] - k
+        codes[at] = binary_a[cur[active]]
+        points[at] = parent_a[cur[active]] - V
+        cur[active] = parent_a[cur[active]]
+        k += 1
+        active &= cur != root
+    return offsets, codes, points
+
+
+def hot_slots(offsets: np.ndarray, points: np.ndarray, n_inner: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The inner nodes at the top ``depth`` levels of a Huffman tree (on most paths): (slot (n_inner,) int32,
+    the row of each in the kernels' accumulator or -1; nodes (R,) int32, the node of each row)."""
+    lengths = np.diff(offsets)
+    pos = np.arange(len(points)) - np.repeat(offsets[:-1], lengths)  # each entry's depth on its path
+    nodes = np.unique(points[pos < depth]).astype(np.int32)
+    slot = np.full(n_inner, -1, np.int32)
+    slot[nodes] = np.arange(len(nodes), dtype=np.int32)
+    return slot, nodes
+
+
 def seed_states(seed: int, n: int) -> list[np.ndarray]:
     """A nonzero (1,) uint64 xorshift state per thread, from numpy's SeedSequence."""
     raw = np.random.SeedSequence(seed).generate_state(n, np.uint64)
     return [np.array([s if s else np.uint64(0x9E3779B97F4A7C15)], np.uint64) for s in raw]
 
 
-def init_vectors(V: int, D: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """word2vec's initialisation: inputs uniform in [-0.5/D, 0.5/D), output weights zero."""
+def init_vectors(V: int, D: int, seed: int, out_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """word2vec's initialisation: inputs uniform in [-0.5/D, 0.5/D), output weights zero. V input rows
+    (words, then n-gram buckets), ``out_rows`` output rows (default V)."""
     rng = np.random.default_rng(seed)
-    w_in = (rng.random((V, D), dtype=np.float32) - np.float32(0.5)) / np.float32(D)
-    return w_in, np.zeros((V, D), np.float32)
+    w_in = np.empty((V, D), np.float32)
+    for a in range(0, V, 65536):  # in chunks: no float64 temporary the size of the matrix
+        b = min(V, a + 65536)
+        w_in[a:b] = (rng.random((b - a, D), dtype=np.float32) - np.float32(0.5)) / np.float32(D)
+    return w_in, np.zeros((V if out_rows is None else out_rows, D), np.float32)
+
+
+class Layout:
+    """How a vocabulary maps onto the matrices: Huffman paths (hs) and subword rows, as kernel arrays
+    (empty when unused), and the matrices' row counts."""
+
+    def __init__(self, vocab, p: Params):
+        from rnntools.w2v import subword
+
+        V = len(vocab)
+        empty64, empty8, empty32 = np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.int32)
+        if p.loss == "hs":
+            self.hs_off, self.hs_codes, self.hs_points = huffman(vocab.counts)
+            self.out_rows = max(V - 1, 1)
+            from rnntools.w2v.kernels import HS_SHARED_DEPTH
+
+            self.slot, self.hot_nodes = hot_slots(self.hs_off, self.hs_points, self.out_rows, HS_SHARED_DEPTH)
+        else:
+            self.hs_off, self.hs_codes, self.hs_points = empty64, empty8, empty32
+            self.out_rows = V
+            self.slot, self.hot_nodes = empty32, empty32
+        self.buckets = 0
+        self.sub_off, self.sub_ids = empty64, empty32
+        self.max_rows = 1
+        if p.subword is not None:
+            if p.buckets is None:
+                p.buckets = subword.default_buckets(vocab.tokens, *p.subword)
+            self.buckets = p.buckets
+            self.sub_off, self.sub_ids = subword.subword_table(vocab.tokens, *p.subword, p.buckets)
+            self.max_rows = int(np.diff(self.sub_off).max())
+        self.in_rows = V + self.buckets
+
+
+def _available_memory() -> int | None:
+    """Bytes this process could still allocate: MemAvailable, or less under an address-space limit."""
+    import resource
+
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            avail = soft - used if avail is None else min(avail, soft - used)
+    except (OSError, ValueError):  # pragma: no cover - not Linux
+        pass
+    return avail
+
+
+def _check_memory(p: Params, V: int, buckets: int, out_rows: int | None = None) -> None:
+    """Refuse sizes that cannot fit before allocating them, naming what to lower."""
+    out_rows = V if out_rows is None else out_rows
+    # input rows + output rows + the (V, D) vectors composed or copied when saving
+    need = 4 * p.dim * (V + buckets + out_rows + V)
+    avail = _available_memory()
+    if avail is None or need <= avail:
+        return
+    what = "--dim" + (", --buckets" if buckets else "") + (" or the vocabulary (--min-count, --max-vocab)"
+                                                            if V > 1 else "")
+    raise UsageError(f"--dim {p.dim} with {V:,} words{f' and {buckets:,} n-gram buckets' if buckets else ''} "
+                     f"needs about {_gib(need)} of memory and {_gib(avail)} is available; lower {what}")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
 
 
 # --- pass 2..: the training loop -----------------------------------------------------------------------
@@ -284,7 +437,14 @@ class _Feeder:
             return words, max(lr, self.p.min_alpha), self.epoch, n_words
 
 
-STRUCTURE = ("arch", "dim", "window", "negative", "sample", "lowercase", "min_count", "max_vocab")
+# options that decide the model's shape or how text becomes training data: fixed by a resumed file
+STRUCTURE = ("arch", "dim", "window", "negative", "sample", "lowercase", "min_count", "max_vocab", "loss",
+             "subword", "buckets")
+TRAINING = ("alpha", "min_alpha", "epochs")  # taken from a resumed file unless given again
+
+# w2v-train's words: rnntools.text's, plus underscores inside a word, so that the phrases `rnntools phrases`
+# joins (new_york) stay one token
+PHRASE_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*")
 
 
 def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | None = None,
@@ -300,17 +460,17 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     the vectors trained so far (with the output weights, so it can be resumed) when interrupted.
     """
     from rnntools.text import Vocab, tokenize_words
-    from rnntools.text.tokenize import WORD_RE
 
     p = params.resolved()
+    _check_memory(p, 1, 0)  # a --dim no machine could hold fails before reading the corpus
     state = _load_resume(resume, p, explicit, vocab_path) if resume else None
     given = Vocab.read(vocab_path) if vocab_path else None
     if given is not None:
         if given.level != "word":
             raise InputError("--vocab must be a word vocabulary (it has level 'char')", vocab_path)
         p.lowercase = given.lowercase
-    findall = WORD_RE.findall
-    # the same tokenizer as rnntools.text.tokenize_words, bound once for the hot loop
+    findall = PHRASE_WORD_RE.findall
+    # rnntools.text.tokenize_words plus phrase tokens, bound once for the hot loop
     tokenize = (lambda s: findall(s.lower())) if p.lowercase else findall
     assert tokenize("A b") == tokenize_words("A b", p.lowercase)
 
@@ -330,19 +490,26 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
         if log is not None:
             log.write("vocab", words=spool.words(), distinct=len(spool.index) - 1, vocab=len(vocab),
                       retained=train_words, seconds=round(t_read, 3))
+        layout = Layout(vocab, p)
+        _check_memory(p, len(vocab), layout.buckets, layout.out_rows)
         if state is not None:
-            w_in, w_out, start = state["w_in"], state["w_out"], state["start"]
+            w_in, w_out = state["w_in"], state["w_out"]
+            start = state["position"] / p.epochs
+            if w_in.shape[0] != layout.in_rows or w_out.shape[0] != layout.out_rows:
+                raise UsageError(f"{resume}: its arrays ({w_in.shape[0]} input rows, {w_out.shape[0]} output "
+                                 f"rows) do not match its settings ({layout.in_rows}, {layout.out_rows})")
         else:
-            w_in, w_out = init_vectors(len(vocab), p.dim, p.seed)
+            w_in, w_out = init_vectors(layout.in_rows, p.dim, p.seed, layout.out_rows)
             start = 0.0
-        summary = _run(spool, table, vocab, w_in, w_out, p, train_words, log, start)
+        summary = _run(spool, table, vocab, w_in, w_out, p, train_words, log, start, layout)
     finally:
         spool.close()
     summary["read_seconds"] = round(t_read, 3)
     summary["corpus_words"] = spool.words()
     if state is not None:
-        summary["resumed_from"] = {"file": resume, "progress": start, "training": state["training"]}
-    _save(output, vocab, w_in, p, summary, w_out if resumable or summary["interrupted"] else None)
+        summary["resumed_from"] = {"file": resume, "progress": start, "epochs_done": state["position"],
+                                   "training": state["training"]}
+    _save(output, vocab, w_in, p, summary, w_out if resumable or summary["interrupted"] else None, layout)
     if summary["interrupted"]:
         # said even when stderr is not a terminal: the user must know the file is a partial model
         console.warn(f"interrupted: saved the vectors after {summary['progress']:.0%} of training to {output}")
@@ -352,8 +519,30 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     return summary
 
 
+def _flag(name: str) -> str:
+    return "--keep-case" if name == "lowercase" else "--" + name.replace("_", "-")
+
+
+def _shown(name: str, value) -> str:
+    if name == "subword":
+        return "off" if value is None else f"{value[0]}-{value[1]}"
+    if name == "lowercase":
+        return "lowercase" if value else "kept case"
+    return str(value)
+
+
+def _norm(name: str, value):
+    return tuple(value) if name == "subword" and value is not None else value
+
+
 def _load_resume(path: str, p: Params, explicit: frozenset, vocab_path: str | None) -> dict:
-    """Vectors, output weights, vocabulary and schedule position of a file to resume; updates ``p``."""
+    """Vectors, output weights, vocabulary and schedule position of a file to resume; updates ``p``.
+
+    The one resume rule (docs/tasks.md): the saved structure wins, a structural option given with another
+    value is a usage error naming both, training options (alpha, min-alpha, epochs) may change and
+    otherwise keep their saved values; the position in the schedule (epochs done, and so the learning
+    rate) continues, never restarts.
+    """
     from rnntools.io import load_model
     from rnntools.text import Vocab
 
@@ -365,33 +554,42 @@ def _load_resume(path: str, p: Params, explicit: frozenset, vocab_path: str | No
                          "(interrupted runs always keep them)")
     saved, training = model.meta.get("hyperparameters", {}), model.meta.get("training", {})
     for name in STRUCTURE:
-        if name in explicit and getattr(p, name) != saved.get(name):
-            flag = "--keep-case" if name == "lowercase" else "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} differs from the resumed model's ({saved.get(name)!r}); a resumed model "
-                             "keeps its settings")
-        setattr(p, name, saved.get(name, getattr(p, name)))
-    start = 0.0
-    if training.get("interrupted"):
-        # go on with the interrupted schedule unless told otherwise
-        start = float(training.get("progress", 0.0))
-        for name in ("alpha", "min_alpha", "epochs"):
-            if name not in explicit and name in saved:
-                setattr(p, name, saved[name])
-        if "epochs" in explicit or "alpha" in explicit:
-            start = 0.0
+        default = getattr(Params(), name) if name != "buckets" else None
+        value = _norm(name, saved.get(name, default))
+        if name in explicit and _norm(name, getattr(p, name)) != value:
+            raise UsageError(f"{_flag(name)} {_shown(name, getattr(p, name))} differs from the saved model's "
+                             f"{_shown(name, value)} (structural options cannot change on --resume)")
+        setattr(p, name, value)
+    for name in TRAINING:
+        if name not in explicit and name in saved:
+            setattr(p, name, saved[name])
+    position = training.get("epochs_done")
+    if position is None:  # files from before epochs_done: the fraction of their own schedule
+        position = float(training.get("progress", 1.0)) * float(saved.get("epochs", p.epochs))
+    position = float(position)
+    if position >= p.epochs:
+        raise UsageError(f"{path} has been trained for {position:g} epochs already; give --epochs above "
+                         f"{position:g} to train it further (the schedule continues where it stopped)")
     w_in, w_out = model.arrays["vectors"], model.arrays["output_weights"]
-    if w_in.shape != w_out.shape:
+    if p.subword is not None:
+        if "word_rows" not in model.arrays or "ngram_vectors" not in model.arrays:
+            raise UsageError(f"{path} is a subword model without its word rows and n-gram vectors")
+        w_in = np.concatenate([model.arrays["word_rows"], model.arrays["ngram_vectors"]])
+    if w_in.shape[1] != w_out.shape[1]:
         raise UsageError(f"{path}: output weights {w_out.shape} do not match the vectors {w_in.shape}")
     return {"vocab": Vocab.from_meta(model.meta["vocab"]), "w_in": np.array(w_in, np.float32),
-            "w_out": np.array(w_out, np.float32), "start": start, "training": training}
+            "w_out": np.array(w_out, np.float32), "position": position, "training": training}
 
 
-def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, start: float = 0.0) -> dict:
+def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, start: float, layout: Layout) -> dict:
     from rnntools.w2v import kernels
 
     feeder = _Feeder(spool, table, p, train_words, start)
     keep = keep_thresholds(vocab.counts, p.sample)
-    alias_prob, alias_idx = noise_table(vocab.counts)
+    alias_prob, alias_idx = noise_table(vocab.counts) if p.loss == "ns" else (np.zeros(1, np.uint64),
+                                                                              np.zeros(1, np.int32))
+    L = layout
+    extra = (L.hs_off, L.hs_codes, L.hs_points, L.sub_off, L.sub_ids)
     states = seed_states(p.seed if not start else hash((p.seed, start)) & (2**63 - 1), p.threads)
     sig, logsig = kernels.sigmoid_tables()
     stop = threading.Event()
@@ -403,20 +601,20 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
         buf = np.empty(p.batch_words, np.int32)
         targets = np.empty(p.negative + 1, np.int32)
         work = np.empty(D, np.float32)
-        neu1 = np.empty((1, D), np.float32)
+        hidden = np.empty((1, D), np.float32)
+        hot = len(L.hot_nodes)
+        acc, touched = np.zeros((hot, D), np.float32), np.zeros(hot, np.uint8)
+        rows = np.empty(max(L.max_rows, 2 * p.window * L.max_rows), np.int32)
+        kernel = kernels.train_batch_sg if p.arch == "sg" else kernels.train_batch_cbow
         try:
             while not stop.is_set():
                 item = feeder.next()
                 if item is None:
                     return
                 words, lr, epoch, n_words = item
-                if p.arch == "sg":
-                    loss, pred, _ = kernels.train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx,
-                                                           p.window, lr, state, buf, targets, work, sig, logsig)
-                else:
-                    loss, pred, _ = kernels.train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx,
-                                                             p.window, lr, state, buf, targets, work, neu1,
-                                                             sig, logsig)
+                loss, pred, _ = kernel(words, w_in, w_out, keep, alias_prob, alias_idx, p.window, lr, state, buf,
+                                       targets, work, sig, logsig, *extra, rows, hidden, acc, touched, L.slot,
+                                       L.hot_nodes)
                 if not math.isfinite(loss):
                     raise TrainingError(f"the loss became {loss} in epoch {epoch + 1}; lower --alpha")
                 with stats_lock:
@@ -432,11 +630,10 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     # load the compiled kernel (numba's cache) before the clock starts: a one-off start-up cost, not
     # training speed (it is in the command's total time either way)
     _warm = (np.empty(0, np.int32), w_in, w_out, keep, alias_prob, alias_idx, p.window, 0.0, states[0].copy(),
-             np.empty(1, np.int32), np.empty(p.negative + 1, np.int32), np.empty(p.dim, np.float32))
-    if p.arch == "sg":
-        kernels.train_batch_sg(*_warm, sig, logsig)
-    else:
-        kernels.train_batch_cbow(*_warm, np.empty((1, p.dim), np.float32), sig, logsig)
+             np.empty(1, np.int32), np.empty(p.negative + 1, np.int32), np.empty(p.dim, np.float32), sig, logsig,
+             *extra, np.empty(1, np.int32), np.empty((1, p.dim), np.float32), np.zeros((0, p.dim), np.float32),
+             np.zeros(0, np.uint8), L.slot, L.hot_nodes)
+    (kernels.train_batch_sg if p.arch == "sg" else kernels.train_batch_cbow)(*_warm)
     total, base = feeder.total, feeder.handed_at_start
     interrupted = False
     t0 = time.perf_counter()
@@ -481,6 +678,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
         "progress": min((feeder.handed_at_start + stats["words"]) / total, 1.0),
         "interrupted": interrupted,
     }
+    summary["epochs_done"] = round(summary["progress"] * p.epochs, 6)
     if not epoch_loss:
         summary["loss"] = 0.0
     if log is not None:
@@ -490,11 +688,28 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     return summary
 
 
-def _save(output: str, vocab, w_in: np.ndarray, p: Params, summary: dict, w_out: np.ndarray | None) -> None:
+def _save(output: str, vocab, w_in: np.ndarray, p: Params, summary: dict, w_out: np.ndarray | None,
+          layout: Layout) -> None:
+    """The vectors file: ``vectors`` (V, D) are what queries read (for a subword model, each word's mean
+    of its own row and its n-gram rows, so readers that know nothing of subwords get the right vectors);
+    a subword model adds ``ngram_vectors`` (B, D) for words never seen. ``output_weights`` (and for
+    subword models ``word_rows``, the words' own rows) only when the file must be resumable."""
+    from rnntools.w2v import subword
+
     hyper = asdict(p)
     hyper.pop("batch_words")
     meta = {"vocab": vocab.to_meta(), "hyperparameters": hyper, "training": summary}
-    arrays = {"vectors": w_in}
+    V = len(vocab)
+    if p.subword is not None:
+        arrays = {"vectors": subword.compose(w_in, layout.sub_off, layout.sub_ids), "ngram_vectors": w_in[V:]}
+        if w_out is not None:
+            arrays["word_rows"] = w_in[:V]
+    else:
+        arrays = {"vectors": w_in}
     if w_out is not None:
         arrays["output_weights"] = w_out  # only for --resume; queries never read it
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise TrainingError(f"training diverged ({name} has NaN or infinite values); nothing was saved: "
+                                "lower --alpha")
     save_model(output, "vectors", arrays, meta)

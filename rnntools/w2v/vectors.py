@@ -31,6 +31,7 @@ class Vectors:
     vocab: object  # rnntools.text.Vocab without specials
     vectors: np.ndarray
     meta: dict = field(default_factory=dict)
+    ngram_vectors: np.ndarray | None = None  # (B, D) n-gram buckets of a subword model
     _unit: np.ndarray | None = None
 
     @property
@@ -51,6 +52,48 @@ class Vectors:
         if self.vocab.lowercase:
             return index.get(word.lower())
         return index.get(word)
+
+    @property
+    def subword(self) -> tuple[int, int] | None:
+        """(MIN, MAX) n-gram lengths of a subword model (w2v-train --subword), else None."""
+        if self.ngram_vectors is None:
+            return None
+        lo, hi = self.meta["hyperparameters"]["subword"]
+        return int(lo), int(hi)
+
+    def oov_vector(self, word: str) -> np.ndarray | None:
+        """A vector for a word not in the vocabulary, from its character n-grams (subword models only;
+        None otherwise, or when the word has no n-grams)."""
+        if self.ngram_vectors is None:
+            return None
+        from rnntools.w2v.subword import oov_vector
+
+        return oov_vector(word.lower() if self.vocab.lowercase else word, self.ngram_vectors, *self.subword)
+
+    def vectors_for(self, words: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) float32 vectors for ``words`` and an (N,) int8 source per word: 1 in the vocabulary, 2 built
+        from n-grams (a word never seen, subword models only), 0 unknown (its row is zero)."""
+        words = list(words)
+        out = np.zeros((len(words), self.vectors.shape[1]), np.float32)
+        source = np.zeros(len(words), np.int8)
+        for i, w in enumerate(words):
+            j = self.id(w)
+            if j is not None:
+                out[i], source[i] = self.vectors[j], 1
+                continue
+            v = self.oov_vector(w)
+            if v is not None:
+                out[i], source[i] = v, 2
+        return out, source
+
+
+def vectors_for(path_or_model, words: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) float32 vectors for ``words`` from a vectors file (or a loaded Vectors), and an (N,) int8
+    source per word: 1 found in the vocabulary, 2 built from character n-grams (a subword model and a
+    word it never saw), 0 unknown (zero row). For initialising embeddings: with a subword model, tokens
+    outside its vocabulary still get vectors."""
+    model = path_or_model if isinstance(path_or_model, Vectors) else load(path_or_model)
+    return model.vectors_for(words)
 
 
 def load_vectors(path: str | os.PathLike) -> tuple[object, np.ndarray]:
@@ -80,7 +123,19 @@ def load(path: str | os.PathLike) -> Vectors:
         raise ModelFileError(f"corrupt vectors file ({vectors.shape[0]} vectors for {len(vocab)} tokens)", path)
     if not np.all(np.isfinite(vectors)):
         raise ModelFileError("corrupt vectors file (NaN or infinite values)", path)
-    return Vectors(vocab, vectors, model.meta)
+    ngram = model.arrays.get("ngram_vectors")
+    if ngram is not None:
+        hyper = model.meta.get("hyperparameters")
+        sub = hyper.get("subword") if isinstance(hyper, dict) else None
+        ok = (isinstance(sub, list) and len(sub) == 2 and all(type(x) is int for x in sub) and 1 <= sub[0] <= sub[1]
+              and ngram.ndim == 2 and ngram.shape[0] >= 1 and ngram.shape[1] == vectors.shape[1]
+              and ngram.dtype == np.float32)
+        if not ok:
+            raise ModelFileError("corrupt vectors file (n-gram vectors without a valid subword setting, or of "
+                                 "another size than the vectors)", path)
+        if not np.all(np.isfinite(ngram)):
+            raise ModelFileError("corrupt vectors file (NaN or infinite n-gram values)", path)
+    return Vectors(vocab, vectors, model.meta, ngram)
 
 
 def save(path: str | os.PathLike, vocab, vectors: np.ndarray, **meta) -> None:
@@ -126,7 +181,8 @@ def nearest(model: Vectors, queries: list[Query], k: int = 10, restrict: int | N
             method: str = "add") -> list[list[tuple[str, float]] | UnknownWords]:
     """Top-k tokens per query by cosine (3CosAdd) or 3CosMul, query words left out.
 
-    restrict: search only the ``restrict`` most frequent tokens (the first rows).
+    restrict: search only the ``restrict`` most frequent tokens (the first rows). A word outside the
+    vocabulary is unknown, unless the model has subwords: then its vector comes from its n-grams.
     Returns, per query, a list of (token, score), or UnknownWords for a query with unknown words.
     """
     unit = model.unit
@@ -134,18 +190,29 @@ def nearest(model: Vectors, queries: list[Query], k: int = 10, restrict: int | N
     out: list = [None] * len(queries)
     ready = []
     for i, q in enumerate(queries):
-        ids_pos = [model.id(w) for w in q.positive]
-        ids_neg = [model.id(w) for w in q.negative]
-        missing = [w for w, j in zip(q.positive + q.negative, ids_pos + ids_neg) if j is None]
-        if missing or not q.positive + q.negative:
+        terms, missing, exclude = [], [], []
+        for words, sign in ((q.positive, 1), (q.negative, -1)):
+            for w in words:
+                j = model.id(w)
+                if j is not None:
+                    terms.append((unit[j], sign))
+                    exclude.append(j)
+                    continue
+                v = model.oov_vector(w)
+                norm = float(np.linalg.norm(v)) if v is not None else 0.0
+                if norm > 0:
+                    terms.append((v / norm, sign))
+                else:
+                    missing.append(w)
+        if missing or not terms:
             out[i] = UnknownWords(missing or ["(no words)"])
         else:
-            ready.append((i, ids_pos, ids_neg))
+            ready.append((i, terms, exclude))
     for start in range(0, len(ready), 64):
         chunk = ready[start:start + 64]
-        scores = _scores(unit, rows, [c[1] for c in chunk], [c[2] for c in chunk], method)
-        for (i, pos, neg), row in zip(chunk, scores):
-            exclude = [j for j in pos + neg if j < len(row)]
+        scores = _scores(rows, [c[1] for c in chunk], method)
+        for (i, _, exclude), row in zip(chunk, scores):
+            exclude = [j for j in exclude if j < len(row)]
             row[exclude] = -np.inf
             n = min(k, len(row) - len(set(exclude)))
             if n <= 0:
@@ -157,23 +224,24 @@ def nearest(model: Vectors, queries: list[Query], k: int = 10, restrict: int | N
     return out
 
 
-def _scores(unit: np.ndarray, rows: np.ndarray, positives: list[list[int]], negatives: list[list[int]],
-            method: str) -> np.ndarray:
-    """(B, R) scores of every searched row for each query."""
+def _scores(rows: np.ndarray, queries: list[list[tuple[np.ndarray, int]]], method: str) -> np.ndarray:
+    """(B, R) scores of every searched row for each query (its unit vectors with their signs)."""
     if method == "add":
-        q = np.zeros((len(positives), unit.shape[1]), np.float32)
-        for b, (pos, neg) in enumerate(zip(positives, negatives)):
-            q[b] = unit[pos].sum(axis=0) - unit[neg].sum(axis=0)
+        q = np.zeros((len(queries), rows.shape[1]), np.float32)
+        for b, terms in enumerate(queries):
+            for v, sign in terms:
+                q[b] += sign * v
         norms = np.linalg.norm(q, axis=1, keepdims=True)
         q /= np.where(norms > 0, norms, 1)
         return q @ rows.T
     if method == "cosmul":
         # Levy & Goldberg (2014): prod over positives of (cos+1)/2 divided by prod over negatives + 1e-6
-        out = np.empty((len(positives), rows.shape[0]), np.float32)
-        for b, (pos, neg) in enumerate(zip(positives, negatives)):
-            sims = (rows @ unit[pos + neg].T + 1) / 2  # (R, P+N)
-            num = np.prod(sims[:, :len(pos)], axis=1)
-            den = np.prod(sims[:, len(pos):], axis=1) + 1e-6
+        out = np.empty((len(queries), rows.shape[0]), np.float32)
+        for b, terms in enumerate(queries):
+            pos = np.array([v for v, sign in terms if sign > 0]).reshape(-1, rows.shape[1])
+            neg = np.array([v for v, sign in terms if sign < 0]).reshape(-1, rows.shape[1])
+            num = np.prod((rows @ pos.T + 1) / 2, axis=1)
+            den = np.prod((rows @ neg.T + 1) / 2, axis=1) + 1e-6
             out[b] = num / den
         return out
     raise ValueError(f"unknown method {method!r}")
@@ -271,11 +339,23 @@ def _ratio(a: int, b: int) -> float | None:
 def evaluate_similarity(model: Vectors, path: str, case_insensitive: bool = True) -> dict:
     """Pearson and Spearman correlation of cosine similarity with human scores on a word-pair file
     (wordsim353/simlex999: ``#`` comments, then ``word1<TAB>word2<TAB>score``); pairs with an unknown
-    word are skipped and counted, as gensim's ``evaluate_word_pairs`` does."""
+    word are skipped and counted, as gensim's ``evaluate_word_pairs`` does. A subword model gives words
+    outside its vocabulary vectors from their n-grams (as gensim's FastText does); they are counted in
+    ``from_subwords``."""
     from rnntools.io import iter_lines
 
     ok = _ok_vocab(model, None, case_insensitive)
-    pairs, human, skipped = [], [], 0
+    unit = model.unit
+    pairs, human, skipped, from_subwords = [], [], 0, 0
+
+    def vector(word: str, key: str):
+        j = ok.get(key)
+        if j is not None:
+            return unit[j], False
+        v = model.oov_vector(word)
+        norm = float(np.linalg.norm(v)) if v is not None else 0.0
+        return (v / norm, True) if norm > 0 else (None, False)
+
     for line_no, line in iter_lines(path):
         if not line.strip() or line.startswith("#"):
             continue
@@ -289,20 +369,22 @@ def evaluate_similarity(model: Vectors, path: str, case_insensitive: bool = True
             raise InputError(f"the score {parts[2]!r} is not a number", path, line_no) from None
         if not math.isfinite(score):
             raise InputError(f"the score {parts[2]!r} is not a finite number", path, line_no)
-        if a not in ok or b not in ok:
+        (va, sa), (vb, sb) = vector(parts[0], a), vector(parts[1], b)
+        if va is None or vb is None:
             skipped += 1
             continue
-        pairs.append((ok[a], ok[b]))
+        from_subwords += sa or sb
+        pairs.append(float(va @ vb))
         human.append(score)
     total = len(pairs) + skipped
     if total == 0:
         raise InputError("no word pairs (expected lines 'word1<TAB>word2<TAB>score')", path)
     record = {"task": "similarity", "file": os.path.basename(path), "pairs": len(pairs), "skipped": skipped,
               "oov_ratio": round(skipped / total, 6), "spearman": None, "pearson": None}
+    if model.ngram_vectors is not None:
+        record["from_subwords"] = from_subwords
     if len(pairs) >= 2:
-        ids = np.array(pairs)
-        unit = model.unit
-        cos = np.einsum("ij,ij->i", unit[ids[:, 0]], unit[ids[:, 1]]).astype(np.float64)
+        cos = np.array(pairs, np.float64)
         record["spearman"] = _round(_pearson(_ranks(cos), _ranks(np.array(human))))
         record["pearson"] = _round(_pearson(cos, np.array(human)))
     return record
@@ -371,12 +453,28 @@ def read_word2vec(path: str, binary: bool | None = None) -> tuple[list[str], np.
     has_header = len(header) == 2 and all(h.isdigit() for h in header)
     if binary is None:
         binary = has_header and _looks_binary(data[end + 1:end + 4097])
+    if has_header and int(header[1]) == 0:
+        raise InputError("the header says the vectors have 0 dimensions", path, 1)
     if binary:
         if not has_header:
             raise InputError("a binary word2vec file starts with a 'V D' line", path, 1)
-        return (*_read_binary(data, end + 1, int(header[0]), int(header[1]), path), "word2vec-binary")
-    tokens, vectors = _read_text(data, path, has_header, header)
-    return tokens, vectors, "word2vec-text" if has_header else "glove-text"
+        V, D = int(header[0]), int(header[1])
+        if V * (4 * D + 2) > len(data) - end:  # checked before allocating what a header claims
+            raise InputError(f"truncated binary vectors file: the header says {V} words of {D} floats "
+                             f"({V * 4 * D:,} bytes), the file has {len(data):,} bytes", path, 1)
+        tokens, vectors = _read_binary(data, end + 1, V, D, path)
+        found = "word2vec-binary"
+    else:
+        tokens, vectors = _read_text(data, path, has_header, header)
+        found = "word2vec-text" if has_header else "glove-text"
+    if vectors.shape[1] == 0:
+        raise InputError("the vectors have 0 dimensions (each line needs a word and at least one number)", path)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"the vector of {tokens[i]!r} has NaN or infinite values ({len(bad)} such word"
+                         f"{'s' if len(bad) > 1 else ''})", path, None if binary else i + 1 + has_header)
+    return tokens, vectors, found
 
 
 def _looks_binary(sample: bytes) -> bool:
