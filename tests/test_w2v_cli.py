@@ -314,7 +314,7 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
     saved = load_model(part)
     assert "output_weights" in saved.arrays and saved.meta["training"]["interrupted"]
     done = saved.meta["training"]["progress"]
-    assert 0 < done < 1
+    assert 0 <= done < 1  # 0 when the interrupt came before the first batch finished (a loaded machine)
     result = run_cli(["w2v-train", planted, "-o", rest, "--resume", part, "--threads", "1"])
     assert result.exit_code == 0, result.output
     meta = load_model(rest).meta
@@ -328,12 +328,41 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
     first, more = tmp_path / "first.npz", tmp_path / "more.npz"
     assert run_cli(train_args(planted, first, "--resumable")).exit_code == 0
     conflict = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--dim", "32"])
-    assert conflict.exit_code == 2 and "--dim differs" in conflict.stderr
-    result = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--epochs", "2", "--threads", "1"])
+    assert conflict.exit_code == 2
+    assert "--dim 32 differs from the saved model's 16 (structural options cannot change" in conflict.stderr
+    # the schedule continues: a finished 3-epoch file needs --epochs above 3, and goes on from epoch 3
+    done = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--threads", "1"])
+    assert done.exit_code == 2 and "trained for 3 epochs already; give --epochs above 3" in done.stderr
+    result = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--epochs", "5", "--threads", "1",
+                      "--dim", "16", "--alpha", "0.01"])
     assert result.exit_code == 0, result.output
     a, b = load_model(first), load_model(more)
-    assert b.meta["training"]["epochs_completed"] == 2 and b.meta["hyperparameters"]["dim"] == 16
+    assert b.meta["training"]["epochs_completed"] == 5 and b.meta["hyperparameters"]["dim"] == 16
+    assert b.meta["training"]["epochs_done"] == 5 and b.meta["training"]["resumed_from"]["epochs_done"] == 3
+    assert b.meta["hyperparameters"]["alpha"] == 0.01  # a training option may change
+    assert b.meta["training"]["words"] == 2 * 9600  # two more epochs, not five
     assert not np.array_equal(a.arrays["vectors"], b.arrays["vectors"])
+
+
+@pytest.mark.parametrize("extra, change, message", [
+    (["--loss", "hs"], ["--loss", "ns"], "--loss ns differs from the saved model's hs"),
+    (["--subword", "3-4"], ["--subword", "2-5"], "--subword 2-5 differs from the saved model's 3-4"),
+    (["--subword", "3-4", "--loss", "hs", "--arch", "cbow"], ["--arch", "sg"], "--arch sg differs"),
+])
+def test_resume_hs_and_subword_models(run_cli, planted, tmp_path, extra, change, message):
+    first, more = tmp_path / "first.npz", tmp_path / "more.npz"
+    assert run_cli(train_args(planted, first, "--resumable", *extra)).exit_code == 0
+    bad = run_cli(["w2v-train", planted, "-o", more, "--resume", first, *change])
+    assert bad.exit_code == 2 and message in bad.stderr
+    good = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--epochs", "4", "--threads", "1", *extra])
+    assert good.exit_code == 0, good.output
+    a, b = load_model(first), load_model(more)
+    assert b.meta["hyperparameters"]["loss"] == a.meta["hyperparameters"]["loss"]
+    assert b.meta["hyperparameters"]["subword"] == a.meta["hyperparameters"]["subword"]
+    assert b.meta["training"]["epochs_completed"] == 4
+    for name in a.arrays:
+        if name != "output_weights" or "--resumable" in extra:
+            assert a.arrays[name].shape == b.arrays.get(name, a.arrays[name]).shape
 
 
 @pytest.mark.parametrize("option, text, code, needle", [

@@ -675,10 +675,10 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
         "epochs_completed": (feeder.epoch + 1) if not interrupted else feeder.epoch,
         "loss": epoch_loss[-1] if epoch_loss else float("nan"),
         "epoch_loss": epoch_loss,
-        "progress": min((feeder.handed_at_start + stats["words"]) / total, 1.0),
+        "progress": min((feeder.handed_at_start + stats["words"]) / total, 1.0) if interrupted else 1.0,
         "interrupted": interrupted,
     }
-    summary["epochs_done"] = round(summary["progress"] * p.epochs, 6)
+    summary["epochs_done"] = summary["progress"] * p.epochs
     if not epoch_loss:
         summary["loss"] = 0.0
     if log is not None:
