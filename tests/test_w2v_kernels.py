@@ -313,7 +313,8 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
                 for j in range(lo, hi):
                     if j == pos:
                         continue
-                    step, loss, k, s = ref_predict(hidden, sent[j], s)
+                    step, loss, k, s = ref_predict(hidden.copy(), sent[j], s)
+                    hidden += step  # the mean of rows that each took the step
                     total += step
                     ref_loss, ref_pred = ref_loss + loss, ref_pred + k
                 for r in rows:
@@ -335,7 +336,7 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
     scratch = (np.empty(len(words), np.int32), np.empty(K + 1, np.int32), np.zeros(D))
     kernel = kernels.train_batch_sg if arch == "sg" else kernels.train_batch_cbow
     loss, pred, read = kernel(words, w_in, w_out, keep, ap, ai, window, lr, state, *scratch, EMPTY, EMPTY,
-                              *hs, sub_off, sub_ids, np.empty(2 * window * 3, np.int32), np.zeros((1, D)),
+                              *hs, sub_off, sub_ids, np.empty(2 * window * 3, np.int32), np.zeros((2, D)),
                               np.zeros((len(hot), D)), np.zeros(len(hot), np.uint8), slot, hot)
     assert read == int(np.count_nonzero(words >= 0))
     assert pred == ref_pred > 0

@@ -334,11 +334,13 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     hierarchical softmax, slot: (V-1,) int32, the acc row of each node at the top HS_SHARED_DEPTH levels
     of the tree, else -1; hot_nodes: (R,) int32 the node of each acc row; acc: (R, D) and touched: (R,)
     uint8, zeros. Without: all four empty.
+    Subword: hidden is (2, D).
     Plain: each (centre, context) pair trains the context word's input vector to predict the centre word
     (word2vec's and gensim's order); with hierarchical softmax the centre's path nodes take their steps
     once per window (summed), not after each context word. Subword: the mean of the centre word's rows predicts each context
-    word (fastText's order: the n-grams of the word in hand describe it), and the summed step is added
-    to those rows once per centre (the mean is computed once, not once per pair).
+    word (fastText's order: the n-grams of the word in hand describe it); the mean is computed once per
+    centre and moved by each pair's step, and the rows take the summed steps once per centre: the same
+    sequence of inputs as fastText's per-pair mean and updates, without re-reading ~20 rows per pair.
     ``words`` counts the corpus words read, before subsampling.
     Random draws, in order: one per word (subsampling) for the sentence; then per position one for the
     window and, per context word, one per negative.
@@ -352,6 +354,7 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     subword = sub_off.shape[0] > 0
     hs = hs_off.shape[0] > 0
     no_acc = acc[:0]
+    total = hidden[1] if subword else work  # the summed step of the centre's rows
     while start < N:
         n, start, s, r = subsample_sentence(words, start, keep, s, buf)
         read += r
@@ -362,15 +365,23 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                 if hi - lo <= 1:
                     continue
                 m = gather_rows(buf[pos], sub_off, sub_ids, rows, 0)
-                mean_rows(w_in, rows, m, hidden, work)
+                mean_rows(w_in, rows, m, hidden, total)
+                D = w_in.shape[1]
                 for j in range(lo, hi):
                     if j == pos:
                         continue
+                    for d in range(D):
+                        work[d] = 0
                     l_, k_, s = predict(hidden, 0, w_out, buf[j], lr, work, sig, logsig, s, targets, alias_prob,
                                         alias_idx, hs_off, hs_codes, hs_points, no_acc, touched, slot)
+                    # each row of the mean takes the step, so the mean takes it too: the next context word
+                    # sees the updated input, as fastText's per-pair updates give it
+                    for d in range(D):
+                        hidden[0, d] += work[d]
+                        total[d] += work[d]
                     loss += l_
                     predictions += k_
-                add_rows(w_in, rows, m, work)
+                add_rows(w_in, rows, m, total)
                 continue
             D = w_in.shape[1]
             for j in range(lo, hi):

@@ -601,7 +601,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
         buf = np.empty(p.batch_words, np.int32)
         targets = np.empty(p.negative + 1, np.int32)
         work = np.empty(D, np.float32)
-        hidden = np.empty((1, D), np.float32)
+        hidden = np.empty((2, D), np.float32)
         hot = len(L.hot_nodes)
         acc, touched = np.zeros((hot, D), np.float32), np.zeros(hot, np.uint8)
         rows = np.empty(max(L.max_rows, 2 * p.window * L.max_rows), np.int32)
@@ -631,7 +631,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     # training speed (it is in the command's total time either way)
     _warm = (np.empty(0, np.int32), w_in, w_out, keep, alias_prob, alias_idx, p.window, 0.0, states[0].copy(),
              np.empty(1, np.int32), np.empty(p.negative + 1, np.int32), np.empty(p.dim, np.float32), sig, logsig,
-             *extra, np.empty(1, np.int32), np.empty((1, p.dim), np.float32), np.zeros((0, p.dim), np.float32),
+             *extra, np.empty(1, np.int32), np.empty((2, p.dim), np.float32), np.zeros((0, p.dim), np.float32),
              np.zeros(0, np.uint8), L.slot, L.hot_nodes)
     (kernels.train_batch_sg if p.arch == "sg" else kernels.train_batch_cbow)(*_warm)
     total, base = feeder.total, feeder.handed_at_start
