@@ -222,7 +222,8 @@ def main() -> None:
             r["wpcpu"] = words * h["epochs"] / r["cpu_seconds"]
             runs[side].append(r)
             print(f"  rep {rep + 1} seed {seed} {side:8s}: {r['wps'] / 1e6:.3f}M words/s train, "
-                  f"{r['wps_total'] / 1e6:.3f}M end-to-end, {r['wpcpu'] / 1e6:.3f}M per CPU-s (whole process), vocab {r['vocab']}, analogy {r['analogy']:.4f}, "
+                  f"{r['wps_total'] / 1e6:.3f}M end-to-end, {r['wpcpu'] / 1e6:.3f}M per CPU-s (whole process), "
+                  f"vocab {r['vocab']}, analogy {r['analogy']:.4f}, "
                   f"spearman all {r['spearman_all']:.4f}, rare {r['spearman_rare']:.4f} "
                   f"(scored {sum(r['rare_scored'])}/{len(rare)})  (load {os.getloadavg()[0]:.2f})", flush=True)
     keys = ("wps", "wps_total", "wpcpu", "analogy", "spearman_all", "spearman_rare")
@@ -237,7 +238,8 @@ def main() -> None:
         print(f"{side:9s} {m['wps']:11,.0f} {m['wps_total']:11,.0f} {m['wpcpu']:10,.0f} {m['analogy']:8.4f} "
               f"{m['spearman_all']:8.4f} {m['spearman_rare']:9.4f}")
     f, r = med["fasttext"], med["rnntools"]
-    print(f"ratio rnntools/fastText: train {r['wps'] / f['wps']:.2f}x, end-to-end {r['wps_total'] / f['wps_total']:.2f}x "
+    print(f"ratio rnntools/fastText: train {r['wps'] / f['wps']:.2f}x, "
+          f"end-to-end {r['wps_total'] / f['wps_total']:.2f}x, "
           f"per CPU-second {r['wpcpu'] / f['wpcpu']:.2f}x (median of per-repetition ratios: {paired['wps']:.2f}x, "
           f"{paired['wps_total']:.2f}x, {paired['wpcpu']:.2f}x); analogy "
           f"{100 * (r['analogy'] - f['analogy']):+.2f} points")

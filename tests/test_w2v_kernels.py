@@ -240,7 +240,7 @@ def ref_hs(l1, w_out, points, codes, lr, acc=None, slot=None):
     the steps of nodes with slot[node] >= 0 (the top of the tree), which go to acc[slot] when acc is given."""
     work = np.zeros_like(l1)
     loss = 0.0
-    for k, (node, code) in enumerate(zip(points, codes)):
+    for node, code in zip(points, codes):
         label = 1.0 - code
         p = sigmoid(float(l1 @ w_out[node]))
         loss += -math.log(p) if label else -math.log(1 - p)

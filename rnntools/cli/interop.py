@@ -44,7 +44,8 @@ def export(model, fmt, words_path, output):
         unknown = [w for w, src in zip(words, source) if src == 0]
         if unknown:
             console.warn(f"{len(unknown)} unknown word{'s' if len(unknown) > 1 else ''} left out "
-                         f"(first: {unknown[0]!r}){'' if vectors.subword else '; a --subword model gives any word a vector'}")
+                         f"(first: {unknown[0]!r})"
+                         f"{'' if vectors.subword else '; a --subword model gives any word a vector'}")
         tokens = [w for w, src in zip(words, source) if src != 0]
         rows = rows[source != 0]
     with open_output(output) as stream:

@@ -79,7 +79,8 @@ class SubwordRange(click.ParamType):
 @option("--log", "log_path", type=click.Path(dir_okay=False), default=None, group="Output",
         help="Append training progress as JSONL to this file.")
 def w2v_train(corpus, min_count, max_vocab, vocab_path, keep_case, encoding_errors, arch, dim, window, loss,
-              negative, subword, buckets, sample, alpha, min_alpha, epochs, threads, seed, output, resumable, resume, log_path):
+              negative, subword, buckets, sample, alpha, min_alpha, epochs, threads, seed, output, resumable, resume,
+              log_path):
     """Learn word vectors from raw text (skip-gram or CBOW; negative sampling or hierarchical softmax).
 
     \b

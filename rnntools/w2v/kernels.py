@@ -336,11 +336,12 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     uint8, zeros. Without: all four empty.
     Subword: hidden is (2, D).
     Plain: each (centre, context) pair trains the context word's input vector to predict the centre word
-    (word2vec's and gensim's order); with hierarchical softmax the centre's path nodes take their steps
-    once per window (summed), not after each context word. Subword: the mean of the centre word's rows predicts each context
-    word (fastText's order: the n-grams of the word in hand describe it); the mean is computed once per
-    centre and moved by each pair's step, and the rows take the summed steps once per centre: the same
-    sequence of inputs as fastText's per-pair mean and updates, without re-reading ~20 rows per pair.
+    (word2vec's and gensim's order); with hierarchical softmax the top nodes of the centre's path take
+    their steps once per window (summed), not after each context word. Subword: the mean of the centre
+    word's rows predicts each context word (fastText's order: the n-grams of the word in hand describe
+    it); the mean is computed once per centre and moved by each pair's step, and the rows take the
+    summed steps once per centre: the same sequence of inputs as fastText's per-pair mean and updates,
+    without re-reading ~20 rows per pair.
     ``words`` counts the corpus words read, before subsampling.
     Random draws, in order: one per word (subsampling) for the sentence; then per position one for the
     window and, per context word, one per negative.

@@ -63,7 +63,8 @@ def read_ids(inputs: list[str], lowercase: bool, errors: str = "strict") -> tupl
     return ids, tokens[1:]
 
 
-def find_phrases(ids: np.ndarray, tokens: list[str], threshold: float, min_count: int) -> dict[tuple[int, int], tuple[int, float]]:
+def find_phrases(ids: np.ndarray, tokens: list[str], threshold: float,
+                 min_count: int) -> dict[tuple[int, int], tuple[int, float]]:
     """Every adjacent pair (a, b) of ids whose word2phrase score is above threshold: {(a, b): (count, score)}."""
     V = len(tokens)
     words = ids[ids >= 0]
