@@ -1,8 +1,12 @@
-"""Word2vec: skip-gram and CBOW with negative sampling, and what to do with the vectors.
+"""Word2vec: skip-gram and CBOW with negative sampling or hierarchical softmax, optionally with
+fastText-style subword n-grams; word2phrase's phrases; and what to do with the vectors (docs/word2vec.md).
 
-    rnntools.w2v.train       training: one tokenizing pass, vocabulary, lock-free threads (imports numba)
+    rnntools.w2v.train       training: one tokenizing pass, vocabulary, Huffman tree, lock-free threads
     rnntools.w2v.kernels     the numba kernels (one update; one batch of sentences)
-    rnntools.w2v.vectors     numpy only: loading, neighbours, analogies, evaluation, word2vec formats
+    rnntools.w2v.subword     character n-grams hashed into buckets (numpy only)
+    rnntools.w2v.phrases     joining collocations (the ``phrases`` command), numpy only
+    rnntools.w2v.vectors     numpy only: loading, neighbours, analogies, evaluation, word2vec formats,
+                             vectors_for(words) (subword vectors for words never seen)
     rnntools.w2v.query       the ``neighbors`` command's loop
 
 For other tasks (initialising an embedding from vectors trained here)::
