@@ -51,3 +51,69 @@ class UsageError(RnnToolsError):
     """Options that parse but do not make sense together; exits 2 like click's usage errors."""
 
     exit_code = EXIT_USAGE
+
+
+class OutputError(RnnToolsError):
+    """An output that cannot be written: missing or read-only folder, full disk, closed stdout."""
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None):
+        self.path = path
+        super().__init__(f"{where(path)}: {message}" if path is not None else message)
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def available_memory() -> int:
+    """Bytes this process may still allocate: the smallest of the memory the system has available, the
+    cgroup's limit and the address-space limit (``ulimit -v``) less what is mapped already."""
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+                elif line.startswith("SwapFree:"):
+                    swap = int(line.split()[1]) * 1024
+                    if limits:
+                        limits[0] += swap
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            text = f.read().strip()
+        if text != "max":
+            with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+                limits.append(int(text) - int(f.read().strip()))
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            used = 0
+            with open("/proc/self/statm", encoding="ascii") as f:
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append(soft - used)
+    except (OSError, ValueError, ImportError):
+        pass
+    return max(0, min(limits)) if limits else 1 << 62
+
+
+def check_memory(nbytes: float, what: str, lower: str) -> None:
+    """Stop before allocating when ``nbytes`` (an estimate of what ``what`` needs: parameters, optimiser
+    state, activations...) cannot fit in the memory available; ``lower`` names the options to lower.
+
+    Raises a usage error (exit 2): the sizes come from options, and failing at once beats a MemoryError
+    (or the kernel's OOM killer) after the data has been read.
+    """
+    available = available_memory()
+    if nbytes > available:
+        raise UsageError(f"{what} would need about {_size(nbytes)} of memory, more than the "
+                         f"{_size(available)} available; lower {lower}")

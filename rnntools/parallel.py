@@ -114,11 +114,34 @@ def configured_threads() -> int:
 
 
 def _init(func: Callable) -> None:
+    worker_signals()
+    _worker_state["func"] = func
+
+
+def worker_signals() -> None:
+    """Signal handling for a forked worker process, called first thing in it: Ctrl-C is the parent's to
+    handle (it stops the workers), SIGTERM kills the worker even though the parent turned it into an
+    interruption for itself, and the worker dies with its parent however the parent dies."""
     import signal
 
-    # Ctrl-C is the parent's to handle; it terminates the pool
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_state["func"] = func
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent dies, however it dies (SIGKILL, the OOM killer), so
+    a worker is never left behind holding a pipe open."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig, sigkill = 1, 9
+        libc.prctl(pr_set_pdeathsig, sigkill, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _call(item: Any) -> Any:
@@ -145,4 +168,6 @@ def ordered_map(func: Callable[[Any], Any], items: Iterable[Any], workers: int, 
         pool.close()
         pool.join()
     finally:
+        # on an error, Ctrl-C or an abandoned generator: stop the workers now and wait for them
         pool.terminate()
+        pool.join()

@@ -101,52 +101,217 @@ def cli(ctx, quiet, debug):
     console.configure(quiet=quiet, command=f"rnntools {ctx.invoked_subcommand or ''}".strip())
 
 
+class _ClosedStream:
+    """Stands for a standard stream that was closed when rnntools started (``<&-``, ``>&-``): its file
+    descriptor now holds /dev/null (so no file opened later takes its number), and using it is a
+    one-line error, not an AttributeError on None."""
+
+    rnntools_closed = True
+    closed = False
+    encoding = "utf-8"
+
+    def __init__(self, name: str, error):
+        self._name, self._error = name, error
+
+    def _fail(self, *args, **kwargs):
+        raise self._error(f"standard {self._name} is closed")
+
+    read = readline = readlines = write = writelines = fileno = _fail
+
+    @property
+    def buffer(self):
+        self._fail()
+
+    def isatty(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _QuietStderr:
+    """stderr that never fails the command: a closed stderr or one whose reader went away (EPIPE) loses
+    the messages, not the work (a successful run stays exit 0)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            self._to_devnull()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._to_devnull()
+
+    def _to_devnull(self):
+        try:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, 2)
+            os.close(fd)
+        except OSError:
+            pass
+        self._stream = open(os.devnull, "w")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _guard_standard_streams() -> None:
+    from rnntools.errors import InputError, OutputError
+
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed = True
+        else:
+            closed = False
+        if closed:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if fd == 0:
+                sys.stdin = _ClosedStream("input", InputError)
+            elif fd == 1:
+                sys.stdout = _ClosedStream("output", lambda m: OutputError(m + "; give an output file with -o"))
+            else:
+                sys.stderr = open(os.devnull, "w")
+    if sys.stderr is not None and not isinstance(sys.stderr, _QuietStderr):
+        sys.stderr = _QuietStderr(sys.stderr)
+
+
+_signals = {"term": False, "pid": 0}
+
+
+def _on_sigterm(signum, frame):
+    # SIGTERM is an interruption like Ctrl-C: training saves what it has, outputs are left as they were
+    import signal
+
+    if os.getpid() != _signals["pid"]:  # a forked worker not yet past its own set-up: just die
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    _signals["term"] = True
+    signal.raise_signal(signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the group and turns library errors into one-line messages and exit statuses."""
+    import signal
+
     from rnntools.errors import EXIT_INTERRUPTED, RnnToolsError
 
-    debug = os.environ.get("RNNTOOLS_DEBUG", "") not in ("", "0") or "--debug" in (argv or sys.argv[1:])
+    _guard_standard_streams()
+    if argv is None and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # a real process, not a test
+        _signals["pid"] = os.getpid()
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    args = list(argv) if argv is not None else sys.argv[1:]
+    debug = os.environ.get("RNNTOOLS_DEBUG", "") not in ("", "0") or "--debug" in args
     try:
-        cli.main(args=argv, prog_name="rnntools", standalone_mode=False)
+        cli.main(args=args, prog_name="rnntools", standalone_mode=False)
     except click.exceptions.Exit as exc:
         _exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        try:
+            exc.show()
+        except (OSError, ValueError):
+            pass
         _exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
         # click turns Ctrl-C and EOF at a prompt into Abort
-        print("rnntools: interrupted", file=sys.stderr)
-        _exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        if debug:
+        if debug and isinstance(exc, KeyboardInterrupt):
             raise
-        print("rnntools: interrupted", file=sys.stderr)
-        _exit(EXIT_INTERRUPTED)
+        print("rnntools: interrupted" + (" (SIGTERM)" if _signals["term"] else ""), file=sys.stderr)
+        _exit(128 + signal.SIGTERM if _signals["term"] else EXIT_INTERRUPTED)
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
     except RnnToolsError as exc:
         if debug:
             raise
-        from rnntools import console
-
-        print(f"{console.command_name()}: error: {exc}", file=sys.stderr)
-        _exit(exc.exit_code)
+        _error(str(exc), exc.exit_code)
+    except MemoryError:
+        if debug:
+            raise
+        _error("out of memory; lower the sizes (--hidden, --embed-dim, --dim, --batch, --max-vocab) or "
+               "give the process more memory", 1)
+    except OSError as exc:
+        if debug:
+            raise
+        _error(_os_message(exc), 1)
+    except RecursionError:
+        if debug:
+            raise
+        _error("input nested too deeply", 1)
+    except Exception as exc:  # a bug: still one line, with the way to the traceback
+        if debug:
+            raise
+        _error(f"internal error ({exc.__class__.__name__}: {str(exc)[:300]}); run with --debug for the "
+               "traceback and report it", 1)
     else:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
             _quiet_broken_pipe()
+        except OSError as exc:
+            _error(_os_message(exc), 1)
         _exit(0)
+
+
+def _os_message(exc: OSError) -> str:
+    import errno
+
+    reason = exc.strerror or str(exc)
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"{where}no space left on device (nothing was replaced; free some space and run again)"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{where}{reason} (cannot write there; choose another place)"
+    if exc.errno == errno.EBADF:
+        return f"{where}{reason} (a standard stream is closed?)"
+    return f"{where}{reason}"
+
+
+def _error(message: str, code: int) -> None:
+    from rnntools import console
+
+    # a message that does not fit on one line would not be one error line any more
+    message = " ".join(message.split("\n"))
+    print(f"{console.command_name()}: error: {message}", file=sys.stderr)
+    _exit(code)
 
 
 def _quiet_broken_pipe() -> None:
     # the reader went away (`| head`): stop quietly, as cat and grep do, and keep Python from
     # complaining when it flushes stdout at exit
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
     _exit(0)
 
 
 def _exit(code: int | None) -> None:
-    sys.stdout.flush() if not sys.stdout.closed else None
+    try:
+        if sys.stdout is not None and not sys.stdout.closed:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        except OSError:
+            pass
+    except (OSError, ValueError):
+        if not code:
+            print("rnntools: error: cannot write standard output", file=sys.stderr)
+            code = 1
     sys.exit(code or 0)

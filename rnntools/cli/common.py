@@ -15,8 +15,106 @@ class GroupedOption(click.Option):
         self.group = group
 
 
+class FiniteFloat(click.ParamType):
+    """A float option that must be a finite number: NaN and infinity are usage errors (exit 2) at parse
+    time, wherever they would end up (a learning rate, a temperature, a clipping norm...). Wraps another
+    float type (``click.FLOAT``, ``click.FloatRange``) whose range checks still apply."""
+
+    name = "float"
+
+    def __init__(self, inner: click.ParamType | None = None):
+        self.inner = inner if inner is not None else click.FLOAT
+
+    def convert(self, value, param, ctx):
+        import math
+
+        value = self.inner.convert(value, param, ctx)
+        if value is not None and not math.isfinite(value):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return value
+
+    def get_metavar(self, param, *args, **kwargs):
+        return self.inner.get_metavar(param, *args, **kwargs)
+
+    def __repr__(self):
+        return f"FiniteFloat({self.inner!r})"
+
+
+def finite_float(min=None, max=None, min_open=False, max_open=False) -> FiniteFloat:
+    """The type of every float option: ``click.FloatRange`` without NaN or infinity."""
+    if min is None and max is None:
+        return FiniteFloat()
+    return FiniteFloat(click.FloatRange(min, max, min_open=min_open, max_open=max_open))
+
+
+# options every command takes (they are also options of the `rnntools` group, before the command name)
+_COMMON_PARAMS = ("quiet", "debug", "max_line_bytes")
+# options naming files a command writes; every other path option is an input
+OUTPUT_PARAMS = ("output",)
+APPENDED_PARAMS = ("log_path",)
+# inputs that the output may replace: `--resume m.npz -o m.npz` continues training in place
+REPLACEABLE_INPUTS = ("resume",)
+
+
+def _common_options() -> list[click.Option]:
+    return [
+        click.Option(["-q", "--quiet"], is_flag=True, help="No progress, messages or warnings on stderr."),
+        click.Option(["--debug"], is_flag=True, help="Show tracebacks on errors."),
+        click.Option(["--max-line-bytes"], type=click.IntRange(1), default=None, metavar="BYTES",
+                     help="Longest input line (or JSONL record) read whole [default: 1 MiB]."),
+    ]
+
+
 class GroupedCommand(click.Command):
-    """Shows options under their section headings, in the order the sections first appear."""
+    """Shows options under their section headings, in the order the sections first appear.
+
+    Also the one place every command passes through before it runs: float options refuse NaN and
+    infinity, the common options (``-q``, ``--debug``, ``--max-line-bytes``) are applied, and the outputs
+    are checked against the output policy (``rnntools.io.check_outputs``) before any work starts.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param.type, click.types.FloatParamType):
+                param.type = FiniteFloat(param.type)
+        names = {p.name for p in self.params}
+        self.params += [p for p in _common_options() if p.name not in names]
+
+    def invoke(self, ctx):
+        from rnntools import console
+
+        quiet = ctx.params.pop("quiet", False)
+        ctx.params.pop("debug", None)  # read by rnntools.cli.main from the command line
+        max_line = ctx.params.pop("max_line_bytes", None)
+        if quiet:
+            console.configure(quiet=True, command=console.command_name())
+        if max_line is not None:
+            from rnntools.io import set_max_line_bytes
+
+            set_max_line_bytes(max_line)
+        check_command_outputs(self, ctx)
+        return super().invoke(ctx)
+
+
+def check_command_outputs(command: click.Command, ctx: click.Context) -> None:
+    """The output policy's checks for a parsed command line: outputs against inputs, folders writable."""
+    outputs, appended, inputs = [], [], []
+    for param in command.params:
+        value = ctx.params.get(param.name)
+        if value is None or param.name in REPLACEABLE_INPUTS:
+            continue
+        values = list(value) if isinstance(value, (tuple, list)) else [value]
+        if param.name in OUTPUT_PARAMS:
+            outputs += values
+        elif param.name in APPENDED_PARAMS:
+            appended += values
+        elif isinstance(param.type, click.Path):
+            inputs += values
+    if outputs or appended:
+        from rnntools.io import check_outputs
+
+        check_outputs(outputs, inputs, appended=appended)
 
     def format_options(self, ctx, formatter):
         sections: dict[str, list] = {}

@@ -46,7 +46,7 @@ ENGINE_OPTIONS = [
            help="Time steps per truncated-BPTT segment."),
     option("--optimizer", type=click.Choice(["adam", "sgd"]), default=None, group="Optimisation",
            help="Update rule [default: adam]."),
-    option("--lr", type=click.FloatRange(0, min_open=True), default=None, group="Optimisation",
+    option("--lr", type=click.FloatRange(0, 1000, min_open=True), default=None, group="Optimisation",
            help="Learning rate."),
     option("--clip", type=click.FloatRange(0), default=None, group="Optimisation",
            help="Clip the global gradient norm to this (0: no clipping) [default: 5.0]."),
@@ -74,6 +74,7 @@ def _command(**kwargs):
     reject_foreign_options(ctx, _owners, task, f"--task {task}")
     engine = {name: kwargs[name] for name in _engine_names}
     engine["seed"], engine["threads"] = kwargs["seed"], kwargs["threads"]
+    _check_sizes(engine)
     if hasattr(_modules[task], "train"):  # the pre-contract interface of a task not converted yet
         _modules[task].train(inputs, output, engine, **task_kwargs(kwargs, _owners, task))
         return
@@ -106,6 +107,22 @@ class _TrainCommand(GroupedCommand):
         for name, rows in sections.items():
             with formatter.section(name):
                 formatter.write_dl(rows)
+
+
+def _check_sizes(engine: dict) -> None:
+    """Refuse sizes that cannot fit in memory before any data is read: a lower bound of what the network
+    needs (the recurrent and input weights of every layer with their gradients and two optimiser moments,
+    4 float32 copies; the smallest default hidden size of any task stands for an unset one)."""
+    from rnntools.errors import check_memory
+
+    hidden = engine.get("hidden") or 16
+    embed = engine.get("embed_dim") or 1
+    layers = engine.get("layers") or 1
+    gates = {"lstm": 4, "gru": 3}.get(engine.get("cell") or "rnn", 1)
+    weights = gates * hidden * (hidden + max(embed, 1)) + (layers - 1) * gates * hidden * 2 * hidden
+    batch_activations = (engine.get("batch") or 1) * (engine.get("seq_len") or 1) * hidden * gates * layers
+    check_memory(16 * weights + 4 * batch_activations, "the network",
+                 "--hidden, --embed-dim, --layers, --batch or --seq-len")
 
 
 def _build():

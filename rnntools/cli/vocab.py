@@ -54,6 +54,15 @@ def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count
 
     inputs = default_inputs(inputs)
     if merge:
+        ctx = click.get_current_context()
+        given = [f"--{name.replace('_', '-')}" for name in ("level", "keep_case", "lowercase", "field",
+                                                             "encoding_errors")
+                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            from rnntools.errors import UsageError
+
+            raise UsageError(f"--merge sums vocabulary files as they were counted; {', '.join(given)} "
+                             "does not apply to it")
         result = merge_vocabs(inputs, min_count=min_count, max_size=max_size, specials=not no_specials)
     else:
         case_folded = (not keep_case) if level == "word" else lowercase

@@ -334,6 +334,10 @@ class _Trainer:
             arrays[f"state.{name}"] = array
         if self.opt is not None:
             arrays.update(self.opt.state_arrays())
+        for name, array in arrays.items():
+            # a finite loss does not prove finite parameters (an update can overflow): never save those
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                self._fail(f"parameter {name!r} became NaN or infinite at step {self.c.step}")
         training = {"counters": asdict(self.c), "task": self.task.train_meta(), "baseline": self.baseline,
                     "smooth": self.smooth, "last_eval": self.last_eval, "saved": reason}
         meta = {"training": training}

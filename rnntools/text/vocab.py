@@ -107,7 +107,9 @@ class TokenCounter:
 
         def check_workers():
             if any(proc.exitcode not in (None, 0) for proc in procs):
-                raise RuntimeError("a counting worker process died")
+                from rnntools.errors import RnnToolsError
+
+                raise RnnToolsError("a counting worker process died (out of memory? try --threads 1)")
 
         try:
             for text in itertools.chain(chunks, [None] * workers):
@@ -127,9 +129,16 @@ class TokenCounter:
             for proc in procs:
                 proc.join()
         finally:
+            # on an error or Ctrl-C the workers stop here, never left behind
             for proc in procs:
                 if proc.is_alive():
                     proc.terminate()
+            for proc in procs:
+                proc.join(timeout=5)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+            tasks.cancel_join_thread()
 
     def vocab(self, *, min_count: int = 1, max_size: int | None = None, specials: bool = True) -> Vocab:
         return Vocab.build(self.counts, level=self.level, lowercase=self.lowercase, min_count=min_count,
@@ -138,10 +147,9 @@ class TokenCounter:
 
 
 def _count_worker(level: str, lowercase: bool, tasks, results) -> None:
-    import signal
+    from rnntools.parallel import worker_signals
 
-    # Ctrl-C is the parent's to handle; it terminates the workers
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker_signals()
     counter = TokenCounter(level, lowercase)
     while (text := tasks.get()) is not None:
         counter.add_text(text)
