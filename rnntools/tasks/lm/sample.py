@@ -19,7 +19,13 @@ def unescape(text: str) -> str:
     r"""Backslash escapes of the shell-friendly kind: ``\n``, ``\t``, ``\\``, ``\u00e9``."""
     if "\\" not in text:
         return text
-    return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    try:
+        return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError as exc:
+        from rnntools.errors import UsageError
+
+        raise UsageError(f"bad backslash escape in {text!r} ({exc.reason}); write a backslash itself "
+                         "as \\\\") from None
 
 
 class Sampler:
