@@ -350,17 +350,18 @@ def _json_default(value: Any) -> Any:
 # a unique name, O_NOFOLLOW so a planted symlink is never written through) in the target's folder, is
 # fsynced and renamed over the target. Readers see the old file or the new one, never half of one; two
 # commands writing the same file each write their own temporary file and the last complete one wins.
-# A symlink's target is what gets replaced (the link stays). A device, FIFO, socket or anything under
-# /dev or /proc (/dev/stdout, /dev/null, /dev/fd/N) is written in place: renaming over a device node would
-# turn /dev/stdout into a regular file. `-` is stdout.
+# A symlink's target is what gets replaced (the link stays). A device, FIFO or socket, and the names of
+# descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) are written in place, appending: renaming over a
+# device node would turn /dev/stdout into a regular file. `-` is stdout.
 
 def is_stdio(path: str | os.PathLike | None) -> bool:
     return path is None or os.fspath(path) == STDIN
 
 
 def _written_in_place(path: str) -> bool:
-    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
-        return True
+    absolute = os.path.abspath(path)
+    if absolute in ("/dev/stdout", "/dev/stderr", "/dev/tty") or absolute.startswith(("/dev/fd/", "/proc/")):
+        return True  # another name for a descriptor this process holds: never replace what it points at
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -449,7 +450,8 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
     encoding = None if binary else "utf-8"
     if _written_in_place(path):
         try:
-            stream = open(path, mode, encoding=encoding)
+            # appending: `-o /dev/stdout >> log` must not truncate the log; a device does not care
+            stream = open(path, "ab" if binary else "a", encoding=encoding)
         except OSError as exc:
             raise OutputError(f"cannot write ({_os_reason(exc)})", path) from None
         with stream:
