@@ -76,7 +76,7 @@ vecs, src = v.vectors_for(ws)
 np.save(out + ".words.npy", vecs)
 print(json.dumps({"train_seconds": s["seconds"], "total_seconds": t1 - t0, "vocab": len(v.tokens), "peak_mb": peak,
                   "cpu_seconds": cpu,
-                  "buckets": v.meta["hyperparameters"].get("buckets")}))
+                  "buckets": v.meta["config"].get("buckets")}))
 """
 
 QUALITY_CHILD = r"""

@@ -58,7 +58,7 @@ def test_training_recovers_two_planted_vocabularies(run_cli, planted, tmp_path, 
     nearest = np.nanargmax(sims, axis=1)
     assert (group[nearest] == group).all()
     meta = load_model(out).meta
-    assert meta["hyperparameters"]["arch"] == arch and meta["training"]["epochs_completed"] == 3
+    assert meta["config"]["arch"] == arch and meta["training"]["epochs_completed"] == 3
     assert meta["training"]["epoch_loss"][-1] < meta["training"]["epoch_loss"][0]
 
 
@@ -320,7 +320,7 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
     meta = load_model(rest).meta
     assert meta["training"]["progress"] == 1.0 and meta["training"]["resumed_from"]["progress"] == done
     assert meta["training"]["words"] < 1000 * 9600 * (1 - done) * 1.05  # only the rest of the schedule
-    assert meta["hyperparameters"]["epochs"] == 1000 and meta["hyperparameters"]["dim"] == 8
+    assert meta["config"]["epochs"] == 1000 and meta["config"]["dim"] == 8
     assert "output_weights" not in load_model(rest).arrays
     # a finished file without output weights cannot be resumed; with them it can, for --epochs more
     refused = run_cli(["w2v-train", planted, "-o", tmp_path / "x.npz", "--resume", rest])
@@ -337,9 +337,9 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
                       "--dim", "16", "--alpha", "0.01"])
     assert result.exit_code == 0, result.output
     a, b = load_model(first), load_model(more)
-    assert b.meta["training"]["epochs_completed"] == 5 and b.meta["hyperparameters"]["dim"] == 16
+    assert b.meta["training"]["epochs_completed"] == 5 and b.meta["config"]["dim"] == 16
     assert b.meta["training"]["epochs_done"] == 5 and b.meta["training"]["resumed_from"]["epochs_done"] == 3
-    assert b.meta["hyperparameters"]["alpha"] == 0.01  # a training option may change
+    assert b.meta["config"]["alpha"] == 0.01  # a training option may change
     assert b.meta["training"]["words"] == 2 * 9600  # two more epochs, not five
     assert not np.array_equal(a.arrays["vectors"], b.arrays["vectors"])
 
@@ -357,8 +357,8 @@ def test_resume_hs_and_subword_models(run_cli, planted, tmp_path, extra, change,
     good = run_cli(["w2v-train", planted, "-o", more, "--resume", first, "--epochs", "4", "--threads", "1", *extra])
     assert good.exit_code == 0, good.output
     a, b = load_model(first), load_model(more)
-    assert b.meta["hyperparameters"]["loss"] == a.meta["hyperparameters"]["loss"]
-    assert b.meta["hyperparameters"]["subword"] == a.meta["hyperparameters"]["subword"]
+    assert b.meta["config"]["loss"] == a.meta["config"]["loss"]
+    assert b.meta["config"]["subword"] == a.meta["config"]["subword"]
     assert b.meta["training"]["epochs_completed"] == 4
     for name in a.arrays:
         if name != "output_weights" or "--resumable" in extra:

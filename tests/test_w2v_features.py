@@ -39,7 +39,7 @@ def test_hierarchical_softmax_recovers_two_vocabularies(run_cli, planted, tmp_pa
     model, agree = _separation(out)
     assert agree == 1.0
     saved = load_model(out)
-    assert saved.meta["hyperparameters"]["loss"] == "hs"
+    assert saved.meta["config"]["loss"] == "hs"
     assert saved.arrays["output_weights"].shape == (len(model.tokens) - 1, 16)  # one row per inner node
     loss = saved.meta["training"]["epoch_loss"]
     assert loss[-1] < loss[0]

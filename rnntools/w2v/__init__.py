@@ -17,7 +17,8 @@ For other tasks (initialising an embedding from vectors trained here)::
 
 A vectors file is an rnntools model file of kind "vectors": the array ``vectors`` (V, D) float32 as
 trained (not normalised), and meta ``vocab`` (Vocab.to_meta: tokens, most frequent first, and counts),
-``hyperparameters`` and ``training`` (words, seconds, words/s, loss per epoch, interrupted).
+``config`` (the options trained with; ``hyperparameters`` in older files) and ``training`` (words,
+seconds, words/s, loss per epoch, interrupted).
 
 Nothing is imported here, so ``import rnntools.w2v.vectors`` does not pull in numba.
 """

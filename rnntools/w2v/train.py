@@ -552,7 +552,9 @@ def _load_resume(path: str, p: Params, explicit: frozenset, vocab_path: str | No
     if "output_weights" not in model.arrays:
         raise UsageError(f"{path} has no output weights to continue from; train it with --resumable "
                          "(interrupted runs always keep them)")
-    saved, training = model.meta.get("hyperparameters", {}), model.meta.get("training", {})
+    from rnntools.w2v.vectors import config_of
+
+    saved, training = config_of(model.meta), model.meta.get("training", {})
     for name in STRUCTURE:
         default = getattr(Params(), name) if name != "buckets" else None
         value = _norm(name, saved.get(name, default))
@@ -698,7 +700,7 @@ def _save(output: str, vocab, w_in: np.ndarray, p: Params, summary: dict, w_out:
 
     hyper = asdict(p)
     hyper.pop("batch_words")
-    meta = {"vocab": vocab.to_meta(), "hyperparameters": hyper, "training": summary}
+    meta = {"vocab": vocab.to_meta(), "config": hyper, "training": summary}
     V = len(vocab)
     if p.subword is not None:
         arrays = {"vectors": subword.compose(w_in, layout.sub_off, layout.sub_ids), "ngram_vectors": w_in[V:]}

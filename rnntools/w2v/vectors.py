@@ -58,7 +58,7 @@ class Vectors:
         """(MIN, MAX) n-gram lengths of a subword model (w2v-train --subword), else None."""
         if self.ngram_vectors is None:
             return None
-        lo, hi = self.meta["hyperparameters"]["subword"]
+        lo, hi = config_of(self.meta)["subword"]
         return int(lo), int(hi)
 
     def oov_vector(self, word: str) -> np.ndarray | None:
@@ -85,6 +85,13 @@ class Vectors:
             if v is not None:
                 out[i], source[i] = v, 2
         return out, source
+
+
+def config_of(meta: dict) -> dict:
+    """The options a vectors file was trained with: ``meta["config"]`` (docs/tasks.md), or
+    ``meta["hyperparameters"]`` in files written before the task contract."""
+    config = meta.get("config", meta.get("hyperparameters"))
+    return config if isinstance(config, dict) else {}
 
 
 def vectors_for(path_or_model, words: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +132,7 @@ def load(path: str | os.PathLike) -> Vectors:
         raise ModelFileError("corrupt vectors file (NaN or infinite values)", path)
     ngram = model.arrays.get("ngram_vectors")
     if ngram is not None:
-        hyper = model.meta.get("hyperparameters")
+        hyper = config_of(model.meta)
         sub = hyper.get("subword") if isinstance(hyper, dict) else None
         ok = (isinstance(sub, list) and len(sub) == 2 and all(type(x) is int for x in sub) and 1 <= sub[0] <= sub[1]
               and ngram.ndim == 2 and ngram.shape[0] >= 1 and ngram.shape[1] == vectors.shape[1]
