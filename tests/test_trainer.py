@@ -261,3 +261,22 @@ def test_plateau_decay_halves_the_learning_rate_and_resumes_with_it(tmp_path):
     per = Recording().steps_per_epoch()
     assert seen[0] == 0.4 and seen[per] == 0.4 and seen[2 * per] == 0.2  # epoch 1 best, epoch 2 worse
     assert load_model(out).meta["training"]["counters"]["lr"] == 0.1
+
+
+def test_a_task_metric_decides_the_best_model_and_early_stopping(tmp_path):
+    """With ``val_error`` the best evaluation is the one with the fewest errors, whatever the loss does; the
+    loss decides only while nothing is right (error 1). Patience counts evaluations without fewer errors."""
+    script = [(1.0, 3.0), (1.0, 2.0), (0.5, 5.0), (0.5, 1.0), (0.2, 4.0), (0.3, 0.5), (0.2, 0.1), (0.2, 0.1)]
+
+    class Scripted(ToyTask):
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            error, loss = script[self.evals - 1]
+            return {"val_loss": loss, "val_error": error}
+
+    out = str(tmp_path / "m.npz")
+    summary = fit(Scripted(), cfg(epochs=len(script), patience=3), out)
+    counters = load_model(out).meta["training"]["counters"]
+    per = Scripted().steps_per_epoch()
+    assert counters["best_step"] == 5 * per and counters["best_val_error"] == 0.2
+    assert summary["stopped"] == "early stopping" and summary["epochs"] == 8

@@ -34,6 +34,9 @@ TRAIN_OPTIONS = [
     _target_field,
     option("--attention", type=click.Choice(["none", "dot", "general"]), default=None, group="Seq2seq",
            help=f"Luong attention over the encoder's outputs [default: {DEFAULTS['attention']}]."),
+    option("--bidirectional/--no-bidirectional", default=None, group="Seq2seq",
+           help="Also read each source backwards (a second encoder; outputs and states are summed) "
+                f"[default: {'on' if DEFAULTS['bidirectional'] else 'off'}]."),
     option("--teacher-forcing", type=click.FloatRange(0, 1), default=None, group="Seq2seq",
            help="Share of decoder inputs that are the true previous token; below 1 the rest are the "
                 f"model's own greedy choices (scheduled sampling) [default: {DEFAULTS['teacher_forcing']}]."),

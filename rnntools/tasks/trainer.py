@@ -55,7 +55,12 @@ The model file written by ``fit`` holds the best parameters (by validation loss)
 so ``sample``/``predict`` read them directly. For ``--resume`` it also holds: ``state.<name>`` (the task's
 ``train_state()``), ``resume.<name>`` (the latest parameters, only when they differ from the best ones)
 and ``meta["training"]`` (counters, best validation loss, patience count, the task's ``train_meta()``).
-Each evaluation without a better validation loss multiplies the learning rate by ``plateau_decay`` (1:
+A task whose ``evaluate()`` also returns ``val_error`` (its own metric, lower is better: seq2seq's share of
+wrong decoded outputs) is judged on it: an evaluation is better when its error is lower (the loss decides only
+while nothing at all is right, error 1). The loss alone can keep falling long after the answers stop getting
+better (a model right on every validation pair still lowers it), so judged on the loss training runs on for
+nothing, and the best loss is not always the best answers.
+Each evaluation without a better validation result multiplies the learning rate by ``plateau_decay`` (1:
 off; the LM uses 0.5) and counts towards ``patience``; the current rate is part of the saved state.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
 command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
@@ -185,6 +190,7 @@ class _Counters:
     epoch: int = 0  # completed epochs
     batch_in_epoch: int = 0  # next batch of the current epoch
     best_val_loss: float | None = None
+    best_val_error: float | None = None  # when the task reports val_error (see the module docstring)
     best_step: int | None = None
     bad_evals: int = 0  # evaluations in a row without a better validation loss
     evals: int = 0
@@ -363,9 +369,15 @@ class _Trainer:
             return
         val = float(metrics["val_loss"])
         self.last_eval = {k: float(v) for k, v in metrics.items()}
-        improved = math.isfinite(val) and (self.c.best_val_loss is None or val < self.c.best_val_loss)
+        error = metrics.get("val_error")
+        error = None if error is None else float(error)
+        if error is None or self.c.best_val_error is None or error == self.c.best_val_error == 1.0:
+            improved = math.isfinite(val) and (self.c.best_val_loss is None or val < self.c.best_val_loss)
+        else:
+            improved = math.isfinite(val) and error < self.c.best_val_error
         if improved:
             self.c.best_val_loss, self.c.best_step, self.c.bad_evals = val, self.c.step, 0
+            self.c.best_val_error = error
             self.best = {name: np.array(a) for name, a in self.task.params().items()}
         else:
             self.c.bad_evals += 1
@@ -474,6 +486,7 @@ class _Trainer:
         self.save(stopped)
         seconds = time.perf_counter() - start
         summary = {"steps": c.step, "epochs": c.epoch, "stopped": stopped, "best_val_loss": c.best_val_loss,
+                   **({"best_val_error": c.best_val_error} if c.best_val_error is not None else {}),
                    "best_step": c.best_step, "seconds": round(seconds, 3),
                    f"{task.unit}_per_s": run_count / max(seconds, 1e-9), "run_steps": run_steps,
                    **({"last_eval": self.last_eval} if self.last_eval else {})}

@@ -23,7 +23,7 @@ _WHERE = {
              "make_source_batch", "read_pairs", "tokenizer"],
     "decode": ["Decoder", "beam_search", "greedy", "normalised"],
     "metrics": ["corpus_bleu", "edit_distance", "score_predictions"],
-    "model": ["Config", "Net", "dropout_masks", "init_params", "loss_and_grads", "summed_bias_slices"],
+    "model": ["Config", "Net", "dropout_masks", "init_params", "loss_and_grads", "reversal", "summed_bias_slices"],
     "task": ["Seq2SeqModel", "Seq2SeqTask", "evaluate", "load", "migrate_names", "predict", "read",
              "resume_options", "train"],
 }

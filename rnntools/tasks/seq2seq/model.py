@@ -29,6 +29,7 @@ class Config:
     embed_dim: int = 64
     attention: str = "general"  # none | dot | general
     shared_vocab: bool = False
+    bidirectional: bool = False  # a second encoder reads each source backwards; outputs and states summed
     src_vocab_size: int = 0
     tgt_vocab_size: int = 0
 
@@ -56,6 +57,11 @@ class Net:
         self.encoder = Recurrent(params, "enc", cfg.cell, E, H, cfg.layers, rng=rng, dtype=dtype)
         if fresh:
             self._second_bias_draw("enc", rng, dtype)
+        self.encoder_b = None
+        if cfg.bidirectional:
+            self.encoder_b = Recurrent(params, "encb", cfg.cell, E, H, cfg.layers, rng=rng, dtype=dtype)
+            if fresh:
+                self._second_bias_draw("encb", rng, dtype)
         self.decoder = Recurrent(params, "dec", cfg.cell, E, H, cfg.layers, rng=rng, dtype=dtype)
         if fresh:
             self._second_bias_draw("dec", rng, dtype)
@@ -81,8 +87,31 @@ class Net:
 
     # --- training ----------------------------------------------------------------------------------
     def encode(self, src: np.ndarray, src_mask: np.ndarray, drops: dict | None = None):
-        """The encoder over src (S, B): top outputs He (S, B, H) (0 at padding), final state, cache."""
-        return self._run(self.enc_embed, self.encoder, "enc", src, src_mask, None, drops)
+        """The encoder over src (S, B): top outputs He (S, B, H) (0 at padding), final state, cache.
+
+        Bidirectional: a second stack reads each row's real tokens backwards (padding stays at the end);
+        its outputs, put back in source order, are added to the forward stack's, and so are the final
+        states (the sum keeps every shape downstream, attention's included, as without it)."""
+        He, final, cache = self._run(self.enc_embed, self.encoder, "enc", src, src_mask, None, drops)
+        if self.encoder_b is None:
+            return He, final, cache
+        perm = reversal(src_mask)
+        cols = np.arange(src.shape[1])[None, :]
+        Hb, final_b, cache_b = self._run(self.enc_embed, self.encoder_b, "encb", src[perm, cols], src_mask, None,
+                                         drops)
+        He = He + Hb[perm, cols]
+        final = tuple(a + b for a, b in zip(final, final_b))
+        return He, final, (cache, cache_b, perm)
+
+    def _encode_back(self, src, dHe, cache, grads, dstate, drops):
+        if self.encoder_b is None:
+            self._back(self.enc_embed, self.encoder, "enc", src, dHe, cache, grads, dstate, drops)
+            return
+        cache_f, cache_b, perm = cache
+        cols = np.arange(src.shape[1])[None, :]
+        self._back(self.enc_embed, self.encoder, "enc", src, dHe, cache_f, grads, dstate, drops)
+        dHb = None if dHe is None else dHe[perm, cols]
+        self._back(self.enc_embed, self.encoder_b, "encb", src[perm, cols], dHb, cache_b, grads, dstate, drops)
 
     def _run(self, embed: Embedding, rnn: Recurrent, side: str, ids, mask, state, drops):
         if drops:
@@ -131,7 +160,7 @@ class Net:
         if drops:
             dHd = dHd * drops["top"]
         dfinal = self._back(self.dec_embed, self.decoder, "dec", batch.dec_in, dHd, dec_cache, g, None, drops)
-        self._back(self.enc_embed, self.encoder, "enc", batch.src, dHe, enc_cache, g, dfinal, drops)
+        self._encode_back(batch.src, dHe, enc_cache, g, dfinal, drops)
         return loss, g
 
     # --- decoding ----------------------------------------------------------------------------------
@@ -144,6 +173,15 @@ class Net:
     def logits(self, h: np.ndarray) -> np.ndarray:
         """The output layer's logits for decoder outputs h (N, H)."""
         return h @ self.params["out.W"] + self.params["out.b"]
+
+
+def reversal(mask: np.ndarray) -> np.ndarray:
+    """(S, B) time indices that reverse each row's real positions (mask 1) and leave its padding in place:
+    ``x[perm, cols]`` reads the row backwards; applied twice it is the identity."""
+    S, B = mask.shape
+    lengths = (mask > 0).sum(axis=0)
+    t = np.arange(S)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
 
 
 def init_params(cfg: Config, seed: int = 1, dtype=np.float32) -> dict[str, np.ndarray]:
@@ -162,7 +200,8 @@ def summed_bias_slices(cfg: Config) -> dict[str, slice]:
     them twice, so the two sides of the benchmark train the same way, not only start the same."""
     H = cfg.hidden
     summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(0, None)
-    return {f"{side}.{layer}.b": summed for side in ("enc", "dec") for layer in range(cfg.layers)}
+    sides = ("enc", "encb", "dec") if cfg.bidirectional else ("enc", "dec")
+    return {f"{side}.{layer}.b": summed for side in sides for layer in range(cfg.layers)}
 
 
 def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops: dict | None = None):
@@ -177,7 +216,8 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
     S, B = batch.src.shape
     T = batch.dec_in.shape[0]
     out = {}
-    for side, length in (("enc", S), ("dec", T)):
+    sides = (("enc", S), ("encb", S), ("dec", T)) if cfg.bidirectional else (("enc", S), ("dec", T))
+    for side, length in sides:
         for layer in range(cfg.layers):
             width = cfg.embed_dim if layer == 0 else cfg.hidden
             out[(side, layer)] = ((rng.random((length, B, width)) < keep) / keep).astype(dtype)

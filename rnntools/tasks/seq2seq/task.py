@@ -29,7 +29,16 @@ from rnntools.tasks.seq2seq.data import (
 from rnntools.tasks.seq2seq.decode import Decoder, beam_search, greedy
 from rnntools.tasks.seq2seq.metrics import score_predictions
 from rnntools.tasks.seq2seq.model import Config, Net, dropout_masks, init_params, summed_bias_slices
-from rnntools.tasks.seq2seq.options import DEFAULTS, KIND, LR, MAX_DECODE_LENGTH, MAX_VAL, STRUCTURAL
+from rnntools.tasks.seq2seq.options import (
+    DEFAULTS,
+    KIND,
+    LONG_EPOCH,
+    LR,
+    MAX_DECODE_LENGTH,
+    MAX_VAL,
+    STRUCTURAL,
+    default_batch,
+)
 from rnntools.text import Vocab
 
 # --- options and resume -----------------------------------------------------------------------------
@@ -61,6 +70,7 @@ def saved_options(meta: dict) -> dict:
     tvocab = meta.get("vocab") or meta.get("target_vocab") or {}
     out = {k: engine.get(k) for k in ("vocab_path", "min_count", "max_vocab", "optimizer") if k in engine}
     out.update({k: model.get(k) for k in ("cell", "hidden", "layers", "embed_dim", "attention", "shared_vocab")})
+    out["bidirectional"] = bool(model.get("bidirectional", False))
     out.update(level=vocab.get("level"), target_level=tvocab.get("level"),
                source_field=data.get("source_field", "source"), target_field=data.get("target_field", "target"))
     return out
@@ -232,11 +242,10 @@ class Seq2SeqTask:
 
     def __init__(self, model: Seq2SeqModel, train: tuple[list, list], val: tuple[list, list] | None,
                  batch: int, clip: float, optimizer: str = "adam", teacher_forcing: float = 1.0,
-                 val_references: list[str] | None = None, dropout: float = 0.0, options: dict | None = None):
+                 dropout: float = 0.0, options: dict | None = None):
         self.model, self.cfg, self.p, self.net = model, model.cfg, model.params, model.net
         self.train_src, self.train_tgt = train
         self.val = val
-        self.val_references = val_references
         self.batch = batch
         self.teacher_forcing = teacher_forcing
         self.dropout = dropout
@@ -295,11 +304,12 @@ class Seq2SeqTask:
             total += loss
             count += batch.tokens
         out = {"val_loss": total / max(count, 1)}
-        if self.val_references is not None:
-            max_len = max(len(t) for t in targets) + 2
-            found = self.model.translate_ids(sources, beam=1, nbest=1, max_length=max_len)
-            tv = self.model.tgt_vocab
-            out["val_exact"] = float(np.mean([f[0][0] == tv.decode(t) for f, t in zip(found, targets)]))
+        # the task's own metric, what users ask of a seq2seq model: the share of outputs not exactly right
+        # (greedy decoding); the trainer keeps the model with the fewest and stops when they stop falling
+        max_len = min(max(len(t) for t in targets) + 2, MAX_DECODE_LENGTH)
+        found = self.model.translate_ids(sources, beam=1, nbest=1, max_length=max_len)
+        tv = self.model.tgt_vocab
+        out["val_error"] = 1.0 - float(np.mean([f[0][0] == tv.decode(t) for f, t in zip(found, targets)]))
         return out
 
     def params(self) -> dict:
@@ -403,7 +413,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                                                 min_count=options["min_count"], max_size=options["max_vocab"],
                                                 target_level=target_level)
         cfg = Config(cell=options["cell"], hidden=options["hidden"], layers=options["layers"],
-                     embed_dim=options["embed_dim"], attention=options["attention"], shared_vocab=shared_vocab,
+                     embed_dim=options["embed_dim"], attention=options["attention"],
+                     bidirectional=options["bidirectional"], shared_vocab=shared_vocab,
                      src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab))
         model = Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, config.seed),
                              min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH))
@@ -416,19 +427,23 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     if n_val == 0:
         console.warn(f"only {n} pairs: no validation split, training for --epochs {config.epochs} "
                      "without early stopping")
+    if options["batch"] is None:
+        options["batch"] = config.batch = default_batch(len(train_idx))
+    if options["eval_every"] is None and math.ceil(len(train_idx) / config.batch) > LONG_EPOCH:
+        options["eval_every"] = config.eval_every = LONG_EPOCH // 2
     train_data = ([sources[i] for i in train_idx], [targets[i] for i in train_idx])
     val_data = ([sources[i] for i in val_idx], [targets[i] for i in val_idx]) if n_val else None
     model.extra["data"] = {"pairs": n, "train_pairs": len(train_idx), "val_pairs": n_val,
                            "source_field": source_field, "target_field": target_field}
     stored = {k: v for k, v in options.items() if k not in ("resume", "threads", "log_path")}
     task = Seq2SeqTask(model, train_data, val_data, config.batch, config.clip, config.optimizer,
-                       options["teacher_forcing"], val_references=[] if n_val else None, dropout=config.dropout,
-                       options=stored)
+                       options["teacher_forcing"], dropout=config.dropout, options=stored)
     if callback is not None:
         callback(task, config)
-    console.info(f"{n} pairs ({len(train_idx)} training, {n_val} validation); vocabularies "
+    console.info(f"{n} pairs ({len(train_idx)} training, {n_val} validation, batch {config.batch}); vocabularies "
                  f"{len(model.src_vocab)} source {level}s, {len(model.tgt_vocab)} target {target_level}s; "
-                 f"{model.cfg.cell} {model.cfg.layers}x{model.cfg.hidden}, attention {model.cfg.attention}")
+                 f"{model.cfg.cell} {model.cfg.layers}x{model.cfg.hidden}"
+                 f"{' bidirectional encoder' if model.cfg.bidirectional else ''}, attention {model.cfg.attention}")
     return fit(task, config, output, resume=resume)
 
 
