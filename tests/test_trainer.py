@@ -264,9 +264,11 @@ def test_plateau_decay_halves_the_learning_rate_and_resumes_with_it(tmp_path):
 
 
 def test_a_task_metric_decides_the_best_model_and_early_stopping(tmp_path):
-    """With ``val_error`` the best evaluation is the one with the fewest errors, whatever the loss does; the
-    loss decides only while nothing is right (error 1). Patience counts evaluations without fewer errors."""
-    script = [(1.0, 3.0), (1.0, 2.0), (0.5, 5.0), (0.5, 1.0), (0.2, 4.0), (0.3, 0.5), (0.2, 0.1), (0.2, 0.1)]
+    """With ``val_error`` the best evaluation is the one with the fewest errors, whatever the loss does; at equal
+    error the loss must fall by 10% (any fall while nothing is right, error 1). Patience counts evaluations
+    without progress."""
+    script = [(1.0, 3.0), (1.0, 2.0), (0.5, 5.0), (0.5, 4.6), (0.2, 4.0), (0.3, 0.5), (0.2, 3.7), (0.2, 3.7),
+              (0.2, 3.7)]
 
     class Scripted(ToyTask):
         def evaluate(self):

@@ -56,10 +56,11 @@ so ``sample``/``predict`` read them directly. For ``--resume`` it also holds: ``
 ``train_state()``), ``resume.<name>`` (the latest parameters, only when they differ from the best ones)
 and ``meta["training"]`` (counters, best validation loss, patience count, the task's ``train_meta()``).
 A task whose ``evaluate()`` also returns ``val_error`` (its own metric, lower is better: seq2seq's share of
-wrong decoded outputs) is judged on it: an evaluation is better when its error is lower (the loss decides only
-while nothing at all is right, error 1). The loss alone can keep falling long after the answers stop getting
-better (a model right on every validation pair still lowers it), so judged on the loss training runs on for
-nothing, and the best loss is not always the best answers.
+wrong decoded outputs) is judged on it: an evaluation is better when its error is lower, or equal with a
+validation loss at least ``LOSS_MARGIN`` (10%) lower (while nothing is right, error 1, any lower loss). The
+loss alone keeps falling by small amounts long after the answers stop getting better (a model right on every
+validation pair still lowers it), so judged on any lower loss, training runs on for nothing; a clearly lower
+loss at the same error still means progress a small validation set cannot show in its error.
 Each evaluation without a better validation result multiplies the learning rate by ``plateau_decay`` (1:
 off; the LM uses 0.5) and counts towards ``patience``; the current rate is part of the saved state.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
@@ -83,6 +84,7 @@ from rnntools.errors import TrainingError, UsageError
 from rnntools.tasks.options import Per, resolve, resume_options  # noqa: F401  (the contract's names)
 
 DEFAULT_LR = {"adam": 2e-3, "sgd": 0.5}
+LOSS_MARGIN = 0.1  # with a task's val_error: at equal error, the loss must fall this much to count (see above)
 
 
 @dataclass
@@ -374,7 +376,8 @@ class _Trainer:
         if error is None or self.c.best_val_error is None or error == self.c.best_val_error == 1.0:
             improved = math.isfinite(val) and (self.c.best_val_loss is None or val < self.c.best_val_loss)
         else:
-            improved = math.isfinite(val) and error < self.c.best_val_error
+            improved = math.isfinite(val) and (error < self.c.best_val_error or (
+                error == self.c.best_val_error and val < (1 - LOSS_MARGIN) * self.c.best_val_loss))
         if improved:
             self.c.best_val_loss, self.c.best_step, self.c.bad_evals = val, self.c.step, 0
             self.c.best_val_error = error
