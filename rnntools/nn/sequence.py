@@ -188,3 +188,30 @@ def pool_backward(dvec: np.ndarray, cache) -> np.ndarray:
     else:
         np.put_along_axis(dy, extra[None], dvec[None], axis=0)
     return dy
+
+
+class SparseLinear:
+    """``y = X W`` for a sparse (B, N) input ``X`` (scipy CSR: a bag of hashed n-gram features per text):
+    ``{name}.W`` (N, O), no bias. The wide part of a wide-and-deep model (fastText's and NBSVM's linear
+    layer over n-grams): one sparse product forward, one backward. The gradient is dense (N, O), as the
+    optimisers take it."""
+
+    def __init__(self, params: dict, name: str, in_size: int, out_size: int, dtype=np.float32):
+        self.params, self.name = params, name
+        key = f"{name}.W"
+        if key in params:
+            if params[key].shape != (in_size, out_size):
+                raise ValueError(f"{key} has shape {params[key].shape}, expected {(in_size, out_size)}")
+        else:
+            params[key] = np.zeros((in_size, out_size), dtype)   # a linear model's start: every logit 0
+
+    def names(self) -> list[str]:
+        return [f"{self.name}.W"]
+
+    def forward(self, X) -> np.ndarray:
+        return np.asarray(X @ self.params[f"{self.name}.W"])
+
+    def backward(self, dy: np.ndarray, X, grads: dict) -> None:
+        key = f"{self.name}.W"
+        g = np.ascontiguousarray(X.T @ dy, dtype=self.params[key].dtype)
+        grads[key] = grads[key] + g if key in grads else g

@@ -18,7 +18,7 @@ import numpy as np
 
 from rnntools.nn import Dense, Embedding, dropout_mask
 from rnntools.nn.recurrent import CELLS
-from rnntools.nn.sequence import RecurrentStack, pool, pool_backward
+from rnntools.nn.sequence import RecurrentStack, SparseLinear, pool, pool_backward
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -34,6 +34,7 @@ class NetConfig:
     pooling: str = "last"
     bidirectional: bool = False
     dropout: float = 0.0
+    wide_buckets: int = 0          # hashed n-gram features beside the network (0: none)
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -91,10 +92,12 @@ class Network:
         self.rnn = RecurrentStack(params, "enc", cfg.cell, cfg.embed_dim, cfg.hidden, cfg.layers,
                                   cfg.bidirectional, cfg.dropout, dtype=dtype)
         self.out = Dense(params, "out", cfg.features, cfg.n_classes, dtype=dtype)
+        self.wide = SparseLinear(params, "wide", cfg.wide_buckets, cfg.n_classes, dtype) if cfg.wide_buckets else None
 
     def names(self) -> list[str]:
         """The trainable parameters."""
-        return self.embed.names() + self.rnn.names() + self.out.names()
+        return (self.embed.names() + self.rnn.names() + self.out.names()
+                + (self.wide.names() if self.wide is not None else []))
 
     def features(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
         """Sentence vectors (B, F) and a cache. ids: (T, B) right-padded; lengths: (B,) >= 1; ``rng``:
@@ -107,11 +110,14 @@ class Network:
             feats = feats * drop
         return feats, (rc, pc, drop)
 
-    def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
-        """Logits (B, C) and a cache for ``backward``."""
+    def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None, wide=None):
+        """Logits (B, C) and a cache for ``backward``. ``wide``: the batch's (B, buckets) sparse n-gram
+        features (``data.wide_matrix``), added to the logits through ``wide.W``."""
         feats, cache = self.features(ids, lengths, rng)
         logits, _ = self.out.forward(feats)
-        return logits, (feats, cache)
+        if self.wide is not None:
+            logits += self.wide.forward(wide)
+        return logits, (feats, cache, wide)
 
     def backward_features(self, dfeats: np.ndarray, cache, grads: dict) -> None:
         """Gradients below the sentence vectors, accumulated into ``grads``."""
@@ -125,17 +131,19 @@ class Network:
 
     def backward(self, dlogits: np.ndarray, cache) -> dict[str, np.ndarray]:
         """Gradients of every trainable parameter given dloss/dlogits (B, C)."""
-        feats, fcache = cache
+        feats, fcache, wide = cache
         grads: dict[str, np.ndarray] = {}
+        if self.wide is not None:
+            self.wide.backward(dlogits, wide, grads)
         dfeats = self.out.backward(dlogits, feats, grads)
         self.backward_features(dfeats, fcache, grads)
         return grads
 
-    def loss_and_grads(self, ids, lengths, y, weights, rng=None) -> tuple[float, dict[str, np.ndarray]]:
+    def loss_and_grads(self, ids, lengths, y, weights, rng=None, wide=None) -> tuple[float, dict[str, np.ndarray]]:
         """Weighted mean cross-entropy of a batch (``sum w_i nll_i / sum w_i``) and its gradients.
         The (B, C) readout is a few numpy lines: for one row per text, ``Dense.softmax_cross_entropy``'s
         hand-off to the engine's workers costs more than the arithmetic (0.4 against 0.14 ms a batch of 32)."""
-        logits, cache = self.forward(ids, lengths, rng)
+        logits, cache = self.forward(ids, lengths, rng, wide)
         loss, dlogits = weighted_xent(logits, y, weights)
         return loss, self.backward(dlogits, cache)
 
@@ -160,17 +168,64 @@ def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[flo
     return loss, d
 
 
-def predict_probs(net: Network, seqs: Sequence[np.ndarray], batch: int = 256) -> np.ndarray:
-    """Class probabilities (N, C) in float64 for encoded texts, in their order; batches grouped by length."""
+def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256) -> np.ndarray:
+    """Logits (N, C) in float64 for encoded texts (and their sparse n-gram rows), in their order; batches
+    grouped by length."""
     from rnntools.tasks.classify.data import bucket_batches, pad_batch
 
     lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
     out = np.empty((len(seqs), net.cfg.n_classes), np.float64)
     for idx in bucket_batches(lengths, batch, None):
         ids, lens = pad_batch([seqs[i] for i in idx])
-        logits, _ = net.forward(ids, lens)
-        out[idx] = softmax(logits.astype(np.float64))
+        logits, _ = net.forward(ids, lens, wide=None if wide is None else wide[idx])
+        out[idx] = logits
     return out
+
+
+def predict_probs(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256,
+                  temperature: float = 1.0) -> np.ndarray:
+    """Class probabilities (N, C) in float64, the logits divided by ``temperature`` (calibration)."""
+    logits = predict_logits(net, seqs, wide, batch)
+    return softmax(logits / temperature if temperature != 1.0 else logits)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the validation log loss of ``softmax(logits / T)`` (Guo et al. 2017's
+    temperature scaling: one number, so it cannot overfit and never changes which label wins).
+    Golden-section search on log T over [1/20, 20]."""
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+
+    lo, hi = -np.log(20.0), np.log(20.0)
+    phi = (np.sqrt(5.0) - 1) / 2
+    a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(40):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - phi * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + phi * (hi - lo)
+            fb = nll(b)
+    return float(np.exp((lo + hi) / 2))
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """ECE: the gap between confidence (the top probability) and accuracy, averaged over ``bins``
+    equal-width confidence bins weighted by how many predictions fall in each (Guo et al. 2017)."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    which = np.minimum((conf * bins).astype(np.int64), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            total += sel.sum() * abs(float(correct[sel].mean()) - float(conf[sel].mean()))
+    return total / max(len(y), 1)
 
 
 # --- files written before the task contract ----------------------------------------------------------------

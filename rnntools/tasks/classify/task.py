@@ -17,15 +17,28 @@ from rnntools.tasks.classify.data import (
     class_weights,
     confusion_matrix,
     encode_texts,
+    idf_weights,
     iter_records,
     label_set,
     metrics_from_confusion,
+    ngram_ids,
     pad_batch,
     read_label,
     read_labelled,
     stratified_split,
+    wide_matrix,
 )
-from rnntools.tasks.classify.model import NetConfig, Network, init_params, migrate_arrays, predict_probs
+from rnntools.tasks.classify.model import (
+    NetConfig,
+    Network,
+    expected_calibration_error,
+    fit_temperature,
+    init_params,
+    migrate_arrays,
+    predict_logits,
+    predict_probs,
+    softmax,
+)
 
 KIND = "classifier"
 
@@ -37,15 +50,17 @@ DEFAULTS: dict[str, Any] = dict(
     clip=5.0,
     lr=None,  # None: the optimiser's own (rnntools.tasks.trainer.DEFAULT_LR: adam 2e-3, sgd 0.5)
     pooling="max", bidirectional=True, class_weight="none", text_field="text", label_field="label",
+    wide="words+chars", wide_buckets=1 << 18, wide_lr=10.0, calibrate=True,
 )
 
 # Options that decide the network's shape or how text becomes arrays: on --resume the saved value holds,
 # and a different value given on the command line is a usage error.
 STRUCTURAL = frozenset({"level", "cell", "hidden", "layers", "embed_dim", "pooling", "bidirectional",
-                        "seq_len", "min_count", "max_vocab", "vocab_path"})
+                        "seq_len", "min_count", "max_vocab", "vocab_path", "wide", "wide_buckets"})
 
 # the task's own options (the rest of DEFAULTS are the engine's, rnntools.tasks.trainer.EngineConfig)
-TASK_OPTIONS = ("pooling", "bidirectional", "class_weight", "text_field", "label_field")
+TASK_OPTIONS = ("pooling", "bidirectional", "class_weight", "text_field", "label_field", "wide", "wide_buckets",
+                "wide_lr", "calibrate")
 
 
 @dataclass
@@ -61,6 +76,28 @@ class Model:
     @property
     def keys(self) -> list[str]:
         return [label_key(v) for v in self.labels]
+
+    @property
+    def temperature(self) -> float:
+        return float(self.meta.get("temperature", 1.0))
+
+    def wide_features(self, texts: Sequence[str]):
+        """The texts' sparse n-gram rows for the wide part, or None without one."""
+        return wide_features(texts, self.config, self.net.params.get("wide.idf"))
+
+    def probs(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Calibrated class probabilities (N, C) and how many texts had no known token."""
+        seqs, empty, _ = encode_texts(self.vocab, texts, self.config["seq_len"])
+        return predict_probs(self.net, seqs, self.wide_features(texts), temperature=self.temperature), empty
+
+
+def wide_features(texts: Sequence[str], config: dict, idf: np.ndarray | None, docs=None):
+    """Sparse n-gram rows (``data.wide_matrix``) of ``texts``, or None when the model has no wide part."""
+    if config.get("wide", "none") == "none" or idf is None:
+        return None
+    if docs is None:
+        docs = [ngram_ids(t, len(idf), config["wide"] == "words+chars") for t in texts]
+    return wide_matrix(docs, idf)
 
 
 def label_key(label: Label) -> str:
@@ -104,10 +141,14 @@ def load(source) -> Model:
     arrays = migrate_arrays(model.arrays, config["cell"])
     model.arrays = arrays
     vocab = Vocab.from_meta(meta["vocab"])
+    config = {**config, "wide": config.get("wide", "none")}
     cfg = NetConfig(cell=config["cell"], vocab_size=len(vocab), n_classes=len(meta["labels"]),
                     embed_dim=config["embed_dim"], hidden=config["hidden"], layers=config["layers"],
-                    pooling=config["pooling"], bidirectional=bool(config["bidirectional"]))
-    names = init_params(cfg, np.random.default_rng(0)).keys()
+                    pooling=config["pooling"], bidirectional=bool(config["bidirectional"]),
+                    wide_buckets=int(config["wide_buckets"]) if config["wide"] != "none" else 0)
+    names = list(init_params(cfg, np.random.default_rng(0)).keys())
+    if cfg.wide_buckets:
+        names += ["wide.W", "wide.idf"]
     params = {name: arrays[name] for name in names}
     return Model(Network(cfg, params), vocab, list(meta["labels"]), config, meta)
 
@@ -145,13 +186,11 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
     keys = model.keys
     k = len(keys) if top_k is None else min(top_k, len(keys))
     count = empty_total = replaced = 0
-    seq_len = model.config["seq_len"]
 
     def flush(batch: list[dict]):
         nonlocal empty_total
-        seqs, empty, _ = encode_texts(model.vocab, [_text(r, field) for r in batch], seq_len)
+        probs, empty = model.probs([_text(r, field) for r in batch])
         empty_total += empty
-        probs = predict_probs(model.net, seqs)
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
         for record, p, o in zip(batch, probs, order):
             record.pop("_place", None)
@@ -203,8 +242,7 @@ def evaluate(model: Model, records: Iterable[dict], *, text_field: str | None = 
     for lab in unseen:
         index[(type(lab), lab)] = len(index)
     y = np.fromiter((index[(type(lab), lab)] for lab in gold), np.int64, len(gold))
-    seqs, empty, _ = encode_texts(model.vocab, texts, model.config["seq_len"])
-    probs = predict_probs(model.net, seqs)
+    probs, empty = model.probs(texts)
     pred = probs.argmax(axis=1)
     cm = confusion_matrix(y, pred, len(all_labels))
     m = metrics_from_confusion(cm)
@@ -220,7 +258,8 @@ def evaluate(model: Model, records: Iterable[dict], *, text_field: str | None = 
     keys = [label_key(v) for v in all_labels]
     result = {
         "examples": len(texts), "accuracy": round(m["accuracy"], 6), "macro_f1": round(m["macro_f1"], 6),
-        "log_loss": None if log_loss is None else round(log_loss, 6), "unseen_labels": int((~seen).sum()),
+        "log_loss": None if log_loss is None else round(log_loss, 6),
+        "ece": round(expected_calibration_error(probs, y), 6), "unseen_labels": int((~seen).sum()),
         "per_class": {key: {"precision": round(float(m["precision"][i]), 6),
                             "recall": round(float(m["recall"][i]), 6), "f1": round(float(m["f1"][i]), 6),
                             "support": int(m["support"][i])} for i, key in enumerate(keys)},
@@ -248,7 +287,8 @@ class ClassifierTask:
     unit = "texts"
 
     def __init__(self, net: Network, meta: dict, train_seqs, y_train, val_seqs, y_val, weights,
-                 batch: int, clip: float, optimizer: str = "adam", lr: float = 2e-3):
+                 batch: int, clip: float, optimizer: str = "adam", lr: float = 2e-3, wide_train=None,
+                 wide_val=None, wide_lr: float = 1.0):
         from rnntools.nn import make_optimizer
 
         self.net, self.meta = net, meta
@@ -257,9 +297,18 @@ class ClassifierTask:
         self.train_len = np.fromiter(map(len, train_seqs), np.int64, len(train_seqs))
         self.weights = weights  # (C,) float32
         self.batch, self.clip = batch, clip
-        trainable = {name: net.params[name] for name in net.names()}
-        self.opt = make_optimizer(optimizer, trainable, lr=lr)
+        self.wide_train, self.wide_val = wide_train, wide_val
+        # the wide part is a linear model over thousands of sparse features, each seen in few batches: it
+        # learns at ``wide_lr`` times the network's rate, or the network has overfitted (and early stopping
+        # has ended training) before the linear part has converged
+        self.wide_lr = wide_lr
+        deep = {name: net.params[name] for name in net.names() if name != "wide.W"}
+        self.opt = make_optimizer(optimizer, deep, lr=lr)
         self.opt.init_state()
+        self.opt_wide = None
+        if net.wide is not None:
+            self.opt_wide = make_optimizer(optimizer, {"wide.W": net.params["wide.W"]}, lr=lr * wide_lr)
+            self.opt_wide.init_state()
         self._per_epoch = (len(train_seqs) + batch - 1) // batch
 
     def steps_per_epoch(self) -> int:
@@ -276,16 +325,21 @@ class ClassifierTask:
 
         ids, lengths = pad_batch([self.train_seqs[i] for i in idx])
         y = self.y_train[idx]
-        loss, grads = self.net.loss_and_grads(ids, lengths, y, self.weights[y], rng)
+        wide = None if self.wide_train is None else self.wide_train[idx]
+        loss, grads = self.net.loss_and_grads(ids, lengths, y, self.weights[y], rng, wide)
+        wide_grad = grads.pop("wide.W", None)
         clip_grad_norm(grads, self.clip)
         self.opt.lr = lr
         self.opt.step(grads)
+        if wide_grad is not None:
+            self.opt_wide.lr = lr * self.wide_lr
+            self.opt_wide.step({"wide.W": wide_grad})
         return loss * len(idx), len(idx)
 
     def evaluate(self):
         if len(self.val_seqs) == 0:
             return None
-        probs = predict_probs(self.net, self.val_seqs)
+        probs = predict_probs(self.net, self.val_seqs, self.wide_val)
         y = self.y_val
         w = self.weights[y]
         nll = -np.log(np.maximum(probs[np.arange(len(y)), y], 1e-30))
@@ -297,13 +351,18 @@ class ClassifierTask:
         return self.net.params
 
     def train_state(self):
-        return {k: v for k, v in self.opt.state_arrays().items() if k != "optim.t"}
+        state = {k: v for k, v in self.opt.state_arrays().items() if k != "optim.t"}
+        if self.opt_wide is not None:
+            state.update({k: v for k, v in self.opt_wide.state_arrays().items() if k != "optim.t"})
+        return state
 
     def train_meta(self):
         return {"optim_t": self.opt.t}
 
     def load_train_meta(self, meta):
         self.opt.t = int(meta.get("optim_t", meta.get("adam_t", 0)))
+        if self.opt_wide is not None:
+            self.opt_wide.t = self.opt.t
 
     def save(self, path, arrays, meta):
         from rnntools.io import save_model
@@ -361,6 +420,10 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         vocab = Vocab.from_meta(resume.meta["vocab"])
     else:
         labels = label_set(data.labels, "the training data")
+        mixed = {str(v) for v in labels if isinstance(v, int)} & {v for v in labels if isinstance(v, str)}
+        if mixed:
+            raise UsageError(f"the training data has the label {sorted(mixed)[0]} both as a number and as a string "
+                             f"(\"{sorted(mixed)[0]}\"); they would be two classes with one name: use one type")
     index = {(type(lab), lab): i for i, lab in enumerate(labels)}
     unknown = [lab for lab in data.labels if (type(lab), lab) not in index]
     if unknown:
@@ -391,10 +454,19 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         pretrained = read_vectors(config.embeddings)
         if "embed_dim" not in given:  # the vectors decide the size unless --embed-dim says otherwise
             config.embed_dim = options["embed_dim"] = int(pretrained[0].shape[1])
+    wide = options.get("wide") or "none"
+    buckets = int(options["wide_buckets"]) if wide != "none" else 0
     cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
                     hidden=config.hidden, layers=config.layers, pooling=options["pooling"],
-                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout)
+                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout, wide_buckets=buckets)
     params = init_params(cfg, np.random.default_rng([config.seed, 4]))
+    wide_train = wide_val = None
+    if buckets:
+        docs = [ngram_ids(t, buckets, wide == "words+chars") for t in data.texts]
+        params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
+                              else idf_weights([docs[i] for i in train_idx], buckets))
+        wide_train = wide_features(None, {"wide": wide}, params["wide.idf"], [docs[i] for i in train_idx])
+        wide_val = wide_features(None, {"wide": wide}, params["wide.idf"], [docs[i] for i in val_idx])
     if pretrained is not None:
         load_embeddings(params["embed.W"], vocab, *pretrained, config.embeddings)
     weights = class_weights(y[train_idx], len(labels), options["class_weight"])
@@ -408,8 +480,33 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
                  f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
     net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings)
     task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], [seqs[i] for i in val_idx],
-                          y[val_idx], weights, config.batch, config.clip, config.optimizer, config.lr)
-    return fit(task, config, output, resume=resume)
+                          y[val_idx], weights, config.batch, config.clip, config.optimizer, config.lr,
+                          wide_train, wide_val, float(options["wide_lr"]))
+    summary = fit(task, config, output, resume=resume)
+    if options.get("calibrate") and len(val_idx) > 0:
+        summary["calibration"] = calibrate(output, [seqs[i] for i in val_idx], wide_val, y[val_idx])
+    return summary
+
+
+def calibrate(path: str, val_seqs, wide_val, y_val: np.ndarray) -> dict:
+    """Temperature scaling on the validation split: fit T on the saved (best) model's validation logits and
+    store it in the file's meta (``temperature``), which ``predict``/``evaluate`` divide the logits by.
+    Returns the validation ECE before and after."""
+    from rnntools import console
+    from rnntools.io import load_model, save_model
+
+    saved = load_model(path, KIND)
+    model = load(saved)
+    logits = predict_logits(model.net, val_seqs, wide_val)
+    t = fit_temperature(logits, y_val)
+    before = expected_calibration_error(softmax(logits), y_val)
+    after = expected_calibration_error(softmax(logits / t), y_val)
+    meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    meta["temperature"] = t
+    meta["calibration"] = {"val_ece_before": round(before, 6), "val_ece_after": round(after, 6)}
+    save_model(path, KIND, saved.arrays, meta)
+    console.info(f"temperature scaling on the validation split: T = {t:.3f}, ECE {before:.4f} -> {after:.4f}")
+    return {"temperature": t, **meta["calibration"]}
 
 
 def read_vectors(path: str):

@@ -1,0 +1,145 @@
+"""The classifier's wide part (hashed n-grams), calibration, and how a model reads its inputs."""
+
+import json
+
+import numpy as np
+import pytest
+from gradcheck import assert_grad
+
+from rnntools.tasks.classify import data as D
+from rnntools.tasks.classify.model import (
+    NetConfig,
+    Network,
+    expected_calibration_error,
+    fit_temperature,
+    init_params,
+    softmax,
+)
+
+
+def test_hash_kernel_matches_the_python_reference():
+    for text in ["The movie was great!", "naïve café, 東京 x", "a", "", "one two  three\tfour"]:
+        words = D._wide_tokens(text)
+        ids = D.ngram_ids(text, 1 << 16)
+        if not words:
+            assert ids.size == 0
+            continue
+        cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
+        lengths = np.array([len(w) for w in words])
+        ends = np.cumsum(lengths)
+        out = np.empty(4 * len(words) + 3 * int((lengths + 2).sum()), np.int64)
+        k = D._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, 1 << 16, out)
+        assert ids.tolist() == np.unique(out[:k]).tolist()
+
+
+def test_ngram_features_share_subwords_and_rows_have_unit_length():
+    a, b = D.ngram_ids("unbelievable", 1 << 18), D.ngram_ids("believable", 1 << 18)
+    assert len(set(a) & set(b)) >= 5                       # "bel", "eli", "liev", ... shared
+    assert len(D.ngram_ids("good film", 1 << 18, chars=False)) == 3     # two words and their bigram
+    docs = [D.ngram_ids(t, 1 << 12) for t in ["good film", "bad film", ""]]
+    idf = D.idf_weights(docs[:2], 1 << 12)
+    X = D.wide_matrix(docs, idf)
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1))).ravel()
+    np.testing.assert_allclose(norms, [1, 1, 0], atol=1e-6)
+    assert idf[D.ngram_ids("film", 1 << 12, chars=False)[0]] < idf[D.ngram_ids("good", 1 << 12, chars=False)[0]]
+
+
+def test_gradients_with_the_wide_part():
+    cfg = NetConfig(cell="gru", vocab_size=9, n_classes=3, embed_dim=4, hidden=3, pooling="max",
+                    bidirectional=True, wide_buckets=64)
+    rng = np.random.default_rng(0)
+    params = init_params(cfg, rng, dtype=np.float64)
+    params["wide.W"] = rng.normal(size=(64, 3))
+    net = Network(cfg, params)
+    ids, lengths = D.pad_batch([np.array([1, 2, 3], np.int32), np.array([4], np.int32)])
+    docs = [D.ngram_ids(t, 64) for t in ["good film", "bad"]]
+    X = D.wide_matrix(docs, D.idf_weights(docs, 64)).astype(np.float64)
+    y, w = np.array([0, 2]), np.array([1.0, 2.0])
+    _, grads = net.loss_and_grads(ids, lengths, y, w, wide=X)
+    assert "wide.W" in grads
+    for name in ("wide.W", "out.W", "enc.b0.0.W"):
+        assert_grad(lambda: net.loss_and_grads(ids, lengths, y, w, wide=X)[0], params[name], grads[name], name=name)
+
+
+def test_temperature_scaling_fixes_overconfidence():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 3000)
+    logits = rng.normal(size=(3000, 3))
+    logits[np.arange(3000), y] += 1.0            # right 2/3 of the time or so ...
+    logits *= 4.0                                # ... but far too sure of itself
+    t = fit_temperature(logits, y)
+    assert 3.0 < t < 5.0
+    assert expected_calibration_error(softmax(logits / t), y) < 0.5 * expected_calibration_error(softmax(logits), y)
+    perfect = np.eye(3)[y] * 50
+    assert expected_calibration_error(softmax(perfect), y) < 1e-6
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small model trained from label<TAB>text lines with integer-looking labels."""
+    from click.testing import CliRunner
+    from conftest import _Main
+
+    from rnntools.cli import main
+
+    d = tmp_path_factory.mktemp("wide")
+    rng = np.random.default_rng(2)
+    lines = []
+    for _ in range(300):
+        good = rng.random() < 0.5
+        words = list(rng.choice(["film", "plot", "actor", "scene"], 3)) + ["great" if good else "awful"]
+        rng.shuffle(words)
+        lines.append(f"{'pos' if good else 'neg'}\t{' '.join(words)}")
+    (d / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = d / "m.npz"
+    result = CliRunner().invoke(_Main(main), ["rnn-train", "--task", "classify", str(d / "train.tsv"), "-o", str(model),
+                                       "--hidden", "8", "--embed-dim", "8", "--epochs", "6", "--threads", "1",
+                                       "--text-field", "body", "--label-field", "y"])
+    assert result.exit_code == 0, result.stderr
+    return d, model
+
+
+def test_model_remembers_fields_and_reads_tsv_and_plain_lines_alike(tiny, run_cli):
+    d, model = tiny
+    (d / "mixed.txt").write_text("pos\tgreat film\nawful plot\n", encoding="utf-8")
+    result = run_cli(["predict", model, d / "mixed.txt"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["body"] == "great film" and records[1]["body"] == "awful plot"   # the model's text field
+    assert records[0]["label"] == "pos" and records[1]["label"] == "neg"
+    (d / "test.jsonl").write_text(json.dumps({"body": "awful scene", "y": "neg"}) + "\n", encoding="utf-8")
+    result = run_cli(["evaluate", model, d / "test.jsonl"])          # no --text-field / --label-field needed
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["accuracy"] == 1.0 and 0 <= summary["ece"] <= 1
+
+
+def test_calibration_is_stored_and_wide_none_has_no_wide_part(tiny, run_cli, tmp_path):
+    from rnntools.io import load_model
+
+    d, model = tiny
+    meta = load_model(model).meta
+    assert meta["temperature"] > 0 and "val_ece_after" in meta["calibration"]
+    assert meta["config"]["wide"] == "words+chars" and "wide.W" in load_model(model).arrays
+    out = tmp_path / "n.npz"
+    result = run_cli(["rnn-train", "--task", "classify", d / "train.tsv", "-o", out, "--wide", "none", "--hidden", "4",
+                      "--embed-dim", "4", "--epochs", "1", "--no-calibrate", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    saved = load_model(out)
+    assert "wide.W" not in saved.arrays and "temperature" not in saved.meta
+
+
+def test_labels_keep_their_json_type(run_cli, tmp_path):
+    path = tmp_path / "t.jsonl"
+    rows = [{"text": "a b", "label": 3}, {"text": "c d", "label": "3"}, {"text": "e f", "label": 4}] * 5
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz", "--epochs", "1"])
+    assert result.exit_code == 2 and "both as a number and as a string" in result.stderr
+    rows = [{"text": "a b", "label": 3}, {"text": "e f", "label": 4}] * 8
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz", "--epochs", "2",
+                      "--hidden", "4", "--embed-dim", "4", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    out = run_cli(["predict", tmp_path / "m.npz", path])
+    first = json.loads(out.stdout.splitlines()[0])
+    assert isinstance(first["label"], int) and set(first["probs"]) == {"3", "4"}
