@@ -184,9 +184,9 @@ def test_migrate_pre_contract_names():
     arrays = {**old, **{f"state.adam.m.{k}": v + 1 for k, v in old.items()},
               **{f"resume.{k}": v + 2 for k, v in old.items()}}
     new = migrate_arrays(arrays, "gru")
-    assert set(new) == {f"{p}{n}" for p in ("", "state.optim.m.", "resume.")
+    assert set(new) == {f"{p}{n}" for p in ("", "optim.m.", "resume.")
                         for n in ("embed.W", "enc.f0.0.W", "enc.f0.0.b", "enc.f0.0.bn", "out.W", "out.b")}
     np.testing.assert_array_equal(new["enc.f0.0.W"], np.concatenate([old["enc.f0.Wh"], old["enc.f0.Wx"]]))
-    np.testing.assert_array_equal(new["state.optim.m.embed.W"], old["embed"] + 1)
+    np.testing.assert_array_equal(new["optim.m.embed.W"], old["embed"] + 1)
     assert "enc.f0.0.bn" not in migrate_arrays(old, "lstm")
     assert migrate_arrays(new, "gru") is new

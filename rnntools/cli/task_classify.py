@@ -1,7 +1,7 @@
 """``rnn-train --task classify``, and ``predict``/``evaluate`` for ``classifier`` models (click + stdlib only).
 
-The work is done by ``rnntools.tasks.classify``; this module declares options, opens the outputs and
-writes what the task yields.
+The work is done by the package ``rnntools.tasks.classify`` (the task contract); the command loads the
+model once and writes every output.
 """
 
 from __future__ import annotations
@@ -47,43 +47,3 @@ PREDICT_OPTIONS = [
 ]
 
 EVALUATE_OPTIONS = [_text_field, _label_field]
-
-
-def train(inputs, output, engine, text_field, label_field, class_weight, pooling, bidirectional, wide,
-          wide_buckets, calibrate):
-    from rnntools.tasks import classify
-
-    classify.train(inputs, output, {**engine, "text_field": text_field, "label_field": label_field,
-                                    "class_weight": class_weight, "pooling": pooling,
-                                    "bidirectional": bidirectional, "wide": wide, "wide_buckets": wide_buckets,
-                                    "calibrate": calibrate})
-
-
-def predict(model, inputs, output, text_field, top_k):
-    from rnntools.io import JsonlWriter, open_output
-    from rnntools.tasks import classify
-
-    loaded = classify.load(model)
-    records = classify.read(inputs, loaded, text_field=text_field)
-    with open_output(output) as stream:
-        writer = JsonlWriter(stream)
-        for i, record in enumerate(classify.predict(loaded, records, text_field=text_field, top_k=top_k)):
-            writer.write(record)
-            if i % 512 == 511:
-                writer.flush()
-
-
-def evaluate(model, inputs, output, text_field, label_field):
-    from rnntools.errors import UsageError
-    from rnntools.io import JsonlWriter, open_output
-    from rnntools.tasks import classify
-
-    if not inputs:
-        inputs = ["-"]
-    if any(i == "-" for i in inputs) and model == "-":
-        raise UsageError("the model and the test data cannot both come from stdin")
-    loaded = classify.load(model)
-    records = classify.read(inputs, loaded, text_field=text_field, label_field=label_field)
-    result = classify.evaluate(loaded, records, text_field=text_field, label_field=label_field)
-    with open_output(output) as stream:
-        JsonlWriter(stream).write(result)

@@ -35,6 +35,7 @@ class NetConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     wide_buckets: int = 0          # hashed n-gram features beside the network (0: none)
+    wide_lr: float = 1.0           # how much faster the wide part learns (SparseLinear's scale)
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -92,7 +93,8 @@ class Network:
         self.rnn = RecurrentStack(params, "enc", cfg.cell, cfg.embed_dim, cfg.hidden, cfg.layers,
                                   cfg.bidirectional, cfg.dropout, dtype=dtype)
         self.out = Dense(params, "out", cfg.features, cfg.n_classes, dtype=dtype)
-        self.wide = SparseLinear(params, "wide", cfg.wide_buckets, cfg.n_classes, dtype) if cfg.wide_buckets else None
+        self.wide = (SparseLinear(params, "wide", cfg.wide_buckets, cfg.n_classes, dtype, scale=cfg.wide_lr)
+                     if cfg.wide_buckets else None)
 
     def names(self) -> list[str]:
         """The trainable parameters."""
@@ -234,11 +236,12 @@ def migrate_arrays(arrays: dict[str, np.ndarray], cell: str) -> dict[str, np.nda
     """Arrays of a pre-contract classifier file under today's names: ``embed`` -> ``embed.W``;
     ``enc.f0.Wx`` and ``enc.f0.Wh`` -> ``enc.f0.0.W`` (rows ``[Wh; Wx]``); ``enc.f0.b``/``bn`` ->
     ``enc.f0.0.b``/``bn`` (``bn`` kept only for GRU, the one cell that uses it); the same under the
-    ``resume.`` prefix; Adam's moments ``state.adam.m.<old>``/``v`` -> ``state.optim.m.<new>``/``v``.
+    ``resume.`` prefix; Adam's moments ``state.adam.m.<old>``/``v`` -> ``optim.m.<new>``/``v`` (the
+    trainer's names; the step count, kept in the old meta, is added by ``task.load``).
     A file already in today's layout comes back unchanged."""
     if "embed" not in arrays:
         return arrays
-    renamed = {"": "", "resume.": "resume.", "state.adam.m.": "state.optim.m.", "state.adam.v.": "state.optim.v."}
+    renamed = {"": "", "resume.": "resume.", "state.adam.m.": "optim.m.", "state.adam.v.": "optim.v."}
     out: dict[str, np.ndarray] = {}
     for name, value in arrays.items():
         prefix = next((p for p in renamed if p and name.startswith(p)), "")

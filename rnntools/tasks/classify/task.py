@@ -114,7 +114,8 @@ def _config_from_old_meta(meta: dict) -> dict:
     config = {**DEFAULTS, **{k: v for k, v in training.items() if k in DEFAULTS}}
     config.update({k: net[k] for k in ("cell", "hidden", "layers", "embed_dim") if k in net})
     config.update({k: data[k] for k in ("level", "seq_len", "text_field", "label_field", "class_weight") if k in data})
-    config.update(pooling=meta.get("pooling", "last"), bidirectional=bool(meta.get("bidirectional", False)))
+    config.update(pooling=meta.get("pooling", "last"), bidirectional=bool(meta.get("bidirectional", False)),
+                  wide="none", calibrate=False)      # neither existed then
     return config
 
 
@@ -139,13 +140,17 @@ def load(source) -> Model:
     meta = model.meta
     config = meta["config"] if "config" in meta else _config_from_old_meta(meta)
     arrays = migrate_arrays(model.arrays, config["cell"])
+    if "optim.t" not in arrays and any(k.startswith("optim.") for k in arrays):
+        task_meta = meta.get("training", {}).get("task", {})
+        arrays["optim.t"] = np.array(int(task_meta.get("adam_t", 0)), np.int64)
     model.arrays = arrays
     vocab = Vocab.from_meta(meta["vocab"])
     config = {**config, "wide": config.get("wide", "none")}
     cfg = NetConfig(cell=config["cell"], vocab_size=len(vocab), n_classes=len(meta["labels"]),
                     embed_dim=config["embed_dim"], hidden=config["hidden"], layers=config["layers"],
                     pooling=config["pooling"], bidirectional=bool(config["bidirectional"]),
-                    wide_buckets=int(config["wide_buckets"]) if config["wide"] != "none" else 0)
+                    wide_buckets=int(config["wide_buckets"]) if config["wide"] != "none" else 0,
+                    wide_lr=float(config.get("wide_lr", 1.0)))
     names = list(init_params(cfg, np.random.default_rng(0)).keys())
     if cfg.wide_buckets:
         names += ["wide.W", "wide.idf"]
@@ -156,7 +161,7 @@ def load(source) -> Model:
 # --- records -----------------------------------------------------------------------------------------------
 
 def read(inputs: Sequence[str], model: Model | None = None, *, text_field: str | None = None,
-         label_field: str | None = None, errors: str = "strict") -> Iterator[dict]:
+         label_field: str | None = None, errors: str = "strict", **_options) -> Iterator[dict]:
     """Records of ``inputs`` (JSONL, or plain lines: ``label<TAB>text`` when a tab is present, else the whole
     line is the text). Field names default to the model's. Each record carries where it came from in
     ``_place`` (file, line) for messages; ``predict`` and ``evaluate`` drop it."""
@@ -176,7 +181,7 @@ def _text(record: dict, field: str) -> str:
 
 
 def predict(model: Model, records: Iterable[dict], *, text_field: str | None = None, top_k: int | None = None,
-            chunk: int = 512, warn: bool = True) -> Iterator[dict]:
+            chunk: int = 512, warn: bool = True, **_options) -> Iterator[dict]:
     """Each record (its fields kept) with ``label`` (the most probable) and ``probs`` (label -> probability,
     most probable first, ``top_k`` of them) added."""
     from rnntools import console
@@ -218,7 +223,7 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
 
 
 def evaluate(model: Model, records: Iterable[dict], *, text_field: str | None = None,
-             label_field: str | None = None) -> dict:
+             label_field: str | None = None, **_options) -> dict:
     """Accuracy, macro-F1, log loss, per-class precision/recall/F1 and the confusion matrix of labelled
     records. Labels the model never saw count as errors (with a warning) and get their own row."""
     from rnntools import console
@@ -266,16 +271,15 @@ def evaluate(model: Model, records: Iterable[dict], *, text_field: str | None = 
         "labels": keys,
         "confusion": cm.tolist(),
     }
-    console.print_table(f"{len(texts)} examples: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}",
-                        ["label", "precision", "recall", "f1", "support"],
-                        [[key, *(float(m[s][i]) for s in ("precision", "recall", "f1")), int(m["support"][i])]
-                         for i, key in enumerate(keys)])
-    if len(keys) <= 12:
-        # columns by number: full label names would not fit a terminal's width
-        console.print_table("confusion (rows: true, columns: predicted, by number)",
-                            ["true", *map(str, range(len(keys)))],
-                            [[f"{i} {key}", *row] for i, (key, row) in enumerate(zip(keys, cm.tolist()))])
     return result
+
+
+def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
+    """The per-class table ``evaluate`` shows on stderr: (title, headers, rows)."""
+    rows = [[key, v["precision"], v["recall"], v["f1"], v["support"]] for key, v in summary["per_class"].items()]
+    return (f"{summary['examples']} examples: accuracy {summary['accuracy']:.4f}, macro-F1 "
+            f"{summary['macro_f1']:.4f}, ECE {summary['ece']:.4f}"), ["label", "precision", "recall", "f1",
+                                                                     "support"], rows
 
 
 # --- training ----------------------------------------------------------------------------------------------
@@ -285,12 +289,10 @@ class ClassifierTask:
 
     kind = KIND
     unit = "texts"
+    optimizer = None  # set by the trainer, which owns it
 
     def __init__(self, net: Network, meta: dict, train_seqs, y_train, val_seqs, y_val, weights,
-                 batch: int, clip: float, optimizer: str = "adam", lr: float = 2e-3, wide_train=None,
-                 wide_val=None, wide_lr: float = 1.0):
-        from rnntools.nn import make_optimizer
-
+                 batch: int, clip: float, wide_train=None, wide_val=None):
         self.net, self.meta = net, meta
         self.train_seqs, self.y_train = train_seqs, y_train
         self.val_seqs, self.y_val = val_seqs, y_val
@@ -298,17 +300,6 @@ class ClassifierTask:
         self.weights = weights  # (C,) float32
         self.batch, self.clip = batch, clip
         self.wide_train, self.wide_val = wide_train, wide_val
-        # the wide part is a linear model over thousands of sparse features, each seen in few batches: it
-        # learns at ``wide_lr`` times the network's rate, or the network has overfitted (and early stopping
-        # has ended training) before the linear part has converged
-        self.wide_lr = wide_lr
-        deep = {name: net.params[name] for name in net.names() if name != "wide.W"}
-        self.opt = make_optimizer(optimizer, deep, lr=lr)
-        self.opt.init_state()
-        self.opt_wide = None
-        if net.wide is not None:
-            self.opt_wide = make_optimizer(optimizer, {"wide.W": net.params["wide.W"]}, lr=lr * wide_lr)
-            self.opt_wide.init_state()
         self._per_epoch = (len(train_seqs) + batch - 1) // batch
 
     def steps_per_epoch(self) -> int:
@@ -327,13 +318,11 @@ class ClassifierTask:
         y = self.y_train[idx]
         wide = None if self.wide_train is None else self.wide_train[idx]
         loss, grads = self.net.loss_and_grads(ids, lengths, y, self.weights[y], rng, wide)
-        wide_grad = grads.pop("wide.W", None)
+        wide_grad = grads.pop("wide.W", None)   # the linear part's gradient is not the network's to clip
         clip_grad_norm(grads, self.clip)
-        self.opt.lr = lr
-        self.opt.step(grads)
         if wide_grad is not None:
-            self.opt_wide.lr = lr * self.wide_lr
-            self.opt_wide.step({"wide.W": wide_grad})
+            grads["wide.W"] = wide_grad
+        self.optimizer.step(grads)
         return loss * len(idx), len(idx)
 
     def evaluate(self):
@@ -350,41 +339,22 @@ class ClassifierTask:
     def params(self):
         return self.net.params
 
+    def trainable(self):
+        return {name: self.net.params[name] for name in self.net.names()}
+
     def train_state(self):
-        state = {k: v for k, v in self.opt.state_arrays().items() if k != "optim.t"}
-        if self.opt_wide is not None:
-            state.update({k: v for k, v in self.opt_wide.state_arrays().items() if k != "optim.t"})
-        return state
+        return {}
 
     def train_meta(self):
-        return {"optim_t": self.opt.t}
+        return {}
 
     def load_train_meta(self, meta):
-        self.opt.t = int(meta.get("optim_t", meta.get("adam_t", 0)))
-        if self.opt_wide is not None:
-            self.opt_wide.t = self.opt.t
+        pass
 
     def save(self, path, arrays, meta):
         from rnntools.io import save_model
 
         save_model(path, KIND, arrays, {**self.meta, **meta})
-
-
-def _resume_config(saved: dict, given: dict, path: str) -> dict:
-    """The options of a resumed run: the saved structure wins; a structural option given with another value
-    is a usage error naming both; training options may change."""
-    from rnntools.errors import UsageError
-
-    config = dict(saved)
-    for name, value in given.items():
-        if value is None:
-            continue
-        if name in STRUCTURAL and saved.get(name) != value:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} {json.dumps(value)} differs from the saved model's {json.dumps(saved.get(name))} "
-                             f"(structural options cannot change on --resume; {path})")
-        config[name] = value
-    return config
 
 
 def train(inputs: Sequence[str], output: str, options: dict) -> dict:
@@ -393,26 +363,25 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
 
     ``options``: any of ``DEFAULTS``' names and the engine's run options (``resume``, ``embeddings``,
     ``freeze_embeddings``, ``seed``, ``threads``, ``log_path``, ...); None means not given."""
-    from rnntools import console, nn
+    from rnntools import console
     from rnntools.errors import UsageError
     from rnntools.io import load_model
-    from rnntools.tasks.trainer import EngineConfig, fit, set_threads
+    from rnntools.tasks.trainer import EngineConfig, fit, resolve, resume_options
     from rnntools.text import Vocab
 
-    given = {k: v for k, v in options.items() if v is not None}
+    given = dict(options)
     resume = None
     if given.get("resume"):
         resume = load_model(given["resume"], KIND)
+        load(resume)                    # migrates a pre-contract file's names in place
         saved = resume.meta["config"] if "config" in resume.meta else _config_from_old_meta(resume.meta)
-        resume.arrays = migrate_arrays(resume.arrays, saved["cell"])
-        options = _resume_config(saved, given, given["resume"])
-    else:
-        options = {**DEFAULTS, **given}
-    engine = {k: v for k, v in options.items() if k not in TASK_OPTIONS}
-    config = EngineConfig.from_options(engine)
-    set_threads(config.threads)
-    # --threads N: N engine workers over the batch rows, each with one BLAS thread
-    nn.set_threads(config.threads or 1)
+        given = resume_options(saved, given, STRUCTURAL, given["resume"])
+    options = resolve(DEFAULTS, given)
+    if given.get("threads") is not None:
+        from rnntools.parallel import configure_threads
+
+        configure_threads(given["threads"])     # the CLI has done it already; library callers need it
+    config = EngineConfig.from_options({k: v for k, v in options.items() if k not in TASK_OPTIONS})
     text_field, label_field = options["text_field"], options["label_field"]
     data = read_labelled(inputs, text_field, label_field, config.encoding_errors)
     if resume is not None:
@@ -452,13 +421,14 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     pretrained = None
     if config.embeddings and resume is None:
         pretrained = read_vectors(config.embeddings)
-        if "embed_dim" not in given:  # the vectors decide the size unless --embed-dim says otherwise
+        if given.get("embed_dim") is None:  # the vectors decide the size unless --embed-dim says otherwise
             config.embed_dim = options["embed_dim"] = int(pretrained[0].shape[1])
     wide = options.get("wide") or "none"
     buckets = int(options["wide_buckets"]) if wide != "none" else 0
     cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
                     hidden=config.hidden, layers=config.layers, pooling=options["pooling"],
-                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout, wide_buckets=buckets)
+                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout, wide_buckets=buckets,
+                    wide_lr=float(options["wide_lr"]))
     params = init_params(cfg, np.random.default_rng([config.seed, 4]))
     wide_train = wide_val = None
     if buckets:
@@ -470,9 +440,8 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     if pretrained is not None:
         load_embeddings(params["embed.W"], vocab, *pretrained, config.embeddings)
     weights = class_weights(y[train_idx], len(labels), options["class_weight"])
-    saved_config = {k: options.get(k) for k in DEFAULTS}
-    saved_config.update(level=vocab.level, embed_dim=cfg.embed_dim)
-    meta = {"config": saved_config, "labels": labels, "vocab": vocab.to_meta(),
+    options.update(level=vocab.level, embed_dim=cfg.embed_dim)
+    meta = {"labels": labels, "vocab": vocab.to_meta(),
             "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
             "class_weights": weights.tolist()}
     console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
@@ -480,9 +449,8 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
                  f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
     net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings)
     task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], [seqs[i] for i in val_idx],
-                          y[val_idx], weights, config.batch, config.clip, config.optimizer, config.lr,
-                          wide_train, wide_val, float(options["wide_lr"]))
-    summary = fit(task, config, output, resume=resume)
+                          y[val_idx], weights, config.batch, config.clip, wide_train, wide_val)
+    summary = fit(task, config, output, resume=resume, options=options)
     if options.get("calibrate") and len(val_idx) > 0:
         summary["calibration"] = calibrate(output, [seqs[i] for i in val_idx], wide_val, y[val_idx])
     return summary
