@@ -255,6 +255,66 @@ def test_dot_nt_reference(dtype):
     assert np.isnan(out[0]).all() and (out[1] == 2).all()   # NaN propagates: no fast-math nnan
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_panel_matmul_reference(dtype):
+    """The time loops' register-blocked product against numpy, over remainders of rows (MR) and of panel
+    columns (the zero-padded last panel), with row-strided operands as the kernels pass them."""
+    from rnntools.nn.kernels import pack_panels, panel_matmul, panel_width
+    rng = np.random.default_rng(6)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    NB = panel_width(np.zeros((1, 1), dtype))
+    for M, K_, N in [(1, 1, 1), (2, 3, 4), (3, 5, 7), (16, 64, 256), (5, 33, 10), (7, 256, 13), (9, 17, NB + 3)]:
+        a = rng.normal(size=(M + 2, K_ + 1)).astype(dtype)[1:M + 1, :K_]    # rows strided, not contiguous
+        bt = rng.normal(size=(N, K_)).astype(dtype)
+        wp = pack_panels(bt)
+        assert wp.shape == (-(-N // NB), K_, NB)
+        out = np.full((M, wp.shape[0] * NB), np.nan, dtype)
+        panel_matmul(np.ascontiguousarray(a) if M == 1 else a, wp, out)
+        assert np.abs(out[:, :N] - a @ bt.T).max() < tol * np.sqrt(K_)
+        assert (out[:, N:] == 0).all()
+    a = np.array([[1.0, np.nan], [1.0, 1.0]], dtype)
+    out = np.zeros((2, NB), dtype)
+    panel_matmul(a, pack_panels(np.ones((4, 2), dtype)), out)
+    assert np.isnan(out[0, :4]).all() and (out[1, :4] == 2).all()   # NaN propagates
+
+
+def test_vector_bytes_follows_numba_target():
+    """The blocking follows the features numba compiles with; those override the CPU name."""
+    from rnntools.nn.kernels import vector_blocking, vector_bytes
+    assert vector_bytes("sapphirerapids", "") == 64
+    assert vector_bytes("haswell", "+avx,+avx2,+fma,-avx512f") == 32
+    assert vector_bytes("haswell", "+avx2,+avx512f") == 64           # NUMBA_CPU_NAME alone on an AVX-512 host
+    assert vector_bytes("znver1", "-avx512f") == 32
+    assert vector_bytes("x86-64", "") == 16
+    assert vector_blocking(64, 4) == (4, 16, 4) and vector_blocking(32, 4) == (4, 8, 2)
+    assert vector_blocking(32, 8) == (4, 4, 2)
+
+
+@pytest.mark.slow
+def test_kernels_on_avx2_target(tmp_path):
+    """The numpy-reference and gradient checks again with numba compiling for an AVX2 CPU (Haswell, no
+    AVX-512), in a subprocess with its own numba cache, so both instruction sets' blockings are tested on
+    whichever machine runs the suite."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    cache = os.path.join(tempfile.gettempdir(), f"rnntools-numba-avx2-{os.getuid()}")
+    env = {**os.environ, "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "-avx512f",
+           "NUMBA_CACHE_DIR": cache}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    here = os.path.dirname(os.path.abspath(__file__))
+    probe = ("import numpy as np; from rnntools.nn.kernels import panel_width; "
+             "assert panel_width(np.zeros((1, 1), np.float32)) == 16, panel_width(np.zeros((1, 1), np.float32))")
+    subprocess.run([sys.executable, "-c", probe], env=env, check=True, cwd=os.path.dirname(here))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", __file__, "-k",
+         "panel_matmul or forward_matches or (gradients and not table) or step_small"],
+        env=env, capture_output=True, text=True, cwd=os.path.dirname(here))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("V, Bn", [(3, 3), (40, 3), (3, 20)])   # V 3: read by id (V small against T*B);
 def test_table_input_equals_gathered_input(cell, V, Bn):          # 40: gathered first; Bn 20: two workers
