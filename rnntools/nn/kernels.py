@@ -320,7 +320,7 @@ def panel_block(typingctx, a, wp, out, m0, p, rows):
         av, wv, ov, m0v, pv, rowsv = args
         A = context.make_array(aty)(context, builder, av)
         W = context.make_array(wty)(context, builder, wv)
-        O = context.make_array(oty)(context, builder, ov)
+        Out = context.make_array(oty)(context, builder, ov)
         ftype = context.get_value_type(aty.dtype)
         itemsize = context.get_abi_sizeof(ftype)
         MR, vf, NV = _target_blocking(context, itemsize)
@@ -333,7 +333,7 @@ def panel_block(typingctx, a, wp, out, m0, p, rows):
 
         K = cgutils.unpack_tuple(builder, A.shape)[1]
         lda = builder.sdiv(cgutils.unpack_tuple(builder, A.strides)[0], const(itemsize))
-        ldo = builder.sdiv(cgutils.unpack_tuple(builder, O.strides)[0], const(itemsize))
+        ldo = builder.sdiv(cgutils.unpack_tuple(builder, Out.strides)[0], const(itemsize))
         last = builder.sub(rowsv, const(1))
         arows = []
         for r in range(MR):
@@ -360,7 +360,7 @@ def panel_block(typingctx, a, wp, out, m0, p, rows):
         n0 = builder.mul(pv, nb)
         for r in range(MR):
             with builder.if_then(builder.icmp_signed("<", const(r), rowsv)):
-                orow = builder.gep(O.data, [builder.add(builder.mul(builder.add(m0v, const(r)), ldo), n0)])
+                orow = builder.gep(Out.data, [builder.add(builder.mul(builder.add(m0v, const(r)), ldo), n0)])
                 for v in range(NV):
                     ptr = builder.bitcast(builder.gep(orow, [const(v * vf)]), vty.as_pointer())
                     builder.store(builder.load(accs[r][v]), ptr, align=itemsize)
