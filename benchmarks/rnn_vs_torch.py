@@ -23,6 +23,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 CONFIGS = {   # name: (cell, hidden, layers)
     "lstm-128": ("lstm", 128, 1),
@@ -67,6 +68,7 @@ class Ours:
         self.opt = nn.Adam(self.params, lr=2e-3)
         self.V = V
         self.state = None
+        self.sampler = None
 
     def train_step(self, x_ids, y_ids):
         nn = self.nn
@@ -81,41 +83,31 @@ class Ours:
         return loss
 
     def generate(self, n, seed=0):
-        """Batch-1 sampling at temperature 1 the way `rnntools sample` does it: one fused numba call per
-        character (embedding row, whole stack, projection, sampling) when rnntools.tasks.lm.kernels is
-        there; else Recurrent.step plus numpy sampling."""
-        rng = np.random.default_rng(seed)
-        try:
-            from rnntools.tasks.lm.kernels import generate_step
-        except ImportError:
-            generate_step = None
-        p, H, L = self.params, self.rnn.hidden, self.rnn.layers
-        if generate_step is not None:
+        """Batch-1 sampling at temperature 1 the way `rnntools sample` does it: the LM task's Sampler, whose
+        numba calls each run a stretch of tokens (embedding row, whole stack, projection, sampling)."""
+        from rnntools.tasks.lm.sample import Sampler
+
+        sampler = self.sampler
+        if sampler is None:
+            sampler = self.sampler = Sampler.__new__(Sampler)
+            p, H, L = self.params, self.rnn.hidden, self.rnn.layers
             Ws = [p[f"rnn.{i}.W"] for i in range(L)]
-            Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
-            Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
-            bs = tuple(p[f"rnn.{i}.b"] for i in range(L))
-            bns = tuple(p[f"rnn.{i}.bn"] for i in range(L)) if self.rnn.cell == "gru" else bs
-            dt = p["embed.W"].dtype
-            lstm = self.rnn.cell == "lstm"
-            h, h2 = np.zeros((L, 1, H), dt), np.zeros((L, 1, H), dt)
-            c, c2 = (np.zeros((L, 1, H), dt), np.zeros((L, 1, H), dt)) if lstm else (h, h2)
-            x, logits, probs = np.zeros((1, EMBED), dt), np.zeros((1, self.V), dt), np.zeros(self.V)
-            tok, out = 0, []
-            for _ in range(n):
-                tok = int(generate_step(self.rnn.kind, tok, p["embed.W"], Whs, Wxs, bs, bns, h, c, p["out.W"],
-                                        p["out.b"], h2, c2, x, logits, probs, 1.0, 0, float(rng.random())))
-                out.append(tok)
-            return out
-        E, W, b = p["embed.W"], p["out.W"], p["out.b"]
-        state, tok, out = None, 0, []
-        for _ in range(n):
-            logits, state = self.rnn.step(E[tok:tok + 1], state, W, b)
-            q = np.exp(logits[0] - logits[0].max())
-            cdf = np.cumsum(q)
-            tok = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), self.V - 1)
-            out.append(tok)
-        return out
+            sampler.kind = self.rnn.kind
+            sampler.Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
+            sampler.Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
+            sampler.bs = tuple(p[f"rnn.{i}.b"] for i in range(L))
+            sampler.bns = tuple(p[f"rnn.{i}.bn"] for i in range(L)) if self.rnn.cell == "gru" else sampler.bs
+            sampler.embed, sampler.projW, sampler.projb = p["embed.W"], p["out.W"], p["out.b"]
+            dt = sampler.embed.dtype
+            sampler.h = np.zeros((L, H), dt)
+            sampler.c = np.zeros((L, H), dt) if self.rnn.cell == "lstm" else sampler.h
+            sampler.a = np.zeros(Ws[0].shape[1], dt)
+            sampler.ax = np.zeros(Ws[0].shape[1], dt)
+            sampler.logits = np.zeros(self.V, dt)
+            sampler.probs = np.zeros(self.V, np.float64)
+        sampler.h[...] = 0
+        sampler.c[...] = 0
+        return list(sampler._tokens(0, n, 1.0, 0, -1, np.random.default_rng(seed)))
 
 
 # --- PyTorch ----------------------------------------------------------------------------------------------
@@ -211,6 +203,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--text", default=os.path.join(ROOT, "samples", "book.txt"))
     ap.add_argument("--no-generate", action="store_true")
+    ap.add_argument("--no-train", action="store_true")
     ap.add_argument("--profile", action="store_true", help="also print where rnntools' step spends its time")
     args = ap.parse_args(argv)
 
@@ -222,22 +215,25 @@ def main(argv=None):
     ids, V = load_text(args.text)
     print(f"text {args.text}: {len(ids):,} chars, vocabulary {V}; embed {EMBED}, batch {BATCH}, seq {SEQ}; "
           f"threads {args.threads}; torch {torch.__version__}")
+    import isa
+    print("cpu:", isa.report())
     print(f"{'config':<12} {'what':<10} {'rnntools/s':>12} {'torch/s':>12} {'ratio':>7}   loss (ours / torch)")
     for name in args.config or list(CONFIGS):
         cell, hidden, layers = CONFIGS[name]
         ours, theirs = Ours(cell, hidden, layers, V), Torch(cell, hidden, layers, V)
         gens = {"ours": batches(ids, BATCH, SEQ), "torch": batches(ids, BATCH, SEQ)}
-        time_train(ours, gens["ours"], 2)      # warm-up: compilation, allocator, caches
-        time_train(theirs, gens["torch"], 2)
-        rates = {"ours": [], "torch": []}
-        losses = {}
-        for _ in range(args.reps):
-            for side, model in (("ours", ours), ("torch", theirs)):
-                r, losses[side] = time_train(model, gens[side], args.steps)
-                rates[side].append(r)
-        mo, mt = statistics.median(rates["ours"]), statistics.median(rates["torch"])
-        print(f"{name:<12} {'train':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   "
-              f"{losses['ours']:.3f} / {losses['torch']:.3f}", flush=True)
+        if not args.no_train:
+            time_train(ours, gens["ours"], 2)      # warm-up: compilation, allocator, caches
+            time_train(theirs, gens["torch"], 2)
+            rates = {"ours": [], "torch": []}
+            losses = {}
+            for _ in range(args.reps):
+                for side, model in (("ours", ours), ("torch", theirs)):
+                    r, losses[side] = time_train(model, gens[side], args.steps)
+                    rates[side].append(r)
+            mo, mt = statistics.median(rates["ours"]), statistics.median(rates["torch"])
+            print(f"{name:<12} {'train':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   "
+                  f"{losses['ours']:.3f} / {losses['torch']:.3f}", flush=True)
         if args.profile:
             print(f"{'':<12} profile    {profile(ours, gens['ours'], args.steps)}", flush=True)
         if not args.no_generate:

@@ -360,3 +360,24 @@ def test_pretrained_embeddings_initialise_and_freeze(tmp_path):
     np.testing.assert_array_equal(E[loaded.vocab.index["mat"]], vectors[1])
     with pytest.raises(InputError, match="no token of the vocabulary has a vector"):
         lm.train([src], out, tiny(level="char", embeddings=vec_path, embed_dim=None))
+
+
+@pytest.mark.parametrize("until", [None, 2])
+def test_runs_of_tokens_equal_one_token_per_call(until):
+    """Sampler._tokens (a run of tokens per numba call) draws the same tokens as one call per token with
+    one uniform each, stops after ``until`` and leaves the generator where one-per-token would."""
+    V, E, H, L = 9, 5, 6, 1
+    model = M.LanguageModel(V, cell="lstm", hidden=H, layers=L, embed_dim=E, seed=11, dtype=np.float32)
+    vocab = Vocab.build({"a": 3, "b": 2, "c": 2, "d": 1, "\n": 1}, level="char", lowercase=False)
+    one, run = S.Sampler(M.LoadedLM(model, vocab, {})), S.Sampler(M.LoadedLM(model, vocab, {}))
+    rng1, rng2 = np.random.default_rng(3), np.random.default_rng(3)
+    want, token = [], 1
+    for _ in range(50):
+        token = one._step(token, 1.0, 0, float(rng1.random()))
+        want.append(token)
+        if token == until:
+            break
+    got = list(run._tokens(1, 50, 1.0, 0, -1 if until is None else until, rng2, chunk=7))
+    assert got == want
+    assert until is None or (got[-1] == until and len(got) < 50)
+    assert rng1.random() == rng2.random()

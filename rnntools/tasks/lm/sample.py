@@ -29,8 +29,8 @@ def unescape(text: str) -> str:
 
 
 class Sampler:
-    """Generates tokens one at a time at batch 1: one fused numba call per token
-    (``rnntools.tasks.lm.kernels.sample_step``), one call for the whole prime (``feed_tokens``).
+    """Generates tokens at batch 1: one fused numba call per run of tokens
+    (``rnntools.tasks.lm.kernels.sample_tokens``), one call for the whole prime (``feed_tokens``).
 
     State: ``h``, ``c`` (L, H) (``c`` is ``h`` for rnn/gru); ``logits`` (V,) holds the last step's logits.
     """
@@ -108,10 +108,9 @@ class Sampler:
         ids = np.concatenate([[self.end], self.prime_ids(prime)]).astype(np.int32)
         self._feed(ids[:-1])
         until_id = self.until_id(until)
-        token = int(ids[-1])
         previous_text = prime
-        for _ in range(length):
-            token = self._step(token, temperature, top_k, float(rng.random()))
+        for token in self._tokens(int(ids[-1]), length, temperature, top_k, -1 if until_id is None else until_id,
+                                  rng):
             text = self.token_text(token)
             if self.vocab.level == "word" and text and text != "\n" and previous_text and \
                     not previous_text.endswith(("\n", " ")):
@@ -121,6 +120,30 @@ class Sampler:
             yield token, text
             if token == until_id:
                 return
+
+    def _tokens(self, token: int, length: int, temperature: float, top_k: int, until: int,
+                rng: np.random.Generator, chunk: int = 64) -> Iterator[int]:
+        """The next ``length`` tokens (fewer after ``until``), ``chunk`` per numba call
+        (``kernels.sample_tokens``). The generator gives one uniform per token drawn, exactly as drawing
+        them one at a time would: after an early stop it is rewound to the tokens used."""
+        from rnntools.tasks.lm.kernels import sample_tokens
+
+        out = np.empty(chunk, np.int64)
+        done = 0
+        while done < length:
+            state = rng.bit_generator.state
+            us = rng.random(min(chunk, length - done))
+            n = int(sample_tokens(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h,
+                                  self.c, self.projW, self.projb, self.a, self.ax, self.logits, self.probs,
+                                  temperature, top_k, us, until, out))
+            if n < len(us):
+                rng.bit_generator.state = state
+                rng.random(n)
+            yield from out[:n].tolist()
+            done += n
+            if n < len(us):
+                return
+            token = int(out[n - 1])
 
 
 def sample_rng(seed: int, i: int) -> np.random.Generator:
