@@ -318,6 +318,10 @@ class JsonlWriter:
         self._stream.write(text)
         self._stream.write("\n")
 
+    def write_text(self, text: str) -> None:
+        """Write lines already formatted as this writer would (for bulk writers that format faster)."""
+        self._stream.write(text)
+
     def flush(self) -> None:
         self._stream.flush()
 

@@ -209,3 +209,22 @@ def test_parallel_counting_and_encoding_match_serial(tmp_path):
     for key in matrices[0]:
         np.testing.assert_array_equal(matrices[0][key], matrices[1][key])
     assert matrices[0]["shape"].tolist() == [20000, 150]
+
+
+def test_vocab_write_formats_records_as_the_jsonl_writer_would():
+    """Vocab.write formats its token records itself (speed); the bytes are those of JsonlWriter."""
+    import io as _io
+
+    from rnntools.io import JsonlWriter
+    from rnntools.text.vocab import Vocab
+
+    vocab = Vocab.build({"the": 5, 'quo"te': 2, "back\\slash": 2, "tab\there": 1, "caf\u00e9": 3, "\u2019s": 1,
+                         "\n": 4}, level="word")
+    fast, slow = _io.StringIO(), _io.StringIO()
+    vocab.write(JsonlWriter(fast))
+    writer = JsonlWriter(slow)
+    writer.write(vocab.header())
+    for record in vocab.records():
+        writer.write(record)
+    assert fast.getvalue() == slow.getvalue()
+    assert '"special": true' in fast.getvalue()

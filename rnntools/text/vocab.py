@@ -286,10 +286,20 @@ class Vocab:
             yield record
 
     def write(self, writer) -> None:
-        """Write as JSONL: a header object, then one ``{"token", "id", "count", "df"}`` per token."""
+        """Write as JSONL: a header object, then one ``{"token", "id", "count", "df"}`` per token.
+
+        The token records are formatted here, the token string being the only part that needs JSON
+        escaping (the same bytes as ``writer.write(record)`` for each of ``records()``): one json.dumps per
+        record was 40% of a 1M-word ``vocab`` run."""
+        import json
+
         writer.write(self.header())
-        for record in self.records():
-            writer.write(record)
+        quote = json.JSONEncoder(ensure_ascii=False).encode
+        counts, dfs = self.counts.tolist(), self.doc_freq.tolist()
+        lines = [f'{{"token": {quote(token)}, "id": {i}, "count": {counts[i]}, "df": {dfs[i]}'
+                 + (', "special": true}\n' if i < self.n_special else "}\n")
+                 for i, token in enumerate(self.tokens)]
+        writer.write_text("".join(lines))
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> Vocab:
