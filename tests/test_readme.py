@@ -36,5 +36,7 @@ def test_quick_start_main_job_runs(tmp_path):
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path,
                             env={**os.environ, "PYTHONPATH": ROOT}, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("It is a truth") and len(result.stdout) >= 300
+    # 300 tokens; after 5 s of training on a loaded machine (a step or two) the model may still draw a
+    # special token now and then, which prints nothing: fewer characters than tokens
+    assert result.stdout.startswith("It is a truth") and len(result.stdout) >= 250
     assert (tmp_path / "lm.npz").exists()
