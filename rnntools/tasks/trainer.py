@@ -296,7 +296,7 @@ class _Trainer:
         if counters.get("best_val_loss") is not None:
             self.best = {name: np.array(arrays[name]) for name in self.task.params()}
         saved_lr = self._saved_options(model).get("lr")
-        if self.options is not None and saved_lr is not None and self.config.lr != saved_lr:
+        if saved_lr is not None and self.config.lr != saved_lr:
             self.c.lr = self.config.lr  # a new --lr: the schedule goes on from the new rate
         self.task.load_train_meta(training.get("task", {}))
         self.baseline = training.get("baseline")
