@@ -21,7 +21,7 @@ ENGINE_OPTIONS = [
     option("--val-fraction", type=click.FloatRange(0, 0.5), default=None, group="Data",
            help="Share of the data held out for validation and early stopping."),
     option("--encoding-errors", type=click.Choice(["strict", "replace"]), default=None, group="Data",
-           help="On invalid UTF-8: stop with an error, or replace the bytes [default: strict]."),
+           help="On invalid UTF-8: stop with an error, or replace the bytes."),
     option("--cell", type=click.Choice(["rnn", "lstm", "gru"]), default=None, group="Model",
            help="Recurrent cell."),
     option("--hidden", type=click.IntRange(1), default=None, group="Model", help="Hidden state size."),
@@ -30,7 +30,7 @@ ENGINE_OPTIONS = [
     option("--embeddings", type=click.Path(dir_okay=False), default=None, group="Model",
            help="Initialise the embedding from a `w2v-train` vectors file."),
     option("--freeze-embeddings/--train-embeddings", default=None, group="Model",
-           help="Keep pretrained embeddings fixed [default: train them]."),
+           help="Keep pretrained embeddings fixed, or train them."),
     option("--dropout", type=click.FloatRange(0, 0.95), default=None, group="Model",
            help="Dropout between layers."),
     option("--epochs", type=click.IntRange(1), default=None, group="Optimisation",
@@ -45,11 +45,11 @@ ENGINE_OPTIONS = [
     option("--seq-len", type=click.IntRange(1), default=None, group="Optimisation",
            help="Time steps per truncated-BPTT segment."),
     option("--optimizer", type=click.Choice(["adam", "sgd"]), default=None, group="Optimisation",
-           help="Update rule [default: adam]."),
+           help="Update rule."),
     option("--lr", type=click.FloatRange(0, 1000, min_open=True), default=None, group="Optimisation",
            help="Learning rate."),
     option("--clip", type=click.FloatRange(0), default=None, group="Optimisation",
-           help="Clip the global gradient norm to this (0: no clipping) [default: 5.0]."),
+           help="Clip the global gradient norm to this (0: no clipping)."),
     option("--resume", type=click.Path(dir_okay=False), default=None, group="Optimisation",
            help="Continue training a saved model, with its optimiser state: its structural options win, "
                 "others may change."),
@@ -97,7 +97,7 @@ class _TrainCommand(GroupedCommand):
             if record is None:
                 continue
             found = [(t, p.DEFAULTS[param.name]) for t, p in packages.items() if param.name in p.DEFAULTS]
-            if found and param.default is None:
+            if found and param.default is None and "[default:" not in record[1]:
                 if chosen:
                     shown = show(found[0][1])
                 else:
