@@ -1,5 +1,6 @@
-"""The README's quick start stays true: its two commands exist and work (with a shorter time budget)."""
+"""The README stays true: its quick start is two commands that work, and every example prints what it shows."""
 
+import difflib
 import os
 import re
 import shutil
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import readme_examples
 from conftest import ROOT
 
 
@@ -40,3 +42,33 @@ def test_quick_start_main_job_runs(tmp_path):
     # special token now and then, which prints nothing: fewer characters than tokens
     assert result.stdout.startswith("It is a truth") and len(result.stdout) >= 250
     assert (tmp_path / "lm.npz").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("document", readme_examples.documents())
+def test_examples_print_what_the_documents_show(document):
+    """Every console example of README.md and docs/*.md runs on shipped files and prints what is shown
+    (timings masked); `python tests/readme_examples.py --update` rewrites the outputs after a change."""
+    old, new = readme_examples.differences(document)
+    norm_old = [readme_examples.normalise(x) for x in old]
+    norm_new = [readme_examples.normalise(x) for x in new]
+    if norm_old != norm_new:
+        diff = "".join(difflib.unified_diff([x + "\n" for x in old], [x + "\n" for x in new], document, "real output"))
+        pytest.fail(f"{document}: the examples' output changed (python tests/readme_examples.py --update):\n{diff}")
+
+
+def test_example_parser_reads_commands_outputs_and_continuations():
+    lines = ["text", "```console", "$ echo a \\", "  b", "a b", "", "$ true", "```", "```sh", "$ not run", "```"]
+    exs = readme_examples.examples(lines)
+    assert [e.command for e in exs] == ["echo a \\\n  b", "true"]
+    assert exs[0].output == ["a b", ""] and exs[1].output == []
+    assert readme_examples.normalise('{"time": 1.5, "x": 2} trained 1,234 words/s in 3.2s') == \
+        '{"time": #, "x": 2} trained # in #'
+
+
+def test_readme_examples_use_only_shipped_files():
+    """A file an example reads is in samples/ or was written by an earlier example of the same document."""
+    for document in ["README.md"]:
+        for ex in readme_examples.examples(readme_examples.read(document)):
+            for name in re.findall(r"samples/[\w.-]+", ex.command):
+                assert os.path.exists(os.path.join(ROOT, name)), (document, ex.command)

@@ -1,0 +1,177 @@
+"""Run the examples of README.md and docs/*.md and compare (or, with --update, rewrite) the output shown.
+
+An example is a fenced block marked ``console``: lines starting with ``$ `` are commands (a line ending
+in a backslash continues on the next), the lines after a command are what it prints, stdout and stderr
+together as a terminal shows them. Blocks marked anything else (``sh``, ``text``, ``python``...) are not run;
+use ``sh`` for commands that need what is not shipped (benchmark peers, minutes of CPU).
+
+Each file is one session: its commands run in order in one fresh directory where ``samples/`` is the
+repository's samples folder and ``rnntools`` is this checkout, so a later example can use a file an
+earlier one wrote. Numbers that measure time (seconds, words/s...) are masked before comparing.
+
+    python tests/readme_examples.py                 # check every file; exit 1 on a difference
+    python tests/readme_examples.py --update        # rewrite the outputs shown from the real ones
+    python tests/readme_examples.py --update README.md docs/lm.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FENCE = re.compile(r"^```(\S*)\s*$")
+COMMAND_TIMEOUT = 900
+
+
+@dataclass
+class Example:
+    command: str  # the command as typed (continuations joined with their backslash-newlines)
+    first: int  # index of the command's first line in the document
+    last: int  # index of its last line
+    output: list[str] = field(default_factory=list)  # the lines shown after it
+    out_first: int = 0  # index of the first output line
+    out_last: int = 0  # one past the last output line
+
+
+def documents() -> list[str]:
+    """README.md and every docs/*.md page that has a console block, as paths relative to the root."""
+    paths = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    return [p for p in paths if examples(read(p))]
+
+
+def read(path: str) -> list[str]:
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read().split("\n")
+
+
+def examples(lines: list[str]) -> list[Example]:
+    found: list[Example] = []
+    in_block = False
+    kind = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fence = FENCE.match(line)
+        if fence:
+            if in_block:
+                in_block = False
+            else:
+                in_block, kind = True, fence.group(1)
+            i += 1
+            continue
+        if in_block and kind == "console" and line.startswith("$ "):
+            first = i
+            parts = [line[2:]]
+            while parts[-1].endswith("\\") and i + 1 < len(lines):
+                i += 1
+                parts.append(lines[i])
+            ex = Example("\n".join(parts), first, i)
+            i += 1
+            ex.out_first = i
+            while i < len(lines) and not lines[i].startswith("$ ") and not FENCE.match(lines[i]):
+                ex.output.append(lines[i])
+                i += 1
+            ex.out_last = i
+            found.append(ex)
+            continue
+        i += 1
+    return found
+
+
+def shim_dir(base: str) -> str:
+    """A folder with an `rnntools` that runs this checkout with this interpreter."""
+    bindir = os.path.join(base, ".bin")
+    os.makedirs(bindir, exist_ok=True)
+    path = os.path.join(bindir, "rnntools")
+    with open(path, "w") as f:
+        f.write(f'#!/bin/sh\nexec "{sys.executable}" -m rnntools "$@"\n')
+    os.chmod(path, 0o755)
+    return bindir
+
+
+def run_session(exs: list[Example], workdir: str) -> list[list[str]]:
+    """Run the examples in order in workdir; return each one's output lines."""
+    os.symlink(os.path.join(ROOT, "samples"), os.path.join(workdir, "samples"))
+    env = dict(os.environ)
+    env["PATH"] = shim_dir(workdir) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("RNNTOOLS_DEBUG", None)
+    env["COLUMNS"] = "100"
+    outputs = []
+    for ex in exs:
+        result = subprocess.run(["bash", "-o", "pipefail", "-c", ex.command], cwd=workdir, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                timeout=COMMAND_TIMEOUT)
+        text = result.stdout.decode("utf-8", "replace")
+        if result.returncode != 0:
+            raise RuntimeError(f"example failed with exit status {result.returncode}: $ {ex.command}\n{text}")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        outputs.append(lines)
+    return outputs
+
+
+# numbers that measure time or speed differ from run to run: masked on both sides before comparing
+_VOLATILE = [
+    (re.compile(r'("(?:time|seconds|elapsed|read_seconds|[a-z_]*per_s(?:ec)?)"\s*:\s*)-?[\d.eE+-]+'), r"\1#"),
+    (re.compile(r"\b\d[\d,]*(?:\.\d+)?\s?(?:s|ms|min|words/s|chars/s|characters/s|texts/s|tokens/s|/s)\b"), "#"),
+]
+
+
+def normalise(line: str) -> str:
+    for pattern, repl in _VOLATILE:
+        line = pattern.sub(repl, line)
+    return line.rstrip()
+
+
+def differences(path: str) -> tuple[list[str], list[str]]:
+    """Run one document; return (the document as it is, the document with the real outputs)."""
+    lines = read(path)
+    exs = examples(lines)
+    with tempfile.TemporaryDirectory(prefix="rnntools-doc-") as workdir:
+        outputs = run_session(exs, workdir)
+    new = list(lines)
+    for ex, out in reversed(list(zip(exs, outputs))):
+        # keep the blank line that separates a command's output from the next command, if there was one
+        trailing = []
+        while ex.out_last - len(trailing) > ex.out_first and lines[ex.out_last - len(trailing) - 1] == "":
+            trailing.append("")
+        old = ex.output[: len(ex.output) - len(trailing)]
+        keep = [o if normalise(o) == normalise(n) else n for o, n in zip(old, out)] if len(old) == len(out) else out
+        new[ex.out_first : ex.out_last] = keep + trailing
+    return lines, new
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", help="documents relative to the repository (default: all)")
+    parser.add_argument("--update", action="store_true", help="rewrite the outputs shown from the real ones")
+    args = parser.parse_args(argv)
+    status = 0
+    for path in args.files or documents():
+        old, new = differences(path)
+        if [normalise(x) for x in old] == [normalise(x) for x in new]:
+            print(f"{path}: examples agree", file=sys.stderr)
+            continue
+        if args.update:
+            with open(os.path.join(ROOT, path), "w", encoding="utf-8") as f:
+                f.write("\n".join(new))
+            print(f"{path}: outputs updated", file=sys.stderr)
+        else:
+            sys.stdout.writelines(difflib.unified_diff([x + "\n" for x in old], [x + "\n" for x in new],
+                                                       path, path + " (real output)"))
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
