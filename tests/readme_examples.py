@@ -9,6 +9,10 @@ Each file is one session: its commands run in order in one fresh directory where
 repository's samples folder and ``rnntools`` is this checkout, so a later example can use a file an
 earlier one wrote. Numbers that measure time (seconds, words/s...) are masked before comparing.
 
+Pictures: a document that shows ``docs/images/NAME.png`` (or ``images/NAME.png`` from docs/) gets that file
+from an example that wrote ``NAME.png``: the check requires the example to write it, ``--update`` copies it
+into docs/images/, so the pictures in the documentation are the ones the current code draws.
+
     python tests/readme_examples.py                 # check every file; exit 1 on a difference
     python tests/readme_examples.py --update        # rewrite the outputs shown from the real ones
     python tests/readme_examples.py --update README.md docs/lm.md
@@ -21,6 +25,7 @@ import difflib
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,12 +138,28 @@ def normalise(line: str) -> str:
     return line.rstrip()
 
 
-def differences(path: str) -> tuple[list[str], list[str]]:
-    """Run one document; return (the document as it is, the document with the real outputs)."""
+IMAGE = re.compile(r"!\[[^\]]*\]\((?:docs/)?images/([\w.-]+\.(?:png|svg))\)")
+
+
+def pictures(lines: list[str]) -> list[str]:
+    """Names of the docs/images/ files a document shows."""
+    return sorted({m for line in lines for m in IMAGE.findall(line)})
+
+
+def differences(path: str, update_pictures: bool = False) -> tuple[list[str], list[str]]:
+    """Run one document; return (the document as it is, the document with the real outputs).
+
+    Raises RuntimeError when a picture the document shows was not drawn by its examples."""
     lines = read(path)
     exs = examples(lines)
     with tempfile.TemporaryDirectory(prefix="rnntools-doc-") as workdir:
         outputs = run_session(exs, workdir)
+        for name in pictures(lines):
+            drawn = os.path.join(workdir, name)
+            if not os.path.isfile(drawn) or os.path.getsize(drawn) == 0:
+                raise RuntimeError(f"{path} shows images/{name}, which none of its examples wrote")
+            if update_pictures:
+                shutil.copyfile(drawn, os.path.join(ROOT, "docs", "images", name))
     new = list(lines)
     for ex, out in reversed(list(zip(exs, outputs))):
         # keep the blank line that separates a command's output from the next command, if there was one
@@ -157,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="rewrite the outputs shown from the real ones")
     args = parser.parse_args(argv)
     status = 0
+    os.makedirs(os.path.join(ROOT, "docs", "images"), exist_ok=True)
     for path in args.files or documents():
-        old, new = differences(path)
+        old, new = differences(path, update_pictures=args.update)
         if [normalise(x) for x in old] == [normalise(x) for x in new]:
             print(f"{path}: examples agree", file=sys.stderr)
             continue

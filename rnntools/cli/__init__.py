@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("rnntools.cli.sample", "sample"),
     "predict": ("rnntools.cli.predict", "predict"),
     "evaluate": ("rnntools.cli.evaluate", "evaluate"),
+    "plot": ("rnntools.cli.plot", "plot"),
 }
 
 SHORT_HELP = {
@@ -42,6 +43,7 @@ SHORT_HELP = {
     "sample": "Generate text from a language model, one token at a time.",
     "predict": "Apply a trained model to records on stdin or files.",
     "evaluate": "Score a model: vectors, language model, classifier, forecaster or seq2seq.",
+    "plot": "Draw forecasts, training curves, word maps, confusion matrices (PNG/SVG or text).",
 }
 
 

@@ -1,0 +1,254 @@
+"""What a picture shows, read from rnntools' own outputs; no drawing here, so both renderers share it.
+
+* forecasts: ``predict`` records of a forecaster (``id``, ``timestamps``, ``forecast``, ``lower``/``upper``
+  with ``level``, ``lower_95``/``upper_95``...) and, optionally, the history they continue (the CSV or
+  JSONL the model read), matched by series id and placed by timestamp;
+* training curves: a ``--log`` JSONL file (``step``/``eval`` events of ``rnn-train``, ``progress``/``epoch``
+  events of ``w2v-train``);
+* word maps: a vectors file, chosen words and their nearest neighbours, projected to 2-D by PCA;
+* confusion matrices: the JSON summary ``evaluate`` writes for a classifier (``labels``, ``confusion``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnntools.errors import InputError, UsageError
+
+# --- forecasts ----------------------------------------------------------------------------------------
+
+@dataclass
+class Band:
+    level: int
+    lower: list[float]
+    upper: list[float]
+
+
+@dataclass
+class ForecastPanel:
+    """One series: x positions are steps on its own axis; labels are the timestamps as written."""
+
+    id: str
+    history_x: list[int] = field(default_factory=list)
+    history_y: list[float] = field(default_factory=list)
+    forecast_x: list[int] = field(default_factory=list)
+    forecast_y: list[float] = field(default_factory=list)
+    bands: list[Band] = field(default_factory=list)  # widest first
+    labels: dict[int, str] = field(default_factory=dict)  # x -> timestamp text
+
+
+def _bands(rec: dict) -> list[Band]:
+    """Interval pairs of a forecast record: lower/upper at ``level``, then lower_NN/upper_NN."""
+    out = []
+    if "lower" in rec and "upper" in rec:
+        out.append(Band(int(rec.get("level", 80)), rec["lower"], rec["upper"]))
+    for key in rec:
+        if key.startswith("lower_") and key[6:].isdigit() and f"upper_{key[6:]}" in rec:
+            out.append(Band(int(key[6:]), rec[key], rec[f"upper_{key[6:]}"]))
+    return sorted(out, key=lambda b: -b.level)
+
+
+def forecast_panels(records: list[tuple[str, int, dict]], history: list | None, last: int | None,
+                    only: list[str] | None = None) -> list[ForecastPanel]:
+    """Panels from forecast records ((path, line, record)) and the history series they continue.
+
+    A forecast whose first timestamp is inside its history (a backtest) is drawn there, over the actual
+    values; otherwise it follows the history's end. ``last`` keeps that many history steps before the
+    forecast (None: about five horizons for long series, everything for short ones)."""
+    by_id = {str(s.id): s for s in history or []}
+    panels = []
+    for path, line, rec in records:
+        if "forecast" not in rec:
+            raise InputError("not a forecast record (no \"forecast\" field): give the output of "
+                             "`rnntools predict` on a forecaster", path, line)
+        sid = str(rec.get("id", f"series {len(panels) + 1}"))
+        if only and sid not in only:
+            continue
+        fc = [_num(v) for v in rec["forecast"]]
+        stamps = [str(t) for t in rec.get("timestamps", [])]
+        panel = ForecastPanel(sid)
+        start = 0
+        series = by_id.get(sid)
+        if series is not None:
+            values = [float(v) for v in series.values]
+            hstamps = [str(series.timestamp(k)) for k in range(len(values))]
+            start = len(values)
+            if stamps and stamps[0] in hstamps:
+                start = hstamps.index(stamps[0])
+            keep = last if last is not None else (len(values) if len(values) <= 10 * len(fc) else 5 * len(fc))
+            first = max(0, min(start, len(values)) - keep)
+            end = min(len(values), start + len(fc))
+            panel.history_x = list(range(first, end))
+            panel.history_y = values[first:end]
+            panel.labels.update({k: hstamps[k] for k in range(first, end)})
+        elif history is not None:
+            raise InputError(f"series {sid!r} is not in the history given with --history", path, line)
+        panel.forecast_x = list(range(start, start + len(fc)))
+        panel.forecast_y = fc
+        panel.bands = _bands(rec)
+        for k, t in enumerate(stamps):
+            panel.labels[start + k] = t
+        panels.append(panel)
+    if not panels:
+        raise InputError("no forecasts to plot" + (f" for {', '.join(only)}" if only else ""))
+    return panels
+
+
+def _num(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
+# --- training curves ----------------------------------------------------------------------------------
+
+@dataclass
+class Curve:
+    name: str
+    x: list[float]
+    y: list[float]
+    panel: str  # "loss" or "metric"
+
+
+@dataclass
+class Curves:
+    x_label: str
+    curves: list[Curve]
+    title: str = ""
+
+
+# validation metrics drawn beside the loss; perplexity is left out where bits per character say the same
+_METRIC_ORDER = ["val_accuracy", "val_macro_f1", "val_exact", "val_bpc", "val_mase", "val_smape"]
+
+
+def training_curves(events: list[tuple[int, dict]], path: str, metrics: list[str] | None = None) -> Curves:
+    """Loss and validation curves from a --log file's events ((line, record))."""
+    steps = [(ln, e) for ln, e in events if e.get("event") == "step" and "loss" in e]
+    evals = [(ln, e) for ln, e in events if e.get("event") == "eval"]
+    progress = [(ln, e) for ln, e in events if e.get("event") == "progress" and "loss" in e]
+    epochs = [(ln, e) for ln, e in events if e.get("event") == "epoch" and "loss" in e]
+    curves: list[Curve] = []
+    if steps or evals:
+        x_label = "updates"
+        if steps:
+            curves.append(Curve("training loss", [e["step"] for _, e in steps], [_num(e["loss"]) for _, e in steps],
+                                "loss"))
+        if any("val_loss" in e for _, e in evals):
+            pts = [e for _, e in evals if "val_loss" in e]
+            curves.append(Curve("validation loss", [e["step"] for e in pts], [_num(e["val_loss"]) for e in pts],
+                                "loss"))
+        names = metrics or [m for m in _METRIC_ORDER if any(m in e for _, e in evals)]
+        for name in names:
+            pts = [e for _, e in evals if name in e]
+            if not pts:
+                raise UsageError(f"{path}: no evaluation reports {name!r} (have: "
+                                 f"{', '.join(sorted({k for _, e in evals for k in e if k.startswith('val_')}))})")
+            curves.append(Curve(name.replace("val_", "validation "), [e["step"] for e in pts],
+                                [_num(e[name]) for e in pts], "metric"))
+    elif progress or epochs:
+        # w2v-train: each epoch's mean loss when the log has them (the running loss of a progress line
+        # covers only the words since the previous line), else the running loss by words trained
+        if epochs:
+            x_label = "epochs"
+            curves.append(Curve("training loss", [e["epoch"] for _, e in epochs], [_num(e["loss"]) for _, e in epochs],
+                                "loss"))
+        else:
+            x_label = "words trained"
+            curves.append(Curve("training loss", [float(e["words"]) for _, e in progress],
+                                [_num(e["loss"]) for _, e in progress], "loss"))
+    else:
+        raise InputError("no training progress in this file (expected the JSONL of `rnn-train --log` or "
+                         "`w2v-train --log`)", path)
+    start = next((e for _, e in events if e.get("event") == "start"), {})
+    title = " ".join(str(start[k]) for k in ("cell", "hidden") if start.get(k) is not None)
+    return Curves(x_label, curves, title)
+
+
+# --- word maps ----------------------------------------------------------------------------------------
+
+@dataclass
+class WordPoint:
+    word: str
+    x: float
+    y: float
+    group: int  # index of the chosen word this point belongs to
+    chosen: bool
+
+
+def word_map(vectors, words: list[str], neighbors: int) -> tuple[list[WordPoint], list[float]]:
+    """Chosen words and their nearest neighbours, projected on the two principal components of those
+    points (centred; numpy's SVD). Returns the points and the share of variance each axis explains."""
+    from rnntools.w2v.vectors import Query, UnknownWords, nearest
+
+    unknown = [w for w in words if vectors.id(w) is None]
+    if unknown:
+        raise UsageError(f"not in the vectors' vocabulary: {', '.join(unknown)}")
+    chosen = [(w, vectors.id(w)) for w in words]
+    seen: dict[int, int] = {}
+    order: list[tuple[str, int, int, bool]] = []  # word, row, group, chosen
+    for g, (_w, row) in enumerate(chosen):
+        if row not in seen:
+            seen[row] = g
+            order.append((vectors.tokens[row], row, g, True))
+    if neighbors > 0:
+        answers = nearest(vectors, [Query(w, [w], []) for w, _ in chosen], k=neighbors)
+        for g, answer in enumerate(answers):
+            if isinstance(answer, UnknownWords):
+                continue
+            for token, _score in answer:
+                row = vectors.id(token)
+                if row is not None and row not in seen:
+                    seen[row] = g
+                    order.append((token, row, g, False))
+    X = vectors.unit[[row for _, row, _, _ in order]].astype(np.float64)
+    X -= X.mean(axis=0)
+    if len(order) < 2 or not np.any(X):
+        coords = np.zeros((len(order), 2))
+        explained = [0.0, 0.0]
+    else:
+        U, S, _ = np.linalg.svd(X, full_matrices=False)
+        coords = U[:, :2] * S[:2]
+        if coords.shape[1] < 2:
+            coords = np.hstack([coords, np.zeros((len(order), 1))])
+        var = S**2
+        explained = [float(v / var.sum()) for v in var[:2]] + [0.0] * (2 - len(var[:2]))
+        # a deterministic orientation: the first chosen word on the positive side of both axes
+        for axis in range(2):
+            if coords[0, axis] < 0:
+                coords[:, axis] *= -1
+    points = [WordPoint(w, float(c[0]), float(c[1]), g, ch) for (w, _, g, ch), c in zip(order, coords)]
+    return points, explained
+
+
+def default_words(vectors, count: int = 6) -> list[str]:
+    """Words to show when none are chosen: frequent words past the 50 commonest (which are mostly
+    function words), spread over the vocabulary so the map has different neighbourhoods."""
+    tokens = vectors.tokens
+    if len(tokens) <= count:
+        return list(tokens)
+    lo = min(50, len(tokens) // 4)
+    hi = min(len(tokens), max(lo + count, 1000))
+    step = max(1, (hi - lo) // count)
+    return [tokens[i] for i in range(lo, hi, step)][:count]
+
+
+# --- confusion matrices -------------------------------------------------------------------------------
+
+@dataclass
+class Confusion:
+    labels: list[str]
+    counts: np.ndarray  # (C, C): rows true, columns predicted
+    accuracy: float | None = None
+
+
+def confusion(summary: dict, path: str) -> Confusion:
+    labels = summary.get("labels")
+    matrix = summary.get("confusion")
+    if not isinstance(labels, list) or not isinstance(matrix, list):
+        raise InputError("no \"labels\" and \"confusion\" here: give the JSON that `rnntools evaluate` writes for "
+                         "a classifier", path)
+    counts = np.asarray(matrix, dtype=np.int64)
+    if counts.shape != (len(labels), len(labels)):
+        raise InputError(f"confusion matrix of shape {counts.shape} for {len(labels)} labels", path)
+    acc = summary.get("accuracy")
+    return Confusion([str(x) for x in labels], counts, float(acc) if isinstance(acc, int | float) else None)
