@@ -63,7 +63,7 @@ def scores_file(tmp_path):
 # --- data ---------------------------------------------------------------------------------------------
 
 def test_forecast_follows_the_history_or_overlays_it_when_it_starts_inside(forecast_files):
-    from rnntools.tasks.series import read_series
+    from rnntools.tasks.forecast.series import read_series
 
     hist_path, fc_path = forecast_files
     history = read_series([hist_path])
@@ -83,7 +83,7 @@ def test_forecast_follows_the_history_or_overlays_it_when_it_starts_inside(forec
 
 def test_forecast_without_the_series_in_the_history_is_an_error(forecast_files):
     from rnntools.errors import InputError
-    from rnntools.tasks.series import read_series
+    from rnntools.tasks.forecast.series import read_series
 
     hist_path, fc_path = forecast_files
     rec = dict(json.loads(open(fc_path).read()), id="other")

@@ -102,7 +102,7 @@ def forecast(inputs: list[str], output: str | None, *, history: list[str] | None
     records = _read_jsonl(inputs)
     hist = None
     if history:
-        from rnntools.tasks.series import read_series
+        from rnntools.tasks.forecast.series import read_series
 
         hist = read_series(history, **{k: v for k, v in read_options.items() if v is not None})
     draw("forecast", (forecast_panels(records, hist, last, series),), output, size)
