@@ -51,8 +51,9 @@ def warn(message: str) -> None:
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on stderr, for summaries people read (the data itself goes to stdout as JSONL)."""
-    if _state["quiet"]:
+    """A rich table on stderr for people watching a terminal (the data itself goes to stdout as JSONL);
+    nothing when stderr is a file or a pipe, where it would only bury the warnings."""
+    if _state["quiet"] or not sys.stderr.isatty():
         return
     from rich.table import Table
 

@@ -133,7 +133,9 @@ def _split_long(line: bytes, limit: int) -> list[bytes]:
 def _read_lines(stream, path, first_line: int, long_lines: str) -> Iterator[list[bytes]]:
     """Batches of about CHUNK_BYTES of whole lines, never holding more than MAX_LINE_BYTES of one line
     (plus one block)."""
-    read = stream.read
+    # a pipe or terminal on stdin: read1 returns what has arrived, so each line is answered as it comes
+    live = _live_stdin(path, stream)
+    read = stream.read1 if live else stream.read
     carry: list[bytes] = []  # the start of a line still without its end (a list: no quadratic joins)
     carry_len = 0
     line_no = first_line
@@ -169,6 +171,8 @@ def _read_lines(stream, path, first_line: int, long_lines: str) -> Iterator[list
                 raise _long_line(path, line_no + next(i for i, x in enumerate(lines) if len(x) > MAX_LINE_BYTES))
             lines = [piece for line in lines for piece in _split_long(line, MAX_LINE_BYTES)]
         line_no += len(lines)
+        if live:
+            _stdin["chunk_idle"] = not _readable(sys.stdin.fileno())
         yield lines
 
 
@@ -206,6 +210,36 @@ def _os_reason(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
+# --- answers as you type -------------------------------------------------------------------------------
+# A pipe or a terminal on stdin is read as its lines arrive (`tail -f log | rnntools predict m.npz`), not a
+# megabyte at a time; after the last line of what has arrived, `stdin_idle()` is true until more comes, so a
+# command that batches its work answers what it has and flushes instead of waiting for a full batch.
+_stdin = {"idle": False, "chunk_idle": False}
+
+
+def _live_stdin(path, stream) -> bool:
+    if os.fspath(path) != STDIN or stream is not sys.stdin.buffer:
+        return False
+    try:
+        return not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _readable(fd: int) -> bool:
+    import select
+
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def stdin_idle() -> bool:
+    """True when every line that has arrived on a live stdin has been handed out: answer and flush now."""
+    return _stdin["idle"]
+
+
 def iter_line_batches(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, list[str]]]:
     """Batches of decoded lines (without line ends) as ``(number of the first line, lines)``."""
     for first, _, text in iter_text_chunks(path, errors):
@@ -219,7 +253,12 @@ def iter_line_batches(path: str | os.PathLike, errors: str = "strict") -> Iterat
 def iter_lines(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, str]]:
     """``(line number, text)`` for every line of a text input, line ends removed."""
     for first, lines in iter_line_batches(path, errors):
-        yield from enumerate(lines, first)
+        idle, _stdin["chunk_idle"], _stdin["idle"] = _stdin["chunk_idle"], False, False
+        last = first + len(lines) - 1
+        for line_no, line in enumerate(lines, first):
+            if line_no == last:
+                _stdin["idle"] = idle
+            yield line_no, line
 
 
 def iter_jsonl(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, dict]]:
@@ -317,6 +356,8 @@ class JsonlWriter:
                               allow_nan=False, default=_json_default)
         self._stream.write(text)
         self._stream.write("\n")
+        if _stdin["idle"]:
+            self._stream.flush()  # the input is waiting for the answer (a terminal, `tail -f ... |`)
 
     def write_text(self, text: str) -> None:
         """Write lines already formatted as this writer would (for bulk writers that format faster)."""

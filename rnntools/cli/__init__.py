@@ -65,7 +65,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS or not _available(name):
             return None
         module_name, attr = COMMANDS[name]
-        return getattr(importlib.import_module(module_name), attr)
+        return _with_global_options(getattr(importlib.import_module(module_name), attr))
 
     def format_commands(self, ctx, formatter):
         # short help from a table, so listing the commands imports none of them
@@ -73,6 +73,40 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _set_quiet(ctx, param, value):
+    if value:
+        from rnntools import console
+
+        console.configure(quiet=True, command=console.command_name())
+
+
+def _set_debug(ctx, param, value):
+    # main() reads --debug from the command line before anything runs; this only makes it a known option
+    if value and ctx.obj is not None:
+        ctx.obj["debug"] = True
+
+
+def _with_global_options(command: click.Command) -> click.Command:
+    """-q/--quiet and --debug work after the subcommand too (`rnntools predict m.npz -q`), as people type
+    them; added once per command object, to groups' subcommands as well."""
+    if getattr(command, "_rnntools_global_options", False):
+        return command
+    from rnntools.cli.common import GroupedOption
+
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    if not taken & {"-q", "--quiet"}:
+        command.params.append(GroupedOption(["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True,
+                                            callback=_set_quiet, group="Global",
+                                            help="No progress, messages or warnings on stderr."))
+    if "--debug" not in taken:
+        command.params.append(GroupedOption(["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
+                                            group="Global", help="Show tracebacks on errors."))
+    command._rnntools_global_options = True
+    for sub in getattr(command, "commands", {}).values():
+        _with_global_options(sub)
+    return command
 
 
 def _available(name: str) -> bool:

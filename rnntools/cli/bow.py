@@ -19,7 +19,7 @@ from rnntools.cli.common import (
 @inputs_argument()
 @option("--vocab", "vocab_path", type=click.Path(dir_okay=False), required=True, group="Input",
         help="Vocabulary file from `rnntools vocab`.")
-@option("--field", default=None, group="Input",
+@option("--text-field", "field", default=None, group="Input", old_names=("--field",),
         help="Inputs are JSONL: encode this field and pass every other field through.")
 @encoding_errors_option
 @option("--mode", type=click.Choice(["ids", "onehot", "counts", "binary", "tfidf"]), default="counts",
@@ -39,7 +39,7 @@ def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output,
 
     \b
         rnntools bow --vocab vocab.jsonl --mode counts < docs.txt > bow.jsonl
-        rnntools bow --vocab vocab.jsonl --mode ids --field text < records.jsonl
+        rnntools bow --vocab vocab.jsonl --mode ids --text-field text < records.jsonl
         rnntools bow --vocab vocab.jsonl --mode tfidf --format npz -o tfidf.npz docs.txt
     """
     from rnntools.io import open_output

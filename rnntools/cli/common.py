@@ -8,11 +8,41 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class GroupedOption(click.Option):
-    """An option that belongs to a section of ``--help`` (torch-rnn style: data, model, training...)."""
+    """An option that belongs to a section of ``--help`` (torch-rnn style: data, model, training...).
 
-    def __init__(self, *args, group: str = "Options", **kwargs):
+    ``old_names=("--old-name",)`` keeps old spellings working, hidden from ``--help``, with a warning
+    that names the new one: scripts written for an earlier release keep running while people move."""
+
+    def __init__(self, *args, group: str = "Options", old_names: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.group = group
+        self.old_names = tuple(old_names)
+
+    def add_to_parser(self, parser, ctx) -> None:
+        super().add_to_parser(parser, ctx)
+        if self.old_names:
+            # the old names store under their own key, so handle_parse_result can tell they were used
+            action = "append" if self.multiple else "store"
+            if self.is_flag:
+                parser.add_option(obj=self, opts=self.old_names, dest=self._alias_key, action=f"{action}_const",
+                                  const=self.flag_activation_value)
+            else:
+                parser.add_option(obj=self, opts=self.old_names, dest=self._alias_key, action=action,
+                                  nargs=self.nargs)
+
+    @property
+    def _alias_key(self) -> str:
+        return f"{self.name}:deprecated"
+
+    def handle_parse_result(self, ctx, opts, args):
+        if self._alias_key in opts:
+            value = opts.pop(self._alias_key)
+            opts.setdefault(self.name, value)
+            from rnntools import console
+
+            new = max(self.opts, key=len)
+            console.warn(f"{' / '.join(self.old_names)} is deprecated and will be removed: use {new}")
+        return super().handle_parse_result(ctx, opts, args)
 
 
 class FiniteFloat(click.ParamType):

@@ -10,30 +10,34 @@ from rnntools.cli.common import CONTEXT, GroupedCommand, option
 @click.command(name="neighbors", cls=GroupedCommand, context_settings=CONTEXT)
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("queries", nargs=-1)
-@option("-k", "--top", "k", type=click.IntRange(1), default=10, show_default=True, group="Query",
-        help="Neighbours per query.")
+@option("-k", "--top-k", "k", type=click.IntRange(1), default=10, show_default=True, group="Query",
+        old_names=("--top",), help="Neighbours per query.")
 @option("--method", type=click.Choice(["add", "cosmul"]), default="add", show_default=True, group="Query",
         help="Analogies by 3CosAdd (cosine to b - a + c) or 3CosMul (Levy & Goldberg).")
 @option("--restrict", type=click.IntRange(1), default=None, group="Query",
         help="Search only the N most frequent words.")
 @option("--input", "input_path", type=click.Path(allow_dash=True, dir_okay=False), default="-",
         show_default=True, group="Input", help="Queries, one per line, when none are given as arguments.")
-@option("--field", default=None, group="Input",
+@option("--text-field", "field", default=None, group="Input", old_names=("--field",),
         help="Read JSONL records and take the query from this field; the record is copied to the output.")
 @option("--strict", is_flag=True, group="Input", help="Stop with exit status 1 at the first unknown word.")
-def neighbors(model, queries, k, method, restrict, input_path, field, strict):
+@option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
+        help="Write the JSONL here instead of stdout.")
+def neighbors(model, queries, k, method, restrict, input_path, field, strict, output):
     """Nearest words by cosine similarity, and analogies such as 'king - man + woman'.
 
     \b
         rnntools neighbors vectors.npz king queen -k 5
         echo 'king - man + woman' | rnntools neighbors vectors.npz
-        rnntools neighbors vectors.npz --field word < words.jsonl
+        rnntools neighbors vectors.npz --text-field word < words.jsonl
 
     Output: one JSON object per query, {"query", "neighbors": [{"token", "score"}]}; query words are left
     out of their own answers. A query with an unknown word gets an "error" field instead and the stream
     goes on (--strict: exit 1).
     """
+    from rnntools.io import JsonlWriter, open_output
     from rnntools.w2v.query import run_neighbors
 
-    run_neighbors(model, list(queries), k=k, method=method, restrict=restrict, input_path=input_path,
-                  field=field, strict=strict)
+    with open_output(output) as stream:
+        run_neighbors(model, list(queries), k=k, method=method, restrict=restrict, input_path=input_path,
+                      field=field, strict=strict, writer=JsonlWriter(stream))

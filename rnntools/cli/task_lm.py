@@ -13,9 +13,11 @@ TRAIN_OPTIONS = [
                 "1000 updates when an epoch is longer]."),
 ]
 
-_field = option("--field", default=None, group="Language model",
-                help="Inputs are JSONL records; score this text field and copy the record "
-                     "[default: plain text, one line per record].")
+# one --text-field for every model kind (the classifier declares the same name): its help says both
+_field = option("--text-field", default=None, group="Input", old_names=("--field",),
+                help="Inputs are JSONL records: read the text from this field; every field is copied to the "
+                     "output [default: a language model reads plain text, one line per record; a classifier "
+                     "the field it was trained with, else text].")
 
 PREDICT_OPTIONS = [_field]
 EVALUATE_OPTIONS = [_field]

@@ -22,12 +22,12 @@ from rnntools.cli.common import (
 @option("--keep-case", is_flag=True, group="Tokens",
         help="Keep upper and lower case apart [default: words are lowercased, characters keep case].")
 @option("--lowercase", is_flag=True, group="Tokens", help="Lowercase characters too (with --level char).")
-@option("--field", default=None, group="Input",
+@option("--text-field", "field", default=None, group="Input", old_names=("--field",),
         help="Inputs are JSONL; count the text of this field.")
 @encoding_errors_option
 @option("--min-count", type=click.IntRange(1), default=1, show_default=True, group="Vocabulary",
         help="Drop tokens seen fewer times.")
-@option("--max-size", type=click.IntRange(1), default=None, group="Vocabulary",
+@option("--max-vocab", "max_size", type=click.IntRange(1), default=None, group="Vocabulary", old_names=("--max-size",),
         help="Keep at most this many tokens, the most frequent (specials not counted).")
 @option("--no-specials", is_flag=True, group="Vocabulary",
         help="Leave out <pad>, <unk>, <s>, </s> (ids 0-3 by default).")
@@ -45,7 +45,7 @@ def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count
 
     \b
         rnntools vocab corpus.txt > vocab.jsonl
-        cat a.txt b.txt | rnntools vocab --min-count 5 --max-size 50000 > vocab.jsonl
+        cat a.txt b.txt | rnntools vocab --min-count 5 --max-vocab 50000 > vocab.jsonl
         rnntools vocab --level char book.txt > chars.jsonl
         rnntools vocab --merge shard1.jsonl shard2.jsonl > vocab.jsonl
     """

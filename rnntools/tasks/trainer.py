@@ -442,11 +442,17 @@ class _Trainer:
                         if c.step % cfg.log_every == 0 or i == len(batches) - 1:
                             rate = window_count / max(now - window_start, 1e-9)
                             loss = window_loss / max(window_count, 1)
+                            eta = _eta(limit - c.step, run_steps / max(now - start, 1e-9),
+                                       None if cfg.max_time is None else cfg.max_time - (now - start))
                             self.log.write("step", step=c.step, epoch=c.epoch + 1, loss=loss, lr=c.lr,
-                                           **{f"{task.unit}_per_s": rate})
+                                           **{f"{task.unit}_per_s": rate}, eta_s=round(eta, 1))
                             shown = {"epoch": c.epoch + 1, "loss": loss, "lr": c.lr}
-                            if self.last_eval and "val_loss" in self.last_eval:
-                                shown["val"] = self.last_eval["val_loss"]
+                            if self.last_eval:
+                                # the validation loss and the task's own metric (accuracy, bpc, exact...)
+                                shown.update({k.removeprefix("val_"): v for k, v in self.last_eval.items()
+                                              if k.startswith("val_") and k != "val_perplexity"})
+                            # an upper bound: early stopping may end training sooner
+                            shown["eta"] = "<=" + _clock(eta)
                             bar.update(0, **shown, **{f"{task.unit}/s": rate})
                             window_loss, window_count, window_start = 0.0, 0, now
                         bar.update(1)
@@ -537,3 +543,18 @@ def _finite(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _eta(steps_left: int, steps_per_s: float, time_left: float | None) -> float:
+    """Seconds until the step limit (epochs or --max-steps) or --max-time ends training, whichever is first."""
+    eta = steps_left / steps_per_s if steps_per_s > 0 else math.inf
+    if time_left is not None:
+        eta = min(eta, max(time_left, 0.0))
+    return eta if math.isfinite(eta) else -1.0
+
+
+def _clock(seconds: float) -> str:
+    if seconds < 0:
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"

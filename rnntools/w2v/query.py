@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rnntools import console
 from rnntools.errors import InputError
-from rnntools.io import JsonlWriter, iter_jsonl, iter_lines, read_text_field
+from rnntools.io import JsonlWriter, iter_jsonl, iter_lines, read_text_field, stdin_idle
 from rnntools.w2v.vectors import Query, UnknownWords, load, nearest, parse_expression
 
 BATCH = 256
@@ -41,7 +41,7 @@ def run_neighbors(model_path: str, queries: list[str], *, k: int = 10, method: s
     for line_no, record, text in _sources(queries, input_path, field):
         pos, neg = parse_expression(text)
         batch.append((line_no, record, Query(text.strip(), pos, neg)))
-        if len(batch) >= BATCH:
+        if len(batch) >= BATCH or stdin_idle():
             flush()
     if batch:
         flush()

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rnntools.io import stdin_idle
 from rnntools.tasks.classify.data import (
     Label,
     bucket_batches,
@@ -208,7 +209,7 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
         if "label" in record or label_field in record:
             replaced += 1
         batch.append(record)
-        if len(batch) >= chunk:
+        if len(batch) >= chunk or stdin_idle():
             count += len(batch)
             yield from flush(batch)
             batch = []

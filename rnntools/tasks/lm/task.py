@@ -17,6 +17,7 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError
+from rnntools.io import stdin_idle
 from rnntools.tasks.lm import DEFAULTS, KIND, STRUCTURAL
 from rnntools.tasks.lm import data as D
 from rnntools.tasks.lm.model import LanguageModel, LoadedLM, score_lines, stream_nll
@@ -219,22 +220,25 @@ def load(source) -> LoadedLM:
 # --- using a model ----------------------------------------------------------------------------------------
 
 def read(inputs: Sequence[str], model: LoadedLM | None = None, *, field: str | None = None,
-         encoding_errors: str = "strict", **_) -> Iterator[dict]:
-    """Records to score: ``{"text": line}`` per line, or with ``field`` the JSONL records."""
-    return D.read_records(inputs, field, encoding_errors)
+         encoding_errors: str = "strict", text_field: str | None = None, **_) -> Iterator[dict]:
+    """Records to score: ``{"text": line}`` per line, or with ``field`` (the CLI's --text-field) the JSONL
+    records."""
+    return D.read_records(inputs, field or text_field, encoding_errors)
 
 
 def _text(record: dict, field: str | None) -> str:
     return record[field or "text"]
 
 
-def predict(model: LoadedLM, records: Iterable[dict], *, field: str | None = None, **_) -> Iterator[dict]:
+def predict(model: LoadedLM, records: Iterable[dict], *, field: str | None = None, text_field: str | None = None,
+            **_) -> Iterator[dict]:
     """Each record with its log-likelihood (nats, the line and its line break), tokens, perplexity and bits
     per character added."""
+    field = field or text_field
     pending: list[dict] = []
     for record in records:
         pending.append(record)
-        if len(pending) >= PREDICT_CHUNK:
+        if len(pending) >= PREDICT_CHUNK or stdin_idle():
             yield from _scored(model, pending, field)
             pending = []
     if pending:
@@ -246,9 +250,11 @@ def _scored(model: LoadedLM, records: list[dict], field: str | None) -> Iterator
         yield {**record, **score}
 
 
-def evaluate(model: LoadedLM, records: Iterable[dict], *, field: str | None = None, **_) -> dict:
+def evaluate(model: LoadedLM, records: Iterable[dict], *, field: str | None = None, text_field: str | None = None,
+             **_) -> dict:
     """Log-likelihood, perplexity and bits per character of the whole text, read as a stream of lines with
     the state carried (as in training)."""
+    field = field or text_field
     lines = [_text(r, field) for r in records]
     if not any(line.strip() for line in lines):
         raise InputError("no text to evaluate (the input is empty)")

@@ -14,6 +14,7 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError
+from rnntools.io import stdin_idle
 from rnntools.nn import clip_grad_norm, make_optimizer
 from rnntools.tasks.seq2seq.data import (
     Batch,
@@ -504,7 +505,7 @@ def predict(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str |
 
     for record in records:
         buffer.append(record)
-        if len(buffer) >= chunk:
+        if len(buffer) >= chunk or stdin_idle():
             yield from flush()
     if buffer:
         yield from flush()
