@@ -81,7 +81,7 @@ def test_bow_field_keeps_other_fields(run_cli, tmp_path):
     vocab = tmp_path / "vocab.jsonl"
     vocab.write_text(run_cli(["vocab", "-"], input=DOCS).stdout)
     records = '{"id": 7, "text": "the cat", "extra": [1]}\n{"id": 8, "text": "zebra"}\n'
-    result = run_cli(["bow", "--vocab", vocab, "--mode", "ids", "--field", "text"], input=records)
+    result = run_cli(["bow", "--vocab", vocab, "--mode", "ids", "--text-field", "text"], input=records)
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert out[0]["id"] == 7 and out[0]["extra"] == [1] and out[0]["text"] == "the cat"
@@ -132,13 +132,13 @@ def test_vocab_merge(run_cli, tmp_path):
     (["vocab", "-"], "", "no words found in <stdin> (is it empty, or the wrong file?)"),
     (["vocab", "-"], "...,;;\n", "no words found in <stdin>"),
     (["vocab", "--min-count", "5", "-"], "a b a\n", "every word of <stdin> was dropped by --min-count 5"),
-    (["vocab", "--field", "text", "-"], '{"text": "a"}\n[1]\n', "<stdin>:2: expected a JSON object, got a list"),
-    (["vocab", "--field", "text", "-"], '{"body": "a"}\n', "<stdin>:1: record has no field 'text'"),
+    (["vocab", "--text-field", "text", "-"], '{"text": "a"}\n[1]\n', "<stdin>:2: expected a JSON object, got a list"),
+    (["vocab", "--text-field", "text", "-"], '{"body": "a"}\n', "<stdin>:1: record has no field 'text'"),
     (["vocab", "--merge", "-"], '{"id": 0}\n', "<stdin>:1: expected a vocabulary record"),
     (["bow", "--vocab", "nope.jsonl", "-"], "a\n", "nope.jsonl: no such file"),
     (["bow", "--vocab", "VOCAB", "--format", "npz", "-"], "a\n", "--format npz needs an output file"),
-    (["bow", "--vocab", "VOCAB", "--field", "text", "-"], '{"text": 1}\n', "<stdin>:1: field 'text' should be a string"),
-    (["bow", "--vocab", "VOCAB", "--field", "text", "-"], '{"text": "a"\n', "<stdin>:1: invalid JSON"),
+    (["bow", "--vocab", "VOCAB", "--text-field", "text", "-"], '{"text": 1}\n', "<stdin>:1: field 'text' should be a string"),
+    (["bow", "--vocab", "VOCAB", "--text-field", "text", "-"], '{"text": "a"\n', "<stdin>:1: invalid JSON"),
     (["bow", "--vocab", "BADVOCAB", "-"], "a\n", "BADVOCAB: empty vocabulary file"),
 ])
 def test_bad_inputs_give_one_line_errors(run_cli, tmp_path, args, stdin, message):

@@ -215,7 +215,7 @@ def test_evaluate_analogies_and_similarity(run_cli, known, tmp_path):
     from scipy.stats import spearmanr
 
     assert sim["spearman"] == pytest.approx(spearmanr(cos, [9, 9.5, 1, 3]).correlation, abs=1e-6)
-    assert "analogies: total" in result.stderr
+    assert "analogies: total" not in result.stderr  # the table is drawn only when stderr is a terminal
 
 
 @pytest.mark.parametrize("fmt", ["word2vec-text", "word2vec-binary"])
