@@ -19,7 +19,7 @@ from rnntools.tasks.options import Per
 
 KIND = "lm"
 
-# Every default of the task, in one place (docs/readme/lm.md has the measurements behind them): shown by
+# Every default of the task, in one place (docs/lm.md has the measurements behind them): shown by
 # `rnntools rnn-train --task lm --help`, stored in the model file as meta["config"].
 DEFAULTS: dict[str, Any] = {
     # data
