@@ -19,6 +19,7 @@ import numpy as np
 
 from rnntools.errors import InputError, TrainingError
 from rnntools.io import iter_lines, parse_json_object, read_text_field
+from rnntools.tasks.batching import bucket_batches, length_mask, pad_batch  # noqa: F401 (re-exported)
 
 Label = Any  # a JSON string or integer, kept as it came so predictions echo the user's own labels
 
@@ -138,44 +139,6 @@ def class_weights(y: np.ndarray, n_classes: int, mode: str) -> np.ndarray:
 
 
 # --- batches ------------------------------------------------------------------------------------------
-
-def pad_batch(seqs: Sequence[np.ndarray], pad_id: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded time-major ids ``(T, B)`` int32 and lengths ``(B,)`` int32 (T = longest)."""
-    lengths = np.fromiter((len(s) for s in seqs), np.int32, len(seqs))
-    T = int(lengths.max()) if len(seqs) else 0
-    ids = np.full((T, len(seqs)), pad_id, np.int32)
-    for b, s in enumerate(seqs):
-        ids[: len(s), b] = s
-    return ids, lengths
-
-
-def length_mask(lengths: np.ndarray, T: int, dtype=np.float32) -> np.ndarray:
-    """``(T, B)`` with 1 where ``t < length[b]``."""
-    return (np.arange(T)[:, None] < lengths[None, :]).astype(dtype)
-
-
-def bucket_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator | None,
-                   pool: int = 50) -> list[np.ndarray]:
-    """Index batches of similar lengths, so padding costs little.
-
-    Training (``rng`` given): shuffle, sort by length within pools of ``pool`` batches, cut, shuffle the
-    batches (torchtext's BucketIterator) -- every epoch sees new batches, each nearly free of padding.
-    Evaluation (``rng`` None): one global sort by length.
-    """
-    n = len(lengths)
-    if rng is None:
-        order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch] for i in range(0, n, batch)]
-    perm = rng.permutation(n)
-    batches = []
-    step = batch * pool
-    for i in range(0, n, step):
-        chunk = perm[i:i + step]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[j:j + batch] for j in range(0, len(chunk), batch))
-    order = rng.permutation(len(batches))
-    return [batches[k] for k in order]
-
 
 # --- metrics ------------------------------------------------------------------------------------------
 
