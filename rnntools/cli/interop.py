@@ -32,7 +32,8 @@ def export(model, fmt, words_path, output):
     from rnntools import console
     from rnntools.errors import InputError
     from rnntools.io import iter_lines, open_output
-    from rnntools.w2v.vectors import load, write_word2vec
+    from rnntools.w2v.formats import write_word2vec
+    from rnntools.w2v.vectors import load
 
     vectors = load(model)
     tokens, rows = vectors.tokens, vectors.vectors
@@ -72,7 +73,8 @@ def import_(source, fmt, output):
     counts are unknown. The vocabulary is lowercase (queries get lowercased) only if every word is.
     """
     from rnntools import console
-    from rnntools.w2v.vectors import read_word2vec, save, vocab_for_tokens
+    from rnntools.w2v.formats import read_word2vec, vocab_for_tokens
+    from rnntools.w2v.vectors import save
 
     binary = {"auto": None, "word2vec-binary": True}.get(fmt, False)
     tokens, vectors, found = read_word2vec(source, binary)

@@ -22,7 +22,8 @@ def evaluate(model, inputs, output, analogies=None, similarity=(), restrict=3000
     from rnntools import console
     from rnntools.errors import UsageError
     from rnntools.io import JsonlWriter, open_output
-    from rnntools.w2v.vectors import evaluate_analogies, evaluate_similarity, load
+    from rnntools.w2v.evaluate import evaluate_analogies, evaluate_similarity
+    from rnntools.w2v.vectors import load
 
     if inputs:
         raise UsageError("a vectors model is evaluated with --analogies FILE and/or --similarity FILE, "

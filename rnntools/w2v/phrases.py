@@ -41,7 +41,7 @@ class PhraseParams:
 
 
 def tokenizer(lowercase: bool):
-    from rnntools.w2v.train import PHRASE_WORD_RE
+    from rnntools.w2v.corpus import PHRASE_WORD_RE
 
     findall = PHRASE_WORD_RE.findall
     return (lambda s: findall(s.lower())) if lowercase else findall
@@ -49,7 +49,7 @@ def tokenizer(lowercase: bool):
 
 def read_ids(inputs: list[str], lowercase: bool, errors: str = "strict") -> tuple[np.ndarray, list[str]]:
     """The corpus as int32 ids with -1 after each line that has words, and the tokens (id -> string)."""
-    from rnntools.w2v.train import read_corpus
+    from rnntools.w2v.corpus import read_corpus
 
     spool = read_corpus(inputs, tokenizer(lowercase), errors)
     try:

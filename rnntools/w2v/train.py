@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -35,9 +33,19 @@ import numpy as np
 
 from rnntools import console
 from rnntools.errors import InputError, TrainingError, UsageError
-from rnntools.io import iter_line_batches, save_model
+from rnntools.io import save_model
+from rnntools.w2v.corpus import PHRASE_WORD_RE, SEP, Spool, build_vocab, read_corpus  # noqa: F401
+from rnntools.w2v.layout import (  # noqa: F401  (re-exported: their home before the split)
+    Layout,
+    _check_memory,
+    hot_slots,
+    huffman,
+    init_vectors,
+    keep_thresholds,
+    noise_table,
+    seed_states,
+)
 
-SEP = "\n"  # the provisional token for a line break: the tokenizer never yields it
 BATCH_WORDS = 10000  # corpus items per kernel call (as gensim's MAX_WORDS_IN_BATCH)
 
 
@@ -92,307 +100,6 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-# --- pass 1: tokenize once, count, spool provisional ids ---------------------------------------------
-
-
-class Spool:
-    """The corpus as provisional int32 ids in an unnamed temporary file, with the counts of each id."""
-
-    def __init__(self, tokenize, directory: str | None = None):
-        self._tokenize = tokenize
-        self.file = tempfile.TemporaryFile(prefix="rnntools-w2v-", dir=directory)
-        self.index: dict[str, int] = {SEP: 0}
-        self.counts = np.zeros(1, np.int64)
-        self.items = 0  # int32 values written (words and line breaks)
-        self.lines = 0
-
-    def add_lines(self, lines: list[str]) -> int:
-        """Tokenize and spool a batch of lines; returns the number of words."""
-        flat: list[str] = []
-        extend, append, tokenize = flat.extend, flat.append, self._tokenize
-        for line in lines:
-            tokens = tokenize(line)
-            if tokens:
-                extend(tokens)
-                append(SEP)
-        self.lines += len(lines)
-        if not flat:
-            return 0
-        index = self.index
-        new = set(flat).difference(index)
-        if new:
-            index.update(zip(new, range(len(index), len(index) + len(new))))
-        ids = np.fromiter(map(index.__getitem__, flat), np.int32, len(flat))
-        self.file.write(ids.tobytes())
-        self.items += len(ids)
-        if len(self.counts) < len(index):
-            self.counts = np.concatenate([self.counts, np.zeros(len(index) - len(self.counts), np.int64)])
-        self.counts += np.bincount(ids, minlength=len(self.counts))
-        return len(ids) - int(np.count_nonzero(ids == 0))
-
-    def words(self) -> int:
-        return int(self.counts.sum() - self.counts[0])
-
-    def tokens_and_counts(self) -> tuple[list[str], np.ndarray]:
-        tokens = [""] * len(self.index)
-        for token, i in self.index.items():
-            tokens[i] = token
-        return tokens, self.counts
-
-    def close(self) -> None:
-        self.file.close()
-
-
-def read_corpus(inputs: list[str], tokenize, errors: str = "strict", directory: str | None = None) -> Spool:
-    spool = Spool(tokenize, directory)
-    try:
-        with console.progress("reading") as bar:
-            for path in inputs:
-                for _, lines in iter_line_batches(path, errors):
-                    spool.add_lines(lines)
-                    bar.update(len(lines), words=spool.words())
-    except BaseException:
-        spool.close()
-        raise
-    return spool
-
-
-# --- vocabulary, noise distribution, subsampling -----------------------------------------------------
-
-
-def build_vocab(spool: Spool, inputs: list[str], params: Params, vocab=None, keep_counts: bool = False):
-    """The vocabulary (no specials) and the provisional -> final id table (-1 line break, -2 dropped).
-    With ``vocab`` given, its words are kept in its order; ``keep_counts`` keeps its counts too (resuming),
-    else the corpus counts replace them."""
-    from rnntools.text import Vocab
-
-    tokens, counts = spool.tokens_and_counts()
-    where = inputs[0] if len(inputs) == 1 else None
-    if spool.words() == 0:
-        raise InputError("no words in the corpus (empty input, or no letters or digits in it)", where)
-    if vocab is None:
-        vocab = Vocab.build(dict(zip(tokens[1:], counts[1:].tolist())), level="word",
-                            lowercase=params.lowercase, min_count=params.min_count, max_size=params.max_vocab,
-                            specials=False, documents=spool.lines)
-        if len(vocab) == 0:
-            top = int(np.argmax(counts[1:])) + 1
-            raise InputError(f"no word occurs at least --min-count {params.min_count} times in "
-                             f"{spool.words()} words (the most frequent, {tokens[top]!r}, occurs "
-                             f"{int(counts[top])} times); lower --min-count", where)
-    elif keep_counts:
-        if not any(w in spool.index for w in vocab.tokens):
-            raise InputError("no word of the resumed model's vocabulary occurs in the corpus", where)
-    else:
-        # a given vocabulary: its tokens (specials left out) in its order; the corpus counts drive
-        # subsampling and the noise distribution, since they describe the text being trained on
-        words = vocab.tokens[vocab.n_special:]
-        corpus_counts = [int(counts[spool.index[t]]) if t in spool.index else 0 for t in words]
-        vocab = Vocab(words, corpus_counts, None, level="word", lowercase=vocab.lowercase, n_special=0,
-                      documents=spool.lines)
-        if not any(corpus_counts):
-            raise InputError("no word of the --vocab file occurs in the corpus (a different language or "
-                             "case setting?)", where)
-    table = np.full(len(tokens), -2, np.int32)
-    table[0] = -1
-    final = vocab.index
-    for i, token in enumerate(tokens[1:], 1):
-        j = final.get(token)
-        if j is not None:
-            table[i] = j
-    return vocab, table
-
-
-def noise_table(counts: np.ndarray, power: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
-    """Walker alias tables for P(w) ∝ count(w)**power: (thresholds as uint64 in [0, 2**32], aliases int32).
-
-    O(1) per draw with two memory reads of (V,) arrays, exact, and V*12 bytes instead of word2vec's 1e8-entry
-    unigram table (400 MB) or gensim's binary search over a cumulative table.
-    """
-    p = np.asarray(counts, np.float64) ** power
-    V = len(p)
-    if p.sum() <= 0:
-        p = np.ones(V)
-    q = p * (V / p.sum())  # mean 1
-    alias = np.arange(V, dtype=np.int32)
-    prob = np.ones(V)
-    small = [i for i in range(V) if q[i] < 1.0]
-    large = [i for i in range(V) if q[i] >= 1.0]
-    while small and large:
-        s, g = small.pop(), large.pop()
-        prob[s] = q[s]
-        alias[s] = g
-        q[g] -= 1.0 - q[s]
-        (small if q[g] < 1.0 else large).append(g)
-    thresholds = np.minimum(np.round(prob * 2.0**32), 2.0**32).astype(np.uint64)
-    return thresholds, alias
-
-
-def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
-    """Subsampling as word2vec.c and gensim: keep a word of frequency f with probability
-    (sqrt(f / (sample * total)) + 1) * (sample * total) / f, capped at 1; as uint64 thresholds on 2**32."""
-    counts = np.asarray(counts, np.float64)
-    if sample <= 0:
-        return np.full(len(counts), 2**32, np.uint64)
-    t = sample * counts.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        prob = (np.sqrt(counts / t) + 1.0) * t / counts
-    prob = np.where(counts > 0, np.minimum(prob, 1.0), 1.0)
-    return np.round(prob * 2.0**32).astype(np.uint64)
-
-
-def huffman(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """word2vec.c's Huffman tree over word counts, as the kernels read it: (offsets (V+1,) int64,
-    codes (L,) uint8, points (L,) int32); word w's path from the root is points[offsets[w]:offsets[w+1]]
-    (inner nodes 0..V-2, the root is V-2) with the branch taken at each, codes (1: the second-smaller child).
-
-    Frequent words get short paths, so the average prediction costs about log2 of the perplexity of the
-    unigram distribution rather than log2(V). Built as word2vec.c does (two pointers over counts sorted
-    most frequent first, no heap): ties go the same way, so the same counts give word2vec.c's tree.
-    A one-word vocabulary gets a one-node path (the model is then a bias, but training does not break).
-    """
-    counts = np.asarray(counts, np.int64)
-    V = len(counts)
-    if V == 1:
-        return np.array([0, 1], np.int64), np.zeros(1, np.uint8), np.zeros(1, np.int32)
-    order = np.argsort(-counts, kind="stable")  # the vocabulary is already sorted; this makes sure
-    count = np.concatenate([counts[order], np.full(V - 1, 10**15, np.int64)]).tolist()
-    parent = [0] * (2 * V - 1)
-    binary = [0] * (2 * V - 1)
-    pos1, pos2 = V - 1, V
-    for a in range(V - 1):
-        mins = []
-        for _ in range(2):
-            if pos1 >= 0 and count[pos1] < count[pos2]:
-                mins.append(pos1)
-                pos1 -= 1
-            else:
-                mins.append(pos2)
-                pos2 += 1
-        count[V + a] = count[mins[0]] + count[mins[1]]
-        parent[mins[0]] = parent[mins[1]] = V + a
-        binary[mins[1]] = 1
-    parent_a, binary_a = np.array(parent, np.int64), np.array(binary, np.uint8)
-    root = 2 * V - 2
-    depth = np.zeros(2 * V - 1, np.int64)
-    for node in range(root - 1, -1, -1):  # parents come after their children
-        depth[node] = depth[parent_a[node]] + 1
-    lengths = np.empty(V, np.int64)
-    lengths[order] = depth[:V]
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    codes = np.empty(offsets[-1], np.uint8)
-    points = np.empty(offsets[-1], np.int32)
-    # walk every word up to the root at once; step k fills position length - 1 - k of its path
-    cur = np.arange(V)
-    end = offsets[order] + depth[:V] - 1  # position of the leaf's own branch, per sorted word
-    k = 0
-    active = np.ones(V, bool)
-    while active.any():
-        at = end[active] - k
-        codes[at] = binary_a[cur[active]]
-        points[at] = parent_a[cur[active]] - V
-        cur[active] = parent_a[cur[active]]
-        k += 1
-        active &= cur != root
-    return offsets, codes, points
-
-
-def hot_slots(offsets: np.ndarray, points: np.ndarray, n_inner: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """The inner nodes at the top ``depth`` levels of a Huffman tree (on most paths): (slot (n_inner,) int32,
-    the row of each in the kernels' accumulator or -1; nodes (R,) int32, the node of each row)."""
-    lengths = np.diff(offsets)
-    pos = np.arange(len(points)) - np.repeat(offsets[:-1], lengths)  # each entry's depth on its path
-    nodes = np.unique(points[pos < depth]).astype(np.int32)
-    slot = np.full(n_inner, -1, np.int32)
-    slot[nodes] = np.arange(len(nodes), dtype=np.int32)
-    return slot, nodes
-
-
-def seed_states(seed: int, n: int) -> list[np.ndarray]:
-    """A nonzero (1,) uint64 xorshift state per thread, from numpy's SeedSequence."""
-    raw = np.random.SeedSequence(seed).generate_state(n, np.uint64)
-    return [np.array([s if s else np.uint64(0x9E3779B97F4A7C15)], np.uint64) for s in raw]
-
-
-def init_vectors(V: int, D: int, seed: int, out_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """word2vec's initialisation: inputs uniform in [-0.5/D, 0.5/D), output weights zero. V input rows
-    (words, then n-gram buckets), ``out_rows`` output rows (default V)."""
-    rng = np.random.default_rng(seed)
-    w_in = np.empty((V, D), np.float32)
-    for a in range(0, V, 65536):  # in chunks: no float64 temporary the size of the matrix
-        b = min(V, a + 65536)
-        w_in[a:b] = (rng.random((b - a, D), dtype=np.float32) - np.float32(0.5)) / np.float32(D)
-    return w_in, np.zeros((V if out_rows is None else out_rows, D), np.float32)
-
-
-class Layout:
-    """How a vocabulary maps onto the matrices: Huffman paths (hs) and subword rows, as kernel arrays
-    (empty when unused), and the matrices' row counts."""
-
-    def __init__(self, vocab, p: Params):
-        from rnntools.w2v import subword
-
-        V = len(vocab)
-        empty64, empty8, empty32 = np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.int32)
-        if p.loss == "hs":
-            self.hs_off, self.hs_codes, self.hs_points = huffman(vocab.counts)
-            self.out_rows = max(V - 1, 1)
-            from rnntools.w2v.kernels import HS_SHARED_DEPTH
-
-            self.slot, self.hot_nodes = hot_slots(self.hs_off, self.hs_points, self.out_rows, HS_SHARED_DEPTH)
-        else:
-            self.hs_off, self.hs_codes, self.hs_points = empty64, empty8, empty32
-            self.out_rows = V
-            self.slot, self.hot_nodes = empty32, empty32
-        self.buckets = 0
-        self.sub_off, self.sub_ids = empty64, empty32
-        self.max_rows = 1
-        if p.subword is not None:
-            if p.buckets is None:
-                p.buckets = subword.default_buckets(vocab.tokens, *p.subword)
-            self.buckets = p.buckets
-            self.sub_off, self.sub_ids = subword.subword_table(vocab.tokens, *p.subword, p.buckets)
-            self.max_rows = int(np.diff(self.sub_off).max())
-        self.in_rows = V + self.buckets
-
-
-def _available_memory() -> int | None:
-    """Bytes this process could still allocate: MemAvailable, or less under an address-space limit."""
-    import resource
-
-    avail = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            with open("/proc/self/statm") as f:
-                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-            avail = soft - used if avail is None else min(avail, soft - used)
-    except (OSError, ValueError):  # pragma: no cover - not Linux
-        pass
-    return avail
-
-
-def _check_memory(p: Params, V: int, buckets: int, out_rows: int | None = None) -> None:
-    """Refuse sizes that cannot fit before allocating them, naming what to lower."""
-    out_rows = V if out_rows is None else out_rows
-    # input rows + output rows + the (V, D) vectors composed or copied when saving
-    need = 4 * p.dim * (V + buckets + out_rows + V)
-    avail = _available_memory()
-    if avail is None or need <= avail:
-        return
-    what = "--dim" + (", --buckets" if buckets else "") + (" or the vocabulary (--min-count, --max-vocab)"
-                                                            if V > 1 else "")
-    raise UsageError(f"--dim {p.dim} with {V:,} words{f' and {buckets:,} n-gram buckets' if buckets else ''} "
-                     f"needs about {_gib(need)} of memory and {_gib(avail)} is available; lower {what}")
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
-
-
 # --- pass 2..: the training loop -----------------------------------------------------------------------
 
 
@@ -441,10 +148,6 @@ class _Feeder:
 STRUCTURE = ("arch", "dim", "window", "negative", "sample", "lowercase", "min_count", "max_vocab", "loss",
              "subword", "buckets")
 TRAINING = ("alpha", "min_alpha", "epochs")  # taken from a resumed file unless given again
-
-# w2v-train's words: rnntools.text's, plus underscores inside a word, so that the phrases `rnntools phrases`
-# joins (new_york) stay one token
-PHRASE_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*")
 
 
 def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | None = None,

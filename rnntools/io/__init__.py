@@ -1,0 +1,35 @@
+"""Streaming input and output, in one place: text, JSONL and CSV readers, the JSONL writer and model files.
+
+- ``rnntools.io.inputs``: readers of a path or ``-`` (stdin): text lines, JSONL, CSV; decompression,
+  decoding, the line-length bound, errors that name file and line;
+- ``rnntools.io.outputs``: the JSONL writer and the output policy (atomic replace, checked up front);
+- ``rnntools.io.models``: model files (npz + JSON meta, atomic save, load without pickle).
+
+Everything is importable from ``rnntools.io`` itself, as before the split.
+"""
+
+from rnntools.io.inputs import (
+    CHUNK_BYTES,
+    STDIN,
+    display_name,
+    iter_csv,
+    iter_jsonl,
+    iter_line_batches,
+    iter_lines,
+    iter_text_chunks,
+    loads,
+    open_binary,
+    parse_json_object,
+    read_text_field,
+    set_max_line_bytes,
+    stdin_idle,
+)
+from rnntools.io.models import FORMAT, FORMAT_VERSION, META_KEY, ModelFile, load_model, read_model_meta, save_model
+from rnntools.io.outputs import JsonlWriter, check_outputs, is_stdio, open_output
+
+__all__ = [
+    "CHUNK_BYTES", "FORMAT", "FORMAT_VERSION", "META_KEY", "STDIN", "JsonlWriter", "ModelFile", "check_outputs",
+    "display_name", "is_stdio", "iter_csv", "iter_jsonl", "iter_line_batches", "iter_lines", "iter_text_chunks",
+    "load_model", "loads", "open_binary", "open_output", "parse_json_object", "read_model_meta",
+    "read_text_field", "save_model", "set_max_line_bytes", "stdin_idle",
+]

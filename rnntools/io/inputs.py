@@ -1,0 +1,336 @@
+"""Readers: text lines, JSONL and CSV from a path or ``-`` (stdin), decompressed, decoded and bounded.
+
+Readers decompress ``.gz``/``.bz2``/``.xz`` (by extension, or by magic bytes on stdin), decode UTF-8 and never
+hold more than a bounded buffer of the input. Every error names the file and line (and byte offset for bad
+encodings).
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+import lzma
+import math
+import os
+import stat
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from rnntools import console
+from rnntools.errors import InputError, where
+
+STDIN = "-"
+CHUNK_BYTES = 1 << 20  # lines are read and decoded in batches of about this many bytes
+
+def _gzip(raw):
+    return gzip.GzipFile(fileobj=raw)
+
+
+# wrap a raw binary stream in a decompressor
+_MAGIC = {b"\x1f\x8b": _gzip, b"BZh": bz2.BZ2File, b"\xfd7zXZ": lzma.LZMAFile}
+_SUFFIX = {".gz": _gzip, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
+
+
+def display_name(path: str | os.PathLike) -> str:
+    return where(path)
+
+
+@contextmanager
+def open_binary(path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """A binary stream of the (decompressed) input; ``-`` is stdin."""
+    path = os.fspath(path)
+    if path == STDIN:
+        if sys.stdin.isatty():
+            console.info("reading from standard input (end with Ctrl-D)")
+        raw = sys.stdin.buffer
+        opener = None
+        if hasattr(raw, "peek"):
+            head = raw.peek(6)[:6]
+            opener = next((o for magic, o in _MAGIC.items() if head.startswith(magic)), None)
+        yield opener(raw) if opener else raw
+        return
+    try:
+        raw = open(path, "rb")
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a file", path) from None
+    except PermissionError:
+        raise InputError("permission denied", path) from None
+    try:
+        opener = _SUFFIX.get(os.path.splitext(path)[1].lower())
+        yield opener(raw) if opener else raw
+    finally:
+        raw.close()
+
+
+def _decode_chunk(lines: list[bytes], path, first_line: int, first_offset: int, errors: str) -> str:
+    data = b"".join(lines)
+    try:
+        text = data.decode("utf-8", errors)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return text.replace("\r\n", "\n") if b"\r" in data else text
+    offset = first_offset
+    for i, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"invalid UTF-8 at byte {offset + exc.start} ({exc.reason}); "
+                "convert the file to UTF-8 (iconv) or pass --encoding-errors replace",
+                path, first_line + i) from None
+        offset += len(line)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# The longest line (or JSONL record) read whole, in bytes; `--max-line-bytes` raises it. Lines are held in
+# memory (and a model's work on a line grows with it), so without a bound one newline-free file
+# (/dev/zero, a 50 MB JSON array) would take all the memory there is.
+MAX_LINE_BYTES = 1 << 20
+
+
+def set_max_line_bytes(limit: int | None) -> None:
+    """Set the line-length bound of every reader (the commands' ``--max-line-bytes``)."""
+    global MAX_LINE_BYTES
+    if limit is not None:
+        MAX_LINE_BYTES = int(limit)
+
+
+def _long_line(path, line_no: int) -> InputError:
+    return InputError(f"line longer than {MAX_LINE_BYTES:,} bytes (the limit); is this a text file? "
+                      "Raise the limit with --max-line-bytes if the line is meant to be read whole",
+                      path, line_no)
+
+
+def _split_long(line: bytes, limit: int) -> list[bytes]:
+    """A line over ``limit`` bytes as pieces of at most ``limit`` bytes, cut after a space when there is one
+    (else before a UTF-8 continuation byte), so no word or character is split when it can be helped."""
+    pieces = []
+    while len(line) > limit:
+        cut = max(line.rfind(b" ", 0, limit), line.rfind(b"\t", 0, limit)) + 1
+        if cut <= 0:
+            cut = limit
+            while cut > 1 and (line[cut] & 0xC0) == 0x80:
+                cut -= 1
+        pieces.append(line[:cut] + b"\n")
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+def _read_lines(stream, path, first_line: int, long_lines: str) -> Iterator[list[bytes]]:
+    """Batches of about CHUNK_BYTES of whole lines, never holding more than MAX_LINE_BYTES of one line
+    (plus one block)."""
+    # a pipe or terminal on stdin: read1 returns what has arrived, so each line is answered as it comes
+    live = _live_stdin(path, stream)
+    read = stream.read1 if live else stream.read
+    carry: list[bytes] = []  # the start of a line still without its end (a list: no quadratic joins)
+    carry_len = 0
+    line_no = first_line
+    while True:
+        block = read(CHUNK_BYTES)
+        if not block:
+            rest = b"".join(carry)
+            if len(rest) > MAX_LINE_BYTES:
+                if long_lines != "split":
+                    raise _long_line(path, line_no)
+                yield _split_long(rest, MAX_LINE_BYTES)
+            elif rest:
+                yield [rest]
+            return
+        end = block.rfind(b"\n") + 1
+        if end == 0:
+            carry.append(block)
+            carry_len += len(block)
+            if carry_len > MAX_LINE_BYTES:
+                if long_lines != "split":
+                    raise _long_line(path, line_no)
+                *pieces, rest = _split_long(b"".join(carry), MAX_LINE_BYTES)
+                carry, carry_len = [rest], len(rest)
+                line_no += len(pieces)
+                yield pieces
+            continue
+        data = b"".join([*carry, block[:end]]) if carry else block[:end]
+        carry = [block[end:]] if end < len(block) else []
+        carry_len = len(block) - end
+        lines = io.BytesIO(data).readlines()  # splits on \n only, as a text file's lines
+        if max(map(len, lines)) > MAX_LINE_BYTES:
+            if long_lines != "split":
+                raise _long_line(path, line_no + next(i for i, x in enumerate(lines) if len(x) > MAX_LINE_BYTES))
+            lines = [piece for line in lines for piece in _split_long(line, MAX_LINE_BYTES)]
+        line_no += len(lines)
+        if live:
+            _stdin["chunk_idle"] = not _readable(sys.stdin.fileno())
+        yield lines
+
+
+def iter_text_chunks(path: str | os.PathLike, errors: str = "strict",
+                     long_lines: str = "error") -> Iterator[tuple[int, int, str]]:
+    """The input as ``(number of the first line, number of lines, text)`` chunks of whole lines.
+
+    The fastest way through a corpus (vocab, w2v-train): about a megabyte of decoded text at a time, line
+    ends normalised to ``\n`` (the last line of the input may lack one). ``errors`` is ``strict`` (an
+    error naming file, line and byte offset) or ``replace``. A line longer than ``MAX_LINE_BYTES`` is an
+    error naming it (``long_lines="error"``) or is cut into pieces of at most that size at spaces
+    (``"split"``: for corpora where a line is only a run of words, as word2vec cuts long sentences).
+    """
+    if errors not in ("strict", "replace"):
+        raise ValueError(errors)
+    line_no, offset = 1, 0
+    try:
+        with open_binary(path) as stream:
+            for lines in _read_lines(stream, path, 1, long_lines):
+                if line_no == 1 and lines[0].startswith(b"\xef\xbb\xbf"):
+                    lines[0] = lines[0][3:]
+                    offset = 3
+                yield line_no, len(lines), _decode_chunk(lines, path, line_no, offset, errors)
+                line_no += len(lines)
+                offset += sum(map(len, lines))
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise InputError(f"cannot read ({_os_reason(exc)})", path, line_no) from None
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+# --- answers as you type -------------------------------------------------------------------------------
+# A pipe or a terminal on stdin is read as its lines arrive (`tail -f log | rnntools predict m.npz`), not a
+# megabyte at a time; after the last line of what has arrived, `stdin_idle()` is true until more comes, so a
+# command that batches its work answers what it has and flushes instead of waiting for a full batch.
+_stdin = {"idle": False, "chunk_idle": False}
+
+
+def _live_stdin(path, stream) -> bool:
+    if os.fspath(path) != STDIN or stream is not sys.stdin.buffer:
+        return False
+    try:
+        return not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _readable(fd: int) -> bool:
+    import select
+
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def stdin_idle() -> bool:
+    """True when every line that has arrived on a live stdin has been handed out: answer and flush now."""
+    return _stdin["idle"]
+
+
+def iter_line_batches(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, list[str]]]:
+    """Batches of decoded lines (without line ends) as ``(number of the first line, lines)``."""
+    for first, _, text in iter_text_chunks(path, errors):
+        # split on \n only: str.splitlines would also split on \x85, \u2028 and friends inside JSON strings
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        yield first, lines
+
+
+def iter_lines(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` for every line of a text input, line ends removed."""
+    for first, lines in iter_line_batches(path, errors):
+        idle, _stdin["chunk_idle"], _stdin["idle"] = _stdin["chunk_idle"], False, False
+        last = first + len(lines) - 1
+        for line_no, line in enumerate(lines, first):
+            if line_no == last:
+                _stdin["idle"] = idle
+            yield line_no, line
+
+
+def iter_jsonl(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for every non-blank line of a JSONL input; anything but an object is an error."""
+    for line_no, text in iter_lines(path, errors):
+        if text.strip():
+            yield line_no, parse_json_object(text, path, line_no)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON (JSON has no NaN or Infinity; use null)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]}{'...' if len(text) > 20 else ''} is too large for a float")
+    return value
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` for untrusted input: NaN, Infinity and numbers that overflow a float are errors, as
+    they are in JSON, so they never reach a model or an output (``ValueError`` or ``RecursionError``)."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def parse_json_object(text: str, path, line_no: int) -> dict:
+    """One JSONL line as an object, or an error naming the line (for readers that sniff their format)."""
+    try:
+        record = loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, line_no) from None
+    except ValueError as exc:  # NaN, 1e999, integers of more than 4,300 digits
+        raise InputError(f"invalid JSON ({exc})", path, line_no) from None
+    except RecursionError:
+        raise InputError("invalid JSON (nested too deeply)", path, line_no) from None
+    if not isinstance(record, dict):
+        raise InputError(f"expected a JSON object, got {_json_type(record)}", path, line_no)
+    return record
+
+
+def _json_type(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line number, row)`` for every data row of a CSV input with a header line."""
+    lines = iter_lines(path, errors)
+    numbers: list[int] = []
+
+    def texts():
+        for line_no, text in lines:
+            if text.strip():
+                numbers.append(line_no)
+                yield text
+
+    reader = csv.reader(texts())
+    header = next(reader, None)
+    if header is None:
+        raise InputError("empty CSV file, expected a header line", path)
+    header = [h.strip() for h in header]
+    for row in reader:
+        line_no = numbers[-1]
+        if len(row) != len(header):
+            raise InputError(f"expected {len(header)} fields as in the header, got {len(row)}", path, line_no)
+        yield line_no, dict(zip(header, row))
+        del numbers[:-1]
+
+
+def read_text_field(record: dict, field: str, path, line_no: int) -> str:
+    """``record[field]`` as text, or an error naming the line."""
+    if field not in record:
+        raise InputError(f"record has no field {field!r} (fields: {', '.join(map(str, record)) or 'none'})",
+                         path, line_no)
+    value = record[field]
+    if not isinstance(value, str):
+        raise InputError(f"field {field!r} should be a string, got {_json_type(value)}", path, line_no)
+    return value

@@ -1,0 +1,231 @@
+"""Writers: the JSONL writer and the one policy for every file a command writes (atomic replace)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import numpy as np
+
+from rnntools.errors import OutputError, UsageError, where
+from rnntools.io.inputs import STDIN, _os_reason, _stdin
+
+
+class JsonlWriter:
+    """Writes one JSON object per line, UTF-8, keys in insertion order; flushes when asked or when done."""
+
+    def __init__(self, stream: IO[str] | None = None):
+        self._stream = stream if stream is not None else sys.stdout
+
+    def write(self, record: dict) -> None:
+        try:
+            text = json.dumps(record, ensure_ascii=False, separators=(", ", ": "), allow_nan=False,
+                              default=_json_default)
+        except ValueError:
+            # JSON has no NaN or Infinity: such a value (a diverged score) is written as null
+            text = json.dumps(_nulls_for_non_finite(record), ensure_ascii=False, separators=(", ", ": "),
+                              allow_nan=False, default=_json_default)
+        self._stream.write(text)
+        self._stream.write("\n")
+        if _stdin["idle"]:
+            self._stream.flush()  # the input is waiting for the answer (a terminal, `tail -f ... |`)
+
+    def write_text(self, text: str) -> None:
+        """Write lines already formatted as this writer would (for bulk writers that format faster)."""
+        self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def _nulls_for_non_finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _nulls_for_non_finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nulls_for_non_finite(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _nulls_for_non_finite(value.tolist())
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+# --- outputs: one policy for every file a command writes -------------------------------------------------
+#
+# A regular file is replaced atomically: the data goes to a temporary file created exclusively (O_EXCL,
+# a unique name, O_NOFOLLOW so a planted symlink is never written through) in the target's folder, is
+# fsynced and renamed over the target. Readers see the old file or the new one, never half of one; two
+# commands writing the same file each write their own temporary file and the last complete one wins.
+# A symlink's target is what gets replaced (the link stays). A device, FIFO or socket, and the names of
+# descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) are written in place, appending: renaming over a
+# device node would turn /dev/stdout into a regular file. `-` is stdout.
+
+def is_stdio(path: str | os.PathLike | None) -> bool:
+    return path is None or os.fspath(path) == STDIN
+
+
+def _written_in_place(path: str) -> bool:
+    absolute = os.path.abspath(path)
+    if absolute in ("/dev/stdout", "/dev/stderr", "/dev/tty") or absolute.startswith(("/dev/fd/", "/proc/")):
+        return True  # another name for a descriptor this process holds: never replace what it points at
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[str | os.PathLike | None] = (),
+                  *, appended: Iterable[str | os.PathLike | None] = ()) -> None:
+    """Check a command's outputs before any work starts (a 40-epoch run must not fail at the save).
+
+    Each output's folder must exist and take a new file (a temporary file is created and removed, which
+    catches read-only file systems and permissions even for root); an output may not be a folder, one of
+    the command's ``inputs`` (its model, vocabulary, data: writing there would destroy it) or another of
+    its outputs. ``appended`` outputs (``--log``) are appended to, so only their folder and overlaps are
+    checked. Usage errors exit 2; a folder that cannot be written exits 1.
+    """
+    inputs = [os.fspath(i) for i in inputs if not is_stdio(i)]
+    seen: dict[str, str] = {}
+    for path, append in [*((o, False) for o in outputs), *((o, True) for o in appended)]:
+        if is_stdio(path):
+            continue
+        path = os.fspath(path)
+        if path == "":
+            raise UsageError("an output file name is empty")
+        if _written_in_place(path):
+            continue
+        target = os.path.realpath(path)
+        if os.path.isdir(target):
+            raise UsageError(f"{where(path)}: is a folder; give a file name for the output")
+        for other in inputs:
+            if os.path.realpath(other) == target or _same_file(other, target):
+                raise UsageError(f"{where(path)}: the output is also an input of this command ({other}); "
+                                 "writing it would destroy that input: choose another output file")
+        if target in seen:
+            raise UsageError(f"{where(path)}: the same file is given for two outputs ({seen[target]} and {path})")
+        seen[target] = path
+        folder = os.path.dirname(target)
+        if not os.path.isdir(folder):
+            raise OutputError(f"the output folder {folder} does not exist", path)
+        if append and os.path.exists(target):
+            if not os.access(target, os.W_OK):
+                raise OutputError("cannot append to it (permission denied)", path)
+            continue
+        try:
+            fd, tmp = _create_temp(target)
+        except OSError as exc:
+            raise OutputError(f"cannot create a file in {folder} ({_os_reason(exc)})", path) from None
+        os.close(fd)
+        os.unlink(tmp)
+
+
+def _create_temp(target: str) -> tuple[int, str]:
+    """A new file beside ``target``, created exclusively under a unique name, never through a symlink."""
+    folder, base = os.path.split(target)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{base[:200]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")  # pragma: no cover
+
+
+@contextmanager
+def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterator[IO]:
+    """The one way every output is written (results, model files): stdout for ``None``/``-``; a device or
+    FIFO in place; a regular file (or a symlink's target) replaced atomically when the block ends without
+    an error; on an error or Ctrl-C the old file is left as it was and the temporary file is removed."""
+    if is_stdio(path):
+        stream = sys.stdout
+        if stream is None or getattr(stream, "rnntools_closed", False):
+            raise OutputError("standard output is closed; give an output file with -o")
+        yield stream.buffer if binary else stream
+        return
+    path = os.fspath(path)
+    mode = "wb" if binary else "w"
+    encoding = None if binary else "utf-8"
+    if _written_in_place(path):
+        try:
+            # appending: `-o /dev/stdout >> log` must not truncate the log; a device does not care
+            stream = open(path, "ab" if binary else "a", encoding=encoding)
+        except OSError as exc:
+            raise OutputError(f"cannot write ({_os_reason(exc)})", path) from None
+        with stream:
+            yield stream
+        return
+    target = os.path.realpath(path)
+    if os.path.isdir(target):
+        raise OutputError("is a folder, not a file", path)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise OutputError(f"the output folder {folder} does not exist", path)
+    try:
+        fd, tmp = _create_temp(target)
+    except OSError as exc:
+        raise OutputError(f"cannot create a file in {folder} ({_os_reason(exc)})", path) from None
+    done = False
+    try:
+        try:
+            old_mode = stat.S_IMODE(os.stat(target).st_mode)
+        except OSError:
+            old_mode = None
+        if old_mode is not None:
+            os.fchmod(fd, old_mode)  # a replaced file keeps its permissions
+        with os.fdopen(fd, mode, encoding=encoding) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, target)
+        done = True
+        _fsync_folder(folder)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise OutputError(f"cannot write ({_os_reason(exc)}); the previous file, if any, is unchanged",
+                          path) from None
+    finally:
+        if not done:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _fsync_folder(folder: str) -> None:
+    # the rename itself survives a crash only once the folder is on disk too
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
