@@ -83,6 +83,24 @@ def test_sample_non_ascii_prime_and_unknown_until(run_cli, trained):
     assert result.exit_code == 2 and "--until '✓' is not a token" in result.stderr
 
 
+def test_sample_prompts_give_what_prime_gives(run_cli, trained):
+    args = ["sample", trained["model"], "--length", "30", "--seed", "4", "--count", "2"]
+    batch = run_cli([*args, "--prompts", "-"], input="It is\nHowever\n")
+    assert batch.exit_code == 0, batch.stderr
+    records = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert [(r["line"], r["sample"], r["prime"]) for r in records] == [
+        (1, 0, "It is"), (1, 1, "It is"), (2, 0, "However"), (2, 1, "However")]
+    for prime in ("It is", "However"):
+        alone = run_cli([*args, "--prime", prime, "--format", "jsonl"])
+        assert [json.loads(line)["text"] for line in alone.stdout.splitlines()] == \
+            [r["text"] for r in records if r["prime"] == prime]
+    text = run_cli([*args, "--prompts", "-", "--format", "text"], input="It is\n")
+    expected = ["It is" + r["text"] for r in records[:2]]
+    assert text.stdout == "".join(t if t.endswith("\n") else t + "\n" for t in expected)
+    both = run_cli([*args, "--prompts", "-", "--prime", "x"], input="a\n")
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
 def test_predict_plain_and_jsonl_field(run_cli, trained):
     result = run_cli(["predict", trained["model"]], input="It is a truth.\nzzzz qqq\n")
     assert result.exit_code == 0, result.stderr

@@ -98,6 +98,22 @@ def test_neighbors_and_predict_answer_each_line_as_it_arrives():
     assert [json.loads(a)["id"] for a in answers] == [1, 2]
 
 
+@pytest.mark.slow
+def test_bow_and_sample_prompts_answer_each_line_as_it_arrives(tmp_path):
+    import json
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat\nthe dog sat\n")
+    vocab = tmp_path / "v.jsonl"
+    subprocess.run([sys.executable, "-m", "rnntools", "vocab", str(corpus), "-o", str(vocab)], check=True,
+                   env={**os.environ, "PYTHONPATH": ROOT})
+    answers = _answers_before_eof(["bow", "--vocab", str(vocab)], ["the cat", "the dog sat"])
+    assert [sum(json.loads(a)["values"]) for a in answers] == [2, 3]
+    answers = _answers_before_eof(["sample", os.path.join(CONTRACT, "lm.npz"), "--prompts", "-",
+                                   "--length", "5"], ["a", "b"])
+    assert [json.loads(a)["prime"] for a in answers] == ["a", "b"]
+
+
 @pytest.mark.parametrize("args, old, new", [
     (["neighbors", "{w2v}", "{word}", "--top", "2"], "--top", "--top-k"),
     (["vocab", "{corpus}", "--max-size", "3"], "--max-size", "--max-vocab"),

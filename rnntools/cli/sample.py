@@ -11,6 +11,9 @@ from rnntools.cli.common import CONTEXT, GroupedCommand, option
 @click.argument("model", type=click.Path(dir_okay=False))
 @option("--prime", default="", group="Sampling",
         help="Text to start from (backslash escapes such as '\\n' work); it is printed first.")
+@option("--prompts", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Sampling",
+        help="A file of primes, one per line ('-': stdin, answered line by line as they arrive); each "
+             "line's samples are those --prime would give it. Output: JSONL records with the prompt's line.")
 @option("--length", type=click.IntRange(1), default=500, show_default=True, group="Sampling",
         help="Tokens to generate (characters or words, as the model was trained).")
 @option("--temperature", type=click.FloatRange(0), default=1.0, show_default=True, group="Sampling",
@@ -28,25 +31,34 @@ from rnntools.cli.common import CONTEXT, GroupedCommand, option
         help="Write here instead of stdout.")
 @option("--seed", type=int, default=1, show_default=True,
         help="Random seed; the same seed gives the same text (sample i of --count draws from seed and i).")
-def sample(model, prime, length, temperature, top_k, until, count, fmt, output, seed):
+def sample(model, prime, prompts, length, temperature, top_k, until, count, fmt, output, seed):
     """Generate text from a language model trained with `rnn-train --task lm`.
 
     \b
         rnntools sample lm.npz --prime 'It is a truth' --length 300 --temperature 0.8
         rnntools sample lm.npz --count 5 --top-k 10 --until '\\n'    # five lines as JSONL
+        printf 'It is\\nShe was\\n' | rnntools sample lm.npz --prompts - --until '\\n'
     """
-    from rnntools.io import JsonlWriter, open_output
+    from rnntools.errors import UsageError
+    from rnntools.io import JsonlWriter, iter_lines, open_output
     from rnntools.tasks.lm.kernels import load_numba_target_without_scipy
 
     load_numba_target_without_scipy()  # a short process: start-up is most of its time (see lm.kernels)
     from rnntools.tasks.lm import load
-    from rnntools.tasks.lm.sample import sample_records, sample_text, unescape
+    from rnntools.tasks.lm.sample import sample_prompts, sample_records, sample_text, unescape
 
+    if prompts is not None and prime:
+        raise UsageError("give the primes either with --prime or one per line with --prompts, not both")
     lm = load(model)
-    options = dict(prime=unescape(prime), length=length, temperature=temperature, top_k=top_k,
+    options = dict(length=length, temperature=temperature, top_k=top_k,
                    until=unescape(until) if until is not None else None, count=count, seed=seed)
-    fmt = fmt or ("text" if count == 1 else "jsonl")
-    pieces = sample_text(lm, **options) if fmt == "text" else sample_records(lm, **options)
+    if prompts is not None:
+        fmt = fmt or "jsonl"
+        pieces = sample_prompts(lm, iter_lines(prompts), fmt=fmt, **options)
+    else:
+        fmt = fmt or ("text" if count == 1 else "jsonl")
+        options["prime"] = unescape(prime)
+        pieces = sample_text(lm, **options) if fmt == "text" else sample_records(lm, **options)
     first = next(pieces, None)  # a usage error (--until) before the output is opened
     with open_output(output) as stream:
         writer = JsonlWriter(stream)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from typing import IO
@@ -68,6 +69,16 @@ def _input_bytes(inputs: Sequence[str]) -> float:
     return total
 
 
+def _live_stdin(inputs: Sequence[str]) -> bool:
+    """Whether stdin is among the inputs and is a pipe or terminal (not a file redirected with <)."""
+    if "-" not in inputs:
+        return False
+    try:
+        return not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def merge_vocabs(paths: Sequence[str], *, min_count: int = 1, max_size: int | None = None,
                  specials: bool = True) -> Vocab:
     """One vocabulary from vocabularies counted on shards of a corpus (counts and frequencies summed)."""
@@ -109,9 +120,15 @@ def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field
     elif field is None:
         stream = stream if stream is not None else sys.stdout
         batches = (lines for path in inputs for _, lines in iter_line_batches(path, errors))
-        for text, unknown in ordered_map(encoder.jsonl_counting_unknown, batches, _workers(workers, inputs)):
+        # a pipe or terminal on stdin is answered batch by batch as its lines arrive (`tail -f | bow`):
+        # worker processes would hold answers back until several batches are in flight
+        live = workers is None and _live_stdin(inputs)
+        for text, unknown in ordered_map(encoder.jsonl_counting_unknown, batches,
+                                         1 if live else _workers(workers, inputs)):
             stream.write(text)
             encoder.unknown += unknown
+            if live:
+                stream.flush()
         stream.flush()
     else:
         writer = JsonlWriter(stream)

@@ -7,7 +7,7 @@ a line), then the prime text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -169,10 +169,11 @@ def sample_text(lm, *, prime: str = "", length: int = 500, temperature: float = 
 
 
 def sample_records(lm, *, prime: str = "", length: int = 500, temperature: float = 1.0, top_k: int = 0,
-                   until: str | None = None, count: int = 1, seed: int = 1) -> Iterator[dict]:
+                   until: str | None = None, count: int = 1, seed: int = 1,
+                   sampler: Sampler | None = None) -> Iterator[dict]:
     """One record per sample (``--format jsonl``): the text without the prime and without the ``--until``
     token, and why it stopped."""
-    sampler = Sampler(lm)
+    sampler = sampler or Sampler(lm)
     until_id = sampler.until_id(until)
     for i in range(count):
         pieces, stopped = [], "length"
@@ -184,3 +185,19 @@ def sample_records(lm, *, prime: str = "", length: int = 500, temperature: float
             pieces.append(text)
         yield {"sample": i, "prime": prime, "text": "".join(pieces).lstrip(" ") if not prime else "".join(pieces),
                "stopped": stopped, "seed": seed}
+
+
+def sample_prompts(lm, prompts: Iterable[tuple[int, str]], *, fmt: str = "jsonl", **options) -> Iterator[str | dict]:
+    """``sample --prompts``: each ``(line number, text)`` is a prime; its samples are exactly those of
+    ``--prime TEXT`` with the same seed (sample ``i`` of every prompt draws from ``[seed, i]``), so a
+    prompt file is a batch of single runs. Records gain the prompt's ``line``; text output is each
+    sample's prime and continuation on its own lines."""
+    sampler = Sampler(lm)
+    sampler.until_id(options.get("until"))  # an unknown --until is a usage error before any output
+    for line_no, prime in prompts:
+        for record in sample_records(lm, prime=prime, sampler=sampler, **options):
+            if fmt == "jsonl":
+                yield {"line": line_no, **record}
+            else:
+                text = prime + record["text"] + (options["until"] if record["stopped"] == "until" else "")
+                yield text if text.endswith("\n") else text + "\n"
