@@ -135,9 +135,7 @@ RESUME = {
     "w2v": (("--dim", "32", "16"), ("--alpha", "0.01"), ["--dim", "--min-count"]),
 }
 # rows the pre-contract code of a task does not pass yet; each owner removes theirs when converting
-NOT_YET = {
-    ("forecast", "training"),  # its meta["config"] holds no "lr", so the trainer cannot see a new --lr
-}
+NOT_YET: set = set()
 ROWS = [(task, row) for task in RESUME for row in ("same", "training", "structural", "omitted")]
 
 
@@ -203,6 +201,31 @@ def test_resume_table(run_cli, monkeypatch, tmp_path, task, row):
             assert config.get(s_flag[2:].replace("-", "_")) == int(s_saved)
 
 
+@pytest.mark.parametrize("task", sorted(RESUME))
+def test_resume_without_a_training_option_keeps_the_saved_value(run_cli, monkeypatch, tmp_path, task):
+    """A model trained (here: resumed) with a new --lr, resumed again without --lr, goes on with that rate,
+    not the default: options not given keep their saved values (the one rule, every task)."""
+    from rnntools.io import load_model
+
+    monkeypatch.chdir(DATA)
+    (t_flag, t_new) = RESUME[task][1]
+    name = t_flag[2:].replace("-", "_")
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
+    steps = SAVED_STEPS.get(task, 0)
+    result = run_cli(["-q", *TRAIN[task], t_flag, t_new, "--resume", os.path.join(DATA, f"{task}.npz"),
+                      *_limit(task, steps), "-o", first])
+    assert result.exit_code == 0, result.stderr
+    again = ["--epochs", 3] if task == "w2v" else ["--max-steps", steps + 8]
+    result = run_cli(["-q", *_without(TRAIN[task], [t_flag]), "--resume", first, *again, "-o", second])
+    assert result.exit_code == 0, result.stderr
+    meta = load_model(str(second)).meta
+    assert meta["config"][name] == float(t_new)
+    if task != "w2v":
+        assert meta["training"]["counters"]["step"] == steps + 8
+        lr = meta["training"]["counters"]["lr"]
+        assert any(abs(lr - float(t_new) * 0.5 ** k) < 1e-12 for k in range(4)), lr
+
+
 # --- --threads 1 gives today's results; --threads N runs on N workers -------------------------------------
 
 @pytest.mark.slow
@@ -249,8 +272,29 @@ class _SpyPool:
 
 
 THREADED = {  # task -> options that give every worker rows to work on (the engine splits 8+ rows per worker)
-    "lm": ["--batch", "16"], "classify": [], "seq2seq": [], "forecast": [],
+    "lm": ["--batch", "16"], "classify": [], "seq2seq": [], "forecast": [], "w2v": [],
 }
+
+
+def _spy_w2v_workers(monkeypatch, seen: set) -> None:
+    """w2v-train's workers are its own threads (Hogwild over shared matrices), each taking batches from one
+    feeder: record which threads took one."""
+    import threading
+    import time
+
+    from rnntools.w2v import train as train_module
+
+    real = train_module._Feeder.next
+
+    def next_batch(self):
+        item = real(self)
+        if item is not None:
+            seen.add(threading.current_thread().name)
+            if len(seen) < 2:
+                time.sleep(0.01)  # let the other workers reach the feeder
+        return item
+
+    monkeypatch.setattr(train_module._Feeder, "next", next_batch)
 
 
 @pytest.mark.parametrize("n", [1, 2])
@@ -262,10 +306,14 @@ def test_threads_n_runs_the_work_on_n_workers(run_cli, monkeypatch, tmp_path, ta
 
     monkeypatch.chdir(DATA)
     seen: set = set()
-    real = parallel._pool
-    monkeypatch.setattr(parallel, "_pool", lambda: _SpyPool(real(), seen))
+    if task == "w2v":
+        _spy_w2v_workers(monkeypatch, seen)
+    else:
+        real = parallel._pool
+        monkeypatch.setattr(parallel, "_pool", lambda: _SpyPool(real(), seen))
     args = [a if a != "1" or prev != "--threads" else str(n) for prev, a in zip(["", *TRAIN[task]], TRAIN[task])]
-    result = run_cli(["-q", *args, *THREADED[task], "--max-steps", 3, "-o", tmp_path / "m.npz"])
+    limit = ["--epochs", 1] if task == "w2v" else ["--max-steps", 3]
+    result = run_cli(["-q", *args, *THREADED[task], *limit, "-o", tmp_path / "m.npz"])
     assert result.exit_code == 0, result.stderr
     assert parallel.get_threads() == n
     assert numba.get_num_threads() == min(n, numba.config.NUMBA_NUM_THREADS)

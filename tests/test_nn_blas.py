@@ -35,11 +35,9 @@ def test_one_mechanism_sets_blas_threads(monkeypatch):
     assert blas.set_blas_threads is parallel.set_blas_threads  # nn.blas re-exports the one implementation
     calls = []
     monkeypatch.setattr(parallel, "set_blas_threads", lambda n: calls.append(n))
-    from rnntools.tasks import trainer
-
     try:
         parallel.configure_threads(2)
-        trainer.set_threads(1)  # the pre-contract name applies the same setting
+        parallel.configure_threads(1)
         assert calls == [2, 1]
     finally:
         monkeypatch.undo()

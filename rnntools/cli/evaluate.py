@@ -14,4 +14,4 @@ HELP = """Score a model: JSONL summary on stdout, a table on stderr.
     rnntools evaluate s2s.npz test.jsonl
 """
 
-evaluate = model_command("evaluate", HELP, "Write the JSONL summary here instead of stdout.", stdin_default=False)
+evaluate = model_command("evaluate", HELP, "Write the JSONL summary here instead of stdout.")

@@ -13,4 +13,4 @@ HELP = """Apply a trained model to input records; each record comes back with th
     echo '{"source": "535+61"}' | rnntools predict add.npz
 """
 
-predict = model_command("predict", HELP, "Write JSONL here instead of stdout.", stdin_default=True)
+predict = model_command("predict", HELP, "Write JSONL here instead of stdout.")

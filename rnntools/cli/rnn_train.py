@@ -75,9 +75,6 @@ def _command(**kwargs):
     engine = {name: kwargs[name] for name in _engine_names}
     engine["seed"], engine["threads"] = kwargs["seed"], kwargs["threads"]
     _check_sizes(engine)
-    if hasattr(_modules[task], "train"):  # the pre-contract interface of a task not converted yet
-        _modules[task].train(inputs, output, engine, **task_kwargs(kwargs, _owners, task))
-        return
     package(task).train(inputs, output, {**engine, **task_kwargs(kwargs, _owners, task)})
 
 

@@ -1,4 +1,5 @@
-"""``--task forecast``: train a forecaster, forecast many series at once, backtest it (click + stdlib only)."""
+"""The options only ``forecast`` takes: ``rnn-train --task forecast``, and ``predict``/``evaluate`` of
+``forecaster`` models (click + stdlib only). The work is done by the package ``rnntools.tasks.forecast``."""
 
 from __future__ import annotations
 
@@ -79,12 +80,6 @@ TRAIN_OPTIONS = [
 ]
 
 
-def train(inputs, output, engine, **options):
-    from rnntools.tasks import forecast as F
-
-    F.train(list(inputs), output, {**engine, **options})
-
-
 PREDICT_OPTIONS = [
     *INPUT_OPTIONS,
     option("--horizon", type=click.IntRange(1), default=None, group="Forecast",
@@ -92,25 +87,6 @@ PREDICT_OPTIONS = [
     option("--intervals", type=str, callback=_levels, default=None, group="Forecast",
            help="Interval levels to emit, among those the model was trained with [default: all of them]."),
 ]
-
-
-def _load(model):
-    from rnntools.io import load_model
-    from rnntools.tasks import forecast as F
-
-    return F.load(load_model(model, F.KIND))
-
-
-def predict(model, inputs, output, **options):
-    from rnntools.io import JsonlWriter, open_output
-    from rnntools.tasks import forecast as F
-
-    m = _load(model)
-    records = F.predict(m, F.read(inputs, m, **options), **options)
-    with open_output(output) as stream:
-        writer = JsonlWriter(stream)
-        for rec in records:
-            writer.write(rec)
 
 
 EVALUATE_OPTIONS = [
@@ -122,20 +98,3 @@ EVALUATE_OPTIONS = [
                 "model as it is (fast, but folds inside its training data are in-sample)."),
 ]
 
-
-def evaluate(model, inputs, output, *, backtest, refit, **options):
-    from rnntools import console
-    from rnntools.errors import UsageError
-    from rnntools.io import JsonlWriter, open_output
-    from rnntools.tasks import forecast as F
-
-    if not inputs:
-        raise UsageError("give the series to backtest: rnntools evaluate f.npz sales.csv --backtest 3")
-    m = _load(model)
-    s = F.evaluate(m, F.read(inputs, m, **options), folds=backtest, refit=refit)
-    rows = [["MASE", s["mase"], s["naive_mase"]], ["sMAPE %", s["smape"], s["naive_smape"]]]
-    rows += [[f"coverage {lev}%", s[f"coverage_{lev}"], ""] for lev in m.levels if f"coverage_{lev}" in s]
-    console.print_table(f"backtest: {s['folds']} folds x horizon {s['horizon']}, {s['series']} series",
-                        ["metric", "model", "seasonal naive"], rows)
-    with open_output(output) as stream:
-        JsonlWriter(stream).write(s)

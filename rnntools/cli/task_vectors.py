@@ -30,7 +30,7 @@ def evaluate(model, inputs, output, analogies=None, similarity=(), restrict=3000
                          f"not input files ({inputs[0]})")
     if not analogies and not similarity:
         raise UsageError("give --analogies FILE and/or --similarity FILE to evaluate a vectors model")
-    vectors = load(model)
+    vectors = load(model)  # the loaded file (rnntools.io.ModelFile)
     records = []
     if analogies:
         records += evaluate_analogies(vectors, analogies, restrict=restrict, case_insensitive=not case_sensitive)
@@ -47,4 +47,4 @@ def evaluate(model, inputs, output, analogies=None, similarity=(), restrict=3000
                          r["skipped"]])
         else:
             rows.append([f"similarity: {r['file']}", r["spearman"], f"pearson {r['pearson']}", r["skipped"]])
-    console.print_table(f"evaluation of {model}", ["test", "score", "detail", "skipped"], rows)
+    console.print_table(f"evaluation of {model.path}", ["test", "score", "detail", "skipped"], rows)

@@ -1,16 +1,11 @@
 """The task registry behind the polymorphic commands ``rnn-train``, ``predict`` and ``evaluate``.
 
-A task is served in one of two ways while the tasks move to the task contract (docs/tasks.md) one at a time:
+Every task is served through its package ``rnntools.tasks.<task>`` (the task contract, docs/tasks.md): the
+command loads the model ONCE (``rnntools.io.load_model``, from a path or ``-`` for stdin), calls the
+package's ``load``/``read``/``predict``/``evaluate`` and writes every output itself. A model kind that is not
+a task (``vectors``) is served by its CLI module's function of the command's name, given the loaded file.
 
-- while its CLI module still defines ``train``/``predict``/``evaluate`` (the pre-contract interface), those
-  do the work and the writing; the model, already loaded once, reaches them as a path (a model read from
-  stdin is copied to a temporary file first);
-- once the CLI module no longer defines the function and the package ``rnntools.tasks.<task>`` follows the
-  contract (exposes ``CONTRACT``), the command loads the model ONCE (``rnntools.io.load_model``, from a
-  path or ``-`` for stdin), calls the package's ``load``/``read``/``predict``/``evaluate`` and writes every
-  output itself.
-
-Either way the task's CLI module (click and the standard library only at import time) declares the
+Each task's CLI module (click and the standard library only at import time) declares the
 options only that task takes: ``TRAIN_OPTIONS``, ``PREDICT_OPTIONS``, ``EVALUATE_OPTIONS``. An option that
 belongs to another task is a usage error (exit 2) naming the option and the task.
 """
@@ -101,26 +96,8 @@ def task_kwargs(kwargs: dict, owners: dict[str, set[str]], chosen: str) -> dict:
     return {name: value for name, value in kwargs.items() if chosen in owners.get(name, ())}
 
 
-def _as_path(model_file) -> str:
-    """A path holding ``model_file``: its own, or (read from stdin) a temporary copy removed at exit."""
-    if model_file.path != "-":
-        return model_file.path
-    import atexit
-    import os
-    import tempfile
-
-    from rnntools.io import save_model
-
-    handle, path = tempfile.mkstemp(prefix="rnntools-stdin-", suffix=".npz")
-    os.close(handle)
-    atexit.register(lambda: os.path.exists(path) and os.remove(path))
-    meta = {k: v for k, v in model_file.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
-    save_model(path, model_file.kind, model_file.arrays, meta)
-    return path
-
-
 def run_model_command(name: str, model: str, inputs: list[str], output: str | None, options: dict,
-                      modules: dict[str, ModuleType], owners: dict[str, set[str]], stdin_default: bool) -> None:
+                      modules: dict[str, ModuleType], owners: dict[str, set[str]]) -> None:
     """``predict``/``evaluate`` once the command line is parsed: load the model once, pick its task."""
     from rnntools.errors import ModelFileError
     from rnntools.io import load_model
@@ -139,15 +116,15 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
     reject_foreign_options(click.get_current_context(), owners, kind, f"a {kind} model")
     options = task_kwargs(options, owners, kind)
     pkg = package(KIND_TASK.get(kind))
-    if hasattr(modules[kind], name) or pkg is None:  # a task not converted to the contract yet
-        inputs = stdin_check(inputs or (["-"] if stdin_default else []))
-        getattr(modules[kind], name)(_as_path(model_file), inputs, output, **options)
+    if pkg is None:  # a model kind that is not a task (vectors): its CLI module works on the loaded file
+        getattr(modules[kind], name)(model_file, inputs, output, **options)
         return
     inputs = stdin_check(inputs or ["-"])
     from rnntools.io import JsonlWriter, open_output
 
     loaded = pkg.load(model_file)
-    records = pkg.read(inputs, loaded, **options)
+    # `targets`: evaluate's records carry the expected outputs too (seq2seq's plain text: source<TAB>target)
+    records = pkg.read(inputs, loaded, targets=name == "evaluate", **options)
     if name == "predict":
         with open_output(output) as stream:
             writer = JsonlWriter(stream)
@@ -163,7 +140,7 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
         console.print_table(*pkg.summary_table(summary))
 
 
-def model_command(name: str, help: str, output_help: str, stdin_default: bool) -> click.Command:
+def model_command(name: str, help: str, output_help: str) -> click.Command:
     """``predict`` or ``evaluate``: ``MODEL [INPUTS]...``; the model file's kind picks the task, with the
     options its CLI module declares in ``NAME_OPTIONS``."""
     from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option, threads_option
@@ -173,7 +150,7 @@ def model_command(name: str, help: str, output_help: str, stdin_default: bool) -
     options, owners = collect_options(modules, f"{name.upper()}_OPTIONS")
 
     def command(model, inputs, output, threads, **kwargs):
-        run_model_command(name, model, list(inputs), output, kwargs, modules, owners, stdin_default)
+        run_model_command(name, model, list(inputs), output, kwargs, modules, owners)
 
     for decorator in reversed(options):
         command = decorator(command)

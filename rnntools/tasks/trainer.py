@@ -87,15 +87,6 @@ from rnntools.tasks.options import Per, resolve, resume_options  # noqa: F401  (
 LOSS_MARGIN = 0.1  # with a task's val_error: at equal error, the loss must fall this much to count (see above)
 
 
-def set_threads(threads: int | None) -> None:
-    """Deprecated: the CLI applies ``--threads`` once per process (``rnntools.parallel.configure_threads``).
-    Kept for the tasks not converted to the task contract yet; it applies the same setting again."""
-    if threads is not None:
-        from rnntools.parallel import configure_threads
-
-        configure_threads(threads)
-
-
 @dataclass
 class _Counters:
     step: int = 0  # updates done since the start of training
@@ -221,10 +212,13 @@ class _Trainer:
 
     @staticmethod
     def _saved_options(model) -> dict:
+        """The options the saved run trained with: ``meta["config"]`` over the trainer's own copy in
+        ``meta["training"]["config"]`` (files written before the contract kept the engine's options, the
+        learning rate among them, only there, and some had a task ``config`` without them)."""
+        training = model.meta.get("training")
+        engine = training.get("config") if isinstance(training, dict) else None
         config = model.meta.get("config")
-        if isinstance(config, dict):
-            return config
-        return model.meta.get("training", {}).get("config", {}) or {}
+        return {**(engine if isinstance(engine, dict) else {}), **(config if isinstance(config, dict) else {})}
 
     def _restore_optimizer(self, model) -> None:
         state = {k: v for k, v in model.arrays.items() if k.startswith("optim.")}

@@ -24,7 +24,6 @@ The plan, and why:
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -94,10 +93,10 @@ class Params:
 
 
 def _cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    """The cores --threads allowed (``rnntools.parallel.configure_threads``; all of them by default)."""
+    from rnntools.parallel import configured_threads
+
+    return configured_threads()
 
 
 # --- pass 2..: the training loop -----------------------------------------------------------------------

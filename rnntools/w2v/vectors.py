@@ -12,12 +12,16 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnntools.errors import ModelFileError
 from rnntools.w2v.evaluate import evaluate_analogies, evaluate_similarity, ok_equal  # noqa: F401  (their home before the split)
 from rnntools.w2v.formats import read_word2vec, vocab_for_tokens, write_word2vec  # noqa: F401
+
+if TYPE_CHECKING:
+    from rnntools.io import ModelFile
 
 KIND = "vectors"
 
@@ -114,12 +118,18 @@ def load_vectors(path: str | os.PathLike) -> tuple[object, np.ndarray]:
     return model.vocab, model.vectors
 
 
-def load(path: str | os.PathLike) -> Vectors:
-    """A vectors model file (kind "vectors"), checked."""
-    from rnntools.io import load_model
+def load(path: str | os.PathLike | ModelFile) -> Vectors:
+    """A vectors model file (kind "vectors"), checked: from a path, or a loaded ``rnntools.io.ModelFile``."""
+    from rnntools.io import ModelFile, load_model
     from rnntools.text import Vocab
 
-    model = load_model(path, KIND)
+    if isinstance(path, ModelFile):
+        model = path
+        if model.kind != KIND:
+            raise ModelFileError(f"is a {model.kind!r} model, expected {KIND!r}", model.path)
+        path = model.path
+    else:
+        model = load_model(path, KIND)
     vectors = model.arrays.get("vectors")
     try:
         vocab = Vocab.from_meta(model.meta["vocab"])

@@ -39,7 +39,7 @@ STRUCTURAL: frozenset = frozenset({
     "ensemble", "covariates", "level_input", "target", "timestamp_column", "id_column", "freq", "missing",
 })
 
-__all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate"]
+__all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate", "summary_table"]
 
 
 def __getattr__(name: str):

@@ -573,7 +573,23 @@ def predict(model: Model, records: Iterable[Series], horizon: int | None = None,
         yield output_record(rec, levels)
 
 
-def evaluate(model: Model, records: Iterable[Series], folds: int = 3, refit: bool = True, **_) -> dict:
+def evaluate(model: Model, records: Iterable[Series], folds: int | None = None, refit: bool | None = None,
+             backtest: int | None = None, **_) -> dict:
     """Rolling-origin backtest summary (see :func:`backtest`): MASE, sMAPE and coverage of the model and of
-    seasonal naive over the last ``folds`` horizons of every series."""
-    return backtest(list(records), model.cfg, model.engine_options(), folds, model=model, refit=refit)["summary"]
+    seasonal naive over the last ``folds`` horizons of every series (``backtest``: the CLI's name; default
+    3), the model refit on each fold's history unless ``refit`` is False."""
+    folds = backtest or folds or 3
+    refit = True if refit is None else refit
+    return _backtest(list(records), model.cfg, model.engine_options(), folds, model=model, refit=refit)["summary"]
+
+
+def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
+    """The table ``evaluate`` prints on stderr."""
+    s = summary
+    rows = [["MASE", s["mase"], s["naive_mase"]], ["sMAPE %", s["smape"], s["naive_smape"]]]
+    rows += [[f"coverage {k[len('coverage_'):]}%", v, ""] for k, v in s.items() if k.startswith("coverage_")]
+    return (f"backtest: {s['folds']} folds x horizon {s['horizon']}, {s['series']} series",
+            ["metric", "model", "seasonal naive"], rows)
+
+
+_backtest = backtest  # evaluate's keyword `backtest` (the CLI option) shadows the function

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 
-from rnntools.tasks.seq2seq.options import DEFAULTS, KIND, MAX_DECODE_LENGTH, STRUCTURAL
+from rnntools.tasks.seq2seq.options import DEFAULTS, KIND, MAX_DECODE_LENGTH, PREDICT_DEFAULTS, STRUCTURAL
 
 _WHERE = {
     "data": ["Batch", "PaddedPairs", "Pair", "build_vocabs", "encode_pairs", "length_batches", "make_batch",
@@ -25,11 +25,11 @@ _WHERE = {
     "metrics": ["corpus_bleu", "edit_distance", "score_predictions"],
     "model": ["Config", "Net", "dropout_masks", "init_params", "loss_and_grads", "reversal", "summed_bias_slices"],
     "task": ["Seq2SeqModel", "Seq2SeqTask", "evaluate", "load", "migrate_names", "predict", "read",
-             "resume_options", "train"],
+             "summary_table", "train"],
 }
 _MODULE = {name: module for module, names in _WHERE.items() for name in names}
 
-__all__ = ["DEFAULTS", "KIND", "MAX_DECODE_LENGTH", "STRUCTURAL", *_MODULE]
+__all__ = ["DEFAULTS", "KIND", "MAX_DECODE_LENGTH", "PREDICT_DEFAULTS", "STRUCTURAL", *_MODULE]
 
 
 def __getattr__(name: str):

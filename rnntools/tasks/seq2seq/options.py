@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = dict(
     # run and output
     seed=1, threads=None, resume=None, checkpoint_every=None, log_path=None,
 )
+# predict/evaluate: beam width, --nbest outputs, --length-norm ALPHA (None on the command line = these)
+PREDICT_DEFAULTS: dict[str, Any] = {"beam": 1, "nbest": 1, "length_norm": 1.0}
 LR = {"adam": 3e-3, "sgd": 0.5}  # --lr when not given, by optimiser
 LONG_EPOCH = 1500  # updates: an epoch longer than this is also evaluated every LONG_EPOCH // 2 updates
 

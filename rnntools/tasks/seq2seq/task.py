@@ -16,6 +16,7 @@ from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError
 from rnntools.io import stdin_idle
 from rnntools.nn import clip_grad_norm, make_optimizer
+from rnntools.tasks.options import resume_options
 from rnntools.tasks.seq2seq.data import (
     Batch,
     PaddedPairs,
@@ -37,27 +38,13 @@ from rnntools.tasks.seq2seq.options import (
     LR,
     MAX_DECODE_LENGTH,
     MAX_VAL,
+    PREDICT_DEFAULTS,
     STRUCTURAL,
     default_batch,
 )
 from rnntools.text import Vocab
 
 # --- options and resume -----------------------------------------------------------------------------
-
-def resume_options(saved: dict, given: dict, structural: Iterable[str], path: str) -> dict:
-    """The contract's one resume rule (docs/tasks.md): structural options not given take the saved value; a
-    given one that differs is a usage error naming both; the rest are as given."""
-    out = dict(given)
-    for name in structural:
-        value, old = given.get(name), saved.get(name)
-        if value is None:
-            out[name] = old
-        elif value != old:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} {value} differs from the saved model's {old} (structural options cannot "
-                             f"change on --resume; {path})")
-    return out
-
 
 def saved_options(meta: dict) -> dict:
     """The options a model file was trained with: ``meta["config"]``, or for files written before it existed,
@@ -80,13 +67,16 @@ def saved_options(meta: dict) -> dict:
 def run_options(given: dict, resume_meta: dict | None = None, path: str = "") -> dict:
     """The options of one training run: DEFAULTS overridden by ``given`` (None = not given), with the resume
     rule applied against ``resume_meta``."""
+    if given.get("seq_len") is not None:
+        raise UsageError("--seq-len does not apply to --task seq2seq (whole pairs are one sequence each)")
+    given = {k: v for k, v in given.items() if k != "seq_len"}
     unknown = set(given) - set(DEFAULTS)
     if unknown:
         raise TypeError(f"unknown seq2seq options: {sorted(unknown)}")
-    given = {k: v for k, v in given.items() if v is not None}
     if resume_meta is not None:
+        # the contract's rule: the saved structure wins, other options not given keep their saved values
         given = resume_options(saved_options(resume_meta), given, STRUCTURAL, path)
-    options = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
+    options = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None and k in DEFAULTS}}
     if options["target_level"] is None:
         options["target_level"] = options["level"]
     if options["lr"] is None:
@@ -358,22 +348,6 @@ def scheduled_sampling(net: Net, batch: Batch, ratio: float, rng: np.random.Gene
 
 # --- the contract's entry points ------------------------------------------------------------------------
 
-def _set_threads(threads: int | None) -> None:
-    """Until the shared ``configure_threads``: numba and BLAS threads, and the engine's workers.
-
-    Why one BLAS thread unless asked: seq2seq multiplies small matrices (a batch of 64 by 128 units) once
-    per time step; a threaded BLAS spends more on waking its threads than on the product (one update took
-    400 ms with OpenBLAS's default threads against 22 ms with one on a busy 2-core machine)."""
-    from rnntools.nn import set_threads as engine_workers
-    from rnntools.nn.blas import set_blas_threads
-    from rnntools.tasks.trainer import set_threads
-
-    set_threads(threads)
-    set_blas_threads(threads or 1)
-    if threads:
-        engine_workers(threads)  # the recurrent engine's time loops split the batch over this many
-
-
 def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> dict:
     """Read pairs, build vocabularies and the network, train with early stopping, save ``output``.
     ``options``: any of DEFAULTS' names, None meaning not given."""
@@ -387,7 +361,6 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     options = run_options(options, resume.meta if resume is not None else None, options.get("resume") or "")
     check_options(options)
     config = EngineConfig.from_options({k: options[k] for k in options if k in EngineConfig.__dataclass_fields__})
-    _set_threads(config.threads)
     level, target_level = options["level"], options["target_level"]
     prior = Seq2SeqModel.from_file(resume) if resume is not None else None
     # Case is kept on both sides: what a seq2seq model writes is returned to the user as is (a spelling,
@@ -452,7 +425,6 @@ def load(source) -> Seq2SeqModel:
     """A model from a path (``-``: stdin) or a loaded ``rnntools.io.ModelFile``."""
     from rnntools.io import ModelFile, load_model
 
-    _set_threads(None)
     if not isinstance(source, ModelFile):
         source = load_model(source, KIND)
     elif source.kind != KIND:
@@ -461,10 +433,13 @@ def load(source) -> Seq2SeqModel:
 
 
 def read(inputs: Sequence[str], model: Seq2SeqModel | None = None, *, source_field: str | None = None,
-         target_field: str | None = None, targets: bool = False, errors: str = "strict") -> Iterator[dict]:
-    """Records from JSONL or plain-text inputs (one source per line; ``source<TAB>target`` with ``targets``),
-    each checked to hold a source (and with ``targets`` a target) that tokenises to something, errors naming
-    file and line. Field names: the options, else the model's, else ``source``/``target``."""
+         target_field: str | None = None, targets: bool = False, errors: str | None = None,
+         encoding_errors: str | None = None, **_) -> Iterator[dict]:
+    """Records from JSONL or plain-text inputs (one source per line; ``source<TAB>target`` with ``targets``,
+    which the CLI sets for ``evaluate``), each checked to hold a source (and with ``targets`` a target) that
+    tokenises to something, errors naming file and line. Field names: the options, else the model's, else
+    ``source``/``target``."""
+    errors = errors or encoding_errors or "strict"
     data = model.extra.get("data", {}) if model is not None else {}
     source_field = source_field or data.get("source_field") or "source"
     target_field = (target_field or data.get("target_field") or "target") if targets else None
@@ -485,10 +460,22 @@ def _source_tokens(model: Seq2SeqModel, record: dict, source_field: str) -> list
     return tokens
 
 
-def predict(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str | None = None, beam: int = 1,
-            nbest: int = 1, max_length: int | None = None, alpha: float = 1.0, chunk: int = 256) -> Iterator[dict]:
-    """Each record with ``prediction`` (and ``score``; ``nbest`` when more than one is asked) added."""
+def _decoding(beam: int | None, length_norm: float | None, alpha: float | None) -> tuple[int, float]:
+    """(beam, alpha): the options given (``length_norm`` is the CLI's name of ``alpha``), else the defaults."""
+    alpha = length_norm if length_norm is not None else alpha
+    return (beam if beam is not None else PREDICT_DEFAULTS["beam"],
+            alpha if alpha is not None else PREDICT_DEFAULTS["length_norm"])
+
+
+def predict(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str | None = None,
+            beam: int | None = None, nbest: int | None = None, max_length: int | None = None,
+            length_norm: float | None = None, alpha: float | None = None, chunk: int = 256,
+            **_) -> Iterator[dict]:
+    """Each record with ``prediction`` (and ``score``; ``nbest`` when more than one is asked) added.
+    ``length_norm`` (or ``alpha``): rank finished hypotheses by log-probability / length**alpha."""
     check_max_length(max_length)
+    beam, alpha = _decoding(beam, length_norm, alpha)
+    nbest = nbest if nbest is not None else PREDICT_DEFAULTS["nbest"]
     source_field = source_field or model.extra.get("data", {}).get("source_field") or "source"
     buffer: list[dict] = []
 
@@ -512,12 +499,14 @@ def predict(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str |
 
 
 def evaluate(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str | None = None,
-             target_field: str | None = None, beam: int = 1, max_length: int | None = None,
-             alpha: float = 1.0) -> dict:
-    """Decode held-out pairs and score them (``metrics.score_predictions``); also the teacher-forced loss."""
+             target_field: str | None = None, beam: int | None = None, max_length: int | None = None,
+             length_norm: float | None = None, alpha: float | None = None, **_) -> dict:
+    """Decode held-out pairs and score them (``metrics.score_predictions``); also the teacher-forced loss.
+    The summary starts with ``model``: the model file as given (its path, or ``-``)."""
     from rnntools.io import read_text_field
 
     check_max_length(max_length)
+    beam, alpha = _decoding(beam, length_norm, alpha)
     data = model.extra.get("data", {})
     source_field = source_field or data.get("source_field") or "source"
     target_field = target_field or data.get("target_field") or "target"
@@ -541,4 +530,10 @@ def evaluate(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str 
         count += batch.tokens
     summary["loss"] = total / count
     summary["beam"] = beam
-    return summary
+    return {"model": model.path, **summary}
+
+
+def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
+    """The table ``evaluate`` prints on stderr."""
+    return (f"seq2seq {summary.get('model', '')}", ["metric", "value"],
+            [[k, v] for k, v in summary.items() if k != "model"])
