@@ -78,8 +78,44 @@ def test_stdin_trains_like_a_file_and_logs_jsonl(run_cli, planted, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert np.array_equal(load_model(a).arrays["vectors"], load_model(b).arrays["vectors"])
-    events = [json.loads(line)["event"] for line in open(log)]
-    assert events[0] == "vocab" and events[-1] == "done" and events.count("epoch") == 3
+    records = [json.loads(line) for line in open(log)]
+    events = [r["event"] for r in records]
+    assert events[0] == "vocab" and events[-1] == "done"
+    assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2, 3]
+    assert all(r.get("loss", 1) > 0 for r in records if r["event"] in ("epoch", "progress"))
+
+
+def test_log_numbers_epochs_once_and_never_logs_a_zero_loss(run_cli, monkeypatch, planted, tmp_path):
+    """With a clock that advances a second per look, every look writes a progress line: none shows a loss of
+    0 (before the first batch there is no loss to show; a new epoch whose first batch has not come back yet shows the previous epoch's), and each epoch's
+    line is written once, in order, as the epoch ends."""
+    import itertools
+    import time
+
+    from rnntools.w2v import train as train_module
+
+    from rnntools.w2v import kernels
+
+    ticks = itertools.count()
+    monkeypatch.setattr(train_module.time, "perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
+    slow_sg = kernels.train_batch_sg
+
+    def slow(*args):  # each batch (an epoch of this corpus) takes long enough for the progress loop to look
+        time.sleep(0.6 if len(args[0]) else 0)
+        return slow_sg(*args)
+
+    monkeypatch.setattr(kernels, "train_batch_sg", slow)
+    log = tmp_path / "log.jsonl"
+    result = run_cli(["-q", *train_args(planted, tmp_path / "v.npz", "--epochs", "4", "--log", log)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in open(log)]
+    epochs = [r["epoch"] for r in records if r["event"] == "epoch"]
+    assert epochs == [1, 2, 3, 4]
+    progress = [r for r in records if r["event"] == "progress"]
+    assert [r for r in progress if "loss" in r] and all(r["loss"] > 0 for r in progress if "loss" in r)
+    events = [r["event"] for r in records]
+    assert "progress" in events[events.index("epoch"):]  # epoch 1's line came before training ended
 
 
 def test_vocab_file_restricts_the_words(run_cli, planted, tmp_path):

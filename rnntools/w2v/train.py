@@ -114,6 +114,7 @@ class _Feeder:
         self.items_left = 0
         self.handed = int(start * self.total)  # in-vocabulary words handed out so far
         self.handed_at_start = self.handed
+        self.batches = [0] * params.epochs  # batches handed out per epoch (an epoch ends when all are done)
         self._start_epoch(start * params.epochs - self.epoch)
 
     def _start_epoch(self, fraction: float = 0.0) -> None:
@@ -140,7 +141,14 @@ class _Feeder:
             progress = self.handed / self.total
             lr = self.p.alpha - (self.p.alpha - self.p.min_alpha) * progress
             self.handed += n_words
+            self.batches[self.epoch] += 1
             return words, max(lr, self.p.min_alpha), self.epoch, n_words
+
+    def finished(self, epoch: int, batches_done: int) -> bool:
+        """Whether every batch of ``epoch`` has been handed out and ``batches_done`` of them trained."""
+        with self.lock:
+            handed_all = self.epoch > epoch or (self.items_left == 0 and self.epoch + 1 >= self.p.epochs)
+            return handed_all and batches_done == self.batches[epoch]
 
 
 # options that decide the model's shape or how text becomes training data: fixed by a resumed file
@@ -298,7 +306,8 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     sig, logsig = kernels.sigmoid_tables()
     stop = threading.Event()
     stats_lock = threading.Lock()
-    stats = {"loss": np.zeros(p.epochs), "pred": np.zeros(p.epochs), "words": 0, "errors": []}
+    stats = {"loss": np.zeros(p.epochs), "pred": np.zeros(p.epochs), "batches": np.zeros(p.epochs, np.int64),
+             "words": 0, "errors": []}
 
     def worker(state):
         D = p.dim
@@ -324,6 +333,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
                 with stats_lock:
                     stats["loss"][epoch] += loss
                     stats["pred"][epoch] += pred
+                    stats["batches"][epoch] += 1
                     stats["words"] += n_words
         except BaseException as exc:  # surfaced in the main thread
             stats["errors"].append(exc)
@@ -344,7 +354,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     with console.progress("training", total=total - base) as bar:
         for t in threads:
             t.start()
-        done_before, last_log = 0, t0
+        done_before, last_log, logged = 0, t0, feeder.epoch  # epochs before a resumed one were logged then
         try:
             while any(t.is_alive() for t in threads):
                 alive = [t for t in threads if t.is_alive()]
@@ -352,15 +362,24 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
                     alive[0].join(0.2)
                 with stats_lock:
                     done, epoch = stats["words"], feeder.epoch
-                    loss = stats["loss"][epoch] / max(stats["pred"][epoch], 1)
+                    # the newest epoch with a prediction trained (a new epoch's first batches may be in flight)
+                    shown = next((e for e in range(epoch, -1, -1) if stats["pred"][e] > 0), None)
+                    # no loss to show before the first batch comes back
+                    seen = {} if shown is None else {"loss": stats["loss"][shown] / stats["pred"][shown]}
+                    batches_done = stats["batches"].tolist()
+                    epoch_loss_now = (stats["loss"] / np.maximum(stats["pred"], 1)).tolist()
+                if log is not None:
+                    while logged < p.epochs and feeder.finished(logged, batches_done[logged]):
+                        log.write("epoch", epoch=logged + 1, loss=round(epoch_loss_now[logged], 6))
+                        logged += 1
                 now = time.perf_counter()
                 rate = done / max(now - t0, 1e-9)
                 lr = p.alpha - (p.alpha - p.min_alpha) * min((base + done) / total, 1.0)
-                bar.update(done - done_before, epoch=epoch + 1, lr=lr, loss=loss, **{"words/s": f"{rate:,.0f}"})
+                bar.update(done - done_before, epoch=epoch + 1, lr=lr, **seen, **{"words/s": f"{rate:,.0f}"})
                 done_before = done
                 if log is not None and now - last_log >= 1.0:
-                    log.write("progress", epoch=epoch + 1, words=done, lr=round(lr, 6), loss=round(loss, 5),
-                              words_per_second=round(rate))
+                    log.write("progress", epoch=epoch + 1, words=done, lr=round(lr, 6),
+                              **{k: round(v, 5) for k, v in seen.items()}, words_per_second=round(rate))
                     last_log = now
         except KeyboardInterrupt:
             interrupted = True
@@ -386,8 +405,9 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     if not epoch_loss:
         summary["loss"] = 0.0
     if log is not None:
-        for e, value in enumerate(epoch_loss, 1):
-            log.write("epoch", epoch=e, loss=round(value, 6))
+        for e in range(logged, p.epochs):  # epochs that ended after the last look (or all, with no threads)
+            if pred[e] > 0 and (not interrupted or e < feeder.epoch):
+                log.write("epoch", epoch=e + 1, loss=round(float(stats["loss"][e] / pred[e]), 6))
         log.write("done", **{k: v for k, v in summary.items() if k != "epoch_loss"})
     return summary
 
