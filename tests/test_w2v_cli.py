@@ -92,9 +92,8 @@ def test_log_numbers_epochs_once_and_never_logs_a_zero_loss(run_cli, monkeypatch
     import itertools
     import time
 
-    from rnntools.w2v import train as train_module
-
     from rnntools.w2v import kernels
+    from rnntools.w2v import train as train_module
 
     ticks = itertools.count()
     monkeypatch.setattr(train_module.time, "perf_counter", lambda: float(next(ticks)))
