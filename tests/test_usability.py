@@ -164,3 +164,29 @@ def test_the_readme_table_of_option_names_agrees_with_the_commands():
         assert names and commands, row
         for command in commands:
             assert set(names) & opts(command), (command, names)
+
+
+def test_predict_format_csv_for_forecasts_has_the_jsonl_numbers(run_cli):
+    """One row per series and step, every interval level as lower_L/upper_L columns; only forecasters take it."""
+    import csv
+    import io
+    import json
+
+    model, data = os.path.join(CONTRACT, "forecast.npz"), os.path.join(CONTRACT, "forecast_input.csv")
+    jsonl = run_cli(["predict", model, data, "--horizon", "3"])
+    table = run_cli(["predict", model, data, "--horizon", "3", "--format", "csv"])
+    assert jsonl.exit_code == 0 and table.exit_code == 0, table.stderr
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert len(rows) == 3 * len(records)
+    for rec in records:
+        mine = [r for r in rows if r["id"] == str(rec["id"])]
+        assert [r["timestamp"] for r in mine] == [str(t) for t in rec["timestamps"]]
+        assert [int(r["step"]) for r in mine] == [1, 2, 3]
+        assert [float(r["forecast"]) for r in mine] == rec["forecast"]
+        if "level" in rec:
+            assert [float(r[f"lower_{rec['level']}"]) for r in mine] == rec["lower"]
+        for key in (k for k in rec if k.startswith("upper_")):
+            assert [float(r[key]) for r in mine] == rec[key]
+    other = run_cli(["predict", os.path.join(CONTRACT, "lm.npz"), "--format", "csv"], input="a\n")
+    assert other.exit_code == 2 and "--format does not apply to a lm model" in other.stderr

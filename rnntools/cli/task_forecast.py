@@ -82,6 +82,9 @@ TRAIN_OPTIONS = [
 
 PREDICT_OPTIONS = [
     *INPUT_OPTIONS,
+    option("--format", "output_format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+           group="Output", help="jsonl: one record per series; csv: one row per series and step "
+                                "(id,timestamp,step,forecast,method,lower_80,upper_80,...), for spreadsheets."),
     option("--horizon", type=click.IntRange(1), default=None, group="Forecast",
            help="Steps to forecast [default: the model's]; past the trained horizon forecasts are chained."),
     option("--intervals", type=str, callback=_levels, default=None, group="Forecast",
@@ -98,3 +101,26 @@ EVALUATE_OPTIONS = [
                 "model as it is (fast, but folds inside its training data are in-sample)."),
 ]
 
+
+
+def write_csv(records, stream) -> None:
+    """``predict --format csv``: long format, one row per series and forecast step, the intervals as
+    ``lower_L``/``upper_L`` columns for every level (the JSONL record's first level is ``lower``/``upper``
+    with ``level``). The header comes from the first record; every record of one run has the same levels."""
+    import csv
+
+    writer, columns = None, []
+    for rec in records:
+        levels = [rec["level"]] if "level" in rec else []
+        levels += [int(k[len("lower_"):]) for k in rec if k.startswith("lower_")]
+        bounds = {}
+        for j, lev in enumerate(levels):
+            lo, hi = ("lower", "upper") if j == 0 else (f"lower_{lev}", f"upper_{lev}")
+            bounds[f"lower_{lev}"], bounds[f"upper_{lev}"] = rec[lo], rec[hi]
+        if writer is None:
+            columns = ["id", "timestamp", "step", "forecast", "method", *bounds]
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(columns)
+        for step, (stamp, value) in enumerate(zip(rec["timestamps"], rec["forecast"]), 1):
+            writer.writerow([rec["id"], stamp, step, value, rec.get("method", ""),
+                             *(bounds[c][step - 1] for c in columns[5:])])

@@ -87,7 +87,9 @@ def reject_foreign_options(ctx: click.Context, owners: dict[str, set[str]], chos
         if chosen in tasks:
             continue
         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
-            flag = "--" + name.replace("_", "-")
+            param = next((p for p in ctx.command.params if p.name == name), None)
+            longs = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+            flag = longs[0] if longs else "--" + name.replace("_", "-")
             raise UsageError(f"{flag} does not apply to {what} (it is for {', '.join(sorted(tasks))})")
 
 
@@ -126,9 +128,14 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
     # `targets`: evaluate's records carry the expected outputs too (seq2seq's plain text: source<TAB>target)
     records = pkg.read(inputs, loaded, targets=name == "evaluate", **options)
     if name == "predict":
+        output_format = options.pop("output_format", "jsonl")
         with open_output(output) as stream:
+            predictions = pkg.predict(loaded, records, **options)
+            if output_format != "jsonl":  # a format only some tasks offer: their CLI module writes it
+                getattr(modules[kind], f"write_{output_format}")(predictions, stream)
+                return
             writer = JsonlWriter(stream)
-            for record in pkg.predict(loaded, records, **options):
+            for record in predictions:
                 writer.write(record)
         return
     summary = pkg.evaluate(loaded, records, **options)
