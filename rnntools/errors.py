@@ -117,3 +117,43 @@ def check_memory(nbytes: float, what: str, lower: str) -> None:
     if nbytes > available:
         raise UsageError(f"{what} would need about {_size(nbytes)} of memory, more than the "
                          f"{_size(available)} available; lower {lower}")
+
+
+# what a tampered or foreign metadata entry raises while a task builds its model from it
+_META_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, ZeroDivisionError)
+
+
+def _model_source(source) -> str | None:
+    path = getattr(source, "path", source)
+    return os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+
+
+def model_loader(what: str):
+    """Decorates a task's ``load(source, ...)``: a metadata entry of the wrong type, range or length (a
+    tampered or hand-edited file) becomes one ``ModelFileError`` naming the file, never an internal error.
+
+    Loading builds the network from the metadata and checks every array's shape against it (the layers
+    do), so what goes wrong there is the file's fault, whatever exception Python raises for it."""
+    import functools
+
+    def wrap(load):
+        @functools.wraps(load)
+        def checked(source, *args, **kwargs):
+            try:
+                return load(source, *args, **kwargs)
+            except _META_ERRORS as exc:
+                reason = f"missing entry {exc}" if isinstance(exc, KeyError) else f"{exc.__class__.__name__}: {exc}"
+                raise ModelFileError(f"corrupt {what} model file ({reason[:200]})", _model_source(source)) from None
+
+        return checked
+
+    return wrap
+
+
+def check_meta_ints(values: dict, names, low: int = 1, high: int = 1 << 31) -> None:
+    """Sizes read from a model's metadata must be integers in [low, high]; a ValueError otherwise (which
+    ``model_loader`` reports as a corrupt file)."""
+    for name in names:
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{name} is {value!r}, expected an integer from {low} to {high}")

@@ -258,11 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         _exit(exc.exit_code)
     except click.ClickException as exc:
-        try:
-            exc.show()
-        except (OSError, ValueError):
-            pass
-        _exit(exc.exit_code)
+        _click_error(exc)
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:
         # click turns Ctrl-C and EOF at a prompt into Abort
         if debug and isinstance(exc, KeyboardInterrupt):
@@ -301,6 +297,24 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as exc:
             _error(_os_message(exc), 1)
         _exit(0)
+
+
+def _click_error(exc: click.ClickException) -> None:
+    """click's errors in the one-line form of every other error (click's own is three lines: usage, a hint,
+    the error), naming the command and pointing at its --help for usage errors."""
+    ctx = getattr(exc, "ctx", None)
+    name = ctx.command_path if ctx is not None else "rnntools"
+    try:
+        if exc.__class__.__name__ == "NoArgsIsHelpError":  # `rnntools` alone: the help is the message
+            exc.show()
+        else:
+            message = " ".join(exc.format_message().split())
+            if isinstance(exc, click.UsageError):
+                message = message.rstrip(".") + f" (see '{name} --help')"
+            print(f"{name}: error: {message}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+    _exit(exc.exit_code)
 
 
 def _os_message(exc: OSError) -> str:

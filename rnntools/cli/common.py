@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import click
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -77,6 +79,8 @@ def finite_float(min=None, max=None, min_open=False, max_open=False) -> FiniteFl
     return FiniteFloat(click.FloatRange(min, max, min_open=min_open, max_open=max_open))
 
 
+DEFAULT_MAX_LINE_BYTES = 1 << 20  # the readers' line bound when --max-line-bytes is not given
+
 # options every command takes (they are also options of the `rnntools` group, before the command name)
 _COMMON_PARAMS = ("quiet", "debug", "max_line_bytes")
 # options naming files a command writes; every other path option is an input
@@ -108,6 +112,12 @@ class GroupedCommand(click.Command):
         for param in self.params:
             if isinstance(param.type, click.types.FloatParamType):
                 param.type = FiniteFloat(param.type)
+            elif (isinstance(param.type, click.Path) and not param.type.dir_okay
+                  and param.name not in OUTPUT_PARAMS + APPENDED_PARAMS):
+                # a folder given as an input is a data error (exit 1) that the reader names, like a missing
+                # file, not a usage error with click's three-line message
+                param.type = copy.copy(param.type)
+                param.type.dir_okay = True
         names = {p.name for p in self.params}
         self.params += [p for p in _common_options() if p.name not in names]
 
@@ -119,12 +129,23 @@ class GroupedCommand(click.Command):
         max_line = ctx.params.pop("max_line_bytes", None)
         if quiet:
             console.configure(quiet=True, command=console.command_name())
-        if max_line is not None:
-            from rnntools.io import set_max_line_bytes
+        from rnntools.io import set_max_line_bytes
 
-            set_max_line_bytes(max_line)
+        # set on every run, not only when given: a process that runs several commands (tests, a notebook)
+        # must not keep one run's raised limit for the next
+        set_max_line_bytes(max_line if max_line is not None else DEFAULT_MAX_LINE_BYTES)
         check_command_outputs(self, ctx)
         return super().invoke(ctx)
+
+    def format_options(self, ctx, formatter):
+        sections: dict[str, list] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is not None:
+                sections.setdefault(getattr(param, "group", "Options"), []).append(record)
+        for name, rows in sections.items():
+            with formatter.section(name):
+                formatter.write_dl(rows)
 
 
 def check_command_outputs(command: click.Command, ctx: click.Context) -> None:
@@ -146,15 +167,6 @@ def check_command_outputs(command: click.Command, ctx: click.Context) -> None:
 
         check_outputs(outputs, inputs, appended=appended)
 
-    def format_options(self, ctx, formatter):
-        sections: dict[str, list] = {}
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is not None:
-                sections.setdefault(getattr(param, "group", "Options"), []).append(record)
-        for name, rows in sections.items():
-            with formatter.section(name):
-                formatter.write_dl(rows)
 
 
 def option(*args, group: str = "Options", **kwargs):

@@ -74,6 +74,7 @@ def _command(**kwargs):
     reject_foreign_options(ctx, _owners, task, f"--task {task}")
     engine = {name: kwargs[name] for name in _engine_names}
     engine["seed"], engine["threads"] = kwargs["seed"], kwargs["threads"]
+    _check_combinations(ctx, task, engine)
     _check_sizes(engine)
     package(task).train(inputs, output, {**engine, **task_kwargs(kwargs, _owners, task)})
 
@@ -90,7 +91,7 @@ class _TrainCommand(GroupedCommand):
         packages = {t: p for t, p in packages.items() if p is not None}
         sections: dict[str, list] = {}
         for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
             if record is None:
                 continue
             found = [(t, p.DEFAULTS[param.name]) for t, p in packages.items() if param.name in p.DEFAULTS]
@@ -104,6 +105,39 @@ class _TrainCommand(GroupedCommand):
         for name, rows in sections.items():
             with formatter.section(name):
                 formatter.write_dl(rows)
+
+
+# engine options every task reads that its DEFAULTS need not list (limits and outputs of the run)
+_RUN_OPTIONS = {"seed", "threads", "resume", "checkpoint_every", "log_path", "max_steps", "max_time",
+                "encoding_errors", "embeddings",
+                "freeze_embeddings"}
+# tasks whose networks start from word vectors (`--embeddings`)
+_EMBEDDING_TASKS = {"lm", "classify"}
+
+
+def _check_combinations(ctx: click.Context, task: str, engine: dict) -> None:
+    """Usage errors (exit 2) for engine options the chosen task would silently ignore, before any data is read:
+    an option the task has no use for, --freeze-embeddings without vectors, word vectors for characters."""
+    from rnntools.errors import UsageError
+    from rnntools.tasks.options import flag
+
+    defaults = getattr(package(task), "DEFAULTS", None)
+    given = {name for name in engine if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    unused = set() if defaults is None else given - set(defaults) - _RUN_OPTIONS
+    if task not in _EMBEDDING_TASKS:
+        unused |= given & {"embeddings", "freeze_embeddings"}
+    if unused:
+        raise UsageError(f"{', '.join(sorted(flag(n) for n in unused))} "
+                         f"{'does' if len(unused) == 1 else 'do'} not apply to --task {task}")
+    if engine.get("resume"):
+        return  # the saved model's options decide; the task checks them
+    if engine.get("freeze_embeddings") and not engine.get("embeddings"):
+        raise UsageError("--freeze-embeddings keeps pretrained vectors fixed: give them with --embeddings FILE "
+                         "(or leave the flag out)")
+    level = engine.get("level") or (defaults or {}).get("level")
+    if engine.get("embeddings") and level == "char":
+        raise UsageError(f"--embeddings gives word vectors, but the {task} model reads characters "
+                         "(--level char); add --level word or leave --embeddings out")
 
 
 def _check_sizes(engine: dict) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rnntools.errors import check_meta_ints, model_loader
 from rnntools.io import stdin_idle
 from rnntools.tasks.classify.data import (
     Label,
@@ -120,6 +121,7 @@ def _config_from_old_meta(meta: dict) -> dict:
     return config
 
 
+@model_loader("classifier")
 def load(source) -> Model:
     """A classifier from a path, the bytes of a file, or a loaded ``rnntools.io.ModelFile``. Files written
     before the task contract are migrated (parameter and optimiser-state names, configuration)."""
@@ -147,6 +149,7 @@ def load(source) -> Model:
     model.arrays = arrays
     vocab = Vocab.from_meta(meta["vocab"])
     config = {**config, "wide": config.get("wide", "none")}
+    check_meta_ints(config, ("embed_dim", "hidden", "layers"))
     cfg = NetConfig(cell=config["cell"], vocab_size=len(vocab), n_classes=len(meta["labels"]),
                     embed_dim=config["embed_dim"], hidden=config["hidden"], layers=config["layers"],
                     pooling=config["pooling"], bidirectional=bool(config["bidirectional"]),

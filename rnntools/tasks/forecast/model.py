@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from rnntools.errors import ModelFileError
+from rnntools.errors import ModelFileError, model_loader
 from rnntools.tasks.forecast import DEFAULTS, KIND
 from rnntools.tasks.forecast.data import N_FEATURES, Scaler, _need, baseline, features, fit_scaler
 from rnntools.tasks.forecast.series import Series, TimeAxis
@@ -261,6 +261,7 @@ def save(model: Model, path: str, trainer_arrays: dict | None = None) -> None:
 INPUT_KEYS = ("target", "timestamp_column", "id_column", "freq", "covariates", "missing")
 
 
+@model_loader("forecaster")
 def load(source) -> Model:
     """A forecaster from a path, ``-`` (stdin), the bytes of a file, or a loaded ``rnntools.io.ModelFile``.
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError, ModelFileError, UsageError
+from rnntools.errors import InputError, ModelFileError, UsageError, check_meta_ints, model_loader
 from rnntools.io import stdin_idle
 from rnntools.tasks.lm import DEFAULTS, KIND, STRUCTURAL
 from rnntools.tasks.lm import data as D
@@ -193,6 +193,7 @@ def _migrate(model_file) -> None:
         arrays["optim.t"] = np.array(int(model_file.meta["training"].get("task", {}).get("t", 0)), np.int64)
 
 
+@model_loader("language model")
 def load(source) -> LoadedLM:
     """A language model from a path, ``-`` (stdin) or a loaded ``rnntools.io.ModelFile``."""
     from rnntools.io import ModelFile, load_model
@@ -203,6 +204,7 @@ def load(source) -> LoadedLM:
         raise ModelFileError(f"is a {mf.kind!r} model, expected {KIND!r}", mf.path)
     try:
         options = _saved_options(mf.meta)
+        check_meta_ints(options, ("hidden", "layers", "embed_dim"))
         vocab = Vocab.from_meta(mf.meta["vocab"])
         params = {name: a for name, a in mf.arrays.items() if not name.startswith(("resume.", "state.", "optim."))}
         model = LanguageModel(len(vocab), cell=options["cell"], hidden=options["hidden"], layers=options["layers"],

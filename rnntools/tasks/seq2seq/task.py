@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError, ModelFileError, UsageError
+from rnntools.errors import InputError, ModelFileError, UsageError, model_loader
 from rnntools.io import stdin_idle
 from rnntools.nn import clip_grad_norm, make_optimizer
 from rnntools.tasks.options import resume_options
@@ -421,6 +421,7 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     return fit(task, config, output, resume=resume)
 
 
+@model_loader("seq2seq")
 def load(source) -> Seq2SeqModel:
     """A model from a path (``-``: stdin) or a loaded ``rnntools.io.ModelFile``."""
     from rnntools.io import ModelFile, load_model

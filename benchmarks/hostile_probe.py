@@ -1,0 +1,858 @@
+#!/usr/bin/env python3
+"""A hostile user's probe: every command against hostile files, tampered and foreign models, absurd option
+values, closed and dead streams, signals during training, full disks and concurrent writers, each case run
+as a real process with a time limit and a memory cap, and each result put in one class:
+
+    ok           the documented success (exit 0 where 0 is right)
+    clean        the documented error: its status, one line `rnntools CMD: error: ...` naming the file
+    traceback    a Python traceback or an "internal error" line
+    hang         no answer within the time limit, or killed (the memory cap, a signal it did not handle)
+    corruption   a shared input changed, a temporary file left behind, an output that is not whole
+    wrong-exit   another exit status than the documented one (a silently accepted bad option is one)
+    unclear      the right status, but the message is not one line or does not name the file/option
+
+    python benchmarks/hostile_probe.py                        # the tree this file is in
+    python benchmarks/hostile_probe.py --tree /path/to/other   # another checkout (PYTHONPATH)
+    python benchmarks/hostile_probe.py --only tampered --jobs 1 --show-failures
+
+Prints a table (fault class x result class) and, with --json FILE, every case as a JSON line. Not a test:
+the suite in tests/ holds the gates; this finds what they miss. Needs Linux; mounts a small tmpfs for the
+full-disk cases when allowed (root), else uses /dev/full.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures as cf
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--hidden", "8", "--max-steps", "3", "--threads", "1"]
+MEM_CAP = 6 << 30  # address space per case; numpy, BLAS and numba reserve more than they touch
+
+
+@dataclass
+class Case:
+    fault: str                 # the fault class (a row of the table)
+    args: list                 # the command line; {W} is the shared world, {T} the case's own folder
+    expect: tuple = (1,)       # the documented exit statuses
+    stdin: object = b""        # bytes, "closed", "tty-less pipe kept open" is not used
+    stdout: str = "pipe"       # pipe | closed | head (reader reads one byte, then goes away)
+    names: str | None = None   # a text the error message must contain (the file or option at fault)
+    output: str | None = None  # an output file to check: whole if the run succeeded, else absent/untouched
+    signal: int | None = None  # sent once training is under way (its --log has a line)
+    concurrent: int = 1        # run this many copies at once (same output)
+    timeout: float = 90.0
+    setup: object = None       # a function(tmp) run before the case (e.g. a tmpfs mount)
+    teardown: object = None
+    env: dict = field(default_factory=dict)
+
+    @property
+    def command(self) -> str:
+        a = self.args
+        if a[0] == "rnn-train":
+            return f"rnn-train {a[a.index('--task') + 1]}" if "--task" in a else "rnn-train"
+        if a[0] in ("predict", "evaluate", "sample", "neighbors", "export") and len(a) > 1:
+            kind = os.path.basename(str(a[1])).split(".")[0]
+            return f"{a[0]} {kind}" if kind in ("lm", "clf", "s2s", "fc", "w") else a[0]
+        if a[0] == "plot" and len(a) > 1:
+            return f"plot {a[1]}"
+        return a[0]
+
+
+# --- the world: small inputs and one model of each kind -----------------------------------------------
+
+def _run(tree, args, **kw):
+    env = {**os.environ, "PYTHONPATH": tree}
+    env.pop("RNNTOOLS_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "rnntools", *map(str, args)], env=env, capture_output=True,
+                          **kw)
+
+
+def build_world(tree: str, root: str) -> None:
+    def lines(name, n):
+        with open(os.path.join(ROOT, "samples", name), encoding="utf-8") as f:
+            return "".join(f.readlines()[:n])
+
+    def put(name, data):
+        mode = "wb" if isinstance(data, bytes) else "w"
+        with open(os.path.join(root, name), mode) as f:
+            f.write(data)
+
+    put("book.txt", lines("book.txt", 200))
+    put("corpus.txt", lines("corpus.txt", 300))
+    put("g.jsonl", lines("glosses.jsonl", 60))
+    put("p.jsonl", lines("pairs.jsonl", 60))
+    put("air.csv", lines("airline.csv", 10_000))
+    put("docs.txt", "the cat sat\nthe dog ran\n")
+    put("analogies.txt", ": family\nhe she him her\n")
+    for args in (["vocab", "docs.txt", "-o", "v.jsonl"],
+                 ["rnn-train", "--task", "lm", "book.txt", "-o", "lm.npz", *TINY],
+                 ["rnn-train", "--task", "classify", "g.jsonl", "-o", "clf.npz", "--embed-dim", "8", *TINY],
+                 ["rnn-train", "--task", "seq2seq", "p.jsonl", "-o", "s2s.npz", *TINY],
+                 ["rnn-train", "--task", "forecast", "air.csv", "-o", "fc.npz", *TINY],
+                 ["w2v-train", "corpus.txt", "-o", "w.npz", "--dim", "8", "--epochs", "1", "--min-count", "1",
+                  "--threads", "1"],
+                 ["rnn-train", "--task", "lm", "book.txt", "-o", "log.jsonl.npz", "--log", "train-log.jsonl",
+                  *TINY],
+                 ["predict", "fc.npz", "air.csv", "-o", "fc-pred.jsonl"]):
+        result = _run(tree, args, cwd=root, timeout=600)
+        if result.returncode != 0:
+            sys.exit(f"building the world failed: {' '.join(args)}\n{result.stderr.decode()}")
+    os.remove(os.path.join(root, "log.jsonl.npz"))
+    # hostile files
+    put("empty.txt", b"")
+    put("blank.txt", b"\n  \n\t\n")
+    put("nul.txt", b"\x00" * 4000)
+    put("binary.bin", os.urandom(64 << 10))
+    put("latin1.txt", "caf\xe9 au lait\n".encode("latin-1"))
+    put("utf16.txt", "the cat sat\nthe dog ran\n".encode("utf-16"))
+    put("crlf.txt", b"the cat sat\r\nthe dog ran\r\n" * 50)
+    put("bom.txt", b"\xef\xbb\xbfthe cat sat\nthe dog ran\n" * 20)
+    put("long10m.txt", b"word " * (2 << 20) + b"\n")
+    put("million.txt", b"a\n" * 1_000_000)
+    put("trunc.gz", b"\x1f\x8b\x08\x00garbage")
+    put("nonl.txt", b"the cat sat without a final newline")
+    put("j-types.jsonl", b'{"text": 5, "label": [1], "source": {"a": 1}, "target": null}\n')
+    put("j-missing.jsonl", b'{"other": "x"}\n{"other": "y"}\n')
+    put("j-dup.jsonl", b'{"text": "a cat", "text": "the dog", "label": "x", "label": "y", "source": "ab", '
+                       b'"target": "ba"}\n' * 3)
+    put("j-nan.jsonl", b'{"text": "a", "label": NaN, "source": "ab", "target": "ba"}\n')
+    put("j-bigint.jsonl", b'{"text": "a", "label": ' + b"9" * 5000 + b', "source": "ab", "target": "ba"}\n')
+    put("j-deep.jsonl", b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n")
+    put("j-list.jsonl", b"[1, 2, 3]\n")
+    put("j-trunc.jsonl", b'{"text": "a cat", "label": "x", "source": "ab", "target": "ba"}\n{"text": "the')
+    put("j-huge.jsonl", b'{"text": "' + b"ab " * (4 << 20) + b'", "label": "x", "source": "a", "target": "b"}\n')
+    put("j-empty-text.jsonl", b'{"text": "", "label": "x", "source": "", "target": ""}\n' * 3)
+    put("c-ragged.csv", b"date,y\n2020-01-01,1\n2020-02-01,2,3,4\n2020-03-01\n")
+    put("c-quoted.csv", b'date,y,note\n2020-01-01,1,"a\nb"\n2020-02-01,2,"c"\n')
+    put("c-text.csv", b"date,y\n" + b"".join(b"2020-%02d-01,abc\n" % m for m in range(1, 13)))
+    put("c-nan.csv", b"date,y\n" + b"".join(b"20%02d-01-01,%s\n" % (10 + i, b"nan" if i % 3 == 0 else b"1")
+                                           for i in range(40)))
+    put("c-inf.csv", b"date,y\n" + b"".join(b"20%02d-01-01,%s\n" % (10 + i, b"inf" if i == 5 else b"2")
+                                           for i in range(40)))
+    put("c-huge.csv", b"date,y\n" + b"".join(b"19%02d-01-01,%s\n" % (i, b"1e308" if i % 2 else b"-1e308")
+                                            for i in range(60)))
+    put("c-one.csv", b"date,y\n2020-01-01,1\n")
+    put("c-header.csv", b"date,y\n")
+    put("c-dupdates.csv", b"date,y\n" + b"2020-01-01,1\n" * 40)
+    put("c-baddates.csv", b"date,y\n" + b"".join(b"not-a-date-%d,%d\n" % (i, i) for i in range(40)))
+    put("c-nonumeric.csv", b"date,name\n" + b"".join(b"2020-%02d-01,x\n" % m for m in range(1, 13)))
+    put("c-constant.csv", b"date,y\n" + b"".join(b"19%02d-01-01,5\n" % i for i in range(60)))
+    put("c-semicolon.csv", b"date;y\n" + b"".join(b"19%02d-01-01;%d\n" % (i, i) for i in range(60)))
+    put("log-bad.jsonl", b'{"step": "x", "loss": NaN}\n{"nothing": 1}\n')
+    put("conf-bad.json", b'{"confusion": [[1, 2], [3]], "labels": ["a"]}\n')
+    put("vec-nan.txt", b"2 3\na nan 0 0\nb 1 2 3\n")
+    put("vec-ragged.txt", b"2 3\na 1 2\nb 1 2 3 4\n")
+    put("vec-zero-dim.txt", b"2 0\na\nb\n")
+    put("vec-huge-header.txt", b"99999999999 99999999999\na 1 2\n")
+    put("vec-bin-trunc.bin", b"3 4\na \x00\x00\x80?\x00")
+    os.mkdir(os.path.join(root, "folder"))
+    # bad and foreign model files
+    with open(os.path.join(root, "lm.npz"), "rb") as f:
+        lm = f.read()
+    put("m-zero.npz", b"")
+    put("m-trunc.npz", lm[: len(lm) // 2])
+    put("m-text.npz", b"this is not a model\n")
+    put("m-random.npz", os.urandom(4096))
+    put("m-npy.npz", b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }" + b" " * 60)
+    with zipfile.ZipFile(os.path.join(root, "m-zip.npz"), "w") as z:
+        z.writestr("hello.txt", "hello")
+    _tamper(os.path.join(root, "lm.npz"), os.path.join(root, "m-kind.npz"), lambda m: m.update(kind="classifier"))
+    _tamper(os.path.join(root, "lm.npz"), os.path.join(root, "m-version.npz"), lambda m: m.update(format_version=99))
+    _tamper(os.path.join(root, "clf.npz"), os.path.join(root, "m-labels.npz"),
+            lambda m: m.update(labels=m["labels"][:1]))
+    _tamper(os.path.join(root, "s2s.npz"), os.path.join(root, "m-s2s-maxlen.npz"),
+            lambda m: m.update(max_target=10 ** 12))
+    _tamper(os.path.join(root, "w.npz"), os.path.join(root, "m-vocab.npz"), lambda m: m.update(vocab=None))
+    _tamper(os.path.join(root, "fc.npz"), os.path.join(root, "m-fc-axis.npz"), lambda m: m.update(axis="x"))
+
+
+def _tamper(src: str, dst: str, edit) -> None:
+    import numpy as np
+
+    with np.load(src, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    edit(meta)
+    np.savez(dst, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def digest(root: str) -> dict:
+    out = {}
+    for name in sorted(os.listdir(root)):
+        path = os.path.join(root, name)
+        if os.path.islink(path) or not os.path.isfile(path):
+            out[name] = "other"
+            continue
+        st = os.stat(path)
+        if st.st_size > 1 << 20:
+            out[name] = (st.st_size, st.st_mtime_ns)
+        else:
+            with open(path, "rb") as f:
+                out[name] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+# --- the cases -----------------------------------------------------------------------------------------
+
+MODELS = {"lm": "{W}/lm.npz", "clf": "{W}/clf.npz", "s2s": "{W}/s2s.npz", "fc": "{W}/fc.npz", "w": "{W}/w.npz"}
+
+# commands that read text lines, with where the input goes (INPUT)
+TEXT_COMMANDS = [
+    ["vocab", "INPUT"],
+    ["vocab", "--level", "char", "INPUT"],
+    ["bow", "--vocab", "{W}/v.jsonl", "INPUT"],
+    ["phrases", "INPUT"],
+    ["w2v-train", "INPUT", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "8"],
+    ["rnn-train", "--task", "lm", "INPUT", "-o", "{T}/out.npz", "--max-steps", "3"],
+    ["predict", "{W}/lm.npz", "INPUT"],
+    ["evaluate", "{W}/lm.npz", "INPUT"],
+    ["neighbors", "{W}/w.npz", "--input", "INPUT"],
+    ["import", "INPUT", "-o", "{T}/out.npz"],
+    ["predict", "{W}/clf.npz", "INPUT"],
+    ["predict", "{W}/s2s.npz", "INPUT"],
+]
+JSONL_COMMANDS = [
+    ["vocab", "--text-field", "text", "INPUT"],
+    ["bow", "--vocab", "{W}/v.jsonl", "--text-field", "text", "INPUT"],
+    ["rnn-train", "--task", "classify", "INPUT", "-o", "{T}/out.npz", "--max-steps", "3"],
+    ["rnn-train", "--task", "seq2seq", "INPUT", "-o", "{T}/out.npz", "--max-steps", "3"],
+    ["predict", "{W}/clf.npz", "INPUT"],
+    ["evaluate", "{W}/clf.npz", "INPUT"],
+    ["predict", "{W}/s2s.npz", "INPUT"],
+    ["evaluate", "{W}/s2s.npz", "INPUT"],
+    ["predict", "{W}/lm.npz", "--text-field", "text", "INPUT"],
+    ["neighbors", "{W}/w.npz", "--text-field", "text", "--input", "INPUT"],
+]
+CSV_COMMANDS = [
+    ["rnn-train", "--task", "forecast", "INPUT", "-o", "{T}/out.npz", "--max-steps", "3"],
+    ["predict", "{W}/fc.npz", "INPUT"],
+    ["evaluate", "{W}/fc.npz", "INPUT"],
+    ["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "INPUT"],
+]
+MODEL_COMMANDS = [
+    ["sample", "MODEL", "--length", "5"],
+    ["predict", "MODEL", "{W}/docs.txt"],
+    ["evaluate", "MODEL", "{W}/docs.txt"],
+    ["neighbors", "MODEL", "the"],
+    ["export", "MODEL"],
+    ["plot", "words", "MODEL", "the"],
+    ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--resume", "MODEL", "--max-steps", "2"],
+    ["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", "--embeddings", "MODEL",
+     "--max-steps", "2"],
+    ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--resume", "MODEL"],
+]
+# what each command accepts as fine (exit 0) among the hostile files; everything else must be exit 1
+TEXT_OK = {"crlf.txt", "bom.txt", "million.txt", "nonl.txt", "fifo"}
+
+
+def _fill(args, **subs):
+    return [subs.get(a, a) for a in args]
+
+
+def hostile_file_cases() -> list[Case]:
+    cases = []
+    text_files = ["empty.txt", "blank.txt", "nul.txt", "binary.bin", "latin1.txt", "utf16.txt", "crlf.txt",
+                  "bom.txt", "long10m.txt", "million.txt", "trunc.gz", "nonl.txt", "folder", "missing.txt",
+                  "/dev/null", "fifo"]
+    for cmd in TEXT_COMMANDS:
+        for name in text_files:
+            path = name if name.startswith("/") else ("{T}/fifo" if name == "fifo" else "{W}/" + name)
+            expect = _text_expect(cmd, name)
+            if name == "million.txt" and cmd[0] in ("rnn-train", "predict", "evaluate", "neighbors", "import"):
+                continue  # a million lines is work, not hostility, for a network: covered by vocab/bow/w2v
+            cases.append(Case("hostile text file", _fill(cmd, INPUT=path), expect,
+                              names=None if name in ("/dev/null",) or expect == (0,) else os.path.basename(name),
+                              output="{T}/out.npz" if "-o" in cmd else None,
+                              setup=_fifo_writer if name == "fifo" else None))
+    jsonl_files = ["j-types.jsonl", "j-missing.jsonl", "j-dup.jsonl", "j-nan.jsonl", "j-bigint.jsonl",
+                   "j-deep.jsonl", "j-list.jsonl", "j-trunc.jsonl", "j-huge.jsonl", "j-empty-text.jsonl",
+                   "empty.txt", "binary.bin"]
+    for cmd in JSONL_COMMANDS:
+        for name in jsonl_files:
+            expect = (1,)
+            if name == "j-dup.jsonl":
+                expect = (0, 1)  # the last of duplicate keys wins, as in every JSON reader; or refused
+            if name == "j-empty-text.jsonl" and cmd[0] in ("vocab", "bow", "neighbors"):
+                expect = (0, 1)
+            if name == "empty.txt" and cmd[0] in ("vocab", "bow", "predict", "neighbors"):
+                expect = (0,)
+            cases.append(Case("hostile JSONL", _fill(cmd, INPUT="{W}/" + name), expect,
+                              names=name if expect == (1,) else None,
+                              output="{T}/out.npz" if "-o" in cmd else None))
+    csv_files = ["c-ragged.csv", "c-quoted.csv", "c-text.csv", "c-nan.csv", "c-inf.csv", "c-huge.csv", "c-one.csv",
+                 "c-header.csv", "c-dupdates.csv", "c-baddates.csv", "c-nonumeric.csv", "c-constant.csv",
+                 "c-semicolon.csv", "empty.txt", "binary.bin"]
+    for cmd in CSV_COMMANDS:
+        for name in csv_files:
+            expect = (1,)
+            if name in ("c-constant.csv",) and cmd[0] != "evaluate":
+                expect = (0, 1)
+            if name in ("c-nan.csv", "c-huge.csv", "c-quoted.csv", "c-constant.csv", "c-semicolon.csv"):
+                expect = (0, 1)  # missing values, extreme scales: may be refused or handled, never a traceback
+            cases.append(Case("hostile CSV", _fill(cmd, INPUT="{W}/" + name), expect,
+                              names=name if expect == (1,) else None,
+                              output="{T}/out.npz" if "-o" in cmd else None))
+    for name, expect in [("vec-nan.txt", (1,)), ("vec-ragged.txt", (1,)), ("vec-zero-dim.txt", (1,)),
+                         ("vec-huge-header.txt", (1,)), ("vec-bin-trunc.bin", (1,))]:
+        cases.append(Case("hostile vectors file", ["import", "{W}/" + name, "-o", "{T}/out.npz"], expect, names=name,
+                          output="{T}/out.npz"))
+    for args in (["plot", "log", "{W}/log-bad.jsonl"], ["plot", "confusion", "{W}/conf-bad.json"],
+                 ["plot", "log", "{W}/binary.bin"], ["plot", "confusion", "{W}/empty.txt"],
+                 ["plot", "forecast", "{W}/j-types.jsonl"], ["plot", "log", "{W}/empty.txt"],
+                 ["bow", "--vocab", "{W}/binary.bin", "{W}/docs.txt"], ["bow", "--vocab", "{W}/j-types.jsonl",
+                                                                        "{W}/docs.txt"],
+                 ["vocab", "--merge", "{W}/j-types.jsonl"], ["vocab", "--merge", "{W}/docs.txt"],
+                 ["phrases", "--table", "{W}/j-types.jsonl", "{W}/docs.txt"],
+                 ["export", "{W}/w.npz", "--words", "{W}/binary.bin"],
+                 ["evaluate", "{W}/w.npz", "--analogies", "{W}/binary.bin"],
+                 ["evaluate", "{W}/w.npz", "--similarity", "{W}/j-types.jsonl"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", "--vocab", "{W}/binary.bin", "-o", "{T}/out.npz"]):
+        name = os.path.basename(args[-1] if not args[-1].endswith("docs.txt") else args[-2])
+        if args[-2] == "-o":
+            name = "binary.bin"
+        cases.append(Case("hostile side file", args, (1,), names=name, output="{T}/out.npz" if "-o" in args else None))
+    return cases
+
+
+def _text_expect(cmd, name) -> tuple:
+    c = cmd[0]
+    if name in TEXT_OK:
+        if c == "import":
+            return (1,)
+        if c in ("predict",) and "s2s" in cmd[1]:
+            return (0,)
+        if c == "predict" and "clf" in cmd[1]:
+            return (0,)
+        return (0,)
+    if name in ("empty.txt", "blank.txt", "/dev/null"):
+        # nothing to count is an empty result; nothing to learn from or to score is an error
+        return (0,) if c in ("vocab", "bow", "phrases", "predict", "neighbors") else (1,)
+    if name == "nul.txt":
+        return (0, 1)  # NUL is valid UTF-8; a tool may take it as text or refuse it as binary
+    return (1,)
+
+
+def _fifo_writer(tmp: str):
+    path = os.path.join(tmp, "fifo")
+    os.mkfifo(path)
+    pid = os.fork()
+    if pid == 0:  # a writer, as with <(...): writes a few lines and closes
+        try:
+            fd = os.open(path, os.O_WRONLY)
+            os.write(fd, b"the cat sat\nthe dog ran\n" * 20)
+            os.close(fd)
+        finally:
+            os._exit(0)
+    return pid
+
+
+def model_cases() -> list[Case]:
+    cases = []
+    bad = ["m-zero.npz", "m-trunc.npz", "m-text.npz", "m-random.npz", "m-npy.npz", "m-zip.npz", "m-kind.npz",
+           "m-version.npz", "folder", "missing.npz", "/dev/zero", "/dev/null", "fifo"]
+    for cmd in MODEL_COMMANDS:
+        for name in bad:
+            path = name if name.startswith("/") else ("{T}/fifo" if name == "fifo" else "{W}/" + name)
+            cases.append(Case("bad model file", _fill(cmd, MODEL=path), (1,), names=os.path.basename(name),
+                              output="{T}/out.npz" if "-o" in cmd else None,
+                              setup=_plain_fifo if name == "fifo" else None, timeout=60))
+        # every model kind to every command: the wrong kind is a one-line error, the right one works
+        for kind, path in MODELS.items():
+            fits = _fits(cmd, kind)
+            cases.append(Case("foreign model kind", _fill(cmd, MODEL=path), fits, names=None if fits == (0,) else
+                              os.path.basename(path), output="{T}/out.npz" if "-o" in cmd else None))
+    for name, cmd in [("m-labels.npz", ["predict", "{W}/m-labels.npz", "{W}/g.jsonl"]),
+                      ("m-s2s-maxlen.npz", ["predict", "{W}/m-s2s-maxlen.npz", "{W}/p.jsonl"]),
+                      ("m-vocab.npz", ["neighbors", "{W}/m-vocab.npz", "the"]),
+                      ("m-vocab.npz", ["export", "{W}/m-vocab.npz"]),
+                      ("m-fc-axis.npz", ["predict", "{W}/m-fc-axis.npz", "{W}/air.csv"]),
+                      ("m-labels.npz", ["evaluate", "{W}/m-labels.npz", "{W}/g.jsonl"])]:
+        cases.append(Case("tampered model meta", cmd, (1,), names=name))
+    cases.append(Case("bad model file", ["sample", "-"], (1,), stdin=b""))
+    cases.append(Case("bad model file", ["predict", "-", "{W}/docs.txt"], (1,), stdin=os.urandom(2000)))
+    return cases
+
+
+def _plain_fifo(tmp: str):
+    os.mkfifo(os.path.join(tmp, "fifo"))
+
+
+def _fits(cmd, kind) -> tuple:
+    c = cmd[0]
+    if c == "sample":
+        return (0,) if kind == "lm" else (1,)
+    if c in ("neighbors", "export") or (c == "plot" and cmd[1] == "words"):
+        return (0,) if kind == "w" else (1,)
+    if c == "predict":
+        return (0, 1) if kind in ("lm", "clf", "s2s") else (1,)  # docs.txt is text: fine for lm/clf/s2s
+    if c == "evaluate":
+        return (0, 1) if kind in ("lm", "w") else (1,)
+    if c == "rnn-train" and "--resume" in cmd:
+        return (0,) if kind == "lm" else (1,)
+    if c == "rnn-train":
+        return (0,) if kind == "w" else (1,)
+    if c == "w2v-train":
+        return (1,)  # w.npz was saved without --resumable: refused with the reason
+    return (0, 1)
+
+
+def option_cases() -> list[Case]:
+    lm, clf, s2s, fc, w = (MODELS[k] for k in ("lm", "clf", "s2s", "fc", "w"))
+    train = {"lm": ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--max-steps", "2"],
+             "classify": ["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", "--max-steps", "2"],
+             "seq2seq": ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", "--max-steps", "2"],
+             "forecast": ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", "--max-steps", "2"]}
+    bad_numbers = ["0", "-1", "1e12", "nan", "inf", "", "abc", "99999999999999999999999"]
+    table = []
+    for task, base in train.items():
+        for opt in ["--hidden", "--layers", "--embed-dim", "--batch", "--epochs", "--seq-len", "--lr", "--clip",
+                    "--dropout", "--val-fraction", "--max-time", "--patience", "--checkpoint-every"]:
+            if task == "forecast" and opt in ("--embed-dim", "--seq-len"):
+                continue
+            if task == "seq2seq" and opt == "--seq-len":
+                continue
+            for v in bad_numbers:
+                ok0 = (opt in ("--clip",) and v == "0")
+                if opt == "--epochs" and v == "1e12":
+                    continue  # fine, stopped by --max-steps
+                if opt in ("--patience", "--checkpoint-every", "--batch", "--max-time") and v in ("1e12",):
+                    continue
+                table.append((base + [opt, v], (0,) if ok0 else (2,), opt))
+    w2v = ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1"]
+    for opt in ["--dim", "--window", "--negative", "--sample", "--alpha", "--min-alpha", "--epochs", "--min-count",
+                "--max-vocab", "--buckets"]:
+        for v in bad_numbers:
+            if v == "0" and opt in ("--sample", "--min-alpha"):
+                continue
+            if v == "1e12" and opt in ("--max-vocab", "--min-count", "--window"):
+                continue
+            if opt == "--buckets":
+                table.append((w2v + ["--subword", "3-5", opt, v], (2,), opt))
+                continue
+            table.append((w2v + [opt, v], (2,), opt))
+    for opt, vals in [("--subword", ["0-0", "5-3", "a-b", "", "3-999999"]), ("--arch", ["", "x"]),
+                      ("--loss", ["x"])]:
+        for v in vals:
+            table.append((w2v + [opt, v], (2,), opt))
+    sample = ["sample", lm, "--length", "5"]
+    for opt, vals in [("--length", ["0", "-1", "nan", "", "1e12", "99999999999999999999"]),
+                      ("--temperature", ["-1", "nan", "inf", "", "1e309"]),
+                      ("--top-k", ["-1", "nan", "99999999999999999999"]), ("--count", ["0", "-1", "1e9"]),
+                      ("--prime", ["\\x", "\\", "\\u12", "\\U0011ffff"]), ("--until", ["\\x", ""]),
+                      ("--seed", ["nan", "-1", "99999999999999999999999"]), ("--format", ["", "xml"])]:
+        for v in vals:
+            table.append((sample + [opt, v], (2,), opt))
+    for cmd, opt, vals in [
+        (["predict", clf, "{W}/g.jsonl"], "--top-k", ["-1", "nan", ""]),
+        (["predict", fc, "{W}/air.csv"], "--horizon", ["0", "-1", "100000", "1e12"]),
+        (["predict", fc, "{W}/air.csv"], "--freq", ["fortnight", "", "0D", "-1M", "99999999999D"]),
+        (["predict", fc, "{W}/air.csv"], "--intervals", ["", "150", "nan", "0", "50,abc"]),
+        (["predict", fc, "{W}/air.csv"], "--target", ["nope", ""]),
+        (["predict", fc, "{W}/air.csv"], "--missing", ["x"]),
+        (["evaluate", fc, "{W}/air.csv"], "--backtest", ["0", "-1", "1000", "1e12"]),
+        (["predict", s2s, "{W}/p.jsonl"], "--max-length", ["0", "-1", "100000000", "1e12"]),
+        (["predict", s2s, "{W}/p.jsonl"], "--beam", ["0", "-1", "100000"]),
+        (["predict", s2s, "{W}/p.jsonl"], "--nbest", ["0", "100000"]),
+        (["predict", s2s, "{W}/p.jsonl"], "--length-norm", ["nan", "inf", "-1e309"]),
+        (["predict", s2s, "{W}/p.jsonl"], "--source-field", ["", "nope"]),
+        (["predict", lm, "{W}/g.jsonl"], "--text-field", ["", "nope"]),
+        (["neighbors", w, "the"], "-k", ["0", "-1", "nan"]),
+        (["neighbors", w, "a", "b", "c"], "--restrict", ["0", "-1"]),
+        (["neighbors", w, "the"], "--method", ["x"]),
+        (["evaluate", w, "--analogies", "{W}/analogies.txt"], "--restrict", ["0", "-1", "nan"]),
+        (["vocab", "{W}/docs.txt"], "--min-count", ["0", "-1", "nan"]),
+        (["vocab", "{W}/docs.txt"], "--max-vocab", ["0", "-1"]),
+        (["vocab", "{W}/docs.txt"], "--max-line-bytes", ["0", "-1", "nan", ""]),
+        (["vocab", "{W}/docs.txt"], "--level", ["", "byte"]),
+        (["vocab", "{W}/docs.txt"], "--threads", ["0", "-1", "100000"]),
+        (["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"], "--mode", ["", "x"]),
+        (["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"], "--format", ["x"]),
+        (["phrases", "{W}/docs.txt"], "--threshold", ["nan", "-1", "inf"]),
+        (["phrases", "{W}/docs.txt"], "--passes", ["0", "-1", "1000000"]),
+        (["phrases", "{W}/docs.txt"], "--min-count", ["0", "-1"]),
+        (["export", w], "--format", ["", "x"]),
+        (["import", "{W}/docs.txt", "-o", "{T}/out.npz"], "--format", ["x"]),
+        (["plot", "log", "{W}/train-log.jsonl"], "--width", ["0", "-1", "nan", "1e12"]),
+        (["plot", "log", "{W}/train-log.jsonl"], "--height", ["0", "nan", "1e12"]),
+        (["plot", "forecast", "{W}/fc-pred.jsonl"], "--last", ["0", "-1"]),
+    ]:
+        for v in vals:
+            table.append((cmd + [opt, v], (2,), opt))
+    # combinations that do not go together, and options a task would ignore
+    for args in (train["lm"] + ["--freeze-embeddings"],
+                 train["lm"] + ["--level", "char", "--embeddings", w],
+                 train["forecast"] + ["--embeddings", w], train["forecast"] + ["--level", "word"],
+                 train["seq2seq"] + ["--embeddings", w],
+                 train["classify"] + ["--horizon", "3"], train["lm"] + ["--label-field", "x"],
+                 ["vocab", "--merge", "--level", "char", "{W}/v.jsonl"],
+                 ["predict", lm, "--horizon", "3", "{W}/docs.txt"], ["predict", clf, "--beam", "3", "{W}/g.jsonl"],
+                 ["sample", lm, "--prime", "x", "--prompts", "{W}/docs.txt"],
+                 ["bow", "--vocab", "{W}/v.jsonl", "--format", "npz", "{W}/docs.txt"],
+                 ["rnn-train", "--task", "nope", "{W}/book.txt", "-o", "{T}/out.npz"],
+                 ["rnn-train", "{W}/book.txt", "-o", "{T}/out.npz"], ["w2v-train", "{W}/corpus.txt"],
+                 ["neighbors", w], ["predict"], ["vocab", "--no-such-option"], ["frobnicate"],
+                 ["predict", "-", "-"]):
+        table.append((args, (2,), None))
+    huge = [(train["lm"] + ["--hidden", "100000"], "--hidden"), (train["lm"] + ["--embed-dim", "1000000000"], None),
+            (train["classify"] + ["--hidden", "200000"], None), (train["seq2seq"] + ["--hidden", "100000"], None),
+            (train["forecast"] + ["--hidden", "100000"], None), (train["lm"] + ["--layers", "100000"], None),
+            (train["lm"] + ["--batch", "100000000", "--seq-len", "100000"], None),
+            (w2v + ["--dim", "1000000000"], "--dim"), (w2v + ["--dim", "100000000"], "--dim"),
+            (w2v + ["--negative", "100000"], None), (w2v + ["--window", "1000000000"], None)]
+    cases = [Case("absurd option value", args, expect, names=name, output="{T}/out.npz" if "-o" in args else None)
+             for args, expect, name in table]
+    for args, name in huge:
+        cases.append(Case("huge sizes", args, (2,) if name != "--window" else (0, 2), output="{T}/out.npz",
+                          timeout=120))
+    return cases
+
+
+def stream_cases() -> list[Case]:
+    lm, fc, w = MODELS["lm"], MODELS["fc"], MODELS["w"]
+    readers = [["vocab"], ["bow", "--vocab", "{W}/v.jsonl"], ["phrases"], ["predict", lm], ["predict", MODELS["clf"]],
+               ["neighbors", w], ["evaluate", lm], ["predict", fc], ["import", "-", "-o", "{T}/out.npz"],
+               ["w2v-train", "-o", "{T}/out.npz"], ["rnn-train", "--task", "lm", "-o", "{T}/out.npz"], ["sample", "-"]]
+    cases = [Case("stdin closed", args, (1,), stdin="closed", names="standard input") for args in readers]
+    writers = [["vocab", "{W}/corpus.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt"],
+               ["phrases", "{W}/corpus.txt"], ["sample", lm, "--length", "3000"], ["predict", lm, "{W}/book.txt"],
+               ["evaluate", lm, "{W}/book.txt"], ["export", w], ["neighbors", w, "the", "cat", "sat"],
+               ["predict", fc, "{W}/air.csv"], ["plot", "log", "{W}/train-log.jsonl"]]
+    cases += [Case("stdout closed", args, (1,), stdout="closed", names="standard output") for args in writers]
+    cases += [Case("stdout reader gone (head -c1)", args, (0,), stdout="head") for args in writers]
+    cases += [Case("stdout is /dev/full", args + ["-o", "/dev/full"], (1,), names="space") for args in writers
+              if args[0] != "plot"]
+    cases += [Case("stderr closed", ["vocab", "{W}/docs.txt"], (0,), env={"_close_stderr": "1"}),
+              Case("stderr closed", ["vocab", "{W}/missing.txt"], (1,), env={"_close_stderr": "1"})]
+    return cases
+
+
+def _mount_tmpfs(size: str):
+    def setup(tmp):
+        path = os.path.join(tmp, "small")
+        os.mkdir(path)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+                          capture_output=True).returncode != 0:
+            os.rmdir(path)
+            os.symlink("/dev/full", path)  # no mounting here: a full device stands for the full disk
+        return None
+    return setup
+
+
+def _umount(tmp):
+    path = os.path.join(tmp, "small")
+    if os.path.ismount(path):
+        subprocess.run(["umount", "-l", path], capture_output=True)
+
+
+def disk_cases() -> list[Case]:
+    lm, w = MODELS["lm"], MODELS["w"]
+    outputs = [["vocab", "{W}/corpus.txt", "-o", "OUT"],
+               ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt", "-o", "OUT"],
+               ["sample", lm, "--length", "20000", "-o", "OUT"], ["predict", lm, "{W}/book.txt", "-o", "OUT"],
+               ["export", w, "-o", "OUT"],
+               ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "OUT", *TINY],
+               ["w2v-train", "{W}/corpus.txt", "-o", "OUT", "--dim", "64", "--epochs", "1", "--min-count", "1"],
+               ["import", "{W}/vec-nan.txt", "-o", "OUT"], ["phrases", "{W}/corpus.txt", "-o", "OUT"],
+               ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "OUT", *TINY]]
+    cases = []
+    for args in outputs:
+        is_file = "small/out" if "npz" not in " ".join(args) else "small/out.npz"
+        expect = (1,)
+        cases.append(Case("disk full (16 KiB tmpfs)", _fill(args, OUT="{T}/" + is_file), expect,
+                          names="space|full", setup=_mount_tmpfs("16k"), teardown=_umount))
+    # a full TMPDIR must not matter to commands that do not need it, and be one line where it does
+    cases.append(Case("full TMPDIR", ["predict", "-", "{W}/docs.txt"], (0, 1), stdin=b"@lm",
+                      env={"TMPDIR": "{T}/small"}, setup=_mount_tmpfs("4k"), teardown=_umount))
+    cases.append(Case("full TMPDIR", ["vocab", "{W}/corpus.txt"], (0,), env={"TMPDIR": "{T}/small"},
+                      setup=_mount_tmpfs("4k"), teardown=_umount))
+    # missing and read-only folders, outputs onto inputs
+    for args in outputs[:6]:
+        cases.append(Case("output folder missing", _fill(args, OUT="{T}/no/such/out"), (1,), names="no/such"))
+        cases.append(Case("output onto an input", _fill(args, OUT=args[1] if args[1].startswith("{W}") else
+                                                        args[2]), (2,), names="input"))
+    return cases
+
+
+def signal_cases() -> list[Case]:
+    base = {"lm": ["rnn-train", "--task", "lm", "{W}/book.txt", "--max-time", "60", "--hidden", "64"],
+            "classify": ["rnn-train", "--task", "classify", "{W}/g.jsonl", "--epochs", "1000", "--max-time", "60"],
+            "seq2seq": ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--epochs", "1000", "--max-time", "60"],
+            "forecast": ["rnn-train", "--task", "forecast", "{W}/air.csv", "--max-time", "60", "--ensemble", "1"],
+            "w2v": ["w2v-train", "{W}/corpus.txt", "--epochs", "100000", "--min-count", "1"]}
+    cases = []
+    for args in base.values():
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            cases.append(Case(f"{signal.Signals(sig).name} during training", args + ["-o", "{T}/out.npz", "--log",
+                                                                                      "{T}/log.jsonl"],
+                              (code,), output="{T}/out.npz", signal=sig, timeout=120))
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        cases.append(Case(f"{signal.Signals(sig).name} during vocab", ["vocab", "/dev/zero",
+                                                                       "--max-line-bytes", "2000000000"],
+                          (code, 1), signal=sig, timeout=60))
+    return cases
+
+
+def concurrent_cases() -> list[Case]:
+    return [
+        Case("concurrent writers", ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--dim", "16", "--epochs", "2",
+                                    "--min-count", "1"], (0,), output="{T}/out.npz", concurrent=3, timeout=180),
+        Case("concurrent writers", ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY], (0,),
+             output="{T}/out.npz", concurrent=3, timeout=180),
+        Case("concurrent writers", ["vocab", "{W}/corpus.txt", "-o", "{T}/out.jsonl"], (0,), output="{T}/out.jsonl",
+             concurrent=4),
+        Case("concurrent writers", ["sample", MODELS["lm"], "--length", "20000", "-o", "{T}/out.txt"], (0,),
+             concurrent=3),
+    ]
+
+
+ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
+       "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases}
+
+
+# --- running and classifying ---------------------------------------------------------------------------
+
+def _limits(close_fds: tuple[int, ...]):
+    def pre():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (MEM_CAP, MEM_CAP))
+        for fd in close_fds:
+            os.close(fd)
+    return pre
+
+
+def _expand(value, world, tmp):
+    return str(value).replace("{W}", world).replace("{T}", tmp)
+
+
+def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
+    tmp = tempfile.mkdtemp(dir=scratch)
+    writer = case.setup(tmp) if case.setup else None
+    args = [_expand(a, world, tmp) for a in case.args]
+    env = {**os.environ, "PYTHONPATH": tree}
+    env.pop("RNNTOOLS_DEBUG", None)
+    close = []
+    for k, v in case.env.items():
+        if k == "_close_stderr":
+            close.append(2)
+        else:
+            env[k] = _expand(v, world, tmp)
+    stdin = case.stdin
+    if stdin == "closed":
+        close.append(0)
+        stdin = b""
+    elif stdin == b"@lm":
+        with open(os.path.join(world, "lm.npz"), "rb") as f:
+            stdin = f.read()
+    if case.stdout == "closed":
+        close.append(1)
+    output = _expand(case.output, world, tmp) if case.output else None
+    started = time.monotonic()
+    procs = []
+    for _ in range(case.concurrent):
+        procs.append(subprocess.Popen([sys.executable, "-m", "rnntools", *args], cwd=tmp, env=env,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      preexec_fn=_limits(tuple(close))))
+    results = []
+    hang = False
+    if case.signal is not None:
+        log = os.path.join(tmp, "log.jsonl")
+        deadline = time.monotonic() + case.timeout
+        while time.monotonic() < deadline and procs[0].poll() is None:
+            if os.path.exists(log) and os.path.getsize(log) > 0 or "--log" not in args:
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)
+        if procs[0].poll() is None:
+            procs[0].send_signal(case.signal)
+    for p in procs:
+        try:
+            if case.stdout == "head":
+                try:
+                    p.stdin.close()
+                except OSError:
+                    pass
+                p.stdout.read(1)
+                p.stdout.close()
+                err = p.stderr.read()
+                p.wait(timeout=case.timeout)
+                out = b""
+            else:
+                out, err = p.communicate(stdin if isinstance(stdin, bytes) else b"", timeout=case.timeout)
+        except (subprocess.TimeoutExpired, BrokenPipeError) as exc:
+            if isinstance(exc, subprocess.TimeoutExpired):
+                hang = True
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            out, err = p.communicate()
+        results.append((p.returncode, out, err))
+    elapsed = time.monotonic() - started
+    if writer:
+        try:
+            os.kill(writer, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(writer, 0)
+        except OSError:
+            pass
+    verdict, why = classify(case, results, hang, tmp, output, args)
+    if case.teardown:
+        case.teardown(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+    code, out, err = results[0]
+    return {"fault": case.fault, "command": case.command, "args": case.args, "expect": list(case.expect),
+            "status": code, "class": verdict, "why": why, "seconds": round(elapsed, 1),
+            "stderr": err.decode("utf-8", "replace")[-600:]}
+
+
+ERROR_LINE = re.compile(r"^rnntools( [a-z0-9-]+)*: error: .+")
+
+
+def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args) -> tuple[str, str]:
+    leftovers = [n for n in os.listdir(tmp) if n.endswith(".tmp")]
+    for code, _, err in results:
+        text = err.decode("utf-8", "replace")
+        if hang:
+            return "hang", f"no answer in {case.timeout:.0f}s"
+        if code is not None and code < 0:
+            return "hang", f"killed by {signal.Signals(-code).name} (memory cap or unhandled signal)"
+        if "Traceback (most recent call last)" in text or "internal error" in text:
+            line = [x for x in text.strip().splitlines() if x.strip()]
+            return "traceback", line[-1][:200] if line else ""
+    if leftovers:
+        return "corruption", f"temporary files left: {leftovers}"
+    if output and os.path.exists(output):
+        problem = _whole(output)
+        if problem:
+            return "corruption", f"output not whole: {problem}"
+        if all(code != 0 for code, _, _ in results) and case.signal is None:
+            return "corruption", "a failed run left an output"
+    if case.signal is not None and output and results[0][0] in case.expect and os.path.exists(output):
+        pass  # a valid model saved on interruption
+    for code, _, err in results:
+        text = err.decode("utf-8", "replace")
+        if code not in case.expect:
+            return "wrong-exit", f"exit {code}, expected {'/'.join(map(str, case.expect))}: {_last(text)}"
+        if code in (1, 2):
+            lines = [x for x in text.strip().splitlines() if x.strip() and ": warning:" not in x]
+            if len(lines) != 1 or not ERROR_LINE.match(lines[0]):
+                if case.env.get("_close_stderr"):
+                    continue
+                return "unclear", f"not one error line: {text.strip()[:200]!r}"
+            if case.names and not re.search(case.names.replace(".", r"\.") if "|" not in case.names
+                                            else case.names, lines[0], re.I):
+                return "unclear", f"does not name {case.names!r}: {lines[0][:200]}"
+    return ("ok" if results[0][0] == 0 else "clean"), ""
+
+
+def _last(text: str) -> str:
+    lines = [x for x in text.strip().splitlines() if x.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def _whole(path: str) -> str | None:
+    if path.endswith(".npz"):
+        import numpy as np
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                for name in z.files:
+                    z[name]
+            if meta.get("format") != "rnntools":
+                return "not an rnntools model"
+        except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
+            return f"{exc.__class__.__name__}: {exc}"[:200]
+        return None
+    if path.endswith(".jsonl"):
+        try:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    json.loads(line)
+        except Exception as exc:  # noqa: BLE001
+            return f"{exc.__class__.__name__}: {exc}"[:200]
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tree", default=ROOT, help="checkout to probe (put first on PYTHONPATH)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", default=None, help="only cases whose fault class or command contains this")
+    parser.add_argument("--groups", default=",".join(ALL), help=f"case groups: {','.join(ALL)}")
+    parser.add_argument("--json", default=None, help="write every case as a JSON line here")
+    parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--world", default=None, help="keep the world (inputs and models) in this folder and "
+                                                      "reuse it when it is there already")
+    opts = parser.parse_args()
+
+    cases = [c for g in opts.groups.split(",") for c in ALL[g]()]
+    if opts.only:
+        cases = [c for c in cases if opts.only in c.fault or opts.only in c.command or opts.only in " ".join(c.args)]
+    scratch = tempfile.mkdtemp(prefix="rnntools-probe-")
+    world = os.path.abspath(opts.world) if opts.world else os.path.join(scratch, "world")
+    t0 = time.monotonic()
+    if not os.path.exists(os.path.join(world, "m-fc-axis.npz")):
+        os.makedirs(world, exist_ok=True)
+        build_world(os.path.abspath(opts.tree), world)
+    before = digest(world)
+    print(f"{len(cases)} cases against {opts.tree} (world built in {time.monotonic() - t0:.0f}s)", file=sys.stderr)
+    rows = []
+    with cf.ThreadPoolExecutor(opts.jobs) as pool:
+        futures = [pool.submit(run_case, c, os.path.abspath(opts.tree), world, scratch) for c in cases]
+        for i, f in enumerate(cf.as_completed(futures), 1):
+            rows.append(f.result())
+            if i % 25 == 0:
+                print(f"  {i}/{len(cases)}", file=sys.stderr)
+    after = digest(world)
+    changed = sorted(k for k in before if before[k] != after.get(k))
+    shutil.rmtree(scratch, ignore_errors=True)
+    if opts.json:
+        with open(opts.json, "w") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+    report(rows, changed, time.monotonic() - t0, opts.show_failures)
+
+
+CLASSES = ["ok", "clean", "traceback", "hang", "corruption", "wrong-exit", "unclear"]
+
+
+def report(rows, changed, seconds, show) -> None:
+    by_fault = collections.defaultdict(collections.Counter)
+    for r in rows:
+        by_fault[r["fault"]][r["class"]] += 1
+    print(f"| fault class | cases | {' | '.join(CLASSES)} |")
+    print("| --- | ---: |" + " ---: |" * len(CLASSES))
+    total = collections.Counter()
+    for fault in sorted(by_fault):
+        c = by_fault[fault]
+        total += c
+        print(f"| {fault} | {sum(c.values())} | " + " | ".join(str(c[k]) if c[k] else "" for k in CLASSES) + " |")
+    print(f"| **all** | **{sum(total.values())}** | " + " | ".join(f"**{total[k]}**" for k in CLASSES) + " |")
+    bad = [r for r in rows if r["class"] not in ("ok", "clean")]
+    print(f"\n{len(rows) - len(bad)} of {len(rows)} cases as documented; shared inputs changed: "
+          f"{', '.join(changed) or 'none'}; {seconds:.0f}s")
+    if show:
+        for r in sorted(bad, key=lambda r: (r["class"], r["fault"])):
+            print(f"- [{r['class']}] {' '.join(map(str, r['args']))}: {r['why']}")
+
+
+if __name__ == "__main__":
+    main()

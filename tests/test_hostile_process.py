@@ -1,0 +1,268 @@
+"""Hostile conditions only a real process shows: closed and dead standard streams, SIGINT/SIGTERM/SIGKILL
+during training, concurrent writers to one output, a full disk, and worker processes outliving their parent.
+
+Each case runs ``python -m rnntools`` as a child process and checks the exit status, that stderr is one
+line (no traceback), and that every output is either absent, untouched, or one whole file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import ROOT, SAMPLES
+
+pytestmark = pytest.mark.slow
+
+TINY = ["--hidden", "8", "--max-steps", "3", "--threads", "1"]
+
+
+def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fds=(), cwd=None, **kw):
+    """Starts ``rnntools ARGS`` as a process in its own session; ``close_fds`` are closed in the child."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    env.pop("RNNTOOLS_DEBUG", None)
+
+    def pre():
+        os.setsid()
+        for fd in close_fds:
+            os.close(fd)
+
+    return subprocess.Popen([sys.executable, "-m", "rnntools", *map(str, args)], stdin=stdin, stdout=stdout,
+                            stderr=subprocess.PIPE, env=env, cwd=cwd, preexec_fn=pre, **kw)
+
+
+def finish(proc, timeout=240):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError("no answer in time") from None
+    return proc.returncode, out, err.decode("utf-8", "replace")
+
+
+def one_error_line(err: str, *patterns: str) -> None:
+    assert "Traceback" not in err, err
+    lines = [line for line in err.strip().splitlines() if ": warning:" not in line]
+    assert len(lines) == 1 and ": error: " in lines[0], err
+    for pattern in patterns:
+        assert pattern.lower() in lines[0].lower(), err
+
+
+def whole_model(path) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        for name in z.files:
+            assert np.all(np.isfinite(z[name])) if z[name].dtype.kind == "f" else True
+    assert meta["format"] == "rnntools"
+    return meta
+
+
+@pytest.fixture(scope="module")
+def lm_model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("proc")
+    code, _, err = finish(rnntools(["rnn-train", "--task", "lm", os.path.join(SAMPLES, "book.txt"), "-o",
+                                    root / "lm.npz", *TINY]))
+    assert code == 0, err
+    code, _, err = finish(rnntools(["vocab", os.path.join(SAMPLES, "book.txt"), "-o", root / "v.jsonl"]))
+    assert code == 0, err
+    return root / "lm.npz"
+
+
+# --- standard streams ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["vocab"], ["bow", "--vocab", "V"], ["predict", "M"], ["sample", "-"]])
+def test_closed_stdin_is_one_line_exit_1(lm_model, tmp_path, args):
+    args = [str(lm_model) if a == "M" else str(lm_model.parent / "v.jsonl") if a == "V" else a for a in args]
+    code, _, err = finish(rnntools(args, close_fds=(0,)))
+    assert code == 1
+    one_error_line(err, "standard input")
+
+
+@pytest.mark.parametrize("args", [["vocab", "BOOK"], ["sample", "M", "--length", "50"], ["predict", "M", "DOCS"]])
+def test_closed_stdout_is_one_line_exit_1(lm_model, tmp_path, args):
+    (tmp_path / "docs.txt").write_text("the cat sat\n")
+    args = [str(lm_model) if a == "M" else os.path.join(SAMPLES, "book.txt") if a == "BOOK"
+            else str(tmp_path / "docs.txt") if a == "DOCS" else a for a in args]
+    code, _, err = finish(rnntools(args, stdout=subprocess.DEVNULL, close_fds=(1,)))
+    assert code == 1
+    one_error_line(err, "standard output")
+
+
+@pytest.mark.parametrize("args", [["vocab", "BOOK"], ["sample", "M", "--length", "5000"], ["predict", "M", "BOOK"]])
+def test_reader_gone_ends_quietly(lm_model, args):
+    args = [str(lm_model) if a == "M" else os.path.join(SAMPLES, "book.txt") if a == "BOOK" else a for a in args]
+    proc = rnntools(args)
+    assert proc.stdout.read(1)
+    proc.stdout.close()  # `| head -c1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=240) == 0, err
+    assert err == "", err
+
+
+def test_closed_stderr_keeps_a_success(tmp_path):
+    (tmp_path / "docs.txt").write_text("the cat sat\n")
+    code, out, _ = finish(rnntools(["vocab", tmp_path / "docs.txt"], close_fds=(2,)))
+    assert code == 0 and b'"cat"' in out
+
+
+# --- signals -------------------------------------------------------------------------------------------
+
+def _train_until_logged(tmp_path, task_args, out, extra=()):
+    log = tmp_path / "log.jsonl"
+    proc = rnntools(["rnn-train", *task_args, "-o", out, "--log", log, "--max-time", "120", "--threads", "1",
+                     *extra])
+    deadline = time.monotonic() + 200
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.exists() and log.stat().st_size > 0:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()[1].decode()
+    return proc
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
+def test_interrupted_training_saves_a_whole_model(lm_model, tmp_path, sig, status, existing):
+    out = tmp_path / "out.npz"
+    if existing:
+        shutil.copy(lm_model, out)
+    proc = _train_until_logged(tmp_path, ["--task", "lm", os.path.join(SAMPLES, "book.txt"), "--hidden", "32"], out)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    code, _, err = finish(proc)
+    assert code == status, err
+    assert "Traceback" not in err
+    assert out.exists(), "the model trained so far is saved"  # saved on interruption
+    whole_model(out)
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_sigkill_never_leaves_a_corrupt_model(lm_model, tmp_path):
+    out = tmp_path / "out.npz"
+    shutil.copy(lm_model, out)
+    for delay in (0.0, 0.3, 0.7):
+        proc = _train_until_logged(tmp_path, ["--task", "lm", os.path.join(SAMPLES, "book.txt"), "--hidden", "16"],
+                                   out, extra=["--checkpoint-every", "1"])
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        whole_model(out)  # the old model or a checkpoint, never half of one
+
+
+# --- concurrent writers --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["w2v-train", os.path.join(SAMPLES, "corpus.txt"), "-o", "OUT", "--dim", "16", "--epochs", "1", "--threads", "1"],
+    ["vocab", os.path.join(SAMPLES, "book.txt"), "-o", "OUT"],
+], ids=["w2v-train", "vocab"])
+def test_concurrent_writers_leave_one_whole_file(tmp_path, args):
+    out = tmp_path / ("out.npz" if args[0] == "w2v-train" else "out.jsonl")
+    procs = [rnntools([str(out) if a == "OUT" else a for a in args]) for _ in range(3)]
+    results = [finish(p) for p in procs]
+    assert [code for code, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
+    if out.suffix == ".npz":
+        whole_model(out)
+    else:
+        lines = out.read_text().splitlines()
+        assert all(json.loads(line) for line in lines)
+        assert len(lines) == len(set(lines)), "lines of two writers interleaved"
+    assert os.listdir(tmp_path) == [out.name]
+
+
+# --- full disk -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 KiB tmpfs where mounting is allowed (root in a container), else skip."""
+    path = tmp_path / "small"
+    path.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(path)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@pytest.mark.parametrize("args", [
+    ["vocab", os.path.join(SAMPLES, "book.txt"), "-o", "OUT"],
+    ["sample", "M", "--length", "30000", "-o", "OUT"],
+    ["rnn-train", "--task", "lm", os.path.join(SAMPLES, "book.txt"), "-o", "OUT", *TINY],
+], ids=["vocab", "sample", "rnn-train"])
+def test_full_disk_is_one_line_and_keeps_the_old_file(lm_model, small_disk, args):
+    out = small_disk / "out"
+    out.write_bytes(b"old")
+    code, _, err = finish(rnntools([str(out) if a == "OUT" else str(lm_model) if a == "M" else a for a in args]))
+    assert code == 1
+    one_error_line(err, "no space left")
+    assert out.read_bytes() == b"old"
+    assert os.listdir(small_disk) == ["out"], "the temporary file is removed"
+
+
+def test_dev_full_is_one_line(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    code, _, err = finish(rnntools(["vocab", os.path.join(SAMPLES, "book.txt"), "-o", "/dev/full"]))
+    assert code == 1
+    one_error_line(err, "no space left")
+
+
+# --- workers die with their parent ---------------------------------------------------------------------
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
+def test_workers_never_outlive_the_parent(how):
+    yes = subprocess.Popen(["yes", "the cat sat on the mat " * 8], stdout=subprocess.PIPE)
+    proc = rnntools(["vocab", "--threads", "2"], stdin=yes.stdout, stdout=subprocess.DEVNULL)
+    yes.stdout.close()
+    try:
+        deadline = time.monotonic() + 120
+        workers: set[int] = set()
+        while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+            workers = _children(proc.pid)
+            time.sleep(0.2)
+        assert len(workers) >= 2, "vocab --threads 2 starts worker processes"
+        os.kill(proc.pid, getattr(signal, how))
+        code = proc.wait(timeout=60)
+        if how != "SIGKILL":
+            assert code == {"SIGTERM": 143, "SIGINT": 130}[how], proc.stderr.read().decode()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.2)
+        assert not [w for w in workers if _alive(w)], "workers left behind"
+    finally:
+        yes.kill()
+        yes.wait()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
