@@ -374,8 +374,9 @@ def model_cases() -> list[Case]:
         # every model kind to every command: the wrong kind is a one-line error, the right one works
         for kind, path in MODELS.items():
             fits = _fits(cmd, kind)
-            cases.append(Case("foreign model kind", _fill(cmd, MODEL=path), fits, names=None if fits == (0,) else
-                              os.path.basename(path), output="{T}/out.npz" if "-o" in cmd else None))
+            cases.append(Case("foreign model kind", _fill(cmd, MODEL=path), fits,
+                              names=os.path.basename(path) if fits == (1,) else None,
+                              output="{T}/out.npz" if "-o" in cmd else None))
     for name, cmd in [("m-labels.npz", ["predict", "{W}/m-labels.npz", "{W}/g.jsonl"]),
                       ("m-s2s-maxlen.npz", ["predict", "{W}/m-s2s-maxlen.npz", "{W}/p.jsonl"]),
                       ("m-vocab.npz", ["neighbors", "{W}/m-vocab.npz", "the"]),
@@ -401,13 +402,14 @@ def _fits(cmd, kind) -> tuple:
     if c == "predict":
         return (0, 1) if kind in ("lm", "clf", "s2s") else (1,)  # docs.txt is text: fine for lm/clf/s2s
     if c == "evaluate":
-        return (0, 1) if kind in ("lm", "w") else (1,)
+        # a vectors file is evaluated with --analogies/--similarity, not input files: a usage error
+        return (0, 1) if kind == "lm" else (2,) if kind == "w" else (1,)
     if c == "rnn-train" and "--resume" in cmd:
         return (0,) if kind == "lm" else (1,)
     if c == "rnn-train":
         return (0,) if kind == "w" else (1,)
     if c == "w2v-train":
-        return (1,)  # w.npz was saved without --resumable: refused with the reason
+        return (1, 2) if kind == "w" else (1,)  # w.npz was saved without --resumable: refused with the reason
     return (0, 1)
 
 
@@ -427,19 +429,20 @@ def option_cases() -> list[Case]:
             if task == "seq2seq" and opt == "--seq-len":
                 continue
             for v in bad_numbers:
-                ok0 = (opt in ("--clip",) and v == "0")
-                if opt == "--epochs" and v == "1e12":
-                    continue  # fine, stopped by --max-steps
-                if opt in ("--patience", "--checkpoint-every", "--batch", "--max-time") and v in ("1e12",):
-                    continue
-                table.append((base + [opt, v], (0,) if ok0 else (2,), opt))
+                # values that are extreme but mean something: no clipping, no dropout, no validation, a limit
+                # that is never reached (--max-steps stops these runs)
+                fine = (v == "0" and opt in ("--clip", "--dropout", "--val-fraction")) or (
+                    v in ("1e12", "99999999999999999999999")
+                    and opt in ("--clip", "--max-time", "--patience", "--checkpoint-every", "--epochs", "--batch"))
+                table.append((base + [opt, v], (0, 2) if fine else (2,), opt))
     w2v = ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1"]
     for opt in ["--dim", "--window", "--negative", "--sample", "--alpha", "--min-alpha", "--epochs", "--min-count",
                 "--max-vocab", "--buckets"]:
         for v in bad_numbers:
             if v == "0" and opt in ("--sample", "--min-alpha"):
                 continue
-            if v == "1e12" and opt in ("--max-vocab", "--min-count", "--window"):
+            if v in ("1e12", "99999999999999999999999") and opt in ("--max-vocab", "--min-count", "--sample"):
+                table.append((w2v + [opt, v], (0, 1, 2), opt))  # no limit, or no word that frequent
                 continue
             if opt == "--buckets":
                 table.append((w2v + ["--subword", "3-5", opt, v], (2,), opt))
@@ -454,23 +457,31 @@ def option_cases() -> list[Case]:
                       ("--temperature", ["-1", "nan", "inf", "", "1e309"]),
                       ("--top-k", ["-1", "nan", "99999999999999999999"]), ("--count", ["0", "-1", "1e9"]),
                       ("--prime", ["\\x", "\\", "\\u12", "\\U0011ffff"]), ("--until", ["\\x", ""]),
-                      ("--seed", ["nan", "-1", "99999999999999999999999"]), ("--format", ["", "xml"])]:
+                      ("--seed", ["nan", "99999999999999999999999"]), ("--format", ["", "xml"])]:
         for v in vals:
             table.append((sample + [opt, v], (2,), opt))
+    for args in (["predict", fc, "{W}/air.csv", "--horizon", "100000"],
+                 ["predict", fc, "{W}/air.csv", "--freq", "99999999999D"],
+                 ["evaluate", fc, "{W}/air.csv", "--backtest", "1000"],
+                 ["predict", s2s, "{W}/p.jsonl", "--source-field", "nope"],
+                 ["predict", lm, "{W}/g.jsonl", "--text-field", "nope"],
+                 ["sample", lm, "--length", "5", "--seed", "-1"]):
+        # refused as usage, or as what this data cannot do (a field it lacks, dates past year 9999)
+        table.append((args, (0, 1, 2) if args[-2] == "--seed" else (1, 2), args[-2]))
     for cmd, opt, vals in [
         (["predict", clf, "{W}/g.jsonl"], "--top-k", ["-1", "nan", ""]),
-        (["predict", fc, "{W}/air.csv"], "--horizon", ["0", "-1", "100000", "1e12"]),
-        (["predict", fc, "{W}/air.csv"], "--freq", ["fortnight", "", "0D", "-1M", "99999999999D"]),
+        (["predict", fc, "{W}/air.csv"], "--horizon", ["0", "-1", "1e12"]),
+        (["predict", fc, "{W}/air.csv"], "--freq", ["fortnight", "", "0D", "-1M"]),
         (["predict", fc, "{W}/air.csv"], "--intervals", ["", "150", "nan", "0", "50,abc"]),
         (["predict", fc, "{W}/air.csv"], "--target", ["nope", ""]),
         (["predict", fc, "{W}/air.csv"], "--missing", ["x"]),
-        (["evaluate", fc, "{W}/air.csv"], "--backtest", ["0", "-1", "1000", "1e12"]),
+        (["evaluate", fc, "{W}/air.csv"], "--backtest", ["0", "-1", "1e12"]),
         (["predict", s2s, "{W}/p.jsonl"], "--max-length", ["0", "-1", "100000000", "1e12"]),
         (["predict", s2s, "{W}/p.jsonl"], "--beam", ["0", "-1", "100000"]),
         (["predict", s2s, "{W}/p.jsonl"], "--nbest", ["0", "100000"]),
         (["predict", s2s, "{W}/p.jsonl"], "--length-norm", ["nan", "inf", "-1e309"]),
-        (["predict", s2s, "{W}/p.jsonl"], "--source-field", ["", "nope"]),
-        (["predict", lm, "{W}/g.jsonl"], "--text-field", ["", "nope"]),
+        (["predict", s2s, "{W}/p.jsonl"], "--source-field", [""]),
+        (["predict", lm, "{W}/g.jsonl"], "--text-field", [""]),
         (["neighbors", w, "the"], "-k", ["0", "-1", "nan"]),
         (["neighbors", w, "a", "b", "c"], "--restrict", ["0", "-1"]),
         (["neighbors", w, "the"], "--method", ["x"]),
@@ -505,19 +516,21 @@ def option_cases() -> list[Case]:
                  ["bow", "--vocab", "{W}/v.jsonl", "--format", "npz", "{W}/docs.txt"],
                  ["rnn-train", "--task", "nope", "{W}/book.txt", "-o", "{T}/out.npz"],
                  ["rnn-train", "{W}/book.txt", "-o", "{T}/out.npz"], ["w2v-train", "{W}/corpus.txt"],
-                 ["neighbors", w], ["predict"], ["vocab", "--no-such-option"], ["frobnicate"],
+                 ["predict"], ["vocab", "--no-such-option"], ["frobnicate"],
                  ["predict", "-", "-"]):
         table.append((args, (2,), None))
     huge = [(train["lm"] + ["--hidden", "100000"], "--hidden"), (train["lm"] + ["--embed-dim", "1000000000"], None),
             (train["classify"] + ["--hidden", "200000"], None), (train["seq2seq"] + ["--hidden", "100000"], None),
-            (train["forecast"] + ["--hidden", "100000"], None), (train["lm"] + ["--layers", "100000"], None),
+            (train["forecast"] + ["--hidden", "100000"], None), (train["lm"] + ["--layers", "100000"], "--layers"),
             (train["lm"] + ["--batch", "100000000", "--seq-len", "100000"], None),
             (w2v + ["--dim", "1000000000"], "--dim"), (w2v + ["--dim", "100000000"], "--dim"),
             (w2v + ["--negative", "100000"], None), (w2v + ["--window", "1000000000"], None)]
     cases = [Case("absurd option value", args, expect, names=name, output="{T}/out.npz" if "-o" in args else None)
              for args, expect, name in table]
     for args, name in huge:
-        cases.append(Case("huge sizes", args, (2,) if name != "--window" else (0, 2), output="{T}/out.npz",
+        # refused before any work (exit 2), or a one-line out-of-memory error (exit 1) where the estimate is
+        # only a lower bound
+        cases.append(Case("huge sizes", args, (1, 2) if name == "--layers" else (2,), output="{T}/out.npz",
                           timeout=120))
     return cases
 
@@ -536,6 +549,8 @@ def stream_cases() -> list[Case]:
     cases += [Case("stdout reader gone (head -c1)", args, (0,), stdout="head") for args in writers]
     cases += [Case("stdout is /dev/full", args + ["-o", "/dev/full"], (1,), names="space") for args in writers
               if args[0] != "plot"]
+    cases += [Case("stdin empty", ["neighbors", w], (0,)), Case("stdin empty", ["vocab"], (0,)),
+              Case("stdin empty", ["rnn-train", "--task", "lm", "-o", "{T}/out.npz"], (1,), output="{T}/out.npz")]
     cases += [Case("stderr closed", ["vocab", "{W}/docs.txt"], (0,), env={"_close_stderr": "1"}),
               Case("stderr closed", ["vocab", "{W}/missing.txt"], (1,), env={"_close_stderr": "1"})]
     return cases

@@ -72,6 +72,27 @@ class FiniteFloat(click.ParamType):
         return f"FiniteFloat({self.inner!r})"
 
 
+INT_LIMIT = 1 << 53  # the largest integer option: what a float holds exactly; no count, size or seed needs more
+
+
+def bounded_int(inner: click.ParamType) -> click.ParamType:
+    """A copy of an integer type (``click.INT``, ``click.IntRange``) that also refuses values larger in
+    size than ``INT_LIMIT``: a 23-digit ``--epochs`` or ``--top-k`` is a usage error at parse time, not an
+    overflow deep inside numpy or a numba kernel. A copy, not a wrapper, so that ``--help`` still shows
+    the range."""
+    bounded = copy.copy(inner)
+    convert = inner.convert
+
+    def checked(value, param, ctx):
+        value = convert(value, param, ctx)
+        if value is not None and abs(value) > INT_LIMIT:
+            bounded.fail(f"{value} is too large (at most {INT_LIMIT}).", param, ctx)
+        return value
+
+    bounded.convert = checked
+    return bounded
+
+
 def finite_float(min=None, max=None, min_open=False, max_open=False) -> FiniteFloat:
     """The type of every float option: ``click.FloatRange`` without NaN or infinity."""
     if min is None and max is None:
@@ -112,6 +133,8 @@ class GroupedCommand(click.Command):
         for param in self.params:
             if isinstance(param.type, click.types.FloatParamType):
                 param.type = FiniteFloat(param.type)
+            elif isinstance(param.type, click.types.IntParamType):
+                param.type = bounded_int(param.type)
             elif (isinstance(param.type, click.Path) and not param.type.dir_okay
                   and param.name not in OUTPUT_PARAMS + APPENDED_PARAMS):
                 # a folder given as an input is a data error (exit 1) that the reader names, like a missing
@@ -134,6 +157,12 @@ class GroupedCommand(click.Command):
         # set on every run, not only when given: a process that runs several commands (tests, a notebook)
         # must not keep one run's raised limit for the next
         set_max_line_bytes(max_line if max_line is not None else DEFAULT_MAX_LINE_BYTES)
+        for name, value in ctx.params.items():
+            # an empty field or column name would silently mean "the default one" (or no field at all)
+            if name.endswith(("_field", "_column")) and isinstance(value, str) and not value.strip():
+                from rnntools.errors import UsageError
+
+                raise UsageError(f"--{name.replace('_', '-')} is empty: give the name of a field or column")
         check_command_outputs(self, ctx)
         return super().invoke(ctx)
 
@@ -201,5 +230,5 @@ def _configure_threads(ctx, param, value):
 
 THREADS_HELP = "Cores this command may use (worker threads and processes, numba, BLAS) [default: all available]."
 
-threads_option = option("--threads", type=click.IntRange(1), default=None, group="Options",
+threads_option = option("--threads", type=click.IntRange(1, 256), default=None, group="Options",
                         callback=_configure_threads, help=THREADS_HELP)

@@ -8,9 +8,9 @@ from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option
 
 
 def _output(f):
-    f = option("--height", type=click.FloatRange(min=1, min_open=False), default=None, group="Output",
+    f = option("--height", type=click.FloatRange(min=1, max=300), default=None, group="Output",
                help="Height: inches for pictures, lines for text [default: fits the content].")(f)
-    f = option("--width", type=click.FloatRange(min=1, min_open=False), default=None, group="Output",
+    f = option("--width", type=click.FloatRange(min=1, max=300), default=None, group="Output",
                help="Width: inches for pictures, characters for text [default: 8 in, or 72 characters].")(f)
     f = option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
                help="Picture file: .png, .svg or .pdf (needs matplotlib: pip install 'rnntools[plot]'); "

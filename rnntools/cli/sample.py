@@ -49,15 +49,23 @@ def sample(model, prime, prompts, length, temperature, top_k, until, count, fmt,
 
     if prompts is not None and prime:
         raise UsageError("give the primes either with --prime or one per line with --prompts, not both")
+
+    def unescaped(text, flag):  # before the model is read: a usage error needs nothing else
+        try:
+            return unescape(text)
+        except UsageError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+
+    until = unescaped(until, "--until") if until is not None else None
+    prime = unescaped(prime, "--prime")
     lm = load(model)
-    options = dict(length=length, temperature=temperature, top_k=top_k,
-                   until=unescape(until) if until is not None else None, count=count, seed=seed)
+    options = dict(length=length, temperature=temperature, top_k=top_k, until=until, count=count, seed=seed)
     if prompts is not None:
         fmt = fmt or "jsonl"
         pieces = sample_prompts(lm, iter_lines(prompts), fmt=fmt, **options)
     else:
         fmt = fmt or ("text" if count == 1 else "jsonl")
-        options["prime"] = unescape(prime)
+        options["prime"] = prime
         pieces = sample_text(lm, **options) if fmt == "text" else sample_records(lm, **options)
     first = next(pieces, None)  # a usage error (--until) before the output is opened
     with open_output(output) as stream:

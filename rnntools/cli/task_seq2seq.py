@@ -19,7 +19,7 @@ _source_field = option("--source-field", default=None, group="Seq2seq",
 _target_field = option("--target-field", default=None, group="Seq2seq",
                        help=f"JSONL field holding the output sequence [default: the model's, else "
                             f"{DEFAULTS['target_field']}].")
-_beam = option("--beam", type=click.IntRange(1), default=None, group="Seq2seq",
+_beam = option("--beam", type=click.IntRange(1, 100), default=None, group="Seq2seq",
                help=f"Beam width; 1 is greedy decoding [default: {PREDICT_DEFAULTS['beam']}].")
 _max_length = option("--max-length", type=click.IntRange(1, MAX_DECODE_LENGTH), default=None, group="Seq2seq",
                      help="Longest output in tokens [default: twice the longest training target + 2].")
@@ -50,7 +50,7 @@ TRAIN_OPTIONS = [
 PREDICT_OPTIONS = [
     _source_field,
     _beam,
-    option("--nbest", type=click.IntRange(1), default=None, group="Seq2seq",
+    option("--nbest", type=click.IntRange(1, 100), default=None, group="Seq2seq",
            help="Also add \"nbest\": the N best outputs with their scores (beam search of width "
                 "max(--beam, N))."),
     _max_length,

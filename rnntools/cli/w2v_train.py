@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import click
 
-from rnntools.cli.common import CONTEXT, GroupedCommand, encoding_errors_option, option, seed_option, threads_option
-
-
-class FiniteFloat(click.FloatRange):
-    """A float range that also refuses nan and inf (click's ranges let nan through: it compares false)."""
-
-    def convert(self, value, param, ctx):
-        import math
-
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
+from rnntools.cli.common import (
+    CONTEXT,
+    GroupedCommand,
+    encoding_errors_option,
+    finite_float,
+    option,
+    seed_option,
+    threads_option,
+)
 
 
 class SubwordRange(click.ParamType):
@@ -47,7 +43,7 @@ class SubwordRange(click.ParamType):
 @option("--arch", type=click.Choice(["sg", "cbow"]), default="sg", show_default=True, group="Model",
         help="Skip-gram (better for rare words) or CBOW (several times faster).")
 @option("--dim", type=click.IntRange(1), default=100, show_default=True, group="Model", help="Vector size.")
-@option("--window", type=click.IntRange(1), default=5, show_default=True, group="Model",
+@option("--window", type=click.IntRange(1, 1000), default=5, show_default=True, group="Model",
         help="Maximum context words on each side (each position draws 1..N, as word2vec).")
 @option("--loss", type=click.Choice(["ns", "hs"]), default="ns", show_default=True, group="Model",
         help="Negative sampling, or hierarchical softmax (a Huffman tree over the counts, as word2vec -hs 1).")
@@ -59,13 +55,13 @@ class SubwordRange(click.ParamType):
 @option("--buckets", type=click.IntRange(1, 100_000_000), default=None, group="Model",
         help="Hash buckets for --subword n-grams [default: twice the vocabulary's distinct n-grams, at most "
              "2,000,000].")
-@option("--sample", type=FiniteFloat(0), default=1e-3, show_default=True, group="Model",
+@option("--sample", type=finite_float(0), default=1e-3, show_default=True, group="Model",
         help="Subsampling threshold for frequent words (0: off).")
-@option("--alpha", type=FiniteFloat(0, min_open=True), default=None, group="Optimisation",
+@option("--alpha", type=finite_float(0, 1000, min_open=True), default=None, group="Optimisation",
         help="Initial learning rate [default: 0.025 for sg, 0.05 for cbow].")
-@option("--min-alpha", type=FiniteFloat(0), default=0.0001, show_default=True, group="Optimisation",
+@option("--min-alpha", type=finite_float(0, 1000), default=0.0001, show_default=True, group="Optimisation",
         help="Learning rate at the end; it falls linearly over all words of all epochs.")
-@option("--epochs", type=click.IntRange(1), default=5, show_default=True, group="Optimisation",
+@option("--epochs", type=click.IntRange(1, 100_000), default=5, show_default=True, group="Optimisation",
         help="Passes over the corpus (with --resume: the total, counting the epochs already done).")
 @threads_option
 @seed_option
