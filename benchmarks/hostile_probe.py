@@ -419,7 +419,7 @@ def option_cases() -> list[Case]:
              "classify": ["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", "--max-steps", "2"],
              "seq2seq": ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", "--max-steps", "2"],
              "forecast": ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", "--max-steps", "2"]}
-    bad_numbers = ["0", "-1", "1e12", "nan", "inf", "", "abc", "99999999999999999999999"]
+    bad_numbers = ["0", "-1", "1e12", "nan", "", "99999999999999999999999"]
     table = []
     for task, base in train.items():
         for opt in ["--hidden", "--layers", "--embed-dim", "--batch", "--epochs", "--seq-len", "--lr", "--clip",
@@ -765,6 +765,8 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
         text = err.decode("utf-8", "replace")
         if code not in case.expect:
             return "wrong-exit", f"exit {code}, expected {'/'.join(map(str, case.expect))}: {_last(text)}"
+        if re.search(r"\.py:\d+: \w*Warning", text):
+            return "unclear", f"a raw Python warning: {text.strip()[:200]!r}"
         if code in (1, 2):
             lines = [x for x in text.strip().splitlines() if x.strip() and ": warning:" not in x]
             if len(lines) != 1 or not ERROR_LINE.match(lines[0]):

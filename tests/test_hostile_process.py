@@ -24,8 +24,11 @@ pytestmark = pytest.mark.slow
 TINY = ["--hidden", "8", "--max-steps", "3", "--threads", "1"]
 
 
-def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fds=(), cwd=None, **kw):
-    """Starts ``rnntools ARGS`` as a process in its own session; ``close_fds`` are closed in the child."""
+def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fds=(), cwd=None, limits=(), **kw):
+    """Starts ``rnntools ARGS`` as a process in its own session; ``close_fds`` are closed in the child,
+    ``limits`` are ``(resource.RLIMIT_*, bytes)`` pairs set in it."""
+    import resource
+
     env = {**os.environ, "PYTHONPATH": ROOT}
     env.pop("RNNTOOLS_DEBUG", None)
 
@@ -33,6 +36,8 @@ def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fd
         os.setsid()
         for fd in close_fds:
             os.close(fd)
+        for which, value in limits:
+            resource.setrlimit(which, (value, value))
 
     return subprocess.Popen([sys.executable, "-m", "rnntools", *map(str, args)], stdin=stdin, stdout=stdout,
                             stderr=subprocess.PIPE, env=env, cwd=cwd, preexec_fn=pre, **kw)
@@ -206,6 +211,47 @@ def test_full_disk_is_one_line_and_keeps_the_old_file(lm_model, small_disk, args
     one_error_line(err, "no space left")
     assert out.read_bytes() == b"old"
     assert os.listdir(small_disk) == ["out"], "the temporary file is removed"
+
+
+def test_file_size_limit_is_one_line_and_keeps_the_old_file(tmp_path):
+    import resource
+
+    out = tmp_path / "v.jsonl"
+    out.write_text("old")
+    code, _, err = finish(rnntools(["vocab", os.path.join(SAMPLES, "book.txt"), "-o", out],
+                                   limits=[(resource.RLIMIT_FSIZE, 4096)]))
+    assert code == 1
+    one_error_line(err, str(tmp_path))
+    assert out.read_text() == "old" and os.listdir(tmp_path) == ["v.jsonl"]
+
+
+def test_read_only_folder_fails_before_work(tmp_path):
+    """A read-only bind mount: permission bits do not stop root, a read-only file system does."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot make a read-only bind mount here")
+    try:
+        start = time.monotonic()
+        code, _, err = finish(rnntools(["w2v-train", os.path.join(SAMPLES, "corpus.txt"), "-o", folder / "w.npz",
+                                        "--epochs", "40"]))
+        assert code == 1
+        one_error_line(err, "w.npz")
+        assert time.monotonic() - start < 60, "refused before training"
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_memory_cap_is_a_clear_error(tmp_path):
+    import resource
+
+    code, _, err = finish(rnntools(["rnn-train", "--task", "lm", os.path.join(SAMPLES, "book.txt"), "-o",
+                                    tmp_path / "m.npz", "--hidden", "8192", "--threads", "1"],
+                                   limits=[(resource.RLIMIT_AS, 3 << 30)]))
+    assert code in (1, 2), err
+    one_error_line(err, "memory")
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_dev_full_is_one_line(tmp_path):

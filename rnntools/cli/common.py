@@ -60,10 +60,11 @@ class FiniteFloat(click.ParamType):
     def convert(self, value, param, ctx):
         import math
 
-        value = self.inner.convert(value, param, ctx)
-        if value is not None and not math.isfinite(value):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return value
+        # finiteness first, so that `inf` is "not a finite number" rather than "not in the range"
+        number = click.FLOAT.convert(value, param, ctx)
+        if number is not None and not math.isfinite(number):
+            self.fail(f"{number!r} is not a finite number.", param, ctx)
+        return self.inner.convert(value, param, ctx)
 
     def get_metavar(self, param, *args, **kwargs):
         return self.inner.get_metavar(param, *args, **kwargs)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from rnntools.cli.common import CONTEXT, GroupedCommand, encoding_errors_option, option
-from rnntools.cli.w2v_train import FiniteFloat
+from rnntools.cli.common import CONTEXT, GroupedCommand, encoding_errors_option, finite_float, option
 
 
 @click.command(name="phrases", cls=GroupedCommand, context_settings=CONTEXT)
 @click.argument("corpus", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False))
-@option("--threshold", type=FiniteFloat(0), default=100.0, show_default=True, group="Phrases",
+@option("--threshold", type=finite_float(0), default=100.0, show_default=True, group="Phrases",
         help="Join a pair whose word2phrase score, (count(a b) - min-count) / count(a) / count(b) * words, is "
              "above this.")
 @option("--min-count", type=click.IntRange(1), default=5, show_default=True, group="Phrases",
