@@ -115,19 +115,46 @@ def write_jsonl(path, texts, labels):
 
 
 def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str) -> dict:
+    from rnntools.io import load_model
     from rnntools.tasks import classify
+    from rnntools.tasks.classify import task as T
 
     model = os.path.join(out_dir, "clf.npz")
-    start = time.perf_counter()
-    summary = classify.train([train_path], model, dict(options))
-    seconds = time.perf_counter() - start
+    parts = {}
+    original = T.combine
+
+    def spy(path, *args, **kw):      # keep the wide part, to score each part alone
+        arrays = load_model(path, T.KIND).arrays
+        parts.update(wide=(arrays["wide.W"], arrays["wide.b"]))
+        return original(path, *args, **kw)
+
+    T.combine = spy
+    try:
+        start = time.perf_counter()
+        summary = classify.train([train_path], model, dict(options))
+        seconds = time.perf_counter() - start
+    finally:
+        T.combine = original
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]
     predict_s = time.perf_counter() - start
-    acc = float(np.mean(np.array(pred, dtype=object) == np.array(te_y, dtype=object)))
-    return {"accuracy": acc, "seconds": seconds, "epochs": summary["epochs"],
-            "predict_per_s": len(te_x) / predict_s, "temperature": summary.get("calibration", {}).get("temperature")}
+    gold = np.array(te_y, dtype=object)
+    acc = float(np.mean(np.array(pred, dtype=object) == gold))
+    result = {"accuracy": acc, "seconds": seconds, "epochs": summary["epochs"], "predict_per_s": len(te_x) / predict_s}
+    if parts:
+        from rnntools.tasks.classify.data import encode_texts
+        from rnntools.tasks.classify.model import predict_logits
+
+        labels = np.array(loaded.labels, dtype=object)
+        loaded.net.cfg.share = 1.0
+        seqs, _, _ = encode_texts(loaded.vocab, te_x, loaded.config["seq_len"])
+        net_alone = predict_logits(loaded.net, seqs, None)
+        wide_alone = np.asarray(loaded.wide_features(te_x) @ parts["wide"][0]) + parts["wide"][1]
+        result.update(share=summary["wide"]["share"], C=summary["wide"]["C"],
+                      net_alone=float(np.mean(labels[net_alone.argmax(1)] == gold)),
+                      wide_alone=float(np.mean(labels[wide_alone.argmax(1)] == gold)))
+    return result
 
 
 def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
@@ -245,7 +272,8 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default=",".join(TEXT_SETS))
-    ap.add_argument("--aside", default="mr_aside", help="sets reported but not used to choose defaults")
+    ap.add_argument("--aside", default="mr_aside,rt_aside,news20_aside",
+                    help="sets reported but not used to choose defaults")
     ap.add_argument("--variant", action="append", default=[], help="JSON rnntools options to compare")
     ap.add_argument("--no-default", action="store_true", help="skip the default rnntools run")
     ap.add_argument("--baselines", default="word,char,fasttext")

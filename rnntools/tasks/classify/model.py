@@ -36,6 +36,7 @@ class NetConfig:
     dropout: float = 0.0
     wide_buckets: int = 0          # hashed n-gram features beside the network (0: none)
     wide_lr: float = 1.0           # how much faster the wide part learns (SparseLinear's scale)
+    share: float = 1.0             # the network's weight in the logits beside a fitted wide part
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -85,7 +86,8 @@ class Network:
     ``params`` is the flat dict the layers share (present arrays are used, so a loaded model passes its
     arrays); ``freeze_embeddings`` keeps the embedding out of the gradients."""
 
-    def __init__(self, cfg: NetConfig, params: dict[str, np.ndarray], freeze_embeddings: bool = False):
+    def __init__(self, cfg: NetConfig, params: dict[str, np.ndarray], freeze_embeddings: bool = False,
+                 train_wide: bool = True):
         dtype = params["embed.W"].dtype if "embed.W" in params else np.float32
         self.cfg, self.params = cfg, params
         self.embed = Embedding(params, "embed", cfg.vocab_size, cfg.embed_dim, trainable=not freeze_embeddings,
@@ -95,11 +97,14 @@ class Network:
         self.out = Dense(params, "out", cfg.features, cfg.n_classes, dtype=dtype)
         self.wide = (SparseLinear(params, "wide", cfg.wide_buckets, cfg.n_classes, dtype, scale=cfg.wide_lr)
                      if cfg.wide_buckets else None)
+        self.train_wide = train_wide   # False: the wide part is fitted elsewhere (linear.py) and left alone
+        if self.wide is not None and "wide.b" not in params:
+            params["wide.b"] = np.zeros(cfg.n_classes, dtype)   # the fitted linear model's intercept
 
     def names(self) -> list[str]:
         """The trainable parameters."""
         return (self.embed.names() + self.rnn.names() + self.out.names()
-                + (self.wide.names() if self.wide is not None else []))
+                + (self.wide.names() if self.wide is not None and self.train_wide else []))
 
     def features(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None):
         """Sentence vectors (B, F) and a cache. ids: (T, B) right-padded; lengths: (B,) >= 1; ``rng``:
@@ -114,11 +119,13 @@ class Network:
 
     def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None, wide=None):
         """Logits (B, C) and a cache for ``backward``. ``wide``: the batch's (B, buckets) sparse n-gram
-        features (``data.wide_matrix``), added to the logits through ``wide.W``."""
+        features (``data.wide_matrix``), added to the logits through ``wide.W``; None: the network alone."""
         feats, cache = self.features(ids, lengths, rng)
         logits, _ = self.out.forward(feats)
-        if self.wide is not None:
-            logits += self.wide.forward(wide)
+        if self.cfg.share != 1.0:
+            logits *= self.cfg.share
+        if self.wide is not None and wide is not None:
+            logits += self.wide.forward(wide) + self.params["wide.b"]
         return logits, (feats, cache, wide)
 
     def backward_features(self, dfeats: np.ndarray, cache, grads: dict) -> None:
@@ -135,9 +142,9 @@ class Network:
         """Gradients of every trainable parameter given dloss/dlogits (B, C)."""
         feats, fcache, wide = cache
         grads: dict[str, np.ndarray] = {}
-        if self.wide is not None:
+        if self.wide is not None and wide is not None and self.train_wide:
             self.wide.backward(dlogits, wide, grads)
-        dfeats = self.out.backward(dlogits, feats, grads)
+        dfeats = self.out.backward(dlogits * self.cfg.share if self.cfg.share != 1.0 else dlogits, feats, grads)
         self.backward_features(dfeats, fcache, grads)
         return grads
 

@@ -40,19 +40,20 @@ from rnntools.tasks.classify.model import (
     predict_logits,
     predict_probs,
     softmax,
+    weighted_xent,
 )
 
 KIND = "classifier"
 
-# THE defaults of rnn-train --task classify (engine options included), measured on WordNet noun glosses
-# (26 classes), see docs/classify.md.
+# THE defaults of rnn-train --task classify (engine options included); the network's were measured on
+# WordNet noun glosses (26 classes), the wide part on the benchmark sets of docs/classify.md.
 DEFAULTS: dict[str, Any] = dict(
     level="word", cell="gru", hidden=128, layers=1, embed_dim=128, batch=32, epochs=30, patience=2,
     val_fraction=0.1, min_count=1, max_vocab=None, vocab_path=None, seq_len=200, dropout=0.0, optimizer="adam",
     clip=5.0,
     lr=None,  # None: the optimiser's own (rnntools.tasks.trainer.DEFAULT_LR: adam 2e-3, sgd 0.5)
     pooling="max", bidirectional=True, class_weight="none", text_field="text", label_field="label",
-    wide="words+chars", wide_buckets=1 << 18, wide_lr=10.0, calibrate=True,
+    wide="words+chars", wide_buckets=1 << 18, calibrate=True,
 )
 
 # Options that decide the network's shape or how text becomes arrays: on --resume the saved value holds,
@@ -62,7 +63,7 @@ STRUCTURAL = frozenset({"level", "cell", "hidden", "layers", "embed_dim", "pooli
 
 # the task's own options (the rest of DEFAULTS are the engine's, rnntools.tasks.trainer.EngineConfig)
 TASK_OPTIONS = ("pooling", "bidirectional", "class_weight", "text_field", "label_field", "wide", "wide_buckets",
-                "wide_lr", "calibrate")
+                "calibrate")
 
 
 @dataclass
@@ -154,10 +155,11 @@ def load(source) -> Model:
                     embed_dim=config["embed_dim"], hidden=config["hidden"], layers=config["layers"],
                     pooling=config["pooling"], bidirectional=bool(config["bidirectional"]),
                     wide_buckets=int(config["wide_buckets"]) if config["wide"] != "none" else 0,
-                    wide_lr=float(config.get("wide_lr", 1.0)))
+                    wide_lr=float(config.get("wide_lr", 1.0)),
+                    share=float(meta.get("wide_fit", {}).get("share", 1.0)))
     names = list(init_params(cfg, np.random.default_rng(0)).keys())
     if cfg.wide_buckets:
-        names += ["wide.W", "wide.idf"]
+        names += ["wide.W", "wide.idf"] + (["wide.b"] if "wide.b" in arrays else [])
     params = {name: arrays[name] for name in names}
     return Model(Network(cfg, params), vocab, list(meta["labels"]), config, meta)
 
@@ -296,14 +298,15 @@ class ClassifierTask:
     optimizer = None  # set by the trainer, which owns it
 
     def __init__(self, net: Network, meta: dict, train_seqs, y_train, val_seqs, y_val, weights,
-                 batch: int, clip: float, wide_train=None, wide_val=None):
+                 batch: int, clip: float, offset_train=None, offset_val=None):
         self.net, self.meta = net, meta
         self.train_seqs, self.y_train = train_seqs, y_train
         self.val_seqs, self.y_val = val_seqs, y_val
         self.train_len = np.fromiter(map(len, train_seqs), np.int64, len(train_seqs))
         self.weights = weights  # (C,) float32
         self.batch, self.clip = batch, clip
-        self.wide_train, self.wide_val = wide_train, wide_val
+        # the wide part's out-of-fold logits (N, C): the network learns what the linear model gets wrong
+        self.offset_train, self.offset_val = offset_train, offset_val
         self._per_epoch = (len(train_seqs) + batch - 1) // batch
 
     def steps_per_epoch(self) -> int:
@@ -320,19 +323,21 @@ class ClassifierTask:
 
         ids, lengths = pad_batch([self.train_seqs[i] for i in idx])
         y = self.y_train[idx]
-        wide = None if self.wide_train is None else self.wide_train[idx]
-        loss, grads = self.net.loss_and_grads(ids, lengths, y, self.weights[y], rng, wide)
-        wide_grad = grads.pop("wide.W", None)   # the linear part's gradient is not the network's to clip
+        if self.offset_train is None:
+            loss, grads = self.net.loss_and_grads(ids, lengths, y, self.weights[y], rng)
+        else:
+            logits, cache = self.net.forward(ids, lengths, rng)
+            loss, dlogits = weighted_xent(logits + self.offset_train[idx], y, self.weights[y])
+            grads = self.net.backward(dlogits, cache)
         clip_grad_norm(grads, self.clip)
-        if wide_grad is not None:
-            grads["wide.W"] = wide_grad
         self.optimizer.step(grads)
         return loss * len(idx), len(idx)
 
     def evaluate(self):
         if len(self.val_seqs) == 0:
             return None
-        probs = predict_probs(self.net, self.val_seqs, self.wide_val)
+        logits = predict_logits(self.net, self.val_seqs)
+        probs = softmax(logits if self.offset_val is None else logits + self.offset_val)
         y = self.y_val
         w = self.weights[y]
         nll = -np.log(np.maximum(probs[np.arange(len(y)), y], 1e-30))
@@ -431,19 +436,30 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     buckets = int(options["wide_buckets"]) if wide != "none" else 0
     cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
                     hidden=config.hidden, layers=config.layers, pooling=options["pooling"],
-                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout, wide_buckets=buckets,
-                    wide_lr=float(options["wide_lr"]))
+                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout, wide_buckets=buckets)
     params = init_params(cfg, np.random.default_rng([config.seed, 4]))
-    wide_train = wide_val = None
+    weights = class_weights(y[train_idx], len(labels), options["class_weight"])
+    linear = offsets = None
     if buckets:
+        from rnntools.tasks.classify.linear import fit_linear
+
         docs = [ngram_ids(t, buckets, wide == "words+chars") for t in data.texts]
+        labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
-                              else idf_weights([docs[i] for i in train_idx], buckets))
-        wide_train = wide_features(None, {"wide": wide}, params["wide.idf"], [docs[i] for i in train_idx])
-        wide_val = wide_features(None, {"wide": wide}, params["wide.idf"], [docs[i] for i in val_idx])
+                              else idf_weights([docs[i] for i in labelled], buckets))
+        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs)
+        W_lin, b_lin, info, oof = fit_linear(wide_all[labelled], y[labelled], weights, len(labels),
+                                             seed=config.seed)
+        if oof is None:         # too few texts for folds: the fitted model's own logits
+            oof = np.asarray(wide_all[labelled] @ W_lin, np.float64) + b_lin
+        # each text's logits from the folds that did not see it: honest residuals for the network to learn
+        offsets = [oof[np.searchsorted(labelled, idx)].astype(np.float32) for idx in (train_idx, val_idx)]
+        linear = info
+        console.info(f"wide part: logistic regression on {info['features']} n-gram features, "
+                     f"C = {info['C']:g} (3-fold cross-validated loss by C: {info['cv_loss_by_C']})")
+        params["wide.W"], params["wide.b"] = W_lin, b_lin   # fixed: the network learns on top (offsets)
     if pretrained is not None:
         load_embeddings(params["embed.W"], vocab, *pretrained, config.embeddings)
-    weights = class_weights(y[train_idx], len(labels), options["class_weight"])
     options.update(level=vocab.level, embed_dim=cfg.embed_dim)
     meta = {"labels": labels, "vocab": vocab.to_meta(),
             "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
@@ -451,13 +467,61 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
                  f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
                  f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
-    net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings)
-    task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], [seqs[i] for i in val_idx],
-                          y[val_idx], weights, config.batch, config.clip, wide_train, wide_val)
+    net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings, train_wide=False)
+    val_seqs = [seqs[i] for i in val_idx]
+    task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], val_seqs,
+                          y[val_idx], weights, config.batch, config.clip, *(offsets or ()))
     summary = fit(task, config, output, resume=resume, options=options)
-    if options.get("calibrate") and len(val_idx) > 0:
-        summary["calibration"] = calibrate(output, [seqs[i] for i in val_idx], wide_val, y[val_idx])
+    if linear is not None:
+        summary["wide"] = combine(output, val_seqs, y[val_idx], weights, linear, offsets[1],
+                                  calibrate=bool(options.get("calibrate")))
+    elif options.get("calibrate") and len(val_idx) > 0:
+        summary["calibration"] = calibrate(output, val_seqs, None, y[val_idx])
     return summary
+
+
+def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: dict, z_lin: np.ndarray,
+            calibrate: bool = True) -> dict:
+    """Put the fitted wide part under the saved (best) network: the logits become
+    ``X W + b + s * network``, with the network's share ``s`` (0, 0.1, ..., 1) and, with ``calibrate``, the
+    temperature T that give the lowest validation log loss, the wide part's logits on the validation
+    texts being the out-of-fold ones (``z_lin``) the network was trained against. s = 0 is the logistic
+    regression alone: the network only counts as far as it helps on held-out texts. Without validation
+    texts s = 1, T = 1. ``s`` is stored as ``meta["wide_fit"]["share"]``, T as ``meta["temperature"]``; the
+    arrays stay the trained ones, so ``--resume`` continues from them."""
+    from rnntools import console
+    from rnntools.io import load_model, save_model
+    from rnntools.tasks.classify.linear import val_loss
+
+    saved = load_model(path, KIND)
+    model = load(saved)
+    share, t, before, after, scores = 1.0, 1.0, None, None, {}
+    if len(y_val) > 0:
+        z_net = predict_logits(model.net, val_seqs, None)
+        w = weights[y_val].astype(np.float64)
+        best = None
+        for s in np.linspace(0.0, 1.0, 11):
+            z = z_lin + s * z_net
+            temp = fit_temperature(z, y_val) if calibrate else 1.0
+            loss = val_loss(z / temp, y_val, w)
+            scores[f"{s:.1f}"] = round(loss, 5)
+            if best is None or loss < best[0] - 1e-9:
+                best = (loss, float(s), temp, z)
+        _, share, t, z = best
+        before = expected_calibration_error(softmax(z), y_val)
+        after = expected_calibration_error(softmax(z / t), y_val)
+    meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    chosen = {"C": info["C"], "features": info["features"], "share": round(share, 2),
+              "cv_loss_by_C": info["cv_loss_by_C"], "val_loss_by_share": scores}
+    meta["wide_fit"] = chosen
+    if calibrate:
+        meta["temperature"] = t
+        if before is not None:
+            meta["calibration"] = {"val_ece_before": round(before, 6), "val_ece_after": round(after, 6)}
+    save_model(path, KIND, saved.arrays, meta)
+    console.info(f"wide part + {share:.1f} x network" + (f", temperature {t:.3f}" if calibrate else "")
+                 + " (lowest validation loss)")
+    return {**chosen, "temperature": t}
 
 
 def calibrate(path: str, val_seqs, wide_val, y_val: np.ndarray) -> dict:
