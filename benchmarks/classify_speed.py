@@ -1,0 +1,105 @@
+"""Training time on 10k sentences and prediction speed: rnntools' classifier with its defaults against
+TF-IDF (word 1-2-grams) + logistic regression, side by side, alternating, medians (issue 14's targets:
+training on 10k sentences within 60 s on 2 cores, prediction at 5,000 sentences/s or more).
+
+The data: a benchmark set of benchmarks/datasets.py (default ``glosses``: 10,000 WordNet definitions,
+26 classes, 4,000 to predict). Both sides get the same --threads (rnntools through its own option, the
+baseline through threadpoolctl); the baseline is timed with C fixed (one fit) and with C chosen by 3-fold
+cross-validation over 5 values, as the accuracy benchmark runs it.
+
+    flock /tmp/rnntools-bench.lock python3 benchmarks/classify_speed.py --threads 2 --reps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def rnntools_side(train_path, te_x, threads, seed, out_dir):
+    from rnntools.tasks import classify
+
+    model = os.path.join(out_dir, "clf.npz")
+    start = time.perf_counter()
+    summary = classify.train([train_path], model, {"threads": threads, "seed": seed})
+    train_s = time.perf_counter() - start
+    loaded = classify.load(model)
+    start = time.perf_counter()
+    n = sum(1 for _ in classify.predict(loaded, ({"text": t} for t in te_x), warn=False))
+    predict_s = time.perf_counter() - start
+    return {"train_s": train_s, "epochs": summary["epochs"], "predict_per_s": n / predict_s}
+
+
+def baseline_side(tr_x, tr_y, te_x, threads, cv):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(threads):
+        start = time.perf_counter()
+        pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                             LogisticRegression(C=10.0, max_iter=2000))
+        if cv:
+            pipe = GridSearchCV(pipe, {"logisticregression__C": (0.3, 1.0, 3.0, 10.0, 30.0)}, cv=3, n_jobs=1)
+        pipe.fit(tr_x, tr_y)
+        train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        pipe.predict(te_x)
+        predict_s = time.perf_counter() - start
+    return {"train_s": train_s, "predict_per_s": len(te_x) / predict_s}
+
+
+def main():
+    from datasets import text_classification_set
+    from isa import cpu_model, numba_isa
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", default="glosses")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    from rnntools import console
+    from rnntools.parallel import configure_threads
+
+    console.configure(quiet=True)
+    configure_threads(args.threads)
+    tr_x, tr_y, te_x, _ = text_classification_set(args.set)
+    print(f"{args.set}: {len(tr_x)} training texts, {len(te_x)} to predict, {len(set(tr_y))} classes, "
+          f"--threads {args.threads}", flush=True)
+    runs: dict[str, list[dict]] = {"rnntools": [], "tfidf_lr_C10": [], "tfidf_lr_cv": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        train_path = os.path.join(tmp, "train.jsonl")
+        with open(train_path, "w", encoding="utf-8") as f:
+            for t, y in zip(tr_x, tr_y):
+                f.write(json.dumps({"text": t, "label": y}) + "\n")
+        for rep in range(args.reps):
+            for name in runs:
+                r = (rnntools_side(train_path, te_x, args.threads, args.seed, tmp) if name == "rnntools"
+                     else baseline_side(tr_x, tr_y, te_x, args.threads, name.endswith("cv")))
+                runs[name].append(r)
+                print(f"  rep {rep} {name:13s} {json.dumps(r)}", flush=True)
+    print("\nmedians:")
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in ("train_s", "predict_per_s")}
+           for name, rs in runs.items()}
+    for name, m in med.items():
+        print(f"  {name:13s} train {m['train_s']:7.1f} s   predict {m['predict_per_s']:9.0f} texts/s")
+    base = med["tfidf_lr_cv"]
+    print(f"  rnntools / tfidf_lr_cv: train time x{med['rnntools']['train_s'] / base['train_s']:.2f}, "
+          f"prediction speed x{med['rnntools']['predict_per_s'] / base['predict_per_s']:.2f}")
+    print("CPU:", cpu_model(), "|", numba_isa())
+    print("uptime:", os.popen("uptime").read().strip())
+
+
+if __name__ == "__main__":
+    main()
