@@ -11,6 +11,7 @@ from rnntools.cli.common import (
     encoding_errors_option,
     inputs_argument,
     option,
+    scheduler_option,
     threads_option,
 )
 
@@ -31,7 +32,8 @@ from rnntools.cli.common import (
 @option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
         help="Write here instead of stdout (required with --format npz).")
 @threads_option
-def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output, threads):
+@scheduler_option
+def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output, threads, scheduler):
     """Encode each line (or JSONL record) as word ids or a sparse vector over the vocabulary.
 
     JSONL out, one record per input line, in order: {"ids": [...]} for ids; {"shape", "indices"} for
@@ -42,10 +44,22 @@ def bow(inputs, vocab_path, field, encoding_errors, mode, output_format, output,
         rnntools bow --vocab vocab.jsonl --mode ids --text-field text < records.jsonl
         rnntools bow --vocab vocab.jsonl --mode tfidf --format npz -o tfidf.npz docs.txt
     """
+    from rnntools.distributed import scheduler_address
     from rnntools.io import open_output
     from rnntools.text.pipeline import encode_documents
 
     inputs = default_inputs(inputs)
+    if scheduler_address(scheduler):
+        if output_format == "npz":
+            from rnntools.errors import UsageError
+
+            raise UsageError("--format npz is one matrix written by one process; with --scheduler write JSONL "
+                             "(-o out/part-{n}.jsonl for one file per partition)")
+        from rnntools.distributed import encode_documents as encode_on_cluster
+
+        encode_on_cluster(inputs, vocab_path, mode, scheduler_address(scheduler), threads, field=field,
+                          errors=encoding_errors, output=output)
+        return
     if output_format == "npz":
         encode_documents(inputs, vocab_path, mode, field=field, output_format="npz", output=output,
                          errors=encoding_errors, workers=threads)

@@ -233,3 +233,9 @@ THREADS_HELP = "Cores this command may use (worker threads and processes, numba,
 
 threads_option = option("--threads", type=click.IntRange(1, 256), default=None, group="Options",
                         callback=_configure_threads, help=THREADS_HELP)
+
+scheduler_option = option(
+    "--scheduler", envvar="RNNTOOLS_SCHEDULER", default=None, metavar="ADDRESS", group="Cluster",
+    help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N to start N worker processes "
+         "here; also read from RNNTOOLS_SCHEDULER ('none' runs in this process). Inputs and the model must be "
+         "files the workers can read. Needs: pip install 'rnntools[dask]'.")

@@ -39,6 +39,10 @@ KINDS: dict[str, str] = {
 # model kind -> the task whose package reads it
 KIND_TASK: dict[str, str] = {"lm": "lm", "classifier": "classify", "forecaster": "forecast", "seq2seq": "seq2seq"}
 
+# model kinds whose records are independent lines, so that a large file may be cut into byte ranges for a
+# cluster (--scheduler); the others (forecast: a series spans its CSV) go one file per partition
+SPLIT_KINDS = frozenset({"lm", "classifier", "seq2seq"})
+
 # what a task package exposes (docs/tasks.md)
 CONTRACT = ("KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate")
 
@@ -99,7 +103,8 @@ def task_kwargs(kwargs: dict, owners: dict[str, set[str]], chosen: str) -> dict:
 
 
 def run_model_command(name: str, model: str, inputs: list[str], output: str | None, options: dict,
-                      modules: dict[str, ModuleType], owners: dict[str, set[str]]) -> None:
+                      modules: dict[str, ModuleType], owners: dict[str, set[str]],
+                      scheduler: str | None = None, threads: int | None = None) -> None:
     """``predict``/``evaluate`` once the command line is parsed: load the model once, pick its task."""
     from rnntools.errors import ModelFileError
     from rnntools.io import load_model
@@ -119,11 +124,22 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
     options = task_kwargs(options, owners, kind)
     pkg = package(KIND_TASK.get(kind))
     if pkg is None:  # a model kind that is not a task (vectors): its CLI module works on the loaded file
+        if scheduler:
+            raise UsageError(f"--scheduler does not run `{name}` of {kind} models (only of the tasks' models); "
+                             "leave it out to run in this process")
         getattr(modules[kind], name)(model_file, inputs, output, **options)
         return
     inputs = stdin_check(inputs or ["-"])
     from rnntools.io import JsonlWriter, open_output
 
+    if scheduler:
+        from rnntools.distributed import run_model
+
+        summary = run_model(name, KIND_TASK[kind], model, inputs, output, options, scheduler, threads,
+                            split=kind in SPLIT_KINDS)
+        if summary is not None:
+            _write_summary(pkg, summary, output)
+        return
     loaded = pkg.load(model_file)
     # `targets`: evaluate's records carry the expected outputs too (seq2seq's plain text: source<TAB>target)
     records = pkg.read(inputs, loaded, targets=name == "evaluate", **options)
@@ -138,7 +154,12 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
             for record in predictions:
                 writer.write(record)
         return
-    summary = pkg.evaluate(loaded, records, **options)
+    _write_summary(pkg, pkg.evaluate(loaded, records, **options), output)
+
+
+def _write_summary(pkg: ModuleType, summary: dict, output: str | None) -> None:
+    from rnntools.io import JsonlWriter, open_output
+
     with open_output(output) as stream:
         JsonlWriter(stream).write(summary)
     if hasattr(pkg, "summary_table"):
@@ -150,18 +171,29 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
 def model_command(name: str, help: str, output_help: str) -> click.Command:
     """``predict`` or ``evaluate``: ``MODEL [INPUTS]...``; the model file's kind picks the task, with the
     options its CLI module declares in ``NAME_OPTIONS``."""
-    from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option, threads_option
+    from rnntools.cli.common import (
+        CONTEXT,
+        GroupedCommand,
+        inputs_argument,
+        option,
+        scheduler_option,
+        threads_option,
+    )
 
     modules = {kind: m for kind, m in available(KINDS).items() if hasattr(m, name)
                or package(KIND_TASK.get(kind)) is not None}
     options, owners = collect_options(modules, f"{name.upper()}_OPTIONS")
 
-    def command(model, inputs, output, threads, **kwargs):
-        run_model_command(name, model, list(inputs), output, kwargs, modules, owners)
+    def command(model, inputs, output, threads, scheduler, **kwargs):
+        from rnntools.distributed import scheduler_address
+
+        run_model_command(name, model, list(inputs), output, kwargs, modules, owners, scheduler_address(scheduler),
+                          threads)
 
     for decorator in reversed(options):
         command = decorator(command)
     command = threads_option(command)
+    command = scheduler_option(command)
     command = option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
                      group="Output", help=output_help)(command)
     command = inputs_argument()(command)

@@ -11,6 +11,7 @@ from rnntools.cli.common import (
     encoding_errors_option,
     inputs_argument,
     option,
+    scheduler_option,
     threads_option,
 )
 
@@ -36,8 +37,9 @@ from rnntools.cli.common import (
 @option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
         help="Write here instead of stdout.")
 @threads_option
+@scheduler_option
 def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count, max_size, no_specials, merge,
-          output, threads):
+          output, threads, scheduler):
     """Count the tokens of text (one document per line) into a vocabulary, as JSONL.
 
     The first line is a header (level, case, number of documents); then one record per token,
@@ -48,9 +50,11 @@ def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count
         cat a.txt b.txt | rnntools vocab --min-count 5 --max-vocab 50000 > vocab.jsonl
         rnntools vocab --level char book.txt > chars.jsonl
         rnntools vocab --merge shard1.jsonl shard2.jsonl > vocab.jsonl
+        rnntools vocab --scheduler local:2 big.txt > vocab.jsonl
     """
+    from rnntools.distributed import scheduler_address
     from rnntools.io import JsonlWriter, open_output
-    from rnntools.text.pipeline import count_vocab, merge_vocabs
+    from rnntools.text.pipeline import build_vocab, count_vocab, merge_vocabs
 
     inputs = default_inputs(inputs)
     if merge:
@@ -66,6 +70,13 @@ def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count
         result = merge_vocabs(inputs, min_count=min_count, max_size=max_size, specials=not no_specials)
     else:
         case_folded = (not keep_case) if level == "word" else lowercase
+    if not merge and scheduler_address(scheduler):
+        from rnntools.distributed import count_vocab as count_on_cluster
+
+        counter = count_on_cluster(inputs, scheduler_address(scheduler), threads, level=level, lowercase=case_folded,
+                                   field=field, errors=encoding_errors)
+        result = build_vocab(counter, inputs, min_count=min_count, max_size=max_size, specials=not no_specials)
+    elif not merge:
         result = count_vocab(inputs, level=level, lowercase=case_folded, min_count=min_count, max_size=max_size,
                              specials=not no_specials, field=field, errors=encoding_errors, workers=threads)
     with open_output(output) as stream:

@@ -41,11 +41,55 @@ def display_name(path: str | os.PathLike) -> str:
     return where(path)
 
 
+class FileRange(str):
+    """Part of a file as an input path: bytes ``[start, end)`` of ``real``, cut at line starts (``end`` None:
+    to the end). Its text is the name as the user gave it, so messages read as for the whole file, and the
+    readers number its lines from ``first_line`` and its bytes from ``start`` (rnntools.distributed hands
+    these to cluster workers, which may see the file under another path)."""
+
+    def __new__(cls, name: str = "", real: str | None = None, start: int = 0, end: int | None = None,
+                first_line: int = 1):
+        self = super().__new__(cls, name)
+        self.real, self.start, self.end, self.first_line = real or name, start, end, first_line
+        return self
+
+    def __reduce__(self):
+        return FileRange, (str(self), self.real, self.start, self.end, self.first_line)
+
+
+class _Window(io.RawIOBase):
+    """At most ``left`` bytes of a raw file, from where it stands."""
+
+    def __init__(self, raw, left: int | None):
+        self._raw, self._left = raw, left
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer)
+        if self._left is not None:
+            view = view[: self._left]
+        n = self._raw.readinto(view)
+        if self._left is not None:
+            self._left -= n
+        return n
+
+
 @contextmanager
 def open_binary(path: str | os.PathLike) -> Iterator[IO[bytes]]:
-    """A binary stream of the (decompressed) input; ``-`` is stdin."""
-    path = os.fspath(path)
-    if path == STDIN:
+    """A binary stream of the (decompressed) input; ``-`` is stdin; a ``FileRange`` is its bytes only."""
+    if isinstance(path, FileRange) and (path.start or path.end is not None):
+        try:
+            raw = open(path.real, "rb")
+        except OSError as exc:
+            raise InputError(f"cannot read ({_os_reason(exc)})", path) from None
+        with raw:
+            raw.seek(path.start)
+            yield io.BufferedReader(_Window(raw, None if path.end is None else path.end - path.start))
+        return
+    real = path.real if isinstance(path, FileRange) else os.fspath(path)  # opened; `path` named in messages
+    if real == STDIN:
         if sys.stdin.isatty():
             console.info("reading from standard input (end with Ctrl-D)")
         raw = sys.stdin.buffer
@@ -56,7 +100,7 @@ def open_binary(path: str | os.PathLike) -> Iterator[IO[bytes]]:
         yield opener(raw) if opener else raw
         return
     try:
-        raw = open(path, "rb")
+        raw = open(real, "rb")
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except IsADirectoryError:
@@ -64,7 +108,7 @@ def open_binary(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     except PermissionError:
         raise InputError("permission denied", path) from None
     try:
-        opener = _SUFFIX.get(os.path.splitext(path)[1].lower())
+        opener = _SUFFIX.get(os.path.splitext(real)[1].lower())
         yield opener(raw) if opener else raw
     finally:
         raw.close()
@@ -184,10 +228,10 @@ def iter_text_chunks(path: str | os.PathLike, errors: str = "strict",
     """
     if errors not in ("strict", "replace"):
         raise ValueError(errors)
-    line_no, offset = 1, 0
+    line_no, offset = getattr(path, "first_line", 1), getattr(path, "start", 0)
     try:
         with open_binary(path) as stream:
-            for lines in _read_lines(stream, path, 1, long_lines):
+            for lines in _read_lines(stream, path, line_no, long_lines):
                 if line_no == 1 and lines[0].startswith(b"\xef\xbb\xbf"):
                     lines[0] = lines[0][3:]
                     offset = 3

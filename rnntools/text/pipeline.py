@@ -35,6 +35,14 @@ def count_vocab(inputs: Sequence[str], *, level: str = "word", lowercase: bool =
 
     ``workers`` processes count in parallel (default: one per core, for inputs of a few MB or more).
     """
+    counter = count_tokens(inputs, level=level, lowercase=lowercase, field=field, errors=errors, workers=workers)
+    return build_vocab(counter, inputs, min_count=min_count, max_size=max_size, specials=specials)
+
+
+def count_tokens(inputs: Sequence[str], *, level: str = "word", lowercase: bool = True, field: str | None = None,
+                 errors: str = "strict", workers: int | None = None) -> TokenCounter:
+    """The raw counts behind ``count_vocab`` (nothing pruned): what a shard of a corpus contributes, summed
+    exactly with ``TokenCounter.update`` (rnntools.distributed counts partitions with it)."""
     counter = TokenCounter(level, lowercase)
     if field is None:
         workers = _workers(workers, inputs)
@@ -49,7 +57,7 @@ def count_vocab(inputs: Sequence[str], *, level: str = "word", lowercase: bool =
                     counter.add_lines(batch)
                     batch.clear()
             counter.add_lines(batch)
-    return _pruned(counter, inputs, min_count, max_size, specials)
+    return counter
 
 
 def _workers(workers: int | None, inputs: Sequence[str]) -> int:
@@ -87,11 +95,13 @@ def merge_vocabs(paths: Sequence[str], *, min_count: int = 1, max_size: int | No
         counter = merge_counts(vocabs)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    return _pruned(counter, paths, min_count, max_size, specials)
+    return build_vocab(counter, paths, min_count=min_count, max_size=max_size, specials=specials)
 
 
-def _pruned(counter: TokenCounter, inputs: Sequence[str], min_count: int, max_size: int | None,
-            specials: bool) -> Vocab:
+def build_vocab(counter: TokenCounter, inputs: Sequence[str], *, min_count: int = 1, max_size: int | None = None,
+                specials: bool = True) -> Vocab:
+    """The vocabulary of ``counter`` (counted on ``inputs``, named in the errors): pruned, specials added;
+    an error when nothing is left."""
     names = ", ".join(os.fspath(p) if p != "-" else "<stdin>" for p in inputs)
     if not counter.counts:
         raise InputError(f"no {counter.level}s found in {names} (is it empty, or the wrong file?)")
@@ -105,12 +115,13 @@ def _pruned(counter: TokenCounter, inputs: Sequence[str], min_count: int, max_si
     return vocab
 
 
-def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field: str | None = None,
+def encode_documents(inputs: Sequence[str], vocab_path: str | Vocab, mode: str, *, field: str | None = None,
                      output_format: str = "jsonl", output: str | None = None, stream: IO[str] | None = None,
-                     errors: str = "strict", workers: int | None = None) -> None:
+                     errors: str = "strict", workers: int | None = None, warn: bool = True) -> int:
     """Encode every line (or the JSONL ``field`` of every record) with ``mode``; JSONL to ``stream``, or a
-    CSR matrix in an .npz file at ``output``."""
-    vocab = Vocab.read(vocab_path)
+    CSR matrix in an .npz file at ``output``. Returns how many tokens were not in the vocabulary (and warns
+    about them unless ``warn`` is false: a partition's count is summed by whoever ran it)."""
+    vocab = vocab_path if isinstance(vocab_path, Vocab) else Vocab.read(vocab_path)
     try:
         encoder = BowEncoder(vocab, mode)
     except ValueError as exc:
@@ -136,8 +147,15 @@ def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, *, field
             record.update(encoder.record(text))
             writer.write(record)
         writer.flush()
-    if encoder.unknown:
-        console.warn(f"{encoder.unknown} token{'s' if encoder.unknown != 1 else ''} not in the vocabulary "
+    if warn:
+        warn_unknown(encoder.unknown, vocab)
+    return encoder.unknown
+
+
+def warn_unknown(unknown: int, vocab: Vocab) -> None:
+    """The warning about tokens ``bow`` found outside the vocabulary."""
+    if unknown:
+        console.warn(f"{unknown} token{'s' if unknown != 1 else ''} not in the vocabulary "
                      f"({'mapped to <unk>' if vocab.n_special > 1 else 'dropped'})")
 
 

@@ -1,0 +1,213 @@
+"""``--scheduler``: predict, evaluate, vocab and bow on a Dask cluster give the bytes of a single-process run.
+
+One local cluster of 2 worker processes serves the module (starting one takes seconds); the commands reach
+it by its address, as they would a real scheduler. Skipped when ``distributed`` is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from rnntools.io import FileRange, iter_lines
+
+distributed = pytest.importorskip("distributed")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONTRACT = os.path.join(ROOT, "tests", "data", "contract")
+SAMPLES = os.path.join(ROOT, "samples")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    import logging
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.CRITICAL) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def address(cluster):
+    return cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def big_text(tmp_path_factory):
+    """About 1 MB of real text: enough for several partitions of a 2-worker cluster."""
+    path = tmp_path_factory.mktemp("text") / "big.txt"
+    parts = [open(os.path.join(SAMPLES, name), encoding="utf-8").read() for name in ("book.txt", "corpus.txt")]
+    path.write_text("".join(parts) * 2, encoding="utf-8")
+    return str(path)
+
+
+def same_as_single(run_cli, args, address, tmp_path=None):
+    """Runs ``args`` in this process and on the cluster; both must succeed with the same stdout."""
+    single = run_cli(args)
+    assert single.exit_code == 0, single.stderr
+    clustered = run_cli([*args, "--scheduler", address, "--threads", "1"])
+    assert clustered.exit_code == 0, clustered.stderr
+    assert clustered.stdout == single.stdout
+    return single, clustered
+
+
+@pytest.mark.parametrize("model, data", [("classify.npz", "samples/glosses.jsonl"), ("lm.npz", "samples/book.txt")])
+def test_predict_gives_the_bytes_of_one_process(run_cli, address, model, data):
+    single, clustered = same_as_single(run_cli, ["predict", os.path.join(CONTRACT, model), os.path.join(ROOT, data)],
+                                       address)
+    assert single.stdout.count("\n") > 500
+    # warnings of the partitions are summed into the single run's lines
+    assert clustered.stderr == single.stderr
+
+
+def test_evaluate_gives_the_bytes_of_one_process(run_cli, address):
+    same_as_single(run_cli, ["evaluate", os.path.join(CONTRACT, "classify.npz"),
+                             os.path.join(SAMPLES, "glosses.jsonl")], address)
+
+
+@pytest.mark.parametrize("options", [[], ["--level", "char"], ["--min-count", "3", "--max-vocab", "500"]])
+def test_vocab_counts_are_combined_exactly(run_cli, address, big_text, options):
+    same_as_single(run_cli, ["vocab", big_text, *options], address)
+
+
+def test_vocab_of_a_jsonl_field_and_of_several_files(run_cli, address, big_text):
+    same_as_single(run_cli, ["vocab", "--text-field", "text", os.path.join(SAMPLES, "glosses.jsonl")], address)
+    same_as_single(run_cli, ["vocab", big_text, os.path.join(SAMPLES, "corpus.txt"), big_text], address)
+
+
+@pytest.mark.parametrize("mode", ["counts", "tfidf", "ids"])
+def test_bow_gives_the_bytes_of_one_process(run_cli, address, big_text, tmp_path, mode):
+    vocab = tmp_path / "vocab.jsonl"
+    assert run_cli(["vocab", "--max-vocab", "2000", big_text, "-o", vocab]).exit_code == 0
+    single, clustered = same_as_single(run_cli, ["bow", "--vocab", vocab, "--mode", mode, big_text], address)
+    assert clustered.stderr == single.stderr  # the unknown-token warning, summed over partitions
+
+
+def test_sharded_outputs_concatenate_to_the_single_output(run_cli, address, tmp_path):
+    model, data = os.path.join(CONTRACT, "classify.npz"), os.path.join(SAMPLES, "glosses.jsonl")
+    single = run_cli(["predict", model, data])
+    result = run_cli(["predict", model, data, "--scheduler", address, "--threads", "1", "-q",
+                      "-o", tmp_path / "part-{n:03d}.jsonl"])
+    assert result.exit_code == 0, result.stderr
+    shards = sorted(os.listdir(tmp_path))
+    assert len(shards) > 1 and all(name.startswith("part-") for name in shards)  # no temporary file left
+    assert "".join((tmp_path / name).read_text(encoding="utf-8") for name in shards) == single.stdout
+
+
+def test_a_bad_record_is_the_same_one_line_error(run_cli, address, tmp_path):
+    lines = open(os.path.join(SAMPLES, "glosses.jsonl"), encoding="utf-8").read().splitlines() * 2
+    lines[3456] = '{"text": 5}'
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["predict", os.path.join(CONTRACT, "classify.npz"), bad]
+    single = run_cli(args)
+    clustered = run_cli([*args, "--scheduler", address, "--threads", "1", "-o", tmp_path / "out.jsonl"])
+    assert single.exit_code == clustered.exit_code == 1
+    assert f"bad.jsonl:3457: field 'text' should be a string" in single.stderr
+    assert clustered.stderr == single.stderr
+    assert not os.path.exists(tmp_path / "out.jsonl")
+    # a decoding error names the same line and byte
+    raw = bytearray(open(os.path.join(SAMPLES, "corpus.txt"), "rb").read() * 8)
+    at = raw.index(b"\n", len(raw) * 3 // 4) + 1
+    raw[at:at] = b"\xff"
+    (tmp_path / "bad.txt").write_bytes(bytes(raw))
+    args = ["vocab", tmp_path / "bad.txt"]
+    single, clustered = run_cli(args), run_cli([*args, "--scheduler", address])
+    assert single.exit_code == clustered.exit_code == 1
+    assert "invalid UTF-8 at byte" in single.stderr and clustered.stderr == single.stderr
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Kills the worker process the first time it starts a task of ours (the marker file says it did)."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        name = key if isinstance(key, str) else str(key)
+        if finish == "executing" and name.startswith("rnntools-predict") and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_and_repeats_nothing(run_cli, cluster, address, tmp_path):
+    model, data = os.path.join(CONTRACT, "classify.npz"), os.path.join(SAMPLES, "glosses.jsonl")
+    single = run_cli(["predict", model, data])
+    marker = tmp_path / "killed"
+    with distributed.Client(address) as client:
+        client.register_plugin(KillOnce(str(marker)), name="kill-once")
+        try:
+            result = run_cli(["predict", model, data, "--scheduler", address, "--threads", "1", "-q"])
+        finally:
+            client.unregister_worker_plugin("kill-once")
+        client.wait_for_workers(2, timeout=60)
+    assert marker.exists()  # a worker did die during the run
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == single.stdout
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error(run_cli, monkeypatch):
+    monkeypatch.setenv("RNNTOOLS_SCHEDULER_TIMEOUT", "1")
+    result = run_cli(["vocab", os.path.join(SAMPLES, "corpus.txt"), "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("rnntools vocab: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_usage_errors(run_cli, monkeypatch):
+    corpus = os.path.join(SAMPLES, "corpus.txt")
+    result = run_cli(["vocab", corpus, "--scheduler", "local:x"])
+    assert result.exit_code == 2 and "expected local:N" in result.stderr
+    result = run_cli(["vocab", "-", "--scheduler", "local:1"], input="a b\n")
+    assert result.exit_code == 2 and "not stdin" in result.stderr
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    result = run_cli(["vocab", corpus, "--scheduler", "local:1"])
+    assert result.exit_code == 2 and "pip install 'rnntools[dask]'" in result.stderr
+    monkeypatch.setenv("RNNTOOLS_SCHEDULER", "none")  # none: this process, as without the variable
+    assert run_cli(["vocab", corpus]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_local_cluster_from_the_environment(run_cli, big_text, monkeypatch):
+    single = run_cli(["vocab", big_text])
+    monkeypatch.setenv("RNNTOOLS_SCHEDULER", "local:2")
+    result = run_cli(["vocab", big_text])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == single.stdout
+
+
+def test_byte_ranges_start_at_lines_that_read_like_the_whole_file(tmp_path):
+    from rnntools.distributed import file_ranges
+
+    # plain lines, some of which look like JSON: a range must not start at one (readers sniff their first line)
+    lines = [("{not json} %d" if i % 3 == 1 else "line %d") % i for i in range(5000)]
+    path = tmp_path / "plain.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ranges = file_ranges(str(path), os.path.getsize(path), 4096)
+    assert len(ranges) > 5
+    assert ranges[0].start == 0 and ranges[-1].end == os.path.getsize(path)
+    data = path.read_bytes()
+    for prev, r in zip(ranges, ranges[1:]):
+        assert prev.end == r.start and data[r.start - 1:r.start] == b"\n"
+        assert not data[r.start:].lstrip().startswith(b"{")
+    # numbered as in the whole file once first_line is set
+    r = ranges[3]
+    r.first_line = data[:r.start].count(b"\n") + 1
+    got = list(iter_lines(r))
+    assert got[0] == (r.first_line, lines[r.first_line - 1])
+    assert got[-1][0] == data[:r.end].count(b"\n")
+
+
+def test_a_file_range_is_named_as_given_and_read_where_it_is(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("one\ntwo\nthree\n", encoding="utf-8")
+    r = FileRange("shown-name.txt", str(path), 4, 8, first_line=2)
+    assert list(iter_lines(r)) == [(2, "two")]
+    assert str(r) == "shown-name.txt"
+    import pickle
+
+    back = pickle.loads(pickle.dumps(r))
+    assert (str(back), back.real, back.start, back.end, back.first_line) == ("shown-name.txt", str(path), 4, 8, 2)
