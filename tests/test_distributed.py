@@ -105,7 +105,7 @@ def test_a_bad_record_is_the_same_one_line_error(run_cli, address, tmp_path):
     single = run_cli(args)
     clustered = run_cli([*args, "--scheduler", address, "--threads", "1", "-o", tmp_path / "out.jsonl"])
     assert single.exit_code == clustered.exit_code == 1
-    assert f"bad.jsonl:3457: field 'text' should be a string" in single.stderr
+    assert "bad.jsonl:3457: field 'text' should be a string" in single.stderr
     assert clustered.stderr == single.stderr
     assert not os.path.exists(tmp_path / "out.jsonl")
     # a decoding error names the same line and byte
