@@ -29,7 +29,8 @@ from rnntools.io.models import FORMAT, FORMAT_VERSION, META_KEY, ModelFile, load
 from rnntools.io.outputs import JsonlWriter, check_outputs, is_stdio, open_output
 
 __all__ = [
-    "CHUNK_BYTES", "FORMAT", "FORMAT_VERSION", "META_KEY", "STDIN", "FileRange", "JsonlWriter", "ModelFile", "check_outputs",
+    "CHUNK_BYTES", "FORMAT", "FORMAT_VERSION", "META_KEY", "STDIN", "FileRange", "JsonlWriter", "ModelFile",
+    "check_outputs",
     "display_name", "is_stdio", "iter_csv", "iter_jsonl", "iter_line_batches", "iter_lines", "iter_text_chunks",
     "load_model", "loads", "open_binary", "open_output", "parse_json_object", "read_model_meta",
     "read_text_field", "save_model", "set_max_line_bytes", "stdin_idle",
