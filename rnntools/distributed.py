@@ -339,12 +339,20 @@ def _captured_stderr() -> Iterator[io.StringIO]:
         yield buffer
 
 
-def _task_model(task: str, model_path: str):
+def _task_model(task: str, model_path):
+    """The task's package and its model, loaded from ``model_path.real`` once per worker; the model file
+    keeps the name the user gave (a summary that names its model names it as one process does)."""
     from rnntools.cli.tasks import package
     from rnntools.io import load_model
 
     pkg = package(task)
-    return pkg, _cached(f"model:{task}", model_path, lambda p: pkg.load(load_model(p)))
+
+    def load(real: str):
+        model_file = load_model(real)
+        model_file.path = str(model_path)
+        return pkg.load(model_file)
+
+    return pkg, _cached(f"model:{task}", getattr(model_path, "real", model_path), load)
 
 
 def _predict(part: list, task: str, model_path: str, options: dict, settings: dict, threads) -> tuple[str, str]:
@@ -500,7 +508,9 @@ def run_model(name: str, task: str, model: str, inputs: list[str], output: str |
     the cluster at ``address``."""
     check_model_path(model)
     check_inputs(inputs)
-    real = os.path.abspath(model)
+    from rnntools.io import FileRange
+
+    real = FileRange(model, os.path.abspath(model))  # named as given, loaded where any worker finds it
     settings = _settings()
     with Cluster(address, threads) as cluster:
         parts = plan(cluster, inputs, split=split and name == "predict")
