@@ -117,6 +117,12 @@ class Cluster:
             if thing is not None:
                 with contextlib.suppress(Exception):
                     thing.close()
+        if self.cluster is not None:
+            # closed once, here: after Ctrl-C a second try at exit (distributed's atexit hook) only prints a
+            # traceback; the worker processes are this process's daemonic children and end with it anyway
+            from distributed.deploy.spec import SpecCluster
+
+            SpecCluster._instances.discard(self.cluster)
 
     def __enter__(self) -> Cluster:
         return self
@@ -377,6 +383,15 @@ def _evaluate(part: list, task: str, model_path: str, options: dict, settings: d
     return summary, err.getvalue()
 
 
+def _evaluate_partial(part: list, task: str, model_path: str, options: dict, settings: dict,
+                      threads) -> tuple[Any, str]:
+    _apply(settings, threads)
+    with _captured_stderr() as err:
+        pkg, model = _task_model(task, model_path)
+        stats = pkg.evaluate_partial(model, pkg.read(part, model, targets=True, **options), **options)
+    return stats, err.getvalue()
+
+
 def _count(part: list, level: str, lowercase: bool, field, errors: str, settings: dict):
     from rnntools.text.pipeline import count_tokens
 
@@ -503,9 +518,15 @@ def check_model_path(model: str) -> None:
 
 
 def run_model(name: str, task: str, model: str, inputs: list[str], output: str | None, options: dict,
-              address: str, threads: int | None, split: bool = True) -> dict | None:
+              address: str, threads: int | None, split: bool = True,
+              combine: Callable[[list], dict] | None = None) -> dict | None:
     """``predict`` (records written here) or ``evaluate`` (the summary returned) of ``task``'s model file on
-    the cluster at ``address``."""
+    the cluster at ``address``.
+
+    ``evaluate`` with ``combine`` (a task that exposes ``evaluate_partial``/``evaluate_combine``): every
+    partition's sufficient statistics are computed on the cluster and ``combine`` sums them here, exactly.
+    Without it the summary of partitions is not the whole's (an average of averages is not the average;
+    lm's evaluation carries its state from line to line), so the whole input is one task."""
     check_model_path(model)
     check_inputs(inputs)
     from rnntools.io import FileRange
@@ -513,15 +534,22 @@ def run_model(name: str, task: str, model: str, inputs: list[str], output: str |
     real = FileRange(model, os.path.abspath(model))  # named as given, loaded where any worker finds it
     settings = _settings()
     with Cluster(address, threads) as cluster:
-        parts = plan(cluster, inputs, split=split and name == "predict")
+        parts = plan(cluster, inputs, split=split and (name == "predict" or combine is not None))
         if name == "predict":
             write_ordered(cluster.ordered(_predict, parts, task, real, options, settings, cluster.threads), output)
             return None
-        # evaluate: summaries of partitions cannot be averaged into the whole's in general; the whole input
-        # is one task (tasks that keep sufficient statistics could combine partitions exactly)
-        summary, said = next(cluster.ordered(_evaluate, [[r for p in parts for r in p]], task, real, options,
-                                             settings, cluster.threads))
-        sys.stderr.write(said)
+        if combine is not None:
+            said = Said()
+            stats = []
+            for partial, message in cluster.ordered(_evaluate_partial, parts, task, real, options, settings,
+                                                    cluster.threads):
+                stats.append(partial)
+                said.add(message)
+            said.flush()
+            return combine(stats)
+        summary, message = next(cluster.ordered(_evaluate, [[r for p in parts for r in p]], task, real, options,
+                                                settings, cluster.threads))
+        sys.stderr.write(message)
         return summary
 
 

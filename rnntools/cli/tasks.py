@@ -135,8 +135,13 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
     if scheduler:
         from rnntools.distributed import run_model
 
+        combine = None
+        if name == "evaluate" and getattr(pkg, "evaluate_combine", None) is not None:
+            def combine(parts: list) -> dict:
+                return pkg.evaluate_combine(pkg.load(model_file), parts, **options)
+
         summary = run_model(name, KIND_TASK[kind], model, inputs, output, options, scheduler, threads,
-                            split=kind in SPLIT_KINDS)
+                            split=kind in SPLIT_KINDS, combine=combine)
         if summary is not None:
             _write_summary(pkg, summary, output)
         return

@@ -10,6 +10,8 @@ from rnntools.tasks.classify.task import (
                                           STRUCTURAL,
                                           Model,
                                           evaluate,
+                                          evaluate_combine,
+                                          evaluate_partial,
                                           label_key,
                                           load,
                                           predict,
@@ -17,4 +19,5 @@ from rnntools.tasks.classify.task import (
                                           train,
 )
 
-__all__ = ["DEFAULTS", "KIND", "STRUCTURAL", "Model", "evaluate", "label_key", "load", "predict", "read", "train"]
+__all__ = ["DEFAULTS", "KIND", "STRUCTURAL", "Model", "evaluate", "evaluate_combine", "evaluate_partial", "label_key",
+           "load", "predict", "read", "train"]

@@ -149,6 +149,26 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarr
     return cm
 
 
+EXACT_SHIFT = 1127  # 2**-1127 divides every float64 (subnormals included) times 2**53: sums are exact ints
+
+
+def exact_sum(values) -> int:
+    """The exact sum of float64 ``values`` as an integer count of ``2**-EXACT_SHIFT``: sums of partitions add
+    up to the sum of the whole, bit for bit, in any order (a cluster's partitions give one run's metrics)."""
+    mantissa, exponent = np.frexp(np.asarray(values, np.float64).ravel())
+    ints = (mantissa * 2.0**53).astype(np.int64)  # exact: |mantissa| < 1 has 53 bits
+    shifts = exponent.astype(np.int64) - 53 + EXACT_SHIFT
+    total = 0
+    for shift in np.unique(shifts):
+        total += sum(ints[shifts == shift].tolist()) << int(shift)
+    return total
+
+
+def exact_mean(total: int, count: int) -> float:
+    """``exact_sum`` / ``count`` rounded once (Python's int division is correctly rounded)."""
+    return total / (count << EXACT_SHIFT)
+
+
 def metrics_from_confusion(cm: np.ndarray) -> dict:
     """Accuracy, macro-F1 and per-class precision, recall, F1 and support from a confusion matrix.
 

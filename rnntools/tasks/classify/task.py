@@ -230,10 +230,26 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
 
 def evaluate(model: Model, records: Iterable[dict], *, text_field: str | None = None,
              label_field: str | None = None, **_options) -> dict:
-    """Accuracy, macro-F1, log loss, per-class precision/recall/F1 and the confusion matrix of labelled
-    records. Labels the model never saw count as errors (with a warning) and get their own row."""
-    from rnntools import console
-    from rnntools.errors import InputError
+    """Accuracy, macro-F1, log loss, ECE, per-class precision/recall/F1 and the confusion matrix of labelled
+    records. Labels the model never saw count as errors (with a warning) and get their own row.
+
+    The summary of the records' sufficient statistics (``evaluate_partial``, ``evaluate_combine``): a
+    cluster (``--scheduler``) sums the statistics of its partitions instead, to the same numbers."""
+    stats = evaluate_partial(model, records, text_field=text_field, label_field=label_field)
+    return evaluate_combine(model, [stats])
+
+
+ECE_BINS = 15
+
+
+def evaluate_partial(model: Model, records: Iterable[dict], *, text_field: str | None = None,
+                     label_field: str | None = None, **_options) -> dict:
+    """What ``evaluate`` needs of some records, as sums that add up exactly over partitions of the input:
+    counts of (gold label, predicted class), the exact sum of the log-loss terms of the labels the model
+    knows, and per confidence bin (ECE) its count, correct count and exact sum of confidences."""
+    from collections import Counter
+
+    from rnntools.tasks.classify.data import exact_sum
 
     tf = text_field or model.config.get("text_field", "text")
     lf = label_field or model.config.get("label_field", "label")
@@ -244,40 +260,78 @@ def evaluate(model: Model, records: Iterable[dict], *, text_field: str | None = 
         first = first or path
         texts.append(_text(record, tf))
         gold.append(read_label(record, lf, path, line_no))
+    stats = {"examples": len(texts), "first": first, "empty": 0, "pairs": Counter(), "seen": 0, "loss": 0,
+             "bins": [(0, 0, 0)] * ECE_BINS}
     if not texts:
-        raise InputError("no labelled records to evaluate", first)
+        return stats
+    index = {(type(lab), lab): i for i, lab in enumerate(model.labels)}
+    probs, stats["empty"] = model.probs(texts)
+    pred = probs.argmax(axis=1)
+    y = np.fromiter((index.get((type(lab), lab), -1) for lab in gold), np.int64, len(gold))
+    seen = np.flatnonzero(y >= 0)
+    stats["pairs"] = Counter(zip(((type(lab), lab) for lab in gold), pred.tolist()))
+    stats["seen"] = len(seen)
+    stats["loss"] = exact_sum(-np.log(np.maximum(probs[seen, y[seen]].astype(np.float64), 1e-15)))
+    conf = probs.max(axis=1).astype(np.float64)
+    correct = pred == y
+    which = np.minimum((conf * ECE_BINS).astype(np.int64), ECE_BINS - 1)
+    stats["bins"] = [(int(sel.sum()), int(correct[sel].sum()), exact_sum(conf[sel]))
+                     for sel in (which == b for b in range(ECE_BINS))]
+    return stats
+
+
+def evaluate_combine(model: Model, parts: Sequence[dict], **_options) -> dict:
+    """The ``evaluate`` summary of the statistics of ``evaluate_partial`` over parts of the input, summed."""
+    from rnntools import console
+    from rnntools.errors import InputError
+    from rnntools.tasks.classify.data import exact_mean
+
+    examples = sum(p["examples"] for p in parts)
+    if not examples:
+        raise InputError("no labelled records to evaluate", next((p["first"] for p in parts if p["first"]), None))
     labels = model.labels
     index = {(type(lab), lab): i for i, lab in enumerate(labels)}
-    unseen = sorted({lab for lab in gold if (type(lab), lab) not in index}, key=lambda v: (isinstance(v, int), v))
+    pairs = {}
+    for p in parts:
+        for key, count in p["pairs"].items():
+            pairs[key] = pairs.get(key, 0) + count
+    unseen = sorted({lab for (_, lab), _ in pairs if (type(lab), lab) not in index},
+                    key=lambda v: (isinstance(v, int), v))
     all_labels = list(labels) + unseen
     for lab in unseen:
         index[(type(lab), lab)] = len(index)
-    y = np.fromiter((index[(type(lab), lab)] for lab in gold), np.int64, len(gold))
-    probs, empty = model.probs(texts)
-    pred = probs.argmax(axis=1)
-    cm = confusion_matrix(y, pred, len(all_labels))
+    cm = np.zeros((len(all_labels), len(all_labels)), np.int64)
+    for ((kind, lab), predicted), count in pairs.items():
+        cm[index[(kind, lab)], predicted] += count
     m = metrics_from_confusion(cm)
-    seen = y < len(labels)
-    log_loss = (float(-np.mean(np.log(np.maximum(probs[np.flatnonzero(seen), y[seen]], 1e-15))))
-                if seen.any() else None)
+    seen = sum(p["seen"] for p in parts)
+    log_loss = exact_mean(sum(p["loss"] for p in parts), seen) if seen else None
+    ece = 0.0
+    for b in range(ECE_BINS):
+        n = sum(p["bins"][b][0] for p in parts)
+        if n:
+            accuracy = sum(p["bins"][b][1] for p in parts) / n
+            ece += n * abs(accuracy - exact_mean(sum(p["bins"][b][2] for p in parts), n))
+    ece /= examples
+    unseen_count = examples - seen
     if unseen:
-        console.warn(f"{int((~seen).sum())} records have labels the model was not trained on "
+        console.warn(f"{unseen_count} records have labels the model was not trained on "
                      f"({', '.join(label_key(v) for v in unseen[:5])}{', ...' if len(unseen) > 5 else ''}); "
                      "they count as errors")
+    empty = sum(p["empty"] for p in parts)
     if empty:
-        console.warn(f"{empty} of {len(texts)} texts had no known tokens; they were predicted from <unk> alone")
+        console.warn(f"{empty} of {examples} texts had no known tokens; they were predicted from <unk> alone")
     keys = [label_key(v) for v in all_labels]
-    result = {
-        "examples": len(texts), "accuracy": round(m["accuracy"], 6), "macro_f1": round(m["macro_f1"], 6),
+    return {
+        "examples": examples, "accuracy": round(m["accuracy"], 6), "macro_f1": round(m["macro_f1"], 6),
         "log_loss": None if log_loss is None else round(log_loss, 6),
-        "ece": round(expected_calibration_error(probs, y), 6), "unseen_labels": int((~seen).sum()),
+        "ece": round(ece, 6), "unseen_labels": unseen_count,
         "per_class": {key: {"precision": round(float(m["precision"][i]), 6),
                             "recall": round(float(m["recall"][i]), 6), "f1": round(float(m["f1"][i]), 6),
                             "support": int(m["support"][i])} for i, key in enumerate(keys)},
         "labels": keys,
         "confusion": cm.tolist(),
     }
-    return result
 
 
 def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
