@@ -136,6 +136,8 @@ class Cluster:
         At most ``window`` tasks are in flight (default: twice the cluster's slots), so memory stays bounded
         however many partitions there are; the first failure in input order is raised (a bad record), the
         tasks after it cancelled. ``pure=False``: every call is its own task even with equal arguments."""
+        import distributed
+
         window = window or 2 * self.slots()
         pending: deque = deque()
         queue = iter(enumerate(items))
@@ -151,7 +153,13 @@ class Cluster:
             submit()
         try:
             while pending:
-                result = pending.popleft().result()
+                try:
+                    result = pending.popleft().result()
+                except distributed.KilledWorker as exc:
+                    raise SchedulerError(f"a partition's task ended every worker that ran it ({exc}); out of "
+                                         "memory? try smaller partitions (more, smaller files)") from None
+                except distributed.comm.CommClosedError as exc:
+                    raise SchedulerError(f"lost the Dask scheduler at {self.address} ({exc})") from None
                 submit()
                 yield result
         finally:

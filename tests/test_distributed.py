@@ -198,6 +198,9 @@ def test_usage_errors(run_cli, monkeypatch):
     assert result.exit_code == 2 and "expected local:N" in result.stderr
     result = run_cli(["vocab", "-", "--scheduler", "local:1"], input="a b\n")
     assert result.exit_code == 2 and "not stdin" in result.stderr
+    result = run_cli(["predict", os.path.join(CONTRACT, "forecast.npz"), os.path.join(CONTRACT, "forecast_input.csv"),
+                      "--format", "csv", "--scheduler", "local:1"])
+    assert result.exit_code == 2 and "--format csv" in result.stderr
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
     result = run_cli(["vocab", corpus, "--scheduler", "local:1"])
     assert result.exit_code == 2 and "pip install 'rnntools[dask]'" in result.stderr

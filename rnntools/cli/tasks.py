@@ -135,6 +135,8 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
     if scheduler:
         from rnntools.distributed import run_model
 
+        if options.pop("output_format", "jsonl") != "jsonl":
+            raise UsageError("--format csv is one table written by one process; with --scheduler write JSONL")
         combine = None
         if name == "evaluate" and getattr(pkg, "evaluate_combine", None) is not None:
             def combine(parts: list) -> dict:
