@@ -190,3 +190,20 @@ def test_predict_format_csv_for_forecasts_has_the_jsonl_numbers(run_cli):
             assert [float(r[key]) for r in mine] == rec[key]
     other = run_cli(["predict", os.path.join(CONTRACT, "lm.npz"), "--format", "csv"], input="a\n")
     assert other.exit_code == 2 and "--format does not apply to a lm model" in other.stderr
+
+
+def test_evaluate_backtest_takes_seed_and_max_time(run_cli):
+    """The refits of `evaluate --backtest` draw from --seed (same seed, same numbers with --threads 1; another
+    seed, another refit) and take a --max-time budget; other model kinds refuse them."""
+    import json
+
+    model, data = os.path.join(CONTRACT, "forecast.npz"), os.path.join(CONTRACT, "forecast_input.csv")
+    args = ["-q", "evaluate", model, data, "--backtest", "1", "--threads", "1"]
+    runs = [run_cli([*args, "--seed", seed]) for seed in ("3", "3", "4")]
+    assert all(r.exit_code == 0 for r in runs), runs[0].stderr
+    first, again, other = (json.loads(r.stdout) for r in runs)
+    assert first == again and first != other
+    budget = run_cli([*args, "--max-time", "0.5"])
+    assert budget.exit_code == 0, budget.stderr
+    lm = run_cli(["evaluate", os.path.join(CONTRACT, "lm.npz"), "--seed", "3"], input="a b\n")
+    assert lm.exit_code == 2 and "--seed does not apply to a lm model" in lm.stderr

@@ -574,13 +574,16 @@ def predict(model: Model, records: Iterable[Series], horizon: int | None = None,
 
 
 def evaluate(model: Model, records: Iterable[Series], folds: int | None = None, refit: bool | None = None,
-             backtest: int | None = None, **_) -> dict:
+             backtest: int | None = None, seed: int | None = None, max_time: float | None = None, **_) -> dict:
     """Rolling-origin backtest summary (see :func:`backtest`): MASE, sMAPE and coverage of the model and of
     seasonal naive over the last ``folds`` horizons of every series (``backtest``: the CLI's name; default
-    3), the model refit on each fold's history unless ``refit`` is False."""
+    3), the model refit on each fold's history unless ``refit`` is False. A refit trains as the model was
+    trained, but with ``seed`` and a ``max_time`` budget (seconds per fold) when they are given."""
     folds = backtest or folds or 3
     refit = True if refit is None else refit
-    return _backtest(list(records), model.cfg, model.engine_options(), folds, model=model, refit=refit)["summary"]
+    engine = model.engine_options()
+    engine.update({k: v for k, v in (("seed", seed), ("max_time", max_time)) if v is not None})
+    return _backtest(list(records), model.cfg, engine, folds, model=model, refit=refit)["summary"]
 
 
 def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
