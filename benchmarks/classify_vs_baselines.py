@@ -1,7 +1,7 @@
 """rnntools' classifier with its defaults vs the linear baselines everyone tries first, on real labelled sets
 that ship inside packages (benchmarks/datasets.py: text_classification_set): tweets, news, spam, long
-reviews, review and editorial sentences, WordNet glosses; ``mr_aside`` is held aside (never used to choose a
-default) and reported.
+reviews, review and editorial sentences, WordNet glosses; ``mr_aside``, ``rt_aside`` and ``news20_aside`` are
+held aside (never used to choose a default) and reported.
 
 Per set, in one run, on the same fixed held-out split:
   * TF-IDF word 1-2-grams + logistic regression, C by 3-fold cross-validation on the training part;
@@ -14,6 +14,7 @@ Accuracy on the test part, training seconds and prediction speed (texts/s) are p
 mean over the sets that choose the defaults. Everything single-threaded unless --threads says otherwise.
 
     nice -n 19 python3 benchmarks/classify_vs_baselines.py --sets tweets,amazon --variant '{"wide": "none"}'
+    nice -n 19 python3 benchmarks/classify_vs_baselines.py --no-default --baselines word,char   # baselines only
     flock /tmp/rnntools-bench.lock python3 benchmarks/classify_vs_baselines.py --torch-twin  # + the RNN twin
 """
 
