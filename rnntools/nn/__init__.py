@@ -77,7 +77,6 @@ Example: one training step of a char LM with truncated BPTT (state carried acros
     logits, st = rnn.step(params["embed.W"][[token]], st, params["out.W"], params["out.b"])
 """
 
-from rnntools.nn.attention import Attention
 from rnntools.nn.layers import Dense, Embedding, log_softmax, softmax_cross_entropy
 from rnntools.nn.optim import SGD, Adam, clip_grad_norm, global_norm, make_optimizer
 from rnntools.nn.parallel import get_threads, matmul, set_threads
@@ -86,3 +85,13 @@ from rnntools.nn.recurrent import CELLS, Recurrent, cell_backward, cell_forward,
 __all__ = ["Attention", "Dense", "Embedding", "log_softmax", "softmax_cross_entropy", "SGD", "Adam", "clip_grad_norm",
            "global_norm", "make_optimizer", "CELLS", "Recurrent", "cell_backward", "cell_forward",
            "dropout_mask", "get_threads", "set_threads", "matmul"]
+
+
+def __getattr__(name: str):
+    # Attention on first use: its numba kernels are loaded only by the models that attend (seq2seq), not
+    # at the start of every command that uses the engine
+    if name == "Attention":
+        from rnntools.nn.attention import Attention
+
+        return Attention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,7 @@ products (all time steps' input projections, weight gradients) are split by outp
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -20,6 +21,7 @@ MIN_ROWS_PER_THREAD = 8        # below this, splitting costs more than it gains
 # products smaller than this run in the calling thread: up to ~50 MFLOP (74x256 by 256x1024, a char table's
 # input projection) handing them to the workers cost more than it saved (measured 460 vs 597 us there)
 MIN_FLOPS_PARALLEL = 1 << 25
+_caller = threading.local()    # threads that ran work themselves (one worker): their BLAS is single-threaded
 
 
 def _init_worker() -> None:
@@ -84,13 +86,23 @@ def row_ranges(N: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list[tuple[int, i
 def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
              ranges: list[tuple[int, int]] | None = None, each: list[tuple] | None = None) -> list:
     """``fn(*args, r0, r1)`` over disjoint row ranges of [0, N) on the workers; returns their results.
-    Always on the workers, even for one range, so that BLAS inside runs single-threaded.
+    On the workers even for one range (BLAS inside then runs single-threaded), except with one worker: then
+    the calling thread runs it, with its BLAS limited to one thread as a worker's is.
+
+    Why the exception: a hand-off to a worker (a queue put, a wake-up, a future) per call cost 7-11% of the
+    updates/s of a small classifier or seq2seq model at ``--threads 1``, where nothing runs beside it.
 
     ``ranges``: the ranges to use (from ``row_ranges``); ``each``: one tuple per range, its items passed
     after ``args`` (``fn(*args, *each[i], r0, r1)``), for outputs each worker needs its own of."""
-    pool = _pool()
+    pool = _pool()   # also the engine's first-use setup (keep_freed_memory)
     ranges = row_ranges(N, min_rows) if ranges is None else ranges
     each = [()] * len(ranges) if each is None else each
+    if len(ranges) == 1 and _STATE["n"] == 1:
+        if not getattr(_caller, "single_blas", False):
+            set_thread_local_blas_threads(1)
+            _caller.single_blas = True
+        (r0, r1), = ranges
+        return [fn(*args, *each[0], r0, r1)]
     futures = [pool.submit(fn, *args, *extra, r0, r1) for (r0, r1), extra in zip(ranges, each, strict=True)]
     return [f.result() for f in futures]
 

@@ -2,22 +2,20 @@
 
 ``data.py`` turns records into arrays and holds the metrics, ``model.py`` is the network (built from
 ``rnntools.nn``'s layers), ``task.py`` the glue: the task contract's names (see docs/tasks.md).
+
+The names are imported from ``task.py`` on first use: ``predict``/``evaluate`` of any model build their
+options from every task package, and importing this one must not load numpy's and numba's machinery.
 """
 
-from rnntools.tasks.classify.task import (
-                                          DEFAULTS,
-                                          KIND,
-                                          STRUCTURAL,
-                                          Model,
-                                          evaluate,
-                                          evaluate_combine,
-                                          evaluate_partial,
-                                          label_key,
-                                          load,
-                                          predict,
-                                          read,
-                                          train,
-)
+from __future__ import annotations
 
 __all__ = ["DEFAULTS", "KIND", "STRUCTURAL", "Model", "evaluate", "evaluate_combine", "evaluate_partial", "label_key",
            "load", "predict", "read", "train"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from rnntools.tasks.classify import task
+
+        return getattr(task, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,12 +1,13 @@
 """Asynchronous many-to-many: an encoder-decoder (seq2seq) over characters or words, with START/EOS and
 teacher forcing, Luong attention, greedy and beam-search decoding.
 
-    options.py  KIND, DEFAULTS (the one place each default lives), STRUCTURAL; no heavy imports
+    options.py  KIND, DEFAULTS (the one place each default lives), STRUCTURAL, a run's options and the
+                resume rule; no heavy imports
     data.py     records -> tokenised pairs -> id arrays -> padded time-major batches
     model.py    the network from rnntools.nn's layers (Embedding, Recurrent, Attention, Dense); its loss
     decode.py   greedy and beam-search decoding
     metrics.py  exact match, character/word error rates, BLEU
-    task.py     the resume rule, the trainer plug-in, train/load/read/predict/evaluate
+    task.py     the model object, the trainer plug-in, train/load/read/predict/evaluate
 
 The contract's names (docs/tasks.md) are here; everything but ``options`` is imported on first use, so that
 the CLI can read the defaults without loading numpy's or numba's machinery.

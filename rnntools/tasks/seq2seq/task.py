@@ -1,4 +1,5 @@
-"""The seq2seq task's glue: options and resume, the trainer plug-in, and train/load/read/predict/evaluate.
+"""The seq2seq task's glue: the model object, the trainer plug-in, and train/load/read/predict/evaluate
+(the options of a run and the resume rule are in ``options.py``).
 
 Nothing here knows click or opens an output: ``predict`` and ``evaluate`` yield records and return a summary,
 the CLI writes them.
@@ -16,7 +17,6 @@ from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError, model_loader
 from rnntools.io import stdin_idle
 from rnntools.nn import clip_grad_norm, make_optimizer
-from rnntools.tasks.options import resume_options
 from rnntools.tasks.seq2seq.data import (
     Batch,
     PaddedPairs,
@@ -32,73 +32,17 @@ from rnntools.tasks.seq2seq.decode import Decoder, beam_search, greedy
 from rnntools.tasks.seq2seq.metrics import score_predictions
 from rnntools.tasks.seq2seq.model import Config, Net, dropout_masks, init_params, summed_bias_slices
 from rnntools.tasks.seq2seq.options import (
-    DEFAULTS,
     KIND,
     LONG_EPOCH,
-    LR,
     MAX_DECODE_LENGTH,
     MAX_VAL,
     PREDICT_DEFAULTS,
-    STRUCTURAL,
+    check_max_length,
+    check_options,
     default_batch,
+    run_options,
 )
 from rnntools.text import Vocab
-
-# --- options and resume -----------------------------------------------------------------------------
-
-def saved_options(meta: dict) -> dict:
-    """The options a model file was trained with: ``meta["config"]``, or for files written before it existed,
-    what their ``model``, vocabularies, ``data`` and ``training.config`` entries say."""
-    if isinstance(meta.get("config"), dict):
-        return dict(meta["config"])
-    model = meta.get("model", {})
-    engine = meta.get("training", {}).get("config", {}) if isinstance(meta.get("training"), dict) else {}
-    data = meta.get("data", {})
-    vocab = meta.get("vocab") or meta.get("source_vocab") or {}
-    tvocab = meta.get("vocab") or meta.get("target_vocab") or {}
-    out = {k: engine.get(k) for k in ("vocab_path", "min_count", "max_vocab", "optimizer") if k in engine}
-    out.update({k: model.get(k) for k in ("cell", "hidden", "layers", "embed_dim", "attention", "shared_vocab")})
-    out["bidirectional"] = bool(model.get("bidirectional", False))
-    out.update(level=vocab.get("level"), target_level=tvocab.get("level"),
-               source_field=data.get("source_field", "source"), target_field=data.get("target_field", "target"))
-    return out
-
-
-def run_options(given: dict, resume_meta: dict | None = None, path: str = "") -> dict:
-    """The options of one training run: DEFAULTS overridden by ``given`` (None = not given), with the resume
-    rule applied against ``resume_meta``."""
-    if given.get("seq_len") is not None:
-        raise UsageError("--seq-len does not apply to --task seq2seq (whole pairs are one sequence each)")
-    given = {k: v for k, v in given.items() if k != "seq_len"}
-    unknown = set(given) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown seq2seq options: {sorted(unknown)}")
-    if resume_meta is not None:
-        # the contract's rule: the saved structure wins, other options not given keep their saved values
-        given = resume_options(saved_options(resume_meta), given, STRUCTURAL, path)
-    options = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None and k in DEFAULTS}}
-    if options["target_level"] is None:
-        options["target_level"] = options["level"]
-    if options["lr"] is None:
-        options["lr"] = LR[options["optimizer"]]
-    return options
-
-
-def check_options(options: dict) -> None:
-    if options["embeddings"] is not None or options["freeze_embeddings"]:
-        raise UsageError("--embeddings/--freeze-embeddings are not supported by --task seq2seq")
-    if options["vocab_path"] and options["target_level"] != options["level"]:
-        raise UsageError(f"--vocab gives one vocabulary for both sides, so it needs one level (--level "
-                         f"{options['level']}, --target-level {options['target_level']})")
-    if options["shared_vocab"] and options["target_level"] != options["level"]:
-        raise UsageError(f"--shared-vocab needs one level for both sides (--level {options['level']}, "
-                         f"--target-level {options['target_level']})")
-
-
-def check_max_length(max_length: int | None) -> None:
-    if max_length is not None and not 1 <= max_length <= MAX_DECODE_LENGTH:
-        raise UsageError(f"--max-length {max_length} is outside 1..{MAX_DECODE_LENGTH} tokens")
-
 
 # --- the model ---------------------------------------------------------------------------------------------
 

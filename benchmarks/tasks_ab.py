@@ -1,0 +1,120 @@
+"""Training speed of every recurrent task, two checkouts side by side (before and after a change).
+
+Each run is one ``rnn-train`` process with its checkout on PYTHONPATH and ``--log``; the sides alternate
+``--reps`` times per task and the medians and their ratio (after / before) are printed, with the load and
+the CPU. Per task:
+
+- ``updates/s``: updates over the seconds of the training loop, from the trainer's ``end`` event (steps /
+  seconds: evaluations inside the loop included, start-up and the final save not);
+- ``steady``: updates/s between the first and the last ``step`` event of the log (no evaluation falls in
+  between for the seq2seq and lm runs below: their epochs are longer than the run);
+- ``wall``: the whole process, seconds;
+- ``cpu``: the whole process's CPU seconds (user + system, all threads): the same work on both sides, and on
+  a loaded machine much steadier than the rates above, which count the seconds other jobs took.
+
+The commands are the same on both sides except ``SIDE_ARGS`` (options the older code lacks, passed to the
+newer side only to give it the older defaults: seq2seq's one-way encoder, classify without its wide part and
+calibration).
+
+    git worktree add --detach /tmp/before dcb4668
+    python benchmarks/seq2seq_data.py addition /tmp/addition
+    flock /tmp/rnntools-bench.lock python benchmarks/tasks_ab.py /tmp/before . --threads 1 --reps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "samples")
+
+TASKS = {
+    # the LM of docs/tasks.md's table: defaults (LSTM-256, batch 32, seq-len 100) on the book, 40 updates
+    "lm": ["--task", "lm", os.path.join(SAMPLES, "book.txt"), "--max-steps", "40", "--seed", "1"],
+    # the classifier of docs/classify.md's table: its network on the glosses, 4 epochs
+    "classify": ["--task", "classify", os.path.join(SAMPLES, "glosses.jsonl"), "--epochs", "4", "--patience", "9",
+                 "--seed", "1"],
+    # the seq2seq of docs/seq2seq.md's table: GRU 128, general attention, batch 64, 20,000+ addition pairs
+    "seq2seq": ["--task", "seq2seq", "{addition}", "--cell", "gru", "--hidden", "128", "--attention", "general",
+                "--batch", "64", "--max-steps", "200", "--seed", "1"],
+}
+# options only the newer side has, giving it the older side's defaults
+SIDE_ARGS = {"classify": ["--wide", "none", "--no-calibrate"], "seq2seq": ["--no-bidirectional"]}
+
+
+def run(code: str, task: str, threads: int, tmp: str, data: dict, newer: bool) -> dict:
+    log = os.path.join(tmp, "log.jsonl")
+    if os.path.exists(log):
+        os.remove(log)
+    args = [a.format(**data) for a in TASKS[task]] + (SIDE_ARGS.get(task, []) if newer else [])
+    cmd = [sys.executable, "-m", "rnntools", "-q", "rnn-train", *args, "-o", os.path.join(tmp, "m.npz"),
+           "--threads", str(threads), "--log", log]
+    t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": os.path.abspath(code)},
+                   stderr=subprocess.DEVNULL)
+    wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    events = [json.loads(line) for line in open(log)]
+    end = [e for e in events if e["event"] == "end"][-1]
+    steps = [e for e in events if e["event"] == "step"]
+    steady = None
+    if len(steps) >= 2 and steps[-1]["time"] > steps[0]["time"]:
+        steady = (steps[-1]["step"] - steps[0]["step"]) / (steps[-1]["time"] - steps[0]["time"])
+    return {"updates/s": end["steps"] / end["seconds"], "steady": steady, "wall": wall, "cpu": cpu_s}
+
+
+def cpu() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                 "?")
+    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "")
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model}, {isa}, {os.cpu_count()} cores"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("before")
+    ap.add_argument("after")
+    ap.add_argument("--tasks", default="lm,classify,seq2seq")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--both-new", action="store_true",
+                    help="both checkouts have SIDE_ARGS' options (give them to both)")
+    ap.add_argument("--addition", default="/tmp/addition/train.jsonl",
+                    help="seq2seq training pairs (benchmarks/seq2seq_data.py addition DIR)")
+    args = ap.parse_args()
+    data = {"addition": args.addition}
+    print(cpu(), f"--threads {args.threads}", flush=True)
+    loads = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        for task in args.tasks.split(","):
+            got: dict[str, list[dict]] = {"before": [], "after": []}
+            for side in ("before", "after"):  # untimed: numba's cache, the page cache
+                run(getattr(args, side), task, args.threads, tmp, data, side == "after" or args.both_new)
+            for rep in range(args.reps):
+                for side in ("before", "after"):
+                    got[side].append(run(getattr(args, side), task, args.threads, tmp, data,
+                                         side == "after" or args.both_new))
+                    loads.append(os.getloadavg()[0])
+                    r = got[side][-1]
+                    print(f"{task} {side} {rep + 1}: " + "  ".join(f"{k} {v:.3f}" for k, v in r.items()
+                                                                  if v is not None), flush=True)
+            for key in ("updates/s", "steady", "wall", "cpu"):
+                vals = {s: [r[key] for r in got[s] if r[key] is not None] for s in got}
+                if not all(vals.values()):
+                    continue
+                b, a = statistics.median(vals["before"]), statistics.median(vals["after"])
+                print(f"RESULT {task} {key}: before {b:.3f}  after {a:.3f}  after/before {a / b:.3f}", flush=True)
+    print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f}")
+
+
+if __name__ == "__main__":
+    main()
