@@ -89,8 +89,8 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
     On the workers even for one range (BLAS inside then runs single-threaded), except with one worker: then
     the calling thread runs it, with its BLAS limited to one thread as a worker's is.
 
-    Why the exception: a hand-off to a worker (a queue put, a wake-up, a future) per call cost 7-11% of the
-    updates/s of a small classifier or seq2seq model at ``--threads 1``, where nothing runs beside it.
+    Why the exception: a hand-off to a worker (a queue put, a wake-up, a future) per kernel call cost a small
+    classifier about a tenth of its updates at ``--threads 1``, where nothing runs beside it (docs/tasks.md).
 
     ``ranges``: the ranges to use (from ``row_ranges``); ``each``: one tuple per range, its items passed
     after ``args`` (``fn(*args, *each[i], r0, r1)``), for outputs each worker needs its own of."""
