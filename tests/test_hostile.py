@@ -184,6 +184,7 @@ def _files(tmp):
     (tmp / "deep.jsonl").write_text('{"text": ' + "[" * 100000 + "]" * 100000 + "}\n")
     (tmp / "list.jsonl").write_text("[1, 2]\n")
     (tmp / "trunc.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (tmp / "confusion.json").write_text('{"confusion": [[1, 2], [3]], "labels": ["a", "b"]}\n')
     os.mkfifo(tmp / "fifo")
 
 
@@ -221,6 +222,8 @@ HOSTILE_FILES = [
     (["evaluate", "{w}/clf.npz", "{t}/list.jsonl"], 1, r"list.jsonl:1"),
     (["neighbors", "{w}/w.npz", "--input", "{t}/latin1.txt"], 1, r"latin1.txt:1"),
     (["import", "{t}/nul.txt", "-o", "m.npz"], 1, None),
+    (["import", "{t}/trunc.gz", "-o", "m.npz"], 1, r"trunc.gz: cannot read"),  # not "interrupted" (130)
+    (["plot", "confusion", "{t}/confusion.json"], 1, r"confusion.json: .*square table"),
     (["import", "{t}/latin1.txt", "-o", "m.npz"], 1, None),
     # a FIFO or a device as the model: refused at once, never blocks
     (["predict", "{t}/fifo"], 1, "not an rnntools model file"),

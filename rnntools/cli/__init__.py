@@ -260,7 +260,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         _click_error(exc)
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:
-        # click turns Ctrl-C and EOF at a prompt into Abort
+        # click turns Ctrl-C and EOF at a prompt into Abort; an EOFError from a reader (a truncated .gz) is
+        # a data error, not an interruption
+        if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__context__, EOFError):
+            if debug:
+                raise
+            _error(f"unexpected end of input ({exc.__context__}); is a compressed file truncated?", 1)
         if debug and isinstance(exc, KeyboardInterrupt):
             raise
         print("rnntools: interrupted" + (" (SIGTERM)" if _signals["term"] else ""), file=sys.stderr)

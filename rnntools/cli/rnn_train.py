@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option, seed_option, threads_option
-from rnntools.cli.tasks import TASKS, available, collect_options, package, reject_foreign_options, task_kwargs
+from rnntools.cli.tasks import (
+    TASKS,
+    available,
+    collect_options,
+    naming_the_input,
+    package,
+    reject_foreign_options,
+    task_kwargs,
+)
 
 # Shared engine options. None means "not given": the task's DEFAULTS decide (shown by
 # `rnn-train --task T --help`), and on --resume the saved model's values (docs/tasks.md).
@@ -76,7 +84,8 @@ def _command(**kwargs):
     engine["seed"], engine["threads"] = kwargs["seed"], kwargs["threads"]
     _check_combinations(ctx, task, engine)
     _check_sizes(engine)
-    package(task).train(inputs, output, {**engine, **task_kwargs(kwargs, _owners, task)})
+    with naming_the_input(inputs):
+        package(task).train(inputs, output, {**engine, **task_kwargs(kwargs, _owners, task)})
 
 
 class _TrainCommand(GroupedCommand):

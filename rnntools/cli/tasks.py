@@ -13,6 +13,7 @@ belongs to another task is a usage error (exit 2) naming the option and the task
 from __future__ import annotations
 
 import importlib
+from contextlib import contextmanager
 from types import ModuleType
 
 import click
@@ -102,6 +103,20 @@ def task_kwargs(kwargs: dict, owners: dict[str, set[str]], chosen: str) -> dict:
     return {name: value for name, value in kwargs.items() if chosen in owners.get(name, ())}
 
 
+@contextmanager
+def naming_the_input(inputs: list[str]):
+    """An input error about the whole input ("no text to evaluate", "no labelled records") names no file
+    where the task sees only records; with one input file, the message names it."""
+    from rnntools.errors import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        if exc.path is not None or exc.line is not None or len(inputs) != 1:
+            raise
+        raise InputError(exc.reason, inputs[0]) from None
+
+
 def run_model_command(name: str, model: str, inputs: list[str], output: str | None, options: dict,
                       modules: dict[str, ModuleType], owners: dict[str, set[str]],
                       scheduler: str | None = None, threads: int | None = None) -> None:
@@ -161,7 +176,9 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
             for record in predictions:
                 writer.write(record)
         return
-    _write_summary(pkg, pkg.evaluate(loaded, records, **options), output)
+    with naming_the_input(inputs):
+        summary = pkg.evaluate(loaded, records, **options)
+    _write_summary(pkg, summary, output)
 
 
 def _write_summary(pkg: ModuleType, summary: dict, output: str | None) -> None:

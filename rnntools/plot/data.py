@@ -247,7 +247,11 @@ def confusion(summary: dict, path: str) -> Confusion:
     if not isinstance(labels, list) or not isinstance(matrix, list):
         raise InputError("no \"labels\" and \"confusion\" here: give the JSON that `rnntools evaluate` writes for "
                          "a classifier", path)
-    counts = np.asarray(matrix, dtype=np.int64)
+    try:
+        counts = np.asarray(matrix, dtype=np.int64)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError("\"confusion\" is not a square table of counts (rows of equal length, integers)",
+                         path) from None
     if counts.shape != (len(labels), len(labels)):
         raise InputError(f"confusion matrix of shape {counts.shape} for {len(labels)} labels", path)
     acc = summary.get("accuracy")

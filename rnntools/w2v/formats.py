@@ -35,8 +35,13 @@ def read_word2vec(path: str, binary: bool | None = None) -> tuple[list[str], np.
     ``binary=None`` detects the format."""
     from rnntools.io import open_binary
 
-    with open_binary(path) as stream:
-        data = stream.read()
+    try:
+        with open_binary(path) as stream:
+            data = stream.read()
+    except (EOFError, OSError, ValueError) as exc:  # a truncated or corrupt .gz/.bz2/.xz
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise InputError(f"cannot read ({exc.__class__.__name__}: {exc})", path) from None
     if not data.strip():
         raise InputError("empty vectors file", path)
     end = data.find(b"\n")
