@@ -43,12 +43,17 @@ def test_iter_lines_strips_a_byte_order_mark(tmp_path):
 
 
 def test_invalid_utf8_names_file_line_and_byte(tmp_path):
+    from rnntools.io.inputs import set_option_hints
+
     path = write(tmp_path / "bad.txt", b"good\nalso good\nbad \xff here\n")
-    with pytest.raises(InputError) as err:
-        list(iter_lines(path))
-    message = str(err.value)
-    assert message.startswith(f"{path}:3: invalid UTF-8 at byte 19")
-    assert "--encoding-errors replace" in message
+    for offered in (True, False):  # the hint names --encoding-errors only where the command has it
+        set_option_hints(encoding_errors=offered)
+        with pytest.raises(InputError) as err:
+            list(iter_lines(path))
+        message = str(err.value)
+        assert message.startswith(f"{path}:3: invalid UTF-8 at byte 19")
+        assert ("--encoding-errors replace" in message) == offered
+    set_option_hints(encoding_errors=True)
 
 
 def test_invalid_utf8_can_be_replaced(tmp_path):

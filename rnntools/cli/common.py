@@ -153,8 +153,9 @@ class GroupedCommand(click.Command):
         max_line = ctx.params.pop("max_line_bytes", None)
         if quiet:
             console.configure(quiet=True, command=console.command_name())
-        from rnntools.io import set_max_line_bytes
+        from rnntools.io.inputs import set_max_line_bytes, set_option_hints
 
+        set_option_hints(encoding_errors=any(p.name == "encoding_errors" for p in self.params))
         # set on every run, not only when given: a process that runs several commands (tests, a notebook)
         # must not keep one run's raised limit for the next
         set_max_line_bytes(max_line if max_line is not None else DEFAULT_MAX_LINE_BYTES)

@@ -114,6 +114,15 @@ def open_binary(path: str | os.PathLike) -> Iterator[IO[bytes]]:
         raw.close()
 
 
+# what the running command offers, so that messages suggest only options it has (set by the CLI per run)
+_HINTS = {"encoding_errors": True}
+
+
+def set_option_hints(*, encoding_errors: bool) -> None:
+    """Tell the readers whether the running command has ``--encoding-errors`` (for their messages)."""
+    _HINTS["encoding_errors"] = encoding_errors
+
+
 def _decode_chunk(lines: list[bytes], path, first_line: int, first_offset: int, errors: str) -> str:
     data = b"".join(lines)
     try:
@@ -129,7 +138,8 @@ def _decode_chunk(lines: list[bytes], path, first_line: int, first_offset: int, 
         except UnicodeDecodeError as exc:
             raise InputError(
                 f"invalid UTF-8 at byte {offset + exc.start} ({exc.reason}); "
-                "convert the file to UTF-8 (iconv) or pass --encoding-errors replace",
+                "convert the file to UTF-8 (iconv)" + (" or pass --encoding-errors replace"
+                                                       if _HINTS["encoding_errors"] else ""),
                 path, first_line + i) from None
         offset += len(line)
     raise AssertionError("unreachable")  # pragma: no cover
