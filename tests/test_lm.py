@@ -299,6 +299,21 @@ def test_score_lines_batched_equals_one_by_one(tmp_path):
         assert score["log_likelihood"] == pytest.approx(alone["log_likelihood"], rel=1e-5)
 
 
+def test_a_long_line_is_scored_in_pieces_with_the_same_result(monkeypatch):
+    """Lines longer than the logits budget go through in pieces of time steps with the state carried:
+    memory stays bounded and the log-likelihood is the same."""
+    vocab = D.build_vocab(TEXT, "char")
+    model = M.LanguageModel(len(vocab), cell="gru", hidden=8, layers=2, embed_dim=4, seed=1)
+    loaded = M.LoadedLM(model, vocab, {})
+    lines = ["the cat sat on the mat " * 40, "a dog"]
+    whole = M.score_lines(loaded, lines)
+    monkeypatch.setattr(M, "TOKEN_BUDGET", 20 * len(vocab))  # pieces of 20 steps
+    pieces = M.score_lines(loaded, lines)
+    for a, b in zip(whole, pieces):
+        assert a["tokens"] == b["tokens"]
+        assert b["log_likelihood"] == pytest.approx(a["log_likelihood"], rel=1e-5)
+
+
 # --- bad inputs ---------------------------------------------------------------------------------------------
 
 

@@ -116,8 +116,14 @@ def score_lines(lm: LoadedLM, lines: Sequence[str]) -> list[dict]:
             seq = encoded[r]
             n = len(seq) - 1
             x[:n, b], y[:n, b], mask[:n, b] = seq[:-1], seq[1:], 1
-        logp, _ = m.log_probs(x, y, mask=mask)
-        logp = (logp * mask).astype(np.float64)
+        # a long line goes through in pieces of time steps with the state carried (the same recurrence), so
+        # that memory stays within the budget however long the line is
+        steps = max(16, TOKEN_BUDGET // (B * m.vocab_size))
+        pieces, state = [], None
+        for a in range(0, T, steps):
+            piece, state = m.log_probs(x[a:a + steps], y[a:a + steps], state, mask=mask[a:a + steps])
+            pieces.append((piece * mask[a:a + steps]).astype(np.float64))
+        logp = np.concatenate(pieces)
         for b, r in enumerate(rows):
             n = len(encoded[r]) - 1
             ll = float(logp[:n, b].sum())
