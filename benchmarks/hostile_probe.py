@@ -644,6 +644,7 @@ ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cas
 def _limits(close_fds: tuple[int, ...]):
     def pre():
         os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # not inherited as ignored from a background probe
         resource.setrlimit(resource.RLIMIT_AS, (MEM_CAP, MEM_CAP))
         for fd in close_fds:
             os.close(fd)
@@ -688,7 +689,7 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
         log = os.path.join(tmp, "log.jsonl")
         deadline = time.monotonic() + case.timeout
         while time.monotonic() < deadline and procs[0].poll() is None:
-            if os.path.exists(log) and os.path.getsize(log) > 0 or "--log" not in args:
+            if "--log" not in args or os.path.exists(log) and open(log).read().count("\n") >= 2:
                 break
             time.sleep(0.2)
         time.sleep(1.0)

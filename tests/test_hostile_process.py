@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 TINY = ["--hidden", "8", "--max-steps", "3", "--threads", "1"]
 
 
-def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fds=(), cwd=None, limits=(), **kw):
+def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fds=(), cwd=None, limits=(),
+             sigint=signal.SIG_DFL, **kw):
     """Starts ``rnntools ARGS`` as a process in its own session; ``close_fds`` are closed in the child,
     ``limits`` are ``(resource.RLIMIT_*, bytes)`` pairs set in it."""
     import resource
@@ -34,6 +35,7 @@ def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fd
 
     def pre():
         os.setsid()
+        signal.signal(signal.SIGINT, sigint)  # SIG_IGN: as a job a script starts with `&`
         for fd in close_fds:
             os.close(fd)
         for which, value in limits:
@@ -148,6 +150,26 @@ def test_interrupted_training_saves_a_whole_model(lm_model, tmp_path, sig, statu
     assert out.exists(), "the model trained so far is saved"  # saved on interruption
     whole_model(out)
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("command", ["w2v-train", "rnn-train"])
+def test_sigterm_stops_a_run_that_ignores_sigint(tmp_path, command):
+    """A job started in the background by a script ignores SIGINT; SIGTERM must still stop it (it used to be
+    turned into an ignored SIGINT: w2v-train went on training)."""
+    out, log = tmp_path / "out.npz", tmp_path / "log.jsonl"
+    args = (["w2v-train", os.path.join(SAMPLES, "corpus.txt"), "--epochs", "100000", "--min-count", "1",
+             "--threads", "1"] if command == "w2v-train" else
+            ["rnn-train", "--task", "lm", os.path.join(SAMPLES, "book.txt"), "--max-time", "120", "--threads", "1"])
+    proc = rnntools([*args, "-o", out, "--log", log], sigint=signal.SIG_IGN)
+    deadline = time.monotonic() + 200
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.exists() and log.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    code, _, err = finish(proc, timeout=60)
+    assert code == 143, err
+    whole_model(out)
 
 
 def test_sigkill_never_leaves_a_corrupt_model(lm_model, tmp_path):

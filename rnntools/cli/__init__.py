@@ -238,7 +238,11 @@ def _on_sigterm(signum, frame):
         os.kill(os.getpid(), signal.SIGTERM)
         return
     _signals["term"] = True
-    signal.raise_signal(signal.SIGINT)
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):  # the trainer's (save, then stop) or Python's own (KeyboardInterrupt)
+        handler(signal.SIGINT, frame)
+    else:  # SIGINT ignored, as in a job a script started with `&`: SIGTERM must still stop the run
+        raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
