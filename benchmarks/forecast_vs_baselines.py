@@ -69,10 +69,22 @@ def peer_forecast(name: str, y: np.ndarray, h: int, m: int) -> dict:
             return {"forecast": seasonal_naive(y, h, m)}
 
 
-def ours(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, name: str):
+def ours(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, name: str, cache: str | None = None):
     s = Series(name, y, TimeAxis("int", 1), 0)
     cfg = F.ForecastConfig(season=m, horizon=h, **overrides)
-    model = F.fit_model([s], cfg, {"threads": 1, **engine}, quiet=True)
+    path = None
+    if cache:
+        tag = "-".join(f"{k}={v}" for k, v in sorted({**overrides, **engine}.items()))
+        path = os.path.join(cache, f"{name}-{len(y)}-{h}-{m}{'-' + tag if tag else ''}.npz")
+    if path and os.path.exists(path):
+        # the same network (training is deterministic with --threads 1): only the choice and the intervals,
+        # which come after training, are recomputed with the current code
+        model = F.load(path)
+        F.reselect(model, [s])
+    else:
+        model = F.fit_model([s], cfg, {"threads": 1, **engine}, quiet=True)
+        if path:
+            F.save(model, path)
     return F.forecast(model, [s], h)[0], model
 
 
@@ -80,6 +92,14 @@ def run(args, overrides, engine):
     import datasets
 
     rows = []
+    cache = {}
+    if args.peer_cache and os.path.exists(args.peer_cache):
+        # the peers' forecasts do not change between runs of rnntools: fit them once per series
+        with open(args.peer_cache) as f:
+            for line in f:
+                if line.strip():
+                    rec = json.loads(line)
+                    cache[rec["key"]] = rec
     shard, n_shards = map(int, args.shard.split("/"))
     for i, (name, freq, m, values, _source) in enumerate(datasets.forecast_series()):
         if args.only and name not in args.only or i % n_shards != shard:
@@ -91,7 +111,10 @@ def run(args, overrides, engine):
         fc = {"snaive": seasonal_naive(train, h, m), "naive": np.repeat(train[-1], h),
               "drift": train[-1] + (train[-1] - train[0]) / (len(train) - 1) * np.arange(1, h + 1)}
         t0 = time.perf_counter()
-        p, model = ours(train, h, m, overrides, engine, name)
+        if args.no_ours:
+            p = {"forecast": fc["snaive"], "method": "skipped"}
+        else:
+            p, model = ours(train, h, m, overrides, engine, name, args.model_cache)
         row["s_rnntools"] = time.perf_counter() - t0
         fc["rnntools"] = p["forecast"]
         row["method"] = p.get("method", "rnn")
@@ -100,9 +123,17 @@ def run(args, overrides, engine):
                 row[f"cov{lev}_rnntools"] = coverage(test, p[f"lower_{lev}"], p[f"upper_{lev}"])
         if not args.no_peers:
             for peer in PEERS:
-                t0 = time.perf_counter()
-                out = peer_forecast(peer, train, h, m)
-                row[f"s_{peer}"] = time.perf_counter() - t0
+                key = f"{name}/{peer}/{len(train)}/{h}/{m}"
+                if key in cache:
+                    out, row[f"s_{peer}"] = {k: np.asarray(v) for k, v in cache[key]["out"].items()}, cache[key]["s"]
+                else:
+                    t0 = time.perf_counter()
+                    out = peer_forecast(peer, train, h, m)
+                    row[f"s_{peer}"] = time.perf_counter() - t0
+                    if args.peer_cache:
+                        with open(args.peer_cache, "a") as f:
+                            f.write(json.dumps({"key": key, "s": row[f"s_{peer}"], "out": {
+                                k: np.asarray(v, np.float64).tolist() for k, v in out.items()}}) + "\n")
                 fc[peer] = out["forecast"]
                 for lev in (80, 95):
                     if f"lo{lev}" in out:
@@ -158,8 +189,11 @@ def main():
     ap.add_argument("--set", action="append", default=[], help="ForecastConfig override, e.g. select=rnn")
     ap.add_argument("--engine", action="append", default=[], help="engine option, e.g. hidden=64")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-ours", action="store_true", help="only the peers (to fill --peer-cache)")
+    ap.add_argument("--model-cache", default=None,
+                    help="folder of trained networks: reused (selection and intervals recomputed) when present")
+    ap.add_argument("--peer-cache", default=None, help="JSONL of the peers' forecasts: read, and appended to")
     ap.add_argument("--json", default=None, help="write the rows here")
-    ap.add_argument("--handicap", type=float, default=None, help="choose.RNN_HANDICAP for this run (ablation)")
     ap.add_argument("--rows", default=None, help="append each row to this JSONL file as it is done")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th series from the K-th (parallel runs)")
     ap.add_argument("--summarise", nargs="*", default=None, help="only summarise these --json files")
@@ -168,10 +202,6 @@ def main():
     from rnntools.parallel import configure_threads
 
     configure_threads(1)   # one core per process: accuracy runs share the machine
-    if args.handicap is not None:
-        from rnntools.tasks.forecast import choose
-
-        choose.RNN_HANDICAP = args.handicap
 
     def value(v):
         for cast in (int, float):

@@ -1,28 +1,36 @@
-"""Per series, the network or a statistical method, whichever forecast the validation origins best; and the
-prediction intervals of each, calibrated on the same origins.
+"""Per series, how to forecast it: which statistical method to trust, chosen honestly, and the network
+combined with it; and the prediction intervals of each such method.
 
-Candidates: ``rnn`` (the network), ``naive``, ``snaive`` (seasonal naive), ``drift``, ``theta`` (methods.py)
-and ``rnn+theta`` (their average; combining a global model with a local one is the usual winner of the M
-competitions). Each candidate forecasts every validation origin of a series from the values up to it; the
-errors are divided by the series' MASE scale (the in-sample seasonal-naive error before its first origin),
-so one rule serves every series and the errors of many series pool. The series takes the candidate with
-the lowest mean scaled error; series the model has not seen take the candidate with the lowest pooled
-error. Network-based candidates are scored with a small handicap (``RNN_HANDICAP``): early stopping chose
-the network's parameters on these same origins, so its validation error is slightly optimistic.
+Methods are strings: a base method (``rnn``, the network; ``naive``, ``snaive``, ``drift``, ``theta``,
+``damped``, ``weekly``: methods.py), ``a+b`` (the mean of the parts; ``theta+damped`` is the M4 "comb"
+idea in small) or ``median(a,b,c)`` (the median of the parts at each step).
 
-Intervals: split conformal per candidate on the pooled scaled errors of all series (each horizon's errors
-divided by that horizon's mean, one quantile over all of them with the finite-sample level counted in
-origins, scaled back), times the series' scale; past the validated horizon they grow like sqrt(h). The
-validation origins alone make intervals too narrow: the candidate a series picks is the one whose errors
-there happened to be small, and a calm final stretch says little about the next one. So the statistical
-candidates are calibrated on their errors from origins spread over the whole history (up to
-``HISTORY_ORIGINS`` per series), and the network's validation errors are scaled by how much larger Theta's
-history errors are than its validation errors on the same series (never below 1).
+The choice (:func:`choose`): the statistical candidates (``STATS``) forecast up to ``HISTORY_ORIGINS``
+origins spread over each series' whole history, from the values up to each origin; the one with the lowest
+mean error (scaled by the series' MASE scale) is the series' statistical method S. The network's errors
+are never compared with these: its validation origins also chose its early-stopping point, so its error
+there is optimistic, and picking the network on them was often wrong on the data that followed. The
+series is forecast by ``median(rnn,S,theta+damped)``: when the network and the statistics disagree, the
+median follows whichever side two of the three take, so one bad member cannot carry the forecast (a
+combination of diverse forecasters is the steadiest result of the M competitions). When S is
+``theta+damped`` itself, the median of it, itself and the network is S; when S erred less than half as
+much as ``theta+damped`` over the history (an exactly repeating season), S forecasts alone. Measured on the benchmark of
+docs/forecast.md against choosing among the network and the methods by validation error (the rule this
+replaced). Series the model has not seen take the method with the lowest pooled validation error.
+
+Intervals: split conformal per method on pooled scaled errors (each horizon's errors divided by that
+horizon's mean, one quantile over all of them with the finite-sample level counted in origins, scaled
+back), times the series' scale; past the calibrated horizon they grow like sqrt(h). Statistical methods
+are calibrated on their errors at the history origins. A method with the network in it has errors only
+at the validation origins, which are too few and too calm: they are widened by how much larger the
+series' statistical method S erred over the whole history than at those validation origins (never
+below 1).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,10 +38,60 @@ import numpy as np
 from rnntools.tasks.forecast import methods as M
 from rnntools.tasks.forecast.metrics import mase_scale
 
-CANDIDATES = ("rnn", "rnn+theta", *M.METHODS)
-NEEDS_RNN = ("rnn", "rnn+theta")
-RNN_HANDICAP = 1.05
+BASES = ("rnn", *M.METHODS, *M.EXTRA)
+STATS = (*M.METHODS, *M.EXTRA, "theta+damped")
+COMB = "theta+damped"
 HISTORY_ORIGINS = 200
+# a statistical method that erred less than SOLO times theta+damped's error over the history forecasts alone
+SOLO = 0.5
+# older model files chose among these; they still load and forecast
+LEGACY = ("rnn+theta",)
+
+
+def _mean_parts(method: str) -> tuple[str, ...]:
+    names = tuple(method.split("+"))
+    if any(n not in BASES for n in names):
+        raise ValueError(method)
+    return names
+
+
+def valid_method(method) -> bool:
+    """Whether ``method`` is a method string (a base, ``a+b``, or ``median(...)`` of those)."""
+    if not isinstance(method, str):
+        return False
+    try:
+        bases_of(method)
+    except ValueError:
+        return False
+    return True
+
+
+def bases_of(method: str) -> tuple[str, ...]:
+    """The base methods a method string needs; ValueError when it is not a method string."""
+    m = re.fullmatch(r"median\(([a-z+,]+)\)", method)
+    if m:
+        members = m.group(1).split(",")
+        if len(members) < 2:
+            raise ValueError(method)
+        return tuple(dict.fromkeys(b for p in members for b in _mean_parts(p)))
+    return _mean_parts(method)
+
+
+def combine(method: str, f: dict) -> np.ndarray:
+    """The forecasts of ``method`` from those of its bases, ``f``: name -> (..., h) arrays."""
+    if method.startswith("median("):
+        members = [combine(p, f) for p in method[7:-1].split(",")]
+        return np.median(np.stack(members), axis=0)
+    names = method.split("+")
+    out = f[names[0]]
+    for n in names[1:]:
+        out = out + f[n]
+    return out / len(names) if len(names) > 1 else out
+
+
+def with_network(stat: str) -> str:
+    """The method of a series whose statistical method is ``stat``."""
+    return COMB if stat == COMB else f"median(rnn,{stat},{COMB})"
 
 
 def series_scale(y: np.ndarray, m: int) -> float:
@@ -46,14 +104,32 @@ def series_scale(y: np.ndarray, m: int) -> float:
     return float(s)
 
 
+def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: int, indices) -> dict:
+    f = {meth: M.forecasts(meth, y, origins, horizon, season, indices) for meth in M.methods_for(season, len(y))}
+    f[COMB] = combine(COMB, f)
+    return f
+
+
+def history_origins(n: int, horizon: int, season: int) -> np.ndarray:
+    """Up to HISTORY_ORIGINS origins spread evenly over a series of n values, each with a full horizon after
+    it and at least two seasons (or 8 values, or a week for ``weekly``) before it."""
+    start = max(2 * season, 8, (M.long_season(season) or 0) + 1)
+    last = n - horizon - 1
+    if last < start:
+        return np.zeros(0, np.int64)
+    return np.unique(np.linspace(start, last, min(HISTORY_ORIGINS, last - start + 1)).astype(np.int64))
+
+
 def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.ndarray, horizon: int,
-           season: int, levels: Sequence[int]) -> dict:
-    """The choice per series id, the default for unseen series, the pooled scores and the interval
+           season: int, levels: Sequence[int], covariates: bool = False) -> dict:
+    """The method per series id, the default for unseen series, the pooled scores and the interval
     tables. ``rnn_val`` (V, horizon): the network's forecasts at the validation origins in original units;
-    ``val_sid``/``val_o``: each origin's series index and last known position."""
-    errors: dict[str, list] = {c: [] for c in CANDIDATES}      # validation errors: the choice
-    calib: dict[str, list] = {c: [] for c in CANDIDATES}       # the errors the intervals are calibrated on
-    choice, scores = {}, {}
+    ``val_sid``/``val_o``: each origin's series index and last known position. ``covariates``: the network
+    reads inputs the statistical methods cannot; it then forecasts alone where its validation error is
+    the lowest (optimistic as that is, no history error can speak for what the covariates add)."""
+    val_err: dict[str, list] = {}      # method -> scaled validation errors of every series (unseen default)
+    calib: dict[str, list] = {}        # method -> the errors its intervals are calibrated on
+    choice, stats_chosen = {}, {}
     for i, s in enumerate(series):
         rows = np.nonzero(val_sid == i)[0]
         if not len(rows):
@@ -63,55 +139,47 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
         first = int(origins.min())
         truth = np.stack([y[o + 1:o + 1 + horizon] for o in origins])
         scale = series_scale(y[:first + 1], season)
-        f = {"rnn": rnn_val[rows]}
         indices = M.seasonal_indices(y[:first + 1], season) if season > 1 else None
-        for meth in M.METHODS:
-            f[meth] = M.forecasts(meth, y, origins, horizon, season, indices)
-        f["rnn+theta"] = (f["rnn"] + f["theta"]) / 2
-        hist = _history_errors(y, horizon, season, indices, scale)
-        best, best_score = None, math.inf
-        for c in CANDIDATES:
-            e = np.abs(f[c] - truth) / scale
-            if not np.all(np.isfinite(e)):
-                continue
-            errors[c].append(e)
-            if c in hist:
-                calib[c].append(hist[c])
+        f = {"rnn": rnn_val[rows], **_stat_forecasts(y, origins, horizon, season, indices)}
+        ho = history_origins(len(y), horizon, season)
+        hist = {}
+        if len(ho):
+            htruth = np.stack([y[o + 1:o + 1 + horizon] for o in ho])
+            for meth, fh in _stat_forecasts(y, ho, horizon, season, indices).items():
+                e = np.abs(fh - htruth) / scale
+                if np.all(np.isfinite(e)):
+                    hist[meth] = e
+        val = {}
+        for meth in (*f, *(with_network(st) for st in STATS if st in f)):
+            e = np.abs(combine(meth, f) - truth) / scale
+            if np.all(np.isfinite(e)):
+                val[meth] = e
+        pool = hist if hist else {k: v for k, v in val.items() if k in STATS}
+        stat = min(pool, key=lambda k: float(pool[k].mean())) if pool else "snaive"
+        method = with_network(stat) if with_network(stat) in val else stat
+        if stat in hist and COMB in hist and hist[stat].mean() < SOLO * hist[COMB].mean():
+            method = stat   # far better than the others over the whole history: no vote needed
+        if covariates and "rnn" in val and all(val["rnn"].mean() < val[c].mean() for c in (method, stat) if c in val):
+            method = "rnn"
+        choice[s.id], stats_chosen[s.id] = method, stat
+        for meth, e in val.items():
+            val_err.setdefault(meth, []).append(e)
+            if meth in hist:
+                calib.setdefault(meth, []).append(hist[meth])
             else:
-                # the network: its validation errors, widened by Theta's history/validation error ratio
+                # with the network: its validation errors, widened by the history/validation error ratio of
+                # this series' statistical method
                 ratio = 1.0
-                if "theta" in hist:
-                    val_theta = float(np.mean(np.abs(f["theta"] - truth))) / scale
-                    if val_theta > 0:
-                        ratio = max(1.0, float(hist["theta"].mean()) / val_theta)
-                calib[c].append(e * ratio)
-            score = float(e.mean()) * (RNN_HANDICAP if c in NEEDS_RNN else 1.0)
-            if score < best_score:
-                best, best_score = c, score
-        choice[s.id] = best or "snaive"
-    for c, e in errors.items():
-        if e:
-            scores[c] = float(np.concatenate(e).mean()) * (RNN_HANDICAP if c in NEEDS_RNN else 1.0)
-    default = min(scores, key=scores.get) if scores else "rnn"
-    tables = {c: interval_table(np.concatenate(e), levels) for c, e in calib.items() if e}
-    return {"choice": choice, "default": default, "scores": scores, "tables": tables}
-
-
-def _history_errors(y: np.ndarray, horizon: int, season: int, indices, scale: float) -> dict:
-    """Scaled absolute errors (origins, horizon) of each statistical method from up to HISTORY_ORIGINS
-    origins spread over the history of y (every origin with a full horizon after it)."""
-    start = max(2 * season, 8)
-    last = len(y) - horizon - 1
-    if last < start:
-        return {}
-    origins = np.unique(np.linspace(start, last, min(HISTORY_ORIGINS, last - start + 1)).astype(np.int64))
-    truth = np.stack([y[o + 1:o + 1 + horizon] for o in origins])
-    out = {}
-    for meth in M.METHODS:
-        e = np.abs(M.forecasts(meth, y, origins, horizon, season, indices) - truth) / scale
-        if np.all(np.isfinite(e)):
-            out[meth] = e
-    return out
+                if stat in hist and stat in val and float(val[stat].mean()) > 0:
+                    ratio = max(1.0, float(hist[stat].mean()) / float(val[stat].mean()))
+                calib.setdefault(meth, []).append(e * ratio)
+    scores = {m: float(np.concatenate(e).mean()) for m, e in val_err.items()}
+    chosen = set(choice.values()) | set(STATS)
+    default = min((m for m in scores if m in chosen), key=scores.get) if scores else "rnn"
+    used = set(choice.values()) | {default}
+    tables = {m: interval_table(np.concatenate(e), levels) for m, e in calib.items() if m in used}
+    return {"choice": choice, "default": default, "scores": {m: scores[m] for m in used if m in scores},
+            "tables": tables}
 
 
 def interval_table(E: np.ndarray, levels: Sequence[int]) -> np.ndarray:
@@ -135,8 +203,8 @@ def widths(table: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def stat_forecasts(method: str, values: list[np.ndarray], horizon: int, season: int) -> np.ndarray:
-    """(B, horizon) forecasts of a statistical method from the end of each series, batched over series of
-    equal length (a file of many series usually has few distinct lengths)."""
+    """(B, horizon) forecasts of a statistical base method from the end of each series, batched over series
+    of equal length (a file of many series usually has few distinct lengths)."""
     out = np.empty((len(values), horizon))
     by_len: dict[int, list[int]] = {}
     for i, v in enumerate(values):

@@ -19,8 +19,55 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("naive", "snaive", "drift", "theta")
+METHODS = ("naive", "snaive", "drift", "theta", "damped")
+# seasonal naive one week back, for data with a daily season (24 hours, 48 half-hours): electricity demand
+# and traffic repeat the day of the week, which neither the daily season nor its calendar phase sees
+EXTRA = ("weekly",)
+
+
+def long_season(m: int) -> int | None:
+    """The weekly season of data whose season ``m`` is a day (hourly, half-hourly), else None."""
+    return 7 * m if m in (24, 48) else None
+
+
+def methods_for(m: int, n: int) -> tuple[str, ...]:
+    """The statistical methods for a series of n values with season m: METHODS, plus ``weekly`` when the
+    series is daily-seasonal and holds at least three weeks."""
+    w = long_season(m)
+    return METHODS + (("weekly",) if w and n >= 3 * w else ())
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+
+
+def _damped_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (alpha, beta, phi) grid of the damped trend: beta as a fraction of alpha (ETS's beta <= alpha),
+    phi in R's ets() range."""
+    a, f, p = np.meshgrid([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9], [0.02, 0.1, 0.3], [0.8, 0.9, 0.95, 0.98],
+                          indexing="ij")
+    return a.ravel(), (a * f).ravel(), p.ravel()
+
+
+DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI = _damped_grid()
+
+
+def swing_grows(Y: np.ndarray, m: int) -> np.ndarray:
+    """(B,) whether each row of Y (B, n) is seasonal multiplicatively: positive, and the seasonal swing grows
+    with the level (per-cycle range against per-cycle mean correlate above 0.5 over at least 3 cycles
+    spanning a level change of 30%; data.multiplicative's rule, batched). Otherwise the decomposition is
+    additive: multiplicative indices on a series whose swing stays put overshoot it more as the level
+    rises (thetaf's positive-means-multiplicative rule did that on trending series)."""
+    B, n = Y.shape
+    k = n // m
+    if m < 2 or k < 3:
+        return np.zeros(B, bool)
+    cycles = Y[:, n - k * m:].reshape(B, k, m)
+    level, swing = cycles.mean(2), cycles.max(2) - cycles.min(2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = level - level.mean(1, keepdims=True)
+        b = swing - swing.mean(1, keepdims=True)
+        den = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
+        corr = np.where(den > 0, np.einsum("ij,ij->i", a, b) / np.where(den > 0, den, 1.0), 0.0)
+        rises = level.max(1) / level.min(1) > 1.3
+    return np.all(Y > 0, 1) & rises & (corr > 0.5)
 
 
 def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
@@ -37,7 +84,7 @@ def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
     limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:-1] ** 2)) / n)
     if abs(acf[-1]) <= limit:
         return None
-    mult = bool(np.all(y > 0))
+    mult = bool(swing_grows(y[None, :], m)[0])
     # centred moving average of order m (2 x m when m is even)
     if m % 2:
         w = np.ones(m) / m
@@ -88,6 +135,59 @@ def _theta_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
     return out
 
 
+def _damped_init(x: np.ndarray) -> tuple[float, float]:
+    """Initial level and slope: the first value and the mean step of the first few."""
+    k = min(len(x) - 1, 4)
+    return float(x[0]), float((x[k] - x[0]) / k) if k > 0 else 0.0
+
+
+def _damped_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
+    """(len(origins), h) additive damped-trend (Holt, Gardner & McKenzie) forecasts of x from each origin:
+    error-correction form l += phi b + alpha e, b = phi b + beta e, with (alpha, beta, phi) the grid point of
+    least one-step squared error up to the origin; forecast l + (phi + ... + phi^k) b."""
+    n = len(x)
+    A, Bt, P = DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI
+    l0, b0 = _damped_init(x)
+    level, slope = np.full(len(A), l0), np.full(len(A), b0)
+    sse = np.zeros(len(A))
+    out = np.empty((len(origins), h))
+    want = np.zeros(n, bool)
+    want[origins] = True
+    row = {int(o): i for i, o in enumerate(origins)}
+    damp = np.cumsum(P[:, None] ** np.arange(1, h + 1)[None, :], axis=1)     # (grid, h)
+    for i in range(n):
+        if i:
+            pred = level + P * slope
+            err = x[i] - pred
+            sse += err * err
+            level = pred + A * err
+            slope = P * slope + Bt * err
+        if want[i]:
+            j = int(np.argmin(sse)) if i else 0
+            out[row[i]] = level[j] + damp[j] * slope[j]
+    return out
+
+
+def _damped_batch(X: np.ndarray, h: int) -> np.ndarray:
+    """(B, h) damped-trend forecasts from the end of every row of X (B, n): :func:`_damped_scan` batched."""
+    B, n = X.shape
+    A, Bt, P = DAMPED_ALPHA[None, :], DAMPED_BETA[None, :], DAMPED_PHI[None, :]
+    k = min(n - 1, 4)
+    level = np.repeat(X[:, :1], A.shape[1], 1)
+    slope = np.repeat(((X[:, k] - X[:, 0]) / k)[:, None] if k > 0 else np.zeros((B, 1)), A.shape[1], 1)
+    sse = np.zeros_like(level)
+    for i in range(1, n):
+        pred = level + P * slope
+        err = X[:, i:i + 1] - pred
+        sse += err * err
+        level = pred + A * err
+        slope = P * slope + Bt * err
+    j = np.argmin(sse, 1) if n > 1 else np.zeros(B, np.int64)
+    r = np.arange(B)
+    damp = np.cumsum(DAMPED_PHI[:, None] ** np.arange(1, h + 1)[None, :], axis=1)
+    return level[r, j][:, None] + damp[j] * slope[r, j][:, None]
+
+
 def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
               indices: tuple[np.ndarray, bool] | None = None) -> np.ndarray:
     """(len(origins), h) forecasts of ``method`` for one series y (original units) from each origin o (the
@@ -98,23 +198,24 @@ def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
     last = y[origins]
     if method == "naive":
         return np.repeat(last[:, None], h, axis=1)
-    if method == "snaive":
-        mm = m if m > 1 else 1
+    if method in ("snaive", "weekly"):
+        mm = (long_season(m) or m) if method == "weekly" else max(m, 1)
         back = (steps - 1) % mm - mm + 1                       # -m+1 .. 0
         idx = np.clip(origins[:, None] + back[None, :], 0, None)
         return y[idx]
     if method == "drift":
         slope = np.where(origins > 0, (last - y[0]) / np.maximum(origins, 1), 0.0)
         return last[:, None] + slope[:, None] * steps[None, :]
-    if method == "theta":
+    if method in ("theta", "damped"):
+        scan = _theta_scan if method == "theta" else _damped_scan
         if indices is None and m > 1:
             indices = seasonal_indices(y[:int(origins.min()) + 1], m)
         if indices is None:
-            return _theta_scan(y, origins, h)
+            return scan(y, origins, h)
         idx, mult = indices
         season = idx[np.arange(len(y)) % m]
         x = y / season if mult else y - season
-        f = _theta_scan(x, origins, h)
+        f = scan(x, origins, h)
         future = idx[(origins[:, None] + steps[None, :]) % m]
         return f * future if mult else f + future
     raise ValueError(method)
@@ -123,7 +224,7 @@ def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
 def forecast_last(method: str, y: np.ndarray, h: int, m: int) -> np.ndarray:
     """(h,) forecast of ``method`` from the end of y, fitted on all of it."""
     o = np.array([len(y) - 1])
-    indices = seasonal_indices(y, m) if method == "theta" and m > 1 else None
+    indices = seasonal_indices(y, m) if method in ("theta", "damped") and m > 1 else None
     return forecasts(method, y, o, h, m, indices)[0]
 
 
@@ -141,7 +242,7 @@ def _indices_batch(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.nd
     acf = np.stack([np.einsum("ij,ij->i", X[:, k:], X[:, :-k]) / den for k in range(1, m + 1)], 1)   # (B, m)
     limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:, :-1] ** 2, 1)) / n)
     seasonal = ok & (np.abs(acf[:, -1]) > limit)
-    mult = np.all(Y > 0, 1)
+    mult = swing_grows(Y, m)
     w = np.ones(m) / m if m % 2 else np.r_[0.5, np.ones(m - 1), 0.5] / m
     L = len(w)
     c = np.concatenate([np.zeros((B, 1)), np.cumsum(Y, 1)], 1)
@@ -172,13 +273,13 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
     last = Y[:, -1]
     if method == "naive":
         return np.repeat(last[:, None], h, 1)
-    if method == "snaive":
-        mm = max(1, min(m, n))
+    if method in ("snaive", "weekly"):
+        mm = max(1, min((long_season(m) or m) if method == "weekly" else m, n))
         return Y[:, n - mm + (steps - 1) % mm]
     if method == "drift":
         slope = (last - Y[:, 0]) / max(n - 1, 1)
         return last[:, None] + slope[:, None] * steps[None, :]
-    if method != "theta":
+    if method not in ("theta", "damped"):
         raise ValueError(method)
     idx, mult, seasonal = _indices_batch(Y, m) if m > 1 else (None, None, np.zeros(B, bool))
     if seasonal.any():
@@ -186,6 +287,19 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
         X = np.where(mult[:, None], Y / np.where(mult[:, None], season, 1.0), Y - season)
     else:
         X = Y
+    if method == "damped":
+        f = _damped_batch(X, h)
+    else:
+        f = _theta_batch(X, h)
+    if seasonal.any():
+        future = idx[:, (n - 1 + steps) % m]
+        f = np.where(mult[:, None], f * future, f + future)
+    return f
+
+
+def _theta_batch(X: np.ndarray, h: int) -> np.ndarray:
+    """(B, h) Theta forecasts from the end of every row of X (B, n): :func:`_theta_scan` batched."""
+    B, n = X.shape
     A = ALPHAS[None, :]
     level = np.repeat(X[:, :1], len(ALPHAS), 1)
     sse = np.zeros_like(level)
@@ -200,8 +314,4 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
     tc = t - t.mean()
     b = (X - X.mean(1, keepdims=True)) @ tc / np.dot(tc, tc) if n > 1 else np.zeros(B)
     k = np.arange(h, dtype=np.float64)
-    f = lv[:, None] + (b / 2)[:, None] * (k[None, :] + ((1 - (1 - a) ** n) / a)[:, None])
-    if seasonal.any():
-        future = idx[:, (n - 1 + steps) % m]
-        f = np.where(mult[:, None], f * future, f + future)
-    return f
+    return lv[:, None] + (b / 2)[:, None] * (k[None, :] + ((1 - (1 - a) ** n) / a)[:, None])

@@ -306,11 +306,11 @@ def load(source) -> Model:
     m.path = path
     sel = meta.get("selection")
     if sel is not None:
-        from rnntools.tasks.forecast.choose import CANDIDATES
+        from rnntools.tasks.forecast.choose import valid_method
 
         if (not isinstance(sel, dict) or not isinstance(sel.get("choice"), dict)
-                or sel.get("default") not in CANDIDATES
-                or any(c not in CANDIDATES for c in sel["choice"].values())):
+                or not valid_method(sel.get("default"))
+                or not all(valid_method(c) for c in sel["choice"].values())):
             raise ModelFileError("corrupt forecaster metadata (selection)", path)
         m.selection = sel
         m.tables = {k[len("interval_q."):]: np.asarray(v, np.float64) for k, v in mf.arrays.items()

@@ -34,7 +34,7 @@ from rnntools.tasks.forecast.series import Series
 from rnntools.tasks.options import resume_options
 
 __all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate", "fit_model",
-           "forecast", "backtest", "ForecastConfig", "Model", "save"]
+           "forecast", "backtest", "ForecastConfig", "Model", "save", "reselect"]
 
 
 def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[int] | None = None,
@@ -109,21 +109,24 @@ def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: l
     hist = [s.values if cut is None else s.values[:cut[i]] for i, s in enumerate(series)]
     methods = [sel["choice"].get(s.id, sel["default"]) for s in series]
     B = len(series)
+    need: dict[str, list[int]] = {}       # base method -> the rows that need it
+    for i, meth in enumerate(methods):
+        for b in CH.bases_of(meth):
+            need.setdefault(b, []).append(i)
+    base = {b: np.full((B, horizon), np.nan) for b in need}
+    for b, rows in need.items():
+        if b == "rnn":
+            F, inverse = _rnn_point(model, [series[i] for i in rows], horizon,
+                                    None if cut is None else [cut[i] for i in rows])
+            base[b][rows] = inverse(F)
+        else:
+            base[b][rows] = CH.stat_forecasts(b, [hist[i] for i in rows], horizon, m)
     fc = np.empty((B, horizon))
-    rnn_rows = [i for i, c in enumerate(methods) if c in CH.NEEDS_RNN]
-    theta_rows = [i for i, c in enumerate(methods) if c in ("theta", "rnn+theta")]
-    if rnn_rows:
-        F, inverse = _rnn_point(model, [series[i] for i in rnn_rows], horizon,
-                                None if cut is None else [cut[i] for i in rnn_rows])
-        fc[rnn_rows] = inverse(F)
-    if theta_rows:
-        th = CH.stat_forecasts("theta", [hist[i] for i in theta_rows], horizon, m)
-        for r, i in enumerate(theta_rows):
-            fc[i] = th[r] if methods[i] == "theta" else (fc[i] + th[r]) / 2
-    for meth in ("naive", "snaive", "drift"):
-        rows = [i for i, c in enumerate(methods) if c == meth]
-        if rows:
-            fc[rows] = CH.stat_forecasts(meth, [hist[i] for i in rows], horizon, m)
+    by_method: dict[str, list[int]] = {}
+    for i, meth in enumerate(methods):
+        by_method.setdefault(meth, []).append(i)
+    for meth, rows in by_method.items():
+        fc[rows] = CH.combine(meth, {b: base[b][rows] for b in CH.bases_of(meth)})
     scale = np.array([CH.series_scale(h, m) for h in hist])
     nonneg = np.array([bool(len(h)) and float(np.min(h)) >= 0 for h in hist])
     half = np.zeros((len(levels), B, horizon))
@@ -358,6 +361,16 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     return model
 
 
+def reselect(model: Model, series: list[Series]) -> None:
+    """Recompute the per-series choice and the interval tables of a trained model on the series it was
+    trained on (its network unchanged): for benchmarks that vary only what comes after training."""
+    val_fraction = model.engine.get("val_fraction", DEFAULTS["val_fraction"])
+    data = build_data(series, model, val_fraction)
+    calibrate(model, data, model.levels or model.cfg.intervals)
+    if model.cfg.select == "auto" and len(data.val_Z):
+        choose_methods(model, data, series)
+
+
 def choose_methods(model: Model, data: _Data, series: list[Series]) -> None:
     """Per series, the network or a statistical method by their errors at the validation origins
     (choose.py); the choice, the pooled scores and one interval table per candidate go into the model."""
@@ -370,15 +383,16 @@ def choose_methods(model: Model, data: _Data, series: list[Series]) -> None:
     with np.errstate(all="ignore"):
         y = F * scale + shift
         rnn = np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
-        result = CH.choose(series, rnn, data.val_sid, data.val_o, cfg.horizon, cfg.season, model.levels)
+        result = CH.choose(series, rnn, data.val_sid, data.val_o, cfg.horizon, cfg.season, model.levels,
+                           covariates=bool(cfg.covariates))
     model.tables = {c: t for c, t in result["tables"].items() if np.all(np.isfinite(t))}
     counts: dict[str, int] = {}
     for c in result["choice"].values():
         counts[c] = counts.get(c, 0) + 1
     model.selection = {"choice": result["choice"], "default": result["default"],
                        "scores": {c: round(v, 6) for c, v in result["scores"].items()}, "counts": counts}
-    if model.selection["default"] not in model.tables and model.levels:
-        model.selection["default"] = "rnn"
+    if model.selection["default"] not in model.tables and model.levels and model.tables:
+        model.selection["default"] = min(model.tables, key=lambda c: result["scores"].get(c, math.inf))
     console.info("per-series choice on the validation origins: "
                  + ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
                  + f"; unseen series: {model.selection['default']}")
