@@ -106,59 +106,69 @@ def run(args, overrides, engine):
             continue
         h = H_BY_FREQ[freq]
         y = np.asarray(values, np.float64)
-        train, test = y[:-h][-args.max_history:], y[-h:]
-        row = {"series": name, "freq": freq, "n": len(train), "h": h, "m": m, "held_aside": name in HELD_ASIDE}
-        fc = {"snaive": seasonal_naive(train, h, m), "naive": np.repeat(train[-1], h),
-              "drift": train[-1] + (train[-1] - train[0]) / (len(train) - 1) * np.arange(1, h + 1)}
-        t0 = time.perf_counter()
-        if args.no_ours:
-            p = {"forecast": fc["snaive"], "method": "skipped"}
-        else:
-            p, model = ours(train, h, m, overrides, engine, name, args.model_cache)
-        row["s_rnntools"] = time.perf_counter() - t0
-        fc["rnntools"] = p["forecast"]
-        row["method"] = p.get("method", "rnn")
-        for lev in (80, 95):
-            if f"lower_{lev}" in p:
-                row[f"cov{lev}_rnntools"] = coverage(test, p[f"lower_{lev}"], p[f"upper_{lev}"])
-        if not args.no_peers:
-            for peer in PEERS:
-                key = f"{name}/{peer}/{len(train)}/{h}/{m}"
-                if key in cache:
-                    out, row[f"s_{peer}"] = {k: np.asarray(v) for k, v in cache[key]["out"].items()}, cache[key]["s"]
-                else:
-                    t0 = time.perf_counter()
-                    out = peer_forecast(peer, train, h, m)
-                    row[f"s_{peer}"] = time.perf_counter() - t0
-                    if args.peer_cache:
-                        with open(args.peer_cache, "a") as f:
-                            f.write(json.dumps({"key": key, "s": row[f"s_{peer}"], "out": {
-                                k: np.asarray(v, np.float64).tolist() for k, v in out.items()}}) + "\n")
-                fc[peer] = out["forecast"]
-                for lev in (80, 95):
-                    if f"lo{lev}" in out:
-                        row[f"cov{lev}_{peer}"] = coverage(test, np.asarray(out[f"lo{lev}"]),
-                                                           np.asarray(out[f"hi{lev}"]))
-        for k, f in fc.items():
-            row[f"mase_{k}"] = mase(test, f, train, m)
-            row[f"smape_{k}"] = smape(test, f)
-        for k in fc:
-            row[f"rel_{k}"] = row[f"mase_{k}"] / row["mase_snaive"] if row["mase_snaive"] > 0 else 1.0
-        rows.append(row)
-        if args.rows:
-            with open(args.rows, "a") as f:
-                f.write(json.dumps(row, default=float) + "\n")
-        print(f"{name:22s} {freq:5s} n={len(train):5d} h={h:2d} m={m:3d} {row['method']:9s} "
-              + " ".join(f"{k} {row[f'mase_{k}']:.3f}" for k in fc)
-              + f"  fit {row['s_rnntools']:.1f}s", flush=True)
+        for fold in range(1, args.folds + 1):
+            cut = len(y) - fold * h
+            if cut - h < max(2 * m, 16):
+                break
+            rows.append(one(args, name, freq, m, h, y[:cut][-args.max_history:], y[cut:cut + h], fold, cache,
+                            overrides, engine))
     return rows
+
+
+def one(args, name, freq, m, h, train, test, fold, cache, overrides, engine) -> dict:
+    """One series at one origin: rnntools, the simple methods and the peers forecast ``test`` from ``train``."""
+    row = {"series": name, "freq": freq, "n": len(train), "h": h, "m": m, "fold": fold,
+           "held_aside": name in HELD_ASIDE}
+    fc = {"snaive": seasonal_naive(train, h, m), "naive": np.repeat(train[-1], h),
+          "drift": train[-1] + (train[-1] - train[0]) / (len(train) - 1) * np.arange(1, h + 1)}
+    t0 = time.perf_counter()
+    if args.no_ours:
+        p = {"forecast": fc["snaive"], "method": "skipped"}
+    else:
+        p, model = ours(train, h, m, overrides, engine, name, args.model_cache)
+    row["s_rnntools"] = time.perf_counter() - t0
+    fc["rnntools"] = p["forecast"]
+    row["method"] = p.get("method", "rnn")
+    for lev in (80, 95):
+        if f"lower_{lev}" in p:
+            row[f"cov{lev}_rnntools"] = coverage(test, p[f"lower_{lev}"], p[f"upper_{lev}"])
+    if not args.no_peers:
+        for peer in PEERS:
+            key = f"{name}/{peer}/{len(train)}/{h}/{m}"
+            if key in cache:
+                out, row[f"s_{peer}"] = {k: np.asarray(v) for k, v in cache[key]["out"].items()}, cache[key]["s"]
+            else:
+                t0 = time.perf_counter()
+                out = peer_forecast(peer, train, h, m)
+                row[f"s_{peer}"] = time.perf_counter() - t0
+                if args.peer_cache:
+                    with open(args.peer_cache, "a") as f:
+                        f.write(json.dumps({"key": key, "s": row[f"s_{peer}"], "out": {
+                            k: np.asarray(v, np.float64).tolist() for k, v in out.items()}}) + "\n")
+            fc[peer] = out["forecast"]
+            for lev in (80, 95):
+                if f"lo{lev}" in out:
+                    row[f"cov{lev}_{peer}"] = coverage(test, np.asarray(out[f"lo{lev}"]),
+                                                       np.asarray(out[f"hi{lev}"]))
+    for k, f in fc.items():
+        row[f"mase_{k}"] = mase(test, f, train, m)
+        row[f"smape_{k}"] = smape(test, f)
+    for k in fc:
+        row[f"rel_{k}"] = row[f"mase_{k}"] / row["mase_snaive"] if row["mase_snaive"] > 0 else 1.0
+    if args.rows:
+        with open(args.rows, "a") as f:
+            f.write(json.dumps(row, default=float) + "\n")
+    print(f"{name:22s} {freq:5s} f{fold} n={len(train):5d} h={h:2d} m={m:3d} {row['method']:9s} "
+          + " ".join(f"{k} {row[f'mase_{k}']:.3f}" for k in fc)
+          + f"  fit {row['s_rnntools']:.1f}s", flush=True)
+    return row
 
 
 def summarise(rows: list[dict], title: str) -> None:
     if not rows:
         return
     keys = [k[5:] for k in rows[0] if k.startswith("mase_")]
-    print(f"\n{title}: {len(rows)} series")
+    print(f"\n{title}: {len(rows)} {'series' if 'origin' not in title else 'forecasts'}")
     print(f"{'method':10s} {'mean MASE':>9s} {'geo rel':>8s} {'sMAPE':>7s} {'cov80':>6s} {'cov95':>6s} "
           f"{'time s':>7s}")
     for k in keys:
@@ -185,6 +195,8 @@ def summarise(rows: list[dict], title: str) -> None:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", type=lambda s: s.split(","), default=None)
+    ap.add_argument("--folds", type=int, default=1,
+                    help="origins per series: fold k hides the last k*h points and forecasts the first h of them")
     ap.add_argument("--max-history", type=int, default=2016)
     ap.add_argument("--set", action="append", default=[], help="ForecastConfig override, e.g. select=rnn")
     ap.add_argument("--engine", action="append", default=[], help="engine option, e.g. hidden=64")
@@ -224,9 +236,14 @@ def main():
             rows += json.loads(text) if text.lstrip().startswith("[") else [json.loads(ln) for ln in text.splitlines()]
     else:
         rows = run(args, overrides, engine)
-    summarise(rows, "all")
-    summarise([r for r in rows if not r["held_aside"]], "chosen on")
-    summarise([r for r in rows if r["held_aside"]], "held aside")
+    last = [r for r in rows if r.get("fold", 1) == 1]   # the series' last h points: the headline tables
+    summarise(last, "all")
+    summarise([r for r in last if not r["held_aside"]], "chosen on")
+    summarise([r for r in last if r["held_aside"]], "held aside")
+    if len(last) < len(rows):
+        summarise(rows, "every origin (series x folds)")
+        summarise([r for r in rows if not r["held_aside"]], "every origin, chosen on")
+        summarise([r for r in rows if r["held_aside"]], "every origin, held aside")
     print(f"load {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w") as f:

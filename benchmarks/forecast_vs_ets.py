@@ -38,7 +38,8 @@ sys.path[:0] = [ROOT, HERE]
 
 from rnntools import console  # noqa: E402
 from rnntools.tasks import forecast as F  # noqa: E402
-from rnntools.tasks.forecast.series import Series, TimeAxis, coverage, mase, seasonal_naive, smape  # noqa: E402
+from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape  # noqa: E402
+from rnntools.tasks.forecast.series import Series, TimeAxis  # noqa: E402
 
 H_BY_FREQ = {"monthly": 18, "quarterly": 8, "annual": 6, "weekly": 13, "half-hourly": 48, "0.5s": 20}
 

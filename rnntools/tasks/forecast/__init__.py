@@ -3,13 +3,17 @@
 The task contract (docs/tasks.md): ``KIND``, ``DEFAULTS``, ``STRUCTURAL`` and ``train``/``load``/``read``/
 ``predict``/``evaluate``. The modules, in the order data flows through them:
 
-    series.py   CSV/JSONL to Series on a regular time axis; frequencies, timestamps, missing values
-    data.py     Series to arrays: scaling, level-free features, baselines, residual targets, windows
-    methods.py  the statistical candidates (naive, seasonal naive, drift, Theta), from any origin
-    choose.py   per series, the network or a candidate by validation error; intervals per candidate
-    model.py    the network (rnntools.nn Recurrent + Dense per ensemble member), Model, the model file
-    metrics.py  MASE, sMAPE, coverage
-    task.py     training with the shared trainer, selection per series, intervals, predict, backtests
+    timeaxis.py  frequencies, timestamps, calendar ordinals
+    series.py    CSV/JSONL to Series on a regular time axis; missing values
+    data.py      Series to arrays: scaling, level-free features, baselines, residual targets, windows
+    methods.py   the statistical methods (naive, seasonal naive, drift, Theta, damped trend, weekly), from
+                 any origin
+    choose.py    per series, a statistical method chosen on its history, combined with the network;
+                 intervals per method
+    model.py     the network (rnntools.nn Recurrent + Dense per ensemble member), Model, the model file
+    forecasts.py batched forecasts of many series by their methods, intervals, output records
+    metrics.py   MASE, sMAPE, coverage
+    task.py      training with the shared trainer, the choice, calibration, backtests, the contract
 
 This module imports nothing heavy: the CLI reads ``DEFAULTS`` for its help without loading numpy.
 """

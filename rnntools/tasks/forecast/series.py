@@ -1,4 +1,5 @@
-"""Time series data for forecasting: reading, time axes, missing values, scaling, differencing, metrics.
+"""Time series data for forecasting: reading CSV/JSONL into series on a regular time axis (timeaxis.py),
+missing values.
 
 Nothing here knows about neural networks. A :class:`Series` is one univariate target (float64, NaN for a
 missing value) on a regular :class:`TimeAxis`, with optional past covariates.
@@ -12,9 +13,8 @@ Inputs:
 * JSONL, one series per record: ``{"id": "a", "start": "2020-01-01", "freq": "D", "values": [1, 2, null]}``;
   ``start``/``freq`` optional (an integer index from 0).
 
-Time axes are one of: an integer index (timestamps are plain integers, e.g. years 1700..1988), a fixed
-step in seconds (seconds ... weeks), or a step in calendar months (months, quarters, years). Frequencies are
-inferred from the timestamps; gaps (missing timestamps) become missing values.
+Frequencies are inferred from the timestamps (timeaxis.py); gaps (missing timestamps) become missing
+values.
 """
 
 from __future__ import annotations
@@ -23,11 +23,22 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from rnntools.errors import InputError, UsageError
+from rnntools.tasks.forecast.timeaxis import (  # noqa: F401 - the time-axis names were imported from here
+    TimeAxis,
+    _add_months,
+    _month_end,
+    _user_freq,
+    format_timestamp,
+    infer_axis,
+    ordinal,
+    parse_freq,
+    parse_timestamp,
+)
 
 MISSING_TEXT = {"", "na", "nan", "n/a", "null", "none", "nil", "-", "?"}
 TIME_COLUMN_NAMES = ("timestamp", "time", "date", "datetime", "ds", "period", "month", "year", "week",
@@ -36,235 +47,6 @@ ID_COLUMN_NAMES = ("id", "series", "series_id", "unique_id", "item_id")
 # the largest magnitude a value may have: squares and sums of millions of such values stay finite in float64,
 # so scaling, errors and intervals never overflow (1e308 is a valid double but not a forecastable quantity)
 MAX_ABS = 1e150
-
-
-# --- time axes ----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TimeAxis:
-    """A regular time axis. ``kind``: ``int`` (step in index units), ``fixed`` (step in seconds) or
-    ``month`` (step in calendar months). ``style`` says how timestamps are written back
-    (``int``, ``date``, ``month``, ``datetime``); ``month_end``: monthly dates sit on the last day."""
-
-    kind: str
-    step: int
-    style: str = "int"
-    month_end: bool = False
-    tz: str | None = None  # kept only as the isoformat suffix of datetimes
-
-    @property
-    def freq(self) -> str:
-        """A short human frequency name: ``1`` (index), ``15min``, ``h``, ``D``, ``W``, ``M``, ``Q``, ``Y``."""
-        if self.kind == "int":
-            return str(self.step)
-        if self.kind == "month":
-            return {1: "M", 3: "Q", 12: "Y"}.get(self.step, f"{self.step}M")
-        for unit, seconds in (("W", 604800), ("D", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-            if self.step % seconds == 0:
-                n = self.step // seconds
-                return unit if n == 1 else f"{n}{unit}"
-        raise AssertionError(self.step)  # pragma: no cover
-
-    def default_season(self) -> int:
-        """The seasonal period people expect for this frequency (1 means no seasonality)."""
-        if self.kind == "int":
-            return 1
-        if self.kind == "month":
-            return {1: 12, 3: 4, 6: 2}.get(self.step, 1)
-        per_day = 86400 / self.step
-        if self.step >= 604800:
-            return 52 if self.step == 604800 else 1
-        if self.step >= 86400:
-            return 7 if self.step == 86400 else 1
-        # sub-daily: one day (24 hourly, 48 half-hourly, 96 quarter-hourly); finer steps are rarely seasonal
-        # at a lag that short windows could see
-        return int(per_day) if per_day == int(per_day) and per_day <= 288 else 1
-
-    def to_meta(self) -> dict:
-        return {"kind": self.kind, "step": self.step, "style": self.style, "month_end": self.month_end,
-                "tz": self.tz}
-
-    @staticmethod
-    def from_meta(d: dict) -> TimeAxis:
-        return TimeAxis(d["kind"], int(d["step"]), d.get("style", "int"), bool(d.get("month_end")), d.get("tz"))
-
-
-_FREQ_RE = re.compile(r"^\s*(\d*)\s*([A-Za-z]+)(?:-[A-Za-z]+)?\s*$")
-_FREQ_UNITS = {
-    "s": ("fixed", 1), "S": ("fixed", 1), "sec": ("fixed", 1),
-    "min": ("fixed", 60), "T": ("fixed", 60),
-    "h": ("fixed", 3600), "H": ("fixed", 3600),
-    "D": ("fixed", 86400), "d": ("fixed", 86400),
-    "W": ("fixed", 604800), "w": ("fixed", 604800),
-    "M": ("month", 1), "MS": ("month", 1), "ME": ("month", 1),
-    "Q": ("month", 3), "QS": ("month", 3), "QE": ("month", 3),
-    "Y": ("month", 12), "A": ("month", 12), "YS": ("month", 12), "AS": ("month", 12), "YE": ("month", 12),
-}
-
-
-def parse_freq(text) -> tuple[str, int]:
-    """``(kind, step)`` from a frequency name (``D``, ``15min``, ``2H``, ``MS``, ``Q``, ``W-SUN``) or an
-    integer (an integer index with that step)."""
-    if isinstance(text, bool):
-        raise ValueError(text)
-    if isinstance(text, int):
-        if text < 1:
-            raise ValueError(text)
-        return "int", text
-    text = str(text)
-    if text.strip().isdigit():
-        return "int", max(1, int(text))
-    m = _FREQ_RE.match(text)
-    if not m or m.group(2) not in _FREQ_UNITS:
-        raise ValueError(text)
-    kind, unit = _FREQ_UNITS[m.group(2)]
-    n = int(m.group(1) or 1)
-    if n < 1:
-        raise ValueError(text)
-    return kind, n * unit
-
-
-_YM_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-_YQ_RE = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.I)
-
-
-def parse_timestamp(text: str):
-    """``(kind, value, style)``: ``("int", n, "int")`` or ``("dt", datetime, style)``; ValueError if neither."""
-    s = text.strip()
-    if re.fullmatch(r"[+-]?\d+", s) and not re.fullmatch(r"\d{8}", s):
-        return "int", int(s), "int"
-    m = _YM_RE.match(s)
-    if m:
-        return "dt", datetime(int(m.group(1)), int(m.group(2)), 1), "month"
-    m = _YQ_RE.match(s)
-    if m:
-        return "dt", datetime(int(m.group(1)), 3 * int(m.group(2)) - 2, 1), "quarter"
-    if s.endswith("Z"):
-        s = s[:-1] + "+00:00"
-    value = datetime.fromisoformat(s)
-    style = "date" if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", text.strip()) else "datetime"
-    return "dt", value, style
-
-
-def _months(d: datetime) -> int:
-    return d.year * 12 + d.month - 1
-
-
-def _month_end(d: datetime) -> bool:
-    return (d + timedelta(days=1)).month != d.month
-
-
-def _add_months(d: datetime, k: int, month_end: bool) -> datetime:
-    total = _months(d) + k
-    year, month = divmod(total, 12)
-    month += 1
-    if month_end:
-        nxt = datetime(year + (month == 12), month % 12 + 1, 1, d.hour, d.minute, d.second, tzinfo=d.tzinfo)
-        return nxt - timedelta(days=1)
-    last = (datetime(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
-    return d.replace(year=year, month=month, day=min(d.day, last))
-
-
-_EPOCH = datetime(1970, 1, 5)  # a Monday: weekly ordinals count weeks that start on Mondays
-
-
-def _seconds(d: datetime) -> float:
-    if d.tzinfo is not None:
-        d = d.astimezone(UTC).replace(tzinfo=None)
-    return (d - _EPOCH).total_seconds()
-
-
-def infer_axis(values: list, styles: set[str], where_: str, freq: str | None = None) -> tuple[TimeAxis, np.ndarray]:
-    """The time axis of sorted, distinct timestamps and each timestamp's position on it (int64, from 0).
-
-    ``values``: ints, or datetimes; ``freq`` forces the step instead of inferring it. Positions may skip
-    (gaps, which become missing values).
-    """
-    if all(isinstance(v, int) for v in values):
-        if freq is not None:
-            kind, step = _user_freq(freq)
-            if kind != "int":
-                raise UsageError(f"--freq {freq} needs date timestamps; {where_} has an integer index")
-        else:
-            diffs = np.diff(np.asarray(values, np.int64))
-            step = int(np.gcd.reduce(diffs)) if len(diffs) else 1
-        pos = (np.asarray(values, np.int64) - values[0])
-        if np.any(pos % step):
-            raise InputError(f"timestamps are not on a regular step of {step}", where_)
-        return TimeAxis("int", step, "int"), pos // step
-    if any(isinstance(v, int) for v in values):
-        raise InputError("timestamps mix plain numbers and dates", where_)
-    style = "month" if styles == {"month"} else "quarter" if styles == {"quarter"} else \
-        "date" if styles <= {"date", "month", "quarter"} else "datetime"
-    tz = values[0].strftime("%z") or None
-    same_day = all(v.day == values[0].day and v.time() == values[0].time() for v in values)
-    month_end = len(values) > 1 and all(_month_end(v) for v in values) and not same_day
-    if freq is not None:
-        kind, step = _user_freq(freq)
-        if kind == "int":
-            raise UsageError(f"--freq {freq} is an index step but {where_} has date timestamps")
-    elif len(values) < 2:
-        kind, step = "fixed", 86400
-    elif same_day or month_end:
-        months = np.array([_months(v) for v in values], np.int64)
-        kind, step = "month", int(np.gcd.reduce(np.diff(months)))
-    else:
-        kind = "fixed"
-        secs = np.array([_seconds(v) for v in values])
-        step = int(round(np.min(np.diff(secs))))
-    if kind == "month":
-        months = np.array([_months(v) for v in values], np.int64)
-        off = months - months[0]
-        if np.any(off % step) or not (same_day or month_end or len(values) < 2):
-            raise InputError(f"timestamps are not on a regular step of {TimeAxis(kind, step).freq}", where_)
-        pos = off // step
-    else:
-        secs = np.array([_seconds(v) for v in values])
-        off = secs - secs[0]
-        pos = np.round(off / step).astype(np.int64)
-        if np.any(np.abs(off - pos * step) > 1e-6):
-            bad = int(np.argmax(np.abs(off - pos * step) > 1e-6))
-            raise InputError(f"timestamp {values[bad].isoformat()} is not on the regular "
-                             f"{TimeAxis(kind, step).freq} step of the others (pass --freq?)", where_)
-    if freq is not None and len(pos) > 1 and pos[-1] + 1 > 2 * len(pos):
-        # a --freq finer than the data (D on monthly dates) would invent most of the series by filling gaps
-        raise UsageError(f"--freq {freq} puts the {len(pos)} timestamps of {where_} on {int(pos[-1]) + 1} steps: "
-                         f"most values would be made up; the timestamps look like another frequency (drop "
-                         f"--freq to infer it)")
-    if style == "quarter" and not (kind == "month" and step % 3 == 0):
-        style = "month"
-    if style == "month" and not (kind == "month"):
-        style = "date"
-    return TimeAxis(kind, step, style, month_end, tz), pos
-
-
-def format_timestamp(axis: TimeAxis, start, k: int):
-    """The timestamp ``k`` steps after ``start`` (an int or a datetime), in the axis's style."""
-    if axis.kind == "int":
-        return int(start) + k * axis.step
-    if axis.kind == "month":
-        d = _add_months(start, k * axis.step, axis.month_end)
-    else:
-        d = start + timedelta(seconds=k * axis.step)
-    if axis.style == "month":
-        return f"{d.year:04d}-{d.month:02d}"
-    if axis.style == "year":
-        return f"{d.year:04d}"
-    if axis.style == "quarter":
-        return f"{d.year:04d}Q{(d.month - 1) // 3 + 1}"
-    if axis.style == "date":
-        return d.strftime("%Y-%m-%d")
-    return d.isoformat()
-
-
-def ordinal(axis: TimeAxis, start) -> int:
-    """Whole steps from a fixed epoch to ``start``: its position modulo the season is the calendar phase
-    (month of year, hour of day, weekday...), the same for every series on the same axis."""
-    if axis.kind == "int":
-        return int(start) // axis.step
-    if axis.kind == "month":
-        return _months(start) // axis.step
-    return int(math.floor(_seconds(start) / axis.step + 1e-9))
 
 
 # --- series -------------------------------------------------------------------------------------------
@@ -385,15 +167,6 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
 def _json_name(value) -> str:
     return "null" if value is None else "a list" if isinstance(value, list) else \
         "an object" if isinstance(value, dict) else type(value).__name__
-
-
-def _user_freq(freq: str) -> tuple[str, int]:
-    """parse_freq for a --freq the user typed: an unknown name is a usage error."""
-    try:
-        return parse_freq(freq)
-    except ValueError:
-        raise UsageError(f"--freq {freq!r} is not a frequency (try s, min, h, D, W, M, Q, Y, optionally with a "
-                         f"multiple like 15min)") from None
 
 
 def _basename(path: str) -> str:

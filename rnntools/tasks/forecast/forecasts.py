@@ -1,0 +1,180 @@
+"""Forecasts from a trained model for many series at once: the network batched over series, the statistical
+methods batched over series of equal length, each series by its chosen method (choose.py), intervals from
+that method's table, and the JSONL records ``predict`` writes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from rnntools.errors import InputError, UsageError
+from rnntools.tasks.forecast.data import check_inputs, tails
+from rnntools.tasks.forecast.model import Model
+from rnntools.tasks.forecast.series import Series
+
+
+def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[int] | None = None,
+             cut: list[int] | None = None) -> list[dict]:
+    """Forecasts for every series in one batched pass: ``forecast``, per-level ``lower``/``upper`` in
+    original units, the future timestamps and (models with a per-series choice) the ``method`` used.
+
+    ``cut``: use only ``values[:cut]`` of each series (backtests)."""
+    levels = list(model.levels if levels is None else levels)
+    B = len(series)
+    with np.errstate(all="ignore"):
+        if model.selection is None:   # models from before the per-series choice: the network alone
+            fc, bounds = _rnn_forecast(model, series, horizon, levels, cut)
+            methods = None
+        else:
+            fc, bounds, methods = _chosen_forecast(model, series, horizon, levels, cut)
+    bad = ~np.isfinite(fc).all(1)
+    for lo, hi in bounds:
+        bad |= ~(np.isfinite(lo).all(1) & np.isfinite(hi).all(1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"the forecast of series {series[i].id!r} is not finite (values far outside what the "
+                         f"model was trained on?)", series[i].source or None)
+    out, stamps = [], {}
+    for i in range(B):
+        s = series[i]
+        rec = {"id": s.id, "forecast": fc[i]}
+        n = len(s.values) if cut is None else cut[i]
+        key = (s.axis, s.start, n)
+        if key not in stamps:  # series that end together share their future timestamps
+            stamps[key] = [s.timestamp(n + k) for k in range(horizon)]
+        rec["timestamps"] = stamps[key]
+        for j, lev in enumerate(levels):
+            rec[f"lower_{lev}"], rec[f"upper_{lev}"] = bounds[j][0][i], bounds[j][1][i]
+        if methods is not None:
+            rec["method"] = methods[i]
+        out.append(rec)
+    return out
+
+
+def _rnn_point(model: Model, series: list[Series], horizon: int, cut):
+    """The network's forecasts in scaled units (B, horizon) and the inverse of each row's scaling."""
+    Z, pe, scalers, C = tails(series, model, cut)
+    F = model.forecast_scaled(Z, pe, horizon, C=C)
+    # undo the scaling for all rows at once: (B, 1) columns of every series' scaler
+    sc = np.array([x.to_list() for x in scalers]).reshape(-1, 4)
+    shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
+
+    def inverse(z):
+        y = z * scale + shift
+        return np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
+
+    return F, inverse
+
+
+def _rnn_forecast(model: Model, series: list[Series], horizon: int, levels: list, cut):
+    F, inverse = _rnn_point(model, series, horizon, cut)
+    Q = interval_widths(model, levels, horizon)
+    return inverse(F), [(inverse(F - Q[j]), inverse(F + Q[j])) for j in range(len(levels))]
+
+
+def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: list, cut):
+    """Each series by its chosen candidate (choose.py), intervals from that candidate's table."""
+    from rnntools.tasks.forecast import choose as CH
+
+    sel, m = model.selection, model.cfg.season
+    check_inputs(series, model, cut)
+    for lev in levels:
+        if lev not in model.levels:
+            raise UsageError(f"--intervals {lev} was not computed at training time (the model has "
+                             f"{', '.join(map(str, model.levels)) or 'none'}); retrain with --intervals")
+    hist = [s.values if cut is None else s.values[:cut[i]] for i, s in enumerate(series)]
+    methods = [sel["choice"].get(s.id, sel["default"]) for s in series]
+    B = len(series)
+    need: dict[str, list[int]] = {}       # base method -> the rows that need it
+    for i, meth in enumerate(methods):
+        for b in CH.bases_of(meth):
+            need.setdefault(b, []).append(i)
+    base = {b: np.full((B, horizon), np.nan) for b in need}
+    for b, rows in need.items():
+        if b == "rnn":
+            F, inverse = _rnn_point(model, [series[i] for i in rows], horizon,
+                                    None if cut is None else [cut[i] for i in rows])
+            base[b][rows] = inverse(F)
+        else:
+            base[b][rows] = CH.stat_forecasts(b, [hist[i] for i in rows], horizon, m)
+    fc = np.empty((B, horizon))
+    by_method: dict[str, list[int]] = {}
+    for i, meth in enumerate(methods):
+        by_method.setdefault(meth, []).append(i)
+    for meth, rows in by_method.items():
+        fc[rows] = CH.combine(meth, {b: base[b][rows] for b in CH.bases_of(meth)})
+    scale = np.array([CH.series_scale(h, m) for h in hist])
+    nonneg = np.array([bool(len(h)) and float(np.min(h)) >= 0 for h in hist])
+    half = np.zeros((len(levels), B, horizon))
+    for meth in set(methods):
+        if not levels:
+            break
+        table = model.tables.get(meth)
+        if table is None:
+            raise UsageError("this model has no interval table (trained without validation data)")
+        rows = [i for i, c in enumerate(methods) if c == meth]
+        W = CH.widths(table[[model.levels.index(lev) for lev in levels]], horizon)   # (levels, horizon)
+        half[:, rows, :] = W[:, None, :] * scale[rows][None, :, None]
+    bounds = []
+    for j in range(len(levels)):
+        lo = fc - half[j]
+        # a series that never went below zero is not forecast below it
+        lo = np.where(nonneg[:, None], np.maximum(lo, 0.0), lo)
+        bounds.append((lo, fc + half[j]))
+    return fc, bounds, methods
+
+
+def round_rows(a: np.ndarray, ref: np.ndarray, digits: int = 6) -> np.ndarray:
+    """Round each row of ``a`` to ``digits`` significant digits of the row's largest |ref| (vectorised;
+    dividing an integer by a power of ten gives the double nearest the decimal, so JSON stays short)."""
+    top = np.max(np.abs(ref), axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        d = np.where(top > 0, digits - 1 - np.floor(np.log10(np.where(top > 0, top, 1.0))), digits)
+    d = np.clip(d, 0, 15)
+    p = 10.0 ** d
+    return np.round(a * p) / p
+
+
+def interval_widths(model: Model, levels: Sequence[int], horizon: int) -> np.ndarray:
+    """(len(levels), horizon) half-widths in scaled units; past the validated horizon they grow like
+    sqrt(h) (a random-walk error), the usual honest extrapolation."""
+    if model.qtable is None or not len(model.levels):
+        if levels:
+            raise UsageError("this model has no interval table (trained without validation data)")
+        return np.zeros((0, horizon))
+    Hq = model.qtable.shape[1]
+    out = np.empty((len(levels), horizon))
+    for j, lev in enumerate(levels):
+        if lev in model.levels:
+            q = model.qtable[model.levels.index(lev)]
+        else:
+            raise UsageError(f"--intervals {lev} was not computed at training time "
+                             f"(the model has {', '.join(map(str, model.levels))}); retrain with --intervals")
+        for h in range(horizon):
+            out[j, h] = q[h] if h < Hq else q[-1] * math.sqrt((h + 1) / Hq)
+    return out
+
+
+def _round(values, ref=None) -> list:
+    a = np.asarray(values, np.float64)
+    return round_rows(a, a if ref is None else np.asarray(ref, np.float64)).tolist()
+
+
+def output_record(rec: dict, levels: Sequence[int]) -> dict:
+    """The JSONL record of ``predict``: id, timestamps, forecast, then ``lower``/``upper`` of the first
+    level (with ``level``), then ``lower_L``/``upper_L`` for every further level."""
+    ref = rec["forecast"]
+    out = {"id": rec["id"], "timestamps": rec["timestamps"], "forecast": _round(rec["forecast"])}
+    if "method" in rec:
+        out["method"] = rec["method"]
+    for j, lev in enumerate(levels):
+        if j == 0:
+            out["level"] = lev
+            out["lower"], out["upper"] = _round(rec[f"lower_{lev}"], ref), _round(rec[f"upper_{lev}"], ref)
+        else:
+            out[f"lower_{lev}"] = _round(rec[f"lower_{lev}"], ref)
+            out[f"upper_{lev}"] = _round(rec[f"upper_{lev}"], ref)
+    return out
