@@ -52,6 +52,56 @@ def test_methods_match_references_and_batch(m):
         np.testing.assert_allclose(batch, one, rtol=1e-9, atol=1e-9)
 
 
+def _damped_reference(x, h):
+    """The damped trend by its definition, one plain loop per grid point (Gardner & McKenzie, error form)."""
+    best = None
+    k = min(len(x) - 1, 4)
+    for a, b, p in zip(M.DAMPED_ALPHA, M.DAMPED_BETA, M.DAMPED_PHI):
+        level, slope, sse = x[0], (x[k] - x[0]) / k, 0.0
+        for v in x[1:]:
+            e = v - (level + p * slope)
+            sse += e * e
+            level, slope = level + p * slope + a * e, p * slope + b * e
+        if best is None or sse < best[0]:
+            best = (sse, level, slope, p)
+    _, level, slope, p = best
+    return np.array([level + sum(p ** j for j in range(1, i + 2)) * slope for i in range(h)])
+
+
+def test_damped_trend_matches_its_definition_and_damps():
+    rng = np.random.default_rng(3)
+    x = 50 + 0.8 * np.arange(70) + rng.normal(0, 1, 70)
+    f = M.forecast_last("damped", x, 30, 1)
+    np.testing.assert_allclose(f, _damped_reference(x, 30), rtol=1e-10)
+    np.testing.assert_allclose(M.forecast_batch("damped", x[None, :], 30, 1)[0], f, rtol=1e-10)  # the kernel
+    steps = np.diff(f)
+    assert np.all(steps > 0) and steps[-1] < steps[0]        # the trend goes on, ever more slowly
+
+
+def test_decomposition_is_additive_when_the_swing_stays_put():
+    t = np.arange(120)
+    flat_swing = 10 + 0.1 * t + 2 * np.sin(2 * np.pi * t / 12)
+    growing = (10 + 0.1 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    assert M.seasonal_indices(flat_swing, 12)[1] is False
+    assert M.seasonal_indices(growing, 12)[1] is True
+
+
+def test_method_strings():
+    assert CH.bases_of("median(rnn,theta,theta+damped)") == ("rnn", "theta", "damped")
+    assert CH.valid_method("rnn+theta") and CH.valid_method("weekly") and CH.valid_method("snaive")
+    for bad in ("oracle", "median(rnn)", "median(rnn,oracle)", "theta+", 3, None):
+        assert not CH.valid_method(bad)
+    f = {"rnn": np.array([1.0, 10]), "theta": np.array([2.0, 2]), "damped": np.array([4.0, 0])}
+    np.testing.assert_allclose(CH.combine("median(rnn,theta,theta+damped)", f), [2.0, 2.0])
+    np.testing.assert_allclose(CH.combine("theta+damped", f), [3.0, 1.0])
+    # a half-hourly series whose days differ by weekday: seasonal naive one week back is exact
+    week = np.random.default_rng(0).normal(10, 3, 336)
+    y = np.tile(week, 4)
+    assert "weekly" in M.methods_for(48, len(y)) and "weekly" not in M.methods_for(12, len(y))
+    np.testing.assert_allclose(M.forecast_last("weekly", y, 48, 48), week[:48])
+    np.testing.assert_allclose(M.forecast_batch("weekly", y[None], 48, 48)[0], week[:48])
+
+
 def test_theta_deseasonalises_multiplicative_series():
     t = np.arange(96)
     y = (100 + 2 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))

@@ -120,6 +120,57 @@ def history_origins(n: int, horizon: int, season: int) -> np.ndarray:
     return np.unique(np.linspace(start, last, min(HISTORY_ORIGINS, last - start + 1)).astype(np.int64))
 
 
+def series_errors(y: np.ndarray, rnn: np.ndarray, origins: np.ndarray, horizon: int, season: int):
+    """Scaled absolute errors (origins, horizon) of one series: ``val``, every method (the network's
+    forecasts ``rnn`` at the validation ``origins`` given) at the validation origins; ``hist``, the
+    statistical methods at the history origins. Scaled by the series' MASE scale before its first
+    validation origin."""
+    first = int(origins.min())
+    truth = np.stack([y[o + 1:o + 1 + horizon] for o in origins])
+    scale = series_scale(y[:first + 1], season)
+    indices = M.seasonal_indices(y[:first + 1], season) if season > 1 else None
+    f = {"rnn": rnn, **_stat_forecasts(y, origins, horizon, season, indices)}
+    ho = history_origins(len(y), horizon, season)
+    hist = {}
+    if len(ho):
+        htruth = np.stack([y[o + 1:o + 1 + horizon] for o in ho])
+        for meth, fh in _stat_forecasts(y, ho, horizon, season, indices).items():
+            e = np.abs(fh - htruth) / scale
+            if np.all(np.isfinite(e)):
+                hist[meth] = e
+    val = {}
+    for meth in (*f, *(with_network(st) for st in STATS if st in f)):
+        e = np.abs(combine(meth, f) - truth) / scale
+        if np.all(np.isfinite(e)):
+            val[meth] = e
+    return val, hist
+
+
+def pick(val: dict, hist: dict, covariates: bool = False) -> tuple[str, str]:
+    """(the statistical method S, the series' method) from its errors (:func:`series_errors`)."""
+    pool = hist if hist else {k: v for k, v in val.items() if k in STATS}
+    stat = min(pool, key=lambda k: float(pool[k].mean())) if pool else "snaive"
+    method = with_network(stat) if with_network(stat) in val else stat
+    if stat in hist and COMB in hist and hist[stat].mean() < SOLO * hist[COMB].mean():
+        method = stat   # far better than the others over the whole history: no vote needed
+    if covariates and "rnn" in val and all(val["rnn"].mean() < val[c].mean() for c in (method, stat) if c in val):
+        method = "rnn"
+    return stat, method
+
+
+def calibration_errors(method: str, val: dict, hist: dict, stat: str) -> np.ndarray:
+    """The scaled errors a method's intervals are calibrated on, for one series (see the module's notes)."""
+    if method in hist:
+        return hist[method]
+    # with the network: its validation errors, widened by the history/validation error ratio of the
+    # series' statistical method
+    e = val[method]
+    ratio = 1.0
+    if stat in hist and stat in val and float(val[stat].mean()) > 0:
+        ratio = max(1.0, float(hist[stat].mean()) / float(val[stat].mean()))
+    return e * ratio
+
+
 def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.ndarray, horizon: int,
            season: int, levels: Sequence[int], covariates: bool = False) -> dict:
     """The method per series id, the default for unseen series, the pooled scores and the interval
@@ -129,50 +180,16 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
     the lowest (optimistic as that is, no history error can speak for what the covariates add)."""
     val_err: dict[str, list] = {}      # method -> scaled validation errors of every series (unseen default)
     calib: dict[str, list] = {}        # method -> the errors its intervals are calibrated on
-    choice, stats_chosen = {}, {}
+    choice = {}
     for i, s in enumerate(series):
         rows = np.nonzero(val_sid == i)[0]
         if not len(rows):
             continue
-        y = s.values
-        origins = val_o[rows]
-        first = int(origins.min())
-        truth = np.stack([y[o + 1:o + 1 + horizon] for o in origins])
-        scale = series_scale(y[:first + 1], season)
-        indices = M.seasonal_indices(y[:first + 1], season) if season > 1 else None
-        f = {"rnn": rnn_val[rows], **_stat_forecasts(y, origins, horizon, season, indices)}
-        ho = history_origins(len(y), horizon, season)
-        hist = {}
-        if len(ho):
-            htruth = np.stack([y[o + 1:o + 1 + horizon] for o in ho])
-            for meth, fh in _stat_forecasts(y, ho, horizon, season, indices).items():
-                e = np.abs(fh - htruth) / scale
-                if np.all(np.isfinite(e)):
-                    hist[meth] = e
-        val = {}
-        for meth in (*f, *(with_network(st) for st in STATS if st in f)):
-            e = np.abs(combine(meth, f) - truth) / scale
-            if np.all(np.isfinite(e)):
-                val[meth] = e
-        pool = hist if hist else {k: v for k, v in val.items() if k in STATS}
-        stat = min(pool, key=lambda k: float(pool[k].mean())) if pool else "snaive"
-        method = with_network(stat) if with_network(stat) in val else stat
-        if stat in hist and COMB in hist and hist[stat].mean() < SOLO * hist[COMB].mean():
-            method = stat   # far better than the others over the whole history: no vote needed
-        if covariates and "rnn" in val and all(val["rnn"].mean() < val[c].mean() for c in (method, stat) if c in val):
-            method = "rnn"
-        choice[s.id], stats_chosen[s.id] = method, stat
+        val, hist = series_errors(s.values, rnn_val[rows], val_o[rows], horizon, season)
+        stat, choice[s.id] = pick(val, hist, covariates)
         for meth, e in val.items():
             val_err.setdefault(meth, []).append(e)
-            if meth in hist:
-                calib.setdefault(meth, []).append(hist[meth])
-            else:
-                # with the network: its validation errors, widened by the history/validation error ratio of
-                # this series' statistical method
-                ratio = 1.0
-                if stat in hist and stat in val and float(val[stat].mean()) > 0:
-                    ratio = max(1.0, float(hist[stat].mean()) / float(val[stat].mean()))
-                calib.setdefault(meth, []).append(e * ratio)
+            calib.setdefault(meth, []).append(calibration_errors(meth, val, hist, stat))
     scores = {m: float(np.concatenate(e).mean()) for m, e in val_err.items()}
     chosen = set(choice.values()) | set(STATS)
     default = min((m for m in scores if m in chosen), key=scores.get) if scores else "rnn"

@@ -169,23 +169,13 @@ def _damped_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
 
 
 def _damped_batch(X: np.ndarray, h: int) -> np.ndarray:
-    """(B, h) damped-trend forecasts from the end of every row of X (B, n): :func:`_damped_scan` batched."""
-    B, n = X.shape
-    A, Bt, P = DAMPED_ALPHA[None, :], DAMPED_BETA[None, :], DAMPED_PHI[None, :]
-    k = min(n - 1, 4)
-    level = np.repeat(X[:, :1], A.shape[1], 1)
-    slope = np.repeat(((X[:, k] - X[:, 0]) / k)[:, None] if k > 0 else np.zeros((B, 1)), A.shape[1], 1)
-    sse = np.zeros_like(level)
-    for i in range(1, n):
-        pred = level + P * slope
-        err = X[:, i:i + 1] - pred
-        sse += err * err
-        level = pred + A * err
-        slope = P * slope + Bt * err
-    j = np.argmin(sse, 1) if n > 1 else np.zeros(B, np.int64)
-    r = np.arange(B)
-    damp = np.cumsum(DAMPED_PHI[:, None] ** np.arange(1, h + 1)[None, :], axis=1)
-    return level[r, j][:, None] + damp[j] * slope[r, j][:, None]
+    """(B, h) damped-trend forecasts from the end of every row of X (B, n): :func:`_damped_scan` at the last
+    origin, batched (a numba kernel: the grid times the series is too much work for numpy passes)."""
+    from rnntools.tasks.forecast.kernels import damped_batch
+
+    out = np.empty((X.shape[0], h))
+    damped_batch(np.ascontiguousarray(X, dtype=np.float64), DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI, out)
+    return out
 
 
 def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
