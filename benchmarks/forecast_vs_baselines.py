@@ -108,7 +108,7 @@ def run(args, overrides, engine):
         y = np.asarray(values, np.float64)
         for fold in range(1, args.folds + 1):
             cut = len(y) - fold * h
-            if cut - h < max(2 * m, 16):
+            if fold > 1 and cut - h < max(2 * m, 16):
                 break
             rows.append(one(args, name, freq, m, h, y[:cut][-args.max_history:], y[cut:cut + h], fold, cache,
                             overrides, engine))

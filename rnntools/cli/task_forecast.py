@@ -71,9 +71,10 @@ TRAIN_OPTIONS = [
                 "of epochs; intervals stay calibrated on the validation split. Measured: better on 13 of 14 "
                 "benchmark series, much worse on one, twice the training time; off by default."),
     option("--select", type=click.Choice(["auto", "rnn"]), default=None, group="Forecast model",
-           help="auto: per series, the network, seasonal naive, naive, drift, Theta or network+Theta, whichever "
-                "forecast the validation origins best (predict reports it as 'method'); rnn: the network "
-                f"alone [default: {D['select']}]."),
+           help="auto: per series, the statistical method (naive, seasonal naive, drift, Theta, damped trend, "
+                "theta+damped; weekly for daily seasons) that forecast its history best, combined with the "
+                "network by a median (predict reports it as 'method'); rnn: the network alone "
+                f"[default: {D['select']}]."),
     option("--intervals", type=str, callback=_levels, default=None,
            group="Forecast model", help="Prediction interval levels (percent) calibrated on the validation "
                                         f"split; 'none' for none [default: {','.join(map(str, D['intervals']))}]."),
