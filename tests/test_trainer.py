@@ -207,6 +207,48 @@ def test_exploding_loss_is_detected(tmp_path):
         fit(Exploding(), cfg(), str(tmp_path / "m.npz"))
 
 
+class ConfidentStart(ToyTask):
+    """Losses of a classifier on top of a confident linear part (reuters8: first steps ~0.05): ten calm
+    steps, then a wobble ten times as high, then calm again, or (``blow_up``) a real explosion."""
+
+    def __init__(self, chance=None, blow_up=False, **kw):
+        super().__init__(**kw)
+        self.chance, self.blow_up = chance, blow_up
+
+    def train_step(self, idx, rng, lr):
+        _, n = super().train_step(idx, rng, lr)
+        loss = 0.05
+        if 12 <= self.steps <= 20:
+            loss = 50.0 if self.blow_up else 0.5
+        return loss * n, n
+
+    def chance_loss(self):
+        return self.chance
+
+
+def test_exploding_is_judged_against_a_uniform_guess_when_the_start_is_confident(tmp_path):
+    out = str(tmp_path / "m.npz")
+    with pytest.raises(TrainingError, match="exploding .*early value 0.05"):
+        fit(ConfidentStart(), cfg(), out)  # no chance loss: the early mean is the only yardstick
+    summary = fit(ConfidentStart(chance=np.log(8)), cfg(), out)  # 8 classes: the wobble is no explosion
+    assert summary["stopped"] == "epochs"
+    with pytest.raises(TrainingError, match=r"exploding .*uniform guess's 2.079"):
+        fit(ConfidentStart(chance=np.log(8), blow_up=True), cfg(), out)
+
+
+def test_classifier_task_gives_the_trainer_its_uniform_guess_loss():
+    from rnntools.tasks.classify.task import ClassifierTask
+
+    class Net:
+        class cfg:
+            n_classes = 8
+
+    task = ClassifierTask.__new__(ClassifierTask)
+    task.net = Net()
+    assert task.chance_loss() == pytest.approx(np.log(8))
+    assert task.train_state() == {} and task.train_meta() == {}  # TrainableTask's defaults
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, capsys):
     a, b = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
     fit(ToyTask(), cfg(epochs=2), a)

@@ -77,7 +77,10 @@ class EngineConfig:
         return asdict(self)
 
 
-class TrainableTask(Protocol):  # documentation of the plug-in interface; tasks need not inherit it
+class TrainableTask(Protocol):
+    """The plug-in interface ``rnntools.tasks.trainer.fit`` drives (documented there). Tasks may duck-type it;
+    those that inherit it get the no-op defaults below (no carried state, nothing extra to resume)."""
+
     kind: str
     unit: str
 
@@ -87,10 +90,22 @@ class TrainableTask(Protocol):  # documentation of the plug-in interface; tasks 
     def train_step(self, batch: Any, rng: np.random.Generator, lr: float) -> tuple[float, int]: ...
     def evaluate(self) -> dict | None: ...
     def params(self) -> dict[str, np.ndarray]: ...
-    def train_state(self) -> dict[str, np.ndarray]: ...
-    def train_meta(self) -> dict: ...
-    def load_train_meta(self, meta: dict) -> None: ...
     def save(self, path: str, arrays: dict[str, np.ndarray], meta: dict) -> None: ...
+
+    def train_state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def train_meta(self) -> dict:
+        return {}
+
+    def load_train_meta(self, meta: dict) -> None:
+        return None
+
+    def chance_loss(self) -> float | None:
+        """The loss of a uniform guess over the outputs (log C for C classes), or None for a loss without one
+        (regression). The trainer's "exploding" yardstick is never below it: on top of a confident start
+        (a classifier over a strong linear part starts near 0.05) ordinary early wobbles are not explosions."""
+        return None
 
 
 def step_rng(seed: int, step: int) -> np.random.Generator:

@@ -30,6 +30,8 @@ Build an object with these attributes (duck-typed; see ``TrainableTask``) and ca
     train_state() -> dict[str, ndarray]         # the LIVE carried state, ... (may be {})
     train_meta() -> dict                        # JSON scalars the task needs to continue (may be {})
     load_train_meta(meta: dict) -> None
+    chance_loss() -> float | None               # optional: a uniform guess's loss (log C), the floor of the
+                                                #   "exploding" yardstick (see below); None for regression
     save(path, arrays, meta) -> None            # add kind/vocabulary/hyperparameters and call io.save_model
 
 Optimiser
@@ -61,6 +63,10 @@ validation loss at least ``LOSS_MARGIN`` (10%) lower (while nothing is right, er
 loss alone keeps falling by small amounts long after the answers stop getting better (a model right on every
 validation pair still lowers it), so judged on any lower loss, training runs on for nothing; a clearly lower
 loss at the same error still means progress a small validation set cannot show in its error.
+The loss is "exploding" when its running mean passes ``explode_factor`` (4) times the larger of the first
+ten steps' mean and the task's ``chance_loss()``: a run that starts far better than chance (a classifier on
+top of a confident linear part, first losses ~0.05) would otherwise stop at its first ordinary wobble.
+Inheriting ``TrainableTask`` gives no-op ``train_state``/``train_meta``/``load_train_meta``/``chance_loss``.
 Each evaluation without a better validation result multiplies the learning rate by ``plateau_decay`` (1:
 off; the LM uses 0.5) and counts towards ``patience``; the current rate is part of the saved state.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
@@ -167,6 +173,9 @@ class _Trainer:
         self.log = console.JsonlLog(config.log_path)
         self.baseline: float | None = None  # mean loss of the first steps, the yardstick for "exploding"
         self.smooth: float | None = None
+        # ... but never below a uniform guess's loss (log C for C classes): see TrainableTask.chance_loss
+        chance = task.chance_loss() if hasattr(task, "chance_loss") else None
+        self.chance = 0.0 if chance is None or not math.isfinite(chance) else float(chance)
         self.early: list[float] = []
         self.saved_step: int | None = None
 
@@ -420,9 +429,12 @@ class _Trainer:
                 self.baseline = float(np.mean(self.early))
             return
         self.smooth = loss if self.smooth is None else 0.9 * self.smooth + 0.1 * loss
-        if self.smooth > self.config.explode_factor * self.baseline:
-            self._fail(f"the training loss is exploding at step {c.step} (smoothed {self.smooth:.4g}, "
-                       f"{self.smooth / self.baseline:.1f}x its early value {self.baseline:.4g})")
+        if self.smooth > self.config.explode_factor * max(self.baseline, self.chance):
+            if self.chance > self.baseline:
+                than = f"{self.smooth / self.chance:.1f}x a uniform guess's {self.chance:.4g}"
+            else:
+                than = f"{self.smooth / self.baseline:.1f}x its early value {self.baseline:.4g}"
+            self._fail(f"the training loss is exploding at step {c.step} (smoothed {self.smooth:.4g}, {than})")
 
     def _fail(self, what: str) -> None:
         if self.best is not None or (self.saved_step is not None and os.path.exists(self.output)):

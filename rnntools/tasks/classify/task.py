@@ -42,6 +42,7 @@ from rnntools.tasks.classify.model import (
     softmax,
     weighted_xent,
 )
+from rnntools.tasks.config import TrainableTask
 
 KIND = "classifier"
 
@@ -344,7 +345,7 @@ def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
 
 # --- training ----------------------------------------------------------------------------------------------
 
-class ClassifierTask:
+class ClassifierTask(TrainableTask):
     """The classifier as a ``rnntools.tasks.trainer`` task; the optimiser is ``rnntools.nn``'s."""
 
     kind = KIND
@@ -405,14 +406,8 @@ class ClassifierTask:
     def trainable(self):
         return {name: self.net.params[name] for name in self.net.names()}
 
-    def train_state(self):
-        return {}
-
-    def train_meta(self):
-        return {}
-
-    def load_train_meta(self, meta):
-        pass
+    def chance_loss(self) -> float:
+        return float(np.log(self.net.cfg.n_classes))
 
     def save(self, path, arrays, meta):
         from rnntools.io import save_model
@@ -508,13 +503,6 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
             oof = np.asarray(wide_all[labelled] @ W_lin, np.float64) + b_lin
         # each text's logits from the folds that did not see it: honest residuals for the network to learn
         offsets = [oof[np.searchsorted(labelled, idx)].astype(np.float32) for idx in (train_idx, val_idx)]
-        # The trainer calls a loss "exploding" when it passes explode_factor x its first steps' mean. On top of
-        # a confident linear model that mean can be ~0.05 (news topics), so a network's first wobbles would
-        # stop training: measure the yardstick against a uniform guess's loss, log C, instead.
-        from rnntools.tasks.classify.linear import val_loss as _xent
-
-        start = _xent(offsets[0].astype(np.float64), y[train_idx], weights[y[train_idx]].astype(np.float64))
-        config.explode_factor *= max(1.0, float(np.log(len(labels))) / max(start, 1e-3))
         linear = info
         console.info(f"wide part: logistic regression on {info['features']} n-gram features, "
                      f"C = {info['C']:g} (3-fold cross-validated loss by C: {info['cv_loss_by_C']})")

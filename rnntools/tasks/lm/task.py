@@ -81,6 +81,9 @@ class LMTask:
     def params(self):
         return dict(self.model.params)
 
+    def chance_loss(self) -> float:
+        return math.log(len(self.vocab))
+
     def train_state(self):
         return {f"carry.{i}": a for i, a in enumerate(self.carry)}
 

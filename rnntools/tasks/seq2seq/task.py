@@ -250,6 +250,9 @@ class Seq2SeqTask:
     def params(self) -> dict:
         return self.p
 
+    def chance_loss(self) -> float:
+        return math.log(len(self.model.tgt_vocab))
+
     def train_state(self) -> dict:
         if self.optimizer != "adam":
             return {}
