@@ -59,6 +59,10 @@ def main() -> None:
         a = statistics.median(w for w, _ in results["this"])
         b = statistics.median(w for w, _ in results["baseline"])
         print(f"wall ratio this/baseline: {a / b:.2f}")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import isa
+
+    print("cpu:", isa.report(torch_side=False))
     print("load:", os.popen("uptime").read().strip())
 
 

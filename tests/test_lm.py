@@ -396,3 +396,61 @@ def test_runs_of_tokens_equal_one_token_per_call(until):
     assert got == want
     assert until is None or (got[-1] == until and len(got) < 50)
     assert rng1.random() == rng2.random()
+
+
+# --- the numpy twin of the sampler (short runs skip numba's start-up) --------------------------------------
+
+
+def random_float32_lm(cell, E=6, H=10, L=2, seed=3):
+    vocab = Vocab.build({ch: 5 - i % 4 for i, ch in enumerate("abcdefgh")} | {"\n": 1}, level="char",
+                        lowercase=False)
+    model = M.LanguageModel(len(vocab), cell=cell, hidden=H, layers=L, embed_dim=E, seed=seed, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    for a in model.params.values():  # large enough that gates saturate and tanh's clamp is reached
+        a[...] = rng.normal(0, 0.9, a.shape)
+    return M.LoadedLM(model, vocab, {})
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("temperature,top_k", [(1.0, 0), (0.7, 3), (0.0, 0)])
+def test_numpy_sampler_is_the_compiled_sampler_bit_for_bit(cell, temperature, top_k):
+    """E, H not multiples of 4 (matvec's remainder rows); the same states, logits and tokens to the bit."""
+    loaded = random_float32_lm(cell)
+    twin, compiled = S.Sampler(loaded, numpy_macs=10**12), S.Sampler(loaded, numpy_macs=0)
+    runs = [[t for t, _ in s.generate("abc", 300, temperature=temperature, top_k=top_k,
+                                      rng=np.random.default_rng(9))] for s in (twin, compiled)]
+    assert runs[0] == runs[1] and len(runs[0]) == 300
+    assert twin.numpy_tokens > 0 and compiled.numpy_tokens == 0
+    for name in ("h", "c", "logits"):
+        np.testing.assert_array_equal(getattr(twin, name), getattr(compiled, name))
+
+
+def test_sampler_moves_to_the_compiled_kernels_when_the_budget_is_spent():
+    loaded = random_float32_lm("lstm")
+    probe = S.Sampler(loaded)
+    per_token = sum(W.size for W in probe.Whs + probe.Wxs) + probe.projW.size
+    mixed = S.Sampler(loaded, numpy_macs=per_token * 60)  # the first sample in numpy, the others not
+    want = list(S.sample_records(loaded, length=50, count=3, seed=4, sampler=S.Sampler(loaded, numpy_macs=0)))
+    assert list(S.sample_records(loaded, length=50, count=3, seed=4, sampler=mixed)) == want
+    assert mixed.numpy_tokens == 0
+
+
+def test_a_short_sample_does_not_import_numba(tmp_path):
+    """The point of the twin: a warm `sample --length 200` never pays numba's start-up."""
+    import os
+    import subprocess
+    import sys
+
+    import rnntools
+
+    code = ("import sys, numpy as np\n"
+            "from rnntools.tasks.lm import model as M, sample as S\n"
+            "from rnntools.text import Vocab\n"
+            "v = Vocab.build({'a': 3, 'b': 2, '\\n': 1}, level='char', lowercase=False)\n"
+            "m = M.LanguageModel(len(v), cell='lstm', hidden=16, layers=1, embed_dim=8, seed=1, dtype=np.float32)\n"
+            "text = ''.join(S.sample_text(M.LoadedLM(m, v, {}), length=200, seed=1))\n"
+            "print(len(text), 'numba' in sys.modules)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(rnntools.__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}).stdout.split()
+    assert out[1] == "False" and int(out[0]) > 0

@@ -41,9 +41,6 @@ def sample(model, prime, prompts, length, temperature, top_k, until, count, fmt,
     """
     from rnntools.errors import UsageError
     from rnntools.io import JsonlWriter, iter_lines, open_output
-    from rnntools.tasks.lm.kernels import load_numba_target_without_scipy
-
-    load_numba_target_without_scipy()  # a short process: start-up is most of its time (see lm.kernels)
     from rnntools.tasks.lm import load
     from rnntools.tasks.lm.sample import sample_prompts, sample_records, sample_text, unescape
 

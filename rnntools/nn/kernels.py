@@ -25,8 +25,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-RNN, LSTM, GRU = 0, 1, 2
-GATES = {RNN: 1, LSTM: 4, GRU: 3}
+from rnntools.nn.gates import GATES, GRU, LSTM, RNN  # noqa: F401  (one definition, numba-free)
 
 
 # Activations. float64 (gradient checks) uses libm's exact tanh. float32 (training) uses Eigen's rational

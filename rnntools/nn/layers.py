@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnntools.nn import kernels as K
+from rnntools.nn.gates import K
 from rnntools.nn.parallel import column_sums, matmul, matmul_tn, run_rows
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnntools.nn import kernels as K
+from rnntools.nn.gates import GATES, GRU, LSTM, RNN, K
 from rnntools.nn.layers import add_grads
 from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows, set_threads  # noqa: F401
 
-CELLS = {"rnn": K.RNN, "lstm": K.LSTM, "gru": K.GRU}
+CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 def _fwd(kind, P, pidx, WhT, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
@@ -78,21 +78,21 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
         pidx = ids
     m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
     h0 = np.ascontiguousarray(h0, dtype=dt)
-    c0 = np.zeros((B, H), dt) if c0 is None or kind != K.LSTM else np.ascontiguousarray(c0, dtype=dt)
+    c0 = np.zeros((B, H), dt) if c0 is None or kind != LSTM else np.ascontiguousarray(c0, dtype=dt)
     Hfull = np.empty((T + 1, B, H), dt)          # [h0, h_1..h_T]: h_{t-1} for all t is one contiguous block
     Hfull[0] = h0
     Hs = Hfull[1:]
     Y = Hs if mask is None else np.empty((T, B, H), dt)
-    Cs = np.empty((T, B, H), dt) if kind == K.LSTM else np.empty((1, 1, 1), dt)
+    Cs = np.empty((T, B, H), dt) if kind == LSTM else np.empty((1, 1, 1), dt)
     G = np.empty((T, B, GH), dt)
-    Rn = np.empty((T, B, H), dt) if kind == K.GRU else np.empty((1, 1, 1), dt)
+    Rn = np.empty((T, B, H), dt) if kind == GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
     run_rows(_fwd, B, kind, P, pidx, WhT, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
     if T > 0:
         hT = Hs[-1].copy()
-        cT = Cs[-1].copy() if kind == K.LSTM else None
+        cT = Cs[-1].copy() if kind == LSTM else None
     else:
-        hT, cT = h0.copy(), (c0.copy() if kind == K.LSTM else None)
+        hT, cT = h0.copy(), (c0.copy() if kind == LSTM else None)
     return Y, (hT, cT), CellCache(x, ids, h0, c0, m, Hs, Cs, G, Rn, Hfull)
 
 
@@ -112,9 +112,9 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dt = W.dtype
     dY = np.zeros((T, B, H), dt) if dy is None else np.ascontiguousarray(dy, dtype=dt)
     dhT = np.zeros((B, H), dt) if dhT is None else np.ascontiguousarray(dhT, dtype=dt)
-    dcT = np.zeros((B, H), dt) if dcT is None or kind != K.LSTM else np.ascontiguousarray(dcT, dtype=dt)
+    dcT = np.zeros((B, H), dt) if dcT is None or kind != LSTM else np.ascontiguousarray(dcT, dtype=dt)
     dAx = np.empty((T, B, GH), dt)
-    dAh = np.empty((T, B, GH), dt) if kind == K.GRU else dAx
+    dAh = np.empty((T, B, GH), dt) if kind == GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
     ranges = row_ranges(B)
@@ -137,10 +137,10 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
         db = dAx2.sum(axis=0)
     matmul_tn(cache.Hfull[:T].reshape(T * B, H), dAh.reshape(T * B, GH), out=dW[:H])
     grads = {"W": dW, "b": db}
-    if kind == K.GRU:
+    if kind == GRU:
         grads["bn"] = dAh[:, :, 2 * H:].sum(axis=(0, 1))
     dx = matmul(dAx2, W[H:].T).reshape(x.shape) if need_dx else None
-    return dx, (dh0, dc0 if kind == K.LSTM else None), grads
+    return dx, (dh0, dc0 if kind == LSTM else None), grads
 
 
 def reads_table_by_id(vocab_size: int, positions: int) -> bool:
@@ -182,13 +182,13 @@ class Recurrent:
         self.params, self.name, self.cell = params, name, cell
         self.kind = CELLS[cell]
         self.input_size, self.hidden, self.layers, self.dropout = input_size, hidden, layers, dropout
-        G = K.GATES[self.kind]
+        G = GATES[self.kind]
         rng = rng if rng is not None else np.random.default_rng(0)
         scale = 1.0 / np.sqrt(hidden)
         for li in range(layers):
             D = input_size if li == 0 else hidden
             shapes = {"W": (hidden + D, G * hidden), "b": (G * hidden,)}
-            if self.kind == K.GRU:
+            if self.kind == GRU:
                 shapes["bn"] = (hidden,)
             for key, shape in shapes.items():
                 full = f"{name}.{li}.{key}"
@@ -197,12 +197,12 @@ class Recurrent:
                         raise ValueError(f"{full} has shape {params[full].shape}, expected {shape}")
                     continue
                 value = rng.uniform(-scale, scale, shape).astype(dtype)
-                if key == "b" and self.kind == K.LSTM:
+                if key == "b" and self.kind == LSTM:
                     value[:hidden] = 1.0   # forget-gate bias 1 (gate order f, i, o, g)
                 params[full] = value
 
     def names(self) -> list[str]:
-        keys = ["W", "b"] + (["bn"] if self.kind == K.GRU else [])
+        keys = ["W", "b"] + (["bn"] if self.kind == GRU else [])
         return [f"{self.name}.{li}.{k}" for li in range(self.layers) for k in keys]
 
     def _p(self, li, key):
@@ -214,7 +214,7 @@ class Recurrent:
 
     def zero_state(self, batch: int) -> tuple:
         shape = (self.layers, batch, self.hidden)
-        if self.kind == K.LSTM:
+        if self.kind == LSTM:
             return (np.zeros(shape, self.dtype), np.zeros(shape, self.dtype))
         return (np.zeros(shape, self.dtype),)
 
@@ -248,14 +248,14 @@ class Recurrent:
                 cache.drops.append(dm)
             elif li > 0:
                 cache.drops.append(None)
-            c0 = state[1][li] if self.kind == K.LSTM else None
+            c0 = state[1][li] if self.kind == LSTM else None
             y, (hT, cT), lc = cell_forward(self.cell, self._p(li, "W"), self._p(li, "b"), self._p(li, "bn"),
                                            inp, state[0][li], c0, mask, ids if li == 0 else None)
             cache.layers.append(lc)
             hs.append(hT)
             cs.append(cT)
             inp = y
-        new_state = (np.stack(hs), np.stack(cs)) if self.kind == K.LSTM else (np.stack(hs),)
+        new_state = (np.stack(hs), np.stack(cs)) if self.kind == LSTM else (np.stack(hs),)
         return inp, new_state, cache
 
     def backward(self, dy: np.ndarray | None, cache: StackCache, grads: dict, dstate: tuple | None = None,
@@ -268,7 +268,7 @@ class Recurrent:
         d = dy
         for li in range(self.layers - 1, -1, -1):
             dhT = dstate[0][li] if dstate is not None else None
-            dcT = dstate[1][li] if dstate is not None and self.kind == K.LSTM else None
+            dcT = dstate[1][li] if dstate is not None and self.kind == LSTM else None
             dx, (dh0, dc0), g = cell_backward(self.cell, self._p(li, "W"), cache.layers[li], d, dhT, dcT,
                                               need_dx=need_dx or li > 0)
             add_grads(grads, {f"{self.name}.{li}.{key}": value for key, value in g.items()})
@@ -281,7 +281,7 @@ class Recurrent:
             table_grad = np.zeros((V, d.shape[-1]), d.dtype)
             K.scatter_add_rows(table_grad, np.ascontiguousarray(ids).reshape(-1), d.reshape(-1, d.shape[-1]))
             d = table_grad
-        dstate0 = (np.stack(dh0s), np.stack(dc0s)) if self.kind == K.LSTM else (np.stack(dh0s),)
+        dstate0 = (np.stack(dh0s), np.stack(dc0s)) if self.kind == LSTM else (np.stack(dh0s),)
         return d, dstate0
 
     def step(self, x: np.ndarray, state: tuple | None = None, proj_W: np.ndarray | None = None,
@@ -301,11 +301,11 @@ class Recurrent:
         Whs = tuple(W[:H] for W in Ws)
         Wxs = tuple(W[H:] for W in Ws)
         bs = tuple(self._p(li, "b") for li in range(self.layers))
-        bns = tuple(self._p(li, "bn") for li in range(self.layers)) if self.kind == K.GRU else bs
+        bns = tuple(self._p(li, "bn") for li in range(self.layers)) if self.kind == GRU else bs
         h = np.ascontiguousarray(state[0], dtype=dt)
-        c = np.ascontiguousarray(state[1], dtype=dt) if self.kind == K.LSTM else h
+        c = np.ascontiguousarray(state[1], dtype=dt) if self.kind == LSTM else h
         h_out = np.empty_like(h)
-        c_out = np.empty_like(h) if self.kind == K.LSTM else h_out
+        c_out = np.empty_like(h) if self.kind == LSTM else h_out
         if proj_W is None:
             pW, pb = np.empty((H, 0), dt), np.empty(0, dt)
             out = np.empty((B, H), dt)
@@ -313,4 +313,4 @@ class Recurrent:
             pW, pb = np.ascontiguousarray(proj_W, dtype=dt), np.ascontiguousarray(proj_b, dtype=dt)
             out = np.empty((B, pW.shape[1]), dt)
         K.step_forward(self.kind, x, Whs, Wxs, bs, bns, h, c, pW, pb, h_out, c_out, out)
-        return out, ((h_out, c_out) if self.kind == K.LSTM else (h_out,))
+        return out, ((h_out, c_out) if self.kind == LSTM else (h_out,))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnntools.nn import kernels as K
+from rnntools.nn.gates import K
 from rnntools.nn.recurrent import Recurrent, dropout_mask, reads_table_by_id
 
 POOLINGS = ("last", "mean", "max")

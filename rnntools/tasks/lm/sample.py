@@ -28,15 +28,23 @@ def unescape(text: str) -> str:
                          "as \\\\") from None
 
 
+# Multiply-adds that the numpy twin of the sampler (rnntools.tasks.lm.stepper) does before the compiled
+# kernels take over: ~0.1-0.3 s of numpy, less than numba's import and target set-up (~0.5 s of CPU), so
+# `sample --length 500` of a char LSTM-256 never starts numba, and a long run pays for it once.
+NUMPY_MACS = 200_000_000
+
+
 class Sampler:
     """Generates tokens at batch 1: one fused numba call per run of tokens
-    (``rnntools.tasks.lm.kernels.sample_tokens``), one call for the whole prime (``feed_tokens``).
+    (``rnntools.tasks.lm.kernels.sample_tokens``), one call for the whole prime (``feed_tokens``), after
+    the first ~``NUMPY_MACS`` multiply-adds in numpy (``rnntools.tasks.lm.stepper``, the same arithmetic
+    bit for bit, so which one runs never changes the text).
 
     State: ``h``, ``c`` (L, H) (``c`` is ``h`` for rnn/gru); ``logits`` (V,) holds the last step's logits.
     """
 
-    def __init__(self, lm):
-        from rnntools.tasks.lm.kernels import GATES
+    def __init__(self, lm, numpy_macs: int = NUMPY_MACS):
+        from rnntools.nn.gates import GATES
 
         m = lm.model
         self.lm, self.vocab = lm, lm.vocab
@@ -59,6 +67,20 @@ class Sampler:
         self.logits = np.zeros(m.vocab_size, dt)
         self.probs = np.zeros(m.vocab_size, np.float64)
         self.end = line_end_id(self.vocab)
+        macs = sum(W.size for W in self.Whs + self.Wxs) + self.projW.size
+        self.numpy_tokens = numpy_macs // max(1, macs) if dt == np.float32 else 0
+
+    def _use_numpy(self, tokens: int) -> bool:
+        """Whether the next ``tokens`` steps run in numpy; once a run is given to the compiled kernels,
+        every later one goes there too (their start-up is paid)."""
+        if tokens <= self.numpy_tokens:
+            self.numpy_tokens -= tokens
+            return True
+        self.numpy_tokens = 0
+        from rnntools.tasks.lm.kernels import load_numba_target_without_scipy
+
+        load_numba_target_without_scipy()
+        return False
 
     def _step(self, token: int, temperature: float, top_k: int, u: float) -> int:
         from rnntools.tasks.lm.kernels import sample_step
@@ -67,7 +89,13 @@ class Sampler:
                                self.c, self.projW, self.projb, self.a, self.ax, self.logits, self.probs,
                                temperature, top_k, u))
 
-    def _feed(self, ids: np.ndarray) -> None:
+    def _feed(self, ids: np.ndarray, numpy: bool = False) -> None:
+        if numpy:
+            from rnntools.tasks.lm.stepper import stack_step
+
+            for token in ids.tolist():
+                stack_step(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h, self.c)
+            return
         from rnntools.tasks.lm.kernels import feed_tokens
 
         feed_tokens(self.kind, np.ascontiguousarray(ids, np.int32), self.embed, self.Whs, self.Wxs, self.bs,
@@ -106,11 +134,12 @@ class Sampler:
         self.h[...] = 0
         self.c[...] = 0
         ids = np.concatenate([[self.end], self.prime_ids(prime)]).astype(np.int32)
-        self._feed(ids[:-1])
+        numpy = self._use_numpy(len(ids) + length)
+        self._feed(ids[:-1], numpy)
         until_id = self.until_id(until)
         previous_text = prime
         for token in self._tokens(int(ids[-1]), length, temperature, top_k, -1 if until_id is None else until_id,
-                                  rng):
+                                  rng, numpy=numpy):
             text = self.token_text(token)
             if self.vocab.level == "word" and text and text != "\n" and previous_text and \
                     not previous_text.endswith(("\n", " ")):
@@ -122,10 +151,20 @@ class Sampler:
                 return
 
     def _tokens(self, token: int, length: int, temperature: float, top_k: int, until: int,
-                rng: np.random.Generator, chunk: int = 64) -> Iterator[int]:
+                rng: np.random.Generator, chunk: int = 64, numpy: bool = False) -> Iterator[int]:
         """The next ``length`` tokens (fewer after ``until``), ``chunk`` per numba call
         (``kernels.sample_tokens``). The generator gives one uniform per token drawn, exactly as drawing
         them one at a time would: after an early stop it is rewound to the tokens used."""
+        if numpy:
+            from rnntools.tasks.lm.stepper import sample_step
+
+            for _ in range(length):
+                token = sample_step(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h,
+                                    self.c, self.projW, self.projb, self.logits, temperature, top_k, rng.random())
+                yield token
+                if token == until:
+                    return
+            return
         from rnntools.tasks.lm.kernels import sample_tokens
 
         out = np.empty(chunk, np.int64)
