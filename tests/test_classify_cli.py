@@ -108,7 +108,8 @@ def test_evaluate_unseen_label_counts_as_error(trained, run_cli, tmp_path):
 
 
 @pytest.mark.parametrize("records, message", [
-    ([{"text": "a", "label": "x"}, {"text": "b", "label": "x"}], "only one label (\"x\")"),
+    ([{"text": "a", "label": "x"}, {"text": "b", "label": "x"}], "train.jsonl: only one label (\"x\")"),
+    ([], "train.jsonl: no labelled records"),
     ([{"text": "a", "label": "x"}, {"txt": "b", "label": "y"}], "train.jsonl:2: record has no field 'text'"),
     ([{"text": "a", "label": "x"}, {"text": "b"}], "train.jsonl:2: record has no field 'label'"),
 ])

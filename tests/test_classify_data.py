@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rnntools.errors import InputError, TrainingError
+from rnntools.errors import InputError
 from rnntools.tasks.classify import data as C
 
 
@@ -46,10 +46,10 @@ def test_bad_records_name_the_line(tmp_path, content, message):
 
 def test_label_set_needs_two_classes():
     assert C.label_set(["b", 2, "a", "b", 1]) == ["a", "b", 1, 2]
-    with pytest.raises(TrainingError, match="only one label"):
-        C.label_set(["pos", "pos"])
-    with pytest.raises(TrainingError, match="no labelled records"):
-        C.label_set([])
+    with pytest.raises(InputError, match=r"^train\.jsonl: only one label"):
+        C.label_set(["pos", "pos"], ["train.jsonl"])
+    with pytest.raises(InputError, match=r"^a\.jsonl, b\.jsonl: no labelled records"):
+        C.label_set([], ["a.jsonl", "b.jsonl"])
 
 
 def test_stratified_split_keeps_class_shares():

@@ -135,6 +135,7 @@ def test_labels_keep_their_json_type(run_cli, tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz", "--epochs", "1"])
     assert result.exit_code == 2 and "both as a number and as a string" in result.stderr
+    assert "t.jsonl:1: " in result.stderr  # the first record whose label is the number
     rows = [{"text": "a b", "label": 3}, {"text": "e f", "label": 4}] * 8
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz", "--epochs", "2",

@@ -161,7 +161,11 @@ BAD_VALUES = [
     (["predict", "{w}/fc.npz", "--horizon", "0", "{w}/air.csv"], None, 2, None),
     (["predict", "{w}/fc.npz", "--horizon", "100000", "{w}/air.csv"], None, 1, None),
     (["predict", "{w}/s2s.npz", "--max-length", "100000000"], '{"source": "abc"}\n', 2, None),
-    (["evaluate", "{w}/fc.npz", "--backtest", "1000", "{w}/air.csv"], None, 1, None),
+    (["evaluate", "{w}/fc.npz", "--backtest", "1000", "{w}/air.csv"], None, 2,
+     r"--backtest 1000 .*air\.csv.*at most --backtest \d+ for this data"),
+    (["predict", "{w}/fc.npz", "--intervals", "0", "{w}/air.csv"], None, 2, "--intervals"),
+    (["predict", "{w}/fc.npz", "--intervals", "", "{w}/air.csv"], None, 2, "--intervals"),
+    (["rnn-train", "--task", "forecast", "{w}/air.csv", "-o", "m.npz", "--intervals", "0"], None, 2, "--intervals"),
     (["evaluate", "{w}/w.npz", "--analogies", "{w}/docs.txt", "--restrict", "0"], None, 2, None),
 ]
 

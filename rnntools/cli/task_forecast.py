@@ -13,14 +13,16 @@ def _levels(ctx, param, value):
     if value is None:
         return None
     text = value.strip()
-    if text.lower() in ("", "none", "0"):
+    if text.lower() == "none":
         return ()
+    # an empty value or 0 is refused, not read as 'none': a script's empty variable must not drop the
+    # intervals silently
     try:
         levels = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise click.BadParameter("expected percentages like 80,95") from None
+        raise click.BadParameter(f"{value!r}: expected percentages like 80,95, or 'none'") from None
     if any(not 0 < v < 100 for v in levels):
-        raise click.BadParameter("levels are percentages between 1 and 99")
+        raise click.BadParameter(f"{value!r}: levels are percentages between 1 and 99, or 'none'")
     return levels
 
 
@@ -89,7 +91,8 @@ PREDICT_OPTIONS = [
     option("--horizon", type=click.IntRange(1), default=None, group="Forecast",
            help="Steps to forecast [default: the model's]; past the trained horizon forecasts are chained."),
     option("--intervals", type=str, callback=_levels, default=None, group="Forecast",
-           help="Interval levels to emit, among those the model was trained with [default: all of them]."),
+           help="Interval levels to emit, among those the model was trained with; 'none' for none "
+                "[default: all of them]."),
 ]
 
 

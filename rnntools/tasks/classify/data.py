@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from rnntools.errors import InputError, TrainingError
+from rnntools.errors import InputError, where
 from rnntools.io import iter_lines, parse_json_object, read_text_field
 from rnntools.tasks.batching import bucket_batches, length_mask, pad_batch  # noqa: F401 (re-exported)
 
@@ -99,15 +99,18 @@ def read_labelled(inputs: Sequence[str], text_field: str = "text", label_field: 
     return data
 
 
-def label_set(labels: Iterable[Label], source: str = "the training data") -> list[Label]:
-    """The sorted distinct labels (strings before integers); fewer than two is an error."""
+def label_set(labels: Iterable[Label], inputs: Sequence[str] = ()) -> list[Label]:
+    """The sorted distinct labels (strings before integers); fewer than two is an error naming ``inputs``
+    (the files the labels were read from)."""
+    source = ", ".join(where(p) for p in inputs) or None
     distinct = set(labels)
     if not distinct:
-        raise TrainingError(f"no labelled records in {source}")
+        raise InputError("no labelled records to train on; a classifier needs JSONL records with a text and a "
+                         "label field, or label<TAB>text lines", source)
     ordered = sorted(distinct, key=lambda v: (isinstance(v, int), v))
     if len(ordered) < 2:
-        raise TrainingError(f"only one label ({json.dumps(ordered[0], ensure_ascii=False)}) in {source}: "
-                            "a classifier needs records of at least two classes")
+        raise InputError(f"only one label ({json.dumps(ordered[0], ensure_ascii=False)}) in the training data: "
+                         "a classifier needs records of at least two classes", source)
     return ordered
 
 

@@ -422,7 +422,7 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     ``options``: any of ``DEFAULTS``' names and the engine's run options (``resume``, ``embeddings``,
     ``freeze_embeddings``, ``seed``, ``threads``, ``log_path``, ...); None means not given."""
     from rnntools import console
-    from rnntools.errors import UsageError
+    from rnntools.errors import UsageError, where
     from rnntools.io import load_model
     from rnntools.tasks.trainer import EngineConfig, fit, resolve, resume_options
     from rnntools.text import Vocab
@@ -446,11 +446,14 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         labels = resume.meta["labels"]
         vocab = Vocab.from_meta(resume.meta["vocab"])
     else:
-        labels = label_set(data.labels, "the training data")
+        labels = label_set(data.labels, inputs)
         mixed = {str(v) for v in labels if isinstance(v, int)} & {v for v in labels if isinstance(v, str)}
         if mixed:
-            raise UsageError(f"the training data has the label {sorted(mixed)[0]} both as a number and as a string "
-                             f"(\"{sorted(mixed)[0]}\"); they would be two classes with one name: use one type")
+            name = sorted(mixed)[0]
+            at = next(where(*data.places[i]) for i, v in enumerate(data.labels)
+                      if isinstance(v, int) and str(v) == name)
+            raise UsageError(f"{at}: the training data has the label {name} both as a number and as a string "
+                             f"(\"{name}\"); they would be two classes with one name: use one type")
     index = {(type(lab), lab): i for i, lab in enumerate(labels)}
     unknown = [lab for lab in data.labels if (type(lab), lab) not in index]
     if unknown:

@@ -23,8 +23,10 @@ from rnntools.errors import InputError, UsageError
 from rnntools.tasks.forecast import DEFAULTS, KIND, STRUCTURAL
 from rnntools.tasks.forecast.data import (
     _Data,
+    _need,
     baseline,
     build_data,
+    min_length,
 )
 from rnntools.tasks.forecast.forecasts import (  # noqa: F401 - imported from here by older code
     forecast,
@@ -306,6 +308,7 @@ def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int
     base_cfg = model.cfg if model is not None else resolve(cfg, series[0].axis, [len(s) for s in series])
     Hh = horizon or base_cfg.horizon
     m = base_cfg.season
+    _check_folds(series, base_cfg, folds, Hh, refit)
     rows = []
     for k in range(folds, 0, -1):
         cuts = [len(s) - Hh * k for s in series]
@@ -334,6 +337,23 @@ def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int
         summary[key] = round(float(np.mean(vals[np.isfinite(vals)])), 4) if np.isfinite(vals).any() else None
     return {"summary": summary, "rows": rows}
 
+
+
+def _check_folds(series: list[Series], cfg: ForecastConfig, folds: int, horizon: int, refit: bool) -> None:
+    """Every fold's history must be long enough to refit on (or, without refitting, to fill the network's
+    window): otherwise a usage error that names --backtest and the most folds this data allows, before any
+    refit runs."""
+    if not series:
+        return
+    need = min_length(cfg) if refit else _need(cfg) + cfg.lookback
+    shortest = min(series, key=lambda x: len(x.values))
+    n = len(shortest.values)
+    most = (n - need) // horizon
+    if folds > most:
+        where = f" ({shortest.source})" if shortest.source else ""
+        limit = f"at most --backtest {most} for this data" if most >= 1 else "too short to backtest at all"
+        raise UsageError(f"--backtest {folds} needs {folds} x {horizon} held-out values after {need} to "
+                         f"{'refit on' if refit else 'read'}, but series {shortest.id!r}{where} has {n}: {limit}")
 
 
 # --- the task contract ---------------------------------------------------------------------------------
