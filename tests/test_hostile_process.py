@@ -172,6 +172,29 @@ def test_sigterm_stops_a_run_that_ignores_sigint(tmp_path, command):
     whole_model(out)
 
 
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_while_python_shuts_down_is_one_line(tmp_path, sig, status):
+    """A signal that arrives after the work is done, while the interpreter joins threads at exit (slow on a
+    busy machine), ends the process with the interruption's status: it used to print a KeyboardInterrupt
+    traceback from threading's exit hook (SIGINT) or die silently (SIGTERM)."""
+    ready = tmp_path / "ready"
+    script = ("import atexit, os, sys, time\n"
+              f"atexit.register(lambda: (open({str(ready)!r}, 'w').close(), time.sleep(30)))\n"
+              f"sys.argv = ['rnntools', 'vocab', {os.path.join(SAMPLES, 'book.txt')!r}, '-o', "
+              f"{str(tmp_path / 'v.jsonl')!r}]\n"
+              "from rnntools.cli import main\nmain()\n")
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 200
+    while time.monotonic() < deadline and not ready.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    code, _, err = finish(proc, timeout=20)
+    assert code == status and "Traceback" not in err and err.strip() == "rnntools: interrupted", err
+    assert (tmp_path / "v.jsonl").stat().st_size > 0  # the work was done and kept
+
+
 def test_sigkill_never_leaves_a_corrupt_model(lm_model, tmp_path):
     out = tmp_path / "out.npz"
     shutil.copy(lm_model, out)

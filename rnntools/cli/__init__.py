@@ -345,6 +345,8 @@ def _error(message: str, code: int) -> None:
 
     # a message that does not fit on one line would not be one error line any more
     message = " ".join(message.split("\n"))
+    if len(message) > 2000:  # it quotes a value from the input (a 300 KB series name): keep both ends
+        message = f"{message[:1000]} ...[{len(message) - 1800} characters]... {message[-800:]}"
     print(f"{console.command_name()}: error: {message}", file=sys.stderr)
     _exit(code)
 
@@ -360,7 +362,24 @@ def _quiet_broken_pipe() -> None:
     _exit(0)
 
 
+def _late_signal(signum, frame):
+    # the run is over and its outputs are written: a signal that arrives while Python shuts down (joining
+    # the engine's threads can take a while on a busy machine) ends the process at once with the
+    # interruption's status, instead of a KeyboardInterrupt traceback from the interpreter's exit hooks
+    try:
+        os.write(2, b"rnntools: interrupted\n")
+    except OSError:
+        pass
+    os._exit(128 + signum)
+
+
 def _exit(code: int | None) -> None:
+    if _signals["pid"] == os.getpid():  # a real process (not a test calling main), in its main thread
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) != signal.SIG_IGN:  # a job started with `&` keeps ignoring SIGINT
+                signal.signal(sig, _late_signal)
     try:
         if sys.stdout is not None and not sys.stdout.closed:
             sys.stdout.flush()

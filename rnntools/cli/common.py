@@ -165,6 +165,7 @@ class GroupedCommand(click.Command):
                 from rnntools.errors import UsageError
 
                 raise UsageError(f"--{name.replace('_', '-')} is empty: give the name of a field or column")
+        _check_text_values(self, ctx)
         check_command_outputs(self, ctx)
         return super().invoke(ctx)
 
@@ -177,6 +178,22 @@ class GroupedCommand(click.Command):
         for name, rows in sections.items():
             with formatter.section(name):
                 formatter.write_dl(rows)
+
+
+def _check_text_values(command: click.Command, ctx: click.Context) -> None:
+    """Text options and arguments (not paths) must be Unicode text: bytes that are not UTF-8 on the command
+    line (``--prime $'\\xff'``) reach Python as lone surrogates, which no output and no tokenizer can encode."""
+    for param in command.params:
+        if type(param.type) is not click.types.StringParamType:
+            continue
+        value = ctx.params.get(param.name)
+        for v in value if isinstance(value, (tuple, list)) else [value]:
+            if isinstance(v, str) and any("\ud800" <= c <= "\udfff" for c in v):
+                from rnntools.errors import UsageError
+
+                flag = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
+                raise UsageError(f"{flag} {ascii(v)[1:-1]!s}: not valid UTF-8 text (a byte that is not UTF-8, or "
+                                 "an escape of a lone surrogate); pass the text in UTF-8")
 
 
 def check_command_outputs(command: click.Command, ctx: click.Context) -> None:

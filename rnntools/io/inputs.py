@@ -15,6 +15,7 @@ import json
 import lzma
 import math
 import os
+import re
 import stat
 import sys
 import zlib
@@ -329,10 +330,38 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# a \uD800-\uDFFF escape: JSON allows it alone, but a lone surrogate is no Unicode character and cannot be
+# written back as UTF-8 (every output, the tokenizers' UTF-32 views), so records with one are refused
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            found = _SURROGATE.search(v)
+            if found:
+                return found.group()
+        elif isinstance(v, dict):
+            stack.extend(v)
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
 def loads(text: str) -> Any:
-    """``json.loads`` for untrusted input: NaN, Infinity and numbers that overflow a float are errors, as
-    they are in JSON, so they never reach a model or an output (``ValueError`` or ``RecursionError``)."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    """``json.loads`` for untrusted input: NaN, Infinity, numbers that overflow a float and lone surrogates
+    (``"\\ud800"``) are errors, as they are not numbers or text, so they never reach a model or an output
+    (``ValueError`` or ``RecursionError``)."""
+    value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then walk the value (a valid pair decodes to one character)
+        found = _lone_surrogate(value)
+        if found is not None:
+            raise ValueError(f"a lone surrogate \\u{ord(found):04x} in a string is not valid Unicode")
+    return value
 
 
 def parse_json_object(text: str, path, line_no: int) -> dict:
@@ -340,7 +369,8 @@ def parse_json_object(text: str, path, line_no: int) -> dict:
     try:
         record = loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", path, line_no) from None
+        msg = exc.msg.removesuffix(" at")  # "Invalid control character at" + " at column 15"
+        raise InputError(f"invalid JSON ({msg} at column {exc.colno})", path, line_no) from None
     except ValueError as exc:  # NaN, 1e999, integers of more than 4,300 digits
         raise InputError(f"invalid JSON ({exc})", path, line_no) from None
     except RecursionError:
@@ -366,17 +396,28 @@ def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[
                 numbers.append(line_no)
                 yield text
 
+    # a quoted field may span lines: bound it like a line, so an unterminated quote is an error, not memory
+    csv.field_size_limit(max(MAX_LINE_BYTES, 1 << 17))
     reader = csv.reader(texts())
-    header = next(reader, None)
-    if header is None:
-        raise InputError("empty CSV file, expected a header line", path)
-    header = [h.strip() for h in header]
-    for row in reader:
-        line_no = numbers[-1]
-        if len(row) != len(header):
-            raise InputError(f"expected {len(header)} fields as in the header, got {len(row)}", path, line_no)
-        yield line_no, dict(zip(header, row))
-        del numbers[:-1]
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InputError("empty CSV file, expected a header line", path)
+        header = [h.strip() for h in header]
+        seen = set()
+        for name in header:
+            if name in seen:
+                raise InputError(f"column {name!r} appears twice in the header; rename one", path, numbers[-1])
+            seen.add(name)
+        for row in reader:
+            line_no = numbers[-1]
+            if len(row) != len(header):
+                raise InputError(f"expected {len(header)} fields as in the header, got {len(row)}", path, line_no)
+            yield line_no, dict(zip(header, row))
+            del numbers[:-1]
+    except csv.Error as exc:  # a field over the limit (an unterminated quote), a NUL byte
+        raise InputError(f"not a readable CSV line ({exc}); check the quotes or raise --max-line-bytes", path,
+                         numbers[-1] if numbers else None) from None
 
 
 def read_text_field(record: dict, field: str, path, line_no: int) -> str:

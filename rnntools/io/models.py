@@ -140,7 +140,19 @@ def _check_meta(meta: Any, path: str) -> dict:
                                      "objects, which rnntools never loads)", path)
             raise ModelFileError(f"corrupt model file (array {name!r}: bad shape or dtype in its metadata)",
                                  path)
+        if not _model_dtype(dtype):
+            raise ModelFileError(f"corrupt model file (array {name!r} is {dtype}: rnntools writes float32, "
+                                 "float64 and integer arrays in this machine's byte order)", path)
     return meta
+
+
+def _model_dtype(text: str) -> bool:
+    """A dtype rnntools writes and its kernels take: no float16, complex or byte-swapped arrays, which
+    would reach numba only to fail there (the meta text is the one string array)."""
+    dtype = np.dtype(text)
+    if dtype.byteorder not in ("=", "|"):
+        return False
+    return (dtype.kind == "f" and dtype.itemsize in (4, 8)) or dtype.kind in "iubU"
 
 
 def _array_size_ok(npz, name: str, zip_file: zipfile.ZipFile, file_size: int) -> bool:

@@ -118,7 +118,7 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[
             raise UsageError("an output file name is empty")
         if _written_in_place(path):
             continue
-        target = os.path.realpath(path)
+        target = _resolve(path)
         if os.path.isdir(target):
             raise UsageError(f"{where(path)}: is a folder; give a file name for the output")
         for other in inputs:
@@ -141,6 +141,17 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[
             raise OutputError(f"cannot create a file in {folder} ({_os_reason(exc)})", path) from None
         os.close(fd)
         os.unlink(tmp)
+
+
+def _resolve(path: str) -> str:
+    """The file an output path names (a symlink's target); a symlink loop is an error, not a link to
+    replace with a regular file."""
+    try:
+        return os.path.realpath(path, strict=True)
+    except FileNotFoundError:  # a new file (or a link to one not yet there)
+        return os.path.realpath(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write there ({_os_reason(exc)})", path) from None
 
 
 def _create_temp(target: str) -> tuple[int, str]:
@@ -179,7 +190,7 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
         with stream:
             yield stream
         return
-    target = os.path.realpath(path)
+    target = _resolve(path)
     if os.path.isdir(target):
         raise OutputError("is a folder, not a file", path)
     folder = os.path.dirname(target)

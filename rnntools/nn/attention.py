@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from rnntools.nn import attention_kernels as kern
-from rnntools.nn.layers import add_grads
+from rnntools.nn.layers import add_grads, check_param
 
 MODES = ("none", "dot", "general")
 
@@ -46,8 +46,7 @@ class Attention:
         for key, shape, k in shapes:
             full = f"{name}.{key}"
             if full in params:
-                if tuple(params[full].shape) != shape:
-                    raise ValueError(f"{full} has shape {params[full].shape}, expected {shape}")
+                check_param(params, full, shape)
                 continue
             params[full] = rng.uniform(-k, k, shape).astype(dtype)
 

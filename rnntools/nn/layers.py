@@ -18,6 +18,17 @@ def add_grads(grads: dict, new: dict) -> None:
             grads[key] = value
 
 
+def check_param(params: dict, key: str, shape: tuple) -> None:
+    """A given parameter (from a model file) must have the layer's shape and hold floating-point numbers:
+    the kernels are compiled for floats, and an integer table would reach them only to fail inside numba
+    (a ValueError here is a corrupt model file to the tasks' loaders)."""
+    value = params[key]
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{key} has shape {value.shape}, expected {tuple(shape)}")
+    if value.dtype.kind != "f":
+        raise ValueError(f"{key} has dtype {value.dtype}, expected floating-point numbers")
+
+
 class Embedding:
     """``{name}.W`` (V, E). ``pretrained`` (V, E) initialises it; ``trainable=False`` freezes it (backward
     then leaves ``grads`` alone, so optimisers never touch it)."""
@@ -27,8 +38,7 @@ class Embedding:
         self.params, self.name, self.trainable = params, name, trainable
         key = f"{name}.W"
         if key in params:
-            if params[key].shape != (vocab_size, dim):
-                raise ValueError(f"{key} has shape {params[key].shape}, expected {(vocab_size, dim)}")
+            check_param(params, key, (vocab_size, dim))
         elif pretrained is not None:
             if pretrained.shape != (vocab_size, dim):
                 raise ValueError(f"pretrained vectors have shape {pretrained.shape}, expected {(vocab_size, dim)}")
@@ -76,8 +86,7 @@ class Dense:
         scale = 1.0 / np.sqrt(in_size)
         for key, shape in ((f"{name}.W", (in_size, out_size)), (f"{name}.b", (out_size,))):
             if key in params:
-                if params[key].shape != shape:
-                    raise ValueError(f"{key} has shape {params[key].shape}, expected {shape}")
+                check_param(params, key, shape)
             else:
                 params[key] = rng.uniform(-scale, scale, shape).astype(dtype)
 

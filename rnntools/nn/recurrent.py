@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnntools.nn.gates import GATES, GRU, LSTM, RNN, K
-from rnntools.nn.layers import add_grads
+from rnntools.nn.layers import add_grads, check_param
 from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows, set_threads  # noqa: F401
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -193,8 +193,7 @@ class Recurrent:
             for key, shape in shapes.items():
                 full = f"{name}.{li}.{key}"
                 if full in params:
-                    if tuple(params[full].shape) != shape:
-                        raise ValueError(f"{full} has shape {params[full].shape}, expected {shape}")
+                    check_param(params, full, shape)
                     continue
                 value = rng.uniform(-scale, scale, shape).astype(dtype)
                 if key == "b" and self.kind == LSTM:

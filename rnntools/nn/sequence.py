@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnntools.nn.gates import K
+from rnntools.nn.layers import check_param
 from rnntools.nn.recurrent import Recurrent, dropout_mask, reads_table_by_id
 
 POOLINGS = ("last", "mean", "max")
@@ -202,8 +203,7 @@ class SparseLinear:
         self.params, self.name, self.scale = params, name, float(scale)
         key = f"{name}.W"
         if key in params:
-            if params[key].shape != (in_size, out_size):
-                raise ValueError(f"{key} has shape {params[key].shape}, expected {(in_size, out_size)}")
+            check_param(params, key, (in_size, out_size))
         else:
             params[key] = np.zeros((in_size, out_size), dtype)   # a linear model's start: every logit 0
 

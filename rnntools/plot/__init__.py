@@ -7,7 +7,6 @@ optional extra ``rnntools[plot]``). The output's extension picks the rendering: 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -126,15 +125,18 @@ def words(model: str, chosen: list[str], output: str | None, *, neighbors: int =
 
 
 def confusion(path: str, output: str | None, *, size=(None, None)) -> None:
-    from rnntools.io import open_binary
+    from rnntools.io import iter_lines, loads
     from rnntools.plot.data import confusion as read_confusion
 
-    with open_binary(path) as f:
-        text = f.read().decode("utf-8", "replace").strip()
+    last, line_no = "", None
+    for n, line in iter_lines(path, "replace"):  # bounded lines: /dev/zero is an error, not all the memory
+        if line.strip():
+            last, line_no = line, n
     try:
-        summary = json.loads(text.splitlines()[-1] if text else "")
-    except (json.JSONDecodeError, IndexError):
-        raise InputError("expected the JSON summary that `rnntools evaluate` writes for a classifier", path) from None
+        summary = loads(last)
+    except (ValueError, RecursionError):
+        raise InputError("expected the JSON summary that `rnntools evaluate` writes for a classifier", path,
+                         line_no) from None
     if not isinstance(summary, dict):
         raise InputError("expected a JSON object", path)
     draw("confusion", (read_confusion(summary, path),), output, size)

@@ -84,7 +84,10 @@ def forecast_panels(records: list[tuple[str, int, dict]], history: list | None, 
             panel.history_y = values[first:end]
             panel.labels.update({k: hstamps[k] for k in range(first, end)})
         elif history is not None:
-            raise InputError(f"series {sid!r} is not in the history given with --history", path, line)
+            names = ", ".join(repr(k) for k in list(by_id)[:5]) + (", ..." if len(by_id) > 5 else "")
+            source = next((str(h.source).rsplit(":", 1)[0] for h in history if h.source), None)
+            raise InputError(f"series {sid!r} is not in the history given with --history"
+                             + (f" {source}" if source else "") + f" (it has {names or 'no series'})", path, line)
         panel.forecast_x = list(range(start, start + len(fc)))
         panel.forecast_y = fc
         panel.bands = _bands(rec)

@@ -310,7 +310,7 @@ class Vocab:
         tokens: list[str] = []
         counts: list[int] = []
         dfs: list[int] = []
-        for line_no, record in iter_jsonl(path):
+        for line_no, record in _vocab_records(path, iter_jsonl(path)):
             if "format" in record and not tokens and not header:
                 if record.get("format") != FILE_FORMAT:
                     raise InputError(f"not a vocabulary file (format {record.get('format')!r})", path, line_no)
@@ -375,3 +375,15 @@ def merge_counts(vocabs: Iterable[Vocab]) -> TokenCounter:
     if merged is None:
         raise ValueError("nothing to merge")
     return merged
+
+
+def _vocab_records(path, records):
+    """The records of a vocabulary file; a line that is not a JSON object says what file was expected
+    (a text file given to --vocab or --merge is the usual mistake)."""
+    try:
+        yield from records
+    except InputError as exc:
+        if exc.reason.startswith(("invalid JSON", "expected a JSON object")):
+            raise InputError(f"{exc.reason}; expected a vocabulary file from `rnntools vocab`", exc.path,
+                             exc.line) from None
+        raise

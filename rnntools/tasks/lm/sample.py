@@ -19,13 +19,16 @@ def unescape(text: str) -> str:
     r"""Backslash escapes of the shell-friendly kind: ``\n``, ``\t``, ``\\``, ``\u00e9``."""
     if "\\" not in text:
         return text
-    try:
-        return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
-    except UnicodeDecodeError as exc:
-        from rnntools.errors import UsageError
+    from rnntools.errors import UsageError
 
+    try:
+        out = text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError as exc:
         raise UsageError(f"bad backslash escape in {text!r} ({exc.reason}); write a backslash itself "
                          "as \\\\") from None
+    if any("\ud800" <= c <= "\udfff" for c in out):  # '\ud800' alone is no character: nothing can encode it
+        raise UsageError(f"{text!r} escapes a lone surrogate, which is not a character")
+    return out
 
 
 # Multiply-adds that the numpy twin of the sampler (rnntools.tasks.lm.stepper) does before the compiled
