@@ -59,6 +59,8 @@ class Case:
     setup: object = None       # a function(tmp) run before the case (e.g. a tmpfs mount)
     teardown: object = None
     env: dict = field(default_factory=dict)
+    keep: bytes | None = None  # the output exists before the run with these bytes; a failed run keeps them
+    delay: float | None = None  # send the signal this many seconds after start (instead of after 2 log lines)
 
     @property
     def command(self) -> str:
@@ -160,7 +162,9 @@ def build_world(tree: str, root: str) -> None:
     put("vec-zero-dim.txt", b"2 0\na\nb\n")
     put("vec-huge-header.txt", b"99999999999 99999999999\na 1 2\n")
     put("vec-bin-trunc.bin", b"3 4\na \x00\x00\x80?\x00")
+    put("vec-ok.txt", b"2 3\na 1 2 3\nb 4 5 6\n")
     os.mkdir(os.path.join(root, "folder"))
+    _more_files(root, put)
     # bad and foreign model files
     with open(os.path.join(root, "lm.npz"), "rb") as f:
         lm = f.read()
@@ -181,14 +185,139 @@ def build_world(tree: str, root: str) -> None:
     _tamper(os.path.join(root, "fc.npz"), os.path.join(root, "m-fc-axis.npz"), lambda m: m.update(axis="x"))
 
 
-def _tamper(src: str, dst: str, edit) -> None:
+def _more_files(root: str, put) -> None:
+    """The files of the `more` group: CSV/JSONL/text oddities, odd dtypes and layouts of model files."""
+    import bz2
+    import gzip
+    import lzma
+
+    with open(os.path.join(root, "air.csv"), "rb") as f:
+        air = f.read()
+    put("c-bom.csv", b"\xef\xbb\xbf" + air)
+    put("c-crlf.csv", air.replace(b"\n", b"\r\n"))
+    head, _, body = air.partition(b"\n")
+    rows = body.strip().split(b"\n")
+    put("c-dupheader.csv", head + b"," + head.split(b",")[-1] + b"\n" + b"".join(r + b"," + r.split(b",")[-1] + b"\n"
+                                                                           for r in rows))
+    put("c-longfield.csv", head + b",note\n" + b"".join(r + (b",x" * 1 if i != 5 else b"," + b"x" * 300_000) + b"\n"
+                                                        for i, r in enumerate(rows)))
+    put("c-unterminated.csv", air + b'1961-01,"5\n1961-02,6\n')
+    put("c-nul.csv", air.replace(b"\n1950-01", b"\n1950\x00-01", 1))
+    put("c-latin1.csv", head + b",note\n" + b"".join(r + b",caf\xe9\n" for r in rows))
+    put("c-tz.csv", b"date,y\n" + b"".join(b"2020-01-%02dT00:00:00+05:00,%d\n" % (d, d) for d in range(1, 29)))
+    put("c-year.csv", b"date,y\n" + b"".join(b"%d-01-01,%d\n" % (99970 + i, i) for i in range(30)))
+    put("c-unsorted.csv", head + b"\n" + b"\n".join(rows[::-1]) + b"\n")
+    put("c-blanklines.csv", air.replace(b"\n", b"\n\n"))
+    put("c-trailing.csv", head + b",\n" + b"".join(r + b",\n" for r in rows))
+    put("c-air.csv.gz", gzip.compress(air))
+    # JSONL: every field any command reads, so each command can take each file
+    with open(os.path.join(root, "g.jsonl"), encoding="utf-8") as f:
+        recs = [json.loads(x) for x in f][:30]
+    for r in recs:
+        r["source"], r["target"] = r["text"][:12], r["text"][:12][::-1]
+    good = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs).encode()
+    put("j-bom.jsonl", b"\xef\xbb\xbf" + good)
+    put("j-crlf.jsonl", good.replace(b"\n", b"\r\n"))
+    put("j-surrogate.jsonl", good + b'{"text": "a \\ud800 b", "label": "x", "source": "a\\udc80", "target": "b"}\n')
+    put("j-rawnul.jsonl", good + b'{"text": "the \x00 cat", "label": "x", "source": "a", "target": "b"}\n')
+    put("j-escnul.jsonl", good + b'{"text": "the \\u0000 cat", "label": "x", "source": "a\\u0000", "target": "b"}\n')
+    put("j-scalar.jsonl", b"5\n\"text\"\nnull\n")
+    put("j-u2028.jsonl", good + '{"text": "the\u2028cat\u0085sat\u2029x", "label": "x", "source": "a\u2028b", '
+                                '"target": "b"}\n'.encode())
+    put("j-emoji.jsonl", good + '{"text": "\U0001F600 \u05e9\u05dc\u05d5\u05dd e\u0301\u200b", "label": "x", '
+                                '"source": "\U0001F600\u05e9", "target": "b\u200b"}\n'.encode())
+    put("j-manykeys.jsonl", good + ("{" + ", ".join(f'"k{i}": {i}' for i in range(5000))
+                                    + ', "text": "a cat", "label": "x", "source": "a", "target": "b"}\n').encode())
+    # text: Unicode line breaks inside lines, one huge word, CR-only endings, compressed and fake-compressed
+    put("t-u2028.txt", "the cat\u2028sat on\u0085the mat\x0cnow\x1c end\nline two here\n".encode() * 20)
+    put("t-longword.txt", b"x" * 500_000 + b"\nthe cat sat\n")
+    put("t-cr.txt", b"the cat sat\r" * 20_000)
+    with open(os.path.join(root, "corpus.txt"), "rb") as f:
+        corpus = f.read()
+    put("t-corpus.txt.gz", gzip.compress(corpus))
+    put("t-notgz.txt.gz", corpus)
+    put("t-trunc.txt.bz2", bz2.compress(corpus)[:200])
+    put("t-trunc.txt.xz", lzma.compress(corpus)[:200])
+    put("t-zeros.txt.gz", gzip.compress(b"\x00" * (40 << 20)))
+    # model files of other dtypes and layouts (the meta consistent with them), and a compressed giant
+    import numpy as np
+
+    conversions = {"f16": lambda a: a.astype(np.float16) if a.dtype == np.float32 else a,
+                   "be": lambda a: a.astype(">f4") if a.dtype == np.float32 else a,
+                   "i32": lambda a: a.astype(np.int32) if a.dtype == np.float32 else a,
+                   "f64": lambda a: a.astype(np.float64) if a.dtype == np.float32 else a,
+                   "fortran": np.asfortranarray}
+    for kind in ("lm", "clf", "s2s", "fc", "w"):
+        for tag, fn in conversions.items():
+            _convert(os.path.join(root, f"{kind}.npz"), os.path.join(root, f"md-{kind}-{tag}.npz"), fn)
+        _tamper(os.path.join(root, f"{kind}.npz"), os.path.join(root, f"md-{kind}-extra.npz"), lambda m: None,
+                extra={"surplus": np.zeros(3, np.float32)})
+    with zipfile.ZipFile(os.path.join(root, "md-w-dupentry.npz"), "w") as out, \
+            zipfile.ZipFile(os.path.join(root, "w.npz")) as z:
+        for info in z.infolist():
+            out.writestr(info.filename, z.read(info.filename))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out.writestr("meta.npy", z.read("meta.npy"))
+    _giant(os.path.join(root, "w.npz"), os.path.join(root, "md-w-giant.npz"))
+    os.symlink("w.npz", os.path.join(root, "md-w-link.npz"))
+    os.symlink("md-loop-b.npz", os.path.join(root, "md-loop-a.npz"))
+    os.symlink("md-loop-a.npz", os.path.join(root, "md-loop-b.npz"))
+
+
+def _convert(src: str, dst: str, fn) -> None:
+    import numpy as np
+
+    with np.load(src, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    for k in list(arrays):
+        arrays[k] = fn(arrays[k])
+        if k in meta.get("arrays", {}):
+            meta["arrays"][k] = {"shape": list(arrays[k].shape), "dtype": arrays[k].dtype.str}
+    np.savez(dst, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def _giant(src: str, dst: str) -> None:
+    """A vectors file whose one array is 1.5 GiB of zeros, deflated to about a megabyte (a zip bomb with
+    consistent metadata): loading it may be refused or may take the memory, never crash or hang."""
+    import zlib
+
+    import numpy as np
+
+    with np.load(src, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        dim = z["vectors"].shape[1]
+    rows = (3 << 29) // (4 * dim)
+    meta["arrays"]["vectors"] = {"shape": [rows, dim], "dtype": "<f4"}
+    header = {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)}
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        buf = __import__("io").BytesIO()
+        np.lib.format.write_array(buf, np.array(json.dumps(meta)))
+        out.writestr("meta.npy", buf.getvalue())
+        with out.open("vectors.npy", "w", force_zip64=True) as member:
+            head = __import__("io").BytesIO()
+            np.lib.format.write_array_header_1_0(head, header)
+            member.write(head.getvalue())
+            chunk = bytes(1 << 24)
+            left = rows * dim * 4
+            while left:
+                n = min(left, len(chunk))
+                member.write(chunk[:n])
+                left -= n
+    del zlib
+
+
+def _tamper(src: str, dst: str, edit, extra=None) -> None:
     import numpy as np
 
     with np.load(src, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     meta = json.loads(str(arrays.pop("meta")))
     edit(meta)
-    np.savez(dst, meta=np.array(json.dumps(meta)), **arrays)
+    np.savez(dst, meta=np.array(json.dumps(meta)), **arrays, **(extra or {}))
 
 
 def digest(root: str) -> dict:
@@ -635,8 +764,189 @@ def concurrent_cases() -> list[Case]:
     ]
 
 
+def more_cases() -> list[Case]:
+    """Fault classes the first groups did not try: CSV/JSONL/text oddities, model files of other dtypes
+    and layouts, side files that are folders/missing/empty/endless, text options that are not UTF-8,
+    extreme but finite numbers, odd output paths, signals during predict and vocab, concurrent predicts."""
+    lm, clf, s2s, fc, w = (MODELS[k] for k in ("lm", "clf", "s2s", "fc", "w"))
+    cases = []
+    # CSV oddities; BOM, CRLF, blank lines, a trailing comma, gzip are fine; the rest are one-line errors
+    csv_more = {"c-bom.csv": (0,), "c-crlf.csv": (0,), "c-blanklines.csv": (0,), "c-air.csv.gz": (0,),
+                "c-trailing.csv": (0, 1), "c-dupheader.csv": (1,), "c-longfield.csv": (0, 1),
+                "c-unterminated.csv": (1,), "c-nul.csv": (1,), "c-latin1.csv": (0, 1), "c-tz.csv": (0, 1),
+                "c-year.csv": (1,), "c-unsorted.csv": (1,)}
+    for cmd in CSV_COMMANDS:
+        for name, expect in csv_more.items():
+            if cmd[0] == "evaluate" and expect == (0,):
+                expect = (0, 1, 2)  # the world's series is short for a 3-fold refit backtest of this model
+            cases.append(Case("hostile CSV (more)", _fill(cmd, INPUT="{W}/" + name), expect,
+                              names=name, output="{T}/out.npz" if "-o" in cmd else None, timeout=150))
+    # JSONL oddities: a BOM, CRLF, Unicode line separators and emoji are text; a lone surrogate, a raw
+    # control character are invalid JSON; scalars are not records (or plain text, for readers that sniff)
+    jsonl_more = {"j-bom.jsonl": (0,), "j-crlf.jsonl": (0,), "j-u2028.jsonl": (0,), "j-emoji.jsonl": (0,),
+                  "j-surrogate.jsonl": (1,), "j-rawnul.jsonl": (1,), "j-escnul.jsonl": (0, 1),
+                  "j-scalar.jsonl": (0, 1), "j-manykeys.jsonl": (0, 1)}
+    for cmd in JSONL_COMMANDS:
+        for name, expect in jsonl_more.items():
+            if cmd[0] == "rnn-train" and expect == (0,):
+                expect = (0, 1)  # 31 records: training may find them too few
+            cases.append(Case("hostile JSONL (more)", _fill(cmd, INPUT="{W}/" + name), expect, names=name,
+                              output="{T}/out.npz" if "-o" in cmd else None, timeout=150))
+    # text oddities
+    text_more = {"t-u2028.txt": (0, 1), "t-longword.txt": (0, 1), "t-cr.txt": (0, 1), "t-corpus.txt.gz": (0, 1),
+                 "t-notgz.txt.gz": (0, 1), "t-trunc.txt.bz2": (1,), "t-trunc.txt.xz": (1,), "t-zeros.txt.gz": (1,)}
+    for cmd in TEXT_COMMANDS:
+        for name, expect in text_more.items():
+            if cmd[0] == "import" and expect != (1,):
+                expect = (1,)  # none of them is a vectors file
+            cases.append(Case("hostile text file (more)", _fill(cmd, INPUT="{W}/" + name), expect, names=name,
+                              output="{T}/out.npz" if "-o" in cmd else None, timeout=150))
+    # model files of other dtypes and layouts, each with a command of its kind
+    use = {"lm": ["predict", "MODEL", "{W}/docs.txt"], "clf": ["predict", "MODEL", "{W}/docs.txt"],
+           "s2s": ["predict", "MODEL", "{W}/docs.txt"], "fc": ["predict", "MODEL", "{W}/air.csv"],
+           "w": ["neighbors", "MODEL", "the"]}
+    for kind, cmd in use.items():
+        for tag in ("f16", "be", "i32", "f64", "fortran", "extra"):
+            name = f"md-{kind}-{tag}.npz"
+            cases.append(Case("model dtype and layout", _fill(cmd, MODEL="{W}/" + name), (0, 1), names=name))
+        if kind == "lm":
+            for tag in ("f16", "be", "i32"):
+                name = f"md-lm-{tag}.npz"
+                cases.append(Case("model dtype and layout", ["sample", "{W}/" + name, "--length", "5"], (0, 1),
+                                  names=name))
+                cases.append(Case("model dtype and layout", ["rnn-train", "--task", "lm", "{W}/book.txt", "-o",
+                                                             "{T}/out.npz", "--max-steps", "1", "--resume",
+                                                             "{W}/" + name], (0, 1), names=name,
+                                  output="{T}/out.npz"))
+    for args, expect, name in ((["neighbors", "{W}/md-w-dupentry.npz", "the"], (0, 1), "md-w-dupentry.npz"),
+                               (["export", "{W}/md-w-giant.npz"], (0, 1), "md-w-giant.npz"),
+                               (["neighbors", "{W}/md-w-giant.npz", "the"], (0, 1), "md-w-giant.npz"),
+                               (["neighbors", "{W}/md-w-link.npz", "the"], (0,), None),
+                               (["neighbors", "{W}/md-loop-a.npz", "the"], (1,), "md-loop-a.npz"),
+                               (["vocab", "{W}/md-loop-a.npz"], (1,), "md-loop-a.npz"),
+                               (["neighbors", "{W}/w.npz/", "the"], (1,), "w.npz")):
+        cases.append(Case("model dtype and layout", args, expect, names=name, timeout=150))
+    # side files that are folders, missing, empty or endless
+    side = [(["bow", "--vocab", "SIDE", "{W}/docs.txt"], "--vocab"),
+            (["vocab", "--merge", "SIDE"], None),
+            (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--vocab", "SIDE"], None),
+            (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", "--embeddings", "SIDE"], None),
+            (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--resume", "SIDE"], None),
+            (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--resume", "SIDE"], None),
+            (["sample", lm, "--prompts", "SIDE"], None),
+            (["evaluate", w, "--analogies", "SIDE"], None),
+            (["evaluate", w, "--similarity", "SIDE"], None),
+            (["export", w, "--words", "SIDE"], None),
+            (["phrases", "--table", "SIDE", "{W}/docs.txt"], None),
+            (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "SIDE"], None),
+            (["plot", "log", "SIDE"], None), (["plot", "confusion", "SIDE"], None),
+            (["predict", lm, "SIDE"], None)]
+    for cmd, _ in side:
+        for name, expect in (("{W}/folder", (1,)), ("{W}/missing.txt", (1,)), ("{W}/empty.txt", (0, 1)),
+                             ("/dev/zero", (1,))):
+            if name.endswith("empty.txt") and cmd[0] in ("sample", "predict"):
+                expect = (0,)  # no prompts, no records: nothing to do
+            cases.append(Case("side file folder/missing/empty/endless", _fill(cmd, SIDE=name), expect,
+                              names=os.path.basename(name), output="{T}/out.npz" if "-o" in cmd else None,
+                              timeout=60))
+    # text values that are not UTF-8 (argv bytes) or escape a lone surrogate; extreme but finite numbers
+    for args, opt in ((["sample", lm, "--length", "5", "--prime", b"\xff".decode("utf-8", "surrogateescape")],
+                       "--prime"),
+                      (["sample", lm, "--length", "5", "--until", b"a\xfe".decode("utf-8", "surrogateescape")],
+                       "--until"),
+                      (["sample", lm, "--length", "5", "--prime", "\\ud800"], "--prime"),
+                      (["sample", lm, "--length", "5", "--until", "\\udfff"], "--until"),
+                      (["neighbors", w, b"\xff".decode("utf-8", "surrogateescape")], "QUERIES"),
+                      (["vocab", "--text-field", b"\xff".decode("utf-8", "surrogateescape"), "{W}/g.jsonl"],
+                       "--text-field"),
+                      (["predict", fc, "{W}/air.csv", "--freq", b"M\xff".decode("utf-8", "surrogateescape")], "--freq"),
+                      (["predict", fc, "{W}/air.csv", "--target", b"\xe9".decode("utf-8", "surrogateescape")],
+                       "--target"),
+                      (["plot", "log", "{W}/train-log.jsonl", "--metric", b"\xff".decode("utf-8", "surrogateescape")],
+                       "--metric")):
+        cases.append(Case("option text not UTF-8", args, (2,), names=opt))
+    train_lm = ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--max-steps", "2", *TINY[:2]]
+    w2v = ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "8"]
+    for args, expect in (
+            (["sample", lm, "--length", "20", "--temperature", "1e-300"], (0, 2)),
+            (["sample", lm, "--length", "20", "--temperature", "1e300"], (0, 2)),
+            (["sample", lm, "--length", "20", "--temperature", "5e-324"], (0, 2)),
+            (["predict", s2s, "{W}/p.jsonl", "--length-norm", "1e300"], (0, 2)),
+            (["phrases", "{W}/docs.txt", "--threshold", "1e300"], (0, 2)),
+            (train_lm + ["--lr", "1e-300"], (0, 2)), (train_lm + ["--clip", "1e-300"], (0, 2)),
+            (train_lm + ["--dropout", "0.9999999"], (0, 2)), (train_lm + ["--val-fraction", "0.9999999"], (0, 1, 2)),
+            (train_lm + ["--max-time", "1e-300"], (0, 1, 2)), (train_lm + ["--hidden", " 8"], (0, 2)),
+            (train_lm + ["--hidden", "+8"], (0, 2)), (train_lm + ["--hidden", "8.0"], (0, 2)),
+            (train_lm + ["--hidden", "0x8"], (2,)), (train_lm + ["--hidden", "\uff18"], (0, 2)),
+            (train_lm + ["--lr", "-0"], (2,)), (train_lm + ["--lr", "1e-320"], (0, 2)),
+            (w2v + ["--alpha", "1e-300"], (0, 2)), (w2v + ["--sample", "1e-300"], (0, 2)),
+            (w2v + ["--sample", "1e300"], (0, 2)), (w2v + ["--min-alpha", "1e300"], (0, 2))):
+        cases.append(Case("extreme finite numbers", args, expect, output="{T}/out.npz" if "-o" in args else None))
+    # odd output paths
+    writers = [["vocab", "{W}/docs.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"],
+               ["phrases", "{W}/docs.txt"], ["sample", lm, "--length", "20"], ["predict", lm, "{W}/docs.txt"],
+               ["export", w], ["import", "{W}/vec-ok.txt"],
+               ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY],
+               ["w2v-train", "{W}/corpus.txt", "--dim", "8", "--epochs", "1", "--min-count", "1"]]
+    long_name = "{T}/" + "n" * 240 + ".out"
+    for args in writers:
+        cases.append(Case("odd output path", args + ["-o", "/dev/null"], (0,)))
+        cases.append(Case("odd output path", args + ["-o", long_name], (0,), output=long_name))
+        cases.append(Case("odd output path", args + ["-o", "{T}/loop"], (1,), names="loop", setup=_symlink_loop))
+        cases.append(Case("odd output path", args + ["-o", "{W}/docs.txt/out"], (1,), names="docs.txt"))
+        cases.append(Case("odd output path", args + ["-o", ""], (2,)))
+        cases.append(Case("odd output path", args + ["-o", "{T}/dangling"], (0,), setup=_dangling,
+                          output="{T}/target"))
+    for args, expect, name in ((["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--log",
+                                 "/dev/full"], (1,), "space"),
+                                (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--log",
+                                  "{W}/folder"], (2,), "folder|--log"),
+                                (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--log", "{W}/corpus.txt"],
+                                 (2,), "input"),
+                                (["vocab", "{W}/docs.txt", "-o", "{T}/hard"], (2,), "input"),
+                                (["vocab", "{W}/docs.txt", "-o", "{T}/soft"], (2,), "input"),
+                                (["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt", "-o", "{W}/v.jsonl"], (2,), "input"),
+                                (["rnn-train", "--task", "classify", "{W}/g.jsonl", "--embeddings", w, "-o", w], (2,),
+                                 "input"),
+                                (["phrases", "{W}/docs.txt", "-o", "{W}/docs.txt"], (2,), "input"),
+                                (["import", "{W}/vec-ok.txt", "-o", "{W}/vec-ok.txt"], (2,), "input")):
+        cases.append(Case("odd output path", args, expect, names=name, setup=_links_to_docs))
+    # signals while predict/vocab write an existing output: 130/143, the old file kept, no temporary file
+    for args in (["predict", lm, "{W}/million.txt", "-o", "{T}/out.jsonl"],
+                 ["vocab", "{W}/million.txt", "{W}/million.txt", "{W}/million.txt", "-o", "{T}/out.jsonl"],
+                 ["bow", "--vocab", "{W}/v.jsonl", "{W}/million.txt", "-o", "{T}/out.jsonl"]):
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            cases.append(Case(f"{signal.Signals(sig).name} during predict/vocab/bow", args, (code,),
+                              signal=sig, delay=6.0, keep=b"old\n", output="{T}/out.jsonl", timeout=120))
+    # concurrent writers of one output, other commands
+    cases += [Case("concurrent writers (more)", ["predict", lm, "{W}/book.txt", "-o", "{T}/out.jsonl"], (0,),
+                   output="{T}/out.jsonl", concurrent=3, timeout=180),
+              Case("concurrent writers (more)", ["export", w, "-o", "{T}/out.txt"], (0,), concurrent=3),
+              Case("concurrent writers (more)", ["import", "{W}/vec-ok.txt", "-o", "{T}/out.npz"], (0,),
+                   output="{T}/out.npz", concurrent=3)]
+    return cases
+
+
+def _symlink_loop(tmp):
+    os.symlink(os.path.join(tmp, "loop2"), os.path.join(tmp, "loop"))
+    os.symlink(os.path.join(tmp, "loop"), os.path.join(tmp, "loop2"))
+
+
+def _dangling(tmp):
+    os.symlink(os.path.join(tmp, "target"), os.path.join(tmp, "dangling"))
+
+
+def _links_to_docs(tmp):
+    docs = os.path.join(_STATE["world"], "docs.txt")
+    os.link(docs, os.path.join(tmp, "hard"))
+    os.symlink(docs, os.path.join(tmp, "soft"))
+
+
+_STATE = {"world": ""}
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
-       "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases}
+       "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -657,7 +967,11 @@ def _expand(value, world, tmp):
 
 def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     tmp = tempfile.mkdtemp(dir=scratch)
+    _STATE["world"] = world
     writer = case.setup(tmp) if case.setup else None
+    # the limits are for an idle machine: on a shared one a case gets a share of a core
+    slow = min(4.0, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
+    timeout = case.timeout * slow
     args = [_expand(a, world, tmp) for a in case.args]
     env = {**os.environ, "PYTHONPATH": tree}
     env.pop("RNNTOOLS_DEBUG", None)
@@ -677,6 +991,9 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     if case.stdout == "closed":
         close.append(1)
     output = _expand(case.output, world, tmp) if case.output else None
+    if case.keep is not None and output:
+        with open(output, "wb") as f:
+            f.write(case.keep)
     started = time.monotonic()
     procs = []
     for _ in range(case.concurrent):
@@ -687,12 +1004,12 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     hang = False
     if case.signal is not None:
         log = os.path.join(tmp, "log.jsonl")
-        deadline = time.monotonic() + case.timeout
-        while time.monotonic() < deadline and procs[0].poll() is None:
+        deadline = time.monotonic() + timeout
+        while case.delay is None and time.monotonic() < deadline and procs[0].poll() is None:
             if "--log" not in args or os.path.exists(log) and open(log).read().count("\n") >= 2:
                 break
             time.sleep(0.2)
-        time.sleep(1.0)
+        time.sleep(1.0 if case.delay is None else case.delay * slow)
         if procs[0].poll() is None:
             procs[0].send_signal(case.signal)
     for p in procs:
@@ -705,10 +1022,10 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
                 p.stdout.read(1)
                 p.stdout.close()
                 err = p.stderr.read()
-                p.wait(timeout=case.timeout)
+                p.wait(timeout=timeout)
                 out = b""
             else:
-                out, err = p.communicate(stdin if isinstance(stdin, bytes) else b"", timeout=case.timeout)
+                out, err = p.communicate(stdin if isinstance(stdin, bytes) else b"", timeout=timeout)
         except (subprocess.TimeoutExpired, BrokenPipeError) as exc:
             if isinstance(exc, subprocess.TimeoutExpired):
                 hang = True
@@ -728,7 +1045,7 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
             os.waitpid(writer, 0)
         except OSError:
             pass
-    verdict, why = classify(case, results, hang, tmp, output, args)
+    verdict, why = classify(case, results, hang, tmp, output, args, timeout)
     if case.teardown:
         case.teardown(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -741,12 +1058,13 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
 ERROR_LINE = re.compile(r"^rnntools( [a-z0-9-]+)*: error: .+")
 
 
-def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args) -> tuple[str, str]:
+def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args,
+             timeout: float) -> tuple[str, str]:
     leftovers = [n for n in os.listdir(tmp) if n.endswith(".tmp")]
     for code, _, err in results:
         text = err.decode("utf-8", "replace")
         if hang:
-            return "hang", f"no answer in {case.timeout:.0f}s"
+            return "hang", f"no answer in {timeout:.0f}s"
         if code is not None and code < 0:
             return "hang", f"killed by {signal.Signals(-code).name} (memory cap or unhandled signal)"
         if "Traceback (most recent call last)" in text or "internal error" in text:
@@ -754,6 +1072,13 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
             return "traceback", line[-1][:200] if line else ""
     if leftovers:
         return "corruption", f"temporary files left: {leftovers}"
+    if case.keep is not None and output:
+        with open(output, "rb") as f:
+            now = f.read()
+        if results[0][0] != 0 and now != case.keep:
+            return "corruption", "an interrupted or failed run did not keep the old output"
+        if now == case.keep:
+            output = None  # the old content: nothing more to check
     if output and os.path.exists(output):
         problem = _whole(output)
         if problem:
@@ -827,7 +1152,7 @@ def main() -> None:
     scratch = tempfile.mkdtemp(prefix="rnntools-probe-")
     world = os.path.abspath(opts.world) if opts.world else os.path.join(scratch, "world")
     t0 = time.monotonic()
-    if not os.path.exists(os.path.join(world, "m-fc-axis.npz")):
+    if not os.path.exists(os.path.join(world, "md-loop-b.npz")):
         os.makedirs(world, exist_ok=True)
         build_world(os.path.abspath(opts.tree), world)
     before = digest(world)
@@ -869,7 +1194,8 @@ def report(rows, changed, seconds, show) -> None:
           f"{', '.join(changed) or 'none'}; {seconds:.0f}s")
     if show:
         for r in sorted(bad, key=lambda r: (r["class"], r["fault"])):
-            print(f"- [{r['class']}] {' '.join(map(str, r['args']))}: {r['why']}")
+            line = f"- [{r['class']}] {' '.join(map(str, r['args']))}: {r['why']}"
+            print(line.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 if __name__ == "__main__":
