@@ -128,7 +128,7 @@ def cli(ctx, quiet, debug):
         echo 'king - man + woman' | rnntools neighbors vectors.npz
         rnntools rnn-train --task lm book.txt -o lm.npz && rnntools sample lm.npz --prime 'In the'
 
-    Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted.
+    Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted (143 by SIGTERM).
     """
     from rnntools import console
 

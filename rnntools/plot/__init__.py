@@ -70,26 +70,13 @@ def draw(kind: str, data: tuple, output: str | None, size: tuple[float | None, f
 
 
 def write_bytes(path: str, payload: bytes) -> None:
-    """Replace ``path`` atomically: a unique temporary file in the same folder, then a rename."""
-    import tempfile
+    """Write a picture or text through the output policy (``rnntools.io.open_output``): a regular file is
+    replaced atomically, a device or FIFO is written in place (renaming over ``/dev/full`` or
+    ``/dev/stdout`` would replace the device with a regular file), a full disk is a one-line error."""
+    from rnntools.io import open_output
 
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"{path}: no such folder {folder}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a picture is as readable as any file written
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with open_output(path, binary=True) as f:
+        f.write(payload)
 
 
 # --- one function per picture, as the CLI calls them -------------------------------------------------
