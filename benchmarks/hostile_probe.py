@@ -163,6 +163,8 @@ def build_world(tree: str, root: str) -> None:
     put("vec-huge-header.txt", b"99999999999 99999999999\na 1 2\n")
     put("vec-bin-trunc.bin", b"3 4\na \x00\x00\x80?\x00")
     put("vec-ok.txt", b"2 3\na 1 2 3\nb 4 5 6\n")
+    put("vec-big.txt", b"2000 50\n" + b"".join(b"w%d " % i + b" ".join(b"%.4f" % ((i * j % 97) / 97)
+                                                                   for j in range(50)) + b"\n" for i in range(2000)))
     os.mkdir(os.path.join(root, "folder"))
     _more_files(root, put)
     # bad and foreign model files
@@ -418,8 +420,12 @@ def hostile_file_cases() -> list[Case]:
                 expect = (0, 1)  # the last of duplicate keys wins, as in every JSON reader; or refused
             if name == "j-empty-text.jsonl" and cmd[0] in ("vocab", "bow", "neighbors"):
                 expect = (0, 1)
-            if name == "empty.txt" and cmd[0] in ("vocab", "bow", "predict", "neighbors"):
+            if name == "empty.txt" and cmd[0] in ("bow", "predict", "neighbors"):
                 expect = (0,)
+            if name == "j-list.jsonl" and cmd[0] == "predict" and ("clf" in cmd[1] or "s2s" in cmd[1]):
+                expect = (0, 1)  # the first line is not a JSON object: the file is read as plain text
+            if name == "j-empty-text.jsonl" and cmd[0] in ("predict", "evaluate"):
+                expect = (0, 1)  # an empty text is predicted from <unk> alone, with a warning
             cases.append(Case("hostile JSONL", _fill(cmd, INPUT="{W}/" + name), expect,
                               names=name if expect == (1,) else None,
                               output="{T}/out.npz" if "-o" in cmd else None))
@@ -451,7 +457,8 @@ def hostile_file_cases() -> list[Case]:
                  ["evaluate", "{W}/w.npz", "--analogies", "{W}/binary.bin"],
                  ["evaluate", "{W}/w.npz", "--similarity", "{W}/j-types.jsonl"],
                  ["rnn-train", "--task", "lm", "{W}/book.txt", "--vocab", "{W}/binary.bin", "-o", "{T}/out.npz"]):
-        name = os.path.basename(args[-1] if not args[-1].endswith("docs.txt") else args[-2])
+        name = os.path.basename(args[-1] if not args[-1].endswith("docs.txt") or args[1] == "--merge"
+                                else args[-2])
         if args[-2] == "-o":
             name = "binary.bin"
         cases.append(Case("hostile side file", args, (1,), names=name, output="{T}/out.npz" if "-o" in args else None))
@@ -463,14 +470,18 @@ def _text_expect(cmd, name) -> tuple:
     if name in TEXT_OK:
         if c == "import":
             return (1,)
+        if c == "rnn-train" and name == "nonl.txt":
+            return (0, 1)  # 36 characters: too short for the default --seq-len, which the error says
         if c in ("predict",) and "s2s" in cmd[1]:
             return (0,)
         if c == "predict" and "clf" in cmd[1]:
             return (0,)
         return (0,)
     if name in ("empty.txt", "blank.txt", "/dev/null"):
-        # nothing to count is an empty result; nothing to learn from or to score is an error
-        return (0,) if c in ("vocab", "bow", "phrases", "predict", "neighbors") else (1,)
+        # nothing to count is an empty result; nothing to learn from or to score is an error; vocab says
+        # "no words found in FILE (is it empty, or the wrong file?)" by design (an empty vocabulary is the
+        # peers' most confusing failure later on)
+        return (0,) if c in ("bow", "phrases", "predict", "neighbors") else (1,)
     if name == "nul.txt":
         return (0, 1)  # NUL is valid UTF-8; a tool may take it as text or refuse it as binary
     return (1,)
@@ -503,8 +514,10 @@ def model_cases() -> list[Case]:
         # every model kind to every command: the wrong kind is a one-line error, the right one works
         for kind, path in MODELS.items():
             fits = _fits(cmd, kind)
+            # a data file the model cannot read (a text file to a forecaster) may be blamed instead
+            culprit = os.path.basename(path) + ("|docs.txt" if "{W}/docs.txt" in cmd else "")
             cases.append(Case("foreign model kind", _fill(cmd, MODEL=path), fits,
-                              names=os.path.basename(path) if fits == (1,) else None,
+                              names=culprit if fits == (1,) else None,
                               output="{T}/out.npz" if "-o" in cmd else None))
     for name, cmd in [("m-labels.npz", ["predict", "{W}/m-labels.npz", "{W}/g.jsonl"]),
                       ("m-s2s-maxlen.npz", ["predict", "{W}/m-s2s-maxlen.npz", "{W}/p.jsonl"]),
@@ -596,7 +609,8 @@ def option_cases() -> list[Case]:
                  ["predict", lm, "{W}/g.jsonl", "--text-field", "nope"],
                  ["sample", lm, "--length", "5", "--seed", "-1"]):
         # refused as usage, or as what this data cannot do (a field it lacks, dates past year 9999)
-        table.append((args, (0, 1, 2) if args[-2] == "--seed" else (1, 2), args[-2]))
+        culprit = args[-2] + (f"|{args[-1]}" if args[-2].endswith("-field") else "")
+        table.append((args, (0, 1, 2) if args[-2] == "--seed" else (1, 2), culprit))
     for cmd, opt, vals in [
         (["predict", clf, "{W}/g.jsonl"], "--top-k", ["-1", "nan", ""]),
         (["predict", fc, "{W}/air.csv"], "--horizon", ["0", "-1", "1e12"]),
@@ -678,7 +692,7 @@ def stream_cases() -> list[Case]:
     cases += [Case("stdout reader gone (head -c1)", args, (0,), stdout="head") for args in writers]
     cases += [Case("stdout is /dev/full", args + ["-o", "/dev/full"], (1,), names="space") for args in writers
               if args[0] != "plot"]
-    cases += [Case("stdin empty", ["neighbors", w], (0,)), Case("stdin empty", ["vocab"], (0,)),
+    cases += [Case("stdin empty", ["neighbors", w], (0,)), Case("stdin empty", ["vocab"], (1,), names="stdin"),
               Case("stdin empty", ["rnn-train", "--task", "lm", "-o", "{T}/out.npz"], (1,), output="{T}/out.npz")]
     cases += [Case("stderr closed", ["vocab", "{W}/docs.txt"], (0,), env={"_close_stderr": "1"}),
               Case("stderr closed", ["vocab", "{W}/missing.txt"], (1,), env={"_close_stderr": "1"})]
@@ -706,12 +720,12 @@ def _umount(tmp):
 def disk_cases() -> list[Case]:
     lm, w = MODELS["lm"], MODELS["w"]
     outputs = [["vocab", "{W}/corpus.txt", "-o", "OUT"],
-               ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt", "-o", "OUT"],
+               ["bow", "--vocab", "{W}/v.jsonl", "{W}/million.txt", "-o", "OUT"],
                ["sample", lm, "--length", "20000", "-o", "OUT"], ["predict", lm, "{W}/book.txt", "-o", "OUT"],
                ["export", w, "-o", "OUT"],
                ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "OUT", *TINY],
                ["w2v-train", "{W}/corpus.txt", "-o", "OUT", "--dim", "64", "--epochs", "1", "--min-count", "1"],
-               ["import", "{W}/vec-nan.txt", "-o", "OUT"], ["phrases", "{W}/corpus.txt", "-o", "OUT"],
+               ["import", "{W}/vec-big.txt", "-o", "OUT"], ["phrases", "{W}/corpus.txt", "-o", "OUT"],
                ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "OUT", *TINY]]
     cases = []
     for args in outputs:
@@ -727,8 +741,8 @@ def disk_cases() -> list[Case]:
     # missing and read-only folders, outputs onto inputs
     for args in outputs[:6]:
         cases.append(Case("output folder missing", _fill(args, OUT="{T}/no/such/out"), (1,), names="no/such"))
-        cases.append(Case("output onto an input", _fill(args, OUT=args[1] if args[1].startswith("{W}") else
-                                                        args[2]), (2,), names="input"))
+        cases.append(Case("output onto an input", _fill(args, OUT=next(a for a in args if a.startswith("{W}"))),
+                          (2,), names="input"))
     return cases
 
 
@@ -736,7 +750,8 @@ def signal_cases() -> list[Case]:
     base = {"lm": ["rnn-train", "--task", "lm", "{W}/book.txt", "--max-time", "60", "--hidden", "64"],
             "classify": ["rnn-train", "--task", "classify", "{W}/g.jsonl", "--epochs", "1000", "--max-time", "60"],
             "seq2seq": ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--epochs", "1000", "--max-time", "60"],
-            "forecast": ["rnn-train", "--task", "forecast", "{W}/air.csv", "--max-time", "60", "--ensemble", "1"],
+            "forecast": ["rnn-train", "--task", "forecast", "{W}/air.csv", "--max-time", "60", "--ensemble", "1",
+                         "--patience", "100000", "--epochs", "100000"],
             "w2v": ["w2v-train", "{W}/corpus.txt", "--epochs", "100000", "--min-count", "1"]}
     cases = []
     for args in base.values():
