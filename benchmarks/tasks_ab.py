@@ -2,7 +2,7 @@
 
 Each run is one ``rnn-train`` process with its checkout on PYTHONPATH and ``--log``; the sides alternate
 ``--reps`` times per task and the medians and their ratio (after / before) are printed, with the load and
-the CPU. Per task:
+the CPU. Per task (``forecast``: ``predict`` of many series, wall and cpu only):
 
 - ``updates/s``: updates over the seconds of the training loop, from the trainer's ``end`` event (steps /
   seconds: evaluations inside the loop included, start-up and the final save not);
@@ -48,9 +48,25 @@ TASKS = {
 }
 # options only the newer side has, giving it the older side's defaults
 SIDE_ARGS = {"classify": ["--wide", "none", "--no-calibrate"], "seq2seq": ["--no-bidirectional"]}
+# `predict` of many series with one model file (written by the older code, so both sides do the same work:
+# the newer code forecasts an old file with the network alone); the older predict has no --threads, so both
+# sides run with their default, every core
+FORECAST = ["predict", "{forecast_model}", "{forecast_series}"]
+
+
+def run_forecast(code: str, tmp: str, data: dict) -> dict:
+    cmd = [sys.executable, "-m", "rnntools", "-q", *[a.format(**data) for a in FORECAST],
+           "-o", os.path.join(tmp, "forecasts.jsonl")]
+    t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": os.path.abspath(code)},
+                   stderr=subprocess.DEVNULL)
+    wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall": wall, "cpu": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)}
 
 
 def run(code: str, task: str, threads: int, tmp: str, data: dict, newer: bool) -> dict:
+    if task == "forecast":
+        return run_forecast(code, tmp, data)
     log = os.path.join(tmp, "log.jsonl")
     if os.path.exists(log):
         os.remove(log)
@@ -90,8 +106,13 @@ def main():
                     help="both checkouts have SIDE_ARGS' options (give them to both)")
     ap.add_argument("--addition", default="/tmp/addition/train.jsonl",
                     help="seq2seq training pairs (benchmarks/seq2seq_data.py addition DIR)")
+    ap.add_argument("--forecast-model", default="/tmp/forecast/old.npz",
+                    help="task forecast: a forecaster written by the older code (see docs/tasks.md)")
+    ap.add_argument("--forecast-series", default="/tmp/forecast/many.jsonl",
+                    help="task forecast: the series to forecast (JSONL)")
     args = ap.parse_args()
-    data = {"addition": args.addition}
+    data = {"addition": args.addition, "forecast_model": args.forecast_model,
+            "forecast_series": args.forecast_series}
     print(cpu(), f"--threads {args.threads}", flush=True)
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:

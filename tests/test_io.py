@@ -19,6 +19,7 @@ from rnntools.io import (
     iter_jsonl,
     iter_lines,
     load_model,
+    loads,
     read_model_meta,
     read_text_field,
     save_model,
@@ -91,6 +92,35 @@ def test_bad_jsonl_names_the_line(tmp_path, text, message):
     with pytest.raises(InputError) as err:
         list(iter_jsonl(path))
     assert str(err.value).startswith(path + message)
+
+
+@pytest.mark.parametrize("text,number", [
+    ('{"v": 1e999}', "1e999"),
+    ('{"v": [1.5, -2e400, 3]}', "-2e400"),
+    ('{"a": {"b": [[1], ["x", 1E+309]]}}', "1E+309"),
+    ('{"v": [1, 2], "w": 1' + "0" * 400 + '.5}', "1000000000"),
+])
+def test_a_float_that_overflows_is_an_error_naming_the_number_wherever_it_is(tmp_path, text, number):
+    path = write(tmp_path / "d.jsonl", ('{"ok": [1.0]}\n' + text + "\n").encode())
+    with pytest.raises(InputError) as err:
+        list(iter_jsonl(path))
+    assert str(err.value).startswith(f"{path}:2: invalid JSON (the number {number}")
+    assert "too large for a float" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["NaN", "-Infinity", "Infinity"])
+def test_nan_and_infinity_literals_are_errors(text):
+    with pytest.raises(ValueError, match=f"{text.lstrip('-')} is not valid JSON"):
+        loads('{"v": [1, ' + text + "]}")
+
+
+def test_finite_values_whose_sum_overflows_and_huge_integers_are_kept():
+    # the finiteness check sums lists in one pass; a sum that overflows must not reject finite values
+    assert loads("[1e308, 1e308, -1e308]") == [1e308, 1e308, -1e308]
+    big = 10 ** 400
+    assert loads(f'{{"v": [{big}, 1.5, "s", null, true]}}') == {"v": [big, 1.5, "s", None, True]}
+    with pytest.raises(ValueError, match="BOM"):
+        loads("\ufeff[1]")
 
 
 def test_jsonl_skips_blank_lines(tmp_path):
