@@ -1,0 +1,47 @@
+"""Batch ``predict``, ``evaluate``, ``vocab`` and ``bow`` on a Dask cluster (``--scheduler``).
+
+The inputs are cut into partitions (whole files, or line-aligned byte ranges of a large plain file), each
+partition is one pure task (paths in, text or counts out: a task that runs twice gives the same result, so
+Dask may rerun it on another worker when one dies), and the client alone writes: stdout in input order as
+partitions complete, or one file per partition (``-o out/part-{n}.jsonl``), each replaced atomically once
+every partition has succeeded. Workers load a model once and keep it while its file is unchanged (path,
+modification time, size). docs/distributed.md has the design, the failure model and the measurements.
+
+Nothing here runs unless ``--scheduler`` (or ``RNNTOOLS_SCHEDULER``) is given; ``distributed`` is imported
+only then, and is an optional dependency (``pip install 'rnntools[dask]'``).
+
+The package, by concern: ``cluster`` (the scheduler, the client, ordered submission), ``partitions`` (cutting
+the inputs), ``worker`` (the tasks that run on a worker), ``client`` (running a command and writing its
+outputs). Their public names are importable from here; nothing heavy is imported by importing it.
+"""
+
+from rnntools.distributed.client import (
+    Said,
+    ShardedOutput,
+    check_model_path,
+    count_vocab,
+    encode_documents,
+    run_model,
+    write_ordered,
+)
+from rnntools.distributed.cluster import (
+    COMPRESSED,
+    ENV,
+    INSTALL,
+    MAX_PARTITION,
+    MIN_PARTITION,
+    PARTS_PER_WORKER,
+    TIMEOUT_ENV,
+    Cluster,
+    SchedulerError,
+    local_workers,
+    scheduler_address,
+)
+from rnntools.distributed.partitions import check_inputs, file_ranges, plan
+
+__all__ = [
+    "COMPRESSED", "ENV", "INSTALL", "MAX_PARTITION", "MIN_PARTITION", "PARTS_PER_WORKER", "TIMEOUT_ENV", "Cluster",
+    "Said", "SchedulerError", "ShardedOutput", "check_inputs", "check_model_path", "count_vocab",
+    "encode_documents", "file_ranges", "local_workers", "plan", "run_model", "scheduler_address",
+    "write_ordered",
+]

@@ -1,0 +1,196 @@
+"""What the client does: plan, send the partitions, and write every output itself (stdout in input order, or
+one file per partition renamed into place only when all succeeded); what the workers said, said once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+
+from rnntools.distributed.cluster import Cluster
+from rnntools.distributed.partitions import check_inputs, plan
+from rnntools.distributed.worker import _bow, _count, _evaluate, _evaluate_partial, _predict, _settings
+from rnntools.errors import UsageError
+
+
+class ShardedOutput:
+    """``-o out/part-{n}.jsonl``: partition n's results in its own file. Each is written to a temporary file
+    beside it and all are renamed into place only when every partition has succeeded, so a failed or
+    interrupted run leaves no partial shard (and no shard of an older run mixed with new ones)."""
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        self.written: list[tuple[str, str]] = []  # (temporary, final)
+
+    PATTERN = r"\{n(:0?\d*d?)?\}"  # {n}, or {n:05d} for names that sort as the partitions do
+
+    @staticmethod
+    def is_pattern(output: str | None) -> bool:
+        import re
+
+        return output is not None and re.search(ShardedOutput.PATTERN, output) is not None
+
+    def write(self, n: int, text: str) -> None:
+        import re
+        import tempfile
+
+        from rnntools.errors import OutputError
+
+        final = re.sub(self.PATTERN, lambda m: format(n, (m.group(1) or ":")[1:]), self.pattern)
+        folder = os.path.dirname(os.path.abspath(final))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(final)[:200]}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"cannot create a file in {folder} ({exc.strerror or exc})", final) from None
+        self.written.append((tmp, final))
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def commit(self) -> None:
+        for tmp, final in self.written:
+            os.replace(tmp, final)
+        self.written = []
+
+    def discard(self) -> None:
+        for tmp, _ in self.written:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.written = []
+
+
+class Said:
+    """What the partitions said on stderr, said once: lines that differ only in their whole numbers ("61 of
+    2000 texts had no known tokens") are one line with the numbers summed, as a run over the whole input
+    would count them; any other line is repeated once, in the order first said."""
+
+    def __init__(self):
+        self.lines: dict[str, list[int] | None] = {}
+
+    def add(self, text: str) -> None:
+        import re
+
+        for line in text.splitlines():
+            if re.search(r"\d[.,]\d|\d%", line):  # a ratio or a decimal does not add up
+                self.lines.setdefault(line, None)
+                continue
+            template = re.sub(r"\d+", "\x00", line)
+            numbers = [int(n) for n in re.findall(r"\d+", line)]
+            old = self.lines.get(template)
+            self.lines[template] = numbers if old is None else [a + b for a, b in zip(old, numbers)]
+
+    def flush(self) -> None:
+        for template, numbers in self.lines.items():
+            line = template
+            for n in numbers or ():
+                line = line.replace("\x00", str(n), 1)
+            sys.stderr.write(line + "\n")
+        self.lines = {}
+
+
+def write_ordered(results: Iterator[tuple[str, str]], output: str | None) -> None:
+    """Partition texts to stdout or ``output`` in order, or one file each; what the partitions said on
+    stderr once at the end (a run that fails says only why, as in one process)."""
+    from rnntools.io import open_output
+
+    said = Said()
+    if ShardedOutput.is_pattern(output):
+        shards = ShardedOutput(output)
+        try:
+            for n, (text, message) in enumerate(results):
+                said.add(message)
+                shards.write(n, text)
+            shards.commit()
+        finally:
+            shards.discard()
+    else:
+        with open_output(output) as stream:
+            for text, message in results:
+                said.add(message)
+                stream.write(text)
+                stream.flush()
+    said.flush()
+
+
+def check_model_path(model: str) -> None:
+    if model == "-":
+        raise UsageError("with --scheduler the workers load the model by path: give a model file, not stdin (-)")
+
+
+def run_model(name: str, task: str, model: str, inputs: list[str], output: str | None, options: dict,
+              address: str, threads: int | None, split: bool = True,
+              combine: Callable[[list], dict] | None = None) -> dict | None:
+    """``predict`` (records written here) or ``evaluate`` (the summary returned) of ``task``'s model file on
+    the cluster at ``address``.
+
+    ``evaluate`` with ``combine`` (a task that exposes ``evaluate_partial``/``evaluate_combine``): every
+    partition's sufficient statistics are computed on the cluster and ``combine`` sums them here, exactly.
+    Without it the summary of partitions is not the whole's (an average of averages is not the average;
+    lm's evaluation carries its state from line to line), so the whole input is one task."""
+    check_model_path(model)
+    check_inputs(inputs)
+    from rnntools.io import FileRange
+
+    real = FileRange(model, os.path.abspath(model))  # named as given, loaded where any worker finds it
+    settings = _settings()
+    with Cluster(address, threads) as cluster:
+        parts = plan(cluster, inputs, split=split and (name == "predict" or combine is not None))
+        if name == "predict":
+            write_ordered(cluster.ordered(_predict, parts, task, real, options, settings, cluster.threads), output)
+            return None
+        if combine is not None:
+            said = Said()
+            stats = []
+            for partial, message in cluster.ordered(_evaluate_partial, parts, task, real, options, settings,
+                                                    cluster.threads):
+                stats.append(partial)
+                said.add(message)
+            said.flush()
+            return combine(stats)
+        summary, message = next(cluster.ordered(_evaluate, [[r for p in parts for r in p]], task, real, options,
+                                                settings, cluster.threads))
+        sys.stderr.write(message)
+        return summary
+
+
+def count_vocab(inputs: Sequence[str], address: str, threads: int | None, *, level: str, lowercase: bool,
+                field: str | None, errors: str):
+    """The exact counts of ``inputs`` (a ``TokenCounter``), partitions counted on the cluster and summed."""
+    from rnntools.text.vocab import TokenCounter
+
+    total = TokenCounter(level, lowercase)
+    check_inputs(inputs)
+    with Cluster(address, threads) as cluster:
+        parts = plan(cluster, inputs)
+        for counter in cluster.ordered(_count, parts, level, lowercase, field, errors, _settings()):
+            total.update(counter)
+    return total
+
+
+def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, address: str, threads: int | None, *,
+                     field: str | None, errors: str, output: str | None) -> None:
+    """``bow`` JSONL on the cluster, in input order (or sharded), the unknown-token warning summed."""
+    from rnntools.text.encode import BowEncoder
+    from rnntools.text.pipeline import warn_unknown
+    from rnntools.text.vocab import Vocab
+
+    check_inputs(inputs)
+    vocab = Vocab.read(vocab_path)
+    try:
+        BowEncoder(vocab, mode)  # a vocabulary that cannot serve this mode fails here, once
+    except ValueError as exc:
+        raise UsageError(f"{vocab_path}: {exc}") from None
+    unknown = [0]
+
+    def texts(results):
+        for text, n in results:
+            unknown[0] += n
+            yield text, ""
+
+    with Cluster(address, threads) as cluster:
+        parts = plan(cluster, inputs)
+        write_ordered(texts(cluster.ordered(_bow, parts, os.path.abspath(vocab_path), mode, field, errors,
+                                            _settings())), output)
+    warn_unknown(unknown[0], vocab)

@@ -1,0 +1,153 @@
+"""The cluster: the ``--scheduler`` value, a connected Dask client (or a local cluster it starts), and the one
+way work is sent to it (``Cluster.ordered``: tasks in flight bounded, results in input order)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from rnntools.errors import RnnToolsError, UsageError
+
+ENV = "RNNTOOLS_SCHEDULER"
+TIMEOUT_ENV = "RNNTOOLS_SCHEDULER_TIMEOUT"  # seconds to wait for a scheduler to answer (default 10)
+INSTALL = "pip install 'rnntools[dask]'"
+MIN_PARTITION = 32 << 10  # below this a task's overhead (a few ms) outweighs its work
+MAX_PARTITION = 64 << 20  # a partition's text and results are held in memory once on a worker and the client
+PARTS_PER_WORKER = 4  # enough partitions that a slow or restarted worker does not hold the rest up
+COMPRESSED = (".gz", ".bz2", ".xz")  # cannot be entered in the middle: one partition per file
+
+
+class SchedulerError(RnnToolsError):
+    """The scheduler cannot be reached or the cluster cannot start."""
+
+
+def scheduler_address(value: str | None) -> str | None:
+    """The ``--scheduler`` value (which click already took from ``RNNTOOLS_SCHEDULER`` when not given);
+    ``none`` or empty runs in this process."""
+    if value is None or value.strip().lower() in ("", "none"):
+        return None
+    return value.strip()
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(f"--scheduler runs on a Dask cluster, which needs the distributed package: {INSTALL}"
+                         ) from None
+    return distributed
+
+
+def local_workers(address: str) -> int | None:
+    """N of ``local:N`` (None for a scheduler's address); a malformed N is a usage error."""
+    if not address.startswith("local"):
+        return None
+    from rnntools.parallel import available_cores
+
+    rest = address[len("local"):]
+    if rest in ("", ":"):
+        return available_cores()
+    try:
+        n = int(rest.lstrip(":"))
+    except ValueError:
+        n = 0
+    if not rest.startswith(":") or n < 1:
+        raise UsageError(f"--scheduler {address}: expected local:N with N a number of worker processes, "
+                         "or a scheduler's address (tcp://host:8786)")
+    return n
+
+
+class Cluster:
+    """A connected ``distributed.Client`` (and the local cluster it started, if any); a context manager that
+    cancels what is still running and shuts a local cluster down, whatever happens."""
+
+    def __init__(self, address: str, threads: int | None = None):
+        distributed = _distributed()
+        self.address, self.cluster, self.client = address, None, None
+        n = local_workers(address)
+        self.threads = None  # cores each task may use (numba, BLAS); None: the worker's share
+        import logging
+
+        quiet = {"silence_logs": logging.CRITICAL}
+        try:
+            if n is not None:
+                from rnntools.parallel import available_cores
+
+                cores = threads or available_cores()
+                # one task at a time per process (counting and formatting are Python: threads would fight
+                # over the GIL); the cores are shared out so that N x threads <= cores
+                self.threads = max(1, cores // n)
+                self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                        dashboard_address=":0", **quiet)
+                self.client = distributed.Client(self.cluster, set_as_default=False)
+            else:
+                self.threads = threads
+                timeout = float(os.environ.get(TIMEOUT_ENV) or 10)
+                self.client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            self.close()
+            what = "start a local cluster" if n is not None else f"reach the Dask scheduler at {address}"
+            reason = " ".join(str(exc).split()) or exc.__class__.__name__
+            raise SchedulerError(f"cannot {what} ({reason[:200]})") from None
+
+    def slots(self) -> int:
+        """Tasks the cluster runs at once (its workers' threads)."""
+        info = self.client.scheduler_info()
+        return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+
+    def close(self) -> None:
+        for thing in (self.client, self.cluster):
+            if thing is not None:
+                with contextlib.suppress(Exception):
+                    thing.close()
+        if self.cluster is not None:
+            # closed once, here: after Ctrl-C a second try at exit (distributed's atexit hook) only prints a
+            # traceback; the worker processes are this process's daemonic children and end with it anyway
+            from distributed.deploy.spec import SpecCluster
+
+            SpecCluster._instances.discard(self.cluster)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def ordered(self, function: Callable, items: Sequence, *args, window: int | None = None) -> Iterator[Any]:
+        """``function(item, *args)`` for every item, on the cluster, results in the order of ``items``.
+
+        At most ``window`` tasks are in flight (default: twice the cluster's slots), so memory stays bounded
+        however many partitions there are; the first failure in input order is raised (a bad record), the
+        tasks after it cancelled. ``pure=False``: every call is its own task even with equal arguments."""
+        import distributed
+
+        window = window or 2 * self.slots()
+        pending: deque = deque()
+        queue = iter(enumerate(items))
+        name = getattr(function, "__name__", "task").strip("_").replace("_", "-")
+
+        def submit() -> None:
+            for i, item in queue:
+                key = f"rnntools-{name}-{i}-{os.urandom(4).hex()}"
+                pending.append(self.client.submit(function, item, *args, key=key, pure=False))
+                return
+
+        for _ in range(window):
+            submit()
+        try:
+            while pending:
+                try:
+                    result = pending.popleft().result()
+                except distributed.KilledWorker as exc:
+                    raise SchedulerError(f"a partition's task ended every worker that ran it ({exc}); out of "
+                                         "memory? try smaller partitions (more, smaller files)") from None
+                except distributed.comm.CommClosedError as exc:
+                    raise SchedulerError(f"lost the Dask scheduler at {self.address} ({exc})") from None
+                submit()
+                yield result
+        finally:
+            if pending:
+                self.client.cancel(list(pending))

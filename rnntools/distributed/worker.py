@@ -1,0 +1,131 @@
+"""What runs on a worker: pure tasks (paths in, text or counts out), the client's settings applied once per
+process, and models and vocabularies loaded once per worker while their file is unchanged."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_CACHE: dict[tuple, Any] = {}  # (what, path, mtime, size) -> a loaded model or vocabulary, per worker process
+_SETTINGS: dict[str, Any] = {}
+
+
+def _settings() -> dict:
+    """What the client's command line set in its own process and a worker must set in its own."""
+    from rnntools import console
+    from rnntools.io import inputs as rio
+
+    return {"max_line_bytes": rio.MAX_LINE_BYTES, "command": console.command_name(), "quiet": console.is_quiet()}
+
+
+def _apply(settings: dict, threads: int | None) -> None:
+    if _SETTINGS.get("settings") != settings:
+        from rnntools import console
+        from rnntools.io import inputs as rio
+
+        rio.set_max_line_bytes(settings["max_line_bytes"])
+        console.configure(quiet=settings["quiet"], command=settings["command"])
+        _SETTINGS["settings"] = settings
+    if threads is None:
+        from rnntools.parallel import available_cores
+
+        try:
+            from distributed import get_worker
+
+            threads = max(1, available_cores() // get_worker().state.nthreads)
+        except (ImportError, ValueError, AttributeError):
+            threads = 1
+    if _SETTINGS.get("threads") != threads:
+        from rnntools.parallel import configure_threads
+
+        configure_threads(threads)
+        _SETTINGS["threads"] = threads
+
+
+def _cached(what: str, path: str, load: Callable[[str], Any]) -> Any:
+    """``load(path)`` once per worker while the file stays the same (path, mtime, size)."""
+    st = os.stat(path)
+    key = (what, os.path.realpath(path), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        for old in [k for k in _CACHE if k[:2] == key[:2]]:
+            del _CACHE[old]
+        while len(_CACHE) >= 4:
+            del _CACHE[next(iter(_CACHE))]
+        _CACHE[key] = load(path)
+    return _CACHE[key]
+
+
+@contextlib.contextmanager
+def _captured_stderr() -> Iterator[io.StringIO]:
+    """What the task says on stderr (warnings), carried back to the client that prints it."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stderr(buffer):
+        yield buffer
+
+
+def _task_model(task: str, model_path):
+    """The task's package and its model, loaded from ``model_path.real`` once per worker; the model file
+    keeps the name the user gave (a summary that names its model names it as one process does)."""
+    from rnntools.cli.tasks import package
+    from rnntools.io import load_model
+
+    pkg = package(task)
+
+    def load(real: str):
+        model_file = load_model(real)
+        model_file.path = str(model_path)
+        return pkg.load(model_file)
+
+    return pkg, _cached(f"model:{task}", getattr(model_path, "real", model_path), load)
+
+
+def _predict(part: list, task: str, model_path: str, options: dict, settings: dict, threads) -> tuple[str, str]:
+    from rnntools.io import JsonlWriter
+
+    _apply(settings, threads)
+    with _captured_stderr() as err:
+        pkg, model = _task_model(task, model_path)
+        out = io.StringIO()
+        writer = JsonlWriter(out)
+        for record in pkg.predict(model, pkg.read(part, model, targets=False, **options), **options):
+            writer.write(record)
+    return out.getvalue(), err.getvalue()
+
+
+def _evaluate(part: list, task: str, model_path: str, options: dict, settings: dict, threads) -> tuple[dict, str]:
+    _apply(settings, threads)
+    with _captured_stderr() as err:
+        pkg, model = _task_model(task, model_path)
+        # `targets`: evaluate's records carry the expected outputs too (as the CLI reads them)
+        summary = pkg.evaluate(model, pkg.read(part, model, targets=True, **options), **options)
+    return summary, err.getvalue()
+
+
+def _evaluate_partial(part: list, task: str, model_path: str, options: dict, settings: dict,
+                      threads) -> tuple[Any, str]:
+    _apply(settings, threads)
+    with _captured_stderr() as err:
+        pkg, model = _task_model(task, model_path)
+        stats = pkg.evaluate_partial(model, pkg.read(part, model, targets=True, **options), **options)
+    return stats, err.getvalue()
+
+
+def _count(part: list, level: str, lowercase: bool, field, errors: str, settings: dict):
+    from rnntools.text.pipeline import count_tokens
+
+    _apply(settings, 1)
+    return count_tokens(part, level=level, lowercase=lowercase, field=field, errors=errors, workers=1)
+
+
+def _bow(part: list, vocab_path: str, mode: str, field, errors: str, settings: dict) -> tuple[str, int]:
+    from rnntools.text.pipeline import encode_documents
+    from rnntools.text.vocab import Vocab
+
+    _apply(settings, 1)
+    vocab = _cached("vocab", vocab_path, Vocab.read)
+    out = io.StringIO()
+    unknown = encode_documents(part, vocab, mode, field=field, stream=out, errors=errors, workers=1, warn=False)
+    return out.getvalue(), unknown
