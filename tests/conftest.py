@@ -36,3 +36,31 @@ class _Main:
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         self._main(list(args or []))
+
+
+def interrupting_progress(after: int = 0):
+    """A stand-in for ``rnntools.console.progress`` whose "training" bar raises KeyboardInterrupt (Ctrl-C)
+    at an update once more than ``after`` updates of any bar were made: the interrupt lands inside the
+    training loop, where a real Ctrl-C would."""
+    calls = {"n": 0}
+
+    class Bar:
+        def __init__(self, description):
+            self.description = description
+
+        def update(self, *a, **k):
+            calls["n"] += 1
+            if self.description == "training" and calls["n"] > after:
+                raise KeyboardInterrupt
+
+    class Progress:
+        def __init__(self, description, *a, **k):
+            self.description = description
+
+        def __enter__(self):
+            return Bar(self.description)
+
+        def __exit__(self, *exc):
+            return False
+
+    return Progress

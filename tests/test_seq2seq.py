@@ -30,6 +30,27 @@ def _pairs():
     return srcs, tgts
 
 
+def _batch():
+    """``_pairs`` as one float64 teacher-forced batch (lengths 3/1/2 and 2/3/0: every mask path)."""
+    srcs, tgts = _pairs()
+    return s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+
+
+def _assert_gradients(p, cfg, batch, names=None, eps=1e-6, drops=None, what=""):
+    """The teacher-forced loss's gradient of each parameter in ``names`` (default: all, and the analytic
+    gradients name exactly the parameters) against central differences: relative error < 1e-6."""
+    _, grads = s2s.loss_and_grads(p, cfg, batch, drops=drops)
+    if names is None:
+        assert set(grads) == set(p)
+        names = list(p)
+    for name in names:
+        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops)[0], p[name],
+                               eps=eps)
+        assert np.abs(numeric).max() > 0, f"{what} {name}: no gradient to check"
+        err = rel_error(grads[name], numeric)
+        assert err < 1e-6, f"{what} {name}: relative error {err:.2e}"
+
+
 def test_make_batch_teacher_forcing_layout():
     b = s2s.make_batch([np.array([7, 8]), np.array([9])], [np.array([4, 5, 6]), np.array([4])], START, EOS)
     assert b.src.T.tolist() == [[7, 8], [9, 0]]
@@ -59,25 +80,16 @@ def test_padded_pairs_gather_the_same_batches_as_make_batch():
 def test_gradients_of_teacher_forced_loss(cell, attention):
     """Encoder, decoder, attention, embeddings and output layer: every parameter, float64."""
     cfg, p = _model(cell, attention)
-    srcs, tgts = _pairs()
-    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
-    _, grads = s2s.loss_and_grads(p, cfg, batch)
-    assert set(grads) == set(p)
-    for name in p:
-        # eps 1e-5: some gradients here are ~1e-3 (att.Wa with lstm), where eps 1e-6 leaves round-off of a few
-        # 1e-6 relative (measured: the error scales as 1/eps, 2.6e-6 at 1e-6, 1.8e-7 at 1e-5, 2e-8 at 1e-4)
-        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False)[0], p[name], eps=1e-5)
-        assert np.abs(numeric).max() > 0, name
-        err = rel_error(grads[name], numeric)
-        assert err < 1e-6, f"{cell}/{attention} {name}: relative error {err:.2e}"
+    # eps 1e-5: some gradients here are ~1e-3 (att.Wa with lstm), where eps 1e-6 leaves round-off of a few
+    # 1e-6 relative (measured: the error scales as 1/eps, 2.6e-6 at 1e-6, 1.8e-7 at 1e-5, 2e-8 at 1e-4)
+    _assert_gradients(p, cfg, _batch(), eps=1e-5, what=f"{cell}/{attention}")
 
 
 @pytest.mark.parametrize("attention", ["general", "none"])
 def test_embedding_read_by_id_equals_gathered(attention, monkeypatch):
     """Small vocabularies go to the engine as (table, ids); the gathered (T, B, E) input gives the same."""
     cfg, p = _model("gru", attention)
-    srcs, tgts = _pairs()
-    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+    batch = _batch()
     assert p["enc.embed.W"].shape[0] < batch.src.size and p["dec.embed.W"].shape[0] < batch.dec_in.size
     loss, grads = s2s.loss_and_grads(p, cfg, batch)
     import rnntools.nn.recurrent
@@ -91,12 +103,8 @@ def test_embedding_read_by_id_equals_gathered(attention, monkeypatch):
 
 def test_gradients_with_shared_vocabulary():
     cfg, p = _model("gru", "dot", layers=1, shared=True)
-    srcs, tgts = _pairs()
-    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
-    _, grads = s2s.loss_and_grads(p, cfg, batch)
     assert "embed.W" in p and "enc.embed.W" not in p
-    numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False)[0], p["embed.W"])
-    assert rel_error(grads["embed.W"], numeric) < 1e-6
+    _assert_gradients(p, cfg, _batch(), names=["embed.W"])
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
@@ -361,14 +369,10 @@ def test_resume_from_a_file_with_the_old_names(tmp_path, run_cli):
 
 def test_gradients_with_dropout_masks():
     cfg, p = _model("gru", "general", layers=2)
-    srcs, tgts = _pairs()
-    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
+    batch = _batch()
     drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64)
     assert {v.min() for v in drops.values()} == {0.0}
-    _, grads = s2s.loss_and_grads(p, cfg, batch, drops=drops)
-    for name in ("enc.embed.W", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"):
-        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops)[0], p[name])
-        assert rel_error(grads[name], numeric) < 1e-6, name
+    _assert_gradients(p, cfg, batch, names=["enc.embed.W", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"], drops=drops)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
@@ -484,11 +488,4 @@ def test_bidirectional_encoder_gradients_and_reversal(cell, attention, layers):
     src = np.array([[4, 5, 6], [7, 8, 0], [9, 0, 0]]).T
     cols = np.arange(3)[None, :]
     assert src[perm, cols].T.tolist() == [[6, 5, 4], [8, 7, 0], [9, 0, 0]]
-    srcs, tgts = _pairs()
-    batch = s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
-    _, grads = s2s.loss_and_grads(p, cfg, batch)
-    assert set(grads) == set(p)
-    for name in p:
-        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False)[0], p[name], eps=1e-5)
-        err = rel_error(grads[name], numeric)
-        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+    _assert_gradients(p, cfg, _batch(), eps=1e-5, what="bidirectional")

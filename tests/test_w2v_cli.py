@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, interrupting_progress
 
 from rnntools.io import load_model
 
@@ -149,25 +149,7 @@ def test_interrupt_saves_what_was_trained(planted, tmp_path, monkeypatch):
     from rnntools import console
     from rnntools.w2v import train as train_module
 
-    class Bar:
-        def __init__(self, description):
-            self.description = description
-
-        def update(self, *a, **k):
-            if self.description == "training":
-                raise KeyboardInterrupt
-
-    class Progress:
-        def __init__(self, description, *a, **k):
-            self.description = description
-
-        def __enter__(self):
-            return Bar(self.description)
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setattr(console, "progress", Progress)
+    monkeypatch.setattr(console, "progress", interrupting_progress())
     out = tmp_path / "v.npz"
     # far more epochs than can run before the first progress update (0.2 s), so the interrupt lands mid-way
     params = train_module.Params(dim=8, min_count=1, epochs=2000, threads=2, sample=0)
@@ -319,31 +301,10 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
     from rnntools import console
     from rnntools.w2v import train as train_module
 
-    calls = {"n": 0}
-
-    class Bar:
-        def __init__(self, description):
-            self.description = description
-
-        def update(self, *a, **k):
-            calls["n"] += 1
-            if self.description == "training" and calls["n"] > 2:
-                raise KeyboardInterrupt
-
-    class Progress:
-        def __init__(self, description, *a, **k):
-            self.description = description
-
-        def __enter__(self):
-            return Bar(self.description)
-
-        def __exit__(self, *exc):
-            return False
-
     part, rest = tmp_path / "part.npz", tmp_path / "rest.npz"
     params = train_module.Params(dim=8, min_count=1, epochs=1000, threads=1, sample=0)
     with monkeypatch.context() as m:
-        m.setattr(console, "progress", Progress)
+        m.setattr(console, "progress", interrupting_progress(after=2))
         with pytest.raises(KeyboardInterrupt):
             train_module.train([str(planted)], str(part), params)
     saved = load_model(part)
