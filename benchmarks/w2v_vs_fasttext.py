@@ -46,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from w2v_scoring import QUALITY_CHILD, add_rates, paired_ratios  # noqa: E402
 from w2v_vs_gensim import ISA_ENV, isa_report, prepare_corpus  # noqa: E402
 
 HYPER = dict(dim=100, window=5, negative=5, sample=1e-4, min_count=5, epochs=5, threads=2, alpha=0.05,
@@ -78,16 +79,6 @@ print(json.dumps({"train_seconds": s["seconds"], "total_seconds": t1 - t0, "voca
                   "cpu_seconds": cpu,
                   "buckets": v.meta["config"].get("buckets")}))
 """
-
-QUALITY_CHILD = r"""
-import json, sys, logging
-logging.disable(logging.WARNING)
-from gensim.models import KeyedVectors
-kv = KeyedVectors.load_word2vec_format(sys.argv[1])
-acc, _ = kv.evaluate_word_analogies(sys.argv[2], restrict_vocab=30000)
-print(json.dumps({"analogy": acc}))
-"""
-
 
 def read_pairs(paths: list[str]) -> list[tuple[str, str, float]]:
     pairs = []
@@ -217,9 +208,7 @@ def main() -> None:
             r["spearman_rare"] = spearman([c or 0.0 for c in cos_rare], [p[2] for p in rare])
             r["rare_scored"] = [c is not None for c in cos_rare]
             r["cos_rare"] = cos_rare
-            r["wps"] = words * h["epochs"] / r["train_seconds"]
-            r["wps_total"] = words * h["epochs"] / r["total_seconds"]
-            r["wpcpu"] = words * h["epochs"] / r["cpu_seconds"]
+            add_rates(r, words * h["epochs"])
             runs[side].append(r)
             print(f"  rep {rep + 1} seed {seed} {side:8s}: {r['wps'] / 1e6:.3f}M words/s train, "
                   f"{r['wps_total'] / 1e6:.3f}M end-to-end, {r['wpcpu'] / 1e6:.3f}M per CPU-s (whole process), "
@@ -228,8 +217,7 @@ def main() -> None:
                   f"(scored {sum(r['rare_scored'])}/{len(rare)})  (load {os.getloadavg()[0]:.2f})", flush=True)
     keys = ("wps", "wps_total", "wpcpu", "analogy", "spearman_all", "spearman_rare")
     med = {side: {k: statistics.median(x[k] for x in rs) for k in keys} for side, rs in runs.items() if rs}
-    paired = {k: statistics.median(r[k] / f[k] for f, r in zip(runs["fasttext"], runs["rnntools"]))
-              for k in ("wps", "wps_total", "wpcpu")}
+    paired = paired_ratios(runs["rnntools"], runs["fasttext"])
     print()
     print(f"medians (2 threads; load now {os.getloadavg()}); buckets {buckets:,}")
     print(f"{'side':9s} {'train w/s':>11s} {'e2e w/s':>11s} {'w/CPU-s':>10s} {'analogy':>8s} {'sp. all':>8s} "

@@ -43,6 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from w2v_scoring import QUALITY_CHILD, add_rates, paired_ratios  # noqa: E402
+
 HYPER = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5, threads=2)
 ALPHA = {"sg": 0.025, "cbow": 0.05}
 
@@ -96,18 +98,6 @@ with open(out, "wb") as f:
 print(json.dumps({"vocab_seconds": s["read_seconds"], "train_seconds": s["seconds"], "total_seconds": t1 - t0,
                   "vocab": len(v.tokens), "peak_mb": peak, "cpu_seconds": cpu}))
 """
-
-QUALITY_CHILD = r"""
-import json, sys, logging
-logging.disable(logging.WARNING)
-from gensim.models import KeyedVectors
-kv = KeyedVectors.load_word2vec_format(sys.argv[1])
-acc, _ = kv.evaluate_word_analogies(sys.argv[2], restrict_vocab=30000)
-pearson, spearman, oov = kv.evaluate_word_pairs(sys.argv[3])
-print(json.dumps({"analogy": acc, "spearman": spearman.correlation, "pearson": pearson.statistic
-                  if hasattr(pearson, "statistic") else pearson[0], "oov": oov}))
-"""
-
 
 def prepare_corpus(path: str, out: str) -> int:
     """The corpus as rnntools tokens, space-separated, one paragraph a line; returns the word count."""
@@ -203,9 +193,7 @@ def main() -> None:
                     r = run([RNNTOOLS_CHILD, ROOT, corpus, arch, str(alpha), out, h, seed],
                             ISA_ENV[args.isa].get("rnntools"))
                 r.update(run([QUALITY_CHILD, out, analogies, wordsim]))
-                r["wps"] = words * hyper["epochs"] / r["train_seconds"]
-                r["wps_total"] = words * hyper["epochs"] / r["total_seconds"]
-                r["wpcpu"] = words * hyper["epochs"] / r["cpu_seconds"]
+                add_rates(r, words * hyper["epochs"])
                 os.remove(out)
                 runs[side].append(r)
                 print(f"  {arch} rep {rep + 1} seed {seed} {side:8s}: {r['wps'] / 1e6:.3f}M words/s train, "
@@ -214,10 +202,7 @@ def main() -> None:
                       f"analogy {r['analogy']:.4f}, wordsim353 spearman {r['spearman']:.4f}  "
                       f"(load {os.getloadavg()[0]:.2f})", flush=True)
         med = {side: {k: statistics.median(x[k] for x in rs) for k in rs[0]} for side, rs in runs.items()}
-        # the ratio within each repetition (the two sides ran back to back), then its median: the load
-        # of a shared machine drifts over minutes, and this cancels most of the drift
-        med["paired"] = {k: statistics.median(r[k] / g[k] for g, r in zip(runs["gensim"], runs["rnntools"]))
-                         for k in ("wps", "wps_total", "wpcpu")}
+        med["paired"] = paired_ratios(runs["rnntools"], runs["gensim"])
         rows.append((arch, med))
     print()
     print(f"medians of the alternating runs (2 threads; load now {os.getloadavg()})")
