@@ -129,7 +129,7 @@ def main():
                     print(f"{task} {side} {rep + 1}: " + "  ".join(f"{k} {v:.3f}" for k, v in r.items()
                                                                   if v is not None), flush=True)
             for key in ("updates/s", "steady", "wall", "cpu"):
-                vals = {s: [r[key] for r in got[s] if r[key] is not None] for s in got}
+                vals = {s: [r[key] for r in got[s] if r.get(key) is not None] for s in got}
                 if not all(vals.values()):
                     continue
                 b, a = statistics.median(vals["before"]), statistics.median(vals["after"])
