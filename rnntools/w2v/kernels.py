@@ -101,6 +101,14 @@ def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
+def _exact_sigmoid(x, positive):
+    """Without the lookup tables: (q, loss) = (sigmoid(x), -log q for a true word or -log(1 - q) for a
+    noise word), x clamped where exp would overflow."""
+    x = min(max(x, -MAX_F), MAX_F)
+    return 1.0 / (1.0 + math.exp(-x)), math.log1p(math.exp(-x if positive else x))
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
 def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
     """Negative-sampling update of one input vector ``src[row]`` against ``targets``; returns the loss.
 
@@ -128,9 +136,8 @@ def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
         # q = sigmoid(x), looked up at x itself for both labels (as word2vec.c): the table's bias is
         # one-sided, and 1 - q(-x) would turn it around for the noise words
         if T == 0:
-            x = min(max(x, -MAX_F), MAX_F)
-            q = 1.0 / (1.0 + math.exp(-x))
-            loss += math.log1p(math.exp(-x if k == 0 else x))
+            q, pair_loss = _exact_sigmoid(x, k == 0)
+            loss += pair_loss
         elif x >= TABLE_MAX:
             q = 1.0
             if k != 0:
@@ -178,9 +185,8 @@ def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc
             f += src[row, d] * w_out[t, d]
         x = float(f)
         if T == 0:
-            x = min(max(x, -MAX_F), MAX_F)
-            q = 1.0 / (1.0 + math.exp(-x))
-            loss += math.log1p(math.exp(-x if label > 0.5 else x))
+            q, pair_loss = _exact_sigmoid(x, label > 0.5)
+            loss += pair_loss
         elif x >= TABLE_MAX:
             if label < 0.5:
                 loss += x
