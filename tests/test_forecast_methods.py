@@ -9,6 +9,7 @@ import pytest
 from rnntools.errors import InputError, ModelFileError
 from rnntools.tasks import forecast as F
 from rnntools.tasks.forecast import choose as CH
+from rnntools.tasks.forecast import kernels
 from rnntools.tasks.forecast import methods as M
 from rnntools.tasks.forecast.series import Series, TimeAxis
 
@@ -50,6 +51,10 @@ def test_methods_match_references_and_batch(m):
         batch = M.forecast_batch(meth, Y, 7, m)
         one = np.stack([M.forecast_last(meth, y, 7, m) for y in Y])
         np.testing.assert_allclose(batch, one, rtol=1e-9, atol=1e-9)
+    # the Theta kernel against its numpy form, on raw rows (no decomposition in between)
+    out = np.empty((4, 7))
+    kernels.theta_batch(Y, M.ALPHAS, out)
+    np.testing.assert_allclose(out, M._theta_batch(Y, 7), rtol=1e-12)
 
 
 def _damped_reference(x, h):

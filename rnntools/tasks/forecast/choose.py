@@ -104,6 +104,36 @@ def series_scale(y: np.ndarray, m: int) -> float:
     return float(s)
 
 
+def series_scales(values: list[np.ndarray], m: int) -> np.ndarray:
+    """(B,) :func:`series_scale` of every series, batched over series of equal length."""
+    out = np.empty(len(values))
+    for n, rows in by_length(values).items():
+        if n == 0:
+            out[rows] = 1.0
+            continue
+        Y = np.stack([values[i] for i in rows])
+        lag = m if n > m else 1
+        s = np.abs(Y[:, lag:] - Y[:, :-lag]).mean(1) if n > lag else np.zeros(len(rows))
+        bad = ~(np.isfinite(s) & (s > 0))
+        if bad.any() and lag != 1:
+            s1 = np.abs(Y[:, 1:] - Y[:, :-1]).mean(1) if n > 1 else np.zeros(len(rows))
+            s = np.where(bad, s1, s)
+            bad = ~(np.isfinite(s) & (s > 0))
+        if bad.any():
+            s = np.where(bad, np.maximum(np.abs(Y.mean(1)) * 1e-3, 1e-12), s)
+        out[rows] = s
+    return out
+
+
+def by_length(values: list[np.ndarray]) -> dict[int, list[int]]:
+    """Row numbers by series length: the batched methods run over equal-length groups (a file of many
+    series usually has few distinct lengths)."""
+    by_len: dict[int, list[int]] = {}
+    for i, v in enumerate(values):
+        by_len.setdefault(len(v), []).append(i)
+    return by_len
+
+
 def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: int, indices) -> dict:
     f = {meth: M.forecasts(meth, y, origins, horizon, season, indices) for meth in M.methods_for(season, len(y))}
     f[COMB] = combine(COMB, f)
@@ -223,10 +253,7 @@ def stat_forecasts(method: str, values: list[np.ndarray], horizon: int, season: 
     """(B, horizon) forecasts of a statistical base method from the end of each series, batched over series
     of equal length (a file of many series usually has few distinct lengths)."""
     out = np.empty((len(values), horizon))
-    by_len: dict[int, list[int]] = {}
-    for i, v in enumerate(values):
-        by_len.setdefault(len(v), []).append(i)
-    for _, rows in by_len.items():
+    for _, rows in by_length(values).items():
         Y = np.stack([values[i] for i in rows])
         out[rows] = M.forecast_batch(method, Y, horizon, season)
     return out

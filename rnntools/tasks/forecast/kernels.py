@@ -2,7 +2,7 @@
 
 The damped trend fits a grid of (alpha, beta, phi) to every series: for 10,000 series of 200 points that is
 168 million recursion steps, which numpy can only run as 200 passes over (series, grid) arrays, memory-bound;
-here each series' recursion runs in registers.
+here each series runs its whole grid side by side in cache, one pass over its values.
 """
 
 from __future__ import annotations
@@ -23,24 +23,76 @@ def damped_batch(X, alpha, beta, phi, out):
     G = alpha.shape[0]
     h = out.shape[1]
     k = min(n - 1, 4)
+    # the grid is the inner loop: its G recursions are independent, so they run side by side (SIMD), where
+    # one recursion at a time waits on each step's result
+    lv = np.empty(G)
+    sl = np.empty(G)
+    sse = np.empty(G)
     for r in range(B):
         l0 = X[r, 0]
         b0 = (X[r, k] - X[r, 0]) / k if k > 0 else 0.0
-        best = np.inf
-        bl, bb, bp = l0, b0, phi[0]
         for g in range(G):
-            a, be, p = alpha[g], beta[g], phi[g]
-            lv, sl, sse = l0, b0, 0.0
-            for i in range(1, n):
-                pred = lv + p * sl
-                e = X[r, i] - pred
-                sse += e * e
-                lv = pred + a * e
-                sl = p * sl + be * e
-            if g == 0 or sse < best:
-                best, bl, bb, bp = sse, lv, sl, p
+            lv[g] = l0
+            sl[g] = b0
+            sse[g] = 0.0
+        for i in range(1, n):
+            x = X[r, i]
+            for g in range(G):
+                pred = lv[g] + phi[g] * sl[g]
+                e = x - pred
+                sse[g] += e * e
+                lv[g] = pred + alpha[g] * e
+                sl[g] = phi[g] * sl[g] + beta[g] * e
+        j = 0
+        for g in range(1, G):
+            if sse[g] < sse[j]:
+                j = g
+        bl, bb, bp = lv[j], sl[j], phi[j]
         acc, pw = 0.0, 1.0
-        for j in range(h):
+        for q in range(h):
             pw *= bp
             acc += pw
-            out[r, j] = bl + acc * bb
+            out[r, q] = bl + acc * bb
+
+
+@njit(cache=True, nogil=True)
+def theta_batch(X, alphas, out):
+    """Theta forecasts from the end of every row of X (B, n), fitted on all of it (methods._theta_batch).
+
+    Per row: simple exponential smoothing for every alpha of the grid (level starts at X[b, 0]), the alpha of
+    least one-step squared error (the first of equals) gives the level l; plus half the least-squares slope
+    b of the row on time: out (B, h) = l + b/2 (k + (1 - (1 - a)^n) / a), k = 0..h-1."""
+    B, n = X.shape
+    G = alphas.shape[0]
+    h = out.shape[1]
+    level = np.empty(G)
+    sse = np.empty(G)
+    tm = (n - 1) / 2.0
+    tt = 0.0
+    for i in range(n):
+        tt += (i - tm) * (i - tm)
+    for r in range(B):
+        for g in range(G):
+            level[g] = X[r, 0]
+            sse[g] = 0.0
+        mean = 0.0
+        for i in range(n):
+            mean += X[r, i]
+        mean /= n
+        tx = (0.0 - tm) * (X[r, 0] - mean)
+        for i in range(1, n):
+            x = X[r, i]
+            tx += (i - tm) * (x - mean)
+            for g in range(G):
+                e = x - level[g]
+                sse[g] += e * e
+                level[g] += alphas[g] * e
+        j = 0
+        for g in range(1, G):
+            if sse[g] < sse[j]:
+                j = g
+        a = alphas[j]
+        b = tx / tt if n > 1 else 0.0
+        c = (1.0 - (1.0 - a) ** n) / a
+        for k in range(h):
+            out[r, k] = level[j] + b / 2.0 * (k + c)

@@ -168,16 +168,6 @@ def _damped_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
     return out
 
 
-def _damped_batch(X: np.ndarray, h: int) -> np.ndarray:
-    """(B, h) damped-trend forecasts from the end of every row of X (B, n): :func:`_damped_scan` at the last
-    origin, batched (a numba kernel: the grid times the series is too much work for numpy passes)."""
-    from rnntools.tasks.forecast.kernels import damped_batch
-
-    out = np.empty((X.shape[0], h))
-    damped_batch(np.ascontiguousarray(X, dtype=np.float64), DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI, out)
-    return out
-
-
 def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
               indices: tuple[np.ndarray, bool] | None = None) -> np.ndarray:
     """(len(origins), h) forecasts of ``method`` for one series y (original units) from each origin o (the
@@ -277,10 +267,14 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
         X = np.where(mult[:, None], Y / np.where(mult[:, None], season, 1.0), Y - season)
     else:
         X = Y
+    from rnntools.tasks.forecast import kernels
+
+    f = np.empty((B, h))
+    X = np.ascontiguousarray(X, dtype=np.float64)
     if method == "damped":
-        f = _damped_batch(X, h)
+        kernels.damped_batch(X, DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI, f)
     else:
-        f = _theta_batch(X, h)
+        kernels.theta_batch(X, ALPHAS, f)   # _theta_batch is its numpy reference
     if seasonal.any():
         future = idx[:, (n - 1 + steps) % m]
         f = np.where(mult[:, None], f * future, f + future)
@@ -288,7 +282,9 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
 
 
 def _theta_batch(X: np.ndarray, h: int) -> np.ndarray:
-    """(B, h) Theta forecasts from the end of every row of X (B, n): :func:`_theta_scan` batched."""
+    """(B, h) Theta forecasts from the end of every row of X (B, n): :func:`_theta_scan` batched, in numpy
+    (the reference of kernels.theta_batch, which forecast_batch runs: one row's grid in registers instead
+    of n passes over (B, grid) arrays)."""
     B, n = X.shape
     A = ALPHAS[None, :]
     level = np.repeat(X[:, :1], len(ALPHAS), 1)
