@@ -57,6 +57,18 @@ def test_methods_match_references_and_batch(m):
     np.testing.assert_allclose(out, M._theta_batch(Y, 7), rtol=1e-12)
 
 
+def test_scan_kernels_match_their_numpy_forms():
+    # every origin of a series from one pass: the kernels against methods' numpy scans, origins unsorted and
+    # including the first value; a repeated origin gets the same forecast twice
+    rng = np.random.default_rng(3)
+    x = _seasonal(80, seed=3) + np.cumsum(rng.normal(0, 2, 80))
+    origins = np.array([40, 0, 79, 5, 63, 1])
+    for kernel, numpy_form in ((M._theta_scan_kernel, M._theta_scan), (M._damped_scan_kernel, M._damped_scan)):
+        np.testing.assert_allclose(kernel(x, origins, 9), numpy_form(x, origins, 9), rtol=1e-12)
+        twice = kernel(x, np.array([40, 7, 40]), 9)
+        np.testing.assert_array_equal(twice[0], twice[2])
+
+
 def _damped_reference(x, h):
     """The damped trend by its definition, one plain loop per grid point (Gardner & McKenzie, error form)."""
     best = None

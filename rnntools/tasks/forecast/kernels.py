@@ -1,14 +1,29 @@
-"""Numba kernels of the forecaster's statistical methods (methods.py holds the numpy forms they must match).
+"""Numba kernels of the forecaster's statistical methods (methods.py holds the numpy forms they must match;
+the tests hold each pair together).
 
 The damped trend fits a grid of (alpha, beta, phi) to every series: for 10,000 series of 200 points that is
 168 million recursion steps, which numpy can only run as 200 passes over (series, grid) arrays, memory-bound;
-here each series runs its whole grid side by side in cache, one pass over its values.
+here each series runs its whole grid side by side in cache, one pass over its values. The scans forecast
+one series from many origins (the per-series choice's history origins): in numpy each step of the series
+was a dozen small array operations.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _argmin(v):
+    """np.argmin of a 1-D array: the first NaN if there is one, else the first of the least values."""
+    j = 0
+    for g in range(v.shape[0]):
+        if np.isnan(v[g]):
+            return g
+        if v[g] < v[j]:
+            j = g
+    return j
 
 
 @njit(cache=True, nogil=True)
@@ -43,10 +58,7 @@ def damped_batch(X, alpha, beta, phi, out):
                 sse[g] += e * e
                 lv[g] = pred + alpha[g] * e
                 sl[g] = phi[g] * sl[g] + beta[g] * e
-        j = 0
-        for g in range(1, G):
-            if sse[g] < sse[j]:
-                j = g
+        j = _argmin(sse)
         bl, bb, bp = lv[j], sl[j], phi[j]
         acc, pw = 0.0, 1.0
         for q in range(h):
@@ -87,12 +99,76 @@ def theta_batch(X, alphas, out):
                 e = x - level[g]
                 sse[g] += e * e
                 level[g] += alphas[g] * e
-        j = 0
-        for g in range(1, G):
-            if sse[g] < sse[j]:
-                j = g
+        j = _argmin(sse)
         a = alphas[j]
         b = tx / tt if n > 1 else 0.0
-        c = (1.0 - (1.0 - a) ** n) / a
+        c = (1.0 - (1.0 - a) ** float(n)) / a
         for k in range(h):
             out[r, k] = level[j] + b / 2.0 * (k + c)
+
+
+@njit(cache=True, nogil=True)
+def theta_scan(x, pos, alphas, out):
+    """Theta forecasts of one series x (n,) from every origin i with pos[i] >= 0 into out[pos[i]] (h values
+    each), each using x[:i + 1] only: methods._theta_scan, whose running sums this repeats in the same order.
+    At the first value every alpha has zero error and the last (1.0) is taken."""
+    n = x.shape[0]
+    G = alphas.shape[0]
+    h = out.shape[1]
+    level = np.empty(G)
+    sse = np.zeros(G)
+    for g in range(G):
+        level[g] = x[0]
+    st = stt = sx = stx = 0.0
+    for i in range(n):
+        t = float(i)
+        st += t
+        stt += t * t
+        sx += x[i]
+        stx += t * x[i]
+        if i:
+            for g in range(G):
+                err = x[i] - level[g]
+                sse[g] += err * err
+                level[g] = level[g] + alphas[g] * err
+        if pos[i] >= 0:
+            j = _argmin(sse) if i else G - 1
+            a = alphas[j]
+            cnt = i + 1
+            den = cnt * stt - st ** 2
+            b = (cnt * stx - st * sx) / den if den > 0 else 0.0
+            c = (1 - (1 - a) ** float(cnt)) / a
+            for k in range(h):
+                out[pos[i], k] = level[j] + b / 2 * (k + c)
+
+
+@njit(cache=True, nogil=True)
+def damped_scan(x, pos, alpha, beta, phi, damp, out):
+    """Damped-trend forecasts of one series x (n,) from every origin i with pos[i] >= 0 into out[pos[i]],
+    each with the grid point of least one-step squared error up to i: methods._damped_scan. damp (G, h):
+    phi + ... + phi^k per grid point."""
+    n = x.shape[0]
+    G = alpha.shape[0]
+    h = out.shape[1]
+    k0 = min(n - 1, 4)
+    l0 = x[0]
+    b0 = (x[k0] - x[0]) / k0 if k0 > 0 else 0.0
+    level = np.empty(G)
+    slope = np.empty(G)
+    sse = np.zeros(G)
+    for g in range(G):
+        level[g] = l0
+        slope[g] = b0
+    for i in range(n):
+        if i:
+            xi = x[i]
+            for g in range(G):
+                pred = level[g] + phi[g] * slope[g]
+                err = xi - pred
+                sse[g] += err * err
+                level[g] = pred + alpha[g] * err
+                slope[g] = phi[g] * slope[g] + beta[g] * err
+        if pos[i] >= 0:
+            j = _argmin(sse) if i else 0
+            for k in range(h):
+                out[pos[i], k] = level[j] + damp[j, k] * slope[j]

@@ -107,7 +107,8 @@ def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
 
 def _theta_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
     """(len(origins), h) Theta forecasts of the (seasonally adjusted) series x from each origin (an index
-    into x; the forecast uses x[:origin + 1])."""
+    into x; the forecast uses x[:origin + 1]). The numpy reference of kernels.theta_scan, which
+    :func:`forecasts` runs."""
     n = len(x)
     A = ALPHAS
     level = np.full(len(A), x[0])
@@ -144,7 +145,8 @@ def _damped_init(x: np.ndarray) -> tuple[float, float]:
 def _damped_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
     """(len(origins), h) additive damped-trend (Holt, Gardner & McKenzie) forecasts of x from each origin:
     error-correction form l += phi b + alpha e, b = phi b + beta e, with (alpha, beta, phi) the grid point of
-    least one-step squared error up to the origin; forecast l + (phi + ... + phi^k) b."""
+    least one-step squared error up to the origin; forecast l + (phi + ... + phi^k) b. The numpy reference of
+    kernels.damped_scan, which :func:`forecasts` runs."""
     n = len(x)
     A, Bt, P = DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI
     l0, b0 = _damped_init(x)
@@ -168,6 +170,36 @@ def _damped_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
     return out
 
 
+def _scan_positions(n: int, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct origins, each origin's row among them, and (n,) every position's row or -1."""
+    u, inv = np.unique(origins, return_inverse=True)
+    pos = np.full(n, -1, np.int64)
+    pos[u] = np.arange(len(u))
+    return u, inv.reshape(-1), pos
+
+
+def _theta_scan_kernel(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
+    """:func:`_theta_scan` by its numba kernel."""
+    from rnntools.tasks.forecast import kernels
+
+    u, inv, pos = _scan_positions(len(x), origins)
+    out = np.empty((len(u), h))
+    kernels.theta_scan(np.ascontiguousarray(x, dtype=np.float64), pos, ALPHAS, out)
+    return out[inv]
+
+
+def _damped_scan_kernel(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
+    """:func:`_damped_scan` by its numba kernel."""
+    from rnntools.tasks.forecast import kernels
+
+    u, inv, pos = _scan_positions(len(x), origins)
+    out = np.empty((len(u), h))
+    damp = np.cumsum(DAMPED_PHI[:, None] ** np.arange(1, h + 1)[None, :], axis=1)     # (grid, h)
+    kernels.damped_scan(np.ascontiguousarray(x, dtype=np.float64), pos, DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI,
+                        damp, out)
+    return out[inv]
+
+
 def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
               indices: tuple[np.ndarray, bool] | None = None) -> np.ndarray:
     """(len(origins), h) forecasts of ``method`` for one series y (original units) from each origin o (the
@@ -187,7 +219,7 @@ def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
         slope = np.where(origins > 0, (last - y[0]) / np.maximum(origins, 1), 0.0)
         return last[:, None] + slope[:, None] * steps[None, :]
     if method in ("theta", "damped"):
-        scan = _theta_scan if method == "theta" else _damped_scan
+        scan = _theta_scan_kernel if method == "theta" else _damped_scan_kernel
         if indices is None and m > 1:
             indices = seasonal_indices(y[:int(origins.min()) + 1], m)
         if indices is None:
