@@ -19,7 +19,7 @@ docs/forecast.md against choosing among the network and the methods by validatio
 replaced). Series the model has not seen take the method with the lowest pooled validation error.
 
 Intervals: split conformal per method on pooled scaled errors (each horizon's errors divided by that
-horizon's mean, one quantile over all of them with the finite-sample level counted in origins, scaled
+horizon's mean, one quantile over all of them at the level times (V + 1) / V for V origins, scaled
 back), times the series' scale; past the calibrated horizon they grow like sqrt(h). Statistical methods
 are calibrated on their errors at the history origins. A method with the network in it has errors only
 at the validation origins, which are too few and too calm: they are widened by how much larger the
@@ -29,7 +29,6 @@ below 1).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 
@@ -236,7 +235,11 @@ def interval_table(E: np.ndarray, levels: Sequence[int]) -> np.ndarray:
     V = len(E)
     table = np.empty((len(levels), E.shape[1]))
     for j, lev in enumerate(levels):
-        q = min(1.0, math.ceil((V + 1) * lev / 100) / V)
+        # split conformal's (V + 1) / V inflation of the level, V counted in origins (the H errors of one
+        # origin move together), but not rounded up to a whole origin: the V * H pooled errors have quantiles
+        # between the origins' order statistics, and rounding up made the 80% interval of a series with 7
+        # validation origins its largest error (80% intervals covered 83% over the benchmark's backtests)
+        q = min(1.0, lev / 100 * (V + 1) / V)
         table[j] = np.quantile(pooled, q, method="higher") * spread
     return table
 
