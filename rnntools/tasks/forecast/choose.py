@@ -3,7 +3,8 @@ combined with it; and the prediction intervals of each such method.
 
 Methods are strings: a base method (``rnn``, the network; ``naive``, ``snaive``, ``drift``, ``theta``,
 ``damped``, ``weekly``: methods.py), ``a+b`` (the mean of the parts; ``theta+damped`` is the M4 "comb"
-idea in small) or ``median(a,b,c)`` (the median of the parts at each step).
+idea in small, ``snaive+theta+damped`` adds last season's shape to it) or ``median(a,b,c)`` (the median of
+the parts at each step).
 
 The choice (:func:`choose`): the statistical candidates (``STATS``) forecast up to ``HISTORY_ORIGINS``
 origins spread over each series' whole history, from the values up to each origin; the one with the lowest
@@ -38,8 +39,11 @@ from rnntools.tasks.forecast import methods as M
 from rnntools.tasks.forecast.metrics import mase_scale
 
 BASES = ("rnn", *M.METHODS, *M.EXTRA)
-STATS = (*M.METHODS, *M.EXTRA, "theta+damped")
 COMB = "theta+damped"
+# seasonal naive pulled toward the smoothed trend: on strongly seasonal series (wine sales, beer, El Nino,
+# prescriptions) last season's shape carries what the decomposition's average indices smooth away
+SEASONAL_COMB = "snaive+theta+damped"
+STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB)
 HISTORY_ORIGINS = 200
 # a statistical method that erred less than SOLO times theta+damped's error over the history forecasts alone
 SOLO = 0.5
@@ -136,6 +140,7 @@ def by_length(values: list[np.ndarray]) -> dict[int, list[int]]:
 def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: int, indices) -> dict:
     f = {meth: M.forecasts(meth, y, origins, horizon, season, indices) for meth in M.methods_for(season, len(y))}
     f[COMB] = combine(COMB, f)
+    f[SEASONAL_COMB] = combine(SEASONAL_COMB, f)
     return f
 
 
