@@ -111,6 +111,9 @@ def test_method_strings():
     f = {"rnn": np.array([1.0, 10]), "theta": np.array([2.0, 2]), "damped": np.array([4.0, 0])}
     np.testing.assert_allclose(CH.combine("median(rnn,theta,theta+damped)", f), [2.0, 2.0])
     np.testing.assert_allclose(CH.combine("theta+damped", f), [3.0, 1.0])
+    f["snaive"] = np.array([6.0, 4.0])
+    assert CH.SEASONAL_COMB in CH.STATS and CH.with_network(CH.SEASONAL_COMB) == "median(rnn,snaive+theta+damped,theta+damped)"
+    np.testing.assert_allclose(CH.combine(CH.with_network(CH.SEASONAL_COMB), f), [3.0, 2.0])
     # a half-hourly series whose days differ by weekday: seasonal naive one week back is exact
     week = np.random.default_rng(0).normal(10, 3, 336)
     y = np.tile(week, 4)
