@@ -1,0 +1,118 @@
+"""Batch forecasting speed, two checkouts side by side: `predict` of many series, and one monthly fit+forecast.
+
+    git archive a347e9e | (mkdir /tmp/before && tar -x -C /tmp/before)
+    flock /tmp/rnntools-bench.lock python benchmarks/forecast_batch_ab.py /tmp/before . --reps 5
+
+Data: ``forecast_vs_ets.synthetic`` (monthly-like series: level, trend, seasonal amplitude and phase, AR(1)
+noise), 10,000 series of 200 points as JSONL; one global model trained on the first 500 by the AFTER
+checkout (``--threads 1 --seed 3 --max-steps 100``), so both sides forecast from the same file. Then,
+alternating, each side's ``rnntools -q predict model.npz many.jsonl --threads 1`` as a whole process, and
+``rnn-train`` + ``predict`` of ``samples/airline.csv`` (two processes). Wall and CPU seconds (user + system
+of the child processes), medians and ranges, the ratio after / before, the load and the CPU; the two
+sides' predict outputs are compared byte for byte. One untimed warm-up per side fills numba's cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [HERE]
+
+from forecast_vs_ets import synthetic  # noqa: E402
+
+
+def timed(cmds: list[list[str]], src: str, stdout) -> tuple[float, float]:
+    """Wall and CPU seconds of running ``cmds`` one after another with ``src`` on PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(src)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    for cmd in cmds:
+        subprocess.run(cmd, check=True, env=env, stdout=stdout)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
+    isa = "AVX-512" if "avx512f" in text else "AVX2" if "avx2" in text else "no AVX2"
+    return f"{name} ({isa})"
+
+
+def report(label: str, runs: dict) -> None:
+    def fmt(xs):
+        return f"{statistics.median(xs):6.2f} ({min(xs):.2f}-{max(xs):.2f})"
+
+    for k, name in ((0, "wall s"), (1, "CPU s")):
+        b = [r[k] for r in runs["before"]]
+        a = [r[k] for r in runs["after"]]
+        print(f"{label:22s} {name:7s} before {fmt(b)}  after {fmt(a)}  after/before "
+              f"{statistics.median(a) / statistics.median(b):.2f}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("before")
+    ap.add_argument("after")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--series", type=int, default=10_000)
+    ap.add_argument("--length", type=int, default=200)
+    ap.add_argument("--train", type=int, default=500)
+    args = ap.parse_args()
+    py = [sys.executable, "-m", "rnntools", "-q"]
+    airline = os.path.join(ROOT, "samples", "airline.csv")
+    print(f"{cpu_name()}; load {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        many, train = os.path.join(tmp, "many.jsonl"), os.path.join(tmp, "train.jsonl")
+        Y = synthetic(args.series, args.length, seed=0)
+        with open(many, "w") as f, open(train, "w") as g:
+            for i, y in enumerate(Y):
+                line = json.dumps({"id": f"s{i}", "start": "2000-01", "freq": "M",
+                                   "values": [round(float(v), 3) for v in y]}) + "\n"
+                f.write(line)
+                if i < args.train:
+                    g.write(line)
+        model = os.path.join(tmp, "global.npz")
+        timed([[*py, "rnn-train", "--task", "forecast", train, "-o", model, "--threads", "1", "--seed", "3",
+                "--max-steps", "100"]], args.after, subprocess.DEVNULL)
+        sides = {"before": args.before, "after": args.after}
+        outs = {side: os.path.join(tmp, f"{side}.jsonl") for side in sides}
+        predict = [*py, "predict", model, many, "--threads", "1"]
+        for src in sides.values():   # warm-up: numba's cache for each checkout
+            timed([predict], src, subprocess.DEVNULL)
+        runs = {side: [] for side in sides}
+        for _ in range(args.reps):
+            for side, src in sides.items():
+                with open(outs[side], "w") as out:
+                    runs[side].append(timed([predict], src, out))
+        report(f"predict {args.series} series", runs)
+        with open(outs["before"], "rb") as fb, open(outs["after"], "rb") as fa:
+            print("predict outputs " + ("identical" if fb.read() == fa.read() else "DIFFER"), flush=True)
+        runs = {side: [] for side in sides}
+        for _ in range(args.reps):
+            for side, src in sides.items():
+                m = os.path.join(tmp, f"air-{side}.npz")
+                runs[side].append(timed([[*py, "rnn-train", "--task", "forecast", airline, "-o", m, "--threads", "1"],
+                                         [*py, "predict", m, airline, "--threads", "1"]], src, subprocess.DEVNULL))
+        report("airline fit+predict", runs)
+    print(f"load {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
