@@ -119,23 +119,24 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
     from rnntools.tasks.classify import task as T
+    from rnntools.tasks.classify import training
 
     model = os.path.join(out_dir, "clf.npz")
     parts = {}
-    original = T.combine
+    original = training.combine
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
         parts.update(wide=(arrays["wide.W"], arrays["wide.b"]))
         return original(path, *args, **kw)
 
-    T.combine = spy
+    training.combine = spy
     try:
         start = time.perf_counter()
         summary = classify.train([train_path], model, dict(options))
         seconds = time.perf_counter() - start
     finally:
-        T.combine = original
+        training.combine = original
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]

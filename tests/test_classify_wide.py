@@ -7,6 +7,7 @@ import pytest
 from gradcheck import assert_grad
 
 from rnntools.tasks.classify import data as D
+from rnntools.tasks.classify import features as F
 from rnntools.tasks.classify.model import (
     NetConfig,
     Network,
@@ -19,8 +20,8 @@ from rnntools.tasks.classify.model import (
 
 def test_hash_kernel_matches_the_python_reference():
     for text in ["The movie was great!", "naïve café, 東京 x", "a", "", "one two  three\tfour"]:
-        words = D._wide_tokens(text)
-        ids = D.ngram_ids(text, 1 << 16)
+        words = F._wide_tokens(text)
+        ids = F.ngram_ids(text, 1 << 16)
         if not words:
             assert ids.size == 0
             continue
@@ -28,20 +29,20 @@ def test_hash_kernel_matches_the_python_reference():
         lengths = np.array([len(w) for w in words])
         ends = np.cumsum(lengths)
         out = np.empty(4 * len(words) + 3 * int((lengths + 2).sum()), np.int64)
-        k = D._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, 1 << 16, out)
+        k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, 1 << 16, out)
         assert ids.tolist() == np.unique(out[:k]).tolist()
 
 
 def test_ngram_features_share_subwords_and_rows_have_unit_length():
-    a, b = D.ngram_ids("unbelievable", 1 << 18), D.ngram_ids("believable", 1 << 18)
+    a, b = F.ngram_ids("unbelievable", 1 << 18), F.ngram_ids("believable", 1 << 18)
     assert len(set(a) & set(b)) >= 5                       # "bel", "eli", "liev", ... shared
-    assert len(D.ngram_ids("good film", 1 << 18, chars=False)) == 3     # two words and their bigram
-    docs = [D.ngram_ids(t, 1 << 12) for t in ["good film", "bad film", ""]]
-    idf = D.idf_weights(docs[:2], 1 << 12)
-    X = D.wide_matrix(docs, idf)
+    assert len(F.ngram_ids("good film", 1 << 18, chars=False)) == 3     # two words and their bigram
+    docs = [F.ngram_ids(t, 1 << 12) for t in ["good film", "bad film", ""]]
+    idf = F.idf_weights(docs[:2], 1 << 12)
+    X = F.wide_matrix(docs, idf)
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1))).ravel()
     np.testing.assert_allclose(norms, [1, 1, 0], atol=1e-6)
-    assert idf[D.ngram_ids("film", 1 << 12, chars=False)[0]] < idf[D.ngram_ids("good", 1 << 12, chars=False)[0]]
+    assert idf[F.ngram_ids("film", 1 << 12, chars=False)[0]] < idf[F.ngram_ids("good", 1 << 12, chars=False)[0]]
 
 
 def test_gradients_with_the_wide_part():
@@ -52,8 +53,8 @@ def test_gradients_with_the_wide_part():
     params["wide.W"] = rng.normal(size=(64, 3))
     net = Network(cfg, params)
     ids, lengths = D.pad_batch([np.array([1, 2, 3], np.int32), np.array([4], np.int32)])
-    docs = [D.ngram_ids(t, 64) for t in ["good film", "bad"]]
-    X = D.wide_matrix(docs, D.idf_weights(docs, 64)).astype(np.float64)
+    docs = [F.ngram_ids(t, 64) for t in ["good film", "bad"]]
+    X = F.wide_matrix(docs, F.idf_weights(docs, 64)).astype(np.float64)
     y, w = np.array([0, 2]), np.array([1.0, 2.0])
     _, grads = net.loss_and_grads(ids, lengths, y, w, wide=X)
     assert "wide.W" in grads

@@ -237,7 +237,7 @@ def test_exploding_is_judged_against_a_uniform_guess_when_the_start_is_confident
 
 
 def test_classifier_task_gives_the_trainer_its_uniform_guess_loss():
-    from rnntools.tasks.classify.task import ClassifierTask
+    from rnntools.tasks.classify.training import ClassifierTask
 
     class Net:
         class cfg:

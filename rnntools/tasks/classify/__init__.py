@@ -1,7 +1,9 @@
 """Many-to-one: a recurrent network reads a text and one label comes out (``rnn-train --task classify``).
 
-``data.py`` turns records into arrays and holds the metrics, ``model.py`` is the network (built from
-``rnntools.nn``'s layers), ``task.py`` the glue: the task contract's names (see docs/tasks.md).
+``data.py`` turns records into arrays and holds the metrics, ``features.py`` makes the wide part's hashed
+n-gram rows and ``linear.py`` fits its logistic regression, ``model.py`` is the network (built from
+``rnntools.nn``'s layers), ``training.py`` trains the two and mixes them, ``evaluation.py`` scores a model,
+``task.py`` the glue: the task contract's names (see docs/tasks.md).
 
 The names are imported from ``task.py`` on first use: ``predict``/``evaluate`` of any model build their
 options from every task package, and importing this one must not load numpy's and numba's machinery.
@@ -10,7 +12,7 @@ options from every task package, and importing this one must not load numpy's an
 from __future__ import annotations
 
 __all__ = ["DEFAULTS", "KIND", "STRUCTURAL", "Model", "evaluate", "evaluate_combine", "evaluate_partial", "label_key",
-           "load", "predict", "read", "train"]
+           "load", "predict", "read", "summary_table", "train"]
 
 
 def __getattr__(name: str):
