@@ -31,6 +31,8 @@ def test_hash_kernel_matches_the_python_reference():
         out = np.empty(4 * len(words) + 3 * int((lengths + 2).sum()), np.int64)
         k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, 1 << 16, out)
         assert ids.tolist() == np.unique(out[:k]).tolist()
+        k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, 1 << 16, out, 1 << 16)
+        assert F.ngram_ids(text, 1 << 16, blocks=True).tolist() == np.unique(out[:k]).tolist()
 
 
 def test_ngram_features_share_subwords_and_rows_have_unit_length():
@@ -43,6 +45,29 @@ def test_ngram_features_share_subwords_and_rows_have_unit_length():
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1))).ravel()
     np.testing.assert_allclose(norms, [1, 1, 0], atol=1e-6)
     assert idf[F.ngram_ids("film", 1 << 12, chars=False)[0]] < idf[F.ngram_ids("good", 1 << 12, chars=False)[0]]
+
+
+def test_word_and_character_blocks_are_normalised_apart():
+    B = 1 << 12
+    texts = ["good film", "bad film", "a very long and rather tedious film indeed", ""]
+    docs = [F.ngram_ids(t, B, blocks=True) for t in texts]
+    words = [F.ngram_ids(t, B, chars=False) for t in texts]
+    for d, w, t in zip(docs, words, texts):
+        assert d[d < B].tolist() == w.tolist()                       # the word block is the words' ids
+        assert (np.unique(d % B) == F.ngram_ids(t, B)).all()         # the same buckets as one block
+    idf = F.idf_weights(docs[:3], B)
+    np.testing.assert_array_equal(idf, F.idf_weights([F.ngram_ids(t, B) for t in texts[:3]], B))
+    X = F.wide_matrix(docs, idf).toarray().astype(np.float64)
+    for i, (d, w) in enumerate(zip(docs, words)):
+        if len(d) == 0:
+            assert not X[i].any()
+            continue
+        wv = np.zeros(B)
+        wv[w] = idf[w]
+        cv = np.zeros(B)
+        np.add.at(cv, d[d >= B] - B, idf[d[d >= B] - B])
+        expect = (wv / np.linalg.norm(wv) + cv / np.linalg.norm(cv)) / np.sqrt(2)
+        np.testing.assert_allclose(X[i], expect, atol=1e-6)
 
 
 def test_gradients_with_the_wide_part():
@@ -167,6 +192,23 @@ def test_linear_objective_gradient_matches_finite_differences():
     theta = np.random.default_rng(1).normal(size=(6 + 1) * 3)
     _, grad = _loss_grad(theta, X, X.T.tocsr(), Y, w, 0.7)
     assert_grad(lambda: _loss_grad(theta, X, X.T.tocsr(), Y, w, 0.7)[0], theta, grad, name="theta")
+    R = np.random.default_rng(2).uniform(0.2, 3.0, (6, 3))          # per-class feature scales (NB weighting)
+    _, grad = _loss_grad(theta, X, X.T.tocsr(), Y, w, 0.7, R)
+    assert_grad(lambda: _loss_grad(theta, X, X.T.tocsr(), Y, w, 0.7, R)[0], theta, grad, name="theta, scaled")
+
+
+def test_nb_scales_are_the_log_count_ratios_of_each_class_against_the_rest():
+    from scipy.sparse import csr_matrix
+
+    from rnntools.tasks.classify.linear import nb_scales
+
+    X = csr_matrix(np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.5]]))
+    Y = np.eye(2)[[0, 0, 1]]
+    R = nb_scales(X, Y)
+    B = (X.toarray() > 0).astype(float)
+    p, q = B[:2].sum(0) + 1, B[2:].sum(0) + 1
+    r = np.abs(np.log(p / p.sum()) - np.log(q / q.sum()))
+    np.testing.assert_allclose(R, np.stack([r, r], 1) / r.mean(), rtol=1e-12)   # two classes: one ratio
 
 
 def test_lbfgs_reaches_the_optimum_and_fit_linear_chooses_c_by_folds():
@@ -183,6 +225,13 @@ def test_lbfgs_reaches_the_optimum_and_fit_linear_chooses_c_by_folds():
     assert np.mean((X @ W + b).argmax(1) == y) > 0.9 and np.mean(oof.argmax(1) == y) > 0.7
     unused = np.flatnonzero(np.asarray(X.sum(axis=0)).ravel() == 0)
     assert not W[unused].any()                          # features never seen keep weight 0
+    # the refit starts from the folds' mean solution: it still reaches the optimum at the chosen C
+    used = np.flatnonzero(np.asarray(X.sum(axis=0)).ravel() > 0)
+    Xu = X[:, used].tocsr()
+    theta = lbfgs(_loss_grad, np.zeros((len(used) + 1) * 3), (Xu, Xu.T.tocsr(), Y, w, info["C"]), max_iter=1000,
+                  gtol=1e-10, ftol=0.0)
+    Wb = theta.reshape(-1, 3)
+    np.testing.assert_allclose(X @ W + b, Xu @ Wb[:-1] + Wb[-1], atol=1e-2)     # float32, fit tolerance
 
 
 def test_model_is_the_wide_part_plus_a_share_of_the_network(tiny):

@@ -32,12 +32,13 @@ def _columns(X, n_classes: int, max_params: int) -> np.ndarray:
     return cols
 
 
-def _loss_grad(theta, X, XT, Y, w, C):
-    """Objective and gradient at ``theta`` = [W (F, K); b (1, K)] flattened (float64)."""
+def _loss_grad(theta, X, XT, Y, w, C, R=None):
+    """Objective and gradient at ``theta`` = [W (F, K); b (1, K)] flattened (float64). ``R`` (F, K): each
+    weight's feature scale (the logits are ``X (R * W) + b``), None: 1."""
     F, K = X.shape[1], Y.shape[1]
     Wb = theta.reshape(F + 1, K)
     W, b = Wb[:F], Wb[F]
-    Z = np.asarray(X @ W) + b
+    Z = np.asarray(X @ (W if R is None else R * W)) + b
     Z -= Z.max(axis=1, keepdims=True)
     logsum = np.log(np.exp(Z).sum(axis=1))
     nll = logsum - (Z * Y).sum(axis=1)
@@ -45,7 +46,7 @@ def _loss_grad(theta, X, XT, Y, w, C):
     loss = float(w @ nll) + 0.5 / (C * n) * float((W * W).sum())
     G = (np.exp(Z - logsum[:, None]) - Y) * w[:, None]
     grad = np.empty_like(Wb)
-    grad[:F] = np.asarray(XT @ G) + W / (C * n)
+    grad[:F] = (np.asarray(XT @ G) if R is None else R * np.asarray(XT @ G)) + W / (C * n)
     grad[F] = G.sum(axis=0)
     return loss, grad.ravel()
 
@@ -114,16 +115,29 @@ def lbfgs(fun, x0: np.ndarray, args=(), max_iter: int = 200, memory: int = 10, g
     return x
 
 
-def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None):
-    """Fit every C of ``Cs`` in order, each warm-started from the last; ``score(Wb) -> (loss, extra)`` of
-    each (None: no score, every C is fitted). Stops after two rises of the loss.
-    Returns {C: (loss, extra, Wb)}."""
+def nb_scales(X, Y, alpha: float = 1.0) -> np.ndarray:
+    """(F, K) |log-count ratio| of each feature for class k against the rest (NBSVM's r, one per class),
+    over the rows' binarised features, scaled to mean 1."""
+    B = X.copy()
+    B.data = np.ones_like(B.data)
+    P = np.asarray(B.T @ Y) + alpha                          # (F, K) rows with the feature, per class
+    Q = np.asarray(B.sum(axis=0)).ravel()[:, None] + 2 * alpha - P
+    R = np.abs(np.log(P / P.sum(axis=0)) - np.log(Q / Q.sum(axis=0)))
+    return R / max(float(R.mean()), 1e-12)
+
+
+def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None):
+    """Fit every C of ``Cs`` in order, each warm-started from the last (the first from ``theta0``, default
+    0); ``score(Wb) -> (loss, extra)`` of each (None: no score, every C is fitted). Stops after two rises of
+    the loss. Returns {C: (loss, extra, Wb)}."""
     F, K = Xc.shape[1], Y.shape[1]
-    theta = np.zeros((F + 1) * K)
+    theta = np.zeros((F + 1) * K) if theta0 is None else theta0.copy()
     out, best, rises = {}, None, 0
     for C in Cs:
-        theta = lbfgs(_loss_grad, theta, (Xc, XT, Y, w, C), max_iter=max_iter)
-        Wb = theta.reshape(F + 1, K)
+        theta = lbfgs(_loss_grad, theta, (Xc, XT, Y, w, C, R), max_iter=max_iter)
+        Wb = theta.reshape(F + 1, K).copy()
+        if R is not None:
+            Wb[:F] *= R
         s, extra = score(Wb) if score is not None else (-C, None)
         out[C] = (s, extra, Wb.copy())
         if best is None or s < best:
@@ -136,7 +150,7 @@ def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None):
 
 
 def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, folds: int = 3,
-               max_iter: int = 200, max_params: int = MAX_PARAMS, seed: int = 0):
+               max_iter: int = 200, max_params: int = MAX_PARAMS, seed: int = 0, nb: bool = False):
     """Fit the wide part on every labelled row (the validation split included: a linear model over sparse
     n-grams gains from every text, about a point per 10% more on the benchmark's sentence sets).
     X: CSR (N, buckets); y: (N,) class ids; weights: (K,) per class. C is chosen by ``folds``-fold
@@ -152,12 +166,13 @@ def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, fol
     wy = weights[y].astype(np.float64)
     tried: dict = {}
     C = float(Cs[0]) if len(Cs) == 1 else 10.0
-    oof = None
+    oof = theta0 = None
     if folds > 1 and len(y) >= 2 * folds:
         fold = np.empty(len(y), np.int64)
         fold[np.random.default_rng(seed).permutation(len(y))] = np.arange(len(y)) % folds
         totals: dict[float, list] = {}
         held: dict[float, np.ndarray] = {}
+        sums: dict[float, np.ndarray] = {}      # each C's solutions summed over the folds
         for f in range(folds):
             tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
             Xt, Xh = Xc[tr], Xc[te]
@@ -166,14 +181,21 @@ def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, fol
                 Z = np.asarray(Xh @ Wb[:-1]) + Wb[-1]
                 return val_loss(Z, y[te], wy[te]), Z
 
-            for c, (s, Z, _) in _fit_path(Xt, Xt.T.tocsr(), Y[tr], wy[tr] / wy[tr].sum(), Cs, max_iter,
-                                          score).items():
+            R = nb_scales(Xt, Y[tr]) if nb else None
+            for c, (s, Z, Wb) in _fit_path(Xt, Xt.T.tocsr(), Y[tr], wy[tr] / wy[tr].sum(), Cs, max_iter,
+                                           score, R).items():
+                if R is None:
+                    sums[c] = sums[c] + Wb if c in sums else Wb
                 totals.setdefault(c, []).append(s)
                 held.setdefault(c, np.zeros((len(y), K)))[te] = Z
         tried = {c: round(float(np.mean(v)), 6) for c, v in totals.items() if len(v) == folds}
         C = min(tried, key=tried.get)
         oof = held[C]
-    Wb = _fit_path(Xc, Xc.T.tocsr(), Y, wy / wy.sum(), [c for c in Cs if c <= C] or [C], max_iter)[C][2]
+        if not nb:      # the folds' mean solution at C: close to the full fit's, so it starts from there
+            theta0 = (sums[C] / folds).ravel()
+    R = nb_scales(Xc, Y) if nb else None
+    path = [C] if theta0 is not None else ([c for c in Cs if c <= C] or [C])
+    Wb = _fit_path(Xc, Xc.T.tocsr(), Y, wy / wy.sum(), path, max_iter, R=R, theta0=theta0)[C][2]
     W = np.zeros((X.shape[1], K), np.float32)
     W[cols] = Wb[:-1]
     return W, Wb[-1].astype(np.float32), {"C": C, "features": int(len(cols)), "cv_loss_by_C": tried}, oof

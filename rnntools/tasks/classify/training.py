@@ -193,11 +193,11 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     if buckets:
         from rnntools.tasks.classify.linear import fit_linear
 
-        docs = [ngram_ids(t, buckets, wide == "words+chars") for t in data.texts]
+        docs = [ngram_ids(t, buckets, wide == "words+chars", blocks=True) for t in data.texts]
         labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
                               else idf_weights([docs[i] for i in labelled], buckets))
-        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs)
+        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, blocks=True)
         W_lin, b_lin, info, oof = fit_linear(wide_all[labelled], y[labelled], weights, len(labels),
                                              seed=config.seed)
         if oof is None:         # too few texts for folds: the fitted model's own logits
@@ -214,6 +214,8 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     meta = {"labels": labels, "vocab": vocab.to_meta(),
             "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
             "class_weights": weights.tolist()}
+    if buckets:     # how the rows are made (files without "rows" normalise the words and characters together)
+        meta["wide_fit"] = {"rows": "blocks"}
     console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
                  f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
                  f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
@@ -263,7 +265,7 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
     chosen = {"C": info["C"], "features": info["features"], "share": round(share, 2),
               "cv_loss_by_C": info["cv_loss_by_C"], "val_loss_by_share": scores}
-    meta["wide_fit"] = chosen
+    meta["wide_fit"] = {**meta.get("wide_fit", {}), **chosen}
     if calibrate:
         meta["temperature"] = t
         if before is not None:
