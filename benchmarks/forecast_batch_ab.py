@@ -32,13 +32,14 @@ sys.path[:0] = [HERE]
 from forecast_vs_ets import synthetic  # noqa: E402
 
 
-def timed(cmds: list[list[str]], src: str, stdout) -> tuple[float, float]:
-    """Wall and CPU seconds of running ``cmds`` one after another with ``src`` on PYTHONPATH."""
+def timed(cmds: list[list[str]], src: str, stdout, cwd: str) -> tuple[float, float]:
+    """Wall and CPU seconds of running ``cmds`` one after another with ``src`` on PYTHONPATH. ``cwd`` must
+    hold no rnntools: ``python -m`` puts the working directory before PYTHONPATH."""
     env = {**os.environ, "PYTHONPATH": os.path.abspath(src)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     for cmd in cmds:
-        subprocess.run(cmd, check=True, env=env, stdout=stdout)
+        subprocess.run(cmd, check=True, env=env, stdout=stdout, cwd=cwd)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -90,17 +91,17 @@ def main():
                     g.write(line)
         model = os.path.join(tmp, "global.npz")
         timed([[*py, "rnn-train", "--task", "forecast", train, "-o", model, "--threads", "1", "--seed", "3",
-                "--max-steps", "100"]], args.after, subprocess.DEVNULL)
-        sides = {"before": args.before, "after": args.after}
+                "--max-steps", "100"]], args.after, subprocess.DEVNULL, tmp)
+        sides = {"before": os.path.abspath(args.before), "after": os.path.abspath(args.after)}
         outs = {side: os.path.join(tmp, f"{side}.jsonl") for side in sides}
         predict = [*py, "predict", model, many, "--threads", "1"]
         for src in sides.values():   # warm-up: numba's cache for each checkout
-            timed([predict], src, subprocess.DEVNULL)
+            timed([predict], src, subprocess.DEVNULL, tmp)
         runs = {side: [] for side in sides}
         for _ in range(args.reps):
             for side, src in sides.items():
                 with open(outs[side], "w") as out:
-                    runs[side].append(timed([predict], src, out))
+                    runs[side].append(timed([predict], src, out, tmp))
         report(f"predict {args.series} series", runs)
         with open(outs["before"], "rb") as fb, open(outs["after"], "rb") as fa:
             print("predict outputs " + ("identical" if fb.read() == fa.read() else "DIFFER"), flush=True)
@@ -109,7 +110,8 @@ def main():
             for side, src in sides.items():
                 m = os.path.join(tmp, f"air-{side}.npz")
                 runs[side].append(timed([[*py, "rnn-train", "--task", "forecast", airline, "-o", m, "--threads", "1"],
-                                         [*py, "predict", m, airline, "--threads", "1"]], src, subprocess.DEVNULL))
+                                         [*py, "predict", m, airline, "--threads", "1"]], src, subprocess.DEVNULL,
+                                        tmp))
         report("airline fit+predict", runs)
     print(f"load {os.getloadavg()[0]:.2f}")
 
