@@ -62,6 +62,7 @@ def world(tmp_path_factory):
     run("w2v-train", root / "corpus.txt", "-o", root / "w.npz", "--dim", "8", "--epochs", "1", "--min-count", "1",
         "--threads", "1")
     (root / "empty.txt").write_text("")
+    (root / "vec.txt").write_text("2 3\na 1 2 3\nb 4 5 6\n")
     (root / "sub").mkdir()
     return root
 
@@ -161,8 +162,10 @@ BAD_VALUES = [
     (["predict", "{w}/fc.npz", "--horizon", "0", "{w}/air.csv"], None, 2, None),
     (["predict", "{w}/fc.npz", "--horizon", "100000", "{w}/air.csv"], None, 1, None),
     (["predict", "{w}/s2s.npz", "--max-length", "100000000"], '{"source": "abc"}\n', 2, None),
-    (["evaluate", "{w}/fc.npz", "--backtest", "1000", "{w}/air.csv"], None, 2,
-     r"--backtest 1000 .*air\.csv.*at most --backtest \d+ for this data"),
+    (["evaluate", "{w}/fc.npz", "--backtest", "1000", "{w}/air.csv"], None, 1,
+     r"air\.csv:2: --backtest 1000 .*at most --backtest \d+ for this data"),
+    (["predict", "{w}/s2s.npz", "--length-norm", "1e300"], '{"source": "abc"}\n', 2, "--length-norm"),
+    (["import", "{w}/vec.txt", "-o", "/dev/null"], None, 0, None),  # zipfile offsets from /dev/null's tell()
     (["predict", "{w}/fc.npz", "--intervals", "0", "{w}/air.csv"], None, 2, "--intervals"),
     (["predict", "{w}/fc.npz", "--intervals", "", "{w}/air.csv"], None, 2, "--intervals"),
     (["rnn-train", "--task", "forecast", "{w}/air.csv", "-o", "m.npz", "--intervals", "0"], None, 2, "--intervals"),

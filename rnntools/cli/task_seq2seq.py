@@ -23,7 +23,8 @@ _beam = option("--beam", type=click.IntRange(1, 100), default=None, group="Seq2s
                help=f"Beam width; 1 is greedy decoding [default: {PREDICT_DEFAULTS['beam']}].")
 _max_length = option("--max-length", type=click.IntRange(1, MAX_DECODE_LENGTH), default=None, group="Seq2seq",
                      help="Longest output in tokens [default: twice the longest training target + 2].")
-_length_norm = option("--length-norm", type=click.FloatRange(0), default=None, group="Seq2seq",
+# length**ALPHA must stay a float for lengths up to --max-length's ceiling: 100 keeps it far from overflow
+_length_norm = option("--length-norm", type=click.FloatRange(0, 100), default=None, group="Seq2seq",
                       help="Rank finished hypotheses by log-probability / length**ALPHA (0: raw) "
                            f"[default: {PREDICT_DEFAULTS['length_norm']}].")
 

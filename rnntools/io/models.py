@@ -51,7 +51,21 @@ def save_model(path: str | os.PathLike, kind: str, arrays: dict[str, np.ndarray]
                  "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()}}
     meta_text = json.dumps(full_meta, ensure_ascii=False, allow_nan=False, default=_json_default)
     with open_output(path, binary=True) as stream:
-        np.savez(stream, **{META_KEY: np.array(meta_text)}, **arrays)
+        if _regular_file(stream):
+            np.savez(stream, **{META_KEY: np.array(meta_text)}, **arrays)
+        else:
+            # a device, FIFO or pipe: zipfile's offsets come from tell(), which /dev/null answers with 0
+            # (a negative offset, struct.error) and a pipe not at all, so the archive is built in memory
+            buffer = io.BytesIO()
+            np.savez(buffer, **{META_KEY: np.array(meta_text)}, **arrays)
+            stream.write(buffer.getbuffer())
+
+
+def _regular_file(stream) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _open_npz(path: str):

@@ -351,10 +351,11 @@ def _check_folds(series: list[Series], cfg: ForecastConfig, folds: int, horizon:
     n = len(shortest.values)
     most = (n - need) // horizon
     if folds > most:
-        where = f" ({shortest.source})" if shortest.source else ""
+        # a data error (exit 1) naming the option: the same --backtest suits a longer series
         limit = f"at most --backtest {most} for this data" if most >= 1 else "too short to backtest at all"
-        raise UsageError(f"--backtest {folds} needs {folds} x {horizon} held-out values after {need} to "
-                         f"{'refit on' if refit else 'read'}, but series {shortest.id!r}{where} has {n}: {limit}")
+        raise InputError(f"--backtest {folds} needs {folds} x {horizon} held-out values after {need} to "
+                         f"{'refit on' if refit else 'read'}, but series {shortest.id!r} has {n}: {limit}",
+                         shortest.source or None)
 
 
 # --- the task contract ---------------------------------------------------------------------------------
