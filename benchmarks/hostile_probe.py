@@ -928,11 +928,11 @@ def more_cases() -> list[Case]:
         cases.append(Case("odd output path", args, expect, names=name, setup=_links_to_docs))
     # signals while predict/vocab write an existing output: 130/143, the old file kept, no temporary file
     for args in (["predict", lm, "{W}/million.txt", "-o", "{T}/out.jsonl"],
-                 ["vocab", "{W}/million.txt", "{W}/million.txt", "{W}/million.txt", "-o", "{T}/out.jsonl"],
-                 ["bow", "--vocab", "{W}/v.jsonl", "{W}/million.txt", "-o", "{T}/out.jsonl"]):
+                 ["vocab", *["{W}/million.txt"] * 20, "-o", "{T}/out.jsonl", "--threads", "1"],
+                 ["bow", "--vocab", "{W}/v.jsonl", *["{W}/million.txt"] * 8, "-o", "{T}/out.jsonl"]):
         for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
             cases.append(Case(f"{signal.Signals(sig).name} during predict/vocab/bow", args, (code,),
-                              signal=sig, delay=6.0, keep=b"old\n", output="{T}/out.jsonl", timeout=120))
+                              signal=sig, delay=3.0, keep=b"old\n", output="{T}/out.jsonl", timeout=120))
     # concurrent writers of one output, other commands
     cases += [Case("concurrent writers (more)", ["predict", lm, "{W}/book.txt", "-o", "{T}/out.jsonl"], (0,),
                    output="{T}/out.jsonl", concurrent=3, timeout=180),
@@ -1167,7 +1167,7 @@ def main() -> None:
     scratch = tempfile.mkdtemp(prefix="rnntools-probe-")
     world = os.path.abspath(opts.world) if opts.world else os.path.join(scratch, "world")
     t0 = time.monotonic()
-    if not os.path.exists(os.path.join(world, "md-loop-b.npz")):
+    if not os.path.lexists(os.path.join(world, "md-loop-b.npz")):
         os.makedirs(world, exist_ok=True)
         build_world(os.path.abspath(opts.tree), world)
     before = digest(world)
