@@ -165,6 +165,8 @@ BAD_VALUES = [
     (["evaluate", "{w}/fc.npz", "--backtest", "1000", "{w}/air.csv"], None, 1,
      r"air\.csv:2: --backtest 1000 .*at most --backtest \d+ for this data"),
     (["predict", "{w}/s2s.npz", "--length-norm", "1e300"], '{"source": "abc"}\n', 2, "--length-norm"),
+    (["rnn-train", "--task", "forecast", "{w}/air.csv", "-o", "m.npz", "--ensemble", "99999999999"], None, 2,
+     "--ensemble"),  # trained network after network for ever
     (["import", "{w}/vec.txt", "-o", "/dev/null"], None, 0, None),  # zipfile offsets from /dev/null's tell()
     (["predict", "{w}/fc.npz", "--intervals", "0", "{w}/air.csv"], None, 2, "--intervals"),
     (["predict", "{w}/fc.npz", "--intervals", "", "{w}/air.csv"], None, 2, "--intervals"),

@@ -66,7 +66,7 @@ TRAIN_OPTIONS = [
     option("--transform", type=click.Choice(["auto", "log", "none"]), default=None,
            group="Forecast model", help="log1p before scaling; auto: for positive series whose seasonal swing "
                                         f"grows with the level [default: {D['transform']}]."),
-    option("--ensemble", type=click.IntRange(1), default=None, group="Forecast model",
+    option("--ensemble", type=click.IntRange(1, 1000), default=None, group="Forecast model",
            help=f"Average this many networks trained from different seeds [default: {D['ensemble']}]."),
     option("--refit-all", "refit", is_flag=True, default=None, group="Forecast model",
            help="After early stopping, retrain on every value (the held-out ends too) for the chosen number "
