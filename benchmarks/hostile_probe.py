@@ -1159,7 +1159,18 @@ def main() -> None:
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--world", default=None, help="keep the world (inputs and models) in this folder and "
                                                       "reuse it when it is there already")
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="JSONL",
+                        help="no run: print the tables of earlier runs' --json files (fault class x command)")
     opts = parser.parse_args()
+    if opts.summarize:
+        rows = []
+        for path in opts.summarize:
+            with open(path, encoding="utf-8") as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+        report(rows, [], 0.0, opts.show_failures)
+        print()
+        by_command(rows)
+        return
 
     cases = [c for g in opts.groups.split(",") for c in ALL[g]()]
     if opts.only:
@@ -1190,6 +1201,31 @@ def main() -> None:
 
 
 CLASSES = ["ok", "clean", "traceback", "hang", "corruption", "wrong-exit", "unclear"]
+COMMANDS = ["vocab", "bow", "phrases", "w2v-train", "neighbors", "export", "import", "rnn-train lm",
+            "rnn-train classify", "rnn-train seq2seq", "rnn-train forecast", "sample", "predict", "evaluate", "plot"]
+
+
+def by_command(rows) -> None:
+    """Fault class x command: passing/tried per cell (passing = ok or clean)."""
+    cells = collections.defaultdict(lambda: [0, 0])
+    faults = sorted({r["fault"] for r in rows})
+    for r in rows:
+        command = r["command"]
+        base = command if command.startswith("rnn-train") else command.split()[0]
+        base = base if base in COMMANDS else "rnn-train lm" if base == "rnn-train" else base
+        cell = cells[(r["fault"], base)]
+        cell[1] += 1
+        cell[0] += r["class"] in ("ok", "clean")
+    used = [c for c in COMMANDS if any((f, c) in cells for f in faults)]
+    print("| fault class | " + " | ".join(used) + " | all |")
+    print("| --- |" + " ---: |" * (len(used) + 1))
+    for fault in faults:
+        row = [cells.get((fault, c)) for c in used]
+        passed, tried = sum(x[0] for x in row if x), sum(x[1] for x in row if x)
+        print(f"| {fault} | " + " | ".join(f"{x[0]}/{x[1]}" if x else "" for x in row) + f" | {passed}/{tried} |")
+    total = [sum(cells[(f, c)][i] for f in faults if (f, c) in cells) for c in used for i in (0, 1)]
+    print("| **all** | " + " | ".join(f"**{total[2 * k]}/{total[2 * k + 1]}**" for k in range(len(used)))
+          + f" | **{sum(total[::2])}/{sum(total[1::2])}** |")
 
 
 def report(rows, changed, seconds, show) -> None:
