@@ -111,20 +111,10 @@ def main(argv=None) -> None:
 
 def forecast_job(n: int, tmp: str, py: list[str]) -> tuple[str, str]:
     """N synthetic monthly series (JSONL) and a forecaster trained on the first 200 of them."""
-    import json
+    from forecast_vs_ets import synthetic, write_series
 
-    from forecast_vs_ets import synthetic
-
-    Y = synthetic(n, 200, seed=0)
-    series = os.path.join(tmp, "series.jsonl")
-    with open(series, "w") as f:
-        for i, y in enumerate(Y):
-            f.write(json.dumps({"id": f"s{i}", "start": "2000-01", "freq": "M",
-                                "values": [round(float(v), 3) for v in y]}) + "\n")
-    train = os.path.join(tmp, "train.jsonl")
-    with open(series) as src, open(train, "w") as dst:
-        for _, line in zip(range(200), src):
-            dst.write(line)
+    series, train = os.path.join(tmp, "series.jsonl"), os.path.join(tmp, "train.jsonl")
+    write_series(synthetic(n, 200, seed=0), series, train, 200)
     model = os.path.join(tmp, "forecast.npz")
     subprocess.run([*py, "rnn-train", "--task", "forecast", train, "-o", model, "--horizon", "18",
                     "--max-time", "60", "--seed", "1"], check=True, env={**os.environ, "PYTHONPATH": ROOT})

@@ -162,20 +162,22 @@ def synthetic(n_series: int, length: int, seed: int) -> np.ndarray:
     return level + trend * t + amp * np.sin(2 * np.pi * t / 12 + phase) + noise
 
 
+def write_series(Y: np.ndarray, path: str, train_path: str, n_train: int) -> None:
+    """Rows of Y as monthly JSONL series s0, s1, ... in ``path``, and the first ``n_train`` in ``train_path``."""
+    lines = [json.dumps({"id": f"s{i}", "start": "2000-01", "freq": "M",
+                         "values": [round(float(v), 3) for v in y]}) + "\n" for i, y in enumerate(Y)]
+    with open(path, "w") as f:
+        f.writelines(lines)
+    with open(train_path, "w") as f:
+        f.writelines(lines[:n_train])
+
+
 def speed(args):
     n, length = 10_000, 200
     Y = synthetic(n, length, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "many.jsonl")
-        with open(path, "w") as f:
-            for i, y in enumerate(Y):
-                f.write(json.dumps({"id": f"s{i}", "start": "2000-01", "freq": "M",
-                                    "values": [round(float(v), 3) for v in y]}) + "\n")
-        train_path = os.path.join(tmp, "train.jsonl")
-        with open(path) as src, open(train_path, "w") as dst:
-            for i, line in enumerate(src):
-                if i < 500:
-                    dst.write(line)
+        path, train_path = os.path.join(tmp, "many.jsonl"), os.path.join(tmp, "train.jsonl")
+        write_series(Y, path, train_path, 500)
         model_path = os.path.join(tmp, "global.npz")
         env = {**os.environ, "PYTHONPATH": ROOT}
         cmd = [sys.executable, "-m", "rnntools"]
