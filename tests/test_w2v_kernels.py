@@ -346,18 +346,21 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
     assert int(state[0]) == s
 
 
-def test_hs_update_matches_numpy_and_is_a_gradient_step(rng):
-    V, D, lr = 9, 5, 1e-3
-    off, codes, points = huffman(rng.integers(1, 100, V))
+@pytest.mark.parametrize("word", range(12))
+def test_hs_update_matches_numpy_and_is_a_gradient_step(rng, word):
+    # every word of a skewed vocabulary: paths of 1 to 11 nodes, so the kernel's four-node blocks and the
+    # nodes left over are both checked
+    V, D, lr = 12, 5, 1e-3
+    off, codes, points = huffman(2 ** np.arange(V, 0, -1))  # paths of 1, 2, ..., 11, 11 nodes
+    assert list(np.diff(off)) == [*range(1, V), V - 1]
     w_in, w_out = rng.normal(size=(V, D)), rng.normal(size=(V - 1, D))
-    word = 4
     lo, hi = off[word], off[word + 1]
-    assert hi - lo >= 2
     ref_out = w_out.copy()
     step, ref_loss = ref_hs(w_in[2].copy(), ref_out, points[lo:hi], codes[lo:hi], lr)
     before_in, before_out = w_in.copy(), w_out.copy()
     work = np.zeros(D)
-    loss = kernels.hs_update(w_in, 2, w_out, points, codes, lo, hi, lr, work, EMPTY, EMPTY, np.zeros((0, D)), np.zeros(0, np.uint8), E32)
+    loss = kernels.hs_update(w_in, 2, w_out, points, codes, lo, hi, lr, work, EMPTY, EMPTY, np.zeros((0, D)),
+                             np.zeros(0, np.uint8), E32, np.empty(hi - lo))
     np.testing.assert_allclose(work, step, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
@@ -391,7 +394,8 @@ def test_hs_lookup_skips_saturated_nodes_as_word2vec(rng):
         work += g * ref_out[node]
         ref_out[node] += g * w_in[0]
     got = np.zeros(D)
-    kernels.hs_update(w_in, 0, w_out, points, codes, lo, hi, lr, got, sig, logsig, np.zeros((0, D)), np.zeros(0, np.uint8), E32)
+    kernels.hs_update(w_in, 0, w_out, points, codes, lo, hi, lr, got, sig, logsig, np.zeros((0, D)), np.zeros(0, np.uint8),
+                      E32, np.empty(hi - lo))
     np.testing.assert_allclose(got, work, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
 

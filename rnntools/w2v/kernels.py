@@ -159,7 +159,7 @@ def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
-def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc, touched, slot):
+def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs):
     """Hierarchical-softmax update of ``src[row]`` along one word's Huffman path; returns the loss.
 
     points[lo:hi]: the inner nodes (rows of w_out) from the root down; codes[lo:hi]: the branch taken at
@@ -171,56 +171,112 @@ def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc
     acc: (R, D), possibly empty, touched: (R,) uint8, slot: (rows of w_out,) int32: the steps of a node
     with slot[node] = a >= 0 (the top HS_SHARED_DEPTH levels of the tree) are added to acc[a] instead of
     w_out and flagged in touched; flush_hot writes them later. Empty acc: every node steps at once.
+    gs: (>= hi - lo,) scratch (path_scratch), the path's dots, then its gradient scales.
+
+    Why in four passes rather than word2vec's one loop per node: src is not changed along the path and the
+    nodes on it are distinct, so every dot depends only on src and its own node's row as it was, and the
+    input's step uses each row before that row's update; doing all dots first, then all gradients, then
+    the input's step, then the nodes' steps is the same arithmetic (up to the order of float additions).
+    The dots are then independent (the CPU overlaps them instead of waiting for each sum), and four rows
+    share each read of src and each read and write of work: fewer loads and stores per node, which is
+    what the per-node loops were bound by.
     """
     defer = acc.shape[0] > 0
     D = src.shape[1]
     T = sig.shape[0]
     scale = T / (2.0 * TABLE_MAX)
     loss = 0.0
-    for k in range(lo, hi):
+    # 1. the dots, four nodes at a time (each src[row, d] read once for four rows)
+    k = lo
+    while k + 4 <= hi:
+        t0, t1, t2, t3 = points[k], points[k + 1], points[k + 2], points[k + 3]
+        f0 = f1 = f2 = f3 = work.dtype.type(0)
+        for d in range(D):
+            x = src[row, d]
+            f0 += x * w_out[t0, d]
+            f1 += x * w_out[t1, d]
+            f2 += x * w_out[t2, d]
+            f3 += x * w_out[t3, d]
+        gs[k - lo], gs[k + 1 - lo], gs[k + 2 - lo], gs[k + 3 - lo] = f0, f1, f2, f3
+        k += 4
+    while k < hi:
         t = points[k]
-        label = 1.0 - codes[k]
         f = work.dtype.type(0)
         for d in range(D):
             f += src[row, d] * w_out[t, d]
-        x = float(f)
+        gs[k - lo] = f
+        k += 1
+    # 2. each node's gradient scale, 0 where the lookup saturates (word2vec.c skips those nodes)
+    for k in range(lo, hi):
+        label = 1.0 - codes[k]
+        x = float(gs[k - lo])
         if T == 0:
             q, pair_loss = _exact_sigmoid(x, label > 0.5)
             loss += pair_loss
         elif x >= TABLE_MAX:
             if label < 0.5:
                 loss += x
+            gs[k - lo] = 0
             continue
         elif x <= -TABLE_MAX:
             if label > 0.5:
                 loss -= x
+            gs[k - lo] = 0
             continue
         else:
             i = int((x + TABLE_MAX) * scale)
             q = sig[i]
             loss += logsig[i] if label > 0.5 else logsig[T + i]
-        g = work.dtype.type((label - q) * lr)
+        gs[k - lo] = (label - q) * lr
+    # 3. the input's step from the rows as they were (word2vec's order), four rows per pass over work
+    k = lo
+    while k + 4 <= hi:
+        t0, t1, t2, t3 = points[k], points[k + 1], points[k + 2], points[k + 3]
+        g0, g1, g2, g3 = gs[k - lo], gs[k + 1 - lo], gs[k + 2 - lo], gs[k + 3 - lo]
+        for d in range(D):
+            work[d] += g0 * w_out[t0, d] + g1 * w_out[t1, d] + g2 * w_out[t2, d] + g3 * w_out[t3, d]
+        k += 4
+    while k < hi:
+        t = points[k]
+        g = gs[k - lo]
+        for d in range(D):
+            work[d] += g * w_out[t, d]
+        k += 1
+    # 4. the nodes' steps
+    for k in range(lo, hi):
+        g = gs[k - lo]
+        if g == 0:
+            continue
+        t = points[k]
         a = slot[t] if defer else -1
         if a >= 0:
             touched[a] = 1
             for d in range(D):
-                work[d] += g * w_out[t, d]
                 acc[a, d] += g * src[row, d]
         else:
             for d in range(D):
-                work[d] += g * w_out[t, d]
                 w_out[t, d] += g * src[row, d]
     return loss
 
 
+@njit(cache=True, nogil=True, inline="always")
+def path_scratch(hs_off, work):
+    """hs_update's scratch for one path's dots and gradients: (longest path,) of work's dtype, allocated once
+    per batch (an O(V) scan, small beside a batch's 10k words)."""
+    longest = 1
+    for w in range(hs_off.shape[0] - 1):
+        longest = max(longest, hs_off[w + 1] - hs_off[w])
+    return np.empty(longest, work.dtype)
+
+
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
 def predict(src, row, w_out, word, lr, work, sig, logsig, s, targets, alias_prob, alias_idx, hs_off, hs_codes,
-            hs_points, acc, touched, slot):
+            hs_points, acc, touched, slot, gs):
     """``src[row]`` predicts ``word`` by negative sampling (noise words drawn here) or, when hs_off is not
     empty, along its Huffman path (acc: see hs_update); returns (loss, predictions made, new random state)."""
     if hs_off.shape[0] > 0:
         lo, hi = hs_off[word], hs_off[word + 1]
-        return (hs_update(src, row, w_out, hs_points, hs_codes, lo, hi, lr, work, sig, logsig, acc, touched, slot),
+        return (hs_update(src, row, w_out, hs_points, hs_codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs),
                 np.int64(hi - lo), s)
     s = fill_targets(s, word, targets, alias_prob, alias_idx)
     return ns_update(src, row, w_out, targets, lr, work, sig, logsig), np.int64(targets.shape[0]), s
@@ -354,6 +410,7 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     """
     s = state[0]
     N = words.shape[0]
+    gs = path_scratch(hs_off, work)
     loss = 0.0
     predictions = 0
     read = 0
@@ -380,7 +437,7 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                     for d in range(D):
                         work[d] = 0
                     l_, k_, s = predict(hidden, 0, w_out, buf[j], lr, work, sig, logsig, s, targets, alias_prob,
-                                        alias_idx, hs_off, hs_codes, hs_points, no_acc, touched, slot)
+                                        alias_idx, hs_off, hs_codes, hs_points, no_acc, touched, slot, gs)
                     # each row of the mean takes the step, so the mean takes it too: the next context word
                     # sees the updated input, as fastText's per-pair updates give it
                     for d in range(D):
@@ -398,7 +455,7 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                 for d in range(D):
                     work[d] = 0
                 l_, k_, s = predict(w_in, c, w_out, buf[pos], lr, work, sig, logsig, s, targets, alias_prob,
-                                    alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot)
+                                    alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot, gs)
                 for d in range(D):
                     w_in[c, d] += work[d]
                 loss += l_
@@ -426,6 +483,7 @@ def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr
     Random draws: per sentence as skip-gram; per position one for the window, then one per negative."""
     s = state[0]
     N = words.shape[0]
+    gs = path_scratch(hs_off, work)
     loss = 0.0
     predictions = 0
     read = 0
@@ -445,7 +503,7 @@ def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr
                     m = gather_rows(buf[j], sub_off, sub_ids, rows, m)
             mean_rows(w_in, rows, m, hidden, work)
             l_, k_, s = predict(hidden, 0, w_out, buf[pos], lr, work, sig, logsig, s, targets, alias_prob,
-                                alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot)
+                                alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot, gs)
             add_rows(w_in, rows, m, work)
             loss += l_
             predictions += k_
