@@ -360,7 +360,7 @@ def test_hs_update_matches_numpy_and_is_a_gradient_step(rng, word):
     before_in, before_out = w_in.copy(), w_out.copy()
     work = np.zeros(D)
     loss = kernels.hs_update(w_in, 2, w_out, points, codes, lo, hi, lr, work, EMPTY, EMPTY, np.zeros((0, D)),
-                             np.zeros(0, np.uint8), E32, np.empty(hi - lo))
+                             np.zeros(0, np.uint8), E32, np.empty(hi - lo), 0)
     np.testing.assert_allclose(work, step, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
@@ -395,7 +395,7 @@ def test_hs_lookup_skips_saturated_nodes_as_word2vec(rng):
         ref_out[node] += g * w_in[0]
     got = np.zeros(D)
     kernels.hs_update(w_in, 0, w_out, points, codes, lo, hi, lr, got, sig, logsig, np.zeros((0, D)), np.zeros(0, np.uint8),
-                      E32, np.empty(hi - lo))
+                      E32, np.empty(hi - lo), 0)
     np.testing.assert_allclose(got, work, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
 

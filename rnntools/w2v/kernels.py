@@ -159,7 +159,7 @@ def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
-def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs):
+def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs, first):
     """Hierarchical-softmax update of ``src[row]`` along one word's Huffman path; returns the loss.
 
     points[lo:hi]: the inner nodes (rows of w_out) from the root down; codes[lo:hi]: the branch taken at
@@ -172,6 +172,8 @@ def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc
     with slot[node] = a >= 0 (the top HS_SHARED_DEPTH levels of the tree) are added to acc[a] instead of
     w_out and flagged in touched; flush_hot writes them later. Empty acc: every node steps at once.
     gs: (>= hi - lo,) scratch (path_scratch), the path's dots, then its gradient scales.
+    first: the nodes points[lo:lo + first] take no step here; their gradient scales are left in
+    gs[:first] for the caller (sg_hs_window), 0 where saturated.
 
     Why in four passes rather than word2vec's one loop per node: src is not changed along the path and the
     nodes on it are distinct, so every dot depends only on src and its own node's row as it was, and the
@@ -242,8 +244,8 @@ def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc
         for d in range(D):
             work[d] += g * w_out[t, d]
         k += 1
-    # 4. the nodes' steps
-    for k in range(lo, hi):
+    # 4. the nodes' steps (from the first-th on: the caller takes the ones above)
+    for k in range(lo + first, hi):
         g = gs[k - lo]
         if g == 0:
             continue
@@ -276,8 +278,8 @@ def predict(src, row, w_out, word, lr, work, sig, logsig, s, targets, alias_prob
     empty, along its Huffman path (acc: see hs_update); returns (loss, predictions made, new random state)."""
     if hs_off.shape[0] > 0:
         lo, hi = hs_off[word], hs_off[word + 1]
-        return (hs_update(src, row, w_out, hs_points, hs_codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs),
-                np.int64(hi - lo), s)
+        loss = hs_update(src, row, w_out, hs_points, hs_codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs, 0)
+        return loss, np.int64(hi - lo), s
     s = fill_targets(s, word, targets, alias_prob, alias_idx)
     return ns_update(src, row, w_out, targets, lr, work, sig, logsig), np.int64(targets.shape[0]), s
 
@@ -382,6 +384,62 @@ def reduced_window(s, window, pos, n):
     return max(0, pos - window + b), min(n, pos + window + 1 - b)
 
 
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
+def sg_hs_window(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, hs_codes, hs_points, touched, slot,
+                 gs, G, S):
+    """Skip-gram with hierarchical softmax over one window: each context word buf[j] (lo <= j < hi, j != pos)
+    predicts the centre buf[pos]'s path; returns (loss, predictions).
+
+    The path's top nodes (slot >= 0, at most G.shape[1]) take the window's summed steps at its end; the
+    others step at once, as in word2vec. Why summed: every context word of the window predicts the same
+    path, and its top nodes are on most paths, so every prediction of every thread would write them and
+    the threads would fight over their cache lines; deferring the deeper, word-specific nodes too cost
+    about two points of analogy accuracy. The sum is kept as its terms: each context word's gradient
+    scales at the top nodes (G (2 window, depth)) and its input row as it was (S (2 window, D)), and each
+    top row adds four terms per pass at the end, instead of an accumulator row read and written for
+    every (context word, node) and again when flushed. The arithmetic is that of hs_update with an
+    accumulator (up to the order of float additions).
+    """
+    D = w_in.shape[1]
+    word = buf[pos]
+    plo, phi = hs_off[word], hs_off[word + 1]
+    H = 0
+    while plo + H < phi and H < G.shape[1] and slot[hs_points[plo + H]] >= 0:
+        H += 1
+    loss = 0.0
+    m = 0
+    no_acc = S[:0]
+    for j in range(lo, hi):
+        if j == pos:
+            continue
+        c = buf[j]
+        for d in range(D):
+            work[d] = 0
+        loss += hs_update(w_in, c, w_out, hs_points, hs_codes, plo, phi, lr, work, sig, logsig, no_acc, touched, slot,
+                          gs, H)
+        for a in range(H):
+            G[m, a] = gs[a]
+        for d in range(D):
+            S[m, d] = w_in[c, d]
+            w_in[c, d] += work[d]
+        m += 1
+    for a in range(H):
+        t = hs_points[plo + a]
+        jj = 0
+        while jj + 4 <= m:
+            g0, g1, g2, g3 = G[jj, a], G[jj + 1, a], G[jj + 2, a], G[jj + 3, a]
+            for d in range(D):
+                w_out[t, d] += g0 * S[jj, d] + g1 * S[jj + 1, d] + g2 * S[jj + 2, d] + g3 * S[jj + 3, d]
+            jj += 4
+        while jj < m:
+            g = G[jj, a]
+            if g != 0:
+                for d in range(D):
+                    w_out[t, d] += g * S[jj, d]
+            jj += 1
+    return loss, np.int64(m * (phi - plo))
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
                    sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden, acc, touched, slot,
@@ -395,11 +453,11 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     the module docstring; rows: (max subword rows,) int32 scratch; hidden: (1, D) scratch; with
     hierarchical softmax, slot: (V-1,) int32, the acc row of each node at the top HS_SHARED_DEPTH levels
     of the tree, else -1; hot_nodes: (R,) int32 the node of each acc row; acc: (R, D) and touched: (R,)
-    uint8, zeros. Without: all four empty.
+    uint8, zeros (skip-gram uses only acc's length: empty acc, no summed steps). Without: all four empty.
     Subword: hidden is (2, D).
     Plain: each (centre, context) pair trains the context word's input vector to predict the centre word
     (word2vec's and gensim's order); with hierarchical softmax the top nodes of the centre's path take
-    their steps once per window (summed), not after each context word. Subword: the mean of the centre
+    their steps once per window (summed), not after each context word (sg_hs_window). Subword: the mean of the centre
     word's rows predicts each context word (fastText's order: the n-grams of the word in hand describe
     it); the mean is computed once per centre and moved by each pair's step, and the rows take the
     summed steps once per centre: the same sequence of inputs as fastText's per-pair mean and updates,
@@ -411,6 +469,8 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     s = state[0]
     N = words.shape[0]
     gs = path_scratch(hs_off, work)
+    G = np.empty((2 * window, HS_SHARED_DEPTH), work.dtype)
+    S = np.empty((2 * window, w_in.shape[1]), work.dtype)
     loss = 0.0
     predictions = 0
     read = 0
@@ -448,6 +508,12 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                 add_rows(w_in, rows, m, total)
                 continue
             D = w_in.shape[1]
+            if hs and acc.shape[0] > 0:
+                l_, k_ = sg_hs_window(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, hs_codes,
+                                      hs_points, touched, slot, gs, G, S)
+                loss += l_
+                predictions += k_
+                continue
             for j in range(lo, hi):
                 if j == pos:
                     continue
@@ -455,18 +521,11 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                 for d in range(D):
                     work[d] = 0
                 l_, k_, s = predict(w_in, c, w_out, buf[pos], lr, work, sig, logsig, s, targets, alias_prob,
-                                    alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot, gs)
+                                    alias_idx, hs_off, hs_codes, hs_points, no_acc, touched, slot, gs)
                 for d in range(D):
                     w_in[c, d] += work[d]
                 loss += l_
                 predictions += k_
-            if hs:
-                # every context word of this window predicts the same path (the centre's), and its top
-                # nodes are on most paths: every prediction of every thread writes them and the threads
-                # fight over their cache lines. Their steps are summed over the window and written once;
-                # the deeper nodes, specific to the word, step at once as in word2vec (deferring those too
-                # cost about two points of analogy accuracy).
-                flush_hot(w_out, acc, touched, hot_nodes)
     state[0] = s
     return loss, predictions, read
 
