@@ -352,3 +352,62 @@ def test_non_finite_forecasts_are_an_error_not_a_crash():
     model.forecast_scaled = lambda Z, pe, horizon, C=None: np.full((len(Z), horizon), 1e4)
     with pytest.raises(InputError, match=r"x\.csv:2: the forecast of series 'a' is not finite"):
         F.forecast(model, [huge], 6)
+
+
+def _mixed_rows(count, n, seed):
+    """Rows of a file of many series: seasonal, growing multiplicatively, negative, constant."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    rows = []
+    for i in range(count):
+        kind = i % 4
+        if kind == 0:
+            y = 50 * np.exp(0.01 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) * (1 + 0.03 * rng.normal(size=n))
+        elif kind == 1:
+            y = _seasonal(n, seed=seed + i, level=-3.0, trend=rng.normal())
+        elif kind == 2:
+            y = 20 + np.cumsum(rng.normal(size=n))
+        else:
+            y = np.full(n, 7.0)
+        rows.append(y)
+    return rows
+
+
+@pytest.mark.parametrize("transform", ["auto", "log", "none"])
+def test_batched_scalers_are_the_per_series_ones_bit_for_bit(transform):
+    values = _mixed_rows(30, 80, 1) + _mixed_rows(5, 53, 2) + [_seasonal(40)]
+    cfg = F.ForecastConfig(season=12, transform=transform)
+    one = [D.fit_scaler(v, cfg).to_list() for v in values]
+    assert D.fit_scalers(values, cfg) and [s.to_list() for s in D.fit_scalers(values, cfg)] == one
+    if transform == "auto":
+        assert 0 < sum(s[2] for s in one) < len(one)          # both kinds are in the test
+
+
+def test_forecasts_do_not_depend_on_how_the_series_are_blocked(monkeypatch):
+    # predict works over many series in blocks of rows (the network, the statistical methods, the scalers);
+    # a series' forecast must be the same bits whatever the blocks
+    axis = S.TimeAxis("month", 1, "month")
+    start = S.parse_timestamp("2000-01")[1]
+    train = [S.Series(f"t{i}", y, axis, start) for i, y in enumerate(_mixed_rows(4, 90, 3))]
+    model = F.fit_model(train, F.ForecastConfig(season=12, horizon=6), {"epochs": 2}, quiet=True)
+    # 130 values: 9-10 per phase of the decomposition, where numpy's sums of a row alone and among others
+    # once differed
+    series = [S.Series(f"u{i}", y, axis, start) for i, y in enumerate(_mixed_rows(150, 130, 4) + _mixed_rows(70, 61, 5))]
+    whole = F.forecast(model, series, 6)
+    monkeypatch.setattr(D, "BLOCK_BYTES", 1)             # the least: 64 rows per block
+    monkeypatch.setattr(FM, "FORWARD_BLOCK_BYTES", 1)
+    blocked = F.forecast(model, series, 6)
+    for a, b in zip(whole, blocked):
+        assert a["method"] == b["method"]
+        for key in ("forecast", "lower_80", "upper_80", "lower_95", "upper_95"):
+            np.testing.assert_array_equal(a[key], b[key])
+    # the statistical methods of one series alone are the bits it gets among others
+    from rnntools.tasks.forecast import choose as CH
+
+    values = [s.values for s in series]
+    need = {b: list(range(len(series))) for b in ("theta", "damped", "snaive")}
+    many = CH.stat_forecasts(need, values, 6, 12)
+    for i in (0, 1, 150, 219):
+        alone = CH.stat_forecasts({b: [0] for b in need}, [values[i]], 6, 12)
+        for b in need:
+            np.testing.assert_array_equal(alone[b][0], many[b][i])

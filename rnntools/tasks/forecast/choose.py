@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rnntools.tasks.forecast import methods as M
+from rnntools.tasks.forecast.data import row_blocks
 from rnntools.tasks.forecast.metrics import mase_scale
 
 BASES = ("rnn", *M.METHODS, *M.EXTRA)
@@ -257,11 +258,32 @@ def widths(table: np.ndarray, horizon: int) -> np.ndarray:
     return table[:, np.minimum(h, H - 1)] * grow[None, :]
 
 
-def stat_forecasts(method: str, values: list[np.ndarray], horizon: int, season: int) -> np.ndarray:
-    """(B, horizon) forecasts of a statistical base method from the end of each series, batched over series
-    of equal length (a file of many series usually has few distinct lengths)."""
-    out = np.empty((len(values), horizon))
-    for _, rows in by_length(values).items():
-        Y = np.stack([values[i] for i in rows])
-        out[rows] = M.forecast_batch(method, Y, horizon, season)
+def stat_forecasts(need: dict[str, list[int]], values: list[np.ndarray], horizon: int,
+                   season: int) -> dict[str, np.ndarray]:
+    """Forecasts of statistical base methods from the end of each series: ``need`` maps a method to the
+    series (indices into ``values``) that need it; returns method -> (len(rows), horizon), in that order.
+
+    Batched over series of equal length, in blocks (data.row_blocks: the methods' temporaries stay small
+    and are reused from block to block). Every row is computed on its own, so the blocks change no bit.
+    Theta and the damped trend share one seasonal decomposition."""
+    wanted = {b: np.zeros(len(values), bool) for b in need}
+    where = {}
+    for b, rows in need.items():
+        wanted[b][rows] = True
+        where[b] = np.full(len(values), -1, np.int64)
+        where[b][rows] = np.arange(len(rows))
+    out = {b: np.empty((len(rows), horizon)) for b, rows in need.items()}
+    decomposed = {"theta", "damped"} & set(need)
+    for block in row_blocks(values):
+        block = np.asarray(block, np.int64)
+        Y = np.stack([values[i] for i in block])
+        indices = None
+        if season > 1 and any(wanted[b][block].any() for b in decomposed):
+            indices = M._indices_batch(Y, season)
+        for b in need:
+            sel = wanted[b][block]
+            if not sel.any():
+                continue
+            part = None if indices is None else tuple(a[sel] for a in indices)
+            out[b][where[b][block[sel]]] = M.forecast_batch(b, Y[sel], horizon, season, part)
     return out

@@ -11,6 +11,7 @@ calendar phase as sin/cos) and learns the next ``horizon`` values as residuals o
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -206,6 +207,75 @@ def fit_scaler(y: np.ndarray, cfg: ForecastConfig) -> Scaler:
     return Scaler.fit(y, log=log)
 
 
+# Work over many series runs in blocks of about this many bytes of values: a pass over 10,000 series at once
+# makes a dozen temporaries of 16 MB, fresh memory whose page faults (and, for numpy's large arrays, huge
+# page compaction in the kernel) cost more system time than the arithmetic; blocks of 1 MB are reused.
+BLOCK_BYTES = 1 << 20
+
+
+def row_blocks(values: list[np.ndarray]) -> Iterator[list[int]]:
+    """Indices of ``values`` in groups of equal length (the batched forms need equal lengths; a file of
+    many series usually has few), each group cut into blocks of about BLOCK_BYTES."""
+    groups: dict[int, list[int]] = {}
+    for i, v in enumerate(values):
+        groups.setdefault(len(v), []).append(i)
+    for n, rows in groups.items():
+        step = max(64, BLOCK_BYTES // (8 * max(n, 1)))
+        for r0 in range(0, len(rows), step):
+            yield rows[r0:r0 + step]
+
+
+def fit_scalers(values: list[np.ndarray], cfg: ForecastConfig) -> list[Scaler]:
+    """:func:`fit_scaler` of every series, batched over series of equal length: predict fits one for every
+    series the model has not seen, and numpy calls per series cost 40 us each (0.4 s for 10,000 series).
+    The same numbers, bit for bit: each row is reduced on its own, in the order the 1-D forms use."""
+    out: list = [None] * len(values)
+    for rows in row_blocks(values):
+        if not len(values[rows[0]]):
+            for i in rows:
+                out[i] = fit_scaler(values[i], cfg)
+            continue
+        Y = np.stack([values[i] for i in rows])
+        if cfg.transform == "log":
+            log = np.ones(len(rows), bool)
+        elif cfg.transform == "auto":
+            log = _multiplicative_rows(Y, cfg.season)
+        else:
+            log = np.zeros(len(rows), bool)
+        log &= ~np.any(Y < 0, 1)
+        low = Y.min(1)
+        floor = np.where(log & (low < 0.0), low, 0.0)     # Scaler.fit's min(0.0, min(y))
+        T = Y.copy()
+        if log.any():
+            T[log] = np.log1p(Y[log] - floor[log, None])
+        shift = T.mean(1)
+        scale = np.abs(T - shift[:, None]).mean(1)
+        for k, i in enumerate(rows):
+            sh, sc = float(shift[k]), float(scale[k])
+            if not np.isfinite(sc) or sc < 1e-8 * max(1.0, abs(sh)):
+                sc = max(abs(sh), 1.0) * 1e-3 if sh else 1.0
+            out[i] = Scaler(sh, sc, bool(log[k]), float(floor[k]))
+    return out
+
+
+def _multiplicative_rows(Y: np.ndarray, season: int) -> np.ndarray:
+    """:func:`multiplicative` of every row of Y (B, n)."""
+    B, n = Y.shape
+    out = np.zeros(B, bool)
+    if season < 2 or n < 3 * season:
+        return out
+    k = n // season * season
+    cycles = Y[:, n - k:].reshape(B, -1, season)
+    level, swing = cycles.mean(2), cycles.max(2) - cycles.min(2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        candidates = np.all(Y > 0, 1) & ~(level.max(1) / level.min(1) <= 1.3)
+    for r in np.nonzero(candidates)[0]:   # the few that pass: their correlation as the 1-D form computes it
+        a, b = level[r] - level[r].mean(), swing[r] - swing[r].mean()
+        den = np.sqrt(np.dot(a, a) * np.dot(b, b))
+        out[r] = bool(den > 0 and np.dot(a, b) / den > 0.5)
+    return out
+
+
 def check_inputs(series: list[Series], model: Model, cut: list[int] | None = None) -> None:
     """Every series to forecast is on the model's frequency and long enough for the network's window."""
     cfg = model.cfg
@@ -231,13 +301,15 @@ def tails(series: list[Series], model: Model, cut: list[int] | None = None):
     K = len(cfg.covariates)
     C = np.empty((len(series), W, K)) if K else None
     pe = np.empty(len(series), np.int64)
-    scalers = []
     check_inputs(series, model, cut)
+    values = [s.values if cut is None else s.values[:cut[i]] for i, s in enumerate(series)]
+    scalers = [model.scalers.get(s.id) if cut is None else None for s in series]
+    unseen = [i for i, sc in enumerate(scalers) if sc is None]
+    for i, sc in zip(unseen, fit_scalers([values[i] for i in unseen], cfg)):
+        scalers[i] = sc
     for i, s in enumerate(series):
-        v = s.values if cut is None else s.values[:cut[i]]
-        sc = model.scaler_for(s) if cut is None else fit_scaler(v, cfg)
-        scalers.append(sc)
-        Z[i] = sc.transform(v[-W:])
+        v = values[i]
+        Z[i] = scalers[i].transform(v[-W:])
         if K:
             C[i] = scale_covariates(_covariates(s, cfg)[:len(v)], len(v))[-W:]
         pe[i] = s.phase0 + len(v) - 1

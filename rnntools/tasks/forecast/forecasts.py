@@ -93,13 +93,14 @@ def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: l
         for b in CH.bases_of(meth):
             need.setdefault(b, []).append(i)
     base = {b: np.full((B, horizon), np.nan) for b in need}
-    for b, rows in need.items():
-        if b == "rnn":
-            F, inverse = _rnn_point(model, [series[i] for i in rows], horizon,
-                                    None if cut is None else [cut[i] for i in rows])
-            base[b][rows] = inverse(F)
-        else:
-            base[b][rows] = CH.stat_forecasts(b, [hist[i] for i in rows], horizon, m)
+    if "rnn" in need:
+        rows = need["rnn"]
+        F, inverse = _rnn_point(model, [series[i] for i in rows], horizon,
+                                None if cut is None else [cut[i] for i in rows])
+        base["rnn"][rows] = inverse(F)
+    stats = {b: rows for b, rows in need.items() if b != "rnn"}
+    for b, f in CH.stat_forecasts(stats, hist, horizon, m).items():
+        base[b][stats[b]] = f
     fc = np.empty((B, horizon))
     by_method: dict[str, list[int]] = {}
     for i, meth in enumerate(methods):

@@ -267,8 +267,7 @@ def _indices_batch(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.nd
     part = Y[:, off:off + trend.shape[1]]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(mult[:, None], part / trend, part - trend)
-    phase = (np.arange(trend.shape[1]) + off) % m
-    idx = np.stack([ratio[:, phase == p].mean(1) for p in range(m)], 1)
+    idx = _phase_means(ratio, off, m)
     with np.errstate(divide="ignore", invalid="ignore"):
         idx = np.where(mult[:, None], idx / idx.mean(1, keepdims=True), idx - idx.mean(1, keepdims=True))
     bad = ~np.all(np.isfinite(idx), 1) | (mult & np.any(idx <= 0, 1))
@@ -277,9 +276,29 @@ def _indices_batch(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return idx, mult, seasonal
 
 
-def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
+def _phase_means(R: np.ndarray, off: int, m: int) -> np.ndarray:
+    """(B, m) means of the columns of R (B, T) by phase, column j having phase (j + off) % m: each sum runs
+    over its columns in order, one cycle of columns at a time. Why not ``R[:, phase == p].mean(1)``: numpy
+    sums a strided axis in order but a contiguous one pairwise, so that form gave one row alone other bits
+    than the same row among others (blocks of rows must not change a forecast); this is the in-order sum
+    it gave every batch of two or more rows."""
+    T = R.shape[1]
+    k = min(m, T)
+    S = R[:, :k].copy()
+    for c in range(m, T, m):
+        w = min(m, T - c)
+        S[:, :w] += R[:, c:c + w]
+    count = np.array([len(range(r, T, m)) for r in range(k)], np.float64)
+    out = np.empty((R.shape[0], m))
+    out[:, (np.arange(k) + off) % m] = S / count
+    return out
+
+
+def forecast_batch(method: str, Y: np.ndarray, h: int, m: int,
+                   indices: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(B, h) forecasts of ``method`` from the end of every row of Y (B, n) (equal-length series), fitted on
-    all of each row: the batched form of :func:`forecast_last`, for predict over many series."""
+    all of each row: the batched form of :func:`forecast_last`, for predict over many series. ``indices``:
+    ``_indices_batch(Y, m)`` when the caller has it (Theta and the damped trend share it)."""
     B, n = Y.shape
     steps = np.arange(1, h + 1)
     last = Y[:, -1]
@@ -293,7 +312,10 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int) -> np.ndarray:
         return last[:, None] + slope[:, None] * steps[None, :]
     if method not in ("theta", "damped"):
         raise ValueError(method)
-    idx, mult, seasonal = _indices_batch(Y, m) if m > 1 else (None, None, np.zeros(B, bool))
+    if m < 2:
+        idx, mult, seasonal = None, None, np.zeros(B, bool)
+    else:
+        idx, mult, seasonal = _indices_batch(Y, m) if indices is None else indices
     if seasonal.any():
         season = idx[:, np.arange(n) % m]
         X = np.where(mult[:, None], Y / np.where(mult[:, None], season, 1.0), Y - season)

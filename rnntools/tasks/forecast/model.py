@@ -26,6 +26,8 @@ FORMAT = 1
 
 # M4 competition horizons by frequency (the forecasting community's usual "how far ahead")
 MAX_LOOKBACK = 192
+# bytes of gate activations ((T, rows, 4H)) one block of rows of the network's forward pass holds (forward_last)
+FORWARD_BLOCK_BYTES = 8 << 20
 HORIZON_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "h": 48}
 
 
@@ -104,9 +106,22 @@ class Member:
         self.opt = None
 
     def forward_last(self, X: np.ndarray) -> np.ndarray:
-        """(B, O) outputs of the last step for inputs X (T, B, F)."""
-        y, _, _ = self.rnn.forward(np.ascontiguousarray(X, dtype=self.params["out.W"].dtype))
-        return self.out.forward(y[-1])[0]
+        """(B, O) outputs of the last step for inputs X (T, B, F).
+
+        The recurrent layers run over blocks of rows: their forward pass keeps every step's gates and
+        states for a backward pass ((T, B, 4H) floats and more), which over 10,000 series is half a
+        gigabyte of fresh memory whose first touch (page faults, the kernel zeroing pages) cost ten times
+        the arithmetic; blocks of a few MB are freed and reused by the next block. A row's recurrence does
+        not depend on the other rows, and the head still runs once over all rows (a BLAS product may sum
+        in another order for another number of rows), so the outputs are the same bits."""
+        T, B = X.shape[:2]
+        dt = self.params["out.W"].dtype
+        rows = max(64, FORWARD_BLOCK_BYTES // max(1, T * 4 * self.rnn.hidden * dt.itemsize))
+        last = np.empty((B, self.rnn.hidden), dt)
+        for r0 in range(0, B, rows):
+            y, _, _ = self.rnn.forward(np.ascontiguousarray(X[:, r0:r0 + rows], dtype=dt))
+            last[r0:r0 + rows] = y[-1]
+        return self.out.forward(last)[0]
 
     def train_step(self, X, R, M, lr: float, clip: float, rng) -> tuple[float, int]:
         from rnntools import nn
