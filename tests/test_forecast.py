@@ -213,6 +213,9 @@ def test_bad_csv_inputs(tmp_path, text, message):
     ('{"id": "a", "start": "2020-01-01", "values": [1]}', r"x\.jsonl:1: field 'freq' is needed"),
     ('{"id": "a"}', r"x\.jsonl:1: record has no field 'values'"),
     ('[1, 2]', r"x\.jsonl:1: expected a JSON object"),
+    # the records' time axes are parsed once per distinct (freq, start): true is not the start 1
+    ('{"id": "a", "start": 1, "values": [1]}\n{"id": "b", "start": true, "values": [1]}',
+     r"x\.jsonl:2: 'start' should be an integer"),
 ])
 def test_bad_jsonl_inputs(tmp_path, line, message):
     with pytest.raises(InputError, match=message):

@@ -232,7 +232,7 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
     """Series from JSONL records ``{"id", "start", "freq", "values"}`` (``start``/``freq`` optional)."""
     from rnntools.io import iter_jsonl
 
-    out, seen = [], {}
+    out, seen, axes = [], {}, {}
     for line_no, rec in iter_jsonl(path, encoding_errors):
         if "values" not in rec:
             raise InputError(f"record has no field 'values' (fields: {', '.join(rec) or 'none'}); expected "
@@ -240,7 +240,7 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
         vals = rec["values"]
         if not isinstance(vals, list):
             raise InputError("field 'values' should be a list of numbers", path, line_no)
-        sid = rec.get("id", f"{_basename(path)}:{line_no}")
+        sid = rec["id"] if "id" in rec else f"{_basename(path)}:{line_no}"
         if isinstance(sid, bool) or not isinstance(sid, (str, int, float)):
             raise InputError(f"field 'id' should be a string or a number, got {_json_name(sid)}", path, line_no)
         sid = str(sid)
@@ -268,50 +268,64 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
                              f"{MAX_ABS:g}; rescale the series)", path, line_no)
         freq = rec.get("freq")
         start = rec.get("start", 0)
+        key = (type(freq), freq, type(start), start)
         try:
-            if freq is None:
-                kind, step = ("int", 1) if not isinstance(start, str) or parse_timestamp(start)[0] == "int" \
-                    else ("fixed", 86400)
-                if kind == "fixed":
-                    raise InputError("field 'freq' is needed with a date 'start' (e.g. \"D\", \"h\", \"M\")",
-                                     path, line_no)
-            else:
-                kind, step = parse_freq(freq)
-        except ValueError:
-            raise InputError(f"unknown freq {freq!r} (try s, min, h, D, W, M, Q, Y, optionally with a "
-                             f"multiple like 15min)", path, line_no) from None
-        if kind == "int":
-            if isinstance(start, str):
-                try:
-                    start = int(start)
-                except ValueError:
-                    raise InputError(f"freq {freq!r} is an index step; 'start' should be an integer",
-                                     path, line_no) from None
-            if not isinstance(start, int) or isinstance(start, bool):
-                raise InputError("'start' should be an integer or an ISO date", path, line_no)
-            axis = TimeAxis("int", step, "int")
-        else:
-            if not isinstance(start, str):
-                raise InputError("'start' should be an ISO date like 2024-01-31 for a calendar freq",
-                                 path, line_no)
-            try:
-                skind, start, style = parse_timestamp(start)
-                if skind == "int" and kind == "month" and re.fullmatch(r"\d{4}", rec["start"].strip()):
-                    skind, start, style = "dt", datetime(start, 1, 1), "year"   # "start": "1821"
-            except ValueError:
-                skind = "bad"
-            if skind != "dt":
-                raise InputError(f"'start' {rec['start']!r} is not a date", path, line_no)
-            month_end = kind == "month" and _month_end(start) and start.day > 1
-            if style == "year" and step % 12:
-                style = "month"
-            axis = TimeAxis(kind, step, style if kind == "month" or style != "month" else "date", month_end,
-                            start.strftime("%z") or None)
+            axis, start = axes[key]   # a file of many series: most share their start and freq
+        except KeyError:
+            axis, parsed = _jsonl_axis(rec, freq, start, path, line_no)
+            axes[key] = (axis, parsed)
+            start = parsed
+        except TypeError:             # an unhashable start or freq (a list): the parser names it
+            axis, start = _jsonl_axis(rec, freq, start, path, line_no)
         season = rec.get("season")
         if season is not None and (isinstance(season, bool) or not isinstance(season, int) or season < 1):
             raise InputError(f"'season' should be a positive integer, got {season!r}", path, line_no)
         out.append(Series(sid, arr, axis, start, None, f"{_w(path)}:{line_no}", season=season))
     return out
+
+
+def _jsonl_axis(rec: dict, freq, start, path, line_no: int) -> tuple[TimeAxis, object]:
+    """The time axis and the parsed start of a JSONL record with these ``freq`` and ``start`` fields."""
+    try:
+        if freq is None:
+            kind, step = ("int", 1) if not isinstance(start, str) or parse_timestamp(start)[0] == "int" \
+                else ("fixed", 86400)
+            if kind == "fixed":
+                raise InputError("field 'freq' is needed with a date 'start' (e.g. \"D\", \"h\", \"M\")",
+                                 path, line_no)
+        else:
+            kind, step = parse_freq(freq)
+    except ValueError:
+        raise InputError(f"unknown freq {freq!r} (try s, min, h, D, W, M, Q, Y, optionally with a "
+                         f"multiple like 15min)", path, line_no) from None
+    if kind == "int":
+        if isinstance(start, str):
+            try:
+                start = int(start)
+            except ValueError:
+                raise InputError(f"freq {freq!r} is an index step; 'start' should be an integer",
+                                 path, line_no) from None
+        if not isinstance(start, int) or isinstance(start, bool):
+            raise InputError("'start' should be an integer or an ISO date", path, line_no)
+        axis = TimeAxis("int", step, "int")
+    else:
+        if not isinstance(start, str):
+            raise InputError("'start' should be an ISO date like 2024-01-31 for a calendar freq",
+                             path, line_no)
+        try:
+            skind, start, style = parse_timestamp(start)
+            if skind == "int" and kind == "month" and re.fullmatch(r"\d{4}", rec["start"].strip()):
+                skind, start, style = "dt", datetime(start, 1, 1), "year"   # "start": "1821"
+        except ValueError:
+            skind = "bad"
+        if skind != "dt":
+            raise InputError(f"'start' {rec['start']!r} is not a date", path, line_no)
+        month_end = kind == "month" and _month_end(start) and start.day > 1
+        if style == "year" and step % 12:
+            style = "month"
+        axis = TimeAxis(kind, step, style if kind == "month" or style != "month" else "date", month_end,
+                        start.strftime("%z") or None)
+    return axis, start
 
 
 _PLAIN = {int, float, type(None)}
@@ -380,6 +394,9 @@ def apply_missing(series: Series, policy: str) -> int:
     missing timestamp.
     """
     v = series.values
+    if series.covariates is None and len(v) and not np.isnan(v).any():   # the usual case, one check
+        series.missing = 0
+        return 0
     ok = ~np.isnan(v)
     if not ok.any():
         raise InputError(f"series {series.id!r} has no values", series.source or None)
