@@ -269,8 +269,10 @@ def _multiplicative_rows(Y: np.ndarray, season: int) -> np.ndarray:
     level, swing = cycles.mean(2), cycles.max(2) - cycles.min(2)
     with np.errstate(divide="ignore", invalid="ignore"):
         candidates = np.all(Y > 0, 1) & ~(level.max(1) / level.min(1) <= 1.3)
-    for r in np.nonzero(candidates)[0]:   # the few that pass: their correlation as the 1-D form computes it
-        a, b = level[r] - level[r].mean(), swing[r] - swing[r].mean()
+    A = level - level.mean(1, keepdims=True)
+    S = swing - swing.mean(1, keepdims=True)
+    for r in np.nonzero(candidates)[0]:   # their correlation by np.dot, as the 1-D form computes it
+        a, b = A[r], S[r]
         den = np.sqrt(np.dot(a, a) * np.dot(b, b))
         out[r] = bool(den > 0 and np.dot(a, b) / den > 0.5)
     return out

@@ -23,7 +23,21 @@ def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[
 
     ``cut``: use only ``values[:cut]`` of each series (backtests)."""
     levels = list(model.levels if levels is None else levels)
-    B = len(series)
+    fc, bounds, methods, stamps = _forecast_arrays(model, series, horizon, levels, cut)
+    out = []
+    for i, s in enumerate(series):
+        rec = {"id": s.id, "forecast": fc[i], "timestamps": stamps[i]}
+        for j, lev in enumerate(levels):
+            rec[f"lower_{lev}"], rec[f"upper_{lev}"] = bounds[j][0][i], bounds[j][1][i]
+        if methods is not None:
+            rec["method"] = methods[i]
+        out.append(rec)
+    return out
+
+
+def _forecast_arrays(model: Model, series: list[Series], horizon: int, levels: list, cut: list[int] | None):
+    """:func:`forecast` as arrays: fc (B, horizon), [(lower, upper)] per level, the methods (or None) and
+    each series' future timestamps."""
     with np.errstate(all="ignore"):
         if model.selection is None:   # models from before the per-series choice: the network alone
             fc, bounds = _rnn_forecast(model, series, horizon, levels, cut)
@@ -37,21 +51,26 @@ def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[
         i = int(np.argmax(bad))
         raise InputError(f"the forecast of series {series[i].id!r} is not finite (values far outside what the "
                          f"model was trained on?)", series[i].source or None)
-    out, stamps = [], {}
-    for i in range(B):
-        s = series[i]
-        rec = {"id": s.id, "forecast": fc[i]}
+    stamps, by_end = [], {}
+    for i, s in enumerate(series):
         n = len(s.values) if cut is None else cut[i]
         key = (s.axis, s.start, n)
-        if key not in stamps:  # series that end together share their future timestamps
-            stamps[key] = [s.timestamp(n + k) for k in range(horizon)]
-        rec["timestamps"] = stamps[key]
-        for j, lev in enumerate(levels):
-            rec[f"lower_{lev}"], rec[f"upper_{lev}"] = bounds[j][0][i], bounds[j][1][i]
-        if methods is not None:
-            rec["method"] = methods[i]
-        out.append(rec)
-    return out
+        if key not in by_end:  # series that end together share their future timestamps
+            by_end[key] = [s.timestamp(n + k) for k in range(horizon)]
+        stamps.append(by_end[key])
+    return fc, bounds, methods, stamps
+
+
+def predict_records(model: Model, series: list[Series], horizon: int, levels: Sequence[int]) -> Iterator[dict]:
+    """The records ``predict`` writes (:func:`output_records` of :func:`forecast`), rounded as one array per
+    field straight from the forecasts' arrays."""
+    levels = list(levels)
+    fc, bounds, methods, stamps = _forecast_arrays(model, series, horizon, levels, None)
+    recs = [{"id": s.id, "timestamps": stamps[i]} for i, s in enumerate(series)]
+    if methods is not None:
+        for rec, meth in zip(recs, methods):
+            rec["method"] = meth
+    yield from _rounded_records(recs, fc, [(lo, hi) for lo, hi in bounds], levels)
 
 
 def _rnn_point(model: Model, series: list[Series], horizon: int, cut):
@@ -173,14 +192,23 @@ def output_records(recs: list[dict], levels: Sequence[int]) -> Iterator[dict]:
     if not recs:
         return
 
-    def rounded(key, ref):
-        a = np.array([r[key] for r in recs], np.float64).reshape(len(recs), -1)
-        return round_rows(a, ref).tolist()
+    def column(key):
+        return np.array([r[key] for r in recs], np.float64).reshape(len(recs), -1)
 
-    ref = np.array([r["forecast"] for r in recs], np.float64).reshape(len(recs), -1)
+    bounds = [(column(f"lower_{lev}"), column(f"upper_{lev}")) for lev in levels]
+    yield from _rounded_records(recs, column("forecast"), bounds, levels)
+
+
+def _rounded_records(recs: list[dict], fc: np.ndarray, bounds: list, levels: Sequence[int]) -> Iterator[dict]:
+    """Output records from ``recs`` (id, timestamps, method) and the arrays fc (B, h) and [(lower, upper)]
+    per level, each rounded to 6 significant digits of its row's forecast."""
+    if not recs:
+        return
+    ref = np.asarray(fc, np.float64).reshape(len(recs), -1)
     cols = {"forecast": round_rows(ref, ref).tolist()}
-    for lev in levels:
-        cols[f"lower_{lev}"], cols[f"upper_{lev}"] = rounded(f"lower_{lev}", ref), rounded(f"upper_{lev}", ref)
+    for lev, (lo, hi) in zip(levels, bounds):
+        cols[f"lower_{lev}"] = round_rows(np.asarray(lo, np.float64).reshape(len(recs), -1), ref).tolist()
+        cols[f"upper_{lev}"] = round_rows(np.asarray(hi, np.float64).reshape(len(recs), -1), ref).tolist()
     for i, rec in enumerate(recs):
         out = {"id": rec["id"], "timestamps": rec["timestamps"], "forecast": cols["forecast"][i]}
         if "method" in rec:

@@ -33,6 +33,7 @@ from rnntools.tasks.forecast.forecasts import (  # noqa: F401 - imported from he
     interval_widths,
     output_record,
     output_records,
+    predict_records,
     round_rows,
 )
 from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape
@@ -445,7 +446,7 @@ def predict(model: Model, records: Iterable[Series], horizon: int | None = None,
     one batched pass (the network's cost is per batch, not per series)."""
     levels = list(model.levels if intervals is None else intervals)
     series = list(records)
-    yield from output_records(forecast(model, series, horizon or model.cfg.horizon, levels), levels)
+    yield from predict_records(model, series, horizon or model.cfg.horizon, levels)
 
 
 def evaluate(model: Model, records: Iterable[Series], folds: int | None = None, refit: bool | None = None,
