@@ -26,14 +26,36 @@ def _argmin(v):
     return j
 
 
+@njit(inline="always", nogil=True)
+def _ses_step(x, alphas, level, sse):
+    """One step of simple exponential smoothing for every alpha of the grid, with the next value x: the
+    one-step error e = x - level is added to sse (squared), then level += alpha e (Theta's recursion)."""
+    for g in range(alphas.shape[0]):
+        e = x - level[g]
+        sse[g] += e * e
+        level[g] += alphas[g] * e
+
+
+@njit(inline="always", nogil=True)
+def _damped_step(x, alpha, beta, phi, level, slope, sse):
+    """One step of the damped trend for every grid point g, with the next value x: the one-step error of
+    pred = level + phi slope is added to sse (squared), then level = pred + alpha e, slope = phi slope +
+    beta e (error-correction form). Inlined into both kernels (one definition of the recursion)."""
+    for g in range(alpha.shape[0]):
+        pred = level[g] + phi[g] * slope[g]
+        e = x - pred
+        sse[g] += e * e
+        level[g] = pred + alpha[g] * e
+        slope[g] = phi[g] * slope[g] + beta[g] * e
+
+
 @njit(cache=True, nogil=True)
 def damped_batch(X, alpha, beta, phi, out):
     """Damped-trend forecasts from the end of every row of X (B, n), fitted on all of it.
 
     alpha, beta, phi: (G,) the grid; per row, the grid point of least one-step squared error (the first
     of equals) forecasts ``l + (phi + ... + phi^k) b`` into out (B, h). Initial level X[b, 0], slope the mean
-    step of the first min(n - 1, 4). Error-correction form: pred = l + phi b, e = x - pred,
-    l = pred + alpha e, b = phi b + beta e (methods._damped_scan)."""
+    step of the first min(n - 1, 4); the recursion is _damped_step's (methods._damped_scan in numpy)."""
     B, n = X.shape
     G = alpha.shape[0]
     h = out.shape[1]
@@ -51,13 +73,7 @@ def damped_batch(X, alpha, beta, phi, out):
             sl[g] = b0
             sse[g] = 0.0
         for i in range(1, n):
-            x = X[r, i]
-            for g in range(G):
-                pred = lv[g] + phi[g] * sl[g]
-                e = x - pred
-                sse[g] += e * e
-                lv[g] = pred + alpha[g] * e
-                sl[g] = phi[g] * sl[g] + beta[g] * e
+            _damped_step(X[r, i], alpha, beta, phi, lv, sl, sse)
         j = _argmin(sse)
         bl, bb, bp = lv[j], sl[j], phi[j]
         acc, pw = 0.0, 1.0
@@ -95,10 +111,7 @@ def theta_batch(X, alphas, out):
         for i in range(1, n):
             x = X[r, i]
             tx += (i - tm) * (x - mean)
-            for g in range(G):
-                e = x - level[g]
-                sse[g] += e * e
-                level[g] += alphas[g] * e
+            _ses_step(x, alphas, level, sse)
         j = _argmin(sse)
         a = alphas[j]
         b = tx / tt if n > 1 else 0.0
@@ -127,10 +140,7 @@ def theta_scan(x, pos, alphas, out):
         sx += x[i]
         stx += t * x[i]
         if i:
-            for g in range(G):
-                err = x[i] - level[g]
-                sse[g] += err * err
-                level[g] = level[g] + alphas[g] * err
+            _ses_step(x[i], alphas, level, sse)
         if pos[i] >= 0:
             j = _argmin(sse) if i else G - 1
             a = alphas[j]
@@ -161,13 +171,7 @@ def damped_scan(x, pos, alpha, beta, phi, damp, out):
         slope[g] = b0
     for i in range(n):
         if i:
-            xi = x[i]
-            for g in range(G):
-                pred = level[g] + phi[g] * slope[g]
-                err = xi - pred
-                sse[g] += err * err
-                level[g] = pred + alpha[g] * err
-                slope[g] = phi[g] * slope[g] + beta[g] * err
+            _damped_step(x[i], alpha, beta, phi, level, slope, sse)
         if pos[i] >= 0:
             j = _argmin(sse) if i else 0
             for k in range(h):
