@@ -8,8 +8,10 @@ noise), 10,000 series of 200 points as JSONL; one global model trained on the fi
 checkout (``--threads 1 --seed 3 --max-steps 100``), so both sides forecast from the same file. Then,
 alternating, each side's ``rnntools -q predict model.npz many.jsonl --threads 1`` as a whole process, and
 ``rnn-train`` + ``predict`` of ``samples/airline.csv`` (two processes). Wall and CPU seconds (user + system
-of the child processes), medians and ranges, the ratio after / before, the load and the CPU; the two
-sides' predict outputs are compared byte for byte. One untimed warm-up per side fills numba's cache.
+of the child processes), medians and ranges, the ratio after / before, the load, the CPU and the instruction
+set numba and OpenBLAS use (the environment's: benchmarks/isa.py says how to restrict both to AVX2); the
+two sides' predict outputs are compared byte for byte. One untimed warm-up per side fills numba's cache. Last,
+the after side's predict step by step inside one process (CPU seconds): where the whole process's time goes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -28,8 +29,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [HERE]
-
-from forecast_vs_ets import synthetic  # noqa: E402
 
 
 def timed(cmds: list[list[str]], src: str, stdout, cwd: str) -> tuple[float, float]:
@@ -45,17 +44,6 @@ def timed(cmds: list[list[str]], src: str, stdout, cwd: str) -> tuple[float, flo
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            text = f.read()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "?")
-    isa = "AVX-512" if "avx512f" in text else "AVX2" if "avx2" in text else "no AVX2"
-    return f"{name} ({isa})"
-
-
 def report(label: str, runs: dict) -> None:
     def fmt(xs):
         return f"{statistics.median(xs):6.2f} ({min(xs):.2f}-{max(xs):.2f})"
@@ -67,7 +55,55 @@ def report(label: str, runs: dict) -> None:
               f"{statistics.median(a) / statistics.median(b):.2f}", flush=True)
 
 
+def stages(model_path: str, input_path: str) -> None:
+    """CPU seconds of each step of ``predict`` in this process, in the CLI's order (run in a child with
+    PYTHONPATH set to the checkout measured): where a whole process's time goes."""
+    t0 = time.process_time()
+    last = [t0]
+
+    def mark(step: str) -> None:
+        now = time.process_time()
+        print(f"  {step:66s} {now - last[0]:6.3f}", flush=True)
+        last[0] = now
+
+    import rnntools.cli  # noqa: F401
+    from rnntools.io import JsonlWriter, load_model
+    from rnntools.tasks import forecast as P
+    from rnntools.tasks.forecast import choose as CH
+    from rnntools.tasks.forecast import data as D
+
+    mark("imports (rnntools, click, numpy)")
+    model = P.load(load_model(model_path))
+    mark("load the model")
+    series = list(P.read([input_path], model))
+    mark(f"read {len(series)} series (JSONL)")
+    from rnntools.nn.gates import K
+
+    K.seq_forward
+    mark("import numba and the engine's kernels")
+    list(P.predict(model, series[:2]))
+    mark("first forecasts (numba's target set-up, kernels from its cache)")
+    Z, pe, _, C = D.tails(series, model)
+    mark("  then, warm: scalers and scaled tails of every series")
+    model.forecast_scaled(Z, pe, model.cfg.horizon, C=C)
+    mark("  the network over every series")
+    CH.stat_forecasts({b: list(range(len(series))) for b in ("snaive", "theta", "damped")},
+                      [s.values for s in series], model.cfg.horizon, model.cfg.season)
+    mark("  seasonal naive, Theta, damped trend of every series")
+    recs = list(P.predict(model, series))
+    mark("predict's records (the above once more, the choice, intervals, rounding)")
+    with open(os.devnull, "w") as devnull:
+        writer = JsonlWriter(devnull)
+        for rec in recs:
+            writer.write(rec)
+    mark("write the JSONL")
+    print(f"  {'total':66s} {time.process_time() - t0:6.3f}")
+
+
 def main():
+    if sys.argv[1:2] == ["--stages-of"]:
+        stages(*sys.argv[2:4])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("before")
     ap.add_argument("after")
@@ -76,9 +112,13 @@ def main():
     ap.add_argument("--length", type=int, default=200)
     ap.add_argument("--train", type=int, default=500)
     args = ap.parse_args()
+    from forecast_vs_ets import synthetic
     py = [sys.executable, "-m", "rnntools", "-q"]
     airline = os.path.join(ROOT, "samples", "airline.csv")
-    print(f"{cpu_name()}; load {os.getloadavg()[0]:.2f}", flush=True)
+    from isa import report as isa_report
+
+    # numba's target and OpenBLAS's kernels as the environment sets them (NUMBA_CPU_NAME... for AVX2)
+    print(f"{isa_report(torch_side=False)}; load {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         many, train = os.path.join(tmp, "many.jsonl"), os.path.join(tmp, "train.jsonl")
         Y = synthetic(args.series, args.length, seed=0)
@@ -113,6 +153,9 @@ def main():
                                          [*py, "predict", m, airline, "--threads", "1"]], src, subprocess.DEVNULL,
                                         tmp))
         report("airline fit+predict", runs)
+        print("the after side's predict, step by step (CPU s, one process):", flush=True)
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--stages-of", model, many], check=True,
+                       env={**os.environ, "PYTHONPATH": sides["after"]}, cwd=tmp)
     print(f"load {os.getloadavg()[0]:.2f}")
 
 
