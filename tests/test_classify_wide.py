@@ -197,6 +197,108 @@ def test_linear_objective_gradient_matches_finite_differences():
     assert_grad(lambda: _loss_grad(theta, X, X.T.tocsr(), Y, w, 0.7, R)[0], theta, grad, name="theta, scaled")
 
 
+def test_fit_kernels_match_their_numpy_forms_for_any_thread_count():
+    import numba
+
+    from rnntools.tasks.classify.linear import _loss_grad, _loss_grad_fast, kernels
+
+    X, y = _linear_problem(n=50, buckets=20, k=4)
+    X32 = X.astype(np.float32)
+    Y = np.eye(4)[y]
+    w = np.full(50, 1.0 / 50)
+    rng = np.random.default_rng(3)
+    theta = rng.normal(size=(20 + 1) * 4)
+    D = rng.normal(size=(20, 4))
+    a, b = rng.normal(size=1001), rng.normal(size=1001)
+    H = rng.normal(size=(5, 1001))
+    k = kernels()
+    before = numba.get_num_threads()
+    got = []
+    try:
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            out = np.empty((50, 4))
+            k.csr_dense(X32.indptr, X32.indices, X32.data, D, out)
+            np.testing.assert_allclose(out, X32.astype(np.float64) @ D, rtol=1e-12, atol=1e-12)
+            c = b.copy()
+            k.axpy(0.5, a, c)
+            np.testing.assert_array_equal(c, b + 0.5 * a)
+            assert abs(k.dot(a, b) - float(a @ b)) < 1e-10
+            rows, targets = np.array([4, 0, 2]), np.array([2, 3])
+            products = np.empty((3, 2))
+            k.gram(H, rows, targets, products)
+            np.testing.assert_allclose(products, H[rows] @ H[targets].T, rtol=1e-12)
+            comb = np.empty(1001)
+            k.combine(H, rows, np.array([0.5, -2.0, 3.0]), comb)
+            np.testing.assert_allclose(comb, 0.5 * H[4] - 2.0 * H[0] + 3.0 * H[2], rtol=1e-12, atol=1e-12)
+            for R in (None, rng.uniform(0.2, 3.0, (20, 4))):
+                f0, g0 = _loss_grad(theta, X32, X32.T.tocsr(), Y, w, 0.7, R)
+                f1, g1 = _loss_grad_fast(theta, X32, X32.T.tocsr(), Y, w, 0.7, R)
+                assert abs(f1 - f0) < 1e-12 and np.allclose(g1, g0, rtol=1e-12, atol=1e-14)
+            got.append((out, k.dot(a, b), products, comb))
+    finally:
+        numba.set_num_threads(before)
+    assert all(all(np.array_equal(u, v) for u, v in zip(run, got[0])) for run in got)   # the thread count changes nothing
+
+
+def _lbfgs_two_loop(fun, x0, args, max_iter, memory=10, gtol=1e-5, ftol=1e-10):
+    """The textbook L-BFGS (two-loop recursion over the stored vectors, plain numpy): the reference of the
+    library's vector-free form."""
+    x = x0.copy()
+    f, g = fun(x, *args)
+    S, Yd, rho = [], [], []
+    for _ in range(max_iter):
+        if np.max(np.abs(g)) < gtol:
+            break
+        q, alpha = g.copy(), []
+        for s_, y_, r in zip(reversed(S), reversed(Yd), reversed(rho)):
+            alpha.append(r * (s_ @ q))
+            q -= alpha[-1] * y_
+        q *= (S[-1] @ Yd[-1]) / (Yd[-1] @ Yd[-1]) if S else 1.0 / max(np.linalg.norm(g), 1e-12)
+        for (s_, y_, r), a in zip(zip(S, Yd, rho), reversed(alpha)):
+            q += (a - r * (y_ @ q)) * s_
+        d = -q
+        slope = g @ d
+        if slope >= 0:
+            S, Yd, rho = [], [], []
+            d = -g / max(np.linalg.norm(g), 1e-12)
+            slope = g @ d
+        step = 1.0
+        for _ls in range(30):
+            x_new = x + step * d
+            f_new, g_new = fun(x_new, *args)
+            if f_new <= f + 1e-4 * step * slope:
+                break
+            step *= 0.5
+        else:
+            break
+        s_, y_ = x_new - x, g_new - g
+        if s_ @ y_ > 1e-12:
+            S.append(s_), Yd.append(y_), rho.append(1.0 / (s_ @ y_))
+            if len(S) > memory:
+                S.pop(0), Yd.pop(0), rho.pop(0)
+        done = abs(f - f_new) <= ftol * max(abs(f), abs(f_new), 1.0)
+        x, f, g = x_new, f_new, g_new
+        if done:
+            break
+    return x
+
+
+def test_vector_free_lbfgs_takes_the_two_loop_recursions_steps():
+    from rnntools.tasks.classify.linear import _loss_grad, lbfgs
+
+    X, y = _linear_problem()
+    Y = np.eye(3)[y]
+    w = np.full(len(y), 1.0 / len(y))
+    args = (X, X.T.tocsr(), Y, w, 3.0)
+    x0 = np.zeros((32 + 1) * 3)
+    for iters, memory in ((1, 10), (4, 10), (25, 10), (25, 3)):     # memory 3: the oldest pairs are replaced
+        ref = _lbfgs_two_loop(_loss_grad, x0, args, iters, memory=memory, gtol=0.0, ftol=0.0)
+        got = lbfgs(_loss_grad, x0, args, max_iter=iters, memory=memory, gtol=0.0, ftol=0.0)
+        np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
+    assert np.max(np.abs(_loss_grad(got, *args)[1])) < np.max(np.abs(_loss_grad(x0, *args)[1])) / 100
+
+
 def test_nb_scales_are_the_log_count_ratios_of_each_class_against_the_rest():
     from scipy.sparse import csr_matrix
 

@@ -17,6 +17,7 @@ import numpy as np
 
 CS = (1.0, 3.0, 10.0, 30.0, 100.0)     # the grid scikit-learn users search; warm-started in this order
 MAX_PARAMS = 2_000_000                 # weights the fit may have (columns x classes): bounds L-BFGS' memory
+PATH_ITER = 100                        # L-BFGS iterations per C on the path (scikit-learn's max_iter default)
 
 
 def _columns(X, n_classes: int, max_params: int) -> np.ndarray:
@@ -34,7 +35,8 @@ def _columns(X, n_classes: int, max_params: int) -> np.ndarray:
 
 def _loss_grad(theta, X, XT, Y, w, C, R=None):
     """Objective and gradient at ``theta`` = [W (F, K); b (1, K)] flattened (float64). ``R`` (F, K): each
-    weight's feature scale (the logits are ``X (R * W) + b``), None: 1."""
+    weight's feature scale (the logits are ``X (R * W) + b``), None: 1. The plain numpy/scipy form: the
+    reference of ``_loss_grad_fast``, which the fits use."""
     F, K = X.shape[1], Y.shape[1]
     Wb = theta.reshape(F + 1, K)
     W, b = Wb[:F], Wb[F]
@@ -51,6 +53,119 @@ def _loss_grad(theta, X, XT, Y, w, C, R=None):
     return loss, grad.ravel()
 
 
+def _loss_grad_fast(theta, X, XT, Y, w, C, R=None):
+    """``_loss_grad`` with its two sparse products (``X W`` and ``X^T G``) by ``kernels().csr_dense`` on
+    every configured core and the penalty's sum by ``kernels().dot``: the same numbers up to rounding, for
+    any thread count. ``X``, ``XT``: CSR (the values may be float32: they are widened exactly)."""
+    k = kernels()
+    F, K = X.shape[1], Y.shape[1]
+    Wb = theta.reshape(F + 1, K)
+    W, b = Wb[:F], Wb[F]
+    Z = np.empty((X.shape[0], K))
+    k.csr_dense(X.indptr, X.indices, X.data, W if R is None else R * W, Z)
+    Z += b
+    Z -= Z.max(axis=1, keepdims=True)
+    logsum = np.log(np.exp(Z).sum(axis=1))
+    nll = logsum - (Z * Y).sum(axis=1)
+    n = X.shape[0]
+    flat = theta[:F * K]
+    loss = float(w @ nll) + 0.5 / (C * n) * k.dot(flat, flat)
+    G = (np.exp(Z - logsum[:, None]) - Y) * w[:, None]
+    grad = np.empty_like(Wb)
+    k.csr_dense(XT.indptr, XT.indices, XT.data, G, grad[:F])
+    if R is not None:
+        grad[:F] *= R
+    k.axpy(1.0 / (C * n), flat, grad[:F].reshape(-1))
+    grad[F] = G.sum(axis=0)
+    return loss, grad.ravel()
+
+
+_KERNELS: list = []
+
+
+def kernels():
+    """The numba kernels of the fit, compiled (or loaded from numba's cache) on first use, so that loading
+    or predicting with a classifier never imports numba. Every reduction is summed in a fixed order (a row
+    by its entries; a vector by 64 fixed chunks, then the chunks in order), so results do not depend on the
+    thread count."""
+    if not _KERNELS:
+        from types import SimpleNamespace
+
+        from numba import njit, prange
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def csr_dense(indptr, indices, data, D, out):
+            """out (n, K) = X @ D for the CSR X (indptr, indices, data): rows in parallel."""
+            n, K = out.shape
+            for i in prange(n):
+                for c in range(K):
+                    out[i, c] = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    j = indices[p]
+                    v = np.float64(data[p])
+                    for c in range(K):
+                        out[i, c] += v * D[j, c]
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def dot(a, b):
+            n = a.shape[0]
+            size = (n + 63) // 64
+            part = np.zeros(64)
+            for c in prange(64):
+                s = 0.0
+                for i in range(c * size, min((c + 1) * size, n)):
+                    s += a[i] * b[i]
+                part[c] = s
+            total = 0.0
+            for c in range(64):
+                total += part[c]
+            return total
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def axpy(alpha, x, y):
+            """y += alpha * x, in place."""
+            for i in prange(y.shape[0]):
+                y[i] += alpha * x[i]
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def gram(H, rows, targets, out):
+            """out[a, b] = H[rows[a]] . H[targets[b]]: one pass over the rows, chunk by chunk."""
+            n, R, T = H.shape[1], rows.shape[0], targets.shape[0]
+            size = (n + 63) // 64
+            part = np.zeros((64, R, T))
+            for c in prange(64):
+                lo, hi = c * size, min((c + 1) * size, n)
+                for a in range(R):
+                    for b in range(T):
+                        s = 0.0
+                        for i in range(lo, hi):
+                            s += H[rows[a], i] * H[targets[b], i]
+                        part[c, a, b] = s
+            for a in range(R):
+                for b in range(T):
+                    s = 0.0
+                    for c in range(64):
+                        s += part[c, a, b]
+                    out[a, b] = s
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def combine(H, rows, coef, out):
+            """out = sum_a coef[a] * H[rows[a]]."""
+            n = H.shape[1]
+            size = (n + 63) // 64
+            for c in prange(64):
+                lo, hi = c * size, min((c + 1) * size, n)
+                for i in range(lo, hi):
+                    out[i] = 0.0
+                for a in range(rows.shape[0]):
+                    w = coef[a]
+                    for i in range(lo, hi):
+                        out[i] += w * H[rows[a], i]
+
+        _KERNELS.append(SimpleNamespace(csr_dense=csr_dense, dot=dot, axpy=axpy, gram=gram, combine=combine))
+    return _KERNELS[0]
+
+
 def val_loss(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     """Weighted mean cross-entropy of logits ``Z`` (N, K)."""
     Z = Z - Z.max(axis=1, keepdims=True)
@@ -60,56 +175,82 @@ def val_loss(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
 
 def lbfgs(fun, x0: np.ndarray, args=(), max_iter: int = 200, memory: int = 10, gtol: float = 1e-5,
           ftol: float = 1e-10) -> np.ndarray:
-    """Minimise a smooth ``fun(x, *args) -> (f, grad)`` by L-BFGS (the two-loop recursion, backtracking
-    line search on the Armijo condition). Stops when the largest gradient entry is below ``gtol``, the
-    objective moves less than ``ftol`` relative, or after ``max_iter`` iterations.
-    scipy's L-BFGS-B spends ~60 ms per iteration in its bound-constraint bookkeeping at 10^5 variables,
-    ten times the objective's own cost here; without bounds the recursion is a few vector operations."""
+    """Minimise a smooth ``fun(x, *args) -> (f, grad)`` by L-BFGS (backtracking line search on the Armijo
+    condition). Stops when the largest gradient entry is below ``gtol``, the objective moves less than
+    ``ftol`` relative, or after ``max_iter`` iterations.
+
+    The two-loop recursion runs on numbers, not vectors ("vector-free" L-BFGS, Chen et al. 2014): the
+    stored pairs (s, y) and the gradient are rows of one array, their dot products a small matrix kept up to
+    date, and the direction a combination of the rows. Each iteration then reads the stored vectors twice
+    (their products with the new pair and gradient, in one pass; the direction) instead of 4 x ``memory``
+    times, which at 10^6 weights costs more than the objective itself. The same iterates as the textbook
+    recursion up to rounding (``tests/test_classify_wide.py`` holds that recursion as the reference).
+    scipy's L-BFGS-B spends ~60 ms per iteration in its bound-constraint bookkeeping at 10^5 variables;
+    without bounds none of that is needed."""
+    k = kernels()
+    m, n = memory, x0.shape[0]
+    last = 2 * m                            # the gradient's row; slot i's pair: rows i (s) and m + i (y)
+    H = np.zeros((2 * m + 1, n))
+    G = np.zeros((2 * m + 1, 2 * m + 1))    # dot products among the rows in use
     x = x0.copy()
     f, g = fun(x, *args)
-    S: list[np.ndarray] = []
-    Yd: list[np.ndarray] = []
-    rho: list[float] = []
+    H[last] = g
+    order: list[int] = []                   # slots in use, oldest first
+
+    def update_products(targets):
+        rows = np.array(order + [m + i for i in order] + [last], np.int64)
+        out = np.empty((len(rows), len(targets)))
+        k.gram(H, rows, np.array(targets, np.int64), out)
+        G[np.ix_(rows, targets)] = out
+        G[np.ix_(targets, rows)] = out.T
+
+    update_products([last])
     for _ in range(max_iter):
-        if np.max(np.abs(g)) < gtol:
+        if np.max(np.abs(H[last])) < gtol:
             break
-        q = g.copy()
-        alpha = []
-        for s_, y_, r in zip(reversed(S), reversed(Yd), reversed(rho)):
-            a = r * float(s_ @ q)
-            alpha.append(a)
-            q -= a * y_
-        if S:
-            q *= float(S[-1] @ Yd[-1]) / float(Yd[-1] @ Yd[-1])
+        c = np.zeros(2 * m + 1)             # the direction's coefficients over the rows: q = H^T c
+        c[last] = 1.0
+        alpha = {}
+        for i in reversed(order):
+            alpha[i] = float(G[i] @ c) / G[i, m + i]
+            c[m + i] -= alpha[i]
+        if order:
+            j = order[-1]
+            c *= G[j, m + j] / G[m + j, m + j]
         else:
-            q /= max(float(np.linalg.norm(g)), 1e-12)
-        for (s_, y_, r), a in zip(zip(S, Yd, rho), reversed(alpha)):
-            q += (a - r * float(y_ @ q)) * s_
-        d = -q
-        slope = float(g @ d)
-        if slope >= 0:                     # not a descent direction: restart from the gradient
-            S, Yd, rho = [], [], []
-            d = -g / max(float(np.linalg.norm(g)), 1e-12)
-            slope = float(g @ d)
+            c /= max(G[last, last] ** 0.5, 1e-12)
+        for i in order:
+            c[i] += alpha[i] - float(G[m + i] @ c) / G[i, m + i]
+        slope = -float(G[last] @ c)         # g . d for d = -q
+        if slope >= 0:                      # not a descent direction: restart from the gradient
+            order = []
+            c[:] = 0.0
+            c[last] = 1.0 / max(G[last, last] ** 0.5, 1e-12)
+            slope = -float(G[last] @ c)
+        rows = np.array(order + [m + i for i in order] + [last], np.int64)
+        d = np.empty(n)
+        k.combine(H, rows, -c[rows], d)
         step = 1.0
         for _ls in range(30):
-            x_new = x + step * d
+            x_new = x.copy()
+            k.axpy(step, d, x_new)
             f_new, g_new = fun(x_new, *args)
             if f_new <= f + 1e-4 * step * slope:
                 break
             step *= 0.5
         else:
             break
-        s_, y_ = x_new - x, g_new - g
-        sy = float(s_ @ y_)
-        if sy > 1e-12:
-            S.append(s_)
-            Yd.append(y_)
-            rho.append(1.0 / sy)
-            if len(S) > memory:
-                S.pop(0), Yd.pop(0), rho.pop(0)
+        s_, y_ = x_new - x, g_new - H[last]
+        targets = [last]
+        if k.dot(s_, y_) > 1e-12:
+            slot = order.pop(0) if len(order) == m else min(set(range(m)) - set(order))
+            H[slot], H[m + slot] = s_, y_
+            order.append(slot)
+            targets = [slot, m + slot, last]
+        H[last] = g_new
+        update_products(targets)
         done = abs(f - f_new) <= ftol * max(abs(f), abs(f_new), 1.0)
-        x, f, g = x_new, f_new, g_new
+        x, f = x_new, f_new
         if done:
             break
     return x
@@ -134,7 +275,7 @@ def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None):
     theta = np.zeros((F + 1) * K) if theta0 is None else theta0.copy()
     out, best, rises = {}, None, 0
     for C in Cs:
-        theta = lbfgs(_loss_grad, theta, (Xc, XT, Y, w, C, R), max_iter=max_iter)
+        theta = lbfgs(_loss_grad_fast, theta, (Xc, XT, Y, w, C, R), max_iter=max_iter)
         Wb = theta.reshape(F + 1, K).copy()
         if R is not None:
             Wb[:F] *= R
@@ -150,17 +291,23 @@ def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None):
 
 
 def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, folds: int = 3,
-               max_iter: int = 200, max_params: int = MAX_PARAMS, seed: int = 0, nb: bool = False):
+               max_iter: int = 200, max_params: int = MAX_PARAMS, seed: int = 0, nb: bool = False,
+               path_iter: int = PATH_ITER):
     """Fit the wide part on every labelled row (the validation split included: a linear model over sparse
     n-grams gains from every text, about a point per 10% more on the benchmark's sentence sets).
-    X: CSR (N, buckets); y: (N,) class ids; weights: (K,) per class. C is chosen by ``folds``-fold
-    cross-validation (the lowest mean held-out loss over ``Cs``, as scikit-learn's grid search does), then
-    the model is refitted on all rows. Fewer than 2 examples per fold: C = 10 (or the one C given).
+    X: CSR (N, buckets); y: (N,) class ids; weights: (K,) per class. C is the one of ``Cs`` with the lowest
+    held-out loss on the first of ``folds`` folds (its path warm-started C after C, at most ``path_iter``
+    iterations each); the other folds are fitted at that C only, from the first fold's solution, for the
+    out-of-fold logits; then the model is refitted on all rows from the folds' mean solution. One fold's
+    path instead of every fold's: the path is most of the cost (4-5 fits per fold on the benchmark sets,
+    each a few hundred sparse products over (features x classes) weights), and the held-out losses of
+    neighbouring Cs differ by far more than the folds' spread where it matters (docs/classify.md).
+    Fewer than 2 examples per fold: C = 10 (or the one C given).
     Returns (W (buckets, K) float32, b (K,) float32, info dict, out-of-fold logits (N, K) at the chosen C
     or None): the out-of-fold logits are the honest ones to weigh the network against (``task.combine``)."""
     K = n_classes
     cols = _columns(X, K, max_params)
-    Xc = X[:, cols].astype(np.float64).tocsr()
+    Xc = X[:, cols].tocsr()     # float32 values: the kernels widen them exactly
     Y = np.zeros((X.shape[0], K))
     Y[np.arange(len(y)), y] = 1.0
     wy = weights[y].astype(np.float64)
@@ -170,9 +317,8 @@ def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, fol
     if folds > 1 and len(y) >= 2 * folds:
         fold = np.empty(len(y), np.int64)
         fold[np.random.default_rng(seed).permutation(len(y))] = np.arange(len(y)) % folds
-        totals: dict[float, list] = {}
-        held: dict[float, np.ndarray] = {}
-        sums: dict[float, np.ndarray] = {}      # each C's solutions summed over the folds
+        oof = np.zeros((len(y), K))
+        solutions = []                          # each fold's solution at the chosen C
         for f in range(folds):
             tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
             Xt, Xh = Xc[tr], Xc[te]
@@ -182,17 +328,17 @@ def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, fol
                 return val_loss(Z, y[te], wy[te]), Z
 
             R = nb_scales(Xt, Y[tr]) if nb else None
-            for c, (s, Z, Wb) in _fit_path(Xt, Xt.T.tocsr(), Y[tr], wy[tr] / wy[tr].sum(), Cs, max_iter,
-                                           score, R).items():
-                if R is None:
-                    sums[c] = sums[c] + Wb if c in sums else Wb
-                totals.setdefault(c, []).append(s)
-                held.setdefault(c, np.zeros((len(y), K)))[te] = Z
-        tried = {c: round(float(np.mean(v)), 6) for c, v in totals.items() if len(v) == folds}
-        C = min(tried, key=tried.get)
-        oof = held[C]
+            # the first fold walks the C path; the others fit only the C it chose, from its solution
+            start = None if (f == 0 or nb) else solutions[0].ravel()
+            path = _fit_path(Xt, Xt.T.tocsr(), Y[tr], wy[tr] / wy[tr].sum(), Cs if f == 0 else [C],
+                             path_iter, score, R, theta0=start)
+            if f == 0:
+                tried = {c: round(float(v[0]), 6) for c, v in path.items()}
+                C = min(tried, key=tried.get)
+            oof[te] = path[C][1]
+            solutions.append(path[C][2])
         if not nb:      # the folds' mean solution at C: close to the full fit's, so it starts from there
-            theta0 = (sums[C] / folds).ravel()
+            theta0 = (sum(solutions) / folds).ravel()
     R = nb_scales(Xc, Y) if nb else None
     path = [C] if theta0 is not None else ([c for c in Cs if c <= C] or [C])
     Wb = _fit_path(Xc, Xc.T.tocsr(), Y, wy / wy.sum(), path, max_iter, R=R, theta0=theta0)[C][2]
