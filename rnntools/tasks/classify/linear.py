@@ -13,11 +13,14 @@ means there."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 CS = (1.0, 3.0, 10.0, 30.0, 100.0)     # the grid scikit-learn users search; warm-started in this order
 MAX_PARAMS = 2_000_000                 # weights the fit may have (columns x classes): bounds L-BFGS' memory
 PATH_ITER = 100                        # L-BFGS iterations per C on the path (scikit-learn's max_iter default)
+PARALLEL_PARAMS = 500_000              # below this many weights the fit runs its kernels on one thread
 
 
 def _columns(X, n_classes: int, max_params: int) -> np.ndarray:
@@ -299,14 +302,35 @@ def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, fol
     held-out loss on the first of ``folds`` folds (its path warm-started C after C, at most ``path_iter``
     iterations each); the other folds are fitted at that C only, from the first fold's solution, for the
     out-of-fold logits; then the model is refitted on all rows from the folds' mean solution. One fold's
-    path instead of every fold's: the path is most of the cost (4-5 fits per fold on the benchmark sets,
-    each a few hundred sparse products over (features x classes) weights), and the held-out losses of
-    neighbouring Cs differ by far more than the folds' spread where it matters (docs/classify.md).
+    path instead of every fold's: the path is most of the cost (4-5 fits per fold, each 30-100 objective
+    evaluations); what the noisier choice costs in accuracy is measured in docs/classify.md.
     Fewer than 2 examples per fold: C = 10 (or the one C given).
     Returns (W (buckets, K) float32, b (K,) float32, info dict, out-of-fold logits (N, K) at the chosen C
     or None): the out-of-fold logits are the honest ones to weigh the network against (``task.combine``)."""
     K = n_classes
     cols = _columns(X, K, max_params)
+    with _threads_for(len(cols) * K):
+        return _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols)
+
+
+@contextmanager
+def _threads_for(n_weights: int):
+    """Every configured core for a model of ``PARALLEL_PARAMS`` weights or more, else one: each kernel call
+    wakes the other threads, which costs more than a vector of 10^5 weights takes alone (and milliseconds
+    on a busy machine). The results are the same either way (the kernels' sums have a fixed order)."""
+    import numba
+
+    kernels()
+    before = numba.get_num_threads()
+    if n_weights < PARALLEL_PARAMS:
+        numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols):
     Xc = X[:, cols].tocsr()     # float32 values: the kernels widen them exactly
     Y = np.zeros((X.shape[0], K))
     Y[np.arange(len(y)), y] = 1.0
