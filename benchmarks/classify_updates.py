@@ -29,8 +29,9 @@ def run(code: str, threads: int, tmp: str) -> float:
     cmd = [sys.executable, "-m", "rnntools", "rnn-train", "--task", "classify",
            os.path.join(ROOT, "samples", "glosses.jsonl"), "-o", os.path.join(tmp, "m.npz"), "--epochs", "4",
            "--patience", "9", "--seed", "1", "--threads", str(threads), "--log", log]
+    # cwd outside the checkouts: python -m puts the working directory ahead of PYTHONPATH
     subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": os.path.abspath(code)},
-                   stderr=subprocess.DEVNULL)
+                   stderr=subprocess.DEVNULL, cwd=tmp)
     end = [json.loads(line) for line in open(log) if '"end"' in line][-1]
     return end["steps"] / end["seconds"]
 

@@ -35,6 +35,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Every child runs in a temporary folder: ``python -m`` puts the working directory first on sys.path, ahead
+# of PYTHONPATH, so a child started inside a checkout would import that checkout whatever PYTHONPATH says.
 SAMPLES = os.path.join(ROOT, "samples")
 
 TASKS = {
@@ -60,7 +62,7 @@ def run_forecast(code: str, tmp: str, data: dict) -> dict:
            "-o", os.path.join(tmp, "forecasts.jsonl")]
     t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": os.path.abspath(code)},
-                   stderr=subprocess.DEVNULL)
+                   stderr=subprocess.DEVNULL, cwd=tmp)
     wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"wall": wall, "cpu": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)}
 
@@ -76,7 +78,7 @@ def run(code: str, task: str, threads: int, tmp: str, data: dict, newer: bool) -
            "--threads", str(threads), "--log", log]
     t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": os.path.abspath(code)},
-                   stderr=subprocess.DEVNULL)
+                   stderr=subprocess.DEVNULL, cwd=tmp)
     wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     events = [json.loads(line) for line in open(log)]
@@ -105,7 +107,7 @@ def make_forecast_data(folder: str, before: str) -> None:
                 g.write(line)
     subprocess.run([sys.executable, "-m", "rnntools", "-q", "rnn-train", "--task", "forecast", train,
                     "-o", os.path.join(folder, "old.npz"), "--threads", "1", "--seed", "3", "--max-steps", "100"],
-                   check=True, env={**os.environ, "PYTHONPATH": os.path.abspath(before)})
+                   check=True, env={**os.environ, "PYTHONPATH": os.path.abspath(before)}, cwd=folder)
 
 
 def cpu() -> str:
