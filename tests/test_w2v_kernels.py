@@ -9,7 +9,7 @@ import pytest
 from gradcheck import assert_grad
 
 from rnntools.w2v import kernels
-from rnntools.w2v.train import hot_slots, huffman, keep_thresholds, noise_table
+from rnntools.w2v.train import huffman, keep_thresholds, noise_table
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
@@ -195,7 +195,7 @@ def test_zero_learning_rate_changes_nothing(rng):
     state = np.array([99], np.uint64)
     kernels.train_batch_sg(words, w_in, w_out, keep, ap, ai, 3, 0.0, state, np.empty(200, np.int32),
                            np.empty(4, np.int32), np.zeros(D), EMPTY, EMPTY, *NO_HS, *NO_SUB,
-                           np.empty(1, np.int32), np.zeros((1, D)), np.zeros((0, D)), np.zeros(0, np.uint8), E32, E32)
+                           np.empty(1, np.int32), np.zeros((1, D)))
     np.testing.assert_array_equal(w_in, before[0])
     np.testing.assert_array_equal(w_out, before[1])
 
@@ -235,9 +235,9 @@ def _targets(s, word, K, ap, ai):
     return s, np.array(targets)
 
 
-def ref_hs(l1, w_out, points, codes, lr, acc=None, slot=None):
-    """One hierarchical-softmax update in numpy: returns (input step, loss); w_out changed in place, except
-    the steps of nodes with slot[node] >= 0 (the top of the tree), which go to acc[slot] when acc is given."""
+def ref_hs(l1, w_out, points, codes, lr):
+    """One hierarchical-softmax update in numpy, word2vec's loop: returns (input step, loss); w_out changed
+    in place."""
     work = np.zeros_like(l1)
     loss = 0.0
     for node, code in zip(points, codes):
@@ -246,10 +246,7 @@ def ref_hs(l1, w_out, points, codes, lr, acc=None, slot=None):
         loss += -math.log(p) if label else -math.log(1 - p)
         g = (label - p) * lr
         work += g * w_out[node]
-        if acc is None or slot[node] < 0:
-            w_out[node] += g * l1
-        else:
-            acc[slot[node]] += g * l1
+        w_out[node] += g * l1
     return work, loss
 
 
@@ -263,10 +260,7 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
     K, window, lr, seed = 3, 3, 0.05, 0x1234567
     counts = np.arange(V, 0, -1) * 7
     hs = huffman(counts) if loss_kind == "hs" else NO_HS
-    # the top 2 levels (3 nodes) take summed steps, the others step at once
-    slot, hot = hot_slots(hs[0], hs[2], V - 1, 2) if loss_kind == "hs" else (E32, E32)
-    assert loss_kind == "ns" or (len(hot) == 3 and np.diff(hs[0]).max() > 2)
-    acc = np.zeros((len(hot), D))
+    assert loss_kind == "ns" or np.diff(hs[0]).max() > 4  # paths long enough for the kernel's 4-node blocks
     if loss_kind == "hs":
         w_out = rng.normal(size=(V - 1, D)) * 0.3
     if sub:
@@ -281,16 +275,16 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
         rows_of = {i: [i] for i in range(V)}
     ref_in, ref_out = w_in.copy(), w_out.copy()
 
-    def ref_predict(l1, word, s, acc=None):
+    def ref_predict(l1, word, s):
         if loss_kind == "hs":
             lo, hi = hs[0][word], hs[0][word + 1]
-            step, loss = ref_hs(l1, ref_out, hs[2][lo:hi], hs[1][lo:hi], lr, acc, slot)
+            step, loss = ref_hs(l1, ref_out, hs[2][lo:hi], hs[1][lo:hi], lr)
             return step, loss, hi - lo, s
         s, targets = _targets(s, word, K, ap, ai)
         step, loss = ref_ns(l1, ref_out, targets, lr)
         return step, loss, K + 1, s
 
-    s, ref_loss, ref_pred, i, since = seed, 0.0, 0, 0, 0
+    s, ref_loss, ref_pred, i = seed, 0.0, 0, 0
     while i < len(words):
         sent, i, s = _sentence(words, i, keep, s)
         n = len(sent)
@@ -298,15 +292,12 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
             s = xs(s)
             lo, hi = _window(s, window, pos, n)
             if arch == "sg" and not sub:
-                # with hs, the hot nodes take the window's summed steps at its end
                 for j in range(lo, hi):
                     if j == pos:
                         continue
-                    step, loss, k, s = ref_predict(ref_in[sent[j]].copy(), sent[pos], s, acc)
+                    step, loss, k, s = ref_predict(ref_in[sent[j]].copy(), sent[pos], s)
                     ref_in[sent[j]] += step
                     ref_loss, ref_pred = ref_loss + loss, ref_pred + k
-                ref_out[hot] += acc
-                acc[:] = 0
             elif arch == "sg" and hi - lo > 1:
                 rows = rows_of[sent[pos]]
                 hidden, total = ref_in[rows].mean(axis=0), np.zeros(D)
@@ -321,23 +312,15 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
                     ref_in[r] += total
             elif arch == "cbow" and hi - lo > 1:
                 rows = [r for j in range(lo, hi) if j != pos for r in rows_of[sent[j]]]
-                step, loss, k, s = ref_predict(ref_in[rows].mean(axis=0), sent[pos], s, acc)
+                step, loss, k, s = ref_predict(ref_in[rows].mean(axis=0), sent[pos], s)
                 for r in rows:
                     ref_in[r] += step
                 ref_loss, ref_pred = ref_loss + loss, ref_pred + k
-                since += 1
-                if since == kernels.HS_FLUSH:
-                    ref_out[hot] += acc
-                    acc[:] = 0
-                    since = 0
-    if arch == "cbow":
-        ref_out[hot] += acc
     state = np.array([seed], np.uint64)
     scratch = (np.empty(len(words), np.int32), np.empty(K + 1, np.int32), np.zeros(D))
     kernel = kernels.train_batch_sg if arch == "sg" else kernels.train_batch_cbow
     loss, pred, read = kernel(words, w_in, w_out, keep, ap, ai, window, lr, state, *scratch, EMPTY, EMPTY,
-                              *hs, sub_off, sub_ids, np.empty(2 * window * 3, np.int32), np.zeros((2, D)),
-                              np.zeros((len(hot), D)), np.zeros(len(hot), np.uint8), slot, hot)
+                              *hs, sub_off, sub_ids, np.empty(2 * window * 3, np.int32), np.zeros((2, D)))
     assert read == int(np.count_nonzero(words >= 0))
     assert pred == ref_pred > 0
     assert loss == pytest.approx(ref_loss, rel=1e-10)
@@ -359,8 +342,7 @@ def test_hs_update_matches_numpy_and_is_a_gradient_step(rng, word):
     step, ref_loss = ref_hs(w_in[2].copy(), ref_out, points[lo:hi], codes[lo:hi], lr)
     before_in, before_out = w_in.copy(), w_out.copy()
     work = np.zeros(D)
-    loss = kernels.hs_update(w_in, 2, w_out, points, codes, lo, hi, lr, work, EMPTY, EMPTY, np.zeros((0, D)),
-                             np.zeros(0, np.uint8), E32, np.empty(hi - lo), 0)
+    loss = kernels.hs_update(w_in, 2, w_out, points, codes, lo, hi, lr, work, EMPTY, EMPTY, np.empty(hi - lo))
     np.testing.assert_allclose(work, step, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
@@ -394,8 +376,7 @@ def test_hs_lookup_skips_saturated_nodes_as_word2vec(rng):
         work += g * ref_out[node]
         ref_out[node] += g * w_in[0]
     got = np.zeros(D)
-    kernels.hs_update(w_in, 0, w_out, points, codes, lo, hi, lr, got, sig, logsig, np.zeros((0, D)), np.zeros(0, np.uint8),
-                      E32, np.empty(hi - lo), 0)
+    kernels.hs_update(w_in, 0, w_out, points, codes, lo, hi, lr, got, sig, logsig, np.empty(hi - lo))
     np.testing.assert_allclose(got, work, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-12, atol=1e-14)
 

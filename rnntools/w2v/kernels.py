@@ -68,8 +68,6 @@ def draw_negative(s, alias_prob, alias_idx):
     return np.int64(alias_idx[col])
 
 
-HS_SHARED_DEPTH = 6  # hierarchical softmax: the tree's top levels (<= 63 nodes), whose steps are summed
-HS_FLUSH = 8  # CBOW with hs: predictions between writes of the summed steps
 
 TABLE_MAX = 6.0  # word2vec.c's MAX_EXP: beyond +-6 the sigmoid saturates to 1 or 0 (|error| < 2.5e-3)
 TABLE_SIZE = 996  # bins of 1/83: word2vec.c's lookup, see sigmoid_tables
@@ -159,7 +157,7 @@ def ns_update(src, row, w_out, targets, lr, work, sig, logsig):
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
-def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs, first):
+def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, gs):
     """Hierarchical-softmax update of ``src[row]`` along one word's Huffman path; returns the loss.
 
     points[lo:hi]: the inner nodes (rows of w_out) from the root down; codes[lo:hi]: the branch taken at
@@ -168,12 +166,7 @@ def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc
     Loss: sum over the path of -log sigmoid((1 - 2 code) src[row].w_out[node]).
     With the lookup tables, a node whose |dot| is beyond TABLE_MAX gets no update (word2vec.c and gensim
     ``continue`` there: the prediction is already saturated); with empty tables the math is exact.
-    acc: (R, D), possibly empty, touched: (R,) uint8, slot: (rows of w_out,) int32: the steps of a node
-    with slot[node] = a >= 0 (the top HS_SHARED_DEPTH levels of the tree) are added to acc[a] instead of
-    w_out and flagged in touched; flush_hot writes them later. Empty acc: every node steps at once.
     gs: (>= hi - lo,) scratch (path_scratch), the path's dots, then its gradient scales.
-    first: the nodes points[lo:lo + first] take no step here; their gradient scales are left in
-    gs[:first] for the caller (sg_hs_window), 0 where saturated.
 
     Why in four passes rather than word2vec's one loop per node: src is not changed along the path and the
     nodes on it are distinct, so every dot depends only on src and its own node's row as it was, and the
@@ -183,7 +176,6 @@ def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc
     share each read of src and each read and write of work: fewer loads and stores per node, which is
     what the per-node loops were bound by.
     """
-    defer = acc.shape[0] > 0
     D = src.shape[1]
     T = sig.shape[0]
     scale = T / (2.0 * TABLE_MAX)
@@ -244,20 +236,14 @@ def hs_update(src, row, w_out, points, codes, lo, hi, lr, work, sig, logsig, acc
         for d in range(D):
             work[d] += g * w_out[t, d]
         k += 1
-    # 4. the nodes' steps (from the first-th on: the caller takes the ones above)
-    for k in range(lo + first, hi):
+    # 4. the nodes' steps
+    for k in range(lo, hi):
         g = gs[k - lo]
         if g == 0:
             continue
         t = points[k]
-        a = slot[t] if defer else -1
-        if a >= 0:
-            touched[a] = 1
-            for d in range(D):
-                acc[a, d] += g * src[row, d]
-        else:
-            for d in range(D):
-                w_out[t, d] += g * src[row, d]
+        for d in range(D):
+            w_out[t, d] += g * src[row, d]
     return loss
 
 
@@ -273,29 +259,15 @@ def path_scratch(hs_off, work):
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
 def predict(src, row, w_out, word, lr, work, sig, logsig, s, targets, alias_prob, alias_idx, hs_off, hs_codes,
-            hs_points, acc, touched, slot, gs):
+            hs_points, gs):
     """``src[row]`` predicts ``word`` by negative sampling (noise words drawn here) or, when hs_off is not
-    empty, along its Huffman path (acc: see hs_update); returns (loss, predictions made, new random state)."""
+    empty, along its Huffman path (gs: hs_update's scratch); returns (loss, predictions made, new random state)."""
     if hs_off.shape[0] > 0:
         lo, hi = hs_off[word], hs_off[word + 1]
-        loss = hs_update(src, row, w_out, hs_points, hs_codes, lo, hi, lr, work, sig, logsig, acc, touched, slot, gs, 0)
+        loss = hs_update(src, row, w_out, hs_points, hs_codes, lo, hi, lr, work, sig, logsig, gs)
         return loss, np.int64(hi - lo), s
     s = fill_targets(s, word, targets, alias_prob, alias_idx)
     return ns_update(src, row, w_out, targets, lr, work, sig, logsig), np.int64(targets.shape[0]), s
-
-
-@njit(cache=True, nogil=True, inline="always", fastmath=True)
-def flush_hot(w_out, acc, touched, hot_nodes):
-    """Write the summed steps of the top nodes (see hs_update) and clear them; hot_nodes: (R,) int32,
-    the node of each slot."""
-    R, D = acc.shape
-    for a in range(R):
-        if touched[a]:
-            touched[a] = 0
-            t = hot_nodes[a]
-            for d in range(D):
-                w_out[t, d] += acc[a, d]
-                acc[a, d] = 0
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
@@ -384,80 +356,21 @@ def reduced_window(s, window, pos, n):
     return max(0, pos - window + b), min(n, pos + window + 1 - b)
 
 
-@njit(cache=True, nogil=True, inline="always", fastmath=True)
-def sg_hs_window(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, hs_codes, hs_points, touched, slot,
-                 gs, G, S):
-    """Skip-gram with hierarchical softmax over one window: each context word buf[j] (lo <= j < hi, j != pos)
-    predicts the centre buf[pos]'s path; returns (loss, predictions).
-
-    The path's top nodes (slot >= 0, at most G.shape[1]) take the window's summed steps at its end; the
-    others step at once, as in word2vec. Why summed: every context word of the window predicts the same
-    path, and its top nodes are on most paths, so every prediction of every thread would write them and
-    the threads would fight over their cache lines; deferring the deeper, word-specific nodes too cost
-    about two points of analogy accuracy. The sum is kept as its terms: each context word's gradient
-    scales at the top nodes (G (2 window, depth)) and its input row as it was (S (2 window, D)), and each
-    top row adds four terms per pass at the end, instead of an accumulator row read and written for
-    every (context word, node) and again when flushed. The arithmetic is that of hs_update with an
-    accumulator (up to the order of float additions).
-    """
-    D = w_in.shape[1]
-    word = buf[pos]
-    plo, phi = hs_off[word], hs_off[word + 1]
-    H = 0
-    while plo + H < phi and H < G.shape[1] and slot[hs_points[plo + H]] >= 0:
-        H += 1
-    loss = 0.0
-    m = 0
-    no_acc = S[:0]
-    for j in range(lo, hi):
-        if j == pos:
-            continue
-        c = buf[j]
-        for d in range(D):
-            work[d] = 0
-        loss += hs_update(w_in, c, w_out, hs_points, hs_codes, plo, phi, lr, work, sig, logsig, no_acc, touched, slot,
-                          gs, H)
-        for a in range(H):
-            G[m, a] = gs[a]
-        for d in range(D):
-            S[m, d] = w_in[c, d]
-            w_in[c, d] += work[d]
-        m += 1
-    for a in range(H):
-        t = hs_points[plo + a]
-        jj = 0
-        while jj + 4 <= m:
-            g0, g1, g2, g3 = G[jj, a], G[jj + 1, a], G[jj + 2, a], G[jj + 3, a]
-            for d in range(D):
-                w_out[t, d] += g0 * S[jj, d] + g1 * S[jj + 1, d] + g2 * S[jj + 2, d] + g3 * S[jj + 3, d]
-            jj += 4
-        while jj < m:
-            g = G[jj, a]
-            if g != 0:
-                for d in range(D):
-                    w_out[t, d] += g * S[jj, d]
-            jj += 1
-    return loss, np.int64(m * (phi - plo))
-
-
 @njit(cache=True, nogil=True, fastmath=True)
 def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
-                   sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden, acc, touched, slot,
-                   hot_nodes):
+                   sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden):
     """Skip-gram over a batch of sentences; returns (loss sum, predictions, words).
 
     words: (N,) int32 ids, -1 between sentences; keep: (V,) uint64 subsampling thresholds (2**32: always);
     alias_prob/alias_idx: the noise distribution (see draw_negative); window: the maximum window (each
     position draws its own, see reduced_window); buf: (N,) int32 scratch; targets: (K+1,) int32 scratch
     (K negatives); work: (D,) scratch; state: (1,) uint64; sig, logsig: see ns_update; hs_*, sub_*: see
-    the module docstring; rows: (max subword rows,) int32 scratch; hidden: (1, D) scratch; with
-    hierarchical softmax, slot: (V-1,) int32, the acc row of each node at the top HS_SHARED_DEPTH levels
-    of the tree, else -1; hot_nodes: (R,) int32 the node of each acc row; acc: (R, D) and touched: (R,)
-    uint8, zeros (skip-gram uses only acc's length: empty acc, no summed steps). Without: all four empty.
+    the module docstring; rows: (max subword rows,) int32 scratch; hidden: (1, D) scratch.
     Subword: hidden is (2, D).
     Plain: each (centre, context) pair trains the context word's input vector to predict the centre word
-    (word2vec's and gensim's order); with hierarchical softmax the top nodes of the centre's path take
-    their steps once per window (summed), not after each context word (sg_hs_window). Subword: the mean of the centre
+    (word2vec's and gensim's order); with hierarchical softmax every node of the centre's path steps at
+    once, as in word2vec (summing the top nodes' steps over a window, to spare the threads' caches, cost
+    about a point of analogy accuracy: docs/word2vec.md). Subword: the mean of the centre
     word's rows predicts each context word (fastText's order: the n-grams of the word in hand describe
     it); the mean is computed once per centre and moved by each pair's step, and the rows take the
     summed steps once per centre: the same sequence of inputs as fastText's per-pair mean and updates,
@@ -469,15 +382,11 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     s = state[0]
     N = words.shape[0]
     gs = path_scratch(hs_off, work)
-    G = np.empty((2 * window, HS_SHARED_DEPTH), work.dtype)
-    S = np.empty((2 * window, w_in.shape[1]), work.dtype)
     loss = 0.0
     predictions = 0
     read = 0
     start = 0
     subword = sub_off.shape[0] > 0
-    hs = hs_off.shape[0] > 0
-    no_acc = acc[:0]
     total = hidden[1] if subword else work  # the summed step of the centre's rows
     while start < N:
         n, start, s, r = subsample_sentence(words, start, keep, s, buf)
@@ -497,7 +406,7 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                     for d in range(D):
                         work[d] = 0
                     l_, k_, s = predict(hidden, 0, w_out, buf[j], lr, work, sig, logsig, s, targets, alias_prob,
-                                        alias_idx, hs_off, hs_codes, hs_points, no_acc, touched, slot, gs)
+                                        alias_idx, hs_off, hs_codes, hs_points, gs)
                     # each row of the mean takes the step, so the mean takes it too: the next context word
                     # sees the updated input, as fastText's per-pair updates give it
                     for d in range(D):
@@ -508,12 +417,6 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                 add_rows(w_in, rows, m, total)
                 continue
             D = w_in.shape[1]
-            if hs and acc.shape[0] > 0:
-                l_, k_ = sg_hs_window(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, hs_codes,
-                                      hs_points, touched, slot, gs, G, S)
-                loss += l_
-                predictions += k_
-                continue
             for j in range(lo, hi):
                 if j == pos:
                     continue
@@ -521,7 +424,7 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                 for d in range(D):
                     work[d] = 0
                 l_, k_, s = predict(w_in, c, w_out, buf[pos], lr, work, sig, logsig, s, targets, alias_prob,
-                                    alias_idx, hs_off, hs_codes, hs_points, no_acc, touched, slot, gs)
+                                    alias_idx, hs_off, hs_codes, hs_points, gs)
                 for d in range(D):
                     w_in[c, d] += work[d]
                 loss += l_
@@ -532,13 +435,11 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
-                     sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden, acc, touched, slot,
-                     hot_nodes):
+                     sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden):
     """CBOW (context mean) over a batch of sentences; returns (loss sum, predictions, words).
     Arguments as train_batch_sg; rows: (2 * window * max rows per word,) int32 scratch. The mean is over
     the context words' rows (with subwords: all their n-gram rows, as fastText); each row gets the whole
-    step, as word2vec and gensim (cbow_mean=1) do. With hierarchical softmax the most visited nodes take
-    their summed steps every HS_FLUSH positions (see train_batch_sg for why).
+    step, as word2vec and gensim (cbow_mean=1) do.
     Random draws: per sentence as skip-gram; per position one for the window, then one per negative."""
     s = state[0]
     N = words.shape[0]
@@ -547,7 +448,6 @@ def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr
     predictions = 0
     read = 0
     start = 0
-    since = 0
     while start < N:
         n, start, s, r = subsample_sentence(words, start, keep, s, buf)
         read += r
@@ -562,14 +462,9 @@ def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr
                     m = gather_rows(buf[j], sub_off, sub_ids, rows, m)
             mean_rows(w_in, rows, m, hidden, work)
             l_, k_, s = predict(hidden, 0, w_out, buf[pos], lr, work, sig, logsig, s, targets, alias_prob,
-                                alias_idx, hs_off, hs_codes, hs_points, acc, touched, slot, gs)
+                                alias_idx, hs_off, hs_codes, hs_points, gs)
             add_rows(w_in, rows, m, work)
             loss += l_
             predictions += k_
-            since += 1
-            if since == HS_FLUSH:
-                flush_hot(w_out, acc, touched, hot_nodes)
-                since = 0
-    flush_hot(w_out, acc, touched, hot_nodes)
     state[0] = s
     return loss, predictions, read

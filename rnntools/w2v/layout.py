@@ -108,17 +108,6 @@ def huffman(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offsets, codes, points
 
 
-def hot_slots(offsets: np.ndarray, points: np.ndarray, n_inner: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """The inner nodes at the top ``depth`` levels of a Huffman tree (on most paths): (slot (n_inner,) int32,
-    the row of each in the kernels' accumulator or -1; nodes (R,) int32, the node of each row)."""
-    lengths = np.diff(offsets)
-    pos = np.arange(len(points)) - np.repeat(offsets[:-1], lengths)  # each entry's depth on its path
-    nodes = np.unique(points[pos < depth]).astype(np.int32)
-    slot = np.full(n_inner, -1, np.int32)
-    slot[nodes] = np.arange(len(nodes), dtype=np.int32)
-    return slot, nodes
-
-
 def seed_states(seed: int, n: int) -> list[np.ndarray]:
     """A nonzero (1,) uint64 xorshift state per thread, from numpy's SeedSequence."""
     raw = np.random.SeedSequence(seed).generate_state(n, np.uint64)
@@ -148,13 +137,9 @@ class Layout:
         if p.loss == "hs":
             self.hs_off, self.hs_codes, self.hs_points = huffman(vocab.counts)
             self.out_rows = max(V - 1, 1)
-            from rnntools.w2v.kernels import HS_SHARED_DEPTH
-
-            self.slot, self.hot_nodes = hot_slots(self.hs_off, self.hs_points, self.out_rows, HS_SHARED_DEPTH)
         else:
             self.hs_off, self.hs_codes, self.hs_points = empty64, empty8, empty32
             self.out_rows = V
-            self.slot, self.hot_nodes = empty32, empty32
         self.buckets = 0
         self.sub_off, self.sub_ids = empty64, empty32
         self.max_rows = 1

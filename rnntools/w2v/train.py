@@ -37,7 +37,6 @@ from rnntools.w2v.corpus import PHRASE_WORD_RE, SEP, Spool, build_vocab, read_co
 from rnntools.w2v.layout import (  # noqa: F401  (re-exported: their home before the split)
     Layout,
     _check_memory,
-    hot_slots,
     huffman,
     init_vectors,
     keep_thresholds,
@@ -315,8 +314,6 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
         targets = np.empty(p.negative + 1, np.int32)
         work = np.empty(D, np.float32)
         hidden = np.empty((2, D), np.float32)
-        hot = len(L.hot_nodes)
-        acc, touched = np.zeros((hot, D), np.float32), np.zeros(hot, np.uint8)
         rows = np.empty(max(L.max_rows, 2 * p.window * L.max_rows), np.int32)
         kernel = kernels.train_batch_sg if p.arch == "sg" else kernels.train_batch_cbow
         try:
@@ -326,8 +323,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
                     return
                 words, lr, epoch, n_words = item
                 loss, pred, _ = kernel(words, w_in, w_out, keep, alias_prob, alias_idx, p.window, lr, state, buf,
-                                       targets, work, sig, logsig, *extra, rows, hidden, acc, touched, L.slot,
-                                       L.hot_nodes)
+                                       targets, work, sig, logsig, *extra, rows, hidden)
                 if not math.isfinite(loss):
                     raise TrainingError(f"the loss became {loss} in epoch {epoch + 1}; lower --alpha")
                 with stats_lock:
@@ -345,8 +341,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     # training speed (it is in the command's total time either way)
     _warm = (np.empty(0, np.int32), w_in, w_out, keep, alias_prob, alias_idx, p.window, 0.0, states[0].copy(),
              np.empty(1, np.int32), np.empty(p.negative + 1, np.int32), np.empty(p.dim, np.float32), sig, logsig,
-             *extra, np.empty(1, np.int32), np.empty((2, p.dim), np.float32), np.zeros((0, p.dim), np.float32),
-             np.zeros(0, np.uint8), L.slot, L.hot_nodes)
+             *extra, np.empty(1, np.int32), np.empty((2, p.dim), np.float32))
     (kernels.train_batch_sg if p.arch == "sg" else kernels.train_batch_cbow)(*_warm)
     total, base = feeder.total, feeder.handed_at_start
     interrupted = False
