@@ -88,7 +88,7 @@ def rows(docs, idf, switches, buckets):
 
 
 def main():
-    from datasets import text_classification_set
+    from datasets import label_ids, text_classification_set
 
     from rnntools.tasks.classify import linear as L
 
@@ -101,10 +101,7 @@ def main():
     table = {}
     for name in args.sets.split(","):
         tr_x, tr_y, te_x, te_y = text_classification_set(name)
-        labels = sorted(set(tr_y), key=str)
-        index = {v: i for i, v in enumerate(labels)}
-        y = np.array([index[v] for v in tr_y])
-        gold = np.array([index.get(v, -1) for v in te_y])
+        labels, y, gold = label_ids(tr_y, te_y)
         dtr, dte = grams(tr_x, args.buckets), grams(te_x, args.buckets)
         df = np.zeros(args.buckets)
         for wi, _, ci, _ in dtr:

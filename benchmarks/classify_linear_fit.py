@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
-    from datasets import text_classification_set
+    from datasets import label_ids, text_classification_set
     from isa import cpu_model
 
     from rnntools.tasks.classify import linear as L
@@ -44,10 +44,7 @@ def main():
     print(cpu_model(), flush=True)
     for name in args.sets.split(","):
         tr_x, tr_y, te_x, te_y = text_classification_set(name)
-        labels = sorted(set(tr_y), key=str)
-        index = {v: i for i, v in enumerate(labels)}
-        y = np.array([index[v] for v in tr_y])
-        gold = np.array([index.get(v, -1) for v in te_y])
+        labels, y, gold = label_ids(tr_y, te_y)
         config = {"wide": "words+chars"}
         docs = [ngram_ids(t, args.buckets, True, blocks=True) for t in tr_x]
         idf = idf_weights(docs, args.buckets)

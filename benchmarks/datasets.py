@@ -784,3 +784,14 @@ def text_classification_set(name: str):
         te_x, te_y = _sample(*_orange_tab("20newsgroups-test.tab", "Text", "Category"), 1000)
         return cut(tr_x), tr_y, cut(te_x), te_y
     raise ValueError(f"unknown set {name!r} ({', '.join(TEXT_SETS)})")
+
+
+def label_ids(train_labels, test_labels):
+    """``(labels, y, gold)``: the training labels sorted (as strings), the training labels as ids into them
+    and the test labels as ids (-1 for a label the training part lacks)."""
+    import numpy as np
+
+    labels = sorted(set(train_labels), key=str)
+    index = {v: i for i, v in enumerate(labels)}
+    return (labels, np.array([index[v] for v in train_labels]),
+            np.array([index.get(v, -1) for v in test_labels]))

@@ -36,6 +36,15 @@ def _columns(X, n_classes: int, max_params: int) -> np.ndarray:
     return cols
 
 
+def _softmax_terms(Z, Y, w):
+    """The weighted cross-entropy of logits ``Z`` (N, K; shifted in place) against one-hot ``Y`` with row
+    weights ``w``, and its gradient with respect to ``Z``."""
+    Z -= Z.max(axis=1, keepdims=True)
+    logsum = np.log(np.exp(Z).sum(axis=1))
+    nll = logsum - (Z * Y).sum(axis=1)
+    return float(w @ nll), (np.exp(Z - logsum[:, None]) - Y) * w[:, None]
+
+
 def _loss_grad(theta, X, XT, Y, w, C, R=None):
     """Objective and gradient at ``theta`` = [W (F, K); b (1, K)] flattened (float64). ``R`` (F, K): each
     weight's feature scale (the logits are ``X (R * W) + b``), None: 1. The plain numpy/scipy form: the
@@ -44,12 +53,9 @@ def _loss_grad(theta, X, XT, Y, w, C, R=None):
     Wb = theta.reshape(F + 1, K)
     W, b = Wb[:F], Wb[F]
     Z = np.asarray(X @ (W if R is None else R * W)) + b
-    Z -= Z.max(axis=1, keepdims=True)
-    logsum = np.log(np.exp(Z).sum(axis=1))
-    nll = logsum - (Z * Y).sum(axis=1)
+    data_loss, G = _softmax_terms(Z, Y, w)
     n = X.shape[0]
-    loss = float(w @ nll) + 0.5 / (C * n) * float((W * W).sum())
-    G = (np.exp(Z - logsum[:, None]) - Y) * w[:, None]
+    loss = data_loss + 0.5 / (C * n) * float((W * W).sum())
     grad = np.empty_like(Wb)
     grad[:F] = (np.asarray(XT @ G) if R is None else R * np.asarray(XT @ G)) + W / (C * n)
     grad[F] = G.sum(axis=0)
@@ -67,13 +73,10 @@ def _loss_grad_fast(theta, X, XT, Y, w, C, R=None):
     Z = np.empty((X.shape[0], K))
     k.csr_dense(X.indptr, X.indices, X.data, W if R is None else R * W, Z)
     Z += b
-    Z -= Z.max(axis=1, keepdims=True)
-    logsum = np.log(np.exp(Z).sum(axis=1))
-    nll = logsum - (Z * Y).sum(axis=1)
+    data_loss, G = _softmax_terms(Z, Y, w)
     n = X.shape[0]
     flat = theta[:F * K]
-    loss = float(w @ nll) + 0.5 / (C * n) * k.dot(flat, flat)
-    G = (np.exp(Z - logsum[:, None]) - Y) * w[:, None]
+    loss = data_loss + 0.5 / (C * n) * k.dot(flat, flat)
     grad = np.empty_like(Wb)
     k.csr_dense(XT.indptr, XT.indices, XT.data, G, grad[:F])
     if R is not None:
