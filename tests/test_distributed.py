@@ -249,3 +249,115 @@ def test_a_file_range_is_named_as_given_and_read_where_it_is(tmp_path):
 
     back = pickle.loads(pickle.dumps(r))
     assert (str(back), back.real, back.start, back.end, back.first_line) == ("shown-name.txt", str(path), 4, 8, 2)
+
+
+@pytest.fixture(scope="module")
+def many_series(tmp_path_factory):
+    """150 monthly series (the airline shape, scaled, with noise) in the three layouts a forecast file takes:
+    long CSV (rows of a series together), the same with quoted fields, sorted by month (a series' rows
+    apart), and JSONL; each large enough to be cut into several ranges for 2 workers."""
+    import json
+
+    import numpy as np
+
+    air = [float(line.split(",")[1]) for line in open(os.path.join(SAMPLES, "airline.csv")).read().split()[1:]]
+    months = [f"{1949 + k // 12}-{k % 12 + 1:02d}" for k in range(len(air))]
+    rng = np.random.default_rng(0)
+    series = {f"s{i:03d}": np.round(np.array(air) * rng.uniform(0.5, 2) + rng.normal(0, 5, len(air)), 1)
+              for i in range(150)}
+    folder = tmp_path_factory.mktemp("series")
+    rows = [(sid, m, v) for sid, vs in series.items() for m, v in zip(months, vs)]
+    paths = {}
+    for name, header, fmt, order in [("long.csv", "store,month,sales", "{},{},{}", rows),
+                                     ("quoted.csv", '"store","month","sales"', '"{}",{},{}', rows),
+                                     ("by-month.csv", "store,month,sales", "{},{},{}",
+                                      sorted(rows, key=lambda r: r[1]))]:
+        paths[name] = folder / name
+        paths[name].write_text("\n".join([header, *(fmt.format(*r) for r in order)]) + "\n", encoding="utf-8")
+    paths["jsonl"] = folder / "series.jsonl"
+    paths["jsonl"].write_text("".join(json.dumps({"id": sid, "start": "1949-01", "freq": "M", "values": vs.tolist()})
+                                      + "\n" for sid, vs in series.items()), encoding="utf-8")
+    return {k: str(v) for k, v in paths.items()}
+
+
+@pytest.mark.parametrize("layout", ["long.csv", "quoted.csv", "by-month.csv", "jsonl"])
+def test_forecast_files_are_cut_where_a_series_ends(run_cli, address, many_series, layout):
+    same_as_single(run_cli, ["predict", os.path.join(CONTRACT, "forecast.npz"), many_series[layout]], address)
+
+
+def test_forecast_csv_ranges_end_with_a_series_and_carry_the_header(many_series):
+    from rnntools.distributed.partitions import _scan, join_ranges, key_ranges
+    from rnntools.tasks import forecast
+
+    model = forecast.load(os.path.join(CONTRACT, "forecast.npz"))
+    path = many_series["long.csv"]
+    how = forecast.partitioning(model, path)
+    assert how["key"] == "store" and how["options"]["target"] == "sales"
+    ranges, spec = key_ranges(path, os.path.getsize(path), 40_000, how)
+    assert len(ranges) > 5
+    data = open(path, "rb").read()
+    scans = [_scan(r, spec) for r in ranges]
+    for prev, r, scan in zip(ranges, ranges[1:], scans[1:]):
+        assert prev.end == r.start and data[r.start - 1:r.start] == b"\n"
+        assert data[:r.start].splitlines()[-1].split(b",")[0] != data[r.start:].split(b",")[0]
+        assert scan[2][0] == data[r.start:].split(b",")[0].decode()  # its first series
+    assert join_ranges(ranges, scans) == ranges
+    # a range reads as its part of the whole file: the header first, the file's own line numbers
+    r = ranges[2]
+    r.first_line = data[:r.start].count(b"\n") + 1
+    got = list(iter_lines(r))
+    assert got[0] == (1, "store,month,sales") and got[1] == (r.first_line, data[r.start:].split(b"\n")[0].decode())
+    # a series that comes back in a later range, or a quote left open, joins the ranges it spans
+    scans[4] = (scans[4][0], scans[4][1], scans[4][2] + [scans[1][2][0]])
+    joined = join_ranges(ranges, scans)
+    assert [(j.start, j.end) for j in joined] == [(ranges[0].start, ranges[0].end),
+                                                  (ranges[1].start, ranges[4].end)] + \
+        [(x.start, x.end) for x in ranges[5:]]
+    scans = [_scan(x, spec) for x in ranges]
+    scans[0] = (scans[0][0], 1, scans[0][2])
+    assert len(join_ranges(ranges, scans)) == 1
+
+
+def test_forecast_errors_name_the_files_own_line(run_cli, address, many_series, tmp_path):
+    model = os.path.join(CONTRACT, "forecast.npz")
+    lines = open(many_series["long.csv"], encoding="utf-8").read().splitlines()
+    lines[17000] = lines[17000].rsplit(",", 1)[0] + ",lots"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    single = run_cli(["predict", model, bad])
+    clustered = run_cli(["predict", model, bad, "--scheduler", address, "--threads", "1"])
+    assert single.exit_code == clustered.exit_code == 1
+    assert "bad.csv:17001: column 'sales': 'lots' is not a number" in single.stderr
+    assert clustered.stderr == single.stderr
+    # a series id that comes again in a later range is the error of one process
+    lines = open(many_series["jsonl"], encoding="utf-8").read().splitlines()
+    lines[140] = lines[140].replace('"s140"', '"s003"')
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    single = run_cli(["predict", model, dup])
+    clustered = run_cli(["predict", model, dup, "--scheduler", address, "--threads", "1", "-o", tmp_path / "o.jsonl"])
+    assert single.exit_code == clustered.exit_code == 1
+    assert "dup.jsonl:141: series id 's003' appears again (first on line 4)" in single.stderr
+    assert clustered.stderr == single.stderr and not os.path.exists(tmp_path / "o.jsonl")
+
+
+def test_backtest_folds_run_as_tasks_with_the_summary_of_one_process(run_cli, address):
+    args = ["evaluate", os.path.join(CONTRACT, "forecast.npz"), os.path.join(CONTRACT, "forecast_input.csv"),
+            "--backtest", "2", "--seed", "4"]
+    with distributed.Client(address) as client, distributed.get_task_stream(client) as stream:
+        single, clustered = same_as_single(run_cli, args, address)
+    folds = {t["key"] for t in stream.data if str(t["key"]).startswith("rnntools-evaluate-piece")}
+    assert len(folds) == 2  # each fold (a training of its own) was a task
+    assert '"folds": 2' in single.stdout and clustered.stderr == single.stderr
+
+
+def test_backtest_summary_of_its_folds_is_the_backtest():
+    from rnntools.tasks import forecast
+
+    model = forecast.load(os.path.join(CONTRACT, "forecast.npz"))
+    series = list(forecast.read([os.path.join(CONTRACT, "forecast_input.csv")], model))
+    pieces = forecast.evaluate_pieces(model, backtest=2)
+    assert pieces == [2, 1]
+    parts = [forecast.evaluate_piece(model, series, k, backtest=2, refit=False) for k in pieces]
+    assert forecast.combine_pieces(model, parts) == forecast.evaluate(model, series, backtest=2, refit=False)
+    assert [r["fold"] for r in parts[0]["rows"] + parts[1]["rows"]] == [1, 2]

@@ -40,9 +40,9 @@ KINDS: dict[str, str] = {
 # model kind -> the task whose package reads it
 KIND_TASK: dict[str, str] = {"lm": "lm", "classifier": "classify", "forecaster": "forecast", "seq2seq": "seq2seq"}
 
-# model kinds whose records are independent lines, so that a large file may be cut into byte ranges for a
-# cluster (--scheduler); the others (forecast: a series spans its CSV) go one file per partition
-SPLIT_KINDS = frozenset({"lm", "classifier", "seq2seq"})
+# model kinds whose inputs a cluster (--scheduler) may cut into byte ranges: at any line (lm, classifier,
+# seq2seq: independent lines), or where the task's `partitioning` says (forecaster: where a series ends)
+SPLIT_KINDS = frozenset({"lm", "classifier", "seq2seq", "forecaster"})
 
 # what a task package exposes (docs/tasks.md)
 CONTRACT = ("KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate")
@@ -152,13 +152,27 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
 
         if options.pop("output_format", "jsonl") != "jsonl":
             raise UsageError("--format csv is one table written by one process; with --scheduler write JSONL")
-        combine = None
-        if name == "evaluate" and getattr(pkg, "evaluate_combine", None) is not None:
-            def combine(parts: list) -> dict:
-                return pkg.evaluate_combine(pkg.load(model_file), parts, **options)
+        from functools import cache
 
-        summary = run_model(name, KIND_TASK[kind], model, inputs, output, options, scheduler, threads,
-                            split=kind in SPLIT_KINDS, combine=combine)
+        loaded = cache(lambda: pkg.load(model_file))  # the model on the client, loaded if needed, once
+        combine, pieces, rule = None, None, None
+        if name == "evaluate" and getattr(pkg, "evaluate_pieces", None) is not None:
+            # independent pieces of work (forecast's backtest folds), each a task on the whole input
+            pieces = pkg.evaluate_pieces(loaded(), **options)
+
+            def combine(parts: list) -> dict:
+                return pkg.combine_pieces(loaded(), parts, **options)
+        elif name == "evaluate" and getattr(pkg, "evaluate_combine", None) is not None:
+            def combine(parts: list) -> dict:
+                return pkg.evaluate_combine(loaded(), parts, **options)
+        if name == "predict" and getattr(pkg, "partitioning", None) is not None:
+            def rule(path: str) -> dict | None:
+                return pkg.partitioning(loaded(), path, **options)
+
+        with naming_the_input(inputs):
+            summary = run_model(name, KIND_TASK[kind], model, inputs, output, options, scheduler, threads,
+                                split=kind in SPLIT_KINDS, combine=combine, rule=rule,
+                                repeated=getattr(pkg, "repeated_key", None), pieces=pieces)
         if summary is not None:
             _write_summary(pkg, summary, output)
         return

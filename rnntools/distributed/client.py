@@ -10,7 +10,15 @@ from collections.abc import Callable, Iterator, Sequence
 
 from rnntools.distributed.cluster import Cluster
 from rnntools.distributed.partitions import check_inputs, plan
-from rnntools.distributed.worker import _bow, _count, _evaluate, _evaluate_partial, _predict, _settings
+from rnntools.distributed.worker import (
+    _bow,
+    _count,
+    _evaluate,
+    _evaluate_partial,
+    _evaluate_piece,
+    _predict,
+    _settings,
+)
 from rnntools.errors import UsageError
 
 
@@ -119,16 +127,37 @@ def check_model_path(model: str) -> None:
         raise UsageError("with --scheduler the workers load the model by path: give a model file, not stdin (-)")
 
 
+def unique_keys(results: Iterator[tuple[str, str, list | None]], repeated: Callable | None
+                ) -> Iterator[tuple[str, str]]:
+    """Partition results, checked in input order for a key that comes again (``repeated(key, first,
+    again)`` is the error one process gives for it); the texts and messages passed on."""
+    seen: dict = {}
+    for text, message, keys in results:
+        if keys and repeated is not None:
+            for key, source in keys:
+                first = seen.get(key)
+                if first is not None:
+                    raise repeated(key, first, source)
+                seen[key] = source
+        yield text, message
+
+
 def run_model(name: str, task: str, model: str, inputs: list[str], output: str | None, options: dict,
               address: str, threads: int | None, split: bool = True,
-              combine: Callable[[list], dict] | None = None) -> dict | None:
+              combine: Callable[[list], dict] | None = None, rule: Callable | None = None,
+              repeated: Callable | None = None, pieces: list | None = None) -> dict | None:
     """``predict`` (records written here) or ``evaluate`` (the summary returned) of ``task``'s model file on
-    the cluster at ``address``.
+    the cluster at ``address``. ``rule(path)``: how an input may be cut (the task's ``partitioning``);
+    ``repeated``: the error for a record key (the task's ``record_key``) that comes twice.
 
     ``evaluate`` with ``combine`` (a task that exposes ``evaluate_partial``/``evaluate_combine``): every
     partition's sufficient statistics are computed on the cluster and ``combine`` sums them here, exactly.
     Without it the summary of partitions is not the whole's (an average of averages is not the average;
-    lm's evaluation carries its state from line to line), so the whole input is one task."""
+    lm's evaluation carries its state from line to line), so the whole input is one task.
+
+    ``evaluate`` with ``pieces`` (a task that exposes ``evaluate_pieces``/``evaluate_piece``: forecast's
+    backtest folds, each a training of its own): every piece is a task that reads the whole input, and
+    ``combine`` makes the summary of their results, in the order of ``pieces``."""
     check_model_path(model)
     check_inputs(inputs)
     from rnntools.io import FileRange
@@ -136,9 +165,19 @@ def run_model(name: str, task: str, model: str, inputs: list[str], output: str |
     real = FileRange(model, os.path.abspath(model))  # named as given, loaded where any worker finds it
     settings = _settings()
     with Cluster(address, threads) as cluster:
-        parts = plan(cluster, inputs, split=split and (name == "predict" or combine is not None))
+        parts = plan(cluster, inputs, split=split and pieces is None and (name == "predict" or combine is not None),
+                     rule=rule)
+        if pieces is not None:
+            stats = []
+            whole = [r for p in parts for r in p]
+            for i, (piece, read_message, message) in enumerate(cluster.ordered(
+                    _evaluate_piece, pieces, whole, task, real, options, settings, cluster.threads)):
+                sys.stderr.write((read_message if i == 0 else "") + message)
+                stats.append(piece)
+            return combine(stats)
         if name == "predict":
-            write_ordered(cluster.ordered(_predict, parts, task, real, options, settings, cluster.threads), output)
+            results = cluster.ordered(_predict, parts, task, real, options, settings, cluster.threads)
+            write_ordered(unique_keys(results, repeated), output)
             return None
         if combine is not None:
             said = Said()

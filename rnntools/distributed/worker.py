@@ -82,7 +82,11 @@ def _task_model(task: str, model_path):
     return pkg, _cached(f"model:{task}", getattr(model_path, "real", model_path), load)
 
 
-def _predict(part: list, task: str, model_path: str, options: dict, settings: dict, threads) -> tuple[str, str]:
+def _predict(part: list, task: str, model_path: str, options: dict, settings: dict,
+             threads) -> tuple[str, str, list | None]:
+    """The partition's output records as JSONL text, what it said on stderr, and for a task whose records
+    have keys that must be unique over the whole input (``record_key``: forecast's series ids) those keys
+    with where each was read, for the client to check across partitions."""
     from rnntools.io import JsonlWriter
 
     _apply(settings, threads)
@@ -90,9 +94,21 @@ def _predict(part: list, task: str, model_path: str, options: dict, settings: di
         pkg, model = _task_model(task, model_path)
         out = io.StringIO()
         writer = JsonlWriter(out)
-        for record in pkg.predict(model, pkg.read(part, model, targets=False, **options), **options):
+        records = pkg.read(part, model, targets=False, **options)
+        record_key = getattr(pkg, "record_key", None)
+        keys = None
+        if record_key is not None:
+            keys = []
+            records = _keyed(records, record_key, keys)
+        for record in pkg.predict(model, records, **options):
             writer.write(record)
-    return out.getvalue(), err.getvalue()
+    return out.getvalue(), err.getvalue(), keys
+
+
+def _keyed(records, record_key, keys: list):
+    for record in records:
+        keys.append(record_key(record))
+        yield record
 
 
 def _evaluate(part: list, task: str, model_path: str, options: dict, settings: dict, threads) -> tuple[dict, str]:
@@ -111,6 +127,20 @@ def _evaluate_partial(part: list, task: str, model_path: str, options: dict, set
         pkg, model = _task_model(task, model_path)
         stats = pkg.evaluate_partial(model, pkg.read(part, model, targets=True, **options), **options)
     return stats, err.getvalue()
+
+
+def _evaluate_piece(piece, part: list, task: str, model_path: str, options: dict, settings: dict,
+                    threads) -> tuple[Any, str, str]:
+    """One independent piece of ``evaluate`` (a backtest fold: a training of its own) on the whole input:
+    its statistics, what reading the input said (the client prints the first piece's only, as one process
+    reads once) and what the piece said."""
+    _apply(settings, threads)
+    with _captured_stderr() as read_err:
+        pkg, model = _task_model(task, model_path)
+        records = list(pkg.read(part, model, targets=True, **options))
+    with _captured_stderr() as err:
+        stats = pkg.evaluate_piece(model, records, piece, **options)
+    return stats, read_err.getvalue(), err.getvalue()
 
 
 def _count(part: list, level: str, lowercase: bool, field, errors: str, settings: dict):

@@ -46,16 +46,22 @@ class FileRange(str):
     """Part of a file as an input path: bytes ``[start, end)`` of ``real``, cut at line starts (``end`` None:
     to the end). Its text is the name as the user gave it, so messages read as for the whole file, and the
     readers number its lines from ``first_line`` and its bytes from ``start`` (rnntools.distributed hands
-    these to cluster workers, which may see the file under another path)."""
+    these to cluster workers, which may see the file under another path).
+
+    ``head``: the file's bytes ``[0, head)`` (a CSV header line) are read first, as lines 1..., before the
+    range, so a range of a CSV file parses with the file's own header. ``options``: reader options resolved
+    from the whole file (columns a reader would otherwise guess from the range's first row); the readers
+    that take such options (forecast's) let them override the run's."""
 
     def __new__(cls, name: str = "", real: str | None = None, start: int = 0, end: int | None = None,
-                first_line: int = 1):
+                first_line: int = 1, head: int = 0, options: dict | None = None):
         self = super().__new__(cls, name)
         self.real, self.start, self.end, self.first_line = real or name, start, end, first_line
+        self.head, self.options = head, options
         return self
 
     def __reduce__(self):
-        return FileRange, (str(self), self.real, self.start, self.end, self.first_line)
+        return FileRange, (str(self), self.real, self.start, self.end, self.first_line, self.head, self.options)
 
 
 class _Window(io.RawIOBase):
@@ -239,6 +245,9 @@ def iter_text_chunks(path: str | os.PathLike, errors: str = "strict",
     """
     if errors not in ("strict", "replace"):
         raise ValueError(errors)
+    if getattr(path, "head", 0) and path.start > 0:  # a range of a CSV file: its header lines first
+        yield from iter_text_chunks(FileRange(str(path), path.real, 0, min(path.head, path.start)), errors,
+                                    long_lines)
     line_no, offset = getattr(path, "first_line", 1), getattr(path, "start", 0)
     try:
         with open_binary(path) as stream:

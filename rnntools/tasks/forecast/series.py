@@ -122,26 +122,9 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
     for line_no, row in rows:
         if header is None:
             header = list(row)
-            timestamp_column = _pick_time_column(header, timestamp_column, path)
-            if id_column is None:
-                # a column named like an id, else the first text column (long format: store,date,sales)
-                id_column = next((h for h in header if h.lower() in ID_COLUMN_NAMES and h != timestamp_column),
-                                 None)
-                if id_column is None:
-                    id_column = next((h for h in header if h not in (timestamp_column, target)
-                                      and not _is_number(row[h])), None)
-            elif id_column not in header:
-                raise UsageError(f"--id-column {id_column!r} is not a column of {_w(path)} "
-                                 f"(columns: {', '.join(header)})")
+            timestamp_column, id_column, target = csv_columns(row, path, target=target, id_column=id_column,
+                                                              timestamp_column=timestamp_column)
             value_columns = [h for h in header if h not in (timestamp_column, id_column)]
-            if target is None:
-                if not value_columns:
-                    raise InputError("no value column besides the timestamp column", path, 1)
-                # the first column that holds a number (or a missing value) on the first row
-                target = next((h for h in value_columns if _is_number(row[h])), value_columns[0])
-            elif target not in header:
-                raise UsageError(f"--target {target!r} is not a column of {_w(path)} "
-                                 f"(columns: {', '.join(header)})")
             for c in covariates:
                 if c not in header or c in (timestamp_column, target, id_column):
                     raise UsageError(f"covariate {c!r} is not a value column of {_w(path)} "
@@ -162,6 +145,68 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
     if header is None:
         raise InputError("no data rows after the header", path)
     return [_assemble(sid, recs, path, freq, bool(covariates)) for sid, recs in groups.items()]
+
+
+def csv_columns(row: dict[str, str], path, *, target: str | None = None, id_column: str | None = None,
+                timestamp_column: str | None = None) -> tuple[str, str | None, str]:
+    """The timestamp, id (None: the file is one series) and target columns of a CSV file, from its header
+    and its first data row ``row`` (a header name -> text dict), the ones given taken as they are."""
+    header = list(row)
+    timestamp_column = _pick_time_column(header, timestamp_column, path)
+    if id_column is None:
+        # a column named like an id, else the first text column (long format: store,date,sales)
+        id_column = next((h for h in header if h.lower() in ID_COLUMN_NAMES and h != timestamp_column), None)
+        if id_column is None:
+            id_column = next((h for h in header if h not in (timestamp_column, target)
+                              and not _is_number(row[h])), None)
+    elif id_column not in header:
+        raise UsageError(f"--id-column {id_column!r} is not a column of {_w(path)} "
+                         f"(columns: {', '.join(header)})")
+    value_columns = [h for h in header if h not in (timestamp_column, id_column)]
+    if target is None:
+        if not value_columns:
+            raise InputError("no value column besides the timestamp column", path, 1)
+        # the first column that holds a number (or a missing value) on the first row
+        target = next((h for h in value_columns if _is_number(row[h])), value_columns[0])
+    elif target not in header:
+        raise UsageError(f"--target {target!r} is not a column of {_w(path)} "
+                         f"(columns: {', '.join(header)})")
+    return timestamp_column, id_column, target
+
+
+def partitioning(path: str, **columns) -> dict | None:
+    """How a cluster may cut ``path`` into byte ranges (rnntools.distributed) so that every range reads as
+    its part of the whole file: ``{"cut": "lines"}`` for JSONL (one series per record), ``{"cut": "key",
+    "key": column, "options": {...}}`` for a CSV of many series (cut only where the id changes, the header
+    carried, the columns resolved from the whole file given to every range), None for a CSV of one series
+    (or one that cannot be read: the whole file then gives the error). ``columns``: target, id_column,
+    timestamp_column, as the run's reader gets them."""
+    from rnntools.errors import RnnToolsError
+    from rnntools.io import iter_csv
+
+    if _sniff(path, "strict") == "jsonl":
+        return {"cut": "lines"}
+    try:
+        first = next(iter(iter_csv(path, "replace")), None)
+        if first is None:
+            return None
+        timestamp_column, id_column, target = csv_columns(first[1], path, **columns)
+    except (RnnToolsError, OSError):
+        return None
+    if id_column is None:
+        return None
+    return {"cut": "key", "key": id_column,
+            "options": {"timestamp_column": timestamp_column, "id_column": id_column, "target": target}}
+
+
+def repeated_id(sid: str, first: str, again: str) -> InputError:
+    """A series id read twice: at ``again`` after ``first`` (``file:line`` each) in one file, or in two
+    inputs (different files, or not known where)."""
+    (a, _, first_line), (b, _, line) = first.rpartition(":"), again.rpartition(":")
+    if a and a == b:
+        return InputError(f"series id {sid!r} appears again (first on line {first_line})", a, int(line))
+    return InputError(f"series id {sid!r} appears in more than one input; give the files distinct names "
+                      f"or an id column")
 
 
 def _json_name(value) -> str:
@@ -245,7 +290,7 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
             raise InputError(f"field 'id' should be a string or a number, got {_json_name(sid)}", path, line_no)
         sid = str(sid)
         if sid in seen:
-            raise InputError(f"series id {sid!r} appears again (first on line {seen[sid]})", path, line_no)
+            raise repeated_id(sid, f"{_w(path)}:{seen[sid]}", f"{_w(path)}:{line_no}")
         seen[sid] = line_no
         arr = _fast_values(vals)
         for i, v in enumerate(vals if arr is None else ()):
@@ -355,12 +400,12 @@ def read_series(paths: list[str], *, fmt: str | None = None, **csv_options) -> l
                 raise UsageError(f"covariates are read from CSV columns; {_w(path)} is JSONL")
             out.extend(read_jsonl_series(path, encoding_errors))
         else:
-            out.extend(read_csv_series(path, **csv_options))
+            # a range of a file cut for a cluster reads with the columns resolved from the whole file
+            out.extend(read_csv_series(path, **{**csv_options, **(getattr(path, "options", None) or {})}))
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
-        raise InputError(f"series id {dup!r} appears in more than one input; give the files distinct names "
-                         f"or an id column")
+        raise repeated_id(dup, "", "")
     if not out:
         raise InputError("no series in the input", paths[0] if paths else None)
     return out

@@ -42,6 +42,8 @@ from rnntools.tasks.forecast.series import Series
 from rnntools.tasks.options import resume_options
 
 __all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate", "fit_model",
+           "partitioning", "record_key", "repeated_key", "evaluate_pieces", "evaluate_piece", "combine_pieces",
+           "backtest_fold", "backtest_summary",
            "forecast", "backtest", "ForecastConfig", "Model", "save", "reselect"]
 
 
@@ -306,39 +308,56 @@ def backtest(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int
     """Rolling-origin backtest: fold k cuts every series ``horizon * k`` before its end; the model (refit on
     each fold's history with the same hyperparameters, or the given one) and seasonal naive forecast the
     next ``horizon`` values; MASE (scaled by the in-sample seasonal-naive error of the fold's history),
-    sMAPE and interval coverage, averaged over series and folds."""
+    sMAPE and interval coverage, averaged over series and folds. The folds are independent (each a training
+    of its own): ``backtest_fold`` runs one, ``backtest_summary`` combines them, so ``evaluate --scheduler``
+    runs the folds as tasks of a cluster and gives the same summary."""
+    parts = [backtest_fold(series, cfg, engine, folds, k, horizon, model, refit) for k in range(folds, 0, -1)]
+    return backtest_summary(parts)
+
+
+def backtest_fold(series: list[Series], cfg: ForecastConfig, engine: dict, folds: int, k: int,
+                  horizon: int | None = None, model: Model | None = None, refit: bool = True) -> dict:
+    """Fold ``k`` of ``folds`` (k = folds is the earliest origin) of :func:`backtest`: its rows of metrics per
+    series, and what the summary says about the run."""
     base_cfg = model.cfg if model is not None else resolve(cfg, series[0].axis, [len(s) for s in series])
     Hh = horizon or base_cfg.horizon
     m = base_cfg.season
     _check_folds(series, base_cfg, folds, Hh, refit)
     rows = []
-    for k in range(folds, 0, -1):
-        cuts = [len(s) - Hh * k for s in series]
-        hist = [Series(s.id, s.values[:c], s.axis, s.start, None if s.covariates is None else s.covariates[:c],
-                       s.source) for s, c in zip(series, cuts)]
-        if refit:
-            fold_cfg = ForecastConfig(**{**asdict(base_cfg)})
-            fold_model = fit_model(hist, fold_cfg, engine, quiet=True)
-        else:
-            fold_model = model
-        preds = forecast(fold_model, hist, Hh, fold_model.levels)
-        for s, c, p in zip(series, cuts, preds):
-            actual = s.values[c:c + Hh]
-            h_ = s.values[:c]
-            naive = seasonal_naive(h_, Hh, m)
-            row = {"id": s.id, "fold": folds - k + 1, "mase": mase(actual, p["forecast"], h_, m),
-                   "smape": smape(actual, p["forecast"]), "naive_mase": mase(actual, naive, h_, m),
-                   "naive_smape": smape(actual, naive)}
-            for lev in fold_model.levels:
-                row[f"coverage_{lev}"] = coverage(actual, p[f"lower_{lev}"], p[f"upper_{lev}"])
-            rows.append(row)
+    cuts = [len(s) - Hh * k for s in series]
+    hist = [Series(s.id, s.values[:c], s.axis, s.start, None if s.covariates is None else s.covariates[:c],
+                   s.source) for s, c in zip(series, cuts)]
+    if refit:
+        fold_cfg = ForecastConfig(**{**asdict(base_cfg)})
+        fold_model = fit_model(hist, fold_cfg, engine, quiet=True)
+    else:
+        fold_model = model
+    preds = forecast(fold_model, hist, Hh, fold_model.levels)
+    for s, c, p in zip(series, cuts, preds):
+        actual = s.values[c:c + Hh]
+        h_ = s.values[:c]
+        naive = seasonal_naive(h_, Hh, m)
+        row = {"id": s.id, "fold": folds - k + 1, "mase": mase(actual, p["forecast"], h_, m),
+               "smape": smape(actual, p["forecast"]), "naive_mase": mase(actual, naive, h_, m),
+               "naive_smape": smape(actual, naive)}
+        for lev in fold_model.levels:
+            row[f"coverage_{lev}"] = coverage(actual, p[f"lower_{lev}"], p[f"upper_{lev}"])
+        rows.append(row)
+    return {"folds": folds, "horizon": Hh, "season": m, "series": len(series), "rows": rows}
+
+
+def backtest_summary(parts: list[dict]) -> dict:
+    """The backtest of the folds ``parts`` (:func:`backtest_fold`'s, in fold order): every metric averaged
+    over series and folds, and the rows."""
+    rows = [r for part in parts for r in part["rows"]]
+    first = parts[0]
     keys = [k for k in rows[0] if k not in ("id", "fold")]
-    summary = {"folds": folds, "horizon": Hh, "season": m, "series": len(series)}
+    summary = {"folds": first["folds"], "horizon": first["horizon"], "season": first["season"],
+               "series": first["series"]}
     for key in keys:
         vals = np.array([r[key] for r in rows], np.float64)
         summary[key] = round(float(np.mean(vals[np.isfinite(vals)])), 4) if np.isfinite(vals).any() else None
     return {"summary": summary, "rows": rows}
-
 
 
 def _check_folds(series: list[Series], cfg: ForecastConfig, folds: int, horizon: int, refit: bool) -> None:
@@ -366,14 +385,7 @@ def read(inputs: list[str], model: Model | None = None, **options) -> Iterator[S
     frequency and policy default to the ones the model was trained with, then to DEFAULTS."""
     from rnntools.tasks.forecast.series import apply_missing, read_series
 
-    saved = model.input_options if model is not None else {}
-
-    def pick(k):
-        for source in (options, saved, DEFAULTS):
-            if source.get(k) is not None:
-                return source[k]
-        return None
-
+    pick = _picker(model, options)
     columns = {k: pick(k) for k in ("target", "timestamp_column", "id_column", "freq")}
     series = read_series(list(inputs), encoding_errors=options.get("encoding_errors") or "strict",
                          covariates=tuple(pick("covariates") or ()), **columns)
@@ -386,6 +398,41 @@ def read(inputs: list[str], model: Model | None = None, **options) -> Iterator[S
     if total:
         console.warn(f"{total} missing value(s) in {hit} series filled by --missing {policy}")
     yield from series
+
+
+def _picker(model: Model | None, options: dict):
+    """An input option's value: the command line's, else the model's, else DEFAULTS'."""
+    saved = model.input_options if model is not None else {}
+
+    def pick(k):
+        for source in (options, saved, DEFAULTS):
+            if source.get(k) is not None:
+                return source[k]
+        return None
+
+    return pick
+
+
+def partitioning(model: Model | None, path: str, **options) -> dict | None:
+    """How ``--scheduler`` may cut the input ``path`` into byte ranges (series.partitioning): where a series
+    ends, never inside one."""
+    from rnntools.tasks.forecast.series import partitioning as cut
+
+    pick = _picker(model, options)
+    return cut(path, **{k: pick(k) for k in ("target", "timestamp_column", "id_column")})
+
+
+def record_key(record: Series) -> tuple[str, str]:
+    """A series' id and where it was read (``file:line``): ``--scheduler`` checks that no id comes twice
+    across partitions, as one process does across its whole input."""
+    return record.id, record.source
+
+
+def repeated_key(key: str, first: str, again: str) -> InputError:
+    """The error of one process for series id ``key`` read at ``again`` after ``first`` (file:line each)."""
+    from rnntools.tasks.forecast.series import repeated_id
+
+    return repeated_id(key, first, again)
 
 
 def train(inputs: list[str], output: str, options: dict) -> dict:
@@ -455,11 +502,36 @@ def evaluate(model: Model, records: Iterable[Series], folds: int | None = None, 
     seasonal naive over the last ``folds`` horizons of every series (``backtest``: the CLI's name; default
     3), the model refit on each fold's history unless ``refit`` is False. A refit trains as the model was
     trained, but with ``seed`` and a ``max_time`` budget (seconds per fold) when they are given."""
+    series = list(records)
+    return combine_pieces(model, [evaluate_piece(model, series, k, folds=folds, refit=refit, backtest=backtest,
+                                                 seed=seed, max_time=max_time)
+                                  for k in evaluate_pieces(model, folds=folds, refit=refit, backtest=backtest)])
+
+
+def evaluate_pieces(model: Model, folds: int | None = None, refit: bool | None = None,
+                    backtest: int | None = None, **_) -> list[int]:
+    """The independent pieces of ``evaluate``'s work: the backtest's folds (k = folds first, the earliest
+    origin), each a training of its own when refitting. ``evaluate --scheduler`` runs each as a task
+    (``evaluate_piece``) on a cluster's workers and ``combine_pieces`` gives the summary of one process."""
+    folds = backtest or folds or 3
+    return list(range(folds, 0, -1))
+
+
+def evaluate_piece(model: Model, records: Iterable[Series], piece: int, folds: int | None = None,
+                   refit: bool | None = None, backtest: int | None = None, seed: int | None = None,
+                   max_time: float | None = None, **_) -> dict:
+    """Fold ``piece`` of the backtest on ``records`` (every series): its rows (see :func:`backtest_fold`)."""
     folds = backtest or folds or 3
     refit = True if refit is None else refit
     engine = model.engine_options()
     engine.update({k: v for k, v in (("seed", seed), ("max_time", max_time)) if v is not None})
-    return _backtest(list(records), model.cfg, engine, folds, model=model, refit=refit)["summary"]
+    series = records if isinstance(records, list) else list(records)
+    return backtest_fold(series, model.cfg, engine, folds, piece, model=model, refit=refit)
+
+
+def combine_pieces(model: Model, pieces: list[dict], **_) -> dict:
+    """``evaluate``'s summary from the folds ``evaluate_piece`` ran, in the order of ``evaluate_pieces``."""
+    return backtest_summary(pieces)["summary"]
 
 
 def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
@@ -471,4 +543,3 @@ def summary_table(summary: dict) -> tuple[str, list[str], list[list]]:
             ["metric", "model", "seasonal naive"], rows)
 
 
-_backtest = backtest  # evaluate's keyword `backtest` (the CLI option) shadows the function
