@@ -358,6 +358,53 @@ def test_hs_update_matches_numpy_and_is_a_gradient_step(rng, word):
     assert_grad(path_loss, wo, (before_out - w_out) / lr, name="node weights")
 
 
+def ref_sg_hs_centre(w_in, w_out, buf, pos, lo, hi, points, codes, lr):
+    """sg_hs_centre in numpy: the centre's path rows copied, every context word in turn walks the copy
+    (word2vec's per-pair order; its input row steps after its walk), then w_out += copy - start."""
+    start = w_out[points].copy()
+    rows = start.copy()
+    loss = 0.0
+    for j in range(lo, hi):
+        if j != pos:
+            step, pair_loss = ref_hs(w_in[buf[j]].copy(), rows, np.arange(len(points)), codes, lr)
+            w_in[buf[j]] += step
+            loss += pair_loss
+    w_out[points] += rows - start
+    return loss
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_sg_hs_centre_matches_numpy_and_word2vec_order(rng, dtype, tol):
+    V, D, lr = 12, 7, 0.2
+    off, codes, points = huffman(2 ** np.arange(V, 0, -1))
+    buf = np.array([3, 5, 3, 11, 0, 7, 5, 2], np.int32)  # centre 11 (an 11-node path); 3 and 5 twice
+    pos, lo, hi = 3, 0, 8
+    a, b = off[11], off[12]
+    L = b - a
+    assert L == 11 and len(set(points[a:b])) == L
+    w_in = (rng.normal(size=(V, D)) * 0.5).astype(dtype)
+    w_out = (rng.normal(size=(V - 1, D)) * 0.5).astype(dtype)
+    first_in, first_out = w_in.copy(), w_out.copy()
+    ref_in, ref_out = w_in.copy(), w_out.copy()
+    ref_loss = ref_sg_hs_centre(ref_in, ref_out, buf, pos, lo, hi, points[a:b], codes[a:b], lr)
+    loss, pred = kernels.sg_hs_centre(w_in, w_out, buf, pos, lo, hi, lr, np.zeros(D, dtype), EMPTY, EMPTY, off,
+                                      codes, points, np.empty(L, dtype), np.empty((L, D), dtype),
+                                      np.empty((L, D), dtype), np.arange(L, dtype=np.int32), np.empty(L, np.uint8))
+    assert pred == 7 * L
+    assert loss == pytest.approx(ref_loss, rel=tol)
+    np.testing.assert_allclose(w_in, ref_in, rtol=tol, atol=tol)
+    np.testing.assert_allclose(w_out, ref_out, rtol=tol, atol=tol)
+    assert np.abs(w_out - first_out)[points[a:b]].max(axis=1).min() > 1e-3  # every node on the path moved
+    if dtype == np.float64:
+        # within a thread the copy changes nothing: word2vec's pairs, each stepping w_out's rows itself
+        seq_in, seq_out = first_in.copy(), first_out.copy()
+        for j in [0, 1, 2, 4, 5, 6, 7]:
+            step, _ = ref_hs(seq_in[buf[j]].copy(), seq_out, points[a:b], codes[a:b], lr)
+            seq_in[buf[j]] += step
+        np.testing.assert_allclose(ref_in, seq_in, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ref_out, seq_out, rtol=1e-12, atol=1e-14)
+
+
 def test_hs_lookup_skips_saturated_nodes_as_word2vec(rng):
     V, D, lr = 12, 6, 0.1
     off, codes, points = huffman(np.arange(V, 0, -1) ** 2)

@@ -258,6 +258,58 @@ def path_scratch(hs_off, work):
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
+def sg_hs_centre(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, hs_codes, hs_points, gs, path_rows,
+                 path_start, path_ids, path_codes):
+    """Skip-gram with hierarchical softmax for one centre: each context word buf[j] (lo <= j < hi, j != pos)
+    in turn predicts the centre buf[pos] along its Huffman path, exactly word2vec's per-pair order (each
+    pair sees the node rows as the previous pair left them; each context's input row takes its step after
+    its walk); returns (loss, predictions).
+
+    All pairs of a centre walk the same path, so its L node rows are copied once into path_rows (L, D) (and
+    path_start, as they were), the pairs update the copy, and each shared row of w_out takes the
+    difference, ``w_out[node] += path_rows - path_start``, once at the end. Why: with the rows updated in
+    w_out itself, every pair wrote the top nodes, which are on nearly every path, so two threads passed
+    those cache lines back and forth on every prediction and two threads trained slower than one; now the
+    shared rows are read and written once per centre instead of once per pair (about 6 times fewer). Why
+    the difference rather than the copy: another thread may have stepped the same rows meanwhile
+    (Hogwild), and adding ours keeps its step. Within a thread the arithmetic is word2vec's, up to float
+    rounding of the difference; only what another thread's steps are seen by changes, as Hogwild allows.
+    (Summing the pairs' node steps instead, the rows as they were before the centre for every pair, a
+    mini-batch, was slower on two threads, since the pairs still read the shared rows, and trained to a
+    higher loss: docs/word2vec.md.)
+    path_ids: (>= L,) int32 holding 0, 1, 2, ...; path_codes: (>= L,) scratch of hs_codes' dtype.
+    """
+    D = w_in.shape[1]
+    w = buf[pos]
+    a, b = hs_off[w], hs_off[w + 1]
+    L = b - a
+    for k in range(L):
+        t = hs_points[a + k]
+        path_codes[k] = hs_codes[a + k]
+        for d in range(D):
+            x = w_out[t, d]
+            path_rows[k, d] = x
+            path_start[k, d] = x
+    loss = 0.0
+    predictions = 0
+    for j in range(lo, hi):
+        if j == pos:
+            continue
+        c = buf[j]
+        for d in range(D):
+            work[d] = 0
+        loss += hs_update(w_in, c, path_rows, path_ids, path_codes, 0, L, lr, work, sig, logsig, gs)
+        predictions += L
+        for d in range(D):
+            w_in[c, d] += work[d]
+    for k in range(L):
+        t = hs_points[a + k]
+        for d in range(D):
+            w_out[t, d] += path_rows[k, d] - path_start[k, d]
+    return loss, predictions
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
 def predict(src, row, w_out, word, lr, work, sig, logsig, s, targets, alias_prob, alias_idx, hs_off, hs_codes,
             hs_points, gs):
     """``src[row]`` predicts ``word`` by negative sampling (noise words drawn here) or, when hs_off is not
@@ -369,8 +421,8 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     Subword: hidden is (2, D).
     Plain: each (centre, context) pair trains the context word's input vector to predict the centre word
     (word2vec's and gensim's order); with hierarchical softmax every node of the centre's path steps at
-    once, as in word2vec (summing the top nodes' steps over a window, to spare the threads' caches, cost
-    about a point of analogy accuracy: docs/word2vec.md). Subword: the mean of the centre
+    once, as in word2vec, on a thread-local copy of the path written back once per centre (sg_hs_centre).
+    Subword: the mean of the centre
     word's rows predicts each context word (fastText's order: the n-grams of the word in hand describe
     it); the mean is computed once per centre and moved by each pair's step, and the rows take the
     summed steps once per centre: the same sequence of inputs as fastText's per-pair mean and updates,
@@ -388,6 +440,12 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     start = 0
     subword = sub_off.shape[0] > 0
     total = hidden[1] if subword else work  # the summed step of the centre's rows
+    hs_path = hs_off.shape[0] > 0 and not subword
+    # sg_hs_centre's copy of one path: (longest path, D) twice, node ids 0..L-1, codes
+    path_rows = np.empty((gs.shape[0] if hs_path else 0, w_in.shape[1]), work.dtype)
+    path_start = np.empty_like(path_rows)
+    path_ids = np.arange(path_rows.shape[0]).astype(np.int32)
+    path_codes = np.empty(path_rows.shape[0], hs_codes.dtype)
     while start < N:
         n, start, s, r = subsample_sentence(words, start, keep, s, buf)
         read += r
@@ -415,6 +473,13 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                     loss += l_
                     predictions += k_
                 add_rows(w_in, rows, m, total)
+                continue
+            if hs_path:
+                if hi - lo > 1:
+                    l_, k_ = sg_hs_centre(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, hs_codes,
+                                          hs_points, gs, path_rows, path_start, path_ids, path_codes)
+                    loss += l_
+                    predictions += k_
                 continue
             D = w_in.shape[1]
             for j in range(lo, hi):
