@@ -13,7 +13,8 @@ alpha 0.025 (sg) / 0.05 (cbow), min_alpha 0.0001. --loss hs: hierarchical softma
 negative=0; rnntools --loss hs).
 
 Instruction sets: --isa avx2 restricts both sides to AVX2 on an AVX-512 machine: numba compiles for
-NUMBA_CPU_NAME=haswell, and gensim's BLAS calls (sdot/saxpy from scipy's OpenBLAS, where its inner loops
+NUMBA_CPU_NAME=haswell with NUMBA_CPU_FEATURES=-avx512f (the CPU name alone is not enough: numba passes the
+host's feature list, and with it "haswell" compiled 512-bit code), and gensim's BLAS calls (sdot/saxpy from scipy's OpenBLAS, where its inner loops
 spend their time) run OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell); gensim's own compiled Cython
 is what its wheel shipped. The header prints what each side used.
 
@@ -114,7 +115,7 @@ def prepare_corpus(path: str, out: str) -> int:
     return words
 
 
-ISA_ENV = {"native": {}, "avx2": {"rnntools": {"NUMBA_CPU_NAME": "haswell"},
+ISA_ENV = {"native": {}, "avx2": {"rnntools": {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "-avx512f"},
                                   "gensim": {"OPENBLAS_CORETYPE": "Haswell"}}}
 
 
@@ -132,13 +133,14 @@ def isa_report(isa: str) -> str:
         pass
     cpu_isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
     env = ISA_ENV[isa]
-    numba_cpu = subprocess.run([sys.executable, "-c", "import os, llvmlite.binding as ll; "
-                                "print(os.environ.get('NUMBA_CPU_NAME') or ll.get_host_cpu_name())"],
+    # the target and vector width numba compiles for under this mode's environment (benchmarks/isa.py)
+    numba_cpu = subprocess.run([sys.executable, "-c", "import sys; sys.path[:0] = sys.argv[1:]; import isa; "
+                                "print(isa.numba_isa())", HERE, ROOT],
                                capture_output=True, text=True, env={**os.environ, **env.get("rnntools", {})})
     blas = subprocess.run([sys.executable, "-c", "import threadpoolctl, scipy.linalg; print(','.join(sorted("
                            "{str(i.get('architecture')) for i in threadpoolctl.threadpool_info()})))"],
                           capture_output=True, text=True, env={**os.environ, **env.get("gensim", {})})
-    return (f"CPU: {model} ({cpu_isa}); isa mode {isa}: rnntools numba target "
+    return (f"CPU: {model} ({cpu_isa}); isa mode {isa}: rnntools "
             f"{numba_cpu.stdout.strip() or '?'}, gensim OpenBLAS kernels {blas.stdout.strip() or '?'}")
 
 
