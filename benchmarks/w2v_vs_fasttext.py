@@ -25,8 +25,9 @@ from its n-grams). A plain skip-gram run of rnntools (no subwords, same settings
 rare-word target: on pairs it cannot score (a word it never kept), its similarity is taken as 0, as
 the fastText paper does for word2vec's missing words; the table also gives the pairs both can score.
 
---isa avx2: numba compiles for NUMBA_CPU_NAME=haswell, NUMBA_CPU_FEATURES=-avx512f (ISA_ENV); fastText's Debian build is what it is (its
-binary is compiled for the distribution's baseline x86-64, SSE2) and is printed as such.
+--isa avx2: numba compiles for NUMBA_CPU_NAME=haswell, NUMBA_CPU_FEATURES=-avx512f (ISA_ENV); fastText's
+Debian build is what it is (its binary is compiled for the distribution's baseline x86-64, SSE2) and is
+printed as such.
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ negative=0; rnntools --loss hs).
 
 Instruction sets: --isa avx2 restricts both sides to AVX2 on an AVX-512 machine: numba compiles for
 NUMBA_CPU_NAME=haswell with NUMBA_CPU_FEATURES=-avx512f (the CPU name alone is not enough: numba passes the
-host's feature list, and with it "haswell" compiled 512-bit code), and gensim's BLAS calls (sdot/saxpy from scipy's OpenBLAS, where its inner loops
-spend their time) run OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell); gensim's own compiled Cython
-is what its wheel shipped. The header prints what each side used.
+host's feature list, and with it "haswell" compiled 512-bit code), and gensim's BLAS calls (sdot/saxpy
+from scipy's OpenBLAS, where its inner loops spend their time) run OpenBLAS's Haswell kernels
+(OPENBLAS_CORETYPE=Haswell); gensim's own compiled Cython is what its wheel shipped.
+The header prints what each side used.
 
 Each training runs in its own process (peak RSS per process); sides alternate within each repetition and
 the order flips between repetitions. Repetition r uses seed r on both sides unless --seed fixes one: with
