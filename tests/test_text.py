@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from rnntools.text import SPECIALS, Vocab, tokenize_chars, tokenize_words
 from rnntools.text.encode import BowEncoder
+from rnntools.text.tokenize import word_lines
 from rnntools.text.vocab import TokenCounter, merge_counts
 
 
@@ -40,6 +41,32 @@ def test_any_unicode_tokenizes_to_clean_words(text):
         assert not any(c.isspace() for c in token)
         assert token[0] not in "'\u2019" and token[-1] not in "'\u2019"
     assert "".join(tokenize_chars(text)) == text
+
+
+# the characters where the byte-level word split and the regex could part: apostrophes (straight and curly,
+# in runs, at the ends), underscores, ASCII and other whitespace, letters whose lowercase depends on context
+# (final sigma) or leaves ASCII (Kelvin sign, dotted I), digits, punctuation; ASCII-only lines take the byte
+# path, the others the regex
+_ASCII_EDGES = "aZ9'_ -.,\t\r\x0b\x0c\x1c\x00"
+_UNICODE_EDGES = _ASCII_EDGES + "\u2019\u00a0\u2003\u00e9\u03a3\u03c3\u039f\u212a\u0130\u2014"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet=_ASCII_EDGES, max_size=10) | st.text(alphabet=_UNICODE_EDGES, max_size=10),
+                max_size=6), st.booleans())
+def test_word_lines_equals_the_regex_line_by_line(lines, lowercase):
+    assert list(word_lines(lines, lowercase)) == [tokenize_words(line, lowercase) for line in lines]
+
+
+@pytest.mark.parametrize("lines", [
+    ["'tis the dogs' bone", "''a'''b'' c'd", "'", "''", "don't", "rock'n'roll_x", "dogs'", "'x"],  # bytes
+    ["caf\u00e9 'x'", "plain 'quoted' text", "\u039f\u0394\u039f\u03a3.ABC \u039f\u03a3"],  # mixed lines
+    ["a\nb", "c"],  # a break inside a line: the regex, line by line
+    [],
+])
+def test_word_lines_known_cases(lines):
+    for lowercase in (True, False):
+        assert list(word_lines(lines, lowercase)) == [tokenize_words(line, lowercase) for line in lines]
 
 
 def test_vocab_order_is_count_then_token():

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from rnntools.errors import InputError
-from rnntools.text.tokenize import WORD_RE, tokenize_chars, tokenize_words
+from rnntools.text.tokenize import tokenize_chars, tokenize_words, word_lines
 
 try:
     # Counter.update's C loop without its per-call type checks, which cost a quarter of counting time
@@ -54,9 +54,7 @@ class TokenCounter:
         counts, doc_freq = self.counts, self.doc_freq
         lower = self.lowercase and not folded
         if self.level == "word":
-            findall = WORD_RE.findall
-            for line in lines:
-                tokens = findall(line.lower() if lower else line)
+            for tokens in word_lines(lines, lower):
                 _count_elements(counts, tokens)
                 _count_elements(doc_freq, set(tokens))
         else:
@@ -254,6 +252,12 @@ class Vocab:
         if self.level == "word":
             return tokenize_words(text, self.lowercase)
         return tokenize_chars(text, self.lowercase)
+
+    def tokenize_lines(self, lines: Sequence[str]) -> Iterator[list[str]]:
+        """``tokenize`` of each line, in order (word lines of ASCII text without the regex: faster)."""
+        if self.level == "word":
+            return word_lines(lines, self.lowercase)
+        return (tokenize_chars(line, self.lowercase) for line in lines)
 
     def encode(self, text_or_tokens: str | Iterable[str]) -> np.ndarray:
         """Token ids (int32). Unknown tokens become ``<unk>``; without specials they are dropped."""
