@@ -25,8 +25,20 @@ from rnntools.io.inputs import (
     set_max_line_bytes,
     stdin_idle,
 )
-from rnntools.io.models import FORMAT, FORMAT_VERSION, META_KEY, ModelFile, load_model, read_model_meta, save_model
 from rnntools.io.outputs import JsonlWriter, check_outputs, is_stdio, open_output
+
+# model files need numpy, whose import is a good part of a short command's time (vocab, bow, --help): they
+# are imported on first use of one of their names
+_MODEL_NAMES = ("FORMAT", "FORMAT_VERSION", "META_KEY", "ModelFile", "load_model", "read_model_meta", "save_model")
+
+
+def __getattr__(name: str):
+    if name in _MODEL_NAMES:
+        from rnntools.io import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'rnntools.io' has no attribute {name!r}")
+
 
 __all__ = [
     "CHUNK_BYTES", "FORMAT", "FORMAT_VERSION", "META_KEY", "STDIN", "FileRange", "JsonlWriter", "ModelFile",

@@ -11,8 +11,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-import numpy as np
-
 from rnntools.errors import OutputError, UsageError, where
 from rnntools.io.inputs import STDIN, _os_reason, _stdin
 
@@ -44,25 +42,34 @@ class JsonlWriter:
         self._stream.flush()
 
 
+def _numpy():
+    """numpy if this process has imported it: otherwise no value can be one of its types, and commands that
+    never need it (vocab, bow) do not pay its import."""
+    return sys.modules.get("numpy")
+
+
 def _nulls_for_non_finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _nulls_for_non_finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_nulls_for_non_finite(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = _numpy()
+    if np is not None and isinstance(value, np.ndarray):
         return _nulls_for_non_finite(value.tolist())
-    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
-        return None
+    if isinstance(value, float) or (np is not None and isinstance(value, np.floating)):
+        return None if not math.isfinite(value) else value
     return value
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+    np = _numpy()
+    if np is not None:
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.floating):
+            return float(value)
+        if isinstance(value, np.ndarray):
+            return value.tolist()
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 

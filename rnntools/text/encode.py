@@ -8,10 +8,12 @@ numbers can be checked against ``TfidfVectorizer`` and people get what they expe
 from __future__ import annotations
 
 from itertools import repeat
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from rnntools.text.vocab import Vocab, _count_elements
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MODES = ("ids", "onehot", "counts", "binary", "tfidf")
 
@@ -31,6 +33,8 @@ class BowEncoder:
             if vocab.documents <= 0:
                 raise ValueError("tf-idf needs document frequencies: the vocabulary file has none "
                                  "(build it with `rnntools vocab`, which counts them)")
+            import numpy as np
+
             self._idf = (np.log((1.0 + vocab.documents) / (1.0 + vocab.doc_freq)) + 1.0).tolist()
 
     def ids(self, text: str) -> list[int]:
@@ -136,8 +140,10 @@ class BowEncoder:
 class CsrBuilder:
     """Accumulates sparse rows into CSR arrays (data, indices, indptr, shape) for ``--format npz``."""
 
-    def __init__(self, n_columns: int, dtype=np.float32):
-        self.n_columns, self.dtype = n_columns, dtype
+    def __init__(self, n_columns: int, dtype=None):
+        import numpy as np
+
+        self.n_columns, self.dtype = n_columns, dtype or np.float32
         self._indices: list[np.ndarray] = []
         self._data: list[np.ndarray] = []
         self._lengths: list[np.ndarray] = []
@@ -145,12 +151,16 @@ class CsrBuilder:
 
     def add_rows(self, indices: list[int], values: list[float], lengths: list[int]) -> None:
         """Rows given as their concatenated indices and values and each row's length."""
+        import numpy as np
+
         self._indices.append(np.asarray(indices, dtype=np.int32))
         self._data.append(np.asarray(values, dtype=self.dtype))
         self._lengths.append(np.asarray(lengths, dtype=np.int64))
         self.rows += len(lengths)
 
     def arrays(self) -> dict[str, np.ndarray]:
+        import numpy as np
+
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
         indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])

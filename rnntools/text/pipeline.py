@@ -8,8 +8,6 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-import numpy as np
-
 from rnntools import console
 from rnntools.errors import InputError, UsageError
 from rnntools.io import (
@@ -19,7 +17,6 @@ from rnntools.io import (
     iter_lines,
     iter_text_chunks,
     read_text_field,
-    save_model,
 )
 from rnntools.parallel import available_cores, ordered_map
 from rnntools.text.encode import BowEncoder, CsrBuilder
@@ -172,6 +169,10 @@ def _documents(inputs: Sequence[str], field: str | None, errors: str):
 def _encode_to_npz(inputs, encoder: BowEncoder, field, output, errors, workers) -> None:
     if output is None:
         raise UsageError("--format npz needs an output file (-o FILE.npz)")
+    import numpy as np
+
+    from rnntools.io import save_model
+
     token_rows = encoder.mode in ("ids", "onehot")
     matrix = CsrBuilder(encoder.size, np.float32)
     doc_indptr = [0]

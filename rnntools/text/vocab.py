@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from rnntools.errors import InputError
 from rnntools.text.tokenize import tokenize_chars, tokenize_words, word_lines
+
+if TYPE_CHECKING:
+    import numpy as np
 
 try:
     # Counter.update's C loop without its per-call type checks, which cost a quarter of counting time
@@ -164,10 +166,12 @@ class Vocab:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         self.tokens = list(tokens)
         n = len(self.tokens)
-        self.counts = np.asarray(counts if counts is not None else np.zeros(n), dtype=np.int64)
-        self.doc_freq = np.asarray(doc_freq if doc_freq is not None else np.zeros(n), dtype=np.int64)
-        if self.counts.shape != (n,) or self.doc_freq.shape != (n,):
+        # held as lists of ints (vocab and bow never need numpy, whose import is a good part of a short
+        # run); ``counts`` and ``doc_freq`` give them as int64 arrays
+        self._counts, self._doc_freq = _int_list(counts, n), _int_list(doc_freq, n)
+        if len(self._counts) != n or len(self._doc_freq) != n:
             raise ValueError("counts and doc_freq must have one entry per token")
+        self._arrays: dict[str, np.ndarray] = {}
         self.level, self.lowercase, self.documents = level, lowercase, int(documents)
         self.n_special = int(n_special)
         if self.n_special and tuple(self.tokens[: self.n_special]) != SPECIALS[: self.n_special]:
@@ -175,6 +179,23 @@ class Vocab:
         self.index = {token: i for i, token in enumerate(self.tokens)}
         if len(self.index) != n:
             raise ValueError("tokens must be unique")
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Each token's count, (V,) int64."""
+        return self._array("counts", self._counts)
+
+    @property
+    def doc_freq(self) -> np.ndarray:
+        """How many documents (lines) each token occurs in, (V,) int64."""
+        return self._array("doc_freq", self._doc_freq)
+
+    def _array(self, name: str, values: list[int]) -> np.ndarray:
+        if name not in self._arrays:
+            import numpy as np
+
+            self._arrays[name] = np.array(values, dtype=np.int64)
+        return self._arrays[name]
 
     # -- building -----------------------------------------------------------------------------------------
 
@@ -268,6 +289,8 @@ class Vocab:
             ids = [get(token, unk) for token in tokens]
         else:
             ids = [i for i in map(get, tokens) if i is not None]
+        import numpy as np
+
         return np.array(ids, dtype=np.int32)
 
     def decode(self, ids: Iterable[int]) -> str:
@@ -280,11 +303,11 @@ class Vocab:
     def header(self) -> dict:
         return {"format": FILE_FORMAT, "version": FILE_VERSION, "level": self.level, "lowercase": self.lowercase,
                 "documents": self.documents, "size": len(self), "specials": self.n_special,
-                "total": int(self.counts.sum())}
+                "total": sum(self._counts)}
 
     def records(self) -> Iterator[dict]:
         for i, token in enumerate(self.tokens):
-            record = {"token": token, "id": i, "count": int(self.counts[i]), "df": int(self.doc_freq[i])}
+            record = {"token": token, "id": i, "count": self._counts[i], "df": self._doc_freq[i]}
             if i < self.n_special:
                 record["special"] = True
             yield record
@@ -299,7 +322,7 @@ class Vocab:
 
         writer.write(self.header())
         quote = json.JSONEncoder(ensure_ascii=False).encode
-        counts, dfs = self.counts.tolist(), self.doc_freq.tolist()
+        counts, dfs = self._counts, self._doc_freq
         lines = [f'{{"token": {quote(token)}, "id": {i}, "count": {counts[i]}, "df": {dfs[i]}'
                  + (', "special": true}\n' if i < self.n_special else "}\n")
                  for i, token in enumerate(self.tokens)]
@@ -331,8 +354,8 @@ class Vocab:
                 raise InputError(f"expected id {len(tokens)} for {token!r}, got {record['id']!r} "
                                  "(ids must count up from 0)", path, line_no)
             count, df = record.get("count", 0), record.get("df", 0)
-            if not isinstance(count, int) or not isinstance(df, int) or count < 0 or df < 0:
-                raise InputError("\"count\" and \"df\" must be non-negative integers", path, line_no)
+            if not isinstance(count, int) or not isinstance(df, int) or not 0 <= count < 2**63 or not 0 <= df < 2**63:
+                raise InputError("\"count\" and \"df\" must be non-negative integers below 2**63", path, line_no)
             tokens.append(token)
             counts.append(count)
             dfs.append(df)
@@ -355,13 +378,20 @@ class Vocab:
         meta = {"level": self.level, "lowercase": self.lowercase, "n_special": self.n_special,
                 "documents": self.documents, "tokens": self.tokens}
         if counts:
-            meta["counts"] = self.counts.tolist()
+            meta["counts"] = list(self._counts)
         return meta
 
     @classmethod
     def from_meta(cls, meta: Mapping) -> Vocab:
         return cls(meta["tokens"], meta.get("counts"), None, level=meta["level"], lowercase=meta["lowercase"],
                    n_special=meta.get("n_special", 0), documents=meta.get("documents", 0))
+
+
+def _int_list(values, n: int) -> list[int]:
+    """``values`` (a sequence or array of whole numbers; None: n zeros) as a list of Python ints."""
+    if values is None:
+        return [0] * n
+    return list(map(int, values.tolist() if hasattr(values, "tolist") else values))
 
 
 def merge_counts(vocabs: Iterable[Vocab]) -> TokenCounter:
@@ -373,8 +403,8 @@ def merge_counts(vocabs: Iterable[Vocab]) -> TokenCounter:
         elif (vocab.level, vocab.lowercase) != (merged.level, merged.lowercase):
             raise ValueError("cannot merge vocabularies counted with different --level or case settings")
         start = vocab.n_special
-        merged.counts.update(dict(zip(vocab.tokens[start:], vocab.counts[start:].tolist())))
-        merged.doc_freq.update(dict(zip(vocab.tokens[start:], vocab.doc_freq[start:].tolist())))
+        merged.counts.update(dict(zip(vocab.tokens[start:], vocab._counts[start:])))
+        merged.doc_freq.update(dict(zip(vocab.tokens[start:], vocab._doc_freq[start:])))
         merged.documents += vocab.documents
     if merged is None:
         raise ValueError("nothing to merge")
