@@ -35,6 +35,29 @@ def test_hash_kernel_matches_the_python_reference():
         assert F.ngram_ids(text, 1 << 16, blocks=True).tolist() == np.unique(out[:k]).tolist()
 
 
+@pytest.mark.parametrize("block", [None, 40])
+def test_hash_kernel_over_many_texts_equals_one_text_at_a_time(monkeypatch, block):
+    """The batched kernel (several texts per call, blocks of a bounded size) gives each text the ids it
+    gets alone, for any text order and block size (40 slots: most blocks hold one or two texts)."""
+    if block:
+        monkeypatch.setattr(F, "_HASH_BLOCK", block)
+    texts = ["The movie was great!", "", "naïve café, 東京 x", "a", "one two  three\tfour", "!!", "good film " * 9]
+    for chars in (True, False):
+        for blocks in (False, True):
+            many = F.ngram_ids_of_texts(texts, 1 << 16, chars, blocks=blocks)
+            assert len(many) == len(texts)
+            for text, ids in zip(texts, many):
+                words = F._wide_tokens(text)
+                cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
+                lengths = np.array([len(w) for w in words], np.int64)
+                ends = np.cumsum(lengths)
+                out = np.empty(4 * len(words) + 3 * int((lengths + 2).sum()), np.int64)
+                k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5 if chars else 2, 1 << 16, out,
+                                       (1 << 16) if blocks else 0)
+                assert ids.dtype == np.int64 and ids.tolist() == np.unique(out[:k]).tolist()
+    assert F.ngram_ids_of_texts([], 1 << 16) == []
+
+
 def test_ngram_features_share_subwords_and_rows_have_unit_length():
     a, b = F.ngram_ids("unbelievable", 1 << 18), F.ngram_ids("believable", 1 << 18)
     assert len(set(a) & set(b)) >= 5                       # "bel", "eli", "liev", ... shared

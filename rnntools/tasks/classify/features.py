@@ -62,36 +62,52 @@ def _compile_hashes():
     from numba import njit, uint64
 
     @njit(cache=True, nogil=True)
-    def kernel(cps, starts, ends, min_n, max_n, buckets, out, char_offset):
+    def kernel(cps, starts, ends, first, text_ends, min_n, max_n, buckets, out, bounds, char_offset, counts):
+        """Many texts at once: text t's words are starts/ends[text_ends[t-1]:text_ends[t]] (the first from
+        ``first``); its ids are hashed into out[bounds[t]:], sorted and made distinct; then moved down so
+        that the texts' ids follow each other from out[0]; counts[t] says how many text t has."""
         prime, basis = uint64(1099511628211), uint64(14695981039346656037)
         nb = uint64(buckets)
-        k = 0
-        prev = uint64(0)
-        for i in range(starts.shape[0]):
-            h = basis ^ uint64(1)
-            for j in range(starts[i], ends[i]):
-                h = (h ^ uint64(cps[j])) * prime
-            out[k] = h % nb
-            k += 1
-            if i > 0:
-                out[k] = (((prev * uint64(31)) ^ h) * prime) % nb
+        w = 0
+        for t in range(text_ends.shape[0]):
+            o = bounds[t]
+            k = o
+            prev = uint64(0)
+            for i in range(first, text_ends[t]):
+                h = basis ^ uint64(1)
+                for j in range(starts[i], ends[i]):
+                    h = (h ^ uint64(cps[j])) * prime
+                out[k] = h % nb
                 k += 1
-            prev = h
-            n_chars = ends[i] - starts[i] + 2
-            for n in range(min_n, max_n + 1):
-                for s in range(0, max(n_chars - n + 1, 0)):
-                    g = basis ^ uint64(n + 7)
-                    for j in range(s, s + n):
-                        c = _BOUNDARY if (j == 0 or j == n_chars - 1) else cps[starts[i] + j - 1]
-                        g = (g ^ uint64(c)) * prime
-                    out[k] = g % nb + uint64(char_offset)
+                if i > first:
+                    out[k] = (((prev * uint64(31)) ^ h) * prime) % nb
                     k += 1
-        return k
+                prev = h
+                n_chars = ends[i] - starts[i] + 2
+                for n in range(min_n, max_n + 1):
+                    for s in range(0, max(n_chars - n + 1, 0)):
+                        g = basis ^ uint64(n + 7)
+                        for j in range(s, s + n):
+                            c = _BOUNDARY if (j == 0 or j == n_chars - 1) else cps[starts[i] + j - 1]
+                            g = (g ^ uint64(c)) * prime
+                        out[k] = g % nb + uint64(char_offset)
+                        k += 1
+            ids = out[o:k]
+            ids.sort()
+            m = 0
+            for j in range(k - o):
+                if m == 0 or ids[j] != out[w + m - 1]:
+                    out[w + m] = ids[j]         # w + m <= o + j: never ahead of what is still to be read
+                    m += 1
+            counts[t] = m
+            w += m
+            first = text_ends[t]
 
     return kernel
 
 
 _HASH_KERNEL = []
+_HASH_BLOCK = 1 << 22  # id slots hashed at once (32 MiB): memory stays bounded however many texts
 
 
 def ngram_ids(text: str, buckets: int, chars: bool = True, max_tokens: int = 5000, blocks: bool = False) -> np.ndarray:
@@ -99,21 +115,43 @@ def ngram_ids(text: str, buckets: int, chars: bool = True, max_tokens: int = 500
     character 3..5-grams of its words. At most ``max_tokens`` words are read (long documents). With
     ``blocks`` the character grams' ids are offset by ``buckets`` (the two blocks stay apart: ``wide_matrix``
     normalises each on its own)."""
+    return ngram_ids_of_texts([text], buckets, chars, max_tokens, blocks)[0]
+
+
+def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, max_tokens: int = 5000,
+                       blocks: bool = False) -> list[np.ndarray]:
+    """``ngram_ids`` of each text, in one kernel call for all of them (per text, the small numpy steps
+    cost more than the hashing)."""
     if not _HASH_KERNEL:
         _HASH_KERNEL.append(_compile_hashes())
-    words = _wide_tokens(text)[:max_tokens]
-    if not words:
-        return np.zeros(0, np.int64)
-    joined = "".join(words)
-    cps = np.frombuffer(joined.encode("utf-32-le"), np.uint32).astype(np.int64)
+    words_of = [_wide_tokens(text)[:max_tokens] for text in texts]
+    n_words = np.fromiter(map(len, words_of), np.int64, len(texts))
+    words = [w for ws in words_of for w in ws]
+    cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
     lengths = np.fromiter(map(len, words), np.int64, len(words))
     ends = np.cumsum(lengths)
     starts = ends - lengths
+    text_ends = np.cumsum(n_words)
     min_n, max_n = (3, 5) if chars else (1, 0)
-    bound = 2 * len(words) + int((lengths + 2).sum()) * max(max_n - min_n + 1, 0)
-    out = np.empty(bound, np.int64)
-    k = _HASH_KERNEL[0](cps, starts, ends, min_n, max_n, buckets, out, buckets if blocks else 0)
-    return np.unique(out[:k])
+    # per text at most: its words, its bigrams, and per word (len + 2) grams of each length min_n..max_n
+    grams = np.zeros(len(words) + 1, np.int64)
+    np.cumsum((lengths + 2) * max(max_n - min_n + 1, 0), out=grams[1:])
+    room = 2 * n_words + grams[text_ends] - grams[text_ends - n_words]
+    bounds = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum(room, out=bounds[1:])
+    counts = np.zeros(len(texts), np.int64)
+    docs: list[np.ndarray] = []
+    a = 0
+    while a < len(texts):
+        # a block of texts whose ids fit in _HASH_BLOCK slots (one long text may need more on its own)
+        b = max(int(np.searchsorted(bounds, bounds[a] + _HASH_BLOCK, "right")) - 1, a + 1)
+        out = np.empty(int(bounds[b] - bounds[a]), np.int64)
+        _HASH_KERNEL[0](cps, starts, ends, int(text_ends[a - 1]) if a else 0, text_ends[a:b], min_n, max_n,
+                        buckets, out, bounds[a:b] - bounds[a], buckets if blocks else 0, counts[a:b])
+        ids = out[:int(counts[a:b].sum())].copy()
+        docs += np.split(ids, np.cumsum(counts[a:b])[:-1])
+        a = b
+    return docs
 
 
 def idf_weights(docs: Sequence[np.ndarray], buckets: int) -> np.ndarray:
@@ -157,5 +195,5 @@ def wide_features(texts: Sequence[str], config: dict, idf: np.ndarray | None, do
         return None
     if docs is None:
         chars = config["wide"] == "words+chars"
-        docs = [ngram_ids(t, len(idf), chars, blocks=blocks and chars) for t in texts]
+        docs = ngram_ids_of_texts(texts, len(idf), chars, blocks=blocks and chars)
     return wide_matrix(docs, idf)

@@ -19,7 +19,7 @@ from rnntools.tasks.classify.data import (
     read_labelled,
     stratified_split,
 )
-from rnntools.tasks.classify.features import idf_weights, ngram_ids, wide_features
+from rnntools.tasks.classify.features import idf_weights, ngram_ids_of_texts, wide_features
 from rnntools.tasks.classify.model import (
     NetConfig,
     Network,
@@ -193,7 +193,7 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     if buckets:
         from rnntools.tasks.classify.linear import fit_linear
 
-        docs = [ngram_ids(t, buckets, wide == "words+chars", blocks=True) for t in data.texts]
+        docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True)
         labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
                               else idf_weights([docs[i] for i in labelled], buckets))
