@@ -382,3 +382,23 @@ def test_exp32_against_numpy():
     assert np.max(np.abs(out - ref) / ref) < 5e-7
     exp_all(np.array([np.nan], np.float32), out[:1])
     assert np.isnan(out[0])
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_table_projections_project_a_table_once_and_change_nothing_else(cell):
+    """Inside table_projections() a table's rows are projected once per layer and read by id in every
+    forward pass (inference over many batches); the outputs are those of gathering the rows first."""
+    from rnntools.nn import recurrent as R
+
+    rng = np.random.default_rng(3)
+    V, D, H = 40, 5, 4
+    table = rng.standard_normal((V, D))
+    rnn = nn.Recurrent({}, "r", cell, D, H, layers=2, rng=rng, dtype=np.float64)
+    batches = [rng.integers(0, V, (6, 3)), rng.integers(0, V, (2, 5))]    # T*B < 2V: rows gathered outside
+    plain = [rnn.forward(table, ids=ids)[0] for ids in batches]
+    with R.table_projections():
+        memo = [rnn.forward(table, ids=ids)[0] for ids in batches]
+        assert len(R._PROJECTIONS[-1]) == 1                               # the first layer's, made once
+    assert R._PROJECTIONS == []
+    for a, b in zip(plain, memo):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)

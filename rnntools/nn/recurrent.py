@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,7 +74,7 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
         P = matmul(x.reshape(T * B, D), Wx, bias=b)
         pidx = step_rows(T, B)
     else:
-        P = matmul(x, Wx, bias=b)                # (V, GH)
+        P = _project_table(x, W, H, b)           # (V, GH)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         pidx = ids
     m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
@@ -147,8 +148,40 @@ def reads_table_by_id(vocab_size: int, positions: int) -> bool:
     """Whether a layer fed from a (V, D) table at ``positions`` (T*B) places should read it by id
     (``cell_forward(..., ids=)``: V projected rows, gradients summed per id) rather than gather the rows
     first: only while the table has at most half as many rows as there are positions, since reading by id
-    projects every row, used or not."""
-    return 2 * vocab_size <= positions
+    projects every row, used or not; always inside ``table_projections()``, where the rows are projected
+    once for every batch."""
+    return bool(_PROJECTIONS) or 2 * vocab_size <= positions
+
+
+# (table, Wx, b, projected rows) of the innermost table_projections() block
+_PROJECTIONS: list[list] = []
+
+
+@contextmanager
+def table_projections():
+    """Inside this block a table's input projections ``table Wx + b`` are made once per table and layer and
+    reused by every forward pass: for inference over many batches with weights that do not change (a
+    classifier's predict over thousands of texts projects its vocabulary once instead of every batch's
+    tokens). Never while training: the weights change between steps."""
+    _PROJECTIONS.append([])
+    try:
+        yield
+    finally:
+        _PROJECTIONS.pop()
+
+
+def _project_table(table: np.ndarray, W: np.ndarray, H: int, b: np.ndarray) -> np.ndarray:
+    """``table W[H:] + b`` (V, GH), from the innermost ``table_projections()`` block's memo when there is
+    one; the memo holds the arrays themselves, so an entry is found only for the very same arrays."""
+    memo = _PROJECTIONS[-1] if _PROJECTIONS else None
+    if memo is not None:
+        for seen, weights, bias, projected in memo:
+            if seen is table and weights is W and bias is b:
+                return projected
+    projected = matmul(table, W[H:], bias=b)
+    if memo is not None:
+        memo.append([table, W, b, projected])
+    return projected
 
 
 def dropout_mask(rng: np.random.Generator, shape, p: float, dtype=np.float32) -> np.ndarray:

@@ -180,14 +180,21 @@ def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[flo
 def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256) -> np.ndarray:
     """Logits (N, C) in float64 for encoded texts (and their sparse n-gram rows), in their order; batches
     grouped by length."""
+    from contextlib import nullcontext
+
+    from rnntools.nn.recurrent import table_projections
     from rnntools.tasks.classify.data import bucket_batches, pad_batch
 
     lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
     out = np.empty((len(seqs), net.cfg.n_classes), np.float64)
-    for idx in bucket_batches(lengths, batch, None):
-        ids, lens = pad_batch([seqs[i] for i in idx])
-        logits, _ = net.forward(ids, lens, wide=None if wide is None else wide[idx])
-        out[idx] = logits
+    # with more tokens than vocabulary rows, the first layer's input projections of the whole vocabulary,
+    # made once, are cheaper than every batch's tokens projected
+    memo = table_projections() if lengths.sum() >= net.cfg.vocab_size else nullcontext()
+    with memo:
+        for idx in bucket_batches(lengths, batch, None):
+            ids, lens = pad_batch([seqs[i] for i in idx])
+            logits, _ = net.forward(ids, lens, wide=None if wide is None else wide[idx])
+            out[idx] = logits
     return out
 
 
