@@ -1,19 +1,31 @@
-"""`--scheduler local:N` against one process: `predict` on a few thousand records and `vocab` on a large text.
+"""`--scheduler local:N` against one process: the issue's two jobs (forecasting 200,000 series, scoring 1M lines
+with a classifier) and smaller ones (predict of a few thousand records, vocab of a large text).
 
-    flock /tmp/rnntools-bench.lock python benchmarks/distributed_vs_single.py
+    flock /tmp/rnntools-bench.lock python benchmarks/distributed_vs_single.py --only-extra \
+        --series 200000 --lines 1000000 --reps 3
     flock /tmp/rnntools-bench.lock python benchmarks/distributed_vs_single.py --words 10 --reps 3
 
-Every side is a fresh process (`python -m rnntools ...`, output to a file), all sides alternating in each
-repetition, medians of wall time; each side's output is checked to be the same bytes as the single process's.
-A local cluster's time includes starting it (its worker processes import numpy, numba and the model).
+Every side is a fresh process (output to a file), all sides alternating in each repetition, medians of wall
+time; each side's output is checked to be the same bytes as the single process's. A local cluster's time
+includes starting it (its worker processes import numpy, numba and the model). The sides:
+
+  one process                 the command as without --scheduler: default --threads (every core: numba and
+                              BLAS threads, vocab's forked counters)
+  one process --threads 1     the same on one core
+  local:1, local:2            a local cluster of 1 or 2 worker processes; each task may use cores/N threads
+
+Beside the wall time each side's CPU seconds are printed: the client's own (planning, receiving the
+partitions' results and writing them in order: the serial part of a cluster run) and the total with its
+children (the workers). Records per client CPU second bound what one client can write in order, however
+many workers feed it (docs/scale.md).
 
   predict classify: tests/data/contract/classify.npz on samples/glosses.jsonl twice (4,000 records)
   predict lm:       tests/data/contract/lm.npz on samples/book.txt four times (2,312 lines)
   vocab:            benchmarks/datasets.py's English text (Austen, Moby Dick, GCIDE), about --words million words
   overhead:         vocab of samples/corpus.txt (46,000 words): what starting a cluster costs a small job
-  --series N:       predict of N synthetic monthly series of 200 points (forecast_vs_ets.synthetic), horizon
-                    18 with intervals, by a forecaster trained on 200 of them (the issue's 200,000-series job)
-  --lines N:        predict lm (tests/data/contract/lm.npz) on book.txt repeated to N lines (scoring lines)
+  --series N:       predict of N synthetic monthly series of 200 points (forecast_vs_ets.synthetic, JSONL),
+                    horizon 18 with intervals, by a forecaster trained on 200 of them
+  --lines N:        predict of tests/data/contract/classify.npz on samples/glosses.jsonl repeated to N lines
 The per-record seconds of each side are printed for docs/scale.md's cluster sizing.
 """
 
@@ -40,11 +52,35 @@ SIDES = {
 }
 
 
-def timed(cmd: list[str]) -> float:
+# runs `rnntools ARGS` as `python -m rnntools` does, then writes its own CPU seconds and its children's
+RUNNER = """import json, resource, sys
+out = sys.argv[1]
+sys.argv = ["rnntools", *sys.argv[2:]]
+try:
+    from rnntools.cli import main
+    main()
+finally:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out, "w") as f:
+        json.dump([me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime], f)
+"""
+
+
+def timed(cmd: list[str], cpu_file: str | None = None) -> tuple[float, float, float]:
+    """Wall seconds, the client's CPU seconds and the CPU seconds of it and its children (the workers)."""
+    import json
+
+    if cpu_file is not None:
+        cmd = [cmd[0], "-c", RUNNER, cpu_file, *cmd[cmd.index("rnntools") + 1:]]
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
                    env={**os.environ, "PYTHONPATH": ROOT, "RNNTOOLS_SCHEDULER": "none"})
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    if cpu_file is None:
+        return wall, float("nan"), float("nan")
+    with open(cpu_file) as f:
+        me, kids = json.load(f)
+    return wall, me, me + kids
 
 
 def repeated(sources: list[str], times: int, path: str) -> str:
@@ -61,7 +97,8 @@ def main(argv=None) -> None:
     ap.add_argument("--words", type=float, default=10, help="millions of words for vocab (default 10)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--series", type=int, default=0, help="also forecast this many series (0: skip)")
-    ap.add_argument("--lines", type=int, default=0, help="also score this many lines with the lm (0: skip)")
+    ap.add_argument("--lines", type=int, default=0, help="also score this many lines with the classifier (0: skip)")
+    ap.add_argument("--sides", default=",".join(SIDES), help="the sides to run, comma-separated (default: all)")
     ap.add_argument("--only-extra", action="store_true", help="run only the --series and --lines jobs")
     args = ap.parse_args(argv)
     import isa
@@ -88,24 +125,35 @@ def main(argv=None) -> None:
             job = f"predict forecast, {args.series:,} series"
             jobs[job], records[job] = ["predict", model, series], args.series
         if args.lines:
-            job = f"predict lm, {args.lines:,} lines"
-            jobs[job], records[job] = ["predict", os.path.join(contract, "lm.npz"),
-                                       lines_of(os.path.join(samples, "book.txt"), args.lines, tmp)], args.lines
+            job = f"predict classify, {args.lines:,} lines"
+            jobs[job], records[job] = ["predict", os.path.join(contract, "classify.npz"),
+                                       lines_of(os.path.join(samples, "glosses.jsonl"), args.lines, tmp)], args.lines
+        sides = {side: SIDES[side] for side in args.sides.split(",")}
+        base_side = next(iter(sides))
         for job, command in jobs.items():
-            times: dict[str, list[float]] = {side: [] for side in SIDES}
-            outputs = {side: os.path.join(tmp, f"out-{i}.jsonl") for i, side in enumerate(SIDES)}
-            timed([*py, *command, "-o", outputs["one process"]])  # warm: file cache, numba's cache
+            runs: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
+            outputs = {side: os.path.join(tmp, f"out-{i}.jsonl") for i, side in enumerate(sides)}
+            cpu_file = os.path.join(tmp, "cpu.json")
+            timed([*py, *command, "-o", outputs[base_side]])  # warm: file cache, numba's cache
+            load = [os.getloadavg()[0]]
             for _ in range(args.reps):
-                for side, extra in SIDES.items():
-                    times[side].append(timed([*py, *command, *extra, "-o", outputs[side]]))
-            base = statistics.median(times["one process"])
-            print(f"\n{job} ({args.reps} reps, load {os.getloadavg()[0]:.1f})")
-            for side in SIDES:
-                t = statistics.median(times[side])
-                same = filecmp.cmp(outputs[side], outputs["one process"], shallow=False)
-                per = f"   {t / records[job] * 1e3:.4f} ms/record" if job in records else ""
-                print(f"  {side:<24} {t:7.2f} s   one process / this {base / t:5.2f}x   "
+                for side, extra in sides.items():
+                    runs[side].append(timed([*py, *command, *extra, "-o", outputs[side]], cpu_file))
+                load.append(os.getloadavg()[0])
+            base = statistics.median(r[0] for r in runs[base_side])
+            print(f"\n{job} ({args.reps} reps; load average {min(load):.1f}-{max(load):.1f} during the job)")
+            print(f"  {'side':<24} {'wall s':>7}  {base_side[:11]:>11}/this  {'client CPU s':>12}  {'all CPU s':>9}"
+                  f"  output")
+            for side in sides:
+                wall, me, total = (statistics.median(r[i] for r in runs[side]) for i in range(3))
+                same = filecmp.cmp(outputs[side], outputs[base_side], shallow=False)
+                per = ""
+                if job in records:
+                    per = (f"   {wall / records[job] * 1e3:.4f} ms/record wall, {total / records[job] * 1e3:.4f} "
+                           f"CPU; client {records[job] / me:,.0f} records/CPU s")
+                print(f"  {side:<24} {wall:7.2f}  {base / wall:15.2f}x  {me:12.2f}  {total:9.2f}  "
                       f"{'same bytes' if same else 'DIFFERENT OUTPUT'}{per}", flush=True)
+                print(f"  {'':<24} runs: " + ", ".join(f"{w:.2f}" for w, _, _ in runs[side]), flush=True)
     print("\nload:", os.getloadavg())
 
 

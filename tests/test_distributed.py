@@ -361,3 +361,21 @@ def test_backtest_summary_of_its_folds_is_the_backtest():
     parts = [forecast.evaluate_piece(model, series, k, backtest=2, refit=False) for k in pieces]
     assert forecast.combine_pieces(model, parts) == forecast.evaluate(model, series, backtest=2, refit=False)
     assert [r["fold"] for r in parts[0]["rows"] + parts[1]["rows"]] == [1, 2]
+
+
+def test_a_series_forecast_does_not_depend_on_the_series_beside_it():
+    """A partition forecasts some of a file's series; each must get the bits it gets among all of them (the
+    output layer's BLAS product sums in another order for some row counts)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from rnntools.tasks import forecast
+    from rnntools.tasks.forecast.model import Member
+
+    cfg = forecast.load(os.path.join(CONTRACT, "forecast.npz")).cfg
+    member = Member(replace(cfg, hidden=32), 18, rng=np.random.default_rng(0))  # the default size
+    X = np.random.default_rng(0).normal(size=(12, 700, member.rnn.input_size)).astype(np.float32)
+    whole = member.forward_last(X)
+    for a, b in [(0, 1), (5, 13), (7, 8), (3, 603), (64, 128), (1, 700)]:
+        assert np.array_equal(whole[a:b], member.forward_last(X[:, a:b])), (a, b)

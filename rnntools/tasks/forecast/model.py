@@ -28,6 +28,7 @@ FORMAT = 1
 MAX_LOOKBACK = 192
 # bytes of gate activations ((T, rows, 4H)) one block of rows of the network's forward pass holds (forward_last)
 FORWARD_BLOCK_BYTES = 8 << 20
+HEAD_ROWS = 64  # the output layer's rows per product: every series' forecast the same bits in any batch
 HORIZON_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "h": 48}
 
 
@@ -112,16 +113,22 @@ class Member:
         states for a backward pass ((T, B, 4H) floats and more), which over 10,000 series is half a
         gigabyte of fresh memory whose first touch (page faults, the kernel zeroing pages) cost ten times
         the arithmetic; blocks of a few MB are freed and reused by the next block. A row's recurrence does
-        not depend on the other rows, and the head still runs once over all rows (a BLAS product may sum
-        in another order for another number of rows), so the outputs are the same bits."""
+        not depend on the other rows. The head runs over blocks of exactly HEAD_ROWS rows (the last one
+        padded): a BLAS product may sum in another order for another number of rows (OpenBLAS's sgemm gave
+        other last bits for 600 or 8 rows than for 640), so one product over all rows would make a
+        series' forecast depend on how many series came with it, and ``--scheduler`` (which forecasts a
+        file's series in partitions) would not give the bytes of one process."""
         T, B = X.shape[:2]
         dt = self.params["out.W"].dtype
         rows = max(64, FORWARD_BLOCK_BYTES // max(1, T * 4 * self.rnn.hidden * dt.itemsize))
-        last = np.empty((B, self.rnn.hidden), dt)
+        last = np.zeros((-(-B // HEAD_ROWS) * HEAD_ROWS, self.rnn.hidden), dt)
         for r0 in range(0, B, rows):
             y, _, _ = self.rnn.forward(np.ascontiguousarray(X[:, r0:r0 + rows], dtype=dt))
-            last[r0:r0 + rows] = y[-1]
-        return self.out.forward(last)[0]
+            last[r0:min(r0 + rows, B)] = y[-1]
+        out = np.empty((len(last), self.params["out.W"].shape[1]), dt)
+        for r0 in range(0, len(last), HEAD_ROWS):
+            out[r0:r0 + HEAD_ROWS] = self.out.forward(last[r0:r0 + HEAD_ROWS])[0]
+        return out[:B]
 
     def train_step(self, X, R, M, lr: float, clip: float, rng) -> tuple[float, int]:
         from rnntools import nn
