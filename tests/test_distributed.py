@@ -379,3 +379,20 @@ def test_a_series_forecast_does_not_depend_on_the_series_beside_it():
     whole = member.forward_last(X)
     for a, b in [(0, 1), (5, 13), (7, 8), (3, 603), (64, 128), (1, 700)]:
         assert np.array_equal(whole[a:b], member.forward_last(X[:, a:b])), (a, b)
+
+
+def test_counts_merged_in_a_tree_on_the_workers_are_the_counts_merged_in_order(address, big_text):
+    from rnntools.distributed import Cluster, plan
+    from rnntools.distributed.worker import _count, _merge_counts, _settings
+    from rnntools.text.vocab import TokenCounter
+
+    with Cluster(address, 1) as cluster:
+        parts = plan(cluster, [big_text, big_text])
+        assert len(parts) > 4
+        args = ("word", True, None, "strict", _settings())
+        tree = cluster.reduce(_count, _merge_counts, parts, *args, fan_in=2)  # three levels of merges
+        ordered = TokenCounter("word", True)
+        for counter in cluster.ordered(_count, parts, *args):
+            ordered.update(counter)
+    assert list(tree.counts.items()) == list(ordered.counts.items())
+    assert list(tree.doc_freq.items()) == list(ordered.doc_freq.items()) and tree.documents == ordered.documents

@@ -16,6 +16,7 @@ from rnntools.distributed.worker import (
     _evaluate,
     _evaluate_partial,
     _evaluate_piece,
+    _merge_counts,
     _predict,
     _settings,
 )
@@ -199,13 +200,13 @@ def count_vocab(inputs: Sequence[str], address: str, threads: int | None, *, lev
     """The exact counts of ``inputs`` (a ``TokenCounter``), partitions counted on the cluster and summed."""
     from rnntools.text.vocab import TokenCounter
 
-    total = TokenCounter(level, lowercase)
     check_inputs(inputs)
     with Cluster(address, threads) as cluster:
         parts = plan(cluster, inputs)
-        for counter in cluster.ordered(_count, parts, level, lowercase, field, errors, _settings()):
-            total.update(counter)
-    return total
+        if not parts:
+            return TokenCounter(level, lowercase)
+        # merged on the workers, in input order (the order of first appearance is the single run's)
+        return cluster.reduce(_count, _merge_counts, parts, level, lowercase, field, errors, _settings())
 
 
 def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, address: str, threads: int | None, *,

@@ -17,6 +17,7 @@ INSTALL = "pip install 'rnntools[dask]'"
 MIN_PARTITION = 32 << 10  # below this a task's overhead (a few ms) outweighs its work
 MAX_PARTITION = 64 << 20  # a partition's text and results are held in memory once on a worker and the client
 PARTS_PER_WORKER = 4  # enough partitions that a slow or restarted worker does not hold the rest up
+FAN_IN = 8  # results merged per merge task of a tree reduction (Cluster.reduce)
 COMPRESSED = (".gz", ".bz2", ".xz")  # cannot be entered in the middle: one partition per file
 
 
@@ -151,3 +152,40 @@ class Cluster:
         finally:
             if pending:
                 self.client.cancel(list(pending))
+
+    def reduce(self, function: Callable, merge: Callable, items: Sequence, *args, fan_in: int = FAN_IN) -> Any:
+        """``merge`` of ``function(item, *args)`` over every item, merged on the cluster's workers in a tree
+        of ``fan_in`` results per merge task, left to right (so a merge that keeps the order of first
+        appearance gives what merging in input order gives): the client receives one result instead of
+        one per partition, which made it the bottleneck (merging a 34 MB partition's word counts cost the
+        client a tenth of the CPU the worker spent counting them). A failure is the first failing item's
+        in input order."""
+        import distributed
+
+        name = getattr(function, "__name__", "task").strip("_").replace("_", "-")
+        tag = os.urandom(4).hex()
+        leaves = [self.client.submit(function, item, *args, key=f"rnntools-{name}-{i}-{tag}", pure=False)
+                  for i, item in enumerate(items)]
+        every = list(leaves)
+        level, futures = 0, leaves
+        try:
+            while len(futures) > 1:
+                level += 1
+                futures = [group[0] if len(group) == 1 else
+                           self.client.submit(merge, *group, key=f"rnntools-merge-{level}-{j}-{tag}", pure=False)
+                           for j, group in enumerate(futures[i:i + fan_in] for i in range(0, len(futures), fan_in))]
+                every += futures
+            try:
+                return futures[0].result()
+            except distributed.KilledWorker as exc:
+                raise SchedulerError(f"a partition's task ended every worker that ran it ({exc}); out of "
+                                     "memory? try smaller partitions (more, smaller files)") from None
+            except distributed.comm.CommClosedError as exc:
+                raise SchedulerError(f"lost the Dask scheduler at {self.address} ({exc})") from None
+            except Exception:
+                for leaf in leaves:  # the first failing partition in input order, as in one process
+                    if leaf.exception() is not None:  # waits for the leaf; fetches no result
+                        leaf.result()
+                raise
+        finally:
+            self.client.cancel([f for f in every if not f.done()])

@@ -150,6 +150,18 @@ def _count(part: list, level: str, lowercase: bool, field, errors: str, settings
     return count_tokens(part, level=level, lowercase=lowercase, field=field, errors=errors, workers=1)
 
 
+def _merge_counts(*counters):
+    """Token counters summed left to right into a new one (the order of first appearance kept). Its inputs
+    stay as they are: they may be another task's stored result, which a rerun of this task would read
+    again."""
+    from rnntools.text.vocab import TokenCounter
+
+    total = TokenCounter(counters[0].level, counters[0].lowercase)
+    for counter in counters:
+        total.update(counter)
+    return total
+
+
 def _bow(part: list, vocab_path: str, mode: str, field, errors: str, settings: dict) -> tuple[str, int]:
     from rnntools.text.pipeline import encode_documents
     from rnntools.text.vocab import Vocab
