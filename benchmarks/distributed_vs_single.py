@@ -26,6 +26,7 @@ many workers feed it (docs/scale.md).
   --series N:       predict of N synthetic monthly series of 200 points (forecast_vs_ets.synthetic, JSONL),
                     horizon 18 with intervals, by a forecaster trained on 200 of them
   --lines N:        predict of tests/data/contract/classify.npz on samples/glosses.jsonl repeated to N lines
+  --vocab M:        vocab of M million words of the vocab job's text (records: words)
 The per-record seconds of each side are printed for docs/scale.md's cluster sizing.
 """
 
@@ -98,6 +99,8 @@ def main(argv=None) -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--series", type=int, default=0, help="also forecast this many series (0: skip)")
     ap.add_argument("--lines", type=int, default=0, help="also score this many lines with the classifier (0: skip)")
+    ap.add_argument("--vocab", type=float, default=0,
+                    help="also count this many million words with vocab among the --only-extra jobs (0: skip)")
     ap.add_argument("--sides", default=",".join(SIDES), help="the sides to run, comma-separated (default: all)")
     ap.add_argument("--only-extra", action="store_true", help="run only the --series and --lines jobs")
     args = ap.parse_args(argv)
@@ -128,6 +131,10 @@ def main(argv=None) -> None:
             job = f"predict classify, {args.lines:,} lines"
             jobs[job], records[job] = ["predict", os.path.join(contract, "classify.npz"),
                                        lines_of(os.path.join(samples, "glosses.jsonl"), args.lines, tmp)], args.lines
+        if args.vocab:
+            text, words = corpus_of(args.vocab, tmp)
+            job = f"vocab, {words / 1e6:.1f}M words ({os.path.getsize(text) / 1e6:.0f} MB)"
+            jobs[job], records[job] = ["vocab", text], words
         sides = {side: SIDES[side] for side in args.sides.split(",")}
         base_side = next(iter(sides))
         for job, command in jobs.items():
