@@ -8,6 +8,14 @@ baseline through threadpoolctl); the baseline is timed with C fixed (one fit) an
 cross-validation over 5 values, as the accuracy benchmark runs it.
 
     flock /tmp/rnntools-bench.lock python3 benchmarks/classify_speed.py --threads 2 --reps 3
+
+``--predict-only MODEL`` skips training: a classifier trained on the set's training texts is timed
+predicting its test texts in this process (after one warm call: numba's start is paid once per process)
+and as whole ``rnntools predict`` processes (start-up, model load, JSONL in and out), alternating with
+the baseline (fitted once, C = 10):
+
+    cd /tmp && PYTHONPATH=<checkout> flock /tmp/rnntools-bench.lock python3 <checkout>/benchmarks/classify_speed.py \
+        --predict-only g.npz --threads 2 --reps 5
 """
 
 from __future__ import annotations
@@ -37,6 +45,46 @@ def rnntools_side(train_path, te_x, threads, seed, out_dir):
     predict_s, predict_cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"train_s": train_s, "train_cpu_s": train_cpu, "epochs": summary["epochs"],
             "predict_per_s": n / predict_s, "predict_per_cpu_s": n / predict_cpu}
+
+
+def predict_only(model_path, tr_x, tr_y, te_x, threads, reps, tmp):
+    """Library and whole-process prediction speed of a trained model, alternating with the baseline's."""
+    import subprocess
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from threadpoolctl import threadpool_limits
+
+    from rnntools.tasks import classify
+
+    texts_path = os.path.join(tmp, "texts.jsonl")
+    with open(texts_path, "w", encoding="utf-8") as f:
+        for t in te_x:
+            f.write(json.dumps({"text": t}) + "\n")
+    loaded = classify.load(model_path)
+    list(classify.predict(loaded, ({"text": t} for t in te_x[:64]), warn=False))   # numba's start, once
+    with threadpool_limits(threads):
+        pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                             LogisticRegression(C=10.0, max_iter=2000)).fit(tr_x, tr_y)
+    cmd = [sys.executable, "-m", "rnntools", "-q", "predict", os.path.abspath(model_path), texts_path,
+           "--threads", str(threads), "-o", os.path.join(tmp, "out.jsonl")]
+    lib, proc, base = [], [], []
+    for _ in range(reps):
+        start = time.perf_counter()
+        n = sum(1 for _ in classify.predict(loaded, ({"text": t} for t in te_x), warn=False))
+        lib.append(n / (time.perf_counter() - start))
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=tmp)
+        proc.append(len(te_x) / (time.perf_counter() - start))
+        with threadpool_limits(threads):
+            start = time.perf_counter()
+            pipe.predict(te_x)
+            base.append(len(te_x) / (time.perf_counter() - start))
+    for name, rates in (("rnntools library", lib), ("rnntools predict process", proc),
+                        ("tfidf_lr_C10 library", base)):
+        print(f"  {name:25s} {statistics.median(rates):9.0f} texts/s (median of {reps}; "
+              f"{min(rates):.0f}-{max(rates):.0f})")
 
 
 def baseline_side(tr_x, tr_y, te_x, threads, cv):
@@ -70,6 +118,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--predict-only", metavar="MODEL", help="time prediction with this trained model only")
     args = ap.parse_args()
     from rnntools import console
     from rnntools.parallel import configure_threads
@@ -79,6 +128,12 @@ def main():
     tr_x, tr_y, te_x, _ = text_classification_set(args.set)
     print(f"{args.set}: {len(tr_x)} training texts, {len(te_x)} to predict, {len(set(tr_y))} classes, "
           f"--threads {args.threads}", flush=True)
+    if args.predict_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            predict_only(args.predict_only, tr_x, tr_y, te_x, args.threads, args.reps, tmp)
+        print("CPU:", cpu_model(), "|", numba_isa())
+        print("uptime:", os.popen("uptime").read().strip())
+        return
     runs: dict[str, list[dict]] = {"rnntools": [], "tfidf_lr_C10": [], "tfidf_lr_cv": []}
     with tempfile.TemporaryDirectory() as tmp:
         train_path = os.path.join(tmp, "train.jsonl")
