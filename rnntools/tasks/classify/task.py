@@ -148,9 +148,11 @@ def read(inputs: Sequence[str], model: Model | None = None, *, text_field: str |
 
 
 def predict(model: Model, records: Iterable[dict], *, text_field: str | None = None, top_k: int | None = None,
-            chunk: int = 512, warn: bool = True, **_options) -> Iterator[dict]:
+            chunk: int = 4096, warn: bool = True, **_options) -> Iterator[dict]:
     """Each record (its fields kept) with ``label`` (the most probable) and ``probs`` (label -> probability,
-    most probable first, ``top_k`` of them) added."""
+    most probable first, ``top_k`` of them) added. Records are scored ``chunk`` at a time (sooner when
+    stdin waits): a few thousand texts have more tokens than a vocabulary has rows, so the network
+    projects its vocabulary once per chunk instead of every token (``model.predict_logits``)."""
     from rnntools import console
 
     field = text_field or model.config.get("text_field", "text")
