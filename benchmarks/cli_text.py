@@ -91,7 +91,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     import isa
 
-    print("cpu:", isa.cpu_model(), "; load:", os.getloadavg())
+    # neither side runs numba or BLAS: the CPU's instruction set is what there is to report
+    print("cpu:", isa.cpu_model(), f"({isa.cpu_isa()}; no numba on either side)", "; load:", os.getloadavg())
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         vocab_script = os.path.join(tmp, "vocab_counter.py")

@@ -27,6 +27,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def cpu_isa() -> str:
+    """The widest vector instruction set the CPU offers (for benchmarks whose sides use no compiled kernels
+    of their own, only the interpreter and C libraries built for any x86-64)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE" if flags else "unknown"
+
+
 def numba_isa() -> str:
     """The target numba compiles for and the vector width rnntools' kernels were built for."""
     from numba.core.registry import cpu_target
