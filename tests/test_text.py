@@ -255,3 +255,105 @@ def test_vocab_write_formats_records_as_the_jsonl_writer_would():
         writer.write(record)
     assert fast.getvalue() == slow.getvalue()
     assert '"special": true' in fast.getvalue()
+
+
+def _read_line_by_line(path):
+    """The careful reader alone (every line through ``_read_record``): what the fast path must agree with."""
+    from rnntools.text import vocab as vocab_module
+
+    real = vocab_module._written_records
+    vocab_module._written_records = lambda text, first_id: None
+    try:
+        return vocab_module.Vocab.read(path)
+    finally:
+        vocab_module._written_records = real
+
+
+def _outcome(path):
+    from rnntools.errors import InputError
+    from rnntools.text.vocab import Vocab
+
+    try:
+        vocab = Vocab.read(path)
+    except InputError as exc:
+        return "error", str(exc)
+    return vocab.tokens, list(vocab.counts), list(vocab.doc_freq), vocab.level, vocab.documents, vocab.n_special
+
+
+def test_vocab_read_fast_path_agrees_with_the_line_by_line_reader(tmp_path):
+    """Files `vocab` writes are read by one regex pass; anything else must give what the careful reader gives
+    (the same vocabulary, or the same error naming the same line)."""
+    import io as _io
+
+    from rnntools.errors import InputError
+    from rnntools.io import JsonlWriter
+    from rnntools.text.vocab import Vocab
+
+    vocab = Vocab.build({"the": 5, 'quo"te': 2, "back\\slash": 2, "tab\there": 1, "caf\u00e9": 3, "\u2019s": 1,
+                         "\U0001f600": 2, "a/b": 1}, level="word", documents=7)
+    buffer = _io.StringIO()
+    vocab.write(JsonlWriter(buffer))
+    good = buffer.getvalue()
+    lines = good.splitlines(keepends=True)
+    record = '{"token": "zz", "id": 12, "count": 1, "df": 1}\n'
+    cases = {
+        "good": good,
+        "crlf": good.replace("\n", "\r\n"),
+        "no final newline": good.rstrip("\n"),
+        "blank line inside": "".join(lines[:6] + ["\n"] + lines[6:]),
+        "no header": "".join(lines[1:]),
+        "extra field": good.replace('"df": 2}', '"df": 2, "x": 1}'),
+        "spaces differ": good.replace('"count": 5,', '"count":5,'),
+        "id skipped": good.replace('"id": 6,', '"id": 7,'),
+        "id leading zero": good.replace('"id": 6,', '"id": 06,'),
+        "count too large": good.replace('"count": 5,', f'"count": {2**63},'),
+        "count 19 digits": good.replace('"count": 5,', f'"count": {2**63 - 1},'),
+        "negative": good.replace('"count": 5,', '"count": -5,'),
+        "float count": good.replace('"count": 5,', '"count": 5.0,'),
+        "empty token": good.replace('"token": "the"', '"token": ""'),
+        "lone surrogate": good.replace('"token": "the"', '"token": "\\ud800"'),
+        "escaped pair": good.replace('"token": "the"', '"token": "\\ud83d\\ude00x"'),
+        "unicode escape": good.replace('"token": "the"', '"token": "\\u0074he"'),
+        "bad escape": good.replace('"token": "the"', '"token": "\\qhe"'),
+        "control char": good.replace('"token": "the"', '"token": "t\x01he"'),
+        "two records on a line": good.rstrip("\n") + " " + record,
+        "record split over lines": good + '{"token": "zz", "id": 12,\n"count": 1, "df": 1}\n',
+        "not json": good + "hello world\n",
+        "a list": good + "[1, 2]\n",
+        "unicode digits": good.replace('"count": 5,', '"count": \u0661,'),
+    }
+    for name, text in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.jsonl"
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))
+        fast = _outcome(path)
+        try:
+            slow = _read_line_by_line(path)
+            slow = (slow.tokens, list(slow.counts), list(slow.doc_freq), slow.level, slow.documents, slow.n_special)
+        except InputError as exc:
+            slow = ("error", str(exc))
+        assert fast == slow, name
+    assert _outcome(tmp_path / "good.jsonl")[0] == vocab.tokens
+    assert _outcome(tmp_path / "id_skipped.jsonl")[0] == "error"
+    assert _outcome(tmp_path / "escaped_pair.jsonl")[0][4] == "\U0001f600x"
+
+
+def test_vocab_read_fast_path_reads_every_chunk(tmp_path):
+    """A vocabulary longer than one read chunk: ids carry on across chunks; a bad record far in is named."""
+    from rnntools.errors import InputError
+    from rnntools.io import JsonlWriter
+    from rnntools.text.vocab import Vocab
+
+    counts = {f"w{i}": 1 + i % 7 for i in range(60000)}
+    vocab = Vocab.build(counts, level="word", documents=3)
+    path = tmp_path / "big.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        vocab.write(JsonlWriter(f))
+    assert path.stat().st_size > 2 << 20
+    back = Vocab.read(path)
+    assert back.tokens == vocab.tokens and list(back.counts) == list(vocab.counts)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[50001] = lines[50001].replace('"count": ', '"count": -')
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        Vocab.read(path)
+    assert raised.value.line == 50002

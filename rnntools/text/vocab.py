@@ -15,6 +15,7 @@ corpus always gives the same ids. ``--max-size`` counts the ordinary tokens only
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -331,34 +332,28 @@ class Vocab:
     @classmethod
     def read(cls, path: str | os.PathLike) -> Vocab:
         """Read a vocabulary file written by ``rnntools vocab`` (or any JSONL of ``{"token", "count"}``)."""
-        from rnntools.io import iter_jsonl
+        from rnntools.io import iter_text_chunks
 
         header: dict = {}
         tokens: list[str] = []
         counts: list[int] = []
         dfs: list[int] = []
-        for line_no, record in _vocab_records(path, iter_jsonl(path)):
-            if "format" in record and not tokens and not header:
-                if record.get("format") != FILE_FORMAT:
-                    raise InputError(f"not a vocabulary file (format {record.get('format')!r})", path, line_no)
-                if not isinstance(record.get("version"), int) or record["version"] > FILE_VERSION:
-                    raise InputError(f"vocabulary format version {record.get('version')} is newer than this "
-                                     "rnntools reads; upgrade rnntools", path, line_no)
-                header = record
+        for first, _, text in iter_text_chunks(path):
+            if not header and not tokens:  # the header line (or the first record) is read on its own
+                head, _, text = text.partition("\n")
+                _read_record(path, first, head, header, tokens, counts, dfs)
+                first += 1
+            written = _written_records(text, len(tokens))
+            if written is not None:
+                tokens += written[0]
+                counts += written[1]
+                dfs += written[2]
                 continue
-            token = record.get("token")
-            if not isinstance(token, str) or not token:
-                raise InputError("expected a vocabulary record with a non-empty string \"token\" "
-                                 "(is this a vocabulary file from `rnntools vocab`?)", path, line_no)
-            if "id" in record and record["id"] != len(tokens):
-                raise InputError(f"expected id {len(tokens)} for {token!r}, got {record['id']!r} "
-                                 "(ids must count up from 0)", path, line_no)
-            count, df = record.get("count", 0), record.get("df", 0)
-            if not isinstance(count, int) or not isinstance(df, int) or not 0 <= count < 2**63 or not 0 <= df < 2**63:
-                raise InputError("\"count\" and \"df\" must be non-negative integers below 2**63", path, line_no)
-            tokens.append(token)
-            counts.append(count)
-            dfs.append(df)
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()
+            for line_no, line in enumerate(lines, first):
+                _read_record(path, line_no, line, header, tokens, counts, dfs)
         if not tokens:
             raise InputError("empty vocabulary file (no token records)", path)
         n_special = 0
@@ -411,11 +406,80 @@ def merge_counts(vocabs: Iterable[Vocab]) -> TokenCounter:
     return merged
 
 
-def _vocab_records(path, records):
-    """The records of a vocabulary file; a line that is not a JSON object says what file was expected
-    (a text file given to --vocab or --merge is the usual mistake)."""
+# a token record exactly as ``Vocab.write`` formats it: a JSON string without control characters, and
+# whole numbers without leading zeros of at most 19 digits (below 2**63 is checked after)
+_JSON_STRING = r'"([^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*)"'
+_WHOLE = r"(0|[1-9][0-9]{0,18})"
+_WRITTEN_RECORD = re.compile(rf'^\{{"token": {_JSON_STRING}, "id": {_WHOLE}, "count": {_WHOLE}, "df": {_WHOLE}'
+                             r'(?:, "special": true)?\}$', re.MULTILINE)
+
+
+def _written_records(text: str, first_id: int) -> tuple[list[str], list[int], list[int]] | None:
+    """Tokens, counts and document frequencies of a chunk of lines that are all token records as
+    ``Vocab.write`` formats them, with ids from ``first_id`` on; None when any line is anything else.
+
+    One regex pass reads what one JSON parse and half a dozen checks per line read otherwise (a
+    30,000-word vocabulary: 0.03 s instead of 0.15 s, most of what `bow` spent before its first line). A
+    chunk that is not exactly this goes through ``_read_record`` line by line, which names the bad line."""
+    if not text:
+        return [], [], []
+    rows = _WRITTEN_RECORD.findall(text)
+    if len(rows) != text.count("\n") + (not text.endswith("\n")):  # a line that did not match
+        return None
+    tokens, ids, counts, dfs = map(list, zip(*rows))
+    if ids != list(map(str, range(first_id, first_id + len(ids)))):
+        return None
+    counts, dfs = list(map(int, counts)), list(map(int, dfs))
+    if max(counts) >= 2**63 or max(dfs) >= 2**63:
+        return None
+    if "\\" in text:
+        from rnntools.io.inputs import loads
+
+        try:
+            tokens = [loads(f'"{token}"') if "\\" in token else token for token in tokens]
+        except ValueError:  # a lone surrogate: the line-by-line reading names it
+            return None
+    if "" in tokens:
+        return None
+    return tokens, counts, dfs
+
+
+def _read_record(path, line_no: int, line: str, header: dict, tokens: list[str], counts: list[int],
+                 dfs: list[int]) -> None:
+    """One line of a vocabulary file, checked: the header fills ``header``, a token record is appended."""
+    if not line.strip():
+        return
+    record = _vocab_line(path, line_no, line)
+    if "format" in record and not tokens and not header:
+        if record.get("format") != FILE_FORMAT:
+            raise InputError(f"not a vocabulary file (format {record.get('format')!r})", path, line_no)
+        if not isinstance(record.get("version"), int) or record["version"] > FILE_VERSION:
+            raise InputError(f"vocabulary format version {record.get('version')} is newer than this "
+                             "rnntools reads; upgrade rnntools", path, line_no)
+        header.update(record)
+        return
+    token = record.get("token")
+    if not isinstance(token, str) or not token:
+        raise InputError("expected a vocabulary record with a non-empty string \"token\" "
+                         "(is this a vocabulary file from `rnntools vocab`?)", path, line_no)
+    if "id" in record and record["id"] != len(tokens):
+        raise InputError(f"expected id {len(tokens)} for {token!r}, got {record['id']!r} "
+                         "(ids must count up from 0)", path, line_no)
+    count, df = record.get("count", 0), record.get("df", 0)
+    if not isinstance(count, int) or not isinstance(df, int) or not 0 <= count < 2**63 or not 0 <= df < 2**63:
+        raise InputError("\"count\" and \"df\" must be non-negative integers below 2**63", path, line_no)
+    tokens.append(token)
+    counts.append(count)
+    dfs.append(df)
+
+
+def _vocab_line(path, line_no: int, line: str) -> dict:
+    """One line of a vocabulary file as an object; a line that is not one says what file was expected (a
+    text file given to --vocab or --merge is the usual mistake)."""
+    from rnntools.io.inputs import parse_json_object
+
     try:
-        yield from records
+        return parse_json_object(line, path, line_no)
     except InputError as exc:
         if exc.reason.startswith(("invalid JSON", "expected a JSON object")):
             raise InputError(f"{exc.reason}; expected a vocabulary file from `rnntools vocab`", exc.path,
