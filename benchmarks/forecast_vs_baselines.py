@@ -210,6 +210,9 @@ def main():
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th series from the K-th (parallel runs)")
     ap.add_argument("--summarise", nargs="*", default=None, help="only summarise these --json files")
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=False), flush=True)
     console.configure(quiet=True)
     from rnntools.parallel import configure_threads
 

@@ -230,6 +230,9 @@ def main():
     ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=False), flush=True)
     console.configure(quiet=True)
     parse = lambda items: {k: (int(v) if v.lstrip("-").isdigit() else float(v) if v.replace(".", "", 1).isdigit()  # noqa: E731
                                else v) for k, v in (i.split("=", 1) for i in items)}

@@ -362,6 +362,9 @@ def main() -> None:
     parser.add_argument("--side", choices=["rnntools", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--text", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=True), flush=True)
     if args.side:
         child(args)
         return

@@ -51,6 +51,9 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="engine worker threads to try")
     ap.add_argument("--rev", default="9c30f82", help="git revision with the local cells (deleted since)")
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=False), flush=True)
     from rnntools import nn
     from rnntools.nn.blas import set_blas_threads
     from rnntools.nn.recurrent import cell_backward, cell_forward

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,22 +23,6 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def cpu() -> str:
-    name, flags = platform.processor(), ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and not name:
-                    name = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    have = line.split()
-                    flags = "AVX-512" if "avx512f" in have else "AVX2" if "avx2" in have else "no AVX2"
-                    break
-    except OSError:
-        pass
-    return f"{name} ({flags})"
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess:
@@ -66,7 +49,10 @@ def main() -> None:
     ap.add_argument("--extra", default="", help="more rnn-train options (default: none, the defaults)")
     ap.add_argument("--keep", default=None, help="keep models and logs in this folder")
     args = ap.parse_args()
-    print(f"CPU {cpu()}; load {os.getloadavg()[0]:.2f}; data {args.dir}; threads {args.threads}", flush=True)
+    import isa  # the CPU model and the instruction set numba and OpenBLAS use
+
+    print(f"CPU {isa.report(torch_side=False)}; load {os.getloadavg()[0]:.2f}; data {args.dir}; "
+          f"threads {args.threads}", flush=True)
     work = args.keep or tempfile.mkdtemp(prefix="s2s-defaults-")
     os.makedirs(work, exist_ok=True)
     rows = []

@@ -446,6 +446,9 @@ def main():
                     help="the halved learning rate stops at this value, both sides (0: no floor)")
     ap.add_argument("--bidirectional", action="store_true", help="bidirectional encoders, both sides")
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=True), flush=True)
     BIDIRECTIONAL = args.bidirectional
     LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS = args.lr, args.batch, args.lr_half_life, args.lr_floor, args.threads
     print(f"settings: {'bidirectional ' if BIDIRECTIONAL else ''}lr {LR} batch {BATCH}"

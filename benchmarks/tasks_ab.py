@@ -136,6 +136,9 @@ def main():
     ap.add_argument("--make-forecast-data", metavar="DIR",
                     help="write DIR/many.jsonl and DIR/old.npz (trained by BEFORE) for --tasks forecast, and stop")
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=False), flush=True)
     if args.make_forecast_data:
         make_forecast_data(args.make_forecast_data, args.before)
         return

@@ -97,6 +97,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--corpus", default=None)
     args = parser.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=False), flush=True)
     if args.corpus is None:
         sys.path.insert(0, HERE)
         import datasets

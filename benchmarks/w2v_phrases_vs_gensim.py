@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=100.0)
     parser.add_argument("--corpus", default=None)
     args = parser.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=False), flush=True)
     import datasets
 
     source = args.corpus or str(datasets.text_corpus_path())

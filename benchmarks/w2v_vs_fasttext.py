@@ -155,6 +155,9 @@ def main() -> None:
     parser.add_argument("--isa", choices=["native", "avx2"], default="native")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain skip-gram baseline")
     args = parser.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
+
+    print("cpu:", isa.report(torch_side=False), flush=True)
     import datasets
     import numpy as np
 
