@@ -87,8 +87,10 @@ class TokenCounter:
         """Count text chunks, in ``workers`` processes when more than one.
 
         Counting is CPU-bound Python (regex, Counter): processes, not threads, are what scale. The reader
-        stays in this process (so decoding errors still name file and line); workers get chunks through a
-        bounded queue, so memory stays flat however long the input, and send their counts back once.
+        stays in this process (so decoding errors still name file and line) and counts one chunk in
+        ``workers`` itself: ``workers - 1`` helper processes get the others through a bounded queue, so
+        memory stays flat however long the input, and send their counts back once. (A reader that only
+        handed chunks out would idle, and one more process would be started, pickled back and merged.)
         """
         if workers <= 1:
             for text in chunks:
@@ -101,8 +103,9 @@ class TokenCounter:
         context = multiprocessing.get_context("fork")
         tasks = context.Queue(maxsize=2 * workers)
         results = context.Queue()
+        helpers = workers - 1
         procs = [context.Process(target=_count_worker, args=(self.level, self.lowercase, tasks, results),
-                                 daemon=True) for _ in range(workers)]
+                                 daemon=True) for _ in range(helpers)]
         for proc in procs:
             proc.start()
 
@@ -113,14 +116,17 @@ class TokenCounter:
                 raise RnnToolsError("a counting worker process died (out of memory? try --threads 1)")
 
         try:
-            for text in itertools.chain(chunks, [None] * workers):
+            for i, text in enumerate(itertools.chain(chunks, [None] * helpers)):
+                if text is not None and i % workers == helpers:  # this process's share (the helpers' first)
+                    self.add_text(text)
+                    continue
                 while True:
                     try:
                         tasks.put(text, timeout=1.0)
                         break
                     except queue.Full:
                         check_workers()
-            pending = workers
+            pending = helpers
             while pending:
                 try:
                     self.update(results.get(timeout=1.0))
