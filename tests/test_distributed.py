@@ -396,3 +396,101 @@ def test_counts_merged_in_a_tree_on_the_workers_are_the_counts_merged_in_order(a
             ordered.update(counter)
     assert list(tree.counts.items()) == list(ordered.counts.items())
     assert list(tree.doc_freq.items()) == list(ordered.doc_freq.items()) and tree.documents == ordered.documents
+
+
+def run_process(args, tmp_path, **kwargs):
+    """``rnntools ARGS`` as its own process (real stdout and files: the spooled outputs' kernel copies), with
+    its temporary folder (where the spool is made) in ``tmp_path``."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": ROOT, "TMPDIR": str(tmp_path), "RNNTOOLS_SCHEDULER": "none"}
+    return subprocess.Popen([sys.executable, "-m", "rnntools", *map(str, args)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kwargs)
+
+
+def spools(folder) -> list[str]:
+    return [name for name in os.listdir(folder) if name.startswith(".rnntools-spool-")]
+
+
+def test_spooled_outputs_reach_a_pipe_a_file_and_shards_with_the_same_bytes(run_cli, address, big_text, tmp_path):
+    model, data = os.path.join(CONTRACT, "classify.npz"), os.path.join(SAMPLES, "glosses.jsonl")
+    single = run_cli(["predict", model, data]).stdout.encode()
+    args = ["predict", model, data, "--scheduler", address, "--threads", "1"]
+    piped = run_process(args, tmp_path)  # stdout a pipe: sendfile
+    out, err = piped.communicate(timeout=120)
+    assert piped.returncode == 0, err
+    assert out == single
+    filed = run_process([*args, "-o", tmp_path / "out.jsonl"], tmp_path)  # a file: copy_file_range
+    assert filed.wait(timeout=120) == 0, filed.stderr.read()
+    assert (tmp_path / "out.jsonl").read_bytes() == single
+    (tmp_path / "shards").mkdir()
+    sharded = run_process([*args, "-o", tmp_path / "shards" / "part-{n:03d}.jsonl"], tmp_path)
+    assert sharded.wait(timeout=120) == 0, sharded.stderr.read()
+    names = sorted(os.listdir(tmp_path / "shards"))  # renamed from the spool beside them, nothing else left
+    assert len(names) > 1 and all(name.startswith("part-") for name in names)
+    assert b"".join((tmp_path / "shards" / name).read_bytes() for name in names) == single
+    vocab = tmp_path / "vocab.jsonl"
+    assert run_cli(["vocab", "--max-vocab", "2000", big_text, "-o", vocab]).exit_code == 0
+    bow = ["bow", "--vocab", vocab, big_text]
+    piped = run_process([*bow, "--scheduler", address], tmp_path)
+    assert piped.communicate(timeout=120)[0] == run_cli(bow).stdout.encode()
+    assert spools(tmp_path) == []  # every spool removed
+
+
+def test_a_task_writes_to_the_spool_only_if_its_worker_sees_it(tmp_path):
+    """A worker on another machine (no shared folder) returns the text instead; both are the same bytes."""
+    from rnntools.distributed.worker import Spooled, _predict, _settings
+
+    model = FileRange("classify.npz", os.path.join(CONTRACT, "classify.npz"))
+    part = [FileRange("glosses.jsonl", os.path.join(SAMPLES, "glosses.jsonl"))]
+    text, _, _ = _predict(part, "classify", model, {}, _settings(), 1, str(tmp_path / "elsewhere"))
+    assert isinstance(text, str) and text.count("\n") > 500
+    spooled, _, _ = _predict(part, "classify", model, {}, _settings(), 1, str(tmp_path))
+    assert isinstance(spooled, Spooled) and os.path.dirname(spooled.path) == str(tmp_path)
+    assert open(spooled.path, "rb").read() == text.encode() and spooled.size == len(text.encode())
+
+
+def test_a_spooled_file_is_copied_to_any_stream(tmp_path):
+    import io
+
+    from rnntools.distributed.client import copy_spooled
+    from rnntools.distributed.worker import Spooled
+    from rnntools.errors import RnnToolsError
+
+    text = "é\n" * 700_000  # blocks of the fallback end inside a character
+    path = tmp_path / "part.jsonl"
+    path.write_text(text, encoding="utf-8")
+    spooled = Spooled(str(path), os.path.getsize(path))
+    for stream in (io.StringIO(), io.TextIOWrapper(io.BytesIO(), encoding="utf-8")):
+        stream.write("before\n")
+        copy_spooled(spooled, stream)
+        got = stream.getvalue() if isinstance(stream, io.StringIO) else stream.buffer.getvalue().decode()
+        assert got == "before\n" + text
+    with open(tmp_path / "out", "w", encoding="utf-8") as f:
+        f.write("before\n")
+        copy_spooled(spooled, f)
+        f.write("after\n")
+    assert (tmp_path / "out").read_text(encoding="utf-8") == "before\n" + text + "after\n"
+    with pytest.raises(RnnToolsError, match="cut short"):
+        copy_spooled(Spooled(str(path), spooled.size + 1), io.StringIO())
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_no_output_and_no_spool(address, tmp_path):
+    import signal
+    import time
+
+    big = tmp_path / "big.jsonl"
+    lines = open(os.path.join(SAMPLES, "glosses.jsonl"), encoding="utf-8").read()
+    big.write_text(lines * 50, encoding="utf-8")  # 100,000 records: several seconds of work
+    run = run_process(["predict", os.path.join(CONTRACT, "classify.npz"), big, "--scheduler", address,
+                       "--threads", "1", "-o", tmp_path / "out.jsonl"], tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and run.poll() is None:  # interrupted once a task writes its spool
+        if any(os.listdir(tmp_path / s) for s in spools(tmp_path)):
+            break
+        time.sleep(0.05)
+    assert run.poll() is None, run.stderr.read()
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == 130, run.stderr.read()
+    assert sorted(os.listdir(tmp_path)) == ["big.jsonl"]  # no output, no temporary file, no spool

@@ -3,14 +3,17 @@ one file per partition renamed into place only when all succeeded); what the wor
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-from rnntools.distributed.cluster import Cluster
+from rnntools.distributed.cluster import Cluster, SchedulerError
 from rnntools.distributed.partitions import check_inputs, plan
 from rnntools.distributed.worker import (
+    Spooled,
     _bow,
     _count,
     _evaluate,
@@ -40,7 +43,16 @@ class ShardedOutput:
 
         return output is not None and re.search(ShardedOutput.PATTERN, output) is not None
 
-    def write(self, n: int, text: str) -> None:
+    def folder(self) -> str | None:
+        """The folder of the shards (None if the pattern names folders too, or it is no folder)."""
+        import re
+
+        folder = os.path.dirname(os.path.abspath(self.pattern))
+        return None if re.search(self.PATTERN, folder) or not os.path.isdir(folder) else folder
+
+    def write(self, n: int, text: str | Spooled) -> None:
+        """Partition n's shard: its text, or the task's spooled file (renamed to the shard's temporary name
+        when both are in one filesystem, copied otherwise)."""
         import re
         import tempfile
 
@@ -53,8 +65,22 @@ class ShardedOutput:
         except OSError as exc:
             raise OutputError(f"cannot create a file in {folder} ({exc.strerror or exc})", final) from None
         self.written.append((tmp, final))
+        if isinstance(text, Spooled):
+            checked(text)
+            try:
+                os.replace(text.path, tmp)
+            except OSError:
+                pass  # another filesystem: copied below
+            else:
+                os.close(fd)
+                with open(tmp, "rb") as f:
+                    os.fsync(f.fileno())
+                return
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            if isinstance(text, Spooled):
+                copy_spooled(text, f)
+            else:
+                f.write(text)
             f.flush()
             os.fsync(f.fileno())
 
@@ -99,9 +125,98 @@ class Said:
         self.lines = {}
 
 
-def write_ordered(results: Iterator[tuple[str, str]], output: str | None) -> None:
-    """Partition texts to stdout or ``output`` in order, or one file each; what the partitions said on
-    stderr once at the end (a run that fails says only why, as in one process)."""
+@contextlib.contextmanager
+def spool_folder(output: str | None) -> Iterator[str | None]:
+    """A new folder for the tasks' output files (``worker._output``: tasks that see it write there instead
+    of returning their text), removed with whatever is left in it (the file of an attempt whose worker was
+    killed, those of a failed or interrupted run) when the block ends. Beside sharded outputs, so that a
+    shard is renamed into place; else in the temporary folder. None if no folder can be made: the tasks
+    then return their text."""
+    import shutil
+    import tempfile
+
+    near = ShardedOutput(output).folder() if ShardedOutput.is_pattern(output) else None
+    folder = None
+    for where in (near, None) if near else (None,):
+        try:
+            folder = tempfile.mkdtemp(prefix=".rnntools-spool-", dir=where)
+            break
+        except OSError:
+            continue
+    try:
+        yield folder
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def checked(spooled: Spooled) -> None:
+    """A spooled file as its task left it: here, and of the size the task wrote."""
+    try:
+        size = os.path.getsize(spooled.path)
+    except OSError:
+        size = None
+    if size != spooled.size:
+        raise SchedulerError(f"a task's output file {spooled.path} is {'missing' if size is None else 'cut short'} "
+                             "(do the workers share this folder with the client?)")
+
+
+# errors of an in-kernel copy that only say it cannot be done between these two files: the next way is tried
+_NO_KERNEL_COPY = {getattr(errno, name) for name in ("EXDEV", "EINVAL", "ENOSYS", "EBADF", "EOPNOTSUPP", "ENOTSUP",
+                                                     "ESPIPE", "ETXTBSY") if hasattr(errno, name)}
+
+
+def copy_spooled(spooled: Spooled, stream) -> None:
+    """Appends a task's spooled output file to ``stream`` (flushed first): inside the kernel where it can
+    (``copy_file_range`` between files, ``sendfile`` to a pipe or another filesystem), else read and
+    written in blocks."""
+    checked(spooled)
+    stream.flush()
+    try:
+        out_fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        out_fd = None  # a stream without a file (a test's captured output)
+    with open(spooled.path, "rb") as f:
+        done = 0
+        if out_fd is not None:
+            src = f.fileno()
+            for call in _kernel_copies():
+                try:
+                    while done < spooled.size:
+                        n = call(src, out_fd, spooled.size - done, done)
+                        if n <= 0:
+                            break
+                        done += n
+                except OSError as exc:
+                    if exc.errno not in _NO_KERNEL_COPY:
+                        raise
+                if done >= spooled.size:
+                    return
+        f.seek(done)
+        binary = getattr(stream, "buffer", None)
+        decoder = None if binary is not None else codecs.getincrementaldecoder("utf-8")()
+        while block := f.read(1 << 20):
+            if binary is not None:
+                binary.write(block)
+            else:
+                stream.write(decoder.decode(block))
+        (binary or stream).flush()
+
+
+def _kernel_copies() -> list[Callable[[int, int, int, int], int]]:
+    """``call(src, dst, count, src_offset)`` copies inside the kernel, the fastest first, those this system has."""
+    calls = []
+    if hasattr(os, "copy_file_range"):  # between files; on the same filesystem it may share blocks
+        calls.append(lambda src, dst, count, at: os.copy_file_range(src, dst, count, at))
+    if hasattr(os, "sendfile"):  # to a pipe or socket too
+        calls.append(lambda src, dst, count, at: os.sendfile(dst, src, at, count))
+    return calls
+
+
+def write_ordered(results: Iterator[tuple[str | Spooled, str]], output: str | None) -> None:
+    """Partition texts (or the files tasks spooled them to) to stdout or ``output`` in order, or one file
+    each; what the partitions said on stderr once at the end (a run that fails says only why, as in one
+    process)."""
     from rnntools.io import open_output
 
     said = Said()
@@ -118,8 +233,12 @@ def write_ordered(results: Iterator[tuple[str, str]], output: str | None) -> Non
         with open_output(output) as stream:
             for text, message in results:
                 said.add(message)
-                stream.write(text)
-                stream.flush()
+                if isinstance(text, Spooled):
+                    copy_spooled(text, stream)
+                    os.unlink(text.path)  # the spool holds only the window's files
+                else:
+                    stream.write(text)
+                    stream.flush()
     said.flush()
 
 
@@ -165,7 +284,9 @@ def run_model(name: str, task: str, model: str, inputs: list[str], output: str |
 
     real = FileRange(model, os.path.abspath(model))  # named as given, loaded where any worker finds it
     settings = _settings()
-    with Cluster(address, threads) as cluster:
+    # the spool outlives the cluster: a local cluster's workers are stopped before it is removed
+    with (spool_folder(output) if name == "predict" else contextlib.nullcontext()) as spool, \
+            Cluster(address, threads) as cluster:
         parts = plan(cluster, inputs, split=split and pieces is None and (name == "predict" or combine is not None),
                      rule=rule)
         if pieces is not None:
@@ -177,7 +298,7 @@ def run_model(name: str, task: str, model: str, inputs: list[str], output: str |
                 stats.append(piece)
             return combine(stats)
         if name == "predict":
-            results = cluster.ordered(_predict, parts, task, real, options, settings, cluster.threads)
+            results = cluster.ordered(_predict, parts, task, real, options, settings, cluster.threads, spool)
             write_ordered(unique_keys(results, repeated), output)
             return None
         if combine is not None:
@@ -229,8 +350,8 @@ def encode_documents(inputs: Sequence[str], vocab_path: str, mode: str, address:
             unknown[0] += n
             yield text, ""
 
-    with Cluster(address, threads) as cluster:
+    with spool_folder(output) as spool, Cluster(address, threads) as cluster:
         parts = plan(cluster, inputs)
         write_ordered(texts(cluster.ordered(_bow, parts, os.path.abspath(vocab_path), mode, field, errors,
-                                            _settings())), output)
+                                            _settings(), spool)), output)
     warn_unknown(unknown[0], vocab)

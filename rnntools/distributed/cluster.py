@@ -19,6 +19,17 @@ MAX_PARTITION = 64 << 20  # a partition's text and results are held in memory on
 PARTS_PER_WORKER = 4  # enough partitions that a slow or restarted worker does not hold the rest up
 FAN_IN = 8  # results merged per merge task of a tree reduction (Cluster.reduce)
 COMPRESSED = (".gz", ".bz2", ".xz")  # cannot be entered in the middle: one partition per file
+# Dask settings of a local cluster (its scheduler, nannies and workers), for batch jobs of a few long tasks.
+# Why: by default every worker samples its task thread's Python stack every 10 ms (taking the GIL from the
+# task each time, and costing its event loop a core's few percent), every process checks its event loop
+# every 20 ms, and the scheduler looks for tasks to steal every second; none of it serves a run whose tasks
+# are few, long and already spread by the client's window.
+LOCAL_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.scheduler.work-stealing": False,
+}
 
 
 class SchedulerError(RnnToolsError):
@@ -81,9 +92,13 @@ class Cluster:
                 # one task at a time per process (counting and formatting are Python: threads would fight
                 # over the GIL); the cores are shared out so that N x threads <= cores
                 self.threads = max(1, cores // n)
-                self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                        dashboard_address=":0", **quiet)
-                self.client = distributed.Client(self.cluster, set_as_default=False)
+                import dask
+
+                # the nannies hand the settings to the workers they start
+                with dask.config.set(LOCAL_CONFIG):
+                    self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                            dashboard_address=None, **quiet)
+                    self.client = distributed.Client(self.cluster, set_as_default=False)
             else:
                 self.threads = threads
                 timeout = float(os.environ.get(TIMEOUT_ENV) or 10)
