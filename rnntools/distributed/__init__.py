@@ -2,9 +2,10 @@
 
 The inputs are cut into partitions (whole files, or line-aligned byte ranges of a large plain file), each
 partition is one pure task (paths in, text or counts out: a task that runs twice gives the same result, so
-Dask may rerun it on another worker when one dies), and the client alone writes: stdout in input order as
-partitions complete, or one file per partition (``-o out/part-{n}.jsonl``), each replaced atomically once
-every partition has succeeded. Workers load a model once and keep it while its file is unchanged (path,
+Dask may rerun it on another worker when one dies; a task whose worker sees the client's spool folder
+leaves its text in a file of its own there instead of returning it), and the client alone writes the
+outputs: stdout in input order as partitions complete, or one file per partition
+(``-o out/part-{n}.jsonl``), each replaced atomically once every partition has succeeded. Workers load a model once and keep it while its file is unchanged (path,
 modification time, size). docs/distributed.md has the design, the failure model and the measurements.
 
 Nothing here runs unless ``--scheduler`` (or ``RNNTOOLS_SCHEDULER``) is given; ``distributed`` is imported

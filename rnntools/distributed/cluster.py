@@ -23,8 +23,11 @@ COMPRESSED = (".gz", ".bz2", ".xz")  # cannot be entered in the middle: one part
 # Why: by default every worker samples its task thread's Python stack every 10 ms (taking the GIL from the
 # task each time, and costing its event loop a core's few percent), every process checks its event loop
 # every 20 ms, and the scheduler looks for tasks to steal every second; none of it serves a run whose tasks
-# are few, long and already spread by the client's window.
+# are few, long and already spread by the client's window. Nor does the nanny's MALLOC_TRIM_THRESHOLD_
+# (memory given back to the system as soon as it is freed, which also fixes glibc's mmap threshold at 128
+# KB): a worker of one command allocates as one process does.
 LOCAL_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",

@@ -115,6 +115,12 @@ def _task_model(task: str, model_path):
     pkg = package(task)
 
     def load(real: str):
+        from rnntools.nn.parallel import keep_freed_memory
+
+        # as in one process (the engine does it on first use, which a task may never reach): a worker that
+        # Dask's nanny started with MALLOC_TRIM_THRESHOLD_ set would otherwise map and fault every array
+        # over 128 KB afresh
+        keep_freed_memory()
         model_file = load_model(real)
         model_file.path = str(model_path)
         return pkg.load(model_file)
