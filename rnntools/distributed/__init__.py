@@ -5,8 +5,9 @@ partition is one pure task (paths in, text or counts out: a task that runs twice
 Dask may rerun it on another worker when one dies; a task whose worker sees the client's spool folder
 leaves its text in a file of its own there instead of returning it), and the client alone writes the
 outputs: stdout in input order as partitions complete, or one file per partition
-(``-o out/part-{n}.jsonl``), each replaced atomically once every partition has succeeded. Workers load a model once and keep it while its file is unchanged (path,
-modification time, size). docs/distributed.md has the design, the failure model and the measurements.
+(``-o out/part-{n}.jsonl``), each replaced atomically once every partition has succeeded. Workers load a
+model once and keep it while its file is unchanged (path, modification time, size). docs/distributed.md
+has the design, the failure model and the measurements.
 
 Nothing here runs unless ``--scheduler`` (or ``RNNTOOLS_SCHEDULER``) is given; ``distributed`` is imported
 only then, and is an optional dependency (``pip install 'rnntools[dask]'``).
