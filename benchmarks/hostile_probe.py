@@ -930,7 +930,8 @@ def more_cases() -> list[Case]:
         cases.append(Case("odd output path", args, expect, names=name, setup=_links_to_docs))
     # signals while predict/vocab write an existing output: 130/143, the old file kept, no temporary file
     for args in (["predict", lm, "{W}/million.txt", "-o", "{T}/out.jsonl"],
-                 ["vocab", *["{W}/million.txt"] * 20, "-o", "{T}/out.jsonl", "--threads", "1"],
+                 # enough lines to outlast the delay even when a busy machine stretches it (~30 s idle)
+                 ["vocab", *["{W}/million.txt"] * 60, "-o", "{T}/out.jsonl", "--threads", "1"],
                  ["bow", "--vocab", "{W}/v.jsonl", *["{W}/million.txt"] * 8, "-o", "{T}/out.jsonl"]):
         for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
             cases.append(Case(f"{signal.Signals(sig).name} during predict/vocab/bow", args, (code,),
