@@ -6,8 +6,12 @@ with a classifier) and smaller ones (predict of a few thousand records, vocab of
     flock /tmp/rnntools-bench.lock python benchmarks/distributed_vs_single.py --words 10 --reps 3
 
 Every side is a fresh process (output to a file), all sides alternating in each repetition, medians of wall
-time; each side's output is checked to be the same bytes as the single process's. A local cluster's time
-includes starting it (its worker processes import numpy, numba and the model). The sides:
+time; each side's output is checked to be the same bytes as the single process's. Each run's wall time is
+printed with the cores other processes kept busy during it (from /proc/stat, less the run's own CPU time):
+on a machine shared with other work, a cluster side that needs every core loses most when others run (two
+workers and two other busy processes on two cores get half a core each, one process a whole one), so only
+runs beside little other work show what the cluster gives. A local cluster's time includes starting it
+(its worker processes import numpy, numba and the model). The sides:
 
   one process                 the command as without --scheduler: default --threads (every core: numba and
                               BLAS threads, vocab's forked counters)
@@ -67,21 +71,38 @@ finally:
 """
 
 
-def timed(cmd: list[str], cpu_file: str | None = None) -> tuple[float, float, float]:
-    """Wall seconds, the client's CPU seconds and the CPU seconds of it and its children (the workers)."""
+def busy_seconds() -> float:
+    """CPU seconds every process of the machine has used since boot (/proc/stat; nan where there is none)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(cmd: list[str], cpu_file: str | None = None) -> tuple[float, float, float, float]:
+    """Wall seconds, the client's CPU seconds, the CPU seconds of it and its children (the workers), and the
+    cores other processes kept busy meanwhile (the machine's CPU seconds less this run's, over its wall)."""
     import json
+    import resource
 
     if cpu_file is not None:
         cmd = [cmd[0], "-c", RUNNER, cpu_file, *cmd[cmd.index("rnntools") + 1:]]
+    busy, ours = busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
                    env={**os.environ, "PYTHONPATH": ROOT, "RNNTOOLS_SCHEDULER": "none"})
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    mine = (after.ru_utime + after.ru_stime) - (ours.ru_utime + ours.ru_stime)
+    others = max(0.0, busy_seconds() - busy - mine) / wall
     if cpu_file is None:
-        return wall, float("nan"), float("nan")
+        return wall, float("nan"), float("nan"), others
     with open(cpu_file) as f:
         me, kids = json.load(f)
-    return wall, me, me + kids
+    return wall, me, me + kids, others
 
 
 def repeated(sources: list[str], times: int, path: str) -> str:
@@ -138,7 +159,7 @@ def main(argv=None) -> None:
         sides = {side: SIDES[side] for side in args.sides.split(",")}
         base_side = next(iter(sides))
         for job, command in jobs.items():
-            runs: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
+            runs: dict[str, list[tuple[float, float, float, float]]] = {side: [] for side in sides}
             outputs = {side: os.path.join(tmp, f"out-{i}.jsonl") for i, side in enumerate(sides)}
             cpu_file = os.path.join(tmp, "cpu.json")
             timed([*py, *command, "-o", outputs[base_side]])  # warm: file cache, numba's cache
@@ -160,7 +181,8 @@ def main(argv=None) -> None:
                            f"CPU; client {records[job] / me:,.0f} records/CPU s")
                 print(f"  {side:<24} {wall:7.2f}  {base / wall:15.2f}x  {me:12.2f}  {total:9.2f}  "
                       f"{'same bytes' if same else 'DIFFERENT OUTPUT'}{per}", flush=True)
-                print(f"  {'':<24} runs: " + ", ".join(f"{w:.2f}" for w, _, _ in runs[side]), flush=True)
+                print(f"  {'':<24} runs (cores other processes used meanwhile): " + ", ".join(
+                    f"{w:.2f} ({o:.2f})" for w, _, _, o in runs[side]), flush=True)
     print("\nload:", os.getloadavg())
 
 
