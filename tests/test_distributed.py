@@ -437,14 +437,24 @@ def test_spooled_outputs_reach_a_pipe_a_file_and_shards_with_the_same_bytes(run_
     assert spools(tmp_path) == []  # every spool removed
 
 
-def test_a_task_writes_to_the_spool_only_if_its_worker_sees_it(tmp_path):
-    """A worker on another machine (no shared folder) returns the text instead; both are the same bytes."""
+def test_a_task_writes_to_the_spool_only_if_its_worker_sees_it(tmp_path, monkeypatch):
+    """A worker on another machine (no shared folder), or one that may not write there, returns the text
+    instead; both are the same bytes."""
+    import tempfile
+
     from rnntools.distributed.worker import Spooled, _predict, _settings
 
     model = FileRange("classify.npz", os.path.join(CONTRACT, "classify.npz"))
     part = [FileRange("glosses.jsonl", os.path.join(SAMPLES, "glosses.jsonl"))]
     text, _, _ = _predict(part, "classify", model, {}, _settings(), 1, str(tmp_path / "elsewhere"))
     assert isinstance(text, str) and text.count("\n") > 500
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "mkstemp", refused)
+        assert _predict(part, "classify", model, {}, _settings(), 1, str(tmp_path))[0] == text
     spooled, _, _ = _predict(part, "classify", model, {}, _settings(), 1, str(tmp_path))
     assert isinstance(spooled, Spooled) and os.path.dirname(spooled.path) == str(tmp_path)
     assert open(spooled.path, "rb").read() == text.encode() and spooled.size == len(text.encode())

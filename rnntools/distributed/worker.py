@@ -83,10 +83,15 @@ def _output(spool: str | None) -> Iterator[tuple[Any, list]]:
     client moves it into its output inside the kernel (copy_file_range, sendfile). Each attempt writes a
     file of its own (a unique name), so a task rerun after a worker died never shares a file with the
     attempt it replaces; the client takes only the files that tasks returned."""
+    fd = None
     if spool is not None and os.path.isdir(spool):
         import tempfile
 
-        fd, path = tempfile.mkstemp(prefix="part-", suffix=".jsonl", dir=spool)
+        try:
+            fd, path = tempfile.mkstemp(prefix="part-", suffix=".jsonl", dir=spool)
+        except OSError:  # seen but not writable here (a worker of another user): the text is returned
+            fd = None
+    if fd is not None:
         result: list = []
         with open(fd, "w", encoding="utf-8") as stream:
             yield stream, result
