@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--sets", default="amazon,mr_aside,rt_aside,nyt,tweets")
     ap.add_argument("--buckets", type=int, default=1 << 18)
     ap.add_argument("--max-params", type=int, default=None, help="fit_linear's max_params (default: its own)")
+    ap.add_argument("--cs", default=None, help="fit_linear's grid of C, comma-separated (default: its own)")
     args = ap.parse_args()
     fun = "_loss_grad_fast" if hasattr(L, "_loss_grad_fast") else "_loss_grad"
     evals = [0]
@@ -53,6 +54,8 @@ def main():
         evals[0] = 0
         wall, cpu = time.perf_counter(), time.process_time()
         extra = {"max_params": args.max_params} if args.max_params else {}
+        if args.cs:
+            extra["Cs"] = tuple(float(c) for c in args.cs.split(","))
         W, b, info, _ = L.fit_linear(X, y, class_weights(y, len(labels), "none"), len(labels), seed=1, **extra)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         acc = float(np.mean((np.asarray(Xte @ W) + b).argmax(1) == gold))
