@@ -210,11 +210,29 @@ def test_usage_errors(run_cli, monkeypatch):
 
 @pytest.mark.slow
 def test_local_cluster_from_the_environment(run_cli, big_text, monkeypatch):
+    """Also with Dask's default HTTP port taken (another cluster, another cron job): a local cluster takes
+    any free port and says nothing about it."""
+    import socket
+    import warnings
+
     single = run_cli(["vocab", big_text])
     monkeypatch.setenv("RNNTOOLS_SCHEDULER", "local:2")
-    result = run_cli(["vocab", big_text])
+    blocker = socket.socket()
+    try:
+        blocker.bind(("", 8787))
+        blocker.listen()
+    except OSError:
+        pass  # something else holds it already: the same situation
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_cli(["vocab", big_text])
+    finally:
+        blocker.close()
     assert result.exit_code == 0, result.stderr
     assert result.stdout == single.stdout
+    assert "already in use" not in result.stderr
+    assert not [w for w in caught if "already in use" in str(w.message)]
 
 
 def test_byte_ranges_start_at_lines_that_read_like_the_whole_file(tmp_path):

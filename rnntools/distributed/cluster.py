@@ -99,8 +99,10 @@ class Cluster:
 
                 # the nannies hand the settings to the workers they start
                 with dask.config.set(LOCAL_CONFIG):
+                    # ":0": the scheduler's HTTP server on any free port; the default 8787 is often taken
+                    # (another cluster, a second cron job), and Dask then warns on stderr about moving
                     self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                            dashboard_address=None, **quiet)
+                                                            dashboard_address=":0", **quiet)
                     self.client = distributed.Client(self.cluster, set_as_default=False)
             else:
                 self.threads = threads
