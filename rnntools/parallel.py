@@ -144,45 +144,27 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-class _Computed:
-    """An item computed in this process, answering ``get()`` as a pool's result does: its value, or its
-    error raised when its turn comes, after the results before it."""
-
-    def __init__(self, func: Callable[[Any], Any], item: Any):
-        try:
-            self.value, self.error = func(item), None
-        except Exception as exc:  # noqa: BLE001 - re-raised by get(), in input order
-            self.value, self.error = None, exc
-
-    def get(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
 def _call(item: Any) -> Any:
     return _worker_state["func"](item)
 
 
 def ordered_map(func: Callable[[Any], Any], items: Iterable[Any], workers: int, window: int = 0) -> Iterator[Any]:
-    """``map(func, items)`` computed in ``workers`` processes, results in input order.
+    """``map(func, items)`` computed in ``workers`` forked processes, results in input order.
 
-    This process computes every ``workers``-th item itself and ``workers - 1`` forked helpers the others:
-    a caller that only handed items out and wrote results would idle most of the time, and one more
-    process would be started and its results pickled back."""
+    This process only hands items out and takes results back. Computing every N-th item here as well
+    was measured slower for `bow` (0.60 against 0.53 s wall for 1M words): while this process computes it
+    holds the GIL, and the pool's threads that feed the workers and collect their results wait for it."""
     if workers <= 1:
         yield from map(func, items)
         return
     import multiprocessing
 
-    helpers = workers - 1
     window = window or 3 * workers
-    pool = multiprocessing.get_context("fork").Pool(helpers, initializer=_init, initargs=(func,))
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init, initargs=(func,))
     try:
         pending: deque = deque()
-        for i, item in enumerate(items):
-            # this process's share: the helpers' first items go out before it starts on its own
-            pending.append(_Computed(func, item) if i % workers == helpers else pool.apply_async(_call, (item,)))
+        for item in items:
+            pending.append(pool.apply_async(_call, (item,)))
             if len(pending) >= window:
                 yield pending.popleft().get()
         while pending:

@@ -1,4 +1,4 @@
-"""rnntools.parallel.ordered_map: results in input order, this process computing its share."""
+"""rnntools.parallel.ordered_map: results in input order, from worker processes."""
 
 import os
 
@@ -14,21 +14,21 @@ def _square_and_pid(x):
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_results_in_input_order_and_shared_with_this_process(workers):
+def test_results_in_input_order(workers):
     out = list(ordered_map(_square_and_pid, range(40), workers))
     assert [v for v, _ in out] == [x * x for x in range(40)]
     pids = {pid for _, pid in out}
     if workers == 1:
         assert pids == {os.getpid()}
     else:
-        # every workers-th item here, the others in the helper processes
-        assert [pid == os.getpid() for _, pid in out] == [i % workers == workers - 1 for i in range(40)]
-        assert len(pids) <= workers
+        # the reading process only hands items out and writes results: computing a share itself held the
+        # GIL against the pool's feeder threads and made bow slower (docs/performance.md)
+        assert os.getpid() not in pids and len(pids) <= workers
 
 
 @pytest.mark.parametrize("bad", [0, 1, 5])
 def test_an_error_comes_after_the_results_before_it(bad):
-    """Wherever the failing item is computed (here or in a helper), the results before it come first."""
+    """A failing item's error comes after the results of the items before it."""
     items = [1, 2, 3, 4, 5, 6]
     items[bad] = "boom"
     got = []
