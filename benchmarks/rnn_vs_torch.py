@@ -89,22 +89,8 @@ class Ours:
 
         sampler = self.sampler
         if sampler is None:
-            sampler = self.sampler = Sampler.__new__(Sampler)
-            p, H, L = self.params, self.rnn.hidden, self.rnn.layers
-            Ws = [p[f"rnn.{i}.W"] for i in range(L)]
-            sampler.kind = self.rnn.kind
-            sampler.Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
-            sampler.Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
-            sampler.bs = tuple(p[f"rnn.{i}.b"] for i in range(L))
-            sampler.bns = tuple(p[f"rnn.{i}.bn"] for i in range(L)) if self.rnn.cell == "gru" else sampler.bs
-            sampler.embed, sampler.projW, sampler.projb = p["embed.W"], p["out.W"], p["out.b"]
-            dt = sampler.embed.dtype
-            sampler.h = np.zeros((L, H), dt)
-            sampler.c = np.zeros((L, H), dt) if self.rnn.cell == "lstm" else sampler.h
-            sampler.a = np.zeros(Ws[0].shape[1], dt)
-            sampler.ax = np.zeros(Ws[0].shape[1], dt)
-            sampler.logits = np.zeros(self.V, dt)
-            sampler.probs = np.zeros(self.V, np.float64)
+            sampler = self.sampler = Sampler.of_params(self.params, self.rnn.cell, self.rnn.hidden,
+                                                       self.rnn.layers, self.V)
         sampler.h[...] = 0
         sampler.c[...] = 0
         return list(sampler._tokens(0, n, 1.0, 0, -1, np.random.default_rng(seed)))

@@ -278,6 +278,33 @@ def test_panel_matmul_reference(dtype):
     assert np.isnan(out[0, :4]).all() and (out[1, :4] == 2).all()   # NaN propagates
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matvec_packed_is_matvec_bit_for_bit(dtype):
+    """Generation's product on packed column panels gives ``matvec``'s bits (its summation order), over
+    remainders of K (rows past the last four) and of N (the zero-padded last panel); both against numpy.
+    A NaN in x spreads to every output as in IEEE arithmetic."""
+    from rnntools.nn.kernels import matvec, matvec_packed, matvec_width, pack_columns
+    rng = np.random.default_rng(8)
+    NB = matvec_width(np.zeros((1, 1), dtype))
+    for K_, N in [(1, 1), (3, 5), (4, NB), (7, NB + 1), (64, 3 * NB - 1), (130, 77), (256, 768)]:
+        W = rng.normal(size=(K_, N)).astype(dtype)
+        x = rng.normal(size=K_).astype(dtype)
+        wp = pack_columns(W)
+        assert wp.shape == (-(-N // NB), K_, NB)
+        want = np.empty(N, dtype)
+        matvec(x, W, want)
+        out = np.full(wp.shape[0] * NB, np.nan, dtype)
+        matvec_packed(x, wp, out)
+        np.testing.assert_array_equal(out[:N].view(np.uint8), want.view(np.uint8))
+        assert (out[N:] == 0).all()
+        assert np.abs(want - x.astype(np.float64) @ W).max() < (1e-12 if dtype == np.float64 else 1e-4) * np.sqrt(K_)
+    x[1] = np.nan
+    matvec_packed(x, wp, out)
+    assert np.isnan(out[:N]).all()
+    with pytest.raises(ValueError):
+        matvec_packed(x, wp, out[:-1])       # too short an output is refused, never written past its end
+
+
 def test_vector_bytes_follows_numba_target():
     """The blocking follows the features numba compiles with; those override the CPU name."""
     from rnntools.nn.kernels import vector_blocking, vector_bytes
@@ -305,12 +332,13 @@ def test_kernels_on_avx2_target(tmp_path):
            "NUMBA_CACHE_DIR": cache}
     env.pop("NUMBA_DISABLE_JIT", None)
     here = os.path.dirname(os.path.abspath(__file__))
-    probe = ("import numpy as np; from rnntools.nn.kernels import panel_width; "
-             "assert panel_width(np.zeros((1, 1), np.float32)) == 16, panel_width(np.zeros((1, 1), np.float32))")
+    probe = ("import numpy as np; from rnntools.nn.kernels import matvec_width, panel_width; "
+             "assert panel_width(np.zeros((1, 1), np.float32)) == 16, panel_width(np.zeros((1, 1), np.float32)); "
+             "assert matvec_width(np.zeros((1, 1), np.float32)) == 32, matvec_width(np.zeros((1, 1), np.float32))")
     subprocess.run([sys.executable, "-c", probe], env=env, check=True, cwd=os.path.dirname(here))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", __file__, "-k",
-         "panel_matmul or forward_matches or (gradients and not table) or step_small"],
+         "panel_matmul or matvec_packed or forward_matches or (gradients and not table) or step_small"],
         env=env, capture_output=True, text=True, cwd=os.path.dirname(here))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 

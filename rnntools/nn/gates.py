@@ -12,6 +12,7 @@ from typing import Any
 
 RNN, LSTM, GRU = 0, 1, 2
 GATES = {RNN: 1, LSTM: 4, GRU: 3}
+CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}  # the --cell names
 
 
 class _Kernels:

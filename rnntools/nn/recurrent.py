@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnntools.nn.gates import GATES, GRU, LSTM, RNN, K
+from rnntools.nn.gates import CELLS, GATES, GRU, LSTM, RNN, K  # noqa: F401  (CELLS: re-exported)
 from rnntools.nn.layers import add_grads, check_param
 from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows, set_threads  # noqa: F401
-
-CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 def _fwd(kind, P, pidx, WhT, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):

@@ -8,8 +8,9 @@ Start-up matters here as much as speed: ``rnntools sample`` is a short process (
 of arithmetic), so these kernels use explicit loops, never ``np.dot``: loading a BLAS-using function from the
 cache costs scipy.linalg (~0.2-0.45 s of imports), and at batch 1 a matrix-vector loop is as fast as a BLAS
 call anyway. See ``load_numba_target_without_scipy`` for the other half of that saving.
-The products keep the summation order of ``rnntools.nn.kernels.small_matmul`` (four rows of W per sweep), so
-in float32 the sampler computes the same logits as the engine's batch-1 ``step_forward``.
+The weights come packed once per model (``rnntools.nn.kernels.pack_columns``), and the products
+(``matvec_packed``) keep the summation order of ``rnntools.nn.kernels.small_matmul`` (four rows of W at a
+time), so in float32 the sampler computes the same logits as the engine's batch-1 ``step_forward``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import numpy as np
 from numba import njit
 
-from rnntools.nn.kernels import GATES, _one, cell_units, matvec  # noqa: F401  (GATES: for the sampler)
+from rnntools.nn.kernels import GATES, _one, cell_units, matvec_packed  # noqa: F401  (GATES: for the sampler)
 
 
 def load_numba_target_without_scipy() -> None:
@@ -90,17 +91,18 @@ def pick_token(logits, temperature, top_k, u, probs):
 def stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax):
     """Feed ``token`` through the L-layer stack at batch 1, updating the state in place.
 
-    embed: (V, E); Whs[l]: (H, GH) recurrent rows of layer l's W; Wxs[l]: (D_l, GH) input rows; bs[l]: (GH,);
-    bns[l]: (H,) (GRU; anything otherwise); h, c: (L, H) state (c may be h itself for rnn/gru);
-    a, ax: (GH,) scratch. Gate order as in rnntools.nn: LSTM f, i, o, g; GRU r, z, n (reset after).
+    embed: (V, E); Whs[l]: the (H, GH) recurrent rows of layer l's W, Wxs[l]: its (D_l, GH) input rows, both
+    packed by ``pack_columns``; bs[l]: (GH,); bns[l]: (H,) (GRU; anything otherwise); h, c: (L, H) state
+    (c may be h itself for rnn/gru); a, ax: (>= P * NB,) scratch, P * NB being GH rounded up to a panel.
+    Gate order as in rnntools.nn: LSTM f, i, o, g; GRU r, z, n (reset after).
     """
     L = h.shape[0]
     one = _one(embed[0, 0])  # 1 in the arrays' dtype: float32 math stays float32
     inp = embed[token]
     for layer in range(L):
         hl = h[layer]
-        matvec(hl, Whs[layer], a)  # reads the old state before it is overwritten below
-        matvec(inp, Wxs[layer], ax)
+        matvec_packed(hl, Whs[layer], a)  # reads the old state before it is overwritten below
+        matvec_packed(inp, Wxs[layer], ax)
         cell_units(kind, a, ax, bs[layer], bns, layer, hl, c[layer], hl, c[layer], one)
         inp = hl
 
@@ -117,15 +119,17 @@ def sample_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, ax
                 temperature, top_k, u):
     """Feed ``token`` and return the next one: the stack, logits = h_top @ projW + projb, ``pick_token``.
 
-    h, c: (L, H) state updated in place; projW: (H, V); projb: (V,); a, ax: (GH,) scratch; logits: (V,);
-    probs: (V,) float64 scratch.
+    h, c: (L, H) state updated in place; projW: (H, V) packed by ``pack_columns``; projb: (V,); a, ax:
+    ``stack_step``'s scratch; logits: (>= projW's P * NB,) scratch, its first V the logits; probs: (V,)
+    float64 scratch.
     """
     stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax)
     top = h[h.shape[0] - 1]
-    matvec(top, projW, logits)
-    for v in range(logits.shape[0]):
+    matvec_packed(top, projW, logits)
+    V = probs.shape[0]
+    for v in range(V):
         logits[v] += projb[v]
-    return pick_token(logits, temperature, top_k, u, probs)
+    return pick_token(logits[:V], temperature, top_k, u, probs)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -144,18 +148,3 @@ def sample_tokens(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, 
         if token == until:
             break
     return n
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def generate_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, h2, c2, x, logits, probs,
-                  temperature, top_k, u):
-    """``sample_step`` with the (L, 1, H) state layout and the arguments of the first version of this
-    kernel (kept for callers such as benchmarks/rnn_vs_torch.py). h, c: (L, 1, H) updated in place;
-    h2, c2, x: unused; logits: (1, V)."""
-    L = h.shape[0]
-    H = h.shape[2]
-    GH = Whs[0].shape[1]
-    a = np.empty(GH, embed.dtype)
-    ax = np.empty(GH, embed.dtype)
-    return sample_step(kind, token, embed, Whs, Wxs, bs, bns, h.reshape((L, H)), c.reshape((L, H)), projW,
-                       projb, a, ax, logits[0], probs, temperature, top_k, u)

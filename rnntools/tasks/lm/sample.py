@@ -47,31 +47,62 @@ class Sampler:
     """
 
     def __init__(self, lm, numpy_macs: int = NUMPY_MACS):
-        from rnntools.nn.gates import GATES
-
         m = lm.model
         self.lm, self.vocab = lm, lm.vocab
-        p = m.params
-        H, L = m.hidden, m.layers
-        self.kind = m.rnn.kind
+        self._set_weights(m.params, m.cell, m.hidden, m.layers, m.vocab_size)
+        self.end = line_end_id(self.vocab)
+        macs = sum(W.size for W in self.Whs + self.Wxs) + self.projW.size
+        self.numpy_tokens = numpy_macs // max(1, macs) if self.embed.dtype == np.float32 else 0
+
+    @classmethod
+    def of_params(cls, params: dict, cell: str, hidden: int, layers: int, vocab_size: int) -> Sampler:
+        """A sampler of a model's parameters alone (no vocabulary), for ``_tokens`` in the compiled kernels:
+        what the engine benchmark times against PyTorch."""
+        self = cls.__new__(cls)
+        self.lm = self.vocab = None
+        self._set_weights(params, cell, hidden, layers, vocab_size)
+        self.end = 0
+        self.numpy_tokens = 0
+        return self
+
+    def _set_weights(self, p: dict, cell: str, H: int, L: int, V: int) -> None:
+        from rnntools.nn.gates import CELLS
+
+        self.kind = CELLS[cell]
         Ws = [p[f"rnn.{layer}.W"] for layer in range(L)]
         self.Whs = tuple(np.ascontiguousarray(W[:H]) for W in Ws)
         self.Wxs = tuple(np.ascontiguousarray(W[H:]) for W in Ws)
         self.bs = tuple(np.ascontiguousarray(p[f"rnn.{layer}.b"]) for layer in range(L))
         self.bns = tuple(np.ascontiguousarray(p[f"rnn.{layer}.bn"]) for layer in range(L)) \
-            if m.cell == "gru" else self.bs
+            if cell == "gru" else self.bs
         self.embed = np.ascontiguousarray(p["embed.W"])
         self.projW, self.projb = np.ascontiguousarray(p["out.W"]), np.ascontiguousarray(p["out.b"])
         dt = self.embed.dtype
         self.h = np.zeros((L, H), dt)
-        self.c = np.zeros((L, H), dt) if m.cell == "lstm" else self.h
-        self.a = np.zeros(GATES[self.kind] * H, dt)
-        self.ax = np.zeros(GATES[self.kind] * H, dt)
-        self.logits = np.zeros(m.vocab_size, dt)
-        self.probs = np.zeros(m.vocab_size, np.float64)
-        self.end = line_end_id(self.vocab)
-        macs = sum(W.size for W in self.Whs + self.Wxs) + self.projW.size
-        self.numpy_tokens = numpy_macs // max(1, macs) if dt == np.float32 else 0
+        self.c = np.zeros((L, H), dt) if cell == "lstm" else self.h
+        self.logits = np.zeros(V, dt)
+        self.probs = np.zeros(V, np.float64)
+        self._kernel_arrays: tuple | None = None
+
+    def _packed(self) -> tuple:
+        """(Whs, Wxs, projW, a, ax, logits) for the compiled kernels: the weights packed into column panels
+        (``rnntools.nn.kernels.pack_columns``; their width depends on the compiled target, so this waits for
+        the first compiled run) and scratch as wide as the panels. ``self.logits`` becomes the first V of
+        the kernels' logits buffer, so it shows the last step's logits whichever path ran it."""
+        if self._kernel_arrays is None:
+            from rnntools.nn.kernels import pack_columns
+
+            Whs = tuple(pack_columns(W) for W in self.Whs)
+            Wxs = tuple(pack_columns(W) for W in self.Wxs)
+            projW = pack_columns(self.projW)
+            dt = self.embed.dtype
+            gates = Whs[0].shape[0] * Whs[0].shape[2]
+            V = self.logits.shape[0]
+            logits = np.zeros(projW.shape[0] * projW.shape[2], dt)
+            logits[:V] = self.logits
+            self.logits = logits[:V]
+            self._kernel_arrays = (Whs, Wxs, projW, np.zeros(gates, dt), np.zeros(gates, dt), logits)
+        return self._kernel_arrays
 
     def _use_numpy(self, tokens: int) -> bool:
         """Whether the next ``tokens`` steps run in numpy; once a run is given to the compiled kernels,
@@ -88,9 +119,9 @@ class Sampler:
     def _step(self, token: int, temperature: float, top_k: int, u: float) -> int:
         from rnntools.tasks.lm.kernels import sample_step
 
-        return int(sample_step(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h,
-                               self.c, self.projW, self.projb, self.a, self.ax, self.logits, self.probs,
-                               temperature, top_k, u))
+        Whs, Wxs, projW, a, ax, logits = self._packed()
+        return int(sample_step(self.kind, token, self.embed, Whs, Wxs, self.bs, self.bns, self.h, self.c, projW,
+                               self.projb, a, ax, logits, self.probs, temperature, top_k, u))
 
     def _feed(self, ids: np.ndarray, numpy: bool = False) -> None:
         if numpy:
@@ -101,8 +132,9 @@ class Sampler:
             return
         from rnntools.tasks.lm.kernels import feed_tokens
 
-        feed_tokens(self.kind, np.ascontiguousarray(ids, np.int32), self.embed, self.Whs, self.Wxs, self.bs,
-                    self.bns, self.h, self.c, self.a, self.ax)
+        Whs, Wxs, _, a, ax, _ = self._packed()
+        feed_tokens(self.kind, np.ascontiguousarray(ids, np.int32), self.embed, Whs, Wxs, self.bs, self.bns,
+                    self.h, self.c, a, ax)
 
     def prime_ids(self, prime: str) -> np.ndarray:
         if self.vocab.level == "char":
@@ -170,14 +202,15 @@ class Sampler:
             return
         from rnntools.tasks.lm.kernels import sample_tokens
 
+        Whs, Wxs, projW, a, ax, logits = self._packed()
         out = np.empty(chunk, np.int64)
         done = 0
         while done < length:
             state = rng.bit_generator.state
             us = rng.random(min(chunk, length - done))
-            n = int(sample_tokens(self.kind, token, self.embed, self.Whs, self.Wxs, self.bs, self.bns, self.h,
-                                  self.c, self.projW, self.projb, self.a, self.ax, self.logits, self.probs,
-                                  temperature, top_k, us, until, out))
+            n = int(sample_tokens(self.kind, token, self.embed, Whs, Wxs, self.bs, self.bns, self.h, self.c,
+                                  projW, self.projb, a, ax, logits, self.probs, temperature, top_k, us, until,
+                                  out))
             if n < len(us):
                 rng.bit_generator.state = state
                 rng.random(n)
