@@ -400,9 +400,13 @@ def random_float32_lm(cell, E=6, H=10, L=2, seed=3):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-@pytest.mark.parametrize("temperature,top_k", [(1.0, 0), (0.7, 3), (0.0, 0)])
-def test_numpy_sampler_is_the_compiled_sampler_bit_for_bit(cell, temperature, top_k):
-    """E, H not multiples of 4 (matvec's remainder rows); the same states, logits and tokens to the bit."""
+@pytest.mark.parametrize("temperature,top_k,table", [(1.0, 0, True), (0.7, 3, True), (0.0, 0, True),
+                                                     (1.0, 0, False)])
+def test_numpy_sampler_is_the_compiled_sampler_bit_for_bit(cell, temperature, top_k, table, monkeypatch):
+    """E, H not multiples of 4 (matvec's remainder rows); the same states, logits and tokens to the bit,
+    with the compiled kernels reading the first layer's input products from their table or computing them."""
+    if not table:
+        monkeypatch.setattr(S, "INPUT_TABLE_BYTES", 0)
     loaded = random_float32_lm(cell)
     twin, compiled = S.Sampler(loaded, numpy_macs=10**12), S.Sampler(loaded, numpy_macs=0)
     runs = [[t for t, _ in s.generate("abc", 300, temperature=temperature, top_k=top_k,
@@ -411,6 +415,7 @@ def test_numpy_sampler_is_the_compiled_sampler_bit_for_bit(cell, temperature, to
     assert twin.numpy_tokens > 0 and compiled.numpy_tokens == 0
     for name in ("h", "c", "logits"):
         np.testing.assert_array_equal(getattr(twin, name), getattr(compiled, name))
+    assert (compiled._packed()[2].shape[0] > 0) == table
 
 
 def test_sampler_moves_to_the_compiled_kernels_when_the_budget_is_spent():

@@ -88,13 +88,14 @@ def pick_token(logits, temperature, top_k, u, probs):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax):
+def stack_step(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, a, ax):
     """Feed ``token`` through the L-layer stack at batch 1, updating the state in place.
 
     embed: (V, E); Whs[l]: the (H, GH) recurrent rows of layer l's W, Wxs[l]: its (D_l, GH) input rows, both
     packed by ``pack_columns``; bs[l]: (GH,); bns[l]: (H,) (GRU; anything otherwise); h, c: (L, H) state
     (c may be h itself for rnn/gru); a, ax: (>= P * NB,) scratch, P * NB being GH rounded up to a panel.
-    Gate order as in rnntools.nn: LSTM f, i, o, g; GRU r, z, n (reset after).
+    table: (V, >= GH) the first layer's input products of every token (``input_table``), or (0, 0) to
+    compute them. Gate order as in rnntools.nn: LSTM f, i, o, g; GRU r, z, n (reset after).
     """
     L = h.shape[0]
     one = _one(embed[0, 0])  # 1 in the arrays' dtype: float32 math stays float32
@@ -102,20 +103,38 @@ def stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax):
     for layer in range(L):
         hl = h[layer]
         matvec_packed(hl, Whs[layer], a)  # reads the old state before it is overwritten below
-        matvec_packed(inp, Wxs[layer], ax)
-        cell_units(kind, a, ax, bs[layer], bns, layer, hl, c[layer], hl, c[layer], one)
+        if layer == 0 and table.shape[0] > 0:
+            x_part = table[token]
+        else:
+            matvec_packed(inp, Wxs[layer], ax)
+            x_part = ax
+        cell_units(kind, a, x_part, bs[layer], bns, layer, hl, c[layer], hl, c[layer], one)
         inp = hl
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def feed_tokens(kind, ids, embed, Whs, Wxs, bs, bns, h, c, a, ax):
-    """Read a prime: ``stack_step`` for each of ids (n,) int32, without the output projection."""
-    for t in range(ids.shape[0]):
-        stack_step(kind, ids[t], embed, Whs, Wxs, bs, bns, h, c, a, ax)
+def input_table(embed, wx):
+    """(V, P * NB): row v is ``embed[v] @ Wx`` of the first layer (wx: its (E, GH) input rows packed), the
+    same bits ``stack_step`` computes per token. Why: a character model's vocabulary is about as large as its
+    embedding, so a table of every token's product costs about the memory of Wx, and each token then reads
+    one row instead of streaming all of Wx (at batch 1, generation's time is the weights it streams: 11-30%
+    of them for the benchmark's models)."""
+    V = embed.shape[0]
+    table = np.empty((V, wx.shape[0] * wx.shape[2]), embed.dtype)
+    for v in range(V):
+        matvec_packed(embed[v], wx, table[v])
+    return table
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sample_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, ax, logits, probs,
+def feed_tokens(kind, ids, embed, Whs, Wxs, table, bs, bns, h, c, a, ax):
+    """Read a prime: ``stack_step`` for each of ids (n,) int32, without the output projection."""
+    for t in range(ids.shape[0]):
+        stack_step(kind, ids[t], embed, Whs, Wxs, table, bs, bns, h, c, a, ax)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sample_step(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, projW, projb, a, ax, logits, probs,
                 temperature, top_k, u):
     """Feed ``token`` and return the next one: the stack, logits = h_top @ projW + projb, ``pick_token``.
 
@@ -123,7 +142,7 @@ def sample_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, ax
     ``stack_step``'s scratch; logits: (>= projW's P * NB,) scratch, its first V the logits; probs: (V,)
     float64 scratch.
     """
-    stack_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, a, ax)
+    stack_step(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, a, ax)
     top = h[h.shape[0] - 1]
     matvec_packed(top, projW, logits)
     V = probs.shape[0]
@@ -133,7 +152,7 @@ def sample_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, ax
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sample_tokens(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, ax, logits, probs,
+def sample_tokens(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, projW, projb, a, ax, logits, probs,
                   temperature, top_k, us, until, out):
     """``sample_step`` once per uniform in ``us`` (n,) float64: feeds ``token``, then each token drawn,
     writing them to ``out`` (n,) int; stops after writing ``until`` (-1: never). Returns how many were
@@ -141,7 +160,7 @@ def sample_tokens(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, 
     microseconds, more than the whole step of a small model (8 of the 10 us of an RNN-256 token)."""
     n = 0
     for i in range(us.shape[0]):
-        token = sample_step(kind, token, embed, Whs, Wxs, bs, bns, h, c, projW, projb, a, ax, logits, probs,
+        token = sample_step(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, projW, projb, a, ax, logits, probs,
                             temperature, top_k, us[i])
         out[i] = token
         n = i + 1

@@ -35,6 +35,9 @@ def unescape(text: str) -> str:
 # kernels take over: ~0.1-0.3 s of numpy, less than numba's import and target set-up (~0.5 s of CPU), so
 # `sample --length 500` of a char LSTM-256 never starts numba, and a long run pays for it once.
 NUMPY_MACS = 200_000_000
+# The compiled kernels read the first layer's input products from a table of every token's (V x 4H for an
+# LSTM) when it is at most this large: a character model's few hundred KB, never a word model's tens of MB.
+INPUT_TABLE_BYTES = 16 << 20
 
 
 class Sampler:
@@ -85,23 +88,28 @@ class Sampler:
         self._kernel_arrays: tuple | None = None
 
     def _packed(self) -> tuple:
-        """(Whs, Wxs, projW, a, ax, logits) for the compiled kernels: the weights packed into column panels
-        (``rnntools.nn.kernels.pack_columns``; their width depends on the compiled target, so this waits for
-        the first compiled run) and scratch as wide as the panels. ``self.logits`` becomes the first V of
-        the kernels' logits buffer, so it shows the last step's logits whichever path ran it."""
+        """(Whs, Wxs, table, projW, a, ax, logits) for the compiled kernels: the weights packed into column
+        panels (``rnntools.nn.kernels.pack_columns``; their width depends on the compiled target, so this
+        waits for the first compiled run), the first layer's input table (``kernels.input_table``; (0, 0)
+        beyond ``INPUT_TABLE_BYTES``) and scratch as wide as the panels. ``self.logits`` becomes the first V
+        of the kernels' logits buffer, so it shows the last step's logits whichever path ran it."""
         if self._kernel_arrays is None:
             from rnntools.nn.kernels import pack_columns
+            from rnntools.tasks.lm.kernels import input_table
 
             Whs = tuple(pack_columns(W) for W in self.Whs)
             Wxs = tuple(pack_columns(W) for W in self.Wxs)
             projW = pack_columns(self.projW)
+            table_bytes = self.embed.shape[0] * Wxs[0].shape[0] * Wxs[0].shape[2] * self.embed.itemsize
+            table = input_table(self.embed, Wxs[0]) if table_bytes <= INPUT_TABLE_BYTES else \
+                np.zeros((0, 0), self.embed.dtype)
             dt = self.embed.dtype
             gates = Whs[0].shape[0] * Whs[0].shape[2]
             V = self.logits.shape[0]
             logits = np.zeros(projW.shape[0] * projW.shape[2], dt)
             logits[:V] = self.logits
             self.logits = logits[:V]
-            self._kernel_arrays = (Whs, Wxs, projW, np.zeros(gates, dt), np.zeros(gates, dt), logits)
+            self._kernel_arrays = (Whs, Wxs, table, projW, np.zeros(gates, dt), np.zeros(gates, dt), logits)
         return self._kernel_arrays
 
     def _use_numpy(self, tokens: int) -> bool:
@@ -119,9 +127,9 @@ class Sampler:
     def _step(self, token: int, temperature: float, top_k: int, u: float) -> int:
         from rnntools.tasks.lm.kernels import sample_step
 
-        Whs, Wxs, projW, a, ax, logits = self._packed()
-        return int(sample_step(self.kind, token, self.embed, Whs, Wxs, self.bs, self.bns, self.h, self.c, projW,
-                               self.projb, a, ax, logits, self.probs, temperature, top_k, u))
+        Whs, Wxs, table, projW, a, ax, logits = self._packed()
+        return int(sample_step(self.kind, token, self.embed, Whs, Wxs, table, self.bs, self.bns, self.h, self.c,
+                               projW, self.projb, a, ax, logits, self.probs, temperature, top_k, u))
 
     def _feed(self, ids: np.ndarray, numpy: bool = False) -> None:
         if numpy:
@@ -132,9 +140,9 @@ class Sampler:
             return
         from rnntools.tasks.lm.kernels import feed_tokens
 
-        Whs, Wxs, _, a, ax, _ = self._packed()
-        feed_tokens(self.kind, np.ascontiguousarray(ids, np.int32), self.embed, Whs, Wxs, self.bs, self.bns,
-                    self.h, self.c, a, ax)
+        Whs, Wxs, table, _, a, ax, _ = self._packed()
+        feed_tokens(self.kind, np.ascontiguousarray(ids, np.int32), self.embed, Whs, Wxs, table, self.bs,
+                    self.bns, self.h, self.c, a, ax)
 
     def prime_ids(self, prime: str) -> np.ndarray:
         if self.vocab.level == "char":
@@ -202,15 +210,15 @@ class Sampler:
             return
         from rnntools.tasks.lm.kernels import sample_tokens
 
-        Whs, Wxs, projW, a, ax, logits = self._packed()
+        Whs, Wxs, table, projW, a, ax, logits = self._packed()
         out = np.empty(chunk, np.int64)
         done = 0
         while done < length:
             state = rng.bit_generator.state
             us = rng.random(min(chunk, length - done))
-            n = int(sample_tokens(self.kind, token, self.embed, Whs, Wxs, self.bs, self.bns, self.h, self.c,
-                                  projW, self.projb, a, ax, logits, self.probs, temperature, top_k, us, until,
-                                  out))
+            n = int(sample_tokens(self.kind, token, self.embed, Whs, Wxs, table, self.bs, self.bns, self.h,
+                                  self.c, projW, self.projb, a, ax, logits, self.probs, temperature, top_k, us,
+                                  until, out))
             if n < len(us):
                 rng.bit_generator.state = state
                 rng.random(n)
