@@ -123,6 +123,29 @@ def test_pooling_against_plain_numpy_and_its_gradient():
                     pool_backward(R, cache), name=f"pool {how} {rf}")
 
 
+def test_max_pooling_kernel_is_numpys_argmax():
+    """The one-pass kernel gives numpy's masked argmax and values: the first of tied maxima, the first NaN,
+    padding never chosen, float32 and float64."""
+    from rnntools.nn.kernels import max_over_time
+    rng = np.random.default_rng(7)
+    for dtype in (np.float32, np.float64):
+        T, B, F = 7, 5, 9
+        y = rng.integers(-2, 3, size=(T, B, F)).astype(dtype)        # small integers: many ties
+        y[2, 1, 3] = np.nan
+        y[4, 1, 3] = np.nan
+        y[0, 2, 0] = np.nan
+        lengths = np.array([7, 5, 1, 3, 2])
+        y[5:, 4] = 9.0                                               # padding (length 2) larger than all
+        mask = np.arange(T)[:, None] < lengths[None, :]
+        want_arg = np.where(mask[:, :, None], y, -np.inf).argmax(axis=0)
+        want = np.take_along_axis(y, want_arg[None], axis=0)[0]
+        vec, arg = np.empty((B, F), dtype), np.empty((B, F), np.int64)
+        max_over_time(y, lengths, vec, arg)
+        np.testing.assert_array_equal(arg, want_arg)
+        np.testing.assert_array_equal(vec, want)
+        assert arg[1, 3] == 2 and arg[2, 0] == 0 and (arg[4] < 2).all()
+
+
 def test_reverse_index_reverses_within_length():
     rev = reverse_index(np.array([3, 1]), 4)
     assert rev[:, 0].tolist() == [2, 1, 0, 3] and rev[:, 1].tolist() == [0, 1, 2, 3]

@@ -935,6 +935,33 @@ def log_softmax_rows(logits, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def max_over_time(y, lengths, vec, arg):
+    """Max pooling of a padded batch: vec[b, f] = max of y[:lengths[b], b, f] and arg[b, f] its first t.
+
+    y: (T, B, F); lengths: (B,) int, 1..T; vec: (B, F); arg: (B, F) int64. numpy's
+    ``where(mask, y, -inf).argmax(axis=0)`` and ``take_along_axis`` give the same (the first maximum, the
+    first NaN when there is one) in three passes over y and a masked copy of it (argmax along the first
+    axis of a C array also transposes it); this is one pass."""
+    T, B, F = y.shape
+    for b in range(B):
+        n = min(lengths[b], T)
+        best = vec[b]
+        where = arg[b]
+        first = y[0, b]
+        for f in range(F):
+            best[f] = first[f]
+            where[f] = 0
+        for t in range(1, n):
+            row = y[t, b]
+            for f in range(F):
+                x = row[f]
+                v = best[f]
+                if x > v or (x != x and v == v):
+                    best[f] = x
+                    where[f] = t
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def scatter_add_rows(dW, ids, dout):
     """dW[ids[n]] += dout[n]; dW: (V, E); ids: (N,) int; dout: (N, E)."""
     E = dW.shape[1]

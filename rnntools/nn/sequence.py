@@ -167,9 +167,9 @@ def pool(y: np.ndarray, lengths: np.ndarray, how: str, reversed_from: int | None
         mask = length_mask(lengths, T, y.dtype)
         return (y * mask[:, :, None]).sum(axis=0) / lengths[:, None].astype(y.dtype), (how, T, lengths, mask)
     if how == "max":
-        mask = length_mask(lengths, T, y.dtype)
-        arg = np.where(mask[:, :, None] > 0, y, -np.inf).argmax(axis=0)     # (B, F)
-        return np.take_along_axis(y, arg[None], axis=0)[0], (how, T, lengths, arg)
+        vec, arg = np.empty((B, F), y.dtype), np.empty((B, F), np.int64)
+        K.max_over_time(np.ascontiguousarray(y), np.ascontiguousarray(lengths, dtype=np.int64), vec, arg)
+        return vec, (how, T, lengths, arg)
     raise ValueError(f"unknown pooling {how!r} ({', '.join(POOLINGS)})")
 
 
