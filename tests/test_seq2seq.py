@@ -438,6 +438,28 @@ def test_resume_rule(tmp_path, run_cli):
         assert f"{option} {value} differs from the saved model's {saved}" in result.stderr
 
 
+def test_sizes_chosen_from_the_data(tmp_path, monkeypatch):
+    """--hidden and --batch left off are chosen from the number of training pairs (validation split off):
+    the 43,000-pair sets keep the 128 units they were measured with, CMUdict's 111,447 words get 256. The
+    chosen values are stored as plain numbers, and --resume keeps them."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options, task
+
+    hidden = [options.default_hidden(n) for n in (1, 43_000, 79_999, 80_001, 111_447, 10**7)]
+    assert hidden == [128, 128, 128, 256, 256, 256]
+    assert [options.default_batch(n) for n in (1, 3_000, 20_000, 43_000, 111_447)] == [16, 16, 64, 128, 128]
+    seen = []
+    monkeypatch.setattr(task, "default_hidden", lambda pairs: seen.append(pairs) or 6)
+    train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
+    model = str(tmp_path / "m.npz")
+    s2s.train([train_path], model, {"embed_dim": 4, "max_steps": 2})
+    meta = load_model(model).meta
+    assert seen == [90] and meta["model"]["hidden"] == 6
+    assert (meta["config"]["hidden"], meta["config"]["batch"]) == (6, 16)
+    s2s.train([train_path], model, {"max_steps": 3, "resume": model})
+    assert seen == [90] and load_model(model).meta["config"]["hidden"] == 6
+
+
 def test_predict_plain_text_lines_and_limits(tmp_path, run_cli):
     train_path, _ = _copy_data(tmp_path, 60, 0, "train.jsonl")
     model = tmp_path / "m.npz"

@@ -40,6 +40,8 @@ from rnntools.tasks.seq2seq.options import (
     check_max_length,
     check_options,
     default_batch,
+    default_hidden,
+    from_data,
     run_options,
 )
 from rnntools.text import Vocab
@@ -319,9 +321,20 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                             max_length=options["max_target_length"], errors=config.encoding_errors))
     if not pairs:
         raise InputError("no pairs to learn from (the input is empty)", inputs[0] if len(inputs) == 1 else None)
+    # validation split: a seeded shuffle, at most MAX_VAL pairs
+    n = len(pairs)
+    n_val = min(int(round(n * config.val_fraction)), MAX_VAL) if n >= 20 else 0
+    order = np.random.default_rng([config.seed, 3]).permutation(n)
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    if n_val == 0:
+        console.warn(f"only {n} pairs: no validation split, training for --epochs {config.epochs} "
+                     "without early stopping")
     if prior is not None:
         model = prior
+        options["hidden"] = config.hidden = model.cfg.hidden  # the saved network's, whatever the file says
     else:
+        if from_data(options["hidden"]):
+            options["hidden"] = config.hidden = default_hidden(len(train_idx))
         shared_vocab = options["shared_vocab"]
         if options["vocab_path"]:
             src_vocab = tgt_vocab = Vocab.read(options["vocab_path"])
@@ -340,15 +353,7 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         model = Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, config.seed),
                              min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH))
     sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
-    # validation split: a seeded shuffle, at most MAX_VAL pairs
-    n = len(pairs)
-    n_val = min(int(round(n * config.val_fraction)), MAX_VAL) if n >= 20 else 0
-    order = np.random.default_rng([config.seed, 3]).permutation(n)
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    if n_val == 0:
-        console.warn(f"only {n} pairs: no validation split, training for --epochs {config.epochs} "
-                     "without early stopping")
-    if options["batch"] is None:
+    if from_data(options["batch"]):
         options["batch"] = config.batch = default_batch(len(train_idx))
     if options["eval_every"] is None and math.ceil(len(train_idx) / config.batch) > LONG_EPOCH:
         options["eval_every"] = config.eval_every = LONG_EPOCH // 2
