@@ -451,3 +451,51 @@ def test_model_is_the_wide_part_plus_a_share_of_the_network(tiny):
     alone = predict_logits(model.net, seqs, None)       # share x network
     wide = np.asarray(X @ model.net.params["wide.W"]) + model.net.params["wide.b"]
     np.testing.assert_allclose(both, alone + wide, rtol=1e-5, atol=1e-5)
+
+
+def test_residual_option_decides_what_the_network_learns_and_older_files_resume_residual(tiny, run_cli, tmp_path,
+                                                                                           monkeypatch):
+    """``--residual`` trains the network with the wide part's out-of-fold logits added to its own,
+    ``--no-residual`` on the labels alone (the wide part and the splits the same, the mix chosen after); by
+    default the first below ``RESIDUAL_BELOW`` labelled texts. The model keeps the value used. A file
+    written before the option (no ``residual`` in its config) resumes as it was trained."""
+    from rnntools.io import load_model, save_model
+    from rnntools.tasks.classify import training
+
+    d, default = tiny
+    assert load_model(default).meta["config"]["residual"] is True          # 300 texts
+    seen = {}
+    task_class = training.ClassifierTask
+
+    class Spy(task_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen[len(seen)] = self.offset_train
+
+    monkeypatch.setattr(training, "ClassifierTask", Spy)
+    common = ["--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--threads", "1"]
+    models = {}
+    for flag in ("--residual", "--no-residual"):
+        models[flag] = tmp_path / f"{flag[2:]}.npz"
+        result = run_cli(["rnn-train", "--task", "classify", d / "train.tsv", "-o", models[flag], flag, *common])
+        assert result.exit_code == 0, result.stderr
+    assert seen[0] is not None and seen[0].shape[1] == 2 and seen[1] is None
+    residual, alone = load_model(models["--residual"]), load_model(models["--no-residual"])
+    assert residual.meta["config"]["residual"] is True and alone.meta["config"]["residual"] is False
+    np.testing.assert_array_equal(residual.arrays["wide.W"], alone.arrays["wide.W"])
+    assert not np.array_equal(residual.arrays["out.W"], alone.arrays["out.W"])
+    old = tmp_path / "old.npz"          # as written before the option: no "residual" in the config
+    meta = {k: v for k, v in residual.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    meta["config"] = {k: v for k, v in meta["config"].items() if k != "residual"}
+    save_model(old, "classifier", residual.arrays, meta)
+    result = run_cli(["rnn-train", "--task", "classify", d / "train.tsv", "-o", tmp_path / "r.npz", "--resume", old,
+                      "--no-residual", *common])
+    assert result.exit_code == 2 and "--residual off differs from the saved model's on" in result.stderr
+    result = run_cli(["rnn-train", "--task", "classify", d / "train.tsv", "-o", tmp_path / "r.npz", "--resume", old,
+                      "--epochs", "2", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert seen[len(seen) - 1] is not None and load_model(tmp_path / "r.npz").meta["config"]["residual"] is True
+    monkeypatch.setattr(training, "RESIDUAL_BELOW", 200)                   # 300 texts: on its own by default
+    result = run_cli(["rnn-train", "--task", "classify", d / "train.tsv", "-o", tmp_path / "a.npz", *common])
+    assert result.exit_code == 0, result.stderr
+    assert seen[len(seen) - 1] is None and load_model(tmp_path / "a.npz").meta["config"]["residual"] is False

@@ -36,6 +36,10 @@ TRAIN_OPTIONS = [
                 "recurrent network alone [default: words+chars]."),
     option("--wide-buckets", type=click.IntRange(1024, 1 << 24), default=None, group="Classifier",
            help="Hash slots of the wide part's n-grams [default: 262144]."),
+    option("--residual/--no-residual", default=None, group="Classifier",
+           help="With a wide part: train the network on what the linear part gets wrong, or on the labels "
+                "alone before the two are mixed [default: residual below 8,000 labelled texts, measured; see "
+                "docs/classify.md]."),
     option("--calibrate/--no-calibrate", default=None, group="Classifier",
            help="Temperature scaling on the validation split after training, so that probabilities "
                 "match accuracy [default: calibrate]."),

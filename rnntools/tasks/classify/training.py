@@ -33,6 +33,7 @@ from rnntools.tasks.classify.model import (
 from rnntools.tasks.classify.task import (
     DEFAULTS,
     KIND,
+    RESIDUAL_BELOW,
     STRUCTURAL,
     TASK_OPTIONS,
     config_from_old_meta,
@@ -129,6 +130,7 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         resume = load_model(given["resume"], KIND)
         load(resume)                    # migrates a pre-contract file's names in place
         saved = resume.meta["config"] if "config" in resume.meta else config_from_old_meta(resume.meta)
+        saved = {"residual": True, **saved}     # files written before the option trained on the residual
         given = resume_options(saved, given, STRUCTURAL, given["resume"])
     options = resolve(DEFAULTS, given)
     if given.get("threads") is not None:
@@ -221,8 +223,14 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
                  f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
     net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings, train_wide=False)
     val_seqs = [seqs[i] for i in val_idx]
+    # residual: the network learns what the linear part gets wrong (its out-of-fold logits added to the
+    # network's in training); else it learns the labels on its own and the two are mixed afterwards. The
+    # model file keeps the value used, so that --resume goes on the same way.
+    if options.get("residual") is None:
+        options["residual"] = bool(buckets) and len(y) < RESIDUAL_BELOW
     task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], val_seqs,
-                          y[val_idx], weights, config.batch, config.clip, *(offsets or ()))
+                          y[val_idx], weights, config.batch, config.clip,
+                          *(offsets if offsets and options["residual"] else ()))
     summary = fit(task, config, output, resume=resume, options=options)
     if linear is not None:
         summary["wide"] = combine(output, val_seqs, y[val_idx], weights, linear, offsets[1],
