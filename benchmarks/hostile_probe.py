@@ -750,8 +750,11 @@ def disk_cases() -> list[Case]:
 
 def signal_cases() -> list[Case]:
     base = {"lm": ["rnn-train", "--task", "lm", "{W}/book.txt", "--max-time", "60", "--hidden", "64"],
-            "classify": ["rnn-train", "--task", "classify", "{W}/g.jsonl", "--epochs", "1000", "--max-time", "60"],
-            "seq2seq": ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--epochs", "1000", "--max-time", "60"],
+            # no early stopping: 60 texts or pairs otherwise stop within about a second, before the signal
+            "classify": ["rnn-train", "--task", "classify", "{W}/g.jsonl", "--epochs", "1000", "--max-time", "60",
+                         "--patience", "100000"],
+            "seq2seq": ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--epochs", "1000", "--max-time", "60",
+                        "--patience", "100000"],
             "forecast": ["rnn-train", "--task", "forecast", "{W}/air.csv", "--max-time", "60", "--ensemble", "1",
                          "--patience", "100000", "--epochs", "100000"],
             "w2v": ["w2v-train", "{W}/corpus.txt", "--epochs", "100000", "--min-count", "1"]}
