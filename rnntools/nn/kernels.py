@@ -306,6 +306,17 @@ def _blocking_of(typingctx, a):
     return sig, codegen
 
 
+def _ir_setup(context, dtype):
+    """LLVM types of an intrinsic's kernel over ``dtype`` elements: (element type, its size, intp, i32,
+    an intp constant maker)."""
+    ftype = context.get_value_type(dtype)
+    intp = context.get_value_type(types.intp)
+
+    def const(v):
+        return ir.Constant(intp, v)
+    return ftype, context.get_abi_sizeof(ftype), intp, ir.IntType(32), const
+
+
 @intrinsic
 def panel_block(typingctx, a, wp, out, m0, p, rows):
     """out[m0:m0+rows, p*NB:(p+1)*NB] = a[m0:m0+rows] @ panel p, with rows <= MR; NB = NV * VF.
@@ -320,16 +331,9 @@ def panel_block(typingctx, a, wp, out, m0, p, rows):
         A = context.make_array(aty)(context, builder, av)
         W = context.make_array(wty)(context, builder, wv)
         Out = context.make_array(oty)(context, builder, ov)
-        ftype = context.get_value_type(aty.dtype)
-        itemsize = context.get_abi_sizeof(ftype)
+        ftype, itemsize, intp, i32, const = _ir_setup(context, aty.dtype)
         MR, vf, NV = _target_blocking(context, itemsize)
         vty = ir.VectorType(ftype, vf)
-        intp = context.get_value_type(types.intp)
-        i32 = ir.IntType(32)
-
-        def const(v):
-            return ir.Constant(intp, v)
-
         K = cgutils.unpack_tuple(builder, A.shape)[1]
         lda = builder.sdiv(cgutils.unpack_tuple(builder, A.strides)[0], const(itemsize))
         ldo = builder.sdiv(cgutils.unpack_tuple(builder, Out.strides)[0], const(itemsize))
@@ -689,16 +693,9 @@ def matvec_panel(typingctx, x, wp, out, p):
         X = context.make_array(xty)(context, builder, xv)
         W = context.make_array(wty)(context, builder, wv)
         Out = context.make_array(oty)(context, builder, ov)
-        ftype = context.get_value_type(xty.dtype)
-        itemsize = context.get_abi_sizeof(ftype)
+        ftype, itemsize, intp, i32, const = _ir_setup(context, xty.dtype)
         vf, NV = _target_matvec_blocking(context, itemsize)
         vty = ir.VectorType(ftype, vf)
-        intp = context.get_value_type(types.intp)
-        i32 = ir.IntType(32)
-
-        def const(v):
-            return ir.Constant(intp, v)
-
         K = cgutils.unpack_tuple(builder, X.shape)[0]
         nb = const(NV * vf)
         panel = builder.gep(W.data, [builder.mul(builder.mul(pv, K), nb)])
