@@ -18,6 +18,18 @@ from rnntools.tasks.classify.model import (
 )
 
 
+def reference_ids(text: str, lo: int, hi: int, buckets: int, char_offset: int) -> list[int]:
+    """The distinct n-gram ids of ``text`` by the plain-Python reference hasher (word grams, and character
+    lo..hi-grams, offset by ``char_offset``, when hi >= lo)."""
+    words = F._wide_tokens(text)
+    cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
+    lengths = np.array([len(w) for w in words], np.int64)
+    ends = np.cumsum(lengths)
+    out = np.empty(4 * len(words) + max(hi - lo + 1, 3) * int((lengths + 2).sum()), np.int64)
+    k = F._ngram_hashes_py(cps, ends - lengths, ends, lo, hi, buckets, out, char_offset)
+    return np.unique(out[:k]).tolist()
+
+
 def test_hash_kernel_matches_the_python_reference():
     for text in ["The movie was great!", "naïve café, 東京 x", "a", "", "one two  three\tfour"]:
         words = F._wide_tokens(text)
@@ -25,14 +37,8 @@ def test_hash_kernel_matches_the_python_reference():
         if not words:
             assert ids.size == 0
             continue
-        cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
-        lengths = np.array([len(w) for w in words])
-        ends = np.cumsum(lengths)
-        out = np.empty(4 * len(words) + 3 * int((lengths + 2).sum()), np.int64)
-        k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, 1 << 16, out)
-        assert ids.tolist() == np.unique(out[:k]).tolist()
-        k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, 1 << 16, out, 1 << 16)
-        assert F.ngram_ids(text, 1 << 16, blocks=True).tolist() == np.unique(out[:k]).tolist()
+        assert ids.tolist() == reference_ids(text, 3, 5, 1 << 16, 0)
+        assert F.ngram_ids(text, 1 << 16, blocks=True).tolist() == reference_ids(text, 3, 5, 1 << 16, 1 << 16)
 
 
 @pytest.mark.parametrize("block", [None, 40])
@@ -47,14 +53,8 @@ def test_hash_kernel_over_many_texts_equals_one_text_at_a_time(monkeypatch, bloc
             many = F.ngram_ids_of_texts(texts, 1 << 16, chars, blocks=blocks)
             assert len(many) == len(texts)
             for text, ids in zip(texts, many):
-                words = F._wide_tokens(text)
-                cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
-                lengths = np.array([len(w) for w in words], np.int64)
-                ends = np.cumsum(lengths)
-                out = np.empty(4 * len(words) + 3 * int((lengths + 2).sum()), np.int64)
-                k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5 if chars else 2, 1 << 16, out,
-                                       (1 << 16) if blocks else 0)
-                assert ids.dtype == np.int64 and ids.tolist() == np.unique(out[:k]).tolist()
+                want = reference_ids(text, 3, 5 if chars else 2, 1 << 16, (1 << 16) if blocks else 0)
+                assert ids.dtype == np.int64 and ids.tolist() == want
     assert F.ngram_ids_of_texts([], 1 << 16) == []
 
 
@@ -65,13 +65,7 @@ def test_other_character_gram_lengths_match_the_reference():
     for lo, hi in ((2, 5), (2, 4)):
         many = F.ngram_ids_of_texts(texts, 1 << 16, blocks=True, char_range=(lo, hi))
         for text, ids in zip(texts, many):
-            words = F._wide_tokens(text)
-            cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
-            lengths = np.array([len(w) for w in words], np.int64)
-            ends = np.cumsum(lengths)
-            out = np.empty(4 * len(words) + 4 * int((lengths + 2).sum()), np.int64)
-            k = F._ngram_hashes_py(cps, ends - lengths, ends, lo, hi, 1 << 16, out, 1 << 16)
-            assert ids.tolist() == np.unique(out[:k]).tolist()
+            assert ids.tolist() == reference_ids(text, lo, hi, 1 << 16, 1 << 16)
     wider = F.ngram_ids_of_texts(texts, 1 << 16, char_range=(2, 5))
     assert all(set(a) < set(b) for a, b in zip(F.ngram_ids_of_texts(texts, 1 << 16), wider))
 
