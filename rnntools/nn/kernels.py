@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from rnntools.jit import njit
 from rnntools.nn.gates import GATES, GRU, LSTM, RNN  # noqa: F401  (one definition, numba-free)
 
 

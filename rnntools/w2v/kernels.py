@@ -36,7 +36,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from rnntools.jit import njit
 
 MAX_F = 20.0  # |u.v| is clipped here before exp: sigmoid is 1 - 2e-9 at 20, and exp cannot overflow
 

@@ -59,7 +59,9 @@ def _ngram_hashes_py(cps, starts, ends, min_n, max_n, buckets, out, char_offset=
 
 
 def _compile_hashes():
-    from numba import njit, uint64
+    from numba import uint64
+
+    from rnntools.jit import njit
 
     @njit(cache=True, nogil=True)
     def kernel(cps, starts, ends, first, text_ends, min_n, max_n, buckets, out, bounds, char_offset, counts):

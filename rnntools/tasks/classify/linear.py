@@ -100,7 +100,9 @@ def kernels():
     if not _KERNELS:
         from types import SimpleNamespace
 
-        from numba import njit, prange
+        from numba import prange
+
+        from rnntools.jit import njit
 
         @njit(parallel=True, cache=True, nogil=True)
         def csr_dense(indptr, indices, data, D, out):

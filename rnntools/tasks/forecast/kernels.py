@@ -11,7 +11,8 @@ was a dozen small array operations.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from rnntools.jit import njit
 
 
 @njit(cache=True, nogil=True)

@@ -7,7 +7,7 @@ from a seeded ``np.random.Generator``, so the kernel is pure.
 Start-up matters here as much as speed: ``rnntools sample`` is a short process (200 characters take ~10 ms
 of arithmetic), so these kernels use explicit loops, never ``np.dot``: loading a BLAS-using function from the
 cache costs scipy.linalg (~0.2-0.45 s of imports), and at batch 1 a matrix-vector loop is as fast as a BLAS
-call anyway. See ``load_numba_target_without_scipy`` for the other half of that saving.
+call anyway. ``rnntools.jit`` loads them without numba's compiler set-up (which would import scipy too).
 The weights come packed once per model (``rnntools.nn.kernels.pack_columns``), and the products
 (``matvec_packed``) keep the summation order of ``rnntools.nn.kernels.small_matmul`` (four rows of W at a
 time), so in float32 the sampler computes the same logits as the engine's batch-1 ``step_forward``.
@@ -15,37 +15,10 @@ time), so in float32 the sampler computes the same logits as the engine's batch-
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from numba import njit
 
+from rnntools.jit import njit
 from rnntools.nn.kernels import GATES, _one, cell_units, matvec_packed  # noqa: F401  (GATES: for the sampler)
-
-
-def load_numba_target_without_scipy() -> None:
-    """Initialise numba's CPU target without importing scipy.linalg, when nothing has initialised it yet.
-
-    numba imports ``scipy.linalg.cython_blas`` while it sets up its CPU target (``numba.np.arraymath`` checks
-    at import whether BLAS exists, for ``np.correlate``/``np.convolve``), i.e. at the first call of ANY
-    jitted function, cached or not: ~0.2 s CPU on an idle machine, most of a warm `sample` process's excess
-    over 1 s. Hiding that one module during the set-up makes the check answer "no BLAS" (those two functions
-    then use a plain loop; nothing in rnntools uses them in a kernel); ``np.dot`` compiles as before, since
-    it imports scipy itself when a kernel using it is compiled. Called by ``sample`` only; a no-op when the
-    target is already set up or numba's internals differ (then start-up is just slower).
-    """
-    if "numba.np.arraymath" in sys.modules or "scipy.linalg.cython_blas" in sys.modules:
-        return
-    sys.modules["scipy.linalg.cython_blas"] = None  # type: ignore[assignment]  # import -> ImportError
-    try:
-        from numba.core.registry import cpu_target
-
-        cpu_target.target_context.refresh()
-    except Exception:  # pragma: no cover - another numba version: fall back to the ordinary set-up
-        pass
-    finally:
-        if sys.modules.get("scipy.linalg.cython_blas", 0) is None:
-            del sys.modules["scipy.linalg.cython_blas"]
 
 
 @njit(cache=True, nogil=True)

@@ -119,9 +119,6 @@ class Sampler:
             self.numpy_tokens -= tokens
             return True
         self.numpy_tokens = 0
-        from rnntools.tasks.lm.kernels import load_numba_target_without_scipy
-
-        load_numba_target_without_scipy()
         return False
 
     def _step(self, token: int, temperature: float, top_k: int, u: float) -> int:
