@@ -447,3 +447,94 @@ def test_a_short_sample_does_not_import_numba(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": root}).stdout.split()
     assert out[1] == "False" and int(out[0]) > 0
+
+
+# --- generation shared by two threads (SplitRun) ------------------------------------------------------------
+
+
+def forced_split(sampler, parts):
+    split = S.SplitRun(sampler)
+    split.parts = lambda: parts
+    sampler._split = split
+    return split
+
+
+@pytest.mark.parametrize("cell,H,L,table", [("lstm", 10, 2, True), ("gru", 9, 2, True), ("rnn", 7, 1, False),
+                                            ("lstm", 13, 1, False)])
+def test_two_threads_generate_the_one_thread_tokens_bit_for_bit(cell, H, L, table, monkeypatch):
+    """Odd H and V (parts of unequal width, panels padded), with and without the input table, temperature
+    and top-k, stopping at ``until`` mid-run: the same tokens, states, logits and generator as one thread."""
+    if not table:
+        monkeypatch.setattr(S, "INPUT_TABLE_BYTES", 0)
+    loaded = random_float32_lm(cell, H=H, L=L)
+    runs = []
+    for parts in (1, 2):
+        sampler = S.Sampler(loaded, numpy_macs=0)
+        split = forced_split(sampler, parts)
+        rng = np.random.default_rng(5)
+        tokens = [t for t, _ in sampler.generate("abc", 700, temperature=0.8, top_k=5, rng=rng)]
+        tokens += [t for t, _ in sampler.generate("", 400, until="\n", rng=rng)]
+        runs.append((tokens, sampler.h.copy(), sampler.c.copy(), sampler.logits.copy(), rng.random()))
+        assert (split.seq > 0) == (parts == 2)
+    (t1, h1, c1, l1, r1), (t2, h2, c2, l2, r2) = runs
+    assert t1 == t2 and len(t1) > 700
+    np.testing.assert_array_equal(h1, h2)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(l1, l2)
+    assert r1 == r2
+
+
+def test_split_is_chosen_by_timing_and_timed_again():
+    """The probe's schedule: untimed loading runs, then both kinds timed; the faster per token is used
+    until the next probe."""
+    loaded = random_float32_lm("lstm")
+    split = S.SplitRun(S.Sampler(loaded, numpy_macs=0))
+    speed = {1: 2.0, 2: 1.0}
+    used = []
+    for _ in range(len(split.FIRST) + split.PROBE_EVERY + len(split.AGAIN) + 3):
+        parts = split.parts()
+        used.append(parts)
+        split.timed(parts, speed[parts] if len(used) > split.FIRST_UNTIMED else 100.0)
+        if len(used) == len(split.FIRST) + split.PROBE_EVERY:
+            speed = {1: 1.0, 2: 3.0}          # the machine got busy: one thread is faster now
+    first = len(split.FIRST)
+    assert tuple(used[:first]) == split.FIRST
+    assert set(used[first + len(split.AGAIN):first + split.PROBE_EVERY]) == {2}
+    assert tuple(used[first + split.PROBE_EVERY:first + split.PROBE_EVERY + len(split.AGAIN)]) == split.AGAIN
+    assert used[-3:] == [1, 1, 1]
+
+
+def test_split_only_for_large_weights_and_two_cores(monkeypatch):
+    import rnntools.parallel as P
+
+    loaded = random_float32_lm("lstm")
+    assert S.Sampler(loaded)._split_run() is None                  # a few KB of weights
+    monkeypatch.setattr(S, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(P, "configured_threads", lambda: 2)
+    assert isinstance(S.Sampler(loaded)._split_run(), S.SplitRun)
+    monkeypatch.setattr(P, "configured_threads", lambda: 1)
+    assert S.Sampler(loaded)._split_run() is None
+
+
+def test_a_failing_part_releases_the_other_and_splitting_stops(monkeypatch):
+    """A part that fails before its kernel must not leave the other waiting at a meeting for ever."""
+    import rnntools.tasks.lm.kernels as K
+
+    loaded = random_float32_lm("lstm")
+    sampler = S.Sampler(loaded, numpy_macs=0)
+    split = forced_split(sampler, 2)
+    real = K.sample_tokens_part
+
+    def fail_in_worker(part, *args):
+        if part == 1:
+            raise MemoryError("worker")
+        return real(part, *args)
+
+    monkeypatch.setattr(K, "sample_tokens_part", fail_in_worker)
+    with pytest.raises(MemoryError):
+        list(sampler.generate("", 100, rng=np.random.default_rng(1)))
+    assert split.broken
+    monkeypatch.setattr(K, "sample_tokens_part", real)
+    del split.parts                                                  # the schedule again: broken means one thread
+    assert split.parts() == 1
+    assert len(list(sampler.generate("", 100, rng=np.random.default_rng(1)))) == 100

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnntools.jit import njit
-from rnntools.nn.kernels import GATES, _one, cell_units, matvec_packed  # noqa: F401  (GATES: for the sampler)
+from rnntools.nn.barrier import barrier
+from rnntools.nn.kernels import _one, cell_units, matvec_packed
 
 
 @njit(cache=True, nogil=True)
@@ -140,3 +141,56 @@ def sample_tokens(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, projW, pro
         if token == until:
             break
     return n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sample_tokens_part(part, parts, flags, seq, kind, token, embed, Whs, Wxs, table, bs, bns, u0, U, hbuf, c,
+                       projW, projb, v0, v1, a, ax, lg, logits, probs, temperature, top_k, us, until, out):
+    """Thread ``part``'s share of ``sample_tokens`` when ``parts`` threads generate each token together;
+    every thread runs this at once with its own ``part`` and arrays, and the tokens are those of
+    ``sample_tokens`` bit for bit. Why: a model whose weights exceed a core's L2 cache is streamed from
+    further away once per token; split by units, each core streams half and may hold it in its own L2.
+
+    A part owns the hidden units u0..u0+U-1 of every layer: Whs[l], Wxs[l] are the columns of its units
+    for every gate, gate after gate, packed by ``pack_columns``; bs[l] its biases in that order, bns[l]
+    (GRU) those of its units; table its input table; projW its logit columns v0..v1-1 packed; projb every
+    logit's bias; a, ax, lg, probs its scratch. Shared by all parts: hbuf (2, L, H), the state before the
+    run in hbuf[0] and after token i in hbuf[(i + 1) % 2] (two buffers, so that no part overwrites a state
+    another is still reading); c (L, H) (LSTM; each part touches its units only); logits (>= V,), each
+    part writes its columns, then all read them; flags, the barrier's counters (``rnntools.nn.barrier``),
+    ``seq`` the last meeting so far. Every part picks the token itself from the same logits and uniform,
+    so no meeting follows the pick; part 0 writes ``out``. Returns (tokens written, last meeting).
+    """
+    L = hbuf.shape[1]
+    one = _one(embed[0, 0])
+    V = probs.shape[0]
+    n = 0
+    for i in range(us.shape[0]):
+        cur = hbuf[i % 2]
+        nxt = hbuf[(i + 1) % 2]
+        for layer in range(L):
+            matvec_packed(cur[layer], Whs[layer], a)
+            if layer == 0 and table.shape[0] > 0:
+                x_part = table[token]
+            else:
+                if layer == 0:
+                    matvec_packed(embed[token], Wxs[layer], ax)
+                else:
+                    matvec_packed(nxt[layer - 1], Wxs[layer], ax)
+                x_part = ax
+            cell_units(kind, a, x_part, bs[layer], bns, layer, cur[layer, u0:u0 + U], c[layer, u0:u0 + U],
+                       nxt[layer, u0:u0 + U], c[layer, u0:u0 + U], one)
+            seq += 1
+            barrier(flags, part, parts, seq)
+        matvec_packed(nxt[L - 1], projW, lg)
+        for v in range(v0, v1):
+            logits[v] = lg[v - v0] + projb[v]
+        seq += 1
+        barrier(flags, part, parts, seq)
+        token = pick_token(logits[:V], temperature, top_k, us[i], probs)
+        if part == 0:
+            out[i] = token
+        n = i + 1
+        if token == until:
+            break
+    return n, seq
