@@ -460,6 +460,27 @@ def test_sizes_chosen_from_the_data(tmp_path, monkeypatch):
     assert seen == [90] and load_model(model).meta["config"]["hidden"] == 6
 
 
+def test_learning_rate_chosen_from_the_hidden_size(tmp_path):
+    """--lr left off: Adam starts at 3e-3 below 256 units (the rate addition and dates were measured with),
+    at 1e-3 from 256 (3e-3 stalled CMUdict's 256-unit network); SGD 0.5. The chosen rate is stored, a given
+    one wins, and --resume goes on with the saved rate."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.default_lr("adam", h) for h in (8, 128, 255, 256, 512)] == [3e-3, 3e-3, 3e-3, 1e-3, 1e-3]
+    assert options.default_lr("sgd", 256) == 0.5
+    assert str(options.DEFAULTS["lr"]) == "adam 3e-3, or 1e-3 from 256 units; sgd 0.5"
+    train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
+    model = str(tmp_path / "m.npz")
+    for given, hidden, expected in (({}, 8, 3e-3), ({}, 256, 1e-3), ({"lr": 2e-3}, 256, 2e-3),
+                                    ({"optimizer": "sgd"}, 256, 0.5)):
+        s2s.train([train_path], model, {"hidden": hidden, "embed_dim": 4, "max_steps": 1, **given})
+        meta = load_model(model).meta
+        assert meta["config"]["lr"] == expected and meta["training"]["config"]["lr"] == expected, (given, hidden)
+    s2s.train([train_path], model, {"max_steps": 2, "resume": model})
+    assert load_model(model).meta["config"]["lr"] == 0.5
+
+
 def test_predict_plain_text_lines_and_limits(tmp_path, run_cli):
     train_path, _ = _copy_data(tmp_path, 60, 0, "train.jsonl")
     model = tmp_path / "m.npz"

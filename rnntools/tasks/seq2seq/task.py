@@ -41,6 +41,7 @@ from rnntools.tasks.seq2seq.options import (
     check_options,
     default_batch,
     default_hidden,
+    default_lr,
     from_data,
     run_options,
 )
@@ -352,6 +353,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                      src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab))
         model = Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, config.seed),
                              min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH))
+    if options["lr"] is None:
+        options["lr"] = config.lr = default_lr(options["optimizer"], model.cfg.hidden)
     sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
     if from_data(options["batch"]):
         options["batch"] = config.batch = default_batch(len(train_idx))
