@@ -151,7 +151,13 @@ def time_train(model, gen, steps):
     return steps * BATCH * SEQ / dt, loss
 
 
+# Seconds to wait before each timed turn: PyTorch's OpenMP threads keep spinning for a while after its
+# turn (and took a core from the engine's next turn when it followed at once); neither side is timed then.
+SETTLE = 0.3
+
+
 def time_generate(model, n):
+    time.sleep(SETTLE)
     t0 = time.perf_counter()
     model.generate(n)
     return n / (time.perf_counter() - t0)
@@ -215,6 +221,7 @@ def main(argv=None):
             losses = {}
             for _ in range(args.reps):
                 for side, model in (("ours", ours), ("torch", theirs)):
+                    time.sleep(SETTLE)
                     r, losses[side] = time_train(model, gens[side], args.steps)
                     rates[side].append(r)
             mo, mt = statistics.median(rates["ours"]), statistics.median(rates["torch"])
@@ -223,8 +230,8 @@ def main(argv=None):
         if args.profile:
             print(f"{'':<12} profile    {profile(ours, gens['ours'], args.steps)}", flush=True)
         if not args.no_generate:
-            ours.generate(20)
-            theirs.generate(20)
+            ours.generate(args.gen_chars)    # warm-up: kernels loaded, the sampler's first timing probe done
+            theirs.generate(args.gen_chars)
             g = {"ours": [], "torch": []}
             for _ in range(args.reps):
                 g["ours"].append(time_generate(ours, args.gen_chars))

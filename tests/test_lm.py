@@ -485,23 +485,31 @@ def test_two_threads_generate_the_one_thread_tokens_bit_for_bit(cell, H, L, tabl
 
 
 def test_split_is_chosen_by_timing_and_timed_again():
-    """The probe's schedule: untimed loading runs, then both kinds timed; the faster per token is used
-    until the next probe."""
+    """Untimed loading runs, then both kinds timed; the kind with the lower moving average is used and the
+    other explored (two runs, the first not counted) after 16, 32, ... runs while the choice stands, and
+    after 16 again when it flips."""
     loaded = random_float32_lm("lstm")
     split = S.SplitRun(S.Sampler(loaded, numpy_macs=0))
-    speed = {1: 2.0, 2: 1.0}
-    used = []
-    for _ in range(len(split.FIRST) + split.PROBE_EVERY + len(split.AGAIN) + 3):
-        parts = split.parts()
-        used.append(parts)
-        split.timed(parts, speed[parts] if len(used) > split.FIRST_UNTIMED else 100.0)
-        if len(used) == len(split.FIRST) + split.PROBE_EVERY:
-            speed = {1: 1.0, 2: 3.0}          # the machine got busy: one thread is faster now
-    first = len(split.FIRST)
-    assert tuple(used[:first]) == split.FIRST
-    assert set(used[first + len(split.AGAIN):first + split.PROBE_EVERY]) == {2}
-    assert tuple(used[first + split.PROBE_EVERY:first + split.PROBE_EVERY + len(split.AGAIN)]) == split.AGAIN
-    assert used[-3:] == [1, 1, 1]
+
+    def run(n, speed):
+        used = []
+        for _ in range(n):
+            parts = split.parts()
+            used.append(parts)
+            split.timed(parts, speed[parts])
+        return used
+
+    idle, busy = {1: 2.0, 2: 1.0}, {1: 1.0, 2: 3.0}
+    assert tuple(run(len(split.FIRST), idle)) == split.FIRST
+    assert run(16 + 2 + 32 + 2, idle) == [2] * 16 + [1, 1] + [2] * 32 + [1, 1]   # explorations of one thread
+    used = run(70, busy)               # the machine got busy: split runs are slow now
+    flip = used.index(1)
+    assert 0 < flip <= 5 and set(used[flip:flip + 16]) == {1}                     # one thread within a few runs
+    assert used[flip + 16:flip + 18] == [2, 2]                                    # the split explored after 16
+    assert set(used[flip + 18:flip + 18 + 32]) == {1}                             # then after 32
+    one_thread = split.estimate[1]
+    split.timed(1, 1e9)                # one wild run moves the average, not the whole choice history
+    assert split.estimate[1] < 1e9 and split.estimate[1] > one_thread
 
 
 def test_split_only_for_large_weights_and_two_cores(monkeypatch):

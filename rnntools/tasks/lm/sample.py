@@ -258,19 +258,20 @@ class SplitRun:
     after the logits. The same tokens, state and logits as one thread's ``sample_tokens``, bit for bit.
 
     Whether it pays depends on the machine: with two idle cores a model whose weights exceed one core's L2
-    cache runs up to ~2.3x faster; when another job holds a core, every meeting waits for it. So runs of
-    each kind are timed (``FIRST``, then ``AGAIN`` every ``PROBE_EVERY`` runs, as a machine's load
-    changes) and the faster kind per token is used in between.
+    cache runs 2-3x faster; when another job holds a core, every meeting waits for it. So every run is
+    timed and the kind with the lower moving average per token is used, the other explored from time to
+    time (``timed``), as a machine's load changes. A minimum would not do: on a busy machine the split's
+    times vary most, and its luckiest run says little about the next.
     """
 
     PARTS = 2
     # The first runs: each kind loads its kernel, and the worker thread is given time to settle on a core
     # of its own (the first few split runs were measured as slow as both threads on one core: the operating
-    # system had not yet moved the new thread), then three of each kind are timed.
+    # system had not yet moved the new thread), then three of each kind start the moving averages.
     FIRST = (1, 2, 2, 2, 2, 2, 1, 2, 1, 2, 1)
     FIRST_UNTIMED = 5
-    AGAIN = (2, 1, 2, 1)   # every PROBE_EVERY runs after FIRST, all timed
-    PROBE_EVERY = 200
+    PROBE_EVERY = 256     # at most this many runs between two explorations of the other kind
+    SMOOTHING = 0.3       # weight of a run in its kind's moving average
 
     def __init__(self, sampler: Sampler):
         from rnntools.nn.barrier import SLOT
@@ -307,42 +308,59 @@ class SplitRun:
         self.flags = np.zeros(SLOT * self.PARTS, np.int64)
         self.seq = 0
         self.calls = 0
-        self.times: dict[int, list[float]] = {1: [], self.PARTS: []}
         self.chosen = 1
+        self.estimate: dict[int, float] = {}   # parts -> moving average of seconds per token
+        self.exploring = 0        # 2, 1: the runs of the other kind still to make
+        self.since = 0            # runs of the chosen kind since the last exploration
+        self.wait = 16
         self.broken = False
         self.pool = None
 
     def parts(self) -> int:
-        """How many threads the next run uses: the probes' schedule, else the faster kind."""
+        """How many threads the next run uses: the warm-up's schedule, an exploring run, or the kind with
+        the lower estimated time per token."""
         if self.broken:
             return 1
-        k = self._probe_step()
-        return self.chosen if k is None else self.schedule[k]
-
-    def _probe_step(self) -> int | None:
-        """The position of the next run in ``FIRST`` or ``AGAIN`` (None between probes)."""
         if self.calls < len(self.FIRST):
-            return self.calls
-        k = (self.calls - len(self.FIRST)) % self.PROBE_EVERY
-        return k if k < len(self.AGAIN) else None
+            return self.FIRST[self.calls]
+        if self.exploring:
+            return self.other
+        return self.chosen
 
     @property
-    def schedule(self) -> tuple[int, ...]:
-        return self.FIRST if self.calls < len(self.FIRST) else self.AGAIN
+    def other(self) -> int:
+        return self.PARTS if self.chosen == 1 else 1
 
     def timed(self, parts: int, seconds_per_token: float) -> None:
-        """Record the last run's time; at the end of a probe, choose the faster kind."""
-        k = self._probe_step()
-        schedule = self.schedule
+        """Record a run's time per token in its kind's moving average (the first run of an exploring pair
+        is not counted: a worker thread woken after a pause starts slowly) and choose the kind with the
+        lower average. The other kind is explored (two runs) after ``wait`` runs: 16, doubling while
+        exploring does not change the choice, up to ``PROBE_EVERY``, and back to 16 when it does."""
+        k = self.calls
         self.calls += 1
-        if k is None:
+        if k < self.FIRST_UNTIMED:
             return
-        if k == 0:
-            self.times = {1: [], self.PARTS: []}
-        if schedule is self.AGAIN or k >= self.FIRST_UNTIMED:
-            self.times[parts].append(seconds_per_token)
-        if k == len(schedule) - 1:
-            self.chosen = min(self.times, key=lambda p: min(self.times[p], default=float("inf")))
+        if self.exploring == 2:
+            self.exploring = 1
+            return
+        old = self.estimate.get(parts)
+        self.estimate[parts] = seconds_per_token if old is None else \
+            old + self.SMOOTHING * (seconds_per_token - old)
+        if self.exploring:
+            self.exploring = 0
+            self.since = 0
+        elif k >= len(self.FIRST):
+            self.since += 1
+        if len(self.estimate) < 2:
+            return
+        before = self.chosen
+        self.chosen = min(self.estimate, key=self.estimate.get)
+        if self.chosen != before:
+            self.wait = 16
+            self.since = 0
+        elif self.since >= self.wait:
+            self.exploring = 2
+            self.wait = min(2 * self.wait, self.PROBE_EVERY)
 
     def run(self, token: int, temperature: float, top_k: int, us: np.ndarray, until: int, out: np.ndarray) -> int:
         """``sample_tokens`` on PARTS threads (this one and a worker): tokens written to ``out``."""
