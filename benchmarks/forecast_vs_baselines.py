@@ -69,13 +69,14 @@ def peer_forecast(name: str, y: np.ndarray, h: int, m: int) -> dict:
             return {"forecast": seasonal_naive(y, h, m)}
 
 
-def ours(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, name: str, cache: str | None = None):
+def ours(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, name: str, cache: str | None = None,
+         tag: str | None = None):
     s = Series(name, y, TimeAxis("int", 1), 0)
     cfg = F.ForecastConfig(season=m, horizon=h, **overrides)
     path = None
     if cache:
-        tag = "-".join(f"{k}={v}" for k, v in sorted({**overrides, **engine}.items()))
-        path = os.path.join(cache, f"{name}-{len(y)}-{h}-{m}{'-' + tag if tag else ''}.npz")
+        opts = "-".join(f"{k}={v}" for k, v in sorted({**overrides, **engine}.items()))
+        path = os.path.join(cache, f"{name}-{tag or len(y)}-{h}-{m}{'-' + opts if opts else ''}.npz")
     if path and os.path.exists(path):
         # the same network (training is deterministic with --threads 1): only the choice and the intervals,
         # which come after training, are recomputed with the current code
@@ -111,11 +112,18 @@ def run(args, overrides, engine):
             if fold > 1 and cut - h < max(2 * m, 16):
                 break
             rows.append(one(args, name, freq, m, h, y[:cut][-args.max_history:], y[cut:cut + h], fold, cache,
-                            overrides, engine))
+                            overrides, engine, cut))
     return rows
 
 
-def one(args, name, freq, m, h, train, test, fold, cache, overrides, engine) -> dict:
+def cache_tag(train, cut: int) -> str:
+    """What names one origin's history in the caches: its length, plus where it ends when --max-history cut
+    its start (every fold of a long series then has the same length, and the folds must not share a
+    network or a peer's forecast fitted on another fold's data)."""
+    return f"{len(train)}" if len(train) == cut else f"{len(train)}@{cut}"
+
+
+def one(args, name, freq, m, h, train, test, fold, cache, overrides, engine, cut) -> dict:
     """One series at one origin: rnntools, the simple methods and the peers forecast ``test`` from ``train``."""
     row = {"series": name, "freq": freq, "n": len(train), "h": h, "m": m, "fold": fold,
            "held_aside": name in HELD_ASIDE}
@@ -125,7 +133,7 @@ def one(args, name, freq, m, h, train, test, fold, cache, overrides, engine) -> 
     if args.no_ours:
         p = {"forecast": fc["snaive"], "method": "skipped"}
     else:
-        p, model = ours(train, h, m, overrides, engine, name, args.model_cache)
+        p, model = ours(train, h, m, overrides, engine, name, args.model_cache, cache_tag(train, cut))
     row["s_rnntools"] = time.perf_counter() - t0
     fc["rnntools"] = p["forecast"]
     row["method"] = p.get("method", "rnn")
@@ -134,7 +142,7 @@ def one(args, name, freq, m, h, train, test, fold, cache, overrides, engine) -> 
             row[f"cov{lev}_rnntools"] = coverage(test, p[f"lower_{lev}"], p[f"upper_{lev}"])
     if not args.no_peers:
         for peer in PEERS:
-            key = f"{name}/{peer}/{len(train)}/{h}/{m}"
+            key = f"{name}/{peer}/{cache_tag(train, cut)}/{h}/{m}"
             if key in cache:
                 out, row[f"s_{peer}"] = {k: np.asarray(v) for k, v in cache[key]["out"].items()}, cache[key]["s"]
             else:
@@ -192,6 +200,66 @@ def summarise(rows: list[dict], title: str) -> None:
     print("methods chosen: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
 
 
+NAMES = {"rnntools": "rnntools (defaults)", "snaive": "seasonal naive", "naive": "naive", "drift": "drift",
+         "ets": "ETS (statsforecast AutoETS)", "arima": "auto-ARIMA (AutoARIMA)", "theta": "Theta (AutoTheta)"}
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One docs/forecast.md summary table of ``rows``, and the counts against seasonal naive."""
+    out = ["| method | mean MASE | geo-mean rel. MASE vs seasonal naive | mean sMAPE % | coverage 80% | coverage 95% "
+           "| fit+forecast s (sum) |", "|---|---|---|---|---|---|---|"]
+    for k in NAMES:
+        if f"mase_{k}" not in rows[0]:
+            continue
+        mm = np.mean([r[f"mase_{k}"] for r in rows])
+        rel = np.exp(np.mean([np.log(max(r[f"rel_{k}"], 1e-9)) for r in rows]))
+        sm = np.mean([r[f"smape_{k}"] for r in rows])
+        c8 = [r[f"cov80_{k}"] for r in rows if f"cov80_{k}" in r]
+        c9 = [r[f"cov95_{k}"] for r in rows if f"cov95_{k}" in r]
+        tt = [r[f"s_{k}"] for r in rows if f"s_{k}" in r]
+        cov = f"{np.mean(c8):.3f} | {np.mean(c9):.3f} | {sum(tt):.0f}" if c8 else "- | - | -"
+        out.append(f"| {NAMES[k]} | {mm:.3f} | {rel:.3f} | {sm:.2f} | {cov} |")
+
+    def counts(k):
+        worse = [r["series"] for r in rows if r[f"mase_{k}"] > 1.1 * min(r["mase_naive"], r["mase_snaive"]) + 1e-12]
+        return sum(r[f"mase_{k}"] < r["mase_snaive"] for r in rows), worse
+    beats, worse = counts("rnntools")
+    ties = sum(r["mase_rnntools"] == r["mase_snaive"] for r in rows)
+    peers = [k for k in PEERS if f"mase_{k}" in rows[0]]
+    out += ["", f"rnntools beats seasonal naive on {beats} of {len(rows)} (ties {ties}; "
+            + ", ".join(f"{NAMES[k].split(' ')[0]} {counts(k)[0]}" for k in peers)
+            + f"); worse than 1.1x the better of naive and seasonal naive on {len(worse)} ("
+            + ", ".join(f"{NAMES[k].split(' ')[0]} {len(counts(k)[1])}" for k in peers) + f"): {', '.join(worse)}."]
+    return "\n".join(out)
+
+
+def markdown(rows: list[dict]) -> str:
+    """The benchmark's tables for docs/forecast.md."""
+    last = [r for r in rows if r.get("fold", 1) == 1]
+    parts = [("**All 40 series** (the last h points)", last),
+             (f"**Held aside** ({sum(r['held_aside'] for r in last)} series, the last h points)",
+              [r for r in last if r["held_aside"]]),
+             (f"**Every origin** (4 per series: fold k hides the last k*h points and forecasts the first h of "
+              f"them; {len(rows)} forecasts)", rows),
+             (f"**Every origin, held aside** ({sum(r['held_aside'] for r in rows)} forecasts)",
+              [r for r in rows if r["held_aside"]]),
+             (f"**Every origin, chosen on** ({sum(not r['held_aside'] for r in rows)} forecasts)",
+              [r for r in rows if not r["held_aside"]])]
+    out = []
+    for title, part in parts:
+        if part:
+            out += [title, "", markdown_table(part), ""]
+    out += ["| series | freq | n | h | m | method | rnntools | seas. naive | naive | drift | ETS | ARIMA | Theta "
+            "| cov80 | cov95 |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in last:
+        name = r["series"] + (" (aside)" if r["held_aside"] else "")
+        out.append(f"| {name} | {r['freq']} | {r['n']} | {r['h']} | {r['m']} | {r['method']} | "
+                   + " | ".join(f"{r.get('mase_' + k, float('nan')):.3f}"
+                                for k in ("rnntools", "snaive", "naive", "drift", "ets", "arima", "theta"))
+                   + f" | {r.get('cov80_rnntools', float('nan')):.2f} | {r.get('cov95_rnntools', float('nan')):.2f} |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", type=lambda s: s.split(","), default=None)
@@ -209,6 +277,7 @@ def main():
     ap.add_argument("--rows", default=None, help="append each row to this JSONL file as it is done")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th series from the K-th (parallel runs)")
     ap.add_argument("--summarise", nargs="*", default=None, help="only summarise these --json files")
+    ap.add_argument("--markdown", default=None, help="write the docs/forecast.md tables here")
     args = ap.parse_args()
     import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
 
@@ -251,6 +320,9 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1, default=float)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(rows))
 
 
 if __name__ == "__main__":

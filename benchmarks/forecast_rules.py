@@ -1,0 +1,304 @@
+"""Offline harness for the forecaster's per-series choice: every base forecast of the benchmark kept, the
+choice recomputed per rule in seconds instead of a retraining per rule.
+
+    # 1. train (or reuse) the networks and fill the caches: the benchmark itself
+    nice -n 19 python benchmarks/forecast_vs_baselines.py --folds 4 --peer-cache peers.jsonl --model-cache nets/
+    # 2. every base forecast of the 154 forecasts (the networks from nets/): about a minute
+    nice -n 19 python benchmarks/forecast_rules.py --model-cache nets/ --bases bases.pkl
+    # 3. score the rules (reads bases.pkl; --rules NAME,... for some of them)
+    python benchmarks/forecast_rules.py --bases bases.pkl --score
+
+Per series and fold (the same data, histories and cache files as forecast_vs_baselines.py): the network's
+and every statistical method's forecasts from the end (scored on the hidden h points), at the network's
+validation origins (the last 20% of the history) and, for the statistical methods, at the up to 200
+history origins of choose.py; with the truth after each origin. A rule maps these to the forecast of the
+series from its end, from what was known at the end only. The table per rule: mean MASE over the 4 origins
+and over the last h points, forecasts worse than 1.1x the better of naive and seasonal naive, forecasts
+that beat seasonal naive; all 40 series and the HELD_ASIDE 10 apart (never choose on the latter alone).
+``bases.pkl`` is this script's own cache (written and read here only, never a model file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [ROOT, HERE]
+
+from forecast_vs_baselines import H_BY_FREQ, HELD_ASIDE, cache_tag  # noqa: E402
+
+from rnntools.tasks.forecast import choose as CH  # noqa: E402
+from rnntools.tasks.forecast.metrics import mase  # noqa: E402
+
+
+def bases(cache: str, max_history: int = 2016) -> list[dict]:
+    """Every base forecast of every (series, fold) whose network is in ``cache``."""
+    import datasets
+
+    from rnntools.tasks import forecast as F
+    from rnntools.tasks.forecast import methods as M
+    from rnntools.tasks.forecast.data import build_data
+    from rnntools.tasks.forecast.forecasts import _rnn_point
+    from rnntools.tasks.forecast.series import Series, TimeAxis
+
+    out = []
+    for name, freq, m, values, _ in datasets.forecast_series():
+        h = H_BY_FREQ[freq]
+        y = np.asarray(values, np.float64)
+        for fold in range(1, 5):
+            cut = len(y) - fold * h
+            if fold > 1 and cut - h < max(2 * m, 16):
+                break
+            tr, te = y[:cut][-max_history:], y[cut:cut + h]
+            path = os.path.join(cache, f"{name}-{cache_tag(tr, cut)}-{h}-{m}.npz")
+            if not os.path.exists(path):
+                print("no network:", path, flush=True)
+                continue
+            model = F.load(path)
+            s = Series(name, tr, TimeAxis("int", 1), 0)
+            z, inverse = _rnn_point(model, [s], h, None)
+            fin = {"rnn": inverse(z)[0]}
+            for meth in M.methods_for(m, len(tr)):
+                fin[meth] = M.forecast_last(meth, tr, h, m)
+            data = build_data([s], model, model.engine.get("val_fraction", 0.2))
+            fz = model.forecast_scaled(data.val_Z, data.val_pe, h, C=data.val_C)
+            sc = model.scalers[name]
+            origins = data.val_o
+            first = int(origins.min())
+            indices = M.seasonal_indices(tr[:first + 1], m) if m > 1 else None
+            fval = {"rnn": np.stack([sc.inverse(r) for r in fz]), **CH._stat_forecasts(tr, origins, h, m, indices)}
+            ho = CH.history_origins(len(tr), h, m)
+            fhist = CH._stat_forecasts(tr, ho, h, m, indices) if len(ho) else {}
+            out.append(dict(
+                name=name, fold=fold, freq=freq, m=m, h=h, aside=name in HELD_ASIDE, tr=tr, te=te, fin=fin,
+                vo=origins, fval=fval, vtruth=np.stack([tr[o + 1:o + 1 + h] for o in origins]),
+                vscale=CH.series_scale(tr[:first + 1], m), ho=ho, fhist=fhist,
+                htruth=np.stack([tr[o + 1:o + 1 + h] for o in ho]) if len(ho) else None))
+        print(name, flush=True)
+    return out
+
+
+# --- the rules: each takes one (series, fold) record and returns the method string it forecasts by ------
+
+def errors(d: dict, where: str, method: str) -> np.ndarray | None:
+    """Scaled absolute errors (origins, h) of ``method`` at the validation or history origins; None when a
+    base is missing there (the network at the history origins) or an error is not finite."""
+    f = d["fval"] if where == "val" else d["fhist"]
+    truth = d["vtruth"] if where == "val" else d["htruth"]
+    if truth is None or any(b not in f for b in CH.bases_of(method)):
+        return None
+    e = np.abs(CH.combine(method, f) - truth) / d["vscale"]
+    return e if np.all(np.isfinite(e)) else None
+
+
+def forecast_of(d: dict, method: str) -> np.ndarray:
+    """The forecast from the end; ``mean:a|b`` is the mean of two method strings (the harness's own)."""
+    if method.startswith("mean:"):
+        return np.mean([CH.combine(p, d["fin"]) for p in method[5:].split("|")], axis=0)
+    return CH.combine(method, d["fin"])
+
+
+def score(d: dict, method: str) -> float:
+    f = forecast_of(d, method)
+    return mase(d["te"], f, d["tr"], d["m"])
+
+
+def current(d: dict) -> str:
+    """The rule in choose.pick today."""
+    val = {k: e for k in (*CH.STATS, "rnn", *(CH.with_network(s) for s in CH.STATS))
+           if (e := errors(d, "val", k)) is not None}
+    hist = {k: e for k in CH.STATS if (e := errors(d, "hist", k)) is not None}
+    return CH.pick(val, hist)[1]
+
+
+SIMPLE = ("naive", "snaive", "drift")
+
+
+def val_errors(d: dict) -> dict:
+    return {k: e for k in (*CH.STATS, "rnn", *(CH.with_network(s) for s in CH.STATS))
+            if (e := errors(d, "val", k)) is not None}
+
+
+def hist_errors(d: dict) -> dict:
+    return {k: e for k in CH.STATS if (e := errors(d, "hist", k)) is not None}
+
+
+def val_fallback(k: float, pool=SIMPLE):
+    """The current method unless a simple method erred less than k times as much at the validation
+    origins (where the network's errors are known, if optimistic)."""
+    def rule(d):
+        meth = current(d)
+        val = val_errors(d)
+        if meth not in val:
+            val[meth] = errors(d, "val", meth)
+        cands = [s for s in pool if s in val]
+        if not cands or val[meth] is None:
+            return meth
+        best = min(cands, key=lambda s: val[s].mean())
+        return best if val[best].mean() < k * val[meth].mean() else meth
+    return rule
+
+
+def hist_prefer_simple(k: float, then_network: bool = True):
+    """S by history error with every method but the simple ones charged k times its error."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        cost = {m: e.mean() * (1 if m in SIMPLE else k) for m, e in hist.items()}
+        s = min(cost, key=cost.get)
+        if s in SIMPLE and not then_network:
+            return s
+        return CH.with_network(s) if s != "weekly" or "rnn" in d["fin"] else s
+    return rule
+
+
+def staged(k: float, mid_where: str = "val", top_k: float | None = None, mid=("theta", "damped")):
+    """Simple first: the best of naive, seasonal naive and drift; a middle method (Theta, damped) only when
+    it erred less than k times the incumbent's error (at ``mid_where``'s origins); the network combination
+    (the current rule's method) only when it erred less than ``top_k`` (default k) times the incumbent's
+    error at the validation origins."""
+    top_k = k if top_k is None else top_k
+
+    def rule(d):
+        meth = current(d)
+        where = mid_where if d["htruth"] is not None else "val"
+        err = {c: e.mean() for c in (*SIMPLE, *mid) if (e := errors(d, where, c)) is not None}
+        inc = min((c for c in SIMPLE if c in err), key=err.get)
+        c = min((c for c in mid if c in err), key=err.get, default=None)
+        if c is not None and err[c] < k * err[inc]:
+            inc = c
+        ve = {c: e.mean() for c in (inc, meth) if (e := errors(d, "val", c)) is not None}
+        if meth in ve and inc in ve and ve[meth] < top_k * ve[inc]:
+            inc = meth
+        return inc
+    return rule
+
+
+def net_alone(k: float, min_origins: int = 1):
+    """The current method, or the network alone when it erred less than k times as much at the validation
+    origins (at least ``min_origins`` of them)."""
+    def rule(d):
+        meth = current(d)
+        if len(d["vo"]) < min_origins or meth == "rnn":
+            return meth
+        er, em = errors(d, "val", "rnn"), errors(d, "val", meth)
+        if er is not None and em is not None and er.mean() < k * em.mean():
+            return "rnn"
+        return meth
+    return rule
+
+
+def blend(d: dict) -> str:
+    """The mean of the current method and the network."""
+    meth = current(d)
+    return meth if meth == "rnn" else f"mean:rnn|{meth}"
+
+
+def unified(k: float, top: float = 1.0, solo: bool = True):
+    """S by history error, a simple method (naive, seasonal naive, drift) kept unless another erred less
+    than k times as much; the series' method median(rnn,S,theta+damped) (or S alone as choose.pick does),
+    unless S erred at most ``top`` times as much at the validation origins: then S alone."""
+    def rule(d):
+        hist = hist_errors(d)
+        val = val_errors(d)
+        if not hist:
+            return current(d)
+        cost = {m: e.mean() * (1 if m in SIMPLE else 1 / k) for m, e in hist.items()}
+        stat = min(cost, key=cost.get)
+        meth = CH.with_network(stat) if CH.with_network(stat) in val else stat
+        if solo and stat in hist and CH.COMB in hist and hist[stat].mean() < CH.SOLO * hist[CH.COMB].mean():
+            meth = stat
+        if meth != stat and meth in val and stat in val and val[stat].mean() <= top * val[meth].mean():
+            meth = stat
+        return meth
+    return rule
+
+
+# the rules of docs/forecast.md's tables (names as printed there)
+RULES = {"current": current}
+for _b in ("rnn", "naive", "snaive", "drift", "theta", "damped", CH.COMB):
+    RULES[_b] = (lambda b: lambda d: b if b in d["fin"] else CH.COMB)(_b)
+RULES["mean of the network and current"] = blend
+for _k in (0.8, 1.0):
+    RULES[f"network alone below {_k}x current at val (V >= 10)"] = net_alone(_k, 10)
+for _k in (0.9, 1.0):
+    RULES[f"best simple when below {_k}x current at val"] = val_fallback(_k)
+for _k in (1.1, 1.2):
+    RULES[f"S with complex charged {_k}x, + network"] = hist_prefer_simple(_k)
+    RULES[f"S with complex charged {_k}x, simple alone"] = hist_prefer_simple(_k, False)
+for _k, _t in ((0.9, 0.9), (0.9, 1.0), (1.0, 1.0)):
+    RULES[f"staged: simple, mid {_k}x, current {_t}x at val"] = staged(_k, "hist", _t, mid=(
+        "theta", "damped", CH.COMB, CH.SEASONAL_COMB))
+for _k, _t in ((0.9, 1.0), (1.0, 1.0)):
+    RULES[f"S (simple unless {_k}x), alone if it validated <= {_t}x"] = unified(_k, _t)
+
+
+def table(data: list[dict], rules: dict) -> None:
+    simple = {}
+    for d in data:
+        simple[(d["name"], d["fold"])] = (score(d, "naive"), score(d, "snaive"))
+    print(f"{'rule':44s} {'4 origins':>9s} {'aside':>6s} {'worse':>5s} {'aside':>5s} {'beats':>5s} {'aside':>5s}"
+          f" | {'last h':>6s} {'aside':>6s} {'worse':>5s} {'aside':>5s} {'beats':>5s} {'aside':>5s}")
+    for name, rule in rules.items():
+        rows = []
+        for d in data:
+            meth = rule(d)
+            s = score(d, meth)
+            nv, sn = simple[(d["name"], d["fold"])]
+            rows.append((d["fold"], d["aside"], s, s > 1.1 * min(nv, sn) + 1e-12, s < sn))
+        r = np.array(rows, dtype=float)
+
+        def part(sel, r=r):
+            x = r[sel]
+            return (f"{x[:, 2].mean():6.3f}", int(x[:, 3].sum()), int(x[:, 4].sum()))
+        al, asd = part(np.ones(len(r), bool)), part(r[:, 1] > 0)
+        la, lasd = part(r[:, 0] == 1), part((r[:, 0] == 1) & (r[:, 1] > 0))
+        print(f"{name:44s} {al[0]:>9s} {asd[0]:>6s} {al[1]:5d} {asd[1]:5d} {al[2]:5d} {asd[2]:5d}"
+              f" | {la[0]:>6s} {lasd[0]:>6s} {la[1]:5d} {lasd[1]:5d} {la[2]:5d} {lasd[2]:5d}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model-cache", help="the networks of forecast_vs_baselines.py --model-cache")
+    ap.add_argument("--bases", required=True, help="this script's cache of base forecasts (pickle, its own)")
+    ap.add_argument("--score", action="store_true", help="score the rules from --bases")
+    ap.add_argument("--rules", type=lambda s: s.split(","), default=None)
+    ap.add_argument("--cycles", type=int, default=None,
+                    help="seasonal indices over the last N cycles (0: all) instead of methods.SEASON_CYCLES")
+    ap.add_argument("--test-values", action="store_true",
+                    help="test for seasonality on the values (thetaf's form) instead of their differences")
+    args = ap.parse_args()
+    if args.cycles is not None or args.test_values:
+        import functools
+
+        from rnntools.tasks.forecast import methods as M
+        if args.cycles is not None:
+            M.SEASON_CYCLES = args.cycles or 10 ** 9
+        if args.test_values:
+            M.seasonal_indices = functools.partial(M.seasonal_indices, differences=not args.test_values)
+    if args.model_cache:
+        from rnntools import console
+        from rnntools.parallel import configure_threads
+
+        configure_threads(1)
+        console.configure(quiet=True)
+        with open(args.bases, "wb") as f:
+            pickle.dump(bases(args.model_cache), f)
+    if args.score:
+        with open(args.bases, "rb") as f:
+            data = pickle.load(f)
+        rules = {k: v for k, v in RULES.items() if not args.rules or k in args.rules}
+        print(f"{len(data)} forecasts; {sum(d['fold'] == 1 for d in data)} series; "
+              f"{sum(d['aside'] for d in data)} forecasts aside")
+        table(data, rules)
+
+
+if __name__ == "__main__":
+    main()
