@@ -103,6 +103,33 @@ def test_decomposition_is_additive_when_the_swing_stays_put():
     assert M.seasonal_indices(growing, 12)[1] is True
 
 
+def test_seasonality_is_tested_on_differences_and_indices_follow_recent_cycles():
+    rng = np.random.default_rng(5)
+    # a trend with persistent noise: its values are autocorrelated at every lag (thetaf's test on the values
+    # calls it seasonal), its differences are not
+    trend = 100 + 0.5 * np.arange(160) + np.cumsum(rng.normal(0, 1, 160))
+    x = trend - trend.mean()
+    acf4 = np.dot(x[4:], x[:-4]) / np.dot(x, x)
+    assert acf4 > 0.5 and M.seasonal_indices(trend, 4) is None
+    # a season whose shape turned over: the first 15 years peak in phase 2, the last 5 in phase 9
+    m, t = 12, np.arange(240)
+    old, new = np.where(t % m == 2, 10.0, 0.0), np.where(t % m == 9, 10.0, 0.0)
+    y = 50 + 0.1 * t + np.where(t < 180, old, new) + rng.normal(0, 0.3, 240)
+    idx, mult = M.seasonal_indices(y, m)
+    assert not mult and int(np.argmax(idx)) == 9 and idx[2] < 1
+    # the batched decomposition (predict's) gives the same indices, cycles cut or not
+    for n in (40, 61, 240):
+        b_idx, b_mult, seasonal = M._indices_batch(np.stack([y[:n], trend[:n] if n <= 160 else y[:n] * 2]), m)
+        one = M.seasonal_indices(y[:n], m)
+        assert seasonal[0] == (one is not None)
+        if one is not None:
+            np.testing.assert_allclose(b_idx[0], one[0], rtol=1e-10, atol=1e-10)
+    for meth in ("theta", "damped"):
+        Y = np.stack([y, y[::-1] + 5, 2 * y])
+        np.testing.assert_allclose(M.forecast_batch(meth, Y, 14, m),
+                                   np.stack([M.forecast_last(meth, r, 14, m) for r in Y]), rtol=1e-9, atol=1e-9)
+
+
 def test_method_strings():
     assert CH.bases_of("median(rnn,theta,theta+damped)") == ("rnn", "theta", "damped")
     assert CH.valid_method("rnn+theta") and CH.valid_method("weekly") and CH.valid_method("snaive")

@@ -70,18 +70,31 @@ def swing_grows(Y: np.ndarray, m: int) -> np.ndarray:
     return np.all(Y > 0, 1) & rises & (corr > 0.5)
 
 
-def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
+# The seasonal indices are each phase's mean detrended ratio over the last SEASON_CYCLES cycles, not the
+# whole history: seasonal patterns drift (beer, electrical equipment, CO2's cycle), and the average over
+# every cycle forecast an old shape. Five cycles: the middle of the range (4-6) that did best on the
+# benchmark of docs/forecast.md (three were noisier, ten and all of them staler).
+SEASON_CYCLES = 5
+
+
+def seasonal_indices(y: np.ndarray, m: int, differences: bool = True) -> tuple[np.ndarray, bool] | None:
     """(m,) indices by phase (phase 0 = the first value of ``y``) and whether they are multiplicative, or None
-    when ``y`` shows no seasonality at lag m (the 90% test of thetaf) or is shorter than two seasons."""
+    when ``y`` shows no seasonality at lag m or is shorter than two seasons.
+
+    The test is thetaf's (autocorrelation at lag m beyond its 90% limit) on the first differences: on the
+    values themselves (``differences=False``, thetaf's own form, kept for the benchmark's comparison) every
+    trending series is autocorrelated at lag m, and its "seasonal" indices were noise added to a trend
+    (seasonally adjusted GDP, interest rates, share prices)."""
     n = len(y)
     if m < 2 or n < 2 * m + 1:
         return None
-    x = y - y.mean()
+    d = np.diff(y) if differences else y
+    x = d - d.mean()
     den = float(np.dot(x, x))
     if den <= 0:
         return None
     acf = np.array([np.dot(x[k:], x[:-k]) / den for k in range(1, m + 1)])
-    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:-1] ** 2)) / n)
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:-1] ** 2)) / len(x))
     if abs(acf[-1]) <= limit:
         return None
     mult = bool(swing_grows(y[None, :], m)[0])
@@ -95,7 +108,8 @@ def seasonal_indices(y: np.ndarray, m: int) -> tuple[np.ndarray, bool] | None:
     part = y[off:off + len(trend)]
     ratio = part / trend if mult else part - trend
     phase = (np.arange(len(trend)) + off) % m
-    idx = np.array([ratio[phase == p].mean() for p in range(m)])
+    start = max(0, len(trend) - SEASON_CYCLES * m)       # the last SEASON_CYCLES of each phase
+    idx = np.array([ratio[start:][phase[start:] == p].mean() for p in range(m)])
     if mult:
         if np.any(idx <= 0) or not np.all(np.isfinite(idx)):
             return None
@@ -247,12 +261,13 @@ def _indices_batch(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.nd
     neutral = np.zeros((B, m))
     if m < 2 or n < 2 * m + 1:
         return neutral, np.zeros(B, bool), np.zeros(B, bool)
-    X = Y - Y.mean(1, keepdims=True)
+    D = np.diff(Y, axis=1)
+    X = D - D.mean(1, keepdims=True)
     den = np.einsum("ij,ij->i", X, X)
     ok = den > 0
     den = np.where(ok, den, 1.0)
     acf = np.stack([np.einsum("ij,ij->i", X[:, k:], X[:, :-k]) / den for k in range(1, m + 1)], 1)   # (B, m)
-    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:, :-1] ** 2, 1)) / n)
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[:, :-1] ** 2, 1)) / (n - 1))
     seasonal = ok & (np.abs(acf[:, -1]) > limit)
     mult = swing_grows(Y, m)
     w = np.ones(m) / m if m % 2 else np.r_[0.5, np.ones(m - 1), 0.5] / m
@@ -267,7 +282,8 @@ def _indices_batch(Y: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.nd
     part = Y[:, off:off + trend.shape[1]]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(mult[:, None], part / trend, part - trend)
-    idx = _phase_means(ratio, off, m)
+    start = max(0, ratio.shape[1] - SEASON_CYCLES * m)   # the last SEASON_CYCLES of each phase
+    idx = _phase_means(ratio[:, start:], off + start, m)
     with np.errstate(divide="ignore", invalid="ignore"):
         idx = np.where(mult[:, None], idx / idx.mean(1, keepdims=True), idx - idx.mean(1, keepdims=True))
     bad = ~np.all(np.isfinite(idx), 1) | (mult & np.any(idx <= 0, 1))
