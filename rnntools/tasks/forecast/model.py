@@ -309,6 +309,12 @@ def load(source) -> Model:
         c["intervals"] = tuple(c.get("intervals", ()))
         c["covariates"] = tuple(c.get("covariates", ()))
         cfg = ForecastConfig(**c)
+        for key in ("hidden", "layers", "horizon", "season", "lookback", "ensemble"):
+            # the network's shapes come from these: a negative count would build an empty network that
+            # fails only when a series' method runs it
+            v = getattr(cfg, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{key} is {v!r}")
         axis = TimeAxis.from_meta(meta["axis"])
         members = []
         for k in range(cfg.ensemble):
