@@ -31,15 +31,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, HERE]
 
-from forecast_vs_baselines import H_BY_FREQ, HELD_ASIDE, cache_tag  # noqa: E402
+from forecast_vs_baselines import H_BY_FREQ, HELD_ASIDE, cache_tag, series_of  # noqa: E402
 
 from rnntools.tasks.forecast import choose as CH  # noqa: E402
 from rnntools.tasks.forecast.metrics import mase  # noqa: E402
 
 
-def bases(cache: str, max_history: int = 2016) -> list[dict]:
-    """Every base forecast of every (series, fold) whose network is in ``cache``."""
-    import datasets
+def bases(cache: str, max_history: int = 2016, series: str | None = None) -> list[dict]:
+    """Every base forecast of every (series, fold) whose network is in ``cache`` (``series``: a JSONL file of
+    other series, as forecast_vs_baselines.py --series)."""
 
     from rnntools.tasks import forecast as F
     from rnntools.tasks.forecast import methods as M
@@ -48,7 +48,7 @@ def bases(cache: str, max_history: int = 2016) -> list[dict]:
     from rnntools.tasks.forecast.series import Series, TimeAxis
 
     out = []
-    for name, freq, m, values, _ in datasets.forecast_series():
+    for name, freq, m, values, _ in series_of(series):
         h = H_BY_FREQ[freq]
         y = np.asarray(values, np.float64)
         for fold in range(1, 5):
@@ -269,6 +269,7 @@ def main():
     ap.add_argument("--model-cache", help="the networks of forecast_vs_baselines.py --model-cache")
     ap.add_argument("--bases", required=True, help="this script's cache of base forecasts (pickle, its own)")
     ap.add_argument("--score", action="store_true", help="score the rules from --bases")
+    ap.add_argument("--series", default=None, help="JSONL of other series (as forecast_vs_baselines.py --series)")
     ap.add_argument("--rules", type=lambda s: s.split(","), default=None)
     ap.add_argument("--cycles", type=int, default=None,
                     help="seasonal indices over the last N cycles (0: all) instead of methods.SEASON_CYCLES")
@@ -290,7 +291,7 @@ def main():
         configure_threads(1)
         console.configure(quiet=True)
         with open(args.bases, "wb") as f:
-            pickle.dump(bases(args.model_cache), f)
+            pickle.dump(bases(args.model_cache, series=args.series), f)
     if args.score:
         with open(args.bases, "rb") as f:
             data = pickle.load(f)

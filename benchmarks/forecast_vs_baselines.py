@@ -89,8 +89,20 @@ def ours(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, name: str
     return F.forecast(model, [s], h)[0], model
 
 
+def series_of(path: str | None) -> list[tuple]:
+    """``datasets.forecast_series()``, or the series of a JSONL file (one ``{"name", "freq", "m", "values",
+    "source"}`` per line: other real series, to check a change on data it was not chosen on)."""
+    if path is None:
+        import datasets
+
+        return datasets.forecast_series()
+    with open(path) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    return [(r["name"], r["freq"], int(r["m"]), np.asarray(r["values"], np.float64), r.get("source", ""))
+            for r in recs]
+
+
 def run(args, overrides, engine):
-    import datasets
 
     rows = []
     cache = {}
@@ -102,7 +114,7 @@ def run(args, overrides, engine):
                     rec = json.loads(line)
                     cache[rec["key"]] = rec
     shard, n_shards = map(int, args.shard.split("/"))
-    for i, (name, freq, m, values, _source) in enumerate(datasets.forecast_series()):
+    for i, (name, freq, m, values, _source) in enumerate(series_of(args.series)):
         if args.only and name not in args.only or i % n_shards != shard:
             continue
         h = H_BY_FREQ[freq]
@@ -263,6 +275,7 @@ def markdown(rows: list[dict]) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", type=lambda s: s.split(","), default=None)
+    ap.add_argument("--series", default=None, help="JSONL of other series instead of datasets.forecast_series()")
     ap.add_argument("--folds", type=int, default=1,
                     help="origins per series: fold k hides the last k*h points and forecasts the first h of them")
     ap.add_argument("--max-history", type=int, default=2016)
