@@ -236,8 +236,8 @@ for _k in (1.1, 1.2):
 for _k, _t in ((0.9, 0.9), (0.9, 1.0), (1.0, 1.0)):
     RULES[f"staged: simple, mid {_k}x, current {_t}x at val"] = staged(_k, "hist", _t, mid=(
         "theta", "damped", CH.COMB, CH.SEASONAL_COMB))
-for _k, _t in ((0.9, 1.0), (1.0, 1.0)):
-    RULES[f"S (simple unless {_k}x), alone if it validated <= {_t}x"] = unified(_k, _t)
+RULES["S (simple unless 0.9x), alone if it validated <= 1.0x"] = unified(0.9, 1.0)
+RULES["before: the network always votes"] = unified(1.0, 0.0)
 
 
 def table(data: list[dict], rules: dict) -> None:

@@ -190,6 +190,23 @@ def test_choice_falls_back_to_the_baseline_that_wins_and_predict_reports_it(tmp_
     assert net.selection is None and "method" not in F.forecast(net, [s], 6)[0]
 
 
+def test_pick_keeps_the_network_only_where_it_helped_at_the_validation_origins():
+    # S is the method with the lowest history error; the network votes with it unless S alone erred no
+    # more than the vote at the validation origins
+    hist = {"theta": np.full((5, 3), 1.0), "damped": np.full((5, 3), 1.2), CH.COMB: np.full((5, 3), 1.1),
+            "naive": np.full((5, 3), 2.0)}
+    vote = CH.with_network("theta")
+    val = {"theta": np.full((4, 3), 1.0), CH.COMB: np.full((4, 3), 1.1), "rnn": np.full((4, 3), 0.5),
+           vote: np.full((4, 3), 0.8)}
+    assert CH.pick(val, hist) == ("theta", vote)
+    val[vote] = np.full((4, 3), 1.0)        # a tie: the simpler forecast
+    assert CH.pick(val, hist) == ("theta", "theta")
+    val[vote] = np.full((4, 3), 1.3)
+    assert CH.pick(val, hist) == ("theta", "theta")
+    # with covariates the network alone still wins where it erred least (only it reads them)
+    assert CH.pick(val, hist, covariates=True) == ("theta", "rnn")
+
+
 def test_corrupt_selection_is_a_model_file_error(tmp_path):
     from rnntools.io import load_model, save_model
 

@@ -8,16 +8,20 @@ the parts at each step).
 
 The choice (:func:`choose`): the statistical candidates (``STATS``) forecast up to ``HISTORY_ORIGINS``
 origins spread over each series' whole history, from the values up to each origin; the one with the lowest
-mean error (scaled by the series' MASE scale) is the series' statistical method S. The network's errors
-are never compared with these: its validation origins also chose its early-stopping point, so its error
+mean error (scaled by the series' MASE scale) is the series' statistical method S. The network alone
+is never chosen by its errors: its validation origins also chose its early-stopping point, so its error
 there is optimistic, and picking the network on them was often wrong on the data that followed. The
 series is forecast by ``median(rnn,S,theta+damped)``: when the network and the statistics disagree, the
 median follows whichever side two of the three take, so one bad member cannot carry the forecast (a
 combination of diverse forecasters is the steadiest result of the M competitions). When S is
 ``theta+damped`` itself, the median of it, itself and the network is S; when S erred less than half as
-much as ``theta+damped`` over the history (an exactly repeating season), S forecasts alone. Measured on the benchmark of
-docs/forecast.md against choosing among the network and the methods by validation error (the rule this
-replaced). Series the model has not seen take the method with the lowest pooled validation error.
+much as ``theta+damped`` over the history (an exactly repeating season), S forecasts alone; and S forecasts
+alone where it erred no more than the median at the network's validation origins: there the network's
+error is if anything optimistic (those origins also chose its early-stopping point), so a vote that did not
+help there is dropped: the forecaster falls back to the simpler forecast where it validates no worse.
+Measured on the benchmark of docs/forecast.md against choosing among the network and the methods by
+validation error (an earlier rule) and against always voting. Series the model has not seen take the
+method with the lowest pooled validation error.
 
 Intervals: split conformal per method on pooled scaled errors (each horizon's errors divided by that
 horizon's mean, one quantile over all of them at the level times (V + 1) / V for V origins, scaled
@@ -188,6 +192,10 @@ def pick(val: dict, hist: dict, covariates: bool = False) -> tuple[str, str]:
     method = with_network(stat) if with_network(stat) in val else stat
     if stat in hist and COMB in hist and hist[stat].mean() < SOLO * hist[COMB].mean():
         method = stat   # far better than the others over the whole history: no vote needed
+    if method != stat and method in val and stat in val and val[stat].mean() <= val[method].mean():
+        # the network's vote did not help at the validation origins, where its error is if anything
+        # optimistic (they also chose its early-stopping point): S alone
+        method = stat
     if covariates and "rnn" in val and all(val["rnn"].mean() < val[c].mean() for c in (method, stat) if c in val):
         method = "rnn"
     return stat, method
