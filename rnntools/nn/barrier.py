@@ -59,6 +59,12 @@ def store_release(typingctx, array, index, value):
     return sig, codegen
 
 
+def _call_symbol(builder, name: str, returns):
+    """A call of the argument-less function ``name``, declared by name in the kernel's module."""
+    fnty = ir.FunctionType(returns, [])
+    return builder.call(cgutils.get_or_insert_function(builder.module, fnty, name), [])
+
+
 @intrinsic
 def spin_pause(typingctx):
     """The x86 ``pause`` hint inside a spin loop (nothing elsewhere)."""
@@ -66,8 +72,7 @@ def spin_pause(typingctx):
 
     def codegen(context, builder, sig, args):
         if _X86:
-            fnty = ir.FunctionType(ir.VoidType(), [])
-            builder.call(cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.sse2.pause"), [])
+            _call_symbol(builder, "llvm.x86.sse2.pause", ir.VoidType())
         return context.get_dummy_value()
 
     return sig, codegen
@@ -79,8 +84,7 @@ def yield_core(typingctx):
     sig = types.int32()
 
     def codegen(context, builder, sig, args):
-        fnty = ir.FunctionType(ir.IntType(32), [])
-        return builder.call(cgutils.get_or_insert_function(builder.module, fnty, "sched_yield"), [])
+        return _call_symbol(builder, "sched_yield", ir.IntType(32))
 
     return sig, codegen
 
