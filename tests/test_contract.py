@@ -273,16 +273,24 @@ class _SpyPool:
     """Stands for the engine's worker pool and records which threads ran the submitted work."""
 
     def __init__(self, pool, seen: set):
+        import threading
+
         self.pool, self.seen = pool, seen
+        self.two, self.waits = threading.Event(), 0
 
     def submit(self, fn, *args, **kwargs):
         import threading
-        import time
 
         def run(*a, **k):
             self.seen.add(threading.current_thread().name)
-            if len(self.seen) < 2:
-                time.sleep(0.002)  # stay busy a moment, so that work submitted alongside goes to another worker
+            if len(self.seen) >= 2:
+                self.two.set()
+            elif self.waits < 4:
+                # stay busy until work submitted alongside has gone to another worker: a fixed 2 ms pause
+                # lost that race on a loaded machine (the submitting thread was off its core for longer,
+                # so the next piece of work found this worker idle again)
+                self.waits += 1
+                self.two.wait(0.5)
             return fn(*a, **k)
 
         return self.pool.submit(run, *args, **kwargs)
