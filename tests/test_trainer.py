@@ -324,3 +324,25 @@ def test_a_task_metric_decides_the_best_model_and_early_stopping(tmp_path):
     per = Scripted().steps_per_epoch()
     assert counters["best_step"] == 5 * per and counters["best_val_error"] == 0.2
     assert summary["stopped"] == "early stopping" and summary["epochs"] == 8
+
+
+def test_no_errors_left_and_a_tiny_loss_is_done(tmp_path):
+    """At 0 errors a 10% lower loss still counts while the loss is not tiny (a small validation set reaches 0
+    errors before the model is done), but not below LOSS_FLOOR: a model right on every validation pair whose
+    tiny loss keeps halving would otherwise train on for dozens of epochs."""
+    from rnntools.tasks.trainer import LOSS_FLOOR
+
+    script = [(0.1, 0.5), (0.0, 0.2), (0.0, 0.1), (0.0, LOSS_FLOOR / 2), (0.0, LOSS_FLOOR / 4), (0.0, LOSS_FLOOR / 8),
+              (0.0, LOSS_FLOOR / 16), (0.0, LOSS_FLOOR / 32)]
+
+    class Scripted(ToyTask):
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            error, loss = script[self.evals - 1]
+            return {"val_loss": loss, "val_error": error}
+
+    out = str(tmp_path / "m.npz")
+    summary = fit(Scripted(), cfg(epochs=len(script), patience=3), out)
+    counters = load_model(out).meta["training"]["counters"]
+    assert counters["best_step"] == 3 * Scripted().steps_per_epoch()  # 0.1: 10% lower at 0 errors, not tiny
+    assert summary["stopped"] == "early stopping" and summary["epochs"] == 6

@@ -62,7 +62,8 @@ wrong decoded outputs) is judged on it: an evaluation is better when its error i
 validation loss at least ``LOSS_MARGIN`` (10%) lower (while nothing is right, error 1, any lower loss). The
 loss alone keeps falling by small amounts long after the answers stop getting better (a model right on every
 validation pair still lowers it), so judged on any lower loss, training runs on for nothing; a clearly lower
-loss at the same error still means progress a small validation set cannot show in its error.
+loss at the same error still means progress a small validation set cannot show in its error; but with no
+errors left and a validation loss below ``LOSS_FLOOR`` the model is done (a tiny loss falls geometrically).
 The loss is "exploding" when its running mean passes ``explode_factor`` (4) times the larger of the first
 ten steps' mean and the task's ``chance_loss()``: a run that starts far better than chance (a classifier on
 top of a confident linear part, first losses ~0.05) would otherwise stop at its first ordinary wobble.
@@ -91,6 +92,10 @@ from rnntools.tasks.config import DEFAULT_LR, EngineConfig, TrainableTask, epoch
 from rnntools.tasks.options import Per, resolve, resume_options  # noqa: F401  (the contract's names)
 
 LOSS_MARGIN = 0.1  # with a task's val_error: at equal error, the loss must fall this much to count (see above)
+# ... except with no errors left and a validation loss below this (per token, nats: the right answer at ~99%
+# probability): a falling loss then is no progress, or a model right on every validation pair trains on
+# for dozens of epochs while a tiny loss falls geometrically (seq2seq dates: 48 epochs, 12 minutes)
+LOSS_FLOOR = 0.01
 
 
 @dataclass
@@ -290,7 +295,8 @@ class _Trainer:
             improved = math.isfinite(val) and (self.c.best_val_loss is None or val < self.c.best_val_loss)
         else:
             improved = math.isfinite(val) and (error < self.c.best_val_error or (
-                error == self.c.best_val_error and val < (1 - LOSS_MARGIN) * self.c.best_val_loss))
+                error == self.c.best_val_error and val < (1 - LOSS_MARGIN) * self.c.best_val_loss
+                and not (error == 0.0 and val < LOSS_FLOOR)))
         if improved:
             self.c.best_val_loss, self.c.best_step, self.c.bad_evals = val, self.c.step, 0
             self.c.best_val_error = error
