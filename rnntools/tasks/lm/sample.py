@@ -332,10 +332,11 @@ class SplitRun:
         return self.PARTS if self.chosen == 1 else 1
 
     def timed(self, parts: int, seconds_per_token: float) -> None:
-        """Record a run's time per token in its kind's moving average (the first run of an exploring pair
-        is not counted: a worker thread woken after a pause starts slowly) and choose the kind with the
-        lower average. The other kind is explored (two runs) after ``wait`` runs: 16, doubling while
-        exploring does not change the choice, up to ``PROBE_EVERY``, and back to 16 when it does."""
+        """Record a run's time per token in its kind's moving average (an exploring pair's second run
+        replaces the other kind's stale average; its first is not counted: a worker thread woken after a
+        pause starts slowly) and choose the kind with the lower average. The other kind is explored (two
+        runs) after ``wait`` runs: 16, doubling while exploring does not change the choice, up to
+        ``PROBE_EVERY``, and back to 16 when it does."""
         k = self.calls
         self.calls += 1
         if k < self.FIRST_UNTIMED:
@@ -344,8 +345,10 @@ class SplitRun:
             self.exploring = 1
             return
         old = self.estimate.get(parts)
-        self.estimate[parts] = seconds_per_token if old is None else \
-            old + self.SMOOTHING * (seconds_per_token - old)
+        if old is None or self.exploring:   # an explored kind's average is stale: the new run replaces it
+            self.estimate[parts] = seconds_per_token
+        else:
+            self.estimate[parts] = old + self.SMOOTHING * (seconds_per_token - old)
         if self.exploring:
             self.exploring = 0
             self.since = 0
