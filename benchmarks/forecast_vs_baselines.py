@@ -184,6 +184,18 @@ def one(args, name, freq, m, h, train, test, fold, cache, overrides, engine, cut
     return row
 
 
+def method_summary(rows: list[dict], k: str):
+    """Method ``k`` over ``rows``: mean MASE, geometric mean of MASE relative to seasonal naive, mean sMAPE,
+    and the lists of its 80% / 95% coverages and seconds (empty for methods without them)."""
+    mm = np.mean([r[f"mase_{k}"] for r in rows])
+    rel = np.exp(np.mean([np.log(max(r[f"rel_{k}"], 1e-9)) for r in rows]))
+    sm = np.mean([r[f"smape_{k}"] for r in rows])
+    c80 = [r[f"cov80_{k}"] for r in rows if f"cov80_{k}" in r]
+    c95 = [r[f"cov95_{k}"] for r in rows if f"cov95_{k}" in r]
+    tt = [r[f"s_{k}"] for r in rows if f"s_{k}" in r]
+    return mm, rel, sm, c80, c95, tt
+
+
 def summarise(rows: list[dict], title: str) -> None:
     if not rows:
         return
@@ -192,12 +204,7 @@ def summarise(rows: list[dict], title: str) -> None:
     print(f"{'method':10s} {'mean MASE':>9s} {'geo rel':>8s} {'sMAPE':>7s} {'cov80':>6s} {'cov95':>6s} "
           f"{'time s':>7s}")
     for k in keys:
-        mm = np.mean([r[f"mase_{k}"] for r in rows])
-        rel = np.exp(np.mean([np.log(max(r[f"rel_{k}"], 1e-9)) for r in rows]))
-        sm = np.mean([r[f"smape_{k}"] for r in rows])
-        c80 = [r[f"cov80_{k}"] for r in rows if f"cov80_{k}" in r]
-        c95 = [r[f"cov95_{k}"] for r in rows if f"cov95_{k}" in r]
-        tt = [r[f"s_{k}"] for r in rows if f"s_{k}" in r]
+        mm, rel, sm, c80, c95, tt = method_summary(rows, k)
         print(f"{k:10s} {mm:9.3f} {rel:8.3f} {sm:7.2f} "
               f"{(np.mean(c80) if c80 else float('nan')):6.3f} {(np.mean(c95) if c95 else float('nan')):6.3f} "
               f"{(sum(tt) if tt else 0):7.1f}")
@@ -223,12 +230,7 @@ def markdown_table(rows: list[dict]) -> str:
     for k in NAMES:
         if f"mase_{k}" not in rows[0]:
             continue
-        mm = np.mean([r[f"mase_{k}"] for r in rows])
-        rel = np.exp(np.mean([np.log(max(r[f"rel_{k}"], 1e-9)) for r in rows]))
-        sm = np.mean([r[f"smape_{k}"] for r in rows])
-        c8 = [r[f"cov80_{k}"] for r in rows if f"cov80_{k}" in r]
-        c9 = [r[f"cov95_{k}"] for r in rows if f"cov95_{k}" in r]
-        tt = [r[f"s_{k}"] for r in rows if f"s_{k}" in r]
+        mm, rel, sm, c8, c9, tt = method_summary(rows, k)
         cov = f"{np.mean(c8):.3f} | {np.mean(c9):.3f} | {sum(tt):.0f}" if c8 else "- | - | -"
         out.append(f"| {NAMES[k]} | {mm:.3f} | {rel:.3f} | {sm:.2f} | {cov} |")
 

@@ -305,6 +305,18 @@ def test_plateau_decay_halves_the_learning_rate_and_resumes_with_it(tmp_path):
     assert load_model(out).meta["training"]["counters"]["lr"] == 0.1
 
 
+def scripted_task(script):
+    """A ToyTask whose evaluations report ``(val_error, val_loss)`` pairs from ``script`` in turn."""
+
+    class Scripted(ToyTask):
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            error, loss = script[self.evals - 1]
+            return {"val_loss": loss, "val_error": error}
+
+    return Scripted
+
+
 def test_a_task_metric_decides_the_best_model_and_early_stopping(tmp_path):
     """With ``val_error`` the best evaluation is the one with the fewest errors, whatever the loss does; at equal
     error the loss must fall by 10% (any fall while nothing is right, error 1). Patience counts evaluations
@@ -312,11 +324,7 @@ def test_a_task_metric_decides_the_best_model_and_early_stopping(tmp_path):
     script = [(1.0, 3.0), (1.0, 2.0), (0.5, 5.0), (0.5, 4.6), (0.2, 4.0), (0.3, 0.5), (0.2, 3.7), (0.2, 3.7),
               (0.2, 3.7)]
 
-    class Scripted(ToyTask):
-        def evaluate(self):
-            self.evals = getattr(self, "evals", 0) + 1
-            error, loss = script[self.evals - 1]
-            return {"val_loss": loss, "val_error": error}
+    Scripted = scripted_task(script)
 
     out = str(tmp_path / "m.npz")
     summary = fit(Scripted(), cfg(epochs=len(script), patience=3), out)
@@ -335,11 +343,7 @@ def test_no_errors_left_and_a_tiny_loss_is_done(tmp_path):
     script = [(0.1, 0.5), (0.0, 0.2), (0.0, 0.1), (0.0, LOSS_FLOOR / 2), (0.0, LOSS_FLOOR / 4), (0.0, LOSS_FLOOR / 8),
               (0.0, LOSS_FLOOR / 16), (0.0, LOSS_FLOOR / 32)]
 
-    class Scripted(ToyTask):
-        def evaluate(self):
-            self.evals = getattr(self, "evals", 0) + 1
-            error, loss = script[self.evals - 1]
-            return {"val_loss": loss, "val_error": error}
+    Scripted = scripted_task(script)
 
     out = str(tmp_path / "m.npz")
     summary = fit(Scripted(), cfg(epochs=len(script), patience=3), out)
