@@ -47,7 +47,6 @@ def _install_cache_loading_without_refresh() -> bool:
         return original(self, sig, target_context)
 
     load_overload.without_refresh = True
-    load_overload.numba_load_overload = original
     cache.load_overload = load_overload
     return True
 

@@ -61,6 +61,16 @@ def pick_token(logits, temperature, top_k, u, probs):
     return last  # u * total rounded above the sum
 
 
+@njit(inline="always", error_model="numpy")
+def _input_products(layer, token, inp, Wxs, table, ax):
+    """Layer ``layer``'s input products ``inp @ Wx`` (into ``ax``), or the first layer's row of the input
+    table when there is one (``input_table``: the same bits)."""
+    if layer == 0 and table.shape[0] > 0:
+        return table[token]
+    matvec_packed(inp, Wxs[layer], ax)
+    return ax
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def stack_step(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, a, ax):
     """Feed ``token`` through the L-layer stack at batch 1, updating the state in place.
@@ -77,11 +87,7 @@ def stack_step(kind, token, embed, Whs, Wxs, table, bs, bns, h, c, a, ax):
     for layer in range(L):
         hl = h[layer]
         matvec_packed(hl, Whs[layer], a)  # reads the old state before it is overwritten below
-        if layer == 0 and table.shape[0] > 0:
-            x_part = table[token]
-        else:
-            matvec_packed(inp, Wxs[layer], ax)
-            x_part = ax
+        x_part = _input_products(layer, token, inp, Wxs, table, ax)
         cell_units(kind, a, x_part, bs[layer], bns, layer, hl, c[layer], hl, c[layer], one)
         inp = hl
 
@@ -168,20 +174,15 @@ def sample_tokens_part(part, parts, flags, seq, kind, token, embed, Whs, Wxs, ta
     for i in range(us.shape[0]):
         cur = hbuf[i % 2]
         nxt = hbuf[(i + 1) % 2]
+        inp = embed[token]
         for layer in range(L):
             matvec_packed(cur[layer], Whs[layer], a)
-            if layer == 0 and table.shape[0] > 0:
-                x_part = table[token]
-            else:
-                if layer == 0:
-                    matvec_packed(embed[token], Wxs[layer], ax)
-                else:
-                    matvec_packed(nxt[layer - 1], Wxs[layer], ax)
-                x_part = ax
+            x_part = _input_products(layer, token, inp, Wxs, table, ax)
             cell_units(kind, a, x_part, bs[layer], bns, layer, cur[layer, u0:u0 + U], c[layer, u0:u0 + U],
                        nxt[layer, u0:u0 + U], c[layer, u0:u0 + U], one)
             seq += 1
             barrier(flags, part, parts, seq)
+            inp = nxt[layer]
         matvec_packed(nxt[L - 1], projW, lg)
         for v in range(v0, v1):
             logits[v] = lg[v - v0] + projb[v]

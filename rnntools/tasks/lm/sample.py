@@ -284,7 +284,7 @@ class SplitRun:
         L, H = s.h.shape
         G = s.Whs[0].shape[1] // H
         V = s.projb.shape[0]
-        table_bytes = s.embed.shape[0] * G * H * s.embed.itemsize
+        with_table = s._packed()[2].shape[0] > 0   # the one-thread kernels' choice (INPUT_TABLE_BYTES)
         self.part_arrays: list[SimpleNamespace] = []
         for part in range(self.PARTS):
             u0, u1 = H * part // self.PARTS, H * (part + 1) // self.PARTS
@@ -294,8 +294,7 @@ class SplitRun:
             Wxs = tuple(pack_columns(np.ascontiguousarray(W[:, cols])) for W in s.Wxs)
             bs = tuple(np.ascontiguousarray(b[cols]) for b in s.bs)
             bns = tuple(np.ascontiguousarray(b[u0:u1]) for b in s.bns) if s.kind == GRU else bs
-            table = input_table(s.embed, Wxs[0]) if table_bytes <= INPUT_TABLE_BYTES else \
-                np.zeros((0, 0), s.embed.dtype)
+            table = input_table(s.embed, Wxs[0]) if with_table else np.zeros((0, 0), s.embed.dtype)
             projW = pack_columns(np.ascontiguousarray(s.projW[:, v0:v1]))
             width = Whs[0].shape[0] * Whs[0].shape[2]
             self.part_arrays.append(SimpleNamespace(
