@@ -50,9 +50,7 @@ def test_examples_print_what_the_documents_show(document):
     """Every console example of README.md and docs/*.md runs on shipped files and prints what is shown
     (timings masked); `python tests/readme_examples.py --update` rewrites the outputs after a change."""
     old, new = readme_examples.differences(document)
-    norm_old = [readme_examples.normalise(x) for x in old]
-    norm_new = [readme_examples.normalise(x) for x in new]
-    if norm_old != norm_new:
+    if not readme_examples.agree(old, new):
         diff = "".join(difflib.unified_diff([x + "\n" for x in old], [x + "\n" for x in new], document, "real output"))
         pytest.fail(f"{document}: the examples' output changed (python tests/readme_examples.py --update):\n{diff}")
 
@@ -64,6 +62,17 @@ def test_example_parser_reads_commands_outputs_and_continuations():
     assert exs[0].output == ["a b", ""] and exs[1].output == []
     assert readme_examples.normalise('{"time": 1.5, "x": 2} trained 1,234 words/s in 3.2s') == \
         '{"time": #, "x": 2} trained # in #'
+
+
+def test_decimals_agree_to_four_digits_and_everything_else_exactly():
+    same = readme_examples.same
+    assert same('{"score": 0.7467, "n": 3}', '{"score": 0.746696, "n": 3}')
+    assert same("the -0.119560488 -0.0253568739", "the -0.119522735 -0.0253859814")
+    assert not same('{"score": 0.7467}', '{"score": 0.7567}')
+    assert not same('{"accuracy": 0.333333, "n": 3}', '{"accuracy": 0.333333, "n": 4}')
+    assert not same('{"token": "sperm", "score": 0.7467}', '{"token": "boat", "score": 0.7467}')
+    assert not same("a 0.5 b", "a 0.5")
+    assert readme_examples.agree(["x 1.00001"], ["x 1.0"]) and not readme_examples.agree(["x"], ["x", "y"])
 
 
 def test_readme_examples_use_only_shipped_files():
