@@ -314,6 +314,7 @@ class SplitRun:
         self.wait = 16
         self.broken = False
         self.pool = None
+        self.apart = None
 
     def parts(self) -> int:
         """How many threads the next run uses: the warm-up's schedule, an exploring run, or the kind with
@@ -374,7 +375,12 @@ class SplitRun:
         s = self.sampler
         logits = s._packed()[6]
         if self.pool is None:
+            import threading
+
+            from rnntools.parallel import ThreadsApart
+
             self.pool = ThreadPoolExecutor(self.PARTS - 1, thread_name_prefix="rnntools-sample")
+            self.apart = ThreadsApart([self.pool.submit(threading.get_native_id).result()])
         self.hbuf[0] = s.h
 
         def part_run(part):
@@ -391,11 +397,12 @@ class SplitRun:
                 self.broken = True
                 raise
 
-        others = [self.pool.submit(part_run, part) for part in range(1, self.PARTS)]
-        n, seq = part_run(0)
-        for other in others:
-            if other.result() != (n, seq):   # pragma: no cover - the parts draw the same tokens
-                raise RuntimeError("generation threads disagree")
+        with self.apart:
+            others = [self.pool.submit(part_run, part) for part in range(1, self.PARTS)]
+            n, seq = part_run(0)
+            for other in others:
+                if other.result() != (n, seq):   # pragma: no cover - the parts draw the same tokens
+                    raise RuntimeError("generation threads disagree")
         self.seq = seq
         s.h[...] = self.hbuf[n % 2]
         return n
