@@ -1,4 +1,5 @@
-"""rnntools.parallel.ThreadsApart: a split run's threads each on a core of their own, the masks given back."""
+"""Threads kept apart: a split run's threads pinned for its duration (parallel.ThreadsApart), and the engine's
+workers one per core when they use every core (nn.parallel.worker_cores)."""
 
 import os
 import threading
@@ -60,3 +61,34 @@ def test_a_refused_pin_leaves_every_mask_as_it_was(monkeypatch):
         apart = ThreadsApart([pool.submit(threading.get_native_id).result()])
         with apart:
             assert not apart.pinned and os.sched_getaffinity(0) == mask
+
+
+@linux
+def test_engine_workers_are_pinned_one_per_core_only_when_they_use_every_core():
+    from rnntools.nn import parallel as engine
+
+    cores = sorted(os.sched_getaffinity(0))
+    assert engine.worker_cores(len(cores)) == (cores if len(cores) > 1 else [])
+    assert engine.worker_cores(len(cores) + 1) == [] and engine.worker_cores(1) == []
+
+
+@linux
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two allowed cores")
+def test_engine_workers_run_on_distinct_cores():
+    from rnntools.nn import parallel as engine
+
+    cores = sorted(os.sched_getaffinity(0))
+    before = engine.get_threads()
+    engine.set_threads(len(cores))
+    try:
+        started = threading.Barrier(len(cores))
+
+        def mask(r0, r1):
+            started.wait(timeout=10)   # every worker busy at once, so each range runs on its own thread
+            return os.sched_getaffinity(0)
+
+        masks = engine.run_rows(mask, 8 * len(cores) * engine.MIN_ROWS_PER_THREAD)
+        assert sorted(c for m in masks for c in m) == cores and all(len(m) == 1 for m in masks)
+        assert os.sched_getaffinity(0) == set(cores)   # the calling thread stays free
+    finally:
+        engine.set_threads(before)
