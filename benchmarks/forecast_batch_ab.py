@@ -3,6 +3,9 @@
     git archive a347e9e | (mkdir /tmp/before && tar -x -C /tmp/before)
     flock /tmp/rnntools-bench.lock python benchmarks/forecast_batch_ab.py /tmp/before . --reps 5
 
+``--own-models``: each side trains its own model (a change to the methods that the before side's code
+cannot read in the after side's file); the outputs then differ by design.
+
 Data: ``forecast_vs_ets.synthetic`` (monthly-like series: level, trend, seasonal amplitude and phase, AR(1)
 noise), 10,000 series of 200 points as JSONL; one global model trained on the first 500 by the AFTER
 checkout (``--threads 1 --seed 3 --max-steps 100``), so both sides forecast from the same file. Then,
@@ -111,6 +114,9 @@ def main():
     ap.add_argument("--series", type=int, default=10_000)
     ap.add_argument("--length", type=int, default=200)
     ap.add_argument("--train", type=int, default=500)
+    ap.add_argument("--own-models", action="store_true",
+                    help="each side trains its own global model (when the before side cannot read the after "
+                         "side's file, e.g. methods it does not know)")
     args = ap.parse_args()
     from forecast_vs_ets import synthetic
     py = [sys.executable, "-m", "rnntools", "-q"]
@@ -129,19 +135,22 @@ def main():
                 f.write(line)
                 if i < args.train:
                     g.write(line)
-        model = os.path.join(tmp, "global.npz")
-        timed([[*py, "rnn-train", "--task", "forecast", train, "-o", model, "--threads", "1", "--seed", "3",
-                "--max-steps", "100"]], args.after, subprocess.DEVNULL, tmp)
         sides = {"before": os.path.abspath(args.before), "after": os.path.abspath(args.after)}
+        models = {side: os.path.join(tmp, f"global-{side}.npz" if args.own_models else "global.npz")
+                  for side in sides}
+        for side in (sides if args.own_models else ["after"]):
+            timed([[*py, "rnn-train", "--task", "forecast", train, "-o", models[side], "--threads", "1", "--seed",
+                    "3", "--max-steps", "100"]], sides[side], subprocess.DEVNULL, tmp)
+        model = models["after"]
         outs = {side: os.path.join(tmp, f"{side}.jsonl") for side in sides}
-        predict = [*py, "predict", model, many, "--threads", "1"]
-        for src in sides.values():   # warm-up: numba's cache for each checkout
-            timed([predict], src, subprocess.DEVNULL, tmp)
+        predict = {side: [*py, "predict", models[side], many, "--threads", "1"] for side in sides}
+        for side, src in sides.items():   # warm-up: numba's cache for each checkout
+            timed([predict[side]], src, subprocess.DEVNULL, tmp)
         runs = {side: [] for side in sides}
         for _ in range(args.reps):
             for side, src in sides.items():
                 with open(outs[side], "w") as out:
-                    runs[side].append(timed([predict], src, out, tmp))
+                    runs[side].append(timed([predict[side]], src, out, tmp))
         report(f"predict {args.series} series", runs)
         with open(outs["before"], "rb") as fb, open(outs["after"], "rb") as fa:
             print("predict outputs " + ("identical" if fb.read() == fa.read() else "DIFFER"), flush=True)

@@ -34,6 +34,7 @@ sys.path[:0] = [ROOT, HERE]
 from forecast_vs_baselines import H_BY_FREQ, HELD_ASIDE, cache_tag, series_of  # noqa: E402
 
 from rnntools.tasks.forecast import choose as CH  # noqa: E402
+from rnntools.tasks.forecast import methods as M  # noqa: E402
 from rnntools.tasks.forecast.metrics import mase  # noqa: E402
 
 
@@ -42,7 +43,6 @@ def bases(cache: str, max_history: int = 2016, series: str | None = None) -> lis
     other series, as forecast_vs_baselines.py --series)."""
 
     from rnntools.tasks import forecast as F
-    from rnntools.tasks.forecast import methods as M
     from rnntools.tasks.forecast.data import build_data
     from rnntools.tasks.forecast.forecasts import _rnn_point
     from rnntools.tasks.forecast.series import Series, TimeAxis
@@ -64,17 +64,16 @@ def bases(cache: str, max_history: int = 2016, series: str | None = None) -> lis
             s = Series(name, tr, TimeAxis("int", 1), 0)
             z, inverse = _rnn_point(model, [s], h, None)
             fin = {"rnn": inverse(z)[0]}
-            for meth in M.methods_for(m, len(tr)):
+            for meth in M.methods_for(m, len(tr), M.logged(tr)[1]):
                 fin[meth] = M.forecast_last(meth, tr, h, m)
             data = build_data([s], model, model.engine.get("val_fraction", 0.2))
             fz = model.forecast_scaled(data.val_Z, data.val_pe, h, C=data.val_C)
             sc = model.scalers[name]
             origins = data.val_o
             first = int(origins.min())
-            indices = M.seasonal_indices(tr[:first + 1], m) if m > 1 else None
-            fval = {"rnn": np.stack([sc.inverse(r) for r in fz]), **CH._stat_forecasts(tr, origins, h, m, indices)}
+            fval = {"rnn": np.stack([sc.inverse(r) for r in fz]), **CH._stat_forecasts(tr, origins, h, m, first)}
             ho = CH.history_origins(len(tr), h, m)
-            fhist = CH._stat_forecasts(tr, ho, h, m, indices) if len(ho) else {}
+            fhist = CH._stat_forecasts(tr, ho, h, m, first) if len(ho) else {}
             out.append(dict(
                 name=name, fold=fold, freq=freq, m=m, h=h, aside=name in HELD_ASIDE, tr=tr, te=te, fin=fin,
                 vo=origins, fval=fval, vtruth=np.stack([tr[o + 1:o + 1 + h] for o in origins]),
@@ -221,8 +220,20 @@ def unified(k: float, top: float = 1.0, solo: bool = True):
     return rule
 
 
+def without(*names):
+    """The current rule with the statistical candidates ``names`` left out (what a wider pool adds)."""
+    def rule(d):
+        val = {k: e for k, e in val_errors(d).items() if not set(CH.bases_of(k)) & set(names)}
+        hist = {k: e for k, e in hist_errors(d).items() if k not in names}
+        return CH.pick(val, hist)[1]
+    return rule
+
+
 # the rules of docs/forecast.md's tables (names as printed there)
 RULES = {"current": current}
+RULES["without the log forms and hw"] = without(*M.LOGS, *M.SEASONAL)
+RULES["without the log forms"] = without(*M.LOGS)
+RULES["without hw"] = without(*M.SEASONAL)
 for _b in ("rnn", "naive", "snaive", "drift", "theta", "damped", CH.COMB):
     RULES[_b] = (lambda b: lambda d: b if b in d["fin"] else CH.COMB)(_b)
 RULES["mean of the network and current"] = blend
@@ -279,7 +290,6 @@ def main():
     if args.cycles is not None or args.test_values:
         import functools
 
-        from rnntools.tasks.forecast import methods as M
         if args.cycles is not None:
             M.SEASON_CYCLES = args.cycles or 10 ** 9
         if args.test_values:

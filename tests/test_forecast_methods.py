@@ -162,7 +162,8 @@ def test_theta_deseasonalises_multiplicative_series():
 def test_origin_forecasts_use_no_future_values():
     y = _seasonal(80)
     origins = np.array([40, 50, 60])
-    for meth in M.METHODS:
+    assert set(M.methods_for(12, 80, True)) == {*M.METHODS, *M.LOGS, "hw"}
+    for meth in M.methods_for(12, 80, True):
         a = M.forecasts(meth, y, origins, 6, 12)
         z = y.copy()
         z[61:] += 1000.0
@@ -279,3 +280,85 @@ def test_freq_and_horizon_misuse_are_one_line_errors(run_cli, samples_dir, tmp_p
     assert r.exit_code == 0
     rec = json.loads(r.stdout)
     assert CH.valid_method(rec["method"])
+
+
+def _hw_reference(x, h, m):
+    """Additive damped Holt-Winters by its definition, one plain loop per grid point (methods._hw_scan's
+    start and error counting)."""
+    best = None
+    c1, c2 = x[:m].mean(), x[m:2 * m].mean()
+    for a, b, p, g in zip(M.HW_ALPHA, M.HW_BETA, M.HW_PHI, M.HW_GAMMA):
+        slope = (c2 - c1) / m
+        level = c1 + slope * (m - 1) / 2
+        s = list(x[:m] - c1)
+        sse = 0.0
+        for t in range(m, len(x)):
+            e = x[t] - (level + p * slope + s[t % m])
+            if t >= 2 * m:
+                sse += e * e
+            level, slope = level + p * slope + a * e, p * slope + b * e
+            s[t % m] += g * e
+        if best is None or sse < best[0]:
+            best = (sse, level, slope, p, list(s))
+    _, level, slope, p, s = best
+    n = len(x)
+    return np.array([level + sum(p ** j for j in range(1, k + 1)) * slope + s[(n - 1 + k) % m]
+                     for k in range(1, h + 1)])
+
+
+def test_holt_winters_matches_its_definition_kernels_and_logs():
+    rng = np.random.default_rng(4)
+    m, t = 4, np.arange(30)
+    x = 0.3 * t + 3 * np.sin(2 * np.pi * t / m) + rng.normal(0, 0.5, 30) - 5      # crosses zero: no logs
+    assert M.logged(x)[1] is False
+    np.testing.assert_allclose(M.forecast_last("hw", x, 7, m), _hw_reference(x, 7, m), rtol=1e-10)
+    y = np.exp(x / 10)                                                              # positive: on the logs
+    np.testing.assert_allclose(M.forecast_last("hw", y, 7, m), np.exp(_hw_reference(np.log(y), 7, m)), rtol=1e-10)
+    # the kernels against their numpy forms: origins unsorted, before the first season, repeated
+    origins = np.array([20, 0, 29, 3, 9, 20])
+    np.testing.assert_allclose(M._hw_scan_kernel(x, origins, 5, m), M._hw_scan(x, origins, 5, m), rtol=1e-12)
+    f = M._hw_scan_kernel(x, origins, 5, m)
+    np.testing.assert_array_equal(f[0], f[5])
+    np.testing.assert_array_equal(f[1], np.full(5, x[0]))
+    X = np.stack([x, x[::-1], 2 * x + 1])
+    out = np.empty((3, 5))
+    kernels.hw_batch(X, m, M.HW_ALPHA, M.HW_BETA, M.HW_PHI, M.HW_GAMMA, out)
+    np.testing.assert_allclose(out, M._hw_batch(X, 5, m), rtol=1e-12)
+    # a seasonal shape that drifts (its phase moves a little every month): the seasonal states follow it,
+    # the decomposition's indices over the last 5 cycles lag behind it
+    t = np.arange(132)
+    z = -50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 12 + 0.02 * t)
+    err = {k: np.abs(M.forecast_last(k, z[:120], 12, 12) - z[120:]).mean() for k in ("hw", "damped")}
+    assert err["hw"] < 0.7 * err["damped"], err
+
+
+def test_log_methods_and_their_fallbacks():
+    t = np.arange(60)
+    y = 10 * 1.03 ** t * (1 + 0.1 * np.sin(2 * np.pi * t / 12))                   # growth in percent
+    for meth, base in M.LOGS.items():
+        np.testing.assert_allclose(M.forecast_last(meth, y, 6, 12), np.exp(M.forecast_last(base, np.log(y), 6, 12)),
+                                   rtol=1e-12)
+        z = y - y.min()                                                               # one zero: on the values
+        np.testing.assert_allclose(M.forecast_last(meth, z, 6, 12), M.forecast_last(base, z, 6, 12), rtol=1e-12)
+    # steady growth in percent: the log forms extrapolate it, the forms on the values fall behind
+    g = 10 * 1.04 ** np.arange(66) * np.exp(np.random.default_rng(1).normal(0, 0.01, 66))
+    for meth, base in M.LOGS.items():
+        err = {k: np.abs(M.forecast_last(k, g[:60], 6, 1) - g[60:]).mean() for k in (meth, base)}
+        assert err[meth] < 0.7 * err[base], err
+    # candidates: the log forms for positive series, Holt-Winters for seasonal series of 2m + 1 values
+    assert "ltheta" in M.methods_for(12, 60, True) and "ltheta" not in M.methods_for(12, 60, False)
+    assert "hw" in M.methods_for(12, 25) and "hw" not in M.methods_for(12, 24) and "hw" not in M.methods_for(1, 99)
+    # batched over rows some of which are positive, and Holt-Winters on rows too short for it (the damped
+    # trend stands in), as predict runs them
+    Y = np.stack([y, y - y.min(), 2 * y])
+    for meth in (*M.LOGS, "hw"):
+        np.testing.assert_allclose(M.forecast_batch(meth, Y, 6, 12),
+                                   np.stack([M.forecast_last(meth, r, 6, 12) for r in Y]), rtol=1e-9, err_msg=meth)
+    short = Y[:, :20]
+    np.testing.assert_allclose(M.forecast_batch("hw", short, 6, 12), np.stack(
+        [M.forecast_last("hw", r, 6, 12) for r in short]), rtol=1e-9)
+    np.testing.assert_allclose(M.forecast_batch("hw", short[1:2], 6, 12), M.forecast_batch("damped", short[1:2], 6, 12))
+    idx = M._indices_batch(M.logged_batch(Y)[0], 12)
+    cs = CH.stat_forecasts({"ltheta": [0, 1, 2], "theta": [1]}, list(Y), 6, 12)
+    np.testing.assert_allclose(cs["ltheta"], M.forecast_batch("ltheta", Y, 6, 12, idx), rtol=1e-12)
+    np.testing.assert_allclose(cs["theta"][0], cs["ltheta"][1], rtol=1e-12)

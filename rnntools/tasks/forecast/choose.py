@@ -43,12 +43,12 @@ from rnntools.tasks.forecast import methods as M
 from rnntools.tasks.forecast.data import row_blocks
 from rnntools.tasks.forecast.metrics import mase_scale
 
-BASES = ("rnn", *M.METHODS, *M.EXTRA)
+BASES = ("rnn", *M.METHODS, *M.EXTRA, *M.LOGS, *M.SEASONAL)
 COMB = "theta+damped"
 # seasonal naive pulled toward the smoothed trend: on strongly seasonal series (wine sales, beer, El Nino,
 # prescriptions) last season's shape carries what the decomposition's average indices smooth away
 SEASONAL_COMB = "snaive+theta+damped"
-STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB)
+STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, *M.LOGS, *M.SEASONAL)
 HISTORY_ORIGINS = 200
 # a statistical method that erred less than SOLO times theta+damped's error over the history forecasts alone
 SOLO = 0.5
@@ -142,8 +142,14 @@ def by_length(values: list[np.ndarray]) -> dict[int, list[int]]:
     return by_len
 
 
-def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: int, indices) -> dict:
-    f = {meth: M.forecasts(meth, y, origins, horizon, season, indices) for meth in M.methods_for(season, len(y))}
+def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: int, first: int) -> dict:
+    """Every statistical candidate's forecasts of y from ``origins``; the seasonal indices of the decomposed
+    methods from y[:first + 1] (of its logarithms for the LOGS methods)."""
+    x, positive = M.logged(y)
+    indices = M.seasonal_indices(y[:first + 1], season) if season > 1 else None
+    log_indices = M.seasonal_indices(x[:first + 1], season) if season > 1 and positive else None
+    f = {meth: M.forecasts(meth, y, origins, horizon, season, log_indices if meth in M.LOGS else indices)
+         for meth in M.methods_for(season, len(y), positive)}
     f[COMB] = combine(COMB, f)
     f[SEASONAL_COMB] = combine(SEASONAL_COMB, f)
     return f
@@ -167,13 +173,12 @@ def series_errors(y: np.ndarray, rnn: np.ndarray, origins: np.ndarray, horizon: 
     first = int(origins.min())
     truth = np.stack([y[o + 1:o + 1 + horizon] for o in origins])
     scale = series_scale(y[:first + 1], season)
-    indices = M.seasonal_indices(y[:first + 1], season) if season > 1 else None
-    f = {"rnn": rnn, **_stat_forecasts(y, origins, horizon, season, indices)}
+    f = {"rnn": rnn, **_stat_forecasts(y, origins, horizon, season, first)}
     ho = history_origins(len(y), horizon, season)
     hist = {}
     if len(ho):
         htruth = np.stack([y[o + 1:o + 1 + horizon] for o in ho])
-        for meth, fh in _stat_forecasts(y, ho, horizon, season, indices).items():
+        for meth, fh in _stat_forecasts(y, ho, horizon, season, first).items():
             e = np.abs(fh - htruth) / scale
             if np.all(np.isfinite(e)):
                 hist[meth] = e
@@ -188,7 +193,8 @@ def series_errors(y: np.ndarray, rnn: np.ndarray, origins: np.ndarray, horizon: 
 def pick(val: dict, hist: dict, covariates: bool = False) -> tuple[str, str]:
     """(the statistical method S, the series' method) from its errors (:func:`series_errors`)."""
     pool = hist if hist else {k: v for k, v in val.items() if k in STATS}
-    stat = min(pool, key=lambda k: float(pool[k].mean())) if pool else "snaive"
+    # in STATS' order, so equal errors (a method and its log form on a constant series) pick the same one
+    stat = min((k for k in STATS if k in pool), key=lambda k: float(pool[k].mean()), default="snaive")
     method = with_network(stat) if with_network(stat) in val else stat
     if stat in hist and COMB in hist and hist[stat].mean() < SOLO * hist[COMB].mean():
         method = stat   # far better than the others over the whole history: no vote needed
@@ -282,16 +288,20 @@ def stat_forecasts(need: dict[str, list[int]], values: list[np.ndarray], horizon
         where[b][rows] = np.arange(len(rows))
     out = {b: np.empty((len(rows), horizon)) for b, rows in need.items()}
     decomposed = {"theta", "damped"} & set(need)
+    logs = set(M.LOGS) & set(need)
     for block in row_blocks(values):
         block = np.asarray(block, np.int64)
         Y = np.stack([values[i] for i in block])
-        indices = None
+        indices = log_indices = None
         if season > 1 and any(wanted[b][block].any() for b in decomposed):
             indices = M._indices_batch(Y, season)
+        if season > 1 and any(wanted[b][block].any() for b in logs):
+            log_indices = M._indices_batch(M.logged_batch(Y)[0], season)
         for b in need:
             sel = wanted[b][block]
             if not sel.any():
                 continue
-            part = None if indices is None else tuple(a[sel] for a in indices)
+            both = log_indices if b in M.LOGS else indices
+            part = None if both is None else tuple(a[sel] for a in both)
             out[b][where[b][block[sel]]] = M.forecast_batch(b, Y[sel], horizon, season, part)
     return out

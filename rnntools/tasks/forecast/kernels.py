@@ -177,3 +177,89 @@ def damped_scan(x, pos, alpha, beta, phi, damp, out):
             j = _argmin(sse) if i else 0
             for k in range(h):
                 out[pos[i], k] = level[j] + damp[j, k] * slope[j]
+
+
+@njit(inline="always", nogil=True)
+def _hw_start(x, m, level, slope, season, sse):
+    """Holt-Winters' starting states for every grid point: level the mean of the first season plus (m - 1) / 2
+    slopes, slope the step between the first two seasons' means over m, seasonal states the first season
+    minus its mean (methods._hw_scan)."""
+    c1 = 0.0
+    c2 = 0.0
+    for i in range(m):
+        c1 += x[i]
+        c2 += x[m + i]
+    c1 /= m
+    c2 /= m
+    b0 = (c2 - c1) / m
+    for g in range(level.shape[0]):
+        slope[g] = b0
+        level[g] = c1 + b0 * (m - 1) / 2
+        sse[g] = 0.0
+        for p in range(m):
+            season[g, p] = x[p] - c1
+
+
+@njit(inline="always", nogil=True)
+def _hw_step(x, t, m, alpha, beta, phi, gamma, level, slope, season, sse):
+    """One Holt-Winters step at time t >= m for every grid point: e = x - (l + phi b + s[t % m]), counted in sse
+    from t = 2m on; l += phi b + alpha e, b = phi b + beta e, s[t % m] += gamma e."""
+    ph = t % m
+    count = t >= 2 * m
+    for g in range(alpha.shape[0]):
+        pb = phi[g] * slope[g]
+        e = x - (level[g] + pb + season[g, ph])
+        if count:
+            sse[g] += e * e
+        level[g] = level[g] + pb + alpha[g] * e
+        slope[g] = pb + beta[g] * e
+        season[g, ph] += gamma[g] * e
+
+
+@njit(cache=True, nogil=True)
+def hw_scan(x, pos, m, alpha, beta, phi, gamma, damp, out):
+    """Holt-Winters forecasts of one series x (n >= 2m + 1) from every origin i with pos[i] >= 0 into
+    out[pos[i]], each with the grid point of least one-step squared error up to i: methods._hw_scan. damp
+    (G, h): phi + ... + phi^k per grid point. An origin before m forecasts its own value."""
+    n = x.shape[0]
+    G = alpha.shape[0]
+    h = out.shape[1]
+    level = np.empty(G)
+    slope = np.empty(G)
+    sse = np.empty(G)
+    season = np.empty((G, m))
+    _hw_start(x, m, level, slope, season, sse)
+    for i in range(min(m, n)):
+        if pos[i] >= 0:
+            for k in range(h):
+                out[pos[i], k] = x[i]
+    for t in range(m, n):
+        _hw_step(x[t], t, m, alpha, beta, phi, gamma, level, slope, season, sse)
+        if pos[t] >= 0:
+            j = _argmin(sse)
+            for k in range(h):
+                out[pos[t], k] = level[j] + damp[j, k] * slope[j] + season[j, (t + k + 1) % m]
+
+
+@njit(cache=True, nogil=True)
+def hw_batch(X, m, alpha, beta, phi, gamma, out):
+    """Holt-Winters forecasts from the end of every row of X (B, n >= 2m + 1), fitted on all of it, into
+    out (B, h): hw_scan's recursion with one origin, the last (methods._hw_batch)."""
+    B, n = X.shape
+    G = alpha.shape[0]
+    h = out.shape[1]
+    level = np.empty(G)
+    slope = np.empty(G)
+    sse = np.empty(G)
+    season = np.empty((G, m))
+    for r in range(B):
+        x = X[r]
+        _hw_start(x, m, level, slope, season, sse)
+        for t in range(m, n):
+            _hw_step(x[t], t, m, alpha, beta, phi, gamma, level, slope, season, sse)
+        j = _argmin(sse)
+        acc, pw = 0.0, 1.0
+        for k in range(h):
+            pw *= phi[j]
+            acc += pw
+            out[r, k] = level[j] + acc * slope[j] + season[j, (n + k) % m]

@@ -23,6 +23,16 @@ METHODS = ("naive", "snaive", "drift", "theta", "damped")
 # seasonal naive one week back, for data with a daily season (24 hours, 48 half-hours): electricity demand
 # and traffic repeat the day of the week, which neither the daily season nor its calendar phase sees
 EXTRA = ("weekly",)
+# Theta and the damped trend on the logarithms of a positive series (a Box-Cox step with lambda 0): growth
+# in percent rather than in units (population, prices, passengers); candidates for positive series only,
+# and on the values themselves for a series that is not positive at forecast time
+LOGS = {"ltheta": "theta", "ldamped": "damped"}
+# Holt-Winters with a damped trend and seasonal states that keep learning (ETS(A,Ad,A); on the logarithms
+# of a positive series, close to ETS(M,Ad,M)): the classical decomposition of Theta and the damped trend
+# holds the seasonal shape fixed over the last cycles, these states follow it. Candidates for m > 1 and
+# series of at least two seasons and one value; the damped trend stands in for it where a series is
+# shorter at forecast time
+SEASONAL = ("hw",)
 
 
 def long_season(m: int) -> int | None:
@@ -30,11 +40,17 @@ def long_season(m: int) -> int | None:
     return 7 * m if m in (24, 48) else None
 
 
-def methods_for(m: int, n: int) -> tuple[str, ...]:
+def methods_for(m: int, n: int, positive: bool = False) -> tuple[str, ...]:
     """The statistical methods for a series of n values with season m: METHODS, plus ``weekly`` when the
-    series is daily-seasonal and holds at least three weeks."""
+    series is daily-seasonal and holds at least three weeks, the LOGS forms when it is ``positive``, and
+    ``hw`` when it is seasonal (m > 1) and holds two seasons and one value."""
     w = long_season(m)
-    return METHODS + (("weekly",) if w and n >= 3 * w else ())
+    return (METHODS + (("weekly",) if w and n >= 3 * w else ()) + (tuple(LOGS) if positive else ())
+            + (("hw",) if _hw_fits(m, n) else ()))
+
+
+def _hw_fits(m: int, n: int) -> bool:
+    return m > 1 and n >= 2 * m + 1
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
 
 
@@ -150,6 +166,66 @@ def _theta_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
     return out
 
 
+def _hw_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (alpha, beta, phi, gamma) grid of Holt-Winters: beta a fraction of alpha, gamma <= 1 - alpha (ETS's
+    bounds); 66 points, small because every point carries m seasonal states."""
+    a, f, p, g = np.meshgrid([0.05, 0.2, 0.5, 0.9], [0.05, 0.3], [0.85, 0.95, 0.98], [0.02, 0.1, 0.3],
+                             indexing="ij")
+    a, f, p, g = a.ravel(), f.ravel(), p.ravel(), g.ravel()
+    keep = g <= 1 - a + 1e-9
+    return a[keep], (a * f)[keep], p[keep], g[keep]
+
+
+HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA = _hw_grid()
+
+
+def _hw_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
+    """(len(origins), h) additive damped Holt-Winters forecasts of x (n >= 2m + 1) from each origin, each with
+    the grid point of least one-step squared error up to the origin (errors counted from the third season
+    on, after the states' first cycle of learning): the numpy reference of kernels.hw_scan.
+
+    Start: level the mean of the first season plus (m - 1) / 2 slopes, slope the step between the first two
+    seasons' means over m, seasonal states the first season minus its mean; the recursion runs from t = m:
+    pred = l + phi b + s[t % m], e = x_t - pred, l += phi b + alpha e, b = phi b + beta e,
+    s[t % m] += gamma e. Forecast k steps ahead: l + (phi + ... + phi^k) b + s[(t + k) % m]. An origin
+    before m forecasts its own value."""
+    A, Bt, P, Gm = HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA
+    n = len(x)
+    c1, c2 = x[:m].mean(), x[m:2 * m].mean()
+    slope = np.full(len(A), (c2 - c1) / m)
+    level = c1 + slope * (m - 1) / 2
+    season = np.tile(x[:m] - c1, (len(A), 1))
+    sse = np.zeros(len(A))
+    damp = np.cumsum(P[:, None] ** np.arange(1, h + 1)[None, :], axis=1)     # (grid, h)
+    out = np.empty((len(origins), h))
+    rows = {}
+    for i, o in enumerate(origins):
+        rows.setdefault(int(o), []).append(i)
+    steps = np.arange(1, h + 1)
+    for o in rows:
+        if o < m:
+            out[rows[o]] = x[o]
+    for t in range(m, n):
+        ph = t % m
+        pred = level + P * slope + season[:, ph]
+        e = x[t] - pred
+        if t >= 2 * m:
+            sse += e * e
+        level = level + P * slope + A * e
+        slope = P * slope + Bt * e
+        season[:, ph] += Gm * e
+        if t in rows:
+            j = int(np.argmin(sse))
+            out[rows[t]] = level[j] + damp[j] * slope[j] + season[j, (t + steps) % m]
+    return out
+
+
+def _hw_batch(X: np.ndarray, h: int, m: int) -> np.ndarray:
+    """(B, h) Holt-Winters forecasts from the end of every row of X (B, n >= 2m + 1): :func:`_hw_scan`
+    batched, in numpy (the reference of kernels.hw_batch)."""
+    return np.stack([_hw_scan(x, np.array([len(x) - 1]), h, m)[0] for x in X])
+
+
 def _damped_init(x: np.ndarray) -> tuple[float, float]:
     """Initial level and slope: the first value and the mean step of the first few."""
     k = min(len(x) - 1, 4)
@@ -214,12 +290,38 @@ def _damped_scan_kernel(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarra
     return out[inv]
 
 
+def _hw_scan_kernel(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
+    """:func:`_hw_scan` by its numba kernel."""
+    from rnntools.tasks.forecast import kernels
+
+    u, inv, pos = _scan_positions(len(x), origins)
+    out = np.empty((len(u), h))
+    damp = np.cumsum(HW_PHI[:, None] ** np.arange(1, h + 1)[None, :], axis=1)
+    kernels.hw_scan(np.ascontiguousarray(x, dtype=np.float64), pos, m, HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA,
+                    damp, out)
+    return out[inv]
+
+
+def logged(y: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(the series a LOGS method or ``hw`` runs on, whether that is the logarithm): log y when y is positive."""
+    if len(y) and np.all(y > 0):
+        return np.log(y), True
+    return y, False
+
+
 def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
               indices: tuple[np.ndarray, bool] | None = None) -> np.ndarray:
     """(len(origins), h) forecasts of ``method`` for one series y (original units) from each origin o (the
-    forecast uses y[:o + 1]). ``indices``: Theta's seasonal indices, computed on the part of y before the
-    first origin when not given (so no origin sees its future)."""
+    forecast uses y[:o + 1]). ``indices``: Theta's seasonal indices (of log y for the LOGS methods), computed
+    on the part of the series before the first origin when not given (so no origin sees its future)."""
     origins = np.asarray(origins, np.int64)
+    if method in LOGS or method == "hw":
+        x, log = logged(y)
+        if method == "hw":
+            f = _hw_scan_kernel(x, origins, h, m) if _hw_fits(m, len(x)) else forecasts("damped", x, origins, h, m)
+        else:
+            f = forecasts(LOGS[method], x, origins, h, m, indices)
+        return np.exp(f) if log else f
     steps = np.arange(1, h + 1)
     last = y[origins]
     if method == "naive":
@@ -250,7 +352,9 @@ def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
 def forecast_last(method: str, y: np.ndarray, h: int, m: int) -> np.ndarray:
     """(h,) forecast of ``method`` from the end of y, fitted on all of it."""
     o = np.array([len(y) - 1])
-    indices = seasonal_indices(y, m) if method in ("theta", "damped") and m > 1 else None
+    indices = None
+    if method in ("theta", "damped", *LOGS) and m > 1:
+        indices = seasonal_indices(logged(y)[0] if method in LOGS else y, m)
     return forecasts(method, y, o, h, m, indices)[0]
 
 
@@ -314,8 +418,20 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int,
                    indices: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(B, h) forecasts of ``method`` from the end of every row of Y (B, n) (equal-length series), fitted on
     all of each row: the batched form of :func:`forecast_last`, for predict over many series. ``indices``:
-    ``_indices_batch(Y, m)`` when the caller has it (Theta and the damped trend share it)."""
+    ``_indices_batch(Y, m)`` when the caller has it (Theta and the damped trend share it; the LOGS methods
+    take those of :func:`logged_batch`'s rows)."""
     B, n = Y.shape
+    if method in LOGS or method == "hw":
+        X, log = logged_batch(Y)
+        if method == "hw" and _hw_fits(m, n):
+            from rnntools.tasks.forecast import kernels
+
+            f = np.empty((B, h))
+            kernels.hw_batch(np.ascontiguousarray(X), m, HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA, f)
+        else:
+            f = forecast_batch("damped" if method == "hw" else LOGS[method], X, h, m,
+                               indices if method in LOGS else None)
+        return np.where(log[:, None], np.exp(np.where(log[:, None], f, 0.0)), f)
     steps = np.arange(1, h + 1)
     last = Y[:, -1]
     if method == "naive":
@@ -349,6 +465,13 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int,
         future = idx[:, (n - 1 + steps) % m]
         f = np.where(mult[:, None], f * future, f + future)
     return f
+
+
+def logged_batch(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`logged` of every row of Y (B, n): (B, n) the rows a LOGS method runs on, (B,) which are logs."""
+    log = np.all(Y > 0, 1) if Y.shape[1] else np.zeros(len(Y), bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(log[:, None], np.log(np.where(log[:, None], Y, 1.0)), Y), log
 
 
 def _theta_batch(X: np.ndarray, h: int) -> np.ndarray:
