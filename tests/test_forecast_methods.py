@@ -322,7 +322,7 @@ def test_holt_winters_matches_its_definition_kernels_and_logs():
     np.testing.assert_array_equal(f[1], np.full(5, x[0]))
     X = np.stack([x, x[::-1], 2 * x + 1])
     out = np.empty((3, 5))
-    kernels.hw_batch(X, m, M.HW_ALPHA, M.HW_BETA, M.HW_PHI, M.HW_GAMMA, out)
+    kernels.hw_batch(X, m, M.HW_ALPHA, M.HW_BETA, M.HW_PHI, M.HW_GAMMA, M._hw_damp(5), out)
     np.testing.assert_allclose(out, M._hw_batch(X, 5, m), rtol=1e-12)
     # a seasonal shape that drifts (its phase moves a little every month): the seasonal states follow it,
     # the decomposition's indices over the last 5 cycles lag behind it

@@ -216,18 +216,11 @@ def _hw_step(x, t, m, alpha, beta, phi, gamma, level, slope, season, sse):
         season[g, ph] += gamma[g] * e
 
 
-@njit(cache=True, nogil=True)
-def hw_scan(x, pos, m, alpha, beta, phi, gamma, damp, out):
-    """Holt-Winters forecasts of one series x (n >= 2m + 1) from every origin i with pos[i] >= 0 into
-    out[pos[i]], each with the grid point of least one-step squared error up to i: methods._hw_scan. damp
-    (G, h): phi + ... + phi^k per grid point. An origin before m forecasts its own value."""
+@njit(inline="always", nogil=True)
+def _hw_run(x, pos, m, alpha, beta, phi, gamma, damp, out, level, slope, season, sse):
+    """hw_scan's body on states allocated by the caller (hw_batch reuses them from row to row)."""
     n = x.shape[0]
-    G = alpha.shape[0]
     h = out.shape[1]
-    level = np.empty(G)
-    slope = np.empty(G)
-    sse = np.empty(G)
-    season = np.empty((G, m))
     _hw_start(x, m, level, slope, season, sse)
     for i in range(min(m, n)):
         if pos[i] >= 0:
@@ -242,24 +235,23 @@ def hw_scan(x, pos, m, alpha, beta, phi, gamma, damp, out):
 
 
 @njit(cache=True, nogil=True)
-def hw_batch(X, m, alpha, beta, phi, gamma, out):
+def hw_scan(x, pos, m, alpha, beta, phi, gamma, damp, out):
+    """Holt-Winters forecasts of one series x (n >= 2m + 1) from every origin i with pos[i] >= 0 into
+    out[pos[i]], each with the grid point of least one-step squared error up to i: methods._hw_scan. damp
+    (G, h): phi + ... + phi^k per grid point. An origin before m forecasts its own value."""
+    G = alpha.shape[0]
+    _hw_run(x, pos, m, alpha, beta, phi, gamma, damp, out, np.empty(G), np.empty(G), np.empty((G, m)),
+            np.empty(G))
+
+
+@njit(cache=True, nogil=True)
+def hw_batch(X, m, alpha, beta, phi, gamma, damp, out):
     """Holt-Winters forecasts from the end of every row of X (B, n >= 2m + 1), fitted on all of it, into
-    out (B, h): hw_scan's recursion with one origin, the last (methods._hw_batch)."""
+    out (B, h): hw_scan with one origin, the last (methods._hw_batch), its states reused from row to row."""
     B, n = X.shape
     G = alpha.shape[0]
-    h = out.shape[1]
-    level = np.empty(G)
-    slope = np.empty(G)
-    sse = np.empty(G)
-    season = np.empty((G, m))
+    level, slope, sse, season = np.empty(G), np.empty(G), np.empty(G), np.empty((G, m))
+    pos = np.full(n, -1, np.int64)
+    pos[n - 1] = 0
     for r in range(B):
-        x = X[r]
-        _hw_start(x, m, level, slope, season, sse)
-        for t in range(m, n):
-            _hw_step(x[t], t, m, alpha, beta, phi, gamma, level, slope, season, sse)
-        j = _argmin(sse)
-        acc, pw = 0.0, 1.0
-        for k in range(h):
-            pw *= phi[j]
-            acc += pw
-            out[r, k] = level[j] + acc * slope[j] + season[j, (n + k) % m]
+        _hw_run(X[r], pos, m, alpha, beta, phi, gamma, damp, out[r:r + 1], level, slope, season, sse)

@@ -196,7 +196,7 @@ def _hw_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
     level = c1 + slope * (m - 1) / 2
     season = np.tile(x[:m] - c1, (len(A), 1))
     sse = np.zeros(len(A))
-    damp = np.cumsum(P[:, None] ** np.arange(1, h + 1)[None, :], axis=1)     # (grid, h)
+    damp = _hw_damp(h)
     out = np.empty((len(origins), h))
     rows = {}
     for i, o in enumerate(origins):
@@ -218,6 +218,11 @@ def _hw_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
             j = int(np.argmin(sse))
             out[rows[t]] = level[j] + damp[j] * slope[j] + season[j, (t + steps) % m]
     return out
+
+
+def _hw_damp(h: int) -> np.ndarray:
+    """(grid, h) phi + ... + phi^k of every Holt-Winters grid point."""
+    return np.cumsum(HW_PHI[:, None] ** np.arange(1, h + 1)[None, :], axis=1)
 
 
 def _hw_batch(X: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -296,9 +301,8 @@ def _hw_scan_kernel(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.nd
 
     u, inv, pos = _scan_positions(len(x), origins)
     out = np.empty((len(u), h))
-    damp = np.cumsum(HW_PHI[:, None] ** np.arange(1, h + 1)[None, :], axis=1)
     kernels.hw_scan(np.ascontiguousarray(x, dtype=np.float64), pos, m, HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA,
-                    damp, out)
+                    _hw_damp(h), out)
     return out[inv]
 
 
@@ -427,7 +431,7 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int,
             from rnntools.tasks.forecast import kernels
 
             f = np.empty((B, h))
-            kernels.hw_batch(np.ascontiguousarray(X), m, HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA, f)
+            kernels.hw_batch(np.ascontiguousarray(X), m, HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA, _hw_damp(h), f)
         else:
             f = forecast_batch("damped" if method == "hw" else LOGS[method], X, h, m,
                                indices if method in LOGS else None)
