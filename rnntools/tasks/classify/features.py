@@ -64,10 +64,11 @@ def _compile_hashes():
     from rnntools.jit import njit
 
     @njit(cache=True, nogil=True)
-    def kernel(cps, starts, ends, first, text_ends, min_n, max_n, buckets, out, bounds, char_offset, counts):
+    def kernel(cps, starts, ends, first, text_ends, min_n, max_n, buckets, out, bounds, char_offset, counts, tf):
         """Many texts at once: text t's words are starts/ends[text_ends[t-1]:text_ends[t]] (the first from
         ``first``); its ids are hashed into out[bounds[t]:], sorted and made distinct; then moved down so
-        that the texts' ids follow each other from out[0]; counts[t] says how many text t has."""
+        that the texts' ids follow each other from out[0]; counts[t] says how many text t has, and tf[j]
+        how often the text has the id out[j] (its term frequency)."""
         prime, basis = uint64(1099511628211), uint64(14695981039346656037)
         nb = uint64(buckets)
         w = 0
@@ -100,7 +101,10 @@ def _compile_hashes():
             for j in range(k - o):
                 if m == 0 or ids[j] != out[w + m - 1]:
                     out[w + m] = ids[j]         # w + m <= o + j: never ahead of what is still to be read
+                    tf[w + m] = 1
                     m += 1
+                else:
+                    tf[w + m - 1] += 1
             counts[t] = m
             w += m
             first = text_ends[t]
@@ -108,12 +112,30 @@ def _compile_hashes():
     return kernel
 
 
+# How the rows are made, as a model file's meta["wide_fit"]["rows"] says: "blocks" the word and character
+# blocks normalised apart, each feature its idf (binary tf); "blocks+tf" the same with (1 + log tf) idf
+# (sublinear tf); no "rows": one normalisation (files written before the blocks). ROWS None: "blocks+tf"
+# when the training texts average TF_FROM_WORDS words or more, else "blocks" (``rows_for``).
+ROWS: str | None = None
+TF_FROM_WORDS = 25
+
+
+def rows_for(texts: Sequence[str]) -> str:
+    """The rows a model trained on ``texts`` uses (``ROWS`` unless it is None). Why by length: in the
+    benchmark (docs/classify.md) sublinear tf gained on every set of documents (spam, long reviews and both
+    news sets, 52-737 words a text) and lost or tied on five of the six sets of sentences and tweets (17-21
+    words), where a repeated gram is mostly the same few letters inside different words."""
+    if ROWS is not None:
+        return ROWS
+    words = sum(len(t.split()) for t in texts)
+    return "blocks+tf" if words >= TF_FROM_WORDS * max(len(texts), 1) else "blocks"
+
 CHAR_RANGE = (3, 5)     # the character grams' lengths, boundary marks included (fastText's subwords)
 _HASH_KERNEL = []
 _HASH_BLOCK = 1 << 22  # id slots hashed at once (32 MiB): memory stays bounded however many texts
 
 
-def ngram_ids(text: str, buckets: int, chars: bool = True, max_tokens: int = 5000, blocks: bool = False) -> np.ndarray:
+def ngram_ids(text: str, buckets: int, chars: bool = True, max_tokens: int = 5000, blocks: bool = False):
     """The distinct bucket ids (int64, sorted) of a text's word 1-2-grams and, with ``chars``, the
     character 3..5-grams of its words. At most ``max_tokens`` words are read (long documents). With
     ``blocks`` the character grams' ids are offset by ``buckets`` (the two blocks stay apart: ``wide_matrix``
@@ -122,10 +144,10 @@ def ngram_ids(text: str, buckets: int, chars: bool = True, max_tokens: int = 500
 
 
 def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, max_tokens: int = 5000,
-                       blocks: bool = False, char_range: tuple[int, int] = CHAR_RANGE) -> list[np.ndarray]:
+                       blocks: bool = False, char_range: tuple[int, int] = CHAR_RANGE, tf: bool = False):
     """``ngram_ids`` of each text, in one kernel call for all of them (per text, the small numpy steps
     cost more than the hashing). ``char_range``: the lengths of the character grams (with the boundary
-    marks), smallest and largest."""
+    marks), smallest and largest. With ``tf``: ``Grams`` (each text's ids and how often it has each)."""
     if not _HASH_KERNEL:
         _HASH_KERNEL.append(_compile_hashes())
     words_of = [_wide_tokens(text)[:max_tokens] for text in texts]
@@ -145,17 +167,34 @@ def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, m
     np.cumsum(room, out=bounds[1:])
     counts = np.zeros(len(texts), np.int64)
     docs: list[np.ndarray] = []
+    freqs: list[np.ndarray] = []
     a = 0
     while a < len(texts):
         # a block of texts whose ids fit in _HASH_BLOCK slots (one long text may need more on its own)
         b = max(int(np.searchsorted(bounds, bounds[a] + _HASH_BLOCK, "right")) - 1, a + 1)
         out = np.empty(int(bounds[b] - bounds[a]), np.int64)
+        mult = np.empty(len(out), np.int32)
         _HASH_KERNEL[0](cps, starts, ends, int(text_ends[a - 1]) if a else 0, text_ends[a:b], min_n, max_n,
-                        buckets, out, bounds[a:b] - bounds[a], buckets if blocks else 0, counts[a:b])
-        ids = out[:int(counts[a:b].sum())].copy()
-        docs += np.split(ids, np.cumsum(counts[a:b])[:-1])
+                        buckets, out, bounds[a:b] - bounds[a], buckets if blocks else 0, counts[a:b], mult)
+        n = int(counts[a:b].sum())
+        cuts = np.cumsum(counts[a:b])[:-1]
+        docs += np.split(out[:n].copy(), cuts)
+        if tf:
+            freqs += np.split(mult[:n].copy(), cuts)
         a = b
-    return docs
+    return Grams(docs, freqs) if tf else docs
+
+
+class Grams(list):
+    """Texts' n-gram ids (a list of sorted int64 arrays, as ``ngram_ids_of_texts`` returns them) with
+    ``tf``: each id's count in its text (int32 arrays, one per text)."""
+
+    def __init__(self, docs, tf):
+        super().__init__(docs)
+        self.tf = list(tf)
+
+    def take(self, index) -> Grams:
+        return Grams([self[i] for i in index], [self.tf[i] for i in index])
 
 
 def idf_weights(docs: Sequence[np.ndarray], buckets: int) -> np.ndarray:
@@ -167,10 +206,11 @@ def idf_weights(docs: Sequence[np.ndarray], buckets: int) -> np.ndarray:
     return (np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0).astype(np.float32)
 
 
-def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray):
+def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray, tf: Sequence[np.ndarray] | None = None):
     """scipy CSR (N, buckets) float32: each row the idf of its features, scaled to unit length. Ids from
     ``ngram_ids(..., blocks=True)``: the word block and the character block each scaled to length
-    1/sqrt(2) (the row to unit length when both are present), then added."""
+    1/sqrt(2) (the row to unit length when both are present), then added. ``tf``: each id's count in its
+    text (``Grams.tf``); the value is then ``(1 + log tf) idf`` (sublinear tf) instead of the idf alone."""
     from scipy.sparse import csr_matrix
 
     B = len(idf)
@@ -181,6 +221,8 @@ def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray):
     block = (ids >= B).astype(np.int64)
     cols = ids - B * block
     vals = idf[cols].astype(np.float32)
+    if tf is not None and len(docs):
+        vals *= (1.0 + np.log(np.concatenate(tf).astype(np.float64))).astype(np.float32)
     group = np.repeat(np.arange(len(docs)), lengths) * 2 + block      # (row, block)
     sq = np.bincount(group, vals.astype(np.float64) ** 2, minlength=2 * len(docs))
     scale = 1.0 / np.sqrt(np.maximum(sq, 1e-30))
@@ -192,12 +234,14 @@ def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray):
     return X
 
 
-def wide_features(texts: Sequence[str], config: dict, idf: np.ndarray | None, docs=None, blocks: bool = False):
-    """Sparse n-gram rows (``wide_matrix``) of ``texts``, or None when the model has no wide part.
-    ``blocks``: the word and character blocks normalised apart (models written since; older ones in one)."""
+def wide_features(texts: Sequence[str], config: dict, idf: np.ndarray | None, docs=None, blocks: bool = False,
+                  tf: bool = False):
+    """Sparse n-gram rows (``wide_matrix``) of ``texts`` (or of their ``docs``), or None when the model has
+    no wide part. ``blocks``: the word and character blocks normalised apart (models written since; older
+    ones in one); ``tf``: sublinear term frequencies (``rows_for``)."""
     if config.get("wide", "none") == "none" or idf is None:
         return None
     if docs is None:
         chars = config["wide"] == "words+chars"
-        docs = ngram_ids_of_texts(texts, len(idf), chars, blocks=blocks and chars)
-    return wide_matrix(docs, idf)
+        docs = ngram_ids_of_texts(texts, len(idf), chars, blocks=blocks and chars, tf=tf)
+    return wide_matrix(docs, idf, docs.tf if tf else None)

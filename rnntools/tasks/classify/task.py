@@ -71,8 +71,9 @@ class Model:
 
     def wide_features(self, texts: Sequence[str]):
         """The texts' sparse n-gram rows for the wide part, or None without one."""
+        rows = self.meta.get("wide_fit", {}).get("rows")
         return wide_features(texts, self.config, self.net.params.get("wide.idf"),
-                             blocks=self.meta.get("wide_fit", {}).get("rows") == "blocks")
+                             blocks=rows in ("blocks", "blocks+tf"), tf=rows == "blocks+tf")
 
     def probs(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         """Calibrated class probabilities (N, C) and how many texts had no known token."""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnntools.tasks.classify import features
 from rnntools.tasks.classify.data import (
     bucket_batches,
     class_weights,
@@ -195,11 +196,15 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     if buckets:
         from rnntools.tasks.classify.linear import fit_linear
 
-        docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True)
+        # how the rows are made: a resumed model's way, else by the labelled texts' length (features.rows_for)
         labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
+        rows = (resume.meta.get("wide_fit", {}).get("rows", "blocks") if resume is not None
+                else features.rows_for([data.texts[i] for i in labelled]))
+        tf = rows == "blocks+tf"
+        docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True, tf=tf)
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
                               else idf_weights([docs[i] for i in labelled], buckets))
-        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, blocks=True)
+        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, blocks=True, tf=tf)
         W_lin, b_lin, info, oof = fit_linear(wide_all[labelled], y[labelled], weights, len(labels),
                                              seed=config.seed)
         if oof is None:         # too few texts for folds: the fitted model's own logits
@@ -216,8 +221,8 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     meta = {"labels": labels, "vocab": vocab.to_meta(),
             "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
             "class_weights": weights.tolist()}
-    if buckets:     # how the rows are made (files without "rows" normalise the words and characters together)
-        meta["wide_fit"] = {"rows": "blocks"}
+    if buckets:     # how the rows are made (features.rows_for; files without "rows" normalise in one)
+        meta["wide_fit"] = {"rows": rows}
     console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
                  f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
                  f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
