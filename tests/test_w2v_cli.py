@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -397,3 +398,22 @@ def test_import_reads_glove_text_without_a_header(run_cli, tmp_path):
     assert model.meta["source"]["format"] == "glove-text"
     nb = run_cli(["neighbors", out, "cat", "-k", "1"])
     assert json.loads(nb.stdout)["neighbors"][0]["token"] == "dog"
+
+
+def test_every_epoch_is_logged_when_the_workers_finish_before_the_first_look(run_cli, monkeypatch, planted,
+                                                                              tmp_path):
+    """Workers that train every epoch before the main thread looks (a small corpus on a busy machine) still
+    leave one line per epoch: which epochs were logged before is read before the workers start."""
+    from rnntools.w2v import train as train_module
+
+    class EagerThread(threading.Thread):
+        def start(self):
+            super().start()
+            self.join(timeout=30)   # the worker runs to the end before the caller goes on
+
+    monkeypatch.setattr(train_module.threading, "Thread", EagerThread)
+    log = tmp_path / "log.jsonl"
+    result = run_cli(["-q", *train_args(planted, tmp_path / "v.npz", "--log", log)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in open(log)]
+    assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2, 3]

@@ -347,9 +347,11 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     interrupted = False
     t0 = time.perf_counter()
     with console.progress("training", total=total - base) as bar:
+        # epochs before a resumed one were logged then; read before the workers start, which on a small
+        # corpus can finish an epoch before this thread looks again (its line was then never written)
+        done_before, last_log, logged = 0, t0, feeder.epoch
         for t in threads:
             t.start()
-        done_before, last_log, logged = 0, t0, feeder.epoch  # epochs before a resumed one were logged then
         try:
             while any(t.is_alive() for t in threads):
                 alive = [t for t in threads if t.is_alive()]
