@@ -1,6 +1,7 @@
 """Tokenizers, vocabularies and the bag-of-words encodings."""
 
 import math
+import os
 from collections import Counter
 
 import numpy as np
@@ -357,3 +358,25 @@ def test_vocab_read_fast_path_reads_every_chunk(tmp_path):
     with pytest.raises(InputError) as raised:
         Vocab.read(path)
     assert raised.value.line == 50002
+
+
+def test_worker_processes_only_for_inputs_that_may_be_large(tmp_path, monkeypatch):
+    """A folder or a missing path fails at once when read: no worker processes are started for it. Stdin, a
+    pipe or a device may be endless, so they count as large; a regular file by its size."""
+    from rnntools.text import pipeline
+
+    monkeypatch.setattr(pipeline, "available_cores", lambda: 2)
+    small = tmp_path / "small.txt"
+    small.write_text("a b c\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert pipeline._workers(None, [str(tmp_path)]) == 1
+    assert pipeline._workers(None, [str(tmp_path / "missing.txt")]) == 1
+    assert pipeline._workers(None, [str(small)]) == 1
+    assert pipeline._workers(None, [str(small), str(tmp_path)]) == 1
+    assert pipeline._workers(None, ["-"]) == 2
+    assert pipeline._workers(None, [str(fifo)]) == 2
+    assert pipeline._workers(None, ["/dev/null"]) == 2
+    assert pipeline._workers(3, [str(tmp_path)]) == 3
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 4)
+    assert pipeline._workers(None, [str(small)]) == 2

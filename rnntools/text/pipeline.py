@@ -65,12 +65,22 @@ def _workers(workers: int | None, inputs: Sequence[str]) -> int:
 
 
 def _input_bytes(inputs: Sequence[str]) -> float:
-    """Size of the inputs on disk; stdin counts as large (it may be)."""
+    """Size of the inputs on disk; stdin, a pipe or a device counts as large (it may be). A folder or a
+    missing path counts as nothing: reading it fails at once, and starting worker processes first only
+    adds processes to stop on the way out."""
     total = 0.0
     for path in inputs:
-        if path == "-" or not os.path.isfile(path):
+        if path == "-":
             return float("inf")
-        total += os.path.getsize(path)
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            return float("inf")
+        total += st.st_size
     return total
 
 
