@@ -82,6 +82,15 @@ class ThreadsApart:
                 pass
 
 
+def pin_to_core(core: int) -> None:
+    """Keep the calling thread on ``core`` (the engine's workers, ``nn.parallel.worker_cores``); a refused
+    call leaves it free."""
+    try:
+        os.sched_setaffinity(0, {core})
+    except OSError:  # pragma: no cover - a container that forbids it
+        pass
+
+
 def current_cpu(tid: int) -> int | None:
     """The core thread ``tid`` (0: the calling thread) last ran on, from /proc; None if unknown."""
     path = "/proc/thread-self/stat" if tid == 0 else f"/proc/self/task/{tid}/stat"

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from rnntools.parallel import configured_threads, set_thread_local_blas_threads
+from rnntools.parallel import configured_threads, pin_to_core, set_thread_local_blas_threads
 
 # "n": None until first use, then the cores rnntools.parallel.configure_threads allowed (--threads)
 _STATE: dict = {"n": None, "pool": None}
@@ -40,20 +40,12 @@ def worker_cores(n: int) -> list[int]:
     at the pace of the slowest worker. Left free, two workers shared one core now and then (after a pause,
     or when another process took a core for a moment) until the scheduler moved one back: lstm-512
     training steps of 120 ms took 155-200 ms in one of three steps on a machine with background jobs at
-    nice 19, and none did with the workers pinned (a median 22.3k -> 25.9k chars/s)."""
+    nice 19, and none did with the workers pinned (a median 22.3k -> 27.1k chars/s)."""
     try:
         cores = sorted(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return []
     return cores if n == len(cores) > 1 else []
-
-
-def pin_to_core(core: int) -> None:
-    """Keep the calling thread on ``core``; a refused call leaves it free."""
-    try:
-        os.sched_setaffinity(0, {core})
-    except OSError:  # pragma: no cover - a container that forbids it
-        pass
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3   # glibc's mallopt parameters
