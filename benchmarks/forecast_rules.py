@@ -251,6 +251,80 @@ RULES["S (simple unless 0.9x), alone if it validated <= 1.0x"] = unified(0.9, 1.
 RULES["before: the network always votes"] = unified(1.0, 0.0)
 
 
+# --- forecast combination: the k statistical methods with the lowest history error, combined -----------
+
+TOP = "top"
+CH.BASES = (*CH.BASES, TOP)   # the harness's own base name for the combination of a (series, fold)
+
+
+def _put(d: dict, members: list, how: str = "mean", w: np.ndarray | None = None) -> None:
+    """The combination of ``members`` under the name TOP in the record's forecasts (end, validation and
+    history origins)."""
+    for key in ("fin", "fval", "fhist"):
+        if not d[key]:
+            continue
+        try:
+            S = np.stack([CH.combine(m, d[key]) for m in members])
+        except KeyError:
+            continue
+        if how == "median":
+            d[key][TOP] = np.median(S, 0)
+        else:
+            d[key][TOP] = S.mean(0) if w is None else np.tensordot(w / w.sum(), S, 1)
+
+
+def top_k(k: int, how: str = "mean", vote: bool = True, inverse: bool = False, candidate: bool = False,
+          recent: float | None = None, origins: int | None = None):
+    """The combination of the k best statistical methods by history error (``how``: mean or median;
+    ``inverse``: weighted by 1 / error; ``recent``: ranked on the last fraction of the history origins only)
+    as S, in the current rule (the network's vote, S alone where it validated no worse) or alone
+    (``vote`` False). ``candidate``: the combination is S only where its own history error is below the
+    best single method's. ``origins``: ranked on that many of the history origins, spread evenly."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        cost = {}
+        for m in CH.STATS:
+            if m in hist:
+                e = hist[m].mean(1)
+                if origins and len(e) > origins:
+                    e = e[np.unique(np.linspace(0, len(e) - 1, origins).astype(np.int64))]
+                cost[m] = float(e[int(len(e) * (1 - recent)):].mean() if recent else e.mean())
+        order = sorted(cost, key=lambda m: (cost[m], CH.STATS.index(m)))
+        members = order[:k]
+        _put(d, members, how, np.array([1 / max(cost[m], 1e-12) for m in members]) if inverse else None)
+        stat = TOP if k > 1 else members[0]
+        if candidate and k > 1:
+            e = errors(d, "hist", TOP)
+            if e is None or e.mean() >= cost[order[0]]:
+                stat = order[0]
+        if not vote:
+            return stat
+        meth = CH.with_network(stat)
+        if stat in hist and CH.COMB in hist and hist[stat].mean() < CH.SOLO * hist[CH.COMB].mean():
+            return stat
+        ev, em = errors(d, "val", stat), errors(d, "val", meth)
+        return stat if em is None or (ev is not None and ev.mean() <= em.mean()) else meth
+    return rule
+
+
+RULES["top 1 (the current rule, rebuilt)"] = top_k(1)
+for _k in (2, 3, 4, 5):
+    RULES[f"top {_k} mean in the current rule"] = top_k(_k)
+    RULES[f"top {_k} mean alone"] = top_k(_k, vote=False)
+for _k in (3, 5):
+    RULES[f"top {_k} median in the current rule"] = top_k(_k, "median")
+for _k in (2, 3):
+    RULES[f"top {_k} weighted 1/error in the current rule"] = top_k(_k, inverse=True)
+    RULES[f"top {_k} mean where it erred less in the current rule"] = top_k(_k, candidate=True)
+for _f in (0.5, 0.25):
+    RULES[f"top 1 by the last {_f} of the history origins"] = top_k(1, recent=_f)
+    RULES[f"top 3 mean by the last {_f} of the history origins"] = top_k(3, recent=_f)
+for _n in (10, 25, 50, 100):
+    RULES[f"top 1 by {_n} history origins"] = top_k(1, origins=_n)
+
+
 def table(data: list[dict], rules: dict) -> None:
     simple = {}
     for d in data:
