@@ -273,12 +273,17 @@ def vector_bytes(cpu_name: str, features: str) -> int:
 
 def vector_blocking(vbytes: int, itemsize: int) -> tuple[int, int, int]:
     """(MR, VF, NV) of ``panel_block`` for vectors of ``vbytes`` bytes: VF = elements per vector; MR rows by NV
-    vectors of accumulators, sized to the register file (AVX-512: 32 registers, 4 x 4 accumulators + 4 weight
-    vectors + 1 broadcast; AVX/AVX2 and SSE: 16 registers, 4 x 2). Measured on one core at the shapes of the
-    time loops (16 rows, k 128-2048, float32), against the k-loop dot products before: AVX-512 76-106 ->
-    129-160 GFLOP/s; the same CPU restricted to AVX2 50-63 -> 84-99."""
+    vectors of accumulators, sized to the register file: AVX-512 has 32 registers, 4 x 4 accumulators + 4
+    weight vectors + 1 broadcast; AVX/AVX2 and SSE have 16, 4 x 3 + 3 + 1.
+
+    Why 12 accumulators with 16 registers, not 8: an FMA's result is ready 4-5 cycles later and two FMA
+    units each start one a cycle, so 8-10 independent sums must be in flight to keep both busy; with 8 the
+    units waited. Measured on one core at the shapes of the time loops (16 rows, k 256-2048, float32): 4 x 2
+    -> 4 x 3 on an AVX-512 CPU restricted to AVX2, 102-105 -> 109-113 GFLOP/s (the same CPU's AVX-512 4 x 4:
+    115). Against the k-loop dot products before (``dot_nt``): AVX-512 76-106 -> 129-160 GFLOP/s on a CPU
+    with two 512-bit FMA units."""
     vf = max(1, vbytes // itemsize)
-    return (4, vf, 4) if vbytes >= 64 else (4, vf, 2)
+    return (4, vf, 4) if vbytes >= 64 else (4, vf, 3)
 
 
 def _target_blocking(context, itemsize: int) -> tuple[int, int, int]:
@@ -397,6 +402,24 @@ def pack_panels(bt):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def pack_weights(W):
+    """Pack W itself: (K, N) -> (P, K, NB) panels of NB columns of W, zero padded; ``pack_panels(W.T)`` without
+    making the transpose. Each panel row is a contiguous piece of a row of W, so this is a plain copy (the
+    transpose it replaces cost 3 ms of an LSTM-512 forward pass, in the calling thread before the workers
+    started)."""
+    K, N = W.shape
+    NB = panel_width(W)
+    P = (N + NB - 1) // NB
+    wp = np.zeros((P, K, NB), W.dtype)
+    for p in range(P):
+        n0 = p * NB
+        n1 = min(N, n0 + NB)
+        for k in range(K):
+            wp[p, k, :n1 - n0] = W[k, n0:n1]
+    return wp
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def panel_matmul(a, wp, out):
     """out[:, :P*NB] = a @ (the packed weights). a: (M, K) unit-stride rows; wp: (P, K, NB) from
     ``pack_panels``; out: (M, >= P*NB) unit-stride rows (columns past the weights' N get zeros)."""
@@ -408,12 +431,12 @@ def panel_matmul(a, wp, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def seq_forward(kind, P, pidx, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
+def seq_forward(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     """Forward over all T steps for batch rows b0..b1-1.
 
     P: (R, GH) input projections incl. bias, the one of step t, row b being ``P[pidx[t, b]]`` (pidx: (T, B)
     int; ``arange(T*B)`` for one projection per position, token ids when P is a projected embedding table);
-    WhT: (GH, H) the recurrent weights transposed (packed into panels once per call);
+    Wh: (H, GH) the recurrent weights (packed into panels once per call);
     bn: (H,) GRU recurrent n-bias (else unused);
     h0, c0: (B, H) initial state (c0 LSTM only); mask: (T, B).
     Out: Y (T, B, H) outputs (0 where masked; may be the same array as Hs when nothing is masked);
@@ -421,12 +444,12 @@ def seq_forward(kind, P, pidx, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     G (T, B, GH) gate activations; Rn (T, B, H) GRU ``h_{t-1} Wh_n + bn``.
     """
     T = pidx.shape[0]
-    H = WhT.shape[1]
+    H = Wh.shape[0]
     nb = b1 - b0
-    one = _one(WhT[0, 0])
+    one = _one(Wh[0, 0])
     h = np.empty((nb, H), P.dtype)   # state h_{t-1}: (nb, H)
     c = np.empty((nb, H), P.dtype)
-    Wp = pack_panels(WhT)            # Wh in panels: (P, H, NB)
+    Wp = pack_weights(Wh)            # Wh in panels: (P, H, NB)
     A = np.empty((nb, Wp.shape[0] * Wp.shape[2]), P.dtype)  # recurrent product h_{t-1} Wh: (nb, >= GH)
     for j in range(nb):
         h[j] = h0[b0 + j]

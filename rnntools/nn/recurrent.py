@@ -12,8 +12,8 @@ from rnntools.nn.layers import add_grads, check_param
 from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows, set_threads  # noqa: F401
 
 
-def _fwd(kind, P, pidx, WhT, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
-    K.seq_forward(kind, P, pidx, WhT, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn)
+def _fwd(kind, P, pidx, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
+    K.seq_forward(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn)
 
 
 def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, b0, b1):
@@ -65,7 +65,6 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     GH = W.shape[1]
     dt = W.dtype
     Wh, Wx = W[:H], W[H:]                       # contiguous row blocks: (H, GH), (D, GH)
-    WhT = np.ascontiguousarray(Wh.T)             # (GH, H): rows the per-step dot_nt reads
     x = np.ascontiguousarray(x, dtype=dt)
     if ids is None:
         # all time steps' input projections x_t Wx + b: (T*B, GH), ONE product
@@ -86,7 +85,7 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    run_rows(_fwd, B, kind, P, pidx, WhT, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    run_rows(_fwd, B, kind, P, pidx, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
     if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == LSTM else None
