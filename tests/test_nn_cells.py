@@ -280,6 +280,50 @@ def test_panel_matmul_reference(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matmul_packed_reference_and_nothing_written_past_n(dtype):
+    """The engine's product on weights packed from W itself, against numpy, over remainders of rows and of
+    columns (the partial last panel goes through scratch: the column after N is never touched)."""
+    from rnntools.nn.kernels import matmul_packed, pack_weights, panel_width
+    rng = np.random.default_rng(9)
+    NB = panel_width(np.zeros((1, 1), dtype))
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    for M, K_, N in [(1, 1, 1), (3, 5, 7), (16, 64, 2 * NB), (9, 33, NB + 3), (5, 0, 4), (0, 3, 4)]:
+        a = rng.normal(size=(M, K_)).astype(dtype)
+        W = rng.normal(size=(K_, N)).astype(dtype)
+        buf = np.full((M, N + 1), 7.0, dtype)
+        out = buf[:, :N]
+        matmul_packed(a, pack_weights(W), out)
+        assert np.abs(out - a @ W).max(initial=0) < tol * np.sqrt(max(K_, 1))
+        assert (buf[:, N] == 7.0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matmul_gives_a_row_the_same_bits_in_any_batch(dtype):
+    """``nn.parallel.matmul`` (dense layers, input projections): a row's result does not depend on the rows
+    beside it, their number, its position or the workers (what makes predictions independent of batching
+    and of ``--scheduler`` partitions); with a bias, with a transposed right operand, on one and two threads."""
+    from rnntools.nn.parallel import get_threads, matmul, set_threads
+    rng = np.random.default_rng(10)
+    a = rng.normal(size=(300, 70)).astype(dtype)
+    W = rng.normal(size=(70, 45)).astype(dtype)
+    bias = rng.normal(size=45).astype(dtype)
+    before = get_threads()
+    try:
+        for threads in (1, 2):
+            set_threads(threads)
+            whole = matmul(a, W, bias=bias)
+            assert np.abs(whole - (a @ W + bias)).max() < (1e-12 if dtype == np.float64 else 1e-4) * 10
+            perm = rng.permutation(300)
+            np.testing.assert_array_equal(matmul(a[perm], W, bias=bias), whole[perm])
+            for m in (1, 5, 13, 37):
+                np.testing.assert_array_equal(matmul(a[m:2 * m + 1], W, bias=bias), whole[m:2 * m + 1])
+            Wt = np.ascontiguousarray(W.T)
+            np.testing.assert_array_equal(matmul(a[perm], Wt.T), matmul(a, W)[perm])
+    finally:
+        set_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matvec_packed_is_matvec_bit_for_bit(dtype):
     """Generation's product on packed column panels gives ``matvec``'s bits (its summation order), over
     remainders of K (rows past the last four) and of N (the zero-padded last panel); both against numpy.
@@ -339,7 +383,7 @@ def test_kernels_on_avx2_target(tmp_path):
     subprocess.run([sys.executable, "-c", probe], env=env, check=True, cwd=os.path.dirname(here))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", __file__, "-k",
-         "panel_matmul or matvec_packed or forward_matches or (gradients and not table) or step_small"],
+         "panel_matmul or matmul_packed or same_bits_in_any_batch or matvec_packed or forward_matches or (gradients and not table) or step_small"],
         env=env, capture_output=True, text=True, cwd=os.path.dirname(here))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 

@@ -81,3 +81,17 @@ def test_readme_examples_use_only_shipped_files():
         for ex in readme_examples.examples(readme_examples.read(document)):
             for name in re.findall(r"samples/[\w.-]+", ex.command):
                 assert os.path.exists(os.path.join(ROOT, name)), (document, ex.command)
+
+
+def test_outputs_marked_as_varying_by_cpu_are_compared_by_shape():
+    """``# varies by CPU``: other predictions and scores pass, other keys, lengths or types do not; lines
+    that are not JSON still compare as ``same``."""
+    from readme_examples import same_shape
+
+    shown = '{"source": "theme", "prediction": "TH EH1 TH", "score": -0.07, "nbest": [{"prediction": "A", "score": -1.0}]}'
+    assert same_shape(shown, '{"source": "theme", "prediction": "TH EH1 M", "score": -0.09, "nbest": [{"prediction": "B", "score": -2.5}]}')
+    assert not same_shape(shown, '{"source": "theme", "prediction": "TH EH1 M", "score": -0.09, "nbest": []}')
+    assert not same_shape(shown, '{"source": "theme", "guess": "TH EH1 M", "score": -0.09, "nbest": [{"prediction": "B", "score": -2.5}]}')
+    assert not same_shape(shown, '{"source": "theme", "prediction": "TH EH1 M", "score": "x", "nbest": [{"prediction": "B", "score": -2.5}]}')
+    assert same_shape("rnntools: warning: 2 texts", "rnntools: warning: 2 texts")
+    assert not same_shape("rnntools: warning: 2 texts", "rnntools: warning: 3 texts")

@@ -324,16 +324,18 @@ def _ir_setup(context, dtype):
 
 
 @intrinsic
-def panel_block(typingctx, a, wp, out, m0, p, rows):
-    """out[m0:m0+rows, p*NB:(p+1)*NB] = a[m0:m0+rows] @ panel p, with rows <= MR; NB = NV * VF.
+def panel_block(typingctx, a, wp, out, m0, p, rows, om0, on0):
+    """out[om0:om0+rows, on0:on0+NB] = a[m0:m0+rows] @ panel p, with rows <= MR; NB = NV * VF.
 
-    a: (M, K) rows with unit stride; wp: (P, K, NB) C-contiguous panels from ``pack_panels``; out: (M, >= P*NB)
-    rows with unit stride. Rows of a past ``rows`` are read as the last valid row and not stored."""
-    sig = types.void(a, wp, out, types.intp, types.intp, types.intp)
+    a: (M, K) rows with unit stride; wp: (P, K, NB) C-contiguous panels from ``pack_panels``; out: rows with
+    unit stride, at least om0 + rows of them and on0 + NB columns. Rows of a past ``rows`` are read as the last
+    valid row and not stored. Every output is one FMA chain over k in order, the same for a row wherever it
+    sits and whatever rows share its block."""
+    sig = types.void(a, wp, out, types.intp, types.intp, types.intp, types.intp, types.intp)
 
     def codegen(context, builder, signature, args):
         aty, wty, oty = signature.args[:3]
-        av, wv, ov, m0v, pv, rowsv = args
+        av, wv, ov, m0v, pv, rowsv, om0v, on0v = args
         A = context.make_array(aty)(context, builder, av)
         W = context.make_array(wty)(context, builder, wv)
         Out = context.make_array(oty)(context, builder, ov)
@@ -366,10 +368,9 @@ def panel_block(typingctx, a, wp, out, m0, p, rows):
                 xs = builder.shuffle_vector(builder.insert_element(undef, x, ir.Constant(i32, 0)), undef, splat)
                 for v in range(NV):
                     builder.store(builder.call(fma, [xs, ws[v], builder.load(accs[r][v])]), accs[r][v])
-        n0 = builder.mul(pv, nb)
         for r in range(MR):
             with builder.if_then(builder.icmp_signed("<", const(r), rowsv)):
-                orow = builder.gep(Out.data, [builder.add(builder.mul(builder.add(m0v, const(r)), ldo), n0)])
+                orow = builder.gep(Out.data, [builder.add(builder.mul(builder.add(om0v, const(r)), ldo), on0v)])
                 for v in range(NV):
                     ptr = builder.bitcast(builder.gep(orow, [const(v * vf)]), vty.as_pointer())
                     builder.store(builder.load(accs[r][v]), ptr, align=itemsize)
@@ -427,7 +428,36 @@ def panel_matmul(a, wp, out):
     MR, VF, NV = _blocking_of(a)
     for p in range(wp.shape[0]):
         for m in range(0, M, MR):
-            panel_block(a, wp, out, m, p, min(MR, M - m))
+            panel_block(a, wp, out, m, p, min(MR, M - m), m, p * VF * NV)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_packed(a, wp, out):
+    """out = a @ W for W (K, N) packed by ``pack_weights``; out: (M, N), N <= P*NB, rows with unit stride, as
+    are a's. The last, partial panel goes through a block of scratch, so nothing past column N is written.
+
+    Why (``rnntools.nn.parallel.matmul``): each output is one FMA chain over k in order, so a row's result
+    is the same bits whatever other rows it is multiplied with. OpenBLAS does not promise that: its Haswell
+    kernels (those of every AVX2 CPU) give a row other bits at another position in its block of 12 or in
+    another number of rows, so a classifier's or forecaster's output for one record changed with the other
+    records in its batch, and ``--scheduler``'s partitions no longer gave the bytes of one process."""
+    M = a.shape[0]
+    N = out.shape[1]
+    MR, VF, NV = _blocking_of(a)
+    NB = VF * NV
+    full = N // NB
+    for p in range(full):
+        for m in range(0, M, MR):
+            panel_block(a, wp, out, m, p, min(MR, M - m), m, p * NB)
+    if full < wp.shape[0] and M > 0:
+        n0 = full * NB
+        tail = np.empty((MR, NB), out.dtype)
+        for m in range(0, M, MR):
+            rows = min(MR, M - m)
+            panel_block(a, wp, tail, m, full, rows, 0, 0)
+            for r in range(rows):
+                for j in range(N - n0):
+                    out[m + r, n0 + j] = tail[r, j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -128,8 +128,10 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
     return [f.result() for f in futures]
 
 
-def _dot_rows(a, b, bias, out, r0, r1):
-    np.dot(a[r0:r1], b, out=out[r0:r1])
+def _packed_rows(a, wp, bias, out, r0, r1):
+    from rnntools.nn.gates import K
+
+    K.matmul_packed(a[r0:r1], wp, out[r0:r1])
     if bias is not None:
         out[r0:r1] += bias
 
@@ -137,17 +139,31 @@ def _dot_rows(a, b, bias, out, r0, r1):
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
            bias: np.ndarray | None = None) -> np.ndarray:
     """``a @ b (+ bias)`` for 2-D arrays, the rows of the result split across the workers. ``out``
-    (C-contiguous, the result dtype) is written in place when given."""
+    (C-contiguous, the result dtype) is written in place when given.
+
+    A row's result is the same bits whatever rows it is multiplied with (``kernels.matmul_packed``; the
+    weights are packed once per call), so a record's prediction never depends on the other records in its
+    batch, on how a file is cut into partitions, or on the BLAS library's kernels for this CPU. Float32 and
+    float64 pairs go this way; anything else (integers, mixed dtypes) through numpy."""
     M, K = a.shape
     N = b.shape[1]
+    dtype = np.result_type(a, b)
     if out is None:
-        out = np.empty((M, N), np.result_type(a, b))
-    if 2 * M * N * K < MIN_FLOPS_PARALLEL or M < 2 * MIN_ROWS_PER_THREAD:
+        out = np.empty((M, N), dtype)
+    if a.dtype != b.dtype or dtype not in (np.float32, np.float64) or out.dtype != dtype or M == 0 or N == 0:
         np.dot(a, b, out=out)
         if bias is not None:
             out += bias
+        return out
+    from rnntools.nn.gates import K as kernels
+
+    if a.strides[1] != a.itemsize:
+        a = np.ascontiguousarray(a)
+    wp = kernels.pack_weights(b)
+    if 2 * M * N * K < MIN_FLOPS_PARALLEL or M < 2 * MIN_ROWS_PER_THREAD:
+        _packed_rows(a, wp, bias, out, 0, M)
     else:
-        run_rows(_dot_rows, M, a, b, bias, out, min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
+        run_rows(_packed_rows, M, a, wp, bias, out, min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
     return out
 
 
