@@ -232,3 +232,21 @@ def test_option_of_another_task_is_a_usage_error(run_cli, tmp_path):
     result = run_cli(["rnn-train", "--task", "lm", "--lookback", "3", "-o", tmp_path / "m.npz", "-"], input="abc\n")
     assert result.exit_code == 2
     assert "--lookback does not apply to --task lm" in result.stderr
+
+
+def test_commands_without_scheduler_import_only_the_address_check():
+    """`scheduler_address` (all a command without --scheduler asks) loads neither the client nor the
+    partition code; every public name still resolves from the package."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from rnntools.distributed import scheduler_address; "
+             "print(sorted(m for m in sys.modules if m.startswith('rnntools.distributed')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['rnntools.distributed', 'rnntools.distributed.cluster']"
+    import rnntools.distributed as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    with pytest.raises(AttributeError):
+        package.no_such_name

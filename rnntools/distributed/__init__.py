@@ -17,33 +17,28 @@ the inputs), ``worker`` (the tasks that run on a worker), ``client`` (running a 
 outputs). Their public names are importable from here; nothing heavy is imported by importing it.
 """
 
-from rnntools.distributed.client import (
-    Said,
-    ShardedOutput,
-    check_model_path,
-    count_vocab,
-    encode_documents,
-    run_model,
-    write_ordered,
-)
-from rnntools.distributed.cluster import (
-    COMPRESSED,
-    ENV,
-    INSTALL,
-    MAX_PARTITION,
-    MIN_PARTITION,
-    PARTS_PER_WORKER,
-    TIMEOUT_ENV,
-    Cluster,
-    SchedulerError,
-    local_workers,
-    scheduler_address,
-)
-from rnntools.distributed.partitions import check_inputs, file_ranges, plan
+import importlib
 
-__all__ = [
-    "COMPRESSED", "ENV", "INSTALL", "MAX_PARTITION", "MIN_PARTITION", "PARTS_PER_WORKER", "TIMEOUT_ENV", "Cluster",
-    "Said", "SchedulerError", "ShardedOutput", "check_inputs", "check_model_path", "count_vocab",
-    "encode_documents", "file_ranges", "local_workers", "plan", "run_model", "scheduler_address",
-    "write_ordered",
-]
+# public name -> the module that defines it; loaded on first use (PEP 562), so that a command run without
+# --scheduler, which only asks ``scheduler_address``, does not import the client and partition code (~10 ms
+# of the start of every vocab, bow, predict and evaluate)
+_HOME = {
+    **dict.fromkeys(["Said", "ShardedOutput", "check_model_path", "count_vocab", "encode_documents", "run_model",
+                     "write_ordered"], "client"),
+    **dict.fromkeys(["COMPRESSED", "ENV", "INSTALL", "MAX_PARTITION", "MIN_PARTITION", "PARTS_PER_WORKER",
+                     "TIMEOUT_ENV", "Cluster", "SchedulerError", "local_workers", "scheduler_address"], "cluster"),
+    **dict.fromkeys(["check_inputs", "file_ranges", "plan"], "partitions"),
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
