@@ -325,6 +325,46 @@ for _n in (10, 25, 50, 100):
     RULES[f"top 1 by {_n} history origins"] = top_k(1, origins=_n)
 
 
+SPLIT = "split"
+CH.BASES = (*CH.BASES, SPLIT)
+
+
+def by_horizon(parts: int):
+    """S chosen per part of the horizon (``parts`` equal stretches of the h steps, each by its own history
+    error), pieced together, in the current rule."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        edges = np.linspace(0, d["h"], parts + 1).astype(int)
+        spans = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        members = []
+        for a, b in spans:
+            c = {k: float(hist[k][:, a:b].mean()) for k in CH.STATS if k in hist}
+            members.append(min(c, key=lambda k: (c[k], CH.STATS.index(k))))
+        if len(set(members)) == 1:
+            stat = members[0]
+        else:
+            stat = SPLIT
+            for key in ("fin", "fval", "fhist"):
+                if d[key]:
+                    try:
+                        pieces = [CH.combine(m, d[key])[..., a:b] for m, (a, b) in zip(members, spans)]
+                    except KeyError:
+                        continue
+                    d[key][SPLIT] = np.concatenate(pieces, axis=-1)
+        if stat in hist and CH.COMB in hist and hist[stat].mean() < CH.SOLO * hist[CH.COMB].mean():
+            return stat
+        meth = CH.with_network(stat)
+        ev, em = errors(d, "val", stat), errors(d, "val", meth)
+        return stat if em is None or (ev is not None and ev.mean() <= em.mean()) else meth
+    return rule
+
+
+for _p, _name in ((2, "half"), (3, "third"), (1000, "step")):
+    RULES[f"S per {_name} of the horizon"] = by_horizon(_p)
+
+
 def table(data: list[dict], rules: dict) -> None:
     simple = {}
     for d in data:
