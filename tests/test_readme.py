@@ -55,6 +55,27 @@ def test_examples_print_what_the_documents_show(document):
         pytest.fail(f"{document}: the examples' output changed (python tests/readme_examples.py --update):\n{diff}")
 
 
+@pytest.mark.slow
+def test_readme_examples_hold_on_an_avx2_cpu():
+    """README.md's examples again with numba compiling for an AVX2 CPU (Haswell, no AVX-512) and OpenBLAS
+    running its Haswell kernels (its choice on every AVX2 CPU), so that a machine with AVX-512 also checks
+    what an AVX2 one prints. Why: with those kernels a row's product took other bits with other rows beside
+    it, and `predict --scheduler local:2` stopped giving the bytes of one process, which no run on an
+    AVX-512 machine showed."""
+    import platform
+    import tempfile
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("AVX2 is an x86-64 instruction set")
+    cache = os.path.join(tempfile.gettempdir(), f"rnntools-numba-avx2-{os.getuid()}")   # as the kernels' test
+    env = {**os.environ, "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "-avx512f", "NUMBA_CACHE_DIR": cache,
+           "OPENBLAS_CORETYPE": "Haswell"}
+    env.pop("NUMBA_DISABLE_JIT", None)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "readme_examples.py"), "README.md"],
+                            env=env, capture_output=True, text=True, cwd=ROOT, timeout=1500)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
 def test_example_parser_reads_commands_outputs_and_continuations():
     lines = ["text", "```console", "$ echo a \\", "  b", "a b", "", "$ true", "```", "```sh", "$ not run", "```"]
     exs = readme_examples.examples(lines)
