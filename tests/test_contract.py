@@ -361,3 +361,28 @@ def test_threads_help_is_the_same_everywhere():
                 helps[name] = param.help
     assert {"rnn-train", "predict", "evaluate", "w2v-train", "vocab", "bow"} <= set(helps)
     assert set(helps.values()) == {THREADS_HELP}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["classify", "seq2seq"])
+def test_a_record_is_predicted_the_same_in_any_batch(tmp_path, task):
+    """Each record's prediction is the same bytes alone, in halves or in the whole file, with OpenBLAS running
+    its Haswell kernels (its choice on every AVX2 CPU), which give a product's row other bits beside other
+    rows: the engine's products must not (``nn.parallel.matmul``). Fails with the products on numpy's ``@``."""
+    import subprocess
+    import sys
+
+    lines = open(os.path.join(DATA, f"{task}_input.jsonl"), encoding="utf-8").read().splitlines(keepends=True)
+    parts = {"whole": lines, "first": lines[:len(lines) // 3], "rest": lines[len(lines) // 3:],
+             "alone": lines[7:8]}
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell", "PYTHONPATH": ROOT}
+    out = {}
+    for name, part in parts.items():
+        (tmp_path / f"{name}.jsonl").write_text("".join(part), encoding="utf-8")
+        result = subprocess.run([sys.executable, "-m", "rnntools", "-q", "predict", os.path.join(DATA, f"{task}.npz"),
+                                 str(tmp_path / f"{name}.jsonl")], env=env, capture_output=True, text=True,
+                                cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        out[name] = result.stdout.splitlines()
+    assert out["first"] + out["rest"] == out["whole"]
+    assert out["alone"] == out["whole"][7:8]

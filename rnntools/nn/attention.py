@@ -25,6 +25,7 @@ import numpy as np
 
 from rnntools.nn import attention_kernels as kern
 from rnntools.nn.layers import add_grads, check_param
+from rnntools.nn.parallel import matmul
 
 MODES = ("none", "dot", "general")
 
@@ -78,7 +79,7 @@ def keys(p: dict, He: np.ndarray) -> np.ndarray:
     if "Wa" not in p:
         return He
     S, B, H = He.shape
-    return (He.reshape(S * B, H) @ p["Wa"]).reshape(S, B, H)
+    return matmul(np.ascontiguousarray(He).reshape(S * B, H), p["Wa"]).reshape(S, B, H)
 
 
 def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, src_mask: np.ndarray):
@@ -89,8 +90,8 @@ def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, sr
     W = np.empty((T, B, K.shape[0]), dtype=Hd.dtype)
     cat = np.empty((T, B, 2 * H), dtype=Hd.dtype)
     kern.attn_forward(Hd, K, He, np.ascontiguousarray(src_mask), W, cat)  # scores, softmax, [context; Hd]
-    out = cat.reshape(T * B, 2 * H) @ p["Wc"]
-    out += p["bc"]
+    # through the engine's product: a row's result does not depend on the other rows of its batch
+    out = matmul(cat.reshape(T * B, 2 * H), p["Wc"], bias=p["bc"])
     np.tanh(out, out=out)
     return out.reshape(T, B, H), W, (Hd, He, K, W, cat, out)
 
@@ -102,13 +103,13 @@ def attention_backward(p: dict, cache, dout: np.ndarray):
     dpre, dbc = np.empty_like(out), np.empty(H, out.dtype)
     kern.tanh_backward(out, np.ascontiguousarray(dout).reshape(T * B, H), dpre, dbc)
     grads = {"Wc": cat.reshape(T * B, 2 * H).T @ dpre, "bc": dbc}
-    dcat = (dpre @ p["Wc"].T).reshape(T, B, 2 * H)
+    dcat = matmul(dpre, p["Wc"].T).reshape(T, B, 2 * H)
     dHd, dK, dHe = np.empty_like(Hd), np.empty_like(He), np.empty_like(He)
     kern.attn_backward(Hd, K, He, W, dcat, dHd, dK, dHe)
     if "Wa" in p:
         S = He.shape[0]
         grads["Wa"] = He.reshape(S * B, H).T @ dK.reshape(S * B, H)
-        dHe += (dK.reshape(S * B, H) @ p["Wa"].T).reshape(dHe.shape)
+        dHe += matmul(dK.reshape(S * B, H), p["Wa"].T).reshape(dHe.shape)
     else:
         dHe += dK
     return dHd, dHe, grads

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rnntools.nn import Attention, Dense, Embedding, Recurrent
+from rnntools.nn.parallel import matmul
 from rnntools.tasks.seq2seq.data import Batch
 
 
@@ -172,7 +173,7 @@ class Net:
 
     def logits(self, h: np.ndarray) -> np.ndarray:
         """The output layer's logits for decoder outputs h (N, H)."""
-        return h @ self.params["out.W"] + self.params["out.b"]
+        return matmul(np.ascontiguousarray(h), self.params["out.W"], bias=self.params["out.b"])
 
 
 def reversal(mask: np.ndarray) -> np.ndarray:
