@@ -19,11 +19,13 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import rnntools  # noqa: E402,F401,I001  (before numpy: OpenBLAS's kernels chosen as the commands choose them)
+
+import numpy as np  # noqa: E402
 
 CONFIGS = {   # name: (cell, hidden, layers)
     "lstm-128": ("lstm", 128, 1),

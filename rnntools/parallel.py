@@ -137,6 +137,54 @@ def configure_threads(n: int | None = None) -> int:
 _LIBS: dict[str, Any] = {}
 
 
+# CPUs on which OpenBLAS's own choice of kernels (DYNAMIC_ARCH) was measured slower than another family of its
+# kernels, at the engine's float32 products: (vendor, family, required flag) -> OPENBLAS_CORETYPE
+_BLAS_KERNELS_BY_CPU = {("AuthenticAMD", 25, "avx512f"): "Haswell"}
+
+
+def cpu_signature(cpuinfo: str = "/proc/cpuinfo") -> tuple[str, int, frozenset]:
+    """(vendor, family, flags) of the first CPU in ``cpuinfo``; ("", 0, {}) where it cannot be read."""
+    vendor, family, flags = "", 0, frozenset()
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "vendor_id":
+                    vendor = value.strip()
+                elif key == "cpu family":
+                    family = int(value) if value.strip().isdigit() else 0
+                elif key == "flags":
+                    flags = frozenset(value.split())
+                elif not line.strip():
+                    break
+    except OSError:
+        pass
+    return vendor, family, flags
+
+
+def choose_blas_kernels(environ=os.environ, cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """Set OPENBLAS_CORETYPE for this CPU where OpenBLAS's own pick was measured to lose; returns the family
+    set, or None (the variable already set, another CPU, or /proc/cpuinfo unreadable).
+
+    Why: OpenBLAS picks its SkylakeX kernels (written for Intel's two 512-bit FMA units and 2 MB of L2) on
+    AMD's Zen 4 (family 25 with AVX-512), which runs AVX-512 on 256-bit units and has 1 MB of L2. There its
+    Haswell kernels (its own choice for Zen 1-3) were faster at every shape of a training step's big products,
+    two threads: the LSTM-512 weight gradient (3,200 x 512 by 3,200 x 2,048) 165-181 -> 196-200 GFLOP/s, the
+    LSTM-256 products 181-194 -> 196-207; one thread, 1,600 rows by 256 x 1,024 to 512 x 2,048: 97-101 ->
+    103-107. Other CPUs keep OpenBLAS's choice: nothing was measured there. OpenBLAS reads the variable once,
+    when it is loaded (with numpy), so this runs when rnntools is imported, before the commands import numpy;
+    a program that imported numpy first keeps what it has."""
+    if environ.get("OPENBLAS_CORETYPE"):
+        return None
+    vendor, family, flags = cpu_signature(cpuinfo)
+    for (want_vendor, want_family, flag), kernels in _BLAS_KERNELS_BY_CPU.items():
+        if vendor == want_vendor and family == want_family and flag in flags:
+            environ["OPENBLAS_CORETYPE"] = kernels
+            return kernels
+    return None
+
+
 def _openblas_libraries() -> list:
     import ctypes
 

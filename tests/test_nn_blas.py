@@ -69,3 +69,47 @@ def test_training_steps_reuse_memory_without_page_faults():
         step()
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
     assert faults < 100, f"{faults} page faults per step (one fresh 1.6 MB array alone costs ~400)"
+
+
+def _cpuinfo(tmp_path, vendor, family, flags):
+    path = tmp_path / "cpuinfo"
+    block = f"processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: 17\nflags\t\t: {flags}\n\n"
+    path.write_text(block + block.replace("processor\t: 0", "processor\t: 1"))
+    return str(path)
+
+
+def test_openblas_kernels_chosen_only_where_measured(tmp_path):
+    """Zen 4 (AMD family 25 with AVX-512) gets OpenBLAS's Haswell kernels; Zen 3 (no AVX-512), Zen 5 (family 26)
+    and Intel CPUs keep OpenBLAS's own choice; a user's OPENBLAS_CORETYPE is never overridden; no cpuinfo, no
+    change."""
+    from rnntools.parallel import choose_blas_kernels, cpu_signature
+
+    zen4 = _cpuinfo(tmp_path, "AuthenticAMD", 25, "fpu sse2 avx2 fma avx512f avx512bw")
+    assert cpu_signature(zen4)[:2] == ("AuthenticAMD", 25) and "avx512f" in cpu_signature(zen4)[2]
+    env = {}
+    assert choose_blas_kernels(env, zen4) == "Haswell" and env == {"OPENBLAS_CORETYPE": "Haswell"}
+    env = {"OPENBLAS_CORETYPE": "SkylakeX"}
+    assert choose_blas_kernels(env, zen4) is None and env == {"OPENBLAS_CORETYPE": "SkylakeX"}
+    for vendor, family, flags in [("AuthenticAMD", 25, "avx2 fma"), ("AuthenticAMD", 26, "avx2 avx512f"),
+                                  ("GenuineIntel", 6, "avx2 avx512f")]:
+        env = {}
+        assert choose_blas_kernels(env, _cpuinfo(tmp_path, vendor, family, flags)) is None and env == {}
+    env = {}
+    assert choose_blas_kernels(env, str(tmp_path / "missing")) is None and env == {}
+
+
+def test_importing_rnntools_before_numpy_sets_the_kernels_for_this_cpu():
+    """The package import applies the choice before numpy loads OpenBLAS, as the commands import it."""
+    import os
+    import subprocess
+
+    from rnntools.parallel import choose_blas_kernels
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    want = choose_blas_kernels(dict(env)) or ""
+    probe = "import os, rnntools; print(os.environ.get('OPENBLAS_CORETYPE', ''))"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == want
+    probe = "import numpy, os, rnntools; print(os.environ.get('OPENBLAS_CORETYPE', ''))"   # numpy first: no change
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
