@@ -40,10 +40,12 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+import rnntools  # noqa: E402,F401,I001  (before numpy: OpenBLAS's kernels chosen as the commands choose them)
+
+import numpy as np  # noqa: E402
 
 EMBED, HIDDEN, BATCH, LR, CLIP = 64, 128, 64, 3e-3, 5.0
 HALF_LIFE = 0  # learning-rate half-life in updates (0: constant); --lr-half-life
