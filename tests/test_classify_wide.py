@@ -159,6 +159,79 @@ def test_sublinear_tf_rows():
     assert X[0, word] / X[0, film] > binary[0, word] / binary[0, film]
 
 
+@pytest.mark.parametrize("rows", [None, "blocks", "blocks+tf"])
+def test_rows_times_weights_equals_scipys_product_to_the_byte(rows):
+    """``WideRows.times`` (the product ``predict`` makes, without scipy) gives scipy's ``X @ W`` bytes for
+    every kind of rows a model file may have, buckets shared by a word and a character gram included, and
+    the float64 product of the dense rows to float32 rounding."""
+    B = 64                                          # few buckets: words and character grams collide
+    texts = ["good good film", "bad film", "", "an unbelievably tedious plot, and yet", "x",
+             "Ünïcode wörds ünïcode"] * 3
+    blocks, tf = rows is not None, rows == "blocks+tf"
+    grams = F.ngram_ids_of_texts(texts, B, blocks=blocks, tf=True)
+    idf = F.idf_weights(grams, B)
+    W = np.random.default_rng(4).normal(size=(B, 3)).astype(np.float32)
+    r = F.wide_rows(texts, {"wide": "words+chars"}, idf, **F.rows_options(rows))
+    X = F.wide_matrix(grams, idf, grams.tf if tf else None)
+    assert X.shape == (len(texts), B) and (X.nnz < len(r.vals)) == blocks    # buckets shared by both blocks
+    got = r.times(W)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.asarray(X @ W))
+    np.testing.assert_allclose(got, X.toarray().astype(np.float64) @ W.astype(np.float64), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(r.matrix().toarray(), X.toarray())
+    with pytest.raises(ValueError, match="65 rows"):
+        r.times(np.zeros((B + 1, 3), np.float32))
+
+
+def test_predicting_without_scipy_gives_the_same_logits(tiny):
+    """``predict_logits`` on ``WideRows`` (one product for all texts) equals the scipy rows' batches."""
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify.model import predict_logits
+
+    _, path = tiny
+    model = load(str(path))
+    texts = ["great film", "awful plot scene", "", "film film film great great awful"] * 70
+    seqs, _, _ = D.encode_texts(model.vocab, texts, 50)
+    rows = model.wide_rows(texts)
+    assert isinstance(rows, F.WideRows)
+    np.testing.assert_array_equal(predict_logits(model.net, seqs, rows),
+                                  predict_logits(model.net, seqs, rows.matrix()))
+
+
+def test_predict_and_evaluate_leave_the_trainers_state_unread(tiny, run_cli, tmp_path):
+    """The classifier's ``UNUSED_TO_PREDICT`` arrays (copies for --resume, optimiser state) are not read
+    by ``predict``/``evaluate``: a file whose state is damaged still predicts, the same as before."""
+    from rnntools.io import load_model, save_model
+    from rnntools.tasks import classify
+
+    d, path = tiny
+    saved = load_model(str(path))
+    unused = [n for n in saved.arrays if n.startswith(classify.UNUSED_TO_PREDICT)]
+    assert any(n.startswith("optim.") for n in unused)
+    meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
+    arrays = dict(saved.arrays)
+    for name in unused:
+        arrays[name] = np.full_like(arrays[name], np.nan) if arrays[name].dtype.kind == "f" else arrays[name]
+    save_model(tmp_path / "damaged.npz", "classifier", arrays, meta)
+    (tmp_path / "t.txt").write_text("great film\nawful plot\n", encoding="utf-8")
+    good = run_cli(["predict", path, tmp_path / "t.txt"])
+    damaged = run_cli(["predict", tmp_path / "damaged.npz", tmp_path / "t.txt"])
+    assert good.exit_code == 0 and damaged.exit_code == 0, damaged.stderr
+    assert damaged.stdout == good.stdout
+    resumed = run_cli(["rnn-train", "--task", "classify", d / "train.tsv", "-o", tmp_path / "r.npz",
+                       "--resume", tmp_path / "damaged.npz", "--epochs", "1"])
+    assert resumed.exit_code == 1 and "holds NaN" in resumed.stderr        # training still reads them all
+
+
+def test_param_names_are_init_params_names():
+    from rnntools.tasks.classify.model import param_names
+
+    for cell, layers, bidirectional in (("gru", 1, True), ("lstm", 2, False), ("rnn", 2, True)):
+        cfg = NetConfig(cell=cell, vocab_size=7, n_classes=3, embed_dim=4, hidden=5, layers=layers,
+                        bidirectional=bidirectional)
+        assert param_names(cfg) == list(init_params(cfg, np.random.default_rng(0)))
+
+
 def test_a_model_reads_its_rows_the_way_it_was_trained(tiny, tmp_path):
     """Each file is scored with the rows it says it was trained on: ``blocks`` binary tf, ``blocks+tf``
     sublinear tf, whatever the code would choose for the texts now."""

@@ -179,6 +179,29 @@ def test_model_round_trip(tmp_path):
         assert json.loads(str(npz["meta"]))["kind"] == "lm"
 
 
+def test_model_load_reads_only_the_arrays_asked_for(tmp_path):
+    """``arrays`` as a function of (meta, name): the others are neither read nor checked (a corrupt one
+    left out loads); one kept is checked as always."""
+    path = str(tmp_path / "m.npz")
+    save_model(path, "lm", {"w": np.ones(3, np.float32), "state.m": np.zeros(3, np.float32)}, {"v": 1})
+    with np.load(path) as npz:
+        entries = {name: npz[name] for name in npz.files}
+    entries["state.m"] = np.array([np.nan, 0, 0], np.float32)
+    np.savez(path, **entries)
+    seen = []
+
+    def keep(meta, name):
+        seen.append((meta["kind"], name))
+        return not name.startswith("state.")
+
+    model = load_model(path, arrays=keep)
+    assert list(model.arrays) == ["w"] and sorted(seen) == [("lm", "state.m"), ("lm", "w")]
+    with pytest.raises(ModelFileError, match="'state.m' holds NaN"):
+        load_model(path)
+    with pytest.raises(ModelFileError, match="'state.m' holds NaN"):
+        load_model(path, arrays=lambda meta, name: True)
+
+
 def test_save_is_atomic_when_writing_fails(tmp_path):
     path = str(tmp_path / "m.npz")
     save_model(path, "lm", {"w": np.zeros(3)}, {"v": 1})

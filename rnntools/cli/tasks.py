@@ -12,6 +12,7 @@ belongs to another task is a usage error (exit 2) naming the option and the task
 
 from __future__ import annotations
 
+import functools
 import importlib
 from contextlib import contextmanager
 from types import ModuleType
@@ -117,6 +118,17 @@ def naming_the_input(inputs: list[str]):
         raise InputError(exc.reason, inputs[0]) from None
 
 
+def _arrays_used(meta: dict, name: str) -> bool:
+    """Whether ``predict``/``evaluate`` read array ``name``: not those whose prefix the task's package
+    lists in ``UNUSED_TO_PREDICT`` (the trainer's state for --resume, a third to two thirds of a file)."""
+    return not name.startswith(_unused_to_predict(meta.get("kind")))
+
+
+@functools.cache
+def _unused_to_predict(kind) -> tuple[str, ...]:
+    return tuple(getattr(package(KIND_TASK.get(kind)), "UNUSED_TO_PREDICT", ()))
+
+
 def run_model_command(name: str, model: str, inputs: list[str], output: str | None, options: dict,
                       modules: dict[str, ModuleType], owners: dict[str, set[str]],
                       scheduler: str | None = None, threads: int | None = None) -> None:
@@ -130,7 +142,7 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
         return inputs
 
     stdin_check(inputs)
-    model_file = load_model(model)
+    model_file = load_model(model, arrays=_arrays_used)
     kind = model_file.kind
     if kind not in modules:
         raise ModelFileError(f"`{name}` does not take a {kind!r} model; it takes "

@@ -10,7 +10,7 @@ import stat
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,12 +195,13 @@ def _array_size_ok(npz, name: str, zip_file: zipfile.ZipFile, file_size: int) ->
 
 
 def load_model(path: str | os.PathLike, kinds: str | Iterable[str] | None = None,
-               arrays: bool = True) -> ModelFile:
+               arrays: bool | Callable[[dict, str], bool] = True) -> ModelFile:
     """Load a model file, checking format, version, kind and the arrays' shapes; never unpickles.
 
     The file is read only if it is a regular file (or ``-``, stdin) that starts as a zip archive; its
     generic metadata is checked for types and ranges, and every array's header against its entry's size
-    before numpy allocates it.
+    before numpy allocates it. ``arrays``: False reads the metadata only; a function ``(meta, name) ->
+    bool`` reads (and checks) only the arrays it keeps (``predict`` leaves out the trainer's state).
     """
     path = os.fspath(path)
     if isinstance(kinds, str):
@@ -237,6 +238,8 @@ def load_model(path: str | os.PathLike, kinds: str | Iterable[str] | None = None
         loaded: dict[str, np.ndarray] = {}
         if arrays:
             expected = meta.get("arrays", {})
+            if callable(arrays):
+                expected = {name: spec for name, spec in expected.items() if arrays(meta, name)}
             missing = sorted(set(expected) - set(npz.files))
             if missing:
                 raise ModelFileError(f"corrupt model file (missing arrays: {', '.join(missing)})", path)

@@ -211,8 +211,11 @@ class SparseLinear:
         return [f"{self.name}.W"]
 
     def forward(self, X) -> np.ndarray:
-        y = np.asarray(X @ self.params[f"{self.name}.W"])
-        return y * self.scale if self.scale != 1.0 else y
+        return self.scaled(np.asarray(X @ self.params[f"{self.name}.W"]))
+
+    def scaled(self, XW: np.ndarray) -> np.ndarray:
+        """``forward``'s output from the product ``X W`` made elsewhere (without scipy)."""
+        return XW * self.scale if self.scale != 1.0 else XW
 
     def backward(self, dy: np.ndarray, X, grads: dict) -> None:
         key = f"{self.name}.W"

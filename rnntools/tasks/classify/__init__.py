@@ -15,6 +15,11 @@ __all__ = ["DEFAULTS", "KIND", "STRUCTURAL", "Model", "evaluate", "evaluate_comb
            "load", "predict", "read", "summary_table", "train"]
 
 
+# array-name prefixes `predict` and `evaluate` never read (the trainer's copies for --resume and the
+# optimiser's state): the command leaves them unread (rnntools.cli.tasks)
+UNUSED_TO_PREDICT = ("resume.", "optim.")
+
+
 def __getattr__(name: str):
     if name in __all__:
         from rnntools.tasks.classify import task

@@ -118,6 +118,15 @@ def _compile_hashes():
 # when the training texts average TF_FROM_WORDS words or more, else "blocks" (``rows_for``).
 ROWS: str | None = None
 TF_FROM_WORDS = 25
+KNOWN_ROWS = ("blocks", "blocks+tf")
+
+
+def rows_options(rows: str | None) -> dict:
+    """``wide_rows``' options for a model file's ``meta["wide_fit"]["rows"]`` (None: a file written before
+    the blocks, one normalisation)."""
+    if rows is not None and rows not in KNOWN_ROWS:
+        raise ValueError(f"unknown wide rows {rows!r}")
+    return {"blocks": rows is not None, "tf": rows is not None and rows.endswith("+tf")}
 
 
 def rows_for(texts: Sequence[str]) -> str:
@@ -206,13 +215,14 @@ def idf_weights(docs: Sequence[np.ndarray], buckets: int) -> np.ndarray:
     return (np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0).astype(np.float32)
 
 
-def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray, tf: Sequence[np.ndarray] | None = None):
-    """scipy CSR (N, buckets) float32: each row the idf of its features, scaled to unit length. Ids from
-    ``ngram_ids(..., blocks=True)``: the word block and the character block each scaled to length
-    1/sqrt(2) (the row to unit length when both are present), then added. ``tf``: each id's count in its
-    text (``Grams.tf``); the value is then ``(1 + log tf) idf`` (sublinear tf) instead of the idf alone."""
-    from scipy.sparse import csr_matrix
-
+def wide_values(docs: Sequence[np.ndarray], idf: np.ndarray, tf: Sequence[np.ndarray] | None = None,
+                separate: bool = False) -> WideRows:
+    """The values of ``wide_matrix``'s rows before scipy sums a column's duplicates: each feature its idf
+    (times ``1 + log tf`` with ``tf``), each block scaled to unit length, then by 1/sqrt(2) when a row has
+    both (a row's word grams come first, each block's ids in increasing order). Ids from
+    ``ngram_ids(..., blocks=True)`` fold onto ``len(idf)`` columns, the two blocks adding up where they share
+    a bucket; with ``separate`` the character block keeps its own ``len(idf)`` columns after the words' and
+    each block is unit length (two linear models side by side: ``rows_for``'s ``sep``)."""
     B = len(idf)
     lengths = np.fromiter(map(len, docs), np.int64, len(docs))
     indptr = np.zeros(len(docs) + 1, np.int64)
@@ -223,25 +233,107 @@ def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray, tf: Sequence[np.nda
     vals = idf[cols].astype(np.float32)
     if tf is not None and len(docs):
         vals *= (1.0 + np.log(np.concatenate(tf).astype(np.float64))).astype(np.float32)
-    group = np.repeat(np.arange(len(docs)), lengths) * 2 + block      # (row, block)
+    rowid = np.repeat(np.arange(len(docs)), lengths)
+    group = rowid * 2 + block      # (row, block)
     sq = np.bincount(group, vals.astype(np.float64) ** 2, minlength=2 * len(docs))
     scale = 1.0 / np.sqrt(np.maximum(sq, 1e-30))
-    if block.any():
+    if block.any() and not separate:
         scale /= np.sqrt(2.0)
     vals *= scale[group].astype(np.float32)
-    X = csr_matrix((vals, cols, indptr), shape=(len(docs), B))
-    X.sum_duplicates()          # a word and a character gram may share a bucket
-    return X
+    # where each row's character block starts (its word grams come first)
+    split = indptr[:-1] + np.bincount(rowid[block == 0], minlength=len(docs))
+    return WideRows(indptr, ids if separate else cols, vals, split, 2 * B if separate else B)
 
 
-def wide_features(texts: Sequence[str], config: dict, idf: np.ndarray | None, docs=None, blocks: bool = False,
-                  tf: bool = False):
-    """Sparse n-gram rows (``wide_matrix``) of ``texts`` (or of their ``docs``), or None when the model has
-    no wide part. ``blocks``: the word and character blocks normalised apart (models written since; older
-    ones in one); ``tf``: sublinear term frequencies (``rows_for``)."""
+class WideRows:
+    """A batch of texts' wide rows without scipy: CSR-like ``indptr`` (N+1,), ``cols`` and float32 ``vals``
+    (nnz,), ``split`` (N,) where each row's character block starts, ``width`` the number of columns."""
+
+    def __init__(self, indptr, cols, vals, split, width: int):
+        self.indptr, self.cols, self.vals, self.split, self.width = indptr, cols, vals, split, int(width)
+
+    def matrix(self):
+        """scipy CSR (N, width) float32, a column's duplicates summed (a word and a character gram may
+        share a bucket)."""
+        from scipy.sparse import csr_matrix
+
+        X = csr_matrix((self.vals, self.cols, self.indptr), shape=(len(self.indptr) - 1, self.width))
+        X.sum_duplicates()
+        return X
+
+    def times(self, W: np.ndarray) -> np.ndarray:
+        """``self.matrix() @ W`` (N, K) float32 with the same bytes (each row summed in increasing column
+        order, a shared bucket's two values added first, as scipy does), without importing scipy: the
+        product ``predict`` needs, where scipy's import took longer than the product."""
+        W = np.ascontiguousarray(W, np.float32)
+        if W.shape[0] != self.width:
+            raise ValueError(f"weights have {W.shape[0]} rows, the rows {self.width} columns")
+        out = np.zeros((len(self.indptr) - 1, W.shape[1]), np.float32)
+        if not _ROWS_KERNEL:
+            _ROWS_KERNEL.append(_compile_rows_times())
+        _ROWS_KERNEL[0](self.indptr, self.cols, self.vals, self.split, W, out)
+        return out
+
+
+_ROWS_KERNEL: list = []
+
+
+def _compile_rows_times():
+    from rnntools.jit import njit
+
+    @njit(cache=True, nogil=True)
+    def rows_times(indptr, cols, vals, split, W, out):
+        """out (N, K) += the sparse rows times W (F, K), float32. Row i's entries are cols/vals[indptr[i]:
+        split[i]] (word grams) then [split[i]:indptr[i+1]] (character grams), each part in increasing
+        column order; the two parts are merged in column order and a column in both gets their sum."""
+        K = W.shape[1]
+        for i in range(indptr.shape[0] - 1):
+            p, s, e = indptr[i], split[i], indptr[i + 1]
+            q = s
+            acc = out[i]
+            while p < s or q < e:
+                if q >= e or (p < s and cols[p] < cols[q]):
+                    j, v = cols[p], vals[p]
+                    p += 1
+                elif p >= s or cols[q] < cols[p]:
+                    j, v = cols[q], vals[q]
+                    q += 1
+                else:
+                    j, v = cols[p], vals[p] + vals[q]
+                    p += 1
+                    q += 1
+                for k in range(K):
+                    acc[k] += v * W[j, k]
+
+    return rows_times
+
+
+def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray, tf: Sequence[np.ndarray] | None = None,
+                separate: bool = False):
+    """scipy CSR (N, buckets) float32: each row the idf of its features, scaled to unit length. Ids from
+    ``ngram_ids(..., blocks=True)``: the word block and the character block each scaled to length
+    1/sqrt(2) (the row to unit length when both are present), then added. ``tf``: each id's count in its
+    text (``Grams.tf``); the value is then ``(1 + log tf) idf`` (sublinear tf) instead of the idf alone.
+    ``separate``: (N, 2 buckets), the blocks apart, each unit length (``wide_values``)."""
+    return wide_values(docs, idf, tf, separate).matrix()
+
+
+def wide_rows(texts: Sequence[str] | None, config: dict, idf: np.ndarray | None, docs=None, blocks: bool = False,
+              tf: bool = False, separate: bool = False) -> WideRows | None:
+    """The wide rows (``wide_values``) of ``texts`` (or of their ``docs``), or None when the model has no
+    wide part. ``blocks``: the word and character blocks normalised apart (models written since; older
+    ones in one); ``tf``: sublinear term frequencies; ``separate``: the blocks in columns of their own
+    (``rows_for``)."""
     if config.get("wide", "none") == "none" or idf is None:
         return None
     if docs is None:
         chars = config["wide"] == "words+chars"
         docs = ngram_ids_of_texts(texts, len(idf), chars, blocks=blocks and chars, tf=tf)
-    return wide_matrix(docs, idf, docs.tf if tf else None)
+    return wide_values(docs, idf, docs.tf if tf else None, separate)
+
+
+def wide_features(texts: Sequence[str] | None, config: dict, idf: np.ndarray | None, docs=None, blocks: bool = False,
+                  tf: bool = False, separate: bool = False):
+    """``wide_rows`` as a scipy CSR matrix (``wide_matrix``), or None without a wide part."""
+    rows = wide_rows(texts, config, idf, docs, blocks, tf, separate)
+    return None if rows is None else rows.matrix()

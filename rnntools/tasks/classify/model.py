@@ -80,6 +80,16 @@ def init_params(cfg: NetConfig, rng: np.random.Generator, dtype=np.float32) -> d
     return {name: np.ascontiguousarray(a, dtype=dtype) for name, a in p.items()}
 
 
+def param_names(cfg: NetConfig) -> list[str]:
+    """The names ``init_params`` gives, in its order, without drawing the weights (loading a model)."""
+    names = ["embed.W"]
+    for layer in range(cfg.layers):
+        for d in cfg.directions:
+            name = f"enc.{d}{layer}.0"
+            names += [f"{name}.W", f"{name}.b"] + ([f"{name}.bn"] if cfg.cell == "gru" else [])
+    return names + ["out.W", "out.b"]
+
+
 class Network:
     """Forward and backward of the classifier for one padded batch (float32, or float64 for gradient checks).
 
@@ -117,15 +127,20 @@ class Network:
             feats = feats * drop
         return feats, (rc, pc, drop)
 
-    def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None, wide=None):
+    def forward(self, ids: np.ndarray, lengths: np.ndarray, rng: np.random.Generator | None = None, wide=None,
+                wide_product: np.ndarray | None = None):
         """Logits (B, C) and a cache for ``backward``. ``wide``: the batch's (B, buckets) sparse n-gram
-        features (``data.wide_matrix``), added to the logits through ``wide.W``; None: the network alone."""
+        features (``features.wide_matrix``), added to the logits through ``wide.W``; None: the network alone.
+        ``wide_product``: instead of ``wide``, its product with ``wide.W`` (B, C), made beforehand
+        (``features.WideRows.times``: prediction)."""
         feats, cache = self.features(ids, lengths, rng)
         logits, _ = self.out.forward(feats)
         if self.cfg.share != 1.0:
             logits *= self.cfg.share
         if self.wide is not None and wide is not None:
             logits += self.wide.forward(wide) + self.params["wide.b"]
+        elif self.wide is not None and wide_product is not None:
+            logits += self.wide.scaled(wide_product) + self.params["wide.b"]
         return logits, (feats, cache, wide)
 
     def backward_features(self, dfeats: np.ndarray, cache, grads: dict) -> None:
@@ -178,8 +193,9 @@ def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[flo
 
 
 def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256) -> np.ndarray:
-    """Logits (N, C) in float64 for encoded texts (and their sparse n-gram rows), in their order; batches
-    grouped by length."""
+    """Logits (N, C) in float64 for encoded texts (and their sparse n-gram rows: a scipy matrix, or
+    ``features.WideRows``, whose product with the wide part is made once for all texts), in their order;
+    batches grouped by length."""
     from contextlib import nullcontext
 
     from rnntools.nn.recurrent import table_projections
@@ -190,10 +206,14 @@ def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: i
     # with more tokens than vocabulary rows, the first layer's input projections of the whole vocabulary,
     # made once, are cheaper than every batch's tokens projected
     memo = table_projections() if lengths.sum() >= net.cfg.vocab_size else nullcontext()
+    product = wide.times(net.params["wide.W"]) if hasattr(wide, "times") and net.wide is not None else None
     with memo:
         for idx in bucket_batches(lengths, batch, None):
             ids, lens = pad_batch([seqs[i] for i in idx])
-            logits, _ = net.forward(ids, lens, wide=None if wide is None else wide[idx])
+            if product is not None:
+                logits, _ = net.forward(ids, lens, wide_product=product[idx])
+            else:
+                logits, _ = net.forward(ids, lens, wide=None if wide is None else wide[idx])
             out[idx] = logits
     return out
 

@@ -20,8 +20,8 @@ from rnntools.tasks.classify.evaluation import (  # noqa: F401 (the task contrac
     evaluate_partial,
     summary_table,
 )
-from rnntools.tasks.classify.features import wide_features
-from rnntools.tasks.classify.model import NetConfig, Network, init_params, migrate_arrays, predict_probs
+from rnntools.tasks.classify.features import KNOWN_ROWS, rows_options, wide_rows
+from rnntools.tasks.classify.model import NetConfig, Network, migrate_arrays, param_names, predict_probs
 
 KIND = "classifier"
 
@@ -69,16 +69,21 @@ class Model:
     def temperature(self) -> float:
         return float(self.meta.get("temperature", 1.0))
 
+    def wide_rows(self, texts: Sequence[str]):
+        """The texts' n-gram rows for the wide part (``features.WideRows``), made as the model file says
+        its rows were trained (``meta["wide_fit"]["rows"]``), or None without a wide part."""
+        return wide_rows(texts, self.config, self.net.params.get("wide.idf"),
+                         **rows_options(self.meta.get("wide_fit", {}).get("rows")))
+
     def wide_features(self, texts: Sequence[str]):
-        """The texts' sparse n-gram rows for the wide part, or None without one."""
-        rows = self.meta.get("wide_fit", {}).get("rows")
-        return wide_features(texts, self.config, self.net.params.get("wide.idf"),
-                             blocks=rows in ("blocks", "blocks+tf"), tf=rows == "blocks+tf")
+        """The texts' sparse n-gram rows for the wide part (scipy CSR), or None without one."""
+        rows = self.wide_rows(texts)
+        return None if rows is None else rows.matrix()
 
     def probs(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         """Calibrated class probabilities (N, C) and how many texts had no known token."""
         seqs, empty, _ = encode_texts(self.vocab, texts, self.config["seq_len"])
-        return predict_probs(self.net, seqs, self.wide_features(texts), temperature=self.temperature), empty
+        return predict_probs(self.net, seqs, self.wide_rows(texts), temperature=self.temperature), empty
 
 
 # --- loading -----------------------------------------------------------------------------------------------
@@ -130,7 +135,13 @@ def load(source) -> Model:
                     wide_buckets=int(config["wide_buckets"]) if config["wide"] != "none" else 0,
                     wide_lr=float(config.get("wide_lr", 1.0)),
                     share=float(meta.get("wide_fit", {}).get("share", 1.0)))
-    names = list(init_params(cfg, np.random.default_rng(0)).keys())
+    rows = meta.get("wide_fit", {}).get("rows")
+    if cfg.wide_buckets and rows is not None and rows not in KNOWN_ROWS:
+        from rnntools.errors import ModelFileError
+
+        raise ModelFileError(f"corrupt model file (unknown wide rows {rows!r}; written by a newer rnntools?)",
+                             model.path)
+    names = param_names(cfg)
     if cfg.wide_buckets:
         names += ["wide.W", "wide.idf"] + (["wide.b"] if "wide.b" in arrays else [])
     params = {name: arrays[name] for name in names}
@@ -172,10 +183,10 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
         probs, empty = model.probs([record_text(r, field) for r in batch])
         empty_total += empty
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-        for record, p, o in zip(batch, probs, order):
+        for record, p, o in zip(batch, probs.tolist(), order.tolist()):   # Python floats and ints at once
             record.pop("_place", None)
             record["label"] = model.labels[o[0]]
-            record["probs"] = {keys[j]: round(float(p[j]), 6) for j in o}
+            record["probs"] = {keys[j]: round(p[j], 6) for j in o}
             yield record
 
     batch: list[dict] = []
