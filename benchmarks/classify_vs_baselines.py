@@ -281,32 +281,26 @@ def run_torch(train_path, te_x, te_y, engine, pooling, bidirectional, out_dir):
 
 
 def reweigh_blocks(word_share: float) -> None:
-    """``features.wide_matrix`` replaced: binary rows (no tf) get the word block at squared length
-    ``word_share`` and the character block at ``1 - word_share`` (the library's: 0.5 each)."""
-    from scipy.sparse import csr_matrix
-
+    """``features.wide_values`` replaced: binary rows of one linear model (``rows: "blocks"``, no tf) get the
+    word block at squared length ``word_share`` and the character block at ``1 - word_share`` (the
+    library's: 0.5 each). Other rows are left as they are (two linear models weigh their blocks by the
+    words' weight they choose)."""
     from rnntools.tasks.classify import features
 
-    original = features.wide_matrix
+    original = features.wide_values
 
-    def wide_matrix(docs, idf, tf=None):
-        if tf is not None or not len(docs):
-            return original(docs, idf, tf)
-        B = len(idf)
-        lengths = np.fromiter(map(len, docs), np.int64, len(docs))
-        ids = np.concatenate(docs)
-        block = (ids >= B).astype(np.int64)
-        vals = idf[ids - B * block].astype(np.float64)
-        group = np.repeat(np.arange(len(docs)), lengths) * 2 + block
-        scale = 1.0 / np.sqrt(np.maximum(np.bincount(group, vals ** 2, minlength=2 * len(docs)), 1e-30))
-        scale *= np.sqrt(np.where(np.arange(2 * len(docs)) % 2 == 0, word_share, 1.0 - word_share))
-        indptr = np.zeros(len(docs) + 1, np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        X = csr_matrix(((vals * scale[group]).astype(np.float32), ids - B * block, indptr), shape=(len(docs), B))
-        X.sum_duplicates()
-        return X
+    def wide_values(docs, idf, tf=None, separate=False):
+        rows = original(docs, idf, tf, separate)
+        if tf is None and not separate and len(docs):
+            row = np.repeat(np.arange(len(docs)), np.diff(rows.indptr))
+            is_word = np.arange(len(rows.vals)) < rows.split[row]
+            has_both = np.repeat((rows.split > rows.indptr[:-1]) & (rows.split < rows.indptr[1:]),
+                                 np.diff(rows.indptr))
+            factor = np.where(is_word, np.sqrt(2 * word_share), np.sqrt(2 * (1 - word_share)))
+            rows.vals = np.where(has_both, rows.vals * factor, rows.vals).astype(np.float32)
+        return rows
 
-    features.wide_matrix = wide_matrix
+    features.wide_values = wide_values
 
 
 def load_set(name: str):
@@ -393,7 +387,8 @@ def main():
                          "scored offline by classify_mix.py)")
     ap.add_argument("--word-share", type=float, default=0.5,
                     help="the binary rows' word block at this squared length, the character block at 1 - it "
-                         "(features.wide_matrix reweighed; 0.5: the library's rows)")
+                         "(features.wide_values reweighed, rows \"blocks\" only: give --variant "
+                         "'{\"rows\": \"blocks\"}'; 0.5: the library's rows)")
     args = ap.parse_args()
     from rnntools import console
 

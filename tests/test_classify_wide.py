@@ -233,35 +233,49 @@ def test_param_names_are_init_params_names():
 
 
 def test_a_model_reads_its_rows_the_way_it_was_trained(tiny, tmp_path):
-    """Each file is scored with the rows it says it was trained on: ``blocks`` binary tf, ``blocks+tf``
-    sublinear tf, whatever the code would choose for the texts now."""
+    """Each file is scored with the rows it says it was trained on: ``sep`` two blocks in columns of their
+    own, ``blocks`` binary tf, ``blocks+tf`` sublinear tf, no ``rows`` one normalisation (older files),
+    whatever the code would choose for the texts now."""
     from rnntools.io import load_model, save_model
     from rnntools.tasks.classify import load
 
     d, path = tiny
     saved = load_model(str(path))
-    assert saved.meta["wide_fit"]["rows"] == "blocks"           # 4-word texts: binary tf
+    assert saved.meta["wide_fit"]["rows"] == "sep"              # 4-word texts: two linear models
     texts = ["great great film", "awful plot plot plot scene"]
-    grams = F.ngram_ids_of_texts(texts, len(saved.arrays["wide.idf"]), blocks=True, tf=True)
-    binary = load(str(path)).wide_features(texts).toarray()
-    np.testing.assert_allclose(binary, F.wide_matrix(grams, saved.arrays["wide.idf"]).toarray())
+    idf = saved.arrays["wide.idf"]
+    B = len(idf)
+    grams = F.ngram_ids_of_texts(texts, B, blocks=True, tf=True)
+    sep = load(str(path)).wide_features(texts).toarray()
+    np.testing.assert_array_equal(sep, F.wide_matrix(grams, idf, separate=True).toarray())
     meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
-    meta["wide_fit"] = {**meta["wide_fit"], "rows": "blocks+tf"}
-    save_model(tmp_path / "tf.npz", "classifier", saved.arrays, meta)
-    tf = load(str(tmp_path / "tf.npz")).wide_features(texts).toarray()
-    np.testing.assert_allclose(tf, F.wide_matrix(grams, saved.arrays["wide.idf"], grams.tf).toarray())
-    assert not np.allclose(binary, tf, atol=1e-3)
+    arrays = {**saved.arrays, "wide.W": saved.arrays["wide.W"][:B]}      # one model's weights
+    got = {}
+    for rows in ("blocks", "blocks+tf", None):
+        fit = {k: v for k, v in meta["wide_fit"].items() if k != "rows"}
+        save_model(tmp_path / "r.npz", "classifier", arrays, {**meta, "wide_fit": fit if rows is None
+                                                              else {**fit, "rows": rows}})
+        got[rows] = load(str(tmp_path / "r.npz")).wide_features(texts).toarray()
+    np.testing.assert_array_equal(got["blocks"], F.wide_matrix(grams, idf).toarray())
+    np.testing.assert_array_equal(got["blocks+tf"], F.wide_matrix(grams, idf, grams.tf).toarray())
+    one = F.ngram_ids_of_texts(texts, B)
+    np.testing.assert_array_equal(got[None], F.wide_matrix(one, idf).toarray())
+    assert not np.allclose(got["blocks"], got["blocks+tf"], atol=1e-3)
+    assert not np.allclose(got["blocks"], got[None], atol=1e-3)
+    save_model(tmp_path / "x.npz", "classifier", arrays, {**meta, "wide_fit": {**meta["wide_fit"], "rows": "x"}})
+    with pytest.raises(Exception, match="unknown wide rows 'x'"):
+        load(str(tmp_path / "x.npz"))
 
 
 def test_rows_by_the_training_texts_length(tmp_path, run_cli, monkeypatch):
-    """Sublinear tf from ``TF_FROM_WORDS`` words a text on average (documents), binary below (sentences);
+    """Sublinear tf from ``TF_FROM_WORDS`` words a text on average (documents), two linear models below;
     ``ROWS`` set overrides the length; the model file keeps what was used."""
     from rnntools.io import load_model
 
-    assert F.rows_for(["a b c"] * 3) == "blocks"
-    assert F.rows_for(["w " * F.TF_FROM_WORDS] * 2 + ["w " * (F.TF_FROM_WORDS - 1)]) == "blocks"
+    assert F.rows_for(["a b c"] * 3) == "sep"
+    assert F.rows_for(["w " * F.TF_FROM_WORDS] * 2 + ["w " * (F.TF_FROM_WORDS - 1)]) == "sep"
     assert F.rows_for(["w " * F.TF_FROM_WORDS] * 3) == "blocks+tf"
-    assert F.rows_for([]) == "blocks"
+    assert F.rows_for([]) == "sep"
     monkeypatch.setattr(F, "ROWS", "blocks+tf")
     assert F.rows_for(["a b c"]) == "blocks+tf"
     monkeypatch.setattr(F, "ROWS", None)
@@ -600,6 +614,95 @@ def test_lbfgs_reaches_the_optimum_and_fit_linear_chooses_c_by_folds():
     fitted = np.vstack([W[used], b[None]]).astype(np.float64).ravel()
     best = _loss_grad(theta, *args)[0]
     assert 0 <= _loss_grad(fitted, *args)[0] - best < 1e-3 * best
+
+
+def test_two_linear_models_are_each_blocks_own_fit_mixed_by_out_of_fold_loss():
+    """``fit_two_linear``: the first B columns (words) and the last B (characters) each fitted by
+    ``fit_linear`` on their own, then mixed ``a z_words + (1 - a) z_chars`` with the a of the lowest
+    out-of-fold loss (after a temperature); the weights, intercept and out-of-fold logits are that mix."""
+    from scipy.sparse import hstack
+
+    from rnntools.tasks.classify.linear import fit_linear, fit_two_linear, val_loss
+
+    Xw, y = _linear_problem(seed=5)
+    Xc, _ = _linear_problem(seed=6)              # other features, unrelated to y
+    X = hstack([Xw, Xc]).tocsr()
+    ones = np.ones(3, np.float32)
+    W, b, info, oof = fit_two_linear(X, y, ones, 3, seed=2)
+    Ww, bw, iw, ow = fit_linear(Xw, y, ones, 3, seed=2)
+    Wc, bc, ic, oc = fit_linear(Xc, y, ones, 3, seed=2)
+    a = info["word_weight"]
+    assert W.shape == (64, 3) and W.dtype == np.float32 and b.dtype == np.float32
+    np.testing.assert_array_equal(W[:32], np.float32(a) * Ww)
+    np.testing.assert_array_equal(W[32:], np.float32(1 - a) * Wc)
+    np.testing.assert_allclose(b, a * bw + (1 - a) * bc, rtol=1e-6)
+    np.testing.assert_allclose(oof, a * ow + (1 - a) * oc)
+    assert (info["C"], info["C_chars"]) == (iw["C"], ic["C"])
+    losses = info["oof_loss_by_word_weight"]
+    assert len(losses) == 11 and losses[f"{a:.1f}"] == min(losses.values())
+    assert a >= 0.5                                  # the informative block weighs more
+    z = a * ow + (1 - a) * oc
+    assert abs(val_loss(z / fit_temperature(z, y), y, np.ones(len(y))) - losses[f"{a:.1f}"]) < 1e-6
+
+
+def test_separate_rows_keep_each_block_unit_length_in_its_own_columns():
+    B = 1 << 10
+    texts = ["good film", "a rather tedious film", ""]
+    grams = F.ngram_ids_of_texts(texts, B, blocks=True)
+    idf = F.idf_weights(grams, B)
+    X = F.wide_matrix(grams, idf, separate=True).toarray().astype(np.float64)
+    assert X.shape == (3, 2 * B)
+    for i, d in enumerate(grams):
+        for cols, ids in ((slice(0, B), d[d < B]), (slice(B, 2 * B), d[d >= B])):
+            expect = np.zeros(B)
+            expect[ids % B] = idf[ids % B]
+            if len(ids):
+                expect /= np.linalg.norm(expect)
+            np.testing.assert_allclose(X[i, cols], expect, atol=1e-6)
+    r = F.wide_rows(texts, {"wide": "words+chars"}, idf, **F.rows_options("sep"))
+    W = np.random.default_rng(1).normal(size=(2 * B, 2)).astype(np.float32)
+    np.testing.assert_array_equal(r.times(W), np.asarray(r.matrix() @ W))
+    assert F.rows_options("sep+tf") == {"blocks": True, "tf": True, "separate": True}
+
+
+def test_a_model_with_two_linear_models_records_and_predicts_them(tmp_path, run_cli, monkeypatch):
+    """``rows: "sep"`` (two linear models): the file keeps the rows, both Cs and the words' weight, and
+    wide.W (2 buckets, classes); predict reads it back as trained (an older file keeps its one model)."""
+    from rnntools.io import load_model
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify.model import predict_logits
+
+    monkeypatch.setattr(F, "ROWS", "sep")
+    rng = np.random.default_rng(2)
+    lines = []
+    for _ in range(200):
+        good = rng.random() < 0.5
+        words = list(rng.choice(["film", "plot", "actor", "scene"], 3)) + ["great" if good else "awful"]
+        lines.append(f"{'pos' if good else 'neg'}\t{' '.join(words)}")
+    (tmp_path / "t.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli(["rnn-train", "--task", "classify", tmp_path / "t.tsv", "-o", tmp_path / "m.npz",
+                      "--hidden", "4", "--embed-dim", "4", "--epochs", "2", "--threads", "1", "--wide-buckets", "1024"])
+    assert result.exit_code == 0, result.stderr
+    saved = load_model(tmp_path / "m.npz")
+    fit = saved.meta["wide_fit"]
+    assert fit["rows"] == "sep" and 0 <= fit["word_weight"] <= 1 and fit["C_chars"] > 0
+    assert saved.arrays["wide.W"].shape == (2048, 2) and saved.arrays["wide.idf"].shape == (1024,)
+    model = load(str(tmp_path / "m.npz"))
+    texts = ["great film", "awful plot"]
+    seqs, _, _ = D.encode_texts(model.vocab, texts, 50)
+    X = model.wide_features(texts)
+    assert X.shape == (2, 2048)
+    wide = np.asarray(X @ saved.arrays["wide.W"]) + saved.arrays["wide.b"]
+    np.testing.assert_allclose(predict_logits(model.net, seqs, model.wide_rows(texts)),
+                               predict_logits(model.net, seqs, None) + wide, rtol=1e-5, atol=1e-5)
+    result = run_cli(["predict", tmp_path / "m.npz"], input="great film\nawful plot\n")
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["label"] for line in result.stdout.splitlines()] == ["pos", "neg"]
+    monkeypatch.setattr(F, "ROWS", None)
+    result = run_cli(["rnn-train", "--task", "classify", tmp_path / "t.tsv", "-o", tmp_path / "w.npz", "--wide",
+                      "words", "--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert load_model(tmp_path / "w.npz").meta["wide_fit"]["rows"] == "blocks"     # one block: one model
 
 
 def test_model_is_the_wide_part_plus_a_share_of_the_network(tiny):

@@ -113,12 +113,13 @@ def _compile_hashes():
 
 
 # How the rows are made, as a model file's meta["wide_fit"]["rows"] says: "blocks" the word and character
-# blocks normalised apart, each feature its idf (binary tf); "blocks+tf" the same with (1 + log tf) idf
-# (sublinear tf); no "rows": one normalisation (files written before the blocks). ROWS None: "blocks+tf"
-# when the training texts average TF_FROM_WORDS words or more, else "blocks" (``rows_for``).
+# blocks normalised apart, each feature its idf (binary tf), in one linear model; "blocks+tf" the same with
+# (1 + log tf) idf (sublinear tf); "sep" (and "sep+tf") the two blocks in columns of their own, each unit
+# length, two linear models each with its own C, mixed (linear.fit_two_linear); no "rows": one
+# normalisation (files written before the blocks). ROWS None: ``rows_for`` decides by the texts' length.
 ROWS: str | None = None
 TF_FROM_WORDS = 25
-KNOWN_ROWS = ("blocks", "blocks+tf")
+KNOWN_ROWS = ("blocks", "blocks+tf", "sep", "sep+tf")
 
 
 def rows_options(rows: str | None) -> dict:
@@ -126,18 +127,23 @@ def rows_options(rows: str | None) -> dict:
     the blocks, one normalisation)."""
     if rows is not None and rows not in KNOWN_ROWS:
         raise ValueError(f"unknown wide rows {rows!r}")
-    return {"blocks": rows is not None, "tf": rows is not None and rows.endswith("+tf")}
+    return {"blocks": rows is not None, "tf": rows is not None and rows.endswith("+tf"),
+            "separate": rows is not None and rows.startswith("sep")}
 
 
 def rows_for(texts: Sequence[str]) -> str:
-    """The rows a model trained on ``texts`` uses (``ROWS`` unless it is None). Why by length: in the
-    benchmark (docs/classify.md) sublinear tf gained on every set of documents (spam, long reviews and both
-    news sets, 52-737 words a text) and lost or tied on five of the six sets of sentences and tweets (17-21
-    words), where a repeated gram is mostly the same few letters inside different words."""
+    """The rows a model trained on ``texts`` uses (``ROWS`` unless it is None): "blocks+tf" when they
+    average ``TF_FROM_WORDS`` words or more (documents), else "sep" (sentences). Measured on the whole
+    model, two seeds (docs/classify.md): sublinear tf gained on every set of documents (spam, long reviews,
+    both news sets, 52-737 words a text) and lost or tied on five of the six sets of sentences and tweets
+    (17-21 words), where a repeated gram is mostly the same few letters inside different words; two
+    linear models (words, characters) gained 0.65-1.1 points on four of those six in both seeds (tweets
+    -0.1/-0.2, the MR-size set unchanged) and lost on the documents (up to -0.8)."""
     if ROWS is not None:
         return ROWS
     words = sum(len(t.split()) for t in texts)
-    return "blocks+tf" if words >= TF_FROM_WORDS * max(len(texts), 1) else "blocks"
+    return "blocks+tf" if words >= TF_FROM_WORDS * max(len(texts), 1) else "sep"
+
 
 CHAR_RANGE = (3, 5)     # the character grams' lengths, boundary marks included (fastText's subwords)
 _HASH_KERNEL = []

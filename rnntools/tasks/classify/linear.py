@@ -409,6 +409,43 @@ def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, fol
         return _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols)
 
 
+def fit_two_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, seed: int = 0, **options):
+    """Two linear models side by side (``rows: "sep"``): X (N, 2B) holds each text's word grams in its first
+    B columns and its character grams in the last B, each block unit length (``features.wide_values(...,
+    separate=True)``). Each block gets its own ``fit_linear`` (its own C, its own out-of-fold logits);
+    their logits are mixed ``a z_words + (1 - a) z_chars``, a in {0, 0.1, ..., 1} the one with the lowest
+    out-of-fold log loss after a temperature fitted for each a (the mix's scale is the network's and the
+    calibration's business, not a's). Why: in one model the two blocks share one penalty; apart, each gets
+    the C its features want (docs/classify.md, "Two linear models").
+    Returns ``fit_linear``'s four values for the mix: W (2B, K) = [a W_words; (1 - a) W_chars],
+    b = a b_words + (1 - a) b_chars, info (C and features of each, ``word_weight`` a and the losses by a),
+    the mixed out-of-fold logits (None without folds)."""
+    from rnntools.tasks.classify.model import fit_temperature
+
+    B = X.shape[1] // 2
+    parts = [fit_linear(X[:, cols], y, weights, n_classes, seed=seed, **options)
+             for cols in (slice(0, B), slice(B, 2 * B))]
+    (Ww, bw, iw, ow), (Wc, bc, ic, oc) = parts
+    a, by_a = 0.5, {}
+    if ow is not None and oc is not None:
+        w = weights[y].astype(np.float64)
+        best = None
+        for a_ in np.linspace(0.0, 1.0, 11):
+            z = a_ * ow + (1.0 - a_) * oc
+            loss = val_loss(z / fit_temperature(z, y), y, w)
+            by_a[f"{a_:.1f}"] = round(loss, 6)
+            if best is None or loss < best[0] - 1e-12:
+                best = (loss, float(a_))
+        a = round(best[1], 1)
+    W = np.concatenate([np.float32(a) * Ww, np.float32(1.0 - a) * Wc])
+    b = (a * bw.astype(np.float64) + (1.0 - a) * bc.astype(np.float64)).astype(np.float32)
+    oof = None if ow is None or oc is None else a * ow + (1.0 - a) * oc
+    info = {"C": iw["C"], "C_chars": ic["C"], "features": iw["features"] + ic["features"],
+            "cv_loss_by_C": iw["cv_loss_by_C"], "cv_loss_by_C_chars": ic["cv_loss_by_C"],
+            "word_weight": a, "oof_loss_by_word_weight": by_a}
+    return W, b, info, oof
+
+
 @contextmanager
 def _threads_for(n_weights: int):
     """Every configured core for a model of ``PARALLEL_PARAMS`` weights or more, else one: each kernel call

@@ -128,14 +128,15 @@ def load(source) -> Model:
     model.arrays = arrays
     vocab = Vocab.from_meta(meta["vocab"])
     config = {**config, "wide": config.get("wide", "none")}
+    rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
     check_meta_ints(config, ("embed_dim", "hidden", "layers"))
     cfg = NetConfig(cell=config["cell"], vocab_size=len(vocab), n_classes=len(meta["labels"]),
                     embed_dim=config["embed_dim"], hidden=config["hidden"], layers=config["layers"],
                     pooling=config["pooling"], bidirectional=bool(config["bidirectional"]),
-                    wide_buckets=int(config["wide_buckets"]) if config["wide"] != "none" else 0,
+                    wide_buckets=(int(config["wide_buckets"]) * (2 if str(rows).startswith("sep") else 1)
+                                  if config["wide"] != "none" else 0),
                     wide_lr=float(config.get("wide_lr", 1.0)),
                     share=float(meta.get("wide_fit", {}).get("share", 1.0)))
-    rows = meta.get("wide_fit", {}).get("rows")
     if cfg.wide_buckets and rows is not None and rows not in KNOWN_ROWS:
         from rnntools.errors import ModelFileError
 

@@ -194,21 +194,24 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     weights = class_weights(y[train_idx], len(labels), options["class_weight"])
     linear = offsets = None
     if buckets:
-        from rnntools.tasks.classify.linear import fit_linear
+        from rnntools.tasks.classify.linear import fit_linear, fit_two_linear
 
         # how the rows are made: a resumed model's way, else by the labelled texts' length (features.rows_for)
         labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
         rows = (resume.meta.get("wide_fit", {}).get("rows", "blocks") if resume is not None
                 else features.rows_for([data.texts[i] for i in labelled]))
-        tf = rows == "blocks+tf"
-        docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True, tf=tf)
+        if wide != "words+chars" and rows.startswith("sep"):
+            rows = rows.replace("sep", "blocks")        # one block: nothing to keep apart
+        how = features.rows_options(rows)
+        docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True, tf=how["tf"])
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
                               else idf_weights([docs[i] for i in labelled], buckets))
-        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, blocks=True, tf=tf)
-        W_lin, b_lin, info, oof = fit_linear(wide_all[labelled], y[labelled], weights, len(labels),
-                                             seed=config.seed)
+        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, **how)
+        W_lin, b_lin, info, oof = (fit_two_linear if how["separate"] else fit_linear)(
+            wide_all[labelled], y[labelled], weights, len(labels), seed=config.seed)
         if oof is None:         # too few texts for folds: the fitted model's own logits
             oof = np.asarray(wide_all[labelled] @ W_lin, np.float64) + b_lin
+        cfg.wide_buckets = wide_all.shape[1]            # the wide layer's inputs: 2 x buckets when "sep"
         # each text's logits from the folds that did not see it: honest residuals for the network to learn
         offsets = [oof[np.searchsorted(labelled, idx)].astype(np.float32) for idx in (train_idx, val_idx)]
         linear = info
@@ -278,6 +281,9 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
     chosen = {"C": info["C"], "features": info["features"], "share": round(share, 2),
               "cv_loss_by_C": info["cv_loss_by_C"], "val_loss_by_share": scores}
+    # two linear models ("sep" rows): the characters' C and the words' weight in their mix
+    chosen.update({k: info[k] for k in ("C_chars", "cv_loss_by_C_chars", "word_weight", "oof_loss_by_word_weight")
+                   if k in info})
     meta["wide_fit"] = {**meta.get("wide_fit", {}), **chosen}
     if calibrate:
         meta["temperature"] = t
