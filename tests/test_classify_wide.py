@@ -268,13 +268,16 @@ def test_a_model_reads_its_rows_the_way_it_was_trained(tiny, tmp_path):
 
 
 def test_rows_by_the_training_texts_length(tmp_path, run_cli, monkeypatch):
-    """Sublinear tf from ``TF_FROM_WORDS`` words a text on average (documents), two linear models below;
+    """Sublinear tf from ``TF_FROM_WORDS`` words a text on average (documents), two linear models below
+    with two classes, one with more;
     ``ROWS`` set overrides the length; the model file keeps what was used."""
     from rnntools.io import load_model
 
-    assert F.rows_for(["a b c"] * 3) == "sep"
+    assert F.rows_for(["a b c"] * 3) == "sep" and F.rows_for(["a b c"] * 3, 2) == "sep"
+    assert F.rows_for(["a b c"] * 3, 3) == "blocks"                # sentences, more than two classes
     assert F.rows_for(["w " * F.TF_FROM_WORDS] * 2 + ["w " * (F.TF_FROM_WORDS - 1)]) == "sep"
     assert F.rows_for(["w " * F.TF_FROM_WORDS] * 3) == "blocks+tf"
+    assert F.rows_for(["w " * F.TF_FROM_WORDS] * 3, 5) == "blocks+tf"
     assert F.rows_for([]) == "sep"
     monkeypatch.setattr(F, "ROWS", "blocks+tf")
     assert F.rows_for(["a b c"]) == "blocks+tf"

@@ -116,7 +116,7 @@ def _compile_hashes():
 # blocks normalised apart, each feature its idf (binary tf), in one linear model; "blocks+tf" the same with
 # (1 + log tf) idf (sublinear tf); "sep" (and "sep+tf") the two blocks in columns of their own, each unit
 # length, two linear models each with its own C, mixed (linear.fit_two_linear); no "rows": one
-# normalisation (files written before the blocks). ROWS None: ``rows_for`` decides by the texts' length.
+# normalisation (files written before the blocks). ROWS None: ``rows_for`` decides (length, classes).
 ROWS: str | None = None
 TF_FROM_WORDS = 25
 KNOWN_ROWS = ("blocks", "blocks+tf", "sep", "sep+tf")
@@ -131,18 +131,22 @@ def rows_options(rows: str | None) -> dict:
             "separate": rows is not None and rows.startswith("sep")}
 
 
-def rows_for(texts: Sequence[str]) -> str:
-    """The rows a model trained on ``texts`` uses (``ROWS`` unless it is None): "blocks+tf" when they
-    average ``TF_FROM_WORDS`` words or more (documents), else "sep" (sentences). Measured on the whole
-    model, two seeds (docs/classify.md): sublinear tf gained on every set of documents (spam, long reviews,
-    both news sets, 52-737 words a text) and lost or tied on five of the six sets of sentences and tweets
-    (17-21 words), where a repeated gram is mostly the same few letters inside different words; two
-    linear models (words, characters) gained 0.65-1.1 points on four of those six in both seeds (tweets
-    -0.1/-0.2, the MR-size set unchanged) and lost on the documents (up to -0.8)."""
+def rows_for(texts: Sequence[str], n_classes: int = 2) -> str:
+    """The rows a model trained on ``texts`` with ``n_classes`` labels uses (``ROWS`` unless it is None):
+    "blocks+tf" when the texts average ``TF_FROM_WORDS`` words or more (documents); below, "sep" (two
+    linear models) with two classes and "blocks" with more. Measured on the whole model (docs/classify.md):
+    sublinear tf gained on every set of documents (spam, long reviews, both news sets, 52-737 words a text)
+    and lost or tied on five of the six sets of sentences and tweets (17-21 words), where a repeated gram is
+    mostly the same few letters inside different words; two linear models (words, characters) gained
+    0.65-1.1 points on four of the six two-class sets of sentences in both seeds (tweets -0.1/-0.2, the
+    MR-size set unchanged), lost on both sets of many-class sentences (glosses, 26 and 8 classes: -0.2 and
+    -0.75) and on the documents (up to -0.8)."""
     if ROWS is not None:
         return ROWS
     words = sum(len(t.split()) for t in texts)
-    return "blocks+tf" if words >= TF_FROM_WORDS * max(len(texts), 1) else "sep"
+    if words >= TF_FROM_WORDS * max(len(texts), 1):
+        return "blocks+tf"
+    return "sep" if n_classes == 2 else "blocks"
 
 
 CHAR_RANGE = (3, 5)     # the character grams' lengths, boundary marks included (fastText's subwords)

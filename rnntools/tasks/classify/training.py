@@ -196,10 +196,10 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     if buckets:
         from rnntools.tasks.classify.linear import fit_linear, fit_two_linear
 
-        # how the rows are made: a resumed model's way, else by the labelled texts' length (features.rows_for)
+        # how the rows are made: a resumed model's way, else by the labelled texts (features.rows_for)
         labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
         rows = (resume.meta.get("wide_fit", {}).get("rows", "blocks") if resume is not None
-                else features.rows_for([data.texts[i] for i in labelled]))
+                else features.rows_for([data.texts[i] for i in labelled], len(labels)))
         if wide != "words+chars" and rows.startswith("sep"):
             rows = rows.replace("sep", "blocks")        # one block: nothing to keep apart
         how = features.rows_options(rows)
