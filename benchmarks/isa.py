@@ -30,11 +30,9 @@ def cpu_model() -> str:
 def cpu_isa() -> str:
     """The widest vector instruction set the CPU offers (for benchmarks whose sides use no compiled kernels
     of their own, only the interpreter and C libraries built for any x86-64)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = []
+    from rnntools.parallel import cpu_signature
+
+    flags = cpu_signature()[2]
     return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE" if flags else "unknown"
 
 

@@ -159,7 +159,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
 
     if a.strides[1] != a.itemsize:
         a = np.ascontiguousarray(a)
-    wp = kernels.pack_weights(b)
+    # the same panels either way; a transposed view (W.T: dense layers' input gradients) packs 4x faster
+    # from its C-contiguous original than by gathering its strided rows
+    wp = kernels.pack_panels(b.T) if b.T.flags.c_contiguous and not b.flags.c_contiguous else kernels.pack_weights(b)
     if 2 * M * N * K < MIN_FLOPS_PARALLEL or M < 2 * MIN_ROWS_PER_THREAD:
         _packed_rows(a, wp, bias, out, 0, M)
     else:

@@ -130,18 +130,19 @@ def load(source) -> Model:
     config = {**config, "wide": config.get("wide", "none")}
     rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
     check_meta_ints(config, ("embed_dim", "hidden", "layers"))
+    wide_buckets = 0
+    if config["wide"] != "none":
+        if rows is not None and rows not in KNOWN_ROWS:
+            from rnntools.errors import ModelFileError
+
+            raise ModelFileError(f"corrupt model file (unknown wide rows {rows!r}; written by a newer rnntools?)",
+                                 model.path)
+        wide_buckets = int(config["wide_buckets"]) * (2 if rows_options(rows)["separate"] else 1)
     cfg = NetConfig(cell=config["cell"], vocab_size=len(vocab), n_classes=len(meta["labels"]),
                     embed_dim=config["embed_dim"], hidden=config["hidden"], layers=config["layers"],
                     pooling=config["pooling"], bidirectional=bool(config["bidirectional"]),
-                    wide_buckets=(int(config["wide_buckets"]) * (2 if str(rows).startswith("sep") else 1)
-                                  if config["wide"] != "none" else 0),
-                    wide_lr=float(config.get("wide_lr", 1.0)),
+                    wide_buckets=wide_buckets, wide_lr=float(config.get("wide_lr", 1.0)),
                     share=float(meta.get("wide_fit", {}).get("share", 1.0)))
-    if cfg.wide_buckets and rows is not None and rows not in KNOWN_ROWS:
-        from rnntools.errors import ModelFileError
-
-        raise ModelFileError(f"corrupt model file (unknown wide rows {rows!r}; written by a newer rnntools?)",
-                             model.path)
     names = param_names(cfg)
     if cfg.wide_buckets:
         names += ["wide.W", "wide.idf"] + (["wide.b"] if "wide.b" in arrays else [])
