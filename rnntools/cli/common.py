@@ -235,7 +235,10 @@ encoding_errors_option = option(
     "--encoding-errors", type=click.Choice(["strict", "replace"]), default="strict", show_default=True,
     group="Input", help="On invalid UTF-8: stop with an error naming file, line and byte, or replace the bytes.")
 
-seed_option = option("--seed", type=int, default=1, show_default=True, group="Options",
+# numpy's generators take non-negative seeds only: a negative one is a usage error, not an internal one
+SEED = click.IntRange(min=0)
+
+seed_option = option("--seed", type=SEED, default=1, show_default=True, group="Options",
                      help="Random seed; the same seed gives the same result with --threads 1.")
 
 def _configure_threads(ctx, param, value):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rnntools.cli.common import CONTEXT, GroupedCommand, option
+from rnntools.cli.common import CONTEXT, SEED, GroupedCommand, option
 
 
 @click.command(name="sample", cls=GroupedCommand, context_settings=CONTEXT)
@@ -29,7 +29,7 @@ from rnntools.cli.common import CONTEXT, GroupedCommand, option
              "jsonl for several].")
 @option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, group="Output",
         help="Write here instead of stdout.")
-@option("--seed", type=int, default=1, show_default=True,
+@option("--seed", type=SEED, default=1, show_default=True,
         help="Random seed; the same seed gives the same text (sample i of --count draws from seed and i).")
 def sample(model, prime, prompts, length, temperature, top_k, until, count, fmt, output, seed):
     """Generate text from a language model trained with `rnn-train --task lm`.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from rnntools.cli.common import option
+from rnntools.cli.common import SEED, option
 from rnntools.tasks.forecast import DEFAULTS as D
 
 
@@ -103,7 +103,7 @@ EVALUATE_OPTIONS = [
     option("--refit/--no-refit", default=True, show_default=True, group="Forecast",
            help="Retrain the model's configuration on each fold's history (honest), or score the saved "
                 "model as it is (fast, but folds inside its training data are in-sample)."),
-    option("--seed", type=int, default=None, group="Forecast",
+    option("--seed", type=SEED, default=None, group="Forecast",
            help="Random seed of the refits [default: the model's]; with --threads 1 the same numbers every run."),
     option("--max-time", type=click.FloatRange(0, min_open=True), default=None, group="Forecast",
            help="Stop each fold's refit after this many seconds [default: the model's budget]."),
