@@ -67,3 +67,17 @@ def test_resume_table(run_cli, samples_dir, tmp_path, extra, code, message):
     if "--lr" in extra:
         assert mf.meta["config"]["lr"] == 0.01
     np.testing.assert_equal(mf.meta["config"]["season"], 12)
+
+
+def test_a_horizon_too_long_for_memory_is_a_usage_error_before_any_work(run_cli, monkeypatch):
+    # 10^8 steps ran half a minute into 9 GB before numpy's MemoryError; the estimate stops it at once
+    from rnntools import errors
+
+    monkeypatch.setattr(errors, "available_memory", lambda: 50 << 20)
+    csv = os.path.join(CONTRACT, "forecast_input.csv")
+    ok = run_cli(["predict", OLD, csv, "--horizon", 100])
+    assert ok.exit_code == 0, ok.stderr
+    r = run_cli(["predict", OLD, csv, "--horizon", 1_000_000])
+    assert r.exit_code == 2
+    assert "steps ahead would need about" in r.stderr and "lower --horizon" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from rnntools.errors import InputError, UsageError
+from rnntools.errors import InputError, UsageError, check_memory
 from rnntools.tasks.forecast.data import check_inputs, tails
 from rnntools.tasks.forecast.model import Model
 from rnntools.tasks.forecast.series import Series
@@ -38,6 +38,8 @@ def forecast(model: Model, series: list[Series], horizon: int, levels: Sequence[
 def _forecast_arrays(model: Model, series: list[Series], horizon: int, levels: list, cut: list[int] | None):
     """:func:`forecast` as arrays: fc (B, horizon), [(lower, upper)] per level, the methods (or None) and
     each series' future timestamps."""
+    check_memory(len(series) * horizon * _bytes_per_step(len(levels)),
+                 f"forecasting {len(series):,} series {horizon:,} steps ahead", "--horizon")
     with np.errstate(all="ignore"):
         if model.selection is None:   # models from before the per-series choice: the network alone
             fc, bounds = _rnn_forecast(model, series, horizon, levels, cut)
@@ -59,6 +61,14 @@ def _forecast_arrays(model: Model, series: list[Series], horizon: int, levels: l
             by_end[key] = [s.timestamp(n + k) for k in range(horizon)]
         stamps.append(by_end[key])
     return fc, bounds, methods, stamps
+
+
+def _bytes_per_step(levels: int) -> int:
+    """What one forecast step of one series costs at its peak, an upper estimate: the candidate methods'
+    and the network's float64 paths with their bounds (about 8 + 2 per level arrays), its timestamp and the
+    output record's numbers and strings. Why estimate: a horizon of 10^8 ran for half a minute into 9 GB
+    before numpy's MemoryError; checked first, it is a usage error at once."""
+    return 8 * (8 + 2 * levels) + 40 + 24 * (1 + 2 * levels)
 
 
 def predict_records(model: Model, series: list[Series], horizon: int, levels: Sequence[int]) -> Iterator[dict]:
