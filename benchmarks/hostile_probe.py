@@ -700,6 +700,15 @@ def stream_cases() -> list[Case]:
               Case("stdin empty", ["rnn-train", "--task", "lm", "-o", "{T}/out.npz"], (1,), output="{T}/out.npz")]
     cases += [Case("stderr closed", ["vocab", "{W}/docs.txt"], (0,), env={"_close_stderr": "1"}),
               Case("stderr closed", ["vocab", "{W}/missing.txt"], (1,), env={"_close_stderr": "1"})]
+    # outputs are UTF-8 whatever the locale or PYTHONIOENCODING say; odd thread and folder settings are ignored
+    unicode_writers = [["vocab", "{W}/j-emoji.jsonl"], ["export", w], ["predict", MODELS["clf"], "{W}/j-emoji.jsonl"],
+                       ["sample", lm, "--length", "300", "--prime", "\u00e9"]]
+    cases += [Case("odd environment", args, (0,), env={"PYTHONIOENCODING": enc})
+              for enc in ("ascii", "latin-1") for args in unicode_writers]
+    for env in ({"LANG": "C", "LC_ALL": "C"}, {"NUMBA_NUM_THREADS": "abc"}, {"OMP_NUM_THREADS": "abc"},
+                {"OPENBLAS_NUM_THREADS": "-5"}, {"HOME": "/nonexistent"}, {"TMPDIR": "/nonexistent"}):
+        cases += [Case("odd environment", args, (0,), env=env)
+                  for args in (["vocab", "{W}/j-emoji.jsonl"], ["predict", lm, "{W}/book.txt"])]
     return cases
 
 

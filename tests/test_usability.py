@@ -1,5 +1,6 @@
 """The user's first hour: options that agree, -q/--debug anywhere, quiet stderr off a terminal."""
 
+import json
 import os
 import subprocess
 import sys
@@ -224,3 +225,14 @@ def test_a_negative_seed_is_a_usage_error(args, run_cli, tmp_path):
     assert result.exit_code == 2, result.stderr
     assert "'--seed': -1 is not in the range x>=0" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_stdout_is_utf8_whatever_pythonioencoding_says(encoding, tmp_path):
+    # JSONL is UTF-8; an ASCII stdout made every non-ASCII token an internal error halfway through
+    env = {**os.environ, "PYTHONPATH": ROOT, "PYTHONIOENCODING": encoding}
+    cmd = [sys.executable, "-m", "rnntools", "vocab"]
+    r = subprocess.run(cmd, capture_output=True, input="héllo wörld 日本\n".encode(), env=env)
+    assert r.returncode == 0, r.stderr
+    tokens = [json.loads(line)["token"] for line in r.stdout.decode("utf-8").splitlines()[1:]]
+    assert {"héllo", "wörld", "日本"} <= set(tokens)

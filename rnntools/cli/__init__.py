@@ -222,8 +222,25 @@ def _guard_standard_streams() -> None:
                 sys.stdout = _ClosedStream("output", lambda m: OutputError(m + "; give an output file with -o"))
             else:
                 sys.stderr = open(os.devnull, "w")
+    _utf8_stdout()
     if sys.stderr is not None and not isinstance(sys.stderr, _QuietStderr):
         sys.stderr = _QuietStderr(sys.stderr)
+
+
+def _utf8_stdout() -> None:
+    """Write standard output as UTF-8 whatever the locale or PYTHONIOENCODING say, as jq does: JSONL is
+    UTF-8 by definition and a text output must read back into the next command; with an ASCII or Latin-1
+    stdout every non-ASCII token was an internal error (UnicodeEncodeError) halfway through the output.
+    Standard error keeps its encoding (its messages escape what it cannot show)."""
+    import codecs
+    import io
+
+    out = sys.stdout
+    if isinstance(out, io.TextIOWrapper) and codecs.lookup(out.encoding).name != "utf-8":
+        try:
+            out.reconfigure(encoding="utf-8")
+        except (ValueError, OSError):   # pragma: no cover - already written to, or detached
+            pass
 
 
 _signals = {"term": False, "pid": 0}
