@@ -771,11 +771,11 @@ def signal_cases() -> list[Case]:
             "w2v": ["w2v-train", "{W}/corpus.txt", "--epochs", "100000", "--min-count", "1"]}
     cases = []
     for args in base.values():
-        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)):
             cases.append(Case(f"{signal.Signals(sig).name} during training", args + ["-o", "{T}/out.npz", "--log",
                                                                                       "{T}/log.jsonl"],
                               (code,), output="{T}/out.npz", signal=sig, timeout=120))
-    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)):
         cases.append(Case(f"{signal.Signals(sig).name} during vocab", ["vocab", "/dev/zero",
                                                                        "--max-line-bytes", "2000000000"],
                           (code, 1), signal=sig, timeout=60))
@@ -942,12 +942,12 @@ def more_cases() -> list[Case]:
                                 (["phrases", "{W}/docs.txt", "-o", "{W}/docs.txt"], (2,), "input"),
                                 (["import", "{W}/vec-ok.txt", "-o", "{W}/vec-ok.txt"], (2,), "input")):
         cases.append(Case("odd output path", args, expect, names=name, setup=_links_to_docs))
-    # signals while predict/vocab write an existing output: 130/143, the old file kept, no temporary file
+    # signals while predict/vocab write an existing output: 130/143/129, the old file kept, no temporary file
     for args in (["predict", lm, "{W}/million.txt", "-o", "{T}/out.jsonl"],
                  # enough lines to outlast the delay even when a busy machine stretches it (~30 s idle)
                  ["vocab", *["{W}/million.txt"] * 60, "-o", "{T}/out.jsonl", "--threads", "1"],
-                 ["bow", "--vocab", "{W}/v.jsonl", *["{W}/million.txt"] * 8, "-o", "{T}/out.jsonl"]):
-        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+                 ["bow", "--vocab", "{W}/v.jsonl", *["{W}/million.txt"] * 24, "-o", "{T}/out.jsonl"]):
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)):
             cases.append(Case(f"{signal.Signals(sig).name} during predict/vocab/bow", args, (code,),
                               signal=sig, delay=3.0, keep=b"old\n", output="{T}/out.jsonl", timeout=120))
     # concurrent writers of one output, other commands

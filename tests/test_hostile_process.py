@@ -1,4 +1,4 @@
-"""Hostile conditions only a real process shows: closed and dead standard streams, SIGINT/SIGTERM/SIGKILL
+"""Hostile conditions only a real process shows: closed and dead standard streams, SIGINT/SIGTERM/SIGHUP/SIGKILL
 during training, concurrent writers to one output, a full disk, and worker processes outliving their parent.
 
 Each case runs ``python -m rnntools`` as a child process and checks the exit status, that stderr is one
@@ -135,7 +135,7 @@ def _train_until_logged(tmp_path, task_args, out, extra=()):
     return proc
 
 
-@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 @pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
 def test_interrupted_training_saves_a_whole_model(lm_model, tmp_path, sig, status, existing):
     out = tmp_path / "out.npz"

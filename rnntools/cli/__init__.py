@@ -128,7 +128,8 @@ def cli(ctx, quiet, debug):
         echo 'king - man + woman' | rnntools neighbors vectors.npz
         rnntools rnn-train --task lm book.txt -o lm.npz && rnntools sample lm.npz --prime 'In the'
 
-    Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted (143 by SIGTERM).
+    Exit status: 0 success, 1 data or runtime error, 2 usage error, 130 interrupted (143 by SIGTERM, 129 by
+    SIGHUP).
     """
     from rnntools import console
 
@@ -243,18 +244,19 @@ def _utf8_stdout() -> None:
             pass
 
 
-_signals = {"term": False, "pid": 0}
+_signals = {"by": 0, "pid": 0}   # "by": the signal (SIGTERM, SIGHUP) that interrupted the run, else 0
 
 
 def _on_sigterm(signum, frame):
-    # SIGTERM is an interruption like Ctrl-C: training saves what it has, outputs are left as they were
+    # SIGTERM, and SIGHUP (the terminal or ssh session went away), are interruptions like Ctrl-C: training
+    # saves what it has, outputs are left as they were, nothing half-written is left behind
     import signal
 
     if os.getpid() != _signals["pid"]:  # a forked worker not yet past its own set-up: just die
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
         return
-    _signals["term"] = True
+    _signals["by"] = signum
     handler = signal.getsignal(signal.SIGINT)
     if callable(handler):  # the trainer's (save, then stop) or Python's own (KeyboardInterrupt)
         handler(signal.SIGINT, frame)
@@ -272,6 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # a real process, not a test
         _signals["pid"] = os.getpid()
         signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # under nohup it stays ignored
+            signal.signal(signal.SIGHUP, _on_sigterm)
     args = list(argv) if argv is not None else sys.argv[1:]
     debug = os.environ.get("RNNTOOLS_DEBUG", "") not in ("", "0") or "--debug" in args
     try:
@@ -289,8 +293,9 @@ def main(argv: list[str] | None = None) -> None:
             _error(f"unexpected end of input ({exc.__context__}); is a compressed file truncated?", 1)
         if debug and isinstance(exc, KeyboardInterrupt):
             raise
-        print("rnntools: interrupted" + (" (SIGTERM)" if _signals["term"] else ""), file=sys.stderr)
-        _exit(128 + signal.SIGTERM if _signals["term"] else EXIT_INTERRUPTED)
+        by = _signals["by"]
+        print("rnntools: interrupted" + (f" ({signal.Signals(by).name})" if by else ""), file=sys.stderr)
+        _exit(128 + by if by else EXIT_INTERRUPTED)
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
     except RnnToolsError as exc:
@@ -399,7 +404,7 @@ def _exit(code: int | None) -> None:
         # after a classifier's predict); frozen, they are left to the exit, which frees them all anyway
         gc.freeze()
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(sig) != signal.SIG_IGN:  # a job started with `&` keeps ignoring SIGINT
                 signal.signal(sig, _late_signal)
     try:
