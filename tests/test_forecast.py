@@ -198,6 +198,9 @@ BAD = [
     ("t,v\nyesterday,1\n", r"x\.csv:2: column 't': 'yesterday' is not a timestamp"),
     ("t,v\n2020-01-01,1\n2020-01-02,2,3\n", r"x\.csv:3: expected 2 fields"),
     ("t,v\n", r"x\.csv: no data rows"),
+    # thousands separators make the column text, which would be read as a long-format id column
+    ('t,v\n\n2020-01-01,"1,000"\n', r"x\.csv:3: no value column .*'v' holds '1,000' .*thousands separators"),
+    ("t,v\n01/02/2020,1\n", r"x\.csv:2: column 't': '01/02/2020' is not a timestamp"),
 ]
 
 
@@ -205,6 +208,30 @@ BAD = [
 def test_bad_csv_inputs(tmp_path, text, message):
     with pytest.raises(InputError, match=message):
         S.read_series([_write(tmp_path, "x.csv", text)])
+
+
+@pytest.mark.parametrize("text", [
+    "t;v\n2020-01-01;1,5\n2020-01-02;-2,25\n2020-01-03;3\n",      # a spreadsheet's semicolons, decimal commas
+    "t\tv\n2020-01-01\t1.5\n2020-01-02\t-2.25\n2020-01-03\t3\n",   # tab-separated
+    "t|v\n2020-01-01|1.5\n2020-01-02|-2.25\n2020-01-03|3\n",
+    "t,v\n2020/01/01,1.5\n2020/1/2,-2.25\n2020/01/03,3\n",          # year-first dates with slashes
+])
+def test_csv_dialects_read_as_the_comma_file(tmp_path, text):
+    ref = S.read_series([_write(tmp_path, "ref.csv", "t,v\n2020-01-01,1.5\n2020-01-02,-2.25\n2020-01-03,3\n")])
+    got = S.read_series([_write(tmp_path, "x.csv", text)])
+    assert [s.id for s in got] == [s.id for s in ref] == ["v"]
+    np.testing.assert_array_equal(got[0].values, ref[0].values)
+    assert got[0].future_timestamps(2) == ref[0].future_timestamps(2)
+
+
+def test_decimal_commas_are_read_only_in_semicolon_files(tmp_path):
+    from rnntools.io import csv_delimiter, iter_csv
+
+    assert [csv_delimiter(h) for h in ("a,b", "a;b", "a\tb", "a|b", "a", "a;b;c,d")] == [",", ";", "\t", "|", ",", ";"]
+    rows = list(iter_csv(_write(tmp_path, "c.csv", 'name,v\n"x;1,5",2\n')))
+    assert rows == [(2, {"name": "x;1,5", "v": "2"})]        # a quoted comma in a comma file stays
+    rows = list(iter_csv(_write(tmp_path, "s.csv", "name;v\nab,c;1,5e3\n")))
+    assert rows == [(2, {"name": "ab,c", "v": "1.5e3"})]     # text with a comma is not a number
 
 
 @pytest.mark.parametrize("line,message", [

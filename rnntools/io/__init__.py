@@ -12,6 +12,7 @@ from rnntools.io.inputs import (
     CHUNK_BYTES,
     STDIN,
     FileRange,
+    csv_delimiter,
     display_name,
     iter_csv,
     iter_jsonl,
@@ -42,8 +43,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "CHUNK_BYTES", "FORMAT", "FORMAT_VERSION", "META_KEY", "STDIN", "FileRange", "JsonlWriter", "ModelFile",
-    "check_outputs",
-    "display_name", "is_stdio", "iter_csv", "iter_jsonl", "iter_line_batches", "iter_lines", "iter_text_chunks",
+    "check_outputs", "csv_delimiter", "display_name", "is_stdio", "iter_csv", "iter_jsonl", "iter_line_batches",
+    "iter_lines", "iter_text_chunks",
     "load_model", "loads", "open_binary", "open_output", "parse_json_object", "read_model_meta",
     "read_text_field", "save_model", "set_max_line_bytes", "stdin_idle",
 ]

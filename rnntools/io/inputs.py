@@ -11,6 +11,7 @@ import bz2
 import csv
 import gzip
 import io
+import itertools
 import json
 import lzma
 import math
@@ -430,8 +431,24 @@ def _json_type(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
+CSV_DELIMITERS = ",;\t|"
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+(?:[eE][-+]?\d+)?\s*")
+
+
+def csv_delimiter(header_line: str) -> str:
+    """The field separator of a CSV file, from its header line: the most frequent of comma, semicolon, tab
+    and bar (comma when there is none, a one-column file). Why guess: spreadsheets in many locales write
+    semicolons (their decimal separator is the comma), and tab-separated files are common; read as commas,
+    such a file was one column and the error ("no value column") did not say why."""
+    counts = [(header_line.count(d), -i, d) for i, d in enumerate(CSV_DELIMITERS)]
+    n, _, best = max(counts)
+    return best if n else ","
+
+
 def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[int, dict[str, str]]]:
-    """``(line number, row)`` for every data row of a CSV input with a header line."""
+    """``(line number, row)`` for every data row of a CSV input with a header line, separated by commas,
+    semicolons, tabs or bars (``csv_delimiter``). In a semicolon file a decimal comma is read as a decimal
+    point (``3,25`` -> ``3.25``), as the spreadsheets that write such files mean it."""
     lines = iter_lines(path, errors)
     numbers: list[int] = []
 
@@ -443,7 +460,11 @@ def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[
 
     # a quoted field may span lines: bound it like a line, so an unterminated quote is an error, not memory
     csv.field_size_limit(max(MAX_LINE_BYTES, 1 << 17))
-    reader = csv.reader(texts())
+    found = texts()
+    first = next(found, None)
+    delimiter = csv_delimiter(first or "")
+    decimal_comma = delimiter == ";"
+    reader = csv.reader(itertools.chain([first] if first is not None else [], found), delimiter=delimiter)
     try:
         header = next(reader, None)
         if header is None:
@@ -458,6 +479,8 @@ def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[
             line_no = numbers[-1]
             if len(row) != len(header):
                 raise InputError(f"expected {len(header)} fields as in the header, got {len(row)}", path, line_no)
+            if decimal_comma:
+                row = [f.replace(",", ".") if _DECIMAL_COMMA.fullmatch(f) else f for f in row]
             yield line_no, dict(zip(header, row))
             del numbers[:-1]
     except csv.Error as exc:  # a field over the limit (an unterminated quote), a NUL byte

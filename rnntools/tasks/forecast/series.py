@@ -123,7 +123,7 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
         if header is None:
             header = list(row)
             timestamp_column, id_column, target = csv_columns(row, path, target=target, id_column=id_column,
-                                                              timestamp_column=timestamp_column)
+                                                              timestamp_column=timestamp_column, line=line_no)
             value_columns = [h for h in header if h not in (timestamp_column, id_column)]
             for c in covariates:
                 if c not in header or c in (timestamp_column, target, id_column):
@@ -137,7 +137,7 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
             kind, t, style = parse_timestamp(stamp)
         except ValueError:
             raise InputError(f"column {timestamp_column!r}: {stamp.strip()!r} is not a timestamp (expected "
-                             f"ISO dates like 2024-01-31, 2024-01, 2024-01-31T12:00 or integers)",
+                             f"ISO dates like 2024-01-31, 2024-01, 2024-01-31T12:00, 2024/01/31 or integers)",
                              path, line_no) from None
         y = _number(row[target], target, path, line_no)
         cov = [_number(row[c], c, path, line_no) for c in covariates]
@@ -148,11 +148,13 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
 
 
 def csv_columns(row: dict[str, str], path, *, target: str | None = None, id_column: str | None = None,
-                timestamp_column: str | None = None) -> tuple[str, str | None, str]:
+                timestamp_column: str | None = None, line: int | None = None) -> tuple[str, str | None, str]:
     """The timestamp, id (None: the file is one series) and target columns of a CSV file, from its header
-    and its first data row ``row`` (a header name -> text dict), the ones given taken as they are."""
+    and its first data row ``row`` (a header name -> text dict, on ``line``), the ones given taken as they
+    are."""
     header = list(row)
     timestamp_column = _pick_time_column(header, timestamp_column, path)
+    guessed_id = id_column is None
     if id_column is None:
         # a column named like an id, else the first text column (long format: store,date,sales)
         id_column = next((h for h in header if h.lower() in ID_COLUMN_NAMES and h != timestamp_column), None)
@@ -165,6 +167,11 @@ def csv_columns(row: dict[str, str], path, *, target: str | None = None, id_colu
     value_columns = [h for h in header if h not in (timestamp_column, id_column)]
     if target is None:
         if not value_columns:
+            if guessed_id and id_column is not None:
+                # the only other column held text on the first row, so it was read as a long-format id
+                raise InputError(f"no value column besides the timestamp column: column {id_column!r} holds "
+                                 f"{row[id_column].strip()!r} on the first row, not a number (write numbers "
+                                 f"like 1234.5, without thousands separators)", path, line)
             raise InputError("no value column besides the timestamp column", path, 1)
         # the first column that holds a number (or a missing value) on the first row
         target = next((h for h in value_columns if _is_number(row[h])), value_columns[0])

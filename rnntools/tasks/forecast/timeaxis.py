@@ -105,6 +105,7 @@ def parse_freq(text) -> tuple[str, int]:
 
 _YM_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YQ_RE = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.I)
+_YMD_SLASH_RE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})((?:[ T].*)?)$")
 
 
 def parse_timestamp(text: str):
@@ -118,10 +119,13 @@ def parse_timestamp(text: str):
     m = _YQ_RE.match(s)
     if m:
         return "dt", datetime(int(m.group(1)), 3 * int(m.group(2)) - 2, 1), "quarter"
+    m = _YMD_SLASH_RE.match(s)
+    if m:  # year first with slashes (2024/01/31, spreadsheets' export): unambiguous, read as ISO
+        s = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}{m.group(4)}"
     if s.endswith("Z"):
         s = s[:-1] + "+00:00"
     value = datetime.fromisoformat(s)
-    style = "date" if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", text.strip()) else "datetime"
+    style = "date" if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", s) else "datetime"
     return "dt", value, style
 
 
