@@ -19,6 +19,7 @@ values.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -309,7 +310,7 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
                 if isinstance(v, str):
                     arr[i] = _number(v, f"values[{i}]", path, line_no)
                     continue
-                raise InputError(f"values[{i}] is not a number: {v!r}", path, line_no)
+                raise InputError(f"values[{i}] is not a number: {json.dumps(v)[:40]}", path, line_no)
             else:
                 arr[i] = float(v)
                 if math.isinf(arr[i]):
