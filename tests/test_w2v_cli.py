@@ -400,6 +400,20 @@ def test_import_reads_glove_text_without_a_header(run_cli, tmp_path):
     assert json.loads(nb.stdout)["neighbors"][0]["token"] == "dog"
 
 
+@pytest.mark.parametrize("text,tokens", [
+    ("the\t1 0\ncat 0.5\t0.5\ndog  0.4 0.6 \n", ["the", "cat", "dog"]),        # tabs, double and trailing spaces
+    ("2 2\nnew york 1 0\ncat 0.5 0.5\n", ["new york", "cat"]),                 # a word with a space (D known)
+    ("a\u0085b 1 0\nx\u2028y 0.5 0.5\nc\u00a0d 0.4 0.6\n", ["a\u0085b", "x\u2028y", "c\u00a0d"]),  # not line ends
+])
+def test_import_reads_vector_lines_as_real_files_write_them(run_cli, tmp_path, text, tokens):
+    src = tmp_path / "v.txt"
+    src.write_bytes(text.encode("utf-8"))
+    out = tmp_path / "v.npz"
+    result = run_cli(["import", src, "-o", out])
+    assert result.exit_code == 0, result.output
+    assert load_model(out).meta["vocab"]["tokens"] == tokens
+
+
 def test_every_epoch_is_logged_when_the_workers_finish_before_the_first_look(run_cli, monkeypatch, planted,
                                                                               tmp_path):
     """Workers that train every epoch before the main thread looks (a small corpus on a busy machine) still

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import IO
 
 import numpy as np
@@ -106,15 +107,20 @@ def _read_text(data: bytes, path, has_header: bool, header: list[bytes]) -> tupl
         line = data[:exc.start].count(b"\n") + 1
         raise InputError(f"invalid UTF-8 at byte {exc.start}; is it a binary file? (--format word2vec-binary)",
                          path, line) from None
-    lines = text.splitlines()
+    # lines end at "\n" only: str.splitlines also breaks at U+0085, U+2028 and other separators, which
+    # real vocabularies have inside tokens
+    lines = text.split("\n")
     first = 1 if has_header else 0
     V = int(header[0]) if has_header else None
     D = int(header[1]) if has_header else None
     tokens, rows = [], []
     for n, line in enumerate(lines[first:], first + 1):
-        parts = line.rstrip().split(" ")
-        if len(parts) == 1 and not parts[0]:
+        line = line.rstrip(" \t\r")
+        if not line:
             continue
+        parts = line.split(" ")
+        if D is None or len(parts) != D + 1 or "\t" in line:
+            parts = _fields(line, D)
         if D is None:
             D = len(parts) - 1
         if len(parts) != D + 1:
@@ -129,6 +135,17 @@ def _read_text(data: bytes, path, has_header: bool, header: list[bytes]) -> tupl
     if not tokens:
         raise InputError("no vectors in the file", path)
     return tokens, np.vstack(rows)
+
+
+def _fields(line: str, D: int | None) -> list[str]:
+    """A vector line's word and numbers when single spaces do not split it into D + 1: fields apart by runs
+    of spaces or tabs, and with D known, every field before the last D is the word (GloVe's large files
+    have words with spaces in them, ". . ."). Not str.split(): it would also split at no-break spaces
+    inside words."""
+    parts = [f for f in re.split(r"[ \t]+", line.strip(" \t")) if f]
+    if D is not None and len(parts) > D + 1:
+        parts = [" ".join(parts[:len(parts) - D])] + parts[len(parts) - D:]
+    return parts
 
 
 def vocab_for_tokens(tokens: list[str], path: str):
