@@ -431,3 +431,16 @@ def test_every_epoch_is_logged_when_the_workers_finish_before_the_first_look(run
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in open(log)]
     assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2, 3]
+
+
+def test_queries_without_an_answer_say_why(run_cli, known):
+    # "- - -" has no words; "king - king" has a zero vector, whose neighbors would be an arbitrary order
+    result = run_cli(["neighbors", known, "-k", "2"], input="- - -\nking - king\nking\n")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0] == {"query": "- - -", "error": "no words in the query"}
+    assert records[1]["error"].startswith("the query's words cancel out")
+    assert len(records[2]["neighbors"]) == 2
+    assert "2 queries without an answer" in result.stderr
+    cosmul = run_cli(["neighbors", known, "--method", "cosmul"], input="king - king\n")
+    assert "error" in json.loads(cosmul.stdout)

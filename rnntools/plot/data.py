@@ -181,7 +181,7 @@ class WordPoint:
 def word_map(vectors, words: list[str], neighbors: int) -> tuple[list[WordPoint], list[float]]:
     """Chosen words and their nearest neighbours, projected on the two principal components of those
     points (centred; numpy's SVD). Returns the points and the share of variance each axis explains."""
-    from rnntools.w2v.vectors import Query, UnknownWords, nearest
+    from rnntools.w2v.vectors import Query, QueryError, nearest
 
     unknown = [w for w in words if vectors.id(w) is None]
     if unknown:
@@ -196,7 +196,7 @@ def word_map(vectors, words: list[str], neighbors: int) -> tuple[list[WordPoint]
     if neighbors > 0:
         answers = nearest(vectors, [Query(w, [w], []) for w, _ in chosen], k=neighbors)
         for g, answer in enumerate(answers):
-            if isinstance(answer, UnknownWords):
+            if isinstance(answer, QueryError):
                 continue
             for token, _score in answer:
                 row = vectors.id(token)

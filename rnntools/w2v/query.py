@@ -5,7 +5,7 @@ from __future__ import annotations
 from rnntools import console
 from rnntools.errors import InputError
 from rnntools.io import JsonlWriter, iter_jsonl, iter_lines, read_text_field, stdin_idle
-from rnntools.w2v.vectors import Query, UnknownWords, load, nearest, parse_expression
+from rnntools.w2v.vectors import Query, QueryError, UnknownWords, load, nearest, parse_expression
 
 BATCH = 256
 
@@ -14,20 +14,23 @@ def run_neighbors(model_path: str, queries: list[str], *, k: int = 10, method: s
                   restrict: int | None = None, input_path: str = "-", field: str | None = None,
                   strict: bool = False, writer: JsonlWriter | None = None) -> int:
     """Answer queries from arguments, or from lines (or JSONL records with ``field``) of ``input_path``;
-    returns the number of queries with unknown words."""
+    returns the number of queries without an answer (unknown words, no words, words that cancel out)."""
     model = load(model_path)
     writer = writer or JsonlWriter()
     unknown = 0
     batch: list[tuple[int | None, dict | None, Query]] = []
 
+    others = 0   # queries without an answer for another reason than unknown words
+
     def flush():
-        nonlocal unknown
+        nonlocal unknown, others
         answers = nearest(model, [q for _, _, q in batch], k=k, restrict=restrict, method=method)
         for (line_no, record, query), answer in zip(batch, answers):
             out = dict(record) if record is not None else {"query": query.text}
-            if isinstance(answer, UnknownWords):
+            if isinstance(answer, QueryError):
                 unknown += 1
-                message = f"unknown word{'s' if len(answer.words) > 1 else ''}: {', '.join(answer.words)}"
+                others += not isinstance(answer, UnknownWords)
+                message = str(answer)
                 if strict:
                     writer.flush()
                     raise InputError(message, input_path if line_no is not None else None, line_no)
@@ -46,8 +49,8 @@ def run_neighbors(model_path: str, queries: list[str], *, k: int = 10, method: s
     if batch:
         flush()
     if unknown:
-        console.warn(f"{unknown} quer{'y' if unknown == 1 else 'ies'} with unknown words (records with "
-                     "an \"error\" field)")
+        console.warn(f"{unknown} quer{'y' if unknown == 1 else 'ies'} "
+                     f"{'without an answer' if others else 'with unknown words'} (records with an \"error\" field)")
     return unknown
 
 

@@ -189,10 +189,14 @@ class Query:
     negative: list[str]
 
 
-class UnknownWords(Exception):
+class QueryError(Exception):
+    """Why a query has no answer; the message is its output record's ``error``."""
+
+
+class UnknownWords(QueryError):
     def __init__(self, words: list[str]):
         self.words = words
-        super().__init__(", ".join(words))
+        super().__init__(f"unknown word{'s' if len(words) > 1 else ''}: {', '.join(words)}")
 
 
 def nearest(model: Vectors, queries: list[Query], k: int = 10, restrict: int | None = None,
@@ -201,7 +205,9 @@ def nearest(model: Vectors, queries: list[Query], k: int = 10, restrict: int | N
 
     restrict: search only the ``restrict`` most frequent tokens (the first rows). A word outside the
     vocabulary is unknown, unless the model has subwords: then its vector comes from its n-grams.
-    Returns, per query, a list of (token, score), or UnknownWords for a query with unknown words.
+    Returns, per query, a list of (token, score), or a QueryError: UnknownWords for a query with unknown
+    words, or a query with no words, or one whose words cancel out (``the - the``: every score would be 0
+    and the order of the answer arbitrary).
     """
     unit = model.unit
     rows = unit if restrict is None else unit[:restrict]
@@ -222,8 +228,12 @@ def nearest(model: Vectors, queries: list[Query], k: int = 10, restrict: int | N
                     terms.append((v / norm, sign))
                 else:
                     missing.append(w)
-        if missing or not terms:
-            out[i] = UnknownWords(missing or ["(no words)"])
+        if missing:
+            out[i] = UnknownWords(missing)
+        elif not terms:
+            out[i] = QueryError("no words in the query")
+        elif float(np.abs(sum(sign * v for v, sign in terms)).max()) < 1e-6:
+            out[i] = QueryError("the query's words cancel out (their vectors sum to zero)")
         else:
             ready.append((i, terms, exclude))
     for start in range(0, len(ready), 64):
