@@ -625,6 +625,7 @@ def option_cases() -> list[Case]:
         (["predict", fc, "{W}/air.csv"], "--horizon", ["1000000000000"]),
         (["predict", s2s, "{W}/p.jsonl"], "--max-length", ["0", "-1", "100000000", "1e12"]),
         (["predict", s2s, "{W}/p.jsonl"], "--beam", ["0", "-1", "100000"]),
+        (["predict", lm, "{W}/book.txt"], "--scheduler", ["local:0", "local:-1", "local:x", "local:100000"]),
         (["predict", s2s, "{W}/p.jsonl"], "--nbest", ["0", "100000"]),
         (["predict", s2s, "{W}/p.jsonl"], "--length-norm", ["nan", "inf", "-1e309"]),
         (["predict", s2s, "{W}/p.jsonl"], "--source-field", [""]),

@@ -196,6 +196,14 @@ def test_usage_errors(run_cli, monkeypatch):
     corpus = os.path.join(SAMPLES, "corpus.txt")
     result = run_cli(["vocab", corpus, "--scheduler", "local:x"])
     assert result.exit_code == 2 and "expected local:N" in result.stderr
+    # local:100000 tried to start that many processes and hung; more than memory holds is refused too
+    result = run_cli(["vocab", corpus, "--scheduler", "local:100000"])
+    assert result.exit_code == 2 and "at most local:256" in result.stderr
+    from rnntools import errors
+
+    monkeypatch.setattr(errors, "available_memory", lambda: 1 << 30)
+    result = run_cli(["vocab", corpus, "--scheduler", "local:64"])
+    assert result.exit_code == 2 and "lower N in local:N" in result.stderr
     result = run_cli(["vocab", "-", "--scheduler", "local:1"], input="a b\n")
     assert result.exit_code == 2 and "not stdin" in result.stderr
     result = run_cli(["predict", os.path.join(CONTRACT, "forecast.npz"), os.path.join(CONTRACT, "forecast_input.csv"),

@@ -18,6 +18,8 @@ MIN_PARTITION = 32 << 10  # below this a task's overhead (a few ms) outweighs it
 MAX_PARTITION = 64 << 20  # a partition's text and results are held in memory once on a worker and the client
 PARTS_PER_WORKER = 4  # enough partitions that a slow or restarted worker does not hold the rest up
 FAN_IN = 8  # results merged per merge task of a tree reduction (Cluster.reduce)
+MAX_LOCAL_WORKERS = 256  # as --threads: local:100000 tried to start that many processes and hung
+WORKER_BYTES = 200 << 20  # a local worker process (Python, numpy, numba, dask) before its work: an estimate
 COMPRESSED = (".gz", ".bz2", ".xz")  # cannot be entered in the middle: one partition per file
 # Dask settings of a local cluster (its scheduler, nannies and workers), for batch jobs of a few long tasks.
 # Why: by default every worker samples its task thread's Python stack every 10 ms (taking the GIL from the
@@ -72,6 +74,11 @@ def local_workers(address: str) -> int | None:
     if not rest.startswith(":") or n < 1:
         raise UsageError(f"--scheduler {address}: expected local:N with N a number of worker processes, "
                          "or a scheduler's address (tcp://host:8786)")
+    if n > MAX_LOCAL_WORKERS:
+        raise UsageError(f"--scheduler {address}: at most local:{MAX_LOCAL_WORKERS} worker processes")
+    from rnntools.errors import check_memory
+
+    check_memory(n * WORKER_BYTES, f"--scheduler local:{n} ({n} worker processes)", "N in local:N")
     return n
 
 
