@@ -194,6 +194,11 @@ def test_an_unreachable_scheduler_is_a_one_line_error(run_cli, monkeypatch):
 
 def test_usage_errors(run_cli, monkeypatch):
     corpus = os.path.join(SAMPLES, "corpus.txt")
+    for bad in ("abc", "nan", "-5", "inf"):
+        monkeypatch.setenv("RNNTOOLS_SCHEDULER_TIMEOUT", bad)
+        result = run_cli(["vocab", corpus, "--scheduler", "tcp://127.0.0.1:9"])
+        assert result.exit_code == 2 and "RNNTOOLS_SCHEDULER_TIMEOUT" in result.stderr, result.stderr
+    monkeypatch.delenv("RNNTOOLS_SCHEDULER_TIMEOUT")
     result = run_cli(["vocab", corpus, "--scheduler", "local:x"])
     assert result.exit_code == 2 and "expected local:N" in result.stderr
     # local:100000 tried to start that many processes and hung; more than memory holds is refused too

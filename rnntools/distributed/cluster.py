@@ -82,6 +82,23 @@ def local_workers(address: str) -> int | None:
     return n
 
 
+def scheduler_timeout() -> float:
+    """Seconds to wait for a scheduler to answer: RNNTOOLS_SCHEDULER_TIMEOUT, default 10. A value that is not
+    a positive finite number is a usage error (it reached Dask as "could not convert" or an internal
+    error)."""
+    import math
+
+    text = os.environ.get(TIMEOUT_ENV) or "10"
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= 86400):
+        raise UsageError(f"{TIMEOUT_ENV}={text!r}: expected seconds to wait for the scheduler, a number "
+                         "above 0 and at most 86400")
+    return seconds
+
+
 class Cluster:
     """A connected ``distributed.Client`` (and the local cluster it started, if any); a context manager that
     cancels what is still running and shuts a local cluster down, whatever happens."""
@@ -113,7 +130,7 @@ class Cluster:
                     self.client = distributed.Client(self.cluster, set_as_default=False)
             else:
                 self.threads = threads
-                timeout = float(os.environ.get(TIMEOUT_ENV) or 10)
+                timeout = scheduler_timeout()
                 self.client = distributed.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             self.close()
