@@ -171,6 +171,8 @@ def main():
     ap.add_argument("--out", help="append one JSON line per set and variant")
     ap.add_argument("--report", help="print the rules' table from this file and stop")
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and instruction set
+    print("cpu:", isa.report(torch_side=False), flush=True)
     if args.report:
         return report(args.report)
     Cs = tuple(float(c) for c in args.cs.split(","))

@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and instruction set
+    print("cpu:", isa.report(torch_side=False), flush=True)
     rates: dict[str, list[float]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.reps):

@@ -105,6 +105,8 @@ def main():
     ap.add_argument("--variants", default="binary,tf,words0.7,sep")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and instruction set
+    print("cpu:", isa.report(torch_side=False), flush=True)
     for name in args.sets.split(","):
         run_set(name, args.variants.split(","), args.seed)
     print("uptime:", os.popen("uptime").read().strip())
