@@ -45,28 +45,42 @@ def test_dense_gradients():
     assert_grad(f, x, dx, name="x")
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("normalize", [True, False])
 @pytest.mark.parametrize("V", [5, 19])     # 19: the 8-lane max and sum of the kernel, and their tails
-def test_softmax_cross_entropy_reference_and_gradient(normalize, V):
+def test_softmax_cross_entropy_reference_and_gradient(normalize, V, smoothing):
     rng = np.random.default_rng(2)
     logits = rng.normal(size=(6, V)) * 3
     logits[2, 17 % V] = 9.0                      # the maximum in a tail lane / in a vector lane
     targets = rng.integers(0, V, 6)
     weights = np.array([1, 0, 2, 1, 0.5, 1.0])
-    loss, d = nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize)
+    loss, d = nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize, smoothing=smoothing)
     lp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-    ref = -(weights * lp[np.arange(6), targets]).sum() / (weights.sum() if normalize else 1)
+    # the target distribution: (1 - eps) on the target plus eps spread evenly over all V ids
+    q = np.full((6, V), smoothing / V)
+    q[np.arange(6), targets] += 1 - smoothing
+    ref = -(weights * (q * lp).sum(1)).sum() / (weights.sum() if normalize else 1)
     assert abs(loss - ref) < 1e-12
+    ref_d = weights[:, None] * (np.exp(lp) - q) / (weights.sum() if normalize else 1)
+    assert np.abs(d - ref_d).max() < 1e-12
     def f():
-        return nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize)[0]
+        return nn.softmax_cross_entropy(logits, targets, weights, normalize=normalize, smoothing=smoothing)[0]
     assert_grad(f, logits, d, name="logits")
     assert np.abs(nn.log_softmax(logits) - lp).max() < 1e-12
+    # in place (out=logits, as the fused output layer does): the mean is read before it is overwritten
+    inplace = logits.copy()
+    loss2, _ = nn.softmax_cross_entropy(inplace, targets, weights, normalize=normalize, out=inplace,
+                                        smoothing=smoothing)
+    assert abs(loss2 - loss) < 1e-12 and np.abs(inplace - d).max() < 1e-12
     with pytest.raises(ValueError):
         nn.softmax_cross_entropy(logits, np.array([0, 1, 2, 3, 4, V]))
+    with pytest.raises(ValueError):
+        nn.softmax_cross_entropy(logits, targets, smoothing=1.0)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
 @pytest.mark.parametrize("N", [6, 600])    # 600 rows: two workers, whose dW and db parts add up
-def test_dense_softmax_cross_entropy_equals_the_separate_steps(N):
+def test_dense_softmax_cross_entropy_equals_the_separate_steps(N, smoothing):
     nn.set_threads(2)
     rng = np.random.default_rng(5)
     params = {}
@@ -76,9 +90,9 @@ def test_dense_softmax_cross_entropy_equals_the_separate_steps(N):
     weights = rng.uniform(0, 2, (2, N // 2))
     weights[0, 1] = 0
     grads = {"d.b": np.ones(11)}             # gradients add to what is there, as in backward
-    loss, dx = dense.softmax_cross_entropy(x, targets, grads, weights)
+    loss, dx = dense.softmax_cross_entropy(x, targets, grads, weights, smoothing=smoothing)
     logits, cache = dense.forward(x)
-    ref_loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, 11), targets, weights)
+    ref_loss, dlogits = nn.softmax_cross_entropy(logits.reshape(-1, 11), targets, weights, smoothing=smoothing)
     ref = {"d.b": np.ones(11)}
     ref_dx = dense.backward(dlogits.reshape(logits.shape), cache, ref)
     assert abs(loss - ref_loss) < 1e-12 * abs(ref_loss) and dx.shape == x.shape
@@ -87,9 +101,9 @@ def test_dense_softmax_cross_entropy_equals_the_separate_steps(N):
         assert np.abs(grads[key] - ref[key]).max() < 1e-12, key
     if N == 6:
         def f():
-            return dense.softmax_cross_entropy(x, targets, {}, weights)[0]
+            return dense.softmax_cross_entropy(x, targets, {}, weights, smoothing=smoothing)[0]
         fresh = {}
-        dense.softmax_cross_entropy(x, targets, fresh, weights)
+        dense.softmax_cross_entropy(x, targets, fresh, weights, smoothing=smoothing)
         assert_grad(f, params["d.W"], fresh["d.W"], name="W")
         assert_grad(f, params["d.b"], fresh["d.b"], name="b")
         assert_grad(f, x, dx, name="x")

@@ -36,16 +36,16 @@ def _batch():
     return s2s.make_batch(srcs, tgts, START, EOS, dtype=np.float64)
 
 
-def _assert_gradients(p, cfg, batch, names=None, eps=1e-6, drops=None, what=""):
+def _assert_gradients(p, cfg, batch, names=None, eps=1e-6, drops=None, what="", smoothing=0.0):
     """The teacher-forced loss's gradient of each parameter in ``names`` (default: all, and the analytic
     gradients name exactly the parameters) against central differences: relative error < 1e-6."""
-    _, grads = s2s.loss_and_grads(p, cfg, batch, drops=drops)
+    _, grads = s2s.loss_and_grads(p, cfg, batch, drops=drops, smoothing=smoothing)
     if names is None:
         assert set(grads) == set(p)
         names = list(p)
     for name in names:
-        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops)[0], p[name],
-                               eps=eps)
+        numeric = numeric_grad(lambda: s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops,
+                                                          smoothing=smoothing)[0], p[name], eps=eps)
         assert np.abs(numeric).max() > 0, f"{what} {name}: no gradient to check"
         err = rel_error(grads[name], numeric)
         assert err < 1e-6, f"{what} {name}: relative error {err:.2e}"
@@ -373,6 +373,36 @@ def test_gradients_with_dropout_masks():
     drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64)
     assert {v.min() for v in drops.values()} == {0.0}
     _assert_gradients(p, cfg, batch, names=["enc.embed.W", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"], drops=drops)
+
+
+@pytest.mark.parametrize("cell,bidirectional,layers", [("gru", True, 1), ("lstm", True, 1), ("gru", False, 2)])
+def test_deeper_encoder_gradients(cell, bidirectional, layers):
+    """--encoder-layers above --layers: the decoder starts from the encoder's top layers' final states, the
+    lower layers reach the loss only through attention; every parameter against central differences."""
+    cfg = s2s.Config(cell=cell, hidden=5, layers=layers, encoder_layers=layers + 1, embed_dim=4,
+                     attention="general", bidirectional=bidirectional, src_vocab_size=7, tgt_vocab_size=6)
+    p = s2s.init_params(cfg, 1, np.float64)
+    rng = np.random.default_rng(3)
+    for k in p:
+        p[k] += rng.normal(0, 0.5, p[k].shape)
+    assert f"enc.{layers}.W" in p and f"dec.{layers}.W" not in p
+    assert ("encb.1.W" in p) == bidirectional
+    He, state, _ = s2s.Net(cfg, p).encode(_batch().src, _batch().src_mask)
+    assert state[0].shape == (layers, 3, 5)
+    _assert_gradients(p, cfg, _batch(), eps=1e-5, what=f"encoder {layers + 1} layers, {cell}")
+    with pytest.raises(ValueError):
+        s2s.Config(layers=2, encoder_layers=1)
+
+
+def test_gradients_with_label_smoothing():
+    """The smoothed loss: every parameter against central differences, and a loss that differs from the
+    unsmoothed one (the option reaches the output layer)."""
+    cfg, p = _model("gru", "general", layers=1)
+    batch = _batch()
+    plain = s2s.loss_and_grads(p, cfg, batch, grad=False)[0]
+    smoothed = s2s.loss_and_grads(p, cfg, batch, grad=False, smoothing=0.1)[0]
+    assert abs(smoothed - plain) > 1e-3
+    _assert_gradients(p, cfg, batch, eps=1e-5, what="label smoothing", smoothing=0.1)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])

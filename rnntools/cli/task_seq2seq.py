@@ -36,9 +36,15 @@ TRAIN_OPTIONS = [
     option("--bidirectional/--no-bidirectional", default=None, group="Seq2seq",
            help="Also read each source backwards (a second encoder; outputs and states are summed) "
                 f"[default: {'on' if DEFAULTS['bidirectional'] else 'off'}]."),
+    option("--encoder-layers", type=click.IntRange(1), default=None, group="Seq2seq",
+           help="Layers of the encoder (each direction), at least --layers; the decoder's layers start from "
+                f"the encoder's top ones [default: {DEFAULTS['encoder_layers']}]."),
     option("--teacher-forcing", type=click.FloatRange(0, 1), default=None, group="Seq2seq",
            help="Share of decoder inputs that are the true previous token; below 1 the rest are the "
                 f"model's own greedy choices (scheduled sampling) [default: {DEFAULTS['teacher_forcing']}]."),
+    option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=None, group="Seq2seq",
+           help="Train towards (1 - EPS) on the true token and EPS spread over the target vocabulary "
+                f"(the validation loss stays unsmoothed) [default: {DEFAULTS['label_smoothing']}]."),
     option("--max-target-length", type=click.IntRange(1), default=None, group="Seq2seq",
            help="Reject pairs whose target has more tokens than this (an error naming the line)."),
     option("--target-level", type=click.Choice(["char", "word"]), default=None, group="Seq2seq",

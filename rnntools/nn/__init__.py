@@ -38,12 +38,14 @@ API
     Embedding(params, name, V, E, pretrained=None, trainable=True, rng=None, dtype)
         .forward(ids) -> (vectors (...,E), cache); .backward(dout, cache, grads)   (scatter-add; frozen: no-op)
     Dense(params, name, I, O, rng=None, dtype): .forward(x (...,I)) -> (y, cache); .backward(dy, cache, grads)
-        .softmax_cross_entropy(x, targets, grads, weights=None, normalize=True, need_dx=True) -> (loss, dx):
+        .softmax_cross_entropy(x, targets, grads, weights=None, normalize=True, need_dx=True, smoothing=0.0)
+        -> (loss, dx):
         forward, loss and backward of an output layer in one pass per worker (the logits are not kept)
     Attention(params, name, mode ("dot" | "general"), H, rng=None, dtype): Luong attention without input
         feeding; .forward(Hd (T,B,H), He (S,B,H), mask (S,B), K=None) -> (h~ (T,B,H), weights, cache);
         .backward(dout, cache, grads) -> dHd, dHe; .keys(He) (reused at every decoding step)
-    softmax_cross_entropy(logits (N,V), targets (N,), weights=None, normalize=True) -> (loss, dlogits)
+    softmax_cross_entropy(logits (N,V), targets (N,), weights=None, normalize=True, smoothing=0.0)
+        -> (loss, dlogits); smoothing: label smoothing eps (targets (1 - eps) * onehot + eps / V)
     log_softmax(logits) ; dropout_mask(rng, shape, p, dtype)
     Adam(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, doubled=None), SGD(params, lr, momentum=0, doubled=None):
         .step(grads) updates the parameters named in grads, in place; .state_arrays(prefix="optim.") ->

@@ -944,9 +944,12 @@ def _shifted_exps(row, e):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def softmax_xent(logits, targets, weights, scale, dlogits):
+def softmax_xent(logits, targets, weights, scale, dlogits, smooth=0.0):
     """Weighted softmax cross-entropy. logits, dlogits: (N, V) (may be the same array); targets: (N,) int;
-    weights: (N,). Returns sum_n weights[n] * nll[n]; dlogits = scale * weights[n] * (softmax - onehot)."""
+    weights: (N,). Returns sum_n weights[n] * nll[n]; dlogits = scale * weights[n] * (softmax - q), where q
+    is the one-hot target, or with label smoothing ``smooth`` = eps the target distribution
+    (1 - eps) * onehot + eps / V (PyTorch's ``label_smoothing``), whose nll is
+    lse - (1 - eps) * logit[y] - eps * mean(logits)."""
     N, V = logits.shape
     total = 0.0
     e = np.empty(V, logits.dtype)   # one exp per logit, reused for the gradient
@@ -956,6 +959,16 @@ def softmax_xent(logits, targets, weights, scale, dlogits):
         y = targets[n]
         lse = m + np.log(s)
         w = weights[n]
+        if smooth != 0.0:
+            if w != 0.0:   # the mean is read before ``row``, which may be ``dlogits``, is overwritten
+                total += w * (lse - (1.0 - smooth) * row[y] - smooth * _row_sum(row) / V)
+            k = scale * w / s
+            u = scale * w * smooth / V
+            out = dlogits[n]
+            for v in range(V):
+                out[v] = k * e[v] - u
+            out[y] -= scale * w * (1.0 - smooth)
+            continue
         if w != 0.0:
             total += w * (lse - row[y])
         k = scale * w / s

@@ -31,11 +31,20 @@ class Config:
     attention: str = "general"  # none | dot | general
     shared_vocab: bool = False
     bidirectional: bool = False  # a second encoder reads each source backwards; outputs and states summed
+    encoder_layers: int = 0  # the encoder's layers (each direction's), at least ``layers``; 0: ``layers``
     src_vocab_size: int = 0
     tgt_vocab_size: int = 0
 
     def to_meta(self) -> dict:
         return asdict(self)
+
+    @property
+    def enc_layers(self) -> int:
+        return self.encoder_layers or self.layers
+
+    def __post_init__(self):
+        if self.enc_layers < self.layers:
+            raise ValueError(f"an encoder of {self.enc_layers} layers cannot start a decoder of {self.layers}")
 
 
 class Net:
@@ -55,12 +64,12 @@ class Net:
             self.enc_embed = Embedding(params, "enc.embed", cfg.src_vocab_size, E, rng=rng, dtype=dtype)
             self.dec_embed = Embedding(params, "dec.embed", cfg.tgt_vocab_size, E, rng=rng, dtype=dtype)
         # Recurrent layers initialise W and b uniform +-1/sqrt(H), as PyTorch's weights.
-        self.encoder = Recurrent(params, "enc", cfg.cell, E, H, cfg.layers, rng=rng, dtype=dtype)
+        self.encoder = Recurrent(params, "enc", cfg.cell, E, H, cfg.enc_layers, rng=rng, dtype=dtype)
         if fresh:
             self._second_bias_draw("enc", rng, dtype)
         self.encoder_b = None
         if cfg.bidirectional:
-            self.encoder_b = Recurrent(params, "encb", cfg.cell, E, H, cfg.layers, rng=rng, dtype=dtype)
+            self.encoder_b = Recurrent(params, "encb", cfg.cell, E, H, cfg.enc_layers, rng=rng, dtype=dtype)
             if fresh:
                 self._second_bias_draw("encb", rng, dtype)
         self.decoder = Recurrent(params, "dec", cfg.cell, E, H, cfg.layers, rng=rng, dtype=dtype)
@@ -81,30 +90,36 @@ class Net:
         cfg = self.cfg
         H = cfg.hidden
         k = 1.0 / math.sqrt(H)
-        for layer in range(cfg.layers):
+        for layer in range(cfg.layers if side == "dec" else cfg.enc_layers):
             b = self.params[f"{side}.{layer}.b"]
             summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(H if cfg.cell == "lstm" else 0, None)
             b[summed] += rng.uniform(-k, k, b[summed].shape).astype(dtype)
 
     # --- training ----------------------------------------------------------------------------------
     def encode(self, src: np.ndarray, src_mask: np.ndarray, drops: dict | None = None):
-        """The encoder over src (S, B): top outputs He (S, B, H) (0 at padding), final state, cache.
+        """The encoder over src (S, B): top outputs He (S, B, H) (0 at padding), the decoder's initial state
+        (the final states of the encoder's top ``layers`` layers), cache.
 
         Bidirectional: a second stack reads each row's real tokens backwards (padding stays at the end);
         its outputs, put back in source order, are added to the forward stack's, and so are the final
         states (the sum keeps every shape downstream, attention's included, as without it)."""
         He, final, cache = self._run(self.enc_embed, self.encoder, "enc", src, src_mask, None, drops)
-        if self.encoder_b is None:
-            return He, final, cache
-        perm = reversal(src_mask)
-        cols = np.arange(src.shape[1])[None, :]
-        Hb, final_b, cache_b = self._run(self.enc_embed, self.encoder_b, "encb", src[perm, cols], src_mask, None,
-                                         drops)
-        He = He + Hb[perm, cols]
-        final = tuple(a + b for a, b in zip(final, final_b))
-        return He, final, (cache, cache_b, perm)
+        if self.encoder_b is not None:
+            perm = reversal(src_mask)
+            cols = np.arange(src.shape[1])[None, :]
+            Hb, final_b, cache_b = self._run(self.enc_embed, self.encoder_b, "encb", src[perm, cols], src_mask,
+                                             None, drops)
+            He = He + Hb[perm, cols]
+            final = tuple(a + b for a, b in zip(final, final_b))
+            cache = (cache, cache_b, perm)
+        skip = self.cfg.enc_layers - self.cfg.layers
+        return He, (tuple(f[skip:] for f in final) if skip else final), cache
 
     def _encode_back(self, src, dHe, cache, grads, dstate, drops):
+        skip = self.cfg.enc_layers - self.cfg.layers
+        if skip and dstate is not None:
+            # the encoder's lower layers start no decoder layer: no gradient reaches their final states
+            dstate = tuple(np.concatenate([np.zeros((skip,) + d.shape[1:], d.dtype), d]) for d in dstate)
         if self.encoder_b is None:
             self._back(self.enc_embed, self.encoder, "enc", src, dHe, cache, grads, dstate, drops)
             return
@@ -119,7 +134,7 @@ class Net:
             # dropout masks are per position: the first layer's input is gathered, then masked
             x, _ = embed.forward(ids)
             x = x * drops[(side, 0)]
-            masks = [drops[(side, layer)] for layer in range(1, self.cfg.layers)]
+            masks = [drops[(side, layer)] for layer in range(1, rnn.layers)]
             y, final, cache = rnn.forward(x, state, mask, train=True, dropout_masks=masks)
         else:
             # read by id: for a small vocabulary the engine projects V rows instead of S*B positions
@@ -134,10 +149,11 @@ class Net:
             embed.backward(dx, None, grads)  # dx is already the table's gradient (V, E)
         return dstate0
 
-    def loss_and_grads(self, batch: Batch, grad: bool = True, drops: dict | None = None):
+    def loss_and_grads(self, batch: Batch, grad: bool = True, drops: dict | None = None, smoothing: float = 0.0):
         """Teacher-forced loss: the sum over target positions of -log p(token) times ``tgt_mask``, and the
         gradients of that sum by parameter name (None when ``grad`` is false). Returns (loss_sum, grads).
-        ``drops``: dropout masks from ``dropout_masks`` (training only)."""
+        ``drops``: dropout masks from ``dropout_masks`` (training only); ``smoothing``: label smoothing eps
+        (the target distribution (1 - eps) * onehot + eps / V, training only)."""
         He, final, enc_cache = self.encode(batch.src, batch.src_mask, drops)
         Hd, _, dec_cache = self._run(self.dec_embed, self.decoder, "dec", batch.dec_in, batch.tgt_mask, final,
                                      drops)
@@ -149,7 +165,7 @@ class Net:
             Out = Hd
         g: dict[str, np.ndarray] = {}
         loss, dO = self.out.softmax_cross_entropy(Out, batch.dec_out, g, weights=batch.tgt_mask, normalize=False,
-                                                  need_dx=grad)
+                                                  need_dx=grad, smoothing=smoothing)
         loss = float(loss)
         if not grad:
             return loss, None
@@ -202,12 +218,14 @@ def summed_bias_slices(cfg: Config) -> dict[str, slice]:
     H = cfg.hidden
     summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(0, None)
     sides = ("enc", "encb", "dec") if cfg.bidirectional else ("enc", "dec")
-    return {f"{side}.{layer}.b": summed for side in sides for layer in range(cfg.layers)}
+    return {f"{side}.{layer}.b": summed for side in sides
+            for layer in range(cfg.layers if side == "dec" else cfg.enc_layers)}
 
 
-def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops: dict | None = None):
+def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops: dict | None = None,
+                   smoothing: float = 0.0):
     """``Net(cfg, p).loss_and_grads``: for callers holding only the parameters (tests, benchmarks)."""
-    return Net(cfg, p).loss_and_grads(batch, grad, drops)
+    return Net(cfg, p).loss_and_grads(batch, grad, drops, smoothing)
 
 
 def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generator, dtype=np.float32) -> dict:
@@ -219,7 +237,7 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
     out = {}
     sides = (("enc", S), ("encb", S), ("dec", T)) if cfg.bidirectional else (("enc", S), ("dec", T))
     for side, length in sides:
-        for layer in range(cfg.layers):
+        for layer in range(cfg.layers if side == "dec" else cfg.enc_layers):
             width = cfg.embed_dim if layer == 0 else cfg.hidden
             out[(side, layer)] = ((rng.random((length, B, width)) < keep) / keep).astype(dtype)
     out["top"] = ((rng.random((T, B, cfg.hidden)) < keep) / keep).astype(dtype)

@@ -34,7 +34,8 @@ DEFAULTS: dict[str, Any] = dict(
     min_count=1, max_vocab=None, shared_vocab=False, max_target_length=None, val_fraction=0.1,
     encoding_errors="strict",
     # model
-    cell="gru", hidden=FromData("128, or 256 from 80,000 training pairs"), layers=1, embed_dim=64,
+    cell="gru", hidden=FromData("128, or 256 from 80,000 training pairs"), layers=1,
+    encoder_layers=FromData("as --layers"), embed_dim=64,
     attention="general", bidirectional=True, dropout=0.0,
     embeddings=None,
     freeze_embeddings=False,
@@ -42,7 +43,7 @@ DEFAULTS: dict[str, Any] = dict(
     epochs=100, max_steps=None, max_time=None, patience=4,
     batch=FromData("training pairs / 350 as a power of two, within 16..128"), optimizer="adam",
     lr=FromData("adam 3e-3, or 1e-3 from 256 units; sgd 0.5"), clip=5.0,
-    teacher_forcing=1.0,
+    teacher_forcing=1.0, label_smoothing=0.0,
     # not on the command line: the learning rate halves after each evaluation without a better validation
     # error (the plateau schedule); evaluations every epoch, or every eval_every updates when epochs are long
     plateau_decay=0.5, eval_every=None,
@@ -91,7 +92,8 @@ def from_data(value: Any) -> bool:
 # Options that change the network or how records become arrays: on --resume the saved value wins, and a
 # different value on the command line is a usage error.
 STRUCTURAL = frozenset({"level", "target_level", "source_field", "target_field", "vocab_path", "min_count",
-                        "max_vocab", "shared_vocab", "cell", "hidden", "layers", "embed_dim", "attention",
+                        "max_vocab", "shared_vocab", "cell", "hidden", "layers", "encoder_layers", "embed_dim",
+                        "attention",
                         "bidirectional", "optimizer"})
 
 MAX_VAL = 2000  # validation pairs at most: enough for a stable loss, cheap to evaluate every epoch
@@ -114,6 +116,7 @@ def saved_options(meta: dict) -> dict:
     tvocab = meta.get("vocab") or meta.get("target_vocab") or {}
     out = {k: engine.get(k) for k in ("vocab_path", "min_count", "max_vocab", "optimizer") if k in engine}
     out.update({k: model.get(k) for k in ("cell", "hidden", "layers", "embed_dim", "attention", "shared_vocab")})
+    out["encoder_layers"] = model.get("encoder_layers") or model.get("layers")
     out["bidirectional"] = bool(model.get("bidirectional", False))
     out.update(level=vocab.get("level"), target_level=tvocab.get("level"),
                source_field=data.get("source_field", "source"), target_field=data.get("target_field", "target"))
@@ -146,6 +149,9 @@ def check_options(options: dict) -> None:
     if options["vocab_path"] and options["target_level"] != options["level"]:
         raise UsageError(f"--vocab gives one vocabulary for both sides, so it needs one level (--level "
                          f"{options['level']}, --target-level {options['target_level']})")
+    if not from_data(options["encoder_layers"]) and options["encoder_layers"] < options["layers"]:
+        raise UsageError(f"--encoder-layers {options['encoder_layers']} is fewer than --layers {options['layers']}: "
+                         "each decoder layer starts from an encoder layer's final state")
     if options["shared_vocab"] and options["target_level"] != options["level"]:
         raise UsageError(f"--shared-vocab needs one level for both sides (--level {options['level']}, "
                          f"--target-level {options['target_level']})")

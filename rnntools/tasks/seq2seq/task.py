@@ -180,13 +180,14 @@ class Seq2SeqTask:
 
     def __init__(self, model: Seq2SeqModel, train: tuple[list, list], val: tuple[list, list] | None,
                  batch: int, clip: float, optimizer: str = "adam", teacher_forcing: float = 1.0,
-                 dropout: float = 0.0, options: dict | None = None):
+                 dropout: float = 0.0, options: dict | None = None, label_smoothing: float = 0.0):
         self.model, self.cfg, self.p, self.net = model, model.cfg, model.params, model.net
         self.train_src, self.train_tgt = train
         self.val = val
         self.batch = batch
         self.teacher_forcing = teacher_forcing
         self.dropout = dropout
+        self.label_smoothing = label_smoothing
         self.options = options or {}
         # PyTorch's recipe, so that the benchmark's twin and this side follow one reading of the paper:
         # torch.optim.Adam's update and clip_grad_norm_'s coefficient (both the shared optimiser's), with
@@ -221,7 +222,7 @@ class Seq2SeqTask:
         drops = None
         if self.dropout > 0:
             drops = dropout_masks(self.cfg, batch, self.dropout, rng, self.p["out.W"].dtype)
-        loss, grads = self.net.loss_and_grads(batch, drops=drops)
+        loss, grads = self.net.loss_and_grads(batch, drops=drops, smoothing=self.label_smoothing)
         n = batch.tokens
         # the loss is summed over tokens: its mean's gradients are these times 1/n (folded into the clip)
         norm = clip_grad_norm(grads, self.clip, scale=1.0 / n, doubled=self.doubled)
@@ -333,6 +334,7 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     if prior is not None:
         model = prior
         options["hidden"] = config.hidden = model.cfg.hidden  # the saved network's, whatever the file says
+        options["encoder_layers"] = model.cfg.enc_layers
     else:
         if from_data(options["hidden"]):
             options["hidden"] = config.hidden = default_hidden(len(train_idx))
@@ -347,7 +349,10 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
             src_vocab, tgt_vocab = build_vocabs(pairs, level=level, lowercase=lowercase, shared=shared_vocab,
                                                 min_count=options["min_count"], max_size=options["max_vocab"],
                                                 target_level=target_level)
+        if from_data(options["encoder_layers"]):
+            options["encoder_layers"] = options["layers"]
         cfg = Config(cell=options["cell"], hidden=options["hidden"], layers=options["layers"],
+                     encoder_layers=options["encoder_layers"],
                      embed_dim=options["embed_dim"], attention=options["attention"],
                      bidirectional=options["bidirectional"], shared_vocab=shared_vocab,
                      src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab))
@@ -366,12 +371,14 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                            "source_field": source_field, "target_field": target_field}
     stored = {k: v for k, v in options.items() if k not in ("resume", "threads", "log_path")}
     task = Seq2SeqTask(model, train_data, val_data, config.batch, config.clip, config.optimizer,
-                       options["teacher_forcing"], dropout=config.dropout, options=stored)
+                       options["teacher_forcing"], dropout=config.dropout, options=stored,
+                       label_smoothing=options["label_smoothing"])
     if callback is not None:
         callback(task, config)
     console.info(f"{n} pairs ({len(train_idx)} training, {n_val} validation, batch {config.batch}); vocabularies "
                  f"{len(model.src_vocab)} source {level}s, {len(model.tgt_vocab)} target {target_level}s; "
-                 f"{model.cfg.cell} {model.cfg.layers}x{model.cfg.hidden}"
+                 f"{model.cfg.cell} {model.cfg.enc_layers}x{model.cfg.hidden} encoder, {model.cfg.layers}x"
+                 f"{model.cfg.hidden} decoder"
                  f"{' bidirectional encoder' if model.cfg.bidirectional else ''}, attention {model.cfg.attention}")
     return fit(task, config, output, resume=resume)
 
