@@ -511,6 +511,33 @@ def test_learning_rate_chosen_from_the_hidden_size(tmp_path):
     assert load_model(model).meta["config"]["lr"] == 0.5
 
 
+def test_label_smoothing_chosen_from_the_hidden_size(tmp_path):
+    """--label-smoothing left off: 0 below 256 units (addition and dates keep the loss their targets were
+    measured with), 0.1 from 256; a given value wins; the value is stored, reaches the training step, and
+    --resume keeps it."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.default_label_smoothing(h) for h in (8, 128, 255, 256, 512)] == [0, 0, 0, 0.1, 0.1]
+    assert str(options.DEFAULTS["label_smoothing"]) == "0, or 0.1 from 256 units"
+    train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
+    model = str(tmp_path / "m.npz")
+    seen = []
+
+    def record(task, config):
+        seen.append(task.label_smoothing)
+
+    for given, hidden, expected in (({}, 8, 0.0), ({}, 256, 0.1), ({"label_smoothing": 0.05}, 8, 0.05),
+                                    ({"label_smoothing": 0.0}, 256, 0.0)):
+        seen.clear()
+        s2s.train([train_path], model, {"hidden": hidden, "embed_dim": 4, "max_steps": 1, **given}, callback=record)
+        assert seen == [expected] and load_model(model).meta["config"]["label_smoothing"] == expected, given
+    s2s.train([train_path], model, {"hidden": 256, "embed_dim": 4, "max_steps": 1, "label_smoothing": 0.2})
+    seen.clear()
+    s2s.train([train_path], model, {"max_steps": 2, "resume": model}, callback=record)
+    assert seen == [0.2] and load_model(model).meta["config"]["label_smoothing"] == 0.2
+
+
 def test_predict_plain_text_lines_and_limits(tmp_path, run_cli):
     train_path, _ = _copy_data(tmp_path, 60, 0, "train.jsonl")
     model = tmp_path / "m.npz"

@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = dict(
     epochs=100, max_steps=None, max_time=None, patience=4,
     batch=FromData("training pairs / 350 as a power of two, within 16..128"), optimizer="adam",
     lr=FromData("adam 3e-3, or 1e-3 from 256 units; sgd 0.5"), clip=5.0,
-    teacher_forcing=1.0, label_smoothing=0.0,
+    teacher_forcing=1.0, label_smoothing=FromData("0, or 0.1 from 256 units"),
     # not on the command line: the learning rate halves after each evaluation without a better validation
     # error (the plateau schedule); evaluations every epoch, or every eval_every updates when epochs are long
     plateau_decay=0.5, eval_every=None,
@@ -55,6 +55,7 @@ PREDICT_DEFAULTS: dict[str, Any] = {"beam": 1, "nbest": 1, "length_norm": 1.0}
 LR = {"adam": 3e-3, "sgd": 0.5}  # --lr when not given, by optimiser (adam: below LARGE units, see default_lr)
 LARGE = 256  # hidden units from which Adam starts at LARGE_LR
 LARGE_LR = 1e-3
+LARGE_SMOOTHING = 0.1  # label smoothing from LARGE units
 LONG_EPOCH = 1500  # updates: an epoch longer than this is also evaluated every LONG_EPOCH // 2 updates
 
 
@@ -82,6 +83,14 @@ def default_lr(optimizer: str, hidden: int) -> float:
     if optimizer == "adam" and hidden >= LARGE:
         return LARGE_LR
     return LR[optimizer]
+
+
+def default_label_smoothing(hidden: int) -> float:
+    """--label-smoothing when not given: 0.1 from 256 units, else 0. The larger network overfits CMUdict
+    (training loss 0.07 against 0.22 on validation); with smoothing 0.1 the same 256-unit network on 38,000
+    CMUdict words made fewer test word errors than without (docs/seq2seq.md). 128 units keep the
+    unsmoothed loss their targets (addition, dates) were measured with."""
+    return LARGE_SMOOTHING if hidden >= LARGE else 0.0
 
 
 def from_data(value: Any) -> bool:
@@ -140,6 +149,8 @@ def run_options(given: dict, resume_meta: dict | None = None, path: str = "") ->
         options["target_level"] = options["level"]
     if from_data(options["lr"]):
         options["lr"] = None  # chosen by ``default_lr`` once the hidden size is known
+    if from_data(options["label_smoothing"]):
+        options["label_smoothing"] = None  # chosen by ``default_label_smoothing`` likewise
     return options
 
 

@@ -41,6 +41,7 @@ from rnntools.tasks.seq2seq.options import (
     check_options,
     default_batch,
     default_hidden,
+    default_label_smoothing,
     default_lr,
     from_data,
     run_options,
@@ -360,6 +361,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                              min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH))
     if options["lr"] is None:
         options["lr"] = config.lr = default_lr(options["optimizer"], model.cfg.hidden)
+    if options["label_smoothing"] is None:
+        options["label_smoothing"] = default_label_smoothing(model.cfg.hidden)
     sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
     if from_data(options["batch"]):
         options["batch"] = config.batch = default_batch(len(train_idx))
