@@ -12,7 +12,7 @@ Parameter names: ``embed.W``; ``enc.{f,b}{layer}.0.{W,b,bn}`` (``Recurrent``'s, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -203,19 +203,40 @@ def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: i
 
     lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
     out = np.empty((len(seqs), net.cfg.n_classes), np.float64)
-    # with more tokens than vocabulary rows, the first layer's input projections of the whole vocabulary,
-    # made once, are cheaper than every batch's tokens projected
-    memo = table_projections() if lengths.sum() >= net.cfg.vocab_size else nullcontext()
     product = wide.times(net.params["wide.W"]) if hasattr(wide, "times") and net.wide is not None else None
+    net, index = used_rows(net, seqs)
+    # with more tokens than embedding rows, the first layer's input projections of the rows, made once, are
+    # cheaper than every batch's tokens projected
+    memo = table_projections() if lengths.sum() >= net.cfg.vocab_size else nullcontext()
     with memo:
-        for idx in bucket_batches(lengths, batch, None):
+        # longest batch first: each batch's arrays are then no larger than the last ones freed, which the
+        # allocator reuses; shortest first, every batch's larger arrays were fresh pages from the kernel
+        # (4,000 glosses: 22k page faults, about a sixth of the network's time)
+        for idx in reversed(bucket_batches(lengths, batch, None)):
             ids, lens = pad_batch([seqs[i] for i in idx])
+            if index is not None:
+                ids = index[ids]
             if product is not None:
                 logits, _ = net.forward(ids, lens, wide_product=product[idx])
             else:
                 logits, _ = net.forward(ids, lens, wide=None if wide is None else wide[idx])
             out[idx] = logits
     return out
+
+
+def used_rows(net: Network, seqs: Sequence[np.ndarray]) -> tuple[Network, np.ndarray | None]:
+    """The network reading only the embedding rows ``seqs`` use, and the map from a vocabulary id to its row
+    there (None when every row is used). Prediction projects its table through the first layer once per
+    call (``table_projections``): 4,000 glosses use 6,595 of a 15,160-word vocabulary, so projecting the
+    rest was more than half of that product. A row's projection is the same bits in any set of rows
+    (``rnntools.nn.parallel.matmul``), so the logits are too."""
+    rows = np.unique(np.concatenate(seqs)) if len(seqs) else np.zeros(0, np.int64)
+    if len(rows) >= net.cfg.vocab_size or not len(rows):
+        return net, None
+    index = np.zeros(net.cfg.vocab_size, np.int32)    # unused ids (padding only) read row 0
+    index[rows] = np.arange(len(rows), dtype=np.int32)
+    params = {**net.params, "embed.W": np.ascontiguousarray(net.params["embed.W"][rows])}
+    return Network(replace(net.cfg, vocab_size=len(rows)), params), index
 
 
 def predict_probs(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256,
