@@ -197,18 +197,26 @@ def metrics_from_confusion(cm: np.ndarray) -> dict:
 def encode_texts(vocab, texts: Sequence[str], max_len: int) -> tuple[list[np.ndarray], int, int]:
     """int32 ids per text, at most ``max_len`` (the first tokens). An empty text (or one whose every token
     is dropped) becomes a single ``<unk>``: the network still reads one step and predicts. Returns the
-    sequences, how many texts had no known token (empty or all ``<unk>``) and how many were cut."""
-    seqs, empty, truncated = [], 0, 0
-    unk = np.array([vocab.unk_id], np.int32)
-    for text in texts:
-        ids = vocab.encode(text)
-        if len(ids) == 0:
-            ids, empty = unk, empty + 1
-        elif not np.any(ids != vocab.unk_id):
-            empty += 1
-        if len(ids) > max_len:
-            ids, truncated = ids[:max_len], truncated + 1
-        seqs.append(np.asarray(ids, np.int32))
+    sequences, how many texts had no known token (empty or all ``<unk>``) and how many were cut.
+
+    All texts at once (``Vocab.tokenize_lines``, one id array cut into views): per text, the numpy calls
+    cost more than the lookups (4,000 glosses: 36 -> 17 ms)."""
+    from itertools import chain
+
+    get = vocab.index.get
+    unk = vocab.unk_id
+    if vocab.n_special > 1:
+        lists = [[get(token, unk) for token in tokens] for tokens in vocab.tokenize_lines(texts)]
+    else:
+        lists = [[i for i in map(get, tokens) if i is not None] for tokens in vocab.tokenize_lines(texts)]
+    lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+    ids = np.fromiter(chain.from_iterable(lists), np.int32, int(lengths.sum()))
+    known = np.bincount(np.repeat(np.arange(len(lists)), lengths)[ids != unk], minlength=len(lists))
+    empty = int(np.count_nonzero(known == 0))
+    truncated = int(np.count_nonzero(lengths > max_len))
+    starts = (np.cumsum(lengths) - lengths).tolist()
+    one_unk = np.array([unk], np.int32)
+    seqs = [ids[a:a + min(n, max_len)] if n else one_unk for a, n in zip(starts, lengths.tolist())]
     return seqs, empty, truncated
 
 
