@@ -183,6 +183,66 @@ def test_rows_times_weights_equals_scipys_product_to_the_byte(rows):
         r.times(np.zeros((B + 1, 3), np.float32))
 
 
+@pytest.mark.parametrize("rows", ["blocks", "blocks+tf", "sep", "sep+tf", None])
+@pytest.mark.parametrize("idf_dtype", [np.float32, np.float64])
+def test_row_values_kernel_equals_numpy_to_the_byte(rows, idf_dtype):
+    """``wide_values`` (a numba kernel) gives ``wide_values_numpy``'s arrays byte for byte: rows with both
+    blocks, words only (a batch without character grams: no 1/sqrt 2), empty texts, shared buckets."""
+    B = 64
+    texts = ["good good film", "", "an unbelievably tedious plot, and yet", "x", "Ünïcode wörds ünïcode"] * 3
+    opts = F.rows_options(rows)
+    for chars in (True, False):
+        grams = F.ngram_ids_of_texts(texts, B, chars, blocks=opts["blocks"] and chars, tf=True)
+        idf = F.idf_weights(grams, B).astype(idf_dtype)
+        tf = grams.tf if opts["tf"] else None
+        got = F.wide_values(grams, idf, tf, opts["separate"])
+        want = F.wide_values_numpy(grams, idf, tf, opts["separate"])
+        assert got.width == want.width
+        for name in ("indptr", "cols", "vals", "split"):
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.dtype == b.dtype, name
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    empty = F.wide_values([], np.ones(B, np.float32))
+    assert len(empty.indptr) == 1 and len(empty.vals) == 0
+
+
+def test_prediction_reads_only_the_embedding_rows_it_uses(tiny, monkeypatch):
+    """``predict_logits`` projects only the vocabulary rows the texts use (``used_rows``); the logits are the
+    same bytes as with the whole table projected."""
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify import model as M
+
+    _, path = tiny
+    model = load(str(path))
+    texts = ["great film", "awful plot", "", "zzz", "scene scene actor great"] * 30
+    seqs, _, _ = D.encode_texts(model.vocab, texts, 50)
+    rows = model.wide_rows(texts)
+    sub, index = M.used_rows(model.net, seqs)
+    used = np.unique(np.concatenate(seqs))
+    assert sub.cfg.vocab_size == len(used) < model.net.cfg.vocab_size
+    np.testing.assert_array_equal(sub.params["embed.W"], model.net.params["embed.W"][used])
+    assert index[used].tolist() == list(range(len(used)))
+    got = M.predict_logits(model.net, seqs, rows)
+    monkeypatch.setattr(M, "used_rows", lambda net, seqs: (net, None))
+    np.testing.assert_array_equal(got, M.predict_logits(model.net, seqs, rows))
+
+
+def test_encode_texts_equals_encoding_each_text():
+    """``encode_texts`` (all texts at once) gives what ``Vocab.encode`` gives text by text: unknown words,
+    non-ASCII text, line breaks, apostrophes, empty and all-unknown texts, texts cut at ``max_len``."""
+    from rnntools.text import Vocab
+
+    vocab = Vocab.from_texts(["the film was great", "don't go", "Über café naïve", "a b c d e f g"])
+    texts = ["The film was GREAT", "", "zzz qqq", "don't 'go' there''", "über\ncafé film", "a b c d e f g a b",
+             "a\tb", "Naïve the end"]
+    seqs, empty, truncated = D.encode_texts(vocab, texts, 6)
+    for text, seq in zip(texts, seqs):
+        ids = vocab.encode(text)
+        want = ids[:6] if len(ids) else [vocab.unk_id]
+        assert seq.dtype == np.int32 and seq.tolist() == list(want), text
+    assert (empty, truncated) == (2, 1)
+
+
 def test_predicting_without_scipy_gives_the_same_logits(tiny):
     """``predict_logits`` on ``WideRows`` (one product for all texts) equals the scipy rows' batches."""
     from rnntools.tasks.classify import load
