@@ -11,8 +11,10 @@ cross-validation over 5 values, as the accuracy benchmark runs it.
 
 ``--predict-only MODEL`` skips training: a classifier trained on the set's training texts is timed
 predicting its test texts in this process (after one warm call: numba's start is paid once per process)
-and as whole ``rnntools predict`` processes (start-up, model load, JSONL in and out), alternating with
-the baseline (fitted once, C = 10):
+and as whole ``rnntools predict`` processes (start-up, model load, JSONL in and out; wall and CPU
+seconds), alternating with the baseline (fitted once, C = 10). The processes run as an installed copy
+does, with bytecode cached (``cli_text.installed_env``); ``--from-source`` keeps the environment's
+``PYTHONDONTWRITEBYTECODE``, under which every start of a checkout compiles the modules it imports:
 
     cd /tmp && PYTHONPATH=<checkout> flock /tmp/rnntools-bench.lock python3 <checkout>/benchmarks/classify_speed.py \
         --predict-only g.npz --threads 2 --reps 5
@@ -47,10 +49,12 @@ def rnntools_side(train_path, te_x, threads, seed, out_dir):
             "predict_per_s": n / predict_s, "predict_per_cpu_s": n / predict_cpu}
 
 
-def predict_only(model_path, tr_x, tr_y, te_x, threads, reps, tmp):
+def predict_only(model_path, tr_x, tr_y, te_x, threads, reps, tmp, from_source=False):
     """Library and whole-process prediction speed of a trained model, alternating with the baseline's."""
+    import resource
     import subprocess
 
+    from cli_text import installed_env
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -69,14 +73,19 @@ def predict_only(model_path, tr_x, tr_y, te_x, threads, reps, tmp):
                              LogisticRegression(C=10.0, max_iter=2000)).fit(tr_x, tr_y)
     cmd = [sys.executable, "-m", "rnntools", "-q", "predict", os.path.abspath(model_path), texts_path,
            "--threads", str(threads), "-o", os.path.join(tmp, "out.jsonl")]
-    lib, proc, base = [], [], []
+    env = None if from_source else installed_env(os.path.join(tmp, "pycache"))
+    subprocess.run(cmd, check=True, cwd=tmp, env=env)      # bytecode written, kernels' cache checked
+    lib, proc, proc_cpu, base = [], [], [], []
     for _ in range(reps):
         start = time.perf_counter()
         n = sum(1 for _ in classify.predict(loaded, ({"text": t} for t in te_x), warn=False))
         lib.append(n / (time.perf_counter() - start))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, cwd=tmp)
+        subprocess.run(cmd, check=True, cwd=tmp, env=env)
         proc.append(len(te_x) / (time.perf_counter() - start))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         with threadpool_limits(threads):
             start = time.perf_counter()
             pipe.predict(te_x)
@@ -85,6 +94,9 @@ def predict_only(model_path, tr_x, tr_y, te_x, threads, reps, tmp):
                         ("tfidf_lr_C10 library", base)):
         print(f"  {name:25s} {statistics.median(rates):9.0f} texts/s (median of {reps}; "
               f"{min(rates):.0f}-{max(rates):.0f})")
+    print(f"  rnntools predict process: {statistics.median(len(te_x) / r for r in proc):.3f} s wall, "
+          f"{statistics.median(proc_cpu):.3f} CPU s (medians; bytecode "
+          f"{'as the environment says' if from_source else 'cached, as installed'})")
 
 
 def baseline_side(tr_x, tr_y, te_x, threads, cv):
@@ -119,6 +131,9 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--predict-only", metavar="MODEL", help="time prediction with this trained model only")
+    ap.add_argument("--from-source", action="store_true",
+                    help="with --predict-only: keep the environment's bytecode setting instead of running the "
+                         "processes as an installed copy does")
     args = ap.parse_args()
     from rnntools import console
     from rnntools.parallel import configure_threads
@@ -130,7 +145,7 @@ def main():
           f"--threads {args.threads}", flush=True)
     if args.predict_only:
         with tempfile.TemporaryDirectory() as tmp:
-            predict_only(args.predict_only, tr_x, tr_y, te_x, args.threads, args.reps, tmp)
+            predict_only(args.predict_only, tr_x, tr_y, te_x, args.threads, args.reps, tmp, args.from_source)
         print("CPU:", cpu_model(), "|", numba_isa())
         print("uptime:", os.popen("uptime").read().strip())
         return
