@@ -185,10 +185,10 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
         probs, empty = model.probs([record_text(r, field) for r in batch])
         empty_total += empty
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-        for record, p, o in zip(batch, probs.tolist(), order.tolist()):   # Python floats and ints at once
+        for record, p, o in zip(batch, rounded(probs, 6), order.tolist()):   # Python floats and ints at once
             record.pop("_place", None)
             record["label"] = model.labels[o[0]]
-            record["probs"] = {keys[j]: round(p[j], 6) for j in o}
+            record["probs"] = {keys[j]: p[j] for j in o}
             yield record
 
     batch: list[dict] = []
@@ -209,6 +209,19 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
     if warn and empty_total:
         console.warn(f"{empty_total} of {count} texts had no known tokens; they were predicted from <unk> alone")
 
+
+
+def rounded(values: np.ndarray, digits: int) -> list:
+    """``[[round(v, digits) for v in row] for row in values]`` for float64 ``values`` (N, K) in [0, 1] (or
+    NaN), the same floats, made by numpy: Python's ``round`` (a correctly rounded decimal string read back)
+    cost 26 ms of 4,000 glosses' 104,000 probabilities. ``rint(v 10^d) / 10^d`` is that float unless the
+    product was rounded across a half (its fraction within 1e-6 of one half): those entries take ``round``."""
+    scale = 10.0 ** digits
+    y = values * scale
+    out = (np.rint(y) / scale).tolist()
+    for i, j in zip(*np.nonzero(np.abs(y - np.floor(y) - 0.5) < 1e-6)):
+        out[i][j] = round(float(values[i, j]), digits)
+    return out
 
 
 def train(inputs: Sequence[str], output: str, options: dict) -> dict:
