@@ -851,3 +851,30 @@ def test_rounded_probabilities_are_pythons_round():
     want = [[round(x, 6) for x in row] for row in v.tolist()]
     assert [[repr(x) for x in row] for row in got] == [[repr(x) for x in row] for row in want]
     assert all(type(x) is float for x in got[0])
+
+
+def test_predict_pauses_the_collector_while_scoring_and_restores_it(tiny, monkeypatch):
+    """The garbage collector is off while a chunk is scored and back as it was afterwards (on, or off when
+    the caller had turned it off); the first chunk's objects are frozen, later chunks' are not."""
+    import gc
+
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify import task as T
+
+    _, path = tiny
+    model = load(str(path))
+    seen = []
+    probs = T.Model.probs
+    monkeypatch.setattr(T.Model, "probs", lambda self, texts: (seen.append(gc.isenabled()), probs(self, texts))[1])
+    freezes = []
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(len(seen)))
+    records = [{"body": t} for t in ["great film", "awful plot", ""] * 5]     # the model's text field
+    assert gc.isenabled()
+    out = list(T.predict(model, iter(records), chunk=4, warn=False))
+    assert len(out) == 15 and seen == [False] * 4 and freezes == [1] and gc.isenabled()
+    gc.disable()
+    try:
+        list(T.predict(model, iter(records), chunk=8, warn=False))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -6,6 +6,7 @@ outputs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,7 +183,8 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
 
     def flush(batch: list[dict]):
         nonlocal empty_total
-        probs, empty = model.probs([record_text(r, field) for r in batch])
+        with _collector_paused(freeze=count == len(batch)):
+            probs, empty = model.probs([record_text(r, field) for r in batch])
         empty_total += empty
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
         for record, p, o in zip(batch, rounded(probs, 6), order.tolist()):   # Python floats and ints at once
@@ -209,6 +211,29 @@ def predict(model: Model, records: Iterable[dict], *, text_field: str | None = N
     if warn and empty_total:
         console.warn(f"{empty_total} of {count} texts had no known tokens; they were predicted from <unk> alone")
 
+
+
+@contextmanager
+def _collector_paused(freeze: bool):
+    """Python's garbage collector paused while a chunk is scored (work of a bounded size), and with
+    ``freeze`` (the first chunk, which imports numba and loads the kernels) what was made then frozen.
+
+    Why: the first chunk makes ~100k objects (numba's modules, typing and loaded kernels) that live until
+    the process ends; the collector walked them again and again while the chunk's own objects were made
+    (4,000 glosses: ~200 collections, 40-50 ms of a 0.8 s process; paused and frozen: 11 ms). A chunk
+    makes no cyclic garbage of its own to speak of, and what it makes is collected once the collector runs
+    again; only the first chunk's is frozen with numba's objects."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def rounded(values: np.ndarray, digits: int) -> list:
