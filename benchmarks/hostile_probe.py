@@ -669,6 +669,7 @@ def option_cases() -> list[Case]:
         table.append((args, (2,), None))
     huge = [(train["lm"] + ["--hidden", "100000"], "--hidden"), (train["lm"] + ["--embed-dim", "1000000000"], None),
             (train["classify"] + ["--hidden", "200000"], None), (train["seq2seq"] + ["--hidden", "100000"], None),
+            (train["seq2seq"] + ["--encoder-layers", "100000000"], "--encoder-layers"),
             (train["forecast"] + ["--hidden", "100000"], None), (train["lm"] + ["--layers", "100000"], "--layers"),
             (train["lm"] + ["--batch", "100000000", "--seq-len", "100000"], None),
             (w2v + ["--dim", "1000000000"], "--dim"), (w2v + ["--dim", "100000000"], "--dim"),

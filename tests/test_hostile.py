@@ -139,6 +139,8 @@ BAD_VALUES = [
     (["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "m.npz", "--hidden", "0"], None, 2, None),
     (["rnn-train", "--task", "classify", "{w}/g.jsonl", "-o", "m.npz", "--hidden", "100000"], None, 2, "memory"),
     (["rnn-train", "--task", "seq2seq", "{w}/p.jsonl", "-o", "m.npz", "--hidden", "100000"], None, 2, "memory"),
+    (["rnn-train", "--task", "seq2seq", "{w}/p.jsonl", "-o", "m.npz", "--encoder-layers", "100000000"], None, 2,
+     "memory"),
     (["rnn-train", "--task", "forecast", "{w}/air.csv", "-o", "m.npz", "--hidden", "100000"], None, 2, "memory"),
     (["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "m.npz", "--freeze-embeddings"], None, 2,
                  "embeddings"),

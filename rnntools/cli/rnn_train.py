@@ -83,7 +83,7 @@ def _command(**kwargs):
     engine = {name: kwargs[name] for name in _engine_names}
     engine["seed"], engine["threads"] = kwargs["seed"], kwargs["threads"]
     _check_combinations(ctx, task, engine)
-    _check_sizes(engine)
+    _check_sizes({**engine, "layers": max(engine.get("layers") or 1, kwargs.get("encoder_layers") or 1)})
     with naming_the_input(inputs):
         package(task).train(inputs, output, {**engine, **task_kwargs(kwargs, _owners, task)})
 
@@ -162,7 +162,7 @@ def _check_sizes(engine: dict) -> None:
     weights = gates * hidden * (hidden + max(embed, 1)) + (layers - 1) * gates * hidden * 2 * hidden
     batch_activations = (engine.get("batch") or 1) * (engine.get("seq_len") or 1) * hidden * gates * layers
     check_memory(16 * weights + 4 * batch_activations, "the network",
-                 "--hidden, --embed-dim, --layers, --batch or --seq-len")
+                 "--hidden, --embed-dim, --layers (--encoder-layers), --batch or --seq-len")
 
 
 def _build():
