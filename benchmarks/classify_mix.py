@@ -5,6 +5,9 @@ validation texts and is scored by the test accuracy of ``wide + s * network``.
 
   * ``loss``: the lowest validation log loss at the temperature fitted for each s (the library's rule);
   * ``acc``: the highest validation accuracy, ties broken by that loss;
+  * ``1se``: the smallest share whose validation log loss is within one standard error of the lowest
+    (Breiman's one-standard-error rule: the standard error of the per-text loss differences against the
+    lowest; the network counts only as far as its gain on the validation texts is more than noise);
   * ``best``: the share with the best test accuracy (a ceiling, not a rule).
 Runs of one set with other initial network weights (``--net-seed K``: ``<set>.default.netK.npz``, the same
 splits and wide part) are also scored as one ensemble, the mean of their networks' logits (``.meanN``).
@@ -35,19 +38,29 @@ def scores(d, val_net, test_net):
     from rnntools.tasks.classify.model import fit_temperature
 
     y, w = d["y_val"], np.ones(len(d["y_val"]))
-    key, test = {}, {}
+    key, test, per_text = {}, {}, {}
     for s in SHARES:
         z = d["val_wide"] + s * val_net
-        key[s] = (val_loss(z / fit_temperature(z, y), y, w), float(np.mean(z.argmax(1) == y)))
+        zt = z / fit_temperature(z, y)
+        key[s] = (val_loss(zt, y, w), float(np.mean(z.argmax(1) == y)))
+        zt = zt - zt.max(axis=1, keepdims=True)
+        per_text[s] = np.log(np.exp(zt).sum(axis=1)) - zt[np.arange(len(y)), y]
         test[s] = float(np.mean((d["test_wide"] + s * test_net).argmax(1) == d["y_test"]))
-    picks = {"loss": min(SHARES, key=lambda s: key[s][0]),
+    lowest = min(SHARES, key=lambda s: key[s][0])
+
+    def within_one_se(s) -> bool:
+        diff = per_text[s] - per_text[lowest]
+        return diff.mean() <= diff.std(ddof=1) / np.sqrt(len(diff))
+
+    picks = {"loss": lowest,
              "acc": min(SHARES, key=lambda s: (-round(key[s][1], 9), key[s][0])),
+             "1se": min(s for s in SHARES if within_one_se(s)),
              "best": max(SHARES, key=lambda s: test[s])}
     return {r: (test[s], s) for r, s in picks.items()}
 
 
 def main():
-    rules = ("loss", "acc", "best")
+    rules = ("loss", "acc", "1se", "best")
     rows = {}
     groups: dict[str, list] = {}
     for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.npz"))):
