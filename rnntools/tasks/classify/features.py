@@ -58,6 +58,19 @@ def _ngram_hashes_py(cps, starts, ends, min_n, max_n, buckets, out, char_offset=
     return k
 
 
+def _compiled_once(build):
+    """A kernel that ``build()`` compiles (or loads from numba's cache) on its first call, so importing this
+    module does not import numba."""
+    kernel: list = []
+
+    def call(*args):
+        if not kernel:
+            kernel.append(build())
+        return kernel[0](*args)
+
+    return call
+
+
 def _compile_hashes():
     from numba import uint64
 
@@ -150,7 +163,6 @@ def rows_for(texts: Sequence[str], n_classes: int = 2) -> str:
 
 
 CHAR_RANGE = (3, 5)     # the character grams' lengths, boundary marks included (fastText's subwords)
-_HASH_KERNEL = []
 _HASH_BLOCK = 1 << 22  # id slots hashed at once (32 MiB): memory stays bounded however many texts
 
 
@@ -167,8 +179,6 @@ def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, m
     """``ngram_ids`` of each text, in one kernel call for all of them (per text, the small numpy steps
     cost more than the hashing). ``char_range``: the lengths of the character grams (with the boundary
     marks), smallest and largest. With ``tf``: ``Grams`` (each text's ids and how often it has each)."""
-    if not _HASH_KERNEL:
-        _HASH_KERNEL.append(_compile_hashes())
     words_of = [_wide_tokens(text)[:max_tokens] for text in texts]
     n_words = np.fromiter(map(len, words_of), np.int64, len(texts))
     words = [w for ws in words_of for w in ws]
@@ -193,7 +203,7 @@ def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, m
         b = max(int(np.searchsorted(bounds, bounds[a] + _HASH_BLOCK, "right")) - 1, a + 1)
         out = np.empty(int(bounds[b] - bounds[a]), np.int64)
         mult = np.empty(len(out), np.int32)
-        _HASH_KERNEL[0](cps, starts, ends, int(text_ends[a - 1]) if a else 0, text_ends[a:b], min_n, max_n,
+        _hash_kernel(cps, starts, ends, int(text_ends[a - 1]) if a else 0, text_ends[a:b], min_n, max_n,
                         buckets, out, bounds[a:b] - bounds[a], buckets if blocks else 0, counts[a:b], mult)
         n = int(counts[a:b].sum())
         cuts = np.cumsum(counts[a:b])[:-1]
@@ -245,13 +255,8 @@ def wide_values(docs: Sequence[np.ndarray], idf: np.ndarray, tf: Sequence[np.nda
     vals = np.empty(len(ids), np.float32)
     split = np.empty(len(docs), np.int64)
     both = not separate and len(ids) > 0 and int(ids.max()) >= B   # any character gram in these rows
-    if not _VALUES_KERNEL:
-        _VALUES_KERNEL.append(_compile_row_values())
-    _VALUES_KERNEL[0](indptr, ids, idf, factor, B, separate, both, cols, vals, split)
+    _row_values(indptr, ids, idf, factor, B, separate, both, cols, vals, split)
     return WideRows(indptr, cols, vals, split, 2 * B if separate else B)
-
-
-_VALUES_KERNEL: list = []
 
 
 def _compile_row_values():
@@ -347,13 +352,8 @@ class WideRows:
         if W.shape[0] != self.width:
             raise ValueError(f"weights have {W.shape[0]} rows, the rows {self.width} columns")
         out = np.zeros((len(self.indptr) - 1, W.shape[1]), np.float32)
-        if not _ROWS_KERNEL:
-            _ROWS_KERNEL.append(_compile_rows_times())
-        _ROWS_KERNEL[0](self.indptr, self.cols, self.vals, self.split, W, out)
+        _rows_times(self.indptr, self.cols, self.vals, self.split, W, out)
         return out
-
-
-_ROWS_KERNEL: list = []
 
 
 def _compile_rows_times():
@@ -415,3 +415,8 @@ def wide_features(texts: Sequence[str] | None, config: dict, idf: np.ndarray | N
     """``wide_rows`` as a scipy CSR matrix (``wide_matrix``), or None without a wide part."""
     rows = wide_rows(texts, config, idf, docs, blocks, tf, separate)
     return None if rows is None else rows.matrix()
+
+
+_hash_kernel = _compiled_once(_compile_hashes)
+_row_values = _compiled_once(_compile_row_values)
+_rows_times = _compiled_once(_compile_rows_times)
