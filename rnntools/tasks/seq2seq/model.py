@@ -42,6 +42,10 @@ class Config:
     def enc_layers(self) -> int:
         return self.encoder_layers or self.layers
 
+    def layers_of(self, side: str) -> int:
+        """Layers of a stack: the decoder's ``dec``, an encoder direction's (``enc``, ``encb``)."""
+        return self.layers if side == "dec" else self.enc_layers
+
     def __post_init__(self):
         if self.enc_layers < self.layers:
             raise ValueError(f"an encoder of {self.enc_layers} layers cannot start a decoder of {self.layers}")
@@ -90,7 +94,7 @@ class Net:
         cfg = self.cfg
         H = cfg.hidden
         k = 1.0 / math.sqrt(H)
-        for layer in range(cfg.layers if side == "dec" else cfg.enc_layers):
+        for layer in range(cfg.layers_of(side)):
             b = self.params[f"{side}.{layer}.b"]
             summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(H if cfg.cell == "lstm" else 0, None)
             b[summed] += rng.uniform(-k, k, b[summed].shape).astype(dtype)
@@ -219,7 +223,7 @@ def summed_bias_slices(cfg: Config) -> dict[str, slice]:
     summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(0, None)
     sides = ("enc", "encb", "dec") if cfg.bidirectional else ("enc", "dec")
     return {f"{side}.{layer}.b": summed for side in sides
-            for layer in range(cfg.layers if side == "dec" else cfg.enc_layers)}
+            for layer in range(cfg.layers_of(side))}
 
 
 def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops: dict | None = None,
@@ -237,7 +241,7 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
     out = {}
     sides = (("enc", S), ("encb", S), ("dec", T)) if cfg.bidirectional else (("enc", S), ("dec", T))
     for side, length in sides:
-        for layer in range(cfg.layers if side == "dec" else cfg.enc_layers):
+        for layer in range(cfg.layers_of(side)):
             width = cfg.embed_dim if layer == 0 else cfg.hidden
             out[(side, layer)] = ((rng.random((length, B, width)) < keep) / keep).astype(dtype)
     out["top"] = ((rng.random((T, B, cfg.hidden)) < keep) / keep).astype(dtype)
