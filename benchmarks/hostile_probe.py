@@ -61,6 +61,7 @@ class Case:
     env: dict = field(default_factory=dict)
     keep: bytes | None = None  # the output exists before the run with these bytes; a failed run keeps them
     delay: float | None = None  # send the signal this many seconds after start (instead of after 2 log lines)
+    memory: int | None = None  # the address-space limit in bytes (`ulimit -v`), instead of MEM_CAP
 
     @property
     def command(self) -> str:
@@ -958,6 +959,14 @@ def more_cases() -> list[Case]:
               Case("concurrent writers (more)", ["export", w, "-o", "{T}/out.txt"], (0,), concurrent=3),
               Case("concurrent writers (more)", ["import", "{W}/vec-ok.txt", "-o", "{T}/out.npz"], (0,),
                    output="{T}/out.npz", concurrent=3)]
+    # an address-space limit too small for numba's compiled library (or numpy's arrays): a memory error,
+    # never blamed on the output file, which keeps its old bytes
+    for megabytes in (150, 200, 250, 300):
+        for args in (["predict", clf, "{W}/g.jsonl", "-o", "{T}/out.jsonl"],
+                     ["predict", fc, "{W}/air.csv", "-o", "{T}/out.jsonl"],
+                     ["evaluate", s2s, "{W}/p.jsonl", "-o", "{T}/out.jsonl"]):
+            cases.append(Case("ulimit -v", args, (1,), names="memory", keep=b"old\n", output="{T}/out.jsonl",
+                              memory=megabytes << 20))
     return cases
 
 
@@ -985,11 +994,11 @@ ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cas
 
 # --- running and classifying ---------------------------------------------------------------------------
 
-def _limits(close_fds: tuple[int, ...]):
+def _limits(close_fds: tuple[int, ...], memory: int | None = None):
     def pre():
         os.setsid()
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # not inherited as ignored from a background probe
-        resource.setrlimit(resource.RLIMIT_AS, (MEM_CAP, MEM_CAP))
+        resource.setrlimit(resource.RLIMIT_AS, (memory or MEM_CAP, memory or MEM_CAP))
         for fd in close_fds:
             os.close(fd)
     return pre
@@ -1033,7 +1042,7 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     for _ in range(case.concurrent):
         procs.append(subprocess.Popen([sys.executable, "-m", "rnntools", *args], cwd=tmp, env=env,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      preexec_fn=_limits(tuple(close))))
+                                      preexec_fn=_limits(tuple(close), case.memory)))
     results = []
     hang = False
     if case.signal is not None:

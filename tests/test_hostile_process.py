@@ -299,6 +299,23 @@ def test_memory_cap_is_a_clear_error(tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+@pytest.mark.parametrize("megabytes", [200, 250, 300])
+def test_address_limit_below_numba_is_memory_not_the_output(lm_model, tmp_path, megabytes):
+    """Under `ulimit -v` of a few hundred MB numba's library fails to load (an OSError without an errno), a
+    numpy module fails to map, or C code returns NULL: the message says memory, not the output file, and
+    the old output stays."""
+    import resource
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("old")
+    code, _, err = finish(rnntools(["predict", lm_model, os.path.join(SAMPLES, "book.txt"), "-o", out],
+                                   limits=[(resource.RLIMIT_AS, megabytes << 20)]))
+    assert code == 1, err
+    one_error_line(err, "memory")
+    assert "out.jsonl" not in err and "internal error" not in err
+    assert out.read_text() == "old" and os.listdir(tmp_path) == ["out.jsonl"]
+
+
 def test_dev_full_is_one_line(tmp_path):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")

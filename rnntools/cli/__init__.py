@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import resource as _resource
 import sys
 
 import click
@@ -305,12 +306,11 @@ def main(argv: list[str] | None = None) -> None:
     except MemoryError:
         if debug:
             raise
-        _error("out of memory; lower the sizes (--hidden, --embed-dim, --dim, --batch, --max-vocab) or "
-               "give the process more memory", 1)
+        _error(_OUT_OF_MEMORY + _address_limit_reached(), 1)
     except OSError as exc:
         if debug:
             raise
-        _error(_os_message(exc), 1)
+        _error(_OUT_OF_MEMORY + limit if (limit := _address_limit_reached()) else _os_message(exc), 1)
     except RecursionError:
         if debug:
             raise
@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line, with the way to the traceback
         if debug:
             raise
+        if limit := _address_limit_reached():  # C code that failed to allocate: a shared library that
+            _error(_OUT_OF_MEMORY + limit, 1)  # would not map, a thread that would not start, NULL returns
         _error(f"internal error ({exc.__class__.__name__}: {str(exc)[:300]}); run with --debug for the "
                "traceback and report it", 1)
     else:
@@ -328,6 +330,30 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as exc:
             _error(_os_message(exc), 1)
         _exit(0)
+
+
+_OUT_OF_MEMORY = ("out of memory; lower the sizes (--hidden, --embed-dim, --dim, --batch, --max-vocab) or give the "
+                  "process more memory")
+
+
+def _address_limit_reached() -> str:
+    """When the process ran into its address-space limit (`ulimit -v`), what to say about it; else "".
+
+    Under such a limit the failures are rarely a MemoryError: numba's compiled library or a numpy module
+    fails to map, a thread fails to start, a C function returns NULL without an exception. The process's
+    peak address space within a few megabytes of the limit says which it was."""
+    try:  # no imports and no text decoding here: there may be no memory left for them
+        limit = _resource.getrlimit(_resource.RLIMIT_AS)[0]
+        if limit == _resource.RLIM_INFINITY:
+            return ""
+        with open("/proc/self/status", "rb") as status:
+            peak = next((int(line.split()[1]) * 1024 for line in status if line.startswith(b"VmPeak:")), 0)
+    except Exception:
+        return ""
+    if peak < limit - (64 << 20):
+        return ""
+    return (f" (the address-space limit, `ulimit -v`, is {limit >> 20} MB: numba, BLAS and their threads reserve "
+            "several hundred MB more than they use)")
 
 
 def _click_error(exc: click.ClickException) -> None:
@@ -350,9 +376,14 @@ def _click_error(exc: click.ClickException) -> None:
 
 def _os_message(exc: OSError) -> str:
     import errno
+    import re
 
     reason = exc.strerror or str(exc)
     where = f"{exc.filename}: " if exc.filename else ""
+    library = re.search(r"shared object file '([^']+)'", reason) if exc.errno is None else None
+    if library:  # ctypes' or llvmlite's dlopen failed: under `ulimit -v`, or a broken install
+        return (f"cannot load the shared library {library.group(1)} (too little memory for the process, as "
+                "under a `ulimit -v` limit, or a broken installation)")
     if exc.errno == errno.ENOSPC:
         return f"{where}no space left on device (nothing was replaced; free some space and run again)"
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):

@@ -226,7 +226,9 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
         done = True
         _fsync_folder(folder)
     except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
+        # an OSError without an errno is not the file system's (a shared library that would not load while
+        # the block ran, under a memory limit): naming the output would send the user to the wrong place
+        if isinstance(exc, BrokenPipeError) or exc.errno is None:
             raise
         raise OutputError(f"cannot write ({_os_reason(exc)}); the previous file, if any, is unchanged",
                           path) from None
