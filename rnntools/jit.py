@@ -18,6 +18,13 @@ If numba's cache class is not what this expects, or a load fails in any way, num
 
 from __future__ import annotations
 
+import os
+
+# the XDG spec says a relative XDG_CACHE_HOME is to be ignored; numba would take it (an empty one too) and
+# write its cache into a "numba" folder under whatever the current directory is
+if not os.path.isabs(os.environ.get("XDG_CACHE_HOME", "/")):
+    del os.environ["XDG_CACHE_HOME"]
+
 from numba import njit  # noqa: F401  (re-exported: the one way kernel modules get it)
 
 
@@ -52,3 +59,65 @@ def _install_cache_loading_without_refresh() -> bool:
 
 
 INSTALLED = _install_cache_loading_without_refresh()
+
+
+def _private_cache_folder(folder: str) -> bool:
+    """True when ``folder`` exists (made now if missing) as a real folder of this user's that nobody else
+    can write: numba's cache files are pickles, so a folder another user could plant files in would let
+    them run code in this process."""
+    import stat
+
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+            and os.access(folder, os.W_OK))
+
+
+def _install_private_cache_locator() -> bool:
+    """Let numba cache in a private folder under the temporary directory when none of its own places is
+    writable (the package on a read-only file system and no writable home: a container's read-only root,
+    a service user with ``HOME=/nonexistent``); numba would refuse every kernel ("cannot cache function
+    ...: no locator available"). The folder is reused from run to run when it is this user's alone, else a
+    fresh one is made for the process (every kernel compiled again: slow, never wrong)."""
+    try:
+        from numba.core import caching
+    except ImportError:  # pragma: no cover - another numba layout
+        return False
+    mixin = getattr(caching, "_SourceFileBackedLocatorMixin", None)
+    base = getattr(caching, "_CacheLocator", None)
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+    classes = getattr(impl, "_locator_classes", None)
+    if mixin is None or base is None or not isinstance(classes, list):
+        return False  # pragma: no cover - another numba version
+    if any(getattr(cls, "rnntools_private", False) for cls in classes):
+        return True
+
+    class PrivateTempCacheLocator(mixin, base):
+        rnntools_private = True
+        folder: str | None = None
+
+        def __init__(self, py_func, py_file):
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            self._cache_path = os.path.join(self.private_folder(), self.get_suitable_cache_subpath(py_file))
+
+        def get_cache_path(self):
+            return self._cache_path
+
+        @classmethod
+        def private_folder(cls) -> str:
+            if cls.folder is None:
+                import tempfile
+
+                shared = os.path.join(tempfile.gettempdir(), f"rnntools-numba-{os.getuid()}")
+                cls.folder = shared if _private_cache_folder(shared) else tempfile.mkdtemp(prefix="rnntools-numba-")
+            return cls.folder
+
+    classes.append(PrivateTempCacheLocator)
+    return True
+
+
+PRIVATE_CACHE = _install_private_cache_locator()

@@ -22,11 +22,11 @@ def total(a):
 """
 
 
-def _run(folder, code: str) -> subprocess.CompletedProcess:
+def _run(folder, code: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
     # the cache beside the module (__pycache__), where the test looks, whatever cache folder the suite uses
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=folder,
-                          env={**env, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}"})
+                          env={**env, "PYTHONPATH": f"{folder}{os.pathsep}{ROOT}", **(extra_env or {})})
 
 
 CALL = ("import sys, numpy as np\n"
@@ -69,3 +69,55 @@ def test_installed_once():
     assert wrapped.without_refresh
     assert rnntools.jit._install_cache_loading_without_refresh()
     assert caching.Cache.load_overload is wrapped     # not wrapped twice
+
+
+ONLY_PRIVATE = ("from numba.core import caching\n"
+                "import rnntools.jit\n"
+                "impl = getattr(caching, 'CacheImpl', None) or caching._CacheImpl\n"
+                "# as on a read-only install with no writable home: numba's own places all refuse\n"
+                "impl._locator_classes[:] = [c for c in impl._locator_classes if getattr(c, 'rnntools_private', 0)]\n"
+                "assert rnntools.jit.PRIVATE_CACHE and len(impl._locator_classes) == 1\n")
+
+
+def test_no_writable_cache_place_uses_a_private_temporary_folder(tmp_path):
+    """Without it numba refuses every kernel ("cannot cache function: no locator available"): a read-only
+    install under a service user with HOME=/nonexistent could not run a single command."""
+    (tmp_path / "kernel_mod.py").write_text(KERNEL)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {"TMPDIR": str(temp)}
+    first = _run(tmp_path, ONLY_PRIVATE + CALL, env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["10.0", "True"]
+    shared = temp / f"rnntools-numba-{os.getuid()}"
+    assert (shared.stat().st_mode & 0o777) == 0o700
+    assert list(shared.glob("*/kernel_mod.total-*.nbi")) and not (tmp_path / "__pycache__").exists()
+    warm = _run(tmp_path, ONLY_PRIVATE + CALL, env)   # the next run loads what the first one compiled
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.split() == ["10.0", "False"]
+
+    # a shared folder others can write is never read from (numba's cache entries are pickles)
+    for entry in shared.rglob("*"):
+        entry.unlink() if entry.is_file() else None
+    shared.chmod(0o777)
+    planted = _run(tmp_path, ONLY_PRIVATE + CALL, env)
+    assert planted.returncode == 0, planted.stderr
+    assert not list(shared.rglob("*.nbi")), "nothing cached in a folder others can write"
+    assert [p.name for p in temp.iterdir() if p.name.startswith("rnntools-numba-") and p != shared]
+
+
+def test_relative_xdg_cache_home_is_ignored(tmp_path):
+    """numba took an empty or relative XDG_CACHE_HOME as is and cached into ./numba of the current folder."""
+    (tmp_path / "kernel_mod.py").write_text(KERNEL)
+    home = tmp_path / "home"
+    home.mkdir()
+    only_user_wide = ("from numba.core import caching\n"
+                      "import rnntools.jit\n"
+                      "impl = getattr(caching, 'CacheImpl', None) or caching._CacheImpl\n"
+                      "wide = getattr(caching, 'UserWideCacheLocator', None) or caching._UserWideCacheLocator\n"
+                      "impl._locator_classes[:] = [wide]\n")
+    for value in ("", "relative/cache"):
+        done = _run(tmp_path, only_user_wide + CALL, {"HOME": str(home), "XDG_CACHE_HOME": value})
+        assert done.returncode == 0, done.stderr
+        assert not (tmp_path / "numba").exists() and not (tmp_path / "relative").exists()
+        assert list((home / ".cache" / "numba").rglob("kernel_mod.total-*.nbi"))
