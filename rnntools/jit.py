@@ -51,11 +51,32 @@ def _install_cache_loading_without_refresh() -> bool:
                 return loaded
         except Exception:
             pass
-        return original(self, sig, target_context)
+        try:
+            return original(self, sig, target_context)
+        except Exception:
+            # a damaged entry (a disk that filled while numba wrote it, a crash, a foreign file): numba
+            # would fail every run on it; compile instead, and let the save write a new index
+            _remove_index(self)
+            return None
 
+    def save_overload(self, sig, data):
+        try:
+            original_save(self, sig, data)
+        except Exception:
+            pass  # a full or read-only cache folder: the kernel is compiled and runs, only not cached
+
+    original_save = cache.save_overload
     load_overload.without_refresh = True
     cache.load_overload = load_overload
+    cache.save_overload = save_overload
     return True
+
+
+def _remove_index(cache) -> None:
+    try:
+        os.unlink(cache._cache_file._index_path)
+    except (AttributeError, OSError):
+        pass
 
 
 INSTALLED = _install_cache_loading_without_refresh()

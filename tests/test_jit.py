@@ -121,3 +121,34 @@ def test_relative_xdg_cache_home_is_ignored(tmp_path):
         assert done.returncode == 0, done.stderr
         assert not (tmp_path / "numba").exists() and not (tmp_path / "relative").exists()
         assert list((home / ".cache" / "numba").rglob("kernel_mod.total-*.nbi"))
+
+
+def test_damaged_cache_entries_are_compiled_again_and_replaced(tmp_path):
+    """A cache file cut short (the disk filled while numba wrote it, a crash) or overwritten made every
+    later run fail ("internal error (UnpicklingError: pickle data was truncated)")."""
+    (tmp_path / "kernel_mod.py").write_text(KERNEL)
+    assert _run(tmp_path, CALL).returncode == 0
+    cache = tmp_path / "__pycache__"
+    for damage in (lambda b: b[:100], lambda b: b"garbage\n", lambda b: b""):
+        for entry in [*cache.glob("kernel_mod.total-*.nbi"), *cache.glob("kernel_mod.total-*.nbc")]:
+            entry.write_bytes(damage(entry.read_bytes()))
+        again = _run(tmp_path, CALL)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.split()[0] == "10.0"
+        warm = _run(tmp_path, CALL)                   # the entry was written anew: a plain load again
+        assert warm.returncode == 0 and warm.stdout.split() == ["10.0", "False"], warm.stderr
+
+
+def test_a_cache_that_cannot_be_written_still_runs_the_kernel(tmp_path):
+    """A full disk under the cache folder (not under the output) failed the command: 'no space left'."""
+    (tmp_path / "kernel_mod.py").write_text(KERNEL)
+    full = ("import errno\n"
+            "from numba.core import caching\n"
+            "import rnntools.jit\n"
+            "def no_space(self, *args):\n"
+            "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+            "caching.IndexDataCacheFile._save_data = no_space\n"
+            "caching.IndexDataCacheFile._save_index = no_space\n")
+    done = _run(tmp_path, full + CALL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["10.0", "True"]
