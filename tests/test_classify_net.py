@@ -213,3 +213,37 @@ def test_migrate_pre_contract_names():
     np.testing.assert_array_equal(new["optim.m.embed.W"], old["embed"] + 1)
     assert "enc.f0.0.bn" not in migrate_arrays(old, "lstm")
     assert migrate_arrays(new, "gru") is new
+
+
+@pytest.mark.parametrize("cell, pooling, bidirectional, layers", CASES + [("gru", "max", True, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stack_infer_is_forward_and_pool_bit_for_bit(cell, pooling, bidirectional, layers, dtype):
+    """RecurrentStack.infer gives forward's outputs to the last bit, and with ``max_pool`` the max pooling of
+    them, made inside the last layer's time loops (the backward direction's ties as in position order)."""
+    rng = np.random.default_rng(5)
+    params = {}
+    stack = RecurrentStack(params, "s", cell, E, H, layers=layers, bidirectional=bidirectional, rng=rng,
+                           dtype=dtype)
+    for vocab, n in ((V, 40), (200, 6)):       # a table read by id, and one gathered (V large against T*B)
+        table = rng.normal(size=(vocab, E)).astype(dtype)
+        seqs = [rng.integers(1, vocab, k).astype(np.int32) for k in rng.integers(1, 8, n)]
+        ids, lengths = pad_batch(seqs)
+        y, _ = stack.forward(table, lengths, ids=ids)
+        np.testing.assert_array_equal(stack.infer(table, lengths, ids=ids), y)
+        if pooling == "max":
+            np.testing.assert_array_equal(stack.infer(table, lengths, ids=ids, max_pool=True),
+                                          pool(y, lengths, "max")[0])
+
+
+@pytest.mark.parametrize("cell, pooling, bidirectional, layers", CASES)
+def test_network_infer_is_forward_bit_for_bit(cell, pooling, bidirectional, layers):
+    """Prediction's logits (``Network.infer``) are the training forward's, to the last bit, in float32."""
+    cfg = NetConfig(cell=cell, vocab_size=V, n_classes=K, embed_dim=E, hidden=H, layers=layers,
+                    pooling=pooling, bidirectional=bidirectional)
+    net = Network(cfg, init_params(cfg, np.random.default_rng(2), dtype=np.float32))
+    net.cfg.share = 0.7
+    _, ids, lengths, _, _ = batch()
+    product = np.random.default_rng(3).normal(size=(B, K)).astype(np.float32)
+    np.testing.assert_array_equal(net.infer(ids, lengths), net.forward(ids, lengths)[0])
+    np.testing.assert_array_equal(net.infer(ids, lengths, wide_product=product),
+                                  net.forward(ids, lengths, wide_product=product)[0])

@@ -475,3 +475,96 @@ def test_table_projections_project_a_table_once_and_change_nothing_else(cell):
     assert R._PROJECTIONS == []
     for a, b in zip(plain, memo):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("table, Bn", [(False, 3), (True, 3), (False, 20)])   # Bn 20: two workers
+def test_infer_is_the_training_forward_bit_for_bit(cell, dtype, table, Bn):
+    """cell_infer keeps nothing for a backward pass and gives cell_forward's outputs and final state to the
+    last bit, in float32 as in float64; its running maximum is max_over_time's over those outputs, in
+    position order and (``ties_last``) over rows read in reverse."""
+    from rnntools.nn.kernels import max_over_time
+    from rnntools.nn.recurrent import cell_forward, cell_infer
+
+    nn.set_threads(2)
+    rng = np.random.default_rng(11)
+    Tn, Hn, Dn, Vn = 6, 5, 4, 7
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    W = rng.normal(0, 0.6, (Hn + Dn, G * Hn)).astype(dtype)
+    b = rng.normal(0, 0.3, G * Hn).astype(dtype)
+    bn = rng.normal(0, 0.3, Hn).astype(dtype) if cell == "gru" else None
+    ids = rng.integers(0, Vn, (Tn, Bn))
+    x = rng.normal(size=(Vn, Dn)).astype(dtype) if table else rng.normal(size=(Tn, Bn, Dn)).astype(dtype)
+    h0 = rng.normal(size=(Bn, Hn)).astype(dtype)
+    c0 = rng.normal(size=(Bn, Hn)).astype(dtype) if cell == "lstm" else None
+    lengths = rng.integers(1, Tn + 1, Bn)
+    lengths[0] = Tn
+    mask = (np.arange(Tn)[:, None] < lengths[None, :]).astype(dtype)
+    at = ids if table else None
+    y, (hT, cT), _ = cell_forward(cell, W, b, bn, x, h0, c0, mask, ids=at)
+    yi, (hTi, cTi), none = cell_infer(cell, W, b, bn, x, h0, c0, mask, ids=at)
+    assert none is None and yi.dtype == dtype
+    np.testing.assert_array_equal(yi, y)
+    np.testing.assert_array_equal(hTi, hT)
+    if cell == "lstm":
+        np.testing.assert_array_equal(cTi, cT)
+    else:
+        assert cTi is None
+    want, arg = np.empty((Bn, Hn), dtype), np.empty((Bn, Hn), np.int64)
+    max_over_time(y, lengths, want, arg)
+    no_y, (hTm, _), m = cell_infer(cell, W, b, bn, x, h0, c0, mask, ids=at, outputs=False, max_pool=True)
+    assert no_y is None
+    np.testing.assert_array_equal(m, want)
+    np.testing.assert_array_equal(hTm, hT)
+    # the same rows reversed within their lengths, read with ties_last: the maximum is that of the outputs
+    # put back in position order
+    from rnntools.nn.sequence import reverse_index
+
+    rev, cols = reverse_index(lengths, Tn), np.arange(Bn)[None, :]
+    xr = x if table else x[rev, cols]
+    yr, _, _ = cell_forward(cell, W, b, bn, xr, h0, c0, mask, ids=ids[rev, cols] if table else None)
+    max_over_time(np.ascontiguousarray(yr[rev, cols]), lengths, want, arg)
+    _, _, mr = cell_infer(cell, W, b, bn, xr, h0, c0, mask, ids=ids[rev, cols] if table else None,
+                          outputs=False, max_pool=True, ties_last=True)
+    np.testing.assert_array_equal(mr, want)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_infer_matches_numpy_reference(cell):
+    """cell_infer in float64 against the plain-numpy equations (``ref_cell``), outputs, state and the
+    maximum over the unmasked steps; a row with no unmasked step keeps its initial state and pools to 0."""
+    from rnntools.nn.recurrent import cell_infer
+
+    rnn, p, rng = make(cell)
+    x = rng.normal(size=(T, 3, D))
+    h0 = rng.normal(size=(3, H))
+    c0 = rng.normal(size=(3, H)) if cell == "lstm" else None
+    mask = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0]], float)
+    ry, rh, rc = ref_cell(cell, p["rnn.0.W"], p["rnn.0.b"], p.get("rnn.0.bn"), x, h0, c0, mask)
+    y, (hT, cT), m = cell_infer(cell, p["rnn.0.W"], p["rnn.0.b"], p.get("rnn.0.bn"), x, h0, c0, mask,
+                                max_pool=True)
+    assert np.abs(y - ry).max() < 1e-12 and np.abs(hT - rh).max() < 1e-12
+    if cell == "lstm":
+        assert np.abs(cT - rc).max() < 1e-12
+    want = np.where(mask[:, :, None] != 0, ry, -np.inf).max(axis=0)
+    want[2] = 0.0
+    assert np.abs(m - want).max() < 1e-12
+    np.testing.assert_array_equal(hT[2], h0[2])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_recurrent_infer_equals_forward(cell):
+    """Recurrent.infer (two layers, a table read by id and one gathered) is forward's outputs and state."""
+    rnn, p, rng = make(cell, layers=2, dtype=np.float32)
+    for V, Bn in ((3, 4), (40, 2)):
+        table = rng.normal(size=(V, D)).astype(np.float32)
+        ids = rng.integers(0, V, (T, Bn))
+        mask = np.ones((T, Bn), np.float32)
+        mask[2:, 1] = 0
+        state = tuple(rng.normal(size=s.shape).astype(np.float32) for s in rnn.zero_state(Bn))
+        y, st, _ = rnn.forward(table, state, mask, ids=ids)
+        yi, sti = rnn.infer(table, state, mask, ids=ids)
+        np.testing.assert_array_equal(yi, y)
+        for a, b in zip(sti, st):
+            np.testing.assert_array_equal(a, b)

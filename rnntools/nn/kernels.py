@@ -539,6 +539,102 @@ def seq_forward(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def seq_infer(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, hT, cT, Mx, ties_last):
+    """``seq_forward`` for inference: the same arithmetic in the same order, so the same bits, but nothing
+    kept for a backward pass (no gate activations, states or GRU ``Rn`` of every step: for a GRU 128 that is
+    5 of the 6 rows of H written per token and direction). Batch rows b0..b1-1.
+
+    P, pidx, Wh, bn, h0, c0, mask as in ``seq_forward``.
+    Out: Y (T, B, H) the outputs as ``seq_forward`` writes them, or an array with no rows: not written;
+    hT, cT (B, H) the state after the last step, carried over padding (cT LSTM only);
+    Mx (B, H) the elementwise maximum of the outputs over the unmasked steps, as ``max_over_time`` makes it
+    from Y (the first maximum in position order, the first NaN), or an array with no rows: not made (a row
+    with no unmasked step gets 0). ``ties_last``: the steps run in reverse position order (a backward
+    direction reading reversed rows), so a tie, or a NaN, goes to the later step.
+    """
+    T = pidx.shape[0]
+    H = Wh.shape[0]
+    nb = b1 - b0
+    one = _one(Wh[0, 0])
+    zero = _zero(Wh[0, 0])
+    outputs = Y.shape[0] > 0
+    pooled = Mx.shape[0] > 0
+    h = np.empty((nb, H), P.dtype)   # state h_{t-1}: (nb, H)
+    c = np.empty((nb, H), P.dtype)
+    seen = np.zeros(nb, np.bool_)    # a row's first unmasked step starts its maximum
+    Wp = pack_weights(Wh)            # Wh in panels: (P, H, NB)
+    A = np.empty((nb, Wp.shape[0] * Wp.shape[2]), P.dtype)  # recurrent product h_{t-1} Wh: (nb, >= GH)
+    for j in range(nb):
+        h[j] = h0[b0 + j]
+        if kind == LSTM:
+            c[j] = c0[b0 + j]
+    for t in range(T):
+        panel_matmul(h, Wp, A)
+        for j in range(nb):
+            b = b0 + j
+            hj = h[j]
+            a = A[j]
+            p = P[pidx[t, b]]
+            if mask[t, b] == 0:
+                if outputs:
+                    y = Y[t, b]
+                    for k in range(H):
+                        y[k] = zero
+                continue
+            # the gate math exactly as seq_forward's, without its stores
+            if kind == LSTM:
+                cj = c[j]
+                for q in range(4 * H):
+                    a[q] += p[q]
+                for k in range(H):
+                    f = _sigmoid(a[k])
+                    i = _sigmoid(a[H + k])
+                    o = _sigmoid(a[2 * H + k])
+                    g = _tanh(a[3 * H + k])
+                    cn = f * cj[k] + i * g
+                    cj[k] = cn
+                    hj[k] = o * _tanh(cn)
+            elif kind == GRU:
+                for q in range(2 * H):
+                    a[q] += p[q]
+                for k in range(H):
+                    a[2 * H + k] += bn[k]
+                for k in range(H):
+                    r = _sigmoid(a[k])
+                    z = _sigmoid(a[H + k])
+                    n = _tanh(p[2 * H + k] + r * a[2 * H + k])
+                    hj[k] = (one - z) * n + z * hj[k]
+            else:
+                for k in range(H):
+                    hj[k] = _tanh(a[k] + p[k])
+            if outputs:
+                Y[t, b, :] = hj
+            if pooled:
+                best = Mx[b]
+                if not seen[j]:
+                    best[:] = hj
+                    seen[j] = True
+                elif ties_last:
+                    for k in range(H):
+                        x = hj[k]
+                        if x != x or x >= best[k]:
+                            best[k] = x
+                else:
+                    for k in range(H):
+                        x = hj[k]
+                        v = best[k]
+                        if x > v or (x != x and v == v):
+                            best[k] = x
+    for j in range(nb):
+        b = b0 + j
+        hT[b] = h[j]
+        if kind == LSTM:
+            cT[b] = c[j]
+        if pooled and not seen[j]:
+            Mx[b, :] = zero
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0, sidx, S):
     """Backward through all T steps for batch rows b0..b1-1.
 

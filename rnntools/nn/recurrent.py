@@ -16,6 +16,10 @@ def _fwd(kind, P, pidx, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
     K.seq_forward(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn)
 
 
+def _infer(kind, P, pidx, Wh, bn, h0, c0, mask, Y, hT, cT, Mx, ties_last, b0, b1):
+    K.seq_infer(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, hT, cT, Mx, ties_last)
+
+
 def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, b0, b1):
     K.seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0, sidx, S)
 
@@ -41,6 +45,26 @@ def step_rows(T: int, B: int) -> np.ndarray:
     return np.arange(T * B, dtype=np.int64).reshape(T, B)
 
 
+def _input_projections(W: np.ndarray, b: np.ndarray, x: np.ndarray, ids: np.ndarray | None):
+    """The input side of one layer, made before its time loop: ``x (T, B, D)`` projected at every position
+    (ONE product, ``P (T*B, GH)``, ``pidx = step_rows``), or a ``(V, D)`` table's rows projected and read at
+    ``ids`` (T, B). Returns ``x, P, pidx, T, B, H``."""
+    if ids is None:
+        T, B, D = x.shape
+    else:
+        (T, B), D = ids.shape, x.shape[1]
+    H = W.shape[0] - D
+    x = np.ascontiguousarray(x, dtype=W.dtype)
+    if ids is None:
+        # all time steps' input projections x_t Wx + b: (T*B, GH), ONE product
+        P = matmul(x.reshape(T * B, D), W[H:], bias=b)
+        pidx = step_rows(T, B)
+    else:
+        P = _project_table(x, W, H, b)           # (V, GH)
+        pidx = np.ascontiguousarray(ids, dtype=np.int64)
+    return x, P, pidx, T, B, H
+
+
 def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x: np.ndarray,
                  h0: np.ndarray, c0: np.ndarray | None = None, mask: np.ndarray | None = None,
                  ids: np.ndarray | None = None):
@@ -57,23 +81,11 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     of the table (V, D) as dx.
     """
     kind = CELLS[cell]
-    if ids is None:
-        T, B, D = x.shape
-    else:
-        (T, B), D = ids.shape, x.shape[1]
-    H = W.shape[0] - D
+    x, P, pidx, T, B, H = _input_projections(W, b, x, ids)
+    ids = pidx if ids is not None else None
     GH = W.shape[1]
     dt = W.dtype
-    Wh, Wx = W[:H], W[H:]                       # contiguous row blocks: (H, GH), (D, GH)
-    x = np.ascontiguousarray(x, dtype=dt)
-    if ids is None:
-        # all time steps' input projections x_t Wx + b: (T*B, GH), ONE product
-        P = matmul(x.reshape(T * B, D), Wx, bias=b)
-        pidx = step_rows(T, B)
-    else:
-        P = _project_table(x, W, H, b)           # (V, GH)
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        pidx = ids
+    Wh = W[:H]                                  # contiguous row block: (H, GH)
     m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
     h0 = np.ascontiguousarray(h0, dtype=dt)
     c0 = np.zeros((B, H), dt) if c0 is None or kind != LSTM else np.ascontiguousarray(c0, dtype=dt)
@@ -92,6 +104,33 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     else:
         hT, cT = h0.copy(), (c0.copy() if kind == LSTM else None)
     return Y, (hT, cT), CellCache(x, ids, h0, c0, m, Hs, Cs, G, Rn, Hfull)
+
+
+def cell_infer(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x: np.ndarray,
+               h0: np.ndarray, c0: np.ndarray | None = None, mask: np.ndarray | None = None,
+               ids: np.ndarray | None = None, outputs: bool = True, max_pool: bool = False,
+               ties_last: bool = False):
+    """``cell_forward`` for inference: the same outputs and final state, the same bits (one kernel,
+    ``seq_infer``, does the same arithmetic in the same order), with nothing kept for a backward pass.
+
+    Returns ``y (T, B, H) or None, (h_T, c_T), m (B, H) or None``: y when ``outputs``; with ``max_pool``,
+    m the elementwise maximum of y over each row's unmasked steps (``max_over_time``'s values; a row
+    with none gets 0), made inside the time loop, so that a pooled reader need not write y at all.
+    ``ties_last``: the rows were reversed (a backward direction), so that ties go to the earlier position
+    of the original row, as ``max_over_time`` over the un-reversed outputs gives them."""
+    kind = CELLS[cell]
+    x, P, pidx, T, B, H = _input_projections(W, b, x, ids)
+    dt = W.dtype
+    m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
+    h0 = np.ascontiguousarray(h0, dtype=dt)
+    c0 = np.zeros((B, H), dt) if c0 is None or kind != LSTM else np.ascontiguousarray(c0, dtype=dt)
+    Y = np.empty((T, B, H) if outputs else (0, 1, H), dt)
+    hT = np.empty((B, H), dt)
+    cT = np.empty((B, H), dt) if kind == LSTM else hT
+    Mx = np.empty((B, H) if max_pool else (0, H), dt)
+    bnv = bn if bn is not None else np.zeros(H, dt)
+    run_rows(_infer, B, kind, P, pidx, W[:H], bnv, h0, c0, m, Y, hT, cT, Mx, bool(ties_last))
+    return (Y if outputs else None), (hT, cT if kind == LSTM else None), (Mx if max_pool else None)
 
 
 def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | None,
@@ -286,6 +325,25 @@ class Recurrent:
             inp = y
         new_state = (np.stack(hs), np.stack(cs)) if self.kind == LSTM else (np.stack(hs),)
         return inp, new_state, cache
+
+    def infer(self, x: np.ndarray, state: tuple | None = None, mask: np.ndarray | None = None, *,
+              ids: np.ndarray | None = None):
+        """``forward`` without training: no dropout and nothing kept for ``backward`` (``cell_infer``); the
+        same outputs and state, bit for bit. Returns ``y (T, B, H), state``."""
+        T, B = ids.shape if ids is not None else x.shape[:2]
+        if state is None:
+            state = self.zero_state(B)
+        if ids is not None and not reads_table_by_id(x.shape[0], T * B):
+            x, ids = x[ids], None
+        hs, cs = [], []
+        inp = x
+        for li in range(self.layers):
+            c0 = state[1][li] if self.kind == LSTM else None
+            inp, (hT, cT), _ = cell_infer(self.cell, self._p(li, "W"), self._p(li, "b"), self._p(li, "bn"),
+                                          inp, state[0][li], c0, mask, ids if li == 0 else None)
+            hs.append(hT)
+            cs.append(cT)
+        return inp, ((np.stack(hs), np.stack(cs)) if self.kind == LSTM else (np.stack(hs),))
 
     def backward(self, dy: np.ndarray | None, cache: StackCache, grads: dict, dstate: tuple | None = None,
                  need_dx: bool = True):

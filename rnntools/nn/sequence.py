@@ -116,6 +116,36 @@ class RecurrentStack:
             inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
         return inp, cache
 
+    def infer(self, x: np.ndarray, lengths: np.ndarray, *, ids: np.ndarray | None = None,
+              max_pool: bool = False) -> np.ndarray:
+        """``forward`` without training (no dropout, nothing kept for ``backward``: ``cell_infer``), the
+        same bits. Returns y (T, B, F), or with ``max_pool`` ``pool(y, lengths, "max")``'s vectors (B, F),
+        made inside the last layer's time loops, which then write no outputs."""
+        from rnntools.nn.recurrent import cell_infer
+
+        T, B = ids.shape if ids is not None else x.shape[:2]
+        lengths = np.asarray(lengths)
+        mask = length_mask(lengths, T, x.dtype)
+        cols = np.arange(B)[None, :]
+        rev = reverse_index(lengths, T) if self.bidirectional else None
+        if ids is not None and not reads_table_by_id(x.shape[0], T * B):
+            x, ids = x[ids], None
+        inp = x
+        for li, layer in enumerate(self.rnns):
+            pooled = max_pool and li == len(self.rnns) - 1
+            outs = []
+            for d, rnn in zip(self.directions, layer):
+                if li == 0 and ids is not None:
+                    xin, at = inp, ids if d == "f" else ids[rev, cols]
+                else:
+                    xin, at = (inp if d == "f" else inp[rev, cols]), None
+                W, b, bn = (rnn._p(0, k) for k in ("W", "b", "bn"))
+                y, _, m = cell_infer(rnn.cell, W, b, bn, xin, np.zeros((B, self.hidden), W.dtype), None, mask,
+                                     at, outputs=not pooled, max_pool=pooled, ties_last=d == "b")
+                outs.append(m if pooled else (y if d == "f" else y[rev, cols]))
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
+        return inp
+
     def backward(self, dy: np.ndarray, cache: _StackCache, grads: dict, need_dx: bool = True):
         """Accumulates parameter gradients into ``grads``; dy: (T, B, F). Returns dx (T, B, D), or the
         gradient of the (V, D) table when ``forward`` read one by id; None when not ``need_dx``."""

@@ -134,6 +134,19 @@ class Network:
         ``wide_product``: instead of ``wide``, its product with ``wide.W`` (B, C), made beforehand
         (``features.WideRows.times``: prediction)."""
         feats, cache = self.features(ids, lengths, rng)
+        return self._logits(feats, wide, wide_product), (feats, cache, wide)
+
+    def infer(self, ids: np.ndarray, lengths: np.ndarray, wide=None, wide_product: np.ndarray | None = None):
+        """``forward``'s logits (B, C) for prediction, the same bits: no dropout, and the recurrent layers
+        keep nothing for a backward pass (``RecurrentStack.infer``; max pooling made in their time loops)."""
+        if self.cfg.pooling == "max":
+            feats = self.rnn.infer(self.embed.table, lengths, ids=ids, max_pool=True)
+        else:
+            feats, _ = pool(self.rnn.infer(self.embed.table, lengths, ids=ids), lengths, self.cfg.pooling,
+                            self.cfg.hidden if self.cfg.bidirectional else None)
+        return self._logits(feats, wide, wide_product)
+
+    def _logits(self, feats: np.ndarray, wide, wide_product) -> np.ndarray:
         logits, _ = self.out.forward(feats)
         if self.cfg.share != 1.0:
             logits *= self.cfg.share
@@ -141,7 +154,7 @@ class Network:
             logits += self.wide.forward(wide) + self.params["wide.b"]
         elif self.wide is not None and wide_product is not None:
             logits += self.wide.scaled(wide_product) + self.params["wide.b"]
-        return logits, (feats, cache, wide)
+        return logits
 
     def backward_features(self, dfeats: np.ndarray, cache, grads: dict) -> None:
         """Gradients below the sentence vectors, accumulated into ``grads``."""
@@ -217,10 +230,9 @@ def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: i
             if index is not None:
                 ids = index[ids]
             if product is not None:
-                logits, _ = net.forward(ids, lens, wide_product=product[idx])
+                out[idx] = net.infer(ids, lens, wide_product=product[idx])
             else:
-                logits, _ = net.forward(ids, lens, wide=None if wide is None else wide[idx])
-            out[idx] = logits
+                out[idx] = net.infer(ids, lens, wide=None if wide is None else wide[idx])
     return out
 
 
