@@ -565,6 +565,9 @@ def test_recurrent_infer_equals_forward(cell):
         state = tuple(rng.normal(size=s.shape).astype(np.float32) for s in rnn.zero_state(Bn))
         y, st, _ = rnn.forward(table, state, mask, ids=ids)
         yi, sti = rnn.infer(table, state, mask, ids=ids)
+        none, stn = rnn.infer(table, state, mask, ids=ids, outputs=False)
         np.testing.assert_array_equal(yi, y)
-        for a, b in zip(sti, st):
+        assert none is None
+        for a, b, c in zip(sti, st, stn):
             np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(c, b)

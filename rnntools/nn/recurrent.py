@@ -327,9 +327,10 @@ class Recurrent:
         return inp, new_state, cache
 
     def infer(self, x: np.ndarray, state: tuple | None = None, mask: np.ndarray | None = None, *,
-              ids: np.ndarray | None = None):
+              ids: np.ndarray | None = None, outputs: bool = True):
         """``forward`` without training: no dropout and nothing kept for ``backward`` (``cell_infer``); the
-        same outputs and state, bit for bit. Returns ``y (T, B, H), state``."""
+        same outputs and state, bit for bit. Returns ``y (T, B, H), state``; y is None without ``outputs``
+        (the top layer then writes none: a reader of the final state only)."""
         T, B = ids.shape if ids is not None else x.shape[:2]
         if state is None:
             state = self.zero_state(B)
@@ -340,7 +341,8 @@ class Recurrent:
         for li in range(self.layers):
             c0 = state[1][li] if self.kind == LSTM else None
             inp, (hT, cT), _ = cell_infer(self.cell, self._p(li, "W"), self._p(li, "b"), self._p(li, "bn"),
-                                          inp, state[0][li], c0, mask, ids if li == 0 else None)
+                                          inp, state[0][li], c0, mask, ids if li == 0 else None,
+                                          outputs=outputs or li < self.layers - 1)
             hs.append(hT)
             cs.append(cT)
         return inp, ((np.stack(hs), np.stack(cs)) if self.kind == LSTM else (np.stack(hs),))

@@ -109,10 +109,11 @@ class Member:
     def forward_last(self, X: np.ndarray) -> np.ndarray:
         """(B, O) outputs of the last step for inputs X (T, B, F).
 
-        The recurrent layers run over blocks of rows: their forward pass keeps every step's gates and
-        states for a backward pass ((T, B, 4H) floats and more), which over 10,000 series is half a
-        gigabyte of fresh memory whose first touch (page faults, the kernel zeroing pages) cost ten times
-        the arithmetic; blocks of a few MB are freed and reused by the next block. A row's recurrence does
+        The recurrent layers run for inference (``Recurrent.infer``: nothing kept for a backward pass, the
+        top layer writes only its final state; the training forward's bits) over blocks of rows: each
+        block's input projections are (T, rows, 4H) floats, which over 10,000 series would be a quarter
+        of a gigabyte of fresh memory whose first touch (page faults, the kernel zeroing pages) costs more
+        than the arithmetic; blocks of a few MB are freed and reused by the next block. A row's recurrence does
         not depend on the other rows. The head runs over blocks of exactly HEAD_ROWS rows (the last one
         padded): a BLAS product may sum in another order for another number of rows (OpenBLAS's sgemm gave
         other last bits for 600 or 8 rows than for 640), so one product over all rows would make a
@@ -123,8 +124,8 @@ class Member:
         rows = max(64, FORWARD_BLOCK_BYTES // max(1, T * 4 * self.rnn.hidden * dt.itemsize))
         last = np.zeros((-(-B // HEAD_ROWS) * HEAD_ROWS, self.rnn.hidden), dt)
         for r0 in range(0, B, rows):
-            y, _, _ = self.rnn.forward(np.ascontiguousarray(X[:, r0:r0 + rows], dtype=dt))
-            last[r0:min(r0 + rows, B)] = y[-1]
+            _, state = self.rnn.infer(np.ascontiguousarray(X[:, r0:r0 + rows], dtype=dt), outputs=False)
+            last[r0:min(r0 + rows, B)] = state[0][-1]       # the top layer's state after the last step
         out = np.empty((len(last), self.params["out.W"].shape[1]), dt)
         for r0 in range(0, len(last), HEAD_ROWS):
             out[r0:r0 + HEAD_ROWS] = self.out.forward(last[r0:r0 + HEAD_ROWS])[0]
