@@ -390,6 +390,9 @@ def main():
                          "(features.wide_values reweighed, rows \"blocks\" only: give --variant "
                          "'{\"rows\": \"blocks\"}'; 0.5: the library's rows)")
     args = ap.parse_args()
+    import isa  # every benchmark says what it ran on: CPU model and instruction set
+
+    print("cpu:", isa.report(torch_side="fasttext" in args.baselines.split(",") or args.torch_twin), flush=True)
     from rnntools import console
 
     if args.word_share != 0.5:
