@@ -785,6 +785,21 @@ def test_model_is_the_wide_part_plus_a_share_of_the_network(tiny):
     np.testing.assert_allclose(both, alone + wide, rtol=1e-5, atol=1e-5)
 
 
+def test_share_ties_go_to_the_smaller_share():
+    """The share with the lowest validation loss, except that losses within SHARE_TIE of it are a tie that the
+    smaller share wins: spam's perfectly separated 17 validation texts gave every share a loss of 1e-5 to
+    1e-9 (these numbers), where the last bits of the logits used to decide."""
+    from rnntools.tasks.classify.training import SHARE_TIE, lowest_share
+
+    assert lowest_share([0.52, 0.50, 0.49, 0.495, 0.51]) == 2
+    assert lowest_share([0.5, 0.49, 0.49 + SHARE_TIE / 2, 0.49 - SHARE_TIE / 2]) == 1
+    assert lowest_share([0.49 - 2 * SHARE_TIE, 0.49, 0.48]) == 2
+    spam = [2.322e-05, 6.056e-07, 1.734e-08, 1.102e-09, 9.532e-10, 1.617e-09, 2.812e-09, 4.894e-09, 8.518e-09,
+            1.482e-08, 2.580e-08]
+    assert lowest_share(spam) == 1                                     # was 3 or 4, by the last bits
+    assert lowest_share([0.3] * 11) == 0
+
+
 def test_residual_option_decides_what_the_network_learns_and_older_files_resume_residual(tiny, run_cli, tmp_path,
                                                                                            monkeypatch):
     """``--residual`` trains the network with the wide part's out-of-fold logits added to its own,
