@@ -988,8 +988,42 @@ def _links_to_docs(tmp):
 _STATE = {"world": ""}
 
 
+def _files_in_tmp(files: dict):
+    """A setup that writes these files (name -> bytes) into the case's own folder ({T})."""
+    def setup(tmp):
+        for name, data in files.items():
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(data)
+    return setup
+
+
+def session15_cases() -> list[Case]:
+    """What hand probing found after the probe passed everything: each case is a bug that was fixed
+    (docs/reliability.md, "Found by hand")."""
+    fc = MODELS["fc"]
+    cases = []
+    # forecast timestamps: integers past int64 (was an internal error), a gap of 10**15 steps (was "out of
+    # memory; lower --hidden"), a mistyped year in a date column, --freq 0 and a 21-digit --freq
+    ints = b"t,y\n" + b"".join(b"%d,%d\n" % (i, i % 7) for i in range(40))
+    files = {"big.csv": b"t,y\n" + b"".join(b"%d,%d\n" % (i * 2 ** 60, i % 7) for i in range(40)),
+             "gap.csv": ints + b"1000000000000000,3\n",
+             "gapdate.csv": b"date,y\n" + b"".join(b"1950-%02d-01,%d\n" % (m, m) for m in range(1, 13))
+             + b"9999-01-01,5\n",
+             "ints.csv": ints}
+    for cmd in CSV_COMMANDS[:3]:
+        for name, expect, names in (("big.csv", (0, 1), "big.csv"), ("gap.csv", (1,), "gap.csv:42"),
+                                    ("gapdate.csv", (1,), "gapdate.csv:14")):
+            cases.append(Case("forecast timestamps (session 15)", _fill(cmd, INPUT="{T}/" + name), expect,
+                              names=names, setup=_files_in_tmp(files), timeout=150))
+    for freq in ("0", "1" + "0" * 20):
+        cases.append(Case("forecast timestamps (session 15)", ["predict", fc, "{T}/ints.csv", "--freq", freq],
+                          (1, 2), names="freq|ints.csv", setup=_files_in_tmp(files)))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
-       "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases}
+       "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
+       "session15": session15_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------

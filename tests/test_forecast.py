@@ -182,6 +182,24 @@ def test_frequency_inference_and_future_timestamps(tmp_path, stamps, freq, futur
     assert s.future_timestamps(1) == [future]
 
 
+def test_integer_timestamps_beyond_int64_are_read_exactly(tmp_path):
+    big = 2 ** 60   # was an internal error (OverflowError) converting the timestamps to int64
+    text = "t,v\n" + "".join(f"{i * big},{i}\n" for i in range(40))
+    s = S.read_series([_write(tmp_path, "f.csv", text)])[0]
+    assert s.axis.freq == str(big) and len(s.values) == 40
+    assert s.future_timestamps(1) == [40 * big]
+    with pytest.raises(InputError, match=r"f\.csv:2: timestamps are not on a regular step of 10{20}"):
+        S.read_series([_write(tmp_path, "f.csv", text)], freq="1" + "0" * 20)
+
+
+@pytest.mark.parametrize("freq", ["0", "00", 0])
+def test_frequency_zero_is_refused(freq):
+    from rnntools.tasks.forecast.timeaxis import parse_freq
+
+    with pytest.raises(ValueError):   # the text "0" was read as the step 1
+        parse_freq(freq)
+
+
 def test_jsonl_many_series_and_pandas_freq_aliases(tmp_path):
     path = _write(tmp_path, "m.jsonl", '{"id": "a", "start": "1958-03-29", "freq": "W-SAT", "values": [1, 2, null]}\n'
                                         '\n{"id": "b", "values": [3, 4, 5]}\n')
@@ -201,6 +219,12 @@ BAD = [
     # thousands separators make the column text, which would be read as a long-format id column
     ('t,v\n\n2020-01-01,"1,000"\n', r"x\.csv:3: no value column .*'v' holds '1,000' .*thousands separators"),
     ("t,v\n01/02/2020,1\n", r"x\.csv:2: column 't': '01/02/2020' is not a timestamp"),
+    # a mistyped timestamp: a gap this long would be filled with made-up values (10**15 of them: petabytes)
+    ("t,v\n" + "".join(f"{i},{i}\n" for i in range(40)) + "1000000000000000,1\n",
+     r"x\.csv:42: timestamp 1000000000000000 comes 999999999999961 steps of 1 after 39: .*span "
+     r"1000000000000001 steps for its 41 values"),
+    ("t,v\n2020-01-01,1\n2020-01-02,2\n9999-12-31,3\n", r"x\.csv:4: timestamp 9999-12-31 comes \d+ steps of D "
+     r"after 2020-01-02"),
 ]
 
 

@@ -264,7 +264,8 @@ def _assemble(sid: str, recs: list, path, freq, with_cov: bool) -> Series:
         if order < 0:
             raise InputError(f"timestamp {_show(b)} comes after {_show(a)} in series {sid!r}; sort the rows "
                              f"by time (several series in one file need --id-column)", path, recs[i][4])
-    axis, pos = infer_axis(stamps, {r[1] for r in recs}, f"{_w(path)}:{recs[0][4]}", freq)
+    axis, pos = infer_axis(stamps, {r[1] for r in recs}, f"{_w(path)}:{recs[0][4]}", freq,
+                           where_at=lambda i: f"{_w(path)}:{recs[i][4]}")
     n = int(pos[-1]) + 1
     values = np.full(n, np.nan)
     values[pos] = [r[2] for r in recs]

@@ -92,7 +92,9 @@ def parse_freq(text) -> tuple[str, int]:
         return "int", text
     text = str(text)
     if text.strip().isdigit():
-        return "int", max(1, int(text))
+        if int(text) < 1:
+            raise ValueError(text)
+        return "int", int(text)
     m = _FREQ_RE.match(text)
     if not m or m.group(2) not in _FREQ_UNITS:
         raise ValueError(text)
@@ -157,24 +159,38 @@ def _seconds(d: datetime) -> float:
     return (d - _EPOCH).total_seconds()
 
 
-def infer_axis(values: list, styles: set[str], where_: str, freq: str | None = None) -> tuple[TimeAxis, np.ndarray]:
+# a series whose timestamps span more than this many times its values, and MAX_GAP_SLACK steps more, would
+# be mostly made up by filling the gaps (a mistyped timestamp: 1990, ..., 2020, 20100), and a gap of 10**15
+# steps would ask for petabytes
+MAX_GAP_RATIO, MAX_GAP_SLACK = 10, 10_000
+
+
+def infer_axis(values: list, styles: set[str], where_: str, freq: str | None = None,
+               where_at=None) -> tuple[TimeAxis, np.ndarray]:
     """The time axis of sorted, distinct timestamps and each timestamp's position on it (int64, from 0).
 
     ``values``: ints, or datetimes; ``freq`` forces the step instead of inferring it. Positions may skip
-    (gaps, which become missing values).
+    (gaps, which become missing values). ``where_at(i)`` names the place of ``values[i]`` (default:
+    ``where_``), for a gap so long that most of the series would be made up.
     """
+    where_at = where_at or (lambda i: where_)
     if all(isinstance(v, int) for v in values):
         if freq is not None:
             kind, step = _user_freq(freq)
             if kind != "int":
                 raise UsageError(f"--freq {freq} needs date timestamps; {where_} has an integer index")
         else:
-            diffs = np.diff(np.asarray(values, np.int64))
-            step = int(np.gcd.reduce(diffs)) if len(diffs) else 1
-        pos = (np.asarray(values, np.int64) - values[0])
-        if np.any(pos % step):
+            step = 0
+            for a, b in zip(values, values[1:]):
+                step = math.gcd(step, b - a)
+            step = step or 1
+        # Python integers: timestamps past int64 (a nanosecond clock times 1000) are read exactly
+        offsets = [v - values[0] for v in values]
+        if any(o % step for o in offsets):
             raise InputError(f"timestamps are not on a regular step of {step}", where_)
-        return TimeAxis("int", step, "int"), pos // step
+        pos = [o // step for o in offsets]
+        _check_span(pos, values, TimeAxis("int", step).freq, where_at)
+        return TimeAxis("int", step, "int"), np.asarray(pos, np.int64)
     if any(isinstance(v, int) for v in values):
         raise InputError("timestamps mix plain numbers and dates", where_)
     style = "month" if styles == {"month"} else "quarter" if styles == {"quarter"} else \
@@ -214,11 +230,25 @@ def infer_axis(values: list, styles: set[str], where_: str, freq: str | None = N
         raise UsageError(f"--freq {freq} puts the {len(pos)} timestamps of {where_} on {int(pos[-1]) + 1} steps: "
                          f"most values would be made up; the timestamps look like another frequency (drop "
                          f"--freq to infer it)")
+    _check_span(pos, values, TimeAxis(kind, step).freq, where_at)
     if style == "quarter" and not (kind == "month" and step % 3 == 0):
         style = "month"
     if style == "month" and not (kind == "month"):
         style = "date"
     return TimeAxis(kind, step, style, month_end, tz), pos
+
+
+def _check_span(pos, values: list, freq: str, where_at) -> None:
+    """A series whose gaps would be most of it is an error naming the longest gap's far end."""
+    steps, count = int(pos[-1]) + 1, len(pos)
+    if steps <= MAX_GAP_RATIO * count + MAX_GAP_SLACK:
+        return
+    i = max(range(1, count), key=lambda j: pos[j] - pos[j - 1])
+    show = [(v.date() if v.time() == datetime.min.time() and v.tzinfo is None else v).isoformat()
+            if isinstance(v, datetime) else str(v) for v in (values[i - 1], values[i])]
+    raise InputError(f"timestamp {show[1]} comes {int(pos[i] - pos[i - 1])} steps of {freq} after {show[0]}: the "
+                     f"series would span {steps} steps for its {count} values, most of them made up by filling "
+                     f"the gap; is a timestamp wrong?", where_at(i))
 
 
 def format_timestamp(axis: TimeAxis, start, k: int):
