@@ -1018,6 +1018,11 @@ def session15_cases() -> list[Case]:
     for freq in ("0", "1" + "0" * 20):
         cases.append(Case("forecast timestamps (session 15)", ["predict", fc, "{T}/ints.csv", "--freq", freq],
                           (1, 2), names="freq|ints.csv", setup=_files_in_tmp(files)))
+    # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
+    for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
+                                 ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):
+        cases.append(Case("odd environment (session 15)", ["vocab", "{T}/missing.txt"], expect, names=names,
+                          env={"RNNTOOLS_DEBUG": value}))
     return cases
 
 

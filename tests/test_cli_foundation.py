@@ -172,6 +172,27 @@ def test_debug_shows_the_traceback():
     assert result.returncode == 1 and "Traceback" in result.stderr
 
 
+@pytest.mark.parametrize("value,debug", [("0", False), ("false", False), ("no", False), ("off", False),
+                                         (" ", False), ("1", True), ("yes", True), ("TRUE", True)])
+def test_debug_variable_reads_yes_and_no(run_cli, monkeypatch, value, debug):
+    monkeypatch.setenv("RNNTOOLS_DEBUG", value)   # "false" and "no" showed tracebacks
+    result = run_cli(["vocab", "missing.txt"])
+    assert result.exit_code == 1
+    if debug:
+        assert not isinstance(result.exception, SystemExit)   # raised to the caller: the traceback
+    else:
+        assert isinstance(result.exception, SystemExit)
+        assert result.stderr == "rnntools vocab: error: missing.txt: no such file\n"
+
+
+def test_debug_variable_of_another_value_is_a_usage_error_naming_it(run_cli, monkeypatch):
+    monkeypatch.setenv("RNNTOOLS_DEBUG", "abc")   # click named --debug
+    result = run_cli(["vocab", "missing.txt"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("rnntools vocab: error: RNNTOOLS_DEBUG='abc' is not a yes or no")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_real_pipe_vocab_into_bow(tmp_path):
     docs = tmp_path / "docs.txt"
     docs.write_text(DOCS)

@@ -118,7 +118,7 @@ def _available(name: str) -> bool:
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="rnntools")
 @click.option("-q", "--quiet", is_flag=True, help="No progress, messages or warnings on stderr.")
-@click.option("--debug", is_flag=True, envvar="RNNTOOLS_DEBUG", help="Show tracebacks on errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors (also RNNTOOLS_DEBUG=1).")
 @click.pass_context
 def cli(ctx, quiet, debug):
     """Word vectors and recurrent neural networks from the shell.
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # under nohup it stays ignored
             signal.signal(signal.SIGHUP, _on_sigterm)
     args = list(argv) if argv is not None else sys.argv[1:]
-    debug = os.environ.get("RNNTOOLS_DEBUG", "") not in ("", "0") or "--debug" in args
+    debug = _debug_from_environment(args) or "--debug" in args
     try:
         cli.main(args=args, prog_name="rnntools", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -354,6 +354,24 @@ def _address_limit_reached() -> str:
         return ""
     return (f" (the address-space limit, `ulimit -v`, is {limit >> 20} MB: numba, BLAS and their threads reserve "
             "several hundred MB more than they use)")
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on", "y", "t"}, {"", "0", "false", "no", "off", "n", "f"}
+
+
+def _debug_from_environment(args: list[str]) -> bool:
+    """RNNTOOLS_DEBUG read as click reads a flag's variable, in one place: "0", "false", "no" and "off" are
+    off (any value but "" and "0" used to turn tracebacks on, while click refused "abc" naming --debug)."""
+    from rnntools import console
+
+    value = os.environ.get("RNNTOOLS_DEBUG", "").strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    command = next((a for a in args if a in COMMANDS), None)
+    console.configure(command=f"rnntools {command}" if command else "rnntools")
+    _error(f"RNNTOOLS_DEBUG={os.environ['RNNTOOLS_DEBUG']!r} is not a yes or no (use 1 or 0; true/false, yes/no "
+           "and on/off also work)", 2)
+    return False
 
 
 def _click_error(exc: click.ClickException) -> None:
