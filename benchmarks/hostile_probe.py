@@ -1018,6 +1018,10 @@ def session15_cases() -> list[Case]:
     for freq in ("0", "1" + "0" * 20):
         cases.append(Case("forecast timestamps (session 15)", ["predict", fc, "{T}/ints.csv", "--freq", freq],
                           (1, 2), names="freq|ints.csv", setup=_files_in_tmp(files)))
+    # seq2seq with a word-level --vocab on character data: every token was <unk>, silently
+    cases.append(Case("conflicting options (session 15)", ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--vocab",
+                                                          "{W}/v.jsonl", "-o", "{T}/out.npz", *TINY], (2,),
+                      names="v.jsonl", output="{T}/out.npz"))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

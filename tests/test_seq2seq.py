@@ -572,6 +572,40 @@ def test_vocab_file_needs_one_level(tmp_path, run_cli):
     assert result.exit_code == 2 and "--vocab" in result.stderr and "--target-level word" in result.stderr
 
 
+def test_vocab_file_decides_how_pairs_are_read(tmp_path, run_cli, monkeypatch):
+    """A --vocab of another level is a usage error (as for a language model); a lowercased one reads the
+    pairs lowercased, as predict and evaluate do (both turned every token into <unk>, silently)."""
+    from rnntools.tasks.seq2seq import task as T
+
+    records = [{"source": w, "target": w[::-1]} for w in ("ABC", "BAD", "CAB", "DEAD", "ACE") * 6]
+    train_path = _write(tmp_path / "train.jsonl", records)
+    text = tmp_path / "letters.txt"
+    text.write_text("abcde\n")
+    words, chars = tmp_path / "words.jsonl", tmp_path / "chars.jsonl"
+    assert run_cli(["vocab", text, "-o", words]).exit_code == 0
+    assert run_cli(["vocab", "--level", "char", "--lowercase", text, "-o", chars]).exit_code == 0
+    args = ["rnn-train", "--task", "seq2seq", train_path, "-o", tmp_path / "m.npz", "--hidden", "8", "--embed-dim",
+            "4", "--max-steps", "1", "--threads", "1"]
+    result = run_cli([*args, "--vocab", words])
+    assert result.exit_code == 2 and result.stderr.strip().endswith(
+        f"error: {words} is a word-level vocabulary, but --level is char")
+    seen = {}
+
+    class Spy(T.Seq2SeqTask):
+        def __init__(self, model, train, *rest, **kw):
+            seen["train"] = train
+            super().__init__(model, train, *rest, **kw)
+
+    monkeypatch.setattr(T, "Seq2SeqTask", Spy)
+    result = run_cli([*args, "--vocab", chars])
+    assert result.exit_code == 0, result.stderr
+    sources, targets = seen["train"]
+    unk = 1
+    assert not any((ids == unk).any() for ids in [*sources, *targets])
+    result = run_cli(["predict", tmp_path / "m.npz", train_path])
+    assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[0])["source"] == "ABC"
+
+
 @pytest.mark.parametrize("cell,attention,layers", [("gru", "general", 1), ("lstm", "dot", 2)])
 def test_bidirectional_encoder_gradients_and_reversal(cell, attention, layers):
     """The backward encoder reads each row's real tokens in reverse (padding stays at the end); gradients of

@@ -316,8 +316,20 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     level, target_level = options["level"], options["target_level"]
     prior = Seq2SeqModel.from_file(resume) if resume is not None else None
     # Case is kept on both sides: what a seq2seq model writes is returned to the user as is (a spelling,
-    # a pronunciation, a reply), so lowercasing would change the answer, not just the statistics.
+    # a pronunciation, a reply), so lowercasing would change the answer, not just the statistics. A
+    # vocabulary file (or the resumed model's) says how its tokens were read: the pairs are read the same
+    # way, as predict and evaluate read them (a word-level or lowercased --vocab turned every token of
+    # character-level or capitalised data into <unk>, silently).
     lowercase = False
+    given_vocab = None
+    if prior is not None:
+        lowercase = prior.src_vocab.lowercase
+    elif options["vocab_path"]:
+        given_vocab = Vocab.read(options["vocab_path"])
+        if given_vocab.level != level:
+            raise UsageError(f"{options['vocab_path']} is a {given_vocab.level}-level vocabulary, but --level is "
+                             f"{level}")
+        lowercase = given_vocab.lowercase
     source_field, target_field = options["source_field"], options["target_field"]
     pairs = list(read_pairs(inputs, level=level, target_level=target_level, lowercase=lowercase,
                             source_field=source_field, target_field=target_field,
@@ -340,8 +352,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         if from_data(options["hidden"]):
             options["hidden"] = config.hidden = default_hidden(len(train_idx))
         shared_vocab = options["shared_vocab"]
-        if options["vocab_path"]:
-            src_vocab = tgt_vocab = Vocab.read(options["vocab_path"])
+        if given_vocab is not None:
+            src_vocab = tgt_vocab = given_vocab
             if src_vocab.n_special < 4:
                 raise InputError("the vocabulary needs the specials <pad> <unk> <s> </s> (build it with "
                                  "`rnntools vocab` without --no-specials)", options["vocab_path"])
