@@ -1022,6 +1022,11 @@ def session15_cases() -> list[Case]:
     cases.append(Case("conflicting options (session 15)", ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--vocab",
                                                           "{W}/v.jsonl", "-o", "{T}/out.npz", *TINY], (2,),
                       names="v.jsonl", output="{T}/out.npz"))
+    # a classifier's --level other than its --vocab file's: ignored, silently
+    cases.append(Case("conflicting options (session 15)", ["rnn-train", "--task", "classify", "{W}/g.jsonl",
+                                                          "--level", "char", "--vocab", "{W}/v.jsonl", "-o",
+                                                          "{T}/out.npz", *TINY], (2,),
+                      names="v.jsonl", output="{T}/out.npz"))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

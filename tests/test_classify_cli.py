@@ -121,6 +121,20 @@ def test_bad_training_inputs(run_cli, tmp_path, records, message):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_level_other_than_the_vocab_files_is_a_usage_error(run_cli, tmp_path):
+    path = write_jsonl(tmp_path / "train.jsonl", [{"text": "a b", "label": "x"}, {"text": "b c", "label": "y"}] * 5)
+    words = tmp_path / "words.jsonl"
+    assert run_cli(["vocab", "--text-field", "text", path, "-o", words]).exit_code == 0
+    args = ["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz", "--vocab", words, "--hidden", "4",
+            "--embed-dim", "4", "--max-steps", "1", "--threads", "1"]
+    result = run_cli([*args, "--level", "char"])      # was trained on words, silently
+    assert result.exit_code == 2 and result.stderr.strip().endswith(
+        f"error: {words} is a word-level vocabulary, but --level is char")
+    assert not (tmp_path / "m.npz").exists()
+    assert run_cli([*args, "--level", "word"]).exit_code == 0
+    assert run_cli(args).exit_code == 0               # no --level: the file's
+
+
 def test_option_of_another_task_is_a_usage_error(trained, run_cli):
     result = run_cli(["predict", trained["model"], "--label-field", "x"], input="")
     assert result.exit_code == 2 and "--label-field" in result.stderr

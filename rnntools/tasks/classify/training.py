@@ -167,6 +167,10 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     if resume is None:
         if config.vocab_path:
             vocab = Vocab.read(config.vocab_path)
+            if given.get("level") is not None and given["level"] != vocab.level:
+                # the file's level decides how texts are read; a --level that says otherwise was ignored
+                raise UsageError(f"{config.vocab_path} is a {vocab.level}-level vocabulary, but --level is "
+                                 f"{given['level']}")
         else:
             vocab = Vocab.from_texts((data.texts[i] for i in train_idx), level=config.level,
                                      min_count=config.min_count, max_size=config.max_vocab)
