@@ -236,6 +236,16 @@ def test_evaluate_analogies_and_similarity(run_cli, known, tmp_path):
     assert "analogies: total" not in result.stderr  # the table is drawn only when stderr is a terminal
 
 
+def test_analogy_with_no_candidate_left_is_not_correct(run_cli, known, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("the the the the\nthe man woman the\n")
+    # --restrict 3 leaves no word but the question's own: no answer (argmax of -inf counted "the" correct)
+    result = run_cli(["evaluate", known, "--analogies", questions, "--restrict", "3"])
+    assert result.exit_code == 0, result.output
+    total = [json.loads(line) for line in result.stdout.splitlines()][-1]
+    assert (total["section"], total["questions"], total["correct"]) == ("total", 2, 0)
+
+
 @pytest.mark.parametrize("fmt", ["word2vec-text", "word2vec-binary"])
 def test_export_import_round_trip_is_exact(run_cli, planted, tmp_path, fmt):
     out = tmp_path / "v.npz"

@@ -76,7 +76,10 @@ def evaluate_analogies(model: Vectors, path: str, restrict: int | None = 30000,
             for j in (a, b, c):
                 row[variants.get(j, [j])] = -np.inf
             sections[sec]["questions"] += 1
-            if ok_equal(model, int(np.argmax(row)), int(expected), case_insensitive):
+            best = int(np.argmax(row))
+            # no candidate left (--restrict 3 and the question's three words): no answer, as gensim's; argmax
+            # of a row of -inf is 0, which counted "the the the the" correct
+            if row[best] > -np.inf and ok_equal(model, best, int(expected), case_insensitive):
                 sections[sec]["correct"] += 1
     results = []
     for s in sections:
