@@ -1027,6 +1027,13 @@ def session15_cases() -> list[Case]:
                                                           "--level", "char", "--vocab", "{W}/v.jsonl", "-o",
                                                           "{T}/out.npz", *TINY], (2,),
                       names="v.jsonl", output="{T}/out.npz"))
+    # w2v-train options the model does not use: ignored, silently
+    w2v = ["w2v-train", "{W}/docs.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "8",
+           "--threads", "1"]
+    for extra, names in ((["--loss", "hs", "--negative", "7"], "--negative"), (["--buckets", "5"], "--buckets"),
+                         (["--keep-case", "--vocab", "{W}/v.jsonl"], "--keep-case")):
+        cases.append(Case("conflicting options (session 15)", [*w2v, *extra], (2,), names=names,
+                          output="{T}/out.npz"))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

@@ -236,6 +236,23 @@ def test_evaluate_analogies_and_similarity(run_cli, known, tmp_path):
     assert "analogies: total" not in result.stderr  # the table is drawn only when stderr is a terminal
 
 
+@pytest.mark.parametrize("extra,message", [
+    (["--loss", "hs", "--negative", "7"], "error: --negative is for --loss ns"),
+    (["--buckets", "5"], "error: --buckets is the number of hash buckets of --subword n-grams; give --subword too"),
+    (["--keep-case", "--vocab", "VOCAB"], "error: --keep-case: VOCAB holds lowercased words"),
+])
+def test_options_the_model_does_not_use_are_usage_errors(run_cli, tmp_path, extra, message):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat\nthe dog ran\n")
+    vocab = tmp_path / "v.jsonl"
+    assert run_cli(["vocab", corpus, "-o", vocab]).exit_code == 0
+    extra = [str(vocab) if a == "VOCAB" else a for a in extra]
+    out = tmp_path / "w.npz"
+    result = run_cli(train_args(corpus, out, *extra))     # each was ignored, silently
+    assert result.exit_code == 2 and message.replace("VOCAB", str(vocab)) in result.stderr
+    assert not out.exists()
+
+
 def test_analogy_with_no_candidate_left_is_not_correct(run_cli, known, tmp_path):
     questions = tmp_path / "q.txt"
     questions.write_text("the the the the\nthe man woman the\n")

@@ -173,10 +173,18 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     p = params.resolved()
     _check_memory(p, 1, 0)  # a --dim no machine could hold fails before reading the corpus
     state = _load_resume(resume, p, explicit, vocab_path) if resume else None
+    # an option the chosen model does not use is a usage error, as in rnn-train (they were ignored, silently)
+    if "negative" in explicit and p.loss == "hs":
+        raise UsageError("--negative is for --loss ns (negative sampling); --loss hs draws no noise words")
+    if "buckets" in explicit and not p.subword:
+        raise UsageError("--buckets is the number of hash buckets of --subword n-grams; give --subword too")
     given = Vocab.read(vocab_path) if vocab_path else None
     if given is not None:
         if given.level != "word":
             raise InputError("--vocab must be a word vocabulary (it has level 'char')", vocab_path)
+        if "lowercase" in explicit and p.lowercase != given.lowercase:
+            raise UsageError(f"--keep-case: {vocab_path} holds lowercased words (build it with `rnntools vocab "
+                             "--keep-case`)")
         p.lowercase = given.lowercase
     findall = PHRASE_WORD_RE.findall
     # rnntools.text.tokenize_words plus phrase tokens, bound once for the hot loop
