@@ -1034,6 +1034,10 @@ def session15_cases() -> list[Case]:
                          (["--keep-case", "--vocab", "{W}/v.jsonl"], "--keep-case")):
         cases.append(Case("conflicting options (session 15)", [*w2v, *extra], (2,), names=names,
                           output="{T}/out.npz"))
+    # evaluate --no-refit with the refits' --seed or --max-time: ignored, silently
+    for extra in (["--seed", "5"], ["--max-time", "3"]):
+        cases.append(Case("conflicting options (session 15)", ["evaluate", MODELS["fc"], "{W}/air.csv", "--no-refit",
+                                                              *extra], (2,), names=extra[0]))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

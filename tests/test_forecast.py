@@ -299,6 +299,11 @@ def test_cli_train_predict_evaluate(run_cli, samples_dir, tmp_path):
     assert r.exit_code == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["folds"] == 1 and summary["horizon"] == 12 and "naive_mase" in summary
+    # --seed and --max-time set the refits: with --no-refit they were ignored, silently
+    r = run_cli(["evaluate", model, csv, "--backtest", 1, "--no-refit", "--seed", 5])
+    assert r.exit_code == 2 and r.stdout == "" and "--seed sets the refits of the backtest; --no-refit" in r.stderr
+    r = run_cli(["evaluate", model, csv, "--backtest", 1, "--no-refit", "--max-time", 3])
+    assert r.exit_code == 2 and "--max-time sets the refits" in r.stderr
     # bad option values are usage errors
     r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", model, "--intervals", "80,150"])
     assert r.exit_code == 2 and "--intervals" in r.stderr

@@ -502,17 +502,23 @@ def evaluate(model: Model, records: Iterable[Series], folds: int | None = None, 
     seasonal naive over the last ``folds`` horizons of every series (``backtest``: the CLI's name; default
     3), the model refit on each fold's history unless ``refit`` is False. A refit trains as the model was
     trained, but with ``seed`` and a ``max_time`` budget (seconds per fold) when they are given."""
+    pieces = evaluate_pieces(model, folds=folds, refit=refit, backtest=backtest, seed=seed, max_time=max_time)
     series = list(records)
     return combine_pieces(model, [evaluate_piece(model, series, k, folds=folds, refit=refit, backtest=backtest,
-                                                 seed=seed, max_time=max_time)
-                                  for k in evaluate_pieces(model, folds=folds, refit=refit, backtest=backtest)])
+                                                 seed=seed, max_time=max_time) for k in pieces])
 
 
 def evaluate_pieces(model: Model, folds: int | None = None, refit: bool | None = None,
-                    backtest: int | None = None, **_) -> list[int]:
+                    backtest: int | None = None, seed: int | None = None, max_time: float | None = None,
+                    **_) -> list[int]:
     """The independent pieces of ``evaluate``'s work: the backtest's folds (k = folds first, the earliest
     origin), each a training of its own when refitting. ``evaluate --scheduler`` runs each as a task
     (``evaluate_piece``) on a cluster's workers and ``combine_pieces`` gives the summary of one process."""
+    if refit is False and (seed is not None or max_time is not None):
+        # both set the refits; --no-refit scores the saved model as it is (they were ignored, silently)
+        given = " and ".join(name for name, v in (("--seed", seed), ("--max-time", max_time)) if v is not None)
+        raise UsageError(f"{given} {'set' if ' and ' in given else 'sets'} the refits of the backtest; "
+                         "--no-refit trains nothing (drop one)")
     folds = backtest or folds or 3
     return list(range(folds, 0, -1))
 
