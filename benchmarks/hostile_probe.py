@@ -1038,6 +1038,20 @@ def session15_cases() -> list[Case]:
     for extra in (["--seed", "5"], ["--max-time", "3"]):
         cases.append(Case("conflicting options (session 15)", ["evaluate", MODELS["fc"], "{W}/air.csv", "--no-refit",
                                                               *extra], (2,), names=extra[0]))
+    # vocab: --keep-case with --lowercase (one ignored), --merge of a word and a char vocabulary (named no file)
+    for level in ("word", "char"):
+        cases.append(Case("conflicting options (session 15)", ["vocab", "--level", level, "--keep-case",
+                                                              "--lowercase", "{W}/docs.txt"], (2,),
+                          names="--keep-case"))
+    cases.append(Case("hostile side file (session 15)", ["vocab", "--merge", "{W}/v.jsonl", "{T}/chars.jsonl"], (1,),
+                      names="chars.jsonl", setup=_files_in_tmp({"chars.jsonl": (
+                          b'{"format": "rnntools-vocab", "version": 1, "level": "char", "lowercase": false, '
+                          b'"documents": 1, "size": 5, "specials": 4, "total": 1}\n'
+                          b'{"token": "<pad>", "id": 0, "count": 0, "df": 0, "special": true}\n'
+                          b'{"token": "<unk>", "id": 1, "count": 0, "df": 0, "special": true}\n'
+                          b'{"token": "<s>", "id": 2, "count": 0, "df": 0, "special": true}\n'
+                          b'{"token": "</s>", "id": 3, "count": 0, "df": 0, "special": true}\n'
+                          b'{"token": "a", "id": 4, "count": 1, "df": 1}\n')})))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

@@ -125,6 +125,22 @@ def test_vocab_merge(run_cli, tmp_path):
     merged = run_cli(["vocab", "--merge", a, b]).stdout
     whole = run_cli(["vocab", "-"], input="x y\ny\ny z\n").stdout
     assert merged == whole
+    c = tmp_path / "c.jsonl"
+    c.write_text(run_cli(["vocab", "--level", "char", "-"], input="y z\n").stdout)
+    result = run_cli(["vocab", "--merge", a, c])
+    assert result.exit_code == 1 and result.stderr == (
+        f"rnntools vocab: error: cannot merge vocabularies counted differently: {a} is word-level, lowercased, "
+        f"{c} is char-level, case kept\n")
+    result = run_cli(["vocab", "--merge", a, "--text-field", "t"])   # named the hidden old spelling --field
+    assert result.exit_code == 2 and "--text-field does not apply" in result.stderr
+
+
+@pytest.mark.parametrize("level", ["word", "char"])
+def test_vocab_keep_case_and_lowercase_together_is_a_usage_error(run_cli, level):
+    # one of them was ignored, silently: --lowercase for words, --keep-case for characters
+    result = run_cli(["vocab", "--level", level, "--keep-case", "--lowercase", "-"], input="A a\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--keep-case and --lowercase contradict each other" in result.stderr
 
 
 @pytest.mark.parametrize("args,stdin,message", [

@@ -57,10 +57,14 @@ def vocab(inputs, level, keep_case, lowercase, field, encoding_errors, min_count
     from rnntools.text.pipeline import build_vocab, count_vocab, merge_vocabs
 
     inputs = default_inputs(inputs)
+    if keep_case and lowercase:   # one of them was ignored, silently (which one depended on --level)
+        from rnntools.errors import UsageError
+
+        raise UsageError("--keep-case and --lowercase contradict each other; give one")
     if merge:
         ctx = click.get_current_context()
-        given = [f"--{name.replace('_', '-')}" for name in ("level", "keep_case", "lowercase", "field",
-                                                             "encoding_errors")
+        given = [{"field": "--text-field"}.get(name, f"--{name.replace('_', '-')}")
+                 for name in ("level", "keep_case", "lowercase", "field", "encoding_errors")
                  if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
         if given:
             from rnntools.errors import UsageError

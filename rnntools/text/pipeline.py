@@ -98,6 +98,14 @@ def merge_vocabs(paths: Sequence[str], *, min_count: int = 1, max_size: int | No
                  specials: bool = True) -> Vocab:
     """One vocabulary from vocabularies counted on shards of a corpus (counts and frequencies summed)."""
     vocabs = [Vocab.read(path) for path in paths]
+    for path, vocab in zip(paths, vocabs):   # the message names the two files that differ
+        first = vocabs[0]
+        if (vocab.level, vocab.lowercase) != (first.level, first.lowercase):
+            def show(v):
+                return f"{v.level}-level, {'lowercased' if v.lowercase else 'case kept'}"
+
+            raise InputError(f"cannot merge vocabularies counted differently: {paths[0]} is {show(first)}, "
+                             f"{path} is {show(vocab)}")
     try:
         counter = merge_counts(vocabs)
     except ValueError as exc:
