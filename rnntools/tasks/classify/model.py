@@ -258,14 +258,27 @@ def predict_probs(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: in
     return softmax(logits / temperature if temperature != 1.0 else logits)
 
 
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+# the stored temperature's prior: log T ~ N(0, 1), worth about one validation text (see fit_temperature)
+TEMPERATURE_PRIOR_SD = 1.0
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, prior_sd: float | None = None) -> float:
     """The temperature T minimising the validation log loss of ``softmax(logits / T)`` (Guo et al. 2017's
     temperature scaling: one number, so it cannot overfit and never changes which label wins).
-    Golden-section search on log T over [1/20, 20]."""
+    Golden-section search on log T over [1/20, 20].
+
+    ``prior_sd``: the most probable T under a prior ``log T ~ N(0, prior_sd^2)`` instead (the mean loss plus
+    ``(log T)^2 / (2 prior_sd^2 n)`` for n texts). With a few hundred texts it is the same T to a
+    percent; where the validation texts are all classified right the loss falls without end as T -> 0 and
+    the plain fit stops at the bound, 1/20: logits 20 times sharper, measured on spam's 17 validation
+    texts (seed 2) as a test log loss of 0.30 against 0.054 with the prior (docs/classify.md)."""
+    n = max(len(y), 1)
+    penalty = 0.0 if prior_sd is None else 1.0 / (2.0 * prior_sd * prior_sd * n)
+
     def nll(log_t: float) -> float:
         z = logits / np.exp(log_t)
         z = z - z.max(axis=1, keepdims=True)
-        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y])) + penalty * log_t * log_t
 
     lo, hi = -np.log(20.0), np.log(20.0)
     phi = (np.sqrt(5.0) - 1) / 2

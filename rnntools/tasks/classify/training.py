@@ -22,6 +22,7 @@ from rnntools.tasks.classify.data import (
 )
 from rnntools.tasks.classify.features import idf_weights, ngram_ids_of_texts, wide_features
 from rnntools.tasks.classify.model import (
+    TEMPERATURE_PRIOR_SD,
     NetConfig,
     Network,
     expected_calibration_error,
@@ -273,8 +274,10 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     temperature T that give the lowest validation log loss, the wide part's logits on the validation
     texts being the out-of-fold ones (``z_lin``) the network was trained against. s = 0 is the logistic
     regression alone: the network only counts as far as it helps on held-out texts (losses within
-    ``SHARE_TIE`` of the lowest tie, and the smaller share wins: ``lowest_share``). Without validation
-    texts s = 1, T = 1. ``s`` is stored as ``meta["wide_fit"]["share"]``, T as ``meta["temperature"]``; the
+    ``SHARE_TIE`` of the lowest tie, and the smaller share wins: ``lowest_share``). The temperature then
+    stored is the fit at that share under a prior on log T (``fit_temperature(..., prior_sd)``: the same
+    T unless the validation texts are too few or all classified right). Without validation texts s = 1,
+    T = 1. ``s`` is stored as ``meta["wide_fit"]["share"]``, T as ``meta["temperature"]``; the
     arrays stay the trained ones, so ``--resume`` continues from them."""
     from rnntools import console
     from rnntools.io import load_model, save_model
@@ -294,6 +297,8 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
             scores[f"{s:.1f}"] = round(loss, 5)
             tried.append((loss, float(s), temp, z))
         _, share, t, z = tried[lowest_share([loss for loss, *_ in tried])]
+        if calibrate:       # the stored temperature: the same fit under a prior (fit_temperature)
+            t = fit_temperature(z, y_val, prior_sd=TEMPERATURE_PRIOR_SD)
         before = expected_calibration_error(softmax(z), y_val)
         after = expected_calibration_error(softmax(z / t), y_val)
     meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
@@ -323,7 +328,7 @@ def calibrate(path: str, val_seqs, wide_val, y_val: np.ndarray) -> dict:
     saved = load_model(path, KIND)
     model = load(saved)
     logits = predict_logits(model.net, val_seqs, wide_val)
-    t = fit_temperature(logits, y_val)
+    t = fit_temperature(logits, y_val, prior_sd=TEMPERATURE_PRIOR_SD)
     before = expected_calibration_error(softmax(logits), y_val)
     after = expected_calibration_error(softmax(logits / t), y_val)
     meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
