@@ -316,6 +316,33 @@ def test_address_limit_below_numba_is_memory_not_the_output(lm_model, tmp_path, 
     assert out.read_text() == "old" and os.listdir(tmp_path) == ["out.jsonl"]
 
 
+def test_a_deleted_working_folder(lm_model, tmp_path):
+    """The shell's folder removed under it: relative paths are an error naming the path (were a bare "No
+    such file or directory"); absolute ones work (training failed inside numba's compiler, which takes
+    relative paths of its sources)."""
+    gone = tmp_path / "gone"
+    book = os.path.join(SAMPLES, "book.txt")
+
+    def run(*args):
+        script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+        proc = subprocess.run(["sh", "-c", script, "sh", str(gone), sys.executable, "-m", "rnntools", *map(str, args)],
+                              capture_output=True, env={**os.environ, "PYTHONPATH": ROOT}, timeout=240)
+        return proc.returncode, proc.stdout, proc.stderr.decode()
+
+    for args, name in ((["vocab", "book.txt"], "book.txt"), (["vocab", book, "-o", "v.jsonl"], "v.jsonl")):
+        gone.mkdir()
+        code, _, err = run(*args)
+        assert code == 1, err
+        one_error_line(err, name, "current folder")
+    gone.mkdir()
+    code, out, err = run("vocab", book)
+    assert code == 0 and out.startswith(b'{"format": "rnntools-vocab"'), err
+    gone.mkdir()
+    code, _, err = run("rnn-train", "--task", "lm", book, "-o", tmp_path / "m.npz", *TINY)
+    assert code == 0, err
+    whole_model(tmp_path / "m.npz")
+
+
 def test_dev_full_is_one_line(tmp_path):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")

@@ -166,6 +166,7 @@ class GroupedCommand(click.Command):
 
                 raise UsageError(f"--{name.replace('_', '-')} is empty: give the name of a field or column")
         _check_text_values(self, ctx)
+        _check_working_folder(self, ctx)
         check_command_outputs(self, ctx)
         return super().invoke(ctx)
 
@@ -194,6 +195,31 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
                 flag = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
                 raise UsageError(f"{flag} {ascii(v)[1:-1]!s}: not valid UTF-8 text (a byte that is not UTF-8, or "
                                  "an escape of a lone surrogate); pass the text in UTF-8")
+
+
+def _check_working_folder(command: click.Command, ctx: click.Context) -> None:
+    """A shell whose current folder was deleted (by another terminal, a cleanup job) has no working folder:
+    a relative path cannot be found or made there, and numba's compiler and ``os.path.abspath`` fail with a
+    bare "No such file or directory". A relative path is an error naming it; with absolute paths only, the
+    command runs from ``/``."""
+    import os
+
+    try:
+        os.getcwd()
+        return
+    except OSError:
+        pass
+    from rnntools.errors import RnnToolsError
+
+    for param in command.params:
+        if not isinstance(param.type, click.Path):
+            continue
+        value = ctx.params.get(param.name)
+        for path in value if isinstance(value, (tuple, list)) else [value]:
+            if isinstance(path, str) and path not in ("", "-") and not os.path.isabs(path):
+                raise RnnToolsError(f"{path}: a relative path, but the current folder no longer exists (deleted?); "
+                                    "cd to a folder that exists, or give absolute paths")
+    os.chdir("/")
 
 
 def check_command_outputs(command: click.Command, ctx: click.Context) -> None:
