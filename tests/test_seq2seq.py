@@ -538,6 +538,42 @@ def test_label_smoothing_chosen_from_the_hidden_size(tmp_path):
     assert seen == [0.2] and load_model(model).meta["config"]["label_smoothing"] == 0.2
 
 
+
+def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):
+    """From 256 units, with --max-steps, the rate of each update falls linearly from --lr to 0 over the
+    budget; below 256 units, or without a budget, the plateau schedule keeps --lr until an evaluation
+    disappoints. The choice is stored and --resume keeps it."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.default_budget_decay(h) for h in (8, 128, 255, 256, 512)] == [False] * 3 + [True] * 2
+    assert options.DEFAULTS["budget_decay"] is None and options.DEFAULTS["plateau_decay"] == 0.5
+    train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
+    model = str(tmp_path / "m.npz")
+    rates = []
+
+    def record(task, config):
+        step = task.train_step
+
+        def recorded(batch, rng, lr):
+            rates.append(lr)
+            return step(batch, rng, lr)
+
+        task.train_step = recorded
+
+    small = {"embed_dim": 4, "batch": 4, "lr": 0.01}
+    for hidden, budget, expected in ((256, 8, 0.01 * (8 - np.arange(8)) / 8), (8, 8, [0.01] * 8),
+                                     (256, None, [0.01] * 9)):  # 36 training pairs, batch 4: 9 an epoch
+        rates.clear()
+        limit = {"max_steps": budget} if budget else {"epochs": 1}
+        s2s.train([train_path], model, {**small, "hidden": hidden, **limit}, callback=record)
+        np.testing.assert_allclose(rates, expected, rtol=1e-12, err_msg=f"{hidden} {budget}")
+        assert load_model(model).meta["config"]["budget_decay"] == (hidden >= 256)
+    rates.clear()
+    s2s.train([train_path], model, {"max_steps": 12, "resume": model}, callback=record)
+    np.testing.assert_allclose(rates, 0.01 * (12 - np.arange(9, 12)) / 12, rtol=1e-12)
+
+
 def test_predict_plain_text_lines_and_limits(tmp_path, run_cli):
     train_path, _ = _copy_data(tmp_path, 60, 0, "train.jsonl")
     model = tmp_path / "m.npz"

@@ -305,6 +305,57 @@ def test_plateau_decay_halves_the_learning_rate_and_resumes_with_it(tmp_path):
     assert load_model(out).meta["training"]["counters"]["lr"] == 0.1
 
 
+
+def test_budget_decay_falls_linearly_over_max_steps_and_resume_continues_it(tmp_path):
+    """With a budget (--max-steps here) the rate falls linearly from --lr to 0 over it, plateaus do not halve
+    it, an interrupted run resumed with the same budget continues the same line, and a larger budget on
+    --resume continues the line planned for it from the start."""
+
+    class Worse(ToyTask):  # every evaluation after the first is worse: a plateau schedule would halve
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            return {"val_loss": float(self.evals)}
+
+    seen = []
+
+    class Recording(Worse):
+        def train_step(self, idx, rng, lr):
+            seen.append(lr)
+            return super().train_step(idx, rng, lr)
+
+    budget = dict(epochs=10, max_steps=20, plateau_decay=0.5, budget_decay=True, lr=0.4)
+    fit(Recording(), cfg(**budget), str(tmp_path / "a.npz"))
+    np.testing.assert_allclose(seen, 0.4 * (20 - np.arange(20)) / 20, rtol=1e-12)
+    whole = list(seen)
+    seen.clear()
+    b = str(tmp_path / "b.npz")
+    task = Recording()
+    task.interrupt_at = 12  # Ctrl-C during update 12 (inside epoch 2): saved after it
+    with pytest.raises(KeyboardInterrupt):
+        fit(task, cfg(**budget), b)
+    assert load_model(b).meta["training"]["counters"]["step"] == 12
+    fit(Recording(), cfg(**budget), b, resume=load_model(b))
+    np.testing.assert_allclose(seen, whole, rtol=1e-12)
+    seen.clear()
+    fit(Recording(), cfg(**{**budget, "max_steps": 30}), b, resume=load_model(b))
+    np.testing.assert_allclose(seen, 0.4 * (30 - np.arange(20, 30)) / 30, rtol=1e-12)
+    # without budget_decay, or without a budget, the plateau schedule is unchanged
+    for options in (dict(max_steps=20), dict(budget_decay=True)):
+        seen.clear()
+        fit(Recording(), cfg(epochs=3, plateau_decay=0.5, lr=0.4, **options), str(tmp_path / "d.npz"))
+        assert seen[0] == seen[17] == 0.4 and seen[18] == 0.2  # 9 steps an epoch; epoch 2 was worse
+
+
+def test_budget_decay_over_max_time_reaches_low_rates():
+    from rnntools.tasks.trainer import _budget_left
+
+    assert _budget_left(0, 100, 0.0, None) == 1.0
+    assert _budget_left(50, 100, 0.0, None) == 0.5
+    assert _budget_left(10, 100, 30.0, 40.0) == pytest.approx(0.25)  # the time runs out first
+    assert _budget_left(90, 100, 1.0, 40.0) == pytest.approx(0.1)  # the steps do
+    assert _budget_left(10, 100, 50.0, 40.0) == 0.0
+
+
 def scripted_task(script):
     """A ToyTask whose evaluations report ``(val_error, val_loss)`` pairs from ``script`` in turn."""
 

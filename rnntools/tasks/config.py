@@ -55,6 +55,8 @@ class EngineConfig:
     log_every: int = 20  # a "step" line in --log every N steps
     explode_factor: float = 4.0  # smoothed loss above this times the early loss is "exploding"
     plateau_decay: float = 1.0  # multiply the learning rate by this after an evaluation without progress
+    # with --max-time or --max-steps: the rate falls linearly to 0 over that budget instead (no plateau decay)
+    budget_decay: bool = False
 
     @classmethod
     def from_options(cls, engine: Mapping[str, Any] | None = None, **defaults: Any) -> EngineConfig:

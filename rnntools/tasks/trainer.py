@@ -69,7 +69,13 @@ ten steps' mean and the task's ``chance_loss()``: a run that starts far better t
 top of a confident linear part, first losses ~0.05) would otherwise stop at its first ordinary wobble.
 Inheriting ``TrainableTask`` gives no-op ``train_state``/``train_meta``/``load_train_meta``/``chance_loss``.
 Each evaluation without a better validation result multiplies the learning rate by ``plateau_decay`` (1:
-off; the LM uses 0.5) and counts towards ``patience``; the current rate is part of the saved state.
+off; the LM uses 0.5) and counts towards ``patience``; the current rate is part of the saved state. A task
+that sets ``budget_decay`` and is given a budget (``--max-time``, ``--max-steps``) gets a linear decay instead:
+the rate is ``lr`` times the share of the budget still ahead (the smaller of the steps left, counted from the
+start of training like ``--max-steps``, and the time left of this run's ``--max-time``), so the low rates
+that make the last gains come before the budget ends, however fast the machine is. It is a function of the
+step counter, so ``--resume`` with the same ``--max-steps`` continues exactly and a larger one continues as
+if it had been planned from the start; a resumed ``--max-time`` run plans its new time from ``lr`` again.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
 command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
 """
@@ -183,6 +189,8 @@ class _Trainer:
         self.chance = 0.0 if chance is None or not math.isfinite(chance) else float(chance)
         self.early: list[float] = []
         self.saved_step: int | None = None
+        # the rate falls linearly over this run's budget (see _budget_left) instead of on plateaus
+        self.budgeted = config.budget_decay and (config.max_time is not None or config.max_steps is not None)
 
     # --- resume -----------------------------------------------------------------------------------
     def restore(self, model) -> None:
@@ -303,7 +311,7 @@ class _Trainer:
             self.best = {name: np.array(a) for name, a in self.task.params().items()}
         else:
             self.c.bad_evals += 1
-            if self.config.plateau_decay < 1.0:
+            if self.config.plateau_decay < 1.0 and not self.budgeted:
                 self.c.lr *= self.config.plateau_decay
         self.log.write("eval", **fields_, **self.last_eval, best=improved)
         shown = "  ".join(f"{k} {v:.4g}" for k, v in self.last_eval.items())
@@ -346,6 +354,8 @@ class _Trainer:
                         if cfg.max_time is not None and time.perf_counter() - start >= cfg.max_time:
                             stopped = "max time"
                             break
+                        if self.budgeted:
+                            c.lr = cfg.lr * _budget_left(c.step, limit, time.perf_counter() - start, cfg.max_time)
                         if self.opt is not None:
                             self.opt.lr = c.lr
                         loss_sum, count = task.train_step(batches[i], step_rng(cfg.seed, c.step), c.lr)
@@ -465,6 +475,16 @@ def _finite(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _budget_left(step: int, limit: int, seconds: float, max_time: float | None) -> float:
+    """The share of the budget still ahead, 1 at the start and falling to 0 at its end: the smaller of the
+    steps left before ``limit`` (``--max-steps`` or the epochs, both counted from the start of training) and
+    the time left of ``--max-time`` (``seconds`` of this run so far)."""
+    left = 1.0 - step / max(limit, 1)
+    if max_time is not None and max_time > 0:
+        left = min(left, 1.0 - seconds / max_time)
+    return min(max(left, 0.0), 1.0)
 
 
 def _eta(steps_left: int, steps_per_s: float, time_left: float | None) -> float:

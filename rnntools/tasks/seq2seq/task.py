@@ -40,6 +40,7 @@ from rnntools.tasks.seq2seq.options import (
     check_max_length,
     check_options,
     default_batch,
+    default_budget_decay,
     default_hidden,
     default_label_smoothing,
     default_lr,
@@ -375,6 +376,9 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         options["lr"] = config.lr = default_lr(options["optimizer"], model.cfg.hidden)
     if options["label_smoothing"] is None:
         options["label_smoothing"] = default_label_smoothing(model.cfg.hidden)
+    if options["budget_decay"] is None:
+        options["budget_decay"] = default_budget_decay(model.cfg.hidden)
+    config.budget_decay = options["budget_decay"]
     sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
     if from_data(options["batch"]):
         options["batch"] = config.batch = default_batch(len(train_idx))
