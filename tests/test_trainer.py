@@ -346,6 +346,22 @@ def test_budget_decay_falls_linearly_over_max_steps_and_resume_continues_it(tmp_
         assert seen[0] == seen[17] == 0.4 and seen[18] == 0.2  # 9 steps an epoch; epoch 2 was worse
 
 
+
+def test_under_the_budget_decay_patience_waits_for_a_low_rate(tmp_path):
+    class Worse(ToyTask):
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            return {"val_loss": float(self.evals)}
+
+    # 9 updates an epoch; every evaluation after the first is worse. The plateau schedule stops after 2 of
+    # them (step 27); the budget decay once the rate is at most lr / 2**2: the 69th update's (step 68) of 90
+    summary = fit(Worse(), cfg(epochs=100, max_steps=90, patience=2, plateau_decay=0.5, lr=0.4),
+                  str(tmp_path / "p.npz"))
+    assert (summary["steps"], summary["stopped"]) == (27, "early stopping")
+    summary = fit(Worse(), cfg(epochs=100, max_steps=90, patience=2, plateau_decay=0.5, budget_decay=True, lr=0.4),
+                  str(tmp_path / "b.npz"))
+    assert (summary["steps"], summary["stopped"]) == (72, "early stopping")
+
 def test_budget_decay_over_max_time_reaches_low_rates():
     from rnntools.tasks.trainer import _budget_left
 

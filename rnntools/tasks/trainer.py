@@ -73,9 +73,11 @@ off; the LM uses 0.5) and counts towards ``patience``; the current rate is part 
 that sets ``budget_decay`` and is given a budget (``--max-time``, ``--max-steps``) gets a linear decay instead:
 the rate is ``lr`` times the share of the budget still ahead (the smaller of the steps left, counted from the
 start of training like ``--max-steps``, and the time left of this run's ``--max-time``), so the low rates
-that make the last gains come before the budget ends, however fast the machine is. It is a function of the
-step counter, so ``--resume`` with the same ``--max-steps`` continues exactly and a larger one continues as
-if it had been planned from the start; a resumed ``--max-time`` run plans its new time from ``lr`` again.
+that make the last gains come before the budget ends, however fast the machine is; ``patience`` then ends
+training only once the rate is down to ``lr / 2**patience`` (where the plateau halvings would have brought
+it). The rate is a function of the step counter, so ``--resume`` with the same ``--max-steps`` continues
+exactly and a larger one continues as if it had been planned from the start; a resumed ``--max-time`` run
+plans its new time from ``lr`` again.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
 command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
 """
@@ -387,7 +389,7 @@ class _Trainer:
                         bar.update(1)
                         if cfg.eval_every and c.step % cfg.eval_every == 0 and i < len(batches) - 1:
                             self.evaluate()
-                            if c.bad_evals >= cfg.patience:
+                            if self._patience_ran_out():
                                 stopped = "early stopping"
                                 break
                         if cfg.checkpoint_every and c.step % cfg.checkpoint_every == 0 and self.saved_step != c.step:
@@ -396,7 +398,7 @@ class _Trainer:
                         c.epoch += 1
                         c.batch_in_epoch = 0
                         self.evaluate()
-                        if c.bad_evals >= cfg.patience:
+                        if self._patience_ran_out():
                             stopped = "early stopping"
             if c.eval_step != c.step:
                 self.evaluate()  # a limit ended training between evaluations: consider the last parameters
@@ -433,6 +435,14 @@ class _Trainer:
         console.info(f"stopped ({stopped}) after {c.step} steps, {c.epoch} epochs; best validation loss "
                      f"{_fmt(c.best_val_loss)} at step {c.best_step}; saved {self.output}")
         return summary
+
+    def _patience_ran_out(self) -> bool:
+        """``patience`` evaluations in a row without progress end training; under the budget decay only once the
+        rate is down to ``lr / 2**patience``, where the plateau schedule's halvings would have brought it: a
+        stall at a higher rate is that rate's noise, which the rest of the budget lowers."""
+        if self.c.bad_evals < self.config.patience:
+            return False
+        return not self.budgeted or self.c.lr <= self.config.lr * 0.5 ** self.config.patience
 
     def _check_loss(self, loss_sum: float, count: int) -> None:
         c = self.c
