@@ -59,6 +59,7 @@ def lr_at(step: int) -> float:
     return max(lr, LR_FLOOR)
 BIDIRECTIONAL = False  # --bidirectional: both encoders read each source both ways, outputs and states summed
 THREADS = 1  # threads per side: torch.set_num_threads and the rnntools engine's workers; --threads
+DTYPE = np.float32  # both sides' parameters and arithmetic; --float64 (twin-check only)
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -118,7 +119,8 @@ class Ours:
         set_threads(THREADS)  # engine workers, each with single-threaded BLAS; as the twin's set_num_threads
         cfg = s2s.Config(cell="gru", hidden=HIDDEN, layers=1, embed_dim=EMBED, attention=attention,
                          bidirectional=BIDIRECTIONAL, src_vocab_size=len(sv), tgt_vocab_size=len(tv))
-        self.model = s2s.Seq2SeqModel(cfg, sv, tv, s2s.init_params(cfg, seed), 0)
+        params = {k: v.astype(DTYPE) for k, v in s2s.init_params(cfg, seed).items()}
+        self.model = s2s.Seq2SeqModel(cfg, sv, tv, params, 0)
         self.task = s2s.Seq2SeqTask(self.model, train, None, BATCH, CLIP, dropout=dropout)
         self.tv = tv
         self.rng = np.random.default_rng([seed, 9])
@@ -178,7 +180,7 @@ class Twin:
                 ctx = torch.einsum("bts,sbh->tbh", w, he)
                 return self.out(torch.tanh(self.Wc(torch.cat([ctx, hd], -1))))
 
-        self.net = Net()
+        self.net = Net().to(torch.float64 if DTYPE == np.float64 else torch.float32)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=LR)
 
     def _src(self, sources):
@@ -255,7 +257,7 @@ def twin_weights(twin, template: dict) -> dict:
     p = {k: np.empty_like(v) for k, v in template.items()}
 
     def a(t):
-        return t.detach().numpy().astype(np.float32)
+        return t.detach().numpy().astype(DTYPE)
 
     p["enc.embed.W"][:] = a(net.enc_embed.weight)
     p["dec.embed.W"][:] = a(net.dec_embed.weight)
@@ -263,7 +265,7 @@ def twin_weights(twin, template: dict) -> dict:
         p[f"{side}.0.W"][:H] = a(getattr(gru, "weight_hh_l0" + sfx)).T
         p[f"{side}.0.W"][H:] = a(getattr(gru, "weight_ih_l0" + sfx)).T
         b_ih, b_hh = a(getattr(gru, "bias_ih_l0" + sfx)), a(getattr(gru, "bias_hh_l0" + sfx))
-        p[f"{side}.0.b"][:] = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, np.float32)])
+        p[f"{side}.0.b"][:] = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H, DTYPE)])
         p[f"{side}.0.bn"][:] = b_hh[2 * H:]
     if "att.Wc" in p:
         p["att.Wc"][:] = a(net.Wc.weight).T
@@ -285,7 +287,7 @@ def set_twin_weights(twin, p: dict) -> None:
 
     def put(param, value):
         with torch.no_grad():
-            param.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)))
+            param.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=DTYPE)))
 
     put(net.enc_embed.weight, p["enc.embed.W"])
     put(net.dec_embed.weight, p["dec.embed.W"])
@@ -306,8 +308,9 @@ def set_twin_weights(twin, p: dict) -> None:
 def twin_check(data, updates=200):
     """Same initial weights, same batches, same learning rates on both sides: how far apart are the parameters
     after n Adam steps, relative to how far they moved? This checks the whole recipe (loss normalisation,
-    clipping, Adam's formula), not just one batch's gradients. float32 on both sides, so the two drift apart
-    slowly from rounding alone; a real difference in the recipe shows from the first step."""
+    clipping, Adam's formula), not just one batch's gradients. float32 on both sides (``--float64``: float64),
+    so the two drift apart slowly from rounding alone; a real difference in the recipe shows from the first step
+    and does not shrink in float64."""
     from rnntools.tasks.seq2seq import length_batches
 
     sv, tv, train, _ = data
@@ -423,7 +426,7 @@ def run(side_cls, data, *, target=None, epochs=None, eval_every=None, max_second
 
 
 def main():
-    global LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS, BIDIRECTIONAL
+    global LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS, BIDIRECTIONAL, DTYPE
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", choices=["addition", "g2p"], default="addition")
     ap.add_argument("--reps", type=int, default=3)
@@ -447,11 +450,17 @@ def main():
     ap.add_argument("--lr-floor", type=float, default=0.0,
                     help="the halved learning rate stops at this value, both sides (0: no floor)")
     ap.add_argument("--bidirectional", action="store_true", help="bidirectional encoders, both sides")
+    ap.add_argument("--float64", action="store_true",
+                    help="twin-check: both sides in float64 (rounding or a real difference?)")
     args = ap.parse_args()
     import isa  # every benchmark says what it ran on: CPU model and each side's instruction set
 
     print("cpu:", isa.report(torch_side=True), flush=True)
     BIDIRECTIONAL = args.bidirectional
+    if args.float64:
+        if args.study != "twin-check":
+            ap.error("--float64 is for --study twin-check")
+        DTYPE = np.float64
     LR, BATCH, HALF_LIFE, LR_FLOOR, THREADS = args.lr, args.batch, args.lr_half_life, args.lr_floor, args.threads
     print(f"settings: {'bidirectional ' if BIDIRECTIONAL else ''}lr {LR} batch {BATCH}"
           f" lr half-life {HALF_LIFE or 'none'} updates, floor {LR_FLOOR or 'none'}, "
