@@ -1052,6 +1052,15 @@ def session15_cases() -> list[Case]:
                           b'{"token": "<s>", "id": 2, "count": 0, "df": 0, "special": true}\n'
                           b'{"token": "</s>", "id": 3, "count": 0, "df": 0, "special": true}\n'
                           b'{"token": "a", "id": 4, "count": 1, "df": 1}\n')})))
+    # import of an endless device: read whole into memory (until the memory cap); a binary header, then a
+    # word that never ends
+    for device in ("/dev/zero", "/dev/urandom"):
+        cases.append(Case("hostile vectors file (session 15)", ["import", device, "-o", "{T}/out.npz"], (1,),
+                          names=device, output="{T}/out.npz", timeout=60))
+    cases.append(Case("hostile vectors file (session 15)", ["import", "{T}/endless-word.bin", "--format",
+                                                           "word2vec-binary", "-o", "{T}/out.npz"], (1,),
+                      names="endless-word.bin", output="{T}/out.npz",
+                      setup=_files_in_tmp({"endless-word.bin": b"3 4\n" + b"a" * (3 << 20)})))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

@@ -270,6 +270,22 @@ def test_import_rejects_non_finite_and_empty_vectors(hostile, tmp_path, text, pa
     check(hostile(["import", "{t}/vec.txt", "-o", "m.npz"]), 1, pattern)
 
 
+@pytest.mark.parametrize("data,fmt,pattern", [
+    # no newline in the first MiB (/dev/zero): was read whole (an endless device: all the memory there is)
+    (b"\0" * (3 << 20), "auto", r"vec\.bin:1: line longer than 1,048,576 bytes"),
+    (b"2 3\na 1 2 3\n" + b"b" * (3 << 20), "auto", r"vec\.bin:3: line longer than 1,048,576 bytes"),
+    # a binary header, then no word ends: the word is bounded, not the file
+    (b"3 4\n" + b"a" * (3 << 20), "word2vec-binary", r"vec\.bin: word 1 is longer than 1,048,576 bytes"),
+    # a header that claims more than the file holds: an error at its end, nothing allocated for the claim
+    (b"100000000000 300\nab " + b"\0" * 1200, "word2vec-binary",
+     r"vec\.bin: truncated binary vectors file: the header says 100000000000 words, found 1"),
+    (b"2 3\na 1 2 3\nb \xff 5 6\n", "word2vec-text", r"vec\.bin:3: invalid UTF-8 at byte 14"),
+])
+def test_import_reads_vectors_in_bounded_blocks(hostile, tmp_path, data, fmt, pattern):
+    (tmp_path / "vec.bin").write_bytes(data)
+    check(hostile(["import", "{t}/vec.bin", "-o", "m.npz", "--format", fmt]), 1, pattern)
+
+
 # --- 3. tampered model files --------------------------------------------------------------------------
 
 KINDS = {"lm": "lm.npz", "classifier": "clf.npz", "seq2seq": "s2s.npz", "forecaster": "fc.npz",

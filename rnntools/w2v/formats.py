@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import IO
 
@@ -38,13 +39,62 @@ def read_word2vec(path: str, binary: bool | None = None) -> tuple[list[str], np.
 
     try:
         with open_binary(path) as stream:
-            data = stream.read()
+            reader = _Blocks(stream, path)
+            tokens, vectors, found, has_header = _read_vectors(reader, path, binary)
     except (EOFError, OSError, ValueError) as exc:  # a truncated or corrupt .gz/.bz2/.xz
         if isinstance(exc, BrokenPipeError):
             raise
         raise InputError(f"cannot read ({exc.__class__.__name__}: {exc})", path) from None
-    if not data.strip():
+    if vectors.shape[1] == 0:
+        raise InputError("the vectors have 0 dimensions (each line needs a word and at least one number)", path)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"the vector of {tokens[i]!r} has NaN or infinite values ({len(bad)} such word"
+                         f"{'s' if len(bad) > 1 else ''})", path, None if found == "word2vec-binary"
+                         else i + 1 + has_header)
+    return tokens, vectors, found
+
+
+class _Blocks:
+    """A stream read in blocks of BLOCK bytes: ``data[pos:]`` is what is read and not yet parsed. The
+    readers hold no more than a line (--max-line-bytes) or a word and its vector beyond what they keep,
+    so an endless input (/dev/zero, /dev/urandom, a binary dump) is an error, not all the memory there is."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, stream, path):
+        self.stream, self.path = stream, path
+        self.data, self.pos, self.eof = b"", 0, False
+
+    def more(self) -> bool:
+        """Read one more block (dropping what was parsed); False at the end of the input."""
+        if self.eof:
+            return False
+        block = self.stream.read(self.BLOCK)
+        if not block:
+            self.eof = True
+            return False
+        self.data = self.data[self.pos:] + block
+        self.pos = 0
+        return True
+
+
+def _read_vectors(reader: _Blocks, path, binary: bool | None):
+    from rnntools.io import inputs
+
+    limit = inputs.MAX_LINE_BYTES
+    # the first line: word2vec's "V D" header, or GloVe's first vector
+    while reader.data.find(b"\n") < 0 and len(reader.data) <= limit and reader.more():
+        pass
+    end = reader.data.find(b"\n")
+    if end < 0 and len(reader.data) > limit:
+        raise inputs._long_line(path, 1)
+    if not reader.data.strip() and reader.eof:
         raise InputError("empty vectors file", path)
+    while len(reader.data) < end + 4097 and reader.more():  # enough to tell binary from text
+        pass
+    data = reader.data
     end = data.find(b"\n")
     header = data[:end if end >= 0 else len(data)].split()
     has_header = len(header) == 2 and all(h.isdigit() for h in header)
@@ -55,23 +105,46 @@ def read_word2vec(path: str, binary: bool | None = None) -> tuple[list[str], np.
     if binary:
         if not has_header:
             raise InputError("a binary word2vec file starts with a 'V D' line", path, 1)
-        V, D = int(header[0]), int(header[1])
-        if V * (4 * D + 2) > len(data) - end:  # checked before allocating what a header claims
-            raise InputError(f"truncated binary vectors file: the header says {V} words of {D} floats "
-                             f"({V * 4 * D:,} bytes), the file has {len(data):,} bytes", path, 1)
-        tokens, vectors = _read_binary(data, end + 1, V, D, path)
-        found = "word2vec-binary"
-    else:
-        tokens, vectors = _read_text(data, path, has_header, header)
-        found = "word2vec-text" if has_header else "glove-text"
-    if vectors.shape[1] == 0:
-        raise InputError("the vectors have 0 dimensions (each line needs a word and at least one number)", path)
-    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
-    if len(bad):
-        i = int(bad[0])
-        raise InputError(f"the vector of {tokens[i]!r} has NaN or infinite values ({len(bad)} such word"
-                         f"{'s' if len(bad) > 1 else ''})", path, None if binary else i + 1 + has_header)
-    return tokens, vectors, found
+        reader.pos = end + 1
+        tokens, vectors = _read_binary(reader, int(header[0]), int(header[1]), path, limit)
+        return tokens, vectors, "word2vec-binary", has_header
+    text = _read_text_whole(reader, path, limit)
+    if not text.strip():
+        raise InputError("empty vectors file", path)
+    tokens, vectors = _read_text(text, path, has_header, header)
+    return tokens, vectors, "word2vec-text" if has_header else "glove-text", has_header
+
+
+def _read_text_whole(reader: _Blocks, path, limit: int) -> str:
+    """The whole text, decoded and checked block by block as it comes: UTF-8 and no line longer than
+    ``limit``."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    texts: list[str] = []
+    size, lines, since_newline = 0, 0, 0
+    block = reader.data[reader.pos:]
+    while True:
+        try:
+            texts.append(decoder.decode(block, final=not block))
+        except UnicodeDecodeError as exc:
+            offset = size + len(block) - len(exc.object) + exc.start
+            line = lines + block[:max(0, offset - size)].count(b"\n") + 1   # a split character holds no newline
+            raise InputError(f"invalid UTF-8 at byte {offset}; is it a binary file? (--format word2vec-binary)",
+                             path, line) from None
+        if not block:
+            break
+        last = block.rfind(b"\n")
+        if last < 0:
+            since_newline += len(block)
+        else:
+            lines += block.count(b"\n")
+            since_newline = len(block) - last - 1
+        if since_newline > limit:
+            raise InputError(f"line longer than {limit:,} bytes (the limit); is this a vectors file? Raise the "
+                             "limit with --max-line-bytes if the line is meant to be read whole", path, lines + 1)
+        size += len(block)
+        reader.data, reader.pos = b"", 0
+        block = reader.data if reader.more() else b""
+    return "".join(texts)
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -82,31 +155,47 @@ def _looks_binary(sample: bytes) -> bool:
     return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
 
 
-def _read_binary(data: bytes, pos: int, V: int, D: int, path) -> tuple[list[str], np.ndarray]:
-    tokens, vectors = [], np.empty((V, D), np.float32)
+def _read_binary(reader: _Blocks, V: int, D: int, path, limit: int) -> tuple[list[str], np.ndarray]:
+    """V words, each a token, a space and D little-endian float32 (newlines between entries optional), read
+    as they come: a header that claims more than the file holds is an error at its end, not an allocation."""
+    tokens: list[str] = []
+    rows: list[np.ndarray] = []
     width = 4 * D
+    chunk = np.empty((min(V, 1 << 16), D), np.float32)
+    k = 0
     for i in range(V):
-        while pos < len(data) and data[pos:pos + 1] in (b"\n", b" "):
-            pos += 1
-        space = data.find(b" ", pos)
-        if space < 0 or space + 1 + width > len(data):
-            raise InputError(f"truncated binary vectors file: the header says {V} words, found {i}", path)
+        while True:  # separators between entries
+            data, pos = reader.data, reader.pos
+            while pos < len(data) and data[pos] in (10, 32):
+                pos += 1
+            reader.pos = pos
+            if pos < len(data) or not reader.more():
+                break
+        while True:
+            data, pos = reader.data, reader.pos
+            space = data.find(b" ", pos)
+            if space >= 0 and space + 1 + width <= len(data):
+                break
+            if space < 0 and len(data) - pos > limit:
+                raise InputError(f"word {i + 1} is longer than {limit:,} bytes (no space after it); is this a "
+                                 "binary word2vec file?", path)
+            if not reader.more():
+                raise InputError(f"truncated binary vectors file: the header says {V} words, found {i}", path)
         try:
             tokens.append(data[pos:space].decode("utf-8"))
         except UnicodeDecodeError:
-            raise InputError(f"word {i + 1} is not valid UTF-8 (byte offset {pos})", path) from None
-        vectors[i] = np.frombuffer(data, "<f4", D, space + 1)
-        pos = space + 1 + width
-    return tokens, vectors
+            raise InputError(f"word {i + 1} is not valid UTF-8", path) from None
+        chunk[k] = np.frombuffer(data, "<f4", D, space + 1)
+        k += 1
+        if k == len(chunk):
+            rows.append(chunk)
+            chunk, k = np.empty((min(V - i - 1, 1 << 16) or 1, D), np.float32), 0
+        reader.pos = space + 1 + width
+    rows.append(chunk[:k])
+    return tokens, np.concatenate(rows) if len(rows) > 1 else rows[0]
 
 
-def _read_text(data: bytes, path, has_header: bool, header: list[bytes]) -> tuple[list[str], np.ndarray]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"invalid UTF-8 at byte {exc.start}; is it a binary file? (--format word2vec-binary)",
-                         path, line) from None
+def _read_text(text: str, path, has_header: bool, header: list[bytes]) -> tuple[list[str], np.ndarray]:
     # lines end at "\n" only: str.splitlines also breaks at U+0085, U+2028 and other separators, which
     # real vocabularies have inside tokens
     lines = text.split("\n")
