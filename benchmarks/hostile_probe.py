@@ -1061,6 +1061,19 @@ def session15_cases() -> list[Case]:
                                                            "word2vec-binary", "-o", "{T}/out.npz"], (1,),
                       names="endless-word.bin", output="{T}/out.npz",
                       setup=_files_in_tmp({"endless-word.bin": b"3 4\n" + b"a" * (3 << 20)})))
+    # two inputs on standard input: the second found it empty (an empty output, silently) or misread the other's
+    lm, w = MODELS["lm"], MODELS["w"]
+    for args, stdin in ((["evaluate", "-", "--analogies", "-"], b"@w"), (["bow", "--vocab", "-"], b"the cat\n"),
+                        (["phrases", "-", "--table", "-"], b"the cat\n"), (["sample", "-", "--prompts", "-"], b"@lm"),
+                        (["export", "-", "--words", "-"], b"@w"), (["neighbors", "-"], b"@w"),
+                        (["plot", "forecast", "--history", "-"], b"{}\n"),
+                        (["w2v-train", "--vocab", "-", "-o", "{T}/out.npz"], b"the cat\n")):
+        cases.append(Case("stdin read twice (session 15)", args, (2,), stdin=stdin, names="standard input"))
+    cases += [Case("stdin read twice (session 15)", ["neighbors", "-", "the"], (0,), stdin=b"@w"),
+              Case("stdin read twice (session 15)", ["sample", "-", "--length", "3"], (0,), stdin=b"@lm"),
+              Case("stdin read twice (session 15)", ["export", w, "--words", "-"], (0,), stdin=b"the\n"),
+              Case("stdin read twice (session 15)", ["sample", lm, "--prompts", "-", "--length", "3"], (0,),
+                   stdin=b"It is\n")]
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):
@@ -1110,8 +1123,8 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     if stdin == "closed":
         close.append(0)
         stdin = b""
-    elif stdin == b"@lm":
-        with open(os.path.join(world, "lm.npz"), "rb") as f:
+    elif stdin in (b"@lm", b"@w"):
+        with open(os.path.join(world, stdin[1:].decode() + ".npz"), "rb") as f:
             stdin = f.read()
     if case.stdout == "closed":
         close.append(1)

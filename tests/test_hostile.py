@@ -286,6 +286,37 @@ def test_import_reads_vectors_in_bounded_blocks(hostile, tmp_path, data, fmt, pa
     check(hostile(["import", "{t}/vec.bin", "-o", "m.npz", "--format", fmt]), 1, pattern)
 
 
+@pytest.mark.parametrize("args,model,names", [
+    # the second reader found stdin empty: an empty output, silently (or the other's data, misread)
+    (["evaluate", "-", "--analogies", "-"], "w.npz", "MODEL and --analogies"),
+    (["bow", "--vocab", "-"], None, "INPUTS (none given: stdin) and --vocab"),
+    (["bow", "--vocab", "-", "-"], None, "INPUTS and --vocab"),
+    (["phrases", "-", "--table", "-"], None, "CORPUS and --table"),
+    (["sample", "-", "--prompts", "-"], "lm.npz", "MODEL and --prompts"),
+    (["export", "-", "--words", "-"], "w.npz", "MODEL and --words"),
+    (["neighbors", "-"], "w.npz", "MODEL and the queries"),
+    (["plot", "forecast", "--history", "-"], None, "INPUTS (none given: stdin) and --history"),
+    (["w2v-train", "--vocab", "-", "-o", "{t}/o.npz"], None, "CORPUS (none given: stdin) and --vocab"),
+    (["rnn-train", "--task", "classify", "-", "--embeddings", "-", "-o", "{t}/o.npz"], None,
+     "INPUTS and --embeddings"),
+])
+def test_standard_input_is_read_once(hostile, world, args, model, names):
+    stdin = (world / model).read_bytes() if model else b"the cat sat\n"
+    result = hostile(args, stdin=stdin)
+    check(result, 2, re.escape(f"error: standard input (-) can be read once, but {names}"))
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args,model", [
+    (["neighbors", "-", "the"], "w.npz"),          # queries as arguments: stdin is the model's alone
+    (["sample", "-", "--length", "3"], "lm.npz"),
+    (["evaluate", "-", "--analogies", "{w}/docs.txt"], "w.npz"),
+])
+def test_model_on_standard_input_with_other_inputs_as_files(hostile, world, args, model):
+    result = hostile(args, stdin=(world / model).read_bytes())
+    assert result.exit_code in (0, 1) and "standard input (-) can be read once" not in result.stderr
+
+
 # --- 3. tampered model files --------------------------------------------------------------------------
 
 KINDS = {"lm": "lm.npz", "classifier": "clf.npz", "seq2seq": "s2s.npz", "forecaster": "fc.npz",

@@ -167,6 +167,7 @@ class GroupedCommand(click.Command):
                 raise UsageError(f"--{name.replace('_', '-')} is empty: give the name of a field or column")
         _check_text_values(self, ctx)
         _check_working_folder(self, ctx)
+        check_stdin_once(self, ctx)
         check_command_outputs(self, ctx)
         return super().invoke(ctx)
 
@@ -220,6 +221,36 @@ def _check_working_folder(command: click.Command, ctx: click.Context) -> None:
                 raise RnnToolsError(f"{path}: a relative path, but the current folder no longer exists (deleted?); "
                                     "cd to a folder that exists, or give absolute paths")
     os.chdir("/")
+
+
+# nargs=-1 arguments that read standard input when none are given (evaluate's inputs are not read for
+# vectors, and its model on stdin with no inputs is its own check)
+STDIN_WHEN_EMPTY = ("inputs", "corpus")
+
+
+def check_stdin_once(command: click.Command, ctx: click.Context) -> None:
+    """Standard input can be read once: two inputs that both ask for it (`bow --vocab -` with the texts on
+    stdin, `export - --words -`, `evaluate - --analogies -`) left the second one empty, so the command ran on
+    nothing, silently, or failed on the other's data."""
+    readers = []
+    for param in command.params:
+        if not isinstance(param.type, click.Path) or param.name in OUTPUT_PARAMS + APPENDED_PARAMS:
+            continue
+        value = ctx.params.get(param.name)
+        values = list(value) if isinstance(value, (tuple, list)) else [value]
+        given = ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE
+        implicit = (isinstance(param, click.Argument) and param.nargs == -1 and not values
+                    and param.name in STDIN_WHEN_EMPTY and command.name != "evaluate")
+        if (given and "-" in values) or implicit:
+            name = (max(param.opts, key=len) if isinstance(param, click.Option)
+                    else param.human_readable_name + (" (none given: stdin)" if implicit else ""))
+            readers.append(name)
+    if len(readers) > 1:
+        from rnntools.errors import UsageError
+
+        raise UsageError(f"standard input (-) can be read once, but {' and '.join(readers)} "
+                         f"{'both ask' if len(readers) == 2 else 'ask'} for it; give "
+                         f"{'one of them as a file' if len(readers) == 2 else 'all but one of them as files'}")
 
 
 def check_command_outputs(command: click.Command, ctx: click.Context) -> None:

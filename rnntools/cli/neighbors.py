@@ -38,6 +38,12 @@ def neighbors(model, queries, k, method, restrict, input_path, field, strict, ou
     from rnntools.io import JsonlWriter, open_output
     from rnntools.w2v.query import run_neighbors
 
+    if model == "-" and not queries and input_path == "-":   # the queries found stdin empty: no output
+        from rnntools.errors import UsageError
+
+        raise UsageError("standard input (-) can be read once, but MODEL and the queries (none given as "
+                         "arguments: --input, stdin) both ask for it; give one of them as a file")
+
     with open_output(output) as stream:
         run_neighbors(model, list(queries), k=k, method=method, restrict=restrict, input_path=input_path,
                       field=field, strict=strict, writer=JsonlWriter(stream))
