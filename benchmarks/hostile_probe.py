@@ -1074,6 +1074,11 @@ def session15_cases() -> list[Case]:
               Case("stdin read twice (session 15)", ["export", w, "--words", "-"], (0,), stdin=b"the\n"),
               Case("stdin read twice (session 15)", ["sample", lm, "--prompts", "-", "--length", "3"], (0,),
                    stdin=b"It is\n")]
+    # a word2vec text file with a byte-order mark: its header was read as a GloVe line (words 'a 1 2' of one
+    # dimension, silently); the probe checks the status, the test the words
+    cases.append(Case("hostile vectors file (session 15)", ["import", "{T}/bom.txt", "-o", "{T}/out.npz"], (0,),
+                      output="{T}/out.npz",
+                      setup=_files_in_tmp({"bom.txt": b"\xef\xbb\xbf2 3\na 1 2 3\nb 4 5 6\n"})))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

@@ -286,6 +286,18 @@ def test_import_reads_vectors_in_bounded_blocks(hostile, tmp_path, data, fmt, pa
     check(hostile(["import", "{t}/vec.bin", "-o", "m.npz", "--format", fmt]), 1, pattern)
 
 
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbf2 3\na 1 2 3\nb 4 5 6\n", b"\xef\xbb\xbfa 1 2 3\nb 4 5 6\n"])
+def test_import_skips_a_byte_order_mark(hostile, tmp_path, data):
+    # the header "\ufeff2 3" was read as GloVe's first line: three words of one dimension ('a 1 2': [3]),
+    # silently; a GloVe file's first word was '\ufeffa'
+    from rnntools.io import load_model
+
+    (tmp_path / "vec.txt").write_bytes(data)
+    check(hostile(["import", "{t}/vec.txt", "-o", "m.npz"]), 0)
+    model = load_model(str(tmp_path / "m.npz"))
+    assert model.meta["vocab"]["tokens"] == ["a", "b"] and model.arrays["vectors"].shape == (2, 3)
+
+
 @pytest.mark.parametrize("args,model,names", [
     # the second reader found stdin empty: an empty output, silently (or the other's data, misread)
     (["evaluate", "-", "--analogies", "-"], "w.npz", "MODEL and --analogies"),

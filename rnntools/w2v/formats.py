@@ -87,6 +87,8 @@ def _read_vectors(reader: _Blocks, path, binary: bool | None):
     # the first line: word2vec's "V D" header, or GloVe's first vector
     while reader.data.find(b"\n") < 0 and len(reader.data) <= limit and reader.more():
         pass
+    if reader.data.startswith(b"\xef\xbb\xbf"):   # a UTF-8 byte-order mark (Windows editors): not the header's
+        reader.data = reader.data[3:]
     end = reader.data.find(b"\n")
     if end < 0 and len(reader.data) > limit:
         raise inputs._long_line(path, 1)
