@@ -192,6 +192,15 @@ def test_integer_timestamps_beyond_int64_are_read_exactly(tmp_path):
         S.read_series([_write(tmp_path, "f.csv", text)], freq="1" + "0" * 20)
 
 
+def test_interval_levels_given_twice_are_one_level():
+    from rnntools.cli.task_forecast import _levels
+
+    # predict --intervals 80,80 wrote level 80 as lower/upper and again as lower_80/upper_80
+    assert _levels(None, None, "80,80") == (80,)
+    assert _levels(None, None, "95, 80,95") == (95, 80)
+    assert _levels(None, None, "none") == ()
+
+
 @pytest.mark.parametrize("freq", ["0", "00", 0])
 def test_frequency_zero_is_refused(freq):
     from rnntools.tasks.forecast.timeaxis import parse_freq

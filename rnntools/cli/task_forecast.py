@@ -23,7 +23,8 @@ def _levels(ctx, param, value):
         raise click.BadParameter(f"{value!r}: expected percentages like 80,95, or 'none'") from None
     if any(not 0 < v < 100 for v in levels):
         raise click.BadParameter(f"{value!r}: levels are percentages between 1 and 99, or 'none'")
-    return levels
+    # a level given twice is one level (predict wrote "80,80" as level 80 and again as lower_80/upper_80)
+    return tuple(dict.fromkeys(levels))
 
 
 # input options: the same definitions in rnn-train, predict and evaluate (predict/evaluate default to the
