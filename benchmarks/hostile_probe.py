@@ -1079,6 +1079,10 @@ def session15_cases() -> list[Case]:
     cases.append(Case("hostile vectors file (session 15)", ["import", "{T}/bom.txt", "-o", "{T}/out.npz"], (0,),
                       output="{T}/out.npz",
                       setup=_files_in_tmp({"bom.txt": b"\xef\xbb\xbf2 3\na 1 2 3\nb 4 5 6\n"})))
+    # a classifier reading its own label: --text-field and --label-field on one field
+    for args in (["rnn-train", "--task", "classify", "{W}/g.jsonl", "--text-field", "label", "-o", "{T}/out.npz",
+                  *TINY], ["evaluate", MODELS["clf"], "{W}/g.jsonl", "--text-field", "label"]):
+        cases.append(Case("conflicting options (session 15)", args, (2,), names="--text-field"))
     # RNNTOOLS_DEBUG: "false"/"no"/"off" showed tracebacks; "abc" was a usage error naming --debug
     for value, expect, names in (("false", (1,), "missing.txt"), ("no", (1,), "missing.txt"),
                                  ("off", (1,), "missing.txt"), ("abc", (2,), "RNNTOOLS_DEBUG")):

@@ -135,6 +135,17 @@ def test_level_other_than_the_vocab_files_is_a_usage_error(run_cli, tmp_path):
     assert run_cli(args).exit_code == 0               # no --level: the file's
 
 
+def test_one_field_for_text_and_label_is_a_usage_error(trained, run_cli, tmp_path):
+    # trained (and scored) on the label itself, silently
+    path = write_jsonl(tmp_path / "train.jsonl", [{"text": "a b", "label": "x"}, {"text": "b c", "label": "y"}] * 5)
+    result = run_cli(["rnn-train", "--task", "classify", path, "-o", tmp_path / "m.npz", "--text-field", "label",
+                      "--label-field", "label", "--max-steps", "1"])
+    assert result.exit_code == 2 and "--text-field and --label-field both name the field 'label'" in result.stderr
+    assert not (tmp_path / "m.npz").exists()
+    result = run_cli(["evaluate", trained["model"], path, "--text-field", "label"])
+    assert result.exit_code == 2 and "both name the field 'label'" in result.stderr and result.stdout == ""
+
+
 def test_option_of_another_task_is_a_usage_error(trained, run_cli):
     result = run_cli(["predict", trained["model"], "--label-field", "x"], input="")
     assert result.exit_code == 2 and "--label-field" in result.stderr

@@ -86,10 +86,21 @@ class Labelled:
         return len(self.texts)
 
 
+def check_fields_apart(text_field: str, label_field: str) -> None:
+    """One field for both the text and the label: the classifier would read its own answer (accuracy 1.0
+    from a model that has learnt nothing), so it is a usage error."""
+    if text_field == label_field:
+        from rnntools.errors import UsageError
+
+        raise UsageError(f"--text-field and --label-field both name the field {text_field!r}: the classifier "
+                         "would read the label it is to predict; name the text's field")
+
+
 def read_labelled(inputs: Sequence[str], text_field: str = "text", label_field: str = "label",
                   errors: str = "strict") -> Labelled:
     """Every labelled text of ``inputs`` (JSONL or ``label<TAB>text``); a missing field is an error naming
     the line."""
+    check_fields_apart(text_field, label_field)
     data = Labelled()
     for path in inputs:
         for line_no, record in iter_records(path, errors, tsv_fields=(label_field, text_field)):

@@ -32,10 +32,11 @@ def evaluate_partial(model, records: Iterable[dict], *, text_field: str | None =
     knows, and per confidence bin (ECE) its count, correct count and exact sum of confidences."""
     from collections import Counter
 
-    from rnntools.tasks.classify.data import exact_sum
+    from rnntools.tasks.classify.data import check_fields_apart, exact_sum
 
     tf = text_field or model.config.get("text_field", "text")
     lf = label_field or model.config.get("label_field", "label")
+    check_fields_apart(tf, lf)
     texts, gold = [], []
     first = None
     for record in records:
