@@ -182,14 +182,22 @@ class GroupedCommand(click.Command):
                 formatter.write_dl(rows)
 
 
+def _values(ctx: click.Context, param: click.Parameter) -> list:
+    """A parameter's parsed value as a list: empty for None, the items of a repeated option or nargs=-1
+    argument, else the one value."""
+    value = ctx.params.get(param.name)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (tuple, list)) else [value]
+
+
 def _check_text_values(command: click.Command, ctx: click.Context) -> None:
     """Text options and arguments (not paths) must be Unicode text: bytes that are not UTF-8 on the command
     line (``--prime $'\\xff'``) reach Python as lone surrogates, which no output and no tokenizer can encode."""
     for param in command.params:
         if type(param.type) is not click.types.StringParamType:
             continue
-        value = ctx.params.get(param.name)
-        for v in value if isinstance(value, (tuple, list)) else [value]:
+        for v in _values(ctx, param):
             if isinstance(v, str) and any("\ud800" <= c <= "\udfff" for c in v):
                 from rnntools.errors import UsageError
 
@@ -215,8 +223,7 @@ def _check_working_folder(command: click.Command, ctx: click.Context) -> None:
     for param in command.params:
         if not isinstance(param.type, click.Path):
             continue
-        value = ctx.params.get(param.name)
-        for path in value if isinstance(value, (tuple, list)) else [value]:
+        for path in _values(ctx, param):
             if isinstance(path, str) and path not in ("", "-") and not os.path.isabs(path):
                 raise RnnToolsError(f"{path}: a relative path, but the current folder no longer exists (deleted?); "
                                     "cd to a folder that exists, or give absolute paths")
@@ -236,8 +243,7 @@ def check_stdin_once(command: click.Command, ctx: click.Context) -> None:
     for param in command.params:
         if not isinstance(param.type, click.Path) or param.name in OUTPUT_PARAMS + APPENDED_PARAMS:
             continue
-        value = ctx.params.get(param.name)
-        values = list(value) if isinstance(value, (tuple, list)) else [value]
+        values = _values(ctx, param)
         given = ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE
         implicit = (isinstance(param, click.Argument) and param.nargs == -1 and not values
                     and param.name in STDIN_WHEN_EMPTY and command.name != "evaluate")
@@ -257,10 +263,9 @@ def check_command_outputs(command: click.Command, ctx: click.Context) -> None:
     """The output policy's checks for a parsed command line: outputs against inputs, folders writable."""
     outputs, appended, inputs = [], [], []
     for param in command.params:
-        value = ctx.params.get(param.name)
-        if value is None or param.name in REPLACEABLE_INPUTS:
+        if param.name in REPLACEABLE_INPUTS:
             continue
-        values = list(value) if isinstance(value, (tuple, list)) else [value]
+        values = _values(ctx, param)
         if param.name in OUTPUT_PARAMS:
             outputs += values
         elif param.name in APPENDED_PARAMS:
