@@ -6,6 +6,8 @@
 set -euo pipefail
 OLD=$(cd "${1:?old checkout}" && pwd); NEW=$(cd "${2:?new checkout}" && pwd); PY=${PYTHON:-python}
 BOOK=$(cd "$(dirname "$0")/.." && pwd)/samples/book.txt
+# what both sides run on: CPU model, the instruction set numba compiles for, OpenBLAS's kernels
+(cd /tmp && PYTHONPATH=$NEW "$PY" -c "import sys; sys.path.insert(0, '$NEW/benchmarks'); import isa; print('cpu:', isa.report(torch_side=False))")
 for rep in 1 2 3; do
   for side in old new; do
     src=$OLD; [ "$side" = new ] && src=$NEW

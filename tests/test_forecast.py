@@ -479,3 +479,47 @@ def test_forecasts_do_not_depend_on_how_the_series_are_blocked(monkeypatch):
         alone = CH.stat_forecasts({b: [0] for b in need}, [values[i]], 6, 12)
         for b in need:
             np.testing.assert_array_equal(alone[b][0], many[b][i])
+
+
+def _small_model_and_series(count):
+    axis = S.TimeAxis("month", 1, "month")
+    start = S.parse_timestamp("2000-01")[1]
+    train = [S.Series(f"t{i}", y, axis, start) for i, y in enumerate(_mixed_rows(4, 90, 3))]
+    model = F.fit_model(train, F.ForecastConfig(season=12, horizon=6), {"epochs": 2}, quiet=True)
+    return model, [S.Series(f"u{i}", y, axis, start) for i, y in enumerate(_mixed_rows(count, 70, 4))]
+
+
+def test_predict_forecasts_block_by_block_as_it_reads(monkeypatch):
+    # predict forecasts a block of series at a time from a lazy reader: the records are those of one batch,
+    # in the input's order, and the first comes before the whole input is read
+    from rnntools.tasks.forecast import forecasts as FC
+
+    model, series = _small_model_and_series(23)
+    whole = list(F.predict(model, iter(series)))
+    monkeypatch.setattr(FC, "SERIES_PER_BLOCK", 4)
+    read = []
+
+    def reader():
+        for s in series:
+            read.append(s.id)
+            yield s
+
+    out = F.predict(model, reader())
+    first = next(out)
+    assert len(read) == 4
+    blocked = [first, *out]
+    assert [r["id"] for r in blocked] == [s.id for s in series] == read
+    assert json.dumps(blocked) == json.dumps(whole)
+
+
+def test_a_series_id_in_two_inputs_is_an_error_and_an_empty_input_too(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text('{"id": "x", "values": [1, 2, 3]}\n{"id": "y", "values": [1, 2, 3]}\n')
+    b.write_text('{"id": "z", "values": [1, 2, 3]}\n{"id": "y", "values": [4, 5, 6]}\n')
+    with pytest.raises(InputError, match="'y' appears in more than one input"):
+        S.read_series([str(a), str(b)])
+    assert [s.id for s in S.read_series([str(a)])] == ["x", "y"]
+    empty = tmp_path / "e.jsonl"
+    empty.write_text("")
+    with pytest.raises(InputError, match="no series in the input"):
+        S.read_series([str(empty)])

@@ -5,8 +5,9 @@ that method's table, and the JSONL records ``predict`` writes.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -71,16 +72,40 @@ def _bytes_per_step(levels: int) -> int:
     return 8 * (8 + 2 * levels) + 40 + 24 * (1 + 2 * levels)
 
 
-def predict_records(model: Model, series: list[Series], horizon: int, levels: Sequence[int]) -> Iterator[dict]:
-    """The records ``predict`` writes (:func:`output_records` of :func:`forecast`), rounded as one array per
-    field straight from the forecasts' arrays."""
+SERIES_PER_BLOCK = 2048
+
+
+def predict_records(model: Model, series: Iterable[Series], horizon: int, levels: Sequence[int]) -> Iterator[dict]:
+    """The records ``predict`` writes (:func:`output_records` of :func:`forecast`), in the input's order, a
+    block of ``SERIES_PER_BLOCK`` series at a time.
+
+    Why blocks: ``series`` may be a lazy reader, so a file of millions of series is forecast in the memory
+    of a few thousand, and records reach stdout while the input is still being read; a block is large enough
+    that the batched network and methods cost what one batch of the whole input did. A series' forecast is
+    computed on its own rows, so it is the same bits in any block (tests/test_forecast.py). (Forecasting one
+    block on a worker thread while this one reads and writes the next was measured: no faster, since the
+    forecasts hold the interpreter's lock about half their time; docs/performance.md.)"""
     levels = list(levels)
+    for block in _blocks(series, SERIES_PER_BLOCK):
+        yield from _block_records(model, block, horizon, levels)
+
+
+def _blocks(items: Iterable, size: int) -> Iterator[list]:
+    items = iter(items)
+    while block := list(itertools.islice(items, size)):
+        yield block
+
+
+def _block_records(model: Model, series: list[Series], horizon: int, levels: list) -> list[dict]:
+    """The output records of one block of series."""
+    if not series:
+        return []
     fc, bounds, methods, stamps = _forecast_arrays(model, series, horizon, levels, None)
     recs = [{"id": s.id, "timestamps": stamps[i]} for i, s in enumerate(series)]
     if methods is not None:
         for rec, meth in zip(recs, methods):
             rec["method"] = meth
-    yield from _rounded_records(recs, fc, [(lo, hi) for lo, hi in bounds], levels)
+    return list(_rounded_records(recs, fc, [(lo, hi) for lo, hi in bounds], levels))
 
 
 def _rnn_point(model: Model, series: list[Series], horizon: int, cut):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -284,9 +284,14 @@ def _show(t) -> str:
 
 def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series]:
     """Series from JSONL records ``{"id", "start", "freq", "values"}`` (``start``/``freq`` optional)."""
+    return list(iter_jsonl_series(path, encoding_errors))
+
+
+def iter_jsonl_series(path: str, encoding_errors: str = "strict") -> Iterator[Series]:
+    """:func:`read_jsonl_series` one series at a time, as the file is read."""
     from rnntools.io import iter_jsonl
 
-    out, seen, axes = [], {}, {}
+    seen, axes = {}, {}
     for line_no, rec in iter_jsonl(path, encoding_errors):
         if "values" not in rec:
             raise InputError(f"record has no field 'values' (fields: {', '.join(rec) or 'none'}); expected "
@@ -334,8 +339,7 @@ def read_jsonl_series(path: str, encoding_errors: str = "strict") -> list[Series
         season = rec.get("season")
         if season is not None and (isinstance(season, bool) or not isinstance(season, int) or season < 1):
             raise InputError(f"'season' should be a positive integer, got {season!r}", path, line_no)
-        out.append(Series(sid, arr, axis, start, None, f"{_w(path)}:{line_no}", season=season))
-    return out
+        yield Series(sid, arr, axis, start, None, f"{_w(path)}:{line_no}", season=season)
 
 
 def _jsonl_axis(rec: dict, freq, start, path, line_no: int) -> tuple[TimeAxis, object]:
@@ -400,24 +404,30 @@ def _fast_values(vals: list):
 
 def read_series(paths: list[str], *, fmt: str | None = None, **csv_options) -> list[Series]:
     """Series from CSV or JSONL inputs (by extension, or by the first character on stdin)."""
-    out: list[Series] = []
+    return list(iter_series(paths, fmt=fmt, **csv_options))
+
+
+def iter_series(paths: list[str], *, fmt: str | None = None, **csv_options) -> Iterator[Series]:
+    """:func:`read_series` one series at a time: a JSONL series as soon as its line is read (a CSV file is
+    grouped by id, so its series come when the file is read), so that a batch ``predict`` forecasts while it
+    reads. An id in two inputs is an error when the second is read."""
+    files: dict[str, int] = {}       # series id -> the input it came from
     encoding_errors = csv_options.get("encoding_errors", "strict")
-    for path in paths:
+    for k, path in enumerate(paths):
         kind = fmt or _sniff(path, encoding_errors)
         if kind == "jsonl":
             if csv_options.get("covariates"):
                 raise UsageError(f"covariates are read from CSV columns; {_w(path)} is JSONL")
-            out.extend(read_jsonl_series(path, encoding_errors))
+            series = iter_jsonl_series(path, encoding_errors)
         else:
             # a range of a file cut for a cluster reads with the columns resolved from the whole file
-            out.extend(read_csv_series(path, **{**csv_options, **(getattr(path, "options", None) or {})}))
-    ids = [s.id for s in out]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise repeated_id(dup, "", "")
-    if not out:
+            series = read_csv_series(path, **{**csv_options, **(getattr(path, "options", None) or {})})
+        for s in series:
+            if files.setdefault(s.id, k) != k:
+                raise repeated_id(s.id, "", "")
+            yield s
+    if not files:
         raise InputError("no series in the input", paths[0] if paths else None)
-    return out
 
 
 def _sniff(path: str, encoding_errors: str) -> str:

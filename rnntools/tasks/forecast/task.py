@@ -383,21 +383,21 @@ def _check_folds(series: list[Series], cfg: ForecastConfig, folds: int, horizon:
 def read(inputs: list[str], model: Model | None = None, **options) -> Iterator[Series]:
     """Series from CSV/JSONL inputs, with the missing-value policy applied (a count goes to stderr). Columns,
     frequency and policy default to the ones the model was trained with, then to DEFAULTS."""
-    from rnntools.tasks.forecast.series import apply_missing, read_series
+    from rnntools.tasks.forecast.series import apply_missing, iter_series
 
     pick = _picker(model, options)
     columns = {k: pick(k) for k in ("target", "timestamp_column", "id_column", "freq")}
-    series = read_series(list(inputs), encoding_errors=options.get("encoding_errors") or "strict",
+    series = iter_series(list(inputs), encoding_errors=options.get("encoding_errors") or "strict",
                          covariates=tuple(pick("covariates") or ()), **columns)
     policy = pick("missing")
     total, hit = 0, 0
-    for s in series:
+    for s in series:   # one at a time: predict forecasts while it reads
         n = apply_missing(s, policy)
         total += n
         hit += n > 0
+        yield s
     if total:
         console.warn(f"{total} missing value(s) in {hit} series filled by --missing {policy}")
-    yield from series
 
 
 def _picker(model: Model | None, options: dict):
@@ -489,11 +489,10 @@ def _season_of(series: list[Series]):
 
 def predict(model: Model, records: Iterable[Series], horizon: int | None = None,
             intervals: Sequence[int] | None = None, **_) -> Iterator[dict]:
-    """Output records for every series: id, timestamps, forecast, intervals. All series are forecast in
-    one batched pass (the network's cost is per batch, not per series)."""
+    """Output records for every series: id, timestamps, forecast, intervals. The series are forecast in
+    batches of thousands (the network's cost is per batch, not per series) while the next are read."""
     levels = list(model.levels if intervals is None else intervals)
-    series = list(records)
-    yield from predict_records(model, series, horizon or model.cfg.horizon, levels)
+    yield from predict_records(model, records, horizon or model.cfg.horizon, levels)
 
 
 def evaluate(model: Model, records: Iterable[Series], folds: int | None = None, refit: bool | None = None,
