@@ -511,32 +511,55 @@ def test_learning_rate_chosen_from_the_hidden_size(tmp_path):
     assert load_model(model).meta["config"]["lr"] == 0.5
 
 
-def test_label_smoothing_chosen_from_the_hidden_size(tmp_path):
-    """--label-smoothing left off: 0 below 256 units (addition and dates keep the loss their targets were
-    measured with), 0.1 from 256; a given value wins; the value is stored, reaches the training step, and
-    --resume keeps it."""
+def _check_chosen_option(tmp_path, name, cases, kept):
+    """Train with each (given options, hidden, expected): the value of option ``name`` reaches the training
+    step (the task's attribute of that name) and is stored; then --resume keeps a given value ``kept``."""
     from rnntools.io import load_model
-    from rnntools.tasks.seq2seq import options
 
-    assert [options.default_label_smoothing(h) for h in (8, 128, 255, 256, 512)] == [0, 0, 0, 0.1, 0.1]
-    assert str(options.DEFAULTS["label_smoothing"]) == "0, or 0.1 from 256 units"
     train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
     model = str(tmp_path / "m.npz")
     seen = []
 
     def record(task, config):
-        seen.append(task.label_smoothing)
+        seen.append(getattr(task, name))
 
-    for given, hidden, expected in (({}, 8, 0.0), ({}, 256, 0.1), ({"label_smoothing": 0.05}, 8, 0.05),
-                                    ({"label_smoothing": 0.0}, 256, 0.0)):
+    for given, hidden, expected in cases:
         seen.clear()
-        s2s.train([train_path], model, {"hidden": hidden, "embed_dim": 4, "max_steps": 1, **given}, callback=record)
-        assert seen == [expected] and load_model(model).meta["config"]["label_smoothing"] == expected, given
-    s2s.train([train_path], model, {"hidden": 256, "embed_dim": 4, "max_steps": 1, "label_smoothing": 0.2})
+        s2s.train([train_path], model, {"hidden": hidden, "embed_dim": 4, **given}, callback=record)
+        assert seen == [expected] and load_model(model).meta["config"][name] == expected, given
+    s2s.train([train_path], model, {"hidden": 256, "embed_dim": 4, "max_steps": 1, name: kept})
     seen.clear()
     s2s.train([train_path], model, {"max_steps": 2, "resume": model}, callback=record)
-    assert seen == [0.2] and load_model(model).meta["config"]["label_smoothing"] == 0.2
+    assert seen == [kept] and load_model(model).meta["config"][name] == kept
 
+
+def test_label_smoothing_chosen_from_the_hidden_size(tmp_path):
+    """--label-smoothing left off: 0 below 256 units (addition and dates keep the loss their targets were
+    measured with), 0.1 from 256; a given value wins; the value is stored, reaches the training step, and
+    --resume keeps it."""
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.default_label_smoothing(h) for h in (8, 128, 255, 256, 512)] == [0, 0, 0, 0.1, 0.1]
+    assert str(options.DEFAULTS["label_smoothing"]) == "0, or 0.1 from 256 units"
+    one = {"max_steps": 1}
+    _check_chosen_option(tmp_path, "label_smoothing", (
+        (one, 8, 0.0), (one, 256, 0.1), ({**one, "label_smoothing": 0.05}, 8, 0.05),
+        ({**one, "label_smoothing": 0.0}, 256, 0.0)), kept=0.2)
+
+
+def test_dropout_chosen_from_the_hidden_size_and_the_budget(tmp_path):
+    """--dropout left off: 0.2 from 256 units when a budget (--max-steps, --max-time) sets the schedule, 0
+    below 256 units (addition and dates keep their measured settings) or without a budget; a given value
+    wins; the value is stored, reaches the training step, and --resume keeps it."""
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.default_dropout(h, True) for h in (8, 128, 255, 256, 512)] == [0, 0, 0, 0.2, 0.2]
+    assert [options.default_dropout(h, False) for h in (8, 256, 512)] == [0, 0, 0]
+    assert str(options.DEFAULTS["dropout"]) == "0, or 0.2 from 256 units with a budget (--max-time, --max-steps)"
+    one = {"max_steps": 1}
+    _check_chosen_option(tmp_path, "dropout", (
+        (one, 8, 0.0), (one, 256, 0.2), ({"max_time": 600, "epochs": 1}, 256, 0.2), ({"epochs": 1}, 256, 0.0),
+        ({**one, "dropout": 0.05}, 8, 0.05), ({**one, "dropout": 0.0}, 256, 0.0)), kept=0.1)
 
 
 def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):

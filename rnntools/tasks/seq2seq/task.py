@@ -41,6 +41,7 @@ from rnntools.tasks.seq2seq.options import (
     check_options,
     default_batch,
     default_budget_decay,
+    default_dropout,
     default_hidden,
     default_label_smoothing,
     default_lr,
@@ -379,6 +380,10 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     if options["budget_decay"] is None:
         options["budget_decay"] = default_budget_decay(model.cfg.hidden)
     config.budget_decay = options["budget_decay"]
+    if options["dropout"] is None:
+        budgeted = options["budget_decay"] and (config.max_time is not None or config.max_steps is not None)
+        options["dropout"] = default_dropout(model.cfg.hidden, budgeted)
+    config.dropout = options["dropout"]
     sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
     if from_data(options["batch"]):
         options["batch"] = config.batch = default_batch(len(train_idx))
