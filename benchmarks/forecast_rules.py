@@ -365,6 +365,220 @@ for _p, _name in ((2, "half"), (3, "third"), (1000, "step")):
     RULES[f"S per {_name} of the horizon"] = by_horizon(_p)
 
 
+# --- a second look (issue 15, later session): the recent past, a fourth voter, short series -------------
+
+def _finish(d: dict, stat: str, hist: dict) -> str:
+    """The current rule's method for a given S (alone when far better than theta+damped over the history
+    or no worse than the median at the validation origins, else median(rnn,S,theta+damped))."""
+    if stat in hist and CH.COMB in hist and hist[stat].mean() < CH.SOLO * hist[CH.COMB].mean():
+        return stat
+    meth = CH.with_network(stat)
+    ev, em = errors(d, "val", stat), errors(d, "val", meth)
+    return stat if em is None or (ev is not None and ev.mean() <= em.mean()) else meth
+
+
+def recent_mix(frac: float | None = None, last: int | None = None):
+    """S shrunk toward the method that won the most recent history origins (the last ``last`` of them, or
+    the last ``frac`` of them): where the two differ, S is their mean, in the current rule."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        cost = {m: float(hist[m].mean()) for m in CH.STATS if m in hist}
+        s1 = min(cost, key=lambda m: (cost[m], CH.STATS.index(m)))
+        k = last or max(1, int(round(len(d["ho"]) * frac)))
+        rc = {m: float(hist[m][-k:].mean()) for m in cost}
+        s2 = min(rc, key=lambda m: (rc[m], CH.STATS.index(m)))
+        if s1 == s2:
+            return _finish(d, s1, hist)
+        _put(d, [s1, s2])
+        return _finish(d, TOP, {**hist, TOP: errors(d, "hist", TOP)})
+    return rule
+
+
+def recency_weighted(half_life: float):
+    """S by history error with each origin weighted 2^(-age / (half_life * n)), age in values before the
+    last history origin (a soft form of "the recent half")."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        ho = d["ho"]
+        w = 0.5 ** ((ho.max() - ho) / (half_life * len(d["tr"])))
+        cost = {m: float((hist[m].mean(1) * w).sum() / w.sum()) for m in CH.STATS if m in hist}
+        return _finish(d, min(cost, key=lambda m: (cost[m], CH.STATS.index(m))), hist)
+    return rule
+
+
+def fourth_voter(voter):
+    """The current method, with a fourth member in its median (the mean of the middle two: a shrink toward
+    ``voter``, a base name or a function of the record)."""
+    def rule(d):
+        meth = current(d)
+        v = voter(d) if callable(voter) else voter
+        if not meth.startswith("median(") or v is None or v not in d["fin"]:
+            return meth
+        return f"{meth[:-1]},{v})"
+    return rule
+
+
+def best_simple(d: dict) -> str | None:
+    hist = hist_errors(d)
+    c = {k: hist[k].mean() for k in SIMPLE if k in hist}
+    return min(c, key=c.get) if c else None
+
+
+def guard(names: tuple, below: int | None = None, nonseasonal: bool = False):
+    """The current rule with the candidates ``names`` left out for series shorter than ``below`` values
+    (every series when None; only m = 1 when ``nonseasonal``): a trend guard for short series."""
+    def rule(d):
+        if (below and len(d["tr"]) >= below) or (nonseasonal and d["m"] > 1):
+            return current(d)
+        return without(*names)(d)
+    return rule
+
+
+RULES["S alone (the network never votes)"] = lambda d: CH.pick(val_errors(d), hist_errors(d))[0]
+for _f in (0.05, 0.1, 0.2):
+    RULES[f"S mixed with the winner of the last {_f} of the origins"] = recent_mix(frac=_f)
+RULES["S mixed with the winner of the last origin"] = recent_mix(last=1)
+RULES["S mixed with the winner of the last 3 origins"] = recent_mix(last=3)
+for _h in (1.0, 0.5, 0.25):
+    RULES[f"history error weighted, half-life {_h} n"] = recency_weighted(_h)
+for _v in ("naive", "snaive", "damped"):
+    RULES[f"{_v} as a fourth voter"] = fourth_voter(_v)
+RULES["the best simple method as a fourth voter"] = fourth_voter(best_simple)
+RULES["m = 1 and n < 100: no drift or theta or ltheta"] = guard(("drift", "theta", "ltheta"), 100, True)
+for _n in (50, 100, 150, 200, None):
+    RULES[f"no drift below {_n} values" if _n else "no drift"] = guard(("drift",), _n)
+
+
+def choice_match(data: list[dict]) -> None:
+    """How well ranking the candidates on some origins picks the method that does best on the forecast
+    that follows: mean MASE of the statistical method (alone) picked by each ranking, the oracle, the
+    candidates' mean, and the rank correlation between the history error and the error that followed."""
+    from scipy.stats import spearmanr
+
+    rankings = {
+        "all history origins (today)": lambda d, e: e.mean(),
+        "the last 10% of them": lambda d, e: e[-max(1, len(e) // 10):].mean(),
+        "the last one": lambda d, e: e[-1].mean(),
+        "the first half": lambda d, e: e[:len(e) // 2].mean(),
+        "the first step only": lambda d, e: e[:, 0].mean(),
+        "steps weighted by their number": lambda d, e: (e * np.arange(1, d["h"] + 1)).mean(),
+    }
+    groups: dict[str, list] = {}
+    for d in data:
+        hist = hist_errors(d)
+        if not hist:
+            continue
+        cands = [m for m in CH.STATS if m in hist]
+        real = {m: score(d, m) for m in cands}
+        picks = []
+        for how in rankings.values():
+            cost = {m: how(d, hist[m]) for m in cands}
+            picks.append(real[min(cands, key=lambda m: (cost[m], CH.STATS.index(m)))])
+        val = {m: e.mean() for m in cands if (e := errors(d, "val", m)) is not None}
+        picks.append(real[min(val, key=val.get)] if val else np.nan)
+        rho = spearmanr([hist[m].mean() for m in cands], [real[m] for m in cands]).statistic
+        row = [*picks, min(real.values()), float(np.mean(list(real.values()))), rho]
+        for g in ("all", "last h" if d["fold"] == 1 else "earlier origins"):
+            groups.setdefault(g, []).append(row)
+    names = [*rankings, "the network's validation origins", "oracle", "mean of the candidates",
+             "rank correlation"]
+    print("S alone, ranked on: " + " | ".join(names))
+    for g, rows in groups.items():
+        print(f"{g:16s} n={len(rows):3d} " + " ".join(f"{x:.3f}" for x in np.nanmean(np.array(rows, float), 0)))
+
+
+def kinds(data: list[dict]) -> None:
+    """Where the current rule loses, by frequency, length and origin: its mean MASE, the better of naive and
+    seasonal naive, forecasts worse than 1.1x that, the best single candidate in hindsight (the oracle),
+    theta+damped and the network alone."""
+    groups: dict[str, list] = {}
+    for d in data:
+        s, simple = score(d, current(d)), min(score(d, "naive"), score(d, "snaive"))
+        cands = [score(d, k) for k in (*CH.STATS, "rnn") if all(b in d["fin"] for b in CH.bases_of(k))]
+        n = len(d["tr"])
+        row = (s, simple, s > 1.1 * simple + 1e-12, min(cands), score(d, CH.COMB), score(d, "rnn"))
+        for g in (f"freq {d['freq']}", "n < 100" if n < 100 else "n 100-249" if n < 250 else "n >= 250",
+                  "last h" if d["fold"] == 1 else "earlier origins"):
+            groups.setdefault(g, []).append(row)
+    print(f"{'group':16s} {'n':>3s} {'current':>7s} {'simple':>7s} {'worse':>5s} {'oracle':>7s} {'comb':>7s} "
+          f"{'rnn':>7s}")
+    for g in sorted(groups):
+        a = np.array(groups[g], float)
+        print(f"{g:16s} {len(a):3d} {a[:, 0].mean():7.3f} {a[:, 1].mean():7.3f} {int(a[:, 2].sum()):5d} "
+              f"{a[:, 3].mean():7.3f} {a[:, 4].mean():7.3f} {a[:, 5].mean():7.3f}")
+
+
+# --- intervals: calibration variants, scored on the hidden points ----------------------------------------
+
+def _local_scale(y: np.ndarray, o: int, m: int, seasons: int) -> float:
+    return CH.series_scale(y[max(0, o + 1 - max(seasons * max(m, 1), 16)):o + 1], m)
+
+
+def interval_cover(d: dict, variant: str) -> tuple:
+    """Coverage of the 80/95% intervals of the series' method on its hidden points, and their interval
+    scores (Winkler's; MSIS for 95%, M4's), scaled like MASE, under a calibration ``variant``."""
+    val, hist = val_errors(d), hist_errors(d)
+    stat, meth = CH.pick(val, hist)
+    y, m = d["tr"], d["m"]
+    end = CH.series_scale(y, m)
+    if variant.startswith("local"):
+        # every origin's errors over the MASE scale of the 4 seasons before it (a level that grows or a
+        # spread that changes), scaled back by that of the last 4 seasons
+        seasons = int(variant.split()[1])
+
+        def local(where, origins, names):
+            out = {}
+            for k in names:
+                e = errors(d, where, k)
+                if e is not None:
+                    s = np.array([_local_scale(y, int(o), m, seasons) for o in origins])[:, None]
+                    out[k] = e * d["vscale"] / s
+            return out
+        val, hist = local("val", d["vo"], val), local("hist", d["ho"], hist) if len(d["ho"]) else {}
+        end = _local_scale(y, len(y) - 1, m, seasons)
+    E = CH.calibration_errors(meth, val, hist, stat)
+    if meth not in hist and stat in hist:
+        if variant == "with the network: S's history errors":
+            E = hist[stat]
+        elif variant == "with the network: S's history errors and its own":
+            E = np.concatenate([hist[stat], E])
+        elif variant == "the same, below 10 validation origins" and len(E) < 10:
+            E = np.concatenate([hist[stat], E])
+    W = CH.widths(CH.interval_table(E, [80, 95]), d["h"]) * end
+    err = np.abs(d["te"] - forecast_of(d, meth))
+    cov = [float((err <= W[j]).mean()) for j in range(2)]
+    isc = [float(np.mean(2 * W[j] + 2 / a * np.maximum(err - W[j], 0))) / CH.series_scale(y, m)
+           for j, a in enumerate((0.2, 0.05))]
+    return cov, isc
+
+
+INTERVALS = ("current", "local 4", "local 8", "with the network: S's history errors",
+             "with the network: S's history errors and its own", "the same, below 10 validation origins")
+
+
+def interval_table(data: list[dict]) -> None:
+    """Coverage (per hidden point; per forecast in brackets) over all forecasts, the last h, earlier
+    origins and per frequency, and the mean interval scores, per calibration variant."""
+    for v in INTERVALS:
+        groups: dict[str, list] = {}
+        for d in data:
+            cov, isc = interval_cover(d, v)
+            for g in ("all", "last h" if d["fold"] == 1 else "earlier", d["freq"]):
+                groups.setdefault(g, []).append((*cov, d["h"], *isc))
+        parts = []
+        for g, rows in groups.items():
+            a = np.array(rows)
+            parts.append(f"{g} {100 * np.average(a[:, 0], weights=a[:, 2]):.1f}/"
+                         f"{100 * np.average(a[:, 1], weights=a[:, 2]):.1f}")
+        a = np.array(groups["all"])
+        print(f"{v:48s} [{100 * a[:, 0].mean():.1f}/{100 * a[:, 1].mean():.1f}] IS80 {a[:, 3].mean():.3f} "
+              f"MSIS95 {a[:, 4].mean():.3f} | " + "  ".join(parts), flush=True)
+
+
 def table(data: list[dict], rules: dict) -> None:
     simple = {}
     for d in data:
@@ -396,6 +610,10 @@ def main():
     ap.add_argument("--score", action="store_true", help="score the rules from --bases")
     ap.add_argument("--series", default=None, help="JSONL of other series (as forecast_vs_baselines.py --series)")
     ap.add_argument("--rules", type=lambda s: s.split(","), default=None)
+    ap.add_argument("--intervals", action="store_true", help="the interval calibration variants (with --bases)")
+    ap.add_argument("--kinds", action="store_true", help="where the current rule loses (with --bases)")
+    ap.add_argument("--choice-match", action="store_true",
+                    help="how the origins S is ranked on match the forecast that follows (with --bases)")
     ap.add_argument("--cycles", type=int, default=None,
                     help="seasonal indices over the last N cycles (0: all) instead of methods.SEASON_CYCLES")
     ap.add_argument("--test-values", action="store_true",
@@ -419,6 +637,14 @@ def main():
     if args.score:
         with open(args.bases, "rb") as f:
             data = pickle.load(f)
+        if args.intervals:
+            interval_table(data)
+        if args.choice_match:
+            choice_match(data)
+        if args.kinds:
+            kinds(data)
+        if args.intervals or args.choice_match or args.kinds:
+            return
         rules = {k: v for k, v in RULES.items() if not args.rules or k in args.rules}
         print(f"{len(data)} forecasts; {sum(d['fold'] == 1 for d in data)} series; "
               f"{sum(d['aside'] for d in data)} forecasts aside")
