@@ -7,6 +7,7 @@ traceback instead.
 
 from __future__ import annotations
 
+import math
 import os
 
 EXIT_OK = 0
@@ -157,3 +158,21 @@ def check_meta_ints(values: dict, names, low: int = 1, high: int = 1 << 31) -> N
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{name} is {value!r}, expected an integer from {low} to {high}")
+
+
+def check_meta_numbers(values: dict, names, low: float = 0.0, high: float = math.inf, *,
+                       low_open: bool = True) -> None:
+    """Real numbers read from a model's metadata (a classifier's temperature) must be finite and in range
+    (above ``low``, or from it with ``low_open=False``, up to ``high``); absent ones keep their defaults. A
+    ValueError otherwise (which ``model_loader`` reports as a corrupt file): a temperature of 0 divided
+    every logit by zero, a negative one turned the probabilities upside down, silently."""
+    for name in names:
+        if name not in values:
+            continue
+        value = values[name]
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+              and (value > low if low_open else value >= low) and value <= high)
+        if not ok:
+            raise ValueError(f"{name} is {value!r}, expected a number {'above' if low_open else 'from'} {low:g}"
+                             + (f" up to {high:g}" if high != math.inf else ""))
+

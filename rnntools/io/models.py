@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import math
 import os
 import stat
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnntools.errors import ModelFileError
-from rnntools.io.inputs import STDIN, _os_reason
+from rnntools.io.inputs import STDIN, _os_reason, loads
 from rnntools.io.outputs import _json_default, open_output
 
 # --- model files --------------------------------------------------------------------------------------
@@ -25,6 +26,11 @@ from rnntools.io.outputs import _json_default, open_output
 FORMAT = "rnntools"
 FORMAT_VERSION = 1
 META_KEY = "meta"
+
+# what reading a damaged or foreign zip archive raises: besides the usual, an encrypted entry
+# (RuntimeError), a compression method zipfile lacks (NotImplementedError), corrupt LZMA data
+_ARCHIVE_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, RuntimeError,
+                   NotImplementedError)
 
 
 @dataclass
@@ -187,7 +193,7 @@ def _array_size_ok(npz, name: str, zip_file: zipfile.ZipFile, file_size: int) ->
             shape, _, dtype = (np.lib.format.read_array_header_1_0(member) if version == (1, 0)
                                else np.lib.format.read_array_header_2_0(member))
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
-        return False
+        return False  # (an encrypted entry, or one compressed by a method zipfile lacks: the caller says so)
     if dtype.hasobject:
         return False
     nbytes = dtype.itemsize * math.prod(shape)
@@ -208,7 +214,7 @@ def load_model(path: str | os.PathLike, kinds: str | Iterable[str] | None = None
         kinds = [kinds]
     try:
         npz, source = _open_npz(path)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise ModelFileError(f"not an rnntools model file (not a readable .npz: {_os_reason(exc)})",
                              path) from None
     if not isinstance(npz, np.lib.npyio.NpzFile):  # pragma: no cover - excluded by the magic check
@@ -228,8 +234,10 @@ def load_model(path: str | os.PathLike, kinds: str | Iterable[str] | None = None
             raw = npz[META_KEY]
             if raw.dtype.kind != "U" or raw.shape != ():
                 raise ValueError("not a text entry")
-            meta = json.loads(str(raw))
-        except (ValueError, zipfile.BadZipFile, OSError, EOFError, zlib.error, RecursionError) as exc:
+            # the safe reader: rnntools writes no NaN or Infinity (allow_nan=False), so one there is tampering
+            # that would reach a model as a number (a classifier's temperature: every probability null)
+            meta = loads(str(raw))
+        except _ARCHIVE_ERRORS as exc:  # RecursionError is a RuntimeError
             raise ModelFileError(f"corrupt model file (metadata unreadable: {_os_reason(exc)})", path) from None
         meta = _check_meta(meta, path)
         kind = meta["kind"]
@@ -248,7 +256,7 @@ def load_model(path: str | os.PathLike, kinds: str | Iterable[str] | None = None
                     if not _array_size_ok(npz, name, npz.zip, file_size):
                         raise ValueError("its header asks for more data than the file holds")
                     value = npz[name]
-                except (ValueError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+                except _ARCHIVE_ERRORS as exc:
                     raise ModelFileError(f"corrupt model file (array {name!r} unreadable: {_os_reason(exc)})",
                                          path) from None
                 if list(value.shape) != spec["shape"] or value.dtype.str != spec["dtype"]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rnntools.errors import check_meta_ints, model_loader
+from rnntools.errors import check_meta_ints, check_meta_numbers, model_loader
 from rnntools.io import stdin_idle
 from rnntools.tasks.classify.data import encode_texts, iter_records, label_key, record_text
 from rnntools.tasks.classify.evaluation import (  # noqa: F401 (the task contract's names)
@@ -131,6 +131,9 @@ def load(source) -> Model:
     config = {**config, "wide": config.get("wide", "none")}
     rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
     check_meta_ints(config, ("embed_dim", "hidden", "layers"))
+    check_meta_numbers(meta, ("temperature",))                      # divides the logits
+    check_meta_numbers(meta.get("wide_fit", {}), ("share",), 0.0, 1.0, low_open=False)  # the mix's weight
+    check_meta_numbers(config, ("wide_lr",))
     wide_buckets = 0
     if config["wide"] != "none":
         if rows is not None and rows not in KNOWN_ROWS:
