@@ -106,7 +106,7 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20  # the readers' line bound when --max-line-byte
 # options every command takes (they are also options of the `rnntools` group, before the command name)
 _COMMON_PARAMS = ("quiet", "debug", "max_line_bytes")
 # options naming files a command writes; every other path option is an input
-OUTPUT_PARAMS = ("output",)
+OUTPUT_PARAMS = ("output", "save_table")
 APPENDED_PARAMS = ("log_path",)
 # inputs that the output may replace: `--resume m.npz -o m.npz` continues training in place
 REPLACEABLE_INPUTS = ("resume",)
@@ -239,6 +239,17 @@ def check_stdin_once(command: click.Command, ctx: click.Context) -> None:
     """Standard input can be read once: two inputs that both ask for it (`bow --vocab -` with the texts on
     stdin, `export - --words -`, `evaluate - --analogies -`) left the second one empty, so the command ran on
     nothing, silently, or failed on the other's data."""
+    readers = _stdin_readers(command, ctx)
+    if len(readers) > 1:
+        from rnntools.errors import UsageError
+
+        raise UsageError(f"standard input (-) can be read once, but {' and '.join(readers)} "
+                         f"{'both ask' if len(readers) == 2 else 'ask'} for it; give "
+                         f"{'one of them as a file' if len(readers) == 2 else 'all but one of them as files'}")
+
+
+def _stdin_readers(command: click.Command, ctx: click.Context) -> list[str]:
+    """The inputs of a parsed command line that read standard input (given as -, or none given)."""
     readers = []
     for param in command.params:
         if not isinstance(param.type, click.Path) or param.name in OUTPUT_PARAMS + APPENDED_PARAMS:
@@ -251,31 +262,30 @@ def check_stdin_once(command: click.Command, ctx: click.Context) -> None:
             name = (max(param.opts, key=len) if isinstance(param, click.Option)
                     else param.human_readable_name + (" (none given: stdin)" if implicit else ""))
             readers.append(name)
-    if len(readers) > 1:
-        from rnntools.errors import UsageError
-
-        raise UsageError(f"standard input (-) can be read once, but {' and '.join(readers)} "
-                         f"{'both ask' if len(readers) == 2 else 'ask'} for it; give "
-                         f"{'one of them as a file' if len(readers) == 2 else 'all but one of them as files'}")
+    return readers
 
 
 def check_command_outputs(command: click.Command, ctx: click.Context) -> None:
     """The output policy's checks for a parsed command line: outputs against inputs, folders writable."""
     outputs, appended, inputs = [], [], []
+    stdout = False
     for param in command.params:
         if param.name in REPLACEABLE_INPUTS:
             continue
         values = _values(ctx, param)
         if param.name in OUTPUT_PARAMS:
             outputs += values
+            # no -o (or -o -): the results go to standard output, which may be a file redirected by the shell
+            stdout = stdout or (param.name == "output" and ctx.params.get("output") in (None, "-"))
         elif param.name in APPENDED_PARAMS:
             appended += values
         elif isinstance(param.type, click.Path):
             inputs += values
-    if outputs or appended:
+    if outputs or appended or stdout:
         from rnntools.io import check_outputs
 
-        check_outputs(outputs, inputs, appended=appended)
+        check_outputs(outputs, inputs, appended=appended, stdout=stdout,
+                      stdin=bool(_stdin_readers(command, ctx)) or "-" in inputs)
 
 
 

@@ -42,6 +42,9 @@ def phrases(corpus, threshold, min_count, passes, table_path, keep_case, encodin
     from rnntools.w2v import phrases as ph
 
     inputs = list(corpus) or ["-"]
+    if save_table == "-" and output in (None, "-"):
+        raise UsageError("--save-table - and the joined text would both go to standard output, mixed; give one "
+                         "of them a file (-o FILE or --save-table FILE)")
     for path in filter(None, (output, save_table)):
         if path != "-" and path in inputs:
             raise UsageError(f"{path} is an input; write the output elsewhere")

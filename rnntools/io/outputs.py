@@ -101,6 +101,23 @@ def _written_in_place(path: str) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
+def _identity(path: str | int) -> tuple[int, int] | None:
+    """A regular file's (device, inode), following links (``/dev/fd/N`` too); a descriptor number's
+    (``fstat``); None for anything else."""
+    try:
+        st = os.fstat(path) if isinstance(path, int) else os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _identities(inputs: list[str], stdin: bool) -> dict[tuple[int, int], str]:
+    found = {key: path for path in inputs if (key := _identity(path)) is not None}
+    if stdin and (key := _identity(0)) is not None:
+        found.setdefault(key, "standard input")
+    return found
+
+
 def _same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -109,7 +126,8 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[str | os.PathLike | None] = (),
-                  *, appended: Iterable[str | os.PathLike | None] = ()) -> None:
+                  *, appended: Iterable[str | os.PathLike | None] = (), stdout: bool = False,
+                  stdin: bool = False) -> None:
     """Check a command's outputs before any work starts (a 40-epoch run must not fail at the save).
 
     Each output's folder must exist and take a new file (a temporary file is created and removed, which
@@ -117,8 +135,22 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[
     the command's ``inputs`` (its model, vocabulary, data: writing there would destroy it) or another of
     its outputs. ``appended`` outputs (``--log``) are appended to, so only their folder and overlaps are
     checked. Usage errors exit 2; a folder that cannot be written exits 1.
+
+    Files are also compared by identity (device and inode), which catches the names a path comparison
+    misses: ``stdout`` (the command writes standard output) redirected onto an input (``bow f >> f`` grew f
+    for as long as it ran, as ``cat f >> f``), ``-o /dev/stdin`` with ``stdin`` (the command reads standard
+    input) redirected from a file (replaced it), ``-o /dev/fd/N`` or ``/proc/self/fd/N`` open on an input
+    (appended to it).
     """
     inputs = [os.fspath(i) for i in inputs if not is_stdio(i)]
+    identities = _identities(inputs, stdin)
+    if stdout:
+        name = identities.get(_identity(1))
+        if name is not None:
+            same = "standard output and standard input are one file" if name == "standard input" else \
+                f"standard output is {name}, an input of this command"
+            raise UsageError(f"{same}: writing it would destroy that input (or grow it for as long as it is "
+                             "read); redirect the output elsewhere")
     seen: dict[str, str] = {}
     for path, append in [*((o, False) for o in outputs), *((o, True) for o in appended)]:
         if is_stdio(path):
@@ -126,6 +158,10 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[
         path = os.fspath(path)
         if path == "":
             raise UsageError("an output file name is empty")
+        name = identities.get(_identity(path))
+        if name is not None:
+            raise UsageError(f"{where(path)}: the output is also an input of this command ({name}); "
+                             "writing it would destroy that input: choose another output file")
         if _written_in_place(path):
             continue
         target = _resolve(path)
@@ -197,8 +233,13 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
             stream = open(path, "ab" if binary else "a", encoding=encoding)
         except OSError as exc:
             raise OutputError(f"cannot write ({_os_reason(exc)})", path) from None
-        with stream:
-            yield stream
+        try:
+            with stream:
+                yield stream
+        except OSError as exc:  # `-o /dev/full`: name the output, as for a regular file
+            if isinstance(exc, BrokenPipeError) or exc.errno is None:
+                raise
+            raise OutputError(f"cannot write ({_os_reason(exc)})", path) from None
         return
     target = _resolve(path)
     if os.path.isdir(target):
