@@ -84,9 +84,9 @@ def _set_quiet(ctx, param, value):
 
 
 def _set_debug(ctx, param, value):
-    # main() reads --debug from the command line before anything runs; this only makes it a known option
-    if value and ctx.obj is not None:
-        ctx.obj["debug"] = True
+    from rnntools.cli.common import set_debug
+
+    set_debug(ctx, param, value)
 
 
 def _with_global_options(command: click.Command) -> click.Command:
@@ -103,7 +103,7 @@ def _with_global_options(command: click.Command) -> click.Command:
                                             help="No progress, messages or warnings on stderr."))
     if "--debug" not in taken:
         command.params.append(GroupedOption(["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
-                                            group="Global", help="Show tracebacks on errors."))
+                                            is_eager=True, group="Global", help="Show tracebacks on errors."))
     command._rnntools_global_options = True
     for sub in getattr(command, "commands", {}).values():
         _with_global_options(sub)
@@ -118,7 +118,8 @@ def _available(name: str) -> bool:
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="rnntools")
 @click.option("-q", "--quiet", is_flag=True, help="No progress, messages or warnings on stderr.")
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors (also RNNTOOLS_DEBUG=1).")
+@click.option("--debug", is_flag=True, is_eager=True, callback=_set_debug,
+              help="Show tracebacks on errors (also RNNTOOLS_DEBUG=1).")
 @click.pass_context
 def cli(ctx, quiet, debug):
     """Word vectors and recurrent neural networks from the shell.
@@ -135,7 +136,7 @@ def cli(ctx, quiet, debug):
     from rnntools import console
 
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    ctx.obj["debug"] = debug or ctx.obj.get("debug", False)
     console.configure(quiet=quiet, command=f"rnntools {ctx.invoked_subcommand or ''}".strip())
 
 
@@ -278,7 +279,10 @@ def main(argv: list[str] | None = None) -> None:
         if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # under nohup it stays ignored
             signal.signal(signal.SIGHUP, _on_sigterm)
     args = list(argv) if argv is not None else sys.argv[1:]
-    debug = _debug_from_environment(args) or "--debug" in args
+    from rnntools.cli.common import DEBUG
+
+    # --debug is known once click has parsed it (its callback sets DEBUG): read at the time of an error
+    DEBUG["on"] = _debug_from_environment(args)
     try:
         cli.main(args=args, prog_name="rnntools", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -289,10 +293,10 @@ def main(argv: list[str] | None = None) -> None:
         # click turns Ctrl-C and EOF at a prompt into Abort; an EOFError from a reader (a truncated .gz) is
         # a data error, not an interruption
         if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__context__, EOFError):
-            if debug:
+            if DEBUG["on"]:
                 raise
             _error(f"unexpected end of input ({exc.__context__}); is a compressed file truncated?", 1)
-        if debug and isinstance(exc, KeyboardInterrupt):
+        if DEBUG["on"] and isinstance(exc, KeyboardInterrupt):
             raise
         by = _signals["by"]
         print("rnntools: interrupted" + (f" ({signal.Signals(by).name})" if by else ""), file=sys.stderr)
@@ -300,23 +304,23 @@ def main(argv: list[str] | None = None) -> None:
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
     except RnnToolsError as exc:
-        if debug:
+        if DEBUG["on"]:
             raise
         _error(str(exc), exc.exit_code)
     except MemoryError:
-        if debug:
+        if DEBUG["on"]:
             raise
         _error(_OUT_OF_MEMORY + _address_limit_reached(), 1)
     except OSError as exc:
-        if debug:
+        if DEBUG["on"]:
             raise
         _error(_OUT_OF_MEMORY + limit if (limit := _address_limit_reached()) else _os_message(exc), 1)
     except RecursionError:
-        if debug:
+        if DEBUG["on"]:
             raise
         _error("input nested too deeply", 1)
     except Exception as exc:  # a bug: still one line, with the way to the traceback
-        if debug:
+        if DEBUG["on"]:
             raise
         if limit := _address_limit_reached():  # C code that failed to allocate: a shared library that
             _error(_OUT_OF_MEMORY + limit, 1)  # would not map, a thread that would not start, NULL returns

@@ -112,10 +112,23 @@ APPENDED_PARAMS = ("log_path",)
 REPLACEABLE_INPUTS = ("resume",)
 
 
+# whether --debug (or RNNTOOLS_DEBUG) asked for tracebacks: set by the option's callback as click parses it,
+# so an option's value that happens to be the text "--debug" (`sample --prime --debug`) is not the flag
+DEBUG = {"on": False}
+
+
+def set_debug(ctx, param, value) -> None:
+    if value:
+        DEBUG["on"] = True
+        if ctx.obj is not None:
+            ctx.obj["debug"] = True
+
+
 def _common_options() -> list[click.Option]:
     return [
         click.Option(["-q", "--quiet"], is_flag=True, help="No progress, messages or warnings on stderr."),
-        click.Option(["--debug"], is_flag=True, help="Show tracebacks on errors."),
+        click.Option(["--debug"], is_flag=True, is_eager=True, callback=set_debug,
+                     help="Show tracebacks on errors."),
         click.Option(["--max-line-bytes"], type=click.IntRange(1), default=None, metavar="BYTES",
                      help="Longest input line (or JSONL record) read whole [default: 1 MiB]."),
     ]
@@ -149,7 +162,7 @@ class GroupedCommand(click.Command):
         from rnntools import console
 
         quiet = ctx.params.pop("quiet", False)
-        ctx.params.pop("debug", None)  # read by rnntools.cli.main from the command line
+        ctx.params.pop("debug", None)  # its callback set DEBUG, which rnntools.cli.main reads
         max_line = ctx.params.pop("max_line_bytes", None)
         if quiet:
             console.configure(quiet=True, command=console.command_name())

@@ -28,8 +28,12 @@ def unescape(text: str) -> str:
     except UnicodeDecodeError as exc:
         raise UsageError(f"bad backslash escape in {text!r} ({exc.reason}); write a backslash itself "
                          "as \\\\") from None
-    if any("\ud800" <= c <= "\udfff" for c in out):  # '\ud800' alone is no character: nothing can encode it
-        raise UsageError(f"{text!r} escapes a lone surrogate, which is not a character")
+    if any("\ud800" <= c <= "\udfff" for c in out):
+        # a pair written as JSON and Java write characters beyond U+FFFF ('\ud83d\ude00') is one character;
+        # a surrogate alone is none: nothing can encode it
+        out = out.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        if any("\ud800" <= c <= "\udfff" for c in out):
+            raise UsageError(f"{text!r} escapes a lone surrogate, which is not a character")
     return out
 
 
