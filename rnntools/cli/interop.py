@@ -24,7 +24,7 @@ def export(model, fmt, words_path, output):
     \b
         rnntools export vectors.npz > vectors.txt
         rnntools export vectors.npz --format word2vec-binary -o vectors.bin
-        printf 'colour\ncolourful\n' | rnntools export subword.npz --words -
+        printf 'colour\\ncolourful\\n' | rnntools export subword.npz --words -
 
     Words come most frequent first; text values are written with 9 significant digits, so float32
     vectors read back exactly.
@@ -58,8 +58,8 @@ def export(model, fmt, words_path, output):
 @click.command(name="import", cls=GroupedCommand, context_settings=CONTEXT)
 @click.argument("source", type=click.Path(allow_dash=True, dir_okay=False))
 @option("--format", "fmt", type=click.Choice(["auto", *FORMATS, "glove-text"]), default="auto",
-        show_default=True, group="Input", help="Input format; auto tells binary from text, and a word2vec "
-        "'V D' header from GloVe's headerless text.")
+        show_default=True, group="Input", help="Input format; auto tells binary from text. A text file's first line "
+        "decides between word2vec's text (a 'V D' header) and GloVe's (none), whichever text format is named.")
 @option("-o", "--output", type=click.Path(dir_okay=False), required=True, group="Output",
         help="Vectors file to write (.npz), atomically.")
 def import_(source, fmt, output):

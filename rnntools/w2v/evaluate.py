@@ -124,6 +124,7 @@ def evaluate_similarity(model: Vectors, path: str, case_insensitive: bool = True
         norm = float(np.linalg.norm(v)) if v is not None else 0.0
         return (v / norm, True) if norm > 0 else (None, False)
 
+    first = True
     for line_no, line in iter_lines(path):
         if not line.strip() or line.startswith("#"):
             continue
@@ -134,7 +135,11 @@ def evaluate_similarity(model: Vectors, path: str, case_insensitive: bool = True
         try:
             score = float(parts[2])
         except ValueError:
+            if first:  # a header line, as wordsim353's combined.tab has ('Word 1<TAB>Word 2<TAB>Human (mean)')
+                first = False
+                continue
             raise InputError(f"the score {parts[2]!r} is not a number", path, line_no) from None
+        first = False
         if not math.isfinite(score):
             raise InputError(f"the score {parts[2]!r} is not a finite number", path, line_no)
         (va, sa), (vb, sb) = vector(parts[0], a), vector(parts[1], b)

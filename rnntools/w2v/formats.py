@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import lzma
 import re
+import zlib
 from typing import IO
 
 import numpy as np
@@ -41,7 +43,7 @@ def read_word2vec(path: str, binary: bool | None = None) -> tuple[list[str], np.
         with open_binary(path) as stream:
             reader = _Blocks(stream, path)
             tokens, vectors, found, has_header = _read_vectors(reader, path, binary)
-    except (EOFError, OSError, ValueError) as exc:  # a truncated or corrupt .gz/.bz2/.xz
+    except (EOFError, OSError, ValueError, zlib.error, lzma.LZMAError) as exc:  # a truncated or corrupt .gz/.bz2/.xz
         if isinstance(exc, BrokenPipeError):
             raise
         raise InputError(f"cannot read ({exc.__class__.__name__}: {exc})", path) from None

@@ -142,8 +142,15 @@ def train(inputs: Sequence[str], output: str, options: Mapping[str, Any]) -> dic
     if vocab.n_special > 1:
         unknown = float(np.mean(ids == vocab.unk_id)) if len(ids) else 0.0
         if unknown > 0.5:
-            raise InputError(f"{unknown:.0%} of the tokens are unknown to the vocabulary; is it the right "
-                             f"--vocab for this text?", hint)
+            if resume is not None:
+                why = "the model being resumed; is it the right text for that model?"
+            elif config.vocab_path:
+                why = f"the vocabulary; is {config.vocab_path} the right --vocab for this text?"
+            else:  # a vocabulary built from this very text: its words are rarer than --min-count
+                cap = f" (at most --max-vocab {config.max_vocab})" if config.max_vocab else ""
+                why = (f"the vocabulary, which keeps tokens seen at least --min-count {config.min_count} times"
+                       f"{cap}; give more text, or lower --min-count")
+            raise InputError(f"{unknown:.0%} of the tokens are unknown to {why}", hint)
     train_ids, val_ids = D.split_stream(ids, config.val_fraction)
     if config.val_fraction > 0 and len(val_ids) == 0:
         console.warn("the text is too short to hold out validation data; training without early stopping")
