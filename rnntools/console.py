@@ -50,6 +50,30 @@ def warn(message: str) -> None:
         print(f"{_state['command']}: warning: {message}", file=sys.stderr, flush=True)
 
 
+class ReplacedFields:
+    """Input records that already had a field the command adds (``values`` of ``bow``, ``prediction`` of a
+    seq2seq ``predict``, ``neighbors``): the output's value replaces the input's, which is right when
+    ``predict`` runs again on its own output and a loss when the field was the user's, so it is counted and
+    said once at the end (``warn``) instead of silently. ``check(record, added)`` before the fields are set."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def check(self, record: dict, added) -> None:
+        for name in added:
+            if name in record:
+                self.counts[name] = self.counts.get(name, 0) + 1
+
+    def warn(self) -> None:
+        if not self.counts:
+            return
+        n = max(self.counts.values())
+        names = ", ".join(f'"{name}"' for name in self.counts)
+        warn(f"{n} input record{'s' if n != 1 else ''} had {'fields' if len(self.counts) > 1 else 'a field'} "
+             f"{names} of the output; the output's value{'s' if len(self.counts) > 1 else ''} replaced the input's "
+             "(rename the input field to keep it)")
+
+
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A rich table on stderr for people watching a terminal (the data itself goes to stdout as JSONL);
     nothing when stderr is a file or a pipe, where it would only bury the warnings."""

@@ -158,10 +158,15 @@ def encode_documents(inputs: Sequence[str], vocab_path: str | Vocab, mode: str, 
         stream.flush()
     else:
         writer = JsonlWriter(stream)
+        replaced = console.ReplacedFields()
         for record, text in _documents(inputs, field, errors):
-            record.update(encoder.record(text))
+            added = encoder.record(text)
+            replaced.check(record, added)
+            record.update(added)
             writer.write(record)
         writer.flush()
+        if warn:
+            replaced.warn()
     if warn:
         warn_unknown(encoder.unknown, vocab)
     return encoder.unknown

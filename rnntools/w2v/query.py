@@ -21,12 +21,15 @@ def run_neighbors(model_path: str, queries: list[str], *, k: int = 10, method: s
     batch: list[tuple[int | None, dict | None, Query]] = []
 
     others = 0   # queries without an answer for another reason than unknown words
+    replaced = console.ReplacedFields()
 
     def flush():
         nonlocal unknown, others
         answers = nearest(model, [q for _, _, q in batch], k=k, restrict=restrict, method=method)
         for (line_no, record, query), answer in zip(batch, answers):
             out = dict(record) if record is not None else {"query": query.text}
+            if record is not None:
+                replaced.check(record, ("error",) if isinstance(answer, QueryError) else ("neighbors",))
             if isinstance(answer, QueryError):
                 unknown += 1
                 others += not isinstance(answer, UnknownWords)
@@ -48,6 +51,7 @@ def run_neighbors(model_path: str, queries: list[str], *, k: int = 10, method: s
             flush()
     if batch:
         flush()
+    replaced.warn()
     if unknown:
         console.warn(f"{unknown} quer{'y' if unknown == 1 else 'ies'} "
                      f"{'without an answer' if others else 'with unknown words'} (records with an \"error\" field)")

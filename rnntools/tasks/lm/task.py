@@ -246,19 +246,24 @@ def predict(model: LoadedLM, records: Iterable[dict], *, field: str | None = Non
             **_) -> Iterator[dict]:
     """Each record with its log-likelihood (nats, the line and its line break), tokens, perplexity and bits
     per character added."""
+    from rnntools import console
+
     field = field or text_field
     pending: list[dict] = []
+    replaced = console.ReplacedFields()
     for record in records:
         pending.append(record)
         if len(pending) >= PREDICT_CHUNK or stdin_idle():
-            yield from _scored(model, pending, field)
+            yield from _scored(model, pending, field, replaced)
             pending = []
     if pending:
-        yield from _scored(model, pending, field)
+        yield from _scored(model, pending, field, replaced)
+    replaced.warn()
 
 
-def _scored(model: LoadedLM, records: list[dict], field: str | None) -> Iterator[dict]:
+def _scored(model: LoadedLM, records: list[dict], field: str | None, replaced) -> Iterator[dict]:
     for record, score in zip(records, score_lines(model, [_text(r, field) for r in records])):
+        replaced.check(record, score)
         yield {**record, **score}
 
 

@@ -465,11 +465,16 @@ def predict(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str |
     nbest = nbest if nbest is not None else PREDICT_DEFAULTS["nbest"]
     source_field = source_field or model.extra.get("data", {}).get("source_field") or "source"
     buffer: list[dict] = []
+    from rnntools import console
+
+    replaced = console.ReplacedFields()
+    added = ("prediction", "score", "nbest") if nbest > 1 else ("prediction", "score")
 
     def flush():
         found = model.translate([_source_tokens(model, r, source_field) for r in buffer], beam=beam, nbest=nbest,
                                 max_length=max_length, alpha=alpha, chunk=chunk)
         for record, best in zip(buffer, found):
+            replaced.check(record, added)
             out = dict(record)
             out["prediction"], out["score"] = best[0][0], round(best[0][1], 6)
             if nbest > 1:
@@ -483,6 +488,7 @@ def predict(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str |
             yield from flush()
     if buffer:
         yield from flush()
+    replaced.warn()
 
 
 def evaluate(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str | None = None,
