@@ -49,8 +49,8 @@ class Case:
     fault: str                 # the fault class (a row of the table)
     args: list                 # the command line; {W} is the shared world, {T} the case's own folder
     expect: tuple = (1,)       # the documented exit statuses
-    stdin: object = b""        # bytes, "closed", "tty-less pipe kept open" is not used
-    stdout: str = "pipe"       # pipe | closed | head (reader reads one byte, then goes away)
+    stdin: object = b""        # bytes, "closed", or "file:PATH" (a regular file redirected, `< PATH`)
+    stdout: str = "pipe"       # pipe | closed | head (reader reads one byte, then goes away) | file:PATH (`>> PATH`)
     names: str | None = None   # a text the error message must contain (the file or option at fault)
     output: str | None = None  # an output file to check: whole if the run succeeded, else absent/untouched
     signal: int | None = None  # sent once training is under way (its --log has a line)
@@ -1091,9 +1091,121 @@ def session15_cases() -> list[Case]:
     return cases
 
 
+def _tampered_in_tmp(model: str, edit):
+    """A setup that writes a copy of the world's MODEL with its metadata edited (``edit(meta)``) as {T}/m.npz."""
+    def setup(tmp):
+        _tamper(os.path.join(_STATE["world"], model), os.path.join(tmp, "m.npz"), edit)
+    return setup
+
+
+def _zip_in_tmp(model: str, flags: int = 0, method: int | None = None, lzma_flip: bool = False):
+    """A setup that writes a copy of the world's MODEL as {T}/m.npz whose zip entries claim encryption (flag
+    bit 0) or another compression method, or are LZMA-compressed with two bytes flipped."""
+    import struct
+
+    def setup(tmp):
+        src, dst = os.path.join(_STATE["world"], model), os.path.join(tmp, "m.npz")
+        if lzma_flip:
+            with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_LZMA) as out:
+                for name in z.namelist():
+                    out.writestr(name, z.read(name))
+            data = bytearray(open(dst, "rb").read())
+            data[300] ^= 0x55
+            data[301] ^= 0x55
+        else:
+            data = bytearray(open(src, "rb").read())
+            for magic, flag_at, method_at in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+                i = data.find(magic)
+                while i >= 0:
+                    struct.pack_into("<H", data, i + flag_at, struct.unpack_from("<H", data, i + flag_at)[0] | flags)
+                    if method is not None:
+                        struct.pack_into("<H", data, i + method_at, method)
+                    i = data.find(magic, i + 4)
+        with open(dst, "wb") as f:
+            f.write(bytes(data))
+    return setup
+
+
+def _copy_in_tmp(names: dict):
+    """A setup that copies world files into the case's folder (new name -> world name)."""
+    def setup(tmp):
+        for new, old in names.items():
+            shutil.copyfile(os.path.join(_STATE["world"], old), os.path.join(tmp, new))
+    return setup
+
+
+def session16_cases() -> list[Case]:
+    """What hand probing found in session 16 after the probe passed everything: each case is a bug that was
+    fixed (docs/reliability.md, "Found by hand")."""
+    import gzip
+    import lzma
+
+    cases = []
+    # a classifier's temperature from tampered metadata: NaN/Infinity were read (every probability null, exit
+    # 0), 0 divided by zero (a raw RuntimeWarning), -1 turned the probabilities upside down, "x" was an
+    # internal error
+    for value in (float("nan"), float("inf"), 0, -1.0, "x"):
+        cases.append(Case("tampered model meta (session 16)", ["predict", "{T}/m.npz"], (1,), names="m.npz",
+                          stdin=b'{"text": "a cat"}\n',
+                          setup=_tampered_in_tmp("clf.npz", lambda m, v=value: m.update(temperature=v))))
+    cases.append(Case("tampered model meta (session 16)", ["sample", "{T}/m.npz", "--length", "3"], (1,),
+                      names="m.npz",
+                      setup=_tampered_in_tmp("lm.npz", lambda m: m.update(chars_per_token=float("nan")))))
+    # zip entries zipfile cannot read: encrypted (RuntimeError), an unknown compression method
+    # (NotImplementedError), corrupt LZMA data (LZMAError): internal errors
+    for setup in (_zip_in_tmp("lm.npz", flags=1), _zip_in_tmp("lm.npz", method=99),
+                  _zip_in_tmp("lm.npz", lzma_flip=True)):
+        for args in (["sample", "{T}/m.npz", "--length", "3"], ["predict", "{T}/m.npz", "{W}/docs.txt"]):
+            cases.append(Case("bad model file (session 16)", args, (1,), names="m.npz", setup=setup))
+    # import of a corrupt .gz (zlib.error) or .xz (LZMAError): internal errors
+    text = "".join(f"w{i} {i} {i * 2} {i * 3}\n" for i in range(2000)).encode()
+    bad_gz, bad_xz = bytearray(gzip.compress(text)), bytearray(lzma.compress(text))
+    for data, at in ((bad_gz, 20), (bad_xz, len(bad_xz) // 2)):
+        data[at] ^= 0x55
+        data[at + 1] ^= 0x55
+    for name, data in (("v.txt.gz", bad_gz), ("v.txt.xz", bad_xz)):
+        cases.append(Case("hostile vectors file (session 16)", ["import", "{T}/" + name, "-o", "{T}/out.npz"], (1,),
+                          names=name, output="{T}/out.npz", setup=_files_in_tmp({name: bytes(data)})))
+    # wordsim353's combined.tab starts with a header line: was an error
+    cases.append(Case("hostile side file (session 16)", ["evaluate", MODELS["w"], "--similarity", "{T}/ws.tab"], (0,),
+                      setup=_files_in_tmp({"ws.tab": b"Word 1\tWord 2\tHuman (mean)\nthe\tand\t1\nof\tto\t5\n"})))
+    # phrases --save-table: "" was exit 0 with no table, "-" mixed the table into the text, /dev/full named no file
+    ny = {"ny.txt": b"new york is big and new york is old\n" * 30}
+    phrases = ["phrases", "{T}/ny.txt", "--min-count", "1", "--threshold", "0.1"]
+    for table, expect, names in (("", (2,), "empty"), ("-", (2,), "standard output"), ("/dev/full", (1,), "/dev/full")):
+        cases.append(Case("odd output path (session 16)", [*phrases, "--save-table", table], expect, names=names,
+                          setup=_files_in_tmp(ny)))
+    for args in (["vocab", "{W}/docs.txt", "-o", "/dev/full"], ["sample", MODELS["lm"], "--length", "5", "-o",
+                                                                  "/dev/full"]):
+        cases.append(Case("odd output path (session 16)", args, (1,), names="/dev/full"))
+    # an output that is an input under another name: `bow FILE >> FILE` grew FILE for as long as it ran,
+    # `-o /dev/stdin < FILE` replaced FILE, `-o /proc/self/fd/0` too
+    copies = _copy_in_tmp({"d.txt": "docs.txt", "m.npz": "lm.npz"})
+    for args, stdin, stdout in ((["bow", "--vocab", "{W}/v.jsonl", "{T}/d.txt"], b"", "file:{T}/d.txt"),
+                                (["bow", "--vocab", "{W}/v.jsonl"], "file:{T}/d.txt", "file:{T}/d.txt"),
+                                (["vocab", "{T}/d.txt"], b"", "file:{T}/d.txt"),
+                                (["predict", "{T}/m.npz", "{W}/docs.txt"], b"", "file:{T}/m.npz"),
+                                (["vocab", "-", "-o", "/dev/stdin"], "file:{T}/d.txt", "pipe"),
+                                (["vocab", "-", "-o", "/proc/self/fd/0"], "file:{T}/d.txt", "pipe")):
+        cases.append(Case("output onto an input (session 16)", args, (2,), stdin=stdin, stdout=stdout,
+                          names="input", setup=copies, timeout=60))
+    cases.append(Case("output onto an input (session 16)", ["vocab", "{W}/docs.txt"], (0,),
+                      stdout="file:{T}/out.jsonl", setup=copies))
+    # the word-level LM's "unknown" error blamed a --vocab that was not given
+    cases.append(Case("hostile text file (session 16)", ["rnn-train", "--task", "lm", "--level", "word", "{T}/u.txt",
+                                                          "-o", "{T}/out.npz", *TINY], (1,), names="--min-count",
+                      setup=_files_in_tmp({"u.txt": "héllo wörld\n".encode()}), output="{T}/out.npz"))
+    # an option value that is the text "--debug" turned tracebacks on; an escaped surrogate pair was refused
+    cases.append(Case("absurd option value (session 16)", ["sample", "{T}/m.npz", "--prime", "--debug"], (1,),
+                      names="m.npz", setup=_tampered_in_tmp("lm.npz", lambda m: m.update(format_version=0))))
+    cases.append(Case("absurd option value (session 16)", ["sample", MODELS["lm"], "--prime", "\\ud83d\\ude00",
+                                                           "--length", "3"], (0,)))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
-       "session15": session15_cases}
+       "session15": session15_cases, "session16": session16_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -1135,8 +1247,14 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     elif stdin in (b"@lm", b"@w"):
         with open(os.path.join(world, stdin[1:].decode() + ".npz"), "rb") as f:
             stdin = f.read()
+    stdin_file = stdout_file = None
+    if isinstance(stdin, str) and stdin.startswith("file:"):
+        stdin_file = open(_expand(stdin[5:], world, tmp), "rb")
+        stdin = None
     if case.stdout == "closed":
         close.append(1)
+    elif case.stdout.startswith("file:"):
+        stdout_file = open(_expand(case.stdout[5:], world, tmp), "ab")
     output = _expand(case.output, world, tmp) if case.output else None
     if case.keep is not None and output:
         with open(output, "wb") as f:
@@ -1145,8 +1263,11 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     procs = []
     for _ in range(case.concurrent):
         procs.append(subprocess.Popen([sys.executable, "-m", "rnntools", *args], cwd=tmp, env=env,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      preexec_fn=_limits(tuple(close), case.memory)))
+                                      stdin=stdin_file or subprocess.PIPE, stdout=stdout_file or subprocess.PIPE,
+                                      stderr=subprocess.PIPE, preexec_fn=_limits(tuple(close), case.memory)))
+    for f in (stdin_file, stdout_file):
+        if f is not None:
+            f.close()
     results = []
     hang = False
     if case.signal is not None:
@@ -1172,7 +1293,8 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
                 p.wait(timeout=timeout)
                 out = b""
             else:
-                out, err = p.communicate(stdin if isinstance(stdin, bytes) else b"", timeout=timeout)
+                out, err = p.communicate(None if stdin_file else stdin if isinstance(stdin, bytes) else b"",
+                                         timeout=timeout)
         except (subprocess.TimeoutExpired, BrokenPipeError) as exc:
             if isinstance(exc, subprocess.TimeoutExpired):
                 hang = True

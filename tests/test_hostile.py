@@ -736,3 +736,172 @@ def test_model_arrays_of_another_dtype_are_refused(hostile, world, tmp_path, kin
             lambda a: a.astype(dtype) if a.dtype == np.float32 else a)
     args, stdin = USE[kind]
     check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1, pattern)
+
+
+# --- found by hand (session 16): each case failed on the code before its fix -----------------------------
+
+def _zip_patched(src, dst, *, flags=0, method=None):
+    """A copy of a model whose zip entries say they are encrypted (flag bit 0) or use another compression
+    method, in both the local and the central headers."""
+    import struct
+
+    data = bytearray(open(src, "rb").read())
+    for magic, flag_at, method_at in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+        i = data.find(magic)
+        while i >= 0:
+            old = struct.unpack_from("<H", data, i + flag_at)[0]
+            struct.pack_into("<H", data, i + flag_at, old | flags)
+            if method is not None:
+                struct.pack_into("<H", data, i + method_at, method)
+            i = data.find(magic, i + 4)
+    open(dst, "wb").write(bytes(data))
+
+
+def _lzma_corrupt(src, dst):
+    import zipfile
+
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_LZMA) as out:
+        for name in z.namelist():
+            out.writestr(name, z.read(name))
+    data = bytearray(open(dst, "rb").read())
+    data[300] ^= 0x55
+    data[301] ^= 0x55
+    open(dst, "wb").write(bytes(data))
+
+
+@pytest.mark.parametrize("make,pattern", [
+    (lambda s, d: _zip_patched(s, d, flags=1), "encrypted"),          # was RuntimeError, an internal error
+    (lambda s, d: _zip_patched(s, d, method=99), "compression method"),  # was NotImplementedError
+    (_lzma_corrupt, "LZMAError|corrupt"),                             # was LZMAError
+])
+def test_unreadable_zip_entries_are_a_corrupt_model(hostile, world, tmp_path, make, pattern):
+    make(world / "lm.npz", tmp_path / "m.npz")
+    result = hostile(["sample", tmp_path / "m.npz", "--length", "3"])
+    check(result, 1, pattern)
+    assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("value,pattern", [
+    (float("nan"), "NaN"),             # was read: every probability written as null, exit 0
+    (float("inf"), "Infinity|NaN"),
+    (0, "temperature is 0"),           # was a divide-by-zero warning on stderr and null probabilities
+    (-1.0, "temperature is -1"),       # was read: the probabilities turned upside down, exit 0
+    ("x", "temperature is 'x'"),       # was "internal error (ValueError ...)"
+])
+def test_classifier_temperature_from_metadata_is_checked(hostile, world, tmp_path, value, pattern):
+    _tamper(world / "clf.npz", tmp_path / "m.npz", _set(["temperature"], value))
+    result = hostile(["predict", tmp_path / "m.npz"], '{"text": "a cat"}\n')
+    check(result, 1, pattern)
+    assert "internal error" not in result.stderr
+
+
+def test_model_metadata_with_nan_is_refused(hostile, world, tmp_path):
+    """rnntools writes its metadata without NaN or Infinity, so one there is tampering."""
+    _tamper(world / "lm.npz", tmp_path / "m.npz", _set(["chars_per_token"], float("nan")))
+    check(hostile(["sample", tmp_path / "m.npz", "--length", "3"]), 1, "metadata unreadable.*NaN")
+
+
+@pytest.mark.parametrize("compress", ["gzip", "lzma"])
+def test_import_of_a_corrupt_compressed_file_is_one_line(hostile, tmp_path, compress):
+    import gzip
+    import lzma
+
+    text = "".join(f"w{i} {i} {i * 2} {i * 3}\n" for i in range(2000)).encode()
+    data = bytearray({"gzip": gzip, "lzma": lzma}[compress].compress(text))
+    at = 20 if compress == "gzip" else len(data) // 2   # inside the first deflate block's header: zlib.error
+    data[at] ^= 0x55
+    data[at + 1] ^= 0x55
+    name = tmp_path / ("v.txt.gz" if compress == "gzip" else "v.txt.xz")
+    name.write_bytes(bytes(data))
+    result = hostile(["import", name, "-o", tmp_path / "out.npz"])
+    check(result, 1, "cannot read")   # was "internal error (error: Error -3 ...)" / "(LZMAError ...)"
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_similarity_file_with_a_header_line(hostile, tmp_path):
+    """wordsim353's combined.tab starts with 'Word 1<TAB>Word 2<TAB>Human (mean)': was an error."""
+    (tmp_path / "ws.tab").write_text("Word 1\tWord 2\tHuman (mean)\nthe\tand\t1\nof\tto\t5\nhis\tin\t3\n")
+    result = hostile(["evaluate", "{w}/w.npz", "--similarity", tmp_path / "ws.tab"])
+    check(result, 0)
+    assert json.loads(result.stdout)["pairs"] == 3
+    (tmp_path / "bad.tab").write_text("the\tand\t1\nof\tto\tx\n")   # a word where a later score belongs
+    check(hostile(["evaluate", "{w}/w.npz", "--similarity", tmp_path / "bad.tab"]), 1, r"bad.tab:2: .*'x'")
+
+
+def test_save_table_is_an_output(hostile, tmp_path):
+    (tmp_path / "ny.txt").write_text("new york is big and new york is old\n" * 30)
+    args = ["phrases", tmp_path / "ny.txt", "--min-count", "1", "--threshold", "0.1"]
+    check(hostile([*args, "--save-table", ""]), 2, "empty")           # was exit 0, no table written
+    check(hostile([*args, "--save-table", "-"]), 2, "standard output")  # was mixed into the joined text
+    check(hostile([*args, "--save-table", tmp_path / "t.jsonl", "-o", tmp_path / "t.jsonl"]), 2,
+          "two outputs")                                               # was "the output is also an input"
+    check(hostile([*args, "--save-table", tmp_path / "missing" / "t.jsonl"]), 1, "does not exist")
+
+
+def test_in_place_output_that_fails_names_the_file(hostile, tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    (tmp_path / "ny.txt").write_text("new york is big and new york is old\n" * 30)
+    result = hostile(["phrases", tmp_path / "ny.txt", "--min-count", "1", "--threshold", "0.1",
+                      "--save-table", "/dev/full"])
+    check(result, 1, "/dev/full: cannot write")   # was "no space left on device" with no file named
+
+
+def test_word_lm_of_rare_words_names_min_count(hostile, tmp_path):
+    (tmp_path / "u.txt").write_text("héllo wörld\n")
+    result = hostile(["rnn-train", "--task", "lm", "--level", "word", tmp_path / "u.txt", "-o", tmp_path / "m.npz",
+                      *TINY])
+    check(result, 1, "--min-count 2")   # was "is it the right --vocab for this text?" with no --vocab given
+    assert "--vocab" not in result.stderr
+
+
+def test_debug_as_an_option_value_is_not_the_flag(hostile, world, tmp_path):
+    result = hostile(["sample", "{w}/lm.npz", "--prime", "--debug", "--length", "2"])
+    check(result, 0)
+    assert result.stdout.startswith("--debug")
+    from rnntools.cli.common import DEBUG
+
+    assert not DEBUG["on"]   # was on: main() looked for the text "--debug" anywhere on the command line
+
+
+def test_debug_flag_still_shows_tracebacks(world, run_cli, tmp_path):
+    _tamper(world / "clf.npz", tmp_path / "m.npz", _set(["temperature"], 0))
+    for args in (["--debug", "predict", tmp_path / "m.npz"], ["predict", tmp_path / "m.npz", "--debug"]):
+        result = run_cli(args, input='{"text": "a cat"}\n')
+        assert result.exit_code != 0 and result.exception is not None and not isinstance(result.exception,
+                                                                                         SystemExit)
+
+
+@pytest.mark.parametrize("prime,expected", [("\\ud83d\\ude00", "\U0001f600"),
+                                            ("a\\ud83d\\ude00b", "a\U0001f600b")])
+def test_prime_joins_an_escaped_surrogate_pair(hostile, prime, expected):
+    result = hostile(["sample", "{w}/lm.npz", "--prime", prime, "--length", "2"])
+    check(result, 0)    # was "escapes a lone surrogate"
+    assert result.stdout.startswith(expected)
+    check(hostile(["sample", "{w}/lm.npz", "--prime", "\\ude00\\ud83d", "--length", "2"]), 2, "lone surrogate")
+
+
+@pytest.mark.parametrize("args,stdin,fields", [
+    (["bow", "--vocab", "{w}/v.jsonl", "--text-field", "text"], '{"text": "the cat", "values": "mine"}\n',
+     '"values"'),
+    (["predict", "{w}/lm.npz", "--text-field", "text"], '{"text": "the cat", "perplexity": "mine"}\n',
+     '"perplexity"'),
+    (["predict", "{w}/s2s.npz"], '{"source": "abc", "prediction": "mine"}\n', '"prediction"'),
+    (["neighbors", "{w}/w.npz", "--text-field", "q"], '{"q": "the", "neighbors": "mine"}\n', '"neighbors"'),
+])
+def test_input_fields_replaced_by_the_output_are_said(hostile, args, stdin, fields):
+    """Was silent (only the classifier warned, for "label"); the output's value still wins (predict on its
+    own output)."""
+    result = hostile(args, stdin)
+    check(result, 0)
+    assert "warning" in result.stderr and fields in result.stderr, result.stderr
+    assert '"mine"' not in result.stdout
+    clean = hostile(args, stdin.replace(fields.strip('"'), "other"))
+    assert "warning" not in clean.stderr, clean.stderr
+
+
+def test_export_help_example_keeps_its_escapes(run_cli):
+    """The example's '\\n' were real line breaks in --help, cutting the command in three lines."""
+    result = run_cli(["export", "--help"])
+    assert result.exit_code == 0
+    assert "printf 'colour\\ncolourful\\n' | rnntools export subword.npz --words -" in result.stdout

@@ -401,3 +401,39 @@ def test_workers_never_outlive_the_parent(how):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+# --- an output that is an input under another name (session 16) ---------------------------------------
+
+def test_stdout_appended_to_an_input_is_refused(lm_model, tmp_path):
+    """`bow FILE >> FILE` read its own output for as long as it ran, growing FILE (as `cat f >> f`); the
+    shell's redirection, an -o naming stdin or a descriptor, and stdin itself are all inputs by identity."""
+    docs = tmp_path / "docs.txt"
+    docs.write_text("the cat sat\nthe dog ran\n" * 20000)
+    before = docs.read_bytes()
+    vocab = tmp_path / "v.jsonl"
+    code, _, err = finish(rnntools(["vocab", docs, "-o", vocab]))
+    assert code == 0, err
+    with open(docs, "ab") as out:
+        code, _, err = finish(rnntools(["bow", "--vocab", vocab, docs], stdout=out), timeout=60)
+    assert code == 2
+    one_error_line(err, "standard output is")
+    with open(docs, "rb") as stdin, open(docs, "ab") as out:
+        code, _, err = finish(rnntools(["bow", "--vocab", vocab], stdin=stdin, stdout=out), timeout=60)
+    assert code == 2
+    one_error_line(err, "standard input")
+    with open(docs, "rb") as stdin:       # -o /dev/stdin: was a rename over the file stdin came from
+        code, _, err = finish(rnntools(["vocab", "-", "-o", "/dev/stdin"], stdin=stdin))
+    assert code == 2
+    one_error_line(err, "also an input")
+    fd = os.open(docs, os.O_RDONLY)       # -o /proc/self/fd/N of an input: was appended to it
+    try:
+        code, _, err = finish(rnntools(["vocab", docs, "-o", f"/proc/self/fd/{fd}"], pass_fds=(fd,)))
+    finally:
+        os.close(fd)
+    assert code == 2
+    one_error_line(err, "also an input")
+    assert docs.read_bytes() == before
+    with open(tmp_path / "out.jsonl", "ab") as out:   # another file: still fine
+        code, _, err = finish(rnntools(["bow", "--vocab", vocab, docs], stdout=out), timeout=120)
+    assert code == 0, err
