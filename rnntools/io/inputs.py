@@ -491,8 +491,8 @@ def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[
 def read_text_field(record: dict, field: str, path, line_no: int) -> str:
     """``record[field]`` as text, or an error naming the line."""
     if field not in record:
-        raise InputError(f"record has no field {field!r} (fields: {', '.join(map(str, record)) or 'none'})",
-                         path, line_no)
+        fields = ", ".join(str(k) for k in record if k != "_place") or "none"   # not a reader's own bookkeeping
+        raise InputError(f"record has no field {field!r} (fields: {fields})", path, line_no)
     value = record[field]
     if not isinstance(value, str):
         raise InputError(f"field {field!r} should be a string, got {_json_type(value)}", path, line_no)

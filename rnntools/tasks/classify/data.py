@@ -63,7 +63,8 @@ def iter_records(path: str | os.PathLike, errors: str = "strict", tsv_fields: tu
 
 def read_label(record: dict, label_field: str, path, line_no: int) -> Label:
     if label_field not in record:
-        raise InputError(f"record has no field {label_field!r} (fields: {', '.join(map(str, record)) or 'none'}); "
+        fields = ", ".join(str(k) for k in record if k != "_place") or "none"   # not the reader's own bookkeeping
+        raise InputError(f"record has no field {label_field!r} (fields: {fields}); "
                          "name the label field with --label-field", path, line_no)
     value = record[label_field]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
