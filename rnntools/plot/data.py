@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,11 +40,15 @@ class ForecastPanel:
     labels: dict[int, str] = field(default_factory=dict)  # x -> timestamp text
 
 
-def _bands(rec: dict) -> list[Band]:
+def _bands(rec: dict, path=None, line=None) -> list[Band]:
     """Interval pairs of a forecast record: lower/upper at ``level``, then lower_NN/upper_NN."""
     out = []
     if "lower" in rec and "upper" in rec:
-        out.append(Band(int(rec.get("level", 80)), rec["lower"], rec["upper"]))
+        level = rec.get("level", 80)
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 < level < 100:
+            raise InputError(f"\"level\" should be a whole percentage like 80, got {json.dumps(level)[:40]}", path,
+                             line)
+        out.append(Band(level, rec["lower"], rec["upper"]))
     for key in rec:
         if key.startswith("lower_") and key[6:].isdigit() and f"upper_{key[6:]}" in rec:
             out.append(Band(int(key[6:]), rec[key], rec[f"upper_{key[6:]}"]))
@@ -66,7 +71,7 @@ def forecast_panels(records: list[tuple[str, int, dict]], history: list | None, 
         sid = str(rec.get("id", f"series {len(panels) + 1}"))
         if only and sid not in only:
             continue
-        fc = [_num(v) for v in rec["forecast"]]
+        fc = _numbers(rec["forecast"], "forecast", path, line)
         stamps = [str(t) for t in rec.get("timestamps", [])]
         panel = ForecastPanel(sid)
         start = 0
@@ -90,7 +95,10 @@ def forecast_panels(records: list[tuple[str, int, dict]], history: list | None, 
                              + (f" {source}" if source else "") + f" (it has {names or 'no series'})", path, line)
         panel.forecast_x = list(range(start, start + len(fc)))
         panel.forecast_y = fc
-        panel.bands = _bands(rec)
+        panel.bands = _bands(rec, path, line)
+        for b in panel.bands:
+            b.lower, b.upper = (_numbers(b.lower, "lower", path, line, len(fc)),
+                                _numbers(b.upper, "upper", path, line, len(fc)))
         for k, t in enumerate(stamps):
             panel.labels[start + k] = t
         panels.append(panel)
@@ -101,6 +109,24 @@ def forecast_panels(records: list[tuple[str, int, dict]], history: list | None, 
 
 def _num(v) -> float:
     return float("nan") if v is None else float(v)
+
+
+def _numbers(values, name: str, path, line, length: int | None = None) -> list[float]:
+    """A record's list of numbers (null: a gap) as floats, or an error naming the line: a string, an empty
+    list or a list of another length than the forecast's were internal errors."""
+    if (not isinstance(values, list) or not values or (length is not None and len(values) != length)
+            or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)):
+        want = f"a list of {length} numbers" if length is not None else "a non-empty list of numbers"
+        raise InputError(f"\"{name}\" should be {want} (null for a gap), as `rnntools predict` writes", path, line)
+    out = [_num(v) for v in values]
+    big = next((v for v in out if abs(v) > PLOT_LIMIT), None)
+    if big is not None:
+        raise InputError(f"\"{name}\" holds {big:g}, too large to plot (forecasts stay within {PLOT_LIMIT:g})", path,
+                         line)
+    return out
+
+
+PLOT_LIMIT = 1e150   # the forecaster's own bound on values; beyond it the axes' arithmetic overflows
 
 
 # --- training curves ----------------------------------------------------------------------------------

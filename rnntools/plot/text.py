@@ -30,6 +30,8 @@ class Canvas:
         self.x0, self.x1 = x0, x1 if x1 > x0 else x0 + 1
         if not (math.isfinite(y0) and math.isfinite(y1)):
             y0, y1 = 0.0, 1.0
+        if not math.isfinite(y1 - y0):  # values near the float limits (1e308 and -1e308): the span overflowed
+            y0, y1 = max(y0, -1e307), min(y1, 1e307)
         pad = (y1 - y0) * 0.02 or (abs(y0) * 0.1 or 1.0)
         # no negative axis under values that are all >= 0 (losses, counts, passengers)
         self.y0, self.y1 = (y0 - pad if y0 - pad >= 0 or y0 < 0 else 0.0), y1 + pad
