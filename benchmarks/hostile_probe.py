@@ -1200,6 +1200,14 @@ def session16_cases() -> list[Case]:
                       names="m.npz", setup=_tampered_in_tmp("lm.npz", lambda m: m.update(format_version=0))))
     cases.append(Case("absurd option value (session 16)", ["sample", MODELS["lm"], "--prime", "\\ud83d\\ude00",
                                                            "--length", "3"], (0,)))
+    # plot forecast of hand-written records: a forecast that is a string, empty, of booleans, near the float
+    # limits, or a "level" that is not a number were internal errors
+    for record in (b'{"id": "a", "forecast": "x"}', b'{"id": "a", "forecast": []}',
+                   b'{"id": "a", "forecast": [true, false]}', b'{"id": "a", "forecast": [1e308, -1e308]}',
+                   b'{"id": "a", "forecast": [1, 2], "lower": [0, 1], "upper": [2, 3], "level": "x"}',
+                   b'{"id": "a", "forecast": [1, 2], "lower": [0], "upper": [2, 3, 4]}'):
+        cases.append(Case("hostile JSONL (session 16)", ["plot", "forecast", "{T}/f.jsonl"], (1,), names="f.jsonl:1",
+                          setup=_files_in_tmp({"f.jsonl": record + b"\n"})))
     return cases
 
 

@@ -905,3 +905,27 @@ def test_export_help_example_keeps_its_escapes(run_cli):
     result = run_cli(["export", "--help"])
     assert result.exit_code == 0
     assert "printf 'colour\\ncolourful\\n' | rnntools export subword.npz --words -" in result.stdout
+
+
+@pytest.mark.parametrize("args,stdin,pattern", [
+    (["predict", "{w}/clf.npz"], '{"label": "x"}\n', r"no field 'text' \(fields: label\)$"),
+    (["evaluate", "{w}/clf.npz"], '{"text": "a cat"}\n', r"no field 'label' \(fields: text\);"),
+])
+def test_missing_field_message_lists_the_records_fields_only(hostile, args, stdin, pattern):
+    """The classifier's reader marks each record with "_place" (file, line): it was listed as a field."""
+    result = hostile(args, stdin)
+    check(result, 1, pattern)
+    assert "_place" not in result.stderr
+
+
+@pytest.mark.parametrize("record,pattern", [
+    ('{"id": "a", "forecast": "x"}', '"forecast" should be'),         # was ValueError, an internal error
+    ('{"id": "a", "forecast": []}', '"forecast" should be'),          # was min() of an empty sequence
+    ('{"id": "a", "forecast": [true, false]}', '"forecast" should be'),
+    ('{"id": "a", "forecast": [1e308, -1e308]}', '"forecast" holds .* too large to plot'),  # was NaN to int
+    ('{"id": "a", "forecast": [1, 2], "lower": [0, 1], "upper": [2, 3], "level": "x"}', '"level" should be'),
+    ('{"id": "a", "forecast": [1, 2], "lower": [0], "upper": [2, 3, 4]}', '"lower" should be a list of 2'),
+])
+def test_plot_forecast_of_odd_records(hostile, record, pattern):
+    result = hostile(["plot", "forecast"], record + "\n")
+    check(result, 1, "<stdin>:1: " + pattern)
