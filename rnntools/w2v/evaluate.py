@@ -124,7 +124,7 @@ def evaluate_similarity(model: Vectors, path: str, case_insensitive: bool = True
         norm = float(np.linalg.norm(v)) if v is not None else 0.0
         return (v / norm, True) if norm > 0 else (None, False)
 
-    first = True
+    first, header = True, None
     for line_no, line in iter_lines(path):
         if not line.strip() or line.startswith("#"):
             continue
@@ -136,7 +136,7 @@ def evaluate_similarity(model: Vectors, path: str, case_insensitive: bool = True
             score = float(parts[2])
         except ValueError:
             if first:  # a header line, as wordsim353's combined.tab has ('Word 1<TAB>Word 2<TAB>Human (mean)')
-                first = False
+                first, header = False, (line_no, parts[2])
                 continue
             raise InputError(f"the score {parts[2]!r} is not a number", path, line_no) from None
         first = False
@@ -150,6 +150,8 @@ def evaluate_similarity(model: Vectors, path: str, case_insensitive: bool = True
         pairs.append(float(va @ vb))
         human.append(score)
     total = len(pairs) + skipped
+    if total == 0 and header is not None:  # nothing but that line: it was a pair with a bad score after all
+        raise InputError(f"the score {header[1]!r} is not a number", path, header[0])
     if total == 0:
         raise InputError("no word pairs (expected lines 'word1<TAB>word2<TAB>score')", path)
     record = {"task": "similarity", "file": os.path.basename(path), "pairs": len(pairs), "skipped": skipped,
