@@ -118,7 +118,7 @@ def write_jsonl(path, texts, labels):
 def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
-    from rnntools.tasks.classify import features, training
+    from rnntools.tasks.classify import features, linear, training
     from rnntools.tasks.classify import task as T
 
     model = os.path.join(out_dir, "clf.npz")
@@ -127,6 +127,8 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     options = dict(options)
     rows = features.ROWS
     features.ROWS = options.pop("rows", rows)       # '{"rows": "blocks+tf"}': these rows whatever the length
+    nb_words = linear.NB_WORDS
+    linear.NB_WORDS = options.pop("nb_words", nb_words)     # '{"nb_words": true}': NBSVM's ratios, word model
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
@@ -141,6 +143,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     finally:
         training.combine = original
         features.ROWS = rows
+        linear.NB_WORDS = nb_words
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]

@@ -9,7 +9,11 @@ Variants (``--variants``, comma-separated):
     1 - W (0.5 is ``binary``): a heavier word block is a weaker penalty on its weights;
   * ``sep``: a word-only and a character-only model, each fitted with its own C, their logits mixed
     ``a z_words + (1 - a) z_chars`` with a in {0, 0.1, ..., 1} and a temperature chosen by the out-of-fold
-    log loss (``sep`` also prints the plain sum, a = 0.5); ``septf`` the same on tf rows.
+    log loss (``sep`` also prints the plain sum, a = 0.5); ``septf`` the same on tf rows;
+  * ``nb`` suffixes (NBSVM's log-count ratios, ``fit_linear(nb=True)``: each fold's own ratios scale the
+    weights' penalty): ``sepnbw`` (``sep``, the word model with NB), ``sepnb`` (both models with NB),
+    ``tfnb``/``binarynb`` (one model with NB); a further ``lo`` suffix (``sepnbwlo``) fits the NB models
+    over C from 0.1 (NB's scaled rows want a stronger penalty: they choose the grid's smallest C, 1).
 
     nice -n 19 python3 benchmarks/classify_wide_variants.py --sets amazon,nyt --variants binary,tf,sep
 """
@@ -74,11 +78,15 @@ def run_set(name: str, variants: list[str], seed: int = 1) -> None:
 
     for v in variants:
         start = time.process_time()
-        tf = v in ("tf", "septf")
+        lo = {"Cs": (0.1, 0.3) + L.CS} if v.endswith("lo") else {}
+        v = v.removesuffix("lo")
+        tf = v in ("tf", "septf", "tfnb")
         if v.startswith("sep"):
             parts = []
             for which in ("words", "chars"):
-                W, b, info, oof = L.fit_linear(rows(g_tr, idf, tf, which=which), y, np.ones(K), K, seed=seed)
+                nb = v == "sepnb" or (v == "sepnbw" and which == "words")
+                W, b, info, oof = L.fit_linear(rows(g_tr, idf, tf, which=which), y, np.ones(K), K, seed=seed,
+                                               nb=nb, **(lo if nb else {}))
                 parts.append((np.asarray(rows(g_te, idf, tf, which=which) @ W) + b, oof, info["C"]))
             best = None
             for a in np.linspace(0.0, 1.0, 11):
@@ -92,10 +100,11 @@ def run_set(name: str, variants: list[str], seed: int = 1) -> None:
                     f"words {acc(parts[0][0], gold):.4f} chars {acc(parts[1][0], gold):.4f}")
         else:
             share = float(v[len("words"):]) if v.startswith("words") else 0.5
-            W, b, info, oof = L.fit_linear(rows(g_tr, idf, tf, share), y, np.ones(K), K, seed=seed)
+            W, b, info, oof = L.fit_linear(rows(g_tr, idf, tf, share), y, np.ones(K), K, seed=seed,
+                                           nb=v.endswith("nb"), **lo)
             Z = np.asarray(rows(g_te, idf, tf, share) @ W) + b
             loss, note = L.val_loss(oof, y, ones), f"C {info['C']:g}"
-        print(f"{name:15s} {v:9s} test {acc(Z, gold):.4f}  oof loss {loss:.4f}  {note}  "
+        print(f"{name:15s} {v + ('lo' if lo else ''):9s} test {acc(Z, gold):.4f}  oof loss {loss:.4f}  {note}  "
               f"cpu {time.process_time() - start:.1f}s", flush=True)
 
 

@@ -717,7 +717,7 @@ def test_two_linear_models_are_each_blocks_own_fit_mixed_by_out_of_fold_loss():
     Xc, _ = _linear_problem(seed=6)              # other features, unrelated to y
     X = hstack([Xw, Xc]).tocsr()
     ones = np.ones(3, np.float32)
-    W, b, info, oof = fit_two_linear(X, y, ones, 3, seed=2)
+    W, b, info, oof = fit_two_linear(X, y, ones, 3, seed=2, nb_words=False)
     Ww, bw, iw, ow = fit_linear(Xw, y, ones, 3, seed=2)
     Wc, bc, ic, oc = fit_linear(Xc, y, ones, 3, seed=2)
     a = info["word_weight"]
@@ -732,6 +732,45 @@ def test_two_linear_models_are_each_blocks_own_fit_mixed_by_out_of_fold_loss():
     assert a >= 0.5                                  # the informative block weighs more
     z = a * ow + (1 - a) * oc
     assert abs(val_loss(z / fit_temperature(z, y), y, np.ones(len(y))) - losses[f"{a:.1f}"]) < 1e-6
+
+
+def test_two_linear_models_with_nb_words_fit_the_word_block_on_log_count_ratios():
+    """``fit_two_linear(nb_words=True)``: the word block is ``fit_linear(nb=True)`` over ``NB_CS`` (NBSVM's
+    ratios scale each weight's penalty, each fold its own); the character block is fitted as without."""
+    from scipy.sparse import csr_matrix, hstack
+
+    from rnntools.tasks.classify.linear import NB_CS, fit_linear, fit_two_linear
+
+    Xw, y = _linear_problem(seed=5)
+    Xc, _ = _linear_problem(seed=6)
+    X = hstack([Xw, Xc]).tocsr()
+    ones = np.ones(3, np.float32)
+    W, b, info, oof = fit_two_linear(X, y, ones, 3, seed=2, nb_words=True)
+    Ww, bw, iw, ow = fit_linear(Xw, y, ones, 3, seed=2, nb=True, Cs=NB_CS)
+    Wc, bc, ic, oc = fit_linear(Xc, y, ones, 3, seed=2)
+    a = info["word_weight"]
+    np.testing.assert_array_equal(W[:32], np.float32(a) * Ww)
+    np.testing.assert_array_equal(W[32:], np.float32(1 - a) * Wc)
+    np.testing.assert_allclose(oof, a * ow + (1 - a) * oc)
+    assert info["nb_words"] is True and (info["C"], info["C_chars"]) == (iw["C"], ic["C"])
+    assert set(info["cv_loss_by_C"]) <= set(NB_CS)
+    plain = fit_two_linear(X, y, ones, 3, seed=2, nb_words=False)
+    assert plain[2]["nb_words"] is False and not np.array_equal(plain[0][:32], W[:32])
+    # "choose": both word models fitted, the mix with the lower out-of-fold loss kept (plain on a tie)
+    picked = []
+    dense = np.random.default_rng(0).random((60, 32))
+    dense[np.arange(60), y] += 0.5          # every word feature in every text: no ratios, NB loses
+    for words in (Xw, csr_matrix(dense)):
+        X = hstack([words, Xc]).tocsr()
+        fits = {nb: fit_two_linear(X, y, ones, 3, seed=2, nb_words=nb) for nb in (False, True, "choose")}
+        loss = {nb: min(fits[nb][2]["oof_loss_by_word_weight"].values()) for nb in (False, True)}
+        pick = loss[True] < loss[False] - 1e-6
+        got = fits["choose"]
+        assert got[2]["nb_words"] is pick
+        picked.append(pick)
+        np.testing.assert_array_equal(got[0], fits[pick][0])
+        np.testing.assert_array_equal(got[3], fits[pick][3])
+    assert picked == [True, False]
 
 
 def test_separate_rows_keep_each_block_unit_length_in_its_own_columns():
@@ -775,6 +814,7 @@ def test_a_model_with_two_linear_models_records_and_predicts_them(tmp_path, run_
     saved = load_model(tmp_path / "m.npz")
     fit = saved.meta["wide_fit"]
     assert fit["rows"] == "sep" and 0 <= fit["word_weight"] <= 1 and fit["C_chars"] > 0
+    assert isinstance(fit["nb_words"], bool)           # the word model on NB's ratios or not (chosen)
     assert saved.arrays["wide.W"].shape == (2048, 2) and saved.arrays["wide.idf"].shape == (1024,)
     model = load(str(tmp_path / "m.npz"))
     texts = ["great film", "awful plot"]

@@ -304,8 +304,9 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
     chosen = {"C": info["C"], "features": info["features"], "share": round(share, 2),
               "cv_loss_by_C": info["cv_loss_by_C"], "val_loss_by_share": scores}
-    # two linear models ("sep" rows): the characters' C and the words' weight in their mix
-    chosen.update({k: info[k] for k in ("C_chars", "cv_loss_by_C_chars", "word_weight", "oof_loss_by_word_weight")
+    # two linear models ("sep" rows): the characters' C, the words' weight in their mix, NB ratios or not
+    chosen.update({k: info[k] for k in ("C_chars", "cv_loss_by_C_chars", "word_weight", "oof_loss_by_word_weight",
+                                        "nb_words")
                    if k in info})
     meta["wide_fit"] = {**meta.get("wide_fit", {}), **chosen}
     if calibrate:
