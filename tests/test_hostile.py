@@ -795,6 +795,18 @@ def test_classifier_temperature_from_metadata_is_checked(hostile, world, tmp_pat
     assert "internal error" not in result.stderr
 
 
+def test_classifier_labels_twice_or_of_another_type_are_a_corrupt_model(hostile, world, tmp_path):
+    # a label twice gave one class's probability under both names in "probs", the other lost, exit 0
+    def twice(meta, arrays):
+        meta["labels"][1] = meta["labels"][0]
+
+    _tamper(world / "clf.npz", tmp_path / "m.npz", twice)
+    result = hostile(["predict", tmp_path / "m.npz"], '{"text": "a cat"}\n')
+    check(result, 1, "corrupt.*appears twice")
+    _tamper(world / "clf.npz", tmp_path / "n.npz", lambda meta, arrays: meta["labels"].__setitem__(0, None))
+    check(hostile(["predict", tmp_path / "n.npz"], '{"text": "a cat"}\n'), 1, "corrupt.*labels should be")
+
+
 def test_model_metadata_with_nan_is_refused(hostile, world, tmp_path):
     """rnntools writes its metadata without NaN or Infinity, so one there is tampering."""
     _tamper(world / "lm.npz", tmp_path / "m.npz", _set(["chars_per_token"], float("nan")))

@@ -131,6 +131,7 @@ def load(source) -> Model:
     config = {**config, "wide": config.get("wide", "none")}
     rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
     check_meta_ints(config, ("embed_dim", "hidden", "layers"))
+    _check_labels(meta["labels"])
     check_meta_numbers(meta, ("temperature",))                      # divides the logits
     check_meta_numbers(meta.get("wide_fit", {}), ("share",), 0.0, 1.0, low_open=False)  # the mix's weight
     check_meta_numbers(config, ("wide_lr",))
@@ -152,6 +153,18 @@ def load(source) -> Model:
         names += ["wide.W", "wide.idf"] + (["wide.b"] if "wide.b" in arrays else [])
     params = {name: arrays[name] for name in names}
     return Model(Network(cfg, params), vocab, list(meta["labels"]), config, meta)
+
+
+def _check_labels(labels) -> None:
+    """A model's labels as training writes them: distinct strings or integers. A label twice (a hand-edited
+    file) made ``probs`` give one class's probability under both names, the other lost, with exit 0."""
+    if not isinstance(labels, list) or not labels or not all(
+            isinstance(v, (str, int)) and not isinstance(v, bool) for v in labels):
+        raise ValueError(f"labels should be a list of strings or integers, got {str(labels)[:60]}")
+    keys = [label_key(v) for v in labels]
+    if len(set(keys)) != len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise ValueError(f"label {twice!r} appears twice")
 
 
 # --- records -----------------------------------------------------------------------------------------------
