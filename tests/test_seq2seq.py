@@ -562,6 +562,21 @@ def test_dropout_chosen_from_the_hidden_size_and_the_budget(tmp_path):
         ({**one, "dropout": 0.05}, 8, 0.05), ({**one, "dropout": 0.0}, 256, 0.0)), kept=0.1)
 
 
+def _recording_rates(rates):
+    """A ``train`` callback that appends the learning rate of each update to ``rates``."""
+
+    def record(task, config):
+        step = task.train_step
+
+        def recorded(batch, rng, lr):
+            rates.append(lr)
+            return step(batch, rng, lr)
+
+        task.train_step = recorded
+
+    return record
+
+
 def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):
     """From 256 units, with --max-steps, the rate of each update falls linearly from --lr to 0 over the
     budget; below 256 units, or without a budget, the plateau schedule keeps --lr until an evaluation
@@ -574,15 +589,7 @@ def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):
     train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
     model = str(tmp_path / "m.npz")
     rates = []
-
-    def record(task, config):
-        step = task.train_step
-
-        def recorded(batch, rng, lr):
-            rates.append(lr)
-            return step(batch, rng, lr)
-
-        task.train_step = recorded
+    record = _recording_rates(rates)
 
     small = {"embed_dim": 4, "batch": 4, "lr": 0.01}
     for hidden, budget, expected in ((256, 8, 0.01 * (8 - np.arange(8)) / 8), (8, 8, [0.01] * 8),
@@ -595,6 +602,35 @@ def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):
     rates.clear()
     s2s.train([train_path], model, {"max_steps": 12, "resume": model}, callback=record)
     np.testing.assert_allclose(rates, 0.01 * (12 - np.arange(9, 12)) / 12, rtol=1e-12)
+
+
+def test_budget_average_holds_the_rate_and_keeps_the_average(tmp_path, run_cli):
+    """--budget-average A (when a budget sets the schedule, from 256 units): the rate falls to A * --lr and stays
+    there for the last share A of the budget, over which the weights are averaged (the trainer's test checks
+    the mean itself); the value is stored and --resume keeps it. Off (0) by default."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options
+
+    assert options.DEFAULTS["budget_average"] == 0.0
+    train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
+    model = str(tmp_path / "m.npz")
+    args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "256", "--embed-dim", "4",
+            "--batch", "4", "--lr", "0.01", "--max-steps", "8"]
+    assert run_cli(args + ["--budget-average", "1"]).exit_code == 2  # a share of the budget: below 1
+    result = run_cli(args + ["--budget-average", "0.5"])
+    assert result.exit_code == 0, result.stderr
+    saved = load_model(model)
+    assert saved.meta["config"]["budget_average"] == 0.5
+    assert saved.meta["training"]["counters"]["averaged"] == 4  # updates 5..8 of 8
+    assert saved.arrays["state.average.out.W"].dtype == np.float64 and saved.arrays["out.W"].dtype == np.float32
+    rates = []
+    record = _recording_rates(rates)
+
+    s2s.train([train_path], model, {"max_steps": 12, "resume": model}, callback=record)
+    np.testing.assert_allclose(rates, [0.005] * 4, rtol=1e-12)  # 4/12 of the budget left: held at 0.5 * lr
+    saved = load_model(model)
+    # the rate never left the floor: the mean goes on over the 4 updates before and the 4 after
+    assert saved.meta["config"]["budget_average"] == 0.5 and saved.meta["training"]["counters"]["averaged"] == 8
 
 
 def test_predict_plain_text_lines_and_limits(tmp_path, run_cli):

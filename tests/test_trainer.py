@@ -362,6 +362,75 @@ def test_under_the_budget_decay_patience_waits_for_a_low_rate(tmp_path):
                   str(tmp_path / "b.npz"))
     assert (summary["steps"], summary["stopped"]) == (72, "early stopping")
 
+def test_budget_average_holds_the_rate_and_saves_the_mean_of_the_last_stretch(tmp_path):
+    """With budget_average A the rate falls linearly to A * lr and stays there for the last share A of the
+    budget; each evaluation from then on judges the mean of the parameters after those updates (a numpy
+    mean of the recorded iterates), the model file holds it, and an interrupted run resumed with the same
+    budget saves the same mean. A larger budget on --resume lifts the rate above the floor again: the mean
+    starts afresh with its new last stretch."""
+    seen, iterates, judged = [], [], []
+
+    class Better(ToyTask):  # every evaluation is the best so far: the file holds what was judged last
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            judged.append(self.W.copy())
+            return {"val_loss": 1.0 / self.evals}
+
+        def train_step(self, idx, rng, lr):
+            seen.append(lr)
+            out = super().train_step(idx, rng, lr)
+            iterates.append(self.W.copy())
+            return out
+
+    budget = dict(epochs=10, max_steps=20, plateau_decay=0.5, budget_decay=True, budget_average=0.25, lr=0.4,
+                  log_path=str(tmp_path / "log.jsonl"))
+    a = str(tmp_path / "a.npz")
+    task = Better()
+    fit(task, cfg(**budget), a)
+    np.testing.assert_allclose(seen, 0.4 * np.maximum((20 - np.arange(20)) / 20, 0.25), rtol=1e-12)
+    mean = np.mean(iterates[15:], axis=0)  # the updates made at the held rate: left <= 0.25 before 16..20
+    model = load_model(a)
+    np.testing.assert_allclose(model.arrays["W"], mean, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(judged[-1], mean, rtol=1e-12, atol=1e-15)  # the evaluation saw the mean ...
+    np.testing.assert_array_equal(task.W, iterates[-1])  # ... and training goes on from the latest values
+    np.testing.assert_array_equal(model.arrays["resume.W"], iterates[-1])
+    assert model.meta["training"]["counters"]["averaged"] == 5
+    import json
+    evals = [json.loads(line) for line in open(tmp_path / "log.jsonl") if '"eval"' in line]
+    assert [e.get("averaged") for e in evals] == [None, 3, 5]  # 9 updates an epoch: steps 9, 18, 20
+    whole = model.arrays["W"]
+
+    b = str(tmp_path / "b.npz")
+    for stop in (17, 9):  # Ctrl-C inside the held stretch, and before it
+        task = Better()
+        task.interrupt_at = stop
+        with pytest.raises(KeyboardInterrupt):
+            fit(task, cfg(**budget), b)
+        fit(Better(), cfg(**budget), b, resume=load_model(b))
+        np.testing.assert_array_equal(load_model(b).arrays["W"], whole)
+
+    iterates.clear()
+    seen.clear()
+    fit(Better(), cfg(**{**budget, "max_steps": 40}), b, resume=load_model(b))
+    np.testing.assert_allclose(seen, 0.4 * np.maximum((40 - np.arange(20, 40)) / 40, 0.25), rtol=1e-12)
+    model = load_model(b)
+    np.testing.assert_allclose(model.arrays["W"], np.mean(iterates[10:], axis=0), rtol=1e-12, atol=1e-15)
+    assert model.meta["training"]["counters"]["averaged"] == 10
+
+
+def test_budget_average_needs_the_budget_decay_and_a_budget(tmp_path):
+    """Without the budget schedule, or without a budget, budget_average changes nothing: no held rate, no
+    average, the same file as without it."""
+    for options in (dict(max_steps=20), dict(budget_decay=True, epochs=2)):
+        out = {}
+        for share in (0.0, 0.5):
+            path = str(tmp_path / f"{share}.npz")
+            fit(ToyTask(), cfg(**{"epochs": 3, "lr": 0.4, **options, "budget_average": share}), path)
+            out[share] = load_model(path)
+        assert "state.average.W" not in out[0.5].arrays and out[0.5].meta["training"]["counters"]["averaged"] == 0
+        np.testing.assert_array_equal(out[0.0].arrays["W"], out[0.5].arrays["W"])
+
+
 def test_budget_decay_over_max_time_reaches_low_rates():
     from rnntools.tasks.trainer import _budget_left
 

@@ -45,6 +45,11 @@ TRAIN_OPTIONS = [
     option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=None, group="Seq2seq",
            help="Train towards (1 - EPS) on the true token and EPS spread over the target vocabulary "
                 f"(the validation loss stays unsmoothed) [default: {DEFAULTS['label_smoothing']}]."),
+    option("--budget-average", type=click.FloatRange(0, 1, max_open=True), default=None, group="Seq2seq",
+           help="When a budget (--max-time, --max-steps) sets the schedule (from 256 units): the rate stops "
+                "falling at SHARE x --lr for the last SHARE of the budget, and the model is the mean of the "
+                "weights over those updates (stochastic weight averaging); 0: off "
+                f"[default: {DEFAULTS['budget_average']}]."),
     option("--max-target-length", type=click.IntRange(1), default=None, group="Seq2seq",
            help="Reject pairs whose target has more tokens than this (an error naming the line)."),
     option("--target-level", type=click.Choice(["char", "word"]), default=None, group="Seq2seq",

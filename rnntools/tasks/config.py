@@ -57,6 +57,9 @@ class EngineConfig:
     plateau_decay: float = 1.0  # multiply the learning rate by this after an evaluation without progress
     # with --max-time or --max-steps: the rate falls linearly to 0 over that budget instead (no plateau decay)
     budget_decay: bool = False
+    # with budget_decay and a budget, a share A in (0, 1): the rate stops falling at A * lr, for the last share A
+    # of the budget, and the parameters are averaged over those updates (stochastic weight averaging)
+    budget_average: float = 0.0
 
     @classmethod
     def from_options(cls, engine: Mapping[str, Any] | None = None, **defaults: Any) -> EngineConfig:

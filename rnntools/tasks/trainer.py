@@ -78,6 +78,15 @@ training only once the rate is down to ``lr / 2**patience`` (where the plateau h
 it). The rate is a function of the step counter, so ``--resume`` with the same ``--max-steps`` continues
 exactly and a larger one continues as if it had been planned from the start; a resumed ``--max-time`` run
 plans its new time from ``lr`` again.
+With ``budget_average`` A (0 < A < 1) as well, the rate stops falling at ``A * lr``, which it reaches with the
+share A of the budget still ahead, and stays there to the end (stochastic weight averaging, Izmailov et al.
+2018): the parameters after each update of that stretch are averaged (float64, a running mean), each
+evaluation judges the average instead of the latest parameters, and the model file's parameters are the
+average when it is the best evaluation (it is saved as ``state.average.<name>`` too, with the count in the counters,
+so ``--resume`` continues the mean exactly). Updates at a held rate wander around a minimum instead of
+settling in one point of it; their mean lies nearer its centre. A rate above the floor again (a resumed
+``--max-time`` run plans from ``lr`` again) starts a new average. ``patience`` ends such a run only if
+``A <= 1 / 2**patience``.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
 command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
 """
@@ -120,6 +129,7 @@ class _Counters:
     elapsed: float = 0.0  # seconds of training over all runs
     stopped: str = ""  # why the last run ended
     lr: float | None = None  # the current learning rate (after plateau decays)
+    averaged: int = 0  # updates in the running average of the parameters (budget_average), 0: none
 
 
 class _CleanInterrupt(KeyboardInterrupt):
@@ -193,6 +203,9 @@ class _Trainer:
         self.saved_step: int | None = None
         # the rate falls linearly over this run's budget (see _budget_left) instead of on plateaus
         self.budgeted = config.budget_decay and (config.max_time is not None or config.max_steps is not None)
+        # ... down to this share of lr, the last stretch of the budget, over which the parameters are averaged
+        self.floor = float(config.budget_average) if self.budgeted else 0.0
+        self.average: dict[str, np.ndarray] | None = None  # their running mean (float64), c.averaged updates
 
     # --- resume -----------------------------------------------------------------------------------
     def restore(self, model) -> None:
@@ -218,6 +231,14 @@ class _Trainer:
         for f in fields(_Counters):
             if f.name in counters:
                 setattr(self.c, f.name, counters[f.name])
+        if self.c.averaged:
+            self.average = {}
+            for name, live in self.task.params().items():
+                source = arrays.get(f"state.average.{name}")
+                if source is None or source.shape != live.shape:
+                    raise UsageError(f"{model.path}: cannot --resume: the average of parameter {name!r} is "
+                                     f"missing or has another shape")
+                self.average[name] = np.array(source, dtype=np.float64)
         if counters.get("best_val_loss") is not None:
             self.best = {name: np.array(arrays[name]) for name in self.task.params()}
         saved_lr = self._saved_options(model).get("lr")
@@ -261,13 +282,17 @@ class _Trainer:
     def save(self, reason: str) -> None:
         live = self.task.params()
         arrays: dict[str, np.ndarray] = {}
-        best_is_live = self.best is None or self.c.best_step == self.c.step
+        # an average judged at this step is not the live parameters
+        best_is_live = self.best is None or (self.c.best_step == self.c.step and not self.c.averaged)
         for name, array in live.items():
             arrays[name] = array if best_is_live else self.best[name]
             if not best_is_live:
                 arrays[f"resume.{name}"] = array
         for name, array in self.task.train_state().items():
             arrays[f"state.{name}"] = array
+        if self.c.averaged:
+            for name, array in self.average.items():
+                arrays[f"state.average.{name}"] = array
         if self.opt is not None:
             arrays.update(self.opt.state_arrays())
         for name, array in arrays.items():
@@ -286,14 +311,33 @@ class _Trainer:
         self.log.write("save", step=self.c.step, reason=reason, path=self.output)
 
     # --- evaluation -------------------------------------------------------------------------------
+    def _judged(self) -> dict[str, np.ndarray] | None:
+        """The parameters an evaluation judges when they are not the live ones: the average, in their dtypes."""
+        if not self.c.averaged:
+            return None
+        return {name: self.average[name].astype(live.dtype) for name, live in self.task.params().items()}
+
     def evaluate(self) -> None:
-        metrics = self.task.evaluate()
+        judged = self._judged()
+        if judged is None:
+            metrics = self.task.evaluate()
+        else:
+            # the task evaluates its live arrays: lend them the average, and give the latest values back
+            live = self.task.params()
+            latest = {name: np.array(a) for name, a in live.items()}
+            try:
+                for name, a in live.items():
+                    a[...] = judged[name]
+                metrics = self.task.evaluate()
+            finally:
+                for name, a in live.items():
+                    a[...] = latest[name]
         self.c.evals += 1
         self.c.eval_step = self.c.step
         fields_ = {"step": self.c.step, "epoch": self.c.epoch + (self.c.batch_in_epoch > 0)}
         if metrics is None or metrics.get("val_loss") is None:
-            # no validation data: the latest parameters are the best we know
-            self.c.best_step, self.best = self.c.step, None
+            # no validation data: the latest parameters (or their average) are the best we know
+            self.c.best_step, self.best = self.c.step, judged
             self.log.write("eval", **fields_)
             self.save("no validation data")
             return
@@ -310,12 +354,13 @@ class _Trainer:
         if improved:
             self.c.best_val_loss, self.c.best_step, self.c.bad_evals = val, self.c.step, 0
             self.c.best_val_error = error
-            self.best = {name: np.array(a) for name, a in self.task.params().items()}
+            self.best = judged if judged is not None else {name: np.array(a) for name, a in self.task.params().items()}
         else:
             self.c.bad_evals += 1
             if self.config.plateau_decay < 1.0 and not self.budgeted:
                 self.c.lr *= self.config.plateau_decay
-        self.log.write("eval", **fields_, **self.last_eval, best=improved)
+        self.log.write("eval", **fields_, **self.last_eval, best=improved,
+                       **({"averaged": self.c.averaged} if judged is not None else {}))
         shown = "  ".join(f"{k} {v:.4g}" for k, v in self.last_eval.items())
         console.info(f"step {self.c.step} epoch {fields_['epoch']}: {shown}" + ("  (best)" if improved else ""))
         self.save("best" if improved else "evaluation")
@@ -356,12 +401,19 @@ class _Trainer:
                         if cfg.max_time is not None and time.perf_counter() - start >= cfg.max_time:
                             stopped = "max time"
                             break
+                        averaging = False
                         if self.budgeted:
-                            c.lr = cfg.lr * _budget_left(c.step, limit, time.perf_counter() - start, cfg.max_time)
+                            left = _budget_left(c.step, limit, time.perf_counter() - start, cfg.max_time)
+                            averaging = left <= self.floor
+                            c.lr = cfg.lr * max(left, self.floor)
                         if self.opt is not None:
                             self.opt.lr = c.lr
                         loss_sum, count = task.train_step(batches[i], step_rng(cfg.seed, c.step), c.lr)
                         c.step += 1
+                        if averaging:
+                            self._accumulate()
+                        elif c.averaged:
+                            self.average, c.averaged = None, 0  # the rate is above the floor again
                         c.batch_in_epoch = i + 1
                         run_steps += 1
                         run_count += count
@@ -435,6 +487,17 @@ class _Trainer:
         console.info(f"stopped ({stopped}) after {c.step} steps, {c.epoch} epochs; best validation loss "
                      f"{_fmt(c.best_val_loss)} at step {c.best_step}; saved {self.output}")
         return summary
+
+    def _accumulate(self) -> None:
+        """Add the parameters after this update to the running mean of the budget's last stretch."""
+        self.c.averaged += 1
+        live = self.task.params()
+        if self.average is None:
+            self.average = {name: a.astype(np.float64) for name, a in live.items()}
+            return
+        w = 1.0 / self.c.averaged
+        for name, a in self.average.items():
+            a += w * (live[name] - a)
 
     def _patience_ran_out(self) -> bool:
         """``patience`` evaluations in a row without progress end training; under the budget decay only once the

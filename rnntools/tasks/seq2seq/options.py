@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = dict(
     # ... or, from 256 units and with a budget (--max-time, --max-steps), falls linearly to 0 over that budget
     # (None: chosen by ``default_budget_decay``)
     plateau_decay=0.5, budget_decay=None, eval_every=None,
+    # the budget schedule's last stretch: the rate held at this share of lr for this share of the budget, and
+    # the weights averaged over it (the trainer's ``budget_average``; 0: off)
+    budget_average=0.0,
     # run and output
     seed=1, threads=None, resume=None, checkpoint_every=None, log_path=None,
 )
