@@ -418,9 +418,16 @@ def test_budget_average_holds_the_rate_and_saves_the_mean_of_the_last_stretch(tm
     assert model.meta["training"]["counters"]["averaged"] == 10
 
 
-def test_budget_average_needs_the_budget_decay_and_a_budget(tmp_path):
+def test_budget_average_needs_the_budget_decay_and_a_budget(tmp_path, monkeypatch):
     """Without the budget schedule, or without a budget, budget_average changes nothing: no held rate, no
-    average, the same file as without it."""
+    average, the same file as without it; and off (0), nothing is averaged even when the budget left reads 0
+    (a --max-time budget can, just after the limit's check)."""
+    from rnntools.tasks import trainer
+
+    monkeypatch.setattr(trainer, "_budget_left", lambda *args: 0.0)
+    fit(ToyTask(), cfg(epochs=1, budget_decay=True, max_steps=5), str(tmp_path / "z.npz"))
+    assert load_model(str(tmp_path / "z.npz")).meta["training"]["counters"]["averaged"] == 0
+    monkeypatch.undo()
     for options in (dict(max_steps=20), dict(budget_decay=True, epochs=2)):
         out = {}
         for share in (0.0, 0.5):

@@ -404,7 +404,8 @@ class _Trainer:
                         averaging = False
                         if self.budgeted:
                             left = _budget_left(c.step, limit, time.perf_counter() - start, cfg.max_time)
-                            averaging = left <= self.floor
+                            # (a --max-time budget can be at 0 here: time passes after the limit's check)
+                            averaging = self.floor > 0 and left <= self.floor
                             c.lr = cfg.lr * max(left, self.floor)
                         if self.opt is not None:
                             self.opt.lr = c.lr
