@@ -2,8 +2,8 @@
 order-keeping parallel map over worker processes for the CPU-bound pure-Python stages (tokenising, counting,
 formatting JSON) that threads cannot speed up because of the GIL.
 
-Workers are forked, so they inherit the state ``setup`` builds (a vocabulary, an encoder) without pickling
-it. At most ``window`` items are in flight, so memory stays flat on endless input.
+Workers are forked, so they inherit what the mapped function refers to (a vocabulary, an encoder, a model)
+without pickling it. Each worker holds one item at a time, so memory stays flat on endless input.
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-
-_worker_state: dict[str, Any] = {}
-
 
 _configured: dict[str, int] = {}
 
@@ -238,11 +235,6 @@ def configured_threads() -> int:
     return _configured.get("n") or available_cores()
 
 
-def _init(func: Callable) -> None:
-    worker_signals()
-    _worker_state["func"] = func
-
-
 def worker_signals() -> None:
     """Signal handling for a forked worker process, called first thing in it: Ctrl-C is the parent's to
     handle (it stops the workers), SIGTERM kills the worker even though the parent turned it into an
@@ -270,34 +262,136 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _call(item: Any) -> Any:
-    return _worker_state["func"](item)
-
-
 def ordered_map(func: Callable[[Any], Any], items: Iterable[Any], workers: int, window: int = 0) -> Iterator[Any]:
     """``map(func, items)`` computed in ``workers`` forked processes, results in input order.
 
-    This process only hands items out and takes results back. Computing every N-th item here as well
-    was measured slower for `bow` (0.60 against 0.53 s wall for 1M words): while this process computes it
-    holds the GIL, and the pool's threads that feed the workers and collect their results wait for it."""
+    Each worker has a pipe of its own and one item at a time, handed out in turn; while the next result in
+    order is not there yet, this process takes up to ``window`` (default ``2 * workers``) further items from
+    ``items`` (reading and parsing the input: the workers' first items also pay their start-up), then gives
+    the worker whose result it took the oldest item it holds. So this process only ever writes to a
+    worker that is waiting to read and reads from one that will write: large items and results (a forecast
+    block is megabytes each way) never leave both sides waiting on a full pipe. There are no helper threads:
+    ``multiprocessing.Pool``'s three, which shared this process's interpreter lock with the thread reading
+    the input, delayed each megabyte-sized transfer by a quarter of a second (docs/performance.md).
+
+    A worker's exception is raised here after the results before it. On an error here, Ctrl-C or an
+    abandoned generator the workers are stopped and waited for."""
     if workers <= 1:
         yield from map(func, items)
         return
-    import multiprocessing
-
-    window = window or 3 * workers
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init, initargs=(func,))
+    window = window or 2 * workers
+    items = iter(items)
+    pool = _Workers(func, workers)
     try:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.apply_async(_call, (item,)))
-            if len(pending) >= window:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        busy: deque = deque()        # the workers with an item, in the items' order
+        for worker in pool.workers:
+            item = next(items, _END)
+            if item is _END:
+                break
+            worker.send(item)
+            busy.append(worker)
+        taken: deque = deque()       # items read while the workers compute, not handed out yet
+        more = True
+        while busy:
+            worker = busy.popleft()
+            # one item ready for this worker, and more while its result is not there yet
+            while more and (not taken or (len(taken) < window and not worker.done())):
+                item = next(items, _END)
+                if item is _END:
+                    more = False
+                else:
+                    taken.append(item)
+            result = worker.result()
+            if taken:
+                worker.send(taken.popleft())
+                busy.append(worker)
+            yield result
         pool.close()
-        pool.join()
     finally:
-        # on an error, Ctrl-C or an abandoned generator: stop the workers now and wait for them
-        pool.terminate()
-        pool.join()
+        pool.stop()
+
+
+_END = object()
+
+
+class _Worker:
+    """One forked worker process and this side of its two pipes."""
+
+    def __init__(self, ctx, func: Callable):
+        tasks_in, self.tasks = ctx.Pipe(duplex=False)
+        self.results, results_out = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_serve, args=(func, tasks_in, results_out), daemon=True)
+        self.process.start()
+        # the child's ends close here, so that a worker's death is an end of file for this process
+        tasks_in.close()
+        results_out.close()
+
+    def done(self) -> bool:
+        """Whether the result (or the end of the worker) is there to be read."""
+        return self.results.poll()
+
+    def send(self, item: Any) -> None:
+        self.tasks.send((True, item))
+
+    def result(self) -> Any:
+        try:
+            ok, value = self.results.recv()
+        except (EOFError, OSError):
+            self.process.join(1)
+            raise RuntimeError(f"a worker process ended unexpectedly (exit status {self.process.exitcode})") from None
+        if not ok:
+            raise value
+        return value
+
+
+class _Workers:
+    def __init__(self, func: Callable, workers: int):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.workers: list[_Worker] = []
+        try:
+            for _ in range(workers):
+                self.workers.append(_Worker(ctx, func))
+        except BaseException:
+            self.stop()
+            raise
+
+    def close(self) -> None:
+        """Let every worker finish (they are all idle when this is called) and wait for them."""
+        for worker in self.workers:
+            try:
+                worker.tasks.send((False, None))
+            except OSError:
+                pass
+        for worker in self.workers:
+            worker.process.join()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.process.exitcode is None:
+                worker.process.terminate()
+        for worker in self.workers:
+            worker.process.join()
+            worker.tasks.close()
+            worker.results.close()
+
+
+def _serve(func: Callable, tasks, results) -> None:
+    """A worker's loop: an item in, ``(True, func(item))`` or ``(False, exception)`` out, until told to stop."""
+    worker_signals()
+    while True:
+        try:
+            go, item = tasks.recv()
+        except EOFError:
+            return
+        if not go:
+            return
+        try:
+            out = (True, func(item))
+        except Exception as exc:  # noqa: BLE001 - every error goes back to be raised by the reading process
+            out = (False, exc)
+        try:
+            results.send(out)
+        except Exception as exc:  # a result or an error that cannot be pickled
+            results.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))

@@ -512,6 +512,72 @@ def test_predict_forecasts_block_by_block_as_it_reads(monkeypatch):
     assert json.dumps(blocked) == json.dumps(whole)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_predict_text_is_the_jsonl_of_predict_in_worker_processes_too(monkeypatch, workers):
+    # the CLI's fast path: blocks forecast and formatted in forked workers, the same bytes as writing
+    # predict's records here, in the input's order (ids u0..u22 in 6 blocks)
+    import io
+
+    from rnntools.io import JsonlWriter
+    from rnntools.tasks.forecast import forecasts as FC
+
+    model, series = _small_model_and_series(23)
+    buf = io.StringIO()
+    writer = JsonlWriter(buf)
+    for rec in F.predict(model, iter(series)):
+        writer.write(rec)
+    monkeypatch.setattr(FC, "SERIES_PER_BLOCK", 4)
+    monkeypatch.setattr(FC, "BLOCKS_FOR_WORKERS", 2)
+    from rnntools import parallel
+
+    pools = []
+
+    def ordered_map(func, items, workers):
+        pools.append(workers)
+        return real_map(func, items, workers)
+
+    real_map = parallel.ordered_map
+    monkeypatch.setattr(parallel, "ordered_map", ordered_map)
+    texts = list(FC.predict_text(model, iter(series), model.cfg.horizon, model.levels, workers=workers))
+    assert pools == ([] if workers == 1 else [2])
+    assert len(texts) == 6
+    assert "".join(texts) == buf.getvalue()
+
+
+def test_an_error_in_a_worker_process_names_the_series_after_the_blocks_before_it(monkeypatch):
+    from rnntools.tasks.forecast import forecasts as FC
+
+    model, series = _small_model_and_series(12)
+    series[9].source = "x.jsonl:10"
+    with np.errstate(over="ignore"):  # values past the float range: the forecast is not finite
+        series[9].values = series[9].values * 1e307
+    monkeypatch.setattr(FC, "SERIES_PER_BLOCK", 4)
+    monkeypatch.setattr(FC, "BLOCKS_FOR_WORKERS", 2)
+    got = []
+    with pytest.raises(InputError, match=r"x\.jsonl:10: the forecast of series 'u9' is not finite"):
+        for text in FC.predict_text(model, iter(series), model.cfg.horizon, model.levels, workers=2):
+            got.append(text)
+    assert [json.loads(line)["id"] for text in got for line in text.splitlines()] == [f"u{i}" for i in range(8)]
+
+
+def test_cli_predict_in_worker_processes_writes_the_same_bytes(run_cli, tmp_path, monkeypatch):
+    from rnntools.tasks.forecast import forecasts as FC
+
+    model = os.path.join(os.path.dirname(__file__), "data", "contract", "forecast.npz")
+    air = json.loads(open(os.path.join(os.path.dirname(__file__), "..", "samples", "series.jsonl")).readline())
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps({"id": f"a{k}", "start": "1949-01", "freq": "M",
+                                        "values": [v * (1 + k / 10) for v in air["values"]]}) + "\n"
+                            for k in range(30)))
+    monkeypatch.setattr(FC, "SERIES_PER_BLOCK", 4)
+    monkeypatch.setattr(FC, "BLOCKS_FOR_WORKERS", 3)
+    one = run_cli(["predict", model, path, "--threads", "1"])
+    two = run_cli(["predict", model, path, "--threads", "2"])
+    assert one.exit_code == two.exit_code == 0, two.stderr
+    assert [json.loads(line)["id"] for line in two.stdout.splitlines()] == [f"a{k}" for k in range(30)]
+    assert two.stdout == one.stdout
+
+
 def test_a_series_id_in_two_inputs_is_an_error_and_an_empty_input_too(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_text('{"id": "x", "values": [1, 2, 3]}\n{"id": "y", "values": [1, 2, 3]}\n')

@@ -36,3 +36,51 @@ def test_an_error_comes_after_the_results_before_it(bad):
         for value, _ in ordered_map(_square_and_pid, items, 2):
             got.append(value)
     assert got == [x * x for x in items[:bad]]
+
+
+def _echo_size(item):
+    # megabytes each way: more than a pipe holds, so a design where both sides could wait on a full pipe
+    # (this process writing the next item while the worker writes its result) would hang here
+    return b"r" * (len(item) + 1)
+
+
+def test_large_items_and_results_do_not_wait_on_each_other():
+    items = [b"i" * (3_000_000 + k) for k in range(7)]
+    out = list(ordered_map(_echo_size, items, 2))
+    assert [len(r) for r in out] == [len(i) + 1 for i in items]
+
+
+def _die_on_three(x):
+    if x == 3:
+        os._exit(7)
+    return x
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    import multiprocessing
+
+    got = []
+    with pytest.raises(RuntimeError, match="ended unexpectedly.*7"):
+        for value in ordered_map(_die_on_three, range(8), 2):
+            got.append(value)
+    assert got == [0, 1, 2]
+    assert multiprocessing.active_children() == []
+
+
+def _unpicklable(x):
+    return lambda: x
+
+
+def test_a_result_that_cannot_be_sent_back_is_an_error():
+    with pytest.raises(RuntimeError, match="pickle"):
+        list(ordered_map(_unpicklable, range(3), 2))
+
+
+def test_an_abandoned_map_stops_its_workers():
+    import multiprocessing
+
+    out = ordered_map(_square_and_pid, range(100), 2)
+    assert next(out)[0] == 0
+    assert multiprocessing.active_children()
+    out.close()
+    assert multiprocessing.active_children() == []

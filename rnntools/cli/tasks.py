@@ -194,12 +194,16 @@ def run_model_command(name: str, model: str, inputs: list[str], output: str | No
     if name == "predict":
         output_format = options.pop("output_format", "jsonl")
         with open_output(output) as stream:
-            predictions = pkg.predict(loaded, records, **options)
             if output_format != "jsonl":  # a format only some tasks offer: their CLI module writes it
-                getattr(modules[kind], f"write_{output_format}")(predictions, stream)
+                getattr(modules[kind], f"write_{output_format}")(pkg.predict(loaded, records, **options), stream)
                 return
             writer = JsonlWriter(stream)
-            for record in predictions:
+            predict_text = getattr(pkg, "predict_text", None)
+            if predict_text is not None:  # a task that formats its JSONL itself (in worker processes)
+                for text in predict_text(loaded, records, **options):
+                    writer.write_text(text)
+                return
+            for record in pkg.predict(loaded, records, **options):
                 writer.write(record)
         return
     with naming_the_input(inputs):

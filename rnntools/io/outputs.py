@@ -22,22 +22,34 @@ class JsonlWriter:
         self._stream = stream if stream is not None else sys.stdout
 
     def write(self, record: dict) -> None:
-        try:
-            text = _ENCODER.encode(record)
-        except ValueError:
-            # JSON has no NaN or Infinity: such a value (a diverged score) is written as null
-            text = _ENCODER.encode(_nulls_for_non_finite(record))
-        self._stream.write(text)
+        self._stream.write(_encode(record))
         self._stream.write("\n")
         if _stdin["idle"]:
             self._stream.flush()  # the input is waiting for the answer (a terminal, `tail -f ... |`)
 
     def write_text(self, text: str) -> None:
-        """Write lines already formatted as this writer would (for bulk writers that format faster)."""
+        """Write lines already formatted as this writer would (:func:`jsonl_text`, or bulk writers that
+        format faster)."""
         self._stream.write(text)
+        if _stdin["idle"]:
+            self._stream.flush()
 
     def flush(self) -> None:
         self._stream.flush()
+
+
+def jsonl_text(records: Iterable[dict]) -> str:
+    """The lines :class:`JsonlWriter` writes for ``records``, as one string: for worker processes that
+    format their part of the output for the one process that writes it."""
+    return "".join(_encode(record) + "\n" for record in records)
+
+
+def _encode(record: dict) -> str:
+    try:
+        return _ENCODER.encode(record)
+    except ValueError:
+        # JSON has no NaN or Infinity: such a value (a diverged score) is written as null
+        return _ENCODER.encode(_nulls_for_non_finite(record))
 
 
 def _numpy():

@@ -72,7 +72,9 @@ def _bytes_per_step(levels: int) -> int:
     return 8 * (8 + 2 * levels) + 40 + 24 * (1 + 2 * levels)
 
 
-SERIES_PER_BLOCK = 2048
+SERIES_PER_BLOCK = 512
+# forecasting in worker processes pays from about this many blocks on (predict_text)
+BLOCKS_FOR_WORKERS = 8
 
 
 def predict_records(model: Model, series: Iterable[Series], horizon: int, levels: Sequence[int]) -> Iterator[dict]:
@@ -88,6 +90,44 @@ def predict_records(model: Model, series: Iterable[Series], horizon: int, levels
     levels = list(levels)
     for block in _blocks(series, SERIES_PER_BLOCK):
         yield from _block_records(model, block, horizon, levels)
+
+
+def predict_text(model: Model, series: Iterable[Series], horizon: int, levels: Sequence[int],
+                 workers: int = 1) -> Iterator[str]:
+    """:func:`predict_records` as JSONL text (``io.jsonl_text``), one string per block of series, in the
+    input's order.
+
+    With ``workers`` > 1 and at least ``BLOCKS_FOR_WORKERS`` blocks in the input, the blocks are forecast
+    and formatted in forked worker processes (``parallel.ordered_map``), one thread each, while this process
+    reads and parses the next blocks and writes: the three stages hold the interpreter's lock most of their
+    time, so threads could not overlap them, and each worker's numba import and kernel loading overlap
+    this process's reading (docs/performance.md). Each series' forecast is computed on its own rows, so the
+    text is the same bytes as in one process (tests/test_forecast.py). Below that many blocks a second
+    process's start-up (its own numba import and kernel loading, ~0.5 s of CPU) costs more than it saves."""
+    from rnntools.io.outputs import jsonl_text
+
+    levels = list(levels)
+    blocks = _blocks(series, SERIES_PER_BLOCK)
+    ahead = list(itertools.islice(blocks, BLOCKS_FOR_WORKERS if workers > 1 else 1))
+    if len(ahead) < BLOCKS_FOR_WORKERS:
+        for block in itertools.chain(ahead, blocks):
+            yield jsonl_text(_block_records(model, block, horizon, levels))
+        return
+    from rnntools.parallel import ordered_map
+
+    def block_text(block: list[Series]) -> str:
+        _one_thread()
+        return jsonl_text(_block_records(model, block, horizon, levels))
+
+    yield from ordered_map(block_text, itertools.chain(ahead, blocks), workers)
+
+
+def _one_thread() -> None:
+    """Keep a worker process to one thread (numba, BLAS, the engine's pool): the processes share the cores."""
+    from rnntools.parallel import configure_threads, configured_threads
+
+    if configured_threads() != 1:
+        configure_threads(1)
 
 
 def _blocks(items: Iterable, size: int) -> Iterator[list]:

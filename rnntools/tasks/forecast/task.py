@@ -36,14 +36,15 @@ from rnntools.tasks.forecast.forecasts import (  # noqa: F401 - imported from he
     predict_records,
     round_rows,
 )
+from rnntools.tasks.forecast.forecasts import predict_text as predict_text_blocks
 from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape
 from rnntools.tasks.forecast.model import INPUT_KEYS, ForecastConfig, Member, Model, load, resolve, save
 from rnntools.tasks.forecast.series import Series
 from rnntools.tasks.options import resume_options
 
 __all__ = ["KIND", "DEFAULTS", "STRUCTURAL", "train", "load", "read", "predict", "evaluate", "fit_model",
-           "partitioning", "record_key", "repeated_key", "evaluate_pieces", "evaluate_piece", "combine_pieces",
-           "backtest_fold", "backtest_summary",
+           "predict_text", "partitioning", "record_key", "repeated_key", "evaluate_pieces", "evaluate_piece",
+           "combine_pieces", "backtest_fold", "backtest_summary",
            "forecast", "backtest", "ForecastConfig", "Model", "save", "reselect"]
 
 
@@ -493,6 +494,17 @@ def predict(model: Model, records: Iterable[Series], horizon: int | None = None,
     batches of thousands (the network's cost is per batch, not per series) while the next are read."""
     levels = list(model.levels if intervals is None else intervals)
     yield from predict_records(model, records, horizon or model.cfg.horizon, levels)
+
+
+def predict_text(model: Model, records: Iterable[Series], horizon: int | None = None,
+                 intervals: Sequence[int] | None = None, **_) -> Iterator[str]:
+    """:func:`predict`'s records as JSONL text, block by block (the contract's optional fast path for
+    ``predict`` to JSONL): a large input is forecast in worker processes, one per core ``--threads``
+    allows (forecasts.predict_text)."""
+    from rnntools.parallel import configured_threads
+
+    levels = list(model.levels if intervals is None else intervals)
+    yield from predict_text_blocks(model, records, horizon or model.cfg.horizon, levels, configured_threads())
 
 
 def evaluate(model: Model, records: Iterable[Series], folds: int | None = None, refit: bool | None = None,
