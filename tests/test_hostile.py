@@ -941,3 +941,17 @@ def test_missing_field_message_lists_the_records_fields_only(hostile, args, stdi
 def test_plot_forecast_of_odd_records(hostile, record, pattern):
     result = hostile(["plot", "forecast"], record + "\n")
     check(result, 1, "<stdin>:1: " + pattern)
+
+
+# --- found by hand (session 17): each case failed on the code before its fix -----------------------------
+
+@pytest.mark.parametrize("value", ["1", " 2"])
+def test_numba_disable_jit_is_a_usage_error_naming_it(hostile, monkeypatch, tmp_path, value):
+    """numba's debugging switch runs kernels as plain Python: training was an internal error (an intrinsic
+    "is not usable in pure-python") once the data was read."""
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", value)
+    result = hostile(["rnn-train", "--task", "lm", "{w}/book.txt", "-o", tmp_path / "m.npz", *TINY])
+    check(result, 2, "NUMBA_DISABLE_JIT=.* unset it")
+    assert not (tmp_path / "m.npz").exists()
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "0")
+    check(hostile(["vocab", "{w}/docs.txt"]), 0)

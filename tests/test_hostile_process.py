@@ -437,3 +437,19 @@ def test_stdout_appended_to_an_input_is_refused(lm_model, tmp_path):
     with open(tmp_path / "out.jsonl", "ab") as out:   # another file: still fine
         code, _, err = finish(rnntools(["bow", "--vocab", vocab, docs], stdout=out), timeout=120)
     assert code == 0, err
+
+
+# --- found by hand (session 17) -----------------------------------------------------------------------
+
+def test_numba_variable_it_cannot_parse_is_one_warning_line(lm_model):
+    """numba ignores NUMBA_OPT=x (or NUMBA_DISABLE_JIT=yes) with a warning quoting its parser's traceback."""
+    env = {**os.environ, "PYTHONPATH": ROOT, "NUMBA_OPT": "x", "NUMBA_DISABLE_JIT": "yes"}
+    env.pop("RNNTOOLS_DEBUG", None)
+    result = subprocess.run([sys.executable, "-m", "rnntools", "predict", str(lm_model)], input="the cat\n", env=env,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0 and result.stdout, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = sorted(result.stderr.strip().splitlines())
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("rnntools predict: warning: NUMBA_DISABLE_JIT='yes' is not a value numba")
+    assert lines[1].startswith("rnntools predict: warning: NUMBA_OPT='x' is not a value numba")

@@ -283,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # --debug is known once click has parsed it (its callback sets DEBUG): read at the time of an error
     DEBUG["on"] = _debug_from_environment(args)
+    _numba_environment(args)
     try:
         cli.main(args=args, prog_name="rnntools", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -376,6 +377,45 @@ def _debug_from_environment(args: list[str]) -> bool:
     _error(f"RNNTOOLS_DEBUG={os.environ['RNNTOOLS_DEBUG']!r} is not a yes or no (use 1 or 0; true/false, yes/no "
            "and on/off also work)", 2)
     return False
+
+
+def _numba_environment(args: list[str]) -> None:
+    """numba's own variables, read before any work. NUMBA_DISABLE_JIT=1 (numba's debugging switch) runs every
+    kernel as plain Python: the hand-written vector and atomic kernels cannot run that way at all (training
+    was an internal error after the data was read) and the rest thousands of times slower, so it is a usage
+    error naming the variable. A value numba cannot parse (NUMBA_OPT=x) is ignored by numba with a warning
+    that quotes its parser's traceback: said here in one line instead."""
+    import warnings
+
+    value = os.environ.get("NUMBA_DISABLE_JIT", "")
+    try:
+        disabled = int(value) != 0   # as numba reads it
+    except ValueError:
+        disabled = False
+    if disabled and not {"-h", "--help", "--version"} & set(args):
+        from rnntools import console
+
+        command = next((a for a in args if a in COMMANDS), None)
+        console.configure(command=f"rnntools {command}" if command else "rnntools")
+        _error(f"NUMBA_DISABLE_JIT={value!r} turns numba's compiler off, and rnntools's kernels need it (as plain "
+               "Python they are thousands of times slower, and its vector kernels cannot run at all); unset it "
+               "or set it to 0", 2)
+    shown = warnings.showwarning
+    if getattr(shown, "rnntools_numba", False):
+        return
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if text.startswith("Environment variable '") and "numba" in str(filename):
+            from rnntools import console
+
+            name = text.split("'")[1]
+            console.warn(f"{name}={os.environ.get(name, '')!r} is not a value numba understands; numba ignores it")
+            return
+        shown(message, category, filename, lineno, file, line)
+
+    showwarning.rnntools_numba = True
+    warnings.showwarning = showwarning
 
 
 def _click_error(exc: click.ClickException) -> None:
