@@ -955,3 +955,15 @@ def test_numba_disable_jit_is_a_usage_error_naming_it(hostile, monkeypatch, tmp_
     assert not (tmp_path / "m.npz").exists()
     monkeypatch.setenv("NUMBA_DISABLE_JIT", "0")
     check(hostile(["vocab", "{w}/docs.txt"]), 0)
+
+
+def test_vocab_merge_of_one_file_twice_is_refused(hostile, world, tmp_path):
+    """Was silent: every count doubled (a glob that overlaps another, `--merge shard*.jsonl shard1.jsonl`)."""
+    os.symlink(world / "v.jsonl", tmp_path / "link.jsonl")
+    for second in (world / "v.jsonl", tmp_path / "link.jsonl"):
+        check(hostile(["vocab", "--merge", "{w}/v.jsonl", second]), 2, "same vocabulary file is given .*twice")
+    check(hostile(["vocab", "--merge", "-", "{w}/v.jsonl"], (world / "v.jsonl").read_text()), 0)  # a pipe: not a file
+    (tmp_path / "copy.jsonl").write_bytes((world / "v.jsonl").read_bytes())   # two shards alike: still summed
+    result = hostile(["vocab", "--merge", "{w}/v.jsonl", tmp_path / "copy.jsonl"])
+    check(result, 0)
+    assert json.loads(result.stdout.splitlines()[-1])["count"] == 2

@@ -26,7 +26,7 @@ from rnntools.io.inputs import (
     set_max_line_bytes,
     stdin_idle,
 )
-from rnntools.io.outputs import JsonlWriter, check_outputs, is_stdio, open_output
+from rnntools.io.outputs import JsonlWriter, check_outputs, is_stdio, open_output, repeated_file
 
 # model files need numpy, whose import is a good part of a short command's time (vocab, bow, --help): they
 # are imported on first use of one of their names
@@ -46,5 +46,5 @@ __all__ = [
     "check_outputs", "csv_delimiter", "display_name", "is_stdio", "iter_csv", "iter_jsonl", "iter_line_batches",
     "iter_lines", "iter_text_chunks",
     "load_model", "loads", "open_binary", "open_output", "parse_json_object", "read_model_meta",
-    "read_text_field", "save_model", "set_max_line_bytes", "stdin_idle",
+    "read_text_field", "repeated_file", "save_model", "set_max_line_bytes", "stdin_idle",
 ]

@@ -123,6 +123,22 @@ def _identity(path: str | int) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
+def repeated_file(paths: Iterable[str | os.PathLike]) -> tuple[str, str] | None:
+    """The first regular file given twice among ``paths`` under any names (same device and inode: the same
+    path, a link, ``./name``, ``-`` with standard input redirected from it), as (first name, second name);
+    None when each is given once."""
+    seen: dict[tuple[int, int], str] = {}
+    for path in paths:
+        path = os.fspath(path)
+        key = _identity(0) if path == "-" else None if is_stdio(path) else _identity(path)
+        path = where(path)
+        if key is not None:
+            if key in seen:
+                return seen[key], path
+            seen[key] = path
+    return None
+
+
 def _identities(inputs: list[str], stdin: bool) -> dict[tuple[int, int], str]:
     found = {key: path for path in inputs if (key := _identity(path)) is not None}
     if stdin and (key := _identity(0)) is not None:

@@ -17,6 +17,7 @@ from rnntools.io import (
     iter_lines,
     iter_text_chunks,
     read_text_field,
+    repeated_file,
 )
 from rnntools.parallel import available_cores, ordered_map
 from rnntools.text.encode import BowEncoder, CsrBuilder
@@ -96,7 +97,12 @@ def _live_stdin(inputs: Sequence[str]) -> bool:
 
 def merge_vocabs(paths: Sequence[str], *, min_count: int = 1, max_size: int | None = None,
                  specials: bool = True) -> Vocab:
-    """One vocabulary from vocabularies counted on shards of a corpus (counts and frequencies summed)."""
+    """One vocabulary from vocabularies counted on shards of a corpus (counts and frequencies summed). A file
+    given twice (a shell glob that overlaps another) would count its shard twice: a usage error."""
+    if twice := repeated_file(paths):
+        same = f"as {twice[0]} and {twice[1]}" if twice[0] != twice[1] else "twice"
+        raise UsageError(f"{twice[1]}: the same vocabulary file is given {same}; --merge would add its counts "
+                         "twice (give each shard once)")
     vocabs = [Vocab.read(path) for path in paths]
     for path, vocab in zip(paths, vocabs):   # the message names the two files that differ
         first = vocabs[0]
