@@ -967,3 +967,18 @@ def test_vocab_merge_of_one_file_twice_is_refused(hostile, world, tmp_path):
     result = hostile(["vocab", "--merge", "{w}/v.jsonl", tmp_path / "copy.jsonl"])
     check(result, 0)
     assert json.loads(result.stdout.splitlines()[-1])["count"] == 2
+
+
+@pytest.mark.parametrize("value,status,pattern", [
+    (",", 2, "none of them empty"),          # was silently no covariates
+    ("", 2, "none of them empty"),
+    ("temp,,temp", 2, "none of them empty"),
+    ("passengers", 2, "is the target column"),   # was "not a value column ... (columns: passengers, temp)"
+])
+def test_forecast_covariates_that_name_nothing(hostile, tmp_path, value, status, pattern):
+    rows = ["month,passengers,temp"] + [f"{1949 + i // 12}-{i % 12 + 1:02d},{100 + i},{i % 7}" for i in range(60)]
+    (tmp_path / "cov.csv").write_text("\n".join(rows) + "\n")
+    result = hostile(["rnn-train", "--task", "forecast", tmp_path / "cov.csv", "-o", tmp_path / "m.npz",
+                      "--covariates", value, *TINY])
+    check(result, status, pattern)
+    assert not (tmp_path / "m.npz").exists()

@@ -27,6 +27,17 @@ def _levels(ctx, param, value):
     return tuple(dict.fromkeys(levels))
 
 
+def _covariates(ctx, param, value):
+    if value is None:
+        return ()
+    names = [c.strip() for c in value.split(",")]
+    # an empty name is refused, not skipped: `--covariates ,` or a script's empty variable trained without
+    # covariates, silently
+    if not all(names):
+        raise click.BadParameter(f"{value!r}: expected CSV column names separated by commas, none of them empty")
+    return tuple(dict.fromkeys(names))   # a column named twice is one input, not two copies of it
+
+
 # input options: the same definitions in rnn-train, predict and evaluate (predict/evaluate default to the
 # columns the model was trained with, hence no defaults here)
 INPUT_OPTIONS = [
@@ -47,7 +58,7 @@ INPUT_OPTIONS = [
 TRAIN_OPTIONS = [
     *INPUT_OPTIONS,
     option("--covariates", type=str, default=None, group="Forecast model",
-           callback=lambda ctx, param, v: tuple(c.strip() for c in v.split(",") if c.strip()) if v else (),
+           callback=_covariates,
            help="CSV value columns (comma-separated) fed to the network as extra inputs; only their past "
                 "is used, so predict needs no future values."),
     option("--horizon", type=click.IntRange(1), default=None, group="Forecast model",

@@ -127,9 +127,12 @@ def read_csv_series(path: str, *, target: str | None = None, timestamp_column: s
                                                               timestamp_column=timestamp_column, line=line_no)
             value_columns = [h for h in header if h not in (timestamp_column, id_column)]
             for c in covariates:
-                if c not in header or c in (timestamp_column, target, id_column):
+                if c == target:
+                    raise UsageError(f"covariate {c!r} is the target column of {_w(path)}: its past is what the "
+                                     "network reads already; a covariate is another value column")
+                if c not in header or c in (timestamp_column, id_column):
                     raise UsageError(f"covariate {c!r} is not a value column of {_w(path)} "
-                                     f"(columns: {', '.join(value_columns)})")
+                                     f"(columns: {', '.join(v for v in value_columns if v != target)})")
         # one series per file is named after its target column, so predict finds it again whatever the
         # file is called (or when it comes on stdin)
         sid = row[id_column].strip() if id_column else target
