@@ -982,3 +982,24 @@ def test_forecast_covariates_that_name_nothing(hostile, tmp_path, value, status,
                       "--covariates", value, *TINY])
     check(result, status, pattern)
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_lowercased_models_read_until_and_capitals_lowercased(hostile, world, tmp_path):
+    """A word LM lowercases its prime but `--until The` was "not a token"; a char LM on a `vocab --level char
+    --lowercase` vocabulary read every capital as <unk> (training, prime, evaluation)."""
+    check(hostile(["rnn-train", "--task", "lm", "--level", "word", "--min-count", "1", "{w}/book.txt", "-o",
+                   tmp_path / "w.npz", *TINY]), 0)
+    first = hostile(["sample", tmp_path / "w.npz", "--length", "3", "--seed", "5"]).stdout.split()[0]
+    result = hostile(["sample", tmp_path / "w.npz", "--until", first.upper(), "--length", "3", "--seed", "5",
+                      "--format", "jsonl"])
+    check(result, 0)
+    record = json.loads(result.stdout)
+    assert record["stopped"] == "until" and record["text"] == "", (record, first)   # the --until token left out
+    from rnntools.tasks.lm.data import encode_chars
+    from rnntools.text.vocab import TokenCounter
+
+    counter = TokenCounter("char", lowercase=True)
+    counter.add_lines(["the cat"])
+    vocab = counter.vocab(specials=True)
+    assert encode_chars(vocab, "THE Cat").tolist() == encode_chars(vocab, "the cat").tolist()
+    assert vocab.unk_id not in encode_chars(vocab, "THE Cat").tolist()

@@ -76,7 +76,11 @@ def encode_lines(vocab, lines: Sequence[str]) -> np.ndarray:
 
 
 def encode_chars(vocab, text: str) -> np.ndarray:
-    """Character ids of ``text`` through a code-point lookup table (no Python loop per character)."""
+    """Character ids of ``text`` through a code-point lookup table (no Python loop per character). A
+    lowercased vocabulary (``vocab --level char --lowercase``) reads the text lowercased, as ``vocab`` counted
+    it: its capitals were all ``<unk>`` in training, in a prime and in evaluation."""
+    if vocab.lowercase:
+        text = text.lower()
     points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
     unk = vocab.unk_id if vocab.n_special > 1 else -1
     singles = [(ord(t), i) for i, t in enumerate(vocab.tokens) if len(t) == 1 and i >= vocab.n_special]

@@ -177,7 +177,8 @@ class Sampler:
     def until_id(self, until: str | None) -> int | None:
         if until is None:
             return None
-        found = self.end if until == "\n" else self.vocab.index.get(until)
+        # a lowercased vocabulary reads --until lowercased, as it reads the prime
+        found = self.end if until == "\n" else self.vocab.index.get(until.lower() if self.vocab.lowercase else until)
         if found is None:
             raise UsageError(f"--until {until!r} is not a token of the model's vocabulary")
         return found
