@@ -1003,3 +1003,19 @@ def test_lowercased_models_read_until_and_capitals_lowercased(hostile, world, tm
     vocab = counter.vocab(specials=True)
     assert encode_chars(vocab, "THE Cat").tolist() == encode_chars(vocab, "the cat").tolist()
     assert vocab.unk_id not in encode_chars(vocab, "THE Cat").tolist()
+
+
+@pytest.mark.parametrize("matrix,holds", [("[[1, -4], [0, 2]]", "-4"),     # drawn as a count, recall above 1
+                                          ("[[1.5, 0], [0, 2]]", "1.5"),   # was drawn as 1
+                                          ('[["3", 0], [0, 2]]', '"3"'),   # was drawn as 3
+                                          ("[[true, 0], [0, 2]]", "true")])
+def test_plot_confusion_counts_are_whole_and_not_negative(hostile, matrix, holds):
+    result = hostile(["plot", "confusion"], '{"labels": ["a", "b"], "confusion": %s}\n' % matrix)
+    check(result, 1, "^rnntools plot confusion: error: <stdin>: .*whole numbers.*it holds " + re.escape(holds))
+
+
+def test_errors_of_a_group_subcommand_name_it(hostile, tmp_path):
+    """`plot log -o x.xyz` said `rnntools plot: error: ...`, as if the group had failed."""
+    check(hostile(["plot", "log", tmp_path / "missing.jsonl", "-o", tmp_path / "x.xyz"]), 1,
+          "^rnntools plot log: error: .*missing.jsonl: no such file")
+    check(hostile(["plot", "confusion", tmp_path / "missing.json"]), 1, "^rnntools plot confusion: error: ")

@@ -164,8 +164,8 @@ class GroupedCommand(click.Command):
         quiet = ctx.params.pop("quiet", False)
         ctx.params.pop("debug", None)  # its callback set DEBUG, which rnntools.cli.main reads
         max_line = ctx.params.pop("max_line_bytes", None)
-        if quiet:
-            console.configure(quiet=True, command=console.command_name())
+        # the full name in messages: a subcommand of a group (`plot log`) was named as the group
+        console.configure(quiet=bool(quiet) or console.is_quiet(), command=ctx.command_path)
         from rnntools.io.inputs import set_max_line_bytes, set_option_hints
 
         set_option_hints(encoding_errors=any(p.name == "encoding_errors" for p in self.params))

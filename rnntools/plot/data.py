@@ -276,11 +276,18 @@ def confusion(summary: dict, path: str) -> Confusion:
     if not isinstance(labels, list) or not isinstance(matrix, list):
         raise InputError("no \"labels\" and \"confusion\" here: give the JSON that `rnntools evaluate` writes for "
                          "a classifier", path)
+    # counts are whole numbers of at least 0: int64 conversion alone took 1.5 as 1, "3" as 3, true as 1, and
+    # drew a -4 as a count (and a row of them a recall above 1)
+    bad = next((v for row in matrix for v in (row if isinstance(row, list) else [row])
+                if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**53), None)
+    if bad is not None or not all(isinstance(row, list) for row in matrix):
+        raise InputError("\"confusion\" is not a square table of counts (rows of equal length, whole numbers of "
+                         f"at least 0){'; it holds ' + json.dumps(bad) if bad is not None else ''}", path)
     try:
         counts = np.asarray(matrix, dtype=np.int64)
     except (ValueError, TypeError, OverflowError):
-        raise InputError("\"confusion\" is not a square table of counts (rows of equal length, integers)",
-                         path) from None
+        raise InputError("\"confusion\" is not a square table of counts (rows of equal length, whole numbers of "
+                         "at least 0)", path) from None
     if counts.shape != (len(labels), len(labels)):
         raise InputError(f"confusion matrix of shape {counts.shape} for {len(labels)} labels", path)
     acc = summary.get("accuracy")
