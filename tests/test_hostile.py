@@ -1010,7 +1010,7 @@ def test_lowercased_models_read_until_and_capitals_lowercased(hostile, world, tm
                                           ('[["3", 0], [0, 2]]', '"3"'),   # was drawn as 3
                                           ("[[true, 0], [0, 2]]", "true")])
 def test_plot_confusion_counts_are_whole_and_not_negative(hostile, matrix, holds):
-    result = hostile(["plot", "confusion"], '{"labels": ["a", "b"], "confusion": %s}\n' % matrix)
+    result = hostile(["plot", "confusion"], '{"labels": ["a", "b"], "confusion": ' + matrix + "}\n")
     check(result, 1, "^rnntools plot confusion: error: <stdin>: .*whole numbers.*it holds " + re.escape(holds))
 
 
@@ -1019,3 +1019,17 @@ def test_errors_of_a_group_subcommand_name_it(hostile, tmp_path):
     check(hostile(["plot", "log", tmp_path / "missing.jsonl", "-o", tmp_path / "x.xyz"]), 1,
           "^rnntools plot log: error: .*missing.jsonl: no such file")
     check(hostile(["plot", "confusion", tmp_path / "missing.json"]), 1, "^rnntools plot confusion: error: ")
+
+
+def test_csv_with_carriage_returns_alone_as_line_ends(hostile, world, tmp_path):
+    """A spreadsheet's "CSV (Macintosh)": was `not a readable CSV line (new-line character seen in unquoted
+    field - do you need to open the file in universal-newline mode?)` at line 1."""
+    text = (world / "air.csv").read_text()
+    (tmp_path / "cr.csv").write_bytes(text.replace("\n", "\r").encode())
+    result = hostile(["predict", "{w}/fc.npz", tmp_path / "cr.csv"])
+    check(result, 0)
+    assert result.stdout == hostile(["predict", "{w}/fc.npz", "{w}/air.csv"]).stdout
+    lines = text.splitlines()
+    lines[4] = lines[4].split(",")[0] + ",x"
+    (tmp_path / "bad.csv").write_bytes("\r".join(lines).encode())
+    check(hostile(["predict", "{w}/fc.npz", tmp_path / "bad.csv"]), 1, r"bad.csv:5: .*'x' is not a number")

@@ -453,10 +453,17 @@ def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[
     numbers: list[int] = []
 
     def texts():
+        extra = 0   # lines ended by a carriage return alone, so far
         for line_no, text in lines:
-            if text.strip():
-                numbers.append(line_no)
-                yield text
+            # carriage returns alone end lines too (the readers turned CR LF into LF already): spreadsheets'
+            # "CSV (Macintosh)" writes them, and csv stopped at line 1 with its "universal-newline mode?" hint
+            parts = text.split("\r")
+            pieces = [p + "\r" for p in parts[:-1]] + [parts[-1]]
+            for k, piece in enumerate(pieces):
+                if piece.strip():
+                    numbers.append(line_no + extra + k)
+                    yield piece
+            extra += len(pieces) - 1
 
     # a quoted field may span lines: bound it like a line, so an unterminated quote is an error, not memory
     csv.field_size_limit(max(MAX_LINE_BYTES, 1 << 17))
