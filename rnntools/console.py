@@ -44,10 +44,19 @@ def info(message: str) -> None:
         print(f"{_state['command']}: {message}", file=sys.stderr, flush=True)
 
 
+def printable(text: str) -> str:
+    """``text`` for a message: the bytes of a file name that are not UTF-8 (which Python carries as lone
+    surrogates, U+DC80-U+DCFF) shown as ``\\xff``, as Python writes bytes, instead of ``\\udcff``."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:   # another lone surrogate: escaped as it is
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def warn(message: str) -> None:
     """A warning on stderr, terminal or not (a cron job's mail should carry it); silent with --quiet."""
     if not _state["quiet"]:
-        print(f"{_state['command']}: warning: {message}", file=sys.stderr, flush=True)
+        print(printable(f"{_state['command']}: warning: {message}"), file=sys.stderr, flush=True)
 
 
 class ReplacedFields:

@@ -1033,3 +1033,12 @@ def test_csv_with_carriage_returns_alone_as_line_ends(hostile, world, tmp_path):
     lines[4] = lines[4].split(",")[0] + ",x"
     (tmp_path / "bad.csv").write_bytes("\r".join(lines).encode())
     check(hostile(["predict", "{w}/fc.npz", tmp_path / "bad.csv"]), 1, r"bad.csv:5: .*'x' is not a number")
+
+
+def test_file_names_that_are_not_utf8_are_shown_as_bytes(hostile, tmp_path):
+    """Python carries such a name's bytes as lone surrogates: messages showed `\\udcff.txt`."""
+    name = os.path.join(str(tmp_path), os.fsdecode(b"\xff.txt"))
+    for args in (["vocab", name], ["vocab", "{w}/docs.txt", "-o", os.path.join(name, "out.jsonl")]):
+        result = hostile(args)
+        check(result, 1, r"error: .*/\\xff\.txt")
+        assert "udcff" not in result.stderr

@@ -422,6 +422,8 @@ def _click_error(exc: click.ClickException) -> None:
     """click's errors in the one-line form of every other error (click's own is three lines: usage, a hint,
     the error), naming the command and pointing at its --help for usage errors."""
     ctx = getattr(exc, "ctx", None)
+    from rnntools import console
+
     name = ctx.command_path if ctx is not None else "rnntools"
     try:
         if exc.__class__.__name__ == "NoArgsIsHelpError":  # `rnntools` alone: the help is the message
@@ -430,7 +432,7 @@ def _click_error(exc: click.ClickException) -> None:
             message = " ".join(exc.format_message().split())
             if isinstance(exc, click.UsageError):
                 message = message.rstrip(".") + f" (see '{name} --help')"
-            print(f"{name}: error: {message}", file=sys.stderr)
+            print(console.printable(f"{name}: error: {message}"), file=sys.stderr)
     except (OSError, ValueError):
         pass
     _exit(exc.exit_code)
@@ -462,7 +464,7 @@ def _error(message: str, code: int) -> None:
     message = " ".join(message.split("\n"))
     if len(message) > 2000:  # it quotes a value from the input (a 300 KB series name): keep both ends
         message = f"{message[:1000]} ...[{len(message) - 1800} characters]... {message[-800:]}"
-    print(f"{console.command_name()}: error: {message}", file=sys.stderr)
+    print(console.printable(f"{console.command_name()}: error: {message}"), file=sys.stderr)
     _exit(code)
 
 
