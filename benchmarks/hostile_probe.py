@@ -1211,9 +1211,61 @@ def session16_cases() -> list[Case]:
     return cases
 
 
+def _cr_only_in_tmp(name: str, new: str):
+    """A setup that writes the world's NAME with its line ends turned into carriage returns alone as {T}/NEW."""
+    def setup(tmp):
+        with open(os.path.join(_STATE["world"], name), "rb") as f, open(os.path.join(tmp, new), "wb") as out:
+            out.write(f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    return setup
+
+
+def session17_cases() -> list[Case]:
+    """What hand probing found in session 17: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 17")."""
+    cases = []
+    out = ["-o", "{T}/out.npz"]
+    # numba's debugging switch: training was an internal error (an intrinsic "not usable in pure-python");
+    # a NUMBA_* value numba cannot parse was its warning with its parser's traceback
+    for args in (["rnn-train", "--task", "lm", "{W}/book.txt", *out, *TINY], ["predict", MODELS["clf"], "{W}/g.jsonl"],
+                 ["vocab", "{W}/docs.txt"]):
+        cases.append(Case("odd environment (session 17)", args, (2,), names="NUMBA_DISABLE_JIT",
+                          env={"NUMBA_DISABLE_JIT": "1"}, output="{T}/out.npz" if "-o" in args else None))
+    for env in ({"NUMBA_OPT": "x"}, {"NUMBA_DISABLE_JIT": "yes"}, {"NUMBA_BOUNDSCHECK": "x"}):
+        cases.append(Case("odd environment (session 17)", ["predict", MODELS["lm"], "{W}/docs.txt"], (0,), env=env))
+    # vocab --merge of one file twice doubled every count
+    cases.append(Case("hostile side file (session 17)", ["vocab", "--merge", "{W}/v.jsonl", "{W}/v.jsonl"], (2,),
+                      names="twice"))
+    cases.append(Case("hostile side file (session 17)", ["vocab", "--merge", "{W}/v.jsonl", "{T}/v.jsonl"], (0,),
+                      setup=_copy_in_tmp({"v.jsonl": "v.jsonl"})))
+    # --covariates that name nothing trained without covariates; the target as one was "not a value column"
+    fc = ["rnn-train", "--task", "forecast", "{W}/air.csv", *out, *TINY]
+    for value, names in ((",", "--covariates"), ("", "--covariates"), ("a,,b", "--covariates"),
+                         ("passengers", "target")):
+        cases.append(Case("absurd option value (session 17)", [*fc, "--covariates", value], (2,), names=names,
+                          output="{T}/out.npz"))
+    # plot confusion drew negative, fractional, string and boolean counts
+    for matrix in ("[[1, -4], [0, 2]]", "[[1.5, 0], [0, 2]]", '[["3", 0], [0, 2]]', "[[true, 0], [0, 2]]"):
+        cases.append(Case("hostile side file (session 17)", ["plot", "confusion"], (1,), names="whole numbers",
+                          stdin=('{"labels": ["a", "b"], "confusion": ' + matrix + "}\n").encode()))
+    # a group's subcommand was named as the group in its errors
+    cases.append(Case("odd output path (session 17)", ["plot", "log", "{T}/missing.jsonl", "-o", "{T}/x.xyz"], (1,),
+                      names="rnntools plot log: error"))
+    # CSV with carriage returns alone as line ends: "not a readable CSV line" at line 1
+    for args in (["predict", MODELS["fc"], "{T}/cr.csv"], ["rnn-train", "--task", "forecast", "{T}/cr.csv", *out,
+                                                           *TINY]):
+        cases.append(Case("hostile CSV (session 17)", args, (0,), setup=_cr_only_in_tmp("air.csv", "cr.csv"),
+                          output="{T}/out.npz" if "-o" in args else None))
+    # a file name that is not UTF-8 was shown as \udcff
+    cases.append(Case("odd output path (session 17)", ["vocab", "{T}/\udcff.txt"], (1,), names=r"\\xff"))
+    cases.append(Case("odd output path (session 17)", ["vocab", "{W}/docs.txt", "-o", "{T}/\udcff/out.jsonl"], (1,),
+                      names=r"\\xff/"))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
-       "session15": session15_cases, "session16": session16_cases}
+       "session15": session15_cases, "session16": session16_cases,
+       "session17": session17_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
