@@ -330,6 +330,25 @@ class _Worker:
         """Whether the result (or the end of the worker) is there to be read."""
         return self.results.poll()
 
+    def died(self) -> Exception:
+        """The error for a worker that ended without its result: killed (the out-of-memory killer sends
+        SIGKILL) or exited. One line for the user, like every error, not an internal error."""
+        import signal
+
+        from rnntools.errors import RnnToolsError
+
+        self.process.join(5)
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+            how += " (out of memory?)" if -code == signal.SIGKILL else ""
+        else:
+            how = f"exit status {code}"
+        return RnnToolsError(f"a worker process ended unexpectedly ({how}); --threads 1 does the work in one process")
+
     def send(self, item: Any) -> None:
         self.tasks.send((True, item))
 
@@ -337,8 +356,7 @@ class _Worker:
         try:
             ok, value = self.results.recv()
         except (EOFError, OSError):
-            self.process.join(1)
-            raise RuntimeError(f"a worker process ended unexpectedly (exit status {self.process.exitcode})") from None
+            raise self.died() from None
         if not ok:
             raise value
         return value

@@ -59,12 +59,27 @@ def _die_on_three(x):
 def test_a_worker_that_dies_is_an_error_not_a_hang():
     import multiprocessing
 
+    from rnntools.errors import RnnToolsError
+
     got = []
-    with pytest.raises(RuntimeError, match="ended unexpectedly.*7"):
+    with pytest.raises(RnnToolsError, match=r"ended unexpectedly \(exit status 7\); --threads 1"):
         for value in ordered_map(_die_on_three, range(8), 2):
             got.append(value)
     assert got == [0, 1, 2]
     assert multiprocessing.active_children() == []
+
+
+def _killed_on_two(x):
+    if x == 2:
+        os.kill(os.getpid(), 9)
+    return x
+
+
+def test_a_killed_worker_says_so():
+    from rnntools.errors import RnnToolsError
+
+    with pytest.raises(RnnToolsError, match=r"killed by SIGKILL \(out of memory\?\)"):
+        list(ordered_map(_killed_on_two, range(6), 2))
 
 
 def _unpicklable(x):
