@@ -206,25 +206,57 @@ def test_row_values_kernel_equals_numpy_to_the_byte(rows, idf_dtype):
     assert len(empty.indptr) == 1 and len(empty.vals) == 0
 
 
-def test_prediction_reads_only_the_embedding_rows_it_uses(tiny, monkeypatch):
-    """``predict_logits`` projects only the vocabulary rows the texts use (``used_rows``); the logits are the
-    same bytes as with the whole table projected."""
+def test_prediction_projects_each_used_row_once_and_changes_no_logit(tiny, monkeypatch):
+    """``predict_logits`` projects only the embedding rows the texts use, each once, and with ``keep`` once
+    across calls (``table_projections``); the logits are the same bytes as each batch's tokens projected
+    on their own (no memo: the rows gathered per batch) and as the whole vocabulary projected at once."""
+    from rnntools.nn import recurrent as R
     from rnntools.tasks.classify import load
     from rnntools.tasks.classify import model as M
 
     _, path = tiny
     model = load(str(path))
-    texts = ["great film", "awful plot", "", "zzz", "scene scene actor great"] * 30
+    texts = ["great film", "awful plot", "", "zzz", "scene scene actor great"] * 30 + ["actor", "plot plot"] * 20
     seqs, _, _ = D.encode_texts(model.vocab, texts, 50)
     rows = model.wide_rows(texts)
-    sub, index = M.used_rows(model.net, seqs)
-    used = np.unique(np.concatenate(seqs))
-    assert sub.cfg.vocab_size == len(used) < model.net.cfg.vocab_size
-    np.testing.assert_array_equal(sub.params["embed.W"], model.net.params["embed.W"][used])
-    assert index[used].tolist() == list(range(len(used)))
-    got = M.predict_logits(model.net, seqs, rows)
-    monkeypatch.setattr(M, "used_rows", lambda net, seqs: (net, None))
+    V = model.net.cfg.vocab_size
+    made = []
+    project = R.matmul
+
+    def counting(a, b, out=None, bias=None):
+        if a.shape[1] == b.shape[0] == model.net.cfg.embed_dim:    # a table's projection
+            made.append(a.shape[0])
+        return project(a, b, out=out, bias=bias)
+
+    monkeypatch.setattr(R, "matmul", counting)
+    keep: list = []
+    first = M.predict_logits(model.net, seqs[:150], rows.matrix()[:150], batch=16, keep=keep)
+    used = np.unique(np.concatenate(seqs[:150] + [np.zeros(1, np.int64)]))     # + the padding id
+    assert len(used) < V and sum(made) == 2 * len(used)                         # two directions, once each
+    assert [entry[4].sum() for entry in keep] == [len(used)] * 2
+    made.clear()
+    rest = M.predict_logits(model.net, seqs[150:], rows.matrix()[150:], batch=16, keep=keep)
+    new = np.setdiff1d(np.unique(np.concatenate(seqs[150:])), used)
+    assert sum(made) == 2 * len(new)                                             # only rows not made before
+    got = np.concatenate([first, rest])
+    monkeypatch.setattr(R, "matmul", project)
     np.testing.assert_array_equal(got, M.predict_logits(model.net, seqs, rows))
+    # no memo: each batch projects the whole table (batch 16) or gathers its tokens' rows (batch 1: fewer
+    # positions than twice the rows)
+    import contextlib
+
+    monkeypatch.setattr(R, "table_projections", lambda keep=None: contextlib.nullcontext())
+    for batch in (16, 1):
+        np.testing.assert_array_equal(got, M.predict_logits(model.net, seqs, rows.matrix(), batch=batch))
+    monkeypatch.undo()
+    # the whole vocabulary projected at once
+    whole: list = []
+    p = model.net.params
+    with R.table_projections(whole):
+        for d in "fb":
+            R._project_table(p["embed.W"], p[f"enc.{d}0.0.W"], model.net.cfg.hidden, p[f"enc.{d}0.0.b"])
+    assert len(whole) == 2 and all(entry[4].all() for entry in whole)
+    np.testing.assert_array_equal(got, M.predict_logits(model.net, seqs, rows, keep=whole))
 
 
 def test_encode_texts_equals_encoding_each_text():
@@ -934,6 +966,65 @@ def test_rounded_probabilities_are_pythons_round():
     assert all(type(x) is float for x in got[0])
 
 
+def test_predict_with_two_threads_gives_the_records_of_one(tiny, monkeypatch):
+    """With two threads each chunk is scored in a helper thread while the chunk before is handed out (and
+    its batches run side by side on the workers, ``run_each``); the records are those of one thread, in
+    their order, the same JSON to the byte. With stdin waiting each chunk is handed out before the next
+    record is read; a bad record's error comes after every record before its chunk."""
+    import threading
+
+    from rnntools import nn
+    from rnntools.errors import InputError
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify import task as T
+
+    _, path = tiny
+    model = load(str(path))
+    words = ["film", "plot", "actor", "scene", "great", "awful", "zzz"]
+    rng = np.random.default_rng(5)
+    texts = [" ".join(rng.choice(words, rng.integers(0, 9))) for _ in range(100)]
+
+    def records():
+        return [{"id": i, "body": t} for i, t in enumerate(texts)]
+
+    scorers = []
+    probs = T.Model.probs
+    monkeypatch.setattr(T.Model, "probs", lambda self, texts, keep=None: (
+        scorers.append(threading.current_thread().name), probs(self, texts, keep))[1])
+    before = nn.get_threads()
+    try:
+        nn.set_threads(1)
+        one = [json.dumps(r) for r in T.predict(model, iter(records()), chunk=7, warn=False)]
+        assert not any(name.startswith("rnntools-predict") for name in scorers)
+        nn.set_threads(2)
+        scorers.clear()
+        two = [json.dumps(r) for r in T.predict(model, iter(records()), chunk=7, warn=False)]
+        assert scorers[0] == threading.current_thread().name     # the first chunk: here, then the helper
+        assert len(scorers) == 15 and all(name.startswith("rnntools-predict") for name in scorers[1:])
+        assert two == one and len(one) == 100
+        # stdin waiting: a chunk is handed out before the next record is read
+        read = []
+
+        def arriving():
+            for r in records()[:10]:
+                read.append(r["id"])
+                yield r
+
+        monkeypatch.setattr(T, "stdin_idle", lambda: True)
+        for r in T.predict(model, arriving(), chunk=7, warn=False):
+            assert read[-1] == r["id"]
+        monkeypatch.undo()
+        bad = records()
+        bad[30]["body"] = 5
+        out = []
+        with pytest.raises(InputError, match="should be a string"):
+            for r in T.predict(model, iter(bad), chunk=7, warn=False):
+                out.append(json.dumps(r))
+        assert out == one[:28]
+    finally:
+        nn.set_threads(before)
+
+
 def test_predict_pauses_the_collector_while_scoring_and_restores_it(tiny, monkeypatch):
     """The garbage collector is off while a chunk is scored and back as it was afterwards (on, or off when
     the caller had turned it off); the first chunk's objects are frozen, later chunks' are not."""
@@ -946,7 +1037,8 @@ def test_predict_pauses_the_collector_while_scoring_and_restores_it(tiny, monkey
     model = load(str(path))
     seen = []
     probs = T.Model.probs
-    monkeypatch.setattr(T.Model, "probs", lambda self, texts: (seen.append(gc.isenabled()), probs(self, texts))[1])
+    monkeypatch.setattr(T.Model, "probs", lambda self, texts, keep=None: (seen.append(gc.isenabled()),
+                                                                          probs(self, texts, keep))[1])
     freezes = []
     monkeypatch.setattr(gc, "freeze", lambda: freezes.append(len(seen)))
     records = [{"body": t} for t in ["great film", "awful plot", ""] * 5]     # the model's text field

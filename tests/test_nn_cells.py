@@ -477,6 +477,75 @@ def test_table_projections_project_a_table_once_and_change_nothing_else(cell):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
 
 
+def test_table_projections_make_only_the_rows_read_and_keep_them_across_blocks():
+    """Inside table_projections() only the rows a pass reads are projected, each once; a kept list carries
+    them to a later block, a block inside another uses the outer one's; every row read is the bits of the
+    whole table's projection (float32: a row's product does not depend on the other rows)."""
+    from rnntools.nn import recurrent as R
+
+    rng = np.random.default_rng(4)
+    V, D, H = 50, 6, 5
+    table = rng.standard_normal((V, D)).astype(np.float32)
+    W = rng.standard_normal((H + D, 3 * H)).astype(np.float32)
+    b = rng.standard_normal(3 * H).astype(np.float32)
+    whole = R.matmul(table, W[H:], bias=b)
+    made = []
+    project = R.matmul
+
+    def counting(a, w, out=None, bias=None):
+        made.append(a.shape[0])
+        return project(a, w, out=out, bias=bias)
+
+    keep: list = []
+    ids1, ids2 = np.array([[3, 7], [7, 0]]), np.array([[7, 9, 3]])
+    try:
+        R.matmul = counting
+        with R.table_projections(keep):
+            P = R._project_table(table, W, H, b, ids1)
+            with R.table_projections():              # nested: the outer block's projections
+                assert R._project_table(table, W, H, b, ids1) is P
+        assert made == [3] and R._PROJECTIONS == []
+        with R.table_projections(keep):
+            P2 = R._project_table(table, W, H, b, ids2)
+        assert made == [3, 1] and P2 is P                           # only row 9 was new
+        assert np.flatnonzero(keep[0][4]).tolist() == [0, 3, 7, 9]
+    finally:
+        R.matmul = project
+    for i in (0, 3, 7, 9):
+        np.testing.assert_array_equal(P[i], whole[i])
+
+
+def test_run_each_gives_the_results_of_calls_made_alone():
+    """run_each runs whole calls side by side on the workers, in the order given back; engine work inside
+    them (matmul split by rows, column sums) runs in the worker's thread over the same ranges, so each
+    result is the same bits as the call made alone."""
+    from rnntools.nn import parallel as P
+
+    rng = np.random.default_rng(6)
+    items = [rng.standard_normal((int(n), 128)).astype(np.float32) for n in rng.integers(300, 900, 7)]
+    w = rng.standard_normal((128, 200)).astype(np.float32)      # products and sums big enough to be split
+
+    def work(a):
+        return P.matmul(a, w), P.column_sums(a), threading.current_thread().name
+
+    import threading
+
+    before = nn.get_threads()
+    try:
+        nn.set_threads(2)
+        alone = [work(a) for a in items]
+        assert alone[0][2] == threading.current_thread().name
+        side = P.run_each(work, items)
+        assert all(name.startswith("rnntools-nn") for _, _, name in side)
+        for (m1, s1, _), (m2, s2, _) in zip(alone, side):
+            np.testing.assert_array_equal(m1, m2)
+            np.testing.assert_array_equal(s1, s2)
+        nn.set_threads(1)
+        assert [r[2] for r in P.run_each(work, items[:2])] == [alone[0][2]] * 2     # one worker: this thread
+    finally:
+        nn.set_threads(before)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("table, Bn", [(False, 3), (True, 3), (False, 20)])   # Bn 20: two workers

@@ -118,6 +118,8 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
     pool = _pool()   # also the engine's first-use setup (keep_freed_memory)
     ranges = row_ranges(N, min_rows) if ranges is None else ranges
     each = [()] * len(ranges) if each is None else each
+    if getattr(_caller, "serial", False):    # a call of run_each on a worker: the same ranges, one by one
+        return [fn(*args, *extra, r0, r1) for (r0, r1), extra in zip(ranges, each, strict=True)]
     if len(ranges) == 1 and _STATE["n"] == 1:
         if not getattr(_caller, "single_blas", False):
             set_thread_local_blas_threads(1)
@@ -125,6 +127,30 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
         (r0, r1), = ranges
         return [fn(*args, *each[0], r0, r1)]
     futures = [pool.submit(fn, *args, *extra, r0, r1) for (r0, r1), extra in zip(ranges, each, strict=True)]
+    return [f.result() for f in futures]
+
+
+def run_each(fn, items: list) -> list:
+    """``[fn(item) for item in items]``, the calls side by side on the workers, each whole on one worker: its
+    own engine work (``run_rows``, ``matmul``) runs in that worker's thread, over the same row ranges one
+    after the other, so every result is the same bits as a call made alone. With one worker, in the calling
+    thread.
+
+    Why: prediction runs many independent batches, each a few milliseconds of time loops. Split by batch
+    rows, the halves of each time loop wait for each other at every batch and direction, so each batch
+    goes at the pace of the slower worker; with whole batches a worker that falls behind takes fewer of
+    them, and nothing waits until the last one."""
+    if get_threads() == 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+
+    def alone(item):
+        _caller.serial = True
+        try:
+            return fn(item)
+        finally:
+            _caller.serial = False
+
+    futures = [_pool().submit(alone, item) for item in items]
     return [f.result() for f in futures]
 
 
@@ -188,9 +214,13 @@ def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np
         np.dot(a.T, b, out=out)
         return out
     parts = [out] + [np.empty_like(out) for _ in ranges[1:]]
-    futures = [_pool().submit(_dot_tn_part, a, b, part, r0, r1) for part, (r0, r1) in zip(parts, ranges)]
-    for f in futures:
-        f.result()
+    if getattr(_caller, "serial", False):    # inside run_each: the same parts, one by one
+        for part, (r0, r1) in zip(parts, ranges):
+            _dot_tn_part(a, b, part, r0, r1)
+    else:
+        futures = [_pool().submit(_dot_tn_part, a, b, part, r0, r1) for part, (r0, r1) in zip(parts, ranges)]
+        for f in futures:
+            f.result()
     for part in parts[1:]:
         out += part
     return out

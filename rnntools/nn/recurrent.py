@@ -60,7 +60,7 @@ def _input_projections(W: np.ndarray, b: np.ndarray, x: np.ndarray, ids: np.ndar
         P = matmul(x.reshape(T * B, D), W[H:], bias=b)
         pidx = step_rows(T, B)
     else:
-        P = _project_table(x, W, H, b)           # (V, GH)
+        P = _project_table(x, W, H, b, ids)      # (V, GH)
         pidx = np.ascontiguousarray(ids, dtype=np.int64)
     return x, P, pidx, T, B, H
 
@@ -184,39 +184,59 @@ def reads_table_by_id(vocab_size: int, positions: int) -> bool:
     """Whether a layer fed from a (V, D) table at ``positions`` (T*B) places should read it by id
     (``cell_forward(..., ids=)``: V projected rows, gradients summed per id) rather than gather the rows
     first: only while the table has at most half as many rows as there are positions, since reading by id
-    projects every row, used or not; always inside ``table_projections()``, where the rows are projected
-    once for every batch."""
+    projects every row, used or not; always inside ``table_projections()``, where only the rows read are
+    projected, once for every batch."""
     return bool(_PROJECTIONS) or 2 * vocab_size <= positions
 
 
-# (table, Wx, b, projected rows) of the innermost table_projections() block
+# the outermost table_projections() block's projections: [table, Wx, b, projected (V, GH), made (V,) bool]
 _PROJECTIONS: list[list] = []
 
 
 @contextmanager
-def table_projections():
-    """Inside this block a table's input projections ``table Wx + b`` are made once per table and layer and
-    reused by every forward pass: for inference over many batches with weights that do not change (a
-    classifier's predict over thousands of texts projects its vocabulary once instead of every batch's
-    tokens). Never while training: the weights change between steps."""
-    _PROJECTIONS.append([])
+def table_projections(keep: list | None = None):
+    """Inside this block a table's input projections ``table Wx + b`` are made once per table, layer and
+    row, when a forward pass first reads the row, and reused by every later pass: for inference over many
+    batches with weights that do not change (a classifier's predict projects the vocabulary rows its
+    texts use once, instead of every batch's tokens, and never the rows no text uses). Never while
+    training: the weights change between steps.
+
+    ``keep``: a list that holds the projections made, given again to a later block (over the same arrays)
+    to go on from them: a reader that scores its input in chunks projects each row once in all. A block
+    inside another uses the outer block's projections."""
+    if _PROJECTIONS:
+        yield
+        return
+    _PROJECTIONS.append([] if keep is None else keep)
     try:
         yield
     finally:
         _PROJECTIONS.pop()
 
 
-def _project_table(table: np.ndarray, W: np.ndarray, H: int, b: np.ndarray) -> np.ndarray:
-    """``table W[H:] + b`` (V, GH), from the innermost ``table_projections()`` block's memo when there is
-    one; the memo holds the arrays themselves, so an entry is found only for the very same arrays."""
+def _project_table(table: np.ndarray, W: np.ndarray, H: int, b: np.ndarray,
+                   ids: np.ndarray | None = None) -> np.ndarray:
+    """``table W[H:] + b`` (V, GH). Inside ``table_projections()`` the rows ``ids`` read, made the first time
+    they are read and kept (rows never read hold arbitrary values); an entry is found only for the very
+    same arrays. A row's projection is the same bits in any set of rows (``parallel.matmul``), so reading
+    it from a projection made with other rows changes nothing."""
     memo = _PROJECTIONS[-1] if _PROJECTIONS else None
-    if memo is not None:
-        for seen, weights, bias, projected in memo:
-            if seen is table and weights is W and bias is b:
-                return projected
-    projected = matmul(table, W[H:], bias=b)
-    if memo is not None:
-        memo.append([table, W, b, projected])
+    if memo is None:
+        return matmul(table, W[H:], bias=b)
+    for entry in memo:
+        if entry[0] is table and entry[1] is W and entry[2] is b:
+            break
+    else:
+        entry = [table, W, b, np.empty((table.shape[0], W.shape[1]), np.result_type(table, W)),
+                 np.zeros(table.shape[0], np.bool_)]
+        memo.append(entry)
+    projected, made = entry[3], entry[4]
+    need = np.flatnonzero(~made) if ids is None else np.unique(ids[~made[ids]])
+    if len(need) == table.shape[0]:
+        matmul(table, W[H:], out=projected, bias=b)
+    elif len(need):
+        projected[need] = matmul(table[need], W[H:], bias=b)
+    made[need] = True
     return projected
 
 

@@ -146,6 +146,16 @@ class RecurrentStack:
             inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
         return inp
 
+    def project(self, table: np.ndarray, ids: np.ndarray) -> None:
+        """Inside ``table_projections()``: the first layer's input projections of the ``table`` rows ``ids``
+        holds, made now, once, for forward passes that read ``table`` by id later, each row being there
+        already (``infer`` calls running side by side then only read them)."""
+        from rnntools.nn.recurrent import _project_table
+
+        for rnn in self.rnns[0]:
+            W = rnn._p(0, "W")
+            _project_table(np.ascontiguousarray(table, dtype=W.dtype), W, self.hidden, rnn._p(0, "b"), ids)
+
     def backward(self, dy: np.ndarray, cache: _StackCache, grads: dict, need_dx: bool = True):
         """Accumulates parameter gradients into ``grads``; dy: (T, B, F). Returns dx (T, B, D), or the
         gradient of the (V, D) table when ``forward`` read one by id; None when not ``need_dx``."""

@@ -12,7 +12,7 @@ Parameter names: ``embed.W``; ``enc.{f,b}{layer}.0.{W,b,bn}`` (``Recurrent``'s, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -205,56 +205,47 @@ def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[flo
     return loss, d
 
 
-def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256) -> np.ndarray:
+def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256,
+                   keep: list | None = None) -> np.ndarray:
     """Logits (N, C) in float64 for encoded texts (and their sparse n-gram rows: a scipy matrix, or
     ``features.WideRows``, whose product with the wide part is made once for all texts), in their order;
-    batches grouped by length."""
-    from contextlib import nullcontext
-
+    batches grouped by length. The first layer projects each embedding row the texts use once, when a
+    batch first reads it, and no other row (``table_projections``): 4,000 glosses use 6,595 of a
+    15,160-word vocabulary. ``keep``: a list that holds those projections for the next call with the same
+    network (a reader scoring its input in chunks projects each row once in all)."""
+    from rnntools.nn.parallel import get_threads, run_each
     from rnntools.nn.recurrent import table_projections
     from rnntools.tasks.classify.data import bucket_batches, pad_batch
 
     lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
     out = np.empty((len(seqs), net.cfg.n_classes), np.float64)
     product = wide.times(net.params["wide.W"]) if hasattr(wide, "times") and net.wide is not None else None
-    net, index = used_rows(net, seqs)
-    # with more tokens than embedding rows, the first layer's input projections of the rows, made once, are
-    # cheaper than every batch's tokens projected
-    memo = table_projections() if lengths.sum() >= net.cfg.vocab_size else nullcontext()
-    with memo:
-        # longest batch first: each batch's arrays are then no larger than the last ones freed, which the
-        # allocator reuses; shortest first, every batch's larger arrays were fresh pages from the kernel
-        # (4,000 glosses: 22k page faults, about a sixth of the network's time)
-        for idx in reversed(bucket_batches(lengths, batch, None)):
-            ids, lens = pad_batch([seqs[i] for i in idx])
-            if index is not None:
-                ids = index[ids]
-            if product is not None:
-                out[idx] = net.infer(ids, lens, wide_product=product[idx])
-            else:
-                out[idx] = net.infer(ids, lens, wide=None if wide is None else wide[idx])
+    # longest batch first: each batch's arrays are then no larger than the last ones freed, which the
+    # allocator reuses; shortest first, every batch's larger arrays were fresh pages from the kernel
+    # (4,000 glosses: 22k page faults, about a sixth of the network's time)
+    batches = list(reversed(bucket_batches(lengths, batch, None)))
+
+    def logits(idx):
+        ids, lens = pad_batch([seqs[i] for i in idx])
+        if product is not None:
+            return net.infer(ids, lens, wide_product=product[idx])
+        return net.infer(ids, lens, wide=None if wide is None else wide[idx])
+
+    with table_projections(keep):
+        if get_threads() > 1 and len(batches) > 1:
+            # every row the batches read (and the padding's, 0) projected before they run side by side
+            net.rnn.project(net.embed.table, np.concatenate([*seqs, np.zeros(1, np.int64)]))
+        # whole batches side by side on the workers (run_each), the same bits as one after the other
+        for idx, z in zip(batches, run_each(logits, batches)):
+            out[idx] = z
     return out
 
 
-def used_rows(net: Network, seqs: Sequence[np.ndarray]) -> tuple[Network, np.ndarray | None]:
-    """The network reading only the embedding rows ``seqs`` use, and the map from a vocabulary id to its row
-    there (None when every row is used). Prediction projects its table through the first layer once per
-    call (``table_projections``): 4,000 glosses use 6,595 of a 15,160-word vocabulary, so projecting the
-    rest was more than half of that product. A row's projection is the same bits in any set of rows
-    (``rnntools.nn.parallel.matmul``), so the logits are too."""
-    rows = np.unique(np.concatenate(seqs)) if len(seqs) else np.zeros(0, np.int64)
-    if len(rows) >= net.cfg.vocab_size or not len(rows):
-        return net, None
-    index = np.zeros(net.cfg.vocab_size, np.int32)    # unused ids (padding only) read row 0
-    index[rows] = np.arange(len(rows), dtype=np.int32)
-    params = {**net.params, "embed.W": np.ascontiguousarray(net.params["embed.W"][rows])}
-    return Network(replace(net.cfg, vocab_size=len(rows)), params), index
-
-
 def predict_probs(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256,
-                  temperature: float = 1.0) -> np.ndarray:
-    """Class probabilities (N, C) in float64, the logits divided by ``temperature`` (calibration)."""
-    logits = predict_logits(net, seqs, wide, batch)
+                  temperature: float = 1.0, keep: list | None = None) -> np.ndarray:
+    """Class probabilities (N, C) in float64, the logits divided by ``temperature`` (calibration);
+    ``keep`` as ``predict_logits``'s."""
+    logits = predict_logits(net, seqs, wide, batch, keep)
     return softmax(logits / temperature if temperature != 1.0 else logits)
 
 
