@@ -1042,3 +1042,11 @@ def test_file_names_that_are_not_utf8_are_shown_as_bytes(hostile, tmp_path):
         result = hostile(args)
         check(result, 1, r"error: .*/\\xff\.txt")
         assert "udcff" not in result.stderr
+
+
+@pytest.mark.parametrize("width,height", [(1, 1), (3, 5), (8, 5)])
+def test_plot_words_narrower_than_a_word(hostile, width, height):
+    """A word longer than --width was written past the map's edge: internal error (IndexError)."""
+    result = hostile(["plot", "words", "{w}/w.npz", "--width", str(width), "--height", str(height)])
+    check(result, 0)
+    assert "not shown (no room)" in result.stdout

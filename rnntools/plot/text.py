@@ -152,7 +152,8 @@ def words(points: list[WordPoint], explained: list[float], width: int = WIDTH, h
         text = p.word.upper() if p.chosen else p.word
         c = min(canvas.col(p.x), max(0, width - len(text)))
         r0 = canvas.row(p.y)
-        for r in (r0, r0 - 1, r0 + 1, r0 - 2, r0 + 2):
+        # a word wider than the map (`--width 3`) has no place on it: it was written past the grid's edge
+        for r in (r0, r0 - 1, r0 + 1, r0 - 2, r0 + 2) if len(text) <= width else ():
             span = range(max(0, c - 1), min(width, c + len(text) + 1))
             if 0 <= r < height and all(canvas.grid[r][k] == " " for k in span):
                 for k, ch in enumerate(text):
