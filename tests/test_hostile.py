@@ -1050,3 +1050,16 @@ def test_plot_words_narrower_than_a_word(hostile, width, height):
     result = hostile(["plot", "words", "{w}/w.npz", "--width", str(width), "--height", str(height)])
     check(result, 0)
     assert "not shown (no room)" in result.stdout
+
+
+@pytest.mark.parametrize("field,value,pattern", [
+    ("documents", "x", '"documents" in the header should be a whole number'),   # was "invalid literal for int()"
+    ("documents", -3, '"documents" in the header should be'),
+    ("lowercase", "no", '"lowercase" in the header should be true or false'),   # was read as true
+])
+def test_vocabulary_header_values_are_checked(hostile, world, tmp_path, field, value, pattern):
+    lines = (world / "v.jsonl").read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header[field] = value
+    (tmp_path / "v.jsonl").write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    check(hostile(["bow", "--vocab", tmp_path / "v.jsonl", "{w}/docs.txt"]), 1, "v.jsonl:1: " + pattern)

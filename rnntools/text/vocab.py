@@ -368,9 +368,15 @@ class Vocab:
         level = header.get("level", "word")
         if level not in LEVELS:
             raise InputError(f"unknown level {level!r} in the header", path, 1)
+        documents, lowercase = header.get("documents", 0), header.get("lowercase", level == "word")
+        # a hand-edited header: "documents": "x" was Python's "invalid literal for int()", "lowercase": "no" true
+        if isinstance(documents, bool) or not isinstance(documents, int) or not 0 <= documents < 2**63:
+            raise InputError(f"\"documents\" in the header should be a whole number of at least 0, got "
+                             f"{documents!r}", path, 1)
+        if not isinstance(lowercase, bool):
+            raise InputError(f"\"lowercase\" in the header should be true or false, got {lowercase!r}", path, 1)
         try:
-            return cls(tokens, counts, dfs, level=level, lowercase=bool(header.get("lowercase", level == "word")),
-                       n_special=n_special, documents=int(header.get("documents", 0)))
+            return cls(tokens, counts, dfs, level=level, lowercase=lowercase, n_special=n_special, documents=documents)
         except ValueError as exc:
             raise InputError(str(exc), path) from None
 
