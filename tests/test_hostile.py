@@ -1063,3 +1063,18 @@ def test_vocabulary_header_values_are_checked(hostile, world, tmp_path, field, v
     header[field] = value
     (tmp_path / "v.jsonl").write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
     check(hostile(["bow", "--vocab", tmp_path / "v.jsonl", "{w}/docs.txt"]), 1, "v.jsonl:1: " + pattern)
+
+
+def test_w2v_sample_at_the_float_limit_keeps_every_word(hostile, tmp_path):
+    """`--sample 1e308` times the corpus size overflowed: numpy's RuntimeWarning printed raw, exit 0."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = hostile(["w2v-train", "{w}/corpus.txt", "-o", tmp_path / "w.npz", "--dim", "4", "--epochs", "1",
+                          "--min-count", "1", "--threads", "1", "--sample", "1e308"])
+    check(result, 0)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+    from rnntools.w2v.layout import keep_thresholds
+
+    assert keep_thresholds(np.array([5, 3, 0]), 1e308).tolist() == [2**32] * 3

@@ -45,8 +45,10 @@ def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     counts = np.asarray(counts, np.float64)
     if sample <= 0:
         return np.full(len(counts), 2**32, np.uint64)
-    t = sample * counts.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # --sample 1e308 times the total overflows to infinity, which keeps every word (probability 1), as any
+    # threshold above the total does; numpy's overflow warning was printed raw
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t = sample * counts.sum()
         prob = (np.sqrt(counts / t) + 1.0) * t / counts
     prob = np.where(counts > 0, np.minimum(prob, 1.0), 1.0)
     return np.round(prob * 2.0**32).astype(np.uint64)
