@@ -1078,3 +1078,10 @@ def test_w2v_sample_at_the_float_limit_keeps_every_word(hostile, tmp_path):
     from rnntools.w2v.layout import keep_thresholds
 
     assert keep_thresholds(np.array([5, 3, 0]), 1e308).tolist() == [2**32] * 3
+
+
+@pytest.mark.parametrize("args", [["vocab"], ["bow", "--vocab", "{w}/v.jsonl"], ["neighbors", "{w}/w.npz"]])
+def test_empty_text_field_of_every_command(hostile, args):
+    """Their parameter is called `field`, which the check by parameter name missed: `--text-field ''` read
+    plain text as JSONL ("invalid JSON" at line 1)."""
+    check(hostile([*args, "--text-field", "", "{w}/docs.txt"]), 2, "--text-field is empty")

@@ -172,12 +172,15 @@ class GroupedCommand(click.Command):
         # set on every run, not only when given: a process that runs several commands (tests, a notebook)
         # must not keep one run's raised limit for the next
         set_max_line_bytes(max_line if max_line is not None else DEFAULT_MAX_LINE_BYTES)
-        for name, value in ctx.params.items():
-            # an empty field or column name would silently mean "the default one" (or no field at all)
-            if name.endswith(("_field", "_column")) and isinstance(value, str) and not value.strip():
+        for param in self.params:
+            # an empty field or column name would silently mean "the default one" (or no field at all); by
+            # the option's name, as `vocab --text-field` keeps its value in a parameter called "field"
+            value = ctx.params.get(param.name)
+            flag = next((o for o in getattr(param, "opts", ()) if o.endswith(("-field", "-column"))), None)
+            if flag and isinstance(value, str) and not value.strip():
                 from rnntools.errors import UsageError
 
-                raise UsageError(f"--{name.replace('_', '-')} is empty: give the name of a field or column")
+                raise UsageError(f"{flag} is empty: give the name of a field or column")
         _check_text_values(self, ctx)
         _check_working_folder(self, ctx)
         check_stdin_once(self, ctx)
