@@ -144,14 +144,27 @@ class JsonlLog:
 
     def __init__(self, path: str | None):
         self._file = open(path, "a", encoding="utf-8") if path else None
+        self._path = path
         self._start = time.time()
 
     def write(self, event: str, **fields: Any) -> None:
         if self._file is None:
             return
         record = {"event": event, "time": round(time.time() - self._start, 3), **fields}
-        self._file.write(json.dumps(record, ensure_ascii=False, default=float) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record, ensure_ascii=False, default=float) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            # a full disk under the log: the error was "no space left on device (nothing was replaced ...)",
+            # naming no file, while the model saved so far stays whole
+            from rnntools.errors import OutputError
+
+            stream, self._file = self._file, None
+            try:
+                stream.close()
+            except OSError:
+                pass   # its buffer could not be written either
+            raise OutputError(f"cannot write the training log ({exc.strerror or exc})", self._path) from None
 
     def close(self) -> None:
         if self._file is not None:

@@ -1085,3 +1085,13 @@ def test_empty_text_field_of_every_command(hostile, args):
     """Their parameter is called `field`, which the check by parameter name missed: `--text-field ''` read
     plain text as JSONL ("invalid JSON" at line 1)."""
     check(hostile([*args, "--text-field", "", "{w}/docs.txt"]), 2, "--text-field is empty")
+
+
+def test_training_log_that_cannot_be_written_names_it(hostile, tmp_path):
+    """`--log /dev/full` (a full disk under the log) was "no space left on device (nothing was replaced; ...)",
+    naming no file."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    result = hostile(["rnn-train", "--task", "lm", "{w}/book.txt", "-o", tmp_path / "m.npz", *TINY, "--log",
+                      "/dev/full"])
+    check(result, 1, "/dev/full: cannot write the training log")
