@@ -453,3 +453,19 @@ def test_numba_variable_it_cannot_parse_is_one_warning_line(lm_model):
     assert len(lines) == 2, result.stderr
     assert lines[0].startswith("rnntools predict: warning: NUMBA_DISABLE_JIT='yes' is not a value numba")
     assert lines[1].startswith("rnntools predict: warning: NUMBA_OPT='x' is not a value numba")
+
+
+@pytest.mark.parametrize("args", [["vocab", "BOOK"], ["sample", "M", "--length", "30000"], ["plot", "log", "LOG"]])
+def test_standard_output_on_a_full_device_names_it(lm_model, tmp_path, args):
+    """`> /dev/full` was "no space left on device (nothing was replaced; ...)", naming no file (`plot` wrote
+    past the output policy)."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"event": "eval", "time": 1, "step": 1, "epoch": 1, "loss": 2.0, "val_loss": 2.5}\n'
+                   '{"event": "eval", "time": 2, "step": 2, "epoch": 1, "loss": 1.5, "val_loss": 2.0}\n')
+    args = [{"BOOK": os.path.join(SAMPLES, "book.txt"), "M": str(lm_model), "LOG": str(log)}.get(a, a) for a in args]
+    with open("/dev/full", "wb") as full:
+        code, _, err = finish(rnntools(args, stdout=full))
+    assert code == 1, err
+    one_error_line(err, "standard output: cannot write (no space left")

@@ -332,8 +332,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.flush()
         except BrokenPipeError:
             _quiet_broken_pipe()
-        except OSError as exc:
-            _error(_os_message(exc), 1)
+        except OSError as exc:   # the last of the output, buffered until now (`> /dev/full`)
+            _error(f"standard output: cannot write ({exc.strerror or exc})", 1)
         _exit(0)
 
 

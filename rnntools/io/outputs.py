@@ -250,7 +250,12 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
         stream = sys.stdout
         if stream is None or getattr(stream, "rnntools_closed", False):
             raise OutputError("standard output is closed; give an output file with -o")
-        yield stream.buffer if binary else stream
+        try:
+            yield stream.buffer if binary else stream
+        except OSError as exc:  # `> /dev/full`, a full disk: name it, as an -o file is named
+            if isinstance(exc, BrokenPipeError) or exc.errno is None:
+                raise
+            raise OutputError(f"standard output: cannot write ({_os_reason(exc)})") from None
         return
     path = os.fspath(path)
     mode = "wb" if binary else "w"

@@ -8,7 +8,6 @@ optional extra ``rnntools[plot]``). The output's extension picks the rendering: 
 from __future__ import annotations
 
 import os
-import sys
 
 from rnntools.errors import InputError, UsageError
 
@@ -64,7 +63,10 @@ def draw(kind: str, data: tuple, output: str | None, size: tuple[float | None, f
     else:
         payload = _text(kind, data, size)
         if output in (None, "-"):
-            sys.stdout.write(payload)
+            from rnntools.io import open_output
+
+            with open_output(None) as f:   # a failed write names standard output
+                f.write(payload)
         else:
             write_bytes(output, payload.encode("utf-8"))
 
