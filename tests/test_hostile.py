@@ -1095,3 +1095,13 @@ def test_training_log_that_cannot_be_written_names_it(hostile, tmp_path):
     result = hostile(["rnn-train", "--task", "lm", "{w}/book.txt", "-o", tmp_path / "m.npz", *TINY, "--log",
                       "/dev/full"])
     check(result, 1, "/dev/full: cannot write the training log")
+
+
+@pytest.mark.parametrize("args", [["bow", "--vocab", "{w}/lm.npz", "{w}/docs.txt"], ["vocab", "{w}/w.npz"],
+                                  ["sample", "{w}/lm.npz", "--prompts", "{w}/clf.npz"],
+                                  ["predict", "{w}/fc.npz", "{w}/fc.npz"]])
+def test_a_model_file_where_text_belongs_says_so(hostile, args):
+    """Was "invalid UTF-8 at byte 17 (invalid start byte); ... or pass --encoding-errors replace"."""
+    result = hostile(args)
+    check(result, 1, r"\.npz:1: a zip archive .*not a text file")
+    assert "encoding-errors" not in result.stderr

@@ -139,6 +139,11 @@ def _decode_chunk(lines: list[bytes], path, first_line: int, first_offset: int, 
         pass
     else:
         return text.replace("\r\n", "\n") if b"\r" in data else text
+    if first_line == 1 and data.startswith((b"PK\x03\x04", b"\x93NUMPY")):
+        # a model file where text belongs (`bow --vocab lm.npz`): "invalid UTF-8 at byte 17 ... pass
+        # --encoding-errors replace" pointed at the wrong fix
+        raise InputError("a zip archive or numpy file (an .npz model?), not a text file; is it the right file?",
+                         path, 1)
     offset = first_offset
     for i, line in enumerate(lines):
         try:
