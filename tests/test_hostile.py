@@ -1105,3 +1105,9 @@ def test_a_model_file_where_text_belongs_says_so(hostile, args):
     result = hostile(args)
     check(result, 1, r"\.npz:1: a zip archive .*not a text file")
     assert "encoding-errors" not in result.stderr
+
+
+@pytest.mark.parametrize("extra", [["--text-field", "q"], ["--input", "{w}/docs.txt"]])
+def test_neighbors_queries_given_twice(hostile, extra):
+    """Queries as arguments and an --input file or --text-field: the option was ignored, silently."""
+    check(hostile(["neighbors", "{w}/w.npz", "the", *extra]), 2, "queries are given as arguments")

@@ -44,6 +44,16 @@ def neighbors(model, queries, k, method, restrict, input_path, field, strict, ou
         raise UsageError("standard input (-) can be read once, but MODEL and the queries (none given as "
                          "arguments: --input, stdin) both ask for it; give one of them as a file")
 
+    if queries:   # queries on the command line: an --input or --text-field given too was ignored, silently
+        ctx = click.get_current_context()
+        given = [flag for name, flag in (("input_path", "--input"), ("field", "--text-field"))
+                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            from rnntools.errors import UsageError
+
+            raise UsageError(f"{' and '.join(given)} read{'s' if len(given) == 1 else ''} queries from a file, but "
+                             f"queries are given as arguments ({queries[0]!r}...); give one or the other")
+
     with open_output(output) as stream:
         run_neighbors(model, list(queries), k=k, method=method, restrict=restrict, input_path=input_path,
                       field=field, strict=strict, writer=JsonlWriter(stream))
