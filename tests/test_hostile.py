@@ -1111,3 +1111,26 @@ def test_a_model_file_where_text_belongs_says_so(hostile, args):
 def test_neighbors_queries_given_twice(hostile, extra):
     """Queries as arguments and an --input file or --text-field: the option was ignored, silently."""
     check(hostile(["neighbors", "{w}/w.npz", "the", *extra]), 2, "queries are given as arguments")
+
+
+def test_interrupt_while_a_local_cluster_starts_leaves_nothing_for_exit(monkeypatch):
+    """Ctrl-C or SIGTERM while `--scheduler local:N` started its cluster: the half-made cluster stayed
+    registered for distributed's atexit hook, which printed an AssertionError traceback after "interrupted"."""
+    distributed = pytest.importorskip("distributed")
+    from distributed.deploy.spec import SpecCluster
+
+    from rnntools.distributed.cluster import Cluster
+
+    alive = []   # distributed's event loop holds the half-made cluster (the registry is a WeakSet)
+
+    class Starting:
+        def __init__(self, *args, **kwargs):
+            SpecCluster._instances.add(self)   # as SpecCluster.__init__ does before it starts the workers
+            alive.append(self)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(distributed, "LocalCluster", Starting)
+    before = set(SpecCluster._instances)
+    with pytest.raises(KeyboardInterrupt):
+        Cluster("local:2", threads=1)
+    assert set(SpecCluster._instances) == before

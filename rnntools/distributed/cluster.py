@@ -99,6 +99,13 @@ def scheduler_timeout() -> float:
     return seconds
 
 
+def _quiet_distributed_logs() -> None:
+    import logging
+
+    for name in ("asyncio", "distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 class Cluster:
     """A connected ``distributed.Client`` (and the local cluster it started, if any); a context manager that
     cancels what is still running and shuts a local cluster down, whatever happens."""
@@ -111,6 +118,9 @@ class Cluster:
         import logging
 
         quiet = {"silence_logs": logging.CRITICAL}
+        from distributed.deploy.spec import SpecCluster
+
+        started_before = set(SpecCluster._instances)
         try:
             if n is not None:
                 from rnntools.parallel import available_cores
@@ -137,6 +147,13 @@ class Cluster:
             what = "start a local cluster" if n is not None else f"reach the Dask scheduler at {address}"
             reason = " ".join(str(exc).split()) or exc.__class__.__name__
             raise SchedulerError(f"cannot {what} ({reason[:200]})") from None
+        except BaseException:
+            # Ctrl-C or SIGTERM while the local cluster starts: it is not self.cluster yet, but distributed
+            # has registered it for its atexit hook, which then printed an AssertionError traceback (and
+            # asyncio a "Task exception was never retrieved" for the nanny it stopped) after "interrupted"
+            SpecCluster._instances.difference_update(set(SpecCluster._instances) - started_before)
+            _quiet_distributed_logs()
+            raise
 
     def slots(self) -> int:
         """Tasks the cluster runs at once (its workers' threads)."""
@@ -144,6 +161,7 @@ class Cluster:
         return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
     def close(self) -> None:
+        _quiet_distributed_logs()   # what it says while stopping (a worker's stream closed) is not for the user
         for thing in (self.client, self.cluster):
             if thing is not None:
                 with contextlib.suppress(Exception):
