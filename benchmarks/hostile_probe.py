@@ -1255,6 +1255,43 @@ def session17_cases() -> list[Case]:
                                                            *TINY]):
         cases.append(Case("hostile CSV (session 17)", args, (0,), setup=_cr_only_in_tmp("air.csv", "cr.csv"),
                           output="{T}/out.npz" if "-o" in args else None))
+    # plot words with a --width narrower than a word: internal error (IndexError)
+    for width in ("1", "3"):
+        cases.append(Case("absurd option value (session 17)", ["plot", "words", MODELS["w"], "--width", width,
+                                                                "--height", "5"], (0,)))
+    # w2v-train --sample 1e308: numpy's overflow warning, raw
+    cases.append(Case("extreme finite numbers (session 17)", ["w2v-train", "{W}/corpus.txt", *out, "--min-count", "1",
+                                                               "--epochs", "1", "--dim", "8", "--threads", "1",
+                                                               "--sample", "1e308"], (0,), output="{T}/out.npz"))
+    # an empty --text-field of vocab, bow, neighbors: plain text read as JSONL ("invalid JSON")
+    for args in (["vocab"], ["bow", "--vocab", "{W}/v.jsonl"], ["neighbors", MODELS["w"], "--input"]):
+        cases.append(Case("absurd option value (session 17)", [*args, "{W}/docs.txt", "--text-field", ""], (2,),
+                          names="--text-field"))
+    # neighbors with queries as arguments and --text-field or --input: ignored, silently
+    for extra in (["--text-field", "q"], ["--input", "{W}/docs.txt"]):
+        cases.append(Case("absurd option value (session 17)", ["neighbors", MODELS["w"], "the", *extra], (2,),
+                          names="arguments"))
+    # a vocabulary header with "documents": "x" (Python's int() message) or "lowercase": "no" (read as true)
+    head = '{"format": "rnntools-vocab", "version": 1, "level": "word", '
+    for entry, names in (('"documents": "x"', "documents"), ('"lowercase": "no"', "lowercase")):
+        text = head + entry + '}\n{"token": "the", "count": 2}\n'
+        cases.append(Case("hostile side file (session 17)", ["bow", "--vocab", "{T}/v.jsonl", "{W}/docs.txt"], (1,),
+                          names=names, setup=_files_in_tmp({"v.jsonl": text.encode()})))
+    # a model file where text belongs: "invalid UTF-8 ...; or pass --encoding-errors replace"
+    for args in (["bow", "--vocab", MODELS["lm"], "{W}/docs.txt"], ["vocab", MODELS["w"]],
+                 ["sample", MODELS["lm"], "--prompts", MODELS["clf"]]):
+        cases.append(Case("foreign file kind (session 17)", args, (1,), names="not a text file"))
+    # the training log or standard output on a full device: "no space left on device" naming no file
+    cases.append(Case("odd output path (session 17)", ["rnn-train", "--task", "lm", "{W}/book.txt", *out, *TINY,
+                                                       "--log", "/dev/full"], (1,), names="/dev/full: cannot write"))
+    for args in (["vocab", "{W}/docs.txt"], ["plot", "words", MODELS["w"]]):
+        cases.append(Case("stdout is /dev/full (session 17)", args, (1,), stdout="file:/dev/full",
+                          names="standard output: cannot write"))
+    # a signal while `--scheduler local:2` starts its cluster: distributed's atexit traceback
+    for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        cases.append(Case(f"{signal.Signals(sig).name} during vocab (session 17)",
+                          ["vocab", "{W}/corpus.txt", "--scheduler", "local:2", "-o", "{T}/out.jsonl"], (status, 0),
+                          signal=sig, delay=0.5, output="{T}/out.jsonl", timeout=120))
     # a file name that is not UTF-8 was shown as \udcff
     cases.append(Case("odd output path (session 17)", ["vocab", "{T}/\udcff.txt"], (1,), names=r"\\xff"))
     cases.append(Case("odd output path (session 17)", ["vocab", "{W}/docs.txt", "-o", "{T}/\udcff/out.jsonl"], (1,),
