@@ -234,6 +234,7 @@ RULES = {"current": current}
 RULES["without the log forms and hw"] = without(*M.LOGS, *M.SEASONAL)
 RULES["without the log forms"] = without(*M.LOGS)
 RULES["without hw"] = without(*M.SEASONAL)
+RULES["without arima"] = without(*M.ARIMA)
 for _b in ("rnn", "naive", "snaive", "drift", "theta", "damped", CH.COMB):
     RULES[_b] = (lambda b: lambda d: b if b in d["fin"] else CH.COMB)(_b)
 RULES["mean of the network and current"] = blend

@@ -162,7 +162,7 @@ def test_theta_deseasonalises_multiplicative_series():
 def test_origin_forecasts_use_no_future_values():
     y = _seasonal(80)
     origins = np.array([40, 50, 60])
-    assert set(M.methods_for(12, 80, True)) == {*M.METHODS, *M.LOGS, "hw"}
+    assert set(M.methods_for(12, 80, True)) == {*M.METHODS, *M.LOGS, "hw", "arima"}
     for meth in M.methods_for(12, 80, True):
         a = M.forecasts(meth, y, origins, 6, 12)
         z = y.copy()
@@ -362,3 +362,86 @@ def test_log_methods_and_their_fallbacks():
     cs = CH.stat_forecasts({"ltheta": [0, 1, 2], "theta": [1]}, list(Y), 6, 12)
     np.testing.assert_allclose(cs["ltheta"], M.forecast_batch("ltheta", Y, 6, 12, idx), rtol=1e-12)
     np.testing.assert_allclose(cs["theta"][0], cs["ltheta"][1], rtol=1e-12)
+
+
+def _arima_reference(y, o, h):
+    """ARIMA(p,1,0) without a constant by its definition, one origin, plain loops: the differences of
+    y[:o + 1]; for each p in 0..P an autoregression fitted by least squares on the rows t = P .. o - 1 (one
+    sample for every p), the p of least AICc (smallest on a tie), the differences continued and summed."""
+    w = np.diff(y[:o + 1])
+    P = M._arima_order(len(y))
+    rows = list(range(P, len(w)))
+    N = len(rows)
+    target = np.array([w[t] for t in rows])
+    best = None
+    for p in range(P + 1):
+        if p and (N < 4 or N - p - 1 <= 0):
+            break
+        X = np.array([[w[t - 1 - j] for j in range(p)] for t in rows]).reshape(N, p)
+        b = np.linalg.lstsq(X, target, rcond=None)[0] if p else np.zeros(0)
+        sse = float(np.sum((target - X @ b) ** 2)) if N else 0.0
+        sse = max(sse, 1e-300 + 1e-12 * float(target @ target))
+        k = p + 1
+        ic = N * np.log(sse / max(N, 1)) + 2 * k + 2 * k * (k + 1) / max(N - k - 1, 1)
+        if best is None or ic < best[0]:
+            best = (ic, b)
+    b = best[1]
+    hist, level, out = list(w), y[o], []
+    for _ in range(h):
+        v = sum(b[j] * hist[-1 - j] for j in range(len(b)))
+        hist.append(v)
+        level += v
+        out.append(level)
+    return np.array(out)
+
+
+def _arima_series(n, phi=(0.6, -0.3), seed=0, sd=1.0):
+    """An ARIMA(2,1,0) path: differences that follow an AR(2), summed."""
+    rng = np.random.default_rng(seed)
+    w = np.zeros(n)
+    for t in range(2, n):
+        w[t] = phi[0] * w[t - 1] + phi[1] * w[t - 2] + rng.normal(0, sd)
+    return 50 + np.cumsum(w)
+
+
+def test_arima_matches_its_definition_at_every_origin_and_from_the_end():
+    y = _arima_series(120, seed=3)
+    origins = np.array([6, 9, 12, 13, 40, 77, 119])
+    f = M.forecasts("arima", y, origins, 7, 4)
+    for i, o in enumerate(origins):
+        np.testing.assert_allclose(f[i], _arima_reference(y, o, 7), rtol=1e-9, atol=1e-9, err_msg=str(o))
+    # from the end: the batched form (predict) and forecast_last agree with the scan's last origin
+    Y = np.stack([y, y[::-1].copy(), 3 * y - 7])
+    fb = M.forecast_batch("arima", Y, 7, 4)
+    for r in range(3):
+        np.testing.assert_allclose(fb[r], _arima_reference(Y[r], 119, 7), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(fb[r], M.forecast_last("arima", Y[r], 7, 4), rtol=1e-9, atol=1e-9)
+        # a row's forecast does not depend on the rows around it (predict runs blocks of rows)
+        np.testing.assert_array_equal(M.forecast_batch("arima", Y[r:r + 1], 7, 4)[0], fb[r])
+
+
+def test_arima_learns_the_dynamics_of_the_differences():
+    # an ARIMA(2,1,0) path: the fit finds p = 2 and its coefficients, and forecasts the next steps better
+    # than naive and the damped trend (which see a trend, not the cycle of the growth)
+    y = _arima_series(400, phi=(1.2, -0.6), seed=0, sd=0.3)
+    w = np.diff(y)
+    P = M._arima_order(len(y))
+    rows = np.arange(P, len(w))
+    Z = np.stack([w[rows - 1 - j] for j in range(P)] + [w[rows]], 1)
+    coef = M._arima_fit((Z.T @ Z)[None], np.array([len(rows)]))[0]
+    np.testing.assert_allclose(coef[:2], [1.2, -0.6], atol=0.1)
+    assert np.all(np.abs(coef[2:]) < 0.15), coef
+    origins = np.arange(100, 395)
+    truth = np.stack([y[o + 1:o + 5] for o in origins])
+    err = {k: np.abs(M.forecasts(k, y, origins, 4, 1) - truth).mean() for k in ("arima", "naive", "damped")}
+    assert err["arima"] < 0.85 * min(err["naive"], err["damped"]), err
+    # a straight line continues; a constant stays; short series are naive
+    line = 3.0 + 0.5 * np.arange(40)
+    np.testing.assert_allclose(M.forecast_last("arima", line, 5, 1), 3.0 + 0.5 * np.arange(40, 45), rtol=1e-6)
+    np.testing.assert_array_equal(M.forecast_last("arima", np.full(30, 7.0), 4, 1), np.full(4, 7.0))
+    for n in (1, 2, 5):
+        np.testing.assert_array_equal(M.forecast_batch("arima", np.arange(n, dtype=float)[None] + 1, 3, 1),
+                                      np.full((1, 3), float(n)))
+    # values near the input's limit (1e150) stay finite
+    assert np.all(np.isfinite(M.forecast_last("arima", 1e150 * _arima_series(60, seed=2) / 100, 6, 1)))
+    assert "arima" in M.methods_for(1, 10) and "arima" in CH.STATS and CH.valid_method("median(rnn,arima,theta+damped)")

@@ -43,12 +43,12 @@ from rnntools.tasks.forecast import methods as M
 from rnntools.tasks.forecast.data import row_blocks
 from rnntools.tasks.forecast.metrics import mase_scale
 
-BASES = ("rnn", *M.METHODS, *M.EXTRA, *M.LOGS, *M.SEASONAL)
+BASES = ("rnn", *M.METHODS, *M.EXTRA, *M.LOGS, *M.SEASONAL, *M.ARIMA)
 COMB = "theta+damped"
 # seasonal naive pulled toward the smoothed trend: on strongly seasonal series (wine sales, beer, El Nino,
 # prescriptions) last season's shape carries what the decomposition's average indices smooth away
 SEASONAL_COMB = "snaive+theta+damped"
-STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, *M.LOGS, *M.SEASONAL)
+STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA)
 HISTORY_ORIGINS = 200
 # a statistical method that erred less than SOLO times theta+damped's error over the history forecasts alone
 SOLO = 0.5

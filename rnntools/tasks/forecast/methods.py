@@ -33,6 +33,15 @@ LOGS = {"ltheta": "theta", "ldamped": "damped"}
 # series of at least two seasons and one value; the damped trend stands in for it where a series is
 # shorter at forecast time
 SEASONAL = ("hw",)
+# ARIMA(p,1,0) without a constant: an autoregression on the first differences, p in 0..ARIMA_P by AICc,
+# fitted by least squares on the values up to the origin (the ARIMA family's simplest trend model). Its
+# forecast carries the recent growth and lets it die out at the rate the differences' own dynamics show
+# (a damped trend whose damping is estimated, with the cycles of growth rates: unemployment, production,
+# sunspots); p = 0 is naive. Without the constant: the drift, Theta and the damped trend already
+# extrapolate a mean growth, and the constant's form did worse on the benchmark of docs/forecast.md, as did
+# the AR on the values themselves. A candidate for every series.
+ARIMA = ("arima",)
+ARIMA_P = 8
 
 
 def long_season(m: int) -> int | None:
@@ -42,11 +51,11 @@ def long_season(m: int) -> int | None:
 
 def methods_for(m: int, n: int, positive: bool = False) -> tuple[str, ...]:
     """The statistical methods for a series of n values with season m: METHODS, plus ``weekly`` when the
-    series is daily-seasonal and holds at least three weeks, the LOGS forms when it is ``positive``, and
-    ``hw`` when it is seasonal (m > 1) and holds two seasons and one value."""
+    series is daily-seasonal and holds at least three weeks, the LOGS forms when it is ``positive``,
+    ``hw`` when it is seasonal (m > 1) and holds two seasons and one value, and ``arima``."""
     w = long_season(m)
     return (METHODS + (("weekly",) if w and n >= 3 * w else ()) + (tuple(LOGS) if positive else ())
-            + (("hw",) if _hw_fits(m, n) else ()))
+            + (("hw",) if _hw_fits(m, n) else ()) + ARIMA)
 
 
 def _hw_fits(m: int, n: int) -> bool:
@@ -319,6 +328,8 @@ def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
     forecast uses y[:o + 1]). ``indices``: Theta's seasonal indices (of log y for the LOGS methods), computed
     on the part of the series before the first origin when not given (so no origin sees its future)."""
     origins = np.asarray(origins, np.int64)
+    if method == "arima":
+        return _arima_scan(y, origins, h)
     if method in LOGS or method == "hw":
         x, log = logged(y)
         if method == "hw":
@@ -425,6 +436,8 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int,
     ``_indices_batch(Y, m)`` when the caller has it (Theta and the damped trend share it; the LOGS methods
     take those of :func:`logged_batch`'s rows)."""
     B, n = Y.shape
+    if method == "arima":
+        return _arima_batch(Y, h)
     if method in LOGS or method == "hw":
         X, log = logged_batch(Y)
         if method == "hw" and _hw_fits(m, n):
@@ -498,3 +511,105 @@ def _theta_batch(X: np.ndarray, h: int) -> np.ndarray:
     b = (X - X.mean(1, keepdims=True)) @ tc / np.dot(tc, tc) if n > 1 else np.zeros(B)
     k = np.arange(h, dtype=np.float64)
     return lv[:, None] + (b / 2)[:, None] * (k[None, :] + ((1 - (1 - a) ** n) / a)[:, None])
+
+
+def _arima_order(n: int) -> int:
+    """The largest p for a series of n values: ARIMA_P, fewer where the n - 1 differences cannot fit it with
+    four rows to spare."""
+    return max(0, min(ARIMA_P, n - 1 - 4))
+
+
+def _arima_fit(G: np.ndarray, N: np.ndarray) -> np.ndarray:
+    """(U, P) coefficients (zero past each unit's p) of the autoregressions whose cross-products are G (U,
+    P + 1, P + 1) over N (U,) rows: row t is (w[t-1], ..., w[t-P], w[t]). p in 0..P by AICc (the
+    least-squares variance, p + 1 parameters), the smallest p on a tie; p = 0 where N < 4."""
+    U, P = len(G), G.shape[1] - 1
+    best = np.full(U, np.inf)
+    coef = np.zeros((U, P))
+    Nf = np.maximum(N, 1).astype(np.float64)
+    for p in range(P + 1):
+        ok = (N - p - 1 > 0) & (N >= 4) if p else np.ones(U, bool)
+        if not ok.any():
+            break
+        if p:
+            A = G[:, :p, :p]
+            c = G[:, :p, P]
+            d = np.einsum("uii->u", A) / p
+            # a tiny ridge keeps a constant stretch of differences (a singular A) solvable
+            A = A + (1e-10 * d + (d <= 0))[:, None, None] * np.eye(p)
+            try:
+                b = np.linalg.solve(A, c[..., None])[..., 0]
+            except np.linalg.LinAlgError:    # singular even so: the least-norm solutions
+                b = (np.linalg.pinv(A) @ c[..., None])[..., 0]
+            sse = G[:, P, P] - np.einsum("up,up->u", b, c)
+        else:
+            b, sse = np.zeros((U, 0)), G[:, P, P].copy()
+        sse = np.maximum(sse, 1e-300 + 1e-12 * G[:, P, P])
+        k = p + 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ic = Nf * np.log(sse / Nf) + 2 * k + 2 * k * (k + 1) / np.maximum(Nf - k - 1, 1)
+        take = ok & np.isfinite(ic) & (ic < best)
+        best = np.where(take, ic, best)
+        coef[take] = 0.0
+        coef[take, :p] = b[take]
+    return coef
+
+
+def _arima_path(coef: np.ndarray, tail: np.ndarray, last: np.ndarray, h: int) -> np.ndarray:
+    """(U, h) forecasts: the differences continued by the autoregressions ``coef`` (U, P) from ``tail`` (U,
+    P), the last P differences, most recent first, summed onto ``last`` (U,)."""
+    U, P = coef.shape
+    hist = tail.copy()
+    out = np.empty((U, h))
+    level = last.astype(np.float64).copy()
+    for k in range(h):
+        v = np.einsum("up,up->u", coef, hist) if P else np.zeros(U)
+        level = level + v
+        out[:, k] = level
+        if P:
+            hist = np.concatenate([v[:, None], hist[:, :-1]], 1)
+    return out
+
+
+def _arima_scan(y: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
+    """(len(origins), h) ARIMA(p,1,0) forecasts of y from each origin o, fitted on y[:o + 1]: the
+    cross-products of every origin are running sums, and the fits of all origins run side by side."""
+    y = np.asarray(y, np.float64)
+    origins = np.asarray(origins, np.int64)
+    n = len(y)
+    P = _arima_order(n)
+    w = np.diff(y)
+    nw = len(w)
+    rows = np.arange(P, nw)
+    Z = np.empty((len(rows), P + 1))
+    for j in range(P):
+        Z[:, j] = w[rows - 1 - j]
+    Z[:, P] = w[rows]
+    C = np.cumsum(Z[:, :, None] * Z[:, None, :], axis=0)
+    N = np.clip(origins - P, 0, len(rows))             # rows t = P .. o - 1 are known at origin o
+    G = np.zeros((len(origins), P + 1, P + 1))
+    has = N > 0
+    G[has] = C[N[has] - 1]
+    coef = _arima_fit(G, N)
+    tail = np.zeros((len(origins), P))
+    for j in range(P):
+        at = origins - 1 - j
+        tail[:, j] = np.where(at >= 0, w[np.clip(at, 0, max(nw - 1, 0))] if nw else 0.0, 0.0)
+    return _arima_path(coef, tail, y[origins], h)
+
+
+def _arima_batch(Y: np.ndarray, h: int) -> np.ndarray:
+    """(B, h) ARIMA(p,1,0) forecasts from the end of every row of Y (B, n): :func:`_arima_scan` at the last
+    origin, batched over rows (the cross-products summed directly, pair by pair)."""
+    B, n = Y.shape
+    P = _arima_order(n)
+    W = np.diff(Y, axis=1)
+    nw = n - 1
+    cols = [W[:, P - 1 - j:nw - 1 - j] for j in range(P)] + [W[:, P:nw]]
+    G = np.empty((B, P + 1, P + 1))
+    for a in range(P + 1):
+        for b in range(a, P + 1):
+            G[:, a, b] = G[:, b, a] = np.einsum("ij,ij->i", cols[a], cols[b])
+    coef = _arima_fit(G, np.full(B, max(nw - P, 0)))
+    tail = W[:, ::-1][:, :P] if P else np.zeros((B, 0))
+    return _arima_path(coef, tail, Y[:, -1], h)
