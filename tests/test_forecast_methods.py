@@ -445,3 +445,21 @@ def test_arima_learns_the_dynamics_of_the_differences():
     # values near the input's limit (1e150) stay finite
     assert np.all(np.isfinite(M.forecast_last("arima", 1e150 * _arima_series(60, seed=2) / 100, 6, 1)))
     assert "arima" in M.methods_for(1, 10) and "arima" in CH.STATS and CH.valid_method("median(rnn,arima,theta+damped)")
+
+
+def test_arima_keeps_only_stationary_fits():
+    # the step-down test against the companion matrix's eigenvalues (its numpy reference)
+    rng = np.random.default_rng(0)
+    for p in range(1, 9):
+        c = rng.normal(0, 0.8 / np.sqrt(p), (500, p))
+        comp = np.zeros((500, p, p))
+        comp[:, 0, :] = c
+        comp[:, 1:, :-1] = np.eye(p - 1)
+        np.testing.assert_array_equal(M._stationary(c), np.abs(np.linalg.eigvals(comp)).max(1) < 1)
+    assert not M._stationary(np.array([[np.nan, 0.0]]))[0]
+    # differences that grow geometrically: least squares fits an explosive AR(1), which is not taken, so
+    # the forecast 48 steps out stays on the scale of the series instead of growing like 1.05^48
+    y = np.cumsum(1.05 ** np.arange(60)) + np.random.default_rng(1).normal(0, 0.01, 60)
+    f = M.forecast_last("arima", y, 48, 1)
+    assert np.all(np.abs(f - y[-1]) <= 48 * np.abs(np.diff(y)).max()), f[-1]
+    np.testing.assert_allclose(f, M.forecast_batch("arima", y[None], 48, 1)[0], rtol=1e-9)

@@ -519,10 +519,27 @@ def _arima_order(n: int) -> int:
     return max(0, min(ARIMA_P, n - 1 - 4))
 
 
+def _stationary(coef: np.ndarray) -> np.ndarray:
+    """(U,) whether each autoregression w_t = coef[0] w_(t-1) + ... (U, p) is stationary (every root of its
+    characteristic polynomial inside the unit circle): the step-down (Schur-Cohn) recursion to the partial
+    autocorrelations, all of which must lie strictly inside (-1, 1); batched over units in p vector steps."""
+    a = np.array(coef, np.float64)
+    ok = np.all(np.isfinite(a), 1)
+    a[~ok] = 0.0
+    for p in range(a.shape[1], 0, -1):
+        k = a[:, p - 1]
+        ok &= np.abs(k) < 1
+        k = np.where(ok, k, 0.0)
+        a = (a[:, :p - 1] + k[:, None] * a[:, p - 2::-1][:, :p - 1]) / (1 - k * k)[:, None]
+    return ok
+
+
 def _arima_fit(G: np.ndarray, N: np.ndarray) -> np.ndarray:
     """(U, P) coefficients (zero past each unit's p) of the autoregressions whose cross-products are G (U,
     P + 1, P + 1) over N (U,) rows: row t is (w[t-1], ..., w[t-P], w[t]). p in 0..P by AICc (the
-    least-squares variance, p + 1 parameters), the smallest p on a tie; p = 0 where N < 4."""
+    least-squares variance, p + 1 parameters), the smallest p on a tie, among the fits that are stationary
+    (least squares on a short or trending stretch can give an explosive one, whose forecast grows without
+    bound over a long horizon); p = 0 where N < 4."""
     U, P = len(G), G.shape[1] - 1
     best = np.full(U, np.inf)
     coef = np.zeros((U, P))
@@ -549,6 +566,8 @@ def _arima_fit(G: np.ndarray, N: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             ic = Nf * np.log(sse / Nf) + 2 * k + 2 * k * (k + 1) / np.maximum(Nf - k - 1, 1)
         take = ok & np.isfinite(ic) & (ic < best)
+        if p and take.any():
+            take[take] = _stationary(b[take])
         best = np.where(take, ic, best)
         coef[take] = 0.0
         coef[take, :p] = b[take]
