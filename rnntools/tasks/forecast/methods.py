@@ -39,7 +39,8 @@ SEASONAL = ("hw",)
 # (a damped trend whose damping is estimated, with the cycles of growth rates: unemployment, production,
 # sunspots); p = 0 is naive. Without the constant: the drift, Theta and the damped trend already
 # extrapolate a mean growth, and the constant's form did worse on the benchmark of docs/forecast.md, as did
-# the AR on the values themselves. A candidate for every series.
+# the AR on the values themselves. Only stationary fits are taken (see _arima_fit). A candidate for every
+# series.
 ARIMA = ("arima",)
 ARIMA_P = 8
 
