@@ -1,6 +1,8 @@
 """Two or more seq2seq models on the same test pairs, word by word: a paired comparison and their ensemble.
 
     python benchmarks/seq2seq_paired.py /tmp/g2p/test.jsonl A.npz B.npz [C.npz ...] [--threads 1]
+    python benchmarks/seq2seq_paired.py /tmp/g2p/test.jsonl A.npz B.npz --reference R.npz
+    python benchmarks/seq2seq_paired.py /tmp/g2p/test.jsonl latest:A.npz A.npz
 
 One training run per setting is the rule for full-scale G2P (45 minutes each), and two runs of the same
 settings have ended 1.3 points of word error apart. Comparing two models word by word says more than their two
@@ -8,6 +10,10 @@ error rates: of the words exactly one of them gets right, a split far from even 
 is not (McNemar's z = (b - c) / sqrt(b + c)). Prints for each model its greedy exact-match error (WER on G2P),
 for the first two the words right in only one of them, z and the share neither gets right, and the greedy
 error of the ensemble of all models: at each step the mean of their log-probabilities chooses the token.
+With ``--reference R.npz`` the ensemble is also compared with R word by word (R is not part of it): the
+question whether K models trained in the time of one beat the one. ``latest:A.npz`` stands for the
+parameters A's training ended with (the ``resume.*`` copies the trainer keeps beside the best ones) instead of
+the best evaluation's: the question which of the two to keep.
 The models must share their vocabularies (trained on the same data).
 """
 
@@ -42,20 +48,40 @@ def ensemble_greedy(models, ids, max_length: int) -> list[list[int]]:
     return out
 
 
+def mcnemar(a: np.ndarray, b: np.ndarray) -> str:
+    """The words right in only one of two boolean vectors, McNemar's z, and the share neither gets right."""
+    only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
+    z = (only_a - only_b) / math.sqrt(only_a + only_b) if only_a + only_b else 0.0
+    return (f"right in the first only {only_a}, in the second only {only_b} (McNemar z {z:+.2f}); "
+            f"neither right {1 - (a | b).mean():.4f}")
+
+
+def load_model_arg(arg: str):
+    """A model from ``PATH`` (its best parameters) or ``latest:PATH`` (its training's last parameters)."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq.task import load
+
+    if not arg.startswith("latest:"):
+        return load(arg)
+    f = load_model(arg.removeprefix("latest:"), "seq2seq")
+    f.arrays = {name: f.arrays.get("resume." + name, a) for name, a in f.arrays.items()}
+    return load(f)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("test", help="JSONL pairs (source, target)")
     ap.add_argument("models", nargs="+", help="model files trained on the same data")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reference", default=None, help="a model compared with the ensemble (not part of it)")
     args = ap.parse_args()
     from rnntools.parallel import configure_threads
 
     configure_threads(args.threads)
-    from rnntools.tasks.seq2seq.task import load
-
-    models = [load(path) for path in args.models]
+    paths = args.models + ([args.reference] if args.reference else [])
+    models = [load_model_arg(path) for path in paths]
     first = models[0]
-    for path, m in zip(args.models[1:], models[1:]):
+    for path, m in zip(paths[1:], models[1:]):
         if (m.src_vocab.to_meta(counts=False) != first.src_vocab.to_meta(counts=False)
                 or m.tgt_vocab.to_meta(counts=False) != first.tgt_vocab.to_meta(counts=False)):
             raise SystemExit(f"{path}: its vocabularies differ from {args.models[0]}'s")
@@ -64,22 +90,23 @@ def main() -> None:
     ids = [first.src_vocab.encode(r["source"]) for r in records]
     n = len(records)
     right = []
-    for path, m in zip(args.models, models):
+    for path, m in zip(paths, models):
         guesses = [best[0][0] for best in m.translate_ids(ids, beam=1, nbest=1)]
         right.append(np.array([g == t for g, t in zip(guesses, targets)]))
         print(f"{path}: error {1 - right[-1].mean():.4f} ({n} pairs, greedy)")
     if len(models) >= 2:
-        a, b = right[0], right[1]
-        only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
-        z = (only_a - only_b) / math.sqrt(only_a + only_b) if only_a + only_b else 0.0
-        print(f"right in the first only {only_a}, in the second only {only_b} (McNemar z {z:+.2f}); "
-              f"neither right {1 - (a | b).mean():.4f}")
+        print(mcnemar(right[0], right[1]))
+    members = models[:len(args.models)]
+    if len(members) >= 2:
         tv = first.tgt_vocab
-        max_length = max(m.default_max_length() for m in models)
+        max_length = max(m.default_max_length() for m in members)
         ens = []
         for i in range(0, n, 256):
-            ens += [tv.decode(seq) for seq in ensemble_greedy(models, ids[i:i + 256], max_length)]
-        print(f"ensemble of {len(models)}: error {1 - np.mean([g == t for g, t in zip(ens, targets)]):.4f} (greedy)")
+            ens += [tv.decode(seq) for seq in ensemble_greedy(members, ids[i:i + 256], max_length)]
+        ens_right = np.array([g == t for g, t in zip(ens, targets)])
+        print(f"ensemble of {len(members)}: error {1 - ens_right.mean():.4f} (greedy)")
+        if args.reference:
+            print(f"ensemble against {args.reference}: {mcnemar(ens_right, right[-1])}")
 
 
 if __name__ == "__main__":
