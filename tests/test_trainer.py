@@ -362,6 +362,45 @@ def test_under_the_budget_decay_patience_waits_for_a_low_rate(tmp_path):
                   str(tmp_path / "b.npz"))
     assert (summary["steps"], summary["stopped"]) == (72, "early stopping")
 
+def test_under_the_budget_decay_the_end_of_training_is_the_model(tmp_path):
+    """Under the budget decay the file holds the parameters training ended with (its budget, or patience at a
+    low rate), even when an earlier evaluation scored better; an interrupted run, and a run on the plateau
+    schedule, keep the best evaluation."""
+
+    class Worse(ToyTask):  # every evaluation after the first is worse
+        def evaluate(self):
+            self.evals = getattr(self, "evals", 0) + 1
+            self.judged = getattr(self, "judged", []) + [self.W.copy()]
+            return {"val_loss": float(self.evals), "val_error": 0.1 * self.evals}
+
+    budget = dict(epochs=10, max_steps=20, plateau_decay=0.5, budget_decay=True, lr=0.4)
+    for options, stopped in ((budget, "max steps"), ({**budget, "max_steps": 90, "patience": 2}, "early stopping")):
+        task = Worse()
+        out = str(tmp_path / "a.npz")
+        summary = fit(task, cfg(**options), out)
+        model = load_model(out)
+        assert summary["stopped"] == stopped and summary["best_step"] == summary["steps"] == task.steps
+        assert summary["best_val_error"] == pytest.approx(0.1 * task.evals)
+        np.testing.assert_array_equal(model.arrays["W"], task.W)
+        np.testing.assert_array_equal(task.judged[-1], task.W)
+        assert "resume.W" not in model.arrays
+        assert model.meta["training"]["counters"]["best_step"] == task.steps
+    # interrupted: the best evaluation so far (the first, at step 9); the resumed run ends with its budget's end
+    task = Worse()
+    task.interrupt_at = 15
+    b = str(tmp_path / "b.npz")
+    with pytest.raises(KeyboardInterrupt):
+        fit(task, cfg(**budget), b)
+    np.testing.assert_array_equal(load_model(b).arrays["W"], task.judged[0])
+    task = Worse()
+    fit(task, cfg(**budget), b, resume=load_model(b))
+    np.testing.assert_array_equal(load_model(b).arrays["W"], task.W)
+    # the plateau schedule (no budget decay): the best evaluation
+    task = Worse()
+    fit(task, cfg(**{**budget, "budget_decay": False}), str(tmp_path / "c.npz"))
+    np.testing.assert_array_equal(load_model(str(tmp_path / "c.npz")).arrays["W"], task.judged[0])
+
+
 def test_budget_average_holds_the_rate_and_saves_the_mean_of_the_last_stretch(tmp_path):
     """With budget_average A the rate falls linearly to A * lr and stays there for the last share A of the
     budget; each evaluation from then on judges the mean of the parameters after those updates (a numpy

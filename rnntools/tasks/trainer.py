@@ -87,6 +87,11 @@ so ``--resume`` continues the mean exactly). Updates at a held rate wander aroun
 settling in one point of it; their mean lies nearer its centre. A rate above the floor again (a resumed
 ``--max-time`` run plans from ``lr`` again) starts a new average. ``patience`` ends such a run only if
 ``A <= 1 / 2**patience``.
+Under the budget decay the run's end is its model: when training ends by its budget or by ``patience`` (at
+a rate of ``lr / 2**patience`` or less), the parameters of the last evaluation (the average, with
+``budget_average``) are saved as the best, whatever the earlier evaluations scored. The rate falls to 0 so
+that the last parameters are the annealed ones; keeping the best of 20-45 evaluations of one validation
+sample instead chooses partly for that sample's noise. An interrupted run keeps the best evaluation so far.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
 command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
 """
@@ -476,6 +481,8 @@ class _Trainer:
             raise
         c.stopped = stopped
         c.elapsed = elapsed_before + time.perf_counter() - start
+        if self.budgeted:
+            self._keep_last()
         self.save(stopped)
         seconds = time.perf_counter() - start
         summary = {"steps": c.step, "epochs": c.epoch, "stopped": stopped, "best_val_loss": c.best_val_loss,
@@ -488,6 +495,16 @@ class _Trainer:
         console.info(f"stopped ({stopped}) after {c.step} steps, {c.epoch} epochs; best validation loss "
                      f"{_fmt(c.best_val_loss)} at step {c.best_step}; saved {self.output}")
         return summary
+
+    def _keep_last(self) -> None:
+        """The last evaluation (at the end of training) becomes the best: the budget decay's annealed end."""
+        val = self.last_eval.get("val_loss")
+        if self.c.eval_step != self.c.step or self.c.best_step == self.c.step or val is None or not math.isfinite(val):
+            return
+        self.c.best_val_loss, self.c.best_val_error = val, self.last_eval.get("val_error")
+        self.c.best_step, self.c.bad_evals = self.c.step, 0
+        self.best = self._judged()  # None: the live parameters (best_is_live in save)
+        self.log.write("best", step=self.c.step, reason="end of the budget")
 
     def _accumulate(self) -> None:
         """Add the parameters after this update to the running mean of the budget's last stretch."""
