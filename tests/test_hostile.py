@@ -1134,3 +1134,48 @@ def test_interrupt_while_a_local_cluster_starts_leaves_nothing_for_exit(monkeypa
     with pytest.raises(KeyboardInterrupt):
         Cluster("local:2", threads=1)
     assert set(SpecCluster._instances) == before
+
+
+# --- found by hand (session 18): each case failed on the code before its fix -----------------------------
+
+@pytest.mark.parametrize("event,pattern", [
+    ('{"event": "eval", "val_loss": 2}', '"eval" event\'s "step" should be a number .* got nothing'),  # KeyError
+    ('{"event": "eval", "step": "x", "val_loss": 2}', '"step" should be a number'),  # TypeError in text
+    ('{"event": "step", "step": 1, "loss": "x"}', '"loss" should be a number'),      # ValueError
+    ('{"event": "step", "step": 1, "loss": true}', '"loss" should be a number'),     # drawn as 1
+    ('{"event": "step", "step": 1, "loss": {"a": 1}}', '"loss" should be a number'),  # TypeError
+    ('{"event": "eval", "step": 1, "val_loss": 1e308}', '"val_loss" should be a number'),  # overflow in the axes
+    ('{"event": "eval", "step": 1e308, "val_loss": 2}', '"step" should be a number'),
+    ('{"event": "eval", "step": 1, "val_loss": 1, "val_accuracy": "x"}', '"val_accuracy" should be a number'),
+    ('{"event": "epoch", "epoch": null, "loss": 1}', '"epoch" should be a number'),
+    ('{"event": "progress", "words": "x", "loss": 1}', '"words" should be a number'),
+])
+@pytest.mark.parametrize("picture", [None, "png"])
+def test_plot_log_of_odd_events(hostile, tmp_path, event, pattern, picture):
+    if picture:
+        pytest.importorskip("matplotlib")
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"event": "start", "step": 0}\n' + event + "\n")
+    out = ["-o", str(tmp_path / f"x.{picture}")] if picture else []
+    result = hostile(["plot", "log", str(log), *out])
+    check(result, 1, re.escape(str(log)) + ":2: .*" + pattern)
+
+
+def test_plot_log_keeps_null_as_a_gap(hostile, tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"event": "step", "step": 1, "loss": null}\n{"event": "step", "step": 2, "loss": 2.5}\n')
+    check(hostile(["plot", "log", str(log)]), 0)
+
+
+@pytest.mark.parametrize("fields,pattern", [
+    ('"timestamps": 5', '"timestamps" should be a list of 2'),        # was TypeError, an internal error
+    ('"timestamps": "ab"', '"timestamps" should be a list of 2'),     # one label per character
+    ('"timestamps": ["2024-01"]', '"timestamps" should be a list of 2'),   # labelled the wrong steps
+    ('"timestamps": [null, [1]]', '"timestamps" should be a list of 2'),
+    ('"lower_100": [0, 1], "upper_100": [2, 3]', '"lower_100" should name a whole percentage'),  # a 100% band
+    ('"lower_00": [0, 1], "upper_00": [2, 3]', '"lower_00" should name a whole percentage'),
+])
+def test_plot_forecast_timestamps_and_levels_are_checked(hostile, fields, pattern):
+    result = hostile(["plot", "forecast"], '{"id": "a", "forecast": [1, 2], ' + fields + "}\n")
+    check(result, 1, "<stdin>:1: " + pattern)
+

@@ -51,8 +51,23 @@ def _bands(rec: dict, path=None, line=None) -> list[Band]:
         out.append(Band(level, rec["lower"], rec["upper"]))
     for key in rec:
         if key.startswith("lower_") and key[6:].isdigit() and f"upper_{key[6:]}" in rec:
+            # lower_00, lower_100 or lower_999... were drawn as a 0%, 100% or 999...% interval
+            if not (key[6:].isascii() and 0 < int(key[6:]) < 100 and str(int(key[6:])) == key[6:]):
+                raise InputError(f"\"{key[:40]}\" should name a whole percentage like lower_95", path, line)
             out.append(Band(int(key[6:]), rec[key], rec[f"upper_{key[6:]}"]))
     return sorted(out, key=lambda b: -b.level)
+
+
+def _timestamps(rec: dict, length: int, path, line) -> list[str]:
+    """A forecast record's timestamps as labels: a number was an internal error, and a string ("2024")
+    was read as one label per character; a list of another length than the forecast labelled the wrong
+    steps."""
+    stamps = rec.get("timestamps", [])
+    if (not isinstance(stamps, list) or stamps and len(stamps) != length
+            or not all(isinstance(t, str | int) and not isinstance(t, bool) for t in stamps)):
+        raise InputError(f"\"timestamps\" should be a list of {length} timestamps (strings or whole numbers), as "
+                         "`rnntools predict` writes", path, line)
+    return [str(t) for t in stamps]
 
 
 def forecast_panels(records: list[tuple[str, int, dict]], history: list | None, last: int | None,
@@ -72,7 +87,7 @@ def forecast_panels(records: list[tuple[str, int, dict]], history: list | None, 
         if only and sid not in only:
             continue
         fc = _numbers(rec["forecast"], "forecast", path, line)
-        stamps = [str(t) for t in rec.get("timestamps", [])]
+        stamps = _timestamps(rec, len(fc), path, line)
         panel = ForecastPanel(sid)
         start = 0
         series = by_id.get(sid)
@@ -150,6 +165,27 @@ class Curves:
 _METRIC_ORDER = ["val_accuracy", "val_macro_f1", "val_exact", "val_bpc", "val_mase", "val_smape"]
 
 
+def _point(event: dict, key: str, path: str, line: int, gap: bool = True) -> float:
+    """One number of a --log event, checked: a missing key, a string, a boolean or an object (a hand-edited
+    or foreign log) were internal errors or were drawn ("3" as 3, true as 1), and values beyond PLOT_LIMIT
+    overflowed the axes' arithmetic. ``gap``: null is a gap in the curve (a non-finite loss is logged as
+    null); the x coordinate has none."""
+    value = event.get(key)
+    if value is None and gap and key in event:
+        return float("nan")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= PLOT_LIMIT:
+        got = "nothing" if key not in event else json.dumps(value)[:40]
+        raise InputError(f"the \"{event.get('event')}\" event's \"{key}\" should be a number"
+                         f"{' (null for a gap)' if gap else ''} between -{PLOT_LIMIT:g} and {PLOT_LIMIT:g}, "
+                         f"got {got}", path, line)
+    return float(value)
+
+
+def _curve(name: str, points: list[tuple[int, dict]], x: str, y: str, panel: str, path: str) -> Curve:
+    return Curve(name, [_point(e, x, path, ln, gap=False) for ln, e in points],
+                 [_point(e, y, path, ln) for ln, e in points], panel)
+
+
 def training_curves(events: list[tuple[int, dict]], path: str, metrics: list[str] | None = None) -> Curves:
     """Loss and validation curves from a --log file's events ((line, record))."""
     steps = [(ln, e) for ln, e in events if e.get("event") == "step" and "loss" in e]
@@ -160,31 +196,26 @@ def training_curves(events: list[tuple[int, dict]], path: str, metrics: list[str
     if steps or evals:
         x_label = "updates"
         if steps:
-            curves.append(Curve("training loss", [e["step"] for _, e in steps], [_num(e["loss"]) for _, e in steps],
-                                "loss"))
+            curves.append(_curve("training loss", steps, "step", "loss", "loss", path))
         if any("val_loss" in e for _, e in evals):
-            pts = [e for _, e in evals if "val_loss" in e]
-            curves.append(Curve("validation loss", [e["step"] for e in pts], [_num(e["val_loss"]) for e in pts],
-                                "loss"))
+            curves.append(_curve("validation loss", [(ln, e) for ln, e in evals if "val_loss" in e], "step",
+                                 "val_loss", "loss", path))
         names = metrics or [m for m in _METRIC_ORDER if any(m in e for _, e in evals)]
         for name in names:
-            pts = [e for _, e in evals if name in e]
+            pts = [(ln, e) for ln, e in evals if name in e]
             if not pts:
                 raise UsageError(f"{path}: no evaluation reports {name!r} (have: "
                                  f"{', '.join(sorted({k for _, e in evals for k in e if k.startswith('val_')}))})")
-            curves.append(Curve(name.replace("val_", "validation "), [e["step"] for e in pts],
-                                [_num(e[name]) for e in pts], "metric"))
+            curves.append(_curve(name.replace("val_", "validation "), pts, "step", name, "metric", path))
     elif progress or epochs:
         # w2v-train: each epoch's mean loss when the log has them (the running loss of a progress line
         # covers only the words since the previous line), else the running loss by words trained
         if epochs:
             x_label = "epochs"
-            curves.append(Curve("training loss", [e["epoch"] for _, e in epochs], [_num(e["loss"]) for _, e in epochs],
-                                "loss"))
+            curves.append(_curve("training loss", epochs, "epoch", "loss", "loss", path))
         else:
             x_label = "words trained"
-            curves.append(Curve("training loss", [float(e["words"]) for _, e in progress],
-                                [_num(e["loss"]) for _, e in progress], "loss"))
+            curves.append(_curve("training loss", progress, "words", "loss", "loss", path))
     else:
         raise InputError("no training progress in this file (expected the JSONL of `rnn-train --log` or "
                          "`w2v-train --log`)", path)
