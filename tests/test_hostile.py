@@ -1179,3 +1179,27 @@ def test_plot_forecast_timestamps_and_levels_are_checked(hostile, fields, patter
     result = hostile(["plot", "forecast"], '{"id": "a", "forecast": [1, 2], ' + fields + "}\n")
     check(result, 1, "<stdin>:1: " + pattern)
 
+
+def test_vectors_beyond_float32_squares_are_normalised(hostile, tmp_path):
+    """Unit vectors came from float32 norms: a row with values from about 1.8e19 overflowed (numpy's warning,
+    and the row became zeros), one below about 1e-19 underflowed to a norm of 0 (left at its length)."""
+    (tmp_path / "v.txt").write_text("4 2\na 1e30 1e29\nb 1 0.1\nc 0 1\nd 1e-30 1e-31\n")
+    check(hostile(["import", tmp_path / "v.txt", "-o", tmp_path / "v.npz"]), 0)
+    result = hostile(["neighbors", tmp_path / "v.npz", "a", "d", "-k", "1"])
+    check(result, 0)
+    assert result.stderr == ""
+    for line in result.stdout.splitlines():  # a, b and d point one way, c another
+        record = json.loads(line)
+        (best,) = record["neighbors"]
+        assert best["token"] in {"a", "b", "d"} - {record["query"]} and best["score"] > 0.999, line
+
+
+def test_embeddings_too_large_to_train_with(hostile, tmp_path):
+    """They trained to a NaN loss, with numpy's overflow warnings printed before the error."""
+    (tmp_path / "v.txt").write_text("2 2\nthe 1e30 1\ncat 1 1\n")
+    check(hostile(["import", tmp_path / "v.txt", "-o", tmp_path / "v.npz"]), 0)
+    result = hostile(["rnn-train", "--task", "lm", "{w}/book.txt", "--level", "word", "--embeddings",
+                      tmp_path / "v.npz", "-o", tmp_path / "out.npz", *TINY])
+    check(result, 1, r"v\.npz: the vectors hold values as large as 1e\+30")
+    assert not (tmp_path / "out.npz").exists()
+

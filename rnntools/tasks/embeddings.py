@@ -12,12 +12,23 @@ import numpy as np
 from rnntools import console
 from rnntools.errors import InputError, UsageError
 
+# the largest magnitude pretrained vectors may hold: trained word vectors are of order 1 (word2vec's and
+# GloVe's within about 10), and inputs beyond this overflow a network's float32 arithmetic (a tampered or
+# foreign file of 3e38 trained to a NaN loss, with numpy's overflow warnings printed on the way)
+VECTOR_LIMIT = 1e6
+
 
 def read_vectors(path: str):
-    """``(Vocab, vectors (W, D) float32)`` of a vectors file, checked (rnntools.w2v.vectors.load)."""
+    """``(Vocab, vectors (W, D) float32)`` of a vectors file, checked (rnntools.w2v.vectors.load), with
+    values within VECTOR_LIMIT."""
     from rnntools.w2v.vectors import load_vectors
 
-    return load_vectors(path)
+    words, vectors = load_vectors(path)
+    big = max(float(vectors.max(initial=0.0)), -float(vectors.min(initial=0.0)))  # no copy of the table
+    if big > VECTOR_LIMIT:
+        raise InputError(f"the vectors hold values as large as {big:g}; word vectors are of order 1, and values "
+                         f"beyond {VECTOR_LIMIT:g} overflow the network's arithmetic (rescale them)", path)
+    return words, vectors
 
 
 def check_dim(path: str, vectors: np.ndarray, embed_dim: int | None) -> int:

@@ -47,8 +47,18 @@ class Vectors:
     def unit(self) -> np.ndarray:
         """Unit-length rows (zero rows stay zero), float32 (V, D)."""
         if self._unit is None:
-            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-            self._unit = self.vectors / np.where(norms > 0, norms, 1).astype(np.float32)
+            v = self.vectors
+            with np.errstate(over="ignore", under="ignore"):
+                norms = np.linalg.norm(v, axis=1, keepdims=True)
+            self._unit = v / np.where(norms > 0, norms, 1).astype(np.float32)
+            # rows whose float32 sum of squares overflows (values from about 1.8e19: numpy's overflow warning,
+            # and the row became zeros) or underflows (values below about 1e-19: left at their length) are
+            # normalised in float64 (a tampered or foreign file; ordinary rows keep their float32 bits)
+            odd = np.flatnonzero(~(norms[:, 0] < np.inf) | (norms[:, 0] < 1e-18))
+            if len(odd):
+                rows = v[odd].astype(np.float64)
+                lengths = np.linalg.norm(rows, axis=1, keepdims=True)
+                self._unit[odd] = (rows / np.where(lengths > 0, lengths, 1)).astype(np.float32)
         return self._unit
 
     def id(self, word: str) -> int | None:
