@@ -1203,3 +1203,21 @@ def test_embeddings_too_large_to_train_with(hostile, tmp_path):
     check(result, 1, r"v\.npz: the vectors hold values as large as 1e\+30")
     assert not (tmp_path / "out.npz").exists()
 
+
+@pytest.mark.parametrize("options,names,pattern", [
+    (["--min-count", "1000"], "book.txt", r"keeps characters seen at least --min-count 1000 times, leaves out the "
+                                          r"line break"),
+    (["--max-vocab", "1"], "book.txt", r"--max-vocab 1\), leaves out the line break .* raise --max-vocab"),
+    (["--vocab", "{t}/cv.jsonl"], "cv.jsonl", r"a character vocabulary without the line break"),
+])
+def test_char_vocabulary_without_a_line_break(hostile, tmp_path, options, names, pattern):
+    """It said `book.txt: the character vocabulary has no line break '\\n'`, naming the text, not the option or
+    the --vocab file that left it out."""
+    records = [{"format": "rnntools-vocab", "version": 1, "level": "char", "lowercase": False, "size": 6,
+                "specials": 4}]
+    for i, token in enumerate(["<pad>", "<unk>", "<s>", "</s>", "a", "b"]):
+        records.append({"token": token, "id": i, "count": 0 if i < 4 else 3, **({"special": True} if i < 4 else {})})
+    (tmp_path / "cv.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = hostile(["rnn-train", "--task", "lm", "{w}/book.txt", *options, "-o", "{t}/out.npz", *TINY])
+    check(result, 1, re.escape(names) + ": .*" + pattern)
+

@@ -134,6 +134,16 @@ def train(inputs: Sequence[str], output: str, options: Mapping[str, Any]) -> dic
             raise UsageError(f"{config.vocab_path} is a {vocab.level}-level vocabulary, but --level is {level}")
     else:
         vocab = D.build_vocab(lines, level, min_count=config.min_count, max_size=config.max_vocab)
+    if vocab.level == "char" and "\n" not in vocab.index:
+        # a line break ends every line of training, priming and scoring; without one the error blamed the text
+        if resume is None and config.vocab_path:
+            raise InputError("a character vocabulary without the line break '\\n', which a language model needs "
+                             "(it ends every line); count one with `rnntools vocab --level char`", config.vocab_path)
+        if resume is None:
+            cap = f" (at most --max-vocab {config.max_vocab})" if config.max_vocab else ""
+            raise InputError(f"the vocabulary, which keeps characters seen at least --min-count {config.min_count} "
+                             f"times{cap}, leaves out the line break '\\n' that ends every line; lower --min-count"
+                             f"{' or raise --max-vocab' if cap else ''}", hint)
     ids = D.encode_lines(vocab, lines)
     # bits per character count the characters of the raw text (punctuation and line breaks included), the
     # same denominator `predict` uses, so char- and word-level models compare
