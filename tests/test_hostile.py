@@ -1221,3 +1221,14 @@ def test_char_vocabulary_without_a_line_break(hostile, tmp_path, options, names,
     result = hostile(["rnn-train", "--task", "lm", "{w}/book.txt", *options, "-o", "{t}/out.npz", *TINY])
     check(result, 1, re.escape(names) + ": .*" + pattern)
 
+
+@pytest.mark.parametrize("options,why", [
+    (["--max-steps", "3"], "this run has 8 units"),      # the budget schedule is from 256 units
+    (["--hidden", "256", "--epochs", "1"], "this run has no budget"),
+])
+def test_seq2seq_budget_average_that_would_be_ignored(hostile, options, why):
+    """It trained with the plateau schedule, the option ignored, silently."""
+    args = ["rnn-train", "--task", "seq2seq", "{w}/p.jsonl", "-o", "{t}/out.npz", "--budget-average", "0.5",
+            "--threads", "1", "--hidden", "8", *options]
+    result = hostile(args)
+    check(result, 2, "--budget-average 0.5 shapes the budget schedule.*" + why)

@@ -33,6 +33,7 @@ from rnntools.tasks.seq2seq.metrics import score_predictions
 from rnntools.tasks.seq2seq.model import Config, Net, dropout_masks, init_params, summed_bias_slices
 from rnntools.tasks.seq2seq.options import (
     KIND,
+    LARGE,
     LONG_EPOCH,
     MAX_DECODE_LENGTH,
     MAX_VAL,
@@ -308,6 +309,7 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     from rnntools.io import load_model
     from rnntools.tasks.trainer import EngineConfig, fit
 
+    asked_average = options.get("budget_average")  # given on this command line (a resumed run's is not)
     resume = None
     if options.get("resume"):
         resume = load_model(options["resume"], KIND)
@@ -380,8 +382,13 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     if options["budget_decay"] is None:
         options["budget_decay"] = default_budget_decay(model.cfg.hidden)
     config.budget_decay = options["budget_decay"]
+    budgeted = options["budget_decay"] and (config.max_time is not None or config.max_steps is not None)
+    if asked_average and not budgeted:
+        # an option the run would ignore is a usage error (it trained with the plateau schedule, silently)
+        why = "no budget (--max-time, --max-steps)" if options["budget_decay"] else f"{model.cfg.hidden} units"
+        raise UsageError(f"--budget-average {asked_average:g} shapes the budget schedule, which a budget (--max-time, "
+                         f"--max-steps) sets from {LARGE} units; this run has {why}, so it would be ignored")
     if options["dropout"] is None:
-        budgeted = options["budget_decay"] and (config.max_time is not None or config.max_steps is not None)
         options["dropout"] = default_dropout(model.cfg.hidden, budgeted)
     config.dropout = options["dropout"]
     sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
