@@ -1299,10 +1299,66 @@ def session17_cases() -> list[Case]:
     return cases
 
 
+def _vectors_scaled_in_tmp(rows: dict):
+    """A setup that writes a copy of the world's vectors as {T}/m.npz with these rows (row -> factor) scaled."""
+    def setup(tmp):
+        import numpy as np
+
+        with np.load(os.path.join(_STATE["world"], "w.npz"), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        for row, factor in rows.items():
+            arrays["vectors"][row] *= np.float32(factor)
+        np.savez(os.path.join(tmp, "m.npz"), **arrays)
+    return setup
+
+
+def session18_cases() -> list[Case]:
+    """What hand probing found in session 18: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 18")."""
+    cases = []
+    # plot log of a hand-edited or foreign log: KeyError, ValueError, TypeError, matplotlib's overflow warnings
+    start = '{"event": "start", "step": 0}\n'
+    for event in ('{"event": "eval", "val_loss": 2}', '{"event": "eval", "step": "x", "val_loss": 2}',
+                  '{"event": "step", "step": 1, "loss": "x"}', '{"event": "step", "step": 1, "loss": {"a": 1}}',
+                  '{"event": "eval", "step": 1, "val_loss": 1e308}', '{"event": "progress", "words": "x", "loss": 1}'):
+        for out in ([], ["-o", "{T}/x.png"]):
+            cases.append(Case("hostile side file (session 18)", ["plot", "log", "{T}/log.jsonl", *out], (1,),
+                              names="log.jsonl:2", setup=_files_in_tmp({"log.jsonl": (start + event + "\n").encode()})))
+    # a value drawn that is not one: true as 1
+    cases.append(Case("hostile side file (session 18)", ["plot", "log", "{T}/log.jsonl"], (1,), names="log.jsonl:1",
+                      setup=_files_in_tmp({"log.jsonl": b'{"event": "step", "step": 1, "loss": true}\n'})))
+    # plot forecast: timestamps of another type or length (TypeError; one label per character), a 100% band
+    for fields in ('"timestamps": 5', '"timestamps": "ab"', '"timestamps": ["2024-01"]', '"lower_100": [0, 1], '
+                   '"upper_100": [2, 3]'):
+        cases.append(Case("hostile JSONL (session 18)", ["plot", "forecast"], (1,), names="<stdin>:1",
+                          stdin=('{"id": "a", "forecast": [1, 2], ' + fields + "}\n").encode()))
+    # vectors beyond float32's squares: numpy's overflow warning, and the row became zeros
+    for args in (["neighbors", "{T}/m.npz", "the", "in"], ["plot", "words", "{T}/m.npz"],
+                 ["evaluate", "{T}/m.npz", "--analogies", "{W}/analogies.txt"]):
+        cases.append(Case("extreme finite numbers (session 18)", args, (0,), setup=_vectors_scaled_in_tmp({5: 1e28})))
+    # --embeddings of such vectors: a NaN loss after numpy's warnings
+    cases.append(Case("extreme finite numbers (session 18)", ["rnn-train", "--task", "lm", "{W}/book.txt", "--level",
+                                                              "word", "--embeddings", "{T}/m.npz", "-o",
+                                                              "{T}/out.npz", *TINY], (1,), names="m.npz",
+                      output="{T}/out.npz", setup=_vectors_scaled_in_tmp({5: 1e28})))
+    # a character vocabulary without the line break blamed the text
+    for extra in (["--min-count", "100000"], ["--max-vocab", "1"]):
+        cases.append(Case("absurd option value (session 18)", ["rnn-train", "--task", "lm", "{W}/book.txt", *extra,
+                                                               "-o", "{T}/out.npz", *TINY], (1,),
+                          names="--min-count|--max-vocab", output="{T}/out.npz"))
+    # --budget-average where no budget schedule runs was ignored, silently
+    for extra in (["--max-steps", "3", "--hidden", "8"], ["--hidden", "8"]):
+        cases.append(Case("conflicting options (session 18)", ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o",
+                                                               "{T}/out.npz", "--threads", "1", "--budget-average",
+                                                               "0.5", *extra], (2,), names="--budget-average",
+                          output="{T}/out.npz"))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
-       "session17": session17_cases}
+       "session17": session17_cases, "session18": session18_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
