@@ -1232,3 +1232,17 @@ def test_seq2seq_budget_average_that_would_be_ignored(hostile, options, why):
             "--threads", "1", "--hidden", "8", *options]
     result = hostile(args)
     check(result, 2, "--budget-average 0.5 shapes the budget schedule.*" + why)
+
+
+def test_forecast_series_far_beyond_its_training_stretch(hostile, tmp_path):
+    """A series constant over the stretch its scaler was fitted on, then 1e100 in the held-out end: the scaled
+    values overflowed float32 (numpy's overflow warnings, then a NaN loss; with other series beside it, a model
+    whose interval table held NaN was saved, which no command could load)."""
+    rows = ["month,value"] + [f"{2000 + t // 12}-{t % 12 + 1:02d},{0 if t < 110 else 1e100}" for t in range(120)]
+    (tmp_path / "jump.csv").write_text("\n".join(rows) + "\n")
+    result = hostile(["rnn-train", "--task", "forecast", tmp_path / "jump.csv", "-o", tmp_path / "m.npz", *TINY])
+    check(result, 0)
+    assert "Warning" not in result.stderr, result.stderr
+    result = hostile(["predict", tmp_path / "m.npz", tmp_path / "jump.csv"])
+    check(result, 0)
+    assert all(np.isfinite(json.loads(result.stdout)["forecast"]))

@@ -38,6 +38,13 @@ def undifference(d: np.ndarray, history: np.ndarray, lag: int = 1) -> np.ndarray
     return out[lag:]
 
 
+# the largest scaled value (in scales from the shift) the network sees, in training and prediction: a value
+# far beyond the stretch the scaler was fitted on (a series constant until a jump to 1e100) overflowed the
+# network's float32 arithmetic, which saved a model whose interval table held NaN (unloadable) after
+# numpy's overflow warnings. Far beyond any real series' spread (thousands), and its squares fit float32.
+Z_LIMIT = 1e15
+
+
 @dataclass
 class Scaler:
     """Per-series affine scaling ``z = (transform(y) - shift) / scale``; ``log``: log1p of y - floor."""
@@ -315,6 +322,7 @@ def tails(series: list[Series], model: Model, cut: list[int] | None = None):
         if K:
             C[i] = scale_covariates(_covariates(s, cfg)[:len(v)], len(v))[-W:]
         pe[i] = s.phase0 + len(v) - 1
+    np.clip(Z, -Z_LIMIT, Z_LIMIT, out=Z)   # once for the block, not in the per-series loop
     return Z, pe, scalers, C
 
 
@@ -357,7 +365,7 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         train_end = n - V
         sc = fit_scaler(y[:train_end], cfg)
         model.scalers[s.id] = sc
-        z = sc.transform(y)
+        z = np.clip(sc.transform(y), -Z_LIMIT, Z_LIMIT)
         cz = scale_covariates(_covariates(s, cfg), train_end)[None] if K else None   # (1, n, K)
         F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need, cfg.level_input, cz)[:, 0, :]
         R = targets(z, O, cfg.season, cfg.difference, need)[need:]                                # (n-need, O)
