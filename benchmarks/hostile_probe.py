@@ -1352,6 +1352,13 @@ def session18_cases() -> list[Case]:
                                                                "{T}/out.npz", "--threads", "1", "--budget-average",
                                                                "0.5", *extra], (2,), names="--budget-average",
                           output="{T}/out.npz"))
+    # a series constant over its training stretch, then 1e100: float32 overflow (warnings, a NaN loss or a saved
+    # model no command could load)
+    jump = "\n".join(["month,value"] + [f"{2000 + t // 12}-{t % 12 + 1:02d},{0 if t < 110 else 1e100}"
+                                       for t in range(120)]) + "\n"
+    cases.append(Case("extreme finite numbers (session 18)", ["rnn-train", "--task", "forecast", "{T}/jump.csv", "-o",
+                                                              "{T}/out.npz", *TINY], (0,), output="{T}/out.npz",
+                      setup=_files_in_tmp({"jump.csv": jump.encode()})))
     return cases
 
 
