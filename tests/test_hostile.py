@@ -1246,3 +1246,22 @@ def test_forecast_series_far_beyond_its_training_stretch(hostile, tmp_path):
     result = hostile(["predict", tmp_path / "m.npz", tmp_path / "jump.csv"])
     check(result, 0)
     assert all(np.isfinite(json.loads(result.stdout)["forecast"]))
+
+
+def test_w2v_train_full_temporary_folder_is_named(hostile, monkeypatch, tmp_path):
+    """w2v-train spools the corpus to a temporary file: a full TMPDIR was "no space left on device (nothing was
+    replaced ...)", naming no folder, which pointed at the output's disk."""
+    import errno
+    import io
+    import tempfile
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kwargs: Full())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spool"))
+    result = hostile(["w2v-train", "{w}/corpus.txt", "-o", "{t}/w.npz", "--dim", "8", "--epochs", "1", "--threads", "1"])
+    check(result, 1, r"spool: cannot write w2v-train's temporary copy of the corpus \(No space left on device\); "
+                     r"set TMPDIR")
+    assert not (tmp_path / "w.npz").exists()

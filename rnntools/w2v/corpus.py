@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError
+from rnntools.errors import InputError, OutputError
 from rnntools.io import iter_line_batches
 
 if TYPE_CHECKING:
@@ -31,7 +31,11 @@ class Spool:
 
     def __init__(self, tokenize, directory: str | None = None):
         self._tokenize = tokenize
-        self.file = tempfile.TemporaryFile(prefix="rnntools-w2v-", dir=directory)
+        self.folder = directory or tempfile.gettempdir()
+        try:
+            self.file = tempfile.TemporaryFile(prefix="rnntools-w2v-", dir=directory)
+        except OSError as exc:
+            raise self._cannot(exc) from None
         self.index: dict[str, int] = {SEP: 0}
         self.counts = np.zeros(1, np.int64)
         self.items = 0  # int32 values written (words and line breaks)
@@ -54,12 +58,21 @@ class Spool:
         if new:
             index.update(zip(new, range(len(index), len(index) + len(new))))
         ids = np.fromiter(map(index.__getitem__, flat), np.int32, len(flat))
-        self.file.write(ids.tobytes())
+        try:
+            self.file.write(ids.tobytes())
+        except OSError as exc:
+            raise self._cannot(exc) from None
         self.items += len(ids)
         if len(self.counts) < len(index):
             self.counts = np.concatenate([self.counts, np.zeros(len(index) - len(self.counts), np.int64)])
         self.counts += np.bincount(ids, minlength=len(self.counts))
         return len(ids) - int(np.count_nonzero(ids == 0))
+
+    def _cannot(self, exc: OSError) -> OutputError:
+        """A full or unwritable temporary folder (or a file-size limit) named as such: it was "no space left on
+        device (nothing was replaced ...)", naming no file, which pointed at the output's disk."""
+        return OutputError(f"cannot write w2v-train's temporary copy of the corpus ({exc.strerror or exc}); "
+                           "set TMPDIR to a folder with room (it needs 4 bytes a word)", self.folder)
 
     def words(self) -> int:
         return int(self.counts.sum() - self.counts[0])
