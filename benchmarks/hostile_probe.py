@@ -1359,6 +1359,11 @@ def session18_cases() -> list[Case]:
     cases.append(Case("extreme finite numbers (session 18)", ["rnn-train", "--task", "forecast", "{T}/jump.csv", "-o",
                                                               "{T}/out.npz", *TINY], (0,), output="{T}/out.npz",
                       setup=_files_in_tmp({"jump.csv": jump.encode()})))
+    # w2v-train spools the corpus in TMPDIR: a full one was "no space left on device", naming nothing
+    cases.append(Case("full TMPDIR (session 18)", ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--dim", "8",
+                                                   "--epochs", "1", "--min-count", "1", "--threads", "1"], (1,),
+                      names="small", output="{T}/out.npz", env={"TMPDIR": "{T}/small"}, setup=_mount_tmpfs("4k"),
+                      teardown=_umount))
     return cases
 
 
