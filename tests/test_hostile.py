@@ -1265,3 +1265,13 @@ def test_w2v_train_full_temporary_folder_is_named(hostile, monkeypatch, tmp_path
     check(result, 1, r"spool: cannot write w2v-train's temporary copy of the corpus \(No space left on device\); "
                      r"set TMPDIR")
     assert not (tmp_path / "w.npz").exists()
+
+
+def test_csv_quoted_field_keeps_its_line_break(hostile, tmp_path):
+    """csv joined the lines of a quoted field without their line break: the series "new<LF>line" came out as
+    "newline", silently."""
+    rows = ["id,month,value"] + [f'"new\nline",{2000 + t // 12}-{t % 12 + 1:02d},{100 + t % 12}' for t in range(40)]
+    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n")
+    result = hostile(["predict", "{w}/fc.npz", tmp_path / "q.csv"])
+    check(result, 0)
+    assert json.loads(result.stdout)["id"] == "new\nline"

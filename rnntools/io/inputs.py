@@ -462,8 +462,10 @@ def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[
         for line_no, text in lines:
             # carriage returns alone end lines too (the readers turned CR LF into LF already): spreadsheets'
             # "CSV (Macintosh)" writes them, and csv stopped at line 1 with its "universal-newline mode?" hint
+            # ... and each line keeps its end, so that a quoted field spanning lines keeps its line break (csv
+            # joined the lines without one: the series "new<LF>line" was read as "newline")
             parts = text.split("\r")
-            pieces = [p + "\r" for p in parts[:-1]] + [parts[-1]]
+            pieces = [p + "\r" for p in parts[:-1]] + [parts[-1] + "\n"]
             for k, piece in enumerate(pieces):
                 if piece.strip():
                     numbers.append(line_no + extra + k)
