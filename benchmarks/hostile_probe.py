@@ -1364,6 +1364,11 @@ def session18_cases() -> list[Case]:
                                                    "--epochs", "1", "--min-count", "1", "--threads", "1"], (1,),
                       names="small", output="{T}/out.npz", env={"TMPDIR": "{T}/small"}, setup=_mount_tmpfs("4k"),
                       teardown=_umount))
+    # a quoted CSV field spanning lines lost its line break ("new<LF>line" read as "newline"), silently; a
+    # series too short to forecast makes the error quote its name
+    quoted = "\n".join(["id,month,value"] + [f'"new\nline",2000-0{t + 1},{100 + t}' for t in range(3)]) + "\n"
+    cases.append(Case("hostile CSV (session 18)", ["predict", MODELS["fc"], "{T}/q.csv"], (1,), names=r"new\\nline",
+                      setup=_files_in_tmp({"q.csv": quoted.encode()})))
     return cases
 
 
