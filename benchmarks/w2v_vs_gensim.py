@@ -10,7 +10,8 @@ iterable path) and rnntools reads the same file, so both see exactly the same wo
 
 Hyperparameters, both sides: dim 100, window 5, negative 5, sample 1e-3, min-count 5, epochs 5, 2 threads,
 alpha 0.025 (sg) / 0.05 (cbow), min_alpha 0.0001. --loss hs: hierarchical softmax on both sides (gensim hs=1,
-negative=0; rnntools --loss hs).
+negative=0; rnntools --loss hs). Skip-gram with negative sampling: rnntools shares a centre's noise words
+among its pairs (w2v-train's default, docs/word2vec.md); --no-share-negatives draws them per pair, as gensim.
 
 Instruction sets: --isa avx2 restricts both sides to AVX2 on an AVX-512 machine: numba compiles for
 NUMBA_CPU_NAME=haswell with NUMBA_CPU_FEATURES=-avx512f (the CPU name alone is not enough: numba passes the
@@ -87,7 +88,8 @@ model = out + ".npz"
 t0 = time.perf_counter()
 s = train([corpus], model, Params(arch=arch, dim=h["dim"], window=h["window"], negative=h["negative"],
           sample=h["sample"], min_count=h["min_count"], epochs=h["epochs"], threads=h["threads"], alpha=alpha,
-          min_alpha=0.0001, seed=seed, loss=h.get("loss", "ns")))
+          min_alpha=0.0001, seed=seed, loss=h.get("loss", "ns"),
+          share_negatives=h.get("share_negatives", arch == "sg" and h.get("loss", "ns") == "ns")))
 t1 = time.perf_counter()
 r = resource.getrusage(resource.RUSAGE_SELF)
 peak = r.ru_maxrss / 1024
@@ -163,12 +165,17 @@ def main() -> None:
     parser.add_argument("--loss", choices=["ns", "hs"], default="ns")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native",
                         help="avx2: restrict both sides to AVX2 (see the module docstring)")
+    parser.add_argument("--no-share-negatives", action="store_true",
+                        help="rnntools skip-gram draws noise words per pair, as gensim (default: per centre, "
+                             "w2v-train's default)")
     parser.add_argument("--seed", type=int, default=None,
                         help="one seed for every repetition (default: repetition r uses seed r on both sides)")
     args = parser.parse_args()
     import datasets
 
     hyper = {**HYPER, "epochs": args.epochs, "loss": args.loss}
+    if args.no_share_negatives:
+        hyper["share_negatives"] = False
     source = args.corpus or str(datasets.text_corpus_path())
     analogies, wordsim = str(datasets.analogy_path()), str(datasets.wordsim_path())
     tmp = tempfile.mkdtemp(prefix="w2v-bench-")

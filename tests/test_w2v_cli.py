@@ -240,6 +240,9 @@ def test_evaluate_analogies_and_similarity(run_cli, known, tmp_path):
     (["--loss", "hs", "--negative", "7"], "error: --negative is for --loss ns"),
     (["--buckets", "5"], "error: --buckets is the number of hash buckets of --subword n-grams; give --subword too"),
     (["--keep-case", "--vocab", "VOCAB"], "error: --keep-case: VOCAB holds lowercased words"),
+    (["--arch", "cbow", "--share-negatives"], "error: --share-negatives/--no-share-negatives is for plain skip-gram"),
+    (["--loss", "hs", "--no-share-negatives"], "error: --share-negatives/--no-share-negatives is for plain"),
+    (["--subword", "3-4", "--no-share-negatives"], "error: --share-negatives/--no-share-negatives is for plain"),
 ])
 def test_options_the_model_does_not_use_are_usage_errors(run_cli, tmp_path, extra, message):
     corpus = tmp_path / "c.txt"
@@ -367,6 +370,13 @@ def test_resume_continues_an_interrupted_run_and_a_finished_one(run_cli, planted
     assert b.meta["training"]["epochs_completed"] == 5 and b.meta["config"]["dim"] == 16
     assert b.meta["training"]["epochs_done"] == 5 and b.meta["training"]["resumed_from"]["epochs_done"] == 3
     assert b.meta["config"]["alpha"] == 0.01  # a training option may change
+    assert a.meta["config"]["share_negatives"] is b.meta["config"]["share_negatives"] is True
+    # ... and is kept unless given again: a per-pair file resumes per pair
+    pair, pair_more = tmp_path / "pair.npz", tmp_path / "pair_more.npz"
+    assert run_cli(train_args(planted, pair, "--resumable", "--no-share-negatives")).exit_code == 0
+    result = run_cli(["w2v-train", planted, "-o", pair_more, "--resume", pair, "--epochs", "4", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert load_model(pair_more).meta["config"]["share_negatives"] is False
     assert b.meta["training"]["words"] == 2 * 9600  # two more epochs, not five
     assert not np.array_equal(a.arrays["vectors"], b.arrays["vectors"])
 

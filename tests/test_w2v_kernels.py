@@ -193,11 +193,12 @@ def test_zero_learning_rate_changes_nothing(rng):
     words = rng.integers(0, V, 200).astype(np.int32)
     keep, (ap, ai) = keep_thresholds(np.arange(V, 0, -1), 1e-3), noise_table(np.arange(V, 0, -1))
     state = np.array([99], np.uint64)
-    kernels.train_batch_sg(words, w_in, w_out, keep, ap, ai, 3, 0.0, state, np.empty(200, np.int32),
-                           np.empty(4, np.int32), np.zeros(D), EMPTY, EMPTY, *NO_HS, *NO_SUB,
-                           np.empty(1, np.int32), np.zeros((1, D)))
-    np.testing.assert_array_equal(w_in, before[0])
-    np.testing.assert_array_equal(w_out, before[1])
+    for share_negatives in (False, True):
+        kernels.train_batch_sg(words, w_in, w_out, keep, ap, ai, 3, 0.0, state, np.empty(200, np.int32),
+                               np.empty(4, np.int32), np.zeros(D), EMPTY, EMPTY, *NO_HS, *NO_SUB,
+                               np.empty(1, np.int32), np.zeros((1, D)), share_negatives)
+        np.testing.assert_array_equal(w_in, before[0])
+        np.testing.assert_array_equal(w_out, before[1])
 
 
 def _batch_inputs(rng, V=12, D=4, N=60):
@@ -250,11 +251,14 @@ def ref_hs(l1, w_out, points, codes, lr):
     return work, loss
 
 
-@pytest.mark.parametrize("arch, loss_kind, sub", [
-    ("sg", "ns", False), ("cbow", "ns", False), ("sg", "hs", False), ("cbow", "hs", False),
-    ("sg", "ns", True), ("cbow", "hs", True),
+@pytest.mark.parametrize("arch, loss_kind, sub, shared", [
+    ("sg", "ns", False, False), ("cbow", "ns", False, False), ("sg", "hs", False, False),
+    ("cbow", "hs", False, False), ("sg", "ns", True, False), ("cbow", "hs", True, False),
+    ("sg", "ns", False, True), ("sg", "hs", False, True), ("sg", "ns", True, True), ("cbow", "ns", False, True),
 ])
-def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
+def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub, shared):
+    """shared (share_negatives): a skip-gram centre's pairs share its noise words, with negative sampling on
+    plain words only; hierarchical softmax, subwords and CBOW ignore it."""
     words, w_in, w_out, keep, ap, ai = _batch_inputs(rng)
     V, D = w_in.shape
     K, window, lr, seed = 3, 3, 0.05, 0x1234567
@@ -284,14 +288,24 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
         step, loss = ref_ns(l1, ref_out, targets, lr)
         return step, loss, K + 1, s
 
-    s, ref_loss, ref_pred, i = seed, 0.0, 0, 0
+    s, ref_loss, ref_pred, i, repeats = seed, 0.0, 0, 0, 0
     while i < len(words):
         sent, i, s = _sentence(words, i, keep, s)
         n = len(sent)
         for pos in range(n):
             s = xs(s)
             lo, hi = _window(s, window, pos, n)
-            if arch == "sg" and not sub:
+            if arch == "sg" and not sub and shared and loss_kind == "ns":
+                if hi - lo > 1:  # one draw of noise words for the centre, word2vec's pairs in order
+                    s, targets = _targets(s, sent[pos], K, ap, ai)
+                    drawn = [t for t in targets[1:] if t >= 0]
+                    repeats += len(drawn) - len(set(drawn))
+                    for j in range(lo, hi):
+                        if j != pos:
+                            step, loss = ref_ns(ref_in[sent[j]].copy(), ref_out, targets, lr)
+                            ref_in[sent[j]] += step
+                            ref_loss, ref_pred = ref_loss + loss, ref_pred + K + 1
+            elif arch == "sg" and not sub:
                 for j in range(lo, hi):
                     if j == pos:
                         continue
@@ -320,9 +334,10 @@ def test_batch_kernel_matches_python_reference(rng, arch, loss_kind, sub):
     scratch = (np.empty(len(words), np.int32), np.empty(K + 1, np.int32), np.zeros(D))
     kernel = kernels.train_batch_sg if arch == "sg" else kernels.train_batch_cbow
     loss, pred, read = kernel(words, w_in, w_out, keep, ap, ai, window, lr, state, *scratch, EMPTY, EMPTY,
-                              *hs, sub_off, sub_ids, np.empty(2 * window * 3, np.int32), np.zeros((2, D)))
+                              *hs, sub_off, sub_ids, np.empty(2 * window * 3, np.int32), np.zeros((2, D)), shared)
     assert read == int(np.count_nonzero(words >= 0))
     assert pred == ref_pred > 0
+    assert repeats > 0 or not (shared and arch == "sg" and loss_kind == "ns" and not sub)  # one copy per word
     assert loss == pytest.approx(ref_loss, rel=1e-10)
     np.testing.assert_allclose(w_in, ref_in, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(w_out, ref_out, rtol=1e-10, atol=1e-12)

@@ -259,6 +259,32 @@ def path_scratch(hs_off, work):
 
 
 @njit(cache=True, nogil=True, inline="always", fastmath=True)
+def centre_pairs(w_in, buf, pos, lo, hi, rows, ids, codes, n, lr, work, sig, logsig, gs, hs):
+    """The pairs of one skip-gram centre on a copy of its output rows: each context word buf[j] (lo <= j <
+    hi, j != pos) in turn predicts the centre from ``rows`` (hs: along the path rows[ids[0..n)] with
+    ``codes``, hs_update; else against rows[ids], ns_update, ids of length n), word2vec's per-pair order:
+    the rows change pair after pair, and each context's input row takes its step after its pair. Returns
+    (loss, predictions)."""
+    D = w_in.shape[1]
+    loss = 0.0
+    predictions = 0
+    for j in range(lo, hi):
+        if j == pos:
+            continue
+        c = buf[j]
+        for d in range(D):
+            work[d] = 0
+        if hs:
+            loss += hs_update(w_in, c, rows, ids, codes, 0, n, lr, work, sig, logsig, gs)
+        else:
+            loss += ns_update(w_in, c, rows, ids, lr, work, sig, logsig)
+        predictions += n
+        for d in range(D):
+            w_in[c, d] += work[d]
+    return loss, predictions
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
 def sg_hs_centre(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, hs_codes, hs_points, gs, path_rows,
                  path_start, path_ids, path_codes):
     """Skip-gram with hierarchical softmax for one centre: each context word buf[j] (lo <= j < hi, j != pos)
@@ -291,22 +317,64 @@ def sg_hs_centre(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, hs_off, h
             x = w_out[t, d]
             path_rows[k, d] = x
             path_start[k, d] = x
-    loss = 0.0
-    predictions = 0
-    for j in range(lo, hi):
-        if j == pos:
-            continue
-        c = buf[j]
-        for d in range(D):
-            work[d] = 0
-        loss += hs_update(w_in, c, path_rows, path_ids, path_codes, 0, L, lr, work, sig, logsig, gs)
-        predictions += L
-        for d in range(D):
-            w_in[c, d] += work[d]
+    loss, predictions = centre_pairs(w_in, buf, pos, lo, hi, path_rows, path_ids, path_codes, L, lr, work, sig,
+                                     logsig, gs, True)
     for k in range(L):
         t = hs_points[a + k]
         for d in range(D):
             w_out[t, d] += path_rows[k, d] - path_start[k, d]
+    return loss, predictions
+
+
+@njit(cache=True, nogil=True, inline="always", fastmath=True)
+def sg_ns_centre(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, targets, rows, start, ids, codes, gs):
+    """Skip-gram with negative sampling for one centre, its noise words shared by the centre's pairs: each
+    context word buf[j] (lo <= j < hi, j != pos) in turn predicts the centre buf[pos] against the same
+    noise words ``targets[1:]`` (drawn once for the centre by the caller; targets[0] is the centre);
+    returns (loss, predictions).
+
+    The K + 1 target rows are copied once into ``rows`` (K + 1, D) (and ``start``, as they were); each pair
+    is ns_update on the copy, in word2vec's order (the pair sees the rows as the previous pair left them;
+    the context's input row takes its step after its pair), and each shared row of w_out takes the
+    difference, ``w_out[t] += rows[k] - start[k]``, once at the end. ids: (K + 1,) int32 scratch: the
+    copy each target uses (its first occurrence in targets), -1 where it is skipped (a noise draw equal to
+    the centre). codes, gs: centre_pairs' hierarchical-softmax arguments, unused here (any arrays of
+    hs_codes' and hs_update's scratch types).
+
+    Why: with a fresh draw per pair (word2vec's and gensim's sampling) every pair reads and writes six
+    rows of w_out, and the noise words are the most frequent words, which the other thread writes too;
+    passing those cache lines between cores dominated two-thread training, and by how much depended on
+    which cores the threads ran on (two threads ran at 1.15x to 2x one thread's speed from one process to
+    the next). Shared per centre, the rows of w_out are read and written once per centre instead of once
+    per pair (about six times fewer), and a centre draws K noise words instead of K per pair. Sharing noise
+    words within a window is the mini-batching of Ji et al. 2016 ("Parallelizing word2vec in shared and
+    distributed memory"; also BlazingText's batch skip-gram), here with word2vec's sequential pairs kept;
+    what it does to accuracy is measured in docs/word2vec.md. Why the difference rather than the copy:
+    as in sg_hs_centre, another thread's steps to the same rows meanwhile are kept.
+    """
+    D = w_in.shape[1]
+    K1 = targets.shape[0]
+    for k in range(K1):
+        t = targets[k]
+        ids[k] = -1 if t < 0 else k
+        for e in range(k):  # a word drawn twice: one copy, stepped twice per pair as w_out's row would be
+            if targets[e] == t and t >= 0:
+                ids[k] = e
+                break
+        if ids[k] != k:
+            continue
+        for d in range(D):
+            x = w_out[t, d]
+            rows[k, d] = x
+            start[k, d] = x
+    loss, predictions = centre_pairs(w_in, buf, pos, lo, hi, rows, ids, codes, K1, lr, work, sig, logsig, gs,
+                                     False)
+    for k in range(K1):
+        if ids[k] != k:
+            continue
+        t = targets[k]
+        for d in range(D):
+            w_out[t, d] += rows[k, d] - start[k, d]
     return loss, predictions
 
 
@@ -411,7 +479,7 @@ def reduced_window(s, window, pos, n):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
-                   sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden):
+                   sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden, share_negatives):
     """Skip-gram over a batch of sentences; returns (loss sum, predictions, words).
 
     words: (N,) int32 ids, -1 between sentences; keep: (V,) uint64 subsampling thresholds (2**32: always);
@@ -421,16 +489,17 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     the module docstring; rows: (max subword rows,) int32 scratch; hidden: (1, D) scratch.
     Subword: hidden is (2, D).
     Plain: each (centre, context) pair trains the context word's input vector to predict the centre word
-    (word2vec's and gensim's order); with hierarchical softmax every node of the centre's path steps at
-    once, as in word2vec, on a thread-local copy of the path written back once per centre (sg_hs_centre).
-    Subword: the mean of the centre
-    word's rows predicts each context word (fastText's order: the n-grams of the word in hand describe
-    it); the mean is computed once per centre and moved by each pair's step, and the rows take the
-    summed steps once per centre: the same sequence of inputs as fastText's per-pair mean and updates,
-    without re-reading ~20 rows per pair.
+    (word2vec's and gensim's order); with negative sampling and ``share_negatives`` the pairs of a centre
+    share its noise words (sg_ns_centre), else each pair draws its own; with hierarchical softmax every
+    node of the centre's path steps at once, as in word2vec, on a thread-local copy of the path written
+    back once per centre (sg_hs_centre). ``share_negatives`` means nothing to subword models.
+    Subword: the mean of the centre word's rows predicts each context word (fastText's order: the n-grams
+    of the word in hand describe it); the mean is computed once per centre and moved by each pair's step,
+    and the rows take the summed steps once per centre: the same sequence of inputs as fastText's per-pair
+    mean and updates, without re-reading ~20 rows per pair.
     ``words`` counts the corpus words read, before subsampling.
     Random draws, in order: one per word (subsampling) for the sentence; then per position one for the
-    window and, per context word, one per negative.
+    window and, per context word (with share_negatives: per centre with a context), one per negative.
     """
     s = state[0]
     N = words.shape[0]
@@ -447,6 +516,11 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
     path_start = np.empty_like(path_rows)
     path_ids = np.arange(path_rows.shape[0]).astype(np.int32)
     path_codes = np.empty(path_rows.shape[0], hs_codes.dtype)
+    # sg_ns_centre's copy of the centre's target rows
+    ns_shared = share_negatives and hs_off.shape[0] == 0 and not subword
+    noise_rows = np.empty((targets.shape[0] if ns_shared else 0, w_in.shape[1]), work.dtype)
+    noise_start = np.empty_like(noise_rows)
+    noise_ids = np.empty(targets.shape[0], np.int32)
     while start < N:
         n, start, s, r = subsample_sentence(words, start, keep, s, buf)
         read += r
@@ -482,6 +556,14 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
                     loss += l_
                     predictions += k_
                 continue
+            if ns_shared:
+                if hi - lo > 1:
+                    s = fill_targets(s, buf[pos], targets, alias_prob, alias_idx)
+                    l_, k_ = sg_ns_centre(w_in, w_out, buf, pos, lo, hi, lr, work, sig, logsig, targets, noise_rows,
+                                          noise_start, noise_ids, path_codes, gs)
+                    loss += l_
+                    predictions += k_
+                continue
             D = w_in.shape[1]
             for j in range(lo, hi):
                 if j == pos:
@@ -501,9 +583,10 @@ def train_batch_sg(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def train_batch_cbow(words, w_in, w_out, keep, alias_prob, alias_idx, window, lr, state, buf, targets, work,
-                     sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden):
+                     sig, logsig, hs_off, hs_codes, hs_points, sub_off, sub_ids, rows, hidden, share_negatives):
     """CBOW (context mean) over a batch of sentences; returns (loss sum, predictions, words).
-    Arguments as train_batch_sg; rows: (2 * window * max rows per word,) int32 scratch. The mean is over
+    Arguments as train_batch_sg (share_negatives has no use: a centre is one prediction); rows: (2 * window * max
+    rows per word,) int32 scratch. The mean is over
     the context words' rows (with subwords: all their n-gram rows, as fastText); each row gets the whole
     step, as word2vec and gensim (cbow_mean=1) do.
     Random draws: per sentence as skip-gram; per position one for the window, then one per negative."""

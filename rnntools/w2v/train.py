@@ -68,6 +68,7 @@ class Params:
     subword: tuple[int, int] | None = None  # (MIN, MAX) character n-gram lengths, fastText-style
     buckets: int | None = None  # n-gram hash buckets (None: subword.default_buckets)
     batch_words: int = BATCH_WORDS
+    share_negatives: bool = True  # skip-gram with negative sampling: a centre's pairs share its noise words
 
     def resolved(self) -> Params:
         p = Params(**asdict(self))
@@ -153,7 +154,7 @@ class _Feeder:
 # options that decide the model's shape or how text becomes training data: fixed by a resumed file
 STRUCTURE = ("arch", "dim", "window", "negative", "sample", "lowercase", "min_count", "max_vocab", "loss",
              "subword", "buckets")
-TRAINING = ("alpha", "min_alpha", "epochs")  # taken from a resumed file unless given again
+TRAINING = ("alpha", "min_alpha", "epochs", "share_negatives")  # taken from a resumed file unless given again
 
 
 def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | None = None,
@@ -176,6 +177,9 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     # an option the chosen model does not use is a usage error, as in rnn-train (they were ignored, silently)
     if "negative" in explicit and p.loss == "hs":
         raise UsageError("--negative is for --loss ns (negative sampling); --loss hs draws no noise words")
+    if "share_negatives" in explicit and (p.arch, p.loss, p.subword) != ("sg", "ns", None):
+        raise UsageError("--share-negatives/--no-share-negatives is for plain skip-gram with --loss ns: CBOW, "
+                         "hierarchical softmax and --subword draw noise words per prediction or none")
     if "buckets" in explicit and not p.subword:
         raise UsageError("--buckets is the number of hash buckets of --subword n-grams; give --subword too")
     given = Vocab.read(vocab_path) if vocab_path else None
@@ -331,7 +335,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
                     return
                 words, lr, epoch, n_words = item
                 loss, pred, _ = kernel(words, w_in, w_out, keep, alias_prob, alias_idx, p.window, lr, state, buf,
-                                       targets, work, sig, logsig, *extra, rows, hidden)
+                                       targets, work, sig, logsig, *extra, rows, hidden, p.share_negatives)
                 if not math.isfinite(loss):
                     raise TrainingError(f"the loss became {loss} in epoch {epoch + 1}; lower --alpha")
                 with stats_lock:
@@ -349,7 +353,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
     # training speed (it is in the command's total time either way)
     _warm = (np.empty(0, np.int32), w_in, w_out, keep, alias_prob, alias_idx, p.window, 0.0, states[0].copy(),
              np.empty(1, np.int32), np.empty(p.negative + 1, np.int32), np.empty(p.dim, np.float32), sig, logsig,
-             *extra, np.empty(1, np.int32), np.empty((2, p.dim), np.float32))
+             *extra, np.empty(1, np.int32), np.empty((2, p.dim), np.float32), p.share_negatives)
     (kernels.train_batch_sg if p.arch == "sg" else kernels.train_batch_cbow)(*_warm)
     total, base = feeder.total, feeder.handed_at_start
     interrupted = False
