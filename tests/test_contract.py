@@ -231,7 +231,7 @@ def test_resume_without_a_training_option_keeps_the_saved_value(run_cli, monkeyp
 
 # options that give today's code the pre-contract defaults the reference files were trained with: since issue
 # 14 a classifier has a wide n-gram part and calibrated probabilities by default
-OLD_DEFAULTS = {"classify": ["--wide", "none", "--no-calibrate"]}
+OLD_DEFAULTS = {"classify": ["--wide", "none", "--no-calibrate"], "w2v": ["--no-share-negatives"]}
 
 
 def _reference_arrays(task: str) -> dict:
