@@ -270,6 +270,20 @@ def test_import_rejects_non_finite_and_empty_vectors(hostile, tmp_path, text, pa
     check(hostile(["import", "{t}/vec.txt", "-o", "m.npz"]), 1, pattern)
 
 
+def test_import_of_a_value_beyond_float32_warns_nothing_raw(tmp_path):
+    """"a 1e39 0 0": numpy's overflow RuntimeWarning printed before the one-line error."""
+    import warnings
+
+    from rnntools.errors import InputError
+    from rnntools.w2v.formats import read_word2vec
+
+    (tmp_path / "vec.txt").write_text("2 3\nb 1 2 3\na 1e39 0 0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match="'a' has NaN or infinite values"):
+            read_word2vec(str(tmp_path / "vec.txt"))
+
+
 @pytest.mark.parametrize("data,fmt,pattern", [
     # no newline in the first MiB (/dev/zero): was read whole (an endless device: all the memory there is)
     (b"\0" * (3 << 20), "auto", r"vec\.bin:1: line longer than 1,048,576 bytes"),

@@ -219,7 +219,10 @@ def _read_text(text: str, path, has_header: bool, header: list[bytes]) -> tuple[
         if len(parts) != D + 1:
             raise InputError(f"expected a word and {D} numbers, got {len(parts)} fields", path, n)
         try:
-            rows.append(np.array(parts[1:], np.float32))
+            # a value beyond float32's range becomes inf, which read_word2vec reports with the word; numpy's
+            # overflow warning would print raw first
+            with np.errstate(over="ignore"):
+                rows.append(np.array(parts[1:], np.float32))
         except ValueError:
             raise InputError("a vector value is not a number", path, n) from None
         tokens.append(parts[0])
