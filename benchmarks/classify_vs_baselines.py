@@ -1,7 +1,7 @@
 """rnntools' classifier with its defaults vs the linear baselines everyone tries first, on real labelled sets
 that ship inside packages (benchmarks/datasets.py: text_classification_set): tweets, news, spam, long
-reviews, review and editorial sentences, WordNet glosses; ``mr_aside``, ``rt_aside`` and ``news20_aside`` are
-held aside (never used to choose a default) and reported.
+reviews, review and editorial sentences, WordNet glosses; the sets named ``*_aside`` are held aside (never
+used to choose a default) and reported.
 
 Per set, in one run, on the same fixed held-out split:
   * TF-IDF word 1-2-grams + logistic regression, C by 3-fold cross-validation on the training part;
@@ -375,7 +375,8 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default=",".join(TEXT_SETS))
-    ap.add_argument("--aside", default="mr_aside,rt_aside,news20_aside,rt_large_aside," + ",".join(NEWS_LEADS),
+    ap.add_argument("--aside", default=",".join(n for n in TEXT_SETS + ("rt_large_aside",) + NEWS_LEADS
+                                                if n.endswith("_aside")),
                     help="sets reported but not used to choose defaults")
     ap.add_argument("--variant", action="append", default=[], help="JSON rnntools options to compare")
     ap.add_argument("--no-default", action="store_true", help="skip the default rnntools run")

