@@ -175,13 +175,29 @@ def variants(data: list[dict], have: dict) -> dict:
     return have
 
 
-def score(data: list[dict], have: dict, pools: list[str]) -> None:
+def attach(data: list[dict], have: dict) -> None:
+    """Put the variants' forecasts (this script's cache) beside the base forecasts of every record."""
     for d in data:
         for name, v in have[(d["name"], d["fold"])].items():
             if v is not None:
                 d["fin"][name], d["fval"][name] = v["fin"], v["fval"]
                 if v["fhist"] is not None:
                     d["fhist"][name] = v["fhist"]
+
+
+def load(bases: str, variants: str) -> tuple[list[dict], dict]:
+    """(forecast_rules.py's records, the variants' cache or {})."""
+    with open(bases, "rb") as f:
+        data = pickle.load(f)
+    have = {}
+    if os.path.exists(variants):
+        with open(variants, "rb") as f:
+            have = pickle.load(f)
+    return data, have
+
+
+def score(data: list[dict], have: dict, pools: list[str]) -> None:
+    attach(data, have)
     base = tuple(k for k in CH.STATS if k not in M.ARIMA)
     CH.BASES = (*CH.BASES, *VARIANTS)
     simple = [(R.score(d, "naive"), R.score(d, "snaive")) for d in data]
@@ -215,17 +231,13 @@ def main():
     ap.add_argument("--pools", type=lambda s: s.split(","), default=POOLS,
                     help="comma-separated pools, each variant names joined by + ('' : nothing added)")
     args = ap.parse_args()
-    with open(args.bases, "rb") as f:
-        data = pickle.load(f)
-    have = {}
-    if os.path.exists(args.variants):
-        with open(args.variants, "rb") as f:
-            have = pickle.load(f)
+    data, have = load(args.bases, args.variants)
     if args.score:
         score(data, have, args.pools)
         return
+    have = variants(data, have)
     with open(args.variants, "wb") as f:
-        pickle.dump(variants(data, have), f)
+        pickle.dump(have, f)
 
 
 if __name__ == "__main__":
