@@ -549,7 +549,18 @@ def interval_cover(d: dict, variant: str) -> tuple:
             E = np.concatenate([hist[stat], E])
         elif variant == "the same, below 10 validation origins" and len(E) < 10:
             E = np.concatenate([hist[stat], E])
-    W = CH.widths(CH.interval_table(E, [80, 95]), d["h"]) * end
+    table = CH.interval_table(E, [80, 95])
+    if variant.startswith("rescaled at the validation origins"):
+        # each level's half-widths times the factor that makes them cover that level of the method's
+        # scaled errors at the validation origins (the last 20% of the history), pooled over the horizon
+        ev = errors(d, "val", meth)
+        if ev is not None and len(ev):
+            wv = CH.widths(table, ev.shape[1])
+            for j, lev in enumerate((80, 95)):
+                f = float(np.quantile(ev / np.maximum(wv[j], 1e-12), lev / 100))
+                table[j] *= f if variant.endswith("both ways") else max(f, 1.0) if variant.endswith(
+                    "wider only") else min(f, 1.0)
+    W = CH.widths(table, d["h"]) * end
     err = np.abs(d["te"] - forecast_of(d, meth))
     cov = [float((err <= W[j]).mean()) for j in range(2)]
     isc = [float(np.mean(2 * W[j] + 2 / a * np.maximum(err - W[j], 0))) / CH.series_scale(y, m)
@@ -558,7 +569,9 @@ def interval_cover(d: dict, variant: str) -> tuple:
 
 
 INTERVALS = ("current", "local 4", "local 8", "with the network: S's history errors",
-             "with the network: S's history errors and its own", "the same, below 10 validation origins")
+             "with the network: S's history errors and its own", "the same, below 10 validation origins",
+             "rescaled at the validation origins, both ways", "rescaled at the validation origins, wider only",
+             "rescaled at the validation origins, narrower only")
 
 
 def interval_table(data: list[dict]) -> None:
