@@ -544,6 +544,26 @@ def test_predict_text_is_the_jsonl_of_predict_in_worker_processes_too(monkeypatc
     assert "".join(texts) == buf.getvalue()
 
 
+@pytest.mark.parametrize("levels", [None, [], [95]])
+def test_block_text_is_the_jsonl_of_the_block_records_for_every_kind_of_value(levels):
+    # the CLI's text path prints the rounded numbers with io.decimals: the same bytes as the JSON encoder,
+    # also for rows it leaves to the encoder (tiny values repr prints with an exponent), odd ids, one level
+    from rnntools.io.outputs import jsonl_text
+    from rnntools.tasks.forecast import forecasts as FC
+
+    model, series = _small_model_and_series(9)
+    levels = list(model.levels) if levels is None else levels
+    series[1].values = series[1].values * 1e-9       # forecasts near 1e-7: repr writes 1.23456e-07
+    series[2].values = -series[2].values             # negative values and bounds
+    series[3].values = series[3].values * 1e9        # large values: integers with ".0"
+    series[4].id = 'quote " back \\ \u00e9 \u2028'
+    expected = jsonl_text(FC._block_records(model, series, model.cfg.horizon, levels))
+    got = FC._block_text(model, series, model.cfg.horizon, levels)
+    assert got == expected
+    assert "e-" in got.splitlines()[1]
+    assert FC._block_text(model, [], model.cfg.horizon, levels) == ""
+
+
 def test_an_error_in_a_worker_process_names_the_series_after_the_blocks_before_it(monkeypatch):
     from rnntools.tasks.forecast import forecasts as FC
 
