@@ -110,7 +110,7 @@ def score(d: dict, method: str) -> float:
 
 def current(d: dict) -> str:
     """The rule in choose.pick today."""
-    val = {k: e for k in (*CH.STATS, "rnn", *(CH.with_network(s) for s in CH.STATS))
+    val = {k: e for k in (*CH.STATS, "rnn", *CH.voted(CH.STATS))
            if (e := errors(d, "val", k)) is not None}
     hist = {k: e for k in CH.STATS if (e := errors(d, "hist", k)) is not None}
     return CH.pick(val, hist)[1]
@@ -120,7 +120,7 @@ SIMPLE = ("naive", "snaive", "drift")
 
 
 def val_errors(d: dict) -> dict:
-    return {k: e for k in (*CH.STATS, "rnn", *(CH.with_network(s) for s in CH.STATS))
+    return {k: e for k in (*CH.STATS, "rnn", *CH.voted(CH.STATS))
             if (e := errors(d, "val", k)) is not None}
 
 

@@ -208,6 +208,30 @@ def test_pick_keeps_the_network_only_where_it_helped_at_the_validation_origins()
     assert CH.pick(val, hist, covariates=True) == ("theta", "rnn")
 
 
+def test_third_voter_takes_arima_in_where_it_beat_theta_and_the_damped_trend():
+    hist = {"theta": np.full((5, 3), 1.0), "damped": np.full((5, 3), 1.2), CH.COMB: np.full((5, 3), 1.1),
+            "arima": np.full((5, 3), 1.05)}
+    assert CH.third_voter(hist) == CH.COMB          # better than the damped trend, not than Theta
+    hist["arima"] = np.full((5, 3), 0.9)
+    assert CH.third_voter(hist) == CH.TREND_COMB
+    assert CH.third_voter({k: v for k, v in hist.items() if k != "theta"}) == CH.COMB
+    assert CH.pick({}, hist) == ("arima", "arima")  # no validation errors of the vote: S alone
+    vote = "median(rnn,arima,theta+damped+arima)"
+    assert vote in CH.voted(CH.STATS) and CH.with_network("theta+damped", CH.COMB) == CH.COMB
+    val = {"arima": np.full((4, 3), 1.0), vote: np.full((4, 3), 0.8)}
+    assert CH.pick(val, hist) == ("arima", vote)
+    f = {"rnn": np.array([0.0, 9]), "arima": np.array([1.0, 1]), "theta": np.array([2.0, 2]),
+         "damped": np.array([6.0, 0])}
+    np.testing.assert_allclose(CH.combine(vote, f), [1.0, 1.0])   # the median of 0, 1, 3 and of 9, 1, 1
+    # series_errors scores every vote a series can take at its validation origins
+    y = np.cumsum(np.random.default_rng(3).normal(size=90)) + 50
+    origins = np.arange(70, 80)
+    val, hist = CH.series_errors(y, np.zeros((len(origins), 6)), origins, 6, 1)
+    assert {"median(rnn,theta,theta+damped+arima)", "median(rnn,theta,theta+damped)"} <= set(val)
+    stat, method = CH.pick(val, hist)
+    assert method in (stat, CH.with_network(stat, CH.third_voter(hist)))
+
+
 def test_corrupt_selection_is_a_model_file_error(tmp_path):
     from rnntools.io import load_model, save_model
 

@@ -13,8 +13,10 @@ is never chosen by its errors: its validation origins also chose its early-stopp
 there is optimistic, and picking the network on them was often wrong on the data that followed. The
 series is forecast by ``median(rnn,S,theta+damped)``: when the network and the statistics disagree, the
 median follows whichever side two of the three take, so one bad member cannot carry the forecast (a
-combination of diverse forecasters is the steadiest result of the M competitions). When S is
-``theta+damped`` itself, the median of it, itself and the network is S; when S erred less than half as
+combination of diverse forecasters is the steadiest result of the M competitions). The third voter is
+``theta+damped+arima`` instead where ``arima`` erred less than Theta and the damped trend each over the
+history (:func:`third_voter`). When S is the third voter itself, the median of it, itself and the network
+is S; when S erred less than half as
 much as ``theta+damped`` over the history (an exactly repeating season), S forecasts alone; and S forecasts
 alone where it erred no more than the median at the network's validation origins: there the network's
 error is if anything optimistic (those origins also chose its early-stopping point), so a vote that did not
@@ -49,6 +51,11 @@ COMB = "theta+damped"
 # prescriptions) last season's shape carries what the decomposition's average indices smooth away
 SEASONAL_COMB = "snaive+theta+damped"
 STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA)
+# the third voter with the autoregression on the differences joined, for series where it erred less than
+# Theta and the damped trend each over the history: there its damped, cyclical growth (sunspots, money
+# stock, production, unemployment) is information the comb's two smoothers lack
+TREND_COMB = "theta+damped+arima"
+THIRDS = (COMB, TREND_COMB)
 HISTORY_ORIGINS = 200
 # a statistical method that erred less than SOLO times theta+damped's error over the history forecasts alone
 SOLO = 0.5
@@ -97,9 +104,23 @@ def combine(method: str, f: dict) -> np.ndarray:
     return out / len(names) if len(names) > 1 else out
 
 
-def with_network(stat: str) -> str:
-    """The method of a series whose statistical method is ``stat``."""
-    return COMB if stat == COMB else f"median(rnn,{stat},{COMB})"
+def with_network(stat: str, third: str = COMB) -> str:
+    """The method of a series whose statistical method is ``stat`` and whose third voter is ``third``."""
+    return third if stat == third else f"median(rnn,{stat},{third})"
+
+
+def voted(stats) -> tuple[str, ...]:
+    """Every method string with the network's vote, for the statistical methods ``stats``."""
+    return tuple(dict.fromkeys(with_network(s, t) for s in stats for t in THIRDS))
+
+
+def third_voter(hist: dict) -> str:
+    """The third voter of a series from its history errors: TREND_COMB where ``arima`` erred less than
+    ``theta`` and ``damped`` each, else COMB."""
+    a = hist.get("arima")
+    if a is not None and all(k in hist and a.mean() < hist[k].mean() for k in ("theta", "damped")):
+        return TREND_COMB
+    return COMB
 
 
 def series_scale(y: np.ndarray, m: int) -> float:
@@ -183,7 +204,9 @@ def series_errors(y: np.ndarray, rnn: np.ndarray, origins: np.ndarray, horizon: 
             if np.all(np.isfinite(e)):
                 hist[meth] = e
     val = {}
-    for meth in (*f, *(with_network(st) for st in STATS if st in f)):
+    for meth in (*f, *voted(st for st in STATS if st in f)):
+        if any(b not in f for b in bases_of(meth)):
+            continue
         e = np.abs(combine(meth, f) - truth) / scale
         if np.all(np.isfinite(e)):
             val[meth] = e
@@ -195,7 +218,8 @@ def pick(val: dict, hist: dict, covariates: bool = False) -> tuple[str, str]:
     pool = hist if hist else {k: v for k, v in val.items() if k in STATS}
     # in STATS' order, so equal errors (a method and its log form on a constant series) pick the same one
     stat = min((k for k in STATS if k in pool), key=lambda k: float(pool[k].mean()), default="snaive")
-    method = with_network(stat) if with_network(stat) in val else stat
+    vote = with_network(stat, third_voter(hist))
+    method = vote if vote in val else stat
     if stat in hist and COMB in hist and hist[stat].mean() < SOLO * hist[COMB].mean():
         method = stat   # far better than the others over the whole history: no vote needed
     if method != stat and method in val and stat in val and val[stat].mean() <= val[method].mean():
