@@ -368,12 +368,14 @@ for _p, _name in ((2, "half"), (3, "third"), (1000, "step")):
 
 # --- a second look (issue 15, later session): the recent past, a fourth voter, short series -------------
 
-def _finish(d: dict, stat: str, hist: dict) -> str:
-    """The current rule's method for a given S (alone when far better than theta+damped over the history
-    or no worse than the median at the validation origins, else median(rnn,S,theta+damped))."""
+def _finish(d: dict, stat: str, hist: dict, third: str = CH.COMB) -> str:
+    """The rule's method for a given S (alone when far better than theta+damped over the history or no
+    worse than the median at the validation origins, else median(rnn,S,third))."""
     if stat in hist and CH.COMB in hist and hist[stat].mean() < CH.SOLO * hist[CH.COMB].mean():
         return stat
-    meth = CH.with_network(stat)
+    meth = CH.with_network(stat, third)
+    if any(b not in d["fin"] for b in CH.bases_of(meth)):
+        return stat
     ev, em = errors(d, "val", stat), errors(d, "val", meth)
     return stat if em is None or (ev is not None and ev.mean() <= em.mean()) else meth
 
@@ -452,6 +454,146 @@ RULES["the best simple method as a fourth voter"] = fourth_voter(best_simple)
 RULES["m = 1 and n < 100: no drift or theta or ltheta"] = guard(("drift", "theta", "ltheta"), 100, True)
 for _n in (50, 100, 150, 200, None):
     RULES[f"no drift below {_n} values" if _n else "no drift"] = guard(("drift",), _n)
+
+
+# --- the third voter (issue 15, a later session): theta+damped, or with arima joined --------------------
+
+C3 = CH.TREND_COMB
+CH.BASES = (*CH.BASES, "xmed")   # the harness's own name for median(theta,damped,arima)
+
+
+def third_voter(test=None, name: str | None = None):
+    """S as today; the third voter ``name`` where ``test(d, hist)`` holds (always when test is None), else
+    theta+damped."""
+    def rule(d):
+        val, hist = val_errors(d), hist_errors(d)
+        stat = CH.pick(val, hist)[0]
+        third = name or C3
+        if third == "xmed":
+            for key in ("fin", "fval", "fhist"):
+                if d[key] and all(b in d[key] for b in ("theta", "damped", "arima")):
+                    d[key]["xmed"] = np.median(np.stack([d[key][b] for b in ("theta", "damped", "arima")]), 0)
+        if test is not None and not (CH.COMB in hist and "arima" in hist and test(d, hist)):
+            third = CH.COMB
+        return _finish(d, stat, hist, third)
+    return rule
+
+
+def _c3(d: dict) -> np.ndarray | None:
+    return errors(d, "hist", C3)
+
+
+def _criterion(fn):
+    """S by ``fn`` of each candidate's per-origin mean errors instead of their mean, in the current rule."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        cost = {m: float(fn(hist[m].mean(1))) for m in CH.STATS if m in hist}
+        stat = min(cost, key=lambda m: (cost[m], CH.STATS.index(m)))
+        return _finish(d, stat, hist, CH.third_voter(hist))
+    return rule
+
+
+def _trimmed(frac: float):
+    def fn(e):
+        e = np.sort(e)
+        return e[:max(1, len(e) - int(len(e) * frac))].mean()
+    return fn
+
+
+RULES["before: the third voter always theta+damped"] = third_voter(lambda d, h: False)
+RULES["third voter theta+damped+arima always"] = third_voter()
+RULES["third voter arima"] = third_voter(name="arima")
+RULES["third voter damped+arima"] = third_voter(name="damped+arima")
+RULES["third voter theta+arima"] = third_voter(name="theta+arima")
+RULES["third voter the median of theta damped and arima"] = third_voter(name="xmed")
+RULES["theta+damped+arima where its history error < theta+damped's"] = third_voter(
+    lambda d, h: (e := _c3(d)) is not None and e.mean() < h[CH.COMB].mean())
+for _k in (0.9, 0.95, 1.05):
+    RULES[f"theta+damped+arima where its history error < {_k}x theta+damped's"] = third_voter(
+        lambda d, h, k=_k: (e := _c3(d)) is not None and e.mean() < k * h[CH.COMB].mean())
+RULES["theta+damped+arima where it erred less over the recent half"] = third_voter(
+    lambda d, h: (e := _c3(d)) is not None and e[len(e) // 2:].mean() < h[CH.COMB][len(e) // 2:].mean())
+RULES["theta+damped+arima where arima's history error < theta+damped's"] = third_voter(
+    lambda d, h: h["arima"].mean() < h[CH.COMB].mean())
+RULES["S by the median of its origins' errors"] = _criterion(np.median)
+RULES["S by the mean log error of its origins"] = _criterion(lambda e: np.log(np.maximum(e, 1e-9)).mean())
+for _f in (0.1, 0.25):
+    RULES[f"S by its origins' errors with the worst {_f:.0%} trimmed"] = _criterion(_trimmed(_f))
+RULES["S by its origins' root mean square error"] = _criterion(lambda e: np.sqrt((e ** 2).mean()))
+
+# the families of the pool: a combination of two near twins (a method and its log form) adds no diversity
+FAMILY = {"naive": "n", "drift": "n", "snaive": "s", "weekly": "s", "theta": "t", "ltheta": "t", "damped": "d",
+          "ldamped": "d", CH.COMB: "c", CH.SEASONAL_COMB: "c", "hw": "h", "arima": "a"}
+
+
+def diverse_pair(candidate: bool = False):
+    """S: the mean of the best method and the best of another family by history error (``candidate``: only
+    where the pair's own history error is below the best method's), in the current rule."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        cost = {m: hist[m].mean() for m in CH.STATS if m in hist}
+        order = sorted(cost, key=lambda m: (cost[m], CH.STATS.index(m)))
+        s2 = next((m for m in order[1:] if FAMILY[m] != FAMILY[order[0]]), None)
+        if s2 is None:
+            return _finish(d, order[0], hist, CH.third_voter(hist))
+        _put(d, [order[0], s2])
+        e = errors(d, "hist", TOP)
+        stat = TOP if not candidate or (e is not None and e.mean() < cost[order[0]]) else order[0]
+        return _finish(d, stat, {**hist, TOP: e} if e is not None else hist, CH.third_voter(hist))
+    return rule
+
+
+def softmax_weights(tau: float):
+    """S: every candidate weighted by exp(-(e - e_min) / (tau e_min)) of its history error e."""
+    def rule(d):
+        hist = hist_errors(d)
+        if not hist:
+            return current(d)
+        names = [m for m in CH.STATS if m in hist]
+        c = np.array([hist[m].mean() for m in names])
+        w = np.exp(-(c - c.min()) / (tau * max(c.min(), 1e-12)))
+        for key in ("fin", "fval", "fhist"):
+            if d[key]:
+                d[key][TOP] = sum(wi * CH.combine(m, d[key]) for wi, m in zip(w / w.sum(), names))
+        e = errors(d, "hist", TOP)
+        return _finish(d, TOP, {**hist, TOP: e} if e is not None else hist, CH.third_voter(hist))
+    return rule
+
+
+RULES["S the mean of the best and the best of another family"] = diverse_pair()
+RULES["S that pair where its history error is the lowest"] = diverse_pair(True)
+for _t in (0.05, 0.1, 0.2):
+    RULES[f"S every candidate weighted exp(-relative excess error / {_t})"] = softmax_weights(_t)
+
+
+def paired(sets: list[list[dict]], rules: dict, base: str = "before: the third voter always theta+damped",
+           reps: int = 4000) -> None:
+    """Each rule against ``base`` forecast by forecast over the given sets together (e.g. the 40 and the R
+    series of one seed): the mean MASE difference over all origins and over the last h, and the share of
+    ``reps`` bootstrap resamples of the series (a series' origins stay together) in which the rule is
+    ahead, with the 90% interval of the difference."""
+    rng = np.random.default_rng(0)
+    for name, rule in rules.items():
+        per, cnt, last = [], [], []
+        for data in sets:
+            by: dict[str, list] = {}
+            for d in data:
+                by.setdefault(d["name"], []).append((score(d, rule(d)) - score(d, RULES[base](d)), d["fold"] == 1))
+            for rows in by.values():
+                per.append(sum(x for x, _ in rows))
+                cnt.append(len(rows))
+                last.append(sum(x for x, f in rows if f))
+        per, cnt, last = np.array(per), np.array(cnt), np.array(last)
+        idx = rng.integers(0, len(per), (reps, len(per)))
+        m, ml = per[idx].sum(1) / cnt[idx].sum(1), last[idx].mean(1)
+        print(f"{name[:60]:60s} all {per.sum() / cnt.sum():+.4f} ahead {np.mean(m < 0):.2f} 90% "
+              f"[{np.quantile(m, .05):+.4f}, {np.quantile(m, .95):+.4f}] | last h {last.mean():+.4f} ahead "
+              f"{np.mean(ml < 0):.2f} | series better / worse {(per < -1e-9).sum()} / {(per > 1e-9).sum()}",
+              flush=True)
 
 
 def choice_match(data: list[dict]) -> None:
@@ -597,24 +739,29 @@ def table(data: list[dict], rules: dict) -> None:
     simple = {}
     for d in data:
         simple[(d["name"], d["fold"])] = (score(d, "naive"), score(d, "snaive"))
-    print(f"{'rule':44s} {'4 origins':>9s} {'aside':>6s} {'worse':>5s} {'aside':>5s} {'beats':>5s} {'aside':>5s}"
-          f" | {'last h':>6s} {'aside':>6s} {'worse':>5s} {'aside':>5s} {'beats':>5s} {'aside':>5s}")
+    print(f"{'rule':64s} {'4 origins':>9s} {'aside':>6s} {'worse':>5s} {'aside':>5s} {'beats':>5s} {'aside':>5s}"
+          f" | {'last h':>6s} {'aside':>6s} {'worse':>5s} {'aside':>5s} {'beats':>5s} {'aside':>5s} | geo last h"
+          " all / aside")
     for name, rule in rules.items():
         rows = []
         for d in data:
             meth = rule(d)
             s = score(d, meth)
             nv, sn = simple[(d["name"], d["fold"])]
-            rows.append((d["fold"], d["aside"], s, s > 1.1 * min(nv, sn) + 1e-12, s < sn))
+            rows.append((d["fold"], d["aside"], s, s > 1.1 * min(nv, sn) + 1e-12, s < sn,
+                         np.log(max(s / sn, 1e-9)) if sn > 0 else 0.0))
         r = np.array(rows, dtype=float)
 
         def part(sel, r=r):
             x = r[sel]
-            return (f"{x[:, 2].mean():6.3f}", int(x[:, 3].sum()), int(x[:, 4].sum()))
+            if not len(x):
+                return "-", 0, 0, "-"
+            return (f"{x[:, 2].mean():6.4f}", int(x[:, 3].sum()), int(x[:, 4].sum()), f"{np.exp(x[:, 5].mean()):.3f}")
         al, asd = part(np.ones(len(r), bool)), part(r[:, 1] > 0)
         la, lasd = part(r[:, 0] == 1), part((r[:, 0] == 1) & (r[:, 1] > 0))
-        print(f"{name:44s} {al[0]:>9s} {asd[0]:>6s} {al[1]:5d} {asd[1]:5d} {al[2]:5d} {asd[2]:5d}"
-              f" | {la[0]:>6s} {lasd[0]:>6s} {la[1]:5d} {lasd[1]:5d} {la[2]:5d} {lasd[2]:5d}", flush=True)
+        print(f"{name[:64]:64s} {al[0]:>9s} {asd[0]:>6s} {al[1]:5d} {asd[1]:5d} {al[2]:5d} {asd[2]:5d}"
+              f" | {la[0]:>6s} {lasd[0]:>6s} {la[1]:5d} {lasd[1]:5d} {la[2]:5d} {lasd[2]:5d} | geo {la[3]} / "
+              f"{lasd[3]}", flush=True)
 
 
 def main():
@@ -626,6 +773,9 @@ def main():
     ap.add_argument("--rules", type=lambda s: s.split(","), default=None)
     ap.add_argument("--intervals", action="store_true", help="the interval calibration variants (with --bases)")
     ap.add_argument("--kinds", action="store_true", help="where the current rule loses (with --bases)")
+    ap.add_argument("--paired", nargs="*", default=None,
+                    help="more --bases caches scored together with --bases: each rule against the third voter "
+                         "always theta+damped, forecast by forecast, with a bootstrap over the series")
     ap.add_argument("--choice-match", action="store_true",
                     help="how the origins S is ranked on match the forecast that follows (with --bases)")
     ap.add_argument("--cycles", type=int, default=None,
@@ -651,6 +801,13 @@ def main():
     if args.score:
         with open(args.bases, "rb") as f:
             data = pickle.load(f)
+        if args.paired is not None:
+            sets = [data]
+            for path in args.paired:
+                with open(path, "rb") as f:
+                    sets.append(pickle.load(f))
+            paired(sets, {k: v for k, v in RULES.items() if not args.rules or k in args.rules})
+            return
         if args.intervals:
             interval_table(data)
         if args.choice_match:
