@@ -269,6 +269,38 @@ def test_parallel_matmul_equals_numpy_for_every_thread_count():
         nn.set_threads(old)
 
 
+def _threaded_product_in_child(a, b, results):
+    results.put(float(np.abs(nn.matmul(a, b) - a @ b).max()))
+
+
+def test_a_forked_child_runs_the_engine_with_its_own_pool():
+    """The engine's pool, started here with two threads, is not the child's: a forked child (a worker of
+    ``parallel.ordered_map``) that handed work to the inherited pool waited forever, its threads being
+    the parent's."""
+    import multiprocessing
+
+    rng = np.random.default_rng(11)
+    a = rng.normal(size=(4096, 256)).astype(np.float32)    # large enough to be split across the workers
+    b = rng.normal(size=(256, 512)).astype(np.float32)
+    old = nn.get_threads()
+    ctx = multiprocessing.get_context("fork")
+    try:
+        nn.set_threads(2)
+        nn.matmul(a, b)                   # the pool's threads started in this process
+        results = ctx.Queue()
+        child = ctx.Process(target=_threaded_product_in_child, args=(a, b, results))
+        child.start()
+        child.join(120)                   # a hang guard, not a timing: the work takes milliseconds
+        hung = child.exitcode is None
+        if hung:
+            child.kill()
+            child.join()
+        assert not hung and child.exitcode == 0
+        assert results.get(timeout=10) < 1e-3
+    finally:
+        nn.set_threads(old)
+
+
 def test_blas_thread_helpers_do_not_fail():
     import threading
 

@@ -26,6 +26,16 @@ MIN_FLOPS_PARALLEL = 1 << 25
 _caller = threading.local()    # threads that ran work themselves (one worker): their BLAS is single-threaded
 
 
+def _forget_pool() -> None:
+    """In a forked child: the pool's threads stayed in the parent, so the child makes its own on first use.
+    Why: work handed to the inherited pool waited forever (a worker process of ``parallel.ordered_map``
+    whose parent had used the engine with two threads hung in its first time loop)."""
+    _STATE["pool"] = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _init_worker(cores: list[int], started: itertools.count) -> None:
     set_thread_local_blas_threads(1)
     if cores:
