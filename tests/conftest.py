@@ -38,6 +38,22 @@ class _Main:
         self._main(list(args or []))
 
 
+def interrupt_once_training(proc, log: str, timeout: float = 120) -> str:
+    """Ctrl-C (SIGINT) to a training process ``proc`` (stderr piped) once its ``--log`` shows an update;
+    returns its stderr after it ends. Fails if training ended before the signal."""
+    import signal
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(log) and '"event": "step"' in open(log).read():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "training ended before the signal: " + proc.communicate()[1]
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=timeout)[1]
+
+
 def interrupting_progress(after: int = 0):
     """A stand-in for ``rnntools.console.progress`` whose "training" bar raises KeyboardInterrupt (Ctrl-C)
     at an update once more than ``after`` updates of any bar were made: the interrupt lands inside the

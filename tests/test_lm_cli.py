@@ -221,8 +221,7 @@ def test_subprocess_pipeline_sample_into_predict(trained):
 
 @pytest.mark.slow
 def test_ctrl_c_saves_and_exits_130(trained, tmp_path):
-    import signal
-    import time
+    from conftest import interrupt_once_training
 
     env = {**os.environ, "PYTHONPATH": ROOT}
     out, log = str(tmp_path / "int.npz"), str(tmp_path / "int.jsonl")
@@ -230,14 +229,7 @@ def test_ctrl_c_saves_and_exits_130(trained, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "rnntools", "rnn-train", *TRAIN, "--epochs", "100000",
                              "--patience", "1000000", trained["text"], "-o", out, "--log", log],
                             stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if os.path.exists(log) and '"event": "step"' in open(log).read():
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "training ended before the signal: " + proc.communicate()[1]
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    err = interrupt_once_training(proc, log)
     assert proc.returncode == 130, err
     assert f"saved to {out}" in err and "--resume" in err
     from rnntools.io import load_model

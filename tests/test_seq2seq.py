@@ -718,3 +718,152 @@ def test_bidirectional_encoder_gradients_and_reversal(cell, attention, layers):
     cols = np.arange(3)[None, :]
     assert src[perm, cols].T.tolist() == [[6, 5, 4], [8, 7, 0], [9, 0, 0]]
     _assert_gradients(p, cfg, _batch(), eps=1e-5, what="bidirectional")
+
+
+# --- ensembles (--ensemble K) -----------------------------------------------------------------------------
+
+def _ensemble_args(train_path, *extra):
+    return ["rnn-train", "--task", "seq2seq", train_path, "--hidden", "8", "--embed-dim", "4", "--attention",
+            "general", *[str(e) for e in extra]]
+
+
+@pytest.mark.slow
+def test_the_first_network_of_an_ensemble_is_the_single_network(tmp_path, run_cli):
+    """Network 1 of ``--ensemble 2 --threads 2`` (one thread each) is, array for array and counter for counter,
+    the single network of the same command with ``--threads 1``; network 2 is another one (its own seed)."""
+    from rnntools.io import load_model
+
+    train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
+    single, pair = tmp_path / "one.npz", tmp_path / "two.npz"
+    assert run_cli([*_ensemble_args(train_path, "--max-steps", 6, "--threads", 1), "-o", single]).exit_code == 0
+    result = run_cli([*_ensemble_args(train_path, "--max-steps", 6, "--threads", 2, "--ensemble", 2), "-o", pair])
+    assert result.exit_code == 0, result.stderr
+    one, two = load_model(str(single)), load_model(str(pair))
+    assert two.meta["ensemble"] == 2 and "ensemble" not in one.meta
+    firsts = {k: v for k, v in two.arrays.items() if not k.startswith("m1.")}
+    assert set(firsts) == set(one.arrays)
+    for name, array in one.arrays.items():
+        np.testing.assert_array_equal(firsts[name], array, err_msg=name)
+    timeless = [{k: v for k, v in f.meta["training"]["counters"].items() if k != "elapsed"} for f in (one, two)]
+    assert timeless[0] == timeless[1]
+    second = {k[3:]: v for k, v in two.arrays.items() if k.startswith("m1.")}
+    assert set(second) == set(one.arrays)
+    assert not np.array_equal(second["enc.0.W"], one.arrays["enc.0.W"])
+    assert two.meta["members"][0]["training"]["counters"]["step"] == 6
+
+
+def test_k_identical_networks_decode_as_one():
+    """The mean of K copies of one network's log-probabilities is that network's, exactly (float64 mean):
+    greedy and beam search give the same outputs and the same scores."""
+    cfg = s2s.Config(hidden=6, embed_dim=4, src_vocab_size=7, tgt_vocab_size=6, bidirectional=True)
+    p = s2s.init_params(cfg, 3)
+    rng = np.random.default_rng(4)
+    for k in p:
+        p[k] += rng.normal(0, 0.5, p[k].shape).astype(np.float32)
+    sources = [rng.integers(4, 7, rng.integers(1, 6)).astype(np.int32) for _ in range(9)]
+    one = s2s.Net(cfg, p)
+    for k in (2, 3):
+        nets = [s2s.Net(cfg, {n: a.copy() for n, a in p.items()}) for _ in range(k)]
+        assert s2s.greedy(p, cfg, sources, START, EOS, 8, net=nets) == s2s.greedy(p, cfg, sources, START, EOS, 8,
+                                                                                   net=one)
+        for source in sources[:4]:
+            assert (s2s.beam_search(p, cfg, source, START, EOS, 8, 3, 3, net=nets)
+                    == s2s.beam_search(p, cfg, source, START, EOS, 8, 3, 3, net=one))
+    # two different networks: the mean of their log-probabilities chooses (decode.MeanDecoder)
+    q = s2s.init_params(cfg, 5)
+    other = s2s.Net(cfg, q)
+    dec = s2s.decode.make_decoder(p, cfg, sources, net=[one, other])
+    a, b = s2s.Decoder(p, cfg, sources, net=one), s2s.Decoder(q, cfg, sources, net=other)
+    tokens = np.full(len(sources), START, np.int32)
+    np.testing.assert_allclose(dec.step(tokens), (a.step(tokens).astype(np.float64) + b.step(tokens)) / 2,
+                               rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_ensemble_resume_continues_exactly(tmp_path, run_cli):
+    """Both networks of an ensemble interrupted at 4 updates and resumed to 8 end where the run to 8 ends."""
+    from rnntools.io import load_model
+
+    train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
+    full, half = tmp_path / "full.npz", tmp_path / "half.npz"
+    args = _ensemble_args(train_path, "--threads", 2, "--ensemble", 2)
+    assert run_cli([*args, "--max-steps", 8, "-o", full]).exit_code == 0
+    assert run_cli([*args, "--max-steps", 4, "-o", half]).exit_code == 0
+    result = run_cli([*_ensemble_args(train_path, "--threads", 2), "--max-steps", 8, "--resume", half, "-o", half])
+    assert result.exit_code == 0, result.stderr
+    a, b = load_model(str(full)), load_model(str(half))
+    assert set(a.arrays) == set(b.arrays) and any(k.startswith("m1.") for k in a.arrays)
+    for name in a.arrays:
+        np.testing.assert_array_equal(a.arrays[name], b.arrays[name], err_msg=name)
+    assert [m["training"]["counters"]["step"] for m in b.meta["members"]] == [8]
+
+
+@pytest.mark.slow
+def test_ensemble_file_round_trip_and_errors(tmp_path, run_cli):
+    """An ensemble file loads as its networks (predict and evaluate decode by their mean; the file's arrays
+    are the networks' parameters), split and joined it is the same file, and a corrupt one names what is
+    wrong; --ensemble asks for a thread per network and cannot change on --resume."""
+    from rnntools.errors import ModelFileError
+    from rnntools.io import load_model, save_model
+    from rnntools.tasks.seq2seq import ensemble
+
+    train_path, records = _copy_data(tmp_path, 100, 0, "train.jsonl")
+    model = tmp_path / "e.npz"
+    result = run_cli([*_ensemble_args(train_path, "--threads", 2, "--ensemble", 2, "--max-steps", 3), "-o", model])
+    assert result.exit_code == 0, result.stderr
+    loaded = s2s.load(str(model))
+    f = load_model(str(model))
+    assert len(loaded.nets) == 2
+    for name, array in loaded.members[0].items():
+        np.testing.assert_array_equal(array, f.arrays["m1." + name])
+    arrays, meta = ensemble.join(ensemble.split(f))
+    assert set(arrays) == set(f.arrays) and meta["members"] == f.meta["members"] and meta["ensemble"] == 2
+    few = _write(tmp_path / "few.jsonl", records[:8])
+    summary = json.loads(run_cli(["evaluate", model, few]).stdout)
+    assert summary["networks"] == 2 and 0 <= summary["exact_match"] <= 1
+    predicted = [json.loads(line) for line in run_cli(["predict", model, few, "--beam", "2"]).stdout.splitlines()]
+    assert [r["id"] for r in predicted] == list(range(8))
+    # an ensemble of one network written as a file of one
+    arrays1, meta1 = ensemble.join(ensemble.split(f)[:1])
+    assert "ensemble" not in meta1 and not any(k.startswith("m1.") for k in arrays1)
+    # corrupt files
+    bad = tmp_path / "bad.npz"
+    for change, message in [(lambda a, m: m.update(ensemble=0), "ensemble 0 is not"),
+                            (lambda a, m: a.pop("m1.out.W"), "network 2 of 2: parameter of shape"),
+                            (lambda a, m: a.update({"m2.out.W": a["out.W"]}), "a network beyond its 2")]:
+        a, m = dict(arrays), json.loads(json.dumps(meta))
+        change(a, m)
+        save_model(bad, "seq2seq", a, m)
+        with pytest.raises(ModelFileError, match=message):
+            s2s.load(str(bad))
+    result = run_cli([*_ensemble_args(train_path, "--threads", 1, "--ensemble", 2), "-o", tmp_path / "x.npz"])
+    assert result.exit_code == 2 and "--ensemble 2 trains one network per thread: give --threads 2" in result.stderr
+    result = run_cli([*_ensemble_args(train_path, "--threads", 3, "--ensemble", 3), "--resume", model,
+                      "-o", tmp_path / "x.npz"])
+    assert result.exit_code == 2 and "--ensemble 3 differs from the saved model's 2" in result.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_every_network_of_an_ensemble(tmp_path):
+    """SIGINT to the command: each network saves, the file holds both (interrupted) and exit 130."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import interrupt_once_training
+
+    from rnntools.io import load_model
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    train_path, _ = _copy_data(tmp_path, 300, 0, "train.jsonl")
+    out, log = str(tmp_path / "int.npz"), str(tmp_path / "int.jsonl")
+    args = _ensemble_args(train_path, "--ensemble", 2, "--threads", 2, "--epochs", 100000, "--patience", 1000000)
+    proc = subprocess.Popen([sys.executable, "-m", "rnntools", *args, "-o", out, "--log", log],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": root}, cwd=tmp_path)
+    err = interrupt_once_training(proc, log)
+    assert proc.returncode == 130, err
+    assert f"saved to {out}" in err and "--resume" in err
+    f = load_model(out, "seq2seq")
+    assert f.meta["training"]["counters"]["stopped"] == "interrupted"
+    assert f.meta["members"][0]["training"]["counters"]["stopped"] == "interrupted"
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".networks")]

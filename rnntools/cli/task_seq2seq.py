@@ -39,6 +39,9 @@ TRAIN_OPTIONS = [
     option("--encoder-layers", type=click.IntRange(1), default=None, group="Seq2seq",
            help="Layers of the encoder (each direction), at least --layers; the decoder's layers start from "
                 f"the encoder's top ones [default: {DEFAULTS['encoder_layers']}]."),
+    option("--ensemble", type=click.IntRange(1, 1000), default=None, group="Seq2seq",
+           help="Train this many networks side by side, one per thread (each from its own seed), and decode by "
+                f"the mean of their log-probabilities [default: {DEFAULTS['ensemble']}]."),
     option("--teacher-forcing", type=click.FloatRange(0, 1), default=None, group="Seq2seq",
            help="Share of decoder inputs that are the true previous token; below 1 the rest are the "
                 f"model's own greedy choices (scheduled sampling) [default: {DEFAULTS['teacher_forcing']}]."),

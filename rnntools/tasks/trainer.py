@@ -167,15 +167,18 @@ class _Interrupt:
 
 
 def fit(task: TrainableTask, config: EngineConfig, output: str, *, resume=None,
-        options: Mapping[str, Any] | None = None) -> dict:
+        options: Mapping[str, Any] | None = None, shown: str | None = None) -> dict:
     """Train ``task`` until a limit or early stopping; the best model is in ``output``. Returns a summary.
 
     ``resume``: a loaded ``rnntools.io.ModelFile`` written by ``fit`` for the same task (the task was built
     from its meta); parameters, optimiser state, counters and carried state continue from it.
     ``options``: the run's options, saved as ``meta["config"]`` (JSON values; ``resume`` and ``threads``
     are left out: they describe this process, not the model).
+    ``shown``: the file named in messages, when ``output`` is an intermediate one (a network of an ensemble,
+    which another process combines into the file the user asked for).
     """
     trainer = _Trainer(task, config, output, options)
+    trainer.shown = shown or trainer.output
     if resume is not None:
         trainer.restore(resume)
     return trainer.run()
@@ -185,6 +188,7 @@ class _Trainer:
     def __init__(self, task: TrainableTask, config: EngineConfig, output: str,
                  options: Mapping[str, Any] | None = None):
         self.task, self.config, self.output = task, config, os.fspath(output)
+        self.shown = self.output  # the file named in messages
         self.options = None if options is None else {k: v for k, v in options.items()
                                                      if k not in ("resume", "threads")}
         self.opt = None
@@ -463,7 +467,7 @@ class _Trainer:
         except KeyboardInterrupt as exc:
             if not isinstance(exc, _CleanInterrupt):
                 # a second Ctrl-C (or one outside the loop): an update may be half done, keep the file as is
-                console.warn(f"interrupted at step {c.step}; {self.output} keeps the last saved model")
+                console.warn(f"interrupted at step {c.step}; {self.shown} keeps the last saved model")
                 self.log.write("end", step=c.step, stopped="interrupted")
                 self.log.close()
                 raise
@@ -471,8 +475,8 @@ class _Trainer:
             c.elapsed = elapsed_before + time.perf_counter() - start
             self.save("interrupted")
             # a warning, not info: it must reach stderr even when stderr is not a terminal
-            console.warn(f"interrupted at step {c.step}; saved to {self.output} "
-                         f"(continue with the same command and --resume {self.output})")
+            console.warn(f"interrupted at step {c.step}; saved to {self.shown} "
+                         f"(continue with the same command and --resume {self.shown})")
             self.log.write("end", step=c.step, stopped="interrupted")
             self.log.close()
             raise KeyboardInterrupt from None
@@ -493,7 +497,7 @@ class _Trainer:
         self.log.write("end", **{k: v for k, v in summary.items() if k != "last_eval"})
         self.log.close()
         console.info(f"stopped ({stopped}) after {c.step} steps, {c.epoch} epochs; best validation loss "
-                     f"{_fmt(c.best_val_loss)} at step {c.best_step}; saved {self.output}")
+                     f"{_fmt(c.best_val_loss)} at step {c.best_step}; saved {self.shown}")
         return summary
 
     def _keep_last(self) -> None:
@@ -545,7 +549,7 @@ class _Trainer:
 
     def _fail(self, what: str) -> None:
         if self.best is not None or (self.saved_step is not None and os.path.exists(self.output)):
-            kept = f"{self.output} keeps the model of step {self.c.best_step}" + (
+            kept = f"{self.shown} keeps the model of step {self.c.best_step}" + (
                 f" (validation loss {self.c.best_val_loss:.4g})" if self.c.best_val_loss is not None else "")
         else:
             kept = "no model was saved"

@@ -1,5 +1,6 @@
 """Decoding: the decoder's own output is fed back until ``</s>``, greedily (many sources at once) or by beam
-search with length normalisation and n-best lists (one source at a time)."""
+search with length normalisation and n-best lists (one source at a time); by one network or by an ensemble
+(``net`` a list of networks: each step's log-probabilities are their mean)."""
 
 from __future__ import annotations
 
@@ -47,17 +48,46 @@ class Decoder:
         return logp
 
 
+class MeanDecoder:
+    """Several networks' decoders stepped together: the next token's log-probability is the mean of theirs
+    (float64, so that K identical networks give exactly one's values: the sum of K float32 numbers is exact
+    there, and so is its division by K)."""
+
+    def __init__(self, decoders: Sequence[Decoder]):
+        self.decoders = list(decoders)
+
+    def select(self, rows: np.ndarray) -> None:
+        for d in self.decoders:
+            d.select(rows)
+
+    def step(self, tokens: np.ndarray) -> np.ndarray:
+        total = self.decoders[0].step(tokens).astype(np.float64)
+        for d in self.decoders[1:]:
+            total += d.step(tokens)
+        return total / len(self.decoders)
+
+
+def make_decoder(p: dict, cfg: Config, sources: Sequence[np.ndarray], banned: Sequence[int] = (),
+                 net: Net | Sequence[Net] | None = None) -> Decoder | MeanDecoder:
+    """A ``Decoder`` for one network (``net``, else one over ``p``), a ``MeanDecoder`` for a list of several."""
+    if isinstance(net, (list, tuple)):
+        if len(net) > 1:
+            return MeanDecoder([Decoder(n.params, cfg, sources, banned, net=n) for n in net])
+        net = net[0]
+    return Decoder(p, cfg, sources, banned, net=net)
+
+
 def normalised(logp: float, length: int, alpha: float) -> float:
     """Length-normalised score: log-probability / length**alpha (length counts </s>)."""
     return logp / (max(length, 1) ** alpha)
 
 
 def greedy(p: dict, cfg: Config, sources: Sequence[np.ndarray], start_id: int, eos_id: int, max_length: int,
-           alpha: float = 1.0, net: Net | None = None) -> list[tuple[list[int], float]]:
+           alpha: float = 1.0, net: Net | Sequence[Net] | None = None) -> list[tuple[list[int], float]]:
     """Greedy decoding of many sources at once: [(ids without </s>, normalised score)].
 
     An output that reaches ``max_length`` tokens is ended there, scored as if </s> came next."""
-    dec = Decoder(p, cfg, sources, banned=(0, start_id), net=net)
+    dec = make_decoder(p, cfg, sources, banned=(0, start_id), net=net)
     N = len(sources)
     tokens = np.full(N, start_id, np.int32)
     out = [[] for _ in range(N)]
@@ -84,13 +114,14 @@ def greedy(p: dict, cfg: Config, sources: Sequence[np.ndarray], start_id: int, e
 
 
 def beam_search(p: dict, cfg: Config, source: np.ndarray, start_id: int, eos_id: int, max_length: int,
-                beam: int, nbest: int = 1, alpha: float = 1.0, net: Net | None = None) -> list[tuple[list[int], float]]:
+                beam: int, nbest: int = 1, alpha: float = 1.0,
+                net: Net | Sequence[Net] | None = None) -> list[tuple[list[int], float]]:
     """Beam search for one source: the ``nbest`` best [(ids without </s>, normalised score)], best first.
 
     Hypotheses are ranked by raw log-probability while growing (the usual beam) and by length-normalised
     score when finished; search stops when ``beam`` hypotheses have finished or at ``max_length`` tokens
     (unfinished ones are then ended with </s>, as in ``greedy``). With beam 1 this is exactly greedy."""
-    dec = Decoder(p, cfg, [source], banned=(0, start_id), net=net)
+    dec = make_decoder(p, cfg, [source], banned=(0, start_id), net=net)
     seqs: list[list[int]] = [[]]
     scores = np.zeros(1)
     finished: list[tuple[float, list[int]]] = []

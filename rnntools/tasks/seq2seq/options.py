@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = dict(
     cell="gru", hidden=FromData("128, or 256 from 80,000 training pairs"), layers=1,
     encoder_layers=FromData("as --layers"), embed_dim=64,
     attention="general", bidirectional=True,
+    ensemble=1,
     dropout=FromData("0, or 0.2 from 256 units with a budget (--max-time, --max-steps)"),
     embeddings=None,
     freeze_embeddings=False,
@@ -131,7 +132,7 @@ def from_data(value: Any) -> bool:
 STRUCTURAL = frozenset({"level", "target_level", "source_field", "target_field", "vocab_path", "min_count",
                         "max_vocab", "shared_vocab", "cell", "hidden", "layers", "encoder_layers", "embed_dim",
                         "attention",
-                        "bidirectional", "optimizer"})
+                        "bidirectional", "optimizer", "ensemble"})
 
 MAX_VAL = 2000  # validation pairs at most: enough for a stable loss, cheap to evaluate every epoch
 # The longest output decoding may produce, in tokens: a bound on the work a request (--max-length) or a
@@ -145,7 +146,8 @@ def saved_options(meta: dict) -> dict:
     """The options a model file was trained with: ``meta["config"]``, or for files written before it existed,
     what their ``model``, vocabularies, ``data`` and ``training.config`` entries say."""
     if isinstance(meta.get("config"), dict):
-        return dict(meta["config"])
+        # files from before --ensemble hold one network
+        return {"ensemble": meta.get("ensemble", 1), **meta["config"]}
     model = meta.get("model", {})
     engine = meta.get("training", {}).get("config", {}) if isinstance(meta.get("training"), dict) else {}
     data = meta.get("data", {})
@@ -155,6 +157,7 @@ def saved_options(meta: dict) -> dict:
     out.update({k: model.get(k) for k in ("cell", "hidden", "layers", "embed_dim", "attention", "shared_vocab")})
     out["encoder_layers"] = model.get("encoder_layers") or model.get("layers")
     out["bidirectional"] = bool(model.get("bidirectional", False))
+    out["ensemble"] = meta.get("ensemble", 1)
     out.update(level=vocab.get("level"), target_level=tvocab.get("level"),
                source_field=data.get("source_field", "source"), target_field=data.get("target_field", "target"))
     return out

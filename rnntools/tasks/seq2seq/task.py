@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -55,7 +55,8 @@ from rnntools.text import Vocab
 
 @dataclass
 class Seq2SeqModel:
-    """Everything ``predict`` and ``evaluate`` need: configuration, vocabularies and parameters."""
+    """Everything ``predict`` and ``evaluate`` need: configuration, vocabularies and parameters (``params``
+the first network's; ``members`` the others' of an ensemble, which decodes by their mean log-probability)."""
 
     cfg: Config
     src_vocab: Vocab
@@ -64,9 +65,11 @@ class Seq2SeqModel:
     max_target: int = 0  # the longest training target (tokens): the default --max-length comes from it
     extra: dict = field(default_factory=dict)
     path: str = ""
+    members: list = field(default_factory=list)
 
     def __post_init__(self):
         self.net = Net(self.cfg, self.params)
+        self.nets = [self.net] + [Net(self.cfg, p) for p in self.members]
 
     def default_max_length(self) -> int:
         return min(max(2 * self.max_target + 2, 10), MAX_DECODE_LENGTH)
@@ -79,7 +82,10 @@ class Seq2SeqModel:
 
     @classmethod
     def from_file(cls, model) -> Seq2SeqModel:
+        from rnntools.tasks.seq2seq import ensemble
+
         migrate_names(model)
+        parts = ensemble.split(model)
         meta = model.meta
         try:
             cfg = Config(**meta["model"])
@@ -96,16 +102,20 @@ class Seq2SeqModel:
         if not 0 <= max_target <= MAX_DECODE_LENGTH:
             raise ModelFileError(f"corrupt seq2seq model metadata (max_target {max_target} outside "
                                  f"0..{MAX_DECODE_LENGTH})", model.path)
-        params = {k: np.array(v, dtype=np.float32) for k, v in model.arrays.items()
-                  if not k.startswith(("state.", "resume."))}
-        try:
-            Net(cfg, params, rng=_NoDraw())  # checks every parameter's presence and shape
-        except _Missing as exc:
-            raise ModelFileError(f"corrupt seq2seq model (parameter {exc} missing)", model.path) from None
-        except ValueError as exc:
-            raise ModelFileError(f"corrupt seq2seq model ({exc})", model.path) from None
+        networks = []
+        for k, part in enumerate(parts):
+            params = {name: np.array(v, dtype=np.float32) for name, v in part.arrays.items()
+                      if not name.startswith(("state.", "resume."))}
+            which = f"network {k + 1} of {len(parts)}: " if len(parts) > 1 else ""
+            try:
+                Net(cfg, params, rng=_NoDraw())  # checks every parameter's presence and shape
+            except _Missing as exc:
+                raise ModelFileError(f"corrupt seq2seq model ({which}parameter {exc} missing)", model.path) from None
+            except ValueError as exc:
+                raise ModelFileError(f"corrupt seq2seq model ({which}{exc})", model.path) from None
+            networks.append(params)
         extra = {k: meta[k] for k in ("data", "config") if k in meta}
-        return cls(cfg, src, tgt, params, max_target, extra, model.path)
+        return cls(cfg, src, tgt, networks[0], max_target, extra, model.path, networks[1:])
 
     def translate(self, sources: Sequence, *, beam: int = 1, nbest: int = 1, max_length: int | None = None,
                   alpha: float = 1.0, chunk: int = 256) -> list[list[tuple[str, float]]]:
@@ -123,12 +133,12 @@ class Seq2SeqModel:
         if beam <= 1 and nbest <= 1:
             for i in range(0, len(ids), chunk):
                 for seq, score in greedy(self.params, self.cfg, ids[i:i + chunk], tv.start_id, tv.eos_id,
-                                         max_length, alpha, net=self.net):
+                                         max_length, alpha, net=self.nets):
                     results.append([(tv.decode(seq), score)])
             return results
         for source in ids:
             found = beam_search(self.params, self.cfg, source, tv.start_id, tv.eos_id, max_length,
-                                max(beam, nbest), nbest, alpha, net=self.net)
+                                max(beam, nbest), nbest, alpha, net=self.nets)
             results.append([(tv.decode(seq), score) for seq, score in found])
         return results
 
@@ -307,18 +317,28 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     """Read pairs, build vocabularies and the network, train with early stopping, save ``output``.
     ``options``: any of DEFAULTS' names, None meaning not given."""
     from rnntools.io import load_model
+    from rnntools.parallel import configured_threads
+    from rnntools.tasks.seq2seq import ensemble
     from rnntools.tasks.trainer import EngineConfig, fit
 
     asked_average = options.get("budget_average")  # given on this command line (a resumed run's is not)
-    resume = None
+    resume = resumes = None
     if options.get("resume"):
         resume = load_model(options["resume"], KIND)
+        ensemble.size(resume.meta, resume.path)
         migrate_names(resume)
+        resumes = ensemble.split(resume)  # one file per network, as its single run wrote it
     options = run_options(options, resume.meta if resume is not None else None, options.get("resume") or "")
     check_options(options)
     config = EngineConfig.from_options({k: options[k] for k in options if k in EngineConfig.__dataclass_fields__})
     level, target_level = options["level"], options["target_level"]
-    prior = Seq2SeqModel.from_file(resume) if resume is not None else None
+    priors = [Seq2SeqModel.from_file(part) for part in resumes] if resumes is not None else None
+    prior = priors[0] if priors is not None else None
+    networks = len(priors) if priors is not None else options["ensemble"]
+    threads = configured_threads()
+    if networks > threads:
+        raise UsageError(f"--ensemble {networks} trains one network per thread: give --threads {networks} or more "
+                         f"(this run may use {threads})")
     # Case is kept on both sides: what a seq2seq model writes is returned to the user as is (a spelling,
     # a pronunciation, a reply), so lowercasing would change the answer, not just the statistics. A
     # vocabulary file (or the resumed model's) says how its tokens were read: the pairs are read the same
@@ -373,8 +393,10 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                      embed_dim=options["embed_dim"], attention=options["attention"],
                      bidirectional=options["bidirectional"], shared_vocab=shared_vocab,
                      src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab))
-        model = Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, config.seed),
-                             min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH))
+        longest = min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH)
+        priors = [Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, ensemble.member_seed(config.seed, k)),
+                               longest) for k in range(networks)]
+        model = priors[0]
     if options["lr"] is None:
         options["lr"] = config.lr = default_lr(options["optimizer"], model.cfg.hidden)
     if options["label_smoothing"] is None:
@@ -398,20 +420,36 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         options["eval_every"] = config.eval_every = LONG_EPOCH // 2
     train_data = ([sources[i] for i in train_idx], [targets[i] for i in train_idx])
     val_data = ([sources[i] for i in val_idx], [targets[i] for i in val_idx]) if n_val else None
-    model.extra["data"] = {"pairs": n, "train_pairs": len(train_idx), "val_pairs": n_val,
-                           "source_field": source_field, "target_field": target_field}
+    for member in priors:
+        member.extra["data"] = {"pairs": n, "train_pairs": len(train_idx), "val_pairs": n_val,
+                                "source_field": source_field, "target_field": target_field}
+    options["ensemble"] = networks
     stored = {k: v for k, v in options.items() if k not in ("resume", "threads", "log_path")}
-    task = Seq2SeqTask(model, train_data, val_data, config.batch, config.clip, config.optimizer,
-                       options["teacher_forcing"], dropout=config.dropout, options=stored,
-                       label_smoothing=options["label_smoothing"])
+    tasks = [Seq2SeqTask(member, train_data, val_data, config.batch, config.clip, config.optimizer,
+                         options["teacher_forcing"], dropout=config.dropout, options=stored,
+                         label_smoothing=options["label_smoothing"]) for member in priors]
+    task = tasks[0]
     if callback is not None:
         callback(task, config)
     console.info(f"{n} pairs ({len(train_idx)} training, {n_val} validation, batch {config.batch}); vocabularies "
                  f"{len(model.src_vocab)} source {level}s, {len(model.tgt_vocab)} target {target_level}s; "
                  f"{model.cfg.cell} {model.cfg.enc_layers}x{model.cfg.hidden} encoder, {model.cfg.layers}x"
                  f"{model.cfg.hidden} decoder"
-                 f"{' bidirectional encoder' if model.cfg.bidirectional else ''}, attention {model.cfg.attention}")
-    return fit(task, config, output, resume=resume)
+                 f"{' bidirectional encoder' if model.cfg.bidirectional else ''}, attention {model.cfg.attention}"
+                 + (f"; {networks} networks side by side" if networks > 1 else ""))
+    if networks == 1:
+        return fit(task, config, output, resume=resume)
+
+    def run(k):
+        # network k: its own seed (weights, batch order, dropout), the common validation split; the log is
+        # the first network's
+        member_config = replace(config, seed=ensemble.member_seed(config.seed, k),
+                                log_path=config.log_path if k == 0 else None)
+        return lambda path: fit(tasks[k], member_config, path, resume=None if resumes is None else resumes[k],
+                                shown=output)
+
+    summaries = ensemble.fit_members([run(k) for k in range(networks)], output, KIND, threads // networks)
+    return {**summaries[0], "ensemble": networks, "networks": summaries}
 
 
 @model_loader("seq2seq")
@@ -526,10 +564,13 @@ def evaluate(model: Seq2SeqModel, records: Iterable[dict], *, source_field: str 
     total = count = 0.0
     for idx in length_batches(np.array([len(t) for t in targets]), 256, None):
         batch = make_batch([sources[i] for i in idx], [targets[i] for i in idx], tv.start_id, tv.eos_id)
-        total += model.net.loss_and_grads(batch, grad=False)[0]
+        # an ensemble's: the mean of its networks' teacher-forced losses
+        total += sum(net.loss_and_grads(batch, grad=False)[0] for net in model.nets) / len(model.nets)
         count += batch.tokens
     summary["loss"] = total / count
     summary["beam"] = beam
+    if len(model.nets) > 1:
+        summary["networks"] = len(model.nets)
     return {"model": model.path, **summary}
 
 
