@@ -547,6 +547,25 @@ def test_label_smoothing_chosen_from_the_hidden_size(tmp_path):
         ({**one, "label_smoothing": 0.0}, 256, 0.0)), kept=0.2)
 
 
+def test_ensemble_chosen_from_the_hidden_size_the_budget_and_the_threads(tmp_path, run_cli):
+    """--ensemble left off: one network per thread, up to 2, from 256 units with a budget; 1 below 256 units
+    (addition and dates keep their measured settings) or without a budget; what the run chose is stored."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.default_ensemble(h, True, 2) for h in (8, 128, 255, 256, 512)] == [1, 1, 1, 2, 2]
+    assert [options.default_ensemble(256, True, t) for t in (1, 2, 3, 8)] == [1, 2, 2, 2]
+    assert [options.default_ensemble(h, False, 2) for h in (8, 256)] == [1, 1]
+    train_path, _ = _copy_data(tmp_path, 60, 0, "train.jsonl")
+    for hidden, steps, threads, want in ((8, 2, 2, 1), (256, 1, 2, 2), (256, 1, 1, 1)):
+        out = tmp_path / f"m{hidden}-{threads}.npz"
+        args = ["rnn-train", "--task", "seq2seq", train_path, "-o", out, "--hidden", hidden, "--embed-dim", 4,
+                "--max-steps", steps, "--threads", threads]
+        assert run_cli(args).exit_code == 0
+        meta = load_model(str(out)).meta
+        assert meta["config"]["ensemble"] == want and meta.get("ensemble", 1) == want
+
+
 def test_dropout_chosen_from_the_hidden_size_and_the_budget(tmp_path):
     """--dropout left off: 0.2 from 256 units when a budget (--max-steps, --max-time) sets the schedule, 0
     below 256 units (addition and dates keep their measured settings) or without a budget; a given value
@@ -591,7 +610,7 @@ def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):
     rates = []
     record = _recording_rates(rates)
 
-    small = {"embed_dim": 4, "batch": 4, "lr": 0.01}
+    small = {"embed_dim": 4, "batch": 4, "lr": 0.01, "ensemble": 1}  # one network: its updates run here
     for hidden, budget, expected in ((256, 8, 0.01 * (8 - np.arange(8)) / 8), (8, 8, [0.01] * 8),
                                      (256, None, [0.01] * 9)):  # 36 training pairs, batch 4: 9 an epoch
         rates.clear()
@@ -615,7 +634,7 @@ def test_budget_average_holds_the_rate_and_keeps_the_average(tmp_path, run_cli):
     train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
     model = str(tmp_path / "m.npz")
     args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "256", "--embed-dim", "4",
-            "--batch", "4", "--lr", "0.01", "--max-steps", "8"]
+            "--batch", "4", "--lr", "0.01", "--max-steps", "8", "--ensemble", "1"]  # one network: updates run here
     assert run_cli(args + ["--budget-average", "1"]).exit_code == 2  # a share of the budget: below 1
     result = run_cli(args + ["--budget-average", "0.5"])
     assert result.exit_code == 0, result.stderr

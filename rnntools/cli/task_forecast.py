@@ -79,7 +79,7 @@ TRAIN_OPTIONS = [
            group="Forecast model", help="log1p before scaling; auto: for positive series whose seasonal swing "
                                         f"grows with the level [default: {D['transform']}]."),
     option("--ensemble", type=click.IntRange(1, 1000), default=None, group="Forecast model",
-           help=f"Average this many networks trained from different seeds [default: {D['ensemble']}]."),
+           help="Average this many networks trained from different seeds."),
     option("--refit-all", "refit", is_flag=True, default=None, group="Forecast model",
            help="After early stopping, retrain on every value (the held-out ends too) for the chosen number "
                 "of epochs; intervals stay calibrated on the validation split. Measured: better on 13 of 14 "

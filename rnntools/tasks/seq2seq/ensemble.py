@@ -158,24 +158,23 @@ def fit_members(runs: Sequence[Callable[[str], dict]], output: str, kind: str, t
             procs.append(p)
             conns.append(mine)
         stopping = False
-        while any(p.exitcode is None for p in procs) or any(r is None for r in results):
+        while any(r is None for r in results):
             for k, conn in enumerate(conns):
                 if results[k] is None and conn.poll():
                     try:
                         results[k] = conn.recv()
-                    except (EOFError, OSError):
+                    except (EOFError, OSError):  # ended without a word: killed
                         procs[k].join()
                         results[k] = ("died", _death(procs[k].exitcode))
-            for k, p in enumerate(procs):
-                if results[k] is None and p.exitcode is not None and not conns[k].poll():
-                    results[k] = ("died", _death(p.exitcode))
             if not stopping and any(r is not None and r[0] in ("error", "died") for r in results):
                 stopping = True  # one network failed: the others save and stop
                 forward(signal.SIGINT, None)
                 interrupts[0] -= 1
             combine()
-            if any(r is None for r in results):
-                wait([c for c, r in zip(conns, results) if r is None] + [p.sentinel for p in procs], timeout=poll)
+            pending = [k for k, r in enumerate(results) if r is None]
+            if pending:
+                # (a network that has answered is left out: its ended process would end every wait at once)
+                wait([conns[k] for k in pending] + [procs[k].sentinel for k in pending], timeout=poll)
         for p in procs:
             p.join()
         combine(final=True)

@@ -43,6 +43,7 @@ from rnntools.tasks.seq2seq.options import (
     default_batch,
     default_budget_decay,
     default_dropout,
+    default_ensemble,
     default_hidden,
     default_label_smoothing,
     default_lr,
@@ -334,9 +335,9 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     level, target_level = options["level"], options["target_level"]
     priors = [Seq2SeqModel.from_file(part) for part in resumes] if resumes is not None else None
     prior = priors[0] if priors is not None else None
-    networks = len(priors) if priors is not None else options["ensemble"]
+    networks = len(priors) if priors is not None else options["ensemble"]  # None: chosen below
     threads = configured_threads()
-    if networks > threads:
+    if networks is not None and networks > threads:
         raise UsageError(f"--ensemble {networks} trains one network per thread: give --threads {networks} or more "
                          f"(this run may use {threads})")
     # Case is kept on both sides: what a seq2seq model writes is returned to the user as is (a spelling,
@@ -393,6 +394,11 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                      embed_dim=options["embed_dim"], attention=options["attention"],
                      bidirectional=options["bidirectional"], shared_vocab=shared_vocab,
                      src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab))
+        if networks is None:
+            decay = options["budget_decay"]
+            decay = default_budget_decay(options["hidden"]) if decay is None else decay
+            networks = default_ensemble(options["hidden"], bool(decay) and (config.max_time is not None
+                                                                            or config.max_steps is not None), threads)
         longest = min(max(len(p.target) for p in pairs), MAX_DECODE_LENGTH)
         priors = [Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, ensemble.member_seed(config.seed, k)),
                                longest) for k in range(networks)]
