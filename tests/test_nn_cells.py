@@ -470,7 +470,7 @@ def test_table_projections_project_a_table_once_and_change_nothing_else(cell):
     batches = [rng.integers(0, V, (6, 3)), rng.integers(0, V, (2, 5))]    # T*B < 2V: rows gathered outside
     plain = [rnn.forward(table, ids=ids)[0] for ids in batches]
     with R.table_projections():
-        memo = [rnn.forward(table, ids=ids)[0] for ids in batches]
+        memo = [rnn.infer(table, ids=ids)[0] for ids in batches]
         assert len(R._PROJECTIONS[-1]) == 1                               # the first layer's, made once
     assert R._PROJECTIONS == []
     for a, b in zip(plain, memo):
@@ -501,18 +501,20 @@ def test_table_projections_make_only_the_rows_read_and_keep_them_across_blocks()
     try:
         R.matmul = counting
         with R.table_projections(keep):
-            P = R._project_table(table, W, H, b, ids1)
+            P, at1 = R._project_table(table, W, H, b, ids1)
             with R.table_projections():              # nested: the outer block's projections
-                assert R._project_table(table, W, H, b, ids1) is P
+                P1, again = R._project_table(table, W, H, b, ids1)
+                assert P1 is P and (again == at1).all()
         assert made == [3] and R._PROJECTIONS == []
         with R.table_projections(keep):
-            P2 = R._project_table(table, W, H, b, ids2)
+            P2, at2 = R._project_table(table, W, H, b, ids2)
         assert made == [3, 1] and P2 is P                           # only row 9 was new
-        assert np.flatnonzero(keep[0][4]).tolist() == [0, 3, 7, 9]
+        assert np.flatnonzero(keep[0][4] >= 0).tolist() == [0, 3, 7, 9] and keep[0][5] == 4
     finally:
         R.matmul = project
-    for i in (0, 3, 7, 9):
-        np.testing.assert_array_equal(P[i], whole[i])
+    assert at1.tolist() == [[1, 2], [2, 0]] and at2.tolist() == [[2, 3, 1]]    # each pass's new rows after the last
+    for ids, at in ((ids1, at1), (ids2, at2)):
+        np.testing.assert_array_equal(P[at], whole[ids])
 
 
 def test_run_each_gives_the_results_of_calls_made_alone():
