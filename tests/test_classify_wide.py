@@ -966,6 +966,158 @@ def test_rounded_probabilities_are_pythons_round():
     assert all(type(x) is float for x in got[0])
 
 
+def test_probability_text_is_repr_of_every_millionth():
+    """``io.decimals.decimal_text(m, 6)`` (the plain-Python twin of the kernel's numbers) is ``repr(m / 10**6)``
+    for every m from 0 to 10^6; the kernel writes the same numbers, keys and labels (non-ASCII and integer
+    labels, top-k orders, NaN as null) as the plain-Python reference of a record's added text."""
+    from rnntools.io.decimals import decimal_text
+    from rnntools.io.outputs import _encode
+    from rnntools.tasks.classify import output as O
+
+    def number_text(m):
+        return "null" if m < 0 else decimal_text(m, 6)
+
+    assert all(decimal_text(m, 6) == repr(m / 1e6) for m in range(O.MICROS + 1))
+    labels, keys = ["pos", "né\"g", 7], ["pos", "né\"g", "7"]
+    text = O.LabelProbsText(labels, keys)
+    rng = np.random.default_rng(3)
+    every = np.arange(O.MICROS + 1)
+    m = np.concatenate([every, rng.integers(0, 300, 3 * 4000 - len(every) % 3), [-1, O.MICROS, 0]])
+    m = m[:len(m) // 3 * 3].reshape(-1, 3).astype(np.int64)
+    order = np.argsort(rng.random(m.shape), axis=1)
+    for k in (3, 1):
+        out = np.empty(len(m) * (text.label_width + k * text.key_width), np.uint8)
+        ends = np.zeros(len(m) + 1, np.int64)
+        O.label_probs_text(order[:, :k].copy(), m, text.label_bytes, text.label_starts, text.key_bytes,
+                            text.key_starts, out, ends)
+        got = out[:ends[-1]].tobytes().decode("utf-8")
+        want = "".join(f', "label": {_encode(labels[o[0]])}, "probs": {{'
+                       + ", ".join(f"{_encode(keys[j])}: {number_text(int(row[j]))}" for j in o[:k]) + "}}\n"
+                       for row, o in zip(m.tolist(), order.tolist()))
+        assert got == want
+
+
+def test_micros_are_the_rounded_probabilities():
+    """``output.micros(p) / 10**6`` are ``task.rounded``'s floats (Python's ``round(p, 6)``), at and next to
+    halves of the sixth decimal too; NaN gives -1."""
+    from rnntools.tasks.classify.output import micros
+    from rnntools.tasks.classify.task import rounded
+
+    rng = np.random.default_rng(0)
+    v = rng.random((3000, 13))
+    v[0, :6] = [0.0000005, 0.1234565, 0.5, 1.0, 0.0, 0.9999995]
+    halves = (np.arange(13) * 7 + 0.5) / 1e6
+    v[1], v[2], v[3] = halves, np.nextafter(halves, 1.0), np.nextafter(halves, 0.0)
+    e = np.exp(-rng.random((500, 13)) * 40)
+    v[4:504] = e / e.sum(axis=1, keepdims=True)
+    v[504, 3] = np.nan
+    m = micros(v)
+    want = rounded(v, 6)
+    assert m[504, 3] == -1
+    got = [[float("nan") if x < 0 else x / 1e6 for x in row] for row in m.tolist()]
+    assert [[repr(x) for x in row] for row in got] == [[repr(x) for x in row] for row in want]
+
+
+def test_predict_text_is_the_jsonl_of_predict(tiny, monkeypatch):
+    """``predict_text`` (what the ``predict`` command writes) is ``io.JsonlWriter``'s text for ``predict``'s
+    records, to the byte: other fields kept in their order, a ``label`` or ``probs`` field already there
+    (replaced in its place), non-ASCII text, ``top_k``, one and two threads, chunks; NaN probabilities as
+    null; the same warnings; a bad record's error after the text of every chunk before it."""
+    import io
+
+    from rnntools import console, nn
+    from rnntools.errors import InputError
+    from rnntools.io import JsonlWriter
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify import task as T
+
+    _, path = tiny
+    model = load(str(path))
+    words = ["film", "plot", "actor", "scene", "great", "awful", "zzz", "été"]
+
+    def records():
+        rng = np.random.default_rng(6)
+        out = []
+        for i in range(60):
+            r = {"id": i, "body": " ".join(rng.choice(words, rng.integers(0, 7)))}
+            if i % 7 == 3:
+                r = {"label": "x", **r}
+            if i % 11 == 5:
+                r["probs"] = [1]
+            if i % 13 == 2:
+                r["y"] = "pos"
+            if i % 5 == 4:
+                r = {"body": r["body"], "meta": {"a": [1.5, None, "ü"]}}
+            out.append(r)
+        return out
+
+    def jsonl(records, **options):
+        stream = io.StringIO()
+        writer = JsonlWriter(stream)
+        for r in T.predict(model, records, **options):
+            writer.write(r)
+        return stream.getvalue()
+
+    warned = []
+    monkeypatch.setattr(console, "warn", lambda message: warned.append(message))
+    before = nn.get_threads()
+    try:
+        for threads in (1, 2):
+            nn.set_threads(threads)
+            for options in ({}, {"top_k": 1}, {"chunk": 7}):
+                data = records()
+                warned.clear()
+                want = jsonl([dict(r) for r in data], **options)
+                warned_want = list(warned)
+                warned.clear()
+                got = "".join(T.predict_text(model, [dict(r) for r in data], **options))
+                assert got == want and len(got.splitlines()) == 60
+                assert warned == warned_want and len(warned) == 2     # label fields; texts with no known token
+        nn.set_threads(1)
+        probs = T.Model.probs
+
+        def with_nan(self, texts, keep=None):
+            p, empty = probs(self, texts, keep)
+            p[::3, 0] = np.nan
+            return p, empty
+
+        monkeypatch.setattr(T.Model, "probs", with_nan)
+        data = records()
+        want = jsonl([dict(r) for r in data], warn=False)
+        assert "null" in want and "".join(T.predict_text(model, [dict(r) for r in data], warn=False)) == want
+        monkeypatch.setattr(T.Model, "probs", probs)
+        want = jsonl(records(), warn=False)
+        bad = records()
+        bad[30]["body"] = 5
+        out = []
+        with pytest.raises(InputError, match="should be a string"):
+            for text in T.predict_text(model, iter(bad), chunk=7, warn=False):
+                out.append(text)
+        assert "".join(out).splitlines() == want.splitlines()[:28]
+    finally:
+        nn.set_threads(before)
+
+
+def test_a_second_predict_process_loads_every_kernel_from_the_cache(tiny, tmp_path):
+    """Every kernel ``predict`` runs is found in numba's cache by the next process: no compiler set-up there
+    (``numba.np.arraymath`` is imported only by it; a kernel defined in a function that refers to another
+    kernel through the function's variables was compiled in every process)."""
+    import subprocess
+    import sys
+
+    _, path = tiny
+    (tmp_path / "in.txt").write_text("great film\nawful plot zzz\n", encoding="utf-8")
+    code = ("import atexit, sys\nfrom rnntools.cli import main\n"
+            "atexit.register(lambda: print('numba.np.arraymath' in sys.modules))\n"
+            f"main(['-q', 'predict', {str(path)!r}, {str(tmp_path / 'in.txt')!r}, '-o', {str(tmp_path / 'o.jsonl')!r},"
+            " '--threads', '1'])\n")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[-1].stderr
+    assert runs[1].stdout.split() == ["False"]
+    assert len((tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+
+
 def test_predict_with_two_threads_gives_the_records_of_one(tiny, monkeypatch):
     """With two threads each chunk is scored in a helper thread while the chunk before is handed out (and
     its batches run side by side on the workers, ``run_each``); the records are those of one thread, in

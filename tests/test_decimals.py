@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from rnntools.io.decimals import decimal_rows_json, decimal_rows_reference
+from rnntools.io.decimals import decimal_rows_json, decimal_rows_reference, decimal_text, write_decimal
 
 
 def _rounded_rows(rng, R, n):
@@ -56,3 +56,19 @@ def test_edge_values(x, d, expected):
 
 def test_no_rows():
     assert decimal_rows_json(np.zeros((0, 5)), np.zeros(0, np.int64)) == []
+
+
+def test_one_decimal_is_its_repr_in_both_forms():
+    """``write_decimal(k, d)`` and its plain-Python twin ``decimal_text`` print ``repr(k / 10**d)``: the fixed
+    form and, below 1e-4, the exponent form (which ``decimal_rows`` leaves to ``str``), for k from 0 to
+    10**15 - 1 and d from 0 to 15."""
+    rng = np.random.default_rng(4)
+    cases = [(0, 0), (0, 7), (1, 15), (10 ** 15 - 1, 15), (10 ** 15 - 1, 0), (99, 6), (100, 6), (10, 6), (40, 6),
+             (1, 4), (1, 5), (123, 9), (1000001, 6)]
+    cases += [(int(rng.integers(0, 10 ** int(rng.integers(1, 16)))), int(rng.integers(0, 16))) for _ in range(20000)]
+    out = np.empty(40, np.uint8)
+    for k, d in cases:
+        want = repr(k / 10 ** d)
+        assert decimal_text(k, d) == want, (k, d)
+        end = write_decimal(out, 0, k, d)
+        assert out[:end].tobytes().decode("ascii") == want, (k, d)

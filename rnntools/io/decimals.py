@@ -21,9 +21,8 @@ import numpy as np
 from rnntools.jit import njit
 
 MAX_DECIMALS = 15
-# exact doubles and integers 10**0 .. 10**15
+# exact doubles 10**0 .. 10**15
 _POW10_F = np.array([10.0 ** i for i in range(MAX_DECIMALS + 1)])
-_POW10_I = np.array([10 ** i for i in range(MAX_DECIMALS + 1)], dtype=np.int64)
 _LIMIT = 10 ** 15
 # one value at most: sign, 15 digits, point, a leading "0." of a pure fraction, and ", "
 _BYTES_PER_VALUE = 24
@@ -45,7 +44,66 @@ def _write_int(out, pos, v):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def decimal_rows(x, decimals, pow10_f, pow10_i, out, ends, ok):
+def write_decimal(out, pos, k, d):
+    """``repr(k / 10**d)`` at out[pos:] for integers 0 <= k < 10**15 and 0 <= d <= 15 (that value's digits,
+    see the module docstring); returns the position after them. From the point: the places without their
+    trailing zeros, at least one ("2.0"); below 1e-4 ``repr``'s exponent form: the significant digits with a
+    point after the first, "e-" and two or more digits ("1e-05", "9.9e-05")."""
+    p = 1
+    for _ in range(d):
+        p *= 10
+    if k == 0 or k >= p // 10000:
+        pos = _write_int(out, pos, k // p)
+        out[pos] = 46  # .
+        pos += 1
+        frac = k % p
+        places = d
+        while places > 0 and frac % 10 == 0:
+            frac //= 10
+            places -= 1
+        if places == 0:
+            out[pos] = 48  # "x.0"
+            return pos + 1
+        end = pos + places
+        for q in range(end - 1, pos - 1, -1):
+            out[q] = 48 + frac % 10
+            frac //= 10
+        return end
+    exponent = d           # k / 10**d = m.mmm * 10**-exponent, with m the first digit of k
+    t = k
+    while t >= 10:
+        t //= 10
+        exponent -= 1
+    while k % 10 == 0:
+        k //= 10
+    end = _write_int(out, pos, k)
+    if end - pos > 1:      # the point after the first digit
+        for q in range(end, pos + 1, -1):
+            out[q] = out[q - 1]
+        out[pos + 1] = 46  # .
+        end += 1
+    out[end] = 101  # e
+    out[end + 1] = 45  # -
+    end += 2
+    if exponent < 10:
+        out[end] = 48
+        end += 1
+    return _write_int(out, end, exponent)
+
+
+def decimal_text(k: int, d: int) -> str:
+    """:func:`write_decimal` in plain Python (its reference): ``repr(k / 10**d)``, written from the digits."""
+    p = 10 ** d
+    if k == 0 or k >= p // 10000:
+        places = f"{k % p:0{d}d}".rstrip("0") if d else ""
+        return f"{k // p}.{places or '0'}"
+    digits = str(k).rstrip("0")
+    exponent = d - (len(str(k)) - 1)
+    return digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + f"e-{exponent:02d}"
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def decimal_rows(x, decimals, pow10_f, out, ends, ok):
     """Row r of x (R, n) as the JSON array ``[a, b, ...]`` (", " between values) of its values printed with
     ``decimals[r]`` places, trailing zeros dropped, written at ``out`` after row r-1's text; ``ends[r]`` is
     where row r's text ends. ``ok[r]`` is False (and nothing written) when some value of the row is not
@@ -58,7 +116,6 @@ def decimal_rows(x, decimals, pow10_f, pow10_i, out, ends, ok):
         good = 0 <= d <= 15
         if good:
             p = pow10_f[d]
-            pi = pow10_i[d]
             out[pos] = 91  # [
             pos += 1
             for j in range(n):
@@ -77,24 +134,7 @@ def decimal_rows(x, decimals, pow10_f, pow10_i, out, ends, ok):
                 if k < 0 or (k == 0 and math.copysign(1.0, v) < 0.0):
                     out[pos] = 45  # -
                     pos += 1
-                a = abs(k)
-                pos = _write_int(out, pos, a // pi)
-                out[pos] = 46  # .
-                pos += 1
-                frac = a % pi
-                places = d
-                while places > 0 and frac % 10 == 0:
-                    frac //= 10
-                    places -= 1
-                if places == 0:
-                    out[pos] = 48  # "x.0"
-                    pos += 1
-                else:
-                    end = pos + places
-                    for q in range(end - 1, pos - 1, -1):
-                        out[q] = 48 + frac % 10
-                        frac //= 10
-                    pos = end
+                pos = write_decimal(out, pos, abs(k), d)
         if good:
             out[pos] = 93  # ]
             pos += 1
@@ -113,7 +153,7 @@ def decimal_rows_json(x: np.ndarray, decimals: np.ndarray) -> list[str | None]:
     out = np.empty(R * (n * _BYTES_PER_VALUE + 2), dtype=np.uint8)
     ends = np.empty(R, dtype=np.int64)
     ok = np.empty(R, dtype=np.bool_)
-    decimal_rows(x, np.ascontiguousarray(decimals, dtype=np.int64), _POW10_F, _POW10_I, out, ends, ok)
+    decimal_rows(x, np.ascontiguousarray(decimals, dtype=np.int64), _POW10_F, out, ends, ok)
     text = out[:ends[-1]].tobytes().decode("ascii") if R else ""
     rows: list[str | None] = []
     start = 0

@@ -12,7 +12,7 @@ options from every task package, and importing this one must not load numpy's an
 from __future__ import annotations
 
 __all__ = ["DEFAULTS", "KIND", "STRUCTURAL", "Model", "evaluate", "evaluate_combine", "evaluate_partial", "label_key",
-           "load", "predict", "read", "summary_table", "train"]
+           "load", "predict", "predict_text", "read", "summary_table", "train"]
 
 
 # array-name prefixes `predict` and `evaluate` never read (the trainer's copies for --resume and the
