@@ -684,6 +684,20 @@ def interval_cover(d: dict, variant: str) -> tuple:
         val, hist = local("val", d["vo"], val), local("hist", d["ho"], hist) if len(d["ho"]) else {}
         end = _local_scale(y, len(y) - 1, m, seasons)
     E = CH.calibration_errors(meth, val, hist, stat)
+    weights = None
+    if meth in hist and variant in ("the history's recent half", "recent halves"):
+        E = hist[meth][len(hist[meth]) // 2:]
+    if meth not in hist and stat in hist and stat in val and variant in (
+            "widened by the recent half's ratio", "recent halves"):
+        recent = hist[stat][len(hist[stat]) // 2:]
+        E = val[meth] * max(1.0, float(recent.mean()) / float(val[stat].mean()))
+    if meth not in hist and stat in hist and stat in val and variant == "widened by the ratio of 90% quantiles":
+        E = val[meth] * max(1.0, float(np.quantile(hist[stat], 0.9)) / max(float(np.quantile(val[stat], 0.9)), 1e-12))
+    if meth not in hist and stat in hist and stat in val and variant == "S's history errors times the vote's ratio":
+        E = hist[stat] * float(val[meth].mean()) / max(float(val[stat].mean()), 1e-12)
+    if meth in hist and variant.startswith("history origins weighted, half-life"):
+        ho = d["ho"]
+        weights = 0.5 ** ((ho.max() - ho) / (float(variant.split()[-2]) * len(y)))
     if meth not in hist and stat in hist:
         if variant == "with the network: S's history errors":
             E = hist[stat]
@@ -691,7 +705,14 @@ def interval_cover(d: dict, variant: str) -> tuple:
             E = np.concatenate([hist[stat], E])
         elif variant == "the same, below 10 validation origins" and len(E) < 10:
             E = np.concatenate([hist[stat], E])
-    table = CH.interval_table(E, [80, 95])
+    if variant == "per step (no pooling over the steps)":
+        V = len(E)
+        table = np.maximum.accumulate(np.stack([np.quantile(E, min(1.0, lev / 100 * (V + 1) / V), axis=0,
+                                                            method="higher") for lev in (80, 95)]), axis=1)
+    elif weights is not None:
+        table = _weighted_table(E, (80, 95), weights)
+    else:
+        table = CH.interval_table(E, [80, 95])
     if variant.startswith("rescaled at the validation origins"):
         # each level's half-widths times the factor that makes them cover that level of the method's
         # scaled errors at the validation origins (the last 20% of the history), pooled over the horizon
@@ -710,10 +731,25 @@ def interval_cover(d: dict, variant: str) -> tuple:
     return cov, isc
 
 
+def _weighted_table(E: np.ndarray, levels, w: np.ndarray) -> np.ndarray:
+    """choose.interval_table with a weight per origin (the level inflated by the effective count)."""
+    spread = np.maximum.accumulate(np.maximum(np.average(E, axis=0, weights=w), 1e-9))
+    vals = (E / spread).ravel()
+    ww = np.repeat(w, E.shape[1])
+    o = np.argsort(vals, kind="stable")
+    vals, c = vals[o], np.cumsum(ww[o]) / ww.sum()
+    neff = w.sum() ** 2 / (w ** 2).sum()
+    return np.stack([vals[min(np.searchsorted(c, min(1.0, lev / 100 * (neff + 1) / neff)), len(vals) - 1)]
+                     * spread for lev in levels])
+
+
 INTERVALS = ("current", "local 4", "local 8", "with the network: S's history errors",
              "with the network: S's history errors and its own", "the same, below 10 validation origins",
              "rescaled at the validation origins, both ways", "rescaled at the validation origins, wider only",
-             "rescaled at the validation origins, narrower only")
+             "rescaled at the validation origins, narrower only", "the history's recent half",
+             "widened by the recent half's ratio", "recent halves", "history origins weighted, half-life 0.5 n",
+             "history origins weighted, half-life 0.25 n", "widened by the ratio of 90% quantiles",
+             "S's history errors times the vote's ratio", "per step (no pooling over the steps)")
 
 
 def interval_table(data: list[dict]) -> None:
@@ -725,14 +761,19 @@ def interval_table(data: list[dict]) -> None:
             cov, isc = interval_cover(d, v)
             for g in ("all", "last h" if d["fold"] == 1 else "earlier", d["freq"]):
                 groups.setdefault(g, []).append((*cov, d["h"], *isc))
-        parts = []
+        parts, within, cells = [], [0, 0], 0
         for g, rows in groups.items():
             a = np.array(rows)
-            parts.append(f"{g} {100 * np.average(a[:, 0], weights=a[:, 2]):.1f}/"
-                         f"{100 * np.average(a[:, 1], weights=a[:, 2]):.1f}")
+            c80, c95 = 100 * np.average(a[:, 0], weights=a[:, 2]), 100 * np.average(a[:, 1], weights=a[:, 2])
+            parts.append(f"{g} {c80:.1f}/{c95:.1f}")
+            if g not in ("all", "last h", "earlier"):
+                cells += 1
+                within[0] += abs(c80 - 80) <= 3
+                within[1] += abs(c95 - 95) <= 3
         a = np.array(groups["all"])
         print(f"{v:48s} [{100 * a[:, 0].mean():.1f}/{100 * a[:, 1].mean():.1f}] IS80 {a[:, 3].mean():.3f} "
-              f"MSIS95 {a[:, 4].mean():.3f} | " + "  ".join(parts), flush=True)
+              f"MSIS95 {a[:, 4].mean():.3f} frequencies within 3 points {within[0]}/{within[1]} of {cells} | "
+              + "  ".join(parts), flush=True)
 
 
 def table(data: list[dict], rules: dict) -> None:
