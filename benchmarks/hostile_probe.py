@@ -1372,10 +1372,43 @@ def session18_cases() -> list[Case]:
     return cases
 
 
+def _vocab_tampered_in_tmp(model: str, key: str, index, value):
+    """A setup that writes a copy of the world's MODEL as {T}/m.npz with one entry of its vocabulary (the
+    source vocabulary of a seq2seq model) set to VALUE (``vocab[key][index]``, or ``vocab[key]`` for index None)."""
+    def edit(meta):
+        vocab = meta["source_vocab" if "source_vocab" in meta else "vocab"]
+        if index is None:
+            vocab[key] = value
+        else:
+            vocab[key][index] = value
+    return _tampered_in_tmp(model, edit)
+
+
+def session19_cases() -> list[Case]:
+    """What hand probing found in session 19: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 19")."""
+    cases = []
+    # a model's vocabulary taken as it was: a token that is not a string (internal errors where it was used),
+    # "lowercase": "no" (read as true), negative counts, a network's vocabulary without its special tokens
+    # (a classifier's missing <unk> was an internal error)
+    uses = {"lm.npz": (["sample", "{T}/m.npz", "--length", "3"], b""),
+            "clf.npz": (["predict", "{T}/m.npz"], b'{"text": "a cat"}\n'),
+            "s2s.npz": (["predict", "{T}/m.npz"], b'{"source": "abc"}\n'),
+            "w.npz": (["neighbors", "{T}/m.npz", "the"], b"")}
+    for model, (args, stdin) in uses.items():
+        edits = [("tokens", 5, 17), ("tokens", 5, None), ("lowercase", None, "no")]
+        edits += [("n_special", None, 0)] if model != "w.npz" else [("counts", 5, -7)]
+        for key, index, value in edits:
+            cases.append(Case("tampered model meta (session 19)", args, (1,), names="m.npz", stdin=stdin,
+                              setup=_vocab_tampered_in_tmp(model, key, index, value)))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
-       "session17": session17_cases, "session18": session18_cases}
+       "session17": session17_cases, "session18": session18_cases,
+       "session19": session19_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------

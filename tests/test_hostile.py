@@ -1289,3 +1289,45 @@ def test_csv_quoted_field_keeps_its_line_break(hostile, tmp_path):
     result = hostile(["predict", "{w}/fc.npz", tmp_path / "q.csv"])
     check(result, 0)
     assert json.loads(result.stdout)["id"] == "new\nline"
+
+
+# --- found by hand (session 19): each case failed on the code before its fix -----------------------------
+
+def _vocab_entry(key, index, value):
+    def edit(meta, arrays):
+        vocab = meta["source_vocab" if "source_vocab" in meta else "vocab"]
+        if index is None:
+            vocab[key] = value
+        else:
+            vocab[key][index] = value
+    return edit
+
+
+@pytest.mark.parametrize("kind", sorted(set(KINDS) - {"forecaster"}))
+@pytest.mark.parametrize("key,index,value,pattern", [
+    ("tokens", 5, 17, "token that is not a string: 17"),        # internal error (TypeError: len() of an int)
+    ("tokens", 5, None, "token that is not a string: None"),    # the same, or exit 0 with "None" sampled
+    ("lowercase", None, "no", '"lowercase" should be true or false'),  # read as true
+    ("counts", 5, -7, "counts should be whole numbers of at least 0"),  # taken as it was
+    ("n_special", None, "4", '"n_special" should be a whole number'),
+])
+def test_model_vocabulary_entries_are_checked(hostile, world, tmp_path, kind, key, index, value, pattern):
+    """A model's vocabulary was taken from its metadata as it was: a token that is not a string was an internal
+    error wherever it was used (or printed as "None"), `"lowercase": "no"` read every text lowercased."""
+    meta = _meta_keys(world, kind)
+    if key == "counts" and "counts" not in meta.get("source_vocab", meta.get("vocab")):
+        pytest.skip(f"{kind} models keep no counts")
+    _tamper(world / KINDS[kind], tmp_path / "m.npz", _vocab_entry(key, index, value))
+    args, stdin = USE[kind]
+    check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
+          re.escape(str(tmp_path / "m.npz")) + ": corrupt .*" + pattern)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "lm", "seq2seq"])
+def test_network_vocabulary_without_its_special_tokens(hostile, world, tmp_path, kind):
+    """A classifier whose vocabulary's "n_special" was set to 0 was an internal error ("this vocabulary has no
+    <unk> token"); a language model sampled from it."""
+    _tamper(world / KINDS[kind], tmp_path / "m.npz", _vocab_entry("n_special", None, 0))
+    args, stdin = USE[kind]
+    check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
+          r'corrupt .*"n_special" is 0; a network\'s vocabulary starts with the 4 special tokens')

@@ -389,9 +389,41 @@ class Vocab:
         return meta
 
     @classmethod
-    def from_meta(cls, meta: Mapping) -> Vocab:
-        return cls(meta["tokens"], meta.get("counts"), None, level=meta["level"], lowercase=meta["lowercase"],
-                   n_special=meta.get("n_special", 0), documents=meta.get("documents", 0))
+    def from_meta(cls, meta: Mapping, *, specials: bool = False) -> Vocab:
+        """The vocabulary ``to_meta`` described, checked entry by entry: a model file's metadata may have been
+        edited by hand, and a token that is not a string (a number, null), a count below 0 or a ``lowercase``
+        that is not true or false was taken as it was (internal errors wherever the token was used, every
+        text read lowercased for ``"lowercase": "no"``). ``specials``: the model needs all four special
+        tokens (every network's vocabulary; a classifier without ``<unk>`` was an internal error). A ValueError
+        says which entry is wrong (the tasks' loaders report it as a corrupt model file)."""
+        if not isinstance(meta, Mapping):
+            raise ValueError(f"the vocabulary is {type(meta).__name__}, expected an object")
+        tokens, counts = meta["tokens"], meta.get("counts")
+        if not isinstance(tokens, list) or not tokens:
+            raise ValueError("the vocabulary's tokens are not a non-empty list")
+        bad = next((t for t in tokens if not isinstance(t, str)), "")
+        if bad != "":
+            raise ValueError(f"the vocabulary holds a token that is not a string: {bad!r}")
+        if counts is not None:
+            if not isinstance(counts, list) or len(counts) != len(tokens):
+                raise ValueError(f"the vocabulary has {len(tokens)} tokens and "
+                                 f"{len(counts) if isinstance(counts, list) else 'no list of'} counts")
+            bad = next((c for c in counts if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < 2**63),
+                       None)
+            if bad is not None:
+                raise ValueError(f"the vocabulary's counts should be whole numbers of at least 0, got {bad!r}")
+        lowercase, n_special, documents = meta["lowercase"], meta.get("n_special", 0), meta.get("documents", 0)
+        if not isinstance(lowercase, bool):
+            raise ValueError(f"the vocabulary's \"lowercase\" should be true or false, got {lowercase!r}")
+        for name, value, high in (("n_special", n_special, len(SPECIALS)), ("documents", documents, 2**63 - 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+                raise ValueError(f"the vocabulary's \"{name}\" should be a whole number from 0 to {high}, "
+                                 f"got {value!r}")
+        if specials and n_special != len(SPECIALS):
+            raise ValueError(f"the vocabulary's \"n_special\" is {n_special}; a network's vocabulary starts with "
+                             f"the {len(SPECIALS)} special tokens")
+        return cls(tokens, counts, None, level=meta["level"], lowercase=lowercase, n_special=n_special,
+                   documents=documents)
 
 
 def _int_list(values, n: int) -> list[int]:

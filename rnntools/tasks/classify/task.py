@@ -129,7 +129,7 @@ def load(source) -> Model:
         task_meta = meta.get("training", {}).get("task", {})
         arrays["optim.t"] = np.array(int(task_meta.get("adam_t", 0)), np.int64)
     model.arrays = arrays
-    vocab = Vocab.from_meta(meta["vocab"])
+    vocab = Vocab.from_meta(meta["vocab"], specials=True)
     config = {**config, "wide": config.get("wide", "none")}
     rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
     check_meta_ints(config, ("embed_dim", "hidden", "layers"))

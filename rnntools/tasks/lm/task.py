@@ -225,7 +225,7 @@ def load(source) -> LoadedLM:
     try:
         options = _saved_options(mf.meta)
         check_meta_ints(options, ("hidden", "layers", "embed_dim"))
-        vocab = Vocab.from_meta(mf.meta["vocab"])
+        vocab = Vocab.from_meta(mf.meta["vocab"], specials=True)
         params = {name: a for name, a in mf.arrays.items() if not name.startswith(("resume.", "state.", "optim."))}
         model = LanguageModel(len(vocab), cell=options["cell"], hidden=options["hidden"], layers=options["layers"],
                               embed_dim=options["embed_dim"], params=params)

@@ -91,9 +91,10 @@ the first network's; ``members`` the others' of an ensemble, which decodes by th
         try:
             cfg = Config(**meta["model"])
             if cfg.shared_vocab:
-                src = tgt = Vocab.from_meta(meta["vocab"])
+                src = tgt = Vocab.from_meta(meta["vocab"], specials=True)
             else:
-                src, tgt = Vocab.from_meta(meta["source_vocab"]), Vocab.from_meta(meta["target_vocab"])
+                src = Vocab.from_meta(meta["source_vocab"], specials=True)
+                tgt = Vocab.from_meta(meta["target_vocab"], specials=True)
             max_target = int(meta.get("max_target", 0))
             if cfg.src_vocab_size != len(src) or cfg.tgt_vocab_size != len(tgt):
                 raise ValueError("the vocabulary sizes differ from the model's")
