@@ -1401,6 +1401,21 @@ def session19_cases() -> list[Case]:
         for key, index, value in edits:
             cases.append(Case("tampered model meta (session 19)", args, (1,), names="m.npz", stdin=stdin,
                               setup=_vocab_tampered_in_tmp(model, key, index, value)))
+    # --resume took the saved counters and options as they were: internal errors once training started
+    def at(path, value):
+        def edit(meta):
+            for key in path[:-1]:
+                meta = meta[key]
+            meta[path[-1]] = value
+        return edit
+    for model, task, data in (("lm.npz", "lm", "book.txt"), ("clf.npz", "classify", "g.jsonl"),
+                              ("s2s.npz", "seq2seq", "p.jsonl"), ("fc.npz", "forecast", "air.csv")):
+        for path, value in ((["training", "counters", "step"], "x"), (["training", "counters", "epoch"], -5),
+                            (["config", "hidden"], "x"), (["config", "batch"], 0)):
+            cases.append(Case("tampered model meta (session 19)", ["rnn-train", "--task", task, "{W}/" + data,
+                                                                   "--resume", "{T}/m.npz", "-o", "{T}/out.npz",
+                                                                   "--max-steps", "5", "--threads", "1"], (1,),
+                              names="m.npz", output="{T}/out.npz", setup=_tampered_in_tmp(model, at(path, value))))
     return cases
 
 

@@ -1331,3 +1331,23 @@ def test_network_vocabulary_without_its_special_tokens(hostile, world, tmp_path,
     args, stdin = USE[kind]
     check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
           r'corrupt .*"n_special" is 0; a network\'s vocabulary starts with the 4 special tokens')
+
+
+@pytest.mark.parametrize("edit,pattern", [
+    (_set(["training", "counters", "step"], "x"), "the training counter 'step' is 'x'"),  # TypeError
+    (_set(["training", "counters", "step"], -5), "the training counter 'step' is -5"),    # numpy's ValueError
+    (_set(["training", "counters", "lr"], 0), "the training counter 'lr' is 0"),
+    (_set(["training", "baseline"], "x"), "the training state's 'baseline' is 'x'"),
+    (_set(["config", "seq_len"], 0), r"its saved --seq-len 0: 0 is not in the range"),  # ZeroDivisionError
+    (_set(["config", "hidden"], "x"), r"its saved --hidden 'x'"),
+    (_set(["config", "dropout"], 2.0), r"its saved --dropout 2\.0"),
+    (_set(["config", "cell"], "tree"), r"its saved --cell 'tree'"),
+    (_set(["config", "batch"], 1.5), r"its saved --batch 1\.5: 1\.5 is not of the option's type"),
+])
+def test_resume_of_an_edited_training_state(hostile, world, tmp_path, edit, pattern):
+    """--resume took the saved counters and options as they were: internal errors once training started."""
+    _tamper(world / "lm.npz", tmp_path / "m.npz", edit)
+    result = hostile(["rnn-train", "--task", "lm", "{w}/book.txt", "--resume", tmp_path / "m.npz", "-o",
+                      tmp_path / "out.npz", "--max-steps", "5", "--threads", "1"])
+    check(result, 1, re.escape(str(tmp_path / "m.npz")) + ": corrupt model file .*" + pattern + ".*cannot --resume")
+    assert not (tmp_path / "out.npz").exists()

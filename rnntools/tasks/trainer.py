@@ -109,7 +109,7 @@ from typing import Any
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import TrainingError, UsageError
+from rnntools.errors import ModelFileError, TrainingError, UsageError
 from rnntools.tasks.config import DEFAULT_LR, EngineConfig, TrainableTask, epoch_rng, step_rng  # noqa: F401
 from rnntools.tasks.options import Per, resolve, resume_options  # noqa: F401  (the contract's names)
 
@@ -135,6 +135,35 @@ class _Counters:
     stopped: str = ""  # why the last run ended
     lr: float | None = None  # the current learning rate (after plateau decays)
     averaged: int = 0  # updates in the running average of the parameters (budget_average), 0: none
+
+
+def _check_training_state(training: dict, path: str) -> None:
+    """The saved counters and loss yardsticks of a run to resume, checked against their types: an edited
+    model file's ``"step": "x"`` or ``-5`` was an internal error (TypeError, numpy's "expected non-negative
+    integer") once training started."""
+    counters, problem = training.get("counters", {}), None
+    if not isinstance(counters, dict):
+        problem = f"the training counters are {type(counters).__name__}, expected an object"
+    for f in fields(_Counters) if problem is None else ():
+        value = counters.get(f.name, f.default)
+        if f.type == "int" or f.type == "int | None":
+            ok = (value is None and f.type != "int") or (type(value) is int and 0 <= value < 2**53)
+        elif f.type == "float" or f.type == "float | None":
+            ok = ((value is None and f.type != "float")
+                  or (type(value) in (int, float) and math.isfinite(value) and (f.name != "lr" or value > 0)))
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            problem = f"the training counter {f.name!r} is {value!r}"
+            break
+    for name in ("baseline", "smooth"):
+        value = training.get(name)
+        if problem is None and value is not None and (type(value) not in (int, float) or not math.isfinite(value)):
+            problem = f"the training state's {name!r} is {value!r}"
+    if problem is None and not isinstance(training.get("last_eval") or {}, dict):
+        problem = f"the training state's 'last_eval' is {training['last_eval']!r}"
+    if problem is not None:
+        raise ModelFileError(f"corrupt model file ({problem}); cannot --resume it", path)
 
 
 class _CleanInterrupt(KeyboardInterrupt):
@@ -221,6 +250,7 @@ class _Trainer:
         training = model.meta.get("training")
         if not isinstance(training, dict):
             raise UsageError(f"{model.path}: cannot --resume: the model file has no training state")
+        _check_training_state(training, model.path)
         arrays = model.arrays
         for name, live in self.task.params().items():
             source = arrays.get(f"resume.{name}", arrays.get(name))
