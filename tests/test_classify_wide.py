@@ -946,12 +946,9 @@ def test_residual_option_decides_what_the_network_learns_and_older_files_resume_
     assert seen[len(seen) - 1] is None and load_model(tmp_path / "a.npz").meta["config"]["residual"] is False
 
 
-def test_rounded_probabilities_are_pythons_round():
-    """``task.rounded`` gives the floats of Python's ``round(v, 6)`` (the same reprs, so the same JSON), on
-    random probabilities, softmax outputs near zero, values at and next to a half of the sixth decimal,
-    0, 1 and NaN."""
-    from rnntools.tasks.classify.task import rounded
-
+def _hard_probabilities() -> np.ndarray:
+    """Rows of probabilities that rounding to six decimals can get wrong: random ones, softmax outputs near
+    zero, values at and next to a half of the sixth decimal, 0, 1 and NaN."""
     rng = np.random.default_rng(0)
     v = rng.random((3000, 13))
     v[0, :6] = [0.0000005, 0.1234565, 0.5, 1.0, 0.0, 0.9999995]
@@ -960,6 +957,16 @@ def test_rounded_probabilities_are_pythons_round():
     e = np.exp(-rng.random((500, 13)) * 40)
     v[4:504] = e / e.sum(axis=1, keepdims=True)
     v[504, 3] = np.nan
+    return v
+
+
+def test_rounded_probabilities_are_pythons_round():
+    """``task.rounded`` gives the floats of Python's ``round(v, 6)`` (the same reprs, so the same JSON), on
+    random probabilities, softmax outputs near zero, values at and next to a half of the sixth decimal,
+    0, 1 and NaN."""
+    from rnntools.tasks.classify.task import rounded
+
+    v = _hard_probabilities()
     got = rounded(v, 6)
     want = [[round(x, 6) for x in row] for row in v.tolist()]
     assert [[repr(x) for x in row] for row in got] == [[repr(x) for x in row] for row in want]
@@ -1003,14 +1010,7 @@ def test_micros_are_the_rounded_probabilities():
     from rnntools.tasks.classify.output import micros
     from rnntools.tasks.classify.task import rounded
 
-    rng = np.random.default_rng(0)
-    v = rng.random((3000, 13))
-    v[0, :6] = [0.0000005, 0.1234565, 0.5, 1.0, 0.0, 0.9999995]
-    halves = (np.arange(13) * 7 + 0.5) / 1e6
-    v[1], v[2], v[3] = halves, np.nextafter(halves, 1.0), np.nextafter(halves, 0.0)
-    e = np.exp(-rng.random((500, 13)) * 40)
-    v[4:504] = e / e.sum(axis=1, keepdims=True)
-    v[504, 3] = np.nan
+    v = _hard_probabilities()
     m = micros(v)
     want = rounded(v, 6)
     assert m[504, 3] == -1
