@@ -1416,6 +1416,18 @@ def session19_cases() -> list[Case]:
                                                                    "--resume", "{T}/m.npz", "-o", "{T}/out.npz",
                                                                    "--max-steps", "5", "--threads", "1"], (1,),
                               names="m.npz", output="{T}/out.npz", setup=_tampered_in_tmp(model, at(path, value))))
+    # a classifier's pooling (an internal error), wide part ("x" read as words), text field (the input blamed)
+    # and temperature (5e-324: numpy's overflow warning, raw) as they were saved
+    for path, value in ((["config", "pooling"], "x"), (["config", "wide"], "x"), (["config", "text_field"], 5),
+                        (["temperature"], 5e-324)):
+        cases.append(Case("tampered model meta (session 19)", ["predict", "{T}/m.npz"], (1,), names="m.npz",
+                          stdin=b'{"text": "a cat"}\n', setup=_tampered_in_tmp("clf.npz", at(path, value))))
+    # plot confusion of labels that are objects, lists, twice, "1" beside 1, an accuracy of 7: drawn as they were
+    for labels, extra in ((["a", {"x": 1}], ""), (["a", ["b"]], ""), (["a", "a"], ""), (["1", 1], ""),
+                          (["a", "b"], ', "accuracy": 7')):
+        summary = '{"labels": ' + json.dumps(labels) + ', "confusion": [[1, 0], [0, 1]]' + extra + "}\n"
+        cases.append(Case("hostile side file (session 19)", ["plot", "confusion", "{T}/s.json"], (1,),
+                          names="s.json:2", setup=_files_in_tmp({"s.json": ("\n" + summary).encode()})))
     return cases
 
 
@@ -1432,6 +1444,7 @@ def _limits(close_fds: tuple[int, ...], memory: int | None = None):
     def pre():
         os.setsid()
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # not inherited as ignored from a background probe
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)  # nor from a probe under nohup (rnntools keeps ignoring it)
         resource.setrlimit(resource.RLIMIT_AS, (memory or MEM_CAP, memory or MEM_CAP))
         for fd in close_fds:
             os.close(fd)

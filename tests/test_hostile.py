@@ -234,7 +234,7 @@ HOSTILE_FILES = [
     (["neighbors", "{w}/w.npz", "--input", "{t}/latin1.txt"], 1, r"latin1.txt:1"),
     (["import", "{t}/nul.txt", "-o", "m.npz"], 1, None),
     (["import", "{t}/trunc.gz", "-o", "m.npz"], 1, r"trunc.gz: cannot read"),  # not "interrupted" (130)
-    (["plot", "confusion", "{t}/confusion.json"], 1, r"confusion.json: .*square table"),
+    (["plot", "confusion", "{t}/confusion.json"], 1, r"confusion.json:1: .*square table"),
     (["import", "{t}/latin1.txt", "-o", "m.npz"], 1, None),
     # a FIFO or a device as the model: refused at once, never blocks
     (["predict", "{t}/fifo"], 1, "not an rnntools model file"),
@@ -1025,7 +1025,7 @@ def test_lowercased_models_read_until_and_capitals_lowercased(hostile, world, tm
                                           ("[[true, 0], [0, 2]]", "true")])
 def test_plot_confusion_counts_are_whole_and_not_negative(hostile, matrix, holds):
     result = hostile(["plot", "confusion"], '{"labels": ["a", "b"], "confusion": ' + matrix + "}\n")
-    check(result, 1, "^rnntools plot confusion: error: <stdin>: .*whole numbers.*it holds " + re.escape(holds))
+    check(result, 1, "^rnntools plot confusion: error: <stdin>:1: .*whole numbers.*it holds " + re.escape(holds))
 
 
 def test_errors_of_a_group_subcommand_name_it(hostile, tmp_path):
@@ -1351,3 +1351,33 @@ def test_resume_of_an_edited_training_state(hostile, world, tmp_path, edit, patt
                       tmp_path / "out.npz", "--max-steps", "5", "--threads", "1"])
     check(result, 1, re.escape(str(tmp_path / "m.npz")) + ": corrupt model file .*" + pattern + ".*cannot --resume")
     assert not (tmp_path / "out.npz").exists()
+
+
+@pytest.mark.parametrize("edit,pattern", [
+    (_set(["config", "pooling"], "x"), "pooling is 'x', expected one of last, mean, max"),  # an internal error
+    (_set(["config", "wide"], "x"), "wide is 'x', expected one of"),                        # read as words
+    (_set(["config", "text_field"], 5), "text_field is 5, expected a field name"),  # "<input>: record has no field 5"
+    (_set(["temperature"], 5e-324), r"temperature is 5e-324, expected a number from 0\.001 up to 1000"),
+])
+def test_classifier_choices_are_checked_on_load(hostile, world, tmp_path, edit, pattern):
+    """An edited classifier's pooling was an internal error at its first text; a temperature of 5e-324 printed
+    numpy's overflow warning, raw; a text field that is not a name blamed the input file."""
+    _tamper(world / "clf.npz", tmp_path / "m.npz", edit)
+    result = hostile(["predict", tmp_path / "m.npz"], '{"text": "a cat"}\n')
+    check(result, 1, re.escape(str(tmp_path / "m.npz")) + ": corrupt classifier model file .*" + pattern)
+
+
+@pytest.mark.parametrize("summary,pattern", [
+    ({"labels": ["a", {"x": 1}], "confusion": [[1, 0], [0, 1]]}, r'"labels" should be .*; it holds \{"x": 1\}'),
+    ({"labels": ["a", ["b"]], "confusion": [[1, 0], [0, 1]]}, r'"labels" should be .*; it holds \["b"\]'),
+    ({"labels": ["a", "a"], "confusion": [[1, 0], [0, 1]]}, "the label 'a' appears twice"),
+    ({"labels": ["1", 1], "confusion": [[1, 0], [0, 1]]}, "the label '1' appears twice"),
+    ({"labels": ["a", "b"], "confusion": [[1, 0], [0, 1]], "accuracy": 7}, '"accuracy" should be a number from 0'),
+    ({"labels": ["a", "b"], "confusion": [[1, 0], [0, -1]]}, '"confusion" is not a square table'),
+])
+def test_plot_confusion_labels_are_checked(hostile, tmp_path, summary, pattern):
+    """Labels that were objects or lists were drawn as Python's repr, a label twice as two rows of one name, an
+    accuracy of 7 printed as such; every message named the file without the line of the summary."""
+    (tmp_path / "s.json").write_text('{"note": 1}\n\n' + json.dumps(summary) + "\n")
+    check(hostile(["plot", "confusion", tmp_path / "s.json"]), 1, re.escape(str(tmp_path / "s.json")) + ":3: "
+          + pattern)

@@ -127,5 +127,5 @@ def confusion(path: str, output: str | None, *, size=(None, None)) -> None:
         raise InputError("expected the JSON summary that `rnntools evaluate` writes for a classifier", path,
                          line_no) from None
     if not isinstance(summary, dict):
-        raise InputError("expected a JSON object", path)
-    draw("confusion", (read_confusion(summary, path),), output, size)
+        raise InputError("expected a JSON object", path, line_no)
+    draw("confusion", (read_confusion(summary, path, line_no),), output, size)

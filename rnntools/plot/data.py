@@ -301,25 +301,37 @@ class Confusion:
     accuracy: float | None = None
 
 
-def confusion(summary: dict, path: str) -> Confusion:
+def confusion(summary: dict, path: str, line: int | None = None) -> Confusion:
     labels = summary.get("labels")
     matrix = summary.get("confusion")
     if not isinstance(labels, list) or not isinstance(matrix, list):
         raise InputError("no \"labels\" and \"confusion\" here: give the JSON that `rnntools evaluate` writes for "
-                         "a classifier", path)
+                         "a classifier", path, line)
+    # labels are what a classifier's labels are, strings or whole numbers, each once: an object or a list was
+    # drawn as Python's repr, a label twice as two rows of one name, "1" and 1 as two rows both named 1
+    bad = next((v for v in labels if isinstance(v, bool) or not isinstance(v, str | int)), None)
+    if bad is not None or not labels:
+        raise InputError("\"labels\" should be a non-empty list of strings or whole numbers"
+                         + (f"; it holds {json.dumps(bad)[:80]}" if bad is not None else ""), path, line)
+    names, seen = [str(v) for v in labels], set()
+    twice = next((n for n in names if n in seen or seen.add(n)), None)
+    if twice is not None:
+        raise InputError(f"the label {twice!r} appears twice in \"labels\"", path, line)
     # counts are whole numbers of at least 0: int64 conversion alone took 1.5 as 1, "3" as 3, true as 1, and
     # drew a -4 as a count (and a row of them a recall above 1)
     bad = next((v for row in matrix for v in (row if isinstance(row, list) else [row])
                 if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**53), None)
     if bad is not None or not all(isinstance(row, list) for row in matrix):
         raise InputError("\"confusion\" is not a square table of counts (rows of equal length, whole numbers of "
-                         f"at least 0){'; it holds ' + json.dumps(bad) if bad is not None else ''}", path)
+                         f"at least 0){'; it holds ' + json.dumps(bad) if bad is not None else ''}", path, line)
     try:
         counts = np.asarray(matrix, dtype=np.int64)
     except (ValueError, TypeError, OverflowError):
         raise InputError("\"confusion\" is not a square table of counts (rows of equal length, whole numbers of "
-                         "at least 0)", path) from None
+                         "at least 0)", path, line) from None
     if counts.shape != (len(labels), len(labels)):
-        raise InputError(f"confusion matrix of shape {counts.shape} for {len(labels)} labels", path)
+        raise InputError(f"confusion matrix of shape {counts.shape} for {len(labels)} labels", path, line)
     acc = summary.get("accuracy")
-    return Confusion([str(x) for x in labels], counts, float(acc) if isinstance(acc, int | float) else None)
+    if acc is not None and (isinstance(acc, bool) or not isinstance(acc, int | float) or not 0 <= acc <= 1):
+        raise InputError(f"\"accuracy\" should be a number from 0 to 1, got {json.dumps(acc)[:80]}", path, line)
+    return Confusion(names, counts, None if acc is None else float(acc))

@@ -134,7 +134,9 @@ def load(source) -> Model:
     rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
     check_meta_ints(config, ("embed_dim", "hidden", "layers"))
     _check_labels(meta["labels"])
-    check_meta_numbers(meta, ("temperature",))                      # divides the logits
+    # divides the logits: training fits it within [1/20, 20]; 5e-324 overflowed them (numpy's warning, raw)
+    check_meta_numbers(meta, ("temperature",), 1e-3, 1e3, low_open=False)
+    _check_choices(config)
     check_meta_numbers(meta.get("wide_fit", {}), ("share",), 0.0, 1.0, low_open=False)  # the mix's weight
     check_meta_numbers(config, ("wide_lr",))
     wide_buckets = 0
@@ -155,6 +157,20 @@ def load(source) -> Model:
         names += ["wide.W", "wide.idf"] + (["wide.b"] if "wide.b" in arrays else [])
     params = {name: arrays[name] for name in names}
     return Model(Network(cfg, params), vocab, list(meta["labels"]), config, meta)
+
+
+def _check_choices(config: dict) -> None:
+    """The saved options that choose how texts are read and pooled: an edited ``"pooling": "x"`` was an
+    internal error at the first text, ``"wide": "x"`` read as ``words``, ``"text_field": 5`` blamed the
+    input ("record has no field 5")."""
+    from rnntools.nn.sequence import POOLINGS
+
+    for name, allowed in (("pooling", POOLINGS), ("wide", ("words+chars", "words", "none"))):
+        if config.get(name) not in allowed:
+            raise ValueError(f"{name} is {config.get(name)!r}, expected one of {', '.join(allowed)}")
+    for name in ("text_field", "label_field"):
+        if name in config and not (isinstance(config[name], str) and config[name]):
+            raise ValueError(f"{name} is {config[name]!r}, expected a field name")
 
 
 def _check_labels(labels) -> None:
