@@ -23,7 +23,7 @@ from rnntools.jit import njit
 MAX_DECIMALS = 15
 # exact doubles 10**0 .. 10**15
 _POW10_F = np.array([10.0 ** i for i in range(MAX_DECIMALS + 1)])
-_LIMIT = 10 ** 15
+_LIMIT = 10 ** 15   # at most 15 significant digits: a value's decimal is then its shortest repr
 # one value at most: sign, 15 digits, point, a leading "0." of a pure fraction, and ", "
 _BYTES_PER_VALUE = 24
 
@@ -120,11 +120,11 @@ def decimal_rows(x, decimals, pow10_f, out, ends, ok):
             pos += 1
             for j in range(n):
                 v = x[r, j]
-                if not (abs(v) < 1e15) or (v != 0.0 and abs(v) < 1e-4):
+                if not (abs(v) < _LIMIT) or (v != 0.0 and abs(v) < 1e-4):
                     good = False
                     break
                 k = np.int64(math.floor(v * p + 0.5))   # not np.round: its module imports scipy.linalg
-                if abs(k) >= 1000000000000000 or k / p != v:
+                if abs(k) >= _LIMIT or k / p != v:
                     good = False
                     break
                 if j:
@@ -171,7 +171,7 @@ def decimal_rows_reference(x: np.ndarray, decimals: np.ndarray) -> list[str | No
         for v in row.tolist():
             if not good:
                 break
-            if not abs(v) < 1e15 or (v != 0.0 and abs(v) < 1e-4):
+            if not abs(v) < _LIMIT or (v != 0.0 and abs(v) < 1e-4):
                 good = False
                 break
             k = math.floor(v * 10.0 ** d + 0.5)
