@@ -381,6 +381,10 @@ def main():
     ap.add_argument("--variant", action="append", default=[], help="JSON rnntools options to compare")
     ap.add_argument("--no-default", action="store_true", help="skip the default rnntools run")
     ap.add_argument("--baselines", default="word,char,fasttext")
+    ap.add_argument("--max-train", type=int, default=0,
+                    help="train on this many of each set's training texts at most (drawn by "
+                         "random.Random(--draw)); the test texts stay all of them: small sets made from large ones")
+    ap.add_argument("--draw", type=int, default=0, help="the seed of --max-train's draw")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--torch-twin", action="store_true", help="also the PyTorch twin of the pure RNN")
@@ -414,6 +418,11 @@ def main():
     table: dict[str, dict[str, float]] = {}
     for name in args.sets.split(","):
         tr_x, tr_y, te_x, te_y = load_set(name)
+        if 0 < args.max_train < len(tr_x):
+            import random
+
+            keep = sorted(random.Random(args.draw).sample(range(len(tr_x)), args.max_train))
+            tr_x, tr_y = [tr_x[i] for i in keep], [tr_y[i] for i in keep]
         print(f"== {name}: {len(tr_x)} train / {len(te_x)} test, {len(set(tr_y))} classes, "
               f"{np.mean([len(t.split()) for t in tr_x]):.0f} words/text", flush=True)
         row = table.setdefault(name, {})
