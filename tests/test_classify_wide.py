@@ -290,6 +290,43 @@ def test_predicting_without_scipy_gives_the_same_logits(tiny):
                                   predict_logits(model.net, seqs, rows.matrix()))
 
 
+def test_a_wide_product_made_elsewhere_gives_the_same_logits(tiny):
+    """``predict_logits(wide_product=...)``, the rows' product made beforehand or on a worker (a future, as
+    ``Model.probs`` makes it with two threads) and added after the network's batches, gives the bits of
+    the rows added batch by batch, at one and two threads, at a network share other than 1; and
+    ``Model.probs`` at two threads the probabilities of one."""
+    from concurrent.futures import Future
+
+    from rnntools import nn
+    from rnntools.tasks.classify import load
+    from rnntools.tasks.classify.model import predict_logits
+
+    _, path = tiny
+    model = load(str(path))
+    texts = ["great film", "awful plot scene", "", "film film film great great awful"] * 70
+    seqs, _, _ = D.encode_texts(model.vocab, texts, 50)
+    rows = model.wide_rows(texts)
+    product = model.wide_product(texts)
+    np.testing.assert_array_equal(product, rows.matrix() @ model.net.params["wide.W"])
+    before = nn.get_threads()
+    try:
+        for share in (model.net.cfg.share, 0.3):
+            model.net.cfg.share = share
+            want = predict_logits(model.net, seqs, rows.matrix(), batch=16)
+            for threads in (1, 2):
+                nn.set_threads(threads)
+                future: Future = Future()
+                future.set_result(product)
+                for made in (product, future):
+                    np.testing.assert_array_equal(predict_logits(model.net, seqs, batch=16, wide_product=made), want)
+        nn.set_threads(1)
+        one = model.probs(texts)[0]
+        nn.set_threads(2)
+        np.testing.assert_array_equal(model.probs(texts)[0], one)
+    finally:
+        nn.set_threads(before)
+
+
 def test_predict_and_evaluate_leave_the_trainers_state_unread(tiny, run_cli, tmp_path):
     """The classifier's ``UNUSED_TO_PREDICT`` arrays (copies for --resume, optimiser state) are not read
     by ``predict``/``evaluate``: a file whose state is damaged still predicts, the same as before."""

@@ -151,6 +151,37 @@ def test_truncated_bptt_with_carried_state(cell):
         assert_grad(f, p[name], seg[name], name=name)
 
 
+def test_submit_runs_a_call_on_a_worker_and_raises_where_its_result_is_asked():
+    """submit: with two workers the call runs on one (its engine work in that thread, as run_each's items),
+    with one worker at once in the calling thread; a future either way, its exception raised by result()."""
+    import threading
+
+    from rnntools.nn import parallel as P
+
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((700, 128)).astype(np.float32)
+    w = rng.standard_normal((128, 200)).astype(np.float32)
+
+    def work(x):
+        return P.matmul(x, w), threading.current_thread().name
+
+    def broken():
+        raise ValueError("from the call")
+
+    before = nn.get_threads()
+    try:
+        for threads in (2, 1):
+            nn.set_threads(threads)
+            product, name = P.submit(work, a).result()
+            np.testing.assert_array_equal(product, work(a)[0])
+            assert name.startswith("rnntools-nn") == (threads == 2), (threads, name)
+            failed = P.submit(broken)
+            with pytest.raises(ValueError, match="from the call"):
+                failed.result()
+    finally:
+        nn.set_threads(before)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_step_equals_sequence_forward(cell, dtype):

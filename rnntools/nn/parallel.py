@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -162,6 +162,31 @@ def run_each(fn, items: list) -> list:
 
     futures = [_pool().submit(alone, item) for item in items]
     return [f.result() for f in futures]
+
+
+def submit(fn, *args) -> Future:
+    """``fn(*args)`` on a worker, as one ``run_each`` item (its own engine work in that worker's thread);
+    with one worker, run now in the calling thread. A future of its result either way.
+
+    Why: work that does not need the engine's other workers (``predict``'s n-gram hashing) can go to a
+    worker while the calling thread prepares the work that will (the texts' ids): the worker then joins
+    the batches the calling thread hands out, instead of a core waiting while the other hashes."""
+    if get_threads() == 1:
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:      # raised where the result is asked for, as a worker's would be
+            done.set_exception(exc)
+        return done
+
+    def alone():
+        _caller.serial = True
+        try:
+            return fn(*args)
+        finally:
+            _caller.serial = False
+
+    return _pool().submit(alone)
 
 
 def _packed_rows(a, wp, bias, out, r0, r1):

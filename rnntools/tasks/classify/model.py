@@ -206,20 +206,26 @@ def weighted_xent(logits: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[flo
 
 
 def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256,
-                   keep: list | None = None) -> np.ndarray:
+                   keep: list | None = None, wide_product=None) -> np.ndarray:
     """Logits (N, C) in float64 for encoded texts (and their sparse n-gram rows: a scipy matrix, or
     ``features.WideRows``, whose product with the wide part is made once for all texts), in their order;
     batches grouped by length. The first layer projects each embedding row the texts use once, when a
     batch first reads it, and no other row (``table_projections``): 4,000 glosses use 6,595 of a
     15,160-word vocabulary. ``keep``: a list that holds those projections for the next call with the same
-    network (a reader scoring its input in chunks projects each row once in all)."""
+    network (a reader scoring its input in chunks projects each row once in all).
+
+    ``wide_product``: instead of ``wide``, the rows' product with the wide part made elsewhere, (N, C)
+    float32, or a future of it (``Model.probs`` makes it on a worker while the network runs), added
+    once the network's logits are made: the same bits as rows given here (each entry's additions are
+    the same, in the same order)."""
     from rnntools.nn.parallel import get_threads, run_each
     from rnntools.nn.recurrent import table_projections
     from rnntools.tasks.classify.data import bucket_batches, pad_batch
 
     lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
     out = np.empty((len(seqs), net.cfg.n_classes), np.float64)
-    product = wide.times(net.params["wide.W"]) if hasattr(wide, "times") and net.wide is not None else None
+    if wide_product is None and hasattr(wide, "times") and net.wide is not None:
+        wide_product, wide = wide.times(net.params["wide.W"]), None
     # longest batch first: each batch's arrays are then no larger than the last ones freed, which the
     # allocator reuses; shortest first, every batch's larger arrays were fresh pages from the kernel
     # (4,000 glosses: 22k page faults, about a sixth of the network's time)
@@ -227,25 +233,36 @@ def predict_logits(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: i
 
     def logits(idx):
         ids, lens = pad_batch([seqs[i] for i in idx])
-        if product is not None:
-            return net.infer(ids, lens, wide_product=product[idx])
         return net.infer(ids, lens, wide=None if wide is None else wide[idx])
 
+    if net.wide is None:
+        wide_product = None     # no wide part to add it with
+    z = None            # the network's logits in its own dtype, while a product is still to be added
     with table_projections(keep):
         if get_threads() > 1 and len(batches) > 1:
             # every row the batches read (and the padding's, 0) projected before they run side by side
             net.rnn.project(net.embed.table, np.concatenate([*seqs, np.zeros(1, np.int64)]))
         # whole batches side by side on the workers (run_each), the same bits as one after the other
-        for idx, z in zip(batches, run_each(logits, batches)):
-            out[idx] = z
+        for idx, part in zip(batches, run_each(logits, batches)):
+            if wide_product is None:
+                out[idx] = part
+                continue
+            if z is None:
+                z = np.empty(out.shape, part.dtype)
+            z[idx] = part
+    if z is not None:
+        product = wide_product.result() if hasattr(wide_product, "result") else wide_product
+        if product is not None:
+            z += net.wide.scaled(product) + net.params["wide.b"]
+        out[:] = z
     return out
 
 
 def predict_probs(net: Network, seqs: Sequence[np.ndarray], wide=None, batch: int = 256,
-                  temperature: float = 1.0, keep: list | None = None) -> np.ndarray:
+                  temperature: float = 1.0, keep: list | None = None, wide_product=None) -> np.ndarray:
     """Class probabilities (N, C) in float64, the logits divided by ``temperature`` (calibration);
-    ``keep`` as ``predict_logits``'s."""
-    logits = predict_logits(net, seqs, wide, batch, keep)
+    ``keep`` and ``wide_product`` as ``predict_logits``'s."""
+    logits = predict_logits(net, seqs, wide, batch, keep, wide_product)
     return softmax(logits / temperature if temperature != 1.0 else logits)
 
 

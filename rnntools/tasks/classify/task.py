@@ -84,9 +84,20 @@ class Model:
     def probs(self, texts: Sequence[str], keep: list | None = None) -> tuple[np.ndarray, int]:
         """Calibrated class probabilities (N, C) and how many texts had no known token. ``keep``: a list that
         holds the network's projections of the embedding rows used, for the next call (``predict_logits``)."""
+        from rnntools.nn.parallel import submit
+
+        # the wide part's product made on a worker (with more than one thread) while this thread encodes
+        # the texts; that worker then joins the network's batches (predict_logits adds it at the end)
+        product = submit(self.wide_product, texts) if self.net.wide is not None else None
         seqs, empty, _ = encode_texts(self.vocab, texts, self.config["seq_len"])
-        return predict_probs(self.net, seqs, self.wide_rows(texts), temperature=self.temperature,
-                             keep=keep), empty
+        return predict_probs(self.net, seqs, temperature=self.temperature, keep=keep,
+                             wide_product=product), empty
+
+    def wide_product(self, texts: Sequence[str]) -> np.ndarray | None:
+        """The texts' wide rows times the wide part's weights (N, C) float32 (before its scale and bias),
+        or None without a wide part."""
+        rows = self.wide_rows(texts)
+        return None if rows is None else rows.times(self.net.params["wide.W"])
 
 
 # --- loading -----------------------------------------------------------------------------------------------
