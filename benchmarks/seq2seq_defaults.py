@@ -31,11 +31,13 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
 
 
 def first_time(log: str, threshold: float):
-    """(seconds of training, step) when the validation error first fell to 1 - threshold, from --log."""
+    """(seconds of training, step) when the validation error first fell to 1 - threshold, from --log (the first
+    network's, for an ensemble)."""
     with open(log) as f:
         for line in f:
             r = json.loads(line)
-            if r.get("event") == "eval" and r.get("val_error") is not None and r["val_error"] <= 1 - threshold + 1e-12:
+            if (r.get("event") == "eval" and r.get("network", 1) == 1 and r.get("val_error") is not None
+                    and r["val_error"] <= 1 - threshold + 1e-12):
                 return r.get("time"), r.get("step")
     return None, None
 
@@ -68,9 +70,13 @@ def main() -> None:
         if result.returncode != 0:
             print(f"seed {seed}: training failed: {result.stderr.strip()[-500:]}", flush=True)
             continue
-        end = [json.loads(line) for line in open(log) if '"end"' in line][-1]
-        row = {"seed": seed, "seconds": round(seconds, 1), "steps": end.get("steps"), "stopped": end.get("stopped"),
-               "best_val_error": end.get("best_val_error")}
+        # an ensemble's networks all write to the log, each record marked "network": k; one value per network
+        ends = sorted((r for r in map(json.loads, open(log)) if r.get("event") == "end"),
+                      key=lambda r: r.get("network", 1))
+        row = {"seed": seed, "seconds": round(seconds, 1)}
+        for key in ("steps", "stopped", "best_val_error"):
+            values = [end.get(key) for end in ends]
+            row[key] = values[0] if len(values) == 1 else values
         for th in (0.99, 0.995):
             row[f"val_{th}"] = first_time(log, th)
         for beam in args.beam.split(","):

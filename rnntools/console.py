@@ -14,12 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_state = {"quiet": False, "command": "rnntools", "console": None}
+_state = {"quiet": False, "command": "rnntools", "console": None, "log_fields": {}}
 
 
 def configure(*, quiet: bool = False, command: str = "rnntools") -> None:
     _state["quiet"] = quiet
     _state["command"] = command
+
+
+def label_logs(**fields: Any) -> None:
+    """Fields every ``--log`` record this process writes from now on carries after ``event`` and ``time``: the
+    networks of a seq2seq ensemble, each in its own process, append to the one log as ``"network": k``."""
+    _state["log_fields"] = dict(fields)
 
 
 def is_quiet() -> bool:
@@ -150,7 +156,7 @@ class JsonlLog:
     def write(self, event: str, **fields: Any) -> None:
         if self._file is None:
             return
-        record = {"event": event, "time": round(time.time() - self._start, 3), **fields}
+        record = {"event": event, "time": round(time.time() - self._start, 3), **_state["log_fields"], **fields}
         try:
             self._file.write(json.dumps(record, ensure_ascii=False, default=float) + "\n")
             self._file.flush()

@@ -99,6 +99,31 @@ def test_training_curves_from_an_rnn_train_log(log_file):
     assert curves.curves[1].x == [50, 100] and curves.title == "gru 8"
 
 
+def test_training_curves_of_an_ensemble_one_per_network(tmp_path):
+    """A seq2seq ensemble's networks share one --log, each record marked "network": each network gets its own
+    curves, not one curve zigzagging between them; a "network" that is not a whole number names its line."""
+    from rnntools.errors import InputError
+
+    records = [{"event": "start", "network": 2, "cell": "gru", "hidden": 8}, {"event": "start", "network": 1}]
+    for step in (20, 40):
+        for k in (1, 2):
+            records.append({"event": "step", "network": k, "step": step, "loss": k + step / 100})
+    records += [{"event": "eval", "network": k, "step": 40, "val_loss": k, "val_exact": k / 4} for k in (2, 1)]
+    events = list(enumerate(records, 1))
+    curves = pdata.training_curves(events, "e.jsonl")
+    assert [c.name for c in curves.curves] == [
+        f"{name} (network {k})" for k in (1, 2) for name in ("training loss", "validation loss", "validation exact")]
+    assert [(c.x, c.y) for c in curves.curves[:3]] == [([20, 40], [1.2, 1.4]), ([40], [1]), ([40], [0.25])]
+    assert curves.curves[3].y == [2.2, 2.4] and curves.title == "gru 8"
+    # a single run's log (no "network") is drawn as before
+    single = [(ln, {k: v for k, v in e.items() if k != "network"}) for ln, e in events if e.get("network") == 1]
+    assert [c.name for c in pdata.training_curves(single, "s.jsonl").curves] == [
+        "training loss", "validation loss", "validation exact"]
+    events[3] = (4, {**records[3], "network": "2"})
+    with pytest.raises(InputError, match='e.jsonl:4: .*"network" should be a whole number, got "2"'):
+        pdata.training_curves(events, "e.jsonl")
+
+
 def test_word_map_is_a_projection_and_keeps_a_plane_exactly(vectors_file):
     from rnntools.w2v.vectors import load
 

@@ -754,9 +754,24 @@ def test_the_first_network_of_an_ensemble_is_the_single_network(tmp_path, run_cl
 
     train_path, _ = _copy_data(tmp_path, 100, 0, "train.jsonl")
     single, pair = tmp_path / "one.npz", tmp_path / "two.npz"
-    assert run_cli([*_ensemble_args(train_path, "--max-steps", 6, "--threads", 1), "-o", single]).exit_code == 0
-    result = run_cli([*_ensemble_args(train_path, "--max-steps", 6, "--threads", 2, "--ensemble", 2), "-o", pair])
+    logs = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert run_cli([*_ensemble_args(train_path, "--max-steps", 6, "--threads", 1), "-o", single,
+                    "--log", logs[0]]).exit_code == 0
+    result = run_cli([*_ensemble_args(train_path, "--max-steps", 6, "--threads", 2, "--ensemble", 2), "-o", pair,
+                      "--log", logs[1]])
     assert result.exit_code == 0, result.stderr
+    # the --log: every network's records, marked by network; network 1's evaluations are the single network's
+    one, two = ([json.loads(line) for line in path.read_text().splitlines()] for path in logs)
+    assert not any("network" in r for r in one)
+    assert sorted({r["network"] for r in two}) == [1, 2] and all(list(r)[:3] == ["event", "time", "network"]
+                                                                  for r in two)
+    for k in (1, 2):
+        assert [r["event"] for r in two if r["network"] == k and r["event"] in ("start", "end")] == ["start", "end"]
+    assert ({r["path"] for r in two if r["event"] == "save"} == {str(pair)}
+            and {r["path"] for r in one if r["event"] == "save"} == {str(single)})
+    evals = [[(r["step"], r["val_loss"]) for r in log if r["event"] == "eval" and r.get("network", 1) == 1]
+             for log in (one, two)]
+    assert evals[0] and evals[0] == evals[1]
     one, two = load_model(str(single)), load_model(str(pair))
     assert two.meta["ensemble"] == 2 and "ensemble" not in one.meta
     firsts = {k: v for k, v in two.arrays.items() if not k.startswith("m1.")}

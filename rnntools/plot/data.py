@@ -187,7 +187,31 @@ def _curve(name: str, points: list[tuple[int, dict]], x: str, y: str, panel: str
 
 
 def training_curves(events: list[tuple[int, dict]], path: str, metrics: list[str] | None = None) -> Curves:
-    """Loss and validation curves from a --log file's events ((line, record))."""
+    """Loss and validation curves from a --log file's events ((line, record)). The networks of a seq2seq
+    ensemble write to one log, each record marked ``"network": k``: each gets its own curves, named
+    "(network k)", instead of one curve zigzagging between them."""
+    groups: dict[int, list[tuple[int, dict]]] = {}
+    for ln, e in events:
+        k = e.get("network", 1)
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InputError(f"the \"{e.get('event')}\" event's \"network\" should be a whole number, got "
+                             f"{json.dumps(k)[:40]}", path, ln)
+        groups.setdefault(k, []).append((ln, e))
+    if len(groups) <= 1:
+        x_label, curves = _training_curves(events, path, metrics)
+    else:
+        curves = []
+        for k in sorted(groups):
+            x_label, theirs = _training_curves(groups[k], path, metrics)
+            curves += [Curve(f"{c.name} (network {k})", c.x, c.y, c.panel) for c in theirs]
+    start = next((e for _, e in events if e.get("event") == "start"), {})
+    title = " ".join(str(start[k]) for k in ("cell", "hidden") if start.get(k) is not None)
+    return Curves(x_label, curves, title)
+
+
+def _training_curves(events: list[tuple[int, dict]], path: str,
+                     metrics: list[str] | None) -> tuple[str, list[Curve]]:
+    """(x label, curves) of one training run's events."""
     steps = [(ln, e) for ln, e in events if e.get("event") == "step" and "loss" in e]
     evals = [(ln, e) for ln, e in events if e.get("event") == "eval"]
     progress = [(ln, e) for ln, e in events if e.get("event") == "progress" and "loss" in e]
@@ -219,9 +243,7 @@ def training_curves(events: list[tuple[int, dict]], path: str, metrics: list[str
     else:
         raise InputError("no training progress in this file (expected the JSONL of `rnn-train --log` or "
                          "`w2v-train --log`)", path)
-    start = next((e for _, e in events if e.get("event") == "start"), {})
-    title = " ".join(str(start[k]) for k in ("cell", "hidden") if start.get(k) is not None)
-    return Curves(x_label, curves, title)
+    return x_label, curves
 
 
 # --- word maps ----------------------------------------------------------------------------------------

@@ -347,7 +347,7 @@ class _Trainer:
             meta["config"] = self.options
         self.task.save(self.output, arrays, _finite(meta))
         self.saved_step = self.c.step
-        self.log.write("save", step=self.c.step, reason=reason, path=self.output)
+        self.log.write("save", step=self.c.step, reason=reason, path=self.shown)
 
     # --- evaluation -------------------------------------------------------------------------------
     def _judged(self) -> dict[str, np.ndarray] | None:

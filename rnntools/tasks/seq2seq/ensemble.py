@@ -219,7 +219,8 @@ def _death(code) -> str:
 def _member(run: Callable, path: str, k: int, threads: int, conn) -> None:
     """A network's process: its own process group (Ctrl-C is the parent's to forward, once), dead with its
     parent however that dies, ``threads`` threads; sends ("ok", summary), ("interrupted",) or
-    ("error", class name, message) back. Networks after the first train quietly: one progress bar is shown."""
+    ("error", class name, message) back. Networks after the first train quietly: one progress bar is shown;
+    each one's ``--log`` records say ``"network": k + 1``."""
     from rnntools import console
     from rnntools.parallel import _die_with_parent, configure_threads
 
@@ -229,6 +230,7 @@ def _member(run: Callable, path: str, k: int, threads: int, conn) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     _die_with_parent()
     configure_threads(threads)
+    console.label_logs(network=k + 1)  # every network appends to the one --log
     if k > 0:
         console.configure(quiet=True, command=console.command_name())
     try:

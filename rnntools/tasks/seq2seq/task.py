@@ -448,10 +448,9 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         return fit(task, config, output, resume=resume)
 
     def run(k):
-        # network k: its own seed (weights, batch order, dropout), the common validation split; the log is
-        # the first network's
-        member_config = replace(config, seed=ensemble.member_seed(config.seed, k),
-                                log_path=config.log_path if k == 0 else None)
+        # network k: its own seed (weights, batch order, dropout), the common validation split; each one
+        # appends to the --log, its records marked "network": k + 1 (ensemble._member)
+        member_config = replace(config, seed=ensemble.member_seed(config.seed, k))
         return lambda path: fit(tasks[k], member_config, path, resume=None if resumes is None else resumes[k],
                                 shown=output)
 
