@@ -289,6 +289,35 @@ def test_too_short_series_is_an_error_naming_it():
         F.fit_model(series, F.ForecastConfig(season=12, horizon=12, lookback=24), dict(FAST), quiet=True)
 
 
+@pytest.mark.parametrize("n,season,horizon,validated", [
+    (9, 1, 6, False), (14, 1, 6, False), (17, 1, 6, True), (21, 4, 8, True), (40, 12, 18, False),
+    (52, 12, 18, True)])
+def test_short_series_are_forecast_with_intervals(n, season, horizon, validated):
+    # below the default lookback's length (16 + horizon + a season) a series was an error, and between
+    # that and about three horizons it had no validation origins: the network forecast alone, without
+    # intervals (predict failed). The lookback now leaves one training window before the validation part
+    # (or, failing that, one at all), and a series without validation origins takes its statistical
+    # method from history origins, its intervals calibrated there
+    axis = S.TimeAxis("int", 1)
+    y = _seasonal(n, season=max(season, 2), trend=0.2, seed=n)
+    s = S.Series("short", y, axis, 0)
+    model = F.fit_model([s], F.ForecastConfig(season=season, horizon=horizon), dict(FAST), quiet=True)
+    need = max(season, 2)
+    assert need + model.cfg.lookback + horizon <= n
+    out = F.forecast(model, [s], horizon, [80, 95])[0]
+    if validated:
+        assert model.qtable is not None
+    else:
+        assert "rnn" not in out["method"] and model.qtable is None
+    f, lo80, hi80, lo95, hi95 = (np.asarray(out[k]) for k in ("forecast", "lower_80", "upper_80", "lower_95",
+                                                                "upper_95"))
+    assert np.all(np.isfinite(f)) and np.all(lo95 <= lo80) and np.all(lo80 <= f) and np.all(f <= hi80)
+    assert np.all(hi80 <= hi95) and np.any(hi95 > lo95)
+    with pytest.raises(InputError, match=rf"has {need + horizon} values; it needs at least {need + horizon + 1}"):
+        F.fit_model([S.Series("s", y[:need + horizon], axis, 0)], F.ForecastConfig(season=season, horizon=horizon),
+                    dict(FAST), quiet=True)
+
+
 # --- commands -----------------------------------------------------------------------------------------
 
 def test_cli_train_predict_evaluate(run_cli, samples_dir, tmp_path):

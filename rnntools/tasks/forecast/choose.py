@@ -176,10 +176,11 @@ def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: in
     return f
 
 
-def history_origins(n: int, horizon: int, season: int) -> np.ndarray:
+def history_origins(n: int, horizon: int, season: int, short: bool = False) -> np.ndarray:
     """Up to HISTORY_ORIGINS origins spread evenly over a series of n values, each with a full horizon after
-    it and at least two seasons (or 8 values, or a week for ``weekly``) before it."""
-    start = max(2 * season, 8, (M.long_season(season) or 0) + 1)
+    it and at least two seasons (or 8 values, or a week for ``weekly``) before it; ``short``: at least one
+    season (or 2 values) before it, for a series too short to hold out validation origins."""
+    start = max(season, 2) if short else max(2 * season, 8, (M.long_season(season) or 0) + 1)
     last = n - horizon - 1
     if last < start:
         return np.zeros(0, np.int64)
@@ -195,14 +196,7 @@ def series_errors(y: np.ndarray, rnn: np.ndarray, origins: np.ndarray, horizon: 
     truth = np.stack([y[o + 1:o + 1 + horizon] for o in origins])
     scale = series_scale(y[:first + 1], season)
     f = {"rnn": rnn, **_stat_forecasts(y, origins, horizon, season, first)}
-    ho = history_origins(len(y), horizon, season)
-    hist = {}
-    if len(ho):
-        htruth = np.stack([y[o + 1:o + 1 + horizon] for o in ho])
-        for meth, fh in _stat_forecasts(y, ho, horizon, season, first).items():
-            e = np.abs(fh - htruth) / scale
-            if np.all(np.isfinite(e)):
-                hist[meth] = e
+    hist = history_errors(y, history_origins(len(y), horizon, season), horizon, season, first, scale)
     val = {}
     for meth in (*f, *voted(st for st in STATS if st in f)):
         if any(b not in f for b in bases_of(meth)):
@@ -211,6 +205,21 @@ def series_errors(y: np.ndarray, rnn: np.ndarray, origins: np.ndarray, horizon: 
         if np.all(np.isfinite(e)):
             val[meth] = e
     return val, hist
+
+
+def history_errors(y: np.ndarray, ho: np.ndarray, horizon: int, season: int, first: int,
+                   scale: float) -> dict:
+    """Scaled absolute errors (origins, horizon) of every statistical method at the history origins ``ho``
+    (the seasonal indices from y[:first + 1]); a method with a non-finite error is left out."""
+    hist = {}
+    if len(ho):
+        htruth = np.stack([y[o + 1:o + 1 + horizon] for o in ho])
+        for meth, fh in _stat_forecasts(y, ho, horizon, season, first).items():
+            with np.errstate(all="ignore"):
+                e = np.abs(fh - htruth) / scale
+            if np.all(np.isfinite(e)):
+                hist[meth] = e
+    return hist
 
 
 def pick(val: dict, hist: dict, covariates: bool = False) -> tuple[str, str]:
@@ -257,6 +266,14 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
     for i, s in enumerate(series):
         rows = np.nonzero(val_sid == i)[0]
         if not len(rows):
+            # too short to hold out validation origins (the network trained on all of it): S alone, chosen
+            # and calibrated on history origins that need only a season before them
+            y = s.values
+            hist = history_errors(y, history_origins(len(y), horizon, season, short=True), horizon, season,
+                                  len(y) - 1, series_scale(y, season))
+            if hist:
+                stat, choice[s.id] = pick({}, hist)
+                calib.setdefault(stat, []).append(hist[stat])
             continue
         val, hist = series_errors(s.values, rnn_val[rows], val_o[rows], horizon, season)
         stat, choice[s.id] = pick(val, hist, covariates)
@@ -265,7 +282,10 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
             calib.setdefault(meth, []).append(calibration_errors(meth, val, hist, stat))
     scores = {m: float(np.concatenate(e).mean()) for m, e in val_err.items()}
     chosen = set(choice.values()) | set(STATS)
-    default = min((m for m in scores if m in chosen), key=scores.get) if scores else "rnn"
+    # with no validation origins anywhere, the method chosen most often (the network alone is never the
+    # default of a model whose network could not be validated)
+    default = (min((m for m in scores if m in chosen), key=scores.get) if scores
+               else max(calib, key=lambda m: len(calib[m])) if calib else "rnn")
     used = set(choice.values()) | {default}
     tables = {m: interval_table(np.concatenate(e), levels) for m, e in calib.items() if m in used}
     return {"choice": choice, "default": default, "scores": {m: scores[m] for m in used if m in scores},

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -61,7 +62,8 @@ class ForecastConfig:
         return d
 
 
-def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int]) -> ForecastConfig:
+def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int],
+            val_fraction: float = DEFAULTS["val_fraction"]) -> ForecastConfig:
     """Fill the data-dependent defaults: season from the frequency, horizon M4-style, lookback."""
     c = ForecastConfig(**{**asdict(cfg)})
     if c.season is None:
@@ -79,9 +81,17 @@ def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int]) -> Fore
         # the calendar phase, and windows of 672 steps cost 7x those of 96 for no measured gain
         c.lookback = min(max(2 * c.season, 16), MAX_LOOKBACK)
         # but leave room for windows in the shortest series: at least half of it for training origins
-        room = (min(lengths) - c.horizon) // 2 - _need(c)
+        n = min(lengths)
+        room = (n - c.horizon) // 2 - _need(c)
         if room >= 4:
             c.lookback = min(c.lookback, room)
+        # and room for one training window before the validation part (the per-series choice and the
+        # intervals need validation origins), or failing that one window at all: a short yearly series
+        # with few points is forecast, not refused, as long as it holds need + 1 + horizon values
+        held = max(c.horizon, math.ceil(val_fraction * n)) if val_fraction > 0 else 0
+        fits = [f for f in (n - held - c.horizon - _need(c), n - c.horizon - _need(c)) if f >= 1]
+        # (too short for any window: lookback 1, so the error names the length that would do)
+        c.lookback = min(c.lookback, fits[0] if fits else 1)
     return c
 
 

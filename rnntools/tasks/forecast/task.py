@@ -124,7 +124,11 @@ def calibrate(model: Model, data: _Data, levels: Sequence[int]) -> None:
     in h), one ceil((n+1) q)/n quantile is taken over all of them, and scaled back per horizon."""
     model.levels = [int(v) for v in levels]
     if not len(data.val_Z):
-        model.qtable, model.levels = None, []
+        # the network alone has no table; the per-series choice (--select auto) calibrates its statistical
+        # methods on the series' history instead
+        model.qtable = None
+        if model.cfg.select != "auto":
+            model.levels = []
         return
     F = model.forecast_scaled(data.val_Z, data.val_pe, model.cfg.horizon, C=data.val_C)
     E = np.abs(F - data.val_Y)                                  # (V, horizon)
@@ -163,8 +167,8 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
         if (s.axis.kind, s.axis.step) != (axis.kind, axis.step):
             raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but {series[0].id!r} has "
                              f"{axis.freq}; one model forecasts one frequency")
-    cfg = resolve(cfg, axis, [len(s) for s in series])
     config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
+    cfg = resolve(cfg, axis, [len(s) for s in series], config.val_fraction)
     cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
     if config.optimizer != "adam":
         raise UsageError("the forecaster trains with --optimizer adam")
@@ -206,7 +210,7 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
             for n, a in member.params.items():
                 a[...] = best[f"m{k}.{n}"]
         calibrate(model, data, cfg.intervals)
-        if cfg.select == "auto" and len(data.val_Z):
+        if cfg.select == "auto":
             choose_methods(model, data, series)
         if output is not None:
             model.train_arrays = {**{k: v for k, v in saved["arrays"].items() if k.startswith("state.")}, **latest}
@@ -236,7 +240,7 @@ def reselect(model: Model, series: list[Series]) -> None:
     val_fraction = model.engine.get("val_fraction", DEFAULTS["val_fraction"])
     data = build_data(series, model, val_fraction)
     calibrate(model, data, model.levels or model.cfg.intervals)
-    if model.cfg.select == "auto" and len(data.val_Z):
+    if model.cfg.select == "auto":
         choose_methods(model, data, series)
 
 
@@ -246,12 +250,15 @@ def choose_methods(model: Model, data: _Data, series: list[Series]) -> None:
     from rnntools.tasks.forecast import choose as CH
 
     cfg = model.cfg
-    F = model.forecast_scaled(data.val_Z, data.val_pe, cfg.horizon, C=data.val_C)
-    sc = np.array([model.scalers[series[i].id].to_list() for i in data.val_sid]).reshape(-1, 4)
-    shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
+    rnn = np.zeros((0, cfg.horizon))   # no validation origins: the choice comes from the history alone
+    if len(data.val_Z):
+        F = model.forecast_scaled(data.val_Z, data.val_pe, cfg.horizon, C=data.val_C)
+        sc = np.array([model.scalers[series[i].id].to_list() for i in data.val_sid]).reshape(-1, 4)
+        shift, scale, log, floor = sc[:, :1], sc[:, 1:2], sc[:, 2:3] > 0, sc[:, 3:]
+        with np.errstate(all="ignore"):
+            y = F * scale + shift
+            rnn = np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
     with np.errstate(all="ignore"):
-        y = F * scale + shift
-        rnn = np.where(log, np.expm1(np.where(log, y, 0.0)) + floor, y)
         result = CH.choose(series, rnn, data.val_sid, data.val_o, cfg.horizon, cfg.season, model.levels,
                            covariates=bool(cfg.covariates))
     model.tables = {c: t for c, t in result["tables"].items() if np.all(np.isfinite(t))}
