@@ -129,13 +129,14 @@ def write_csv(records, stream) -> None:
     with ``level``). The header comes from the first record; every record of one run has the same levels."""
     import csv
 
+    from rnntools.tasks.forecast.forecasts import bound_fields
+
     writer, columns = None, []
     for rec in records:
         levels = [rec["level"]] if "level" in rec else []
         levels += [int(k[len("lower_"):]) for k in rec if k.startswith("lower_")]
         bounds = {}
-        for j, lev in enumerate(levels):
-            lo, hi = ("lower", "upper") if j == 0 else (f"lower_{lev}", f"upper_{lev}")
+        for lev, (lo, hi) in zip(levels, bound_fields(levels)):
             bounds[f"lower_{lev}"], bounds[f"upper_{lev}"] = rec[lo], rec[hi]
         if writer is None:
             columns = ["id", "timestamp", "step", "forecast", "method", *bounds]

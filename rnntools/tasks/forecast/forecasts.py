@@ -164,9 +164,7 @@ def _block_text(model: Model, series: list[Series], horizon: int, levels: list) 
     rows = decimal_rows_json(rounded.reshape(B * F, -1), np.repeat(d, F))
     encode = _ENCODER.encode
     stamp_text: dict[int, str] = {}     # series that end together share one timestamps list
-    names = ['"lower": ', '"upper": '] if levels else []
-    for lev in levels[1:]:
-        names += [f'"lower_{lev}": ', f'"upper_{lev}": ']
+    names = [f'"{name}": ' for pair in bound_fields(levels) for name in pair]
     out = []
     for i, s in enumerate(series):
         texts = rows[i * F:(i + 1) * F]
@@ -310,6 +308,13 @@ def interval_widths(model: Model, levels: Sequence[int], horizon: int) -> np.nda
     return out
 
 
+def bound_fields(levels: Sequence[int]) -> list[tuple[str, str]]:
+    """The names of the (lower, upper) fields of each level in a ``predict`` record: ``lower``/``upper``
+    for the first level (its value in ``level``), ``lower_L``/``upper_L`` for every further level. One
+    definition for the records, their fast text and the CSV reader of them."""
+    return [("lower", "upper") if j == 0 else (f"lower_{lev}", f"upper_{lev}") for j, lev in enumerate(levels)]
+
+
 def output_record(rec: dict, levels: Sequence[int]) -> dict:
     """The JSONL record of ``predict``: id, timestamps, forecast, then ``lower``/``upper`` of the first
     level (with ``level``), then ``lower_L``/``upper_L`` for every further level."""
@@ -339,15 +344,13 @@ def _rounded_records(recs: list[dict], fc: np.ndarray, bounds: list, levels: Seq
     for lev, (lo, hi) in zip(levels, bounds):
         cols[f"lower_{lev}"] = round_rows(np.asarray(lo, np.float64).reshape(len(recs), -1), ref).tolist()
         cols[f"upper_{lev}"] = round_rows(np.asarray(hi, np.float64).reshape(len(recs), -1), ref).tolist()
+    fields = bound_fields(levels)
     for i, rec in enumerate(recs):
         out = {"id": rec["id"], "timestamps": rec["timestamps"], "forecast": cols["forecast"][i]}
         if "method" in rec:
             out["method"] = rec["method"]
-        for j, lev in enumerate(levels):
-            lo, hi = cols[f"lower_{lev}"][i], cols[f"upper_{lev}"][i]
-            if j == 0:
-                out["level"] = lev
-                out["lower"], out["upper"] = lo, hi
-            else:
-                out[f"lower_{lev}"], out[f"upper_{lev}"] = lo, hi
+        if levels:
+            out["level"] = levels[0]
+        for lev, (lo_name, hi_name) in zip(levels, fields):
+            out[lo_name], out[hi_name] = cols[f"lower_{lev}"][i], cols[f"upper_{lev}"][i]
         yield out
