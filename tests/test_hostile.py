@@ -162,6 +162,8 @@ BAD_VALUES = [
     (["neighbors", "{w}/w.npz", "-k", "99999999999999999999", "the"], None, 2, "too large"),
     (["predict", "{w}/clf.npz", "--top-k", "-1"], '{"text": "a"}\n', 2, None),
     (["predict", "{w}/fc.npz", "--horizon", "0", "{w}/air.csv"], None, 2, None),
+    # a line bound beyond any line is no bound (above sys.maxsize the csv module's C limit overflowed)
+    (["predict", "{w}/fc.npz", "--max-line-bytes", "9223372036854775808", "{w}/air.csv"], None, 0, None),
     (["predict", "{w}/fc.npz", "--horizon", "100000", "{w}/air.csv"], None, 1, None),
     (["predict", "{w}/s2s.npz", "--max-length", "100000000"], '{"source": "abc"}\n', 2, None),
     (["evaluate", "{w}/fc.npz", "--backtest", "1000", "{w}/air.csv"], None, 1,

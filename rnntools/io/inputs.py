@@ -168,7 +168,8 @@ def set_max_line_bytes(limit: int | None) -> None:
     """Set the line-length bound of every reader (the commands' ``--max-line-bytes``)."""
     global MAX_LINE_BYTES
     if limit is not None:
-        MAX_LINE_BYTES = int(limit)
+        # a bound beyond any possible line is no bound; above sys.maxsize the csv module's C limit overflows
+        MAX_LINE_BYTES = min(int(limit), sys.maxsize)
 
 
 def _long_line(path, line_no: int) -> InputError:
