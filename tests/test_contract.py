@@ -302,22 +302,25 @@ THREADED = {  # task -> options that give every worker rows to work on (the engi
 }
 
 
-def _spy_w2v_workers(monkeypatch, seen: set) -> None:
+def _spy_w2v_workers(monkeypatch, seen: set, workers: int) -> None:
     """w2v-train's workers are its own threads (Hogwild over shared matrices), each taking batches from one
-    feeder: record which threads took one."""
+    feeder: record which threads took one. A worker that took a batch before all have waits (up to 10 s)
+    for the others to reach the feeder: a fixed short pause let one worker take every batch of the small
+    corpus when the machine was loaded and the others were not yet scheduled."""
     import threading
-    import time
 
     from rnntools.w2v import train as train_module
 
     real = train_module._Feeder.next
+    all_seen = threading.Event()
 
     def next_batch(self):
         item = real(self)
         if item is not None:
             seen.add(threading.current_thread().name)
-            if len(seen) < 2:
-                time.sleep(0.01)  # let the other workers reach the feeder
+            if len(seen) >= workers:
+                all_seen.set()
+            all_seen.wait(10.0)
         return item
 
     monkeypatch.setattr(train_module._Feeder, "next", next_batch)
@@ -333,7 +336,7 @@ def test_threads_n_runs_the_work_on_n_workers(run_cli, monkeypatch, tmp_path, ta
     monkeypatch.chdir(DATA)
     seen: set = set()
     if task == "w2v":
-        _spy_w2v_workers(monkeypatch, seen)
+        _spy_w2v_workers(monkeypatch, seen, n)
     else:
         real = parallel._pool
         monkeypatch.setattr(parallel, "_pool", lambda: _SpyPool(real(), seen))
