@@ -1431,11 +1431,73 @@ def session19_cases() -> list[Case]:
     return cases
 
 
+def _forecaster_in_tmp(edit, network: bool = False):
+    """A setup that writes a copy of the world's forecaster as {T}/m.npz with ``edit(meta, arrays)`` applied;
+    ``network``: every series forecast by the network first (its interval table copied for it)."""
+    def setup(tmp):
+        import numpy as np
+
+        with np.load(os.path.join(_STATE["world"], "fc.npz"), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        if network:
+            meta["selection"]["choice"] = {sid: "rnn" for sid in meta["series"]["ids"]}
+            arrays["interval_q.rnn"] = arrays["interval_q"]
+            meta["arrays"]["interval_q.rnn"] = meta["arrays"]["interval_q"]
+        edit(meta, arrays)
+        np.savez(os.path.join(tmp, "m.npz"), meta=np.array(json.dumps(meta)), **arrays)
+    return setup
+
+
+def session20_cases() -> list[Case]:
+    """What hand probing found in session 20: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 20")."""
+    cases = []
+
+    def at(path, value):
+        def edit(meta, arrays=None):
+            for key in path[:-1]:
+                meta = meta[key]
+            meta[path[-1]] = value
+        return edit
+
+    # a forecaster's scalers, levels, tables, format and axis taken as saved: exit 0 with nonsense, or an
+    # error blaming the input
+    fc = [(at(["series", "scalers", 0, 1], v), True) for v in (0, -1, 1e308)]
+    fc += [(at(["series", "scalers", 0, 0], 1e308), True), (at(["series", "scalers", 0, 2], 7), True),
+           (at(["series", "scalers", 0, 3], -1e308), True),
+           (lambda m, a: m["series"].update(ids=["x", "x"], scalers=m["series"]["scalers"] * 2), True),
+           (lambda m, a: (a.pop("interval_q.rnn"), m["arrays"].pop("interval_q.rnn")), True)]
+    fc += [(at(["levels"], v), False) for v in ([80, 80], [80, 200], [-5, 95], ["80", 95])]
+    fc += [(at(["forecast_format"], 99), False), (lambda m, a: a.update(interval_q=-a["interval_q"]), False)]
+    fc += [(at(["axis", k], v), False) for k, v in (("tz", "Mars/Olympus"), ("style", "x"), ("kind", "x"),
+                                                     ("step", 0), ("month_end", "no"))]
+    for edit, network in fc:
+        cases.append(Case("tampered model meta (session 20)", ["predict", "{T}/m.npz", "{W}/air.csv"], (1,),
+                          names="m.npz", setup=_forecaster_in_tmp(edit, network)))
+    # seq2seq entries taken as saved: a bidirectional file decoded without its backward encoder, "no" read as
+    # true, a source field of 7 blamed the input, a level that is not the vocabulary's
+    for path, value in ((["model", "bidirectional"], False), (["model", "bidirectional"], "no"),
+                        (["max_target"], "5"), (["data", "source_field"], 7), (["data", "source_field"], ""),
+                        (["data"], 5), (["config", "target_level"], "nonsense"), (["source_vocab", "level"], "word")):
+        cases.append(Case("tampered model meta (session 20)", ["predict", "{T}/m.npz"], (1,), names="m.npz",
+                          stdin=b'{"source": "abc"}\n', setup=_tampered_in_tmp("s2s.npz", at(path, value))))
+    # a classifier saved as "char" beside a word vocabulary, an LM's vocabulary marked word-level
+    for model, path, value, args, stdin in (
+            ("clf.npz", ["config", "level"], "char", ["predict", "{T}/m.npz"], b'{"text": "a cat"}\n'),
+            ("clf.npz", ["config", "bidirectional"], "no", ["predict", "{T}/m.npz"], b'{"text": "a cat"}\n'),
+            ("lm.npz", ["vocab", "level"], "word", ["predict", "{T}/m.npz"], b"the cat\n"),
+            ("lm.npz", ["config", "level"], "word", ["sample", "{T}/m.npz", "--length", "3"], b"")):
+        cases.append(Case("tampered model meta (session 20)", args, (1,), names="m.npz", stdin=stdin,
+                          setup=_tampered_in_tmp(model, at(path, value))))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
-       "session19": session19_cases}
+       "session19": session19_cases, "session20": session20_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------

@@ -176,3 +176,19 @@ def check_meta_numbers(values: dict, names, low: float = 0.0, high: float = math
             raise ValueError(f"{name} is {value!r}, expected a number {'above' if low_open else 'from'} {low:g}"
                              + (f" up to {high:g}" if high != math.inf else ""))
 
+
+
+def check_meta_level(config: dict, name: str, level: str, vocabulary: str = "vocabulary") -> None:
+    """A model's saved ``config[name]`` (``level``, ``target_level``) must be its vocabulary's level: the
+    vocabulary decides how texts are split, and the option --resume takes from the file (a ValueError otherwise;
+    a classifier saved as "char" beside a word vocabulary was taken silently). Absent or null: not checked."""
+    if config.get(name) is not None and config[name] != level:
+        raise ValueError(f"config.{name} is {config[name]!r}, but the {vocabulary} is {level}-level")
+
+
+def check_meta_bools(values: dict, names) -> None:
+    """Switches read from a model's metadata must be true or false (a ValueError otherwise): ``"no"`` was
+    read as true. Absent ones keep their defaults."""
+    for name in names:
+        if name in values and not isinstance(values[name], bool):
+            raise ValueError(f"{name} is {values[name]!r}, expected true or false")

@@ -1383,3 +1383,116 @@ def test_plot_confusion_labels_are_checked(hostile, tmp_path, summary, pattern):
     (tmp_path / "s.json").write_text('{"note": 1}\n\n' + json.dumps(summary) + "\n")
     check(hostile(["plot", "confusion", tmp_path / "s.json"]), 1, re.escape(str(tmp_path / "s.json")) + ":3: "
           + pattern)
+
+
+# --- found by hand (session 20): each case failed on the code before its fix -----------------------------
+
+def _fc_by_network(*edits):
+    """A forecaster edit: every series forecast by the network (its interval table copied for it), then EDITS."""
+    def edit(meta, arrays):
+        meta["selection"]["choice"] = {sid: "rnn" for sid in meta["series"]["ids"]}
+        arrays["interval_q.rnn"] = arrays["interval_q"]
+        meta["arrays"]["interval_q.rnn"] = meta["arrays"]["interval_q"]
+        for more in edits:
+            more(meta, arrays)
+    return edit
+
+
+def _scaler(index, value):
+    def edit(meta, arrays):
+        meta["series"]["scalers"][0][index] = value
+    return edit
+
+
+def _negate(name):
+    def edit(meta, arrays):
+        arrays[name] = -arrays[name]
+    return edit
+
+
+@pytest.mark.parametrize("edit,pattern", [
+    # a scale of 0 forecast a flat line, a negative one turned it upside down (exit 0); 1e308 blamed the input
+    (_fc_by_network(_scaler(1, 0)), r"the scaler of series 'passengers' is .*, expected a scale from 1e-8"),
+    (_fc_by_network(_scaler(1, -1)), r"the scaler of series 'passengers' is .*, expected a scale from 1e-8"),
+    (_fc_by_network(_scaler(1, 1e308)), r"expected a scale from 1e-8 of the shift's size up to 2e\+150"),
+    (_fc_by_network(_scaler(0, 1e308)), r"expected a shift within 2e\+150"),
+    (_fc_by_network(_scaler(2, 7)), r"expected a log flag of 0 or 1"),                   # read as true
+    (_fc_by_network(_scaler(3, -1e308)), r"expected a floor from -2e\+150 to 0"),       # forecast -2e306
+    (_set(["series", "ids"], ["passengers", "passengers"]), "not two lists of one length"),  # zipped silently
+    (_fc_by_network(lambda m, a: m["series"].update(ids=["x", "x"], scalers=m["series"]["scalers"] * 2)),
+     "the series id 'x' appears twice"),
+    (_set(["series", "ids"], [5]), "a series id is 5, expected a string"),
+    (_set(["levels"], [80, 80]), r"levels \[80, 80\] names a level twice"),               # written twice
+    (_set(["levels"], [80, 200]), "expected whole percentages from 1 to 99"),
+    (_set(["levels"], [-5, 95]), "expected whole percentages from 1 to 99"),
+    (_set(["levels"], ["80", 95]), "expected whole percentages from 1 to 99"),           # "level": "80"
+    (_set(["levels"], [80]), r"interval_q has shape \[2, 18\], expected \[1, 18\]"),
+    (_set(["forecast_format"], 99), "forecast_format is 99: written by a newer rnntools"),
+    (_set(["forecast_format"], "x"), "forecast_format is 'x'"),
+    (_negate("interval_q"), "interval_q holds a negative half-width"),
+    (lambda m, a: _negate(f"interval_q.{m['selection']['default']}")(m, a), "holds a negative half-width"),
+    (_set(["axis", "tz"], "Mars/Olympus"), "axis tz is 'Mars/Olympus', expected null or a UTC offset"),
+    (_set(["axis", "style"], "x"), "axis style is 'x'"),
+    (_set(["axis", "kind"], "x"), "axis kind is 'x'"),                            # blamed the input's timestamps
+    (_set(["axis", "step"], 0), "axis step is 0"),                                # "forecasts 0M series"
+    (_set(["axis", "month_end"], "no"), "axis month_end is 'no'"),                # read as true
+    (_fc_by_network(lambda m, a: (a.pop("interval_q.rnn"), m["arrays"].pop("interval_q.rnn"))),
+     "the method 'rnn' chosen for series 'passengers' has no interval table"),    # exit 2, "no validation data"
+])
+def test_forecaster_entries_are_checked_on_load(hostile, world, tmp_path, edit, pattern):
+    """A forecaster's series scalers, interval levels and tables, format and time axis were taken as they were
+    saved: silent nonsense (exit 0: a flat or negated forecast, level 80 written twice, a band of level 200), or
+    an error that blamed the input's values or timestamps."""
+    _tamper(world / "fc.npz", tmp_path / "m.npz", edit)
+    check(hostile(["predict", tmp_path / "m.npz", "{w}/air.csv"]), 1,
+          re.escape(str(tmp_path / "m.npz")) + ": corrupt .*" + pattern)
+
+
+@pytest.mark.parametrize("edit,pattern", [
+    (_set(["model", "bidirectional"], False), "parameters its configuration does not use: encb"),  # decoded without it
+    (_set(["model", "bidirectional"], "no"), "bidirectional is 'no', expected true or false"),     # read as true
+    (_set(["max_target"], "5"), "max_target is '5', expected a whole number"),
+    (_set(["max_target"], 2.5), "max_target is 2.5, expected a whole number"),
+    (_set(["data", "source_field"], 7), "data.source_field is 7, expected a field name"),  # blamed the input
+    (_set(["data", "source_field"], ""), "data.source_field is '', expected a field name"),  # read "source"
+    (_set(["data"], 5), "data is 5, expected an object"),                                   # an internal error
+    (_set(["config", "target_level"], "nonsense"), "config.target_level is 'nonsense', but the target vocabulary"),
+    (_set(["source_vocab", "level"], "word"), "config.level is 'char', but the source vocabulary is word-level"),
+])
+def test_seq2seq_entries_are_checked_on_load(hostile, world, tmp_path, edit, pattern):
+    """An edited seq2seq model decoded anyway: a bidirectional file marked unidirectional without its backward
+    encoder, a source vocabulary marked word-level split each source into words of a character vocabulary."""
+    if "bidirectional" in pattern and not _meta_keys(world, "seq2seq")["model"]["bidirectional"]:
+        pytest.skip("the world's seq2seq model is not bidirectional")
+    _tamper(world / "s2s.npz", tmp_path / "m.npz", edit)
+    check(hostile(["predict", tmp_path / "m.npz"], '{"source": "abc"}\n'), 1,
+          re.escape(str(tmp_path / "m.npz")) + ": corrupt .*" + pattern)
+
+
+@pytest.mark.parametrize("kind,edit,pattern", [
+    ("classifier", _set(["config", "level"], "char"), "config.level is 'char', but the vocabulary is word-level"),
+    ("classifier", _set(["vocab", "level"], "char"), "config.level is 'word', but the vocabulary is char-level"),
+    ("classifier", _set(["config", "bidirectional"], "no"), "bidirectional is 'no', expected true or false"),
+    ("classifier", _set(["config", "calibrate"], "no"), "calibrate is 'no', expected true or false"),
+    ("lm", _set(["config", "level"], "word"), "config.level is 'word', but the vocabulary is char-level"),
+    ("lm", _set(["vocab", "level"], "word"), "config.level is 'char', but the vocabulary is word-level"),
+])
+def test_saved_level_and_switches_match(hostile, world, tmp_path, kind, edit, pattern):
+    """A classifier saved as "char" beside a word vocabulary (or an LM's vocabulary marked word-level, which
+    scored each text as three words of a character vocabulary) was read silently; "no" was read as true."""
+    _tamper(world / KINDS[kind], tmp_path / "m.npz", edit)
+    args, stdin = USE[kind]
+    check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
+          re.escape(str(tmp_path / "m.npz")) + ": corrupt .*" + pattern)
+
+
+def test_forecast_bound_that_overflows_names_itself(hostile, world, tmp_path):
+    """A forecast whose interval bound overflows stays an error (docs/forecast.md says why, not a null), but
+    says which number and from which step: it read "the forecast ... is not finite" of a finite forecast."""
+    def widen(meta, arrays):
+        name = "interval_q." + meta["selection"]["default"]
+        arrays[name] = np.full_like(arrays[name], 1e308)
+
+    _tamper(world / "fc.npz", tmp_path / "m.npz", widen)
+    check(hostile(["predict", tmp_path / "m.npz", "{w}/air.csv"]), 1,
+          r"air\.csv:2: the forecast's upper \d+% bound of series 'passengers' is not finite from step 1 on")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rnntools.errors import check_meta_ints, check_meta_numbers, model_loader
+from rnntools.errors import check_meta_bools, check_meta_ints, check_meta_level, check_meta_numbers, model_loader
 from rnntools.io import stdin_idle
 from rnntools.tasks.classify.data import encode_texts, iter_records, label_key, record_text
 from rnntools.tasks.classify.evaluation import (  # noqa: F401 (the task contract's names)
@@ -144,6 +144,8 @@ def load(source) -> Model:
     config = {**config, "wide": config.get("wide", "none")}
     rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
     check_meta_ints(config, ("embed_dim", "hidden", "layers"))
+    check_meta_level(config, "level", vocab.level)
+    check_meta_bools(config, ("bidirectional", "calibrate"))
     _check_labels(meta["labels"])
     # divides the logits: training fits it within [1/20, 20]; 5e-324 overflowed them (numpy's warning, raw)
     check_meta_numbers(meta, ("temperature",), 1e-3, 1e3, low_open=False)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from rnntools.errors import InputError, UsageError, check_memory
+from rnntools.errors import InputError, ModelFileError, UsageError, check_memory
 from rnntools.tasks.forecast.data import check_inputs, tails
 from rnntools.tasks.forecast.model import Model
 from rnntools.tasks.forecast.series import Series
@@ -47,13 +47,22 @@ def _forecast_arrays(model: Model, series: list[Series], horizon: int, levels: l
             methods = None
         else:
             fc, bounds, methods = _chosen_forecast(model, series, horizon, levels, cut)
-    bad = ~np.isfinite(fc).all(1)
-    for lo, hi in bounds:
-        bad |= ~(np.isfinite(lo).all(1) & np.isfinite(hi).all(1))
+    # a value that overflowed is an error naming the series and the first such step, not a null: the network's
+    # chained blocks (or an interval's sqrt(h) growth through a log transform) diverge from that step on, so
+    # the numbers before it in the same list are already not to be trusted (docs/forecast.md)
+    columns = [("forecast", fc)] + [(f"{side} {lev}% bound", a) for lev, pair in zip(levels, bounds)
+                                    for side, a in zip(("lower", "upper"), pair)]
+    bad = np.zeros(len(series), bool)
+    for _, a in columns:
+        bad |= ~np.isfinite(a).all(1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise InputError(f"the forecast of series {series[i].id!r} is not finite (values far outside what the "
-                         f"model was trained on?)", series[i].source or None)
+        name, step = min(((name, int(np.argmax(~np.isfinite(a[i])))) for name, a in columns
+                          if not np.isfinite(a[i]).all()), key=lambda c: c[1])
+        what = "forecast" if name == "forecast" else f"forecast's {name}"
+        raise InputError(f"the {what} of series {series[i].id!r} is not finite from step {step + 1} on (values "
+                         f"far outside what the model was trained on, or a --horizon too far for it?)",
+                         series[i].source or None)
     stamps, by_end = [], {}
     for i, s in enumerate(series):
         n = len(s.values) if cut is None else cut[i]
@@ -256,7 +265,9 @@ def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: l
             break
         table = model.tables.get(meth)
         if table is None:
-            raise UsageError("this model has no interval table (trained without validation data)")
+            # training keeps a table for every method it chooses when it calibrates intervals at all
+            raise ModelFileError(f"corrupt model file (the method {meth!r} chosen for series {series[rows[0]].id!r} "
+                                 f"has no interval table)", model.path or None)
         W = CH.widths(table[[model.levels.index(lev) for lev in levels]], horizon)   # (levels, horizon)
         half[:, rows, :] = W[:, None, :] * scale[rows][None, :, None]
     bounds = []

@@ -326,18 +326,19 @@ def load(source) -> Model:
             v = getattr(cfg, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{key} is {v!r}")
+        _check_format(meta.get("forecast_format", FORMAT))
         axis = TimeAxis.from_meta(meta["axis"])
         members = []
         for k in range(cfg.ensemble):
             prefix = f"m{k}."
             params = {n[len(prefix):]: np.array(a) for n, a in mf.arrays.items() if n.startswith(prefix)}
             members.append(Member(cfg, cfg.horizon if cfg.strategy == "direct" else 1, params))
-        ids, sc = meta["series"]["ids"], meta["series"]["scalers"]
-        scalers = {i: Scaler.from_list(v) for i, v in zip(ids, sc)}
+        scalers = _scalers(meta["series"])
+        levels = _levels(meta.get("levels", []), mf.arrays.get("interval_q"), cfg.horizon)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"corrupt forecaster metadata ({exc.__class__.__name__}: {exc})", path) from None
     training = _migrate_training(meta.get("training"))
-    m = Model(cfg, axis, members, scalers, list(meta.get("levels", [])), mf.arrays.get("interval_q"),
+    m = Model(cfg, axis, members, scalers, levels, mf.arrays.get("interval_q"),
               dict(meta.get("summary", {})), training=training,
               input_options={k: options.get(k) for k in INPUT_KEYS},
               engine={k: v for k, v in options.items() if k not in names and k not in INPUT_KEYS})
@@ -357,7 +358,67 @@ def load(source) -> Model:
         for name, table in m.tables.items():
             if table.shape != (len(m.levels), cfg.horizon):
                 raise ModelFileError(f"corrupt model file (interval_q.{name} has shape {list(table.shape)})", path)
+            if not (table >= 0).all():
+                raise ModelFileError(f"corrupt model file (interval_q.{name} holds a negative half-width)", path)
     return m
+
+
+def _check_format(version) -> None:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"forecast_format is {version!r}, expected a whole number from 1")
+    if version > FORMAT:
+        raise ValueError(f"forecast_format is {version}: written by a newer rnntools, which this one ({FORMAT}) "
+                         f"cannot read")
+
+
+def _scalers(series: dict) -> dict:
+    """id -> Scaler from ``meta["series"]``, each entry as training writes it (a ValueError otherwise).
+
+    Training reads values within MAX_ABS and keeps a scale of at least 1e-8 of the shift (data.Scaler.fit); a
+    scale of 0 or below, or one that overflows the inverse, made silent nonsense of the series' forecast or an
+    error blaming the input's values; ids given twice or a list shorter than the other were zipped silently."""
+    from rnntools.tasks.forecast.series import MAX_ABS
+
+    ids, rows = series["ids"], series["scalers"]
+    if not isinstance(ids, list) or not isinstance(rows, list) or len(ids) != len(rows):
+        raise ValueError("series ids and scalers are not two lists of one length")
+    out = {}
+    for sid, row in zip(ids, rows):
+        if not isinstance(sid, str):
+            raise ValueError(f"a series id is {sid!r}, expected a string")
+        if sid in out:
+            raise ValueError(f"the series id {sid!r} appears twice")
+        if not (isinstance(row, list) and len(row) == 4 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)):
+            raise ValueError(f"the scaler of series {sid!r} is {str(row)[:80]}, expected 4 numbers")
+        shift, scale, log, floor = (float(v) for v in row)
+        bound = 2 * MAX_ABS
+        for wrong, what in ((not abs(shift) <= bound, f"a shift within {bound:g}"),
+                            (not 1e-8 * max(1.0, abs(shift)) * (1 - 1e-9) <= scale <= bound,
+                             f"a scale from 1e-8 of the shift's size up to {bound:g}"),
+                            (log not in (0.0, 1.0), "a log flag of 0 or 1"),
+                            (not -bound <= floor <= 0.0, f"a floor from {-bound:g} to 0")):
+            if wrong:
+                raise ValueError(f"the scaler of series {sid!r} is {row}, expected {what}")
+        out[sid] = Scaler(shift, scale, bool(log), floor)
+    return out
+
+
+def _levels(levels, qtable, horizon: int) -> list:
+    """The interval levels (whole percentages from 1 to 99, each once, as --intervals takes them), one row of
+    the network's interval table each; a ValueError otherwise ([80, 80] wrote level 80 twice, 200 or -5 a
+    band no table was calibrated for)."""
+    if not isinstance(levels, list) or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 99
+                                               for v in levels):
+        raise ValueError(f"levels is {str(levels)[:80]}, expected whole percentages from 1 to 99")
+    if len(set(levels)) != len(levels):
+        raise ValueError(f"levels {levels} names a level twice")
+    if qtable is not None:
+        if qtable.shape != (len(levels), horizon):
+            raise ValueError(f"interval_q has shape {list(qtable.shape)}, expected {[len(levels), horizon]}")
+        if not (qtable >= 0).all():
+            raise ValueError("interval_q holds a negative half-width")
+    return levels
 
 
 def _load_bytes(raw: bytes):

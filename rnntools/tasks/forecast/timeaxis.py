@@ -65,7 +65,25 @@ class TimeAxis:
 
     @staticmethod
     def from_meta(d: dict) -> TimeAxis:
-        return TimeAxis(d["kind"], int(d["step"]), d.get("style", "int"), bool(d.get("month_end")), d.get("tz"))
+        """The axis a model file saved; a ValueError for an entry this module never writes (a hand-edited
+        ``"kind"`` or ``"step": 0`` was blamed on the input's timestamps, a ``"month_end": "no"`` read as true)."""
+        kind, step, style = d["kind"], d["step"], d.get("style", "int")
+        month_end, tz = d.get("month_end", False), d.get("tz")
+        if kind not in ("int", "fixed", "month"):
+            raise ValueError(f"axis kind is {kind!r}, expected int, fixed or month")
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 1 << 53:
+            raise ValueError(f"axis step is {step!r}, expected a whole number of at least 1")
+        if style not in STYLES:
+            raise ValueError(f"axis style is {style!r}, expected one of {', '.join(STYLES)}")
+        if not isinstance(month_end, bool):
+            raise ValueError(f"axis month_end is {month_end!r}, expected true or false")
+        if tz is not None and not (isinstance(tz, str) and re.fullmatch(r"[+-]\d{4}(\d{2}(\.\d{6})?)?", tz)):
+            raise ValueError(f"axis tz is {tz!r}, expected null or a UTC offset like +0100")
+        return TimeAxis(kind, step, style, month_end, tz)
+
+
+# how timestamps are written back (format_timestamp)
+STYLES = ("int", "date", "datetime", "month", "quarter", "year")
 
 
 _FREQ_RE = re.compile(r"^\s*(\d*)\s*([A-Za-z]+)(?:-[A-Za-z]+)?\s*$")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError, ModelFileError, UsageError, check_meta_ints, model_loader
+from rnntools.errors import InputError, ModelFileError, UsageError, check_meta_ints, check_meta_level, model_loader
 from rnntools.io import stdin_idle
 from rnntools.tasks.lm import DEFAULTS, KIND, STRUCTURAL
 from rnntools.tasks.lm import data as D
@@ -226,6 +226,7 @@ def load(source) -> LoadedLM:
         options = _saved_options(mf.meta)
         check_meta_ints(options, ("hidden", "layers", "embed_dim"))
         vocab = Vocab.from_meta(mf.meta["vocab"], specials=True)
+        check_meta_level(options, "level", vocab.level)
         params = {name: a for name, a in mf.arrays.items() if not name.startswith(("resume.", "state.", "optim."))}
         model = LanguageModel(len(vocab), cell=options["cell"], hidden=options["hidden"], layers=options["layers"],
                               embed_dim=options["embed_dim"], params=params)

@@ -95,9 +95,12 @@ the first network's; ``members`` the others' of an ensemble, which decodes by th
             else:
                 src = Vocab.from_meta(meta["source_vocab"], specials=True)
                 tgt = Vocab.from_meta(meta["target_vocab"], specials=True)
-            max_target = int(meta.get("max_target", 0))
+            max_target = meta.get("max_target", 0)
+            if isinstance(max_target, bool) or not isinstance(max_target, int):
+                raise ValueError(f"max_target is {max_target!r}, expected a whole number")
             if cfg.src_vocab_size != len(src) or cfg.tgt_vocab_size != len(tgt):
                 raise ValueError("the vocabulary sizes differ from the model's")
+            _check_saved(meta, cfg, src, tgt)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"corrupt seq2seq model metadata ({exc.__class__.__name__}: {exc})",
                                  model.path) from None
@@ -109,12 +112,18 @@ the first network's; ``members`` the others' of an ensemble, which decodes by th
             params = {name: np.array(v, dtype=np.float32) for name, v in part.arrays.items()
                       if not name.startswith(("state.", "resume."))}
             which = f"network {k + 1} of {len(parts)}: " if len(parts) > 1 else ""
+            read = _Read(params)
             try:
-                Net(cfg, params, rng=_NoDraw())  # checks every parameter's presence and shape
+                Net(cfg, read, rng=_NoDraw())  # checks every parameter's presence and shape
             except _Missing as exc:
                 raise ModelFileError(f"corrupt seq2seq model ({which}parameter {exc} missing)", model.path) from None
             except ValueError as exc:
                 raise ModelFileError(f"corrupt seq2seq model ({which}{exc})", model.path) from None
+            unused = sorted(set(params) - read.names)
+            if unused:
+                # a bidirectional file edited to "bidirectional": false decoded without its backward encoder
+                raise ModelFileError(f"corrupt seq2seq model ({which}parameters its configuration does not use: "
+                                     f"{', '.join(unused[:4])}{' ...' if len(unused) > 4 else ''})", model.path)
             networks.append(params)
         extra = {k: meta[k] for k in ("data", "config") if k in meta}
         return cls(cfg, src, tgt, networks[0], max_target, extra, model.path, networks[1:])
@@ -147,6 +156,47 @@ the first network's; ``members`` the others' of an ensemble, which decodes by th
 
 class _Missing(Exception):
     pass
+
+
+class _Read(dict):
+    """The parameters given to a ``Net`` while loading, with the names its layers looked up (``names``)."""
+
+    def __init__(self, params: dict):
+        super().__init__(params)
+        self.names: set[str] = set()
+
+    def __contains__(self, name) -> bool:
+        self.names.add(name)
+        return super().__contains__(name)
+
+    def __getitem__(self, name):
+        self.names.add(name)
+        return super().__getitem__(name)
+
+    def get(self, name, default=None):
+        self.names.add(name)
+        return super().get(name, default)
+
+
+def _check_saved(meta: dict, cfg: Config, src: Vocab, tgt: Vocab) -> None:
+    """The saved entries that say how a model reads and decodes, as training writes them (a ValueError
+    otherwise): a ``"bidirectional": "no"`` was read as true, a ``"source_field": 7`` blamed the input ("record
+    has no field 7") and an empty one read ``source``, a ``"target_level"`` that is not the target vocabulary's
+    was taken silently (by ``--resume``)."""
+    from rnntools.errors import check_meta_bools, check_meta_ints, check_meta_level
+
+    check_meta_bools(vars(cfg), ("shared_vocab", "bidirectional"))
+    check_meta_ints(vars(cfg), ("hidden", "layers", "embed_dim", "src_vocab_size", "tgt_vocab_size"))
+    check_meta_ints(vars(cfg), ("encoder_layers",), low=0)
+    for part in ("data", "config"):
+        if not isinstance(meta.get(part, {}), dict):
+            raise ValueError(f"{part} is {str(meta[part])[:40]}, expected an object")
+        for name in ("source_field", "target_field"):
+            value = meta.get(part, {}).get(name)
+            if value is not None and not (isinstance(value, str) and value):
+                raise ValueError(f"{part}.{name} is {value!r}, expected a field name")
+    check_meta_level(meta.get("config", {}), "level", src.level, "source vocabulary")
+    check_meta_level(meta.get("config", {}), "target_level", tgt.level, "target vocabulary")
 
 
 class _NoDraw:
