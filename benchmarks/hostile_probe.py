@@ -1490,6 +1490,13 @@ def session20_cases() -> list[Case]:
             ("lm.npz", ["config", "level"], "word", ["sample", "{T}/m.npz", "--length", "3"], b"")):
         cases.append(Case("tampered model meta (session 20)", args, (1,), names="m.npz", stdin=stdin,
                           setup=_tampered_in_tmp(model, at(path, value))))
+    # UTF-16 without a byte-order mark read as letters split at NULs (exit 0); with one, "invalid UTF-8 at byte 0"
+    for encoding in ("utf-16-le", "utf-16-be", "utf-16", "utf-32"):
+        text = "the cat sat\nthe dog ran\n".encode(encoding) * 20
+        for args in (["vocab", "{T}/t.txt"], ["rnn-train", "--task", "lm", "{T}/t.txt", "-o", "{T}/out.npz", *TINY]):
+            cases.append(Case("other encodings (session 20)", args, (1,),
+                              names=r"t\.txt:1: .*UTF-(16|32)|UTF-16(LE|BE) text",
+                              setup=_files_in_tmp({"t.txt": text})))
     return cases
 
 

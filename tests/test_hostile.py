@@ -1496,3 +1496,17 @@ def test_forecast_bound_that_overflows_names_itself(hostile, world, tmp_path):
     _tamper(world / "fc.npz", tmp_path / "m.npz", widen)
     check(hostile(["predict", tmp_path / "m.npz", "{w}/air.csv"]), 1,
           r"air\.csv:2: the forecast's upper \d+% bound of series 'passengers' is not finite from step 1 on")
+
+
+@pytest.mark.parametrize("encoding,pattern", [
+    ("utf-16-le", "looks like UTF-16LE text without a byte-order mark"),   # read as letters split at NULs, exit 0
+    ("utf-16-be", "looks like UTF-16BE text without a byte-order mark"),
+    ("utf-16", r"UTF-16 text \(it starts with a UTF-16 byte-order mark\), not UTF-8; convert it: iconv -f UTF-16"),
+    ("utf-32", r"UTF-32 text \(it starts with a UTF-32 byte-order mark\)"),  # "invalid UTF-8 at byte 0"
+])
+@pytest.mark.parametrize("command", [["vocab"], ["rnn-train", "--task", "lm", "-o", "{t}/m.npz", *TINY]])
+def test_utf16_and_utf32_text_is_named(hostile, tmp_path, encoding, pattern, command):
+    """UTF-16 without a byte-order mark is valid UTF-8 (a NUL beside every ASCII letter): vocab counted single
+    letters, silently; with the mark the message said "invalid UTF-8 at byte 0", naming no encoding."""
+    (tmp_path / "t.txt").write_bytes("the cat sat\nthe dog ran\n".encode(encoding) * 20)
+    check(hostile([*command, tmp_path / "t.txt"]), 1, r"t\.txt:1: .*" + pattern)

@@ -131,6 +131,29 @@ def set_option_hints(*, encoding_errors: bool) -> None:
     _HINTS["encoding_errors"] = encoding_errors
 
 
+# byte-order marks of the encodings a text file is most often in when it is not UTF-8 (Windows tools write
+# UTF-16 with one); UTF-32's first, since UTF-16 LE's is its prefix
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``UTF-16LE``/``UTF-16BE`` when the start of a file that decoded as UTF-8 looks like UTF-16 without a
+    byte-order mark: NUL bytes at most places of one parity and almost none of the other (ASCII letters with a
+    zero byte beside each). Read as UTF-8 it is valid, and the tokenizers split it at the NULs into single
+    letters, silently."""
+    sample = data[:4096]
+    half = len(sample) // 2
+    if half < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > 0.3 * half and even < 0.05 * half:
+        return "UTF-16LE"
+    if even > 0.3 * half and odd < 0.05 * half:
+        return "UTF-16BE"
+    return None
+
+
 def _decode_chunk(lines: list[bytes], path, first_line: int, first_offset: int, errors: str) -> str:
     data = b"".join(lines)
     try:
@@ -138,12 +161,20 @@ def _decode_chunk(lines: list[bytes], path, first_line: int, first_offset: int, 
     except UnicodeDecodeError:
         pass
     else:
+        if first_line == 1 and first_offset == 0 and (utf16 := _utf16_without_bom(data)):
+            raise InputError(f"this looks like {utf16} text without a byte-order mark (a NUL byte beside every "
+                             f"letter), not UTF-8; convert it: iconv -f {utf16} -t UTF-8", path, 1)
         return text.replace("\r\n", "\n") if b"\r" in data else text
     if first_line == 1 and data.startswith((b"PK\x03\x04", b"\x93NUMPY")):
         # a model file where text belongs (`bow --vocab lm.npz`): "invalid UTF-8 at byte 17 ... pass
         # --encoding-errors replace" pointed at the wrong fix
         raise InputError("a zip archive or numpy file (an .npz model?), not a text file; is it the right file?",
                          path, 1)
+    bom = next((name for mark, name in _BOMS if data.startswith(mark)), None) if first_line == 1 else None
+    if bom and first_offset == 0:
+        # "invalid UTF-8 at byte 0" named no encoding, and --encoding-errors replace would read NULs and marks
+        raise InputError(f"{bom} text (it starts with a {bom} byte-order mark), not UTF-8; convert it: "
+                         f"iconv -f {bom} -t UTF-8", path, 1)
     offset = first_offset
     for i, line in enumerate(lines):
         try:
