@@ -129,6 +129,8 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     features.ROWS = options.pop("rows", rows)       # '{"rows": "blocks+tf"}': these rows whatever the length
     nb_words = linear.NB_WORDS
     linear.NB_WORDS = options.pop("nb_words", nb_words)     # '{"nb_words": true}': NBSVM's ratios, word model
+    min_df = features.MIN_DF
+    features.MIN_DF = options.pop("min_df", min_df)         # '{"min_df": 2}': whatever the set's size
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
@@ -144,6 +146,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         training.combine = original
         features.ROWS = rows
         linear.NB_WORDS = nb_words
+        features.MIN_DF = min_df
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]

@@ -58,7 +58,7 @@ def rows(grams, idf, tf: bool, word_share: float = 0.5, which: str = "both"):
     return X
 
 
-def run_set(name: str, variants: list[str], seed: int = 1) -> None:
+def run_set(name: str, variants: list[str], seed: int = 1, max_train: int = 0, draw: int = 0) -> None:
     from classify_vs_baselines import load_set
     from datasets import label_ids
 
@@ -67,17 +67,26 @@ def run_set(name: str, variants: list[str], seed: int = 1) -> None:
     from rnntools.tasks.classify.model import fit_temperature
 
     tr_x, tr_y, te_x, te_y = load_set(name)
+    if 0 < max_train < len(tr_x):        # classify_vs_baselines.py --max-train's draw
+        import random
+
+        keep = sorted(random.Random(draw).sample(range(len(tr_x)), max_train))
+        tr_x, tr_y = [tr_x[i] for i in keep], [tr_y[i] for i in keep]
     labels, y, gold = label_ids(tr_y, te_y)
     K, ones = len(labels), np.ones(len(y))
     g_tr = F.ngram_ids_of_texts(tr_x, B, blocks=True, tf=True)
     g_te = F.ngram_ids_of_texts(te_x, B, blocks=True, tf=True)
-    idf = F.idf_weights(g_tr, B)
+    idf_all = F.idf_weights(g_tr, B)
+    # ``min2`` suffix: a bucket in fewer than two training texts weighs 0 (the character baseline's min_df=2)
+    idf_min2 = np.where(idf_all < np.log((1.0 + len(tr_x)) / 2.0) + 1.0 - 1e-6, idf_all, 0).astype(np.float32)
 
     def acc(Z, truth):
         return float(np.mean(Z.argmax(1) == truth))
 
     for v in variants:
         start = time.process_time()
+        idf = idf_min2 if v.endswith("min2") else idf_all
+        label, v = v, v.removesuffix("min2")
         lo = {"Cs": (0.1, 0.3) + L.CS} if v.endswith("lo") else {}
         v = v.removesuffix("lo")
         tf = v in ("tf", "septf", "tfnb")
@@ -104,7 +113,7 @@ def run_set(name: str, variants: list[str], seed: int = 1) -> None:
                                            nb=v.endswith("nb"), **lo)
             Z = np.asarray(rows(g_te, idf, tf, share) @ W) + b
             loss, note = L.val_loss(oof, y, ones), f"C {info['C']:g}"
-        print(f"{name:15s} {v + ('lo' if lo else ''):9s} test {acc(Z, gold):.4f}  oof loss {loss:.4f}  {note}  "
+        print(f"{name:15s} {label:9s} test {acc(Z, gold):.4f}  oof loss {loss:.4f}  {note}  "
               f"cpu {time.process_time() - start:.1f}s", flush=True)
 
 
@@ -113,11 +122,13 @@ def main():
     ap.add_argument("--sets", default="tweets,amazon,nyt,spam,reviews,mr_aside,rt_aside,reuters5_aside,news5_aside")
     ap.add_argument("--variants", default="binary,tf,words0.7,sep")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-train", type=int, default=0, help="as classify_vs_baselines.py's")
+    ap.add_argument("--draw", type=int, default=0, help="as classify_vs_baselines.py's")
     args = ap.parse_args()
     import isa  # every benchmark says what it ran on: CPU model and instruction set
     print("cpu:", isa.report(torch_side=False), flush=True)
     for name in args.sets.split(","):
-        run_set(name, args.variants.split(","), args.seed)
+        run_set(name, args.variants.split(","), args.seed, args.max_train, args.draw)
     print("uptime:", os.popen("uptime").read().strip())
 
 

@@ -423,6 +423,64 @@ def test_rows_by_the_training_texts_length(tmp_path, run_cli, monkeypatch):
     assert load_model(tmp_path / "m.npz").meta["wide_fit"]["rows"] == "blocks+tf"
 
 
+def test_min_df_leaves_grams_of_fewer_texts_out_of_the_rows(monkeypatch):
+    """``idf_weights(min_df=2)``: a bucket in fewer than two texts (or none) weighs 0, the others keep the
+    plain idf; such grams then count in no row's length (training's and prediction's rows alike). Below
+    ``MIN_DF_BELOW`` labelled texts training uses 2, from there 1; ``MIN_DF`` set overrides the count."""
+    B = 1 << 18
+    texts = ["the cat sat", "the cat ran", "a dog ran far"]
+    docs = [F.ngram_ids(t, B, blocks=True) for t in texts]
+    plain, two = F.idf_weights(docs, B), F.idf_weights(docs, B, min_df=2)
+    df = np.zeros(B, np.int64)
+    for ids in docs:
+        df[np.unique(ids % B)] += 1
+    assert (df >= 2).any() and (df == 1).any()
+    np.testing.assert_array_equal(two, np.where(df >= 2, plain, 0))
+    np.testing.assert_array_equal(F.idf_weights(docs, B, min_df=1), plain)
+    unseen = F.ngram_ids("zebra", B, blocks=True)
+    rows = F.wide_values([docs[0], unseen], two)
+    X = rows.matrix().toarray()
+    cat_sat = X[0]
+    kept = np.unique(docs[0] % B)[df[np.unique(docs[0] % B)] >= 2]
+    assert set(np.nonzero(cat_sat)[0]) == set(kept)            # "sat" and its grams left out
+    np.testing.assert_allclose(np.linalg.norm(cat_sat), 1.0, rtol=1e-6)  # the kept grams make the length
+    assert not X[1].any()                                        # nothing known: an empty row, no NaN
+    assert F.min_df_for(F.MIN_DF_BELOW - 1) == 2 and F.min_df_for(F.MIN_DF_BELOW) == 1
+    monkeypatch.setattr(F, "MIN_DF", 3)
+    assert F.min_df_for(10) == F.min_df_for(10 ** 6) == 3
+
+
+def test_a_small_training_set_keeps_its_min_df_in_the_model(tmp_path, run_cli):
+    """A model trained on fewer than ``MIN_DF_BELOW`` texts records min_df 2, its idf is 0 for the grams
+    of one text, and a text of unseen words still gets probabilities that sum to 1."""
+    from rnntools.io import load_model
+    from rnntools.tasks.classify import load, predict
+
+    rng = np.random.default_rng(4)
+    lines = []
+    for i in range(60):
+        good = rng.random() < 0.5
+        once = "once" + chr(97 + i % 26) + chr(97 + i // 26)     # a word of this text alone
+        words = list(rng.choice(["film", "plot", "actor"], 3)) + ["great" if good else "awful", once]
+        lines.append(f"{'pos' if good else 'neg'}\t{' '.join(words)}")
+    (tmp_path / "s.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli(["rnn-train", "--task", "classify", tmp_path / "s.tsv", "-o", tmp_path / "m.npz",
+                      "--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--threads", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert 60 < F.MIN_DF_BELOW
+    assert load_model(tmp_path / "m.npz").meta["wide_fit"]["min_df"] == 2
+    model = load(str(tmp_path / "m.npz"))
+    idf = model.net.params["wide.idf"]
+    B = len(idf)
+    (once,) = F.ngram_ids("oncehb", B, chars=False)        # the unigram of a word in one text
+    (great,) = F.ngram_ids("great", B, chars=False)
+    assert idf[once] == 0 and idf[great] > 0
+    out = list(predict(model, [{"text": "zzzq xxyv"}, {"text": "great film"}], warn=False))
+    for r in out:
+        assert abs(sum(r["probs"].values()) - 1) < 1e-5
+    assert out[1]["label"] == "pos"
+
+
 def test_gradients_with_the_wide_part():
     cfg = NetConfig(cell="gru", vocab_size=9, n_classes=3, embed_dim=4, hidden=3, pooling="max",
                     bidirectional=True, wide_buckets=64)

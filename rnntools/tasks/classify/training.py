@@ -209,8 +209,10 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
             rows = rows.replace("sep", "blocks")        # one block: nothing to keep apart
         how = features.rows_options(rows)
         docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True, tf=how["tf"])
+        min_df = (resume.meta.get("wide_fit", {}).get("min_df", 1) if resume is not None
+                  else features.min_df_for(len(labelled)))
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
-                              else idf_weights([docs[i] for i in labelled], buckets))
+                              else idf_weights([docs[i] for i in labelled], buckets, min_df))
         wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, **how)
         W_lin, b_lin, info, oof = (fit_two_linear if how["separate"] else fit_linear)(
             wide_all[labelled], y[labelled], weights, len(labels), seed=config.seed)
@@ -220,7 +222,8 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         # each text's logits from the folds that did not see it: honest residuals for the network to learn
         offsets = [oof[np.searchsorted(labelled, idx)].astype(np.float32) for idx in (train_idx, val_idx)]
         linear = info
-        console.info(f"wide part: logistic regression on {info['features']} n-gram features, "
+        console.info(f"wide part: logistic regression on {info['features']} n-gram features"
+                     f"{f' (each in {min_df} texts or more)' if min_df > 1 else ''}, "
                      f"C = {info['C']:g} (3-fold cross-validated loss by C: {info['cv_loss_by_C']})")
         params["wide.W"], params["wide.b"] = W_lin, b_lin   # fixed: the network learns on top (offsets)
     if pretrained is not None:
@@ -230,7 +233,7 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
             "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
             "class_weights": weights.tolist()}
     if buckets:     # how the rows are made (features.rows_for; files without "rows" normalise in one)
-        meta["wide_fit"] = {"rows": rows}
+        meta["wide_fit"] = {"rows": rows, "min_df": min_df}
     console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
                  f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
                  f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
