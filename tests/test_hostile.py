@@ -1510,3 +1510,80 @@ def test_utf16_and_utf32_text_is_named(hostile, tmp_path, encoding, pattern, com
     letters, silently; with the mark the message said "invalid UTF-8 at byte 0", naming no encoding."""
     (tmp_path / "t.txt").write_bytes("the cat sat\nthe dog ran\n".encode(encoding) * 20)
     check(hostile([*command, tmp_path / "t.txt"]), 1, r"t\.txt:1: .*" + pattern)
+
+
+@pytest.mark.parametrize("path,value,pattern", [
+    (["config", "difference"], "x", "difference is 'x', expected one of season"),   # another baseline, exit 0
+    (["config", "transform"], "x", "transform is 'x', expected one of auto, log, none"),
+    (["config", "missing"], "x", "missing is 'x', expected one of error"),
+    (["config", "intervals"], "x", "intervals is x, expected a list of whole percentages"),
+    (["config", "covariates"], 5, "covariates is 5, expected a list of column names"),  # a TypeError's text
+    (["config", "level_input"], "no", "level_input is 'no', expected true or false"),  # read as true
+    (["config", "dropout"], -1, "dropout is -1, expected a number from 0"),
+    (["config", "target"], 5, "target is 5, expected a column name or null"),   # exit 2 blaming "--target 5"
+    (["config", "freq"], "x", "freq is 'x', expected a frequency"),            # exit 2 blaming "--freq 'x'"
+])
+def test_forecaster_saved_options_are_checked_on_load(hostile, world, tmp_path, path, value, pattern):
+    """A forecaster's saved options were used as they were: another baseline or features, silently, or a usage
+    error naming an option nobody gave."""
+    _tamper(world / "fc.npz", tmp_path / "m.npz", _set(path, value))
+    check(hostile(["predict", tmp_path / "m.npz", "{w}/air.csv"]), 1,
+          re.escape(str(tmp_path / "m.npz")) + ": corrupt forecaster metadata .*" + pattern)
+
+
+@pytest.fixture(scope="module")
+def resumable_vectors(world, tmp_path_factory):
+    from click.testing import CliRunner
+    from conftest import _Main
+
+    from rnntools.cli import main
+
+    path = tmp_path_factory.mktemp("w2v") / "wr.npz"
+    result = CliRunner().invoke(_Main(main), ["w2v-train", str(world / "corpus.txt"), "-o", str(path), "--dim", "8",
+                                              "--epochs", "1", "--min-count", "1", "--threads", "1", "--resumable"])
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+@pytest.mark.parametrize("path,value,pattern", [
+    (["config", "dim"], 16, "its vectors have 8 values a row, its dim is 16"),     # exit 0: rows read past
+    (["config", "dim"], "x", "its saved --dim 'x'"),                                # internal error (TypeError)
+    (["config", "window"], 0, "its saved --window 0"),                              # ZeroDivisionError
+    (["config", "negative"], -1, "its saved --negative -1"),                        # exit 0
+    (["config", "alpha"], -1, "its saved --alpha -1"),                              # exit 0
+    (["config", "arch"], "x", "its saved --arch 'x'"),                              # exit 0
+    (["config", "share_negatives"], "no", "its saved --share-negatives 'no'"),      # numba's typing error
+    (["config", "min_alpha"], 5, "its min_alpha 5 is above its alpha 0.025"),       # minutes, then a NaN loss
+    (["training", "epochs_done"], -3, "the epochs done are -3"),                     # exit 0
+    (["training", "epochs_done"], "x", "the epochs done are 'x'"),                   # internal error
+])
+def test_w2v_resume_of_an_edited_file(hostile, world, tmp_path, resumable_vectors, path, value, pattern):
+    """w2v-train --resume took the saved settings and schedule as they were: internal errors, a numba typing
+    error, or training with a negative learning rate, silently."""
+    _tamper(resumable_vectors, tmp_path / "m.npz", _set(path, value))
+    result = hostile(["w2v-train", "{w}/corpus.txt", "--resume", tmp_path / "m.npz", "-o", tmp_path / "out.npz",
+                      "--epochs", "3", "--threads", "1"])
+    check(result, 1, re.escape(str(tmp_path / "m.npz")) + ": corrupt model file .*" + pattern + ".*cannot --resume")
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_w2v_resume_with_an_alpha_below_the_saved_min_alpha(hostile, world, tmp_path, resumable_vectors):
+    """An --alpha given on --resume below the file's own --min-alpha is the user's error (exit 2), naming both."""
+    _tamper(resumable_vectors, tmp_path / "m.npz", _set(["config", "min_alpha"], 0.001))
+    result = hostile(["w2v-train", "{w}/corpus.txt", "--resume", tmp_path / "m.npz", "-o", tmp_path / "out.npz",
+                      "--epochs", "3", "--threads", "1", "--alpha", "0.0005"])
+    check(result, 2, r"--min-alpha 0\.001 is above --alpha 0\.0005 \(one of them saved in ")
+
+
+@pytest.mark.parametrize("args,stdin,status,pattern", [
+    # a byte that is not UTF-8 was shown as Python's \udce9
+    (["sample", "{w}/lm.npz", "--prime", "caf\udce9", "--length", "3"], None, 2, r"--prime caf\\xe9: not valid UTF-8"),
+    # a plain line without a tab: "record has no field 'label' ... name the label field with --label-field"
+    (["evaluate", "{w}/clf.npz"], "noun.x a cat\n", 1, r"<stdin>:1: expected 'label<TAB>text' \(no tab on this line"),
+    # lines of 5 words: "no analogy questions", naming no line
+    (["evaluate", "{w}/w.npz", "--analogies", "{t}/a.txt"], None, 1,
+     r"a\.txt:2: no analogy questions: the line has 5 words, expected 4"),
+])
+def test_messages_name_what_is_wrong(hostile, tmp_path, args, stdin, status, pattern):
+    (tmp_path / "a.txt").write_text(": s\nthe cat sat on mat\nthe dog ran in park\n")
+    check(hostile(args, stdin), status, pattern)

@@ -218,7 +218,9 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
                 from rnntools.errors import UsageError
 
                 flag = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
-                raise UsageError(f"{flag} {ascii(v)[1:-1]!s}: not valid UTF-8 text (a byte that is not UTF-8, or "
+                from rnntools.console import printable
+
+                raise UsageError(f"{flag} {printable(v)}: not valid UTF-8 text (a byte that is not UTF-8, or "
                                  "an escape of a lone surrogate); pass the text in UTF-8")
 
 
@@ -303,6 +305,39 @@ def check_command_outputs(command: click.Command, ctx: click.Context) -> None:
         check_outputs(outputs, inputs, appended=appended, stdout=stdout,
                       stdin=bool(_stdin_readers(command, ctx)) or "-" in inputs)
 
+
+
+def check_resumed_options(ctx: click.Context, path: str) -> None:
+    """The options a ``--resume`` run (``rnn-train``, ``w2v-train``) takes from the saved model (those not on the
+    command line), checked as click checks them on the command line: an edited model file's ``"seq_len": 0``,
+    ``"hidden": "x"`` or ``"window": 0`` went into training as it was (internal errors: ZeroDivisionError,
+    TypeError; numba's typing error for a ``"share_negatives": "no"``). Lists (``intervals``,
+    ``covariates``) and paths are the task's to check."""
+    from rnntools.errors import ModelFileError
+    from rnntools.io import read_model_meta
+    from rnntools.tasks.options import flag
+
+    if path == "-":
+        return  # read once, by the task
+    meta = read_model_meta(path)
+    training = meta.get("training")
+    saved: dict = {}
+    for part in (training.get("config") if isinstance(training, dict) else None, meta.get("config")):
+        if isinstance(part, dict):
+            saved.update(part)
+    for param in ctx.command.params:
+        value = saved.get(param.name)
+        if (value is None or isinstance(value, list | dict) or isinstance(param.type, click.Path | click.File)
+                or ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE):
+            continue
+        try:
+            converted = param.type.convert(value, param, ctx)
+            # click converts 1.5 to an integer option's 1 and "x" to a text option's "x": the type must match
+            if type(converted) is not type(value) and not (type(converted) is float and type(value) is int):
+                raise click.BadParameter(f"{value!r} is not of the option's type ({param.type.name})")
+        except click.BadParameter as exc:
+            raise ModelFileError(f"corrupt model file (its saved {flag(param.name)} {value!r}: {exc.message}); "
+                                 f"cannot --resume it", path) from None
 
 
 def option(*args, group: str = "Options", **kwargs):

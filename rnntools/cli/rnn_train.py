@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option, seed_option, threads_option
+from rnntools.cli.common import (
+    CONTEXT,
+    GroupedCommand,
+    check_resumed_options,
+    inputs_argument,
+    option,
+    seed_option,
+    threads_option,
+)
 from rnntools.cli.tasks import (
     TASKS,
     available,
@@ -84,7 +92,7 @@ def _command(**kwargs):
     engine["seed"], engine["threads"] = kwargs["seed"], kwargs["threads"]
     _check_combinations(ctx, task, engine)
     if engine.get("resume"):
-        _check_resumed_options(ctx, engine["resume"])
+        check_resumed_options(ctx, engine["resume"])
     _check_sizes({**engine, "layers": max(engine.get("layers") or 1, kwargs.get("encoder_layers") or 1)})
     with naming_the_input(inputs):
         package(task).train(inputs, output, {**engine, **task_kwargs(kwargs, _owners, task)})
@@ -149,38 +157,6 @@ def _check_combinations(ctx: click.Context, task: str, engine: dict) -> None:
     if engine.get("embeddings") and level == "char":
         raise UsageError(f"--embeddings gives word vectors, but the {task} model reads characters "
                          "(--level char); add --level word or leave --embeddings out")
-
-
-def _check_resumed_options(ctx: click.Context, path: str) -> None:
-    """The options a ``--resume`` run takes from the saved model (those not on the command line), checked as
-    click checks them on the command line: an edited model file's ``"seq_len": 0`` or ``"hidden": "x"`` went
-    into training as it was (internal errors: ZeroDivisionError, TypeError). Lists (``intervals``,
-    ``covariates``) and paths are the task's to check."""
-    from rnntools.errors import ModelFileError
-    from rnntools.io import read_model_meta
-    from rnntools.tasks.options import flag
-
-    if path == "-":
-        return  # read once, by the task
-    meta = read_model_meta(path)
-    training = meta.get("training")
-    saved: dict = {}
-    for part in (training.get("config") if isinstance(training, dict) else None, meta.get("config")):
-        if isinstance(part, dict):
-            saved.update(part)
-    for param in ctx.command.params:
-        value = saved.get(param.name)
-        if (value is None or isinstance(value, list | dict) or isinstance(param.type, click.Path | click.File)
-                or ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE):
-            continue
-        try:
-            converted = param.type.convert(value, param, ctx)
-            # click converts 1.5 to an integer option's 1 and "x" to a text option's "x": the type must match
-            if type(converted) is not type(value) and not (type(converted) is float and type(value) is int):
-                raise click.BadParameter(f"{value!r} is not of the option's type ({param.type.name})")
-        except click.BadParameter as exc:
-            raise ModelFileError(f"corrupt model file (its saved {flag(param.name)} {value!r}: {exc.message}); "
-                                 f"cannot --resume it", path) from None
 
 
 def _check_sizes(engine: dict) -> None:

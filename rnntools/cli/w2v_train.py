@@ -7,6 +7,7 @@ import click
 from rnntools.cli.common import (
     CONTEXT,
     GroupedCommand,
+    check_resumed_options,
     encoding_errors_option,
     finite_float,
     option,
@@ -101,6 +102,8 @@ def w2v_train(corpus, min_count, max_vocab, vocab_path, keep_case, encoding_erro
                     max_vocab=max_vocab, alpha=alpha, min_alpha=min_alpha, epochs=epochs, threads=threads,
                     seed=seed, lowercase=not keep_case)
     ctx = click.get_current_context()
+    if resume:
+        check_resumed_options(ctx, resume)
     given = {name for name in ctx.params
              if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     explicit = frozenset({"keep_case": "lowercase"}.get(name, name) for name in given)

@@ -37,6 +37,7 @@ def evaluate_analogies(model: Vectors, path: str, restrict: int | None = 30000,
     sections: list[dict] = []
     questions: list[tuple[int, int, int, int, int]] = []  # section, a, b, c, expected
     invalid = 0
+    first_invalid = None   # (line, words) of the first line that is not 4 words
     for line_no, line in iter_lines(path):
         if line.startswith(":"):
             sections.append({"section": line[1:].strip(), "correct": 0, "questions": 0, "skipped": 0})
@@ -46,6 +47,7 @@ def evaluate_analogies(model: Vectors, path: str, restrict: int | None = 30000,
             continue
         if len(words) != 4:
             invalid += 1
+            first_invalid = first_invalid or (line_no, len(words))
             if invalid > 10 and not questions:
                 raise InputError("expected 4 words per line (a b c d, a:b = c:d) in a questions-words file",
                                  path, line_no)
@@ -58,6 +60,10 @@ def evaluate_analogies(model: Vectors, path: str, restrict: int | None = 30000,
             continue
         questions.append((len(sections) - 1, *ids))
     if not questions and not any(s["skipped"] for s in sections):
+        if first_invalid:
+            # "no analogy questions", naming no line, of a file whose every line had 5 words
+            raise InputError(f"no analogy questions: the line has {first_invalid[1]} words, expected 4 (a b c d, "
+                             f"a:b = c:d) after ': section' lines", path, first_invalid[0])
         raise InputError("no analogy questions (expected lines 'a b c d' after ': section' lines)", path)
     variants: dict[int, list[int]] = {}
     if case_insensitive:

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError, TrainingError, UsageError
+from rnntools.errors import InputError, ModelFileError, TrainingError, UsageError
 from rnntools.io import save_model
 from rnntools.w2v.corpus import PHRASE_WORD_RE, SEP, Spool, build_vocab, read_corpus  # noqa: F401
 from rnntools.w2v.layout import (  # noqa: F401  (re-exported: their home before the split)
@@ -286,9 +286,20 @@ def _load_resume(path: str, p: Params, explicit: frozenset, vocab_path: str | No
     for name in TRAINING:
         if name not in explicit and name in saved:
             setattr(p, name, saved[name])
+    if p.min_alpha > p.alpha:
+        # a fresh run refuses this (Params.resolved); taken from an edited file, the rate rose to 5 and training
+        # crawled through minutes of overflowing arithmetic to a NaN loss
+        if {"alpha", "min_alpha"} & explicit:
+            raise UsageError(f"--min-alpha {p.min_alpha} is above --alpha {p.alpha} (one of them saved in {path})")
+        raise ModelFileError(f"corrupt model file (its min_alpha {p.min_alpha} is above its alpha {p.alpha}); "
+                             f"cannot --resume it", path)
     position = training.get("epochs_done")
     if position is None:  # files from before epochs_done: the fraction of their own schedule
-        position = float(training.get("progress", 1.0)) * float(saved.get("epochs", p.epochs))
+        position = training.get("progress", 1.0)
+        position = position * saved.get("epochs", p.epochs) if _number(position) else position
+    if not _number(position) or not 0 <= position < 1e9:
+        raise ModelFileError(f"corrupt model file (the epochs done are {position!r}, expected a number of at "
+                             f"least 0); cannot --resume it", path)
     position = float(position)
     if position >= p.epochs:
         raise UsageError(f"{path} has been trained for {position:g} epochs already; give --epochs above "
@@ -300,8 +311,16 @@ def _load_resume(path: str, p: Params, explicit: frozenset, vocab_path: str | No
         w_in = np.concatenate([model.arrays["word_rows"], model.arrays["ngram_vectors"]])
     if w_in.shape[1] != w_out.shape[1]:
         raise UsageError(f"{path}: output weights {w_out.shape} do not match the vectors {w_in.shape}")
+    if w_in.shape[1] != p.dim:
+        # the kernels take the row length from dim: a "dim": 16 beside rows of 8 read and wrote past each row
+        raise ModelFileError(f"corrupt model file (its vectors have {w_in.shape[1]} values a row, its dim is "
+                             f"{p.dim}); cannot --resume it", path)
     return {"vocab": Vocab.from_meta(model.meta["vocab"]), "w_in": np.array(w_in, np.float32),
             "w_out": np.array(w_out, np.float32), "position": position, "training": training}
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, start: float, layout: Layout) -> dict:

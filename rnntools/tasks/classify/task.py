@@ -201,14 +201,17 @@ def _check_labels(labels) -> None:
 # --- records -----------------------------------------------------------------------------------------------
 
 def read(inputs: Sequence[str], model: Model | None = None, *, text_field: str | None = None,
-         label_field: str | None = None, errors: str = "strict", **_options) -> Iterator[dict]:
+         label_field: str | None = None, errors: str = "strict", targets: bool = False,
+         **_options) -> Iterator[dict]:
     """Records of ``inputs`` (JSONL, or plain lines: ``label<TAB>text`` when a tab is present, else the whole
-    line is the text). Field names default to the model's. Each record carries where it came from in
+    line is the text; with ``targets``, for ``evaluate``, every plain line must be ``label<TAB>text``, as
+    training reads it). Field names default to the model's. Each record carries where it came from in
     ``_place`` (file, line) for messages; ``predict`` and ``evaluate`` drop it."""
     text_field = text_field or (model.config.get("text_field") if model else None) or "text"
     label_field = label_field or (model.config.get("label_field") if model else None) or "label"
     for path in inputs:
-        for line_no, record in iter_records(path, errors, tsv_fields=(label_field, text_field), plain_text=True):
+        for line_no, record in iter_records(path, errors, tsv_fields=(label_field, text_field),
+                                            plain_text=not targets):
             record["_place"] = (path, line_no)
             yield record
 

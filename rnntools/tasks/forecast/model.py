@@ -315,6 +315,7 @@ def load(source) -> Model:
     meta = mf.meta
     try:
         options = _migrate_options(meta)
+        _check_options(options)
         names = set(ForecastConfig.__dataclass_fields__)
         c = {k: v for k, v in options.items() if k in names}
         c["intervals"] = tuple(c.get("intervals", ()))
@@ -361,6 +362,47 @@ def load(source) -> Model:
             if not (table >= 0).all():
                 raise ModelFileError(f"corrupt model file (interval_q.{name} holds a negative half-width)", path)
     return m
+
+
+# the saved options that choose how series are read, transformed and forecast, as the command line takes them
+# (``difference`` saved resolved, never "auto")
+_CHOICES = {"strategy": ("direct", "recursive"), "difference": ("season", "drift", "1", "none"),
+            "transform": ("auto", "log", "none"), "select": ("auto", "rnn"),
+            "missing": ("error", "interpolate", "ffill")}
+
+
+def _check_options(options: dict) -> None:
+    """The saved options predict and evaluate use, as training writes them (a ValueError otherwise): a
+    ``"difference": "x"``, ``"transform": "x"`` or ``"level_input": "no"`` forecast silently with another
+    baseline or features, a ``"target": 5`` was a usage error blaming an option nobody gave."""
+    for name, allowed in _CHOICES.items():
+        if name in options and options[name] not in allowed:
+            raise ValueError(f"{name} is {options[name]!r}, expected one of {', '.join(allowed)}")
+    for name in ("level_input", "refit"):
+        if name in options and not isinstance(options[name], bool):
+            raise ValueError(f"{name} is {options[name]!r}, expected true or false")
+    dropout = options.get("dropout", 0.0)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout is {dropout!r}, expected a number from 0 to below 1")
+    for name in ("target", "timestamp_column", "id_column", "freq"):
+        value = options.get(name)
+        if value is not None and not (isinstance(value, str) and value) and not (
+                name == "freq" and isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise ValueError(f"{name} is {value!r}, expected a column name or null")
+    if options.get("freq") is not None:
+        from rnntools.tasks.forecast.timeaxis import parse_freq
+
+        try:
+            parse_freq(options["freq"])
+        except ValueError:
+            raise ValueError(f"freq is {options['freq']!r}, expected a frequency like D, M or 15min") from None
+    for name in ("intervals", "covariates"):
+        values = options.get(name, [])
+        if not isinstance(values, list) or not all(
+                (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 99) if name == "intervals"
+                else (isinstance(v, str) and v) for v in values):
+            raise ValueError(f"{name} is {str(values)[:80]}, expected a list of "
+                             + ("whole percentages from 1 to 99" if name == "intervals" else "column names"))
 
 
 def _check_format(version) -> None:
