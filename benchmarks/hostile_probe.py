@@ -1449,6 +1449,19 @@ def _forecaster_in_tmp(edit, network: bool = False):
     return setup
 
 
+def _resumable_vectors_in_tmp(edit):
+    """A setup that trains a small resumable vectors file and writes it as {T}/m.npz with ``edit(meta)``."""
+    def setup(tmp):
+        result = _run(_STATE["tree"], ["w2v-train", os.path.join(_STATE["world"], "corpus.txt"), "-o",
+                                       os.path.join(tmp, "r.npz"), "--dim", "8", "--epochs", "1", "--min-count",
+                                       "1", "--threads", "1", "--resumable"], cwd=tmp, timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.decode()[-300:])
+        _tamper(os.path.join(tmp, "r.npz"), os.path.join(tmp, "m.npz"), edit)
+        os.remove(os.path.join(tmp, "r.npz"))
+    return setup
+
+
 def session20_cases() -> list[Case]:
     """What hand probing found in session 20: each case is a bug that was fixed (docs/reliability.md, "Found by
     hand in session 20")."""
@@ -1490,6 +1503,27 @@ def session20_cases() -> list[Case]:
             ("lm.npz", ["config", "level"], "word", ["sample", "{T}/m.npz", "--length", "3"], b"")):
         cases.append(Case("tampered model meta (session 20)", args, (1,), names="m.npz", stdin=stdin,
                           setup=_tampered_in_tmp(model, at(path, value))))
+    # a forecaster's saved options used as they were: another baseline silently, or a usage error naming an option
+    # nobody gave
+    for path, value in ((["config", "difference"], "x"), (["config", "level_input"], "no"),
+                        (["config", "covariates"], 5), (["config", "target"], 5), (["config", "freq"], "x")):
+        cases.append(Case("tampered model meta (session 20)", ["predict", "{T}/m.npz", "{W}/air.csv"], (1,),
+                          names="m.npz", setup=_forecaster_in_tmp(at(path, value))))
+    # w2v-train --resume of an edited file: internal errors, numba's typing error, or trained as it was
+    for path, value in ((["config", "dim"], 16), (["config", "window"], 0), (["config", "negative"], -1),
+                        (["config", "share_negatives"], "no"), (["config", "min_alpha"], 5),
+                        (["training", "epochs_done"], "x")):
+        cases.append(Case("tampered model meta (session 20)", ["w2v-train", "{W}/corpus.txt", "--resume",
+                                                               "{T}/m.npz", "-o", "{T}/out.npz", "--epochs", "3",
+                                                               "--threads", "1"], (1,), names="m.npz",
+                          output="{T}/out.npz", setup=_resumable_vectors_in_tmp(at(path, value))))
+    # messages that named the wrong thing: \udce9 for a byte, --label-field for a missing tab, no line
+    cases.append(Case("hostile input (session 20)", ["sample", "{W}/lm.npz", "--prime", "caf\udce9", "--length", "3"],
+                      (2,), names=r"caf\\xe9|x^"))
+    cases.append(Case("hostile input (session 20)", ["evaluate", "{W}/clf.npz"], (1,), stdin=b"noun.x a cat\n",
+                      names=r"label<TAB>text|x^"))
+    cases.append(Case("hostile input (session 20)", ["evaluate", "{W}/w.npz", "--analogies", "{T}/a.txt"], (1,),
+                      names="a.txt:2", setup=_files_in_tmp({"a.txt": b": s\nthe cat sat on mat\n"})))
     # UTF-16 without a byte-order mark read as letters split at NULs (exit 0); with one, "invalid UTF-8 at byte 0"
     for encoding in ("utf-16-le", "utf-16-be", "utf-16", "utf-32"):
         text = "the cat sat\nthe dog ran\n".encode(encoding) * 20
@@ -1526,7 +1560,7 @@ def _expand(value, world, tmp):
 
 def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     tmp = tempfile.mkdtemp(dir=scratch)
-    _STATE["world"] = world
+    _STATE["world"], _STATE["tree"] = world, tree
     writer = case.setup(tmp) if case.setup else None
     # the limits are for an idle machine: on a shared one a case gets a share of a core
     slow = min(4.0, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
