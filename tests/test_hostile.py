@@ -1575,6 +1575,17 @@ def test_w2v_resume_with_an_alpha_below_the_saved_min_alpha(hostile, world, tmp_
     check(result, 2, r"--min-alpha 0\.001 is above --alpha 0\.0005 \(one of them saved in ")
 
 
+def test_w2v_resume_takes_a_min_alpha_below_the_saved_alpha(hostile, world, tmp_path, resumable_vectors):
+    """--min-alpha on --resume is checked against the file's alpha, not the default one: 0.03 beside a file
+    trained with --alpha 0.05 was refused as "above --alpha 0.025"; above the file's alpha it still is."""
+    _tamper(resumable_vectors, tmp_path / "m.npz", _set(["config", "alpha"], 0.05))
+    args = ["w2v-train", "{w}/corpus.txt", "--resume", tmp_path / "m.npz", "--epochs", "2", "--threads", "1"]
+    check(hostile([*args, "-o", tmp_path / "out.npz", "--min-alpha", "0.03"]), 0, None)
+    assert (tmp_path / "out.npz").exists()
+    check(hostile([*args, "-o", tmp_path / "out2.npz", "--min-alpha", "0.06"]), 2,
+          r"--min-alpha 0\.06 is above --alpha 0\.05 \(one of them saved in ")
+
+
 @pytest.mark.parametrize("args,stdin,status,pattern", [
     # a byte that is not UTF-8 was shown as Python's \udce9
     (["sample", "{w}/lm.npz", "--prime", "caf\udce9", "--length", "3"], None, 2, r"--prime caf\\xe9: not valid UTF-8"),

@@ -70,7 +70,10 @@ class Params:
     batch_words: int = BATCH_WORDS
     share_negatives: bool = True  # skip-gram with negative sampling: a centre's pairs share its noise words
 
-    def resolved(self) -> Params:
+    def resolved(self, resuming: bool = False) -> Params:
+        """The settings with their defaults filled in, checked. ``resuming``: the rates are checked after the
+        resumed file's own are taken (``_load_resume``): a ``--min-alpha`` above the default alpha is valid
+        beside a file trained with a larger one."""
         p = Params(**asdict(self))
         if p.alpha is None:
             p.alpha = 0.05 if p.arch == "cbow" else 0.025
@@ -78,7 +81,7 @@ class Params:
             p.threads = _cpu_count()
         if p.arch not in ("sg", "cbow"):
             raise UsageError(f"unknown architecture {p.arch!r}; use sg or cbow")
-        if p.min_alpha > p.alpha:
+        if p.min_alpha > p.alpha and not resuming:
             raise UsageError(f"--min-alpha {p.min_alpha} is above --alpha {p.alpha}")
         if p.loss not in ("ns", "hs"):
             raise UsageError(f"unknown loss {p.loss!r}; use ns or hs")
@@ -171,7 +174,7 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     """
     from rnntools.text import Vocab, tokenize_words
 
-    p = params.resolved()
+    p = params.resolved(resuming=resume is not None)
     _check_memory(p, 1, 0)  # a --dim no machine could hold fails before reading the corpus
     state = _load_resume(resume, p, explicit, vocab_path) if resume else None
     # an option the chosen model does not use is a usage error, as in rnn-train (they were ignored, silently)
