@@ -1471,7 +1471,8 @@ def test_seq2seq_entries_are_checked_on_load(hostile, world, tmp_path, edit, pat
 
 @pytest.mark.parametrize("kind,edit,pattern", [
     ("classifier", _set(["config", "level"], "char"), "config.level is 'char', but the vocabulary is word-level"),
-    ("classifier", _set(["vocab", "level"], "char"), "config.level is 'word', but the vocabulary is char-level"),
+    # a word vocabulary marked char-level: its words are what gives it away first
+    ("classifier", _set(["vocab", "level"], "char"), "the vocabulary is char-level, but holds the token '[a-z]+' of"),
     ("classifier", _set(["config", "bidirectional"], "no"), "bidirectional is 'no', expected true or false"),
     ("classifier", _set(["config", "calibrate"], "no"), "calibrate is 'no', expected true or false"),
     ("lm", _set(["config", "level"], "word"), "config.level is 'word', but the vocabulary is char-level"),
@@ -1598,3 +1599,55 @@ def test_w2v_resume_takes_a_min_alpha_below_the_saved_alpha(hostile, world, tmp_
 def test_messages_name_what_is_wrong(hostile, tmp_path, args, stdin, status, pattern):
     (tmp_path / "a.txt").write_text(": s\nthe cat sat on mat\nthe dog ran in park\n")
     check(hostile(args, stdin), status, pattern)
+
+
+# --- found by hand (session 21): each case failed on the code before its fix -----------------------------
+
+def _char_vocab(path, tokens, blank_line=False):
+    """A character vocabulary file as `rnntools vocab --level char` writes it, with TOKENS after the specials
+    (a blank line after the header sends it through the line-by-line reader)."""
+    records = [{"format": "rnntools-vocab", "version": 1, "level": "char", "lowercase": False,
+                "size": 4 + len(tokens), "specials": 4}]
+    for i, token in enumerate(["<pad>", "<unk>", "<s>", "</s>", *tokens]):
+        records.append({"token": token, "id": i, "count": 0 if i < 4 else 3, "df": 0 if i < 4 else 1,
+                        **({"special": True} if i < 4 else {})})
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
+    if blank_line:
+        lines.insert(1, "\n")
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+@pytest.mark.parametrize("args", [
+    ["rnn-train", "--task", "lm", "{w}/book.txt", "--vocab", "{t}/cv.jsonl", "-o", "{t}/out.npz", *TINY],
+    ["rnn-train", "--task", "classify", "--level", "char", "{w}/g.jsonl", "--vocab", "{t}/cv.jsonl", "-o",
+     "{t}/out.npz", *TINY],
+    ["rnn-train", "--task", "seq2seq", "{w}/p.jsonl", "--vocab", "{t}/cv.jsonl", "-o", "{t}/out.npz", *TINY],
+    ["bow", "--vocab", "{t}/cv.jsonl", "{w}/docs.txt"],
+])
+def test_char_vocabulary_file_with_longer_tokens(hostile, tmp_path, args, blank_line):
+    """A character vocabulary holding "th" or "ing" trained a network with rows no text reaches (exit 0); a
+    language model then sampled "th" as if it were one character."""
+    _char_vocab(tmp_path / "cv.jsonl", ["\n", " ", "e", "t", "th", "a"], blank_line)
+    check(hostile(args), 1, re.escape(str(tmp_path / "cv.jsonl")) + f":{10 + blank_line}: a character-level "
+          "vocabulary .* holds the token 'th' of 2 characters")
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_char_vocabulary_file_of_single_characters_reads(hostile, tmp_path):
+    """Specials, a line break, a space and a character outside the BMP are one character each."""
+    _char_vocab(tmp_path / "cv.jsonl", ["\n", " ", "e", "\U0001f642"])
+    check(hostile(["bow", "--vocab", "{t}/cv.jsonl", "{w}/docs.txt"]), 0)
+
+
+@pytest.mark.parametrize("kind,key", [("lm", "vocab"), ("seq2seq", "source_vocab")])
+def test_model_char_vocabulary_with_longer_tokens(hostile, world, tmp_path, kind, key):
+    """The same in a model file's vocabulary: sampled and scored silently."""
+    def edit(meta, arrays):
+        meta[key]["tokens"][6] = "th"
+
+    _tamper(world / KINDS[kind], tmp_path / "m.npz", edit)
+    args, stdin = USE[kind]
+    check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
+          re.escape(str(tmp_path / "m.npz")) + ": corrupt .*the vocabulary is char-level, but holds the token 'th' "
+          "of 2 characters")

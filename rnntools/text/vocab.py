@@ -351,6 +351,8 @@ class Vocab:
                 first += 1
             written = _written_records(text, len(tokens))
             if written is not None:
+                if header.get("level") == "char":
+                    _check_chars(path, first, written[0], tokens)
                 tokens += written[0]
                 counts += written[1]
                 dfs += written[2]
@@ -422,6 +424,9 @@ class Vocab:
         if specials and n_special != len(SPECIALS):
             raise ValueError(f"the vocabulary's \"n_special\" is {n_special}; a network's vocabulary starts with "
                              f"the {len(SPECIALS)} special tokens")
+        if meta["level"] == "char" and (bad := _multi_char(tokens[n_special:])) is not None:
+            token = tokens[n_special + bad]
+            raise ValueError(f"the vocabulary is char-level, but holds the token {token!r} of {len(token)} characters")
         return cls(tokens, counts, None, level=meta["level"], lowercase=lowercase, n_special=n_special,
                    documents=documents)
 
@@ -512,9 +517,35 @@ def _read_record(path, line_no: int, line: str, header: dict, tokens: list[str],
     count, df = record.get("count", 0), record.get("df", 0)
     if not isinstance(count, int) or not isinstance(df, int) or not 0 <= count < 2**63 or not 0 <= df < 2**63:
         raise InputError("\"count\" and \"df\" must be non-negative integers below 2**63", path, line_no)
+    if header.get("level") == "char":
+        _check_chars(path, line_no, [token], tokens)
     tokens.append(token)
     counts.append(count)
     dfs.append(df)
+
+
+def _multi_char(tokens: Sequence[str], before: int = 0, leading: bool = False) -> int | None:
+    """The index in ``tokens`` of the first that is not one character (code point); ``before`` tokens precede
+    them, and with ``leading`` all of those were special tokens, so these may go on with the specials."""
+    for i, token in enumerate(tokens):
+        if leading and before + i < len(SPECIALS) and token == SPECIALS[before + i]:
+            continue
+        leading = False
+        if len(token) != 1:
+            return i
+    return None
+
+
+def _check_chars(path, first_line: int, new: list[str], tokens: list[str]) -> None:
+    """The records ``new`` (from line ``first_line`` on, after ``tokens``) of a character-level vocabulary file
+    are single characters: `rnn-train --level char --vocab` with a token "th" or "ing" trained a network with
+    rows no text ever reaches and sampled them as if they were one character, silently."""
+    bad = _multi_char(new, len(tokens), len(tokens) <= len(SPECIALS) and tuple(tokens) == SPECIALS[: len(tokens)])
+    if bad is not None:
+        token = new[bad]
+        raise InputError(f"a character-level vocabulary (\"level\": \"char\") holds the token {token!r} of "
+                         f"{len(token)} characters; each of its tokens is one character (count one with `rnntools "
+                         "vocab --level char`)", path, first_line + bad)
 
 
 def _vocab_line(path, line_no: int, line: str) -> dict:
