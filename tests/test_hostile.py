@@ -1487,16 +1487,16 @@ def test_saved_level_and_switches_match(hostile, world, tmp_path, kind, edit, pa
           re.escape(str(tmp_path / "m.npz")) + ": corrupt .*" + pattern)
 
 
-def test_forecast_bound_that_overflows_names_itself(hostile, world, tmp_path):
-    """A forecast whose interval bound overflows stays an error (docs/forecast.md says why, not a null), but
-    says which number and from which step: it read "the forecast ... is not finite" of a finite forecast."""
-    def widen(meta, arrays):
-        name = "interval_q." + meta["selection"]["default"]
-        arrays[name] = np.full_like(arrays[name], 1e308)
+def test_forecast_that_overflows_names_itself(hostile, world, tmp_path):
+    """A forecast that overflows stays an error (docs/forecast.md says why, not a null), but says which number
+    and from which step. (An interval table wide enough to overflow a bound is refused on load now: below.)"""
+    def diverge(meta, arrays):
+        _fc_by_network()(meta, arrays)
+        arrays["m0.out.b"] = np.full_like(arrays["m0.out.b"], 1e30)
 
-    _tamper(world / "fc.npz", tmp_path / "m.npz", widen)
+    _tamper(world / "fc.npz", tmp_path / "m.npz", diverge)
     check(hostile(["predict", tmp_path / "m.npz", "{w}/air.csv"]), 1,
-          r"air\.csv:2: the forecast's upper \d+% bound of series 'passengers' is not finite from step 1 on")
+          r"air\.csv:2: the forecast of series 'passengers' is not finite from step 1 on")
 
 
 @pytest.mark.parametrize("encoding,pattern", [
@@ -1651,3 +1651,21 @@ def test_model_char_vocabulary_with_longer_tokens(hostile, world, tmp_path, kind
     check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
           re.escape(str(tmp_path / "m.npz")) + ": corrupt .*the vocabulary is char-level, but holds the token 'th' "
           "of 2 characters")
+
+
+def _fill(name, value):
+    def edit(meta, arrays):
+        key = name if name == "interval_q" else f"interval_q.{meta['selection']['default']}"
+        arrays[key] = np.full_like(arrays[key], value)
+    return edit
+
+
+@pytest.mark.parametrize("name", ["interval_q", "chosen"])
+@pytest.mark.parametrize("value,status", [(1e300, 1), (1e150, 0)])
+def test_forecaster_interval_table_of_absurd_width(hostile, world, tmp_path, name, value, status):
+    """An interval table edited to half-widths of 1e300 scales wrote bands of +-3e301 passengers, exit 0; the
+    scalers' own bound (2e150) is the limit, so a wide table that fits still loads."""
+    _tamper(world / "fc.npz", tmp_path / "m.npz", _fill(name, value))
+    check(hostile(["predict", tmp_path / "m.npz", "{w}/air.csv", "--horizon", "2"]), status,
+          re.escape(str(tmp_path / "m.npz")) + r": corrupt .*holds a half-width of 1e\+300 scales, above 2e\+150"
+          if status else None)

@@ -361,6 +361,10 @@ def load(source) -> Model:
                 raise ModelFileError(f"corrupt model file (interval_q.{name} has shape {list(table.shape)})", path)
             if not (table >= 0).all():
                 raise ModelFileError(f"corrupt model file (interval_q.{name} holds a negative half-width)", path)
+            try:
+                _check_widths(f"interval_q.{name}", table)
+            except ValueError as exc:
+                raise ModelFileError(f"corrupt model file ({exc})", path) from None
     return m
 
 
@@ -460,7 +464,18 @@ def _levels(levels, qtable, horizon: int) -> list:
             raise ValueError(f"interval_q has shape {list(qtable.shape)}, expected {[len(levels), horizon]}")
         if not (qtable >= 0).all():
             raise ValueError("interval_q holds a negative half-width")
+        _check_widths("interval_q", qtable)
     return levels
+
+
+def _check_widths(name: str, table) -> None:
+    """An interval table's half-widths (scale units) lie within the bound the scalers keep (2 * MAX_ABS): a
+    table edited to 1e300 wrote bands of +-3e301 passengers, exit 0 (training never writes one: the errors it
+    takes them from are of values within 1e15 scales)."""
+    from rnntools.tasks.forecast.series import MAX_ABS
+
+    if table.size and not table.max() <= 2 * MAX_ABS:
+        raise ValueError(f"{name} holds a half-width of {table.max():g} scales, above {2 * MAX_ABS:g}")
 
 
 def _load_bytes(raw: bytes):
