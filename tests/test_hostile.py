@@ -1669,3 +1669,30 @@ def test_forecaster_interval_table_of_absurd_width(hostile, world, tmp_path, nam
     check(hostile(["predict", tmp_path / "m.npz", "{w}/air.csv", "--horizon", "2"]), status,
           re.escape(str(tmp_path / "m.npz")) + r": corrupt .*holds a half-width of 1e\+300 scales, above 2e\+150"
           if status else None)
+
+
+def test_a_failed_save_after_one_of_this_run_says_what_the_file_keeps(tmp_path):
+    """A forecaster trained onto a 64 KiB tmpfs saved its best network, then failed to save the whole model:
+    "the previous file, if any, is unchanged", while the file held this run's first save, not the user's."""
+    import errno
+
+    from rnntools.errors import OutputError
+    from rnntools.io import open_output
+
+    def full(path):
+        with pytest.raises(OutputError) as exc, open_output(path) as f:
+            f.write("half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return str(exc.value)
+
+    out = tmp_path / "m.txt"
+    out.write_text("the user's\n")
+    assert full(out).endswith("the previous file, if any, is unchanged")
+    assert out.read_text() == "the user's\n"
+    with open_output(out) as f:
+        f.write("first save\n")
+    assert full(out).endswith("it keeps what this run saved there before")
+    assert out.read_text() == "first save\n"
+    (tmp_path / "other.txt").write_text("another program's\n")
+    os.replace(tmp_path / "other.txt", out)  # replaced since: not this run's any more
+    assert full(out).endswith("the previous file, if any, is unchanged")

@@ -298,20 +298,37 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
             os.fsync(stream.fileno())
         os.replace(tmp, target)
         done = True
+        _replaced_here[target] = _identity(target)  # None (not recorded) if it is gone already
         _fsync_folder(folder)
     except OSError as exc:
         # an OSError without an errno is not the file system's (a shared library that would not load while
         # the block ran, under a memory limit): naming the output would send the user to the wrong place
         if isinstance(exc, BrokenPipeError) or exc.errno is None:
             raise
-        raise OutputError(f"cannot write ({_os_reason(exc)}); the previous file, if any, is unchanged",
-                          path) from None
+        ours = _replaced_here.get(target)
+        kept = ("it keeps what this run saved there before" if ours is not None and ours == _identity(target)
+                else "the previous file, if any, is unchanged")
+        raise OutputError(f"cannot write ({_os_reason(exc)}); {kept}", path) from None
     finally:
         if not done:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+# target -> (device, inode) of the file this process last put there: a training run saves its output again
+# and again (best model, checkpoints, a forecaster's tables), and when a later save fails the file holds an
+# earlier one of this run's, not "the previous file" the user had there before
+_replaced_here: dict[str, tuple[int, int] | None] = {}
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _fsync_folder(folder: str) -> None:
