@@ -67,9 +67,19 @@ def bases(cache: str, max_history: int = 2016, series: str | None = None) -> lis
             for meth in M.methods_for(m, len(tr), M.logged(tr)[1]):
                 fin[meth] = M.forecast_last(meth, tr, h, m)
             data = build_data([s], model, model.engine.get("val_fraction", 0.2))
+            origins = data.val_o
+            if not len(origins):
+                # too short for validation origins: S alone, chosen and calibrated on the history origins
+                # that need one season before them (choose.choose's short path)
+                ho = CH.history_origins(len(tr), h, m, short=True)
+                out.append(dict(
+                    name=name, fold=fold, freq=freq, m=m, h=h, aside=name in HELD_ASIDE, tr=tr, te=te, fin=fin,
+                    vo=origins, fval={}, vtruth=None, vscale=CH.series_scale(tr, m), ho=ho,
+                    fhist=CH._stat_forecasts(tr, ho, h, m, len(tr) - 1) if len(ho) else {},
+                    htruth=np.stack([tr[o + 1:o + 1 + h] for o in ho]) if len(ho) else None))
+                continue
             fz = model.forecast_scaled(data.val_Z, data.val_pe, h, C=data.val_C)
             sc = model.scalers[name]
-            origins = data.val_o
             first = int(origins.min())
             fval = {"rnn": np.stack([sc.inverse(r) for r in fz]), **CH._stat_forecasts(tr, origins, h, m, first)}
             ho = CH.history_origins(len(tr), h, m)
@@ -683,7 +693,68 @@ def interval_cover(d: dict, variant: str) -> tuple:
             return out
         val, hist = local("val", d["vo"], val), local("hist", d["ho"], hist) if len(d["ho"]) else {}
         end = _local_scale(y, len(y) - 1, m, seasons)
+    if variant.startswith("sqrt level") and np.all(y > 0):
+        def size(y, o, m, k):
+            return _level(y, o, m, k) ** 0.5
+        out = {}
+        for where, origins, names in (("val", d["vo"], val), ("hist", d["ho"], hist)):
+            out[where] = {}
+            for name in names:
+                e = errors(d, where, name) if len(origins) else None
+                if e is not None:
+                    s = np.array([size(y, int(o), m, 2) for o in origins])[:, None]
+                    out[where][name] = e * d["vscale"] / s
+        Er = CH.calibration_errors(meth, out["val"], out["hist"], stat)
+        return _cover(d, meth, CH.interval_table(Er, [80, 95]) * size(y, len(y) - 1, m, 2) / end, end)
+    if variant.startswith(("level", "max level", "trail", "max trail")):
+        # every origin's errors relative to the series' size (or recent spread) at that origin, scaled back
+        # by the same at the end: errors that grow with the level of a growing series
+        corr_min = float(variant.split(" if corr ")[1]) if " if corr " in variant else 0.5
+        kind, _, arg = variant.split(" if corr")[0].replace("max ", "").partition(" ")
+        size = _level if kind == "level" else _trail
+        k = float(arg) if arg else 2.0
+
+        def rel(where, origins, names):
+            out = {}
+            for name in names:
+                e = errors(d, where, name)
+                if e is not None:
+                    s = np.array([size(y, int(o), m, k) for o in origins])[:, None]
+                    out[name] = e * d["vscale"] / s
+            return out
+        use = np.all(y > 0) or kind != "level"
+        if use and " if corr" in variant:
+            # only where S's errors over the history grow with the level at their origins (data.multiplicative's
+            # threshold: correlation above 0.5)
+            e = hist.get(stat)
+            use = e is not None and len(e) >= 3
+            if use:
+                lv = np.array([size(y, int(o), m, k) for o in d["ho"]])
+                a, b = lv - lv.mean(), e.mean(1) - e.mean()
+                den = float(np.sqrt(a @ a * (b @ b)))
+                use = den > 0 and float(a @ b) / den > corr_min
+        if use:
+            rval = rel("val", d["vo"], val) if len(d["vo"]) else {}
+            rhist = rel("hist", d["ho"], hist) if len(d["ho"]) else {}
+            Er = CH.calibration_errors(meth, rval, rhist, stat)
+            tr = CH.interval_table(Er, [80, 95]) * size(y, len(y) - 1, m, k) / end
+            if variant.startswith("max"):
+                tr = np.maximum(tr, CH.interval_table(CH.calibration_errors(meth, val, hist, stat), [80, 95]))
+            return _cover(d, meth, tr, end)
+    if variant == "current":
+        # choose.py: each origin's errors relative to the level there (positive series)
+        val = CH.on_level(val, y, d["vo"], m, d["vscale"])
+        hist = CH.on_level(hist, y, d["ho"], m, d["vscale"])
     E = CH.calibration_errors(meth, val, hist, stat)
+    if variant.startswith("few origins"):
+        # a Student-t-like allowance for the quantile of few origins: widths times t(q, V-1)/z(q)
+        from scipy import stats as _st
+        tab = CH.interval_table(E, [80, 95])
+        V = len(E)
+        for j, lev in enumerate((80, 95)):
+            p = 0.5 + lev / 200
+            tab[j] *= float(_st.t.ppf(p, max(V - 1, 1)) / _st.norm.ppf(p)) if V < 30 else 1.0
+        return _cover(d, meth, tab, end)
     weights = None
     if meth in hist and variant in ("the history's recent half", "recent halves"):
         E = hist[meth][len(hist[meth]) // 2:]
@@ -723,12 +794,30 @@ def interval_cover(d: dict, variant: str) -> tuple:
                 f = float(np.quantile(ev / np.maximum(wv[j], 1e-12), lev / 100))
                 table[j] *= f if variant.endswith("both ways") else max(f, 1.0) if variant.endswith(
                     "wider only") else min(f, 1.0)
+    return _cover(d, meth, table, end)
+
+
+def _cover(d: dict, meth: str, table: np.ndarray, end: float) -> tuple:
+    y, m = d["tr"], d["m"]
     W = CH.widths(table, d["h"]) * end
     err = np.abs(d["te"] - forecast_of(d, meth))
     cov = [float((err <= W[j]).mean()) for j in range(2)]
     isc = [float(np.mean(2 * W[j] + 2 / a * np.maximum(err - W[j], 0))) / CH.series_scale(y, m)
            for j, a in enumerate((0.2, 0.05))]
     return cov, isc
+
+
+def _level(y: np.ndarray, o: int, m: int, k: float) -> float:
+    """The series' size at origin o: the mean |value| of its last season (at least k values)."""
+    w = max(m, int(k))
+    return float(np.mean(np.abs(y[max(0, o + 1 - w):o + 1]))) or 1e-12
+
+
+def _trail(y: np.ndarray, o: int, m: int, k: float) -> float:
+    """The series' recent spread at origin o: the MASE scale of its last k seasons (at least 8 values,
+    lag 1 when they hold fewer than two seasons), falling back to the whole history's."""
+    w = max(int(k * max(m, 1)), 8)
+    return CH.series_scale(y[max(0, o + 1 - w):o + 1], m)
 
 
 def _weighted_table(E: np.ndarray, levels, w: np.ndarray) -> np.ndarray:
@@ -743,22 +832,29 @@ def _weighted_table(E: np.ndarray, levels, w: np.ndarray) -> np.ndarray:
                      * spread for lev in levels])
 
 
-INTERVALS = ("current", "local 4", "local 8", "with the network: S's history errors",
+INTERVALS = ("current", "before: plain scaled errors", "local 4", "local 8", "with the network: S's history errors",
              "with the network: S's history errors and its own", "the same, below 10 validation origins",
              "rescaled at the validation origins, both ways", "rescaled at the validation origins, wider only",
              "rescaled at the validation origins, narrower only", "the history's recent half",
              "widened by the recent half's ratio", "recent halves", "history origins weighted, half-life 0.5 n",
              "history origins weighted, half-life 0.25 n", "widened by the ratio of 90% quantiles",
-             "S's history errors times the vote's ratio", "per step (no pooling over the steps)")
+             "S's history errors times the vote's ratio", "per step (no pooling over the steps)",
+             "level", "sqrt level", "level 4", "level 8", "level if corr 0.5", "level if corr 0.3",
+             "level if corr 0.7", "level if corr 0", "level 4 if corr 0.5", "max level", "trail 4", "trail 8",
+             "max trail 4", "max trail 8", "few origins")
 
 
-def interval_table(data: list[dict]) -> None:
+def interval_table(data: list[dict], only=None, skip=()) -> None:
     """Coverage (per hidden point; per forecast in brackets) over all forecasts, the last h, earlier
     origins and per frequency, and the mean interval scores, per calibration variant."""
     for v in INTERVALS:
+        if only and v not in only:
+            continue
         groups: dict[str, list] = {}
         for d in data:
             cov, isc = interval_cover(d, v)
+            if d["name"] in skip:
+                continue
             for g in ("all", "last h" if d["fold"] == 1 else "earlier", d["freq"]):
                 groups.setdefault(g, []).append((*cov, d["h"], *isc))
         parts, within, cells = [], [0, 0], 0
@@ -770,8 +866,9 @@ def interval_table(data: list[dict]) -> None:
                 cells += 1
                 within[0] += abs(c80 - 80) <= 3
                 within[1] += abs(c95 - 95) <= 3
-        a = np.array(groups["all"])
-        print(f"{v:48s} [{100 * a[:, 0].mean():.1f}/{100 * a[:, 1].mean():.1f}] IS80 {a[:, 3].mean():.3f} "
+        a, b = np.array(groups["all"]), np.array(groups["last h"])
+        print(f"{v:48s} [{100 * a[:, 0].mean():.1f}/{100 * a[:, 1].mean():.1f}] last h [{100 * b[:, 0].mean():.1f}/"
+              f"{100 * b[:, 1].mean():.1f}] IS80 {a[:, 3].mean():.3f} "
               f"MSIS95 {a[:, 4].mean():.3f} frequencies within 3 points {within[0]}/{within[1]} of {cells} | "
               + "  ".join(parts), flush=True)
 
@@ -813,6 +910,7 @@ def main():
     ap.add_argument("--series", default=None, help="JSONL of other series (as forecast_vs_baselines.py --series)")
     ap.add_argument("--rules", type=lambda s: s.split(","), default=None)
     ap.add_argument("--intervals", action="store_true", help="the interval calibration variants (with --bases)")
+    ap.add_argument("--skip", type=lambda s: s.split(","), default=[], help="series left out of the scores")
     ap.add_argument("--kinds", action="store_true", help="where the current rule loses (with --bases)")
     ap.add_argument("--paired", nargs="*", default=None,
                     help="more --bases caches scored together with --bases: each rule against the third voter "
@@ -850,7 +948,7 @@ def main():
             paired(sets, {k: v for k, v in RULES.items() if not args.rules or k in args.rules})
             return
         if args.intervals:
-            interval_table(data)
+            interval_table(data, args.rules, set(args.skip))
         if args.choice_match:
             choice_match(data)
         if args.kinds:

@@ -144,6 +144,24 @@ def test_interval_coverage_on_known_noise():
     assert 1.5 < float(np.mean(hi - lo)) < 4.5
 
 
+def test_intervals_of_growing_series_follow_the_level():
+    # 60 series growing 3% a step with errors of 4% of the level (a geometric random walk with drift): an
+    # error at an early origin, where a series stood at a thirtieth of its end, said little of its size at the
+    # end, and the intervals calibrated on such errors covered 49% / 78% of the future; now each origin's
+    # errors count relative to the level there (78% / 94%)
+    axis = S.TimeAxis("int", 1)
+    rng = np.random.default_rng(7)
+    H, n = 6, 120
+    ys = [10.0 * np.exp(np.cumsum(0.03 + 0.04 * rng.standard_normal(n + H))) for _ in range(60)]
+    train = [S.Series(f"g{i}", y[:n], axis, 0) for i, y in enumerate(ys)]
+    model = F.fit_model(train, F.ForecastConfig(season=1, horizon=H, intervals=(80, 95)), dict(FAST), quiet=True)
+    preds = F.forecast(model, train, H)
+    actual = np.array([y[n:] for y in ys])
+    cov = [MT.coverage(actual, np.array([p[f"lower_{lev}"] for p in preds]), np.array([p[f"upper_{lev}"] for p in preds]))
+           for lev in (80, 95)]
+    assert 0.7 <= cov[0] <= 0.92 and 0.88 <= cov[1] <= 0.99, cov
+
+
 # --- input --------------------------------------------------------------------------------------------
 
 CSV_GAPS = "date,sales\n2024-01-01,1\n2024-01-02,\n2024-01-03,3\n2024-01-05,5\n2024-01-06,NA\n2024-01-07,7\n"

@@ -247,6 +247,22 @@ def test_corrupt_selection_is_a_model_file_error(tmp_path):
         F.load(str(tmp_path / "bad.npz"))
 
 
+def test_levels_at_and_errors_on_the_level():
+    rng = np.random.default_rng(3)
+    y = np.exp(rng.standard_normal(40))
+    origins = np.array([0, 1, 5, 11, 39])
+    for m in (1, 4, 12):
+        w = max(m, 2)
+        ref = [np.mean(np.abs(y[max(0, o + 1 - w):o + 1])) for o in origins]
+        np.testing.assert_allclose(CH.levels_at(y, origins, m), ref, rtol=1e-12)
+    E = {"naive": rng.random((5, 3))}
+    out = CH.on_level(E, y, origins, 4, 2.0)["naive"]
+    end = CH.levels_at(y, np.array([39]), 4)[0] / CH.series_scale(y, 4)
+    np.testing.assert_allclose(out, E["naive"] * (2.0 * end / CH.levels_at(y, origins, 4))[:, None], rtol=1e-12)
+    # a series that is not positive keeps its errors as they are
+    assert CH.on_level(E, y - 1.0, origins, 4, 2.0) is E
+
+
 def test_interval_table_is_a_conformal_quantile():
     rng = np.random.default_rng(0)
     E = np.abs(rng.normal(0, 1, (400, 3))) * np.array([1.0, 2.0, 3.0])

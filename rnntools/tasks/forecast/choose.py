@@ -31,7 +31,9 @@ back), times the series' scale; past the calibrated horizon they grow like sqrt(
 are calibrated on their errors at the history origins. A method with the network in it has errors only
 at the validation origins, which are too few and too calm: they are widened by how much larger the
 series' statistical method S erred over the whole history than at those validation origins (never
-below 1).
+below 1). A positive series' errors count relative to its level at each origin (:func:`on_level`): the
+errors of a series that grew tenfold were mostly made where it was small, and calibrated as they were
+they made its intervals at the end too narrow (the errors of multiplicative-error ETS models).
 """
 
 from __future__ import annotations
@@ -253,6 +255,28 @@ def calibration_errors(method: str, val: dict, hist: dict, stat: str) -> np.ndar
     return e * ratio
 
 
+def levels_at(y: np.ndarray, origins: np.ndarray, m: int) -> np.ndarray:
+    """(len(origins),) the size of y at each origin: the mean |value| of its last season (at least 2 values)
+    up to and including the origin."""
+    w = max(m, 2)
+    c = np.concatenate([[0.0], np.cumsum(np.abs(y))])
+    o = np.asarray(origins, np.int64)
+    lo = np.maximum(o + 1 - w, 0)
+    return (c[o + 1] - c[lo]) / (o + 1 - lo)
+
+
+def on_level(errors: dict, y: np.ndarray, origins: np.ndarray, m: int, scale: float) -> dict:
+    """Scaled errors (``scale`` units, one row per origin) of a positive series re-expressed relative to its
+    level at each origin, in units of its MASE scale at its end (what predict multiplies a table by): an
+    error of 2% at an origin where the series stood at 100 says 2% of where it stands now. Other series'
+    errors are returned as they are."""
+    if not errors or not len(origins) or not np.all(y > 0):
+        return errors
+    end = levels_at(y, np.array([len(y) - 1]), m)[0] / series_scale(y, m)
+    f = (scale * end / levels_at(y, origins, m))[:, None]
+    return {k: e * f for k, e in errors.items()}
+
+
 def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.ndarray, horizon: int,
            season: int, levels: Sequence[int], covariates: bool = False) -> dict:
     """The method per series id, the default for unseen series, the pooled scores and the interval
@@ -269,17 +293,24 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
             # too short to hold out validation origins (the network trained on all of it): S alone, chosen
             # and calibrated on history origins that need only a season before them
             y = s.values
-            hist = history_errors(y, history_origins(len(y), horizon, season, short=True), horizon, season,
-                                  len(y) - 1, series_scale(y, season))
+            ho = history_origins(len(y), horizon, season, short=True)
+            scale = series_scale(y, season)
+            hist = history_errors(y, ho, horizon, season, len(y) - 1, scale)
             if hist:
                 stat, choice[s.id] = pick({}, hist)
-                calib.setdefault(stat, []).append(hist[stat])
+                calib.setdefault(stat, []).append(on_level(hist, y, ho, season, scale)[stat])
             continue
-        val, hist = series_errors(s.values, rnn_val[rows], val_o[rows], horizon, season)
+        y, vo = s.values, val_o[rows]
+        val, hist = series_errors(y, rnn_val[rows], vo, horizon, season)
         stat, choice[s.id] = pick(val, hist, covariates)
+        # intervals from the errors relative to the level at each origin (a positive series' errors grow
+        # with it; the choice above stays on the plain scaled errors)
+        scale = series_scale(y[:int(vo.min()) + 1], season)
+        cval = on_level(val, y, vo, season, scale)
+        chist = on_level(hist, y, history_origins(len(y), horizon, season), season, scale)
         for meth, e in val.items():
             val_err.setdefault(meth, []).append(e)
-            calib.setdefault(meth, []).append(calibration_errors(meth, val, hist, stat))
+            calib.setdefault(meth, []).append(calibration_errors(meth, cval, chist, stat))
     scores = {m: float(np.concatenate(e).mean()) for m, e in val_err.items()}
     chosen = set(choice.values()) | set(STATS)
     # with no validation origins anywhere, the method chosen most often (the network alone is never the
