@@ -389,7 +389,7 @@ def test_vector_bytes_follows_numba_target():
     assert vector_bytes("haswell", "+avx2,+avx512f") == 64           # NUMBA_CPU_NAME alone on an AVX-512 host
     assert vector_bytes("znver1", "-avx512f") == 32
     assert vector_bytes("x86-64", "") == 16
-    assert vector_blocking(64, 4) == (4, 16, 4) and vector_blocking(32, 4) == (4, 8, 3)
+    assert vector_blocking(64, 4) == (8, 16, 3) and vector_blocking(32, 4) == (4, 8, 3)
     assert vector_blocking(32, 8) == (4, 4, 3)
 
 
@@ -673,3 +673,4 @@ def test_recurrent_infer_equals_forward(cell):
         for a, b, c in zip(sti, st, stn):
             np.testing.assert_array_equal(a, b)
             np.testing.assert_array_equal(c, b)
+

@@ -273,17 +273,23 @@ def vector_bytes(cpu_name: str, features: str) -> int:
 
 def vector_blocking(vbytes: int, itemsize: int) -> tuple[int, int, int]:
     """(MR, VF, NV) of ``panel_block`` for vectors of ``vbytes`` bytes: VF = elements per vector; MR rows by NV
-    vectors of accumulators, sized to the register file: AVX-512 has 32 registers, 4 x 4 accumulators + 4
+    vectors of accumulators, sized to the register file: AVX-512 has 32 registers, 8 x 3 accumulators + 3
     weight vectors + 1 broadcast; AVX/AVX2 and SSE have 16, 4 x 3 + 3 + 1.
 
     Why 12 accumulators with 16 registers, not 8: an FMA's result is ready 4-5 cycles later and two FMA
     units each start one a cycle, so 8-10 independent sums must be in flight to keep both busy; with 8 the
     units waited. Measured on one core at the shapes of the time loops (16 rows, k 256-2048, float32): 4 x 2
-    -> 4 x 3 on an AVX-512 CPU restricted to AVX2, 102-105 -> 109-113 GFLOP/s (the same CPU's AVX-512 4 x 4:
-    115). Against the k-loop dot products before (``dot_nt``): AVX-512 76-106 -> 129-160 GFLOP/s on a CPU
-    with two 512-bit FMA units."""
+    -> 4 x 3 on an AVX-512 CPU restricted to AVX2, 102-105 -> 109-113 GFLOP/s; 6 x 2 (fewer weight loads,
+    more broadcasts) was slower again (84-102 against 83-116).
+
+    Why 8 x 3 with 32 registers, not 4 x 4: every weight vector loaded then serves 8 rows instead of 4, which
+    halves the weights streamed per FMA. At the time loops' shapes the weights do not stay in L1 (LSTM-512's
+    4 MB not even in L2), so that stream is the limit on a CPU with two full-width FMA units: one core, 16 x
+    512 x 2,048 81-112 -> 99-137 GFLOP/s, 16 x 2,048 x 512 98-111 -> 117-130, 32 x 512 x 1,024 98-153 ->
+    151-159; 16 x 256 x 1,024 (in L2) the same (158-171 both). The register count is the same on every
+    AVX-512 CPU, and a CPU that runs 512-bit FMAs on 256-bit units needs no more sums in flight."""
     vf = max(1, vbytes // itemsize)
-    return (4, vf, 4) if vbytes >= 64 else (4, vf, 3)
+    return (8, vf, 3) if vbytes >= 64 else (4, vf, 3)
 
 
 def _target_blocking(context, itemsize: int) -> tuple[int, int, int]:
