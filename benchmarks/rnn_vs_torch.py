@@ -36,6 +36,7 @@ CONFIGS = {   # name: (cell, hidden, layers)
     "rnn-256": ("rnn", 256, 1),
 }
 EMBED, BATCH, SEQ = 64, 32, 100
+WARMUP_STEPS = 10
 
 
 def load_text(path):
@@ -199,6 +200,8 @@ def main(argv=None):
     ap.add_argument("--no-generate", action="store_true")
     ap.add_argument("--no-train", action="store_true")
     ap.add_argument("--profile", action="store_true", help="also print where rnntools' step spends its time")
+    ap.add_argument("--split", choices=["auto", "rows", "units"], default="auto",
+                    help="how rnntools' workers share the training time loops (default: chosen by timing)")
     args = ap.parse_args(argv)
 
     import torch
@@ -212,35 +215,38 @@ def main(argv=None):
     import isa
     print("cpu:", isa.report())
     print(f"{'config':<12} {'what':<10} {'rnntools/s':>12} {'torch/s':>12} {'ratio':>7}   loss (ours / torch)")
-    for name in args.config or list(CONFIGS):
-        cell, hidden, layers = CONFIGS[name]
-        ours, theirs = Ours(cell, hidden, layers, V), Torch(cell, hidden, layers, V)
-        gens = {"ours": batches(ids, BATCH, SEQ), "torch": batches(ids, BATCH, SEQ)}
-        if not args.no_train:
-            time_train(ours, gens["ours"], 2)      # warm-up: compilation, allocator, caches
-            time_train(theirs, gens["torch"], 2)
-            rates = {"ours": [], "torch": []}
-            losses = {}
-            for _ in range(args.reps):
-                for side, model in (("ours", ours), ("torch", theirs)):
-                    time.sleep(SETTLE)
-                    r, losses[side] = time_train(model, gens[side], args.steps)
-                    rates[side].append(r)
-            mo, mt = statistics.median(rates["ours"]), statistics.median(rates["torch"])
-            print(f"{name:<12} {'train':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   "
-                  f"{losses['ours']:.3f} / {losses['torch']:.3f}", flush=True)
-        if args.profile:
-            print(f"{'':<12} profile    {profile(ours, gens['ours'], args.steps)}", flush=True)
-        if not args.no_generate:
-            ours.generate(args.gen_chars)    # warm-up: kernels loaded, the sampler's first timing probe done
-            theirs.generate(args.gen_chars)
-            g = {"ours": [], "torch": []}
-            for _ in range(args.reps):
-                g["ours"].append(time_generate(ours, args.gen_chars))
-                g["torch"].append(time_generate(theirs, args.gen_chars))
-            mo, mt = statistics.median(g["ours"]), statistics.median(g["torch"])
-            print(f"{name:<12} {'generate':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   (batch 1)",
-                  flush=True)
+    with nn.recurrent.time_loop_split(None if args.split == "auto" else args.split):
+        for name in args.config or list(CONFIGS):
+            cell, hidden, layers = CONFIGS[name]
+            ours, theirs = Ours(cell, hidden, layers, V), Torch(cell, hidden, layers, V)
+            gens = {"ours": batches(ids, BATCH, SEQ), "torch": batches(ids, BATCH, SEQ)}
+            if not args.no_train:
+                # warm-up: compilation, allocator, caches, and the engine's choice of how its workers split the
+                # time loops (by batch rows or hidden units: it times a few calls of each, nn.recurrent)
+                time_train(ours, gens["ours"], WARMUP_STEPS)
+                time_train(theirs, gens["torch"], WARMUP_STEPS)
+                rates = {"ours": [], "torch": []}
+                losses = {}
+                for _ in range(args.reps):
+                    for side, model in (("ours", ours), ("torch", theirs)):
+                        time.sleep(SETTLE)
+                        r, losses[side] = time_train(model, gens[side], args.steps)
+                        rates[side].append(r)
+                mo, mt = statistics.median(rates["ours"]), statistics.median(rates["torch"])
+                print(f"{name:<12} {'train':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   "
+                      f"{losses['ours']:.3f} / {losses['torch']:.3f}", flush=True)
+            if args.profile:
+                print(f"{'':<12} profile    {profile(ours, gens['ours'], args.steps)}", flush=True)
+            if not args.no_generate:
+                ours.generate(args.gen_chars)    # warm-up: kernels loaded, the sampler's first timing probe done
+                theirs.generate(args.gen_chars)
+                g = {"ours": [], "torch": []}
+                for _ in range(args.reps):
+                    g["ours"].append(time_generate(ours, args.gen_chars))
+                    g["torch"].append(time_generate(theirs, args.gen_chars))
+                mo, mt = statistics.median(g["ours"]), statistics.median(g["torch"])
+                print(f"{name:<12} {'generate':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   (batch 1)",
+                      flush=True)
     print("load:", os.getloadavg())
 
 

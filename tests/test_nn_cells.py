@@ -674,3 +674,86 @@ def test_recurrent_infer_equals_forward(cell):
             np.testing.assert_array_equal(a, b)
             np.testing.assert_array_equal(c, b)
 
+
+def _forward_backward(rnn, x, state, mask, dy, ids=None):
+    y, st, cache = rnn.forward(x, state, mask, ids=ids)
+    grads = {}
+    dx, d0 = rnn.backward(dy, cache, grads, dstate=st)
+    return [y, *st, dx, *d0, *(grads[k] for k in sorted(grads))]
+
+
+@pytest.fixture
+def units_allowed(monkeypatch):
+    """The unit split at this file's tiny sizes (it is not tried below UNITS_MIN_HIDDEN units a worker)."""
+    monkeypatch.setattr(nn.recurrent, "UNITS_MIN_HIDDEN", 1)
+    old = nn.get_threads()
+    nn.set_threads(2)
+    yield
+    nn.set_threads(old)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("table, Bn", [(False, 3), (True, 3), (True, 20), (False, 20)])   # Bn 20: two row ranges
+def test_unit_split_is_the_row_split_bit_for_bit(units_allowed, cell, dtype, table, Bn):
+    """Forward and backward split by hidden units (each worker all rows, its units; a barrier per step) give
+    the batch split's bits: outputs, states, input (or table) gradients and every parameter gradient, with
+    padding, a carried state and two layers (H 5: parts of 2 and 3 units)."""
+    rnn, p, rng = make(cell, layers=2, dtype=dtype)
+    Tn, V = 6, 4
+    mask = np.ones((Tn, Bn), dtype)
+    mask[4:, 1] = 0
+    mask[:2, 2] = 0
+    state = tuple(rng.normal(size=s.shape).astype(dtype) for s in rnn.zero_state(Bn))
+    dy = rng.normal(size=(Tn, Bn, H)).astype(dtype)
+    if table:
+        x, ids = rng.normal(size=(V, D)).astype(dtype), rng.integers(0, V, (Tn, Bn))
+    else:
+        x, ids = rng.normal(size=(Tn, Bn, D)).astype(dtype), None
+    runs = {}
+    for split in ("rows", "units"):
+        with nn.recurrent.time_loop_split(split):
+            runs[split] = _forward_backward(rnn, x, state, mask, dy, ids)
+    for a, b in zip(runs["rows"], runs["units"], strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_unit_split_gradients_finite_differences(units_allowed, cell):
+    rnn, p, rng = make(cell, layers=2)
+    x = rng.normal(size=(T, B, D))
+    mask = np.array([[1, 1], [1, 0], [1, 0]], float)
+    dy = rng.normal(size=(T, B, H))
+
+    def loss():
+        return float((rnn.forward(x, None, mask)[0] * dy).sum())
+
+    with nn.recurrent.time_loop_split("units"):
+        grads = {}
+        dx, _ = rnn.backward(dy, rnn.forward(x, None, mask)[2], grads)
+        for k in ("rnn.0.W", "rnn.1.W", "rnn.0.b"):
+            assert_grad(loss, p[k], grads[k], name=k)
+        assert_grad(loss, x, dx, name="x")
+
+
+def test_split_choice_takes_the_faster_split_and_tries_the_other_now_and_then(units_allowed, monkeypatch):
+    R = nn.recurrent
+    monkeypatch.setitem(R._SPLIT, "times", {})
+    key = ("forward", 1, 512, 32, "<f4")
+    cost = {"rows": 2.0, "units": 1.0}
+    chosen = []
+    for _ in range(2 * R.SPLIT_RECHECK):
+        split = R._choose_split(key, 512)
+        chosen.append(split)
+        R._timed_split(key, split, cost[split])
+    n = R.SPLIT_SAMPLES + 1
+    assert sorted(chosen[:2 * n]) == ["rows"] * n + ["units"] * n    # both tried, alternately
+    later = chosen[2 * n:]
+    assert later.count("rows") == 2 and later.count("units") == len(later) - 2   # the recheck every 50 calls
+    cost = {"rows": 1.0, "units": 3.0}   # the machine changed: the rechecks move it back
+    for _ in range(6 * R.SPLIT_RECHECK):
+        split = R._choose_split(key, 512)
+        R._timed_split(key, split, cost[split])
+    assert R._choose_split(key, 512) == "rows"
+    monkeypatch.setattr(R, "UNITS_MIN_HIDDEN", 300)
+    assert R._choose_split(key, 512) == "rows"     # 256 units a worker: too few to try

@@ -26,6 +26,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from rnntools.jit import njit
+from rnntools.nn.barrier import barrier
 from rnntools.nn.gates import GATES, GRU, LSTM, RNN  # noqa: F401  (one definition, numba-free)
 
 
@@ -748,6 +749,228 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
         dh0[b0 + j] = dh[j]
         if kind == LSTM:
             dc0[b0 + j] = dc[j]
+
+
+
+# The time loops split by hidden units instead of batch rows (``rnntools.nn.recurrent``'s ``unit split``):
+# every worker owns the units [u0, u1) of ALL batch rows and multiplies the whole state by only its units'
+# columns of Wh, so each streams 1/parts of the weights per step instead of all of them; they meet at a
+# spin barrier (``rnntools.nn.barrier``) once per step, after which every worker reads every unit of the new
+# state (forward) or of the step's gate gradients (backward). Each output is the same FMA chain over k as in
+# the batch split and the gate math is the same elementwise arithmetic, so the results are the same bits.
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def seq_forward_units(kind, P, pidx, Wh, bn, c0, mask, u0, u1, Hfull, Y, Cs, G, Rn, flags, part, parts):
+    """``seq_forward`` for the hidden units u0..u1-1 of every batch row; ``parts`` calls run together, one
+    per worker (``part`` = 0..parts-1), meeting at the barrier of ``flags`` (zeros, shared) after each step.
+
+    P, pidx, Wh, bn, c0, mask, Cs, G, Rn as in ``seq_forward`` (each call writes its units' columns);
+    Hfull: (T+1, B, H), Hfull[0] = h0 on entry, Hfull[t+1] = the state after step t on exit (carried where
+    masked); Y: (T, B, H) the outputs (0 where masked; may be Hfull[1:] when nothing is masked)."""
+    T = pidx.shape[0]
+    B = pidx.shape[1]
+    H = Wh.shape[0]
+    ng = Wh.shape[1] // H
+    Hw = u1 - u0
+    one = _one(Wh[0, 0])
+    Whu = np.empty((H, ng * Hw), Wh.dtype)   # this part's columns of Wh, gate block after gate block
+    for k in range(H):
+        for q in range(ng):
+            Whu[k, q * Hw:(q + 1) * Hw] = Wh[k, q * H + u0:q * H + u1]
+    Wp = pack_weights(Whu)                   # (P, H, NB)
+    A = np.empty((B, Wp.shape[0] * Wp.shape[2]), P.dtype)   # its gate pre-activations: (B, >= ng*Hw)
+    c = np.empty((B, Hw), P.dtype)
+    hw = np.empty((B, Hw), P.dtype)          # the new state of its units, row by row
+    if kind == LSTM:
+        for b in range(B):
+            c[b] = c0[b, u0:u1]
+    for t in range(T):
+        hp = Hfull[t]
+        panel_matmul(hp, Wp, A)
+        for b in range(B):
+            a = A[b]
+            p = P[pidx[t, b]]
+            hn = Hfull[t + 1, b]
+            y = Y[t, b]
+            gt = G[t, b]
+            if mask[t, b] == 0:
+                for k in range(u0, u1):
+                    y[k] = 0.0
+                    hn[k] = hp[b, k]
+                if kind == LSTM:
+                    Cs[t, b, u0:u1] = c[b]
+                continue
+            # As in seq_forward, each hot loop writes few arrays, each a distinct 1-D view (the gate blocks of
+            # G's row, the units' new state in scratch); written back into A at four offsets instead, the
+            # LSTM loop was not vectorised and took 3.5x as long.
+            hj = hw[b]
+            if kind == LSTM:
+                cj = c[b]
+                for q in range(4):
+                    for k in range(Hw):
+                        a[q * Hw + k] += p[q * H + u0 + k]
+                gf = gt[u0:u1]
+                gi = gt[H + u0:H + u1]
+                go = gt[2 * H + u0:2 * H + u1]
+                gg = gt[3 * H + u0:3 * H + u1]
+                for k in range(Hw):
+                    f = _sigmoid(a[k])
+                    i = _sigmoid(a[Hw + k])
+                    o = _sigmoid(a[2 * Hw + k])
+                    g = _tanh(a[3 * Hw + k])
+                    gf[k] = f
+                    gi[k] = i
+                    go[k] = o
+                    gg[k] = g
+                    cn = f * cj[k] + i * g
+                    cj[k] = cn
+                    hj[k] = o * _tanh(cn)
+                Cs[t, b, u0:u1] = cj
+            elif kind == GRU:
+                for q in range(2):
+                    for k in range(Hw):
+                        a[q * Hw + k] += p[q * H + u0 + k]
+                for k in range(Hw):
+                    a[2 * Hw + k] += bn[u0 + k]
+                Rn[t, b, u0:u1] = a[2 * Hw:3 * Hw]
+                gr = gt[u0:u1]
+                gz = gt[H + u0:H + u1]
+                gn = gt[2 * H + u0:2 * H + u1]
+                hq = hp[b, u0:u1]
+                for k in range(Hw):
+                    r = _sigmoid(a[k])
+                    z = _sigmoid(a[Hw + k])
+                    n = _tanh(p[2 * H + u0 + k] + r * a[2 * Hw + k])
+                    gr[k] = r
+                    gz[k] = z
+                    gn[k] = n
+                    hj[k] = (one - z) * n + z * hq[k]
+            else:
+                for k in range(Hw):
+                    hj[k] = _tanh(a[k] + p[u0 + k])
+                gt[u0:u1] = hj
+            hn[u0:u1] = hj
+            y[u0:u1] = hj
+        barrier(flags, part, parts, t + 1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u1, dAx, dAh, dh0, dc0,
+                       sidx, S, srange, flags, part, parts):
+    """``seq_backward`` for the hidden units u0..u1-1 of every batch row (``parts`` calls together, as in
+    ``seq_forward_units``). Each call writes its units' gate columns of dAx/dAh[t] (shared), meets the others
+    at the barrier, then multiplies the whole dAh[t] by its units' rows of Wh for its part of dh_{t-1}.
+
+    Hfull as left by ``seq_forward_units``; the rest as ``seq_backward``, except S: (R, V, GH), the per-id
+    sums of the batch split's R row ranges, row b adding to S[srange[b]], so that they are summed in the
+    batch split's order (each call adds its own columns)."""
+    T = G.shape[0]
+    B = G.shape[1]
+    H = Wh.shape[0]
+    GH = Wh.shape[1]
+    ng = GH // H
+    Hw = u1 - u0
+    per_id = S.shape[1] > 0
+    one = _one(Wh[0, 0])
+    dh = np.empty((B, Hw), G.dtype)       # gradient w.r.t. this part's units of the state after step t
+    dc = np.zeros((B, Hw), G.dtype)
+    direct = np.zeros((B, Hw), G.dtype)   # GRU: the z * h_{t-1} path
+    WTp = pack_panels(Wh[u0:u1])          # its rows of Wh, transposed, in panels: (P, GH, NB)
+    tmp = np.empty((B, WTp.shape[0] * WTp.shape[2]), G.dtype)
+    for b in range(B):
+        dh[b] = dhT[b, u0:u1]
+        if kind == LSTM:
+            dc[b] = dcT[b, u0:u1]
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            dax = dAx[t, b]
+            dah = dAh[t, b]
+            if mask[t, b] == 0:
+                for q in range(ng):
+                    for k in range(u0, u1):
+                        dax[q * H + k] = 0.0
+                        dah[q * H + k] = 0.0
+                continue
+            dy = dY[t, b, u0:u1]
+            dhj = dh[b]
+            gt = G[t, b]
+            for k in range(Hw):
+                dhj[k] += dy[k]
+            # 1-D views of the gate blocks, as in seq_forward_units (one array at four offsets is not vectorised)
+            d0 = dax[u0:u1]
+            d1 = dax[H + u0:H + u1]
+            d2 = dax[2 * H + u0:2 * H + u1]
+            g0 = gt[u0:u1]
+            g1 = gt[H + u0:H + u1]
+            g2 = gt[2 * H + u0:2 * H + u1]
+            if kind == LSTM:
+                dcj = dc[b]
+                cs = Cs[t, b, u0:u1]
+                cp = Cs[t - 1, b, u0:u1] if t > 0 else c0[b, u0:u1]
+                d3 = dax[3 * H + u0:3 * H + u1]
+                g3 = gt[3 * H + u0:3 * H + u1]
+                for k in range(Hw):
+                    g = dhj[k]
+                    o = g2[k]
+                    tc = _tanh(cs[k])
+                    d2[k] = g * tc * o * (one - o)
+                    dcj[k] += g * o * (one - tc * tc)
+                for k in range(Hw):
+                    dct = dcj[k]
+                    f = g0[k]
+                    i = g1[k]
+                    gg = g3[k]
+                    d0[k] = dct * cp[k] * f * (one - f)
+                    d1[k] = dct * gg * i * (one - i)
+                    d3[k] = dct * i * (one - gg * gg)
+                    dcj[k] = dct * f
+            elif kind == GRU:
+                rnt = Rn[t, b, u0:u1]
+                hp = Hfull[t, b, u0:u1]
+                dj = direct[b]
+                for k in range(Hw):
+                    dj[k] = dhj[k] * g1[k]
+                for k in range(Hw):
+                    g = dhj[k]
+                    r = g0[k]
+                    z = g1[k]
+                    n = g2[k]
+                    dan = g * (one - z) * (one - n * n)
+                    d0[k] = dan * rnt[k] * r * (one - r)
+                    d1[k] = g * (hp[k] - n) * z * (one - z)
+                    d2[k] = dan
+                for q in range(2):
+                    dah[q * H + u0:q * H + u1] = dax[q * H + u0:q * H + u1]
+                dn = dah[2 * H + u0:2 * H + u1]
+                for k in range(Hw):
+                    dn[k] = d2[k] * g0[k]
+            else:
+                hs = Hfull[t + 1, b, u0:u1]
+                for k in range(Hw):
+                    d0[k] = dhj[k] * (one - hs[k] * hs[k])
+            if per_id:
+                s = S[srange[b], sidx[t, b]]
+                for q in range(ng):
+                    for k in range(q * H + u0, q * H + u1):
+                        s[k] += dax[k]
+        barrier(flags, part, parts, T - t)
+        panel_matmul(dAh[t], WTp, tmp)
+        for b in range(B):
+            if mask[t, b] != 0:
+                dhj = dh[b]
+                tj = tmp[b]
+                if kind == GRU:
+                    dj = direct[b]
+                    for k in range(Hw):
+                        dhj[k] = tj[k] + dj[k]
+                else:
+                    for k in range(Hw):
+                        dhj[k] = tj[k]
+    for b in range(B):
+        dh0[b, u0:u1] = dh[b]
+        if kind == LSTM:
+            dc0[b, u0:u1] = dc[b]
 
 
 SMALL_BATCH = 4  # step_forward: up to this many rows, hand-written products instead of BLAS

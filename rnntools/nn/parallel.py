@@ -140,6 +140,23 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
     return [f.result() for f in futures]
 
 
+
+def can_run_parts(parts: int) -> bool:
+    """Whether ``run_parts`` may run ``parts`` parts that wait for each other: at least that many workers,
+    and not from inside ``run_each``/``submit`` (a worker running its item alone), where the other parts
+    could wait in the queue behind that very item."""
+    return parts >= 2 and get_threads() >= parts and not getattr(_caller, "serial", False)
+
+
+def run_parts(fn, parts: int, *args) -> list:
+    """``fn(*args, part, parts)`` for part = 0..parts-1, each on its own worker at once; their results.
+    For kernels whose parts meet at a barrier (``rnntools.nn.barrier``): every part needs a thread of its
+    own, so check ``can_run_parts`` first."""
+    pool = _pool()
+    futures = [pool.submit(fn, *args, part, parts) for part in range(parts)]
+    return [f.result() for f in futures]
+
+
 def run_each(fn, items: list) -> list:
     """``[fn(item) for item in items]``, the calls side by side on the workers, each whole on one worker: its
     own engine work (``run_rows``, ``matmul``) runs in that worker's thread, over the same row ranges one

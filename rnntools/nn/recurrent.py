@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -9,7 +10,17 @@ import numpy as np
 
 from rnntools.nn.gates import CELLS, GATES, GRU, LSTM, RNN, K  # noqa: F401  (CELLS: re-exported)
 from rnntools.nn.layers import add_grads, check_param
-from rnntools.nn.parallel import column_sums, get_threads, matmul, matmul_tn, row_ranges, run_rows, set_threads  # noqa: F401
+from rnntools.nn.parallel import (  # noqa: F401
+    can_run_parts,
+    column_sums,
+    get_threads,
+    matmul,
+    matmul_tn,
+    row_ranges,
+    run_parts,
+    run_rows,
+    set_threads,
+)
 
 
 def _fwd(kind, P, pidx, Wh, bn, h0, c0, mask, Y, Hs, Cs, G, Rn, b0, b1):
@@ -22,6 +33,81 @@ def _infer(kind, P, pidx, Wh, bn, h0, c0, mask, Y, hT, cT, Mx, ties_last, b0, b1
 
 def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, b0, b1):
     K.seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0, sidx, S)
+
+
+def _unit_edges(H: int, part: int, parts: int) -> tuple[int, int]:
+    return H * part // parts, H * (part + 1) // parts
+
+
+def _fwd_units(kind, P, pidx, Wh, bn, c0, mask, Hfull, Y, Cs, G, Rn, flags, part, parts):
+    u0, u1 = _unit_edges(Wh.shape[0], part, parts)
+    K.seq_forward_units(kind, P, pidx, Wh, bn, c0, mask, u0, u1, Hfull, Y, Cs, G, Rn, flags, part, parts)
+
+
+def _bwd_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, srange, flags,
+               part, parts):
+    u0, u1 = _unit_edges(Wh.shape[0], part, parts)
+    K.seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u1, dAx, dAh, dh0, dc0,
+                         sidx, S, srange, flags, part, parts)
+
+
+# How the training time loops share the workers: "rows" (each worker runs its slice of the batch, all the
+# hidden units) or "units" (each its slice of the hidden units, all batch rows, meeting once per step). Both
+# give the same bits, so the choice is made by timing: which one is faster depends on the CPU's caches (the
+# unit split streams a part of the recurrent weights per worker: a half of LSTM-512's 4 MB fits a 2 MB L2, the
+# whole does not) and on the machine's load (a barrier per step waits for a descheduled partner).
+UNITS_MIN_HIDDEN = 128       # units per worker below which the unit split is not tried
+SPLIT_SAMPLES = 3            # timed calls of each split compared (after one untimed warm-up call each)
+SPLIT_RECHECK = 50           # then the other split is timed again every this many calls: load changes
+_SPLIT: dict = {"force": None, "times": {}}
+
+
+@contextmanager
+def time_loop_split(mode: str | None):
+    """Inside this block the training time loops use the split ``mode`` ("rows" or "units"; None: chosen
+    by timing) where the unit split can run at all: for tests and A/B benchmarks."""
+    if mode not in (None, "rows", "units"):
+        raise ValueError(f"unknown split {mode!r}")
+    before = _SPLIT["force"]
+    _SPLIT["force"] = mode
+    try:
+        yield
+    finally:
+        _SPLIT["force"] = before
+
+
+def _choose_split(key: tuple, H: int) -> str:
+    """The split for one time-loop call of shape ``key``: always "rows" where units cannot run or are too
+    few per worker; else forced, or the one whose last ``SPLIT_SAMPLES`` timed calls had the lower median,
+    the other one tried again now and then."""
+    parts = get_threads()
+    if not can_run_parts(parts) or H // parts < UNITS_MIN_HIDDEN:
+        return "rows"
+    if _SPLIT["force"] is not None:
+        return _SPLIT["force"]
+    rec = _SPLIT["times"].setdefault(key, {"rows": [], "units": [], "calls": 0})
+    rec["calls"] += 1
+    short = [s for s in ("rows", "units") if len(rec[s]) < SPLIT_SAMPLES + 1]
+    if short:
+        return min(short, key=lambda s: len(rec[s]))
+    best = min(("rows", "units"), key=lambda s: float(np.median(rec[s][-SPLIT_SAMPLES:])))
+    if rec["calls"] % SPLIT_RECHECK == 0:
+        return "units" if best == "rows" else "rows"
+    return best
+
+
+def _barrier_flags(parts: int) -> np.ndarray:
+    from rnntools.nn.barrier import SLOT  # numba: imported only when the kernels are
+
+    return np.zeros(SLOT * parts, np.int64)
+
+
+def _timed_split(key: tuple, split: str, seconds: float) -> None:
+    rec = _SPLIT["times"].get(key)
+    if rec is not None and _SPLIT["force"] is None:
+        times = rec[split]
+        times.append(float("inf") if not times else seconds)   # the first call of each is a warm-up
+        del times[:-SPLIT_SAMPLES - 1]
 
 
 @dataclass
@@ -101,7 +187,17 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    run_rows(_fwd, B, kind, P, pidx, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    key = ("forward", kind, H, B, dt.str)
+    split = _choose_split(key, H)
+    start = time.perf_counter()
+    if split == "units":
+        parts = get_threads()
+        flags = _barrier_flags(parts)
+        run_parts(_fwd_units, parts, kind, P, pidx, Wh, bnv, c0, m, Hfull, Y, Cs, G, Rn, flags)
+    else:
+        run_rows(_fwd, B, kind, P, pidx, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
+    if T > 0:
+        _timed_split(key, split, (time.perf_counter() - start) / T)
     if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == LSTM else None
@@ -162,8 +258,22 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     # with a table input: each worker's per-id sums of dAx (V, GH), made inside the time loop
     S = np.zeros((len(ranges), x.shape[0] if cache.ids is not None else 0, GH), dt)
     sidx = cache.ids if cache.ids is not None else np.zeros((1, 1), np.int64)
-    run_rows(_bwd, B, kind, W[:H], cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
-             cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, ranges=ranges, each=[(s,) for s in S])
+    key = ("backward", kind, H, B, dt.str)
+    split = _choose_split(key, H)
+    start = time.perf_counter()
+    if split == "units":
+        parts = get_threads()
+        srange = np.zeros(B, np.int64)       # each row's range of the batch split: its per-id sums' order
+        for i, (r0, r1) in enumerate(ranges):
+            srange[r0:r1] = i
+        flags = _barrier_flags(parts)
+        run_parts(_bwd_units, parts, kind, W[:H], cache.c0, cache.mask, cache.Hfull, cache.Cs, cache.G, cache.Rn,
+                  dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, srange, flags)
+    else:
+        run_rows(_bwd, B, kind, W[:H], cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
+                 cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, ranges=ranges, each=[(s,) for s in S])
+    if T > 0:
+        _timed_split(key, split, (time.perf_counter() - start) / T)
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
     dAx2 = dAx.reshape(T * B, GH)
