@@ -757,3 +757,26 @@ def test_split_choice_takes_the_faster_split_and_tries_the_other_now_and_then(un
     assert R._choose_split(key, 512) == "rows"
     monkeypatch.setattr(R, "UNITS_MIN_HIDDEN", 300)
     assert R._choose_split(key, 512) == "rows"     # 256 units a worker: too few to try
+
+
+def test_unit_split_from_two_threads_at_once_finishes(units_allowed):
+    """Two threads training at once: their parts never hold the two workers waiting for each other."""
+    import threading
+
+    results = [None, None]
+
+    def train(i):
+        rnn, p, rng = make("lstm", layers=2, seed=i)
+        x = rng.normal(size=(T, 4, D))
+        with nn.recurrent.time_loop_split("units"):
+            for _ in range(30):
+                y, _, c = rnn.forward(x, None)
+                rnn.backward(y, c, {})
+        results[i] = y
+
+    threads = [threading.Thread(target=train, args=(i,), daemon=True) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(r is not None for r in results)

@@ -153,8 +153,12 @@ def run_parts(fn, parts: int, *args) -> list:
     For kernels whose parts meet at a barrier (``rnntools.nn.barrier``): every part needs a thread of its
     own, so check ``can_run_parts`` first."""
     pool = _pool()
-    futures = [pool.submit(fn, *args, part, parts) for part in range(parts)]
-    return [f.result() for f in futures]
+    with _PARTS_LOCK:   # two callers' parts interleaved in the queue could each hold a worker, waiting forever
+        futures = [pool.submit(fn, *args, part, parts) for part in range(parts)]
+        return [f.result() for f in futures]
+
+
+_PARTS_LOCK = threading.Lock()
 
 
 def run_each(fn, items: list) -> list:
