@@ -375,6 +375,33 @@ def test_gradients_with_dropout_masks():
     _assert_gradients(p, cfg, batch, names=["enc.embed.W", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"], drops=drops)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gradients_with_table_dropout_masks(bidirectional):
+    """Dropout of the embedding table's rows for the whole batch (``table=True``: (V, E) masks for the first
+    layers, read by id): every parameter against central differences, and the loss equals the per-position
+    masks that repeat each token's row mask at its positions."""
+    cfg = s2s.Config(cell="gru", hidden=5, layers=2, embed_dim=4, attention="general", bidirectional=bidirectional,
+                     src_vocab_size=7, tgt_vocab_size=6)
+    p = s2s.init_params(cfg, 1, np.float64)
+    rng = np.random.default_rng(0)
+    for k in p:
+        p[k] += rng.normal(0, 0.5, p[k].shape)
+    batch = _batch()
+    drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64, table=True)
+    assert drops[("enc", 0)].shape == (cfg.src_vocab_size, cfg.embed_dim)
+    assert drops[("dec", 0)].shape == (cfg.tgt_vocab_size, cfg.embed_dim)
+    assert {v.min() for v in drops.values()} == {0.0}
+    _assert_gradients(p, cfg, batch, drops=drops)
+    spread = dict(drops)
+    backwards = batch.src[s2s.reversal(batch.src_mask), np.arange(batch.src.shape[1])[None, :]]  # encb's reading
+    for side, ids in (("enc", batch.src), ("encb", backwards), ("dec", batch.dec_in)):
+        if (side, 0) in drops:
+            spread[(side, 0)] = drops[(side, 0)][ids]
+    table_loss, _ = s2s.loss_and_grads(p, cfg, batch, grad=False, drops=drops)
+    spread_loss, _ = s2s.loss_and_grads(p, cfg, batch, grad=False, drops=spread)
+    assert table_loss == pytest.approx(spread_loss, rel=1e-12)
+
+
 @pytest.mark.parametrize("cell,bidirectional,layers", [("gru", True, 1), ("lstm", True, 1), ("gru", False, 2)])
 def test_deeper_encoder_gradients(cell, bidirectional, layers):
     """--encoder-layers above --layers: the decoder starts from the encoder's top layers' final states, the
@@ -545,6 +572,25 @@ def test_label_smoothing_chosen_from_the_hidden_size(tmp_path):
     _check_chosen_option(tmp_path, "label_smoothing", (
         (one, 8, 0.0), (one, 256, 0.1), ({**one, "label_smoothing": 0.05}, 8, 0.05),
         ({**one, "label_smoothing": 0.0}, 256, 0.0)), kept=0.2)
+
+
+def test_embedding_dropout_chosen_from_the_hidden_size_and_the_budget(tmp_path):
+    """--embedding-dropout left off: ``table`` (one (V, E) mask per batch, the table read by id) from 256
+    units with a budget, where dropout is on by default; ``position`` elsewhere and for files from before the
+    option (their --resume continues as they trained); a given value wins, is stored, reaches the training
+    step, and --resume keeps it."""
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.default_embedding_dropout(h, True) for h in (8, 128, 255, 256, 512)] == \
+        ["position"] * 3 + ["table"] * 2
+    assert [options.default_embedding_dropout(h, False) for h in (8, 256)] == ["position"] * 2
+    assert options.saved_options({"config": {"hidden": 256}})["embedding_dropout"] == "position"
+    assert options.saved_options({"config": {"embedding_dropout": "table"}})["embedding_dropout"] == "table"
+    one = {"max_steps": 1}
+    _check_chosen_option(tmp_path, "embedding_dropout", (
+        (one, 8, "position"), (one, 256, "table"), ({"epochs": 1}, 256, "position"),
+        ({**one, "embedding_dropout": "position"}, 256, "position"),
+        ({**one, "embedding_dropout": "table", "dropout": 0.1}, 8, "table")), kept="position")
 
 
 def test_ensemble_chosen_from_the_hidden_size_the_budget_and_the_threads(tmp_path, run_cli):

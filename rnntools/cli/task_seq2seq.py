@@ -42,6 +42,10 @@ TRAIN_OPTIONS = [
     option("--ensemble", type=click.IntRange(1, 1000), default=None, group="Seq2seq",
            help="Train this many networks side by side, one per thread (each from its own seed), and decode by "
                 f"the mean of their log-probabilities [default: {DEFAULTS['ensemble']}]."),
+    option("--embedding-dropout", type=click.Choice(["position", "table"]), default=None, group="Seq2seq",
+           help="How --dropout masks the embeddings: a mask per position, or one per row of the embedding "
+                "table for the whole batch (cheaper: the first layers read the table by id) "
+                f"[default: {DEFAULTS['embedding_dropout']}]."),
     option("--teacher-forcing", type=click.FloatRange(0, 1), default=None, group="Seq2seq",
            help="Share of decoder inputs that are the true previous token; below 1 the rest are the "
                 f"model's own greedy choices (scheduled sampling) [default: {DEFAULTS['teacher_forcing']}]."),

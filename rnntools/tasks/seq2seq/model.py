@@ -134,7 +134,13 @@ class Net:
         self._back(self.enc_embed, self.encoder_b, "encb", src[perm, cols], dHb, cache_b, grads, dstate, drops)
 
     def _run(self, embed: Embedding, rnn: Recurrent, side: str, ids, mask, state, drops):
-        if drops:
+        if drops and drops[(side, 0)].ndim == 2:
+            # the first layer's mask is one (V, E) mask of the table for the whole batch: every position of a
+            # token reads the same masked row, so the layer still reads the (masked) table by id
+            masks = [drops[(side, layer)] for layer in range(1, rnn.layers)]
+            y, final, cache = rnn.forward(embed.table * drops[(side, 0)], state, mask, train=True,
+                                          dropout_masks=masks, ids=ids)
+        elif drops:
             # dropout masks are per position: the first layer's input is gathered, then masked
             x, _ = embed.forward(ids)
             x = x * drops[(side, 0)]
@@ -147,7 +153,9 @@ class Net:
 
     def _back(self, embed: Embedding, rnn: Recurrent, side: str, ids, dy, cache, grads, dstate, drops):
         dx, dstate0 = rnn.backward(dy, cache, grads, dstate)
-        if drops:
+        if drops and drops[(side, 0)].ndim == 2:
+            embed.backward(dx * drops[(side, 0)], None, grads)  # the masked table's gradient (V, E)
+        elif drops:
             embed.backward(dx * drops[(side, 0)], ids, grads)
         else:
             embed.backward(dx, None, grads)  # dx is already the table's gradient (V, E)
@@ -232,9 +240,12 @@ def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops:
     return Net(cfg, p).loss_and_grads(batch, grad, drops, smoothing)
 
 
-def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generator, dtype=np.float32) -> dict:
+def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generator, dtype=np.float32,
+                  table: bool = False) -> dict:
     """Inverted-dropout masks (kept units scaled by 1/(1-rate)) for every layer's input on both sides and
-    for the decoder's top output (before attention and the softmax layer)."""
+    for the decoder's top output (before attention and the softmax layer). ``table``: the first layers'
+    masks are (V, E), one per embedding row for the whole batch (every position of a token reads the same
+    masked row, so those layers keep reading the table by id), instead of (T, B, E) per position."""
     keep = 1.0 - rate
     S, B = batch.src.shape
     T = batch.dec_in.shape[0]
@@ -243,6 +254,8 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
     for side, length in sides:
         for layer in range(cfg.layers_of(side)):
             width = cfg.embed_dim if layer == 0 else cfg.hidden
-            out[(side, layer)] = ((rng.random((length, B, width)) < keep) / keep).astype(dtype)
+            rows = cfg.tgt_vocab_size if side == "dec" else cfg.src_vocab_size
+            shape = (rows, width) if table and layer == 0 else (length, B, width)
+            out[(side, layer)] = ((rng.random(shape) < keep) / keep).astype(dtype)
     out["top"] = ((rng.random((T, B, cfg.hidden)) < keep) / keep).astype(dtype)
     return out

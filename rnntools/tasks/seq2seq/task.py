@@ -43,6 +43,7 @@ from rnntools.tasks.seq2seq.options import (
     default_batch,
     default_budget_decay,
     default_dropout,
+    default_embedding_dropout,
     default_ensemble,
     default_hidden,
     default_label_smoothing,
@@ -246,13 +247,15 @@ class Seq2SeqTask:
 
     def __init__(self, model: Seq2SeqModel, train: tuple[list, list], val: tuple[list, list] | None,
                  batch: int, clip: float, optimizer: str = "adam", teacher_forcing: float = 1.0,
-                 dropout: float = 0.0, options: dict | None = None, label_smoothing: float = 0.0):
+                 dropout: float = 0.0, options: dict | None = None, label_smoothing: float = 0.0,
+                 embedding_dropout: str = "position"):
         self.model, self.cfg, self.p, self.net = model, model.cfg, model.params, model.net
         self.train_src, self.train_tgt = train
         self.val = val
         self.batch = batch
         self.teacher_forcing = teacher_forcing
         self.dropout = dropout
+        self.embedding_dropout = embedding_dropout  # position: (T, B, E) masks; table: (V, E) ones, read by id
         self.label_smoothing = label_smoothing
         self.options = options or {}
         # PyTorch's recipe, so that the benchmark's twin and this side follow one reading of the paper:
@@ -287,7 +290,8 @@ class Seq2SeqTask:
             scheduled_sampling(self.net, batch, self.teacher_forcing, rng)
         drops = None
         if self.dropout > 0:
-            drops = dropout_masks(self.cfg, batch, self.dropout, rng, self.p["out.W"].dtype)
+            drops = dropout_masks(self.cfg, batch, self.dropout, rng, self.p["out.W"].dtype,
+                                  table=self.embedding_dropout == "table")
         loss, grads = self.net.loss_and_grads(batch, drops=drops, smoothing=self.label_smoothing)
         n = batch.tokens
         # the loss is summed over tokens: its mean's gradients are these times 1/n (folded into the clip)
@@ -470,6 +474,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     if options["dropout"] is None:
         options["dropout"] = default_dropout(model.cfg.hidden, budgeted)
     config.dropout = options["dropout"]
+    if options["embedding_dropout"] is None:
+        options["embedding_dropout"] = default_embedding_dropout(model.cfg.hidden, budgeted)
     sources, targets = encode_pairs(pairs, model.src_vocab, model.tgt_vocab)
     if from_data(options["batch"]):
         options["batch"] = config.batch = default_batch(len(train_idx))
@@ -484,7 +490,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     stored = {k: v for k, v in options.items() if k not in ("resume", "threads", "log_path")}
     tasks = [Seq2SeqTask(member, train_data, val_data, config.batch, config.clip, config.optimizer,
                          options["teacher_forcing"], dropout=config.dropout, options=stored,
-                         label_smoothing=options["label_smoothing"]) for member in priors]
+                         label_smoothing=options["label_smoothing"],
+                         embedding_dropout=options["embedding_dropout"]) for member in priors]
     task = tasks[0]
     if callback is not None:
         callback(task, config)
