@@ -741,6 +741,24 @@ def interval_cover(d: dict, variant: str) -> tuple:
             if variant.startswith("max"):
                 tr = np.maximum(tr, CH.interval_table(CH.calibration_errors(meth, val, hist, stat), [80, 95]))
             return _cover(d, meth, tr, end)
+    if variant.startswith("elastic") and np.all(y > 0):
+        # errors that grow like level ** b, b the slope of log(S's mean error at each history origin) on
+        # log(level there), clipped to [0, 1]: 0 keeps one scale per series, 1 is relative to the level
+        e = hist.get(stat)
+        b = 0.0
+        if e is not None and len(e) >= 3:
+            lv = np.log(CH.levels_at(y, d["ho"], m))
+            a = np.log(e.mean(1) + 1e-9 * max(float(e.mean()), 1e-300))
+            if np.ptp(lv) > 0:
+                b = float(np.clip(np.polyfit(lv, a, 1)[0], 0.0, 1.0))
+        lend = CH.levels_at(y, np.array([len(y) - 1]), m)[0]
+
+        def el(errs, origins):
+            if not errs or not len(origins):
+                return errs
+            f = ((d["vscale"] / end) * lend / CH.levels_at(y, origins, m)) ** b
+            return {k: v * f[:, None] for k, v in errs.items()}
+        val, hist = el(val, d["vo"]), el(hist, d["ho"])
     if variant == "current":
         # choose.py: each origin's errors relative to the level there (positive series)
         val = CH.on_level(val, y, d["vo"], m, d["vscale"])
@@ -839,7 +857,7 @@ INTERVALS = ("current", "before: plain scaled errors", "local 4", "local 8", "wi
              "widened by the recent half's ratio", "recent halves", "history origins weighted, half-life 0.5 n",
              "history origins weighted, half-life 0.25 n", "widened by the ratio of 90% quantiles",
              "S's history errors times the vote's ratio", "per step (no pooling over the steps)",
-             "level", "sqrt level", "level 4", "level 8", "level if corr 0.5", "level if corr 0.3",
+             "level", "elastic", "sqrt level", "level 4", "level 8", "level if corr 0.5", "level if corr 0.3",
              "level if corr 0.7", "level if corr 0", "level 4 if corr 0.5", "max level", "trail 4", "trail 8",
              "max trail 4", "max trail 8", "few origins")
 
