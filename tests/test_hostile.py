@@ -1278,7 +1278,7 @@ def test_w2v_train_full_temporary_folder_is_named(hostile, monkeypatch, tmp_path
     monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kwargs: Full())
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spool"))
     result = hostile(["w2v-train", "{w}/corpus.txt", "-o", "{t}/w.npz", "--dim", "8", "--epochs", "1", "--threads", "1"])
-    check(result, 1, r"spool: cannot write w2v-train's temporary copy of the corpus \(No space left on device\); "
+    check(result, 1, r"spool: cannot write the temporary copy of the corpus \(No space left on device\); "
                      r"set TMPDIR")
     assert not (tmp_path / "w.npz").exists()
 
@@ -1696,3 +1696,21 @@ def test_a_failed_save_after_one_of_this_run_says_what_the_file_keeps(tmp_path):
     (tmp_path / "other.txt").write_text("another program's\n")
     os.replace(tmp_path / "other.txt", out)  # replaced since: not this run's any more
     assert full(out).endswith("the previous file, if any, is unchanged")
+
+
+def test_phrases_full_temporary_folder_names_no_other_command(hostile, monkeypatch, tmp_path):
+    """`phrases` under `ulimit -f` said it could not write "w2v-train's temporary copy of the corpus"."""
+    import errno
+    import io
+    import tempfile
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kwargs: Full())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spool"))
+    result = hostile(["phrases", "{w}/corpus.txt", "-o", "{t}/p.txt"])
+    check(result, 1, r"^rnntools phrases: error: .*spool: cannot write the temporary copy of the corpus \(File too "
+                     r"large\)")
+    assert "w2v-train" not in result.stderr

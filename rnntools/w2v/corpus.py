@@ -71,7 +71,7 @@ class Spool:
     def _cannot(self, exc: OSError) -> OutputError:
         """A full or unwritable temporary folder (or a file-size limit) named as such: it was "no space left on
         device (nothing was replaced ...)", naming no file, which pointed at the output's disk."""
-        return OutputError(f"cannot write w2v-train's temporary copy of the corpus ({exc.strerror or exc}); "
+        return OutputError(f"cannot write the temporary copy of the corpus ({exc.strerror or exc}); "
                            "set TMPDIR to a folder with room (it needs 4 bytes a word)", self.folder)
 
     def words(self) -> int:
