@@ -1714,3 +1714,28 @@ def test_phrases_full_temporary_folder_names_no_other_command(hostile, monkeypat
     check(result, 1, r"^rnntools phrases: error: .*spool: cannot write the temporary copy of the corpus \(File too "
                      r"large\)")
     assert "w2v-train" not in result.stderr
+
+
+def test_too_many_open_files_names_the_limit(hostile, monkeypatch):
+    """Under `ulimit -n 5`, `plot log` said "PIL/BmpImagePlugin.py: Too many open files", naming a module of a
+    library that happened to be opened last."""
+    import errno
+
+    from rnntools.text.vocab import Vocab
+
+    def read(path):
+        raise OSError(errno.EMFILE, "Too many open files", "/venv/PIL/BmpImagePlugin.py")
+
+    monkeypatch.setattr(Vocab, "read", staticmethod(read))
+    result = hostile(["bow", "--vocab", "{w}/v.jsonl", "{w}/docs.txt"])
+    check(result, 1, r"too many open files \(the limit on open files, `ulimit -n`, is \d+; raise it\)")
+    assert "BmpImagePlugin" not in result.stderr
+
+
+def test_too_many_open_files_outside_an_output_names_the_limit():
+    import errno
+
+    from rnntools.cli import _os_message
+
+    message = _os_message(OSError(errno.EMFILE, "Too many open files", "/venv/PIL/BmpImagePlugin.py"))
+    assert re.fullmatch(r"too many open files \(the limit on open files, `ulimit -n`, is \d+; raise it\)", message)

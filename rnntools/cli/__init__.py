@@ -452,6 +452,10 @@ def _os_message(exc: OSError) -> str:
         return f"{where}no space left on device (nothing was replaced; free some space and run again)"
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return f"{where}{reason} (cannot write there; choose another place)"
+    if exc.errno == errno.EMFILE:
+        from rnntools.io.inputs import too_many_open_files
+
+        return too_many_open_files()
     if exc.errno == errno.EBADF:
         return f"{where}{reason} (a standard stream is closed?)"
     return f"{where}{reason}"

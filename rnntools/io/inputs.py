@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import errno
 import gzip
 import io
 import itertools
@@ -303,9 +304,20 @@ def iter_text_chunks(path: str | os.PathLike, errors: str = "strict",
 
 
 def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
+        return too_many_open_files()
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return f"{exc.__class__.__name__}: {exc}"
+
+
+def too_many_open_files() -> str:
+    """EMFILE with the limit that was reached: the file an OSError names then is whatever the process opened
+    last (a module of a library under `ulimit -n 5`), not one of the user's."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return f"too many open files (the limit on open files, `ulimit -n`, is {limit}; raise it)"
 
 
 # --- answers as you type -------------------------------------------------------------------------------
