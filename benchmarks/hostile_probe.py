@@ -62,6 +62,7 @@ class Case:
     keep: bytes | None = None  # the output exists before the run with these bytes; a failed run keeps them
     delay: float | None = None  # send the signal this many seconds after start (instead of after 2 log lines)
     memory: int | None = None  # the address-space limit in bytes (`ulimit -v`), instead of MEM_CAP
+    limits: dict = field(default_factory=dict)  # more resource limits: {resource.RLIMIT_FSIZE: bytes, ...}
 
     @property
     def command(self) -> str:
@@ -1534,21 +1535,87 @@ def session20_cases() -> list[Case]:
     return cases
 
 
+def _char_vocab(tokens: list[str]) -> bytes:
+    """A character vocabulary file as `rnntools vocab --level char` writes it, with TOKENS after the specials."""
+    records = [{"format": "rnntools-vocab", "version": 1, "level": "char", "lowercase": False,
+                "size": 4 + len(tokens), "specials": 4}]
+    for i, token in enumerate(["<pad>", "<unk>", "<s>", "</s>", *tokens]):
+        records.append({"token": token, "id": i, "count": 0 if i < 4 else 3, "df": 0 if i < 4 else 1,
+                        **({"special": True} if i < 4 else {})})
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+def session21_cases() -> list[Case]:
+    """What hand probing found in session 21: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 21")."""
+    cases = []
+    # a character vocabulary holding "th": trained rows no text reaches, sampled "th" as one character (exit 0)
+    cv = _char_vocab(["\n", " ", "e", "t", "th", "a"])
+    out = ["-o", "{T}/out.npz", *TINY]
+    for args in (["rnn-train", "--task", "lm", "{W}/book.txt", "--vocab", "{T}/cv.jsonl", *out],
+                 ["rnn-train", "--task", "classify", "--level", "char", "{W}/g.jsonl", "--vocab", "{T}/cv.jsonl", *out],
+                 ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--vocab", "{T}/cv.jsonl", *out],
+                 ["bow", "--vocab", "{T}/cv.jsonl", "{W}/docs.txt"]):
+        cases.append(Case("char vocabulary with longer tokens (session 21)", args, (1,),
+                          names=r"cv\.jsonl:10: a character-level vocabulary .*'th' of 2 characters|x^",
+                          setup=_files_in_tmp({"cv.jsonl": cv})))
+
+    def longer(key):
+        def edit(meta):
+            meta[key]["tokens"][6] = "th"
+        return edit
+
+    cases.append(Case("char vocabulary with longer tokens (session 21)", ["sample", "{T}/m.npz", "--length", "3"],
+                      (1,), names=r"m\.npz: corrupt .*'th' of 2 characters|x^",
+                      setup=_tampered_in_tmp("lm.npz", longer("vocab"))))
+    cases.append(Case("char vocabulary with longer tokens (session 21)", ["predict", "{T}/m.npz"], (1,),
+                      stdin=b'{"source": "abc"}\n', names=r"m\.npz: corrupt .*'th' of 2 characters|x^",
+                      setup=_tampered_in_tmp("s2s.npz", longer("source_vocab"))))
+
+    # a forecaster's interval table edited to half-widths of 1e300 scales: bands of +-3e301, exit 0
+    def wide(which):
+        def edit(meta, arrays):
+            name = "interval_q" if which == "interval_q" else f"interval_q.{meta['selection']['default']}"
+            arrays[name] = arrays[name] * 0 + 1e300
+        return edit
+
+    for which in ("interval_q", "chosen"):
+        cases.append(Case("tampered model meta (session 21)", ["predict", "{T}/m.npz", "{W}/air.csv"], (1,),
+                          names=r"m\.npz: corrupt .*half-width of 1e\+300|x^", setup=_forecaster_in_tmp(wide(which))))
+    # a forecaster trained onto a 64 KiB disk: its network saved, the whole model not; the message promised the
+    # user's previous file
+    cases.append(Case("disk full (session 21)", ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o",
+                                                 "{T}/small/out.npz", *TINY], (1,),
+                      names="keeps what this run saved there before", setup=_mount_tmpfs("64k"), teardown=_umount))
+    # phrases under a file-size limit named w2v-train's temporary copy; EMFILE named a library's module
+    cases.append(Case("resource limits (session 21)", ["phrases", "{W}/corpus.txt", "-o", "{T}/out.txt"], (1,),
+                      names=r"^rnntools phrases: error: \S+: cannot write the temporary copy of the corpus|x^",
+                      limits={resource.RLIMIT_FSIZE: 8192}))
+    cases.append(Case("resource limits (session 21)", ["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/p.png"],
+                      (0, 1), names=r"too many open files \(the limit on open files, `ulimit -n`, is 5|x^",
+                      limits={resource.RLIMIT_NOFILE: 5}))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
-       "session19": session19_cases, "session20": session20_cases}
+       "session19": session19_cases, "session20": session20_cases, "session21": session21_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
 
-def _limits(close_fds: tuple[int, ...], memory: int | None = None):
+def _limits(close_fds: tuple[int, ...], memory: int | None = None, limits: dict | None = None):
     def pre():
-        os.setsid()
+        # a process group of its own (killpg ends the case's children), not a session: a new session is a new
+        # scheduling autogroup at nice 0, which escapes the niceness the probe runs at
+        os.setpgid(0, 0)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # not inherited as ignored from a background probe
         signal.signal(signal.SIGHUP, signal.SIG_DFL)  # nor from a probe under nohup (rnntools keeps ignoring it)
         resource.setrlimit(resource.RLIMIT_AS, (memory or MEM_CAP, memory or MEM_CAP))
+        for resource_id, value in (limits or {}).items():
+            resource.setrlimit(resource_id, (value, value))
         for fd in close_fds:
             os.close(fd)
     return pre
@@ -1598,7 +1665,8 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     for _ in range(case.concurrent):
         procs.append(subprocess.Popen([sys.executable, "-m", "rnntools", *args], cwd=tmp, env=env,
                                       stdin=stdin_file or subprocess.PIPE, stdout=stdout_file or subprocess.PIPE,
-                                      stderr=subprocess.PIPE, preexec_fn=_limits(tuple(close), case.memory)))
+                                      stderr=subprocess.PIPE,
+                                      preexec_fn=_limits(tuple(close), case.memory, case.limits)))
     for f in (stdin_file, stdout_file):
         if f is not None:
             f.close()

@@ -34,7 +34,9 @@ def rnntools(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, close_fd
     env.pop("RNNTOOLS_DEBUG", None)
 
     def pre():
-        os.setsid()
+        # a process group of its own (killpg ends its children), not a session: a new session is a new scheduling
+        # autogroup at nice 0, which escapes the niceness the suite runs at
+        os.setpgid(0, 0)
         signal.signal(signal.SIGINT, sigint)  # SIG_IGN: as a job a script starts with `&`
         for fd in close_fds:
             os.close(fd)
