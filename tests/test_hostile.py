@@ -1739,3 +1739,23 @@ def test_too_many_open_files_outside_an_output_names_the_limit():
 
     message = _os_message(OSError(errno.EMFILE, "Too many open files", "/venv/PIL/BmpImagePlugin.py"))
     assert re.fullmatch(r"too many open files \(the limit on open files, `ulimit -n`, is \d+; raise it\)", message)
+
+
+def test_phrase_table_ties_are_ordered_the_same_in_every_process(tmp_path):
+    """Phrases of equal score were listed in the order of the corpus spool's ids, which come from a set of
+    strings: `phrases --save-table` of one corpus gave other bytes in each process (string hashes differ)."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    (tmp_path / "c.txt").write_text("".join(f"left{i} right{i} and more words here\n" for i in range(40)) * 6)
+    tables = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root}
+        env.pop("RNNTOOLS_DEBUG", None)
+        out = tmp_path / f"t{seed}.jsonl"
+        subprocess.run([sys.executable, "-m", "rnntools", "phrases", str(tmp_path / "c.txt"), "-o", os.devnull,
+                        "--save-table", str(out), "--threshold", "1"], env=env, check=True, capture_output=True)
+        tables.append(out.read_bytes())
+    assert tables[0].count(b"\n") >= 40
+    assert tables[0] == tables[1] == tables[2]

@@ -125,8 +125,10 @@ def learn(ids: np.ndarray, tokens: list[str], params: PhraseParams) -> tuple[np.
             break
         V = len(tokens)
         phrase_ids = {}
-        # in score order, best first: the table reads as a ranking
-        for (a, b), (count, score) in sorted(found.items(), key=lambda kv: (-kv[1][1], kv[0])):
+        # in score order, best first: the table reads as a ranking; ties in the pair's words (the ids are the
+        # corpus spool's, given in set order: by string hashes, which differ from process to process)
+        for (a, b), (count, score) in sorted(found.items(),
+                                             key=lambda kv: (-kv[1][1], tokens[kv[0][0]], tokens[kv[0][1]])):
             phrase = tokens[a] + DELIMITER + tokens[b]
             phrase_ids[(a, b)] = len(tokens)
             tokens.append(phrase)
