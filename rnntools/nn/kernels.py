@@ -952,8 +952,10 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
             if per_id:
                 s = S[srange[b], sidx[t, b]]
                 for q in range(ng):
-                    for k in range(q * H + u0, q * H + u1):
-                        s[k] += dax[k]
+                    sq = s[q * H + u0:q * H + u1]
+                    dq = dax[q * H + u0:q * H + u1]
+                    for k in range(Hw):
+                        sq[k] += dq[k]
         barrier(flags, part, parts, T - t)
         panel_matmul(dAh[t], WTp, tmp)
         for b in range(B):

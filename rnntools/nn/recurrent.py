@@ -198,7 +198,6 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
         run_rows(_fwd, B, kind, P, pidx, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
     if T > 0:
         _timed_split(key, split, (time.perf_counter() - start) / T)
-    if T > 0:
         hT = Hs[-1].copy()
         cT = Cs[-1].copy() if kind == LSTM else None
     else:
