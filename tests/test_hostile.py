@@ -1759,3 +1759,13 @@ def test_phrase_table_ties_are_ordered_the_same_in_every_process(tmp_path):
         tables.append(out.read_bytes())
     assert tables[0].count(b"\n") >= 40
     assert tables[0] == tables[1] == tables[2]
+
+
+def test_forecaster_with_a_million_levels_says_so_briefly(hostile, world, tmp_path):
+    """A forecaster file edited to 990,000 levels quoted the whole list in its error (cut to 2,000 characters in
+    the middle of the numbers)."""
+    _tamper(world / "fc.npz", tmp_path / "m.npz", _set(["levels"], list(range(1, 100)) * 10_000))
+    result = hostile(["predict", tmp_path / "m.npz", "{w}/air.csv"])
+    check(result, 1, re.escape(str(tmp_path / "m.npz")) + r": corrupt .*levels \(a list of 990000\) names a level "
+          r"twice \(1\)")
+    assert len(result.stderr) < 400

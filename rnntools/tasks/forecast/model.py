@@ -458,7 +458,10 @@ def _levels(levels, qtable, horizon: int) -> list:
                                                for v in levels):
         raise ValueError(f"levels is {str(levels)[:80]}, expected whole percentages from 1 to 99")
     if len(set(levels)) != len(levels):
-        raise ValueError(f"levels {levels} names a level twice")
+        # the first repeated level, and the list only when short: a file with a million levels quoted them all
+        twice = next(v for i, v in enumerate(levels) if v in levels[:i])
+        shown = str(levels) if len(levels) <= 20 else f"(a list of {len(levels)})"
+        raise ValueError(f"levels {shown} names a level twice ({twice})")
     if qtable is not None:
         if qtable.shape != (len(levels), horizon):
             raise ValueError(f"interval_q has shape {list(qtable.shape)}, expected {[len(levels), horizon]}")
