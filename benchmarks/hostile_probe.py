@@ -1582,6 +1582,10 @@ def session21_cases() -> list[Case]:
     for which in ("interval_q", "chosen"):
         cases.append(Case("tampered model meta (session 21)", ["predict", "{T}/m.npz", "{W}/air.csv"], (1,),
                           names=r"m\.npz: corrupt .*half-width of 1e\+300|x^", setup=_forecaster_in_tmp(wide(which))))
+    # 990,000 levels: the error quoted them all (cut to 2,000 characters)
+    cases.append(Case("tampered model meta (session 21)", ["predict", "{T}/m.npz", "{W}/air.csv"], (1,),
+                      names=r"m\.npz: corrupt .*levels \(a list of 990000\) names a level twice|x^",
+                      setup=_forecaster_in_tmp(lambda m, a: m.update(levels=list(range(1, 100)) * 10_000))))
     # a forecaster trained onto a 64 KiB disk: its network saved, the whole model not; the message promised the
     # user's previous file
     cases.append(Case("disk full (session 21)", ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o",
