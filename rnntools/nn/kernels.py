@@ -641,6 +641,25 @@ def seq_infer(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, hT, cT, Mx, ties_l
             Mx[b, :] = zero
 
 
+@njit(inline="always", error_model="numpy")
+def _state_grad_step(kind, mask_t, tmp, direct, dh):
+    """The backward time loops' step to the previous state: dh = tmp (the rows' dA_t Wh^T), plus ``direct`` (GRU:
+    the z * h_{t-1} path), for the rows whose step was real (mask_t != 0); a padded row's dh (and dc) pass through
+    unchanged, as its state was carried over. dh: (rows, n); tmp: (rows, >= n)."""
+    n = dh.shape[1]
+    for j in range(dh.shape[0]):
+        if mask_t[j] != 0:
+            dhj = dh[j]
+            tj = tmp[j]
+            if kind == GRU:
+                dj = direct[j]
+                for k in range(n):
+                    dhj[k] = tj[k] + dj[k]
+            else:
+                for k in range(n):
+                    dhj[k] = tj[k]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0, sidx, S):
     """Backward through all T steps for batch rows b0..b1-1.
@@ -733,18 +752,7 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
                 for q in range(GH):
                     s[q] += da[q]
         panel_matmul(dAh[t, b0:b1], WTp, tmp)
-        for j in range(nb):
-            if mask[t, b0 + j] != 0:
-                dhj = dh[j]
-                tj = tmp[j]
-                if kind == GRU:
-                    dj = direct[j]
-                    for k in range(H):
-                        dhj[k] = tj[k] + dj[k]
-                else:
-                    for k in range(H):
-                        dhj[k] = tj[k]
-            # masked: dh and dc pass through unchanged (the state was carried over)
+        _state_grad_step(kind, mask[t, b0:b1], tmp, direct, dh)
     for j in range(nb):
         dh0[b0 + j] = dh[j]
         if kind == LSTM:
@@ -958,17 +966,7 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
                         sq[k] += dq[k]
         barrier(flags, part, parts, T - t)
         panel_matmul(dAh[t], WTp, tmp)
-        for b in range(B):
-            if mask[t, b] != 0:
-                dhj = dh[b]
-                tj = tmp[b]
-                if kind == GRU:
-                    dj = direct[b]
-                    for k in range(Hw):
-                        dhj[k] = tj[k] + dj[k]
-                else:
-                    for k in range(Hw):
-                        dhj[k] = tj[k]
+        _state_grad_step(kind, mask[t], tmp, direct, dh)
     for b in range(B):
         dh0[b, u0:u1] = dh[b]
         if kind == LSTM:
