@@ -31,7 +31,8 @@ def child(mr: int, nv: int) -> None:
 
     vbytes = K.vector_bytes(*_target())
     base = K.vector_blocking
-    K.vector_blocking = lambda vb, itemsize: (mr, max(1, vb // itemsize), nv) if vb == vbytes else base(vb, itemsize)
+    K.vector_blocking = lambda vb, itemsize, *rest: ((mr, max(1, vb // itemsize), nv) if vb == vbytes
+                                                    else base(vb, itemsize, *rest))
     rng = np.random.default_rng(0)
     cells = []
     for M, Kd, N in SHAPES:

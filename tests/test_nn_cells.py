@@ -391,6 +391,31 @@ def test_vector_bytes_follows_numba_target():
     assert vector_bytes("x86-64", "") == 16
     assert vector_blocking(64, 4) == (8, 16, 3) and vector_blocking(32, 4) == (4, 8, 3)
     assert vector_blocking(32, 8) == (4, 4, 3)
+    assert vector_blocking(64, 4, half_width_fma=True) == (4, 16, 4)    # AVX-512 on 256-bit FMA units
+
+
+def test_blocking_follows_the_fma_width():
+    """The target's CPU name picks the AVX-512 blocking: full-width FMA units 8 x 3, half-width (Zen 4) 4 x 4."""
+    from rnntools.nn import kernels
+
+    class Codegen:
+        def __init__(self, name):
+            self._name = name
+            self._tm_features = "+avx2,+avx512f"
+
+        def _get_host_cpu_name(self):
+            return self._name
+
+    class Context:
+        def __init__(self, name):
+            self._codegen = Codegen(name)
+
+        def codegen(self):
+            return self._codegen
+
+    assert kernels._target_blocking(Context("sapphirerapids"), 4) == (8, 16, 3)
+    assert kernels._target_blocking(Context("znver4"), 4) == (4, 16, 4)
+    assert kernels._target_blocking(Context("znver5"), 4) == (8, 16, 3)
 
 
 @pytest.mark.slow

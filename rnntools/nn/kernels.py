@@ -272,10 +272,15 @@ def vector_bytes(cpu_name: str, features: str) -> int:
     return 16
 
 
-def vector_blocking(vbytes: int, itemsize: int) -> tuple[int, int, int]:
+# AVX-512 CPUs whose FMA units are 256 bits wide, so a 512-bit FMA issues as two halves (AMD Zen 4)
+_HALF_WIDTH_FMA_CPUS = frozenset({"znver4"})
+
+
+def vector_blocking(vbytes: int, itemsize: int, half_width_fma: bool = False) -> tuple[int, int, int]:
     """(MR, VF, NV) of ``panel_block`` for vectors of ``vbytes`` bytes: VF = elements per vector; MR rows by NV
     vectors of accumulators, sized to the register file: AVX-512 has 32 registers, 8 x 3 accumulators + 3
-    weight vectors + 1 broadcast; AVX/AVX2 and SSE have 16, 4 x 3 + 3 + 1.
+    weight vectors + 1 broadcast; AVX/AVX2 and SSE have 16, 4 x 3 + 3 + 1. An AVX-512 CPU that runs each
+    512-bit FMA on two 256-bit units (``half_width_fma``) gets 4 x 4.
 
     Why 12 accumulators with 16 registers, not 8: an FMA's result is ready 4-5 cycles later and two FMA
     units each start one a cycle, so 8-10 independent sums must be in flight to keep both busy; with 8 the
@@ -288,9 +293,17 @@ def vector_blocking(vbytes: int, itemsize: int) -> tuple[int, int, int]:
     4 MB not even in L2), so that stream is the limit on a CPU with two full-width FMA units: one core, 16 x
     512 x 2,048 81-112 -> 99-137 GFLOP/s, 16 x 2,048 x 512 98-111 -> 117-130, 32 x 512 x 1,024 98-153 ->
     151-159; 16 x 256 x 1,024 (in L2) the same (158-171 both). The register count is the same on every
-    AVX-512 CPU, and a CPU that runs 512-bit FMAs on 256-bit units needs no more sums in flight."""
+    AVX-512 CPU.
+
+    Why 4 x 4 where 512-bit FMAs run on 256-bit units: such a core completes one 512-bit FMA a cycle, so
+    16 accumulators already keep it at its peak and the weight stream is not the limit; the 8 x 3 block's
+    24 sums cost it time instead (panel padding at narrow N, more broadcasts). Measured on one core of such
+    a CPU (AMD Zen 4), GFLOP/s at the shapes above: 4 x 4 and 8 x 2 111-116 at every shape (about the
+    core's peak), 8 x 3 97-112, 6 x 4 98-102, 5 x 4 91-106."""
     vf = max(1, vbytes // itemsize)
-    return (8, vf, 3) if vbytes >= 64 else (4, vf, 3)
+    if vbytes >= 64:
+        return (4, vf, 4) if half_width_fma else (8, vf, 3)
+    return (4, vf, 3)
 
 
 def _target_blocking(context, itemsize: int) -> tuple[int, int, int]:
@@ -303,7 +316,7 @@ def _target_blocking(context, itemsize: int) -> tuple[int, int, int]:
     except AttributeError:  # pragma: no cover - another numba version: assume the host
         import llvmlite.binding as llb
         name, features = llb.get_host_cpu_name(), llb.get_host_cpu_features().flatten()
-    return vector_blocking(vector_bytes(name, features), itemsize)
+    return vector_blocking(vector_bytes(name, features), itemsize, name in _HALF_WIDTH_FMA_CPUS)
 
 
 @intrinsic
