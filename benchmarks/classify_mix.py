@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import statistics
 import sys
 
@@ -67,8 +68,9 @@ def main():
         name = os.path.basename(path)[:-4]
         d = dict(np.load(path))
         rows[name] = scores(d, d["val_net"], d["test_net"])
-        groups.setdefault(name.split(".")[0], []).append(d)
-    for name, ds in groups.items():      # the same set with other initial weights: their mean network
+        # one set and variant with other initial weights (``<set>.<variant>.netK``): one ensemble
+        groups.setdefault(re.sub(r"\.net\d+$", "", name), []).append(d)
+    for name, ds in groups.items():      # their mean network
         if len(ds) > 1 and all(np.array_equal(ds[0]["val_wide"], d["val_wide"]) for d in ds):
             rows[f"{name}.mean{len(ds)}"] = scores(ds[0], sum(d["val_net"] for d in ds) / len(ds),
                                                   sum(d["test_net"] for d in ds) / len(ds))

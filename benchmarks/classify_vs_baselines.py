@@ -115,6 +115,31 @@ def write_jsonl(path, texts, labels):
             f.write(json.dumps({"text": t, "label": y}) + "\n")
 
 
+def with_word_dropout(task_class, p: float):
+    """``task_class`` (``training.ClassifierTask``) whose training batches read each real token as ``<unk>``
+    with probability ``p`` (word dropout, Iyyer et al. 2015; ``<pad>`` stays), drawn from the trainer's
+    generator right after the batch is padded. Measured at 8,539 texts and not adopted (docs/classify.md,
+    "The network at the MR size")."""
+    from rnntools.tasks.classify import training
+
+    class WordDropout(task_class):
+        def train_step(self, idx, rng, lr):
+            pad = training.pad_batch
+
+            def dropped(seqs):
+                ids, lengths = pad(seqs)
+                ids[(rng.random(ids.shape) < p) & (ids != 0)] = 1       # <pad> is 0, <unk> 1
+                return ids, lengths
+
+            training.pad_batch = dropped
+            try:
+                return super().train_step(idx, rng, lr)
+            finally:
+                training.pad_batch = pad
+
+    return WordDropout
+
+
 def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
@@ -131,6 +156,10 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     linear.NB_WORDS = options.pop("nb_words", nb_words)     # '{"nb_words": true}': NBSVM's ratios, word model
     min_df = features.MIN_DF
     features.MIN_DF = options.pop("min_df", min_df)         # '{"min_df": 2}': whatever the set's size
+    task_class = training.ClassifierTask
+    word_dropout = options.pop("word_dropout", 0.0)         # '{"word_dropout": 0.1}': with_word_dropout
+    if word_dropout:
+        training.ClassifierTask = with_word_dropout(task_class, word_dropout)
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
@@ -147,6 +176,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         features.ROWS = rows
         linear.NB_WORDS = nb_words
         features.MIN_DF = min_df
+        training.ClassifierTask = task_class
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]
