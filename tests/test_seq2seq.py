@@ -785,6 +785,71 @@ def test_bidirectional_encoder_gradients_and_reversal(cell, attention, layers):
     _assert_gradients(p, cfg, _batch(), eps=1e-5, what="bidirectional")
 
 
+@pytest.mark.parametrize("cell,hidden,layers,encoder_layers,table", [("gru", 5, 1, 1, False), ("lstm", 6, 1, 2, False),
+                                                                    ("gru", 7, 2, 2, True)])
+def test_concatenated_directions_gradients_and_layout(cell, hidden, layers, encoder_layers, table):
+    """``merge="concat"``: the forward direction has hidden - hidden // 2 units, the backward hidden // 2, and
+    their outputs and final states sit side by side (the forward's first), ``hidden`` wide as the decoder and
+    attention expect; every parameter's gradient against central differences (with dropout masks of the
+    table and of the narrower layers, and a deeper encoder: the decoder starts from the top layers)."""
+    cfg = s2s.Config(cell=cell, hidden=hidden, layers=layers, encoder_layers=encoder_layers, embed_dim=4,
+                     attention="general", bidirectional=True, merge="concat", src_vocab_size=7, tgt_vocab_size=6)
+    p = s2s.init_params(cfg, 1, np.float64)
+    hf, hb = hidden - hidden // 2, hidden // 2
+    assert p["enc.0.W"].shape[0] == hf + 4 and p["encb.0.W"].shape[0] == hb + 4
+    rng = np.random.default_rng(11)
+    for k in p:
+        p[k] += rng.normal(0, 0.5, p[k].shape)
+    batch = _batch()
+    net = s2s.Net(cfg, p)
+    He, state, _ = net.encode(batch.src, batch.src_mask)
+    assert He.shape == batch.src.shape + (hidden,) and state[0].shape == (layers, 3, hidden)
+    # each half is its own direction: the forward half does not change when the backward stack does
+    q = {**p, **{k: v + 1.0 for k, v in p.items() if k.startswith("encb.")}}
+    He2, state2, _ = s2s.Net(cfg, q).encode(batch.src, batch.src_mask)
+    assert np.array_equal(He[..., :hf], He2[..., :hf]) and not np.allclose(He[..., hf:], He2[..., hf:])
+    assert np.array_equal(state[0][..., :hf], state2[0][..., :hf])
+    drops = None
+    if table:
+        drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64, table=True)
+        assert drops[("enc", 1)].shape[-1] == hf and drops[("encb", 1)].shape[-1] == hb
+    _assert_gradients(p, cfg, batch, eps=1e-5, drops=drops, what=f"concat {cell} {hidden}")
+    with pytest.raises(ValueError):
+        s2s.Config(hidden=1, bidirectional=True, merge="concat")
+    with pytest.raises(ValueError):
+        s2s.Config(merge="mean")
+
+
+def test_encoder_merge_option_is_stored_structural_and_needs_two_directions(tmp_path, run_cli):
+    """--encoder-merge concat trains, is stored in the file (config and model), predicts, and --resume keeps
+    it; a different value on --resume and concat without --bidirectional are usage errors; files from before
+    the option read as sum."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options
+
+    assert options.saved_options({"config": {"hidden": 256}})["encoder_merge"] == "sum"
+    assert options.saved_options({"model": {"hidden": 8}})["encoder_merge"] == "sum"
+    train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
+    model = tmp_path / "m.npz"
+    args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", 7, "--embed-dim", 4,
+            "--max-steps", 2]
+    result = run_cli([*args, "--encoder-merge", "concat"])
+    assert result.exit_code == 0, result.stderr
+    meta = load_model(str(model)).meta
+    assert meta["config"]["encoder_merge"] == "concat" and meta["model"]["merge"] == "concat"
+    assert s2s.load(str(model)).params["encb.0.W"].shape == (3 + 4, 3 * 3)
+    result = run_cli(["predict", model, train_path])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 40
+    result = run_cli(["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--resume", model, "--max-steps", 3])
+    assert result.exit_code == 0, result.stderr
+    assert load_model(str(model)).meta["config"]["encoder_merge"] == "concat"
+    result = run_cli(["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--resume", model,
+                      "--encoder-merge", "sum"])
+    assert result.exit_code == 2 and "--encoder-merge sum differs from the saved model's concat" in result.stderr
+    result = run_cli([*args, "--encoder-merge", "concat", "--no-bidirectional"])
+    assert result.exit_code == 2 and "needs --bidirectional" in result.stderr
+
+
 # --- ensembles (--ensemble K) -----------------------------------------------------------------------------
 
 def _ensemble_args(train_path, *extra):

@@ -34,8 +34,12 @@ TRAIN_OPTIONS = [
     option("--attention", type=click.Choice(["none", "dot", "general"]), default=None, group="Seq2seq",
            help=f"Luong attention over the encoder's outputs [default: {DEFAULTS['attention']}]."),
     option("--bidirectional/--no-bidirectional", default=None, group="Seq2seq",
-           help="Also read each source backwards (a second encoder; outputs and states are summed) "
-                f"[default: {'on' if DEFAULTS['bidirectional'] else 'off'}]."),
+           help="Also read each source backwards (a second encoder; outputs and states are summed, or "
+                f"concatenated: --encoder-merge) [default: {'on' if DEFAULTS['bidirectional'] else 'off'}]."),
+    option("--encoder-merge", type=click.Choice(["sum", "concat"]), default=None, group="Seq2seq",
+           help="How the bidirectional encoder's directions meet: sum (each direction --hidden units, added) "
+                "or concat (each direction half of --hidden, side by side; cheaper) "
+                f"[default: {DEFAULTS['encoder_merge']}]."),
     option("--encoder-layers", type=click.IntRange(1), default=None, group="Seq2seq",
            help="Layers of the encoder (each direction), at least --layers; the decoder's layers start from "
                 f"the encoder's top ones [default: {DEFAULTS['encoder_layers']}]."),

@@ -30,7 +30,11 @@ class Config:
     embed_dim: int = 64
     attention: str = "general"  # none | dot | general
     shared_vocab: bool = False
-    bidirectional: bool = False  # a second encoder reads each source backwards; outputs and states summed
+    bidirectional: bool = False  # a second encoder reads each source backwards
+    # how the two directions meet: "sum" (each direction has ``hidden`` units; outputs and final states added)
+    # or "concat" (the forward direction has hidden - hidden // 2 units, the backward hidden // 2; outputs and
+    # final states side by side, ``hidden`` wide)
+    merge: str = "sum"
     encoder_layers: int = 0  # the encoder's layers (each direction's), at least ``layers``; 0: ``layers``
     src_vocab_size: int = 0
     tgt_vocab_size: int = 0
@@ -46,7 +50,17 @@ class Config:
         """Layers of a stack: the decoder's ``dec``, an encoder direction's (``enc``, ``encb``)."""
         return self.layers if side == "dec" else self.enc_layers
 
+    def width_of(self, side: str) -> int:
+        """Units of a stack: ``hidden``, except each direction's share under ``merge="concat"``."""
+        if side == "dec" or not (self.bidirectional and self.merge == "concat"):
+            return self.hidden
+        return self.hidden // 2 if side == "encb" else self.hidden - self.hidden // 2
+
     def __post_init__(self):
+        if self.merge not in ("sum", "concat"):
+            raise ValueError(f"unknown merge {self.merge!r} (sum, concat)")
+        if self.bidirectional and self.merge == "concat" and self.hidden < 2:
+            raise ValueError(f"a hidden size of {self.hidden} cannot be split between two directions")
         if self.enc_layers < self.layers:
             raise ValueError(f"an encoder of {self.enc_layers} layers cannot start a decoder of {self.layers}")
 
@@ -68,12 +82,13 @@ class Net:
             self.enc_embed = Embedding(params, "enc.embed", cfg.src_vocab_size, E, rng=rng, dtype=dtype)
             self.dec_embed = Embedding(params, "dec.embed", cfg.tgt_vocab_size, E, rng=rng, dtype=dtype)
         # Recurrent layers initialise W and b uniform +-1/sqrt(H), as PyTorch's weights.
-        self.encoder = Recurrent(params, "enc", cfg.cell, E, H, cfg.enc_layers, rng=rng, dtype=dtype)
+        self.encoder = Recurrent(params, "enc", cfg.cell, E, cfg.width_of("enc"), cfg.enc_layers, rng=rng, dtype=dtype)
         if fresh:
             self._second_bias_draw("enc", rng, dtype)
         self.encoder_b = None
         if cfg.bidirectional:
-            self.encoder_b = Recurrent(params, "encb", cfg.cell, E, H, cfg.enc_layers, rng=rng, dtype=dtype)
+            self.encoder_b = Recurrent(params, "encb", cfg.cell, E, cfg.width_of("encb"), cfg.enc_layers, rng=rng,
+                                       dtype=dtype)
             if fresh:
                 self._second_bias_draw("encb", rng, dtype)
         self.decoder = Recurrent(params, "dec", cfg.cell, E, H, cfg.layers, rng=rng, dtype=dtype)
@@ -92,7 +107,7 @@ class Net:
         # The GRU candidate's b_hh sits inside r * (h W_hn + b_hn) and is the engine's separate ``bn``,
         # already U(+-1/sqrt(H)). The LSTM forget-gate bias stays the engine's deliberate 1.
         cfg = self.cfg
-        H = cfg.hidden
+        H = cfg.width_of(side)
         k = 1.0 / math.sqrt(H)
         for layer in range(cfg.layers_of(side)):
             b = self.params[f"{side}.{layer}.b"]
@@ -106,15 +121,20 @@ class Net:
 
         Bidirectional: a second stack reads each row's real tokens backwards (padding stays at the end);
         its outputs, put back in source order, are added to the forward stack's, and so are the final
-        states (the sum keeps every shape downstream, attention's included, as without it)."""
+        states, or with ``merge="concat"`` (two narrower stacks) put beside them: either way every shape
+        downstream, attention's included, is as without it."""
         He, final, cache = self._run(self.enc_embed, self.encoder, "enc", src, src_mask, None, drops)
         if self.encoder_b is not None:
             perm = reversal(src_mask)
             cols = np.arange(src.shape[1])[None, :]
             Hb, final_b, cache_b = self._run(self.enc_embed, self.encoder_b, "encb", src[perm, cols], src_mask,
                                              None, drops)
-            He = He + Hb[perm, cols]
-            final = tuple(a + b for a, b in zip(final, final_b))
+            if self.cfg.merge == "concat":
+                He = np.concatenate([He, Hb[perm, cols]], axis=2)
+                final = tuple(np.concatenate([a, b], axis=-1) for a, b in zip(final, final_b))
+            else:
+                He = He + Hb[perm, cols]
+                final = tuple(a + b for a, b in zip(final, final_b))
             cache = (cache, cache_b, perm)
         skip = self.cfg.enc_layers - self.cfg.layers
         return He, (tuple(f[skip:] for f in final) if skip else final), cache
@@ -129,9 +149,22 @@ class Net:
             return
         cache_f, cache_b, perm = cache
         cols = np.arange(src.shape[1])[None, :]
+        dstate_b = dstate
+        if self.cfg.merge == "concat":
+            # each direction gets its own columns of the gradients
+            Hf = self.cfg.width_of("enc")
+            if dHe is not None:
+                dHe, dHe_b = np.ascontiguousarray(dHe[..., :Hf]), dHe[..., Hf:]
+            else:
+                dHe_b = None
+            if dstate is not None:
+                dstate, dstate_b = (tuple(np.ascontiguousarray(d[..., :Hf]) for d in dstate),
+                                    tuple(np.ascontiguousarray(d[..., Hf:]) for d in dstate))
+        else:
+            dHe_b = dHe
         self._back(self.enc_embed, self.encoder, "enc", src, dHe, cache_f, grads, dstate, drops)
-        dHb = None if dHe is None else dHe[perm, cols]
-        self._back(self.enc_embed, self.encoder_b, "encb", src[perm, cols], dHb, cache_b, grads, dstate, drops)
+        dHb = None if dHe_b is None else dHe_b[perm, cols]
+        self._back(self.enc_embed, self.encoder_b, "encb", src[perm, cols], dHb, cache_b, grads, dstate_b, drops)
 
     def _run(self, embed: Embedding, rnn: Recurrent, side: str, ids, mask, state, drops):
         if drops and drops[(side, 0)].ndim == 2:
@@ -227,11 +260,9 @@ def summed_bias_slices(cfg: Config) -> dict[str, slice]:
     the same Adam step, so their sum moves twice as far as one parameter would; the shared optimiser's
     ``doubled`` option (``rnntools.nn.optim``) does the same for these slices, and ``clip_grad_norm`` counts
     them twice, so the two sides of the benchmark train the same way, not only start the same."""
-    H = cfg.hidden
-    summed = slice(0, 2 * H) if cfg.cell == "gru" else slice(0, None)
     sides = ("enc", "encb", "dec") if cfg.bidirectional else ("enc", "dec")
-    return {f"{side}.{layer}.b": summed for side in sides
-            for layer in range(cfg.layers_of(side))}
+    return {f"{side}.{layer}.b": slice(0, 2 * cfg.width_of(side)) if cfg.cell == "gru" else slice(0, None)
+            for side in sides for layer in range(cfg.layers_of(side))}
 
 
 def loss_and_grads(p: dict, cfg: Config, batch: Batch, grad: bool = True, drops: dict | None = None,
@@ -253,7 +284,7 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
     sides = (("enc", S), ("encb", S), ("dec", T)) if cfg.bidirectional else (("enc", S), ("dec", T))
     for side, length in sides:
         for layer in range(cfg.layers_of(side)):
-            width = cfg.embed_dim if layer == 0 else cfg.hidden
+            width = cfg.embed_dim if layer == 0 else cfg.width_of(side)
             rows = cfg.tgt_vocab_size if side == "dec" else cfg.src_vocab_size
             shape = (rows, width) if table and layer == 0 else (length, B, width)
             out[(side, layer)] = ((rng.random(shape) < keep) / keep).astype(dtype)

@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = dict(
     # model
     cell="gru", hidden=FromData("128, or 256 from 80,000 training pairs"), layers=1,
     encoder_layers=FromData("as --layers"), embed_dim=64,
-    attention="general", bidirectional=True,
+    attention="general", bidirectional=True, encoder_merge="sum",
     ensemble=FromData("2 from 256 units with a budget (--max-time, --max-steps) and 2 threads, else 1"),
     dropout=FromData("0, or 0.2 from 256 units with a budget (--max-time, --max-steps)"),
     embedding_dropout=FromData("table from 256 units with a budget (--max-time, --max-steps), else position"),
@@ -155,7 +155,7 @@ def from_data(value: Any) -> bool:
 STRUCTURAL = frozenset({"level", "target_level", "source_field", "target_field", "vocab_path", "min_count",
                         "max_vocab", "shared_vocab", "cell", "hidden", "layers", "encoder_layers", "embed_dim",
                         "attention",
-                        "bidirectional", "optimizer", "ensemble"})
+                        "bidirectional", "encoder_merge", "optimizer", "ensemble"})
 
 MAX_VAL = 2000  # validation pairs at most: enough for a stable loss, cheap to evaluate every epoch
 # The longest output decoding may produce, in tokens: a bound on the work a request (--max-length) or a
@@ -170,7 +170,8 @@ def saved_options(meta: dict) -> dict:
     what their ``model``, vocabularies, ``data`` and ``training.config`` entries say."""
     if isinstance(meta.get("config"), dict):
         # files from before --ensemble hold one network; those from before --embedding-dropout masked per position
-        return {"ensemble": meta.get("ensemble", 1), "embedding_dropout": "position", **meta["config"]}
+        return {"ensemble": meta.get("ensemble", 1), "embedding_dropout": "position", "encoder_merge": "sum",
+                **meta["config"]}
     model = meta.get("model", {})
     engine = meta.get("training", {}).get("config", {}) if isinstance(meta.get("training"), dict) else {}
     data = meta.get("data", {})
@@ -180,6 +181,7 @@ def saved_options(meta: dict) -> dict:
     out.update({k: model.get(k) for k in ("cell", "hidden", "layers", "embed_dim", "attention", "shared_vocab")})
     out["encoder_layers"] = model.get("encoder_layers") or model.get("layers")
     out["bidirectional"] = bool(model.get("bidirectional", False))
+    out["encoder_merge"] = "sum"
     out["ensemble"] = meta.get("ensemble", 1)
     out["embedding_dropout"] = "position"
     out.update(level=vocab.get("level"), target_level=tvocab.get("level"),
@@ -224,6 +226,9 @@ def check_options(options: dict) -> None:
     if not from_data(options["encoder_layers"]) and options["encoder_layers"] < options["layers"]:
         raise UsageError(f"--encoder-layers {options['encoder_layers']} is fewer than --layers {options['layers']}: "
                          "each decoder layer starts from an encoder layer's final state")
+    if options["encoder_merge"] == "concat" and not options["bidirectional"]:
+        raise UsageError("--encoder-merge concat joins the two directions of a bidirectional encoder: it needs "
+                         "--bidirectional")
     if options["shared_vocab"] and options["target_level"] != options["level"]:
         raise UsageError(f"--shared-vocab needs one level for both sides (--level {options['level']}, "
                          f"--target-level {options['target_level']})")

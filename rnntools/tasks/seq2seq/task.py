@@ -428,6 +428,7 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         model = prior
         options["hidden"] = config.hidden = model.cfg.hidden  # the saved network's, whatever the file says
         options["encoder_layers"] = model.cfg.enc_layers
+        options["encoder_merge"] = model.cfg.merge
     else:
         if from_data(options["hidden"]):
             options["hidden"] = config.hidden = default_hidden(len(train_idx))
@@ -447,7 +448,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         cfg = Config(cell=options["cell"], hidden=options["hidden"], layers=options["layers"],
                      encoder_layers=options["encoder_layers"],
                      embed_dim=options["embed_dim"], attention=options["attention"],
-                     bidirectional=options["bidirectional"], shared_vocab=shared_vocab,
+                     bidirectional=options["bidirectional"], merge=options["encoder_merge"],
+                     shared_vocab=shared_vocab,
                      src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab))
         if networks is None:
             decay = options["budget_decay"]
@@ -499,7 +501,9 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                  f"{len(model.src_vocab)} source {level}s, {len(model.tgt_vocab)} target {target_level}s; "
                  f"{model.cfg.cell} {model.cfg.enc_layers}x{model.cfg.hidden} encoder, {model.cfg.layers}x"
                  f"{model.cfg.hidden} decoder"
-                 f"{' bidirectional encoder' if model.cfg.bidirectional else ''}, attention {model.cfg.attention}"
+                 f"{' bidirectional encoder' if model.cfg.bidirectional else ''}"
+                 f"{' (directions concatenated)' if model.cfg.bidirectional and model.cfg.merge == 'concat' else ''}"
+                 f", attention {model.cfg.attention}"
                  + (f"; {networks} networks side by side" if networks > 1 else ""))
     if networks == 1:
         return fit(task, config, output, resume=resume)
