@@ -118,8 +118,17 @@ def score(d: dict, method: str) -> float:
     return mase(d["te"], f, d["tr"], d["m"])
 
 
+def _partial(d: dict) -> tuple:
+    """choose.partial_errors of a record's history (a short series': no validation origins)."""
+    if "part" not in d:
+        d["part_o"], d["part"] = CH.partial_errors(d["tr"], d["h"], d["m"], d["vscale"])
+    return d["part_o"], d["part"]
+
+
 def current(d: dict) -> str:
-    """The rule in choose.pick today."""
+    """The rule in choose.pick today (choose.pick_short for a series without validation origins)."""
+    if not len(d["vo"]) and d["fhist"]:
+        return CH.pick_short(hist_errors(d), _partial(d)[1])
     val = {k: e for k in (*CH.STATS, "rnn", *CH.voted(CH.STATS))
            if (e := errors(d, "val", k)) is not None}
     hist = {k: e for k in CH.STATS if (e := errors(d, "hist", k)) is not None}
@@ -678,6 +687,20 @@ def interval_cover(d: dict, variant: str) -> tuple:
     stat, meth = CH.pick(val, hist)
     y, m = d["tr"], d["m"]
     end = CH.series_scale(y, m)
+    if not len(d["vo"]) and hist and (variant == "current" or variant.startswith("cv growth")):
+        # a short series (choose.choose's short path): calibrated on every origin's partial horizon
+        po, part = _partial(d)
+        meth = CH.pick_short(hist, part)
+        E = {meth: part[meth]} if meth in part else {meth: hist[meth]}
+        o = po if meth in part else d["ho"]
+        if variant == "current":
+            E = CH.on_level(E, y, o, m, d["vscale"])
+        elif np.all(y > 0):
+            grid = [float(v) for v in variant.split()[2].split("/")]
+            b = _cv_growth(hist.get(meth), y, d["ho"], m, grid)
+            lend = CH.levels_at(y, np.array([len(y) - 1]), m)[0]
+            E = {meth: E[meth] * ((d["vscale"] / end) * (lend / CH.levels_at(y, o, m)) ** b)[:, None]}
+        return _cover(d, meth, CH.interval_table(E[meth], [80, 95], grow=meth in part), end)
     if variant.startswith("local"):
         # every origin's errors over the MASE scale of the 4 seasons before it (a level that grows or a
         # spread that changes), scaled back by that of the last 4 seasons
@@ -759,6 +782,19 @@ def interval_cover(d: dict, variant: str) -> tuple:
             f = ((d["vscale"] / end) * lend / CH.levels_at(y, origins, m)) ** b
             return {k: v * f[:, None] for k, v in errs.items()}
         val, hist = el(val, d["vo"]), el(hist, d["ho"])
+    if variant.startswith("cv growth") and np.all(y > 0):
+        # errors that grow like level ** b, b chosen per series from a grid by a split of its own history
+        # origins: the table from the earlier half, scored (interval score) on the later half
+        grid = [float(v) for v in variant.split()[2].split("/")]
+        b = _cv_growth(hist.get(stat), y, d["ho"], m, grid, variant)
+        lend = CH.levels_at(y, np.array([len(y) - 1]), m)[0]
+
+        def el(errs, origins):
+            if not errs or not len(origins):
+                return errs
+            f = (d["vscale"] / end) * (lend / CH.levels_at(y, origins, m)) ** b
+            return {k: v * f[:, None] for k, v in errs.items()}
+        val, hist = el(val, d["vo"]), el(hist, d["ho"])
     if variant == "current":
         # choose.py: each origin's errors relative to the level there (positive series)
         val = CH.on_level(val, y, d["vo"], m, d["vscale"])
@@ -815,6 +851,28 @@ def interval_cover(d: dict, variant: str) -> tuple:
     return _cover(d, meth, table, end)
 
 
+def _cv_growth(e, y, ho, m, grid, variant="") -> float:
+    """The exponent b of errors ~ level ** b (from ``grid``) whose table, calibrated on the earlier half of
+    a series' history origins, has the lowest interval score (80 and 95%) on the later half; the last of
+    the grid (ties and too few origins)."""
+    fallback = grid[-1]
+    if e is None or len(e) < 8:
+        return fallback
+    lv = CH.levels_at(y, ho, m)
+    k = len(e) // 2
+    best, pick = np.inf, fallback
+    for b in grid[::-1]:
+        u = e / lv[:, None] ** b
+        tab = CH.interval_table(u[:k], [80, 95])
+        W = tab[:, None, :] * (lv[k:, None] ** b)[None]
+        err = e[k:][None]
+        isc = 2 * W + np.array([2 / 0.2, 2 / 0.05])[:, None, None] * np.maximum(err - W, 0)
+        sc = float(isc.mean())
+        if sc < best * (1 - 1e-9):
+            best, pick = sc, b
+    return pick
+
+
 def _cover(d: dict, meth: str, table: np.ndarray, end: float) -> tuple:
     y, m = d["tr"], d["m"]
     W = CH.widths(table, d["h"]) * end
@@ -859,7 +917,8 @@ INTERVALS = ("current", "before: plain scaled errors", "local 4", "local 8", "wi
              "S's history errors times the vote's ratio", "per step (no pooling over the steps)",
              "level", "elastic", "sqrt level", "level 4", "level 8", "level if corr 0.5", "level if corr 0.3",
              "level if corr 0.7", "level if corr 0", "level 4 if corr 0.5", "max level", "trail 4", "trail 8",
-             "max trail 4", "max trail 8", "few origins")
+             "max trail 4", "max trail 8", "few origins", "cv growth 0/1", "cv growth 0/0.5/1",
+             "cv growth 0/0.25/0.5/0.75/1")
 
 
 def interval_table(data: list[dict], only=None, skip=()) -> None:

@@ -1,6 +1,6 @@
 """Other real series with the traits that break forecasters' defaults, for forecast_vs_baselines.py --series.
 
-    python benchmarks/forecast_stress_series.py /tmp/stress       # writes look.jsonl and aside.jsonl there
+    python benchmarks/forecast_stress_series.py /tmp/stress       # writes look.jsonl, aside.jsonl and r.jsonl there
     nice -n 19 python benchmarks/forecast_vs_baselines.py --series /tmp/stress/look.jsonl --folds 2 --no-peers
 
 Short yearly series (9-38 values of history), monthly and quarterly ones with breaks (hyperinflation,
@@ -53,6 +53,11 @@ SERIES = [
     ("aside", "USInvest_gnp", "Y", 1, "AER", "USInvest", "gnp"),
     ("aside", "lynx_r", "Y", 1, "datasets", "lynx", None),
 ]
+# the 11 R series the benchmark's docs report as a further check (R's datasets; the non-seasonal ones with
+# the yearly horizon, 6), written to r.jsonl
+R_SERIES = [("nottem", "M", 12), ("UKgas", "Q", 4), ("USAccDeaths", "M", 12), ("co2", "M", 12),
+            ("ldeaths", "M", 12), ("JohnsonJohnson", "Q", 4), ("LakeHuron", "Y", 1), ("nhtemp", "Y", 1),
+            ("WWWusage", "Y", 1), ("BJsales", "Y", 1), ("discoveries", "Y", 1)]
 # the last values of a long series (the benchmark's --max-history would cut it anyway)
 LAST = {"treering": 400}
 # half-hourly electricity demand with its weekly season (forecast::taylor): four weeks and the 48 half-hours
@@ -83,6 +88,10 @@ def main() -> None:
         files[group].write(json.dumps({"name": name, "freq": "30min", "m": 336,
                                        "values": taylor[start:start + 4 * 336 + 48],
                                        "source": "R forecast::taylor"}) + "\n")
+    with open(os.path.join(folder, "r.jsonl"), "w") as f:
+        for name, freq, m in R_SERIES:
+            f.write(json.dumps({"name": name, "freq": freq, "m": m, "values": r_values("datasets", name, None),
+                                "source": f"R datasets::{name}"}) + "\n")
     for f in files.values():
         f.close()
     print(f"{sum(1 for s in SERIES if s[0] == 'look') + 1} look and {sum(1 for s in SERIES if s[0] == 'aside') + 1} "

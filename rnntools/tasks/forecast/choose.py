@@ -61,6 +61,9 @@ THIRDS = (COMB, TREND_COMB)
 HISTORY_ORIGINS = 200
 # a statistical method that erred less than SOLO times theta+damped's error over the history forecasts alone
 SOLO = 0.5
+# a series too short for validation origins: its best method by every origin's partial horizon forecasts
+# only where it erred less than SHORT_COMB times theta+damped's error there, theta+damped otherwise
+SHORT_COMB = 0.9
 # older model files chose among these; they still load and forecast
 LEGACY = ("rnn+theta",)
 
@@ -224,6 +227,47 @@ def history_errors(y: np.ndarray, ho: np.ndarray, horizon: int, season: int, fir
     return hist
 
 
+def partial_errors(y: np.ndarray, horizon: int, season: int, scale: float) -> tuple[np.ndarray, dict]:
+    """(origins, errors) of every statistical method from each origin with one season (or 2 values) before
+    it and at least one value after it: scaled absolute errors (origins, horizon), NaN past the series'
+    end. A short series holds few origins with a whole horizon after them (often 1-12), and none of them
+    near its end; every origin with part of its horizon uses all of its values."""
+    origins = np.arange(max(season, 2), len(y) - 1)
+    if not len(origins):
+        return origins, {}
+    truth = np.full((len(origins), horizon), np.nan)
+    for i, o in enumerate(origins):
+        t = y[o + 1:o + 1 + horizon]
+        truth[i, :len(t)] = t
+    out = {}
+    reached = ~np.isnan(truth)
+    for meth, f in _stat_forecasts(y, origins, horizon, season, len(y) - 1).items():
+        with np.errstate(all="ignore"):
+            e = np.abs(f - truth) / scale
+        if np.all(np.isfinite(e[reached])):
+            out[meth] = e
+    return origins, out
+
+
+def pick_short(hist: dict, part: dict) -> str:
+    """The method of a series too short for validation origins (``hist``: its errors at the history
+    origins with a whole horizon, ``part``: :func:`partial_errors`): the candidate of ``hist`` with the
+    lowest error over the partial horizons (each step's mean over the origins that reach it, then the mean
+    over the steps), unless theta+damped erred less than 1 / SHORT_COMB times as much there; ranked on a
+    handful of origins a single method is chosen by luck as often as by skill, and the combination is the
+    steadier forecast."""
+    cost = {}
+    for meth in STATS:
+        if meth in hist and meth in part:
+            cost[meth] = float(np.nanmean(part[meth], axis=0).mean())
+    if not cost:
+        return min((k for k in STATS if k in hist), key=lambda k: float(hist[k].mean()), default="snaive")
+    best = min(cost, key=cost.get)   # in STATS' order: ties pick the first
+    if COMB in cost and cost[best] >= SHORT_COMB * cost[COMB]:
+        return COMB
+    return best
+
+
 def pick(val: dict, hist: dict, covariates: bool = False) -> tuple[str, str]:
     """(the statistical method S, the series' method) from its errors (:func:`series_errors`)."""
     pool = hist if hist else {k: v for k, v in val.items() if k in STATS}
@@ -286,19 +330,24 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
     the lowest (optimistic as that is, no history error can speak for what the covariates add)."""
     val_err: dict[str, list] = {}      # method -> scaled validation errors of every series (unseen default)
     calib: dict[str, list] = {}        # method -> the errors its intervals are calibrated on
+    partial: set[str] = set()          # methods calibrated on partial horizons too (short series)
     choice = {}
     for i, s in enumerate(series):
         rows = np.nonzero(val_sid == i)[0]
         if not len(rows):
             # too short to hold out validation origins (the network trained on all of it): S alone, chosen
             # and calibrated on history origins that need only a season before them
+            # (pick_short); its intervals are calibrated on every origin's partial horizon too
             y = s.values
             ho = history_origins(len(y), horizon, season, short=True)
             scale = series_scale(y, season)
             hist = history_errors(y, ho, horizon, season, len(y) - 1, scale)
             if hist:
-                stat, choice[s.id] = pick({}, hist)
-                calib.setdefault(stat, []).append(on_level(hist, y, ho, season, scale)[stat])
+                po, part = partial_errors(y, horizon, season, scale)
+                stat = choice[s.id] = pick_short(hist, part)
+                e = on_level(part, y, po, season, scale)[stat] if stat in part else hist[stat]
+                calib.setdefault(stat, []).append(e)
+                partial.add(stat)
             continue
         y, vo = s.values, val_o[rows]
         val, hist = series_errors(y, rnn_val[rows], vo, horizon, season)
@@ -318,15 +367,21 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
     default = (min((m for m in scores if m in chosen), key=scores.get) if scores
                else max(calib, key=lambda m: len(calib[m])) if calib else "rnn")
     used = set(choice.values()) | {default}
-    tables = {m: interval_table(np.concatenate(e), levels) for m, e in calib.items() if m in used}
+    tables = {m: interval_table(np.concatenate(e), levels, grow=m in partial) for m, e in calib.items() if m in used}
     return {"choice": choice, "default": default, "scores": {m: scores[m] for m in used if m in scores},
             "tables": tables}
 
 
-def interval_table(E: np.ndarray, levels: Sequence[int]) -> np.ndarray:
-    """(levels, horizon) half-widths in scale units from the scaled absolute errors E (origins, horizon)."""
-    spread = np.maximum.accumulate(np.maximum(E.mean(0), 1e-9))
-    pooled = np.sort((E / spread).ravel())
+def interval_table(E: np.ndarray, levels: Sequence[int], grow: bool = False) -> np.ndarray:
+    """(levels, horizon) half-widths in scale units from the scaled absolute errors E (origins, horizon;
+    NaN where an origin's horizon ran past the data). ``grow``: each step's spread at least the first
+    step's times sqrt(step), for errors of partial horizons, whose far steps rest on the few earliest
+    origins (a random walk's errors grow like that)."""
+    gaps = np.isnan(E)
+    spread = np.maximum.accumulate(np.maximum(np.nanmean(E, axis=0) if gaps.any() else E.mean(0), 1e-9))
+    if grow:
+        spread = np.maximum(spread, spread[0] * np.sqrt(np.arange(1, len(spread) + 1)))
+    pooled = np.sort((E / spread)[~gaps])
     V = len(E)
     table = np.empty((len(levels), E.shape[1]))
     for j, lev in enumerate(levels):
