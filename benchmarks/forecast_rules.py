@@ -399,6 +399,38 @@ def _finish(d: dict, stat: str, hist: dict, third: str = CH.COMB) -> str:
     return stat if em is None or (ev is not None and ev.mean() <= em.mean()) else meth
 
 
+def partial_tail(weight_recent: bool = False):
+    """S ranked on the history origins plus the origins after them with part of the horizon inside the
+    series (its most recent behaviour: a trend that broke near the end), each step's mean over the origins
+    that reach it, then the mean over the steps (choose.pick_short's measure); the rest as today."""
+    def rule(d):
+        if not len(d["vo"]) or not d["fhist"]:
+            return current(d)
+        hist = hist_errors(d)
+        y, h, m = d["tr"], d["h"], d["m"]
+        extra = np.arange(int(d["ho"].max()) + 1, len(y) - 1)
+        if not len(extra):
+            return current(d)
+        f = CH._stat_forecasts(y, extra, h, m, int(d["vo"].min()))
+        truth = np.full((len(extra), h), np.nan)
+        for i, o in enumerate(extra):
+            t = y[o + 1:o + 1 + h]
+            truth[i, :len(t)] = t
+        cost = {}
+        for k in CH.STATS:
+            if k in hist and k in f:
+                with np.errstate(all="ignore"):
+                    e = np.abs(f[k] - truth) / d["vscale"]
+                if not np.all(np.isfinite(e[~np.isnan(truth)])):
+                    continue
+                cost[k] = float(np.nanmean(np.vstack([hist[k], e]), axis=0).mean())
+        if not cost:
+            return current(d)
+        stat = min(cost, key=cost.get)
+        return _finish(d, stat, hist, CH.third_voter(hist))
+    return rule
+
+
 def recent_mix(frac: float | None = None, last: int | None = None):
     """S shrunk toward the method that won the most recent history origins (the last ``last`` of them, or
     the last ``frac`` of them): where the two differ, S is their mean, in the current rule."""
@@ -460,6 +492,7 @@ def guard(names: tuple, below: int | None = None, nonseasonal: bool = False):
     return rule
 
 
+RULES["S on the history and the partial-horizon origins after it"] = partial_tail()
 RULES["S alone (the network never votes)"] = lambda d: CH.pick(val_errors(d), hist_errors(d))[0]
 for _f in (0.05, 0.1, 0.2):
     RULES[f"S mixed with the winner of the last {_f} of the origins"] = recent_mix(frac=_f)
@@ -697,7 +730,7 @@ def interval_cover(d: dict, variant: str) -> tuple:
             E = CH.on_level(E, y, o, m, d["vscale"])
         elif np.all(y > 0):
             grid = [float(v) for v in variant.split()[2].split("/")]
-            b = _cv_growth(hist.get(meth), y, d["ho"], m, grid)
+            b = _cv_growth(hist.get(meth), y, d["ho"], m, grid, variant)
             lend = CH.levels_at(y, np.array([len(y) - 1]), m)[0]
             E = {meth: E[meth] * ((d["vscale"] / end) * (lend / CH.levels_at(y, o, m)) ** b)[:, None]}
         return _cover(d, meth, CH.interval_table(E[meth], [80, 95], grow=meth in part), end)
@@ -856,6 +889,7 @@ def _cv_growth(e, y, ho, m, grid, variant="") -> float:
     a series' history origins, has the lowest interval score (80 and 95%) on the later half; the last of
     the grid (ties and too few origins)."""
     fallback = grid[-1]
+    margin = float(variant.split(" margin ")[1]) if " margin " in variant else 1 - 1e-9
     if e is None or len(e) < 8:
         return fallback
     lv = CH.levels_at(y, ho, m)
@@ -868,7 +902,7 @@ def _cv_growth(e, y, ho, m, grid, variant="") -> float:
         err = e[k:][None]
         isc = 2 * W + np.array([2 / 0.2, 2 / 0.05])[:, None, None] * np.maximum(err - W, 0)
         sc = float(isc.mean())
-        if sc < best * (1 - 1e-9):
+        if sc < best * (margin if np.isfinite(best) else 1.0):
             best, pick = sc, b
     return pick
 
@@ -918,7 +952,8 @@ INTERVALS = ("current", "before: plain scaled errors", "local 4", "local 8", "wi
              "level", "elastic", "sqrt level", "level 4", "level 8", "level if corr 0.5", "level if corr 0.3",
              "level if corr 0.7", "level if corr 0", "level 4 if corr 0.5", "max level", "trail 4", "trail 8",
              "max trail 4", "max trail 8", "few origins", "cv growth 0/1", "cv growth 0/0.5/1",
-             "cv growth 0/0.25/0.5/0.75/1")
+             "cv growth 0/0.25/0.5/0.75/1", "cv growth 0.5/1", "cv growth 0/0.5/1 margin 0.9",
+             "cv growth 0/0.5/1 margin 0.8", "cv growth 0.5/1 margin 0.9")
 
 
 def interval_table(data: list[dict], only=None, skip=()) -> None:
