@@ -493,6 +493,25 @@ def guard(names: tuple, below: int | None = None, nonseasonal: bool = False):
 
 
 RULES["S on the history and the partial-horizon origins after it"] = partial_tail()
+
+
+def comb_margin(k: float, max_origins: int | None = None):
+    """theta+damped as S unless the best method erred below k x its error over the history origins (the
+    short series' rule, choose.pick_short, on longer ones; only up to ``max_origins`` history origins)."""
+    def rule(d):
+        if not len(d["vo"]) or not d["fhist"] or (max_origins and len(d["ho"]) > max_origins):
+            return current(d)
+        hist = hist_errors(d)
+        stat = CH.pick({}, hist)[0]
+        if CH.COMB in hist and stat in hist and hist[stat].mean() >= k * hist[CH.COMB].mean():
+            stat = CH.COMB
+        return _finish(d, stat, hist, CH.third_voter(hist))
+    return rule
+
+
+for _k in (0.9, 0.95):
+    RULES[f"S unless not below {_k}x theta+damped over the history"] = comb_margin(_k)
+    RULES[f"the same, only below 50 history origins, {_k}"] = comb_margin(_k, 50)
 RULES["S alone (the network never votes)"] = lambda d: CH.pick(val_errors(d), hist_errors(d))[0]
 for _f in (0.05, 0.1, 0.2):
     RULES[f"S mixed with the winner of the last {_f} of the origins"] = recent_mix(frac=_f)
