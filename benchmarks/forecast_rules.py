@@ -511,7 +511,7 @@ def comb_margin(k: float, max_origins: int | None = None):
 
 for _k in (0.9, 0.95):
     RULES[f"S unless not below {_k}x theta+damped over the history"] = comb_margin(_k)
-    RULES[f"the same, only below 50 history origins, {_k}"] = comb_margin(_k, 50)
+    RULES[f"the same below 50 history origins {_k}"] = comb_margin(_k, 50)
 RULES["S alone (the network never votes)"] = lambda d: CH.pick(val_errors(d), hist_errors(d))[0]
 for _f in (0.05, 0.1, 0.2):
     RULES[f"S mixed with the winner of the last {_f} of the origins"] = recent_mix(frac=_f)
