@@ -1769,3 +1769,89 @@ def test_forecaster_with_a_million_levels_says_so_briefly(hostile, world, tmp_pa
     check(result, 1, re.escape(str(tmp_path / "m.npz")) + r": corrupt .*levels \(a list of 990000\) names a level "
           r"twice \(1\)")
     assert len(result.stderr) < 400
+
+
+# --- found by hand (session 22): each case failed on the code before its fix -----------------------------
+
+def _word_vocab(path, tokens, header=None, blank_line=False, records=None):
+    """A word vocabulary file as `rnntools vocab` writes it, TOKENS after the specials; RECORDS: extra fields
+    of each token record after the specials (a blank line sends it through the line-by-line reader)."""
+    head = {"format": "rnntools-vocab", "version": 1, "level": "word", "lowercase": True, "documents": 2,
+            "size": 4 + len(tokens), "specials": 4, **(header or {})}
+    lines = [json.dumps(head) + "\n"]
+    for i, token in enumerate(["<pad>", "<unk>", "<s>", "</s>", *tokens]):
+        record = {"token": token, "id": i, "count": 0 if i < 4 else 3, "df": 0 if i < 4 else 1,
+                  **({"special": True} if i < 4 else (records or {}))}
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    if blank_line:
+        lines.insert(1, "\n")
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+@pytest.mark.parametrize("token,header,why", [
+    ("the cat", {}, "which no text is split into"),
+    ("a\nb", {}, "which no text is split into"),
+    ("hello!", {}, "which no text is split into"),
+    ("<unk>", {}, "which no text is split into"),
+    ("The", {}, r'but the header says "lowercase": true'),
+    ("Dog", {"version": 1}, r'but the header says "lowercase": true'),
+])
+@pytest.mark.parametrize("args", [
+    ["bow", "--vocab", "{t}/v.jsonl", "{w}/docs.txt"],
+    ["rnn-train", "--task", "lm", "--level", "word", "{w}/book.txt", "--vocab", "{t}/v.jsonl", "-o", "{t}/out.npz",
+     *TINY],
+    ["rnn-train", "--task", "classify", "{w}/g.jsonl", "--vocab", "{t}/v.jsonl", "-o", "{t}/out.npz", *TINY],
+    ["w2v-train", "{w}/corpus.txt", "--vocab", "{t}/v.jsonl", "-o", "{t}/out.npz", "--dim", "4", "--epochs", "1",
+     "--threads", "1"],
+])
+def test_word_vocabulary_file_with_tokens_no_text_reaches(hostile, tmp_path, args, token, header, why, blank_line):
+    """A word vocabulary holding a token the tokenizer never produces (two words, a line break, punctuation,
+    a capital letter in a lowercased vocabulary) trained rows and counted columns no text reaches, exit 0."""
+    _word_vocab(tmp_path / "v.jsonl", ["the", "dog", token, "cat"], header, blank_line)
+    check(hostile(args), 1, re.escape(str(tmp_path / "v.jsonl")) + f":{8 + blank_line}: a word-level vocabulary "
+          f"holds the token {re.escape(repr(token))}, {why}")
+    assert not (tmp_path / "out.npz").exists()
+
+
+@pytest.mark.parametrize("tokens,header", [
+    (["the", "don't", "new_york", "café", "x2", "日本"], {}),
+    (["The", "the", "Dog"], {"lowercase": False}),
+])
+def test_word_vocabulary_file_of_words_reads(hostile, tmp_path, tokens, header):
+    """Words with apostrophes, underscores (phrases' joined pairs, for w2v-train), any script; capitals with
+    "lowercase": false."""
+    _word_vocab(tmp_path / "v.jsonl", tokens, header)
+    check(hostile(["bow", "--vocab", "{t}/v.jsonl", "{w}/docs.txt"]), 0)
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+def test_vocabulary_document_frequency_above_its_documents(hostile, tmp_path, blank_line):
+    """A "df" above the header's "documents" gave a negative idf: tf-idf weights of -1.0, exit 0."""
+    _word_vocab(tmp_path / "v.jsonl", ["the", "dog"], {"documents": 2}, blank_line)
+    text = (tmp_path / "v.jsonl").read_text().replace('"token": "dog", "id": 5, "count": 3, "df": 1',
+                                                      '"token": "dog", "id": 5, "count": 3, "df": 50')
+    (tmp_path / "v.jsonl").write_text(text)
+    check(hostile(["bow", "--vocab", "{t}/v.jsonl", "--mode", "tfidf", "{w}/docs.txt"]), 1,
+          re.escape(str(tmp_path / "v.jsonl")) + f":{7 + blank_line}: the token 'dog' has \"df\" 50, more than the "
+          "header's 2 \"documents\"")
+
+
+@pytest.mark.parametrize("edit,pattern", [
+    ({"count": True}, r':6: "count" and "df" must be non-negative integers'),
+    ({"df": False}, r':6: "count" and "df" must be non-negative integers'),
+    ({"id": True}, r":2: expected id 0 for '<pad>', got true"),
+    ({"version": "1"}, r':1: the header\'s "version" should be a whole number of at least 1, got \'1\''),
+])
+def test_vocabulary_booleans_are_not_numbers(hostile, tmp_path, edit, pattern):
+    """JSON true and false are not counts or ids (Python's bool is an int: `"count": true` was a count of 1,
+    `"id": true` the id 1); a version "1" was 'version 1 is newer than this rnntools reads'."""
+    _word_vocab(tmp_path / "v.jsonl", ["the", "dog"])
+    lines = (tmp_path / "v.jsonl").read_text().splitlines(keepends=True)
+    key = next(iter(edit))
+    row = 0 if key == "version" else 1 if key == "id" else 5
+    record = json.loads(lines[row])
+    record[key] = edit[key]
+    lines[row] = json.dumps(record) + "\n"
+    (tmp_path / "v.jsonl").write_text("".join(lines))
+    check(hostile(["bow", "--vocab", "{t}/v.jsonl", "{w}/docs.txt"]), 1, pattern)

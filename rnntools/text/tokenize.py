@@ -12,6 +12,9 @@ from collections.abc import Iterator, Sequence
 
 # a run of letters/digits (any script), optionally joined by apostrophes: don't, l'homme, rock'n'roll
 WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+# w2v-train's and phrases' words: these, plus underscores inside a word, so that the phrases `rnntools phrases`
+# joins (new_york) stay one token
+PHRASE_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*")
 
 
 def tokenize_words(text: str, lowercase: bool = True) -> list[str]:

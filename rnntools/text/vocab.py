@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rnntools.errors import InputError
-from rnntools.text.tokenize import tokenize_chars, tokenize_words, word_lines
+from rnntools.text.tokenize import PHRASE_WORD_RE, tokenize_chars, tokenize_words, word_lines
 
 if TYPE_CHECKING:
     import numpy as np
@@ -351,8 +351,7 @@ class Vocab:
                 first += 1
             written = _written_records(text, len(tokens))
             if written is not None:
-                if header.get("level") == "char":
-                    _check_chars(path, first, written[0], tokens)
+                _check_tokens(path, first, header, written[0], written[2], tokens)
                 tokens += written[0]
                 counts += written[1]
                 dfs += written[2]
@@ -502,23 +501,26 @@ def _read_record(path, line_no: int, line: str, header: dict, tokens: list[str],
     if "format" in record and not tokens and not header:
         if record.get("format") != FILE_FORMAT:
             raise InputError(f"not a vocabulary file (format {record.get('format')!r})", path, line_no)
-        if not isinstance(record.get("version"), int) or record["version"] > FILE_VERSION:
-            raise InputError(f"vocabulary format version {record.get('version')} is newer than this "
-                             "rnntools reads; upgrade rnntools", path, line_no)
+        version = record.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InputError(f"the header's \"version\" should be a whole number of at least 1, got {version!r}",
+                             path, line_no)
+        if version > FILE_VERSION:
+            raise InputError(f"vocabulary format version {version} is newer than this rnntools reads; upgrade "
+                             "rnntools", path, line_no)
         header.update(record)
         return
     token = record.get("token")
     if not isinstance(token, str) or not token:
         raise InputError("expected a vocabulary record with a non-empty string \"token\" "
                          "(is this a vocabulary file from `rnntools vocab`?)", path, line_no)
-    if "id" in record and record["id"] != len(tokens):
-        raise InputError(f"expected id {len(tokens)} for {token!r}, got {record['id']!r} "
+    if "id" in record and (isinstance(record["id"], bool) or record["id"] != len(tokens)):
+        raise InputError(f"expected id {len(tokens)} for {token!r}, got {_json_text(record['id'])} "
                          "(ids must count up from 0)", path, line_no)
     count, df = record.get("count", 0), record.get("df", 0)
-    if not isinstance(count, int) or not isinstance(df, int) or not 0 <= count < 2**63 or not 0 <= df < 2**63:
+    if any(isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 2**63 for n in (count, df)):
         raise InputError("\"count\" and \"df\" must be non-negative integers below 2**63", path, line_no)
-    if header.get("level") == "char":
-        _check_chars(path, line_no, [token], tokens)
+    _check_tokens(path, line_no, header, [token], [df], tokens)
     tokens.append(token)
     counts.append(count)
     dfs.append(df)
@@ -546,6 +548,53 @@ def _check_chars(path, first_line: int, new: list[str], tokens: list[str]) -> No
         raise InputError(f"a character-level vocabulary (\"level\": \"char\") holds the token {token!r} of "
                          f"{len(token)} characters; each of its tokens is one character (count one with `rnntools "
                          "vocab --level char`)", path, first_line + bad)
+
+
+def _check_tokens(path, first_line: int, header: dict, new: list[str], dfs: list[int], tokens: list[str]) -> None:
+    """The records ``new`` (from line ``first_line`` on, after ``tokens``) hold tokens some text can reach, and
+    document frequencies the header's document count can hold. A token the tokenizer never produces (``the
+    cat``, ``hello!``, ``The`` in a lowercased vocabulary, ``th`` in a character vocabulary) made a row of the
+    network or the bag of words that no text ever reaches, silently; a "df" above "documents" made a negative
+    idf, so tf-idf weights turned negative."""
+    level = header.get("level", "word")
+    if level == "char":
+        _check_chars(path, first_line, new, tokens)
+    elif level == "word":
+        lowercase = header.get("lowercase", True)
+        start = 0  # the special tokens that open a vocabulary
+        while (start < len(new) and len(tokens) + start < len(SPECIALS) and tokens == list(SPECIALS[: len(tokens)])
+               and new[start] == SPECIALS[len(tokens) + start]):
+            start += 1
+        words = new[start:]
+        joined = "\n".join(words)
+        if PHRASE_WORD_RE.findall(joined.lower() if lowercase is True else joined) != words:
+            bad = next(i for i, word in enumerate(words)
+                       if PHRASE_WORD_RE.findall(word.lower() if lowercase is True else word) != [word])
+            word = words[bad]
+            if lowercase is True and PHRASE_WORD_RE.fullmatch(word):
+                why = ("but the header says \"lowercase\": true: text is lowercased before it is looked up, so "
+                       "no text reaches it (count the text with `rnntools vocab --keep-case`, or lowercase the token)")
+            else:
+                why = ("which no text is split into (a word is a run of letters and digits, joined only by an "
+                       "apostrophe or an underscore), so no text reaches it")
+            raise InputError(f"a word-level vocabulary holds the token {word!r}, {why}", path,
+                             first_line + start + bad)
+    documents = header.get("documents", 0)
+    if (not isinstance(documents, bool) and isinstance(documents, int) and documents > 0 and dfs
+            and max(dfs) > documents):
+        bad = next(i for i, df in enumerate(dfs) if df > documents)
+        raise InputError(f"the token {new[bad]!r} has \"df\" {dfs[bad]}, more than the header's {documents} "
+                         "\"documents\" (a token occurs in at most every document)", path, first_line + bad)
+
+
+def _json_text(value) -> str:
+    """``value`` as JSON writes it (true, null), for messages about a JSON field."""
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False)[:80]
+    except (TypeError, ValueError):
+        return repr(value)[:80]
 
 
 def _vocab_line(path, line_no: int, line: str) -> dict:

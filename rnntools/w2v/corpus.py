@@ -3,7 +3,6 @@ file) with their counts, and the vocabulary plus the provisional -> final id tab
 
 from __future__ import annotations
 
-import re
 import tempfile
 from typing import TYPE_CHECKING
 
@@ -12,15 +11,12 @@ import numpy as np
 from rnntools import console
 from rnntools.errors import InputError, OutputError
 from rnntools.io import iter_line_batches
+from rnntools.text.tokenize import PHRASE_WORD_RE  # noqa: F401 - w2v-train's and phrases' words
 
 if TYPE_CHECKING:
     from rnntools.w2v.train import Params
 
 SEP = "\n"  # the provisional token for a line break: the tokenizer never yields it
-
-# w2v-train's words: rnntools.text's, plus underscores inside a word, so that the phrases `rnntools phrases`
-# joins (new_york) stay one token
-PHRASE_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*")
 
 
 # --- pass 1: tokenize once, count, spool provisional ids ---------------------------------------------
