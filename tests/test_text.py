@@ -290,8 +290,9 @@ def test_vocab_read_fast_path_agrees_with_the_line_by_line_reader(tmp_path):
     from rnntools.io import JsonlWriter
     from rnntools.text.vocab import Vocab
 
-    vocab = Vocab.build({"the": 5, 'quo"te': 2, "back\\slash": 2, "tab\there": 1, "caf\u00e9": 3, "\u2019s": 1,
-                         "\U0001f600": 2, "a/b": 1}, level="word", documents=7)
+    # words as the tokenizers split them (a word-level file holding others is an error of its own)
+    vocab = Vocab.build({"the": 5, "quo'te": 2, "new_york": 2, "a1": 1, "caf\u00e9": 3, "don\u2019t": 1,
+                         "\u65e5\u672c": 2, "b2": 1}, level="word", documents=7)
     buffer = _io.StringIO()
     vocab.write(JsonlWriter(buffer))
     good = buffer.getvalue()
@@ -313,7 +314,7 @@ def test_vocab_read_fast_path_agrees_with_the_line_by_line_reader(tmp_path):
         "float count": good.replace('"count": 5,', '"count": 5.0,'),
         "empty token": good.replace('"token": "the"', '"token": ""'),
         "lone surrogate": good.replace('"token": "the"', '"token": "\\ud800"'),
-        "escaped pair": good.replace('"token": "the"', '"token": "\\ud83d\\ude00x"'),
+        "escaped pair": good.replace('"token": "the"', '"token": "\\ud835\\udc9cx"'),
         "unicode escape": good.replace('"token": "the"', '"token": "\\u0074he"'),
         "bad escape": good.replace('"token": "the"', '"token": "\\qhe"'),
         "control char": good.replace('"token": "the"', '"token": "t\x01he"'),
@@ -335,7 +336,18 @@ def test_vocab_read_fast_path_agrees_with_the_line_by_line_reader(tmp_path):
         assert fast == slow, name
     assert _outcome(tmp_path / "good.jsonl")[0] == vocab.tokens
     assert _outcome(tmp_path / "id_skipped.jsonl")[0] == "error"
-    assert _outcome(tmp_path / "escaped_pair.jsonl")[0][4] == "\U0001f600x"
+    assert _outcome(tmp_path / "escaped_pair.jsonl")[0][4] == "\U0001d49cx"
+    # a character vocabulary's escapes (a quote, a backslash, a tab, a slash) and characters beyond the BMP
+    chars = Vocab.build({'"': 5, "\\": 2, "\t": 1, "/": 1, "\u00e9": 3, "\U0001f600": 2}, level="char", lowercase=False,
+                        documents=7)
+    buffer = _io.StringIO()
+    chars.write(JsonlWriter(buffer))
+    for name, text in {"chars": buffer.getvalue(), "chars crlf": buffer.getvalue().replace("\n", "\r\n")}.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        slow = _read_line_by_line(path)
+        assert _outcome(path) == (slow.tokens, list(slow.counts), list(slow.doc_freq), "char", 7, 4), name
+        assert slow.tokens == chars.tokens
 
 
 def test_vocab_read_fast_path_reads_every_chunk(tmp_path):
