@@ -471,3 +471,50 @@ def test_standard_output_on_a_full_device_names_it(lm_model, tmp_path, args):
         code, _, err = finish(rnntools(args, stdout=full))
     assert code == 1, err
     one_error_line(err, "standard output: cannot write (no space left")
+
+
+# --- found by hand (session 22) ---------------------------------------------------------------------------
+
+_SLOW_IMPORT = """
+import os, runpy, sys, time
+
+module, marker = sys.argv[1:3]
+
+class SlowImport:
+    # holds the import of one module for a while, after saying so in a file: a signal sent then arrives while
+    # the command's modules are being imported, whatever the machine's speed
+    def find_spec(self, name, path=None, target=None):
+        if name == module:
+            sys.meta_path.remove(self)
+            open(marker, "w").close()
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, SlowImport())
+sys.argv = ["rnntools", *sys.argv[3:]]
+runpy.run_module("rnntools", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("module", ["click", "rnntools.cli.common"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_while_the_command_is_imported(tmp_path, module, sig):
+    """Ctrl-C, SIGTERM or SIGHUP while `python -m rnntools` still imports the command's modules: the documented
+    status and one line. Before: SIGTERM or SIGHUP during click's import killed the process silently by the
+    signal; any of the three during the import of rnntools.cli.common (inside main, before its handlers' try)
+    was a KeyboardInterrupt traceback."""
+    marker = tmp_path / "importing"
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    env.pop("RNNTOOLS_DEBUG", None)
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_IMPORT, module, str(marker), "vocab", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=lambda: (os.setpgid(0, 0), signal.signal(signal.SIGINT, signal.SIG_DFL)))
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), proc.communicate()
+    proc.send_signal(sig)
+    code, out, err = finish(proc)
+    assert code == 128 + sig, (code, err)
+    assert err.strip() == "rnntools: interrupted" + ("" if sig == signal.SIGINT else f" ({sig.name})"), err
+    assert out == b""

@@ -258,12 +258,19 @@ def _on_sigterm(signum, frame):
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
-    _signals["by"] = signum
     handler = signal.getsignal(signal.SIGINT)
+    if getattr(handler, "rnntools_at_start", False):  # still importing: nothing begun
+        handler(signum, frame)
+    _signals["by"] = signum
     if callable(handler):  # the trainer's (save, then stop) or Python's own (KeyboardInterrupt)
         handler(signal.SIGINT, frame)
     else:  # SIGINT ignored, as in a job a script started with `&`: SIGTERM must still stop the run
         raise KeyboardInterrupt
+
+
+def _default_or_at_start(signum, default) -> bool:
+    handler = __import__("signal").getsignal(signum)
+    return handler == default or getattr(handler, "rnntools_at_start", False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -273,10 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     from rnntools.errors import EXIT_INTERRUPTED, RnnToolsError
 
     _guard_standard_streams()
-    if argv is None and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # a real process, not a test
+    # `python -m rnntools` set handlers for the imports (rnntools.__main__); they stand for the defaults here
+    if argv is None and _default_or_at_start(signal.SIGTERM, signal.SIG_DFL):  # a real process, not a test
         _signals["pid"] = os.getpid()
         signal.signal(signal.SIGTERM, _on_sigterm)
-        if signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:  # under nohup it stays ignored
+        if _default_or_at_start(signal.SIGHUP, signal.SIG_DFL):  # under nohup it stays ignored
             signal.signal(signal.SIGHUP, _on_sigterm)
     args = list(argv) if argv is not None else sys.argv[1:]
     from rnntools.cli.common import DEBUG
@@ -284,6 +292,10 @@ def main(argv: list[str] | None = None) -> None:
     # --debug is known once click has parsed it (its callback sets DEBUG): read at the time of an error
     DEBUG["on"] = _debug_from_environment(args)
     _numba_environment(args)
+    for signum, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL),
+                            (signal.SIGHUP, signal.SIG_DFL)):
+        if getattr(signal.getsignal(signum), "rnntools_at_start", False):  # from here on, Ctrl-C is the
+            signal.signal(signum, default)                                  # KeyboardInterrupt caught below
     try:
         cli.main(args=args, prog_name="rnntools", standalone_mode=False)
     except click.exceptions.Exit as exc:
