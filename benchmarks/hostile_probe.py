@@ -63,6 +63,7 @@ class Case:
     delay: float | None = None  # send the signal this many seconds after start (instead of after 2 log lines)
     memory: int | None = None  # the address-space limit in bytes (`ulimit -v`), instead of MEM_CAP
     limits: dict = field(default_factory=dict)  # more resource limits: {resource.RLIMIT_FSIZE: bytes, ...}
+    signal_when: str | None = None  # send the signal once this file ({T}/...) exists (instead of the log lines)
 
     @property
     def command(self) -> str:
@@ -1601,11 +1602,92 @@ def session21_cases() -> list[Case]:
     return cases
 
 
+def _word_vocab(tokens: list[str], documents: int = 2, dfs: dict | None = None) -> bytes:
+    """A word vocabulary file as `rnntools vocab` writes it, with TOKENS after the specials."""
+    records = [{"format": "rnntools-vocab", "version": 1, "level": "word", "lowercase": True,
+                "documents": documents, "size": 4 + len(tokens), "specials": 4}]
+    for i, token in enumerate(["<pad>", "<unk>", "<s>", "</s>", *tokens]):
+        records.append({"token": token, "id": i, "count": 0 if i < 4 else 3,
+                        "df": 0 if i < 4 else (dfs or {}).get(token, 1), **({"special": True} if i < 4 else {})})
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+# held at the import of one module (after saying so in a file), so that a signal arrives while the command's
+# modules are being imported, whatever the machine's speed
+_SLOW_IMPORT = """
+import os, sys, time
+
+class SlowImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == os.environ.get("RNNTOOLS_PROBE_SLOW_IMPORT"):
+            sys.meta_path.remove(self)
+            open(os.environ["RNNTOOLS_PROBE_IMPORTING"], "w").close()
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, SlowImport())
+"""
+
+
+def session22_cases() -> list[Case]:
+    """What hand probing found in session 22: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 22")."""
+    cases = []
+    out = ["-o", "{T}/out.npz", *TINY]
+    # a word vocabulary holding tokens no text is split into: rows and columns no text reaches, exit 0
+    for token in ("the cat", "The", "a\nb", "hello!"):
+        vocab = _word_vocab(["the", "dog", token, "cat"])
+        for args in (["bow", "--vocab", "{T}/v.jsonl", "{W}/docs.txt"],
+                     ["rnn-train", "--task", "lm", "--level", "word", "{W}/book.txt", "--vocab", "{T}/v.jsonl", *out],
+                     ["rnn-train", "--task", "classify", "{W}/g.jsonl", "--vocab", "{T}/v.jsonl", *out],
+                     ["w2v-train", "{W}/corpus.txt", "--vocab", "{T}/v.jsonl", "-o", "{T}/out.npz", "--dim", "4",
+                      "--epochs", "1", "--threads", "1"]):
+            cases.append(Case("word vocabulary with tokens no text reaches (session 22)", args, (1,),
+                              names=r"v\.jsonl:8: a word-level vocabulary holds the token|x^",
+                              output="{T}/out.npz" if "-o" in args else None,
+                              setup=_files_in_tmp({"v.jsonl": vocab})))
+    # a "df" above the header's "documents": tf-idf weights of -1.0; booleans as counts; a version "1"
+    cases.append(Case("hostile side file (session 22)", ["bow", "--vocab", "{T}/v.jsonl", "--mode", "tfidf",
+                                                         "{W}/docs.txt"], (1,),
+                      names=r"v\.jsonl:6: the token 'the' has \"df\" 50, more than|x^",
+                      setup=_files_in_tmp({"v.jsonl": _word_vocab(["the", "dog"], dfs={"the": 50})})))
+    for old, new, names in (('"count": 3', '"count": true', r'v\.jsonl:6: "count" and "df" must'),
+                            ('"version": 1', '"version": "1"', r'v\.jsonl:1: the header\'s "version" should be')):
+        text = _word_vocab(["the", "dog"]).replace(old.encode(), new.encode(), 1 if "version" in old else 2)
+        cases.append(Case("hostile side file (session 22)", ["bow", "--vocab", "{T}/v.jsonl", "{W}/docs.txt"], (1,),
+                          names=names + "|x^", setup=_files_in_tmp({"v.jsonl": text})))
+    # an output name ending in '/' (not yet a folder): a file of the name without the slash, exit 0
+    for args in (["vocab", "{W}/docs.txt", "-o", "{T}/out/"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt",
+                                                               "-o", "{T}/out/."],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out/", *TINY],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/m.npz", "--log", "{T}/out/", *TINY],
+                 ["phrases", "{W}/docs.txt", "--save-table", "{T}/out/"],
+                 ["predict", MODELS["clf"], "{W}/g.jsonl", "-o", "{T}/out/"]):
+        cases.append(Case("odd output path (session 22)", args, (2,), output="{T}/out",
+                          names=r"out/\.?: the name ends with '/'|x^"))
+    # a training log that refuses opening for appending (its seek to the end): "error: Invalid argument"
+    for args in (["rnn-train", "--task", "lm", "{W}/book.txt", *out],
+                 ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--dim", "4", "--epochs", "1", "--threads", "1"]):
+        cases.append(Case("odd output path (session 22)", [*args, "--log", "/proc/self/mem"], (1,),
+                          output="{T}/out.npz", names=r"/proc/self/mem: cannot write the training log|x^"))
+    # a signal while the command's modules are imported: killed silently by SIGTERM/SIGHUP, or a traceback
+    for module in ("click", "rnntools.cli.common"):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            cases.append(Case(f"{signal.Signals(sig).name} during start-up (session 22)",
+                              ["vocab", "{W}/docs.txt", "-o", "{T}/out.jsonl"], (128 + sig,), signal=sig,
+                              signal_when="{T}/importing", output="{T}/out.jsonl",
+                              setup=_files_in_tmp({"sitecustomize.py": _SLOW_IMPORT.encode()}),
+                              env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_SLOW_IMPORT": module,
+                                   "RNNTOOLS_PROBE_IMPORTING": "{T}/importing"}))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
-       "session19": session19_cases, "session20": session20_cases, "session21": session21_cases}
+       "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
+       "session22": session22_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -1644,7 +1726,7 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
         if k == "_close_stderr":
             close.append(2)
         else:
-            env[k] = _expand(v, world, tmp)
+            env[k] = _expand(v, world, tmp).replace("{TREE}", tree)
     stdin = case.stdin
     if stdin == "closed":
         close.append(0)
@@ -1679,11 +1761,15 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     if case.signal is not None:
         log = os.path.join(tmp, "log.jsonl")
         deadline = time.monotonic() + timeout
+        when = _expand(case.signal_when, world, tmp) if case.signal_when else None
         while case.delay is None and time.monotonic() < deadline and procs[0].poll() is None:
-            if "--log" not in args or os.path.exists(log) and open(log).read().count("\n") >= 2:
+            if when is not None:
+                if os.path.exists(when):
+                    break
+            elif "--log" not in args or os.path.exists(log) and open(log).read().count("\n") >= 2:
                 break
-            time.sleep(0.2)
-        time.sleep(1.0 if case.delay is None else case.delay * slow)
+            time.sleep(0.05 if when else 0.2)
+        time.sleep(0.0 if when else 1.0 if case.delay is None else case.delay * slow)
         if procs[0].poll() is None:
             procs[0].send_signal(case.signal)
     for p in procs:

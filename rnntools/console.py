@@ -59,6 +59,28 @@ def printable(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def printable_strings(value: Any) -> Any:
+    """``value`` (a record: dicts, lists, strings, numbers) with every string, key or value, made
+    :func:`printable`. A file name that is not UTF-8 reaches a record as lone surrogates (an evaluation's
+    "model", a training log's "output"), which UTF-8 cannot encode: written to a file they were an internal
+    error (UnicodeEncodeError), to standard output raw bytes that made the JSONL invalid UTF-8."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_strings(k): printable_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_strings(v) for v in value]
+    return value
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (which UTF-8 cannot encode): :func:`printable_strings`."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+_SURROGATE = __import__("re").compile("[\ud800-\udfff]")
+
+
 def warn(message: str) -> None:
     """A warning on stderr, terminal or not (a cron job's mail should carry it); silent with --quiet."""
     if not _state["quiet"]:
@@ -149,16 +171,26 @@ class JsonlLog:
     """Machine-readable progress (``--log FILE``): one JSON object per event, flushed at once."""
 
     def __init__(self, path: str | None):
-        self._file = open(path, "a", encoding="utf-8") if path else None
         self._path = path
+        try:
+            self._file = open(path, "a", encoding="utf-8") if path else None
+        except OSError as exc:
+            # opening for appending seeks to the end, which some files refuse (/proc/self/mem): the error was
+            # a bare "Invalid argument", naming no file
+            from rnntools.errors import OutputError
+
+            raise OutputError(f"cannot write the training log ({exc.strerror or exc})", path) from None
         self._start = time.time()
 
     def write(self, event: str, **fields: Any) -> None:
         if self._file is None:
             return
         record = {"event": event, "time": round(time.time() - self._start, 3), **_state["log_fields"], **fields}
+        line = json.dumps(record, ensure_ascii=False, default=float)
+        if has_surrogates(line):  # a file name that is not UTF-8 (the "start" event's output and log)
+            line = json.dumps(printable_strings(record), ensure_ascii=False, default=float)
         try:
-            self._file.write(json.dumps(record, ensure_ascii=False, default=float) + "\n")
+            self._file.write(line + "\n")
             self._file.flush()
         except OSError as exc:
             # a full disk under the log: the error was "no space left on device (nothing was replaced ...)",

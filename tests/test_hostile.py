@@ -1855,3 +1855,63 @@ def test_vocabulary_booleans_are_not_numbers(hostile, tmp_path, edit, pattern):
     lines[row] = json.dumps(record) + "\n"
     (tmp_path / "v.jsonl").write_text("".join(lines))
     check(hostile(["bow", "--vocab", "{t}/v.jsonl", "{w}/docs.txt"]), 1, pattern)
+
+
+@pytest.mark.parametrize("args", [
+    ["vocab", "{w}/docs.txt", "-o", "{t}/out/"],
+    ["vocab", "{w}/docs.txt", "-o", "{t}/out/."],
+    ["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/out/", *TINY],
+    ["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/m.npz", "--log", "{t}/out/", *TINY],
+    ["phrases", "{w}/docs.txt", "--save-table", "{t}/out/"],
+])
+def test_output_name_ending_as_a_folder(hostile, tmp_path, args):
+    """`-o out/` (out not there yet) wrote a file named out, exit 0; cp and the shell refuse such a name."""
+    check(hostile(args), 2, r"out/\.?: the name ends with '/', as a folder's does")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/m.npz", *TINY],
+    ["w2v-train", "{w}/corpus.txt", "-o", "{t}/m.npz", "--dim", "4", "--epochs", "1", "--threads", "1"],
+])
+def test_training_log_that_cannot_be_opened_is_named(hostile, tmp_path, args):
+    """`--log /proc/self/mem` (a file that refuses the seek to its end that opening for appending does) was
+    'error: Invalid argument', naming no file."""
+    check(hostile([*args, "--log", "/proc/self/mem"]), 1,
+          r"/proc/self/mem: cannot write the training log \(Invalid argument\)")
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("to_file", [False, True])
+@pytest.mark.parametrize("args", [
+    ["evaluate", "{t}/m\udcff.npz", "{w}/p.jsonl"],
+    ["evaluate", "{w}/w.npz", "--similarity", "{t}/s\udcff.txt"],
+])
+def test_file_name_that_is_not_utf8_in_a_record(hostile, world, tmp_path, args, to_file):
+    """A file name that is not UTF-8 (Python carries its bytes as lone surrogates) in an output record:
+    `evaluate -o FILE` was an internal error (UnicodeEncodeError), and standard output got the raw byte,
+    so the JSONL was not UTF-8. Now shown as \\xff, as in messages."""
+    import shutil
+
+    shutil.copyfile(world / "s2s.npz", str(tmp_path) + "/m\udcff.npz")
+    with open(str(tmp_path) + "/s\udcff.txt", "w", encoding="utf-8") as f:
+        f.write("the\ta\t5\nof\tand\t3\nthe\tof\t2\n")
+    result = hostile([*args, *(["-o", "{t}/out.jsonl"] if to_file else [])])
+    check(result, 0)
+    text = (tmp_path / "out.jsonl").read_bytes() if to_file else result.stdout_bytes
+    record = json.loads(text.decode("utf-8"))
+    assert "\\xff." in record.get("model", record.get("file")), record
+
+
+@pytest.mark.parametrize("args", [
+    ["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/m\udcff.npz", "--log", "{t}/log.jsonl", *TINY],
+    ["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/m.npz", "--log", "{t}/log\udcff.jsonl", *TINY],
+])
+def test_training_log_of_a_file_name_that_is_not_utf8(hostile, tmp_path, args):
+    """The training log's "start" event names the output and the log: an internal error (UnicodeEncodeError)
+    when either name was not UTF-8."""
+    check(hostile(args), 0)
+    log = next(p for p in os.listdir(str(tmp_path)) if p.startswith("log"))
+    with open(os.path.join(str(tmp_path), log), "rb") as f:
+        events = [json.loads(line.decode("utf-8")) for line in f]
+    assert events[0]["event"] == "start" and events[-1]["event"] == "end", events

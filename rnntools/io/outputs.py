@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+from rnntools import console
 from rnntools.errors import OutputError, UsageError, where
 from rnntools.io.inputs import STDIN, _os_reason, _stdin
 
@@ -46,10 +47,13 @@ def jsonl_text(records: Iterable[dict]) -> str:
 
 def _encode(record: dict) -> str:
     try:
-        return _ENCODER.encode(record)
+        text = _ENCODER.encode(record)
     except ValueError:
         # JSON has no NaN or Infinity: such a value (a diverged score) is written as null
-        return _ENCODER.encode(_nulls_for_non_finite(record))
+        text = _ENCODER.encode(_nulls_for_non_finite(record))
+    if console.has_surrogates(text):  # a file name that is not UTF-8 (evaluate's "model"): shown as \xff
+        text = _encode(console.printable_strings(record))
+    return text
 
 
 def _numpy():
@@ -186,6 +190,10 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[
         path = os.fspath(path)
         if path == "":
             raise UsageError("an output file name is empty")
+        if path.endswith(("/", "/.", "/..")) or path in (".", ".."):
+            # `-o out/` wrote a file named out, where cp and the shell's > refuse a name that ends as a folder's
+            raise UsageError(f"{where(path)}: the name ends with '/', as a folder's does; give a file name for the "
+                             "output")
         name = identities.get(_identity(path))
         if name is not None:
             raise UsageError(f"{where(path)}: the output is also an input of this command ({name}); "
