@@ -1670,6 +1670,18 @@ def session22_cases() -> list[Case]:
                  ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--dim", "4", "--epochs", "1", "--threads", "1"]):
         cases.append(Case("odd output path (session 22)", [*args, "--log", "/proc/self/mem"], (1,),
                           output="{T}/out.npz", names=r"/proc/self/mem: cannot write the training log|x^"))
+    # a file name that is not UTF-8 in an output record or the training log: an internal error
+    # (UnicodeEncodeError) when written to a file
+    sim = b"the\ta\t5\nof\tand\t3\nthe\tof\t2\n"
+    for args, setup in ((["evaluate", "{T}/m\udcff.npz", "{W}/p.jsonl", "-o", "{T}/out.jsonl"],
+                         _copy_in_tmp({"m\udcff.npz": "s2s.npz"})),
+                        (["evaluate", MODELS["w"], "--similarity", "{T}/s\udcff.txt", "-o", "{T}/out.jsonl"],
+                         _files_in_tmp({"s\udcff.txt": sim})),
+                        (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/m\udcff.npz", "--log",
+                          "{T}/out.jsonl", *TINY], None),
+                        (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/m.npz", "--log", "{T}/l\udcff.jsonl",
+                          *TINY], None)):
+        cases.append(Case("file name not UTF-8 (session 22)", args, (0,), output="{T}/out.jsonl", setup=setup))
     # a signal while the command's modules are imported: killed silently by SIGTERM/SIGHUP, or a traceback
     for module in ("click", "rnntools.cli.common"):
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
