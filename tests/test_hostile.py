@@ -1915,3 +1915,11 @@ def test_training_log_of_a_file_name_that_is_not_utf8(hostile, tmp_path, args):
     with open(os.path.join(str(tmp_path), log), "rb") as f:
         events = [json.loads(line.decode("utf-8")) for line in f]
     assert events[0]["event"] == "start" and events[-1]["event"] == "end", events
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+def test_vocabulary_token_twice_names_its_line(hostile, tmp_path, blank_line):
+    """A token twice was 'v.jsonl: tokens must be unique', naming neither the token nor the line."""
+    _word_vocab(tmp_path / "v.jsonl", ["the", "dog", "the", "cat"], blank_line=blank_line)
+    check(hostile(["bow", "--vocab", "{t}/v.jsonl", "{w}/docs.txt"]), 1,
+          re.escape(str(tmp_path / "v.jsonl")) + f":{8 + blank_line}: the token 'the' appears again")

@@ -341,17 +341,18 @@ class Vocab:
         from rnntools.io import iter_text_chunks
 
         header: dict = {}
+        seen: set[str] = set()  # the tokens so far, to name a token's second line
         tokens: list[str] = []
         counts: list[int] = []
         dfs: list[int] = []
         for first, _, text in iter_text_chunks(path):
             if not header and not tokens:  # the header line (or the first record) is read on its own
                 head, _, text = text.partition("\n")
-                _read_record(path, first, head, header, tokens, counts, dfs)
+                _read_record(path, first, head, header, tokens, counts, dfs, seen)
                 first += 1
             written = _written_records(text, len(tokens))
             if written is not None:
-                _check_tokens(path, first, header, written[0], written[2], tokens)
+                _check_tokens(path, first, header, written[0], written[2], tokens, seen)
                 tokens += written[0]
                 counts += written[1]
                 dfs += written[2]
@@ -360,7 +361,7 @@ class Vocab:
             if text.endswith("\n"):
                 lines.pop()
             for line_no, line in enumerate(lines, first):
-                _read_record(path, line_no, line, header, tokens, counts, dfs)
+                _read_record(path, line_no, line, header, tokens, counts, dfs, seen)
         if not tokens:
             raise InputError("empty vocabulary file (no token records)", path)
         n_special = 0
@@ -493,7 +494,7 @@ def _written_records(text: str, first_id: int) -> tuple[list[str], list[int], li
 
 
 def _read_record(path, line_no: int, line: str, header: dict, tokens: list[str], counts: list[int],
-                 dfs: list[int]) -> None:
+                 dfs: list[int], seen: set[str]) -> None:
     """One line of a vocabulary file, checked: the header fills ``header``, a token record is appended."""
     if not line.strip():
         return
@@ -520,7 +521,7 @@ def _read_record(path, line_no: int, line: str, header: dict, tokens: list[str],
     count, df = record.get("count", 0), record.get("df", 0)
     if any(isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 2**63 for n in (count, df)):
         raise InputError("\"count\" and \"df\" must be non-negative integers below 2**63", path, line_no)
-    _check_tokens(path, line_no, header, [token], [df], tokens)
+    _check_tokens(path, line_no, header, [token], [df], tokens, seen)
     tokens.append(token)
     counts.append(count)
     dfs.append(df)
@@ -550,12 +551,13 @@ def _check_chars(path, first_line: int, new: list[str], tokens: list[str]) -> No
                          "vocab --level char`)", path, first_line + bad)
 
 
-def _check_tokens(path, first_line: int, header: dict, new: list[str], dfs: list[int], tokens: list[str]) -> None:
+def _check_tokens(path, first_line: int, header: dict, new: list[str], dfs: list[int], tokens: list[str],
+                  seen: set[str]) -> None:
     """The records ``new`` (from line ``first_line`` on, after ``tokens``) hold tokens some text can reach, and
     document frequencies the header's document count can hold. A token the tokenizer never produces (``the
     cat``, ``hello!``, ``The`` in a lowercased vocabulary, ``th`` in a character vocabulary) made a row of the
     network or the bag of words that no text ever reaches, silently; a "df" above "documents" made a negative
-    idf, so tf-idf weights turned negative."""
+    idf, so tf-idf weights turned negative. A token twice was "tokens must be unique", naming no line."""
     level = header.get("level", "word")
     if level == "char":
         _check_chars(path, first_line, new, tokens)
@@ -579,6 +581,15 @@ def _check_tokens(path, first_line: int, header: dict, new: list[str], dfs: list
                        "apostrophe or an underscore), so no text reaches it")
             raise InputError(f"a word-level vocabulary holds the token {word!r}, {why}", path,
                              first_line + start + bad)
+    count = len(seen)
+    seen.update(new)
+    if len(seen) != count + len(new):
+        prior = set(tokens)
+        for i, token in enumerate(new):
+            if token in prior:
+                raise InputError(f"the token {token!r} appears again (a vocabulary holds each token once)", path,
+                                 first_line + i)
+            prior.add(token)
     documents = header.get("documents", 0)
     if (not isinstance(documents, bool) and isinstance(documents, int) and documents > 0 and dfs
             and max(dfs) > documents):
