@@ -1656,6 +1656,10 @@ def session22_cases() -> list[Case]:
         text = _word_vocab(["the", "dog"]).replace(old.encode(), new.encode(), 1 if "version" in old else 2)
         cases.append(Case("hostile side file (session 22)", ["bow", "--vocab", "{T}/v.jsonl", "{W}/docs.txt"], (1,),
                           names=names + "|x^", setup=_files_in_tmp({"v.jsonl": text})))
+    # a token twice: "tokens must be unique", naming no line
+    cases.append(Case("hostile side file (session 22)", ["bow", "--vocab", "{T}/v.jsonl", "{W}/docs.txt"], (1,),
+                      names=r"v\.jsonl:8: the token 'the' appears again|x^",
+                      setup=_files_in_tmp({"v.jsonl": _word_vocab(["the", "dog", "the"])})))
     # an output name ending in '/' (not yet a folder): a file of the name without the slash, exit 0
     for args in (["vocab", "{W}/docs.txt", "-o", "{T}/out/"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt",
                                                                "-o", "{T}/out/."],
