@@ -8,6 +8,7 @@ rich is imported on first use so that commands which never draw a bar do not pay
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -78,7 +79,7 @@ def has_surrogates(text: str) -> bool:
     return not text.isascii() and _SURROGATE.search(text) is not None
 
 
-_SURROGATE = __import__("re").compile("[\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def warn(message: str) -> None:

@@ -269,7 +269,10 @@ def _on_sigterm(signum, frame):
 
 
 def _default_or_at_start(signum, default) -> bool:
-    handler = __import__("signal").getsignal(signum)
+    """Whether the handler of ``signum`` is ``default`` or the start-up one standing for it (``rnntools.__main__``)."""
+    import signal
+
+    handler = signal.getsignal(signum)
     return handler == default or getattr(handler, "rnntools_at_start", False)
 
 
