@@ -245,6 +245,12 @@ def test_corrupt_selection_is_a_model_file_error(tmp_path):
     save_model(tmp_path / "bad.npz", "forecaster", mf.arrays, meta)
     with pytest.raises(ModelFileError, match="selection"):
         F.load(str(tmp_path / "bad.npz"))
+    meta["selection"]["choice"]["a"] = "snaive"
+    for short in ("a", [1], {"a": 1}):
+        meta["selection"]["short"] = short
+        save_model(tmp_path / "bad.npz", "forecaster", mf.arrays, meta)
+        with pytest.raises(ModelFileError, match="selection"):
+            F.load(str(tmp_path / "bad.npz"))
 
 
 def test_levels_at_and_errors_on_the_level():
@@ -336,10 +342,58 @@ def test_short_series_intervals_cover_their_future():
         sel = CH.choose([Series("s", y[:n], TimeAxis("int", 1), 0)], np.zeros((0, h)), none, none, h, 1, [80, 95])
         meth = sel["choice"]["s"]
         f = CH.combine(meth, CH.stat_forecasts({b: [0] for b in CH.bases_of(meth)}, [y[:n]], h, 1))[0]
-        W = CH.widths(sel["tables"][meth], h) * CH.series_scale(y[:n], 1)
+        W = CH.widths(CH.table_of(sel["tables"], meth, short=True), h) * CH.series_scale(y[:n], 1)
         cover.append((np.abs(y[n:] - f)[None, :] <= W).mean(1))
     c80, c95 = np.mean(cover, 0)
     assert 0.72 < c80 < 0.88 and c95 > 0.87, (c80, c95)
+
+
+def _long_and_short(seed=11, h=6):
+    """Three random walks with drift long enough for validation origins (a network that erred by N(0, 3)
+    at 4 origins each) and one of 14 values, too short for them."""
+    rng = np.random.default_rng(seed)
+    longs = [Series(f"L{k}", 50 + np.cumsum(rng.normal(0.3, 1.0) + rng.normal(0, 1, 80)), TimeAxis("int", 1), 0)
+             for k in range(3)]
+    short = Series("S", 50 + np.cumsum(rng.normal(0.3, 1.0) + rng.normal(0, 1, 14)), TimeAxis("int", 1), 0)
+    sid, vo, rnn = [], [], []
+    for i, s in enumerate(longs):
+        for o in range(80 - h - 10, 80 - h, 3):
+            sid.append(i), vo.append(o), rnn.append(s.values[o + 1:o + 1 + h] + rng.normal(0, 3, h))
+    return longs, short, np.array(rnn), np.array(sid), np.array(vo)
+
+
+def test_a_short_series_leaves_the_long_series_intervals_alone():
+    # the short series' partial-horizon errors (and their sqrt(step) floor) make a table of their own: a
+    # long series sharing its method keeps the table of the long series' errors, as if it were not there
+    h = 6
+    longs, short, rnn, sid, vo = _long_and_short(h=h)
+    alone = CH.choose(longs, rnn, sid, vo, h, 1, [80, 95])
+    mixed = CH.choose(longs + [short], rnn, sid, vo, h, 1, [80, 95])
+    meth = mixed["choice"]["S"]
+    assert meth in alone["choice"].values()          # the case in question: a method both kinds chose
+    for m in alone["tables"]:
+        np.testing.assert_array_equal(mixed["tables"][m], alone["tables"][m], err_msg=m)
+    assert mixed["short"] == ["S"] and alone["short"] == []
+    # the short series' table: its own errors, as when it is forecast alone
+    none = np.zeros(0, np.int64)
+    own = CH.choose([short], np.zeros((0, h)), none, none, h, 1, [80, 95])
+    np.testing.assert_array_equal(CH.table_of(mixed["tables"], meth, short=True),
+                                  CH.table_of(own["tables"], meth, short=True))
+    assert not np.array_equal(CH.table_of(mixed["tables"], meth, short=True), mixed["tables"][meth])
+
+
+def test_predict_takes_a_short_series_intervals_from_its_own_table(tmp_path):
+    longs, short, *_ = _long_and_short()
+    model = F.fit_model(longs + [short], F.ForecastConfig(season=1, horizon=6), dict(FAST), quiet=True)
+    assert model.selection["short"] == ["S"]
+    F.save(model, str(tmp_path / "m.npz"))
+    again = F.load(str(tmp_path / "m.npz"))
+    assert again.selection["short"] == ["S"]
+    for s, p in zip(longs + [short], F.forecast(again, longs + [short], 6)):
+        table = CH.table_of(again.tables, p["method"], short=s.id == "S")
+        half = CH.widths(table, 6)[0] * CH.series_scale(s.values, 1)
+        np.testing.assert_allclose(np.array(p["upper_80"]) - p["forecast"], half, rtol=1e-5, err_msg=s.id)
+    assert CH.SHORT + model.selection["choice"]["S"] in again.tables
 
 
 # --- hostile inputs ------------------------------------------------------------------------------------

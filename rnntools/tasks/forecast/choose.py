@@ -34,6 +34,10 @@ series' statistical method S erred over the whole history than at those validati
 below 1). A positive series' errors count relative to its level at each origin (:func:`on_level`): the
 errors of a series that grew tenfold were mostly made where it was small, and calibrated as they were
 they made its intervals at the end too narrow (the errors of multiplicative-error ETS models).
+A series too short for validation origins is calibrated on its methods' partial-horizon errors, pooled
+only with the other such series of the same method, in a table of its own (``SHORT`` + method): those
+errors are a different kind of evidence, with a sqrt(step) floor on their spread, and pooled with the
+long series' errors they changed the long series' intervals.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ SOLO = 0.5
 # a series too short for validation origins: its best method by every origin's partial horizon forecasts
 # only where it erred less than SHORT_COMB times theta+damped's error there, theta+damped otherwise
 SHORT_COMB = 0.9
+# the key of the interval table of the short series (no validation origins) forecast by a method
+SHORT = "short:"
 # older model files chose among these; they still load and forecast
 LEGACY = ("rnn+theta",)
 
@@ -330,7 +336,8 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
     the lowest (optimistic as that is, no history error can speak for what the covariates add)."""
     val_err: dict[str, list] = {}      # method -> scaled validation errors of every series (unseen default)
     calib: dict[str, list] = {}        # method -> the errors its intervals are calibrated on
-    partial: set[str] = set()          # methods calibrated on partial horizons too (short series)
+    short: dict[str, list] = {}        # method -> the partial-horizon errors of the short series it forecasts
+    short_ids = []
     choice = {}
     for i, s in enumerate(series):
         rows = np.nonzero(val_sid == i)[0]
@@ -346,8 +353,8 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
                 po, part = partial_errors(y, horizon, season, scale)
                 stat = choice[s.id] = pick_short(hist, part)
                 e = on_level(part, y, po, season, scale)[stat] if stat in part else hist[stat]
-                calib.setdefault(stat, []).append(e)
-                partial.add(stat)
+                short.setdefault(stat, []).append(e)
+                short_ids.append(s.id)
             continue
         y, vo = s.values, val_o[rows]
         val, hist = series_errors(y, rnn_val[rows], vo, horizon, season)
@@ -365,11 +372,20 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
     # with no validation origins anywhere, the method chosen most often (the network alone is never the
     # default of a model whose network could not be validated)
     default = (min((m for m in scores if m in chosen), key=scores.get) if scores
-               else max(calib, key=lambda m: len(calib[m])) if calib else "rnn")
+               else max(short, key=lambda m: len(short[m])) if short else "rnn")
     used = set(choice.values()) | {default}
-    tables = {m: interval_table(np.concatenate(e), levels, grow=m in partial) for m, e in calib.items() if m in used}
+    tables = {m: interval_table(np.concatenate(e), levels) for m, e in calib.items() if m in used}
+    tables.update({SHORT + m: interval_table(np.concatenate(e), levels, grow=True) for m, e in short.items()})
     return {"choice": choice, "default": default, "scores": {m: scores[m] for m in used if m in scores},
-            "tables": tables}
+            "tables": tables, "short": short_ids}
+
+
+def table_of(tables: dict, method: str, short: bool = False):
+    """The interval table of a series forecast by ``method`` (``short``: a series too short for validation
+    origins), or the other kind's where that one is missing (an unseen series whose method only short
+    series chose); None without either."""
+    first, second = (SHORT + method, method) if short else (method, SHORT + method)
+    return tables[first] if first in tables else tables.get(second)
 
 
 def interval_table(E: np.ndarray, levels: Sequence[int], grow: bool = False) -> np.ndarray:

@@ -254,16 +254,24 @@ def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: l
         by_method.setdefault(meth, []).append(i)
     for meth, rows in by_method.items():
         fc[rows] = CH.combine(meth, {b: base[b][rows] for b in CH.bases_of(meth)})
+    # the series too short for validation origins at training time have interval tables of their own
+    short = set(sel.get("short", ()))
+    by_table: dict[tuple, list[int]] = {(meth, False): rows for meth, rows in by_method.items()}
+    if short:
+        by_table = {}
+        for meth, rows in by_method.items():
+            for i in rows:
+                by_table.setdefault((meth, series[i].id in short), []).append(i)
     scale = CH.series_scales(hist, m)
     nonneg = np.array([bool(len(h)) for h in hist])
     for _, rows in CH.by_length(hist).items():
         if len(hist[rows[0]]):
             nonneg[rows] = np.stack([hist[i] for i in rows]).min(1) >= 0
     half = np.zeros((len(levels), B, horizon))
-    for meth, rows in by_method.items():
+    for (meth, is_short), rows in by_table.items():
         if not levels:
             break
-        table = model.tables.get(meth)
+        table = CH.table_of(model.tables, meth, is_short)
         if table is None:
             # training keeps a table for every method it chooses when it calibrates intervals at all
             raise ModelFileError(f"corrupt model file (the method {meth!r} chosen for series {series[rows[0]].id!r} "

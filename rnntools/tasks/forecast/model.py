@@ -351,7 +351,9 @@ def load(source) -> Model:
 
         if (not isinstance(sel, dict) or not isinstance(sel.get("choice"), dict)
                 or not valid_method(sel.get("default"))
-                or not all(valid_method(c) for c in sel["choice"].values())):
+                or not all(valid_method(c) for c in sel["choice"].values())
+                or not isinstance(sel.get("short", []), list)
+                or not all(isinstance(i, str) for i in sel.get("short", []))):
             raise ModelFileError("corrupt forecaster metadata (selection)", path)
         m.selection = sel
         m.tables = {k[len("interval_q."):]: np.asarray(v, np.float64) for k, v in mf.arrays.items()

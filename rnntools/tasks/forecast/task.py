@@ -267,8 +267,11 @@ def choose_methods(model: Model, data: _Data, series: list[Series]) -> None:
         counts[c] = counts.get(c, 0) + 1
     model.selection = {"choice": result["choice"], "default": result["default"],
                        "scores": {c: round(v, 6) for c, v in result["scores"].items()}, "counts": counts}
-    if model.selection["default"] not in model.tables and model.levels and model.tables:
-        model.selection["default"] = min(model.tables, key=lambda c: result["scores"].get(c, math.inf))
+    if result["short"]:
+        model.selection["short"] = result["short"]
+    methods = [c for c in model.tables if not c.startswith(CH.SHORT)]
+    if CH.table_of(model.tables, model.selection["default"]) is None and model.levels and methods:
+        model.selection["default"] = min(methods, key=lambda c: result["scores"].get(c, math.inf))
     console.info("per-series choice on the validation origins: "
                  + ", ".join(f"{c} {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1]))
                  + f"; unseen series: {model.selection['default']}")
