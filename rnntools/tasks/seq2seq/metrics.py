@@ -64,3 +64,29 @@ def score_predictions(predictions: Sequence[str], references: Sequence[str], lev
     return out
 
 
+
+
+def score_against_references(predictions: Sequence[str], reference_lists: Sequence[Sequence[str]], level: str,
+                             lowercase: bool) -> dict:
+    """Scores where a source has several valid targets (a word's pronunciations): each output is scored
+    against its closest reference, the one with the fewest token edits (ties: the smallest token sequence), as
+    Sequitur G2P's evaluation does (``Evaluation.py``: ``collateSample``, then the reference with the fewest
+    errors). ``exact_match`` is the share of outputs equal to one of their references; ``wer`` (word level) the
+    edits to the closest references over those references' tokens. With one reference per source these are
+    ``score_predictions``' exact match and word error rate."""
+    split = tokenizer(level, lowercase)
+    exact = edits = tokens = 0
+    for prediction, references in zip(predictions, reference_lists, strict=True):
+        if not references:
+            raise ValueError("every source needs at least one reference")
+        hyp = split(prediction)
+        refs = [split(r) for r in references]
+        errors, ref = min((edit_distance(hyp, r), r) for r in refs)
+        exact += errors == 0
+        edits += errors
+        tokens += len(ref)
+    n = len(reference_lists)
+    out = {"pairs": n, "exact_match": exact / n if n else 0.0}
+    if level == "word":
+        out["wer"] = edits / max(tokens, 1)
+    return out
