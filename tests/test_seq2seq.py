@@ -691,6 +691,41 @@ def test_scores_against_the_closest_of_several_references():
         score_against_references(["A"], [[]], "word", False)
 
 
+def test_budget_warmup_rises_to_the_rate_then_falls_and_resume_continues_it(tmp_path, run_cli):
+    """--budget-warmup W (when a budget sets the schedule, from 256 units): the rate rises linearly over the
+    first share W of the budget to --lr (the first update at one step's share, not 0), then falls linearly to 0
+    over the rest; stored, and --resume with the same budget continues exactly. Off (0) by default, and a
+    usage error where no budget sets the schedule."""
+    from rnntools.io import load_model
+    from rnntools.tasks.seq2seq import options
+
+    assert options.DEFAULTS["budget_warmup"] == 0.0
+    train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
+    model = str(tmp_path / "m.npz")
+    args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "256", "--embed-dim", "4",
+            "--batch", "4", "--lr", "0.01", "--ensemble", "1"]  # one network: its updates run here
+    assert run_cli(args + ["--max-steps", "10", "--budget-warmup", "1"]).exit_code == 2  # a share: below 1
+    result = run_cli(args + ["--epochs", "1", "--budget-warmup", "0.2"])  # no budget: nothing to warm up
+    assert result.exit_code == 2 and "--budget-warmup 0.2 shapes the budget schedule" in result.stderr
+    result = run_cli(args + ["--max-steps", "10", "--budget-warmup", "0.5", "--budget-average", "0.5"])
+    assert result.exit_code == 2 and "take the whole budget" in result.stderr
+    rates = []
+    record = _recording_rates(rates)
+    small = {"hidden": 256, "embed_dim": 4, "batch": 4, "lr": 0.01, "ensemble": 1}
+    s2s.train([train_path], model, {**small, "max_steps": 10, "budget_warmup": 0.2}, callback=record)
+    # steps 0, 1 of 10 rise (0.1 + 0.1) / 0.2, (0.1 + 0.1) / 0.2 ... then (1 - step / 10) / 0.8 falls to 0
+    expected = [0.01 * 0.5, 0.01 * 1.0] + [0.01 * (1 - k / 10) / 0.8 for k in range(2, 10)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-12)
+    assert max(rates) == 0.01 and load_model(model).meta["config"]["budget_warmup"] == 0.2
+    whole = rates.copy()
+    s2s.train([train_path], model, {**small, "max_steps": 4, "budget_warmup": 0.2}, callback=record)
+    rates.clear()
+    s2s.train([train_path], model, {"max_steps": 10, "resume": model}, callback=record)
+    # the rate is a function of the step counter: a run planned for 10 steps from the start ends as the whole
+    # one did (the first 4 steps were planned for a budget of 4: resuming with 10 plans as if from the start)
+    np.testing.assert_allclose(rates, whole[4:], rtol=1e-12)
+
+
 def test_budget_average_holds_the_rate_and_keeps_the_average(tmp_path, run_cli):
     """--budget-average A (when a budget sets the schedule, from 256 units): the rate falls to A * --lr and stays
     there for the last share A of the budget, over which the weights are averaged (the trainer's test checks

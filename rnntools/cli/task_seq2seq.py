@@ -61,6 +61,10 @@ TRAIN_OPTIONS = [
                 "falling at SHARE x --lr for the last SHARE of the budget, and the model is the mean of the "
                 "weights over those updates (stochastic weight averaging); 0: off "
                 f"[default: {DEFAULTS['budget_average']}]."),
+    option("--budget-warmup", type=click.FloatRange(0, 1, max_open=True), default=None, group="Seq2seq",
+           help="When a budget (--max-time, --max-steps) sets the schedule (from 256 units): the rate rises "
+                "linearly from 0 to --lr over the first SHARE of the budget, then falls linearly to 0; 0: no "
+                f"warm-up [default: {DEFAULTS['budget_warmup']}]."),
     option("--max-target-length", type=click.IntRange(1), default=None, group="Seq2seq",
            help="Reject pairs whose target has more tokens than this (an error naming the line)."),
     option("--target-level", type=click.Choice(["char", "word"]), default=None, group="Seq2seq",

@@ -60,6 +60,9 @@ class EngineConfig:
     # with budget_decay and a budget, a share A in (0, 1): the rate stops falling at A * lr, for the last share A
     # of the budget, and the parameters are averaged over those updates (stochastic weight averaging)
     budget_average: float = 0.0
+    # with budget_decay and a budget, a share W in (0, 1): the rate first rises linearly to lr over the first
+    # share W of the budget, then falls linearly to 0 over the rest
+    budget_warmup: float = 0.0
 
     @classmethod
     def from_options(cls, engine: Mapping[str, Any] | None = None, **defaults: Any) -> EngineConfig:

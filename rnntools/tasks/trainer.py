@@ -78,6 +78,10 @@ training only once the rate is down to ``lr / 2**patience`` (where the plateau h
 it). The rate is a function of the step counter, so ``--resume`` with the same ``--max-steps`` continues
 exactly and a larger one continues as if it had been planned from the start; a resumed ``--max-time`` run
 plans its new time from ``lr`` again.
+With ``budget_warmup`` W (0 < W < 1) the rate first rises linearly from about 0 to ``lr`` over the first share
+W of the budget and then falls linearly to 0 over the rest (a warm-up: Adam's first steps, taken with moment
+estimates from a few batches, are the large and noisy ones, and a warm-up lets a higher peak ``lr`` start
+without them); ``patience`` never ends training inside the warm-up.
 With ``budget_average`` A (0 < A < 1) as well, the rate stops falling at ``A * lr``, which it reaches with the
 share A of the budget still ahead, and stays there to the end (stochastic weight averaging, Izmailov et al.
 2018): the parameters after each update of that stretch are averaged (float64, a running mean), each
@@ -243,6 +247,9 @@ class _Trainer:
         self.budgeted = config.budget_decay and (config.max_time is not None or config.max_steps is not None)
         # ... down to this share of lr, the last stretch of the budget, over which the parameters are averaged
         self.floor = float(config.budget_average) if self.budgeted else 0.0
+        # ... after rising linearly from 0 over this first share of the budget (a warm-up), to lr at its end
+        self.warmup = float(config.budget_warmup) if self.budgeted else 0.0
+        self.warming = False  # inside the warm-up: patience cannot end training there
         self.average: dict[str, np.ndarray] | None = None  # their running mean (float64), c.averaged updates
 
     # --- resume -----------------------------------------------------------------------------------
@@ -444,8 +451,10 @@ class _Trainer:
                         if self.budgeted:
                             left = _budget_left(c.step, limit, time.perf_counter() - start, cfg.max_time)
                             # (a --max-time budget can be at 0 here: time passes after the limit's check)
-                            averaging = self.floor > 0 and left <= self.floor
-                            c.lr = cfg.lr * max(left, self.floor)
+                            share = _budget_share(left, self.warmup, 1.0 / max(limit, 1))
+                            self.warming = 1.0 - left < self.warmup
+                            averaging = self.floor > 0 and share <= self.floor and not self.warming
+                            c.lr = cfg.lr * (share if self.warming else max(share, self.floor))
                         if self.opt is not None:
                             self.opt.lr = c.lr
                         loss_sum, count = task.train_step(batches[i], step_rng(cfg.seed, c.step), c.lr)
@@ -555,7 +564,7 @@ class _Trainer:
         """``patience`` evaluations in a row without progress end training; under the budget decay only once the
         rate is down to ``lr / 2**patience``, where the plateau schedule's halvings would have brought it: a
         stall at a higher rate is that rate's noise, which the rest of the budget lowers."""
-        if self.c.bad_evals < self.config.patience:
+        if self.c.bad_evals < self.config.patience or self.warming:
             return False
         return not self.budgeted or self.c.lr <= self.config.lr * 0.5 ** self.config.patience
 
@@ -610,6 +619,19 @@ def _budget_left(step: int, limit: int, seconds: float, max_time: float | None) 
     if max_time is not None and max_time > 0:
         left = min(left, 1.0 - seconds / max_time)
     return min(max(left, 0.0), 1.0)
+
+
+def _budget_share(left: float, warmup: float, first: float) -> float:
+    """The budget schedule's share of ``lr`` with ``left`` of the budget ahead (``_budget_left``): without a
+    warm-up ``left`` itself, a linear fall to 0 at the budget's end; with a warm-up share W, a linear rise over
+    the first W of the budget (from ``first``, one step's share, so the first update moves the weights) to 1,
+    then the linear fall over the rest, ``left / (1 - W)``."""
+    if warmup <= 0:
+        return left
+    done = 1.0 - left
+    if done < warmup:
+        return min(1.0, (done + first) / warmup)
+    return min(1.0, left / (1.0 - warmup))
 
 
 def _eta(steps_left: int, steps_per_s: float, time_left: float | None) -> float:

@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = dict(
     # the budget schedule's last stretch: the rate held at this share of lr for this share of the budget, and
     # the weights averaged over it (the trainer's ``budget_average``; 0: off)
     budget_average=0.0,
+    # the budget schedule's first stretch: the rate rises linearly from 0 to lr over this share of the budget
+    # before it falls (the trainer's ``budget_warmup``; 0: no warm-up)
+    budget_warmup=0.0,
     # run and output
     seed=1, threads=None, resume=None, checkpoint_every=None, log_path=None,
 )

@@ -378,6 +378,7 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
     from rnntools.tasks.trainer import EngineConfig, fit
 
     asked_average = options.get("budget_average")  # given on this command line (a resumed run's is not)
+    asked_warmup = options.get("budget_warmup")
     resume = resumes = None
     if options.get("resume"):
         resume = load_model(options["resume"], KIND)
@@ -468,11 +469,16 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         options["budget_decay"] = default_budget_decay(model.cfg.hidden)
     config.budget_decay = options["budget_decay"]
     budgeted = options["budget_decay"] and (config.max_time is not None or config.max_steps is not None)
-    if asked_average and not budgeted:
-        # an option the run would ignore is a usage error (it trained with the plateau schedule, silently)
-        why = "no budget (--max-time, --max-steps)" if options["budget_decay"] else f"{model.cfg.hidden} units"
-        raise UsageError(f"--budget-average {asked_average:g} shapes the budget schedule, which a budget (--max-time, "
-                         f"--max-steps) sets from {LARGE} units; this run has {why}, so it would be ignored")
+    for name, asked in (("--budget-average", asked_average), ("--budget-warmup", asked_warmup)):
+        if asked and not budgeted:
+            # an option the run would ignore is a usage error (it trained with the plateau schedule, silently)
+            why = "no budget (--max-time, --max-steps)" if options["budget_decay"] else f"{model.cfg.hidden} units"
+            raise UsageError(f"{name} {asked:g} shapes the budget schedule, which a budget (--max-time, "
+                             f"--max-steps) sets from {LARGE} units; this run has {why}, so it would be ignored")
+    if options["budget_warmup"] and options["budget_average"] and (
+            options["budget_warmup"] + options["budget_average"] >= 1):
+        raise UsageError(f"--budget-warmup {options['budget_warmup']:g} and --budget-average "
+                         f"{options['budget_average']:g} together take the whole budget; keep their sum below 1")
     if options["dropout"] is None:
         options["dropout"] = default_dropout(model.cfg.hidden, budgeted)
     config.dropout = options["dropout"]
