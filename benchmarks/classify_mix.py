@@ -8,6 +8,9 @@ validation texts and is scored by the test accuracy of ``wide + s * network``.
   * ``1se``: the smallest share whose validation log loss is within one standard error of the lowest
     (Breiman's one-standard-error rule: the standard error of the per-text loss differences against the
     lowest; the network counts only as far as its gain on the validation texts is more than noise);
+  * ``bag``: the mean of the ``loss`` rule's picks over 200 bootstrap resamples of the validation texts
+    (each share's per-text losses at its own temperature, resampled; bagging the choice, so that one
+    unlucky validation split weighs less), not rounded to the grid;
   * ``best``: the share with the best test accuracy (a ceiling, not a rule).
 Runs of one set with other initial network weights (``--net-seed K``: ``<set>.default.netK.npz``, the same
 splits and wide part) are also scored as one ensemble, the mean of their networks' logits (``.meanN``).
@@ -48,6 +51,10 @@ def scores(d, val_net, test_net):
         per_text[s] = np.log(np.exp(zt).sum(axis=1)) - zt[np.arange(len(y)), y]
         test[s] = float(np.mean((d["test_wide"] + s * test_net).argmax(1) == d["y_test"]))
     lowest = min(SHARES, key=lambda s: key[s][0])
+    losses = np.stack([per_text[s] for s in SHARES], axis=1)            # (n, shares)
+    counts = np.random.default_rng(0).multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=200)
+    bagged = float(SHARES[np.argmin(counts @ losses, axis=1)].mean())
+    test["bag"] = float(np.mean((d["test_wide"] + bagged * test_net).argmax(1) == d["y_test"]))
 
     def within_one_se(s) -> bool:
         diff = per_text[s] - per_text[lowest]
@@ -56,12 +63,13 @@ def scores(d, val_net, test_net):
     picks = {"loss": lowest,
              "acc": min(SHARES, key=lambda s: (-round(key[s][1], 9), key[s][0])),
              "1se": min(s for s in SHARES if within_one_se(s)),
+             "bag": bagged,
              "best": max(SHARES, key=lambda s: test[s])}
-    return {r: (test[s], s) for r, s in picks.items()}
+    return {r: (test["bag"] if r == "bag" else test[s], s) for r, s in picks.items()}
 
 
 def main():
-    rules = ("loss", "acc", "1se", "best")
+    rules = ("loss", "acc", "1se", "bag", "best")
     rows = {}
     groups: dict[str, list] = {}
     for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.npz"))):
@@ -76,7 +84,7 @@ def main():
                                                   sum(d["test_net"] for d in ds) / len(ds))
     print(f"{'set':24s} " + "  ".join(f"{r:>12s}" for r in rules))
     for name, row in rows.items():
-        print(f"{name:24s} " + "  ".join(f"{row[r][0]:.4f}/{row[r][1]:.1f}".rjust(12) for r in rules))
+        print(f"{name:24s} " + "  ".join(f"{row[r][0]:.4f}/{row[r][1]:.2f}".rjust(12) for r in rules))
     for kind in sorted({n.split(".", 1)[1] for n in rows}):
         chosen = [row for n, row in rows.items() if n.split(".", 1)[1] == kind and "aside" not in n]
         if chosen:

@@ -9,7 +9,9 @@ Per set, in one run, on the same fixed held-out split:
   * a fastText-style linear model (PyTorch): hashed word 1-2-grams -> 16-dim mean embedding -> softmax, Adam,
     10 epochs (fastText's supervised model without its own tokeniser);
   * rnntools with default settings (``rnn-train --task classify``), and any variants given with --variant
-    (JSON options, e.g. '{"wide": "none"}' for the pure recurrent network).
+    (JSON options, e.g. '{"wide": "none"}' for the pure recurrent network; a few keys are the benchmark's
+    own hooks, not library options: ``rows``, ``nb_words``, ``min_df``, ``word_dropout``, ``ema`` and
+    ``ema_every`` (``with_ema``), ``folds`` (the wide part's)).
 Accuracy on the test part, training seconds and prediction speed (texts/s) are printed per set, then the
 mean over the sets that choose the defaults. Everything single-threaded unless --threads says otherwise.
 
@@ -140,6 +142,49 @@ def with_word_dropout(task_class, p: float):
     return WordDropout
 
 
+def with_ema(task_class, decay: float, every: int = 1):
+    """``task_class`` (``training.ClassifierTask``) whose evaluations judge, and whose saved model holds, an
+    exponential moving average of the parameters over the updates (decay ``decay`` per update, started from
+    zero and divided by ``1 - decay**t`` as Adam's moments are; updated every ``every`` updates, at
+    ``decay**every``) instead of the latest ones (Polyak averaging). The average is
+    swapped into the live arrays for an evaluation (the trainer then copies or saves them as they are) and
+    swapped out before the next update."""
+
+    class EMA(task_class):
+        _ema = _live = None
+        _t = 0
+
+        def train_step(self, idx, rng, lr):
+            arrays = self.trainable()
+            if self._live is not None:          # the average is in the live arrays: the latest back
+                for name, a in arrays.items():
+                    np.copyto(a, self._live[name])
+                self._live = None
+            out = super().train_step(idx, rng, lr)
+            if self._ema is None:
+                self._ema = {name: np.zeros(a.shape, np.float32) for name, a in arrays.items()}
+                self._tmp = {name: np.zeros(a.shape, np.float32) for name, a in arrays.items()}
+            self._t += 1
+            if self._t % every == 0:
+                d = np.float32(decay ** every)
+                for name, a in arrays.items():
+                    e, tmp = self._ema[name], self._tmp[name]
+                    np.multiply(a, np.float32(1.0) - d, out=tmp)
+                    e *= d
+                    e += tmp
+            return out
+
+        def evaluate(self):
+            if self._ema is not None and self._live is None and self._t >= every:
+                arrays = self.trainable()
+                self._live = {name: np.array(a) for name, a in arrays.items()}
+                for name, a in arrays.items():
+                    np.copyto(a, self._ema[name] / np.float32(1.0 - decay ** (self._t - self._t % every)))
+            return super().evaluate()
+
+    return EMA
+
+
 def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
@@ -160,6 +205,14 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     word_dropout = options.pop("word_dropout", 0.0)         # '{"word_dropout": 0.1}': with_word_dropout
     if word_dropout:
         training.ClassifierTask = with_word_dropout(task_class, word_dropout)
+    ema = options.pop("ema", 0.0)                           # '{"ema": 0.99}': with_ema
+    ema_every = options.pop("ema_every", 1)
+    if ema:
+        training.ClassifierTask = with_ema(training.ClassifierTask, ema, ema_every)
+    fit_linear = linear.fit_linear
+    folds = options.pop("folds", 0)                         # '{"folds": 5}': the wide part's folds
+    if folds:
+        linear.fit_linear = lambda *a, **kw: fit_linear(*a, **{"folds": folds, **kw})
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
@@ -177,6 +230,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         linear.NB_WORDS = nb_words
         features.MIN_DF = min_df
         training.ClassifierTask = task_class
+        linear.fit_linear = fit_linear
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]

@@ -13,7 +13,9 @@ Variants (``--variants``, comma-separated):
   * ``nb`` suffixes (NBSVM's log-count ratios, ``fit_linear(nb=True)``: each fold's own ratios scale the
     weights' penalty): ``sepnbw`` (``sep``, the word model with NB), ``sepnb`` (both models with NB),
     ``tfnb``/``binarynb`` (one model with NB); a further ``lo`` suffix (``sepnbwlo``) fits the NB models
-    over C from 0.1 (NB's scaled rows want a stronger penalty: they choose the grid's smallest C, 1).
+    over C from 0.1 (NB's scaled rows want a stronger penalty: they choose the grid's smallest C, 1);
+  * a ``tri`` suffix (``septri``, ``sepnbwlotri``) adds each text's word trigrams to its word block (hashed
+    here with ``zlib.crc32``, not by the library's kernel; the idf recomputed): measured, not adopted.
 
     nice -n 19 python3 benchmarks/classify_wide_variants.py --sets amazon,nyt --variants binary,tf,sep
 """
@@ -24,6 +26,7 @@ import argparse
 import os
 import sys
 import time
+import zlib
 
 import numpy as np
 
@@ -80,13 +83,40 @@ def run_set(name: str, variants: list[str], seed: int = 1, max_train: int = 0, d
     # ``min2`` suffix: a bucket in fewer than two training texts weighs 0 (the character baseline's min_df=2)
     idf_min2 = np.where(idf_all < np.log((1.0 + len(tr_x)) / 2.0) + 1.0 - 1e-6, idf_all, 0).astype(np.float32)
 
+    tri = {}
+
+    def with_trigrams(g, texts):
+        """``g`` with each text's word trigrams added to its word block (``tri`` suffix)."""
+        if id(g) not in tri:
+            docs, tfs = [], []
+            for ids, tf, text in zip(g, g.tf, texts):
+                w = F._wide_tokens(text)[:5000]
+                extra = np.array([zlib.crc32(" ".join(w[i:i + 3]).encode()) % B for i in range(len(w) - 2)],
+                                 np.int64)
+                u, c = np.unique(np.concatenate([ids, extra]), return_counts=True)
+                # the trigram's count added to an id it shares with another gram (a hash collision)
+                base = dict(zip(ids.tolist(), tf.tolist()))
+                tfs.append(np.array([base.get(i, 0) + k - (i in base) for i, k in zip(u.tolist(), c.tolist())],
+                                    np.int32))
+                docs.append(u)
+            tri[id(g)] = F.Grams(docs, tfs)
+        return tri[id(g)]
+
     def acc(Z, truth):
         return float(np.mean(Z.argmax(1) == truth))
 
+    g_tr0, g_te0 = g_tr, g_te
     for v in variants:
         start = time.process_time()
+        label = v
+        g_tr, g_te = g_tr0, g_te0
+        if v.endswith("tri"):
+            v = v.removesuffix("tri")
+            g_tr, g_te = with_trigrams(g_tr0, tr_x), with_trigrams(g_te0, te_x)
         idf = idf_min2 if v.endswith("min2") else idf_all
-        label, v = v, v.removesuffix("min2")
+        if g_tr is not g_tr0:
+            idf = F.idf_weights(g_tr, B)
+        v = v.removesuffix("min2")
         lo = {"Cs": (0.1, 0.3) + L.CS} if v.endswith("lo") else {}
         v = v.removesuffix("lo")
         tf = v in ("tf", "septf", "tfnb")
