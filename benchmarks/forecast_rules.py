@@ -38,9 +38,10 @@ from rnntools.tasks.forecast import methods as M  # noqa: E402
 from rnntools.tasks.forecast.metrics import mase  # noqa: E402
 
 
-def bases(cache: str, max_history: int = 2016, series: str | None = None) -> list[dict]:
+def bases(cache: str, max_history: int = 2016, series: str | None = None, suffix: str = "") -> list[dict]:
     """Every base forecast of every (series, fold) whose network is in ``cache`` (``series``: a JSONL file of
-    other series, as forecast_vs_baselines.py --series)."""
+    other series, as forecast_vs_baselines.py --series; ``suffix``: the cache names' engine options, as
+    ``-seed=2`` for networks trained with ``--engine seed=2``)."""
 
     from rnntools.tasks import forecast as F
     from rnntools.tasks.forecast.data import build_data
@@ -56,7 +57,7 @@ def bases(cache: str, max_history: int = 2016, series: str | None = None) -> lis
             if fold > 1 and cut - h < max(2 * m, 16):
                 break
             tr, te = y[:cut][-max_history:], y[cut:cut + h]
-            path = os.path.join(cache, f"{name}-{cache_tag(tr, cut)}-{h}-{m}.npz")
+            path = os.path.join(cache, f"{name}-{cache_tag(tr, cut)}-{h}-{m}{suffix}.npz")
             if not os.path.exists(path):
                 print("no network:", path, flush=True)
                 continue
@@ -132,7 +133,7 @@ def current(d: dict) -> str:
     val = {k: e for k in (*CH.STATS, "rnn", *CH.voted(CH.STATS))
            if (e := errors(d, "val", k)) is not None}
     hist = {k: e for k in CH.STATS if (e := errors(d, "hist", k)) is not None}
-    return CH.pick(val, hist)[1]
+    return CH.pick(val, hist, n=len(d["tr"]))[1]
 
 
 SIMPLE = ("naive", "snaive", "drift")
@@ -495,6 +496,41 @@ def guard(names: tuple, below: int | None = None, nonseasonal: bool = False):
 RULES["S on the history and the partial-horizon origins after it"] = partial_tail()
 
 
+def replaced(old: str, new: str | None, keep: bool = False):
+    """The current rule with the candidate ``old`` replaced by the method string ``new`` (both when
+    ``keep``; left out when ``new`` is None): a hedge of one candidate's extrapolation."""
+    def rule(d):
+        saved = CH.STATS
+        pool = [k for k in saved if keep or k != old] + ([new] if new else [])
+        CH.STATS = tuple(dict.fromkeys(pool))
+        try:
+            return current(d)
+        finally:
+            CH.STATS = saved
+    return rule
+
+
+def drift_min(k: int):
+    """The current rule with choose.DRIFT_MIN = k (no drift candidate for a validated series below k values;
+    0: a candidate at every length, as before)."""
+    def rule(d):
+        saved = CH.DRIFT_MIN
+        CH.DRIFT_MIN = k
+        try:
+            return current(d)
+        finally:
+            CH.DRIFT_MIN = saved
+    return rule
+
+
+RULES["before: drift a candidate at every length"] = drift_min(0)
+for _n in (50, 150, 200, 10 ** 9):
+    RULES[f"no drift candidate below {_n} values"] = drift_min(_n)
+for _new in ("drift+damped", "drift+naive", "drift+theta", "drift+arima"):
+    RULES[f"drift replaced by {_new}"] = replaced("drift", _new)
+    RULES[f"{_new} added"] = replaced("drift", _new, keep=True)
+
+
 def comb_margin(k: float, max_origins: int | None = None):
     """theta+damped as S unless the best method erred below k x its error over the history origins (the
     short series' rule, choose.pick_short, on longer ones; only up to ``max_origins`` history origins)."""
@@ -512,7 +548,7 @@ def comb_margin(k: float, max_origins: int | None = None):
 for _k in (0.9, 0.95):
     RULES[f"S unless not below {_k}x theta+damped over the history"] = comb_margin(_k)
     RULES[f"the same below 50 history origins {_k}"] = comb_margin(_k, 50)
-RULES["S alone (the network never votes)"] = lambda d: CH.pick(val_errors(d), hist_errors(d))[0]
+RULES["S alone (the network never votes)"] = lambda d: CH.pick(val_errors(d), hist_errors(d), n=len(d["tr"]))[0]
 for _f in (0.05, 0.1, 0.2):
     RULES[f"S mixed with the winner of the last {_f} of the origins"] = recent_mix(frac=_f)
 RULES["S mixed with the winner of the last origin"] = recent_mix(last=1)
@@ -736,7 +772,7 @@ def interval_cover(d: dict, variant: str) -> tuple:
     """Coverage of the 80/95% intervals of the series' method on its hidden points, and their interval
     scores (Winkler's; MSIS for 95%, M4's), scaled like MASE, under a calibration ``variant``."""
     val, hist = val_errors(d), hist_errors(d)
-    stat, meth = CH.pick(val, hist)
+    stat, meth = CH.pick(val, hist, n=len(d["tr"]))
     y, m = d["tr"], d["m"]
     end = CH.series_scale(y, m)
     if not len(d["vo"]) and hist and (variant == "current" or variant.startswith("cv growth")):
@@ -1036,6 +1072,7 @@ def table(data: list[dict], rules: dict) -> None:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-cache", help="the networks of forecast_vs_baselines.py --model-cache")
+    ap.add_argument("--net-suffix", default="", help="the --model-cache names' engine options, e.g. -seed=2")
     ap.add_argument("--bases", required=True, help="this script's cache of base forecasts (pickle, its own)")
     ap.add_argument("--score", action="store_true", help="score the rules from --bases")
     ap.add_argument("--series", default=None, help="JSONL of other series (as forecast_vs_baselines.py --series)")
@@ -1067,7 +1104,7 @@ def main():
         configure_threads(1)
         console.configure(quiet=True)
         with open(args.bases, "wb") as f:
-            pickle.dump(bases(args.model_cache, series=args.series), f)
+            pickle.dump(bases(args.model_cache, series=args.series, suffix=args.net_suffix), f)
     if args.score:
         with open(args.bases, "rb") as f:
             data = pickle.load(f)
@@ -1087,6 +1124,7 @@ def main():
         if args.intervals or args.choice_match or args.kinds:
             return
         rules = {k: v for k, v in RULES.items() if not args.rules or k in args.rules}
+        data = [d for d in data if d["name"] not in args.skip]
         print(f"{len(data)} forecasts; {sum(d['fold'] == 1 for d in data)} series; "
               f"{sum(d['aside'] for d in data)} forecasts aside")
         table(data, rules)

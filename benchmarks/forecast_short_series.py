@@ -161,6 +161,8 @@ for _k in (0.8, 0.9):
 RULES["library: choose.pick_short"] = lambda d: CH.pick_short(d["hist"], d["part"]) if d["hist"] else current(d)
 for _k in (0.8, 0.9, 1.0):
     RULES[f"S if below {_k}x theta+damped, else theta+damped"] = shrink(_k)
+RULES["library, without the drift candidate"] = lambda d: (
+    CH.pick_short({k: e for k, e in d["hist"].items() if k != "drift"}, d["part"]) if d["hist"] else current(d))
 
 
 def nan_table(E: np.ndarray, levels, grow: bool = False) -> np.ndarray:

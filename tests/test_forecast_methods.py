@@ -208,6 +208,25 @@ def test_pick_keeps_the_network_only_where_it_helped_at_the_validation_origins()
     assert CH.pick(val, hist, covariates=True) == ("theta", "rnn")
 
 
+def test_no_drift_candidate_for_a_validated_series_below_drift_min_values():
+    hist = {"drift": np.full((5, 3), 0.8), "theta": np.full((5, 3), 1.0), "damped": np.full((5, 3), 1.2),
+            CH.COMB: np.full((5, 3), 1.1)}
+    val = {"drift": np.full((4, 3), 0.5), "theta": np.full((4, 3), 0.9), "rnn": np.full((4, 3), 0.4),
+           CH.with_network("drift"): np.full((4, 3), 0.45), CH.with_network("theta"): np.full((4, 3), 0.8)}
+    assert CH.pick(val, hist, n=CH.DRIFT_MIN) == ("drift", CH.with_network("drift"))
+    assert CH.pick(val, hist, n=CH.DRIFT_MIN - 1) == ("theta", CH.with_network("theta"))
+    assert CH.pick(val, hist) == ("drift", CH.with_network("drift"))      # length unknown: every candidate
+    # through choose: a random walk with a steady drift of 60 values never takes it, of 120 it may
+    rng = np.random.default_rng(2)
+    y = 10 + np.cumsum(1.0 + rng.normal(0, 0.3, 140))
+    for n, allowed in ((60, False), (140, True)):
+        s = Series("d", y[:n], TimeAxis("int", 1), 0)
+        vo = np.arange(n - 6 - 8, n - 6)
+        rnn = np.stack([y[o + 1:o + 7] + 5.0 for o in vo])
+        meth = CH.choose([s], rnn, np.zeros(len(vo), np.int64), vo, 6, 1, [80])["choice"]["d"]
+        assert ("drift" in CH.bases_of(meth)) == allowed, (n, meth)
+
+
 def test_third_voter_takes_arima_in_where_it_beat_theta_and_the_damped_trend():
     hist = {"theta": np.full((5, 3), 1.0), "damped": np.full((5, 3), 1.2), CH.COMB: np.full((5, 3), 1.1),
             "arima": np.full((5, 3), 1.05)}
@@ -352,12 +371,12 @@ def _long_and_short(seed=11, h=6):
     """Three random walks with drift long enough for validation origins (a network that erred by N(0, 3)
     at 4 origins each) and one of 14 values, too short for them."""
     rng = np.random.default_rng(seed)
-    longs = [Series(f"L{k}", 50 + np.cumsum(rng.normal(0.3, 1.0) + rng.normal(0, 1, 80)), TimeAxis("int", 1), 0)
+    longs = [Series(f"L{k}", 50 + np.cumsum(rng.normal(0.3, 1.0) + rng.normal(0, 1, 120)), TimeAxis("int", 1), 0)
              for k in range(3)]
     short = Series("S", 50 + np.cumsum(rng.normal(0.3, 1.0) + rng.normal(0, 1, 14)), TimeAxis("int", 1), 0)
     sid, vo, rnn = [], [], []
     for i, s in enumerate(longs):
-        for o in range(80 - h - 10, 80 - h, 3):
+        for o in range(120 - h - 10, 120 - h, 3):
             sid.append(i), vo.append(o), rnn.append(s.values[o + 1:o + 1 + h] + rng.normal(0, 3, h))
     return longs, short, np.array(rnn), np.array(sid), np.array(vo)
 

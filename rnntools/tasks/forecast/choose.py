@@ -65,6 +65,11 @@ THIRDS = (COMB, TREND_COMB)
 HISTORY_ORIGINS = 200
 # a statistical method that erred less than SOLO times theta+damped's error over the history forecasts alone
 SOLO = 0.5
+# a series of fewer values (with validation origins) has no drift candidate: the drift's slope, the mean growth
+# from its first value to its last, rests on a few cycles of a business cycle there and carries a trend that
+# broke straight on; the damped trends and Theta, which damp or halve it, forecast the growth instead
+# (docs/forecast.md, "No drift candidate below 100 values")
+DRIFT_MIN = 100
 # a series too short for validation origins: its best method by every origin's partial horizon forecasts
 # only where it erred less than SHORT_COMB times theta+damped's error there, theta+damped otherwise
 SHORT_COMB = 0.9
@@ -274,8 +279,12 @@ def pick_short(hist: dict, part: dict) -> str:
     return best
 
 
-def pick(val: dict, hist: dict, covariates: bool = False) -> tuple[str, str]:
-    """(the statistical method S, the series' method) from its errors (:func:`series_errors`)."""
+def pick(val: dict, hist: dict, covariates: bool = False, n: int | None = None) -> tuple[str, str]:
+    """(the statistical method S, the series' method) from its errors (:func:`series_errors`); ``n``: the
+    series' length (below DRIFT_MIN the drift is no candidate)."""
+    if n is not None and n < DRIFT_MIN:
+        val = {k: e for k, e in val.items() if "drift" not in bases_of(k)}
+        hist = {k: e for k, e in hist.items() if k != "drift"}
     pool = hist if hist else {k: v for k, v in val.items() if k in STATS}
     # in STATS' order, so equal errors (a method and its log form on a constant series) pick the same one
     stat = min((k for k in STATS if k in pool), key=lambda k: float(pool[k].mean()), default="snaive")
@@ -358,7 +367,7 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
             continue
         y, vo = s.values, val_o[rows]
         val, hist = series_errors(y, rnn_val[rows], vo, horizon, season)
-        stat, choice[s.id] = pick(val, hist, covariates)
+        stat, choice[s.id] = pick(val, hist, covariates, len(y))
         # intervals from the errors relative to the level at each origin (a positive series' errors grow
         # with it; the choice above stays on the plain scaled errors)
         scale = series_scale(y[:int(vo.min()) + 1], season)
