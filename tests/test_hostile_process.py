@@ -518,3 +518,78 @@ def test_signal_while_the_command_is_imported(tmp_path, module, sig):
     assert code == 128 + sig, (code, err)
     assert err.strip() == "rnntools: interrupted" + ("" if sig == signal.SIGINT else f" ({sig.name})"), err
     assert out == b""
+
+
+# --- found by hand (session 23) ------------------------------------------------------------------------
+
+def _nonblocking_pipe():
+    """A pipe whose ends are non-blocking (O_NONBLOCK on the shared open file description), as node and some
+    terminal multiplexers leave the standard streams they hand on."""
+    import fcntl
+
+    read, write = os.pipe()
+    for fd in (read, write):
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+    return read, write
+
+
+def _read_all(fd) -> bytes:
+    import fcntl
+
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("args", [["sample", "M", "--length", "200000", "--seed", "3"],
+                                  ["vocab", os.path.join(SAMPLES, "corpus.txt")]])
+def test_nonblocking_stdout_with_a_slow_reader_loses_nothing(lm_model, args):
+    """Standard output left non-blocking by another program, its reader slow: Python's file object dropped
+    what did not fit in the pipe (64 KiB of `sample --length 200000`), exit 0."""
+    args = [lm_model if a == "M" else a for a in args]
+    code, whole, err = finish(rnntools(args))
+    assert code == 0, err
+    read, write = _nonblocking_pipe()
+    proc = rnntools(args, stdout=write)
+    os.close(write)
+    time.sleep(2.0)  # the reader comes late: the pipe fills while rnntools writes
+    out = _read_all(read)
+    code, _, err = finish(proc)
+    assert code == 0, err
+    assert out == whole, (len(out), len(whole))
+
+
+def test_nonblocking_stdin_read_whole(lm_model):
+    """Standard input left non-blocking: the first moment the pipe was empty was the end of the input (`vocab`
+    found no words, exit 1; `predict` wrote nothing, exit 0)."""
+    text = b"the cat sat on the mat\n" * 2000
+    read, write = _nonblocking_pipe()
+    proc = rnntools(["vocab"], stdin=read)
+    os.close(read)
+    import fcntl
+
+    fcntl.fcntl(write, fcntl.F_SETFL, fcntl.fcntl(write, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    time.sleep(1.0)  # the writer is late
+    os.write(write, text[:100])
+    time.sleep(0.5)
+    os.write(write, text[100:])
+    os.close(write)
+    code, out, err = finish(proc)
+    assert code == 0, err
+    counts = {r["token"]: r["count"] for r in map(json.loads, out.decode().splitlines()[1:])}
+    assert counts["the"] == 4000 and counts["mat"] == 2000, counts
+
+
+def test_nonblocking_flag_is_given_back_at_exit(tmp_path):
+    """The flag is another program's: it is set again when rnntools ends, as that program left it."""
+    import fcntl
+
+    fd = os.open(tmp_path / "out.jsonl", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK)
+    code, _, err = finish(rnntools(["vocab", os.path.join(SAMPLES, "book.txt")], stdout=fd))
+    assert code == 0, err
+    assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK
+    os.close(fd)
+    assert (tmp_path / "out.jsonl").read_text().count("\n") > 10

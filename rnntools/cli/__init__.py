@@ -225,9 +225,50 @@ def _guard_standard_streams() -> None:
                 sys.stdout = _ClosedStream("output", lambda m: OutputError(m + "; give an output file with -o"))
             else:
                 sys.stderr = open(os.devnull, "w")
+    _blocking_standard_streams()
     _utf8_stdout()
     if sys.stderr is not None and not isinstance(sys.stderr, _QuietStderr):
         sys.stderr = _QuietStderr(sys.stderr)
+
+
+_made_blocking: dict[int, int] = {}   # fd -> its file status flags when rnntools started
+
+
+def _blocking_standard_streams() -> None:
+    """Standard streams that another program left non-blocking (O_NONBLOCK on a shared pipe or terminal: node,
+    some ssh and terminal multiplexers) are made blocking for the run and put back at exit, as bash does with
+    its input. Python's own file objects lose data on them without an error: a read that finds the pipe empty
+    for a moment is the end of the input (`vocab` found no words, `predict` wrote nothing, exit 0), and a write
+    that finds it full drops what did not fit (`sample --length 200000 | slow-reader` delivered 64 KiB, exit 0)."""
+    import atexit
+    import fcntl
+
+    for fd in (0, 1, 2):
+        try:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            if flags & os.O_NONBLOCK:
+                fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+                _made_blocking.setdefault(fd, flags)
+        except OSError:
+            pass
+    if _made_blocking and not getattr(_restore_nonblocking, "registered", False):
+        _restore_nonblocking.registered = True
+        atexit.register(_restore_nonblocking)
+
+
+def _restore_nonblocking() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    import fcntl
+
+    for fd, flags in _made_blocking.items():
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+        except OSError:
+            pass
 
 
 def _utf8_stdout() -> None:
