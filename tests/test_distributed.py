@@ -388,7 +388,7 @@ def test_backtest_summary_of_its_folds_is_the_backtest():
     model = forecast.load(os.path.join(CONTRACT, "forecast.npz"))
     series = list(forecast.read([os.path.join(CONTRACT, "forecast_input.csv")], model))
     pieces = forecast.evaluate_pieces(model, backtest=2)
-    assert pieces == [2, 1]
+    assert list(pieces) == [2, 1]
     parts = [forecast.evaluate_piece(model, series, k, backtest=2, refit=False) for k in pieces]
     assert forecast.combine_pieces(model, parts) == forecast.evaluate(model, series, backtest=2, refit=False)
     assert [r["fold"] for r in parts[0]["rows"] + parts[1]["rows"]] == [1, 2]

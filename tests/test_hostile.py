@@ -1923,3 +1923,32 @@ def test_vocabulary_token_twice_names_its_line(hostile, tmp_path, blank_line):
     _word_vocab(tmp_path / "v.jsonl", ["the", "dog", "the", "cat"], blank_line=blank_line)
     check(hostile(["bow", "--vocab", "{t}/v.jsonl", "{w}/docs.txt"]), 1,
           re.escape(str(tmp_path / "v.jsonl")) + f":{8 + blank_line}: the token 'the' appears again")
+
+
+# --- found by hand (session 23): each case failed on the code before its fix -----------------------------
+
+@pytest.mark.parametrize("folds", ["1000000000000", "9007199254740992"])
+def test_backtest_far_beyond_the_data_names_the_most_it_allows(hostile, folds):
+    """`evaluate --backtest N` listed the N fold numbers before the first fold's length check: 10**9 folds
+    held 16 GB of memory for minutes (the kernel's OOM killer ended it), 10**12 was "out of memory; lower
+    --hidden...", naming nothing the user gave."""
+    check(hostile(["evaluate", "{w}/fc.npz", "{w}/air.csv", "--backtest", folds]), 1,
+          rf"--backtest {folds} needs .* at most --backtest \d+ for this data")
+
+
+def test_backtest_pieces_are_not_a_list_of_every_fold(world):
+    from rnntools.tasks import forecast
+
+    pieces = forecast.evaluate_pieces(forecast.load(str(world / "fc.npz")), backtest=10 ** 15)
+    assert len(pieces) == 10 ** 15 and pieces[0] == 10 ** 15 and pieces[-1] == 1
+
+
+@pytest.mark.parametrize("value", [None, "x", -1, 0, True, [], 2 ** 63])
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_classifier_seq_len_from_a_tampered_file(hostile, world, tmp_path, value, command):
+    """A classifier's saved `seq_len` cuts every text `predict` reads; it was not checked at loading: None, "x",
+    [] were internal errors in predict (TypeError, numpy's UFuncTypeError, a broadcast error), -1 and 0 cut
+    every text to nothing, exit 0."""
+    _tamper(world / "clf.npz", tmp_path / "m.npz", lambda m, a: m["config"].update(seq_len=value))
+    check(hostile([command, "{t}/m.npz", "{w}/g.jsonl"]), 1,
+          re.escape(str(tmp_path / "m.npz")) + r": corrupt classifier model file \(ValueError: seq_len is ")

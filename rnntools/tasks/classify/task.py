@@ -143,7 +143,8 @@ def load(source) -> Model:
     vocab = Vocab.from_meta(meta["vocab"], specials=True)
     config = {**config, "wide": config.get("wide", "none")}
     rows = meta.get("wide_fit", {}).get("rows")     # how the wide part's rows are made (features.rows_options)
-    check_meta_ints(config, ("embed_dim", "hidden", "layers"))
+    # seq_len cuts every text predict reads: a tampered one was an internal error there, not at loading
+    check_meta_ints(config, ("embed_dim", "hidden", "layers", "seq_len"))
     check_meta_level(config, "level", vocab.level)
     check_meta_bools(config, ("bidirectional", "calibrate"))
     _check_labels(meta["labels"])
