@@ -64,6 +64,9 @@ class Case:
     memory: int | None = None  # the address-space limit in bytes (`ulimit -v`), instead of MEM_CAP
     limits: dict = field(default_factory=dict)  # more resource limits: {resource.RLIMIT_FSIZE: bytes, ...}
     signal_when: str | None = None  # send the signal once this file ({T}/...) exists (instead of the log lines)
+    nonblocking: str = ""      # "stdin"/"stdout": that stream is a pipe left O_NONBLOCK (as node leaves it), its
+                               # other end late: stdin's bytes written after 1 s, stdout read after 2 s
+    lines: object = None       # stdout must hold this many lines (an int, or "{W}/FILE": as many as FILE has)
 
     @property
     def command(self) -> str:
@@ -1698,12 +1701,45 @@ def session22_cases() -> list[Case]:
     return cases
 
 
+def session23_cases() -> list[Case]:
+    """What hand probing found in session 23: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 23")."""
+    lm, w = MODELS["lm"], MODELS["w"]
+    cases = []
+    # standard streams another program left non-blocking: Python's file objects took the first empty moment of
+    # the input for its end (exit 1, or exit 0 with nothing written) and dropped output that did not fit the
+    # pipe (exit 0)
+    for args, lines in ((["sample", lm, "--count", "3000", "--length", "60"], 3000),
+                        (["phrases", "{W}/corpus.txt"], "{W}/corpus.txt"),
+                        (["bow", "--vocab", "{W}/v.jsonl", "{W}/million.txt"], "{W}/million.txt"),
+                        (["predict", lm, "{W}/book.txt"], "{W}/book.txt")):
+        cases.append(Case("non-blocking stdout (session 23)", args, (0,), nonblocking="stdout", lines=lines,
+                          timeout=150))
+    text = b"the cat sat on the mat\n" * 3000
+    for args, lines in ((["predict", lm], 3000), (["bow", "--vocab", "{W}/v.jsonl"], 3000), (["vocab"], None),
+                        (["neighbors", w], 3000), (["rnn-train", "--task", "lm", "-o", "{T}/out.npz", *TINY], None)):
+        cases.append(Case("non-blocking stdin (session 23)", args, (0,), stdin=text, nonblocking="stdin",
+                          lines=lines, output="{T}/out.npz" if "-o" in args else None, timeout=150))
+    # evaluate --backtest far beyond the data: a list of every fold number before the first fold's check (10**9:
+    # 16 GB for minutes; 10**12: "out of memory; lower --hidden")
+    for folds in ("1000000000", "1000000000000", "9007199254740992"):
+        cases.append(Case("absurd option value (session 23)", ["evaluate", MODELS["fc"], "{W}/air.csv", "--backtest",
+                                                               folds], (1,), names=r"at most --backtest \d+|x^",
+                          timeout=60))
+    # a classifier's saved seq_len, unchecked at loading: internal errors in predict, or every text cut to nothing
+    for value in (None, "x", -1, 0, []):
+        cases.append(Case("tampered model meta (session 23)", ["predict", "{T}/m.npz", "{W}/g.jsonl"], (1,),
+                          names=r"m\.npz: corrupt classifier model file \(ValueError: seq_len is|x^",
+                          setup=_tampered_in_tmp("clf.npz", lambda m, v=value: m["config"].update(seq_len=v))))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
-       "session22": session22_cases}
+       "session22": session22_cases, "session23": session23_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -1725,6 +1761,42 @@ def _limits(close_fds: tuple[int, ...], memory: int | None = None, limits: dict 
 
 def _expand(value, world, tmp):
     return str(value).replace("{W}", world).replace("{T}", tmp)
+
+
+def _nonblocking_pipe(case: Case, data: bytes):
+    """A pipe for the case's standard input or output whose rnntools end is O_NONBLOCK (the flag lives on the
+    open file description the two processes share), and a thread for the probe's end, which comes late: it
+    writes ``data`` after 1 s (stdin) or starts reading after 2 s (stdout). Returns (the file for Popen, the
+    thread, {"out": bytes read})."""
+    import fcntl
+    import threading
+
+    read, write = os.pipe()
+    theirs, ours = (read, write) if case.nonblocking == "stdin" else (write, read)
+    fcntl.fcntl(theirs, fcntl.F_SETFL, fcntl.fcntl(theirs, fcntl.F_GETFL) | os.O_NONBLOCK)
+    got = {"out": b""}
+
+    def late():
+        try:
+            if case.nonblocking == "stdin":
+                time.sleep(1.0)
+                os.write(ours, data[:100])
+                time.sleep(0.5)
+                view = memoryview(data)[100:]
+                while view:
+                    view = view[os.write(ours, view):]
+            else:
+                time.sleep(2.0)
+                chunks = []
+                while chunk := os.read(ours, 1 << 16):
+                    chunks.append(chunk)
+                got["out"] = b"".join(chunks)
+        except OSError:
+            pass
+        finally:
+            os.close(ours)
+
+    return os.fdopen(theirs, "rb" if case.nonblocking == "stdin" else "wb"), threading.Thread(target=late), got
 
 
 def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
@@ -1758,6 +1830,13 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
         close.append(1)
     elif case.stdout.startswith("file:"):
         stdout_file = open(_expand(case.stdout[5:], world, tmp), "ab")
+    late_reader = None
+    if case.nonblocking:
+        late_reader = _nonblocking_pipe(case, stdin if isinstance(stdin, bytes) else b"")
+        if case.nonblocking == "stdin":
+            stdin_file, stdin = late_reader[0], None
+        else:
+            stdout_file = late_reader[0]
     output = _expand(case.output, world, tmp) if case.output else None
     if case.keep is not None and output:
         with open(output, "wb") as f:
@@ -1772,6 +1851,8 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     for f in (stdin_file, stdout_file):
         if f is not None:
             f.close()
+    if late_reader is not None:
+        late_reader[1].start()
     results = []
     hang = False
     if case.signal is not None:
@@ -1812,6 +1893,10 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
                 pass
             out, err = p.communicate()
         results.append((p.returncode, out, err))
+    if late_reader is not None:
+        late_reader[1].join(timeout)
+        if case.nonblocking == "stdout":
+            results[0] = (results[0][0], late_reader[2]["out"], results[0][2])
     elapsed = time.monotonic() - started
     if writer:
         try:
@@ -1864,6 +1949,14 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
             return "corruption", "a failed run left an output"
     if case.signal is not None and output and results[0][0] in case.expect and os.path.exists(output):
         pass  # a valid model saved on interruption
+    if case.lines is not None and results[0][0] == 0:
+        want = case.lines
+        if isinstance(want, str):
+            with open(_expand(want, _STATE["world"], tmp), "rb") as f:
+                want = f.read().count(b"\n")
+        got = (results[0][1] or b"").count(b"\n")
+        if got != want:
+            return "corruption", f"standard output holds {got} lines, expected {want}: output lost"
     for code, _, err in results:
         text = err.decode("utf-8", "replace")
         if code not in case.expect:
