@@ -1765,28 +1765,55 @@ def _expand(value, world, tmp):
 
 def _nonblocking_pipe(case: Case, data: bytes):
     """A pipe for the case's standard input or output whose rnntools end is O_NONBLOCK (the flag lives on the
-    open file description the two processes share), and a thread for the probe's end, which comes late: it
-    writes ``data`` after 1 s (stdin) or starts reading after 2 s (stdout). Returns (the file for Popen, the
-    thread, {"out": bytes read})."""
+    open file description the two processes share), and a thread for the probe's end, which comes late:
+    stdin's bytes are written once rnntools waits in a read of it (or has ended), in two parts half a second
+    apart; stdout is read once the pipe is full (or rnntools has ended) and half a second more has passed.
+    Returns (the file for Popen, the thread's target taking the process, {"out": bytes read})."""
     import fcntl
-    import threading
+    import termios
 
     read, write = os.pipe()
     theirs, ours = (read, write) if case.nonblocking == "stdin" else (write, read)
     fcntl.fcntl(theirs, fcntl.F_SETFL, fcntl.fcntl(theirs, fcntl.F_GETFL) | os.O_NONBLOCK)
     got = {"out": b""}
 
-    def late():
+    def reading_stdin(pid: int) -> bool:
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/syscall") as f:
+                    if f.read().startswith("0 0x0 "):  # read(0, ...) (x86-64), blocked
+                        return True
+        except OSError:
+            pass
+        return False
+
+    def in_pipe() -> int:
+        import array
+
+        n = array.array("i", [0])
+        fcntl.ioctl(ours, termios.FIONREAD, n)
+        return n[0]
+
+    def late(proc):
+        deadline = time.monotonic() + 60
         try:
             if case.nonblocking == "stdin":
-                time.sleep(1.0)
+                while proc.poll() is None and not reading_stdin(proc.pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 os.write(ours, data[:100])
                 time.sleep(0.5)
                 view = memoryview(data)[100:]
                 while view:
                     view = view[os.write(ours, view):]
             else:
-                time.sleep(2.0)
+                # full: bytes in it, and no more coming for a while (a pipe of odd-sized writes holds under 64 KiB)
+                last, same = -1, 0
+                while proc.poll() is None and same < 6 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    now = in_pipe()
+                    same = same + 1 if now == last and now > 0 else 0
+                    last = now
+                time.sleep(0.5)
                 chunks = []
                 while chunk := os.read(ours, 1 << 16):
                     chunks.append(chunk)
@@ -1796,7 +1823,7 @@ def _nonblocking_pipe(case: Case, data: bytes):
         finally:
             os.close(ours)
 
-    return os.fdopen(theirs, "rb" if case.nonblocking == "stdin" else "wb"), threading.Thread(target=late), got
+    return os.fdopen(theirs, "rb" if case.nonblocking == "stdin" else "wb"), late, got
 
 
 def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
@@ -1852,6 +1879,9 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
         if f is not None:
             f.close()
     if late_reader is not None:
+        import threading
+
+        late_reader = (late_reader[0], threading.Thread(target=late_reader[1], args=(procs[0],)), late_reader[2])
         late_reader[1].start()
     results = []
     hang = False

@@ -544,6 +544,42 @@ def _read_all(fd) -> bytes:
     return b"".join(chunks)
 
 
+def _wait_until(proc, ready, seconds=120):
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and not ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _pipe_full(fd):
+    """A test of whether the pipe is full: bytes in it, and no more coming for 0.3 s (a pipe of odd-sized
+    writes holds less than 64 KiB)."""
+    import array
+    import fcntl
+    import termios
+
+    seen = {"last": -1, "same": 0}
+
+    def full() -> bool:
+        n = array.array("i", [0])
+        fcntl.ioctl(fd, termios.FIONREAD, n)
+        seen["same"] = seen["same"] + 1 if n[0] == seen["last"] and n[0] > 0 else 0
+        seen["last"] = n[0]
+        return seen["same"] >= 6
+    return full
+
+
+def _reading_stdin(pid) -> bool:
+    """Whether a thread of the process waits in read(0, ...) (x86-64's syscall 0)."""
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/syscall") as f:
+                if f.read().startswith("0 0x0 "):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 @pytest.mark.parametrize("args", [["sample", "M", "--length", "200000", "--seed", "3"],
                                   ["vocab", os.path.join(SAMPLES, "corpus.txt")]])
 def test_nonblocking_stdout_with_a_slow_reader_loses_nothing(lm_model, args):
@@ -555,7 +591,8 @@ def test_nonblocking_stdout_with_a_slow_reader_loses_nothing(lm_model, args):
     read, write = _nonblocking_pipe()
     proc = rnntools(args, stdout=write)
     os.close(write)
-    time.sleep(2.0)  # the reader comes late: the pipe fills while rnntools writes
+    _wait_until(proc, _pipe_full(read))  # the reader comes late: the pipe is full, rnntools writes on
+    time.sleep(0.5)
     out = _read_all(read)
     code, _, err = finish(proc)
     assert code == 0, err
@@ -565,17 +602,20 @@ def test_nonblocking_stdout_with_a_slow_reader_loses_nothing(lm_model, args):
 def test_nonblocking_stdin_read_whole(lm_model):
     """Standard input left non-blocking: the first moment the pipe was empty was the end of the input (`vocab`
     found no words, exit 1; `predict` wrote nothing, exit 0)."""
+    import fcntl
+
     text = b"the cat sat on the mat\n" * 2000
     read, write = _nonblocking_pipe()
     proc = rnntools(["vocab"], stdin=read)
     os.close(read)
-    import fcntl
-
     fcntl.fcntl(write, fcntl.F_SETFL, fcntl.fcntl(write, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-    time.sleep(1.0)  # the writer is late
-    os.write(write, text[:100])
-    time.sleep(0.5)
-    os.write(write, text[100:])
+    _wait_until(proc, lambda: _reading_stdin(proc.pid), seconds=30)  # the writer is late
+    try:
+        os.write(write, text[:100])
+        time.sleep(0.5)
+        os.write(write, text[100:])
+    except BrokenPipeError:
+        pass  # rnntools took the empty pipe for the end of its input, and ended
     os.close(write)
     code, out, err = finish(proc)
     assert code == 0, err
