@@ -1952,3 +1952,47 @@ def test_classifier_seq_len_from_a_tampered_file(hostile, world, tmp_path, value
     _tamper(world / "clf.npz", tmp_path / "m.npz", lambda m, a: m["config"].update(seq_len=value))
     check(hostile([command, "{t}/m.npz", "{w}/g.jsonl"]), 1,
           re.escape(str(tmp_path / "m.npz")) + r": corrupt classifier model file \(ValueError: seq_len is ")
+
+
+@pytest.fixture(scope="module")
+def int_label_classifier(tmp_path_factory):
+    """A classifier trained on JSONL whose labels are the integers 1 and 2."""
+    from click.testing import CliRunner
+    from conftest import _Main
+
+    from rnntools.cli import main
+
+    root = tmp_path_factory.mktemp("intlabels")
+    with open(root / "train.jsonl", "w", encoding="utf-8") as f:
+        for i in range(20):
+            f.write(json.dumps({"text": f"good fine word{i % 3}", "label": 1}) + "\n")
+            f.write(json.dumps({"text": f"bad poor other{i % 3}", "label": 2}) + "\n")
+    result = CliRunner().invoke(_Main(main), ["rnn-train", "--task", "classify", str(root / "train.jsonl"), "-o",
+                                              str(root / "m.npz"), *TINY])
+    assert result.exit_code == 0, result.stderr
+    return root
+
+
+def test_evaluate_tsv_labels_of_an_integer_labelled_classifier(hostile, int_label_classifier, tmp_path):
+    """`label<TAB>text` lines carry labels as strings: a model trained on JSONL's 1 and 2 counted every "1" and
+    "2" as a label it was not trained on (accuracy 0) and listed two classes named "1" in its confusion matrix
+    and per-class table. A label is its name, as the output shows it."""
+    (tmp_path / "test.tsv").write_text("1\tgood fine word1\n2\tbad poor other2\n" * 4, encoding="utf-8")
+    result = hostile(["evaluate", int_label_classifier / "m.npz", "{t}/test.tsv"])
+    check(result, 0)
+    summary = json.loads(result.stdout)
+    assert summary["labels"] == ["1", "2"] and summary["unseen_labels"] == 0, summary
+    assert summary["per_class"]["1"]["support"] == 4 and summary["per_class"]["2"]["support"] == 4, summary
+    mixed = '{"text": "x", "label": "3"}\n{"text": "x", "label": 3}\n{"text": "good", "label": "1"}\n'
+    summary = json.loads(hostile(["evaluate", int_label_classifier / "m.npz"], stdin=mixed).stdout)
+    assert summary["labels"] == ["1", "2", "3"] and summary["unseen_labels"] == 2, summary
+
+
+def test_resume_an_integer_labelled_classifier_on_tsv(hostile, int_label_classifier, tmp_path):
+    """... and `--resume` on such a file was `cannot --resume: the data has labels the model does not know
+    ('1')`, exit 2."""
+    (tmp_path / "more.tsv").write_text("1\tgood fine word1\n2\tbad poor other2\n" * 8, encoding="utf-8")
+    check(hostile(["rnn-train", "--task", "classify", "{t}/more.tsv", "--resume", int_label_classifier / "m.npz",
+                   "-o", "{t}/m2.npz", "--max-steps", "2", "--threads", "1"]), 0)
+    with np.load(tmp_path / "m2.npz", allow_pickle=False) as z:
+        assert json.loads(str(z["meta"]))["labels"] == [1, 2]

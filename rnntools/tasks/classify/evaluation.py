@@ -48,10 +48,12 @@ def evaluate_partial(model, records: Iterable[dict], *, text_field: str | None =
              "bins": [(0, 0, 0)] * ECE_BINS}
     if not texts:
         return stats
-    index = {(type(lab), lab): i for i, lab in enumerate(model.labels)}
+    # a label is its name (label_key, as the output shows it): the string "1" of a TSV file is the class a
+    # model trained on JSONL's 1 calls "1" (matched by type, it was an unseen label beside a class of that name)
+    index = {label_key(lab): i for i, lab in enumerate(model.labels)}
     probs, stats["empty"] = model.probs(texts)
     pred = probs.argmax(axis=1)
-    y = np.fromiter((index.get((type(lab), lab), -1) for lab in gold), np.int64, len(gold))
+    y = np.fromiter((index.get(label_key(lab), -1) for lab in gold), np.int64, len(gold))
     seen = np.flatnonzero(y >= 0)
     stats["pairs"] = Counter(zip(((type(lab), lab) for lab in gold), pred.tolist()))
     stats["seen"] = len(seen)
@@ -74,19 +76,21 @@ def evaluate_combine(model, parts: Sequence[dict], **_options) -> dict:
     if not examples:
         raise InputError("no labelled records to evaluate", next((p["first"] for p in parts if p["first"]), None))
     labels = model.labels
-    index = {(type(lab), lab): i for i, lab in enumerate(labels)}
+    index = {label_key(lab): i for i, lab in enumerate(labels)}
     pairs = {}
     for p in parts:
         for key, count in p["pairs"].items():
             pairs[key] = pairs.get(key, 0) + count
-    unseen = sorted({lab for (_, lab), _ in pairs if (type(lab), lab) not in index},
-                    key=lambda v: (isinstance(v, int), v))
+    unseen = []
+    for lab in sorted({lab for (_, lab), _ in pairs if label_key(lab) not in index},
+                      key=lambda v: (isinstance(v, int), v)):
+        if label_key(lab) not in index:  # "3" and 3, both unseen: one class, as they have one name
+            index[label_key(lab)] = len(index)
+            unseen.append(lab)
     all_labels = list(labels) + unseen
-    for lab in unseen:
-        index[(type(lab), lab)] = len(index)
     cm = np.zeros((len(all_labels), len(all_labels)), np.int64)
-    for ((kind, lab), predicted), count in pairs.items():
-        cm[index[(kind, lab)], predicted] += count
+    for ((_, lab), predicted), count in pairs.items():
+        cm[index[label_key(lab)], predicted] += count
     m = metrics_from_confusion(cm)
     seen = sum(p["seen"] for p in parts)
     log_loss = exact_mean(sum(p["loss"] for p in parts), seen) if seen else None

@@ -14,6 +14,7 @@ from rnntools.tasks.classify.data import (
     class_weights,
     confusion_matrix,
     encode_texts,
+    label_key,
     label_set,
     metrics_from_confusion,
     pad_batch,
@@ -154,11 +155,12 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
                       if isinstance(v, int) and str(v) == name)
             raise UsageError(f"{at}: the training data has the label {name} both as a number and as a string "
                              f"(\"{name}\"); they would be two classes with one name: use one type")
-    index = {(type(lab), lab): i for i, lab in enumerate(labels)}
-    unknown = [lab for lab in data.labels if (type(lab), lab) not in index]
+    # a label is its name (label_key): resuming on TSV's "1" continues a model trained on JSONL's 1
+    index = {label_key(lab): i for i, lab in enumerate(labels)}
+    unknown = [lab for lab in data.labels if label_key(lab) not in index]
     if unknown:
         raise UsageError(f"cannot --resume: the data has labels the model does not know ({unknown[0]!r})")
-    y = np.fromiter((index[(type(lab), lab)] for lab in data.labels), np.int64, len(data))
+    y = np.fromiter((index[label_key(lab)] for lab in data.labels), np.int64, len(data))
     rng = np.random.default_rng([config.seed, 3])
     train_idx, val_idx = (stratified_split(y, config.val_fraction, rng) if config.val_fraction > 0
                           else (np.arange(len(y)), np.arange(0)))
