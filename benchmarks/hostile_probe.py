@@ -1731,7 +1731,23 @@ def session23_cases() -> list[Case]:
         cases.append(Case("tampered model meta (session 23)", ["predict", "{T}/m.npz", "{W}/g.jsonl"], (1,),
                           names=r"m\.npz: corrupt classifier model file \(ValueError: seq_len is|x^",
                           setup=_tampered_in_tmp("clf.npz", lambda m, v=value: m["config"].update(seq_len=v))))
+    # a classifier trained on JSONL's integer labels, resumed on `label<TAB>text` lines (whose labels are strings):
+    # "the data has labels the model does not know ('1')", exit 2
+    cases.append(Case("labels as text (session 23)", ["rnn-train", "--task", "classify", "{T}/more.tsv", "--resume",
+                                                      "{T}/m.npz", "-o", "{T}/out.npz", *TINY], (0,),
+                      output="{T}/out.npz", setup=_int_label_classifier, timeout=150))
     return cases
+
+
+def _int_label_classifier(tmp):
+    """A setup: {T}/m.npz, a classifier trained on labels 1 and 2 (JSON integers), and {T}/more.tsv."""
+    with open(os.path.join(tmp, "train.jsonl"), "w") as f:
+        for i in range(20):
+            f.write(json.dumps({"text": f"good fine word{i % 3}", "label": 1}) + "\n")
+            f.write(json.dumps({"text": f"bad poor other{i % 3}", "label": 2}) + "\n")
+    with open(os.path.join(tmp, "more.tsv"), "w") as f:
+        f.write("1\tgood fine word1\n2\tbad poor other2\n" * 8)
+    _run(_STATE["tree"], ["rnn-train", "--task", "classify", "train.jsonl", "-o", "m.npz", *TINY], cwd=tmp, timeout=300)
 
 
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
