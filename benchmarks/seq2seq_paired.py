@@ -13,7 +13,9 @@ error of the ensemble of all models: at each step the mean of their log-probabil
 With ``--reference R.npz`` the ensemble is also compared with R word by word (R is not part of it): the
 question whether K models trained in the time of one beat the one. ``latest:A.npz`` stands for the
 parameters A's training ended with (the ``resume.*`` copies the trainer keeps beside the best ones) instead of
-the best evaluation's: the question which of the two to keep.
+the best evaluation's: the question which of the two to keep. With ``--references DIR/references.jsonl`` (G2P,
+``seq2seq_data.py g2p``) each error is also given against the closest of the word's pronunciations, the
+published convention (docs/seq2seq.md); the word-by-word comparison stays on the first pronunciation.
 The models must share their vocabularies (trained on the same data).
 """
 
@@ -74,6 +76,7 @@ def main() -> None:
     ap.add_argument("models", nargs="+", help="model files trained on the same data")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reference", default=None, help="a model compared with the ensemble (not part of it)")
+    ap.add_argument("--references", default=None, help="references.jsonl: every valid target of each source")
     args = ap.parse_args()
     from rnntools.parallel import configure_threads
 
@@ -89,11 +92,22 @@ def main() -> None:
     targets = [r["target"] for r in records]
     ids = [first.src_vocab.encode(r["source"]) for r in records]
     n = len(records)
+    valid = None
+    if args.references:
+        with open(args.references, encoding="utf-8") as f:
+            table = {r["source"]: set(r["references"]) for r in map(json.loads, f) if r}
+        valid = [table[r["source"]] for r in records]
+
+    def any_error(guesses) -> str:
+        if valid is None:
+            return ""
+        return f"; against any pronunciation {1 - np.mean([g in v for g, v in zip(guesses, valid)]):.4f}"
+
     right = []
     for path, m in zip(paths, models):
         guesses = [best[0][0] for best in m.translate_ids(ids, beam=1, nbest=1)]
         right.append(np.array([g == t for g, t in zip(guesses, targets)]))
-        print(f"{path}: error {1 - right[-1].mean():.4f} ({n} pairs, greedy)")
+        print(f"{path}: error {1 - right[-1].mean():.4f} ({n} pairs, greedy){any_error(guesses)}")
     if len(models) >= 2:
         print(mcnemar(right[0], right[1]))
     members = models[:len(args.models)]
@@ -104,7 +118,7 @@ def main() -> None:
         for i in range(0, n, 256):
             ens += [tv.decode(seq) for seq in ensemble_greedy(members, ids[i:i + 256], max_length)]
         ens_right = np.array([g == t for g, t in zip(ens, targets)])
-        print(f"ensemble of {len(members)}: error {1 - ens_right.mean():.4f} (greedy)")
+        print(f"ensemble of {len(members)}: error {1 - ens_right.mean():.4f} (greedy){any_error(ens)}")
         if args.reference:
             print(f"ensemble against {args.reference}: {mcnemar(ens_right, right[-1])}")
 
