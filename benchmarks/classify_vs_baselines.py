@@ -185,6 +185,32 @@ def with_ema(task_class, decay: float, every: int = 1):
     return EMA
 
 
+def with_mix_stopping(task_class, stash: dict):
+    """``task_class`` (``training.ClassifierTask``) whose network, where it learns the labels on its own
+    (no residual offsets), is judged at each evaluation by the validation loss of the mix, not its own:
+    the lowest over the shares s in {0, 0.1, ..., 1} of ``wide + s * network`` at each share's temperature,
+    the wide part's logits being its out-of-fold ones (``stash``: the validation rows and the out-of-fold
+    logits, filled by ``run_rnntools``' wrappers of the split and the linear fit)."""
+    from rnntools.tasks.classify.linear import val_loss
+    from rnntools.tasks.classify.model import fit_temperature, predict_logits
+
+    class MixStopping(task_class):
+        def evaluate(self):
+            out = super().evaluate()
+            if out is None or self.offset_val is not None or "oof" not in stash:
+                return out
+            z_lin = stash["oof"][stash["val"]]
+            z_net = predict_logits(self.net, self.val_seqs)
+            y, w = self.y_val, self.weights[self.y_val].astype(np.float64)
+            losses = []
+            for s in np.linspace(0.0, 1.0, 11):
+                z = z_lin + s * z_net
+                losses.append(val_loss(z / fit_temperature(z, y), y, w))
+            return {**out, "val_loss": float(min(losses)), "val_loss_own": out["val_loss"]}
+
+    return MixStopping
+
+
 def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
@@ -209,7 +235,25 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     ema_every = options.pop("ema_every", 1)
     if ema:
         training.ClassifierTask = with_ema(training.ClassifierTask, ema, ema_every)
-    fit_linear = linear.fit_linear
+    fit_linear, fit_two_linear, split = linear.fit_linear, linear.fit_two_linear, training.stratified_split
+    if options.pop("mix_stopping", False):       # '{"mix_stopping": true}': with_mix_stopping
+        stash: dict = {}
+
+        def stashed_split(*a, **kw):
+            tr, va = split(*a, **kw)
+            stash["val"] = va
+            return tr, va
+
+        def stashed(fit):
+            def call(*a, **kw):
+                result = fit(*a, **kw)
+                stash["oof"] = result[3]
+                return result
+            return call
+
+        training.stratified_split = stashed_split
+        linear.fit_linear, linear.fit_two_linear = stashed(fit_linear), stashed(fit_two_linear)
+        training.ClassifierTask = with_mix_stopping(training.ClassifierTask, stash)
     folds = options.pop("folds", 0)                         # '{"folds": 5}': the wide part's folds
     if folds:
         linear.fit_linear = lambda *a, **kw: fit_linear(*a, **{"folds": folds, **kw})
@@ -230,7 +274,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         linear.NB_WORDS = nb_words
         features.MIN_DF = min_df
         training.ClassifierTask = task_class
-        linear.fit_linear = fit_linear
+        linear.fit_linear, linear.fit_two_linear, training.stratified_split = fit_linear, fit_two_linear, split
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]
