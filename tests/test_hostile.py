@@ -1996,3 +1996,16 @@ def test_resume_an_integer_labelled_classifier_on_tsv(hostile, int_label_classif
                    "-o", "{t}/m2.npz", "--max-steps", "2", "--threads", "1"]), 0)
     with np.load(tmp_path / "m2.npz", allow_pickle=False) as z:
         assert json.loads(str(z["meta"]))["labels"] == [1, 2]
+
+
+@pytest.mark.parametrize("command", [["sample", "{t}/m.npz", "--length", "3"],
+                                     ["predict", "{t}/m.npz", "{w}/docs.txt"]])
+def test_array_header_numpy_cannot_parse(hostile, world, tmp_path, command):
+    """An array's .npy header with its closing brace damaged (a flipped bit): numpy's parser raised tokenize's
+    TokenError, an internal error."""
+    data = bytearray((world / "lm.npz").read_bytes())
+    start = data.index(b"\x93NUMPY", data.index(b"\x93NUMPY") + 1)  # the first array after "meta"
+    brace = data.index(b"}", start)
+    data[brace:brace + 1] = b" "
+    (tmp_path / "m.npz").write_bytes(bytes(data))
+    check(hostile(command), 1, re.escape(str(tmp_path / "m.npz")) + ": corrupt model file")

@@ -9,6 +9,7 @@ import math
 import os
 import stat
 import sys
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -192,8 +193,11 @@ def _array_size_ok(npz, name: str, zip_file: zipfile.ZipFile, file_size: int) ->
             version = np.lib.format.read_magic(member)
             shape, _, dtype = (np.lib.format.read_array_header_1_0(member) if version == (1, 0)
                                else np.lib.format.read_array_header_2_0(member))
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
-        return False  # (an encrypted entry, or one compressed by a method zipfile lacks: the caller says so)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, TypeError, RuntimeError,
+            tokenize.TokenError):
+        # (an encrypted entry, or one compressed by a method zipfile lacks: the caller says so); a damaged
+        # header is any of numpy's parser's errors (a flipped bit in its dict: tokenize's TokenError)
+        return False
     if dtype.hasobject:
         return False
     nbytes = dtype.itemsize * math.prod(shape)
