@@ -1736,7 +1736,22 @@ def session23_cases() -> list[Case]:
     cases.append(Case("labels as text (session 23)", ["rnn-train", "--task", "classify", "{T}/more.tsv", "--resume",
                                                       "{T}/m.npz", "-o", "{T}/out.npz", *TINY], (0,),
                       output="{T}/out.npz", setup=_int_label_classifier, timeout=150))
+    # an array's .npy header with its closing brace damaged: numpy's parser raised tokenize's TokenError
+    for args in (["sample", "{T}/m.npz", "--length", "3"], ["predict", "{T}/m.npz", "{W}/docs.txt"]):
+        cases.append(Case("bad model file (session 23)", args, (1,), names=r"m\.npz: corrupt model file|x^",
+                          setup=_damaged_array_header))
     return cases
+
+
+def _damaged_array_header(tmp):
+    """A setup: {T}/m.npz, the world's language model with the '}' of its second .npy header made a space."""
+    with open(os.path.join(_STATE["world"], "lm.npz"), "rb") as f:
+        data = bytearray(f.read())
+    start = data.index(b"\x93NUMPY", data.index(b"\x93NUMPY") + 1)
+    brace = data.index(b"}", start)
+    data[brace:brace + 1] = b" "
+    with open(os.path.join(tmp, "m.npz"), "wb") as f:
+        f.write(bytes(data))
 
 
 def _int_label_classifier(tmp):
