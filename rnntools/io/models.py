@@ -193,7 +193,7 @@ def _array_size_ok(npz, name: str, zip_file: zipfile.ZipFile, file_size: int) ->
             version = np.lib.format.read_magic(member)
             shape, _, dtype = (np.lib.format.read_array_header_1_0(member) if version == (1, 0)
                                else np.lib.format.read_array_header_2_0(member))
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, TypeError, RuntimeError,
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, TypeError,
             tokenize.TokenError):
         # (an encrypted entry, or one compressed by a method zipfile lacks: the caller says so); a damaged
         # header is any of numpy's parser's errors (a flipped bit in its dict: tokenize's TokenError)
