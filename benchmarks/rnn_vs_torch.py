@@ -236,6 +236,7 @@ def main(argv=None):
                 print(f"{name:<12} {'train':<10} {mo:>12,.0f} {mt:>12,.0f} {mo / mt:>6.2f}x   "
                       f"{losses['ours']:.3f} / {losses['torch']:.3f}", flush=True)
             if args.profile:
+                time.sleep(SETTLE)    # after PyTorch's last turn, as before a timed one
                 print(f"{'':<12} profile    {profile(ours, gens['ours'], args.steps)}", flush=True)
             if not args.no_generate:
                 ours.generate(args.gen_chars)    # warm-up: kernels loaded, the sampler's first timing probe done
