@@ -525,15 +525,13 @@ def test_learning_rate_chosen_from_the_hidden_size(tmp_path):
     from rnntools.tasks.seq2seq import options
 
     assert [options.default_lr("adam", h) for h in (8, 128, 255, 256, 512)] == [3e-3, 3e-3, 3e-3, 1e-3, 1e-3]
-    assert [options.default_lr("adam", h, True) for h in (8, 255, 256, 512)] == [3e-3, 3e-3, 2e-3, 2e-3]
-    assert options.default_lr("sgd", 256) == options.default_lr("sgd", 256, True) == 0.5
-    assert str(options.DEFAULTS["lr"]) == ("adam 3e-3, or 1e-3 from 256 units (2e-3 with a budget: --max-time, "
-                                           "--max-steps); sgd 0.5")
+    assert options.default_lr("sgd", 256) == 0.5
+    assert str(options.DEFAULTS["lr"]) == "adam 3e-3, or 1e-3 from 256 units; sgd 0.5"
     train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
     model = str(tmp_path / "m.npz")
-    for given, hidden, expected in (({}, 8, 3e-3), ({}, 256, 2e-3), ({"max_steps": None, "epochs": 1}, 256, 1e-3),
-                                    ({"lr": 5e-4}, 256, 5e-4), ({"optimizer": "sgd"}, 256, 0.5)):
-        s2s.train([train_path], model, {"hidden": hidden, "embed_dim": 4, "max_steps": 1, "ensemble": 1, **given})
+    for given, hidden, expected in (({}, 8, 3e-3), ({}, 256, 1e-3), ({"lr": 2e-3}, 256, 2e-3),
+                                    ({"optimizer": "sgd"}, 256, 0.5)):
+        s2s.train([train_path], model, {"hidden": hidden, "embed_dim": 4, "max_steps": 1, **given})
         meta = load_model(model).meta
         assert meta["config"]["lr"] == expected and meta["training"]["config"]["lr"] == expected, (given, hidden)
     s2s.train([train_path], model, {"max_steps": 2, "resume": model})
@@ -658,8 +656,7 @@ def test_a_budget_makes_the_rate_fall_linearly_from_256_units(tmp_path):
     rates = []
     record = _recording_rates(rates)
 
-    # one network: its updates run here; no warm-up (the test of --budget-warmup covers it)
-    small = {"embed_dim": 4, "batch": 4, "lr": 0.01, "ensemble": 1, "budget_warmup": 0}
+    small = {"embed_dim": 4, "batch": 4, "lr": 0.01, "ensemble": 1}  # one network: its updates run here
     for hidden, budget, expected in ((256, 8, 0.01 * (8 - np.arange(8)) / 8), (8, 8, [0.01] * 8),
                                      (256, None, [0.01] * 9)):  # 36 training pairs, batch 4: 9 an epoch
         rates.clear()
@@ -702,9 +699,7 @@ def test_budget_warmup_rises_to_the_rate_then_falls_and_resume_continues_it(tmp_
     from rnntools.io import load_model
     from rnntools.tasks.seq2seq import options
 
-    assert str(options.DEFAULTS["budget_warmup"]) == "0.05 from 256 units with a budget (--max-time, --max-steps), else 0"
-    assert [options.default_budget_warmup(h, True) for h in (8, 128, 255, 256, 512)] == [0, 0, 0, 0.05, 0.05]
-    assert [options.default_budget_warmup(h, False) for h in (8, 256)] == [0, 0]
+    assert options.DEFAULTS["budget_warmup"] == 0.0
     train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
     model = str(tmp_path / "m.npz")
     args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "256", "--embed-dim", "4",
@@ -723,10 +718,6 @@ def test_budget_warmup_rises_to_the_rate_then_falls_and_resume_continues_it(tmp_
     np.testing.assert_allclose(rates, expected, rtol=1e-12)
     assert max(rates) == 0.01 and load_model(model).meta["config"]["budget_warmup"] == 0.2
     whole = rates.copy()
-    s2s.train([train_path], model, {"hidden": 256, "embed_dim": 4, "max_steps": 1, "ensemble": 1})
-    assert load_model(model).meta["config"]["budget_warmup"] == 0.05  # the default with a budget
-    s2s.train([train_path], model, {"hidden": 256, "embed_dim": 4, "epochs": 1, "ensemble": 1})
-    assert load_model(model).meta["config"]["budget_warmup"] == 0.0  # no budget: nothing to warm up
     s2s.train([train_path], model, {**small, "max_steps": 4, "budget_warmup": 0.2}, callback=record)
     rates.clear()
     s2s.train([train_path], model, {"max_steps": 10, "resume": model}, callback=record)
@@ -746,8 +737,7 @@ def test_budget_average_holds_the_rate_and_keeps_the_average(tmp_path, run_cli):
     train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
     model = str(tmp_path / "m.npz")
     args = ["rnn-train", "--task", "seq2seq", train_path, "-o", model, "--hidden", "256", "--embed-dim", "4",
-            "--batch", "4", "--lr", "0.01", "--max-steps", "8", "--ensemble", "1",  # one network: updates run here
-            "--budget-warmup", "0"]
+            "--batch", "4", "--lr", "0.01", "--max-steps", "8", "--ensemble", "1"]  # one network: updates run here
     assert run_cli(args + ["--budget-average", "1"]).exit_code == 2  # a share of the budget: below 1
     result = run_cli(args + ["--budget-average", "0.5"])
     assert result.exit_code == 0, result.stderr

@@ -45,8 +45,7 @@ DEFAULTS: dict[str, Any] = dict(
     # optimisation
     epochs=100, max_steps=None, max_time=None, patience=4,
     batch=FromData("training pairs / 350 as a power of two, within 16..128"), optimizer="adam",
-    lr=FromData("adam 3e-3, or 1e-3 from 256 units (2e-3 with a budget: --max-time, --max-steps); sgd 0.5"),
-    clip=5.0,
+    lr=FromData("adam 3e-3, or 1e-3 from 256 units; sgd 0.5"), clip=5.0,
     teacher_forcing=1.0, label_smoothing=FromData("0, or 0.1 from 256 units"),
     # not on the command line: the learning rate halves after each evaluation without a better validation
     # error (the plateau schedule); evaluations every epoch, or every eval_every updates when epochs are long
@@ -58,7 +57,7 @@ DEFAULTS: dict[str, Any] = dict(
     budget_average=0.0,
     # the budget schedule's first stretch: the rate rises linearly from 0 to lr over this share of the budget
     # before it falls (the trainer's ``budget_warmup``; 0: no warm-up)
-    budget_warmup=FromData("0.05 from 256 units with a budget (--max-time, --max-steps), else 0"),
+    budget_warmup=0.0,
     # run and output
     seed=1, threads=None, resume=None, checkpoint_every=None, log_path=None,
 )
@@ -67,8 +66,6 @@ PREDICT_DEFAULTS: dict[str, Any] = {"beam": 1, "nbest": 1, "length_norm": 1.0}
 LR = {"adam": 3e-3, "sgd": 0.5}  # --lr when not given, by optimiser (adam: below LARGE units, see default_lr)
 LARGE = 256  # hidden units from which Adam starts at LARGE_LR
 LARGE_LR = 1e-3
-BUDGET_LR = 2e-3  # Adam's peak from LARGE units when a budget sets the schedule, after ...
-BUDGET_WARMUP = 0.05  # ... a linear warm-up over this share of the budget
 LARGE_SMOOTHING = 0.1  # label smoothing from LARGE units
 BUDGET_DROPOUT = 0.2  # dropout from LARGE units when a budget sets the schedule
 BUDGET_ENSEMBLE = 2  # networks side by side (one per thread, at most) from LARGE units with a budget
@@ -90,23 +87,15 @@ def default_hidden(pairs: int) -> int:
     return int(min(256, max(128, 2 ** round(math.log2(128 * math.sqrt(max(pairs, 1) / 40_000))))))
 
 
-def default_lr(optimizer: str, hidden: int, budgeted: bool = False) -> float:
-    """--lr when not given: Adam 3e-3, or 1e-3 from 256 units, or 2e-3 from 256 units when a budget sets the
-    schedule (which then starts with a warm-up, ``default_budget_warmup``); SGD 0.5. At 3e-3 a 256-unit network
-    on CMUdict did not learn for its first two epochs (training loss stuck at 0.33-0.37, validation 48% wrong)
+def default_lr(optimizer: str, hidden: int) -> float:
+    """--lr when not given: Adam 3e-3, or 1e-3 from 256 units; SGD 0.5. At 3e-3 a 256-unit network on
+    CMUdict did not learn for its first two epochs (training loss stuck at 0.33-0.37, validation 48% wrong)
     until the plateau schedule had halved the rate; started at 1e-3 it reached after 4,355 updates the
-    validation error 3e-3 reached after 12,000. Under the budget's linear decay, a 5% warm-up to 2e-3 made
-    fewer test word errors than 1e-3 from the first update at the same number of updates (docs/seq2seq.md).
-    128 units keep the 3e-3 their targets (addition, dates) were measured with."""
+    validation error 3e-3 reached after 12,000 (docs/seq2seq.md). 128 units keep the 3e-3 their targets
+    (addition, dates) were measured with."""
     if optimizer == "adam" and hidden >= LARGE:
-        return BUDGET_LR if budgeted else LARGE_LR
+        return LARGE_LR
     return LR[optimizer]
-
-
-def default_budget_warmup(hidden: int, budgeted: bool) -> float:
-    """--budget-warmup when not given: 0.05 from 256 units when a budget sets the schedule (with the peak rate
-    ``default_lr`` gives it there), else 0 (nothing to warm up: the plateau schedule, or 128 units)."""
-    return BUDGET_WARMUP if hidden >= LARGE and budgeted else 0.0
 
 
 def default_label_smoothing(hidden: int) -> float:
@@ -184,9 +173,8 @@ def saved_options(meta: dict) -> dict:
     what their ``model``, vocabularies, ``data`` and ``training.config`` entries say."""
     if isinstance(meta.get("config"), dict):
         # files from before --ensemble hold one network; those from before --embedding-dropout masked per position
-        # ... and those from before --budget-warmup had none
         return {"ensemble": meta.get("ensemble", 1), "embedding_dropout": "position", "encoder_merge": "sum",
-                "budget_warmup": 0.0, **meta["config"]}
+                **meta["config"]}
     model = meta.get("model", {})
     engine = meta.get("training", {}).get("config", {}) if isinstance(meta.get("training"), dict) else {}
     data = meta.get("data", {})
@@ -199,7 +187,6 @@ def saved_options(meta: dict) -> dict:
     out["encoder_merge"] = "sum"
     out["ensemble"] = meta.get("ensemble", 1)
     out["embedding_dropout"] = "position"
-    out["budget_warmup"] = 0.0
     out.update(level=vocab.get("level"), target_level=tvocab.get("level"),
                source_field=data.get("source_field", "source"), target_field=data.get("target_field", "target"))
     return out
@@ -230,8 +217,6 @@ def run_options(given: dict, resume_meta: dict | None = None, path: str = "") ->
         options["ensemble"] = None  # chosen by ``default_ensemble`` likewise
     if from_data(options["embedding_dropout"]):
         options["embedding_dropout"] = None  # chosen by ``default_embedding_dropout`` likewise
-    if from_data(options["budget_warmup"]):
-        options["budget_warmup"] = None  # chosen by ``default_budget_warmup`` likewise
     return options
 
 

@@ -42,7 +42,6 @@ from rnntools.tasks.seq2seq.options import (
     check_options,
     default_batch,
     default_budget_decay,
-    default_budget_warmup,
     default_dropout,
     default_embedding_dropout,
     default_ensemble,
@@ -462,17 +461,14 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
         priors = [Seq2SeqModel(cfg, src_vocab, tgt_vocab, init_params(cfg, ensemble.member_seed(config.seed, k)),
                                longest) for k in range(networks)]
         model = priors[0]
+    if options["lr"] is None:
+        options["lr"] = config.lr = default_lr(options["optimizer"], model.cfg.hidden)
     if options["label_smoothing"] is None:
         options["label_smoothing"] = default_label_smoothing(model.cfg.hidden)
     if options["budget_decay"] is None:
         options["budget_decay"] = default_budget_decay(model.cfg.hidden)
     config.budget_decay = options["budget_decay"]
     budgeted = options["budget_decay"] and (config.max_time is not None or config.max_steps is not None)
-    if options["lr"] is None:
-        options["lr"] = config.lr = default_lr(options["optimizer"], model.cfg.hidden, budgeted)
-    if options["budget_warmup"] is None:
-        options["budget_warmup"] = default_budget_warmup(model.cfg.hidden, budgeted)
-    config.budget_warmup = options["budget_warmup"]
     for name, asked in (("--budget-average", asked_average), ("--budget-warmup", asked_warmup)):
         if asked and not budgeted:
             # an option the run would ignore is a usage error (it trained with the plateau schedule, silently)
