@@ -160,6 +160,15 @@ def _check_training_state(training: dict, path: str) -> None:
         if not ok:
             problem = f"the training counter {f.name!r} is {value!r}"
             break
+    if problem is None:
+        # every epoch and evaluation comes after an update: a file whose counters say otherwise was edited
+        # ("epoch": 10**15 beside "step": 3 trained on as if 10**15 epochs were done, and was saved so)
+        step = counters.get("step", 0)
+        for name in ("epoch", "best_step", "eval_step", "averaged"):
+            value = counters.get(name)
+            if value is not None and value > step:
+                problem = f"the training counter {name!r} is {value}, more than its {step} steps"
+                break
     for name in ("baseline", "smooth"):
         value = training.get(name)
         if problem is None and value is not None and (type(value) not in (int, float) or not math.isfinite(value)):
