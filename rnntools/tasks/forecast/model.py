@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from rnntools.errors import ModelFileError, model_loader
+from rnntools.errors import ModelFileError, check_meta_ints, check_meta_numbers, model_loader
 from rnntools.tasks.forecast import DEFAULTS, KIND
 from rnntools.tasks.forecast.data import N_FEATURES, Scaler, _need, baseline, features, fit_scaler
 from rnntools.tasks.forecast.series import Series, TimeAxis
@@ -402,6 +402,7 @@ def _check_options(options: dict) -> None:
             parse_freq(options["freq"])
         except ValueError:
             raise ValueError(f"freq is {options['freq']!r}, expected a frequency like D, M or 15min") from None
+    _check_engine_options(options)
     for name in ("intervals", "covariates"):
         values = options.get(name, [])
         if not isinstance(values, list) or not all(
@@ -409,6 +410,28 @@ def _check_options(options: dict) -> None:
                 else (isinstance(v, str) and v) for v in values):
             raise ValueError(f"{name} is {str(values)[:80]}, expected a list of "
                              + ("whole percentages from 1 to 99" if name == "intervals" else "column names"))
+
+
+# the training options `evaluate` refits with (Model.engine_options), in the ranges rnn-train takes them:
+# integers (low, high) and real numbers (low, high, low excluded)
+_ENGINE_INTS = {"epochs": (1, 100_000), "patience": (1, 1 << 53), "batch": (1, 1 << 31), "max_steps": (1, 1 << 53),
+                "seed": (0, (1 << 64) - 1), "ensemble": (1, 1000)}
+_ENGINE_REALS = {"lr": (0.0, 1000.0, True), "clip": (0.0, math.inf, False), "val_fraction": (0.0, 0.5, False),
+                 "max_time": (0.0, math.inf, True)}
+
+
+def _check_engine_options(options: dict) -> None:
+    """The saved training options, which every `evaluate` refit trains with: an edited ``"epochs": "x"`` or
+    ``"lr": "x"`` was an internal error in the first fold's training (TypeError, numba's typing error), an
+    ``"lr": -1`` trained uphill and an ``"ensemble": 1000000`` trained a million networks per fold."""
+    for name, (low, high) in _ENGINE_INTS.items():
+        if options.get(name) is not None:
+            check_meta_ints(options, [name], low, high)
+    for name, (low, high, low_open) in _ENGINE_REALS.items():
+        if options.get(name) is not None:
+            check_meta_numbers(options, [name], low, high, low_open=low_open)
+    if options.get("optimizer") not in (None, "adam"):
+        raise ValueError(f"optimizer is {options['optimizer']!r}, expected adam (the forecaster trains with Adam)")
 
 
 def _check_format(version) -> None:
