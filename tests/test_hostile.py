@@ -2009,3 +2009,39 @@ def test_array_header_numpy_cannot_parse(hostile, world, tmp_path, command):
     data[brace:brace + 1] = b" "
     (tmp_path / "m.npz").write_bytes(bytes(data))
     check(hostile(command), 1, re.escape(str(tmp_path / "m.npz")) + ": corrupt model file")
+
+
+# --- found by hand (session 24): each case failed on the code before its fix -----------------------------
+
+@pytest.mark.parametrize("task,data,model", [("lm", "{w}/book.txt", "lm.npz"), ("classify", "{w}/g.jsonl", "clf.npz"),
+                                             ("seq2seq", "{w}/p.jsonl", "s2s.npz")])
+@pytest.mark.parametrize("counter,value", [("epoch", 10 ** 15), ("best_step", 10 ** 9), ("eval_step", 50)])
+def test_resume_counters_beyond_the_steps_done(hostile, world, tmp_path, task, data, model, counter, value):
+    """A file whose counters claim more epochs (or a later best or evaluation step) than updates done was
+    resumed as it was: `"epoch": 10**15` beside `"step": 3` stopped at once ("epochs") and saved those counters
+    again, exit 0."""
+    _tamper(world / model, tmp_path / "m.npz", _set(["training", "counters", counter], value))
+    result = hostile(["rnn-train", "--task", task, data, "--resume", tmp_path / "m.npz", "-o", tmp_path / "out.npz",
+                      "--max-steps", "5", "--threads", "1"])
+    check(result, 1, re.escape(str(tmp_path / "m.npz")) + rf": corrupt model file \(the training counter '{counter}' "
+          rf"is {value}, more than its 3 steps\); cannot --resume it")
+    assert not (tmp_path / "out.npz").exists()
+
+
+@pytest.mark.parametrize("key,value,pattern", [
+    ("epochs", "x", "epochs is 'x', expected an integer from 1 to 100000"),   # TypeError in the refit
+    ("lr", "x", "lr is 'x', expected a number above 0"),                      # numba's TypingError
+    ("lr", -1.0, "lr is -1.0, expected a number above 0"),                    # trained uphill, exit 0
+    ("epochs", 0, "epochs is 0, expected an integer from 1"),                 # exit 0
+    ("ensemble", 2 ** 63, "ensemble is 9223372036854775808, expected an integer from 1 to 1000"),  # endless
+    ("optimizer", "sgd", "optimizer is 'sgd', expected adam"),  # "the forecaster trains with --optimizer adam", exit 2
+])
+def test_forecaster_training_options_are_checked_on_load(hostile, world, tmp_path, key, value, pattern):
+    """`evaluate` refits a forecaster on each fold with the training options saved in it, which were not
+    checked: an edited `"epochs": "x"` or `"lr": "x"` was an internal error once the first fold trained, an `"lr":
+    -1` trained uphill with exit 0; an `"ensemble"` of 2**63 built networks until memory ran out, in predict too."""
+    _tamper(world / "fc.npz", tmp_path / "m.npz", _set(["config", key], value))
+    for command in (["evaluate", "{t}/m.npz", "{w}/air.csv", "--backtest", "1", "--max-time", "1"],
+                    ["predict", "{t}/m.npz", "{w}/air.csv"]):
+        check(hostile(command), 1, re.escape(str(tmp_path / "m.npz")) + r": corrupt forecaster metadata "
+              r"\(ValueError: " + pattern)
