@@ -67,6 +67,9 @@ class Case:
     nonblocking: str = ""      # "stdin"/"stdout": that stream is a pipe left O_NONBLOCK (as node leaves it), its
                                # other end late: stdin's bytes written after 1 s, stdout read after 2 s
     lines: object = None       # stdout must hold this many lines (an int, or "{W}/FILE": as many as FILE has)
+    group: bool = False        # send the signal to the case's whole process group (a terminal's Ctrl-C, `kill -TERM
+                               # -PGID`, a service manager's stop), not to the main process alone
+    again: float | None = None  # send the signal a second time this many seconds after the first (Ctrl-C twice)
 
     @property
     def command(self) -> str:
@@ -1765,12 +1768,40 @@ def _int_label_classifier(tmp):
     _run(_STATE["tree"], ["rnn-train", "--task", "classify", "train.jsonl", "-o", "m.npz", *TINY], cwd=tmp, timeout=300)
 
 
+def session24_cases() -> list[Case]:
+    """What hand probing found in session 24: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 24")."""
+    cases = []
+    # training counters beyond the updates done (an edited file): resumed as they were, saved again, exit 0
+    for task, data, model in (("lm", "{W}/book.txt", "lm.npz"), ("classify", "{W}/g.jsonl", "clf.npz"),
+                              ("seq2seq", "{W}/p.jsonl", "s2s.npz"), ("forecast", "{W}/air.csv", "fc.npz")):
+        for counter, value in (("epoch", 10 ** 15), ("best_step", 10 ** 9)):
+            cases.append(Case("resume from a tampered checkpoint (session 24)",
+                              ["rnn-train", "--task", task, data, "--resume", "{T}/m.npz", "-o", "{T}/out.npz",
+                               "--max-steps", "5", "--threads", "1"], (1,), output="{T}/out.npz",
+                              names=rf"m\.npz: corrupt model file \(the training counter '{counter}' is|x^",
+                              setup=_tampered_in_tmp(model, lambda m, c=counter, v=value: m["training"]["counters"]
+                                                     .update({c: v}))))
+    # a forecaster's saved training options, which evaluate's refits train with: internal errors, exit 0 with
+    # a refit that climbed the loss, or a network list without end (ensemble 2**63, in predict too)
+    for key, value in (("epochs", "x"), ("lr", "x"), ("lr", -1.0), ("epochs", 0), ("patience", []), ("clip", -5),
+                       ("seed", -1), ("val_fraction", 3.0), ("optimizer", "sgd"), ("ensemble", 2 ** 63)):
+        for args in (["evaluate", "{T}/m.npz", "{W}/air.csv", "--backtest", "1", "--max-time", "2"],
+                     ["predict", "{T}/m.npz", "{W}/air.csv"]):
+            if args[0] == "predict" and key not in ("ensemble", "optimizer", "epochs"):
+                continue
+            cases.append(Case("tampered model meta (session 24)", args, (1,),
+                              names=rf"m\.npz: corrupt forecaster metadata \(ValueError: {key} is|x^", timeout=120,
+                              setup=_forecaster_in_tmp(lambda m, a, k=key, v=value: m["config"].update({k: v}))))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
-       "session22": session22_cases, "session23": session23_cases}
+       "session22": session22_cases, "session23": session23_cases, "session24": session24_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -1928,8 +1959,14 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
                 break
             time.sleep(0.05 if when else 0.2)
         time.sleep(0.0 if when else 1.0 if case.delay is None else case.delay * slow)
-        if procs[0].poll() is None:
-            procs[0].send_signal(case.signal)
+        for i in range(2 if case.again is not None else 1):
+            if i:
+                time.sleep(case.again)
+            if procs[0].poll() is None:
+                if case.group:
+                    os.killpg(procs[0].pid, case.signal)
+                else:
+                    procs[0].send_signal(case.signal)
     for p in procs:
         try:
             if case.stdout == "head":
@@ -1954,6 +1991,7 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
                 pass
             out, err = p.communicate()
         results.append((p.returncode, out, err))
+    left = _left_running(procs[0].pid) if case.signal is not None and not hang else ""
     if late_reader is not None:
         late_reader[1].join(timeout)
         if case.nonblocking == "stdout":
@@ -1969,6 +2007,8 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
         except OSError:
             pass
     verdict, why = classify(case, results, hang, tmp, output, args, timeout)
+    if left and verdict in ("ok", "clean"):
+        verdict, why = "corruption", left
     if case.teardown:
         case.teardown(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -1976,6 +2016,36 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     return {"fault": case.fault, "command": case.command, "args": case.args, "expect": list(case.expect),
             "status": code, "class": verdict, "why": why, "seconds": round(elapsed, 1),
             "stderr": err.decode("utf-8", "replace")[-600:]}
+
+
+def _left_running(pgid: int, wait: float = 5.0) -> str:
+    """After an interrupted case: its process group's members still running (worker processes that outlived
+    the command) once ``wait`` seconds have passed, killed; "" when none are."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return ""
+        except PermissionError:
+            return ""
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.getpgid(int(pid)) == pgid:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        pids.append(pid)
+        except OSError:
+            pass
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+    return f"processes left running after the command ended: {pids}" if pids else ""
 
 
 ERROR_LINE = re.compile(r"^rnntools( [a-z0-9-]+)*: error: .+")
