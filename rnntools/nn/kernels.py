@@ -473,6 +473,36 @@ def matmul_packed(a, wp, out):
 panel_matmul = matmul_packed
 
 
+@njit(inline="always", error_model="numpy")
+def _real_rows(mask_t, act, slot):
+    """The rows of one step that are real (mask_t != 0): their count n, ``act[:n]`` their indices in order and
+    ``slot[j]`` row j's place among them (-1 for padding; j itself when every row is real)."""
+    n = 0
+    for j in range(mask_t.shape[0]):
+        if mask_t[j] != 0:
+            act[n] = j
+            slot[j] = n
+            n += 1
+        else:
+            slot[j] = -1
+    return n
+
+
+@njit(inline="always", error_model="numpy")
+def _step_product(rows, n, act, packed, Wp, out):
+    """The time loops' per-step product of the real rows only: ``out[:n] = rows[act[:n]] @ W`` (panels Wp).
+    Every row of ``rows`` when all are real; else the real ones gathered into ``packed`` first. A padded
+    row's product is never read (its state is carried over, its gradient passes through), and a row's
+    result is the same bits in any set of rows (``matmul_packed``), so skipping them changes no output:
+    sorting by length leaves a batch's rows 10-20% padding, which the full product computed every step."""
+    if n == rows.shape[0]:
+        panel_matmul(rows, Wp, out)
+    elif n > 0:
+        for i in range(n):
+            packed[i] = rows[act[i]]
+        panel_matmul(packed[:n], Wp, out[:n])
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def seq_forward(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     """Forward over all T steps for batch rows b0..b1-1.
@@ -494,16 +524,20 @@ def seq_forward(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     c = np.empty((nb, H), P.dtype)
     Wp = pack_weights(Wh)            # Wh in panels: (P, H, NB)
     A = np.empty((nb, Wp.shape[0] * Wp.shape[2]), P.dtype)  # recurrent product h_{t-1} Wh: (nb, >= GH)
+    act = np.empty(nb, np.int64)     # the step's real rows, and each row's place among them (its row of A)
+    slot = np.empty(nb, np.int64)
+    packed = np.empty((nb, H), P.dtype)
     for j in range(nb):
         h[j] = h0[b0 + j]
         if kind == LSTM:
             c[j] = c0[b0 + j]
     for t in range(T):
-        panel_matmul(h, Wp, A)
+        n = _real_rows(mask[t, b0:b1], act, slot)
+        _step_product(h, n, act, packed, Wp, A)
         for j in range(nb):
             b = b0 + j
             hj = h[j]
-            a = A[j]
+            a = A[slot[j]]
             p = P[pidx[t, b]]
             y = Y[t, b]
             hs = Hs[t, b]
@@ -584,16 +618,20 @@ def seq_infer(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, hT, cT, Mx, ties_l
     seen = np.zeros(nb, np.bool_)    # a row's first unmasked step starts its maximum
     Wp = pack_weights(Wh)            # Wh in panels: (P, H, NB)
     A = np.empty((nb, Wp.shape[0] * Wp.shape[2]), P.dtype)  # recurrent product h_{t-1} Wh: (nb, >= GH)
+    act = np.empty(nb, np.int64)     # the step's real rows, and each row's place among them (its row of A)
+    slot = np.empty(nb, np.int64)
+    packed = np.empty((nb, H), P.dtype)
     for j in range(nb):
         h[j] = h0[b0 + j]
         if kind == LSTM:
             c[j] = c0[b0 + j]
     for t in range(T):
-        panel_matmul(h, Wp, A)
+        n = _real_rows(mask[t, b0:b1], act, slot)
+        _step_product(h, n, act, packed, Wp, A)
         for j in range(nb):
             b = b0 + j
             hj = h[j]
-            a = A[j]
+            a = A[slot[j]]
             p = P[pidx[t, b]]
             if mask[t, b] == 0:
                 if outputs:
@@ -655,15 +693,16 @@ def seq_infer(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, hT, cT, Mx, ties_l
 
 
 @njit(inline="always", error_model="numpy")
-def _state_grad_step(kind, mask_t, tmp, direct, dh):
+def _state_grad_step(kind, mask_t, tmp, direct, dh, slot):
     """The backward time loops' step to the previous state: dh = tmp (the rows' dA_t Wh^T), plus ``direct`` (GRU:
     the z * h_{t-1} path), for the rows whose step was real (mask_t != 0); a padded row's dh (and dc) pass through
-    unchanged, as its state was carried over. dh: (rows, n); tmp: (rows, >= n)."""
+    unchanged, as its state was carried over. dh: (rows, n); tmp: (rows, >= n), row j's product at tmp[slot[j]]
+    (``_real_rows``)."""
     n = dh.shape[1]
     for j in range(dh.shape[0]):
         if mask_t[j] != 0:
             dhj = dh[j]
-            tj = tmp[j]
+            tj = tmp[slot[j]]
             if kind == GRU:
                 dj = direct[j]
                 for k in range(n):
@@ -699,6 +738,9 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
     direct = np.zeros((nb, H), G.dtype)  # GRU: the z * h_{t-1} path
     WTp = pack_panels(Wh)                # Wh^T in panels: (P, GH, NB)
     tmp = np.empty((nb, WTp.shape[0] * WTp.shape[2]), G.dtype)
+    act = np.empty(nb, np.int64)         # the step's real rows, and each row's place among them (its row of tmp)
+    slot = np.empty(nb, np.int64)
+    packed = np.empty((nb, GH), G.dtype)
     for j in range(nb):
         dh[j] = dhT[b0 + j]
         if kind == LSTM:
@@ -764,8 +806,9 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
                 s = S[sidx[t, b]]
                 for q in range(GH):
                     s[q] += da[q]
-        panel_matmul(dAh[t, b0:b1], WTp, tmp)
-        _state_grad_step(kind, mask[t, b0:b1], tmp, direct, dh)
+        n = _real_rows(mask[t, b0:b1], act, slot)
+        _step_product(dAh[t, b0:b1], n, act, packed, WTp, tmp)
+        _state_grad_step(kind, mask[t, b0:b1], tmp, direct, dh, slot)
     for j in range(nb):
         dh0[b0 + j] = dh[j]
         if kind == LSTM:
@@ -801,6 +844,9 @@ def seq_forward_units(kind, P, pidx, Wh, bn, c0, mask, u0, u1, Hfull, Y, Cs, G, 
             Whu[k, q * Hw:(q + 1) * Hw] = Wh[k, q * H + u0:q * H + u1]
     Wp = pack_weights(Whu)                   # (P, H, NB)
     A = np.empty((B, Wp.shape[0] * Wp.shape[2]), P.dtype)   # its gate pre-activations: (B, >= ng*Hw)
+    act = np.empty(B, np.int64)              # the step's real rows, and each row's place among them (its row of A)
+    slot = np.empty(B, np.int64)
+    packed = np.empty((B, H), P.dtype)
     c = np.empty((B, Hw), P.dtype)
     hw = np.empty((B, Hw), P.dtype)          # the new state of its units, row by row
     if kind == LSTM:
@@ -808,9 +854,10 @@ def seq_forward_units(kind, P, pidx, Wh, bn, c0, mask, u0, u1, Hfull, Y, Cs, G, 
             c[b] = c0[b, u0:u1]
     for t in range(T):
         hp = Hfull[t]
-        panel_matmul(hp, Wp, A)
+        n = _real_rows(mask[t], act, slot)
+        _step_product(hp, n, act, packed, Wp, A)
         for b in range(B):
-            a = A[b]
+            a = A[slot[b]]
             p = P[pidx[t, b]]
             hn = Hfull[t + 1, b]
             y = Y[t, b]
@@ -899,6 +946,9 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
     direct = np.zeros((B, Hw), G.dtype)   # GRU: the z * h_{t-1} path
     WTp = pack_panels(Wh[u0:u1])          # its rows of Wh, transposed, in panels: (P, GH, NB)
     tmp = np.empty((B, WTp.shape[0] * WTp.shape[2]), G.dtype)
+    act = np.empty(B, np.int64)           # the step's real rows, and each row's place among them (its row of tmp)
+    slot = np.empty(B, np.int64)
+    packed = np.empty((B, GH), G.dtype)
     for b in range(B):
         dh[b] = dhT[b, u0:u1]
         if kind == LSTM:
@@ -978,8 +1028,9 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
                     for k in range(Hw):
                         sq[k] += dq[k]
         barrier(flags, part, parts, T - t)
-        panel_matmul(dAh[t], WTp, tmp)
-        _state_grad_step(kind, mask[t], tmp, direct, dh)
+        n = _real_rows(mask[t], act, slot)
+        _step_product(dAh[t], n, act, packed, WTp, tmp)
+        _state_grad_step(kind, mask[t], tmp, direct, dh, slot)
     for b in range(B):
         dh0[b, u0:u1] = dh[b]
         if kind == LSTM:
