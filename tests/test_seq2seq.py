@@ -214,6 +214,29 @@ def test_beam_one_equals_greedy_and_wider_beams_score_higher(attention):
     assert any(len(seq) > 0 for seq, _ in greedy)
 
 
+@pytest.mark.parametrize("bidirectional,networks", [(False, 1), (True, 1), (True, 2)])
+def test_beam_search_of_many_sources_gives_each_what_it_gets_alone(bidirectional, networks):
+    """Beam search over many sources at once (their hypotheses rows of one decoder, sources of different
+    lengths padded together) gives each source the outputs and scores, to the bit, of a search of it alone:
+    float32, general attention, one network and the mean of two, every beam width and n-best kept."""
+    cfg = s2s.Config(hidden=16, embed_dim=8, src_vocab_size=9, tgt_vocab_size=9, bidirectional=bidirectional)
+    rng = np.random.default_rng(7)
+    nets = []
+    for k in range(networks):
+        p = s2s.init_params(cfg, 3 + k)
+        for name in p:
+            p[name] += rng.normal(0, 0.7, p[name].shape).astype(np.float32)
+        nets.append(s2s.Net(cfg, p))
+    sources = [rng.integers(4, 9, rng.integers(1, 9)).astype(np.int32) for _ in range(23)]
+    for beam, nbest, alpha in ((1, 1, 1.0), (3, 2, 1.0), (5, 5, 0.0), (8, 1, 0.6)):
+        many = s2s.beam_search_many(nets[0].params, cfg, sources, START, EOS, 10, beam, nbest, alpha, net=nets)
+        alone = [s2s.beam_search(nets[0].params, cfg, src, START, EOS, 10, beam, nbest, alpha, net=nets)
+                 for src in sources]
+        assert many == alone
+        assert all(found for found in many)
+    assert len({tuple(found[0][0]) for found in many}) > 3   # the outputs differ: the test can see a mix-up
+
+
 def test_metrics():
     assert s2s.edit_distance("kitten", "sitting") == 3
     assert s2s.edit_distance([], ["a"]) == 1

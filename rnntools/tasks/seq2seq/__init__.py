@@ -22,7 +22,7 @@ from rnntools.tasks.seq2seq.options import DEFAULTS, KIND, MAX_DECODE_LENGTH, PR
 _WHERE = {
     "data": ["Batch", "PaddedPairs", "Pair", "build_vocabs", "encode_pairs", "length_batches", "make_batch",
              "make_source_batch", "read_pairs", "tokenizer"],
-    "decode": ["Decoder", "beam_search", "greedy", "normalised"],
+    "decode": ["Decoder", "beam_search", "beam_search_many", "greedy", "normalised"],
     "metrics": ["corpus_bleu", "edit_distance", "score_predictions"],
     "model": ["Config", "Net", "dropout_masks", "init_params", "loss_and_grads", "reversal", "summed_bias_slices"],
     "task": ["Seq2SeqModel", "Seq2SeqTask", "evaluate", "load", "migrate_names", "predict", "read",

@@ -28,7 +28,7 @@ from rnntools.tasks.seq2seq.data import (
     read_pairs,
     tokenizer,
 )
-from rnntools.tasks.seq2seq.decode import Decoder, beam_search, greedy
+from rnntools.tasks.seq2seq.decode import Decoder, beam_search_many, greedy
 from rnntools.tasks.seq2seq.metrics import score_predictions
 from rnntools.tasks.seq2seq.model import Config, Net, dropout_masks, init_params, summed_bias_slices
 from rnntools.tasks.seq2seq.options import (
@@ -148,10 +148,10 @@ the first network's; ``members`` the others' of an ensemble, which decodes by th
                                          max_length, alpha, net=self.nets):
                     results.append([(tv.decode(seq), score)])
             return results
-        for source in ids:
-            found = beam_search(self.params, self.cfg, source, tv.start_id, tv.eos_id, max_length,
-                                max(beam, nbest), nbest, alpha, net=self.nets)
-            results.append([(tv.decode(seq), score) for seq, score in found])
+        for i in range(0, len(ids), chunk):
+            for found in beam_search_many(self.params, self.cfg, ids[i:i + chunk], tv.start_id, tv.eos_id,
+                                          max_length, max(beam, nbest), nbest, alpha, net=self.nets):
+                results.append([(tv.decode(seq), score) for seq, score in found])
         return results
 
 
