@@ -2045,3 +2045,18 @@ def test_forecaster_training_options_are_checked_on_load(hostile, world, tmp_pat
                     ["predict", "{t}/m.npz", "{w}/air.csv"]):
         check(hostile(command), 1, re.escape(str(tmp_path / "m.npz")) + r": corrupt forecaster metadata "
               r"\(ValueError: " + pattern)
+
+
+@pytest.mark.parametrize("season", [None, "12"])
+def test_forecast_on_integer_timestamps_beyond_int64(hostile, tmp_path, season):
+    """Integer timestamps may be any size (docs/reliability.md), but training on a series numbered from 10**30
+    was an internal error (OverflowError: the calendar phases went into an int64 array whole; only their
+    remainder by the season is used)."""
+    values = [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118] * 6
+    (tmp_path / "big.csv").write_text("t,y\n" + "".join(f"{10 ** 30 + i},{v + i}\n" for i, v in enumerate(values)))
+    extra = ["--season", season] if season else []
+    check(hostile(["rnn-train", "--task", "forecast", "{t}/big.csv", "-o", "{t}/m.npz", "--horizon", "4",
+                   "--hidden", "8", "--max-steps", "3", "--threads", "1", *extra]), 0)
+    result = hostile(["predict", "{t}/m.npz", "{t}/big.csv"])
+    check(result, 0)
+    assert json.loads(result.stdout)["timestamps"][0] == 10 ** 30 + len(values)

@@ -123,6 +123,12 @@ def min_length(cfg: ForecastConfig) -> int:
 
 N_FEATURES = 6
 
+def calendar_phase(s: Series, k: int, season: int) -> int:
+    """The calendar ordinal of value ``k`` of ``s``, modulo ``season`` (all the features use of it): integer
+    timestamps may be any size (a series numbered from 10**30 overflowed the int64 arrays of phases)."""
+    return (s.phase0 + k) % season if season > 1 else 0
+
+
 def features(Z: np.ndarray, phase_end: np.ndarray, season: int, need: int, level: bool = True,
              C: np.ndarray | None = None) -> np.ndarray:
     """Per-step inputs for the last ``W - need`` columns of the scaled tails ``Z`` (B, W).
@@ -321,7 +327,7 @@ def tails(series: list[Series], model: Model, cut: list[int] | None = None):
         Z[i] = scalers[i].transform(v[-W:])
         if K:
             C[i] = scale_covariates(_covariates(s, cfg)[:len(v)], len(v))[-W:]
-        pe[i] = s.phase0 + len(v) - 1
+        pe[i] = calendar_phase(s, len(v) - 1, cfg.season)
     np.clip(Z, -Z_LIMIT, Z_LIMIT, out=Z)   # once for the block, not in the per-series loop
     return Z, pe, scalers, C
 
@@ -367,7 +373,8 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         model.scalers[s.id] = sc
         z = np.clip(sc.transform(y), -Z_LIMIT, Z_LIMIT)
         cz = scale_covariates(_covariates(s, cfg), train_end)[None] if K else None   # (1, n, K)
-        F = features(z[None, :], np.array([s.phase0 + n - 1]), cfg.season, need, cfg.level_input, cz)[:, 0, :]
+        F = features(z[None, :], np.array([calendar_phase(s, n - 1, cfg.season)]), cfg.season, need, cfg.level_input,
+                     cz)[:, 0, :]
         R = targets(z, O, cfg.season, cfg.difference, need)[need:]                                # (n-need, O)
         t = np.arange(need, n)
         M = ~np.isnan(R) & ((t[:, None] + np.arange(1, O + 1)[None, :]) < train_end)
@@ -381,7 +388,7 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         offset += len(F)
         for o in range(train_end - 1, n - Hh):
             vZ.append(z[o + 1 - W:o + 1])
-            vpe.append(s.phase0 + o)
+            vpe.append(calendar_phase(s, o, cfg.season))
             vY.append(z[o + 1:o + 1 + Hh])
             vsid.append(si)
             vo.append(o)
