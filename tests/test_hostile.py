@@ -2060,3 +2060,16 @@ def test_forecast_on_integer_timestamps_beyond_int64(hostile, tmp_path, season):
     result = hostile(["predict", "{t}/m.npz", "{t}/big.csv"])
     check(result, 0)
     assert json.loads(result.stdout)["timestamps"][0] == 10 ** 30 + len(values)
+
+
+def test_resume_a_classifier_on_data_with_another_label(hostile, tmp_path):
+    """`--resume` on data holding a label the model was not trained on named neither the data file nor the line:
+    "cannot --resume: the data has labels the model does not know ('nope')"."""
+    (tmp_path / "more.jsonl").write_text('{"text": "a cat", "label": "noun.animal"}\n{"text": "x", "label": "nope"}\n')
+    check(hostile(["rnn-train", "--task", "classify", "{t}/more.jsonl", "--resume", "{w}/clf.npz", "-o", "{t}/m.npz",
+                   "--max-steps", "2", "--threads", "1"]), 2)
+    result = hostile(["rnn-train", "--task", "classify", "{t}/more.jsonl", "--resume", "{w}/clf.npz", "-o", "{t}/m.npz",
+                      "--max-steps", "2", "--threads", "1"])
+    assert re.search(re.escape(str(tmp_path / "more.jsonl")) + r":2: cannot --resume .*clf\.npz on this data: the "
+                     r"label 'nope' is not one of the model's \d+ \(", result.stderr), result.stderr
+    assert not (tmp_path / "m.npz").exists()

@@ -157,9 +157,12 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
                              f"(\"{name}\"); they would be two classes with one name: use one type")
     # a label is its name (label_key): resuming on TSV's "1" continues a model trained on JSONL's 1
     index = {label_key(lab): i for i, lab in enumerate(labels)}
-    unknown = [lab for lab in data.labels if label_key(lab) not in index]
-    if unknown:
-        raise UsageError(f"cannot --resume: the data has labels the model does not know ({unknown[0]!r})")
+    unknown = next((i for i, lab in enumerate(data.labels) if label_key(lab) not in index), None)
+    if unknown is not None:
+        # where, and which file: a resume on the wrong data named neither
+        raise UsageError(f"{where(*data.places[unknown])}: cannot --resume {given['resume']} on this data: the label "
+                         f"{data.labels[unknown]!r} is not one of the model's {len(labels)} ("
+                         + ", ".join(map(repr, labels[:5])) + (", ..." if len(labels) > 5 else "") + ")")
     y = np.fromiter((index[label_key(lab)] for lab in data.labels), np.int64, len(data))
     rng = np.random.default_rng([config.seed, 3])
     train_idx, val_idx = (stratified_split(y, config.val_fraction, rng) if config.val_fraction > 0
