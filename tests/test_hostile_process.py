@@ -633,3 +633,35 @@ def test_nonblocking_flag_is_given_back_at_exit(tmp_path):
     assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK
     os.close(fd)
     assert (tmp_path / "out.jsonl").read_text().count("\n") > 10
+
+
+# --- found by hand (session 24) -----------------------------------------------------------------------
+
+_BOOK = os.path.join(SAMPLES, "book.txt")
+
+
+@pytest.mark.parametrize("args", [["rnn-train", "--task", "lm", _BOOK, *TINY, "-o", "-", "--log", "/dev/stdout"],
+                                  ["rnn-train", "--task", "lm", _BOOK, *TINY, "-o", "/dev/stdout", "--log", "-"],
+                                  ["w2v-train", _BOOK, "--epochs", "1", "-o", "/dev/fd/1", "--log", "/proc/self/fd/1"],
+                                  ["phrases", _BOOK, "--save-table", "/dev/stdout"]])
+@pytest.mark.parametrize("stdout", ["pipe", "file"])
+def test_two_outputs_on_one_stream_are_refused(tmp_path, args, stdout):
+    """Two outputs on one stream under two names (`-o - --log /dev/stdout`, two descriptors of one pipe or file,
+    `phrases --save-table /dev/stdout` beside the joined text) wrote the model and the training log (the table
+    and the text) into each other, exit 0: regular files were compared by path only, standard streams not at
+    all."""
+    if stdout == "pipe":
+        code, out, err = finish(rnntools(args))
+    else:
+        with open(tmp_path / "out.bin", "wb") as f:
+            code, out, err = finish(rnntools(args, stdout=f))
+        out = (tmp_path / "out.bin").read_bytes()
+    assert code == 2, err
+    one_error_line(err, "the same file is given for two outputs")
+    assert out == b""
+
+
+def test_two_outputs_on_dev_null_are_fine():
+    code, _, err = finish(rnntools(["rnn-train", "--task", "lm", _BOOK, *TINY, "-o", "/dev/null", "--log",
+                                    "/dev/null"]))
+    assert code == 0, err

@@ -183,6 +183,8 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[
                 f"standard output is {name}, an input of this command"
             raise UsageError(f"{same}: writing it would destroy that input (or grow it for as long as it is "
                              "read); redirect the output elsewhere")
+    outputs, appended = list(outputs), list(appended)
+    _check_one_stream_each([*outputs, *appended], stdout)
     seen: dict[str, str] = {}
     for path, append in [*((o, False) for o in outputs), *((o, True) for o in appended)]:
         if is_stdio(path):
@@ -223,6 +225,39 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None], inputs: Iterable[
             raise OutputError(f"cannot create a file in {folder} ({_os_reason(exc)})", path) from None
         os.close(fd)
         os.unlink(tmp)
+
+
+def _check_one_stream_each(outputs: list, stdout: bool) -> None:
+    """Two outputs may not be one stream under two names: ``-o - --log /dev/stdout``, ``-o /dev/stderr --log
+    /dev/stderr``, ``--log /proc/self/fd/1`` with the results on standard output wrote a model and JSONL lines
+    into one stream, mixed, exit 0 (standard output redirected to a file too). ``/dev/null`` takes anything."""
+    def stream(path):
+        try:
+            st = os.fstat(1) if is_stdio(path) else os.stat(path)
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISCHR(st.st_mode) and st.st_rdev == null):
+            return None
+        return st.st_dev, st.st_ino, st.st_rdev
+
+    try:
+        null = os.stat(os.devnull).st_rdev
+    except OSError:  # pragma: no cover
+        null = None
+    names = [os.fspath(o) if o is not None else "-" for o in outputs]
+    if stdout and not any(is_stdio(o) for o in outputs):
+        names.append("-")
+    seen: dict = {}
+    for name in names:
+        key = stream(name)
+        if key is None:
+            continue
+        if key in seen:
+            first, second = ("standard output (-)" if n == "-" else n for n in (seen[key], name))
+            both = "" if first == second else f" ({first} and {second})"
+            raise UsageError(f"{'standard output' if name == '-' else where(name)}: the same file is given for two "
+                             f"outputs{both}: they would be written into each other; give each its own file")
+        seen[key] = name
 
 
 def _resolve(path: str) -> str:
