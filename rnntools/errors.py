@@ -178,6 +178,20 @@ def check_meta_numbers(values: dict, names, low: float = 0.0, high: float = math
 
 
 
+def check_built_from(saved, params: dict) -> None:
+    """A network built from a model file must have found every parameter it has among the file's arrays
+    (``saved``: their names), and used them all: the layers create the parameters they miss, randomly, so a
+    ``"layers": 2`` edited into a one-layer language model or forecaster sampled and forecast through a
+    random second layer, exit 0. A ValueError otherwise (which ``model_loader`` reports as a corrupt file)."""
+    missing, unused = sorted(set(params) - set(saved)), sorted(set(saved) - set(params))
+    if missing:
+        raise ValueError(f"the metadata asks for arrays the file does not hold: {', '.join(missing[:3])}"
+                         + (" ..." if len(missing) > 3 else ""))
+    if unused:
+        raise ValueError(f"arrays the metadata's network does not use: {', '.join(unused[:3])}"
+                         + (" ..." if len(unused) > 3 else ""))
+
+
 def check_meta_level(config: dict, name: str, level: str, vocabulary: str = "vocabulary") -> None:
     """A model's saved ``config[name]`` (``level``, ``target_level``) must be its vocabulary's level: the
     vocabulary decides how texts are split, and the option --resume takes from the file (a ValueError otherwise;

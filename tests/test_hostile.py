@@ -2073,3 +2073,20 @@ def test_resume_a_classifier_on_data_with_another_label(hostile, tmp_path):
     assert re.search(re.escape(str(tmp_path / "more.jsonl")) + r":2: cannot --resume .*clf\.npz on this data: the "
                      r"label 'nope' is not one of the model's \d+ \(", result.stderr), result.stderr
     assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("kind,key,value,pattern", [
+    ("lm", "layers", 2, r"asks for arrays the file does not hold: rnn\.1\.W"),              # a random layer, exit 0
+    ("lm", "layers", 2 ** 31, r"layers is 2147483648, more than the file's \d+ arrays"),     # without end
+    ("forecaster", "layers", 2, r"asks for arrays the file does not hold: m0\.rnn\.1\.W"),  # a random layer, exit 0
+    ("forecaster", "layers", 2 ** 31, r"ensemble 1 and layers 2147483648 ask for more layers"),  # 16 GB and on
+    ("forecaster", "ensemble", 2, r"asks for arrays the file does not hold: m1\.out\.W"),   # a random network
+])
+def test_network_size_beyond_the_file_arrays(hostile, world, tmp_path, kind, key, value, pattern):
+    """The recurrent layers create the parameters they do not find, randomly: a language model or forecaster
+    whose metadata was edited to more layers (or networks) than its file holds sampled and forecast through
+    random layers with exit 0, and 2**31 layers took memory until the machine ran out."""
+    _tamper(world / KINDS[kind], tmp_path / "m.npz", _set(["config", key], value))
+    args, stdin = USE[kind]
+    check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
+          re.escape(str(tmp_path / "m.npz")) + r": corrupt .*" + pattern)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from rnntools.errors import ModelFileError, check_meta_ints, check_meta_numbers, model_loader
+from rnntools.errors import ModelFileError, check_built_from, check_meta_ints, check_meta_numbers, model_loader
 from rnntools.tasks.forecast import DEFAULTS, KIND
 from rnntools.tasks.forecast.data import N_FEATURES, Scaler, _need, baseline, features, fit_scaler
 from rnntools.tasks.forecast.series import Series, TimeAxis
@@ -329,11 +329,18 @@ def load(source) -> Model:
                 raise ValueError(f"{key} is {v!r}")
         _check_format(meta.get("forecast_format", FORMAT))
         axis = TimeAxis.from_meta(meta["axis"])
+        if cfg.ensemble * cfg.layers > len(mf.arrays):
+            # (each layer of each network is arrays of its own: a count beyond the file's would build random
+            # layers, 2**31 of them without end, before the check below)
+            raise ValueError(f"ensemble {cfg.ensemble} and layers {cfg.layers} ask for more layers than the file's "
+                             f"{len(mf.arrays)} arrays hold")
         members = []
         for k in range(cfg.ensemble):
             prefix = f"m{k}."
             params = {n[len(prefix):]: np.array(a) for n, a in mf.arrays.items() if n.startswith(prefix)}
+            saved = set(params)
             members.append(Member(cfg, cfg.horizon if cfg.strategy == "direct" else 1, params))
+            check_built_from({prefix + n for n in saved}, {prefix + n for n in params})
         scalers = _scalers(meta["series"])
         levels = _levels(meta.get("levels", []), mf.arrays.get("interval_q"), cfg.horizon)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

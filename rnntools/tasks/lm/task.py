@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 
 from rnntools import console
-from rnntools.errors import InputError, ModelFileError, UsageError, check_meta_ints, check_meta_level, model_loader
+from rnntools.errors import (
+    InputError,
+    ModelFileError,
+    UsageError,
+    check_built_from,
+    check_meta_ints,
+    check_meta_level,
+    model_loader,
+)
 from rnntools.io import stdin_idle
 from rnntools.tasks.lm import DEFAULTS, KIND, STRUCTURAL
 from rnntools.tasks.lm import data as D
@@ -228,12 +236,14 @@ def load(source) -> LoadedLM:
         vocab = Vocab.from_meta(mf.meta["vocab"], specials=True)
         check_meta_level(options, "level", vocab.level)
         params = {name: a for name, a in mf.arrays.items() if not name.startswith(("resume.", "state.", "optim."))}
+        saved = set(params)
+        if options["layers"] > len(params):   # a layer is arrays of its own: no building 2**31 random ones
+            raise ValueError(f"layers is {options['layers']}, more than the file's {len(params)} arrays hold")
         model = LanguageModel(len(vocab), cell=options["cell"], hidden=options["hidden"], layers=options["layers"],
                               embed_dim=options["embed_dim"], params=params)
+        check_built_from(saved, model.params)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"corrupt language model ({exc.__class__.__name__}: {exc})", mf.path) from None
-    if len(params) != len(model.params):
-        raise ModelFileError("corrupt language model (unexpected arrays)", mf.path)
     _migrate(mf)
     lm = LoadedLM(model, vocab, mf.meta, options)
     lm.file = mf  # for --resume: the arrays and training state
