@@ -1793,6 +1793,37 @@ def session24_cases() -> list[Case]:
             cases.append(Case("tampered model meta (session 24)", args, (1,),
                               names=rf"m\.npz: corrupt forecaster metadata \(ValueError: {key} is|x^", timeout=120,
                               setup=_forecaster_in_tmp(lambda m, a, k=key, v=value: m["config"].update({k: v}))))
+    # more layers (networks) in the metadata than the file holds: random layers made up for the missing arrays,
+    # exit 0, or (2**31 layers) memory taken until the machine ran out
+    for model, args in (("lm.npz", ["sample", "{T}/m.npz", "--length", "5"]),
+                        ("fc.npz", ["predict", "{T}/m.npz", "{W}/air.csv"])):
+        for key, value in (("layers", 2), ("layers", 2 ** 31)) + ((("ensemble", 3),) if model == "fc.npz" else ()):
+            cases.append(Case("tampered model meta (session 24)", args, (1,), timeout=120,
+                              names=r"m\.npz: corrupt (language model|forecaster metadata) \(ValueError: .*(arrays|"
+                                    r"layers)|x^",
+                              setup=_tampered_in_tmp(model, lambda m, k=key, v=value: m["config"].update({k: v}))))
+    # integer timestamps beyond int64 (documented as any size): an OverflowError in training
+    big = "t,y\n" + "".join(f"{10 ** 30 + i},{100 + (i % 12) * 7 + i}\n" for i in range(72))
+    for extra in ([], ["--season", "12"]):
+        cases.append(Case("hostile CSV (session 24)", ["rnn-train", "--task", "forecast", "{T}/big.csv", "-o",
+                                                       "{T}/out.npz", "--horizon", "4", *TINY, *extra], (0,),
+                          output="{T}/out.npz", setup=_files_in_tmp({"big.csv": big.encode()})))
+    # --resume on data with a label the model does not know: named neither the data file nor its line
+    cases.append(Case("resume on other data (session 24)", ["rnn-train", "--task", "classify", "{T}/more.jsonl",
+                                                            "--resume", MODELS["clf"], "-o", "{T}/out.npz", *TINY],
+                      (2,), output="{T}/out.npz", names=r"more\.jsonl:2: cannot --resume|x^",
+                      setup=_files_in_tmp({"more.jsonl": b'{"text": "a", "label": "noun.animal"}\n'
+                                                         b'{"text": "b", "label": "nope"}\n'})))
+    # two outputs on one stream under two names: a model and JSONL lines written into each other, exit 0
+    book = "{W}/book.txt"
+    for args in (["rnn-train", "--task", "lm", book, *TINY, "-o", "-", "--log", "/dev/stdout"],
+                 ["rnn-train", "--task", "lm", book, *TINY, "-o", "/dev/stdout", "--log", "-"],
+                 ["rnn-train", "--task", "lm", book, *TINY, "-o", "/dev/stderr", "--log", "/dev/stderr"],
+                 ["w2v-train", "{W}/corpus.txt", "--epochs", "1", "-o", "/dev/fd/1", "--log", "/proc/self/fd/1"],
+                 ["phrases", "{W}/corpus.txt", "--save-table", "/dev/stdout"]):
+        for stdout in ("pipe", "file:{T}/stdout.bin"):
+            cases.append(Case("two outputs on one stream (session 24)", args, (2,), stdout=stdout,
+                              names="the same file is given for two outputs", lines=None))
     return cases
 
 
