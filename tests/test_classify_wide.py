@@ -748,6 +748,66 @@ def test_vector_free_lbfgs_takes_the_two_loop_recursions_steps():
     np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
 
 
+def test_lbfgs_rows_given_by_the_caller_change_nothing_whatever_they_held():
+    """``lbfgs(..., work=)`` keeps its pairs in the caller's rows (one set for all of a fit's runs): what
+    the rows held before is never read, so rows full of NaN give the same bits as fresh ones, and the
+    rows can go from one run to the next (``fit_linear`` passes one set through its folds and C path)."""
+    from rnntools.tasks.classify.linear import _loss_grad_fast, fit_linear, lbfgs, lbfgs_rows
+
+    X, y = _linear_problem()
+    X = X.astype(np.float32)
+    Y = np.eye(3)[y]
+    w = np.full(len(y), 1.0 / len(y))
+    args = (X, X.T.tocsr(), Y, w, 3.0)
+    x0 = np.zeros((32 + 1) * 3)
+    scale = np.random.default_rng(4).uniform(0.05, 1.0, x0.shape[0])
+    for memory, iters in ((10, 30), (3, 12)):
+        fresh = lbfgs(_loss_grad_fast, x0, args, max_iter=iters, memory=memory, gtol=0.0, ftol=0.0, scale=scale)
+        work = lbfgs_rows(len(x0), memory)
+        work[:] = np.nan
+        got = lbfgs(_loss_grad_fast, x0, args, max_iter=iters, memory=memory, gtol=0.0, ftol=0.0, scale=scale,
+                    work=work)
+        np.testing.assert_array_equal(got, fresh)
+        again = lbfgs(_loss_grad_fast, x0, args, max_iter=iters, memory=memory, gtol=0.0, ftol=0.0, scale=scale,
+                      work=work)                        # the rows as the last run left them
+        np.testing.assert_array_equal(again, fresh)
+    first = fit_linear(X, y, np.ones(3, np.float32), 3, seed=1)
+    second = fit_linear(X, y, np.ones(3, np.float32), 3, seed=1)
+    for a, b in zip(first[:2] + first[3:], second[:2] + second[3:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gram_sums_each_product_in_its_documented_order():
+    """``kernels().gram`` to the last bit: per product, 64 chunks; in a chunk, element i into partial sum
+    i mod 8 in order, the eight sums added as a fixed tree, the chunk's last elements (beyond its last
+    multiple of 8) added one by one; then the chunks in order. Rows long enough for several of the
+    kernel's cache blocks (``GRAM_BLOCK``) in each chunk, and lengths that leave tails and empty chunks."""
+    from rnntools.tasks.classify.linear import GRAM_BLOCK, kernels
+
+    def reference(u, v):
+        n = len(u)
+        size = (n + 63) // 64
+        total = 0.0
+        for c in range(64):
+            lo, hi = c * size, min((c + 1) * size, n)
+            full = lo + (max(hi - lo, 0) // 8) * 8
+            lanes = [np.cumsum(u[lo + j:full:8] * v[lo + j:full:8])[-1] if full > lo else 0.0 for j in range(8)]
+            s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+            for j in range(full, hi):
+                s += u[j] * v[j]
+            total += s
+        return total
+
+    rng = np.random.default_rng(7)
+    for n in (5, 100, 1001, 64 * (2 * GRAM_BLOCK + 8) + 13):
+        H = rng.normal(size=(5, n)) * rng.uniform(0.001, 1000.0, size=(5, 1))
+        rows, targets = np.array([4, 0, 2, 3]), np.array([2, 1])
+        out = np.empty((4, 2))
+        kernels().gram(H, rows, targets, out)
+        expect = np.array([[reference(H[a], H[b]) for b in targets] for a in rows])
+        np.testing.assert_array_equal(out, expect)
+
+
 def test_jacobi_scale_is_the_inverse_root_of_the_estimated_hessian_diagonal():
     from rnntools.tasks.classify.linear import jacobi_scale
 

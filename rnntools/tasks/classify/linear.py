@@ -92,6 +92,7 @@ def _loss_grad_fast(theta, X, XT, Y, w, C, R=None):
 
 
 _KERNELS: list = []
+GRAM_BLOCK = 1024       # elements of each row that ``gram`` reads while they stay in the core's cache
 
 
 def kernels():
@@ -100,8 +101,15 @@ def kernels():
     by its entries; a vector by 64 fixed chunks, then the chunks in order), so results do not depend on the
     thread count."""
     if not _KERNELS:
+        import os
         from types import SimpleNamespace
 
+        # numba runs prange over OpenMP where it can; libgomp's threads spin for a while after each parallel
+        # loop, waiting for the next, and between the fit's kernel calls (the L-BFGS step's numpy work) that
+        # spinning was a fifth of the fit's CPU time. Asleep, a thread takes microseconds to wake, against
+        # milliseconds of work per call. Read when libgomp loads (the first parallel call): a value set by
+        # the user stays.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from numba import prange
 
         from rnntools.jit import njit
@@ -142,29 +150,43 @@ def kernels():
 
         @njit(parallel=True, cache=True, nogil=True)
         def gram(H, rows, targets, out):
-            """out[a, b] = H[rows[a]] . H[targets[b]]: one pass over the rows, chunk by chunk; within a
-            chunk, eight partial sums per product (element i into sum i mod 8): one running sum was a
-            chain of dependent additions, the slowest part of an L-BFGS iteration at 10^6 weights."""
+            """out[a, b] = H[rows[a]] . H[targets[b]]: the rows cut into 64 chunks; within a chunk, eight
+            partial sums per product (element i into sum i mod 8), then the chunks in order. Each product's
+            eight sums are kept in registers over a block of ``GRAM_BLOCK`` elements, whose rows stay in
+            the core's cache while every product reads them (the same additions in the same order as one
+            pass over the chunk with the sums in memory, which stored and reloaded a sum at every
+            addition: 30% slower at 10^6 weights)."""
             n, R, T = H.shape[1], rows.shape[0], targets.shape[0]
             size = (n + 63) // 64
             part = np.zeros((64, R, T))
             for c in prange(64):
                 lo, hi = c * size, min((c + 1) * size, n)
+                full = lo + (max(hi - lo, 0) // 8) * 8          # the chunk's last multiple of 8
                 acc = np.zeros((R, T, 8))
-                i = lo
-                while i + 8 <= hi:
+                for start in range(lo, full, GRAM_BLOCK):
+                    stop = min(start + GRAM_BLOCK, full)
                     for a in range(R):
                         u = H[rows[a]]
                         for b in range(T):
                             v = H[targets[b]]
-                            for j in range(8):
-                                acc[a, b, j] += u[i + j] * v[i + j]
-                    i += 8
+                            s0, s1, s2, s3 = acc[a, b, 0], acc[a, b, 1], acc[a, b, 2], acc[a, b, 3]
+                            s4, s5, s6, s7 = acc[a, b, 4], acc[a, b, 5], acc[a, b, 6], acc[a, b, 7]
+                            for i in range(start, stop, 8):
+                                s0 += u[i] * v[i]
+                                s1 += u[i + 1] * v[i + 1]
+                                s2 += u[i + 2] * v[i + 2]
+                                s3 += u[i + 3] * v[i + 3]
+                                s4 += u[i + 4] * v[i + 4]
+                                s5 += u[i + 5] * v[i + 5]
+                                s6 += u[i + 6] * v[i + 6]
+                                s7 += u[i + 7] * v[i + 7]
+                            acc[a, b, 0], acc[a, b, 1], acc[a, b, 2], acc[a, b, 3] = s0, s1, s2, s3
+                            acc[a, b, 4], acc[a, b, 5], acc[a, b, 6], acc[a, b, 7] = s4, s5, s6, s7
                 for a in range(R):
                     for b in range(T):
                         s = (((acc[a, b, 0] + acc[a, b, 1]) + (acc[a, b, 2] + acc[a, b, 3]))
                              + ((acc[a, b, 4] + acc[a, b, 5]) + (acc[a, b, 6] + acc[a, b, 7])))
-                        for j in range(i, hi):
+                        for j in range(full, hi):
                             s += H[rows[a], j] * H[targets[b], j]
                         part[c, a, b] = s
             for a in range(R):
@@ -216,9 +238,14 @@ def val_loss(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float((w * nll).sum() / w.sum())
 
 
+def lbfgs_rows(n: int, memory: int = 10) -> np.ndarray:
+    """The rows ``lbfgs`` keeps its pairs and gradient in, for ``n`` variables (``lbfgs``' ``work``)."""
+    return np.empty((2 * (memory + 1) + 1, n))
+
+
 def lbfgs(fun, x0: np.ndarray, args=(), max_iter: int = 200, memory: int = 10, gtol: float = 1e-5,
           ftol: float = 1e-10, scale: np.ndarray | None = None, rtol: float = 0.0,
-          window: int = 5) -> np.ndarray:
+          window: int = 5, work: np.ndarray | None = None) -> np.ndarray:
     """Minimise a smooth ``fun(x, *args) -> (f, grad)`` by L-BFGS (backtracking line search on the Armijo
     condition). Stops when the largest gradient entry (of ``fun``'s gradient, whatever ``scale``) is below
     ``gtol``, the objective moves less than ``ftol`` relative in one iteration or less than ``rtol``
@@ -240,26 +267,31 @@ def lbfgs(fun, x0: np.ndarray, args=(), max_iter: int = 200, memory: int = 10, g
     times, which at 10^6 weights costs more than the objective itself. The same iterates as the textbook
     recursion up to rounding (``tests/test_classify_wide.py`` holds that recursion as the reference).
     scipy's L-BFGS-B spends ~60 ms per iteration in its bound-constraint bookkeeping at 10^5 variables;
-    without bounds none of that is needed."""
+    without bounds none of that is needed.
+
+    ``work``: ``lbfgs_rows(len(x0), memory)``, the rows to keep the pairs in (their contents are never read
+    before written), for a caller that runs several fits of one size: fresh rows (23 of 2M variables: 370
+    MB) cost a page fault and the kernel's zeroing of every page at their first use, in each fit."""
     if scale is None:
-        return _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, lambda g: np.max(np.abs(g)), rtol, window)
+        return _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, lambda g: np.max(np.abs(g)), rtol, window,
+                      work)
 
     def scaled(u, *a):
         f, g = fun(u * scale, *a)
         return f, g * scale
 
     u = _lbfgs(scaled, x0 / scale, args, max_iter, memory, gtol, ftol, lambda g: np.max(np.abs(g / scale)),
-               rtol, window)
+               rtol, window, work)
     return u * scale
 
 
-def _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, gmax, rtol=0.0, window=5):
+def _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, gmax, rtol=0.0, window=5, work=None):
     """``lbfgs`` on ``fun`` as given; ``gmax(grad)``: the number the stop test compares with ``gtol``."""
     k = kernels()
     m, n = memory, x0.shape[0]
     M = m + 1                               # slots: ``memory`` in use at most, and one free for the next pair
     last = 2 * M                            # the gradient's row; slot i's pair: rows i (s) and M + i (y)
-    H = np.zeros((2 * M + 1, n))
+    H = work if work is not None and work.shape == (2 * M + 1, n) else np.empty((2 * M + 1, n))
     G = np.zeros((2 * M + 1, 2 * M + 1))    # dot products among the rows in use
     x = x0.copy()
     f, g = fun(x, *args)
@@ -363,7 +395,7 @@ def jacobi_scale(X, w, C: float, n_classes: int, R=None) -> np.ndarray:
     return (scale / scale.max()).ravel()
 
 
-def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None):
+def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None, work=None):
     """Fit every C of ``Cs`` in order, each warm-started from the last (the first from ``theta0``, default
     0); ``score(Wb) -> (loss, extra)`` of each (None: no score, every C is fitted). Stops after two rises of
     the loss. Returns {C: (loss, extra, Wb)}.
@@ -376,7 +408,8 @@ def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None):
     out, best, rises = {}, None, 0
     for i, C in enumerate(Cs):
         theta = lbfgs(_loss_grad_fast, theta, (Xc, XT, Y, w, C, R), max_iter=max_iter, rtol=RTOL,
-                      gtol=GTOL if i == 0 else 0.0, scale=jacobi_scale(Xc, w, C, K, R) if PRECONDITION else None)
+                      gtol=GTOL if i == 0 else 0.0, scale=jacobi_scale(Xc, w, C, K, R) if PRECONDITION else None,
+                      work=work)
         Wb = theta.reshape(F + 1, K).copy()
         if R is not None:
             Wb[:F] *= R
@@ -498,6 +531,7 @@ def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols):
     tried: dict = {}
     C = float(Cs[0]) if len(Cs) == 1 else 10.0
     oof = theta0 = None
+    work = lbfgs_rows((Xc.shape[1] + 1) * K)     # one set of L-BFGS rows for every fit below (lbfgs' work)
     if folds > 1 and len(y) >= 2 * folds:
         fold = np.empty(len(y), np.int64)
         fold[np.random.default_rng(seed).permutation(len(y))] = np.arange(len(y)) % folds
@@ -515,7 +549,7 @@ def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols):
             # the first fold walks the C path; the others fit only the C it chose, from its solution
             start = None if (f == 0 or nb) else solutions[0].ravel()
             path = _fit_path(Xt, Xt.T.tocsr(), Y[tr], wy[tr] / wy[tr].sum(), Cs if f == 0 else [C],
-                             path_iter, score, R, theta0=start)
+                             path_iter, score, R, theta0=start, work=work)
             if f == 0:
                 tried = {c: round(float(v[0]), 6) for c, v in path.items()}
                 C = min(tried, key=tried.get)
@@ -525,7 +559,7 @@ def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols):
             theta0 = (sum(solutions) / folds).ravel()
     R = nb_scales(Xc, Y) if nb else None
     path = [C] if theta0 is not None else ([c for c in Cs if c <= C] or [C])
-    Wb = _fit_path(Xc, Xc.T.tocsr(), Y, wy / wy.sum(), path, max_iter, R=R, theta0=theta0)[C][2]
+    Wb = _fit_path(Xc, Xc.T.tocsr(), Y, wy / wy.sum(), path, max_iter, R=R, theta0=theta0, work=work)[C][2]
     W = np.zeros((X.shape[1], K), np.float32)
     W[cols] = Wb[:-1]
     return W, Wb[-1].astype(np.float32), {"C": C, "features": int(len(cols)), "cv_loss_by_C": tried}, oof
