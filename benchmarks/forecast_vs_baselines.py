@@ -38,7 +38,7 @@ from rnntools.tasks import forecast as F  # noqa: E402
 from rnntools.tasks.forecast.metrics import coverage, mase, seasonal_naive, smape  # noqa: E402
 from rnntools.tasks.forecast.series import Series, TimeAxis  # noqa: E402
 
-H_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "30min": 48, "0.5s": 20}
+H_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "h": 48, "30min": 48, "5min": 48, "0.5s": 20}
 HELD_ASIDE = {"us_realcons", "us_realdpi", "us_unemp", "elec_equip", "danish_lry", "de_R", "uk_ksi",
               "uschange_income", "msft_close", "copper_consumption"}
 PEERS = ("ets", "arima", "theta")

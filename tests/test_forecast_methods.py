@@ -149,6 +149,27 @@ def test_method_strings():
     np.testing.assert_allclose(M.forecast_batch("weekly", y[None], 48, 48)[0], week[:48])
 
 
+def test_daily_naive_for_a_weekly_season():
+    # hourly data given its weekly season (168): ``daily`` repeats the last day, at every origin and batched
+    y = np.random.default_rng(1).normal(10, 3, 24 * 7 * 3)
+    assert "daily" in M.methods_for(168, len(y)) and "daily" in M.methods_for(336, 2000)
+    assert "daily" not in M.methods_for(48, 2000) and "daily" not in M.methods_for(12, 200)
+    assert CH.valid_method("median(rnn,daily,theta+damped)") and "daily" in CH.STATS
+    day = y[-24:]
+    want = np.tile(day, 2)[:30]
+    np.testing.assert_allclose(M.forecast_last("daily", y, 30, 168), want)
+    np.testing.assert_allclose(M.forecast_batch("daily", np.stack([y, y + 1]), 30, 168), [want, want + 1])
+    o = np.array([200, 300])
+    f = M.forecasts("daily", y, o, 30, 168)
+    for row, origin in zip(f, o):
+        np.testing.assert_allclose(row, np.tile(y[origin - 23:origin + 1], 2)[:30])
+    # its comb with last week's shape and the smoothed trend is a candidate only where ``daily`` is
+    f = CH._stat_forecasts(y, o, 30, 168, 199)
+    parts = [f[k] for k in ("snaive", "daily", "theta", "damped")]
+    np.testing.assert_allclose(f[CH.DAILY_COMB], np.mean(parts, axis=0))
+    assert CH.DAILY_COMB not in CH._stat_forecasts(y, o, 30, 24, 199)
+
+
 def test_theta_deseasonalises_multiplicative_series():
     t = np.arange(96)
     y = (100 + 2 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))

@@ -86,8 +86,8 @@ TRAIN_OPTIONS = [
                 "benchmark series, much worse on one, twice the training time; off by default."),
     option("--select", type=click.Choice(["auto", "rnn"]), default=None, group="Forecast model",
            help="auto: per series, the statistical method (naive, seasonal naive, drift, Theta, damped trend, "
-                "theta+damped; weekly for daily seasons) that forecast its history best, combined with the "
-                "network by a median (predict reports it as 'method'); rnn: the network alone "
+                "theta+damped; weekly for daily seasons, daily for weekly ones) that forecast its history best, "
+                "combined with the network by a median (predict reports it as 'method'); rnn: the network alone "
                 f"[default: {D['select']}]."),
     option("--intervals", type=str, callback=_levels, default=None,
            group="Forecast model", help="Prediction interval levels (percent) calibrated on the validation "

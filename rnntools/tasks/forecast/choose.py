@@ -56,7 +56,11 @@ COMB = "theta+damped"
 # seasonal naive pulled toward the smoothed trend: on strongly seasonal series (wine sales, beer, El Nino,
 # prescriptions) last season's shape carries what the decomposition's average indices smooth away
 SEASONAL_COMB = "snaive+theta+damped"
-STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA)
+# the same with yesterday's shape too, for hourly and half-hourly data given their weekly season (``daily``
+# is a candidate there): demand repeats both the day before and the same day a week before, and each misses
+# what the other sees (a holiday week, a change of weather); their mean, pulled toward the smoothed trend
+DAILY_COMB = "snaive+daily+theta+damped"
+STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, DAILY_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA)
 # the third voter with the autoregression on the differences joined, for series where it erred less than
 # Theta and the damped trend each over the history: there its damped, cyclical growth (sunspots, money
 # stock, production, unemployment) is information the comb's two smoothers lack
@@ -189,6 +193,8 @@ def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: in
          for meth in M.methods_for(season, len(y), positive)}
     f[COMB] = combine(COMB, f)
     f[SEASONAL_COMB] = combine(SEASONAL_COMB, f)
+    if "daily" in f:
+        f[DAILY_COMB] = combine(DAILY_COMB, f)
     return f
 
 

@@ -21,8 +21,10 @@ import numpy as np
 
 METHODS = ("naive", "snaive", "drift", "theta", "damped")
 # seasonal naive one week back, for data with a daily season (24 hours, 48 half-hours): electricity demand
-# and traffic repeat the day of the week, which neither the daily season nor its calendar phase sees
-EXTRA = ("weekly",)
+# and traffic repeat the day of the week, which neither the daily season nor its calendar phase sees; and
+# one day back, for the same data given its weekly season (168 hours, 336 half-hours): yesterday's profile
+# follows a change of weather or a holiday week that last week's does not yet show
+EXTRA = ("weekly", "daily")
 # Theta and the damped trend on the logarithms of a positive series (a Box-Cox step with lambda 0): growth
 # in percent rather than in units (population, prices, passengers); candidates for positive series only,
 # and on the values themselves for a series that is not positive at forecast time
@@ -50,12 +52,28 @@ def long_season(m: int) -> int | None:
     return 7 * m if m in (24, 48) else None
 
 
+def short_season(m: int) -> int | None:
+    """The daily season of data whose season ``m`` is a week (hourly, half-hourly), else None."""
+    return m // 7 if m in (168, 336) else None
+
+
+def _lag_of(method: str, m: int) -> int:
+    """The lag of a seasonal-naive method: ``weekly`` a week, ``daily`` a day, ``snaive`` the season."""
+    if method == "weekly":
+        return long_season(m) or m
+    if method == "daily":
+        return short_season(m) or m
+    return max(m, 1)
+
+
 def methods_for(m: int, n: int, positive: bool = False) -> tuple[str, ...]:
     """The statistical methods for a series of n values with season m: METHODS, plus ``weekly`` when the
-    series is daily-seasonal and holds at least three weeks, the LOGS forms when it is ``positive``,
-    ``hw`` when it is seasonal (m > 1) and holds two seasons and one value, and ``arima``."""
+    series is daily-seasonal and holds at least three weeks, ``daily`` when it is weekly-seasonal, the LOGS
+    forms when it is ``positive``, ``hw`` when it is seasonal (m > 1) and holds two seasons and one value,
+    and ``arima``."""
     w = long_season(m)
-    return (METHODS + (("weekly",) if w and n >= 3 * w else ()) + (tuple(LOGS) if positive else ())
+    return (METHODS + (("weekly",) if w and n >= 3 * w else ()) + (("daily",) if short_season(m) else ())
+            + (tuple(LOGS) if positive else ())
             + (("hw",) if _hw_fits(m, n) else ()) + ARIMA)
 
 
@@ -342,8 +360,8 @@ def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
     last = y[origins]
     if method == "naive":
         return np.repeat(last[:, None], h, axis=1)
-    if method in ("snaive", "weekly"):
-        mm = (long_season(m) or m) if method == "weekly" else max(m, 1)
+    if method in ("snaive", "weekly", "daily"):
+        mm = _lag_of(method, m)
         back = (steps - 1) % mm - mm + 1                       # -m+1 .. 0
         idx = np.clip(origins[:, None] + back[None, :], 0, None)
         return y[idx]
@@ -454,8 +472,8 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int,
     last = Y[:, -1]
     if method == "naive":
         return np.repeat(last[:, None], h, 1)
-    if method in ("snaive", "weekly"):
-        mm = max(1, min((long_season(m) or m) if method == "weekly" else m, n))
+    if method in ("snaive", "weekly", "daily"):
+        mm = max(1, min(_lag_of(method, m), n))
         return Y[:, n - mm + (steps - 1) % mm]
     if method == "drift":
         slope = (last - Y[:, 0]) / max(n - 1, 1)

