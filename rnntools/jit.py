@@ -72,6 +72,60 @@ def _install_cache_loading_without_refresh() -> bool:
     return True
 
 
+def _install_interrupts_deferred_while_compiling() -> bool:
+    """Hold Ctrl-C (and SIGTERM/SIGHUP, which rnntools turns into it) while numba compiles or loads a kernel in
+    the main thread, and deliver it once that is done; False when numba's internals differ.
+
+    Why: llvmlite hands compiled objects to and from numba's cache through ctypes callbacks
+    (``ExecutionEngine._raw_object_cache_notify`` and ``_getbuffer``). Python runs a pending signal's handler
+    in whatever Python code runs next, a callback's too, and an exception a ctypes callback raises is printed
+    ("Exception ignored on calling ctypes callback function") and dropped: the KeyboardInterrupt was lost, and
+    a `w2v-train` interrupted while its kernel loaded trained on for as long as its epochs lasted. A
+    kernel's load takes milliseconds; a first compile can take seconds, which Ctrl-C then waits for."""
+    import signal
+    import threading
+
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:  # pragma: no cover - another numba layout
+        return False
+    original = getattr(Dispatcher, "compile", None)
+    if original is None:
+        return False  # pragma: no cover - another numba version
+    if getattr(original, "defers_interrupts", False):
+        return True
+    depth = [0]
+
+    def compile(self, sig):
+        if depth[0] or threading.current_thread() is not threading.main_thread():
+            return original(self, sig)  # nested, or a thread where Python runs no signal handler
+        held = []
+        if signal.getsignal(signal.SIGINT) is None:  # pragma: no cover - a handler set outside Python
+            return original(self, sig)
+        try:
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+        except (ValueError, TypeError):  # pragma: no cover - not the main interpreter
+            return original(self, sig)
+        depth[0] += 1
+        try:
+            return original(self, sig)
+        finally:
+            depth[0] -= 1
+            signal.signal(signal.SIGINT, previous)  # runs what is still pending with the holding handler
+            if held:
+                if callable(previous):
+                    previous(signal.SIGINT, held[0])  # Python's KeyboardInterrupt, the trainer's flag, ...
+                elif previous == signal.SIG_DFL:
+                    os.kill(os.getpid(), signal.SIGINT)
+
+    compile.defers_interrupts = True
+    Dispatcher.compile = compile
+    return True
+
+
+DEFERS_INTERRUPTS = _install_interrupts_deferred_while_compiling()
+
+
 def _remove_index(cache) -> None:
     try:
         os.unlink(cache._cache_file._index_path)

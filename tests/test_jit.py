@@ -152,3 +152,46 @@ def test_a_cache_that_cannot_be_written_still_runs_the_kernel(tmp_path):
     done = _run(tmp_path, full + CALL)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["10.0", "True"]
+
+
+INTERRUPTED_IN_CALLBACK = """
+import os, signal
+from numba.core import codegen
+
+original = codegen.CPUCodeLibrary.__dict__["_object_compiled_hook"].__func__
+sent = []
+
+
+def hook(cls, ll_module, buf):
+    if not sent:  # Ctrl-C while llvmlite hands a compiled object to numba: a ctypes callback
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGINT)
+    return original(cls, ll_module, buf)
+
+
+codegen.CPUCodeLibrary._object_compiled_hook = classmethod(hook)
+from rnntools.jit import njit
+
+
+@njit
+def plus_one(x):
+    return x + 1
+
+
+try:
+    plus_one(1)
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_while_a_kernel_compiles_is_not_lost(tmp_path):
+    """A signal's handler runs in the next Python code, a ctypes callback's too, and what a callback raises is
+    printed and dropped: Ctrl-C while llvmlite handed a compiled (or cached) kernel to numba was lost ("Exception
+    ignored on calling ctypes callback function ... KeyboardInterrupt"), and `w2v-train` interrupted while its
+    kernel loaded trained on to the end of its epochs. It is now held while a kernel compiles and delivered
+    after."""
+    result = _run(tmp_path, INTERRUPTED_IN_CALLBACK)
+    assert result.stdout.strip() == "interrupted", (result.stdout, result.stderr)
+    assert "Exception ignored" not in result.stderr, result.stderr
