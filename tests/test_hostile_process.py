@@ -665,3 +665,26 @@ def test_two_outputs_on_dev_null_are_fine():
     code, _, err = finish(rnntools(["rnn-train", "--task", "lm", _BOOK, *TINY, "-o", "/dev/null", "--log",
                                     "/dev/null"]))
     assert code == 0, err
+
+
+@pytest.mark.parametrize("stdio", ["devnull", "terminal"])
+def test_same_device_as_standard_input_and_output_is_not_an_overlap(tmp_path, stdio):
+    """`/dev/null` (cron, services, a CI runner) or one terminal as both standard input and standard output is
+    the usual case: `neighbors vectors.npz king` typed at a terminal, or run with `< /dev/null > /dev/null`, was
+    "standard output and standard input are one file", exit 2 (identities were compared for any kind of file,
+    not regular files only)."""
+    import pty
+
+    code, _, err = finish(rnntools(["w2v-train", _BOOK, "--epochs", "1", "--dim", "8", "-o", tmp_path / "w.npz"]))
+    assert code == 0, err
+    args = ["neighbors", tmp_path / "w.npz", "the", "-k", "2"]
+    if stdio == "devnull":
+        code, _, err = finish(rnntools(args, stdout=subprocess.DEVNULL))
+    else:
+        main, other = pty.openpty()
+        try:
+            code, _, err = finish(rnntools(args, stdin=other, stdout=other))
+        finally:
+            os.close(main)
+            os.close(other)
+    assert code == 0, err

@@ -119,7 +119,10 @@ def _written_in_place(path: str) -> bool:
 
 def _identity(path: str | int) -> tuple[int, int] | None:
     """A regular file's (device, inode), following links (``/dev/fd/N`` too); a descriptor number's
-    (``fstat``); None for anything else."""
+    (``fstat``); None for anything else: a terminal or ``/dev/null`` that is both standard input and standard
+    output is the usual case, not an output onto an input (a second definition of this name, for any kind of
+    file, had replaced this one: `neighbors vectors.npz king` typed at a terminal, or run with `< /dev/null >
+    /dev/null`, was "standard output and standard input are one file", exit 2)."""
     try:
         st = os.fstat(path) if isinstance(path, int) else os.stat(path)
     except (OSError, ValueError):
@@ -364,14 +367,6 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
 # and again (best model, checkpoints, a forecaster's tables), and when a later save fails the file holds an
 # earlier one of this run's, not "the previous file" the user had there before
 _replaced_here: dict[str, tuple[int, int] | None] = {}
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _fsync_folder(folder: str) -> None:
