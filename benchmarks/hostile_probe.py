@@ -1768,6 +1768,42 @@ def _int_label_classifier(tmp):
     _run(_STATE["tree"], ["rnn-train", "--task", "classify", "train.jsonl", "-o", "m.npz", *TINY], cwd=tmp, timeout=300)
 
 
+_SIGNAL_IN_HANDOVER = """import os, sys, signal, importlib.machinery
+
+_SENT = []
+
+
+class _SignalInKernelHandover:
+    # a signal sent from inside llvmlite's ctypes callbacks, where numba is handed a compiled or cached kernel
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "numba.core.codegen":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            lib = module.CPUCodeLibrary
+            for hook_name in ("_object_compiled_hook", "_object_getbuffer_hook"):
+                def hook(cls, *args, _original=lib.__dict__[hook_name].__func__, _name=hook_name):
+                    if not _SENT:
+                        _SENT.append(_name)
+                        open(os.environ.get("RNNTOOLS_PROBE_HANDOVER", os.devnull), "w").write(_name)
+                        os.kill(os.getpid(), int(os.environ["RNNTOOLS_PROBE_HANDOVER_SIGNAL"]))
+                    return _original(cls, *args)
+                setattr(lib, hook_name, classmethod(hook))
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if os.environ.get("RNNTOOLS_PROBE_HANDOVER_SIGNAL"):
+    sys.meta_path.insert(0, _SignalInKernelHandover())
+"""
+
+
 def session24_cases() -> list[Case]:
     """What hand probing found in session 24: each case is a bug that was fixed (docs/reliability.md, "Found by
     hand in session 24")."""
@@ -1802,6 +1838,24 @@ def session24_cases() -> list[Case]:
                               names=r"m\.npz: corrupt (language model|forecaster metadata) \(ValueError: .*(arrays|"
                                     r"layers)|x^",
                               setup=_tampered_in_tmp(model, lambda m, k=key, v=value: m["config"].update({k: v}))))
+    # a signal while llvmlite hands a kernel to numba (a ctypes callback, where a KeyboardInterrupt is printed as
+    # "Exception ignored" and dropped): w2v-train trained on to the end, exit 0
+    for args, sig in ((["w2v-train", "{W}/corpus.txt", "--epochs", "3", "--min-count", "1", "-o", "{T}/out.npz"],
+                       signal.SIGINT),
+                      (["w2v-train", "{W}/corpus.txt", "--epochs", "3", "--min-count", "1", "-o", "{T}/out.npz"],
+                       signal.SIGTERM),
+                      (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--hidden", "8",
+                        "--max-steps", "30", "--threads", "1"], signal.SIGINT),
+                      (["predict", MODELS["clf"], "{W}/g.jsonl", "-o", "{T}/out.jsonl"], signal.SIGTERM)):
+        cases.append(Case(f"{signal.Signals(sig).name} while a kernel loads (session 24)", args, (128 + sig,),
+                          # (training saves what it has when interrupted: the output is not checked for absence)
+                          output=None if args[0] == "rnn-train" else args[args.index("-o") + 1], timeout=120,
+                          setup=_files_in_tmp({"sitecustomize.py": _SIGNAL_IN_HANDOVER.encode()}),
+                          env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_HANDOVER_SIGNAL": str(int(sig))}))
+    # /dev/null (or one terminal) as both standard input and output: "standard output and standard input are one
+    # file", exit 2, for neighbors, whose --input defaults to standard input
+    cases.append(Case("stdin and stdout on one device (session 24)", ["neighbors", MODELS["w"], "the"], (0,),
+                      stdin="file:/dev/null", stdout="file:/dev/null"))
     # integer timestamps beyond int64 (documented as any size): an OverflowError in training
     big = "t,y\n" + "".join(f"{10 ** 30 + i},{100 + (i % 12) * 7 + i}\n" for i in range(72))
     for extra in ([], ["--season", "12"]):
