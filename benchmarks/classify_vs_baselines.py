@@ -11,7 +11,9 @@ Per set, in one run, on the same fixed held-out split:
   * rnntools with default settings (``rnn-train --task classify``), and any variants given with --variant
     (JSON options, e.g. '{"wide": "none"}' for the pure recurrent network; a few keys are the benchmark's
     own hooks, not library options: ``rows``, ``nb_words``, ``min_df``, ``word_dropout``, ``ema`` and
-    ``ema_every`` (``with_ema``), ``folds`` (the wide part's)).
+    ``ema_every`` (``with_ema``), ``folds`` (the wide part's), ``net_seed`` (other initial network weights),
+    ``batch_seed`` (other batches and dropout draws: the trainer's generators), ``snapshots`` (the network
+    at every evaluation, in --dump: ``with_snapshots``)).
 Accuracy on the test part, training seconds and prediction speed (texts/s) are printed per set, then the
 mean over the sets that choose the defaults. Everything single-threaded unless --threads says otherwise.
 
@@ -23,6 +25,7 @@ mean over the sets that choose the defaults. Everything single-threaded unless -
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import resource
@@ -211,7 +214,45 @@ def with_mix_stopping(task_class, stash: dict):
     return MixStopping
 
 
-def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None) -> dict:
+def with_snapshots(task_class, store: list):
+    """``task_class`` (``training.ClassifierTask``) that keeps a copy of the network's trainable arrays and
+    its validation loss at every evaluation (``store``: a list of (val_loss, arrays)), so that --dump can
+    hold each epoch's logits (snapshot ensembles scored offline, ``classify_ensembles.py``)."""
+
+    class Snapshots(task_class):
+        def evaluate(self):
+            out = super().evaluate()
+            if out is not None:
+                store.append((out["val_loss"], {n: np.array(a) for n, a in self.trainable().items()}))
+            return out
+
+    return Snapshots
+
+
+# the wide part's fits, kept per set and seed for the next variant (--reuse-wide): the same inputs give the
+# same fit, which is most of a run's time on the larger sets
+_WIDE_FITS: dict = {}
+
+
+def remembered(fit):
+    import hashlib
+
+    def call(X, y, weights, n_classes, **kw):
+        h = hashlib.sha1()
+        for a in (X.indptr, X.indices, X.data, np.asarray(y), np.asarray(weights)):
+            h.update(np.ascontiguousarray(a).tobytes())
+        key = (fit.__name__, X.shape, n_classes, h.hexdigest(), json.dumps(kw, sort_keys=True, default=str))
+        if key not in _WIDE_FITS:
+            _WIDE_FITS.clear()          # one set at a time
+            _WIDE_FITS[key] = fit(X, y, weights, n_classes, **kw)
+        W, b, info, oof = _WIDE_FITS[key]
+        return W.copy(), b.copy(), copy.deepcopy(info), None if oof is None else oof.copy()
+
+    return call
+
+
+def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str | None = None,
+                 reuse_wide: bool = False) -> dict:
     from rnntools.io import load_model
     from rnntools.tasks import classify
     from rnntools.tasks.classify import features, linear, training
@@ -257,6 +298,22 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     folds = options.pop("folds", 0)                         # '{"folds": 5}': the wide part's folds
     if folds:
         linear.fit_linear = lambda *a, **kw: fit_linear(*a, **{"folds": folds, **kw})
+    if reuse_wide:
+        linear.fit_linear, linear.fit_two_linear = remembered(linear.fit_linear), remembered(linear.fit_two_linear)
+    from rnntools.tasks import trainer
+
+    init, epoch_rng, step_rng = training.init_params, trainer.epoch_rng, trainer.step_rng
+    net_seed = options.pop("net_seed", None)                # '{"net_seed": 1}': other initial network weights
+    if net_seed is not None:
+        seed = options.get("seed", 1)
+        training.init_params = lambda cfg, rng: init(cfg, np.random.default_rng([seed, 4, net_seed]))
+    batch_seed = options.pop("batch_seed", None)            # '{"batch_seed": 1}': other batches and draws
+    if batch_seed is not None:
+        trainer.epoch_rng = lambda seed, epoch: epoch_rng(seed + 7919 * batch_seed, epoch)
+        trainer.step_rng = lambda seed, step: step_rng(seed + 7919 * batch_seed, step)
+    snapshots: list = []
+    if options.pop("snapshots", False):                      # '{"snapshots": true}': with_snapshots
+        training.ClassifierTask = with_snapshots(training.ClassifierTask, snapshots)
 
     def spy(path, *args, **kw):      # keep the wide part, to score each part alone
         arrays = load_model(path, T.KIND).arrays
@@ -275,6 +332,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         features.MIN_DF = min_df
         training.ClassifierTask = task_class
         linear.fit_linear, linear.fit_two_linear, training.stratified_split = fit_linear, fit_two_linear, split
+        training.init_params, trainer.epoch_rng, trainer.step_rng = init, epoch_rng, step_rng
     loaded = classify.load(model)
     start = time.perf_counter()
     pred = [r["label"] for r in classify.predict(loaded, ({"text": t} for t in te_x), warn=False)]
@@ -297,10 +355,24 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         if dump:        # both parts' logits on the validation and test texts: mixing rules scored offline
             val_seqs, y_val, z_lin = parts["val"]
             index = {v: i for i, v in enumerate(loaded.labels)}
+            extra = {}
+            # each evaluation's network, in order (``e``), and the weights of each two in a row averaged (``w``)
+            pairs = [(f"e{k}", arrays) for k, (_, arrays) in enumerate(snapshots)]
+            pairs += [(f"w{k}", {n: (a + snapshots[k + 1][1][n]) / np.float32(2) for n, a in arrays.items()})
+                      for k, (_, arrays) in enumerate(snapshots[:-1])]
+            for tag, arrays in pairs:
+                live = {n: np.array(loaded.net.params[n]) for n in arrays}
+                for n, a in arrays.items():
+                    np.copyto(loaded.net.params[n], a)
+                extra.update({f"val_net_{tag}": predict_logits(loaded.net, val_seqs, None),
+                              f"test_net_{tag}": predict_logits(loaded.net, seqs, None)})
+                for n, a in live.items():
+                    np.copyto(loaded.net.params[n], a)
+            extra.update({f"val_loss_e{k}": np.float64(loss) for k, (loss, _) in enumerate(snapshots)})
             np.savez(dump, val_wide=z_lin, val_net=predict_logits(loaded.net, val_seqs, None), y_val=y_val,
                      test_wide=wide_alone, test_net=net_alone,
                      y_test=np.array([index.get(v, -1) for v in te_y]), weights=np.asarray(summary.get(
-                         "class_weights", np.ones(len(labels)))))
+                         "class_weights", np.ones(len(labels)))), **extra)
     return result
 
 
@@ -521,6 +593,9 @@ def main():
     ap.add_argument("--torch-twin", action="store_true", help="also the PyTorch twin of the pure RNN")
     ap.add_argument("--out", default=None, help="append one JSON line per result to this file")
     ap.add_argument("--dump", default=None, help="folder: each rnntools run's logits of both parts (.npz)")
+    ap.add_argument("--reuse-wide", action="store_true",
+                    help="fit the wide part once per set and reuse it for every variant with the same inputs "
+                         "(variants of the network only: the same bytes, most of a run's time saved)")
     ap.add_argument("--net-seed", type=int, default=0,
                     help="other initial network weights, the same splits and wide part (seed ensembles, "
                          "scored offline by classify_mix.py)")
@@ -573,7 +648,7 @@ def main():
                 options = {"threads": args.threads, "seed": args.seed, **opts}
                 dump = (os.path.join(args.dump, f"{name}.{label}.npz".replace("/", "_").replace(" ", ""))
                         if args.dump else None)
-                r = run_rnntools(train_path, te_x, te_y, options, tmp, dump)
+                r = run_rnntools(train_path, te_x, te_y, options, tmp, dump, args.reuse_wide)
                 row[label] = r["accuracy"]
                 results.append((label, r))
                 print(f"  {label:10s} {json.dumps(r)}", flush=True)
