@@ -12,7 +12,8 @@
   and Wales' (forecast::taylor, whole), hourly NOx emissions of a German motorway (robustbase::NOxEmissions,
   missing hours interpolated), a bank's 5-minute call volume (fpp2::calls).
 * ``hf_year.jsonl``: the first two of them cut every 7 weeks from the 6th on (the last h values of each
-  cut hidden), so that their origins spread over a year.
+  cut hidden), so that their origins spread over a year; ``hf_year48.jsonl``: elecdemand's cuts with
+  their daily season (m = 48).
 * ``quarterly.jsonl``: quarterly macro and production series with trends and breaks, h = 8: US real GDP,
   consumption and investment 1950-2000 (AER::USMacroG; Greene's data, the same source as statsmodels'
   macrodata but ending in 2000), Canada's disposable income (Ecdat::Consumption) and log real GDP
@@ -80,7 +81,7 @@ def values_of(package: str, obj: str, column: str) -> list[float]:
 def main() -> None:
     folder = sys.argv[1] if len(sys.argv) > 1 else "."
     os.makedirs(folder, exist_ok=True)
-    files = {g: open(os.path.join(folder, f"{g}.jsonl"), "w") for g in ("hf", "quarterly", "hf_year")}
+    files = {g: open(os.path.join(folder, f"{g}.jsonl"), "w") for g in ("hf", "quarterly", "hf_year", "hf_year48")}
     for group, name, freq, m, h, package, obj, column in SERIES:
         vals = values_of(package, obj, column)
         files[group].write(json.dumps({"name": name, "freq": freq, "m": m, "h": h, "values": vals,
@@ -94,6 +95,11 @@ def main() -> None:
                     "name": f"{name}@w{weeks}", "freq": freq, "m": m, "h": h,
                     "values": vals[:weeks * week + h],
                     "source": f"R {package}::{obj}[, {column}], the first {weeks} weeks and h values"}) + "\n")
+                if m == 336:   # the same cut given its daily season, the other choice a user makes
+                    files["hf_year48"].write(json.dumps({
+                        "name": f"{name}48@w{weeks}", "freq": freq, "m": 48, "h": h,
+                        "values": vals[:weeks * week + h],
+                        "source": f"R {package}::{obj}[, {column}], the first {weeks} weeks and h values"}) + "\n")
     for f in files.values():
         f.close()
 

@@ -168,6 +168,12 @@ def test_daily_naive_for_a_weekly_season():
     parts = [f[k] for k in ("snaive", "daily", "theta", "damped")]
     np.testing.assert_allclose(f[CH.DAILY_COMB], np.mean(parts, axis=0))
     assert CH.DAILY_COMB not in CH._stat_forecasts(y, o, 30, 24, 199)
+    # and the reverse for a daily season: last week's shape joins yesterday's in the comb
+    z = np.tile(y, 2)
+    f = CH._stat_forecasts(z, np.array([800, 900]), 30, 24, 799)
+    parts = [f[k] for k in ("snaive", "weekly", "theta", "damped")]
+    np.testing.assert_allclose(f[CH.WEEKLY_COMB], np.mean(parts, axis=0))
+    assert CH.WEEKLY_COMB in CH.STATS and CH.WEEKLY_COMB not in CH._stat_forecasts(y, o, 30, 168, 199)
 
 
 def test_theta_deseasonalises_multiplicative_series():

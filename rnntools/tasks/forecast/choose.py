@@ -60,7 +60,9 @@ SEASONAL_COMB = "snaive+theta+damped"
 # is a candidate there): demand repeats both the day before and the same day a week before, and each misses
 # what the other sees (a holiday week, a change of weather); their mean, pulled toward the smoothed trend
 DAILY_COMB = "snaive+daily+theta+damped"
-STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, DAILY_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA)
+# and the reverse, for the same data given its daily season (``weekly`` is a candidate there)
+WEEKLY_COMB = "snaive+weekly+theta+damped"
+STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, DAILY_COMB, WEEKLY_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA)
 # the third voter with the autoregression on the differences joined, for series where it erred less than
 # Theta and the damped trend each over the history: there its damped, cyclical growth (sunspots, money
 # stock, production, unemployment) is information the comb's two smoothers lack
@@ -195,6 +197,8 @@ def _stat_forecasts(y: np.ndarray, origins: np.ndarray, horizon: int, season: in
     f[SEASONAL_COMB] = combine(SEASONAL_COMB, f)
     if "daily" in f:
         f[DAILY_COMB] = combine(DAILY_COMB, f)
+    if "weekly" in f:
+        f[WEEKLY_COMB] = combine(WEEKLY_COMB, f)
     return f
 
 
