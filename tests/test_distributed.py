@@ -432,9 +432,13 @@ def test_counts_merged_in_a_tree_on_the_workers_are_the_counts_merged_in_order(a
 def run_process(args, tmp_path, **kwargs):
     """``rnntools ARGS`` as its own process (real stdout and files: the spooled outputs' kernel copies), with
     its temporary folder (where the spool is made) in ``tmp_path``."""
+    import signal
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": ROOT, "TMPDIR": str(tmp_path), "RNNTOOLS_SCHEDULER": "none"}
+    # Ctrl-C as a foreground process has it, whatever the test runner inherited (a job started in the
+    # background by a shell without job control has SIGINT ignored, and rnntools keeps an ignored SIGINT)
+    kwargs.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.Popen([sys.executable, "-m", "rnntools", *map(str, args)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, **kwargs)
 

@@ -156,6 +156,9 @@ def test_a_cache_that_cannot_be_written_still_runs_the_kernel(tmp_path):
 
 INTERRUPTED_IN_CALLBACK = """
 import os, signal
+# Ctrl-C as a foreground process has it, whatever this test's runner left (a job started in the background
+# by a shell without job control inherits SIGINT ignored, and Python then installs no handler)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from numba.core import codegen
 
 original = codegen.CPUCodeLibrary.__dict__["_object_compiled_hook"].__func__
