@@ -29,6 +29,7 @@ def run() -> None:
         from rnntools.cli import main
     except KeyboardInterrupt:  # pragma: no cover - a SIGINT handler other than the one above
         sys.stderr.write("rnntools: interrupted\n")
+        exec("", {})  # a KeyboardInterrupt out of a string exec would end `python -m` by SIGINT (cli.forget_...)
         sys.exit(130)
     main()
 

@@ -550,6 +550,23 @@ def _late_signal(signum, frame):
     os._exit(128 + signum)
 
 
+def forget_unhandled_interrupt() -> None:
+    """Clear CPython's record of a KeyboardInterrupt that escaped code run from a string, so that the exit
+    status chosen here is the one the process ends with.
+
+    Why: CPython notes a KeyboardInterrupt that leaves a string ``exec``/``eval`` (``PyRun_String``: the
+    generated ``__init__`` of every dataclass, every namedtuple's ``__new__``, code numba writes) and, when the
+    program was started with ``python -m``, ends the process by SIGINT at exit whatever status it exits with, even
+    when the interruption was caught. A Ctrl-C (or SIGTERM, which rnntools turns into it) that came while such
+    code ran during the command's imports printed "rnntools: interrupted" and then died by SIGINT: -2 to a
+    parent waiting on it instead of 130 or 143. The record is reset at the start of every string ``exec``, so an
+    empty one clears it."""
+    try:
+        exec("", {})
+    except BaseException:  # pragma: no cover - a signal handler that raises: it ends the process anyway
+        pass
+
+
 def _exit(code: int | None) -> None:
     if _signals["pid"] == os.getpid():  # a real process (not a test calling main), in its main thread
         import gc
@@ -562,6 +579,7 @@ def _exit(code: int | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(sig) != signal.SIG_IGN:  # a job started with `&` keeps ignoring SIGINT
                 signal.signal(sig, _late_signal)
+    forget_unhandled_interrupt()
     try:
         if sys.stdout is not None and not sys.stdout.closed:
             sys.stdout.flush()
