@@ -103,7 +103,7 @@ def _read_vectors(reader: _Blocks, path, binary: bool | None):
     header = data[:end if end >= 0 else len(data)].split()
     has_header = len(header) == 2 and all(h.isdigit() for h in header)
     if binary is None:
-        binary = has_header and _looks_binary(data[end + 1:end + 4097])
+        binary = has_header and _looks_binary(data[end + 1:end + 4097], int(header[1]))
     if has_header and int(header[1]) == 0:
         raise InputError("the header says the vectors have 0 dimensions", path, 1)
     if binary:
@@ -151,11 +151,27 @@ def _read_text_whole(reader: _Blocks, path, limit: int) -> str:
     return "".join(texts)
 
 
-def _looks_binary(sample: bytes) -> bool:
+def _looks_binary(sample: bytes, dim: int) -> bool:
+    """Whether the first bytes after a ``V D`` header are binary vectors rather than text lines.
+
+    Text when the first line is a word and ``dim`` numbers (or, longer than the sample, starts as one): then a
+    word holding a control character (a vertical tab, a form feed, U+001C-U+001F, which str.split takes for
+    spaces) is a word, not a sign of binary data. A character cut by the sample's end is text too: a vectors file
+    with a non-ASCII word at byte 4,096 was read as binary (garbage vectors, or "truncated binary vectors
+    file")."""
     try:
-        text = sample.decode("utf-8")
+        text = codecs.getincrementaldecoder("utf-8")().decode(sample)  # a cut character at the end is held back
     except UnicodeDecodeError:
         return True
+    line, newline, _ = text.partition("\n")
+    fields = _fields(line.rstrip("\r"), dim if newline else None)
+    numbers = fields[1:dim + 1] if newline else fields[1:-1]  # a line cut by the sample: its last field may be cut
+    if numbers and (len(fields) == dim + 1 or not newline and len(fields) <= dim + 1):
+        try:
+            [float(x) for x in numbers]
+            return False
+        except ValueError:
+            pass
     return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
 
 
@@ -212,7 +228,8 @@ def _read_text(text: str, path, has_header: bool, header: list[bytes]) -> tuple[
         if not line:
             continue
         parts = line.split(" ")
-        if D is None or len(parts) != D + 1 or "\t" in line:
+        # a word holding a tab (as export writes it) is still one word when single spaces give D + 1 fields
+        if D is None or len(parts) != D + 1 or any("\t" in x for x in parts[1:]):
             parts = _fields(line, D)
         if D is None:
             D = len(parts) - 1
