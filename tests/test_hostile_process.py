@@ -728,3 +728,16 @@ def test_signal_in_code_run_from_a_string_is_the_documented_status(tmp_path, sig
     assert code == 128 + sig, (code, err)
     assert err.strip() == "rnntools: interrupted" + ("" if sig == signal.SIGINT else f" ({sig.name})"), err
     assert out == b""
+
+
+@pytest.mark.parametrize("command", [[], ["vocab"], ["w2v-train"], ["plot"], ["plot", "log"], ["rnn-train"]])
+def test_help_under_python_oo_keeps_the_summary_and_examples(command):
+    """`python -OO` (PYTHONOPTIMIZE=2) drops docstrings, which are the commands' help: `--help` showed the options
+    alone, with no summary, example block or exit statuses."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    env.pop("PYTHONOPTIMIZE", None)
+    plain, optimized = (subprocess.run([sys.executable, *flags, "-m", "rnntools", *command, "--help"], env=env,
+                                       capture_output=True, text=True, timeout=120) for flags in ([], ["-OO"]))
+    assert plain.returncode == optimized.returncode == 0, optimized.stderr
+    assert "    rnntools " in plain.stdout  # an example line
+    assert optimized.stdout == plain.stdout

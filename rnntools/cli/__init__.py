@@ -68,6 +68,12 @@ class LazyGroup(click.Group):
         module_name, attr = COMMANDS[name]
         return _with_global_options(getattr(importlib.import_module(module_name), attr))
 
+    def format_help_text(self, ctx, formatter):
+        from rnntools.cli.common import help_from_source  # python -OO dropped the docstring
+
+        help_from_source(self)
+        super().format_help_text(ctx, formatter)
+
     def format_commands(self, ctx, formatter):
         # short help from a table, so listing the commands imports none of them
         rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]

@@ -134,6 +134,38 @@ def _common_options() -> list[click.Option]:
     ]
 
 
+def help_from_source(command: click.Command) -> None:
+    """Give ``command`` its help text back under ``python -OO`` (PYTHONOPTIMIZE=2), which drops docstrings: the
+    commands' summaries and example blocks are their functions' docstrings, so `--help` showed the options
+    alone. Read from the function's source file when help is shown (nothing is read otherwise)."""
+    import sys
+
+    if command.help is not None or sys.flags.optimize < 2 or command.callback is None:
+        return
+    import ast
+    import inspect
+
+    code = getattr(inspect.unwrap(command.callback), "__code__", None)
+    try:
+        with open(code.co_filename, "rb") as f:
+            tree = ast.parse(f.read())
+    except (AttributeError, OSError, SyntaxError, ValueError):  # no source beside the bytecode
+        return
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.FunctionDef) and node.name == code.co_name
+                and code.co_firstlineno in (node.lineno, *(d.lineno for d in node.decorator_list))):
+            command.help = ast.get_docstring(node)
+            return
+
+
+class SourceHelpGroup(click.Group):
+    """A group whose help survives ``python -OO`` (``help_from_source``)."""
+
+    def format_help_text(self, ctx, formatter):
+        help_from_source(self)
+        super().format_help_text(ctx, formatter)
+
+
 class GroupedCommand(click.Command):
     """Shows options under their section headings, in the order the sections first appear.
 
@@ -157,6 +189,14 @@ class GroupedCommand(click.Command):
                 param.type.dir_okay = True
         names = {p.name for p in self.params}
         self.params += [p for p in _common_options() if p.name not in names]
+
+    def format_help_text(self, ctx, formatter):
+        help_from_source(self)
+        super().format_help_text(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        help_from_source(self)
+        return super().get_short_help_str(limit)
 
     def invoke(self, ctx):
         from rnntools import console

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rnntools.cli.common import CONTEXT, GroupedCommand, inputs_argument, option
+from rnntools.cli.common import CONTEXT, GroupedCommand, SourceHelpGroup, inputs_argument, option
 
 
 def _output(f):
@@ -18,7 +18,7 @@ def _output(f):
     return f
 
 
-@click.group(name="plot", context_settings=CONTEXT)
+@click.group(name="plot", cls=SourceHelpGroup, context_settings=CONTEXT)
 def plot():
     """Draw pictures: forecasts, training curves, maps of word vectors, confusion matrices.
 
