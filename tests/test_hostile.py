@@ -2090,3 +2090,50 @@ def test_network_size_beyond_the_file_arrays(hostile, world, tmp_path, kind, key
     args, stdin = USE[kind]
     check(hostile([a.replace("M", str(tmp_path / "m.npz")) for a in args], stdin), 1,
           re.escape(str(tmp_path / "m.npz")) + r": corrupt .*" + pattern)
+
+
+# --- found by hand (session 25): each case failed on the code before its fix -----------------------------
+
+def _text_vectors_with_a_cut_character() -> bytes:
+    """word2vec text whose 4,096th byte after the header is the first byte of a three-byte character."""
+    lines = [f"w{i} 0.25 -1.5 3\n" for i in range(600)]
+    body = "".join(lines).encode()
+    start = body[:4095].rfind(b"\n") + 1
+    done = body[:4095].count(b"\n")
+    body = body[:start] + ("x" * (4095 - start) + "日本 0.5 1.5 -2\n").encode() + "".join(lines[done + 1:]).encode()
+    assert body[4095:4098] == "日".encode()
+    return b"%d 3\n" % body.count(b"\n") + body
+
+
+@pytest.mark.parametrize("words", [["a\x0bb", "c\x0cd"], ["a\x1cb", "c\x1fd"], ["e\x1de", "f\x1ef"]])
+def test_vectors_text_with_control_characters_in_words(hostile, tmp_path, words):
+    """A word2vec text file whose words hold a vertical tab, a form feed or U+001C-U+001F (str.split's spaces) was
+    taken for a binary one: "truncated binary vectors file: the header says 2 words, found 1", exit 1."""
+    (tmp_path / "v.txt").write_bytes(f"2 3\n{words[0]} 1 2 3\n{words[1]} 4 5 6\n".encode())
+    check(hostile(["import", "{t}/v.txt", "-o", "{t}/v.npz"]), 0)
+    result = hostile(["export", "{t}/v.npz"])
+    check(result, 0)
+    assert result.stdout == f"2 3\n{words[0]} 1 2 3\n{words[1]} 4 5 6\n"
+
+
+def test_vectors_text_with_a_character_cut_at_the_sample_end(hostile, tmp_path):
+    """The first 4,096 bytes after the header decide text or binary; a character cut by that boundary made the
+    sample invalid UTF-8, so a text file was read as binary: its lines as floats' bytes (a wrong model with exit 0,
+    or "truncated binary vectors file")."""
+    from rnntools.w2v.formats import read_word2vec
+
+    (tmp_path / "v.txt").write_bytes(_text_vectors_with_a_cut_character())
+    tokens, vectors, found = read_word2vec(str(tmp_path / "v.txt"))
+    assert found == "word2vec-text" and len(tokens) == 600
+    assert tokens[0] == "w0" and vectors[0].tolist() == [0.25, -1.5, 3.0]
+    check(hostile(["import", "{t}/v.txt", "-o", "{t}/v.npz"]), 0)
+
+
+def test_vectors_word_with_a_tab_reads_back_as_one_word(hostile, tmp_path):
+    """export writes a word holding a tab as it is (word2vec's text format separates fields by spaces); import
+    read it back as two fields joined by a space ("a b"), another word."""
+    (tmp_path / "v.txt").write_bytes(b"2 3\na\tb 1 2 3\nc 4 5 6\n")
+    check(hostile(["import", "{t}/v.txt", "-o", "{t}/v.npz"]), 0)
+    result = hostile(["export", "{t}/v.npz"])
+    check(result, 0)
+    assert result.stdout == "2 3\na\tb 1 2 3\nc 4 5 6\n"
