@@ -210,6 +210,14 @@ def _long_line(path, line_no: int) -> InputError:
                       path, line_no)
 
 
+def _content_length(line: bytes) -> int:
+    """A line's length without its line end (``\n`` or ``\r\n``): the bytes ``--max-line-bytes`` bounds. A line of
+    exactly the limit was refused when it ended with a newline and read when it was the last, unended one, and a
+    CRLF file's lines reached the limit a byte before the same lines with LF."""
+    n = len(line) - line.endswith(b"\n")
+    return n - (n > 0 and line[n - 1] == 13)
+
+
 def _split_long(line: bytes, limit: int) -> list[bytes]:
     """A line over ``limit`` bytes as pieces of at most ``limit`` bytes, cut after a space when there is one
     (else before a UTF-8 continuation byte), so no word or character is split when it can be helped."""
@@ -239,7 +247,7 @@ def _read_lines(stream, path, first_line: int, long_lines: str) -> Iterator[list
         block = read(CHUNK_BYTES)
         if not block:
             rest = b"".join(carry)
-            if len(rest) > MAX_LINE_BYTES:
+            if _content_length(rest) > MAX_LINE_BYTES:
                 if long_lines != "split":
                     raise _long_line(path, line_no)
                 yield _split_long(rest, MAX_LINE_BYTES)
@@ -250,7 +258,7 @@ def _read_lines(stream, path, first_line: int, long_lines: str) -> Iterator[list
         if end == 0:
             carry.append(block)
             carry_len += len(block)
-            if carry_len > MAX_LINE_BYTES:
+            if carry_len - block.endswith(b"\r") > MAX_LINE_BYTES:  # the \r of a CRLF whose \n is still to come
                 if long_lines != "split":
                     raise _long_line(path, line_no)
                 *pieces, rest = _split_long(b"".join(carry), MAX_LINE_BYTES)
@@ -262,9 +270,11 @@ def _read_lines(stream, path, first_line: int, long_lines: str) -> Iterator[list
         carry = [block[end:]] if end < len(block) else []
         carry_len = len(block) - end
         lines = io.BytesIO(data).readlines()  # splits on \n only, as a text file's lines
-        if max(map(len, lines)) > MAX_LINE_BYTES:
+        # (the line end is 1-2 bytes more than a line's content: only then is each line measured without it)
+        if max(map(len, lines)) > MAX_LINE_BYTES and max(map(_content_length, lines)) > MAX_LINE_BYTES:
             if long_lines != "split":
-                raise _long_line(path, line_no + next(i for i, x in enumerate(lines) if len(x) > MAX_LINE_BYTES))
+                raise _long_line(path, line_no + next(i for i, x in enumerate(lines)
+                                                      if _content_length(x) > MAX_LINE_BYTES))
             lines = [piece for line in lines for piece in _split_long(line, MAX_LINE_BYTES)]
         line_no += len(lines)
         if live:
