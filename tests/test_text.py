@@ -392,3 +392,117 @@ def test_worker_processes_only_for_inputs_that_may_be_large(tmp_path, monkeypatc
     assert pipeline._workers(3, [str(tmp_path)]) == 3
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 4)
     assert pipeline._workers(None, [str(small)]) == 2
+
+
+def test_vocab_write_without_escapes_is_the_jsonl_writer_s_text_too():
+    """Tokens that need no JSON escaping (every word) are written quoted as they are: the same bytes."""
+    import io as _io
+
+    from rnntools.io import JsonlWriter
+
+    vocab = Vocab.build({"the": 5, "caf\u00e9": 3, "\u2019s": 1, "\u6771\u4eac": 2, "x\u2028y": 1, "\x7f": 1},
+                        level="word")
+    fast, slow = _io.StringIO(), _io.StringIO()
+    vocab.write(JsonlWriter(fast))
+    writer = JsonlWriter(slow)
+    writer.write(vocab.header())
+    for record in vocab.records():
+        writer.write(record)
+    assert fast.getvalue() == slow.getvalue()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "ab", "B", "\u00e9", "<unk>", "</s>", "z", "aa"]),
+                       st.integers(0, 4)), st.integers(0, 3), st.one_of(st.none(), st.integers(1, 5)), st.booleans())
+def test_vocab_build_orders_as_count_then_token(counts, min_count, max_size, specials):
+    """Vocab.build sorts by token, then stably by count: the order of a sort keyed by (-count, token)."""
+    kept = sorted(((t, c) for t, c in counts.items() if c >= min_count and t not in SPECIALS),
+                  key=lambda item: (-item[1], item[0]))[:max_size]
+    vocab = Vocab.build(counts, min_count=min_count, max_size=max_size, specials=specials,
+                        doc_freq={t: c // 2 for t, c in counts.items()})
+    head = list(SPECIALS) if specials else []
+    assert vocab.tokens == head + [t for t, _ in kept]
+    assert vocab._counts == [0] * len(head) + [c for _, c in kept]
+    assert vocab._doc_freq == [0] * len(head) + [c // 2 for _, c in kept]
+
+
+def _ranges_text(runs):
+    out = []
+    for run in runs:
+        for part in run:
+            with open(part.real, "rb") as f:
+                f.seek(part.start)
+                out.append((part.real, f.read() if part.end is None else f.read(part.end - part.start)))
+    return out
+
+
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_split_files_cuts_at_line_starts_and_covers_every_byte_once(tmp_path, parts):
+    from rnntools.io import split_files
+
+    files = {"a.txt": b"one two\nthree\n" * 50, "empty.txt": b"", "b.txt": b"x" * 5000 + b"\n" + b"y\n" * 10,
+             "c.txt": b"last line without a break\nend"}
+    paths = []
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    runs = split_files(paths, parts)
+    assert 1 <= len(runs) <= parts
+    pieces = _ranges_text(runs)
+    for path in paths:  # every file whole, in order, from its pieces
+        assert b"".join(data for real, data in pieces if real == path) == (tmp_path / os.path.basename(path)).read_bytes()
+    assert [real for real, _ in pieces] == sorted([real for real, _ in pieces], key=paths.index)
+    for run in runs:
+        for part in run:
+            assert part.start == 0 or open(part.real, "rb").read()[part.start - 1:part.start] == b"\n"
+            assert part.first_line == (1 if part.start == 0 else 2)
+    assert runs[0][0].start == 0 and str(runs[0][0]) == paths[0]
+
+
+def test_split_files_leaves_streams_and_compressed_files_to_the_stream_reader(tmp_path):
+    from rnntools.io import split_files
+
+    plain = tmp_path / "a.txt"
+    plain.write_text("a b\n" * 100)
+    (tmp_path / "a.txt.gz").write_bytes(b"")
+    for other in ["-", str(tmp_path / "a.txt.gz"), str(tmp_path / "missing.txt"), str(tmp_path), "/dev/null"]:
+        assert split_files([str(plain), other], 2) is None, other
+    assert len(split_files([str(plain)], 2)) == 2
+
+
+def test_counting_in_two_processes_reading_their_own_halves_matches_one(tmp_path):
+    """BOMs, CRLF line ends, a last line without a break, several files, characters too."""
+    from rnntools.text.pipeline import count_tokens
+
+    rng = np.random.default_rng(1)
+    words = ["the", "Cat", "don't", "caf\u00e9", "\u6771\u4eac", "x'y", "''", "r\u2019n"]
+    paths = []
+    for k in range(3):
+        lines = [" ".join(rng.choice(words, size=rng.integers(0, 12))) for _ in range(3000)]
+        data = ("\r\n" if k == 1 else "\n").join(lines) + ("" if k == 2 else "\n")
+        path = tmp_path / f"f{k}.txt"
+        path.write_bytes((b"\xef\xbb\xbf" if k else b"") + data.encode())
+        paths.append(str(path))
+    for level in ("word", "char"):
+        serial = count_tokens(paths, level=level, workers=1)
+        for workers in (2, 3):
+            parallel = count_tokens(paths, level=level, workers=workers)
+            assert parallel.counts == serial.counts and parallel.doc_freq == serial.doc_freq
+            assert parallel.documents == serial.documents == 9000
+
+
+@pytest.mark.parametrize("bad", [b"caf\xe9 au lait\n", b"x" * (1 << 21) + b"\n"], ids=["utf8", "long line"])
+def test_an_error_in_a_helper_s_half_names_the_line_a_single_process_names(tmp_path, bad):
+    from rnntools.errors import InputError
+    from rnntools.text.pipeline import count_tokens
+
+    path = tmp_path / "c.txt"
+    lines = [b"the cat sat on the mat\n"] * 40000
+    lines[31234] = bad
+    path.write_bytes(b"".join(lines))
+    outcomes = []
+    for workers in (1, 2):
+        with pytest.raises(InputError) as raised:
+            count_tokens([str(path)], workers=workers)
+        outcomes.append(str(raised.value))
+    assert outcomes[0] == outcomes[1] and "31235" in outcomes[0]

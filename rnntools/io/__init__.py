@@ -20,10 +20,12 @@ from rnntools.io.inputs import (
     iter_lines,
     iter_text_chunks,
     loads,
+    numbered,
     open_binary,
     parse_json_object,
     read_text_field,
     set_max_line_bytes,
+    split_files,
     stdin_idle,
 )
 from rnntools.io.outputs import JsonlWriter, check_outputs, is_stdio, open_output, repeated_file
@@ -45,6 +47,6 @@ __all__ = [
     "CHUNK_BYTES", "FORMAT", "FORMAT_VERSION", "META_KEY", "STDIN", "FileRange", "JsonlWriter", "ModelFile",
     "check_outputs", "csv_delimiter", "display_name", "is_stdio", "iter_csv", "iter_jsonl", "iter_line_batches",
     "iter_lines", "iter_text_chunks",
-    "load_model", "loads", "open_binary", "open_output", "parse_json_object", "read_model_meta",
-    "read_text_field", "repeated_file", "save_model", "set_max_line_bytes", "stdin_idle",
+    "load_model", "loads", "numbered", "open_binary", "open_output", "parse_json_object", "read_model_meta",
+    "read_text_field", "repeated_file", "save_model", "set_max_line_bytes", "split_files", "stdin_idle",
 ]

@@ -66,6 +66,69 @@ class FileRange(str):
         return FileRange, (str(self), self.real, self.start, self.end, self.first_line, self.head, self.options)
 
 
+def split_files(paths, parts: int) -> list[list[FileRange]] | None:
+    """``paths`` cut at line starts into ``parts`` runs of about equal size, in order, each a list of
+    ``FileRange``: for processes that each read their own run of the input (``vocab``'s counting). None when
+    an input cannot be cut or read by another process (stdin, a pipe or device, a compressed file, a range,
+    a folder, a missing file): the caller reads those as a stream.
+
+    A range that starts inside a file starts at a line whose number is not known without reading what comes
+    before: it is numbered from 2 (so the first-line checks, a byte-order mark, UTF-16, are not made there,
+    as the file's own reader does not make them after line 1). Its errors name a line only after
+    ``numbered`` counts that line."""
+    sizes = []
+    for path in paths:
+        if isinstance(path, FileRange) or os.fspath(path) == STDIN or os.path.splitext(path)[1].lower() in _SUFFIX:
+            return None
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        sizes.append(st.st_size)
+    total = sum(sizes)
+    cuts = [total * k // parts for k in range(1, parts)]  # where each run after the first should begin
+    runs: list[list[FileRange]] = [[]]
+    done = 0  # bytes of the files before this one
+    for path, size in zip(paths, sizes):
+        start = 0
+        while cuts and cuts[0] < done + size:
+            at = max(cuts.pop(0) - done, start)
+            if at > 0:  # the next line start at or after byte ``at``
+                try:
+                    with open(path, "rb") as f:
+                        f.seek(at - 1)
+                        while (piece := f.readline(1 << 16)) and not piece.endswith(b"\n"):
+                            pass
+                        at = f.tell()
+                except OSError:
+                    return None
+            if at >= size:
+                cuts.insert(0, done + size)  # this file's last line reaches the cut: the run starts at the next file
+                break
+            if at > start:
+                runs[-1].append(FileRange(path, path, start, at, first_line=1 if start == 0 else 2))
+                start = at
+            runs.append([])
+        if start < size or size == 0:  # (an empty file is read too: it may be unreadable)
+            runs[-1].append(FileRange(path, path, start, None, first_line=1 if start == 0 else 2))
+        done += size
+    return [run for run in runs if run]  # two cuts in one line make one run
+
+
+def numbered(part: FileRange) -> FileRange:
+    """``part`` (a range of a file) with the number of its first line, counted from the start of the file."""
+    if not part.start:
+        return part
+    lines, left = 0, part.start
+    with open(part.real, "rb") as f:
+        while left > 0 and (block := f.read(min(left, CHUNK_BYTES))):
+            lines += block.count(b"\n")
+            left -= len(block)
+    return FileRange(str(part), part.real, part.start, part.end, lines + 1, part.head, part.options)
+
+
 class _Window(io.RawIOBase):
     """At most ``left`` bytes of a raw file, from where it stands."""
 

@@ -18,6 +18,7 @@ from rnntools.io import (
     iter_text_chunks,
     read_text_field,
     repeated_file,
+    split_files,
 )
 from rnntools.parallel import available_cores, ordered_map
 from rnntools.text.encode import BowEncoder, CsrBuilder
@@ -44,8 +45,13 @@ def count_tokens(inputs: Sequence[str], *, level: str = "word", lowercase: bool 
     counter = TokenCounter(level, lowercase)
     if field is None:
         workers = _workers(workers, inputs)
-        chunks = (text for path in inputs for _, _, text in iter_text_chunks(path, errors))
-        counter.count_chunks(chunks, workers)
+        # regular files: each process reads its own part; a stream is read here and handed out in chunks
+        runs = split_files(inputs, workers) if workers > 1 else None
+        if runs is not None:
+            counter.count_files(runs, errors)
+        else:
+            chunks = (text for path in inputs for _, _, text in iter_text_chunks(path, errors))
+            counter.count_chunks(chunks, workers)
     else:
         for path in inputs:
             batch: list[str] = []
