@@ -127,7 +127,15 @@ def _partial(d: dict) -> tuple:
 
 
 def current(d: dict) -> str:
-    """The rule in choose.pick today (choose.pick_short for a series without validation origins)."""
+    """The rule in choose.choose today: choose.pick (choose.pick_short for a series without validation
+    origins), naive for a series that stopped (choose.stopped)."""
+    if CH.stopped(d["tr"], d["m"]):
+        return "naive"
+    return usual(d)
+
+
+def usual(d: dict) -> str:
+    """choose.pick (choose.pick_short for a series without validation origins)."""
     if not len(d["vo"]) and d["fhist"]:
         return CH.pick_short(hist_errors(d), _partial(d)[1])
     val = {k: e for k in (*CH.STATS, "rnn", *CH.voted(CH.STATS))
@@ -677,6 +685,124 @@ for _t in (0.05, 0.1, 0.2):
     RULES[f"S every candidate weighted exp(-relative excess error / {_t})"] = softmax_weights(_t)
 
 
+
+# --- the 1.1x target (issue 15, a later session): fall back to a simple forecast where the edge is noise ----
+
+NAIVES = ("naive", "snaive")
+
+
+def edge_t(d: dict, where: str, method: str, simple: str) -> float | None:
+    """How clearly ``method`` erred less than ``simple`` at the history (or validation) origins: the mean of
+    the per-origin loss differential (scaled absolute error over the horizon, simple minus method) over its
+    standard error, Newey-West (Bartlett weights) up to the lag where two origins' horizons stop
+    overlapping (a Diebold-Mariano statistic); None where either has no errors there."""
+    a, b = errors(d, where, simple), errors(d, where, method)
+    if a is None or b is None or len(a) < 3:
+        return None
+    x = a.mean(1) - b.mean(1)
+    o = d["ho"] if where == "hist" else d["vo"]
+    step = max(float(np.median(np.diff(o))), 1.0) if len(o) > 1 else 1.0
+    lags = min(int(np.ceil(d["h"] / step)), len(x) - 1)
+    x0 = x - x.mean()
+    lrv = float(x0 @ x0) / len(x)
+    for k in range(1, lags + 1):
+        lrv += 2 * (1 - k / (lags + 1)) * float(x0[k:] @ x0[:-k]) / len(x)
+    if lrv <= 0:
+        return np.inf if x.mean() > 0 else -np.inf if x.mean() < 0 else 0.0
+    return float(x.mean() / np.sqrt(lrv / len(x)))
+
+
+def best_naive(d: dict, where: str = "hist") -> str | None:
+    """naive or seasonal naive, whichever erred less at the history (validation) origins."""
+    e = {k: v.mean() for k in NAIVES if (v := errors(d, where, k)) is not None}
+    return min(e, key=e.get) if e else None
+
+
+def noise_fallback(z: float, test: str = "hist", to: str = "alone", pool=NAIVES):
+    """The current method, unless its edge over the better of naive and seasonal naive is within noise: a
+    Diebold-Mariano t below ``z``. ``test``: "hist" compares S with the simple method over the history
+    origins (up to 200; the network has no errors there), "val" the series' method at the network's
+    validation origins, "both" needs both below z, "either" one of them. ``to``: "alone" forecasts by the
+    simple method, "half" by the mean of it and the current method, "vote" puts it in S's place in the
+    median with the network."""
+    def rule(d):
+        meth = current(d)
+        if meth in pool or not len(d["vo"]) and not d["fhist"]:
+            return meth
+        hist = hist_errors(d)
+        where = "hist" if hist else "val"
+        e = {k: v.mean() for k in pool if (v := errors(d, where, k)) is not None}
+        if not e:
+            return meth
+        simple = min(e, key=e.get)
+        stat = CH.pick(val_errors(d), hist, n=len(d["tr"]))[0] if hist and len(d["vo"]) else meth
+        th = edge_t(d, "hist", stat, simple) if hist and stat != simple else None
+        tv = edge_t(d, "val", meth, simple) if len(d["vo"]) else None
+        if test == "hist":
+            noisy = th is not None and th < z
+        elif test == "val":
+            noisy = tv is not None and tv < z
+        elif test == "both":
+            noisy = th is not None and tv is not None and th < z and tv < z
+        else:
+            noisy = (th is not None and th < z) or (tv is not None and tv < z)
+        if not noisy:
+            return meth
+        if to == "alone":
+            return simple
+        if to == "half":
+            return f"mean:{meth}|{simple}"
+        vote = CH.with_network(simple, CH.third_voter(hist))
+        return vote if all(b in d["fin"] for b in CH.bases_of(vote)) else simple
+    return rule
+
+
+def shrink_fit(grid=(0.0, 0.25, 0.5, 0.75, 1.0), where: str = "val"):
+    """The current method shrunk toward the better of naive and seasonal naive by the weight (on ``grid``)
+    whose blend erred least at the validation origins (``where`` "hist": S's blend over the history
+    origins, the weight then applied to the series' method)."""
+    def rule(d):
+        meth = current(d)
+        simple = best_naive(d, "hist" if d["fhist"] else "val")
+        if simple is None or meth == simple:
+            return meth
+        src = meth
+        if where == "hist":
+            hist = hist_errors(d)
+            if not hist:
+                return meth
+            src = CH.pick(val_errors(d), hist, n=len(d["tr"]))[0]
+        f, truth = (d["fval"], d["vtruth"]) if where == "val" else (d["fhist"], d["htruth"])
+        if truth is None or any(b not in f for b in CH.bases_of(src)) or simple not in f:
+            return meth
+        a, b = CH.combine(src, f), f[simple]
+        err = [float(np.abs((1 - w) * a + w * b - truth).mean()) for w in grid]
+        w = grid[int(np.argmin(err))]
+        if w == 0:
+            return meth
+        if w == 1:
+            return simple
+        key = f"shrink{w}"
+        for k in ("fin", "fval", "fhist"):
+            if d[k] and all(x in d[k] for x in CH.bases_of(meth)) and simple in d[k]:
+                d[k][key] = (1 - w) * CH.combine(meth, d[k]) + w * d[k][simple]
+        return key
+    return rule
+
+
+CH.BASES = (*CH.BASES, *(f"shrink{w}" for w in (0.25, 0.5, 0.75)))
+for _z in (0.5, 1.0, 1.5, 2.0):
+    for _t in ("hist", "val", "both", "either"):
+        RULES[f"naive fallback t<{_z} {_t} alone"] = noise_fallback(_z, _t)
+    for _t in ("hist", "both"):
+        RULES[f"naive fallback t<{_z} {_t} half"] = noise_fallback(_z, _t, "half")
+        RULES[f"naive fallback t<{_z} {_t} vote"] = noise_fallback(_z, _t, "vote")
+RULES["naive fallback t<1.0 hist alone naive only"] = noise_fallback(1.0, "hist", pool=("naive",))
+RULES["shrink toward the better naive weight fitted at val"] = shrink_fit()
+RULES["shrink toward the better naive weight fitted over the history"] = shrink_fit(where="hist")
+RULES["before: a stopped series by its usual choice"] = usual
+
+
 def paired(sets: list[list[dict]], rules: dict, base: str = "before: the third voter always theta+damped",
            reps: int = 4000) -> None:
     """Each rule against ``base`` forecast by forecast over the given sets together (e.g. the 40 and the R
@@ -1073,6 +1199,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-cache", help="the networks of forecast_vs_baselines.py --model-cache")
     ap.add_argument("--net-suffix", default="", help="the --model-cache names' engine options, e.g. -seed=2")
+    ap.add_argument("--max-history", type=int, default=2016, help="as forecast_vs_baselines.py --max-history")
     ap.add_argument("--bases", required=True, help="this script's cache of base forecasts (pickle, its own)")
     ap.add_argument("--score", action="store_true", help="score the rules from --bases")
     ap.add_argument("--series", default=None, help="JSONL of other series (as forecast_vs_baselines.py --series)")
@@ -1104,7 +1231,7 @@ def main():
         configure_threads(1)
         console.configure(quiet=True)
         with open(args.bases, "wb") as f:
-            pickle.dump(bases(args.model_cache, series=args.series, suffix=args.net_suffix), f)
+            pickle.dump(bases(args.model_cache, args.max_history, args.series, args.net_suffix), f)
     if args.score:
         with open(args.bases, "rb") as f:
             data = pickle.load(f)

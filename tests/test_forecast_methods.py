@@ -254,6 +254,36 @@ def test_no_drift_candidate_for_a_validated_series_below_drift_min_values():
         assert ("drift" in CH.bases_of(meth)) == allowed, (n, meth)
 
 
+def test_a_stopped_series_is_forecast_by_naive():
+    # a seasonal count that fell to zero for its last season (a discontinued product): the comb that erred
+    # least over the history forecast small positive numbers for ever; naive forecasts the zeros
+    h, none = 6, np.zeros(0, np.int64)
+    y = np.maximum(np.round(_seasonal(96, trend=-0.3) - 60), 0)
+    y[-12:] = 0
+    vo = np.arange(96 - h - 12, 96 - h)
+    rnn = np.stack([y[o + 1:o + 1 + h] + 0.5 for o in vo])
+    s = Series("p", y, TimeAxis("int", 1), 0)
+    val, hist = CH.series_errors(y, rnn, vo, h, 12)
+    assert CH.pick(val, hist, n=len(y))[1] != "naive"        # what the choice took before
+    sel = CH.choose([s], rnn, np.zeros(len(vo), np.int64), vo, h, 12, [80, 95])
+    assert sel["choice"]["p"] == "naive" and "naive" in sel["tables"]
+    assert CH.stopped(y, 12)
+    # less than a season flat: the choice as before
+    z = y.copy()
+    z[-12] = 1
+    assert not CH.stopped(z, 12)
+    val, hist = CH.series_errors(z, rnn, vo, h, 12)
+    sel = CH.choose([Series("p", z, TimeAxis("int", 1), 0)], rnn, np.zeros(len(vo), np.int64), vo, h, 12, [80])
+    assert sel["choice"]["p"] == CH.pick(val, hist, n=len(z))[1]
+    # a non-seasonal series needs FLAT_MIN equal values; a short one (no validation origins) too
+    w = np.concatenate([np.arange(1.0, 9.0) * 3, np.full(CH.FLAT_MIN, 7.0)])
+    assert CH.stopped(w, 1) and not CH.stopped(w[:-1], 1) and not CH.stopped(np.r_[w, 8.0], 1)
+    sel = CH.choose([Series("w", w, TimeAxis("int", 1), 0)], np.zeros((0, h)), none, none, h, 1, [80, 95])
+    assert sel["choice"]["w"] == "naive" and CH.table_of(sel["tables"], "naive", short=True) is not None
+    v = w.copy()
+    v[-CH.FLAT_MIN] = 6.0
+    assert not CH.stopped(v, 1)
+
 def test_third_voter_takes_arima_in_where_it_beat_theta_and_the_damped_trend():
     hist = {"theta": np.full((5, 3), 1.0), "damped": np.full((5, 3), 1.2), CH.COMB: np.full((5, 3), 1.1),
             "arima": np.full((5, 3), 1.05)}

@@ -20,7 +20,8 @@ is S; when S erred less than half as
 much as ``theta+damped`` over the history (an exactly repeating season), S forecasts alone; and S forecasts
 alone where it erred no more than the median at the network's validation origins: there the network's
 error is if anything optimistic (those origins also chose its early-stopping point), so a vote that did not
-help there is dropped: the forecaster falls back to the simpler forecast where it validates no worse.
+help there is dropped: the forecaster falls back to the simpler forecast where it validates no worse. A
+series whose last season is one repeated value has stopped and is forecast by naive (:func:`stopped`).
 Measured on the benchmark of docs/forecast.md against choosing among the network and the methods by
 validation error (an earlier rule) and against always voting. Series the model has not seen take the
 method with the lowest pooled validation error.
@@ -79,6 +80,9 @@ DRIFT_MIN = 100
 # a series too short for validation origins: its best method by every origin's partial horizon forecasts
 # only where it erred less than SHORT_COMB times theta+damped's error there, theta+damped otherwise
 SHORT_COMB = 0.9
+# a series whose last season, and at least FLAT_MIN values, is one repeated value has stopped (a discontinued
+# product's zeros, a rate held, a meter that no longer moves): it is forecast by naive (:func:`stopped`)
+FLAT_MIN = 6
 # the key of the interval table of the short series (no validation origins) forecast by a method
 SHORT = "short:"
 # older model files chose among these; they still load and forecast
@@ -270,6 +274,15 @@ def partial_errors(y: np.ndarray, horizon: int, season: int, scale: float) -> tu
     return origins, out
 
 
+def stopped(y: np.ndarray, season: int) -> bool:
+    """Whether the series' last season (and at least FLAT_MIN values) is one repeated value. Such a series
+    is forecast by naive: nothing is left of its season or its trend there, and every other method carries
+    on the older history's (a prescription count that stayed at zero for a year was forecast 0.01-0.03 a
+    month by the comb of seasonal naive, Theta and the damped trend, which erred least over the history)."""
+    n = max(season, FLAT_MIN)
+    return len(y) >= n and bool(np.all(y[-n:] == y[-1]))
+
+
 def pick_short(hist: dict, part: dict) -> str:
     """The method of a series too short for validation origins (``hist``: its errors at the history
     origins with a whole horizon, ``part``: :func:`partial_errors`): the candidate of ``hist`` with the
@@ -370,7 +383,7 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
             hist = history_errors(y, ho, horizon, season, len(y) - 1, scale)
             if hist:
                 po, part = partial_errors(y, horizon, season, scale)
-                stat = choice[s.id] = pick_short(hist, part)
+                stat = choice[s.id] = "naive" if stopped(y, season) else pick_short(hist, part)
                 e = on_level(part, y, po, season, scale)[stat] if stat in part else hist[stat]
                 short.setdefault(stat, []).append(e)
                 short_ids.append(s.id)
@@ -378,6 +391,8 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
         y, vo = s.values, val_o[rows]
         val, hist = series_errors(y, rnn_val[rows], vo, horizon, season)
         stat, choice[s.id] = pick(val, hist, covariates, len(y))
+        if stopped(y, season) and "naive" in val:
+            stat = choice[s.id] = "naive"
         # intervals from the errors relative to the level at each origin (a positive series' errors grow
         # with it; the choice above stays on the plain scaled errors)
         scale = series_scale(y[:int(vo.min()) + 1], season)
