@@ -268,6 +268,8 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     linear.NB_WORDS = options.pop("nb_words", nb_words)     # '{"nb_words": true}': NBSVM's ratios, word model
     min_df = features.MIN_DF
     features.MIN_DF = options.pop("min_df", min_df)         # '{"min_df": 2}': whatever the set's size
+    negation = features.NEGATION
+    features.NEGATION = options.pop("negation", negation)   # '{"negation": false}': "sep" rows, not "sep+neg"
     task_class = training.ClassifierTask
     word_dropout = options.pop("word_dropout", 0.0)         # '{"word_dropout": 0.1}': with_word_dropout
     if word_dropout:
@@ -330,6 +332,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         features.ROWS = rows
         linear.NB_WORDS = nb_words
         features.MIN_DF = min_df
+        features.NEGATION = negation
         training.ClassifierTask = task_class
         linear.fit_linear, linear.fit_two_linear, training.stratified_split = fit_linear, fit_two_linear, split
         training.init_params, trainer.epoch_rng, trainer.step_rng = init, epoch_rng, step_rng

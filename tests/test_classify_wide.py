@@ -70,6 +70,71 @@ def test_other_character_gram_lengths_match_the_reference():
     assert all(set(a) < set(b) for a, b in zip(F.ngram_ids_of_texts(texts, 1 << 16), wider))
 
 
+def test_negation_scopes_and_their_marked_unigrams():
+    """``negation=True``: each word in a negation's scope (up to ``NEGATION_SCOPE`` words after not, no,
+    never, n't..., ended by punctuation other than an apostrophe) also gives a marked unigram of its own,
+    the kernel's ids equal the reference hasher's, and the text's other ids stay."""
+    words = F._wide_tokens("It is not very good at all, but I don't hate it. Never boring")
+    flags = F.negation_flags(words)
+    assert [w for w, f in zip(words, flags) if f] == ["very", "good", "at", "hate", "it", "boring"]
+    assert F.negation_flags(["no", "'", "fun"]) == [0, 0, 1]          # an apostrophe does not end the scope
+    assert F.negation_flags(["it", "'", "s", "good"]) == [0, 0, 0, 0]  # "'s" is no "n't"
+    texts = ["not good", "The movie was not great, just fine!", "", "nothing at all", "didn't like it"]
+    B = 1 << 16
+    plain = F.ngram_ids_of_texts(texts, B, blocks=True)
+    for chars in (True, False):
+        many = F.ngram_ids_of_texts(texts, B, chars, blocks=True, negation=True, tf=True)
+        for text, ids, tf, base in zip(texts, many, many.tf, plain):
+            w = F._wide_tokens(text)
+            cps = np.frombuffer("".join(w).encode("utf-32-le"), np.uint32).astype(np.int64)
+            lengths = np.array([len(x) for x in w], np.int64)
+            ends = np.cumsum(lengths)
+            out = np.empty(5 * len(w) + 3 * int((lengths + 2).sum()), np.int64)
+            neg = np.array(F.negation_flags(w), np.int8)
+            k = F._ngram_hashes_py(cps, ends - lengths, ends, 3, 5 if chars else 2, B, out, B, neg)
+            want, counts = np.unique(out[:k], return_counts=True)
+            assert ids.tolist() == want.tolist() and tf.tolist() == counts.tolist()
+            if chars:
+                assert set(base.tolist()) <= set(ids.tolist())
+                assert (len(ids) > len(base)) == bool(neg.any())
+    marked = F.ngram_ids_of_texts(["not good"], B, False, negation=True)[0]
+    assert len(marked) == 4          # "not", "good", the bigram, and "good" marked
+
+
+def test_sentence_rows_with_negation_train_and_predict_as_recorded(tmp_path, run_cli, monkeypatch):
+    """Rows "sep+neg" (``NEGATION`` on; not the default): ``rows_options`` asks for the marked unigrams
+    and the other rows do not; a model trained so records them, and predict reads its texts that way
+    (a negated word's marked column counts; the plain rows would leave it out)."""
+    from rnntools.io import load_model
+    from rnntools.tasks.classify import load
+
+    assert F.rows_options("sep+neg") == {"blocks": True, "tf": False, "separate": True, "negation": True}
+    assert not F.rows_options("sep")["negation"] and not F.rows_options(None)["negation"]
+    assert F.rows_for(["a short sentence"] * 3, 2) == "sep"
+    monkeypatch.setattr(F, "NEGATION", True)
+    assert F.rows_for(["a short sentence"] * 3, 2) == "sep+neg"
+    assert F.rows_for(["a short sentence"] * 3, 3) == "blocks"
+    rng = np.random.default_rng(5)
+    lines = []
+    for _ in range(120):
+        good = rng.random() < 0.5
+        lines.append(f"{'pos' if good else 'neg'}\t{' '.join(rng.choice(['film', 'plot', 'scene'], 2))} "
+                     f"{'good' if good else 'not good'}")
+    (tmp_path / "t.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli(["rnn-train", "--task", "classify", tmp_path / "t.tsv", "-o", tmp_path / "m.npz",
+                      "--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--threads", "1", "--wide-buckets", "1024"])
+    assert result.exit_code == 0, result.stderr
+    assert load_model(tmp_path / "m.npz").meta["wide_fit"]["rows"] == "sep+neg"
+    monkeypatch.setattr(F, "NEGATION", False)           # the file decides, not the switch
+    model = load(str(tmp_path / "m.npz"))
+    texts = ["film not good", "film good"]
+    got = model.wide_features(texts).toarray()
+    grams = F.ngram_ids_of_texts(texts, 1024, blocks=True, negation=True)
+    np.testing.assert_array_equal(got, F.wide_matrix(grams, model.net.params["wide.idf"], separate=True).toarray())
+    assert (got[0] != 0).sum() > (F.wide_matrix(F.ngram_ids_of_texts(texts, 1024, blocks=True),
+                                                model.net.params["wide.idf"], separate=True).toarray()[0] != 0).sum()
+
+
 def test_ngram_features_share_subwords_and_rows_have_unit_length():
     a, b = F.ngram_ids("unbelievable", 1 << 18), F.ngram_ids("believable", 1 << 18)
     assert len(set(a) & set(b)) >= 5                       # "bel", "eli", "liev", ... shared
@@ -977,7 +1042,7 @@ def test_separate_rows_keep_each_block_unit_length_in_its_own_columns():
     r = F.wide_rows(texts, {"wide": "words+chars"}, idf, **F.rows_options("sep"))
     W = np.random.default_rng(1).normal(size=(2 * B, 2)).astype(np.float32)
     np.testing.assert_array_equal(r.times(W), np.asarray(r.matrix() @ W))
-    assert F.rows_options("sep+tf") == {"blocks": True, "tf": True, "separate": True}
+    assert F.rows_options("sep+tf") == {"blocks": True, "tf": True, "separate": True, "negation": False}
 
 
 def test_a_model_with_two_linear_models_records_and_predicts_them(tmp_path, run_cli, monkeypatch):

@@ -28,10 +28,14 @@ def _wide_tokens(text: str) -> list[str]:
     return _WIDE_TOKEN_RE.findall(text.lower())
 
 
-def _ngram_hashes_py(cps, starts, ends, min_n, max_n, buckets, out, char_offset=0):
+_NEGATED = 0x5BD1E9955BD1E995   # mixed into a word's hash for its unigram inside a negation's scope
+
+
+def _ngram_hashes_py(cps, starts, ends, min_n, max_n, buckets, out, char_offset=0, negated=None):
     """The plain-Python reference of the numba kernel below (the tests compare them).
     ``out[:k]`` = bucket ids of a text's n-grams, ``char_offset`` added to the character grams'; returns k.
-    cps: (L,) int64 code points of the words joined; word i is cps[starts[i]:ends[i]]."""
+    cps: (L,) int64 code points of the words joined; word i is cps[starts[i]:ends[i]]; negated: (words,)
+    flags, a word with 1 also gives its marked unigram (``negation_flags``), or None."""
     prime, basis = 1099511628211, 14695981039346656037
     mask = (1 << 64) - 1
     k = 0
@@ -42,6 +46,9 @@ def _ngram_hashes_py(cps, starts, ends, min_n, max_n, buckets, out, char_offset=
             h = ((h ^ int(cps[j])) * prime) & mask
         out[k] = h % buckets
         k += 1
+        if negated is not None and negated[i]:
+            out[k] = (((h ^ _NEGATED) * prime) & mask) % buckets
+            k += 1
         if i > 0:                                     # bigram: the two words' hashes combined
             out[k] = (((prev * 31) ^ h) * prime & mask) % buckets
             k += 1
@@ -77,13 +84,16 @@ def _compile_hashes():
     from rnntools.jit import njit
 
     @njit(cache=True, nogil=True)
-    def kernel(cps, starts, ends, first, text_ends, min_n, max_n, buckets, out, bounds, char_offset, counts, tf):
+    def kernel(cps, starts, ends, first, text_ends, min_n, max_n, buckets, out, bounds, char_offset, counts, tf,
+               negated):
         """Many texts at once: text t's words are starts/ends[text_ends[t-1]:text_ends[t]] (the first from
         ``first``); its ids are hashed into out[bounds[t]:], sorted and made distinct; then moved down so
         that the texts' ids follow each other from out[0]; counts[t] says how many text t has, and tf[j]
-        how often the text has the id out[j] (its term frequency)."""
+        how often the text has the id out[j] (its term frequency). negated: (words,) int8, a word with 1
+        also gives its marked unigram (a negation's scope), or empty (none)."""
         prime, basis = uint64(1099511628211), uint64(14695981039346656037)
         nb = uint64(buckets)
+        marked = negated.shape[0] > 0
         w = 0
         for t in range(text_ends.shape[0]):
             o = bounds[t]
@@ -95,6 +105,9 @@ def _compile_hashes():
                     h = (h ^ uint64(cps[j])) * prime
                 out[k] = h % nb
                 k += 1
+                if marked and negated[i]:
+                    out[k] = ((h ^ uint64(_NEGATED)) * prime) % nb
+                    k += 1
                 if i > first:
                     out[k] = (((prev * uint64(31)) ^ h) * prime) % nb
                     k += 1
@@ -132,7 +145,11 @@ def _compile_hashes():
 # normalisation (files written before the blocks). ROWS None: ``rows_for`` decides (length, classes).
 ROWS: str | None = None
 TF_FROM_WORDS = 25
-KNOWN_ROWS = ("blocks", "blocks+tf", "sep", "sep+tf")
+# two-class sentences: "sep+neg" (negations' scopes marked) if True, else "sep". Measured on the whole model,
+# +0.07 points on the mean of the six two-class sentence sets' runs, within their noise, with a loss on Pang
+# and Lee's sentences in one seed (docs/classify.md, "The MR-size proxy"): not the default.
+NEGATION = False
+KNOWN_ROWS = ("blocks", "blocks+tf", "sep", "sep+tf", "sep+neg")
 
 
 def rows_options(rows: str | None) -> dict:
@@ -141,7 +158,8 @@ def rows_options(rows: str | None) -> dict:
     if rows is not None and rows not in KNOWN_ROWS:
         raise ValueError(f"unknown wide rows {rows!r}")
     return {"blocks": rows is not None, "tf": rows is not None and rows.endswith("+tf"),
-            "separate": rows is not None and rows.startswith("sep")}
+            "separate": rows is not None and rows.startswith("sep"),
+            "negation": rows is not None and rows.endswith("+neg")}
 
 
 def rows_for(texts: Sequence[str], n_classes: int = 2) -> str:
@@ -159,7 +177,33 @@ def rows_for(texts: Sequence[str], n_classes: int = 2) -> str:
     words = sum(len(t.split()) for t in texts)
     if words >= TF_FROM_WORDS * max(len(texts), 1):
         return "blocks+tf"
-    return "sep" if n_classes == 2 else "blocks"
+    return ("sep+neg" if NEGATION else "sep") if n_classes == 2 else "blocks"
+
+
+# Negation's scope: after a negation word (or "n't", which the tokeniser splits into "n ' t") each word up to
+# the next punctuation mark other than an apostrophe, at most NEGATION_SCOPE words, also gives the word
+# block a marked unigram ("not ... good" then weighs otherwise than "good"; Das and Chen 2001, Pang et al.
+# 2002). Rows "sep+neg" (``rows_for`` with ``NEGATION``).
+NEGATIONS = frozenset("not no never nothing nobody none nowhere neither nor cannot dont doesnt didnt isnt wasnt "
+                      "arent werent cant wont couldnt shouldnt wouldnt hasnt havent hadnt aint".split())
+APOSTROPHES = frozenset("'\u2019`")
+NEGATION_SCOPE = 3
+
+
+def negation_flags(words: Sequence[str], scope: int = NEGATION_SCOPE) -> list[int]:
+    """1 for each of ``words`` (``_wide_tokens``) inside a negation's scope, else 0."""
+    flags = [0] * len(words)
+    left = 0
+    for i, w in enumerate(words):
+        if w in NEGATIONS or (w == "t" and i >= 2 and words[i - 1] in APOSTROPHES and words[i - 2].endswith("n")):
+            left = scope
+        elif not w[0].isalnum():
+            if w not in APOSTROPHES:
+                left = 0
+        elif left > 0:
+            flags[i] = 1
+            left -= 1
+    return flags
 
 
 CHAR_RANGE = (3, 5)     # the character grams' lengths, boundary marks included (fastText's subwords)
@@ -175,10 +219,13 @@ def ngram_ids(text: str, buckets: int, chars: bool = True, max_tokens: int = 500
 
 
 def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, max_tokens: int = 5000,
-                       blocks: bool = False, char_range: tuple[int, int] = CHAR_RANGE, tf: bool = False):
+                       blocks: bool = False, char_range: tuple[int, int] = CHAR_RANGE, tf: bool = False,
+                       negation: bool = False):
     """``ngram_ids`` of each text, in one kernel call for all of them (per text, the small numpy steps
     cost more than the hashing). ``char_range``: the lengths of the character grams (with the boundary
-    marks), smallest and largest. With ``tf``: ``Grams`` (each text's ids and how often it has each)."""
+    marks), smallest and largest. With ``tf``: ``Grams`` (each text's ids and how often it has each).
+    With ``negation``: each word in a negation's scope (``negation_flags``) also gives its marked
+    unigram, in the word block."""
     words_of = [_wide_tokens(text)[:max_tokens] for text in texts]
     n_words = np.fromiter(map(len, words_of), np.int64, len(texts))
     words = [w for ws in words_of for w in ws]
@@ -191,7 +238,13 @@ def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, m
     # per text at most: its words, its bigrams, and per word (len + 2) grams of each length min_n..max_n
     grams = np.zeros(len(words) + 1, np.int64)
     np.cumsum((lengths + 2) * max(max_n - min_n + 1, 0), out=grams[1:])
-    room = 2 * n_words + grams[text_ends] - grams[text_ends - n_words]
+    room = (3 if negation else 2) * n_words + grams[text_ends] - grams[text_ends - n_words]
+    negated = np.zeros(len(words) if negation else 0, np.int8)
+    if negation:
+        cues = NEGATIONS | {"t"}
+        for t in np.flatnonzero(n_words):
+            if not cues.isdisjoint(words_of[t]):        # most texts have no negation: nothing to mark
+                negated[text_ends[t] - n_words[t]:text_ends[t]] = negation_flags(words_of[t])
     bounds = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(room, out=bounds[1:])
     counts = np.zeros(len(texts), np.int64)
@@ -204,7 +257,8 @@ def ngram_ids_of_texts(texts: Sequence[str], buckets: int, chars: bool = True, m
         out = np.empty(int(bounds[b] - bounds[a]), np.int64)
         mult = np.empty(len(out), np.int32)
         _hash_kernel(cps, starts, ends, int(text_ends[a - 1]) if a else 0, text_ends[a:b], min_n, max_n,
-                        buckets, out, bounds[a:b] - bounds[a], buckets if blocks else 0, counts[a:b], mult)
+                        buckets, out, bounds[a:b] - bounds[a], buckets if blocks else 0, counts[a:b], mult,
+                     negated)
         n = int(counts[a:b].sum())
         cuts = np.cumsum(counts[a:b])[:-1]
         docs += np.split(out[:n].copy(), cuts)
@@ -420,23 +474,23 @@ def wide_matrix(docs: Sequence[np.ndarray], idf: np.ndarray, tf: Sequence[np.nda
 
 
 def wide_rows(texts: Sequence[str] | None, config: dict, idf: np.ndarray | None, docs=None, blocks: bool = False,
-              tf: bool = False, separate: bool = False) -> WideRows | None:
+              tf: bool = False, separate: bool = False, negation: bool = False) -> WideRows | None:
     """The wide rows (``wide_values``) of ``texts`` (or of their ``docs``), or None when the model has no
     wide part. ``blocks``: the word and character blocks normalised apart (models written since; older
     ones in one); ``tf``: sublinear term frequencies; ``separate``: the blocks in columns of their own
-    (``rows_for``)."""
+    (``rows_for``); ``negation``: marked unigrams in negations' scopes (``negation_flags``)."""
     if config.get("wide", "none") == "none" or idf is None:
         return None
     if docs is None:
         chars = config["wide"] == "words+chars"
-        docs = ngram_ids_of_texts(texts, len(idf), chars, blocks=blocks and chars, tf=tf)
+        docs = ngram_ids_of_texts(texts, len(idf), chars, blocks=blocks and chars, tf=tf, negation=negation)
     return wide_values(docs, idf, docs.tf if tf else None, separate)
 
 
 def wide_features(texts: Sequence[str] | None, config: dict, idf: np.ndarray | None, docs=None, blocks: bool = False,
-                  tf: bool = False, separate: bool = False):
+                  tf: bool = False, separate: bool = False, negation: bool = False):
     """``wide_rows`` as a scipy CSR matrix (``wide_matrix``), or None without a wide part."""
-    rows = wide_rows(texts, config, idf, docs, blocks, tf, separate)
+    rows = wide_rows(texts, config, idf, docs, blocks, tf, separate, negation)
     return None if rows is None else rows.matrix()
 
 

@@ -211,9 +211,10 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         rows = (resume.meta.get("wide_fit", {}).get("rows", "blocks") if resume is not None
                 else features.rows_for([data.texts[i] for i in labelled], len(labels)))
         if wide != "words+chars" and rows.startswith("sep"):
-            rows = rows.replace("sep", "blocks")        # one block: nothing to keep apart
+            rows = rows.replace("sep", "blocks").replace("+neg", "")     # one block: nothing to keep apart
         how = features.rows_options(rows)
-        docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True, tf=how["tf"])
+        docs = ngram_ids_of_texts(data.texts, buckets, wide == "words+chars", blocks=True, tf=how["tf"],
+                                  negation=how["negation"])
         min_df = (resume.meta.get("wide_fit", {}).get("min_df", 1) if resume is not None
                   else features.min_df_for(len(labelled)))
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
