@@ -350,6 +350,19 @@ def test_matmul_gives_a_row_the_same_bits_in_any_batch(dtype):
                 np.testing.assert_array_equal(matmul(a[m:2 * m + 1], W, bias=bias), whole[m:2 * m + 1])
             Wt = np.ascontiguousarray(W.T)
             np.testing.assert_array_equal(matmul(a[perm], Wt.T), matmul(a, W)[perm])
+            # only listed rows (padding left out): their bits, the others untouched; or added to out
+            for rows in (np.array([3]), np.sort(perm[:37]), np.sort(perm[:250]), perm[:250]):
+                out = np.full((300, 45), 7.0, dtype)
+                matmul(a, W, out=out, bias=bias, rows=rows)
+                np.testing.assert_array_equal(out[rows], whole[rows])
+                rest = np.setdiff1d(np.arange(300), rows)
+                assert (out[rest] == 7.0).all()
+                np.testing.assert_array_equal(matmul(a, Wt.T, rows=rows)[rows], matmul(a, W)[rows])
+                acc = rng.normal(size=(300, 45)).astype(dtype)
+                want = acc.copy()
+                want[rows] += matmul(a, W)[rows]
+                matmul(a, W, out=acc, rows=rows, add=True)
+                np.testing.assert_array_equal(acc, want)
     finally:
         set_threads(before)
 

@@ -167,6 +167,66 @@ def test_attention_gradients_and_masking():
         assert rel_error(g[name], numeric_grad(f, p[name])) < 1e-6, name
 
 
+def test_attention_leaves_out_padded_target_positions():
+    """tgt_mask: the padded decoder positions are not computed (h~ and weights 0) and give no gradient.
+    Float64: gradients against central differences. Float32, as training runs: every real position's
+    output and every gradient are the same bits as computing all positions with zero gradient at the padded
+    ones (what the teacher-forced loss gives them), dot and general, one and two threads."""
+    from rnntools.nn.parallel import get_threads, set_threads
+    rng = np.random.default_rng(5)
+    B, T, S, H = 3, 4, 5, 6
+    params = {}
+    att.Attention(params, "att", "general", H, rng=rng, dtype=np.float64)
+    p = {k[4:]: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
+    Hd, He = rng.normal(size=(T, B, H)), rng.normal(size=(S, B, H))
+    mask = np.ones((S, B))
+    mask[3:, 1] = 0
+    tmask = np.ones((T, B))
+    tmask[2:, 0] = 0
+    tmask[3, 2] = 0
+    w = rng.normal(size=(T, B, H))
+
+    def f():
+        out, _, _ = att.attention_forward(p, Hd, He, att.keys(p, He, mask), mask, tmask)
+        return float((out * w).sum())
+
+    out, weights, cache = att.attention_forward(p, Hd, He, att.keys(p, He, mask), mask, tmask)
+    assert (out[tmask == 0] == 0).all() and (weights[tmask == 0] == 0).all()
+    dHd, dHe, g = att.attention_backward(p, cache, w)
+    assert (dHd[tmask == 0] == 0).all()
+    assert rel_error(dHd, numeric_grad(f, Hd)) < 1e-6
+    assert rel_error(dHe, numeric_grad(f, He)) < 1e-6
+    for name in p:
+        assert rel_error(g[name], numeric_grad(f, p[name])) < 1e-6, name
+
+    B, T, S, H = 40, 9, 11, 64
+    lengths_s, lengths_t = rng.integers(1, S + 1, B), rng.integers(1, T + 1, B)
+    lengths_s[0], lengths_t[0] = S, T
+    mask = (np.arange(S)[:, None] < lengths_s).astype(np.float32)
+    tmask = (np.arange(T)[:, None] < lengths_t).astype(np.float32)
+    He = (rng.normal(size=(S, B, H)) * mask[:, :, None]).astype(np.float32)
+    Hd = (rng.normal(size=(T, B, H)) * tmask[:, :, None]).astype(np.float32)
+    dout = (rng.normal(size=(T, B, H)) * tmask[:, :, None]).astype(np.float32)
+    before = get_threads()
+    try:
+        for mode in ("dot", "general"):
+            params = {}
+            att.Attention(params, "att", mode, H, rng=rng, dtype=np.float32)
+            p = {k[4:]: v for k, v in params.items()}
+            for threads in (1, 2):
+                set_threads(threads)
+                full, _, c_full = att.attention_forward(p, Hd, He, att.keys(p, He), mask)
+                part, _, c_part = att.attention_forward(p, Hd, He, att.keys(p, He, mask), mask, tmask)
+                np.testing.assert_array_equal(part[tmask > 0], full[tmask > 0])
+                r_full, r_part = att.attention_backward(p, c_full, dout), att.attention_backward(p, c_part, dout)
+                np.testing.assert_array_equal(r_part[0], r_full[0])     # dHd (0 at padding in both)
+                np.testing.assert_array_equal(r_part[1], r_full[1])     # dHe
+                for name in r_full[2]:
+                    np.testing.assert_array_equal(r_part[2][name], r_full[2][name], err_msg=name)
+    finally:
+        set_threads(before)
+
+
 @pytest.mark.parametrize("attention", ["none", "general"])
 def test_masked_batch_equals_one_by_one(attention):
     cfg, p = _model("lstm", attention)

@@ -42,7 +42,8 @@ API
         -> (loss, dx):
         forward, loss and backward of an output layer in one pass per worker (the logits are not kept)
     Attention(params, name, mode ("dot" | "general"), H, rng=None, dtype): Luong attention without input
-        feeding; .forward(Hd (T,B,H), He (S,B,H), mask (S,B), K=None) -> (h~ (T,B,H), weights, cache);
+        feeding; .forward(Hd (T,B,H), He (S,B,H), mask (S,B), K=None, tgt_mask=None) -> (h~ (T,B,H),
+        weights, cache) (tgt_mask (T,B): padded decoder positions, 0, are not computed);
         .backward(dout, cache, grads) -> dHd, dHe; .keys(He) (reused at every decoding step)
     softmax_cross_entropy(logits (N,V), targets (N,), weights=None, normalize=True, smoothing=0.0)
         -> (loss, dlogits); smoothing: label smoothing eps (targets (1 - eps) * onehot + eps / V)
@@ -55,7 +56,8 @@ API
         coefficient max_norm / (norm + 1e-6)) ; global_norm(grads, doubled=None)
     set_threads(n): the engine's worker threads (default: what rnntools.parallel.configure_threads set, i.e.
         --threads): time loops over batch slices and the big products by row blocks, each worker with
-        single-threaded BLAS. matmul(a, b, out=None).
+        single-threaded BLAS. matmul(a, b, out=None, bias=None, rows=None, add=False) (rows: only those
+        rows of the result, each the same bits as in the whole product).
 
 Example: one training step of a char LM with truncated BPTT (state carried across segments)
     import numpy as np

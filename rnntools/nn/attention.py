@@ -61,11 +61,14 @@ class Attention:
         """The encoder side of the scores, computed once per source (decoding reuses it every step)."""
         return keys(self._p(), He)
 
-    def forward(self, Hd: np.ndarray, He: np.ndarray, mask: np.ndarray, K: np.ndarray | None = None):
+    def forward(self, Hd: np.ndarray, He: np.ndarray, mask: np.ndarray, K: np.ndarray | None = None,
+                tgt_mask: np.ndarray | None = None):
         """Hd (T, B, H), He (S, B, H), mask (S, B); K: ``keys(He)`` when already computed. Returns h~ (T, B, H),
-        the attention weights (T, B, S) and a cache for ``backward``."""
+        the attention weights (T, B, S) and a cache for ``backward``. ``tgt_mask`` (T, B): the decoder
+        positions whose output is used; the others (padding) are not computed, their h~ and weights are 0
+        and ``backward`` ignores their gradient."""
         p = self._p()
-        return attention_forward(p, Hd, He, keys(p, He) if K is None else K, mask)
+        return attention_forward(p, Hd, He, keys(p, He, mask) if K is None else K, mask, tgt_mask)
 
     def backward(self, dout: np.ndarray, cache, grads: dict):
         """dout (T, B, H); accumulates the parameter gradients into ``grads``. Returns dHd (T, B, H), dHe (S, B, H)."""
@@ -74,44 +77,78 @@ class Attention:
         return dHd, dHe
 
 
-def keys(p: dict, He: np.ndarray) -> np.ndarray:
-    """The encoder side of the score, computed once per source: He (S, B, H) or He @ Wa."""
+def listed_rows(mask: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The flat indices of a mask's real (nonzero) and padded positions; (None, None) when all are real."""
+    flat = mask.reshape(-1)
+    pad = np.flatnonzero(flat == 0)
+    if not len(pad):
+        return None, None
+    return np.flatnonzero(flat), pad
+
+
+def keys(p: dict, He: np.ndarray, src_mask: np.ndarray | None = None) -> np.ndarray:
+    """The encoder side of the score, computed once per source: He (S, B, H) or He @ Wa; with ``src_mask``
+    only at its real positions (the scores never read a padded one: 0 there)."""
     if "Wa" not in p:
         return He
     S, B, H = He.shape
-    return matmul(np.ascontiguousarray(He).reshape(S * B, H), p["Wa"]).reshape(S, B, H)
+    He2 = np.ascontiguousarray(He).reshape(S * B, H)
+    real, pad = (None, None) if src_mask is None else listed_rows(src_mask)
+    if real is None:
+        return matmul(He2, p["Wa"]).reshape(S, B, H)
+    K = matmul(He2, p["Wa"], rows=real)
+    K[pad] = 0
+    return K.reshape(S, B, H)
 
 
-def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, src_mask: np.ndarray):
-    """Hd (T, B, H), He and K (S, B, H), src_mask (S, B); p: {Wc, bc[, Wa]}. Returns h~ (T, B, H), the
-    weights (T, B, S) and a cache for ``attention_backward``."""
+def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, src_mask: np.ndarray,
+                      tgt_mask: np.ndarray | None = None):
+    """Hd (T, B, H), He and K (S, B, H), src_mask (S, B); p: {Wc, bc[, Wa]}; tgt_mask (T, B) or None: the
+    positions to compute (``Attention.forward``). Returns h~ (T, B, H), the weights (T, B, S) and a cache
+    for ``attention_backward``.
+
+    Padded decoder positions (tgt_mask 0) get h~ = 0 and [context; Hd] = 0 without any arithmetic: a loss
+    that weighs them 0 takes nothing from them, and their zero rows add nothing to the gradient of Wc, so
+    every other number is the same bits as when they are computed (length-sorted G2P batches are ~14%
+    decoder padding)."""
     T, B, H = Hd.shape
     Hd, K, He = (np.ascontiguousarray(a) for a in (Hd, K, He))
+    tm = np.ones((T, B), Hd.dtype) if tgt_mask is None else np.ascontiguousarray(tgt_mask, dtype=Hd.dtype)
     W = np.empty((T, B, K.shape[0]), dtype=Hd.dtype)
     cat = np.empty((T, B, 2 * H), dtype=Hd.dtype)
-    kern.attn_forward(Hd, K, He, np.ascontiguousarray(src_mask), W, cat)  # scores, softmax, [context; Hd]
+    src_mask = np.ascontiguousarray(src_mask)
+    kern.attn_forward(Hd, K, He, src_mask, tm, W, cat)  # scores, softmax, [context; Hd]
     # through the engine's product: a row's result does not depend on the other rows of its batch
-    out = matmul(cat.reshape(T * B, 2 * H), p["Wc"], bias=p["bc"])
+    real, pad = listed_rows(tm)
+    out = matmul(cat.reshape(T * B, 2 * H), p["Wc"], bias=p["bc"], rows=real)
+    if pad is not None:
+        out[pad] = 0
     np.tanh(out, out=out)
-    return out.reshape(T, B, H), W, (Hd, He, K, W, cat, out)
+    return out.reshape(T, B, H), W, (Hd, He, K, W, cat, out, tm, real, src_mask)
 
 
 def attention_backward(p: dict, cache, dout: np.ndarray):
     """dout (T, B, H). Returns dHd (T, B, H), dHe (S, B, H) and the parameter gradients by short name."""
-    Hd, He, K, W, cat, out = cache
+    Hd, He, K, W, cat, out, tm, real, src_mask = cache
     T, B, H = Hd.shape
     dpre, dbc = np.empty_like(out), np.empty(H, out.dtype)
-    kern.tanh_backward(out, np.ascontiguousarray(dout).reshape(T * B, H), dpre, dbc)
+    kern.tanh_backward(out, np.ascontiguousarray(dout).reshape(T * B, H), tm.reshape(-1), dpre, dbc)
     # the weight gradients on the workers, as the recurrent layers' are (a numpy product here ran on the
-    # calling thread alone: a tenth of a two-thread G2P training step)
+    # calling thread alone: a tenth of a two-thread G2P training step); every row, padded ones (zero) too:
+    # leaving them out would change the order of OpenBLAS's sums
     grads = {"Wc": matmul_tn(cat.reshape(T * B, 2 * H), dpre), "bc": dbc}
-    dcat = matmul(dpre, p["Wc"].T).reshape(T, B, 2 * H)
+    dcat = matmul(dpre, p["Wc"].T, rows=real).reshape(T, B, 2 * H)
     dHd, dK, dHe = np.empty_like(Hd), np.empty_like(He), np.empty_like(He)
-    kern.attn_backward(Hd, K, He, W, dcat, dHd, dK, dHe)
+    kern.attn_backward(Hd, K, He, W, tm, dcat, dHd, dK, dHe)
     if "Wa" in p:
         S = He.shape[0]
         grads["Wa"] = matmul_tn(He.reshape(S * B, H), dK.reshape(S * B, H))
-        dHe += matmul(dK.reshape(S * B, H), p["Wa"].T).reshape(dHe.shape)
+        src_real, _ = listed_rows(src_mask)
+        if src_real is None:
+            dHe += matmul(dK.reshape(S * B, H), p["Wa"].T).reshape(dHe.shape)
+        else:
+            # a padded source position's dK is 0 (its weight is 0 in every score)
+            matmul(dK.reshape(S * B, H), p["Wa"].T, out=dHe.reshape(S * B, H), rows=src_real, add=True)
     else:
         dHe += dK
     return dHd, dHe, grads

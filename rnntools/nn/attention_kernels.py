@@ -23,15 +23,22 @@ REASSOC = {"reassoc", "contract"}
 
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
-def attn_forward(Hd, K, He, mask, W, cat):
+def attn_forward(Hd, K, He, mask, tmask, W, cat):
     """Luong scores, masked softmax and context, written beside the decoder output for the Wc product.
     Hd: (T, B, H) decoder outputs; K: (S, B, H) keys (He or He @ Wa); He: (S, B, H); mask: (S, B) 1 real,
-    0 pad (every column has a real position). Out: W (T, B, S) attention weights (0 on padding);
+    0 pad (every column has a real position); tmask: (T, B) the decoder positions to compute (0: padding,
+    whose W and cat rows are written as 0). Out: W (T, B, S) attention weights (0 on padding);
     cat (T, B, 2H) = [context; Hd]."""
     T, B, H = Hd.shape
     S = K.shape[0]
     for t in range(T):
         for b in range(B):
+            if tmask[t, b] == 0:
+                for s in range(S):
+                    W[t, b, s] = 0.0
+                for h in range(2 * H):
+                    cat[t, b, h] = 0.0
+                continue
             best = -np.inf
             for s in range(S):
                 if mask[s, b] > 0:
@@ -61,8 +68,9 @@ def attn_forward(Hd, K, He, mask, W, cat):
 
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
-def attn_backward(Hd, K, He, W, dcat, dHd, dK, dHe):
-    """Gradients of ``attn_forward`` given dcat (T, B, 2H), the gradient of [context; Hd].
+def attn_backward(Hd, K, He, W, tmask, dcat, dHd, dK, dHe):
+    """Gradients of ``attn_forward`` given dcat (T, B, 2H), the gradient of [context; Hd], at the positions
+    of tmask (T, B) (its rows elsewhere are not read: those positions get dHd 0 and give nothing).
     Writes dHd (T, B, H) (both paths: Hd's copy in cat and the scores); dK and dHe (S, B, H)."""
     T, B, H = Hd.shape
     S = K.shape[0]
@@ -74,6 +82,10 @@ def attn_backward(Hd, K, He, W, dcat, dHd, dK, dHe):
                 dHe[s, b, h] = 0.0
     for t in range(T):
         for b in range(B):
+            if tmask[t, b] == 0:
+                for h in range(H):
+                    dHd[t, b, h] = 0.0
+                continue
             for h in range(H):
                 dHd[t, b, h] = dcat[t, b, H + h]
             dot = 0.0
@@ -95,12 +107,17 @@ def attn_backward(Hd, K, He, W, dcat, dHd, dK, dHe):
 
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
-def tanh_backward(out, dout, dpre, dbias):
-    """dpre = dout * (1 - out^2) and dbias = its column sums; out, dout, dpre: (N, H); dbias: (H,)."""
+def tanh_backward(out, dout, rmask, dpre, dbias):
+    """dpre = dout * (1 - out^2) and dbias = its column sums over the rows of rmask (N,) (other rows: dpre
+    0, nothing summed); out, dout, dpre: (N, H); dbias: (H,)."""
     N, H = out.shape
     for h in range(H):
         dbias[h] = 0.0
     for n in range(N):
+        if rmask[n] == 0:
+            for h in range(H):
+                dpre[n, h] = 0.0
+            continue
         for h in range(H):
             o = out[n, h]
             d = dout[n, h] * (1.0 - o * o)

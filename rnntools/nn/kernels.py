@@ -469,6 +469,46 @@ def matmul_packed(a, wp, out):
                     out[m + r, n0 + j] = tail[r, j]
 
 
+ROWS_CHUNK = 64   # rows gathered at a time by ``matmul_packed_rows``: 64 rows of K = 512 floats stay in L2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_packed_rows(a, rows, wp, bias, out, add):
+    """``matmul_packed`` of the listed rows only: out[r] = a[r] @ W (+ bias) for r in ``rows`` (int64), or with
+    ``add`` out[r] += a[r] @ W; the other rows of out are not touched. bias: (N,), or (0,) for none.
+
+    The rows are gathered ROWS_CHUNK at a time into scratch and multiplied there: a row's result is the same
+    bits whatever rows it is multiplied with, so each listed row gets what ``matmul_packed`` of the whole of
+    a gives it (and the bias or the addition is one rounding, as numpy's ``+=`` after the product).
+    Why: rows whose result is never read (padded positions of a batch) need not be multiplied."""
+    M = rows.shape[0]
+    K = a.shape[1]
+    N = out.shape[1]
+    MR, VF, NV = _blocking_of(a)
+    NB = VF * NV
+    CH = min(ROWS_CHUNK, M)
+    buf = np.empty((CH, K), a.dtype)
+    res = np.empty((CH, wp.shape[0] * NB), out.dtype)   # whole panels: no tail block
+    has_bias = bias.shape[0] > 0
+    for c0 in range(0, M, CH):
+        m = min(CH, M - c0)
+        for i in range(m):
+            buf[i] = a[rows[c0 + i]]
+        matmul_packed(buf[:m], wp, res[:m])
+        for i in range(m):
+            o = out[rows[c0 + i]]
+            r = res[i]
+            if add:
+                for j in range(N):
+                    o[j] += r[j]
+            elif has_bias:
+                for j in range(N):
+                    o[j] = r[j] + bias[j]
+            else:
+                for j in range(N):
+                    o[j] = r[j]
+
+
 # The time loops' name for it: their scratch rows hold whole panels (P * NB columns), so no tail is made.
 panel_matmul = matmul_packed
 

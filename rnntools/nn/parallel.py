@@ -227,20 +227,35 @@ def _packed_rows(a, wp, bias, out, r0, r1):
         out[r0:r1] += bias
 
 
+def _packed_listed_rows(a, rows, wp, bias, out, add, r0, r1):
+    from rnntools.nn.gates import K
+
+    K.matmul_packed_rows(a, rows[r0:r1], wp, bias, out, add)
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
-           bias: np.ndarray | None = None) -> np.ndarray:
+           bias: np.ndarray | None = None, rows: np.ndarray | None = None, add: bool = False) -> np.ndarray:
     """``a @ b (+ bias)`` for 2-D arrays, the rows of the result split across the workers. ``out``
     (C-contiguous, the result dtype) is written in place when given.
 
     A row's result is the same bits whatever rows it is multiplied with (``kernels.matmul_packed``; the
     weights are packed once per call), so a record's prediction never depends on the other records in its
     batch, on how a file is cut into partitions, or on the BLAS library's kernels for this CPU. Float32 and
-    float64 pairs go this way; anything else (integers, mixed dtypes) through numpy."""
+    float64 pairs go this way; anything else (integers, mixed dtypes) through numpy.
+
+    ``rows`` (int): only these rows of the result are computed, each the same bits as in the whole product;
+    the other rows of ``out`` are left as they are (uninitialised when ``out`` is not given). ``add``:
+    ``out[rows] += a[rows] @ b`` instead (``out`` given, no bias). Why: a batch's padded positions, whose
+    results nobody reads, need not be multiplied."""
     M, K = a.shape
     N = b.shape[1]
     dtype = np.result_type(a, b)
+    if add and (out is None or bias is not None):
+        raise ValueError("add needs out and no bias")
     if out is None:
         out = np.empty((M, N), dtype)
+    if rows is not None or add:
+        return _matmul_rows(a, b, out, bias, np.arange(M) if rows is None else rows, add)
     if a.dtype != b.dtype or dtype not in (np.float32, np.float64) or out.dtype != dtype or M == 0 or N == 0:
         np.dot(a, b, out=out)
         if bias is not None:
@@ -257,6 +272,32 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
         _packed_rows(a, wp, bias, out, 0, M)
     else:
         run_rows(_packed_rows, M, a, wp, bias, out, min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
+    return out
+
+
+def _matmul_rows(a, b, out, bias, rows, add):
+    """``matmul``'s ``rows``/``add`` path."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    M, N = len(rows), b.shape[1]
+    dtype = out.dtype
+    if a.dtype != b.dtype or dtype not in (np.float32, np.float64) or a.dtype != dtype or M == 0 or N == 0:
+        part = np.dot(a[rows], b)
+        if add:
+            out[rows] += part
+        else:
+            out[rows] = part if bias is None else part + bias
+        return out
+    from rnntools.nn.gates import K as kernels
+
+    if a.strides[1] != a.itemsize:
+        a = np.ascontiguousarray(a)
+    wp = kernels.pack_panels(b.T) if b.T.flags.c_contiguous and not b.flags.c_contiguous else kernels.pack_weights(b)
+    bias = np.empty(0, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    if 2 * M * N * a.shape[1] < MIN_FLOPS_PARALLEL or M < 2 * MIN_ROWS_PER_THREAD:
+        _packed_listed_rows(a, rows, wp, bias, out, add, 0, M)
+    else:
+        run_rows(_packed_listed_rows, M, a, rows, wp, bias, out, add,
+                 min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
     return out
 
 

@@ -205,7 +205,8 @@ class Net:
         if drops:
             Hd = Hd * drops["top"]
         if self.attention is not None:
-            Out, _, att_cache = self.attention.forward(Hd, He, batch.src_mask)
+            # padded target positions weigh 0 in the loss: attention leaves them out
+            Out, _, att_cache = self.attention.forward(Hd, He, batch.src_mask, tgt_mask=batch.tgt_mask)
         else:
             Out = Hd
         g: dict[str, np.ndarray] = {}
