@@ -488,6 +488,58 @@ def test_table_input_equals_gathered_input(cell, V, Bn):          # 40: gathered
     assert rel_error(d01[0], d02[0]) < 1e-12
 
 
+@pytest.mark.parametrize("units", [False, True])
+def test_gru_table_backward_without_dax_is_the_same_bits(units):
+    """A GRU reading a table by id keeps no dAx (its input-side gradient is summed per id only, through a
+    scratch row): dAh, the per-id sums and dh0 are the bits of the kernel writing the whole of dAx, whose
+    per-id sums are what S holds; the row split and the unit split (two parts)."""
+    from rnntools.nn.gates import GRU, K
+    from rnntools.nn.recurrent import _barrier_flags
+
+    rng = np.random.default_rng(4)
+    Tn, Bn, V, Hn = 5, 4, 3, 6
+    GH = 3 * Hn
+    Wh = rng.normal(size=(Hn, GH)).astype(np.float32)
+    G = rng.uniform(0.1, 0.9, (Tn, Bn, GH)).astype(np.float32)
+    Rn, dY = (rng.normal(size=(Tn, Bn, Hn)).astype(np.float32) for _ in range(2))
+    Hfull = rng.normal(size=(Tn + 1, Bn, Hn)).astype(np.float32)
+    mask = np.ones((Tn, Bn), np.float32)
+    mask[3:, 1] = 0
+    dhT = rng.normal(size=(Bn, Hn)).astype(np.float32)
+    ids = rng.integers(0, V, (Tn, Bn)).astype(np.int64)
+    c0 = np.zeros((Bn, Hn), np.float32)
+    Cs = np.empty((1, 1, 1), np.float32)     # LSTM only
+    out = {}
+    for keep in (True, False):
+        dAx = np.empty((Tn, Bn, GH) if keep else (0, 1, GH), np.float32)
+        dAh = np.full((Tn, Bn, GH), np.nan, np.float32)
+        dh0 = np.empty((Bn, Hn), np.float32)
+        dc0 = np.zeros((Bn, Hn), np.float32)
+        if units:
+            S = np.zeros((1, V, GH), np.float32)
+            flags = _barrier_flags(2)
+            import threading
+            parts = [threading.Thread(target=K.seq_backward_units, args=(
+                GRU, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dhT, u0, u1, dAx, dAh, dh0, dc0, ids, S,
+                np.zeros(Bn, np.int64), flags, part, 2)) for part, (u0, u1) in enumerate([(0, 3), (3, Hn)])]
+            for t in parts:
+                t.start()
+            for t in parts:
+                t.join()
+        else:
+            S = np.zeros((V, GH), np.float32)
+            K.seq_backward(GRU, Wh, Hfull[0], c0, mask, Hfull[1:], Cs, G, Rn, dY, dhT, dhT, 0, Bn, dAx, dAh,
+                           dh0, dc0, ids, S)
+        out[keep] = (dAx, dAh, S, dh0)
+    (dAx, dAh, S, dh0), (_, dAh2, S2, dh02) = out[True], out[False]
+    np.testing.assert_array_equal(dAh2, dAh)
+    np.testing.assert_array_equal(S2, S)
+    np.testing.assert_array_equal(dh02, dh0)
+    sums = np.zeros((V, GH), np.float64)
+    np.add.at(sums, ids, dAx.astype(np.float64))
+    np.testing.assert_allclose(S.reshape(V, GH), sums, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_table_input_gradients_finite_differences(cell):
     rnn, p, rng = make(cell)

@@ -766,9 +766,13 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
     sums of the input-side gradient for a table input read by id, see ``cell_forward``): added while the
     row is in cache, where a separate pass over all of dAx cost 1.5 ms of a 17 ms LSTM-128 step. Workers
     need separate S. With no rows (pass ``np.empty((0, GH))``), nothing is summed.
+    dAx with no steps (``np.empty((0, 1, GH))``; GRU, whose dAh is apart, with S given): each row's
+    input-side gradient goes into S only, through one scratch row, and is not kept (the table's gradients
+    come from S; writing all of dAx cost a (T, B, 3H) array nothing read).
     """
     T = G.shape[0]
     per_id = S.shape[0] > 0
+    keep = dAx.shape[0] > 0
     H = Wh.shape[0]
     GH = Wh.shape[1]
     nb = b1 - b0
@@ -781,6 +785,7 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
     act = np.empty(nb, np.int64)         # the step's real rows, and each row's place among them (its row of tmp)
     slot = np.empty(nb, np.int64)
     packed = np.empty((nb, GH), G.dtype)
+    scratch = np.empty(GH, G.dtype)      # a row's dAx when dAx is not kept
     for j in range(nb):
         dh[j] = dhT[b0 + j]
         if kind == LSTM:
@@ -789,7 +794,7 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
         for j in range(nb):
             b = b0 + j
             # written in place: rows b0..b1-1 of dAh[t] are the next product's contiguous left operand
-            da = dAx[t, b]
+            da = dAx[t, b] if keep else scratch
             dah = dAh[t, b]
             if mask[t, b] == 0:
                 for q in range(GH):
@@ -972,7 +977,7 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
 
     Hfull as left by ``seq_forward_units``; the rest as ``seq_backward``, except S: (R, V, GH), the per-id
     sums of the batch split's R row ranges, row b adding to S[srange[b]], so that they are summed in the
-    batch split's order (each call adds its own columns)."""
+    batch split's order (each call adds its own columns); dAx with no steps: not kept, as there."""
     T = G.shape[0]
     B = G.shape[1]
     H = Wh.shape[0]
@@ -980,6 +985,7 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
     ng = GH // H
     Hw = u1 - u0
     per_id = S.shape[1] > 0
+    keep = dAx.shape[0] > 0
     one = _one(Wh[0, 0])
     dh = np.empty((B, Hw), G.dtype)       # gradient w.r.t. this part's units of the state after step t
     dc = np.zeros((B, Hw), G.dtype)
@@ -989,13 +995,14 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
     act = np.empty(B, np.int64)           # the step's real rows, and each row's place among them (its row of tmp)
     slot = np.empty(B, np.int64)
     packed = np.empty((B, GH), G.dtype)
+    scratch = np.empty(GH, G.dtype)       # a row's dAx (this part's columns) when dAx is not kept
     for b in range(B):
         dh[b] = dhT[b, u0:u1]
         if kind == LSTM:
             dc[b] = dcT[b, u0:u1]
     for t in range(T - 1, -1, -1):
         for b in range(B):
-            dax = dAx[t, b]
+            dax = dAx[t, b] if keep else scratch
             dah = dAh[t, b]
             if mask[t, b] == 0:
                 for q in range(ng):

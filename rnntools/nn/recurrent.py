@@ -249,7 +249,8 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dY = np.zeros((T, B, H), dt) if dy is None else np.ascontiguousarray(dy, dtype=dt)
     dhT = np.zeros((B, H), dt) if dhT is None else np.ascontiguousarray(dhT, dtype=dt)
     dcT = np.zeros((B, H), dt) if dcT is None or kind != LSTM else np.ascontiguousarray(dcT, dtype=dt)
-    dAx = np.empty((T, B, GH), dt)
+    # a GRU reading a table by id needs dAx only as per-id sums (S): the kernels then keep none of it
+    dAx = np.empty((0, 1, GH) if kind == GRU and cache.ids is not None else (T, B, GH), dt)
     dAh = np.empty((T, B, GH), dt) if kind == GRU else dAx
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
@@ -275,8 +276,8 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
         _timed_split(key, split, (time.perf_counter() - start) / T)
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
-    dAx2 = dAx.reshape(T * B, GH)
     if cache.ids is None:
+        dAx2 = dAx.reshape(T * B, GH)
         matmul_tn(x.reshape(T * B, D), dAx2, out=dW[H:])
         db = column_sums(dAx2)
     else:
