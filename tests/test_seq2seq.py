@@ -458,6 +458,25 @@ def test_gradients_with_dropout_masks():
     _assert_gradients(p, cfg, batch, names=["enc.embed.W", "enc.1.W", "dec.0.bn", "att.Wc", "out.W"], drops=drops)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rate", [0.2, 0.3, 1 / 3])
+def test_dropout_masks_are_inverted_bernoulli_draws_in_order(dtype, rate):
+    """Every mask, in the order drawn (each side's layers, then the top): 0 where the draw is >= 1 - rate,
+    else 1 / (1 - rate) rounded to the dtype, bit for bit what ``(draws < keep) / keep`` cast gives (a
+    model trained before keeps training on the same masks)."""
+    cfg = s2s.Config(cell="gru", hidden=5, layers=2, embed_dim=4, attention="general", bidirectional=True,
+                     src_vocab_size=7, tgt_vocab_size=6)
+    batch = _batch()
+    for table in (False, True):
+        drops = s2s.dropout_masks(cfg, batch, rate, np.random.default_rng(3), dtype, table=table)
+        draws = np.random.default_rng(3)
+        keep = 1.0 - rate
+        for key, got in drops.items():
+            want = ((draws.random(got.shape) < keep) / keep).astype(dtype)
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=str(key))
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_gradients_with_table_dropout_masks(bidirectional):
     """Dropout of the embedding table's rows for the whole batch (``table=True``: (V, E) masks for the first

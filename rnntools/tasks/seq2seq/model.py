@@ -279,6 +279,13 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
     masks are (V, E), one per embedding row for the whole batch (every position of a token reads the same
     masked row, so those layers keep reading the table by id), instead of (T, B, E) per position."""
     keep = 1.0 - rate
+    # kept units are 1/keep rounded to dtype, as (draw < keep) / keep in float64 cast to dtype gives them, in
+    # one pass to dtype instead of three (a float64 division, the cast): the same bits, the same draws
+    scale = np.dtype(dtype).type(1.0 / keep)
+
+    def mask(shape):
+        return np.multiply(rng.random(shape) < keep, scale, dtype=dtype)
+
     S, B = batch.src.shape
     T = batch.dec_in.shape[0]
     out = {}
@@ -288,6 +295,6 @@ def dropout_masks(cfg: Config, batch: Batch, rate: float, rng: np.random.Generat
             width = cfg.embed_dim if layer == 0 else cfg.width_of(side)
             rows = cfg.tgt_vocab_size if side == "dec" else cfg.src_vocab_size
             shape = (rows, width) if table and layer == 0 else (length, B, width)
-            out[(side, layer)] = ((rng.random(shape) < keep) / keep).astype(dtype)
-    out["top"] = ((rng.random((T, B, cfg.hidden)) < keep) / keep).astype(dtype)
+            out[(side, layer)] = mask(shape)
+    out["top"] = mask((T, B, cfg.hidden))
     return out
