@@ -6,8 +6,9 @@
 
 Corpus: benchmarks/datasets.py's English text (Austen, Moby Dick, GCIDE; 5.85M words), its first lines for
 1M words, repeated for 50M. Each side is a fresh process (python -m rnntools ... vs python script.py),
-output to a file, both sides alternating, medians of wall time; the rnntools side uses its defaults (one
-worker process per core for inputs of 4 MB or more).
+output to a file, both sides alternating, medians of wall time (and of CPU time, user + system with the
+helper processes, the steadier measure beside other jobs); the rnntools side uses its defaults (one process
+per core for inputs of 4 MB or more).
   vocab: ours `vocab CORPUS -o vocab.jsonl`; script: Counter of regex words per line and per document, written
          as JSONL sorted by count.
   bow:   ours `bow --vocab V CORPUS -o bow.jsonl` (counts); script: per line, Counter of the regex words'
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -90,10 +92,14 @@ def installed_env(cache: str) -> dict:
     return env
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, the command's helper processes included) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def main(argv=None) -> None:
@@ -140,10 +146,11 @@ def main(argv=None) -> None:
                 for _ in range(reps):
                     ours.append(timed(ours_cmd))
                     script.append(timed(script_cmd))
-                a, b = statistics.median(ours), statistics.median(script)
+                a, b = (statistics.median(w for w, _ in runs) for runs in (ours, script))
+                ca, cb = (statistics.median(c for _, c in runs) for runs in (ours, script))
                 print(f"{what:<6} {n / 1e6:6.2f}M words: rnntools {a:7.2f} s ({n / a / 1e6:.2f}M words/s), "
                       f"Counter+regex {b:7.2f} s ({n / b / 1e6:.2f}M words/s), ratio {b / a:.2f}x "
-                      f"({reps} reps)", flush=True)
+                      f"({reps} reps); CPU s (user+sys, helpers included) {ca:.3f} / {cb:.3f}", flush=True)
             os.remove(corpus)
     print("load:", os.getloadavg())
 

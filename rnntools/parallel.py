@@ -183,14 +183,14 @@ def choose_blas_kernels(environ=os.environ, cpuinfo: str = "/proc/cpuinfo") -> s
 
 
 def _openblas_libraries() -> list:
-    import ctypes
-
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 fields = line.split()
                 name = os.path.basename(fields[-1]).lower() if len(fields) >= 6 else ""
                 if "openblas" in name and ".so" in name and fields[-1] not in _LIBS:
+                    import ctypes  # only when there is a library to call (vocab and bow load none)
+
                     try:
                         _LIBS[fields[-1]] = ctypes.CDLL(fields[-1])
                     except OSError:
@@ -201,10 +201,13 @@ def _openblas_libraries() -> list:
 
 
 def _blas_call(names: list[str], *args: int) -> list[int]:
+    libraries = _openblas_libraries()
+    if not libraries:
+        return []
     import ctypes
 
     out = []
-    for lib in _openblas_libraries():
+    for lib in libraries:
         fn = next((getattr(lib, name) for name in names if hasattr(lib, name)), None)
         if fn is not None:
             fn.argtypes = [ctypes.c_int] * len(args)
