@@ -25,6 +25,7 @@ mean over the sets that choose the defaults. Everything single-threaded unless -
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import json
 import os
@@ -313,6 +314,14 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     if batch_seed is not None:
         trainer.epoch_rng = lambda seed, epoch: epoch_rng(seed + 7919 * batch_seed, epoch)
         trainer.step_rng = lambda seed, step: step_rng(seed + 7919 * batch_seed, step)
+    decay_epochs = options.pop("decay_epochs", 0)         # '{"decay_epochs": 2}': the rate to 0 over 2 epochs
+    if decay_epochs:
+        # the trainer's budget decay over about that many epochs of this set's training split (10% held out
+        # per class), counted in updates: max_steps = epochs x batches an epoch
+        with open(train_path, encoding="utf-8") as f:
+            counts = collections.Counter(json.loads(line)["label"] for line in f)
+        n_train = sum(n - min(round(0.1 * n), n - 1) for n in counts.values())
+        options.update(max_steps=decay_epochs * -(-n_train // options.get("batch", 32)), budget_decay=True)
     snapshots: list = []
     if options.pop("snapshots", False):                      # '{"snapshots": true}': with_snapshots
         training.ClassifierTask = with_snapshots(training.ClassifierTask, snapshots)
