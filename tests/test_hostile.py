@@ -2152,3 +2152,18 @@ def test_a_line_of_exactly_max_line_bytes_is_read(hostile, tmp_path, monkeypatch
     (tmp_path / "t.txt").write_bytes(data)
     result = hostile([*command, "--max-line-bytes", "5", "{t}/t.txt"])
     check(result, status, r"t\.txt:\d: line longer than 5 bytes" if status else None)
+
+
+def test_csv_with_empty_trailing_columns_from_a_spreadsheet(hostile, world, tmp_path):
+    """A spreadsheet's CSV export ends every line with commas for empty cells beyond the data (`month,passengers,,`):
+    two unnamed columns were "column '' appears twice in the header; rename one", exit 1, though one was read."""
+    lines = (world / "air.csv").read_text().splitlines()
+    (tmp_path / "a.csv").write_text("".join(line + ",,\n" for line in lines))
+    plain = hostile(["predict", "{w}/fc.npz", "{w}/air.csv"])
+    result = hostile(["predict", "{w}/fc.npz", "{t}/a.csv"])
+    check(result, 0)
+    assert result.stdout == plain.stdout
+    # a value under no name is still an error naming its line
+    lines[4] += ",,7"
+    (tmp_path / "b.csv").write_text("".join(line + ("\n" if line.endswith(",7") else ",,\n") for line in lines))
+    check(hostile(["predict", "{w}/fc.npz", "{t}/b.csv"]), 1, r"b\.csv:5: field 4 holds '7' but its column has no name")

@@ -603,13 +603,21 @@ def iter_csv(path: str | os.PathLike, errors: str = "strict") -> Iterator[tuple[
         header = [h.strip() for h in header]
         seen = set()
         for name in header:
-            if name in seen:
+            if name in seen and name:
                 raise InputError(f"column {name!r} appears twice in the header; rename one", path, numbers[-1])
             seen.add(name)
+        # columns without a name: a spreadsheet's export ends every line with commas for the empty cells beyond
+        # the data (`month,passengers,,`); they are one unnamed column as long as they hold nothing
+        unnamed = [i for i, name in enumerate(header) if not name] if header.count("") > 1 else []
         for row in reader:
             line_no = numbers[-1]
             if len(row) != len(header):
                 raise InputError(f"expected {len(header)} fields as in the header, got {len(row)}", path, line_no)
+            if unnamed and any(row[i].strip() for i in unnamed):
+                i = next(i for i in unnamed if row[i].strip())
+                raise InputError(f"field {i + 1} holds {row[i]!r} but its column has no name in the header (nor do "
+                                 f"{len(unnamed) - 1} other column{'s' if len(unnamed) > 2 else ''}); name it",
+                                 path, line_no)
             if decimal_comma:
                 row = [f.replace(",", ".") if _DECIMAL_COMMA.fullmatch(f) else f for f in row]
             yield line_no, dict(zip(header, row))
