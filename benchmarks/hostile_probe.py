@@ -67,6 +67,7 @@ class Case:
     nonblocking: str = ""      # "stdin"/"stdout": that stream is a pipe left O_NONBLOCK (as node leaves it), its
                                # other end late: stdin's bytes written after 1 s, stdout read after 2 s
     lines: object = None       # stdout must hold this many lines (an int, or "{W}/FILE": as many as FILE has)
+    says: str | None = None    # a successful run's standard output must match this regular expression
     group: bool = False        # send the signal to the case's whole process group (a terminal's Ctrl-C, `kill -TERM
                                # -PGID`, a service manager's stop), not to the main process alone
     again: float | None = None  # send the signal a second time this many seconds after the first (Ctrl-C twice)
@@ -1881,12 +1882,108 @@ def session24_cases() -> list[Case]:
     return cases
 
 
+_SIGNAL_IN_STRING_EXEC = """import importlib.machinery, os, sys
+
+
+class _SignalInGeneratedCode:
+    # when the command's module is imported, a signal arrives while code run from a string executes (a dataclass's
+    # generated __init__, a namedtuple's __new__): its KeyboardInterrupt leaves that exec and the import
+    def find_spec(self, name, path=None, target=None):
+        if name != os.environ.get("RNNTOOLS_PROBE_STRING_EXEC_MODULE"):
+            return None
+        sys.meta_path.remove(self)
+        exec("os.kill(os.getpid(), int(os.environ['RNNTOOLS_PROBE_STRING_EXEC_SIGNAL']))\\nfor _ in range(10 ** 7): pass",
+             {"os": os})
+        return None
+
+
+if os.environ.get("RNNTOOLS_PROBE_STRING_EXEC_SIGNAL"):
+    sys.meta_path.insert(0, _SignalInGeneratedCode())
+"""
+
+
+def _text_vectors_with_a_cut_character() -> bytes:
+    """word2vec text whose 4,096th byte after the header is the first byte of a three-byte character."""
+    lines = [f"w{i} 0.25 -1.5 3\n" for i in range(600)]
+    body = "".join(lines).encode()
+    start = body[:4095].rfind(b"\n") + 1
+    done = body[:4095].count(b"\n")
+    body = body[:start] + ("x" * (4095 - start) + "\u65e5\u672c 0.5 1.5 -2\n").encode() + "".join(lines[done + 1:]).encode()
+    return b"%d 3\n" % body.count(b"\n") + body
+
+
+def session25_cases() -> list[Case]:
+    """What hand probing found in session 25: each case is a bug that was fixed (docs/reliability.md, "Found by
+    hand in session 25")."""
+    cases = []
+    # a signal while code run from a string executes during the command's imports: "rnntools: interrupted", then
+    # death by SIGINT (CPython ends a `python -m` program by SIGINT when a KeyboardInterrupt once left a string exec)
+    for module in ("rnntools.cli.vocab", "rnntools.cli.w2v_train", "rnntools.cli.predict"):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            args = {"rnntools.cli.vocab": ["vocab", "{W}/book.txt", "-o", "{T}/out.jsonl"],
+                    "rnntools.cli.w2v_train": ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz"],
+                    "rnntools.cli.predict": ["predict", MODELS["lm"], "{W}/book.txt", "-o", "{T}/out.jsonl"]}[module]
+            cases.append(Case(f"{signal.Signals(sig).name} in code run from a string (session 25)", args, (128 + sig,),
+                              output=args[-1], setup=_files_in_tmp({"sitecustomize.py": _SIGNAL_IN_STRING_EXEC.encode()}),
+                              env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_STRING_EXEC_SIGNAL": str(int(sig)),
+                                   "RNNTOOLS_PROBE_STRING_EXEC_MODULE": module}))
+    # vectors text files taken for binary: a word with a control character str.split takes for a space, a character
+    # cut by the 4,096-byte sample; a word with a tab read back as two fields joined by a space
+    for name, data in (("vt", b"2 3\na\x0bb 1 2 3\nc\x0cd 4 5 6\n"), ("fs", b"2 3\na\x1cb 1 2 3\nc\x1fd 4 5 6\n"),
+                       ("cut", _text_vectors_with_a_cut_character())):
+        cases.append(Case("hostile vectors file (session 25)", ["import", "{T}/v.txt", "-o", "{T}/out.npz"], (0,),
+                          output="{T}/out.npz", setup=_files_in_tmp({"v.txt": data})))
+    cases.append(Case("hostile vectors file (session 25)", ["export", "{T}/v.npz"], (0,), says="^2 3\na\tb 1 2 3\n",
+                      setup=_imported_vectors_in_tmp(b"2 3\na\tb 1 2 3\nc 4 5 6\n")))
+    # (the cut character's file read as binary may import with exit 0: its vectors show it)
+    cases.append(Case("hostile vectors file (session 25)", ["export", "{T}/v.npz"], (0,), says="^600 3\nw0 0.25 -1.5 3\n",
+                      setup=_imported_vectors_in_tmp(_text_vectors_with_a_cut_character())))
+    # --help under python -OO: no summary, no examples
+    for command in ([], ["vocab"], ["w2v-train"], ["plot"], ["plot", "log"], ["sample"]):
+        cases.append(Case("help under python -OO (session 25)", [*command, "--help"], (0,), says=r"\n +rnntools [a-z]",
+                          env={"PYTHONOPTIMIZE": "2"}))
+    # a line of exactly --max-line-bytes: refused when a newline ended it
+    for command in (["vocab"], ["phrases"], ["predict", MODELS["lm"]], ["bow", "--vocab", "{W}/v.jsonl"]):
+        for data in (b"abcdefghij\n", b"ab\r\nabcdefghij\r\n"):
+            max_bytes = "10" if command[0] != "bow" else "200"
+            body = data if command[0] != "bow" else data.replace(b"abcdefghij", b"a" * 200)
+            cases.append(Case("a line of exactly --max-line-bytes (session 25)",
+                              [*command, "--max-line-bytes", max_bytes, "{T}/t.txt"], (0,),
+                              setup=_files_in_tmp({"t.txt": body})))
+    # empty trailing columns of a spreadsheet's CSV export: "column '' appears twice in the header"
+    cases.append(Case("hostile CSV (session 25)", ["predict", MODELS["fc"], "{T}/a.csv"], (0,),
+                      setup=_csv_with_trailing_commas))
+    cases.append(Case("hostile CSV (session 25)", ["rnn-train", "--task", "forecast", "{T}/a.csv", "-o", "{T}/out.npz",
+                                                   *TINY], (0,), output="{T}/out.npz", setup=_csv_with_trailing_commas))
+    return cases
+
+
+def _imported_vectors_in_tmp(text: bytes):
+    """A setup: {T}/v.npz imported from this word2vec text."""
+    def setup(tmp):
+        with open(os.path.join(tmp, "v.txt"), "wb") as f:
+            f.write(text)
+        result = _run(_STATE["tree"], ["import", "v.txt", "-o", "v.npz"], cwd=tmp, timeout=300)
+        if result.returncode != 0:  # the old code reads it as two fields: it is the export that shows it
+            _run(_STATE["tree"], ["import", "--format", "word2vec-text", "v.txt", "-o", "v.npz"], cwd=tmp, timeout=300)
+    return setup
+
+
+def _csv_with_trailing_commas(tmp):
+    """A setup: {T}/a.csv, the world's air.csv with two empty columns after the data (`month,passengers,,`)."""
+    with open(os.path.join(_STATE["world"], "air.csv"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    with open(os.path.join(tmp, "a.csv"), "w", encoding="utf-8") as f:
+        f.write("".join(line + ",,\n" for line in lines))
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
-       "session22": session22_cases, "session23": session23_cases, "session24": session24_cases}
+       "session22": session22_cases, "session23": session23_cases, "session24": session24_cases,
+       "session25": session25_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -2165,6 +2262,9 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
             return "corruption", "a failed run left an output"
     if case.signal is not None and output and results[0][0] in case.expect and os.path.exists(output):
         pass  # a valid model saved on interruption
+    if case.says is not None and results[0][0] == 0:
+        if not re.search(case.says, (results[0][1] or b"").decode("utf-8", "replace")):
+            return "unclear", f"standard output does not hold {case.says!r}"
     if case.lines is not None and results[0][0] == 0:
         want = case.lines
         if isinstance(want, str):
