@@ -1902,6 +1902,22 @@ if os.environ.get("RNNTOOLS_PROBE_STRING_EXEC_SIGNAL"):
 """
 
 
+_SLOW_TEARDOWN = """import os, sys, time, types
+
+
+class _SlowToFree:
+    # freed while the interpreter tears its modules down at exit, after it has put the signals' default actions back
+    def __del__(self, _open=open, _sleep=time.sleep, _path=os.environ.get("RNNTOOLS_PROBE_TEARDOWN")):  # builtins may be gone
+        _open(_path, "w").close()
+        _sleep(3)
+
+
+if os.environ.get("RNNTOOLS_PROBE_TEARDOWN"):
+    sys.modules["_rnntools_probe_slow_to_free"] = types.ModuleType("_rnntools_probe_slow_to_free")
+    sys.modules["_rnntools_probe_slow_to_free"].instance = _SlowToFree()
+"""
+
+
 def _text_vectors_with_a_cut_character() -> bytes:
     """word2vec text whose 4,096th byte after the header is the first byte of a three-byte character."""
     lines = [f"w{i} 0.25 -1.5 3\n" for i in range(600)]
@@ -1927,6 +1943,16 @@ def session25_cases() -> list[Case]:
                               output=args[-1], setup=_files_in_tmp({"sitecustomize.py": _SIGNAL_IN_STRING_EXEC.encode()}),
                               env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_STRING_EXEC_SIGNAL": str(int(sig)),
                                    "RNNTOOLS_PROBE_STRING_EXEC_MODULE": module}))
+    # a signal while the interpreter tears itself down at exit (a Ctrl-C pressed twice during training, the second as
+    # the interrupted run ends; or once as a finished run exits): killed by the signal, -2/-15/-1 to the parent
+    for args in (["vocab", "{W}/book.txt", "-o", "{T}/out.jsonl"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY, "-o", "{T}/out.npz"],
+                 ["predict", MODELS["clf"], "{W}/g.jsonl", "-o", "{T}/out.jsonl"]):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            cases.append(Case(f"{signal.Signals(sig).name} while the interpreter tears down (session 25)", args, (0,),
+                              signal=sig, signal_when="{T}/teardown", output=args[-1],
+                              setup=_files_in_tmp({"sitecustomize.py": _SLOW_TEARDOWN.encode()}),
+                              env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_TEARDOWN": "{T}/teardown"}))
     # vectors text files taken for binary: a word with a control character str.split takes for a space, a character
     # cut by the 4,096-byte sample; a word with a tab read back as two fields joined by a space
     for name, data in (("vt", b"2 3\na\x0bb 1 2 3\nc\x0cd 4 5 6\n"), ("fs", b"2 3\na\x1cb 1 2 3\nc\x1fd 4 5 6\n"),

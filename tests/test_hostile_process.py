@@ -180,8 +180,14 @@ def test_signal_while_python_shuts_down_is_one_line(tmp_path, sig, status):
     busy machine), ends the process with the interruption's status: it used to print a KeyboardInterrupt
     traceback from threading's exit hook (SIGINT) or die silently (SIGTERM)."""
     ready = tmp_path / "ready"
-    script = ("import atexit, os, sys, time\n"
-              f"atexit.register(lambda: (open({str(ready)!r}, 'w').close(), time.sleep(30)))\n"
+    # a thread the interpreter joins at exit, as it joins the engine's: it says so once the main thread has ended
+    script = ("import os, sys, threading, time\n"
+              "def slow_join():\n"
+              "    while threading.main_thread().is_alive():\n"
+              "        time.sleep(0.01)\n"
+              f"    open({str(ready)!r}, 'w').close()\n"
+              "    time.sleep(30)\n"
+              "threading.Thread(target=slow_join).start()\n"
               f"sys.argv = ['rnntools', 'vocab', {os.path.join(SAMPLES, 'book.txt')!r}, '-o', "
               f"{str(tmp_path / 'v.jsonl')!r}]\n"
               "from rnntools.cli import main\nmain()\n")
@@ -741,3 +747,39 @@ def test_help_under_python_oo_keeps_the_summary_and_examples(command):
     assert plain.returncode == optimized.returncode == 0, optimized.stderr
     assert "    rnntools " in plain.stdout  # an example line
     assert optimized.stdout == plain.stdout
+
+
+_SLOW_TEARDOWN = """
+import os, sys, time, types
+
+class SlowToFree:
+    # freed while the interpreter tears down its modules, after it has put the signals' default actions back
+    def __del__(self, _open=open, _sleep=time.sleep, _path=os.environ.get("RNNTOOLS_TEST_READY")):  # builtins may be gone
+        _open(_path, "w").close()
+        _sleep(3)
+
+sys.modules["slow_to_free"] = types.ModuleType("slow_to_free")
+sys.modules["slow_to_free"].instance = SlowToFree()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_the_interpreter_teardown_keeps_the_run_status(tmp_path, sig):
+    """A signal while the interpreter frees its modules at exit (numba's and numpy's take a tenth of a second or more):
+    Python has put the default actions back by then, so Ctrl-C pressed twice during training (the second one just as
+    the interrupted run ended) or once as a finished run exited killed it by the signal (-2 to the parent)."""
+    (tmp_path / "sitecustomize.py").write_text(_SLOW_TEARDOWN)
+    ready = tmp_path / "ready"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "RNNTOOLS_TEST_READY": str(ready)}
+    env.pop("RNNTOOLS_DEBUG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "rnntools", "vocab", os.path.join(SAMPLES, "book.txt"), "-o",
+                             tmp_path / "v.jsonl"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, preexec_fn=lambda: (os.setpgid(0, 0), signal.signal(signal.SIGINT, signal.SIG_DFL)))
+    deadline = time.monotonic() + 200
+    while time.monotonic() < deadline and not ready.exists() and proc.poll() is None:
+        time.sleep(0.02)
+    assert ready.exists(), proc.communicate()
+    proc.send_signal(sig)
+    code, _, err = finish(proc, timeout=60)
+    assert code == 0 and err.strip() == "", (code, err)
+    assert (tmp_path / "v.jsonl").stat().st_size > 0

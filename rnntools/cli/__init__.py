@@ -573,6 +573,24 @@ def forget_unhandled_interrupt() -> None:
         pass
 
 
+def _ignore_signals_in_teardown() -> None:
+    """Ignore SIGINT, SIGTERM and SIGHUP for the rest of the exit, once the engine's threads are joined.
+
+    Why: after the exit functions the interpreter puts every signal's default action back and then frees its
+    modules (numba's, llvmlite's, numpy's: a tenth of a second or more on a busy machine), where no Python handler
+    runs any more. A Ctrl-C then (pressed twice during training, or once just as a run ended) killed the finished
+    run by SIGINT: -2 to a parent waiting on it, a status rnntools does not document. A signal ignored here leaves
+    the run's own status; one that came before it (while threads were joined) is handled by ``_late_signal``, which
+    ``signal.signal`` runs first."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (OSError, ValueError):  # pragma: no cover - not the main thread
+            pass
+
+
 def _exit(code: int | None) -> None:
     if _signals["pid"] == os.getpid():  # a real process (not a test calling main), in its main thread
         import gc
@@ -585,6 +603,9 @@ def _exit(code: int | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(sig) != signal.SIG_IGN:  # a job started with `&` keeps ignoring SIGINT
                 signal.signal(sig, _late_signal)
+        import atexit
+
+        atexit.register(_ignore_signals_in_teardown)  # the first exit function to run: after the threads' joins
     forget_unhandled_interrupt()
     try:
         if sys.stdout is not None and not sys.stdout.closed:
