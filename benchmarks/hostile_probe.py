@@ -1892,8 +1892,8 @@ class _SignalInGeneratedCode:
         if name != os.environ.get("RNNTOOLS_PROBE_STRING_EXEC_MODULE"):
             return None
         sys.meta_path.remove(self)
-        exec("os.kill(os.getpid(), int(os.environ['RNNTOOLS_PROBE_STRING_EXEC_SIGNAL']))\\nfor _ in range(10 ** 7): pass",
-             {"os": os})
+        exec("os.kill(os.getpid(), int(os.environ['RNNTOOLS_PROBE_STRING_EXEC_SIGNAL']))\\n"
+             "for _ in range(10 ** 7): pass", {"os": os})
         return None
 
 
@@ -1907,7 +1907,8 @@ _SLOW_TEARDOWN = """import os, sys, time, types
 
 class _SlowToFree:
     # freed while the interpreter tears its modules down at exit, after it has put the signals' default actions back
-    def __del__(self, _open=open, _sleep=time.sleep, _path=os.environ.get("RNNTOOLS_PROBE_TEARDOWN")):  # builtins may be gone
+    # (what it uses is bound now: the builtins may be gone by then)
+    def __del__(self, _open=open, _sleep=time.sleep, _path=os.environ.get("RNNTOOLS_PROBE_TEARDOWN")):
         _open(_path, "w").close()
         _sleep(3)
 
@@ -1924,7 +1925,8 @@ def _text_vectors_with_a_cut_character() -> bytes:
     body = "".join(lines).encode()
     start = body[:4095].rfind(b"\n") + 1
     done = body[:4095].count(b"\n")
-    body = body[:start] + ("x" * (4095 - start) + "\u65e5\u672c 0.5 1.5 -2\n").encode() + "".join(lines[done + 1:]).encode()
+    cut = ("x" * (4095 - start) + "\u65e5\u672c 0.5 1.5 -2\n").encode()
+    body = body[:start] + cut + "".join(lines[done + 1:]).encode()
     return b"%d 3\n" % body.count(b"\n") + body
 
 
@@ -1940,7 +1942,8 @@ def session25_cases() -> list[Case]:
                     "rnntools.cli.w2v_train": ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz"],
                     "rnntools.cli.predict": ["predict", MODELS["lm"], "{W}/book.txt", "-o", "{T}/out.jsonl"]}[module]
             cases.append(Case(f"{signal.Signals(sig).name} in code run from a string (session 25)", args, (128 + sig,),
-                              output=args[-1], setup=_files_in_tmp({"sitecustomize.py": _SIGNAL_IN_STRING_EXEC.encode()}),
+                              output=args[-1],
+                              setup=_files_in_tmp({"sitecustomize.py": _SIGNAL_IN_STRING_EXEC.encode()}),
                               env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_STRING_EXEC_SIGNAL": str(int(sig)),
                                    "RNNTOOLS_PROBE_STRING_EXEC_MODULE": module}))
     # a signal while the interpreter tears itself down at exit (a Ctrl-C pressed twice during training, the second as
@@ -1955,14 +1958,15 @@ def session25_cases() -> list[Case]:
                               env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_TEARDOWN": "{T}/teardown"}))
     # vectors text files taken for binary: a word with a control character str.split takes for a space, a character
     # cut by the 4,096-byte sample; a word with a tab read back as two fields joined by a space
-    for name, data in (("vt", b"2 3\na\x0bb 1 2 3\nc\x0cd 4 5 6\n"), ("fs", b"2 3\na\x1cb 1 2 3\nc\x1fd 4 5 6\n"),
-                       ("cut", _text_vectors_with_a_cut_character())):
+    for data in (b"2 3\na\x0bb 1 2 3\nc\x0cd 4 5 6\n", b"2 3\na\x1cb 1 2 3\nc\x1fd 4 5 6\n",
+                 _text_vectors_with_a_cut_character()):
         cases.append(Case("hostile vectors file (session 25)", ["import", "{T}/v.txt", "-o", "{T}/out.npz"], (0,),
                           output="{T}/out.npz", setup=_files_in_tmp({"v.txt": data})))
     cases.append(Case("hostile vectors file (session 25)", ["export", "{T}/v.npz"], (0,), says="^2 3\na\tb 1 2 3\n",
                       setup=_imported_vectors_in_tmp(b"2 3\na\tb 1 2 3\nc 4 5 6\n")))
     # (the cut character's file read as binary may import with exit 0: its vectors show it)
-    cases.append(Case("hostile vectors file (session 25)", ["export", "{T}/v.npz"], (0,), says="^600 3\nw0 0.25 -1.5 3\n",
+    cases.append(Case("hostile vectors file (session 25)", ["export", "{T}/v.npz"], (0,),
+                      says="^600 3\nw0 0.25 -1.5 3\n",
                       setup=_imported_vectors_in_tmp(_text_vectors_with_a_cut_character())))
     # --help under python -OO: no summary, no examples
     for command in ([], ["vocab"], ["w2v-train"], ["plot"], ["plot", "log"], ["sample"]):

@@ -754,7 +754,8 @@ import os, sys, time, types
 
 class SlowToFree:
     # freed while the interpreter tears down its modules, after it has put the signals' default actions back
-    def __del__(self, _open=open, _sleep=time.sleep, _path=os.environ.get("RNNTOOLS_TEST_READY")):  # builtins may be gone
+    # (what it uses is bound now: the builtins may be gone by then)
+    def __del__(self, _open=open, _sleep=time.sleep, _path=os.environ.get("RNNTOOLS_TEST_READY")):
         _open(_path, "w").close()
         _sleep(3)
 
@@ -783,3 +784,53 @@ def test_signal_during_the_interpreter_teardown_keeps_the_run_status(tmp_path, s
     code, _, err = finish(proc, timeout=60)
     assert code == 0 and err.strip() == "", (code, err)
     assert (tmp_path / "v.jsonl").stat().st_size > 0
+
+
+_SECOND_SIGINT_WHILE_SAVING = """
+import os, signal
+
+_fsync = os.fsync
+
+
+def fsync(fd):
+    # once the test has sent its Ctrl-C, the next file synced is the interrupted run's save: Ctrl-C again, now
+    if os.path.exists(os.environ["RNNTOOLS_TEST_FIRST_SENT"]) and not getattr(fsync, "sent", False):
+        fsync.sent = True
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10 ** 6):  # the handler runs here
+            pass
+    return _fsync(fd)
+
+
+os.fsync = fsync
+"""
+
+
+@pytest.mark.parametrize("command", ["rnn-train", "w2v-train"])
+def test_ctrl_c_twice_still_saves_the_interrupted_run(tmp_path, command):
+    """People press Ctrl-C twice. The first asks training to stop and save; a second one while that save was written
+    aborted it: a new output was never written (every step lost), an existing one kept its older model, with
+    "rnntools: interrupted" as the only message."""
+    (tmp_path / "sitecustomize.py").write_text(_SECOND_SIGINT_WHILE_SAVING)
+    first = tmp_path / "first-sent"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "RNNTOOLS_TEST_FIRST_SENT": str(first)}
+    env.pop("RNNTOOLS_DEBUG", None)
+    book = os.path.join(SAMPLES, "book.txt")
+    args = (["rnn-train", "--task", "lm", book, "--hidden", "16", "--threads", "1", "--max-time", "600", "--epochs",
+             "100000", "--patience", "100000", "--eval-every", "1000000"] if command == "rnn-train" else
+            ["w2v-train", book, "--min-count", "1", "--epochs", "100000", "--threads", "1"])
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "rnntools", *args, "-o", tmp_path / "out.npz", "--log", log],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=lambda: (os.setpgid(0, 0), signal.signal(signal.SIGINT, signal.SIG_DFL)))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not (log.exists() and
+                                                                       log.read_text().count("\n") >= 2):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    first.touch()
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 130, err
+    assert "saved" in err, err   # "interrupted at step N; saved to ...", "interrupted: saved the vectors after ..."
+    whole_model(tmp_path / "out.npz")

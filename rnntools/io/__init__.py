@@ -28,7 +28,14 @@ from rnntools.io.inputs import (
     split_files,
     stdin_idle,
 )
-from rnntools.io.outputs import JsonlWriter, check_outputs, is_stdio, open_output, repeated_file
+from rnntools.io.outputs import (
+    JsonlWriter,
+    check_outputs,
+    is_stdio,
+    open_output,
+    repeated_file,
+    saving_through_interrupts,
+)
 
 # model files need numpy, whose import is a good part of a short command's time (vocab, bow, --help): they
 # are imported on first use of one of their names
@@ -48,5 +55,6 @@ __all__ = [
     "check_outputs", "csv_delimiter", "display_name", "is_stdio", "iter_csv", "iter_jsonl", "iter_line_batches",
     "iter_lines", "iter_text_chunks",
     "load_model", "loads", "numbered", "open_binary", "open_output", "parse_json_object", "read_model_meta",
-    "read_text_field", "repeated_file", "save_model", "set_max_line_bytes", "split_files", "stdin_idle",
+    "read_text_field", "repeated_file", "save_model", "saving_through_interrupts", "set_max_line_bytes", "split_files",
+    "stdin_idle",
 ]

@@ -369,6 +369,27 @@ def open_output(path: str | os.PathLike | None, binary: bool = False) -> Iterato
 _replaced_here: dict[str, tuple[int, int] | None] = {}
 
 
+@contextmanager
+def saving_through_interrupts() -> Iterator[None]:
+    """Around an interrupted run's last save: a second Ctrl-C (or SIGTERM/SIGHUP, which rnntools turns into one)
+    that comes while the model is written waits until the file is whole; the run is ending anyway.
+
+    Why: people press Ctrl-C twice. The first asks training to stop and save; a second during that save (a few
+    milliseconds to seconds) aborted it, and a new output was never written: every step since the last checkpoint
+    lost, with "rnntools: interrupted" as the only message. Outside the main thread nothing is held."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _fsync_folder(folder: str) -> None:
     # the rename itself survives a crash only once the folder is on disk too
     try:

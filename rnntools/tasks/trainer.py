@@ -521,7 +521,10 @@ class _Trainer:
                 raise
             c.stopped = "interrupted"
             c.elapsed = elapsed_before + time.perf_counter() - start
-            self.save("interrupted")
+            from rnntools.io import saving_through_interrupts
+
+            with saving_through_interrupts():  # a second Ctrl-C now would lose the run's steps since the last save
+                self.save("interrupted")
             # a warning, not info: it must reach stderr even when stderr is not a terminal
             console.warn(f"interrupted at step {c.step}; saved to {self.shown} "
                          f"(continue with the same command and --resume {self.shown})")

@@ -233,7 +233,13 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     if state is not None:
         summary["resumed_from"] = {"file": resume, "progress": start, "epochs_done": state["position"],
                                    "training": state["training"]}
-    _save(output, vocab, w_in, p, summary, w_out if resumable or summary["interrupted"] else None, layout)
+    if summary["interrupted"]:
+        from rnntools.io import saving_through_interrupts
+
+        with saving_through_interrupts():  # a second Ctrl-C now would lose the vectors trained so far
+            _save(output, vocab, w_in, p, summary, w_out, layout)
+    else:
+        _save(output, vocab, w_in, p, summary, w_out if resumable else None, layout)
     if summary["interrupted"]:
         # said even when stderr is not a terminal: the user must know the file is a partial model
         console.warn(f"interrupted: saved the vectors after {summary['progress']:.0%} of training to {output}")
