@@ -1988,6 +1988,257 @@ def session25_cases() -> list[Case]:
     return cases
 
 
+def _fifo_of(name: str):
+    """A setup: {T}/fifo, a named pipe a forked writer fills with the world's file NAME (as `<(cat NAME)` does)."""
+    def setup(tmp):
+        path = os.path.join(tmp, "fifo")
+        os.mkfifo(path)
+        with open(os.path.join(_STATE["world"], name), "rb") as f:
+            data = f.read()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                fd = os.open(path, os.O_WRONLY)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view[:65536]):]
+                os.close(fd)
+            finally:
+                os._exit(0)
+        return pid
+    return setup
+
+
+def _dangling_and_fifo(tmp):
+    os.symlink(os.path.join(tmp, "missing-dir", "target"), os.path.join(tmp, "dangling"))
+    os.mkfifo(os.path.join(tmp, "fifo"))
+
+
+def _world_copy(name: str, as_name: str):
+    def setup(tmp):
+        shutil.copy(os.path.join(_STATE["world"], name), os.path.join(tmp, as_name))
+    return setup
+
+
+def session25_outside_cases() -> list[Case]:
+    """An outside tester's list (session 25), tried against this probe's world: every one was as documented on the
+    session's first main except those in session25_cases; kept so that they stay so."""
+    lm, clf, s2s, fc, w = (MODELS[k] for k in ("lm", "clf", "s2s", "fc", "w"))
+    ok, any_status, fifo = (0,), (0, 1, 2), "{T}/fifo"
+    cases = []
+    # every command's inputs as a named pipe (process substitution), read once
+    for args, name in ((["rnn-train", "--task", "forecast", fifo, "-o", "{T}/out.npz", *TINY], "air.csv"),
+                       (["predict", fc, fifo], "air.csv"),
+                       (["evaluate", fc, fifo, "--backtest", "1", "--max-time", "2"], "air.csv"),
+                       (["evaluate", fc, fifo, "--backtest", "2", "--no-refit"], "air.csv"),
+                       (["rnn-train", "--task", "classify", fifo, "-o", "{T}/out.npz", *TINY], "g.jsonl"),
+                       (["rnn-train", "--task", "seq2seq", fifo, "-o", "{T}/out.npz", *TINY], "p.jsonl"),
+                       (["rnn-train", "--task", "lm", fifo, "-o", "{T}/out.npz", *TINY], "book.txt"),
+                       (["evaluate", clf, fifo], "g.jsonl"), (["evaluate", s2s, fifo], "p.jsonl"),
+                       (["evaluate", lm, fifo], "book.txt"),
+                       (["w2v-train", fifo, "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "8"],
+                        "corpus.txt"),
+                       (["plot", "forecast", fifo], "fc-pred.jsonl"),
+                       (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", fifo], "air.csv"),
+                       (["plot", "log", fifo], "train-log.jsonl"),
+                       (["import", fifo, "-o", "{T}/out.npz"], "vec-big.txt"),
+                       (["bow", "--vocab", fifo, "{W}/docs.txt"], "v.jsonl"),
+                       (["rnn-train", "--task", "lm", "{W}/book.txt", "--level", "word", "--vocab", fifo, "-o",
+                         "{T}/out.npz", *TINY], "v.jsonl"),
+                       (["evaluate", w, "--analogies", fifo], "analogies.txt"),
+                       (["vocab", "--merge", fifo, "{W}/v.jsonl"], "v.jsonl"), (["phrases", fifo], "corpus.txt"),
+                       (["sample", lm, "--prompts", fifo, "--length", "3"], "docs.txt"),
+                       (["neighbors", w, "--input", fifo], "docs.txt")):
+        cases.append(Case("input is a named pipe (session 25)", args, ok, setup=_fifo_of(name), timeout=150,
+                          output="{T}/out.npz" if "-o" in args else None))
+    # forecast CSV values and shapes: missing markers, signs, exponents, quotes, spreadsheet and locale habits
+    with open(os.path.join(ROOT, "samples", "airline.csv"), encoding="utf-8") as f:
+        base = f.read().splitlines()
+    header, rows = base[0], base[1:]
+    for label, value in (("NA", "NA"), ("N/A", "N/A"), ("null", "null"), ("empty", ""), ("spaces", " 150 "),
+                         ("plus", "+150"), ("exp", "1.5e2"), ("dot", "150."), ("lead-dot", ".5"), ("quoted", '"150"'),
+                         ("dash", "-"), ("nan", "nan"), ("inf", "inf"), ("comma", '"1,500"'), ("tab", "\t150")):
+        changed = [r if i != 50 else r.split(",")[0] + "," + value for i, r in enumerate(rows)]
+        data = "\n".join([header] + changed) + "\n"
+        commands = [["predict", fc, "{T}/a.csv"]]
+        if label in ("NA", "inf", "comma"):
+            commands.append(["rnn-train", "--task", "forecast", "{T}/a.csv", "-o", "{T}/out.npz", *TINY])
+        for args in commands:
+            cases.append(Case(f"CSV value {label} (session 25)", args, (0, 1), names="a.csv:52", timeout=150,
+                              output="{T}/out.npz" if "-o" in args else None,
+                              setup=_files_in_tmp({"a.csv": data.encode()})))
+    shapes = {"bom-crlf": "\ufeff" + "\r\n".join(base) + "\r\n",
+              "header-spaces": header.replace(",", " , ") + "\n" + "\n".join(rows) + "\n",
+              "one-trailing-comma": "\n".join(r + "," for r in base) + "\n",
+              "quoted-header": '"' + header.replace(",", '","') + '"\n' + "\n".join(rows) + "\n",
+              "tsv": "\n".join(r.replace(",", "\t") for r in base) + "\n",
+              "blank-lines": header + "\n\n" + "\n\n".join(rows) + "\n\n",
+              "comment-line": "# airline passengers\n" + "\n".join(base) + "\n",
+              "no-header": "\n".join(rows) + "\n",
+              "two-columns": header + ",z\n" + "\n".join(r + ",1" for r in rows) + "\n",
+              "date-slash": "\n".join([header] + [r.replace("-", "/") for r in rows]) + "\n",
+              "iso-utc": "\n".join([header] + [r.split(",")[0] + "-01T00:00:00Z," + r.split(",")[1]
+                                                for r in rows]) + "\n",
+              "iso-offset": "\n".join([header] + [r.split(",")[0] + "-01T00:00:00.000+02:00," + r.split(",")[1]
+                                                  for r in rows]) + "\n",
+              "day-first": "\n".join([header] + [f"01/{r[5:7]}/{r[0:4]},{r.split(',')[1]}"
+                                                  for r in rows]) + "\n",
+              "cr-only": "\r".join(base) + "\r",
+              "nul-in-field": "\n".join([header] + [r if i != 10 else r + "\x00" for i, r in enumerate(rows)]) + "\n"}
+    for label, text in shapes.items():
+        cases.append(Case(f"CSV shape {label} (session 25)", ["predict", fc, "{T}/a.csv"], (0, 1), names="a.csv",
+                          setup=_files_in_tmp({"a.csv": text.encode()}), timeout=120))
+    cases.append(Case("CSV shape utf16 (session 25)", ["predict", fc, "{T}/a.csv"], (1,), names="a.csv:1: UTF-16",
+                      setup=_files_in_tmp({"a.csv": ("\n".join(base) + "\n").encode("utf-16")})))
+    # numeric options at their edges: any documented status, one clean line
+    w2v = ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--threads", "1"]
+    for extra in (["--dim", "1", "--window", "1", "--negative", "1", "--sample", "0"], ["--alpha", "1000"],
+                  ["--subword", "1-1"], ["--subword", "5-3"], ["--subword", "0-0"], ["--subword", "1-100"],
+                  ["--subword", "a-b"], ["--subword", "3"], ["--subword", "3-3", "--buckets", "1"],
+                  ["--subword", "-3-4"],
+                  ["--sample", "1"], ["--sample", "1e-300"], ["--min-alpha", "1"], ["--max-vocab", "1"],
+                  ["--arch", "cbow", "--loss", "hs", "--window", "1000"], ["--alpha", "0"], ["--min-count", "100000"],
+                  ["--dim", "100000", "--max-vocab", "10"]):
+        cases.append(Case("edge option value (session 25)", w2v + extra, any_status, output="{T}/out.npz", timeout=150))
+    for extra in (["--threshold", "0"], ["--threshold", "-1"], ["--threshold", "1e308"], ["--passes", "100"],
+                  ["--min-count", "1000000"]):
+        cases.append(Case("edge option value (session 25)", ["phrases", "{W}/corpus.txt", *extra], any_status))
+    for query in (["-k", "1000000", "the"], ["--restrict", "1", "the"], ["the +"], ["--", "- the"], ["the - - the"],
+                  ["+"], ["-"], ["the cat dog"], ["--method", "cosmul", "the - cat + dog"], [" "], [""], ["THE"],
+                  ["the\tcat"]):
+        cases.append(Case("edge query (session 25)", ["neighbors", w, *query], any_status))
+    for extra in (["--temperature", "1e-300"], ["--temperature", "0"], ["--temperature", "1000"], ["--top-k", "1"],
+                  ["--top-k", "100000"], ["--length", "1"], ["--until", ""], ["--prime", ""], ["--prime", "\\n"],
+                  ["--until", "\\x00"], ["--prime", "\\u0000"], ["--prime", "zzzzzzqqq\u4e2d"], ["--until", "the cat"],
+                  ["--count", "3", "--format", "jsonl", "--until", "\\n"]):
+        cases.append(Case("edge option value (session 25)", ["sample", lm, "--length", "20", *extra], any_status))
+    for task, data in (("lm", "{W}/book.txt"), ("classify", "{W}/g.jsonl"), ("seq2seq", "{W}/p.jsonl"),
+                       ("forecast", "{W}/air.csv")):
+        train = ["rnn-train", "--task", task, data, "-o", "{T}/out.npz", "--threads", "1"]
+        for extra in (["--batch", "100000", "--max-steps", "2"], ["--val-fraction", "0", "--max-steps", "3"],
+                      ["--val-fraction", "0.999", "--max-steps", "3"], ["--dropout", "1", "--max-steps", "3"],
+                      ["--clip", "1e-300", "--max-steps", "3"], ["--lr", "1e-300", "--max-steps", "3"],
+                      ["--hidden", "1", "--max-steps", "3"], ["--layers", "4", "--hidden", "4", "--max-steps", "3"],
+                      ["--checkpoint-every", "1", "--max-steps", "3"], ["--max-time", "0.001"],
+                      ["--optimizer", "sgd", "--lr", "1000", "--max-steps", "5", "--hidden", "8"],
+                      *([["--seq-len", "1", "--max-steps", "3", "--hidden", "8"],
+                         ["--embed-dim", "1", "--max-steps", "3", "--hidden", "8"]] if task != "forecast" else [])):
+            cases.append(Case("edge option value (session 25)", train + extra, any_status, output="{T}/out.npz",
+                              timeout=200))
+    forecast = ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY]
+    for extra in (["--horizon", "1"], ["--horizon", "1000"], ["--lookback", "1"], ["--lookback", "100000"],
+                  ["--season", "1"], ["--season", "1000"], ["--season", "143"], ["--intervals", "99.999"],
+                  ["--intervals", "100"], ["--intervals", "0.5"], ["--intervals", "50,50"], ["--intervals", "80,95,80"],
+                  ["--intervals", "-5"], ["--freq", "7D"], ["--freq", "nonsense"], ["--freq", "0D"], ["--freq", "-1D"],
+                  ["--freq", "D"], ["--freq", "h"], ["--covariates", "passengers"], ["--covariates", "nope"],
+                  ["--covariates", ""], ["--target", "month"], ["--timestamp-column", "passengers"],
+                  ["--id-column", "passengers"], ["--ensemble", "3"], ["--difference", "season", "--season", "70"],
+                  ["--strategy", "recursive", "--horizon", "30"], ["--select", "rnn", "--refit-all"],
+                  ["--missing", "error"], ["--horizon", "144"]):
+        cases.append(Case("edge option value (session 25)", forecast + extra, any_status, output="{T}/out.npz",
+                          timeout=200))
+    seq2seq = ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY]
+    for extra in (["--max-target-length", "1"], ["--teacher-forcing", "0"], ["--teacher-forcing", "1"],
+                  ["--label-smoothing", "0.999"], ["--label-smoothing", "1"], ["--encoder-layers", "3"],
+                  ["--attention", "general", "--encoder-merge", "concat"], ["--target-level", "word"],
+                  ["--no-shared-vocab"], ["--embedding-dropout", "table", "--dropout", "0.9"]):
+        cases.append(Case("edge option value (session 25)", seq2seq + extra, any_status, output="{T}/out.npz",
+                          timeout=200))
+    for args in (["predict", s2s, "{W}/p.jsonl", "--beam", "100", "--nbest", "100"],
+                 ["predict", s2s, "{W}/p.jsonl", "--max-length", "1"],
+                 ["predict", s2s, "{W}/p.jsonl", "--length-norm", "0"],
+                 ["predict", s2s, "{W}/p.jsonl", "--length-norm", "100", "--beam", "4"],
+                 ["predict", clf, "{W}/g.jsonl", "--top-k", "1000"], ["predict", fc, "{W}/air.csv", "--horizon", "1"],
+                 ["predict", fc, "{W}/air.csv", "--horizon", "100000"],
+                 ["predict", fc, "{W}/air.csv", "--intervals", "50"],
+                 ["predict", fc, "{W}/air.csv", "--format", "csv"],
+                 ["evaluate", fc, "{W}/air.csv", "--backtest", "1", "--max-time", "0.001"],
+                 ["evaluate", fc, "{W}/air.csv", "--backtest", "3", "--no-refit"],
+                 ["evaluate", s2s, "{W}/p.jsonl", "--beam", "100"],
+                 ["evaluate", w, "--similarity", "{W}/analogies.txt"],
+                 ["plot", "log", "{W}/train-log.jsonl", "--width", "1", "--height", "1"],
+                 ["plot", "forecast", "{W}/fc-pred.jsonl", "--last", "1"], ["plot", "words", w, "the"],
+                 ["plot", "words", w, "nope-not-a-word"], ["plot", "words", w, "the", "-o", "{T}/x.txt"],
+                 ["plot", "words", w, "the", "-o", "{T}/x.jpeg"], ["plot", "words", w, "the", "-o", "{T}/x"],
+                 ["export", w, "--words", "{W}/empty.txt"]):
+        cases.append(Case("edge option value (session 25)", args, any_status, timeout=200))
+    # outputs through a dangling symlink, into a FIFO's "folder", a log that is a folder or in a missing one
+    for args in (["vocab", "{W}/docs.txt", "-o", "{T}/dangling"], ["vocab", "{W}/docs.txt", "--output", "{T}/fifo/x"],
+                 ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1", "-o", "{T}/out.npz", "--log",
+                  "{T}"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY, "-o", "{T}/out.npz", "--log",
+                  "{T}/sub/log.jsonl"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY, "-o", "{T}/out.npz", "--log", "{T}/dangling"]):
+        cases.append(Case("odd output (session 25)", args, (1, 2), setup=_dangling_and_fifo, timeout=150))
+    # a full 16 KiB disk under the outputs the earlier groups did not fill
+    for args in (["bow", "--vocab", "{W}/v.jsonl", "{W}/million.txt", "--format", "npz", "-o", "{T}/small/b.npz"],
+                 ["phrases", "{W}/corpus.txt", "--min-count", "1", "--threshold", "0", "--save-table",
+                  "{T}/small/t.jsonl"],
+                 ["neighbors", w, "--input", "{W}/corpus.txt", "-o", "{T}/small/n.jsonl"],
+                 ["predict", s2s, "{W}/p.jsonl", "-o", "{T}/small/s.jsonl", "--nbest", "5", "--beam", "5"],
+                 ["export", w, "--format", "word2vec-binary", "-o", "{T}/small/w.bin"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", "--hidden", "8", "--max-steps", "200", "--eval-every",
+                  "1", "--threads", "1", "-o", "{T}/out.npz", "--log", "{T}/small/log.jsonl"],
+                 ["rnn-train", "--task", "classify", "{W}/g.jsonl", "--hidden", "64", "--max-steps", "5",
+                  "--checkpoint-every", "1", "--threads", "1", "-o", "{T}/small/c.npz"]):
+        cases.append(Case("disk full (session 25)", args, (1,), names="space|full", setup=_mount_tmpfs("16k"),
+                          teardown=_umount, timeout=300))
+    # signals: twice, to the whole group, during evaluate's refits, beam search and w2v-train
+    for task, data in (("lm", "{W}/book.txt"), ("classify", "{W}/g.jsonl"), ("seq2seq", "{W}/p.jsonl"),
+                       ("forecast", "{W}/air.csv")):
+        args = ["rnn-train", "--task", task, data, "-o", "{T}/out.npz", "--max-time", "60", "--hidden", "32",
+                "--epochs", "100000", "--patience", "100000", "--threads", "1", "--log", "{T}/log.jsonl"]
+        for again in (0.05, 0.5):
+            cases.append(Case("SIGINT twice during training (session 25)", args, (130,), signal=signal.SIGINT,
+                              again=again, output="{T}/out.npz", timeout=200))
+        cases.append(Case("SIGINT twice to the group (session 25)", args, (130,), signal=signal.SIGINT, again=0.2,
+                          group=True, output="{T}/out.npz", timeout=200))
+        cases.append(Case("SIGTERM to the group during training (session 25)", args, (143,), signal=signal.SIGTERM,
+                          group=True, output="{T}/out.npz", timeout=200))
+    for args in (["evaluate", fc, "{W}/air.csv", "--backtest", "2", "--max-time", "30", "-o", "{T}/out.jsonl"],
+                 ["predict", s2s, "{W}/p.jsonl", "--beam", "50", "-o", "{T}/out.jsonl"],
+                 ["w2v-train", "{W}/corpus.txt", "--epochs", "100000", "--min-count", "1", "-o", "{T}/out.npz"]):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            cases.append(Case(f"{signal.Signals(sig).name} during {args[0]} (session 25)", args, (128 + sig, 0),
+                              signal=sig, delay=1.0, output=args[-1] if args[0] != "w2v-train" else None, timeout=200))
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        cases.append(Case("signal twice to vocab's workers (session 25)", ["vocab", "{W}/million.txt", "--threads", "2",
+                                                                         "-o", "{T}/out.jsonl"], (128 + sig, 0),
+                          signal=sig, again=0.1, group=True, delay=0.3, output="{T}/out.jsonl", timeout=200))
+    # concurrent runs on one output or one log, and on a cold kernel cache
+    cases.append(Case("concurrent writers (session 25)",
+                      ["rnn-train", "--task", "lm", "{W}/book.txt", "--hidden", "8", "--max-steps", "40",
+                       "--eval-every", "2", "--threads", "1", "-o", "{T}/out.npz", "--log", "{T}/log.jsonl"],
+                      ok, concurrent=3, output="{T}/log.jsonl", timeout=300))
+    cases.append(Case("concurrent writers (session 25)", ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs",
+                                                          "20", "-o", "{T}/out.npz", "--log", "{T}/log.jsonl"],
+                      ok, concurrent=3, output="{T}/log.jsonl", timeout=300))
+    cases.append(Case("concurrent writers (session 25)",
+                      ["rnn-train", "--task", "lm", "{W}/book.txt", "--resume", "{T}/m.npz", "-o", "{T}/m.npz",
+                       "--max-steps", "8", "--threads", "1"], ok, concurrent=3, output="{T}/m.npz",
+                      setup=_world_copy("lm.npz", "m.npz"), timeout=300))
+    cases.append(Case("concurrent writers (session 25)", ["vocab", "{W}/million.txt", "-o", "{T}/out.jsonl"], ok,
+                      concurrent=4, output="{T}/out.jsonl", timeout=300))
+    cases.append(Case("concurrent writers (session 25)", ["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.txt"],
+                      ok, concurrent=4, output="{T}/out.txt", timeout=300))
+    cases.append(Case("concurrent cold kernel cache (session 25)", ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY,
+                                                                    "-o", "{T}/out.npz"], ok, concurrent=3,
+                      output="{T}/out.npz", env={"NUMBA_CACHE_DIR": "{T}/cache"}, timeout=900))
+    # odd environments for a parallel kernel and a parallel pure-Python stage
+    for args in (["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1", "--threads", "2", "-o",
+                  "{T}/out.npz"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt", "--threads", "2"]):
+        for env in ({"NUMBA_NUM_THREADS": "1"}, {"NUMBA_THREADING_LAYER": "tbb"},
+                    {"NUMBA_THREADING_LAYER": "workqueue"},
+                    {"NUMBA_THREADING_LAYER": "omp"}, {"OMP_NUM_THREADS": "1000"},
+                    {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "ascii"},
+                    {"TMPDIR": "/nonexistent/tmp"}, {"HOME": "/nonexistent", "XDG_CACHE_HOME": ""},
+                    {"PYTHONWARNINGS": "error::DeprecationWarning"}, {"NUMBA_OPT": "0"}, {"NUMBA_BOUNDSCHECK": "1"},
+                    {"PYTHONMALLOC": "malloc"}):
+            cases.append(Case("odd environment (session 25)", args, (0, 2), env=env, timeout=300,
+                              output="{T}/out.npz" if "-o" in args else None))
+    return cases
+
+
 def _imported_vectors_in_tmp(text: bytes):
     """A setup: {T}/v.npz imported from this word2vec text."""
     def setup(tmp):
@@ -2013,7 +2264,7 @@ ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cas
        "session17": session17_cases, "session18": session18_cases,
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
        "session22": session22_cases, "session23": session23_cases, "session24": session24_cases,
-       "session25": session25_cases}
+       "session25": lambda: session25_cases() + session25_outside_cases()}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
