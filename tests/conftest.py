@@ -13,6 +13,16 @@ def samples_dir():
     return SAMPLES
 
 
+@pytest.fixture(autouse=True)
+def _console_not_quiet():
+    """Each test starts with messages on: a command run in-process with -q left the console quiet for the tests that
+    call the library after it in the same worker (test_trainer's "saved to" warning went missing)."""
+    from rnntools import console
+
+    console.configure(quiet=False)
+    yield
+
+
 @pytest.fixture
 def run_cli():
     """Run ``rnntools ARGS`` in-process with click's CliRunner; returns the Result
