@@ -247,7 +247,34 @@ def worker_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)  # what came since the fork (held_for_fork) arrives now
     _die_with_parent()
+
+
+_HELD = (2, 15, 1)  # SIGINT, SIGTERM, SIGHUP, without importing signal at start-up
+
+
+class held_for_fork:
+    """Hold SIGINT, SIGTERM and SIGHUP in this thread while it forks a worker; the worker lets them through in
+    ``worker_signals``, once its own handling is set, and this thread when the fork is done.
+
+    Why: a forked worker starts with this process's Python handlers. A signal that came before
+    ``worker_signals`` replaced them was noted by the C handler and then dropped, because the Python handler it
+    was noted for had become SIG_DFL before it could run: the parent's ``terminate`` of a worker still starting
+    (an input error right after the workers were forked) was lost, and the parent waited for it for ever
+    (``bow`` on a file whose first line is over the limit, about half the time)."""
+
+    def __enter__(self):
+        import signal
+
+        self._before = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._before)
+        return False
 
 
 def _die_with_parent() -> None:
@@ -324,7 +351,8 @@ class _Worker:
         tasks_in, self.tasks = ctx.Pipe(duplex=False)
         self.results, results_out = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_serve, args=(func, tasks_in, results_out), daemon=True)
-        self.process.start()
+        with held_for_fork():
+            self.process.start()
         # the child's ends close here, so that a worker's death is an end of file for this process
         tasks_in.close()
         results_out.close()
@@ -393,8 +421,11 @@ class _Workers:
             if worker.process.exitcode is None:
                 worker.process.terminate()
         for worker in self.workers:
-            worker.process.join()
-            worker.tasks.close()
+            worker.tasks.close()  # a worker waiting for an item reads the end, whatever became of the signal
+            worker.process.join(5)
+            if worker.process.exitcode is None:  # pragma: no cover - the signal and the end both missed
+                worker.process.kill()
+                worker.process.join()
             worker.results.close()
 
 

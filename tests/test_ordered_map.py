@@ -99,3 +99,73 @@ def test_an_abandoned_map_stops_its_workers():
     assert multiprocessing.active_children()
     out.close()
     assert multiprocessing.active_children() == []
+
+
+def _mask_at_start_and_after(x):
+    import signal
+
+    return x, sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+def test_a_signal_before_a_worker_set_its_handling_is_held_not_lost(monkeypatch):
+    """A signal sent to a worker before ``worker_signals`` set its handling (the parent stopping workers it had
+    just started, on an input error) was noted for the parent's Python handler the worker inherited, then
+    dropped when that handler became SIG_DFL: the worker lived on and the parent waited for it for ever. The
+    fork holds SIGINT/SIGTERM/SIGHUP until the worker's handling is set."""
+    import signal
+
+    import rnntools.parallel as parallel
+
+    seen = []
+    real = parallel.worker_signals
+
+    def recording():  # in the worker, before its handling is set
+        os.write(fd_w, (",".join(str(int(s)) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])) + "\n").encode())
+        real()
+
+    fd_r, fd_w = os.pipe()
+    monkeypatch.setattr(parallel, "worker_signals", recording)
+    out = list(ordered_map(_mask_at_start_and_after, range(4), 2))
+    os.close(fd_w)
+    with os.fdopen(fd_r) as f:
+        seen = [set(map(int, line.split(","))) if line.strip() else set() for line in f]
+    assert len(seen) == 2
+    for at_start in seen:
+        assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= at_start
+    for _, after in out:
+        assert not {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} & set(after)
+    assert not {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} & signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+_DEAF_WORKER = """
+import signal, sys, time
+import rnntools.parallel as parallel
+real = parallel.worker_signals
+def deaf():
+    real()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a worker the parent's stop signal does not reach
+parallel.worker_signals = deaf
+def items():
+    yield 1
+    yield 2
+    time.sleep(0.5)
+    raise ValueError("bad input")
+try:
+    for _ in parallel.ordered_map(abs, items(), 2):
+        pass
+except ValueError:
+    print("stopped")
+"""
+
+
+def test_stopping_ends_a_worker_the_signal_did_not_reach():
+    """Stopping the workers closes their item pipes before waiting for them: one that missed the parent's
+    SIGTERM reads the end and returns, instead of waiting for an item for ever."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-c", _DEAF_WORKER], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr

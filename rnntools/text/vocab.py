@@ -145,8 +145,11 @@ class TokenCounter:
         helpers = workers - 1
         procs = [context.Process(target=_count_worker, args=(self.level, self.lowercase, tasks, results),
                                  daemon=True) for _ in range(helpers)]
+        from rnntools.parallel import held_for_fork
+
         for proc in procs:
-            proc.start()
+            with held_for_fork():
+                proc.start()
 
         def check_workers():
             if any(proc.exitcode not in (None, 0) for proc in procs):
@@ -204,10 +207,12 @@ def _fork_counter(level: str, lowercase: bool, run: Sequence, errors: str) -> tu
     import pickle
 
     from rnntools.io import iter_text_chunks
+    from rnntools.parallel import held_for_fork
 
     read_end, write_end = os.pipe()
     try:
-        pid = os.fork()
+        with held_for_fork():
+            pid = os.fork()
     except BaseException:
         os.close(read_end)
         os.close(write_end)
