@@ -329,6 +329,36 @@ def test_matmul_packed_reference_and_nothing_written_past_n(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matmul_packed_in_row_chunks_gives_each_row_its_bits_and_adds_the_bias_once(dtype):
+    """Products of more rows than one chunk (``kernels._chunk_rows``: every panel over a chunk of rows, then
+    the next chunk): each row gets the bits it gets alone, whatever chunk it falls in, with a partial last
+    panel; ``matmul_packed_bias`` gives the product's bits plus the bias added once, as numpy adds it
+    after the product; nothing is written past column N."""
+    from rnntools.nn.kernels import matmul_packed, matmul_packed_bias, pack_weights, panel_width
+    rng = np.random.default_rng(12)
+    NB = panel_width(np.zeros((1, 1), dtype))
+    for M, K_ in [(600, 40), (130, 3000)]:       # chunks of 256 rows; of 32 rows (K large)
+        N = 2 * NB + 5
+        a = rng.normal(size=(M, K_)).astype(dtype)
+        W = rng.normal(size=(K_, N)).astype(dtype)
+        bias = rng.normal(size=N).astype(dtype)
+        wp = pack_weights(W)
+        buf = np.full((M, N + 1), 7.0, dtype)
+        matmul_packed(a, wp, buf[:, :N])
+        assert (buf[:, N] == 7.0).all()
+        whole = buf[:, :N].copy()
+        assert np.abs(whole - a @ W).max() < (1e-12 if dtype == np.float64 else 1e-4) * np.sqrt(K_)
+        for r in sorted({0, 31, 32, 33, 255, 256, M - 1} & set(range(M))):
+            alone = np.empty((1, N), dtype)
+            matmul_packed(a[r:r + 1], wp, alone)
+            np.testing.assert_array_equal(alone[0], whole[r])
+        buf[:] = 7.0
+        matmul_packed_bias(a, wp, bias, buf[:, :N])
+        np.testing.assert_array_equal(buf[:, :N], whole + bias)
+        assert (buf[:, N] == 7.0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matmul_gives_a_row_the_same_bits_in_any_batch(dtype):
     """``nn.parallel.matmul`` (dense layers, input projections): a row's result does not depend on the rows
     beside it, their number, its position or the workers (what makes predictions independent of batching

@@ -440,6 +440,48 @@ def pack_weights(W):
     return wp
 
 
+# ``matmul_packed`` multiplies the rows of a in chunks of about this many bytes of a, each chunk by every panel
+CHUNK_BYTES = 256 << 10
+
+
+@njit(inline="always", error_model="numpy")
+def _chunk_rows(a, MR):
+    """Rows of a per chunk of ``matmul_packed``: about CHUNK_BYTES of a (below any L2 of a CPU with AVX),
+    within 32-256 rows (at least 32 so that every panel streamed serves enough rows), a multiple of MR."""
+    mc = CHUNK_BYTES // max(1, a.shape[1] * a.itemsize)
+    mc = max(32, min(256, mc))
+    return max(MR, mc - mc % MR)
+
+
+@njit(inline="always", error_model="numpy")
+def _matmul_packed(a, wp, bias, out):
+    M = a.shape[0]
+    N = out.shape[1]
+    MR, VF, NV = _blocking_of(a)
+    NB = VF * NV
+    full = min(N // NB, wp.shape[0])
+    tail = np.empty((MR if full < wp.shape[0] else 0, NB), out.dtype)
+    MC = _chunk_rows(a, MR)
+    for c0 in range(0, M, MC):
+        c1 = min(M, c0 + MC)
+        for p in range(full):
+            for m in range(c0, c1, MR):
+                panel_block(a, wp, out, m, p, min(MR, c1 - m), m, p * NB)
+        if full < wp.shape[0]:
+            n0 = full * NB
+            for m in range(c0, c1, MR):
+                rows = min(MR, c1 - m)
+                panel_block(a, wp, tail, m, full, rows, 0, 0)
+                for r in range(rows):
+                    for j in range(N - n0):
+                        out[m + r, n0 + j] = tail[r, j]
+        if bias.shape[0] > 0:
+            for r in range(c0, c1):
+                o = out[r]
+                for j in range(N):
+                    o[j] += bias[j]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def matmul_packed(a, wp, out):
     """out = a @ W for W (K, N) packed by ``pack_weights``; out: (M, N), N <= P*NB, rows with unit stride, as
@@ -449,24 +491,21 @@ def matmul_packed(a, wp, out):
     is the same bits whatever other rows it is multiplied with. OpenBLAS does not promise that: its Haswell
     kernels (those of every AVX2 CPU) give a row other bits at another position in its block of 12 or in
     another number of rows, so a classifier's or forecaster's output for one record changed with the other
-    records in its batch, and ``--scheduler``'s partitions no longer gave the bytes of one process."""
-    M = a.shape[0]
-    N = out.shape[1]
-    MR, VF, NV = _blocking_of(a)
-    NB = VF * NV
-    full = min(N // NB, wp.shape[0])
-    for p in range(full):
-        for m in range(0, M, MR):
-            panel_block(a, wp, out, m, p, min(MR, M - m), m, p * NB)
-    if full < wp.shape[0] and M > 0:
-        n0 = full * NB
-        tail = np.empty((MR, NB), out.dtype)
-        for m in range(0, M, MR):
-            rows = min(MR, M - m)
-            panel_block(a, wp, tail, m, full, rows, 0, 0)
-            for r in range(rows):
-                for j in range(N - n0):
-                    out[m + r, n0 + j] = tail[r, j]
+    records in its batch, and ``--scheduler``'s partitions no longer gave the bytes of one process.
+
+    The rows go in chunks (``_chunk_rows``), each chunk through every panel before the next: with all M rows
+    under each panel in turn, a product of thousands of rows (all time steps' input projections) wrote each
+    output row in NB-column pieces far apart in time and read all of a again for every panel, and ran
+    10-25% slower (docs/performance.md, "Large products: rows in chunks"). The time loops' products (at
+    most a few dozen rows) are one chunk, as before."""
+    _matmul_packed(a, wp, np.empty(0, out.dtype), out)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_packed_bias(a, wp, bias, out):
+    """``matmul_packed`` plus ``bias`` (N,) added to every row, chunk by chunk while the chunk's rows are in
+    cache: the same bits as adding it afterwards (one rounding), without another pass over out."""
+    _matmul_packed(a, wp, bias, out)
 
 
 ROWS_CHUNK = 64   # rows gathered at a time by ``matmul_packed_rows``: 64 rows of K = 512 floats stay in L2

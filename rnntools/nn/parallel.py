@@ -222,9 +222,10 @@ def submit(fn, *args) -> Future:
 def _packed_rows(a, wp, bias, out, r0, r1):
     from rnntools.nn.gates import K
 
-    K.matmul_packed(a[r0:r1], wp, out[r0:r1])
-    if bias is not None:
-        out[r0:r1] += bias
+    if bias is None:
+        K.matmul_packed(a[r0:r1], wp, out[r0:r1])
+    else:
+        K.matmul_packed_bias(a[r0:r1], wp, bias, out[r0:r1])
 
 
 def _packed_listed_rows(a, rows, wp, bias, out, add, r0, r1):
