@@ -189,7 +189,7 @@ def test_theta_deseasonalises_multiplicative_series():
 def test_origin_forecasts_use_no_future_values():
     y = _seasonal(80)
     origins = np.array([40, 50, 60])
-    assert set(M.methods_for(12, 80, True)) == {*M.METHODS, *M.LOGS, "hw", "arima"}
+    assert set(M.methods_for(12, 80, True)) == {*M.METHODS, *M.LOGS, "hw", "arima", *M.ETS}
     for meth in M.methods_for(12, 80, True):
         a = M.forecasts(meth, y, origins, 6, 12)
         z = y.copy()
@@ -696,3 +696,54 @@ def test_arima_keeps_only_stationary_fits():
     f = M.forecast_last("arima", y, 48, 1)
     assert np.all(np.abs(f - y[-1]) <= 48 * np.abs(np.diff(y)).max()), f[-1]
     np.testing.assert_allclose(f, M.forecast_batch("arima", y[None], 48, 1)[0], rtol=1e-9)
+
+
+def _ses_reference(x, t0):
+    """ETS(A,N,N) by its definition, one plain loop per alpha: (least SSE counted from t0, its level)."""
+    best = None
+    for a in M.ALPHAS:
+        level, sse = x[0], 0.0
+        for t in range(1, len(x)):
+            e = x[t] - level
+            if t >= t0:
+                sse += e * e
+            level += a * e
+        if best is None or sse < best[0]:
+            best = (sse, level)
+    return best
+
+
+def test_ets_takes_the_member_of_least_aicc_and_matches_its_kernels():
+    rng = np.random.default_rng(7)
+    # a growth rate: a level that wanders, no trend. ETS(A,N,N) has the least AICc and forecasts its level
+    # flat, where Theta adds half the least-squares slope of an accidental drift
+    x = 0.7 + rng.normal(0, 1, 120) + np.r_[np.zeros(60), np.linspace(0, -0.8, 60)]
+    _, level = _ses_reference(x, 2)
+    np.testing.assert_allclose(M.forecast_last("ets", x, 8, 1), np.full(8, level), rtol=1e-12)
+    assert np.ptp(M.forecast_last("theta", x, 8, 1)) > 0.01
+    # a steady trend: the damped trend's members pay for their parameters and forecast the growth
+    z = 0.5 * np.arange(80) + rng.normal(0, 0.3, 80)
+    g = M.forecast_last("ets", z, 6, 1)
+    assert np.all(np.diff(g) > 0.3) and abs(g[0] - 0.5 * 80) < 1.5
+    # a seasonal level without trend: ETS(A,N,A) follows the season
+    m, t = 12, np.arange(96)
+    s = 50 + 8 * np.sin(2 * np.pi * t / m) + rng.normal(0, 0.5, 96)
+    err = {k: np.abs(M.forecast_last(k, s[:84], 12, m) - s[84:]).mean() for k in ("ets", "naive")}
+    assert err["ets"] < 0.2 * err["naive"], err
+    # the kernels against the numpy form at every origin (before the counted errors too), and from the end
+    # of every row; ``lets`` on the logarithms of positive rows, on the values of the others
+    for m, y in ((1, x), (4, 0.3 * np.arange(30) + 3 * np.sin(np.arange(30) * np.pi / 2) + rng.normal(0, .5, 30)),
+                 (12, s)):
+        o = np.arange(len(y))[::-1]
+        np.testing.assert_allclose(M._ets_scan_kernel(y, o, 5, m), M._ets_scan(y, o, 5, m), rtol=1e-12)
+        np.testing.assert_array_equal(M._ets_scan_kernel(y, np.array([0, 1, 2, 3]), 5, m)[:, 0], y[:4])
+    Y = np.stack([s, s - s.min(), 2 * s])
+    for meth in M.ETS:
+        np.testing.assert_allclose(M.forecast_batch(meth, Y, 6, 12),
+                                   np.stack([M.forecast_last(meth, r, 6, 12) for r in Y]), rtol=1e-9)
+    np.testing.assert_allclose(M.forecast_last("lets", s, 6, 12), np.exp(M._ets_scan(np.log(s), [95], 6, 12)[0]),
+                               rtol=1e-12)
+    np.testing.assert_allclose(M.forecast_last("lets", Y[1], 6, 12), M.forecast_last("ets", Y[1], 6, 12))
+    # candidates: ``ets`` for every series, ``lets`` for positive ones; both among the choice's pool
+    assert "ets" in M.methods_for(1, 30) and "lets" not in M.methods_for(1, 30)
+    assert {"ets", "lets"} <= set(M.methods_for(12, 60, True)) and {"ets", "lets"} <= set(CH.STATS)

@@ -52,7 +52,7 @@ from rnntools.tasks.forecast import methods as M
 from rnntools.tasks.forecast.data import row_blocks
 from rnntools.tasks.forecast.metrics import mase_scale
 
-BASES = ("rnn", *M.METHODS, *M.EXTRA, *M.LOGS, *M.SEASONAL, *M.ARIMA)
+BASES = ("rnn", *M.METHODS, *M.EXTRA, *M.LOGS, *M.SEASONAL, *M.ARIMA, *M.ETS)
 COMB = "theta+damped"
 # seasonal naive pulled toward the smoothed trend: on strongly seasonal series (wine sales, beer, El Nino,
 # prescriptions) last season's shape carries what the decomposition's average indices smooth away
@@ -63,7 +63,8 @@ SEASONAL_COMB = "snaive+theta+damped"
 DAILY_COMB = "snaive+daily+theta+damped"
 # and the reverse, for the same data given its daily season (``weekly`` is a candidate there)
 WEEKLY_COMB = "snaive+weekly+theta+damped"
-STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, DAILY_COMB, WEEKLY_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA)
+STATS = (*M.METHODS, *M.EXTRA, COMB, SEASONAL_COMB, DAILY_COMB, WEEKLY_COMB, *M.LOGS, *M.SEASONAL, *M.ARIMA,
+         *M.ETS)
 # the third voter with the autoregression on the differences joined, for series where it erred less than
 # Theta and the damped trend each over the history: there its damped, cyclical growth (sunspots, money
 # stock, production, unemployment) is information the comb's two smoothers lack

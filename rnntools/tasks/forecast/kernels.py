@@ -255,3 +255,139 @@ def hw_batch(X, m, alpha, beta, phi, gamma, damp, out):
     pos[n - 1] = 0
     for r in range(B):
         _hw_run(X[r], pos, m, alpha, beta, phi, gamma, damp, out[r:r + 1], level, slope, season, sse)
+
+
+@njit(inline="always", nogil=True)
+def _aicc(sse, N, k):
+    """AICc of a Gaussian fit with sum of squared errors sse over N errors and k parameters (inf without
+    room for the correction)."""
+    if N - k - 1 <= 0:
+        return np.inf
+    return N * np.log(max(sse, 1e-300) / N) + 2 * k + 2 * k * (k + 1) / (N - k - 1)
+
+
+@njit(inline="always", nogil=True)
+def _ets_run(x, pos, m, a1, a2, b2, p2, d2, a3, g3, a4, b4, p4, g4, d4, out):
+    """ets_scan's body (methods._ets_scan): the four ETS members side by side, the one of least AICc at each
+    origin forecasts."""
+    n = x.shape[0]
+    h = out.shape[1]
+    seasonal = m > 1 and n >= 2 * m + 1
+    t0 = 2 * m if seasonal else 2
+    G1, G2, G3, G4 = a1.shape[0], a2.shape[0], a3.shape[0], a4.shape[0]
+    l1 = np.full(G1, x[0])
+    s1 = np.zeros(G1)
+    k0 = min(n - 1, 4)
+    l2 = np.full(G2, x[0])
+    b2s = np.full(G2, (x[k0] - x[0]) / k0 if k0 > 0 else 0.0)
+    s2 = np.zeros(G2)
+    l3 = np.empty(G3)
+    st3 = np.empty((G3, max(m, 1)))
+    s3 = np.zeros(G3)
+    l4 = np.empty(G4)
+    b4s = np.empty(G4)
+    st4 = np.empty((G4, max(m, 1)))
+    s4 = np.zeros(G4)
+    if seasonal:
+        c1 = 0.0
+        c2 = 0.0
+        for i in range(m):
+            c1 += x[i]
+            c2 += x[m + i]
+        c1 /= m
+        c2 /= m
+        for g in range(G3):
+            l3[g] = c1
+            for p in range(m):
+                st3[g, p] = x[p] - c1
+        for g in range(G4):
+            b4s[g] = (c2 - c1) / m
+            l4[g] = c1 + b4s[g] * (m - 1) / 2
+            for p in range(m):
+                st4[g, p] = x[p] - c1
+    for t in range(n):
+        count = t >= t0
+        if t:
+            for g in range(G1):
+                e = x[t] - l1[g]
+                l1[g] += a1[g] * e
+                if count:
+                    s1[g] += e * e
+            for g in range(G2):
+                pred = l2[g] + p2[g] * b2s[g]
+                e = x[t] - pred
+                l2[g] = pred + a2[g] * e
+                b2s[g] = p2[g] * b2s[g] + b2[g] * e
+                if count:
+                    s2[g] += e * e
+        if seasonal and t >= m:
+            ph = t % m
+            for g in range(G3):
+                e = x[t] - (l3[g] + st3[g, ph])
+                l3[g] += a3[g] * e
+                st3[g, ph] += g3[g] * e
+                if count:
+                    s3[g] += e * e
+            for g in range(G4):
+                pb = p4[g] * b4s[g]
+                e = x[t] - (l4[g] + pb + st4[g, ph])
+                l4[g] = l4[g] + pb + a4[g] * e
+                b4s[g] = pb + b4[g] * e
+                st4[g, ph] += g4[g] * e
+                if count:
+                    s4[g] += e * e
+        r = pos[t]
+        if r < 0:
+            continue
+        N = t - t0 + 1
+        best = np.inf
+        which = -1
+        j1 = j2 = j3 = j4 = 0
+        if N >= 4:
+            j1 = _argmin(s1)
+            j2 = _argmin(s2)
+            c = _aicc(s1[j1], N, 2)
+            if c < best:
+                best, which = c, 1
+            c = _aicc(s2[j2], N, 5)
+            if c < best:
+                best, which = c, 2
+            if seasonal and t >= 2 * m:
+                j3 = _argmin(s3)
+                j4 = _argmin(s4)
+                c = _aicc(s3[j3], N, m + 2)
+                if c < best:
+                    best, which = c, 3
+                c = _aicc(s4[j4], N, m + 5)
+                if c < best:
+                    best, which = c, 4
+        for k in range(h):
+            if which == 1:
+                out[r, k] = l1[j1]
+            elif which == 2:
+                out[r, k] = l2[j2] + d2[j2, k] * b2s[j2]
+            elif which == 3:
+                out[r, k] = l3[j3] + st3[j3, (t + k + 1) % m]
+            elif which == 4:
+                out[r, k] = l4[j4] + d4[j4, k] * b4s[j4] + st4[j4, (t + k + 1) % m]
+            else:
+                out[r, k] = x[t]
+
+
+@njit(cache=True, nogil=True)
+def ets_scan(x, pos, m, a1, a2, b2, p2, d2, a3, g3, a4, b4, p4, g4, d4, out):
+    """Forecasts of one series x from every origin i with pos[i] >= 0 into out[pos[i]] by the member of the
+    ETS family with the least AICc up to i (methods._ets_scan): ETS(A,N,N) on the grid a1, ETS(A,Ad,N) on
+    (a2, b2, p2), and for m > 1 with two seasons and one value ETS(A,N,A) on (a3, g3) and ETS(A,Ad,A) on
+    (a4, b4, p4, g4); d2, d4 (G, h): phi + ... + phi^k per grid point."""
+    _ets_run(x, pos, m, a1, a2, b2, p2, d2, a3, g3, a4, b4, p4, g4, d4, out)
+
+
+@njit(cache=True, nogil=True)
+def ets_batch(X, m, a1, a2, b2, p2, d2, a3, g3, a4, b4, p4, g4, d4, out):
+    """ets_scan from the end of every row of X (B, n), fitted on all of it, into out (B, h)."""
+    B, n = X.shape
+    pos = np.full(n, -1, np.int64)
+    pos[n - 1] = 0
+    for r in range(B):
+        _ets_run(X[r], pos, m, a1, a2, b2, p2, d2, a3, g3, a4, b4, p4, g4, d4, out[r:r + 1])

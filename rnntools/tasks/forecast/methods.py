@@ -45,6 +45,16 @@ SEASONAL = ("hw",)
 # series.
 ARIMA = ("arima",)
 ARIMA_P = 8
+# the ETS family with its member chosen by AICc at each origin, as R's ets() and statsforecast's AutoETS
+# choose: ETS(A,N,N), ETS(A,Ad,N), and for seasonal series ETS(A,N,A) and ETS(A,Ad,A), each on its grid by
+# one-step squared error; ``lets`` the same on the logarithms of a positive series (close to the
+# multiplicative-error members). The other candidates always carry a trend (Theta's half slope, the damped
+# trends, Holt-Winters, the drift, the autoregression's recent growth); the likelihood's penalty lets this
+# one drop the trend where the data do not pay for it (growth rates, interest rates, unemployment: a level
+# that wanders, docs/forecast.md "The failing kinds"). On the series as they are (no seasonal
+# adjustment first: the seasonal members hold their own states). A candidate for every series (``lets``
+# for positive ones).
+ETS = {"ets": False, "lets": True}
 
 
 def long_season(m: int) -> int | None:
@@ -70,11 +80,11 @@ def methods_for(m: int, n: int, positive: bool = False) -> tuple[str, ...]:
     """The statistical methods for a series of n values with season m: METHODS, plus ``weekly`` when the
     series is daily-seasonal and holds at least three weeks, ``daily`` when it is weekly-seasonal, the LOGS
     forms when it is ``positive``, ``hw`` when it is seasonal (m > 1) and holds two seasons and one value,
-    and ``arima``."""
+    ``arima``, ``ets``, and ``lets`` when it is ``positive``."""
     w = long_season(m)
     return (METHODS + (("weekly",) if w and n >= 3 * w else ()) + (("daily",) if short_season(m) else ())
             + (tuple(LOGS) if positive else ())
-            + (("hw",) if _hw_fits(m, n) else ()) + ARIMA)
+            + (("hw",) if _hw_fits(m, n) else ()) + ARIMA + ("ets",) + (("lets",) if positive else ()))
 
 
 def _hw_fits(m: int, n: int) -> bool:
@@ -205,6 +215,117 @@ def _hw_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA = _hw_grid()
+
+
+def _hwn_grid() -> tuple[np.ndarray, np.ndarray]:
+    """The (alpha, gamma) grid of ETS(A,N,A) (Holt-Winters without a trend): gamma <= 1 - alpha."""
+    a, g = np.meshgrid([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9], [0.01, 0.05, 0.1, 0.2, 0.3], indexing="ij")
+    a, g = a.ravel(), g.ravel()
+    keep = g <= 1 - a + 1e-9
+    return a[keep], g[keep]
+
+
+HWN_ALPHA, HWN_GAMMA = _hwn_grid()
+
+
+def _aicc(sse: float, N: int, k: int) -> float:
+    if N - k - 1 <= 0:
+        return np.inf
+    return N * np.log(max(sse, 1e-300) / N) + 2 * k + 2 * k * (k + 1) / (N - k - 1)
+
+
+def _ets_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
+    """(len(origins), h) forecasts of x from each origin by the member of the ETS family with the least AICc
+    up to it: the numpy reference of kernels.ets_scan.
+
+    Members: ETS(A,N,N) (simple exponential smoothing on Theta's alpha grid, level started at x[0]),
+    ETS(A,Ad,N) (the damped trend's grid and start, on the values as they are), and where m > 1 and x holds
+    two seasons and one value, ETS(A,N,A) (HWN_ALPHA, HWN_GAMMA) and ETS(A,Ad,A) (Holt-Winters' grid and
+    start); each member's grid point by one-step squared error, every member's errors counted from the same
+    step t0 (2m for a seasonal x, else 2) so that their AICc = N log(SSE / N) + 2k + 2k(k + 1) / (N - k - 1)
+    compare (k: 2, 5, m + 2, m + 5: the smoothing parameters and the initial states). The first of equal
+    AICcs wins; an origin with fewer than 4 errors counted forecasts its own value."""
+    n = len(x)
+    seasonal = m > 1 and n >= 2 * m + 1
+    t0 = 2 * m if seasonal else 2
+    A1 = ALPHAS
+    l1, s1 = np.full(len(A1), x[0]), np.zeros(len(A1))
+    A2, B2, P2 = DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI
+    i0, j0 = _damped_init(x)
+    l2, b2, s2 = np.full(len(A2), i0), np.full(len(A2), j0), np.zeros(len(A2))
+    d2 = np.cumsum(P2[:, None] ** np.arange(1, h + 1)[None, :], axis=1)
+    if seasonal:
+        A3, G3 = HWN_ALPHA, HWN_GAMMA
+        c1, c2 = x[:m].mean(), x[m:2 * m].mean()
+        l3, st3, s3 = np.full(len(A3), c1), np.tile(x[:m] - c1, (len(A3), 1)), np.zeros(len(A3))
+        A4, B4, P4, G4 = HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA
+        b4 = np.full(len(A4), (c2 - c1) / m)
+        l4, st4, s4 = c1 + b4 * (m - 1) / 2, np.tile(x[:m] - c1, (len(A4), 1)), np.zeros(len(A4))
+        d4 = _hw_damp(h)
+    rows: dict[int, list] = {}
+    for i, o in enumerate(origins):
+        rows.setdefault(int(o), []).append(i)
+    out = np.empty((len(origins), h))
+    steps = np.arange(1, h + 1)
+    for t in range(n):
+        if t:
+            e1 = x[t] - l1
+            l1 = l1 + A1 * e1
+            p2 = l2 + P2 * b2
+            e2 = x[t] - p2
+            l2 = p2 + A2 * e2
+            b2 = P2 * b2 + B2 * e2
+            if t >= t0:
+                s1 = s1 + e1 * e1
+                s2 = s2 + e2 * e2
+        if seasonal and t >= m:
+            ph = t % m
+            e3 = x[t] - (l3 + st3[:, ph])
+            l3 = l3 + A3 * e3
+            st3[:, ph] += G3 * e3
+            e4 = x[t] - (l4 + P4 * b4 + st4[:, ph])
+            l4 = l4 + P4 * b4 + A4 * e4
+            b4 = P4 * b4 + B4 * e4
+            st4[:, ph] += G4 * e4
+            if t >= t0:
+                s3 = s3 + e3 * e3
+                s4 = s4 + e4 * e4
+        if t not in rows:
+            continue
+        N = t - t0 + 1
+        best, f = np.inf, x[t] + 0 * steps
+        if N >= 4:
+            j = int(np.argmin(s1))
+            cands = [(_aicc(s1[j], N, 2), l1[j] + 0 * steps)]
+            j = int(np.argmin(s2))
+            cands.append((_aicc(s2[j], N, 5), l2[j] + d2[j] * b2[j]))
+            if seasonal and t >= 2 * m:
+                j = int(np.argmin(s3))
+                cands.append((_aicc(s3[j], N, m + 2), l3[j] + st3[j, (t + steps) % m]))
+                j = int(np.argmin(s4))
+                cands.append((_aicc(s4[j], N, m + 5), l4[j] + d4[j] * b4[j] + st4[j, (t + steps) % m]))
+            for c, fc in cands:
+                if c < best:
+                    best, f = c, fc
+        out[rows[t]] = f
+    return out
+
+
+def _ets_args(h: int) -> tuple:
+    """The grids of kernels.ets_scan / ets_batch after (x, pos, m)."""
+    return (ALPHAS, DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI,
+            np.cumsum(DAMPED_PHI[:, None] ** np.arange(1, h + 1)[None, :], axis=1),
+            HWN_ALPHA, HWN_GAMMA, HW_ALPHA, HW_BETA, HW_PHI, HW_GAMMA, _hw_damp(h))
+
+
+def _ets_scan_kernel(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
+    """:func:`_ets_scan` by its numba kernel."""
+    from rnntools.tasks.forecast import kernels
+
+    u, inv, pos = _scan_positions(len(x), origins)
+    out = np.empty((len(u), h))
+    kernels.ets_scan(np.ascontiguousarray(x, dtype=np.float64), pos, m, *_ets_args(h), out)
+    return out[inv]
 
 
 def _hw_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -349,6 +470,10 @@ def forecasts(method: str, y: np.ndarray, origins: np.ndarray, h: int, m: int,
     origins = np.asarray(origins, np.int64)
     if method == "arima":
         return _arima_scan(y, origins, h)
+    if method in ETS:
+        x, log = logged(y) if ETS[method] else (y, False)
+        f = _ets_scan_kernel(x, origins, h, m)
+        return np.exp(f) if log else f
     if method in LOGS or method == "hw":
         x, log = logged(y)
         if method == "hw":
@@ -457,6 +582,13 @@ def forecast_batch(method: str, Y: np.ndarray, h: int, m: int,
     B, n = Y.shape
     if method == "arima":
         return _arima_batch(Y, h)
+    if method in ETS:
+        from rnntools.tasks.forecast import kernels
+
+        X, log = logged_batch(Y) if ETS[method] else (Y, np.zeros(B, bool))
+        f = np.empty((B, h))
+        kernels.ets_batch(np.ascontiguousarray(X, dtype=np.float64), m, *_ets_args(h), f)
+        return np.where(log[:, None], np.exp(np.where(log[:, None], f, 0.0)), f)
     if method in LOGS or method == "hw":
         X, log = logged_batch(Y)
         if method == "hw" and _hw_fits(m, n):
