@@ -2167,3 +2167,27 @@ def test_csv_with_empty_trailing_columns_from_a_spreadsheet(hostile, world, tmp_
     lines[4] += ",,7"
     (tmp_path / "b.csv").write_text("".join(line + ("\n" if line.endswith(",7") else ",,\n") for line in lines))
     check(hostile(["predict", "{w}/fc.npz", "{t}/b.csv"]), 1, r"b\.csv:5: field 4 holds '7' but its column has no name")
+
+
+# --- found by hand (session 26): each case failed on the code before its fix -----------------------------
+
+@pytest.mark.parametrize("compress", ["gzip", "bz2", "lzma"])
+@pytest.mark.parametrize("command", [["vocab"], ["phrases"]])
+def test_truncated_compressed_input_names_the_line_where_the_data_ends(hostile, tmp_path, compress, command):
+    """A truncated .gz/.bz2/.xz named the first line of the 1 MiB block being read (line 107,636 where the data
+    ended at line 119,979): the decompressor's read(n) dropped what it had decoded of that block."""
+    import bz2
+    import gzip
+    import lzma
+
+    module = {"gzip": gzip, "bz2": bz2, "lzma": lzma}[compress]
+    text = b"".join(b"line %d of the text with a few words\n" % i for i in range(120_000))
+    data = module.compress(text)
+    cut = data[: len(data) * 6 // 10]
+    decoder = {"gzip": lambda: __import__("zlib").decompressobj(31), "bz2": bz2.BZ2Decompressor,
+               "lzma": lzma.LZMADecompressor}[compress]()
+    line = decoder.decompress(cut).count(b"\n") + 1   # the line the data ends in
+    name = "t.txt." + {"gzip": "gz", "bz2": "bz2", "lzma": "xz"}[compress]
+    (tmp_path / name).write_bytes(cut)
+    result = hostile([*command, "{t}/" + name])
+    check(result, 1, rf"{re.escape(name)}:{line}: cannot read \(the compressed data ends here")

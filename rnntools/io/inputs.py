@@ -38,6 +38,7 @@ def _gzip(raw):
 # wrap a raw binary stream in a decompressor
 _MAGIC = {b"\x1f\x8b": _gzip, b"BZh": bz2.BZ2File, b"\xfd7zXZ": lzma.LZMAFile}
 _SUFFIX = {".gz": _gzip, ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}
+_DECOMPRESSORS = (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)
 
 
 def display_name(path: str | os.PathLike) -> str:
@@ -297,12 +298,41 @@ def _split_long(line: bytes, limit: int) -> list[bytes]:
     return pieces
 
 
+class _Gathered:
+    """``read(n)`` of a decompressor that keeps what it decoded before an error: the bytes come first, the error
+    at the next read. A decompressor's own ``read(n)`` gathers the pieces that pieces of the compressed data
+    give, and when one is damaged or missing (a truncated file) drops those it gathered: the error named the
+    first line of a 1 MiB block, not the line where the data ends."""
+
+    def __init__(self, stream):
+        self._stream, self._error = stream, None
+
+    def read(self, n: int) -> bytes:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        pieces, size = [], 0
+        while size < n:
+            try:
+                piece = self._stream.read1(n - size)
+            except Exception as exc:  # noqa: BLE001 - raised at the next read, after the bytes before it
+                if not pieces:
+                    raise
+                self._error = exc
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+        return b"".join(pieces)
+
+
 def _read_lines(stream, path, first_line: int, long_lines: str) -> Iterator[list[bytes]]:
     """Batches of about CHUNK_BYTES of whole lines, never holding more than MAX_LINE_BYTES of one line
     (plus one block)."""
     # a pipe or terminal on stdin: read1 returns what has arrived, so each line is answered as it comes
     live = _live_stdin(path, stream)
-    read = stream.read1 if live else stream.read
+    read = stream.read1 if live else _Gathered(stream).read if isinstance(stream, _DECOMPRESSORS) else stream.read
     carry: list[bytes] = []  # the start of a line still without its end (a list: no quadratic joins)
     carry_len = 0
     line_no = first_line
@@ -381,6 +411,8 @@ def _os_reason(exc: BaseException) -> str:
         return too_many_open_files()
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, EOFError):  # "Compressed file ended before the end-of-stream marker was reached"
+        return "the compressed data ends here, before its end marker: a truncated file?"
     return f"{exc.__class__.__name__}: {exc}"
 
 
