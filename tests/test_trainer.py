@@ -19,7 +19,7 @@ class ToyTask:
     unit = "examples"
 
     def __init__(self, n=96, d=5, k=3, batch=8, seed=0, val=True, nan_at=None, interrupt_at=None,
-                 lr_scale=1.0):
+                 lr_scale=1.0, presses=1):
         rng = np.random.default_rng(seed)
         w_true = rng.normal(size=(d, k))
         self.x = rng.normal(size=(n, d))
@@ -30,7 +30,7 @@ class ToyTask:
         self.m = np.zeros((d, k))  # momentum: optimiser state
         self.carry = np.zeros(k)  # stands for an LM's carried hidden state
         self.t = 0
-        self.nan_at, self.interrupt_at, self.lr_scale = nan_at, interrupt_at, lr_scale
+        self.nan_at, self.interrupt_at, self.lr_scale, self.presses = nan_at, interrupt_at, lr_scale, presses
         self.steps = 0
         self.saves = []
 
@@ -53,7 +53,8 @@ class ToyTask:
     def train_step(self, idx, rng, lr):
         self.steps += 1
         if self.interrupt_at is not None and self.steps == self.interrupt_at:
-            os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag; this step completes
+            for _ in range(self.presses):
+                os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag; this step completes
         mask = (rng.random(self.x.shape[1]) > 0.2) / 0.8
         x = self.x[idx] * mask
         z = x @ self.W
@@ -260,6 +261,27 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path, capsys):
     assert m.meta["training"]["counters"]["stopped"] == "interrupted"
     fit(ToyTask(), cfg(epochs=2), b, resume=m)
     np.testing.assert_array_equal(load_model(a).arrays["W"], load_model(b).arrays["W"])
+
+
+def test_ctrl_c_twice_during_an_update_still_saves(tmp_path, capfd):
+    """People press Ctrl-C twice. A second press before the first was acted on (the update or evaluation under way)
+    stopped at once without saving: every step since the last save lost. It is the same request now, and says so;
+    a third press stops at once (an update that does not end), keeping the file as it was."""
+    a, b, c = (str(tmp_path / name) for name in ("a.npz", "b.npz", "c.npz"))
+    fit(ToyTask(), cfg(epochs=2), a)
+    with pytest.raises(KeyboardInterrupt):
+        fit(ToyTask(interrupt_at=5, presses=2), cfg(epochs=2), b)
+    err = capfd.readouterr().err
+    assert "stopping once the step under way ends, then saving to" in err and "saved to" in err
+    m = load_model(b)
+    assert m.meta["training"]["counters"]["step"] == 5
+    assert m.meta["training"]["counters"]["stopped"] == "interrupted"
+    fit(ToyTask(), cfg(epochs=2), b, resume=m)   # and it continues as the uninterrupted run
+    np.testing.assert_array_equal(load_model(a).arrays["W"], load_model(b).arrays["W"])
+    with pytest.raises(KeyboardInterrupt):
+        fit(ToyTask(interrupt_at=5, presses=3), cfg(epochs=2), c)
+    assert not os.path.exists(c)   # before the first evaluation: nothing saved yet
+    assert "keeps the last saved model" in capfd.readouterr().err
 
 
 def test_checkpoint_every_and_max_time(tmp_path):

@@ -185,10 +185,15 @@ class _CleanInterrupt(KeyboardInterrupt):
 
 class _Interrupt:
     """Turns the first Ctrl-C into a flag checked between updates (an update cut in half would leave the
-    parameters inconsistent); a second Ctrl-C interrupts at once."""
+    parameters inconsistent). People press Ctrl-C twice: a second press before the flag is acted on (during the
+    update or evaluation under way) is the same request, and says so; a third interrupts at once, without
+    saving (for an update that does not end). Stopping at the second press lost every step since the last save.
+    ``shown``: the output's name for that message."""
 
-    def __init__(self):
+    def __init__(self, shown: str = ""):
         self.requested = False
+        self.presses = 0
+        self.shown = shown
         self._previous = None
 
     def __enter__(self):
@@ -199,7 +204,16 @@ class _Interrupt:
         return self
 
     def _handler(self, signum, frame):
-        if self.requested:
+        self.presses += 1
+        if self.presses == 2 and not console.is_quiet():
+            # os.write, not print: the handler may have cut a print to stderr short ("reentrant call")
+            message = (f"{console.command_name()}: warning: stopping once the step under way ends, then saving to "
+                       f"{self.shown}; Ctrl-C again stops at once without saving\n")
+            try:
+                os.write(2, console.printable(message).encode("utf-8", "replace"))
+            except OSError:
+                pass
+        elif self.presses > 2:
             raise KeyboardInterrupt
         self.requested = True
 
@@ -438,7 +452,7 @@ class _Trainer:
         self.log.write("start", step=c.step, epoch=c.epoch, steps_per_epoch=per_epoch, total_steps=limit,
                        lr=cfg.lr, **{k: v for k, v in cfg.to_meta().items() if k not in ("lr",)})
         try:
-            with _Interrupt() as interrupt, console.progress("training", total=limit) as bar:
+            with _Interrupt(self.shown) as interrupt, console.progress("training", total=limit) as bar:
                 bar.update(c.step)
                 while not stopped:
                     if c.epoch >= cfg.epochs:
@@ -514,7 +528,7 @@ class _Trainer:
                 self.evaluate()  # a limit ended training between evaluations: consider the last parameters
         except KeyboardInterrupt as exc:
             if not isinstance(exc, _CleanInterrupt):
-                # a second Ctrl-C (or one outside the loop): an update may be half done, keep the file as is
+                # a third Ctrl-C (or one outside the loop): an update may be half done, keep the file as is
                 console.warn(f"interrupted at step {c.step}; {self.shown} keeps the last saved model")
                 self.log.write("end", step=c.step, stopped="interrupted")
                 self.log.close()
