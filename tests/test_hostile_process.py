@@ -834,3 +834,53 @@ def test_ctrl_c_twice_still_saves_the_interrupted_run(tmp_path, command):
     assert code == 130, err
     assert "saved" in err, err   # "interrupted at step N; saved to ...", "interrupted: saved the vectors after ..."
     whole_model(tmp_path / "out.npz")
+
+
+# --- found by hand (session 26) ---------------------------------------------------------------------------
+
+_SECOND_SIGINT_WHILE_WORKERS_STOP = """
+import os, signal, threading
+
+_join = threading.Thread.join
+
+
+def join(self, timeout=None):
+    # once the test has sent its Ctrl-C, the first wait for a worker without a time limit is w2v-train stopping its
+    # workers after that Ctrl-C: Ctrl-C again, now
+    if (timeout is None and os.path.exists(os.environ["RNNTOOLS_TEST_FIRST_SENT"])
+            and not getattr(join, "sent", False) and threading.current_thread() is threading.main_thread()):
+        join.sent = True
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10 ** 6):  # the handler runs here
+            pass
+    return _join(self, timeout)
+
+
+threading.Thread.join = join
+"""
+
+
+def test_ctrl_c_twice_while_w2v_train_stops_its_workers_still_saves(tmp_path):
+    """People press Ctrl-C twice. A second Ctrl-C while w2v-train's workers finished their batches after the first (or
+    before the save began) went up as a KeyboardInterrupt: no vectors saved, "rnntools: interrupted" the only
+    message, every word trained lost."""
+    (tmp_path / "sitecustomize.py").write_text(_SECOND_SIGINT_WHILE_WORKERS_STOP)
+    first = tmp_path / "first-sent"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "RNNTOOLS_TEST_FIRST_SENT": str(first)}
+    env.pop("RNNTOOLS_DEBUG", None)
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "rnntools", "w2v-train", os.path.join(SAMPLES, "book.txt"),
+                             "--min-count", "1", "--epochs", "100000", "--threads", "2", "-o", tmp_path / "out.npz",
+                             "--log", log], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, preexec_fn=lambda: (os.setpgid(0, 0), signal.signal(signal.SIGINT, signal.SIG_DFL)))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not (log.exists() and
+                                                                       log.read_text().count("\n") >= 2):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    first.touch()
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 130, err
+    assert "interrupted: saved the vectors after" in err, err
+    whole_model(tmp_path / "out.npz")

@@ -160,6 +160,36 @@ STRUCTURE = ("arch", "dim", "window", "negative", "sample", "lowercase", "min_co
 TRAINING = ("alpha", "min_alpha", "epochs", "share_negatives")  # taken from a resumed file unless given again
 
 
+# the Ctrl-C handler to put back when train() ends: from the first Ctrl-C on, later ones are held (_hold_interrupts)
+_held: list = []
+
+
+def _hold_interrupts() -> None:
+    """The first Ctrl-C stops the workers; the vectors are saved next. A second one while the workers finished
+    their batches or before the save began (``saving_through_interrupts`` holds those during it) went up as a
+    KeyboardInterrupt: nothing saved, every word trained lost. Later ones now wait; the run is ending anyway."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread() and not _held:
+        _held.append(signal.signal(signal.SIGINT, lambda signum, frame: None))
+
+
+def _releasing_interrupts(function):
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if _held:
+                import signal
+
+                signal.signal(signal.SIGINT, _held.pop())
+    return wrapper
+
+
+@_releasing_interrupts
 def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | None = None,
           errors: str = "strict", log=None, resume: str | None = None, explicit: frozenset = frozenset(),
           resumable: bool = False) -> dict:
@@ -419,6 +449,7 @@ def _run(spool, table, vocab, w_in, w_out, p: Params, train_words: int, log, sta
                               **{k: round(v, 5) for k, v in seen.items()}, words_per_second=round(rate))
                     last_log = now
         except KeyboardInterrupt:
+            _hold_interrupts()
             interrupted = True
             stop.set()
             for t in threads:
