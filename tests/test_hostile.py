@@ -2191,3 +2191,25 @@ def test_truncated_compressed_input_names_the_line_where_the_data_ends(hostile, 
     (tmp_path / name).write_bytes(cut)
     result = hostile([*command, "{t}/" + name])
     check(result, 1, rf"{re.escape(name)}:{line}: cannot read \(the compressed data ends here")
+
+
+@pytest.mark.parametrize("source,name,fmt,pattern", [
+    # a GloVe-style text word with a space, exported as binary: read back as 'new' and garbage vectors, exit 0
+    (b"2 3\nnew york 1 2 3\nb 4 5 6\n", "v.txt", "word2vec-binary",
+     r"v\.npz: word 1 \('new york'\) holds a space, which word2vec's binary format cannot hold.*word2vec-text"),
+    # a binary word with a line break, exported as text: a file no reader reads back ("truncated binary ..."), exit 0
+    (b"2 2\na\nb " + np.array([1, 2], "<f4").tobytes() + b"\nc " + np.array([3, 4], "<f4").tobytes() + b"\n",
+     "v.bin", "word2vec-text", r"v\.npz: word 1 \('a\\nb'\) holds a line break, which word2vec's text format cannot "
+                               r"hold .*; leave the word out with --words"),
+])
+def test_export_refuses_a_word_its_format_cannot_hold(hostile, tmp_path, source, name, fmt, pattern):
+    (tmp_path / name).write_bytes(source)
+    check(hostile(["import", "{t}/" + name, "-o", "{t}/v.npz"]), 0)
+    check(hostile(["export", "{t}/v.npz", "--format", fmt, "-o", "{t}/out"]), 1, pattern)
+    assert not (tmp_path / "out").exists()
+    other = {"word2vec-binary": "word2vec-text", "word2vec-text": "word2vec-binary"}[fmt]
+    if name == "v.txt":  # the other format holds it, and reads back the same
+        check(hostile(["export", "{t}/v.npz", "--format", other, "-o", "{t}/back.txt"]), 0)
+        check(hostile(["import", "{t}/back.txt", "-o", "{t}/back.npz"]), 0)
+        check(hostile(["export", "{t}/back.npz"]), 0)
+        assert hostile(["export", "{t}/back.npz"]).stdout == hostile(["export", "{t}/v.npz"]).stdout

@@ -51,7 +51,7 @@ def export(model, fmt, words_path, output):
         rows = rows[source != 0]
     with open_output(output) as stream:
         stream.flush()
-        write_word2vec(tokens, rows, stream.buffer, binary=fmt == "word2vec-binary")
+        write_word2vec(tokens, rows, stream.buffer, binary=fmt == "word2vec-binary", path=model)
         stream.buffer.flush()
 
 

@@ -13,10 +13,16 @@ import numpy as np
 from rnntools.errors import InputError
 
 
-def write_word2vec(tokens: list[str], vectors: np.ndarray, stream: IO[bytes], binary: bool) -> None:
+def write_word2vec(tokens: list[str], vectors: np.ndarray, stream: IO[bytes], binary: bool, path=None) -> None:
     """word2vec's formats: a ``V D`` header line, then per word its token, a space and the vector,
     as text (space separated, shortest float32 repr round-trips exactly) or as D little-endian float32
-    followed by a newline (binary, as word2vec.c writes it)."""
+    followed by a newline (binary, as word2vec.c writes it).
+
+    A word the format cannot hold is an error (``path``, the vectors file, named) before anything is written: a
+    line break in a text file's word (a binary file's words may hold one) made a file no reader reads back, and a
+    space in a binary file's word (a text file's words may hold one, as GloVe's do) one that read back as garbage
+    vectors, with exit 0 both times."""
+    _check_words(tokens, binary, path)
     V, D = vectors.shape
     stream.write(f"{V} {D}\n".encode())
     if binary:
@@ -32,6 +38,21 @@ def write_word2vec(tokens: list[str], vectors: np.ndarray, stream: IO[bytes], bi
             stream.write("".join(lines).encode("utf-8"))
             lines = []
     stream.write("".join(lines).encode("utf-8"))
+
+
+def _check_words(tokens: list[str], binary: bool, path) -> None:
+    # binary: readers end a word at a space (word2vec.c also drops a newline, gensim only a leading one);
+    # text: readers end a line at a newline
+    stops, other = (" \n", "\n") if binary else ("\n", " \n")
+    for i, token in enumerate(tokens):
+        bad = next((ch for ch in token if ch in stops), None)
+        if bad is not None:
+            what = {" ": "a space", "\n": "a line break"}[bad]
+            instead = "" if any(ch in other for ch in token) else \
+                f"export --format word2vec-{'text' if binary else 'binary'}, or "
+            raise InputError(f"word {i + 1} ({token!r}) holds {what}, which word2vec's "
+                             f"{'binary' if binary else 'text'} format cannot hold (its readers would split the "
+                             f"word there); {instead}leave the word out with --words", path)
 
 
 def read_word2vec(path: str, binary: bool | None = None) -> tuple[list[str], np.ndarray, str]:
