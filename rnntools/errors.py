@@ -22,6 +22,21 @@ class RnnToolsError(Exception):
     exit_code = EXIT_ERROR
 
 
+def interrupted_within(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt (Ctrl-C, or SIGTERM/SIGHUP, which rnntools turns into one) is among the
+    exceptions ``exc`` was raised from or while handling. Python wraps one that lands in some places: in a class
+    body's ``__set_name__`` it becomes a RuntimeError ("Error calling __set_name__"), and a library's
+    ``except ImportError`` around a half-done import turns it into an ImportError. A Ctrl-C while matplotlib was
+    imported was "internal error (RuntimeError ...)" or "pictures need matplotlib: pip install", exit 1."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def where(path: str | os.PathLike | None, line: int | None = None) -> str:
     """``name:line`` for messages; stdin is shown as ``<stdin>``."""
     name = "<stdin>" if path in (None, "-") else os.fspath(path)

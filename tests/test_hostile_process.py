@@ -884,3 +884,68 @@ def test_ctrl_c_twice_while_w2v_train_stops_its_workers_still_saves(tmp_path):
     assert code == 130, err
     assert "interrupted: saved the vectors after" in err, err
     whole_model(tmp_path / "out.npz")
+
+
+_CTRL_C_WRAPPED_IN_AN_IMPORT = """
+import importlib.machinery, os, signal, sys
+
+class CtrlCWrappedInAnImport:
+    # when matplotlib is imported, a Ctrl-C lands where Python or a library wraps the KeyboardInterrupt: in a class
+    # body's __set_name__ (a RuntimeError in Python 3.11), or a library's `except ImportError` around a half-done import
+    def find_spec(self, name, path=None, target=None):
+        if name != "matplotlib":
+            return None
+        sys.meta_path.remove(self)
+        how = os.environ["RNNTOOLS_TEST_WRAPPED"]
+
+        class SendsCtrlC:
+            def __set_name__(self, owner, name):
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(10 ** 7):
+                    pass
+
+        if how == "set_name":
+            type("Formatter", (), {"attribute": SendsCtrlC()})
+        try:
+            SendsCtrlC().__set_name__(None, "x")
+        except KeyboardInterrupt:
+            raise ImportError("cannot import name 'ft2font' from partially initialized module 'matplotlib'")
+        return None
+
+if os.environ.get("RNNTOOLS_TEST_WRAPPED"):
+    sys.meta_path.insert(0, CtrlCWrappedInAnImport())
+"""
+
+
+@pytest.mark.parametrize("how", ["set_name", "import_error"])
+def test_ctrl_c_wrapped_by_python_is_still_an_interruption(tmp_path, how):
+    """A Ctrl-C while matplotlib is imported (`plot -o x.png`) landed where the KeyboardInterrupt is wrapped: "internal
+    error (RuntimeError: Error calling __set_name__ on 'deprecate_privatize_attribute' instance ...)", exit 1, or
+    "PNG, SVG and PDF pictures need matplotlib: pip install ...", exit 2."""
+    (tmp_path / "sitecustomize.py").write_text(_CTRL_C_WRAPPED_IN_AN_IMPORT)
+    (tmp_path / "log.jsonl").write_text('{"event": "step", "step": 1, "loss": 2.0}\n{"event": "step", "step": 2, '
+                                        '"loss": 1.5}\n')
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "RNNTOOLS_TEST_WRAPPED": how}
+    env.pop("RNNTOOLS_DEBUG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "rnntools", "plot", "log", tmp_path / "log.jsonl", "-o",
+                             tmp_path / "p.png"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env,
+                            preexec_fn=lambda: (os.setpgid(0, 0), signal.signal(signal.SIGINT, signal.SIG_DFL)))
+    code, _, err = finish(proc)
+    assert code == 130 and err.strip() == "rnntools: interrupted", (code, err)
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("backend", ["nonsense", "module://matplotlib_inline.backend_inline"])
+def test_plot_under_another_matplotlib_backend_setting(tmp_path, backend):
+    """MPLBACKEND from the user's shell (a notebook's inline backend, a misspelt one): matplotlib checks it when it is
+    imported, and `plot -o x.png` was "internal error (ValueError: Key backend: 'nonsense' is not a valid value for
+    backend ...)"; rnntools draws with Agg whatever the setting."""
+    (tmp_path / "log.jsonl").write_text('{"event": "step", "step": 1, "loss": 2.0}\n{"event": "step", "step": 2, '
+                                        '"loss": 1.5}\n')
+    env = {**os.environ, "PYTHONPATH": ROOT, "MPLBACKEND": backend}
+    env.pop("RNNTOOLS_DEBUG", None)
+    result = subprocess.run([sys.executable, "-m", "rnntools", "plot", "log", tmp_path / "log.jsonl", "-o",
+                             tmp_path / "p.png"], stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=300)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")

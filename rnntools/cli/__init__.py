@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the group and turns library errors into one-line messages and exit statuses."""
     import signal
 
-    from rnntools.errors import EXIT_INTERRUPTED, RnnToolsError
+    from rnntools.errors import RnnToolsError
 
     _guard_standard_streams()
     # `python -m rnntools` set handlers for the imports (rnntools.__main__); they stand for the defaults here
@@ -361,9 +361,7 @@ def main(argv: list[str] | None = None) -> None:
             _error(f"unexpected end of input ({exc.__context__}); is a compressed file truncated?", 1)
         if DEBUG["on"] and isinstance(exc, KeyboardInterrupt):
             raise
-        by = _signals["by"]
-        print("rnntools: interrupted" + (f" ({signal.Signals(by).name})" if by else ""), file=sys.stderr)
-        _exit(128 + by if by else EXIT_INTERRUPTED)
+        _interrupted()
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
     except RnnToolsError as exc:
@@ -385,6 +383,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line, with the way to the traceback
         if DEBUG["on"]:
             raise
+        from rnntools.errors import interrupted_within
+
+        if interrupted_within(exc):  # a Ctrl-C that Python wrapped (in a class body, an import)
+            _interrupted()
         if limit := _address_limit_reached():  # C code that failed to allocate: a shared library that
             _error(_OUT_OF_MEMORY + limit, 1)  # would not map, a thread that would not start, NULL returns
         _error(f"internal error ({exc.__class__.__name__}: {str(exc)[:300]}); run with --debug for the "
@@ -397,6 +399,16 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as exc:   # the last of the output, buffered until now (`> /dev/full`)
             _error(f"standard output: cannot write ({exc.strerror or exc})", 1)
         _exit(0)
+
+
+def _interrupted() -> None:
+    import signal
+
+    from rnntools.errors import EXIT_INTERRUPTED
+
+    by = _signals["by"]
+    print("rnntools: interrupted" + (f" ({signal.Signals(by).name})" if by else ""), file=sys.stderr)
+    _exit(128 + by if by else EXIT_INTERRUPTED)
 
 
 _OUT_OF_MEMORY = ("out of memory; lower the sizes (--hidden, --embed-dim, --dim, --batch, --max-vocab) or give the "

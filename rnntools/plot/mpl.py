@@ -9,18 +9,28 @@ from __future__ import annotations
 import io
 import math
 
-from rnntools.errors import UsageError
+from rnntools.errors import UsageError, interrupted_within
 from rnntools.plot.data import Confusion, Curves, ForecastPanel, WordPoint
 
 FORMATS = ("png", "svg", "pdf")
 
 
 def pyplot():
+    import os
+
+    # matplotlib validates MPLBACKEND when it is imported: a backend of another setting (a notebook's
+    # module://matplotlib_inline..., a misspelt one) was an internal error; pictures here are drawn by Agg anyway
+    backend = os.environ.pop("MPLBACKEND", None)
     try:
         import matplotlib
-    except ImportError:
+    except ImportError as exc:
+        if interrupted_within(exc):
+            raise KeyboardInterrupt from None
         raise UsageError("PNG, SVG and PDF pictures need matplotlib: pip install 'rnntools[plot]' "
                          "(or leave out -o to draw in the terminal)") from None
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
