@@ -71,6 +71,8 @@ class Case:
     group: bool = False        # send the signal to the case's whole process group (a terminal's Ctrl-C, `kill -TERM
                                # -PGID`, a service manager's stop), not to the main process alone
     again: float | None = None  # send the signal a second time this many seconds after the first (Ctrl-C twice)
+    then: int | None = None    # with again: send this signal the second time instead (SIGTSTP, then SIGCONT)
+    saved: bool = False        # an interrupted run (status in expect, not 0) must have left its output, whole
 
     @property
     def command(self) -> str:
@@ -2258,13 +2260,396 @@ def _csv_with_trailing_commas(tmp):
         f.write("".join(line + ",,\n" for line in lines))
 
 
+# --- session 26: an outside tester's list, in the areas the groups above tried least --------------------------
+
+def _compressed_text(ext: str) -> tuple[bytes, int]:
+    """A text of 120,000 lines (4.4 MB) compressed by ext's compressor and cut at 60%, and the line its data ends
+    in (what a streaming decompressor gets out of the cut file)."""
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+
+    text = b"".join(b"line %d of the text with a few words\n" % i for i in range(120_000))
+    data = {"gz": lambda t: gzip.compress(t, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}[ext](text)
+    cut = data[: len(data) * 6 // 10]
+    decoder = {"gz": lambda: zlib.decompressobj(31), "bz2": bz2.BZ2Decompressor, "xz": lzma.LZMADecompressor}[ext]()
+    return cut, decoder.decompress(cut).count(b"\n") + 1
+
+
+def _zip_members(path: str) -> list[tuple[str, int, int, int]]:
+    """(name, local header offset, data offset, data size) of each member of a stored (uncompressed) npz."""
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+    out = []
+    with open(path, "rb") as f:
+        for info in infos:
+            f.seek(info.header_offset + 26)
+            n, m = (int.from_bytes(f.read(2), "little") for _ in range(2))
+            out.append((info.filename, info.header_offset, info.header_offset + 30 + n + m, info.compress_size))
+    return out
+
+
+def _damaged_model(model: str, how: str, member: str, where: str):
+    """A setup: {T}/m.npz, the world's MODEL cut short (how="cut") or with one byte flipped ("flip") at a place
+    named by MEMBER (meta, first, middle, last: which array's member; "archive": the zip's own records) and WHERE
+    (header, header+20, data+30, mid, end: within the member; cd, eocd, last: in the archive's end records)."""
+    def setup(tmp):
+        path = os.path.join(_STATE["world"], model)
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        members = _zip_members(path)
+        if member == "archive":
+            end = members[-1][2] + members[-1][3]
+            at = {"cd": end, "eocd": len(data) - 22, "last": len(data) - 1}[where]
+        else:
+            arrays = [m for m in members if m[0] != "meta.npy"]
+            name, header, start, size = {"meta": next(m for m in members if m[0] == "meta.npy"), "first": arrays[0],
+                                         "middle": arrays[len(arrays) // 2], "last": arrays[-1]}[member]
+            at = {"header": header, "header+20": header + 20, "data+30": start + 30, "mid": start + size // 2,
+                  "end": start + max(size - 1, 0)}[where]
+        if how == "cut":
+            data = data[:at]
+        else:
+            data[at] ^= 0x5A
+        with open(os.path.join(tmp, "m.npz"), "wb") as f:
+            f.write(bytes(data))
+    return setup
+
+
+def _read_only_folder(tmp):
+    """A setup: {T}/ro, a read-only file system (a tmpfs remounted read-only), or a folder when mounting is not
+    allowed (then the cases write into a folder whose parent is a file)."""
+    path = os.path.join(tmp, "ro")
+    os.mkdir(path)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", path], capture_output=True).returncode:
+        os.rmdir(path)
+        open(path, "wb").close()
+        return
+    subprocess.run(["mount", "-o", "remount,ro", path], capture_output=True)
+
+
+def _unmount_ro(tmp):
+    path = os.path.join(tmp, "ro")
+    if os.path.ismount(path):
+        subprocess.run(["umount", "-l", path], capture_output=True)
+
+
+def session26_cases() -> list[Case]:
+    """An outside tester's list (session 26), written from the fault table's thinnest rows: compressed inputs cut
+    short, Ctrl-C twice within one update, --encoding-errors replace on every kind of bad text, models damaged at
+    every part of the archive, outputs on full and read-only file systems, signals during the commands that do not
+    train, Ctrl-Z, concurrent writers of every output, --resume with changed structure, resource limits, NaN and
+    infinities in every float option, odd JSON values and vectors files."""
+    lm, clf, s2s, fc, w = (MODELS[k] for k in ("lm", "clf", "s2s", "fc", "w"))
+    cases = []
+    # compressed inputs cut short: the error names the line the data ends in (the session-25 leftover)
+    for ext in ("gz", "bz2", "xz"):
+        cut, line = _compressed_text(ext)
+        name = f"t.txt.{ext}"
+        for args in (["vocab", "{T}/" + name], ["phrases", "{T}/" + name],
+                     ["w2v-train", "{T}/" + name, "-o", "{T}/out.npz", "--min-count", "1", "--dim", "8"],
+                     ["bow", "--vocab", "{W}/v.jsonl", "{T}/" + name, "-o", "{T}/out.jsonl"],
+                     ["rnn-train", "--task", "lm", "{T}/" + name, "-o", "{T}/out.npz", *TINY]):
+            cases.append(Case("compressed input cut short (session 26)", args, (1,), names=f"{name}:{line}:",
+                              output=args[args.index("-o") + 1] if "-o" in args else None,
+                              setup=_files_in_tmp({name: cut})))
+        cases.append(Case("compressed input cut short (session 26)", ["vocab", "-"], (1,), names=f"<stdin>:{line}:",
+                          stdin="file:{T}/" + name, setup=_files_in_tmp({name: cut})))
+    # Ctrl-C twice within one update: the second is the same request, the run saves
+    for task, data in (("lm", "{W}/book.txt"), ("classify", "{W}/g.jsonl"), ("seq2seq", "{W}/p.jsonl"),
+                       ("forecast", "{W}/air.csv")):
+        args = ["rnn-train", "--task", task, data, "-o", "{T}/out.npz", "--max-time", "60", "--hidden", "32",
+                "--epochs", "100000", "--patience", "100000", "--threads", "1", "--log", "{T}/log.jsonl"]
+        for again in (0.001, 0.02):
+            cases.append(Case("SIGINT twice within an update (session 26)", args, (130,), signal=signal.SIGINT,
+                              again=again, output="{T}/out.npz", saved=True, timeout=200))
+        cases.append(Case("SIGTERM then SIGINT within an update (session 26)", args, (143, 130),
+                          signal=signal.SIGTERM, again=0.005, then=signal.SIGINT, output="{T}/out.npz", saved=True,
+                          timeout=200))
+    # --encoding-errors replace on every kind of bad text
+    bad_texts = {"latin1.txt": "caf\xe9 au lait, cr\xe8me br\xfbl\xe9e\n".encode("latin-1") * 30,
+                 "cp1252.txt": b"\x93quoted\x94 and \x96 dashes \x85 more\n" * 30,
+                 "utf16.txt": "the cat sat\nthe dog ran\n".encode("utf-16") * 15,
+                 "utf16le.txt": "the cat sat\nthe dog ran\n".encode("utf-16-le") * 15,
+                 "utf32.txt": "the cat sat\n".encode("utf-32") * 10,
+                 "overlong.txt": b"the \xc0\xaf cat \xe0\x80\xaf sat\n" * 30,
+                 "surrogate.txt": b"the \xed\xa0\x80 cat \xed\xbf\xbf sat\n" * 30,
+                 "nul-mix.txt": b"the cat\x00 sat \x00\x00 on the mat\n" * 30,
+                 "half-char.txt": b"the cat sat \xe4\xb8\n" * 30}
+    for name, data in bad_texts.items():
+        for args in (["vocab", "--encoding-errors", "replace", "{T}/" + name],
+                     ["vocab", "--level", "char", "--encoding-errors", "replace", "{T}/" + name],
+                     ["bow", "--vocab", "{W}/v.jsonl", "--encoding-errors", "replace", "{T}/" + name],
+                     ["phrases", "--encoding-errors", "replace", "{T}/" + name],
+                     ["w2v-train", "--encoding-errors", "replace", "{T}/" + name, "-o", "{T}/out.npz", "--min-count",
+                      "1", "--dim", "8", "--epochs", "1", "--threads", "1"],
+                     ["rnn-train", "--task", "lm", "--encoding-errors", "replace", "{T}/" + name, "-o", "{T}/out.npz",
+                      *TINY]):
+            cases.append(Case("--encoding-errors replace (session 26)", args, (0, 1), names=name,
+                              output="{T}/out.npz" if "-o" in args else None, setup=_files_in_tmp({name: data})))
+    bad_jsonl = {"j-latin1.jsonl": b'{"text": "caf\xe9 ok", "label": "a", "source": "caf\xe9", "target": "x"}\n' * 20
+                 + b'{"text": "the dog", "label": "b", "source": "dog", "target": "y"}\n' * 20,
+                 "j-utf16.jsonl": '{"text": "a cat", "label": "a", "source": "ab", "target": "ba"}\n'.encode("utf-16")
+                 * 5}
+    for name, data in bad_jsonl.items():
+        for args in (["vocab", "--text-field", "text", "--encoding-errors", "replace", "{T}/" + name],
+                     ["rnn-train", "--task", "classify", "--encoding-errors", "replace", "{T}/" + name, "-o",
+                      "{T}/out.npz", *TINY],
+                     ["rnn-train", "--task", "seq2seq", "--encoding-errors", "replace", "{T}/" + name, "-o",
+                      "{T}/out.npz", *TINY]):
+            cases.append(Case("--encoding-errors replace (session 26)", args, (0, 1), names=name,
+                              output="{T}/out.npz" if "-o" in args else None, setup=_files_in_tmp({name: data})))
+    # models damaged at every part of the archive: cut at each member's header, inside its array header, in its data
+    # and at the central directory; a byte flipped in each member's data (the stored CRC no longer matches)
+    uses = {"lm.npz": ["sample", "{T}/m.npz", "--length", "5"], "w.npz": ["neighbors", "{T}/m.npz", "the"],
+            "clf.npz": ["predict", "{T}/m.npz", "{W}/g.jsonl"], "fc.npz": ["predict", "{T}/m.npz", "{W}/air.csv"],
+            "s2s.npz": ["predict", "{T}/m.npz", "{W}/p.jsonl"]}
+    for model, args in uses.items():
+        places = [("cut", m, x) for m in ("meta", "first", "middle", "last") for x in ("header", "header+20", "data+30",
+                                                                                      "mid")]
+        places += [("flip", m, x) for m in ("meta", "first", "middle", "last") for x in ("data+30", "mid", "end")]
+        places += [("cut", "archive", x) for x in ("cd", "eocd", "last")]
+        for how, member, where in places:
+            # (a command reads the arrays it uses: a classifier's predict leaves its optimiser state unread)
+            expect = (0, 1) if how == "flip" and member in ("middle", "last") else (1,)
+            cases.append(Case(f"model {'cut short' if how == 'cut' else 'with a flipped byte'} (session 26)", args,
+                              expect, names="m.npz", setup=_damaged_model(model, how, member, where)))
+    # outputs on a read-only file system and on a full device, standard output on a full device
+    writers = [["vocab", "{W}/docs.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"],
+               ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt", "--format", "npz"], ["phrases", "{W}/corpus.txt"],
+               ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1", "--dim", "8"],
+               ["neighbors", w, "the"], ["export", w], ["export", w, "--format", "word2vec-binary"],
+               ["import", "{W}/vec-ok.txt"], ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY],
+               ["rnn-train", "--task", "forecast", "{W}/air.csv", *TINY], ["sample", lm, "--length", "5"],
+               ["predict", lm, "{W}/docs.txt"], ["predict", clf, "{W}/g.jsonl"], ["predict", s2s, "{W}/p.jsonl"],
+               ["predict", fc, "{W}/air.csv", "--format", "csv"], ["evaluate", lm, "{W}/docs.txt"],
+               ["evaluate", w, "--analogies", "{W}/analogies.txt"], ["plot", "log", "{W}/train-log.jsonl"],
+               ["plot", "words", w, "the"], ["plot", "forecast", "{W}/fc-pred.jsonl"]]
+    for args in writers:
+        suffix = ".npz" if args[0] in ("w2v-train", "import", "rnn-train") or "npz" in args else ".txt"
+        cases.append(Case("output on a read-only file system (session 26)", [*args, "-o", "{T}/ro/out" + suffix],
+                          (1, 2), names="ro/out", setup=_read_only_folder, teardown=_unmount_ro))
+        cases.append(Case("output on a full device (session 26)", [*args, "-o", "/dev/full"], (1, 2),
+                          names="/dev/full"))
+        if args[0] not in ("w2v-train", "import", "rnn-train") and "npz" not in args:
+            cases.append(Case("standard output on a full device (session 26)", args, (1,), names="standard output",
+                              stdout="file:/dev/full"))
+    for args in (["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1", "--dim", "8", "-o",
+                  "{T}/out.npz"], ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY, "-o", "{T}/out.npz"]):
+        cases.append(Case("log on a read-only file system (session 26)", [*args, "--log", "{T}/ro/log.jsonl"], (1, 2),
+                          names="ro/log.jsonl", output="{T}/out.npz", setup=_read_only_folder, teardown=_unmount_ro))
+    cases.append(Case("output on a read-only file system (session 26)", ["phrases", "{W}/corpus.txt", "--save-table",
+                                                                         "{T}/ro/t.jsonl"], (1, 2), names="ro/t.jsonl",
+                      setup=_read_only_folder, teardown=_unmount_ro))
+    cases.append(Case("output on a read-only file system (session 26)",
+                      ["rnn-train", "--task", "classify", "{W}/g.jsonl", *TINY, "--checkpoint-every", "1", "-o",
+                       "{T}/ro/c.npz"], (1, 2), names="ro/c.npz", setup=_read_only_folder, teardown=_unmount_ro))
+    # signals during the commands that do not train, and Ctrl-Z then fg during the ones that do
+    for args in (["import", "{W}/vec-big.txt", "-o", "{T}/out.npz"], ["export", w, "-o", "{T}/out.txt"],
+                 ["neighbors", w, "--input", "{W}/corpus.txt", "-o", "{T}/out.jsonl"],
+                 ["phrases", "{W}/corpus.txt", "-o", "{T}/out.txt", "--passes", "3"],
+                 ["bow", "--vocab", "{W}/v.jsonl", "{W}/million.txt", "--format", "npz", "-o", "{T}/out.npz"],
+                 ["vocab", "--merge", "{W}/v.jsonl", "{T}/v2.jsonl", "-o", "{T}/out.jsonl"],
+                 ["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.png"],
+                 ["sample", lm, "--count", "300", "--length", "200", "-o", "{T}/out.txt"],
+                 ["predict", s2s, "{W}/p.jsonl", "--beam", "8", "--nbest", "4", "-o", "{T}/out.jsonl"]):
+        for sig, delay in ((signal.SIGINT, 0.3), (signal.SIGTERM, 1.0), (signal.SIGHUP, 2.0)):
+            cases.append(Case(f"{signal.Signals(sig).name} during a command that does not train (session 26)", args,
+                              (128 + sig, 0), signal=sig, delay=delay, output=args[-1], timeout=200,
+                              setup=_world_copy("v.jsonl", "v2.jsonl")))
+    for args, group in ((["rnn-train", "--task", "lm", "{W}/book.txt", "--hidden", "16", "--max-steps", "60",
+                          "--threads", "1", "-o", "{T}/out.npz", "--log", "{T}/log.jsonl"], False),
+                        (["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "30", "--threads", "2", "-o",
+                          "{T}/out.npz", "--log", "{T}/log.jsonl"], False),
+                        (["vocab", "{W}/million.txt", "--threads", "2", "-o", "{T}/out.jsonl"], True),
+                        (["bow", "--vocab", "{W}/v.jsonl", "{W}/million.txt", "--threads", "2", "-o",
+                          "{T}/out.jsonl"], True)):
+        cases.append(Case("Ctrl-Z, then fg (session 26)", args, (0,), signal=signal.SIGTSTP, again=1.0,
+                          then=signal.SIGCONT, group=group, delay=None if "--log" in args else 0.5,
+                          output=args[args.index("-o") + 1], timeout=300))
+    # concurrent writers of every kind of output
+    for args in (["import", "{W}/vec-big.txt", "-o", "{T}/out.npz"], ["export", w, "-o", "{T}/out.txt"],
+                 ["phrases", "{W}/corpus.txt", "-o", "{T}/out.txt"],
+                 ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt", "--format", "npz", "-o", "{T}/out.npz"],
+                 ["predict", clf, "{W}/g.jsonl", "-o", "{T}/out.jsonl"],
+                 ["evaluate", fc, "{W}/air.csv", "--no-refit", "-o", "{T}/out.jsonl"],
+                 ["sample", lm, "--length", "100", "--count", "20", "-o", "{T}/out.txt"],
+                 ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "3", "--resumable", "-o",
+                  "{T}/out.npz", "--threads", "1"],
+                 ["rnn-train", "--task", "classify", "{W}/g.jsonl", *TINY, "--checkpoint-every", "1", "-o",
+                  "{T}/out.npz"],
+                 ["rnn-train", "--task", "forecast", "{W}/air.csv", *TINY, "-o", "{T}/out.npz"],
+                 ["plot", "words", w, "the", "-o", "{T}/out.svg"]):
+        cases.append(Case("concurrent writers (session 26)", args, (0,), concurrent=3, output=args[-1]
+                          if args[-1].startswith("{T}/out") else "{T}/out.npz", timeout=400))
+    # --resume with a structural option changed: the saved structure wins, a differing value is a usage error
+    resumes = {"lm": ("{W}/book.txt", lm, [["--cell", "gru"], ["--cell", "rnn"], ["--level", "word"],
+                                           ["--hidden", "16"], ["--layers", "2"], ["--embed-dim", "4"],
+                                           ["--seq-len", "7"], ["--dropout", "0.5"], ["--embeddings", w]]),
+               "classify": ("{W}/g.jsonl", clf, [["--cell", "lstm"], ["--pooling", "mean"], ["--no-bidirectional"],
+                                                 ["--wide", "none"], ["--wide-buckets", "2048"], ["--no-residual"],
+                                                 ["--class-weight", "balanced"], ["--level", "char"],
+                                                 ["--embed-dim", "4"], ["--hidden", "16"]]),
+               "seq2seq": ("{W}/p.jsonl", s2s, [["--attention", "none"], ["--encoder-merge", "concat"],
+                                                ["--encoder-layers", "2"], ["--target-level", "word"],
+                                                ["--shared-vocab"], ["--hidden", "16"], ["--cell", "lstm"],
+                                                ["--level", "word"]]),
+               "forecast": ("{W}/air.csv", fc, [["--lookback", "5"], ["--horizon", "3"], ["--season", "4"],
+                                                ["--transform", "log"], ["--difference", "1"], ["--select", "rnn"],
+                                                ["--strategy", "recursive"], ["--ensemble", "2"],
+                                                ["--intervals", "50"], ["--cell", "gru"], ["--hidden", "16"]])}
+    for task, (data, model, changes) in resumes.items():
+        for change in changes:
+            cases.append(Case("--resume with another structure (session 26)",
+                              ["rnn-train", "--task", task, data, "--resume", model, "-o", "{T}/out.npz",
+                               "--max-steps", "2", "--threads", "1", *change], (0, 2), output="{T}/out.npz",
+                              timeout=200))
+    for change in (["--dim", "16"], ["--arch", "cbow"], ["--loss", "hs"], ["--subword", "3-5"], ["--negative", "3"],
+                   ["--window", "2"], ["--keep-case"], ["--min-count", "50"], ["--max-vocab", "5"]):
+        cases.append(Case("--resume with another structure (session 26)",
+                          ["w2v-train", "{W}/corpus.txt", "--resume", "{T}/w.npz", "-o", "{T}/out.npz", "--epochs",
+                           "2", "--threads", "1", *change], (0, 2), output="{T}/out.npz", timeout=200,
+                          setup=_resumable_w2v))
+    # resource limits: little memory, few open files, a small file size limit, a small stack
+    for args in (["vocab", "{W}/corpus.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt"],
+                 ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1", "-o", "{T}/out.npz"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY, "-o", "{T}/out.npz"],
+                 ["predict", lm, "{W}/docs.txt"], ["sample", lm, "--length", "20"], ["import", "{W}/vec-big.txt", "-o",
+                                                                                   "{T}/out.npz"],
+                 ["neighbors", w, "the"], ["evaluate", fc, "{W}/air.csv", "--no-refit"],
+                 ["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.png"]):
+        out = args[args.index("-o") + 1] if "-o" in args else None
+        for memory in (300 << 20, 700 << 20):
+            cases.append(Case("little memory (ulimit -v) (session 26)", args, (0, 1), memory=memory, output=out,
+                              names="memory", timeout=300))
+        for files in (8, 14):
+            cases.append(Case("few open files (ulimit -n) (session 26)", args, (0, 1), output=out, timeout=300,
+                              names="open files", limits={resource.RLIMIT_NOFILE: files}))
+        cases.append(Case("small stack (ulimit -s) (session 26)", args, (0, 1), output=out, timeout=300,
+                          limits={resource.RLIMIT_STACK: 256 << 10}))
+    for args in (["vocab", "{W}/corpus.txt"], ["export", w], ["import", "{W}/vec-big.txt"],
+                 ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt", "--format", "npz"],
+                 ["sample", lm, "--length", "20000"], ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY],
+                 ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1"],
+                 ["plot", "log", "{W}/train-log.jsonl"]):
+        suffix = ".npz" if args[0] in ("w2v-train", "import", "rnn-train") or "npz" in args else \
+            ".png" if args[0] == "plot" else ".txt"
+        # (w2v-train's first file is its copy of the corpus in TMPDIR: the message says so)
+        cases.append(Case("file size limit (ulimit -f) (session 26)", [*args, "-o", "{T}/out" + suffix], (1,),
+                          names=f"out{suffix}|temporary copy", output="{T}/out" + suffix,
+                          limits={resource.RLIMIT_FSIZE: 4096}))
+    # odd environments for the commands that draw (matplotlib's caches) and spawn (temporary folders)
+    for env in ({"HOME": "/nonexistent", "XDG_CACHE_HOME": "/nonexistent", "MPLCONFIGDIR": "/nonexistent"},
+                {"HOME": "{T}/ro", "MPLCONFIGDIR": "{T}/ro/mpl", "TMPDIR": "{T}/ro"},
+                {"TMPDIR": "/dev/null"}, {"MPLBACKEND": "nonsense"}, {"MPLBACKEND": "TkAgg", "DISPLAY": ":99"}):
+        for args in (["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.png"],
+                     ["plot", "words", w, "the", "-o", "{T}/out.svg"],
+                     ["vocab", "{W}/million.txt", "--threads", "2", "-o", "{T}/out.jsonl"],
+                     ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "--hidden", "8", "--max-steps", "3",
+                      "--threads", "2", "--ensemble", "2", "-o", "{T}/out.npz"]):
+            cases.append(Case("odd environment (session 26)", args, (0, 1), env=env, output=args[-1], timeout=300,
+                              setup=_read_only_folder, teardown=_unmount_ro))
+    # NaN, infinities and a negative zero in every float option
+    floats = [(["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "8",
+                "--threads", "1"], ["--sample", "--alpha", "--min-alpha"]),
+              (["phrases", "{W}/corpus.txt"], ["--threshold"]),
+              (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY],
+               ["--val-fraction", "--dropout", "--max-time", "--lr", "--clip"]),
+              (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY],
+               ["--teacher-forcing", "--label-smoothing", "--budget-average", "--budget-warmup"]),
+              (["sample", lm, "--length", "5"], ["--temperature"]),
+              (["predict", s2s, "{W}/p.jsonl"], ["--length-norm"]),
+              (["evaluate", fc, "{W}/air.csv", "--backtest", "1"], ["--max-time"])]
+    for base, options in floats:
+        for opt in options:
+            for value in ("nan", "-nan", "inf", "-inf", "1e309", "-0"):
+                expect = (2,) if "nan" in value else (0, 1, 2)
+                cases.append(Case("NaN or infinity in a float option (session 26)", [*base, opt, value], expect,
+                                  names=opt if expect == (2,) else None, timeout=200,
+                                  output="{T}/out.npz" if "-o" in base else None))
+    # odd JSON values: non-finite numbers anywhere, numbers where text belongs, labels of odd types
+    records = {"j-nan-elsewhere.jsonl": b'{"text": "a cat", "label": "x", "note": NaN}\n',
+               "j-inf-text.jsonl": b'{"text": Infinity, "label": "x", "source": -Infinity, "target": "a"}\n',
+               "j-big-exp.jsonl": b'{"text": "a cat", "label": 1e400, "source": "a", "target": "b"}\n',
+               "j-float-label.jsonl": b'{"text": "a cat", "label": 1.5, "source": "a", "target": "b"}\n' * 3,
+               "j-neg-label.jsonl": b'{"text": "a cat", "label": -1, "source": "a", "target": "b"}\n'
+                                    b'{"text": "a dog", "label": 18446744073709551616, "source": "b", "target": "a"}\n'
+                                    * 10,
+               "j-number-text.jsonl": b'{"text": "12345", "label": "1", "source": "12", "target": "21"}\n' * 20,
+               "j-bom-mid.jsonl": b'{"text": "a", "label": "x", "source": "a", "target": "b"}\n'
+                                  b'\xef\xbb\xbf{"text": "b", "label": "y", "source": "b", "target": "a"}\n',
+               "j-trailing-comma.jsonl": b'{"text": "a", "label": "x", "source": "a", "target": "b",}\n',
+               "j-pretty.jsonl": b'{\n  "text": "a",\n  "label": "x"\n}\n',
+               "j-array.jsonl": b'[{"text": "a", "label": "x", "source": "a", "target": "b"}]\n',
+               "j-comment.jsonl": b'// records\n{"text": "a", "label": "x", "source": "a", "target": "b"}\n',
+               "j-dup-types.jsonl": b'{"text": "a cat", "text": 5, "label": "x", "source": "a", "target": "b"}\n',
+               "j-case.jsonl": b'{"Text": "a cat", "Label": "x", "Source": "a", "Target": "b"}\n' * 3}
+    for name, data in records.items():
+        for args in (["vocab", "--text-field", "text", "{T}/" + name],
+                     ["rnn-train", "--task", "classify", "{T}/" + name, "-o", "{T}/out.npz", *TINY],
+                     ["rnn-train", "--task", "seq2seq", "{T}/" + name, "-o", "{T}/out.npz", *TINY],
+                     ["predict", clf, "{T}/" + name], ["evaluate", clf, "{T}/" + name],
+                     ["evaluate", s2s, "{T}/" + name]):
+            ok_here = name in ("j-number-text.jsonl", "j-float-label.jsonl", "j-neg-label.jsonl", "j-dup-types.jsonl",
+                               "j-nan-elsewhere.jsonl", "j-bom-mid.jsonl", "j-comment.jsonl", "j-pretty.jsonl",
+                               "j-array.jsonl")
+            cases.append(Case("odd JSON values (session 26)", args, (0, 1, 2) if ok_here else (1, 2),
+                              names=None if ok_here else name, output="{T}/out.npz" if "-o" in args else None,
+                              setup=_files_in_tmp({name: data})))
+    # vectors files as other tools write them
+    vectors = {"v-bom.txt": b"\xef\xbb\xbf2 3\na 1 2 3\nb 4 5 6\n", "v-crlf.txt": b"2 3\r\na 1 2 3\r\nb 4 5 6\r\n",
+               "v-short.txt": b"3 3\na 1 2 3\nb 4 5 6\n", "v-long.txt": b"1 3\na 1 2 3\nb 4 5 6\n",
+               "v-dup.txt": b"2 3\na 1 2 3\na 4 5 6\n", "v-empty-word.txt": b"2 3\n 1 2 3\nb 4 5 6\n",
+               "v-tabs.txt": b"a\t1\t2\t3\nb\t4\t5\t6\n", "v-big.txt": b"2 3\na 1e400 2 3\nb 4 5 6\n",
+               "v-neg-header.txt": b"-1 3\na 1 2 3\n", "v-zero-header.txt": b"0 0\n",
+               "v-header-extra.txt": b"2 3 4\na 1 2 3\nb 4 5 6\n", "v-spaces.txt": b"2 3\na 1 2 3   \nb  4 5 6\n",
+               "v-arabic-digits.txt": "2 3\na \u0661 2 3\nb 4 5 6\n".encode(),
+               "v-glove-one.txt": b"a 1 2 3\n", "v-fasttext.vec": b"2 3\n</s> 0 0 0\nthe 1 2 3\n",
+               "v-bin-nonl.bin": b"2 3\na " + b"\x00\x00\x80?" * 3 + b"b " + b"\x00\x00\x80?" * 3}
+    for name, data in vectors.items():
+        cases.append(Case("vectors files as other tools write them (session 26)", ["import", "{T}/" + name, "-o",
+                                                                                  "{T}/out.npz"], (0, 1),
+                          names=name, output="{T}/out.npz", setup=_files_in_tmp({name: data})))
+    # similarity and analogy files as other tools write them
+    for name, data, option in (("s-utf16.txt", "the cat 1\nthe dog 2\n".encode("utf-16"), "--similarity"),
+                               ("s-bom.txt", b"\xef\xbb\xbfthe cat 1\nthe dog 2\nthe sat 3\n", "--similarity"),
+                               ("s-comma.txt", b"the,cat,1\nthe,dog,2\nthe,sat,3\n", "--similarity"),
+                               ("s-same.txt", b"the the 10\ncat cat 10\nthe dog 2\n", "--similarity"),
+                               ("a-crlf.txt", b": x\r\nthe cat the cat\r\n", "--analogies"),
+                               ("a-upper.txt", b": x\nTHE CAT THE DOG\n", "--analogies"),
+                               ("a-tabs.txt", b": x\nthe\tcat\tthe\tdog\n", "--analogies"),
+                               ("a-nosection.txt", b"the cat the dog\n", "--analogies")):
+        cases.append(Case("evaluation files as other tools write them (session 26)",
+                          ["evaluate", w, option, "{T}/" + name], (0, 1), names=name,
+                          setup=_files_in_tmp({name: data})))
+    # plots with odd options
+    for args in (["plot", "words", w, "the", "--neighbors", "1"], ["plot", "words", w, "the", "--neighbors", "100000"],
+                 ["plot", "forecast", "{W}/fc-pred.jsonl", "--series", "nope"],
+                 ["plot", "forecast", "{W}/fc-pred.jsonl", "--series", ""],
+                 ["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.pdf"],
+                 ["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.PNG"],
+                 ["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.jpg"],
+                 ["plot", "log", "{W}/train-log.jsonl", "--metric", "nope"],
+                 ["plot", "log", "{W}/train-log.jsonl", "--metric", ""]):
+        cases.append(Case("plot options at their edges (session 26)", args, (0, 1, 2), timeout=200))
+    return cases
+
+
+def _resumable_w2v(tmp):
+    """A setup: {T}/w.npz, resumable word vectors of the world's corpus."""
+    _run(_STATE["tree"], ["w2v-train", os.path.join(_STATE["world"], "corpus.txt"), "--min-count", "1", "--epochs",
+                          "1", "--dim", "8", "--threads", "1", "--resumable", "-o", "w.npz"], cwd=tmp, timeout=300)
+
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
        "session22": session22_cases, "session23": session23_cases, "session24": session24_cases,
-       "session25": lambda: session25_cases() + session25_outside_cases()}
+       "session25": lambda: session25_cases() + session25_outside_cases(), "session26": session26_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -2426,10 +2811,11 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
             if i:
                 time.sleep(case.again)
             if procs[0].poll() is None:
+                sig = case.then if i and case.then is not None else case.signal
                 if case.group:
-                    os.killpg(procs[0].pid, case.signal)
+                    os.killpg(procs[0].pid, sig)
                 else:
-                    procs[0].send_signal(case.signal)
+                    procs[0].send_signal(sig)
     for p in procs:
         try:
             if case.stdout == "head":
@@ -2543,6 +2929,8 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
             return "corruption", "a failed run left an output"
     if case.signal is not None and output and results[0][0] in case.expect and os.path.exists(output):
         pass  # a valid model saved on interruption
+    if case.saved and output and results[0][0] in case.expect and results[0][0] != 0 and not os.path.exists(output):
+        return "corruption", "the interrupted run saved nothing"
     if case.says is not None and results[0][0] == 0:
         if not re.search(case.says, (results[0][1] or b"").decode("utf-8", "replace")):
             return "unclear", f"standard output does not hold {case.says!r}"
