@@ -2335,6 +2335,84 @@ def _unmount_ro(tmp):
         subprocess.run(["umount", "-l", path], capture_output=True)
 
 
+_CTRL_C_WRAPPED = """import os, signal, sys
+
+class CtrlCWrapped:
+    # when matplotlib is imported, a Ctrl-C lands where Python or a library wraps the KeyboardInterrupt: a class body's
+    # __set_name__ (a RuntimeError in Python 3.11), or a library's `except ImportError` around a half-done import
+    def find_spec(self, name, path=None, target=None):
+        if name != "matplotlib":
+            return None
+        sys.meta_path.remove(self)
+
+        class SendsCtrlC:
+            def __set_name__(self, owner, name):
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(10 ** 7):
+                    pass
+
+        if os.environ["RNNTOOLS_PROBE_WRAPPED"] == "set_name":
+            type("Formatter", (), {"attribute": SendsCtrlC()})
+        try:
+            SendsCtrlC().__set_name__(None, "x")
+        except KeyboardInterrupt:
+            raise ImportError("cannot import name 'ft2font' from partially initialized module 'matplotlib'")
+        return None
+
+if os.environ.get("RNNTOOLS_PROBE_WRAPPED"):
+    sys.meta_path.insert(0, CtrlCWrapped())
+"""
+
+_SECOND_CTRL_C_AS_WORKERS_STOP = """import os, signal, threading
+
+_join = threading.Thread.join
+
+def join(self, timeout=None):
+    # the first wait without a time limit once a Ctrl-C was sent ({T}/sent): w2v-train stopping its workers
+    if (timeout is None and os.path.exists(os.environ["RNNTOOLS_PROBE_SENT"]) and not getattr(join, "sent", False)
+            and threading.current_thread() is threading.main_thread()):
+        join.sent = True
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10 ** 6):
+            pass
+    return _join(self, timeout)
+
+threading.Thread.join = join
+"""
+
+
+def _sent_marker(tmp):
+    """A setup: the sitecustomize of the second Ctrl-C, and {T}/sent made once the log has two lines (a thread)."""
+    import threading
+
+    with open(os.path.join(tmp, "sitecustomize.py"), "w") as f:
+        f.write(_SECOND_CTRL_C_AS_WORKERS_STOP)
+
+    def watch():
+        deadline = time.monotonic() + 600
+        log = os.path.join(tmp, "log.jsonl")
+        while time.monotonic() < deadline and os.path.isdir(tmp):
+            if os.path.exists(log) and open(log).read().count("\n") >= 2:
+                open(os.path.join(tmp, "sent"), "w").close()
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _vectors_with_odd_words(tmp):
+    """A setup: {T}/space.npz (a GloVe-style word with a space) and {T}/newline.npz (a binary file's word holding a
+    line break), imported."""
+    import struct
+
+    with open(os.path.join(tmp, "space.txt"), "wb") as f:
+        f.write(b"2 3\nnew york 1 2 3\nb 4 5 6\n")
+    with open(os.path.join(tmp, "newline.bin"), "wb") as f:
+        f.write(b"2 2\na\nb " + struct.pack("<2f", 1, 2) + b"\nc " + struct.pack("<2f", 3, 4) + b"\n")
+    for name in ("space.txt", "newline.bin"):
+        _run(_STATE["tree"], ["import", name, "-o", name.split(".")[0] + ".npz"], cwd=tmp, timeout=300)
+
+
 def session26_cases() -> list[Case]:
     """An outside tester's list (session 26), written from the fault table's thinnest rows: compressed inputs cut
     short, Ctrl-C twice within one update, --encoding-errors replace on every kind of bad text, models damaged at
@@ -2367,6 +2445,24 @@ def session26_cases() -> list[Case]:
         cases.append(Case("SIGTERM then SIGINT within an update (session 26)", args, (143, 130),
                           signal=signal.SIGTERM, again=0.005, then=signal.SIGINT, output="{T}/out.npz", saved=True,
                           timeout=200))
+    # a second Ctrl-C while w2v-train's workers stop after the first: nothing was saved
+    cases.append(Case("SIGINT twice as w2v-train's workers stop (session 26)",
+                      ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "100000", "--threads", "2", "-o",
+                       "{T}/out.npz", "--log", "{T}/log.jsonl"], (130,), signal=signal.SIGINT, output="{T}/out.npz",
+                      saved=True, setup=_sent_marker, timeout=300,
+                      env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_SENT": "{T}/sent"}))
+    # a Ctrl-C that Python wraps while matplotlib is imported: internal error, or "pictures need matplotlib"
+    for how in ("set_name", "import_error"):
+        cases.append(Case("SIGINT wrapped in an import (session 26)", ["plot", "log", "{W}/train-log.jsonl", "-o",
+                                                                       "{T}/out.png"], (130,), output="{T}/out.png",
+                          setup=_files_in_tmp({"sitecustomize.py": _CTRL_C_WRAPPED.encode()}),
+                          env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_WRAPPED": how}))
+    # a word its format cannot hold: garbage vectors or a file no reader reads back, exit 0
+    for model, fmt, expect in (("space", "word2vec-binary", (1,)), ("space", "word2vec-text", (0,)),
+                               ("newline", "word2vec-text", (1,)), ("newline", "word2vec-binary", (1,))):
+        cases.append(Case("export of a word its format cannot hold (session 26)",
+                          ["export", f"{{T}}/{model}.npz", "--format", fmt, "-o", "{T}/out.txt"], expect,
+                          names=f"{model}.npz: word 1", output="{T}/out.txt", setup=_vectors_with_odd_words))
     # --encoding-errors replace on every kind of bad text
     bad_texts = {"latin1.txt": "caf\xe9 au lait, cr\xe8me br\xfbl\xe9e\n".encode("latin-1") * 30,
                  "cp1252.txt": b"\x93quoted\x94 and \x96 dashes \x85 more\n" * 30,
@@ -2542,7 +2638,8 @@ def session26_cases() -> list[Case]:
     # odd environments for the commands that draw (matplotlib's caches) and spawn (temporary folders)
     for env in ({"HOME": "/nonexistent", "XDG_CACHE_HOME": "/nonexistent", "MPLCONFIGDIR": "/nonexistent"},
                 {"HOME": "{T}/ro", "MPLCONFIGDIR": "{T}/ro/mpl", "TMPDIR": "{T}/ro"},
-                {"TMPDIR": "/dev/null"}, {"MPLBACKEND": "nonsense"}, {"MPLBACKEND": "TkAgg", "DISPLAY": ":99"}):
+                {"TMPDIR": "/dev/null"}, {"MPLBACKEND": "nonsense"}, {"MPLBACKEND": "TkAgg", "DISPLAY": ":99"},
+                {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}):
         for args in (["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.png"],
                      ["plot", "words", w, "the", "-o", "{T}/out.svg"],
                      ["vocab", "{W}/million.txt", "--threads", "2", "-o", "{T}/out.jsonl"],
