@@ -10,7 +10,8 @@ Per set, in one run, on the same fixed held-out split:
     10 epochs (fastText's supervised model without its own tokeniser);
   * rnntools with default settings (``rnn-train --task classify``), and any variants given with --variant
     (JSON options, e.g. '{"wide": "none"}' for the pure recurrent network; a few keys are the benchmark's
-    own hooks, not library options: ``rows``, ``nb_words``, ``min_df``, ``word_dropout``, ``ema`` and
+    own hooks, not library options: ``rows``, ``nb_words``, ``min_df``, ``document_cs`` (the C grid of the
+    documents' linear model, ``linear.DOCUMENT_CS``), ``word_dropout``, ``ema`` and
     ``ema_every`` (``with_ema``), ``folds`` (the wide part's), ``net_seed`` (other initial network weights),
     ``batch_seed`` (other batches and dropout draws: the trainer's generators), ``snapshots`` (the network
     at every evaluation, in --dump: ``with_snapshots``)).
@@ -269,6 +270,9 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     linear.NB_WORDS = options.pop("nb_words", nb_words)     # '{"nb_words": true}': NBSVM's ratios, word model
     min_df = features.MIN_DF
     features.MIN_DF = options.pop("min_df", min_df)         # '{"min_df": 2}': whatever the set's size
+    document_cs = linear.DOCUMENT_CS
+    if "document_cs" in options:                            # '{"document_cs": [1, 3, 10, 30, 100]}'
+        linear.DOCUMENT_CS = tuple(float(c) for c in options.pop("document_cs"))
     negation = features.NEGATION
     features.NEGATION = options.pop("negation", negation)   # '{"negation": false}': "sep" rows, not "sep+neg"
     task_class = training.ClassifierTask
@@ -340,6 +344,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         training.combine = original
         features.ROWS = rows
         linear.NB_WORDS = nb_words
+        linear.DOCUMENT_CS = document_cs
         features.MIN_DF = min_df
         features.NEGATION = negation
         training.ClassifierTask = task_class

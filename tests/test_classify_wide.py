@@ -488,6 +488,39 @@ def test_rows_by_the_training_texts_length(tmp_path, run_cli, monkeypatch):
     assert load_model(tmp_path / "m.npz").meta["wide_fit"]["rows"] == "blocks+tf"
 
 
+def test_documents_linear_model_searches_the_documents_grid(tmp_path, run_cli, monkeypatch):
+    """One linear model on the documents' sublinear-tf rows searches ``DOCUMENT_CS``, on any other rows
+    ``CS`` (``cs_for``); training passes that grid, and the model file's C is one of it."""
+    from rnntools.io import load_model
+    from rnntools.tasks.classify import linear as L
+
+    assert L.cs_for("blocks+tf") == L.DOCUMENT_CS
+    assert L.cs_for("blocks") == L.cs_for("sep") == L.cs_for(None) == L.CS
+    grid = (0.5, 700.0)
+    monkeypatch.setattr(L, "DOCUMENT_CS", grid)
+    assert L.cs_for("blocks+tf") == grid and L.cs_for("blocks") == L.CS
+    seen = []
+    fit = L.fit_linear
+
+    def spy(*args, **kw):
+        seen.append(tuple(kw.get("Cs", L.CS)))
+        return fit(*args, **kw)
+
+    monkeypatch.setattr(L, "fit_linear", spy)
+    rng = np.random.default_rng(5)
+    for name, n_words, classes in (("docs", F.TF_FROM_WORDS + 5, 2), ("sents", 4, 3)):
+        lines = []
+        for i in range(60):
+            words = list(rng.choice(["oil", "price", "bank", "rate", "share"], n_words))
+            lines.append(f"{i % classes}\t{' '.join(words)}")
+        (tmp_path / f"{name}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = run_cli(["rnn-train", "--task", "classify", tmp_path / f"{name}.tsv", "-o", tmp_path / f"{name}.npz",
+                          "--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--threads", "1"])
+        assert result.exit_code == 0, result.stderr
+    assert seen == [grid, L.CS]
+    assert load_model(tmp_path / "docs.npz").meta["wide_fit"]["C"] in grid
+
+
 def test_min_df_leaves_grams_of_fewer_texts_out_of_the_rows(monkeypatch):
     """``idf_weights(min_df=2)``: a bucket in fewer than two texts (or none) weighs 0, the others keep the
     plain idf; such grams then count in no row's length (training's and prediction's rows alike). Below

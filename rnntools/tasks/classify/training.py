@@ -204,7 +204,7 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     weights = class_weights(y[train_idx], len(labels), options["class_weight"])
     linear = offsets = None
     if buckets:
-        from rnntools.tasks.classify.linear import fit_linear, fit_two_linear
+        from rnntools.tasks.classify.linear import cs_for, fit_linear, fit_two_linear
 
         # how the rows are made: a resumed model's way, else by the labelled texts (features.rows_for)
         labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
@@ -220,8 +220,10 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
                               else idf_weights([docs[i] for i in labelled], buckets, min_df))
         wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, **how)
-        W_lin, b_lin, info, oof = (fit_two_linear if how["separate"] else fit_linear)(
-            wide_all[labelled], y[labelled], weights, len(labels), seed=config.seed)
+        W_lin, b_lin, info, oof = (fit_two_linear(wide_all[labelled], y[labelled], weights, len(labels),
+                                                  seed=config.seed) if how["separate"] else
+                                   fit_linear(wide_all[labelled], y[labelled], weights, len(labels),
+                                              Cs=cs_for(rows), seed=config.seed))
         if oof is None:         # too few texts for folds: the fitted model's own logits
             oof = np.asarray(wide_all[labelled] @ W_lin, np.float64) + b_lin
         cfg.wide_buckets = wide_all.shape[1]            # the wide layer's inputs: 2 x buckets when "sep"
