@@ -2213,3 +2213,13 @@ def test_export_refuses_a_word_its_format_cannot_hold(hostile, tmp_path, source,
         check(hostile(["import", "{t}/back.txt", "-o", "{t}/back.npz"]), 0)
         check(hostile(["export", "{t}/back.npz"]), 0)
         assert hostile(["export", "{t}/back.npz"]).stdout == hostile(["export", "{t}/v.npz"]).stdout
+
+
+def test_w2v_resume_with_another_structure_names_the_file_and_no_python_none(hostile, tmp_path):
+    """`w2v-train --resume w.npz --max-vocab 5` of a model trained without a limit: "--max-vocab 5 differs from the
+    saved model's None" (Python's word, and no file named, where rnn-train names the model)."""
+    check(hostile(["w2v-train", os.path.join(SAMPLES, "corpus.txt"), "--min-count", "1", "--epochs", "1", "--dim", "8",
+                   "--threads", "1", "--resumable", "-o", "{t}/w.npz"]), 0)
+    result = hostile(["w2v-train", os.path.join(SAMPLES, "corpus.txt"), "--resume", "{t}/w.npz", "--max-vocab", "5",
+                      "-o", "{t}/more.npz"])
+    check(result, 2, r"w\.npz: --max-vocab 5 differs from the saved model's none \(structural options")

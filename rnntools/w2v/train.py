@@ -288,7 +288,7 @@ def _shown(name: str, value) -> str:
         return "off" if value is None else f"{value[0]}-{value[1]}"
     if name == "lowercase":
         return "lowercase" if value else "kept case"
-    return str(value)
+    return "none" if value is None else str(value)  # (--max-vocab: no limit; "None" read as Python's)
 
 
 def _norm(name: str, value):
@@ -319,8 +319,8 @@ def _load_resume(path: str, p: Params, explicit: frozenset, vocab_path: str | No
         default = getattr(Params(), name) if name != "buckets" else None
         value = _norm(name, saved.get(name, default))
         if name in explicit and _norm(name, getattr(p, name)) != value:
-            raise UsageError(f"{_flag(name)} {_shown(name, getattr(p, name))} differs from the saved model's "
-                             f"{_shown(name, value)} (structural options cannot change on --resume)")
+            raise UsageError(f"{path}: {_flag(name)} {_shown(name, getattr(p, name))} differs from the saved "
+                             f"model's {_shown(name, value)} (structural options cannot change on --resume)")
         setattr(p, name, value)
     for name in TRAINING:
         if name not in explicit and name in saved:
