@@ -539,6 +539,7 @@ def test_gru_table_backward_without_dax_is_the_same_bits(units):
     ids = rng.integers(0, V, (Tn, Bn)).astype(np.int64)
     c0 = np.zeros((Bn, Hn), np.float32)
     Cs = np.empty((1, 1, 1), np.float32)     # LSTM only
+    apos = np.arange(Tn * Bn, dtype=np.int64).reshape(Tn, Bn)
     out = {}
     for keep in (True, False):
         dAx = np.empty((Tn, Bn, GH) if keep else (0, 1, GH), np.float32)
@@ -550,7 +551,7 @@ def test_gru_table_backward_without_dax_is_the_same_bits(units):
             flags = _barrier_flags(2)
             import threading
             parts = [threading.Thread(target=K.seq_backward_units, args=(
-                GRU, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dhT, u0, u1, dAx, dAh, dh0, dc0, ids, S,
+                GRU, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dhT, u0, u1, dAx, dAh.reshape(-1, GH), apos, dh0, dc0, ids, S,
                 np.zeros(Bn, np.int64), flags, part, 2)) for part, (u0, u1) in enumerate([(0, 3), (3, Hn)])]
             for t in parts:
                 t.start()
@@ -558,8 +559,8 @@ def test_gru_table_backward_without_dax_is_the_same_bits(units):
                 t.join()
         else:
             S = np.zeros((V, GH), np.float32)
-            K.seq_backward(GRU, Wh, Hfull[0], c0, mask, Hfull[1:], Cs, G, Rn, dY, dhT, dhT, 0, Bn, dAx, dAh,
-                           dh0, dc0, ids, S)
+            K.seq_backward(GRU, Wh, Hfull[0], c0, mask, Hfull[1:], Cs, G, Rn, dY, dhT, dhT, 0, Bn, dAx,
+                           dAh.reshape(-1, GH), apos, dh0, dc0, ids, S)
         out[keep] = (dAx, dAh, S, dh0)
     (dAx, dAh, S, dh0), (_, dAh2, S2, dh02) = out[True], out[False]
     np.testing.assert_array_equal(dAh2, dAh)
@@ -795,10 +796,10 @@ def test_recurrent_infer_equals_forward(cell):
             np.testing.assert_array_equal(c, b)
 
 
-def _forward_backward(rnn, x, state, mask, dy, ids=None):
+def _forward_backward(rnn, x, state, mask, dy, ids=None, skip_padding=False):
     y, st, cache = rnn.forward(x, state, mask, ids=ids)
     grads = {}
-    dx, d0 = rnn.backward(dy, cache, grads, dstate=st)
+    dx, d0 = rnn.backward(dy, cache, grads, dstate=st, skip_padding=skip_padding)
     return [y, *st, dx, *d0, *(grads[k] for k in sorted(grads))]
 
 
@@ -815,10 +816,12 @@ def units_allowed(monkeypatch):
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("table, Bn", [(False, 3), (True, 3), (True, 20), (False, 20)])   # Bn 20: two row ranges
-def test_unit_split_is_the_row_split_bit_for_bit(units_allowed, cell, dtype, table, Bn):
+@pytest.mark.parametrize("skip_padding", [False, True])
+def test_unit_split_is_the_row_split_bit_for_bit(units_allowed, cell, dtype, table, Bn, skip_padding):
     """Forward and backward split by hidden units (each worker all rows, its units; a barrier per step) give
     the batch split's bits: outputs, states, input (or table) gradients and every parameter gradient, with
-    padding, a carried state and two layers (H 5: parts of 2 and 3 units)."""
+    padding, a carried state and two layers (H 5: parts of 2 and 3 units); with ``skip_padding`` too (a GRU's
+    dAh compact)."""
     rnn, p, rng = make(cell, layers=2, dtype=dtype)
     Tn, V = 6, 4
     mask = np.ones((Tn, Bn), dtype)
@@ -833,7 +836,7 @@ def test_unit_split_is_the_row_split_bit_for_bit(units_allowed, cell, dtype, tab
     runs = {}
     for split in ("rows", "units"):
         with nn.recurrent.time_loop_split(split):
-            runs[split] = _forward_backward(rnn, x, state, mask, dy, ids)
+            runs[split] = _forward_backward(rnn, x, state, mask, dy, ids, skip_padding)
     for a, b in zip(runs["rows"], runs["units"], strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
@@ -900,3 +903,104 @@ def test_unit_split_from_two_threads_at_once_finishes(units_allowed):
     for t in threads:
         t.join(60)
     assert all(r is not None for r in results)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("table,Bn", [(False, 3), (True, 3), (True, 40)])   # 40: two workers' row blocks
+def test_skip_padding_gives_the_gradients_of_every_position(cell, table, Bn):
+    """``backward(skip_padding=True)``: the weight gradients over the unmasked positions only are those of
+    every position to round-off (float64; a padded position's gate gradients are 0), the other outputs the
+    same bits; and they pass central differences (two layers, dropout between them, a gathered input and a
+    table read by id)."""
+    nn.set_threads(2)
+    rnn, p, rng = make(cell, layers=2)
+    Tn, V = 4, 3
+    x = rng.normal(size=(V, D)) if table else rng.normal(size=(Tn, Bn, D))
+    ids = rng.integers(0, V, (Tn, Bn)) if table else None
+    mask = np.ones((Tn, Bn))
+    mask[2:, 1] = 0
+    mask[3:, 0] = 0
+    state = tuple(rng.normal(size=s.shape) for s in rnn.zero_state(Bn))
+    wy = rng.normal(size=(Tn, Bn, H))
+    ws = tuple(rng.normal(size=s.shape) for s in state)
+    drops = [nn.dropout_mask(rng, (Tn, Bn, H), 0.3, np.float64)]
+    _, _, cache = rnn.forward(x, state, mask, train=True, dropout_masks=drops, ids=ids)
+    out = {}
+    for skip in (False, True):
+        grads = {}
+        dx, d0 = rnn.backward(wy, cache, grads, dstate=ws, skip_padding=skip)
+        out[skip] = grads, dx, d0
+    (g0, dx0, d00), (g1, dx1, d01) = out[False], out[True]
+    assert np.array_equal(dx0, dx1) and all(np.array_equal(a, b) for a, b in zip(d00, d01))
+    for k in g0:
+        assert rel_error(g0[k], g1[k]) < 1e-14, k
+    if Bn > 3:
+        return
+
+    def f():
+        y, st, _ = rnn.forward(x, state, mask, train=True, dropout_masks=drops, ids=ids)
+        return float(np.sum(y * wy) + sum(np.sum(s * w) for s, w in zip(st, ws)))
+
+    for name in rnn.names():
+        assert_grad(f, p[name], g1[name], name=name)
+
+
+@pytest.mark.parametrize("units", [False, True])
+@pytest.mark.parametrize("table", [False, True])
+def test_gru_backward_writes_dah_compact_with_the_same_bits(units, table):
+    """``apos`` with the real positions' ranks (-1 at padding): dAh holds the real positions' rows only, in
+    (t, b) order, each the bits of the full layout's row; dh0, the per-id sums and dAx are the same bits (a
+    step's real rows are then read in place by its product instead of gathered); row and unit split."""
+    from rnntools.nn.gates import GRU, K
+    from rnntools.nn.recurrent import _barrier_flags
+
+    rng = np.random.default_rng(9)
+    Tn, Bn, V, Hn = 5, 4, 3, 6
+    GH = 3 * Hn
+    Wh = rng.normal(size=(Hn, GH)).astype(np.float32)
+    G = rng.uniform(0.1, 0.9, (Tn, Bn, GH)).astype(np.float32)
+    Rn, dY = (rng.normal(size=(Tn, Bn, Hn)).astype(np.float32) for _ in range(2))
+    Hfull = rng.normal(size=(Tn + 1, Bn, Hn)).astype(np.float32)
+    mask = np.ones((Tn, Bn), np.float32)
+    mask[3:, 1] = 0
+    mask[2:, 3] = 0
+    mask[4, 0] = 0
+    real = np.flatnonzero(mask.reshape(-1))
+    dhT = rng.normal(size=(Bn, Hn)).astype(np.float32)
+    ids = rng.integers(0, V, (Tn, Bn)).astype(np.int64)
+    c0 = np.zeros((Bn, Hn), np.float32)
+    Cs = np.empty((1, 1, 1), np.float32)
+    out = {}
+    for compact in (False, True):
+        if compact:
+            apos = np.full(Tn * Bn, -1, np.int64)
+            apos[real] = np.arange(len(real))
+            dAh = np.full((len(real), GH), np.nan, np.float32)
+        else:
+            apos = np.arange(Tn * Bn, dtype=np.int64)
+            dAh = np.full((Tn * Bn, GH), np.nan, np.float32)
+        apos = apos.reshape(Tn, Bn)
+        dAx = np.empty((0, 1, GH) if table else (Tn, Bn, GH), np.float32)
+        dh0 = np.empty((Bn, Hn), np.float32)
+        dc0 = np.zeros((Bn, Hn), np.float32)
+        S = np.zeros((1, V if table else 0, GH), np.float32)
+        sidx = ids if table else np.zeros((1, 1), np.int64)
+        if units:
+            flags = _barrier_flags(2)
+            import threading
+            parts = [threading.Thread(target=K.seq_backward_units, args=(
+                GRU, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dhT, u0, u1, dAx, dAh, apos, dh0, dc0, sidx, S,
+                np.zeros(Bn, np.int64), flags, part, 2)) for part, (u0, u1) in enumerate([(0, 3), (3, Hn)])]
+            for t in parts:
+                t.start()
+            for t in parts:
+                t.join()
+        else:
+            K.seq_backward(GRU, Wh, Hfull[0], c0, mask, Hfull[1:], Cs, G, Rn, dY, dhT, dhT, 0, Bn, dAx, dAh,
+                           apos, dh0, dc0, sidx, S[0])
+        out[compact] = (dAh, dAx, S, dh0)
+    (full, dAx, S, dh0), (compact, dAx2, S2, dh02) = out[False], out[True]
+    assert not np.isnan(compact).any() and np.array_equal(full[real], compact)
+    assert not full[np.flatnonzero(mask.reshape(-1) == 0)].any()
+    for a, b in ((dAx, dAx2), (S, S2), (dh0, dh02)):
+        np.testing.assert_array_equal(a, b)

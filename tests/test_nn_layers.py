@@ -356,3 +356,69 @@ def test_matmul_tn_reference(K_, M, N):
     assert matmul_tn(a, b, out=out) is out
     assert np.abs(out - a.T @ b).max() < 1e-10
     assert np.abs(matmul_tn(a.astype(np.float32), b.astype(np.float32)) - a.T @ b).max() < 1e-3
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_matmul_tn_of_listed_rows_is_the_product_of_those_rows(threads):
+    """``rows=``: a.T @ b over the listed rows only (gathered, split across the workers), float64 to
+    round-off; the other rows may hold anything; no rows gives zeros."""
+    from rnntools.nn.parallel import get_threads, matmul_tn, set_threads
+
+    before = get_threads()
+    set_threads(threads)
+    try:
+        rng = np.random.default_rng(8)
+        for K_, M, N in [(9, 3, 4), (3000, 64, 256), (2000, 257, 33)]:
+            a, b = rng.normal(size=(K_, M)), rng.normal(size=(K_, N))
+            rows = np.flatnonzero(rng.random(K_) < 0.8)
+            want = a[rows].T @ b[rows]
+            out = np.full((M, N), np.nan)
+            assert matmul_tn(a, b, out=out, rows=rows) is out
+            assert np.abs(out - want).max() < 1e-10 * max(1.0, np.abs(want).max())
+            got32 = matmul_tn(a.astype(np.float32), b.astype(np.float32), rows=rows)
+            assert got32.dtype == np.float32 and np.abs(got32 - want).max() < 1e-3 * max(1.0, np.abs(want).max())
+            assert not np.any(matmul_tn(a, b, rows=np.array([], np.int64)))
+    finally:
+        set_threads(before)
+
+
+def _dropout_fill_twin(seed: int, keep_bits: int, scale, n: int, dtype) -> np.ndarray:
+    """``kernels.dropout_fill`` in plain numpy (uint64 arithmetic wraps as the kernel's)."""
+    with np.errstate(over="ignore"):
+        k = np.arange(n // 2 + n % 2, dtype=np.uint64)
+        z = np.uint64(seed) + (k + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    h = n // 2
+    u = np.concatenate([z[:h] & np.uint64(0xFFFFFFFF), z[:h] >> np.uint64(32), z[h:] & np.uint64(0xFFFFFFFF)])
+    return np.where(u < np.uint64(keep_bits), dtype(scale), dtype(0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 300001])
+def test_dropout_fill_matches_its_numpy_twin(dtype, n):
+    from rnntools.nn.gates import K
+
+    for seed, keep_bits in ((0, 2 ** 31), (2 ** 64 - 1, 3435973837), (123456789, 0), (5, 2 ** 32)):
+        out = np.full(n, np.nan, dtype)
+        K.dropout_fill(np.uint64(seed), keep_bits, dtype(1.25), out)
+        np.testing.assert_array_equal(out, _dropout_fill_twin(seed, keep_bits, 1.25, n, dtype))
+
+
+def test_hashed_dropout_mask_keeps_units_at_the_rate_independently():
+    """0 or 1/(1-p) in the dtype; the kept share near 1 - p; units, halves and successive masks uncorrelated;
+    the same generator state gives the same mask; p = 0 keeps all."""
+    rng = np.random.default_rng(4)
+    masks = [nn.hashed_dropout_mask(rng, (12, 128, 256), 0.2, np.float32) for _ in range(3)]
+    for m in masks:
+        assert m.dtype == np.float32 and set(np.unique(m)) == {0, np.float32(1 / 0.8)}
+        kept = (m > 0).reshape(-1)
+        assert abs(kept.mean() - 0.8) < 0.004                        # 393,216 units: sd 0.0006
+        h = kept.size // 2
+        assert abs(np.corrcoef(kept[:h], kept[h:])[0, 1]) < 0.01    # the two halves of one hash
+        assert abs(np.corrcoef(kept[:-1], kept[1:])[0, 1]) < 0.01   # neighbours
+    assert abs(np.corrcoef((masks[0] > 0).ravel(), (masks[1] > 0).ravel())[0, 1]) < 0.01
+    again = nn.hashed_dropout_mask(np.random.default_rng(4), (12, 128, 256), 0.2, np.float32)
+    assert np.array_equal(again, masks[0])
+    assert (nn.hashed_dropout_mask(rng, (3, 4), 0.0, np.float64) == 1).all()

@@ -88,3 +88,34 @@ def test_init_state_creates_zero_moments_and_changes_no_update():
         eager.step({"w": g.copy()})
         lazy.step({"w": g.copy()})
     np.testing.assert_array_equal(a["w"], b["w"])
+
+
+@pytest.mark.parametrize("opt_name", ["adam", "sgd"])
+@pytest.mark.parametrize("max_norm", [0.5, 100.0, 0.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_with_the_clip_coefficient_is_clipping_in_place_bit_for_bit(opt_name, max_norm, dtype):
+    """``clip_coefficient`` + ``step(grads, scale=coef)`` (the gradients scaled as they are read) gives the
+    bits of ``clip_grad_norm`` (scaled in place) + ``step(grads)``, parameters and moments, clipped or not,
+    with and without weight decay and doubled slices; and leaves the gradients as they were."""
+    rng = np.random.default_rng(3)
+    start = {"a": rng.normal(size=(7, 9)).astype(dtype), "b": rng.normal(size=11).astype(dtype)}
+    kwargs = {"lr": 0.01, "weight_decay": 0.01, "doubled": {"b": slice(0, 4)}}
+    if opt_name == "sgd":
+        kwargs["momentum"] = 0.9
+    pa, pb = ({k: v.copy() for k, v in start.items()} for _ in range(2))
+    oa, ob = nn.make_optimizer(opt_name, pa, **kwargs), nn.make_optimizer(opt_name, pb, **kwargs)
+    for _ in range(4):
+        grads = {k: (rng.normal(size=v.shape) * 7).astype(dtype) for k, v in start.items()}
+        kept = {k: g.copy() for k, g in grads.items()}
+        scaled = {k: g.copy() for k, g in grads.items()}
+        norm_a = nn.clip_grad_norm(scaled, max_norm, scale=1 / 37, doubled=kwargs["doubled"])
+        oa.step(scaled)
+        norm_b, coef = nn.clip_coefficient(grads, max_norm, scale=1 / 37, doubled=kwargs["doubled"])
+        ob.step(grads, scale=coef)
+        assert norm_a == norm_b
+        assert all(np.array_equal(grads[k], kept[k]) for k in grads)
+        assert (coef < 1 / 37) == (0 < max_norm < norm_b)
+    for k in start:
+        assert pa[k].tobytes() == pb[k].tobytes()
+    state_a, state_b = oa.state_arrays(), ob.state_arrays()
+    assert all(state_a[k].tobytes() == state_b[k].tobytes() for k in state_a)

@@ -461,20 +461,21 @@ def test_gradients_with_dropout_masks():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("rate", [0.2, 0.3, 1 / 3])
 def test_dropout_masks_are_inverted_bernoulli_draws_in_order(dtype, rate):
-    """Every mask, in the order drawn (each side's layers, then the top): 0 where the draw is >= 1 - rate,
-    else 1 / (1 - rate) rounded to the dtype, bit for bit what ``(draws < keep) / keep`` cast gives (a
-    model trained before keeps training on the same masks)."""
+    """Every mask, in the order drawn (each side's layers, then the top), is ``nn.hashed_dropout_mask`` of the
+    next draw of the generator: 0 or 1 / (1 - rate) rounded to the dtype."""
+    from rnntools import nn
+
     cfg = s2s.Config(cell="gru", hidden=5, layers=2, embed_dim=4, attention="general", bidirectional=True,
                      src_vocab_size=7, tgt_vocab_size=6)
     batch = _batch()
     for table in (False, True):
         drops = s2s.dropout_masks(cfg, batch, rate, np.random.default_rng(3), dtype, table=table)
         draws = np.random.default_rng(3)
-        keep = 1.0 - rate
         for key, got in drops.items():
-            want = ((draws.random(got.shape) < keep) / keep).astype(dtype)
+            want = nn.hashed_dropout_mask(draws, got.shape, rate, dtype)
             assert got.dtype == dtype
             np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=str(key))
+            assert set(np.unique(got)) <= {0, dtype(1 / (1 - rate))}
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -1171,3 +1172,47 @@ def test_ctrl_c_saves_every_network_of_an_ensemble(tmp_path):
     assert f.meta["training"]["counters"]["stopped"] == "interrupted"
     assert f.meta["members"][0]["training"]["counters"]["stopped"] == "interrupted"
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".networks")]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_weight_gradients_over_real_positions_are_those_of_every_position(bidirectional):
+    """``Net.skip_padding`` (the default): the recurrent stacks' and attention's weight gradients multiply
+    the real positions only; float64, with the table's dropout masks, every gradient equals the product over
+    every position (``skip_padding = False``) to round-off, and attention's alone passes central differences."""
+    cfg = s2s.Config(cell="gru", hidden=5, layers=2, embed_dim=4, attention="general", bidirectional=bidirectional,
+                     src_vocab_size=7, tgt_vocab_size=6)
+    p = s2s.init_params(cfg, 1, np.float64)
+    rng = np.random.default_rng(3)
+    for k in p:
+        p[k] += rng.normal(0, 0.5, p[k].shape)
+    batch = _batch()
+    drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64, table=True)
+    assert s2s.Net.skip_padding
+    net = s2s.Net(cfg, p)
+    loss1, g1 = net.loss_and_grads(batch, drops=drops, smoothing=0.1)
+    net.skip_padding = False
+    loss0, g0 = net.loss_and_grads(batch, drops=drops, smoothing=0.1)
+    assert loss0 == loss1 and set(g0) == set(g1)
+    for name in g0:
+        assert rel_error(g0[name], g1[name]) < 1e-14, name
+
+    B, T, S, H = 3, 4, 5, 6
+    params = {}
+    att.Attention(params, "att", "general", H, rng=rng, dtype=np.float64)
+    q = {k[4:]: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
+    Hd, He = rng.normal(size=(T, B, H)), rng.normal(size=(S, B, H))
+    mask = np.ones((S, B))
+    mask[3:, 1] = 0
+    He[3:, 1] = 0          # an encoder's output at padding, as the engine gives it
+    tmask = np.ones((T, B))
+    tmask[2:, 0] = 0
+    w = rng.normal(size=(T, B, H))
+
+    def f():
+        out, _, _ = att.attention_forward(q, Hd, He, att.keys(q, He, mask), mask, tmask)
+        return float((out * w).sum())
+
+    _, _, cache = att.attention_forward(q, Hd, He, att.keys(q, He, mask), mask, tmask)
+    _, _, g = att.attention_backward(q, cache, w, skip_padding=True)
+    for name in q:
+        assert rel_error(g[name], numeric_grad(f, q[name])) < 1e-6, name

@@ -29,8 +29,9 @@ API
         .forward(x (T,B,D), state=None, mask=None, *, train=False, rng=None, dropout_masks=None, ids=None)
               -> y (T,B,H), final state, cache          (dropout between layers when train)
               ids (T,B): x is an embedding table (V,D) read by id (small V: per-id input projections)
-        .backward(dy (T,B,H) | None, cache, grads, dstate=None, need_dx=True) -> dx (T,B,D), dstate0
-              (dx is the table's gradient (V,D) when forward had ids; Embedding.backward(dx, None, grads))
+        .backward(dy (T,B,H) | None, cache, grads, dstate=None, need_dx=True, skip_padding=False) -> dx (T,B,D),
+              dstate0 (dx is the table's gradient (V,D) when forward had ids; Embedding.backward(dx, None,
+              grads)); skip_padding: weight gradients over the unmasked positions only (another order of sums)
         .step(x (B,D), state, proj_W=None, proj_b=None) -> out (B,O) logits or (B,H), new state
               (one numba call for the whole stack + projection: generation, forecasting, beam search)
         .names() -> parameter names
@@ -44,16 +45,19 @@ API
     Attention(params, name, mode ("dot" | "general"), H, rng=None, dtype): Luong attention without input
         feeding; .forward(Hd (T,B,H), He (S,B,H), mask (S,B), K=None, tgt_mask=None) -> (h~ (T,B,H),
         weights, cache) (tgt_mask (T,B): padded decoder positions, 0, are not computed);
-        .backward(dout, cache, grads) -> dHd, dHe; .keys(He) (reused at every decoding step)
+        .backward(dout, cache, grads, skip_padding=False) -> dHd, dHe; .keys(He) (reused at every decoding step)
     softmax_cross_entropy(logits (N,V), targets (N,), weights=None, normalize=True, smoothing=0.0)
         -> (loss, dlogits); smoothing: label smoothing eps (targets (1 - eps) * onehot + eps / V)
-    log_softmax(logits) ; dropout_mask(rng, shape, p, dtype)
+    log_softmax(logits) ; dropout_mask(rng, shape, p, dtype) ; hashed_dropout_mask(rng, shape, p, dtype) (the same
+        distribution from one draw of rng, its units decided by a counter-based hash: ~15x cheaper)
     Adam(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, doubled=None), SGD(params, lr, momentum=0, doubled=None):
-        .step(grads) updates the parameters named in grads, in place; .state_arrays(prefix="optim.") ->
+        .step(grads, scale=1.0) updates the parameters named in grads (read times scale), in place;
+        .state_arrays(prefix="optim.") ->
         dict of arrays for a model file; .load_state(arrays, prefix); .init_state(); .config() -> JSON-able
         dict. doubled {name: slice}: parts standing for two summed parameters (PyTorch's b_ih + b_hh) step twice
     clip_grad_norm(grads, max_norm, *, scale=1.0, doubled=None) -> norm before clipping (PyTorch's
-        coefficient max_norm / (norm + 1e-6)) ; global_norm(grads, doubled=None)
+        coefficient max_norm / (norm + 1e-6)) ; clip_coefficient(...) -> (norm, coef) without scaling (pass coef
+        to step(grads, scale=coef): the same update, one pass less) ; global_norm(grads, doubled=None)
     set_threads(n): the engine's worker threads (default: what rnntools.parallel.configure_threads set, i.e.
         --threads): time loops over batch slices and the big products by row blocks, each worker with
         single-threaded BLAS. matmul(a, b, out=None, bias=None, rows=None, add=False) (rows: only those
@@ -82,13 +86,14 @@ Example: one training step of a char LM with truncated BPTT (state carried acros
 """
 
 from rnntools.nn.layers import Dense, Embedding, log_softmax, softmax_cross_entropy
-from rnntools.nn.optim import SGD, Adam, clip_grad_norm, global_norm, make_optimizer
+from rnntools.nn.optim import SGD, Adam, clip_coefficient, clip_grad_norm, global_norm, make_optimizer
 from rnntools.nn.parallel import get_threads, matmul, set_threads
-from rnntools.nn.recurrent import CELLS, Recurrent, cell_backward, cell_forward, dropout_mask
+from rnntools.nn.recurrent import CELLS, Recurrent, cell_backward, cell_forward, dropout_mask, hashed_dropout_mask
 
 __all__ = ["Attention", "Dense", "Embedding", "log_softmax", "softmax_cross_entropy", "SGD", "Adam", "clip_grad_norm",
+           "clip_coefficient",
            "global_norm", "make_optimizer", "CELLS", "Recurrent", "cell_backward", "cell_forward",
-           "dropout_mask", "get_threads", "set_threads", "matmul"]
+           "dropout_mask", "hashed_dropout_mask", "get_threads", "set_threads", "matmul"]
 
 
 def __getattr__(name: str):

@@ -70,9 +70,10 @@ class Attention:
         p = self._p()
         return attention_forward(p, Hd, He, keys(p, He, mask) if K is None else K, mask, tgt_mask)
 
-    def backward(self, dout: np.ndarray, cache, grads: dict):
-        """dout (T, B, H); accumulates the parameter gradients into ``grads``. Returns dHd (T, B, H), dHe (S, B, H)."""
-        dHd, dHe, g = attention_backward(self._p(), cache, dout)
+    def backward(self, dout: np.ndarray, cache, grads: dict, skip_padding: bool = False):
+        """dout (T, B, H); accumulates the parameter gradients into ``grads``. Returns dHd (T, B, H), dHe (S, B, H).
+        ``skip_padding``: the weight gradients take the real positions only (``attention_backward``)."""
+        dHd, dHe, g = attention_backward(self._p(), cache, dout, skip_padding)
         add_grads(grads, {f"{self.name}.{k}": v for k, v in g.items()})
         return dHd, dHe
 
@@ -127,23 +128,27 @@ def attention_forward(p: dict, Hd: np.ndarray, He: np.ndarray, K: np.ndarray, sr
     return out.reshape(T, B, H), W, (Hd, He, K, W, cat, out, tm, real, src_mask)
 
 
-def attention_backward(p: dict, cache, dout: np.ndarray):
-    """dout (T, B, H). Returns dHd (T, B, H), dHe (S, B, H) and the parameter gradients by short name."""
+def attention_backward(p: dict, cache, dout: np.ndarray, skip_padding: bool = False):
+    """dout (T, B, H). Returns dHd (T, B, H), dHe (S, B, H) and the parameter gradients by short name.
+
+    ``skip_padding``: the weight gradients of ``Wc`` and ``Wa`` multiply only the real decoder (those
+    ``forward`` computed) and source positions, whose gradient rows are the only nonzero ones: the same
+    gradients summed in another order (``matmul_tn(rows=)``), so not the same bits as every row."""
     Hd, He, K, W, cat, out, tm, real, src_mask = cache
     T, B, H = Hd.shape
     dpre, dbc = np.empty_like(out), np.empty(H, out.dtype)
     kern.tanh_backward(out, np.ascontiguousarray(dout).reshape(T * B, H), tm.reshape(-1), dpre, dbc)
     # the weight gradients on the workers, as the recurrent layers' are (a numpy product here ran on the
-    # calling thread alone: a tenth of a two-thread G2P training step); every row, padded ones (zero) too:
-    # leaving them out would change the order of OpenBLAS's sums
-    grads = {"Wc": matmul_tn(cat.reshape(T * B, 2 * H), dpre), "bc": dbc}
+    # calling thread alone: a tenth of a two-thread G2P training step); without skip_padding every row,
+    # padded ones (zero) too, for the bits of the whole product
+    grads = {"Wc": matmul_tn(cat.reshape(T * B, 2 * H), dpre, rows=real if skip_padding else None), "bc": dbc}
     dcat = matmul(dpre, p["Wc"].T, rows=real).reshape(T, B, 2 * H)
     dHd, dK, dHe = np.empty_like(Hd), np.empty_like(He), np.empty_like(He)
     kern.attn_backward(Hd, K, He, W, tm, dcat, dHd, dK, dHe)
     if "Wa" in p:
         S = He.shape[0]
-        grads["Wa"] = matmul_tn(He.reshape(S * B, H), dK.reshape(S * B, H))
         src_real, _ = listed_rows(src_mask)
+        grads["Wa"] = matmul_tn(He.reshape(S * B, H), dK.reshape(S * B, H), rows=src_real if skip_padding else None)
         if src_real is None:
             dHe += matmul(dK.reshape(S * B, H), p["Wa"].T).reshape(dHe.shape)
         else:

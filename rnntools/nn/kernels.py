@@ -582,6 +582,22 @@ def _step_product(rows, n, act, packed, Wp, out):
         panel_matmul(packed[:n], Wp, out[:n])
 
 
+@njit(inline="always", error_model="numpy")
+def _step_product_at(A, pos, n, act, packed, Wp, out):
+    """``_step_product`` of the rows ``A[pos[j]]`` of one step (pos: its (rows,) places in A): when the n real
+    rows' places are consecutive (every row real, or A compact: real rows only), that block of A is the
+    operand as it is; else they are gathered into ``packed``. The same bits either way."""
+    if n == 0:
+        return
+    first = pos[act[0]]
+    if pos[act[n - 1]] - first == n - 1:
+        panel_matmul(A[first:first + n], Wp, out[:n])
+    else:
+        for i in range(n):
+            packed[i] = A[pos[act[i]]]
+        panel_matmul(packed[:n], Wp, out[:n])
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def seq_forward(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, Hs, Cs, G, Rn):
     """Forward over all T steps for batch rows b0..b1-1.
@@ -792,15 +808,19 @@ def _state_grad_step(kind, mask_t, tmp, direct, dh, slot):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0, sidx, S):
+def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, apos, dh0, dc0, sidx, S):
     """Backward through all T steps for batch rows b0..b1-1.
 
     Wh: (H, GH) the recurrent weights (dh_{t-1} = dA_t Wh^T, one ``panel_matmul`` on Wh^T packed once per call);
     h0, c0, mask, Hs, Cs, G, Rn as saved by ``seq_forward``;
     dY: (T, B, H) gradient of the outputs; dhT, dcT: (B, H) gradient of the final state.
     Out: dAx (T, B, GH) gradient of the pre-activations on the input side (= of P, gives dWx, db and dx);
-    dAh (T, B, GH) on the recurrent side (gives dWh; the same array as dAx except for GRU, whose n-part is
-    multiplied by r); dh0, dc0 (B, H) gradient of the initial state.
+    dAh (R, GH) on the recurrent side (gives dWh; the same memory as dAx except for GRU, whose n-part is
+    multiplied by r), the row of step t, batch row b being ``apos[t, b]`` (int64, (T, B)): ``t * B + b`` for
+    every position (a padded one's row written 0), or for GRU the real positions' ranks in (t, b) order and
+    -1 at padding: the compact rows the weight gradient multiplies, none of them padding (and a step's
+    real rows are then one contiguous block, the per-step product's operand as it is);
+    dh0, dc0 (B, H) gradient of the initial state.
     sidx (T, B) int, S (V, GH): when S has rows, ``S[sidx[t, b]] += dAx[t, b]`` as each is made (the per-id
     sums of the input-side gradient for a table input read by id, see ``cell_forward``): added while the
     row is in cache, where a separate pass over all of dAx cost 1.5 ms of a 17 ms LSTM-128 step. Workers
@@ -834,12 +854,15 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
             b = b0 + j
             # written in place: rows b0..b1-1 of dAh[t] are the next product's contiguous left operand
             da = dAx[t, b] if keep else scratch
-            dah = dAh[t, b]
             if mask[t, b] == 0:
                 for q in range(GH):
                     da[q] = 0.0
-                    dah[q] = 0.0
+                if apos[t, b] >= 0:
+                    dah = dAh[apos[t, b]]
+                    for q in range(GH):
+                        dah[q] = 0.0
                 continue
+            dah = dAh[apos[t, b]]
             dy = dY[t, b]
             dhj = dh[j]
             gt = G[t, b]
@@ -891,7 +914,7 @@ def seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dA
                 for q in range(GH):
                     s[q] += da[q]
         n = _real_rows(mask[t, b0:b1], act, slot)
-        _step_product(dAh[t, b0:b1], n, act, packed, WTp, tmp)
+        _step_product_at(dAh, apos[t, b0:b1], n, act, packed, WTp, tmp)
         _state_grad_step(kind, mask[t, b0:b1], tmp, direct, dh, slot)
     for j in range(nb):
         dh0[b0 + j] = dh[j]
@@ -1008,7 +1031,7 @@ def seq_forward_units(kind, P, pidx, Wh, bn, c0, mask, u0, u1, Hfull, Y, Cs, G, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u1, dAx, dAh, dh0, dc0,
+def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u1, dAx, dAh, apos, dh0, dc0,
                        sidx, S, srange, flags, part, parts):
     """``seq_backward`` for the hidden units u0..u1-1 of every batch row (``parts`` calls together, as in
     ``seq_forward_units``). Each call writes its units' gate columns of dAx/dAh[t] (shared), meets the others
@@ -1042,13 +1065,17 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
     for t in range(T - 1, -1, -1):
         for b in range(B):
             dax = dAx[t, b] if keep else scratch
-            dah = dAh[t, b]
             if mask[t, b] == 0:
                 for q in range(ng):
                     for k in range(u0, u1):
                         dax[q * H + k] = 0.0
-                        dah[q * H + k] = 0.0
+                if apos[t, b] >= 0:
+                    dah = dAh[apos[t, b]]
+                    for q in range(ng):
+                        for k in range(u0, u1):
+                            dah[q * H + k] = 0.0
                 continue
+            dah = dAh[apos[t, b]]
             dy = dY[t, b, u0:u1]
             dhj = dh[b]
             gt = G[t, b]
@@ -1115,7 +1142,7 @@ def seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u
                         sq[k] += dq[k]
         barrier(flags, part, parts, T - t)
         n = _real_rows(mask[t], act, slot)
-        _step_product(dAh[t], n, act, packed, WTp, tmp)
+        _step_product_at(dAh, apos[t], n, act, packed, WTp, tmp)
         _state_grad_step(kind, mask[t], tmp, direct, dh, slot)
     for b in range(B):
         dh0[b, u0:u1] = dh[b]
@@ -1504,12 +1531,13 @@ def scatter_add_rows(dW, ids, dout):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def adam_update(p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, weight_decay):
-    """In-place Adam (PyTorch's formula) on flat arrays p, g, m, v: (N,); bc1, bc2 = 1 - beta^t."""
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, weight_decay, gscale):
+    """In-place Adam (PyTorch's formula) on flat arrays p, g, m, v: (N,); bc1, bc2 = 1 - beta^t; the gradient
+    is g * gscale (gscale of g's dtype: the product rounded to it, as numpy's ``g *= gscale`` before)."""
     step = lr / bc1
     sq = np.sqrt(bc2)
     for n in range(p.shape[0]):
-        gn = g[n] + weight_decay * p[n]
+        gn = g[n] * gscale + weight_decay * p[n]
         mn = beta1 * m[n] + (1.0 - beta1) * gn
         vn = beta2 * v[n] + (1.0 - beta2) * gn * gn
         m[n] = mn
@@ -1518,11 +1546,48 @@ def adam_update(p, g, m, v, lr, beta1, beta2, eps, bc1, bc2, weight_decay):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sgd_update(p, g, buf, lr, momentum, weight_decay):
-    """In-place SGD with optional (heavy-ball, PyTorch-style) momentum on flat arrays: (N,)."""
+def sgd_update(p, g, buf, lr, momentum, weight_decay, gscale):
+    """In-place SGD with optional (heavy-ball, PyTorch-style) momentum on flat arrays: (N,); the gradient is
+    g * gscale (of g's dtype, as ``adam_update``)."""
     for n in range(p.shape[0]):
-        gn = g[n] + weight_decay * p[n]
+        gn = g[n] * gscale + weight_decay * p[n]
         if momentum != 0.0:
             gn = momentum * buf[n] + gn
             buf[n] = gn
         p[n] -= lr * gn
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)   # splitmix64's increment
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(inline="always", error_model="numpy")
+def _splitmix(seed, k):
+    z = seed + np.uint64(k + 1) * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def dropout_fill(seed, keep_bits, scale, out):
+    """An inverted-dropout mask in place: ``out`` (flat, float) is ``scale`` where unit i is kept, else 0.
+
+    Unit i is kept when a 32-bit number is below ``keep_bits`` (keep probability keep_bits / 2**32): with
+    h = n // 2, units k and h + k take the low and the high half of splitmix64's output for the counter k of
+    the stream ``seed`` (uint64), ``mix(seed + (k + 1) * 0x9E3779B97F4A7C15)``; an odd n's last unit the low
+    half for the counter h. A unit's draw depends only on the seed and its index: the loop carries no state
+    and vectorises."""
+    n = out.shape[0]
+    h = n // 2
+    zero = scale - scale
+    low = np.uint64(0xFFFFFFFF)
+    kb = np.uint64(keep_bits)
+    for k in range(h):
+        z = _splitmix(seed, k)
+        out[k] = scale if (z & low) < kb else zero
+        out[h + k] = scale if (z >> np.uint64(32)) < kb else zero
+    if n % 2:
+        z = _splitmix(seed, h)
+        out[n - 1] = scale if (z & low) < kb else zero

@@ -17,6 +17,19 @@ def global_norm(grads: dict, doubled: dict | None = None) -> float:
     return float(np.sqrt(sq))
 
 
+def clip_coefficient(grads: dict, max_norm: float, *, scale: float = 1.0,
+                     doubled: dict | None = None) -> tuple[float, float]:
+    """``clip_grad_norm``'s norm and coefficient without scaling anything: ``(norm, coef)``, the gradients
+    times ``coef`` being the clipped ones. Hand ``coef`` to the optimiser's ``step(grads, scale=coef)``, which
+    multiplies each gradient as it reads it, as the in-place scaling would have (one rounding to the
+    gradients' dtype): the same update without a pass that reads and writes every gradient once more."""
+    norm = global_norm(grads, doubled) * scale
+    coef = scale
+    if max_norm > 0 and np.isfinite(norm) and norm > max_norm:
+        coef = scale * (max_norm / (norm + 1e-6))
+    return norm, float(coef)
+
+
 def clip_grad_norm(grads: dict, max_norm: float, *, scale: float = 1.0, doubled: dict | None = None) -> float:
     """Scales all gradients in place so that their global L2 norm is at most ``max_norm`` (<= 0: no clip),
     with PyTorch's coefficient (``clip_grad_norm_``: max_norm / (norm + 1e-6)). Returns the norm before
@@ -25,10 +38,7 @@ def clip_grad_norm(grads: dict, max_norm: float, *, scale: float = 1.0, doubled:
     ``scale``: the gradients are first multiplied by it (a loss summed over tokens becomes a mean), folded
     into the one in-place multiplication so that the scaled gradients are rounded once, not twice.
     ``doubled``: see ``global_norm``."""
-    norm = global_norm(grads, doubled) * scale
-    coef = scale
-    if max_norm > 0 and np.isfinite(norm) and norm > max_norm:
-        coef = scale * (max_norm / (norm + 1e-6))
+    norm, coef = clip_coefficient(grads, max_norm, scale=scale, doubled=doubled)
     if coef != 1.0:
         for g in grads.values():
             g *= coef
@@ -76,7 +86,9 @@ class Adam:
                 self.m[name] = np.zeros_like(p)
                 self.v[name] = np.zeros_like(p)
 
-    def step(self, grads: dict) -> None:
+    def step(self, grads: dict, scale: float = 1.0) -> None:
+        """One update from ``grads``; ``scale``: the gradients are read times it (``clip_coefficient``), each
+        product rounded to the gradient's dtype, as ``g *= scale`` in numpy would round it first."""
         self.t += 1
         b1, b2 = self.betas
         bc1, bc2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
@@ -87,8 +99,9 @@ class Adam:
                 self.v[name] = np.zeros_like(p)
             sl = self.doubled.get(name)
             before = None if sl is None else p[sl].copy()
-            K.adam_update(_flat(p), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), _flat(self.m[name]),
-                          _flat(self.v[name]), self.lr, b1, b2, self.eps, bc1, bc2, self.weight_decay)
+            g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+            K.adam_update(_flat(p), g, _flat(self.m[name]), _flat(self.v[name]), self.lr, b1, b2, self.eps, bc1,
+                          bc2, self.weight_decay, g.dtype.type(scale))
             if sl is not None:
                 p[sl] += p[sl] - before
 
@@ -124,7 +137,8 @@ class SGD:
         self.t = 0
         self.buf: dict[str, np.ndarray] = {}
 
-    def step(self, grads: dict) -> None:
+    def step(self, grads: dict, scale: float = 1.0) -> None:
+        """As ``Adam.step``."""
         self.t += 1
         for name, g in grads.items():
             p = self.params[name]
@@ -132,8 +146,9 @@ class SGD:
                 self.buf[name] = np.zeros_like(p) if self.momentum else np.zeros(1, p.dtype)
             sl = self.doubled.get(name)
             before = None if sl is None else p[sl].copy()
-            K.sgd_update(_flat(p), np.ascontiguousarray(g, dtype=p.dtype).reshape(-1), _flat(self.buf[name]),
-                         self.lr, self.momentum, self.weight_decay)
+            g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+            K.sgd_update(_flat(p), g, _flat(self.buf[name]), self.lr, self.momentum, self.weight_decay,
+                         g.dtype.type(scale))
             if sl is not None:
                 p[sl] += p[sl] - before
 

@@ -31,8 +31,8 @@ def _infer(kind, P, pidx, Wh, bn, h0, c0, mask, Y, hT, cT, Mx, ties_last, b0, b1
     K.seq_infer(kind, P, pidx, Wh, bn, h0, c0, mask, b0, b1, Y, hT, cT, Mx, ties_last)
 
 
-def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, b0, b1):
-    K.seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, dh0, dc0, sidx, S)
+def _bwd(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, apos, dh0, dc0, sidx, S, b0, b1):
+    K.seq_backward(kind, Wh, h0, c0, mask, Hs, Cs, G, Rn, dY, dhT, dcT, b0, b1, dAx, dAh, apos, dh0, dc0, sidx, S)
 
 
 def _unit_edges(H: int, part: int, parts: int) -> tuple[int, int]:
@@ -44,10 +44,10 @@ def _fwd_units(kind, P, pidx, Wh, bn, c0, mask, Hfull, Y, Cs, G, Rn, flags, part
     K.seq_forward_units(kind, P, pidx, Wh, bn, c0, mask, u0, u1, Hfull, Y, Cs, G, Rn, flags, part, parts)
 
 
-def _bwd_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, srange, flags,
-               part, parts):
+def _bwd_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, dAx, dAh, apos, dh0, dc0, sidx, S, srange,
+               flags, part, parts):
     u0, u1 = _unit_edges(Wh.shape[0], part, parts)
-    K.seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u1, dAx, dAh, dh0, dc0,
+    K.seq_backward_units(kind, Wh, c0, mask, Hfull, Cs, G, Rn, dY, dhT, dcT, u0, u1, dAx, dAh, apos, dh0, dc0,
                          sidx, S, srange, flags, part, parts)
 
 
@@ -233,11 +233,18 @@ def cell_infer(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x
 
 
 def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | None,
-                  dhT: np.ndarray | None = None, dcT: np.ndarray | None = None, need_dx: bool = True):
+                  dhT: np.ndarray | None = None, dcT: np.ndarray | None = None, need_dx: bool = True,
+                  skip_padding: bool = False):
     """Backward of ``cell_forward``. dy: (T, B, H) or None; dhT, dcT: (B, H) gradient into the final state.
 
     Returns ``dx (T, B, D) or None, (dh0, dc0), {"W": dW, "b": db, "bn": dbn}`` (dbn GRU only); dx is the
     gradient of the (V, D) table when the forward pass had ``ids``.
+
+    ``skip_padding``: the weight gradients' products take the real (unmasked) positions only, gathered
+    into compact operands (``matmul_tn(rows=)``); a masked position's pre-activation gradient is 0, so this
+    is the same gradient summed in another order (not the same bits, hence an option: a task turns it on
+    after checking its training). Why: with 10-20% of a length-sorted batch padded, those products
+    multiplied that many zero rows.
     """
     kind = CELLS[cell]
     x = cache.x
@@ -251,7 +258,21 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     dcT = np.zeros((B, H), dt) if dcT is None or kind != LSTM else np.ascontiguousarray(dcT, dtype=dt)
     # a GRU reading a table by id needs dAx only as per-id sums (S): the kernels then keep none of it
     dAx = np.empty((0, 1, GH) if kind == GRU and cache.ids is not None else (T, B, GH), dt)
-    dAh = np.empty((T, B, GH), dt) if kind == GRU else dAx
+    # skip_padding: the weight gradients take the real positions only; a GRU's dAh (apart from dAx) is then
+    # written compact, the real positions' rows in (t, b) order (``seq_backward``'s apos), else gathered
+    real = None
+    if skip_padding:
+        real = np.flatnonzero(cache.mask.reshape(-1))
+        real = None if len(real) == T * B else real
+    if kind == GRU and real is not None:
+        dAh = np.empty((len(real), GH), dt)
+        apos = np.full(T * B, -1, np.int64)
+        apos[real] = np.arange(len(real))
+        apos = apos.reshape(T, B)
+    else:
+        dAh = np.empty((T, B, GH), dt) if kind == GRU else dAx
+        apos = step_rows(T, B)
+    dAh2 = dAh.reshape(-1, GH)
     dh0 = np.empty((B, H), dt)
     dc0 = np.zeros((B, H), dt)
     ranges = row_ranges(B)
@@ -268,17 +289,17 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
             srange[r0:r1] = i
         flags = _barrier_flags(parts)
         run_parts(_bwd_units, parts, kind, W[:H], cache.c0, cache.mask, cache.Hfull, cache.Cs, cache.G, cache.Rn,
-                  dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, S, srange, flags)
+                  dY, dhT, dcT, dAx, dAh2, apos, dh0, dc0, sidx, S, srange, flags)
     else:
         run_rows(_bwd, B, kind, W[:H], cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
-                 cache.Rn, dY, dhT, dcT, dAx, dAh, dh0, dc0, sidx, ranges=ranges, each=[(s,) for s in S])
+                 cache.Rn, dY, dhT, dcT, dAx, dAh2, apos, dh0, dc0, sidx, ranges=ranges, each=[(s,) for s in S])
     if T > 0:
         _timed_split(key, split, (time.perf_counter() - start) / T)
     # weight gradients: one big product over all time steps each
     dW = np.empty_like(W)
     if cache.ids is None:
         dAx2 = dAx.reshape(T * B, GH)
-        matmul_tn(x.reshape(T * B, D), dAx2, out=dW[H:])
+        matmul_tn(x.reshape(T * B, D), dAx2, out=dW[H:], rows=real)
         db = column_sums(dAx2)
     else:
         # the input at (t, b) is the table row ids[t, b], so with S (V, GH) the per-id sums of dAx:
@@ -286,10 +307,15 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
         dAx2 = S.sum(axis=0)
         matmul(x.T, dAx2, out=dW[H:])
         db = dAx2.sum(axis=0)
-    matmul_tn(cache.Hfull[:T].reshape(T * B, H), dAh.reshape(T * B, GH), out=dW[:H])
+    Hprev = cache.Hfull[:T].reshape(T * B, H)      # h_{t-1} of every position
+    if dAh2.shape[0] < T * B:
+        # compact: the states before the real positions, gathered, against dAh's rows as they are
+        matmul_tn(np.take(Hprev, real, axis=0), dAh2, out=dW[:H])
+    else:
+        matmul_tn(Hprev, dAh2, out=dW[:H], rows=real)
     grads = {"W": dW, "b": db}
     if kind == GRU:
-        grads["bn"] = dAh[:, :, 2 * H:].sum(axis=(0, 1))
+        grads["bn"] = dAh2[:, 2 * H:].sum(axis=0)
     dx = matmul(dAx2, W[H:].T).reshape(x.shape) if need_dx else None
     return dx, (dh0, dc0 if kind == LSTM else None), grads
 
@@ -363,6 +389,22 @@ def dropout_mask(rng: np.random.Generator, shape, p: float, dtype=np.float32) ->
     if p <= 0:
         return np.ones(shape, dtype)
     return ((rng.random(shape, dtype=np.float32) >= p) / (1.0 - p)).astype(dtype)
+
+
+def hashed_dropout_mask(rng: np.random.Generator, shape, p: float, dtype=np.float32) -> np.ndarray:
+    """An inverted dropout mask as ``dropout_mask`` gives (0 with probability p, else ``dtype(1 / (1 - p))``),
+    its units decided by a counter-based hash (``kernels.dropout_fill``) of one 64-bit draw from ``rng``: the
+    same distribution (a unit's keep probability rounded to a multiple of 2**-32), another stream. Why: the
+    Generator's uniform floats, a comparison and a product cost ~3 ns a unit, a fifth of a millisecond for a
+    (12, 128, 256) mask of a seq2seq batch's decoder outputs, about five times the hash's cost."""
+    out = np.empty(shape, dtype)
+    keep = 1.0 - p
+    if p <= 0:
+        out.fill(1)
+        return out
+    seed = rng.integers(0, 2 ** 64, dtype=np.uint64)
+    K.dropout_fill(seed, min(round(keep * 2 ** 32), 2 ** 32), out.dtype.type(1.0 / keep), out.reshape(-1))
+    return out
 
 
 @dataclass
@@ -486,18 +528,18 @@ class Recurrent:
         return inp, ((np.stack(hs), np.stack(cs)) if self.kind == LSTM else (np.stack(hs),))
 
     def backward(self, dy: np.ndarray | None, cache: StackCache, grads: dict, dstate: tuple | None = None,
-                 need_dx: bool = True):
+                 need_dx: bool = True, skip_padding: bool = False):
         """Accumulates parameter gradients into ``grads`` (keys created as needed). dy: (T, B, H) or None;
         dstate: gradient into the final state (same structure as the state) or None.
         Returns ``dx (T, B, D) or None, dstate0`` (gradient of the initial state); dx is the gradient of
-        the (V, D) table when ``forward`` had ``ids``."""
+        the (V, D) table when ``forward`` had ``ids``. ``skip_padding``: see ``cell_backward``."""
         dh0s, dc0s = [None] * self.layers, [None] * self.layers
         d = dy
         for li in range(self.layers - 1, -1, -1):
             dhT = dstate[0][li] if dstate is not None else None
             dcT = dstate[1][li] if dstate is not None and self.kind == LSTM else None
             dx, (dh0, dc0), g = cell_backward(self.cell, self._p(li, "W"), cache.layers[li], d, dhT, dcT,
-                                              need_dx=need_dx or li > 0)
+                                              need_dx=need_dx or li > 0, skip_padding=skip_padding)
             add_grads(grads, {f"{self.name}.{li}.{key}": value for key, value in g.items()})
             dh0s[li], dc0s[li] = dh0, dc0
             if li > 0 and cache.drops[li - 1] is not None:

@@ -16,7 +16,7 @@ import numpy as np
 from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError, model_loader
 from rnntools.io import stdin_idle
-from rnntools.nn import clip_grad_norm, make_optimizer
+from rnntools.nn import clip_coefficient, make_optimizer
 from rnntools.tasks.seq2seq.data import (
     Batch,
     PaddedPairs,
@@ -294,12 +294,14 @@ class Seq2SeqTask:
                                   table=self.embedding_dropout == "table")
         loss, grads = self.net.loss_and_grads(batch, drops=drops, smoothing=self.label_smoothing)
         n = batch.tokens
-        # the loss is summed over tokens: its mean's gradients are these times 1/n (folded into the clip)
-        norm = clip_grad_norm(grads, self.clip, scale=1.0 / n, doubled=self.doubled)
+        # the loss is summed over tokens: its mean's gradients are these times 1/n (folded into the clip's
+        # coefficient, which the optimiser applies as it reads each gradient: clip_grad_norm's update, the
+        # same bits, without a pass that scales every gradient in place first)
+        norm, coef = clip_coefficient(grads, self.clip, scale=1.0 / n, doubled=self.doubled)
         if not (math.isfinite(loss) and math.isfinite(norm)):
             return float("nan"), n  # the trainer stops; the parameters stay as they were
         self.opt.lr = lr
-        self.opt.step(grads)
+        self.opt.step(grads, scale=coef)
         return loss, n
 
     def evaluate(self) -> dict | None:
