@@ -2,14 +2,17 @@
 dictionary words against names and foreign words, letters, and the phones it gets wrong.
 
     rnntools predict m.npz /tmp/g2p/test.jsonl --threads 2 > pred.jsonl
-    python benchmarks/seq2seq_g2p_errors.py pred.jsonl /tmp/g2p/references.jsonl --train /tmp/g2p/train.jsonl
+    python benchmarks/seq2seq_g2p_errors.py pred.jsonl /tmp/g2p/references.jsonl --train /tmp/g2p/train.jsonl \\
+        [--compare pred2.jsonl pred3.jsonl]
 
 A word is right when the output is any of its CMUdict pronunciations (stress removed), the published
 convention (docs/seq2seq.md); a wrong word's phone errors are counted against its closest pronunciation.
 "In a dictionary": the word (without a final 's) is a WordNet lemma or a GCIDE headword (Debian packages
 ``wordnet-base`` and ``dict-gcide``), which leaves mostly names (surnames, places, brands) and foreign words
 outside. With ``--train``: whether the word's stem (the word without a final 's or s) is a training word, and
-how often the output is the stem's training pronunciation plus a plausible ending.
+how often the output is the stem's training pronunciation plus a plausible ending. With ``--compare``: other
+models' predictions of the same words (other runs of the same settings), each group's WER for each of them
+beside the first's, and every pair word by word (words right in only one of the two, McNemar's z).
 """
 
 from __future__ import annotations
@@ -78,16 +81,24 @@ def read_jsonl(path: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def table(title: str, groups: dict, total_wrong: int) -> None:
-    print(f"\n| {title} | words | share of words | WER (any) | share of the errors |")
-    print("|---|---|---|---|---|")
+def right_any(preds: list[dict], refs: dict) -> dict[str, bool]:
+    """Each word: whether its prediction is one of its pronunciations."""
+    return {rec["source"]: rec["prediction"].split() in refs[rec["source"]] for rec in preds}
+
+
+def table(title: str, groups: dict, total_wrong: int, others: list[dict] | None = None) -> None:
+    others = others or []
+    extra = "".join(f" WER run {i + 2} |" for i in range(len(others)))
+    print(f"\n| {title} | words | share of words | WER (any) | share of the errors |{extra}")
+    print("|---|---|---|---|---|" + "---|" * len(others))
     n_all = sum(len(v) for v in groups.values())
     for name, rows in groups.items():
         if not rows:
             continue
         wrong = sum(not r["right"] for r in rows)
+        cols = "".join(f" {sum(not o[r['word']] for r in rows) / len(rows):.2%} |" for o in others)
         print(f"| {name} | {len(rows):,} | {len(rows) / n_all:.1%} | {wrong / len(rows):.2%} | "
-              f"{wrong / max(total_wrong, 1):.1%} |")
+              f"{wrong / max(total_wrong, 1):.1%} |{cols}")
 
 
 def main() -> None:
@@ -96,6 +107,7 @@ def main() -> None:
     ap.add_argument("references", help="references.jsonl of benchmarks/seq2seq_data.py g2p")
     ap.add_argument("--train", help="train.jsonl: stems seen in training")
     ap.add_argument("--top", type=int, default=12, help="phone confusions listed")
+    ap.add_argument("--compare", nargs="+", default=[], help="other models' predictions of the same words")
     a = ap.parse_args()
     refs = {r["source"]: [p.split() for p in r["references"]] for r in read_jsonl(a.references)}
     preds = read_jsonl(a.predictions)
@@ -134,6 +146,27 @@ def main() -> None:
     n = len(rows)
     wrong = sum(not r["right"] for r in rows)
     print(f"{n:,} test words; {wrong:,} wrong against any pronunciation: WER {wrong / n:.2%}")
+    others = [right_any(read_jsonl(path), refs) for path in a.compare]
+    for o in others:
+        if set(o) != {r["word"] for r in rows}:
+            raise SystemExit("--compare: the predictions are not of the same words")
+    if others:
+        runs = [{r["word"]: r["right"] for r in rows}, *others]
+        names = [a.predictions, *a.compare]
+        for i, (name, run) in enumerate(zip(names, runs)):
+            print(f"run {i + 1} ({name}): WER {sum(not v for v in run.values()) / n:.2%}")
+        for i in range(len(runs)):
+            for j in range(i + 1, len(runs)):
+                only_i = sum(runs[i][w] and not runs[j][w] for w in runs[i])
+                only_j = sum(runs[j][w] and not runs[i][w] for w in runs[i])
+                z = (only_i - only_j) / max((only_i + only_j) ** 0.5, 1e-9)
+                print(f"runs {i + 1} and {j + 1}: right only in {i + 1}: {only_i:,}, only in {j + 1}: {only_j:,} "
+                      f"(McNemar z {z:+.2f})")
+        words = list(runs[0])
+        all_wrong = sum(not any(run[w] for run in runs) for w in words)
+        all_right = sum(all(run[w] for run in runs) for w in words)
+        print(f"wrong in every run: {all_wrong:,} ({all_wrong / n:.2%}); right in every run: {all_right:,} "
+              f"({all_right / n:.2%}); right in some, not all: {n - all_wrong - all_right:,}")
 
     def by(key, buckets):
         out = {name: [] for name, _ in buckets}
@@ -145,17 +178,18 @@ def main() -> None:
         return out
 
     table("letters", by("len", [("1-4", lambda v: v <= 4), ("5-6", lambda v: v <= 6), ("7-8", lambda v: v <= 8),
-                                ("9-10", lambda v: v <= 10), ("11+", lambda v: True)]), wrong)
+                                ("9-10", lambda v: v <= 10), ("11+", lambda v: True)]), wrong, others)
     table("pronunciations in CMUdict", by("prons", [("one", lambda v: v == 1), ("two or more", lambda v: True)]),
-          wrong)
+          wrong, others)
     if dictionary:
         table("the word (without 's)", by("dict", [("an English dictionary word (WordNet, GCIDE)", bool),
-                                                    ("not in either: names, foreign words", lambda v: True)]), wrong)
-    table("apostrophe", by("apostrophe", [("with an apostrophe", bool), ("without", lambda v: True)]), wrong)
+                                                    ("not in either: names, foreign words", lambda v: True)]), wrong,
+              others)
+    table("apostrophe", by("apostrophe", [("with an apostrophe", bool), ("without", lambda v: True)]), wrong, others)
     if train:
         table("stem (the word without a final 's or s)",
               {"a training word": [r for r in rows if r["stem_seen"]],
-               "not (or no such ending)": [r for r in rows if not r["stem_seen"]]}, wrong)
+               "not (or no such ending)": [r for r in rows if not r["stem_seen"]]}, wrong, others)
         known = sum(r["known_stem_wrong"] for r in rows)
         print(f"\nwrong with the stem's training pronunciation left out of the output (a reference starts with it): "
               f"{known:,} words, {known / n:.2%} of the test words")
