@@ -696,6 +696,27 @@ def test_embedding_dropout_chosen_from_the_hidden_size_and_the_budget(tmp_path):
         ({**one, "embedding_dropout": "table", "dropout": 0.1}, 8, "table")), kept="position")
 
 
+def test_weight_gradients_skip_padding_from_256_units_with_a_budget(tmp_path):
+    """The weight gradients over the real positions only where they were checked (256 units or more with a
+    budget); every position elsewhere (addition, dates: their bits as measured)."""
+    from rnntools.tasks.seq2seq import options
+
+    assert [options.weight_gradients_skip_padding(h, True) for h in (8, 128, 255, 256, 512)] == [False] * 3 + [True] * 2
+    assert not options.weight_gradients_skip_padding(256, False)
+    train_path, _ = _copy_data(tmp_path, 40, 0, "train.jsonl")
+    seen = []
+
+    def record(task, config):
+        seen.append(task.net.skip_padding)
+
+    for given, hidden, expected in (({"max_steps": 1}, 8, False), ({"max_steps": 1}, 256, True),
+                                    ({"epochs": 1}, 256, False)):
+        seen.clear()
+        s2s.train([train_path], str(tmp_path / "m.npz"), {"hidden": hidden, "embed_dim": 4, **given},
+                  callback=record)
+        assert seen == [expected], given
+
+
 def test_ensemble_chosen_from_the_hidden_size_the_budget_and_the_threads(tmp_path, run_cli):
     """--ensemble left off: one network per thread, up to 2, from 256 units with a budget; 1 below 256 units
     (addition and dates keep their measured settings) or without a budget; what the run chose is stored."""
@@ -1176,9 +1197,10 @@ def test_ctrl_c_saves_every_network_of_an_ensemble(tmp_path):
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_weight_gradients_over_real_positions_are_those_of_every_position(bidirectional):
-    """``Net.skip_padding`` (the default): the recurrent stacks' and attention's weight gradients multiply
-    the real positions only; float64, with the table's dropout masks, every gradient equals the product over
-    every position (``skip_padding = False``) to round-off, and attention's alone passes central differences."""
+    """``Net.skip_padding`` (training's from 256 units with a budget): the recurrent stacks' and attention's
+    weight gradients multiply the real positions only; float64, with the table's dropout masks, every gradient
+    equals the product over every position (``skip_padding = False``) to round-off, and passes central
+    differences, as attention's alone does."""
     cfg = s2s.Config(cell="gru", hidden=5, layers=2, embed_dim=4, attention="general", bidirectional=bidirectional,
                      src_vocab_size=7, tgt_vocab_size=6)
     p = s2s.init_params(cfg, 1, np.float64)
@@ -1187,14 +1209,18 @@ def test_weight_gradients_over_real_positions_are_those_of_every_position(bidire
         p[k] += rng.normal(0, 0.5, p[k].shape)
     batch = _batch()
     drops = s2s.dropout_masks(cfg, batch, 0.3, np.random.default_rng(5), np.float64, table=True)
-    assert s2s.Net.skip_padding
     net = s2s.Net(cfg, p)
-    loss1, g1 = net.loss_and_grads(batch, drops=drops, smoothing=0.1)
-    net.skip_padding = False
+    assert not net.skip_padding
     loss0, g0 = net.loss_and_grads(batch, drops=drops, smoothing=0.1)
+    net.skip_padding = True
+    loss1, g1 = net.loss_and_grads(batch, drops=drops, smoothing=0.1)
     assert loss0 == loss1 and set(g0) == set(g1)
     for name in g0:
         assert rel_error(g0[name], g1[name]) < 1e-14, name
+    for name in ("enc.0.W", "encb.0.W" if bidirectional else "enc.1.W", "dec.1.W", "att.Wc", "att.Wa"):
+        numeric = numeric_grad(lambda: net.loss_and_grads(batch, grad=False, drops=drops, smoothing=0.1)[0],
+                               p[name])
+        assert rel_error(g1[name], numeric) < 1e-6, name
 
     B, T, S, H = 3, 4, 5, 6
     params = {}

@@ -69,10 +69,10 @@ class Net:
     """The layers of one encoder-decoder over the parameter dict ``params``. Parameters already in ``params``
     are shape-checked and used; missing ones are drawn from ``rng`` (``init_params`` draws them all)."""
 
-    # the weight gradients of the recurrent stacks and attention multiply only the real (unpadded) positions
-    # (``Recurrent.backward(skip_padding=)``): the same gradients, summed in another order; False gives the
-    # bits of every position's product (benchmarks compare the two)
-    skip_padding = True
+    # True: the weight gradients of the recurrent stacks and attention multiply only the real (unpadded)
+    # positions (``Recurrent.backward(skip_padding=)``): the same gradients summed in another order. Training
+    # sets it by ``options.weight_gradients_skip_padding``; off, every position's product, the older bits
+    skip_padding = False
 
     def __init__(self, cfg: Config, params: dict, *, rng: np.random.Generator | None = None, dtype=np.float32,
                  fresh: bool = False):

@@ -50,6 +50,7 @@ from rnntools.tasks.seq2seq.options import (
     default_lr,
     from_data,
     run_options,
+    weight_gradients_skip_padding,
 )
 from rnntools.text import Vocab
 
@@ -502,6 +503,8 @@ def train(inputs: Sequence[str], output: str, options: dict, callback=None) -> d
                          options["teacher_forcing"], dropout=config.dropout, options=stored,
                          label_smoothing=options["label_smoothing"],
                          embedding_dropout=options["embedding_dropout"]) for member in priors]
+    for each in tasks:
+        each.net.skip_padding = weight_gradients_skip_padding(model.cfg.hidden, budgeted)
     task = tasks[0]
     if callback is not None:
         callback(task, config)
