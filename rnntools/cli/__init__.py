@@ -293,7 +293,8 @@ def _utf8_stdout() -> None:
             pass
 
 
-_signals = {"by": 0, "pid": 0}   # "by": the signal (SIGTERM, SIGHUP) that interrupted the run, else 0
+_signals = {"by": 0, "pid": 0}   # "by": the signal (SIGTERM, SIGHUP) that interrupted the run, else 0;
+# "caught": main() is in the try that turns a KeyboardInterrupt into the interruption's status
 
 
 def _on_sigterm(signum, frame):
@@ -311,8 +312,21 @@ def _on_sigterm(signum, frame):
     _signals["by"] = signum
     if callable(handler):  # the trainer's (save, then stop) or Python's own (KeyboardInterrupt)
         handler(signal.SIGINT, frame)
+    elif not _signals.get("caught"):  # SIGINT ignored, and main() not yet in the try that catches the
+        _interrupted_before_the_command(signum)  # KeyboardInterrupt (it was a traceback, exit 130)
     else:  # SIGINT ignored, as in a job a script started with `&`: SIGTERM must still stop the run
         raise KeyboardInterrupt
+
+
+def _interrupted_before_the_command(signum: int) -> None:
+    # nothing has begun and nothing is open: end as rnntools.__main__ does while the modules are imported
+    import signal
+
+    try:
+        os.write(2, f"rnntools: interrupted ({signal.Signals(signum).name})\n".encode())
+    except OSError:
+        pass
+    os._exit(128 + signum)
 
 
 def _default_or_at_start(signum, default) -> bool:
@@ -346,6 +360,7 @@ def main(argv: list[str] | None = None) -> None:
                             (signal.SIGHUP, signal.SIG_DFL)):
         if getattr(signal.getsignal(signum), "rnntools_at_start", False):  # from here on, Ctrl-C is the
             signal.signal(signum, default)                                  # KeyboardInterrupt caught below
+    _signals["caught"] = True
     try:
         cli.main(args=args, prog_name="rnntools", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -99,6 +99,74 @@ def scheduler_timeout() -> float:
     return seconds
 
 
+# the resource tracker's report of semaphores left registered when the last process using it ended
+TRACKER_LEAKS = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, if this process has none yet, with its leak report off.
+
+    Why: the tracker (a child process writing to our stderr) removes the semaphores a process registered and did
+    not remove itself once every process using it has ended, and says so: "UserWarning: resource_tracker: There
+    appear to be 6 leaked semaphore objects to clean up at shutdown", with the file and line of the warning. A
+    local cluster's nannies make such semaphores (their queues'); a run that ends while they are in use (a
+    SIGTERM while the cluster started, before ``_interruptions_held``; a third Ctrl-C) printed it after "rnntools:
+    interrupted". Nothing is left behind (cleaning up is the tracker's job): the report is for the authors of
+    the code that made them, not for our user. The filter goes in as the tracker's last -W option
+    (``sys.warnoptions`` is what multiprocessing passes on), which outranks PYTHONWARNINGS and holds under
+    ``python -E`` or ``-I``. A tracker already running (a test process that started one) is left as it is."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    before = list(sys.warnoptions)
+    sys.warnoptions.append(TRACKER_LEAKS)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions[:] = before
+
+
+@contextlib.contextmanager
+def _interruptions_held() -> Iterator[None]:
+    """While a local cluster starts, Ctrl-C, SIGTERM and SIGHUP are held until it has started (or failed to),
+    then acted on as they would have been, like one that comes during the work; a third stops at once.
+
+    Why: an interruption in the middle of the start left its parts in flight. The nannies' threads went on
+    starting worker processes while this process exited; one started then found the semaphores of its queues
+    already removed by our exit and printed a FileNotFoundError traceback after "rnntools: interrupted", and
+    the resource tracker reported the semaphores it had to remove. A started cluster is shut down whole (the
+    caller's ``Cluster.close``). The start takes seconds. A signal that is ignored (``nohup``, a job started
+    with ``&``) stays ignored; outside the main thread nothing is held."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: handler for sig, handler in previous.items() if handler not in (signal.SIG_IGN, None)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def hold(signum, frame):
+        held.append(signum)
+        if len(held) >= 3:
+            restore()
+            signal.raise_signal(held[0])  # its own handler runs now (KeyboardInterrupt)
+
+    for sig in previous:
+        signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        restore()
+        if held:
+            signal.raise_signal(held[0])
+
+
 def _quiet_distributed_logs() -> None:
     import logging
 
@@ -131,8 +199,9 @@ class Cluster:
                 self.threads = max(1, cores // n)
                 import dask
 
+                _quiet_resource_tracker()
                 # the nannies hand the settings to the workers they start
-                with dask.config.set(LOCAL_CONFIG):
+                with dask.config.set(LOCAL_CONFIG), _interruptions_held():
                     # ":0": the scheduler's HTTP server on any free port; the default 8787 is often taken
                     # (another cluster, a second cron job), and Dask then warns on stderr about moving
                     self.cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -148,7 +217,10 @@ class Cluster:
             reason = " ".join(str(exc).split()) or exc.__class__.__name__
             raise SchedulerError(f"cannot {what} ({reason[:200]})") from None
         except BaseException:
-            # Ctrl-C or SIGTERM while the local cluster starts: it is not self.cluster yet, but distributed
+            if self.cluster is not None:  # an interruption held while it started (_interruptions_held)
+                self.close()
+                raise
+            # a third Ctrl-C while the local cluster starts: it is not self.cluster yet, but distributed
             # has registered it for its atexit hook, which then printed an AssertionError traceback (and
             # asyncio a "Task exception was never retrieved" for the nanny it stopped) after "interrupted"
             SpecCluster._instances.difference_update(set(SpecCluster._instances) - started_before)
