@@ -160,16 +160,19 @@ VARIANTS = {
 POOLS = ["", *VARIANTS, "ardiff+ses", "ardiff+arseasonal", "ardiff+ardifflog", "ardiff+ardriftadj"]
 
 
-def variants(data: list[dict], have: dict) -> dict:
+def variants(data: list[dict], have: dict, table: dict | None = None) -> dict:
+    """The forecasts of every variant of ``table`` (this script's VARIANTS) not in ``have`` yet, per record:
+    from its end, its validation origins and its history origins."""
     for d in data:
         rec = have.setdefault((d["name"], d["fold"]), {})
-        y, h, m, first = d["tr"], d["h"], d["m"], int(d["vo"].min())
-        for name, fn in VARIANTS.items():
+        y, h, m = d["tr"], d["h"], d["m"]
+        first = int(d["vo"].min()) if len(d["vo"]) else len(y) - 1
+        for name, fn in (table or VARIANTS).items():
             if name in rec:
                 continue
             fin = fn(y, np.array([len(y) - 1]), h, m, first, True)
             rec[name] = None if fin is None else dict(
-                fin=fin[0], fval=fn(y, d["vo"], h, m, first, False),
+                fin=fin[0], fval=fn(y, d["vo"], h, m, first, False) if len(d["vo"]) else None,
                 fhist=fn(y, d["ho"], h, m, first, False) if len(d["ho"]) else None)
         print(d["name"], d["fold"], flush=True)
     return have
@@ -178,22 +181,39 @@ def variants(data: list[dict], have: dict) -> dict:
 def attach(data: list[dict], have: dict) -> None:
     """Put the variants' forecasts (this script's cache) beside the base forecasts of every record."""
     for d in data:
-        for name, v in have[(d["name"], d["fold"])].items():
-            if v is not None:
-                d["fin"][name], d["fval"][name] = v["fin"], v["fval"]
-                if v["fhist"] is not None:
-                    d["fhist"][name] = v["fhist"]
+        for name, v in have.get((d["name"], d["fold"]), {}).items():
+            if v is None:
+                continue
+            d["fin"][name] = v["fin"]
+            if v["fval"] is not None and d["fval"]:
+                d["fval"][name] = v["fval"]
+            if v["fhist"] is not None and d["fhist"]:
+                d["fhist"][name] = v["fhist"]
 
 
-def load(bases: str, variants: str) -> tuple[list[dict], dict]:
-    """(forecast_rules.py's records, the variants' cache or {})."""
-    with open(bases, "rb") as f:
+def cli(doc: str, pools: list[str]) -> tuple:
+    """The screens' command line (this one and forecast_trend_variants.py): (args, forecast_rules.py's
+    records, the variants' cache or {})."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bases", help="forecast_rules.py's --bases cache")
+    ap.add_argument("variants", help="this script's cache of the variants' forecasts (pickle, its own)")
+    ap.add_argument("--score", action="store_true", help="score the pools (else compute the variants)")
+    ap.add_argument("--pools", type=lambda s: s.split(","), default=pools,
+                    help="comma-separated pools, each variant names joined by + ('' : nothing added)")
+    ap.add_argument("--skip", type=lambda s: s.split(","), default=[], help="series left out of the scores")
+    args = ap.parse_args()
+    with open(args.bases, "rb") as f:
         data = pickle.load(f)
     have = {}
-    if os.path.exists(variants):
-        with open(variants, "rb") as f:
+    if os.path.exists(args.variants):
+        with open(args.variants, "rb") as f:
             have = pickle.load(f)
-    return data, have
+    return args, [d for d in data if d["name"] not in args.skip], have
+
+
+def save(path: str, have: dict) -> None:
+    with open(path, "wb") as f:
+        pickle.dump(have, f)
 
 
 def score(data: list[dict], have: dict, pools: list[str]) -> None:
@@ -224,20 +244,11 @@ def score(data: list[dict], have: dict, pools: list[str]) -> None:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("bases", help="forecast_rules.py's --bases cache")
-    ap.add_argument("variants", help="this script's cache of the variants' forecasts (pickle, its own)")
-    ap.add_argument("--score", action="store_true", help="score the pools (else compute the variants)")
-    ap.add_argument("--pools", type=lambda s: s.split(","), default=POOLS,
-                    help="comma-separated pools, each variant names joined by + ('' : nothing added)")
-    args = ap.parse_args()
-    data, have = load(args.bases, args.variants)
+    args, data, have = cli(__doc__, POOLS)
     if args.score:
         score(data, have, args.pools)
         return
-    have = variants(data, have)
-    with open(args.variants, "wb") as f:
-        pickle.dump(have, f)
+    save(args.variants, variants(data, have))
 
 
 if __name__ == "__main__":

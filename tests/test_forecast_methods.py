@@ -747,3 +747,24 @@ def test_ets_takes_the_member_of_least_aicc_and_matches_its_kernels():
     # candidates: ``ets`` for every series, ``lets`` for positive ones; both among the choice's pool
     assert "ets" in M.methods_for(1, 30) and "lets" not in M.methods_for(1, 30)
     assert {"ets", "lets"} <= set(M.methods_for(12, 60, True)) and {"ets", "lets"} <= set(CH.STATS)
+
+
+def test_ets_members_and_damped_grids_as_parameters():
+    # the benchmarks' screens run their variants through these parameters instead of copies of the scans
+    rng = np.random.default_rng(11)
+    x = 0.7 + rng.normal(0, 1, 120)
+    o = np.arange(20, 120)
+    # one member: ETS(A,N,N) alone is simple exponential smoothing (once its AICc is finite)
+    ses = M._ets_scan(x, o, 4, 1, ("ANN",))
+    for i, t in enumerate(o):
+        _, level = _ses_reference(x[:t + 1], 2)
+        np.testing.assert_allclose(ses[i], np.full(4, level), rtol=1e-12)
+    # every member named is the default; a member that does not apply (seasonal, m = 1) is no candidate
+    np.testing.assert_array_equal(M._ets_scan(x, o, 4, 1, M.ETS_MEMBERS), M._ets_scan(x, o, 4, 1))
+    np.testing.assert_array_equal(M._ets_scan(x, o, 4, 1, ("ANN", "AAdN", "ANA")), M._ets_scan(x, o, 4, 1))
+    # the damped trend on its own grid is the default; on a grid of strong damping it forecasts less growth
+    z = 0.5 * np.arange(80) + rng.normal(0, 0.3, 80)
+    np.testing.assert_array_equal(M._damped_scan(z, [79], 12, M._damped_grid()), M._damped_scan(z, [79], 12))
+    low = M._damped_scan(z, [79], 12, M._damped_grid((0.8,)))
+    assert np.ptp(low) < np.ptp(M._damped_scan(z, [79], 12))
+    assert set(M._damped_grid((0.8, 0.85))[2]) == {0.8, 0.85}

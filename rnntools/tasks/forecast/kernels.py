@@ -289,22 +289,15 @@ def _ets_run(x, pos, m, a1, a2, b2, p2, d2, a3, g3, a4, b4, p4, g4, d4, out):
     st4 = np.empty((G4, max(m, 1)))
     s4 = np.zeros(G4)
     if seasonal:
+        _hw_start(x, m, l4, b4s, st4, s4)       # ETS(A,Ad,A) is Holt-Winters, started as hw_scan starts it
         c1 = 0.0
-        c2 = 0.0
         for i in range(m):
             c1 += x[i]
-            c2 += x[m + i]
         c1 /= m
-        c2 /= m
         for g in range(G3):
             l3[g] = c1
             for p in range(m):
                 st3[g, p] = x[p] - c1
-        for g in range(G4):
-            b4s[g] = (c2 - c1) / m
-            l4[g] = c1 + b4s[g] * (m - 1) / 2
-            for p in range(m):
-                st4[g, p] = x[p] - c1
     for t in range(n):
         count = t >= t0
         if t:

@@ -92,11 +92,10 @@ def _hw_fits(m: int, n: int) -> bool:
 ALPHAS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
 
 
-def _damped_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _damped_grid(phis=(0.8, 0.9, 0.95, 0.98)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (alpha, beta, phi) grid of the damped trend: beta as a fraction of alpha (ETS's beta <= alpha),
-    phi in R's ets() range."""
-    a, f, p = np.meshgrid([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9], [0.02, 0.1, 0.3], [0.8, 0.9, 0.95, 0.98],
-                          indexing="ij")
+    phi in R's ets() range (``phis``: other values, for benchmarks' variants)."""
+    a, f, p = np.meshgrid([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9], [0.02, 0.1, 0.3], list(phis), indexing="ij")
     return a.ravel(), (a * f).ravel(), p.ravel()
 
 
@@ -234,7 +233,10 @@ def _aicc(sse: float, N: int, k: int) -> float:
     return N * np.log(max(sse, 1e-300) / N) + 2 * k + 2 * k * (k + 1) / (N - k - 1)
 
 
-def _ets_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
+ETS_MEMBERS = ("ANN", "AAdN", "ANA", "AAdA")
+
+
+def _ets_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int, members: tuple = ETS_MEMBERS) -> np.ndarray:
     """(len(origins), h) forecasts of x from each origin by the member of the ETS family with the least AICc
     up to it: the numpy reference of kernels.ets_scan.
 
@@ -244,7 +246,8 @@ def _ets_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
     start); each member's grid point by one-step squared error, every member's errors counted from the same
     step t0 (2m for a seasonal x, else 2) so that their AICc = N log(SSE / N) + 2k + 2k(k + 1) / (N - k - 1)
     compare (k: 2, 5, m + 2, m + 5: the smoothing parameters and the initial states). The first of equal
-    AICcs wins; an origin with fewer than 4 errors counted forecasts its own value."""
+    AICcs wins; an origin with fewer than 4 errors counted forecasts its own value. ``members``: some of
+    ETS_MEMBERS only (benchmarks' variants; the kernel runs all four)."""
     n = len(x)
     seasonal = m > 1 and n >= 2 * m + 1
     t0 = 2 * m if seasonal else 2
@@ -295,13 +298,17 @@ def _ets_scan(x: np.ndarray, origins: np.ndarray, h: int, m: int) -> np.ndarray:
         N = t - t0 + 1
         best, f = np.inf, x[t] + 0 * steps
         if N >= 4:
-            j = int(np.argmin(s1))
-            cands = [(_aicc(s1[j], N, 2), l1[j] + 0 * steps)]
-            j = int(np.argmin(s2))
-            cands.append((_aicc(s2[j], N, 5), l2[j] + d2[j] * b2[j]))
-            if seasonal and t >= 2 * m:
+            cands = []
+            if "ANN" in members:
+                j = int(np.argmin(s1))
+                cands.append((_aicc(s1[j], N, 2), l1[j] + 0 * steps))
+            if "AAdN" in members:
+                j = int(np.argmin(s2))
+                cands.append((_aicc(s2[j], N, 5), l2[j] + d2[j] * b2[j]))
+            if seasonal and t >= 2 * m and "ANA" in members:
                 j = int(np.argmin(s3))
                 cands.append((_aicc(s3[j], N, m + 2), l3[j] + st3[j, (t + steps) % m]))
+            if seasonal and t >= 2 * m and "AAdA" in members:
                 j = int(np.argmin(s4))
                 cands.append((_aicc(s4[j], N, m + 5), l4[j] + d4[j] * b4[j] + st4[j, (t + steps) % m]))
             for c, fc in cands:
@@ -386,13 +393,14 @@ def _damped_init(x: np.ndarray) -> tuple[float, float]:
     return float(x[0]), float((x[k] - x[0]) / k) if k > 0 else 0.0
 
 
-def _damped_scan(x: np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
+def _damped_scan(x: np.ndarray, origins: np.ndarray, h: int, grid: tuple | None = None) -> np.ndarray:
     """(len(origins), h) additive damped-trend (Holt, Gardner & McKenzie) forecasts of x from each origin:
     error-correction form l += phi b + alpha e, b = phi b + beta e, with (alpha, beta, phi) the grid point of
     least one-step squared error up to the origin; forecast l + (phi + ... + phi^k) b. The numpy reference of
-    kernels.damped_scan, which :func:`forecasts` runs."""
+    kernels.damped_scan, which :func:`forecasts` runs; ``grid``: another (alpha, beta, phi) grid
+    (:func:`_damped_grid`'s, for benchmarks' variants)."""
     n = len(x)
-    A, Bt, P = DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI
+    A, Bt, P = (DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI) if grid is None else grid
     l0, b0 = _damped_init(x)
     level, slope = np.full(len(A), l0), np.full(len(A), b0)
     sse = np.zeros(len(A))
