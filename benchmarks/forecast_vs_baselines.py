@@ -16,6 +16,11 @@ scored too. rnntools: ``fit_model`` with the CLI's defaults, one model per serie
 (as the held-out evaluation runs it), ``--threads 1``.
 
 HELD_ASIDE series were not looked at while choosing defaults; they are summarised on their own.
+
+``--lookback SEASONS,MIN``: the default input window's rule for this run (model.LOOKBACK_SEASONS seasons, at
+least model.MIN_LOOKBACK steps) instead of the library's; with ``--model-cache`` its networks are cached under
+names that say so, and a series whose window comes out as under the library's rule reads the library rule's
+network (training is deterministic with one thread), so only the networks the rule changes are trained.
 """
 
 from __future__ import annotations
@@ -69,14 +74,40 @@ def peer_forecast(name: str, y: np.ndarray, h: int, m: int) -> dict:
             return {"forecast": seasonal_naive(y, h, m)}
 
 
+def lookback_of(n: int, h: int, m: int, overrides: dict, engine: dict, rule: tuple | None = None) -> int:
+    """The network's input window for a series of n values under the lookback ``rule`` (SEASONS, MIN; None:
+    the one in force)."""
+    from rnntools.tasks.forecast import model as MD
+
+    cfg = F.ForecastConfig(season=m, horizon=h, **overrides)
+    old = MD.LOOKBACK_SEASONS, MD.MIN_LOOKBACK
+    if rule is not None:
+        MD.LOOKBACK_SEASONS, MD.MIN_LOOKBACK = rule
+    try:
+        return MD.resolve(cfg, TimeAxis("int", 1), [n], engine.get("val_fraction", F.DEFAULTS["val_fraction"])).lookback
+    finally:
+        MD.LOOKBACK_SEASONS, MD.MIN_LOOKBACK = old
+
+
+LIBRARY_LOOKBACK: tuple | None = None   # the library's (SEASONS, MIN) when --lookback replaced them
+
+
 def ours(y: np.ndarray, h: int, m: int, overrides: dict, engine: dict, name: str, cache: str | None = None,
          tag: str | None = None):
+    from rnntools.tasks.forecast import model as MD
+
     s = Series(name, y, TimeAxis("int", 1), 0)
     cfg = F.ForecastConfig(season=m, horizon=h, **overrides)
     path = None
     if cache:
         opts = "-".join(f"{k}={v}" for k, v in sorted({**overrides, **engine}.items()))
         path = os.path.join(cache, f"{name}-{tag or len(y)}-{h}-{m}{'-' + opts if opts else ''}.npz")
+        if LIBRARY_LOOKBACK is not None:
+            library = path
+            path = f"{path[:-4]}-lookback={MD.LOOKBACK_SEASONS},{MD.MIN_LOOKBACK}.npz"
+            if (not os.path.exists(path) and os.path.exists(library) and lookback_of(len(y), h, m, overrides, engine)
+                    == lookback_of(len(y), h, m, overrides, engine, LIBRARY_LOOKBACK)):
+                path = library
     if path and os.path.exists(path):
         # the same network (training is deterministic with --threads 1): only the choice and the intervals,
         # which come after training, are recomputed with the current code
@@ -282,6 +313,8 @@ def main():
                     help="origins per series: fold k hides the last k*h points and forecasts the first h of them")
     ap.add_argument("--max-history", type=int, default=2016)
     ap.add_argument("--set", action="append", default=[], help="ForecastConfig override, e.g. select=rnn")
+    ap.add_argument("--lookback", default=None, metavar="SEASONS,MIN",
+                    help="the default input window's rule for this run (module docstring)")
     ap.add_argument("--engine", action="append", default=[], help="engine option, e.g. hidden=64")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-ours", action="store_true", help="only the peers (to fill --peer-cache)")
@@ -311,11 +344,17 @@ def main():
         return v
 
     overrides = {k: value(v) for k, v in (i.split("=", 1) for i in args.set)}
+    if args.lookback:
+        from rnntools.tasks.forecast import model as MD
+
+        global LIBRARY_LOOKBACK
+        LIBRARY_LOOKBACK = MD.LOOKBACK_SEASONS, MD.MIN_LOOKBACK
+        MD.LOOKBACK_SEASONS, MD.MIN_LOOKBACK = (int(v) for v in args.lookback.split(","))
     engine = {k: value(v) for k, v in (i.split("=", 1) for i in args.engine)}
     import platform
 
     print(f"load {os.getloadavg()[0]:.2f}; {platform.processor() or platform.machine()}; overrides {overrides} "
-          f"engine {engine}", flush=True)
+          f"engine {engine}; lookback rule {args.lookback or 'library'}", flush=True)
     if args.summarise:
         rows = []
         for path in args.summarise:

@@ -25,11 +25,15 @@ from rnntools.tasks.forecast.series import Series, TimeAxis
 
 FORMAT = 1
 
-# M4 competition horizons by frequency (the forecasting community's usual "how far ahead")
+# the network's input window by default: LOOKBACK_SEASONS seasons, at least MIN_LOOKBACK steps, at most
+# MAX_LOOKBACK (resolve; docs/forecast.md "The network's input window")
+LOOKBACK_SEASONS = 2
+MIN_LOOKBACK = 16
 MAX_LOOKBACK = 192
 # bytes of gate activations ((T, rows, 4H)) one block of rows of the network's forward pass holds (forward_last)
 FORWARD_BLOCK_BYTES = 8 << 20
 HEAD_ROWS = 64  # the output layer's rows per product: every series' forecast the same bits in any batch
+# M4 competition horizons by frequency (the forecasting community's usual "how far ahead")
 HORIZON_BY_FREQ = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "h": 48}
 
 
@@ -79,7 +83,7 @@ def resolve(cfg: ForecastConfig, axis: TimeAxis, lengths: Sequence[int],
         # two seasons (the network then sees every phase twice), at least 16 steps, at most MAX_LOOKBACK:
         # a long season (336 half-hours in a week) reaches the network through the seasonal difference and
         # the calendar phase, and windows of 672 steps cost 7x those of 96 for no measured gain
-        c.lookback = min(max(2 * c.season, 16), MAX_LOOKBACK)
+        c.lookback = min(max(LOOKBACK_SEASONS * c.season, MIN_LOOKBACK), MAX_LOOKBACK)
         # but leave room for windows in the shortest series: at least half of it for training origins
         n = min(lengths)
         room = (n - c.horizon) // 2 - _need(c)
