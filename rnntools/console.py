@@ -173,6 +173,13 @@ class JsonlLog:
 
     def __init__(self, path: str | None):
         self._path = path
+        # "-" is standard output, as for every other output (it was a file named "-" in the current folder, while
+        # the output checks took it for standard output: `-o - --log -` is refused as one stream twice)
+        self._owned = path != "-"
+        if not self._owned:
+            self._path, self._file = "standard output", sys.stdout
+            self._start = time.time()
+            return
         try:
             self._file = open(path, "a", encoding="utf-8") if path else None
         except OSError as exc:
@@ -200,14 +207,16 @@ class JsonlLog:
 
             stream, self._file = self._file, None
             try:
-                stream.close()
+                if self._owned:
+                    stream.close()
             except OSError:
                 pass   # its buffer could not be written either
             raise OutputError(f"cannot write the training log ({exc.strerror or exc})", self._path) from None
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            if self._owned:
+                self._file.close()
             self._file = None
 
     def __enter__(self) -> JsonlLog:

@@ -2223,3 +2223,22 @@ def test_w2v_resume_with_another_structure_names_the_file_and_no_python_none(hos
     result = hostile(["w2v-train", os.path.join(SAMPLES, "corpus.txt"), "--resume", "{t}/w.npz", "--max-vocab", "5",
                       "-o", "{t}/more.npz"])
     check(result, 2, r"w\.npz: --max-vocab 5 differs from the saved model's none \(structural options")
+
+
+# --- found in session 27: each case failed on the code before its fix ---------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["rnn-train", "--task", "lm", os.path.join(SAMPLES, "book.txt"), "--hidden", "8", "--max-steps", "3", "--threads",
+     "1"],
+    ["w2v-train", os.path.join(SAMPLES, "corpus.txt"), "--min-count", "1", "--epochs", "1", "--dim", "4", "--threads",
+     "1"],
+], ids=["rnn-train", "w2v-train"])
+def test_a_training_log_named_dash_is_standard_output(hostile, tmp_path, args):
+    """`--log -` wrote a file named "-" in the current folder (while the output checks took it for standard output,
+    refusing `-o - --log -`), and standard output stayed empty."""
+    result = hostile([*args, "-o", "{t}/m.npz", "--log", "-"])
+    check(result, 0)
+    events = [json.loads(line)["event"] for line in result.stdout.splitlines()]
+    assert events and events[0] in ("start", "vocab") and "save" in events or args[0] == "w2v-train", events
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]
+    check(hostile([*args, "-o", "-", "--log", "-"]), 2, "the same file is given for two outputs")
