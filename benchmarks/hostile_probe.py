@@ -73,6 +73,8 @@ class Case:
     again: float | None = None  # send the signal a second time this many seconds after the first (Ctrl-C twice)
     then: int | None = None    # with again: send this signal the second time instead (SIGTSTP, then SIGCONT)
     saved: bool = False        # an interrupted run (status in expect, not 0) must have left its output, whole
+    sigint_ignored: bool = False  # SIGINT ignored, as in a job a script started with `cmd &`
+    quiet: bool = False        # a successful run's standard error must be empty (--quiet)
 
     @property
     def command(self) -> str:
@@ -2740,23 +2742,573 @@ def _resumable_w2v(tmp):
 
 
 
+# --- session 27: an outside tester's list, in the areas the groups above tried least ---------------------------
+
+# a sitecustomize: the moment the first semaphore of a local cluster's queues is made, say so in a file (a signal
+# then arrives while the cluster starts, whatever the machine's speed); with RNNTOOLS_PROBE_LATE_WORKER, the first
+# worker process is also spawned late (not yet among the parent's children when the file appears)
+_CLUSTER_STARTING = """
+import os, sys, time
+
+marker = os.environ.get("RNNTOOLS_PROBE_CLUSTER")
+if marker and "--multiprocessing-fork" in sys.argv:
+    if os.environ.get("RNNTOOLS_PROBE_LATE_WORKER"):
+        time.sleep(2)
+elif marker:
+    import multiprocessing.synchronize as synchronize
+
+    init = synchronize.SemLock.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if not os.path.exists(marker) and not os.environ.get("RNNTOOLS_PROBE_LATE_WORKER"):
+            open(marker, "w").close()
+
+    synchronize.SemLock.__init__ = __init__
+    if os.environ.get("RNNTOOLS_PROBE_LATE_WORKER"):
+        from multiprocessing import popen_spawn_posix
+
+        launch = popen_spawn_posix.Popen._launch
+
+        def slow_launch(self, process_obj):
+            launch(self, process_obj)
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                time.sleep(3)
+
+        popen_spawn_posix.Popen._launch = slow_launch
+"""
+
+
+def _csv_series(values: list, stamps: list | None = None, header: bytes = b"month,passengers") -> bytes:
+    stamps = stamps or [b"%d-%02d" % (1949 + i // 12, 1 + i % 12) for i in range(len(values))]
+    return header + b"\n" + b"".join(t + b"," + v + b"\n" for t, v in zip(stamps, values))
+
+
+def _fifo_named(name: str):
+    def setup(tmp):
+        os.mkfifo(os.path.join(tmp, name))
+    return setup
+
+
+def session27_cases() -> list[Case]:
+    """An outside tester's list (session 27), from the options, commands and formats the groups above tried least
+    (counted per command and option): --scheduler with hostile inputs and signals while its cluster starts, --quiet,
+    every task's options given to the others, predict/evaluate options of another kind of model, forecast CSVs as
+    spreadsheets and other tools write them, models read from standard input, --resume from another kind of model,
+    odd environments (locale, thread counts, terminal width, scheduler variables), edge values of the options with
+    the fewest cases, long and odd output names, SIGTERM to a job whose SIGINT is ignored."""
+    lm, clf, s2s, fc, w = (MODELS[k] for k in ("lm", "clf", "s2s", "fc", "w"))
+    cases = []
+    # --- a local cluster: a signal while it starts (deterministic: a marker once its first semaphore is made)
+    cluster_runs = [["vocab", "{W}/corpus.txt", "-o", "{T}/out.jsonl"],
+                    ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt", "-o", "{T}/out.jsonl"],
+                    ["predict", clf, "{W}/g.jsonl", "-o", "{T}/out.jsonl"],
+                    ["evaluate", lm, "{W}/book.txt", "-o", "{T}/out.jsonl"]]
+    for args in cluster_runs:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            for late in ("", "1"):
+                cases.append(Case(f"{signal.Signals(sig).name} while a local cluster starts (session 27)",
+                                  [*args, "--scheduler", "local:2"], (128 + sig,), signal=sig,
+                                  signal_when="{T}/cluster", output="{T}/out.jsonl", timeout=300,
+                                  setup=_files_in_tmp({"sitecustomize.py": _CLUSTER_STARTING.encode()}),
+                                  env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_CLUSTER": "{T}/cluster",
+                                       "RNNTOOLS_PROBE_LATE_WORKER": late}))
+    # --- --scheduler with hostile inputs and outputs (a one-worker cluster)
+    sched = ["--scheduler", "local:1"]
+    for args, expect, names in (
+            (["vocab", "{W}/j-trunc.jsonl", "--text-field", "text"], (1,), "j-trunc.jsonl:2"),
+            (["vocab", "{W}/crlf.txt"], (0,), None), (["vocab", "{W}/bom.txt"], (0,), None),
+            (["vocab", "{W}/t-corpus.txt.gz"], (0,), None), (["vocab", "{W}/t-trunc.txt.xz"], (1,), "t-trunc.txt.xz"),
+            (["vocab", "{W}/empty.txt"], (0, 1), "empty.txt"), (["vocab", "{W}/folder"], (1,), "folder"),
+            (["vocab", "{T}/missing.txt"], (1, 2), "missing.txt"), (["vocab", "/dev/null"], (0, 1), None),
+            (["vocab", "{W}/latin1.txt"], (1,), "latin1.txt:1"), (["vocab", "{W}/long10m.txt"], (1,), "long10m.txt:1"),
+            (["vocab", "-"], (0, 1, 2), None), (["vocab", "{W}/docs.txt", "-o", "/dev/full"], (1,), "/dev/full"),
+            (["vocab", "{W}/docs.txt", "-o", "{W}/docs.txt"], (2,), "docs.txt"),
+            (["bow", "--vocab", "{W}/v.jsonl", "{W}/j-rawnul.jsonl", "--text-field", "text"], (0, 1), None),
+            (["bow", "--vocab", "{W}/v.jsonl", "{W}/j-surrogate.jsonl", "--text-field", "text"], (1,),
+             "j-surrogate.jsonl:31"),
+            (["bow", "--vocab", "{W}/lm.npz", "{W}/docs.txt"], (1,), "lm.npz"),
+            (["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt", "--format", "npz", "-o", "{T}/out.npz"], (2,), "npz"),
+            (["predict", clf, "{W}/j-types.jsonl"], (1,), "j-types.jsonl:1"),
+            (["predict", clf, "{W}/j-deep.jsonl"], (1,), "j-deep.jsonl:1"),
+            (["predict", fc, "{W}/c-ragged.csv"], (1,), "c-ragged.csv"),
+            (["predict", fc, "{W}/c-crlf.csv"], (0,), None), (["predict", fc, "{W}/c-bom.csv"], (0,), None),
+            (["predict", lm, "{W}/nul.txt"], (0, 1), None), (["predict", s2s, "{W}/j-missing.jsonl"], (1,),
+                                                               "j-missing.jsonl:1"),
+            (["predict", "{W}/m-trunc.npz", "{W}/docs.txt"], (1,), "m-trunc.npz"),
+            (["predict", w, "{W}/docs.txt"], (1, 2), "w.npz"),
+            (["evaluate", clf, "{W}/j-nan.jsonl"], (1,), "j-nan.jsonl:1"),
+            (["evaluate", fc, "{W}/c-text.csv"], (1,), "c-text.csv"),
+            (["evaluate", s2s, "{W}/j-empty-text.jsonl"], (0, 1), None)):
+        cases.append(Case("--scheduler with hostile files (session 27)", [*args, *sched], expect, names=names,
+                          output=args[args.index("-o") + 1] if "-o" in args and args[-1] != "/dev/full" else None,
+                          timeout=300))
+    for args in (["vocab", "{W}/corpus.txt"], ["predict", clf, "{W}/g.jsonl"]):
+        cases.append(Case("--scheduler, stdout closed or a reader that goes away (session 27)", [*args, *sched], (0,),
+                          stdout="head", timeout=300))
+        cases.append(Case("--scheduler, stdout closed or a reader that goes away (session 27)", [*args, *sched], (1,),
+                          stdout="closed", names="standard output", timeout=300))
+        cases.append(Case("--scheduler, stdout closed or a reader that goes away (session 27)", [*args, *sched], (1,),
+                          stdout="file:/dev/full", names="standard output", timeout=300))
+    # RNNTOOLS_SCHEDULER and its timeout: every odd value
+    for value, timeout_value, expect, names in (
+            ("", None, (0,), None), ("none", None, (0,), None), ("NONE", None, (0,), None),
+            (" local:1 ", None, (0,), None), ("local:0", None, (2,), "local:0"), ("local:-1", None, (2,), "local:-1"),
+            ("local:x", None, (2,), "local:x"),
+            ("local:1:2", None, (2,), "local:1:2"), ("local:99999", None, (2,), "local:99999"),
+            ("tcp://127.0.0.1:1", "1", (1,), "127.0.0.1:1"), ("tcp://256.1.1.1:8786", "1", (1,), "256.1.1.1"),
+            ("http://localhost:1", "1", (1, 2), "localhost:1"), ("inproc://nothing", "1", (1, 2), "inproc"),
+            ("::::", "1", (1, 2), "::::"), ("tcp://[::1", "1", (1, 2), r"\[::1"),
+            ("tcp://127.0.0.1:1", "0", (2,), "RNNTOOLS_SCHEDULER_TIMEOUT"),
+            ("tcp://127.0.0.1:1", "nan", (2,), "RNNTOOLS_SCHEDULER_TIMEOUT"),
+            ("tcp://127.0.0.1:1", "-1", (2,), "RNNTOOLS_SCHEDULER_TIMEOUT"),
+            ("tcp://127.0.0.1:1", "1e9", (2,), "RNNTOOLS_SCHEDULER_TIMEOUT"),
+            ("tcp://127.0.0.1:1", "", (1,), "127.0.0.1:1")):
+        env = {"RNNTOOLS_SCHEDULER": value}
+        if timeout_value is not None:
+            env["RNNTOOLS_SCHEDULER_TIMEOUT"] = timeout_value
+        for args in (["vocab", "{W}/docs.txt"], ["predict", clf, "{W}/g.jsonl"]):
+            cases.append(Case("RNNTOOLS_SCHEDULER values (session 27)", args, expect, names=names, env=env,
+                              timeout=300))
+    # --scheduler given to a run that cannot use one, or with options that do not go together
+    for args, expect in ((["sample", lm, "--scheduler", "local:1"], (2,)),
+                         (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--scheduler",
+                           "local:1"], (2,)),
+                         (["predict", fc, "{W}/air.csv", "--format", "csv", "--scheduler", "local:1"], (2,)),
+                         (["evaluate", w, "--analogies", "{W}/analogies.txt", "--scheduler", "local:1"], (2,)),
+                         (["vocab", "--merge", "{W}/v.jsonl", "--scheduler", "local:1"], (0, 2)),
+                         (["vocab", "{W}/docs.txt", "--scheduler", "local:1", "--threads", "256"], (0, 2))):
+        cases.append(Case("--scheduler where it does not apply (session 27)", args, expect, names="--scheduler|"
+                          "--format|--merge|--threads|no such option", timeout=300,
+                          output="{T}/out.npz" if "-o" in args else None))
+    # --- --quiet and --debug where a user puts them
+    for args, expect, names in ((["vocab", "{T}/missing.txt"], (1,), "missing.txt"),
+                                (["predict", "{W}/m-text.npz", "{W}/docs.txt"], (1,), "m-text.npz"),
+                                (["rnn-train", "--task", "lm", "{W}/empty.txt", "-o", "{T}/out.npz", *TINY], (1,),
+                                 "empty.txt"),
+                                (["bow", "--vocab", "{W}/v.jsonl", "{W}/j-list.jsonl", "--text-field", "text"], (1,),
+                                 "j-list.jsonl:1"),
+                                (["sample", lm, "--temperature", "-1"], (2,), "--temperature")):
+        for quiet in (["-q", *args], ["--quiet", *args], [args[0], "-q", *args[1:]], [*args, "--quiet"]):
+            cases.append(Case("--quiet with an error (session 27)", quiet, expect, names=names,
+                              output="{T}/out.npz" if "-o" in args else None))
+    for args in (["vocab", "{W}/docs.txt"], ["predict", clf, "{W}/g.jsonl"], ["sample", lm, "--length", "5"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY],
+                 ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim",
+                  "8", "--threads", "1"], ["evaluate", fc, "{W}/air.csv", "--no-refit"],
+                 ["plot", "log", "{W}/train-log.jsonl"]):
+        cases.append(Case("--quiet says nothing on success (session 27)", ["-q", *args], (0,), quiet=True,
+                          output="{T}/out.npz" if "-o" in args else None))
+    # --- every task's options given to the others: a usage error naming the option, before any data is read
+    task_options = {"lm": [["--seq-len", "7"], ["--eval-every", "2"]],
+                    "classify": [["--pooling", "mean"], ["--class-weight", "balanced"], ["--wide", "none"],
+                                 ["--wide-buckets", "64"], ["--no-residual"], ["--calibrate"], ["--bidirectional"],
+                                 ["--label-field", "label"], ["--text-field", "text"]],
+                    "forecast": [["--horizon", "3"], ["--lookback", "5"], ["--season", "4"],
+                                 ["--strategy", "recursive"],
+                                 ["--difference", "1"], ["--transform", "log"], ["--ensemble", "2"], ["--refit-all"],
+                                 ["--select", "rnn"], ["--intervals", "80"], ["--freq", "M"], ["--missing", "ffill"],
+                                 ["--covariates", "x"], ["--target", "y"], ["--timestamp-column", "t"],
+                                 ["--id-column", "id"]],
+                    "seq2seq": [["--attention", "dot"], ["--encoder-merge", "concat"], ["--encoder-layers", "2"],
+                                ["--teacher-forcing", "0.5"], ["--label-smoothing", "0.1"],
+                                ["--max-target-length", "9"],
+                                ["--target-level", "word"], ["--shared-vocab"], ["--source-field", "source"],
+                                ["--target-field", "target"], ["--embedding-dropout", "table"],
+                                ["--budget-average", "0.5"]]}
+    data = {"lm": "{W}/book.txt", "classify": "{W}/g.jsonl", "forecast": "{W}/air.csv", "seq2seq": "{W}/p.jsonl"}
+    for task, path in data.items():
+        for other, options in task_options.items():
+            if other == task:
+                continue
+            for option in options:
+                cases.append(Case("another task's option (session 27)", ["rnn-train", "--task", task, path, "-o",
+                                                                         "{T}/out.npz", *TINY, *option], (2,),
+                                  names=option[0], output="{T}/out.npz"))
+    # predict and evaluate: the options of another kind of model
+    kind_options = {"lm": (lm, "{W}/docs.txt", [["--top-k", "2"]]),
+                    "clf": (clf, "{W}/g.jsonl", [["--top-k", "2"], ["--text-field", "text"]]),
+                    "s2s": (s2s, "{W}/p.jsonl", [["--beam", "2"], ["--nbest", "2"], ["--max-length", "5"],
+                                                 ["--length-norm", "0.5"], ["--source-field", "source"]]),
+                    "fc": (fc, "{W}/air.csv", [["--horizon", "2"], ["--intervals", "80"], ["--format", "csv"],
+                                               ["--freq", "M"], ["--missing", "ffill"], ["--target", "passengers"],
+                                               ["--id-column", "x"], ["--timestamp-column", "month"]])}
+    for kind, (model, path, _) in kind_options.items():
+        for other, (_, _, options) in kind_options.items():
+            for option in options:
+                if other == kind or option in kind_options[kind][2]:
+                    continue
+                cases.append(Case("another kind's predict option (session 27)", ["predict", model, path, *option], (2,),
+                                  names=option[0]))
+    eval_options = {"lm": (lm, "{W}/docs.txt"), "clf": (clf, "{W}/g.jsonl"), "s2s": (s2s, "{W}/p.jsonl"),
+                    "fc": (fc, "{W}/air.csv"), "w": (w, None)}
+    eval_only = {"clf": [["--label-field", "label"]], "s2s": [["--target-field", "target"], ["--beam", "2"]],
+                 "fc": [["--backtest", "2"], ["--no-refit"], ["--seed", "3"], ["--max-time", "5"]],
+                 "w": [["--analogies", "{W}/analogies.txt"], ["--restrict", "5"], ["--case-sensitive"]]}
+    for kind, (model, path) in eval_options.items():
+        for other, options in eval_only.items():
+            if other == kind:
+                continue
+            for option in options:
+                args = ["evaluate", model, *([path] if path else []), *option]
+                cases.append(Case("another kind's evaluate option (session 27)", args, (2,), names=option[0]))
+    # --- forecast CSVs as spreadsheets and other tools write them
+    base = [b"%d" % (100 + (i * 7) % 40 + i) for i in range(48)]
+    odd_values = {"quoted": [b'"' + v + b'"' for v in base], "spaces": [b" " + v + b" " for v in base],
+                  "plus": [b"+" + v for v in base], "exp": [v + b"e0" for v in base],
+                  "decimals": [v + b".50" for v in base], "thousands": [b'"1,' + v + b'"' for v in base],
+                  "hex": [b"0x%x" % int(v) for v in base], "underscore": [v[:1] + b"_" + v[1:] for v in base],
+                  "na": [b"NA" if i % 7 == 3 else v for i, v in enumerate(base)],
+                  "empty": [b"" if i % 7 == 3 else v for i, v in enumerate(base)],
+                  "null": [b"null" if i % 7 == 3 else v for i, v in enumerate(base)],
+                  "nan-word": [b"NaN" if i % 7 == 3 else v for i, v in enumerate(base)],
+                  "inf": [b"Infinity" if i == 20 else v for i, v in enumerate(base)],
+                  "negative": [b"-" + v for v in base], "zeros": [b"0" for _ in base],
+                  "tiny": [b"1e-300" for _ in base], "mixed-huge": [b"1e300" if i % 2 else b"1" for i in range(48)],
+                  "dash": [b"-" if i % 7 == 3 else v for i, v in enumerate(base)],
+                  "percent": [v + b"%" for v in base], "currency": [b"$" + v for v in base],
+                  "arabic": ["\u0661\u0662\u0663".encode() for _ in base], "fullwidth": ["\uff11\uff12".encode()
+                                                                                       for _ in base],
+                  "bool": [b"true" if i % 2 else b"false" for i in range(48)]}
+    stamps = [b"%d-%02d" % (1949 + i // 12, 1 + i % 12) for i in range(48)]
+    odd_stamps = {"iso-z": [b"%d-%02d-01T00:00:00Z" % (1949 + i // 12, 1 + i % 12) for i in range(48)],
+                  "slashes": [b"%02d/01/%d" % (1 + i % 12, 1949 + i // 12) for i in range(48)],
+                  "excel": [b"%d" % (17899 + 30 * i) for i in range(48)],
+                  "epoch": [b"%d" % (-662688000 + 2629800 * i) for i in range(48)],
+                  "epoch-float": [b"%d.0" % (-662688000 + 2629800 * i) for i in range(48)],
+                  "year-only": [b"%d" % (1900 + i) for i in range(48)],
+                  "quarters": [b"%dQ%d" % (1949 + i // 4, 1 + i % 4) for i in range(48)],
+                  "mixed-offsets": [b"1949-%02d-01T00:00:00%s" % (1 + i % 12, b"+01:00" if i % 2 else b"-05:00")
+                                    for i in range(12)] * 4,
+                  "descending": stamps[::-1], "gap": stamps[:20] + stamps[30:] + stamps[20:30],
+                  "spaces": [b" " + t + b" " for t in stamps], "empty-stamp": [b"" if i == 10 else t
+                                                                               for i, t in enumerate(stamps)],
+                  "month-names": [b"%s %d" % ([b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep",
+                                               b"Oct", b"Nov", b"Dec"][i % 12], 1949 + i // 12) for i in range(48)]}
+    files = {}
+    for name, values in odd_values.items():
+        files[f"f-{name}.csv"] = _csv_series(values, stamps)
+    for name, st in odd_stamps.items():
+        files[f"f-t-{name}.csv"] = _csv_series(base, st)
+    files["f-bom-crlf.csv"] = b"\xef\xbb\xbf" + _csv_series(base, stamps).replace(b"\n", b"\r\n")
+    files["f-tabs.csv"] = _csv_series(base, stamps).replace(b",", b"\t")
+    files["f-pipes.csv"] = _csv_series(base, stamps).replace(b",", b"|")
+    files["f-semicolon-comma.csv"] = _csv_series([v + b",5" for v in base], stamps).replace(b",", b";", 48 + 1)
+    files["f-header-spaces.csv"] = _csv_series(base, stamps, b" month , passengers ")
+    files["f-header-quoted.csv"] = _csv_series(base, stamps, b'"month","passengers"')
+    files["f-header-case.csv"] = _csv_series(base, stamps, b"Month,Passengers")
+    files["f-no-header.csv"] = _csv_series(base, stamps, b"1948-12,99")
+    files["f-index.csv"] = b",month,passengers\n" + b"".join(b"%d,%s,%s\n" % (i, t, v) for i, (t, v)
+                                                             in enumerate(zip(stamps, base)))
+    files["f-utf16.csv"] = _csv_series(base, stamps).decode().encode("utf-16")
+    files["f-comment.csv"] = b"# exported by a tool\n" + _csv_series(base, stamps)
+    files["f-trailer.csv"] = _csv_series(base, stamps) + b"Total,5000\n"
+    files["f-nul-end.csv"] = _csv_series(base, stamps) + b"\x00" * 100
+    files["f-one-value.csv"] = _csv_series(base[:1], stamps[:1])
+    files["f-two-values.csv"] = _csv_series(base[:2], stamps[:2])
+    for name in sorted(files):
+        setup = _files_in_tmp({name: files[name]})
+        for args in (["rnn-train", "--task", "forecast", "{T}/" + name, "-o", "{T}/out.npz", *TINY],
+                     ["predict", fc, "{T}/" + name], ["evaluate", fc, "{T}/" + name, "--no-refit"]):
+            cases.append(Case("forecast CSV as other tools write it (session 27)", args, (0, 1), names=name,
+                              output="{T}/out.npz" if "-o" in args else None, setup=setup, timeout=200))
+    # --- a model read from standard input, for every command that reads one
+    for args, model in ((["sample", "-", "--length", "5"], "lm"), (["neighbors", "-", "the"], "w"),
+                        (["export", "-"], "w"), (["evaluate", "-", "--analogies", "{W}/analogies.txt"], "w"),
+                        (["predict", "-", "{W}/docs.txt"], "lm"), (["evaluate", "-", "{W}/docs.txt"], "lm"),
+                        (["plot", "words", "-", "the"], "w"), (["neighbors", "-", "--input", "{W}/docs.txt"], "w")):
+        cases.append(Case("a model on standard input (session 27)", args, (0,), stdin=b"@" + model.encode()))
+    for args in (["sample", "-", "--length", "5"], ["predict", "-", "{W}/docs.txt"], ["neighbors", "-", "the"]):
+        cases.append(Case("a model on standard input (session 27)", args, (1,), stdin=b"PK\x03\x04" + b"\x00" * 50,
+                          names="standard input|<stdin>|-:"))
+        cases.append(Case("a model on standard input (session 27)", args, (1,), stdin=b"", names="standard input|"
+                                                                                                 "<stdin>|empty"))
+    # --- --resume from another kind of model, from vectors, from damaged and foreign files
+    for task, path in data.items():
+        for model in (lm, clf, s2s, fc, w, "{W}/m-trunc.npz", "{W}/m-zip.npz", "{W}/v.jsonl", "{W}/empty.txt"):
+            if os.path.basename(model).split(".")[0] == {"lm": "lm", "classify": "clf", "seq2seq": "s2s",
+                                                          "forecast": "fc"}[task]:
+                continue
+            cases.append(Case("--resume from another kind of file (session 27)",
+                              ["rnn-train", "--task", task, path, "--resume", model, "-o", "{T}/out.npz", *TINY],
+                              (1, 2),
+                              names=os.path.basename(model), output="{T}/out.npz"))
+    for model in (lm, clf, w, "{W}/m-trunc.npz", "{W}/v.jsonl"):
+        cases.append(Case("--resume from another kind of file (session 27)",
+                          ["w2v-train", "{W}/corpus.txt", "--resume", model, "-o", "{T}/out.npz", "--epochs", "2",
+                           "--threads", "1"], (1, 2), names=os.path.basename(model), output="{T}/out.npz"))
+    # --- odd environments
+    envs = [{"LANG": "C", "LC_ALL": "C"}, {"LC_ALL": "POSIX"}, {"LC_ALL": "xx_YY.UTF-8"}, {"LC_ALL": "tr_TR.UTF-8"},
+            {"PYTHONIOENCODING": "ascii"}, {"PYTHONIOENCODING": "latin-1:strict"}, {"PYTHONUTF8": "0", "LANG": "C"},
+            {"COLUMNS": "0"}, {"COLUMNS": "-5"}, {"COLUMNS": "abc"}, {"COLUMNS": "100000", "LINES": "0"},
+            {"NO_COLOR": "1", "TERM": "dumb"}, {"FORCE_COLOR": "1", "TERM": "xterm-256color"},
+            {"OMP_NUM_THREADS": "0"}, {"OMP_NUM_THREADS": "abc"}, {"OMP_NUM_THREADS": "1000"},
+            {"OPENBLAS_NUM_THREADS": "-1"}, {"MKL_NUM_THREADS": "x"}, {"NUMBA_NUM_THREADS": "0"},
+            {"NUMBA_NUM_THREADS": "abc"}, {"NUMBA_NUM_THREADS": "1000"}, {"NUMBA_THREADING_LAYER": "tbb"},
+            {"NUMBA_THREADING_LAYER": "nonsense"}, {"NUMBA_CACHE_DIR": "/nonexistent/cache"},
+            {"NUMBA_CACHE_DIR": "/dev/null"}, {"TMPDIR": "/nonexistent"}, {"HOME": "", "XDG_CACHE_HOME": ""},
+            {"PYTHONHASHSEED": "random"}, {"PYTHONWARNINGS": "error::DeprecationWarning"},
+            {"PYTHONOPTIMIZE": "2"}, {"PYTHONDONTWRITEBYTECODE": "1"}, {"PYTHONSAFEPATH": "1"}]
+    env_runs = [["vocab", "{W}/j-emoji.jsonl", "--text-field", "text"],
+                ["predict", clf, "{W}/j-emoji.jsonl"],
+                ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "8",
+                 "--threads", "2"]]
+    for env in envs:
+        for args in env_runs:
+            expect = (0, 2) if any(k.startswith(("NUMBA_NUM", "NUMBA_THREADING")) for k in env) else (0,)
+            cases.append(Case("odd environment (session 27)", args, expect, env=env, timeout=300,
+                              names="|".join(env) if expect != (0,) else None,
+                              output="{T}/out.npz" if "-o" in args else None))
+    # --- edge values of the options with the fewest cases
+    edges = [(["neighbors", w, "the", "-k", "1"], (0,)), (["neighbors", w, "the", "-k", "100000"], (0,)),
+             (["neighbors", w, "the", "--restrict", "1"], (0, 1)), (["neighbors", w, "the", "--strict"], (0,)),
+             (["neighbors", w, "zzzz", "--strict"], (1,)), (["neighbors", w, "the - a + of", "--method", "cosmul"],
+                                                            (0, 1)),
+             (["neighbors", w, "the - the + the", "--method", "cosmul", "--restrict", "2"], (0, 1)),
+             (["evaluate", w, "--analogies", "{W}/analogies.txt", "--restrict", "1"], (0, 1)),
+             (["evaluate", w, "--analogies", "{W}/analogies.txt", "--case-sensitive"], (0, 1)),
+             (["evaluate", s2s, "{W}/p.jsonl", "--beam", "100"], (0,)),
+             (["evaluate", s2s, "{W}/p.jsonl", "--max-length", "1"], (0,)),
+             (["evaluate", s2s, "{W}/p.jsonl", "--length-norm", "0"], (0,)),
+             (["evaluate", s2s, "{W}/p.jsonl", "--length-norm", "100"], (0,)),
+             (["evaluate", fc, "{W}/air.csv", "--backtest", "1", "--no-refit", "--threads", "256"], (0,)),
+             (["evaluate", fc, "{W}/air.csv", "--missing", "interpolate", "--no-refit"], (0,)),
+             (["evaluate", fc, "{W}/c-nan.csv", "--missing", "ffill", "--no-refit"], (0, 1)),
+             (["evaluate", fc, "{W}/air.csv", "--freq", "D", "--no-refit"], (0, 1, 2)),
+             (["evaluate", fc, "{W}/air.csv", "--freq", "0M", "--no-refit"], (1, 2)),
+             (["evaluate", fc, "{W}/air.csv", "--freq", "-1M", "--no-refit"], (1, 2)),
+             (["evaluate", fc, "{W}/air.csv", "--freq", "1e3s", "--no-refit"], (0, 1, 2)),
+             (["evaluate", fc, "{W}/air.csv", "--target", "month", "--no-refit"], (1, 2)),
+             (["evaluate", fc, "{W}/air.csv", "--timestamp-column", "passengers", "--no-refit"], (1, 2)),
+             (["evaluate", fc, "{W}/air.csv", "--id-column", "month", "--no-refit"], (0, 1, 2)),
+             (["evaluate", clf, "{W}/g.jsonl", "--label-field", "text"], (0, 1)),
+             (["evaluate", clf, "{W}/g.jsonl", "--text-field", "label"], (0,)),
+             (["predict", fc, "{W}/air.csv", "--horizon", "1"], (0,)),
+             (["predict", fc, "{W}/air.csv", "--horizon", "100000"], (0, 1, 2)),
+             (["predict", fc, "{W}/air.csv", "--intervals", "80,80"], (0, 2)),
+             (["predict", fc, "{W}/air.csv", "--intervals", "99.9"], (0, 2)),
+             (["predict", fc, "{W}/air.csv", "--intervals", "100"], (2,)),
+             (["predict", fc, "{W}/air.csv", "--intervals", "none"], (0,)),
+             (["predict", fc, "{W}/air.csv", "--intervals", " 80 "], (0, 2)),
+             (["predict", s2s, "{W}/p.jsonl", "--beam", "1", "--nbest", "5"], (0, 2)),
+             (["predict", s2s, "{W}/p.jsonl", "--beam", "3", "--nbest", "100"], (0, 2)),
+             (["predict", s2s, "{W}/p.jsonl", "--max-length", "1", "--beam", "5"], (0,)),
+             (["predict", clf, "{W}/g.jsonl", "--top-k", "0"], (0, 2)),
+             (["predict", clf, "{W}/g.jsonl", "--top-k", "100000"], (0,)),
+             (["predict", clf, "{W}/g.jsonl", "--threads", "256"], (0,)),
+             (["predict", lm, "{W}/docs.txt", "--top-k", "1"], (0, 2)),
+             (["sample", lm, "--top-k", "1", "--length", "10"], (0,)),
+             (["sample", lm, "--top-k", "100000", "--length", "10"], (0,)),
+             (["sample", lm, "--temperature", "0", "--top-k", "0", "--length", "10"], (0,)),
+             (["sample", lm, "--temperature", "1e-300", "--length", "10"], (0,)),
+             (["sample", lm, "--temperature", "1000", "--length", "10"], (0, 2)),
+             (["sample", lm, "--length", "1", "--count", "5", "--format", "jsonl"], (0,)),
+             (["sample", lm, "--until", "", "--length", "10"], (0, 2)),
+             (["sample", lm, "--until", "\\n\\n\\n", "--length", "10"], (0,)),
+             (["sample", lm, "--prime", "", "--length", "10"], (0, 2)),
+             (["sample", lm, "--prime", "\\", "--length", "10"], (0, 2)),
+             (["sample", lm, "--prime", "\\x", "--length", "10"], (0, 2)),
+             (["sample", lm, "--prime", "\\u00", "--length", "10"], (0, 2)),
+             (["sample", lm, "--prompts", "{W}/empty.txt"], (0,)), (["sample", lm, "--prompts", "{W}/blank.txt"], (0,)),
+             (["sample", lm, "--prompts", "/dev/null"], (0,)),
+             (["vocab", "{W}/docs.txt", "--max-vocab", "1"], (0,)), (["vocab", "{W}/docs.txt", "--no-specials"], (0,)),
+             (["vocab", "{W}/docs.txt", "--no-specials", "--max-vocab", "1"], (0,)),
+             (["vocab", "{W}/docs.txt", "--min-count", "1000000"], (0, 1)),
+             (["vocab", "{W}/docs.txt", "--level", "char", "--keep-case", "--lowercase"], (2,)),
+             (["bow", "--vocab", "{T}/ns.jsonl", "{W}/docs.txt"], (0, 1)),
+             (["bow", "--vocab", "{T}/ns.jsonl", "{W}/docs.txt", "--mode", "ids"], (0, 1)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "--vocab", "{T}/ns.jsonl", "--level", "word", "-o",
+               "{T}/out.npz", *TINY], (0, 1)),
+             (["phrases", "{W}/corpus.txt", "--keep-case", "--threshold", "0"], (0,)),
+             (["phrases", "{W}/corpus.txt", "--min-count", "100000000"], (0,)),
+             (["phrases", "{W}/corpus.txt", "--passes", "1000"], (0, 2)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--share-negatives", "--negative", "1", "--threads", "2"], (0,)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--no-share-negatives", "--loss", "hs"], (0, 2)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--subword", "1-1", "--buckets", "1"], (0,)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--subword", "5-3"], (2,)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--subword", "0-0"], (2,)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--subword", "3-1000"], (0, 2)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--subword", " 3 - 5 "], (0, 2)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--keep-case", "--arch", "cbow", "--window", "1000"], (0,)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--max-vocab", "1"], (0, 1)),
+             (["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+               "--min-alpha", "1", "--alpha", "0.001"], (0, 2)),
+             (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY, "--wide", "none",
+               "--residual"], (0, 2)),
+             (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY, "--wide-buckets", "1"],
+              (0, 2)),
+             (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY, "--calibrate",
+               "--val-fraction", "0"], (0, 2)),
+             (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY, "--pooling", "max",
+               "--no-bidirectional", "--cell", "rnn", "--layers", "3"], (0,)),
+             (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY, "--label-field", "text"],
+              (0, 1)),
+             (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY, "--text-field", "label",
+               "--label-field", "label"], (0, 1, 2)),
+             (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY, "--embedding-dropout",
+               "table"], (0, 2)),
+             (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY, "--max-target-length",
+               "1"], (0, 1)),
+             (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY, "--source-field", "target",
+               "--target-field", "source"], (0,)),
+             (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY, "--source-field", "source",
+               "--target-field", "source"], (0, 2)),
+             (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY, "--encoder-layers", "3",
+               "--layers", "1"], (0, 2)),
+             (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY, "--target-level", "word",
+               "--shared-vocab"], (0, 2)),
+             (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY, "--teacher-forcing", "0"],
+              (0,)),
+             (["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY, "--label-smoothing", "1"],
+              (0, 2)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--seq-len", "1"], (0,)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--seq-len", "100000"], (0, 1)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--batch", "100000"],
+              (0, 1, 2)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--eval-every", "1"], (0,)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--checkpoint-every",
+               "100000"], (0,)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--min-count", "100000"],
+              (0, 1)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--max-vocab", "1"], (0, 1, 2)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--embed-dim", "1",
+               "--layers", "4", "--dropout", "0.99"], (0,)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--optimizer", "sgd", "--lr",
+               "1000"], (0, 1)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--embeddings", w,
+               "--freeze-embeddings"], (2,)),
+             (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--embeddings", w, "--level",
+               "word", "--freeze-embeddings"], (0,)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--lookback", "1"], (0,)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--lookback", "100000"],
+              (1, 2)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--horizon", "100000"],
+              (1, 2)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--season", "1"], (0, 2)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--season", "100000"],
+              (0, 1, 2)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--refit-all",
+               "--ensemble", "3", "--select", "rnn"], (0,)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--difference", "season",
+               "--season", "12", "--transform", "log", "--strategy", "recursive"], (0,)),
+             (["rnn-train", "--task", "forecast", "{T}/f-negative.csv", "-o", "{T}/out.npz", *TINY, "--transform",
+               "log"], (1, 2)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--covariates",
+               "passengers,passengers"], (2,)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--freq", "M",
+               "--missing", "interpolate"], (0,)),
+             (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY, "--intervals", "50,80,95,"
+               "99"], (0,)),
+             (["plot", "words", w, "the", "--width", "300", "--height", "300"], (0,)),
+             (["plot", "words", w, "the", "--width", "1", "--height", "1"], (0, 2)),
+             (["plot", "log", "{W}/train-log.jsonl", "--width", "1", "--height", "1"], (0, 2)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--width", "5", "--height", "2"], (0, 2)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "{W}/air.csv", "--last", "1"], (0, 2)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "{W}/air.csv", "--last", "100000"], (0, 2)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "{W}/c-text.csv"], (1,)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "{W}/air.csv", "--target", "nope"], (1, 2)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "{W}/air.csv", "--timestamp-column", "nope"],
+              (1, 2)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "{W}/air.csv", "--id-column", "nope"], (1, 2)),
+             (["plot", "forecast", "{W}/fc-pred.jsonl", "--id-column", "x"], (0, 2)),
+             (["plot", "confusion", "{W}/conf.json", "--width", "1", "--height", "1"], (0, 2)),
+             (["plot", "confusion", "{W}/conf.json", "-o", "{T}/out.svg"], (0,)),
+             (["import", "{W}/vec-ok.txt", "--format", "glove-text", "-o", "{T}/out.npz"], (0, 1)),
+             (["import", "{W}/vec-ok.txt", "--format", "word2vec-binary", "-o", "{T}/out.npz"], (1,)),
+             (["import", "{W}/vec-bin-trunc.bin", "--format", "word2vec-text", "-o", "{T}/out.npz"], (1,)),
+             (["export", w, "--words", "/dev/null"], (0, 1)), (["export", w, "--words", "{W}/empty.txt"], (0, 1)),
+             (["export", w, "--words", "{W}/docs.txt"], (0, 1))]
+    for args, expect in edges:
+        setup = None
+        if "{T}/ns.jsonl" in args:
+            setup = _files_in_tmp({"ns.jsonl": b'{"format": "rnntools-vocab", "version": 1, "level": "word"}\n'
+                                               b'{"token": "the", "count": 2}\n{"token": "cat", "count": 1}\n'})
+        if "{T}/f-negative.csv" in args:
+            setup = _files_in_tmp({"f-negative.csv": files["f-negative.csv"]})
+        cases.append(Case("option at its edge (session 27)", args, expect, timeout=300, setup=setup,
+                          output="{T}/out.npz" if "{T}/out.npz" in args else None))
+    # --- odd output names: too long, a newline in it, starting with a dash, a trailing space
+    long_name = "{T}/" + "x" * 300 + ".npz"
+    for args in (["vocab", "{W}/docs.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"],
+                 ["phrases", "{W}/corpus.txt"], ["export", w], ["import", "{W}/vec-ok.txt"],
+                 ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1", "--dim", "4", "--threads", "1"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", *TINY], ["sample", lm, "--length", "5"],
+                 ["predict", clf, "{W}/g.jsonl"], ["evaluate", lm, "{W}/docs.txt"],
+                 ["plot", "log", "{W}/train-log.jsonl"], ["neighbors", w, "the"]):
+        cases.append(Case("an output name too long (session 27)", [*args, "-o", long_name], (1, 2), names="xxxx"))
+        cases.append(Case("an output name with a line break (session 27)", [*args, "-o", "{T}/a\nb.npz"], (0,),
+                          output="{T}/a\nb.npz"))
+        cases.append(Case("an output name that starts with a dash (session 27)", [*args, "-o", "-x.npz"], (0,),
+                          output="{T}/-x.npz"))
+    for args in (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY],
+                 ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim",
+                  "4", "--threads", "1"]):
+        cases.append(Case("a training log name too long (session 27)", [*args, "--log", "{T}/" + "y" * 300], (1, 2),
+                          names="yyyy", output="{T}/out.npz"))
+        cases.append(Case("a training log to standard output (session 27)", [*args, "--log", "-"], (0, 2),
+                          output="{T}/out.npz"))
+        cases.append(Case("a training log to standard output (session 27)", [*args, "--log", "/dev/stdout"], (0,),
+                          output="{T}/out.npz", stdout="head"))
+    # --- SIGTERM and SIGHUP to a job whose SIGINT is ignored (a script's `cmd &`), at several moments
+    for args in (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--hidden", "32", "--epochs",
+                  "1000", "--threads", "1"], ["vocab", "{W}/million.txt", "--threads", "2", "-o", "{T}/out.jsonl"],
+                 ["w2v-train", "{W}/corpus.txt", "--min-count", "1", "--epochs", "1000", "-o", "{T}/out.npz"],
+                 ["predict", s2s, "{W}/p.jsonl", "--beam", "8", "-o", "{T}/out.jsonl"]):
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            for delay in (0.05, 0.2, 0.6, 1.5, 4.0):
+                cases.append(Case(f"{signal.Signals(sig).name} with SIGINT ignored (session 27)", args,
+                                  (128 + sig, 0), signal=sig, delay=delay, output=args[args.index("-o") + 1],
+                                  timeout=300, sigint_ignored=True))
+    for module in ("rnntools.cli.common", "rnntools.console", "click"):
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            cases.append(Case(f"{signal.Signals(sig).name} with SIGINT ignored (session 27)",
+                              ["vocab", "{W}/docs.txt", "-o", "{T}/out.jsonl"], (128 + sig,), signal=sig,
+                              signal_when="{T}/importing", output="{T}/out.jsonl", sigint_ignored=True,
+                              setup=_files_in_tmp({"sitecustomize.py": _SLOW_IMPORT.encode()}),
+                              env={"PYTHONPATH": "{T}:{TREE}", "RNNTOOLS_PROBE_SLOW_IMPORT": module,
+                                   "RNNTOOLS_PROBE_IMPORTING": "{T}/importing"}))
+    # --- concurrent runs: two resumes of one model in place, one training log for three runs
+    for args in (["rnn-train", "--task", "lm", "{W}/book.txt", "--resume", "{T}/m.npz", "-o", "{T}/m.npz",
+                  "--max-steps", "3", "--threads", "1"],
+                 ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--log", "{T}/log.jsonl"],
+                 ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim",
+                  "4", "--threads", "1", "--log", "{T}/log.jsonl"]):
+        cases.append(Case("concurrent runs on one model or log (session 27)", args, (0,), concurrent=3,
+                          output="{T}/log.jsonl" if "--log" in args else "{T}/m.npz", timeout=400,
+                          setup=_copy_in_tmp({"m.npz": "lm.npz"})))
+    return cases
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
        "session17": session17_cases, "session18": session18_cases,
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
        "session22": session22_cases, "session23": session23_cases, "session24": session24_cases,
-       "session25": lambda: session25_cases() + session25_outside_cases(), "session26": session26_cases}
+       "session25": lambda: session25_cases() + session25_outside_cases(), "session26": session26_cases,
+       "session27": session27_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
 
-def _limits(close_fds: tuple[int, ...], memory: int | None = None, limits: dict | None = None):
+def _limits(close_fds: tuple[int, ...], memory: int | None = None, limits: dict | None = None,
+            sigint_ignored: bool = False):
     def pre():
         # a process group of its own (killpg ends the case's children), not a session: a new session is a new
         # scheduling autogroup at nice 0, which escapes the niceness the probe runs at
         os.setpgid(0, 0)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # not inherited as ignored from a background probe
+        # not inherited as ignored from a background probe, unless the case asks for it
+        signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)  # nor from a probe under nohup (rnntools keeps ignoring it)
         resource.setrlimit(resource.RLIMIT_AS, (memory or MEM_CAP, memory or MEM_CAP))
         for resource_id, value in (limits or {}).items():
@@ -2881,7 +3433,8 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
         procs.append(subprocess.Popen([sys.executable, "-m", "rnntools", *args], cwd=tmp, env=env,
                                       stdin=stdin_file or subprocess.PIPE, stdout=stdout_file or subprocess.PIPE,
                                       stderr=subprocess.PIPE,
-                                      preexec_fn=_limits(tuple(close), case.memory, case.limits)))
+                                      preexec_fn=_limits(tuple(close), case.memory, case.limits,
+                                                         case.sigint_ignored)))
     for f in (stdin_file, stdout_file):
         if f is not None:
             f.close()
@@ -3028,6 +3581,8 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
         pass  # a valid model saved on interruption
     if case.saved and output and results[0][0] in case.expect and results[0][0] != 0 and not os.path.exists(output):
         return "corruption", "the interrupted run saved nothing"
+    if case.quiet and results[0][0] == 0 and results[0][2].strip():
+        return "unclear", f"--quiet, yet standard error says {results[0][2].decode('utf-8', 'replace')[:200]!r}"
     if case.says is not None and results[0][0] == 0:
         if not re.search(case.says, (results[0][1] or b"").decode("utf-8", "replace")):
             return "unclear", f"standard output does not hold {case.says!r}"
