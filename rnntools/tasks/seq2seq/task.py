@@ -142,17 +142,24 @@ the first network's; ``members`` the others' of an ensemble, which decodes by th
             max_length = self.default_max_length()
         check_max_length(max_length)
         tv = self.tgt_vocab
-        results: list[list[tuple[str, float]]] = []
-        if beam <= 1 and nbest <= 1:
-            for i in range(0, len(ids), chunk):
-                for seq, score in greedy(self.params, self.cfg, ids[i:i + chunk], tv.start_id, tv.eos_id,
-                                         max_length, alpha, net=self.nets):
-                    results.append([(tv.decode(seq), score)])
-            return results
-        for i in range(0, len(ids), chunk):
-            for found in beam_search_many(self.params, self.cfg, ids[i:i + chunk], tv.start_id, tv.eos_id,
-                                          max_length, max(beam, nbest), nbest, alpha, net=self.nets):
-                results.append([(tv.decode(seq), score) for seq, score in found])
+        # chunks of sources of similar length: a chunk is decoded until its longest output ends and its
+        # sources are padded to the longest one, so in the given order (random lengths) a chunk of 256
+        # G2P words took 1.4x the decoder steps and 1.8x the encoder positions of sorted ones. A source's
+        # outputs and scores are the same bits whatever sources are decoded beside it (decode.py), so the
+        # order changes the time only
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        results: list = [None] * len(ids)
+        for c in range(0, len(ids), chunk):
+            part = order[c:c + chunk]
+            sources = [ids[i] for i in part]
+            if beam <= 1 and nbest <= 1:
+                found = [[(seq, score)] for seq, score in greedy(self.params, self.cfg, sources, tv.start_id,
+                                                                 tv.eos_id, max_length, alpha, net=self.nets)]
+            else:
+                found = beam_search_many(self.params, self.cfg, sources, tv.start_id, tv.eos_id, max_length,
+                                         max(beam, nbest), nbest, alpha, net=self.nets)
+            for i, best in zip(part, found):
+                results[i] = [(tv.decode(seq), score) for seq, score in best]
         return results
 
 
