@@ -369,25 +369,31 @@ def test_budget_decay_falls_linearly_over_max_steps_and_resume_continues_it(tmp_
 
 
 
-def test_under_the_budget_decay_patience_waits_for_a_low_rate(tmp_path):
+def test_under_the_budget_decay_the_budget_ends_training_not_patience(tmp_path):
     class Worse(ToyTask):
         def evaluate(self):
             self.evals = getattr(self, "evals", 0) + 1
             return {"val_loss": float(self.evals)}
 
     # 9 updates an epoch; every evaluation after the first is worse. The plateau schedule stops after 2 of
-    # them (step 27); the budget decay once the rate is at most lr / 2**2: the 69th update's (step 68) of 90
+    # them (step 27); the budget decay trains to the end of its budget, the rate falling to 0 (it stopped at
+    # step 72 once patience could end it at a rate of lr / 2**2, leaving the last stretch of the anneal out)
     summary = fit(Worse(), cfg(epochs=100, max_steps=90, patience=2, plateau_decay=0.5, lr=0.4),
                   str(tmp_path / "p.npz"))
     assert (summary["steps"], summary["stopped"]) == (27, "early stopping")
-    summary = fit(Worse(), cfg(epochs=100, max_steps=90, patience=2, plateau_decay=0.5, budget_decay=True, lr=0.4),
-                  str(tmp_path / "b.npz"))
-    assert (summary["steps"], summary["stopped"]) == (72, "early stopping")
+    for budget in (dict(max_steps=90), dict(max_steps=90, budget_warmup=0.2), dict(max_steps=90, budget_average=0.5)):
+        summary = fit(Worse(), cfg(epochs=100, patience=2, plateau_decay=0.5, budget_decay=True, lr=0.4, **budget),
+                      str(tmp_path / "b.npz"))
+        assert (summary["steps"], summary["stopped"]) == (90, "max steps")
+    summary = fit(Worse(), cfg(epochs=3, patience=2, plateau_decay=0.5, budget_decay=True, lr=0.4, max_time=1e6),
+                  str(tmp_path / "t.npz"))
+    assert (summary["steps"], summary["stopped"]) == (27, "epochs")
+
 
 def test_under_the_budget_decay_the_end_of_training_is_the_model(tmp_path):
-    """Under the budget decay the file holds the parameters training ended with (its budget, or patience at a
-    low rate), even when an earlier evaluation scored better; an interrupted run, and a run on the plateau
-    schedule, keep the best evaluation."""
+    """Under the budget decay the file holds the parameters training ended with (its budget), even when an
+    earlier evaluation scored better; an interrupted run, and a run on the plateau schedule, keep the best
+    evaluation."""
 
     class Worse(ToyTask):  # every evaluation after the first is worse
         def evaluate(self):
@@ -396,7 +402,7 @@ def test_under_the_budget_decay_the_end_of_training_is_the_model(tmp_path):
             return {"val_loss": float(self.evals), "val_error": 0.1 * self.evals}
 
     budget = dict(epochs=10, max_steps=20, plateau_decay=0.5, budget_decay=True, lr=0.4)
-    for options, stopped in ((budget, "max steps"), ({**budget, "max_steps": 90, "patience": 2}, "early stopping")):
+    for options, stopped in ((budget, "max steps"), ({**budget, "max_steps": 80, "patience": 2}, "max steps")):
         task = Worse()
         out = str(tmp_path / "a.npz")
         summary = fit(task, cfg(**options), out)

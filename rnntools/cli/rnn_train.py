@@ -56,7 +56,8 @@ ENGINE_OPTIONS = [
     option("--max-time", type=click.FloatRange(0, min_open=True), default=None, group="Optimisation",
            help="Stop after this many seconds of training."),
     option("--patience", type=click.IntRange(1), default=None, group="Optimisation",
-           help="Stop after this many evaluations without a better validation loss."),
+           help="Stop after this many evaluations without a better validation loss (seq2seq from 256 units "
+                "with --max-time or --max-steps: the budget ends training instead)."),
     option("--batch", type=click.IntRange(1), default=None, group="Optimisation", help="Sequences per batch."),
     option("--seq-len", type=click.IntRange(1), default=None, group="Optimisation",
            help="Time steps per truncated-BPTT segment."),

@@ -73,15 +73,14 @@ off; the LM uses 0.5) and counts towards ``patience``; the current rate is part 
 that sets ``budget_decay`` and is given a budget (``--max-time``, ``--max-steps``) gets a linear decay instead:
 the rate is ``lr`` times the share of the budget still ahead (the smaller of the steps left, counted from the
 start of training like ``--max-steps``, and the time left of this run's ``--max-time``), so the low rates
-that make the last gains come before the budget ends, however fast the machine is; ``patience`` then ends
-training only once the rate is down to ``lr / 2**patience`` (where the plateau halvings would have brought
-it). The rate is a function of the step counter, so ``--resume`` with the same ``--max-steps`` continues
-exactly and a larger one continues as if it had been planned from the start; a resumed ``--max-time`` run
-plans its new time from ``lr`` again.
+that make the last gains come before the budget ends, however fast the machine is; the budget, not
+``patience``, then ends training. The rate is a function of the step counter, so ``--resume`` with the
+same ``--max-steps`` continues exactly and a larger one continues as if it had been planned from the start;
+a resumed ``--max-time`` run plans its new time from ``lr`` again.
 With ``budget_warmup`` W (0 < W < 1) the rate first rises linearly from about 0 to ``lr`` over the first share
 W of the budget and then falls linearly to 0 over the rest (a warm-up: Adam's first steps, taken with moment
 estimates from a few batches, are the large and noisy ones, and a warm-up lets a higher peak ``lr`` start
-without them); ``patience`` never ends training inside the warm-up.
+without them).
 With ``budget_average`` A (0 < A < 1) as well, the rate stops falling at ``A * lr``, which it reaches with the
 share A of the budget still ahead, and stays there to the end (stochastic weight averaging, Izmailov et al.
 2018): the parameters after each update of that stretch are averaged (float64, a running mean), each
@@ -89,13 +88,12 @@ evaluation judges the average instead of the latest parameters, and the model fi
 average when it is the best evaluation (it is saved as ``state.average.<name>`` too, with the count in the counters,
 so ``--resume`` continues the mean exactly). Updates at a held rate wander around a minimum instead of
 settling in one point of it; their mean lies nearer its centre. A rate above the floor again (a resumed
-``--max-time`` run plans from ``lr`` again) starts a new average. ``patience`` ends such a run only if
-``A <= 1 / 2**patience``.
-Under the budget decay the run's end is its model: when training ends by its budget or by ``patience`` (at
-a rate of ``lr / 2**patience`` or less), the parameters of the last evaluation (the average, with
-``budget_average``) are saved as the best, whatever the earlier evaluations scored. The rate falls to 0 so
-that the last parameters are the annealed ones; keeping the best of 20-45 evaluations of one validation
-sample instead chooses partly for that sample's noise. An interrupted run keeps the best evaluation so far.
+``--max-time`` run plans from ``lr`` again) starts a new average.
+Under the budget decay the run's end is its model: when training ends by its budget, the parameters of the
+last evaluation (the average, with ``budget_average``) are saved as the best, whatever the earlier evaluations
+scored. The rate falls to 0 so that the last parameters are the annealed ones; keeping the best of 20-45
+evaluations of one validation sample instead chooses partly for that sample's noise. An interrupted run
+keeps the best evaluation so far.
 ``--epochs`` and ``--max-steps`` count from the start of training, not of this run: after Ctrl-C the same
 command plus ``--resume`` finishes the job exactly; to train longer, raise ``--epochs``.
 """
@@ -272,7 +270,7 @@ class _Trainer:
         self.floor = float(config.budget_average) if self.budgeted else 0.0
         # ... after rising linearly from 0 over this first share of the budget (a warm-up), to lr at its end
         self.warmup = float(config.budget_warmup) if self.budgeted else 0.0
-        self.warming = False  # inside the warm-up: patience cannot end training there
+        self.warming = False  # inside the warm-up (no averaging there)
         self.average: dict[str, np.ndarray] | None = None  # their running mean (float64), c.averaged updates
 
     # --- resume -----------------------------------------------------------------------------------
@@ -587,12 +585,10 @@ class _Trainer:
             a += w * (live[name] - a)
 
     def _patience_ran_out(self) -> bool:
-        """``patience`` evaluations in a row without progress end training; under the budget decay only once the
-        rate is down to ``lr / 2**patience``, where the plateau schedule's halvings would have brought it: a
-        stall at a higher rate is that rate's noise, which the rest of the budget lowers."""
-        if self.c.bad_evals < self.config.patience or self.warming:
-            return False
-        return not self.budgeted or self.c.lr <= self.config.lr * 0.5 ** self.config.patience
+        """``patience`` evaluations in a row without progress end training on the plateau schedule. Under the
+        budget decay the budget ends it: a stall at a higher rate is that rate's noise, which the rest of the
+        budget lowers, and the last stretch, where the rate falls to 0, is the anneal the decay is for."""
+        return not self.budgeted and self.c.bad_evals >= self.config.patience
 
     def _check_loss(self, loss_sum: float, count: int) -> None:
         c = self.c
