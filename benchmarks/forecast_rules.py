@@ -557,7 +557,7 @@ for _k in (0.9, 0.95):
     RULES[f"S unless not below {_k}x theta+damped over the history"] = comb_margin(_k)
     RULES[f"the same below 50 history origins {_k}"] = comb_margin(_k, 50)
 RULES["S alone (the network never votes)"] = lambda d: CH.pick(val_errors(d), hist_errors(d), n=len(d["tr"]))[0]
-for _f in (0.05, 0.1, 0.2):
+for _f in (0.05, 0.1, 0.2, 0.5):
     RULES[f"S mixed with the winner of the last {_f} of the origins"] = recent_mix(frac=_f)
 RULES["S mixed with the winner of the last origin"] = recent_mix(last=1)
 RULES["S mixed with the winner of the last 3 origins"] = recent_mix(last=3)
@@ -801,6 +801,59 @@ RULES["naive fallback t<1.0 hist alone naive only"] = noise_fallback(1.0, "hist"
 RULES["shrink toward the better naive weight fitted at val"] = shrink_fit()
 RULES["shrink toward the better naive weight fitted over the history"] = shrink_fit(where="hist")
 RULES["before: a stopped series by its usual choice"] = usual
+
+
+# --- the aside kind (docs/forecast.md "The aside geometric mean"): more of ``ets``, less of the vote ------
+
+def _s_and_errors(d: dict):
+    """(S, validation errors, history errors) of the current rule's usual path, None where it takes
+    another (a stopped series, a short one)."""
+    if CH.stopped(d["tr"], d["m"]) or (not len(d["vo"]) and d["fhist"]):
+        return None
+    hist = hist_errors(d)
+    if not hist:
+        return None
+    val = val_errors(d)
+    return CH.pick(val, hist, n=len(d["tr"]))[0], val, hist
+
+
+def ets_preferred(k: float, mix: bool = False):
+    """S is the better of ``ets`` / ``lets`` over the history where it erred at most k times S's error
+    (``mix``: the mean of S and it in S's place); the rest as today."""
+    def rule(d):
+        got = _s_and_errors(d)
+        if got is None:
+            return current(d)
+        stat, _, hist = got
+        forms = [x for x in M.ETS if x in hist]
+        best = min(forms, key=lambda x: hist[x].mean()) if forms else None
+        if best is None or best == stat or hist[best].mean() > k * hist[stat].mean():
+            return _finish(d, stat, hist, CH.third_voter(hist))
+        if not mix:
+            return _finish(d, best, hist, CH.third_voter(hist))
+        _put(d, [stat, best])
+        return _finish(d, TOP, {**hist, TOP: errors(d, "hist", TOP)}, CH.third_voter(hist))
+    return rule
+
+
+def vote_margin(k: float):
+    """The network votes only where the median erred less than k times S alone at the validation origins."""
+    def rule(d):
+        meth = current(d)
+        if not meth.startswith("median(rnn,"):
+            return meth
+        stat = meth[len("median(rnn,"):].split(",")[0]
+        ev, em = errors(d, "val", stat), errors(d, "val", meth)
+        return meth if ev is None or em is None or em.mean() < k * ev.mean() else stat
+    return rule
+
+
+for _k in (1.05, 1.1, 1.2):
+    RULES[f"ets x{_k}"] = ets_preferred(_k)
+for _k in (1.1, 1.3):
+    RULES[f"S+ets x{_k}"] = ets_preferred(_k, mix=True)
+for _k in (0.95, 0.9, 0.8):
+    RULES[f"vote x{_k}"] = vote_margin(_k)
 
 
 def paired(sets: list[list[dict]], rules: dict, base: str = "before: the third voter always theta+damped",
