@@ -11,6 +11,9 @@ validation texts and is scored by the test accuracy of ``wide + s * network``.
   * ``bag``: the mean of the ``loss`` rule's picks over 200 bootstrap resamples of the validation texts
     (each share's per-text losses at its own temperature, resampled; bagging the choice, so that one
     unlucky validation split weighs less), not rounded to the grid;
+  * ``1nat``: the library's rule today (``training.lowest_share``): ``loss`` with the texts' class weights,
+    unless the best share lowers the validation texts' summed log loss by no more than
+    ``training.SHARE_EVIDENCE`` (one nat) below share 0's: then 0;
   * ``best``: the share with the best test accuracy (a ceiling, not a rule).
 Runs of one set with other initial network weights (``--net-seed K``: ``<set>.default.netK.npz``, the same
 splits and wide part) are also scored as one ensemble, the mean of their networks' logits (``.meanN``).
@@ -40,13 +43,17 @@ def scores(d, val_net, test_net):
     network's, or a mean of several networks')."""
     from rnntools.tasks.classify.linear import val_loss
     from rnntools.tasks.classify.model import fit_temperature
+    from rnntools.tasks.classify.training import lowest_share
 
     y, w = d["y_val"], np.ones(len(d["y_val"]))
+    cw = d["weights"][y].astype(np.float64) if "weights" in d else w      # the class weights training used
+    weighted = []
     key, test, per_text = {}, {}, {}
     for s in SHARES:
         z = d["val_wide"] + s * val_net
         zt = z / fit_temperature(z, y)
         key[s] = (val_loss(zt, y, w), float(np.mean(z.argmax(1) == y)))
+        weighted.append(val_loss(zt, y, cw))
         zt = zt - zt.max(axis=1, keepdims=True)
         per_text[s] = np.log(np.exp(zt).sum(axis=1)) - zt[np.arange(len(y)), y]
         test[s] = float(np.mean((d["test_wide"] + s * test_net).argmax(1) == d["y_test"]))
@@ -64,12 +71,13 @@ def scores(d, val_net, test_net):
              "acc": min(SHARES, key=lambda s: (-round(key[s][1], 9), key[s][0])),
              "1se": min(s for s in SHARES if within_one_se(s)),
              "bag": bagged,
+             "1nat": SHARES[lowest_share(weighted, float(cw.sum()))],
              "best": max(SHARES, key=lambda s: test[s])}
     return {r: (test["bag"] if r == "bag" else test[s], s) for r, s in picks.items()}
 
 
 def main():
-    rules = ("loss", "acc", "1se", "bag", "best")
+    rules = ("loss", "acc", "1se", "bag", "1nat", "best")
     rows = {}
     groups: dict[str, list] = {}
     for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.npz"))):

@@ -273,6 +273,8 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     document_cs = linear.DOCUMENT_CS
     if "document_cs" in options:                            # '{"document_cs": [1, 3, 10, 30, 100]}'
         linear.DOCUMENT_CS = tuple(float(c) for c in options.pop("document_cs"))
+    evidence = training.SHARE_EVIDENCE          # '{"share_evidence": 0}': the share by the lowest loss alone
+    training.SHARE_EVIDENCE = float(options.pop("share_evidence", evidence))
     negation = features.NEGATION
     features.NEGATION = options.pop("negation", negation)   # '{"negation": false}': "sep" rows, not "sep+neg"
     task_class = training.ClassifierTask
@@ -347,6 +349,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         linear.DOCUMENT_CS = document_cs
         features.MIN_DF = min_df
         features.NEGATION = negation
+        training.SHARE_EVIDENCE = evidence
         training.ClassifierTask = task_class
         linear.fit_linear, linear.fit_two_linear, training.stratified_split = fit_linear, fit_two_linear, split
         training.init_params, trainer.epoch_rng, trainer.step_rng = init, epoch_rng, step_rng

@@ -269,13 +269,29 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
 # temperature to its bound and every share's loss to 1e-5..1e-9 nats, where a tie rule of 1e-9 let the
 # last bits of the network's logits (other BLAS kernels, other instruction sets) pick the share.
 SHARE_TIE = 1e-6
+# the nats (the validation texts' log losses summed, each times its class weight) by which the network's best
+# share must beat the wide part alone to be used: the share is one more parameter fitted on the validation
+# split, and by Akaike's criterion one parameter must earn one nat of log-likelihood. A threshold in total
+# nats asks more of each text on a small split: the long reviews' 112 validation texts moved by 0.1-0.5 nats
+# in all (a network reading 200 of ~650 tokens, at chance alone), spam's 17 by under 1e-3; where the network
+# helps (the MR-size quotes, the news leads, tweets) it earned 2-15 (docs/classify.md, "The network's share:
+# one nat of evidence"). 0: the lowest loss alone decides, as before.
+SHARE_EVIDENCE = 1.0
 
 
-def lowest_share(losses: Sequence[float]) -> int:
-    """The index of the network's share to use, given the validation loss at each share (in increasing
-    order of share): the smallest share whose loss is within ``SHARE_TIE`` of the lowest."""
+def lowest_share(losses: Sequence[float], total_weight: float | None = None,
+                 evidence: float | None = None) -> int:
+    """The index of the network's share to use, given the validation loss at each share (weighted means, in
+    increasing order of share, the first at share 0): the smallest share whose loss is within ``SHARE_TIE``
+    of the lowest, unless the lowest is less than ``evidence`` nats (``SHARE_EVIDENCE``) below share 0's over
+    the whole split (``total_weight``: the sum of the texts' weights the means were taken with; None: no such
+    test), in which case 0, the wide part alone."""
     low = min(losses)
-    return next(i for i, loss in enumerate(losses) if loss <= low + SHARE_TIE)
+    best = next(i for i, loss in enumerate(losses) if loss <= low + SHARE_TIE)
+    evidence = SHARE_EVIDENCE if evidence is None else evidence
+    if total_weight is not None and total_weight * (losses[0] - low) <= evidence:
+        return 0
+    return best
 
 
 def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: dict, z_lin: np.ndarray,
@@ -285,7 +301,9 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     temperature T that give the lowest validation log loss, the wide part's logits on the validation
     texts being the out-of-fold ones (``z_lin``) the network was trained against. s = 0 is the logistic
     regression alone: the network only counts as far as it helps on held-out texts (losses within
-    ``SHARE_TIE`` of the lowest tie, and the smaller share wins: ``lowest_share``). The temperature then
+    ``SHARE_TIE`` of the lowest tie, and the smaller share wins), and only if its best share lowers the
+    split's summed (class-weighted) log loss by more than ``SHARE_EVIDENCE`` nats (``lowest_share``;
+    stored as ``wide_fit.val_gain``). The temperature then
     stored is the fit at that share under a prior on log T (``fit_temperature(..., prior_sd)``: the same
     T unless the validation texts are too few or all classified right). Without validation texts s = 1,
     T = 1. ``s`` is stored as ``meta["wide_fit"]["share"]``, T as ``meta["temperature"]``; the
@@ -296,7 +314,7 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
 
     saved = load_model(path, KIND)
     model = load(saved)
-    share, t, before, after, scores = 1.0, 1.0, None, None, {}
+    share, t, before, after, scores, gain = 1.0, 1.0, None, None, {}, None
     if len(y_val) > 0:
         z_net = predict_logits(model.net, val_seqs, None)
         w = weights[y_val].astype(np.float64)
@@ -307,7 +325,8 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
             loss = val_loss(z / temp, y_val, w)
             scores[f"{s:.1f}"] = round(loss, 5)
             tried.append((loss, float(s), temp, z))
-        _, share, t, z = tried[lowest_share([loss for loss, *_ in tried])]
+        _, share, t, z = tried[lowest_share([loss for loss, *_ in tried], float(w.sum()))]
+        gain = float(w.sum()) * (tried[0][0] - min(loss for loss, *_ in tried))
         if calibrate:       # the stored temperature: the same fit under a prior (fit_temperature)
             t = fit_temperature(z, y_val, prior_sd=TEMPERATURE_PRIOR_SD)
         before = expected_calibration_error(softmax(z), y_val)
@@ -315,6 +334,8 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     meta = {k: v for k, v in saved.meta.items() if k not in ("format", "format_version", "kind", "arrays")}
     chosen = {"C": info["C"], "features": info["features"], "share": round(share, 2),
               "cv_loss_by_C": info["cv_loss_by_C"], "val_loss_by_share": scores}
+    if gain is not None:        # the network's best share against the wide part alone, in nats (lowest_share)
+        chosen["val_gain"] = round(gain, 6)
     # two linear models ("sep" rows): the characters' C, the words' weight in their mix, NB ratios or not
     chosen.update({k: info[k] for k in ("C_chars", "cv_loss_by_C_chars", "word_weight", "oof_loss_by_word_weight",
                                         "nb_words")
@@ -326,7 +347,9 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
             meta["calibration"] = {"val_ece_before": round(before, 6), "val_ece_after": round(after, 6)}
     save_model(path, KIND, saved.arrays, meta)
     console.info(f"wide part + {share:.1f} x network" + (f", temperature {t:.3f}" if calibrate else "")
-                 + " (lowest validation loss)")
+                 + (" (lowest validation loss)" if gain is None else
+                    f" (lowest validation loss; the network's best share gains {gain:.2f} nats over the validation "
+                    f"texts, more than {SHARE_EVIDENCE:g} to count)"))
     return {**chosen, "temperature": t}
 
 
