@@ -11,9 +11,9 @@ validation texts and is scored by the test accuracy of ``wide + s * network``.
   * ``bag``: the mean of the ``loss`` rule's picks over 200 bootstrap resamples of the validation texts
     (each share's per-text losses at its own temperature, resampled; bagging the choice, so that one
     unlucky validation split weighs less), not rounded to the grid;
-  * ``1nat``: the library's rule today (``training.lowest_share``): ``loss`` with the texts' class weights,
-    unless the best share lowers the validation texts' summed log loss by no more than
-    ``training.SHARE_EVIDENCE`` (one nat) below share 0's: then 0;
+  * ``1nat``: the library's rule for documents (``training.lowest_share``), here on every set: ``loss``
+    with the texts' class weights, unless the best share lowers the validation texts' summed log loss by no
+    more than ``training.SHARE_EVIDENCE`` (one nat) below share 0's: then 0;
   * ``best``: the share with the best test accuracy (a ceiling, not a rule).
 Runs of one set with other initial network weights (``--net-seed K``: ``<set>.default.netK.npz``, the same
 splits and wide part) are also scored as one ensemble, the mean of their networks' logits (``.meanN``).
@@ -43,7 +43,7 @@ def scores(d, val_net, test_net):
     network's, or a mean of several networks')."""
     from rnntools.tasks.classify.linear import val_loss
     from rnntools.tasks.classify.model import fit_temperature
-    from rnntools.tasks.classify.training import lowest_share
+    from rnntools.tasks.classify.training import SHARE_EVIDENCE, lowest_share
 
     y, w = d["y_val"], np.ones(len(d["y_val"]))
     cw = d["weights"][y].astype(np.float64) if "weights" in d else w      # the class weights training used
@@ -71,7 +71,7 @@ def scores(d, val_net, test_net):
              "acc": min(SHARES, key=lambda s: (-round(key[s][1], 9), key[s][0])),
              "1se": min(s for s in SHARES if within_one_se(s)),
              "bag": bagged,
-             "1nat": SHARES[lowest_share(weighted, float(cw.sum()))],
+             "1nat": SHARES[lowest_share(weighted, float(cw.sum()), SHARE_EVIDENCE)],
              "best": max(SHARES, key=lambda s: test[s])}
     return {r: (test["bag"] if r == "bag" else test[s], s) for r, s in picks.items()}
 

@@ -273,8 +273,11 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     document_cs = linear.DOCUMENT_CS
     if "document_cs" in options:                            # '{"document_cs": [1, 3, 10, 30, 100]}'
         linear.DOCUMENT_CS = tuple(float(c) for c in options.pop("document_cs"))
-    evidence = training.SHARE_EVIDENCE          # '{"share_evidence": 0}': the share by the lowest loss alone
-    training.SHARE_EVIDENCE = float(options.pop("share_evidence", evidence))
+    # '{"share_evidence": 0}': documents' shares by the lowest loss alone; '{"share_evidence_sentences": 1}':
+    # sentences' need one nat too
+    evidence = training.SHARE_EVIDENCE, training.SENTENCE_SHARE_EVIDENCE
+    training.SHARE_EVIDENCE = float(options.pop("share_evidence", evidence[0]))
+    training.SENTENCE_SHARE_EVIDENCE = float(options.pop("share_evidence_sentences", evidence[1]))
     negation = features.NEGATION
     features.NEGATION = options.pop("negation", negation)   # '{"negation": false}': "sep" rows, not "sep+neg"
     task_class = training.ClassifierTask
@@ -349,7 +352,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         linear.DOCUMENT_CS = document_cs
         features.MIN_DF = min_df
         features.NEGATION = negation
-        training.SHARE_EVIDENCE = evidence
+        training.SHARE_EVIDENCE, training.SENTENCE_SHARE_EVIDENCE = evidence
         training.ClassifierTask = task_class
         linear.fit_linear, linear.fit_two_linear, training.stratified_split = fit_linear, fit_two_linear, split
         training.init_params, trainer.epoch_rng, trainer.step_rng = init, epoch_rng, step_rng

@@ -1151,30 +1151,35 @@ def test_share_ties_go_to_the_smaller_share():
     assert lowest_share([0.3] * 11) == 0
 
 
-def test_the_network_counts_only_with_a_nat_of_evidence():
-    """The lowest share stands only if it lowers the validation texts' summed log loss by more than
-    SHARE_EVIDENCE nats below share 0 (the wide part alone); else 0. The long reviews' 112 validation texts
-    fell from 0.3593 to 0.3573 between shares 0 and 1 (0.22 nats in all: the wide part alone); the same fall
-    over the MR-size proxy's 854 texts is 1.7 nats and keeps share 1; spam's perfectly separated split, 4e-4."""
-    from rnntools.tasks.classify.training import SHARE_EVIDENCE, SHARE_TIE, lowest_share
+def test_on_documents_the_network_counts_only_with_a_nat_of_evidence():
+    """On documents (sublinear-tf rows) the lowest share stands only if it lowers the validation texts'
+    summed log loss by more than SHARE_EVIDENCE nats below share 0 (the wide part alone); else 0. The long
+    reviews' 112 validation texts fell from 0.3593 to 0.3573 between shares 0 and 1 (0.22 nats in all: the
+    wide part alone); the same fall over 854 texts is 1.7 nats and keeps share 1; spam's perfectly separated
+    split, 4e-4. Sentences keep the lowest loss alone."""
+    from rnntools.tasks.classify.training import SHARE_EVIDENCE, SHARE_TIE, lowest_share, share_evidence
 
     assert SHARE_EVIDENCE == 1.0
+    assert share_evidence("blocks+tf") == SHARE_EVIDENCE
+    assert share_evidence("sep+neg") == share_evidence("blocks") == share_evidence(None) == 0.0
+    one = share_evidence("blocks+tf")
     reviews = list(np.linspace(0.3593, 0.3573, 11))
     assert lowest_share(reviews) == 10                                 # the lowest loss alone
-    assert lowest_share(reviews, 112.0) == 0
-    assert lowest_share(reviews, 854.0) == 10
-    assert lowest_share(reviews, 112.0, evidence=0.0) == 10            # 0: as before
+    assert lowest_share(reviews, 112.0, one) == 0
+    assert lowest_share(reviews, 854.0, one) == 10
+    assert lowest_share(reviews, 112.0, share_evidence("sep")) == 10   # sentences: as before
     spam = [2.322e-05, 6.056e-07, 1.734e-08, 1.102e-09, 9.532e-10, 1.617e-09, 2.812e-09, 4.894e-09, 8.518e-09,
             1.482e-08, 2.580e-08]
-    assert lowest_share(spam, 17.0) == 0
-    assert lowest_share([0.5, 0.375, 0.4], 8.0) == 0                  # exactly one nat is not more than one
-    assert lowest_share([0.5, 0.375, 0.4], 8.5) == 1
-    assert lowest_share([0.5, 0.375 + SHARE_TIE / 2, 0.375], 100.0) == 1    # ties still go to the smaller share
+    assert lowest_share(spam, 17.0, one) == 0
+    assert lowest_share([0.5, 0.375, 0.4], 8.0, one) == 0             # exactly one nat is not more than one
+    assert lowest_share([0.5, 0.375, 0.4], 8.5, one) == 1
+    assert lowest_share([0.5, 0.375 + SHARE_TIE / 2, 0.375], 100.0, one) == 1   # ties still go to the smaller share
 
 
 def test_the_model_stores_the_networks_evidence_and_drops_it_without_enough(tiny, run_cli, tmp_path, monkeypatch):
     """combine stores the network's gain over the wide part alone (nats over the validation texts) as
-    wide_fit.val_gain; with SHARE_EVIDENCE above it the share is 0, below it the lowest loss's share."""
+    wide_fit.val_gain; with the evidence needed (here sentences': SENTENCE_SHARE_EVIDENCE) above it the share
+    is 0, below it the lowest loss's share."""
     from rnntools.io import load_model
     from rnntools.tasks.classify import training
 
@@ -1183,7 +1188,7 @@ def test_the_model_stores_the_networks_evidence_and_drops_it_without_enough(tiny
               "2", "--threads", "1"]
     fits = {}
     for evidence in (-1.0, 1e9):
-        monkeypatch.setattr(training, "SHARE_EVIDENCE", evidence)
+        monkeypatch.setattr(training, "SENTENCE_SHARE_EVIDENCE", evidence)
         result = run_cli([*common, "-o", tmp_path / f"{evidence}.npz"])
         assert result.exit_code == 0, result.stderr
         fits[evidence] = load_model(tmp_path / f"{evidence}.npz").meta["wide_fit"]

@@ -270,26 +270,35 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
 # last bits of the network's logits (other BLAS kernels, other instruction sets) pick the share.
 SHARE_TIE = 1e-6
 # the nats (the validation texts' log losses summed, each times its class weight) by which the network's best
-# share must beat the wide part alone to be used: the share is one more parameter fitted on the validation
-# split, and by Akaike's criterion one parameter must earn one nat of log-likelihood. A threshold in total
-# nats asks more of each text on a small split: the long reviews' 112 validation texts moved by 0.1-0.5 nats
-# in all (a network reading 200 of ~650 tokens, at chance alone), spam's 17 by under 1e-3; where the network
-# helps (the MR-size quotes, the news leads, tweets) it earned 2-15 (docs/classify.md, "The network's share:
-# one nat of evidence"). 0: the lowest loss alone decides, as before.
+# share must beat the wide part alone to be used on documents (texts averaging 25 words or more: rows
+# "blocks+tf", ``features.rows_for``): the share is one more parameter fitted on the validation split, and by
+# Akaike's criterion one parameter must earn one nat of log-likelihood. In total nats, so a small split asks
+# more of each text. On documents the network reads the first ``--seq-len`` tokens of texts that are often
+# longer (the long reviews: 200 of ~650, at chance alone), and its share was chosen on 112 reviews whose
+# summed loss moved by 0.1-0.5 nats, or on spam's 17 e-mails (under 1e-3): a review or an e-mail moved
+# either way. Where it helps (the news leads) it earned 2-14 nats. Sentences keep the lowest loss alone
+# (``SENTENCE_SHARE_EVIDENCE`` 0): there the network reads the whole text, and one nat everywhere lost 0.05
+# points on the mean of the sentence sets (docs/classify.md, "The network's share: one nat of evidence").
 SHARE_EVIDENCE = 1.0
+SENTENCE_SHARE_EVIDENCE = 0.0
 
 
-def lowest_share(losses: Sequence[float], total_weight: float | None = None,
-                 evidence: float | None = None) -> int:
+def share_evidence(rows: str | None) -> float:
+    """The nats of evidence the network's share needs (``lowest_share``) on rows ``rows``
+    (``features.rows_for``' names): ``SHARE_EVIDENCE`` on the documents' sublinear-tf rows, else
+    ``SENTENCE_SHARE_EVIDENCE``."""
+    return SHARE_EVIDENCE if rows is not None and rows.endswith("+tf") else SENTENCE_SHARE_EVIDENCE
+
+
+def lowest_share(losses: Sequence[float], total_weight: float | None = None, evidence: float = 0.0) -> int:
     """The index of the network's share to use, given the validation loss at each share (weighted means, in
     increasing order of share, the first at share 0): the smallest share whose loss is within ``SHARE_TIE``
-    of the lowest, unless the lowest is less than ``evidence`` nats (``SHARE_EVIDENCE``) below share 0's over
-    the whole split (``total_weight``: the sum of the texts' weights the means were taken with; None: no such
-    test), in which case 0, the wide part alone."""
+    of the lowest, unless the lowest is no more than ``evidence`` nats below share 0's over the whole split
+    (``total_weight``: the sum of the texts' weights the means were taken with; None: no such test), in
+    which case 0, the wide part alone."""
     low = min(losses)
     best = next(i for i, loss in enumerate(losses) if loss <= low + SHARE_TIE)
-    evidence = SHARE_EVIDENCE if evidence is None else evidence
-    if total_weight is not None and total_weight * (losses[0] - low) <= evidence:
+    if total_weight is not None and evidence > 0 and total_weight * (losses[0] - low) <= evidence:
         return 0
     return best
 
@@ -301,9 +310,9 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     temperature T that give the lowest validation log loss, the wide part's logits on the validation
     texts being the out-of-fold ones (``z_lin``) the network was trained against. s = 0 is the logistic
     regression alone: the network only counts as far as it helps on held-out texts (losses within
-    ``SHARE_TIE`` of the lowest tie, and the smaller share wins), and only if its best share lowers the
-    split's summed (class-weighted) log loss by more than ``SHARE_EVIDENCE`` nats (``lowest_share``;
-    stored as ``wide_fit.val_gain``). The temperature then
+    ``SHARE_TIE`` of the lowest tie, and the smaller share wins), and on documents only if its best share
+    lowers the split's summed (class-weighted) log loss by more than ``SHARE_EVIDENCE`` nats
+    (``share_evidence``, ``lowest_share``; the gain is stored as ``wide_fit.val_gain``). The temperature then
     stored is the fit at that share under a prior on log T (``fit_temperature(..., prior_sd)``: the same
     T unless the validation texts are too few or all classified right). Without validation texts s = 1,
     T = 1. ``s`` is stored as ``meta["wide_fit"]["share"]``, T as ``meta["temperature"]``; the
@@ -325,7 +334,8 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
             loss = val_loss(z / temp, y_val, w)
             scores[f"{s:.1f}"] = round(loss, 5)
             tried.append((loss, float(s), temp, z))
-        _, share, t, z = tried[lowest_share([loss for loss, *_ in tried], float(w.sum()))]
+        evidence = share_evidence(saved.meta.get("wide_fit", {}).get("rows"))
+        _, share, t, z = tried[lowest_share([loss for loss, *_ in tried], float(w.sum()), evidence)]
         gain = float(w.sum()) * (tried[0][0] - min(loss for loss, *_ in tried))
         if calibrate:       # the stored temperature: the same fit under a prior (fit_temperature)
             t = fit_temperature(z, y_val, prior_sd=TEMPERATURE_PRIOR_SD)
@@ -347,9 +357,9 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
             meta["calibration"] = {"val_ece_before": round(before, 6), "val_ece_after": round(after, 6)}
     save_model(path, KIND, saved.arrays, meta)
     console.info(f"wide part + {share:.1f} x network" + (f", temperature {t:.3f}" if calibrate else "")
-                 + (" (lowest validation loss)" if gain is None else
-                    f" (lowest validation loss; the network's best share gains {gain:.2f} nats over the validation "
-                    f"texts, more than {SHARE_EVIDENCE:g} to count)"))
+                 + (" (lowest validation loss" + ("" if gain is None else
+                                                 f"; the network's best share gains {gain:.2f} nats over the "
+                                                 f"validation texts") + ")"))
     return {**chosen, "temperature": t}
 
 
