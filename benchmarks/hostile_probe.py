@@ -170,6 +170,7 @@ def build_world(tree: str, root: str) -> None:
     put("c-constant.csv", b"date,y\n" + b"".join(b"19%02d-01-01,5\n" % i for i in range(60)))
     put("c-semicolon.csv", b"date;y\n" + b"".join(b"19%02d-01-01;%d\n" % (i, i) for i in range(60)))
     put("log-bad.jsonl", b'{"step": "x", "loss": NaN}\n{"nothing": 1}\n')
+    put("conf.json", b'{"labels": ["a", "b"], "confusion": [[1, 2], [3, 4]]}\n')
     put("conf-bad.json", b'{"confusion": [[1, 2], [3]], "labels": ["a"]}\n')
     put("vec-nan.txt", b"2 3\na nan 0 0\nb 1 2 3\n")
     put("vec-ragged.txt", b"2 3\na 1 2\nb 1 2 3 4\n")
