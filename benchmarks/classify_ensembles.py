@@ -48,7 +48,7 @@ def choose(d: dict, val_net: np.ndarray, test_net: np.ndarray) -> tuple[float, f
     for s in SHARES:
         z = d["val_wide"] + s * val_net
         losses.append(val_loss(z / fit_temperature(z, y), y, w))
-    s = float(SHARES[lowest_share(losses)])
+    s = float(SHARES[lowest_share(losses)[0]])
     return float(np.mean((d["test_wide"] + s * test_net).argmax(1) == d["y_test"])), s
 
 

@@ -71,7 +71,7 @@ def scores(d, val_net, test_net):
              "acc": min(SHARES, key=lambda s: (-round(key[s][1], 9), key[s][0])),
              "1se": min(s for s in SHARES if within_one_se(s)),
              "bag": bagged,
-             "1nat": SHARES[lowest_share(weighted, float(cw.sum()), SHARE_EVIDENCE)],
+             "1nat": SHARES[lowest_share(weighted, float(cw.sum()), SHARE_EVIDENCE)[0]],
              "best": max(SHARES, key=lambda s: test[s])}
     return {r: (test["bag"] if r == "bag" else test[s], s) for r, s in picks.items()}
 

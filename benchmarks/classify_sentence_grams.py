@@ -150,7 +150,7 @@ def chosen_share(z_lin, z_net, y_val) -> float:
     for s in np.linspace(0.0, 1.0, 11):
         z = z_lin + s * z_net
         losses.append(val_loss(z / fit_temperature(z, y_val), y_val, w))
-    return lowest_share(losses) / 10
+    return lowest_share(losses)[0] / 10
 
 
 def whole_model(dump: str, y_all, oof, Z, seed: int):

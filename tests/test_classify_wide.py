@@ -1142,13 +1142,13 @@ def test_share_ties_go_to_the_smaller_share():
     1e-9 (these numbers), where the last bits of the logits used to decide."""
     from rnntools.tasks.classify.training import SHARE_TIE, lowest_share
 
-    assert lowest_share([0.52, 0.50, 0.49, 0.495, 0.51]) == 2
-    assert lowest_share([0.5, 0.49, 0.49 + SHARE_TIE / 2, 0.49 - SHARE_TIE / 2]) == 1
-    assert lowest_share([0.49 - 2 * SHARE_TIE, 0.49, 0.48]) == 2
+    assert lowest_share([0.52, 0.50, 0.49, 0.495, 0.51])[0] == 2
+    assert lowest_share([0.5, 0.49, 0.49 + SHARE_TIE / 2, 0.49 - SHARE_TIE / 2])[0] == 1
+    assert lowest_share([0.49 - 2 * SHARE_TIE, 0.49, 0.48])[0] == 2
     spam = [2.322e-05, 6.056e-07, 1.734e-08, 1.102e-09, 9.532e-10, 1.617e-09, 2.812e-09, 4.894e-09, 8.518e-09,
             1.482e-08, 2.580e-08]
-    assert lowest_share(spam) == 1                                     # was 3 or 4, by the last bits
-    assert lowest_share([0.3] * 11) == 0
+    assert lowest_share(spam)[0] == 1                                     # was 3 or 4, by the last bits
+    assert lowest_share([0.3] * 11)[0] == 0
 
 
 def test_on_documents_the_network_counts_only_with_a_nat_of_evidence():
@@ -1164,16 +1164,19 @@ def test_on_documents_the_network_counts_only_with_a_nat_of_evidence():
     assert share_evidence("sep+neg") == share_evidence("blocks") == share_evidence(None) == 0.0
     one = share_evidence("blocks+tf")
     reviews = list(np.linspace(0.3593, 0.3573, 11))
-    assert lowest_share(reviews) == 10                                 # the lowest loss alone
-    assert lowest_share(reviews, 112.0, one) == 0
-    assert lowest_share(reviews, 854.0, one) == 10
-    assert lowest_share(reviews, 112.0, share_evidence("sep")) == 10   # sentences: as before
+    assert lowest_share(reviews)[0] == 10                                 # the lowest loss alone
+    assert lowest_share(reviews, 112.0, one)[0] == 0
+    assert lowest_share(reviews, 854.0, one)[0] == 10
+    assert lowest_share(reviews)[1] is None                            # no split's weight: no gain
+    assert lowest_share(reviews, 112.0, one)[1] == pytest.approx(112 * 0.002)   # the gain, in nats, either way
+    assert lowest_share(reviews, 854.0, one)[1] == pytest.approx(854 * 0.002)
+    assert lowest_share(reviews, 112.0, share_evidence("sep"))[0] == 10   # sentences: as before
     spam = [2.322e-05, 6.056e-07, 1.734e-08, 1.102e-09, 9.532e-10, 1.617e-09, 2.812e-09, 4.894e-09, 8.518e-09,
             1.482e-08, 2.580e-08]
-    assert lowest_share(spam, 17.0, one) == 0
-    assert lowest_share([0.5, 0.375, 0.4], 8.0, one) == 0             # exactly one nat is not more than one
-    assert lowest_share([0.5, 0.375, 0.4], 8.5, one) == 1
-    assert lowest_share([0.5, 0.375 + SHARE_TIE / 2, 0.375], 100.0, one) == 1   # ties still go to the smaller share
+    assert lowest_share(spam, 17.0, one)[0] == 0
+    assert lowest_share([0.5, 0.375, 0.4], 8.0, one)[0] == 0             # exactly one nat is not more than one
+    assert lowest_share([0.5, 0.375, 0.4], 8.5, one)[0] == 1
+    assert lowest_share([0.5, 0.375 + SHARE_TIE / 2, 0.375], 100.0, one)[0] == 1   # ties still go to the smaller share
 
 
 def test_the_model_stores_the_networks_evidence_and_drops_it_without_enough(tiny, run_cli, tmp_path, monkeypatch):

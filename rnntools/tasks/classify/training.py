@@ -290,17 +290,20 @@ def share_evidence(rows: str | None) -> float:
     return SHARE_EVIDENCE if rows is not None and rows.endswith("+tf") else SENTENCE_SHARE_EVIDENCE
 
 
-def lowest_share(losses: Sequence[float], total_weight: float | None = None, evidence: float = 0.0) -> int:
+def lowest_share(losses: Sequence[float], total_weight: float | None = None,
+                 evidence: float = 0.0) -> tuple[int, float | None]:
     """The index of the network's share to use, given the validation loss at each share (weighted means, in
-    increasing order of share, the first at share 0): the smallest share whose loss is within ``SHARE_TIE``
-    of the lowest, unless the lowest is no more than ``evidence`` nats below share 0's over the whole split
-    (``total_weight``: the sum of the texts' weights the means were taken with; None: no such test), in
-    which case 0, the wide part alone."""
+    increasing order of share, the first at share 0), and the gain: the nats by which the lowest loss lies
+    below share 0's over the whole split (``total_weight``: the sum of the texts' weights the means were
+    taken with; None: no gain, and no test of it). The index is the smallest share whose loss is within
+    ``SHARE_TIE`` of the lowest, unless the gain is no more than ``evidence`` nats, in which case 0, the
+    wide part alone."""
     low = min(losses)
     best = next(i for i, loss in enumerate(losses) if loss <= low + SHARE_TIE)
-    if total_weight is not None and evidence > 0 and total_weight * (losses[0] - low) <= evidence:
-        return 0
-    return best
+    gain = None if total_weight is None else total_weight * (losses[0] - low)
+    if gain is not None and evidence > 0 and gain <= evidence:
+        return 0, gain
+    return best, gain
 
 
 def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: dict, z_lin: np.ndarray,
@@ -335,8 +338,8 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
             scores[f"{s:.1f}"] = round(loss, 5)
             tried.append((loss, float(s), temp, z))
         evidence = share_evidence(saved.meta.get("wide_fit", {}).get("rows"))
-        _, share, t, z = tried[lowest_share([loss for loss, *_ in tried], float(w.sum()), evidence)]
-        gain = float(w.sum()) * (tried[0][0] - min(loss for loss, *_ in tried))
+        chosen_at, gain = lowest_share([loss for loss, *_ in tried], float(w.sum()), evidence)
+        _, share, t, z = tried[chosen_at]
         if calibrate:       # the stored temperature: the same fit under a prior (fit_temperature)
             t = fit_temperature(z, y_val, prior_sd=TEMPERATURE_PRIOR_SD)
         before = expected_calibration_error(softmax(z), y_val)
