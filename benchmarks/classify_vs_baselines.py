@@ -14,7 +14,8 @@ Per set, in one run, on the same fixed held-out split:
     documents' linear model, ``linear.DOCUMENT_CS``), ``word_dropout``, ``ema`` and
     ``ema_every`` (``with_ema``), ``folds`` (the wide part's), ``net_seed`` (other initial network weights),
     ``batch_seed`` (other batches and dropout draws: the trainer's generators), ``snapshots`` (the network
-    at every evaluation, in --dump: ``with_snapshots``)).
+    at every evaluation, in --dump: ``with_snapshots``), ``self_vectors`` (w2v on the set's own training texts
+    as the network's --embeddings: ``with_self_vectors``)).
 Accuracy on the test part, training seconds and prediction speed (texts/s) are printed per set, then the
 mean over the sets that choose the defaults. Everything single-threaded unless --threads says otherwise.
 
@@ -236,6 +237,24 @@ def with_snapshots(task_class, store: list):
 _WIDE_FITS: dict = {}
 
 
+def with_self_vectors(train_path: str, out_dir: str, params: dict, options: dict) -> tuple[str, float]:
+    """Word vectors learnt by ``w2v-train`` on the set's own training texts (the validation split among
+    them: no labels are used), for the network's ``--embeddings``: ``params`` are ``w2v.train.Params``
+    fields (``dim`` defaults to the network's ``embed_dim``, one thread, the run's seed). Returns the
+    vectors' path and the seconds they took."""
+    from rnntools.w2v.train import Params
+    from rnntools.w2v.train import train as w2v_train
+
+    corpus, vectors = os.path.join(out_dir, "self_corpus.txt"), os.path.join(out_dir, "self_vectors.npz")
+    with open(train_path, encoding="utf-8") as f, open(corpus, "w", encoding="utf-8") as out:
+        for line in f:
+            out.write(" ".join(json.loads(line)["text"].split()) + "\n")
+    start = time.perf_counter()
+    w2v_train([corpus], vectors, Params(**{"dim": options.get("embed_dim", 128), "threads": 1,
+                                           "seed": options.get("seed", 1), **params}))
+    return vectors, time.perf_counter() - start
+
+
 def remembered(fit):
     import hashlib
 
@@ -331,6 +350,9 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
             counts = collections.Counter(json.loads(line)["label"] for line in f)
         n_train = sum(n - min(round(0.1 * n), n - 1) for n in counts.values())
         options.update(max_steps=decay_epochs * -(-n_train // options.get("batch", 32)), budget_decay=True)
+    self_vectors = options.pop("self_vectors", None)   # '{"self_vectors": {"epochs": 15}}': with_self_vectors
+    if self_vectors is not None:
+        options["embeddings"], w2v_seconds = with_self_vectors(train_path, out_dir, self_vectors, options)
     snapshots: list = []
     if options.pop("snapshots", False):                      # '{"snapshots": true}': with_snapshots
         training.ClassifierTask = with_snapshots(training.ClassifierTask, snapshots)
@@ -363,6 +385,8 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     gold = np.array(te_y, dtype=object)
     acc = float(np.mean(np.array(pred, dtype=object) == gold))
     result = {"accuracy": acc, "seconds": seconds, "epochs": summary["epochs"], "predict_per_s": len(te_x) / predict_s}
+    if self_vectors is not None:
+        result["w2v_seconds"] = w2v_seconds
     if parts:
         from rnntools.tasks.classify.data import encode_texts
         from rnntools.tasks.classify.model import predict_logits
