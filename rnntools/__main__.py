@@ -21,6 +21,9 @@ _interrupted_at_start.rnntools_at_start = True  # main() puts the run's own hand
 
 
 def run() -> None:
+    from rnntools import collector
+
+    collector.start()   # rare garbage collections until the start-up's objects are made (rnntools.collector)
     for signum, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL),
                             (signal.SIGHUP, signal.SIG_DFL)):
         if signal.getsignal(signum) == default:  # one ignored (`nohup`, a job started with `&`) stays ignored

@@ -660,6 +660,33 @@ def tiny(tmp_path_factory):
     return d, model
 
 
+def test_a_process_start_collects_rarely_until_the_first_chunk_is_scored(tiny):
+    """``rnntools.collector``: ``start`` (the first thing a process does) raises the young generation's
+    threshold; the classifier's first scored chunk ends the start-up (``started``): what was made so far is
+    frozen and the thresholds are what they were; later calls change nothing."""
+    import gc
+
+    from rnntools import collector
+    from rnntools.tasks import classify
+
+    _, model = tiny
+    before = gc.get_threshold()
+    collector.start()
+    try:
+        assert gc.get_threshold() == (max(collector.START_THRESHOLD, before[0]), *before[1:])
+        collector.start()      # once: a second call keeps the first one's thresholds to go back to
+        loaded = classify.load(str(model))
+        frozen = gc.get_freeze_count()
+        lines = list(classify.predict_text(loaded, [{"body": "great film"}, {"body": "awful plot"}], warn=False))
+        assert gc.get_threshold() == before
+        assert gc.get_freeze_count() > frozen
+        assert "".join(lines).count("\n") == 2
+    finally:
+        collector.started()
+        gc.set_threshold(*before)
+    assert not collector.started() and gc.get_threshold() == before
+
+
 def test_model_remembers_fields_and_reads_tsv_and_plain_lines_alike(tiny, run_cli):
     d, model = tiny
     (d / "mixed.txt").write_text("pos\tgreat film\nawful plot\n", encoding="utf-8")

@@ -434,6 +434,9 @@ class _Trainer:
 
     # --- the loop ---------------------------------------------------------------------------------
     def run(self) -> dict:
+        from rnntools import collector
+
+        collector.started()     # the usual garbage collections for the long run (rnntools.collector)
         cfg, task, c = self.config, self.task, self.c
         if c.lr is None:
             c.lr = cfg.lr

@@ -353,12 +353,14 @@ def _collector_paused(freeze: bool):
     again; only the first chunk's is frozen with numba's objects."""
     import gc
 
+    from rnntools import collector
+
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if freeze:
+        if freeze and not collector.started():   # a process's start-up ends here (rnntools.collector)
             gc.freeze()
         if enabled:
             gc.enable()
