@@ -343,7 +343,18 @@ def main():
                 pass
         return v
 
-    overrides = {k: value(v) for k, v in (i.split("=", 1) for i in args.set)}
+    def option(k, v):
+        # a yes/no option as the model file keeps it (true or false): an int 0 trained the same network but
+        # wrote a file that load() refuses, so a second run through --model-cache failed on it
+        if F.ForecastConfig.__dataclass_fields__.get(k) is not None and isinstance(F.DEFAULTS.get(k), bool):
+            if v.lower() in ("0", "false", "no"):
+                return False
+            if v.lower() in ("1", "true", "yes"):
+                return True
+            raise SystemExit(f"--set {k}={v}: expected true or false")
+        return value(v)
+
+    overrides = {k: option(k, v) for k, v in (i.split("=", 1) for i in args.set)}
     if args.lookback:
         from rnntools.tasks.forecast import model as MD
 
