@@ -266,7 +266,7 @@ RULES["without arima"] = without(*M.ARIMA)
 for _b in ("rnn", "naive", "snaive", "drift", "theta", "damped", CH.COMB):
     RULES[_b] = (lambda b: lambda d: b if b in d["fin"] else CH.COMB)(_b)
 RULES["mean of the network and current"] = blend
-for _k in (0.8, 1.0):
+for _k in (0.8, 0.85, 1.0):
     RULES[f"network alone below {_k}x current at val (V >= 10)"] = net_alone(_k, 10)
 for _k in (0.9, 1.0):
     RULES[f"best simple when below {_k}x current at val"] = val_fallback(_k)
@@ -852,8 +852,45 @@ for _k in (1.05, 1.1, 1.2):
     RULES[f"ets x{_k}"] = ets_preferred(_k)
 for _k in (1.1, 1.3):
     RULES[f"S+ets x{_k}"] = ets_preferred(_k, mix=True)
-for _k in (0.95, 0.9, 0.8):
+for _k in (0.99, 0.95, 0.9, 0.8):
     RULES[f"vote x{_k}"] = vote_margin(_k)
+
+
+def parts(data: list[dict]) -> None:
+    """Each last-h forecast worse than 1.1x the better of naive and seasonal naive, part by part: the
+    current rule's method, S alone, the network alone and the third voter on the hidden points, then every
+    candidate with its error over the history origins relative to S's, its error at the validation origins,
+    and the Diebold-Mariano t of S's history edge over it (docs/forecast.md "The nine forecasts worse than
+    1.1x")."""
+    for d in data:
+        if d["fold"] != 1:
+            continue
+        meth = current(d)
+        got, nv, sn = score(d, meth), score(d, "naive"), score(d, "snaive")
+        line = 1.1 * min(nv, sn)
+        if got <= line + 1e-12:
+            continue
+        voting = meth.startswith("median(rnn,")
+        stat = meth[len("median(rnn,"):].split(",")[0] if voting else meth
+        third = meth[:-1].rsplit(",", 1)[1] if voting else None
+        print(f"\n{d['name']}{' (aside)' if d['aside'] else ''}: {meth} {got:.3f}; S alone {score(d, stat):.3f}, "
+              f"the network alone {score(d, 'rnn'):.3f}"
+              + (f", the third voter {score(d, third):.3f}" if third else "")
+              + f"; naive {nv:.3f}, seasonal naive {sn:.3f}: the line {line:.3f}")
+        hist_s = errors(d, "hist", stat)
+        val_m = errors(d, "val", meth)
+        print(f"  the method at the validation origins {val_m.mean() if val_m is not None else float('nan'):.3f}")
+        rows = []
+        for c in sorted(set(d["fin"]) | {CH.COMB, "snaive+theta+damped", "theta+damped+arima"}):
+            if any(b not in d["fin"] for b in CH.bases_of(c)):
+                continue
+            he, ve = errors(d, "hist", c), errors(d, "val", c)
+            t = edge_t(d, "hist", stat, c) if c != stat else None
+            rows.append((score(d, c), c, he.mean() / hist_s.mean() if he is not None and hist_s is not None
+                         else float("nan"), ve.mean() if ve is not None else float("nan"), t))
+        for sc, c, hr, ve, t in sorted(rows):
+            print(f"  {'*' if sc <= line + 1e-12 else ' '} {c:24s} last h {sc:7.3f}  history / S's {hr:6.3f}  "
+                  f"validation {ve:6.3f}" + (f"  t {t:6.2f}" if t is not None else ""))
 
 
 def paired(sets: list[list[dict]], rules: dict, base: str = "before: the third voter always theta+damped",
@@ -1260,6 +1297,8 @@ def main():
     ap.add_argument("--intervals", action="store_true", help="the interval calibration variants (with --bases)")
     ap.add_argument("--skip", type=lambda s: s.split(","), default=[], help="series left out of the scores")
     ap.add_argument("--kinds", action="store_true", help="where the current rule loses (with --bases)")
+    ap.add_argument("--parts", action="store_true",
+                    help="each last-h forecast worse than 1.1x the better naive, part by part (with --bases)")
     ap.add_argument("--paired", nargs="*", default=None,
                     help="more --bases caches scored together with --bases: each rule against the third voter "
                          "always theta+damped, forecast by forecast, with a bootstrap over the series")
@@ -1301,7 +1340,9 @@ def main():
             choice_match(data)
         if args.kinds:
             kinds(data)
-        if args.intervals or args.choice_match or args.kinds:
+        if args.parts:
+            parts(data)
+        if args.intervals or args.choice_match or args.kinds or args.parts:
             return
         rules = {k: v for k, v in RULES.items() if not args.rules or k in args.rules}
         data = [d for d in data if d["name"] not in args.skip]
