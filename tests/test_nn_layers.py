@@ -422,3 +422,77 @@ def test_hashed_dropout_mask_keeps_units_at_the_rate_independently():
     again = nn.hashed_dropout_mask(np.random.default_rng(4), (12, 128, 256), 0.2, np.float32)
     assert np.array_equal(again, masks[0])
     assert (nn.hashed_dropout_mask(rng, (3, 4), 0.0, np.float64) == 1).all()
+
+
+def test_run_together_makes_the_calls_of_separate_run_rows_in_one_hand_off(monkeypatch):
+    """Several row-split jobs in one hand-off: worker i runs range i of every job; each job's results are
+    those of its own run_rows call (the same calls on the same ranges), and the pool gets one submission
+    per range, not one per job and range."""
+    from rnntools.nn import parallel as P
+
+    def rows_sum(a, scale, r0, r1):
+        return a[r0:r1].sum(axis=0) * scale
+
+    def into(a, out, r0, r1):
+        out[r0:r1] = 2 * a[r0:r1]
+        return r1 - r0
+
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((1000, 16)).astype(np.float32)
+    before = nn.get_threads()
+    try:
+        nn.set_threads(2)
+        r2 = P.row_ranges(1000)
+        r3 = [(0, 300), (300, 1000)]
+        want = [P.run_rows(rows_sum, 1000, a, 3.0, ranges=r2), P.run_rows(into, 1000, a, ranges=r3,
+                                                                       each=[(np.empty_like(a),)] * 2)]
+        submitted = []
+        pool = P._pool()
+        monkeypatch.setattr(pool, "submit", lambda fn, *x: submitted.append(fn) or type(pool).submit(pool, fn, *x))
+        out = np.empty_like(a)
+        got = P.run_together([P.Job(rows_sum, (a, 3.0), r2), P.Job(into, (a,), r3, [(out,), (out,)])])
+        assert len(submitted) == 2
+        for g, w in zip(got[0], want[0]):
+            np.testing.assert_array_equal(g, w)
+        assert got[1] == [300, 700] and np.array_equal(out, 2 * a)
+        with pytest.raises(ValueError, match="one tuple per range"):
+            P.run_together([P.Job(into, (a,), r3, [(out,)])])
+        nn.set_threads(1)
+        assert P.run_together([P.Job(rows_sum, (a, 1.0), [(0, 1000)])])[0][0].shape == (16,)
+    finally:
+        nn.set_threads(before)
+
+
+def test_recurrent_backward_hands_its_products_to_the_workers_at_once(monkeypatch):
+    """After a layer's backward time loop, its two weight gradients, the bias's sums and the input gradient
+    go to the workers in one hand-off, and give the bits of the four calls made one by one."""
+    from rnntools.nn import parallel as P
+    from rnntools.nn import recurrent as R
+
+    rng = np.random.default_rng(4)
+    params = {}
+    rnn = nn.Recurrent(params, "r", "lstm", 256, 256, rng=rng)
+    x = rng.standard_normal((40, 32, 256)).astype(np.float32)
+    dy = rng.standard_normal((40, 32, 256)).astype(np.float32)
+    before = nn.get_threads()
+    try:
+        nn.set_threads(2)
+        with R.time_loop_split("rows"):
+            _, _, cache = rnn.forward(x)
+            calls = []
+            together = P.run_together
+            monkeypatch.setattr(R, "run_together", lambda jobs: calls.append(len(jobs)) or together(jobs))
+            g1 = {}
+            dx1, _ = rnn.backward(dy, cache, g1)
+            assert calls == [4]
+
+            def alone(jobs):     # each job in a hand-off of its own
+                return [together([j])[0] for j in jobs]
+            monkeypatch.setattr(R, "run_together", alone)
+            g2 = {}
+            dx2, _ = rnn.backward(dy, cache, g2)
+        np.testing.assert_array_equal(dx1, dx2)
+        for k in g1:
+            np.testing.assert_array_equal(g1[k], g2[k])
+    finally:
+        nn.set_threads(before)

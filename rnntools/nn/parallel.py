@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
@@ -149,6 +151,53 @@ def run_rows(fn, N: int, *args, min_rows: int = MIN_ROWS_PER_THREAD,
     return [f.result() for f in futures]
 
 
+class Job(NamedTuple):
+    """One ``run_rows`` call for ``run_together``: ``fn(*args, *each[i], r0, r1)`` over ``ranges``."""
+
+    fn: Callable
+    args: tuple
+    ranges: list
+    each: list | None = None
+
+
+def _run_jobs(calls: list) -> list:
+    return [fn(*args, r0, r1) for fn, args, r0, r1 in calls]
+
+
+def run_together(jobs: list[Job]) -> list[list]:
+    """Several ``run_rows`` calls in ONE hand-off to the workers: worker i runs range i of every job, one after
+    the other. Returns each job's results in range order: the same calls on the same ranges as separate
+    ``run_rows`` calls make, so the same results, bit for bit.
+
+    Why: each hand-off costs wall time beyond its work: waking the workers, the GIL passing from thread to
+    thread before each can start its kernel, the second worker starting later than the first. On two
+    threads an LSTM-256 layer's backward made four hand-offs after its time loop (two weight gradients, the
+    bias's column sums, the input gradient), about half a millisecond each on an otherwise idle machine
+    (docs/performance.md, "Where a two-thread step's wall time goes")."""
+    jobs = [Job(j.fn, j.args, j.ranges, [()] * len(j.ranges) if j.each is None else j.each) for j in jobs]
+    for j in jobs:
+        if len(j.each) != len(j.ranges):
+            raise ValueError("each: one tuple per range")
+    n = max((len(j.ranges) for j in jobs), default=0)
+    calls = [[(j.fn, (*j.args, *j.each[i]), *j.ranges[i]) for j in jobs if i < len(j.ranges)] for i in range(n)]
+    pool = _pool()
+    if getattr(_caller, "serial", False) or (n == 1 and _STATE["n"] == 1):
+        if not getattr(_caller, "serial", False) and not getattr(_caller, "single_blas", False):
+            set_thread_local_blas_threads(1)
+            _caller.single_blas = True
+        done = [_run_jobs(c) for c in calls]
+    else:
+        futures = [pool.submit(_run_jobs, c) for c in calls]
+        done = [f.result() for f in futures]
+    results: list[list] = [[] for _ in jobs]
+    for i in range(n):
+        got = iter(done[i])
+        for k, j in enumerate(jobs):
+            if i < len(j.ranges):
+                results[k].append(next(got))
+    return results
+
+
 
 def can_run_parts(parts: int) -> bool:
     """Whether ``run_parts`` may run ``parts`` parts that wait for each other: at least that many workers,
@@ -257,11 +306,24 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
         out = np.empty((M, N), dtype)
     if rows is not None or add:
         return _matmul_rows(a, b, out, bias, np.arange(M) if rows is None else rows, add)
+    job, finish = matmul_job(a, b, out, bias)
+    return finish(run_together([job])[0] if job is not None else None)
+
+
+def matmul_job(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
+               bias: np.ndarray | None = None) -> tuple[Job | None, Callable]:
+    """``matmul`` (without ``rows``/``add``) as ``matmul_tn_job`` splits ``matmul_tn``: ``(job, finish)``, job
+    None when the product was made here (small, or not float32/float64 pairs)."""
+    M, K = a.shape
+    N = b.shape[1]
+    dtype = np.result_type(a, b)
+    if out is None:
+        out = np.empty((M, N), dtype)
     if a.dtype != b.dtype or dtype not in (np.float32, np.float64) or out.dtype != dtype or M == 0 or N == 0:
         np.dot(a, b, out=out)
         if bias is not None:
             out += bias
-        return out
+        return None, lambda _: out
     from rnntools.nn.gates import K as kernels
 
     if a.strides[1] != a.itemsize:
@@ -271,9 +333,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
     wp = kernels.pack_panels(b.T) if b.T.flags.c_contiguous and not b.flags.c_contiguous else kernels.pack_weights(b)
     if 2 * M * N * K < MIN_FLOPS_PARALLEL or M < 2 * MIN_ROWS_PER_THREAD:
         _packed_rows(a, wp, bias, out, 0, M)
-    else:
-        run_rows(_packed_rows, M, a, wp, bias, out, min_rows=max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
-    return out
+        return None, lambda _: out
+    ranges = row_ranges(M, max(MIN_ROWS_PER_THREAD, M // (4 * get_threads())))
+    return Job(_packed_rows, (a, wp, bias, out), ranges), lambda _: out
 
 
 def _matmul_rows(a, b, out, bias, rows, add):
@@ -326,6 +388,15 @@ def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
     result is the whole product's up to the order of the sums (BLAS blocks the shared dimension where the
     rows fall), so not its bits. Why: length-sorted batches are 10-20% padding, and a weight gradient
     multiplied every padded position's zero row."""
+    job, finish = matmul_tn_job(a, b, out, rows)
+    return finish(run_together([job])[0] if job is not None else None)
+
+
+def matmul_tn_job(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
+                  rows: np.ndarray | None = None) -> tuple[Job | None, Callable]:
+    """``matmul_tn`` in two halves, for ``run_together``: ``(job, finish)``, ``finish(job's results)`` adding the
+    workers' partial products and returning the product. ``job`` is None when the product is too small to
+    split: it was made here, in the calling thread (``finish(None)`` returns it)."""
     K, M = a.shape
     N = b.shape[1]
     if out is None:
@@ -335,23 +406,20 @@ def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
         K = len(rows)
         if K == 0:
             out[...] = 0
-            return out
+            return None, lambda _: out
     ranges = row_ranges(K, max(MIN_ROWS_PER_THREAD, 64))
     part_fn, extra = (_dot_tn_part, ()) if rows is None else (_dot_tn_listed, (rows,))
     if len(ranges) == 1 or 2 * M * N * K < MIN_FLOPS_PARALLEL:
         part_fn(a, b, *extra, out, 0, K)
-        return out
+        return None, lambda _: out
     parts = [out] + [np.empty_like(out) for _ in ranges[1:]]
-    if getattr(_caller, "serial", False):    # inside run_each: the same parts, one by one
-        for part, (r0, r1) in zip(parts, ranges):
-            part_fn(a, b, *extra, part, r0, r1)
-    else:
-        futures = [_pool().submit(part_fn, a, b, *extra, part, r0, r1) for part, (r0, r1) in zip(parts, ranges)]
-        for f in futures:
-            f.result()
-    for part in parts[1:]:
-        out += part
-    return out
+
+    def finish(_):
+        total = parts[0]          # out
+        for part in parts[1:]:
+            total += part
+        return total
+    return Job(part_fn, (a, b, *extra), ranges, [(part,) for part in parts]), finish
 
 
 def _sum_rows(a, r0, r1):
@@ -360,10 +428,20 @@ def _sum_rows(a, r0, r1):
 
 def column_sums(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=0)`` of a 2-D array, row blocks summed on the workers."""
+    job, finish = column_sums_job(a)
+    return finish(run_together([job])[0] if job is not None else None)
+
+
+def column_sums_job(a: np.ndarray) -> tuple[Job | None, Callable]:
+    """``column_sums`` as ``matmul_tn_job`` splits ``matmul_tn``: ``(job, finish)``; job None for a small a,
+    whose sums were made here."""
     if a.size < (1 << 16):
-        return a.sum(axis=0)
-    parts = run_rows(_sum_rows, a.shape[0], a, min_rows=max(MIN_ROWS_PER_THREAD, a.shape[0] // get_threads()))
-    total = parts[0]
-    for part in parts[1:]:
-        total += part
-    return total
+        total = a.sum(axis=0)
+        return None, lambda _: total
+
+    def finish(parts):
+        total = parts[0]
+        for part in parts[1:]:
+            total += part
+        return total
+    return Job(_sum_rows, (a,), row_ranges(a.shape[0], max(MIN_ROWS_PER_THREAD, a.shape[0] // get_threads()))), finish
