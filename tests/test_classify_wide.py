@@ -1536,3 +1536,10 @@ def test_predict_pauses_the_collector_while_scoring_and_restores_it(tiny, monkey
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_wide_tokens_keep_combining_marks_in_their_word():
+    """The wide part's words: a Hindi word with its vowel signs, a decomposed accent composed; each mark was a
+    token of its own (['ह', 'ि', 'न', '्', 'द', 'ी'])."""
+    assert F._wide_tokens("हिन्दी भाषा!") == ["हिन्दी", "भाषा", "!"]
+    assert F._wide_tokens("Cafe\u0301, ok") == ["caf\u00e9", ",", "ok"]

@@ -1796,6 +1796,7 @@ def _word_vocab(path, tokens, header=None, blank_line=False, records=None):
     ("<unk>", {}, "which no text is split into"),
     ("The", {}, r'but the header says "lowercase": true'),
     ("Dog", {"version": 1}, r'but the header says "lowercase": true'),
+    ("cafe\u0301", {}, r"which is not in Unicode's composed form \(NFC\)"),  # text is read composed
 ])
 @pytest.mark.parametrize("args", [
     ["bow", "--vocab", "{t}/v.jsonl", "{w}/docs.txt"],
@@ -1815,7 +1816,7 @@ def test_word_vocabulary_file_with_tokens_no_text_reaches(hostile, tmp_path, arg
 
 
 @pytest.mark.parametrize("tokens,header", [
-    (["the", "don't", "new_york", "café", "x2", "日本"], {}),
+    (["the", "don't", "new_york", "café", "x2", "日本", "हिन्दी", "שָׁלוֹם"], {}),
     (["The", "the", "Dog"], {"lowercase": False}),
 ])
 def test_word_vocabulary_file_of_words_reads(hostile, tmp_path, tokens, header):

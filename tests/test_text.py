@@ -30,6 +30,41 @@ def test_tokenize_words(text, tokens):
     assert tokenize_words(text) == tokens
 
 
+@pytest.mark.parametrize("text,tokens", [
+    # combining marks belong to their word: vowel signs (Devanagari, Tamil), Hebrew points, Arabic harakat
+    ("हिन्दी भाषा", ["हिन्दी", "भाषा"]),              # was ['ह', 'न', 'द', 'भ', 'ष']
+    ("தமிழ் மொழி", ["தமிழ்", "மொழி"]),
+    ("שָׁלוֹם עוֹלָם", ["שָׁלוֹם", "עוֹלָם"]),
+    ("مَرْحَبًا بِالْعَالَمِ", ["مَرْحَبًا", "بِالْعَالَمِ"]),
+    # decomposed text (NFD) is read composed (NFC): one word whichever way it was typed
+    ("Cafe\u0301 nai\u0308ve", ["caf\u00e9", "na\u00efve"]),
+    ("x\u0301y don\u0334't", ["x\u0301y", "don\u0334't"]),  # no composed form: the mark stays in its word
+    ("\u0301 a", ["a"]),                                  # a mark with no letter before it is no word
+])
+def test_tokenize_words_keeps_combining_marks_and_composes(text, tokens):
+    assert tokenize_words(text) == tokens
+    assert list(word_lines([text], True)) == [tokens]
+    assert list(word_lines([text, "plain ascii"], True)) == [tokens, ["plain", "ascii"]]
+
+
+def test_phrase_tokens_keep_marks_and_underscores():
+    from rnntools.text.tokenize import phrase_tokenizer
+
+    assert phrase_tokenizer(True)("New_York हिन्दी_भाषा Cafe\u0301") == ["new_york", "हिन्दी_भाषा", "caf\u00e9"]
+
+
+def test_marks_class_is_every_combining_mark_of_this_python():
+    import re
+    import unicodedata
+
+    from rnntools.text.marks import _MARKS
+
+    marks = re.compile(f"[{_MARKS}]")
+    wrong = [hex(c) for c in range(0x110000)
+             if (unicodedata.category(chr(c))[0] == "M") != bool(marks.match(chr(c)))]
+    assert not wrong, wrong[:20]
+
+
 def test_keep_case():
     assert tokenize_words("The THE the", lowercase=False) == ["The", "THE", "the"]
 

@@ -481,3 +481,21 @@ def test_queries_without_an_answer_say_why(run_cli, known):
     assert "2 queries without an answer" in result.stderr
     cosmul = run_cli(["neighbors", known, "--method", "cosmul"], input="king - king\n")
     assert "error" in json.loads(cosmul.stdout)
+
+
+def test_words_with_combining_marks_are_whole_and_either_normal_form_finds_them(run_cli, tmp_path):
+    """A Hindi word's vowel signs and the accents of decomposed text belong to the word (they cut it into
+    letters before), and a query typed composed (NFC) or decomposed (NFD) finds the word either way."""
+    import unicodedata
+
+    corpus = tmp_path / "marks.txt"
+    line = "हिन्दी भाषा बहुत सुंदर है café naïve résumé\n"
+    corpus.write_text(unicodedata.normalize("NFD", line) * 150, encoding="utf-8")
+    out = tmp_path / "v.npz"
+    assert run_cli(train_args(corpus, out)).exit_code == 0
+    tokens = load_model(out).meta["vocab"]["tokens"]
+    assert {"हिन्दी", "भाषा", "café", "naïve", "résumé"} <= set(tokens), tokens
+    for query in ("café", unicodedata.normalize("NFD", "café"), "हिन्दी"):
+        result = run_cli(["neighbors", out, query, "-k", "2"])
+        assert result.exit_code == 0, result.stderr
+        assert "error" not in json.loads(result.stdout), result.stdout

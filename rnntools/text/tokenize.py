@@ -1,4 +1,5 @@
-"""Tokenizers: words (Unicode letters and digits, apostrophes inside words) and characters.
+"""Tokenizers: words (Unicode letters and digits with their combining marks, apostrophes inside words, in NFC)
+and characters (code points, as written).
 
 Words are lowercased by default: for word vectors, bags of words and small-data classifiers, "The" and
 "the" are better counted as one word (word2vec's text8 and gensim's analogy evaluation are lowercase, and
@@ -8,18 +9,53 @@ lowercasing roughly halves the rare-word tail). ``--keep-case`` turns it off whe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 
-# a run of letters/digits (any script), optionally joined by apostrophes: don't, l'homme, rock'n'roll
-WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+from rnntools.text.marks import _MARKS
+
+# a letter or digit (any script) and the letters, digits and combining marks after it: the vowel signs of
+# Devanagari or Tamil, Hebrew points, Arabic harakat and the accents of decomposed (NFD) text belong to their word
+_WORD = rf"[^\W_](?:[^\W_]|[{_MARKS}])*"
+# words, optionally joined by apostrophes: don't, l'homme, rock'n'roll
+WORD_RE = re.compile(rf"{_WORD}(?:['\u2019]{_WORD})*")
 # w2v-train's and phrases' words: these, plus underscores inside a word, so that the phrases `rnntools phrases`
 # joins (new_york) stay one token
-PHRASE_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*")
+PHRASE_WORD_RE = re.compile(rf"{_WORD}(?:['\u2019_]{_WORD})*")
+# the same on ASCII text, which has no marks: about three times faster than the alternation above
+_ASCII_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_ASCII_PHRASE_WORD_RE = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*")
+
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC), so that a word typed as ``e`` + U+0301 and as U+00E9 is one
+    word (macOS and some keyboards write the decomposed form). ASCII and text already composed, nearly all
+    text, is returned as it is, after a quick check."""
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
 
 
 def tokenize_words(text: str, lowercase: bool = True) -> list[str]:
-    """Words of ``text``: ``"We like TensorLayer, do we?"`` -> ``['we', 'like', 'tensorlayer', 'do', 'we']``."""
-    return WORD_RE.findall(text.lower() if lowercase else text)
+    """Words of ``text``: ``"We like TensorLayer, do we?"`` -> ``['we', 'like', 'tensorlayer', 'do', 'we']``.
+    Non-ASCII text is put in NFC first (``nfc``)."""
+    if lowercase:
+        text = text.lower()
+    if text.isascii():
+        return _ASCII_WORD_RE.findall(text)
+    return WORD_RE.findall(nfc(text))
+
+
+def phrase_tokenizer(lowercase: bool) -> Callable[[str], list[str]]:
+    """w2v-train's and phrases' tokenizer: ``tokenize_words`` that keeps underscores inside words."""
+    findall, ascii_findall = PHRASE_WORD_RE.findall, _ASCII_PHRASE_WORD_RE.findall
+
+    def split(s: str) -> list[str]:
+        if lowercase:
+            s = s.lower()
+        return ascii_findall(s) if s.isascii() else findall(nfc(s))
+
+    return split
 
 
 def tokenize_chars(text: str, lowercase: bool = False) -> list[str]:
@@ -67,5 +103,5 @@ def word_lines(lines: Sequence[str], lowercase: bool = False) -> Iterator[list[s
     ascii_lines = list(map(str.isascii, lines))
     cleaned = _ascii_word_text("\n".join([line if plain else "" for line, plain in zip(lines, ascii_lines)]))
     findall = WORD_RE.findall
-    return (words.split() if plain else findall(line)
+    return (words.split() if plain else findall(nfc(line))
             for words, plain, line in zip(cleaned.split("\n"), ascii_lines, lines))

@@ -23,7 +23,7 @@ from operator import add
 from typing import TYPE_CHECKING
 
 from rnntools.errors import InputError
-from rnntools.text.tokenize import PHRASE_WORD_RE, tokenize_chars, tokenize_words, word_lines
+from rnntools.text.tokenize import PHRASE_WORD_RE, nfc, phrase_tokenizer, tokenize_chars, tokenize_words, word_lines
 
 if TYPE_CHECKING:
     import numpy as np
@@ -701,11 +701,14 @@ def _check_tokens(path, first_line: int, header: dict, new: list[str], dfs: list
             start += 1
         words = new[start:]
         joined = "\n".join(words)
-        if PHRASE_WORD_RE.findall(joined.lower() if lowercase is True else joined) != words:
-            bad = next(i for i, word in enumerate(words)
-                       if PHRASE_WORD_RE.findall(word.lower() if lowercase is True else word) != [word])
+        split = phrase_tokenizer(lowercase is True)
+        if split(joined) != words:
+            bad = next(i for i, word in enumerate(words) if split(word) != [word])
             word = words[bad]
-            if lowercase is True and PHRASE_WORD_RE.fullmatch(word):
+            if nfc(word) != word:
+                why = ("which is not in Unicode's composed form (NFC), as text is read before it is split: no text "
+                       "reaches it (write the token composed)")
+            elif lowercase is True and PHRASE_WORD_RE.fullmatch(word):
                 why = ("but the header says \"lowercase\": true: text is lowercased before it is looked up, so "
                        "no text reaches it (count the text with `rnntools vocab --keep-case`, or lowercase the token)")
             else:

@@ -41,10 +41,9 @@ class PhraseParams:
 
 
 def tokenizer(lowercase: bool):
-    from rnntools.w2v.corpus import PHRASE_WORD_RE
+    from rnntools.text.tokenize import phrase_tokenizer
 
-    findall = PHRASE_WORD_RE.findall
-    return (lambda s: findall(s.lower())) if lowercase else findall
+    return phrase_tokenizer(lowercase)
 
 
 def read_ids(inputs: list[str], lowercase: bool, errors: str = "strict") -> tuple[np.ndarray, list[str]]:

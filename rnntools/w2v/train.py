@@ -203,6 +203,7 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     the vectors trained so far (with the output weights, so it can be resumed) when interrupted.
     """
     from rnntools.text import Vocab, tokenize_words
+    from rnntools.text.tokenize import phrase_tokenizer
 
     p = params.resolved(resuming=resume is not None)
     _check_memory(p, 1, 0)  # a --dim no machine could hold fails before reading the corpus
@@ -223,9 +224,8 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
             raise UsageError(f"--keep-case: {vocab_path} holds lowercased words (build it with `rnntools vocab "
                              "--keep-case`)")
         p.lowercase = given.lowercase
-    findall = PHRASE_WORD_RE.findall
     # rnntools.text.tokenize_words plus phrase tokens, bound once for the hot loop
-    tokenize = (lambda s: findall(s.lower())) if p.lowercase else findall
+    tokenize = phrase_tokenizer(p.lowercase)
     assert tokenize("A b") == tokenize_words("A b", p.lowercase)
 
     t0 = time.perf_counter()

@@ -62,11 +62,17 @@ class Vectors:
         return self._unit
 
     def id(self, word: str) -> int | None:
-        """The id of ``word`` as a user typed it: lowercased first when the vocabulary is lowercase."""
+        """The id of ``word`` as a user typed it: lowercased first when the vocabulary is lowercase, and
+        composed (NFC) as training reads text when it is not found as typed."""
         index = self.vocab.index
         if self.vocab.lowercase:
-            return index.get(word.lower())
-        return index.get(word)
+            word = word.lower()
+        found = index.get(word)
+        if found is None and not word.isascii():
+            from rnntools.text.tokenize import nfc
+
+            found = index.get(nfc(word))
+        return found
 
     @property
     def subword(self) -> tuple[int, int] | None:

@@ -15,17 +15,23 @@ import numpy as np
 # row to unit length): in one normalisation the ~5x more numerous character grams would drown the words.
 # Hashing needs no vocabulary, so unseen words still share their subwords with seen ones.
 
-_WIDE_TOKEN_RE = None
+_WIDE_SPLITTERS = None
 _BOUNDARY = 0x110000          # beyond Unicode: the word-boundary mark of character n-grams
 
 
 def _wide_tokens(text: str) -> list[str]:
-    global _WIDE_TOKEN_RE
-    if _WIDE_TOKEN_RE is None:
+    """Words (with their combining marks, composed: ``rnntools.text.tokenize``'s) and each other non-space
+    character. ASCII text, which has no marks, takes a regex about three times faster."""
+    global _WIDE_SPLITTERS
+    if _WIDE_SPLITTERS is None:
         import re
 
-        _WIDE_TOKEN_RE = re.compile(r"[^\W_]+|[^\w\s]")
-    return _WIDE_TOKEN_RE.findall(text.lower())
+        from rnntools.text.tokenize import _WORD, nfc
+
+        _WIDE_SPLITTERS = (re.compile(r"[^\W_]+|[^\w\s]").findall, re.compile(rf"{_WORD}|[^\w\s]").findall, nfc)
+    ascii_findall, findall, compose = _WIDE_SPLITTERS
+    text = text.lower()
+    return ascii_findall(text) if text.isascii() else findall(compose(text))
 
 
 _NEGATED = 0x5BD1E9955BD1E995   # mixed into a word's hash for its unigram inside a negation's scope
