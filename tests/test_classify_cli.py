@@ -231,3 +231,19 @@ def test_pretrained_frozen_embeddings(run_cli, tmp_path):
     assert embed.shape[1] == 3
     for word in ("a", "b", "x"):
         np.testing.assert_array_equal(embed[vocab.index[word]], vectors[words.index[word]])
+
+
+def test_wide_intercept_of_another_shape_is_a_corrupt_model(trained, run_cli, tmp_path):
+    """The wide part's intercept saved as one number (its metadata edited to agree) was broadcast to every
+    class, exit 0; now the file is corrupt, as for every other parameter of the wrong shape."""
+    with np.load(trained["model"], allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    assert "wide.b" in arrays
+    meta = json.loads(str(arrays["meta"]))
+    arrays["wide.b"] = np.array(arrays["wide.b"][0])
+    meta["arrays"]["wide.b"] = {"shape": [], "dtype": arrays["wide.b"].dtype.str}
+    arrays["meta"] = np.array(json.dumps(meta))
+    path = tmp_path / "m.npz"
+    np.savez(path, **arrays)
+    result = run_cli(["predict", path, trained["test"]])
+    assert result.exit_code == 1 and "wide.b has shape ()" in result.stderr, result.stderr

@@ -287,3 +287,17 @@ def test_model_file_round_trip_property(tmp_path_factory, arrays, meta):
     for k in arrays:
         np.testing.assert_array_equal(model.arrays[k], arrays[k])
     assert {k: model.meta[k] for k in meta} == meta
+
+
+@pytest.mark.parametrize("kind", ["vectors", "lm", "classifier", "seq2seq", "forecaster"])
+@pytest.mark.parametrize("value,what", [(np.array([True, False, True]), "booleans"),
+                                        (np.array(["0.5", "-1", "2"]), "text")])
+def test_model_arrays_of_booleans_or_text_are_corrupt(tmp_path, kind, value, what):
+    """A parameter saved as booleans or text, its metadata edited to agree: the tasks' float32 conversion
+    read it as weights of 0 and 1, or parsed the text, and predicted with exit 0."""
+    path = str(tmp_path / "m.npz")
+    save_model(path, kind, {"w": value}, {})
+    with pytest.raises(ModelFileError, match=f"array 'w' holds {what}, where rnntools writes numbers"):
+        load_model(path)
+    save_model(path, "bow", {"format": np.array("csr")}, {})  # scipy's sparse layout names itself in text
+    assert load_model(path).arrays["format"] == "csr"

@@ -27,6 +27,9 @@ from rnntools.io.outputs import _json_default, open_output
 FORMAT = "rnntools"
 FORMAT_VERSION = 1
 META_KEY = "meta"
+# the kinds whose every array is numbers (parameters, optimiser state, tables): a boolean or text array there is an
+# edited file, which the tasks' float32 conversion would have read as weights of 0 and 1, or parsed from text
+NUMERIC_KINDS = ("vectors", "lm", "classifier", "seq2seq", "forecaster")
 
 # what reading a damaged or foreign zip archive raises: besides the usual, an encrypted entry
 # (RuntimeError), a compression method zipfile lacks (NotImplementedError), corrupt LZMA data
@@ -267,6 +270,10 @@ def load_model(path: str | os.PathLike, kinds: str | Iterable[str] | None = None
                     raise ModelFileError(f"corrupt model file (array {name!r} is {value.dtype.str}"
                                          f"{list(value.shape)}, metadata says {spec['dtype']}{spec['shape']})",
                                          path)
+                if value.dtype.kind in "bU" and kind in NUMERIC_KINDS:
+                    raise ModelFileError(f"corrupt model file (array {name!r} holds "
+                                         f"{'booleans' if value.dtype.kind == 'b' else 'text'}, where rnntools "
+                                         "writes numbers)", path)
                 if value.dtype.kind == "f" and not np.isfinite(value).all():
                     raise ModelFileError(f"corrupt model file (array {name!r} holds NaN or infinite values)",
                                          path)

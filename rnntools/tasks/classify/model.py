@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rnntools.nn import Dense, Embedding, dropout_mask
+from rnntools.nn.layers import check_param
 from rnntools.nn.recurrent import CELLS
 from rnntools.nn.sequence import RecurrentStack, SparseLinear, pool, pool_backward
 
@@ -110,6 +111,8 @@ class Network:
         self.train_wide = train_wide   # False: the wide part is fitted elsewhere (linear.py) and left alone
         if self.wide is not None and "wide.b" not in params:
             params["wide.b"] = np.zeros(cfg.n_classes, dtype)   # the fitted linear model's intercept
+        elif self.wide is not None:
+            check_param(params, "wide.b", (cfg.n_classes,))     # a scalar was broadcast to every class
 
     def names(self) -> list[str]:
         """The trainable parameters."""
