@@ -30,6 +30,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
@@ -75,6 +76,9 @@ class Case:
     saved: bool = False        # an interrupted run (status in expect, not 0) must have left its output, whole
     sigint_ignored: bool = False  # SIGINT ignored, as in a job a script started with `cmd &`
     quiet: bool = False        # a successful run's standard error must be empty (--quiet)
+    stderr: str = "pipe"       # pipe | gone (its reader went away before the run) | rdonly (a descriptor open only for
+                               # reading, `2< FILE`)
+    strict_json: bool = False  # a successful run's standard output must be strict JSON lines (no NaN, no Infinity)
 
     @property
     def command(self) -> str:
@@ -3295,6 +3299,513 @@ def session27_cases() -> list[Case]:
     return cases
 
 
+# --- session 28 ---------------------------------------------------------------------------------------------
+
+def _unicode_texts() -> dict:
+    """Texts in scripts whose words hold combining marks (Devanagari vowel signs, Hebrew points, Arabic
+    harakat, Tamil), the same Latin words in NFC and NFD, marks piled on one letter, only emoji, only
+    punctuation, bidirectional controls; 200 lines each."""
+    import unicodedata
+
+    latin = "café naïve résumé coöperate élan\n"
+    texts = {"hindi": "हिन्दी भाषा बहुत सुंदर है\n", "hebrew": "שָׁלוֹם עוֹלָם טוֹב\n",
+             "arabic": "مَرْحَبًا بِالْعَالَمِ الْجَمِيلِ\n", "tamil": "தமிழ் மொழி அழகானது\n",
+             "nfc": unicodedata.normalize("NFC", latin), "nfd": unicodedata.normalize("NFD", latin),
+             "zalgo": "a" + "\u0301\u0302\u0303" * 30 + " b\n", "emoji": "\U0001F600 \U0001F44D\U0001F3FD "
+             "\U0001F468\u200d\U0001F469\u200d\U0001F467 \U0001F1EB\U0001F1F7\n",
+             "punct": "!!! ??? ... ,,, ;;; --- ***\n", "bidi": "abc \u202edef\u202c \u200fghi \u2067jkl\u2069\n"}
+    return {f"u-{k}.txt": (v * 200).encode() for k, v in texts.items()}
+
+
+def _csv_rows(values, header=b"month,passengers") -> bytes:
+    return header + b"\n" + b"".join(b"%04d-%02d,%s\n" % (1949 + i // 12, i % 12 + 1, v) for i, v in enumerate(values))
+
+
+def _extreme_files() -> dict:
+    """Valid but extreme inputs: one word, millions of empty lines, classify sets of 1, 2 and 1,000 labels,
+    forecast series of one point, constant, huge, tiny, spiky, many short series, many columns."""
+    files = {"x-oneword.txt": b"the\n" * 3000, "x-onewordline.txt": (b"the " * 50 + b"\n") * 100,
+             "x-emptylines.txt": b"\n" * 2_000_000, "x-onechar.txt": b"a" * 100_000 + b"\n"}
+    texts = ["a large wild cat", "a person who plays", "a tool for cutting", "food made from grain"]
+    recs = [{"text": texts[i % 4] + f" w{i // 2}", "label": f"L{i // 2}"} for i in range(2000)]
+    files["x-1000class.jsonl"] = "".join(json.dumps(r) + "\n" for r in recs).encode()
+    files["x-oneclass.jsonl"] = "".join(json.dumps({"text": t, "label": "x"}) + "\n" for t in texts * 10).encode()
+    files["x-tworecs.jsonl"] = b'{"text": "a cat", "label": "a"}\n{"text": "a dog", "label": "b"}\n'
+    files["x-intlabels.jsonl"] = "".join(json.dumps({"text": t, "label": i % 3}) + "\n"
+                                         for i, t in enumerate(texts * 10)).encode()
+    files["x-hindi.jsonl"] = "".join(json.dumps({"text": ("हिन्दी भाषा" if i % 2 else "english words") + f" {i}",
+                                                 "label": "hi" if i % 2 else "en"}, ensure_ascii=False) + "\n"
+                                     for i in range(60)).encode()
+    files["x-pairs-marks.jsonl"] = "".join(json.dumps({"source": w, "target": w[::-1]}, ensure_ascii=False) + "\n"
+                                           for w in ["हिन्दी", "भाषा", "café", "naïve", "שָׁלוֹם", "😀👍"] * 10).encode()
+    files["f-allnan1.csv"] = _csv_rows([b""] * 47 + [b"5"])
+    files["f-const308.csv"] = _csv_rows([b"1e308"] * 48)
+    files["f-tinyvar.csv"] = _csv_rows([b"%.10f" % (1e9 + 1e-7 * (i % 3)) for i in range(48)])
+    files["f-spike.csv"] = _csv_rows([b"0"] * 30 + [b"1e15"] + [b"0"] * 17)
+    files["f-subnormal.csv"] = _csv_rows([b"5e-324"] * 48)
+    files["f-bigint.csv"] = _csv_rows([b"9007199254740993"] * 48)
+    files["f-short20.csv"] = _csv_rows([b"%d" % (100 + i) for i in range(20)])
+    files["f-alt.csv"] = _csv_rows([b"1e150" if i % 2 else b"-1e150" for i in range(48)])
+    files["f-many.csv"] = b"id,month,y\n" + b"".join(b"s%d,2020-%02d,%d\n" % (s, i + 1, s + i) for s in range(1000)
+                                                     for i in range(4))
+    files["f-wide.csv"] = (b"month," + b",".join(b"c%d" % i for i in range(300)) + b"\n"
+                           + b"".join(b"%04d-%02d," % (2000 + i // 12, i % 12 + 1)
+                                      + b",".join(b"%d" % (i + j) for j in range(300)) + b"\n" for i in range(48)))
+    files["f-long-enough.csv"] = _csv_rows([b"%d" % (100 + (i * 7) % 13 + i) for i in range(60)])
+    return files
+
+
+def _array_edited_in_tmp(model: str, name: str, how: str):
+    """A setup: {T}/m.npz, the world's MODEL with array NAME changed (its metadata entry made to agree):
+    ``bool``/``str``/``complex`` dtypes, ``scalar`` (0-d), ``short`` (one less along the last axis), ``empty``,
+    ``3d`` (an extra axis), ``missing`` (gone, and gone from the metadata too)."""
+    import numpy as np
+
+    def setup(tmp):
+        with np.load(os.path.join(_STATE["world"], model), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        a = arrays[name]
+        new = {"bool": lambda: a.astype(bool), "str": lambda: a.astype("U12"),
+               "complex": lambda: a.astype(np.complex64), "scalar": lambda: np.array(a.reshape(-1)[0], a.dtype),
+               "short": lambda: a[..., :-1], "empty": lambda: a[:0], "3d": lambda: a.reshape(a.shape + (1,)),
+               "missing": lambda: None}[how]()
+        if new is None:
+            del arrays[name]
+            meta["arrays"].pop(name, None)
+        else:
+            arrays[name] = new
+            meta["arrays"][name] = {"shape": list(new.shape), "dtype": new.dtype.str}
+        np.savez(os.path.join(tmp, "m.npz"), meta=np.array(json.dumps(meta)), **arrays)
+    return setup
+
+
+def _meta_entry_in_tmp(model: str, value):
+    """A setup: {T}/m.npz, the world's MODEL whose `meta` entry is VALUE (an array of another type or shape)."""
+    import numpy as np
+
+    def setup(tmp):
+        with np.load(os.path.join(_STATE["world"], model), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        text = str(arrays.pop("meta"))
+        arrays["meta"] = value(text) if callable(value) else value
+        np.savez(os.path.join(tmp, "m.npz"), **arrays)
+    return setup
+
+
+def _vanishing_folder(trigger: str, what: str = "remove"):
+    """A setup that makes {T}/d (and {T}/d/keep) and forks a watcher: once TRIGGER ({T}/...) has two lines, the
+    folder is removed (``remove``), replaced by a file (``file``) or renamed away (``rename``)."""
+    def setup(tmp):
+        folder = os.path.join(tmp, "d")
+        os.mkdir(folder)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                path = trigger.replace("{T}", tmp)
+                deadline = time.monotonic() + 240
+                while time.monotonic() < deadline:
+                    try:
+                        with open(path, "rb") as f:
+                            if f.read().count(b"\n") >= 2:
+                                break
+                    except OSError:
+                        pass
+                    time.sleep(0.05)
+                if what == "rename":
+                    os.rename(folder, os.path.join(tmp, "d-gone"))
+                else:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    if what == "file":
+                        with open(folder, "wb") as f:
+                            f.write(b"not a folder\n")
+            finally:
+                os._exit(0)
+        return pid
+    return setup
+
+
+def _fifo_vanishing_folder(data: bytes):
+    """A setup: {T}/d, and {T}/in a FIFO whose writer writes half of DATA, removes {T}/d, then the rest."""
+    def setup(tmp):
+        os.mkdir(os.path.join(tmp, "d"))
+        path = os.path.join(tmp, "in")
+        os.mkfifo(path)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                fd = os.open(path, os.O_WRONLY)
+                half = data.rfind(b"\n", 0, len(data) // 2) + 1
+                os.write(fd, data[:half])
+                time.sleep(1.0)
+                shutil.rmtree(os.path.join(tmp, "d"), ignore_errors=True)
+                time.sleep(0.3)
+                view = memoryview(data)[half:]
+                while view:
+                    view = view[os.write(fd, view):]
+                os.close(fd)
+            finally:
+                os._exit(0)
+        return pid
+    return setup
+
+
+def _background_trainer(model: str, args: list):
+    """A setup: {T}/m.npz (a copy of the world's MODEL) and a forked rnntools run of ARGS that keeps replacing
+    it (--resume {T}/m.npz -o {T}/m.npz --checkpoint-every 1); the case runs while it writes."""
+    def setup(tmp):
+        shutil.copyfile(os.path.join(_STATE["world"], model), os.path.join(tmp, "m.npz"))
+        full = [a.replace("{W}", _STATE["world"]).replace("{T}", tmp) for a in args]
+        env = {**os.environ, "PYTHONPATH": _STATE["tree"]}
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setpgid(0, 0)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                os.execve(sys.executable, [sys.executable, "-m", "rnntools", *full], env)
+            finally:
+                os._exit(127)
+        # let it start writing: its first checkpoint
+        first = os.stat(os.path.join(tmp, "m.npz")).st_mtime_ns
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if os.stat(os.path.join(tmp, "m.npz")).st_mtime_ns != first:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return pid
+    return setup
+
+
+def session28_cases() -> list[Case]:
+    """An outside tester's list (session 28), from what the groups above tried least: valid but extreme inputs
+    (one word, two million empty lines, classify sets of one and 1,000 labels, forecast series of one point, of
+    1e308, constant, spiky), scripts whose words hold combining marks and NFC/NFD text, model arrays of the wrong
+    dtype or shape with metadata that agrees, standard streams that are folders, write-only or read-only
+    descriptors, readers that go away after N bytes, a standard error whose reader went away, each documented
+    exit status per command (signals while it waits for standard input), output folders that vanish mid-run,
+    readers of a model another run keeps replacing, and concurrent writers of every output kind."""
+    lm, clf, s2s, fc, w = (MODELS[k] for k in ("lm", "clf", "s2s", "fc", "w"))
+    cases = []
+    uni = _unicode_texts()
+    ext = _extreme_files()
+    files = {**uni, **ext}
+
+    def put(*names):
+        return _files_in_tmp({n: files[n] for n in names})
+
+    # --- scripts with combining marks: the words are whole (a word is letters, digits and their marks), and the
+    # same word in NFC and NFD is one word
+    whole = {"u-hindi.txt": "हिन्दी", "u-hebrew.txt": "שָׁלוֹם", "u-arabic.txt": "مَرْحَبًا", "u-tamil.txt": "தமிழ்",
+             "u-nfd.txt": "café", "u-nfc.txt": "naïve"}
+    for name, word in whole.items():
+        pattern = re.escape(json.dumps(word, ensure_ascii=False)[1:-1])
+        cases.append(Case("words with combining marks (session 28)", ["vocab", "{T}/" + name], (0,),
+                          says=rf'"token": "{pattern}"', setup=put(name)))
+        cases.append(Case("words with combining marks (session 28)", ["vocab", "{T}/" + name, "--scheduler", "local:1"],
+                          (0,), says=rf'"token": "{pattern}"', setup=put(name), timeout=300))
+        cases.append(Case("words with combining marks (session 28)", ["phrases", "{T}/" + name, "--min-count", "1",
+                                                                       "--threshold", "1e9"], (0,),
+                          says=re.escape(word) if name != "u-nfd.txt" else re.escape("café"), setup=put(name)))
+        cases.append(Case("words with combining marks (session 28)",
+                          ["w2v-train", "{T}/" + name, "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1",
+                           "--dim", "4", "--threads", "1"], (0,), output="{T}/out.npz", setup=put(name)))
+    # a vectors file trained on NFD text answers an NFC query and the other way round; bow's ids for NFD text
+    # from an NFC vocabulary
+    for train, query in (("u-nfd.txt", "caf\u00e9"), ("u-nfc.txt", "cafe\u0301"), ("u-hindi.txt", "भाषा")):
+        cases.append(Case("words with combining marks (session 28)",
+                          ["sh", "-c", "python -m rnntools w2v-train \"$0\" -o v.npz --min-count 1 --epochs 1 --dim 4 "
+                           "--threads 1 -q && python -m rnntools neighbors v.npz \"$1\" -k 1", "{T}/" + train, query],
+                          (0,), says=r'"neighbors": \[\{"token"', setup=put(train)))
+    for text in ("u-nfd.txt", "u-nfc.txt"):
+        other = "u-nfc.txt" if text == "u-nfd.txt" else "u-nfd.txt"
+        cases.append(Case("words with combining marks (session 28)",
+                          ["sh", "-c", "python -m rnntools vocab \"$0\" -o v.jsonl && python -m rnntools bow --vocab "
+                           "v.jsonl \"$1\" --mode ids | head -1", "{T}/" + text, "{T}/" + other], (0,),
+                          says=r'^\{"ids": \[(?!.*\b1\b)[0-9, ]+\]\}', setup=put(text, other)))
+    # the classifier and the seq2seq model on such words; the LM's word level; sample primed with a mark
+    cases.append(Case("words with combining marks (session 28)",
+                      ["sh", "-c", "python -m rnntools rnn-train --task classify \"$0\" -o m.npz --hidden 8 "
+                       "--max-steps 3 --threads 1 -q && printf '%s\\n' '{\"text\": \"हिन्दी\"}' | "
+                       "python -m rnntools predict m.npz", "{T}/x-hindi.jsonl"], (0,), says=r'"label": "hi"',
+                      setup=put("x-hindi.jsonl"), timeout=150))
+    cases.append(Case("words with combining marks (session 28)",
+                      ["rnn-train", "--task", "seq2seq", "{T}/x-pairs-marks.jsonl", "-o", "{T}/out.npz", *TINY],
+                      (0,), output="{T}/out.npz", setup=put("x-pairs-marks.jsonl")))
+    cases.append(Case("words with combining marks (session 28)",
+                      ["rnn-train", "--task", "seq2seq", "{T}/x-pairs-marks.jsonl", "-o", "{T}/out.npz",
+                       "--target-level", "word", *TINY], (0,), output="{T}/out.npz", setup=put("x-pairs-marks.jsonl")))
+    for name in uni:
+        for args, expect in ((["vocab", "--level", "char", "{T}/" + name], (0,)),
+                             (["bow", "--vocab", "{W}/v.jsonl", "{T}/" + name], (0,)),
+                             (["predict", lm, "{T}/" + name], (0,)), (["evaluate", lm, "{T}/" + name], (0,)),
+                             (["predict", clf, "{T}/" + name], (0,)), (["predict", s2s, "{T}/" + name], (0,)),
+                             (["neighbors", w, "--input", "{T}/" + name], (0,)),
+                             (["rnn-train", "--task", "lm", "{T}/" + name, "-o", "{T}/out.npz", *TINY], (0,)),
+                             (["rnn-train", "--task", "lm", "--level", "word", "{T}/" + name, "-o", "{T}/out.npz",
+                               *TINY], (0, 1)),
+                             (["vocab", "{T}/" + name], (0, 1)),
+                             (["w2v-train", "{T}/" + name, "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1",
+                               "--dim", "4", "--threads", "1"], (0, 1))):
+            if name in ("u-emoji.txt", "u-punct.txt") and args[0] in ("vocab", "w2v-train") and "char" not in args:
+                expect = (1,)  # no letters or digits: "no words found", by design
+            cases.append(Case("text in other scripts (session 28)", args, expect, setup=put(name),
+                              names=name if expect == (1,) else None, strict_json=args[0] in ("predict", "evaluate"),
+                              output="{T}/out.npz" if "-o" in args else None, timeout=150))
+    for prime in ("\u00e9", "e\u0301", "\U0001F600", "\u05e9\u05b8", "\u202e"):
+        cases.append(Case("text in other scripts (session 28)", ["sample", lm, "--prime", prime, "--length", "20"],
+                          (0,)))
+    # --- valid but extreme inputs
+    for args, expect, name in (
+            (["vocab", "{T}/x-oneword.txt"], (0,), None), (["phrases", "{T}/x-oneword.txt"], (0,), None),
+            (["bow", "--vocab", "{W}/v.jsonl", "{T}/x-oneword.txt"], (0,), None),
+            (["w2v-train", "{T}/x-oneword.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4",
+              "--threads", "1"], (0, 1), "x-oneword.txt"),
+            (["w2v-train", "{T}/x-onewordline.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "2", "--dim",
+              "4", "--threads", "2", "--arch", "cbow"], (0, 1), "x-onewordline.txt"),
+            (["w2v-train", "{T}/x-onewordline.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim",
+              "4", "--loss", "hs"], (0, 1), "x-onewordline.txt"),
+            (["w2v-train", "{T}/x-onewordline.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim",
+              "4", "--subword", "1-2"], (0, 1), "x-onewordline.txt"),
+            (["rnn-train", "--task", "lm", "--level", "word", "{T}/x-onewordline.txt", "-o", "{T}/out.npz", *TINY],
+             (0, 1), "x-onewordline.txt"),
+            (["rnn-train", "--task", "lm", "{T}/x-onechar.txt", "-o", "{T}/out.npz", *TINY], (0,), None),
+            (["vocab", "{T}/x-emptylines.txt"], (1,), "x-emptylines.txt"),
+            (["bow", "--vocab", "{W}/v.jsonl", "{T}/x-emptylines.txt"], (0,), None),
+            (["predict", lm, "{T}/x-emptylines.txt"], (0,), None),
+            (["predict", clf, "{T}/x-emptylines.txt"], (0,), None),
+            (["neighbors", w, "--input", "{T}/x-emptylines.txt"], (0,), None),
+            (["rnn-train", "--task", "lm", "{T}/x-emptylines.txt", "-o", "{T}/out.npz", *TINY], (0, 1),
+             "x-emptylines.txt"),
+            (["w2v-train", "{T}/x-emptylines.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1"], (1,),
+             "x-emptylines.txt"),
+            (["rnn-train", "--task", "classify", "{T}/x-1000class.jsonl", "-o", "{T}/out.npz", *TINY], (0,), None),
+            (["rnn-train", "--task", "classify", "{T}/x-oneclass.jsonl", "-o", "{T}/out.npz", *TINY], (1,),
+             "x-oneclass.jsonl"),
+            (["rnn-train", "--task", "classify", "{T}/x-tworecs.jsonl", "-o", "{T}/out.npz", *TINY], (0, 1),
+             "x-tworecs.jsonl"),
+            (["rnn-train", "--task", "classify", "{T}/x-intlabels.jsonl", "-o", "{T}/out.npz", *TINY], (0,), None),
+            (["rnn-train", "--task", "classify", "{T}/x-intlabels.jsonl", "-o", "{T}/out.npz", *TINY, "--calibrate"],
+             (0, 1), "x-intlabels.jsonl"),
+            (["evaluate", clf, "{T}/x-oneclass.jsonl"], (0,), None),
+            (["evaluate", clf, "{T}/x-1000class.jsonl"], (0,), None),
+            (["evaluate", clf, "{T}/x-intlabels.jsonl"], (0,), None)):
+        needed = [n for n in files if "{T}/" + n in args]
+        cases.append(Case("valid but extreme input (session 28)", args, expect, names=name if expect == (1,) else name,
+                          setup=put(*needed), output="{T}/out.npz" if "-o" in args else None, timeout=300,
+                          strict_json=args[0] in ("predict", "evaluate")))
+    for name, expect_train, expect_fc in (
+            ("f-allnan1.csv", (1,), (1,)), ("f-const308.csv", (1,), (1,)), ("f-tinyvar.csv", (0,), (0,)),
+            ("f-spike.csv", (0,), (0,)), ("f-subnormal.csv", (0,), (0,)), ("f-bigint.csv", (0,), (0,)),
+            ("f-short20.csv", (1,), (1,)), ("f-alt.csv", (0, 1), (0, 1)), ("f-many.csv", (1,), (1,)),
+            ("f-wide.csv", (0,), (0,))):
+        cases.append(Case("valid but extreme series (session 28)", ["rnn-train", "--task", "forecast", "{T}/" + name,
+                                                                     "-o", "{T}/out.npz", *TINY], expect_train,
+                          names=name, setup=put(name), output="{T}/out.npz", timeout=300))
+        cases.append(Case("valid but extreme series (session 28)", ["predict", fc, "{T}/" + name], expect_fc,
+                          names=name, setup=put(name), strict_json=True, timeout=150))
+        cases.append(Case("valid but extreme series (session 28)", ["evaluate", fc, "{T}/" + name, "--no-refit"],
+                          expect_fc if expect_fc == (1,) else (0, 1), names=name, setup=put(name), strict_json=True,
+                          timeout=150))
+        cases.append(Case("valid but extreme series (session 28)",
+                          ["sh", "-c", "python -m rnntools rnn-train --task forecast \"$0\" -o m.npz --hidden 8 "
+                           "--max-steps 3 --threads 1 -q && python -m rnntools predict m.npz \"$0\" --format csv",
+                           "{T}/" + name], expect_train, setup=put(name), timeout=300))
+    for args, expect in ((["--horizon", "0"], (2,)), (["--season", "59"], (0, 1, 2)), (["--season", "61"], (0, 1, 2)),
+                         (["--lookback", "59"], (0, 1, 2)), (["--horizon", "59"], (0, 1, 2)),
+                         (["--horizon", "1", "--lookback", "1", "--season", "1"], (0, 2))):
+        cases.append(Case("valid but extreme series (session 28)",
+                          ["rnn-train", "--task", "forecast", "{T}/f-long-enough.csv", "-o", "{T}/out.npz", *TINY,
+                           *args], expect, names=args[0], setup=put("f-long-enough.csv"), output="{T}/out.npz",
+                          timeout=300))
+    # --- model arrays of another dtype or shape, with metadata that agrees
+    arrays = {"lm.npz": ["embed.W", "rnn.0.W", "rnn.0.b", "out.W", "out.b"],
+              "clf.npz": ["embed.W", "enc.f0.0.W", "out.b", "wide.W", "wide.idf", "wide.b"],
+              "s2s.npz": ["enc.embed.W", "enc.0.W", "dec.0.bn", "att.Wa", "out.W", "out.b"],
+              "fc.npz": ["m0.rnn.0.W", "m0.out.b", "interval_q", "interval_q.ltheta"], "w.npz": ["vectors"]}
+    use = {"lm.npz": (["sample", "{T}/m.npz", "--length", "5"], b""),
+           "clf.npz": (["predict", "{T}/m.npz"], b'{"text": "a cat"}\n'),
+           "s2s.npz": (["predict", "{T}/m.npz"], b'{"source": "abc"}\n'),
+           "fc.npz": (["predict", "{T}/m.npz", "{W}/air.csv"], b""), "w.npz": (["neighbors", "{T}/m.npz", "the"], b"")}
+    for model, names in arrays.items():
+        args, stdin = use[model]
+        for name in names:
+            for how in ("bool", "str", "complex", "scalar", "short", "empty", "3d", "missing"):
+                if model == "w.npz" and how == "short":
+                    continue  # vectors of one dimension less are vectors
+                cases.append(Case("model array of another dtype or shape (session 28)", args, (1,), names="m.npz",
+                                  stdin=stdin, setup=_array_edited_in_tmp(model, name, how)))
+    import numpy as np
+
+    for model, (args, stdin) in use.items():
+        for _label, value in (("int", np.array(5)), ("bytes", lambda t: np.array(t.encode())),
+                             ("list", lambda t: np.array([t])), ("2d", lambda t: np.array([[t]])),
+                             ("json list", lambda t: np.array("[" + t + "]")), ("json number", np.array("5")),
+                             ("json string", lambda t: np.array(json.dumps(t))), ("empty", np.array(""))):
+            cases.append(Case("model metadata of another type (session 28)", args, (1,), names="m.npz", stdin=stdin,
+                              setup=_meta_entry_in_tmp(model, value)))
+        # the trainer's state missing (a model stripped for shipping): predicting needs none of it
+        cases.append(Case("model without its trainer's state (session 28)", args, (0, 1), stdin=stdin, names="m.npz",
+                          setup=_stripped_in_tmp(model)))
+    for task, data, model in (("lm", "{W}/book.txt", "lm.npz"), ("classify", "{W}/g.jsonl", "clf.npz"),
+                              ("seq2seq", "{W}/p.jsonl", "s2s.npz"), ("forecast", "{W}/air.csv", "fc.npz")):
+        cases.append(Case("model without its trainer's state (session 28)",
+                          ["rnn-train", "--task", task, data, "--resume", "{T}/m.npz", "-o", "{T}/out.npz",
+                           "--max-steps", "2", "--threads", "1"], (0, 1), names="m.npz", output="{T}/out.npz",
+                          setup=_stripped_in_tmp(model), timeout=150))
+    # --- standard streams: a folder or a write-only descriptor as input, read-only descriptors as outputs
+    readers = [["vocab"], ["bow", "--vocab", "{W}/v.jsonl"], ["phrases"], ["predict", lm], ["predict", clf],
+               ["predict", fc], ["neighbors", w], ["evaluate", lm], ["import", "-", "-o", "{T}/out.npz"],
+               ["w2v-train", "-o", "{T}/out.npz"], ["rnn-train", "--task", "lm", "-o", "{T}/out.npz"],
+               ["sample", "-"], ["plot", "log", "-"]]
+    for args in readers:
+        cases.append(Case("standard input write-only (session 28)", args, (1,), stdin="wronly",
+                          names="standard input|<stdin>|stdin"))
+    writers = [["vocab", "{W}/corpus.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt"],
+               ["phrases", "{W}/corpus.txt"], ["sample", lm, "--length", "300"], ["predict", lm, "{W}/book.txt"],
+               ["evaluate", lm, "{W}/book.txt"], ["export", w], ["neighbors", w, "the"], ["predict", fc, "{W}/air.csv"],
+               ["plot", "log", "{W}/train-log.jsonl"], ["import", "{W}/vec-ok.txt", "-o", "-"],
+               ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "-", *TINY]]
+    for args in writers:
+        cases.append(Case("standard output read-only (session 28)", args, (1,), stdout="rdonly",
+                          names="standard output"))
+    warners = [(["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt"], (0,)), (["neighbors", w, "pizzazz"], (0,)),
+               (["vocab", "{W}/missing.txt"], (1,)), (["sample", lm, "--temperature", "-1"], (2,)),
+               (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--log", "{T}/log.jsonl"],
+                (0,)), (["evaluate", clf, "{W}/j-empty-text.jsonl"], (0, 1)),
+               (["predict", clf, "{W}/g.jsonl"], (0,)), (["vocab", "{W}/corpus.txt", "--scheduler", "local:1"], (0,))]
+    for args, expect in warners:
+        for how in ("gone", "rdonly"):
+            cases.append(Case(f"standard error {'reader gone' if how == 'gone' else 'read-only'} (session 28)", args,
+                              expect, stderr=how, output="{T}/out.npz" if "{T}/out.npz" in args else None,
+                              timeout=300))
+    # --- readers that go away after N bytes: before the first write, within, after the pipe's buffer
+    big = writers + [["export", w, "--format", "word2vec-binary"], ["sample", lm, "--length", "100000"],
+                     ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY, "--log", "-"],
+                     ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim",
+                      "4", "--log", "-"], ["sample", lm, "--count", "50", "--length", "200"],
+                     ["predict", s2s, "{W}/p.jsonl", "--nbest", "3", "--beam", "3"],
+                     ["evaluate", w, "--analogies", "{W}/analogies.txt"], ["plot", "words", w, "the"]]
+    for args in big:
+        for n in (0, 4000, 70000):
+            log = "--log" in args
+            # a training log's reader gone: training stops, exit 1, the model so far kept (docs/reliability.md)
+            cases.append(Case(f"standard output reader gone after {n} bytes (session 28)", args,
+                              (0, 1) if log else (0,), stdout=f"head:{n}", names="training log" if log else None,
+                              output="{T}/out.npz" if "{T}/out.npz" in args and not log else None, timeout=150))
+    # --- every documented exit status of each command: 0, 1, 2, and a signal while it waits for standard input
+    stdin_readers = [["vocab"], ["vocab", "--level", "char"], ["bow", "--vocab", "{W}/v.jsonl"], ["phrases"],
+                     ["w2v-train", "-o", "{T}/out.npz"], ["neighbors", w], ["import", "-", "-o", "{T}/out.npz"],
+                     ["export", "-"], ["rnn-train", "--task", "lm", "-o", "{T}/out.npz"],
+                     ["rnn-train", "--task", "classify", "-o", "{T}/out.npz"],
+                     ["rnn-train", "--task", "seq2seq", "-o", "{T}/out.npz"],
+                     ["rnn-train", "--task", "forecast", "-o", "{T}/out.npz"], ["sample", "-"],
+                     ["sample", lm, "--prompts", "-"], ["predict", lm], ["predict", clf], ["predict", s2s],
+                     ["predict", fc], ["predict", "-", "{W}/docs.txt"], ["evaluate", lm], ["evaluate", clf],
+                     ["evaluate", w, "--analogies", "-"], ["plot", "log", "-"], ["plot", "forecast", "-"],
+                     ["plot", "confusion", "-"], ["bow", "--vocab", "-", "{W}/docs.txt"],
+                     ["predict", clf, "--scheduler", "local:1"]]
+    for args in stdin_readers:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            cases.append(Case(f"{signal.Signals(sig).name} while waiting for standard input (session 28)", args,
+                              (128 + sig,), stdin="hold", signal=sig, signal_when="stdin",
+                              output="{T}/out.npz" if "{T}/out.npz" in args else None, timeout=300))
+    commands = [["vocab", "{W}/docs.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"],
+                ["phrases", "{W}/docs.txt"],
+                ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4"],
+                ["neighbors", w, "the"], ["export", w], ["import", "{W}/vec-ok.txt", "-o", "{T}/out.npz"],
+                ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY],
+                ["sample", lm, "--length", "5"], ["predict", lm, "{W}/docs.txt"], ["evaluate", lm, "{W}/docs.txt"],
+                ["plot", "log", "{W}/train-log.jsonl"], ["plot", "confusion", "{W}/conf.json"],
+                ["plot", "forecast", "{W}/fc-pred.jsonl"], ["plot", "words", w, "the"]]
+    for args in commands:
+        path = next((a for a in args[1:] if a.startswith("{W}/") and a not in MODELS.values()
+                     and a != "{W}/v.jsonl"), None)
+        cases.append(Case("each exit status, one by one (session 28)", args, (0,),
+                          strict_json=args[0] in ("vocab", "bow", "neighbors", "predict", "evaluate"),
+                          output="{T}/out.npz" if "{T}/out.npz" in args else None, timeout=150))
+        cases.append(Case("each exit status, one by one (session 28)", [*args, "--no-such-option"], (2,),
+                          names="--no-such-option"))
+        cases.append(Case("each exit status, one by one (session 28)", [*args[:2], "--help"] if args[0] == "plot"
+                          else [args[0], "--help"], (0,)))
+        if path:
+            cases.append(Case("each exit status, one by one (session 28)", [("{T}/missing" if a == path else a)
+                                                                           for a in args], (1,), names="missing",
+                              output="{T}/out.npz" if "{T}/out.npz" in args else None))
+    for args, expect in ((["--version"], (0,)), (["--help"], (0,)), (["plot"], (0, 2)), (["plot", "nope"], (2,)),
+                         (["nope"], (2,)), (["--nope"], (2,)), (["-q"], (0, 2)), (["--debug"], (0, 2))):
+        cases.append(Case("each exit status, one by one (session 28)", args, expect))
+    # --- output folders that vanish mid-run (removed, replaced by a file, renamed away)
+    for what in ("remove", "file", "rename"):
+        for args in (["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/d/out.npz", "--hidden", "8",
+                      "--max-steps", "400", "--threads", "1", "--log", "{T}/log.jsonl", "--checkpoint-every", "5"],
+                     ["w2v-train", "{W}/corpus.txt", "-o", "{T}/d/out.npz", "--min-count", "1", "--epochs", "30",
+                      "--dim", "8", "--threads", "1", "--log", "{T}/log.jsonl"],
+                     ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", "--hidden", "8",
+                      "--max-steps", "400", "--threads", "1", "--log", "{T}/d/log.jsonl"]):
+            trigger = "{T}/d/log.jsonl" if "{T}/d/log.jsonl" in args else "{T}/log.jsonl"
+            log_only = "{T}/out.npz" in args
+            cases.append(Case(f"output folder {what}d mid-run (session 28)" if what != "file" else
+                              "output folder replaced by a file mid-run (session 28)", args,
+                              (0, 1) if log_only else (1,), names=r"d/out\.npz|d/log\.jsonl",
+                              setup=_vanishing_folder(trigger, what), timeout=300))
+    corpus = open(os.path.join(ROOT, "samples", "corpus.txt"), "rb").read()[:400_000]
+    for args in (["vocab", "{T}/in", "-o", "{T}/d/out.jsonl"], ["predict", lm, "{T}/in", "-o", "{T}/d/out.jsonl"],
+                 ["bow", "--vocab", "{W}/v.jsonl", "{T}/in", "-o", "{T}/d/out.jsonl"],
+                 ["phrases", "{T}/in", "-o", "{T}/d/out.txt"],
+                 ["w2v-train", "{T}/in", "-o", "{T}/d/out.npz", "--min-count", "1", "--epochs", "1", "--dim", "4"],
+                 ["rnn-train", "--task", "lm", "{T}/in", "-o", "{T}/d/out.npz", *TINY]):
+        cases.append(Case("output folder removed mid-run (session 28)", args, (1,), names="d/out",
+                          setup=_fifo_vanishing_folder(corpus), timeout=300))
+    # --- readers of a model that another run keeps replacing (--checkpoint-every 1), and a resume from it
+    trainer = ["rnn-train", "--task", "lm", "{W}/book.txt", "--resume", "{T}/m.npz", "-o", "{T}/m.npz",
+               "--checkpoint-every", "1", "--max-time", "60", "--threads", "1", "--max-steps", "100000"]
+    for args, expect in ((["predict", "{T}/m.npz", "{W}/docs.txt"], (0,)),
+                         (["sample", "{T}/m.npz", "--length", "20"], (0,)),
+                         (["evaluate", "{T}/m.npz", "{W}/docs.txt"], (0,)),
+                         (["rnn-train", "--task", "lm", "{W}/book.txt", "--resume", "{T}/m.npz", "-o", "{T}/out.npz",
+                           "--max-steps", "2", "--threads", "1"], (0,))):
+        cases.append(Case("a model another run keeps replacing (session 28)", args, expect, concurrent=3,
+                          setup=_background_trainer("lm.npz", trainer),
+                          output="{T}/out.npz" if "{T}/out.npz" in args else None, timeout=300))
+    # --- concurrent writers of every output kind, one output
+    for args, out in ((["predict", clf, "{W}/g.jsonl", "-o", "{T}/out.jsonl"], "{T}/out.jsonl"),
+                      (["export", w, "-o", "{T}/out.txt"], "{T}/out.txt"),
+                      (["export", w, "--format", "word2vec-binary", "-o", "{T}/out.bin"], "{T}/out.bin"),
+                      (["import", "{W}/vec-big.txt", "-o", "{T}/out.npz"], "{T}/out.npz"),
+                      (["bow", "--vocab", "{W}/v.jsonl", "{W}/corpus.txt", "--format", "npz", "-o", "{T}/out.npz"],
+                       "{T}/out.npz"),
+                      (["phrases", "{W}/corpus.txt", "-o", "{T}/out.txt", "--save-table", "{T}/table.jsonl"],
+                       "{T}/table.jsonl"),
+                      (["evaluate", lm, "{W}/book.txt", "-o", "{T}/out.jsonl"], "{T}/out.jsonl"),
+                      (["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/out.txt"], "{T}/out.txt"),
+                      (["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY], "{T}/out.npz"),
+                      (["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY], "{T}/out.npz")):
+        cases.append(Case("concurrent writers of one output (session 28)", args, (0,), concurrent=3, output=out,
+                          timeout=300))
+    return cases
+
+
+def _stripped_in_tmp(model: str):
+    """A setup: {T}/m.npz, the world's MODEL without the trainer's arrays (optimiser moments, resume copies)."""
+    import numpy as np
+
+    def setup(tmp):
+        with np.load(os.path.join(_STATE["world"], model), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        for name in list(arrays):
+            if name.startswith(("optim.", "state.", "resume.", "valbest.")):
+                del arrays[name]
+                meta["arrays"].pop(name, None)
+        np.savez(os.path.join(tmp, "m.npz"), meta=np.array(json.dumps(meta)), **arrays)
+    return setup
+
+
 ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cases, "streams": stream_cases,
        "disk": disk_cases, "signals": signal_cases, "concurrent": concurrent_cases, "more": more_cases,
        "session15": session15_cases, "session16": session16_cases,
@@ -3302,7 +3813,7 @@ ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cas
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
        "session22": session22_cases, "session23": session23_cases, "session24": session24_cases,
        "session25": lambda: session25_cases() + session25_outside_cases(), "session26": session26_cases,
-       "session27": session27_cases}
+       "session27": session27_cases, "session28": session28_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
@@ -3418,10 +3929,31 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
     if isinstance(stdin, str) and stdin.startswith("file:"):
         stdin_file = open(_expand(stdin[5:], world, tmp), "rb")
         stdin = None
+    elif stdin in ("dir", "wronly", "hold"):
+        # a folder (`< DIR`), a descriptor open only for writing (`0> FILE`), or a pipe whose writer stays and
+        # says nothing (a program that has not written yet)
+        if stdin == "hold":
+            held = os.pipe()
+            stdin_file = os.fdopen(held[0], "rb")
+            _STATE.setdefault("held", {})[tmp] = held[1]
+        else:
+            fd = (os.open(tmp, os.O_RDONLY | os.O_DIRECTORY) if stdin == "dir"
+                  else os.open(os.path.join(tmp, "stdin-wronly"), os.O_WRONLY | os.O_CREAT, 0o644))
+            stdin_file = os.fdopen(fd, "rb" if stdin == "dir" else "wb")
+        stdin = None
     if case.stdout == "closed":
         close.append(1)
     elif case.stdout.startswith("file:"):
         stdout_file = open(_expand(case.stdout[5:], world, tmp), "ab")
+    elif case.stdout == "rdonly":
+        with open(os.path.join(tmp, "stdout-rdonly"), "wb"):
+            pass
+        stdout_file = open(os.path.join(tmp, "stdout-rdonly"), "rb")
+    stderr_file = None
+    if case.stderr == "rdonly":
+        with open(os.path.join(tmp, "stderr-rdonly"), "wb"):
+            pass
+        stderr_file = open(os.path.join(tmp, "stderr-rdonly"), "rb")
     late_reader = None
     if case.nonblocking:
         late_reader = _nonblocking_pipe(case, stdin if isinstance(stdin, bytes) else b"")
@@ -3435,13 +3967,19 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
             f.write(case.keep)
     started = time.monotonic()
     procs = []
+    # a pipeline (["sh", "-c", SCRIPT, ARGS...]): `python` in SCRIPT is this interpreter
+    command = (["sh", args[1], args[2].replace("python ", f"{shlex.quote(sys.executable)} "), *args[3:]]
+               if args[0] == "sh" else [sys.executable, "-m", "rnntools", *args])
     for _ in range(case.concurrent):
-        procs.append(subprocess.Popen([sys.executable, "-m", "rnntools", *args], cwd=tmp, env=env,
+        procs.append(subprocess.Popen(command, cwd=tmp, env=env,
                                       stdin=stdin_file or subprocess.PIPE, stdout=stdout_file or subprocess.PIPE,
-                                      stderr=subprocess.PIPE,
+                                      stderr=stderr_file or subprocess.PIPE,
                                       preexec_fn=_limits(tuple(close), case.memory, case.limits,
                                                          case.sigint_ignored)))
-    for f in (stdin_file, stdout_file):
+        if case.stderr == "gone":
+            procs[-1].stderr.close()
+            procs[-1].stderr = None
+    for f in (stdin_file, stdout_file, stderr_file):
         if f is not None:
             f.close()
     if late_reader is not None:
@@ -3456,13 +3994,17 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
         deadline = time.monotonic() + timeout
         when = _expand(case.signal_when, world, tmp) if case.signal_when else None
         while case.delay is None and time.monotonic() < deadline and procs[0].poll() is None:
-            if when is not None:
+            if case.signal_when == "stdin":
+                if _reading_stdin(procs[0].pid):
+                    break
+            elif when is not None:
                 if os.path.exists(when):
                     break
             elif "--log" not in args or os.path.exists(log) and open(log).read().count("\n") >= 2:
                 break
             time.sleep(0.05 if when else 0.2)
-        time.sleep(0.0 if when else 1.0 if case.delay is None else case.delay * slow)
+        time.sleep(0.3 if case.signal_when == "stdin" else 0.0 if when else 1.0 if case.delay is None
+                   else case.delay * slow)
         for i in range(2 if case.again is not None else 1):
             if i:
                 time.sleep(case.again)
@@ -3474,14 +4016,22 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
                     procs[0].send_signal(sig)
     for p in procs:
         try:
-            if case.stdout == "head":
+            if case.stdout == "head" or case.stdout.startswith("head:"):
+                # the reader takes 1 byte (or N: `| head -c N`; 0: it was gone before the first write) and goes
                 try:
-                    p.stdin.close()
+                    if p.stdin is not None:
+                        p.stdin.close()
                 except OSError:
                     pass
-                p.stdout.read(1)
+                want = 1 if case.stdout == "head" else int(case.stdout[5:])
+                got = 0
+                while got < want:
+                    chunk = p.stdout.read1(want - got)
+                    if not chunk:
+                        break
+                    got += len(chunk)
                 p.stdout.close()
-                err = p.stderr.read()
+                err = p.stderr.read() if p.stderr is not None else b""
                 p.wait(timeout=timeout)
                 out = b""
             else:
@@ -3495,7 +4045,10 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
             except OSError:
                 pass
             out, err = p.communicate()
-        results.append((p.returncode, out, err))
+        results.append((p.returncode, out, err or b""))
+    held = _STATE.get("held", {}).pop(tmp, None)
+    if held is not None:
+        os.close(held)
     left = _left_running(procs[0].pid) if case.signal is not None and not hang else ""
     if late_reader is not None:
         late_reader[1].join(timeout)
@@ -3503,14 +4056,24 @@ def run_case(case: Case, tree: str, world: str, scratch: str) -> dict:
             results[0] = (results[0][0], late_reader[2]["out"], results[0][2])
     elapsed = time.monotonic() - started
     if writer:
+        # asked to stop first (a writer that is an rnntools run saves and removes its temporary file), then killed
         try:
-            os.kill(writer, signal.SIGKILL)
+            os.kill(writer, signal.SIGTERM)
         except OSError:
             pass
-        try:
-            os.waitpid(writer, 0)
-        except OSError:
-            pass
+        for _ in range(300):
+            try:
+                if os.waitpid(writer, os.WNOHANG) != (0, 0):
+                    break
+            except OSError:
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.kill(writer, signal.SIGKILL)
+                os.waitpid(writer, 0)
+            except OSError:
+                pass
     verdict, why = classify(case, results, hang, tmp, output, args, timeout)
     if left and verdict in ("ok", "clean"):
         verdict, why = "corruption", left
@@ -3592,6 +4155,12 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
     if case.says is not None and results[0][0] == 0:
         if not re.search(case.says, (results[0][1] or b"").decode("utf-8", "replace")):
             return "unclear", f"standard output does not hold {case.says!r}"
+    if case.strict_json and results[0][0] == 0:
+        for n, line in enumerate((results[0][1] or b"").decode("utf-8", "replace").splitlines(), 1):
+            try:
+                json.loads(line, parse_constant=_no_constant)
+            except ValueError as exc:
+                return "corruption", f"standard output line {n} is not strict JSON ({exc}): {line[:120]!r}"
     if case.lines is not None and results[0][0] == 0:
         want = case.lines
         if isinstance(want, str):
@@ -3609,13 +4178,30 @@ def classify(case: Case, results, hang: bool, tmp: str, output: str | None, args
         if code in (1, 2):
             lines = [x for x in text.strip().splitlines() if x.strip() and ": warning:" not in x]
             if len(lines) != 1 or not ERROR_LINE.match(lines[0]):
-                if case.env.get("_close_stderr"):
+                if case.env.get("_close_stderr") or case.stderr != "pipe":
                     continue
                 return "unclear", f"not one error line: {text.strip()[:200]!r}"
             if case.names and not re.search(case.names.replace(".", r"\.") if "|" not in case.names
                                             else case.names, lines[0], re.I):
                 return "unclear", f"does not name {case.names!r}: {lines[0][:200]}"
     return ("ok" if results[0][0] == 0 else "clean"), ""
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _reading_stdin(pid: int) -> bool:
+    """Whether a thread of ``pid`` waits in a read of descriptor 0, or in poll/select (x86-64 numbers)."""
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/syscall") as f:
+                words = f.read().split()
+            if words and (words[:2] == ["0", "0x0"] or words[0] in ("7", "23", "270", "271")):
+                return True
+    except OSError:
+        pass
+    return False
 
 
 def _last(text: str) -> str:
