@@ -687,6 +687,36 @@ def test_a_process_start_collects_rarely_until_the_first_chunk_is_scored(tiny):
     assert not collector.started() and gc.get_threshold() == before
 
 
+@pytest.mark.parametrize("chosen", [None, "1"])
+def test_predict_and_evaluate_keep_numpys_arrays_on_small_pages(tiny, run_cli, monkeypatch, chosen):
+    """``predict``/``evaluate`` turn off numpy's transparent huge pages (``cli.tasks.small_pages_for_numpy``):
+    through ``NUMPY_MADVISE_HUGEPAGE=0`` before numpy's import, or numpy's switch when it is imported
+    already (here); a value the user set is theirs."""
+    import subprocess
+    import sys
+
+    from numpy._core import multiarray
+
+    d, model = tiny
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    if chosen is not None:
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", chosen)
+    before = multiarray._get_madvise_hugepage()
+    multiarray._set_madvise_hugepage(True)
+    try:
+        for command in ("predict", "evaluate"):
+            multiarray._set_madvise_hugepage(True)
+            result = run_cli([command, model, d / "train.tsv", "--threads", "1"])
+            assert result.exit_code == 0, result.stderr
+            assert multiarray._get_madvise_hugepage() is (chosen is not None)
+        code = ("import os, sys; from rnntools.cli.tasks import small_pages_for_numpy as f; f(); "
+                "print(os.environ.get('NUMPY_MADVISE_HUGEPAGE'), 'numpy' in sys.modules)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.split() == [chosen or "0", "False"]
+    finally:
+        multiarray._set_madvise_hugepage(before)
+
+
 def test_model_remembers_fields_and_reads_tsv_and_plain_lines_alike(tiny, run_cli):
     d, model = tiny
     (d / "mixed.txt").write_text("pos\tgreat film\nawful plot\n", encoding="utf-8")

@@ -129,10 +129,36 @@ def _unused_to_predict(kind) -> tuple[str, ...]:
     return tuple(getattr(package(KIND_TASK.get(kind)), "UNUSED_TO_PREDICT", ()))
 
 
+def small_pages_for_numpy() -> None:
+    """Let numpy's arrays live on ordinary 4 KiB pages in this process (``predict`` and ``evaluate``), unless the
+    user chose otherwise with numpy's own ``NUMPY_MADVISE_HUGEPAGE``.
+
+    Why: on Linux numpy asks the kernel for transparent huge pages for every large array (``madvise``), and
+    each 2 MiB page, at its first write, must be found whole (compacting memory on a busy machine) and zeroed
+    whole. A short command's arrays are mostly written once (the model's, read from its file): a fresh process
+    filling 36 MB took 5-237 ms of CPU that way against 20-24 ms on small pages, and a classifier's
+    ``predict`` of 4,000 glosses spent a quarter of its samples in the kernel's page zeroing under the copy of
+    the model's arrays (``perf``; docs/classify.md, "Prediction: small pages for a short process"). Training
+    keeps numpy's choice: its arrays are reused for minutes."""
+    import os
+    import sys
+
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return
+    if "numpy" not in sys.modules:
+        os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"     # read once, by numpy's import
+        return
+    import numpy  # already imported (a command run in-process): numpy's switch, where this numpy has it
+
+    multiarray = getattr(getattr(numpy, "_core", None), "multiarray", None)
+    getattr(multiarray, "_set_madvise_hugepage", lambda enabled: None)(False)
+
+
 def run_model_command(name: str, model: str, inputs: list[str], output: str | None, options: dict,
                       modules: dict[str, ModuleType], owners: dict[str, set[str]],
                       scheduler: str | None = None, threads: int | None = None) -> None:
     """``predict``/``evaluate`` once the command line is parsed: load the model once, pick its task."""
+    small_pages_for_numpy()     # before numpy's import (rnntools.io's model loading)
     from rnntools.errors import ModelFileError
     from rnntools.io import load_model
 
