@@ -136,6 +136,50 @@ def _remove_index(cache) -> None:
 INSTALLED = _install_cache_loading_without_refresh()
 
 
+def _install_array_typeof_without_masked_arrays() -> bool:
+    """Type a plain numpy array without importing ``numpy.ma``; False when numba's internals differ.
+
+    Why: the first call of every kernel types its arguments (``typeof``), and numba's rule for an array
+    starts with ``isinstance(val, np.ma.MaskedArray)``: the first ``np.ma`` imports numpy's masked arrays,
+    ~10 ms of a short process's start (a classifier's ``predict``) that nothing else needed. A plain
+    ``np.ndarray`` is no masked array, so for it the rest of numba's rule is made here with numba's own
+    helpers (the same ``types.Array``: dtype, dimensions, layout, read-only flag; a test compares the two on
+    every kind of array); anything else, or a plain array once ``numpy.ma`` is imported anyway, goes to
+    numba's rule."""
+    import sys
+
+    import numpy as np
+
+    try:
+        from numba.core import types
+        from numba.core.typing.typeof import typeof_impl
+        from numba.np import numpy_support
+    except ImportError:  # pragma: no cover - another numba layout
+        return False
+    original = typeof_impl.dispatch(np.ndarray)
+    if getattr(original, "without_masked_arrays", False):
+        return True
+    if not all(hasattr(numpy_support, name) for name in ("from_dtype", "map_layout")):
+        return False  # pragma: no cover - another numba version
+
+    def typeof_array(val, c):
+        if type(val) is np.ndarray and "numpy.ma" not in sys.modules:
+            try:
+                return types.Array(numpy_support.from_dtype(val.dtype), val.ndim, numpy_support.map_layout(val),
+                                   readonly=not val.flags.writeable)
+            except Exception:
+                pass     # an unsupported dtype: numba's rule says so
+        return original(val, c)
+
+    typeof_array.without_masked_arrays = True
+    typeof_array.numba_rule = original
+    typeof_impl.register(np.ndarray)(typeof_array)
+    return True
+
+
+ARRAY_TYPEOF = _install_array_typeof_without_masked_arrays()
+
+
 def _private_cache_folder(folder: str) -> bool:
     """True when ``folder`` exists (made now if missing) as a real folder of this user's that nobody else
     can write: numba's cache files are pickles, so a folder another user could plant files in would let

@@ -71,6 +71,43 @@ def test_installed_once():
     assert caching.Cache.load_overload is wrapped     # not wrapped twice
 
 
+def test_plain_arrays_are_typed_as_numbas_rule_types_them():
+    """``_install_array_typeof_without_masked_arrays``: numba's type for every kind of plain array (dtypes,
+    dimensions, C/F/strided layouts, read-only, empty), without importing numpy.ma; a masked array still
+    goes to numba's rule (which refuses it)."""
+    import numpy as np
+    import pytest
+    from numba.core.errors import NumbaTypeError
+    from numba.core.typing.typeof import Purpose, _TypeofContext, typeof_impl
+
+    import rnntools.jit
+
+    assert rnntools.jit.ARRAY_TYPEOF
+    ours = typeof_impl.dispatch(np.ndarray)
+    assert ours.without_masked_arrays and rnntools.jit._install_array_typeof_without_masked_arrays()
+    assert typeof_impl.dispatch(np.ndarray) is ours      # installed once
+    c = _TypeofContext(Purpose.argument)
+    base = np.arange(60, dtype=np.float64).reshape(3, 4, 5)
+    readonly = np.arange(6.0)
+    readonly.flags.writeable = False
+    arrays = [base, base.astype(np.float32), base.astype(np.int64), base > 3, base.astype(np.uint8),
+              np.asfortranarray(base), base[:, ::2], base[1], base[0, 0, 0:1], np.empty((0, 3), np.int32),
+              np.zeros(()), readonly, np.arange(5, dtype=np.complex128), np.zeros(3, np.dtype([("a", "f4")]))]
+    for a in arrays:
+        assert ours(a, c) == ours.numba_rule(a, c), a
+    with pytest.raises(NumbaTypeError):
+        ours(np.ma.masked_array([1.0, 2.0]), c)
+
+
+def test_a_kernel_called_in_a_fresh_process_leaves_numpy_ma_unimported(tmp_path):
+    (tmp_path / "kernel_mod.py").write_text(KERNEL)
+    code = CALL + "print('numpy.ma' in sys.modules)\n"
+    assert _run(tmp_path, code).returncode == 0      # compiled (numba's compiler imports numpy.ma itself)
+    done = _run(tmp_path, code)                       # loaded from the cache: typed without it
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["10.0", "False", "False"]
+
+
 ONLY_PRIVATE = ("from numba.core import caching\n"
                 "import rnntools.jit\n"
                 "impl = getattr(caching, 'CacheImpl', None) or caching._CacheImpl\n"

@@ -393,7 +393,14 @@ def _project_table(table: np.ndarray, W: np.ndarray, H: int, b: np.ndarray,
                  np.full(table.shape[0], -1, np.int64), 0]
         memo.append(entry)
     kept, place, made = entry[3], entry[4], entry[5]
-    need = np.flatnonzero(place < 0) if ids is None else np.unique(ids[place[ids] < 0])
+    if ids is None:
+        need = np.flatnonzero(place < 0)
+    else:
+        # np.unique's values, in increasing order, without np.unique: numpy's imports numpy.ma (~10 ms
+        # of a short predict process) to ask whether the ids are a masked array
+        wanted = np.zeros(len(place), np.bool_)
+        wanted[ids[place[ids] < 0]] = True
+        need = np.flatnonzero(wanted)
     if len(need):
         matmul(table[need], W[H:], out=kept[made:made + len(need)], bias=b)
         place[need] = np.arange(made, made + len(need))
