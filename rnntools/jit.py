@@ -136,6 +136,126 @@ def _remove_index(cache) -> None:
 INSTALLED = _install_cache_loading_without_refresh()
 
 
+_NRT_MAGIC = b"rnntools-nrt-1\n"
+
+
+def _nrt_cache_file(codegen) -> str | None:
+    """Where the runtime's compiled functions for this numba, LLVM and target are kept: beside numba's own cache
+    of this module's kernels (its locators: ``NUMBA_CACHE_DIR``, the package's ``__pycache__``, a private
+    temporary folder), or None where numba would not cache either."""
+    import hashlib
+    import sys
+
+    import llvmlite
+    import numba
+    from numba.core import caching
+
+    key = "|".join(map(str, (numba.__version__, llvmlite.__version__, sys.version_info[:2],
+                             codegen._get_host_cpu_name(), codegen._tm_features)))
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+    try:
+        # numba's choice of folder for a kernel of this module: the first of its locators that takes it
+        locator = next(loc for loc in (cls.from_function(_nrt_cache_file, __file__) for cls in impl._locator_classes)
+                       if loc is not None)
+        locator.ensure_cache_path()
+        folder = locator.get_cache_path()
+    except Exception:
+        return None
+    return os.path.join(folder, f"rnntools-nrt-{hashlib.sha256(key.encode()).hexdigest()[:20]}.bin")
+
+
+def _read_nrt(path: str) -> tuple[bytes, bytes] | None:
+    """The object code and the bitcode written by ``_write_nrt``, or None if the file is missing, short or
+    damaged (its CRC)."""
+    import zlib
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    head = len(_NRT_MAGIC) + 12
+    if len(data) < head or not data.startswith(_NRT_MAGIC):
+        return None
+    size = int.from_bytes(data[len(_NRT_MAGIC):len(_NRT_MAGIC) + 8], "little")
+    crc = int.from_bytes(data[len(_NRT_MAGIC) + 8:head], "little")
+    body = data[head:]
+    if size > len(body) or zlib.crc32(body) != crc:
+        return None
+    return body[:size], body[size:]
+
+
+def _write_nrt(path: str, obj: bytes, bitcode: bytes) -> None:
+    """Both parts into ``path`` through a temporary file in its folder (no reader sees half of it)."""
+    import tempfile
+    import zlib
+
+    body = obj + bitcode
+    fd, tmp = tempfile.mkstemp(prefix=".rnntools-nrt-", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_NRT_MAGIC + len(obj).to_bytes(8, "little") + zlib.crc32(body).to_bytes(4, "little") + body)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _install_cached_runtime_functions() -> bool:
+    """Keep the machine code of numba's runtime functions on disk, as numba keeps its kernels'; False when
+    numba's internals differ.
+
+    Why: numba's runtime (NRT: reference counts, the memory of arrays a kernel allocates) has a few functions
+    written in LLVM IR, which numba compiles in every process before it loads the first kernel from its cache:
+    ~25 ms of CPU of a short ``predict``, every run. Here the first process compiles them as numba does and
+    keeps the object code (and the module's bitcode, as numba's own cache does) in numba's cache folder, under
+    a name made of numba's, LLVM's and Python's versions and the CPU target; later processes load it, as a
+    cached kernel is loaded. A file that is missing, damaged (CRC) or that LLVM refuses: compiled as before."""
+    try:
+        from numba.core.runtime import nrtdynmod
+    except ImportError:  # pragma: no cover - another numba layout
+        return False
+    original = getattr(nrtdynmod, "compile_nrt_functions", None)
+    if original is None or not hasattr(nrtdynmod, "create_nrt_module"):
+        return False  # pragma: no cover - another numba version
+    if getattr(original, "cached_on_disk", False):
+        return True
+
+    def compile_nrt_functions(ctx):
+        codegen = ctx.codegen()
+        try:
+            path = _nrt_cache_file(codegen)
+        except Exception:
+            path = None
+        if path is None:
+            return original(ctx)
+        saved = _read_nrt(path)
+        if saved is not None:
+            try:
+                return codegen.unserialize_library(("nrt", "object", saved))
+            except Exception:
+                pass
+        ir_mod, library = nrtdynmod.create_nrt_module(ctx)
+        library.enable_object_caching()
+        library.add_ir_module(ir_mod)
+        library.finalize()
+        try:
+            _, _, (obj, bitcode) = library.serialize_using_object_code()
+            _write_nrt(path, obj, bitcode)
+        except Exception:
+            pass
+        return library
+
+    compile_nrt_functions.cached_on_disk = True
+    nrtdynmod.compile_nrt_functions = compile_nrt_functions
+    return True
+
+
+CACHED_RUNTIME = _install_cached_runtime_functions()
+
+
 def _install_array_typeof_without_masked_arrays() -> bool:
     """Type a plain numpy array without importing ``numpy.ma``; False when numba's internals differ.
 

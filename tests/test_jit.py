@@ -108,6 +108,42 @@ def test_a_kernel_called_in_a_fresh_process_leaves_numpy_ma_unimported(tmp_path)
     assert done.stdout.split() == ["10.0", "False", "False"]
 
 
+COUNT_NRT = ("from numba.core.runtime import nrtdynmod\n"
+             "made = []\n"
+             "create = nrtdynmod.create_nrt_module\n"
+             "nrtdynmod.create_nrt_module = lambda ctx: made.append(1) or create(ctx)\n")
+
+
+def test_runtime_functions_are_compiled_once_and_then_loaded(tmp_path):
+    """``_install_cached_runtime_functions``: the first process compiles numba's runtime functions and keeps
+    them beside the kernels' cache; the next loads them (nothing compiled) and its kernels, which allocate
+    through that runtime, give the same result; a damaged file is compiled again and replaced."""
+    import glob
+
+    (tmp_path / "kernel_mod.py").write_text(KERNEL)
+    cache = tmp_path / "cache"
+    code = COUNT_NRT + CALL + "print(len(made))\n"
+    env = {"NUMBA_CACHE_DIR": str(cache)}
+
+    def run():
+        done = _run(tmp_path, code, env)
+        assert done.returncode == 0, done.stderr
+        total, _, made = done.stdout.split()
+        return [total, made]
+
+    assert run() == ["10.0", "1"]                         # compiled, and the kernel too
+    files = glob.glob(str(cache / "**" / "rnntools-nrt-*.bin"), recursive=True)
+    assert len(files) == 1
+    assert run() == ["10.0", "0"]                         # loaded
+    data = bytearray(open(files[0], "rb").read())
+    data[-5] ^= 0xFF                                      # a flipped byte: its CRC fails
+    open(files[0], "wb").write(bytes(data))
+    assert run() == ["10.0", "1"]
+    assert run() == ["10.0", "0"]                         # written again, whole
+    open(files[0], "wb").write(data[:40])                 # cut short
+    assert run() == ["10.0", "1"]
+
+
 ONLY_PRIVATE = ("from numba.core import caching\n"
                 "import rnntools.jit\n"
                 "impl = getattr(caching, 'CacheImpl', None) or caching._CacheImpl\n"
