@@ -687,6 +687,27 @@ def test_a_process_start_collects_rarely_until_the_first_chunk_is_scored(tiny):
     assert not collector.started() and gc.get_threshold() == before
 
 
+def test_training_ends_the_start_ups_rare_collections(tmp_path, run_cli):
+    """The trainer's first epoch ends the start-up (``rnntools.collector.started``): a training process
+    collects as usual from there."""
+    import gc
+
+    from rnntools import collector
+
+    lines = [f"{'pos' if i % 2 else 'neg'}\t{'great' if i % 2 else 'awful'} film {i}" for i in range(40)]
+    (tmp_path / "t.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = gc.get_threshold()
+    collector.start()
+    try:
+        result = run_cli(["rnn-train", "--task", "classify", tmp_path / "t.tsv", "-o", tmp_path / "m.npz",
+                          "--hidden", "4", "--embed-dim", "4", "--max-steps", "1", "--threads", "1"])
+        assert result.exit_code == 0, result.stderr
+        assert gc.get_threshold() == before
+    finally:
+        collector.started()
+        gc.set_threshold(*before)
+
+
 @pytest.mark.parametrize("chosen", [None, "1"])
 def test_predict_and_evaluate_keep_numpys_arrays_on_small_pages(tiny, run_cli, monkeypatch, chosen):
     """``predict``/``evaluate`` turn off numpy's transparent huge pages (``cli.tasks.small_pages_for_numpy``):
