@@ -1004,3 +1004,54 @@ def test_gru_backward_writes_dah_compact_with_the_same_bits(units, table):
     assert not full[np.flatnonzero(mask.reshape(-1) == 0)].any()
     for a, b in ((dAx, dAx2), (S, S2), (dh0, dh02)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stack_runs_all_layers_in_one_hand_off_with_the_bits_of_layer_by_layer(cell, threads, monkeypatch):
+    """A stack whose time loops go by batch rows runs every layer's forward in one hand-off and its backward
+    in two (the time loops with the input gradients, then every weight gradient), with the bits of the
+    layers run one by one: masks, dropout (float32 and float64 masks), a table read by id, skip_padding."""
+    R = nn.recurrent
+    T, B, D, H, V = 9, 20, 12, 24, 15
+    before = nn.get_threads()
+
+    def run(stack):
+        if not stack:
+            monkeypatch.setattr(R.Recurrent, "_splits", lambda self, *a: [None] * self.layers)
+        out = []
+        calls = []
+        rows = R.run_rows
+        monkeypatch.setattr(R, "run_rows", lambda fn, *a, **k: calls.append(fn.__name__) or rows(fn, *a, **k))
+        for layers, dropout, f64, ids, skip in [(3, 0.0, False, False, False), (2, 0.4, False, True, False),
+                                                 (3, 0.3, True, False, True), (1, 0.0, False, False, False)]:
+            params = {}
+            rnn = nn.Recurrent(params, "r", cell, D, H, layers=layers, dropout=dropout,
+                               rng=np.random.default_rng(1))
+            r = np.random.default_rng(2)
+            x = r.standard_normal((V, D) if ids else (T, B, D)).astype(np.float32)
+            mask = (np.arange(T)[:, None] < r.integers(3, T + 1, B)[None, :]).astype(np.float32)
+            dms = [r.random((T, B, H)) * 2 for _ in range(layers - 1)] if f64 else None
+            calls.clear()
+            y, st, cache = rnn.forward(x, None, mask, train=True, rng=np.random.default_rng(3), dropout_masks=dms,
+                                       ids=r.integers(0, V, (T, B)) if ids else None)
+            forward_calls = list(calls)
+            grads = {}
+            dx, d0 = rnn.backward(y * 0.5, cache, grads, dstate=st, skip_padding=skip)
+            out.append((forward_calls, [y, *st, dx, *d0, *(grads[k] for k in grads)], list(grads)))
+        return out
+
+    try:
+        nn.set_threads(threads)
+        with R.time_loop_split("rows"):
+            layered = run(False)
+            monkeypatch.undo()
+            stacked = run(True)
+    finally:
+        nn.set_threads(before)
+    for (_, arrays1, names1), (_, arrays2, names2) in zip(layered, stacked):
+        assert names1 == names2                       # the same order into grads (the norm sums in it)
+        for a1, a2 in zip(arrays1, arrays2):
+            np.testing.assert_array_equal(a1, a2)
+    assert [c for c, _, _ in stacked] == [["_fwd_stack"]] * 4
+    assert [c for c, _, _ in layered][0] == ["_fwd", "_fwd", "_fwd"]

@@ -496,3 +496,28 @@ def test_recurrent_backward_hands_its_products_to_the_workers_at_once(monkeypatc
             np.testing.assert_array_equal(g1[k], g2[k])
     finally:
         nn.set_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_packed_steps_is_the_whole_product_row_for_row(dtype):
+    """One worker's batch rows, step by step: each row the bits of the whole product (with and without a
+    bias), numpy's product to round-off, and nothing outside the rows written."""
+    from rnntools.nn.gates import K
+
+    rng = np.random.default_rng(5)
+    T, B, D, N = 7, 19, 33, 70
+    x = rng.standard_normal((T, B, D)).astype(dtype)
+    W = rng.standard_normal((D, N)).astype(dtype)
+    bias = rng.standard_normal(N).astype(dtype)
+    wp = K.pack_weights(W)
+    whole = np.empty((T * B, N), dtype)
+    K.matmul_packed_bias(x.reshape(T * B, D), wp, bias, whole)
+    out = np.full((T, B, N), np.nan, dtype)
+    K.matmul_packed_steps(x, wp, bias, out, 4, 15)
+    np.testing.assert_array_equal(out[:, 4:15], whole.reshape(T, B, N)[:, 4:15])
+    assert np.isnan(out[:, :4]).all() and np.isnan(out[:, 15:]).all()
+    assert np.abs(out[:, 4:15] - (x[:, 4:15] @ W + bias)).max() < (1e-4 if dtype == np.float32 else 1e-12)
+    K.matmul_packed_steps(x, wp, bias[:0], out, 0, B)
+    nobias = np.empty((T * B, N), dtype)
+    K.matmul_packed(x.reshape(T * B, D), wp, nobias)
+    np.testing.assert_array_equal(out, nobias.reshape(T, B, N))

@@ -508,6 +508,16 @@ def matmul_packed_bias(a, wp, bias, out):
     _matmul_packed(a, wp, bias, out)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_packed_steps(x, wp, bias, out, b0, b1):
+    """out[t, b0:b1] = x[t, b0:b1] @ W (+ bias (N,), or (0,) for none) for every step t: x (T, B, K), out
+    (T, B, N), W packed by ``pack_weights``. One worker's batch rows of a layer's input projections or input
+    gradient, step by step (16-odd rows a product, as the time loops' products are): each row the same bits
+    as ``matmul_packed(_bias)`` of all T*B rows gives it."""
+    for t in range(x.shape[0]):
+        _matmul_packed(x[t, b0:b1], wp, bias, out[t, b0:b1])
+
+
 ROWS_CHUNK = 64   # rows gathered at a time by ``matmul_packed_rows``: 64 rows of K = 512 floats stay in L2
 
 

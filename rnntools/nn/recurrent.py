@@ -164,7 +164,7 @@ def _input_projections(W: np.ndarray, b: np.ndarray, x: np.ndarray, ids: np.ndar
 
 def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x: np.ndarray,
                  h0: np.ndarray, c0: np.ndarray | None = None, mask: np.ndarray | None = None,
-                 ids: np.ndarray | None = None):
+                 ids: np.ndarray | None = None, split: str | None = None):
     """One recurrent layer over a whole sequence.
 
     W: (H+D, G*H) with rows ``[h_{t-1}, x_t]``; b: (G*H,); bn: (H,) GRU only; x: (T, B, D); h0, c0: (B, H);
@@ -177,12 +177,69 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     side, about 40% of an LSTM-256 training step's arithmetic. ``cell_backward`` then returns the gradient
     of the table (V, D) as dx.
     """
+    s = _forward_setup(cell, W, b, bn, x, h0, c0, mask, ids)
+    split = _choose_split(s.key, s.H) if split is None else split   # split: the caller asked already
+    start = time.perf_counter()
+    if split == "units":
+        parts = get_threads()
+        flags = _barrier_flags(parts)
+        run_parts(_fwd_units, parts, s.kind, s.P, s.pidx, s.Wh, s.bn, s.c0, s.m, s.Hfull, s.Y, s.Cs, s.G, s.Rn,
+                  flags)
+    else:
+        run_rows(_fwd, s.B, *s.loop_args())
+    if s.T > 0:
+        _timed_split(s.key, split, (time.perf_counter() - start) / s.T)
+    return _forward_finish(s)
+
+
+@dataclass
+class _Forward:
+    """One layer's forward arrays (``cell_forward``'s, or one layer of ``Recurrent.forward``'s stack)."""
+
+    kind: int
+    key: tuple
+    T: int
+    B: int
+    H: int
+    x: np.ndarray
+    ids: np.ndarray | None
+    P: np.ndarray
+    pidx: np.ndarray
+    Wh: np.ndarray
+    bn: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    m: np.ndarray
+    Hfull: np.ndarray
+    Hs: np.ndarray
+    Y: np.ndarray
+    Cs: np.ndarray
+    G: np.ndarray
+    Rn: np.ndarray
+
+    def loop_args(self) -> tuple:
+        """``_fwd``'s arguments but the row range."""
+        return (self.kind, self.P, self.pidx, self.Wh, self.bn, self.h0, self.c0, self.m, self.Y, self.Hs,
+                self.Cs, self.G, self.Rn)
+
+
+def _forward_setup(cell, W, b, bn, x, h0, c0, mask, ids, project: bool = True) -> _Forward:
+    """The arrays of one layer's forward; the input projections made now (``project``), or only allocated,
+    ``P (T*B, GH)`` at ``step_rows``, for the workers to make row block by row block (``_stack_forward``):
+    then x is the layer below's output, which need not be computed yet."""
     kind = CELLS[cell]
-    x, P, pidx, T, B, H = _input_projections(W, b, x, ids)
+    dt = W.dtype
+    if project:
+        x, P, pidx, T, B, H = _input_projections(W, b, x, ids)
+    else:
+        T, B, D = x.shape
+        H = W.shape[0] - D
+        if x.dtype != dt or not x.flags.c_contiguous:
+            raise ValueError("the layer below's output: C-contiguous, of the weights' dtype")
+        P = np.empty((T * B, W.shape[1]), dt)
+        pidx = step_rows(T, B)
     ids = pidx if ids is not None else None
     GH = W.shape[1]
-    dt = W.dtype
-    Wh = W[:H]                                  # contiguous row block: (H, GH)
     m = np.ones((T, B), dt) if mask is None else np.ascontiguousarray(mask, dtype=dt)
     h0 = np.ascontiguousarray(h0, dtype=dt)
     c0 = np.zeros((B, H), dt) if c0 is None or kind != LSTM else np.ascontiguousarray(c0, dtype=dt)
@@ -194,22 +251,39 @@ def cell_forward(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None,
     G = np.empty((T, B, GH), dt)
     Rn = np.empty((T, B, H), dt) if kind == GRU else np.empty((1, 1, 1), dt)
     bnv = bn if bn is not None else np.zeros(H, dt)
-    key = ("forward", kind, H, B, dt.str)
-    split = _choose_split(key, H)
-    start = time.perf_counter()
-    if split == "units":
-        parts = get_threads()
-        flags = _barrier_flags(parts)
-        run_parts(_fwd_units, parts, kind, P, pidx, Wh, bnv, c0, m, Hfull, Y, Cs, G, Rn, flags)
+    return _Forward(kind, ("forward", kind, H, B, dt.str), T, B, H, x, ids, P, pidx, W[:H], bnv, h0, c0, m,
+                    Hfull, Hs, Y, Cs, G, Rn)
+
+
+def _forward_finish(s: _Forward):
+    """``cell_forward``'s results from its arrays once the time loop ran."""
+    if s.T > 0:
+        hT = s.Hs[-1].copy()
+        cT = s.Cs[-1].copy() if s.kind == LSTM else None
     else:
-        run_rows(_fwd, B, kind, P, pidx, Wh, bnv, h0, c0, m, Y, Hs, Cs, G, Rn)
-    if T > 0:
-        _timed_split(key, split, (time.perf_counter() - start) / T)
-        hT = Hs[-1].copy()
-        cT = Cs[-1].copy() if kind == LSTM else None
-    else:
-        hT, cT = h0.copy(), (c0.copy() if kind == LSTM else None)
-    return Y, (hT, cT), CellCache(x, ids, h0, c0, m, Hs, Cs, G, Rn, Hfull)
+        hT, cT = s.h0.copy(), (s.c0.copy() if s.kind == LSTM else None)
+    return s.Y, (hT, cT), CellCache(s.x, s.ids, s.h0, s.c0, s.m, s.Hs, s.Cs, s.G, s.Rn, s.Hfull)
+
+
+def _fwd_stack(layers, b0, b1):
+    """Every layer's forward over the batch rows b0..b1, bottom to top, in one piece of work: a layer fed by
+    the one below makes its input projections of these rows first (``proj``: the input, its packed weights,
+    the bias), after the dropout mask (``drop``: the layer below's output, the mask) when there is one. Each
+    row's projection is the same bits as in the whole product (``matmul_packed``), and the rows of a time
+    loop depend on no other rows, so the results are those of the layers run one by one. Returns each
+    time loop's seconds."""
+    took = []
+    for s, proj, drop in layers:
+        if drop is not None:
+            below, dm = drop
+            np.multiply(below[:, b0:b1], dm[:, b0:b1], out=s.x[:, b0:b1])
+        if proj is not None:
+            wp, bias = proj
+            K.matmul_packed_steps(s.x, wp, bias, s.P.reshape(s.T, s.B, -1), b0, b1)
+        start = time.perf_counter()
+        _fwd(*s.loop_args(), b0, b1)
+        took.append(time.perf_counter() - start)
+    return took
 
 
 def cell_infer(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x: np.ndarray,
@@ -241,7 +315,7 @@ def cell_infer(cell: str, W: np.ndarray, b: np.ndarray, bn: np.ndarray | None, x
 
 def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | None,
                   dhT: np.ndarray | None = None, dcT: np.ndarray | None = None, need_dx: bool = True,
-                  skip_padding: bool = False):
+                  skip_padding: bool = False, split: str | None = None):
     """Backward of ``cell_forward``. dy: (T, B, H) or None; dhT, dcT: (B, H) gradient into the final state.
 
     Returns ``dx (T, B, D) or None, (dh0, dc0), {"W": dW, "b": db, "bn": dbn}`` (dbn GRU only); dx is the
@@ -253,6 +327,59 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     after checking its training). Why: with 10-20% of a length-sorted batch padded, those products
     multiplied that many zero rows.
     """
+    s = _backward_setup(cell, W, cache, dy, dhT, dcT, skip_padding)
+    split = _choose_split(s.key, s.H) if split is None else split
+    start = time.perf_counter()
+    if split == "units":
+        parts = get_threads()
+        srange = np.zeros(s.B, np.int64)       # each row's range of the batch split: its per-id sums' order
+        for i, (r0, r1) in enumerate(s.ranges):
+            srange[r0:r1] = i
+        flags = _barrier_flags(parts)
+        run_parts(_bwd_units, parts, s.kind, W[:s.H], cache.c0, cache.mask, cache.Hfull, cache.Cs, cache.G,
+                  cache.Rn, s.dY, s.dhT, s.dcT, s.dAx, s.dAh2, s.apos, s.dh0, s.dc0, s.sidx, s.S, srange, flags)
+    else:
+        run_rows(_bwd, s.B, *s.loop_args(), ranges=s.ranges, each=[(part,) for part in s.S])
+    if s.T > 0:
+        _timed_split(s.key, split, (time.perf_counter() - start) / s.T)
+    return _backward_finish(s, _run_jobs(_backward_jobs(s, need_dx))[0])
+
+
+@dataclass
+class _Backward:
+    """One layer's backward arrays (``cell_backward``'s, or one layer of ``Recurrent.backward``'s stack)."""
+
+    kind: int
+    key: tuple
+    T: int
+    B: int
+    H: int
+    W: np.ndarray
+    cache: CellCache
+    dY: np.ndarray
+    dhT: np.ndarray
+    dcT: np.ndarray
+    dAx: np.ndarray
+    dAh2: np.ndarray
+    apos: np.ndarray
+    dh0: np.ndarray
+    dc0: np.ndarray
+    ranges: list
+    S: np.ndarray
+    sidx: np.ndarray
+    real: np.ndarray | None
+    dW: np.ndarray
+
+    def loop_args(self) -> tuple:
+        """``_bwd``'s arguments but the per-id sums and the row range."""
+        c = self.cache
+        return (self.kind, self.W[:self.H], c.h0, c.c0, c.mask, c.Hs, c.Cs, c.G, c.Rn, self.dY, self.dhT,
+                self.dcT, self.dAx, self.dAh2, self.apos, self.dh0, self.dc0, self.sidx)
+
+
+def _backward_setup(cell, W, cache, dy, dhT, dcT, skip_padding) -> _Backward:
+    """The arrays of one layer's backward. dy may be an array the workers have not written yet (the layer
+    above's input gradient in ``Recurrent._backward_stack``): it is then used as it is, never copied."""
     kind = CELLS[cell]
     x = cache.x
     T, B = cache.mask.shape
@@ -279,62 +406,84 @@ def cell_backward(cell: str, W: np.ndarray, cache: CellCache, dy: np.ndarray | N
     else:
         dAh = np.empty((T, B, GH), dt) if kind == GRU else dAx
         apos = step_rows(T, B)
-    dAh2 = dAh.reshape(-1, GH)
-    dh0 = np.empty((B, H), dt)
-    dc0 = np.zeros((B, H), dt)
     ranges = row_ranges(B)
     # with a table input: each worker's per-id sums of dAx (V, GH), made inside the time loop
     S = np.zeros((len(ranges), x.shape[0] if cache.ids is not None else 0, GH), dt)
     sidx = cache.ids if cache.ids is not None else np.zeros((1, 1), np.int64)
-    key = ("backward", kind, H, B, dt.str)
-    split = _choose_split(key, H)
-    start = time.perf_counter()
-    if split == "units":
-        parts = get_threads()
-        srange = np.zeros(B, np.int64)       # each row's range of the batch split: its per-id sums' order
-        for i, (r0, r1) in enumerate(ranges):
-            srange[r0:r1] = i
-        flags = _barrier_flags(parts)
-        run_parts(_bwd_units, parts, kind, W[:H], cache.c0, cache.mask, cache.Hfull, cache.Cs, cache.G, cache.Rn,
-                  dY, dhT, dcT, dAx, dAh2, apos, dh0, dc0, sidx, S, srange, flags)
-    else:
-        run_rows(_bwd, B, kind, W[:H], cache.h0, cache.c0, cache.mask, cache.Hs, cache.Cs, cache.G,
-                 cache.Rn, dY, dhT, dcT, dAx, dAh2, apos, dh0, dc0, sidx, ranges=ranges, each=[(s,) for s in S])
-    if T > 0:
-        _timed_split(key, split, (time.perf_counter() - start) / T)
-    # weight gradients: one big product over all time steps each; with the bias's sums and the input
-    # gradient, in ONE hand-off to the workers (run_together: the same calls as one hand-off each, the same
-    # bits, without three of the hand-offs' wake-ups and waits)
-    dW = np.empty_like(W)
+    return _Backward(kind, ("backward", kind, H, B, dt.str), T, B, H, W, cache, dY, dhT, dcT, dAx,
+                     dAh.reshape(-1, GH), apos, np.empty((B, H), dt), np.zeros((B, H), dt), ranges, S, sidx, real,
+                     np.empty_like(W))
+
+
+def _backward_jobs(s: _Backward, need_dx: bool) -> dict:
+    """The products after one layer's time loop, as ``run_together`` jobs (``matmul_tn_job``'s pairs) by
+    name: the weight gradients (``dW``'s two blocks), the bias's sums ("b") and the input gradient ("x",
+    ``need_dx``); what a table input needs beside them (per-id sums) made here. Why jobs: all of them go
+    to the workers in ONE hand-off (``_run_jobs``), even those of every layer of a stack."""
+    cache, W, H, T, B = s.cache, s.W, s.H, s.T, s.B
+    x = cache.x
+    D, GH = x.shape[-1], W.shape[1]
+    dW, real = s.dW, s.real
     jobs = {}
     if cache.ids is None:
-        dAx2 = dAx.reshape(T * B, GH)
+        dAx2 = s.dAx.reshape(T * B, GH)
         jobs["Wx"] = matmul_tn_job(x.reshape(T * B, D), dAx2, dW[H:], real)
         jobs["b"] = column_sums_job(dAx2)
     else:
         # the input at (t, b) is the table row ids[t, b], so with S (V, GH) the per-id sums of dAx:
         # dWx = table^T S, db = the column sums of S, dtable = S Wx^T
-        dAx2 = S.sum(axis=0)
+        dAx2 = s.S.sum(axis=0)
         matmul(x.T, dAx2, out=dW[H:])
         db = dAx2.sum(axis=0)
+        jobs["b"] = (None, lambda _: db)
     Hprev = cache.Hfull[:T].reshape(T * B, H)      # h_{t-1} of every position
-    if dAh2.shape[0] < T * B:
+    if s.dAh2.shape[0] < T * B:
         # compact: the states before the real positions, gathered, against dAh's rows as they are
-        jobs["Wh"] = matmul_tn_job(np.take(Hprev, real, axis=0), dAh2, dW[:H])
+        jobs["Wh"] = matmul_tn_job(np.take(Hprev, real, axis=0), s.dAh2, dW[:H])
     else:
-        jobs["Wh"] = matmul_tn_job(Hprev, dAh2, dW[:H], real)
+        jobs["Wh"] = matmul_tn_job(Hprev, s.dAh2, dW[:H], real)
     if need_dx:
         jobs["x"] = matmul_job(dAx2, W[H:].T)
-    handed = [name for name, (job, _) in jobs.items() if job is not None]
-    results = dict(zip(handed, run_together([jobs[name][0] for name in handed]) if handed else []))
-    done = {name: finish(results.get(name)) for name, (_, finish) in jobs.items()}
-    if cache.ids is None:
-        db = done["b"]
-    grads = {"W": dW, "b": db}
-    if kind == GRU:
-        grads["bn"] = dAh2[:, 2 * H:].sum(axis=0)
-    dx = done["x"].reshape(x.shape) if need_dx else None
-    return dx, (dh0, dc0 if kind == LSTM else None), grads
+    return jobs
+
+
+def _run_jobs(*layer_jobs: dict) -> list[dict]:
+    """The jobs of ``_backward_jobs`` (of one layer or several) in one hand-off; each layer's results by name."""
+    handed = [(k, name) for k, jobs in enumerate(layer_jobs) for name, (job, _) in jobs.items() if job is not None]
+    results = run_together([layer_jobs[k][name][0] for k, name in handed]) if handed else []
+    got = dict(zip(handed, results))
+    return [{name: finish(got.get((k, name))) for name, (_, finish) in jobs.items()}
+            for k, jobs in enumerate(layer_jobs)]
+
+
+def _backward_finish(s: _Backward, done: dict, dx: np.ndarray | None = None):
+    """``cell_backward``'s results from a layer's finished jobs (by name); ``dx`` when the workers made it."""
+    grads = {"W": s.dW, "b": done["b"]}
+    if s.kind == GRU:
+        grads["bn"] = s.dAh2[:, 2 * s.H:].sum(axis=0)
+    if "x" in done:
+        dx = done["x"].reshape(s.cache.x.shape)
+    return dx, (s.dh0, s.dc0 if s.kind == LSTM else None), grads
+
+
+def _bwd_stack(layers, S_parts, b0, b1):
+    """Every layer's backward over the batch rows b0..b1, top to bottom, in one piece of work: after a layer's
+    time loop, its input gradient of these rows (``dx``: the gate gradients' input side times Wx^T in
+    panels, into the layer below's output gradient), times the dropout mask between them when there is
+    one. A row's product is the same bits in any set of rows (``matmul_packed``) and the rows of a time
+    loop depend on no other rows: the results are those of the layers run one by one. Returns each time
+    loop's seconds."""
+    took = []
+    for (s, dx), S in zip(layers, S_parts):
+        start = time.perf_counter()
+        _bwd(*s.loop_args(), S, b0, b1)
+        took.append(time.perf_counter() - start)
+        if dx is not None:
+            out, wp, dm = dx
+            K.matmul_packed_steps(s.dAx, wp, wp[:0, 0, 0], out, b0, b1)
+            if dm is not None:
+                np.multiply(out[:, b0:b1], dm[:, b0:b1], out=out[:, b0:b1])
+    return took
 
 
 def reads_table_by_id(vocab_size: int, positions: int) -> bool:
@@ -511,24 +660,121 @@ class Recurrent:
             cache.gathered = (ids, x.shape[0])
             x, ids = x[ids], None
         hs, cs = [], []
-        inp = x
-        for li in range(self.layers):
-            if li > 0 and train and (dropout_masks is not None or self.dropout > 0):
-                dm = dropout_masks[li - 1] if dropout_masks is not None else dropout_mask(
+
+        def drop(li, inp):     # layer li's input dropout mask (li > 0): drawn in layer order either way
+            if train and (dropout_masks is not None or self.dropout > 0):
+                return dropout_masks[li - 1] if dropout_masks is not None else dropout_mask(
                     rng if rng is not None else np.random.default_rng(), inp.shape, self.dropout, inp.dtype)
-                inp = inp * dm
-                cache.drops.append(dm)
-            elif li > 0:
-                cache.drops.append(None)
+            return None
+
+        splits = self._splits("forward", T, B, ids is None)
+        if all(split == "rows" for split in splits):
+            inp = self._forward_stack(x, state, mask, ids, drop, cache, hs, cs)
+        else:
+            inp = x
+            for li in range(self.layers):
+                if li > 0:
+                    dm = drop(li, inp)
+                    if dm is not None:
+                        inp = inp * dm
+                    cache.drops.append(dm)
+                c0 = state[1][li] if self.kind == LSTM else None
+                y, (hT, cT), lc = cell_forward(self.cell, self._p(li, "W"), self._p(li, "b"), self._p(li, "bn"),
+                                               inp, state[0][li], c0, mask, ids if li == 0 else None,
+                                               split=splits[li])
+                cache.layers.append(lc)
+                hs.append(hT)
+                cs.append(cT)
+                inp = y
+        new_state = (np.stack(hs), np.stack(cs)) if self.kind == LSTM else (np.stack(hs),)
+        return inp, new_state, cache
+
+    def _splits(self, direction: str, T: int, B: int, input_projected: bool) -> list:
+        """Each layer's time-loop split, the chooser asked once per layer as ``cell_forward`` would; all
+        "rows" (and more than one hand-off layer by layer): ``_forward_stack``/``_backward_stack`` run every
+        layer in one. [None] * layers where that cannot be: ``cell_forward`` then asks."""
+        if T == 0 or (self.layers == 1 and (direction == "backward" or not input_projected)):
+            return [None] * self.layers
+        key = (direction, self.kind, self.hidden, B, self.dtype.str)
+        return [_choose_split(key, self.hidden) for _ in range(self.layers)]
+
+    def _forward_stack(self, x, state, mask, ids, drop, cache, hs, cs):
+        """``forward``'s layers in ONE hand-off to the workers: each worker runs its batch rows through every
+        layer, bottom to top (``_fwd_stack``), making the input projections of its rows itself. The same bits
+        as layer by layer: the rows of a time loop depend on no other rows, and a row's projection is the
+        same in any set of rows. Why: layer by layer, a two-layer stack made three hand-offs (the first
+        layer's loop, the second's projections, its loop), each costing wall time beyond its work: waking
+        the workers, the GIL passed from thread to thread, the second worker starting late
+        (docs/performance.md, "Where a two-thread step's wall time goes")."""
+        runs = []
+        inp = x
+        dt = self.dtype
+        for li in range(self.layers):
+            W, b, bn = self._p(li, "W"), self._p(li, "b"), self._p(li, "bn")
             c0 = state[1][li] if self.kind == LSTM else None
-            y, (hT, cT), lc = cell_forward(self.cell, self._p(li, "W"), self._p(li, "b"), self._p(li, "bn"),
-                                           inp, state[0][li], c0, mask, ids if li == 0 else None)
+            dropped = None
+            if li > 0:
+                dm = drop(li, inp)
+                cache.drops.append(dm)
+                if dm is not None:
+                    # as given (a float64 mask multiplies in float64, as `inp * dm` does), broadcast
+                    dropped = (inp, np.broadcast_to(dm, np.broadcast_shapes(inp.shape, np.shape(dm))))
+                    inp = np.empty(inp.shape, dt)
+            if li == 0 and ids is not None:
+                s = _forward_setup(self.cell, W, b, bn, inp, state[0][li], c0, mask, ids)
+                proj = None
+            else:
+                inp = np.ascontiguousarray(inp, dtype=dt)
+                s = _forward_setup(self.cell, W, b, bn, inp, state[0][li], c0, mask, None, project=False)
+                proj = (K.pack_weights(W[s.H:]), np.ascontiguousarray(b, dtype=dt))
+            runs.append((s, proj, dropped))
+            inp = s.Y
+        took = run_rows(_fwd_stack, runs[0][0].B, runs)
+        for li, (s, _, _) in enumerate(runs):
+            _timed_split(s.key, "rows", max(t[li] for t in took) / s.T)
+            y, (hT, cT), lc = _forward_finish(s)
             cache.layers.append(lc)
             hs.append(hT)
             cs.append(cT)
-            inp = y
-        new_state = (np.stack(hs), np.stack(cs)) if self.kind == LSTM else (np.stack(hs),)
-        return inp, new_state, cache
+        return runs[-1][0].Y
+
+    def _backward_stack(self, dy, cache, grads, dstate, need_dx, skip_padding, dh0s, dc0s):
+        """``backward``'s layers in two hand-offs to the workers: every layer's time loop, each worker taking
+        its batch rows from the top layer down and making their input gradients itself (``_bwd_stack``);
+        then every layer's weight gradients and bias sums at once (``_run_jobs``). The same bits as layer by
+        layer (see ``_bwd_stack``), in the same order into ``grads``. Why: layer by layer, a two-layer
+        stack made four hand-offs (docs/performance.md, "Where a two-thread step's wall time goes").
+        Returns the input gradient (of the table when the first layer read one by id), or None."""
+        runs = []
+        d = dy
+        dt = self.dtype
+        for li in range(self.layers - 1, -1, -1):
+            lc = cache.layers[li]
+            W = self._p(li, "W")
+            dhT = dstate[0][li] if dstate is not None else None
+            dcT = dstate[1][li] if dstate is not None and self.kind == LSTM else None
+            s = _backward_setup(self.cell, W, lc, d, dhT, dcT, skip_padding)
+            dx = None
+            if li > 0 or (need_dx and lc.ids is None):
+                # the input gradient dAx Wx^T of the workers' rows, Wx^T packed as matmul packs it
+                out = np.empty(lc.x.shape, dt)
+                dm = cache.drops[li - 1] if li > 0 else None
+                dx = (out, K.pack_panels(W[s.H:]), None if dm is None else np.broadcast_to(dm, out.shape))
+                d = out
+            runs.append((s, dx))
+        ranges = runs[0][0].ranges
+        took = run_rows(_bwd_stack, runs[0][0].B, runs, ranges=ranges,
+                        each=[([s.S[i] for s, _ in runs],) for i in range(len(ranges))])
+        for k, (s, _) in enumerate(runs):
+            _timed_split(s.key, "rows", max(t[k] for t in took) / s.T)
+        done = _run_jobs(*[_backward_jobs(s, need_dx=dx is None and need_dx) for s, dx in runs])
+        for k, (s, dx) in enumerate(runs):
+            li = self.layers - 1 - k
+            dxl, (dh0, dc0), g = _backward_finish(s, done[k], None if dx is None else dx[0])
+            add_grads(grads, {f"{self.name}.{li}.{key}": value for key, value in g.items()})
+            dh0s[li], dc0s[li] = dh0, dc0
+            d = dxl
+        return d
 
     def infer(self, x: np.ndarray, state: tuple | None = None, mask: np.ndarray | None = None, *,
               ids: np.ndarray | None = None, outputs: bool = True):
@@ -558,17 +804,23 @@ class Recurrent:
         Returns ``dx (T, B, D) or None, dstate0`` (gradient of the initial state); dx is the gradient of
         the (V, D) table when ``forward`` had ``ids``. ``skip_padding``: see ``cell_backward``."""
         dh0s, dc0s = [None] * self.layers, [None] * self.layers
-        d = dy
-        for li in range(self.layers - 1, -1, -1):
-            dhT = dstate[0][li] if dstate is not None else None
-            dcT = dstate[1][li] if dstate is not None and self.kind == LSTM else None
-            dx, (dh0, dc0), g = cell_backward(self.cell, self._p(li, "W"), cache.layers[li], d, dhT, dcT,
-                                              need_dx=need_dx or li > 0, skip_padding=skip_padding)
-            add_grads(grads, {f"{self.name}.{li}.{key}": value for key, value in g.items()})
-            dh0s[li], dc0s[li] = dh0, dc0
-            if li > 0 and cache.drops[li - 1] is not None:
-                dx = dx * cache.drops[li - 1]
-            d = dx
+        T, B = cache.layers[0].mask.shape
+        splits = self._splits("backward", T, B, True)
+        if all(split == "rows" for split in splits):
+            d = self._backward_stack(dy, cache, grads, dstate, need_dx, skip_padding, dh0s, dc0s)
+        else:
+            d = dy
+            for li in range(self.layers - 1, -1, -1):
+                dhT = dstate[0][li] if dstate is not None else None
+                dcT = dstate[1][li] if dstate is not None and self.kind == LSTM else None
+                dx, (dh0, dc0), g = cell_backward(self.cell, self._p(li, "W"), cache.layers[li], d, dhT, dcT,
+                                                  need_dx=need_dx or li > 0, skip_padding=skip_padding,
+                                                  split=splits[li])
+                add_grads(grads, {f"{self.name}.{li}.{key}": value for key, value in g.items()})
+                dh0s[li], dc0s[li] = dh0, dc0
+                if li > 0 and cache.drops[li - 1] is not None:
+                    dx = dx * cache.drops[li - 1]
+                d = dx
         if cache.gathered is not None and d is not None:
             ids, V = cache.gathered
             table_grad = np.zeros((V, d.shape[-1]), d.dtype)
