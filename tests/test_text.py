@@ -40,6 +40,9 @@ def test_tokenize_words(text, tokens):
     ("Cafe\u0301 nai\u0308ve", ["caf\u00e9", "na\u00efve"]),
     ("x\u0301y don\u0334't", ["x\u0301y", "don\u0334't"]),  # no composed form: the mark stays in its word
     ("\u0301 a", ["a"]),                                  # a mark with no letter before it is no word
+    # joiners between letters do not break a word (UAX #29 WB4); at a word's end they are not part of it
+    ("می\u200cخواهم کتاب\u200c", ["می\u200cخواهم", "کتاب"]),
+    ("क्\u200dष co\u00adoperate", ["क्\u200dष", "co\u00adoperate"]),
 ])
 def test_tokenize_words_keeps_combining_marks_and_composes(text, tokens):
     assert tokenize_words(text) == tokens

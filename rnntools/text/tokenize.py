@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterator, Sequence
 from rnntools.text.marks import _MARKS
 
 # a letter or digit (any script) and the letters, digits and combining marks after it: the vowel signs of
-# Devanagari or Tamil, Hebrew points, Arabic harakat and the accents of decomposed (NFD) text belong to their word
-_WORD = rf"[^\W_](?:[^\W_]|[{_MARKS}])*"
+# Devanagari or Tamil, Hebrew points, Arabic harakat and the accents of decomposed (NFD) text belong to their word.
+# Between two letters, the invisible joiners do not break a word either (Unicode's word boundaries, UAX #29, rule
+# WB4): the zero-width non-joiner inside Persian words (U+200C), the zero-width joiner of Indic conjuncts (U+200D),
+# the soft hyphen (U+00AD) and the word joiner (U+2060).
+_WORD = rf"[^\W_](?:[^\W_]|[{_MARKS}]|[\u00ad\u200c\u200d\u2060]+(?=[^\W_]))*"
 # words, optionally joined by apostrophes: don't, l'homme, rock'n'roll
 WORD_RE = re.compile(rf"{_WORD}(?:['\u2019]{_WORD})*")
 # w2v-train's and phrases' words: these, plus underscores inside a word, so that the phrases `rnntools phrases`
