@@ -1070,3 +1070,19 @@ def test_sigterm_before_the_command_with_sigint_ignored(tmp_path, module, sig):
     assert code == 128 + sig, (code, err)
     assert err.strip() == f"rnntools: interrupted ({sig.name})", err
     assert out == b""
+
+
+# --- found in session 28 --------------------------------------------------------------------------------------
+
+def test_write_only_stdin_of_a_forecaster_is_named_as_the_input(tmp_path):
+    """`rnntools predict fc.npz 0> FILE`: standard input open only for writing. The forecaster looks at its first
+    bytes to tell JSONL from CSV, and that read's error was blamed on standard output ("standard output: cannot
+    write (Bad file descriptor)")."""
+    model = tmp_path / "fc.npz"
+    code, _, err = finish(rnntools(["rnn-train", "--task", "forecast", os.path.join(SAMPLES, "airline.csv"), "-o",
+                                    model, *TINY]))
+    assert code == 0, err
+    with open(tmp_path / "sink", "wb") as sink:
+        code, out, err = finish(rnntools(["predict", model], stdin=sink))
+    assert code == 1 and out == b""
+    one_error_line(err, "<stdin>:1: cannot read (Bad file descriptor)")

@@ -446,7 +446,12 @@ def _sniff(path: str, encoding_errors: str) -> str:
         import sys
 
         raw = sys.stdin.buffer
-        head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
+        try:
+            head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
+        except OSError as exc:  # standard input open only for writing (`0> FILE`): was blamed on standard output
+            from rnntools.io.inputs import _os_reason
+
+            raise InputError(f"cannot read ({_os_reason(exc)})", path, 1) from None
         return "jsonl" if head.lstrip().startswith(b"{") else "csv"
     return "csv"
 
