@@ -656,3 +656,12 @@ def test_a_series_id_in_two_inputs_is_an_error_and_an_empty_input_too(tmp_path):
     empty.write_text("")
     with pytest.raises(InputError, match="no series in the input"):
         S.read_series([str(empty)])
+
+
+def test_a_series_too_short_for_the_season_names_the_season(run_cli, tmp_path):
+    """A season near the series' length (60 monthly values, --season 59): the error said only that --lookback or
+    --horizon should be smaller, though the season asked for the most history."""
+    csv = tmp_path / "s.csv"
+    csv.write_text("month,y\n" + "".join(f"{1949 + i // 12}-{i % 12 + 1:02d},{100 + i}\n" for i in range(60)))
+    r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", tmp_path / "m.npz", "--season", 59, "--max-steps", 2])
+    assert r.exit_code == 1 and "59 for seasonal features, season 59" in r.stderr and "--season" in r.stderr, r.stderr

@@ -363,8 +363,9 @@ def build_data(series: list[Series], model: Model, val_fraction: float) -> _Data
         n = len(y)
         if n < min_length(cfg):
             raise InputError(f"series {s.id!r} has {n} values; it needs at least {min_length(cfg)} "
-                             f"(lookback {L} + horizon {Hh} + {need} for seasonal features); pass a "
-                             f"smaller --lookback or --horizon, or drop the series", s.source or None)
+                             f"(lookback {L} + horizon {Hh} + {need} for seasonal features, season {cfg.season}); "
+                             f"pass a smaller --lookback, --horizon or --season, or drop the series",
+                             s.source or None)
         V = max(Hh, int(math.ceil(val_fraction * n))) if val_fraction > 0 else 0
         if n - V < min_length(cfg):
             V = 0  # too short to hold anything out: all of it trains (no validation from this series)
