@@ -235,3 +235,21 @@ def test_ctrl_c_saves_and_exits_130(trained, tmp_path):
     from rnntools.io import load_model
 
     assert load_model(out, "lm").meta["training"]["counters"]["stopped"] == "interrupted"
+
+
+def test_resume_of_a_model_stripped_of_its_training_state_says_so(run_cli, tmp_path):
+    """A model shipped without the trainer's arrays (state.*, optim.*) predicts; --resume said its state was
+    "missing or has another shape (batch size and model options must match)", which sent users after options."""
+    text = tmp_path / "t.txt"
+    text.write_text("the cat sat on the mat and the dog ran after it\n" * 40)
+    model = tmp_path / "m.npz"
+    assert run_cli(["rnn-train", "--task", "lm", text, "-o", model, "--hidden", 8, "--max-steps", 2,
+                    "--threads", 1]).exit_code == 0
+    with np.load(model, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if not k.startswith(("state.", "optim."))}
+    meta = json.loads(str(arrays.pop("meta")))
+    meta["arrays"] = {k: v for k, v in meta["arrays"].items() if k in arrays}
+    np.savez(model, meta=np.array(json.dumps(meta)), **arrays)
+    assert run_cli(["predict", model, text]).exit_code == 0
+    r = run_cli(["rnn-train", "--task", "lm", text, "-o", tmp_path / "out.npz", "--resume", model, "--max-steps", 3])
+    assert r.exit_code == 2 and "holds no training state" in r.stderr and "batch size" not in r.stderr, r.stderr

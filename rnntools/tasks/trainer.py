@@ -288,9 +288,13 @@ class _Trainer:
             live[...] = source
         for name, live in self.task.train_state().items():
             source = arrays.get(f"state.{name}")
-            if source is None or source.shape != live.shape:
-                raise UsageError(f"{model.path}: cannot --resume: training state {name!r} is missing or has "
-                                 f"another shape (batch size and model options must match the saved model)")
+            if source is None:
+                # a model stripped of the trainer's arrays to ship it: the batch-size hint would mislead
+                raise UsageError(f"{model.path}: cannot --resume: the model file holds no training state "
+                                 f"{name!r} (saved without the trainer's arrays: it predicts, it does not resume)")
+            if source.shape != live.shape:
+                raise UsageError(f"{model.path}: cannot --resume: training state {name!r} has another shape "
+                                 f"(batch size and model options must match the saved model)")
             live[...] = source
         if self.opt is not None:
             self._restore_optimizer(model)
