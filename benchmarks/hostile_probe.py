@@ -3637,8 +3637,12 @@ def session28_cases() -> list[Case]:
             for how in ("bool", "str", "complex", "scalar", "short", "empty", "3d", "missing"):
                 if model == "w.npz" and how == "short":
                     continue  # vectors of one dimension less are vectors
-                cases.append(Case("model array of another dtype or shape (session 28)", args, (1,), names="m.npz",
-                                  stdin=stdin, setup=_array_edited_in_tmp(model, name, how)))
+                # files written before the wide intercept lacked it; the network's interval table is read only for
+                # the series the network forecasts (the world's one goes to ltheta)
+                optional = how == "missing" and name in ("wide.b", "interval_q")
+                cases.append(Case("model array of another dtype or shape (session 28)", args,
+                                  (0, 1) if optional else (1,), names="m.npz", stdin=stdin,
+                                  setup=_array_edited_in_tmp(model, name, how)))
     import numpy as np
 
     for model, (args, stdin) in use.items():

@@ -233,17 +233,24 @@ def test_pretrained_frozen_embeddings(run_cli, tmp_path):
         np.testing.assert_array_equal(embed[vocab.index[word]], vectors[words.index[word]])
 
 
-def test_wide_intercept_of_another_shape_is_a_corrupt_model(trained, run_cli, tmp_path):
-    """The wide part's intercept saved as one number (its metadata edited to agree) was broadcast to every
-    class, exit 0; now the file is corrupt, as for every other parameter of the wrong shape."""
+@pytest.mark.parametrize("name,edit,says", [
+    ("wide.b", lambda a: np.array(a[0]), "wide.b has shape ()"),          # broadcast to every class, exit 0
+    ("wide.idf", lambda a: a[:-1], "wide.idf has shape"),                 # internal errors at the first text
+    ("wide.idf", lambda a: a[:0], "wide.idf has shape (0,)"),
+    ("wide.idf", lambda a: np.array(a[0]), "wide.idf has shape ()"),
+    ("wide.idf", lambda a: a[:, None], "wide.idf has shape"),
+])
+def test_wide_part_of_another_shape_is_a_corrupt_model(trained, run_cli, tmp_path, name, edit, says):
+    """The wide part's intercept or idf weights of another shape, the metadata edited to agree: a scalar
+    intercept was broadcast to every class (exit 0), idf weights of another length were internal errors; now
+    the file is corrupt, as for every other parameter of the wrong shape."""
     with np.load(trained["model"], allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    assert "wide.b" in arrays
     meta = json.loads(str(arrays["meta"]))
-    arrays["wide.b"] = np.array(arrays["wide.b"][0])
-    meta["arrays"]["wide.b"] = {"shape": [], "dtype": arrays["wide.b"].dtype.str}
+    arrays[name] = edit(arrays[name])
+    meta["arrays"][name] = {"shape": list(arrays[name].shape), "dtype": arrays[name].dtype.str}
     arrays["meta"] = np.array(json.dumps(meta))
     path = tmp_path / "m.npz"
     np.savez(path, **arrays)
     result = run_cli(["predict", path, trained["test"]])
-    assert result.exit_code == 1 and "wide.b has shape ()" in result.stderr, result.stderr
+    assert result.exit_code == 1 and says in result.stderr and "internal error" not in result.stderr, result.stderr

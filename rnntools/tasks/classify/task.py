@@ -170,6 +170,12 @@ def load(source) -> Model:
     if cfg.wide_buckets:
         names += ["wide.W", "wide.idf"] + (["wide.b"] if "wide.b" in arrays else [])
     params = {name: arrays[name] for name in names}
+    if cfg.wide_buckets:
+        from rnntools.nn.layers import check_param
+
+        # one idf weight per hash bucket (both blocks of "separate" rows share them): another length was an
+        # internal error at the first text's n-grams
+        check_param(params, "wide.idf", (int(config["wide_buckets"]),))
     return Model(Network(cfg, params), vocab, list(meta["labels"]), config, meta)
 
 
