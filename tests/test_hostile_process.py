@@ -1086,3 +1086,16 @@ def test_write_only_stdin_of_a_forecaster_is_named_as_the_input(tmp_path):
         code, out, err = finish(rnntools(["predict", model], stdin=sink))
     assert code == 1 and out == b""
     one_error_line(err, "<stdin>:1: cannot read (Bad file descriptor)")
+
+
+def test_a_folder_as_standard_input_is_one_line(tmp_path):
+    """`bin/rnntools vocab < some-dir`: Python itself stops before any of rnntools runs, with a five-line "Fatal
+    Python error: init_sys_streams: <stdin> is a directory"; the clone's entry script says it in one line."""
+    folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        proc = subprocess.run([os.path.join(ROOT, "bin", "rnntools"), "vocab"], stdin=folder, capture_output=True,
+                              timeout=240)
+    finally:
+        os.close(folder)
+    assert proc.returncode == 1 and proc.stdout == b""
+    one_error_line(proc.stderr.decode(), "standard input is a folder")
