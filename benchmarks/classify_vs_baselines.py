@@ -15,7 +15,8 @@ Per set, in one run, on the same fixed held-out split:
     ``ema_every`` (``with_ema``), ``folds`` (the wide part's), ``net_seed`` (other initial network weights),
     ``batch_seed`` (other batches and dropout draws: the trainer's generators), ``snapshots`` (the network
     at every evaluation, in --dump: ``with_snapshots``), ``self_vectors`` (w2v on the set's own training texts
-    as the network's --embeddings: ``with_self_vectors``)).
+    as the network's --embeddings: ``with_self_vectors``; the library's ``own_vectors`` does the same on the
+    texts' words)).
 Accuracy on the test part, training seconds and prediction speed (texts/s) are printed per set, then the
 mean over the sets that choose the defaults. Everything single-threaded unless --threads says otherwise.
 

@@ -214,6 +214,47 @@ def test_resume_continues_exactly(run_cli, tmp_path):
         np.testing.assert_array_equal(full[name], part[name], err_msg=name)
 
 
+def test_own_vectors_start_the_network_from_its_texts_word2vec(tmp_path, monkeypatch):
+    """With --own-vectors (by default from OWN_VECTORS_FROM labelled texts) and no --embeddings the embedding
+    starts from word2vec on the labelled texts (``own_vectors_table``: skip-gram on one thread, so a seed gives
+    the same table); below that size, or with --no-own-vectors, it is drawn at random as before. With the rate
+    at 0 the trained table is the initial one."""
+    from rnntools.io import load_model
+    from rnntools.tasks import classify
+    from rnntools.tasks.classify import training
+    from rnntools.tasks.embeddings import own_vectors_table
+    from rnntools.text import Vocab
+    from rnntools.w2v.train import Params, train
+    from rnntools.w2v.vectors import load_vectors
+
+    records = order_task(200, 6)
+    texts = [r["text"] for r in records]
+    path = write_jsonl(tmp_path / "t.jsonl", records)
+    small = {"hidden": 4, "embed_dim": 6, "epochs": 1, "threads": 1, "seed": 3, "lr": 0.0, "wide": "none"}
+    for name, options in (("own", {"own_vectors": True}), ("random", {"own_vectors": False}), ("default", {})):
+        classify.train([path], str(tmp_path / f"{name}.npz"), {**small, **options})
+    monkeypatch.setattr(training, "OWN_VECTORS_FROM", 200)
+    classify.train([path], str(tmp_path / "large.npz"), small)
+    own, random, default, large = (load_model(tmp_path / f"{name}.npz") for name in ("own", "random", "default",
+                                                                                     "large"))
+    vocab = Vocab.from_meta(own.meta["vocab"])
+    table = own_vectors_table(texts, vocab, 6, seed=3)
+    np.testing.assert_array_equal(own.arrays["embed.W"], table)
+    np.testing.assert_array_equal(large.arrays["embed.W"], table)                       # 200 texts: on by default
+    np.testing.assert_array_equal(default.arrays["embed.W"], random.arrays["embed.W"])  # below: off by default
+    assert not np.array_equal(random.arrays["embed.W"], table)
+    assert (own.meta["config"]["own_vectors"], default.meta["config"]["own_vectors"]) == (True, False)
+    np.testing.assert_array_equal(own_vectors_table(texts, vocab, 6, seed=3), table)       # the same bytes
+    assert not np.array_equal(own_vectors_table(texts, vocab, 6, seed=4), table)
+    # the rows of the words word2vec learnt are its vectors, trained on the same texts with the same settings
+    (tmp_path / "c.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    train([str(tmp_path / "c.txt")], str(tmp_path / "v.npz"), Params(dim=6, epochs=15, min_count=2, threads=1, seed=3))
+    words, vectors = load_vectors(tmp_path / "v.npz")
+    for word in ("a", "b", "x"):
+        np.testing.assert_array_equal(table[vocab.index[word]], vectors[words.index[word]])
+    assert own_vectors_table(["one two", "three"], Vocab.from_texts(["one two", "three"]), 6) is None  # none twice
+
+
 def test_pretrained_frozen_embeddings(run_cli, tmp_path):
     from rnntools.io import load_model, save_model
     from rnntools.text import Vocab

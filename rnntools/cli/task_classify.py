@@ -40,6 +40,10 @@ TRAIN_OPTIONS = [
            help="With a wide part: train the network on what the linear part gets wrong, or on the labels "
                 "alone before the two are mixed [default: residual below 8,000 labelled texts, measured; see "
                 "docs/classify.md]."),
+    option("--own-vectors/--no-own-vectors", default=None, group="Classifier",
+           help="Without --embeddings: start the network's word embedding from word2vec vectors learnt on the "
+                "training texts themselves (skip-gram, 15 epochs, one thread) [default: from 8,000 labelled "
+                "texts, where the network learns the labels on its own; measured, see docs/classify.md]."),
     option("--calibrate/--no-calibrate", default=None, group="Classifier",
            help="Temperature scaling on the validation split after training, so that probabilities "
                 "match accuracy [default: calibrate]."),

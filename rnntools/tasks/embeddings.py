@@ -74,3 +74,35 @@ def pretrained_table(path: str, vocab, embed_dim: int | None = None, seed: int =
     out = rng.normal(0.0, 0.1 * float(np.std(vectors)) or 0.1, (len(vocab), E)).astype(np.float32)
     copy_vectors(out, vocab, words, vectors, path)
     return out
+
+
+
+
+def own_vectors_table(texts, vocab, embed_dim: int, seed: int = 1, epochs: int = 15,
+                      min_count: int = 2) -> np.ndarray | None:
+    """(V, D) float32 initial embedding rows learnt from ``texts`` themselves (the ``w2v-train`` recipe with
+    the labelled texts as the unlabelled ones; no label is read): skip-gram word2vec (``rnntools.w2v``'s
+    defaults but ``epochs``, ``min_count`` and ``embed_dim`` dimensions) on one thread, so that a seed gives
+    the same table every run; the rows of the words it learnt are its vectors, the others drawn as
+    ``pretrained_table`` draws them. None when no word of ``vocab`` occurs ``min_count`` times (nothing to
+    learn from), or when the temporary folder cannot hold the texts' ids (a warning says so)."""
+    import collections
+
+    from rnntools.errors import OutputError
+    from rnntools.text import tokenize_words
+    from rnntools.w2v.train import Params, train_lines
+
+    lines = [" ".join(tokenize_words(text, vocab.lowercase)) for text in texts]
+    counts = collections.Counter(w for line in lines for w in line.split())
+    if not any(counts[t] >= min_count for t in vocab.tokens[vocab.n_special:]):
+        return None
+    try:
+        words, vectors = train_lines(lines, Params(dim=embed_dim, epochs=epochs, min_count=min_count, threads=1,
+                                                   seed=seed, lowercase=vocab.lowercase))
+    except OutputError as exc:
+        console.warn(f"{exc}: the embedding starts at random instead of from the texts' own vectors")
+        return None
+    rng = np.random.default_rng(seed)
+    out = rng.normal(0.0, 0.1 * float(np.std(vectors)) or 0.1, (len(vocab), embed_dim)).astype(np.float32)
+    copy_vectors(out, vocab, words, vectors, "the training texts' own word2vec vectors")
+    return out

@@ -279,6 +279,33 @@ def train(inputs: list[str], output: str, params: Params, *, vocab_path: str | N
     return summary
 
 
+@_releasing_interrupts
+def train_lines(lines: list[str], params: Params) -> tuple:
+    """Word vectors of ``lines`` held in memory (each a text; tokenised as ``train`` tokenises a corpus),
+    for a library caller that needs the vectors, not a file: ``(vocab, vectors (V, D) float32)``, trained as
+    ``train`` trains them (the same vectors as ``train`` on a file of these lines, with no subwords). The
+    spool of token ids still goes to a temporary file (``corpus.Spool``). Raises KeyboardInterrupt when
+    interrupted (nothing is kept), ``InputError`` when no word occurs ``min_count`` times."""
+    p = params.resolved()
+    if p.subword is not None:
+        raise UsageError("train_lines learns plain word vectors; subwords need train")
+    findall = PHRASE_WORD_RE.findall
+    spool = Spool((lambda s: findall(s.lower())) if p.lowercase else findall)
+    try:
+        spool.add_lines(lines)
+        vocab, table = build_vocab(spool, ["the texts"], p)
+        layout = Layout(vocab, p)
+        w_in, w_out = init_vectors(layout.in_rows, p.dim, p.seed, layout.out_rows)
+        summary = _run(spool, table, vocab, w_in, w_out, p, int(vocab.counts.sum()), None, 0.0, layout)
+    finally:
+        spool.close()
+    if summary["interrupted"]:
+        raise KeyboardInterrupt
+    if not np.all(np.isfinite(w_in)):
+        raise TrainingError("training diverged (the vectors have NaN or infinite values): lower alpha")
+    return vocab, w_in
+
+
 def _flag(name: str) -> str:
     return "--keep-case" if name == "lowercase" else "--" + name.replace("_", "-")
 

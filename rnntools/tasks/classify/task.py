@@ -36,11 +36,19 @@ DEFAULTS: dict[str, Any] = dict(
     pooling="max", bidirectional=True, class_weight="none", text_field="text", label_field="label",
     wide="words+chars", wide_buckets=1 << 18, calibrate=True,
     residual=None,  # None: on the wide part's residual below RESIDUAL_BELOW labelled texts, on its own from there
+    # without --embeddings, at the word level: the embedding starts from word2vec on the labelled texts; None:
+    # from OWN_VECTORS_FROM labelled texts, where the network learns the labels on its own
+    own_vectors=None,
 )
 # from this many labelled texts the network learns the labels on its own beside the wide part; below, the
 # wide part's residual (measured in docs/classify.md: on its own it gained 1.2-1.6 points on sets of
 # 8,539 and 10,000 texts, and lost up to 2.5 on sets of 1,600-5,485)
 RESIDUAL_BELOW = 8000
+# from this many labelled texts the network's embedding starts from word2vec on those texts (own_vectors None):
+# measured in docs/classify.md ("The network's start: word2vec on the labelled texts"): from 8,000 texts, where
+# the network learns on its own, it was better alone by 0.9-4.1 points and the whole model by -0.1 to +0.5; below,
+# as the residual's learner, it cost a choosing set 2.3 points in one run of three
+OWN_VECTORS_FROM = RESIDUAL_BELOW
 
 # Options that decide the network's shape or how text becomes arrays: on --resume the saved value holds,
 # and a different value given on the command line is a usage error.
@@ -49,7 +57,7 @@ STRUCTURAL = frozenset({"level", "cell", "hidden", "layers", "embed_dim", "pooli
 
 # the task's own options (the rest of DEFAULTS are the engine's, rnntools.tasks.trainer.EngineConfig)
 TASK_OPTIONS = ("pooling", "bidirectional", "class_weight", "text_field", "label_field", "wide", "wide_buckets",
-                "calibrate", "residual")
+                "calibrate", "residual", "own_vectors")
 
 
 @dataclass

@@ -36,6 +36,7 @@ from rnntools.tasks.classify.model import (
 from rnntools.tasks.classify.task import (
     DEFAULTS,
     KIND,
+    OWN_VECTORS_FROM,
     RESIDUAL_BELOW,
     STRUCTURAL,
     TASK_OPTIONS,
@@ -195,6 +196,15 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         # the vectors decide the size; a different --embed-dim is an error naming both
         pretrained = pretrained_table(config.embeddings, vocab, given.get("embed_dim"), seed=config.seed)
         config.embed_dim = options["embed_dim"] = int(pretrained.shape[1])
+    elif resume is None and vocab.level == "word":
+        if options.get("own_vectors") is None:
+            options["own_vectors"] = len(y) >= OWN_VECTORS_FROM
+        if options["own_vectors"]:
+            from rnntools.tasks.embeddings import own_vectors_table
+
+            # word2vec on the labelled texts (no label read) as the embedding's start (docs/classify.md,
+            # "The network's start: word2vec on the labelled texts")
+            pretrained = own_vectors_table(data.texts, vocab, config.embed_dim, seed=config.seed)
     wide = options.get("wide") or "none"
     buckets = int(options["wide_buckets"]) if wide != "none" else 0
     cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
