@@ -286,11 +286,12 @@ def train_lines(lines: list[str], params: Params) -> tuple:
     ``train`` trains them (the same vectors as ``train`` on a file of these lines, with no subwords). The
     spool of token ids still goes to a temporary file (``corpus.Spool``). Raises KeyboardInterrupt when
     interrupted (nothing is kept), ``InputError`` when no word occurs ``min_count`` times."""
+    from rnntools.text.tokenize import phrase_tokenizer
+
     p = params.resolved()
     if p.subword is not None:
         raise UsageError("train_lines learns plain word vectors; subwords need train")
-    findall = PHRASE_WORD_RE.findall
-    spool = Spool((lambda s: findall(s.lower())) if p.lowercase else findall)
+    spool = Spool(phrase_tokenizer(p.lowercase))
     try:
         spool.add_lines(lines)
         vocab, table = build_vocab(spool, ["the texts"], p)
