@@ -253,6 +253,13 @@ def test_own_vectors_start_the_network_from_its_texts_word2vec(tmp_path, monkeyp
     for word in ("a", "b", "x"):
         np.testing.assert_array_equal(table[vocab.index[word]], vectors[words.index[word]])
     assert own_vectors_table(["one two", "three"], Vocab.from_texts(["one two", "three"]), 6) is None  # none twice
+    # a word budget (OWN_VECTORS_WORDS) below 15 passes over the texts: fewer epochs, at least one
+    from rnntools.tasks import embeddings
+
+    monkeypatch.setattr(embeddings, "OWN_VECTORS_WORDS", 1)
+    train([str(tmp_path / "c.txt")], str(tmp_path / "v1.npz"), Params(dim=6, epochs=1, min_count=2, threads=1, seed=3))
+    words, vectors = load_vectors(tmp_path / "v1.npz")
+    np.testing.assert_array_equal(own_vectors_table(texts, vocab, 6, seed=3)[vocab.index["a"]], vectors[words.index["a"]])
 
 
 def test_pretrained_frozen_embeddings(run_cli, tmp_path):

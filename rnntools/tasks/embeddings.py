@@ -78,12 +78,19 @@ def pretrained_table(path: str, vocab, embed_dim: int | None = None, seed: int =
 
 
 
+# own_vectors_table's word budget: at most this many words trained (epochs x the texts' words), so that a large
+# set pays seconds, not minutes (about 0.5M words a CPU second: 15 epochs of 10,000 glosses' 115k words took 2.1
+# CPU s); every set measured (at most 830k words) got its 15 epochs
+OWN_VECTORS_WORDS = 20_000_000
+
+
 def own_vectors_table(texts, vocab, embed_dim: int, seed: int = 1, epochs: int = 15,
                       min_count: int = 2) -> np.ndarray | None:
     """(V, D) float32 initial embedding rows learnt from ``texts`` themselves (the ``w2v-train`` recipe with
     the labelled texts as the unlabelled ones; no label is read): skip-gram word2vec (``rnntools.w2v``'s
     defaults but ``epochs``, ``min_count`` and ``embed_dim`` dimensions) on one thread, so that a seed gives
-    the same table every run; the rows of the words it learnt are its vectors, the others drawn as
+    the same table every run (fewer epochs where ``epochs`` passes would train more than
+    ``OWN_VECTORS_WORDS`` words); the rows of the words it learnt are its vectors, the others drawn as
     ``pretrained_table`` draws them. None when no word of ``vocab`` occurs ``min_count`` times (nothing to
     learn from), or when the temporary folder cannot hold the texts' ids (a warning says so)."""
     import collections
@@ -96,6 +103,7 @@ def own_vectors_table(texts, vocab, embed_dim: int, seed: int = 1, epochs: int =
     counts = collections.Counter(w for line in lines for w in line.split())
     if not any(counts[t] >= min_count for t in vocab.tokens[vocab.n_special:]):
         return None
+    epochs = max(1, min(epochs, OWN_VECTORS_WORDS // max(1, sum(counts.values()))))
     try:
         words, vectors = train_lines(lines, Params(dim=embed_dim, epochs=epochs, min_count=min_count, threads=1,
                                                    seed=seed, lowercase=vocab.lowercase))
