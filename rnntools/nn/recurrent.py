@@ -223,10 +223,11 @@ class _Forward:
                 self.Cs, self.G, self.Rn)
 
 
-def _forward_setup(cell, W, b, bn, x, h0, c0, mask, ids, project: bool = True) -> _Forward:
+def _forward_setup(cell, W, b, bn, x, h0, c0, mask, ids, project: bool = True,
+                   P: np.ndarray | None = None) -> _Forward:
     """The arrays of one layer's forward; the input projections made now (``project``), or only allocated,
-    ``P (T*B, GH)`` at ``step_rows``, for the workers to make row block by row block (``_stack_forward``):
-    then x is the layer below's output, which need not be computed yet."""
+    ``P (T*B, GH)`` at ``step_rows`` (or the ``P`` given), for the workers to make row block by row block
+    (``_fwd_stack``): then x is the layer below's output, which need not be computed yet."""
     kind = CELLS[cell]
     dt = W.dtype
     if project:
@@ -236,7 +237,7 @@ def _forward_setup(cell, W, b, bn, x, h0, c0, mask, ids, project: bool = True) -
         H = W.shape[0] - D
         if x.dtype != dt or not x.flags.c_contiguous:
             raise ValueError("the layer below's output: C-contiguous, of the weights' dtype")
-        P = np.empty((T * B, W.shape[1]), dt)
+        P = np.empty((T * B, W.shape[1]), dt) if P is None else P
         pidx = step_rows(T, B)
     ids = pidx if ids is not None else None
     GH = W.shape[1]
@@ -709,6 +710,9 @@ class Recurrent:
         runs = []
         inp = x
         dt = self.dtype
+        # one array for every layer's projections: a worker makes its rows' projections for a layer after
+        # its rows went through the layer below, and no other worker reads them (peak memory as layer by layer)
+        shared = None
         for li in range(self.layers):
             W, b, bn = self._p(li, "W"), self._p(li, "b"), self._p(li, "bn")
             c0 = state[1][li] if self.kind == LSTM else None
@@ -725,7 +729,8 @@ class Recurrent:
                 proj = None
             else:
                 inp = np.ascontiguousarray(inp, dtype=dt)
-                s = _forward_setup(self.cell, W, b, bn, inp, state[0][li], c0, mask, None, project=False)
+                s = _forward_setup(self.cell, W, b, bn, inp, state[0][li], c0, mask, None, project=False, P=shared)
+                shared = s.P
                 proj = (K.pack_weights(W[s.H:]), np.ascontiguousarray(b, dtype=dt))
             runs.append((s, proj, dropped))
             inp = s.Y
