@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from rnntools.errors import InputError
+from rnntools.errors import InputError, UsageError
 from rnntools.tasks import forecast as F
 from rnntools.tasks.forecast import data as D
 from rnntools.tasks.forecast import metrics as MT
@@ -305,6 +305,14 @@ def test_too_short_series_is_an_error_naming_it():
     series = [S.Series("long", _seasonal(200), axis, 0), S.Series("tiny", _seasonal(20), axis, 0, source="in.jsonl:2")]
     with pytest.raises(InputError, match=r"in\.jsonl:2: series 'tiny' has 20 values; it needs at least 48"):
         F.fit_model(series, F.ForecastConfig(season=12, horizon=12, lookback=24), dict(FAST), quiet=True)
+
+
+@pytest.mark.parametrize("name,value", [("level_input", 0), ("refit", "no")])
+def test_fit_model_refuses_a_switch_that_is_not_a_bool(name, value):
+    # it trained, then wrote a model file that load() refuses ("level_input is 0, expected true or false")
+    series = [S.Series("a", _seasonal(200), S.TimeAxis("int", 1), 0)]
+    with pytest.raises(UsageError, match=f"{name} is {value!r}, expected True or False"):
+        F.fit_model(series, F.ForecastConfig(season=12, horizon=12, **{name: value}), dict(FAST), quiet=True)
 
 
 @pytest.mark.parametrize("n,season,horizon,validated", [

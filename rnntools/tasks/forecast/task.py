@@ -167,6 +167,9 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
         if (s.axis.kind, s.axis.step) != (axis.kind, axis.step):
             raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but {series[0].id!r} has "
                              f"{axis.freq}; one model forecasts one frequency")
+    for name in ("level_input", "refit"):   # a 0 or "no" from a library caller trained a model whose file
+        if not isinstance(getattr(cfg, name), bool):   # load() refuses (model._check_options)
+            raise UsageError(f"{name} is {getattr(cfg, name)!r}, expected True or False")
     config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
     cfg = resolve(cfg, axis, [len(s) for s in series], config.val_fraction)
     cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
