@@ -1017,7 +1017,7 @@ def _files_in_tmp(files: dict):
 
 def session15_cases() -> list[Case]:
     """What hand probing found after the probe passed everything: each case is a bug that was fixed
-    (docs/reliability.md, "Found by hand")."""
+    (docs/reliability.md, the section of the `session15` group)."""
     fc = MODELS["fc"]
     cases = []
     # forecast timestamps: integers past int64 (was an internal error), a gap of 10**15 steps (was "out of
@@ -1153,8 +1153,8 @@ def _copy_in_tmp(names: dict):
 
 
 def session16_cases() -> list[Case]:
-    """What hand probing found in session 16 after the probe passed everything: each case is a bug that was
-    fixed (docs/reliability.md, "Found by hand")."""
+    """What hand probing found after the probe passed everything: each case is a bug that was fixed
+    (docs/reliability.md, the section of the `session16` group)."""
     import gzip
     import lzma
 
