@@ -2243,3 +2243,28 @@ def test_a_training_log_named_dash_is_standard_output(hostile, tmp_path, args):
     assert events and events[0] in ("start", "vocab") and "save" in events or args[0] == "w2v-train", events
     assert sorted(os.listdir(tmp_path)) == ["m.npz"]
     check(hostile([*args, "-o", "-", "--log", "-"]), 2, "the same file is given for two outputs")
+
+
+# --- the `session29` probe group's findings: each case failed on the code before its fix ---------------------------
+
+@pytest.mark.parametrize("args,names", [
+    (["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/m.npz", *TINY, "--resume", ""], "--resume"),
+    (["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/m.npz", *TINY, "--vocab", ""], "--vocab"),
+    (["rnn-train", "--task", "classify", "{w}/g.jsonl", "-o", "{t}/m.npz", *TINY, "--embeddings", ""], "--embeddings"),
+    (["w2v-train", "{w}/corpus.txt", "-o", "{t}/m.npz", "--min-count", "1", "--epochs", "1", "--vocab", ""], "--vocab"),
+    (["w2v-train", "{w}/corpus.txt", "-o", "{t}/m.npz", "--min-count", "1", "--epochs", "1", "--resume", ""],
+     "--resume"),
+    (["evaluate", "{w}/w.npz", "--analogies", ""], "--analogies"),
+    (["bow", "--vocab", "", "{w}/docs.txt"], "--vocab"),
+    (["plot", "forecast", "-", "--history", ""], "--history"),
+    (["vocab", "{w}/docs.txt", ""], "input file name"),
+    (["predict", "", "{w}/docs.txt"], "input file name"),
+], ids=["rnn-resume", "rnn-vocab", "embeddings", "w2v-vocab", "w2v-resume", "analogies", "bow-vocab", "history",
+        "input", "model"])
+def test_an_empty_file_name_is_a_usage_error_naming_its_option(hostile, tmp_path, args, names):
+    """An unset shell variable (`--resume "$CKPT"`): an empty --resume, --vocab or --embeddings was read as "not
+    given" (trained from scratch, exit 0); an empty --analogies said to give --analogies; an empty input file was
+    `: no such file`, naming nothing."""
+    result = hostile(args)
+    check(result, 2, re.escape(names) + ".* is empty|" + re.escape(names) + r" \(")
+    assert not os.path.exists(tmp_path / "m.npz")

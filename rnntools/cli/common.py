@@ -222,6 +222,7 @@ class GroupedCommand(click.Command):
 
                 raise UsageError(f"{flag} is empty: give the name of a field or column")
         _check_text_values(self, ctx)
+        _check_empty_paths(self, ctx)
         _check_working_folder(self, ctx)
         check_stdin_once(self, ctx)
         check_command_outputs(self, ctx)
@@ -262,6 +263,21 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
 
                 raise UsageError(f"{flag} {printable(v)}: not valid UTF-8 text (a byte that is not UTF-8, or "
                                  "an escape of a lone surrogate); pass the text in UTF-8")
+
+
+def _check_empty_paths(command: click.Command, ctx: click.Context) -> None:
+    """An empty input file name (an unset shell variable: ``--resume "$CKPT"``) is a usage error naming its option:
+    an empty ``--resume``, ``--vocab``, ``--embeddings`` or ``--analogies`` read as "not given" (training from
+    scratch, silently), and an empty input was ``: no such file``, naming nothing. (Outputs: ``io.open_output``.)"""
+    for param in command.params:
+        if not isinstance(param.type, click.Path) or param.name in OUTPUT_PARAMS + APPENDED_PARAMS:
+            continue
+        if "" in _values(ctx, param):
+            from rnntools.errors import UsageError
+
+            what = (max(param.opts, key=len) if isinstance(param, click.Option)
+                    else f"an input file name ({param.human_readable_name})")
+            raise UsageError(f"{what} is empty (an unset shell variable?); give a file name, or - for standard input")
 
 
 def _check_working_folder(command: click.Command, ctx: click.Context) -> None:
