@@ -2268,3 +2268,38 @@ def test_an_empty_file_name_is_a_usage_error_naming_its_option(hostile, tmp_path
     result = hostile(args)
     check(result, 2, re.escape(names) + ".* is empty|" + re.escape(names) + r" \(")
     assert not os.path.exists(tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize("args,names", [
+    (["vocab", "{w}/docs.txt", "-o", "{t}/a.jsonl", "-o", "{t}/b.jsonl"], "-o/--output is given twice"),
+    (["vocab", "{w}/docs.txt", "-o", "{t}/a.jsonl", "--output={t}/b.jsonl"], "-o/--output is given twice"),
+    (["phrases", "{w}/corpus.txt", "--save-table", "{t}/a", "--save-table", "{t}/b"], "--save-table is given twice"),
+    (["rnn-train", "--task", "lm", "{w}/book.txt", "-o", "{t}/m.npz", *TINY, "--log", "{t}/a", "--log", "{t}/b"],
+     "--log is given twice"),
+    (["predict", "{w}/fc.npz", "{w}/air.csv", "--intervals", "80", "--intervals", "95"], "--intervals 80,95"),
+    (["rnn-train", "--task", "forecast", "{w}/air.csv", "-o", "{t}/m.npz", *TINY, "--covariates", "a",
+      "--covariates", "b"], "--covariates a,b"),
+], ids=["output", "output-equals", "save-table", "log", "intervals", "covariates"])
+def test_an_output_or_a_list_option_given_twice_is_a_usage_error(hostile, tmp_path, args, names):
+    """click kept the last value: `-o a -o b` never wrote a (exit 0), `--intervals 80 --intervals 95` wrote the 95%
+    interval alone. Other options given twice take the last value (aliases and wrappers rely on it)."""
+    check(hostile(args), 2, re.escape(names))
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_option_given_twice_takes_its_last_value_and_help_wins(hostile, tmp_path):
+    result = hostile(["sample", "{w}/lm.npz", "--length", "3", "--length", "5", "--seed", "1", "--seed", "2"])
+    check(result, 0)
+    plain = hostile(["sample", "{w}/lm.npz", "--length", "5", "--seed", "2"])
+    assert result.stdout == plain.stdout
+    check(hostile(["vocab", "-o", "a", "-o", "b", "--help"]), 0)
+
+
+@pytest.mark.parametrize("args,command", [
+    (["vocab", "{w}/docs.txt", "-o"], "rnntools vocab"), (["predict", "{w}/fc.npz", "--horizon"], "rnntools predict"),
+    (["plot", "log", "--width"], "rnntools plot log")])
+def test_an_option_without_its_value_names_the_command(hostile, args, command):
+    """click's parser raised "Option '-o' requires an argument" without its context: the message said `rnntools:`
+    and pointed at `rnntools --help`."""
+    result = hostile(args)
+    check(result, 2, f"^{command}: error: Option '[-a-z]+' requires an argument \\(see '{command} --help'\\)")

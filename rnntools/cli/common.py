@@ -194,6 +194,17 @@ class GroupedCommand(click.Command):
         help_from_source(self)
         super().format_help_text(ctx, formatter)
 
+    def parse_args(self, ctx, args):
+        _check_repeated_options(self, ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            # click's parser raises "Option '-o' requires an argument" without its context, so the message named
+            # `rnntools` and pointed at `rnntools --help` instead of the command's own
+            if exc.ctx is None:
+                exc.ctx = ctx
+            raise
+
     def get_short_help_str(self, limit: int = 45) -> str:
         help_from_source(self)
         return super().get_short_help_str(limit)
@@ -263,6 +274,35 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
 
                 raise UsageError(f"{flag} {printable(v)}: not valid UTF-8 text (a byte that is not UTF-8, or "
                                  "an escape of a lone surrogate); pass the text in UTF-8")
+
+
+# options whose second appearance would silently drop the first: an output never written (GNU sort refuses two -o
+# too), a list of values of which only the last part is used. Every other option given twice takes its last value,
+# as in click, argparse and git: wrappers and aliases (`alias t='rnntools rnn-train --threads 2'; t --threads 4`)
+# rely on that.
+REPEAT_REFUSED = {"output": "a run writes one; give it once", "save_table": "a run writes one; give it once",
+                  "log_path": "a run writes one; give it once",
+                  "intervals": "give its levels once, separated by commas (--intervals 80,95)",
+                  "covariates": "give its columns once, separated by commas (--covariates a,b)"}
+
+
+def _check_repeated_options(command: click.Command, ctx: click.Context, args: list[str]) -> None:
+    """An output (``-o``, ``--log``, ``--save-table``) or a comma-separated list (``--intervals``, ``--covariates``)
+    given twice is a usage error: click kept the last value, so ``--intervals 80 --intervals 95`` wrote the 95%
+    interval alone and ``-o a.jsonl -o b.jsonl`` never wrote ``a.jsonl``, exit 0 both."""
+    try:
+        _, _, order = command.make_parser(ctx).parse_args(args=list(args))
+    except click.UsageError:
+        return   # click's own parse says what is wrong
+    if command.get_help_option(ctx) in order:
+        return   # --help anywhere shows the help, whatever else the line holds
+    seen: dict[str, int] = {}
+    for param in order:
+        if isinstance(param, click.Option) and not param.multiple and param.name in REPEAT_REFUSED:
+            seen[param.name] = seen.get(param.name, 0) + 1
+            if seen[param.name] == 2:
+                flag = "/".join(param.opts)
+                raise click.UsageError(f"{flag} is given twice: {REPEAT_REFUSED[param.name]}", ctx)
 
 
 def _check_empty_paths(command: click.Command, ctx: click.Context) -> None:
