@@ -640,7 +640,8 @@ RULES["S by its origins' root mean square error"] = _criterion(lambda e: np.sqrt
 
 # the families of the pool: a combination of two near twins (a method and its log form) adds no diversity
 FAMILY = {"naive": "n", "drift": "n", "snaive": "s", "weekly": "s", "theta": "t", "ltheta": "t", "damped": "d",
-          "ldamped": "d", CH.COMB: "c", CH.SEASONAL_COMB: "c", "hw": "h", "arima": "a"}
+          "ldamped": "d", CH.COMB: "c", CH.SEASONAL_COMB: "c", "hw": "h", "arima": "a", "ets": "e", "lets": "e",
+          "daily": "s", CH.DAILY_COMB: "c", CH.WEEKLY_COMB: "c"}
 
 
 def diverse_pair(candidate: bool = False):
@@ -891,6 +892,57 @@ def parts(data: list[dict]) -> None:
         for sc, c, hr, ve, t in sorted(rows):
             print(f"  {'*' if sc <= line + 1e-12 else ' '} {c:24s} last h {sc:7.3f}  history / S's {hr:6.3f}  "
                   f"validation {ve:6.3f}" + (f"  t {t:6.2f}" if t is not None else ""))
+
+
+def losses(data: list[dict]) -> None:
+    """Each last-h forecast that does not beat seasonal naive (the held-out evaluation's count), part by
+    part, and the part that fails: "a tie" (the same MASE as seasonal naive), "the combine" (S alone or the
+    network alone beats seasonal naive, the median does not), "a near-tie" (S loses, but a candidate whose
+    error over the history origins is within 10% of S's, seasonal naive included, does at least as well as
+    seasonal naive), "a break" (every candidate that does erred more than 1.1x S's error over the history).
+    Then the count by frequency, all and held aside (docs/forecast.md "The held-out proxy")."""
+    by_freq: dict[str, list] = {}
+    for d in data:
+        if d["fold"] != 1:
+            continue
+        meth = current(d)
+        got, sn, nv = score(d, meth), score(d, "snaive"), score(d, "naive")
+        why = None
+        if got >= sn:
+            voting = meth.startswith("median(rnn,")
+            stat = meth[len("median(rnn,"):].split(",")[0] if voting else meth
+            third = meth[:-1].rsplit(",", 1)[1] if voting else None
+            hist_s = errors(d, "hist", stat)
+            rnn = score(d, "rnn") if "rnn" in d["fin"] else np.inf
+            rows = []
+            for c in sorted(set(d["fin"]) | {CH.COMB, "snaive+theta+damped", "theta+damped+arima"}):
+                if c == "rnn" or any(b not in d["fin"] for b in CH.bases_of(c)):
+                    continue
+                he = errors(d, "hist", c)
+                rows.append((score(d, c), c, he.mean() / hist_s.mean() if he is not None and hist_s is not None
+                             else float("nan")))
+            if abs(got - sn) <= 1e-9:
+                why = "a tie"
+            elif voting and (score(d, stat) < sn or rnn < sn):
+                why = "the combine"
+            elif any(sc <= sn and hr <= 1.1 for sc, c, hr in rows):
+                why = "a near-tie"
+            else:
+                why = "a break"
+            print(f"\n{d['name']} ({d['freq']}, n {len(d['tr'])}){' (aside)' if d['aside'] else ''}: {meth} "
+                  f"{got:.3f}; S alone {score(d, stat):.3f}, the network alone {rnn:.3f}"
+                  + (f", the third voter {score(d, third):.3f}" if third else "")
+                  + f"; seasonal naive {sn:.3f}, naive {nv:.3f}: {why}")
+            for sc, c, hr in sorted(rows):
+                if sc < sn or c in (stat, "snaive"):
+                    print(f"  {'*' if sc < sn else ' '} {c:24s} last h {sc:7.3f}  history / S's {hr:6.3f}")
+        by_freq.setdefault(d["freq"], []).append((why, d["aside"]))
+    print(f"\n{'freq':6s} {'series':>6s} {'lose':>5s}  why {'(held aside: series, lose, why)':>40s}")
+    for f, whys in sorted(by_freq.items()):
+        for label, rows in (("", whys), ("held aside: ", [w for w in whys if w[1]])):
+            lost = [w for w, _ in rows if w]
+            kinds_ = ", ".join(f"{k} {lost.count(k)}" for k in sorted(set(lost)))
+            print(f"{'' if label else f:6s} {label}{len(rows):6d} {len(lost):5d}  {kinds_}")
 
 
 def paired(sets: list[list[dict]], rules: dict, base: str = "before: the third voter always theta+damped",
@@ -1296,9 +1348,14 @@ def main():
     ap.add_argument("--rules", type=lambda s: s.split(","), default=None)
     ap.add_argument("--intervals", action="store_true", help="the interval calibration variants (with --bases)")
     ap.add_argument("--skip", type=lambda s: s.split(","), default=[], help="series left out of the scores")
+    ap.add_argument("--freq", type=lambda s: s.split(","), default=None,
+                    help="the rules apply to series of these frequencies only (e.g. Q); the others keep the "
+                         "current rule")
     ap.add_argument("--kinds", action="store_true", help="where the current rule loses (with --bases)")
     ap.add_argument("--parts", action="store_true",
                     help="each last-h forecast worse than 1.1x the better naive, part by part (with --bases)")
+    ap.add_argument("--losses", action="store_true",
+                    help="each last-h forecast that does not beat seasonal naive, part by part, by frequency")
     ap.add_argument("--paired", nargs="*", default=None,
                     help="more --bases caches scored together with --bases: each rule against the third voter "
                          "always theta+damped, forecast by forecast, with a bootstrap over the series")
@@ -1342,9 +1399,14 @@ def main():
             kinds(data)
         if args.parts:
             parts(data)
-        if args.intervals or args.choice_match or args.kinds or args.parts:
+        if args.losses:
+            losses(data)
+        if args.intervals or args.choice_match or args.kinds or args.parts or args.losses:
             return
         rules = {k: v for k, v in RULES.items() if not args.rules or k in args.rules}
+        if args.freq:
+            rules = {k: (lambda rule: lambda d: rule(d) if d["freq"] in args.freq else current(d))(v)
+                     for k, v in rules.items()}
         data = [d for d in data if d["name"] not in args.skip]
         print(f"{len(data)} forecasts; {sum(d['fold'] == 1 for d in data)} series; "
               f"{sum(d['aside'] for d in data)} forecasts aside")
