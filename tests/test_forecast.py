@@ -10,6 +10,7 @@ import pytest
 
 from rnntools.errors import InputError, UsageError
 from rnntools.tasks import forecast as F
+from rnntools.tasks.forecast import choose as CH
 from rnntools.tasks.forecast import data as D
 from rnntools.tasks.forecast import metrics as MT
 from rnntools.tasks.forecast import model as FM
@@ -300,11 +301,30 @@ def test_bad_jsonl_inputs(tmp_path, line, message):
         S.read_series([_write(tmp_path, "x.jsonl", line + "\n")])
 
 
-def test_too_short_series_is_an_error_naming_it():
+def test_a_series_too_short_for_the_network_is_forecast_by_a_statistical_method(capsys):
+    # it was an error for the whole file ("series 'tiny' has 20 values; it needs at least 48"); a user of
+    # statsforecast gets a forecast of 20 values: the network trains on the long series with the window they
+    # allow, the short one is forecast by its statistical method, a warning naming it
     axis = S.TimeAxis("int", 1)
     series = [S.Series("long", _seasonal(200), axis, 0), S.Series("tiny", _seasonal(20), axis, 0, source="in.jsonl:2")]
-    with pytest.raises(InputError, match=r"in\.jsonl:2: series 'tiny' has 20 values; it needs at least 48"):
+    model = F.fit_model(series, F.ForecastConfig(season=12, horizon=12, lookback=24), dict(FAST))
+    assert "series 'tiny' shorter than the network's 48 values" in capsys.readouterr().err
+    assert model.cfg.lookback == 24 and "tiny" in model.selection["short"]
+    assert "rnn" not in CH.bases_of(model.selection["choice"]["tiny"])
+    out = {r["id"]: r for r in F.forecast(model, series, 12)}
+    assert all(np.isfinite(out[i]["forecast"]).all() and len(out[i]["forecast"]) == 12 for i in ("long", "tiny"))
+    assert (out["tiny"]["lower_80"] <= out["tiny"]["forecast"]).all()
+
+
+def test_a_series_too_short_even_for_a_statistical_method_is_an_error_naming_it():
+    axis = S.TimeAxis("int", 1)
+    series = [S.Series("long", _seasonal(200), axis, 0), S.Series("tiny", _seasonal(10), axis, 0, source="in.jsonl:2")]
+    with pytest.raises(InputError, match=r"in\.jsonl:2: series 'tiny' has 10 values; it needs at least 14 to be "
+                                         r"forecast by a statistical method .* and 48 for the network"):
         F.fit_model(series, F.ForecastConfig(season=12, horizon=12, lookback=24), dict(FAST), quiet=True)
+    with pytest.raises(InputError, match=r"in\.jsonl:2: series 'tiny' has 10 values; the network needs at least 48"):
+        F.fit_model(series[:1] + [S.Series("tiny", _seasonal(10), axis, 0, source="in.jsonl:2")],
+                    F.ForecastConfig(season=12, horizon=12, lookback=24, select="rnn"), dict(FAST), quiet=True)
 
 
 @pytest.mark.parametrize("name,value", [("level_input", 0), ("refit", "no")])
@@ -339,8 +359,14 @@ def test_short_series_are_forecast_with_intervals(n, season, horizon, validated)
                                                                 "upper_95"))
     assert np.all(np.isfinite(f)) and np.all(lo95 <= lo80) and np.all(lo80 <= f) and np.all(f <= hi80)
     assert np.all(hi80 <= hi95) and np.any(hi95 > lo95)
-    with pytest.raises(InputError, match=rf"has {need + horizon} values; it needs at least {need + horizon + 1}"):
-        F.fit_model([S.Series("s", y[:need + horizon], axis, 0)], F.ForecastConfig(season=season, horizon=horizon),
+    # one value short of the network's window: its statistical method alone (it was an error for the file)
+    cut = S.Series("s", y[:need + horizon], axis, 0)
+    small = F.fit_model([cut], F.ForecastConfig(season=season, horizon=horizon), dict(FAST), quiet=True)
+    out = F.forecast(small, [cut], horizon, [80])[0]
+    assert "rnn" not in out["method"] and np.all(np.asarray(out["lower_80"]) <= np.asarray(out["forecast"]))
+    with pytest.raises(InputError, match=rf"has {need + 1} values; it needs at least {need + 2} to be forecast by a "
+                                         "statistical method"):
+        F.fit_model([S.Series("s", y[:need + 1], axis, 0)], F.ForecastConfig(season=season, horizon=horizon),
                     dict(FAST), quiet=True)
 
 
@@ -427,7 +453,7 @@ def test_predict_rejects_other_frequencies_and_short_series():
     with pytest.raises(InputError, match=r"x\.jsonl:3: series 'd' has frequency D but the model forecasts M"):
         F.forecast(model, [daily], 6)
     short = S.Series("s", _seasonal(10), axis, S.parse_timestamp("2000-01")[1], source="x.jsonl:4")
-    with pytest.raises(InputError, match=r"x\.jsonl:4: series 's' has 10 values; the model needs at least"):
+    with pytest.raises(InputError, match=r"x\.jsonl:4: series 's' has 10 values; it needs at least 14 to be forecast"):
         F.forecast(model, [short], 6)
 
 
@@ -525,7 +551,6 @@ def test_forecasts_do_not_depend_on_how_the_series_are_blocked(monkeypatch):
         for key in ("forecast", "lower_80", "upper_80", "lower_95", "upper_95"):
             np.testing.assert_array_equal(a[key], b[key])
     # the statistical methods of one series alone are the bits it gets among others
-    from rnntools.tasks.forecast import choose as CH
 
     values = [s.values for s in series]
     need = {b: list(range(len(series))) for b in ("theta", "damped", "snaive")}

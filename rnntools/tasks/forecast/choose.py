@@ -294,7 +294,10 @@ def pick_short(hist: dict, part: dict) -> str:
     cost = {}
     for meth in STATS:
         if meth in hist and meth in part:
-            cost[meth] = float(np.nanmean(part[meth], axis=0).mean())
+            e = part[meth]
+            reached = (~np.isnan(e)).sum(0)
+            if reached.any():   # each step's mean over the origins that reach it, then over the steps reached
+                cost[meth] = float((np.where(np.isnan(e), 0.0, e).sum(0)[reached > 0] / reached[reached > 0]).mean())
     if not cost:
         return min((k for k in STATS if k in hist), key=lambda k: float(hist[k].mean()), default="snaive")
     best = min(cost, key=cost.get)   # in STATS' order: ties pick the first
@@ -382,9 +385,11 @@ def choose(series: list, rnn_val: np.ndarray, val_sid: np.ndarray, val_o: np.nda
             ho = history_origins(len(y), horizon, season, short=True)
             scale = series_scale(y, season)
             hist = history_errors(y, ho, horizon, season, len(y) - 1, scale)
-            if hist:
-                po, part = partial_errors(y, horizon, season, scale)
-                stat = choice[s.id] = "naive" if stopped(y, season) else pick_short(hist, part)
+            po, part = partial_errors(y, horizon, season, scale)
+            if hist or part:
+                # (a series shorter than one horizon after a season, too short for the network too, has only
+                # the partial horizons to choose and calibrate on)
+                stat = choice[s.id] = "naive" if stopped(y, season) else pick_short(hist or part, part)
                 e = on_level(part, y, po, season, scale)[stat] if stat in part else hist[stat]
                 short.setdefault(stat, []).append(e)
                 short_ids.append(s.id)
@@ -429,7 +434,18 @@ def interval_table(E: np.ndarray, levels: Sequence[int], grow: bool = False) -> 
     step's times sqrt(step), for errors of partial horizons, whose far steps rest on the few earliest
     origins (a random walk's errors grow like that)."""
     gaps = np.isnan(E)
-    spread = np.maximum.accumulate(np.maximum(np.nanmean(E, axis=0) if gaps.any() else E.mean(0), 1e-9))
+    if gaps.any():
+        # each step's mean over the origins that reach it; a step none reaches (a series shorter than one
+        # horizon after a season) takes the spread of the last one reached, grown below
+        reached = (~gaps).sum(0)
+        mean = np.where(reached > 0, np.where(gaps, 0.0, E).sum(0) / np.maximum(reached, 1), np.nan)
+        spread = np.fmax.accumulate(np.fmax(mean, 1e-9))
+        last = int(np.nonzero(reached)[0].max()) if reached.any() else 0
+        h = np.arange(len(spread))
+        # past the last step any origin reached, growing like sqrt(h) from it (as ``widths`` past a table's end)
+        spread = np.where(h > last, spread[last] * np.sqrt((h + 1) / (last + 1)), spread)
+    else:
+        spread = np.maximum.accumulate(np.maximum(E.mean(0), 1e-9))
     if grow:
         spread = np.maximum(spread, spread[0] * np.sqrt(np.arange(1, len(spread) + 1)))
     pooled = np.sort((E / spread)[~gaps])

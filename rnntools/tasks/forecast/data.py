@@ -291,16 +291,19 @@ def _multiplicative_rows(Y: np.ndarray, season: int) -> np.ndarray:
     return out
 
 
-def check_inputs(series: list[Series], model: Model, cut: list[int] | None = None) -> None:
-    """Every series to forecast is on the model's frequency and long enough for the network's window."""
+def check_inputs(series: list[Series], model: Model, cut: list[int] | None = None,
+                 windows: list[int] | None = None) -> None:
+    """Every series to forecast is on the model's frequency and long enough for the network's window (``windows``:
+    only these rows need it; the others are forecast by statistical methods)."""
     cfg = model.cfg
     W = _need(cfg) + cfg.lookback
+    need = set(range(len(series)) if windows is None else windows)
     for i, s in enumerate(series):
         n = len(s.values) if cut is None else cut[i]
         if (s.axis.kind, s.axis.step) != (model.axis.kind, model.axis.step):
             raise InputError(f"series {s.id!r} has frequency {s.axis.freq} but the model forecasts "
                              f"{model.axis.freq} series (pass --freq if the timestamps mislead)", s.source or None)
-        if n < W:
+        if n < W and i in need:
             raise InputError(f"series {s.id!r} has {n} values; the model needs at least {W} "
                              f"(lookback {cfg.lookback} + {_need(cfg)} for seasonal features)",
                              s.source or None)

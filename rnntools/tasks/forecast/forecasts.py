@@ -11,8 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from rnntools import console
 from rnntools.errors import InputError, ModelFileError, UsageError, check_memory
-from rnntools.tasks.forecast.data import check_inputs, tails
+from rnntools.tasks.forecast.data import _need, check_inputs, tails
 from rnntools.tasks.forecast.model import Model
 from rnntools.tasks.forecast.series import Series
 
@@ -227,13 +228,19 @@ def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: l
     from rnntools.tasks.forecast import choose as CH
 
     sel, m = model.selection, model.cfg.season
-    check_inputs(series, model, cut)
     for lev in levels:
         if lev not in model.levels:
             raise UsageError(f"--intervals {lev} was not computed at training time (the model has "
                              f"{', '.join(map(str, model.levels)) or 'none'}); retrain with --intervals")
     hist = [s.values if cut is None else s.values[:cut[i]] for i, s in enumerate(series)]
     methods = [sel["choice"].get(s.id, sel["default"]) for s in series]
+    fallback = _short_fallbacks(model, series, hist, methods)
+    floor = min(max(m, 2) + 2, _need(model.cfg) + model.cfg.lookback)   # (never more than the network's window)
+    for i, h in enumerate(hist):
+        if len(h) < floor:
+            raise InputError(f"series {series[i].id!r} has {len(h)} values; it needs at least {floor} to be forecast "
+                             f"(a season of {m} and 2 more)", series[i].source or None)
+    check_inputs(series, model, cut, windows=[i for i, meth in enumerate(methods) if "rnn" in CH.bases_of(meth)])
     B = len(series)
     need: dict[str, list[int]] = {}       # base method -> the rows that need it
     for i, meth in enumerate(methods):
@@ -257,11 +264,11 @@ def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: l
     # the series too short for validation origins at training time have interval tables of their own
     short = set(sel.get("short", ()))
     by_table: dict[tuple, list[int]] = {(meth, False): rows for meth, rows in by_method.items()}
-    if short:
+    if short or fallback:
         by_table = {}
         for meth, rows in by_method.items():
             for i in rows:
-                by_table.setdefault((meth, series[i].id in short), []).append(i)
+                by_table.setdefault((meth, series[i].id in short or i in fallback), []).append(i)
     scale = CH.series_scales(hist, m)
     nonneg = np.array([bool(len(h)) for h in hist])
     for _, rows in CH.by_length(hist).items():
@@ -285,6 +292,37 @@ def _chosen_forecast(model: Model, series: list[Series], horizon: int, levels: l
         lo = np.where(nonneg[:, None], np.maximum(lo, 0.0), lo)
         bounds.append((lo, fc + half[j]))
     return fc, bounds, methods
+
+
+def _short_fallbacks(model: Model, series: list[Series], hist: list[np.ndarray], methods: list[str]) -> set[int]:
+    """The rows of series too short for the network's window whose method needs it (series the model has not
+    seen, given its default): each takes the statistical method the model chose most often for its own short
+    series, or theta+damped, with a warning; ``methods`` is changed in place. Without a short series' interval
+    table to calibrate such a forecast (and intervals asked for), the rows are left to check_inputs' error."""
+    from rnntools.tasks.forecast import choose as CH
+
+    window = _need(model.cfg) + model.cfg.lookback
+    rows = [i for i, meth in enumerate(methods) if len(hist[i]) < window and "rnn" in CH.bases_of(meth)]
+    if not rows:
+        return set()
+    sel = model.selection
+    counts: dict[str, int] = {}
+    for i in sel.get("short", ()):
+        if sel["choice"].get(i) is not None:
+            counts[sel["choice"][i]] = counts.get(sel["choice"][i], 0) + 1
+    method = max(counts, key=counts.get) if counts else CH.COMB
+    if model.levels and CH.table_of(model.tables, method, True) is None:
+        return set()
+    floor = max(model.cfg.season, 2) + 2
+    rows = [i for i in rows if len(hist[i]) >= floor]
+    for i in rows:
+        methods[i] = method
+    if rows:
+        first = series[rows[0]]
+        more = f" and {len(rows) - 1} other series" if len(rows) > 1 else ""
+        console.warn(f"series {first.id!r}{more} shorter than the network's window of {window} values: forecast by "
+                     f"{method} alone")
+    return set(rows)
 
 
 def round_rows(a: np.ndarray, ref: np.ndarray, digits: int = 6) -> np.ndarray:

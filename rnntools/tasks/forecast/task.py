@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -171,7 +171,12 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
         if not isinstance(getattr(cfg, name), bool):   # load() refuses (model._check_options)
             raise UsageError(f"{name} is {getattr(cfg, name)!r}, expected True or False")
     config = EngineConfig.from_options(engine, **ENGINE_DEFAULTS)
+    given_lookback = cfg.lookback
     cfg = resolve(cfg, axis, [len(s) for s in series], config.val_fraction)
+    series, short = split_short(series, cfg, given_lookback)
+    if short and series:
+        # the network's window from the series it trains on (the short ones no longer shrink it for all)
+        cfg = resolve(replace(cfg, lookback=given_lookback), axis, [len(s) for s in series], config.val_fraction)
     cfg.cell, cfg.hidden, cfg.layers, cfg.dropout = config.cell, config.hidden, config.layers, config.dropout
     if config.optimizer != "adam":
         raise UsageError("the forecaster trains with --optimizer adam")
@@ -183,6 +188,8 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
     model = Model(cfg, axis, input_options={**(input_options or {}), "missing": cfg.missing},
                   engine={k: getattr(config, k) for k in ("epochs", "patience", "lr", "val_fraction", "clip",
                                                           "optimizer", "seed")})
+    if not series:
+        return _statistical_model(model, short, levels=cfg.intervals, output=output, resume=resume)
     data = build_data(series, model, config.val_fraction)
     if not (engine or {}).get("batch"):
         # small data: small batches (more updates per epoch); many series: wider batches keep an epoch to
@@ -214,7 +221,7 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
                 a[...] = best[f"m{k}.{n}"]
         calibrate(model, data, cfg.intervals)
         if cfg.select == "auto":
-            choose_methods(model, data, series)
+            choose_methods(model, data, series + short)
         if output is not None:
             model.train_arrays = {**{k: v for k, v in saved["arrays"].items() if k.startswith("state.")}, **latest}
             model.training = saved["training"]
@@ -232,6 +239,62 @@ def fit_model(series: list[Series], cfg: ForecastConfig, engine: dict, output: s
         model.summary["val_naive"] = float(np.mean(np.abs(naive - data.val_Y)))
     model.train_arrays = {**{k: np.array(v) for k, v in best.items() if k.startswith("state.")}, **latest}
     model.training = saved["training"]
+    if output is not None:
+        save(model, output)
+    return model
+
+
+def split_short(series: list[Series], cfg: ForecastConfig, lookback: int | None = None):
+    """(the series the network can train on, the series too short for it) under ``cfg`` (resolved; ``lookback``:
+    the one given, else one step). A short series is forecast by its statistical method alone, as statsforecast's
+    users get a forecast of 20 monthly values: the network needs horizon + season + lookback of them
+    (docs/forecast.md, "Short series"). Too short even for that (no origin with a season before it and a value
+    after it) is an error naming the series."""
+    least = _need(cfg) + (lookback or 1) + cfg.horizon
+    fits = [s for s in series if len(s.values) >= least]
+    short = [s for s in series if len(s.values) < least]
+    if not short:
+        return fits, short
+    if cfg.select != "auto":
+        s = short[0]
+        raise InputError(f"series {s.id!r} has {len(s.values)} values; the network needs at least {least} (lookback "
+                         f"{lookback or 1} + horizon {cfg.horizon} + {_need(cfg)} for seasonal features, season "
+                         f"{cfg.season}); pass a smaller --lookback, --horizon or --season, drop the series, or "
+                         f"leave --select auto to forecast it by a statistical method", s.source or None)
+    floor = max(cfg.season, 2) + 2
+    for s in short:
+        if len(s.values) < floor:
+            raise InputError(f"series {s.id!r} has {len(s.values)} values; it needs at least {floor} to be forecast "
+                             f"by a statistical method (a season of {cfg.season} and 2 more) and {least} for the "
+                             f"network (lookback {lookback or 1} + horizon {cfg.horizon} + {_need(cfg)} for seasonal "
+                             f"features, season {cfg.season}); pass a smaller --season, or drop the series",
+                             s.source or None)
+    first = short[0]
+    more = f" and {len(short) - 1} other series" if len(short) > 1 else ""
+    console.warn(f"series {first.id!r}{more} shorter than the network's {least} values (lookback {lookback or 1} + "
+                 f"horizon {cfg.horizon} + season {_need(cfg)}): forecast by a statistical method alone (predict "
+                 f"names it in \"method\")")
+    return fits, short
+
+
+def _statistical_model(model: Model, short: list[Series], levels, output: str | None, resume) -> Model:
+    """Every series too short for the network: a model whose series are each forecast by a statistical method
+    chosen and calibrated on its own history (choose.py's short series); its network is never trained (nor
+    used: no series has its window), and the file says so in its summary."""
+    from rnntools.tasks.forecast.data import _Data
+
+    if resume is not None:
+        raise UsageError("--resume: every series is too short for the network, so there is no training to resume")
+    rng = np.random.default_rng([model.engine.get("seed") or 0, 7])
+    model.members = [Member(model.cfg, model.outputs, rng=rng) for _ in range(model.cfg.ensemble)]
+    empty = np.zeros((0, 1))
+    data = _Data(empty, empty, empty, np.zeros(0, np.int64), np.zeros((0, _need(model.cfg) + model.cfg.lookback)),
+                 np.zeros(0, np.int64), np.zeros((0, model.cfg.horizon)), None, np.zeros(0, np.int64),
+                 np.zeros(0, np.int64))
+    calibrate(model, data, levels)
+    choose_methods(model, data, short)
+    model.summary = {"steps": 0, "epochs": 0, "val_loss": None, "refit_epochs": 0,
+                     "network": "not trained: every series is shorter than its window"}
     if output is not None:
         save(model, output)
     return model
@@ -284,8 +347,6 @@ def _refit(model: Model, series: list[Series], config, summary: dict, steps_per_
     """Retrain from the same initialisation on every value (the held-out ends are the most recent, most
     telling data of short series) for as many epochs as early stopping chose; scalers are refitted too.
     The interval table stays the one calibrated on the validation split."""
-    from dataclasses import replace
-
     from rnntools.tasks.trainer import fit as trainer_fit
 
     epochs = max(1, math.ceil(summary["best_step"] / steps_per_epoch))
