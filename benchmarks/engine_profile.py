@@ -30,6 +30,8 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--split", choices=["auto", "rows", "units"], default="auto")
+    ap.add_argument("--work", action="store_true",
+                    help="also each piece of work the workers run, by kind: their thread CPU time (all workers)")
     args = ap.parse_args(argv)
 
     import isa
@@ -62,6 +64,39 @@ def main(argv=None) -> None:
     for name in ("run_rows", "run_parts", "matmul", "matmul_tn", "column_sums"):
         wrap(recurrent, name)
     wrap(nn.layers, "run_rows")
+    work: dict = {}
+    if args.work:
+        import functools
+        import threading
+
+        from rnntools.nn import parallel
+        from rnntools.nn.gates import K
+
+        def on_workers(module, name, label):
+            fn = getattr(module, name)
+
+            @functools.wraps(fn)
+            def timed(*a, **k):
+                if not threading.current_thread().name.startswith("rnntools-nn"):
+                    return fn(*a, **k)
+                c = time.thread_time()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    key = label(a) if callable(label) else label
+                    work[key] = work.get(key, 0.0) + time.thread_time() - c
+            setattr(module, name, timed)
+
+        for module, name, label in (
+                (recurrent, "_fwd", "forward time loops"), (recurrent, "_bwd", "backward time loops"),
+                (recurrent, "_fwd_units", "forward time loops (unit split)"),
+                (recurrent, "_bwd_units", "backward time loops (unit split)"),
+                (K, "matmul_packed_steps", lambda a: "stack's input projections" if a[2].shape[0] else
+                 "stack's input gradients"),
+                (parallel, "_dot_tn_part", "weight gradients (OpenBLAS)"), (parallel, "_sum_rows", "bias sums"),
+                (parallel, "_packed_rows", "other products (engine's kernel)"),
+                (nn.layers, "_dense_xent_rows", "dense + softmax CE")):
+            on_workers(module, name, label)
 
     cell, hidden, layers = bench.CONFIGS[args.config]
     ids, V = bench.load_text(os.path.join(os.path.dirname(HERE), "samples", "book.txt"))
@@ -80,6 +115,7 @@ def main(argv=None) -> None:
     with recurrent.time_loop_split(None if args.split == "auto" else args.split):
         bench.time_train(m, batches, bench.WARMUP_STEPS)
         calls.clear()
+        work.clear()
         total = [0.0, 0.0]
         for _ in range(args.steps):
             x_ids, y_ids = next(batches)
@@ -103,6 +139,11 @@ def main(argv=None) -> None:
     print(f"  {'inside them':<58} {'wall ms':>8} {'CPU ms':>8}  calls/step")
     for k, (w, c, cnt) in sorted(calls.items(), key=lambda kv: -kv[1][1]):
         print(f"    {k:<56} {w / n * 1e3:8.2f} {c / n * 1e3:8.2f}  {cnt / n:g}")
+    if work:
+        print(f"  {'on the workers (their thread CPU), by piece of work':<58} {'CPU ms':>17}")
+        for k, c in sorted(work.items(), key=lambda kv: -kv[1]):
+            print(f"    {k:<56} {c / n * 1e3:17.2f}")
+        print(f"    {'sum':<56} {sum(work.values()) / n * 1e3:17.2f}")
     print("load:", os.getloadavg())
 
 

@@ -108,6 +108,7 @@ def main(argv=None) -> None:
     batches = bench.batches(ids, bench.BATCH, bench.SEQ)
     per_step = defaultdict(list)
     by_name: dict = defaultdict(lambda: [0.0, 0.0, 0.0, 0])   # busy, imbalance, start latency, count
+    by_thread: dict = defaultdict(list)                        # each worker's busy time a step
     with recurrent.time_loop_split(None if args.split == "auto" else args.split):
         bench.time_train(model, batches, bench.WARMUP_STEPS)
         for _ in range(args.steps):
@@ -152,6 +153,8 @@ def main(argv=None) -> None:
             per_step["busiest"].append(max(busy.values()) if busy else 0.0)
             per_step["least busy"].append(min(busy.values()) if len(busy) == args.threads else 0.0)
             per_step["hand-offs"].append(len(outer))
+            for th, b in busy.items():
+                by_thread[th].append(b)
     n = args.steps
     print("cpu:", isa.report(torch_side=False))
     print(f"{args.config}, {args.threads} threads, {n} steps: median wall {1e3 * np.median(per_step['wall']):.1f} ms")
@@ -159,6 +162,10 @@ def main(argv=None) -> None:
     for k, v in per_step.items():
         scale = 1 if k == "hand-offs" else 1e3
         print(f"  {k:<34} {scale * np.median(v):8.2f} {scale * np.mean(v):8.2f}")
+    names = {t.ident: t.name for t in threading.enumerate()}
+    print("  busy by worker (median ms a step; worker i is pinned to the i-th allowed core when all are used): "
+          + ", ".join(f"{names.get(th, th)} {1e3 * np.median(v):.2f}" for th, v in sorted(
+              by_thread.items(), key=lambda kv: str(names.get(kv[0], kv[0])))))
     print(f"  {'by hand-off (ms a step)':<34} {'busy':>8} {'imbal.':>8} {'start':>8} {'calls':>6}")
     for k, (b, imb, lat, cnt) in sorted(by_name.items(), key=lambda kv: -kv[1][0]):
         print(f"    {k:<32} {1e3 * b / n:8.2f} {1e3 * imb / n:8.2f} {1e3 * lat / n:8.2f} {cnt / n:6g}")

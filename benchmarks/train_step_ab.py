@@ -58,7 +58,8 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    sys.path.insert(0, HERE)
+    sys.path[:0] = [HERE, os.path.dirname(HERE)]
+    import rnntools  # noqa: F401, I001  (before isa's numpy: the OpenBLAS kernels the children load, reported)
     import isa
 
     print("cpu:", isa.report(torch_side=False), flush=True)
