@@ -3794,6 +3794,286 @@ def session28_cases() -> list[Case]:
     return cases
 
 
+def _air_rows() -> list[tuple[str, str]]:
+    with open(os.path.join(ROOT, "samples", "airline.csv"), encoding="utf-8") as f:
+        lines = [x.strip() for x in f.read().splitlines()[1:] if x.strip()]
+    return [tuple(x.split(",")) for x in lines]
+
+
+def _csv_dialects() -> dict:
+    """The airline series as other tools and hands write it (session 29): each name -> (bytes, what is documented)."""
+    import random
+
+    rows = _air_rows()
+    h = "month,passengers"
+    body = [f"{a},{b}" for a, b in rows]
+
+    def text(lines, nl="\n", pre=""):
+        return (pre + nl.join(lines) + nl).encode("utf-8")
+
+    shuffled = body[:]
+    random.Random(1).shuffle(shuffled)
+    d = {
+        "semicolon.csv": (text([x.replace(",", ";") for x in [h] + body]), 0),
+        "bom-crlf.csv": (text([h] + body, "\r\n", "\ufeff"), 0),
+        "quoted.csv": (text([h] + [f'"{a}","{b}"' for a, b in rows]), 0),
+        "thousands.csv": (text([h] + [f'{a},"{int(b) * 10:,}"' for a, b in rows]), 1),
+        "shuffled.csv": (text([h] + shuffled), 1),
+        "swapped.csv": (text([h] + body[:50] + [body[51], body[50]] + body[52:]), 1),
+        "dup-date-other-value.csv": (text([h] + body[:50] + [rows[50][0] + ",999"] + body[50:]), 1),
+        "dup-row.csv": (text([h] + body[:50] + [body[50]] + body[50:]), 1),
+        "missing-stamp.csv": (text([h] + body[:50] + ["," + rows[50][1]] + body[51:]), 1),
+        "missing-value.csv": (text([h] + body[:50] + [rows[50][0] + ","] + body[51:]), 0),
+        "gap.csv": (text([h] + body[:50] + body[52:]), 0),
+        "stamp-only-row.csv": (text([h] + body[:50] + [rows[50][0]] + body[51:]), 1),
+        "trailing-spaces.csv": (text([h] + [x + "  " for x in body]), 0),
+        "descending.csv": (text([h] + body[::-1]), 1),
+        "mixed-stamp-format.csv": (text([h] + body[:50] + [body[50].replace("-", "/", 1)] + body[51:]), 1),
+        "day-first.csv": (text([h] + [f"01.{a[5:7]}.{a[:4]},{b}" for a, b in rows]), 1),
+        "semicolon-decimal-comma.csv": (text([h.replace(",", ";")] + [f"{a};{b},5" for a, b in rows]), 0),
+        "tab.csv": (text([x.replace(",", "\t") for x in [h] + body]), 0),
+        "two-ids-interleaved.csv": (text(["id,month,passengers"] + [x for r in body for x in (f"a,{r}", f"b,{r}")]),
+                                    0),
+        "id-again-later.csv": (text(["id,month,passengers"] + [f"a,{r}" for r in body] + [f"b,{r}" for r in body]
+                                    + [f"a,{r}" for r in body[:3]]), 1),
+        "dup-last-date-with-id.csv": (text(["id,month,passengers"] + [f"a,{r}" for r in body]
+                                           + [f"a,{rows[-1][0]},5"]), 1),
+        "crlf-quoted-newline-in-header.csv": (text(['"mon\nth",passengers'] + body, "\r\n"), 0),
+        "bom-semicolon-crlf.csv": (text([x.replace(",", ";") for x in [h] + body], "\r\n", "\ufeff"), 0),
+        "nul-in-value.csv": (text([h] + body[:50] + [rows[50][0] + ",1\x002"] + body[51:]), 1),
+        "twenty-values.csv": (text([h] + body[-20:]), 0),
+        "thirteen-values.csv": (text([h] + body[-13:]), 1),
+    }
+    return d
+
+
+def _forecast_records() -> dict:
+    """The airline series as JSONL records edited by hand (session 29): name -> (bytes, status)."""
+    vals = [float(b) for _, b in _air_rows()]
+    base = {"id": "a", "start": "1949-01", "freq": "M", "values": vals}
+
+    def lines(*recs):
+        return b"".join(json.dumps(r).encode() + b"\n" for r in recs)
+
+    return {
+        "r-strnum.jsonl": (lines({**base, "values": [str(v) for v in vals]}), 0),
+        "r-null.jsonl": (lines({**base, "values": vals[:50] + [None] + vals[51:]}), 0),
+        "r-nested.jsonl": (lines({**base, "values": [[v] for v in vals]}), 1),
+        "r-nostart.jsonl": (lines({k: v for k, v in base.items() if k != "start"}), 1),
+        "r-idnum.jsonl": (lines({**base, "id": 5}), 0),
+        "r-idobj.jsonl": (lines({**base, "id": {"a": 1}}), 1),
+        "r-idnull.jsonl": (lines({**base, "id": None}), 1),
+        "r-dupid.jsonl": (lines(base, base), 1),
+        "r-dupkey.jsonl": (b'{"id": "a", "start": "1949-01", "freq": "M", "values": [1, 2], "values": '
+                           + json.dumps(vals).encode() + b"}\n", 0),
+        "r-freqnum.jsonl": (lines({**base, "freq": 12}), 1),
+        "r-startnum.jsonl": (lines({**base, "start": 1949}), 1),
+        "r-bool.jsonl": (lines({**base, "values": [True] * len(vals)}), 1),
+        "r-valstr.jsonl": (lines({**base, "values": "1,2,3"}), 1),
+        "r-valobj.jsonl": (lines({**base, "values": {"a": 1}}), 1),
+        "r-bigval.jsonl": (lines({**base, "values": vals[:-1] + [1e200]}), 1),
+        "r-empty.jsonl": (lines({**base, "values": []}), 1),
+        "r-seasonstr.jsonl": (lines({**base, "season": "12"}), 1),
+        "r-season0.jsonl": (lines({**base, "season": 0}), 1),
+        "r-deep.jsonl": (b'{"id": "a", "start": "1949-01", "freq": "M", "values": ' + json.dumps(vals).encode()
+                         + b', "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n", 1),
+        "r-bom.jsonl": (b"\xef\xbb\xbf" + lines(base), 0),
+        "r-crlf.jsonl": (lines(base).replace(b"\n", b"\r\n") + lines({**base, "id": "b"}).replace(b"\n", b"\r\n"), 0),
+        "r-pretty.jsonl": (json.dumps(base, indent=2).encode(), 1),
+        "r-array.jsonl": (json.dumps([base]).encode(), 1),
+        "r-twenty.jsonl": (lines({**base, "values": vals[:20]}), 0),
+        "r-mixed-lengths.jsonl": (lines(base, {**base, "id": "b", "values": vals[:20]}), 0),
+    }
+
+
+def session29_cases() -> list[Case]:
+    """An outside tester's list (session 29), from where the counts were thinnest: empty file names (an unset shell
+    variable) for every path option and argument, options given twice, options missing their value, every numeric
+    option at 0, -1, 1e400, nan, an empty string, '1,000' and '5k' (a sweep of 1,750 runs found no failure; a sample
+    here), environment variables that change behaviour, forecast CSVs in other dialects and records edited by hand,
+    series too short for the network, and predict/evaluate against a model of another task with the input of each."""
+    lm, clf, s2s, fc, w = (MODELS[k] for k in ("lm", "clf", "s2s", "fc", "w"))
+    cases = []
+    train = {"lm": ["rnn-train", "--task", "lm", "{W}/book.txt", "-o", "{T}/out.npz", *TINY],
+             "classify": ["rnn-train", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY],
+             "seq2seq": ["rnn-train", "--task", "seq2seq", "{W}/p.jsonl", "-o", "{T}/out.npz", *TINY],
+             "forecast": ["rnn-train", "--task", "forecast", "{W}/air.csv", "-o", "{T}/out.npz", *TINY]}
+    w2v = ["w2v-train", "{W}/corpus.txt", "-o", "{T}/out.npz", "--dim", "8", "--epochs", "1", "--min-count", "1",
+           "--threads", "1"]
+    # --- an empty file name (an unset variable) in every path option and argument: a usage error naming it
+    for args, names in ((train["lm"] + ["--resume", ""], "--resume"), (train["lm"] + ["--vocab", ""], "--vocab"),
+                        (train["classify"] + ["--embeddings", ""], "--embeddings"),
+                        (train["classify"] + ["--vocab", ""], "--vocab"),
+                        (train["seq2seq"] + ["--vocab", ""], "--vocab"),
+                        (train["forecast"] + ["--resume", ""], "--resume"),
+                        (w2v + ["--vocab", ""], "--vocab"), (w2v + ["--resume", ""], "--resume"),
+                        (["bow", "--vocab", "", "{W}/docs.txt"], "--vocab"),
+                        (["phrases", "{W}/corpus.txt", "--table", ""], "--table"),
+                        (["neighbors", w, "--input", ""], "--input"), (["export", w, "--words", ""], "--words"),
+                        (["sample", lm, "--prompts", ""], "--prompts"),
+                        (["evaluate", w, "--analogies", ""], "--analogies"),
+                        (["evaluate", w, "--similarity", ""], "--similarity"),
+                        (["plot", "forecast", "{W}/fc-pred.jsonl", "--history", ""], "--history"),
+                        (["vocab", ""], "input file name"), (["vocab", "{W}/docs.txt", ""], "input file name"),
+                        (["bow", "--vocab", "{W}/v.jsonl", ""], "input file name"),
+                        (["phrases", ""], "input file name"),
+                        (["w2v-train", "", "-o", "{T}/out.npz"], "input file name"),
+                        (["rnn-train", "--task", "lm", "", "-o", "{T}/out.npz"], "input file name"),
+                        (["predict", "", "{W}/docs.txt"], "input file name"), (["predict", lm, ""], "input file name"),
+                        (["evaluate", "", "{W}/docs.txt"], "input file name"), (["sample", ""], "input file name"),
+                        (["neighbors", "", "the"], "input file name"), (["export", ""], "input file name"),
+                        (["import", "", "-o", "{T}/out.npz"], "input file name"),
+                        (["plot", "log", ""], "input file name"), (["plot", "words", ""], "input file name"),
+                        (["plot", "confusion", ""], "input file name"), (["plot", "forecast", ""], "input file name")):
+        cases.append(Case("an empty file name (session 29)", args, (2,), names=names,
+                          output="{T}/out.npz" if "{T}/out.npz" in args else None))
+    # --- an output or a comma-separated list given twice: a usage error; other options: the last value
+    twice = [["vocab", "{W}/docs.txt"], ["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"],
+             ["phrases", "{W}/corpus.txt"],
+             ["neighbors", w, "the"], ["export", w], ["import", "{W}/vec-ok.txt"], ["sample", lm, "--length", "5"],
+             ["predict", clf, "{W}/g.jsonl"], ["evaluate", lm, "{W}/book.txt"], ["plot", "log", "{W}/train-log.jsonl"],
+             train["lm"][:4], w2v[:2]]
+    for args in twice:
+        suffix = ".npz" if args[0] in ("import", "rnn-train", "w2v-train") else ".txt"
+        extra = TINY if args[0] == "rnn-train" else ["--min-count", "1", "--epochs", "1"] if args[0] == "w2v-train" \
+            else []
+        cases.append(Case("an output given twice (session 29)", [*args, *extra, "-o", "{T}/a" + suffix, "-o",
+                                                                 "{T}/b" + suffix], (2,), names="-o/--output"))
+        cases.append(Case("an output given twice (session 29)", [*args, *extra, "-o", "{T}/a" + suffix,
+                                                                 "--output={T}/b" + suffix], (2,), names="-o/--output"))
+    for args, names in ((train["lm"] + ["--log", "{T}/a", "--log", "{T}/b"], "--log"),
+                        (w2v + ["--log", "{T}/a", "--log", "{T}/b"], "--log"),
+                        (["phrases", "{W}/corpus.txt", "--save-table", "{T}/a", "--save-table", "{T}/b"],
+                         "--save-table"),
+                        (["predict", fc, "{W}/air.csv", "--intervals", "80", "--intervals", "95"], "--intervals 80,95"),
+                        (train["forecast"] + ["--intervals", "80", "--intervals", "95"], "--intervals"),
+                        (train["forecast"] + ["--covariates", "a", "--covariates", "b"], "--covariates")):
+        cases.append(Case("a list or an output given twice (session 29)", args, (2,), names=names,
+                          output="{T}/out.npz" if "{T}/out.npz" in args else None))
+    for args in (["sample", lm, "--length", "3", "--length", "5", "--seed", "1", "--seed", "2"],
+                 ["vocab", "{W}/docs.txt", "--threads", "1", "--threads", "2"],
+                 ["predict", fc, "{W}/air.csv", "--horizon", "3", "--horizon", "5"],
+                 ["neighbors", w, "the", "-k", "2", "-k", "3"],
+                 train["lm"] + ["--seed", "1", "--seed", "2"],
+                 ["rnn-train", "--task", "lm", "--task", "classify", "{W}/g.jsonl", "-o", "{T}/out.npz", *TINY],
+                 ["vocab", "-o", "{T}/a", "-o", "{T}/b", "--help"], ["predict", "--intervals", "1", "--intervals", "2",
+                                                                     "--help"]):
+        cases.append(Case("an option given twice: the last value (session 29)", args, (0,),
+                          output="{T}/out.npz" if "{T}/out.npz" in args else None))
+    # --- an option missing its value, last on the line: names the command
+    for args in (["vocab", "{W}/docs.txt", "-o"], ["bow", "{W}/docs.txt", "--vocab"], ["phrases", "--threshold"],
+                 ["w2v-train", "{W}/corpus.txt", "--dim"], ["neighbors", w, "-k"], ["export", w, "--format"],
+                 ["import", "{W}/vec-ok.txt", "--format"], ["rnn-train", "--task"],
+                 ["rnn-train", "--task", "lm", "--lr"],
+                 ["sample", lm, "--prime"], ["predict", fc, "--horizon"], ["evaluate", fc, "--backtest"],
+                 ["plot", "log", "{W}/train-log.jsonl", "--width"], ["plot", "words", w, "--neighbors"],
+                 ["plot", "forecast", "{W}/fc-pred.jsonl", "--history"], ["plot", "confusion", "{W}/conf.json", "-o"]):
+        command = " ".join(args[:2]) if args[0] == "plot" else args[0]
+        cases.append(Case("an option missing its value (session 29)", args, (2,),
+                          names=rf"^rnntools {command}: error: Option '[-a-z]+' requires an argument \(see 'rnntools "
+                                rf"{command} --help'\)"))
+    # --- numeric options at their boundaries (a sample of the sweep): a usage error naming the option
+    for args, options in ((["vocab", "{W}/docs.txt"], ["--min-count", "--max-vocab", "--threads", "--max-line-bytes"]),
+                          (["bow", "--vocab", "{W}/v.jsonl", "{W}/docs.txt"], ["--threads", "--max-line-bytes"]),
+                          (["phrases", "{W}/corpus.txt"], ["--threshold", "--min-count", "--passes"]),
+                          (w2v, ["--dim", "--window", "--negative", "--alpha", "--sample", "--epochs"]),
+                          (["neighbors", w, "the"], ["-k", "--restrict"]), (["sample", lm], ["--length", "--top-k",
+                                                                                          "--temperature"]),
+                          (train["lm"], ["--seq-len", "--batch", "--lr", "--dropout", "--clip", "--max-time"]),
+                          (train["forecast"], ["--horizon", "--season", "--lookback", "--ensemble"]),
+                          (["predict", fc, "{W}/air.csv"], ["--horizon"]), (["predict", s2s, "{W}/p.jsonl"],
+                                                                            ["--beam", "--max-length"]),
+                          (["evaluate", fc, "{W}/air.csv"], ["--backtest"]),
+                          (["plot", "log", "{W}/train-log.jsonl"], ["--width", "--height"])):
+        for opt in options:
+            for value in ("-1", "1e400", "nan", "", "1,000", "5k"):
+                if value == "-1" and opt in ("--alpha",):
+                    continue
+                cases.append(Case("a numeric option at its boundary (session 29)", [*args, opt, value], (2,),
+                                  names=opt, output="{T}/out.npz" if "{T}/out.npz" in args else None))
+    # --- environment variables that change behaviour
+    for env in ({"LC_ALL": "C", "LANG": "C"}, {"LC_ALL": "POSIX", "PYTHONUTF8": "0"}, {"PYTHONIOENCODING": "ascii"},
+                {"HOME": "", "TMPDIR": "/nonexistent"}, {"HOME": "/nonexistent", "XDG_CACHE_HOME": ""},
+                {"NUMBA_NUM_THREADS": "1"}, {"NUMBA_NUM_THREADS": "-1"}, {"NUMBA_CACHE_DIR": "/dev/null"},
+                {"NUMBA_THREADING_LAYER": "workqueue"}, {"NUMBA_THREADING_LAYER": "forksafe"},
+                {"OMP_NUM_THREADS": "0"}, {"OPENBLAS_NUM_THREADS": "0"}, {"OPENBLAS_NUM_THREADS": "100000"},
+                {"NUMBA_DEFAULT_NUM_THREADS": "abc"}, {"RNNTOOLS_SCHEDULER": "none"}, {"MPLCONFIGDIR": "/proc/x"}):
+        for args, says in ((["vocab", "{T}/u.txt"], "café"),
+                           (["sample", lm, "--prime", "café", "--length", "3"], None),
+                           (["neighbors", w, "naïve"], None), (w2v[:1] + ["{T}/u.txt"] + w2v[2:] + ["--threads", "2"],
+                                                               None),
+                           (["predict", clf, "{T}/u.jsonl"], "prediction|label"),
+                           (["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/p.png"], None)):
+            cases.append(Case("an environment that changes behaviour (session 29)", args, (0,), env=env, says=says,
+                              setup=_files_in_tmp({"u.txt": "café naïve 日本語 текст\nüber straße café\n".encode(),
+                                                   "u.jsonl": '{"text": "café naïve 日本語"}\n'.encode()}),
+                              output="{T}/out.npz" if "{T}/out.npz" in args else None, timeout=300))
+    for args in (["plot", "log", "{W}/train-log.jsonl", "-o", "{T}/p.png", "-q"],
+                 ["plot", "words", w, "the", "-o", "{T}/p.svg", "-q"],
+                 ["plot", "forecast", "{W}/fc-pred.jsonl", "--history", "{W}/air.csv", "-o", "{T}/p.pdf", "-q"]):
+        # matplotlib's cache folder unwritable: its two paragraphs on standard error, even under --quiet
+        cases.append(Case("an environment that changes behaviour (session 29)", args, (0,),
+                          env={"MPLCONFIGDIR": "/proc/rnntools-none"}, quiet=True))
+    for value, status in (("1", 2), ("yes", 2), ("0", 0), ("", 0)):
+        cases.append(Case("an environment that changes behaviour (session 29)", ["rnn-train", "--task", "lm",
+                          "{W}/book.txt", "-o", "{T}/out.npz", *TINY], (status,), env={"NUMBA_DISABLE_JIT": value},
+                          names="NUMBA_DISABLE_JIT", output="{T}/out.npz"))
+    # --- forecast CSVs in other dialects, records edited by hand: rnn-train and predict
+    files = {**_csv_dialects(), **_forecast_records()}
+    for name, (data, status) in files.items():
+        id_opts = ["--id-column", "id"] if "id" in name and name.endswith(".csv") else []
+        for args in (train["forecast"][:3] + ["{T}/" + name] + train["forecast"][4:] + id_opts,
+                     ["predict", fc, "{T}/" + name] + id_opts):
+            expect = (status,)
+            if args[0] == "predict" and name in ("twenty-values.csv", "r-twenty.jsonl", "r-mixed-lengths.jsonl"):
+                expect = (0,)   # the world's model: series it has not seen, forecast by its default method
+            cases.append(Case("forecast CSV dialects and hand-edited records (session 29)", args, expect,
+                              names=name if expect == (1,) else None, setup=_files_in_tmp({name: data}),
+                              output="{T}/out.npz" if "{T}/out.npz" in args else None, strict_json=True))
+    # --- a series too short for the network: trained and forecast by a statistical method, named in "method"
+    short = _files_in_tmp({"m20.csv": _csv_series([str(100 + 3 * i).encode() for i in range(20)]),
+                           "mix.csv": b"id,month,passengers\n" + b"".join(
+                               f"{i},{a},{b}\n".encode() for i, rows in (("long", _air_rows()),
+                                                                         ("short", _air_rows()[-20:]))
+                               for a, b in rows)})
+    cases.append(Case("a series too short for the network (session 29)",
+                      ["sh", "-c", "python -m rnntools rnn-train --task forecast m20.csv -o m.npz --threads 1 -q && "
+                       "python -m rnntools predict m.npz m20.csv"], (0,), says=r'"method": "[a-z+]+"', setup=short,
+                      strict_json=True))
+    cases.append(Case("a series too short for the network (session 29)",
+                      ["sh", "-c", "python -m rnntools rnn-train --task forecast mix.csv --id-column id -o m.npz "
+                       "--hidden 8 --max-steps 3 --threads 1 -q && python -m rnntools predict m.npz mix.csv"], (0,),
+                      says=r'"id": "short".*"method": "(?!median)[a-z+]+"', setup=short, strict_json=True, timeout=150))
+    cases.append(Case("a series too short for the network (session 29)",
+                      ["rnn-train", "--task", "forecast", "{T}/m20.csv", "-o", "{T}/out.npz", "--select", "rnn"], (1,),
+                      names="m20.csv", setup=short, output="{T}/out.npz"))
+    cases.append(Case("a series too short for the network (session 29)",
+                      ["rnn-train", "--task", "forecast", "{T}/m20.csv", "-o", "{T}/out.npz", "--season", "19"], (1,),
+                      names="m20.csv", setup=short, output="{T}/out.npz"))
+    cases.append(Case("a series too short for the network (session 29)",
+                      ["evaluate", fc, "{T}/m20.csv"], (1,), names="--backtest", setup=short))
+    # --- predict and evaluate against a model of another task, given the input of each
+    inputs = ["{W}/book.txt", "{W}/g.jsonl", "{W}/p.jsonl", "{W}/air.csv", "{W}/fc-pred.jsonl", "{W}/v.jsonl",
+              "{W}/train-log.jsonl"]
+    native = {lm: "{W}/book.txt", clf: "{W}/g.jsonl", s2s: "{W}/p.jsonl", fc: "{W}/air.csv"}
+    for model in (lm, clf, s2s, fc, w):
+        for path in inputs:
+            for command in ("predict", "evaluate"):
+                if model == fc and path == native[fc] and command == "evaluate":
+                    continue   # a backtest of refits: slow, and every other group runs it
+                if model == lm or path == native.get(model) or (command == "predict" and model in (clf, s2s)
+                                                               and path in ("{W}/book.txt", "{W}/air.csv")):
+                    expect = (0,)   # text is text: a language model scores any lines, the others predict plain lines
+                elif model == w:
+                    expect = (1,) if command == "predict" else (2,)
+                else:
+                    expect = (1,)
+                cases.append(Case("predict/evaluate with another task's input (session 29)", [command, model, path],
+                                  expect, names=os.path.basename(path) if expect == (1,) and model != w else
+                                  "w.npz|--analogies" if model == w else None))
+    return cases
+
+
 def _stripped_in_tmp(model: str):
     """A setup: {T}/m.npz, the world's MODEL without the trainer's arrays (optimiser moments, resume copies)."""
     import numpy as np
@@ -3817,7 +4097,7 @@ ALL = {"files": hostile_file_cases, "models": model_cases, "options": option_cas
        "session19": session19_cases, "session20": session20_cases, "session21": session21_cases,
        "session22": session22_cases, "session23": session23_cases, "session24": session24_cases,
        "session25": lambda: session25_cases() + session25_outside_cases(), "session26": session26_cases,
-       "session27": session27_cases, "session28": session28_cases}
+       "session27": session27_cases, "session28": session28_cases, "session29": session29_cases}
 
 
 # --- running and classifying ---------------------------------------------------------------------------
