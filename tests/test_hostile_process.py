@@ -1099,3 +1099,23 @@ def test_a_folder_as_standard_input_is_one_line(tmp_path):
         os.close(folder)
     assert proc.returncode == 1 and proc.stdout == b""
     one_error_line(proc.stderr.decode(), "standard input is a folder")
+
+
+# --- the `session29` probe group's findings -------------------------------------------------------------------------
+
+def test_matplotlib_without_a_writable_config_folder_is_one_warning_line(tmp_path, monkeypatch):
+    """`MPLCONFIGDIR=/proc/x rnntools plot log ... -o p.png`: matplotlib printed two paragraphs through Python's
+    last-resort logging handler ("mkdir -p failed for path /proc/x ...", "Matplotlib created a temporary cache
+    directory ... it is highly recommended ..."), and printed them under --quiet too."""
+    pytest.importorskip("matplotlib")
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"event": "eval", "step": 1, "loss": 2.0, "val_loss": 2.5}\n'
+                   '{"event": "eval", "step": 2, "loss": 1.5, "val_loss": 2.0}\n')
+    monkeypatch.setenv("MPLCONFIGDIR", "/proc/rnntools-none")
+    code, _, err = finish(rnntools(["plot", "log", log, "-o", tmp_path / "p.png"]))
+    lines = err.strip().splitlines()
+    assert code == 0 and len(lines) == 1, err
+    assert lines[0].startswith("rnntools plot log: warning: matplotlib: ") and "MPLCONFIGDIR" in lines[0], err
+    code, _, err = finish(rnntools(["plot", "log", log, "-o", tmp_path / "q.png", "-q"]))
+    assert code == 0 and err == "", err
+    assert (tmp_path / "p.png").stat().st_size > 0

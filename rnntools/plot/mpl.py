@@ -21,23 +21,55 @@ def pyplot():
     # matplotlib validates MPLBACKEND when it is imported: a backend of another setting (a notebook's
     # module://matplotlib_inline..., a misspelt one) was an internal error; pictures here are drawn by Agg anyway
     backend = os.environ.pop("MPLBACKEND", None)
-    try:
-        import matplotlib
-    except ImportError as exc:
-        if interrupted_within(exc):
-            raise KeyboardInterrupt from None
-        raise UsageError("PNG, SVG and PDF pictures need matplotlib: pip install 'rnntools[plot]' "
-                         "(or leave out -o to draw in the terminal)") from None
-    finally:
-        if backend is not None:
-            os.environ["MPLBACKEND"] = backend
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with _one_line_warnings():
+        try:
+            import matplotlib
+        except ImportError as exc:
+            if interrupted_within(exc):
+                raise KeyboardInterrupt from None
+            raise UsageError("PNG, SVG and PDF pictures need matplotlib: pip install 'rnntools[plot]' "
+                             "(or leave out -o to draw in the terminal)") from None
+        finally:
+            if backend is not None:
+                os.environ["MPLBACKEND"] = backend
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
 
     # fixed metadata, so the same input gives the same SVG/PDF bytes
     plt.rcParams["svg.hashsalt"] = "rnntools"
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller files, and words can be searched
     return plt
+
+
+class _one_line_warnings:
+    """matplotlib's own warnings while it is imported, as one warning line of ours: an ``MPLCONFIGDIR`` (or home)
+    it cannot write printed two paragraphs through Python's last-resort logging handler ("mkdir -p failed for
+    path /proc/x: ...", then "Matplotlib created a temporary cache directory at ... it is highly recommended to
+    set the MPLCONFIGDIR environment variable to a writable directory, in particular to speed up the import of
+    Matplotlib and to better support multiprocessing.")."""
+
+    def __enter__(self):
+        import logging
+
+        self.records = []
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = self.records.append
+        self.logger = logging.getLogger("matplotlib")
+        self.logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        if self.records:
+            from rnntools import console
+
+            said = []
+            for record in self.records:
+                text = " ".join(record.getMessage().split())
+                said.append(text.split("; it is highly recommended")[0])
+            console.warn("matplotlib: " + "; ".join(dict.fromkeys(said)) + " (set MPLCONFIGDIR to a folder it can "
+                         "write)")
+        return False
 
 
 def render(fig, fmt: str, dpi: int = 100) -> bytes:
