@@ -300,6 +300,10 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
     training.SENTENCE_SHARE_EVIDENCE = float(options.pop("share_evidence_sentences", evidence[1]))
     negation = features.NEGATION
     features.NEGATION = options.pop("negation", negation)   # '{"negation": false}': "sep" rows, not "sep+neg"
+    from rnntools.tasks import embeddings
+
+    own_words = embeddings.OWN_VECTORS_WORDS         # '{"own_vectors_words": 4000000}': own vectors' word budget
+    embeddings.OWN_VECTORS_WORDS = int(options.pop("own_vectors_words", own_words))
     task_class = training.ClassifierTask
     word_dropout = options.pop("word_dropout", 0.0)         # '{"word_dropout": 0.1}': with_word_dropout
     if word_dropout:
@@ -375,6 +379,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         linear.DOCUMENT_CS = document_cs
         features.MIN_DF = min_df
         features.NEGATION = negation
+        embeddings.OWN_VECTORS_WORDS = own_words
         training.SHARE_EVIDENCE, training.SENTENCE_SHARE_EVIDENCE = evidence
         training.ClassifierTask = task_class
         linear.fit_linear, linear.fit_two_linear, training.stratified_split = fit_linear, fit_two_linear, split

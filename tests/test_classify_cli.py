@@ -215,10 +215,10 @@ def test_resume_continues_exactly(run_cli, tmp_path):
 
 
 def test_own_vectors_start_the_network_from_its_texts_word2vec(tmp_path, monkeypatch):
-    """With --own-vectors (by default from OWN_VECTORS_FROM labelled texts) and no --embeddings the embedding
-    starts from word2vec on the labelled texts (``own_vectors_table``: skip-gram on one thread, so a seed gives
-    the same table); below that size, or with --no-own-vectors, it is drawn at random as before. With the rate
-    at 0 the trained table is the initial one."""
+    """With --own-vectors (by default from OWN_VECTORS_FROM labelled texts or OWN_VECTORS_FROM_WORDS words in them)
+    and no --embeddings the embedding starts from word2vec on the labelled texts (``own_vectors_table``:
+    skip-gram on one thread, so a seed gives the same table); below that size, or with --no-own-vectors, it is
+    drawn at random as before. With the rate at 0 the trained table is the initial one."""
     from rnntools.io import load_model
     from rnntools.tasks import classify
     from rnntools.tasks.classify import training
@@ -233,15 +233,26 @@ def test_own_vectors_start_the_network_from_its_texts_word2vec(tmp_path, monkeyp
     small = {"hidden": 4, "embed_dim": 6, "epochs": 1, "threads": 1, "seed": 3, "lr": 0.0, "wide": "none"}
     for name, options in (("own", {"own_vectors": True}), ("random", {"own_vectors": False}), ("default", {})):
         classify.train([path], str(tmp_path / f"{name}.npz"), {**small, **options})
+    # below OWN_VECTORS_FROM texts, from OWN_VECTORS_FROM_WORDS words in the labelled texts (the tokens word2vec
+    # trains on); one word more than the texts hold and they stay off
+    words = training.count_words(texts, True)
+    assert words == sum(len(t.split()) for t in texts)
+    monkeypatch.setattr(training, "OWN_VECTORS_FROM_WORDS", words)
+    classify.train([path], str(tmp_path / "long.npz"), small)
+    monkeypatch.setattr(training, "OWN_VECTORS_FROM_WORDS", words + 1)
+    classify.train([path], str(tmp_path / "short.npz"), small)
     monkeypatch.setattr(training, "OWN_VECTORS_FROM", 200)
     classify.train([path], str(tmp_path / "large.npz"), small)
-    own, random, default, large = (load_model(tmp_path / f"{name}.npz") for name in ("own", "random", "default",
-                                                                                     "large"))
+    own, random, default, large, long, short = (load_model(tmp_path / f"{name}.npz") for name in (
+        "own", "random", "default", "large", "long", "short"))
     vocab = Vocab.from_meta(own.meta["vocab"])
     table = own_vectors_table(texts, vocab, 6, seed=3)
     np.testing.assert_array_equal(own.arrays["embed.W"], table)
     np.testing.assert_array_equal(large.arrays["embed.W"], table)                       # 200 texts: on by default
     np.testing.assert_array_equal(default.arrays["embed.W"], random.arrays["embed.W"])  # below: off by default
+    np.testing.assert_array_equal(long.arrays["embed.W"], table)                        # enough words: on
+    np.testing.assert_array_equal(short.arrays["embed.W"], random.arrays["embed.W"])
+    assert (long.meta["config"]["own_vectors"], short.meta["config"]["own_vectors"]) == (True, False)
     assert not np.array_equal(random.arrays["embed.W"], table)
     assert (own.meta["config"]["own_vectors"], default.meta["config"]["own_vectors"]) == (True, False)
     np.testing.assert_array_equal(own_vectors_table(texts, vocab, 6, seed=3), table)       # the same bytes

@@ -43,7 +43,7 @@ TRAIN_OPTIONS = [
     option("--own-vectors/--no-own-vectors", default=None, group="Classifier",
            help="Without --embeddings: start the network's word embedding from word2vec vectors learnt on the "
                 "training texts themselves (skip-gram, 15 epochs, one thread) [default: from 8,000 labelled "
-                "texts, where the network learns the labels on its own; measured, see docs/classify.md]."),
+                "texts or 70,000 words in them; measured, see docs/classify.md]."),
     option("--calibrate/--no-calibrate", default=None, group="Classifier",
            help="Temperature scaling on the validation split after training, so that probabilities "
                 "match accuracy [default: calibrate]."),

@@ -37,7 +37,8 @@ DEFAULTS: dict[str, Any] = dict(
     wide="words+chars", wide_buckets=1 << 18, calibrate=True,
     residual=None,  # None: on the wide part's residual below RESIDUAL_BELOW labelled texts, on its own from there
     # without --embeddings, at the word level: the embedding starts from word2vec on the labelled texts; None:
-    # from OWN_VECTORS_FROM labelled texts, where the network learns the labels on its own
+    # from OWN_VECTORS_FROM labelled texts (where the network learns the labels on its own) or
+    # OWN_VECTORS_FROM_WORDS words in them
     own_vectors=None,
 )
 # from this many labelled texts the network learns the labels on its own beside the wide part; below, the
@@ -49,6 +50,12 @@ RESIDUAL_BELOW = 8000
 # the network learns on its own, it was better alone by 0.9-4.1 points and the whole model by -0.1 to +0.5; below,
 # as the residual's learner, it cost a choosing set 2.3 points in one run of three
 OWN_VECTORS_FROM = RESIDUAL_BELOW
+# ... and below it from this many words in the labelled texts (the tokens word2vec trains on, every text whole):
+# measured in docs/classify.md ("Own vectors below 8,000 texts: from 70,000 words"): where the network learns the
+# wide part's residual, the seven sets of 72,000 words or more tied or gained with them on the mean of 4-7 runs
+# (within a text in 2,000 to +1.4 points), while four of the seven of 32,000-66,000 words lost (one choosing set
+# 2.3 points in a run)
+OWN_VECTORS_FROM_WORDS = 70_000
 
 # Options that decide the network's shape or how text becomes arrays: on --resume the saved value holds,
 # and a different value given on the command line is a usage error.

@@ -37,6 +37,7 @@ from rnntools.tasks.classify.task import (
     DEFAULTS,
     KIND,
     OWN_VECTORS_FROM,
+    OWN_VECTORS_FROM_WORDS,
     RESIDUAL_BELOW,
     STRUCTURAL,
     TASK_OPTIONS,
@@ -198,7 +199,8 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         config.embed_dim = options["embed_dim"] = int(pretrained.shape[1])
     elif resume is None and vocab.level == "word":
         if options.get("own_vectors") is None:
-            options["own_vectors"] = len(y) >= OWN_VECTORS_FROM
+            options["own_vectors"] = (len(y) >= OWN_VECTORS_FROM
+                                      or count_words(data.texts, vocab.lowercase) >= OWN_VECTORS_FROM_WORDS)
         if options["own_vectors"]:
             from rnntools.tasks.embeddings import own_vectors_table
 
@@ -272,6 +274,13 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     elif options.get("calibrate") and len(val_idx) > 0:
         summary["calibration"] = calibrate(output, val_seqs, None, y[val_idx])
     return summary
+
+
+def count_words(texts: Sequence[str], lowercase: bool) -> int:
+    """The words (``tokenize_words``' tokens, every text whole) that word2vec would train on in ``texts``."""
+    from rnntools.text import tokenize_words
+
+    return sum(len(tokenize_words(text, lowercase)) for text in texts)
 
 
 # validation losses closer than this to the lowest are a tie, which the smaller share wins: differences of
