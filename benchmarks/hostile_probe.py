@@ -84,7 +84,8 @@ class Case:
     def command(self) -> str:
         a = self.args
         if a[0] == "rnn-train":
-            return f"rnn-train {a[a.index('--task') + 1]}" if "--task" in a else "rnn-train"
+            at = a.index("--task") + 1 if "--task" in a else len(a)
+            return f"rnn-train {a[at]}" if at < len(a) else "rnn-train"
         if a[0] in ("predict", "evaluate", "sample", "neighbors", "export") and len(a) > 1:
             kind = os.path.basename(str(a[1])).split(".")[0]
             return f"{a[0]} {kind}" if kind in ("lm", "clf", "s2s", "fc", "w") else a[0]
