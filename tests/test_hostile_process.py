@@ -1119,3 +1119,22 @@ def test_matplotlib_without_a_writable_config_folder_is_one_warning_line(tmp_pat
     code, _, err = finish(rnntools(["plot", "log", log, "-o", tmp_path / "q.png", "-q"]))
     assert code == 0 and err == "", err
     assert (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_utf8_arguments_in_a_locale_that_is_not_utf8(tmp_path, monkeypatch):
+    """`LC_ALL=POSIX PYTHONUTF8=0 rnntools neighbors w.npz naïve` (also `sample --prime café`): Python decodes the
+    command line as ASCII there, every other byte a surrogate escape, and the text was refused as "not valid UTF-8
+    text" though its bytes were UTF-8. A byte that is not UTF-8 is still refused."""
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("2 3\ncafé 1 2 3\nnaïve 1 2 2.5\n", encoding="utf-8")
+    code, _, err = finish(rnntools(["import", vectors, "-o", tmp_path / "w.npz"]))
+    assert code == 0, err
+    monkeypatch.setenv("LC_ALL", "POSIX")
+    monkeypatch.setenv("PYTHONUTF8", "0")
+    monkeypatch.delenv("PYTHONIOENCODING", raising=False)
+    code, out, err = finish(rnntools(["neighbors", tmp_path / "w.npz", "naïve", "-k", "1"]))
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["query"] == "naïve" and record["neighbors"][0]["token"] == "café", out
+    code, out, err = finish(rnntools(["neighbors", tmp_path / "w.npz", os.fsdecode(b"na\xefve")]))
+    assert code == 2 and "not valid UTF-8 text" in err, err

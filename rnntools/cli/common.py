@@ -265,8 +265,12 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
     for param in command.params:
         if type(param.type) is not click.types.StringParamType:
             continue
+        repaired = False
         for v in _values(ctx, param):
             if isinstance(v, str) and any("\ud800" <= c <= "\udfff" for c in v):
+                if _from_utf8_bytes(v) is not None:
+                    repaired = True
+                    continue
                 from rnntools.errors import UsageError
 
                 flag = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
@@ -274,6 +278,23 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
 
                 raise UsageError(f"{flag} {printable(v)}: not valid UTF-8 text (a byte that is not UTF-8, or "
                                  "an escape of a lone surrogate); pass the text in UTF-8")
+        if repaired:
+            value = ctx.params[param.name]
+            fix = _from_utf8_bytes
+            ctx.params[param.name] = (type(value)(fix(x) if isinstance(x, str) and fix(x) is not None else x
+                                                  for x in value) if isinstance(value, (tuple, list)) else fix(value))
+
+
+def _from_utf8_bytes(value: str) -> str | None:
+    """The text of an argument that Python decoded in a locale that is not UTF-8 (``LC_ALL=POSIX`` with
+    ``PYTHONUTF8=0``: ASCII, every other byte a surrogate escape), read again as the UTF-8 bytes it was: ``--prime
+    café`` was refused as "not valid UTF-8 text". None when the bytes are not UTF-8 either."""
+    import os
+
+    try:
+        return os.fsencode(value).decode("utf-8")
+    except (UnicodeError, ValueError):
+        return None
 
 
 # options whose second appearance would silently drop the first: an output never written (GNU sort refuses two -o
