@@ -1594,3 +1594,110 @@ def test_wide_tokens_keep_combining_marks_in_their_word():
     token of its own (['ह', 'ि', 'न', '्', 'द', 'ी'])."""
     assert F._wide_tokens("हिन्दी भाषा!") == ["हिन्दी", "भाषा", "!"]
     assert F._wide_tokens("Cafe\u0301, ok") == ["caf\u00e9", ",", "ok"]
+
+
+def test_lbfgs_ends_with_stopped_once_its_stop_event_is_set():
+    """``stop``: unset, the iterates are the same bits as without it; set, the next objective evaluation
+    raises ``Stopped`` (a fit beside the network ends when the network fails or is interrupted)."""
+    import threading
+
+    from rnntools.tasks.classify.linear import Stopped, _loss_grad, fit_linear, lbfgs
+
+    X, y = _linear_problem()
+    args = (X, X.T.tocsr(), np.eye(3)[y], np.full(len(y), 1.0 / len(y)), 3.0)
+    stop = threading.Event()
+    free = lbfgs(_loss_grad, np.zeros(33 * 3), args, max_iter=50)
+    np.testing.assert_array_equal(lbfgs(_loss_grad, np.zeros(33 * 3), args, max_iter=50, stop=stop), free)
+    calls = []
+
+    def objective(theta, *a):
+        calls.append(1)
+        if len(calls) == 3:
+            stop.set()
+        return _loss_grad(theta, *a)
+
+    with pytest.raises(Stopped):
+        lbfgs(objective, np.zeros(33 * 3), args, max_iter=50, stop=stop)
+    assert len(calls) == 3
+    with pytest.raises(Stopped):
+        fit_linear(X, y, np.ones(3, np.float32), 3, Cs=(1.0, 10.0), stop=stop)
+
+
+@pytest.mark.parametrize("flag", ["--no-residual", "--residual"])
+def test_the_wide_fit_in_its_own_thread_gives_the_same_model(tiny, run_cli, tmp_path, monkeypatch, flag):
+    """The wide part's fit runs in a thread of its own (``training.WideFit``) beside the word2vec start and,
+    without ``--residual``, the network's epochs; the model file is the one the fit run first, alone,
+    gives: every array the same bits (the fitted wide weights, also in the trainer's ``resume.`` copies,
+    where the network's epochs saved zeros), the meta the same but the elapsed time."""
+    import threading
+
+    from rnntools.io import load_model
+    from rnntools.tasks.classify import linear, training
+
+    d, _ = tiny
+    fitted_in = []
+    fit = linear.fit_linear
+
+    def spy(*args, **kwargs):
+        fitted_in.append(threading.current_thread().name)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(linear, "fit_linear", spy)
+    common = [d / "train.tsv", "--hidden", "4", "--embed-dim", "4", "--epochs", "4", "--own-vectors", "--threads",
+              "2", flag]
+    beside = tmp_path / "beside.npz"
+    result = run_cli(["rnn-train", "--task", "classify", "-o", beside, *common])
+    assert result.exit_code == 0, result.stderr
+    assert fitted_in and set(fitted_in) == {"rnntools-wide-fit"}      # two-class: both blocks, NB words too
+
+    class First(training.WideFit):      # the fit to its end before anything else, as one thread does it
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._thread.join()
+
+    monkeypatch.setattr(training, "WideFit", First)
+    alone = tmp_path / "alone.npz"
+    result = run_cli(["rnn-train", "--task", "classify", "-o", alone, *common])
+    assert result.exit_code == 0, result.stderr
+    a, b = load_model(beside), load_model(alone)
+    assert list(a.arrays) == list(b.arrays) and "wide.W" in a.arrays and a.arrays["wide.W"].any()
+    for name in a.arrays:
+        np.testing.assert_array_equal(a.arrays[name], b.arrays[name], err_msg=name)
+    for name in ("wide.W", "wide.b"):
+        if f"resume.{name}" in a.arrays:
+            np.testing.assert_array_equal(a.arrays[f"resume.{name}"], a.arrays[name])
+    a.meta["training"]["counters"].pop("elapsed")
+    b.meta["training"]["counters"].pop("elapsed")
+    assert a.meta == b.meta
+
+
+def test_a_failed_network_ends_the_wide_fit_beside_it(tiny, monkeypatch):
+    """When the network's training fails (or is interrupted), the fit running beside it ends at its next
+    objective evaluation and ``train`` raises the network's error, leaving no thread behind."""
+    import threading
+    import time
+
+    from rnntools.tasks import trainer
+    from rnntools.tasks.classify import linear, training
+
+    d, _ = tiny
+    evaluations = []
+    objective = linear._loss_grad_fast
+
+    def slow(*args):
+        evaluations.append(1)
+        time.sleep(0.05)            # a fit of hundreds of evaluations: tens of seconds
+        return objective(*args)
+
+    def failing(*args, **kwargs):
+        time.sleep(0.3)
+        raise RuntimeError("the network failed")
+
+    monkeypatch.setattr(linear, "_loss_grad_fast", slow)
+    monkeypatch.setattr(trainer, "fit", failing)
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="the network failed"):
+        training.train([str(d / "train.tsv")], str(d / "failed.npz"),
+                       {"hidden": 4, "embed_dim": 4, "residual": False, "threads": 1})
+    assert time.perf_counter() - start < 5
+    assert evaluations and not any(t.name == "rnntools-wide-fit" for t in threading.enumerate())

@@ -258,7 +258,7 @@ def lbfgs_rows(n: int, memory: int = 10) -> np.ndarray:
 
 def lbfgs(fun, x0: np.ndarray, args=(), max_iter: int = 200, memory: int = 10, gtol: float = 1e-5,
           ftol: float = 1e-10, scale: np.ndarray | None = None, rtol: float = 0.0,
-          window: int = 5, work: np.ndarray | None = None) -> np.ndarray:
+          window: int = 5, work: np.ndarray | None = None, stop=None) -> np.ndarray:
     """Minimise a smooth ``fun(x, *args) -> (f, grad)`` by L-BFGS (backtracking line search on the Armijo
     condition). Stops when the largest gradient entry (of ``fun``'s gradient, whatever ``scale``) is below
     ``gtol``, the objective moves less than ``ftol`` relative in one iteration or less than ``rtol``
@@ -284,22 +284,37 @@ def lbfgs(fun, x0: np.ndarray, args=(), max_iter: int = 200, memory: int = 10, g
 
     ``work``: ``lbfgs_rows(len(x0), memory)``, the rows to keep the pairs in (their contents are never read
     before written), for a caller that runs several fits of one size: fresh rows (23 of 2M variables: 370
-    MB) cost a page fault and the kernel's zeroing of every page at their first use, in each fit."""
+    MB) cost a page fault and the kernel's zeroing of every page at their first use, in each fit.
+
+    ``stop``: a ``threading.Event``; once set, the next objective evaluation raises ``Stopped`` (a fit run
+    beside other work, ``training.train``, ends soon after that work fails or is interrupted)."""
     if scale is None:
         return _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, lambda g: np.max(np.abs(g)), rtol, window,
-                      work)
+                      work, stop)
 
     def scaled(u, *a):
         f, g = fun(u * scale, *a)
         return f, g * scale
 
     u = _lbfgs(scaled, x0 / scale, args, max_iter, memory, gtol, ftol, lambda g: np.max(np.abs(g / scale)),
-               rtol, window, work)
+               rtol, window, work, stop)
     return u * scale
 
 
-def _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, gmax, rtol=0.0, window=5, work=None):
+class Stopped(Exception):
+    """A fit ended early because its ``stop`` event was set (``lbfgs``)."""
+
+
+def _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, gmax, rtol=0.0, window=5, work=None, stop=None):
     """``lbfgs`` on ``fun`` as given; ``gmax(grad)``: the number the stop test compares with ``gtol``."""
+    if stop is not None:
+        objective = fun
+
+        def fun(x, *a):
+            if stop.is_set():
+                raise Stopped
+            return objective(x, *a)
+
     k = kernels()
     m, n = memory, x0.shape[0]
     M = m + 1                               # slots: ``memory`` in use at most, and one free for the next pair
@@ -408,7 +423,7 @@ def jacobi_scale(X, w, C: float, n_classes: int, R=None) -> np.ndarray:
     return (scale / scale.max()).ravel()
 
 
-def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None, work=None):
+def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None, work=None, stop=None):
     """Fit every C of ``Cs`` in order, each warm-started from the last (the first from ``theta0``, default
     0); ``score(Wb) -> (loss, extra)`` of each (None: no score, every C is fitted). Stops after two rises of
     the loss. Returns {C: (loss, extra, Wb)}.
@@ -422,7 +437,7 @@ def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None, work=
     for i, C in enumerate(Cs):
         theta = lbfgs(_loss_grad_fast, theta, (Xc, XT, Y, w, C, R), max_iter=max_iter, rtol=RTOL,
                       gtol=GTOL if i == 0 else 0.0, scale=jacobi_scale(Xc, w, C, K, R) if PRECONDITION else None,
-                      work=work)
+                      work=work, stop=stop)
         Wb = theta.reshape(F + 1, K).copy()
         if R is not None:
             Wb[:F] *= R
@@ -439,7 +454,7 @@ def _fit_path(Xc, XT, Y, w, Cs, max_iter, score=None, R=None, theta0=None, work=
 
 def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, folds: int = 3,
                max_iter: int = 200, max_params: int = MAX_PARAMS, seed: int = 0, nb: bool = False,
-               path_iter: int = PATH_ITER):
+               path_iter: int = PATH_ITER, stop=None):
     """Fit the wide part on every labelled row (the validation split included: a linear model over sparse
     n-grams gains from every text, about a point per 10% more on the benchmark's sentence sets).
     X: CSR (N, buckets); y: (N,) class ids; weights: (K,) per class. C is the one of ``Cs`` with the lowest
@@ -449,12 +464,13 @@ def fit_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, Cs=CS, fol
     path instead of every fold's: the path is most of the cost (4-5 fits per fold, each 30-100 objective
     evaluations); what the noisier choice costs in accuracy is measured in docs/classify.md.
     Fewer than 2 examples per fold: C = 10 (or the one C given).
+    ``stop``: a ``threading.Event`` that ends the fit with ``Stopped`` once set (``lbfgs``).
     Returns (W (buckets, K) float32, b (K,) float32, info dict, out-of-fold logits (N, K) at the chosen C
     or None): the out-of-fold logits are the honest ones to weigh the network against (``task.combine``)."""
     K = n_classes
     cols = _columns(X, K, max_params)
     with _threads_for(len(cols) * K):
-        return _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols)
+        return _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols, stop)
 
 
 def fit_two_linear(X, y: np.ndarray, weights: np.ndarray, n_classes: int, seed: int = 0, nb_words=None,
@@ -536,7 +552,7 @@ def _threads_for(n_weights: int):
         numba.set_num_threads(before)
 
 
-def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols):
+def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols, stop=None):
     Xc = X[:, cols].tocsr()     # float32 values: the kernels widen them exactly
     Y = np.zeros((X.shape[0], K))
     Y[np.arange(len(y)), y] = 1.0
@@ -562,7 +578,7 @@ def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols):
             # the first fold walks the C path; the others fit only the C it chose, from its solution
             start = None if (f == 0 or nb) else solutions[0].ravel()
             path = _fit_path(Xt, Xt.T.tocsr(), Y[tr], wy[tr] / wy[tr].sum(), Cs if f == 0 else [C],
-                             path_iter, score, R, theta0=start, work=work)
+                             path_iter, score, R, theta0=start, work=work, stop=stop)
             if f == 0:
                 tried = {c: round(float(v[0]), 6) for c, v in path.items()}
                 C = min(tried, key=tried.get)
@@ -572,7 +588,8 @@ def _fit(X, y, weights, K, Cs, folds, max_iter, seed, nb, path_iter, cols):
             theta0 = (sum(solutions) / folds).ravel()
     R = nb_scales(Xc, Y) if nb else None
     path = [C] if theta0 is not None else ([c for c in Cs if c <= C] or [C])
-    Wb = _fit_path(Xc, Xc.T.tocsr(), Y, wy / wy.sum(), path, max_iter, R=R, theta0=theta0, work=work)[C][2]
+    Wb = _fit_path(Xc, Xc.T.tocsr(), Y, wy / wy.sum(), path, max_iter, R=R, theta0=theta0, work=work,
+                   stop=stop)[C][2]
     W = np.zeros((X.shape[1], K), np.float32)
     W[cols] = Wb[:-1]
     return W, Wb[-1].astype(np.float32), {"C": C, "features": int(len(cols)), "cv_loss_by_C": tried}, oof

@@ -117,6 +117,72 @@ class ClassifierTask(TrainableTask):
         save_model(path, KIND, arrays, {**self.meta, **meta})
 
 
+class WideFit:
+    """The wide part's linear fit (``linear.fit_linear``, or ``fit_two_linear`` on "sep" rows) on the rows
+    ``labelled`` of ``wide_all`` (CSR), running in a thread of its own from construction on; ``result``
+    waits for it, ``cancel`` ends it early (``linear.lbfgs``' stop event) and waits.
+
+    Why a thread: the fit is the largest piece of a training (on 10,000 glosses' 2M weights ~37 of 57 CPU
+    seconds) and its kernels run on every core, but between them its L-BFGS steps run on one; word2vec's
+    start runs on one core, and the network's epochs leave the other cores idle between their hand-offs.
+    Beside each other the two fill those gaps. The fit's numbers do not depend on the thread count or
+    on what else runs (its kernels' sums have a fixed order), so the model is the same."""
+
+    def __init__(self, wide_all, labelled: np.ndarray, y: np.ndarray, weights: np.ndarray, n_classes: int,
+                 rows: str, separate: bool, seed: int, min_df: int = 1):
+        import threading
+
+        from rnntools.tasks.classify.linear import kernels
+
+        kernels()       # loaded before the thread starts: it sets OpenMP's wait policy before libgomp loads
+        self.X, self.y, self.labelled = wide_all[labelled], y[labelled], labelled
+        self._args, self.min_df = (weights, n_classes, rows, separate, seed), min_df
+        self._stop = threading.Event()
+        self._out = self._error = None
+        self._thread = threading.Thread(target=self._run, name="rnntools-wide-fit", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import numba
+
+        from rnntools.parallel import configured_threads
+        from rnntools.tasks.classify.linear import cs_for, fit_linear, fit_two_linear
+
+        weights, K, rows, separate, seed = self._args
+        try:
+            # numba's thread count is each thread's own: this one gets the cores --threads allowed
+            numba.set_num_threads(max(1, min(configured_threads(), numba.config.NUMBA_NUM_THREADS)))
+            W, b, info, oof = (fit_two_linear(self.X, self.y, weights, K, seed=seed, stop=self._stop) if separate
+                               else fit_linear(self.X, self.y, weights, K, Cs=cs_for(rows), seed=seed,
+                                               stop=self._stop))
+            if oof is None:         # too few texts for folds: the fitted model's own logits
+                oof = np.asarray(self.X @ W, np.float64) + b
+            self._out = W, b, info, oof
+        except BaseException as exc:        # handed to the caller by result()
+            self._error = exc
+
+    def result(self, train_idx: np.ndarray, val_idx: np.ndarray) -> tuple[dict, list[np.ndarray]]:
+        """Wait for the fit; (its info, the out-of-fold logits of ``train_idx`` and of ``val_idx``, float32).
+        The fitted weights are then ``self.W`` (buckets, K) and ``self.b`` (K,), float32."""
+        from rnntools import console
+
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self.W, self.b, info, oof = self._out
+        # each text's logits from the folds that did not see it: honest residuals for the network to learn
+        offsets = [oof[np.searchsorted(self.labelled, idx)].astype(np.float32) for idx in (train_idx, val_idx)]
+        console.info(f"wide part: logistic regression on {info['features']} n-gram features"
+                     f"{f' (each in {self.min_df} texts or more)' if self.min_df > 1 else ''}, "
+                     f"C = {info['C']:g} (3-fold cross-validated loss by C: {info['cv_loss_by_C']})")
+        return info, offsets
+
+    def cancel(self) -> None:
+        """End the fit at its next objective evaluation (nothing when it has ended) and wait for it."""
+        self._stop.set()
+        self._thread.join()
+
+
 def train(inputs: Sequence[str], output: str, options: dict) -> dict:
     """Read labelled texts, build the vocabulary and label set, split off a stratified validation set and
     train until early stopping; the best model (by validation loss) is written to ``output``.
@@ -190,34 +256,16 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
         console.warn(f"{empty} of {len(seqs)} texts have no known tokens; each is read as one <unk>")
     if truncated:
         console.info(f"{truncated} texts longer than {config.seq_len} tokens were cut (--seq-len)")
-    pretrained = None
-    if config.embeddings and resume is None:
-        from rnntools.tasks.embeddings import pretrained_table
-
-        # the vectors decide the size; a different --embed-dim is an error naming both
-        pretrained = pretrained_table(config.embeddings, vocab, given.get("embed_dim"), seed=config.seed)
-        config.embed_dim = options["embed_dim"] = int(pretrained.shape[1])
-    elif resume is None and vocab.level == "word":
-        if options.get("own_vectors") is None:
-            options["own_vectors"] = (len(y) >= OWN_VECTORS_FROM
-                                      or count_words(data.texts, vocab.lowercase) >= OWN_VECTORS_FROM_WORDS)
-        if options["own_vectors"]:
-            from rnntools.tasks.embeddings import own_vectors_table
-
-            # word2vec on the labelled texts (no label read) as the embedding's start (docs/classify.md,
-            # "The network's start: word2vec on the labelled texts")
-            pretrained = own_vectors_table(data.texts, vocab, config.embed_dim, seed=config.seed)
     wide = options.get("wide") or "none"
     buckets = int(options["wide_buckets"]) if wide != "none" else 0
-    cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
-                    hidden=config.hidden, layers=config.layers, pooling=options["pooling"],
-                    bidirectional=bool(options["bidirectional"]), dropout=config.dropout, wide_buckets=buckets)
-    params = init_params(cfg, np.random.default_rng([config.seed, 4]))
+    # residual: the network learns what the linear part gets wrong (its out-of-fold logits added to the
+    # network's in training); else it learns the labels on its own and the two are mixed afterwards. The
+    # model file keeps the value used, so that --resume goes on the same way.
+    if options.get("residual") is None:
+        options["residual"] = bool(buckets) and len(y) < RESIDUAL_BELOW
     weights = class_weights(y[train_idx], len(labels), options["class_weight"])
-    linear = offsets = None
+    wide_fit = None
     if buckets:
-        from rnntools.tasks.classify.linear import cs_for, fit_linear, fit_two_linear
-
         # how the rows are made: a resumed model's way, else by the labelled texts (features.rows_for)
         labelled = np.sort(np.concatenate([train_idx, val_idx]))     # the linear part learns from every text
         rows = (resume.meta.get("wide_fit", {}).get("rows", "blocks") if resume is not None
@@ -229,50 +277,72 @@ def train(inputs: Sequence[str], output: str, options: dict) -> dict:
                                   negation=how["negation"])
         min_df = (resume.meta.get("wide_fit", {}).get("min_df", 1) if resume is not None
                   else features.min_df_for(len(labelled)))
-        params["wide.idf"] = (resume.arrays["wide.idf"] if resume is not None
-                              else idf_weights([docs[i] for i in labelled], buckets, min_df))
-        wide_all = wide_features(None, {"wide": wide}, params["wide.idf"], docs, **how)
-        W_lin, b_lin, info, oof = (fit_two_linear(wide_all[labelled], y[labelled], weights, len(labels),
-                                                  seed=config.seed) if how["separate"] else
-                                   fit_linear(wide_all[labelled], y[labelled], weights, len(labels),
-                                              Cs=cs_for(rows), seed=config.seed))
-        if oof is None:         # too few texts for folds: the fitted model's own logits
-            oof = np.asarray(wide_all[labelled] @ W_lin, np.float64) + b_lin
-        cfg.wide_buckets = wide_all.shape[1]            # the wide layer's inputs: 2 x buckets when "sep"
-        # each text's logits from the folds that did not see it: honest residuals for the network to learn
-        offsets = [oof[np.searchsorted(labelled, idx)].astype(np.float32) for idx in (train_idx, val_idx)]
-        linear = info
-        console.info(f"wide part: logistic regression on {info['features']} n-gram features"
-                     f"{f' (each in {min_df} texts or more)' if min_df > 1 else ''}, "
-                     f"C = {info['C']:g} (3-fold cross-validated loss by C: {info['cv_loss_by_C']})")
-        params["wide.W"], params["wide.b"] = W_lin, b_lin   # fixed: the network learns on top (offsets)
-    if pretrained is not None:
-        params["embed.W"] = pretrained
-    options.update(level=vocab.level, embed_dim=cfg.embed_dim)
-    meta = {"labels": labels, "vocab": vocab.to_meta(),
-            "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
-            "class_weights": weights.tolist()}
-    if buckets:     # how the rows are made (features.rows_for; files without "rows" normalise in one)
-        meta["wide_fit"] = {"rows": rows, "min_df": min_df}
-    console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
-                 f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
-                 f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
-    net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings, train_wide=False)
-    val_seqs = [seqs[i] for i in val_idx]
-    # residual: the network learns what the linear part gets wrong (its out-of-fold logits added to the
-    # network's in training); else it learns the labels on its own and the two are mixed afterwards. The
-    # model file keeps the value used, so that --resume goes on the same way.
-    if options.get("residual") is None:
-        options["residual"] = bool(buckets) and len(y) < RESIDUAL_BELOW
-    task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], val_seqs,
-                          y[val_idx], weights, config.batch, config.clip,
-                          *(offsets if offsets and options["residual"] else ()))
-    summary = fit(task, config, output, resume=resume, options=options)
-    if linear is not None:
-        summary["wide"] = combine(output, val_seqs, y[val_idx], weights, linear, offsets[1],
-                                  calibrate=bool(options.get("calibrate")))
-    elif options.get("calibrate") and len(val_idx) > 0:
-        summary["calibration"] = calibrate(output, val_seqs, None, y[val_idx])
+        wide_idf = (resume.arrays["wide.idf"] if resume is not None
+                    else idf_weights([docs[i] for i in labelled], buckets, min_df))
+        wide_all = wide_features(None, {"wide": wide}, wide_idf, docs, **how)
+        # the linear fit runs in a thread of its own beside the word2vec start and, when the network does not
+        # learn its residual, the network's epochs (each leaves a core idle much of the time)
+        wide_fit = WideFit(wide_all, labelled, y, weights, len(labels), rows, how["separate"], config.seed, min_df)
+    try:
+        pretrained = None
+        if config.embeddings and resume is None:
+            from rnntools.tasks.embeddings import pretrained_table
+
+            # the vectors decide the size; a different --embed-dim is an error naming both
+            pretrained = pretrained_table(config.embeddings, vocab, given.get("embed_dim"), seed=config.seed)
+            config.embed_dim = options["embed_dim"] = int(pretrained.shape[1])
+        elif resume is None and vocab.level == "word":
+            if options.get("own_vectors") is None:
+                options["own_vectors"] = (len(y) >= OWN_VECTORS_FROM
+                                          or count_words(data.texts, vocab.lowercase) >= OWN_VECTORS_FROM_WORDS)
+            if options["own_vectors"]:
+                from rnntools.tasks.embeddings import own_vectors_table
+
+                # word2vec on the labelled texts (no label read) as the embedding's start (docs/classify.md,
+                # "The network's start: word2vec on the labelled texts")
+                pretrained = own_vectors_table(data.texts, vocab, config.embed_dim, seed=config.seed)
+        cfg = NetConfig(cell=config.cell, vocab_size=len(vocab), n_classes=len(labels), embed_dim=config.embed_dim,
+                        hidden=config.hidden, layers=config.layers, pooling=options["pooling"],
+                        bidirectional=bool(options["bidirectional"]), dropout=config.dropout, wide_buckets=buckets)
+        params = init_params(cfg, np.random.default_rng([config.seed, 4]))
+        linear = offsets = None
+        if buckets:
+            params["wide.idf"] = wide_idf
+            cfg.wide_buckets = wide_all.shape[1]            # the wide layer's inputs: 2 x buckets when "sep"
+            # zeros until the fit ends (the files the network's epochs save hold them; combine's has the fit's)
+            params["wide.W"] = np.zeros((cfg.wide_buckets, len(labels)), np.float32)
+            params["wide.b"] = np.zeros(len(labels), np.float32)
+            if options["residual"]:         # the network learns on top of the fitted part (offsets): wait for it
+                linear, offsets = wide_fit.result(train_idx, val_idx)
+                params["wide.W"], params["wide.b"] = wide_fit.W, wide_fit.b
+        if pretrained is not None:
+            params["embed.W"] = pretrained
+        options.update(level=vocab.level, embed_dim=cfg.embed_dim)
+        meta = {"labels": labels, "vocab": vocab.to_meta(),
+                "data": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
+                "class_weights": weights.tolist()}
+        if buckets:     # how the rows are made (features.rows_for; files without "rows" normalise in one)
+            meta["wide_fit"] = {"rows": rows, "min_df": min_df}
+        console.info(f"{len(train_idx)} training and {len(val_idx)} validation texts, {len(labels)} classes, "
+                     f"{len(vocab)} tokens; {cfg.cell} {cfg.layers}x{cfg.hidden}"
+                     f"{' bidirectional' if cfg.bidirectional else ''}, {cfg.pooling} pooling")
+        net = Network(cfg, params, freeze_embeddings=config.freeze_embeddings, train_wide=False)
+        val_seqs = [seqs[i] for i in val_idx]
+        task = ClassifierTask(net, meta, [seqs[i] for i in train_idx], y[train_idx], val_seqs,
+                              y[val_idx], weights, config.batch, config.clip,
+                              *(offsets if offsets and options["residual"] else ()))
+        summary = fit(task, config, output, resume=resume, options=options)
+        if buckets and linear is None:
+            linear, offsets = wide_fit.result(train_idx, val_idx)
+        if linear is not None:
+            summary["wide"] = combine(output, val_seqs, y[val_idx], weights, linear, offsets[1],
+                                      calibrate=bool(options.get("calibrate")),
+                                      wide_arrays={"wide.W": wide_fit.W, "wide.b": wide_fit.b})
+        elif options.get("calibrate") and len(val_idx) > 0:
+            summary["calibration"] = calibrate(output, val_seqs, None, y[val_idx])
+    finally:
+        if wide_fit is not None:
+            wide_fit.cancel()       # the network failed or was interrupted (after a normal end: nothing to do)
     return summary
 
 
@@ -326,7 +396,7 @@ def lowest_share(losses: Sequence[float], total_weight: float | None = None,
 
 
 def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: dict, z_lin: np.ndarray,
-            calibrate: bool = True) -> dict:
+            calibrate: bool = True, wide_arrays: dict | None = None) -> dict:
     """Put the fitted wide part under the saved (best) network: the logits become
     ``X W + b + s * network``, with the network's share ``s`` (0, 0.1, ..., 1) and, with ``calibrate``, the
     temperature T that give the lowest validation log loss, the wide part's logits on the validation
@@ -338,7 +408,9 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
     stored is the fit at that share under a prior on log T (``fit_temperature(..., prior_sd)``: the same
     T unless the validation texts are too few or all classified right). Without validation texts s = 1,
     T = 1. ``s`` is stored as ``meta["wide_fit"]["share"]``, T as ``meta["temperature"]``; the
-    arrays stay the trained ones, so ``--resume`` continues from them."""
+    arrays stay the trained ones, so ``--resume`` continues from them; ``wide_arrays`` (the fitted wide
+    part's, when the network trained beside its fit: ``WideFit``) replace the saved ones of those names
+    (and the trainer's ``resume.`` copies of them)."""
     from rnntools import console
     from rnntools.io import load_model, save_model
     from rnntools.tasks.classify.linear import val_loss
@@ -377,7 +449,10 @@ def combine(path: str, val_seqs, y_val: np.ndarray, weights: np.ndarray, info: d
         meta["temperature"] = t
         if before is not None:
             meta["calibration"] = {"val_ece_before": round(before, 6), "val_ece_after": round(after, 6)}
-    save_model(path, KIND, saved.arrays, meta)
+    arrays = dict(saved.arrays)
+    for name, array in (wide_arrays or {}).items():     # and the trainer's copy of the last parameters
+        arrays.update({key: array for key in (name, f"resume.{name}") if key in arrays})
+    save_model(path, KIND, arrays, meta)
     console.info(f"wide part + {share:.1f} x network" + (f", temperature {t:.3f}" if calibrate else "")
                  + (" (lowest validation loss" + ("" if gain is None else
                                                  f"; the network's best share gains {gain:.2f} nats over the "
