@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import collections
 import copy
+import functools
 import json
 import os
 import resource
@@ -304,6 +305,11 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
 
     own_words = embeddings.OWN_VECTORS_WORDS         # '{"own_vectors_words": 4000000}': own vectors' word budget
     embeddings.OWN_VECTORS_WORDS = int(options.pop("own_vectors_words", own_words))
+    own_table = embeddings.own_vectors_table         # '{"own_vectors_epochs": 5, "own_vectors_min_count": 3}'
+    own_settings = {k: int(options.pop(f"own_vectors_{k}")) for k in ("epochs", "min_count")
+                    if f"own_vectors_{k}" in options}
+    if own_settings:
+        embeddings.own_vectors_table = functools.partial(own_table, **own_settings)
     task_class = training.ClassifierTask
     word_dropout = options.pop("word_dropout", 0.0)         # '{"word_dropout": 0.1}': with_word_dropout
     if word_dropout:
@@ -379,7 +385,7 @@ def run_rnntools(train_path, te_x, te_y, options: dict, out_dir: str, dump: str 
         linear.DOCUMENT_CS = document_cs
         features.MIN_DF = min_df
         features.NEGATION = negation
-        embeddings.OWN_VECTORS_WORDS = own_words
+        embeddings.OWN_VECTORS_WORDS, embeddings.own_vectors_table = own_words, own_table
         training.SHARE_EVIDENCE, training.SENTENCE_SHARE_EVIDENCE = evidence
         training.ClassifierTask = task_class
         linear.fit_linear, linear.fit_two_linear, training.stratified_split = fit_linear, fit_two_linear, split
