@@ -1701,3 +1701,45 @@ def test_a_failed_network_ends_the_wide_fit_beside_it(tiny, monkeypatch):
                        {"hidden": 4, "embed_dim": 4, "residual": False, "threads": 1})
     assert time.perf_counter() - start < 5
     assert evaluations and not any(t.name == "rnntools-wide-fit" for t in threading.enumerate())
+
+
+def test_lbfgs_vector_kernels_equal_numpy_to_the_bit():
+    """The L-BFGS step's vector kernels (``linear.kernels()``: ``multiply``, ``step_point``, ``new_pair``,
+    ``max_abs_ratio``) give numpy's numbers to the last bit, for any thread count: each entry is the same
+    one or two operations (no reordering, no fused multiply-add), and a maximum has no order."""
+    import numba
+
+    from rnntools.tasks.classify.linear import kernels
+
+    k = kernels()
+    rng = np.random.default_rng(7)
+    n = 1000 * 64 + 13
+    a, b, d = rng.normal(size=n) * 1e3, rng.uniform(0.01, 3.0, n), rng.normal(size=n)
+    before = numba.get_num_threads()
+    try:
+        for threads in {1, before}:
+            numba.set_num_threads(threads)
+            out = np.empty(n)
+            k.multiply(a, b, out)
+            assert out.tobytes() == (a * b).tobytes()
+            inplace = a.copy()
+            k.multiply(inplace, b, inplace)
+            assert inplace.tobytes() == (a * b).tobytes()
+            k.step_point(a, 0.37, d, out)
+            x = a.copy()
+            x += 0.37 * d
+            assert out.tobytes() == x.tobytes()
+            H = rng.normal(size=(5, n))
+            x_new, g_new = rng.normal(size=n), rng.normal(size=n)
+            want = H.copy()
+            np.subtract(x_new, a, out=want[1])
+            np.subtract(g_new, want[4], out=want[3])
+            want[4] = g_new
+            k.new_pair(H, 1, 3, 4, x_new, a, g_new)
+            assert H.tobytes() == want.tobytes()
+            assert k.max_abs_ratio(d, b) == np.max(np.abs(d / b))
+            d[n // 2] = np.nan
+            assert np.isnan(k.max_abs_ratio(d, b))
+            d[n // 2] = 0.0
+    finally:
+        numba.set_num_threads(before)

@@ -240,7 +240,54 @@ def kernels():
                         s += coef[a] * H[rows[a], j]
                     out[j] = s
 
-        _KERNELS.append(SimpleNamespace(csr_dense=csr_dense, dot=dot, axpy=axpy, gram=gram, combine=combine))
+        # the L-BFGS step's vector work, each entry the same arithmetic as numpy's (no reordering, no fused
+        # multiply-add), on every core and in one pass where numpy made temporaries (``_lbfgs``)
+        @njit(parallel=True, cache=True, nogil=True)
+        def multiply(a, b, out):
+            """out = a * b (``out`` may be ``a``)."""
+            for i in prange(out.shape[0]):
+                out[i] = a[i] * b[i]
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def step_point(x, step, d, out):
+            """out = x + step * d."""
+            for i in prange(out.shape[0]):
+                out[i] = x[i] + step * d[i]
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def new_pair(H, s_row, y_row, g_row, x_new, x, g_new):
+            """H[s_row] = x_new - x, H[y_row] = g_new - H[g_row], then H[g_row] = g_new."""
+            for i in prange(x.shape[0]):
+                H[s_row, i] = x_new[i] - x[i]
+                H[y_row, i] = g_new[i] - H[g_row, i]
+                H[g_row, i] = g_new[i]
+
+        @njit(parallel=True, cache=True, nogil=True)
+        def max_abs_ratio(g, scale):
+            """max |g / scale| (NaN if any ratio is NaN), by 64 chunks."""
+            n = g.shape[0]
+            size = (n + 63) // 64
+            part = np.zeros(64)
+            for c in prange(64):
+                m = 0.0
+                for i in range(c * size, min((c + 1) * size, n)):
+                    v = abs(g[i] / scale[i])
+                    if v > m or v != v:
+                        m = v
+                        if v != v:
+                            break
+                part[c] = m
+            best = 0.0
+            for c in range(64):
+                if part[c] > best or part[c] != part[c]:
+                    best = part[c]
+                    if best != best:
+                        break
+            return best
+
+        _KERNELS.append(SimpleNamespace(csr_dense=csr_dense, dot=dot, axpy=axpy, gram=gram, combine=combine,
+                                        multiply=multiply, step_point=step_point, new_pair=new_pair,
+                                        max_abs_ratio=max_abs_ratio))
     return _KERNELS[0]
 
 
@@ -292,11 +339,16 @@ def lbfgs(fun, x0: np.ndarray, args=(), max_iter: int = 200, memory: int = 10, g
         return _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, lambda g: np.max(np.abs(g)), rtol, window,
                       work, stop)
 
-    def scaled(u, *a):
-        f, g = fun(u * scale, *a)
-        return f, g * scale
+    k = kernels()
+    point = np.empty_like(x0)           # x = u * scale, made anew at each evaluation (fun keeps no reference)
 
-    u = _lbfgs(scaled, x0 / scale, args, max_iter, memory, gtol, ftol, lambda g: np.max(np.abs(g / scale)),
+    def scaled(u, *a):
+        k.multiply(u, scale, point)
+        f, g = fun(point, *a)
+        k.multiply(g, scale, g)         # g is fun's own new array
+        return f, g
+
+    u = _lbfgs(scaled, x0 / scale, args, max_iter, memory, gtol, ftol, lambda g: k.max_abs_ratio(g, scale),
                rtol, window, work, stop)
     return u * scale
 
@@ -362,8 +414,8 @@ def _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, gmax, rtol=0.0, window=5
         k.combine(H, rows, -c[rows], d)
         step = 1.0
         for _ls in range(30):
-            x_new = x.copy()
-            k.axpy(step, d, x_new)
+            x_new = np.empty(n)
+            k.step_point(x, step, d, x_new)
             f_new, g_new = fun(x_new, *args)
             if f_new <= f + 1e-4 * step * slope:
                 break
@@ -371,15 +423,13 @@ def _lbfgs(fun, x0, args, max_iter, memory, gtol, ftol, gmax, rtol=0.0, window=5
         else:
             break
         slot = min(set(range(M)) - set(order))      # the new pair goes straight into the free rows
-        np.subtract(x_new, x, out=H[slot])
-        np.subtract(g_new, H[last], out=H[M + slot])
+        k.new_pair(H, slot, M + slot, last, x_new, x, g_new)      # and the gradient's row becomes g_new
         targets = [last]
         if k.dot(H[slot], H[M + slot]) > 1e-12:
             if len(order) == m:
                 order.pop(0)
             order.append(slot)
             targets = [slot, M + slot, last]
-        H[last] = g_new
         update_products(targets)
         done = abs(f - f_new) <= ftol * max(abs(f), abs(f_new), 1.0)
         history.append(f_new)
