@@ -698,3 +698,15 @@ def test_a_series_too_short_for_the_season_names_the_season(run_cli, tmp_path):
     csv.write_text("month,y\n" + "".join(f"{1949 + i // 12}-{i % 12 + 1:02d},{100 + i}\n" for i in range(60)))
     r = run_cli(["rnn-train", "--task", "forecast", csv, "-o", tmp_path / "m.npz", "--season", 59, "--max-steps", 2])
     assert r.exit_code == 1 and "59 for seasonal features, season 59" in r.stderr and "--season" in r.stderr, r.stderr
+
+
+def test_a_window_no_series_holds_or_a_horizon_past_the_series_is_still_an_error():
+    # the statistical fallback is for series too short for the network's default window; --lookback 100000 on
+    # 144 values, or a horizon longer than the series, is a request the data cannot answer (exit 1 as before)
+    axis = S.TimeAxis("int", 1)
+    y = _seasonal(144)
+    with pytest.raises(InputError, match=r"series 'a' has 144 values; it needs at least 100030 .* pass a smaller"):
+        F.fit_model([S.Series("a", y, axis, 0)], F.ForecastConfig(season=12, horizon=18, lookback=100000),
+                    dict(FAST), quiet=True)
+    with pytest.raises(InputError, match=r"series 'a' has 144 values; it needs at least 1013 "):
+        F.fit_model([S.Series("a", y, axis, 0)], F.ForecastConfig(season=12, horizon=1000), dict(FAST), quiet=True)

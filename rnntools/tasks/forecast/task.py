@@ -248,8 +248,9 @@ def split_short(series: list[Series], cfg: ForecastConfig, lookback: int | None 
     """(the series the network can train on, the series too short for it) under ``cfg`` (resolved; ``lookback``:
     the one given, else one step). A short series is forecast by its statistical method alone, as statsforecast's
     users get a forecast of 20 monthly values: the network needs horizon + season + lookback of them
-    (docs/forecast.md, "Short series"). Too short even for that (no origin with a season before it and a value
-    after it) is an error naming the series."""
+    (docs/forecast.md, "Series too short for the network"). Too short even for that (no origin with a season before
+    it and a value after it), shorter than the horizon, or a given --lookback no series holds is an error naming the
+    series."""
     least = _need(cfg) + (lookback or 1) + cfg.horizon
     fits = [s for s in series if len(s.values) >= least]
     short = [s for s in series if len(s.values) < least]
@@ -268,6 +269,14 @@ def split_short(series: list[Series], cfg: ForecastConfig, lookback: int | None 
                              f"by a statistical method (a season of {cfg.season} and 2 more) and {least} for the "
                              f"network (lookback {lookback or 1} + horizon {cfg.horizon} + {_need(cfg)} for seasonal "
                              f"features, season {cfg.season}); pass a smaller --season, or drop the series",
+                             s.source or None)
+    for s in short:
+        if (lookback is not None and not fits) or len(s.values) < cfg.horizon:
+            # a window given for the network that no series holds, or a horizon longer than the series itself: the
+            # request does not fit the data, and a statistical forecast would answer another question
+            raise InputError(f"series {s.id!r} has {len(s.values)} values; it needs at least {least} (lookback "
+                             f"{lookback or 1} + horizon {cfg.horizon} + {_need(cfg)} for seasonal features, season "
+                             f"{cfg.season}); pass a smaller --lookback, --horizon or --season, or drop the series",
                              s.source or None)
     first = short[0]
     more = f" and {len(short) - 1} other series" if len(short) > 1 else ""
