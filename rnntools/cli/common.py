@@ -273,7 +273,7 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
                     continue
                 from rnntools.errors import UsageError
 
-                flag = max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
+                flag = _param_name(param)
                 from rnntools.console import printable
 
                 raise UsageError(f"{flag} {printable(v)}: not valid UTF-8 text (a byte that is not UTF-8, or "
@@ -283,6 +283,11 @@ def _check_text_values(command: click.Command, ctx: click.Context) -> None:
             fix = _from_utf8_bytes
             ctx.params[param.name] = (type(value)(fix(x) if isinstance(x, str) and fix(x) is not None else x
                                                   for x in value) if isinstance(value, (tuple, list)) else fix(value))
+
+
+def _param_name(param: click.Parameter) -> str:
+    """A parameter as the user names it in a message: an option's long flag, an argument's name."""
+    return max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
 
 
 def _from_utf8_bytes(value: str) -> str | None:
@@ -336,7 +341,7 @@ def _check_empty_paths(command: click.Command, ctx: click.Context) -> None:
         if "" in _values(ctx, param):
             from rnntools.errors import UsageError
 
-            what = (max(param.opts, key=len) if isinstance(param, click.Option)
+            what = (_param_name(param) if isinstance(param, click.Option)
                     else f"an input file name ({param.human_readable_name})")
             raise UsageError(f"{what} is empty (an unset shell variable?); give a file name, or - for standard input")
 
@@ -394,8 +399,7 @@ def _stdin_readers(command: click.Command, ctx: click.Context) -> list[str]:
         implicit = (isinstance(param, click.Argument) and param.nargs == -1 and not values
                     and param.name in STDIN_WHEN_EMPTY and command.name != "evaluate")
         if (given and "-" in values) or implicit:
-            name = (max(param.opts, key=len) if isinstance(param, click.Option)
-                    else param.human_readable_name + (" (none given: stdin)" if implicit else ""))
+            name = _param_name(param) + (" (none given: stdin)" if implicit else "")
             readers.append(name)
     return readers
 
